@@ -1,0 +1,212 @@
+//! Spark's implicit type coercion (non-ANSI mode) and result types of operators.
+
+use arrow::datatypes::DataType;
+
+use crate::error::{QuarryError, Result};
+use crate::plan::{BinOp, Expr};
+use crate::types::{decimal_of, is_floating, is_integer, is_numeric, is_string, type_name, TIMESTAMP};
+
+fn int_rank(t: &DataType) -> u8 {
+    match t {
+        DataType::Int8 => 1,
+        DataType::Int16 => 2,
+        DataType::Int32 => 3,
+        _ => 4,
+    }
+}
+
+/// The wider of two decimal types (Spark's `DecimalPrecision.widerDecimalType`).
+fn wider_decimal(a: (u8, i8), b: (u8, i8)) -> DataType {
+    let s = a.1.max(b.1);
+    let int_digits = (a.0 as i16 - a.1 as i16).max(b.0 as i16 - b.1 as i16);
+    let p = (int_digits + s as i16).min(38) as u8;
+    DataType::Decimal128(p.max(1), s.min(p as i8))
+}
+
+/// The common numeric type of two numeric types.
+fn numeric_common(a: &DataType, b: &DataType) -> DataType {
+    if is_floating(a) || is_floating(b) {
+        if a == &DataType::Float32 && b == &DataType::Float32 {
+            return DataType::Float32;
+        }
+        return DataType::Float64;
+    }
+    if let (DataType::Decimal128(..), _) | (_, DataType::Decimal128(..)) = (a, b) {
+        if let (Some(x), Some(y)) = (decimal_of(a), decimal_of(b)) {
+            return wider_decimal(x, y);
+        }
+    }
+    if int_rank(a) >= int_rank(b) {
+        a.clone()
+    } else {
+        b.clone()
+    }
+}
+
+/// The type both sides of a comparison are cast to (Spark's `findCommonTypeForBinaryComparison`
+/// plus the wider-type rules): a string against another atomic type is cast to that type.
+pub fn comparison_type(a: &DataType, b: &DataType) -> Result<DataType> {
+    if a == b {
+        return Ok(a.clone());
+    }
+    Ok(match (a, b) {
+        (DataType::Null, t) | (t, DataType::Null) => t.clone(),
+        (x, y) if is_numeric(x) && is_numeric(y) => numeric_common(x, y),
+        (s, t) | (t, s) if is_string(s) && !is_string(t) => {
+            if matches!(t, DataType::Decimal128(..)) {
+                DataType::Float64
+            } else {
+                t.clone()
+            }
+        }
+        (DataType::Date32, DataType::Timestamp(..)) | (DataType::Timestamp(..), DataType::Date32) => TIMESTAMP,
+        _ => {
+            return Err(QuarryError::Analysis(format!(
+                "[DATATYPE_MISMATCH] cannot compare {} with {}",
+                type_name(a),
+                type_name(b)
+            )))
+        }
+    })
+}
+
+/// The common type of values that meet in one column (UNION, CASE branches, COALESCE,
+/// IN lists): numeric widening; a string with anything atomic is a string.
+pub fn wider_type(a: &DataType, b: &DataType) -> Result<DataType> {
+    if a == b {
+        return Ok(a.clone());
+    }
+    Ok(match (a, b) {
+        (DataType::Null, t) | (t, DataType::Null) => t.clone(),
+        (x, y) if is_numeric(x) && is_numeric(y) => numeric_common(x, y),
+        (s, _) | (_, s) if is_string(s) => DataType::Utf8,
+        (DataType::Date32, DataType::Timestamp(..)) | (DataType::Timestamp(..), DataType::Date32) => TIMESTAMP,
+        _ => {
+            return Err(QuarryError::Analysis(format!(
+                "[DATATYPE_MISMATCH] incompatible types {} and {}",
+                type_name(a),
+                type_name(b)
+            )))
+        }
+    })
+}
+
+/// Common type of many (used for function signatures).
+pub fn wider_of(types: &[DataType]) -> Result<DataType> {
+    let mut t = DataType::Null;
+    for x in types {
+        t = wider_type(&t, x)?;
+    }
+    Ok(t)
+}
+
+/// Wrap `e` in a cast to `to` unless it already has that type (literals are cast eagerly).
+pub fn cast_to(e: Expr, to: &DataType) -> Result<Expr> {
+    if &e.data_type() == to {
+        return Ok(e);
+    }
+    if let Expr::Literal(v) = &e {
+        let c = v.cast_to(to)?;
+        // a literal that does not convert becomes NULL, as Spark's non-ANSI cast
+        return Ok(Expr::Literal(c));
+    }
+    Ok(Expr::Cast { expr: Box::new(e), to: to.clone(), try_cast: false })
+}
+
+/// Spark's result type of decimal arithmetic (`DecimalPrecision`), with the
+/// precision-loss adjustment to at most 38 digits keeping at least 6 of scale.
+fn decimal_result(op: BinOp, (p1, s1): (u8, i8), (p2, s2): (u8, i8)) -> DataType {
+    let (p1, s1, p2, s2) = (p1 as i32, s1 as i32, p2 as i32, s2 as i32);
+    let (p, s) = match op {
+        BinOp::Plus | BinOp::Minus => {
+            let s = s1.max(s2);
+            ((p1 - s1).max(p2 - s2) + s + 1, s)
+        }
+        BinOp::Multiply => (p1 + p2 + 1, s1 + s2),
+        BinOp::Divide => {
+            let s = 6.max(s1 + p2 + 1);
+            (p1 - s1 + s2 + s, s)
+        }
+        _ => {
+            // remainder
+            let s = s1.max(s2);
+            ((p1 - s1).min(p2 - s2) + s, s)
+        }
+    };
+    if p <= 38 {
+        return DataType::Decimal128(p.max(1) as u8, s as i8);
+    }
+    let int_digits = p - s;
+    let min_scale = s.min(6);
+    let s = (38 - int_digits).max(min_scale);
+    DataType::Decimal128(38, s as i8)
+}
+
+/// Build a typed binary expression, inserting Spark's implicit casts.
+/// `integer_division`: `/` on two integers is integral (the SQLite-compatibility setting).
+pub fn binary(op: BinOp, l: Expr, r: Expr, integer_division: bool) -> Result<Expr> {
+    let (lt, rt) = (l.data_type(), r.data_type());
+    match op {
+        BinOp::And | BinOp::Or => {
+            let l = cast_bool(l)?;
+            let r = cast_bool(r)?;
+            Ok(Expr::binary(op, l, r, DataType::Boolean))
+        }
+        _ if op.is_comparison() => {
+            let t = comparison_type(&lt, &rt)?;
+            Ok(Expr::binary(op, cast_to(l, &t)?, cast_to(r, &t)?, DataType::Boolean))
+        }
+        BinOp::Divide if integer_division && (is_integer(&lt) || lt == DataType::Null) && (is_integer(&rt) || rt == DataType::Null) => {
+            binary(BinOp::IntDivide, l, r, false)
+        }
+        _ => {
+            // arithmetic: strings are read as doubles
+            let num = |e: Expr| -> Result<Expr> {
+                let t = e.data_type();
+                if is_string(&t) {
+                    cast_to(e, &DataType::Float64)
+                } else if t == DataType::Null {
+                    cast_to(e, &DataType::Int32)
+                } else if is_numeric(&t) {
+                    Ok(e)
+                } else {
+                    Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.BINARY_OP_WRONG_TYPE] the operator `{}` requires numeric operands, not {}",
+                        op.symbol(),
+                        type_name(&t)
+                    )))
+                }
+            };
+            let (l, r) = (num(l)?, num(r)?);
+            let (lt, rt) = (l.data_type(), r.data_type());
+            if op == BinOp::IntDivide {
+                let l = cast_to(l, &DataType::Int64)?;
+                let r = cast_to(r, &DataType::Int64)?;
+                return Ok(Expr::binary(op, l, r, DataType::Int64));
+            }
+            let is_dec = matches!(lt, DataType::Decimal128(..)) || matches!(rt, DataType::Decimal128(..));
+            if is_dec && !is_floating(&lt) && !is_floating(&rt) {
+                let (a, b) = (decimal_of(&lt).unwrap_or((38, 0)), decimal_of(&rt).unwrap_or((38, 0)));
+                let result = decimal_result(op, a, b);
+                let l = cast_to(l, &DataType::Decimal128(a.0, a.1))?;
+                let r = cast_to(r, &DataType::Decimal128(b.0, b.1))?;
+                return Ok(Expr::binary(op, l, r, result));
+            }
+            if op == BinOp::Divide {
+                return Ok(Expr::binary(op, cast_to(l, &DataType::Float64)?, cast_to(r, &DataType::Float64)?, DataType::Float64));
+            }
+            let t = numeric_common(&lt, &rt);
+            Ok(Expr::binary(op, cast_to(l, &t)?, cast_to(r, &t)?, t))
+        }
+    }
+}
+
+/// A boolean operand (NULL literals become boolean NULL; strings 'true'/'false' are cast).
+pub fn cast_bool(e: Expr) -> Result<Expr> {
+    match e.data_type() {
+        DataType::Boolean => Ok(e),
+        DataType::Null => cast_to(e, &DataType::Boolean),
+        t if is_string(&t) || is_numeric(&t) => cast_to(e, &DataType::Boolean),
+        t => Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH] expected a boolean, got {}", type_name(&t)))),
+    }
+}

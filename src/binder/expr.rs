@@ -1,0 +1,662 @@
+//! Binding SQL expressions (sqlparser AST) into typed [`Expr`]s.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use arrow::array::Decimal128Array;
+use arrow::datatypes::DataType;
+use sqlparser::ast;
+
+use super::coerce::{binary, cast_bool, cast_to, comparison_type, wider_of, wider_type};
+use super::scope::Scope;
+use super::Binder;
+use crate::error::{QuarryError, Result};
+use crate::functions::aggregate::AggFunc;
+use crate::functions::scalar::ScalarFunc;
+use crate::plan::{AggregateExpr, BinOp, Column, Expr, SubqueryKind};
+use crate::types::{parse_type_name, ScalarValue};
+
+/// Aggregation state while binding the SELECT list, HAVING and ORDER BY of a grouped query.
+pub struct AggState {
+    pub group: Vec<(Expr, Column)>,
+    pub aggs: RefCell<Vec<(AggregateExpr, Column)>>,
+    /// The input scope (aggregate arguments bind here).
+    pub input: Scope,
+}
+
+/// What an expression may see while being bound.
+pub struct ExprCtx<'s> {
+    pub scope: &'s Scope,
+    /// Scopes of enclosing queries (only to report correlated references).
+    pub outer: &'s [Scope],
+    pub agg: Option<&'s AggState>,
+    /// The clause, for error messages ("WHERE", "GROUP BY", ...).
+    pub clause: &'static str,
+}
+
+/// Lower-case parts of an identifier chain.
+pub fn ident_parts(idents: &[ast::Ident]) -> Vec<String> {
+    idents.iter().map(|i| i.value.to_ascii_lowercase()).collect()
+}
+
+/// The function name of a call, lower-case.
+pub fn function_name(f: &ast::Function) -> String {
+    f.name.0.last().map(|p| p.to_string().trim_matches('`').to_ascii_lowercase()).unwrap_or_default()
+}
+
+/// Whether an AST expression is an aggregate call (not a window function).
+pub fn is_aggregate_call(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Function(f) if f.over.is_none() && AggFunc::is_aggregate_name(&function_name(f)))
+}
+
+/// Whether an AST expression contains an aggregate call (outside subqueries).
+pub fn contains_aggregate(e: &ast::Expr) -> bool {
+    use ast::Expr as A;
+    let any = |v: &[&ast::Expr]| v.iter().any(|x| contains_aggregate(x));
+    match e {
+        A::Function(f) => {
+            if is_aggregate_call(e) {
+                return true;
+            }
+            match &f.args {
+                ast::FunctionArguments::List(l) => l.args.iter().any(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => contains_aggregate(x),
+                    _ => false,
+                }),
+                _ => false,
+            }
+        }
+        A::BinaryOp { left, right, .. } => any(&[left, right]),
+        A::UnaryOp { expr, .. } | A::Nested(expr) | A::Cast { expr, .. } | A::IsNull(expr) | A::IsNotNull(expr) => contains_aggregate(expr),
+        A::IsTrue(x) | A::IsFalse(x) | A::IsNotTrue(x) | A::IsNotFalse(x) => contains_aggregate(x),
+        A::IsDistinctFrom(a, b) | A::IsNotDistinctFrom(a, b) => any(&[a, b]),
+        A::Between { expr, low, high, .. } => any(&[expr, low, high]),
+        A::InList { expr, list, .. } => contains_aggregate(expr) || list.iter().any(contains_aggregate),
+        A::InSubquery { expr, .. } => contains_aggregate(expr),
+        A::Like { expr, pattern, .. } | A::ILike { expr, pattern, .. } => any(&[expr, pattern]),
+        A::Case { operand, conditions, else_result, .. } => {
+            operand.as_deref().is_some_and(contains_aggregate)
+                || conditions.iter().any(|c| contains_aggregate(&c.condition) || contains_aggregate(&c.result))
+                || else_result.as_deref().is_some_and(contains_aggregate)
+        }
+        A::Substring { expr, substring_from, substring_for, .. } => {
+            contains_aggregate(expr) || substring_from.as_deref().is_some_and(contains_aggregate) || substring_for.as_deref().is_some_and(contains_aggregate)
+        }
+        A::Trim { expr, .. } | A::Extract { expr, .. } | A::Ceil { expr, .. } | A::Floor { expr, .. } => contains_aggregate(expr),
+        A::Position { expr, r#in } => any(&[expr, r#in]),
+        _ => false,
+    }
+}
+
+/// The literal for a SQL number: int, bigint, decimal(p,s) for `1.5`, double for `1e3`.
+pub fn number_literal(s: &str) -> Result<ScalarValue> {
+    let lower = s.to_ascii_lowercase();
+    if lower.contains('e') {
+        return lower.parse::<f64>().map(ScalarValue::from_f64).map_err(|_| QuarryError::Analysis(format!("invalid number {s}")));
+    }
+    if let Some((int, frac)) = lower.split_once('.') {
+        let digits = format!("{int}{frac}");
+        let unscaled_str = digits.trim_start_matches('0');
+        let scale = frac.len();
+        let precision = unscaled_str.len().max(scale).max(1);
+        if precision <= 38 {
+            let unscaled: i128 = if unscaled_str.is_empty() { 0 } else { unscaled_str.parse().map_err(|_| QuarryError::Analysis(format!("invalid number {s}")))? };
+            let arr = Decimal128Array::from(vec![unscaled]).with_precision_and_scale(precision as u8, scale as i8)?;
+            return Ok(ScalarValue(Arc::new(arr)));
+        }
+        return lower.parse::<f64>().map(ScalarValue::from_f64).map_err(|_| QuarryError::Analysis(format!("invalid number {s}")));
+    }
+    if let Ok(v) = lower.parse::<i32>() {
+        return Ok(ScalarValue::from_i32(v));
+    }
+    if let Ok(v) = lower.parse::<i64>() {
+        return Ok(ScalarValue::from_i64(v));
+    }
+    let digits = lower.trim_start_matches('0');
+    if digits.len() <= 38 {
+        if let Ok(v) = digits.parse::<i128>() {
+            let arr = Decimal128Array::from(vec![v]).with_precision_and_scale(digits.len().max(1) as u8, 0)?;
+            return Ok(ScalarValue(Arc::new(arr)));
+        }
+    }
+    lower.parse::<f64>().map(ScalarValue::from_f64).map_err(|_| QuarryError::Analysis(format!("invalid number {s}")))
+}
+
+fn value_literal(v: &ast::Value) -> Result<ScalarValue> {
+    Ok(match v {
+        ast::Value::Number(n, _) => number_literal(n)?,
+        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) | ast::Value::EscapedStringLiteral(s) | ast::Value::UnicodeStringLiteral(s) => {
+            ScalarValue::from_str(s)
+        }
+        ast::Value::TripleSingleQuotedString(s) | ast::Value::TripleDoubleQuotedString(s) | ast::Value::NationalStringLiteral(s) => ScalarValue::from_str(s),
+        ast::Value::Boolean(b) => ScalarValue::from_bool(*b),
+        ast::Value::Null => ScalarValue::null(&DataType::Null),
+        other => return Err(QuarryError::NotSupported(format!("literal {other}"))),
+    })
+}
+
+/// Cast a constant string to `to` for typed literals (`DATE '2021-01-01'`); invalid text is an error.
+fn typed_literal(text: &str, to: &DataType) -> Result<ScalarValue> {
+    let v = ScalarValue::from_str(text.trim()).cast_to(to)?;
+    if v.is_null() {
+        return Err(QuarryError::Analysis(format!("[INVALID_TYPED_LITERAL] The value of the typed literal {} is invalid: '{text}'", crate::types::type_name(to).to_uppercase())));
+    }
+    Ok(v)
+}
+
+impl Binder<'_> {
+    /// Bind an expression; in a grouped query (ctx.agg set) aggregate calls become
+    /// references to the Aggregate node's outputs and grouping expressions are matched.
+    pub fn bind_expr(&mut self, e: &ast::Expr, cx: &ExprCtx) -> Result<Expr> {
+        let bound = self.bind_inner(e, cx)?;
+        match cx.agg {
+            Some(agg) => finish_grouped(bound, agg, cx.clause),
+            None => Ok(bound),
+        }
+    }
+
+    fn bind_inner(&mut self, e: &ast::Expr, cx: &ExprCtx) -> Result<Expr> {
+        use ast::Expr as A;
+        match e {
+            A::Identifier(id) => self.column(&[id.value.to_ascii_lowercase()], cx),
+            A::CompoundIdentifier(ids) => self.column(&ident_parts(ids), cx),
+            A::Value(v) => Ok(Expr::Literal(value_literal(&v.value)?)),
+            A::TypedString(ts) => {
+                let to = parse_type_name(&ts.data_type.to_string())?;
+                let text = match &ts.value.value {
+                    ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Ok(Expr::Literal(typed_literal(&text, &to)?))
+            }
+            A::Nested(inner) => self.bind_inner(inner, cx),
+            A::BinaryOp { left, op, right } => {
+                let l = self.bind_inner(left, cx)?;
+                let r = self.bind_inner(right, cx)?;
+                self.binary_op(op, l, r)
+            }
+            A::UnaryOp { op, expr } => {
+                let x = self.bind_inner(expr, cx)?;
+                match op {
+                    ast::UnaryOperator::Not => Ok(Expr::Not(Box::new(cast_bool(x)?))),
+                    ast::UnaryOperator::Plus => Ok(x),
+                    ast::UnaryOperator::Minus => {
+                        let t = x.data_type();
+                        if let Expr::Literal(v) = &x {
+                            let neg = arrow::compute::kernels::numeric::neg_wrapping(&v.0);
+                            if let Ok(a) = neg {
+                                return Ok(Expr::Literal(ScalarValue(a)));
+                            }
+                        }
+                        if crate::types::is_string(&t) {
+                            Ok(Expr::Negate(Box::new(cast_to(x, &DataType::Float64)?)))
+                        } else if crate::types::is_numeric(&t) || t == DataType::Null {
+                            Ok(Expr::Negate(Box::new(x)))
+                        } else {
+                            Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH] cannot negate {}", crate::types::type_name(&t))))
+                        }
+                    }
+                    other => Err(QuarryError::NotSupported(format!("unary operator {other}"))),
+                }
+            }
+            A::IsNull(x) => Ok(Expr::IsNull(Box::new(self.bind_inner(x, cx)?))),
+            A::IsNotNull(x) => Ok(Expr::IsNotNull(Box::new(self.bind_inner(x, cx)?))),
+            A::IsTrue(x) | A::IsNotTrue(x) | A::IsFalse(x) | A::IsNotFalse(x) => {
+                let v = cast_bool(self.bind_inner(x, cx)?)?;
+                let want = matches!(e, A::IsTrue(_) | A::IsNotTrue(_));
+                let eq = binary(BinOp::NullSafeEq, v, Expr::Literal(ScalarValue::from_bool(want)), false)?;
+                Ok(if matches!(e, A::IsNotTrue(_) | A::IsNotFalse(_)) { Expr::Not(Box::new(eq)) } else { eq })
+            }
+            A::IsDistinctFrom(a, b) | A::IsNotDistinctFrom(a, b) => {
+                let eq = binary(BinOp::NullSafeEq, self.bind_inner(a, cx)?, self.bind_inner(b, cx)?, false)?;
+                Ok(if matches!(e, A::IsDistinctFrom(..)) { Expr::Not(Box::new(eq)) } else { eq })
+            }
+            A::Between { expr, negated, low, high } => {
+                let x = self.bind_inner(expr, cx)?;
+                let lo = self.bind_inner(low, cx)?;
+                let hi = self.bind_inner(high, cx)?;
+                let both = binary(BinOp::And, binary(BinOp::GtEq, x.clone(), lo, false)?, binary(BinOp::LtEq, x, hi, false)?, false)?;
+                Ok(if *negated { Expr::Not(Box::new(both)) } else { both })
+            }
+            A::InList { expr, list, negated } => {
+                let x = self.bind_inner(expr, cx)?;
+                let items: Vec<Expr> = list.iter().map(|i| self.bind_inner(i, cx)).collect::<Result<_>>()?;
+                let mut t = x.data_type();
+                for i in &items {
+                    t = comparison_type(&t, &i.data_type()).or_else(|_| wider_type(&t, &i.data_type()))?;
+                }
+                let x = cast_to(x, &t)?;
+                let items = items.into_iter().map(|i| cast_to(i, &t)).collect::<Result<_>>()?;
+                Ok(Expr::InList { expr: Box::new(x), list: items, negated: *negated })
+            }
+            A::InSubquery { expr, subquery, negated } => {
+                let x = self.bind_inner(expr, cx)?;
+                let plan = self.bind_subquery(subquery, cx)?;
+                let cols = plan.schema();
+                if cols.len() != 1 {
+                    return Err(QuarryError::Analysis(format!(
+                        "[INVALID_SUBQUERY_EXPRESSION] the IN subquery must return one column, it returns {}",
+                        cols.len()
+                    )));
+                }
+                let t = comparison_type(&x.data_type(), &cols[0].data_type)?;
+                let x = cast_to(x, &t)?;
+                let plan = cast_single_column(plan, &t)?;
+                Ok(Expr::Subquery { plan: Arc::new(plan), kind: SubqueryKind::In { expr: Box::new(x), negated: *negated }, data_type: DataType::Boolean })
+            }
+            A::Exists { subquery, negated } => {
+                let plan = self.bind_subquery(subquery, cx)?;
+                Ok(Expr::Subquery { plan: Arc::new(plan), kind: SubqueryKind::Exists { negated: *negated }, data_type: DataType::Boolean })
+            }
+            A::Subquery(q) => {
+                let plan = self.bind_subquery(q, cx)?;
+                let cols = plan.schema();
+                if cols.len() != 1 {
+                    return Err(QuarryError::Analysis(format!(
+                        "[INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN] a scalar subquery must return one column, it returns {}",
+                        cols.len()
+                    )));
+                }
+                let t = cols[0].data_type.clone();
+                Ok(Expr::Subquery { plan: Arc::new(plan), kind: SubqueryKind::Scalar, data_type: t })
+            }
+            A::Like { negated, expr, pattern, escape_char, any } | A::ILike { negated, expr, pattern, escape_char, any } => {
+                if *any {
+                    return Err(QuarryError::NotSupported("LIKE ANY".into()));
+                }
+                if escape_char.is_some() {
+                    return Err(QuarryError::NotSupported("LIKE ... ESCAPE".into()));
+                }
+                let x = cast_to(self.bind_inner(expr, cx)?, &DataType::Utf8)?;
+                let p = cast_to(self.bind_inner(pattern, cx)?, &DataType::Utf8)?;
+                Ok(Expr::Like { expr: Box::new(x), pattern: Box::new(p), negated: *negated, case_insensitive: matches!(e, A::ILike { .. }) })
+            }
+            A::Cast { kind, expr, data_type, format } => {
+                if format.is_some() {
+                    return Err(QuarryError::NotSupported("CAST ... FORMAT".into()));
+                }
+                let to = parse_type_name(&data_type.to_string())?;
+                let x = self.bind_inner(expr, cx)?;
+                let try_cast = matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast);
+                check_cast(&x.data_type(), &to)?;
+                if let Expr::Literal(v) = &x {
+                    return Ok(Expr::Literal(v.cast_to(&to)?));
+                }
+                Ok(Expr::Cast { expr: Box::new(x), to, try_cast })
+            }
+            A::Case { operand, conditions, else_result, .. } => {
+                let op = match operand {
+                    Some(o) => Some(self.bind_inner(o, cx)?),
+                    None => None,
+                };
+                let mut whens = vec![];
+                for cw in conditions {
+                    let w = self.bind_inner(&cw.condition, cx)?;
+                    let w = match &op {
+                        Some(o) => binary(BinOp::Eq, o.clone(), w, false)?,
+                        None => cast_bool(w)?,
+                    };
+                    whens.push((w, self.bind_inner(&cw.result, cx)?));
+                }
+                let els = match else_result {
+                    Some(x) => Some(self.bind_inner(x, cx)?),
+                    None => None,
+                };
+                make_case(whens, els)
+            }
+            A::Function(f) => self.bind_function(f, cx),
+            A::Substring { expr, substring_from, substring_for, .. } => {
+                let mut args = vec![self.bind_inner(expr, cx)?];
+                args.push(match substring_from {
+                    Some(f) => self.bind_inner(f, cx)?,
+                    None => Expr::Literal(ScalarValue::from_i32(1)),
+                });
+                if let Some(f) = substring_for {
+                    args.push(self.bind_inner(f, cx)?);
+                }
+                scalar_call(ScalarFunc::Substring, args)
+            }
+            A::Trim { expr, trim_where, trim_what, trim_characters } => {
+                if trim_what.is_some() || trim_characters.is_some() {
+                    return Err(QuarryError::NotSupported("TRIM of characters other than spaces".into()));
+                }
+                let f = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => ScalarFunc::LTrim,
+                    Some(ast::TrimWhereField::Trailing) => ScalarFunc::RTrim,
+                    _ => ScalarFunc::Trim,
+                };
+                scalar_call(f, vec![self.bind_inner(expr, cx)?])
+            }
+            A::Extract { field, expr, .. } => {
+                let f = match field {
+                    ast::DateTimeField::Year | ast::DateTimeField::Years => ScalarFunc::Year,
+                    ast::DateTimeField::Month | ast::DateTimeField::Months => ScalarFunc::Month,
+                    ast::DateTimeField::Day | ast::DateTimeField::Days => ScalarFunc::Day,
+                    ast::DateTimeField::Hour | ast::DateTimeField::Hours => ScalarFunc::Hour,
+                    ast::DateTimeField::Minute | ast::DateTimeField::Minutes => ScalarFunc::Minute,
+                    ast::DateTimeField::Second | ast::DateTimeField::Seconds => ScalarFunc::Second,
+                    ast::DateTimeField::Quarter => ScalarFunc::Quarter,
+                    ast::DateTimeField::DayOfWeek => ScalarFunc::DayOfWeek,
+                    ast::DateTimeField::DayOfYear => ScalarFunc::DayOfYear,
+                    other => return Err(QuarryError::NotSupported(format!("EXTRACT({other} FROM ...)"))),
+                };
+                scalar_call(f, vec![self.bind_inner(expr, cx)?])
+            }
+            A::Ceil { expr, field } | A::Floor { expr, field } => {
+                if !matches!(field, ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)) {
+                    return Err(QuarryError::NotSupported("CEIL/FLOOR with a scale or unit".into()));
+                }
+                let f = if matches!(e, A::Ceil { .. }) { ScalarFunc::Ceil } else { ScalarFunc::Floor };
+                scalar_call(f, vec![self.bind_inner(expr, cx)?])
+            }
+            A::Position { expr, r#in } => {
+                let args = vec![self.bind_inner(r#in, cx)?, self.bind_inner(expr, cx)?];
+                scalar_call(ScalarFunc::Instr, args)
+            }
+            A::Interval(_) => Err(QuarryError::NotSupported("INTERVAL literals".into())),
+            other => Err(QuarryError::NotSupported(format!("the expression {other}"))),
+        }
+    }
+
+    fn binary_op(&mut self, op: &ast::BinaryOperator, l: Expr, r: Expr) -> Result<Expr> {
+        use ast::BinaryOperator as B;
+        let intdiv = self.ctx.integer_division;
+        let bop = match op {
+            B::Plus | B::Minus => {
+                // date +/- days (Spark's date_add / date_sub)
+                let (lt, rt) = (l.data_type(), r.data_type());
+                if lt == DataType::Date32 && crate::types::is_integer(&rt) {
+                    let f = if matches!(op, B::Plus) { ScalarFunc::DateAdd } else { ScalarFunc::DateSub };
+                    return scalar_call(f, vec![l, r]);
+                }
+                if rt == DataType::Date32 && crate::types::is_integer(&lt) && matches!(op, B::Plus) {
+                    return scalar_call(ScalarFunc::DateAdd, vec![r, l]);
+                }
+                if lt == DataType::Date32 && rt == DataType::Date32 {
+                    return Err(QuarryError::NotSupported("subtracting dates (an INTERVAL); use datediff(end, start)".into()));
+                }
+                if matches!(op, B::Plus) {
+                    BinOp::Plus
+                } else {
+                    BinOp::Minus
+                }
+            }
+            B::Multiply => BinOp::Multiply,
+            B::Divide => BinOp::Divide,
+            B::Modulo => BinOp::Modulo,
+            B::MyIntegerDivide | B::DuckIntegerDivide => BinOp::IntDivide,
+            B::Eq => BinOp::Eq,
+            B::NotEq => BinOp::NotEq,
+            B::Lt => BinOp::Lt,
+            B::LtEq => BinOp::LtEq,
+            B::Gt => BinOp::Gt,
+            B::GtEq => BinOp::GtEq,
+            B::Spaceship => BinOp::NullSafeEq,
+            B::And => BinOp::And,
+            B::Or => BinOp::Or,
+            B::StringConcat => return scalar_call(ScalarFunc::Concat, vec![l, r]),
+            other => return Err(QuarryError::NotSupported(format!("the operator {other}"))),
+        };
+        binary(bop, l, r, intdiv)
+    }
+
+    fn column(&mut self, parts: &[String], cx: &ExprCtx) -> Result<Expr> {
+        if let Some(c) = cx.scope.resolve(parts)? {
+            return Ok(Expr::Column(c));
+        }
+        for o in cx.outer.iter().rev() {
+            if o.resolve(parts)?.is_some() {
+                return Err(QuarryError::NotSupported(format!(
+                    "correlated subquery (the reference to `{}` from an enclosing query)",
+                    parts.join(".")
+                )));
+            }
+        }
+        // `current_date` and friends written without parentheses
+        if parts.len() == 1 {
+            match parts[0].as_str() {
+                "current_date" => return scalar_call(ScalarFunc::CurrentDate, vec![]),
+                "current_timestamp" => return scalar_call(ScalarFunc::CurrentTimestamp, vec![]),
+                _ => {}
+            }
+        }
+        Err(cx.scope.unresolved(parts))
+    }
+
+    fn bind_subquery(&mut self, q: &ast::Query, cx: &ExprCtx) -> Result<crate::plan::LogicalPlan> {
+        let mut outer: Vec<Scope> = cx.outer.to_vec();
+        outer.push(cx.scope.clone());
+        if let Some(a) = cx.agg {
+            outer.push(a.input.clone());
+        }
+        let (plan, _) = self.bind_query_with_outer(q, &outer)?;
+        Ok(plan)
+    }
+
+    fn function_args(&mut self, f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, bool)> {
+        match &f.args {
+            ast::FunctionArguments::None => Ok((vec![], false, false)),
+            ast::FunctionArguments::Subquery(_) => Err(QuarryError::NotSupported("a subquery as a function argument".into())),
+            ast::FunctionArguments::List(l) => {
+                if !l.clauses.is_empty() {
+                    return Err(QuarryError::NotSupported(format!("clauses inside {}(...)", function_name(f))));
+                }
+                let distinct = matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+                let mut star = false;
+                let mut out = vec![];
+                for a in &l.args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => out.push(e.clone()),
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        _ => return Err(QuarryError::NotSupported(format!("this argument form in {}(...)", function_name(f)))),
+                    }
+                }
+                Ok((out, distinct, star))
+            }
+        }
+    }
+
+    fn bind_function(&mut self, f: &ast::Function, cx: &ExprCtx) -> Result<Expr> {
+        let name = function_name(f);
+        if f.over.is_some() {
+            return Err(QuarryError::NotSupported(format!("window functions ({name}(...) OVER ...)")));
+        }
+        if f.filter.is_some() {
+            return Err(QuarryError::NotSupported("FILTER (WHERE ...) on aggregates".into()));
+        }
+        let (args, distinct, star) = self.function_args(f)?;
+        if AggFunc::is_aggregate_name(&name) {
+            let Some(agg) = cx.agg else {
+                return Err(QuarryError::Analysis(format!(
+                    "[INVALID_AGGREGATE] aggregate function {name}() is not allowed in {}",
+                    cx.clause
+                )));
+            };
+            let input_cx = ExprCtx { scope: &agg.input, outer: cx.outer, agg: None, clause: "an aggregate function argument" };
+            let mut bound = vec![];
+            for a in &args {
+                if contains_aggregate(a) {
+                    return Err(QuarryError::Analysis(
+                        "[NESTED_AGGREGATE_FUNCTION] It is not allowed to use an aggregate function in the argument of another aggregate function".into(),
+                    ));
+                }
+                bound.push(self.bind_expr(a, &input_cx)?);
+            }
+            if name == "count" && (star || bound.is_empty()) {
+                bound.clear();
+            } else if star {
+                return Err(QuarryError::Analysis(format!("{name}(*) is not allowed")));
+            }
+            let consts: Vec<Option<f64>> = bound
+                .iter()
+                .map(|b| match b {
+                    Expr::Literal(v) if !v.is_null() => v.cast_to(&DataType::Float64).ok().and_then(|c| {
+                        c.0.as_any().downcast_ref::<arrow::array::Float64Array>().map(|a| a.value(0))
+                    }),
+                    _ => None,
+                })
+                .collect();
+            let types: Vec<DataType> = bound.iter().map(|b| b.data_type()).collect();
+            let (func, cast_type, result) = AggFunc::resolve(&name, &types, &consts)?;
+            // only the value argument is evaluated; constant parameters are in `func`
+            let mut args_b: Vec<Expr> = match func {
+                AggFunc::Count => bound,
+                _ => bound.into_iter().take(1).collect(),
+            };
+            if let (Some(t), Some(first)) = (&cast_type, args_b.first_mut()) {
+                *first = cast_to(first.clone(), t)?;
+            }
+            let ae = AggregateExpr { func, args: args_b, distinct, data_type: result.clone() };
+            let mut aggs = agg.aggs.borrow_mut();
+            if let Some((_, c)) = aggs.iter().find(|(a, _)| *a == ae) {
+                return Ok(Expr::Column(c.clone()));
+            }
+            let col = Column::new(agg_name(f), result, true);
+            aggs.push((ae, col.clone()));
+            return Ok(Expr::Column(col));
+        }
+        if distinct || star {
+            return Err(QuarryError::Analysis(format!("{name}() is not an aggregate function")));
+        }
+        let bound: Vec<Expr> = args.iter().map(|a| self.bind_inner(a, cx)).collect::<Result<_>>()?;
+        match name.as_str() {
+            "if" | "iff" => {
+                if bound.len() != 3 {
+                    return Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] `if` requires 3 parameters but the actual number is {}", bound.len())));
+                }
+                let mut it = bound.into_iter();
+                let (c, a, b) = (it.next(), it.next(), it.next());
+                let (Some(c), Some(a), Some(b)) = (c, a, b) else { return Err(QuarryError::Internal("if arity".into())) };
+                return make_case(vec![(cast_bool(c)?, a)], Some(b));
+            }
+            "isnull" | "isnotnull" if bound.len() == 1 => {
+                let x = Box::new(bound.into_iter().next().ok_or_else(|| QuarryError::Internal("isnull".into()))?);
+                return Ok(if name == "isnull" { Expr::IsNull(x) } else { Expr::IsNotNull(x) });
+            }
+            "nvl2" if bound.len() == 3 => {
+                let mut it = bound.into_iter();
+                let (Some(x), Some(a), Some(b)) = (it.next(), it.next(), it.next()) else { return Err(QuarryError::Internal("nvl2".into())) };
+                return make_case(vec![(Expr::IsNotNull(Box::new(x)), a)], Some(b));
+            }
+            "date" | "int" | "bigint" | "string" | "double" | "boolean" | "timestamp" | "float" | "smallint" | "tinyint" if bound.len() == 1 => {
+                let to = parse_type_name(&name)?;
+                let x = bound.into_iter().next().ok_or_else(|| QuarryError::Internal("cast fn".into()))?;
+                return cast_to(x, &to);
+            }
+            _ => {}
+        }
+        match ScalarFunc::lookup(&name) {
+            Some(func) => scalar_call(func, bound),
+            None => {
+                let known = ["lower", "upper", "substring", "concat", "trim", "length", "coalesce", "round", "year", "month", "date_trunc", "date_add", "datediff", "to_date", "count", "sum", "avg", "min", "max", "median", "percentile_approx"];
+                let hint = crate::catalog::did_you_mean(&name, known.iter().copied());
+                Err(QuarryError::Analysis(format!(
+                    "[UNRESOLVED_ROUTINE] Cannot resolve function `{name}` on search path [`system`.`builtin`]{hint}"
+                )))
+            }
+        }
+    }
+}
+
+/// The output column name Spark gives an aggregate call, e.g. `count(1)`, `sum(x)`.
+fn agg_name(f: &ast::Function) -> String {
+    let name = function_name(f);
+    let args = match &f.args {
+        ast::FunctionArguments::List(l) => l.args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "),
+        _ => String::new(),
+    };
+    if name == "count" && (args == "*" || args.is_empty()) {
+        return "count(1)".into();
+    }
+    let distinct = matches!(&f.args, ast::FunctionArguments::List(l) if matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)));
+    format!("{name}({}{args})", if distinct { "DISTINCT " } else { "" })
+}
+
+/// Build a scalar function call, casting arguments to its signature.
+pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
+    let types: Vec<DataType> = args.iter().map(|a| a.data_type()).collect();
+    let (arg_types, ret) = func.signature(&types, &|ts| wider_of(ts))?;
+    let args = args.into_iter().zip(arg_types.iter()).map(|(a, t)| cast_to(a, t)).collect::<Result<_>>()?;
+    Ok(Expr::Function { func, args, data_type: ret })
+}
+
+/// A searched CASE with branches coerced to their common type.
+pub fn make_case(whens: Vec<(Expr, Expr)>, els: Option<Expr>) -> Result<Expr> {
+    let mut t = DataType::Null;
+    for (_, r) in &whens {
+        t = wider_type(&t, &r.data_type())?;
+    }
+    if let Some(e) = &els {
+        t = wider_type(&t, &e.data_type())?;
+    }
+    let whens = whens.into_iter().map(|(w, r)| Ok((cast_bool(w)?, cast_to(r, &t)?))).collect::<Result<_>>()?;
+    let els = match els {
+        Some(e) => Some(Box::new(cast_to(e, &t)?)),
+        None => None,
+    };
+    Ok(Expr::Case { whens, else_expr: els, data_type: t })
+}
+
+/// Reject casts arrow cannot do (complex types); everything else follows arrow-cast.
+fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
+    if from == &DataType::Null || arrow::compute::can_cast_types(from, to) {
+        Ok(())
+    } else {
+        Err(QuarryError::Analysis(format!(
+            "[DATATYPE_MISMATCH.CAST_WITHOUT_SUGGESTION] cannot cast {} to {}",
+            crate::types::type_name(from),
+            crate::types::type_name(to)
+        )))
+    }
+}
+
+/// Replace grouping expressions by the Aggregate's group columns (largest match first),
+/// then check that no input column is left outside an aggregate.
+fn finish_grouped(e: Expr, agg: &AggState, clause: &str) -> Result<Expr> {
+    let replaced = replace_groups(e, &agg.group);
+    let input_ids: std::collections::HashSet<usize> = agg.input.cols.iter().map(|c| c.col.id).collect();
+    let mut bad = None;
+    replaced.visit(&mut |x| {
+        if let Expr::Column(c) = x {
+            if input_ids.contains(&c.id) && bad.is_none() {
+                bad = Some(c.name.clone());
+            }
+        }
+    });
+    if let Some(name) = bad {
+        return Err(QuarryError::Analysis(format!(
+            "[MISSING_AGGREGATION] The non-aggregating expression `{name}` in {clause} is based on columns which are not participating in the GROUP BY clause; add it to GROUP BY or wrap it in an aggregate function such as first()"
+        )));
+    }
+    Ok(replaced)
+}
+
+fn replace_groups(e: Expr, group: &[(Expr, Column)]) -> Expr {
+    if let Some((_, c)) = group.iter().find(|(g, _)| *g == e) {
+        return Expr::Column(c.clone());
+    }
+    match e {
+        Expr::Column(_) | Expr::Literal(_) => e,
+        other => {
+            // rebuild children top-down
+            let mut first = true;
+            other.transform(&mut |x| {
+                let _ = &mut first;
+                match group.iter().find(|(g, _)| *g == x) {
+                    Some((_, c)) => Expr::Column(c.clone()),
+                    None => x,
+                }
+            })
+        }
+    }
+}
+
+fn cast_single_column(plan: crate::plan::LogicalPlan, t: &DataType) -> Result<crate::plan::LogicalPlan> {
+    let cols = plan.schema();
+    if &cols[0].data_type == t {
+        return Ok(plan);
+    }
+    let e = cast_to(Expr::Column(cols[0].clone()), t)?;
+    let c = Column::new(cols[0].name.clone(), t.clone(), true);
+    Ok(crate::plan::LogicalPlan::Project { input: Box::new(plan), exprs: vec![(e, c)] })
+}

@@ -1,0 +1,106 @@
+//! Name scopes: the columns visible to expressions at one point of a query.
+
+use crate::catalog::did_you_mean;
+use crate::error::{QuarryError, Result};
+use crate::plan::Column;
+
+/// A column visible in a scope, with the table name or alias that qualifies it.
+#[derive(Clone, Debug)]
+pub struct ScopeCol {
+    pub qualifier: Option<String>,
+    pub col: Column,
+    /// Reachable only through its qualifier, and not expanded by `*` (right side of USING).
+    pub hidden: bool,
+}
+
+/// The visible columns, in order.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub cols: Vec<ScopeCol>,
+}
+
+impl Scope {
+    /// A scope of `cols`, all with the same qualifier.
+    pub fn new(qualifier: Option<&str>, cols: &[Column]) -> Scope {
+        Scope { cols: cols.iter().map(|c| ScopeCol { qualifier: qualifier.map(|q| q.to_ascii_lowercase()), col: c.clone(), hidden: false }).collect() }
+    }
+
+    /// Both scopes side by side (a join).
+    pub fn join(&self, other: &Scope) -> Scope {
+        Scope { cols: self.cols.iter().chain(other.cols.iter()).cloned().collect() }
+    }
+
+    /// Resolve `name` or `qualifier.name` (or `db.table.name`). `Ok(None)` when absent.
+    pub fn resolve(&self, parts: &[String]) -> Result<Option<Column>> {
+        let (qual, name) = match parts {
+            [n] => (None, n),
+            [q, n] => (Some(q), n),
+            [_, q, n] => (Some(q), n),
+            _ => return Err(QuarryError::NotSupported(format!("the name {} (nested field access)", parts.join(".")))),
+        };
+        let matches: Vec<&ScopeCol> = self
+            .cols
+            .iter()
+            .filter(|c| c.col.name.eq_ignore_ascii_case(name))
+            .filter(|c| match qual {
+                None => !c.hidden,
+                Some(q) => c.qualifier.as_deref().is_some_and(|cq| cq.eq_ignore_ascii_case(q)),
+            })
+            .collect();
+        match matches.len() {
+            0 => Ok(None),
+            1 => Ok(Some(matches[0].col.clone())),
+            _ => {
+                // the same column reached twice (e.g. through USING) is not ambiguous
+                if matches.iter().all(|m| m.col.id == matches[0].col.id) {
+                    return Ok(Some(matches[0].col.clone()));
+                }
+                let cands: Vec<String> = matches
+                    .iter()
+                    .map(|m| match &m.qualifier {
+                        Some(q) => format!("`{q}`.`{}`", m.col.name),
+                        None => format!("`{}`", m.col.name),
+                    })
+                    .collect();
+                Err(QuarryError::Analysis(format!("[AMBIGUOUS_REFERENCE] Reference `{}` is ambiguous, could be: [{}].", parts.join("."), cands.join(", "))))
+            }
+        }
+    }
+
+    /// The error for a name that does not resolve, with a suggestion.
+    pub fn unresolved(&self, parts: &[String]) -> QuarryError {
+        let name = parts.join(".");
+        let cands: Vec<String> = self
+            .cols
+            .iter()
+            .filter(|c| !c.hidden)
+            .map(|c| match &c.qualifier {
+                Some(q) => format!("{q}.{}", c.col.name),
+                None => c.col.name.clone(),
+            })
+            .collect();
+        let hint = did_you_mean(&name, cands.iter().map(|s| s.as_str()));
+        let last = parts.last().map(|s| s.as_str()).unwrap_or("");
+        let hint = if hint.is_empty() { did_you_mean(last, self.cols.iter().map(|c| c.col.name.as_str())) } else { hint };
+        QuarryError::Analysis(format!("[UNRESOLVED_COLUMN] A column or function parameter with name `{name}` cannot be resolved{hint}"))
+    }
+
+    /// Columns a `*` (or `q.*`) expands to.
+    pub fn expand_star(&self, qualifier: Option<&str>) -> Result<Vec<Column>> {
+        let out: Vec<Column> = self
+            .cols
+            .iter()
+            .filter(|c| match qualifier {
+                None => !c.hidden,
+                Some(q) => c.qualifier.as_deref().is_some_and(|cq| cq.eq_ignore_ascii_case(q)),
+            })
+            .map(|c| c.col.clone())
+            .collect();
+        if out.is_empty() {
+            if let Some(q) = qualifier {
+                return Err(QuarryError::Analysis(format!("[CANNOT_RESOLVE_STAR_EXPAND] Cannot resolve `{q}`.* given input columns")));
+            }
+        }
+        Ok(out)
+    }
+}

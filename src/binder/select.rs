@@ -1,0 +1,624 @@
+//! Binding one SELECT block: FROM (tables, subqueries, joins), WHERE, GROUP BY and
+//! aggregates, HAVING, the select list, DISTINCT, and ORDER BY (which may use select
+//! aliases, ordinals, or input columns that are not selected).
+
+use std::cell::RefCell;
+
+use arrow::datatypes::DataType;
+use sqlparser::ast;
+
+use super::coerce::{binary, cast_bool, cast_to, comparison_type};
+use super::expr::{contains_aggregate, function_name, ident_parts, AggState, ExprCtx};
+use super::scope::{Scope, ScopeCol};
+use super::Binder;
+use crate::catalog::FileFormat;
+use crate::error::{QuarryError, Result};
+use crate::plan::{BinOp, Column, Expr, JoinType, LogicalPlan, SortKey};
+
+/// Project `plan`'s `cols` to `types` (identity where equal).
+pub fn cast_columns(plan: LogicalPlan, cols: &[Column], types: &[DataType]) -> Result<LogicalPlan> {
+    if cols.iter().zip(types).all(|(c, t)| &c.data_type == t) {
+        return Ok(plan);
+    }
+    let exprs = cols
+        .iter()
+        .zip(types)
+        .map(|(c, t)| Ok((cast_to(Expr::Column(c.clone()), t)?, Column::new(c.name.clone(), t.clone(), c.nullable))))
+        .collect::<Result<_>>()?;
+    Ok(LogicalPlan::Project { input: Box::new(plan), exprs })
+}
+
+/// DISTINCT over all columns: an Aggregate grouping by every column.
+pub fn distinct(plan: LogicalPlan) -> (LogicalPlan, Vec<Column>) {
+    let group: Vec<(Expr, Column)> = plan.schema().iter().map(|c| (Expr::Column(c.clone()), Column::new(c.name.clone(), c.data_type.clone(), c.nullable))).collect();
+    let cols = group.iter().map(|(_, c)| c.clone()).collect();
+    (LogicalPlan::Aggregate { input: Box::new(plan), group, aggs: vec![] }, cols)
+}
+
+/// A subquery/CTE/view result under `qualifier`, with optional column aliases.
+pub fn aliased(plan: LogicalPlan, cols: Vec<Column>, aliases: &[String], qualifier: &str) -> Result<(LogicalPlan, Scope)> {
+    if aliases.is_empty() {
+        return Ok((plan, Scope::new(Some(qualifier), &cols)));
+    }
+    if aliases.len() != cols.len() {
+        return Err(QuarryError::Analysis(format!(
+            "[ASSIGNMENT_ARITY_MISMATCH] `{qualifier}` has {} columns but {} column aliases were given",
+            cols.len(),
+            aliases.len()
+        )));
+    }
+    let exprs: Vec<(Expr, Column)> =
+        cols.iter().zip(aliases).map(|(c, a)| (Expr::Column(c.clone()), Column::new(a.clone(), c.data_type.clone(), c.nullable))).collect();
+    let out: Vec<Column> = exprs.iter().map(|(_, c)| c.clone()).collect();
+    Ok((LogicalPlan::Project { input: Box::new(plan), exprs }, Scope::new(Some(qualifier), &out)))
+}
+
+/// The column name Spark shows for an unaliased select expression.
+pub fn expr_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(i) => i.value.clone(),
+        ast::Expr::CompoundIdentifier(ids) => ids.last().map(|i| i.value.clone()).unwrap_or_default(),
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+            ast::Value::Null => "NULL".into(),
+            other => other.to_string(),
+        },
+        ast::Expr::Nested(inner) => expr_name(inner),
+        ast::Expr::Function(f) => {
+            let name = function_name(f);
+            let args = match &f.args {
+                ast::FunctionArguments::List(l) => l.args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "),
+                _ => String::new(),
+            };
+            if name == "count" && (args == "*" || args.is_empty()) {
+                "count(1)".into()
+            } else {
+                let distinct = matches!(&f.args, ast::FunctionArguments::List(l) if matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)));
+                format!("{name}({}{args})", if distinct { "DISTINCT " } else { "" })
+            }
+        }
+        ast::Expr::BinaryOp { .. } => format!("({e})"),
+        other => other.to_string(),
+    }
+}
+
+impl Binder<'_> {
+    pub(super) fn bind_select(&mut self, s: &ast::Select, order_by: &[ast::OrderByExpr], outer: &[Scope]) -> Result<(LogicalPlan, Vec<Column>)> {
+        if !s.lateral_views.is_empty() {
+            return Err(QuarryError::NotSupported("LATERAL VIEW".into()));
+        }
+        if s.qualify.is_some() || !s.named_window.is_empty() {
+            return Err(QuarryError::NotSupported("QUALIFY / WINDOW clauses".into()));
+        }
+        if !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() {
+            return Err(QuarryError::NotSupported("CLUSTER BY / DISTRIBUTE BY / SORT BY; use ORDER BY".into()));
+        }
+        if s.top.is_some() || s.into.is_some() {
+            return Err(QuarryError::NotSupported("TOP / SELECT INTO".into()));
+        }
+        // FROM
+        let (mut plan, scope) = if s.from.is_empty() {
+            let one_row = LogicalPlan::Values { columns: vec![], rows: vec![vec![]] };
+            (one_row, Scope::default())
+        } else {
+            let mut acc: Option<(LogicalPlan, Scope)> = None;
+            for twj in &s.from {
+                let (p, sc) = self.bind_table_with_joins(twj, outer)?;
+                acc = Some(match acc {
+                    None => (p, sc),
+                    Some((lp, ls)) => {
+                        let joined = ls.join(&sc);
+                        (LogicalPlan::Join { left: Box::new(lp), right: Box::new(p), join_type: JoinType::Cross, on: vec![], filter: None }, joined)
+                    }
+                });
+            }
+            acc.ok_or_else(|| QuarryError::Internal("empty FROM".into()))?
+        };
+        // WHERE
+        if let Some(w) = &s.selection {
+            if contains_aggregate(w) {
+                return Err(QuarryError::Analysis("[INVALID_WHERE_CONDITION] aggregate functions are not allowed in WHERE; use HAVING".into()));
+            }
+            let cx = ExprCtx { scope: &scope, outer, agg: None, clause: "WHERE" };
+            let pred = cast_bool(self.bind_expr(w, &cx)?)?;
+            plan = LogicalPlan::Filter { input: Box::new(plan), predicate: pred };
+        }
+        // select items (wildcards expanded; AST kept for naming and aggregate detection)
+        enum Item {
+            Ast(ast::Expr, String),
+            Col(Column),
+        }
+        let mut items: Vec<Item> = vec![];
+        for it in &s.projection {
+            match it {
+                ast::SelectItem::UnnamedExpr(e) => items.push(Item::Ast(e.clone(), expr_name(e))),
+                ast::SelectItem::ExprWithAlias { expr, alias } => items.push(Item::Ast(expr.clone(), alias.value.clone())),
+                ast::SelectItem::Wildcard(opts) => {
+                    check_wildcard_opts(opts)?;
+                    for c in scope.expand_star(None)? {
+                        items.push(Item::Col(c));
+                    }
+                }
+                ast::SelectItem::QualifiedWildcard(kind, opts) => {
+                    check_wildcard_opts(opts)?;
+                    let q = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => n.0.last().map(|p| p.to_string().trim_matches('`').to_ascii_lowercase()).unwrap_or_default(),
+                        ast::SelectItemQualifiedWildcardKind::Expr(_) => return Err(QuarryError::NotSupported("expr.* in SELECT".into())),
+                    };
+                    for c in scope.expand_star(Some(&q))? {
+                        items.push(Item::Col(c));
+                    }
+                }
+                ast::SelectItem::ExprWithAliases { .. } => return Err(QuarryError::NotSupported("multiple aliases for one expression".into())),
+            }
+        }
+        let group_exprs: Vec<ast::Expr> = match &s.group_by {
+            ast::GroupByExpr::Expressions(v, mods) => {
+                if !mods.is_empty() {
+                    return Err(QuarryError::NotSupported("GROUP BY ... WITH ROLLUP/CUBE".into()));
+                }
+                v.clone()
+            }
+            ast::GroupByExpr::All(_) => {
+                // GROUP BY ALL: every select item without an aggregate
+                items
+                    .iter()
+                    .filter_map(|i| match i {
+                        Item::Ast(e, _) if !contains_aggregate(e) => Some(e.clone()),
+                        Item::Col(c) => Some(ast::Expr::Identifier(ast::Ident::new(c.name.clone()))),
+                        _ => None,
+                    })
+                    .collect()
+            }
+        };
+        let has_agg = !group_exprs.is_empty()
+            || items.iter().any(|i| matches!(i, Item::Ast(e, _) if contains_aggregate(e)))
+            || s.having.as_ref().is_some_and(contains_aggregate)
+            || order_by.iter().any(|o| contains_aggregate(&o.expr));
+        if s.having.is_some() && !has_agg {
+            // HAVING without aggregation: Spark treats the whole input as one group
+        }
+        let agg_state = if has_agg || s.having.is_some() {
+            let in_cx = ExprCtx { scope: &scope, outer, agg: None, clause: "GROUP BY" };
+            let mut group: Vec<(Expr, Column)> = vec![];
+            for g in &group_exprs {
+                if let ast::Expr::GroupingSets(_) | ast::Expr::Rollup(_) | ast::Expr::Cube(_) = g {
+                    return Err(QuarryError::NotSupported("GROUPING SETS / ROLLUP / CUBE".into()));
+                }
+                // ordinal or select alias
+                let resolved: ast::Expr = match g {
+                    ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                        let n: usize = v.value.to_string().parse().map_err(|_| QuarryError::Analysis(format!("GROUP BY position {} is not an integer", v.value)))?;
+                        match items.get(n.wrapping_sub(1)) {
+                            Some(Item::Ast(e, _)) => {
+                                if contains_aggregate(e) {
+                                    return Err(QuarryError::Analysis(format!("[GROUP_BY_POS_AGGREGATE] GROUP BY {n} refers to an expression that contains an aggregate function")));
+                                }
+                                e.clone()
+                            }
+                            Some(Item::Col(c)) => {
+                                group.push((Expr::Column(c.clone()), Column::new(c.name.clone(), c.data_type.clone(), c.nullable)));
+                                continue;
+                            }
+                            None => {
+                                return Err(QuarryError::Analysis(format!(
+                                    "[GROUP_BY_POS_OUT_OF_RANGE] GROUP BY position {n} is not in select list (valid range is [1, {}])",
+                                    items.len()
+                                )))
+                            }
+                        }
+                    }
+                    ast::Expr::Identifier(id) if scope.resolve(&[id.value.to_ascii_lowercase()])?.is_none() => {
+                        match items.iter().find(|i| matches!(i, Item::Ast(_, n) if n.eq_ignore_ascii_case(&id.value))) {
+                            Some(Item::Ast(e, _)) => e.clone(),
+                            _ => g.clone(),
+                        }
+                    }
+                    _ => g.clone(),
+                };
+                let e = self.bind_expr(&resolved, &in_cx)?;
+                if group.iter().any(|(x, _)| *x == e) {
+                    continue;
+                }
+                let name = match &e {
+                    Expr::Column(c) => c.name.clone(),
+                    _ => super::select::expr_name(&resolved),
+                };
+                let nullable = e.nullable();
+                let dt = e.data_type();
+                group.push((e, Column::new(name, dt, nullable)));
+            }
+            Some(AggState { group, aggs: RefCell::new(vec![]), input: scope.clone() })
+        } else {
+            None
+        };
+        let post_scope = match &agg_state {
+            Some(a) => Scope { cols: a.group.iter().map(|(_, c)| ScopeCol { qualifier: None, col: c.clone(), hidden: false }).collect() },
+            None => scope.clone(),
+        };
+        let item_cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "the SELECT list" };
+        let mut exprs: Vec<(Expr, Column)> = vec![];
+        for it in &items {
+            match it {
+                Item::Col(c) => {
+                    let e = match &agg_state {
+                        Some(a) => {
+                            // a star in a grouped query: only grouped columns are allowed
+                            match a.group.iter().find(|(g, _)| matches!(g, Expr::Column(x) if x.id == c.id)) {
+                                Some((_, gc)) => Expr::Column(gc.clone()),
+                                None => {
+                                    return Err(QuarryError::Analysis(format!(
+                                        "[MISSING_AGGREGATION] The non-aggregating expression `{}` is based on columns which are not participating in the GROUP BY clause",
+                                        c.name
+                                    )))
+                                }
+                            }
+                        }
+                        None => Expr::Column(c.clone()),
+                    };
+                    exprs.push((e, Column::new(c.name.clone(), c.data_type.clone(), c.nullable)));
+                }
+                Item::Ast(a, name) => {
+                    let e = self.bind_expr(a, &item_cx)?;
+                    let c = Column::new(name.clone(), e.data_type(), e.nullable());
+                    exprs.push((e, c));
+                }
+            }
+        }
+        let having = match &s.having {
+            Some(h) => {
+                let cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "HAVING" };
+                Some(cast_bool(self.bind_expr(h, &cx)?)?)
+            }
+            None => None,
+        };
+        // ORDER BY keys bound before the Aggregate node is built (they may add aggregates)
+        let out_cols: Vec<Column> = exprs.iter().map(|(_, c)| c.clone()).collect();
+        let mut sort_keys: Vec<(SortKey, Option<Column>)> = vec![];
+        for ob in order_by {
+            let (asc, nulls_first) = sort_options(ob);
+            // ordinal, or a select-list alias
+            if let ast::Expr::Value(v) = &ob.expr {
+                if let ast::Value::Number(n, _) = &v.value {
+                    let n: usize = n.parse().map_err(|_| QuarryError::Analysis(format!("ORDER BY position {n} is not an integer")))?;
+                    let c = out_cols.get(n.wrapping_sub(1)).ok_or_else(|| {
+                        QuarryError::Analysis(format!("[ORDER_BY_POS_OUT_OF_RANGE] ORDER BY position {n} is not in select list (valid range is [1, {}])", out_cols.len()))
+                    })?;
+                    sort_keys.push((SortKey { expr: Expr::Column(c.clone()), asc, nulls_first }, None));
+                    continue;
+                }
+            }
+            if let ast::Expr::Identifier(id) = &ob.expr {
+                let hits: Vec<&Column> = out_cols.iter().filter(|c| c.name.eq_ignore_ascii_case(&id.value)).collect();
+                if hits.len() == 1 {
+                    sort_keys.push((SortKey { expr: Expr::Column(hits[0].clone()), asc, nulls_first }, None));
+                    continue;
+                }
+            }
+            let cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "ORDER BY" };
+            let e = self.bind_expr(&ob.expr, &cx)?;
+            match exprs.iter().find(|(x, _)| *x == e) {
+                Some((_, c)) => sort_keys.push((SortKey { expr: Expr::Column(c.clone()), asc, nulls_first }, None)),
+                None => {
+                    let hidden = Column::new(expr_name(&ob.expr), e.data_type(), e.nullable());
+                    sort_keys.push((SortKey { expr: e, asc, nulls_first }, Some(hidden)));
+                }
+            }
+        }
+        // Aggregate node
+        if let Some(a) = agg_state {
+            let aggs = a.aggs.into_inner();
+            plan = LogicalPlan::Aggregate { input: Box::new(plan), group: a.group, aggs };
+            if let Some(h) = having {
+                plan = LogicalPlan::Filter { input: Box::new(plan), predicate: h };
+            }
+        }
+        let _ = post_scope;
+        let is_distinct = match &s.distinct {
+            None | Some(ast::Distinct::All) => false,
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(_)) => return Err(QuarryError::NotSupported("DISTINCT ON".into())),
+        };
+        let hidden: Vec<(Expr, Column)> = sort_keys.iter().filter_map(|(k, h)| h.clone().map(|c| (k.expr.clone(), c))).collect();
+        if is_distinct && !hidden.is_empty() {
+            return Err(QuarryError::Analysis("[MISSING_ATTRIBUTES] ORDER BY expressions must appear in the select list when SELECT DISTINCT is used".into()));
+        }
+        let mut project = exprs.clone();
+        project.extend(hidden.iter().cloned());
+        plan = LogicalPlan::Project { input: Box::new(plan), exprs: project };
+        let mut final_cols = out_cols.clone();
+        if is_distinct {
+            let (p, cols) = distinct(plan);
+            // sort keys refer to the projected columns; remap them onto the distinct output
+            plan = p;
+            for (k, _) in sort_keys.iter_mut() {
+                if let Expr::Column(c) = &k.expr {
+                    if let Some(i) = out_cols.iter().position(|o| o.id == c.id) {
+                        k.expr = Expr::Column(cols[i].clone());
+                    }
+                }
+            }
+            final_cols = cols;
+        }
+        if !sort_keys.is_empty() {
+            let keys: Vec<SortKey> = sort_keys
+                .into_iter()
+                .map(|(k, h)| match h {
+                    Some(c) => SortKey { expr: Expr::Column(c), asc: k.asc, nulls_first: k.nulls_first },
+                    None => k,
+                })
+                .collect();
+            plan = LogicalPlan::Sort { input: Box::new(plan), keys, fetch: None };
+            if !hidden.is_empty() {
+                let exprs = final_cols.iter().map(|c| (Expr::Column(c.clone()), c.clone())).collect();
+                plan = LogicalPlan::Project { input: Box::new(plan), exprs };
+                // the projection keeps the same column ids
+            }
+        }
+        Ok((plan, final_cols))
+    }
+
+    /// ORDER BY after a set operation: only output columns (by name or position).
+    pub(super) fn order_by_output(&mut self, plan: LogicalPlan, cols: Vec<Column>, order_by: &[ast::OrderByExpr]) -> Result<(LogicalPlan, Vec<Column>)> {
+        let scope = Scope::new(None, &cols);
+        let mut keys = vec![];
+        for ob in order_by {
+            let (asc, nulls_first) = sort_options(ob);
+            let e = match &ob.expr {
+                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    let n: usize = v.value.to_string().parse().unwrap_or(0);
+                    let c = cols.get(n.wrapping_sub(1)).ok_or_else(|| QuarryError::Analysis(format!("[ORDER_BY_POS_OUT_OF_RANGE] ORDER BY position {n} is not in select list")))?;
+                    Expr::Column(c.clone())
+                }
+                other => {
+                    let cx = ExprCtx { scope: &scope, outer: &[], agg: None, clause: "ORDER BY" };
+                    self.bind_expr(other, &cx)?
+                }
+            };
+            keys.push(SortKey { expr: e, asc, nulls_first });
+        }
+        Ok((LogicalPlan::Sort { input: Box::new(plan), keys, fetch: None }, cols))
+    }
+
+    fn bind_table_with_joins(&mut self, twj: &ast::TableWithJoins, outer: &[Scope]) -> Result<(LogicalPlan, Scope)> {
+        let (mut plan, mut scope) = self.bind_table_factor(&twj.relation, outer)?;
+        for j in &twj.joins {
+            let (rp, rs) = self.bind_table_factor(&j.relation, outer)?;
+            use ast::JoinOperator as J;
+            let (jt, constraint) = match &j.join_operator {
+                J::Join(c) | J::Inner(c) => (JoinType::Inner, Some(c)),
+                J::Left(c) | J::LeftOuter(c) => (JoinType::Left, Some(c)),
+                J::Right(c) | J::RightOuter(c) => (JoinType::Right, Some(c)),
+                J::FullOuter(c) => (JoinType::Full, Some(c)),
+                J::CrossJoin(c) => (JoinType::Cross, Some(c)),
+                J::Semi(c) | J::LeftSemi(c) => (JoinType::LeftSemi, Some(c)),
+                J::Anti(c) | J::LeftAnti(c) => (JoinType::LeftAnti, Some(c)),
+                other => return Err(QuarryError::NotSupported(format!("join type {other:?}").chars().take(60).collect::<String>())),
+            };
+            let (p, s) = self.bind_join(plan, scope, rp, rs, jt, constraint, outer)?;
+            plan = p;
+            scope = s;
+        }
+        Ok((plan, scope))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn bind_join(
+        &mut self,
+        lp: LogicalPlan,
+        ls: Scope,
+        rp: LogicalPlan,
+        rs: Scope,
+        mut jt: JoinType,
+        constraint: Option<&ast::JoinConstraint>,
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Scope)> {
+        let both = ls.join(&rs);
+        let left_ids: std::collections::HashSet<usize> = ls.cols.iter().map(|c| c.col.id).collect();
+        let right_ids: std::collections::HashSet<usize> = rs.cols.iter().map(|c| c.col.id).collect();
+        let mut conjuncts: Vec<Expr> = vec![];
+        let mut using: Vec<String> = vec![];
+        match constraint {
+            None | Some(ast::JoinConstraint::None) => {}
+            Some(ast::JoinConstraint::On(e)) => {
+                let cx = ExprCtx { scope: &both, outer, agg: None, clause: "the join condition" };
+                conjuncts = cast_bool(self.bind_expr(e, &cx)?)?.split_conjunction();
+            }
+            Some(ast::JoinConstraint::Using(names)) => {
+                for n in names {
+                    let name = n.to_string().trim_matches('`').to_ascii_lowercase();
+                    let l = ls.resolve(&[name.clone()])?.ok_or_else(|| {
+                        QuarryError::Analysis(format!("[UNRESOLVED_USING_COLUMN_FOR_JOIN] USING column `{name}` cannot be resolved on the left side of the join"))
+                    })?;
+                    let r = rs.resolve(&[name.clone()])?.ok_or_else(|| {
+                        QuarryError::Analysis(format!("[UNRESOLVED_USING_COLUMN_FOR_JOIN] USING column `{name}` cannot be resolved on the right side of the join"))
+                    })?;
+                    conjuncts.push(binary(BinOp::Eq, Expr::Column(l), Expr::Column(r), false)?);
+                    using.push(name);
+                }
+            }
+            Some(ast::JoinConstraint::Natural) => return Err(QuarryError::NotSupported("NATURAL JOIN".into())),
+        }
+        if jt == JoinType::Cross && !conjuncts.is_empty() {
+            jt = JoinType::Inner;
+        }
+        if jt == JoinType::Inner && conjuncts.is_empty() {
+            jt = JoinType::Cross;
+        }
+        let (on, residual) = split_join_keys(conjuncts, &left_ids, &right_ids)?;
+        let filter = Expr::conjunction(residual);
+        let plan = LogicalPlan::Join { left: Box::new(lp), right: Box::new(rp), join_type: jt, on, filter };
+        let mut scope = match jt {
+            JoinType::LeftSemi | JoinType::LeftAnti => ls.clone(),
+            _ => both,
+        };
+        if using.is_empty() {
+            return Ok((plan, scope));
+        }
+        // USING: one output column per key (left's; right's for RIGHT JOIN; coalesced for FULL)
+        if jt == JoinType::Full {
+            let mut exprs: Vec<(Expr, Column)> = vec![];
+            let mut new_scope = Scope::default();
+            for name in &using {
+                let (Some(l), Some(r)) = (ls.resolve(&[name.clone()])?, rs.resolve(&[name.clone()])?) else { continue };
+                let t = comparison_type(&l.data_type, &r.data_type)?;
+                let e = super::expr::scalar_call(crate::functions::scalar::ScalarFunc::Coalesce, vec![cast_to(Expr::Column(l.clone()), &t)?, cast_to(Expr::Column(r.clone()), &t)?])?;
+                let c = Column::new(name.clone(), t, true);
+                exprs.push((e, c.clone()));
+                new_scope.cols.push(ScopeCol { qualifier: None, col: c, hidden: false });
+            }
+            for sc in scope.cols.iter() {
+                let is_key = using.iter().any(|u| u.eq_ignore_ascii_case(&sc.col.name));
+                exprs.push((Expr::Column(sc.col.clone()), sc.col.clone()));
+                new_scope.cols.push(ScopeCol { qualifier: sc.qualifier.clone(), col: sc.col.clone(), hidden: is_key });
+            }
+            return Ok((LogicalPlan::Project { input: Box::new(plan), exprs }, new_scope));
+        }
+        let hide_right = jt != JoinType::Right;
+        let mut keys_first: Vec<ScopeCol> = vec![];
+        for sc in scope.cols.iter_mut() {
+            let is_key = using.iter().any(|u| u.eq_ignore_ascii_case(&sc.col.name));
+            let from_right = right_ids.contains(&sc.col.id);
+            if is_key {
+                if from_right == hide_right {
+                    sc.hidden = true;
+                } else {
+                    keys_first.push(sc.clone());
+                }
+            }
+        }
+        // Spark lists the USING columns first
+        let mut ordered: Vec<ScopeCol> = keys_first.iter().map(|k| ScopeCol { hidden: false, ..k.clone() }).collect();
+        for sc in scope.cols {
+            if keys_first.iter().any(|k| k.col.id == sc.col.id) {
+                ordered.push(ScopeCol { hidden: true, ..sc });
+            } else {
+                ordered.push(sc);
+            }
+        }
+        Ok((plan, Scope { cols: ordered }))
+    }
+
+    fn bind_table_factor(&mut self, tf: &ast::TableFactor, outer: &[Scope]) -> Result<(LogicalPlan, Scope)> {
+        match tf {
+            ast::TableFactor::Table { name, alias, args, .. } => {
+                let alias_name = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase());
+                let col_aliases: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| c.name.value.to_ascii_lowercase()).collect()).unwrap_or_default();
+                let parts: Vec<&ast::Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
+                if let Some(args) = args {
+                    // read_parquet('path'), read_csv(...), read_json(...)
+                    let fname = parts.last().map(|i| i.value.to_ascii_lowercase()).unwrap_or_default();
+                    let format = match fname.as_str() {
+                        "read_parquet" | "parquet_scan" => FileFormat::Parquet,
+                        "read_csv" | "read_csv_auto" => FileFormat::Csv,
+                        "read_json" | "read_json_auto" | "read_ndjson" => FileFormat::Json,
+                        other => return Err(QuarryError::NotSupported(format!("table function {other}()"))),
+                    };
+                    let path = match args.args.first() {
+                        Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))) => match &v.value {
+                            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+                            _ => return Err(QuarryError::Analysis(format!("{fname} expects a path string"))),
+                        },
+                        _ => return Err(QuarryError::Analysis(format!("{fname} expects a path string"))),
+                    };
+                    let mut options = std::collections::BTreeMap::new();
+                    if format == FileFormat::Csv {
+                        options.insert("header".to_string(), "true".to_string());
+                        options.insert("inferschema".to_string(), "true".to_string());
+                    }
+                    let source = super::files_source(&path, format, options, &path)?;
+                    let (plan, scope) = super::scan_of(source, alias_name.as_deref().unwrap_or(&fname));
+                    let cols = scope.cols.iter().map(|c| c.col.clone()).collect();
+                    return aliased(plan, cols, &col_aliases, alias_name.as_deref().unwrap_or(&fname));
+                }
+                // parquet.`path` (Spark's direct file read)
+                if parts.len() == 2 && parts[1].quote_style == Some('`') {
+                    let fmt = parts[0].value.to_ascii_lowercase();
+                    if let Ok(format) = FileFormat::parse(&fmt) {
+                        if self.ctx.catalog.metastore.get_table(&fmt, &parts[1].value.to_ascii_lowercase())?.is_none() {
+                            let path = parts[1].value.clone();
+                            let source = super::files_source(&path, format, Default::default(), &format!("{fmt}.`{path}`"))?;
+                            let q = alias_name.clone().unwrap_or_else(|| path.clone());
+                            let (plan, scope) = super::scan_of(source, &q);
+                            let cols = scope.cols.iter().map(|c| c.col.clone()).collect();
+                            return aliased(plan, cols, &col_aliases, &q);
+                        }
+                    }
+                }
+                let parts = ident_parts(&parts.into_iter().cloned().collect::<Vec<_>>());
+                let (plan, scope) = self.bind_table_name(&parts, alias_name.as_deref())?;
+                if col_aliases.is_empty() {
+                    Ok((plan, scope))
+                } else {
+                    let q = alias_name.unwrap_or_else(|| parts.last().cloned().unwrap_or_default());
+                    let cols = scope.cols.iter().map(|c| c.col.clone()).collect();
+                    aliased(plan, cols, &col_aliases, &q)
+                }
+            }
+            ast::TableFactor::Derived { lateral, subquery, alias, .. } => {
+                if *lateral {
+                    return Err(QuarryError::NotSupported("LATERAL subqueries".into()));
+                }
+                let (plan, cols) = self.bind_query_with_outer(subquery, outer)?;
+                let q = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or_default();
+                let col_aliases: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| c.name.value.to_ascii_lowercase()).collect()).unwrap_or_default();
+                aliased(plan, cols, &col_aliases, &q)
+            }
+            ast::TableFactor::NestedJoin { table_with_joins, alias } => {
+                let (plan, scope) = self.bind_table_with_joins(table_with_joins, outer)?;
+                match alias {
+                    None => Ok((plan, scope)),
+                    Some(a) => {
+                        let cols = scope.cols.iter().map(|c| c.col.clone()).collect();
+                        aliased(plan, cols, &[], &a.name.value.to_ascii_lowercase())
+                    }
+                }
+            }
+            other => {
+                let text = other.to_string();
+                Err(QuarryError::NotSupported(format!("this FROM item: {}", text.chars().take(60).collect::<String>())))
+            }
+        }
+    }
+
+}
+
+fn check_wildcard_opts(o: &ast::WildcardAdditionalOptions) -> Result<()> {
+    if o.opt_exclude.is_some() || o.opt_except.is_some() || o.opt_replace.is_some() || o.opt_rename.is_some() || o.opt_ilike.is_some() {
+        return Err(QuarryError::NotSupported("* EXCEPT/REPLACE/RENAME".into()));
+    }
+    Ok(())
+}
+
+/// ASC/DESC and NULLS FIRST/LAST, with Spark's defaults (NULLS FIRST for ASC, LAST for DESC).
+fn sort_options(ob: &ast::OrderByExpr) -> (bool, bool) {
+    let asc = !matches!(ob.options.sort, Some(ast::OrderBySort::Desc));
+    let nulls_first = ob.options.nulls_first.unwrap_or(asc);
+    (asc, nulls_first)
+}
+
+/// Split join conjuncts into equi-join keys (left-only = right-only) and a residual.
+fn split_join_keys(
+    conjuncts: Vec<Expr>,
+    left: &std::collections::HashSet<usize>,
+    right: &std::collections::HashSet<usize>,
+) -> Result<(Vec<(Expr, Expr)>, Vec<Expr>)> {
+    let mut on = vec![];
+    let mut residual = vec![];
+    for c in conjuncts {
+        if let Expr::Binary { op: BinOp::Eq, left: l, right: r, .. } = &c {
+            let (lc, rc) = (l.column_ids(), r.column_ids());
+            let side = |ids: &[usize], s: &std::collections::HashSet<usize>| !ids.is_empty() && ids.iter().all(|i| s.contains(i));
+            if side(&lc, left) && side(&rc, right) && !l.has_subquery() && !r.has_subquery() {
+                on.push(((**l).clone(), (**r).clone()));
+                continue;
+            }
+            if side(&lc, right) && side(&rc, left) && !l.has_subquery() && !r.has_subquery() {
+                on.push(((**r).clone(), (**l).clone()));
+                continue;
+            }
+        }
+        residual.push(c);
+    }
+    Ok((on, residual))
+}

@@ -1,0 +1,50 @@
+//! Catalog definition files (`catalog/*.toml`), one file per catalog in the manner of
+//! Trino's `etc/catalog`: the file name is the catalog name. See `catalog/README.md`.
+//!
+//! ```toml
+//! connector = "metastore"   # the embedded metastore under the Quarry home
+//! default = true            # the catalog unqualified names resolve in
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{QuarryError, Result};
+
+/// One parsed catalog file.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CatalogDefinition {
+    /// File stem: the catalog's name in three-part names.
+    #[serde(skip)]
+    pub name: String,
+    /// `metastore` (the embedded store). Other connectors (S3 lakes) come later.
+    pub connector: String,
+    /// Whether unqualified names resolve in this catalog.
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// The built-in default when no catalog folder is found: `spark_catalog`, a metastore catalog.
+pub fn builtin_default() -> CatalogDefinition {
+    CatalogDefinition { name: "spark_catalog".into(), connector: "metastore".into(), default: true }
+}
+
+/// Reads every `*.toml` in `dir`, sorted by name. Errors name the file.
+pub fn load_dir(dir: &Path) -> Result<Vec<CatalogDefinition>> {
+    let mut out = vec![];
+    let rd = std::fs::read_dir(dir).map_err(|e| QuarryError::Catalog(format!("cannot read catalog folder {}: {e}", dir.display())))?;
+    let mut paths: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    paths.sort();
+    for p in paths {
+        let text = std::fs::read_to_string(&p).map_err(|e| QuarryError::Catalog(format!("cannot read {}: {e}", p.display())))?;
+        let mut def: CatalogDefinition =
+            toml::from_str(&text).map_err(|e| QuarryError::Catalog(format!("invalid catalog file {}: {}", p.display(), e.message())))?;
+        def.name = p.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        if def.connector != "metastore" {
+            return Err(QuarryError::NotSupported(format!("catalog connector '{}' in {}", def.connector, p.display())));
+        }
+        out.push(def);
+    }
+    Ok(out)
+}

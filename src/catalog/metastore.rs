@@ -1,0 +1,291 @@
+//! The embedded metastore: SQLite (bundled) in WAL mode.
+//!
+//! Each change is one SQLite transaction, so a process killed mid-statement leaves
+//! the catalog as it was before or after that change, never half-written; SQLite's
+//! file locking (with a busy timeout) makes two processes sharing a home safe.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{hive, ColumnDef, FileFormat, PartitionMeta, TableKind, TableMeta};
+use crate::error::{QuarryError, Result};
+use crate::types::{parse_type_name, type_name};
+
+/// Storage of catalog objects. The trait leaves room for external metastores
+/// (AWS Glue, Hive Metastore). Names passed in are already lower-case.
+pub trait Metastore: Send + Sync {
+    fn create_database(&self, name: &str, location: &str, if_not_exists: bool) -> Result<()>;
+    /// Drops a database; without `cascade` it must be empty. Returns whether it existed.
+    fn drop_database(&self, name: &str, cascade: bool) -> Result<bool>;
+    fn list_databases(&self) -> Result<Vec<String>>;
+    fn database_exists(&self, name: &str) -> Result<bool>;
+    fn get_table(&self, db: &str, name: &str) -> Result<Option<TableMeta>>;
+    fn list_tables(&self, db: &str) -> Result<Vec<String>>;
+    /// Creates a table or view; with `replace` an existing one is replaced (with its partitions).
+    fn create_table(&self, meta: &TableMeta, replace: bool) -> Result<()>;
+    /// Returns whether the table existed. Partitions go with it.
+    fn drop_table(&self, db: &str, name: &str) -> Result<bool>;
+    fn list_partitions(&self, db: &str, table: &str) -> Result<Vec<PartitionMeta>>;
+    /// Adds partitions in one transaction; existing ones are skipped when `if_not_exists`,
+    /// else an error. Returns how many were added.
+    fn add_partitions(&self, db: &str, table: &str, keys: &[String], parts: &[PartitionMeta], if_not_exists: bool) -> Result<usize>;
+    /// Drops partitions by values in one transaction; returns how many were dropped.
+    fn drop_partitions(&self, db: &str, table: &str, keys: &[String], values: &[Vec<Option<String>>]) -> Result<usize>;
+}
+
+/// [`Metastore`] over a SQLite file.
+pub struct SqliteMetastore {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS databases (
+    name TEXT PRIMARY KEY, location TEXT NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tables (
+    db TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, format TEXT NOT NULL,
+    location TEXT NOT NULL, columns TEXT NOT NULL, partition_columns TEXT NOT NULL,
+    options TEXT NOT NULL, view_sql TEXT, created INTEGER NOT NULL,
+    PRIMARY KEY (db, name));
+CREATE TABLE IF NOT EXISTS partitions (
+    db TEXT NOT NULL, tbl TEXT NOT NULL, spec TEXT NOT NULL, vals TEXT NOT NULL, location TEXT NOT NULL,
+    PRIMARY KEY (db, tbl, spec));
+";
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn cols_to_json(cols: &[ColumnDef]) -> String {
+    let v: Vec<(String, String)> = cols.iter().map(|c| (c.name.clone(), type_name(&c.data_type))).collect();
+    serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
+}
+
+fn cols_from_json(s: &str) -> Result<Vec<ColumnDef>> {
+    let v: Vec<(String, String)> =
+        serde_json::from_str(s).map_err(|e| QuarryError::Catalog(format!("corrupt column list in metastore: {e}")))?;
+    v.into_iter().map(|(name, t)| Ok(ColumnDef { name, data_type: parse_type_name(&t)? })).collect()
+}
+
+fn kind_name(k: TableKind) -> &'static str {
+    match k {
+        TableKind::External => "EXTERNAL",
+        TableKind::Managed => "MANAGED",
+        TableKind::View => "VIEW",
+    }
+}
+
+impl SqliteMetastore {
+    /// Opens or creates the metastore file; creates the `default` database at `warehouse`.
+    pub fn open(path: &Path, warehouse: &Path) -> Result<SqliteMetastore> {
+        let conn = Connection::open(path)
+            .map_err(|e| QuarryError::Catalog(format!("cannot open metastore {}: {e}", path.display())))?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(SCHEMA)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO databases(name, location, created) VALUES ('default', ?1, ?2)",
+            params![warehouse.to_string_lossy(), now()],
+        )?;
+        Ok(SqliteMetastore { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        self.conn.lock().map_err(|_| QuarryError::Internal("metastore lock poisoned".into()))
+    }
+
+    fn row_to_table(row: &rusqlite::Row) -> rusqlite::Result<(String, String, String, String, String, String, String, String, Option<String>, i64)> {
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+            row.get(7)?,
+            row.get(8)?,
+            row.get(9)?,
+        ))
+    }
+}
+
+impl Metastore for SqliteMetastore {
+    fn create_database(&self, name: &str, location: &str, if_not_exists: bool) -> Result<()> {
+        let conn = self.conn()?;
+        let n = conn.execute(
+            "INSERT OR IGNORE INTO databases(name, location, created) VALUES (?1, ?2, ?3)",
+            params![name, location, now()],
+        )?;
+        if n == 0 && !if_not_exists {
+            return Err(QuarryError::Catalog(format!("[SCHEMA_ALREADY_EXISTS] Cannot create schema `{name}` because it already exists")));
+        }
+        Ok(())
+    }
+
+    fn drop_database(&self, name: &str, cascade: bool) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let count: i64 = tx.query_row("SELECT count(*) FROM tables WHERE db = ?1", params![name], |r| r.get(0))?;
+        if count > 0 && !cascade {
+            return Err(QuarryError::Catalog(format!(
+                "[SCHEMA_NOT_EMPTY] Cannot drop a schema `{name}` because it contains objects; use DROP SCHEMA ... CASCADE"
+            )));
+        }
+        tx.execute("DELETE FROM partitions WHERE db = ?1", params![name])?;
+        tx.execute("DELETE FROM tables WHERE db = ?1", params![name])?;
+        let n = tx.execute("DELETE FROM databases WHERE name = ?1", params![name])?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn list_databases(&self) -> Result<Vec<String>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare("SELECT name FROM databases ORDER BY name")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn database_exists(&self, name: &str) -> Result<bool> {
+        let conn = self.conn()?;
+        let n: i64 = conn.query_row("SELECT count(*) FROM databases WHERE name = ?1", params![name], |r| r.get(0))?;
+        Ok(n > 0)
+    }
+
+    fn get_table(&self, db: &str, name: &str) -> Result<Option<TableMeta>> {
+        let conn = self.conn()?;
+        let row = conn
+            .query_row(
+                "SELECT db, name, kind, format, location, columns, partition_columns, options, view_sql, created
+                 FROM tables WHERE db = ?1 AND name = ?2",
+                params![db, name],
+                Self::row_to_table,
+            )
+            .optional()?;
+        let Some((db, name, kind, format, location, columns, pcols, options, view_sql, created)) = row else {
+            return Ok(None);
+        };
+        let kind = match kind.as_str() {
+            "EXTERNAL" => TableKind::External,
+            "MANAGED" => TableKind::Managed,
+            _ => TableKind::View,
+        };
+        let options: BTreeMap<String, String> =
+            serde_json::from_str(&options).map_err(|e| QuarryError::Catalog(format!("corrupt options in metastore: {e}")))?;
+        Ok(Some(TableMeta {
+            database: db,
+            name,
+            kind,
+            format: FileFormat::parse(&format)?,
+            location,
+            columns: cols_from_json(&columns)?,
+            partition_columns: cols_from_json(&pcols)?,
+            options,
+            view_sql,
+            created,
+        }))
+    }
+
+    fn list_tables(&self, db: &str) -> Result<Vec<String>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare("SELECT name FROM tables WHERE db = ?1 ORDER BY name")?;
+        let rows = st.query_map(params![db], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn create_table(&self, m: &TableMeta, replace: bool) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let exists: i64 =
+            tx.query_row("SELECT count(*) FROM tables WHERE db = ?1 AND name = ?2", params![m.database, m.name], |r| r.get(0))?;
+        if exists > 0 {
+            if !replace {
+                return Err(QuarryError::Catalog(format!(
+                    "[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create table or view `{}`.`{}` because it already exists",
+                    m.database, m.name
+                )));
+            }
+            tx.execute("DELETE FROM partitions WHERE db = ?1 AND tbl = ?2", params![m.database, m.name])?;
+            tx.execute("DELETE FROM tables WHERE db = ?1 AND name = ?2", params![m.database, m.name])?;
+        }
+        tx.execute(
+            "INSERT INTO tables(db, name, kind, format, location, columns, partition_columns, options, view_sql, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                m.database,
+                m.name,
+                kind_name(m.kind),
+                m.format.name(),
+                m.location,
+                cols_to_json(&m.columns),
+                cols_to_json(&m.partition_columns),
+                serde_json::to_string(&m.options).unwrap_or_else(|_| "{}".into()),
+                m.view_sql,
+                if m.created == 0 { now() } else { m.created },
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn drop_table(&self, db: &str, name: &str) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM partitions WHERE db = ?1 AND tbl = ?2", params![db, name])?;
+        let n = tx.execute("DELETE FROM tables WHERE db = ?1 AND name = ?2", params![db, name])?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn list_partitions(&self, db: &str, table: &str) -> Result<Vec<PartitionMeta>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare("SELECT vals, location FROM partitions WHERE db = ?1 AND tbl = ?2 ORDER BY spec")?;
+        let rows = st.query_map(params![db, table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = vec![];
+        for row in rows {
+            let (vals, location) = row?;
+            let values: Vec<Option<String>> =
+                serde_json::from_str(&vals).map_err(|e| QuarryError::Catalog(format!("corrupt partition in metastore: {e}")))?;
+            out.push(PartitionMeta { values, location });
+        }
+        Ok(out)
+    }
+
+    fn add_partitions(&self, db: &str, table: &str, keys: &[String], parts: &[PartitionMeta], if_not_exists: bool) -> Result<usize> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut added = 0;
+        {
+            let mut st = tx.prepare("INSERT OR IGNORE INTO partitions(db, tbl, spec, vals, location) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            for p in parts {
+                let spec = hive::partition_path(keys, &p.values);
+                let vals = serde_json::to_string(&p.values).unwrap_or_else(|_| "[]".into());
+                let n = st.execute(params![db, table, spec, vals, p.location])?;
+                if n == 0 && !if_not_exists {
+                    return Err(QuarryError::Catalog(format!(
+                        "[PARTITIONS_ALREADY_EXIST] Cannot ADD PARTITION ({spec}) to table `{db}`.`{table}` because it already exists"
+                    )));
+                }
+                added += n;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    fn drop_partitions(&self, db: &str, table: &str, keys: &[String], values: &[Vec<Option<String>>]) -> Result<usize> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut n = 0;
+        for v in values {
+            let spec = hive::partition_path(keys, v);
+            n += tx.execute("DELETE FROM partitions WHERE db = ?1 AND tbl = ?2 AND spec = ?3", params![db, table, spec])?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,164 @@
+//! The catalog: databases, tables, views and partitions, persisted in a metastore.
+//!
+//! Names are case-insensitive (stored lower-case), as in Spark and Hive. The default
+//! database is `default`. Managed tables live under the warehouse folder
+//! (`<home>/warehouse/<db>.db/<table>`; the `default` database directly under the warehouse).
+
+pub mod definitions;
+pub mod hive;
+pub mod metastore;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::datatypes::DataType;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{QuarryError, Result};
+pub use metastore::{Metastore, SqliteMetastore};
+
+/// Storage format of a table's files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileFormat {
+    Parquet,
+    Csv,
+    Json,
+}
+
+impl FileFormat {
+    /// Parse `parquet`, `csv`, `textfile`, `json`, ... (Spark `USING` / Hive `STORED AS`).
+    pub fn parse(s: &str) -> Result<FileFormat> {
+        match s.to_ascii_lowercase().as_str() {
+            "parquet" => Ok(FileFormat::Parquet),
+            "csv" | "textfile" | "text" => Ok(FileFormat::Csv),
+            "json" | "jsonfile" => Ok(FileFormat::Json),
+            other => Err(QuarryError::NotSupported(format!("file format '{other}' (supported: parquet, csv, json)"))),
+        }
+    }
+    pub fn name(&self) -> &'static str {
+        match self {
+            FileFormat::Parquet => "parquet",
+            FileFormat::Csv => "csv",
+            FileFormat::Json => "json",
+        }
+    }
+}
+
+/// Whether a table owns its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TableKind {
+    /// Data lives at a user's location and is never deleted by DROP TABLE.
+    External,
+    /// Data lives in the warehouse and is deleted with the table.
+    Managed,
+    /// A persisted view (SQL text).
+    View,
+}
+
+/// A column: name and type (stored in the metastore by Spark type name).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnDef {
+    pub name: String,
+    pub data_type: DataType,
+}
+
+/// Everything the metastore knows about one table or view.
+#[derive(Clone, Debug)]
+pub struct TableMeta {
+    pub database: String,
+    pub name: String,
+    pub kind: TableKind,
+    pub format: FileFormat,
+    /// Root folder of the data (absolute path); empty for views.
+    pub location: String,
+    /// Data columns, in order.
+    pub columns: Vec<ColumnDef>,
+    /// Partition columns, in order; they follow the data columns in the table schema.
+    pub partition_columns: Vec<ColumnDef>,
+    /// Reader options (`header`, `delimiter`, ...), keys lower-case.
+    pub options: BTreeMap<String, String>,
+    /// For views: the SQL text of the query.
+    pub view_sql: Option<String>,
+    /// Creation time, seconds since the epoch.
+    pub created: i64,
+}
+
+impl TableMeta {
+    /// Data columns then partition columns.
+    pub fn all_columns(&self) -> Vec<ColumnDef> {
+        self.columns.iter().chain(self.partition_columns.iter()).cloned().collect()
+    }
+    pub fn is_partitioned(&self) -> bool {
+        !self.partition_columns.is_empty()
+    }
+}
+
+/// One registered partition: a value per partition column (raw text, `None` = NULL)
+/// and the folder holding its files.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartitionMeta {
+    pub values: Vec<Option<String>>,
+    pub location: String,
+}
+
+/// The catalog facade used by the session: a metastore plus the warehouse folder.
+pub struct Catalog {
+    pub metastore: Arc<dyn Metastore>,
+    pub warehouse: PathBuf,
+}
+
+impl Catalog {
+    /// Open (creating if needed) the catalog under `home`: `home/metastore.db` and `home/warehouse`.
+    pub fn open(home: &Path) -> Result<Catalog> {
+        std::fs::create_dir_all(home)
+            .map_err(|e| QuarryError::Catalog(format!("cannot create home directory {}: {e}", home.display())))?;
+        let warehouse = home.join("warehouse");
+        std::fs::create_dir_all(&warehouse)
+            .map_err(|e| QuarryError::Catalog(format!("cannot create warehouse {}: {e}", warehouse.display())))?;
+        let metastore = SqliteMetastore::open(&home.join("metastore.db"), &warehouse)?;
+        Ok(Catalog { metastore: Arc::new(metastore), warehouse })
+    }
+
+    /// The folder of a managed table.
+    pub fn managed_location(&self, db: &str, table: &str) -> PathBuf {
+        if db == "default" {
+            self.warehouse.join(table)
+        } else {
+            self.warehouse.join(format!("{db}.db")).join(table)
+        }
+    }
+
+    /// The table, or an error naming it (with a close name as a suggestion).
+    pub fn require_table(&self, db: &str, name: &str) -> Result<TableMeta> {
+        if !self.metastore.database_exists(db)? {
+            return Err(QuarryError::Analysis(format!("[SCHEMA_NOT_FOUND] The schema `{db}` cannot be found")));
+        }
+        match self.metastore.get_table(db, name)? {
+            Some(t) => Ok(t),
+            None => {
+                let names = self.metastore.list_tables(db)?;
+                Err(QuarryError::Analysis(format!(
+                    "[TABLE_OR_VIEW_NOT_FOUND] The table or view `{db}`.`{name}` cannot be found{}",
+                    did_you_mean(name, names.iter().map(|s| s.as_str()))
+                )))
+            }
+        }
+    }
+}
+
+/// `"; did you mean `x`?"` when one of `candidates` is close to `name`, else "".
+pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let lname = name.to_ascii_lowercase();
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let score = strsim::jaro_winkler(&lname, &c.to_ascii_lowercase());
+        if score > 0.8 && best.map(|(b, _)| score > b).unwrap_or(true) {
+            best = Some((score, c));
+        }
+    }
+    match best {
+        Some((_, c)) => format!("; did you mean `{c}`?"),
+        None => String::new(),
+    }
+}

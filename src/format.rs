@@ -1,0 +1,94 @@
+//! Rendering values as Spark prints them: NULL, `true`/`false`, doubles in Java's
+//! `Double.toString` style (`1.0`, `1.0E10`), dates `2013-01-01`, timestamps
+//! `2013-01-01 06:00:00` (fraction only when non-zero), decimals with their scale.
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Float32Type, Float64Type, TimeUnit};
+
+use crate::types::arrow_format;
+
+/// Format row `i` of `arr` as Spark's `show()`/CLI would print it.
+pub fn format_value(arr: &dyn Array, i: usize) -> String {
+    if arr.is_null(i) {
+        return "NULL".to_string();
+    }
+    match arr.data_type() {
+        DataType::Float64 => java_double(arr.as_primitive::<Float64Type>().value(i)),
+        DataType::Float32 => java_double(arr.as_primitive::<Float32Type>().value(i) as f64),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            let v = arr.as_primitive::<arrow::datatypes::TimestampMicrosecondType>().value(i);
+            format_timestamp_micros(v)
+        }
+        DataType::List(_) | DataType::LargeList(_) => {
+            let s = arrow_format(arr, i);
+            s.replace(',', ", ").replace(",  ", ", ")
+        }
+        _ => arrow_format(arr, i),
+    }
+}
+
+/// Microseconds since the epoch as `yyyy-MM-dd HH:mm:ss[.ffffff]` (trailing zeros trimmed).
+pub fn format_timestamp_micros(v: i64) -> String {
+    let secs = v.div_euclid(1_000_000);
+    let micros = v.rem_euclid(1_000_000);
+    match chrono::DateTime::from_timestamp(secs, (micros * 1000) as u32) {
+        Some(dt) => {
+            let base = dt.format("%Y-%m-%d %H:%M:%S").to_string();
+            if micros == 0 {
+                base
+            } else {
+                let frac = format!("{micros:06}");
+                format!("{base}.{}", frac.trim_end_matches('0'))
+            }
+        }
+        None => v.to_string(),
+    }
+}
+
+/// Java's `Double.toString`: plain notation with at least one fraction digit for
+/// 1e-3 <= |x| < 1e7, otherwise `d.dddE[-]n`; `NaN`, `Infinity`, `-Infinity`.
+pub fn java_double(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+    }
+    let a = x.abs();
+    if (1e-3..1e7).contains(&a) {
+        let s = format!("{x}");
+        if s.contains('.') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else {
+        // shortest round-trip digits, then Java's scientific layout
+        let s = format!("{:e}", x); // e.g. "1.2345e10" or "1e-5"
+        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mant = if mant.contains('.') { mant.to_string() } else { format!("{mant}.0") };
+        format!("{mant}E{exp}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn java_doubles() {
+        assert_eq!(java_double(1.0), "1.0");
+        assert_eq!(java_double(1e10), "1.0E10");
+        assert_eq!(java_double(-2.5e-5), "-2.5E-5");
+        assert_eq!(java_double(123.456), "123.456");
+        assert_eq!(java_double(1234567.0), "1234567.0");
+        assert_eq!(java_double(12345678.0), "1.2345678E7");
+    }
+    #[test]
+    fn timestamps() {
+        assert_eq!(format_timestamp_micros(0), "1970-01-01 00:00:00");
+        assert_eq!(format_timestamp_micros(1_500_000), "1970-01-01 00:00:01.5");
+    }
+}

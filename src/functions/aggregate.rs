@@ -1,0 +1,779 @@
+//! Aggregate functions and their vectorized per-group accumulators.
+//!
+//! An accumulator holds state for many groups (indexed 0..n). `update` folds a batch
+//! of argument arrays into the groups named by `groups[row]`; `merge` folds another
+//! accumulator of the same kind (built by another thread) in, mapping its group `g`
+//! to `mapping[g]`; `finish` produces one value per group.
+
+use std::any::Any;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow::array::*;
+use arrow::compute::cast;
+use arrow::datatypes::*;
+use arrow::row::{RowConverter, SortField};
+
+use crate::error::{QuarryError, Result};
+use crate::types::{is_numeric, is_string, type_name};
+
+/// Aggregate functions, by Spark name.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AggFunc {
+    /// `count(*)` has no arguments; `count(x)` counts non-null rows.
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    /// Exact median (interpolated), a double.
+    Median,
+    /// `percentile(x, p)`: exact, interpolated, a double.
+    Percentile(f64),
+    /// `percentile_approx(x, p[, accuracy])`: a value of the input (Spark's rank rule
+    /// `ceil(p * n)`); computed exactly here.
+    PercentileApprox(f64),
+    StddevSamp,
+    StddevPop,
+    VarSamp,
+    VarPop,
+    BoolAnd,
+    BoolOr,
+    /// `first(x)` / `any_value(x)`: some value of the group (the first seen).
+    First,
+}
+
+impl AggFunc {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AggFunc::Count => "count",
+            AggFunc::Sum => "sum",
+            AggFunc::Avg => "avg",
+            AggFunc::Min => "min",
+            AggFunc::Max => "max",
+            AggFunc::Median => "median",
+            AggFunc::Percentile(_) => "percentile",
+            AggFunc::PercentileApprox(_) => "percentile_approx",
+            AggFunc::StddevSamp => "stddev_samp",
+            AggFunc::StddevPop => "stddev_pop",
+            AggFunc::VarSamp => "var_samp",
+            AggFunc::VarPop => "var_pop",
+            AggFunc::BoolAnd => "bool_and",
+            AggFunc::BoolOr => "bool_or",
+            AggFunc::First => "first",
+        }
+    }
+
+    /// Whether `name` is an aggregate function name.
+    pub fn is_aggregate_name(name: &str) -> bool {
+        matches!(
+            name,
+            "count"
+                | "sum"
+                | "avg"
+                | "mean"
+                | "min"
+                | "max"
+                | "median"
+                | "percentile"
+                | "percentile_approx"
+                | "approx_percentile"
+                | "stddev"
+                | "stddev_samp"
+                | "std"
+                | "stddev_pop"
+                | "variance"
+                | "var_samp"
+                | "var_pop"
+                | "bool_and"
+                | "every"
+                | "bool_or"
+                | "some"
+                | "any"
+                | "first"
+                | "first_value"
+                | "any_value"
+        )
+    }
+
+    /// Resolve a call: the function (with constant parameters), the type to cast the
+    /// value argument to, and the result type (Spark's rules).
+    pub fn resolve(name: &str, arg_types: &[DataType], consts: &[Option<f64>]) -> Result<(AggFunc, Option<DataType>, DataType)> {
+        let need = |n: usize| -> Result<()> {
+            if arg_types.len() < n {
+                Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] `{name}` requires {n} parameters but the actual number is {}", arg_types.len())))
+            } else {
+                Ok(())
+            }
+        };
+        let numeric = |t: &DataType| -> Result<()> {
+            if is_numeric(t) || *t == DataType::Null || is_string(t) {
+                Ok(())
+            } else {
+                Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH] `{name}` requires a numeric argument, not {}", type_name(t))))
+            }
+        };
+        Ok(match name {
+            "count" => (AggFunc::Count, None, DataType::Int64),
+            "sum" => {
+                need(1)?;
+                numeric(&arg_types[0])?;
+                match &arg_types[0] {
+                    DataType::Decimal128(p, s) => (AggFunc::Sum, Some(DataType::Decimal128(38, *s)), DataType::Decimal128((*p + 10).min(38), *s)),
+                    t if crate::types::is_integer(t) => (AggFunc::Sum, Some(DataType::Int64), DataType::Int64),
+                    _ => (AggFunc::Sum, Some(DataType::Float64), DataType::Float64),
+                }
+            }
+            "avg" | "mean" => {
+                need(1)?;
+                numeric(&arg_types[0])?;
+                match &arg_types[0] {
+                    DataType::Decimal128(p, s) => {
+                        (AggFunc::Avg, Some(DataType::Decimal128(38, *s)), DataType::Decimal128((*p + 4).min(38), (*s + 4).min(38)))
+                    }
+                    _ => (AggFunc::Avg, Some(DataType::Float64), DataType::Float64),
+                }
+            }
+            "min" | "max" => {
+                need(1)?;
+                let f = if name == "min" { AggFunc::Min } else { AggFunc::Max };
+                (f, None, arg_types[0].clone())
+            }
+            "first" | "first_value" | "any_value" => {
+                need(1)?;
+                (AggFunc::First, None, arg_types[0].clone())
+            }
+            "median" => {
+                need(1)?;
+                numeric(&arg_types[0])?;
+                (AggFunc::Median, Some(DataType::Float64), DataType::Float64)
+            }
+            "percentile" | "percentile_approx" | "approx_percentile" => {
+                need(2)?;
+                numeric(&arg_types[0])?;
+                let p = consts.get(1).copied().flatten().ok_or_else(|| {
+                    QuarryError::NotSupported(format!("{name} with a percentage that is not a constant number (arrays of percentages are not supported yet)"))
+                })?;
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH] the percentage of {name} must be between 0.0 and 1.0, got {p}")));
+                }
+                if name == "percentile" {
+                    (AggFunc::Percentile(p), Some(DataType::Float64), DataType::Float64)
+                } else {
+                    (AggFunc::PercentileApprox(p), None, arg_types[0].clone())
+                }
+            }
+            "stddev" | "stddev_samp" | "std" | "stddev_pop" | "variance" | "var_samp" | "var_pop" => {
+                need(1)?;
+                numeric(&arg_types[0])?;
+                let f = match name {
+                    "stddev_pop" => AggFunc::StddevPop,
+                    "variance" | "var_samp" => AggFunc::VarSamp,
+                    "var_pop" => AggFunc::VarPop,
+                    _ => AggFunc::StddevSamp,
+                };
+                (f, Some(DataType::Float64), DataType::Float64)
+            }
+            "bool_and" | "every" | "bool_or" | "some" | "any" => {
+                need(1)?;
+                let f = if matches!(name, "bool_and" | "every") { AggFunc::BoolAnd } else { AggFunc::BoolOr };
+                (f, Some(DataType::Boolean), DataType::Boolean)
+            }
+            _ => return Err(QuarryError::Internal(format!("unknown aggregate {name}"))),
+        })
+    }
+}
+
+/// Per-group state of one aggregate call.
+pub trait Accumulator: Send {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], num_groups: usize) -> Result<()>;
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], num_groups: usize) -> Result<()>;
+    fn finish(&mut self, num_groups: usize) -> Result<ArrayRef>;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+fn downcast<T: 'static>(b: Box<dyn Accumulator>) -> Result<Box<T>> {
+    b.into_any().downcast::<T>().map_err(|_| QuarryError::Internal("accumulator kind mismatch in merge".into()))
+}
+
+/// Build the accumulator for a call. `input_type` is the value argument's type after casting.
+pub fn create_accumulator(func: &AggFunc, distinct: bool, arg_types: &[DataType], result_type: &DataType) -> Result<Box<dyn Accumulator>> {
+    if distinct && !matches!(func, AggFunc::Min | AggFunc::Max) {
+        let fields = arg_types.iter().map(|t| SortField::new(t.clone())).collect();
+        let inner_func = func.clone();
+        let arg_types = arg_types.to_vec();
+        let rt = result_type.clone();
+        return Ok(Box::new(DistinctAcc { converter: RowConverter::new(fields)?, seen: HashSet::new(), func: inner_func, arg_types, result_type: rt }));
+    }
+    Ok(match func {
+        AggFunc::Count => Box::new(CountAcc { counts: vec![] }),
+        AggFunc::Sum => match result_type {
+            DataType::Int64 => Box::new(SumI64 { sums: vec![], seen: vec![] }),
+            DataType::Decimal128(_, _) => Box::new(SumDecimal { sums: vec![], seen: vec![], result_type: result_type.clone(), counts: None }),
+            _ => Box::new(SumF64 { sums: vec![], seen: vec![], counts: None }),
+        },
+        AggFunc::Avg => match result_type {
+            DataType::Decimal128(_, _) => Box::new(SumDecimal { sums: vec![], seen: vec![], result_type: result_type.clone(), counts: Some(vec![]) }),
+            _ => Box::new(SumF64 { sums: vec![], seen: vec![], counts: Some(vec![]) }),
+        },
+        AggFunc::Min | AggFunc::Max | AggFunc::First => Box::new(MinMaxAcc {
+            converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
+            data_type: arg_types[0].clone(),
+            best: vec![],
+            is_max: *func == AggFunc::Max,
+            first: *func == AggFunc::First,
+        }),
+        AggFunc::Median | AggFunc::Percentile(_) => {
+            let p = if let AggFunc::Percentile(p) = func { *p } else { 0.5 };
+            Box::new(PercentileAcc { values: vec![], p })
+        }
+        AggFunc::PercentileApprox(p) => {
+            Box::new(PercentileDiscAcc { converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?, data_type: arg_types[0].clone(), values: vec![], p: *p })
+        }
+        AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => Box::new(VarianceAcc { state: vec![], func: func.clone() }),
+        AggFunc::BoolAnd | AggFunc::BoolOr => Box::new(BoolAcc { vals: vec![], and: *func == AggFunc::BoolAnd }),
+    })
+}
+
+/// Rows where every argument is non-null.
+fn all_valid(args: &[ArrayRef], i: usize) -> bool {
+    args.iter().all(|a| a.is_valid(i))
+}
+
+struct CountAcc {
+    counts: Vec<i64>,
+}
+impl Accumulator for CountAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.counts.resize(n, 0);
+        if args.is_empty() || args.iter().all(|a| a.null_count() == 0) {
+            for &g in groups {
+                self.counts[g] += 1;
+            }
+        } else {
+            for (i, &g) in groups.iter().enumerate() {
+                if all_valid(args, i) {
+                    self.counts[g] += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<CountAcc>(other)?;
+        self.counts.resize(n, 0);
+        for (g, c) in o.counts.iter().enumerate() {
+            self.counts[mapping[g]] += c;
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.counts.resize(n, 0);
+        Ok(Arc::new(Int64Array::from(std::mem::take(&mut self.counts))))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+struct SumI64 {
+    sums: Vec<i64>,
+    seen: Vec<bool>,
+}
+impl Accumulator for SumI64 {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.sums.resize(n, 0);
+        self.seen.resize(n, false);
+        let a = args[0].as_primitive::<Int64Type>();
+        for (i, &g) in groups.iter().enumerate() {
+            if a.is_valid(i) {
+                self.sums[g] = self.sums[g].wrapping_add(a.value(i));
+                self.seen[g] = true;
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<SumI64>(other)?;
+        self.sums.resize(n, 0);
+        self.seen.resize(n, false);
+        for g in 0..o.sums.len() {
+            if o.seen[g] {
+                let t = mapping[g];
+                self.sums[t] = self.sums[t].wrapping_add(o.sums[g]);
+                self.seen[t] = true;
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.sums.resize(n, 0);
+        self.seen.resize(n, false);
+        Ok(Arc::new(self.sums.iter().zip(&self.seen).map(|(s, ok)| ok.then_some(*s)).collect::<Int64Array>()))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// sum / avg over doubles (`counts` is Some for avg).
+struct SumF64 {
+    sums: Vec<f64>,
+    seen: Vec<bool>,
+    counts: Option<Vec<i64>>,
+}
+impl Accumulator for SumF64 {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.sums.resize(n, 0.0);
+        self.seen.resize(n, false);
+        if let Some(c) = &mut self.counts {
+            c.resize(n, 0);
+        }
+        let a = args[0].as_primitive::<Float64Type>();
+        for (i, &g) in groups.iter().enumerate() {
+            if a.is_valid(i) {
+                self.sums[g] += a.value(i);
+                self.seen[g] = true;
+                if let Some(c) = &mut self.counts {
+                    c[g] += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<SumF64>(other)?;
+        self.sums.resize(n, 0.0);
+        self.seen.resize(n, false);
+        if let Some(c) = &mut self.counts {
+            c.resize(n, 0);
+        }
+        for g in 0..o.sums.len() {
+            if o.seen[g] {
+                let t = mapping[g];
+                self.sums[t] += o.sums[g];
+                self.seen[t] = true;
+                if let (Some(c), Some(oc)) = (&mut self.counts, &o.counts) {
+                    c[t] += oc[g];
+                }
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.sums.resize(n, 0.0);
+        self.seen.resize(n, false);
+        let out: Float64Array = match &mut self.counts {
+            Some(c) => {
+                c.resize(n, 0);
+                (0..n).map(|g| self.seen[g].then(|| self.sums[g] / c[g] as f64)).collect()
+            }
+            None => (0..n).map(|g| self.seen[g].then_some(self.sums[g])).collect(),
+        };
+        Ok(Arc::new(out))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// sum / avg over decimals, as i128 at the input scale (`counts` is Some for avg).
+struct SumDecimal {
+    sums: Vec<i128>,
+    seen: Vec<bool>,
+    result_type: DataType,
+    counts: Option<Vec<i64>>,
+}
+impl Accumulator for SumDecimal {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.sums.resize(n, 0);
+        self.seen.resize(n, false);
+        if let Some(c) = &mut self.counts {
+            c.resize(n, 0);
+        }
+        let a = args[0].as_primitive::<Decimal128Type>();
+        for (i, &g) in groups.iter().enumerate() {
+            if a.is_valid(i) {
+                self.sums[g] = self.sums[g].wrapping_add(a.value(i));
+                self.seen[g] = true;
+                if let Some(c) = &mut self.counts {
+                    c[g] += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<SumDecimal>(other)?;
+        self.sums.resize(n, 0);
+        self.seen.resize(n, false);
+        if let Some(c) = &mut self.counts {
+            c.resize(n, 0);
+        }
+        for g in 0..o.sums.len() {
+            if o.seen[g] {
+                let t = mapping[g];
+                self.sums[t] = self.sums[t].wrapping_add(o.sums[g]);
+                self.seen[t] = true;
+                if let (Some(c), Some(oc)) = (&mut self.counts, &o.counts) {
+                    c[t] += oc[g];
+                }
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.sums.resize(n, 0);
+        self.seen.resize(n, false);
+        let DataType::Decimal128(p, s) = self.result_type else {
+            return Err(QuarryError::Internal("decimal sum type".into()));
+        };
+        let out: Decimal128Array = match &mut self.counts {
+            Some(c) => {
+                c.resize(n, 0);
+                // avg: scale grows by 4; round half up
+                (0..n)
+                    .map(|g| {
+                        if !self.seen[g] {
+                            return None;
+                        }
+                        let num = self.sums[g].checked_mul(10_000)?;
+                        let d = c[g] as i128;
+                        let q = num / d;
+                        let r = num % d;
+                        Some(if r.abs() * 2 >= d { q + num.signum() } else { q })
+                    })
+                    .collect()
+            }
+            None => (0..n).map(|g| self.seen[g].then_some(self.sums[g])).collect(),
+        };
+        let max = 10i128.pow(p as u32);
+        // values beyond the precision become NULL, as Spark's non-ANSI overflow
+        let out: Decimal128Array = out.iter().map(|v| v.filter(|v| v.abs() < max)).collect();
+        Ok(Arc::new(out.with_precision_and_scale(p, s)?))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// min / max / first over any type, comparing arrow-row encodings (which order as the values do).
+struct MinMaxAcc {
+    converter: RowConverter,
+    data_type: DataType,
+    best: Vec<Option<Vec<u8>>>,
+    is_max: bool,
+    first: bool,
+}
+impl MinMaxAcc {
+    fn offer(&mut self, g: usize, row: &[u8]) {
+        let better = match &self.best[g] {
+            None => true,
+            Some(_) if self.first => false,
+            Some(b) => {
+                if self.is_max {
+                    row > b.as_slice()
+                } else {
+                    row < b.as_slice()
+                }
+            }
+        };
+        if better {
+            self.best[g] = Some(row.to_vec());
+        }
+    }
+}
+impl Accumulator for MinMaxAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.best.resize(n, None);
+        let rows = self.converter.convert_columns(&args[..1])?;
+        for (i, &g) in groups.iter().enumerate() {
+            if args[0].is_valid(i) {
+                self.offer(g, rows.row(i).as_ref());
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<MinMaxAcc>(other)?;
+        self.best.resize(n, None);
+        for (g, b) in o.best.into_iter().enumerate() {
+            if let Some(b) = b {
+                self.offer(mapping[g], &b);
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.best.resize(n, None);
+        let parser = self.converter.parser();
+        // a NULL value's encoding stands in for missing groups, then is masked to NULL
+        let null_rows = self.converter.convert_columns(&[new_null_array(&self.converter_type(), 1)])?;
+        let null_row = null_rows.row(0);
+        let rows: Vec<arrow::row::Row> =
+            self.best.iter().map(|b| match b { Some(b) => parser.parse(b), None => null_row }).collect();
+        let mut cols = self.converter.convert_rows(rows)?;
+        Ok(cols.remove(0))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+impl MinMaxAcc {
+    fn converter_type(&self) -> DataType {
+        self.data_type.clone()
+    }
+}
+
+/// median / percentile: exact with linear interpolation (Spark's `percentile`).
+struct PercentileAcc {
+    values: Vec<Vec<f64>>,
+    p: f64,
+}
+impl Accumulator for PercentileAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.values.resize(n, vec![]);
+        let a = args[0].as_primitive::<Float64Type>();
+        for (i, &g) in groups.iter().enumerate() {
+            if a.is_valid(i) {
+                self.values[g].push(a.value(i));
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<PercentileAcc>(other)?;
+        self.values.resize(n, vec![]);
+        for (g, v) in o.values.into_iter().enumerate() {
+            self.values[mapping[g]].extend(v);
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.values.resize(n, vec![]);
+        let p = self.p;
+        let out: Float64Array = self
+            .values
+            .iter_mut()
+            .map(|v| {
+                if v.is_empty() {
+                    return None;
+                }
+                v.sort_by(|a, b| a.total_cmp(b));
+                let pos = p * (v.len() - 1) as f64;
+                let lo = pos.floor() as usize;
+                let hi = pos.ceil() as usize;
+                Some(if lo == hi { v[lo] } else { v[lo] + (pos - lo as f64) * (v[hi] - v[lo]) })
+            })
+            .collect();
+        Ok(Arc::new(out))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// percentile_approx: the value at rank `ceil(p * n)` of the sorted group (a value of the
+/// input, of the input type), as Spark's `ApproximatePercentile` returns for exact summaries.
+struct PercentileDiscAcc {
+    converter: RowConverter,
+    data_type: DataType,
+    values: Vec<Vec<Vec<u8>>>,
+    p: f64,
+}
+impl Accumulator for PercentileDiscAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.values.resize(n, vec![]);
+        let rows = self.converter.convert_columns(&args[..1])?;
+        for (i, &g) in groups.iter().enumerate() {
+            if args[0].is_valid(i) {
+                self.values[g].push(rows.row(i).as_ref().to_vec());
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<PercentileDiscAcc>(other)?;
+        self.values.resize(n, vec![]);
+        for (g, v) in o.values.into_iter().enumerate() {
+            self.values[mapping[g]].extend(v);
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.values.resize(n, vec![]);
+        let dt = self.data_type.clone();
+        let null_rows = self.converter.convert_columns(&[new_null_array(&dt, 1)])?;
+        let null_row = null_rows.row(0);
+        let parser = self.converter.parser();
+        let mut picked: Vec<arrow::row::Row> = Vec::with_capacity(n);
+        for v in self.values.iter_mut() {
+            if v.is_empty() {
+                picked.push(null_row);
+                continue;
+            }
+            v.sort_unstable();
+            let rank = (self.p * v.len() as f64).ceil() as usize;
+            let idx = rank.max(1).min(v.len()) - 1;
+            picked.push(parser.parse(&v[idx]));
+        }
+        let mut cols = self.converter.convert_rows(picked)?;
+        Ok(cols.remove(0))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// Welford's online variance: (count, mean, m2) per group; merged with Chan et al.'s formula.
+struct VarianceAcc {
+    state: Vec<(f64, f64, f64)>,
+    func: AggFunc,
+}
+impl Accumulator for VarianceAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.state.resize(n, (0.0, 0.0, 0.0));
+        let a = args[0].as_primitive::<Float64Type>();
+        for (i, &g) in groups.iter().enumerate() {
+            if a.is_valid(i) {
+                let x = a.value(i);
+                let (c, m, m2) = &mut self.state[g];
+                *c += 1.0;
+                let d = x - *m;
+                *m += d / *c;
+                *m2 += d * (x - *m);
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<VarianceAcc>(other)?;
+        self.state.resize(n, (0.0, 0.0, 0.0));
+        for (g, (cb, mb, m2b)) in o.state.into_iter().enumerate() {
+            if cb == 0.0 {
+                continue;
+            }
+            let (ca, ma, m2a) = self.state[mapping[g]];
+            let c = ca + cb;
+            let d = mb - ma;
+            self.state[mapping[g]] = (c, ma + d * cb / c, m2a + m2b + d * d * ca * cb / c);
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.state.resize(n, (0.0, 0.0, 0.0));
+        let out: Float64Array = self
+            .state
+            .iter()
+            .map(|&(c, _, m2)| match self.func {
+                _ if c == 0.0 => None,
+                AggFunc::VarPop => Some(m2 / c),
+                AggFunc::StddevPop => Some((m2 / c).sqrt()),
+                // Spark returns NULL for a single value (non-legacy behaviour)
+                _ if c == 1.0 => None,
+                AggFunc::VarSamp => Some(m2 / (c - 1.0)),
+                _ => Some((m2 / (c - 1.0)).sqrt()),
+            })
+            .collect();
+        Ok(Arc::new(out))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+struct BoolAcc {
+    vals: Vec<Option<bool>>,
+    and: bool,
+}
+impl Accumulator for BoolAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.vals.resize(n, None);
+        let a = args[0].as_boolean();
+        for (i, &g) in groups.iter().enumerate() {
+            if a.is_valid(i) {
+                let v = a.value(i);
+                self.vals[g] = Some(match self.vals[g] {
+                    None => v,
+                    Some(o) => if self.and { o && v } else { o || v },
+                });
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<BoolAcc>(other)?;
+        self.vals.resize(n, None);
+        for (g, v) in o.vals.into_iter().enumerate() {
+            if let Some(v) = v {
+                let t = mapping[g];
+                self.vals[t] = Some(match self.vals[t] {
+                    None => v,
+                    Some(o) => if self.and { o && v } else { o || v },
+                });
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.vals.resize(n, None);
+        Ok(Arc::new(BooleanArray::from(self.vals.clone())))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// `agg(DISTINCT args)`: keeps the distinct (group, row) pairs; at finish feeds them to a
+/// fresh accumulator of the inner function.
+struct DistinctAcc {
+    converter: RowConverter,
+    seen: HashSet<(usize, Vec<u8>)>,
+    func: AggFunc,
+    arg_types: Vec<DataType>,
+    result_type: DataType,
+}
+impl Accumulator for DistinctAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], _n: usize) -> Result<()> {
+        let rows = self.converter.convert_columns(args)?;
+        for (i, &g) in groups.iter().enumerate() {
+            if all_valid(args, i) {
+                let r = rows.row(i);
+                if !self.seen.contains(&(g, r.as_ref().to_vec())) {
+                    self.seen.insert((g, r.as_ref().to_vec()));
+                }
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], _n: usize) -> Result<()> {
+        let o = downcast::<DistinctAcc>(other)?;
+        for (g, r) in o.seen {
+            self.seen.insert((mapping[g], r));
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        let mut inner = create_accumulator(&self.func, false, &self.arg_types, &self.result_type)?;
+        let entries: Vec<(usize, Vec<u8>)> = self.seen.drain().collect();
+        if !entries.is_empty() {
+            let parser = self.converter.parser();
+            let rows: Vec<arrow::row::Row> = entries.iter().map(|(_, r)| parser.parse(r)).collect();
+            let cols = self.converter.convert_rows(rows)?;
+            let groups: Vec<usize> = entries.iter().map(|(g, _)| *g).collect();
+            inner.update(&cols, &groups, n)?;
+        }
+        inner.finish(n)
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// Cast `a` to `t` when it differs (arguments are cast to the accumulator's working type).
+pub fn cast_arg(a: &ArrayRef, t: &Option<DataType>) -> Result<ArrayRef> {
+    match t {
+        Some(t) if a.data_type() != t => Ok(cast(a, t)?),
+        _ => Ok(a.clone()),
+    }
+}

@@ -1,0 +1,935 @@
+//! Scalar functions: name resolution with Spark's argument coercions and result
+//! types, and vectorized evaluation over arrow arrays (one call per batch).
+
+use std::sync::Arc;
+
+use arrow::array::*;
+use arrow::compute::kernels::temporal::{date_part, DatePart};
+use arrow::compute::{cast, is_not_null};
+use arrow::datatypes::*;
+use chrono::{Datelike, NaiveDate, Timelike};
+
+use crate::error::{QuarryError, Result};
+use crate::types::{is_floating, is_integer, is_numeric, is_string, TIMESTAMP};
+
+/// A scalar function. Names follow Spark SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarFunc {
+    Lower,
+    Upper,
+    Substring,
+    Concat,
+    ConcatWs,
+    Trim,
+    LTrim,
+    RTrim,
+    Length,
+    Replace,
+    Lpad,
+    Rpad,
+    Instr,
+    Initcap,
+    Reverse,
+    StartsWith,
+    EndsWith,
+    Contains,
+    Year,
+    Quarter,
+    Month,
+    Day,
+    DayOfWeek,
+    DayOfYear,
+    Hour,
+    Minute,
+    Second,
+    DateTrunc,
+    Trunc,
+    DateAdd,
+    DateSub,
+    DateDiff,
+    ToDate,
+    ToTimestamp,
+    CurrentDate,
+    CurrentTimestamp,
+    Coalesce,
+    NullIf,
+    Abs,
+    Round,
+    Floor,
+    Ceil,
+    Sqrt,
+    Exp,
+    Ln,
+    Log10,
+    Power,
+    Sign,
+    Greatest,
+    Least,
+    TypeOf,
+}
+
+impl ScalarFunc {
+    /// The Spark name.
+    pub fn name(&self) -> &'static str {
+        use ScalarFunc::*;
+        match self {
+            Lower => "lower",
+            Upper => "upper",
+            Substring => "substring",
+            Concat => "concat",
+            ConcatWs => "concat_ws",
+            Trim => "trim",
+            LTrim => "ltrim",
+            RTrim => "rtrim",
+            Length => "length",
+            Replace => "replace",
+            Lpad => "lpad",
+            Rpad => "rpad",
+            Instr => "instr",
+            Initcap => "initcap",
+            Reverse => "reverse",
+            StartsWith => "startswith",
+            EndsWith => "endswith",
+            Contains => "contains",
+            Year => "year",
+            Quarter => "quarter",
+            Month => "month",
+            Day => "day",
+            DayOfWeek => "dayofweek",
+            DayOfYear => "dayofyear",
+            Hour => "hour",
+            Minute => "minute",
+            Second => "second",
+            DateTrunc => "date_trunc",
+            Trunc => "trunc",
+            DateAdd => "date_add",
+            DateSub => "date_sub",
+            DateDiff => "datediff",
+            ToDate => "to_date",
+            ToTimestamp => "to_timestamp",
+            CurrentDate => "current_date",
+            CurrentTimestamp => "current_timestamp",
+            Coalesce => "coalesce",
+            NullIf => "nullif",
+            Abs => "abs",
+            Round => "round",
+            Floor => "floor",
+            Ceil => "ceil",
+            Sqrt => "sqrt",
+            Exp => "exp",
+            Ln => "ln",
+            Log10 => "log10",
+            Power => "power",
+            Sign => "signum",
+            Greatest => "greatest",
+            Least => "least",
+            TypeOf => "typeof",
+        }
+    }
+
+    /// Deterministic functions give the same output for the same input.
+    pub fn is_deterministic(&self) -> bool {
+        true
+    }
+
+    /// Look up a function by (lower-case) name.
+    pub fn lookup(name: &str) -> Option<ScalarFunc> {
+        use ScalarFunc::*;
+        Some(match name {
+            "lower" | "lcase" => Lower,
+            "upper" | "ucase" => Upper,
+            "substring" | "substr" => Substring,
+            "concat" => Concat,
+            "concat_ws" => ConcatWs,
+            "trim" | "btrim" => Trim,
+            "ltrim" => LTrim,
+            "rtrim" => RTrim,
+            "length" | "char_length" | "character_length" | "len" => Length,
+            "replace" => Replace,
+            "lpad" => Lpad,
+            "rpad" => Rpad,
+            "instr" => Instr,
+            "initcap" => Initcap,
+            "reverse" => Reverse,
+            "startswith" | "starts_with" => StartsWith,
+            "endswith" | "ends_with" => EndsWith,
+            "contains" => Contains,
+            "year" => Year,
+            "quarter" => Quarter,
+            "month" => Month,
+            "day" | "dayofmonth" => Day,
+            "dayofweek" => DayOfWeek,
+            "dayofyear" => DayOfYear,
+            "hour" => Hour,
+            "minute" => Minute,
+            "second" => Second,
+            "date_trunc" => DateTrunc,
+            "trunc" => Trunc,
+            "date_add" | "dateadd" => DateAdd,
+            "date_sub" => DateSub,
+            "datediff" | "date_diff" => DateDiff,
+            "to_date" => ToDate,
+            "to_timestamp" => ToTimestamp,
+            "current_date" | "curdate" => CurrentDate,
+            "current_timestamp" | "now" => CurrentTimestamp,
+            "coalesce" | "nvl" | "ifnull" => Coalesce,
+            "nullif" => NullIf,
+            "abs" => Abs,
+            "round" => Round,
+            "floor" => Floor,
+            "ceil" | "ceiling" => Ceil,
+            "sqrt" => Sqrt,
+            "exp" => Exp,
+            "ln" => Ln,
+            "log10" => Log10,
+            "power" | "pow" => Power,
+            "sign" | "signum" => Sign,
+            "greatest" => Greatest,
+            "least" => Least,
+            "typeof" => TypeOf,
+            _ => return None,
+        })
+    }
+
+    /// Check the argument count and types; returns the types to cast the arguments to
+    /// and the result type. `common` is the binder's common-supertype function.
+    pub fn signature(&self, args: &[DataType], common: &dyn Fn(&[DataType]) -> Result<DataType>) -> Result<(Vec<DataType>, DataType)> {
+        use ScalarFunc::*;
+        let n = args.len();
+        let arity = |lo: usize, hi: usize| -> Result<()> {
+            if n < lo || n > hi {
+                let want = if lo == hi { format!("{lo}") } else if hi == usize::MAX { format!("at least {lo}") } else { format!("{lo} to {hi}") };
+                Err(QuarryError::Analysis(format!(
+                    "[WRONG_NUM_ARGS] The `{}` requires {want} parameters but the actual number is {n}",
+                    self.name()
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        let s = DataType::Utf8;
+        let i = DataType::Int32;
+        let d = DataType::Float64;
+        Ok(match self {
+            Lower | Upper | Trim | LTrim | RTrim | Initcap | Reverse => {
+                arity(1, 1)?;
+                (vec![s.clone()], s)
+            }
+            Length => {
+                arity(1, 1)?;
+                (vec![s], i)
+            }
+            Substring => {
+                arity(2, 3)?;
+                let mut v = vec![s.clone(), i.clone()];
+                if n == 3 {
+                    v.push(i);
+                }
+                (v, s)
+            }
+            Concat => {
+                arity(0, usize::MAX)?;
+                (vec![s.clone(); n], s)
+            }
+            ConcatWs => {
+                arity(1, usize::MAX)?;
+                (vec![s.clone(); n], s)
+            }
+            Replace => {
+                arity(2, 3)?;
+                (vec![s.clone(); n], s)
+            }
+            Lpad | Rpad => {
+                arity(2, 3)?;
+                let mut v = vec![s.clone(), i];
+                if n == 3 {
+                    v.push(s.clone());
+                }
+                (v, s)
+            }
+            Instr => {
+                arity(2, 2)?;
+                (vec![s.clone(), s], i)
+            }
+            StartsWith | EndsWith | Contains => {
+                arity(2, 2)?;
+                (vec![s.clone(), s], DataType::Boolean)
+            }
+            Year | Quarter | Month | Day | DayOfWeek | DayOfYear => {
+                arity(1, 1)?;
+                (vec![DataType::Date32], i)
+            }
+            Hour | Minute | Second => {
+                arity(1, 1)?;
+                (vec![TIMESTAMP], i)
+            }
+            DateTrunc => {
+                arity(2, 2)?;
+                (vec![s, TIMESTAMP], TIMESTAMP)
+            }
+            Trunc => {
+                arity(2, 2)?;
+                (vec![DataType::Date32, s], DataType::Date32)
+            }
+            DateAdd | DateSub => {
+                arity(2, 2)?;
+                if !is_integer(&args[1]) && args[1] != DataType::Null && !is_string(&args[1]) {
+                    return Err(QuarryError::Analysis(format!("{} expects an integer number of days as its second argument", self.name())));
+                }
+                (vec![DataType::Date32, i], DataType::Date32)
+            }
+            DateDiff => {
+                arity(2, 2)?;
+                (vec![DataType::Date32, DataType::Date32], i)
+            }
+            ToDate => {
+                arity(1, 2)?;
+                let first = if is_string(&args[0]) || args[0] == DataType::Null { s.clone() } else { args[0].clone() };
+                let mut v = vec![first];
+                if n == 2 {
+                    v.push(s);
+                }
+                (v, DataType::Date32)
+            }
+            ToTimestamp => {
+                arity(1, 2)?;
+                let first = if is_string(&args[0]) || args[0] == DataType::Null { s.clone() } else { args[0].clone() };
+                let mut v = vec![first];
+                if n == 2 {
+                    v.push(s);
+                }
+                (v, TIMESTAMP)
+            }
+            CurrentDate => {
+                arity(0, 0)?;
+                (vec![], DataType::Date32)
+            }
+            CurrentTimestamp => {
+                arity(0, 0)?;
+                (vec![], TIMESTAMP)
+            }
+            Coalesce | Greatest | Least => {
+                arity(1, usize::MAX)?;
+                let t = common(args)?;
+                (vec![t.clone(); n], t)
+            }
+            NullIf => {
+                arity(2, 2)?;
+                let t = common(args)?;
+                (vec![t.clone(); 2], t)
+            }
+            Abs => {
+                arity(1, 1)?;
+                let t = numeric_arg(self, &args[0])?;
+                (vec![t.clone()], t)
+            }
+            Sign => {
+                arity(1, 1)?;
+                (vec![d.clone()], d)
+            }
+            Round => {
+                arity(1, 2)?;
+                let t = numeric_arg(self, &args[0])?;
+                let mut v = vec![t.clone()];
+                if n == 2 {
+                    v.push(i);
+                }
+                (v, t)
+            }
+            Floor | Ceil => {
+                arity(1, 1)?;
+                let t = numeric_arg(self, &args[0])?;
+                match t {
+                    DataType::Decimal128(p, s) => (vec![t.clone()], DataType::Decimal128((p - s as u8 + 1).min(38), 0)),
+                    _ => (vec![t], DataType::Int64),
+                }
+            }
+            Sqrt | Exp | Ln | Log10 => {
+                arity(1, 1)?;
+                (vec![d.clone()], d)
+            }
+            Power => {
+                arity(2, 2)?;
+                (vec![d.clone(), d.clone()], d)
+            }
+            TypeOf => {
+                arity(1, 1)?;
+                (vec![args[0].clone()], s)
+            }
+        })
+    }
+}
+
+fn numeric_arg(f: &ScalarFunc, t: &DataType) -> Result<DataType> {
+    if is_numeric(t) {
+        Ok(t.clone())
+    } else if *t == DataType::Null || is_string(t) {
+        Ok(DataType::Float64)
+    } else {
+        Err(QuarryError::Analysis(format!(
+            "[DATATYPE_MISMATCH] {}() requires a numeric argument, not {}",
+            f.name(),
+            crate::types::type_name(t)
+        )))
+    }
+}
+
+fn strings(a: &ArrayRef) -> Result<&StringArray> {
+    a.as_any().downcast_ref::<StringArray>().ok_or_else(|| QuarryError::Internal(format!("expected a string array, got {}", a.data_type())))
+}
+fn ints(a: &ArrayRef) -> Result<&Int32Array> {
+    a.as_any().downcast_ref::<Int32Array>().ok_or_else(|| QuarryError::Internal(format!("expected an int array, got {}", a.data_type())))
+}
+fn dates(a: &ArrayRef) -> Result<&Date32Array> {
+    a.as_any().downcast_ref::<Date32Array>().ok_or_else(|| QuarryError::Internal(format!("expected a date array, got {}", a.data_type())))
+}
+
+fn map_str(a: &ArrayRef, f: impl Fn(&str) -> String) -> Result<ArrayRef> {
+    let s = strings(a)?;
+    let mut b = StringBuilder::with_capacity(s.len(), s.value_data().len());
+    for v in s.iter() {
+        match v {
+            Some(v) => b.append_value(f(v)),
+            None => b.append_null(),
+        }
+    }
+    Ok(Arc::new(b.finish()))
+}
+
+const EPOCH_DAYS_CE: i32 = 719_163;
+
+fn from_naive_date(d: NaiveDate) -> i32 {
+    d.num_days_from_ce() - EPOCH_DAYS_CE
+}
+
+/// Spark (Java `DateTimeFormatter`) pattern -> chrono format, for the common letters.
+fn spark_pattern_to_chrono(p: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = p.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let mut n = 1;
+        while i + n < chars.len() && chars[i + n] == c {
+            n += 1;
+        }
+        let rep = match (c, n) {
+            ('y', 2) => "%y".to_string(),
+            ('y', _) => "%Y".to_string(),
+            ('M', 1) | ('M', 2) => "%m".to_string(),
+            ('M', 3) => "%b".to_string(),
+            ('M', _) => "%B".to_string(),
+            ('d', _) => "%d".to_string(),
+            ('H', _) => "%H".to_string(),
+            ('h', _) => "%I".to_string(),
+            ('m', _) => "%M".to_string(),
+            ('s', _) => "%S".to_string(),
+            ('S', _) => "%.f".to_string(),
+            ('a', _) => "%p".to_string(),
+            ('\'', _) => String::new(),
+            (c, n) => std::iter::repeat(c).take(n).collect(),
+        };
+        out.push_str(&rep);
+        i += n;
+    }
+    out
+}
+
+fn parse_date_str(s: &str, fmt: Option<&str>) -> Option<i32> {
+    let s = s.trim();
+    match fmt {
+        Some(f) => {
+            let cf = spark_pattern_to_chrono(f);
+            NaiveDate::parse_from_str(s, &cf)
+                .ok()
+                .or_else(|| chrono::NaiveDateTime::parse_from_str(s, &cf).ok().map(|dt| dt.date()))
+                .map(from_naive_date)
+        }
+        None => {
+            let head = s.get(..10).unwrap_or(s);
+            NaiveDate::parse_from_str(head, "%Y-%m-%d").ok().map(from_naive_date)
+        }
+    }
+}
+
+fn parse_timestamp_str(s: &str, fmt: Option<&str>) -> Option<i64> {
+    let s = s.trim();
+    match fmt {
+        Some(f) => {
+            let cf = spark_pattern_to_chrono(f);
+            chrono::NaiveDateTime::parse_from_str(s, &cf)
+                .ok()
+                .or_else(|| NaiveDate::parse_from_str(s, &cf).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+                .map(|dt| dt.and_utc().timestamp_micros())
+        }
+        None => arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s).ok().map(|n| n / 1000),
+    }
+}
+
+/// Evaluate `func` over argument arrays already cast to the signature's types.
+/// `n` is the row count (for zero-argument functions).
+pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
+    use ScalarFunc::*;
+    Ok(match func {
+        Lower => map_str(&args[0], |s| s.to_lowercase())?,
+        Upper => map_str(&args[0], |s| s.to_uppercase())?,
+        Trim => map_str(&args[0], |s| s.trim_matches(' ').to_string())?,
+        LTrim => map_str(&args[0], |s| s.trim_start_matches(' ').to_string())?,
+        RTrim => map_str(&args[0], |s| s.trim_end_matches(' ').to_string())?,
+        Reverse => map_str(&args[0], |s| s.chars().rev().collect())?,
+        Initcap => map_str(&args[0], |s| {
+            let mut out = String::with_capacity(s.len());
+            let mut start = true;
+            for c in s.chars() {
+                if start {
+                    out.extend(c.to_uppercase());
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+                start = c == ' ';
+            }
+            out
+        })?,
+        Length => {
+            let s = strings(&args[0])?;
+            Arc::new(s.iter().map(|v| v.map(|v| v.chars().count() as i32)).collect::<Int32Array>())
+        }
+        Substring => {
+            let s = strings(&args[0])?;
+            let pos = ints(&args[1])?;
+            let len = if args.len() > 2 { Some(ints(&args[2])?) } else { None };
+            let mut b = StringBuilder::new();
+            for i in 0..s.len() {
+                if s.is_null(i) || pos.is_null(i) || len.is_some_and(|l| l.is_null(i)) {
+                    b.append_null();
+                    continue;
+                }
+                b.append_value(spark_substring(s.value(i), pos.value(i), len.map(|l| l.value(i))));
+            }
+            Arc::new(b.finish())
+        }
+        Concat => {
+            let cols: Vec<&StringArray> = args.iter().map(strings).collect::<Result<_>>()?;
+            let mut b = StringBuilder::new();
+            for i in 0..n {
+                if cols.iter().any(|c| c.is_null(i)) {
+                    b.append_null();
+                } else {
+                    let s: String = cols.iter().map(|c| c.value(i)).collect();
+                    b.append_value(s);
+                }
+            }
+            Arc::new(b.finish())
+        }
+        ConcatWs => {
+            let cols: Vec<&StringArray> = args.iter().map(strings).collect::<Result<_>>()?;
+            let mut b = StringBuilder::new();
+            for i in 0..n {
+                if cols[0].is_null(i) {
+                    b.append_null();
+                    continue;
+                }
+                let parts: Vec<&str> = cols[1..].iter().filter(|c| !c.is_null(i)).map(|c| c.value(i)).collect();
+                b.append_value(parts.join(cols[0].value(i)));
+            }
+            Arc::new(b.finish())
+        }
+        Replace => {
+            let s = strings(&args[0])?;
+            let from = strings(&args[1])?;
+            let to = if args.len() > 2 { Some(strings(&args[2])?) } else { None };
+            let mut b = StringBuilder::new();
+            for i in 0..s.len() {
+                if s.is_null(i) || from.is_null(i) || to.is_some_and(|t| t.is_null(i)) {
+                    b.append_null();
+                } else if from.value(i).is_empty() {
+                    b.append_value(s.value(i));
+                } else {
+                    b.append_value(s.value(i).replace(from.value(i), to.map(|t| t.value(i)).unwrap_or("")));
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Lpad | Rpad => {
+            let s = strings(&args[0])?;
+            let len = ints(&args[1])?;
+            let pad = if args.len() > 2 { Some(strings(&args[2])?) } else { None };
+            let mut b = StringBuilder::new();
+            for i in 0..s.len() {
+                if s.is_null(i) || len.is_null(i) || pad.is_some_and(|p| p.is_null(i)) {
+                    b.append_null();
+                    continue;
+                }
+                let target = len.value(i).max(0) as usize;
+                let p: Vec<char> = pad.map(|p| p.value(i)).unwrap_or(" ").chars().collect();
+                let chars: Vec<char> = s.value(i).chars().collect();
+                if chars.len() >= target || p.is_empty() {
+                    b.append_value(chars.iter().take(target).collect::<String>());
+                    continue;
+                }
+                let fill: String = p.iter().cycle().take(target - chars.len()).collect();
+                let body: String = chars.iter().collect();
+                b.append_value(if func == Lpad { format!("{fill}{body}") } else { format!("{body}{fill}") });
+            }
+            Arc::new(b.finish())
+        }
+        Instr => {
+            let s = strings(&args[0])?;
+            let sub = strings(&args[1])?;
+            Arc::new(
+                (0..s.len())
+                    .map(|i| {
+                        if s.is_null(i) || sub.is_null(i) {
+                            None
+                        } else {
+                            Some(s.value(i).find(sub.value(i)).map(|b| s.value(i)[..b].chars().count() as i32 + 1).unwrap_or(0))
+                        }
+                    })
+                    .collect::<Int32Array>(),
+            )
+        }
+        StartsWith | EndsWith | Contains => {
+            let s = strings(&args[0])?;
+            let t = strings(&args[1])?;
+            Arc::new(
+                (0..s.len())
+                    .map(|i| {
+                        if s.is_null(i) || t.is_null(i) {
+                            None
+                        } else {
+                            let (a, b) = (s.value(i), t.value(i));
+                            Some(match func {
+                                StartsWith => a.starts_with(b),
+                                EndsWith => a.ends_with(b),
+                                _ => a.contains(b),
+                            })
+                        }
+                    })
+                    .collect::<BooleanArray>(),
+            )
+        }
+        Year => date_part(&args[0], DatePart::Year)?,
+        Quarter => date_part(&args[0], DatePart::Quarter)?,
+        Month => date_part(&args[0], DatePart::Month)?,
+        Day => date_part(&args[0], DatePart::Day)?,
+        DayOfYear => date_part(&args[0], DatePart::DayOfYear)?,
+        DayOfWeek => {
+            // Spark: 1 = Sunday .. 7 = Saturday
+            let d = date_part(&args[0], DatePart::DayOfWeekSunday0)?;
+            let d = ints(&d)?;
+            Arc::new(d.iter().map(|v| v.map(|v| v + 1)).collect::<Int32Array>())
+        }
+        Hour => date_part(&args[0], DatePart::Hour)?,
+        Minute => date_part(&args[0], DatePart::Minute)?,
+        Second => date_part(&args[0], DatePart::Second)?,
+        DateTrunc => {
+            let unit = strings(&args[0])?;
+            let ts = args[1].as_any().downcast_ref::<TimestampMicrosecondArray>().ok_or_else(|| QuarryError::Internal("date_trunc input".into()))?;
+            let mut out = Vec::with_capacity(ts.len());
+            for i in 0..ts.len() {
+                if ts.is_null(i) || unit.is_null(i) {
+                    out.push(None);
+                } else {
+                    out.push(trunc_timestamp(ts.value(i), unit.value(i))?);
+                }
+            }
+            Arc::new(TimestampMicrosecondArray::from(out))
+        }
+        Trunc => {
+            let d = dates(&args[0])?;
+            let unit = strings(&args[1])?;
+            let mut out = Vec::with_capacity(d.len());
+            for i in 0..d.len() {
+                if d.is_null(i) || unit.is_null(i) {
+                    out.push(None);
+                } else {
+                    let micros = d.value(i) as i64 * 86_400_000_000;
+                    let u = unit.value(i).to_ascii_lowercase();
+                    if !matches!(u.as_str(), "year" | "yyyy" | "yy" | "quarter" | "month" | "mon" | "mm" | "week") {
+                        out.push(None);
+                        continue;
+                    }
+                    out.push(trunc_timestamp(micros, &u)?.map(|t| t.div_euclid(86_400_000_000) as i32));
+                }
+            }
+            Arc::new(Date32Array::from(out))
+        }
+        DateAdd | DateSub => {
+            let d = dates(&args[0])?;
+            let k = ints(&args[1])?;
+            let sign = if func == DateAdd { 1 } else { -1 };
+            Arc::new(
+                (0..d.len())
+                    .map(|i| if d.is_null(i) || k.is_null(i) { None } else { d.value(i).checked_add(sign * k.value(i)) })
+                    .collect::<Date32Array>(),
+            )
+        }
+        DateDiff => {
+            let a = dates(&args[0])?;
+            let b = dates(&args[1])?;
+            Arc::new((0..a.len()).map(|i| if a.is_null(i) || b.is_null(i) { None } else { Some(a.value(i) - b.value(i)) }).collect::<Int32Array>())
+        }
+        ToDate => match args[0].data_type() {
+            DataType::Utf8 => {
+                let s = strings(&args[0])?;
+                let fmt = if args.len() > 1 { Some(strings(&args[1])?) } else { None };
+                Arc::new(
+                    (0..s.len())
+                        .map(|i| {
+                            if s.is_null(i) || fmt.is_some_and(|f| f.is_null(i)) {
+                                None
+                            } else {
+                                parse_date_str(s.value(i), fmt.map(|f| f.value(i)))
+                            }
+                        })
+                        .collect::<Date32Array>(),
+                )
+            }
+            _ => cast(&args[0], &DataType::Date32)?,
+        },
+        ToTimestamp => match args[0].data_type() {
+            DataType::Utf8 => {
+                let s = strings(&args[0])?;
+                let fmt = if args.len() > 1 { Some(strings(&args[1])?) } else { None };
+                Arc::new(
+                    (0..s.len())
+                        .map(|i| {
+                            if s.is_null(i) || fmt.is_some_and(|f| f.is_null(i)) {
+                                None
+                            } else {
+                                parse_timestamp_str(s.value(i), fmt.map(|f| f.value(i)))
+                            }
+                        })
+                        .collect::<TimestampMicrosecondArray>(),
+                )
+            }
+            _ => cast(&args[0], &TIMESTAMP)?,
+        },
+        CurrentDate => {
+            let today = from_naive_date(chrono::Utc::now().date_naive());
+            Arc::new(Date32Array::from(vec![today; n]))
+        }
+        CurrentTimestamp => {
+            let now = chrono::Utc::now().timestamp_micros();
+            Arc::new(TimestampMicrosecondArray::from(vec![now; n]))
+        }
+        Coalesce => {
+            let mut acc = args[0].clone();
+            for a in &args[1..] {
+                let keep = is_not_null(&acc)?;
+                acc = arrow::compute::kernels::zip::zip(&keep, &acc, a)?;
+            }
+            acc
+        }
+        NullIf => {
+            let eq = arrow::compute::kernels::cmp::eq(&args[0], &args[1])?;
+            arrow::compute::nullif(&args[0], &eq)?
+        }
+        Greatest | Least => {
+            let mut acc = args[0].clone();
+            for a in &args[1..] {
+                // Spark skips NULLs: take `a` where acc is null, or where a beats acc
+                let better = if func == Greatest { arrow::compute::kernels::cmp::gt(a, &acc)? } else { arrow::compute::kernels::cmp::lt(a, &acc)? };
+                let acc_null = arrow::compute::is_null(&acc)?;
+                let a_valid = is_not_null(a)?;
+                let take_a = arrow::compute::or_kleene(&arrow::compute::and_kleene(&acc_null, &a_valid)?, &better)?;
+                let take_a = arrow::compute::prep_null_mask_filter(&take_a);
+                acc = arrow::compute::kernels::zip::zip(&take_a, a, &acc)?;
+            }
+            acc
+        }
+        Abs => match args[0].data_type() {
+            DataType::Float64 | DataType::Float32 | DataType::Decimal128(_, _) | DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+                let zero_i: ArrayRef = Arc::new(Int32Array::from(vec![0]));
+                let zero = cast(&zero_i, args[0].data_type())?;
+                let neg = arrow::compute::kernels::cmp::lt(&args[0], &Scalar::new(zero))?;
+                let negated = arrow::compute::kernels::numeric::neg_wrapping(&args[0])?;
+                let neg = arrow::compute::prep_null_mask_filter(&neg);
+                arrow::compute::kernels::zip::zip(&neg, &negated, &args[0])?
+            }
+            other => return Err(QuarryError::Internal(format!("abs of {other}"))),
+        },
+        Round => round(&args[0], if args.len() > 1 { Some(ints(&args[1])?) } else { None })?,
+        Floor | Ceil => match args[0].data_type() {
+            DataType::Decimal128(_, s) => {
+                let s = *s;
+                let a = args[0].as_any().downcast_ref::<Decimal128Array>().ok_or_else(|| QuarryError::Internal("floor".into()))?;
+                let f = 10i128.pow(s as u32);
+                let out: Decimal128Array = a
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| {
+                            let q = v.div_euclid(f);
+                            let r = v.rem_euclid(f);
+                            if func == Ceil && r != 0 {
+                                q + 1
+                            } else {
+                                q
+                            }
+                        })
+                    })
+                    .collect();
+                let p = (a.precision() - s as u8 + 1).min(38);
+                Arc::new(out.with_precision_and_scale(p, 0)?)
+            }
+            _ => {
+                let f = cast(&args[0], &DataType::Float64)?;
+                let f = f.as_primitive::<Float64Type>();
+                Arc::new(f.iter().map(|v| v.map(|v| if func == Floor { v.floor() } else { v.ceil() } as i64)).collect::<Int64Array>())
+            }
+        },
+        Sqrt | Exp | Ln | Log10 | Sign => {
+            let f = args[0].as_primitive::<Float64Type>();
+            Arc::new(
+                f.iter()
+                    .map(|v| {
+                        v.and_then(|v| match func {
+                            Sqrt => Some(v.sqrt()),
+                            Exp => Some(v.exp()),
+                            Ln if v > 0.0 => Some(v.ln()),
+                            Log10 if v > 0.0 => Some(v.log10()),
+                            Sign => Some(if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 }),
+                            _ => None,
+                        })
+                    })
+                    .collect::<Float64Array>(),
+            )
+        }
+        Power => {
+            let a = args[0].as_primitive::<Float64Type>();
+            let b = args[1].as_primitive::<Float64Type>();
+            Arc::new((0..a.len()).map(|i| if a.is_null(i) || b.is_null(i) { None } else { Some(a.value(i).powf(b.value(i))) }).collect::<Float64Array>())
+        }
+        TypeOf => {
+            let name = crate::types::type_name(args[0].data_type());
+            Arc::new(StringArray::from(vec![name; n]))
+        }
+    })
+}
+
+/// Spark's `substring(str, pos, len)`: 1-based; pos 0 acts as 1; negative pos counts from the end.
+fn spark_substring(s: &str, pos: i32, len: Option<i32>) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len() as i64;
+    let len = len.map(|l| l as i64).unwrap_or(i64::MAX / 4);
+    if len <= 0 {
+        return String::new();
+    }
+    let start = if pos > 0 { pos as i64 - 1 } else if pos == 0 { 0 } else { n + pos as i64 };
+    let end = start.saturating_add(len);
+    let (start, end) = (start.max(0).min(n), end.max(0).min(n));
+    if start >= end {
+        return String::new();
+    }
+    chars[start as usize..end as usize].iter().collect()
+}
+
+fn trunc_timestamp(micros: i64, unit: &str) -> Result<Option<i64>> {
+    let secs = micros.div_euclid(1_000_000);
+    let Some(dt) = chrono::DateTime::from_timestamp(secs, (micros.rem_euclid(1_000_000) * 1000) as u32) else {
+        return Ok(None);
+    };
+    let dt = dt.naive_utc();
+    let d = dt.date();
+    let u = unit.to_ascii_lowercase();
+    let date_only = |nd: Option<NaiveDate>| nd.and_then(|nd| nd.and_hms_opt(0, 0, 0)).map(|x| x.and_utc().timestamp_micros());
+    Ok(match u.as_str() {
+        "year" | "yyyy" | "yy" => date_only(NaiveDate::from_ymd_opt(d.year(), 1, 1)),
+        "quarter" => date_only(NaiveDate::from_ymd_opt(d.year(), (d.month() - 1) / 3 * 3 + 1, 1)),
+        "month" | "mon" | "mm" => date_only(NaiveDate::from_ymd_opt(d.year(), d.month(), 1)),
+        "week" => date_only(d.checked_sub_days(chrono::Days::new(d.weekday().num_days_from_monday() as u64))),
+        "day" | "dd" => date_only(Some(d)),
+        "hour" => d.and_hms_opt(dt.hour(), 0, 0).map(|x| x.and_utc().timestamp_micros()),
+        "minute" => d.and_hms_opt(dt.hour(), dt.minute(), 0).map(|x| x.and_utc().timestamp_micros()),
+        "second" => d.and_hms_opt(dt.hour(), dt.minute(), dt.second()).map(|x| x.and_utc().timestamp_micros()),
+        _ => return Err(QuarryError::Execution(format!("date_trunc: unknown unit '{unit}' (year, quarter, month, week, day, hour, minute, second)"))),
+    })
+}
+
+/// Spark's `round`: HALF_UP, for doubles, integers and decimals (result keeps the input type).
+fn round(a: &ArrayRef, digits: Option<&Int32Array>) -> Result<ArrayRef> {
+    let d_at = |i: usize| digits.map(|d| if d.is_null(i) { 0 } else { d.value(i) }).unwrap_or(0);
+    Ok(match a.data_type() {
+        t if is_floating(t) => {
+            let f = cast(a, &DataType::Float64)?;
+            let f = f.as_primitive::<Float64Type>();
+            let out: Float64Array = (0..f.len())
+                .map(|i| {
+                    if f.is_null(i) {
+                        return None;
+                    }
+                    let v = f.value(i);
+                    let m = 10f64.powi(d_at(i));
+                    // HALF_UP on the decimal representation, as Java's BigDecimal does
+                    let r = (v * m).abs();
+                    let rounded = if (r - r.trunc() - 0.5).abs() < 1e-9 { r.trunc() + 1.0 } else { r.round() };
+                    Some(rounded.copysign(v) / m)
+                })
+                .collect();
+            cast(&(Arc::new(out) as ArrayRef), t)?
+        }
+        DataType::Decimal128(p, s) => {
+            let (p, s) = (*p, *s);
+            let x = a.as_any().downcast_ref::<Decimal128Array>().ok_or_else(|| QuarryError::Internal("round".into()))?;
+            let out: Decimal128Array = (0..x.len())
+                .map(|i| {
+                    if x.is_null(i) {
+                        return None;
+                    }
+                    let d = d_at(i);
+                    if d >= s as i32 {
+                        return Some(x.value(i));
+                    }
+                    let f = 10i128.pow((s as i32 - d).min(38) as u32);
+                    let v = x.value(i);
+                    let q = v / f;
+                    let r = v % f;
+                    let q = if r.abs() * 2 >= f { q + v.signum() } else { q };
+                    Some(q * f)
+                })
+                .collect();
+            Arc::new(out.with_precision_and_scale(p, s)?)
+        }
+        t if is_integer(t) => {
+            let x = cast(a, &DataType::Int64)?;
+            let x = x.as_primitive::<Int64Type>();
+            let out: Int64Array = (0..x.len())
+                .map(|i| {
+                    if x.is_null(i) {
+                        return None;
+                    }
+                    let d = d_at(i);
+                    if d >= 0 {
+                        return Some(x.value(i));
+                    }
+                    let f = 10i64.checked_pow((-d) as u32)?;
+                    let v = x.value(i);
+                    let q = v / f;
+                    let r = v % f;
+                    let q = if r.abs() * 2 >= f { q + v.signum() } else { q };
+                    q.checked_mul(f)
+                })
+                .collect();
+            cast(&(Arc::new(out) as ArrayRef), t)?
+        }
+        t => return Err(QuarryError::Internal(format!("round of {t}"))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn substring_rules() {
+        assert_eq!(spark_substring("Spark SQL", 5, None), "k SQL");
+        assert_eq!(spark_substring("Spark SQL", -3, None), "SQL");
+        assert_eq!(spark_substring("Spark SQL", 5, Some(1)), "k");
+        assert_eq!(spark_substring("Spark SQL", 0, Some(2)), "Sp");
+        assert_eq!(spark_substring("abc", 10, Some(2)), "");
+    }
+    #[test]
+    fn patterns() {
+        assert_eq!(spark_pattern_to_chrono("yyyy-MM-dd"), "%Y-%m-%d");
+        assert_eq!(parse_date_str("2013/01/05", Some("yyyy/MM/dd")), Some(15710));
+    }
+}

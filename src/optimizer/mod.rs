@@ -1,0 +1,35 @@
+//! The optimizer: an ordered list of named rules, each disable-able by name with
+//! `SET quarry.optimizer.disabled_rules = 'rule_a,rule_b'` (to bisect a wrong result).
+//! The cost-based part (statistics, join order) comes later; the hash join builds on
+//! its right input.
+
+mod predicate_pushdown;
+mod projection_pruning;
+
+use crate::error::Result;
+use crate::plan::LogicalPlan;
+
+/// A rewrite of a logical plan that keeps its results.
+pub trait OptimizerRule {
+    /// The name used in `quarry.optimizer.disabled_rules` and EXPLAIN VERBOSE.
+    fn name(&self) -> &'static str;
+    fn rewrite(&self, plan: LogicalPlan) -> Result<LogicalPlan>;
+}
+
+/// The rules in the order they run.
+pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
+    vec![Box::new(predicate_pushdown::PredicatePushdown), Box::new(projection_pruning::ProjectionPruning)]
+}
+
+/// Run every enabled rule once, in order. `trace` receives (rule, plan after it).
+pub fn optimize(plan: LogicalPlan, disabled: &[String], trace: &mut dyn FnMut(&str, &LogicalPlan)) -> Result<LogicalPlan> {
+    let mut plan = plan;
+    for r in rules() {
+        if disabled.iter().any(|d| d.eq_ignore_ascii_case(r.name())) {
+            continue;
+        }
+        plan = r.rewrite(plan)?;
+        trace(r.name(), &plan);
+    }
+    Ok(plan)
+}

@@ -1,0 +1,148 @@
+//! Predicate pushdown: moves filter conjuncts as close to the scans as they can go
+//! (through projections, below aggregates when they only use grouping columns, into the
+//! matching side of joins) and finally into the scan itself, where they drive partition
+//! pruning and row-group pruning. A filter on both sides of a cross join becomes its
+//! join condition.
+
+use std::collections::{HashMap, HashSet};
+
+use super::OptimizerRule;
+use crate::error::Result;
+use crate::plan::{BinOp, ColumnId, Expr, JoinType, LogicalPlan};
+
+pub struct PredicatePushdown;
+
+impl OptimizerRule for PredicatePushdown {
+    fn name(&self) -> &'static str {
+        "predicate_pushdown"
+    }
+    fn rewrite(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        Ok(push(plan, vec![]))
+    }
+}
+
+fn ids(p: &LogicalPlan) -> HashSet<ColumnId> {
+    p.schema().iter().map(|c| c.id).collect()
+}
+
+fn covered(e: &Expr, s: &HashSet<ColumnId>) -> bool {
+    e.column_ids().iter().all(|i| s.contains(i))
+}
+
+fn pushable(e: &Expr) -> bool {
+    e.is_deterministic() && !e.has_subquery()
+}
+
+fn with_filter(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
+    match Expr::conjunction(preds) {
+        Some(p) => LogicalPlan::Filter { input: Box::new(plan), predicate: p },
+        None => plan,
+    }
+}
+
+/// Replace column references by the expressions that define them.
+fn substitute(e: Expr, defs: &HashMap<ColumnId, Expr>) -> Expr {
+    e.transform(&mut |x| match &x {
+        Expr::Column(c) => defs.get(&c.id).cloned().unwrap_or(x),
+        _ => x,
+    })
+}
+
+/// Push `preds` (conjuncts known to hold above `plan`) into `plan`.
+fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
+    match plan {
+        LogicalPlan::Filter { input, predicate } => {
+            let mut all = preds;
+            all.extend(predicate.split_conjunction());
+            push(*input, all)
+        }
+        LogicalPlan::Scan { source, columns, projection, mut filters } => {
+            let (into, keep): (Vec<Expr>, Vec<Expr>) = preds.into_iter().partition(pushable);
+            filters.extend(into);
+            with_filter(LogicalPlan::Scan { source, columns, projection, filters }, keep)
+        }
+        LogicalPlan::Project { input, exprs } => {
+            let defs: HashMap<ColumnId, Expr> = exprs.iter().map(|(e, c)| (c.id, e.clone())).collect();
+            let (down, keep): (Vec<Expr>, Vec<Expr>) =
+                preds.into_iter().partition(|p| pushable(p) && p.column_ids().iter().all(|i| defs.get(i).is_some_and(|d| d.is_deterministic() && !d.has_subquery())));
+            let down = down.into_iter().map(|p| substitute(p, &defs)).collect();
+            with_filter(LogicalPlan::Project { input: Box::new(push(*input, down)), exprs }, keep)
+        }
+        LogicalPlan::Aggregate { input, group, aggs } => {
+            let defs: HashMap<ColumnId, Expr> = group.iter().map(|(e, c)| (c.id, e.clone())).collect();
+            let (down, keep): (Vec<Expr>, Vec<Expr>) =
+                preds.into_iter().partition(|p| pushable(p) && !group.is_empty() && p.column_ids().iter().all(|i| defs.contains_key(i)));
+            let down = down.into_iter().map(|p| substitute(p, &defs)).collect();
+            with_filter(LogicalPlan::Aggregate { input: Box::new(push(*input, down)), group, aggs }, keep)
+        }
+        LogicalPlan::Join { left, right, join_type, mut on, filter } => {
+            let (lids, rids) = (ids(&left), ids(&right));
+            let mut to_left = vec![];
+            let mut to_right = vec![];
+            let mut keep = vec![];
+            let mut join_filter: Vec<Expr> = vec![];
+            let mut jt = join_type;
+            // the ON condition's own single-side conjuncts (inner joins and the
+            // preserved-side rule for outer joins)
+            if let Some(f) = filter {
+                for c in f.split_conjunction() {
+                    let inner_like = matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::LeftSemi);
+                    if pushable(&c) && covered(&c, &rids) && matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti) {
+                        to_right.push(c);
+                    } else if pushable(&c) && covered(&c, &lids) && (inner_like || jt == JoinType::Right) {
+                        to_left.push(c);
+                    } else {
+                        join_filter.push(c);
+                    }
+                }
+            }
+            for p in preds {
+                let inner = matches!(jt, JoinType::Inner | JoinType::Cross);
+                if pushable(&p) && covered(&p, &lids) && matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti) {
+                    to_left.push(p);
+                } else if pushable(&p) && covered(&p, &rids) && matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::Right) {
+                    to_right.push(p);
+                } else if inner && pushable(&p) {
+                    // a condition on both sides: an equi-join key or part of the join condition
+                    match &p {
+                        Expr::Binary { op: BinOp::Eq, left: l, right: r, .. } if covered(l, &lids) && covered(r, &rids) && !l.column_ids().is_empty() && !r.column_ids().is_empty() => {
+                            on.push(((**l).clone(), (**r).clone()))
+                        }
+                        Expr::Binary { op: BinOp::Eq, left: l, right: r, .. } if covered(l, &rids) && covered(r, &lids) && !l.column_ids().is_empty() && !r.column_ids().is_empty() => {
+                            on.push(((**r).clone(), (**l).clone()))
+                        }
+                        _ => join_filter.push(p),
+                    }
+                    if jt == JoinType::Cross {
+                        jt = JoinType::Inner;
+                    }
+                } else {
+                    keep.push(p);
+                }
+            }
+            let j = LogicalPlan::Join {
+                left: Box::new(push(*left, to_left)),
+                right: Box::new(push(*right, to_right)),
+                join_type: jt,
+                on,
+                filter: Expr::conjunction(join_filter),
+            };
+            with_filter(j, keep)
+        }
+        LogicalPlan::Sort { input, keys, fetch } => {
+            // a filter above a sort with no fetch can go below it
+            if fetch.is_none() {
+                LogicalPlan::Sort { input: Box::new(push(*input, preds)), keys, fetch }
+            } else {
+                with_filter(LogicalPlan::Sort { input: Box::new(push(*input, vec![])), keys, fetch }, preds)
+            }
+        }
+        LogicalPlan::Limit { input, skip, fetch } => with_filter(LogicalPlan::Limit { input: Box::new(push(*input, vec![])), skip, fetch }, preds),
+        LogicalPlan::Union { inputs, columns } => {
+            let inputs = inputs.into_iter().map(|i| push(i, vec![])).collect();
+            with_filter(LogicalPlan::Union { inputs, columns }, preds)
+        }
+        LogicalPlan::SetOp { left, right, kind } => with_filter(LogicalPlan::SetOp { left: Box::new(push(*left, vec![])), right: Box::new(push(*right, vec![])), kind }, preds),
+        v @ LogicalPlan::Values { .. } => with_filter(v, preds),
+    }
+}

@@ -1,0 +1,104 @@
+//! Projection pruning: computes which columns each node's parent needs and drops the
+//! rest, so scans decode only the columns a query uses (plus those their filters need).
+
+use std::collections::HashSet;
+
+use super::OptimizerRule;
+use crate::error::Result;
+use crate::plan::{ColumnId, LogicalPlan};
+
+pub struct ProjectionPruning;
+
+impl OptimizerRule for ProjectionPruning {
+    fn name(&self) -> &'static str {
+        "projection_pruning"
+    }
+    fn rewrite(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        let required: HashSet<ColumnId> = plan.schema().iter().map(|c| c.id).collect();
+        Ok(prune(plan, &required, true))
+    }
+}
+
+fn all_ids(p: &LogicalPlan) -> HashSet<ColumnId> {
+    p.schema().iter().map(|c| c.id).collect()
+}
+
+fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalPlan {
+    match plan {
+        LogicalPlan::Scan { source, columns, projection, filters } => {
+            let mut need: HashSet<ColumnId> = required.clone();
+            for f in &filters {
+                need.extend(f.column_ids());
+            }
+            let mut keep: Vec<usize> = (0..columns.len()).filter(|i| need.contains(&columns[*i].id)).collect();
+            if keep.is_empty() && !columns.is_empty() {
+                keep.push(0);
+            }
+            let columns2 = keep.iter().map(|&i| columns[i].clone()).collect();
+            let projection2 = keep.iter().map(|&i| projection[i]).collect();
+            LogicalPlan::Scan { source, columns: columns2, projection: projection2, filters }
+        }
+        LogicalPlan::Project { input, exprs } => {
+            let exprs: Vec<_> = if top { exprs } else { exprs.into_iter().filter(|(_, c)| required.contains(&c.id)).collect() };
+            let mut need = HashSet::new();
+            for (e, _) in &exprs {
+                need.extend(e.column_ids());
+            }
+            LogicalPlan::Project { input: Box::new(prune(*input, &need, false)), exprs }
+        }
+        LogicalPlan::Filter { input, predicate } => {
+            let mut need = required.clone();
+            need.extend(predicate.column_ids());
+            LogicalPlan::Filter { input: Box::new(prune(*input, &need, false)), predicate }
+        }
+        LogicalPlan::Aggregate { input, group, aggs } => {
+            let mut need = HashSet::new();
+            for (e, _) in &group {
+                need.extend(e.column_ids());
+            }
+            for (a, _) in &aggs {
+                for e in &a.args {
+                    need.extend(e.column_ids());
+                }
+            }
+            LogicalPlan::Aggregate { input: Box::new(prune(*input, &need, false)), group, aggs }
+        }
+        LogicalPlan::Join { left, right, join_type, on, filter } => {
+            let mut need = required.clone();
+            for (l, r) in &on {
+                need.extend(l.column_ids());
+                need.extend(r.column_ids());
+            }
+            if let Some(f) = &filter {
+                need.extend(f.column_ids());
+            }
+            let (l_ids, r_ids) = (all_ids(&left), all_ids(&right));
+            let ln: HashSet<ColumnId> = need.iter().copied().filter(|i| l_ids.contains(i)).collect();
+            let rn: HashSet<ColumnId> = need.iter().copied().filter(|i| r_ids.contains(i)).collect();
+            LogicalPlan::Join { left: Box::new(prune(*left, &ln, false)), right: Box::new(prune(*right, &rn, false)), join_type, on, filter }
+        }
+        LogicalPlan::Sort { input, keys, fetch } => {
+            let mut need = required.clone();
+            for k in &keys {
+                need.extend(k.expr.column_ids());
+            }
+            LogicalPlan::Sort { input: Box::new(prune(*input, &need, false)), keys, fetch }
+        }
+        LogicalPlan::Limit { input, skip, fetch } => LogicalPlan::Limit { input: Box::new(prune(*input, required, false)), skip, fetch },
+        LogicalPlan::Union { inputs, columns } => {
+            let inputs = inputs
+                .into_iter()
+                .map(|i| {
+                    let all = all_ids(&i);
+                    prune(i, &all, true)
+                })
+                .collect();
+            LogicalPlan::Union { inputs, columns }
+        }
+        LogicalPlan::SetOp { left, right, kind } => {
+            let (la, ra) = (all_ids(&left), all_ids(&right));
+            LogicalPlan::SetOp { left: Box::new(prune(*left, &la, true)), right: Box::new(prune(*right, &ra, true)), kind }
+        }
+        v @ LogicalPlan::Values { .. } => v,
+    }
+}

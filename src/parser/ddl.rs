@@ -1,0 +1,596 @@
+//! Statement-level parsing on top of sqlparser's token API (see the module doc of `parser`).
+
+use std::collections::BTreeMap;
+
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Word};
+
+use super::{offset_of, CreateTable, MsckMode, ObjectName, PartitionSpec, Statement};
+use crate::catalog::FileFormat;
+use crate::types::parse_type_name;
+
+type PResult<T> = std::result::Result<T, ParserError>;
+
+fn peek_word(p: &Parser) -> Option<String> {
+    match &p.peek_token().token {
+        Token::Word(Word { value, quote_style: None, .. }) => Some(value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+fn peek_nth_word(p: &Parser, n: usize) -> Option<String> {
+    match &p.peek_nth_token(n).token {
+        Token::Word(Word { value, quote_style: None, .. }) => Some(value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+/// Consume the word `w` (case-insensitive, unquoted) if it is next.
+fn eat(p: &mut Parser, w: &str) -> bool {
+    if peek_word(p).as_deref() == Some(w) {
+        p.next_token();
+        true
+    } else {
+        false
+    }
+}
+
+/// Consume the words `ws` if all of them come next, else consume nothing.
+fn eat_seq(p: &mut Parser, ws: &[&str]) -> bool {
+    for (i, w) in ws.iter().enumerate() {
+        if peek_nth_word(p, i).as_deref() != Some(*w) {
+            return false;
+        }
+    }
+    for _ in ws {
+        p.next_token();
+    }
+    true
+}
+
+fn expect(p: &mut Parser, w: &str) -> PResult<()> {
+    if eat(p, w) {
+        Ok(())
+    } else {
+        p.expected(w, p.peek_token())
+    }
+}
+
+fn object_name(p: &mut Parser) -> PResult<ObjectName> {
+    let n = p.parse_object_name(false)?;
+    Ok(ObjectName(n.0.iter().map(|part| part.to_string().trim_matches('`').to_ascii_lowercase()).collect()))
+}
+
+fn identifier(p: &mut Parser) -> PResult<String> {
+    Ok(p.parse_identifier()?.value.to_ascii_lowercase())
+}
+
+fn string_lit(p: &mut Parser) -> PResult<String> {
+    let t = p.next_token();
+    match t.token {
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Ok(s),
+        _ => p.expected("a string literal", t),
+    }
+}
+
+/// Parse a column type: a word (two for `double precision`), optional `(args)`.
+fn data_type(p: &mut Parser) -> PResult<arrow::datatypes::DataType> {
+    let start = p.peek_token();
+    let mut text = match p.next_token().token {
+        Token::Word(w) => w.value,
+        _ => return p.expected("a data type", start),
+    };
+    if text.eq_ignore_ascii_case("double") && eat(p, "PRECISION") {
+        text.push_str(" precision");
+    }
+    if p.consume_token(&Token::Lt) {
+        return Err(ParserError::ParserError(format!(
+            "not supported: complex type {text}<...> in a column definition at Line: {}, Column: {}",
+            start.span.start.line, start.span.start.column
+        )));
+    }
+    if p.consume_token(&Token::LParen) {
+        let mut args = vec![];
+        loop {
+            let t = p.next_token();
+            match t.token {
+                Token::RParen => break,
+                Token::Comma => args.push(",".to_string()),
+                Token::Number(n, _) => args.push(n),
+                _ => return p.expected("a number or )", t),
+            }
+        }
+        text = format!("{text}({})", args.concat());
+    }
+    parse_type_name(&text).map_err(|e| {
+        ParserError::ParserError(format!("{e} at Line: {}, Column: {}", start.span.start.line, start.span.start.column))
+    })
+}
+
+/// `(k 'v', k2 = 'v2', 'a.b' = 1)` -> lower-case keys.
+fn option_list(p: &mut Parser) -> PResult<BTreeMap<String, String>> {
+    p.expect_token(&Token::LParen)?;
+    let mut out = BTreeMap::new();
+    if p.consume_token(&Token::RParen) {
+        return Ok(out);
+    }
+    loop {
+        let key = match p.peek_token().token {
+            Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) => string_lit(p)?,
+            _ => {
+                let mut k = p.parse_identifier()?.value;
+                while p.consume_token(&Token::Period) {
+                    k.push('.');
+                    k.push_str(&p.parse_identifier()?.value);
+                }
+                k
+            }
+        };
+        let _ = p.consume_token(&Token::Eq);
+        let t = p.next_token();
+        let value = match t.token {
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s,
+            Token::Number(n, _) => n,
+            Token::Word(w) => w.value,
+            _ => return p.expected("an option value", t),
+        };
+        out.insert(key.to_ascii_lowercase(), value);
+        if p.consume_token(&Token::Comma) {
+            continue;
+        }
+        p.expect_token(&Token::RParen)?;
+        return Ok(out);
+    }
+}
+
+/// `(p1 = 'v', p2 = 3)`.
+fn partition_spec(p: &mut Parser) -> PResult<PartitionSpec> {
+    p.expect_token(&Token::LParen)?;
+    let mut out = vec![];
+    loop {
+        let key = identifier(p)?;
+        p.expect_token(&Token::Eq)?;
+        let t = p.next_token();
+        let value = match t.token {
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Some(s),
+            Token::Number(n, _) => Some(n),
+            Token::Minus => match p.next_token().token {
+                Token::Number(n, _) => Some(format!("-{n}")),
+                _ => return p.expected("a number", t),
+            },
+            Token::Word(w) if w.value.eq_ignore_ascii_case("null") => None,
+            Token::Word(w) if w.quote_style.is_none() && (w.value.eq_ignore_ascii_case("true") || w.value.eq_ignore_ascii_case("false")) => {
+                Some(w.value.to_ascii_lowercase())
+            }
+            _ => return p.expected("a partition value", t),
+        };
+        out.push((key, value));
+        if p.consume_token(&Token::Comma) {
+            continue;
+        }
+        p.expect_token(&Token::RParen)?;
+        return Ok(out);
+    }
+}
+
+fn if_not_exists(p: &mut Parser) -> bool {
+    eat_seq(p, &["IF", "NOT", "EXISTS"])
+}
+fn if_exists(p: &mut Parser) -> bool {
+    eat_seq(p, &["IF", "EXISTS"])
+}
+
+fn unescape_delimiter(s: &str) -> String {
+    match s {
+        "\\t" => "\t".into(),
+        "\\001" | "\\u0001" | "\\x01" => "\x01".into(),
+        "\\|" => "|".into(),
+        _ => s.to_string(),
+    }
+}
+
+/// Parse one statement (everything but `SET`/`RESET`). `sql` is the full text, for view bodies.
+pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
+    let Some(first) = peek_word(p) else {
+        if matches!(p.peek_token().token, Token::LParen) {
+            return Ok(Statement::Query(p.parse_query()?));
+        }
+        return p.expected("a SQL statement", p.peek_token());
+    };
+    match first.as_str() {
+        "SELECT" | "WITH" | "VALUES" | "FROM" | "TABLE" => Ok(Statement::Query(p.parse_query()?)),
+        "EXPLAIN" => {
+            p.next_token();
+            let mut analyze = false;
+            let mut verbose = false;
+            loop {
+                if eat(p, "ANALYZE") {
+                    analyze = true;
+                } else if eat(p, "VERBOSE") || eat(p, "EXTENDED") {
+                    verbose = true;
+                } else if eat(p, "FORMATTED") || eat(p, "LOGICAL") || eat(p, "CODEGEN") || eat(p, "COST") {
+                } else {
+                    break;
+                }
+            }
+            let inner = parse(p, sql)?;
+            Ok(Statement::Explain { analyze, verbose, statement: Box::new(inner) })
+        }
+        "CREATE" => {
+            p.next_token();
+            create(p, sql)
+        }
+        "DROP" => {
+            p.next_token();
+            if eat(p, "DATABASE") || eat(p, "SCHEMA") || eat(p, "NAMESPACE") {
+                let ie = if_exists(p);
+                let name = identifier(p)?;
+                let cascade = eat(p, "CASCADE");
+                let _ = eat(p, "RESTRICT");
+                return Ok(Statement::DropDatabase { name, if_exists: ie, cascade });
+            }
+            let view = if eat(p, "TABLE") {
+                false
+            } else if eat(p, "VIEW") {
+                true
+            } else {
+                return p.expected("TABLE, VIEW or DATABASE after DROP", p.peek_token());
+            };
+            let ie = if_exists(p);
+            let name = object_name(p)?;
+            let _ = eat(p, "PURGE");
+            Ok(Statement::DropTable { name, if_exists: ie, view })
+        }
+        "USE" => {
+            p.next_token();
+            let _ = eat(p, "DATABASE") || eat(p, "SCHEMA") || eat(p, "NAMESPACE");
+            let name = object_name(p)?;
+            Ok(Statement::Use { name: name.0.last().cloned().unwrap_or_default() })
+        }
+        "SHOW" => {
+            p.next_token();
+            show(p)
+        }
+        "DESCRIBE" | "DESC" => {
+            p.next_token();
+            let _ = eat(p, "TABLE");
+            let extended = eat(p, "EXTENDED") || eat(p, "FORMATTED");
+            if matches!(peek_word(p).as_deref(), Some("SELECT") | Some("WITH") | Some("QUERY")) {
+                return Err(ParserError::ParserError("not supported: DESCRIBE QUERY".into()));
+            }
+            let table = object_name(p)?;
+            if !matches!(p.peek_token().token, Token::EOF | Token::SemiColon) {
+                let t = p.peek_token();
+                return Err(ParserError::ParserError(format!(
+                    "not supported: DESCRIBE of a single column (issue: column statistics) at Line: {}, Column: {}",
+                    t.span.start.line, t.span.start.column
+                )));
+            }
+            Ok(Statement::Describe { table, extended })
+        }
+        "MSCK" => {
+            p.next_token();
+            expect(p, "REPAIR")?;
+            expect(p, "TABLE")?;
+            let table = object_name(p)?;
+            let mode = if eat(p, "ADD") {
+                MsckMode::Add
+            } else if eat(p, "DROP") {
+                MsckMode::Drop
+            } else if eat(p, "SYNC") {
+                MsckMode::Sync
+            } else {
+                return Ok(Statement::Msck { table, mode: MsckMode::Add });
+            };
+            expect(p, "PARTITIONS")?;
+            Ok(Statement::Msck { table, mode })
+        }
+        "ALTER" => {
+            p.next_token();
+            expect(p, "TABLE")?;
+            let table = object_name(p)?;
+            if eat(p, "ADD") {
+                let ine = if_not_exists(p);
+                let mut parts = vec![];
+                while eat(p, "PARTITION") {
+                    let spec = partition_spec(p)?;
+                    let loc = if eat(p, "LOCATION") { Some(string_lit(p)?) } else { None };
+                    parts.push((spec, loc));
+                }
+                if parts.is_empty() {
+                    return p.expected("PARTITION", p.peek_token());
+                }
+                Ok(Statement::AddPartitions { table, if_not_exists: ine, parts })
+            } else if eat(p, "DROP") {
+                let ie = if_exists(p);
+                let mut specs = vec![];
+                loop {
+                    expect(p, "PARTITION")?;
+                    specs.push(partition_spec(p)?);
+                    if !p.consume_token(&Token::Comma) {
+                        break;
+                    }
+                }
+                let _ = eat(p, "PURGE");
+                Ok(Statement::DropPartitions { table, if_exists: ie, specs })
+            } else if eat_seq(p, &["RECOVER", "PARTITIONS"]) {
+                Ok(Statement::Msck { table, mode: MsckMode::Add })
+            } else {
+                Err(ParserError::ParserError("not supported: this ALTER TABLE form (supported: ADD PARTITION, DROP PARTITION, RECOVER PARTITIONS)".into()))
+            }
+        }
+        "REFRESH" => {
+            p.next_token();
+            let _ = eat(p, "TABLE");
+            Ok(Statement::Refresh { table: object_name(p)? })
+        }
+        "INSERT" => {
+            p.next_token();
+            let overwrite = if eat(p, "INTO") {
+                false
+            } else if eat(p, "OVERWRITE") {
+                true
+            } else {
+                return p.expected("INTO or OVERWRITE", p.peek_token());
+            };
+            let _ = eat(p, "TABLE");
+            let table = object_name(p)?;
+            if peek_word(p).as_deref() == Some("PARTITION") {
+                return Err(ParserError::ParserError("not supported: INSERT ... PARTITION (...); insert into an unpartitioned table".into()));
+            }
+            let mut columns = vec![];
+            if matches!(p.peek_token().token, Token::LParen)
+                && !matches!(peek_nth_word(p, 1).as_deref(), Some("SELECT") | Some("WITH") | Some("VALUES"))
+            {
+                p.next_token();
+                loop {
+                    columns.push(identifier(p)?);
+                    if !p.consume_token(&Token::Comma) {
+                        break;
+                    }
+                }
+                p.expect_token(&Token::RParen)?;
+            }
+            let query = p.parse_query()?;
+            Ok(Statement::Insert { table, overwrite, columns, query })
+        }
+        _ => {
+            // Valid SQL that Quarry does not run says so; invalid SQL gets sqlparser's message.
+            let st = p.parse_statement()?;
+            let text = st.to_string();
+            let head: String = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            Err(ParserError::ParserError(format!("not supported: statement {head}")))
+        }
+    }
+}
+
+fn show(p: &mut Parser) -> PResult<Statement> {
+    if eat(p, "DATABASES") || eat(p, "SCHEMAS") || eat(p, "NAMESPACES") {
+        return Ok(Statement::ShowDatabases);
+    }
+    if eat(p, "CATALOGS") {
+        return Ok(Statement::ShowCatalogs);
+    }
+    if eat(p, "TABLES") || eat(p, "VIEWS") {
+        let database = if eat(p, "IN") || eat(p, "FROM") { Some(object_name(p)?.0.last().cloned().unwrap_or_default()) } else { None };
+        return Ok(Statement::ShowTables { database });
+    }
+    if eat(p, "COLUMNS") {
+        if !(eat(p, "FROM") || eat(p, "IN")) {
+            return p.expected("FROM or IN", p.peek_token());
+        }
+        let mut table = object_name(p)?;
+        if eat(p, "FROM") || eat(p, "IN") {
+            let db = identifier(p)?;
+            table = ObjectName(vec![db, table.0.last().cloned().unwrap_or_default()]);
+        }
+        return Ok(Statement::ShowColumns { table });
+    }
+    if eat(p, "PARTITIONS") {
+        return Ok(Statement::ShowPartitions { table: object_name(p)? });
+    }
+    Err(ParserError::ParserError(format!(
+        "not supported: SHOW {} (supported: DATABASES, TABLES, COLUMNS, PARTITIONS, CATALOGS)",
+        peek_word(p).unwrap_or_default()
+    )))
+}
+
+fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
+    let or_replace = eat_seq(p, &["OR", "REPLACE"]);
+    let _global = eat(p, "GLOBAL");
+    let temporary = eat(p, "TEMPORARY") || eat(p, "TEMP");
+    let external = eat(p, "EXTERNAL");
+    if eat(p, "DATABASE") || eat(p, "SCHEMA") || eat(p, "NAMESPACE") {
+        let ine = if_not_exists(p);
+        let name = identifier(p)?;
+        let mut location = None;
+        loop {
+            if eat(p, "COMMENT") {
+                string_lit(p)?;
+            } else if eat(p, "LOCATION") {
+                location = Some(string_lit(p)?);
+            } else if eat_seq(p, &["WITH", "DBPROPERTIES"]) || eat(p, "DBPROPERTIES") {
+                option_list(p)?;
+            } else {
+                break;
+            }
+        }
+        return Ok(Statement::CreateDatabase { name, if_not_exists: ine, location });
+    }
+    if eat(p, "VIEW") {
+        let ine = if_not_exists(p);
+        let name = object_name(p)?;
+        if matches!(p.peek_token().token, Token::LParen) {
+            return Err(ParserError::ParserError("not supported: a column list in CREATE VIEW; alias the columns in the query".into()));
+        }
+        if eat(p, "USING") {
+            let fmt_tok = p.peek_token();
+            let fmt = identifier(p)?;
+            let format = FileFormat::parse(&fmt).map_err(|e| {
+                ParserError::ParserError(format!("{e} at Line: {}, Column: {}", fmt_tok.span.start.line, fmt_tok.span.start.column))
+            })?;
+            let options = if eat(p, "OPTIONS") { option_list(p)? } else { BTreeMap::new() };
+            if !temporary {
+                return Err(ParserError::ParserError("not supported: CREATE VIEW ... USING without TEMPORARY".into()));
+            }
+            return Ok(Statement::CreateTempViewUsing { name: name.0.last().cloned().unwrap_or_default(), or_replace, format, options });
+        }
+        let _ = eat(p, "COMMENT").then(|| string_lit(p));
+        if eat(p, "TBLPROPERTIES") {
+            option_list(p)?;
+        }
+        expect(p, "AS")?;
+        let start = p.peek_token().span.start;
+        let query = p.parse_query()?;
+        let body = &sql[offset_of(sql, start.line, start.column)..];
+        let body = body.trim().trim_end_matches(';').trim().to_string();
+        return Ok(Statement::CreateView { name, temporary, or_replace, if_not_exists: ine, sql: body, query });
+    }
+    expect(p, "TABLE")?;
+    if temporary {
+        return Err(ParserError::ParserError("not supported: CREATE TEMPORARY TABLE; use CREATE TEMPORARY VIEW".into()));
+    }
+    let ine = if_not_exists(p);
+    let name = object_name(p)?;
+    let mut ct = CreateTable {
+        name,
+        external,
+        if_not_exists: ine,
+        or_replace,
+        columns: None,
+        partition_by: vec![],
+        format: None,
+        options: BTreeMap::new(),
+        location: None,
+        query: None,
+    };
+    if matches!(p.peek_token().token, Token::LParen) && !matches!(peek_nth_word(p, 1).as_deref(), Some("SELECT") | Some("WITH")) {
+        p.next_token();
+        let mut cols = vec![];
+        loop {
+            let name = identifier(p)?;
+            let dt = data_type(p)?;
+            loop {
+                if eat_seq(p, &["NOT", "NULL"]) || eat(p, "NULL") {
+                } else if eat(p, "COMMENT") {
+                    string_lit(p)?;
+                } else {
+                    break;
+                }
+            }
+            cols.push((name, dt));
+            if !p.consume_token(&Token::Comma) {
+                break;
+            }
+        }
+        p.expect_token(&Token::RParen)?;
+        ct.columns = Some(cols);
+    }
+    loop {
+        if eat(p, "USING") {
+            let t = p.peek_token();
+            let f = identifier(p)?;
+            ct.format = Some(FileFormat::parse(&f).map_err(|e| {
+                ParserError::ParserError(format!("{e} at Line: {}, Column: {}", t.span.start.line, t.span.start.column))
+            })?);
+        } else if eat_seq(p, &["STORED", "AS"]) {
+            let t = p.peek_token();
+            let f = identifier(p)?;
+            if f == "inputformat" {
+                return Err(ParserError::ParserError("not supported: STORED AS INPUTFORMAT; use STORED AS PARQUET|TEXTFILE|JSON".into()));
+            }
+            ct.format = Some(FileFormat::parse(&f).map_err(|e| {
+                ParserError::ParserError(format!("{e} at Line: {}, Column: {}", t.span.start.line, t.span.start.column))
+            })?);
+            if f == "textfile" && !ct.options.contains_key("delimiter") {
+                ct.options.insert("delimiter".into(), "\x01".into());
+            }
+        } else if eat_seq(p, &["PARTITIONED", "BY"]) {
+            p.expect_token(&Token::LParen)?;
+            loop {
+                let name = identifier(p)?;
+                let dt = if matches!(p.peek_token().token, Token::Comma | Token::RParen) { None } else { Some(data_type(p)?) };
+                ct.partition_by.push((name, dt));
+                if !p.consume_token(&Token::Comma) {
+                    break;
+                }
+            }
+            p.expect_token(&Token::RParen)?;
+        } else if eat_seq(p, &["ROW", "FORMAT"]) {
+            if eat(p, "SERDE") {
+                let serde = string_lit(p)?;
+                let lower = serde.to_ascii_lowercase();
+                if lower.contains("json") {
+                    ct.format = Some(FileFormat::Json);
+                } else if lower.contains("csv") || lower.contains("lazysimple") {
+                    ct.format = Some(FileFormat::Csv);
+                    ct.options.entry("delimiter".into()).or_insert_with(|| ",".into());
+                } else if lower.contains("parquet") {
+                    ct.format = Some(FileFormat::Parquet);
+                } else {
+                    return Err(ParserError::ParserError(format!("not supported: ROW FORMAT SERDE '{serde}'")));
+                }
+                if eat_seq(p, &["WITH", "SERDEPROPERTIES"]) {
+                    for (k, v) in option_list(p)? {
+                        match k.as_str() {
+                            "separatorchar" | "field.delim" => {
+                                ct.options.insert("delimiter".into(), unescape_delimiter(&v));
+                            }
+                            "quotechar" => {
+                                ct.options.insert("quote".into(), v);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                continue;
+            }
+            expect(p, "DELIMITED")?;
+            loop {
+                if eat_seq(p, &["FIELDS", "TERMINATED", "BY"]) {
+                    let d = unescape_delimiter(&string_lit(p)?);
+                    ct.options.insert("delimiter".into(), d);
+                    if eat_seq(p, &["ESCAPED", "BY"]) {
+                        ct.options.insert("escape".into(), string_lit(p)?);
+                    }
+                } else if eat_seq(p, &["LINES", "TERMINATED", "BY"]) {
+                    string_lit(p)?;
+                } else if eat_seq(p, &["COLLECTION", "ITEMS", "TERMINATED", "BY"]) || eat_seq(p, &["MAP", "KEYS", "TERMINATED", "BY"]) {
+                    string_lit(p)?;
+                } else if eat_seq(p, &["NULL", "DEFINED", "AS"]) {
+                    ct.options.insert("nullvalue".into(), string_lit(p)?);
+                } else {
+                    break;
+                }
+            }
+        } else if eat(p, "LOCATION") {
+            ct.location = Some(string_lit(p)?);
+        } else if eat(p, "OPTIONS") {
+            let opts = option_list(p)?;
+            if let Some(path) = opts.get("path") {
+                ct.location = Some(path.clone());
+            }
+            ct.options.extend(opts.into_iter().filter(|(k, _)| k != "path"));
+        } else if eat(p, "TBLPROPERTIES") {
+            for (k, v) in option_list(p)? {
+                if k == "skip.header.line.count" {
+                    if v.trim() != "0" {
+                        ct.options.insert("header".into(), "true".into());
+                    }
+                } else {
+                    ct.options.insert(k, v);
+                }
+            }
+        } else if eat(p, "COMMENT") {
+            string_lit(p)?;
+        } else if eat_seq(p, &["CLUSTERED", "BY"]) {
+            return Err(ParserError::ParserError("not supported: CLUSTERED BY (bucketed tables)".into()));
+        } else if eat(p, "AS") {
+            ct.query = Some(p.parse_query()?);
+            break;
+        } else {
+            break;
+        }
+    }
+    Ok(Statement::CreateTable(Box::new(ct)))
+}

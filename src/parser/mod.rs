@@ -1,0 +1,184 @@
+//! SQL text -> [`Statement`].
+//!
+//! Queries (`SELECT`, `WITH`, `VALUES`, set operations) are parsed by sqlparser
+//! (Databricks/Spark dialect). Catalog statements that sqlparser lacks or models
+//! differently (`CREATE TABLE ... USING`, `MSCK REPAIR TABLE ... SYNC PARTITIONS`,
+//! `SHOW PARTITIONS`, `REFRESH TABLE`, ...) are parsed here with sqlparser's token-level
+//! `Parser` API, so positions in errors come from the same tokenizer.
+
+mod ddl;
+mod split;
+
+use std::collections::BTreeMap;
+
+use arrow::datatypes::DataType;
+use sqlparser::ast::Query;
+use sqlparser::dialect::DatabricksDialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Token;
+
+use crate::catalog::FileFormat;
+use crate::error::{QuarryError, Result};
+pub use split::{is_complete, split_statements};
+
+/// A possibly qualified object name, as written (`db.t`, `t`), parts lower-cased.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectName(pub Vec<String>);
+
+impl std::fmt::Display for ObjectName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.join("."))
+    }
+}
+
+/// `MSCK REPAIR TABLE t [ADD|DROP|SYNC PARTITIONS]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MsckMode {
+    Add,
+    Drop,
+    Sync,
+}
+
+/// A partition spec as written: `(p1='v', p2=3)`; values as text, `None` for NULL.
+pub type PartitionSpec = Vec<(String, Option<String>)>;
+
+/// `CREATE [EXTERNAL] TABLE` in the Hive or Spark form, or CTAS.
+#[derive(Clone, Debug)]
+pub struct CreateTable {
+    pub name: ObjectName,
+    pub external: bool,
+    pub if_not_exists: bool,
+    pub or_replace: bool,
+    /// Declared columns; `None` when omitted (schema inferred from files or the query).
+    pub columns: Option<Vec<(String, DataType)>>,
+    /// Partition columns; the type is `None` in Spark's form (a column of the list, or inferred).
+    pub partition_by: Vec<(String, Option<DataType>)>,
+    pub format: Option<FileFormat>,
+    /// Reader options from OPTIONS, TBLPROPERTIES and ROW FORMAT, keys lower-case.
+    pub options: BTreeMap<String, String>,
+    pub location: Option<String>,
+    pub query: Option<Box<Query>>,
+}
+
+/// One SQL statement.
+#[derive(Clone, Debug)]
+pub enum Statement {
+    Query(Box<Query>),
+    Explain { analyze: bool, verbose: bool, statement: Box<Statement> },
+    CreateDatabase { name: String, if_not_exists: bool, location: Option<String> },
+    DropDatabase { name: String, if_exists: bool, cascade: bool },
+    Use { name: String },
+    ShowDatabases,
+    ShowCatalogs,
+    ShowTables { database: Option<String> },
+    ShowColumns { table: ObjectName },
+    ShowPartitions { table: ObjectName },
+    Describe { table: ObjectName, extended: bool },
+    CreateTable(Box<CreateTable>),
+    /// `CREATE [OR REPLACE] [TEMPORARY] VIEW v AS query`; `sql` is the query's text.
+    CreateView { name: ObjectName, temporary: bool, or_replace: bool, if_not_exists: bool, sql: String, query: Box<Query> },
+    /// `CREATE [OR REPLACE] TEMPORARY VIEW v USING fmt OPTIONS (path '...')`.
+    CreateTempViewUsing { name: String, or_replace: bool, format: FileFormat, options: BTreeMap<String, String> },
+    DropTable { name: ObjectName, if_exists: bool, view: bool },
+    Msck { table: ObjectName, mode: MsckMode },
+    AddPartitions { table: ObjectName, if_not_exists: bool, parts: Vec<(PartitionSpec, Option<String>)> },
+    DropPartitions { table: ObjectName, if_exists: bool, specs: Vec<PartitionSpec> },
+    Refresh { table: ObjectName },
+    Insert { table: ObjectName, overwrite: bool, columns: Vec<String>, query: Box<Query> },
+    /// `SET` (list), `SET k` (show), `SET k = v`.
+    Set { key: Option<String>, value: Option<String> },
+    Reset { key: Option<String> },
+}
+
+/// Parse exactly one statement (a trailing `;` is allowed).
+pub fn parse_statement(sql: &str) -> Result<Statement> {
+    let trimmed = sql.trim().trim_end_matches(';').trim();
+    if let Some(st) = parse_set(trimmed) {
+        return Ok(st);
+    }
+    let dialect = DatabricksDialect {};
+    let mut parser = Parser::new(&dialect).with_recursion_limit(200).try_with_sql(sql).map_err(|e| parse_error(sql, e))?;
+    let st = ddl::parse(&mut parser, sql).map_err(|e| parse_error(sql, e))?;
+    // only `;` and end of input may follow
+    loop {
+        let t = parser.next_token();
+        match t.token {
+            Token::SemiColon => continue,
+            Token::EOF => break,
+            _ => return Err(parse_error(sql, ParserError::ParserError(format!("Expected: end of statement, found: {} at Line: {}, Column: {}", t.token, t.span.start.line, t.span.start.column)))),
+        }
+    }
+    Ok(st)
+}
+
+/// `SET`, `SET -v`, `SET key`, `SET key = value`, `RESET [key]`: parsed from the raw text,
+/// because keys contain dots and values may be unquoted lists.
+fn parse_set(text: &str) -> Option<Statement> {
+    let upper = text.to_ascii_uppercase();
+    let (is_reset, rest) = if upper == "SET" || upper.starts_with("SET ") || upper.starts_with("SET\t") || upper.starts_with("SET\n") {
+        (false, text[3..].trim())
+    } else if upper == "RESET" || upper.starts_with("RESET ") {
+        (true, text[5..].trim())
+    } else {
+        return None;
+    };
+    if is_reset {
+        return Some(Statement::Reset { key: if rest.is_empty() { None } else { Some(rest.to_ascii_lowercase()) } });
+    }
+    if rest.is_empty() || rest == "-v" {
+        return Some(Statement::Set { key: None, value: None });
+    }
+    // `SET TIME ZONE ...` and `SET CATALOG` are statements of their own in Spark; treat as key/value
+    match rest.split_once('=') {
+        Some((k, v)) => {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('\'')
+                .and_then(|x| x.strip_suffix('\''))
+                .or_else(|| v.strip_prefix('"').and_then(|x| x.strip_suffix('"')))
+                .unwrap_or(v);
+            Some(Statement::Set { key: Some(k.trim().to_ascii_lowercase()), value: Some(v.to_string()) })
+        }
+        None => Some(Statement::Set { key: Some(rest.to_ascii_lowercase()), value: None }),
+    }
+}
+
+/// Turn a sqlparser error (`... at Line: L, Column: C`) into [`QuarryError::Parse`]
+/// with the line of SQL and a caret under the column.
+pub fn parse_error(sql: &str, e: ParserError) -> QuarryError {
+    let msg = match e {
+        ParserError::ParserError(m) | ParserError::TokenizerError(m) => m,
+        ParserError::RecursionLimitExceeded => "statement is nested too deeply".to_string(),
+    };
+    let (message, line, column) = match msg.rfind(" at Line: ") {
+        Some(i) => {
+            let loc = &msg[i + " at Line: ".len()..];
+            let mut it = loc.split(", Column: ");
+            let line = it.next().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(1);
+            let col = it.next().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(1);
+            (msg[..i].to_string(), line, col)
+        }
+        None => (msg.clone(), 1, 1),
+    };
+    let snippet = match sql.lines().nth(line.saturating_sub(1) as usize) {
+        Some(l) => {
+            let caret_pad: String = l.chars().take(column.saturating_sub(1) as usize).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            format!("\n  {l}\n  {caret_pad}^")
+        }
+        None => String::new(),
+    };
+    QuarryError::Parse { message, line, column, snippet }
+}
+
+/// Byte offset in `sql` of a 1-based (line, column) location, columns counted in chars.
+pub(crate) fn offset_of(sql: &str, line: u64, column: u64) -> usize {
+    let mut off = 0;
+    for (i, l) in sql.split_inclusive('\n').enumerate() {
+        if i as u64 + 1 == line {
+            let chars: usize = l.chars().take(column.saturating_sub(1) as usize).map(|c| c.len_utf8()).sum();
+            return off + chars;
+        }
+        off += l.len();
+    }
+    sql.len()
+}

@@ -1,0 +1,309 @@
+//! Vectorized evaluation of bound expressions over a RecordBatch, with arrow's kernels.
+//! Semantics are Spark's non-ANSI mode: division or remainder by zero is NULL, integer
+//! overflow wraps, a cast that fails is NULL, decimal overflow is NULL.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::*;
+use arrow::compute::kernels::{cmp, numeric};
+use arrow::compute::{and_kleene, cast_with_options, is_not_null, is_null, not, nullif, or_kleene, prep_null_mask_filter, CastOptions};
+use arrow::datatypes::*;
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, SortField};
+
+use crate::error::{QuarryError, Result};
+use crate::format::{format_value, java_double};
+use crate::functions::scalar;
+use crate::plan::{BinOp, ColumnId, Expr};
+use crate::types::is_integer;
+
+/// Where each input column id sits in the batch.
+pub type Layout = HashMap<ColumnId, usize>;
+
+/// Build the layout of a list of column ids.
+pub fn layout_of(ids: &[ColumnId]) -> Layout {
+    ids.iter().enumerate().map(|(i, id)| (*id, i)).collect()
+}
+
+/// Evaluate `e` over `batch` into an array of `batch.num_rows()` values.
+pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayRef> {
+    let n = batch.num_rows();
+    match e {
+        Expr::Column(c) => {
+            let i = layout.get(&c.id).ok_or_else(|| QuarryError::Internal(format!("column {}#{} not in the operator's input", c.name, c.id)))?;
+            Ok(batch.column(*i).clone())
+        }
+        Expr::Literal(v) => v.to_array(n),
+        Expr::Binary { op, left, right, data_type } => binary(*op, left, right, data_type, batch, layout),
+        Expr::Not(x) => Ok(Arc::new(not(evaluate(x, batch, layout)?.as_boolean())?)),
+        Expr::Negate(x) => Ok(numeric::neg_wrapping(&evaluate(x, batch, layout)?)?),
+        Expr::IsNull(x) => Ok(Arc::new(is_null(&evaluate(x, batch, layout)?)?)),
+        Expr::IsNotNull(x) => Ok(Arc::new(is_not_null(&evaluate(x, batch, layout)?)?)),
+        Expr::Cast { expr, to, .. } => cast_array(&evaluate(expr, batch, layout)?, to),
+        Expr::Case { whens, else_expr, data_type } => {
+            let mut acc = match else_expr {
+                Some(e) => evaluate(e, batch, layout)?,
+                None => new_null_array(data_type, n),
+            };
+            for (w, t) in whens.iter().rev() {
+                let mask = evaluate(w, batch, layout)?;
+                let mask = prep_null_mask_filter(mask.as_boolean());
+                let then = evaluate(t, batch, layout)?;
+                acc = arrow::compute::kernels::zip::zip(&mask, &then, &acc)?;
+            }
+            Ok(acc)
+        }
+        Expr::InList { expr, list, negated } => {
+            let x = evaluate(expr, batch, layout)?;
+            let mut acc: Option<BooleanArray> = None;
+            for item in list {
+                let eq = match item {
+                    Expr::Literal(v) => cmp::eq(&x, &Scalar::new(v.0.clone()))?,
+                    _ => cmp::eq(&x, &evaluate(item, batch, layout)?)?,
+                };
+                acc = Some(match acc {
+                    None => eq,
+                    Some(a) => or_kleene(&a, &eq)?,
+                });
+            }
+            let r = acc.unwrap_or_else(|| BooleanArray::from(vec![false; n]));
+            Ok(Arc::new(if *negated { not(&r)? } else { r }))
+        }
+        Expr::InSet { expr, set, negated } => {
+            let x = evaluate(expr, batch, layout)?;
+            let conv = RowConverter::new(vec![SortField::new(set.data_type.clone())])?;
+            let rows = conv.convert_columns(&[x.clone()])?;
+            let out: BooleanArray = (0..n)
+                .map(|i| {
+                    if x.is_null(i) {
+                        return None;
+                    }
+                    let found = set.rows.contains(rows.row(i).as_ref());
+                    let v = if found { Some(true) } else if set.has_null { None } else { Some(false) };
+                    v.map(|b| b != *negated)
+                })
+                .collect();
+            Ok(Arc::new(out))
+        }
+        Expr::Like { expr, pattern, negated, case_insensitive } => {
+            let x = evaluate(expr, batch, layout)?;
+            let r = match pattern.as_ref() {
+                Expr::Literal(p) => {
+                    let p = Scalar::new(p.0.clone());
+                    match (negated, case_insensitive) {
+                        (false, false) => arrow::compute::like(&x, &p)?,
+                        (true, false) => arrow::compute::nlike(&x, &p)?,
+                        (false, true) => arrow::compute::ilike(&x, &p)?,
+                        (true, true) => arrow::compute::nilike(&x, &p)?,
+                    }
+                }
+                other => {
+                    let p = evaluate(other, batch, layout)?;
+                    match (negated, case_insensitive) {
+                        (false, false) => arrow::compute::like(&x, &p)?,
+                        (true, false) => arrow::compute::nlike(&x, &p)?,
+                        (false, true) => arrow::compute::ilike(&x, &p)?,
+                        (true, true) => arrow::compute::nilike(&x, &p)?,
+                    }
+                }
+            };
+            Ok(Arc::new(r))
+        }
+        Expr::Function { func, args, data_type } => {
+            let arrays: Vec<ArrayRef> = args.iter().map(|a| evaluate(a, batch, layout)).collect::<Result<_>>()?;
+            let out = scalar::evaluate(*func, &arrays, n)?;
+            if out.data_type() != data_type {
+                return cast_array(&out, data_type);
+            }
+            Ok(out)
+        }
+        Expr::Subquery { .. } => Err(QuarryError::Internal("a subquery reached execution unplanned".into())),
+    }
+}
+
+/// Evaluate a predicate into a filter mask (NULL counts as false).
+pub fn evaluate_predicate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<BooleanArray> {
+    let a = evaluate(e, batch, layout)?;
+    let b = a.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| QuarryError::Internal(format!("predicate is not boolean: {e}")))?;
+    Ok(prep_null_mask_filter(b))
+}
+
+/// Spark's cast (non-ANSI): failures become NULL; doubles and timestamps print as Spark prints them.
+pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    if a.data_type() == to {
+        return Ok(a.clone());
+    }
+    if to == &DataType::Utf8 {
+        match a.data_type() {
+            DataType::Float64 | DataType::Float32 => {
+                let f = arrow::compute::cast(a, &DataType::Float64)?;
+                let f = f.as_primitive::<Float64Type>();
+                return Ok(Arc::new(f.iter().map(|v| v.map(java_double)).collect::<StringArray>()));
+            }
+            DataType::Timestamp(_, _) => {
+                let t = arrow::compute::cast(a, &crate::types::TIMESTAMP)?;
+                return Ok(Arc::new((0..t.len()).map(|i| if t.is_null(i) { None } else { Some(format_value(&t, i)) }).collect::<StringArray>()));
+            }
+            _ => {}
+        }
+    }
+    if crate::types::is_string(a.data_type()) && (is_integer(to) || matches!(to, DataType::Float64 | DataType::Float32 | DataType::Decimal128(..) | DataType::Boolean)) {
+        // Spark trims surrounding whitespace before parsing numbers and booleans
+        let s = arrow::compute::cast(a, &DataType::Utf8)?;
+        let s = s.as_string::<i32>();
+        let trimmed: StringArray = s.iter().map(|v| v.map(|v| v.trim())).collect();
+        let opts = CastOptions { safe: true, ..Default::default() };
+        if is_integer(to) {
+            // "1.9" -> 1 as Spark does: parse as decimal text, then truncate
+            let direct = cast_with_options(&(Arc::new(trimmed.clone()) as ArrayRef), to, &opts)?;
+            if direct.null_count() > trimmed.null_count() {
+                let d = cast_with_options(&(Arc::new(trimmed) as ArrayRef), &DataType::Float64, &opts)?;
+                let fallback = cast_with_options(&d, to, &opts)?;
+                return Ok(arrow::compute::kernels::zip::zip(&is_not_null(&direct)?, &direct, &fallback)?);
+            }
+            return Ok(direct);
+        }
+        return Ok(cast_with_options(&(Arc::new(trimmed) as ArrayRef), to, &opts)?);
+    }
+    let opts = CastOptions { safe: true, ..Default::default() };
+    Ok(cast_with_options(a, to, &opts)?)
+}
+
+fn zero_to_null(a: &ArrayRef) -> Result<ArrayRef> {
+    let zero = arrow::compute::cast(&(Arc::new(Int32Array::from(vec![0])) as ArrayRef), a.data_type())?;
+    let is_zero = cmp::eq(a, &Scalar::new(zero))?;
+    Ok(nullif(a, &is_zero)?)
+}
+
+fn binary(op: BinOp, left: &Expr, right: &Expr, out: &DataType, batch: &RecordBatch, layout: &Layout) -> Result<ArrayRef> {
+    let l = evaluate(left, batch, layout)?;
+    // comparisons against a literal use the scalar form of the kernels
+    if op.is_comparison() {
+        if let Expr::Literal(v) = right {
+            let r = Scalar::new(v.0.clone());
+            return Ok(Arc::new(match op {
+                BinOp::Eq => cmp::eq(&l, &r)?,
+                BinOp::NotEq => cmp::neq(&l, &r)?,
+                BinOp::Lt => cmp::lt(&l, &r)?,
+                BinOp::LtEq => cmp::lt_eq(&l, &r)?,
+                BinOp::Gt => cmp::gt(&l, &r)?,
+                BinOp::GtEq => cmp::gt_eq(&l, &r)?,
+                _ => cmp::not_distinct(&l, &r)?,
+            }));
+        }
+    }
+    let r = evaluate(right, batch, layout)?;
+    Ok(match op {
+        BinOp::And => Arc::new(and_kleene(l.as_boolean(), r.as_boolean())?),
+        BinOp::Or => Arc::new(or_kleene(l.as_boolean(), r.as_boolean())?),
+        BinOp::Eq => Arc::new(cmp::eq(&l, &r)?),
+        BinOp::NotEq => Arc::new(cmp::neq(&l, &r)?),
+        BinOp::Lt => Arc::new(cmp::lt(&l, &r)?),
+        BinOp::LtEq => Arc::new(cmp::lt_eq(&l, &r)?),
+        BinOp::Gt => Arc::new(cmp::gt(&l, &r)?),
+        BinOp::GtEq => Arc::new(cmp::gt_eq(&l, &r)?),
+        BinOp::NullSafeEq => Arc::new(cmp::not_distinct(&l, &r)?),
+        _ if matches!(out, DataType::Decimal128(..)) => decimal_arith(op, &l, &r, out)?,
+        BinOp::Plus => numeric::add_wrapping(&l, &r)?,
+        BinOp::Minus => numeric::sub_wrapping(&l, &r)?,
+        BinOp::Multiply => numeric::mul_wrapping(&l, &r)?,
+        BinOp::Divide | BinOp::IntDivide => {
+            let r = zero_to_null(&r)?;
+            if is_integer(l.data_type()) {
+                // i64::MIN / -1 wraps as Spark's long division does
+                let l64 = arrow::compute::cast(&l, &DataType::Int64)?;
+                let r64 = arrow::compute::cast(&r, &DataType::Int64)?;
+                let (a, b) = (l64.as_primitive::<Int64Type>(), r64.as_primitive::<Int64Type>());
+                let q: Int64Array = a.iter().zip(b.iter()).map(|(x, y)| match (x, y) { (Some(x), Some(y)) => Some(x.wrapping_div(y)), _ => None }).collect();
+                cast_array(&(Arc::new(q) as ArrayRef), out)?
+            } else {
+                let q = numeric::div(&l, &r)?;
+                if op == BinOp::IntDivide { cast_array(&q, out)? } else { q }
+            }
+        }
+        BinOp::Modulo => {
+            let r = zero_to_null(&r)?;
+            if is_integer(l.data_type()) {
+                let l64 = arrow::compute::cast(&l, &DataType::Int64)?;
+                let r64 = arrow::compute::cast(&r, &DataType::Int64)?;
+                let (a, b) = (l64.as_primitive::<Int64Type>(), r64.as_primitive::<Int64Type>());
+                let q: Int64Array = a.iter().zip(b.iter()).map(|(x, y)| match (x, y) { (Some(x), Some(y)) => Some(x.wrapping_rem(y)), _ => None }).collect();
+                cast_array(&(Arc::new(q) as ArrayRef), out)?
+            } else {
+                numeric::rem(&l, &r)?
+            }
+        }
+    })
+}
+
+fn pow10(k: i32) -> Option<i128> {
+    if (0..=38).contains(&k) {
+        Some(10i128.pow(k as u32))
+    } else {
+        None
+    }
+}
+
+/// Divide with HALF_UP rounding.
+fn div_round(n: i128, d: i128) -> Option<i128> {
+    if d == 0 {
+        return None;
+    }
+    let q = n / d;
+    let r = n % d;
+    if r.checked_abs()?.checked_mul(2)? >= d.checked_abs()? {
+        Some(q + if (n < 0) != (d < 0) { -1 } else { 1 })
+    } else {
+        Some(q)
+    }
+}
+
+/// Decimal arithmetic in i128 with Spark's result type `out`; overflow and division by zero are NULL.
+fn decimal_arith(op: BinOp, l: &ArrayRef, r: &ArrayRef, out: &DataType) -> Result<ArrayRef> {
+    let DataType::Decimal128(p, s) = *out else { return Err(QuarryError::Internal("decimal_arith type".into())) };
+    let (DataType::Decimal128(_, s1), DataType::Decimal128(_, s2)) = (l.data_type(), r.data_type()) else {
+        return Err(QuarryError::Internal(format!("decimal operands {} {}", l.data_type(), r.data_type())));
+    };
+    let (s1, s2, s) = (*s1 as i32, *s2 as i32, s as i32);
+    let a = l.as_primitive::<Decimal128Type>();
+    let b = r.as_primitive::<Decimal128Type>();
+    let limit = pow10(p as i32).unwrap_or(i128::MAX);
+    let rescale = |v: i128, from: i32, to: i32| -> Option<i128> {
+        if to >= from {
+            v.checked_mul(pow10(to - from)?)
+        } else {
+            div_round(v, pow10(from - to)?)
+        }
+    };
+    let f = |x: i128, y: i128| -> Option<i128> {
+        let v = match op {
+            BinOp::Plus => rescale(x, s1, s)?.checked_add(rescale(y, s2, s)?)?,
+            BinOp::Minus => rescale(x, s1, s)?.checked_sub(rescale(y, s2, s)?)?,
+            BinOp::Multiply => rescale(x.checked_mul(y)?, s1 + s2, s)?,
+            BinOp::Divide => {
+                if y == 0 {
+                    return None;
+                }
+                // x/10^s1 / (y/10^s2) * 10^s = x * 10^(s - s1 + s2) / y
+                let k = s - s1 + s2;
+                if k >= 0 {
+                    div_round(x.checked_mul(pow10(k)?)?, y)?
+                } else {
+                    div_round(x, y.checked_mul(pow10(-k)?)?)?
+                }
+            }
+            BinOp::Modulo => {
+                if y == 0 {
+                    return None;
+                }
+                let m = s1.max(s2);
+                rescale(rescale(x, s1, m)?.checked_rem(rescale(y, s2, m)?)?, m, s)?
+            }
+            _ => return None,
+        };
+        (v.abs() < limit).then_some(v)
+    };
+    let res: Decimal128Array = a.iter().zip(b.iter()).map(|(x, y)| match (x, y) { (Some(x), Some(y)) => f(x, y), _ => None }).collect();
+    Ok(Arc::new(res.with_precision_and_scale(p, s as i8)?))
+}

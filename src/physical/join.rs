@@ -1,0 +1,320 @@
+//! HashJoinExec: equi-joins (and, with no keys, nested-loop cross joins).
+//!
+//! The right input is the build side: its partitions run in parallel, are concatenated,
+//! and their keys (arrow-row encoded) are inserted into a chained hash table (heads by
+//! hash, a `next` array; no per-row allocation). The left input is the probe side: each
+//! of its partitions is probed independently, fused with the operators below it, so the
+//! join has as many output partitions as the probe side. A residual filter is evaluated
+//! on the candidate pairs. FULL joins track matched build rows and emit the rest last
+//! (as one partition). RIGHT joins are planned as LEFT joins with the inputs swapped.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{new_null_array, Array, ArrayRef, UInt32Array};
+use arrow::compute::{concat_batches, take};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, Rows, SortField};
+use rayon::prelude::*;
+
+use super::eval::{evaluate, evaluate_predicate, layout_of, Layout};
+use super::{execute_all, make_batch, ExecContext, ExecutionPlan, Metrics};
+use crate::error::{QuarryError, Result};
+use crate::plan::{ColumnId, Expr, JoinType};
+
+const END: u32 = u32::MAX;
+
+struct Build {
+    batch: RecordBatch,
+    rows: Option<Rows>,
+    heads: HashMap<u64, u32>,
+    next: Vec<u32>,
+    matched: Vec<AtomicBool>,
+}
+
+pub struct HashJoinExec {
+    pub left: Arc<dyn ExecutionPlan>,
+    pub right: Arc<dyn ExecutionPlan>,
+    join_type: JoinType,
+    left_keys: Vec<Expr>,
+    right_keys: Vec<Expr>,
+    filter: Option<Expr>,
+    /// NULL keys match each other (INTERSECT / EXCEPT).
+    null_safe: bool,
+    left_layout: Layout,
+    right_layout: Layout,
+    pair_layout: Layout,
+    build: Mutex<Option<Arc<Build>>>,
+    hasher: ahash::RandomState,
+    ids: Vec<ColumnId>,
+    schema: SchemaRef,
+    metrics: Metrics,
+}
+
+impl HashJoinExec {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        left: Arc<dyn ExecutionPlan>,
+        right: Arc<dyn ExecutionPlan>,
+        join_type: JoinType,
+        keys: Vec<(Expr, Expr)>,
+        filter: Option<Expr>,
+        null_safe: bool,
+        ids: Vec<ColumnId>,
+        schema: SchemaRef,
+    ) -> Self {
+        let left_layout = layout_of(left.ids());
+        let right_layout = layout_of(right.ids());
+        let pair_ids: Vec<ColumnId> = left.ids().iter().chain(right.ids()).copied().collect();
+        let (left_keys, right_keys) = keys.into_iter().unzip();
+        HashJoinExec {
+            left,
+            right,
+            join_type,
+            left_keys,
+            right_keys,
+            filter,
+            null_safe,
+            left_layout,
+            right_layout,
+            pair_layout: layout_of(&pair_ids),
+            build: Mutex::new(None),
+            hasher: ahash::RandomState::with_seeds(0x51, 0x7a, 0x3c, 0x99),
+            ids,
+            schema,
+            metrics: Metrics::default(),
+        }
+    }
+
+    fn converter(&self) -> Result<RowConverter> {
+        Ok(RowConverter::new(self.left_keys.iter().map(|k| SortField::new(k.data_type())).collect())?)
+    }
+
+    fn key_rows(&self, keys: &[Expr], batch: &RecordBatch, layout: &Layout, conv: &RowConverter) -> Result<(Rows, Vec<bool>)> {
+        let cols: Vec<ArrayRef> = keys.iter().map(|k| evaluate(k, batch, layout)).collect::<Result<_>>()?;
+        let n = batch.num_rows();
+        let valid: Vec<bool> = if self.null_safe { vec![true; n] } else { (0..n).map(|i| cols.iter().all(|c| c.is_valid(i))).collect() };
+        Ok((conv.convert_columns(&cols)?, valid))
+    }
+
+    fn get_build(&self, ctx: &ExecContext) -> Result<Arc<Build>> {
+        let mut guard = self.build.lock().map_err(|_| QuarryError::Internal("join build lock".into()))?;
+        if let Some(b) = guard.as_ref() {
+            return Ok(b.clone());
+        }
+        let parts = execute_all(&self.right, ctx)?;
+        let batches: Vec<RecordBatch> = parts.into_iter().flatten().collect();
+        let batch = concat_batches(&self.right.schema(), &batches)?;
+        let n = batch.num_rows();
+        if n >= END as usize {
+            return Err(QuarryError::NotSupported(format!("a hash-join build side of {n} rows (at most 4 billion)")));
+        }
+        let mut heads = HashMap::new();
+        let mut next = vec![END; n];
+        let rows = if self.right_keys.is_empty() {
+            None
+        } else {
+            let conv = self.converter()?;
+            let (rows, valid) = self.key_rows(&self.right_keys, &batch, &self.right_layout, &conv)?;
+            for i in (0..n).rev() {
+                if !valid[i] {
+                    continue;
+                }
+                let h = self.hasher.hash_one(rows.row(i).as_ref());
+                let prev = heads.insert(h, i as u32).unwrap_or(END);
+                next[i] = prev;
+            }
+            Some(rows)
+        };
+        let matched = (0..n).map(|_| AtomicBool::new(false)).collect();
+        let b = Arc::new(Build { batch, rows, heads, next, matched });
+        *guard = Some(b.clone());
+        Ok(b)
+    }
+
+    /// Candidate pairs (probe row, build row) for one probe batch.
+    fn pairs(&self, probe: &RecordBatch, build: &Build) -> Result<(Vec<u32>, Vec<u32>)> {
+        let n = probe.num_rows();
+        let m = build.batch.num_rows() as u32;
+        let (mut li, mut ri) = (vec![], vec![]);
+        match &build.rows {
+            None => {
+                for i in 0..n as u32 {
+                    for j in 0..m {
+                        li.push(i);
+                        ri.push(j);
+                    }
+                }
+            }
+            Some(brows) => {
+                let conv = self.converter()?;
+                let (prows, valid) = self.key_rows(&self.left_keys, probe, &self.left_layout, &conv)?;
+                for i in 0..n {
+                    if !valid[i] {
+                        continue;
+                    }
+                    let key = prows.row(i);
+                    let h = self.hasher.hash_one(key.as_ref());
+                    let mut j = build.heads.get(&h).copied().unwrap_or(END);
+                    while j != END {
+                        if brows.row(j as usize) == key {
+                            li.push(i as u32);
+                            ri.push(j);
+                        }
+                        j = build.next[j as usize];
+                    }
+                }
+            }
+        }
+        Ok((li, ri))
+    }
+
+    fn joined(&self, probe: &RecordBatch, build: &Build, li: &UInt32Array, ri: &UInt32Array) -> Result<Vec<ArrayRef>> {
+        let mut cols: Vec<ArrayRef> = probe.columns().iter().map(|c| take(c, li, None)).collect::<std::result::Result<_, _>>()?;
+        for c in build.batch.columns() {
+            cols.push(take(c, ri, None)?);
+        }
+        Ok(cols)
+    }
+
+    fn probe_batch(&self, probe: &RecordBatch, build: &Build) -> Result<Option<RecordBatch>> {
+        let n = probe.num_rows();
+        let (mut li, mut ri) = self.pairs(probe, build)?;
+        let mut pair_cols: Option<Vec<ArrayRef>> = None;
+        if let Some(f) = &self.filter {
+            let (la, ra) = (UInt32Array::from(li.clone()), UInt32Array::from(ri.clone()));
+            let cols = self.joined(probe, build, &la, &ra)?;
+            let pschema = super::schema_of(&[]);
+            let _ = pschema;
+            let fields: Vec<arrow::datatypes::Field> = probe.schema().fields().iter().chain(build.batch.schema().fields().iter()).map(|f| f.as_ref().clone()).collect();
+            let pb = make_batch(Arc::new(arrow::datatypes::Schema::new(fields)), cols.clone(), li.len())?;
+            let mask = evaluate_predicate(f, &pb, &self.pair_layout)?;
+            let keep: Vec<usize> = (0..li.len()).filter(|i| mask.value(*i)).collect();
+            if keep.len() != li.len() {
+                li = keep.iter().map(|&i| li[i]).collect();
+                ri = keep.iter().map(|&i| ri[i]).collect();
+                let idx = UInt32Array::from(keep.iter().map(|&i| i as u32).collect::<Vec<_>>());
+                pair_cols = Some(cols.iter().map(|c| take(c, &idx, None)).collect::<std::result::Result<_, _>>()?);
+            } else {
+                pair_cols = Some(cols);
+            }
+        }
+        if matches!(self.join_type, JoinType::Full) {
+            for &j in &ri {
+                build.matched[j as usize].store(true, Ordering::Relaxed);
+            }
+        }
+        let out = match self.join_type {
+            JoinType::Inner | JoinType::Cross => {
+                let cols = match pair_cols {
+                    Some(c) => c,
+                    None => self.joined(probe, build, &UInt32Array::from(li.clone()), &UInt32Array::from(ri.clone()))?,
+                };
+                make_batch(self.schema.clone(), cols, li.len())?
+            }
+            JoinType::Left | JoinType::Full => {
+                let mut hit = vec![false; n];
+                for &i in &li {
+                    hit[i as usize] = true;
+                }
+                let misses: Vec<u32> = (0..n as u32).filter(|i| !hit[*i as usize]).collect();
+                let la = UInt32Array::from(li.iter().copied().chain(misses.iter().copied()).collect::<Vec<_>>());
+                // unmatched probe rows get NULL build columns (a NULL take index)
+                let ra = UInt32Array::from(ri.iter().map(|x| Some(*x)).chain(misses.iter().map(|_| None)).collect::<Vec<Option<u32>>>());
+                let cols = self.joined(probe, build, &la, &ra)?;
+                make_batch(self.schema.clone(), cols, la.len())?
+            }
+            JoinType::LeftSemi | JoinType::LeftAnti => {
+                let mut hit = vec![false; n];
+                for &i in &li {
+                    hit[i as usize] = true;
+                }
+                let want = self.join_type == JoinType::LeftSemi;
+                let idx = UInt32Array::from((0..n as u32).filter(|i| hit[*i as usize] == want).collect::<Vec<_>>());
+                let cols: Vec<ArrayRef> = probe.columns().iter().map(|c| take(c, &idx, None)).collect::<std::result::Result<_, _>>()?;
+                make_batch(self.schema.clone(), cols, idx.len())?
+            }
+            JoinType::Right => return Err(QuarryError::Internal("RIGHT join reached execution unswapped".into())),
+        };
+        Ok((out.num_rows() > 0).then_some(out))
+    }
+
+    fn probe_partition(&self, p: usize, ctx: &ExecContext, build: &Build) -> Result<Vec<RecordBatch>> {
+        let input = self.left.execute(p, ctx)?;
+        let m = build.batch.num_rows().max(1);
+        let mut out = vec![];
+        for b in input {
+            ctx.check_cancel()?;
+            // bound the pairs of a cross product: slice the probe batch
+            let chunk = if self.left_keys.is_empty() { (1 << 20) / m } else { b.num_rows() };
+            let chunk = chunk.max(1);
+            let mut off = 0;
+            while off < b.num_rows() {
+                let len = chunk.min(b.num_rows() - off);
+                if let Some(r) = self.probe_batch(&b.slice(off, len), build)? {
+                    out.push(r);
+                }
+                off += len;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl ExecutionPlan for HashJoinExec {
+    fn describe(&self) -> String {
+        let keys: Vec<String> = self.left_keys.iter().zip(&self.right_keys).map(|(l, r)| format!("{l} = {r}")).collect();
+        let mut s = if keys.is_empty() {
+            format!("NestedLoopJoinExec {:?}", self.join_type)
+        } else {
+            format!("HashJoinExec {:?} on=[{}] (build=right)", self.join_type, keys.join(", "))
+        };
+        if let Some(f) = &self.filter {
+            s.push_str(&format!(" filter={f}"));
+        }
+        s
+    }
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+    fn ids(&self) -> &[ColumnId] {
+        &self.ids
+    }
+    fn partitions(&self) -> usize {
+        if self.join_type == JoinType::Full {
+            1
+        } else {
+            self.left.partitions()
+        }
+    }
+    fn execute(&self, p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
+        let build = self.get_build(ctx)?;
+        if self.join_type != JoinType::Full {
+            let out = self.probe_partition(p, ctx, &build)?;
+            return self.metrics.record(|| Ok(out));
+        }
+        let n = self.left.partitions();
+        let parts: Vec<Vec<RecordBatch>> = ctx.pool.install(|| (0..n).into_par_iter().map(|q| self.probe_partition(q, ctx, &build)).collect::<Result<_>>())?;
+        self.metrics.record(|| {
+            let mut out: Vec<RecordBatch> = parts.into_iter().flatten().collect();
+            let unmatched: Vec<u32> = (0..build.batch.num_rows() as u32).filter(|j| !build.matched[*j as usize].load(Ordering::Relaxed)).collect();
+            if !unmatched.is_empty() {
+                let idx = UInt32Array::from(unmatched);
+                let mut cols: Vec<ArrayRef> = self.left.schema().fields().iter().map(|f| new_null_array(f.data_type(), idx.len())).collect();
+                for c in build.batch.columns() {
+                    cols.push(take(c, &idx, None)?);
+                }
+                out.push(make_batch(self.schema.clone(), cols, idx.len())?);
+            }
+            Ok(out)
+        })
+    }
+    fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
+        vec![self.left.clone(), self.right.clone()]
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}

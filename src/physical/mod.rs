@@ -1,0 +1,135 @@
+//! Physical plans: vectorized operators over arrow RecordBatches.
+//!
+//! Parallelism is morsel-driven: a scan splits its work into morsels (a parquet row
+//! group, or a CSV/JSON file), each an output *partition*. Pipelined operators (filter,
+//! project, hash-join probe) run on their input's partitions, fused, so one morsel flows
+//! scan -> filter -> project -> probe on one thread. Pipeline breakers (hash aggregate,
+//! hash-join build, sort, limit) run all input partitions in parallel on the session's
+//! rayon pool, keep per-thread state, and merge it.
+
+pub mod aggregate;
+pub mod eval;
+pub mod join;
+pub mod operators;
+pub mod planner;
+pub mod scan;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use rayon::prelude::*;
+
+use crate::error::{QuarryError, Result};
+use crate::plan::{Column, ColumnId};
+
+/// Per-query execution settings.
+pub struct ExecContext {
+    /// Set by Ctrl-C; operators check it between morsels.
+    pub cancel: Arc<AtomicBool>,
+    pub batch_size: usize,
+    pub pool: Arc<rayon::ThreadPool>,
+}
+
+impl ExecContext {
+    pub fn check_cancel(&self) -> Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            Err(QuarryError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Rows produced and time spent (inclusive of fused inputs) by one operator.
+#[derive(Default)]
+pub struct Metrics {
+    pub rows: AtomicU64,
+    pub nanos: AtomicU64,
+    /// Operator-specific lines for EXPLAIN ANALYZE (e.g. files and row groups pruned).
+    pub extra: Mutex<Vec<String>>,
+}
+
+impl Metrics {
+    /// Run `f`, adding its output rows and elapsed time.
+    pub fn record(&self, f: impl FnOnce() -> Result<Vec<RecordBatch>>) -> Result<Vec<RecordBatch>> {
+        let t = Instant::now();
+        let out = f()?;
+        self.nanos.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.rows.fetch_add(out.iter().map(|b| b.num_rows() as u64).sum(), Ordering::Relaxed);
+        Ok(out)
+    }
+}
+
+/// A physical operator. Output columns are in `ids()` order (the logical node's schema).
+pub trait ExecutionPlan: Send + Sync {
+    /// One line for EXPLAIN.
+    fn describe(&self) -> String;
+    fn schema(&self) -> SchemaRef;
+    /// Logical column ids of the output, by position.
+    fn ids(&self) -> &[ColumnId];
+    /// Number of output partitions (independent units of work).
+    fn partitions(&self) -> usize;
+    /// Produce the batches of one partition.
+    fn execute(&self, partition: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>>;
+    fn children(&self) -> Vec<Arc<dyn ExecutionPlan>>;
+    fn metrics(&self) -> &Metrics;
+}
+
+/// An arrow schema for logical columns (names kept; duplicates allowed).
+pub fn schema_of(cols: &[Column]) -> SchemaRef {
+    Arc::new(Schema::new(cols.iter().map(|c| Field::new(&c.name, c.data_type.clone(), true)).collect::<Vec<_>>()))
+}
+
+/// A batch of `columns` with `rows` rows (works for zero columns).
+pub fn make_batch(schema: SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new_with_options(schema, columns, &RecordBatchOptions::new().with_row_count(Some(rows)))?)
+}
+
+/// Execute every partition of `plan` in parallel; results in partition order.
+pub fn execute_all(plan: &Arc<dyn ExecutionPlan>, ctx: &ExecContext) -> Result<Vec<Vec<RecordBatch>>> {
+    let n = plan.partitions();
+    if n == 1 {
+        return Ok(vec![plan.execute(0, ctx)?]);
+    }
+    ctx.pool.install(|| (0..n).into_par_iter().map(|p| plan.execute(p, ctx)).collect::<Result<Vec<_>>>())
+}
+
+/// Execute a plan and concatenate all output batches (partition order).
+pub fn collect(plan: &Arc<dyn ExecutionPlan>, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
+    Ok(execute_all(plan, ctx)?.into_iter().flatten().filter(|b| b.num_rows() > 0).collect())
+}
+
+/// The physical plan as an indented tree; with `analyze`, rows and time per operator.
+pub fn display_plan(plan: &Arc<dyn ExecutionPlan>, analyze: bool) -> String {
+    fn go(p: &Arc<dyn ExecutionPlan>, depth: usize, analyze: bool, out: &mut String) {
+        let pad = "  ".repeat(depth);
+        out.push_str(&format!("{pad}{}", p.describe()));
+        if analyze {
+            let m = p.metrics();
+            out.push_str(&format!(
+                "  [rows={} time={:.3}ms partitions={}]",
+                m.rows.load(Ordering::Relaxed),
+                m.nanos.load(Ordering::Relaxed) as f64 / 1e6,
+                p.partitions()
+            ));
+        }
+        out.push('\n');
+        if analyze {
+            if let Ok(extra) = p.metrics().extra.lock() {
+                for e in extra.iter() {
+                    out.push_str(&format!("{pad}    {e}\n"));
+                }
+            }
+        }
+        for c in p.children() {
+            go(&c, depth + 1, analyze, out);
+        }
+    }
+    let mut s = String::new();
+    go(plan, 0, analyze, &mut s);
+    s
+}

@@ -1,0 +1,177 @@
+//! The physical planner: LogicalPlan -> ExecutionPlan. Uncorrelated subqueries are run
+//! here, before the outer query, and replaced by constants (scalar, EXISTS) or value
+//! sets (IN). RIGHT joins become LEFT joins with swapped inputs; LIMIT over ORDER BY
+//! becomes a top-k sort; INTERSECT/EXCEPT become null-safe semi/anti joins.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef};
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, SortField};
+
+use super::aggregate::HashAggregateExec;
+use super::join::HashJoinExec;
+use super::operators::{FilterExec, LimitExec, PhysicalSortKey, ProjectExec, SortExec, UnionExec, ValuesExec};
+use super::scan::ScanExec;
+use super::{collect, make_batch, schema_of, ExecContext, ExecutionPlan};
+use crate::error::{QuarryError, Result};
+use crate::plan::expr::ValueSet;
+use crate::plan::{Column, Expr, JoinType, LogicalPlan, SetOpKind, SubqueryKind};
+use crate::types::ScalarValue;
+
+pub struct PhysicalPlanner<'a> {
+    pub ctx: &'a ExecContext,
+    /// Optimizer rules disabled by the session (applied to subqueries too).
+    pub disabled_rules: &'a [String],
+}
+
+impl PhysicalPlanner<'_> {
+    /// Plan `plan` for execution.
+    pub fn create(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        let ids = |cols: &[Column]| cols.iter().map(|c| c.id).collect::<Vec<_>>();
+        Ok(match plan {
+            LogicalPlan::Scan { source, columns, projection, filters } => {
+                let filters = filters.iter().map(|f| self.expr(f.clone())).collect::<Result<Vec<_>>>()?;
+                Arc::new(ScanExec::try_new(source.clone(), columns, projection.clone(), filters, self.ctx)?)
+            }
+            LogicalPlan::Values { columns, rows } => {
+                let schema = schema_of(columns);
+                let one = make_batch(schema_of(&[]), vec![], 1)?;
+                let empty = Default::default();
+                let mut cols: Vec<ArrayRef> = vec![];
+                for (i, c) in columns.iter().enumerate() {
+                    let vals: Vec<ArrayRef> = rows
+                        .iter()
+                        .map(|r| super::eval::evaluate(&self.expr(r[i].clone())?, &one, &empty).and_then(|a| super::eval::cast_array(&a, &c.data_type)))
+                        .collect::<Result<_>>()?;
+                    let refs: Vec<&dyn Array> = vals.iter().map(|a| a.as_ref()).collect();
+                    cols.push(if refs.is_empty() { arrow::array::new_empty_array(&c.data_type) } else { arrow::compute::concat(&refs)? });
+                }
+                Arc::new(ValuesExec::new(make_batch(schema, cols, rows.len())?, ids(columns)))
+            }
+            LogicalPlan::Filter { input, predicate } => Arc::new(FilterExec::new(self.create(input)?, self.expr(predicate.clone())?)),
+            LogicalPlan::Project { input, exprs } => {
+                let cols: Vec<Column> = exprs.iter().map(|(_, c)| c.clone()).collect();
+                let es = exprs.iter().map(|(e, _)| self.expr(e.clone())).collect::<Result<_>>()?;
+                Arc::new(ProjectExec::new(self.create(input)?, es, ids(&cols), schema_of(&cols)))
+            }
+            LogicalPlan::Aggregate { input, group, aggs } => {
+                let cols = plan.schema();
+                let g = group.iter().map(|(e, _)| self.expr(e.clone())).collect::<Result<_>>()?;
+                let a = aggs.iter().map(|(a, _)| a.clone()).collect();
+                Arc::new(HashAggregateExec::new(self.create(input)?, g, a, ids(&cols), schema_of(&cols)))
+            }
+            LogicalPlan::Join { left, right, join_type, on, filter } => {
+                let cols = plan.schema();
+                let filter = filter.clone().map(|f| self.expr(f)).transpose()?;
+                let on: Vec<(Expr, Expr)> = on.iter().map(|(l, r)| Ok((self.expr(l.clone())?, self.expr(r.clone())?))).collect::<Result<_>>()?;
+                let (l, r) = (self.create(left)?, self.create(right)?);
+                if *join_type == JoinType::Right {
+                    // build on the left input, probe with the right, then restore the column order
+                    let swapped_cols: Vec<Column> = right.schema().into_iter().chain(left.schema()).collect();
+                    let swapped_on = on.into_iter().map(|(a, b)| (b, a)).collect();
+                    let j: Arc<dyn ExecutionPlan> =
+                        Arc::new(HashJoinExec::new(r, l, JoinType::Left, swapped_on, filter, false, ids(&swapped_cols), schema_of(&swapped_cols)));
+                    let exprs = cols.iter().map(|c| Expr::Column(c.clone())).collect();
+                    Arc::new(ProjectExec::new(j, exprs, ids(&cols), schema_of(&cols)))
+                } else {
+                    Arc::new(HashJoinExec::new(l, r, *join_type, on, filter, false, ids(&cols), schema_of(&cols)))
+                }
+            }
+            LogicalPlan::Sort { input, keys, fetch } => {
+                let keys = keys.iter().map(|k| Ok(PhysicalSortKey { expr: self.expr(k.expr.clone())?, asc: k.asc, nulls_first: k.nulls_first })).collect::<Result<_>>()?;
+                Arc::new(SortExec::new(self.create(input)?, keys, *fetch))
+            }
+            LogicalPlan::Limit { input, skip, fetch } => {
+                // LIMIT over ORDER BY: top-k
+                if let (LogicalPlan::Sort { input: si, keys, fetch: None }, Some(f)) = (input.as_ref(), fetch) {
+                    let keys = keys.iter().map(|k| Ok(PhysicalSortKey { expr: self.expr(k.expr.clone())?, asc: k.asc, nulls_first: k.nulls_first })).collect::<Result<_>>()?;
+                    let sort = Arc::new(SortExec::new(self.create(si)?, keys, Some(f + skip)));
+                    return Ok(Arc::new(LimitExec::new(sort, *skip, *fetch)));
+                }
+                Arc::new(LimitExec::new(self.create(input)?, *skip, *fetch))
+            }
+            LogicalPlan::Union { inputs, columns } => {
+                let ins = inputs.iter().map(|i| self.create(i)).collect::<Result<_>>()?;
+                Arc::new(UnionExec::new(ins, ids(columns), schema_of(columns)))
+            }
+            LogicalPlan::SetOp { left, right, kind } => {
+                let cols = left.schema();
+                let keys = left.schema().into_iter().zip(right.schema()).map(|(l, r)| (Expr::Column(l), Expr::Column(r))).collect();
+                let jt = if *kind == SetOpKind::Intersect { JoinType::LeftSemi } else { JoinType::LeftAnti };
+                Arc::new(HashJoinExec::new(self.create(left)?, self.create(right)?, jt, keys, None, true, ids(&cols), schema_of(&cols)))
+            }
+        })
+    }
+
+    /// Replace subqueries in `e` by their results.
+    pub fn expr(&self, e: Expr) -> Result<Expr> {
+        if !e.has_subquery() {
+            return Ok(e);
+        }
+        let mut err: Option<QuarryError> = None;
+        let out = e.transform(&mut |x| match x {
+            Expr::Subquery { .. } if err.is_none() => match self.subquery(x) {
+                Ok(v) => v,
+                Err(e) => {
+                    err = Some(e);
+                    Expr::Literal(ScalarValue::from_bool(false))
+                }
+            },
+            other => other,
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    fn run(&self, plan: &LogicalPlan) -> Result<Vec<RecordBatch>> {
+        let optimized = crate::optimizer::optimize(plan.clone(), self.disabled_rules, &mut |_, _| {})?;
+        let p = self.create(&optimized)?;
+        collect(&p, self.ctx)
+    }
+
+    fn subquery(&self, e: Expr) -> Result<Expr> {
+        let Expr::Subquery { plan, kind, data_type } = e else { return Ok(e) };
+        match kind {
+            SubqueryKind::Scalar => {
+                let limited = LogicalPlan::Limit { input: Box::new((*plan).clone()), skip: 0, fetch: Some(2) };
+                let batches = self.run(&limited)?;
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                if rows > 1 {
+                    return Err(QuarryError::Execution("[SCALAR_SUBQUERY_TOO_MANY_ROWS] More than one row returned by a subquery used as an expression".into()));
+                }
+                match batches.iter().find(|b| b.num_rows() > 0) {
+                    Some(b) => Ok(Expr::Literal(ScalarValue(b.column(0).slice(0, 1)))),
+                    None => Ok(Expr::Literal(ScalarValue::null(&data_type))),
+                }
+            }
+            SubqueryKind::Exists { negated } => {
+                let limited = LogicalPlan::Limit { input: Box::new((*plan).clone()), skip: 0, fetch: Some(1) };
+                let any = self.run(&limited)?.iter().any(|b| b.num_rows() > 0);
+                Ok(Expr::Literal(ScalarValue::from_bool(any != negated)))
+            }
+            SubqueryKind::In { expr, negated } => {
+                let batches = self.run(&plan)?;
+                let t = expr.data_type();
+                let conv = RowConverter::new(vec![SortField::new(t.clone())])?;
+                let mut rows = HashSet::new();
+                let mut has_null = false;
+                for b in &batches {
+                    let col = super::eval::cast_array(b.column(0), &t)?;
+                    has_null |= col.null_count() > 0;
+                    let r = conv.convert_columns(&[col.clone()])?;
+                    for i in 0..col.len() {
+                        if col.is_valid(i) {
+                            rows.insert(r.row(i).as_ref().to_vec());
+                        }
+                    }
+                }
+                let set = Arc::new(ValueSet { rows, has_null, data_type: t });
+                Ok(Expr::InSet { expr: Box::new(self.expr(*expr)?), set, negated })
+            }
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! ScanExec: reads a table's files. Planning lists only the partitions that survive
+//! partition pruning, reads parquet footers and skips row groups whose min/max
+//! statistics rule the filters out; each remaining row group (or CSV/JSON file) is a
+//! morsel. Each morsel decodes only the projected columns, adapts them to the table
+//! schema, appends the partition values, and applies the pushed filters exactly.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::array::{new_null_array, ArrayRef};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
+
+use super::eval::{evaluate_predicate, layout_of, Layout};
+use super::{make_batch, ExecContext, ExecutionPlan, Metrics};
+use crate::catalog::{ColumnDef, FileFormat};
+use crate::datasource::{self, adapt::adapt_batch, parquet::Metadata};
+use crate::error::{QuarryError, Result};
+use crate::plan::{Column, ColumnId, Expr, SourceFiles, TableSource};
+use crate::types::ScalarValue;
+
+/// One morsel: a file (and for parquet, one row group) with its partition values.
+struct ScanTask {
+    path: PathBuf,
+    partition_values: Arc<Vec<ScalarValue>>,
+    row_group: Option<(usize, Metadata)>,
+}
+
+pub struct ScanExec {
+    source: Arc<TableSource>,
+    ids: Vec<ColumnId>,
+    schema: SchemaRef,
+    /// Positions in `source.all_columns()` of the output columns.
+    projection: Vec<usize>,
+    filters: Vec<Expr>,
+    layout: Layout,
+    tasks: Vec<ScanTask>,
+    metrics: Metrics,
+}
+
+/// Cast a partition folder value to the declared type; NULL for the default partition.
+/// A value that does not cast is an error naming the folder.
+pub fn partition_value(raw: Option<&str>, col: &ColumnDef, folder: &str) -> Result<ScalarValue> {
+    match raw {
+        None => Ok(ScalarValue::null(&col.data_type)),
+        Some(v) => {
+            let s = ScalarValue::from_str(v);
+            let c = super::eval::cast_array(&s.0, &col.data_type)?;
+            if c.is_null(0) {
+                return Err(QuarryError::Data(format!(
+                    "partition folder {folder}: value '{v}' of partition column `{}` is not a valid {}",
+                    col.name,
+                    crate::types::type_name(&col.data_type)
+                )));
+            }
+            Ok(ScalarValue(c))
+        }
+    }
+}
+
+impl ScanExec {
+    /// Plan a scan: partition pruning, listing, footers and row-group pruning.
+    pub fn try_new(source: Arc<TableSource>, columns: &[Column], projection: Vec<usize>, filters: Vec<Expr>, ctx: &ExecContext) -> Result<ScanExec> {
+        let all = source.all_columns();
+        let n_data = source.data_columns.len();
+        let ids: Vec<ColumnId> = columns.iter().map(|c| c.id).collect();
+        let layout = layout_of(&ids);
+        let metrics = Metrics::default();
+        // partitions: (folder, values)
+        let partitions: Vec<(String, Vec<Option<String>>)> = match &source.files {
+            SourceFiles::Folder(f) => vec![(f.clone(), vec![])],
+            SourceFiles::Partitions(ps) => ps.iter().map(|p| (p.location.clone(), p.values.clone())).collect(),
+        };
+        let total_partitions = partitions.len();
+        // typed partition values
+        let mut typed: Vec<(String, Arc<Vec<ScalarValue>>)> = vec![];
+        for (folder, vals) in partitions {
+            let v = source
+                .partition_columns
+                .iter()
+                .zip(vals.iter())
+                .map(|(c, raw)| partition_value(raw.as_deref(), c, &folder))
+                .collect::<Result<Vec<_>>>()?;
+            typed.push((folder, Arc::new(v)));
+        }
+        // partition pruning: filters over partition columns only, evaluated on the values
+        let part_ids: HashMap<ColumnId, usize> = columns
+            .iter()
+            .zip(&projection)
+            .filter(|(_, p)| **p >= n_data)
+            .map(|(c, p)| (c.id, *p - n_data))
+            .collect();
+        let (part_filters, data_filters): (Vec<Expr>, Vec<Expr>) =
+            filters.iter().cloned().partition(|f| !f.column_ids().is_empty() && f.column_ids().iter().all(|i| part_ids.contains_key(i)));
+        if !part_filters.is_empty() && !typed.is_empty() {
+            let pid_list: Vec<ColumnId> = part_ids.keys().copied().collect();
+            let pschema = super::schema_of(&pid_list.iter().map(|id| columns.iter().find(|c| c.id == *id).cloned().ok_or_else(|| QuarryError::Internal("partition column".into()))).collect::<Result<Vec<_>>>()?);
+            let arrays: Vec<ArrayRef> = pid_list
+                .iter()
+                .map(|id| {
+                    let k = part_ids[id];
+                    let vals: Vec<ArrayRef> = typed.iter().map(|(_, v)| v[k].0.clone()).collect();
+                    let refs: Vec<&dyn arrow::array::Array> = vals.iter().map(|a| a.as_ref()).collect();
+                    Ok(arrow::compute::concat(&refs)?)
+                })
+                .collect::<Result<_>>()?;
+            let batch = make_batch(pschema, arrays, typed.len())?;
+            let play = layout_of(&pid_list);
+            let mut keep = vec![true; typed.len()];
+            for f in &part_filters {
+                let m = evaluate_predicate(f, &batch, &play)?;
+                for (i, k) in keep.iter_mut().enumerate() {
+                    *k &= m.value(i);
+                }
+            }
+            let mut it = keep.into_iter();
+            typed.retain(|_| it.next().unwrap_or(false));
+        }
+        let kept_partitions = typed.len();
+        // list files of the kept partitions (a registered partition whose folder is gone reads as empty)
+        let listed: Vec<Vec<(PathBuf, Arc<Vec<ScalarValue>>)>> = ctx.pool.install(|| {
+            typed
+                .par_iter()
+                .map(|(folder, vals)| {
+                    let root = datasource::resolve_location(folder)?;
+                    let files = match datasource::list_files(&root) {
+                        Ok(f) => f,
+                        Err(e) if matches!(source.files, SourceFiles::Partitions(_)) && !root.exists() => {
+                            let _ = e;
+                            vec![]
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    Ok(files.into_iter().map(|f| (f.path, vals.clone())).collect())
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let files: Vec<(PathBuf, Arc<Vec<ScalarValue>>)> = listed.into_iter().flatten().collect();
+        let n_files = files.len();
+        let mut tasks = vec![];
+        match source.format {
+            FileFormat::Parquet => {
+                let stat_cols: HashMap<ColumnId, (String, DataType)> = columns
+                    .iter()
+                    .zip(&projection)
+                    .filter(|(_, p)| **p < n_data)
+                    .map(|(c, p)| (c.id, (all[*p].name.clone(), all[*p].data_type.clone())))
+                    .collect();
+                let footers: Vec<(PathBuf, Arc<Vec<ScalarValue>>, Metadata, Vec<bool>)> = ctx.pool.install(|| {
+                    files
+                        .into_par_iter()
+                        .map(|(path, vals)| {
+                            let md = Arc::new(datasource::parquet::load_metadata(&path)?);
+                            let keep = datasource::pruning::prune_row_groups(&md, &data_filters, &stat_cols);
+                            Ok((path, vals, md, keep))
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })?;
+                let (mut total_rg, mut kept_rg) = (0, 0);
+                for (path, vals, md, keep) in footers {
+                    for (rg, k) in keep.iter().enumerate() {
+                        total_rg += 1;
+                        if *k {
+                            kept_rg += 1;
+                            tasks.push(ScanTask { path: path.clone(), partition_values: vals.clone(), row_group: Some((rg, md.clone())) });
+                        }
+                    }
+                }
+                if let Ok(mut e) = metrics.extra.lock() {
+                    e.push(format!("partitions: {kept_partitions} read, {} pruned", total_partitions - kept_partitions));
+                    e.push(format!("files: {n_files}; row groups: {kept_rg} read, {} pruned by statistics", total_rg - kept_rg));
+                }
+            }
+            FileFormat::Csv | FileFormat::Json => {
+                for (path, vals) in files {
+                    tasks.push(ScanTask { path, partition_values: vals, row_group: None });
+                }
+                if let Ok(mut e) = metrics.extra.lock() {
+                    e.push(format!("partitions: {kept_partitions} read, {} pruned", total_partitions - kept_partitions));
+                    e.push(format!("files: {n_files} read"));
+                }
+            }
+        }
+        let schema = super::schema_of(columns);
+        Ok(ScanExec { source, ids, schema, projection, filters: data_filters, layout, tasks, metrics })
+    }
+
+    fn read_task(&self, t: &ScanTask, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
+        ctx.check_cancel()?;
+        let all = self.source.all_columns();
+        let n_data = self.source.data_columns.len();
+        let data_proj: Vec<usize> = self.projection.iter().copied().filter(|p| *p < n_data).collect();
+        let data_cols: Vec<ColumnDef> = data_proj.iter().map(|p| all[*p].clone()).collect();
+        let raw: Vec<RecordBatch> = match (&self.source.format, &t.row_group) {
+            (FileFormat::Parquet, Some((rg, md))) => {
+                let names: Vec<String> = data_cols.iter().map(|c| c.name.clone()).collect();
+                datasource::parquet::read_row_groups(&t.path, md, vec![*rg], &names, ctx.batch_size)?
+            }
+            (FileFormat::Csv, _) => datasource::text::read_csv(&t.path, &self.source.options, &self.source.data_columns, &data_proj, ctx.batch_size)?,
+            (FileFormat::Json, _) => datasource::text::read_json(&t.path, &self.source.data_columns, &data_proj, ctx.batch_size)?,
+            _ => return Err(QuarryError::Internal("parquet task without a row group".into())),
+        };
+        let mut out = vec![];
+        for b in raw {
+            let adapted = adapt_batch(&b, &data_cols, &t.path)?;
+            let n = b.num_rows();
+            let mut it = adapted.into_iter();
+            let cols: Vec<ArrayRef> = self
+                .projection
+                .iter()
+                .map(|p| {
+                    if *p < n_data {
+                        it.next().ok_or_else(|| QuarryError::Internal("adapted column".into()))
+                    } else {
+                        let v = t.partition_values.get(*p - n_data).cloned().unwrap_or_else(|| ScalarValue::null(&all[*p].data_type));
+                        if n == 0 {
+                            Ok(new_null_array(&all[*p].data_type, 0))
+                        } else {
+                            v.to_array(n)
+                        }
+                    }
+                })
+                .collect::<Result<_>>()?;
+            let mut batch = make_batch(self.schema.clone(), cols, n)?;
+            for f in &self.filters {
+                let m = evaluate_predicate(f, &batch, &self.layout)?;
+                batch = filter_record_batch(&batch, &m)?;
+            }
+            if batch.num_rows() > 0 {
+                out.push(batch);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl ExecutionPlan for ScanExec {
+    fn describe(&self) -> String {
+        let all = self.source.all_columns();
+        let cols: Vec<String> = self.projection.iter().map(|p| all[*p].name.clone()).collect();
+        let mut s = format!("ScanExec {} format={} columns=[{}] morsels={}", self.source.name, self.source.format.name(), cols.join(", "), self.tasks.len());
+        if !self.filters.is_empty() {
+            s.push_str(&format!(" filters=[{}]", self.filters.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(", ")));
+        }
+        s
+    }
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+    fn ids(&self) -> &[ColumnId] {
+        &self.ids
+    }
+    fn partitions(&self) -> usize {
+        self.tasks.len().max(1)
+    }
+    fn execute(&self, partition: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
+        self.metrics.record(|| match self.tasks.get(partition) {
+            Some(t) => self.read_task(t, ctx),
+            None => Ok(vec![]),
+        })
+    }
+    fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}

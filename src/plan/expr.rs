@@ -1,0 +1,392 @@
+//! Bound expressions. Columns are referenced by a unique [`ColumnId`] (as Spark's
+//! exprId), so plan rewrites never renumber anything; the physical planner maps ids
+//! to positions in each operator's input.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use arrow::datatypes::DataType;
+
+use super::LogicalPlan;
+use crate::functions::aggregate::AggFunc;
+use crate::functions::scalar::ScalarFunc;
+use crate::types::{type_name, ScalarValue};
+
+/// A unique id per column produced anywhere in a plan.
+pub type ColumnId = usize;
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// A fresh column id.
+pub fn next_id() -> ColumnId {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// An output column of a plan node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    pub id: ColumnId,
+    pub name: String,
+    pub data_type: DataType,
+    pub nullable: bool,
+}
+
+impl Column {
+    /// A new column with a fresh id.
+    pub fn new(name: impl Into<String>, data_type: DataType, nullable: bool) -> Column {
+        Column { id: next_id(), name: name.into(), data_type, nullable }
+    }
+}
+
+/// Binary operators (arithmetic, comparison, logic).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Plus,
+    Minus,
+    Multiply,
+    Divide,
+    /// `div`: integral division (Spark's `div`, and `/` under `quarry.sql.integer_division`).
+    IntDivide,
+    Modulo,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    /// `<=>`: null-safe equality.
+    NullSafeEq,
+    And,
+    Or,
+}
+
+impl BinOp {
+    pub fn is_comparison(&self) -> bool {
+        matches!(self, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq | BinOp::NullSafeEq)
+    }
+    pub fn symbol(&self) -> &'static str {
+        match self {
+            BinOp::Plus => "+",
+            BinOp::Minus => "-",
+            BinOp::Multiply => "*",
+            BinOp::Divide => "/",
+            BinOp::IntDivide => "div",
+            BinOp::Modulo => "%",
+            BinOp::Eq => "=",
+            BinOp::NotEq => "!=",
+            BinOp::Lt => "<",
+            BinOp::LtEq => "<=",
+            BinOp::Gt => ">",
+            BinOp::GtEq => ">=",
+            BinOp::NullSafeEq => "<=>",
+            BinOp::And => "AND",
+            BinOp::Or => "OR",
+        }
+    }
+    /// The operator with its operands swapped (`a < b` == `b > a`).
+    pub fn swap(&self) -> BinOp {
+        match self {
+            BinOp::Lt => BinOp::Gt,
+            BinOp::LtEq => BinOp::GtEq,
+            BinOp::Gt => BinOp::Lt,
+            BinOp::GtEq => BinOp::LtEq,
+            o => *o,
+        }
+    }
+}
+
+/// A set of constant values for `x IN (subquery)`, built when the subquery runs.
+#[derive(Debug)]
+pub struct ValueSet {
+    /// Row-encoded (arrow-row) values, of `data_type`.
+    pub rows: std::collections::HashSet<Vec<u8>>,
+    pub has_null: bool,
+    pub data_type: DataType,
+}
+
+/// What a subquery expression computes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SubqueryKind {
+    /// A single value (NULL when no row; an error when more than one).
+    Scalar,
+    /// `[NOT] EXISTS (...)`.
+    Exists { negated: bool },
+    /// `expr [NOT] IN (...)`.
+    In { expr: Box<Expr>, negated: bool },
+}
+
+/// A bound (typed, resolved) expression.
+#[derive(Clone, Debug)]
+pub enum Expr {
+    Column(Column),
+    Literal(ScalarValue),
+    Binary { op: BinOp, left: Box<Expr>, right: Box<Expr>, data_type: DataType },
+    Not(Box<Expr>),
+    Negate(Box<Expr>),
+    IsNull(Box<Expr>),
+    IsNotNull(Box<Expr>),
+    Cast { expr: Box<Expr>, to: DataType, try_cast: bool },
+    /// Searched CASE (the simple form is rewritten to this by the binder).
+    Case { whens: Vec<(Expr, Expr)>, else_expr: Option<Box<Expr>>, data_type: DataType },
+    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
+    InSet { expr: Box<Expr>, set: Arc<ValueSet>, negated: bool },
+    Like { expr: Box<Expr>, pattern: Box<Expr>, negated: bool, case_insensitive: bool },
+    Function { func: ScalarFunc, args: Vec<Expr>, data_type: DataType },
+    /// An uncorrelated subquery; replaced by a constant or a value set before execution.
+    Subquery { plan: Arc<LogicalPlan>, kind: SubqueryKind, data_type: DataType },
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Self) -> bool {
+        use Expr::*;
+        match (self, other) {
+            (Column(a), Column(b)) => a.id == b.id,
+            (Literal(a), Literal(b)) => a == b,
+            (Binary { op: o1, left: l1, right: r1, .. }, Binary { op: o2, left: l2, right: r2, .. }) => o1 == o2 && l1 == l2 && r1 == r2,
+            (Not(a), Not(b)) | (Negate(a), Negate(b)) | (IsNull(a), IsNull(b)) | (IsNotNull(a), IsNotNull(b)) => a == b,
+            (Cast { expr: a, to: t1, try_cast: c1 }, Cast { expr: b, to: t2, try_cast: c2 }) => a == b && t1 == t2 && c1 == c2,
+            (Case { whens: w1, else_expr: e1, .. }, Case { whens: w2, else_expr: e2, .. }) => w1 == w2 && e1 == e2,
+            (InList { expr: a, list: l1, negated: n1 }, InList { expr: b, list: l2, negated: n2 }) => a == b && l1 == l2 && n1 == n2,
+            (Like { expr: a, pattern: p1, negated: n1, case_insensitive: c1 }, Like { expr: b, pattern: p2, negated: n2, case_insensitive: c2 }) => {
+                a == b && p1 == p2 && n1 == n2 && c1 == c2
+            }
+            (Function { func: f1, args: a1, .. }, Function { func: f2, args: a2, .. }) => f1 == f2 && a1 == a2,
+            (InSet { set: s1, .. }, InSet { set: s2, .. }) => Arc::ptr_eq(s1, s2),
+            (Subquery { plan: p1, .. }, Subquery { plan: p2, .. }) => Arc::ptr_eq(p1, p2),
+            _ => false,
+        }
+    }
+}
+
+impl Expr {
+    pub fn col(c: &Column) -> Expr {
+        Expr::Column(c.clone())
+    }
+    pub fn lit(v: ScalarValue) -> Expr {
+        Expr::Literal(v)
+    }
+    pub fn binary(op: BinOp, left: Expr, right: Expr, data_type: DataType) -> Expr {
+        Expr::Binary { op, left: Box::new(left), right: Box::new(right), data_type }
+    }
+    pub fn and(left: Expr, right: Expr) -> Expr {
+        Expr::binary(BinOp::And, left, right, DataType::Boolean)
+    }
+
+    /// The result type.
+    pub fn data_type(&self) -> DataType {
+        match self {
+            Expr::Column(c) => c.data_type.clone(),
+            Expr::Literal(v) => v.data_type().clone(),
+            Expr::Binary { data_type, .. } | Expr::Case { data_type, .. } | Expr::Function { data_type, .. } | Expr::Subquery { data_type, .. } => {
+                data_type.clone()
+            }
+            Expr::Negate(e) => e.data_type(),
+            Expr::Cast { to, .. } => to.clone(),
+            Expr::Not(_) | Expr::IsNull(_) | Expr::IsNotNull(_) | Expr::InList { .. } | Expr::InSet { .. } | Expr::Like { .. } => {
+                DataType::Boolean
+            }
+        }
+    }
+
+    /// Whether the result may be NULL (conservative: true when unsure).
+    pub fn nullable(&self) -> bool {
+        match self {
+            Expr::Column(c) => c.nullable,
+            Expr::Literal(v) => v.is_null(),
+            Expr::IsNull(_) | Expr::IsNotNull(_) => false,
+            Expr::Binary { op: BinOp::NullSafeEq, .. } => false,
+            Expr::Binary { op, left, right, .. } if !matches!(op, BinOp::Divide | BinOp::IntDivide | BinOp::Modulo) => {
+                left.nullable() || right.nullable()
+            }
+            Expr::Not(e) | Expr::Negate(e) => e.nullable(),
+            _ => true,
+        }
+    }
+
+    /// Direct children.
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Column(_) | Expr::Literal(_) => vec![],
+            Expr::Binary { left, right, .. } => vec![left, right],
+            Expr::Not(e) | Expr::Negate(e) | Expr::IsNull(e) | Expr::IsNotNull(e) | Expr::Cast { expr: e, .. } => vec![e],
+            Expr::Case { whens, else_expr, .. } => {
+                let mut v: Vec<&Expr> = whens.iter().flat_map(|(w, t)| [w, t]).collect();
+                if let Some(e) = else_expr {
+                    v.push(e);
+                }
+                v
+            }
+            Expr::InList { expr, list, .. } => std::iter::once(expr.as_ref()).chain(list.iter()).collect(),
+            Expr::InSet { expr, .. } => vec![expr],
+            Expr::Like { expr, pattern, .. } => vec![expr, pattern],
+            Expr::Function { args, .. } => args.iter().collect(),
+            Expr::Subquery { kind: SubqueryKind::In { expr, .. }, .. } => vec![expr],
+            Expr::Subquery { .. } => vec![],
+        }
+    }
+
+    /// Rewrite bottom-up: `f` is applied to each node after its children.
+    pub fn transform(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        let e = match self {
+            Expr::Binary { op, left, right, data_type } => {
+                Expr::Binary { op, left: Box::new(left.transform(f)), right: Box::new(right.transform(f)), data_type }
+            }
+            Expr::Not(e) => Expr::Not(Box::new(e.transform(f))),
+            Expr::Negate(e) => Expr::Negate(Box::new(e.transform(f))),
+            Expr::IsNull(e) => Expr::IsNull(Box::new(e.transform(f))),
+            Expr::IsNotNull(e) => Expr::IsNotNull(Box::new(e.transform(f))),
+            Expr::Cast { expr, to, try_cast } => Expr::Cast { expr: Box::new(expr.transform(f)), to, try_cast },
+            Expr::Case { whens, else_expr, data_type } => Expr::Case {
+                whens: whens.into_iter().map(|(w, t)| (w.transform(f), t.transform(f))).collect(),
+                else_expr: else_expr.map(|e| Box::new(e.transform(f))),
+                data_type,
+            },
+            Expr::InList { expr, list, negated } => {
+                Expr::InList { expr: Box::new(expr.transform(f)), list: list.into_iter().map(|e| e.transform(f)).collect(), negated }
+            }
+            Expr::InSet { expr, set, negated } => Expr::InSet { expr: Box::new(expr.transform(f)), set, negated },
+            Expr::Like { expr, pattern, negated, case_insensitive } => {
+                Expr::Like { expr: Box::new(expr.transform(f)), pattern: Box::new(pattern.transform(f)), negated, case_insensitive }
+            }
+            Expr::Function { func, args, data_type } => {
+                Expr::Function { func, args: args.into_iter().map(|e| e.transform(f)).collect(), data_type }
+            }
+            Expr::Subquery { plan, kind: SubqueryKind::In { expr, negated }, data_type } => {
+                Expr::Subquery { plan, kind: SubqueryKind::In { expr: Box::new(expr.transform(f)), negated }, data_type }
+            }
+            other => other,
+        };
+        f(e)
+    }
+
+    /// Visit every node (pre-order).
+    pub fn visit(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        for c in self.children() {
+            c.visit(f);
+        }
+    }
+
+    /// Ids of all columns referenced.
+    pub fn column_ids(&self) -> Vec<ColumnId> {
+        let mut out = vec![];
+        self.visit(&mut |e| {
+            if let Expr::Column(c) = e {
+                out.push(c.id)
+            }
+        });
+        out
+    }
+
+    /// Whether the expression contains a subquery.
+    pub fn has_subquery(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| {
+            if matches!(e, Expr::Subquery { .. }) {
+                found = true
+            }
+        });
+        found
+    }
+
+    /// Whether the expression is free of nondeterministic functions (e.g. rand()).
+    pub fn is_deterministic(&self) -> bool {
+        let mut det = true;
+        self.visit(&mut |e| {
+            if let Expr::Function { func, .. } = e {
+                if !func.is_deterministic() {
+                    det = false;
+                }
+            }
+        });
+        det
+    }
+
+    /// Split a conjunction `a AND b AND c` into its terms.
+    pub fn split_conjunction(self) -> Vec<Expr> {
+        match self {
+            Expr::Binary { op: BinOp::And, left, right, .. } => {
+                let mut v = left.split_conjunction();
+                v.extend(right.split_conjunction());
+                v
+            }
+            e => vec![e],
+        }
+    }
+
+    /// AND of the terms (None when empty).
+    pub fn conjunction(terms: Vec<Expr>) -> Option<Expr> {
+        terms.into_iter().reduce(Expr::and)
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Column(c) => write!(f, "{}#{}", c.name, c.id),
+            Expr::Literal(v) => write!(f, "{v}"),
+            Expr::Binary { op, left, right, .. } => write!(f, "({left} {} {right})", op.symbol()),
+            Expr::Not(e) => write!(f, "NOT {e}"),
+            Expr::Negate(e) => write!(f, "-{e}"),
+            Expr::IsNull(e) => write!(f, "{e} IS NULL"),
+            Expr::IsNotNull(e) => write!(f, "{e} IS NOT NULL"),
+            Expr::Cast { expr, to, try_cast } => write!(f, "{}({expr} AS {})", if *try_cast { "TRY_CAST" } else { "CAST" }, type_name(to)),
+            Expr::Case { whens, else_expr, .. } => {
+                write!(f, "CASE")?;
+                for (w, t) in whens {
+                    write!(f, " WHEN {w} THEN {t}")?;
+                }
+                if let Some(e) = else_expr {
+                    write!(f, " ELSE {e}")?;
+                }
+                write!(f, " END")
+            }
+            Expr::InList { expr, list, negated } => {
+                let items: Vec<String> = list.iter().map(|e| e.to_string()).collect();
+                write!(f, "{expr}{} IN ({})", if *negated { " NOT" } else { "" }, items.join(", "))
+            }
+            Expr::InSet { expr, set, negated } => write!(f, "{expr}{} IN (<{} values>)", if *negated { " NOT" } else { "" }, set.rows.len()),
+            Expr::Like { expr, pattern, negated, case_insensitive } => write!(
+                f,
+                "{expr}{} {} {pattern}",
+                if *negated { " NOT" } else { "" },
+                if *case_insensitive { "ILIKE" } else { "LIKE" }
+            ),
+            Expr::Function { func, args, .. } => {
+                let a: Vec<String> = args.iter().map(|e| e.to_string()).collect();
+                write!(f, "{}({})", func.name(), a.join(", "))
+            }
+            Expr::Subquery { kind, .. } => match kind {
+                SubqueryKind::Scalar => write!(f, "scalar-subquery"),
+                SubqueryKind::Exists { negated } => write!(f, "{}exists(subquery)", if *negated { "NOT " } else { "" }),
+                SubqueryKind::In { expr, negated } => write!(f, "{expr}{} IN (subquery)", if *negated { " NOT" } else { "" }),
+            },
+        }
+    }
+}
+
+/// An aggregate call in an Aggregate node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggregateExpr {
+    pub func: AggFunc,
+    pub args: Vec<Expr>,
+    pub distinct: bool,
+    /// Result type.
+    pub data_type: DataType,
+}
+
+impl fmt::Display for AggregateExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a: Vec<String> = self.args.iter().map(|e| e.to_string()).collect();
+        write!(f, "{}({}{})", self.func.name(), if self.distinct { "DISTINCT " } else { "" }, a.join(", "))
+    }
+}
+
+/// One ORDER BY key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub asc: bool,
+    pub nulls_first: bool,
+}

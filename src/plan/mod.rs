@@ -1,0 +1,183 @@
+//! The logical plan: relational algebra over bound [`Expr`]s.
+//!
+//! Every node's output is a list of [`Column`]s (`schema()`); expressions refer to
+//! their input's columns by id. `Display` prints the indented tree used by EXPLAIN.
+
+pub mod expr;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+pub use expr::{AggregateExpr, BinOp, Column, ColumnId, Expr, SortKey, SubqueryKind};
+
+use crate::catalog::{ColumnDef, FileFormat, PartitionMeta};
+use crate::types::type_name;
+
+/// Where a table's files are.
+#[derive(Clone, Debug)]
+pub enum SourceFiles {
+    /// An unpartitioned table: every visible file under the folder (listed at scan time).
+    Folder(String),
+    /// A partitioned catalog table: only these registered partitions are read.
+    Partitions(Vec<PartitionMeta>),
+}
+
+/// A readable table: format, columns and files. Built by the binder from the catalog
+/// (or a `parquet.`path``/`USING` view), consumed by the scan planner.
+#[derive(Clone, Debug)]
+pub struct TableSource {
+    /// Name shown in EXPLAIN (`db.table` or the path).
+    pub name: String,
+    pub format: FileFormat,
+    pub options: BTreeMap<String, String>,
+    /// Data columns (in files), then partition columns (from folder names).
+    pub data_columns: Vec<ColumnDef>,
+    pub partition_columns: Vec<ColumnDef>,
+    pub files: SourceFiles,
+}
+
+impl TableSource {
+    pub fn all_columns(&self) -> Vec<ColumnDef> {
+        self.data_columns.iter().chain(self.partition_columns.iter()).cloned().collect()
+    }
+}
+
+/// Join types. `LeftSemi`/`LeftAnti` output only the left columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinType {
+    Inner,
+    Left,
+    Right,
+    Full,
+    LeftSemi,
+    LeftAnti,
+    Cross,
+}
+
+/// Set operations other than UNION ALL (which is [`LogicalPlan::Union`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOpKind {
+    Intersect,
+    Except,
+}
+
+/// A logical plan node.
+#[derive(Clone, Debug)]
+pub enum LogicalPlan {
+    /// Read a table. `columns[i]` is `source.all_columns()[projection[i]]`;
+    /// `filters` are predicates pushed into the scan (applied exactly by it).
+    Scan { source: Arc<TableSource>, columns: Vec<Column>, projection: Vec<usize>, filters: Vec<Expr> },
+    /// Constant rows.
+    Values { columns: Vec<Column>, rows: Vec<Vec<Expr>> },
+    Filter { input: Box<LogicalPlan>, predicate: Expr },
+    Project { input: Box<LogicalPlan>, exprs: Vec<(Expr, Column)> },
+    Aggregate { input: Box<LogicalPlan>, group: Vec<(Expr, Column)>, aggs: Vec<(AggregateExpr, Column)> },
+    /// Equi-join keys `on` (left expr, right expr) plus an optional residual `filter`.
+    Join { left: Box<LogicalPlan>, right: Box<LogicalPlan>, join_type: JoinType, on: Vec<(Expr, Expr)>, filter: Option<Expr> },
+    Sort { input: Box<LogicalPlan>, keys: Vec<SortKey>, fetch: Option<usize> },
+    Limit { input: Box<LogicalPlan>, skip: usize, fetch: Option<usize> },
+    /// UNION ALL; `columns` are the output columns (types coerced by the binder).
+    Union { inputs: Vec<LogicalPlan>, columns: Vec<Column> },
+    /// INTERSECT / EXCEPT (DISTINCT), null-safe on all columns; output = left's columns.
+    SetOp { left: Box<LogicalPlan>, right: Box<LogicalPlan>, kind: SetOpKind },
+}
+
+impl LogicalPlan {
+    /// Output columns.
+    pub fn schema(&self) -> Vec<Column> {
+        match self {
+            LogicalPlan::Scan { columns, .. } | LogicalPlan::Values { columns, .. } | LogicalPlan::Union { columns, .. } => columns.clone(),
+            LogicalPlan::Filter { input, .. } | LogicalPlan::Sort { input, .. } | LogicalPlan::Limit { input, .. } => input.schema(),
+            LogicalPlan::Project { exprs, .. } => exprs.iter().map(|(_, c)| c.clone()).collect(),
+            LogicalPlan::Aggregate { group, aggs, .. } => group.iter().map(|(_, c)| c.clone()).chain(aggs.iter().map(|(_, c)| c.clone())).collect(),
+            LogicalPlan::Join { left, right, join_type, .. } => match join_type {
+                JoinType::LeftSemi | JoinType::LeftAnti => left.schema(),
+                JoinType::Left => left.schema().into_iter().chain(right.schema().into_iter().map(nullable)).collect(),
+                JoinType::Right => left.schema().into_iter().map(nullable).chain(right.schema()).collect(),
+                JoinType::Full => left.schema().into_iter().chain(right.schema()).map(nullable).collect(),
+                _ => left.schema().into_iter().chain(right.schema()).collect(),
+            },
+            LogicalPlan::SetOp { left, .. } => left.schema(),
+        }
+    }
+
+    /// Direct inputs.
+    pub fn inputs(&self) -> Vec<&LogicalPlan> {
+        match self {
+            LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } => vec![],
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Project { input, .. }
+            | LogicalPlan::Aggregate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => vec![input],
+            LogicalPlan::Join { left, right, .. } | LogicalPlan::SetOp { left, right, .. } => vec![left, right],
+            LogicalPlan::Union { inputs, .. } => inputs.iter().collect(),
+        }
+    }
+
+    fn line(&self) -> String {
+        let exprs = |v: &[Expr]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+        match self {
+            LogicalPlan::Scan { source, columns, filters, .. } => {
+                let cols: Vec<String> = columns.iter().map(|c| format!("{}#{}", c.name, c.id)).collect();
+                let mut s = format!("Scan {} [{}] format={}", source.name, cols.join(", "), source.format.name());
+                if !filters.is_empty() {
+                    s.push_str(&format!(" filters=[{}]", exprs(filters)));
+                }
+                s
+            }
+            LogicalPlan::Values { columns, rows } => format!("Values rows={} columns={}", rows.len(), columns.len()),
+            LogicalPlan::Filter { predicate, .. } => format!("Filter {predicate}"),
+            LogicalPlan::Project { exprs: e, .. } => {
+                let items: Vec<String> = e.iter().map(|(e, c)| format!("{e} AS {}#{}", c.name, c.id)).collect();
+                format!("Project [{}]", items.join(", "))
+            }
+            LogicalPlan::Aggregate { group, aggs, .. } => {
+                let g: Vec<String> = group.iter().map(|(e, _)| e.to_string()).collect();
+                let a: Vec<String> = aggs.iter().map(|(e, c)| format!("{e} AS {}#{}", c.name, c.id)).collect();
+                format!("Aggregate group=[{}] aggs=[{}]", g.join(", "), a.join(", "))
+            }
+            LogicalPlan::Join { join_type, on, filter, .. } => {
+                let keys: Vec<String> = on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
+                let mut s = format!("Join {:?} on=[{}]", join_type, keys.join(", "));
+                if let Some(f) = filter {
+                    s.push_str(&format!(" filter={f}"));
+                }
+                s
+            }
+            LogicalPlan::Sort { keys, fetch, .. } => {
+                let k: Vec<String> = keys
+                    .iter()
+                    .map(|k| format!("{} {} NULLS {}", k.expr, if k.asc { "ASC" } else { "DESC" }, if k.nulls_first { "FIRST" } else { "LAST" }))
+                    .collect();
+                match fetch {
+                    Some(n) => format!("Sort [{}] fetch={n}", k.join(", ")),
+                    None => format!("Sort [{}]", k.join(", ")),
+                }
+            }
+            LogicalPlan::Limit { skip, fetch, .. } => format!("Limit skip={skip} fetch={}", fetch.map(|f| f.to_string()).unwrap_or("all".into())),
+            LogicalPlan::Union { columns, .. } => format!("Union [{}]", columns.iter().map(|c| format!("{}:{}", c.name, type_name(&c.data_type))).collect::<Vec<_>>().join(", ")),
+            LogicalPlan::SetOp { kind, .. } => format!("{kind:?}"),
+        }
+    }
+
+    fn fmt_indent(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
+        writeln!(f, "{}{}", "  ".repeat(depth), self.line())?;
+        for i in self.inputs() {
+            i.fmt_indent(f, depth + 1)?;
+        }
+        Ok(())
+    }
+}
+
+fn nullable(mut c: Column) -> Column {
+    c.nullable = true;
+    c
+}
+
+impl fmt::Display for LogicalPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_indent(f, 0)
+    }
+}

@@ -1,0 +1,242 @@
+//! SQL types (Spark SQL names) mapped onto arrow `DataType`s, and constant values.
+//!
+//! Spark's types map as: boolean, tinyint (Int8), smallint (Int16), int (Int32),
+//! bigint (Int64), float (Float32), double (Float64), decimal(p,s) (Decimal128),
+//! string/varchar/char (Utf8), binary, date (Date32), timestamp (Timestamp(us), UTC).
+
+use std::sync::Arc;
+
+use arrow::array::{new_null_array, Array, ArrayRef};
+use arrow::datatypes::{DataType, TimeUnit};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+
+use crate::error::{QuarryError, Result};
+
+/// The arrow type Quarry uses for Spark's `timestamp` (microseconds, UTC-normalized, no zone).
+pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
+
+/// Parse a Spark/Hive type name (`int`, `varchar(10)`, `decimal(10,2)`, ...).
+/// Errors name the unknown type.
+pub fn parse_type_name(text: &str) -> Result<DataType> {
+    let t = text.trim().to_ascii_lowercase();
+    let (base, args) = match t.find('(') {
+        Some(i) if t.ends_with(')') => (t[..i].trim().to_string(), Some(t[i + 1..t.len() - 1].to_string())),
+        _ => (t.clone(), None),
+    };
+    let dt = match base.as_str() {
+        "boolean" | "bool" => DataType::Boolean,
+        "tinyint" | "byte" => DataType::Int8,
+        "smallint" | "short" => DataType::Int16,
+        "int" | "integer" | "int4" | "signed" => DataType::Int32,
+        "bigint" | "long" | "int8" => DataType::Int64,
+        "float" | "real" | "float4" => DataType::Float32,
+        "double" | "double precision" | "float8" => DataType::Float64,
+        "string" | "varchar" | "char" | "character" | "text" | "character varying" => DataType::Utf8,
+        "binary" | "bytea" | "blob" => DataType::Binary,
+        "date" => DataType::Date32,
+        "timestamp" | "timestamp_ntz" | "timestamp_ltz" | "datetime" => TIMESTAMP,
+        "decimal" | "dec" | "numeric" => {
+            let (p, s) = match args.as_deref() {
+                None => (10, 0),
+                Some(a) => {
+                    let parts: Vec<&str> = a.split(',').map(|x| x.trim()).collect();
+                    let p: u8 = parts[0].parse().map_err(|_| analysis_type(text))?;
+                    let s: i8 = match parts.get(1) {
+                        Some(s) => s.parse().map_err(|_| analysis_type(text))?,
+                        None => 0,
+                    };
+                    (p, s)
+                }
+            };
+            if p == 0 || p > 38 || s < 0 || s as u8 > p {
+                return Err(QuarryError::Analysis(format!(
+                    "decimal precision {p} and scale {s} are out of range (precision 1..38, 0 <= scale <= precision)"
+                )));
+            }
+            DataType::Decimal128(p, s)
+        }
+        _ => return Err(analysis_type(text)),
+    };
+    Ok(dt)
+}
+
+fn analysis_type(text: &str) -> QuarryError {
+    QuarryError::NotSupported(format!("data type '{text}'"))
+}
+
+/// Spark's name for an arrow type, as `DESCRIBE` and `typeof` print it.
+pub fn type_name(dt: &DataType) -> String {
+    match dt {
+        DataType::Null => "void".into(),
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 => "tinyint".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "int".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => "bigint".into(),
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Float16 => "float".into(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => "binary".into(),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Timestamp(_, _) => "timestamp".into(),
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
+        DataType::List(f) | DataType::LargeList(f) => format!("array<{}>", type_name(f.data_type())),
+        DataType::Struct(fs) => format!(
+            "struct<{}>",
+            fs.iter().map(|f| format!("{}:{}", f.name(), type_name(f.data_type()))).collect::<Vec<_>>().join(",")
+        ),
+        DataType::Dictionary(_, v) => type_name(v),
+        other => format!("{other}").to_ascii_lowercase(),
+    }
+}
+
+/// Whether `dt` is a numeric type (integers, floats, decimals).
+pub fn is_numeric(dt: &DataType) -> bool {
+    is_integer(dt) || is_floating(dt) || matches!(dt, DataType::Decimal128(_, _))
+}
+/// Whether `dt` is a signed or unsigned integer type.
+pub fn is_integer(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64
+    )
+}
+/// Whether `dt` is float or double.
+pub fn is_floating(dt: &DataType) -> bool {
+    matches!(dt, DataType::Float16 | DataType::Float32 | DataType::Float64)
+}
+/// Whether `dt` is a string type.
+pub fn is_string(dt: &DataType) -> bool {
+    matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// Normalizes a type read from a file to the type Quarry computes with:
+/// all strings become Utf8, timestamps become microsecond UTC timestamps,
+/// unsigned integers widen to the next signed type, dictionaries unpack.
+pub fn normalize_type(dt: &DataType) -> DataType {
+    match dt {
+        DataType::LargeUtf8 | DataType::Utf8View => DataType::Utf8,
+        DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => DataType::Binary,
+        DataType::Timestamp(_, _) => TIMESTAMP,
+        DataType::Date64 => DataType::Date32,
+        DataType::UInt8 => DataType::Int16,
+        DataType::UInt16 => DataType::Int32,
+        DataType::UInt32 | DataType::UInt64 => DataType::Int64,
+        DataType::Float16 => DataType::Float32,
+        DataType::Dictionary(_, v) => normalize_type(v),
+        DataType::Decimal256(p, s) if *p <= 38 => DataType::Decimal128(*p, *s),
+        other => other.clone(),
+    }
+}
+
+/// The precision and scale of an integer type seen as a decimal (Spark's rule:
+/// tinyint = decimal(3,0), smallint = (5,0), int = (10,0), bigint = (20,0)).
+pub fn decimal_of(dt: &DataType) -> Option<(u8, i8)> {
+    match dt {
+        DataType::Decimal128(p, s) => Some((*p, *s)),
+        DataType::Int8 => Some((3, 0)),
+        DataType::Int16 => Some((5, 0)),
+        DataType::Int32 => Some((10, 0)),
+        DataType::Int64 => Some((20, 0)),
+        _ => None,
+    }
+}
+
+/// A constant value: an arrow array of length one (so every arrow type works
+/// and casts come from arrow-cast).
+#[derive(Clone, Debug)]
+pub struct ScalarValue(pub ArrayRef);
+
+impl ScalarValue {
+    /// A typed NULL.
+    pub fn null(dt: &DataType) -> Self {
+        ScalarValue(new_null_array(dt, 1))
+    }
+    pub fn from_i32(v: i32) -> Self {
+        ScalarValue(Arc::new(arrow::array::Int32Array::from(vec![v])))
+    }
+    pub fn from_i64(v: i64) -> Self {
+        ScalarValue(Arc::new(arrow::array::Int64Array::from(vec![v])))
+    }
+    pub fn from_f64(v: f64) -> Self {
+        ScalarValue(Arc::new(arrow::array::Float64Array::from(vec![v])))
+    }
+    pub fn from_bool(v: bool) -> Self {
+        ScalarValue(Arc::new(arrow::array::BooleanArray::from(vec![v])))
+    }
+    pub fn from_str(v: &str) -> Self {
+        ScalarValue(Arc::new(arrow::array::StringArray::from(vec![v])))
+    }
+    pub fn data_type(&self) -> &DataType {
+        self.0.data_type()
+    }
+    pub fn is_null(&self) -> bool {
+        self.0.is_null(0)
+    }
+    /// The value as an i64 when it is a non-null integer.
+    pub fn as_i64(&self) -> Option<i64> {
+        if self.is_null() || !is_integer(self.data_type()) {
+            return None;
+        }
+        let c = arrow::compute::cast(&self.0, &DataType::Int64).ok()?;
+        c.as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0))
+    }
+    /// The value as a string when it is a non-null string.
+    pub fn as_str(&self) -> Option<&str> {
+        if self.is_null() {
+            return None;
+        }
+        self.0.as_any().downcast_ref::<arrow::array::StringArray>().map(|a| a.value(0))
+    }
+    /// Cast to another type (arrow's cast rules; NULL when the value does not fit).
+    pub fn cast_to(&self, dt: &DataType) -> Result<ScalarValue> {
+        Ok(ScalarValue(arrow::compute::cast(&self.0, dt)?))
+    }
+    /// The value repeated `n` times.
+    pub fn to_array(&self, n: usize) -> Result<ArrayRef> {
+        if n == 1 {
+            return Ok(self.0.clone());
+        }
+        let idx = arrow::array::UInt32Array::from(vec![0u32; n]);
+        Ok(arrow::compute::take(&self.0, &idx, None)?)
+    }
+}
+
+impl PartialEq for ScalarValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_data() == other.0.to_data()
+    }
+}
+
+impl std::fmt::Display for ScalarValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_null() {
+            return write!(f, "NULL");
+        }
+        let s = crate::format::format_value(&self.0, 0);
+        if is_string(self.data_type()) {
+            write!(f, "'{}'", s.replace('\'', "\\'"))
+        } else {
+            match self.data_type() {
+                DataType::Date32 => write!(f, "DATE '{s}'"),
+                DataType::Timestamp(_, _) => write!(f, "TIMESTAMP '{s}'"),
+                _ => write!(f, "{s}"),
+            }
+        }
+    }
+}
+
+/// arrow's formatter options used where Spark formatting is not needed.
+pub fn plain_format_options() -> FormatOptions<'static> {
+    FormatOptions::default().with_null("NULL")
+}
+
+/// Format one value of an array with arrow's formatter (used for partition values).
+pub fn arrow_format(arr: &dyn Array, i: usize) -> String {
+    match ArrayFormatter::try_new(arr, &plain_format_options()) {
+        Ok(f) => f.value(i).to_string(),
+        Err(_) => "?".into(),
+    }
+}
