@@ -733,7 +733,7 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 let acc_null = arrow::compute::is_null(&acc)?;
                 let a_valid = is_not_null(a)?;
                 let take_a = arrow::compute::or_kleene(&arrow::compute::and_kleene(&acc_null, &a_valid)?, &better)?;
-                let take_a = arrow::compute::prep_null_mask_filter(&take_a);
+                let take_a = crate::physical::eval::null_as_false(&take_a);
                 acc = arrow::compute::kernels::zip::zip(&take_a, a, &acc)?;
             }
             acc
@@ -744,7 +744,7 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 let zero = cast(&zero_i, args[0].data_type())?;
                 let neg = arrow::compute::kernels::cmp::lt(&args[0], &Scalar::new(zero))?;
                 let negated = arrow::compute::kernels::numeric::neg_wrapping(&args[0])?;
-                let neg = arrow::compute::prep_null_mask_filter(&neg);
+                let neg = crate::physical::eval::null_as_false(&neg);
                 arrow::compute::kernels::zip::zip(&neg, &negated, &args[0])?
             }
             other => return Err(QuarryError::Internal(format!("abs of {other}"))),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::*;
 use arrow::compute::kernels::{cmp, numeric};
-use arrow::compute::{and_kleene, cast_with_options, is_not_null, is_null, not, nullif, or_kleene, prep_null_mask_filter, CastOptions};
+use arrow::compute::{and_kleene, cast_with_options, is_not_null, is_null, not, nullif, or_kleene, CastOptions};
 use arrow::datatypes::*;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
@@ -48,7 +48,7 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
             };
             for (w, t) in whens.iter().rev() {
                 let mask = evaluate(w, batch, layout)?;
-                let mask = prep_null_mask_filter(mask.as_boolean());
+                let mask = null_as_false(mask.as_boolean());
                 let then = evaluate(t, batch, layout)?;
                 acc = arrow::compute::kernels::zip::zip(&mask, &then, &acc)?;
             }
@@ -126,7 +126,7 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
 pub fn evaluate_predicate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<BooleanArray> {
     let a = evaluate(e, batch, layout)?;
     let b = a.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| QuarryError::Internal(format!("predicate is not boolean: {e}")))?;
-    Ok(prep_null_mask_filter(b))
+    Ok(null_as_false(b))
 }
 
 /// Spark's cast (non-ANSI): failures become NULL; doubles and timestamps print as Spark prints them.
@@ -306,4 +306,12 @@ fn decimal_arith(op: BinOp, l: &ArrayRef, r: &ArrayRef, out: &DataType) -> Resul
     };
     let res: Decimal128Array = a.iter().zip(b.iter()).map(|(x, y)| match (x, y) { (Some(x), Some(y)) => f(x, y), _ => None }).collect();
     Ok(Arc::new(res.with_precision_and_scale(p, s as i8)?))
+}
+
+/// A filter mask with NULL read as false.
+pub fn null_as_false(b: &BooleanArray) -> BooleanArray {
+    match b.nulls() {
+        None => b.clone(),
+        Some(n) => BooleanArray::new(b.values() & n.inner(), None),
+    }
 }
