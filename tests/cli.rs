@@ -1,0 +1,113 @@
+//! CLI tests of the real binary: one-shot `-e`, `-f`, stdin, exit codes, output formats,
+//! and the REPL under a pseudo-terminal.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn quarry(home: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_quarry"));
+    c.arg("--home").arg(home).env("HOME", home).env_remove("QUARRY_HOME");
+    c
+}
+
+#[test]
+fn one_shot_formats_and_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = quarry(tmp.path()).args(["--format", "csv", "-e", "SELECT 1 AS a, 'x' AS b", "-e", "SELECT NULL AS n"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a,b\n1,x\nn\nNULL\n");
+
+    let out = quarry(tmp.path()).args(["--format", "json", "-e", "SELECT 1 AS a, 2.5 AS b, 'q' AS c"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), r#"[{"a":1,"b":"2.5","c":"q"}]"#);
+
+    let out = quarry(tmp.path()).args(["--format", "ndjson", "-e", "SELECT CAST(1.5 AS double) AS d UNION ALL SELECT 2.0"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"d\":1.5}\n{\"d\":2.0}\n");
+
+    let out = quarry(tmp.path()).args(["--format", "tsv", "-e", "SELECT 'a' AS x, 'b' AS y"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "x\ty\na\tb\n");
+
+    // the first failing statement stops the run with status 1 and a one-line error
+    let out = quarry(tmp.path()).args(["--format", "csv", "-e", "SELECT 1 AS a; SELECT nope; SELECT 2 AS b"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\n1\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("Error: [UNRESOLVED_COLUMN]") && err.lines().count() == 1, "{err}");
+
+    // --continue-on-error runs the rest and still fails
+    let out = quarry(tmp.path()).args(["--continue-on-error", "--format", "csv", "-e", "SELECT nope; SELECT 2 AS b"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "b\n2\n");
+}
+
+#[test]
+fn parse_errors_point_at_the_sql() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = quarry(tmp.path()).args(["-e", "SELECT a FROM t WHERE"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("parse error at line 1, column"), "{err}");
+    assert!(err.contains("  SELECT a FROM t WHERE\n"), "{err}");
+    assert!(err.contains('^'), "{err}");
+}
+
+#[test]
+fn script_file_stdin_and_persistence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("s.sql");
+    std::fs::write(&script, "-- a comment; with a semicolon\nCREATE TABLE t (a int, s string);\nINSERT INTO t VALUES (1, 'a;b'), (2, 'c');\n").unwrap();
+    let out = quarry(tmp.path()).arg("-f").arg(&script).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // a second process sees the table (persistent metastore); SQL from stdin
+    let mut child = quarry(tmp.path()).args(["--format", "csv"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"SELECT s FROM t ORDER BY a;\nSELECT count(*) AS n FROM t").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "s\na;b\nc\nn\n2\n");
+    // a missing script file is an error naming it
+    let out = quarry(tmp.path()).args(["-f", "/nonexistent/x.sql"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.sql"));
+}
+
+#[test]
+fn table_format_shows_rows_and_truncates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = quarry(tmp.path())
+        .args(["-e", "SET quarry.cli.max_rows = 2", "-e", "SELECT * FROM (VALUES (1), (2), (3)) AS v(x)"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("│ x │") || s.contains("x"), "{s}");
+    assert!(s.contains("... 1 more rows"), "{s}");
+}
+
+#[test]
+fn repl_under_a_pty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_quarry");
+    let cmd = format!("{bin} --home {} --format csv", tmp.path().display());
+    let mut cmdp = std::process::Command::new("sh");
+    cmdp.arg("-c").arg(&cmd).env("HOME", tmp.path()).env_remove("QUARRY_HOME");
+    let mut p = rexpect::session::spawn_command(cmdp, Some(20_000)).unwrap();
+    p.exp_string("quarry> ").unwrap();
+    // multi-line input until ';'
+    p.send_line("SELECT 40 +").unwrap();
+    p.exp_string("...> ").unwrap();
+    p.send_line("2 AS answer;").unwrap();
+    p.exp_string("42").unwrap();
+    // an error does not end the session
+    p.send_line("SELECT nope;").unwrap();
+    p.exp_string("UNRESOLVED_COLUMN").unwrap();
+    p.exp_string("quarry> ").unwrap();
+    p.send_line("\\d").unwrap();
+    p.exp_string("namespace,tableName,isTemporary").unwrap();
+    p.exp_string("quarry> ").unwrap();
+    p.send_line("\\format json").unwrap();
+    p.exp_string("quarry> ").unwrap();
+    p.send_line("SELECT 7 AS seven;").unwrap();
+    p.exp_string("[{\"seven\":7}]").unwrap();
+    p.exp_string("quarry> ").unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+    assert!(tmp.path().join(".quarry_history").exists());
+}
