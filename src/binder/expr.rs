@@ -576,7 +576,30 @@ fn agg_name(f: &ast::Function) -> String {
 pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
     let types: Vec<DataType> = args.iter().map(|a| a.data_type()).collect();
     let (arg_types, ret) = func.signature(&types, &|ts| wider_of(ts))?;
-    let args = args.into_iter().zip(arg_types.iter()).map(|(a, t)| cast_to(a, t)).collect::<Result<_>>()?;
+    let args: Vec<Expr> = args.into_iter().zip(arg_types.iter()).map(|(a, t)| cast_to(a, t)).collect::<Result<_>>()?;
+    // Spark's result type of rounding a decimal depends on the constant scale argument
+    let ret = match (func, &ret) {
+        (ScalarFunc::Round, DataType::Decimal128(p, s)) => {
+            let scale = match args.get(1) {
+                None => Some(0),
+                Some(Expr::Literal(v)) => v.as_i64(),
+                _ => None,
+            };
+            match scale {
+                Some(d) => {
+                    let integral = *p as i64 - *s as i64 + 1;
+                    if d < 0 {
+                        DataType::Decimal128(integral.max(-d + 1).min(38) as u8, 0)
+                    } else {
+                        let ns = (*s as i64).min(d);
+                        DataType::Decimal128((integral + ns).min(38) as u8, ns as i8)
+                    }
+                }
+                None => ret,
+            }
+        }
+        _ => ret,
+    };
     Ok(Expr::Function { func, args, data_type: ret })
 }
 

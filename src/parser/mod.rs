@@ -160,6 +160,15 @@ pub fn parse_error(sql: &str, e: ParserError) -> QuarryError {
         }
         None => (msg.clone(), 1, 1),
     };
+    // sqlparser reports the end of input at 0:0; point past the last character instead
+    let (line, column) = if message.ends_with("found: EOF") || line == 0 {
+        let last = sql.trim_end();
+        let l = last.lines().count().max(1) as u64;
+        let c = last.lines().last().map(|x| x.chars().count() as u64 + 1).unwrap_or(1);
+        (l, c)
+    } else {
+        (line, column)
+    };
     let snippet = match sql.lines().nth(line.saturating_sub(1) as usize) {
         Some(l) => {
             let caret_pad: String = l.chars().take(column.saturating_sub(1) as usize).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
