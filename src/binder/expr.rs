@@ -660,17 +660,11 @@ fn replace_groups(e: Expr, group: &[(Expr, Column)]) -> Expr {
     }
     match e {
         Expr::Column(_) | Expr::Literal(_) => e,
-        other => {
-            // rebuild children top-down
-            let mut first = true;
-            other.transform(&mut |x| {
-                let _ = &mut first;
-                match group.iter().find(|(g, _)| *g == x) {
-                    Some((_, c)) => Expr::Column(c.clone()),
-                    None => x,
-                }
-            })
-        }
+        // bottom-up: any subtree equal to a grouping expression becomes its column
+        other => other.transform(&mut |x| match group.iter().find(|(g, _)| *g == x) {
+            Some((_, c)) => Expr::Column(c.clone()),
+            None => x,
+        }),
     }
 }
 

@@ -64,10 +64,8 @@ impl<'a> Binder<'a> {
             let mut m = HashMap::new();
             for cte in &with.cte_tables {
                 let aliases: Vec<String> = cte.alias.columns.iter().map(|c| c.name.value.to_ascii_lowercase()).collect();
+                // bodies bind lazily at each reference (fresh column ids per use)
                 m.insert(cte.alias.name.value.to_ascii_lowercase(), ((*cte.query).clone(), aliases));
-                // later CTEs see earlier ones
-                self.ctes.push(m.clone());
-                self.ctes.pop();
             }
             self.ctes.push(m);
             true
