@@ -135,3 +135,28 @@ fn explain_analyze_shows_partition_and_row_group_pruning() {
     // the same count as DuckDB over the same files
     assert!(s.trim_end().ends_with("n\n5345"), "{s}");
 }
+
+#[test]
+fn two_processes_share_a_home() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = quarry(tmp.path()).args(["-e", "CREATE TABLE t (p int, i int)"]).output().unwrap();
+    assert!(out.status.success());
+    // two writers at once, each with many small statements (catalog reads + file writes)
+    let script = |p: i32| -> String { (0..40).map(|i| format!("INSERT INTO t VALUES ({p}, {i}); CREATE TABLE IF NOT EXISTS t{p}_{i} (x int);\n")).collect() };
+    let children: Vec<_> = [1, 2]
+        .iter()
+        .map(|p| {
+            let mut c = quarry(tmp.path()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+            c.stdin.take().unwrap().write_all(script(*p).as_bytes()).unwrap();
+            c
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = quarry(tmp.path()).args(["--format", "csv", "-e", "SELECT p, count(*) AS n FROM t GROUP BY p ORDER BY p", "-e", "SHOW TABLES"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.starts_with("p,n\n1,40\n2,40\n"), "{s}");
+    assert_eq!(s.lines().filter(|l| l.starts_with("default,t")).count(), 81, "{s}");
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{hive, ColumnDef, FileFormat, PartitionMeta, TableKind, TableMeta};
 use crate::error::{QuarryError, Result};
@@ -86,7 +86,9 @@ impl SqliteMetastore {
         conn.busy_timeout(Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SCHEMA)?;
+        // write transactions start IMMEDIATE: a deferred one that upgrades to a write
+        // gets SQLITE_BUSY at once when another process writes, without the busy timeout
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))?;
         conn.execute(
             "INSERT OR IGNORE INTO databases(name, location, created) VALUES ('default', ?1, ?2)",
             params![warehouse.to_string_lossy(), now()],
@@ -129,7 +131,7 @@ impl Metastore for SqliteMetastore {
 
     fn drop_database(&self, name: &str, cascade: bool) -> Result<bool> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let count: i64 = tx.query_row("SELECT count(*) FROM tables WHERE db = ?1", params![name], |r| r.get(0))?;
         if count > 0 && !cascade {
             return Err(QuarryError::Catalog(format!(
@@ -199,7 +201,7 @@ impl Metastore for SqliteMetastore {
 
     fn create_table(&self, m: &TableMeta, replace: bool) -> Result<()> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let exists: i64 =
             tx.query_row("SELECT count(*) FROM tables WHERE db = ?1 AND name = ?2", params![m.database, m.name], |r| r.get(0))?;
         if exists > 0 {
@@ -234,7 +236,7 @@ impl Metastore for SqliteMetastore {
 
     fn drop_table(&self, db: &str, name: &str) -> Result<bool> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM partitions WHERE db = ?1 AND tbl = ?2", params![db, name])?;
         let n = tx.execute("DELETE FROM tables WHERE db = ?1 AND name = ?2", params![db, name])?;
         tx.commit()?;
@@ -257,7 +259,7 @@ impl Metastore for SqliteMetastore {
 
     fn add_partitions(&self, db: &str, table: &str, keys: &[String], parts: &[PartitionMeta], if_not_exists: bool) -> Result<usize> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut added = 0;
         {
             let mut st = tx.prepare("INSERT OR IGNORE INTO partitions(db, tbl, spec, vals, location) VALUES (?1, ?2, ?3, ?4, ?5)")?;
@@ -279,7 +281,7 @@ impl Metastore for SqliteMetastore {
 
     fn drop_partitions(&self, db: &str, table: &str, keys: &[String], values: &[Vec<Option<String>>]) -> Result<usize> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut n = 0;
         for v in values {
             let spec = hive::partition_path(keys, v);
