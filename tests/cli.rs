@@ -160,3 +160,24 @@ fn two_processes_share_a_home() {
     assert!(s.starts_with("p,n\n1,40\n2,40\n"), "{s}");
     assert_eq!(s.lines().filter(|l| l.starts_with("default,t")).count(), 81, "{s}");
 }
+
+#[test]
+fn repl_ctrl_c_cancels_a_running_query() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_quarry");
+    let mut cmdp = std::process::Command::new("sh");
+    cmdp.arg("-c").arg(format!("{bin} --home {} --format csv", tmp.path().display())).env("HOME", tmp.path()).env_remove("QUARRY_HOME");
+    let mut p = rexpect::session::spawn_command(cmdp, Some(30_000)).unwrap();
+    p.exp_string("quarry> ").unwrap();
+    // 10^12 pairs: runs far longer than the test unless cancelled
+    p.send_line("WITH d AS (SELECT * FROM VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9) AS v(x)), k AS (SELECT a.x FROM d a, d b, d c) SELECT count(*) FROM k a, k b, k c, k e;").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    p.send_control('c').unwrap();
+    p.exp_string("query cancelled").unwrap();
+    p.exp_string("quarry> ").unwrap();
+    p.send_line("SELECT 5 AS five;").unwrap();
+    p.exp_string("five").unwrap();
+    p.exp_string("quarry> ").unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+}

@@ -252,6 +252,7 @@ impl HashJoinExec {
             let chunk = chunk.max(1);
             let mut off = 0;
             while off < b.num_rows() {
+                ctx.check_cancel()?;
                 let len = chunk.min(b.num_rows() - off);
                 if let Some(r) = self.probe_batch(&b.slice(off, len), build)? {
                     out.push(r);
