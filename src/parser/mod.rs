@@ -7,13 +7,14 @@
 //! `Parser` API, so positions in errors come from the same tokenizer.
 
 mod ddl;
+mod dialect;
 mod split;
 
 use std::collections::BTreeMap;
 
 use arrow::datatypes::DataType;
 use sqlparser::ast::Query;
-use sqlparser::dialect::DatabricksDialect;
+pub use dialect::SparkDialect;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
@@ -96,7 +97,7 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
     if let Some(st) = parse_set(trimmed) {
         return Ok(st);
     }
-    let dialect = DatabricksDialect {};
+    let dialect = SparkDialect;
     let mut parser = Parser::new(&dialect).with_recursion_limit(200).try_with_sql(sql).map_err(|e| parse_error(sql, e))?;
     let st = ddl::parse(&mut parser, sql).map_err(|e| parse_error(sql, e))?;
     // only `;` and end of input may follow

@@ -1,7 +1,7 @@
 //! Splitting scripts into statements on `;` outside quotes and comments, with
 //! sqlparser's tokenizer (so quoting rules match the parser's).
 
-use sqlparser::dialect::DatabricksDialect;
+use super::dialect::SparkDialect;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 use super::offset_of;
@@ -10,7 +10,7 @@ use super::offset_of;
 /// A script that does not tokenize (e.g. an unterminated quote) is returned whole,
 /// so the parser reports the error with its position.
 pub fn split_statements(script: &str) -> Vec<String> {
-    let dialect = DatabricksDialect {};
+    let dialect = SparkDialect;
     let tokens = match Tokenizer::new(&dialect, script).with_unescape(false).tokenize_with_location() {
         Ok(t) => t,
         Err(_) => return if script.trim().is_empty() { vec![] } else { vec![script.trim().to_string()] },
@@ -41,7 +41,7 @@ pub fn split_statements(script: &str) -> Vec<String> {
 /// Whether REPL input is a complete statement: its last token other than whitespace
 /// and comments is `;` (quotes and comments are respected).
 pub fn is_complete(text: &str) -> bool {
-    let dialect = DatabricksDialect {};
+    let dialect = SparkDialect;
     let Ok(tokens) = Tokenizer::new(&dialect, text).with_unescape(false).tokenize() else {
         return false;
     };
