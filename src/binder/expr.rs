@@ -586,15 +586,7 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
                 _ => None,
             };
             match scale {
-                Some(d) => {
-                    let integral = *p as i64 - *s as i64 + 1;
-                    if d < 0 {
-                        DataType::Decimal128(integral.max(-d + 1).min(38) as u8, 0)
-                    } else {
-                        let ns = (*s as i64).min(d);
-                        DataType::Decimal128((integral + ns).min(38) as u8, ns as i8)
-                    }
-                }
+                Some(d) => crate::functions::scalar::rounded_decimal_type(*p, *s, d),
                 None => ret,
             }
         }
@@ -658,14 +650,11 @@ fn replace_groups(e: Expr, group: &[(Expr, Column)]) -> Expr {
     if let Some((_, c)) = group.iter().find(|(g, _)| *g == e) {
         return Expr::Column(c.clone());
     }
-    match e {
-        Expr::Column(_) | Expr::Literal(_) => e,
-        // bottom-up: any subtree equal to a grouping expression becomes its column
-        other => other.transform(&mut |x| match group.iter().find(|(g, _)| *g == x) {
-            Some((_, c)) => Expr::Column(c.clone()),
-            None => x,
-        }),
-    }
+    // then bottom-up: any subtree equal to a grouping expression becomes its column
+    e.transform(&mut |x| match group.iter().find(|(g, _)| *g == x) {
+        Some((_, c)) => Expr::Column(c.clone()),
+        None => x,
+    })
 }
 
 fn cast_single_column(plan: crate::plan::LogicalPlan, t: &DataType) -> Result<crate::plan::LogicalPlan> {

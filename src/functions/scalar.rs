@@ -340,7 +340,7 @@ impl ScalarFunc {
                 arity(1, 1)?;
                 let t = numeric_arg(self, &args[0])?;
                 match t {
-                    DataType::Decimal128(p, s) => (vec![t.clone()], DataType::Decimal128((p - s as u8 + 1).min(38), 0)),
+                    DataType::Decimal128(p, s) => (vec![t.clone()], rounded_decimal_type(p, s, 0)),
                     _ => (vec![t], DataType::Int64),
                 }
             }
@@ -769,7 +769,9 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                         })
                     })
                     .collect();
-                let p = (a.precision() - s as u8 + 1).min(38);
+                let DataType::Decimal128(p, _) = rounded_decimal_type(a.precision(), s, 0) else {
+                    return Err(QuarryError::Internal("rounded decimal type".into()));
+                };
                 Arc::new(out.with_precision_and_scale(p, 0)?)
             }
             _ => {
@@ -805,6 +807,18 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             Arc::new(StringArray::from(vec![name; n]))
         }
     })
+}
+
+/// The type of rounding `decimal(p, s)` to `scale` digits (`round`, `floor`, `ceil`), as
+/// Spark's `RoundBase`: one more integral digit, scale `min(s, scale)` (0 when negative).
+pub fn rounded_decimal_type(p: u8, s: i8, scale: i64) -> DataType {
+    let integral = p as i64 - s as i64 + 1;
+    if scale < 0 {
+        DataType::Decimal128(integral.max(-scale + 1).min(38) as u8, 0)
+    } else {
+        let ns = (s as i64).min(scale);
+        DataType::Decimal128((integral + ns).min(38) as u8, ns as i8)
+    }
 }
 
 /// Spark's `substring(str, pos, len)`: 1-based; pos 0 acts as 1; negative pos counts from the end.
