@@ -35,6 +35,14 @@ pub enum QuarryError {
     Internal(String),
 }
 
+impl QuarryError {
+    /// The error for a caught panic (always a bug), with the panic's message.
+    pub fn from_panic(payload: Box<dyn std::any::Any + Send>) -> QuarryError {
+        let msg = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_default();
+        QuarryError::Internal(format!("panic: {msg}"))
+    }
+}
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = QuarryError> = std::result::Result<T, E>;
 

@@ -3,10 +3,19 @@
 use clap::Parser;
 
 fn main() {
-    // panics are turned into errors by the session; keep stderr to the one-line error
+    // A panic is a bug. The session turns one inside a statement into a one-line error
+    // (the REPL goes on); here, one anywhere else still ends with a one-line error, not
+    // Rust's multi-line report (set RUST_BACKTRACE to see that).
     if std::env::var_os("RUST_BACKTRACE").is_none() {
         std::panic::set_hook(Box::new(|_| {}));
     }
     let args = quarry::cli::Args::parse();
-    std::process::exit(quarry::cli::main_with_args(args));
+    let code = match std::panic::catch_unwind(|| quarry::cli::main_with_args(args)) {
+        Ok(code) => code,
+        Err(p) => {
+            eprintln!("Error: {}", quarry::QuarryError::from_panic(p));
+            1
+        }
+    };
+    std::process::exit(code);
 }

@@ -137,13 +137,7 @@ impl Session {
         self.cancel.store(false, std::sync::atomic::Ordering::Relaxed);
         let st = parser::parse_statement(text)?;
         // a panic is a bug; it must not end the session (the REPL goes on)
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(st))) {
-            Ok(r) => r,
-            Err(p) => {
-                let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
-                Err(QuarryError::Internal(format!("panic: {msg}")))
-            }
-        }
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(st))).unwrap_or_else(|p| Err(QuarryError::from_panic(p)))
     }
 
     fn bind_ctx(&self) -> BindContext<'_> {
