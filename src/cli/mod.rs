@@ -3,6 +3,7 @@
 
 pub mod output;
 pub mod repl;
+pub mod slt;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -28,7 +29,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
     /// Quarry home: metastore and warehouse (default ~/.quarry).
-    #[arg(long, env = "QUARRY_HOME", value_name = "DIR")]
+    #[arg(long, visible_alias = "warehouse", env = "QUARRY_HOME", value_name = "DIR")]
     pub home: Option<PathBuf>,
     /// Folder of catalog definitions (default: ./catalog when present).
     #[arg(long, env = "QUARRY_CATALOG_DIR", value_name = "DIR")]
@@ -42,6 +43,10 @@ pub struct Args {
     /// Print elapsed time after each statement.
     #[arg(long)]
     pub timing: bool,
+    /// Serve the sqllogictest external-engine JSON protocol on stdin/stdout
+    /// (`{"sql": ...}` in, `{"result": [[...]]}` or `{"err": ...}` out).
+    #[arg(long, conflicts_with_all = ["execute", "file"])]
+    pub slt_jsonl: bool,
 }
 
 /// The home folder: `--home`, `QUARRY_HOME`, else `~/.quarry`.
@@ -63,6 +68,16 @@ pub fn main_with_args(args: Args) -> i32 {
             return 1;
         }
     };
+    if args.slt_jsonl {
+        let stdout = std::io::stdout();
+        return match slt::serve(&mut session, std::io::stdin().lock(), &mut stdout.lock()) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                1
+            }
+        };
+    }
     let mut scripts: Vec<(String, String)> = args.execute.iter().map(|s| ("-e".to_string(), s.clone())).collect();
     for f in &args.file {
         match std::fs::read_to_string(f) {

@@ -1,0 +1,81 @@
+//! `quarry --slt-jsonl`: the sqllogictest-rs external-engine protocol, so other engines'
+//! test suites (`../shared/conformance`, or `sqllogictest --engine external`) can run
+//! against Quarry.
+//!
+//! Input: a stream of JSON objects `{"sql": "..."}` on stdin (one per line, or back to
+//! back with no separator: the input is decoded as a JSON stream, not as lines).
+//! Output: one JSON line per request on stdout, `{"result": [["1", "NULL", "(empty)"]]}`
+//! (every value a string, rendered as Spark prints it; the empty string as `(empty)`) or
+//! `{"err": "one-line message"}`. A failing statement never ends the process.
+
+use std::io::{BufRead, Write};
+
+use arrow::array::Array;
+
+use crate::error::{QuarryError, Result};
+use crate::format::format_value;
+use crate::session::{Session, StatementResult};
+
+/// One request of the protocol.
+#[derive(serde::Deserialize)]
+struct Request {
+    sql: String,
+}
+
+/// Render a result's rows: `NULL`, `(empty)`, else Spark's text of the value.
+pub fn result_rows(r: &StatementResult) -> Vec<Vec<String>> {
+    let mut rows = Vec::with_capacity(r.num_rows());
+    for b in &r.batches {
+        for i in 0..b.num_rows() {
+            rows.push(
+                b.columns()
+                    .iter()
+                    .map(|c| {
+                        if c.is_null(i) {
+                            "NULL".to_string()
+                        } else {
+                            let s = format_value(c.as_ref(), i);
+                            if s.is_empty() {
+                                "(empty)".to_string()
+                            } else {
+                                s
+                            }
+                        }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    rows
+}
+
+fn answer(session: &mut Session, sql: &str) -> serde_json::Value {
+    match session.sql(sql) {
+        Ok(r) => serde_json::json!({ "result": result_rows(&r) }),
+        Err(e) => serde_json::json!({ "err": e.to_string().replace('\n', " ") }),
+    }
+}
+
+/// Serve requests from `input` until it ends; answers go to `out`.
+/// Errors: only I/O errors on `out` (a malformed request is answered with `err`).
+pub fn serve(session: &mut Session, input: impl BufRead, out: &mut dyn Write) -> Result<()> {
+    let io = |e: std::io::Error| QuarryError::Data(format!("cannot write output: {e}"));
+    let stream = serde_json::Deserializer::from_reader(input).into_iter::<Request>();
+    for req in stream {
+        let resp = match req {
+            Ok(r) => answer(session, &r.sql),
+            Err(e) if e.is_eof() => break,
+            Err(e) if e.is_io() => return Err(QuarryError::Data(format!("cannot read input: {e}"))),
+            Err(e) => {
+                // the stream cannot be resynchronised after a syntax error
+                let v = serde_json::json!({ "err": format!("bad request: {e}") });
+                writeln!(out, "{v}").map_err(io)?;
+                out.flush().map_err(io)?;
+                return Err(QuarryError::Data(format!("bad request: {e}")));
+            }
+        };
+        writeln!(out, "{resp}").map_err(io)?;
+        out.flush().map_err(io)?;
+    }
+    Ok(())
+}
