@@ -557,13 +557,28 @@ impl Session {
         // the query of CTAS runs before anything is registered
         let ctas = match &ct.query {
             Some(q) => {
-                if ct.columns.is_some() {
-                    return Err(QuarryError::Analysis("[INVALID_SQL] CREATE TABLE ... AS SELECT cannot declare columns".into()));
-                }
                 if !ct.partition_by.is_empty() {
                     return Err(QuarryError::NotSupported("PARTITIONED BY with CREATE TABLE ... AS SELECT".into()));
                 }
-                let plan = self.bind(q)?;
+                let mut plan = self.bind(q)?;
+                // declared columns (as DuckDB and DataFusion allow): the query's columns by
+                // position, cast to the declared types
+                if let Some(cols) = &ct.columns {
+                    let out = plan.schema();
+                    if out.len() != cols.len() {
+                        return Err(QuarryError::Analysis(format!(
+                            "[INVALID_SQL] CREATE TABLE declares {} columns but its query produces {}",
+                            cols.len(),
+                            out.len()
+                        )));
+                    }
+                    let exprs = out
+                        .iter()
+                        .zip(cols)
+                        .map(|(c, (n, t))| Ok((crate::binder::coerce::cast_to(crate::plan::Expr::Column(c.clone()), t)?, crate::plan::Column::new(n.clone(), t.clone(), true))))
+                        .collect::<Result<Vec<_>>>()?;
+                    plan = LogicalPlan::Project { input: Box::new(plan), exprs };
+                }
                 Some(self.run_plan(plan)?)
             }
             None => None,

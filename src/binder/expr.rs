@@ -32,6 +32,8 @@ pub struct ExprCtx<'s> {
     pub agg: Option<&'s AggState>,
     /// The clause, for error messages ("WHERE", "GROUP BY", ...).
     pub clause: &'static str,
+    /// Where window function calls go (None: not allowed in this clause).
+    pub windows: Option<&'s super::window::WindowState>,
 }
 
 /// Lower-case parts of an identifier chain.
@@ -404,12 +406,11 @@ impl Binder<'_> {
         if let Some(c) = cx.scope.resolve(parts)? {
             return Ok(Expr::Column(c));
         }
+        // a reference to an enclosing query: the subquery is correlated (decorrelated
+        // into a join by the enclosing SELECT, see `decorrelate`)
         for o in cx.outer.iter().rev() {
-            if o.resolve(parts)?.is_some() {
-                return Err(QuarryError::NotSupported(format!(
-                    "correlated subquery (the reference to `{}` from an enclosing query)",
-                    parts.join(".")
-                )));
+            if let Some(c) = o.resolve(parts)? {
+                return Ok(Expr::Column(c));
             }
         }
         // `current_date` and friends written without parentheses
@@ -433,7 +434,7 @@ impl Binder<'_> {
         Ok(plan)
     }
 
-    fn function_args(&mut self, f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, bool)> {
+    pub(super) fn function_args(&mut self, f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, bool)> {
         match &f.args {
             ast::FunctionArguments::None => Ok((vec![], false, false)),
             ast::FunctionArguments::Subquery(_) => Err(QuarryError::NotSupported("a subquery as a function argument".into())),
@@ -459,7 +460,7 @@ impl Binder<'_> {
     fn bind_function(&mut self, f: &ast::Function, cx: &ExprCtx) -> Result<Expr> {
         let name = function_name(f);
         if f.over.is_some() {
-            return Err(QuarryError::NotSupported(format!("window functions ({name}(...) OVER ...)")));
+            return self.bind_window(f, cx);
         }
         if f.filter.is_some() {
             return Err(QuarryError::NotSupported("FILTER (WHERE ...) on aggregates".into()));
@@ -472,7 +473,7 @@ impl Binder<'_> {
                     cx.clause
                 )));
             };
-            let input_cx = ExprCtx { scope: &agg.input, outer: cx.outer, agg: None, clause: "an aggregate function argument" };
+            let input_cx = ExprCtx { scope: &agg.input, outer: cx.outer, agg: None, clause: "an aggregate function argument", windows: None };
             let mut bound = vec![];
             for a in &args {
                 if contains_aggregate(a) {
@@ -487,25 +488,7 @@ impl Binder<'_> {
             } else if star {
                 return Err(QuarryError::Analysis(format!("{name}(*) is not allowed")));
             }
-            let consts: Vec<Option<f64>> = bound
-                .iter()
-                .map(|b| match b {
-                    Expr::Literal(v) if !v.is_null() => v.cast_to(&DataType::Float64).ok().and_then(|c| {
-                        c.0.as_any().downcast_ref::<arrow::array::Float64Array>().map(|a| a.value(0))
-                    }),
-                    _ => None,
-                })
-                .collect();
-            let types: Vec<DataType> = bound.iter().map(|b| b.data_type()).collect();
-            let (func, cast_type, result) = AggFunc::resolve(&name, &types, &consts)?;
-            // only the value argument is evaluated; constant parameters are in `func`
-            let mut args_b: Vec<Expr> = match func {
-                AggFunc::Count => bound,
-                _ => bound.into_iter().take(1).collect(),
-            };
-            if let (Some(t), Some(first)) = (&cast_type, args_b.first_mut()) {
-                *first = cast_to(first.clone(), t)?;
-            }
+            let (func, args_b, result) = resolve_aggregate(&name, bound)?;
             let ae = AggregateExpr { func, args: args_b, distinct, data_type: result.clone() };
             let mut aggs = agg.aggs.borrow_mut();
             if let Some((_, c)) = aggs.iter().find(|(a, _)| *a == ae) {
@@ -559,6 +542,30 @@ impl Binder<'_> {
 }
 
 /// The output column name Spark gives an aggregate call, e.g. `count(1)`, `sum(x)`.
+/// Resolve an aggregate call on bound arguments: the function (constant parameters
+/// folded in), the arguments it evaluates (the value argument cast as the function
+/// needs), and the result type.
+pub fn resolve_aggregate(name: &str, bound: Vec<Expr>) -> Result<(AggFunc, Vec<Expr>, DataType)> {
+    let consts: Vec<Option<f64>> = bound
+        .iter()
+        .map(|b| match b {
+            Expr::Literal(v) if !v.is_null() => v.cast_to(&DataType::Float64).ok().and_then(|c| c.0.as_any().downcast_ref::<arrow::array::Float64Array>().map(|a| a.value(0))),
+            _ => None,
+        })
+        .collect();
+    let types: Vec<DataType> = bound.iter().map(|b| b.data_type()).collect();
+    let (func, cast_type, result) = AggFunc::resolve(name, &types, &consts)?;
+    // only the value argument is evaluated; constant parameters are in `func`
+    let mut args_b: Vec<Expr> = match func {
+        AggFunc::Count => bound,
+        _ => bound.into_iter().take(1).collect(),
+    };
+    if let (Some(t), Some(first)) = (&cast_type, args_b.first_mut()) {
+        *first = cast_to(first.clone(), t)?;
+    }
+    Ok((func, args_b, result))
+}
+
 fn agg_name(f: &ast::Function) -> String {
     let name = function_name(f);
     let args = match &f.args {

@@ -5,7 +5,9 @@
 pub mod coerce;
 pub mod expr;
 pub mod scope;
+mod decorrelate;
 mod select;
+pub mod window;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -127,7 +129,7 @@ impl<'a> Binder<'a> {
 
     fn const_usize(&mut self, e: &ast::Expr, what: &'static str) -> Result<usize> {
         let empty = Scope::default();
-        let cx = ExprCtx { scope: &empty, outer: &[], agg: None, clause: what };
+        let cx = ExprCtx { scope: &empty, outer: &[], agg: None, clause: what, windows: None };
         let v = self.bind_expr(e, &cx)?;
         match v {
             crate::plan::Expr::Literal(s) => match s.as_i64() {
@@ -212,7 +214,7 @@ impl<'a> Binder<'a> {
     /// `VALUES (...), (...)` with optional alias names; column types are the rows' common types.
     pub fn bind_values(&mut self, v: &ast::Values, names: Option<&[String]>) -> Result<(LogicalPlan, Vec<Column>)> {
         let empty = Scope::default();
-        let cx = ExprCtx { scope: &empty, outer: &[], agg: None, clause: "VALUES" };
+        let cx = ExprCtx { scope: &empty, outer: &[], agg: None, clause: "VALUES", windows: None };
         let mut rows: Vec<Vec<crate::plan::Expr>> = vec![];
         for r in &v.rows {
             let row = r.content.iter().map(|e| self.bind_expr(e, &cx)).collect::<Result<Vec<_>>>()?;

@@ -87,9 +87,7 @@ impl Binder<'_> {
         if !s.lateral_views.is_empty() {
             return Err(QuarryError::NotSupported("LATERAL VIEW".into()));
         }
-        if s.qualify.is_some() || !s.named_window.is_empty() {
-            return Err(QuarryError::NotSupported("QUALIFY / WINDOW clauses".into()));
-        }
+        let window_state = super::window::WindowState::new(&s.named_window)?;
         if !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() {
             return Err(QuarryError::NotSupported("CLUSTER BY / DISTRIBUTE BY / SORT BY; use ORDER BY".into()));
         }
@@ -119,9 +117,25 @@ impl Binder<'_> {
             if contains_aggregate(w) {
                 return Err(QuarryError::Analysis("[INVALID_WHERE_CONDITION] aggregate functions are not allowed in WHERE; use HAVING".into()));
             }
-            let cx = ExprCtx { scope: &scope, outer, agg: None, clause: "WHERE" };
+            let cx = ExprCtx { scope: &scope, outer, agg: None, clause: "WHERE", windows: None };
             let pred = cast_bool(self.bind_expr(w, &cx)?)?;
-            plan = LogicalPlan::Filter { input: Box::new(plan), predicate: pred };
+            // correlated EXISTS / IN conjuncts become semi/anti joins, correlated scalar
+            // subqueries left joins
+            let scope_ids: std::collections::HashSet<usize> = scope.cols.iter().map(|c| c.col.id).collect();
+            let mut keep = vec![];
+            for c in pred.split_conjunction() {
+                match super::decorrelate::predicate_join(plan, c, &scope_ids)? {
+                    Ok(p) => plan = p,
+                    Err((p, c)) => {
+                        let (p, c) = super::decorrelate::scalar_joins(p, c, &scope_ids)?;
+                        plan = p;
+                        keep.push(c);
+                    }
+                }
+            }
+            if let Some(pred) = Expr::conjunction(keep) {
+                plan = LogicalPlan::Filter { input: Box::new(plan), predicate: pred };
+            }
         }
         // select items (wildcards expanded; AST kept for naming and aggregate detection)
         enum Item {
@@ -152,6 +166,10 @@ impl Binder<'_> {
                 ast::SelectItem::ExprWithAliases { .. } => return Err(QuarryError::NotSupported("multiple aliases for one expression".into())),
             }
         }
+        let items_ast: Vec<(String, ast::Expr)> = items.iter().filter_map(|i| match i {
+            Item::Ast(e, n) => Some((n.clone(), e.clone())),
+            Item::Col(_) => None,
+        }).collect();
         let group_exprs: Vec<ast::Expr> = match &s.group_by {
             ast::GroupByExpr::Expressions(v, mods) => {
                 if !mods.is_empty() {
@@ -179,7 +197,7 @@ impl Binder<'_> {
             // HAVING without aggregation: Spark treats the whole input as one group
         }
         let agg_state = if has_agg || s.having.is_some() {
-            let in_cx = ExprCtx { scope: &scope, outer, agg: None, clause: "GROUP BY" };
+            let in_cx = ExprCtx { scope: &scope, outer, agg: None, clause: "GROUP BY", windows: None };
             let mut group: Vec<(Expr, Column)> = vec![];
             for g in &group_exprs {
                 if let ast::Expr::GroupingSets(_) | ast::Expr::Rollup(_) | ast::Expr::Cube(_) = g {
@@ -236,7 +254,7 @@ impl Binder<'_> {
             Some(a) => Scope { cols: a.group.iter().map(|(_, c)| ScopeCol { qualifier: None, col: c.clone(), hidden: false }).collect() },
             None => scope.clone(),
         };
-        let item_cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "the SELECT list" };
+        let item_cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "the SELECT list", windows: Some(&window_state) };
         let mut exprs: Vec<(Expr, Column)> = vec![];
         for it in &items {
             match it {
@@ -267,7 +285,7 @@ impl Binder<'_> {
         }
         let having = match &s.having {
             Some(h) => {
-                let cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "HAVING" };
+                let cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "HAVING", windows: None };
                 Some(cast_bool(self.bind_expr(h, &cx)?)?)
             }
             None => None,
@@ -295,7 +313,7 @@ impl Binder<'_> {
                     continue;
                 }
             }
-            let cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "ORDER BY" };
+            let cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "ORDER BY", windows: Some(&window_state) };
             let e = self.bind_expr(&ob.expr, &cx)?;
             match exprs.iter().find(|(x, _)| *x == e) {
                 Some((_, c)) => sort_keys.push((SortKey { expr: Expr::Column(c.clone()), asc, nulls_first }, None)),
@@ -305,6 +323,15 @@ impl Binder<'_> {
                 }
             }
         }
+        // QUALIFY: a filter over window results; select-list aliases may be used
+        let qualify = match &s.qualify {
+            Some(q) => {
+                let q = substitute_aliases(q, &items_aliases(&items_ast), &scope)?;
+                let cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "QUALIFY", windows: Some(&window_state) };
+                Some(cast_bool(self.bind_expr(&q, &cx)?)?)
+            }
+            None => None,
+        };
         // Aggregate node
         if let Some(a) = agg_state {
             let aggs = a.aggs.into_inner();
@@ -312,6 +339,15 @@ impl Binder<'_> {
             if let Some(h) = having {
                 plan = LogicalPlan::Filter { input: Box::new(plan), predicate: h };
             }
+        }
+        // Window node (after grouping, before the projection)
+        let windows = window_state.calls.into_inner();
+        let windows_empty = windows.is_empty();
+        if !windows.is_empty() {
+            plan = LogicalPlan::Window { input: Box::new(plan), windows };
+        }
+        if let Some(q) = qualify {
+            plan = LogicalPlan::Filter { input: Box::new(plan), predicate: q };
         }
         let _ = post_scope;
         let is_distinct = match &s.distinct {
@@ -325,6 +361,15 @@ impl Binder<'_> {
         }
         let mut project = exprs.clone();
         project.extend(hidden.iter().cloned());
+        // correlated scalar subqueries in the SELECT list: left joins below the projection
+        if !has_agg && windows_empty {
+            let scope_ids: std::collections::HashSet<usize> = scope.cols.iter().map(|c| c.col.id).collect();
+            for (e, _) in project.iter_mut() {
+                let (p, ne) = super::decorrelate::scalar_joins(plan, e.clone(), &scope_ids)?;
+                plan = p;
+                *e = ne;
+            }
+        }
         plan = LogicalPlan::Project { input: Box::new(plan), exprs: project };
         let mut final_cols = out_cols.clone();
         if is_distinct {
@@ -371,7 +416,7 @@ impl Binder<'_> {
                     Expr::Column(c.clone())
                 }
                 other => {
-                    let cx = ExprCtx { scope: &scope, outer: &[], agg: None, clause: "ORDER BY" };
+                    let cx = ExprCtx { scope: &scope, outer: &[], agg: None, clause: "ORDER BY", windows: None };
                     self.bind_expr(other, &cx)?
                 }
             };
@@ -421,7 +466,7 @@ impl Binder<'_> {
         match constraint {
             None | Some(ast::JoinConstraint::None) => {}
             Some(ast::JoinConstraint::On(e)) => {
-                let cx = ExprCtx { scope: &both, outer, agg: None, clause: "the join condition" };
+                let cx = ExprCtx { scope: &both, outer, agg: None, clause: "the join condition", windows: None };
                 conjuncts = cast_bool(self.bind_expr(e, &cx)?)?.split_conjunction();
             }
             Some(ast::JoinConstraint::Using(names)) => {
@@ -512,6 +557,24 @@ impl Binder<'_> {
                         "read_parquet" | "parquet_scan" => FileFormat::Parquet,
                         "read_csv" | "read_csv_auto" => FileFormat::Csv,
                         "read_json" | "read_json_auto" | "read_ndjson" => FileFormat::Json,
+                        "range" => {
+                            let bound: Vec<Expr> = {
+                                let empty = Scope::default();
+                                let cx = ExprCtx { scope: &empty, outer: &[], agg: None, clause: "range()", windows: None };
+                                let mut v = vec![];
+                                for a in &args.args {
+                                    match a {
+                                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => v.push(self.bind_expr(e, &cx)?),
+                                        _ => return Err(QuarryError::Analysis("range() takes 1 to 4 numbers".into())),
+                                    }
+                                }
+                                v
+                            };
+                            let plan = range_plan(&bound)?;
+                            let q = alias_name.clone().unwrap_or_else(|| "range".into());
+                            let cols = plan.schema();
+                            return aliased(plan, cols, &col_aliases, &q);
+                        }
                         other => return Err(QuarryError::NotSupported(format!("table function {other}()"))),
                     };
                     let path = match args.args.first() {
@@ -570,7 +633,8 @@ impl Binder<'_> {
                     None => Ok((plan, scope)),
                     Some(a) => {
                         let cols = scope.cols.iter().map(|c| c.col.clone()).collect();
-                        aliased(plan, cols, &[], &a.name.value.to_ascii_lowercase())
+                        let col_aliases: Vec<String> = a.columns.iter().map(|c| c.name.value.to_ascii_lowercase()).collect();
+                        aliased(plan, cols, &col_aliases, &a.name.value.to_ascii_lowercase())
                     }
                 }
             }
@@ -591,6 +655,65 @@ fn check_wildcard_opts(o: &ast::WildcardAdditionalOptions) -> Result<()> {
 }
 
 /// ASC/DESC and NULLS FIRST/LAST, with Spark's defaults (NULLS FIRST for ASC, LAST for DESC).
+/// Spark's `range(end)`, `range(start, end[, step[, numPartitions]])`: one bigint
+/// column `id` from start (inclusive) to end (exclusive).
+fn range_plan(args: &[Expr]) -> Result<LogicalPlan> {
+    let num = |e: &Expr| -> Result<i64> {
+        match e {
+            Expr::Literal(v) if !v.is_null() => {
+                let c = v.cast_to(&arrow::datatypes::DataType::Int64)?;
+                c.0.as_any().downcast_ref::<arrow::array::Int64Array>().filter(|a| !a.is_empty() && arrow::array::Array::is_valid(*a, 0)).map(|a| a.value(0)).ok_or_else(|| QuarryError::Analysis(format!("range() expects integer arguments, got {e}")))
+            }
+            _ => Err(QuarryError::Analysis(format!("range() expects constant integer arguments, got {e}"))),
+        }
+    };
+    let (start, end, step) = match args.len() {
+        1 => (0, num(&args[0])?, 1),
+        2 => (num(&args[0])?, num(&args[1])?, 1),
+        3 | 4 => (num(&args[0])?, num(&args[1])?, num(&args[2])?),
+        n => return Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] `range` requires 1 to 4 parameters but the actual number is {n}"))),
+    };
+    if step == 0 {
+        return Err(QuarryError::Analysis("[FAILED_FUNCTION_CALL] range(): the step must not be 0".into()));
+    }
+    let count = if (step > 0 && end > start) || (step < 0 && end < start) { ((end as i128 - start as i128 + step as i128 - step.signum() as i128) / step as i128) as u64 } else { 0 };
+    if count > 1 << 32 {
+        return Err(QuarryError::NotSupported(format!("range() of {count} rows")));
+    }
+    Ok(LogicalPlan::Range { column: Column::new("id", arrow::datatypes::DataType::Int64, false), start, step, count: count as usize })
+}
+
+fn items_aliases(items: &[(String, ast::Expr)]) -> Vec<(String, ast::Expr)> {
+    items.to_vec()
+}
+
+/// Replace identifiers that name a select-list alias (and no input column) by the
+/// aliased expression (QUALIFY may use aliases, as in DuckDB and Databricks).
+fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scope) -> Result<ast::Expr> {
+    use sqlparser::ast::{VisitMut, VisitorMut};
+    struct Sub<'a> {
+        items: &'a [(String, ast::Expr)],
+        scope: &'a Scope,
+    }
+    impl VisitorMut for Sub<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            if let ast::Expr::Identifier(id) = e {
+                let lower = id.value.to_ascii_lowercase();
+                if matches!(self.scope.resolve(std::slice::from_ref(&lower)), Ok(None)) {
+                    if let Some((_, x)) = self.items.iter().find(|(n, _)| n.eq_ignore_ascii_case(&id.value)) {
+                        *e = ast::Expr::Nested(Box::new(x.clone()));
+                    }
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut out = e.clone();
+    let _ = VisitMut::visit(&mut out, &mut Sub { items, scope });
+    Ok(out)
+}
+
 fn sort_options(ob: &ast::OrderByExpr) -> (bool, bool) {
     let asc = !matches!(ob.options.sort, Some(ast::OrderBySort::Desc));
     let nulls_first = ob.options.nulls_first.unwrap_or(asc);
@@ -598,7 +721,7 @@ fn sort_options(ob: &ast::OrderByExpr) -> (bool, bool) {
 }
 
 /// Split join conjuncts into equi-join keys (left-only = right-only) and a residual.
-fn split_join_keys(
+pub(super) fn split_join_keys(
     conjuncts: Vec<Expr>,
     left: &std::collections::HashSet<usize>,
     right: &std::collections::HashSet<usize>,

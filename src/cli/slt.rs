@@ -5,12 +5,13 @@
 //! Input: a stream of JSON objects `{"sql": "..."}` on stdin (one per line, or back to
 //! back with no separator: the input is decoded as a JSON stream, not as lines).
 //! Output: one JSON line per request on stdout, `{"result": [["1", "NULL", "(empty)"]]}`
-//! (every value a string, rendered as Spark prints it; the empty string as `(empty)`) or
+//! (values rendered as Spark prints them, the empty string as `(empty)`; booleans
+//! are JSON booleans) or
 //! `{"err": "one-line message"}`. A failing statement never ends the process.
 
 use std::io::{BufRead, Write};
 
-use arrow::array::Array;
+use arrow::array::{Array, AsArray};
 
 use crate::error::{QuarryError, Result};
 use crate::format::format_value;
@@ -22,8 +23,10 @@ struct Request {
     sql: String,
 }
 
-/// Render a result's rows: `NULL`, `(empty)`, else Spark's text of the value.
-pub fn result_rows(r: &StatementResult) -> Vec<Vec<String>> {
+/// Render a result's rows: `NULL`, `(empty)`, booleans as JSON `true`/`false` (the
+/// runner prints them as Spark does, or as `1`/`0` in SQLite's integer columns), else
+/// Spark's text of the value.
+pub fn result_rows(r: &StatementResult) -> Vec<Vec<serde_json::Value>> {
     let mut rows = Vec::with_capacity(r.num_rows());
     for b in &r.batches {
         for i in 0..b.num_rows() {
@@ -32,13 +35,15 @@ pub fn result_rows(r: &StatementResult) -> Vec<Vec<String>> {
                     .iter()
                     .map(|c| {
                         if c.is_null(i) {
-                            "NULL".to_string()
+                            "NULL".into()
+                        } else if let Some(b) = c.as_boolean_opt() {
+                            b.value(i).into()
                         } else {
                             let s = format_value(c.as_ref(), i);
                             if s.is_empty() {
-                                "(empty)".to_string()
+                                "(empty)".into()
                             } else {
-                                s
+                                s.into()
                             }
                         }
                     })

@@ -143,6 +143,15 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             with_filter(LogicalPlan::Union { inputs, columns }, preds)
         }
         LogicalPlan::SetOp { left, right, kind } => with_filter(LogicalPlan::SetOp { left: Box::new(push(*left, vec![])), right: Box::new(push(*right, vec![])), kind }, preds),
-        v @ LogicalPlan::Values { .. } => with_filter(v, preds),
+        LogicalPlan::Window { input, windows } => {
+            // a conjunct on columns that every call partitions by can go below the window
+            let part: Vec<HashSet<ColumnId>> = windows.iter().map(|(w, _)| w.partition_by.iter().flat_map(|e| e.column_ids()).collect()).collect();
+            let in_ids = ids(&input);
+            let (down, keep): (Vec<Expr>, Vec<Expr>) = preds.into_iter().partition(|p| {
+                pushable(p) && covered(p, &in_ids) && part.iter().all(|s| p.column_ids().iter().all(|i| s.contains(i)))
+            });
+            with_filter(LogicalPlan::Window { input: Box::new(push(*input, down)), windows }, keep)
+        }
+        v @ (LogicalPlan::Values { .. } | LogicalPlan::Range { .. }) => with_filter(v, preds),
     }
 }

@@ -99,6 +99,17 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
             let (la, ra) = (all_ids(&left), all_ids(&right));
             LogicalPlan::SetOp { left: Box::new(prune(*left, &la, true)), right: Box::new(prune(*right, &ra, true)), kind }
         }
-        v @ LogicalPlan::Values { .. } => v,
+        LogicalPlan::Window { input, windows } => {
+            let windows: Vec<_> = if top { windows } else { windows.into_iter().filter(|(_, c)| required.contains(&c.id)).collect() };
+            if windows.is_empty() {
+                return prune(*input, required, top);
+            }
+            let mut need = required.clone();
+            for (w, _) in &windows {
+                need.extend(w.column_ids());
+            }
+            LogicalPlan::Window { input: Box::new(prune(*input, &need, false)), windows }
+        }
+        v @ (LogicalPlan::Values { .. } | LogicalPlan::Range { .. }) => v,
     }
 }

@@ -420,10 +420,30 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
     if eat(p, "VIEW") {
         let ine = if_not_exists(p);
         let name = object_name(p)?;
+        // `CREATE VIEW v (a, b COMMENT '...') AS query`: names for the query's columns
+        let mut column_names = None;
         if matches!(p.peek_token().token, Token::LParen) {
-            return Err(ParserError::ParserError("not supported: a column list in CREATE VIEW; alias the columns in the query".into()));
+            p.next_token();
+            let mut names = vec![];
+            loop {
+                names.push(identifier(p)?);
+                if eat(p, "COMMENT") {
+                    string_lit(p)?;
+                }
+                if !matches!(p.peek_token().token, Token::Comma | Token::RParen) {
+                    return Err(ParserError::ParserError("not supported: column types in CREATE VIEW's column list (a view's columns take the query's types)".into()));
+                }
+                if !p.consume_token(&Token::Comma) {
+                    break;
+                }
+            }
+            p.expect_token(&Token::RParen)?;
+            column_names = Some(names);
         }
         if eat(p, "USING") {
+            if column_names.is_some() {
+                return Err(ParserError::ParserError("not supported: a column list in CREATE VIEW ... USING".into()));
+            }
             let fmt_tok = p.peek_token();
             let fmt = identifier(p)?;
             let format = FileFormat::parse(&fmt).map_err(|e| {
@@ -443,7 +463,15 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         let start = p.peek_token().span.start;
         let query = p.parse_query()?;
         let body = &sql[offset_of(sql, start.line, start.column)..];
-        let body = body.trim().trim_end_matches(';').trim().to_string();
+        let mut body = body.trim().trim_end_matches(';').trim().to_string();
+        let mut query = query;
+        if let Some(names) = column_names {
+            let cols = names.iter().map(|n| format!("`{}`", n.replace('`', "``"))).collect::<Vec<_>>().join(", ");
+            body = format!("SELECT * FROM (\n{body}\n) AS __view_columns({cols})");
+            let dialect = super::dialect::SparkDialect;
+            let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, &body).tokenize_with_location()?;
+            query = Parser::new(&dialect).with_tokens_with_locations(super::spark_tokens::rewrite(tokens)).parse_query()?;
+        }
         return Ok(Statement::CreateView { name, temporary, or_replace, if_not_exists: ine, sql: body, query });
     }
     expect(p, "TABLE")?;
@@ -471,7 +499,9 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
             let name = identifier(p)?;
             let dt = data_type(p)?;
             loop {
-                if eat_seq(p, &["NOT", "NULL"]) || eat(p, "NULL") {
+                // PRIMARY KEY and UNIQUE are informational, not enforced (as Databricks'
+                // informational constraints); Quarry keeps no indexes
+                if eat_seq(p, &["NOT", "NULL"]) || eat(p, "NULL") || eat_seq(p, &["PRIMARY", "KEY"]) || eat(p, "UNIQUE") {
                 } else if eat(p, "COMMENT") {
                     string_lit(p)?;
                 } else {

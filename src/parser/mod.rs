@@ -8,6 +8,7 @@
 
 mod ddl;
 mod dialect;
+pub(crate) mod spark_tokens;
 mod split;
 
 use std::collections::BTreeMap;
@@ -98,7 +99,8 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
         return Ok(st);
     }
     let dialect = SparkDialect;
-    let mut parser = Parser::new(&dialect).with_recursion_limit(200).try_with_sql(sql).map_err(|e| parse_error(sql, e))?;
+    let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, sql).with_unescape(true).tokenize_with_location().map_err(|e| parse_error(sql, e.into()))?;
+    let mut parser = Parser::new(&dialect).with_recursion_limit(200).with_tokens_with_locations(spark_tokens::rewrite(tokens));
     let st = ddl::parse(&mut parser, sql).map_err(|e| parse_error(sql, e))?;
     // only `;` and end of input may follow
     loop {

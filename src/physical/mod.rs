@@ -13,6 +13,7 @@ pub mod join;
 pub mod operators;
 pub mod planner;
 pub mod scan;
+pub mod window;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

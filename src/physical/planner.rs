@@ -50,6 +50,11 @@ impl PhysicalPlanner<'_> {
                 }
                 Arc::new(ValuesExec::new(make_batch(schema, cols, rows.len())?, ids(columns)))
             }
+            LogicalPlan::Range { column, start, step, count } => {
+                let values: arrow::array::Int64Array = (0..*count as i64).map(|i| start.wrapping_add(i.wrapping_mul(*step))).collect();
+                let cols = vec![column.clone()];
+                Arc::new(ValuesExec::new(make_batch(schema_of(&cols), vec![Arc::new(values)], *count)?, ids(&cols)))
+            }
             LogicalPlan::Filter { input, predicate } => Arc::new(FilterExec::new(self.create(input)?, self.expr(predicate.clone())?)),
             LogicalPlan::Project { input, exprs } => {
                 let cols: Vec<Column> = exprs.iter().map(|(_, c)| c.clone()).collect();
@@ -96,6 +101,22 @@ impl PhysicalPlanner<'_> {
                 let ins = inputs.iter().map(|i| self.create(i)).collect::<Result<_>>()?;
                 Arc::new(UnionExec::new(ins, ids(columns), schema_of(columns)))
             }
+            LogicalPlan::Window { input, windows } => {
+                let cols = plan.schema();
+                let ws = windows
+                    .iter()
+                    .map(|(w, _)| {
+                        let mut w = w.clone();
+                        w.args = w.args.into_iter().map(|e| self.expr(e)).collect::<Result<_>>()?;
+                        w.partition_by = w.partition_by.into_iter().map(|e| self.expr(e)).collect::<Result<_>>()?;
+                        for k in w.order_by.iter_mut() {
+                            k.expr = self.expr(k.expr.clone())?;
+                        }
+                        Ok(w)
+                    })
+                    .collect::<Result<_>>()?;
+                Arc::new(super::window::WindowExec::new(self.create(input)?, ws, ids(&cols), schema_of(&cols)))
+            }
             LogicalPlan::SetOp { left, right, kind } => {
                 let cols = left.schema();
                 let keys = left.schema().into_iter().zip(right.schema()).map(|(l, r)| (Expr::Column(l), Expr::Column(r))).collect();
@@ -135,6 +156,11 @@ impl PhysicalPlanner<'_> {
 
     fn subquery(&self, e: Expr) -> Result<Expr> {
         let Expr::Subquery { plan, kind, data_type } = e else { return Ok(e) };
+        if !plan.free_columns().is_empty() {
+            return Err(QuarryError::NotSupported(
+                "a correlated subquery here (supported: EXISTS / IN as a WHERE conjunct, and aggregated scalar subqueries in WHERE or in the SELECT list of a query without GROUP BY)".into(),
+            ));
+        }
         match kind {
             SubqueryKind::Scalar => {
                 let limited = LogicalPlan::Limit { input: Box::new((*plan).clone()), skip: 0, fetch: Some(2) };

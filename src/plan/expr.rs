@@ -390,3 +390,108 @@ pub struct SortKey {
     pub asc: bool,
     pub nulls_first: bool,
 }
+
+/// Window functions that are not aggregates (ranking, offset and value functions).
+#[derive(Clone, Debug, PartialEq)]
+pub enum WindowFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    /// `ntile(n)`: bucket number 1..=n.
+    Ntile(i64),
+    /// `lead(x[, offset[, default]])`: args = [x, default]; the offset is constant.
+    Lead(i64),
+    /// `lag(x[, offset[, default]])`: args = [x, default].
+    Lag(i64),
+    /// `first_value(x)` over the frame.
+    FirstValue { ignore_nulls: bool },
+    /// `last_value(x)` over the frame.
+    LastValue { ignore_nulls: bool },
+    /// `nth_value(x, n)` over the frame (1-based).
+    NthValue { n: i64, ignore_nulls: bool },
+    /// An aggregate function over the frame.
+    Aggregate { func: AggFunc, distinct: bool },
+}
+
+/// Frame units: ROWS counts rows; RANGE compares ORDER BY values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameUnits {
+    Rows,
+    Range,
+}
+
+/// One end of a window frame. Offsets are row counts (ROWS) or values of the single
+/// ORDER BY key (RANGE).
+#[derive(Clone, Debug, PartialEq)]
+pub enum FrameBound {
+    UnboundedPreceding,
+    Preceding(f64),
+    CurrentRow,
+    Following(f64),
+    UnboundedFollowing,
+}
+
+/// A window frame (`ROWS BETWEEN 1 PRECEDING AND CURRENT ROW`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowFrame {
+    pub units: FrameUnits,
+    pub start: FrameBound,
+    pub end: FrameBound,
+}
+
+/// A window function call in a Window node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowExpr {
+    pub func: WindowFunc,
+    pub args: Vec<Expr>,
+    pub partition_by: Vec<Expr>,
+    pub order_by: Vec<SortKey>,
+    pub frame: WindowFrame,
+    /// Result type.
+    pub data_type: DataType,
+}
+
+impl WindowExpr {
+    /// Columns the call reads (arguments, partition and order keys).
+    pub fn column_ids(&self) -> Vec<ColumnId> {
+        let mut v = vec![];
+        for e in self.args.iter().chain(self.partition_by.iter()).chain(self.order_by.iter().map(|k| &k.expr)) {
+            v.extend(e.column_ids());
+        }
+        v
+    }
+}
+
+impl fmt::Display for FrameBound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameBound::UnboundedPreceding => write!(f, "UNBOUNDED PRECEDING"),
+            FrameBound::Preceding(n) => write!(f, "{n} PRECEDING"),
+            FrameBound::CurrentRow => write!(f, "CURRENT ROW"),
+            FrameBound::Following(n) => write!(f, "{n} FOLLOWING"),
+            FrameBound::UnboundedFollowing => write!(f, "UNBOUNDED FOLLOWING"),
+        }
+    }
+}
+
+impl fmt::Display for WindowExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a: Vec<String> = self.args.iter().map(|e| e.to_string()).collect();
+        let name = match &self.func {
+            WindowFunc::Aggregate { func, distinct } => format!("{}{}", func.name(), if *distinct { " DISTINCT" } else { "" }),
+            other => format!("{other:?}").to_ascii_lowercase(),
+        };
+        write!(f, "{name}({}) OVER (", a.join(", "))?;
+        if !self.partition_by.is_empty() {
+            let p: Vec<String> = self.partition_by.iter().map(|e| e.to_string()).collect();
+            write!(f, "PARTITION BY {} ", p.join(", "))?;
+        }
+        if !self.order_by.is_empty() {
+            let o: Vec<String> = self.order_by.iter().map(|k| format!("{} {}", k.expr, if k.asc { "ASC" } else { "DESC" })).collect();
+            write!(f, "ORDER BY {} ", o.join(", "))?;
+        }
+        write!(f, "{:?} BETWEEN {} AND {})", self.frame.units, self.frame.start, self.frame.end)
+    }
+}

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-pub use expr::{AggregateExpr, BinOp, Column, ColumnId, Expr, SortKey, SubqueryKind};
+pub use expr::{AggregateExpr, BinOp, Column, ColumnId, Expr, FrameBound, FrameUnits, SortKey, SubqueryKind, WindowExpr, WindowFrame, WindowFunc};
 
 use crate::catalog::{ColumnDef, FileFormat, PartitionMeta};
 use crate::types::type_name;
@@ -68,6 +68,8 @@ pub enum LogicalPlan {
     /// Read a table. `columns[i]` is `source.all_columns()[projection[i]]`;
     /// `filters` are predicates pushed into the scan (applied exactly by it).
     Scan { source: Arc<TableSource>, columns: Vec<Column>, projection: Vec<usize>, filters: Vec<Expr> },
+    /// `range()`: `count` bigints start, start + step, ... in one column.
+    Range { column: Column, start: i64, step: i64, count: usize },
     /// Constant rows.
     Values { columns: Vec<Column>, rows: Vec<Vec<Expr>> },
     Filter { input: Box<LogicalPlan>, predicate: Expr },
@@ -77,6 +79,8 @@ pub enum LogicalPlan {
     Join { left: Box<LogicalPlan>, right: Box<LogicalPlan>, join_type: JoinType, on: Vec<(Expr, Expr)>, filter: Option<Expr> },
     Sort { input: Box<LogicalPlan>, keys: Vec<SortKey>, fetch: Option<usize> },
     Limit { input: Box<LogicalPlan>, skip: usize, fetch: Option<usize> },
+    /// Window functions: the input's columns plus one column per call.
+    Window { input: Box<LogicalPlan>, windows: Vec<(WindowExpr, Column)> },
     /// UNION ALL; `columns` are the output columns (types coerced by the binder).
     Union { inputs: Vec<LogicalPlan>, columns: Vec<Column> },
     /// INTERSECT / EXCEPT (DISTINCT), null-safe on all columns; output = left's columns.
@@ -88,6 +92,7 @@ impl LogicalPlan {
     pub fn schema(&self) -> Vec<Column> {
         match self {
             LogicalPlan::Scan { columns, .. } | LogicalPlan::Values { columns, .. } | LogicalPlan::Union { columns, .. } => columns.clone(),
+            LogicalPlan::Range { column, .. } => vec![column.clone()],
             LogicalPlan::Filter { input, .. } | LogicalPlan::Sort { input, .. } | LogicalPlan::Limit { input, .. } => input.schema(),
             LogicalPlan::Project { exprs, .. } => exprs.iter().map(|(_, c)| c.clone()).collect(),
             LogicalPlan::Aggregate { group, aggs, .. } => group.iter().map(|(_, c)| c.clone()).chain(aggs.iter().map(|(_, c)| c.clone())).collect(),
@@ -99,21 +104,69 @@ impl LogicalPlan {
                 _ => left.schema().into_iter().chain(right.schema()).collect(),
             },
             LogicalPlan::SetOp { left, .. } => left.schema(),
+            LogicalPlan::Window { input, windows } => input.schema().into_iter().chain(windows.iter().map(|(_, c)| c.clone())).collect(),
         }
     }
 
     /// Direct inputs.
     pub fn inputs(&self) -> Vec<&LogicalPlan> {
         match self {
-            LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } => vec![],
+            LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } | LogicalPlan::Range { .. } => vec![],
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Project { input, .. }
             | LogicalPlan::Aggregate { input, .. }
             | LogicalPlan::Sort { input, .. }
-            | LogicalPlan::Limit { input, .. } => vec![input],
+            | LogicalPlan::Limit { input, .. }
+            | LogicalPlan::Window { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } | LogicalPlan::SetOp { left, right, .. } => vec![left, right],
             LogicalPlan::Union { inputs, .. } => inputs.iter().collect(),
         }
+    }
+
+    /// Expressions held by this node (not its inputs').
+    pub fn exprs(&self) -> Vec<&Expr> {
+        match self {
+            LogicalPlan::Scan { filters, .. } => filters.iter().collect(),
+            LogicalPlan::Values { rows, .. } => rows.iter().flatten().collect(),
+            LogicalPlan::Filter { predicate, .. } => vec![predicate],
+            LogicalPlan::Project { exprs, .. } => exprs.iter().map(|(e, _)| e).collect(),
+            LogicalPlan::Aggregate { group, aggs, .. } => group.iter().map(|(e, _)| e).chain(aggs.iter().flat_map(|(a, _)| a.args.iter())).collect(),
+            LogicalPlan::Join { on, filter, .. } => on.iter().flat_map(|(l, r)| [l, r]).chain(filter.iter()).collect(),
+            LogicalPlan::Sort { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
+            LogicalPlan::Window { windows, .. } => windows
+                .iter()
+                .flat_map(|(w, _)| w.args.iter().chain(w.partition_by.iter()).chain(w.order_by.iter().map(|k| &k.expr)))
+                .collect(),
+            LogicalPlan::Range { .. } | LogicalPlan::Limit { .. } | LogicalPlan::Union { .. } | LogicalPlan::SetOp { .. } => vec![],
+        }
+    }
+
+    /// Columns referenced in this plan (or its subqueries) that no node of it produces:
+    /// the references of a correlated subquery to its enclosing query.
+    pub fn free_columns(&self) -> std::collections::HashSet<ColumnId> {
+        let mut produced = std::collections::HashSet::new();
+        let mut used = std::collections::HashSet::new();
+        fn walk(p: &LogicalPlan, produced: &mut std::collections::HashSet<ColumnId>, used: &mut std::collections::HashSet<ColumnId>) {
+            produced.extend(p.schema().iter().map(|c| c.id));
+            if let LogicalPlan::Scan { columns, .. } = p {
+                produced.extend(columns.iter().map(|c| c.id));
+            }
+            for e in p.exprs() {
+                e.visit(&mut |x| match x {
+                    Expr::Column(c) => {
+                        used.insert(c.id);
+                    }
+                    Expr::Subquery { plan, .. } => used.extend(plan.free_columns()),
+                    _ => {}
+                });
+            }
+            for i in p.inputs() {
+                walk(i, produced, used);
+            }
+        }
+        walk(self, &mut produced, &mut used);
+        used.retain(|c| !produced.contains(c));
+        used
     }
 
     fn line(&self) -> String {
@@ -128,6 +181,7 @@ impl LogicalPlan {
                 s
             }
             LogicalPlan::Values { columns, rows } => format!("Values rows={} columns={}", rows.len(), columns.len()),
+            LogicalPlan::Range { column, start, step, count } => format!("Range {}#{} start={start} step={step} rows={count}", column.name, column.id),
             LogicalPlan::Filter { predicate, .. } => format!("Filter {predicate}"),
             LogicalPlan::Project { exprs: e, .. } => {
                 let items: Vec<String> = e.iter().map(|(e, c)| format!("{e} AS {}#{}", c.name, c.id)).collect();
@@ -159,6 +213,10 @@ impl LogicalPlan {
             LogicalPlan::Limit { skip, fetch, .. } => format!("Limit skip={skip} fetch={}", fetch.map(|f| f.to_string()).unwrap_or("all".into())),
             LogicalPlan::Union { columns, .. } => format!("Union [{}]", columns.iter().map(|c| format!("{}:{}", c.name, type_name(&c.data_type))).collect::<Vec<_>>().join(", ")),
             LogicalPlan::SetOp { kind, .. } => format!("{kind:?}"),
+            LogicalPlan::Window { windows, .. } => {
+                let w: Vec<String> = windows.iter().map(|(e, c)| format!("{e} AS {}#{}", c.name, c.id)).collect();
+                format!("Window [{}]", w.join(", "))
+            }
         }
     }
 

@@ -1,0 +1,295 @@
+//! Subquery decorrelation: correlated EXISTS / IN subqueries in WHERE become semi and
+//! anti joins; correlated scalar subqueries become left joins with an aggregate grouped
+//! by the correlation columns (as Spark's `RewriteCorrelatedScalarSubquery` and
+//! `RewritePredicateSubquery`).
+//!
+//! The correlated conjuncts (those that reference the enclosing query) are pulled up out
+//! of the subquery's plan through Filter, Project, Sort, inner joins and, for scalar
+//! subqueries, an Aggregate (whose grouping then gains the inner correlation columns,
+//! which is only sound for equalities, so other comparisons there are rejected). They
+//! become the join condition. Correlation anywhere else is reported as not supported.
+
+use std::collections::HashSet;
+
+use super::select::split_join_keys;
+use crate::error::{QuarryError, Result};
+use crate::functions::aggregate::AggFunc;
+use crate::plan::{BinOp, Column, ColumnId, Expr, JoinType, LogicalPlan, SubqueryKind};
+use crate::types::ScalarValue;
+
+fn refs_outer(e: &Expr, outer: &HashSet<ColumnId>) -> bool {
+    e.column_ids().iter().any(|i| outer.contains(i))
+}
+
+fn not_supported(where_: &str) -> QuarryError {
+    QuarryError::NotSupported(format!("a correlated reference {where_} of a subquery (only in its WHERE clause, through joins and one aggregate)"))
+}
+
+/// Whether an expression holds a correlated subquery (its free columns all in `outer`).
+pub fn is_correlated(plan: &LogicalPlan, outer: &HashSet<ColumnId>) -> Result<bool> {
+    let free = plan.free_columns();
+    if free.is_empty() {
+        return Ok(false);
+    }
+    if free.iter().all(|c| outer.contains(c)) {
+        Ok(true)
+    } else {
+        Err(QuarryError::NotSupported("a subquery that refers to a query two or more levels out".into()))
+    }
+}
+
+/// Which aggregates correlated conjuncts may be pulled through (their grouping gains
+/// the correlation columns): any for scalar subqueries and IN (an empty group's row
+/// never matches), only grouped ones for EXISTS and NOT IN (a global aggregate always
+/// returns a row, which decorrelation would lose).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ThroughAggregate {
+    Any,
+    GroupedOnly,
+}
+
+/// Pull correlated conjuncts up out of `plan`. Returns the plan without them (its output
+/// extended by the inner columns they use), the conjuncts, and whether they crossed an
+/// aggregate.
+pub fn pull_up(plan: LogicalPlan, outer: &HashSet<ColumnId>, through_aggregate: ThroughAggregate) -> Result<(LogicalPlan, Vec<Expr>, bool)> {
+    match plan {
+        LogicalPlan::Filter { input, predicate } => {
+            let (input, mut pulled, agg) = pull_up(*input, outer, through_aggregate)?;
+            let mut keep = vec![];
+            for c in predicate.split_conjunction() {
+                if refs_outer(&c, outer) {
+                    if c.has_subquery() {
+                        return Err(not_supported("inside a nested subquery"));
+                    }
+                    pulled.push(c);
+                } else {
+                    keep.push(c);
+                }
+            }
+            let plan = match Expr::conjunction(keep) {
+                Some(p) => LogicalPlan::Filter { input: Box::new(input), predicate: p },
+                None => input,
+            };
+            Ok((plan, pulled, agg))
+        }
+        LogicalPlan::Project { input, mut exprs } => {
+            if exprs.iter().any(|(e, _)| refs_outer(e, outer)) {
+                return Err(not_supported("in the SELECT list"));
+            }
+            let (input, pulled, agg) = pull_up(*input, outer, through_aggregate)?;
+            // expose the inner columns the pulled conjuncts use
+            let in_cols = input.schema();
+            for c in pulled.iter().flat_map(|p| p.column_ids()) {
+                if outer.contains(&c) || exprs.iter().any(|(_, o)| o.id == c) {
+                    continue;
+                }
+                if let Some(col) = in_cols.iter().find(|x| x.id == c) {
+                    exprs.push((Expr::Column(col.clone()), col.clone()));
+                }
+            }
+            Ok((LogicalPlan::Project { input: Box::new(input), exprs }, pulled, agg))
+        }
+        LogicalPlan::Sort { input, fetch: None, .. } => pull_up(*input, outer, through_aggregate),
+        LogicalPlan::Aggregate { input, mut group, aggs } => {
+            if group.iter().any(|(e, _)| refs_outer(e, outer)) || aggs.iter().any(|(a, _)| a.args.iter().any(|e| refs_outer(e, outer))) {
+                return Err(not_supported("in GROUP BY or an aggregate"));
+            }
+            let (input, pulled, _) = pull_up(*input, outer, through_aggregate)?;
+            if pulled.is_empty() {
+                return Ok((LogicalPlan::Aggregate { input: Box::new(input), group, aggs }, pulled, false));
+            }
+            if through_aggregate == ThroughAggregate::GroupedOnly && group.is_empty() {
+                return Err(not_supported("below an aggregate without GROUP BY in an EXISTS or NOT IN subquery"));
+            }
+            // the inner side of each correlated equality joins the grouping
+            let in_cols = input.schema();
+            let mut rewritten = vec![];
+            for p in pulled {
+                let eq = matches!(&p, Expr::Binary { op: BinOp::Eq, left, right, .. }
+                    if (refs_outer(left, outer) && !refs_outer(right, outer)) || (refs_outer(right, outer) && !refs_outer(left, outer)));
+                if !eq {
+                    return Err(QuarryError::NotSupported(format!(
+                        "the correlated condition {p} below an aggregate (only equalities between an outer and an inner expression)"
+                    )));
+                }
+                let mut map = vec![];
+                for c in p.column_ids() {
+                    if outer.contains(&c) {
+                        continue;
+                    }
+                    let col = in_cols.iter().find(|x| x.id == c).ok_or_else(|| QuarryError::Internal("correlated column not found".into()))?;
+                    let g = match group.iter().find(|(e, _)| matches!(e, Expr::Column(x) if x.id == c)) {
+                        Some((_, gc)) => gc.clone(),
+                        None => {
+                            let gc = Column::new(col.name.clone(), col.data_type.clone(), col.nullable);
+                            group.push((Expr::Column(col.clone()), gc.clone()));
+                            gc
+                        }
+                    };
+                    map.push((c, g));
+                }
+                rewritten.push(p.transform(&mut |x| match &x {
+                    Expr::Column(c) => map.iter().find(|(id, _)| *id == c.id).map(|(_, g)| Expr::Column(g.clone())).unwrap_or(x),
+                    _ => x,
+                }));
+            }
+            Ok((LogicalPlan::Aggregate { input: Box::new(input), group, aggs }, rewritten, true))
+        }
+        LogicalPlan::Join { left, right, join_type, on, filter } => {
+            let (left, mut pulled, a1) = pull_up(*left, outer, through_aggregate)?;
+            let (right, p2, a2) = pull_up(*right, outer, through_aggregate)?;
+            if !p2.is_empty() && !matches!(join_type, JoinType::Inner | JoinType::Cross) {
+                return Err(not_supported("in the inner side of an outer join"));
+            }
+            if !pulled.is_empty() && !matches!(join_type, JoinType::Inner | JoinType::Cross | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti) {
+                return Err(not_supported("in the inner side of an outer join"));
+            }
+            if on.iter().any(|(l, r)| refs_outer(l, outer) || refs_outer(r, outer)) || filter.as_ref().is_some_and(|f| refs_outer(f, outer)) {
+                return Err(not_supported("in a join condition"));
+            }
+            pulled.extend(p2);
+            Ok((LogicalPlan::Join { left: Box::new(left), right: Box::new(right), join_type, on, filter }, pulled, a1 || a2))
+        }
+        other => {
+            if other.free_columns().iter().any(|c| outer.contains(c)) {
+                let kind = other.to_string();
+                return Err(not_supported(&format!("under {}", kind.lines().next().unwrap_or("this operator").split_whitespace().next().unwrap_or("this operator"))));
+            }
+            Ok((other, vec![], false))
+        }
+    }
+}
+
+fn ids_of(p: &LogicalPlan) -> HashSet<ColumnId> {
+    p.schema().iter().map(|c| c.id).collect()
+}
+
+/// Join `plan` with a correlated EXISTS / IN subquery (a WHERE conjunct).
+/// Returns None when `e` is not such a conjunct.
+pub fn predicate_join(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Result<std::result::Result<LogicalPlan, (LogicalPlan, Expr)>> {
+    let (sub, kind) = match &e {
+        Expr::Subquery { plan: sub, kind, .. } => (sub.clone(), kind.clone()),
+        Expr::Not(inner) => match inner.as_ref() {
+            Expr::Subquery { plan: sub, kind: SubqueryKind::Exists { negated }, .. } => (sub.clone(), SubqueryKind::Exists { negated: !negated }),
+            Expr::Subquery { plan: sub, kind: SubqueryKind::In { expr, negated }, .. } => (sub.clone(), SubqueryKind::In { expr: expr.clone(), negated: !negated }),
+            _ => return Ok(Err((plan, e))),
+        },
+        _ => return Ok(Err((plan, e))),
+    };
+    if matches!(kind, SubqueryKind::Scalar) || !is_correlated(&sub, outer)? {
+        return Ok(Err((plan, e)));
+    }
+    let mode = match &kind {
+        SubqueryKind::In { negated: false, .. } => ThroughAggregate::Any,
+        _ => ThroughAggregate::GroupedOnly,
+    };
+    let (right, mut conds, _) = pull_up((*sub).clone(), outer, mode)?;
+    let value = sub.schema().first().cloned();
+    let (jt, null_aware) = match &kind {
+        SubqueryKind::Exists { negated } => (if *negated { JoinType::LeftAnti } else { JoinType::LeftSemi }, None),
+        SubqueryKind::In { expr, negated } => {
+            let v = value.ok_or_else(|| QuarryError::Internal("IN subquery without columns".into()))?;
+            let eq = Expr::binary(BinOp::Eq, (**expr).clone(), Expr::Column(v.clone()), arrow::datatypes::DataType::Boolean);
+            if *negated {
+                // NOT IN: a row goes when any comparison is true or unknown
+                let unknown = Expr::binary(BinOp::Or, Expr::IsNull(expr.clone()), Expr::IsNull(Box::new(Expr::Column(v))), arrow::datatypes::DataType::Boolean);
+                (JoinType::LeftAnti, Some(Expr::binary(BinOp::Or, eq, unknown, arrow::datatypes::DataType::Boolean)))
+            } else {
+                conds.push(eq);
+                (JoinType::LeftSemi, None)
+            }
+        }
+        SubqueryKind::Scalar => return Ok(Err((plan, e))),
+    };
+    let (on, mut residual) = split_join_keys(conds, &ids_of(&plan), &ids_of(&right))?;
+    residual.extend(null_aware);
+    Ok(Ok(LogicalPlan::Join { left: Box::new(plan), right: Box::new(right), join_type: jt, on, filter: Expr::conjunction(residual) }))
+}
+
+/// Replace correlated scalar subqueries in `e` by columns of left joins added to `plan`.
+pub fn scalar_joins(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Result<(LogicalPlan, Expr)> {
+    if !e.has_subquery() {
+        return Ok((plan, e));
+    }
+    let mut plan = Some(plan);
+    let mut err = None;
+    let out = e.transform(&mut |x| {
+        if err.is_some() {
+            return x;
+        }
+        let Expr::Subquery { plan: sub, kind: SubqueryKind::Scalar, .. } = &x else { return x };
+        match is_correlated(sub, outer) {
+            Ok(false) => return x,
+            Ok(true) => {}
+            Err(e) => {
+                err = Some(e);
+                return x;
+            }
+        }
+        let Some(p) = plan.take() else { return x };
+        match scalar_join(p, sub) {
+            Ok((np, v)) => {
+                plan = Some(np);
+                v
+            }
+            Err(e) => {
+                err = Some(e);
+                x
+            }
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let plan = plan.ok_or_else(|| QuarryError::Internal("scalar subquery rewrite lost its plan".into()))?;
+    Ok((plan, out))
+}
+
+fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Expr)> {
+    let outer = ids_of(&plan);
+    let value = sub.schema().first().cloned().ok_or_else(|| QuarryError::Internal("scalar subquery without columns".into()))?;
+    let (right, conds, aggregated) = pull_up(sub.clone(), &outer, ThroughAggregate::Any)?;
+    if !aggregated {
+        return Err(QuarryError::Analysis(
+            "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.CORRELATED_SCALAR_SUBQUERY] Correlated scalar subqueries must be aggregated to return at most one row".into(),
+        ));
+    }
+    // the value on an empty group (COUNT gives 0, not NULL): Project over Aggregate only
+    let empty_value = match &right {
+        LogicalPlan::Project { input, exprs } => match input.as_ref() {
+            LogicalPlan::Aggregate { aggs, .. } => exprs.iter().find(|(_, c)| c.id == value.id).map(|(e, _)| {
+                e.clone().transform(&mut |x| match &x {
+                    Expr::Column(c) => match aggs.iter().find(|(_, ac)| ac.id == c.id) {
+                        Some((a, _)) if a.func == AggFunc::Count => Expr::Literal(ScalarValue::from_i64(0)),
+                        Some(_) => Expr::Literal(ScalarValue::null(&c.data_type)),
+                        None => x,
+                    },
+                    _ => x,
+                })
+            }),
+            _ => None,
+        },
+        _ => None,
+    };
+    let needs_default = empty_value.as_ref().is_some_and(|e| !matches!(e, Expr::Literal(v) if v.is_null()) && e.column_ids().is_empty());
+    let (right, marker) = if needs_default {
+        let m = Column::new("__matched", arrow::datatypes::DataType::Boolean, true);
+        let mut exprs: Vec<(Expr, Column)> = right.schema().into_iter().map(|c| (Expr::Column(c.clone()), c)).collect();
+        exprs.push((Expr::Literal(ScalarValue::from_bool(true)), m.clone()));
+        (LogicalPlan::Project { input: Box::new(right), exprs }, Some(m))
+    } else {
+        (right, None)
+    };
+    let (on, residual) = split_join_keys(conds, &outer, &ids_of(&right))?;
+    let joined = LogicalPlan::Join { left: Box::new(plan), right: Box::new(right), join_type: JoinType::Left, on, filter: Expr::conjunction(residual) };
+    let mut v = value.clone();
+    v.nullable = true;
+    let result = match (marker, empty_value) {
+        (Some(m), Some(d)) => {
+            let d = crate::binder::coerce::cast_to(d, &v.data_type)?;
+            Expr::Case { whens: vec![(Expr::IsNull(Box::new(Expr::Column(m))), d)], else_expr: Some(Box::new(Expr::Column(v.clone()))), data_type: v.data_type.clone() }
+        }
+        _ => Expr::Column(v),
+    };
+    Ok((joined, result))
+}

@@ -1,0 +1,257 @@
+//! Binding window function calls (`f(...) OVER (...)`, `OVER w` with a WINDOW clause).
+//!
+//! Calls are collected in a [`WindowState`] while the SELECT list and ORDER BY are bound;
+//! each becomes a reference to a column of the Window node that the SELECT binder puts
+//! above the Aggregate/HAVING (Spark evaluates windows after grouping). Defaults follow
+//! Spark: with ORDER BY the frame is `RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT
+//! ROW`, without it the whole partition; ranking and offset functions need ORDER BY.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use arrow::datatypes::DataType;
+use sqlparser::ast;
+
+use super::coerce::cast_to;
+use super::expr::{function_name, resolve_aggregate, ExprCtx};
+use super::Binder;
+use crate::error::{QuarryError, Result};
+use crate::functions::aggregate::AggFunc;
+use crate::plan::{Column, Expr, FrameBound, FrameUnits, SortKey, WindowExpr, WindowFrame, WindowFunc};
+
+/// Window calls of one SELECT and its named windows (`WINDOW w AS (...)`).
+#[derive(Default)]
+pub struct WindowState {
+    pub calls: RefCell<Vec<(WindowExpr, Column)>>,
+    pub named: HashMap<String, ast::WindowSpec>,
+}
+
+impl WindowState {
+    /// From a SELECT's WINDOW clause; a window defined by another's name copies it.
+    pub fn new(defs: &[ast::NamedWindowDefinition]) -> Result<WindowState> {
+        let mut named: HashMap<String, ast::WindowSpec> = HashMap::new();
+        for ast::NamedWindowDefinition(name, def) in defs {
+            let spec = match def {
+                ast::NamedWindowExpr::WindowSpec(s) => s.clone(),
+                ast::NamedWindowExpr::NamedWindow(other) => named
+                    .get(&other.value.to_ascii_lowercase())
+                    .cloned()
+                    .ok_or_else(|| QuarryError::Analysis(format!("Window specification {} is not defined in the WINDOW clause.", other.value)))?,
+            };
+            named.insert(name.value.to_ascii_lowercase(), spec);
+        }
+        Ok(WindowState { calls: RefCell::new(vec![]), named })
+    }
+
+    /// Resolve `OVER w` / `OVER (w ORDER BY ...)` against the WINDOW clause.
+    fn spec(&self, over: &ast::WindowType) -> Result<ast::WindowSpec> {
+        let lookup = |n: &ast::Ident| {
+            self.named.get(&n.value.to_ascii_lowercase()).cloned().ok_or_else(|| QuarryError::Analysis(format!("Window specification {} is not defined in the WINDOW clause.", n.value)))
+        };
+        match over {
+            ast::WindowType::NamedWindow(n) => lookup(n),
+            ast::WindowType::WindowSpec(s) => match &s.window_name {
+                None => Ok(s.clone()),
+                Some(base) => {
+                    let mut b = lookup(base)?;
+                    if !s.partition_by.is_empty() {
+                        b.partition_by = s.partition_by.clone();
+                    }
+                    if !s.order_by.is_empty() {
+                        b.order_by = s.order_by.clone();
+                    }
+                    if s.window_frame.is_some() {
+                        b.window_frame = s.window_frame.clone();
+                    }
+                    Ok(b)
+                }
+            },
+        }
+    }
+}
+
+fn const_f64(e: &Expr, what: &str) -> Result<f64> {
+    if let Expr::Literal(v) = e {
+        if let Ok(c) = v.cast_to(&DataType::Float64) {
+            if let Some(a) = c.0.as_any().downcast_ref::<arrow::array::Float64Array>() {
+                if !a.is_empty() && !arrow::array::Array::is_null(a, 0) {
+                    return Ok(a.value(0));
+                }
+            }
+        }
+    }
+    Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH] {what} must be a constant number, got {e}")))
+}
+
+impl Binder<'_> {
+    fn frame_bound(&mut self, b: &ast::WindowFrameBound, cx: &ExprCtx) -> Result<FrameBound> {
+        let offset = |this: &mut Self, e: &ast::Expr| -> Result<f64> {
+            let v = const_f64(&this.bind_expr(e, cx)?, "a window frame boundary")?;
+            if v < 0.0 {
+                return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_WRONG_COMPARISON] a window frame boundary must not be negative, got {v}")));
+            }
+            Ok(v)
+        };
+        Ok(match b {
+            ast::WindowFrameBound::CurrentRow => FrameBound::CurrentRow,
+            ast::WindowFrameBound::Preceding(None) => FrameBound::UnboundedPreceding,
+            ast::WindowFrameBound::Following(None) => FrameBound::UnboundedFollowing,
+            ast::WindowFrameBound::Preceding(Some(e)) => FrameBound::Preceding(offset(self, e)?),
+            ast::WindowFrameBound::Following(Some(e)) => FrameBound::Following(offset(self, e)?),
+        })
+    }
+
+    /// Bind a call with OVER; returns a reference to its Window column.
+    pub(super) fn bind_window(&mut self, f: &ast::Function, cx: &ExprCtx) -> Result<Expr> {
+        let name = function_name(f);
+        let Some(ws) = cx.windows else {
+            return Err(QuarryError::Analysis(format!("[UNSUPPORTED_EXPR_FOR_OPERATOR] window function {name}() is not allowed in {}", cx.clause)));
+        };
+        let over = f.over.as_ref().ok_or_else(|| QuarryError::Internal("window call without OVER".into()))?;
+        let spec = ws.spec(over)?;
+        if f.filter.is_some() {
+            return Err(QuarryError::NotSupported("FILTER (WHERE ...) on a window function".into()));
+        }
+        let inner = ExprCtx { scope: cx.scope, outer: cx.outer, agg: cx.agg, clause: "a window function", windows: None };
+        let (args, distinct, star) = self.function_args(f)?;
+        let mut bound: Vec<Expr> = args.iter().map(|a| self.bind_expr(a, &inner)).collect::<Result<_>>()?;
+        let partition_by: Vec<Expr> = spec.partition_by.iter().map(|e| self.bind_expr(e, &inner)).collect::<Result<_>>()?;
+        let mut order_by = vec![];
+        for ob in &spec.order_by {
+            let asc = !matches!(ob.options.sort, Some(ast::OrderBySort::Desc));
+            let nulls_first = ob.options.nulls_first.unwrap_or(asc);
+            order_by.push(SortKey { expr: self.bind_expr(&ob.expr, &inner)?, asc, nulls_first });
+        }
+        let ignore_nulls = matches!(f.null_treatment, Some(ast::NullTreatment::IgnoreNulls));
+        let needs_order = |what: &str| -> Result<()> {
+            if order_by.is_empty() {
+                Err(QuarryError::Analysis(format!("Window function {what} requires window to be ordered, please add ORDER BY clause. For example SELECT {what}(value_expr) OVER (PARTITION BY window_partition ORDER BY window_ordering) from table")))
+            } else {
+                Ok(())
+            }
+        };
+        let arity = |n: std::ops::RangeInclusive<usize>, got: usize| -> Result<()> {
+            if n.contains(&got) {
+                Ok(())
+            } else {
+                Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] `{name}` requires {} parameters but the actual number is {got}", if n.start() == n.end() { n.start().to_string() } else { format!("{}..{}", n.start(), n.end()) })))
+            }
+        };
+        let (func, args, data_type): (WindowFunc, Vec<Expr>, DataType) = match name.as_str() {
+            "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => {
+                arity(0..=0, bound.len())?;
+                needs_order(&name)?;
+                match name.as_str() {
+                    "row_number" => (WindowFunc::RowNumber, vec![], DataType::Int32),
+                    "rank" => (WindowFunc::Rank, vec![], DataType::Int32),
+                    "dense_rank" => (WindowFunc::DenseRank, vec![], DataType::Int32),
+                    "percent_rank" => (WindowFunc::PercentRank, vec![], DataType::Float64),
+                    _ => (WindowFunc::CumeDist, vec![], DataType::Float64),
+                }
+            }
+            "ntile" => {
+                arity(1..=1, bound.len())?;
+                needs_order(&name)?;
+                let k = const_f64(&bound[0], "the argument of ntile")?;
+                if k <= 0.0 {
+                    return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.VALUE_OUT_OF_RANGE] Buckets expression must be positive, but got: {k}")));
+                }
+                (WindowFunc::Ntile(k as i64), vec![], DataType::Int32)
+            }
+            "lead" | "lag" => {
+                arity(1..=3, bound.len())?;
+                needs_order(&name)?;
+                let off = match bound.get(1) {
+                    Some(e) => const_f64(e, "the offset of lead/lag")? as i64,
+                    None => 1,
+                };
+                let x = bound.remove(0);
+                let t = x.data_type();
+                let mut a = vec![x];
+                if bound.len() == 2 {
+                    let d = bound.remove(1);
+                    a.push(cast_to(d, &t)?);
+                }
+                let f = if name == "lead" { WindowFunc::Lead(off) } else { WindowFunc::Lag(off) };
+                (f, a, t)
+            }
+            "first_value" | "first" | "any_value" | "last_value" | "last" => {
+                arity(1..=2, bound.len())?;
+                let ignore = ignore_nulls
+                    || match bound.get(1) {
+                        Some(Expr::Literal(v)) => v.cast_to(&DataType::Boolean).ok().and_then(|c| c.0.as_any().downcast_ref::<arrow::array::BooleanArray>().map(|b| !b.is_empty() && b.value(0))).unwrap_or(false),
+                        Some(other) => return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH] the second argument of {name} must be a constant boolean, got {other}"))),
+                        None => false,
+                    };
+                let x = bound.remove(0);
+                let t = x.data_type();
+                let f = if name.starts_with("last") { WindowFunc::LastValue { ignore_nulls: ignore } } else { WindowFunc::FirstValue { ignore_nulls: ignore } };
+                (f, vec![x], t)
+            }
+            "nth_value" => {
+                arity(2..=2, bound.len())?;
+                let n = const_f64(&bound[1], "the offset of nth_value")? as i64;
+                if n <= 0 {
+                    return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.VALUE_OUT_OF_RANGE] The offset of nth_value must be positive, but got: {n}")));
+                }
+                let x = bound.remove(0);
+                let t = x.data_type();
+                (WindowFunc::NthValue { n, ignore_nulls }, vec![x], t)
+            }
+            _ if AggFunc::is_aggregate_name(&name) => {
+                if name == "count" && (star || bound.is_empty()) {
+                    bound.clear();
+                } else if star {
+                    return Err(QuarryError::Analysis(format!("{name}(*) is not allowed")));
+                }
+                let (func, a, result) = resolve_aggregate(&name, bound)?;
+                (WindowFunc::Aggregate { func, distinct }, a, result)
+            }
+            _ => {
+                return Err(QuarryError::Analysis(format!(
+                    "[UNSUPPORTED_EXPR_FOR_WINDOW] Expression `{name}` not supported within a window function."
+                )))
+            }
+        };
+        if distinct && !matches!(func, WindowFunc::Aggregate { .. }) {
+            return Err(QuarryError::Analysis(format!("DISTINCT is not allowed in {name}()")));
+        }
+        let frame = match &spec.window_frame {
+            Some(fr) => {
+                let units = match fr.units {
+                    ast::WindowFrameUnits::Rows => FrameUnits::Rows,
+                    ast::WindowFrameUnits::Range => FrameUnits::Range,
+                    ast::WindowFrameUnits::Groups => return Err(QuarryError::NotSupported("GROUPS window frames".into())),
+                };
+                let start = self.frame_bound(&fr.start_bound, &inner)?;
+                let end = match &fr.end_bound {
+                    Some(b) => self.frame_bound(b, &inner)?,
+                    None => FrameBound::CurrentRow,
+                };
+                if start == FrameBound::UnboundedFollowing || end == FrameBound::UnboundedPreceding {
+                    return Err(QuarryError::Analysis("[INVALID_BOUNDARY] The window frame boundary is invalid: UNBOUNDED FOLLOWING cannot start a frame and UNBOUNDED PRECEDING cannot end one".into()));
+                }
+                if units == FrameUnits::Range && order_by.is_empty() && (matches!(start, FrameBound::Preceding(_) | FrameBound::Following(_)) || matches!(end, FrameBound::Preceding(_) | FrameBound::Following(_))) {
+                    return Err(QuarryError::Analysis("[DATATYPE_MISMATCH.RANGE_FRAME_WITHOUT_ORDER] A range window frame cannot be used in an unordered window specification.".into()));
+                }
+                WindowFrame { units, start, end }
+            }
+            None if order_by.is_empty() => WindowFrame { units: FrameUnits::Rows, start: FrameBound::UnboundedPreceding, end: FrameBound::UnboundedFollowing },
+            None => WindowFrame { units: FrameUnits::Range, start: FrameBound::UnboundedPreceding, end: FrameBound::CurrentRow },
+        };
+        // a frame over the whole partition, however it was written
+        let frame = if order_by.is_empty() && frame.units == FrameUnits::Range && frame.start != FrameBound::UnboundedFollowing {
+            WindowFrame { units: FrameUnits::Rows, start: FrameBound::UnboundedPreceding, end: FrameBound::UnboundedFollowing }
+        } else {
+            frame
+        };
+        let we = WindowExpr { func, args, partition_by, order_by, frame, data_type: data_type.clone() };
+        let mut calls = ws.calls.borrow_mut();
+        if let Some((_, c)) = calls.iter().find(|(w, _)| *w == we) {
+            return Ok(Expr::Column(c.clone()));
+        }
+        let col = Column::new(f.to_string(), data_type, true);
+        calls.push((we, col.clone()));
+        Ok(Expr::Column(col))
+    }
+}

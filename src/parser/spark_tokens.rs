@@ -1,0 +1,404 @@
+//! Spark SQL lexical forms that sqlparser does not know, rewritten on the token stream
+//! before parsing (the rewritten tokens keep their source spans, so errors still point
+//! into the user's text):
+//!
+//! - numeric literal suffixes, as Spark's `SqlBaseLexer`: `1L` bigint, `1S` smallint,
+//!   `1Y` tinyint, `1.5D` / `1e3D` double, `1.5F` float, `1.5BD` / `20E2BD` decimal.
+//!   `nL` becomes the typed literal `BIGINT 'n'`; `nBD` becomes the plain decimal number
+//!   (`20E2BD` -> `2000.`, a decimal(4,0)).
+//! - inline tables without parentheses per row and with an alias without `AS`:
+//!   `FROM VALUES 1, 2 AS t(a)`, `CREATE VIEW v AS VALUES (1, 'a') tbl(c1, c2)`. Rows
+//!   that are bare expressions are wrapped in parentheses; a `VALUES` query body that
+//!   carries an alias becomes `SELECT * FROM VALUES ... alias`.
+
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
+
+/// Rewrite Spark-only lexical forms (see the module doc). Never fails: tokens it does
+/// not recognise pass through unchanged.
+pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let tokens = number_suffixes(tokens);
+    inline_tables(tokens)
+}
+
+fn word(s: &str, span: sqlparser::tokenizer::Span) -> TokenWithSpan {
+    TokenWithSpan::new(Token::make_keyword(s), span)
+}
+
+fn tok(t: Token, span: sqlparser::tokenizer::Span) -> TokenWithSpan {
+    TokenWithSpan::new(t, span)
+}
+
+/// Split `123L` into (digits, suffix) when `text` is a number with a Spark suffix.
+fn split_suffix(text: &str) -> Option<(&str, &'static str)> {
+    let lower = text.to_ascii_lowercase();
+    let (num_len, suffix) = if lower.ends_with("bd") {
+        (text.len() - 2, "BD")
+    } else {
+        let s = match lower.as_bytes().last()? {
+            b'l' => "BIGINT",
+            b's' => "SMALLINT",
+            b'y' => "TINYINT",
+            b'd' => "DOUBLE",
+            b'f' => "FLOAT",
+            _ => return None,
+        };
+        (text.len() - 1, s)
+    };
+    let num = &text[..num_len];
+    is_number(num).then_some((num, suffix))
+}
+
+/// `digits[.digits][e[+-]digits]` or `.digits[...]`.
+fn is_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut digits = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+        digits += 1;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+            digits += 1;
+        }
+    }
+    if digits == 0 {
+        return false;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// A decimal literal's plain text with a `.` (so it binds as a decimal), exponent
+/// applied: `20E2` -> `2000.`, `1.5e-1` -> `0.15`, `1.5` -> `1.5`.
+fn plain_decimal(num: &str) -> String {
+    let lower = num.to_ascii_lowercase();
+    let (mant, exp) = match lower.split_once('e') {
+        Some((m, e)) => (m.to_string(), e.parse::<i64>().unwrap_or(0)),
+        None => (lower.clone(), 0),
+    };
+    let (int, frac) = mant.split_once('.').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or((mant.clone(), String::new()));
+    let digits = format!("{int}{frac}");
+    // value = digits * 10^(exp - frac.len())
+    let point = int.len() as i64 + exp; // position of the decimal point in `digits`
+    let (int_part, frac_part) = if point <= 0 {
+        (String::from("0"), format!("{}{}", "0".repeat((-point) as usize), digits))
+    } else if point as usize >= digits.len() {
+        (format!("{}{}", digits, "0".repeat(point as usize - digits.len())), String::new())
+    } else {
+        (digits[..point as usize].to_string(), digits[point as usize..].to_string())
+    };
+    let int_part = {
+        let t = int_part.trim_start_matches('0');
+        if t.is_empty() {
+            "0".to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    format!("{int_part}.{frac_part}")
+}
+
+fn number_suffixes(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut it = tokens.into_iter().peekable();
+    while let Some(t) = it.next() {
+        let span = t.span;
+        // `1L`, `100.00D`, `6S`: one unquoted word
+        if let Token::Word(Word { value, quote_style: None, .. }) = &t.token {
+            if value.as_bytes().first().is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
+                if let Some((num, suffix)) = split_suffix(value) {
+                    push_typed(&mut out, num, suffix, span);
+                    continue;
+                }
+            }
+        }
+        // `20E2BD`, `1.5e3D`: a number directly followed by the suffix word
+        if let Token::Number(n, false) = &t.token {
+            if let Some(next) = it.peek() {
+                if let Token::Word(Word { value, quote_style: None, .. }) = &next.token {
+                    let adjacent = next.span.start.line == span.end.line && next.span.start.column == span.end.column;
+                    let suffix = match value.to_ascii_lowercase().as_str() {
+                        "bd" => Some("BD"),
+                        "d" => Some("DOUBLE"),
+                        "f" => Some("FLOAT"),
+                        "l" => Some("BIGINT"),
+                        "s" => Some("SMALLINT"),
+                        "y" => Some("TINYINT"),
+                        _ => None,
+                    };
+                    if let (true, Some(suffix)) = (adjacent, suffix) {
+                        let n = n.clone();
+                        it.next();
+                        push_typed(&mut out, &n, suffix, span);
+                        continue;
+                    }
+                }
+            }
+        }
+        out.push(t);
+    }
+    out
+}
+
+fn push_typed(out: &mut Vec<TokenWithSpan>, num: &str, suffix: &str, span: sqlparser::tokenizer::Span) {
+    if suffix == "BD" {
+        out.push(tok(Token::Number(plain_decimal(num), false), span));
+    } else {
+        out.push(word(suffix, span));
+        out.push(tok(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space), span));
+        out.push(tok(Token::SingleQuotedString(num.to_string()), span));
+    }
+}
+
+fn is_trivia(t: &Token) -> bool {
+    matches!(t, Token::Whitespace(_))
+}
+
+fn kw(t: &Token) -> Option<Keyword> {
+    match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.keyword),
+        _ => None,
+    }
+}
+
+/// Keywords that end a bare inline-table row or follow an inline table.
+fn ends_inline_table(k: Keyword) -> bool {
+    matches!(
+        k,
+        Keyword::AS
+            | Keyword::WHERE
+            | Keyword::GROUP
+            | Keyword::ORDER
+            | Keyword::LIMIT
+            | Keyword::UNION
+            | Keyword::INTERSECT
+            | Keyword::EXCEPT
+            | Keyword::MINUS
+            | Keyword::JOIN
+            | Keyword::INNER
+            | Keyword::LEFT
+            | Keyword::RIGHT
+            | Keyword::FULL
+            | Keyword::CROSS
+            | Keyword::NATURAL
+            | Keyword::ON
+            | Keyword::USING
+            | Keyword::HAVING
+            | Keyword::WINDOW
+            | Keyword::SORT
+            | Keyword::CLUSTER
+            | Keyword::DISTRIBUTE
+            | Keyword::LATERAL
+            | Keyword::PIVOT
+            | Keyword::UNPIVOT
+            | Keyword::OFFSET
+    )
+}
+
+/// Tokens that end an operand: after one of these, a plain word starts an alias.
+fn ends_operand(t: &Token) -> bool {
+    match t {
+        Token::Number(..) | Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) | Token::RParen | Token::RBracket => true,
+        Token::Word(w) => !matches!(w.keyword, Keyword::NOT | Keyword::AND | Keyword::OR | Keyword::IS | Keyword::IN | Keyword::LIKE | Keyword::BETWEEN | Keyword::CASE | Keyword::WHEN | Keyword::THEN | Keyword::ELSE | Keyword::INTERVAL),
+        _ => false,
+    }
+}
+
+/// A word that can start an alias (not an operator keyword such as AND, IS, LIKE).
+fn is_alias_word(t: &Token) -> bool {
+    match t {
+        Token::Word(w) => {
+            w.quote_style.is_some()
+                || !matches!(
+                    w.keyword,
+                    Keyword::NOT | Keyword::AND | Keyword::OR | Keyword::IS | Keyword::IN | Keyword::LIKE | Keyword::ILIKE | Keyword::RLIKE | Keyword::REGEXP | Keyword::BETWEEN | Keyword::DIV | Keyword::COLLATE | Keyword::ESCAPE | Keyword::XOR
+                )
+        }
+        _ => false,
+    }
+}
+
+fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    // indices of significant tokens
+    let sig: Vec<usize> = (0..tokens.len()).filter(|&i| !is_trivia(&tokens[i].token)).collect();
+    // edits: insert tokens before index i
+    let mut inserts: Vec<(usize, Vec<Token>)> = vec![];
+    for (si, &i) in sig.iter().enumerate() {
+        if kw(&tokens[i].token) != Some(Keyword::VALUES) {
+            continue;
+        }
+        let prev = si.checked_sub(1).map(|p| &tokens[sig[p]].token);
+        let from_item = matches!(prev.and_then(kw), Some(Keyword::FROM | Keyword::JOIN)) || matches!(prev, Some(Token::Comma)) && in_from(&tokens, &sig, si);
+        let body = match prev {
+            None | Some(Token::LParen) => true,
+            Some(t) => matches!(kw(t), Some(Keyword::AS | Keyword::UNION | Keyword::INTERSECT | Keyword::EXCEPT | Keyword::MINUS | Keyword::ALL | Keyword::DISTINCT)),
+        };
+        if !from_item && !body {
+            continue; // INSERT INTO t VALUES ...: sqlparser's own form
+        }
+        // walk the rows
+        let mut k = si + 1;
+        loop {
+            let Some(&start) = sig.get(k) else { break };
+            if tokens[start].token == Token::LParen {
+                // a parenthesised row: skip to its close
+                let mut depth = 0i32;
+                while let Some(&j) = sig.get(k) {
+                    match tokens[j].token {
+                        Token::LParen => depth += 1,
+                        Token::RParen => depth -= 1,
+                        _ => {}
+                    }
+                    k += 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+            } else {
+                // a bare expression row: up to a comma or terminator at depth 0
+                let mut depth = 0i32;
+                let row_start = k;
+                while let Some(&j) = sig.get(k) {
+                    let t = &tokens[j].token;
+                    if depth == 0 {
+                        if matches!(t, Token::Comma | Token::SemiColon | Token::EOF | Token::RParen) {
+                            break;
+                        }
+                        if kw(t).is_some_and(ends_inline_table) {
+                            break;
+                        }
+                        if k > row_start && is_alias_word(t) && ends_operand(&tokens[sig[k - 1]].token) {
+                            break; // `1 t(a)`: an alias
+                        }
+                    }
+                    match t {
+                        Token::LParen => depth += 1,
+                        Token::RParen => depth -= 1,
+                        _ => {}
+                    }
+                    k += 1;
+                }
+                if k == row_start {
+                    break;
+                }
+                inserts.push((sig[row_start], vec![Token::LParen]));
+                let end = sig.get(k).copied().unwrap_or(tokens.len());
+                inserts.push((end, vec![Token::RParen]));
+            }
+            match sig.get(k).map(|&j| &tokens[j].token) {
+                Some(Token::Comma) => k += 1,
+                _ => break,
+            }
+        }
+        // an alias after the rows of a query body: make it a FROM item
+        if body {
+            let next = sig.get(k).map(|&j| &tokens[j].token);
+            let has_alias = match next {
+                Some(t) if kw(t) == Some(Keyword::AS) => true,
+                Some(Token::Word(w)) => w.quote_style.is_some() || w.keyword == Keyword::NoKeyword || !ends_inline_table(w.keyword),
+                _ => false,
+            };
+            if has_alias {
+                inserts.push((i, vec![Token::make_keyword("SELECT"), Token::Mul, Token::make_keyword("FROM")]));
+            }
+        }
+    }
+    if inserts.is_empty() {
+        return tokens;
+    }
+    inserts.sort_by_key(|(i, _)| *i);
+    let mut out = Vec::with_capacity(tokens.len() + inserts.len() * 3);
+    let mut ins = inserts.into_iter().peekable();
+    for (i, t) in tokens.into_iter().enumerate() {
+        while let Some((at, _)) = ins.peek() {
+            if *at != i {
+                break;
+            }
+            let (_, add) = ins.next().unwrap_or_default();
+            for a in add {
+                out.push(TokenWithSpan::new(a, t.span));
+                out.push(TokenWithSpan::new(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space), t.span));
+            }
+        }
+        out.push(t);
+    }
+    out
+}
+
+/// Whether the comma before `sig[si]` separates FROM items (a FROM keyword at the same
+/// parenthesis depth, with no SELECT/WHERE in between).
+fn in_from(tokens: &[TokenWithSpan], sig: &[usize], si: usize) -> bool {
+    let mut depth = 0i32;
+    for p in (0..si).rev() {
+        let t = &tokens[sig[p]].token;
+        match t {
+            Token::RParen => depth += 1,
+            Token::LParen => {
+                if depth == 0 {
+                    return false;
+                }
+                depth -= 1;
+            }
+            _ if depth == 0 => match kw(t) {
+                Some(Keyword::FROM) => return true,
+                Some(Keyword::SELECT | Keyword::WHERE | Keyword::ON | Keyword::GROUP | Keyword::HAVING | Keyword::ORDER) => return false,
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlparser::tokenizer::Tokenizer;
+
+    fn rw(sql: &str) -> String {
+        let d = crate::parser::dialect::SparkDialect;
+        let toks = Tokenizer::new(&d, sql).tokenize_with_location().unwrap();
+        rewrite(toks).iter().map(|t| t.token.to_string()).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn suffixes() {
+        assert_eq!(rw("select 1L, 100.00D, 6S, 10Y, 1.5F"), "select BIGINT '1', DOUBLE '100.00', SMALLINT '6', TINYINT '10', FLOAT '1.5'");
+        assert_eq!(rw("select 20E2BD, 1.5BD, 1.5e-1BD, 1e3D"), "select 2000., 1.5, 0.15, DOUBLE '1e3'");
+        assert_eq!(rw("select x1l, `1L` from t"), "select x1l, `1L` from t");
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(rw("select * from values 0, 1, 2 as t(id)"), "select * from values ( 0) , ( 1) , ( 2 ) as t(id)");
+        assert_eq!(rw("create view p AS VALUES 1 T(col)"), "create view p AS SELECT * FROM VALUES ( 1 ) T(col)");
+        assert_eq!(rw("create view p AS VALUES (1, 'a'), (2, 'b') tbl(c1, c2)"), "create view p AS SELECT * FROM VALUES (1, 'a'), (2, 'b') tbl(c1, c2)");
+        assert_eq!(rw("insert into t values (1), (2)"), "insert into t values (1), (2)");
+        assert_eq!(rw("values (1, 2)"), "values (1, 2)");
+        assert_eq!(rw("select * from values (1 + 2) as t(a) where a > 1"), "select * from values (1 + 2) as t(a) where a > 1");
+    }
+
+    #[test]
+    fn plain_decimals() {
+        assert_eq!(plain_decimal("20E2"), "2000.");
+        assert_eq!(plain_decimal("1.2345E2"), "123.45");
+        assert_eq!(plain_decimal("0.001"), "0.001");
+        assert_eq!(plain_decimal("5e-3"), "0.005");
+    }
+}

@@ -1,0 +1,392 @@
+//! WindowExec: window functions (`f(...) OVER (PARTITION BY ... ORDER BY ... frame)`).
+//!
+//! A pipeline breaker: the whole input is gathered into one batch. Calls that share a
+//! (PARTITION BY, ORDER BY) specification are computed together: the batch is sorted by
+//! partition keys then order keys (arrow's `lexsort_to_indices`), partitions and peer
+//! groups are found with arrow's `partition` kernel, and each call is evaluated per
+//! partition. Aggregates over a frame reuse the GROUP BY accumulators: a frame that
+//! covers the whole partition is one group per partition; other frames are expanded
+//! into (row, frame member) pairs, O(rows x frame size), bounded by
+//! [`MAX_EXPANDED_FRAME_ROWS`]. Output order is the sort order of the last
+//! specification (SQL gives no order without ORDER BY).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int32Array, UInt32Array};
+use arrow::compute::kernels::zip::zip;
+use arrow::compute::{concat_batches, lexsort_to_indices, take, SortColumn, SortOptions};
+use arrow::datatypes::{DataType, Float64Type, SchemaRef};
+use arrow::record_batch::RecordBatch;
+
+use super::eval::{cast_array, evaluate, layout_of};
+use super::{execute_all, make_batch, ExecContext, ExecutionPlan, Metrics};
+use crate::error::{QuarryError, Result};
+use crate::functions::aggregate::{create_accumulator, Accumulator};
+use crate::plan::{ColumnId, FrameBound, FrameUnits, SortKey, WindowExpr, WindowFunc};
+
+/// The most (row, frame member) pairs a sliding or running frame may expand to.
+pub const MAX_EXPANDED_FRAME_ROWS: usize = 50_000_000;
+
+pub struct WindowExec {
+    pub input: Arc<dyn ExecutionPlan>,
+    windows: Vec<WindowExpr>,
+    ids: Vec<ColumnId>,
+    schema: SchemaRef,
+    metrics: Metrics,
+}
+
+impl WindowExec {
+    /// `ids`/`schema`: the input's columns followed by one column per call.
+    pub fn new(input: Arc<dyn ExecutionPlan>, windows: Vec<WindowExpr>, ids: Vec<ColumnId>, schema: SchemaRef) -> Self {
+        WindowExec { input, windows, ids, schema, metrics: Metrics::default() }
+    }
+}
+
+fn same_spec(a: &WindowExpr, b: &WindowExpr) -> bool {
+    a.partition_by == b.partition_by && a.order_by == b.order_by
+}
+
+/// Ranges of equal consecutive rows over `cols` within `[0, n)`.
+fn ranges(cols: &[ArrayRef], n: usize) -> Result<Vec<std::ops::Range<usize>>> {
+    if cols.is_empty() || n == 0 {
+        return Ok(if n == 0 { vec![] } else { vec![0..n] });
+    }
+    Ok(arrow::compute::partition(cols)?.ranges())
+}
+
+impl ExecutionPlan for WindowExec {
+    fn describe(&self) -> String {
+        let w: Vec<String> = self.windows.iter().map(|w| w.to_string()).collect();
+        format!("WindowExec [{}]", w.join(", "))
+    }
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+    fn ids(&self) -> &[ColumnId] {
+        &self.ids
+    }
+    fn partitions(&self) -> usize {
+        1
+    }
+    fn execute(&self, _p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
+        let parts = execute_all(&self.input, ctx)?;
+        self.metrics.record(|| {
+            let batches: Vec<RecordBatch> = parts.into_iter().flatten().collect();
+            let in_schema = self.input.schema();
+            let all = concat_batches(&in_schema, &batches)?;
+            let n = all.num_rows();
+            if n == 0 {
+                return Ok(vec![]);
+            }
+            let in_cols = all.num_columns();
+            // columns: input, then computed window columns in computation order
+            let mut columns: Vec<ArrayRef> = all.columns().to_vec();
+            let mut ids: Vec<ColumnId> = self.input.ids().to_vec();
+            let out_ids = &self.ids[in_cols..];
+            let mut done = vec![false; self.windows.len()];
+            for i in 0..self.windows.len() {
+                if done[i] {
+                    continue;
+                }
+                ctx.check_cancel()?;
+                let group: Vec<usize> = (i..self.windows.len()).filter(|&j| !done[j] && same_spec(&self.windows[i], &self.windows[j])).collect();
+                let spec = &self.windows[i];
+                let layout = layout_of(&ids);
+                let batch = batch_of(&columns, n)?;
+                let part_keys: Vec<ArrayRef> = spec.partition_by.iter().map(|e| evaluate(e, &batch, &layout)).collect::<Result<_>>()?;
+                let order_keys: Vec<ArrayRef> = spec.order_by.iter().map(|k| evaluate(&k.expr, &batch, &layout)).collect::<Result<_>>()?;
+                let mut sort_cols: Vec<SortColumn> = part_keys.iter().map(|a| SortColumn { values: a.clone(), options: Some(SortOptions::default()) }).collect();
+                sort_cols.extend(order_keys.iter().zip(&spec.order_by).map(|(a, k)| SortColumn { values: a.clone(), options: Some(SortOptions { descending: !k.asc, nulls_first: k.nulls_first }) }));
+                let (columns2, part_keys, order_keys) = if sort_cols.is_empty() {
+                    (columns.clone(), part_keys, order_keys)
+                } else {
+                    let idx = lexsort_to_indices(&sort_cols, None)?;
+                    let t = |v: &[ArrayRef]| v.iter().map(|c| take(c, &idx, None).map_err(QuarryError::from)).collect::<Result<Vec<_>>>();
+                    (t(&columns)?, t(&part_keys)?, t(&order_keys)?)
+                };
+                columns = columns2;
+                let batch = batch_of(&columns, n)?;
+                let partitions = ranges(&part_keys, n)?;
+                for &j in &group {
+                    let w = &self.windows[j];
+                    let args: Vec<ArrayRef> = w.args.iter().map(|e| evaluate(e, &batch, &layout)).collect::<Result<_>>()?;
+                    let out = compute(w, &args, &order_keys, &partitions, n)?;
+                    columns.push(cast_array(&out, &w.data_type)?);
+                    ids.push(out_ids[j]);
+                    done[j] = true;
+                }
+            }
+            // reorder to the declared output: input columns, then calls in order
+            let pos = |id: ColumnId| ids.iter().position(|x| *x == id);
+            let mut out = columns[..in_cols].to_vec();
+            for id in out_ids {
+                let p = pos(*id).ok_or_else(|| QuarryError::Internal("window column missing".into()))?;
+                out.push(columns[p].clone());
+            }
+            Ok(vec![make_batch(self.schema.clone(), out, n)?])
+        })
+    }
+    fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
+        vec![self.input.clone()]
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
+
+/// A batch holding `columns` (names are irrelevant to evaluation, which goes by layout).
+fn batch_of(columns: &[ArrayRef], n: usize) -> Result<RecordBatch> {
+    let fields: Vec<arrow::datatypes::Field> = columns.iter().enumerate().map(|(i, c)| arrow::datatypes::Field::new(format!("c{i}"), c.data_type().clone(), true)).collect();
+    make_batch(Arc::new(arrow::datatypes::Schema::new(fields)), columns.to_vec(), n)
+}
+
+/// Evaluate one call over rows already sorted by its partition and order keys.
+fn compute(w: &WindowExpr, args: &[ArrayRef], order_keys: &[ArrayRef], partitions: &[std::ops::Range<usize>], n: usize) -> Result<ArrayRef> {
+    // peer groups (rows equal on the ORDER BY keys) inside each partition
+    let mut peers: Vec<std::ops::Range<usize>> = Vec::with_capacity(n); // per row: its peer group
+    for p in partitions {
+        let sliced: Vec<ArrayRef> = order_keys.iter().map(|a| a.slice(p.start, p.len())).collect();
+        let rs = if sliced.is_empty() { vec![0..p.len()] } else { arrow::compute::partition(&sliced)?.ranges() };
+        for r in rs {
+            let g = (p.start + r.start)..(p.start + r.end);
+            for _ in r {
+                peers.push(g.clone());
+            }
+        }
+    }
+    match &w.func {
+        WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank | WindowFunc::Ntile(_) => {
+            let mut v = Vec::with_capacity(n);
+            for p in partitions {
+                let len = p.len() as i64;
+                let mut dense = 0;
+                let mut last_start = usize::MAX;
+                for r in p.clone() {
+                    if peers[r].start != last_start {
+                        dense += 1;
+                        last_start = peers[r].start;
+                    }
+                    let i = (r - p.start) as i64;
+                    v.push(match &w.func {
+                        WindowFunc::RowNumber => i + 1,
+                        WindowFunc::Rank => (peers[r].start - p.start) as i64 + 1,
+                        WindowFunc::DenseRank => dense,
+                        WindowFunc::Ntile(k) => ntile(i, len, *k),
+                        _ => 0,
+                    } as i32);
+                }
+            }
+            Ok(Arc::new(Int32Array::from(v)))
+        }
+        WindowFunc::PercentRank | WindowFunc::CumeDist => {
+            let mut v = Vec::with_capacity(n);
+            for p in partitions {
+                let len = p.len() as f64;
+                for r in p.clone() {
+                    v.push(match w.func {
+                        WindowFunc::PercentRank => {
+                            if p.len() <= 1 {
+                                0.0
+                            } else {
+                                (peers[r].start - p.start) as f64 / (len - 1.0)
+                            }
+                        }
+                        _ => (peers[r].end - p.start) as f64 / len,
+                    });
+                }
+            }
+            Ok(Arc::new(Float64Array::from(v)))
+        }
+        WindowFunc::Lead(off) | WindowFunc::Lag(off) => {
+            let off = if matches!(w.func, WindowFunc::Lag(_)) { -*off } else { *off };
+            let x = args.first().ok_or_else(|| QuarryError::Internal("lead/lag without argument".into()))?;
+            let mut idx = Vec::with_capacity(n);
+            let mut outside = Vec::with_capacity(n);
+            for p in partitions {
+                for r in p.clone() {
+                    let t = r as i64 + off;
+                    if t >= p.start as i64 && t < p.end as i64 {
+                        idx.push(Some(t as u32));
+                        outside.push(false);
+                    } else {
+                        idx.push(None);
+                        outside.push(true);
+                    }
+                }
+            }
+            let taken = take(x, &UInt32Array::from(idx), None)?;
+            match args.get(1) {
+                Some(d) => {
+                    let d = cast_array(d, x.data_type())?;
+                    Ok(zip(&BooleanArray::from(outside), &d, &taken)?)
+                }
+                None => Ok(taken),
+            }
+        }
+        WindowFunc::FirstValue { ignore_nulls } | WindowFunc::LastValue { ignore_nulls } | WindowFunc::NthValue { ignore_nulls, .. } => {
+            let x = args.first().ok_or_else(|| QuarryError::Internal("value function without argument".into()))?;
+            let frames = frames(w, order_keys, partitions, &peers, n)?;
+            let mut idx = Vec::with_capacity(n);
+            for f in frames {
+                let members: Box<dyn Iterator<Item = usize>> = match w.func {
+                    WindowFunc::LastValue { .. } => Box::new(f.rev()),
+                    _ => Box::new(f),
+                };
+                let mut members = members.filter(|&i| !*ignore_nulls || x.is_valid(i));
+                let pick = match w.func {
+                    WindowFunc::NthValue { n: k, .. } => members.nth((k - 1).max(0) as usize),
+                    _ => members.next(),
+                };
+                idx.push(pick.map(|i| i as u32));
+            }
+            Ok(take(x, &UInt32Array::from(idx), None)?)
+        }
+        WindowFunc::Aggregate { func, distinct } => {
+            let types: Vec<DataType> = args.iter().map(|a| a.data_type().clone()).collect();
+            let mut acc: Box<dyn Accumulator> = create_accumulator(func, *distinct, &types, &w.data_type)?;
+            let whole = whole_partition(w);
+            if whole {
+                let mut groups = Vec::with_capacity(n);
+                for (g, p) in partitions.iter().enumerate() {
+                    groups.extend(std::iter::repeat_n(g, p.len()));
+                }
+                acc.update(args, &groups, partitions.len())?;
+                let per_part = acc.finish(partitions.len())?;
+                let idx = UInt32Array::from(groups.iter().map(|&g| g as u32).collect::<Vec<_>>());
+                return Ok(take(&per_part, &idx, None)?);
+            }
+            let frames = frames(w, order_keys, partitions, &peers, n)?;
+            let total: usize = frames.iter().map(|f| f.len()).sum();
+            if total > MAX_EXPANDED_FRAME_ROWS {
+                return Err(QuarryError::NotSupported(format!(
+                    "a window frame ({:?} BETWEEN {} AND {}) over {n} rows ({total} row-frame pairs, the limit is {MAX_EXPANDED_FRAME_ROWS}); use a smaller frame or more partitions",
+                    w.frame.units, w.frame.start, w.frame.end
+                )));
+            }
+            let mut member = Vec::with_capacity(total);
+            let mut groups = Vec::with_capacity(total);
+            for (r, f) in frames.iter().enumerate() {
+                for i in f.clone() {
+                    member.push(i as u32);
+                    groups.push(r);
+                }
+            }
+            let member = UInt32Array::from(member);
+            let taken: Vec<ArrayRef> = args.iter().map(|a| take(a, &member, None).map_err(QuarryError::from)).collect::<Result<_>>()?;
+            acc.update(&taken, &groups, n)?;
+            acc.finish(n)
+        }
+    }
+}
+
+/// Spark's NTILE: the first `len % k` buckets get one extra row.
+fn ntile(i: i64, len: i64, k: i64) -> i64 {
+    let k = k.max(1);
+    let base = len / k;
+    let extra = len % k;
+    let big = extra * (base + 1);
+    if i < big {
+        i / (base + 1) + 1
+    } else if base == 0 {
+        i + 1
+    } else {
+        extra + (i - big) / base + 1
+    }
+}
+
+fn whole_partition(w: &WindowExpr) -> bool {
+    let f = &w.frame;
+    f.start == FrameBound::UnboundedPreceding && f.end == FrameBound::UnboundedFollowing
+}
+
+/// The frame of every row, as row ranges in the sorted batch.
+fn frames(w: &WindowExpr, order_keys: &[ArrayRef], partitions: &[std::ops::Range<usize>], peers: &[std::ops::Range<usize>], n: usize) -> Result<Vec<std::ops::Range<usize>>> {
+    let mut out = Vec::with_capacity(n);
+    let f = &w.frame;
+    // RANGE with a value offset: the single ORDER BY key as doubles
+    let range_values: Option<(Float64Array, &SortKey)> = if f.units == FrameUnits::Range
+        && (matches!(f.start, FrameBound::Preceding(_) | FrameBound::Following(_)) || matches!(f.end, FrameBound::Preceding(_) | FrameBound::Following(_)))
+    {
+        if order_keys.len() != 1 {
+            return Err(QuarryError::Analysis("[DATATYPE_MISMATCH.RANGE_FRAME_MULTI_ORDER] A RANGE window frame with value boundaries cannot be used in a window specification with multiple order by expressions".into()));
+        }
+        let k = &order_keys[0];
+        if !crate::types::is_numeric(k.data_type()) {
+            return Err(QuarryError::NotSupported(format!("RANGE frames with offsets over a {} ORDER BY key", crate::types::type_name(k.data_type()))));
+        }
+        let v = cast_array(k, &DataType::Float64)?;
+        Some((v.as_primitive::<Float64Type>().clone(), &w.order_by[0]))
+    } else {
+        None
+    };
+    for p in partitions {
+        for r in p.clone() {
+            let bound = |b: &FrameBound, is_start: bool| -> usize {
+                match (b, f.units) {
+                    (FrameBound::UnboundedPreceding, _) => p.start,
+                    (FrameBound::UnboundedFollowing, _) => p.end,
+                    (FrameBound::CurrentRow, FrameUnits::Rows) => {
+                        if is_start {
+                            r
+                        } else {
+                            r + 1
+                        }
+                    }
+                    (FrameBound::CurrentRow, FrameUnits::Range) => {
+                        if is_start {
+                            peers[r].start
+                        } else {
+                            peers[r].end
+                        }
+                    }
+                    (FrameBound::Preceding(k), FrameUnits::Rows) => {
+                        let t = r as i64 - *k as i64 + i64::from(!is_start);
+                        t.clamp(p.start as i64, p.end as i64) as usize
+                    }
+                    (FrameBound::Following(k), FrameUnits::Rows) => {
+                        let t = r as i64 + *k as i64 + i64::from(!is_start);
+                        t.clamp(p.start as i64, p.end as i64) as usize
+                    }
+                    (FrameBound::Preceding(k) | FrameBound::Following(k), FrameUnits::Range) => {
+                        let Some((vals, key)) = &range_values else { return r };
+                        if vals.is_null(r) {
+                            // NULL keys: the frame is the NULL peer group
+                            return if is_start { peers[r].start } else { peers[r].end };
+                        }
+                        let delta = if matches!(b, FrameBound::Preceding(_)) { -*k } else { *k };
+                        // in sort order, "preceding" means smaller values when ascending
+                        let target = if key.asc { vals.value(r) + delta } else { vals.value(r) - delta };
+                        // first row (is_start) / one past the last row (end) whose value is within the target
+                        let mut lo = p.start;
+                        let mut hi = p.end;
+                        let before = |i: usize| -> bool {
+                            if vals.is_null(i) {
+                                return key.nulls_first;
+                            }
+                            let v = vals.value(i);
+                            match (key.asc, is_start) {
+                                (true, true) => v < target,
+                                (true, false) => v <= target,
+                                (false, true) => v > target,
+                                (false, false) => v >= target,
+                            }
+                        };
+                        while lo < hi {
+                            let mid = (lo + hi) / 2;
+                            if before(mid) {
+                                lo = mid + 1;
+                            } else {
+                                hi = mid;
+                            }
+                        }
+                        lo
+                    }
+                }
+            };
+            let s = bound(&f.start, true);
+            let e = bound(&f.end, false);
+            out.push(if s < e { s..e } else { s..s });
+        }
+    }
+    Ok(out)
+}
