@@ -217,8 +217,13 @@ pub fn scalar_joins(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Re
         if err.is_some() {
             return x;
         }
-        let Expr::Subquery { plan: sub, kind: SubqueryKind::Scalar, .. } = &x else { return x };
-        match is_correlated(sub, outer) {
+        let (sub, exists) = match &x {
+            Expr::Subquery { plan: sub, kind: SubqueryKind::Scalar, .. } => (sub.clone(), None),
+            // EXISTS elsewhere than a WHERE conjunct: (SELECT count(*) FROM q) > 0
+            Expr::Subquery { plan: sub, kind: SubqueryKind::Exists { negated }, .. } => (sub.clone(), Some(*negated)),
+            _ => return x,
+        };
+        match is_correlated(&sub, outer) {
             Ok(false) => return x,
             Ok(true) => {}
             Err(e) => {
@@ -227,10 +232,33 @@ pub fn scalar_joins(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Re
             }
         }
         let Some(p) = plan.take() else { return x };
-        match scalar_join(p, sub) {
+        let sub = match exists {
+            None => (*sub).clone(),
+            Some(_) => {
+                let cnt = Column::new("count(1)", arrow::datatypes::DataType::Int64, true);
+                let agg = LogicalPlan::Aggregate {
+                    input: Box::new((*sub).clone()),
+                    group: vec![],
+                    aggs: vec![(crate::plan::AggregateExpr { func: AggFunc::Count, args: vec![], distinct: false, data_type: arrow::datatypes::DataType::Int64 }, cnt.clone())],
+                };
+                let v = Column::new("exists", arrow::datatypes::DataType::Int64, true);
+                LogicalPlan::Project { input: Box::new(agg), exprs: vec![(Expr::Column(cnt), v)] }
+            }
+        };
+        match scalar_join(p, &sub) {
             Ok((np, v)) => {
                 plan = Some(np);
-                v
+                match exists {
+                    None => v,
+                    Some(negated) => {
+                        let gt = Expr::binary(BinOp::Gt, v, Expr::Literal(ScalarValue::from_i64(0)), arrow::datatypes::DataType::Boolean);
+                        if negated {
+                            Expr::Not(Box::new(gt))
+                        } else {
+                            gt
+                        }
+                    }
+                }
             }
             Err(e) => {
                 err = Some(e);
@@ -248,7 +276,13 @@ pub fn scalar_joins(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Re
 fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Expr)> {
     let outer = ids_of(&plan);
     let value = sub.schema().first().cloned().ok_or_else(|| QuarryError::Internal("scalar subquery without columns".into()))?;
-    let (right, conds, aggregated) = pull_up(sub.clone(), &outer, ThroughAggregate::Any)?;
+    let (right, conds, aggregated) = match pull_up(sub.clone(), &outer, ThroughAggregate::Any) {
+        Ok(r) => r,
+        // a non-equality correlation below a global aggregate: aggregate per distinct
+        // outer value instead
+        Err(QuarryError::NotSupported(m)) if m.starts_with("the correlated condition") => domain_aggregate(&plan, sub, &outer)?,
+        Err(e) => return Err(e),
+    };
     if !aggregated {
         return Err(QuarryError::Analysis(
             "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.CORRELATED_SCALAR_SUBQUERY] Correlated scalar subqueries must be aggregated to return at most one row".into(),
@@ -292,4 +326,85 @@ fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Exp
         _ => Expr::Column(v),
     };
     Ok((joined, result))
+}
+
+/// Decorrelate `Project(Aggregate(global, input))` whose input has correlated conditions
+/// of any form: the distinct values of the outer columns they use (the domain D) are
+/// left-joined with the input on those conditions and aggregated per D row; the
+/// result joins the outer query on equality with D (an unmatched outer row takes the
+/// aggregate's empty value). Aggregate arguments are nulled on the rows the left join
+/// invented, and `count(*)` counts only matched rows.
+fn domain_aggregate(outer_plan: &LogicalPlan, sub: &LogicalPlan, outer: &HashSet<ColumnId>) -> Result<(LogicalPlan, Vec<Expr>, bool)> {
+    let unsupported = || QuarryError::NotSupported("this correlated scalar subquery (a non-equality correlation is supported directly below one aggregate without GROUP BY)".into());
+    let LogicalPlan::Project { input: agg_plan, exprs } = sub else { return Err(unsupported()) };
+    let LogicalPlan::Aggregate { input, group, aggs } = agg_plan.as_ref() else { return Err(unsupported()) };
+    if !group.is_empty() || exprs.iter().any(|(e, _)| refs_outer(e, outer)) {
+        return Err(unsupported());
+    }
+    let (inner, conds, crossed) = pull_up((**input).clone(), outer, ThroughAggregate::Any)?;
+    if crossed || conds.is_empty() {
+        return Err(unsupported());
+    }
+    // the domain: distinct outer columns the conditions use
+    let outer_cols: Vec<Column> = {
+        let all = outer_plan.schema();
+        let mut v: Vec<Column> = vec![];
+        for id in conds.iter().flat_map(|c| c.column_ids()) {
+            if outer.contains(&id) && !v.iter().any(|c| c.id == id) {
+                if let Some(c) = all.iter().find(|c| c.id == id) {
+                    v.push(c.clone());
+                }
+            }
+        }
+        v
+    };
+    let d_cols: Vec<Column> = outer_cols.iter().map(|c| Column::new(c.name.clone(), c.data_type.clone(), true)).collect();
+    let domain = LogicalPlan::Aggregate {
+        input: Box::new(outer_plan.clone()),
+        group: outer_cols.iter().zip(&d_cols).map(|(o, d)| (Expr::Column(o.clone()), d.clone())).collect(),
+        aggs: vec![],
+    };
+    let to_domain = |e: Expr| {
+        e.transform(&mut |x| match &x {
+            Expr::Column(c) => match outer_cols.iter().position(|o| o.id == c.id) {
+                Some(i) => Expr::Column(d_cols[i].clone()),
+                None => x,
+            },
+            _ => x,
+        })
+    };
+    let conds: Vec<Expr> = conds.into_iter().map(to_domain).collect();
+    let m = Column::new("__matched", arrow::datatypes::DataType::Boolean, true);
+    let mut inner_exprs: Vec<(Expr, Column)> = inner.schema().into_iter().map(|c| (Expr::Column(c.clone()), c)).collect();
+    inner_exprs.push((Expr::Literal(ScalarValue::from_bool(true)), m.clone()));
+    let inner = LogicalPlan::Project { input: Box::new(inner), exprs: inner_exprs };
+    let d_ids: HashSet<ColumnId> = d_cols.iter().map(|c| c.id).collect();
+    let (on, residual) = split_join_keys(conds, &d_ids, &ids_of(&inner))?;
+    let joined = LogicalPlan::Join { left: Box::new(domain), right: Box::new(inner), join_type: JoinType::Left, on, filter: Expr::conjunction(residual) };
+    let unmatched = Expr::IsNull(Box::new(Expr::Column(m.clone())));
+    let aggs: Vec<_> = aggs
+        .iter()
+        .map(|(a, c)| {
+            let mut a = a.clone();
+            if a.func == AggFunc::Count && a.args.is_empty() {
+                a.args = vec![Expr::Column(m.clone())];
+            } else {
+                a.args = a
+                    .args
+                    .into_iter()
+                    .map(|e| {
+                        let t = e.data_type();
+                        Expr::Case { whens: vec![(unmatched.clone(), Expr::Literal(ScalarValue::null(&t)))], else_expr: Some(Box::new(e)), data_type: t }
+                    })
+                    .collect();
+            }
+            (a, c.clone())
+        })
+        .collect();
+    let g_cols: Vec<Column> = d_cols.iter().map(|d| Column::new(d.name.clone(), d.data_type.clone(), true)).collect();
+    let agg = LogicalPlan::Aggregate { input: Box::new(joined), group: d_cols.iter().zip(&g_cols).map(|(d, g)| (Expr::Column(d.clone()), g.clone())).collect(), aggs };
+    let mut exprs = exprs.clone();
+    exprs.extend(g_cols.iter().map(|g| (Expr::Column(g.clone()), g.clone())));
+    let conds = outer_cols.iter().zip(&g_cols).map(|(o, g)| Expr::binary(BinOp::Eq, Expr::Column(o.clone()), Expr::Column(g.clone()), arrow::datatypes::DataType::Boolean)).collect();
+    Ok((LogicalPlan::Project { input: Box::new(agg), exprs }, conds, true))
 }

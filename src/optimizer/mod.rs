@@ -1,8 +1,9 @@
 //! The optimizer: an ordered list of named rules, each disable-able by name with
 //! `SET quarry.optimizer.disabled_rules = 'rule_a,rule_b'` (to bisect a wrong result).
-//! The cost-based part (statistics, join order) comes later; the hash join builds on
-//! its right input.
+//! Join order is chosen by connectivity only (`join_reorder`); the cost-based part
+//! (statistics, build side) comes later: the hash join builds on its right input.
 
+mod join_reorder;
 mod predicate_pushdown;
 mod projection_pruning;
 
@@ -18,7 +19,7 @@ pub trait OptimizerRule {
 
 /// The rules in the order they run.
 pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
-    vec![Box::new(predicate_pushdown::PredicatePushdown), Box::new(projection_pruning::ProjectionPruning)]
+    vec![Box::new(join_reorder::JoinReorder), Box::new(predicate_pushdown::PredicatePushdown), Box::new(projection_pruning::ProjectionPruning)]
 }
 
 /// Run every enabled rule once, in order. `trace` receives (rule, plan after it).

@@ -123,6 +123,23 @@ impl LogicalPlan {
         }
     }
 
+    /// Rebuild this node with `f` applied to each direct input.
+    pub fn map_inputs(self, f: &mut dyn FnMut(LogicalPlan) -> crate::error::Result<LogicalPlan>) -> crate::error::Result<LogicalPlan> {
+        let mut b = |p: Box<LogicalPlan>| -> crate::error::Result<Box<LogicalPlan>> { Ok(Box::new(f(*p)?)) };
+        Ok(match self {
+            p @ (LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } | LogicalPlan::Range { .. }) => p,
+            LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter { input: b(input)?, predicate },
+            LogicalPlan::Project { input, exprs } => LogicalPlan::Project { input: b(input)?, exprs },
+            LogicalPlan::Aggregate { input, group, aggs } => LogicalPlan::Aggregate { input: b(input)?, group, aggs },
+            LogicalPlan::Join { left, right, join_type, on, filter } => LogicalPlan::Join { left: b(left)?, right: b(right)?, join_type, on, filter },
+            LogicalPlan::Sort { input, keys, fetch } => LogicalPlan::Sort { input: b(input)?, keys, fetch },
+            LogicalPlan::Limit { input, skip, fetch } => LogicalPlan::Limit { input: b(input)?, skip, fetch },
+            LogicalPlan::Window { input, windows } => LogicalPlan::Window { input: b(input)?, windows },
+            LogicalPlan::Union { inputs, columns } => LogicalPlan::Union { inputs: inputs.into_iter().map(&mut *f).collect::<crate::error::Result<_>>()?, columns },
+            LogicalPlan::SetOp { left, right, kind } => LogicalPlan::SetOp { left: b(left)?, right: b(right)?, kind },
+        })
+    }
+
     /// Expressions held by this node (not its inputs').
     pub fn exprs(&self) -> Vec<&Expr> {
         match self {
