@@ -462,10 +462,10 @@ impl Binder<'_> {
         if f.over.is_some() {
             return self.bind_window(f, cx);
         }
-        if f.filter.is_some() {
-            return Err(QuarryError::NotSupported("FILTER (WHERE ...) on aggregates".into()));
-        }
         let (args, distinct, star) = self.function_args(f)?;
+        if f.filter.is_some() && !AggFunc::is_aggregate_name(&name) {
+            return Err(QuarryError::Analysis(format!("FILTER (WHERE ...) is only allowed on aggregate functions, not {name}()")));
+        }
         if AggFunc::is_aggregate_name(&name) {
             let Some(agg) = cx.agg else {
                 return Err(QuarryError::Analysis(format!(
@@ -487,6 +487,31 @@ impl Binder<'_> {
                 bound.clear();
             } else if star {
                 return Err(QuarryError::Analysis(format!("{name}(*) is not allowed")));
+            }
+            // agg(x) FILTER (WHERE c) is agg(CASE WHEN c THEN x END): aggregates skip NULLs
+            if let Some(flt) = &f.filter {
+                if contains_aggregate(flt) {
+                    return Err(QuarryError::Analysis("[INVALID_WHERE_CONDITION] an aggregate FILTER condition cannot contain aggregate functions".into()));
+                }
+                if matches!(name.as_str(), "first" | "first_value" | "any_value") {
+                    return Err(QuarryError::NotSupported(format!("FILTER (WHERE ...) on {name}()")));
+                }
+                let cond = cast_bool(self.bind_expr(flt, &input_cx)?)?;
+                if bound.is_empty() {
+                    bound.push(Expr::Literal(ScalarValue::from_i32(1)));
+                }
+                bound = bound
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, x)| {
+                        // only the value argument; constant parameters (a percentile's p) stay
+                        if i > 0 && name != "count" {
+                            return x;
+                        }
+                        let t = x.data_type();
+                        Expr::Case { whens: vec![(cond.clone(), x)], else_expr: None, data_type: t }
+                    })
+                    .collect();
             }
             let (func, args_b, result) = resolve_aggregate(&name, bound)?;
             let ae = AggregateExpr { func, args: args_b, distinct, data_type: result.clone() };

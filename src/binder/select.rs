@@ -469,9 +469,22 @@ impl Binder<'_> {
                 let cx = ExprCtx { scope: &both, outer, agg: None, clause: "the join condition", windows: None };
                 conjuncts = cast_bool(self.bind_expr(e, &cx)?)?.split_conjunction();
             }
-            Some(ast::JoinConstraint::Using(names)) => {
-                for n in names {
-                    let name = n.to_string().trim_matches('`').to_ascii_lowercase();
+            Some(c @ (ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural)) => {
+                let names: Vec<String> = match c {
+                    ast::JoinConstraint::Using(names) => names.iter().map(|n| n.to_string().trim_matches('`').to_ascii_lowercase()).collect(),
+                    // NATURAL: the visible column names both sides have, in the left's order
+                    _ => {
+                        let mut v: Vec<String> = vec![];
+                        for l in ls.cols.iter().filter(|c| !c.hidden) {
+                            let n = l.col.name.to_ascii_lowercase();
+                            if !v.contains(&n) && rs.cols.iter().any(|r| !r.hidden && r.col.name.eq_ignore_ascii_case(&n)) {
+                                v.push(n);
+                            }
+                        }
+                        v
+                    }
+                };
+                for name in names {
                     let l = ls.resolve(&[name.clone()])?.ok_or_else(|| {
                         QuarryError::Analysis(format!("[UNRESOLVED_USING_COLUMN_FOR_JOIN] USING column `{name}` cannot be resolved on the left side of the join"))
                     })?;
@@ -482,7 +495,6 @@ impl Binder<'_> {
                     using.push(name);
                 }
             }
-            Some(ast::JoinConstraint::Natural) => return Err(QuarryError::NotSupported("NATURAL JOIN".into())),
         }
         if jt == JoinType::Cross && !conjuncts.is_empty() {
             jt = JoinType::Inner;

@@ -894,12 +894,16 @@ fn round(a: &ArrayRef, digits: Option<&Int32Array>) -> Result<ArrayRef> {
                     if d >= s as i32 {
                         return Some(x.value(i));
                     }
-                    let f = 10i128.pow((s as i32 - d).min(38) as u32);
+                    if s as i32 - d > 38 {
+                        return Some(0); // every decimal(38) value is below half of 10^39
+                    }
+                    let f = 10i128.pow((s as i32 - d) as u32);
                     let v = x.value(i);
                     let q = v / f;
-                    let r = v % f;
-                    let q = if r.abs() * 2 >= f { q + v.signum() } else { q };
-                    Some(q * f)
+                    let r = (v % f).abs();
+                    let q = if r >= f - r { q + v.signum() } else { q };
+                    // overflow (a carry past the precision) is NULL, as Spark's non-ANSI mode
+                    q.checked_mul(f)
                 })
                 .collect();
             Arc::new(out.with_precision_and_scale(p, s)?)
@@ -920,7 +924,8 @@ fn round(a: &ArrayRef, digits: Option<&Int32Array>) -> Result<ArrayRef> {
                     let v = x.value(i);
                     let q = v / f;
                     let r = v % f;
-                    let q = if r.abs() * 2 >= f { q + v.signum() } else { q };
+                    let r = r.abs();
+                    let q = if r >= f - r { q + v.signum() } else { q };
                     q.checked_mul(f)
                 })
                 .collect();
