@@ -22,6 +22,8 @@ pub struct AggState {
     pub aggs: RefCell<Vec<(AggregateExpr, Column)>>,
     /// The input scope (aggregate arguments bind here).
     pub input: Scope,
+    /// With GROUPING SETS / ROLLUP / CUBE: the grouping id column of the Aggregate.
+    pub grouping_id: Option<Column>,
 }
 
 /// What an expression may see while being bound.
@@ -434,6 +436,45 @@ impl Binder<'_> {
         Ok(plan)
     }
 
+    /// `grouping(x)` (1 when x is not grouped in the row's set, a tinyint) and
+    /// `grouping_id([x, ...])` (those bits, the first expression the highest; a bigint).
+    fn bind_grouping(&mut self, name: &str, args: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
+        let (Some(agg), Some(gid)) = (cx.agg, cx.agg.and_then(|a| a.grouping_id.clone())) else {
+            return Err(QuarryError::Analysis(format!("[UNSUPPORTED_GROUPING_EXPRESSION] {name}() can only be used with GroupingSets/Cube/Rollup")));
+        };
+        let n = agg.group.len();
+        let input_cx = ExprCtx { scope: &agg.input, outer: cx.outer, agg: None, clause: "grouping()", windows: None };
+        let bit = |this: &mut Self, a: &ast::Expr| -> Result<Expr> {
+            let e = this.bind_expr(a, &input_cx)?;
+            let i = agg.group.iter().position(|(g, _)| *g == e).ok_or_else(|| {
+                QuarryError::Analysis(format!("[GROUPING_COLUMN_MISMATCH] Column of grouping ({e}) can't be found in grouping columns"))
+            })?;
+            let div = Expr::binary(BinOp::IntDivide, Expr::Column(gid.clone()), Expr::Literal(ScalarValue::from_i64(1 << (n - 1 - i))), DataType::Int64);
+            Ok(Expr::binary(BinOp::Modulo, div, Expr::Literal(ScalarValue::from_i64(2)), DataType::Int64))
+        };
+        if name == "grouping" {
+            if args.len() != 1 {
+                return Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] `grouping` requires 1 parameters but the actual number is {}", args.len())));
+            }
+            let b = bit(self, &args[0])?;
+            return cast_to(b, &DataType::Int8);
+        }
+        if args.is_empty() {
+            return Ok(Expr::Column(gid));
+        }
+        let m = args.len();
+        let mut acc: Option<Expr> = None;
+        for (j, a) in args.iter().enumerate() {
+            let b = bit(self, a)?;
+            let term = Expr::binary(BinOp::Multiply, b, Expr::Literal(ScalarValue::from_i64(1 << (m - 1 - j))), DataType::Int64);
+            acc = Some(match acc {
+                None => term,
+                Some(x) => Expr::binary(BinOp::Plus, x, term, DataType::Int64),
+            });
+        }
+        acc.ok_or_else(|| QuarryError::Internal("grouping_id".into()))
+    }
+
     pub(super) fn function_args(&mut self, f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, bool)> {
         match &f.args {
             ast::FunctionArguments::None => Ok((vec![], false, false)),
@@ -465,6 +506,9 @@ impl Binder<'_> {
         let (args, distinct, star) = self.function_args(f)?;
         if f.filter.is_some() && !AggFunc::is_aggregate_name(&name) {
             return Err(QuarryError::Analysis(format!("FILTER (WHERE ...) is only allowed on aggregate functions, not {name}()")));
+        }
+        if name == "grouping" || name == "grouping_id" {
+            return self.bind_grouping(&name, &args, cx);
         }
         if AggFunc::is_aggregate_name(&name) {
             let Some(agg) = cx.agg else {

@@ -170,12 +170,13 @@ impl Binder<'_> {
             Item::Ast(e, n) => Some((n.clone(), e.clone())),
             Item::Col(_) => None,
         }).collect();
+        // grouping sets: indexes into `group_exprs` (None: a plain GROUP BY)
+        let mut grouping_sets: Option<Vec<Vec<usize>>> = None;
         let group_exprs: Vec<ast::Expr> = match &s.group_by {
             ast::GroupByExpr::Expressions(v, mods) => {
-                if !mods.is_empty() {
-                    return Err(QuarryError::NotSupported("GROUP BY ... WITH ROLLUP/CUBE".into()));
-                }
-                v.clone()
+                let (flat, sets) = expand_grouping_sets(v, mods)?;
+                grouping_sets = sets;
+                flat
             }
             ast::GroupByExpr::All(_) => {
                 // GROUP BY ALL: every select item without an aggregate
@@ -196,13 +197,12 @@ impl Binder<'_> {
         if s.having.is_some() && !has_agg {
             // HAVING without aggregation: Spark treats the whole input as one group
         }
-        let agg_state = if has_agg || s.having.is_some() {
+        let mut flat_index: Vec<usize> = vec![];
+        let agg_state = if has_agg || s.having.is_some() || grouping_sets.is_some() {
             let in_cx = ExprCtx { scope: &scope, outer, agg: None, clause: "GROUP BY", windows: None };
             let mut group: Vec<(Expr, Column)> = vec![];
             for g in &group_exprs {
-                if let ast::Expr::GroupingSets(_) | ast::Expr::Rollup(_) | ast::Expr::Cube(_) = g {
-                    return Err(QuarryError::NotSupported("GROUPING SETS / ROLLUP / CUBE".into()));
-                }
+                flat_index.push(group.len());
                 // ordinal or select alias
                 let resolved: ast::Expr = match g {
                     ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
@@ -215,7 +215,11 @@ impl Binder<'_> {
                                 e.clone()
                             }
                             Some(Item::Col(c)) => {
-                                group.push((Expr::Column(c.clone()), Column::new(c.name.clone(), c.data_type.clone(), c.nullable)));
+                                let e = Expr::Column(c.clone());
+                                match group.iter().position(|(x, _)| *x == e) {
+                                    Some(i) => *flat_index.last_mut().unwrap_or(&mut 0) = i,
+                                    None => group.push((e, Column::new(c.name.clone(), c.data_type.clone(), c.nullable || grouping_sets.is_some()))),
+                                }
                                 continue;
                             }
                             None => {
@@ -235,18 +239,22 @@ impl Binder<'_> {
                     _ => g.clone(),
                 };
                 let e = self.bind_expr(&resolved, &in_cx)?;
-                if group.iter().any(|(x, _)| *x == e) {
+                if let Some(i) = group.iter().position(|(x, _)| *x == e) {
+                    if let Some(last) = flat_index.last_mut() {
+                        *last = i;
+                    }
                     continue;
                 }
                 let name = match &e {
                     Expr::Column(c) => c.name.clone(),
                     _ => super::select::expr_name(&resolved),
                 };
-                let nullable = e.nullable();
+                let nullable = e.nullable() || grouping_sets.is_some();
                 let dt = e.data_type();
                 group.push((e, Column::new(name, dt, nullable)));
             }
-            Some(AggState { group, aggs: RefCell::new(vec![]), input: scope.clone() })
+            let grouping_id = grouping_sets.as_ref().map(|_| Column::new("spark_grouping_id", DataType::Int64, false));
+            Some(AggState { group, aggs: RefCell::new(vec![]), input: scope.clone(), grouping_id })
         } else {
             None
         };
@@ -335,7 +343,36 @@ impl Binder<'_> {
         // Aggregate node
         if let Some(a) = agg_state {
             let aggs = a.aggs.into_inner();
-            plan = LogicalPlan::Aggregate { input: Box::new(plan), group: a.group, aggs };
+            let mut group = a.group;
+            if let (Some(sets), Some(gid)) = (&grouping_sets, &a.grouping_id) {
+                // Expand: one copy of each row per grouping set, keys outside the set NULL,
+                // plus the set's grouping id (bit i, from the left, set when key i is not in it)
+                let n = group.len();
+                let keys: Vec<Column> = group.iter().map(|(e, c)| Column::new(c.name.clone(), e.data_type(), true)).collect();
+                let gid_in = Column::new("spark_grouping_id", DataType::Int64, false);
+                let mut projections = vec![];
+                for set in sets {
+                    let members: Vec<usize> = set.iter().map(|&f| flat_index[f]).collect();
+                    let mut row: Vec<Expr> = vec![];
+                    let mut id: i64 = 0;
+                    for (i, (e, _)) in group.iter().enumerate() {
+                        if members.contains(&i) {
+                            row.push(e.clone());
+                        } else {
+                            row.push(Expr::Literal(crate::types::ScalarValue::null(&e.data_type())));
+                            id |= 1 << (n - 1 - i);
+                        }
+                    }
+                    row.push(Expr::Literal(crate::types::ScalarValue::from_i64(id)));
+                    projections.push(row);
+                }
+                let mut columns = keys.clone();
+                columns.push(gid_in.clone());
+                plan = LogicalPlan::Expand { input: Box::new(plan), projections, columns };
+                group = keys.iter().zip(group).map(|(k, (_, out))| (Expr::Column(k.clone()), out)).collect();
+                group.push((Expr::Column(gid_in), gid.clone()));
+            }
+            plan = LogicalPlan::Aggregate { input: Box::new(plan), group, aggs };
             if let Some(h) = having {
                 plan = LogicalPlan::Filter { input: Box::new(plan), predicate: h };
             }
@@ -667,6 +704,88 @@ fn check_wildcard_opts(o: &ast::WildcardAdditionalOptions) -> Result<()> {
 }
 
 /// ASC/DESC and NULLS FIRST/LAST, with Spark's defaults (NULLS FIRST for ASC, LAST for DESC).
+/// The grouping expressions of a GROUP BY and, when it has GROUPING SETS, ROLLUP, CUBE
+/// or `WITH ROLLUP|CUBE`, its sets as indexes into them (a plain expression is in every
+/// set; several items multiply, as Spark does).
+fn expand_grouping_sets(v: &[ast::Expr], mods: &[ast::GroupByWithModifier]) -> Result<(Vec<ast::Expr>, Option<Vec<Vec<usize>>>)> {
+    let mut flat: Vec<ast::Expr> = vec![];
+    let mut idx = |e: &ast::Expr, flat: &mut Vec<ast::Expr>| -> usize {
+        match flat.iter().position(|x| x == e) {
+            Some(i) => i,
+            None => {
+                flat.push(e.clone());
+                flat.len() - 1
+            }
+        }
+    };
+    let mut any_sets = false;
+    // each item: its list of sets
+    let mut items: Vec<Vec<Vec<usize>>> = vec![];
+    let tuple = |t: &Vec<ast::Expr>, flat: &mut Vec<ast::Expr>, idx: &mut dyn FnMut(&ast::Expr, &mut Vec<ast::Expr>) -> usize| -> Vec<usize> { t.iter().map(|e| idx(e, flat)).collect() };
+    for e in v {
+        match e {
+            ast::Expr::GroupingSets(sets) => {
+                any_sets = true;
+                items.push(sets.iter().map(|t| tuple(t, &mut flat, &mut idx)).collect());
+            }
+            ast::Expr::Rollup(parts) => {
+                any_sets = true;
+                let parts: Vec<Vec<usize>> = parts.iter().map(|t| tuple(t, &mut flat, &mut idx)).collect();
+                items.push((0..=parts.len()).rev().map(|k| parts[..k].concat()).collect());
+            }
+            ast::Expr::Cube(parts) => {
+                any_sets = true;
+                let parts: Vec<Vec<usize>> = parts.iter().map(|t| tuple(t, &mut flat, &mut idx)).collect();
+                if parts.len() > 12 {
+                    return Err(QuarryError::Analysis(format!("[GROUPING_SIZE_LIMIT_EXCEEDED] CUBE of {} expressions is too large", parts.len())));
+                }
+                let n = parts.len();
+                // Spark's order: all columns first, then fewer
+                let mut sets: Vec<Vec<usize>> = (0..(1u32 << n))
+                    .rev()
+                    .map(|mask| (0..n).filter(|i| mask & (1 << (n - 1 - i)) != 0).flat_map(|i| parts[i].clone()).collect())
+                    .collect();
+                sets.dedup();
+                items.push(sets);
+            }
+            other => items.push(vec![vec![idx(other, &mut flat)]]),
+        }
+    }
+    if let Some(m) = mods.first() {
+        let all: Vec<usize> = items.iter().flat_map(|sets| sets.iter().flatten().copied()).collect::<Vec<_>>();
+        let mut uniq: Vec<usize> = vec![];
+        for i in all {
+            if !uniq.contains(&i) {
+                uniq.push(i);
+            }
+        }
+        let n = uniq.len();
+        let sets: Vec<Vec<usize>> = match m {
+            ast::GroupByWithModifier::Rollup => (0..=n).rev().map(|k| uniq[..k].to_vec()).collect(),
+            ast::GroupByWithModifier::Cube => (0..(1u32 << n)).rev().map(|mask| (0..n).filter(|i| mask & (1 << (n - 1 - i)) != 0).map(|i| uniq[i]).collect()).collect(),
+            other => return Err(QuarryError::NotSupported(format!("GROUP BY ... {other}"))),
+        };
+        return Ok((flat, Some(sets)));
+    }
+    if !any_sets {
+        return Ok((flat, None));
+    }
+    // the cartesian product of the items' sets
+    let mut sets: Vec<Vec<usize>> = vec![vec![]];
+    for item in items {
+        let mut next = vec![];
+        for s in &sets {
+            for t in &item {
+                let mut c = s.clone();
+                c.extend(t.iter().copied());
+                next.push(c);
+            }
+        }
+        sets = next;
+    }
+    Ok((flat, Some(sets)))
+}
+
 /// Spark's `range(end)`, `range(start, end[, step[, numPartitions]])`: one bigint
 /// column `id` from start (inclusive) to end (exclusive).
 fn range_plan(args: &[Expr]) -> Result<LogicalPlan> {

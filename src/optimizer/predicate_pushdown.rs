@@ -152,6 +152,7 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             });
             with_filter(LogicalPlan::Window { input: Box::new(push(*input, down)), windows }, keep)
         }
+        LogicalPlan::Expand { input, projections, columns } => with_filter(LogicalPlan::Expand { input: Box::new(push(*input, vec![])), projections, columns }, preds),
         v @ (LogicalPlan::Values { .. } | LogicalPlan::Range { .. }) => with_filter(v, preds),
     }
 }

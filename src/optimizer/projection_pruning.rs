@@ -110,6 +110,13 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
             }
             LogicalPlan::Window { input: Box::new(prune(*input, &need, false)), windows }
         }
+        LogicalPlan::Expand { input, projections, columns } => {
+            let mut need = required.clone();
+            for e in projections.iter().flatten() {
+                need.extend(e.column_ids());
+            }
+            LogicalPlan::Expand { input: Box::new(prune(*input, &need, false)), projections, columns }
+        }
         v @ (LogicalPlan::Values { .. } | LogicalPlan::Range { .. }) => v,
     }
 }

@@ -120,6 +120,63 @@ impl ExecutionPlan for ProjectExec {
     }
 }
 
+/// Expand (GROUPING SETS): every input row once per projection, as the input's columns
+/// followed by the projection's values. Pipelined, like ProjectExec.
+pub struct ExpandExec {
+    pub input: Arc<dyn ExecutionPlan>,
+    projections: Vec<Vec<Expr>>,
+    ids: Vec<ColumnId>,
+    schema: SchemaRef,
+    layout: Layout,
+    metrics: Metrics,
+}
+
+impl ExpandExec {
+    pub fn new(input: Arc<dyn ExecutionPlan>, projections: Vec<Vec<Expr>>, ids: Vec<ColumnId>, schema: SchemaRef) -> Self {
+        let layout = layout_of(input.ids());
+        ExpandExec { input, projections, ids, schema, layout, metrics: Metrics::default() }
+    }
+}
+
+impl ExecutionPlan for ExpandExec {
+    fn describe(&self) -> String {
+        format!("ExpandExec sets={}", self.projections.len())
+    }
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+    fn ids(&self) -> &[ColumnId] {
+        &self.ids
+    }
+    fn partitions(&self) -> usize {
+        self.input.partitions()
+    }
+    fn execute(&self, p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
+        let input = self.input.execute(p, ctx)?;
+        self.metrics.record(|| {
+            let mut out = vec![];
+            for b in &input {
+                for row in &self.projections {
+                    let mut cols: Vec<ArrayRef> = b.columns().to_vec();
+                    for e in row {
+                        let c = evaluate(e, b, &self.layout)?;
+                        let f = self.schema.field(cols.len());
+                        cols.push(if c.data_type() != f.data_type() { super::eval::cast_array(&c, f.data_type())? } else { c });
+                    }
+                    out.push(make_batch(self.schema.clone(), cols, b.num_rows())?);
+                }
+            }
+            Ok(out)
+        })
+    }
+    fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
+        vec![self.input.clone()]
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
+
 /// One ORDER BY key for [`SortExec`].
 pub struct PhysicalSortKey {
     pub expr: Expr,

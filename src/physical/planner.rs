@@ -101,6 +101,11 @@ impl PhysicalPlanner<'_> {
                 let ins = inputs.iter().map(|i| self.create(i)).collect::<Result<_>>()?;
                 Arc::new(UnionExec::new(ins, ids(columns), schema_of(columns)))
             }
+            LogicalPlan::Expand { input, projections, columns: _ } => {
+                let cols = plan.schema();
+                let ps = projections.iter().map(|row| row.iter().map(|e| self.expr(e.clone())).collect::<Result<Vec<_>>>()).collect::<Result<_>>()?;
+                Arc::new(super::operators::ExpandExec::new(self.create(input)?, ps, ids(&cols), schema_of(&cols)))
+            }
             LogicalPlan::Window { input, windows } => {
                 let cols = plan.schema();
                 let ws = windows

@@ -79,6 +79,9 @@ pub enum LogicalPlan {
     Join { left: Box<LogicalPlan>, right: Box<LogicalPlan>, join_type: JoinType, on: Vec<(Expr, Expr)>, filter: Option<Expr> },
     Sort { input: Box<LogicalPlan>, keys: Vec<SortKey>, fetch: Option<usize> },
     Limit { input: Box<LogicalPlan>, skip: usize, fetch: Option<usize> },
+    /// GROUPING SETS: each input row once per projection; output = the input's columns
+    /// (same ids) followed by `columns` (the projections' values).
+    Expand { input: Box<LogicalPlan>, projections: Vec<Vec<Expr>>, columns: Vec<Column> },
     /// Window functions: the input's columns plus one column per call.
     Window { input: Box<LogicalPlan>, windows: Vec<(WindowExpr, Column)> },
     /// UNION ALL; `columns` are the output columns (types coerced by the binder).
@@ -105,6 +108,7 @@ impl LogicalPlan {
             },
             LogicalPlan::SetOp { left, .. } => left.schema(),
             LogicalPlan::Window { input, windows } => input.schema().into_iter().chain(windows.iter().map(|(_, c)| c.clone())).collect(),
+            LogicalPlan::Expand { input, columns, .. } => input.schema().into_iter().chain(columns.iter().cloned()).collect(),
         }
     }
 
@@ -117,7 +121,8 @@ impl LogicalPlan {
             | LogicalPlan::Aggregate { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. }
-            | LogicalPlan::Window { input, .. } => vec![input],
+            | LogicalPlan::Window { input, .. }
+            | LogicalPlan::Expand { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } | LogicalPlan::SetOp { left, right, .. } => vec![left, right],
             LogicalPlan::Union { inputs, .. } => inputs.iter().collect(),
         }
@@ -135,6 +140,7 @@ impl LogicalPlan {
             LogicalPlan::Sort { input, keys, fetch } => LogicalPlan::Sort { input: b(input)?, keys, fetch },
             LogicalPlan::Limit { input, skip, fetch } => LogicalPlan::Limit { input: b(input)?, skip, fetch },
             LogicalPlan::Window { input, windows } => LogicalPlan::Window { input: b(input)?, windows },
+            LogicalPlan::Expand { input, projections, columns } => LogicalPlan::Expand { input: b(input)?, projections, columns },
             LogicalPlan::Union { inputs, columns } => LogicalPlan::Union { inputs: inputs.into_iter().map(&mut *f).collect::<crate::error::Result<_>>()?, columns },
             LogicalPlan::SetOp { left, right, kind } => LogicalPlan::SetOp { left: b(left)?, right: b(right)?, kind },
         })
@@ -154,6 +160,7 @@ impl LogicalPlan {
                 .iter()
                 .flat_map(|(w, _)| w.args.iter().chain(w.partition_by.iter()).chain(w.order_by.iter().map(|k| &k.expr)))
                 .collect(),
+            LogicalPlan::Expand { projections, .. } => projections.iter().flatten().collect(),
             LogicalPlan::Range { .. } | LogicalPlan::Limit { .. } | LogicalPlan::Union { .. } | LogicalPlan::SetOp { .. } => vec![],
         }
     }
@@ -230,6 +237,9 @@ impl LogicalPlan {
             LogicalPlan::Limit { skip, fetch, .. } => format!("Limit skip={skip} fetch={}", fetch.map(|f| f.to_string()).unwrap_or("all".into())),
             LogicalPlan::Union { columns, .. } => format!("Union [{}]", columns.iter().map(|c| format!("{}:{}", c.name, type_name(&c.data_type))).collect::<Vec<_>>().join(", ")),
             LogicalPlan::SetOp { kind, .. } => format!("{kind:?}"),
+            LogicalPlan::Expand { projections, columns, .. } => {
+                format!("Expand sets={} [{}]", projections.len(), columns.iter().map(|c| format!("{}#{}", c.name, c.id)).collect::<Vec<_>>().join(", "))
+            }
             LogicalPlan::Window { windows, .. } => {
                 let w: Vec<String> = windows.iter().map(|(e, c)| format!("{e} AS {}#{}", c.name, c.id)).collect();
                 format!("Window [{}]", w.join(", "))
