@@ -590,6 +590,46 @@ impl Binder<'_> {
                 let (Some(x), Some(a), Some(b)) = (it.next(), it.next(), it.next()) else { return Err(QuarryError::Internal("nvl2".into())) };
                 return make_case(vec![(Expr::IsNotNull(Box::new(x)), a)], Some(b));
             }
+            // Spark functions that are compositions of others
+            "left" | "right" if bound.len() == 2 => {
+                let mut it = bound.into_iter();
+                let (Some(x), Some(n)) = (it.next(), it.next()) else { return Err(QuarryError::Internal("left/right".into())) };
+                let n = cast_to(n, &DataType::Int32)?;
+                let empty = Expr::Literal(ScalarValue::from_str(""));
+                let non_positive = binary(BinOp::LtEq, n.clone(), Expr::Literal(ScalarValue::from_i32(0)), false)?;
+                let body = if name == "left" {
+                    scalar_call(ScalarFunc::Substring, vec![x, Expr::Literal(ScalarValue::from_i32(1)), n])?
+                } else {
+                    scalar_call(ScalarFunc::Substring, vec![x, Expr::Negate(Box::new(n))])?
+                };
+                return make_case(vec![(non_positive, empty)], Some(body));
+            }
+            "position" | "locate" if bound.len() == 2 => {
+                let mut it = bound.into_iter();
+                let (Some(sub), Some(x)) = (it.next(), it.next()) else { return Err(QuarryError::Internal("position".into())) };
+                return scalar_call(ScalarFunc::Instr, vec![x, sub]);
+            }
+            "pmod" if bound.len() == 2 => {
+                // the positive modulus: ((a % b) + b) % b when a % b < 0
+                let mut it = bound.into_iter();
+                let (Some(a), Some(b)) = (it.next(), it.next()) else { return Err(QuarryError::Internal("pmod".into())) };
+                let r = binary(BinOp::Modulo, a, b.clone(), false)?;
+                let neg = binary(BinOp::Lt, r.clone(), Expr::Literal(ScalarValue::from_i32(0)), false)?;
+                let fixed = binary(BinOp::Modulo, binary(BinOp::Plus, r.clone(), b.clone(), false)?, b, false)?;
+                return make_case(vec![(neg, fixed)], Some(r));
+            }
+            "date_from_unix_date" if bound.len() == 1 => {
+                let epoch = Expr::Literal(typed_literal("1970-01-01", &DataType::Date32)?);
+                return scalar_call(ScalarFunc::DateAdd, vec![epoch, bound.into_iter().next().ok_or_else(|| QuarryError::Internal("unix date".into()))?]);
+            }
+            "unix_date" if bound.len() == 1 => {
+                let epoch = Expr::Literal(typed_literal("1970-01-01", &DataType::Date32)?);
+                return scalar_call(ScalarFunc::DateDiff, vec![bound.into_iter().next().ok_or_else(|| QuarryError::Internal("unix date".into()))?, epoch]);
+            }
+            "decimal" if bound.len() == 1 => {
+                let x = bound.into_iter().next().ok_or_else(|| QuarryError::Internal("decimal fn".into()))?;
+                return cast_to(x, &DataType::Decimal128(10, 0));
+            }
             "date" | "int" | "bigint" | "string" | "double" | "boolean" | "timestamp" | "float" | "smallint" | "tinyint" if bound.len() == 1 => {
                 let to = parse_type_name(&name)?;
                 let x = bound.into_iter().next().ok_or_else(|| QuarryError::Internal("cast fn".into()))?;

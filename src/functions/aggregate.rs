@@ -176,6 +176,12 @@ impl AggFunc {
             }
             "bool_and" | "every" | "bool_or" | "some" | "any" => {
                 need(1)?;
+                if !matches!(arg_types[0], DataType::Boolean | DataType::Null) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{name}\": the parameter requires the \"BOOLEAN\" type, however it has the type \"{}\"",
+                        type_name(&arg_types[0]).to_uppercase()
+                    )));
+                }
                 let f = if matches!(name, "bool_and" | "every") { AggFunc::BoolAnd } else { AggFunc::BoolOr };
                 (f, Some(DataType::Boolean), DataType::Boolean)
             }

@@ -64,7 +64,14 @@ impl PhysicalPlanner<'_> {
             LogicalPlan::Aggregate { input, group, aggs } => {
                 let cols = plan.schema();
                 let g = group.iter().map(|(e, _)| self.expr(e.clone())).collect::<Result<_>>()?;
-                let a = aggs.iter().map(|(a, _)| a.clone()).collect();
+                let a = aggs
+                    .iter()
+                    .map(|(a, _)| {
+                        let mut a = a.clone();
+                        a.args = a.args.into_iter().map(|e| self.expr(e)).collect::<Result<_>>()?;
+                        Ok(a)
+                    })
+                    .collect::<Result<_>>()?;
                 Arc::new(HashAggregateExec::new(self.create(input)?, g, a, ids(&cols), schema_of(&cols)))
             }
             LogicalPlan::Join { left, right, join_type, on, filter } => {
