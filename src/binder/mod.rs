@@ -201,10 +201,29 @@ impl<'a> Binder<'a> {
                 }
             }
             ast::SetOperator::Intersect | ast::SetOperator::Except | ast::SetOperator::Minus => {
-                if all {
-                    return Err(QuarryError::NotSupported(format!("{} ALL", op.to_string().to_uppercase())));
-                }
                 let kind = if matches!(op, ast::SetOperator::Intersect) { crate::plan::SetOpKind::Intersect } else { crate::plan::SetOpKind::Except };
+                if all {
+                    // bag semantics: number the copies of each row (row_number over all the
+                    // columns); the set operation on (row, copy number) keeps min(l, r)
+                    // copies for INTERSECT ALL and max(l - r, 0) for EXCEPT ALL
+                    use crate::plan::{Expr, FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};
+                    let number = |p: LogicalPlan| -> LogicalPlan {
+                        let cols = p.schema();
+                        let w = WindowExpr {
+                            func: WindowFunc::RowNumber,
+                            args: vec![],
+                            partition_by: cols.iter().map(|c| Expr::Column(c.clone())).collect(),
+                            order_by: vec![],
+                            frame: WindowFrame { units: FrameUnits::Rows, start: FrameBound::UnboundedPreceding, end: FrameBound::CurrentRow },
+                            data_type: arrow::datatypes::DataType::Int32,
+                        };
+                        LogicalPlan::Window { input: Box::new(p), windows: vec![(w, Column::new("__copy", arrow::datatypes::DataType::Int32, false))] }
+                    };
+                    let cols = lp.schema();
+                    let plan = LogicalPlan::SetOp { left: Box::new(number(lp)), right: Box::new(number(rp)), kind };
+                    let exprs = cols.iter().map(|c| (Expr::Column(c.clone()), c.clone())).collect();
+                    return Ok((LogicalPlan::Project { input: Box::new(plan), exprs }, cols));
+                }
                 let plan = LogicalPlan::SetOp { left: Box::new(lp), right: Box::new(rp), kind };
                 Ok(select::distinct(plan))
             }
