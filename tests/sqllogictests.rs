@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use quarry::format::format_value;
+use quarry::cli::slt::cell_text;
 use quarry::{QuarryError, Session};
 use sqllogictest::{DBOutput, DefaultColumnType};
 
@@ -38,19 +38,7 @@ impl sqllogictest::DB for QuarryDb {
         let mut rows = vec![];
         for b in &r.batches {
             for i in 0..b.num_rows() {
-                rows.push(
-                    b.columns()
-                        .iter()
-                        .map(|c| {
-                            let v = format_value(c.as_ref(), i);
-                            if v.is_empty() && !c.is_null(i) {
-                                "(empty)".to_string()
-                            } else {
-                                v
-                            }
-                        })
-                        .collect(),
-                );
+                rows.push(b.columns().iter().map(|c| cell_text(c.as_ref(), i)).collect());
             }
         }
         Ok(DBOutput::Rows { types: vec![DefaultColumnType::Any; r.schema.fields().len()], rows })

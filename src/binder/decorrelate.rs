@@ -165,7 +165,8 @@ fn ids_of(p: &LogicalPlan) -> HashSet<ColumnId> {
 }
 
 /// Join `plan` with a correlated EXISTS / IN subquery (a WHERE conjunct).
-/// Returns None when `e` is not such a conjunct.
+/// Gives back the plan and `e` unchanged (`Err` of the inner result) when `e` is not
+/// such a conjunct.
 pub fn predicate_join(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Result<std::result::Result<LogicalPlan, (LogicalPlan, Expr)>> {
     let (sub, kind) = match &e {
         Expr::Subquery { plan: sub, kind, .. } => (sub.clone(), kind.clone()),

@@ -217,7 +217,11 @@ impl Binder<'_> {
                             Some(Item::Col(c)) => {
                                 let e = Expr::Column(c.clone());
                                 match group.iter().position(|(x, _)| *x == e) {
-                                    Some(i) => *flat_index.last_mut().unwrap_or(&mut 0) = i,
+                                    Some(i) => {
+                                        if let Some(last) = flat_index.last_mut() {
+                                            *last = i;
+                                        }
+                                    }
                                     None => group.push((e, Column::new(c.name.clone(), c.data_type.clone(), c.nullable || grouping_sets.is_some()))),
                                 }
                                 continue;
@@ -334,7 +338,7 @@ impl Binder<'_> {
         // QUALIFY: a filter over window results; select-list aliases may be used
         let qualify = match &s.qualify {
             Some(q) => {
-                let q = substitute_aliases(q, &items_aliases(&items_ast), &scope)?;
+                let q = substitute_aliases(q, &items_ast, &scope);
                 let cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "QUALIFY", windows: Some(&window_state) };
                 Some(cast_bool(self.bind_expr(&q, &cx)?)?)
             }
@@ -704,12 +708,32 @@ fn check_wildcard_opts(o: &ast::WildcardAdditionalOptions) -> Result<()> {
 }
 
 /// ASC/DESC and NULLS FIRST/LAST, with Spark's defaults (NULLS FIRST for ASC, LAST for DESC).
+/// The most distinct expressions GROUPING SETS / ROLLUP / CUBE may group by: the
+/// grouping id is a bigint with one bit per expression.
+const MAX_GROUPING_EXPRESSIONS: usize = 63;
+
+/// ROLLUP over `parts`: every prefix, longest first.
+fn rollup_sets(parts: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    (0..=parts.len()).rev().map(|k| parts[..k].concat()).collect()
+}
+
+/// CUBE over `parts`: every subset, in Spark's order (all parts first, then fewer).
+fn cube_sets(parts: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
+    let n = parts.len();
+    if n > 12 {
+        return Err(QuarryError::Analysis(format!("[GROUPING_SIZE_LIMIT_EXCEEDED] CUBE of {n} expressions is too large")));
+    }
+    let mut sets: Vec<Vec<usize>> = (0..(1u32 << n)).rev().map(|mask| (0..n).filter(|i| mask & (1 << (n - 1 - i)) != 0).flat_map(|i| parts[i].clone()).collect()).collect();
+    sets.dedup();
+    Ok(sets)
+}
+
 /// The grouping expressions of a GROUP BY and, when it has GROUPING SETS, ROLLUP, CUBE
 /// or `WITH ROLLUP|CUBE`, its sets as indexes into them (a plain expression is in every
 /// set; several items multiply, as Spark does).
 fn expand_grouping_sets(v: &[ast::Expr], mods: &[ast::GroupByWithModifier]) -> Result<(Vec<ast::Expr>, Option<Vec<Vec<usize>>>)> {
     let mut flat: Vec<ast::Expr> = vec![];
-    let mut idx = |e: &ast::Expr, flat: &mut Vec<ast::Expr>| -> usize {
+    let mut idx = |e: &ast::Expr| -> usize {
         match flat.iter().position(|x| x == e) {
             Some(i) => i,
             None => {
@@ -718,57 +742,40 @@ fn expand_grouping_sets(v: &[ast::Expr], mods: &[ast::GroupByWithModifier]) -> R
             }
         }
     };
-    let mut any_sets = false;
+    let mut any_sets = !mods.is_empty();
     // each item: its list of sets
     let mut items: Vec<Vec<Vec<usize>>> = vec![];
-    let tuple = |t: &Vec<ast::Expr>, flat: &mut Vec<ast::Expr>, idx: &mut dyn FnMut(&ast::Expr, &mut Vec<ast::Expr>) -> usize| -> Vec<usize> { t.iter().map(|e| idx(e, flat)).collect() };
     for e in v {
+        let mut parts = |lists: &[Vec<ast::Expr>]| -> Vec<Vec<usize>> { lists.iter().map(|t| t.iter().map(&mut idx).collect()).collect() };
         match e {
-            ast::Expr::GroupingSets(sets) => {
-                any_sets = true;
-                items.push(sets.iter().map(|t| tuple(t, &mut flat, &mut idx)).collect());
-            }
-            ast::Expr::Rollup(parts) => {
-                any_sets = true;
-                let parts: Vec<Vec<usize>> = parts.iter().map(|t| tuple(t, &mut flat, &mut idx)).collect();
-                items.push((0..=parts.len()).rev().map(|k| parts[..k].concat()).collect());
-            }
-            ast::Expr::Cube(parts) => {
-                any_sets = true;
-                let parts: Vec<Vec<usize>> = parts.iter().map(|t| tuple(t, &mut flat, &mut idx)).collect();
-                if parts.len() > 12 {
-                    return Err(QuarryError::Analysis(format!("[GROUPING_SIZE_LIMIT_EXCEEDED] CUBE of {} expressions is too large", parts.len())));
-                }
-                let n = parts.len();
-                // Spark's order: all columns first, then fewer
-                let mut sets: Vec<Vec<usize>> = (0..(1u32 << n))
-                    .rev()
-                    .map(|mask| (0..n).filter(|i| mask & (1 << (n - 1 - i)) != 0).flat_map(|i| parts[i].clone()).collect())
-                    .collect();
-                sets.dedup();
-                items.push(sets);
-            }
-            other => items.push(vec![vec![idx(other, &mut flat)]]),
-        }
-    }
-    if let Some(m) = mods.first() {
-        let all: Vec<usize> = items.iter().flat_map(|sets| sets.iter().flatten().copied()).collect::<Vec<_>>();
-        let mut uniq: Vec<usize> = vec![];
-        for i in all {
-            if !uniq.contains(&i) {
-                uniq.push(i);
+            ast::Expr::GroupingSets(sets) => items.push(parts(sets)),
+            ast::Expr::Rollup(lists) => items.push(rollup_sets(&parts(lists))),
+            ast::Expr::Cube(lists) => items.push(cube_sets(&parts(lists))?),
+            other => {
+                items.push(vec![vec![idx(other)]]);
+                continue;
             }
         }
-        let n = uniq.len();
-        let sets: Vec<Vec<usize>> = match m {
-            ast::GroupByWithModifier::Rollup => (0..=n).rev().map(|k| uniq[..k].to_vec()).collect(),
-            ast::GroupByWithModifier::Cube => (0..(1u32 << n)).rev().map(|mask| (0..n).filter(|i| mask & (1 << (n - 1 - i)) != 0).map(|i| uniq[i]).collect()).collect(),
-            other => return Err(QuarryError::NotSupported(format!("GROUP BY ... {other}"))),
-        };
-        return Ok((flat, Some(sets)));
+        any_sets = true;
     }
     if !any_sets {
         return Ok((flat, None));
+    }
+    if flat.len() > MAX_GROUPING_EXPRESSIONS {
+        return Err(QuarryError::Analysis(format!(
+            "[GROUPING_SIZE_LIMIT_EXCEEDED] grouping sets over {} expressions; at most {MAX_GROUPING_EXPRESSIONS} are supported",
+            flat.len()
+        )));
+    }
+    if let Some(m) = mods.first() {
+        // WITH ROLLUP|CUBE: over every grouping expression, each a part of its own
+        let singles: Vec<Vec<usize>> = (0..flat.len()).map(|i| vec![i]).collect();
+        let sets = match m {
+            ast::GroupByWithModifier::Rollup => rollup_sets(&singles),
+            ast::GroupByWithModifier::Cube => cube_sets(&singles)?,
+            other => return Err(QuarryError::NotSupported(format!("GROUP BY ... {other}"))),
+        };
+        return Ok((flat, Some(sets)));
     }
     // the cartesian product of the items' sets
     let mut sets: Vec<Vec<usize>> = vec![vec![]];
@@ -814,13 +821,9 @@ fn range_plan(args: &[Expr]) -> Result<LogicalPlan> {
     Ok(LogicalPlan::Range { column: Column::new("id", arrow::datatypes::DataType::Int64, false), start, step, count: count as usize })
 }
 
-fn items_aliases(items: &[(String, ast::Expr)]) -> Vec<(String, ast::Expr)> {
-    items.to_vec()
-}
-
 /// Replace identifiers that name a select-list alias (and no input column) by the
 /// aliased expression (QUALIFY may use aliases, as in DuckDB and Databricks).
-fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scope) -> Result<ast::Expr> {
+fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scope) -> ast::Expr {
     use sqlparser::ast::{VisitMut, VisitorMut};
     struct Sub<'a> {
         items: &'a [(String, ast::Expr)],
@@ -842,7 +845,7 @@ fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scop
     }
     let mut out = e.clone();
     let _ = VisitMut::visit(&mut out, &mut Sub { items, scope });
-    Ok(out)
+    out
 }
 
 fn sort_options(ob: &ast::OrderByExpr) -> (bool, bool) {

@@ -23,6 +23,20 @@ struct Request {
     sql: String,
 }
 
+/// One value as sqllogictest files write it: `NULL`, `(empty)` for the empty string,
+/// else Spark's text of the value.
+pub fn cell_text(a: &dyn Array, i: usize) -> String {
+    if a.is_null(i) {
+        return "NULL".to_string();
+    }
+    let s = format_value(a, i);
+    if s.is_empty() {
+        "(empty)".to_string()
+    } else {
+        s
+    }
+}
+
 /// Render a result's rows: `NULL`, `(empty)`, booleans as JSON `true`/`false` (the
 /// runner prints them as Spark does, or as `1`/`0` in SQLite's integer columns), else
 /// Spark's text of the value.
@@ -33,19 +47,9 @@ pub fn result_rows(r: &StatementResult) -> Vec<Vec<serde_json::Value>> {
             rows.push(
                 b.columns()
                     .iter()
-                    .map(|c| {
-                        if c.is_null(i) {
-                            "NULL".into()
-                        } else if let Some(b) = c.as_boolean_opt() {
-                            b.value(i).into()
-                        } else {
-                            let s = format_value(c.as_ref(), i);
-                            if s.is_empty() {
-                                "(empty)".into()
-                            } else {
-                                s.into()
-                            }
-                        }
+                    .map(|c| match c.as_boolean_opt() {
+                        Some(b) if c.is_valid(i) => b.value(i).into(),
+                        _ => cell_text(c.as_ref(), i).into(),
                     })
                     .collect(),
             );

@@ -67,14 +67,14 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
     }
     let leaves: Vec<LogicalPlan> = leaves.into_iter().map(reorder).collect::<Result<_>>()?;
     let leaf_ids: Vec<HashSet<ColumnId>> = leaves.iter().map(ids).collect();
+    let cond_ids: Vec<Vec<ColumnId>> = conds.iter().map(|c| c.column_ids()).collect();
     // greedy: next is the first input connected to the joined set by a condition
     let mut order = vec![0usize];
     let mut joined: HashSet<ColumnId> = leaf_ids.first().cloned().unwrap_or_default();
     let mut left: Vec<usize> = (1..leaves.len()).collect();
     while !left.is_empty() {
         let connected = left.iter().position(|&i| {
-            conds.iter().any(|c| {
-                let cs = c.column_ids();
+            cond_ids.iter().any(|cs| {
                 !cs.is_empty() && cs.iter().any(|x| leaf_ids[i].contains(x)) && cs.iter().any(|x| joined.contains(x)) && cs.iter().all(|x| joined.contains(x) || leaf_ids[i].contains(x))
             })
         });

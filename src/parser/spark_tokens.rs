@@ -254,8 +254,7 @@ fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         }
         // walk the rows
         let mut k = si + 1;
-        loop {
-            let Some(&start) = sig.get(k) else { break };
+        while let Some(&start) = sig.get(k) {
             if tokens[start].token == Token::LParen {
                 // a parenthesised row: skip to its close
                 let mut depth = 0i32;

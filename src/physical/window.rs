@@ -146,7 +146,7 @@ fn compute(w: &WindowExpr, args: &[ArrayRef], order_keys: &[ArrayRef], partition
     let mut peers: Vec<std::ops::Range<usize>> = Vec::with_capacity(n); // per row: its peer group
     for p in partitions {
         let sliced: Vec<ArrayRef> = order_keys.iter().map(|a| a.slice(p.start, p.len())).collect();
-        let rs = if sliced.is_empty() { vec![0..p.len()] } else { arrow::compute::partition(&sliced)?.ranges() };
+        let rs = ranges(&sliced, p.len())?;
         for r in rs {
             let g = (p.start + r.start)..(p.start + r.end);
             for _ in r {
@@ -198,13 +198,13 @@ fn compute(w: &WindowExpr, args: &[ArrayRef], order_keys: &[ArrayRef], partition
             Ok(Arc::new(Float64Array::from(v)))
         }
         WindowFunc::Lead(off) | WindowFunc::Lag(off) => {
-            let off = if matches!(w.func, WindowFunc::Lag(_)) { -*off } else { *off };
+            let off = if matches!(w.func, WindowFunc::Lag(_)) { off.saturating_neg() } else { *off };
             let x = args.first().ok_or_else(|| QuarryError::Internal("lead/lag without argument".into()))?;
             let mut idx = Vec::with_capacity(n);
             let mut outside = Vec::with_capacity(n);
             for p in partitions {
                 for r in p.clone() {
-                    let t = r as i64 + off;
+                    let t = (r as i64).saturating_add(off);
                     if t >= p.start as i64 && t < p.end as i64 {
                         idx.push(Some(t as u32));
                         outside.push(false);
@@ -340,11 +340,11 @@ fn frames(w: &WindowExpr, order_keys: &[ArrayRef], partitions: &[std::ops::Range
                         }
                     }
                     (FrameBound::Preceding(k), FrameUnits::Rows) => {
-                        let t = r as i64 - *k as i64 + i64::from(!is_start);
+                        let t = (r as i64).saturating_sub(*k as i64).saturating_add(i64::from(!is_start));
                         t.clamp(p.start as i64, p.end as i64) as usize
                     }
                     (FrameBound::Following(k), FrameUnits::Rows) => {
-                        let t = r as i64 + *k as i64 + i64::from(!is_start);
+                        let t = (r as i64).saturating_add(*k as i64).saturating_add(i64::from(!is_start));
                         t.clamp(p.start as i64, p.end as i64) as usize
                     }
                     (FrameBound::Preceding(k) | FrameBound::Following(k), FrameUnits::Range) => {
