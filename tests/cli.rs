@@ -141,6 +141,23 @@ fn explain_analyze_shows_partition_and_row_group_pruning() {
 }
 
 #[test]
+fn or_of_join_keys_plans_a_hash_join_and_filters_each_side() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = quarry(tmp.path())
+        .args(["--format", "csv", "-e"])
+        .arg("EXPLAIN SELECT * FROM range(10) a, range(20) b WHERE (a.id = b.id AND a.id > 1 AND b.id < 5) OR (a.id = b.id AND a.id < 0 AND b.id > 7)")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = String::from_utf8_lossy(&out.stdout);
+    let physical = s.split("== Physical Plan ==").nth(1).unwrap_or_default();
+    assert!(physical.contains("HashJoinExec Inner on=[id#1 = id#2]"), "{s}");
+    // each side keeps only rows that can match some branch
+    assert!(physical.contains("((id#1 > 1) OR (id#1 < 0))"), "{s}");
+    assert!(physical.contains("((id#2 < 5) OR (id#2 > 7))"), "{s}");
+}
+
+#[test]
 fn two_processes_share_a_home() {
     let tmp = tempfile::tempdir().unwrap();
     let out = quarry(tmp.path()).args(["-e", "CREATE TABLE t (p int, i int)"]).output().unwrap();

@@ -48,12 +48,55 @@ fn substitute(e: Expr, defs: &HashMap<ColumnId, Expr>) -> Expr {
     })
 }
 
+/// Factor the conjuncts every disjunct shares out of an OR:
+/// `(a AND b) OR (a AND c)` -> `a`, `b OR c`; `a OR (a AND b)` -> `a` (distributivity and
+/// absorption, which hold in SQL's three-valued logic too). Terms are compared by their
+/// printed form, which names columns by id. Anything else comes back as it is.
+pub(crate) fn factor_or(e: Expr) -> Vec<Expr> {
+    if !matches!(e, Expr::Binary { op: BinOp::Or, .. }) || !e.is_deterministic() {
+        return vec![e];
+    }
+    let disjuncts: Vec<Vec<Expr>> = e.clone().split_disjunction().into_iter().map(Expr::split_conjunction).collect();
+    let keys: Vec<HashSet<String>> = disjuncts.iter().map(|d| d.iter().map(|c| c.to_string()).collect()).collect();
+    let common: Vec<Expr> = disjuncts[0].iter().filter(|c| keys.iter().all(|k| k.contains(&c.to_string()))).cloned().collect();
+    if common.is_empty() {
+        return vec![e];
+    }
+    let common_keys: HashSet<String> = common.iter().map(|c| c.to_string()).collect();
+    let mut rest = vec![];
+    for d in disjuncts {
+        match Expr::conjunction(d.into_iter().filter(|c| !common_keys.contains(&c.to_string())).collect()) {
+            Some(r) => rest.push(r),
+            // one disjunct is exactly the common part: the OR is just that part
+            None => return common,
+        }
+    }
+    let mut out = common;
+    out.extend(Expr::disjunction(rest));
+    out
+}
+
+/// From an OR whose every disjunct has some conjuncts over `side` alone, the OR of those
+/// conjuncts: implied by the original, so it can filter that side before a join (as in
+/// TPC-H Q19). None when some disjunct says nothing about `side`.
+fn implied_disjunction(e: &Expr, side: &HashSet<ColumnId>) -> Option<Expr> {
+    if !matches!(e, Expr::Binary { op: BinOp::Or, .. }) {
+        return None;
+    }
+    let mut parts = vec![];
+    for d in e.clone().split_disjunction() {
+        let on_side: Vec<Expr> = d.split_conjunction().into_iter().filter(|c| pushable(c) && !c.column_ids().is_empty() && covered(c, side)).collect();
+        parts.push(Expr::conjunction(on_side)?);
+    }
+    Expr::disjunction(parts)
+}
+
 /// Push `preds` (conjuncts known to hold above `plan`) into `plan`.
 fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
     match plan {
         LogicalPlan::Filter { input, predicate } => {
             let mut all = preds;
-            all.extend(predicate.split_conjunction());
+            all.extend(predicate.split_conjunction().into_iter().flat_map(factor_or));
             push(*input, all)
         }
         LogicalPlan::Scan { source, columns, projection, mut filters } => {
@@ -85,7 +128,7 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             // the ON condition's own single-side conjuncts (inner joins and the
             // preserved-side rule for outer joins)
             if let Some(f) = filter {
-                for c in f.split_conjunction() {
+                for c in f.split_conjunction().into_iter().flat_map(factor_or) {
                     let inner_like = matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::LeftSemi);
                     if pushable(&c) && covered(&c, &rids) && matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti) {
                         to_right.push(c);
@@ -103,6 +146,13 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
                 } else if pushable(&p) && covered(&p, &rids) && matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::Right) {
                     to_right.push(p);
                 } else if inner && pushable(&p) {
+                    // an OR over both sides still implies an OR over each side alone
+                    if let Some(l) = implied_disjunction(&p, &lids) {
+                        to_left.push(l);
+                    }
+                    if let Some(r) = implied_disjunction(&p, &rids) {
+                        to_right.push(r);
+                    }
                     // a condition on both sides: an equi-join key or part of the join condition
                     match &p {
                         Expr::Binary { op: BinOp::Eq, left: l, right: r, .. } if covered(l, &lids) && covered(r, &rids) && !l.column_ids().is_empty() && !r.column_ids().is_empty() => {

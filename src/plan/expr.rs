@@ -173,6 +173,10 @@ impl Expr {
         Expr::binary(BinOp::And, left, right, DataType::Boolean)
     }
 
+    pub fn or(left: Expr, right: Expr) -> Expr {
+        Expr::binary(BinOp::Or, left, right, DataType::Boolean)
+    }
+
     /// The result type.
     pub fn data_type(&self) -> DataType {
         match self {
@@ -318,6 +322,23 @@ impl Expr {
     /// AND of the terms (None when empty).
     pub fn conjunction(terms: Vec<Expr>) -> Option<Expr> {
         terms.into_iter().reduce(Expr::and)
+    }
+
+    /// Split a disjunction `a OR b OR c` into its terms.
+    pub fn split_disjunction(self) -> Vec<Expr> {
+        match self {
+            Expr::Binary { op: BinOp::Or, left, right, .. } => {
+                let mut v = left.split_disjunction();
+                v.extend(right.split_disjunction());
+                v
+            }
+            e => vec![e],
+        }
+    }
+
+    /// OR of the terms (None when empty).
+    pub fn disjunction(terms: Vec<Expr>) -> Option<Expr> {
+        terms.into_iter().reduce(Expr::or)
     }
 }
 
