@@ -18,6 +18,7 @@ pub mod parser;
 pub mod physical;
 pub mod plan;
 pub mod session;
+pub mod tpch;
 pub mod types;
 
 pub use error::{QuarryError, Result};

@@ -64,8 +64,23 @@ pub struct Session {
     temp_views: HashMap<String, TempView>,
     settings: BTreeMap<String, String>,
     pool: Arc<rayon::ThreadPool>,
+    /// Worker threads the session was opened with (what RESET goes back to).
+    initial_threads: usize,
     cancel: Arc<AtomicBool>,
     home: PathBuf,
+}
+
+/// The setting that holds the number of worker threads (`--threads` sets it at start).
+pub const THREADS_SETTING: &str = "quarry.execution.threads";
+
+/// A rayon pool of `n` worker threads named `quarry-worker-i`.
+fn build_pool(n: usize) -> Result<Arc<rayon::ThreadPool>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("quarry-worker-{i}"))
+        .build()
+        .map_err(|e| QuarryError::Internal(format!("cannot start the thread pool: {e}")))?;
+    Ok(Arc::new(pool))
 }
 
 impl Session {
@@ -85,22 +100,31 @@ impl Session {
             _ => vec![definitions::builtin_default()],
         };
         let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .thread_name(|i| format!("quarry-worker-{i}"))
-            .build()
-            .map_err(|e| QuarryError::Internal(format!("cannot start the thread pool: {e}")))?;
-        let settings = DEFAULT_SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Ok(Session {
+        let mut session = Session {
             catalog,
             catalogs,
             current_db: "default".into(),
             temp_views: HashMap::new(),
-            settings,
-            pool: Arc::new(pool),
+            settings: BTreeMap::new(),
+            pool: build_pool(n)?,
+            initial_threads: n,
             cancel: Arc::new(AtomicBool::new(false)),
             home: home.to_path_buf(),
-        })
+        };
+        session.reset_settings();
+        Ok(session)
+    }
+
+    /// Every setting back to its default; the thread count back to the one the session
+    /// was opened with.
+    fn reset_settings(&mut self) {
+        self.settings = DEFAULT_SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.settings.insert(THREADS_SETTING.into(), self.initial_threads.to_string());
+    }
+
+    /// Number of worker threads queries run on.
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
     }
 
     /// The flag that cancels the running statement (set it from a Ctrl-C handler).
@@ -346,13 +370,22 @@ impl Session {
             Statement::Set { key, value } => self.set(key, value),
             Statement::Reset { key } => {
                 match key {
+                    Some(k) if k == THREADS_SETTING => {
+                        self.pool = build_pool(self.initial_threads)?;
+                        self.settings.insert(k, self.initial_threads.to_string());
+                    }
                     Some(k) => {
                         match DEFAULT_SETTINGS.iter().find(|(d, _)| *d == k) {
                             Some((_, v)) => self.settings.insert(k, v.to_string()),
                             None => self.settings.remove(&k),
                         };
                     }
-                    None => self.settings = DEFAULT_SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                    None => {
+                        if self.threads() != self.initial_threads {
+                            self.pool = build_pool(self.initial_threads)?;
+                        }
+                        self.reset_settings();
+                    }
                 }
                 Ok(StatementResult::empty())
             }
@@ -377,6 +410,10 @@ impl Session {
                     "quarry.cli.max_rows" | "quarry.execution.batch_size" if v.parse::<usize>().is_err() => {
                         return Err(QuarryError::Analysis(format!("{k} must be a non-negative integer, got '{v}'")));
                     }
+                    THREADS_SETTING => match v.trim().parse::<usize>() {
+                        Ok(n) if (1..=1024).contains(&n) => self.pool = build_pool(n)?,
+                        _ => return Err(QuarryError::Analysis(format!("{k} must be an integer from 1 to 1024, got '{v}'"))),
+                    },
                     "quarry.optimizer.disabled_rules" => {
                         let known: Vec<&str> = crate::optimizer::rules().iter().map(|r| r.name()).collect();
                         for r in v.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()) {

@@ -1,6 +1,7 @@
 //! The command line: arguments, one-shot mode (`-e`, `-f`, stdin) and the REPL.
 //! Every meta command maps to SQL (`\d` -> `SHOW TABLES`, `\d t` -> `DESCRIBE t`).
 
+pub mod bench;
 pub mod output;
 pub mod repl;
 pub mod slt;
@@ -29,13 +30,14 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
     /// Quarry home: metastore and warehouse (default ~/.quarry).
-    #[arg(long, visible_alias = "warehouse", env = "QUARRY_HOME", value_name = "DIR")]
+    #[arg(long, visible_alias = "warehouse", env = "QUARRY_HOME", value_name = "DIR", global = true)]
     pub home: Option<PathBuf>,
     /// Folder of catalog definitions (default: ./catalog when present).
     #[arg(long, env = "QUARRY_CATALOG_DIR", value_name = "DIR")]
     pub catalog_dir: Option<PathBuf>,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
+    /// Worker threads (default: all cores); `SET quarry.execution.threads = N` changes it
+    /// in a session.
+    #[arg(long, value_name = "N", global = true)]
     pub threads: Option<usize>,
     /// Keep going after a failing statement (exit status is still 1).
     #[arg(long)]
@@ -47,6 +49,16 @@ pub struct Args {
     /// (`{"sql": ...}` in, `{"result": [[...]]}` or `{"err": ...}` out).
     #[arg(long, conflicts_with_all = ["execute", "file"])]
     pub slt_jsonl: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands (without one, quarry runs SQL: `-e`, `-f`, stdin or the REPL).
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Benchmark: `quarry bench tpch --sf 1 --threads 2 --runs 5` generates TPC-H data
+    /// when missing, runs the 22 queries and prints median/min/max seconds and peak RSS.
+    Bench(bench::BenchArgs),
 }
 
 /// The home folder: `--home`, `QUARRY_HOME`, else `~/.quarry`.
@@ -68,6 +80,16 @@ pub fn main_with_args(args: Args) -> i32 {
             return 1;
         }
     };
+    if let Some(Command::Bench(b)) = &args.command {
+        let stdout = std::io::stdout();
+        return match bench::run(&mut session, b, &mut stdout.lock()) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                1
+            }
+        };
+    }
     if args.slt_jsonl {
         let stdout = std::io::stdout();
         return match slt::serve(&mut session, std::io::stdin().lock(), &mut stdout.lock()) {
