@@ -415,7 +415,12 @@ impl Session {
                         _ => return Err(QuarryError::Analysis(format!("{k} must be an integer from 1 to 1024, got '{v}'"))),
                     },
                     "quarry.optimizer.disabled_rules" => {
-                        let known: Vec<&str> = crate::optimizer::rules().iter().map(|r| r.name()).collect();
+                        let mut known: Vec<&str> = vec![];
+                        for r in crate::optimizer::rules() {
+                            if !known.contains(&r.name()) {
+                                known.push(r.name());
+                            }
+                        }
                         for r in v.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()) {
                             if !known.iter().any(|k| k.eq_ignore_ascii_case(r)) {
                                 return Err(QuarryError::Analysis(format!("unknown optimizer rule '{r}' (rules: {})", known.join(", "))));

@@ -151,10 +151,10 @@ fn or_of_join_keys_plans_a_hash_join_and_filters_each_side() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = String::from_utf8_lossy(&out.stdout);
     let physical = s.split("== Physical Plan ==").nth(1).unwrap_or_default();
-    assert!(physical.contains("HashJoinExec Inner on=[id#1 = id#2]"), "{s}");
-    // each side keeps only rows that can match some branch
-    assert!(physical.contains("((id#1 > 1) OR (id#1 < 0))"), "{s}");
-    assert!(physical.contains("((id#2 < 5) OR (id#2 > 7))"), "{s}");
+    assert!(physical.contains("HashJoinExec Inner on=[id#1 = id#2]") || physical.contains("HashJoinExec Inner on=[id#2 = id#1]"), "{s}");
+    // each side keeps only rows that can match some branch (once)
+    assert_eq!(physical.matches("((id#1 > 1) OR (id#1 < 0))").count(), 1, "{s}");
+    assert_eq!(physical.matches("((id#2 < 5) OR (id#2 > 7))").count(), 1, "{s}");
 }
 
 #[test]

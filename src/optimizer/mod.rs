@@ -19,7 +19,15 @@ pub trait OptimizerRule {
 
 /// The rules in the order they run.
 pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
-    vec![Box::new(join_reorder::JoinReorder), Box::new(predicate_pushdown::PredicatePushdown), Box::new(projection_pruning::ProjectionPruning)]
+    // pushdown runs first too, so that conditions written above an outer join (as
+    // decorrelated subqueries leave them) reach the inner-join tree that join_reorder
+    // flattens
+    vec![
+        Box::new(predicate_pushdown::PredicatePushdown),
+        Box::new(join_reorder::JoinReorder),
+        Box::new(predicate_pushdown::PredicatePushdown),
+        Box::new(projection_pruning::ProjectionPruning),
+    ]
 }
 
 /// Run every enabled rule once, in order. `trace` receives (rule, plan after it).

@@ -34,6 +34,9 @@ fn pushable(e: &Expr) -> bool {
 }
 
 fn with_filter(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
+    // the same conjunct twice (pushed by both passes) is kept once
+    let mut seen = HashSet::new();
+    let preds: Vec<Expr> = preds.into_iter().filter(|p| seen.insert(p.to_string())).collect();
     match Expr::conjunction(preds) {
         Some(p) => LogicalPlan::Filter { input: Box::new(plan), predicate: p },
         None => plan,
@@ -101,7 +104,9 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
         }
         LogicalPlan::Scan { source, columns, projection, mut filters } => {
             let (into, keep): (Vec<Expr>, Vec<Expr>) = preds.into_iter().partition(pushable);
-            filters.extend(into);
+            // a second pass (or an implied OR derived twice) must not stack copies
+            let mut seen: HashSet<String> = filters.iter().map(|f| f.to_string()).collect();
+            filters.extend(into.into_iter().filter(|f| seen.insert(f.to_string())));
             with_filter(LogicalPlan::Scan { source, columns, projection, filters }, keep)
         }
         LogicalPlan::Project { input, exprs } => {

@@ -5,7 +5,6 @@
 //! per aggregate. Local states are merged into one at the pipeline breaker, then
 //! finished into a single output batch. Memory: one entry per distinct group per thread.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use arrow::array::ArrayRef;
@@ -27,19 +26,65 @@ pub struct HashAggregateExec {
     ids: Vec<ColumnId>,
     schema: SchemaRef,
     layout: Layout,
+    /// Fixed seeds: thread-local states must hash alike to merge by stored hash.
+    hasher: ahash::RandomState,
     metrics: Metrics,
 }
 
+/// Group keys (arrow-row bytes, stored back to back) -> dense group index, with each
+/// group's hash kept so lookups compare hashes before bytes and growth never rehashes
+/// keys. No allocation per row: a new group appends to `data`.
+#[derive(Default)]
+struct GroupTable {
+    table: hashbrown::HashTable<u32>,
+    hashes: Vec<u64>,
+    /// Group `g`'s key is `data[offsets[g]..offsets[g + 1]]`.
+    offsets: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl GroupTable {
+    fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    fn key(&self, g: usize) -> &[u8] {
+        &self.data[self.offsets[g]..self.offsets[g + 1]]
+    }
+
+    /// The group of `key` (hash `h`), added when new.
+    fn find_or_insert(&mut self, key: &[u8], h: u64) -> Result<usize> {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        let (hashes, offsets, data) = (&self.hashes, &self.offsets, &self.data);
+        if let Some(&g) = self.table.find(h, |&g| {
+            let g = g as usize;
+            hashes[g] == h && &data[offsets[g]..offsets[g + 1]] == key
+        }) {
+            return Ok(g as usize);
+        }
+        let g = self.hashes.len();
+        let g32 = u32::try_from(g).map_err(|_| QuarryError::NotSupported("more than 4 billion groups in one aggregation".into()))?;
+        self.hashes.push(h);
+        self.data.extend_from_slice(key);
+        self.offsets.push(self.data.len());
+        let hashes = &self.hashes;
+        self.table.insert_unique(h, g32, |&x| hashes[x as usize]);
+        Ok(g)
+    }
+}
+
 struct State {
-    keys: HashMap<Vec<u8>, usize>,
-    key_rows: Vec<Vec<u8>>,
+    groups: GroupTable,
     accs: Vec<Box<dyn Accumulator>>,
 }
 
 impl HashAggregateExec {
     pub fn new(input: Arc<dyn ExecutionPlan>, group: Vec<Expr>, aggs: Vec<AggregateExpr>, ids: Vec<ColumnId>, schema: SchemaRef) -> Self {
         let layout = layout_of(input.ids());
-        HashAggregateExec { input, group, aggs, ids, schema, layout, metrics: Metrics::default() }
+        let hasher = ahash::RandomState::with_seeds(0x6a, 0x09, 0xe6, 0x67);
+        HashAggregateExec { input, group, aggs, ids, schema, layout, hasher, metrics: Metrics::default() }
     }
 
     fn converter(&self) -> Result<RowConverter> {
@@ -55,11 +100,16 @@ impl HashAggregateExec {
                 create_accumulator(&a.func, a.distinct, &types, &a.data_type)
             })
             .collect::<Result<_>>()?;
-        let mut s = State { keys: HashMap::new(), key_rows: vec![], accs };
+        Ok(State { groups: GroupTable::default(), accs })
+    }
+
+    /// Groups in a state (a global aggregate has exactly one).
+    fn ngroups(&self, s: &State) -> usize {
         if self.group.is_empty() {
-            s.key_rows.push(vec![]);
+            1
+        } else {
+            s.groups.len()
         }
-        Ok(s)
     }
 
     fn update(&self, state: &mut State, conv: &RowConverter, batch: &RecordBatch) -> Result<()> {
@@ -71,22 +121,13 @@ impl HashAggregateExec {
             let rows = conv.convert_columns(&cols)?;
             let mut out = Vec::with_capacity(n);
             for i in 0..n {
-                let r = rows.row(i);
-                let key = r.as_ref();
-                let g = match state.keys.get(key) {
-                    Some(g) => *g,
-                    None => {
-                        let g = state.key_rows.len();
-                        state.keys.insert(key.to_vec(), g);
-                        state.key_rows.push(key.to_vec());
-                        g
-                    }
-                };
-                out.push(g);
+                let key = rows.row(i);
+                let key = key.as_ref();
+                out.push(state.groups.find_or_insert(key, self.hasher.hash_one(key))?);
             }
             out
         };
-        let ngroups = state.key_rows.len();
+        let ngroups = self.ngroups(state);
         for (a, acc) in self.aggs.iter().zip(state.accs.iter_mut()) {
             let args: Vec<ArrayRef> = a.args.iter().map(|e| evaluate(e, batch, &self.layout)).collect::<Result<_>>()?;
             let args: Vec<ArrayRef> = args.iter().map(|x| cast_arg(x, &None)).collect::<Result<_>>()?;
@@ -99,21 +140,9 @@ impl HashAggregateExec {
         let mapping: Vec<usize> = if self.group.is_empty() {
             vec![0]
         } else {
-            other
-                .key_rows
-                .into_iter()
-                .map(|k| match into.keys.get(&k) {
-                    Some(g) => *g,
-                    None => {
-                        let g = into.key_rows.len();
-                        into.keys.insert(k.clone(), g);
-                        into.key_rows.push(k);
-                        g
-                    }
-                })
-                .collect()
+            (0..other.groups.len()).map(|g| into.groups.find_or_insert(other.groups.key(g), other.groups.hashes[g])).collect::<Result<_>>()?
         };
-        let n = into.key_rows.len();
+        let n = self.ngroups(into);
         for (a, b) in into.accs.iter_mut().zip(other.accs) {
             a.merge(b, &mapping, n)?;
         }
@@ -126,6 +155,14 @@ impl ExecutionPlan for HashAggregateExec {
         let g: Vec<String> = self.group.iter().map(|e| e.to_string()).collect();
         let a: Vec<String> = self.aggs.iter().map(|e| e.to_string()).collect();
         format!("HashAggregateExec group=[{}] aggs=[{}]", g.join(", "), a.join(", "))
+    }
+    /// One row without GROUP BY; else a tenth of the input (no NDV statistics yet).
+    fn estimated_rows(&self) -> f64 {
+        if self.group.is_empty() {
+            1.0
+        } else {
+            (self.input.estimated_rows() / 10.0).max(1.0)
+        }
     }
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
@@ -172,11 +209,11 @@ impl ExecutionPlan for HashAggregateExec {
             for s in states {
                 self.merge(&mut total, s)?;
             }
-            let ngroups = total.key_rows.len();
+            let ngroups = self.ngroups(&total);
             let mut cols: Vec<ArrayRef> = vec![];
             if !self.group.is_empty() {
                 let parser = conv.parser();
-                let rows: Vec<arrow::row::Row> = total.key_rows.iter().map(|k| parser.parse(k)).collect();
+                let rows: Vec<arrow::row::Row> = (0..ngroups).map(|g| parser.parse(total.groups.key(g))).collect();
                 cols.extend(conv.convert_rows(rows)?);
             }
             for acc in total.accs.iter_mut() {

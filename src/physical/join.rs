@@ -1,14 +1,14 @@
 //! HashJoinExec: equi-joins (and, with no keys, nested-loop cross joins).
 //!
 //! The right input is the build side: its partitions run in parallel, are concatenated,
-//! and their keys (arrow-row encoded) are inserted into a chained hash table (heads by
-//! hash, a `next` array; no per-row allocation). The left input is the probe side: each
+//! and their keys (arrow-row encoded) are inserted into a chained hash table: a
+//! power-of-two bucket array of chain heads, a `next` array and each row's 64-bit hash
+//! (compared before the key bytes); no per-row allocation. The left input is the probe side: each
 //! of its partitions is probed independently, fused with the operators below it, so the
 //! join has as many output partitions as the probe side. A residual filter is evaluated
 //! on the candidate pairs. FULL joins track matched build rows and emit the rest last
 //! (as one partition). RIGHT joins are planned as LEFT joins with the inputs swapped.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -29,8 +29,13 @@ const END: u32 = u32::MAX;
 struct Build {
     batch: RecordBatch,
     rows: Option<Rows>,
-    heads: HashMap<u64, u32>,
+    /// Chain head per bucket (`hash & mask`), END when empty.
+    heads: Vec<u32>,
+    mask: u64,
+    /// Next row in the same bucket, END at the end.
     next: Vec<u32>,
+    /// Each build row's key hash.
+    hashes: Vec<u64>,
     matched: Vec<AtomicBool>,
 }
 
@@ -111,25 +116,32 @@ impl HashJoinExec {
         if n >= END as usize {
             return Err(QuarryError::NotSupported(format!("a hash-join build side of {n} rows (at most 4 billion)")));
         }
-        let mut heads = HashMap::new();
+        // about two buckets per row: short chains, and the array stays 8 bytes per row
+        let buckets = (n.max(1) * 2).next_power_of_two();
+        let mask = buckets as u64 - 1;
+        let mut heads = vec![END; if self.right_keys.is_empty() { 0 } else { buckets }];
         let mut next = vec![END; n];
+        let mut hashes = vec![0u64; n];
         let rows = if self.right_keys.is_empty() {
             None
         } else {
             let conv = self.converter()?;
             let (rows, valid) = self.key_rows(&self.right_keys, &batch, &self.right_layout, &conv)?;
+            // inserted in reverse so each chain lists rows in input order
             for i in (0..n).rev() {
                 if !valid[i] {
                     continue;
                 }
                 let h = self.hasher.hash_one(rows.row(i).as_ref());
-                let prev = heads.insert(h, i as u32).unwrap_or(END);
-                next[i] = prev;
+                hashes[i] = h;
+                let b = (h & mask) as usize;
+                next[i] = heads[b];
+                heads[b] = i as u32;
             }
             Some(rows)
         };
         let matched = (0..n).map(|_| AtomicBool::new(false)).collect();
-        let b = Arc::new(Build { batch, rows, heads, next, matched });
+        let b = Arc::new(Build { batch, rows, heads, mask, next, hashes, matched });
         *guard = Some(b.clone());
         Ok(b)
     }
@@ -157,9 +169,9 @@ impl HashJoinExec {
                     }
                     let key = prows.row(i);
                     let h = self.hasher.hash_one(key.as_ref());
-                    let mut j = build.heads.get(&h).copied().unwrap_or(END);
+                    let mut j = build.heads[(h & build.mask) as usize];
                     while j != END {
-                        if brows.row(j as usize) == key {
+                        if build.hashes[j as usize] == h && brows.row(j as usize) == key {
                             li.push(i as u32);
                             ri.push(j);
                         }
@@ -282,6 +294,20 @@ impl ExecutionPlan for HashJoinExec {
     }
     fn ids(&self) -> &[ColumnId] {
         &self.ids
+    }
+    /// Equi-joins as foreign key to primary key (the larger input's size, times the
+    /// residual filter's selectivity); semi/anti joins keep half the probe side.
+    fn estimated_rows(&self) -> f64 {
+        let (l, r) = (self.left.estimated_rows(), self.right.estimated_rows());
+        let f = self.filter.as_ref().map_or(1.0, super::selectivity);
+        match self.join_type {
+            _ if self.left_keys.is_empty() => l * r * f,
+            JoinType::Inner | JoinType::Cross => l.max(r) * f,
+            JoinType::Left => l.max(l.max(r) * f),
+            JoinType::Right => r.max(l.max(r) * f),
+            JoinType::Full => l + r,
+            JoinType::LeftSemi | JoinType::LeftAnti => l / 2.0,
+        }
     }
     fn partitions(&self) -> usize {
         if self.join_type == JoinType::Full {

@@ -25,7 +25,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use rayon::prelude::*;
 
 use crate::error::{QuarryError, Result};
-use crate::plan::{Column, ColumnId};
+use crate::plan::{Column, ColumnId, Expr};
 
 /// Per-query execution settings.
 pub struct ExecContext {
@@ -78,6 +78,42 @@ pub trait ExecutionPlan: Send + Sync {
     fn execute(&self, partition: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>>;
     fn children(&self) -> Vec<Arc<dyn ExecutionPlan>>;
     fn metrics(&self) -> &Metrics;
+    /// Estimated output rows, used to pick the hash-join build side. The default passes
+    /// the first input's estimate through (1000 for a leaf).
+    fn estimated_rows(&self) -> f64 {
+        self.children().first().map(|c| c.estimated_rows()).unwrap_or(1000.0)
+    }
+}
+
+/// Estimated fraction of rows a predicate keeps, without column statistics (the
+/// textbook defaults, as System R and Spark's fallback): `=` 0.1, a range or LIKE 1/3,
+/// `IN (k values)` 0.1 per value, `IS NULL` 0.1; AND multiplies, OR adds less the
+/// overlap, NOT complements.
+pub fn selectivity(e: &Expr) -> f64 {
+    use crate::plan::BinOp;
+    let s = match e {
+        Expr::Binary { op: BinOp::And, left, right, .. } => selectivity(left) * selectivity(right),
+        Expr::Binary { op: BinOp::Or, left, right, .. } => {
+            let (a, b) = (selectivity(left), selectivity(right));
+            a + b - a * b
+        }
+        Expr::Binary { op: BinOp::Eq, .. } => 0.1,
+        Expr::Binary { op: BinOp::NotEq, .. } => 0.9,
+        Expr::Binary { op: BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq, .. } => 1.0 / 3.0,
+        Expr::Not(inner) => 1.0 - selectivity(inner),
+        Expr::IsNull(_) => 0.1,
+        Expr::IsNotNull(_) => 0.9,
+        Expr::InList { list, negated, .. } => {
+            let s = (0.1 * list.len() as f64).min(0.5);
+            if *negated {
+                1.0 - s
+            } else {
+                s
+            }
+        }
+        _ => 1.0 / 3.0,
+    };
+    s.clamp(0.0, 1.0)
 }
 
 /// An arrow schema for logical columns (names kept; duplicates allowed).

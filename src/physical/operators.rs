@@ -33,6 +33,9 @@ impl ExecutionPlan for FilterExec {
     fn describe(&self) -> String {
         format!("FilterExec {}", self.predicate)
     }
+    fn estimated_rows(&self) -> f64 {
+        self.input.estimated_rows() * super::selectivity(&self.predicate)
+    }
     fn schema(&self) -> SchemaRef {
         self.input.schema()
     }
@@ -268,6 +271,10 @@ impl ExecutionPlan for LimitExec {
     fn describe(&self) -> String {
         format!("LimitExec skip={} fetch={}", self.skip, self.fetch.map(|f| f.to_string()).unwrap_or_else(|| "all".into()))
     }
+    fn estimated_rows(&self) -> f64 {
+        let n = self.input.estimated_rows();
+        self.fetch.map_or(n, |f| n.min(f as f64))
+    }
     fn schema(&self) -> SchemaRef {
         self.input.schema()
     }
@@ -340,6 +347,9 @@ impl ExecutionPlan for UnionExec {
     fn describe(&self) -> String {
         "UnionExec".into()
     }
+    fn estimated_rows(&self) -> f64 {
+        self.inputs.iter().map(|i| i.estimated_rows()).sum()
+    }
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
@@ -385,6 +395,9 @@ impl ValuesExec {
 impl ExecutionPlan for ValuesExec {
     fn describe(&self) -> String {
         format!("ValuesExec rows={}", self.batch.num_rows())
+    }
+    fn estimated_rows(&self) -> f64 {
+        self.batch.num_rows() as f64
     }
     fn schema(&self) -> SchemaRef {
         self.batch.schema()

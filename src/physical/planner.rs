@@ -79,12 +79,14 @@ impl PhysicalPlanner<'_> {
                 let filter = filter.clone().map(|f| self.expr(f)).transpose()?;
                 let on: Vec<(Expr, Expr)> = on.iter().map(|(l, r)| Ok((self.expr(l.clone())?, self.expr(r.clone())?))).collect::<Result<_>>()?;
                 let (l, r) = (self.create(left)?, self.create(right)?);
-                if *join_type == JoinType::Right {
+                // an inner equi-join builds its hash table on the input estimated smaller
+                let swap_inner = *join_type == JoinType::Inner && !on.is_empty() && r.estimated_rows() > l.estimated_rows();
+                if *join_type == JoinType::Right || swap_inner {
                     // build on the left input, probe with the right, then restore the column order
                     let swapped_cols: Vec<Column> = right.schema().into_iter().chain(left.schema()).collect();
                     let swapped_on = on.into_iter().map(|(a, b)| (b, a)).collect();
-                    let j: Arc<dyn ExecutionPlan> =
-                        Arc::new(HashJoinExec::new(r, l, JoinType::Left, swapped_on, filter, false, ids(&swapped_cols), schema_of(&swapped_cols)));
+                    let jt = if swap_inner { JoinType::Inner } else { JoinType::Left };
+                    let j: Arc<dyn ExecutionPlan> = Arc::new(HashJoinExec::new(r, l, jt, swapped_on, filter, false, ids(&swapped_cols), schema_of(&swapped_cols)));
                     let exprs = cols.iter().map(|c| Expr::Column(c.clone())).collect();
                     Arc::new(ProjectExec::new(j, exprs, ids(&cols), schema_of(&cols)))
                 } else {

@@ -256,6 +256,19 @@ impl ExecutionPlan for ScanExec {
     fn partitions(&self) -> usize {
         self.tasks.len().max(1)
     }
+    /// Rows of the row groups left after pruning (from the parquet footers; 10,000 per
+    /// CSV/JSON file), times the pushed filters' selectivity.
+    fn estimated_rows(&self) -> f64 {
+        let rows: f64 = self
+            .tasks
+            .iter()
+            .map(|t| match &t.row_group {
+                Some((rg, md)) => md.metadata().row_group(*rg).num_rows() as f64,
+                None => 10_000.0,
+            })
+            .sum();
+        self.filters.iter().fold(rows, |n, f| n * super::selectivity(f))
+    }
     fn execute(&self, partition: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
         self.metrics.record(|| match self.tasks.get(partition) {
             Some(t) => self.read_task(t, ctx),
