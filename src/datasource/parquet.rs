@@ -5,6 +5,7 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
@@ -18,10 +19,25 @@ fn open(path: &Path) -> Result<File> {
 }
 
 /// Read a file's footer. A file that is not parquet (or is truncated) is an error naming it.
+/// Columns whose embedded arrow schema asks for view types (`Utf8View`, `BinaryView`,
+/// as pyarrow and `tpchgen` write them) are read as plain `Utf8` / `Binary`, Quarry's
+/// string representation, so the decoder builds them directly instead of a cast per batch.
 pub fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
     let f = open(path)?;
-    ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
-        .map_err(|e| QuarryError::Data(format!("cannot read parquet file {}: {e}", path.display())))
+    let err = |e: parquet::errors::ParquetError| QuarryError::Data(format!("cannot read parquet file {}: {e}", path.display()));
+    let md = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(err)?;
+    let plain = |t: &DataType| match t {
+        DataType::Utf8View => Some(DataType::Utf8),
+        DataType::BinaryView => Some(DataType::Binary),
+        _ => None,
+    };
+    if !md.schema().fields().iter().any(|f| plain(f.data_type()).is_some()) {
+        return Ok(md);
+    }
+    let fields: Vec<Field> =
+        md.schema().fields().iter().map(|f| match plain(f.data_type()) { Some(t) => f.as_ref().clone().with_data_type(t), None => f.as_ref().clone() }).collect();
+    let schema = Arc::new(Schema::new_with_metadata(fields, md.schema().metadata().clone()));
+    ArrowReaderMetadata::try_new(md.metadata().clone(), ArrowReaderOptions::new().with_schema(schema)).map_err(err)
 }
 
 /// The columns of a parquet file, with Quarry's normalized types.

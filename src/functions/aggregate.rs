@@ -398,6 +398,19 @@ impl Accumulator for SumDecimal {
             c.resize(n, 0);
         }
         let a = args[0].as_primitive::<Decimal128Type>();
+        if a.null_count() == 0 {
+            // no validity checks in the common case
+            for (v, &g) in a.values().iter().zip(groups) {
+                self.sums[g] = self.sums[g].wrapping_add(*v);
+                self.seen[g] = true;
+            }
+            if let Some(c) = &mut self.counts {
+                for &g in groups {
+                    c[g] += 1;
+                }
+            }
+            return Ok(());
+        }
         for (i, &g) in groups.iter().enumerate() {
             if a.is_valid(i) {
                 self.sums[g] = self.sums[g].wrapping_add(a.value(i));

@@ -7,8 +7,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use arrow::array::ArrayRef;
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use rayon::prelude::*;
@@ -75,8 +75,73 @@ impl GroupTable {
     }
 }
 
+/// Groups of one integer-like key (ints, dates) widened to i64: no row encoding, keys
+/// compared as integers; NULL is its own group.
+#[derive(Default)]
+struct IntGroups {
+    table: hashbrown::HashTable<u32>,
+    keys: Vec<i64>,
+    valid: Vec<bool>,
+    null_group: Option<usize>,
+}
+
+/// Multiplicative hash with the high bits folded down (hashbrown uses the top 7 bits as
+/// a tag and the low bits as the bucket).
+#[inline]
+fn hash_i64(v: i64) -> u64 {
+    let h = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^ (h >> 29)
+}
+
+impl IntGroups {
+    fn find_or_insert(&mut self, key: Option<i64>) -> Result<usize> {
+        let Some(v) = key else {
+            if let Some(g) = self.null_group {
+                return Ok(g);
+            }
+            let g = self.keys.len();
+            self.keys.push(0);
+            self.valid.push(false);
+            self.null_group = Some(g);
+            return Ok(g);
+        };
+        let h = hash_i64(v);
+        let (keys, valid) = (&self.keys, &self.valid);
+        if let Some(&g) = self.table.find(h, |&g| keys[g as usize] == v && valid[g as usize]) {
+            return Ok(g as usize);
+        }
+        let g = self.keys.len();
+        let g32 = u32::try_from(g).map_err(|_| QuarryError::NotSupported("more than 4 billion groups in one aggregation".into()))?;
+        self.keys.push(v);
+        self.valid.push(true);
+        let keys = &self.keys;
+        self.table.insert_unique(h, g32, |&x| hash_i64(keys[x as usize]));
+        Ok(g)
+    }
+}
+
+/// The group keys of a state: encoded rows, or one integer column.
+enum Groups {
+    Rows(GroupTable),
+    Int(IntGroups),
+}
+
+impl Groups {
+    fn len(&self) -> usize {
+        match self {
+            Groups::Rows(t) => t.len(),
+            Groups::Int(t) => t.keys.len(),
+        }
+    }
+}
+
+/// True for group key types that [`IntGroups`] handles (lossless widening to i64).
+fn int_like(t: &DataType) -> bool {
+    matches!(t, DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::Date32)
+}
+
 struct State {
-    groups: GroupTable,
+    groups: Groups,
     accs: Vec<Box<dyn Accumulator>>,
 }
 
@@ -100,7 +165,13 @@ impl HashAggregateExec {
                 create_accumulator(&a.func, a.distinct, &types, &a.data_type)
             })
             .collect::<Result<_>>()?;
-        Ok(State { groups: GroupTable::default(), accs })
+        let groups = if self.int_group() { Groups::Int(IntGroups::default()) } else { Groups::Rows(GroupTable::default()) };
+        Ok(State { groups, accs })
+    }
+
+    /// One GROUP BY expression of an integer-like type: the [`IntGroups`] path.
+    fn int_group(&self) -> bool {
+        self.group.len() == 1 && int_like(&self.group[0].data_type())
     }
 
     /// Groups in a state (a global aggregate has exactly one).
@@ -118,12 +189,29 @@ impl HashAggregateExec {
             vec![0; n]
         } else {
             let cols: Vec<ArrayRef> = self.group.iter().map(|g| evaluate(g, batch, &self.layout)).collect::<Result<_>>()?;
-            let rows = conv.convert_columns(&cols)?;
             let mut out = Vec::with_capacity(n);
-            for i in 0..n {
-                let key = rows.row(i);
-                let key = key.as_ref();
-                out.push(state.groups.find_or_insert(key, self.hasher.hash_one(key))?);
+            match &mut state.groups {
+                Groups::Int(t) => {
+                    let col = arrow::compute::cast(&cols[0], &DataType::Int64)?;
+                    let a = col.as_primitive::<Int64Type>();
+                    if a.null_count() == 0 {
+                        for &v in a.values().iter() {
+                            out.push(t.find_or_insert(Some(v))?);
+                        }
+                    } else {
+                        for v in a.iter() {
+                            out.push(t.find_or_insert(v)?);
+                        }
+                    }
+                }
+                Groups::Rows(t) => {
+                    let rows = conv.convert_columns(&cols)?;
+                    for i in 0..n {
+                        let key = rows.row(i);
+                        let key = key.as_ref();
+                        out.push(t.find_or_insert(key, self.hasher.hash_one(key))?);
+                    }
+                }
             }
             out
         };
@@ -140,7 +228,11 @@ impl HashAggregateExec {
         let mapping: Vec<usize> = if self.group.is_empty() {
             vec![0]
         } else {
-            (0..other.groups.len()).map(|g| into.groups.find_or_insert(other.groups.key(g), other.groups.hashes[g])).collect::<Result<_>>()?
+            match (&mut into.groups, &other.groups) {
+                (Groups::Rows(t), Groups::Rows(o)) => (0..o.len()).map(|g| t.find_or_insert(o.key(g), o.hashes[g])).collect::<Result<_>>()?,
+                (Groups::Int(t), Groups::Int(o)) => (0..o.keys.len()).map(|g| t.find_or_insert(o.valid[g].then_some(o.keys[g]))).collect::<Result<_>>()?,
+                _ => return Err(QuarryError::Internal("aggregate states of different kinds".into())),
+            }
         };
         let n = self.ngroups(into);
         for (a, b) in into.accs.iter_mut().zip(other.accs) {
@@ -211,10 +303,24 @@ impl ExecutionPlan for HashAggregateExec {
             }
             let ngroups = self.ngroups(&total);
             let mut cols: Vec<ArrayRef> = vec![];
-            if !self.group.is_empty() {
-                let parser = conv.parser();
-                let rows: Vec<arrow::row::Row> = (0..ngroups).map(|g| parser.parse(total.groups.key(g))).collect();
-                cols.extend(conv.convert_rows(rows)?);
+            match &total.groups {
+                _ if self.group.is_empty() => {}
+                Groups::Rows(t) => {
+                    let parser = conv.parser();
+                    let rows: Vec<arrow::row::Row> = (0..ngroups).map(|g| parser.parse(t.key(g))).collect();
+                    cols.extend(conv.convert_rows(rows)?);
+                }
+                Groups::Int(t) => {
+                    let keys = Int64Array::new(t.keys.clone().into(), Some(t.valid.iter().copied().collect::<Vec<bool>>().into()));
+                    let target = self.group[0].data_type();
+                    // Int64 -> Date32 goes through Int32 (both are lossless for these keys)
+                    let keys: ArrayRef = if target == DataType::Date32 {
+                        arrow::compute::cast(&arrow::compute::cast(&keys, &DataType::Int32)?, &target)?
+                    } else {
+                        arrow::compute::cast(&keys, &target)?
+                    };
+                    cols.push(keys);
+                }
             }
             for acc in total.accs.iter_mut() {
                 cols.push(acc.finish(ngroups)?);

@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use arrow::array::{new_null_array, Array, ArrayRef, UInt32Array};
 use arrow::compute::{concat_batches, take};
-use arrow::datatypes::SchemaRef;
+use arrow::array::AsArray;
+use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
 use rayon::prelude::*;
@@ -26,9 +27,33 @@ use crate::plan::{ColumnId, Expr, JoinType};
 
 const END: u32 = u32::MAX;
 
+/// The build side's keys.
+enum BuildKeys {
+    /// No keys: a nested-loop (cross) join.
+    None,
+    /// Arrow-row encoded keys (any types, several columns).
+    Rows(Rows),
+    /// One integer-like key column (ints, dates) widened to i64: compared as integers,
+    /// hashed without encoding.
+    Int(Vec<i64>),
+}
+
+/// Hash of an integer key: a multiplicative hash with its high bits folded down, so the
+/// bucket (the low bits) depends on every bit of the key.
+#[inline]
+fn hash_i64(v: i64) -> u64 {
+    let h = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^ (h >> 29)
+}
+
+/// True for key types that [`BuildKeys::Int`] handles (lossless widening to i64).
+fn int_like(t: &DataType) -> bool {
+    matches!(t, DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::Date32)
+}
+
 struct Build {
     batch: RecordBatch,
-    rows: Option<Rows>,
+    keys: BuildKeys,
     /// Chain head per bucket (`hash & mask`), END when empty.
     heads: Vec<u32>,
     mask: u64,
@@ -93,6 +118,17 @@ impl HashJoinExec {
         }
     }
 
+    /// A single integer-like key on both sides (and NULLs never match): the i64 path.
+    fn int_keys(&self) -> bool {
+        !self.null_safe && self.left_keys.len() == 1 && int_like(&self.left_keys[0].data_type()) && int_like(&self.right_keys[0].data_type())
+    }
+
+    /// The single key column of `batch` widened to i64.
+    fn int_key_column(key: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayRef> {
+        let col = evaluate(key, batch, layout)?;
+        Ok(arrow::compute::cast(&col, &DataType::Int64)?)
+    }
+
     fn converter(&self) -> Result<RowConverter> {
         Ok(RowConverter::new(self.left_keys.iter().map(|k| SortField::new(k.data_type())).collect())?)
     }
@@ -121,10 +157,23 @@ impl HashJoinExec {
         let mask = buckets as u64 - 1;
         let mut heads = vec![END; if self.right_keys.is_empty() { 0 } else { buckets }];
         let mut next = vec![END; n];
-        let mut hashes = vec![0u64; n];
-        let rows = if self.right_keys.is_empty() {
-            None
+        let mut hashes = vec![];
+        let keys = if self.right_keys.is_empty() {
+            BuildKeys::None
+        } else if self.int_keys() {
+            let col = Self::int_key_column(&self.right_keys[0], &batch, &self.right_layout)?;
+            let a = col.as_primitive::<Int64Type>();
+            for i in (0..n).rev() {
+                if a.is_null(i) {
+                    continue;
+                }
+                let b = (hash_i64(a.value(i)) & mask) as usize;
+                next[i] = heads[b];
+                heads[b] = i as u32;
+            }
+            BuildKeys::Int(a.values().to_vec())
         } else {
+            hashes = vec![0u64; n];
             let conv = self.converter()?;
             let (rows, valid) = self.key_rows(&self.right_keys, &batch, &self.right_layout, &conv)?;
             // inserted in reverse so each chain lists rows in input order
@@ -138,10 +187,10 @@ impl HashJoinExec {
                 next[i] = heads[b];
                 heads[b] = i as u32;
             }
-            Some(rows)
+            BuildKeys::Rows(rows)
         };
         let matched = (0..n).map(|_| AtomicBool::new(false)).collect();
-        let b = Arc::new(Build { batch, rows, heads, mask, next, hashes, matched });
+        let b = Arc::new(Build { batch, keys, heads, mask, next, hashes, matched });
         *guard = Some(b.clone());
         Ok(b)
     }
@@ -151,8 +200,8 @@ impl HashJoinExec {
         let n = probe.num_rows();
         let m = build.batch.num_rows() as u32;
         let (mut li, mut ri) = (vec![], vec![]);
-        match &build.rows {
-            None => {
+        match &build.keys {
+            BuildKeys::None => {
                 for i in 0..n as u32 {
                     for j in 0..m {
                         li.push(i);
@@ -160,7 +209,25 @@ impl HashJoinExec {
                     }
                 }
             }
-            Some(brows) => {
+            BuildKeys::Int(bk) => {
+                let col = Self::int_key_column(&self.left_keys[0], probe, &self.left_layout)?;
+                let a = col.as_primitive::<Int64Type>();
+                let vals = a.values();
+                for (i, &v) in vals.iter().enumerate() {
+                    if a.is_null(i) {
+                        continue;
+                    }
+                    let mut j = build.heads[(hash_i64(v) & build.mask) as usize];
+                    while j != END {
+                        if bk[j as usize] == v {
+                            li.push(i as u32);
+                            ri.push(j);
+                        }
+                        j = build.next[j as usize];
+                    }
+                }
+            }
+            BuildKeys::Rows(brows) => {
                 let conv = self.converter()?;
                 let (prows, valid) = self.key_rows(&self.left_keys, probe, &self.left_layout, &conv)?;
                 for i in 0..n {
