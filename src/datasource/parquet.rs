@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use arrow::array::BooleanArray;
+use arrow::error::ArrowError;
+use parquet::arrow::arrow_reader::{ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowFilter};
 use parquet::arrow::ProjectionMask;
 
 use crate::catalog::ColumnDef;
@@ -46,25 +48,47 @@ pub fn infer_schema(path: &Path) -> Result<Vec<ColumnDef>> {
     Ok(md.schema().fields().iter().map(|f| ColumnDef { name: f.name().to_ascii_lowercase(), data_type: normalize_type(f.data_type()) }).collect())
 }
 
+/// The mask of the file's top-level columns named in `columns` (case-insensitive).
+fn roots(metadata: &ArrowReaderMetadata, columns: &[String]) -> ProjectionMask {
+    let indices: Vec<usize> =
+        metadata.schema().fields().iter().enumerate().filter(|(_, fld)| columns.iter().any(|c| c.eq_ignore_ascii_case(fld.name()))).map(|(i, _)| i).collect();
+    ProjectionMask::roots(metadata.parquet_schema(), indices)
+}
+
+/// True when the file has a top-level column of this name (case-insensitive).
+pub fn has_column(metadata: &ArrowReaderMetadata, name: &str) -> bool {
+    metadata.schema().fields().iter().any(|f| f.name().eq_ignore_ascii_case(name))
+}
+
+/// A filter evaluated inside the reader (late materialization): it sees a batch of the
+/// columns it names (file names and types, file order) and returns the rows to keep;
+/// the other projected columns are then decoded only for those rows.
+pub struct RowPredicate {
+    pub columns: Vec<String>,
+    pub eval: Box<dyn FnMut(&RecordBatch) -> Result<BooleanArray> + Send>,
+}
+
 /// Read `row_groups` of a file, decoding only the top-level columns named in `columns`
-/// (case-insensitive; names the file lacks are skipped, the adapter fills them with NULL).
-pub fn read_row_groups(path: &Path, metadata: &ArrowReaderMetadata, row_groups: Vec<usize>, columns: &[String], batch_size: usize) -> Result<Vec<RecordBatch>> {
+/// (case-insensitive; names the file lacks are skipped, the adapter fills them with NULL),
+/// and, with a `predicate`, only the rows it keeps.
+pub fn read_row_groups(
+    path: &Path,
+    metadata: &ArrowReaderMetadata,
+    row_groups: Vec<usize>,
+    columns: &[String],
+    batch_size: usize,
+    predicate: Option<RowPredicate>,
+) -> Result<Vec<RecordBatch>> {
     let f = open(path)?;
-    let schema = metadata.schema();
-    let indices: Vec<usize> = schema
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, fld)| columns.iter().any(|c| c.eq_ignore_ascii_case(fld.name())))
-        .map(|(i, _)| i)
-        .collect();
-    let mask = ProjectionMask::roots(metadata.parquet_schema(), indices);
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone())
-        .with_projection(mask)
+    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone())
+        .with_projection(roots(metadata, columns))
         .with_row_groups(row_groups)
-        .with_batch_size(batch_size)
-        .build()
-        .map_err(|e| QuarryError::Data(format!("cannot read parquet file {}: {e}", path.display())))?;
+        .with_batch_size(batch_size);
+    if let Some(RowPredicate { columns, mut eval }) = predicate {
+        let p = ArrowPredicateFn::new(roots(metadata, &columns), move |b: RecordBatch| eval(&b).map_err(|e| ArrowError::ComputeError(e.to_string())));
+        builder = builder.with_row_filter(RowFilter::new(vec![Box::new(p)]));
+    }
+    let reader = builder.build().map_err(|e| QuarryError::Data(format!("cannot read parquet file {}: {e}", path.display())))?;
     let mut out = vec![];
     for b in reader {
         out.push(b.map_err(|e| QuarryError::Data(format!("cannot read parquet file {}: {e}", path.display())))?);
