@@ -158,6 +158,19 @@ fn or_of_join_keys_plans_a_hash_join_and_filters_each_side() {
 }
 
 #[test]
+fn small_outer_side_of_a_semi_join_is_the_build_side() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = quarry(tmp.path())
+        .args(["--format", "csv", "-e"])
+        .arg("EXPLAIN SELECT * FROM range(10) a WHERE EXISTS (SELECT 1 FROM range(100000) b WHERE b.id = a.id)")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("HashJoinExec LeftSemi on=[id#1 = id#2] (build=left)"), "{s}");
+}
+
+#[test]
 fn two_processes_share_a_home() {
     let tmp = tempfile::tempdir().unwrap();
     let out = quarry(tmp.path()).args(["-e", "CREATE TABLE t (p int, i int)"]).output().unwrap();

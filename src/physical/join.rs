@@ -73,6 +73,9 @@ pub struct HashJoinExec {
     filter: Option<Expr>,
     /// NULL keys match each other (INTERSECT / EXCEPT).
     null_safe: bool,
+    /// Semi/anti joins only: build the hash table on the left input (estimated smaller)
+    /// and mark its rows from the right; see `execute_build_left`.
+    build_left: bool,
     left_layout: Layout,
     right_layout: Layout,
     pair_layout: Layout,
@@ -107,6 +110,7 @@ impl HashJoinExec {
             right_keys,
             filter,
             null_safe,
+            build_left: false,
             left_layout,
             right_layout,
             pair_layout: layout_of(&pair_ids),
@@ -129,6 +133,73 @@ impl HashJoinExec {
         Ok(arrow::compute::cast(&col, &DataType::Int64)?)
     }
 
+    /// The input the hash table is built on, with its keys and layout.
+    fn build_side(&self) -> (&Arc<dyn ExecutionPlan>, &[Expr], &Layout) {
+        if self.build_left {
+            (&self.left, &self.left_keys, &self.left_layout)
+        } else {
+            (&self.right, &self.right_keys, &self.right_layout)
+        }
+    }
+
+    /// The probing input's keys and layout.
+    fn probe_side(&self) -> (&[Expr], &Layout) {
+        if self.build_left {
+            (&self.right_keys, &self.right_layout)
+        } else {
+            (&self.left_keys, &self.left_layout)
+        }
+    }
+
+    /// Build on the left (the rows a semi/anti join returns) and stream the right input
+    /// through it, marking the left rows that find a partner (the filter evaluated on the
+    /// pairs); then return the marked (semi) or unmarked (anti) left rows. One output
+    /// partition; the right input's partitions run in parallel.
+    fn execute_build_left(&self, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
+        let build = self.get_build(ctx)?;
+        let n = self.right.partitions();
+        ctx.pool.install(|| {
+            (0..n).into_par_iter().try_for_each(|p| -> Result<()> {
+                for b in self.right.execute(p, ctx)? {
+                    ctx.check_cancel()?;
+                    let (pi, bi) = self.pairs(&b, &build)?;
+                    let bi = match &self.filter {
+                        None => bi,
+                        Some(f) => {
+                            let (ba, pa) = (UInt32Array::from(bi.clone()), UInt32Array::from(pi));
+                            let mut cols: Vec<ArrayRef> = build.batch.columns().iter().map(|c| take(c, &ba, None)).collect::<std::result::Result<_, _>>()?;
+                            for c in b.columns() {
+                                cols.push(take(c, &pa, None)?);
+                            }
+                            let fields: Vec<arrow::datatypes::Field> =
+                                build.batch.schema().fields().iter().chain(b.schema().fields().iter()).map(|f| f.as_ref().clone()).collect();
+                            let pb = make_batch(Arc::new(arrow::datatypes::Schema::new(fields)), cols, ba.len())?;
+                            let mask = evaluate_predicate(f, &pb, &self.pair_layout)?;
+                            bi.into_iter().enumerate().filter(|(k, _)| mask.value(*k)).map(|(_, j)| j).collect()
+                        }
+                    };
+                    for j in bi {
+                        build.matched[j as usize].store(true, Ordering::Relaxed);
+                    }
+                }
+                Ok(())
+            })
+        })?;
+        let want = self.join_type == JoinType::LeftSemi;
+        let idx = UInt32Array::from((0..build.batch.num_rows() as u32).filter(|j| build.matched[*j as usize].load(Ordering::Relaxed) == want).collect::<Vec<_>>());
+        if idx.is_empty() {
+            return Ok(vec![]);
+        }
+        let cols: Vec<ArrayRef> = build.batch.columns().iter().map(|c| take(c, &idx, None)).collect::<std::result::Result<_, _>>()?;
+        Ok(vec![make_batch(self.schema.clone(), cols, idx.len())?])
+    }
+
+    /// For a keyed semi/anti join (not null-safe): build on the left input instead.
+    pub fn with_build_left(mut self) -> Self {
+        self.build_left = matches!(self.join_type, JoinType::LeftSemi | JoinType::LeftAnti) && !self.left_keys.is_empty() && !self.null_safe;
+        self
+    }
+
     fn converter(&self) -> Result<RowConverter> {
         Ok(RowConverter::new(self.left_keys.iter().map(|k| SortField::new(k.data_type())).collect())?)
     }
@@ -145,9 +216,10 @@ impl HashJoinExec {
         if let Some(b) = guard.as_ref() {
             return Ok(b.clone());
         }
-        let parts = execute_all(&self.right, ctx)?;
+        let (build_plan, build_keys, build_layout) = self.build_side();
+        let parts = execute_all(build_plan, ctx)?;
         let batches: Vec<RecordBatch> = parts.into_iter().flatten().collect();
-        let batch = concat_batches(&self.right.schema(), &batches)?;
+        let batch = concat_batches(&build_plan.schema(), &batches)?;
         let n = batch.num_rows();
         if n >= END as usize {
             return Err(QuarryError::NotSupported(format!("a hash-join build side of {n} rows (at most 4 billion)")));
@@ -155,13 +227,13 @@ impl HashJoinExec {
         // about two buckets per row: short chains, and the array stays 8 bytes per row
         let buckets = (n.max(1) * 2).next_power_of_two();
         let mask = buckets as u64 - 1;
-        let mut heads = vec![END; if self.right_keys.is_empty() { 0 } else { buckets }];
+        let mut heads = vec![END; if build_keys.is_empty() { 0 } else { buckets }];
         let mut next = vec![END; n];
         let mut hashes = vec![];
-        let keys = if self.right_keys.is_empty() {
+        let keys = if build_keys.is_empty() {
             BuildKeys::None
         } else if self.int_keys() {
-            let col = Self::int_key_column(&self.right_keys[0], &batch, &self.right_layout)?;
+            let col = Self::int_key_column(&build_keys[0], &batch, build_layout)?;
             let a = col.as_primitive::<Int64Type>();
             for i in (0..n).rev() {
                 if a.is_null(i) {
@@ -175,7 +247,7 @@ impl HashJoinExec {
         } else {
             hashes = vec![0u64; n];
             let conv = self.converter()?;
-            let (rows, valid) = self.key_rows(&self.right_keys, &batch, &self.right_layout, &conv)?;
+            let (rows, valid) = self.key_rows(build_keys, &batch, build_layout, &conv)?;
             // inserted in reverse so each chain lists rows in input order
             for i in (0..n).rev() {
                 if !valid[i] {
@@ -210,7 +282,8 @@ impl HashJoinExec {
                 }
             }
             BuildKeys::Int(bk) => {
-                let col = Self::int_key_column(&self.left_keys[0], probe, &self.left_layout)?;
+                let (probe_keys, probe_layout) = self.probe_side();
+                let col = Self::int_key_column(&probe_keys[0], probe, probe_layout)?;
                 let a = col.as_primitive::<Int64Type>();
                 let vals = a.values();
                 for (i, &v) in vals.iter().enumerate() {
@@ -229,7 +302,8 @@ impl HashJoinExec {
             }
             BuildKeys::Rows(brows) => {
                 let conv = self.converter()?;
-                let (prows, valid) = self.key_rows(&self.left_keys, probe, &self.left_layout, &conv)?;
+                let (probe_keys, probe_layout) = self.probe_side();
+                let (prows, valid) = self.key_rows(probe_keys, probe, probe_layout, &conv)?;
                 for i in 0..n {
                     if !valid[i] {
                         continue;
@@ -349,7 +423,7 @@ impl ExecutionPlan for HashJoinExec {
         let mut s = if keys.is_empty() {
             format!("NestedLoopJoinExec {:?}", self.join_type)
         } else {
-            format!("HashJoinExec {:?} on=[{}] (build=right)", self.join_type, keys.join(", "))
+            format!("HashJoinExec {:?} on=[{}] (build={})", self.join_type, keys.join(", "), if self.build_left { "left" } else { "right" })
         };
         if let Some(f) = &self.filter {
             s.push_str(&format!(" filter={f}"));
@@ -377,13 +451,16 @@ impl ExecutionPlan for HashJoinExec {
         }
     }
     fn partitions(&self) -> usize {
-        if self.join_type == JoinType::Full {
+        if self.join_type == JoinType::Full || self.build_left {
             1
         } else {
             self.left.partitions()
         }
     }
     fn execute(&self, p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
+        if self.build_left {
+            return self.metrics.record(|| self.execute_build_left(ctx));
+        }
         let build = self.get_build(ctx)?;
         if self.join_type != JoinType::Full {
             let out = self.probe_partition(p, ctx, &build)?;

@@ -90,7 +90,10 @@ impl PhysicalPlanner<'_> {
                     let exprs = cols.iter().map(|c| Expr::Column(c.clone())).collect();
                     Arc::new(ProjectExec::new(j, exprs, ids(&cols), schema_of(&cols)))
                 } else {
-                    Arc::new(HashJoinExec::new(l, r, *join_type, on, filter, false, ids(&cols), schema_of(&cols)))
+                    // a semi/anti join whose left (returned) side is the smaller one builds there
+                    let build_left = matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti) && l.estimated_rows() < r.estimated_rows();
+                    let j = HashJoinExec::new(l, r, *join_type, on, filter, false, ids(&cols), schema_of(&cols));
+                    Arc::new(if build_left { j.with_build_left() } else { j })
                 }
             }
             LogicalPlan::Sort { input, keys, fetch } => {
