@@ -14,7 +14,7 @@ use arrow::row::{RowConverter, SortField};
 use rayon::prelude::*;
 
 use super::eval::{evaluate, layout_of, Layout};
-use super::{make_batch, ExecContext, ExecutionPlan, Metrics};
+use super::{hash_i64, int_like, make_batch, ExecContext, ExecutionPlan, Metrics};
 use crate::error::{QuarryError, Result};
 use crate::functions::aggregate::{cast_arg, create_accumulator, Accumulator};
 use crate::plan::{AggregateExpr, ColumnId, Expr};
@@ -85,13 +85,6 @@ struct IntGroups {
     null_group: Option<usize>,
 }
 
-/// Multiplicative hash with the high bits folded down (hashbrown uses the top 7 bits as
-/// a tag and the low bits as the bucket).
-#[inline]
-fn hash_i64(v: i64) -> u64 {
-    let h = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^ (h >> 29)
-}
 
 impl IntGroups {
     fn find_or_insert(&mut self, key: Option<i64>) -> Result<usize> {
@@ -135,10 +128,6 @@ impl Groups {
     }
 }
 
-/// True for group key types that [`IntGroups`] handles (lossless widening to i64).
-fn int_like(t: &DataType) -> bool {
-    matches!(t, DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::Date32)
-}
 
 struct State {
     groups: Groups,

@@ -21,7 +21,7 @@ use arrow::row::{RowConverter, Rows, SortField};
 use rayon::prelude::*;
 
 use super::eval::{evaluate, evaluate_predicate, layout_of, Layout};
-use super::{execute_all, make_batch, ExecContext, ExecutionPlan, Metrics};
+use super::{execute_all, hash_i64, int_like, make_batch, ExecContext, ExecutionPlan, Metrics};
 use crate::error::{QuarryError, Result};
 use crate::plan::{ColumnId, Expr, JoinType};
 
@@ -38,18 +38,6 @@ enum BuildKeys {
     Int(Vec<i64>),
 }
 
-/// Hash of an integer key: a multiplicative hash with its high bits folded down, so the
-/// bucket (the low bits) depends on every bit of the key.
-#[inline]
-fn hash_i64(v: i64) -> u64 {
-    let h = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^ (h >> 29)
-}
-
-/// True for key types that [`BuildKeys::Int`] handles (lossless widening to i64).
-fn int_like(t: &DataType) -> bool {
-    matches!(t, DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::Date32)
-}
 
 struct Build {
     batch: RecordBatch,

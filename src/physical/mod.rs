@@ -85,6 +85,21 @@ pub trait ExecutionPlan: Send + Sync {
     }
 }
 
+/// Hash of an integer key (hash join and GROUP BY fast paths): a multiplicative hash with
+/// its high bits folded down, so the low bits (a bucket) and the top bits (hashbrown's
+/// tag) both depend on every bit of the key.
+#[inline]
+pub fn hash_i64(v: i64) -> u64 {
+    let h = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^ (h >> 29)
+}
+
+/// Key types the integer fast paths take: those that widen to i64 losslessly.
+pub fn int_like(t: &arrow::datatypes::DataType) -> bool {
+    use arrow::datatypes::DataType::*;
+    matches!(t, Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | Date32)
+}
+
 /// Estimated fraction of rows a predicate keeps, without column statistics (the
 /// textbook defaults, as System R and Spark's fallback): `=` 0.1, a range or LIKE 1/3,
 /// `IN (k values)` 0.1 per value, `IS NULL` 0.1; AND multiplies, OR adds less the
