@@ -31,6 +31,7 @@ import duckdb
 data, threads, warmup, runs, qfile = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 con = duckdb.connect()
 con.execute(f"SET threads = {threads}")
+con.execute("SET enable_progress_bar = false")
 for t in %r:
     con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{data}/{t}/*.parquet')")
 sql = open(qfile).read()
@@ -100,7 +101,8 @@ def main():
             qfile = os.path.join(REPO, "queries", "tpch", f"{name}.sql")
             d = subprocess.run([sys.executable, "-c", DUCKDB_WORKER, data, str(args.threads), str(args.warmup), str(args.runs), qfile],
                                capture_output=True, text=True, preexec_fn=pin(args.threads))
-            drep = json.loads(d.stdout) if d.returncode == 0 else {"error": d.stderr.strip()[-200:]}
+            lines = d.stdout.strip().splitlines()
+            drep = json.loads(lines[-1]) if d.returncode == 0 and lines else {"error": d.stderr.strip()[-200:]}
             version = drep.get("version", version)
             mq, md = qrep.get("median_s"), median(drep.get("times_s", []))
             if mq is not None and md:
