@@ -127,6 +127,11 @@ impl Session {
         self.pool.current_num_threads()
     }
 
+    /// The worker pool queries run on (also for other parallel work, e.g. data generation).
+    pub fn pool(&self) -> &rayon::ThreadPool {
+        &self.pool
+    }
+
     /// The flag that cancels the running statement (set it from a Ctrl-C handler).
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
         self.cancel.clone()

@@ -8,7 +8,6 @@
 //! are one file each. A `.done` file marks a complete data set.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use arrow::record_batch::RecordBatchReader;
 use parquet::arrow::ArrowWriter;
@@ -214,13 +213,4 @@ pub fn result_csv(r: &crate::session::StatementResult) -> Result<String> {
 pub fn run_query(session: &mut Session, n: usize) -> Result<crate::session::StatementResult> {
     let sql = QUERIES.get(n.wrapping_sub(1)).ok_or_else(|| QuarryError::Analysis(format!("TPC-H has queries 1 to 22, not {n}")))?;
     session.sql(sql)
-}
-
-/// Shared ownership of a pool for callers that only have a session's thread count.
-pub fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .map(Arc::new)
-        .map_err(|e| QuarryError::Internal(format!("cannot start the thread pool: {e}")))
 }

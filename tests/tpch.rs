@@ -10,14 +10,13 @@ use quarry::{tpch, Session};
 fn tpch_sf001_answers_match_the_reference() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("sf0.01");
-    let pool = tpch::pool(2).unwrap();
-    let g = tpch::generate(0.01, &data, 2, &pool).unwrap();
+    let mut session = Session::open(&tmp.path().join("home"), Some(2), None).unwrap();
+    let g = tpch::generate(0.01, &data, 2, session.pool()).unwrap();
     assert!(g.created);
     assert_eq!(g.files, 14);
     // a second call sees the complete data set and leaves it alone
-    assert!(!tpch::generate(0.01, &data, 2, &pool).unwrap().created);
+    assert!(!tpch::generate(0.01, &data, 2, session.pool()).unwrap().created);
 
-    let mut session = Session::open(&tmp.path().join("home"), Some(2), None).unwrap();
     tpch::register(&mut session, &data).unwrap();
     let answers = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tpch/answers-sf0.01");
     let mut failures = vec![];

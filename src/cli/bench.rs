@@ -179,8 +179,7 @@ pub fn run(session: &mut Session, args: &BenchArgs, out: &mut dyn Write) -> Resu
     let io = |e: std::io::Error| QuarryError::Data(format!("cannot write the report: {e}"));
     let parts = args.parts.unwrap_or_else(|| tpch::default_parts(args.sf));
     let t = Instant::now();
-    let pool = tpch::pool(threads)?;
-    let g = tpch::generate(args.sf, &dir, parts, &pool)?;
+    let g = tpch::generate(args.sf, &dir, parts, session.pool())?;
     if g.created {
         writeln!(out, "generated TPC-H SF{} into {}: {} files, {} rows, {:.1} s", args.sf, dir.display(), g.files, g.rows, t.elapsed().as_secs_f64()).map_err(io)?;
     }

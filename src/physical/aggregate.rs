@@ -34,7 +34,6 @@ pub struct HashAggregateExec {
 /// Group keys (arrow-row bytes, stored back to back) -> dense group index, with each
 /// group's hash kept so lookups compare hashes before bytes and growth never rehashes
 /// keys. No allocation per row: a new group appends to `data`.
-#[derive(Default)]
 struct GroupTable {
     table: hashbrown::HashTable<u32>,
     hashes: Vec<u64>,
@@ -44,6 +43,10 @@ struct GroupTable {
 }
 
 impl GroupTable {
+    fn new() -> GroupTable {
+        GroupTable { table: hashbrown::HashTable::new(), hashes: vec![], offsets: vec![0], data: vec![] }
+    }
+
     fn len(&self) -> usize {
         self.hashes.len()
     }
@@ -54,14 +57,7 @@ impl GroupTable {
 
     /// The group of `key` (hash `h`), added when new.
     fn find_or_insert(&mut self, key: &[u8], h: u64) -> Result<usize> {
-        if self.offsets.is_empty() {
-            self.offsets.push(0);
-        }
-        let (hashes, offsets, data) = (&self.hashes, &self.offsets, &self.data);
-        if let Some(&g) = self.table.find(h, |&g| {
-            let g = g as usize;
-            hashes[g] == h && &data[offsets[g]..offsets[g + 1]] == key
-        }) {
+        if let Some(&g) = self.table.find(h, |&g| self.hashes[g as usize] == h && self.key(g as usize) == key) {
             return Ok(g as usize);
         }
         let g = self.hashes.len();
@@ -84,7 +80,6 @@ struct IntGroups {
     valid: Vec<bool>,
     null_group: Option<usize>,
 }
-
 
 impl IntGroups {
     fn find_or_insert(&mut self, key: Option<i64>) -> Result<usize> {
@@ -154,7 +149,7 @@ impl HashAggregateExec {
                 create_accumulator(&a.func, a.distinct, &types, &a.data_type)
             })
             .collect::<Result<_>>()?;
-        let groups = if self.int_group() { Groups::Int(IntGroups::default()) } else { Groups::Rows(GroupTable::default()) };
+        let groups = if self.int_group() { Groups::Int(IntGroups::default()) } else { Groups::Rows(GroupTable::new()) };
         Ok(State { groups, accs })
     }
 

@@ -12,9 +12,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{new_null_array, Array, ArrayRef, UInt32Array};
+use arrow::array::{new_null_array, Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
 use arrow::compute::{concat_batches, take};
-use arrow::array::AsArray;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
@@ -37,7 +36,6 @@ enum BuildKeys {
     /// hashed without encoding.
     Int(Vec<i64>),
 }
-
 
 struct Build {
     batch: RecordBatch,
@@ -154,15 +152,8 @@ impl HashJoinExec {
                     let bi = match &self.filter {
                         None => bi,
                         Some(f) => {
-                            let (ba, pa) = (UInt32Array::from(bi.clone()), UInt32Array::from(pi));
-                            let mut cols: Vec<ArrayRef> = build.batch.columns().iter().map(|c| take(c, &ba, None)).collect::<std::result::Result<_, _>>()?;
-                            for c in b.columns() {
-                                cols.push(take(c, &pa, None)?);
-                            }
-                            let fields: Vec<arrow::datatypes::Field> =
-                                build.batch.schema().fields().iter().chain(b.schema().fields().iter()).map(|f| f.as_ref().clone()).collect();
-                            let pb = make_batch(Arc::new(arrow::datatypes::Schema::new(fields)), cols, ba.len())?;
-                            let mask = evaluate_predicate(f, &pb, &self.pair_layout)?;
+                            // the build rows are the left side of the pairs here
+                            let (_, mask) = self.filter_pairs(f, &build.batch, &UInt32Array::from(bi.clone()), &b, &UInt32Array::from(pi))?;
                             bi.into_iter().enumerate().filter(|(k, _)| mask.value(*k)).map(|(_, j)| j).collect()
                         }
                     };
@@ -312,12 +303,23 @@ impl HashJoinExec {
         Ok((li, ri))
     }
 
-    fn joined(&self, probe: &RecordBatch, build: &Build, li: &UInt32Array, ri: &UInt32Array) -> Result<Vec<ArrayRef>> {
-        let mut cols: Vec<ArrayRef> = probe.columns().iter().map(|c| take(c, li, None)).collect::<std::result::Result<_, _>>()?;
-        for c in build.batch.columns() {
+    /// The pairs (row `li[k]` of `left`, row `ri[k]` of `right`) as columns: left's, then
+    /// right's (a NULL index gives NULLs).
+    fn joined(left: &RecordBatch, li: &UInt32Array, right: &RecordBatch, ri: &UInt32Array) -> Result<Vec<ArrayRef>> {
+        let mut cols: Vec<ArrayRef> = left.columns().iter().map(|c| take(c, li, None)).collect::<std::result::Result<_, _>>()?;
+        for c in right.columns() {
             cols.push(take(c, ri, None)?);
         }
         Ok(cols)
+    }
+
+    /// The residual filter `f` over the pairs of [`Self::joined`]: their columns and the mask.
+    fn filter_pairs(&self, f: &Expr, left: &RecordBatch, li: &UInt32Array, right: &RecordBatch, ri: &UInt32Array) -> Result<(Vec<ArrayRef>, BooleanArray)> {
+        let cols = Self::joined(left, li, right, ri)?;
+        let fields: Vec<arrow::datatypes::Field> = left.schema().fields().iter().chain(right.schema().fields().iter()).map(|f| f.as_ref().clone()).collect();
+        let pb = make_batch(Arc::new(arrow::datatypes::Schema::new(fields)), cols.clone(), li.len())?;
+        let mask = evaluate_predicate(f, &pb, &self.pair_layout)?;
+        Ok((cols, mask))
     }
 
     fn probe_batch(&self, probe: &RecordBatch, build: &Build) -> Result<Option<RecordBatch>> {
@@ -326,12 +328,7 @@ impl HashJoinExec {
         let mut pair_cols: Option<Vec<ArrayRef>> = None;
         if let Some(f) = &self.filter {
             let (la, ra) = (UInt32Array::from(li.clone()), UInt32Array::from(ri.clone()));
-            let cols = self.joined(probe, build, &la, &ra)?;
-            let pschema = super::schema_of(&[]);
-            let _ = pschema;
-            let fields: Vec<arrow::datatypes::Field> = probe.schema().fields().iter().chain(build.batch.schema().fields().iter()).map(|f| f.as_ref().clone()).collect();
-            let pb = make_batch(Arc::new(arrow::datatypes::Schema::new(fields)), cols.clone(), li.len())?;
-            let mask = evaluate_predicate(f, &pb, &self.pair_layout)?;
+            let (cols, mask) = self.filter_pairs(f, probe, &la, &build.batch, &ra)?;
             let keep: Vec<usize> = (0..li.len()).filter(|i| mask.value(*i)).collect();
             if keep.len() != li.len() {
                 li = keep.iter().map(|&i| li[i]).collect();
@@ -351,7 +348,7 @@ impl HashJoinExec {
             JoinType::Inner | JoinType::Cross => {
                 let cols = match pair_cols {
                     Some(c) => c,
-                    None => self.joined(probe, build, &UInt32Array::from(li.clone()), &UInt32Array::from(ri.clone()))?,
+                    None => Self::joined(probe, &UInt32Array::from(li.clone()), &build.batch, &UInt32Array::from(ri.clone()))?,
                 };
                 make_batch(self.schema.clone(), cols, li.len())?
             }
@@ -364,7 +361,7 @@ impl HashJoinExec {
                 let la = UInt32Array::from(li.iter().copied().chain(misses.iter().copied()).collect::<Vec<_>>());
                 // unmatched probe rows get NULL build columns (a NULL take index)
                 let ra = UInt32Array::from(ri.iter().map(|x| Some(*x)).chain(misses.iter().map(|_| None)).collect::<Vec<Option<u32>>>());
-                let cols = self.joined(probe, build, &la, &ra)?;
+                let cols = Self::joined(probe, &la, &build.batch, &ra)?;
                 make_batch(self.schema.clone(), cols, la.len())?
             }
             JoinType::LeftSemi | JoinType::LeftAnti => {

@@ -202,9 +202,8 @@ impl ScanExec {
         };
         let (inside, after): (Vec<Expr>, Vec<Expr>) =
             self.filters.iter().cloned().partition(|f| !f.column_ids().is_empty() && f.column_ids().iter().all(|id| def_of(id).is_some()));
-        let Some(predicate) = Expr::conjunction(inside.clone()) else { return (None, after) };
         let mut ids: Vec<ColumnId> = vec![];
-        for id in predicate.column_ids() {
+        for id in inside.iter().flat_map(|f| f.column_ids()) {
             if !ids.contains(&id) {
                 ids.push(id);
             }
@@ -218,6 +217,7 @@ impl ScanExec {
             all_after.extend(after);
             return (None, all_after);
         }
+        let Some(predicate) = Expr::conjunction(inside) else { return (None, after) };
         let defs: Vec<ColumnDef> = ids.iter().filter_map(def_of).collect();
         let schema: SchemaRef = Arc::new(arrow::datatypes::Schema::new(defs.iter().map(|d| arrow::datatypes::Field::new(&d.name, d.data_type.clone(), true)).collect::<Vec<_>>()));
         let layout = layout_of(&ids);
