@@ -1,13 +1,17 @@
 //! HashJoinExec: equi-joins (and, with no keys, nested-loop cross joins).
 //!
 //! The right input is the build side: its partitions run in parallel, are concatenated,
-//! and their keys (arrow-row encoded) are inserted into a chained hash table: a
-//! power-of-two bucket array of chain heads, a `next` array and each row's 64-bit hash
-//! (compared before the key bytes); no per-row allocation. The left input is the probe side: each
+//! and their keys are inserted into a chained hash table: a power-of-two bucket array of
+//! chain heads and a `next` array (no per-row allocation). Keys are arrow-row encoded,
+//! with each row's 64-bit hash compared before the key bytes, or, for one integer-like
+//! key, widened to i64 and compared as integers. The left input is the probe side: each
 //! of its partitions is probed independently, fused with the operators below it, so the
 //! join has as many output partitions as the probe side. A residual filter is evaluated
 //! on the candidate pairs. FULL joins track matched build rows and emit the rest last
-//! (as one partition). RIGHT joins are planned as LEFT joins with the inputs swapped.
+//! (as one partition). The physical planner swaps an inner join's inputs when the right
+//! one is estimated larger, and plans RIGHT joins as LEFT joins with the inputs swapped.
+//! A semi/anti join may build on its left input instead (`with_build_left`): the right
+//! input streams through, matched left rows are marked, and the result is one partition.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
