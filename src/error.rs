@@ -11,7 +11,12 @@ pub enum QuarryError {
     /// Malformed SQL. `line`/`column` are 1-based; `snippet` holds the offending
     /// line of SQL and a caret under the column.
     #[error("parse error at line {line}, column {column}: {message}{snippet}")]
-    Parse { message: String, line: u64, column: u64, snippet: String },
+    Parse {
+        message: String,
+        line: u64,
+        column: u64,
+        snippet: String,
+    },
     /// Name resolution and type errors (unknown table/column, wrong types).
     #[error("{0}")]
     Analysis(String),
@@ -38,7 +43,11 @@ pub enum QuarryError {
 impl QuarryError {
     /// The error for a caught panic (always a bug), with the panic's message.
     pub fn from_panic(payload: Box<dyn std::any::Any + Send>) -> QuarryError {
-        let msg = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_default();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
         QuarryError::Internal(format!("panic: {msg}"))
     }
 }
@@ -59,7 +68,12 @@ impl From<rusqlite::Error> for QuarryError {
 }
 
 fn strip_arrow_prefix(s: &str) -> String {
-    for p in ["Cast error: ", "Compute error: ", "Invalid argument error: ", "Parser error: "] {
+    for p in [
+        "Cast error: ",
+        "Compute error: ",
+        "Invalid argument error: ",
+        "Parser error: ",
+    ] {
         if let Some(rest) = s.strip_prefix(p) {
             return rest.to_string();
         }

@@ -16,7 +16,9 @@ pub fn format_value(arr: &dyn Array, i: usize) -> String {
         DataType::Float64 => java_double(arr.as_primitive::<Float64Type>().value(i)),
         DataType::Float32 => java_double(arr.as_primitive::<Float32Type>().value(i) as f64),
         DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            let v = arr.as_primitive::<arrow::datatypes::TimestampMicrosecondType>().value(i);
+            let v = arr
+                .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+                .value(i);
             format_timestamp_micros(v)
         }
         DataType::List(_) | DataType::LargeList(_) => {
@@ -52,10 +54,18 @@ pub fn java_double(x: f64) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if x.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let a = x.abs();
     if (1e-3..1e7).contains(&a) {
@@ -69,7 +79,11 @@ pub fn java_double(x: f64) -> String {
         // shortest round-trip digits, then Java's scientific layout
         let s = format!("{:e}", x); // e.g. "1.2345e10" or "1e-5"
         let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let mant = if mant.contains('.') { mant.to_string() } else { format!("{mant}.0") };
+        let mant = if mant.contains('.') {
+            mant.to_string()
+        } else {
+            format!("{mant}.0")
+        };
         format!("{mant}E{exp}")
     }
 }

@@ -32,7 +32,10 @@ pub struct StatementResult {
 
 impl StatementResult {
     fn empty() -> Self {
-        StatementResult { schema: Arc::new(Schema::empty()), batches: vec![] }
+        StatementResult {
+            schema: Arc::new(Schema::empty()),
+            batches: vec![],
+        }
     }
     /// Total number of rows.
     pub fn num_rows(&self) -> usize {
@@ -40,11 +43,24 @@ impl StatementResult {
     }
     /// A result of string columns.
     pub fn strings(names: &[&str], rows: Vec<Vec<String>>) -> Result<Self> {
-        let schema = Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, true)).collect::<Vec<_>>()));
-        let cols: Vec<ArrayRef> =
-            (0..names.len()).map(|i| Arc::new(StringArray::from(rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>())) as ArrayRef).collect();
+        let schema = Arc::new(Schema::new(
+            names
+                .iter()
+                .map(|n| Field::new(*n, DataType::Utf8, true))
+                .collect::<Vec<_>>(),
+        ));
+        let cols: Vec<ArrayRef> = (0..names.len())
+            .map(|i| {
+                Arc::new(StringArray::from(
+                    rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>(),
+                )) as ArrayRef
+            })
+            .collect();
         let batch = RecordBatch::try_new(schema.clone(), cols)?;
-        Ok(StatementResult { schema, batches: vec![batch] })
+        Ok(StatementResult {
+            schema,
+            batches: vec![batch],
+        })
     }
 }
 
@@ -86,7 +102,11 @@ fn build_pool(n: usize) -> Result<Arc<rayon::ThreadPool>> {
 impl Session {
     /// Open a session on `home` (created if missing) with `threads` worker threads
     /// (default: all cores). Catalog definitions are read from `catalog_dir` if given.
-    pub fn open(home: &Path, threads: Option<usize>, catalog_dir: Option<&Path>) -> Result<Session> {
+    pub fn open(
+        home: &Path,
+        threads: Option<usize>,
+        catalog_dir: Option<&Path>,
+    ) -> Result<Session> {
         let catalog = Catalog::open(home)?;
         let catalogs = match catalog_dir {
             Some(d) if d.is_dir() => {
@@ -99,7 +119,13 @@ impl Session {
             }
             _ => vec![definitions::builtin_default()],
         };
-        let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
+        let n = threads
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            })
+            .max(1);
         let mut session = Session {
             catalog,
             catalogs,
@@ -118,8 +144,12 @@ impl Session {
     /// Every setting back to its default; the thread count back to the one the session
     /// was opened with.
     fn reset_settings(&mut self) {
-        self.settings = DEFAULT_SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        self.settings.insert(THREADS_SETTING.into(), self.initial_threads.to_string());
+        self.settings = DEFAULT_SETTINGS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.settings
+            .insert(THREADS_SETTING.into(), self.initial_threads.to_string());
     }
 
     /// Number of worker threads queries run on.
@@ -148,8 +178,16 @@ impl Session {
     }
 
     fn exec_ctx(&self) -> ExecContext {
-        let batch_size = self.setting("quarry.execution.batch_size").and_then(|s| s.parse().ok()).unwrap_or(8192).max(1);
-        ExecContext { cancel: self.cancel.clone(), batch_size, pool: self.pool.clone() }
+        let batch_size = self
+            .setting("quarry.execution.batch_size")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(8192)
+            .max(1);
+        ExecContext {
+            cancel: self.cancel.clone(),
+            batch_size,
+            pool: self.pool.clone(),
+        }
     }
 
     fn disabled_rules(&self) -> Vec<String> {
@@ -163,10 +201,12 @@ impl Session {
 
     /// Run one SQL statement.
     pub fn sql(&mut self, text: &str) -> Result<StatementResult> {
-        self.cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.cancel
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         let st = parser::parse_statement(text)?;
         // a panic is a bug; it must not end the session (the REPL goes on)
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(st))).unwrap_or_else(|p| Err(QuarryError::from_panic(p)))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(st)))
+            .unwrap_or_else(|p| Err(QuarryError::from_panic(p)))
     }
 
     fn bind_ctx(&self) -> BindContext<'_> {
@@ -174,7 +214,9 @@ impl Session {
             catalog: &self.catalog,
             current_db: &self.current_db,
             temp_views: &self.temp_views,
-            integer_division: self.setting("quarry.sql.integer_division").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            integer_division: self
+                .setting("quarry.sql.integer_division")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         }
     }
 
@@ -189,10 +231,18 @@ impl Session {
         let disabled = self.disabled_rules();
         let plan = crate::optimizer::optimize(plan, &disabled, &mut |_, _| {})?;
         let ctx = self.exec_ctx();
-        let planner = PhysicalPlanner { ctx: &ctx, disabled_rules: &disabled };
+        let planner = PhysicalPlanner {
+            ctx: &ctx,
+            disabled_rules: &disabled,
+        };
         let physical = planner.create(&plan)?;
         let batches = collect(&physical, &ctx)?;
-        let batches = batches.into_iter().map(|b| crate::physical::make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())).collect::<Result<_>>()?;
+        let batches = batches
+            .into_iter()
+            .map(|b| {
+                crate::physical::make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())
+            })
+            .collect::<Result<_>>()?;
         Ok(StatementResult { schema, batches })
     }
 
@@ -203,7 +253,9 @@ impl Session {
             [d, t] => Ok((d.clone(), t.clone())),
             [c, d, t] => {
                 if !self.catalogs.iter().any(|k| &k.name == c) {
-                    return Err(QuarryError::Analysis(format!("[CATALOG_NOT_FOUND] The catalog `{c}` is not found")));
+                    return Err(QuarryError::Analysis(format!(
+                        "[CATALOG_NOT_FOUND] The catalog `{c}` is not found"
+                    )));
                 }
                 Ok((d.clone(), t.clone()))
             }
@@ -217,24 +269,44 @@ impl Session {
                 let plan = self.bind(&q)?;
                 self.run_plan(plan)
             }
-            Statement::Explain { analyze, verbose, statement } => self.explain(*statement, analyze, verbose),
-            Statement::CreateDatabase { name, if_not_exists, location } => {
+            Statement::Explain {
+                analyze,
+                verbose,
+                statement,
+            } => self.explain(*statement, analyze, verbose),
+            Statement::CreateDatabase {
+                name,
+                if_not_exists,
+                location,
+            } => {
                 let loc = match location {
                     Some(l) => datasource::resolve_location(&l)?,
                     None => self.catalog.warehouse.join(format!("{name}.db")),
                 };
-                self.catalog.metastore.create_database(&name, &loc.to_string_lossy(), if_not_exists)?;
+                self.catalog.metastore.create_database(
+                    &name,
+                    &loc.to_string_lossy(),
+                    if_not_exists,
+                )?;
                 Ok(StatementResult::empty())
             }
-            Statement::DropDatabase { name, if_exists, cascade } => {
+            Statement::DropDatabase {
+                name,
+                if_exists,
+                cascade,
+            } => {
                 if name == "default" {
-                    return Err(QuarryError::Analysis("Can not drop default database".into()));
+                    return Err(QuarryError::Analysis(
+                        "Can not drop default database".into(),
+                    ));
                 }
                 if !self.catalog.metastore.database_exists(&name)? {
                     if if_exists {
                         return Ok(StatementResult::empty());
                     }
-                    return Err(QuarryError::Analysis(format!("[SCHEMA_NOT_FOUND] The schema `{name}` cannot be found")));
+                    return Err(QuarryError::Analysis(format!(
+                        "[SCHEMA_NOT_FOUND] The schema `{name}` cannot be found"
+                    )));
                 }
                 let managed: Vec<TableMeta> = if cascade {
                     self.catalog
@@ -268,7 +340,13 @@ impl Session {
                 Ok(StatementResult::empty())
             }
             Statement::ShowDatabases => {
-                let rows = self.catalog.metastore.list_databases()?.into_iter().map(|d| vec![d]).collect();
+                let rows = self
+                    .catalog
+                    .metastore
+                    .list_databases()?
+                    .into_iter()
+                    .map(|d| vec![d])
+                    .collect();
                 StatementResult::strings(&["namespace"], rows)
             }
             Statement::ShowCatalogs => {
@@ -278,7 +356,10 @@ impl Session {
             Statement::ShowTables { database } => self.show_tables(database),
             Statement::ShowColumns { table } => {
                 let cols = self.table_columns(&table)?;
-                StatementResult::strings(&["col_name"], cols.into_iter().map(|c| vec![c.name]).collect())
+                StatementResult::strings(
+                    &["col_name"],
+                    cols.into_iter().map(|c| vec![c.name]).collect(),
+                )
             }
             Statement::ShowPartitions { table } => {
                 let (db, name) = self.qualify(&table)?;
@@ -288,7 +369,11 @@ impl Session {
                         "[INVALID_PARTITION_OPERATION.PARTITION_SCHEMA_IS_EMPTY] SHOW PARTITIONS is not allowed on `{db}`.`{name}`, a table that is not partitioned"
                     )));
                 }
-                let keys: Vec<String> = meta.partition_columns.iter().map(|c| c.name.clone()).collect();
+                let keys: Vec<String> = meta
+                    .partition_columns
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect();
                 let rows = self
                     .catalog
                     .metastore
@@ -300,7 +385,14 @@ impl Session {
             }
             Statement::Describe { table, extended } => self.describe(&table, extended),
             Statement::CreateTable(ct) => self.create_table(*ct),
-            Statement::CreateView { name, temporary, or_replace, if_not_exists, sql, query } => {
+            Statement::CreateView {
+                name,
+                temporary,
+                or_replace,
+                if_not_exists,
+                sql,
+                query,
+            } => {
                 // validate now: a view that does not bind is an error at creation
                 let plan = self.bind(&query)?;
                 let cols = plan.schema();
@@ -327,7 +419,9 @@ impl Session {
                         return Ok(StatementResult::empty());
                     }
                     if existing.kind != TableKind::View {
-                        return Err(QuarryError::Analysis(format!("`{db}`.`{vname}` is a table, not a view")));
+                        return Err(QuarryError::Analysis(format!(
+                            "`{db}`.`{vname}` is a table, not a view"
+                        )));
                     }
                     if !or_replace {
                         return Err(QuarryError::Catalog(format!("[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create view `{db}`.`{vname}` because it already exists")));
@@ -339,7 +433,13 @@ impl Session {
                     kind: TableKind::View,
                     format: FileFormat::Parquet,
                     location: String::new(),
-                    columns: cols.iter().map(|c| ColumnDef { name: c.name.clone(), data_type: c.data_type.clone() }).collect(),
+                    columns: cols
+                        .iter()
+                        .map(|c| ColumnDef {
+                            name: c.name.clone(),
+                            data_type: c.data_type.clone(),
+                        })
+                        .collect(),
                     partition_columns: vec![],
                     options: BTreeMap::new(),
                     view_sql: Some(sql),
@@ -348,20 +448,48 @@ impl Session {
                 self.catalog.metastore.create_table(&meta, true)?;
                 Ok(StatementResult::empty())
             }
-            Statement::CreateTempViewUsing { name, or_replace, format, options } => {
-                let path = options.get("path").cloned().ok_or_else(|| QuarryError::Analysis("CREATE TEMPORARY VIEW ... USING needs OPTIONS (path '...')".into()))?;
+            Statement::CreateTempViewUsing {
+                name,
+                or_replace,
+                format,
+                options,
+            } => {
+                let path = options.get("path").cloned().ok_or_else(|| {
+                    QuarryError::Analysis(
+                        "CREATE TEMPORARY VIEW ... USING needs OPTIONS (path '...')".into(),
+                    )
+                })?;
                 if self.temp_views.contains_key(&name) && !or_replace {
                     return Err(QuarryError::Analysis(format!("[TEMP_TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create the temporary view `{name}` because it already exists")));
                 }
                 // check now that the files are there and readable
                 crate::binder::files_source(&path, format, options.clone(), &name)?;
-                self.temp_views.insert(name, TempView::Files { format, options, path });
+                self.temp_views.insert(
+                    name,
+                    TempView::Files {
+                        format,
+                        options,
+                        path,
+                    },
+                );
                 Ok(StatementResult::empty())
             }
-            Statement::DropTable { name, if_exists, view } => self.drop_table(&name, if_exists, view),
+            Statement::DropTable {
+                name,
+                if_exists,
+                view,
+            } => self.drop_table(&name, if_exists, view),
             Statement::Msck { table, mode } => self.msck(&table, mode),
-            Statement::AddPartitions { table, if_not_exists, parts } => self.add_partitions(&table, if_not_exists, parts),
-            Statement::DropPartitions { table, if_exists, specs } => self.drop_partitions(&table, if_exists, specs),
+            Statement::AddPartitions {
+                table,
+                if_not_exists,
+                parts,
+            } => self.add_partitions(&table, if_not_exists, parts),
+            Statement::DropPartitions {
+                table,
+                if_exists,
+                specs,
+            } => self.drop_partitions(&table, if_exists, specs),
             Statement::Refresh { table } => {
                 // listings are not cached yet: every query lists its partitions' files afresh
                 let (db, name) = self.qualify(&table)?;
@@ -371,7 +499,12 @@ impl Session {
                 self.catalog.require_table(&db, &name)?;
                 Ok(StatementResult::empty())
             }
-            Statement::Insert { table, overwrite, columns, query } => self.insert(&table, overwrite, &columns, &query),
+            Statement::Insert {
+                table,
+                overwrite,
+                columns,
+                query,
+            } => self.insert(&table, overwrite, &columns, &query),
             Statement::Set { key, value } => self.set(key, value),
             Statement::Reset { key } => {
                 match key {
@@ -400,24 +533,44 @@ impl Session {
     fn set(&mut self, key: Option<String>, value: Option<String>) -> Result<StatementResult> {
         match (key, value) {
             (None, _) => {
-                let rows = self.settings.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect();
+                let rows = self
+                    .settings
+                    .iter()
+                    .map(|(k, v)| vec![k.clone(), v.clone()])
+                    .collect();
                 StatementResult::strings(&["key", "value"], rows)
             }
             (Some(k), None) => {
-                let v = self.settings.get(&k).cloned().unwrap_or_else(|| "<undefined>".into());
+                let v = self
+                    .settings
+                    .get(&k)
+                    .cloned()
+                    .unwrap_or_else(|| "<undefined>".into());
                 StatementResult::strings(&["key", "value"], vec![vec![k, v]])
             }
             (Some(k), Some(v)) => {
                 match k.as_str() {
-                    "quarry.sql.integer_division" if !matches!(v.to_ascii_lowercase().as_str(), "true" | "false") => {
-                        return Err(QuarryError::Analysis(format!("{k} must be true or false, got '{v}'")));
+                    "quarry.sql.integer_division"
+                        if !matches!(v.to_ascii_lowercase().as_str(), "true" | "false") =>
+                    {
+                        return Err(QuarryError::Analysis(format!(
+                            "{k} must be true or false, got '{v}'"
+                        )));
                     }
-                    "quarry.cli.max_rows" | "quarry.execution.batch_size" if v.parse::<usize>().is_err() => {
-                        return Err(QuarryError::Analysis(format!("{k} must be a non-negative integer, got '{v}'")));
+                    "quarry.cli.max_rows" | "quarry.execution.batch_size"
+                        if v.parse::<usize>().is_err() =>
+                    {
+                        return Err(QuarryError::Analysis(format!(
+                            "{k} must be a non-negative integer, got '{v}'"
+                        )));
                     }
                     THREADS_SETTING => match v.trim().parse::<usize>() {
                         Ok(n) if (1..=1024).contains(&n) => self.pool = build_pool(n)?,
-                        _ => return Err(QuarryError::Analysis(format!("{k} must be an integer from 1 to 1024, got '{v}'"))),
+                        _ => {
+                            return Err(QuarryError::Analysis(format!(
+                                "{k} must be an integer from 1 to 1024, got '{v}'"
+                            )))
+                        }
                     },
                     "quarry.optimizer.disabled_rules" => {
                         let mut known: Vec<&str> = vec![];
@@ -428,7 +581,10 @@ impl Session {
                         }
                         for r in v.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()) {
                             if !known.iter().any(|k| k.eq_ignore_ascii_case(r)) {
-                                return Err(QuarryError::Analysis(format!("unknown optimizer rule '{r}' (rules: {})", known.join(", "))));
+                                return Err(QuarryError::Analysis(format!(
+                                    "unknown optimizer rule '{r}' (rules: {})",
+                                    known.join(", ")
+                                )));
                             }
                         }
                     }
@@ -442,7 +598,9 @@ impl Session {
 
     fn explain(&mut self, st: Statement, analyze: bool, verbose: bool) -> Result<StatementResult> {
         let Statement::Query(q) = st else {
-            return Err(QuarryError::NotSupported("EXPLAIN of a statement other than a query".into()));
+            return Err(QuarryError::NotSupported(
+                "EXPLAIN of a statement other than a query".into(),
+            ));
         };
         let plan = self.bind(&q)?;
         let mut text = format!("== Logical Plan ==\n{plan}");
@@ -456,13 +614,19 @@ impl Session {
         text.push_str(&trace);
         text.push_str(&format!("== Optimized Logical Plan ==\n{optimized}"));
         let ctx = self.exec_ctx();
-        let planner = PhysicalPlanner { ctx: &ctx, disabled_rules: &disabled };
+        let planner = PhysicalPlanner {
+            ctx: &ctx,
+            disabled_rules: &disabled,
+        };
         let start = std::time::Instant::now();
         let physical = planner.create(&optimized)?;
         if analyze {
             let batches = collect(&physical, &ctx)?;
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-            text.push_str(&format!("== Physical Plan (analyzed: {rows} rows in {:.3} ms) ==\n", start.elapsed().as_secs_f64() * 1e3));
+            text.push_str(&format!(
+                "== Physical Plan (analyzed: {rows} rows in {:.3} ms) ==\n",
+                start.elapsed().as_secs_f64() * 1e3
+            ));
             text.push_str(&display_plan(&physical, true));
         } else {
             text.push_str("== Physical Plan ==\n");
@@ -474,9 +638,17 @@ impl Session {
     fn show_tables(&self, database: Option<String>) -> Result<StatementResult> {
         let db = database.unwrap_or_else(|| self.current_db.clone());
         if !self.catalog.metastore.database_exists(&db)? {
-            return Err(QuarryError::Analysis(format!("[SCHEMA_NOT_FOUND] The schema `{db}` cannot be found")));
+            return Err(QuarryError::Analysis(format!(
+                "[SCHEMA_NOT_FOUND] The schema `{db}` cannot be found"
+            )));
         }
-        let mut rows: Vec<Vec<String>> = self.catalog.metastore.list_tables(&db)?.into_iter().map(|t| vec![db.clone(), t, "false".into()]).collect();
+        let mut rows: Vec<Vec<String>> = self
+            .catalog
+            .metastore
+            .list_tables(&db)?
+            .into_iter()
+            .map(|t| vec![db.clone(), t, "false".into()])
+            .collect();
         let mut temps: Vec<&String> = self.temp_views.keys().collect();
         temps.sort();
         for t in temps {
@@ -488,11 +660,20 @@ impl Session {
             Field::new("isTemporary", DataType::Boolean, true),
         ]));
         let cols: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>())),
-            Arc::new(StringArray::from(rows.iter().map(|r| r[1].clone()).collect::<Vec<_>>())),
-            Arc::new(BooleanArray::from(rows.iter().map(|r| r[2] == "true").collect::<Vec<_>>())),
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r[1].clone()).collect::<Vec<_>>(),
+            )),
+            Arc::new(BooleanArray::from(
+                rows.iter().map(|r| r[2] == "true").collect::<Vec<_>>(),
+            )),
         ];
-        Ok(StatementResult { schema: schema.clone(), batches: vec![RecordBatch::try_new(schema, cols)?] })
+        Ok(StatementResult {
+            schema: schema.clone(),
+            batches: vec![RecordBatch::try_new(schema, cols)?],
+        })
     }
 
     /// Columns of a table or view (temp views first).
@@ -503,7 +684,14 @@ impl Session {
                 let ctx = self.bind_ctx();
                 let mut b = Binder::new(&ctx);
                 let (plan, _) = b.bind_table_name(&table.0, None)?;
-                return Ok(plan.schema().into_iter().map(|c| ColumnDef { name: c.name, data_type: c.data_type }).collect());
+                return Ok(plan
+                    .schema()
+                    .into_iter()
+                    .map(|c| ColumnDef {
+                        name: c.name,
+                        data_type: c.data_type,
+                    })
+                    .collect());
             }
         }
         let (db, name) = self.qualify(table)?;
@@ -526,19 +714,45 @@ impl Session {
             rows.push(vec![c.name, type_name(&c.data_type), "NULL".into()]);
         }
         if meta.is_partitioned() {
-            rows.push(vec!["# Partition Information".into(), String::new(), String::new()]);
-            rows.push(vec!["# col_name".into(), "data_type".into(), "comment".into()]);
+            rows.push(vec![
+                "# Partition Information".into(),
+                String::new(),
+                String::new(),
+            ]);
+            rows.push(vec![
+                "# col_name".into(),
+                "data_type".into(),
+                "comment".into(),
+            ]);
             for c in &meta.partition_columns {
                 rows.push(vec![c.name.clone(), type_name(&c.data_type), "NULL".into()]);
             }
         }
         if extended {
             rows.push(vec![String::new(), String::new(), String::new()]);
-            rows.push(vec!["# Detailed Table Information".into(), String::new(), String::new()]);
-            rows.push(vec!["Catalog".into(), self.catalogs.iter().find(|c| c.default).map(|c| c.name.clone()).unwrap_or_default(), String::new()]);
-            rows.push(vec!["Database".into(), meta.database.clone(), String::new()]);
+            rows.push(vec![
+                "# Detailed Table Information".into(),
+                String::new(),
+                String::new(),
+            ]);
+            rows.push(vec![
+                "Catalog".into(),
+                self.catalogs
+                    .iter()
+                    .find(|c| c.default)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
+                String::new(),
+            ]);
+            rows.push(vec![
+                "Database".into(),
+                meta.database.clone(),
+                String::new(),
+            ]);
             rows.push(vec!["Table".into(), meta.name.clone(), String::new()]);
-            let created = chrono::DateTime::from_timestamp(meta.created, 0).map(|d| d.format("%a %b %d %H:%M:%S UTC %Y").to_string()).unwrap_or_default();
+            let created = chrono::DateTime::from_timestamp(meta.created, 0)
+                .map(|d| d.format("%a %b %d %H:%M:%S UTC %Y").to_string())
+                .unwrap_or_default();
             rows.push(vec!["Created Time".into(), created, String::new()]);
             let kind = match meta.kind {
                 TableKind::External => "EXTERNAL",
@@ -547,16 +761,40 @@ impl Session {
             };
             rows.push(vec!["Type".into(), kind.into(), String::new()]);
             if meta.kind == TableKind::View {
-                rows.push(vec!["View Text".into(), meta.view_sql.clone().unwrap_or_default(), String::new()]);
+                rows.push(vec![
+                    "View Text".into(),
+                    meta.view_sql.clone().unwrap_or_default(),
+                    String::new(),
+                ]);
             } else {
-                rows.push(vec!["Provider".into(), meta.format.name().into(), String::new()]);
-                rows.push(vec!["Location".into(), format!("file:{}", meta.location), String::new()]);
+                rows.push(vec![
+                    "Provider".into(),
+                    meta.format.name().into(),
+                    String::new(),
+                ]);
+                rows.push(vec![
+                    "Location".into(),
+                    format!("file:{}", meta.location),
+                    String::new(),
+                ]);
                 if !meta.options.is_empty() {
-                    let o: Vec<String> = meta.options.iter().map(|(k, v)| format!("{k}={}", v.escape_default())).collect();
-                    rows.push(vec!["Storage Properties".into(), format!("[{}]", o.join(", ")), String::new()]);
+                    let o: Vec<String> = meta
+                        .options
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", v.escape_default()))
+                        .collect();
+                    rows.push(vec![
+                        "Storage Properties".into(),
+                        format!("[{}]", o.join(", ")),
+                        String::new(),
+                    ]);
                 }
                 if meta.is_partitioned() {
-                    rows.push(vec!["Partition Provider".into(), "Catalog".into(), String::new()]);
+                    rows.push(vec![
+                        "Partition Provider".into(),
+                        "Catalog".into(),
+                        String::new(),
+                    ]);
                 }
             }
         }
@@ -566,7 +804,9 @@ impl Session {
     fn create_table(&mut self, ct: CreateTable) -> Result<StatementResult> {
         let (db, name) = self.qualify(&ct.name)?;
         if !self.catalog.metastore.database_exists(&db)? {
-            return Err(QuarryError::Analysis(format!("[SCHEMA_NOT_FOUND] The schema `{db}` cannot be found")));
+            return Err(QuarryError::Analysis(format!(
+                "[SCHEMA_NOT_FOUND] The schema `{db}` cannot be found"
+            )));
         }
         if let Some(existing) = self.catalog.metastore.get_table(&db, &name)? {
             if ct.if_not_exists {
@@ -578,7 +818,9 @@ impl Session {
                 )));
             }
             if existing.kind == TableKind::View {
-                return Err(QuarryError::Analysis(format!("`{db}`.`{name}` is a view; use CREATE OR REPLACE VIEW")));
+                return Err(QuarryError::Analysis(format!(
+                    "`{db}`.`{name}` is a view; use CREATE OR REPLACE VIEW"
+                )));
             }
         }
         let format = ct.format.unwrap_or(FileFormat::Parquet);
@@ -586,26 +828,40 @@ impl Session {
             Some(l) => (TableKind::External, datasource::resolve_location(l)?),
             None => {
                 if ct.external {
-                    return Err(QuarryError::Analysis("[INVALID_SQL] CREATE EXTERNAL TABLE must be accompanied by LOCATION".into()));
+                    return Err(QuarryError::Analysis(
+                        "[INVALID_SQL] CREATE EXTERNAL TABLE must be accompanied by LOCATION"
+                            .into(),
+                    ));
                 }
-                (TableKind::Managed, self.catalog.managed_location(&db, &name))
+                (
+                    TableKind::Managed,
+                    self.catalog.managed_location(&db, &name),
+                )
             }
         };
         if kind == TableKind::Managed && format != FileFormat::Parquet {
-            return Err(QuarryError::NotSupported(format!("managed {} tables; managed tables are stored as parquet", format.name())));
+            return Err(QuarryError::NotSupported(format!(
+                "managed {} tables; managed tables are stored as parquet",
+                format.name()
+            )));
         }
         if kind == TableKind::External && !location.exists() && ct.query.is_none() {
             // Spark allows creating a table over a folder that appears later; so do we,
             // unless the schema must be inferred from it
             if ct.columns.is_none() {
-                return Err(QuarryError::Data(format!("[PATH_NOT_FOUND] Path does not exist: {}", location.display())));
+                return Err(QuarryError::Data(format!(
+                    "[PATH_NOT_FOUND] Path does not exist: {}",
+                    location.display()
+                )));
             }
         }
         // the query of CTAS runs before anything is registered
         let ctas = match &ct.query {
             Some(q) => {
                 if !ct.partition_by.is_empty() {
-                    return Err(QuarryError::NotSupported("PARTITIONED BY with CREATE TABLE ... AS SELECT".into()));
+                    return Err(QuarryError::NotSupported(
+                        "PARTITIONED BY with CREATE TABLE ... AS SELECT".into(),
+                    ));
                 }
                 let mut plan = self.bind(q)?;
                 // declared columns (as DuckDB and DataFusion allow): the query's columns by
@@ -622,24 +878,59 @@ impl Session {
                     let exprs = out
                         .iter()
                         .zip(cols)
-                        .map(|(c, (n, t))| Ok((crate::binder::coerce::cast_to(crate::plan::Expr::Column(c.clone()), t)?, crate::plan::Column::new(n.clone(), t.clone(), true))))
+                        .map(|(c, (n, t))| {
+                            Ok((
+                                crate::binder::coerce::cast_to(
+                                    crate::plan::Expr::Column(c.clone()),
+                                    t,
+                                )?,
+                                crate::plan::Column::new(n.clone(), t.clone(), true),
+                            ))
+                        })
                         .collect::<Result<Vec<_>>>()?;
-                    plan = LogicalPlan::Project { input: Box::new(plan), exprs };
+                    plan = LogicalPlan::Project {
+                        input: Box::new(plan),
+                        exprs,
+                    };
                 }
                 Some(self.run_plan(plan)?)
             }
             None => None,
         };
-        let (mut columns, mut partition_columns): (Vec<ColumnDef>, Vec<ColumnDef>) = match (&ct.columns, &ctas) {
-            (Some(cols), _) => (cols.iter().map(|(n, t)| ColumnDef { name: n.clone(), data_type: t.clone() }).collect(), vec![]),
-            (None, Some(r)) => (r.schema.fields().iter().map(|f| ColumnDef { name: f.name().to_ascii_lowercase(), data_type: f.data_type().clone() }).collect(), vec![]),
+        let (mut columns, mut partition_columns): (Vec<ColumnDef>, Vec<ColumnDef>) = match (
+            &ct.columns,
+            &ctas,
+        ) {
+            (Some(cols), _) => (
+                cols.iter()
+                    .map(|(n, t)| ColumnDef {
+                        name: n.clone(),
+                        data_type: t.clone(),
+                    })
+                    .collect(),
+                vec![],
+            ),
+            (None, Some(r)) => (
+                r.schema
+                    .fields()
+                    .iter()
+                    .map(|f| ColumnDef {
+                        name: f.name().to_ascii_lowercase(),
+                        data_type: f.data_type().clone(),
+                    })
+                    .collect(),
+                vec![],
+            ),
             (None, None) => {
                 if kind == TableKind::Managed {
                     return Err(QuarryError::Analysis("[INVALID_SQL] CREATE TABLE needs a column list, a LOCATION to infer it from, or AS SELECT".into()));
                 }
                 let data = datasource::infer_schema(format, &ct.options, &location)?;
                 let parts = datasource::listing::infer_partition_columns(&location)?;
-                let data = data.into_iter().filter(|c| !parts.iter().any(|p| p.name == c.name)).collect();
+                let data = data
+                    .into_iter()
+                    .filter(|c| !parts.iter().any(|p| p.name == c.name))
+                    .collect();
                 (data, parts)
             }
         };
@@ -660,15 +951,21 @@ impl Session {
                         if columns.iter().any(|c| &c.name == pname) {
                             return Err(QuarryError::Analysis(format!("[COLUMN_ALREADY_EXISTS] partition column `{pname}` is also a data column")));
                         }
-                        parts.push(ColumnDef { name: pname.clone(), data_type: t.clone() });
+                        parts.push(ColumnDef {
+                            name: pname.clone(),
+                            data_type: t.clone(),
+                        });
                     }
                     None => {
                         if let Some(i) = columns.iter().position(|c| &c.name == pname) {
                             parts.push(columns.remove(i));
-                        } else if let Some(p) = partition_columns.iter().find(|c| &c.name == pname) {
+                        } else if let Some(p) = partition_columns.iter().find(|c| &c.name == pname)
+                        {
                             parts.push(p.clone());
                         } else {
-                            return Err(QuarryError::Analysis(format!("partition column `{pname}` is not a column of the table")));
+                            return Err(QuarryError::Analysis(format!(
+                                "partition column `{pname}` is not a column of the table"
+                            )));
                         }
                     }
                 }
@@ -692,15 +989,27 @@ impl Session {
                 let _ = std::fs::remove_dir_all(&location);
             } else if location.exists() {
                 // an unregistered folder in our own warehouse is what a killed CREATE leaves
-                std::fs::remove_dir_all(&location).map_err(|e| QuarryError::Data(format!("cannot clear {}: {e}", location.display())))?;
+                std::fs::remove_dir_all(&location).map_err(|e| {
+                    QuarryError::Data(format!("cannot clear {}: {e}", location.display()))
+                })?;
             }
-            std::fs::create_dir_all(&location).map_err(|e| QuarryError::Data(format!("cannot create {}: {e}", location.display())))?;
+            std::fs::create_dir_all(&location).map_err(|e| {
+                QuarryError::Data(format!("cannot create {}: {e}", location.display()))
+            })?;
         }
         if let Some(r) = ctas {
             let schema = meta_schema(&meta.columns);
-            let batches = r.batches.into_iter().map(|b| crate::physical::make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())).collect::<Result<Vec<_>>>()?;
+            let batches = r
+                .batches
+                .into_iter()
+                .map(|b| {
+                    crate::physical::make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())
+                })
+                .collect::<Result<Vec<_>>>()?;
             if kind == TableKind::External {
-                std::fs::create_dir_all(&location).map_err(|e| QuarryError::Data(format!("cannot create {}: {e}", location.display())))?;
+                std::fs::create_dir_all(&location).map_err(|e| {
+                    QuarryError::Data(format!("cannot create {}: {e}", location.display()))
+                })?;
             }
             datasource::writer::write_parquet_file(&location, schema, &batches)?;
         }
@@ -708,7 +1017,12 @@ impl Session {
         Ok(StatementResult::empty())
     }
 
-    fn drop_table(&mut self, name: &ObjectName, if_exists: bool, view: bool) -> Result<StatementResult> {
+    fn drop_table(
+        &mut self,
+        name: &ObjectName,
+        if_exists: bool,
+        view: bool,
+    ) -> Result<StatementResult> {
         if view && name.0.len() == 1 && self.temp_views.remove(&name.0[0]).is_some() {
             return Ok(StatementResult::empty());
         }
@@ -722,20 +1036,37 @@ impl Session {
             if if_exists {
                 return Ok(StatementResult::empty());
             }
-            return Err(QuarryError::Analysis(format!("[TABLE_OR_VIEW_NOT_FOUND] The table or view `{db}`.`{t}` cannot be found")));
+            return Err(QuarryError::Analysis(format!(
+                "[TABLE_OR_VIEW_NOT_FOUND] The table or view `{db}`.`{t}` cannot be found"
+            )));
         };
         if view && meta.kind != TableKind::View {
-            return Err(QuarryError::Analysis(format!("[WRONG_COMMAND_FOR_OBJECT_TYPE] `{db}`.`{t}` is a table; use DROP TABLE")));
+            return Err(QuarryError::Analysis(format!(
+                "[WRONG_COMMAND_FOR_OBJECT_TYPE] `{db}`.`{t}` is a table; use DROP TABLE"
+            )));
         }
         if !view && meta.kind == TableKind::View {
-            return Err(QuarryError::Analysis(format!("[WRONG_COMMAND_FOR_OBJECT_TYPE] `{db}`.`{t}` is a view; use DROP VIEW")));
+            return Err(QuarryError::Analysis(format!(
+                "[WRONG_COMMAND_FOR_OBJECT_TYPE] `{db}`.`{t}` is a view; use DROP VIEW"
+            )));
         }
         self.catalog.metastore.drop_table(&db, &t)?;
         if meta.kind == TableKind::Managed {
             // data of managed tables goes with them; external data is never touched
-            std::fs::remove_dir_all(&meta.location).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) }).map_err(|e| {
-                QuarryError::Data(format!("table dropped, but its data folder {} could not be removed: {e}", meta.location))
-            })?;
+            std::fs::remove_dir_all(&meta.location)
+                .or_else(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map_err(|e| {
+                    QuarryError::Data(format!(
+                        "table dropped, but its data folder {} could not be removed: {e}",
+                        meta.location
+                    ))
+                })?;
         }
         Ok(StatementResult::empty())
     }
@@ -753,9 +1084,16 @@ impl Session {
 
     fn msck(&mut self, table: &ObjectName, mode: MsckMode) -> Result<StatementResult> {
         let meta = self.partitioned_table(table, "MSCK REPAIR TABLE")?;
-        let keys: Vec<String> = meta.partition_columns.iter().map(|c| c.name.clone()).collect();
+        let keys: Vec<String> = meta
+            .partition_columns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
         let root = PathBuf::from(&meta.location);
-        let existing = self.catalog.metastore.list_partitions(&meta.database, &meta.name)?;
+        let existing = self
+            .catalog
+            .metastore
+            .list_partitions(&meta.database, &meta.name)?;
         let (mut added, mut dropped) = (0, 0);
         if matches!(mode, MsckMode::Add | MsckMode::Sync) {
             let found = datasource::discover_partitions(&root, &keys)?;
@@ -766,17 +1104,38 @@ impl Session {
                     crate::physical::scan::partition_value(v.as_deref(), c, &folder)?;
                 }
                 if !existing.iter().any(|e| e.values == p.values) {
-                    new_parts.push(PartitionMeta { values: p.values, location: folder });
+                    new_parts.push(PartitionMeta {
+                        values: p.values,
+                        location: folder,
+                    });
                 }
             }
-            added = self.catalog.metastore.add_partitions(&meta.database, &meta.name, &keys, &new_parts, true)?;
+            added = self.catalog.metastore.add_partitions(
+                &meta.database,
+                &meta.name,
+                &keys,
+                &new_parts,
+                true,
+            )?;
         }
         if matches!(mode, MsckMode::Drop | MsckMode::Sync) {
-            let gone: Vec<Vec<Option<String>>> = existing.iter().filter(|p| !Path::new(&p.location).is_dir()).map(|p| p.values.clone()).collect();
-            dropped = self.catalog.metastore.drop_partitions(&meta.database, &meta.name, &keys, &gone)?;
+            let gone: Vec<Vec<Option<String>>> = existing
+                .iter()
+                .filter(|p| !Path::new(&p.location).is_dir())
+                .map(|p| p.values.clone())
+                .collect();
+            dropped =
+                self.catalog
+                    .metastore
+                    .drop_partitions(&meta.database, &meta.name, &keys, &gone)?;
         }
         let kept = existing.len() - dropped;
-        StatementResult::strings(&["result"], vec![vec![format!("partitions added: {added}, dropped: {dropped}, kept: {kept}")]])
+        StatementResult::strings(
+            &["result"],
+            vec![vec![format!(
+                "partitions added: {added}, dropped: {dropped}, kept: {kept}"
+            )]],
+        )
     }
 
     /// Values of a spec naming every partition column, in partition-column order.
@@ -798,49 +1157,91 @@ impl Session {
         }
         for (k, _) in spec {
             if !meta.partition_columns.iter().any(|c| &c.name == k) {
-                return Err(QuarryError::Analysis(format!("`{k}` is not a partition column of `{}`.`{}`", meta.database, meta.name)));
+                return Err(QuarryError::Analysis(format!(
+                    "`{k}` is not a partition column of `{}`.`{}`",
+                    meta.database, meta.name
+                )));
             }
         }
         Ok(vals)
     }
 
-    fn add_partitions(&mut self, table: &ObjectName, if_not_exists: bool, parts: Vec<(PartitionSpec, Option<String>)>) -> Result<StatementResult> {
+    fn add_partitions(
+        &mut self,
+        table: &ObjectName,
+        if_not_exists: bool,
+        parts: Vec<(PartitionSpec, Option<String>)>,
+    ) -> Result<StatementResult> {
         let meta = self.partitioned_table(table, "ALTER TABLE ADD PARTITION")?;
-        let keys: Vec<String> = meta.partition_columns.iter().map(|c| c.name.clone()).collect();
+        let keys: Vec<String> = meta
+            .partition_columns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
         let mut metas = vec![];
         for (spec, loc) in parts {
             let vals = Self::full_spec(&meta, &spec)?;
             let location = match loc {
-                Some(l) => datasource::resolve_location(&l)?.to_string_lossy().into_owned(),
-                None => Path::new(&meta.location).join(crate::catalog::hive::partition_path(&keys, &vals)).to_string_lossy().into_owned(),
+                Some(l) => datasource::resolve_location(&l)?
+                    .to_string_lossy()
+                    .into_owned(),
+                None => Path::new(&meta.location)
+                    .join(crate::catalog::hive::partition_path(&keys, &vals))
+                    .to_string_lossy()
+                    .into_owned(),
             };
             for (c, v) in meta.partition_columns.iter().zip(&vals) {
                 crate::physical::scan::partition_value(v.as_deref(), c, &location)?;
             }
-            metas.push(PartitionMeta { values: vals, location });
+            metas.push(PartitionMeta {
+                values: vals,
+                location,
+            });
         }
-        self.catalog.metastore.add_partitions(&meta.database, &meta.name, &keys, &metas, if_not_exists)?;
+        self.catalog.metastore.add_partitions(
+            &meta.database,
+            &meta.name,
+            &keys,
+            &metas,
+            if_not_exists,
+        )?;
         Ok(StatementResult::empty())
     }
 
-    fn drop_partitions(&mut self, table: &ObjectName, if_exists: bool, specs: Vec<PartitionSpec>) -> Result<StatementResult> {
+    fn drop_partitions(
+        &mut self,
+        table: &ObjectName,
+        if_exists: bool,
+        specs: Vec<PartitionSpec>,
+    ) -> Result<StatementResult> {
         let meta = self.partitioned_table(table, "ALTER TABLE DROP PARTITION")?;
-        let keys: Vec<String> = meta.partition_columns.iter().map(|c| c.name.clone()).collect();
-        let existing = self.catalog.metastore.list_partitions(&meta.database, &meta.name)?;
+        let keys: Vec<String> = meta
+            .partition_columns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        let existing = self
+            .catalog
+            .metastore
+            .list_partitions(&meta.database, &meta.name)?;
         let mut to_drop = vec![];
         for spec in specs {
             // a partial spec drops every partition it matches
             let matching: Vec<&PartitionMeta> = existing
                 .iter()
                 .filter(|p| {
-                    spec.iter().all(|(k, v)| match keys.iter().position(|x| x == k) {
-                        Some(i) => &p.values[i] == v,
-                        None => false,
-                    })
+                    spec.iter()
+                        .all(|(k, v)| match keys.iter().position(|x| x == k) {
+                            Some(i) => &p.values[i] == v,
+                            None => false,
+                        })
                 })
                 .collect();
             if matching.is_empty() && !if_exists {
-                let text: Vec<String> = spec.iter().map(|(k, v)| format!("{k}={}", escape_path_name(v.as_deref()))).collect();
+                let text: Vec<String> = spec
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", escape_path_name(v.as_deref())))
+                    .collect();
                 return Err(QuarryError::Analysis(format!(
                     "[PARTITIONS_NOT_FOUND] The partition(s) ({}) cannot be found in table `{}`.`{}`",
                     text.join(", "),
@@ -850,21 +1251,36 @@ impl Session {
             }
             to_drop.extend(matching.into_iter().map(|p| p.values.clone()));
         }
-        self.catalog.metastore.drop_partitions(&meta.database, &meta.name, &keys, &to_drop)?;
+        self.catalog
+            .metastore
+            .drop_partitions(&meta.database, &meta.name, &keys, &to_drop)?;
         Ok(StatementResult::empty())
     }
 
-    fn insert(&mut self, table: &ObjectName, overwrite: bool, columns: &[String], query: &sqlparser::ast::Query) -> Result<StatementResult> {
+    fn insert(
+        &mut self,
+        table: &ObjectName,
+        overwrite: bool,
+        columns: &[String],
+        query: &sqlparser::ast::Query,
+    ) -> Result<StatementResult> {
         let (db, name) = self.qualify(table)?;
         let meta = self.catalog.require_table(&db, &name)?;
         if meta.kind == TableKind::View {
-            return Err(QuarryError::Analysis(format!("[EXPECT_TABLE_NOT_VIEW] `{db}`.`{name}` is a view; INSERT needs a table")));
+            return Err(QuarryError::Analysis(format!(
+                "[EXPECT_TABLE_NOT_VIEW] `{db}`.`{name}` is a view; INSERT needs a table"
+            )));
         }
         if meta.is_partitioned() {
-            return Err(QuarryError::NotSupported("INSERT into a partitioned table; write the files and ADD PARTITION".into()));
+            return Err(QuarryError::NotSupported(
+                "INSERT into a partitioned table; write the files and ADD PARTITION".into(),
+            ));
         }
         if meta.format != FileFormat::Parquet {
-            return Err(QuarryError::NotSupported(format!("INSERT into a {} table (only parquet tables are written)", meta.format.name())));
+            return Err(QuarryError::NotSupported(format!(
+                "INSERT into a {} table (only parquet tables are written)",
+                meta.format.name()
+            )));
         }
         let plan = self.bind(query)?;
         let out = plan.schema();
@@ -895,20 +1311,44 @@ impl Session {
         let mut exprs = vec![];
         for (i, c) in meta.columns.iter().enumerate() {
             let e = match targets.iter().position(|t| *t == i) {
-                Some(j) => crate::binder::coerce::cast_to(crate::plan::Expr::Column(out[j].clone()), &c.data_type)?,
+                Some(j) => crate::binder::coerce::cast_to(
+                    crate::plan::Expr::Column(out[j].clone()),
+                    &c.data_type,
+                )?,
                 None => crate::plan::Expr::Literal(crate::types::ScalarValue::null(&c.data_type)),
             };
-            exprs.push((e, crate::plan::Column::new(c.name.clone(), c.data_type.clone(), true)));
+            exprs.push((
+                e,
+                crate::plan::Column::new(c.name.clone(), c.data_type.clone(), true),
+            ));
         }
-        let plan = LogicalPlan::Project { input: Box::new(plan), exprs };
+        let plan = LogicalPlan::Project {
+            input: Box::new(plan),
+            exprs,
+        };
         let result = self.run_plan(plan)?;
         let schema = meta_schema(&meta.columns);
-        let batches = result.batches.into_iter().map(|b| crate::physical::make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())).collect::<Result<Vec<_>>>()?;
+        let batches = result
+            .batches
+            .into_iter()
+            .map(|b| {
+                crate::physical::make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())
+            })
+            .collect::<Result<Vec<_>>>()?;
         let dir = PathBuf::from(&meta.location);
-        let old = if overwrite { datasource::list_files(&dir).unwrap_or_default() } else { vec![] };
+        let old = if overwrite {
+            datasource::list_files(&dir).unwrap_or_default()
+        } else {
+            vec![]
+        };
         datasource::writer::write_parquet_file(&dir, schema, &batches)?;
         for f in old {
-            std::fs::remove_file(&f.path).map_err(|e| QuarryError::Data(format!("INSERT OVERWRITE could not remove {}: {e}", f.path.display())))?;
+            std::fs::remove_file(&f.path).map_err(|e| {
+                QuarryError::Data(format!(
+                    "INSERT OVERWRITE could not remove {}: {e}",
+                    f.path.display()
+                ))
+            })?;
         }
         Ok(StatementResult::empty())
     }
@@ -916,5 +1356,9 @@ impl Session {
 
 /// The arrow schema files of a table are written with.
 fn meta_schema(cols: &[ColumnDef]) -> SchemaRef {
-    Arc::new(Schema::new(cols.iter().map(|c| Field::new(&c.name, c.data_type.clone(), true)).collect::<Vec<_>>()))
+    Arc::new(Schema::new(
+        cols.iter()
+            .map(|c| Field::new(&c.name, c.data_type.clone(), true))
+            .collect::<Vec<_>>(),
+    ))
 }

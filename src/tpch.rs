@@ -15,15 +15,21 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 use tpchgen::generators::{
-    CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator, PartSuppGenerator, RegionGenerator, SupplierGenerator,
+    CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator,
+    PartSuppGenerator, RegionGenerator, SupplierGenerator,
 };
-use tpchgen_arrow::{CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow, RegionArrow, SupplierArrow};
+use tpchgen_arrow::{
+    CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow, RegionArrow,
+    SupplierArrow,
+};
 
 use crate::error::{QuarryError, Result};
 use crate::session::Session;
 
 /// The eight tables, smallest first.
-pub const TABLES: [&str; 8] = ["region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem"];
+pub const TABLES: [&str; 8] = [
+    "region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem",
+];
 
 /// The 22 queries, `QUERIES[0]` is Q1. Date arithmetic is pre-computed
 /// (`date '1998-12-01' - interval '90' day` is written `date '1998-09-02'`), as in the
@@ -85,18 +91,43 @@ fn gen_err(path: &Path, e: impl std::fmt::Display) -> QuarryError {
 }
 
 /// The generator of one table part (1-based `part` of `parts`), as arrow batches.
-fn reader(table: &str, sf: f64, part: i32, parts: i32) -> Result<Box<dyn RecordBatchReader + Send>> {
+fn reader(
+    table: &str,
+    sf: f64,
+    part: i32,
+    parts: i32,
+) -> Result<Box<dyn RecordBatchReader + Send>> {
     const BATCH: usize = 8192;
     Ok(match table {
-        "region" => Box::new(RegionArrow::new(RegionGenerator::new(sf, part, parts)).with_batch_size(BATCH)),
-        "nation" => Box::new(NationArrow::new(NationGenerator::new(sf, part, parts)).with_batch_size(BATCH)),
-        "supplier" => Box::new(SupplierArrow::new(SupplierGenerator::new(sf, part, parts)).with_batch_size(BATCH)),
-        "customer" => Box::new(CustomerArrow::new(CustomerGenerator::new(sf, part, parts)).with_batch_size(BATCH)),
-        "part" => Box::new(PartArrow::new(PartGenerator::new(sf, part, parts)).with_batch_size(BATCH)),
-        "partsupp" => Box::new(PartSuppArrow::new(PartSuppGenerator::new(sf, part, parts)).with_batch_size(BATCH)),
-        "orders" => Box::new(OrderArrow::new(OrderGenerator::new(sf, part, parts)).with_batch_size(BATCH)),
-        "lineitem" => Box::new(LineItemArrow::new(LineItemGenerator::new(sf, part, parts)).with_batch_size(BATCH)),
-        other => return Err(QuarryError::Internal(format!("unknown TPC-H table {other}"))),
+        "region" => {
+            Box::new(RegionArrow::new(RegionGenerator::new(sf, part, parts)).with_batch_size(BATCH))
+        }
+        "nation" => {
+            Box::new(NationArrow::new(NationGenerator::new(sf, part, parts)).with_batch_size(BATCH))
+        }
+        "supplier" => Box::new(
+            SupplierArrow::new(SupplierGenerator::new(sf, part, parts)).with_batch_size(BATCH),
+        ),
+        "customer" => Box::new(
+            CustomerArrow::new(CustomerGenerator::new(sf, part, parts)).with_batch_size(BATCH),
+        ),
+        "part" => {
+            Box::new(PartArrow::new(PartGenerator::new(sf, part, parts)).with_batch_size(BATCH))
+        }
+        "partsupp" => Box::new(
+            PartSuppArrow::new(PartSuppGenerator::new(sf, part, parts)).with_batch_size(BATCH),
+        ),
+        "orders" => {
+            Box::new(OrderArrow::new(OrderGenerator::new(sf, part, parts)).with_batch_size(BATCH))
+        }
+        "lineitem" => Box::new(
+            LineItemArrow::new(LineItemGenerator::new(sf, part, parts)).with_batch_size(BATCH),
+        ),
+        other => {
+            return Err(QuarryError::Internal(format!(
+                "unknown TPC-H table {other}"
+            )))
+        }
     })
 }
 
@@ -106,8 +137,12 @@ fn write_part(table: &str, sf: f64, part: usize, parts: usize, path: &Path) -> R
     let r = reader(table, sf, part as i32, parts as i32)?;
     let tmp = path.with_extension("parquet.tmp");
     let file = std::fs::File::create(&tmp).map_err(|e| gen_err(&tmp, e))?;
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).set_max_row_group_row_count(Some(ROW_GROUP_ROWS)).build();
-    let mut w = ArrowWriter::try_new(file, r.schema(), Some(props)).map_err(|e| gen_err(path, e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .build();
+    let mut w =
+        ArrowWriter::try_new(file, r.schema(), Some(props)).map_err(|e| gen_err(path, e))?;
     let mut rows = 0u64;
     for b in r {
         let b = b.map_err(|e| gen_err(path, e))?;
@@ -124,12 +159,25 @@ fn write_part(table: &str, sf: f64, part: usize, parts: usize, path: &Path) -> R
 /// Errors: a scale factor that is not positive, or any IO/parquet error (naming the file).
 pub fn generate(sf: f64, dir: &Path, parts: usize, pool: &rayon::ThreadPool) -> Result<Generated> {
     if !(sf > 0.0 && sf.is_finite()) {
-        return Err(QuarryError::Analysis(format!("the TPC-H scale factor must be positive, got {sf}")));
+        return Err(QuarryError::Analysis(format!(
+            "the TPC-H scale factor must be positive, got {sf}"
+        )));
     }
     let done = dir.join(".done");
     if done.exists() {
-        let files = TABLES.iter().map(|t| std::fs::read_dir(dir.join(t)).map(|d| d.count()).unwrap_or(0)).sum();
-        return Ok(Generated { created: false, files, rows: 0 });
+        let files = TABLES
+            .iter()
+            .map(|t| {
+                std::fs::read_dir(dir.join(t))
+                    .map(|d| d.count())
+                    .unwrap_or(0)
+            })
+            .sum();
+        return Ok(Generated {
+            created: false,
+            files,
+            rows: 0,
+        });
     }
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| gen_err(dir, e))?;
@@ -139,17 +187,33 @@ pub fn generate(sf: f64, dir: &Path, parts: usize, pool: &rayon::ThreadPool) -> 
     for t in TABLES {
         let folder = dir.join(t);
         std::fs::create_dir_all(&folder).map_err(|e| gen_err(&folder, e))?;
-        let n = if matches!(t, "nation" | "region") { 1 } else { parts };
+        let n = if matches!(t, "nation" | "region") {
+            1
+        } else {
+            parts
+        };
         for p in 1..=n {
             jobs.push((t, p, n, folder.join(format!("{t}.{p}.parquet"))));
         }
     }
     // biggest first, so the long lineitem parts start at once
     jobs.reverse();
-    let rows: Vec<u64> = pool.install(|| jobs.par_iter().map(|(t, p, n, path)| write_part(t, sf, *p, *n, path)).collect::<Result<Vec<_>>>())?;
+    let rows: Vec<u64> = pool.install(|| {
+        jobs.par_iter()
+            .map(|(t, p, n, path)| write_part(t, sf, *p, *n, path))
+            .collect::<Result<Vec<_>>>()
+    })?;
     let total: u64 = rows.iter().sum();
-    std::fs::write(&done, format!("TPC-H SF{sf}: {} files, {total} rows\n", jobs.len())).map_err(|e| gen_err(&done, e))?;
-    Ok(Generated { created: true, files: jobs.len(), rows: total })
+    std::fs::write(
+        &done,
+        format!("TPC-H SF{sf}: {} files, {total} rows\n", jobs.len()),
+    )
+    .map_err(|e| gen_err(&done, e))?;
+    Ok(Generated {
+        created: true,
+        files: jobs.len(),
+        rows: total,
+    })
 }
 
 /// Register the eight tables of `dir` in `session` as temporary views over their folders.
@@ -157,10 +221,15 @@ pub fn register(session: &mut Session, dir: &Path) -> Result<()> {
     for t in TABLES {
         let folder = dir.join(t);
         if !folder.is_dir() {
-            return Err(QuarryError::Data(format!("TPC-H table folder {} not found (generate the data first)", folder.display())));
+            return Err(QuarryError::Data(format!(
+                "TPC-H table folder {} not found (generate the data first)",
+                folder.display()
+            )));
         }
         let path = folder.display().to_string().replace('\'', "\\'");
-        session.sql(&format!("CREATE OR REPLACE TEMPORARY VIEW {t} USING parquet OPTIONS (path '{path}')"))?;
+        session.sql(&format!(
+            "CREATE OR REPLACE TEMPORARY VIEW {t} USING parquet OPTIONS (path '{path}')"
+        ))?;
     }
     Ok(())
 }
@@ -173,23 +242,40 @@ pub fn register(session: &mut Session, dir: &Path) -> Result<()> {
 /// only up to row order. Errors say the first difference.
 pub fn compare_csv(expected: &str, actual: &str) -> std::result::Result<bool, String> {
     let parse = |s: &str| -> std::result::Result<Vec<Vec<String>>, String> {
-        let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(s.as_bytes());
-        r.records().map(|rec| rec.map(|x| x.iter().map(|c| c.to_string()).collect()).map_err(|e| e.to_string())).collect()
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(s.as_bytes());
+        r.records()
+            .map(|rec| {
+                rec.map(|x| x.iter().map(|c| c.to_string()).collect())
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
     };
     let (e, a) = (parse(expected)?, parse(actual)?);
     if e.len() != a.len() {
-        return Err(format!("{} rows expected (with the header), {} returned", e.len(), a.len()));
+        return Err(format!(
+            "{} rows expected (with the header), {} returned",
+            e.len(),
+            a.len()
+        ));
     }
     let cell_eq = |x: &str, y: &str| {
         x == y
             || match (x.trim().parse::<f64>(), y.trim().parse::<f64>()) {
-                (Ok(p), Ok(q)) => (p - q).abs() <= 0.01 || (p - q).abs() <= 1e-10 * p.abs().max(q.abs()),
+                (Ok(p), Ok(q)) => {
+                    (p - q).abs() <= 0.01 || (p - q).abs() <= 1e-10 * p.abs().max(q.abs())
+                }
                 _ => false,
             }
     };
-    let row_eq = |x: &Vec<String>, y: &Vec<String>| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| cell_eq(p, q));
+    let row_eq = |x: &Vec<String>, y: &Vec<String>| {
+        x.len() == y.len() && x.iter().zip(y).all(|(p, q)| cell_eq(p, q))
+    };
     let first_diff = e.iter().zip(&a).position(|(x, y)| !row_eq(x, y));
-    let Some(i) = first_diff else { return Ok(false) };
+    let Some(i) = first_diff else {
+        return Ok(false);
+    };
     if i == 0 {
         return Err(format!("header: expected {:?}, got {:?}", e[0], a[0]));
     }
@@ -206,11 +292,14 @@ pub fn compare_csv(expected: &str, actual: &str) -> std::result::Result<bool, St
 pub fn result_csv(r: &crate::session::StatementResult) -> Result<String> {
     let mut buf = vec![];
     crate::cli::output::write_result(&mut buf, r, crate::cli::OutputFormat::Csv, usize::MAX)?;
-    String::from_utf8(buf).map_err(|e| QuarryError::Internal(format!("CSV output is not UTF-8: {e}")))
+    String::from_utf8(buf)
+        .map_err(|e| QuarryError::Internal(format!("CSV output is not UTF-8: {e}")))
 }
 
 /// Run query `n` (1-based) and return its result.
 pub fn run_query(session: &mut Session, n: usize) -> Result<crate::session::StatementResult> {
-    let sql = QUERIES.get(n.wrapping_sub(1)).ok_or_else(|| QuarryError::Analysis(format!("TPC-H has queries 1 to 22, not {n}")))?;
+    let sql = QUERIES
+        .get(n.wrapping_sub(1))
+        .ok_or_else(|| QuarryError::Analysis(format!("TPC-H has queries 1 to 22, not {n}")))?;
     session.sql(sql)
 }

@@ -20,7 +20,10 @@ pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None)
 pub fn parse_type_name(text: &str) -> Result<DataType> {
     let t = text.trim().to_ascii_lowercase();
     let (base, args) = match t.find('(') {
-        Some(i) if t.ends_with(')') => (t[..i].trim().to_string(), Some(t[i + 1..t.len() - 1].to_string())),
+        Some(i) if t.ends_with(')') => (
+            t[..i].trim().to_string(),
+            Some(t[i + 1..t.len() - 1].to_string()),
+        ),
         _ => (t.clone(), None),
     };
     let dt = match base.as_str() {
@@ -31,7 +34,9 @@ pub fn parse_type_name(text: &str) -> Result<DataType> {
         "bigint" | "long" | "int8" => DataType::Int64,
         "float" | "real" | "float4" => DataType::Float32,
         "double" | "double precision" | "float8" => DataType::Float64,
-        "string" | "varchar" | "char" | "character" | "text" | "character varying" => DataType::Utf8,
+        "string" | "varchar" | "char" | "character" | "text" | "character varying" => {
+            DataType::Utf8
+        }
         "binary" | "bytea" | "blob" => DataType::Binary,
         "date" => DataType::Date32,
         "timestamp" | "timestamp_ntz" | "timestamp_ltz" | "datetime" => TIMESTAMP,
@@ -78,14 +83,22 @@ pub fn type_name(dt: &DataType) -> String {
         DataType::Float64 => "double".into(),
         DataType::Float16 => "float".into(),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => "binary".into(),
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => "binary".into(),
         DataType::Date32 | DataType::Date64 => "date".into(),
         DataType::Timestamp(_, _) => "timestamp".into(),
         DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
-        DataType::List(f) | DataType::LargeList(f) => format!("array<{}>", type_name(f.data_type())),
+        DataType::List(f) | DataType::LargeList(f) => {
+            format!("array<{}>", type_name(f.data_type()))
+        }
         DataType::Struct(fs) => format!(
             "struct<{}>",
-            fs.iter().map(|f| format!("{}:{}", f.name(), type_name(f.data_type()))).collect::<Vec<_>>().join(",")
+            fs.iter()
+                .map(|f| format!("{}:{}", f.name(), type_name(f.data_type())))
+                .collect::<Vec<_>>()
+                .join(",")
         ),
         DataType::Dictionary(_, v) => type_name(v),
         other => format!("{other}").to_ascii_lowercase(),
@@ -100,16 +113,29 @@ pub fn is_numeric(dt: &DataType) -> bool {
 pub fn is_integer(dt: &DataType) -> bool {
     matches!(
         dt,
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
     )
 }
 /// Whether `dt` is float or double.
 pub fn is_floating(dt: &DataType) -> bool {
-    matches!(dt, DataType::Float16 | DataType::Float32 | DataType::Float64)
+    matches!(
+        dt,
+        DataType::Float16 | DataType::Float32 | DataType::Float64
+    )
 }
 /// Whether `dt` is a string type.
 pub fn is_string(dt: &DataType) -> bool {
-    matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+    matches!(
+        dt,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
 }
 
 /// Normalizes a type read from a file to the type Quarry computes with:
@@ -118,7 +144,9 @@ pub fn is_string(dt: &DataType) -> bool {
 pub fn normalize_type(dt: &DataType) -> DataType {
     match dt {
         DataType::LargeUtf8 | DataType::Utf8View => DataType::Utf8,
-        DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => DataType::Binary,
+        DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
+            DataType::Binary
+        }
         DataType::Timestamp(_, _) => TIMESTAMP,
         DataType::Date64 => DataType::Date32,
         DataType::UInt8 => DataType::Int16,
@@ -181,14 +209,19 @@ impl ScalarValue {
             return None;
         }
         let c = arrow::compute::cast(&self.0, &DataType::Int64).ok()?;
-        c.as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0))
+        c.as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .map(|a| a.value(0))
     }
     /// The value as a string when it is a non-null string.
     pub fn as_str(&self) -> Option<&str> {
         if self.is_null() {
             return None;
         }
-        self.0.as_any().downcast_ref::<arrow::array::StringArray>().map(|a| a.value(0))
+        self.0
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .map(|a| a.value(0))
     }
     /// Cast to another type (arrow's cast rules; NULL when the value does not fit).
     pub fn cast_to(&self, dt: &DataType) -> Result<ScalarValue> {

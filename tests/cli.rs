@@ -6,7 +6,10 @@ use std::process::{Command, Stdio};
 
 fn quarry(home: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_quarry"));
-    c.arg("--home").arg(home).env("HOME", home).env_remove("QUARRY_HOME");
+    c.arg("--home")
+        .arg(home)
+        .env("HOME", home)
+        .env_remove("QUARRY_HOME");
     c
 }
 
@@ -14,35 +17,97 @@ fn quarry(home: &std::path::Path) -> Command {
 fn spawn_repl(home: &std::path::Path, timeout_ms: u64) -> rexpect::session::PtySession {
     let bin = env!("CARGO_BIN_EXE_quarry");
     let mut cmd = std::process::Command::new("sh");
-    cmd.arg("-c").arg(format!("{bin} --home {} --format csv", home.display())).env("HOME", home).env_remove("QUARRY_HOME");
+    cmd.arg("-c")
+        .arg(format!("{bin} --home {} --format csv", home.display()))
+        .env("HOME", home)
+        .env_remove("QUARRY_HOME");
     rexpect::session::spawn_command(cmd, Some(timeout_ms)).unwrap()
 }
 
 #[test]
 fn one_shot_formats_and_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = quarry(tmp.path()).args(["--format", "csv", "-e", "SELECT 1 AS a, 'x' AS b", "-e", "SELECT NULL AS n"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = quarry(tmp.path())
+        .args([
+            "--format",
+            "csv",
+            "-e",
+            "SELECT 1 AS a, 'x' AS b",
+            "-e",
+            "SELECT NULL AS n",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "a,b\n1,x\nn\nNULL\n");
 
-    let out = quarry(tmp.path()).args(["--format", "json", "-e", "SELECT 1 AS a, 2.5 AS b, 'q' AS c"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), r#"[{"a":1,"b":"2.5","c":"q"}]"#);
+    let out = quarry(tmp.path())
+        .args([
+            "--format",
+            "json",
+            "-e",
+            "SELECT 1 AS a, 2.5 AS b, 'q' AS c",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"[{"a":1,"b":"2.5","c":"q"}]"#
+    );
 
-    let out = quarry(tmp.path()).args(["--format", "ndjson", "-e", "SELECT CAST(1.5 AS double) AS d UNION ALL SELECT 2.0"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"d\":1.5}\n{\"d\":2.0}\n");
+    let out = quarry(tmp.path())
+        .args([
+            "--format",
+            "ndjson",
+            "-e",
+            "SELECT CAST(1.5 AS double) AS d UNION ALL SELECT 2.0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"d\":1.5}\n{\"d\":2.0}\n"
+    );
 
-    let out = quarry(tmp.path()).args(["--format", "tsv", "-e", "SELECT 'a' AS x, 'b' AS y"]).output().unwrap();
+    let out = quarry(tmp.path())
+        .args(["--format", "tsv", "-e", "SELECT 'a' AS x, 'b' AS y"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "x\ty\na\tb\n");
 
     // the first failing statement stops the run with status 1 and a one-line error
-    let out = quarry(tmp.path()).args(["--format", "csv", "-e", "SELECT 1 AS a; SELECT nope; SELECT 2 AS b"]).output().unwrap();
+    let out = quarry(tmp.path())
+        .args([
+            "--format",
+            "csv",
+            "-e",
+            "SELECT 1 AS a; SELECT nope; SELECT 2 AS b",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "a\n1\n");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("Error: [UNRESOLVED_COLUMN]") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.starts_with("Error: [UNRESOLVED_COLUMN]") && err.lines().count() == 1,
+        "{err}"
+    );
 
     // --continue-on-error runs the rest and still fails
-    let out = quarry(tmp.path()).args(["--continue-on-error", "--format", "csv", "-e", "SELECT nope; SELECT 2 AS b"]).output().unwrap();
+    let out = quarry(tmp.path())
+        .args([
+            "--continue-on-error",
+            "--format",
+            "csv",
+            "-e",
+            "SELECT nope; SELECT 2 AS b",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "b\n2\n");
 }
@@ -50,7 +115,10 @@ fn one_shot_formats_and_exit_codes() {
 #[test]
 fn parse_errors_point_at_the_sql() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = quarry(tmp.path()).args(["-e", "SELECT a FROM t WHERE"]).output().unwrap();
+    let out = quarry(tmp.path())
+        .args(["-e", "SELECT a FROM t WHERE"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("parse error at line 1, column"), "{err}");
@@ -64,15 +132,32 @@ fn script_file_stdin_and_persistence() {
     let script = tmp.path().join("s.sql");
     std::fs::write(&script, "-- a comment; with a semicolon\nCREATE TABLE t (a int, s string);\nINSERT INTO t VALUES (1, 'a;b'), (2, 'c');\n").unwrap();
     let out = quarry(tmp.path()).arg("-f").arg(&script).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // a second process sees the table (persistent metastore); SQL from stdin
-    let mut child = quarry(tmp.path()).args(["--format", "csv"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"SELECT s FROM t ORDER BY a;\nSELECT count(*) AS n FROM t").unwrap();
+    let mut child = quarry(tmp.path())
+        .args(["--format", "csv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SELECT s FROM t ORDER BY a;\nSELECT count(*) AS n FROM t")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "s\na;b\nc\nn\n2\n");
     // a missing script file is an error naming it
-    let out = quarry(tmp.path()).args(["-f", "/nonexistent/x.sql"]).output().unwrap();
+    let out = quarry(tmp.path())
+        .args(["-f", "/nonexistent/x.sql"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.sql"));
 }
@@ -81,7 +166,12 @@ fn script_file_stdin_and_persistence() {
 fn table_format_shows_rows_and_truncates() {
     let tmp = tempfile::tempdir().unwrap();
     let out = quarry(tmp.path())
-        .args(["-e", "SET quarry.cli.max_rows = 2", "-e", "SELECT * FROM (VALUES (1), (2), (3)) AS v(x)"])
+        .args([
+            "-e",
+            "SET quarry.cli.max_rows = 2",
+            "-e",
+            "SELECT * FROM (VALUES (1), (2), (3)) AS v(x)",
+        ])
         .output()
         .unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
@@ -125,16 +215,36 @@ fn explain_analyze_shows_partition_and_row_group_pruning() {
         data.display()
     );
     let out = quarry(tmp.path())
-        .args(["--format", "csv", "-e", &create, "-e", "MSCK REPAIR TABLE f"])
-        .args(["-e", "EXPLAIN ANALYZE SELECT count(*) FROM f WHERE month = 12 AND day > 25"])
-        .args(["-e", "SELECT count(*) AS n FROM f WHERE month = 12 AND day > 25"])
+        .args([
+            "--format",
+            "csv",
+            "-e",
+            &create,
+            "-e",
+            "MSCK REPAIR TABLE f",
+        ])
+        .args([
+            "-e",
+            "EXPLAIN ANALYZE SELECT count(*) FROM f WHERE month = 12 AND day > 25",
+        ])
+        .args([
+            "-e",
+            "SELECT count(*) AS n FROM f WHERE month = 12 AND day > 25",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("partitions: 1 read, 11 pruned"), "{s}");
     // each month has 3 files of 10 days each: day > 25 keeps only the third file's row group
-    assert!(s.contains("row groups: 1 read, 2 pruned by statistics"), "{s}");
+    assert!(
+        s.contains("row groups: 1 read, 2 pruned by statistics"),
+        "{s}"
+    );
     assert!(s.contains("HashAggregateExec"), "{s}");
     // the same count as DuckDB over the same files
     assert!(s.trim_end().ends_with("n\n5345"), "{s}");
@@ -148,13 +258,29 @@ fn or_of_join_keys_plans_a_hash_join_and_filters_each_side() {
         .arg("EXPLAIN SELECT * FROM range(10) a, range(20) b WHERE (a.id = b.id AND a.id > 1 AND b.id < 5) OR (a.id = b.id AND a.id < 0 AND b.id > 7)")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = String::from_utf8_lossy(&out.stdout);
     let physical = s.split("== Physical Plan ==").nth(1).unwrap_or_default();
-    assert!(physical.contains("HashJoinExec Inner on=[id#1 = id#2]") || physical.contains("HashJoinExec Inner on=[id#2 = id#1]"), "{s}");
+    assert!(
+        physical.contains("HashJoinExec Inner on=[id#1 = id#2]")
+            || physical.contains("HashJoinExec Inner on=[id#2 = id#1]"),
+        "{s}"
+    );
     // each side keeps only rows that can match some branch (once)
-    assert_eq!(physical.matches("((id#1 > 1) OR (id#1 < 0))").count(), 1, "{s}");
-    assert_eq!(physical.matches("((id#2 < 5) OR (id#2 > 7))").count(), 1, "{s}");
+    assert_eq!(
+        physical.matches("((id#1 > 1) OR (id#1 < 0))").count(),
+        1,
+        "{s}"
+    );
+    assert_eq!(
+        physical.matches("((id#2 < 5) OR (id#2 > 7))").count(),
+        1,
+        "{s}"
+    );
 }
 
 #[test]
@@ -165,34 +291,73 @@ fn small_outer_side_of_a_semi_join_is_the_build_side() {
         .arg("EXPLAIN SELECT * FROM range(10) a WHERE EXISTS (SELECT 1 FROM range(100000) b WHERE b.id = a.id)")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("HashJoinExec LeftSemi on=[id#1 = id#2] (build=left)"), "{s}");
+    assert!(
+        s.contains("HashJoinExec LeftSemi on=[id#1 = id#2] (build=left)"),
+        "{s}"
+    );
 }
 
 #[test]
 fn two_processes_share_a_home() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = quarry(tmp.path()).args(["-e", "CREATE TABLE t (p int, i int)"]).output().unwrap();
+    let out = quarry(tmp.path())
+        .args(["-e", "CREATE TABLE t (p int, i int)"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     // two writers at once, each with many small statements (catalog reads + file writes)
-    let script = |p: i32| -> String { (0..40).map(|i| format!("INSERT INTO t VALUES ({p}, {i}); CREATE TABLE IF NOT EXISTS t{p}_{i} (x int);\n")).collect() };
+    let script = |p: i32| -> String {
+        (0..40).map(|i| format!("INSERT INTO t VALUES ({p}, {i}); CREATE TABLE IF NOT EXISTS t{p}_{i} (x int);\n")).collect()
+    };
     let children: Vec<_> = [1, 2]
         .iter()
         .map(|p| {
-            let mut c = quarry(tmp.path()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-            c.stdin.take().unwrap().write_all(script(*p).as_bytes()).unwrap();
+            let mut c = quarry(tmp.path())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(script(*p).as_bytes())
+                .unwrap();
             c
         })
         .collect();
     for c in children {
         let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    let out = quarry(tmp.path()).args(["--format", "csv", "-e", "SELECT p, count(*) AS n FROM t GROUP BY p ORDER BY p", "-e", "SHOW TABLES"]).output().unwrap();
+    let out = quarry(tmp.path())
+        .args([
+            "--format",
+            "csv",
+            "-e",
+            "SELECT p, count(*) AS n FROM t GROUP BY p ORDER BY p",
+            "-e",
+            "SHOW TABLES",
+        ])
+        .output()
+        .unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.starts_with("p,n\n1,40\n2,40\n"), "{s}");
-    assert_eq!(s.lines().filter(|l| l.starts_with("default,t")).count(), 81, "{s}");
+    assert_eq!(
+        s.lines().filter(|l| l.starts_with("default,t")).count(),
+        81,
+        "{s}"
+    );
 }
 
 #[test]

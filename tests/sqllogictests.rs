@@ -28,7 +28,8 @@ impl sqllogictest::DB for QuarryDb {
     fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, QuarryError> {
         let sql = sql.replace("${DATA}", &self.data.to_string_lossy());
         if let Some(path) = sql.trim().strip_prefix("__rm ") {
-            std::fs::remove_dir_all(path.trim()).map_err(|e| QuarryError::Data(format!("__rm {path}: {e}")))?;
+            std::fs::remove_dir_all(path.trim())
+                .map_err(|e| QuarryError::Data(format!("__rm {path}: {e}")))?;
             return Ok(DBOutput::StatementComplete(0));
         }
         let r = self.session.sql(&sql)?;
@@ -38,10 +39,18 @@ impl sqllogictest::DB for QuarryDb {
         let mut rows = vec![];
         for b in &r.batches {
             for i in 0..b.num_rows() {
-                rows.push(b.columns().iter().map(|c| cell_text(c.as_ref(), i)).collect());
+                rows.push(
+                    b.columns()
+                        .iter()
+                        .map(|c| cell_text(c.as_ref(), i))
+                        .collect(),
+                );
             }
         }
-        Ok(DBOutput::Rows { types: vec![DefaultColumnType::Any; r.schema.fields().len()], rows })
+        Ok(DBOutput::Rows {
+            types: vec![DefaultColumnType::Any; r.schema.fields().len()],
+            rows,
+        })
     }
 }
 
@@ -54,15 +63,28 @@ fn write_parquet(path: &Path, batch: RecordBatch) {
 }
 
 fn id_name(ids: Vec<i32>, names: Vec<&str>) -> RecordBatch {
-    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int32, true), Field::new("name", DataType::Utf8, true)]));
-    RecordBatch::try_new(schema, vec![Arc::new(Int32Array::from(ids)) as ArrayRef, Arc::new(StringArray::from(names))]).unwrap()
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int32, true),
+        Field::new("name", DataType::Utf8, true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int32Array::from(ids)) as ArrayRef,
+            Arc::new(StringArray::from(names)),
+        ],
+    )
+    .unwrap()
 }
 
 /// The fixture lake. See the module doc.
 fn make_fixtures(root: &Path) {
     // t_part: PARTITIONED BY (dt string, n int)
     let t = root.join("t_part");
-    write_parquet(&t.join("dt=2021-10-01/n=1/part-00000.parquet"), id_name(vec![1, 2], vec!["a", "b"]));
+    write_parquet(
+        &t.join("dt=2021-10-01/n=1/part-00000.parquet"),
+        id_name(vec![1, 2], vec!["a", "b"]),
+    );
     std::fs::write(t.join("dt=2021-10-01/n=1/.part-00000.parquet.crc"), b"crc").unwrap();
     // schema evolution: id as bigint and an extra column
     let schema = Arc::new(Schema::new(vec![
@@ -72,30 +94,65 @@ fn make_fixtures(root: &Path) {
     ]));
     let b = RecordBatch::try_new(
         schema,
-        vec![Arc::new(Int64Array::from(vec![3])) as ArrayRef, Arc::new(StringArray::from(vec!["c"])), Arc::new(Float64Array::from(vec![9.5]))],
+        vec![
+            Arc::new(Int64Array::from(vec![3])) as ArrayRef,
+            Arc::new(StringArray::from(vec!["c"])),
+            Arc::new(Float64Array::from(vec![9.5])),
+        ],
     )
     .unwrap();
     write_parquet(&t.join("dt=2021-10-02/n=2/part-00000.parquet"), b);
-    write_parquet(&t.join("dt=__HIVE_DEFAULT_PARTITION__/n=3/part-00000.parquet"), id_name(vec![4], vec!["d"]));
-    write_parquet(&t.join("dt=a%2Fb/n=4/part-00000.parquet"), id_name(vec![5], vec!["e"]));
+    write_parquet(
+        &t.join("dt=__HIVE_DEFAULT_PARTITION__/n=3/part-00000.parquet"),
+        id_name(vec![4], vec!["d"]),
+    );
+    write_parquet(
+        &t.join("dt=a%2Fb/n=4/part-00000.parquet"),
+        id_name(vec![5], vec!["e"]),
+    );
     std::fs::write(t.join("_SUCCESS"), b"").unwrap();
-    write_parquet(&t.join("_temporary/0/dt=2021-10-01/n=1/part-00000.parquet"), id_name(vec![1, 2], vec!["dup", "dup"]));
+    write_parquet(
+        &t.join("_temporary/0/dt=2021-10-01/n=1/part-00000.parquet"),
+        id_name(vec![1, 2], vec!["dup", "dup"]),
+    );
     // t_bad: an int partition column with a folder value that is not an int
-    write_parquet(&root.join("t_bad/n=abc/part-00000.parquet"), id_name(vec![1], vec!["x"]));
+    write_parquet(
+        &root.join("t_bad/n=abc/part-00000.parquet"),
+        id_name(vec![1], vec!["x"]),
+    );
     // t_sync: for MSCK ADD/DROP/SYNC
     for k in 1..=3 {
-        write_parquet(&root.join(format!("t_sync/k={k}/part-00000.parquet")), id_name(vec![k], vec!["s"]));
+        write_parquet(
+            &root.join(format!("t_sync/k={k}/part-00000.parquet")),
+            id_name(vec![k], vec!["s"]),
+        );
     }
     // t_incompatible: a string column where the table declares int
     let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, true)]));
-    let b = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(vec!["x"])) as ArrayRef]).unwrap();
+    let b = RecordBatch::try_new(
+        schema,
+        vec![Arc::new(StringArray::from(vec!["x"])) as ArrayRef],
+    )
+    .unwrap();
     write_parquet(&root.join("t_incompatible/part-00000.parquet"), b);
     // CSV with a header and an empty field; JSON lines
     std::fs::create_dir_all(root.join("csv")).unwrap();
-    std::fs::write(root.join("csv/people.csv"), "id,name,age\n1,ann,34\n2,bob,\n3,,51\n").unwrap();
+    std::fs::write(
+        root.join("csv/people.csv"),
+        "id,name,age\n1,ann,34\n2,bob,\n3,,51\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(root.join("json")).unwrap();
-    std::fs::write(root.join("json/part-0.jsonl"), "{\"id\":1,\"tag\":\"x\",\"ts\":\"2013-01-01T06:00:00Z\"}\n{\"id\":2,\"tag\":null}\n").unwrap();
-    std::fs::write(root.join("json/part-1.jsonl"), "{\"id\":3,\"tag\":\"z\",\"ts\":\"2013-01-02T00:30:00Z\"}\n").unwrap();
+    std::fs::write(
+        root.join("json/part-0.jsonl"),
+        "{\"id\":1,\"tag\":\"x\",\"ts\":\"2013-01-01T06:00:00Z\"}\n{\"id\":2,\"tag\":null}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("json/part-1.jsonl"),
+        "{\"id\":3,\"tag\":\"z\",\"ts\":\"2013-01-02T00:30:00Z\"}\n",
+    )
+    .unwrap();
     // a corrupt parquet file
     std::fs::create_dir_all(root.join("corrupt")).unwrap();
     std::fs::write(root.join("corrupt/part-0.parquet"), b"not a parquet file").unwrap();
@@ -104,12 +161,19 @@ fn make_fixtures(root: &Path) {
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sqllogictest");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "slt")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+        .collect();
     files.sort();
     let (mut passed, mut failed) = (0, 0);
     for f in files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        if filter.as_ref().is_some_and(|flt| !name.contains(flt.as_str())) {
+        if filter
+            .as_ref()
+            .is_some_and(|flt| !name.contains(flt.as_str()))
+        {
             continue;
         }
         let tmp = tempfile::tempdir().unwrap();
@@ -119,7 +183,12 @@ fn main() {
         let mut runner = sqllogictest::Runner::new(|| {
             let home = home.clone();
             let data = data.clone();
-            async move { Ok(QuarryDb { session: Session::open(&home, Some(2), None)?, data }) }
+            async move {
+                Ok(QuarryDb {
+                    session: Session::open(&home, Some(2), None)?,
+                    data,
+                })
+            }
         });
         runner.with_column_validator(|_, _| true);
         match runner.run_file(&f) {

@@ -15,10 +15,15 @@ fn tpch_sf001_answers_match_the_reference() {
     assert!(g.created);
     assert_eq!(g.files, 14);
     // a second call sees the complete data set and leaves it alone
-    assert!(!tpch::generate(0.01, &data, 2, session.pool()).unwrap().created);
+    assert!(
+        !tpch::generate(0.01, &data, 2, session.pool())
+            .unwrap()
+            .created
+    );
 
     tpch::register(&mut session, &data).unwrap();
-    let answers = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tpch/answers-sf0.01");
+    let answers =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tpch/answers-sf0.01");
     let mut failures = vec![];
     for q in 1..=22 {
         let expected = std::fs::read_to_string(answers.join(format!("q{q:02}.csv"))).unwrap();

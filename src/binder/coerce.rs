@@ -4,7 +4,9 @@ use arrow::datatypes::DataType;
 
 use crate::error::{QuarryError, Result};
 use crate::plan::{BinOp, Expr};
-use crate::types::{decimal_of, is_floating, is_integer, is_numeric, is_string, type_name, TIMESTAMP};
+use crate::types::{
+    decimal_of, is_floating, is_integer, is_numeric, is_string, type_name, TIMESTAMP,
+};
 
 fn int_rank(t: &DataType) -> u8 {
     match t {
@@ -59,7 +61,8 @@ pub fn comparison_type(a: &DataType, b: &DataType) -> Result<DataType> {
                 t.clone()
             }
         }
-        (DataType::Date32, DataType::Timestamp(..)) | (DataType::Timestamp(..), DataType::Date32) => TIMESTAMP,
+        (DataType::Date32, DataType::Timestamp(..))
+        | (DataType::Timestamp(..), DataType::Date32) => TIMESTAMP,
         _ => {
             return Err(QuarryError::Analysis(format!(
                 "[DATATYPE_MISMATCH] cannot compare {} with {}",
@@ -80,7 +83,8 @@ pub fn wider_type(a: &DataType, b: &DataType) -> Result<DataType> {
         (DataType::Null, t) | (t, DataType::Null) => t.clone(),
         (x, y) if is_numeric(x) && is_numeric(y) => numeric_common(x, y),
         (s, _) | (_, s) if is_string(s) => DataType::Utf8,
-        (DataType::Date32, DataType::Timestamp(..)) | (DataType::Timestamp(..), DataType::Date32) => TIMESTAMP,
+        (DataType::Date32, DataType::Timestamp(..))
+        | (DataType::Timestamp(..), DataType::Date32) => TIMESTAMP,
         _ => {
             return Err(QuarryError::Analysis(format!(
                 "[DATATYPE_MISMATCH] incompatible types {} and {}",
@@ -110,7 +114,11 @@ pub fn cast_to(e: Expr, to: &DataType) -> Result<Expr> {
         // a literal that does not convert becomes NULL, as Spark's non-ANSI cast
         return Ok(Expr::Literal(c));
     }
-    Ok(Expr::Cast { expr: Box::new(e), to: to.clone(), try_cast: false })
+    Ok(Expr::Cast {
+        expr: Box::new(e),
+        to: to.clone(),
+        try_cast: false,
+    })
 }
 
 /// Spark's result type of decimal arithmetic (`DecimalPrecision`), with the
@@ -154,9 +162,18 @@ pub fn binary(op: BinOp, l: Expr, r: Expr, integer_division: bool) -> Result<Exp
         }
         _ if op.is_comparison() => {
             let t = comparison_type(&lt, &rt)?;
-            Ok(Expr::binary(op, cast_to(l, &t)?, cast_to(r, &t)?, DataType::Boolean))
+            Ok(Expr::binary(
+                op,
+                cast_to(l, &t)?,
+                cast_to(r, &t)?,
+                DataType::Boolean,
+            ))
         }
-        BinOp::Divide if integer_division && (is_integer(&lt) || lt == DataType::Null) && (is_integer(&rt) || rt == DataType::Null) => {
+        BinOp::Divide
+            if integer_division
+                && (is_integer(&lt) || lt == DataType::Null)
+                && (is_integer(&rt) || rt == DataType::Null) =>
+        {
             binary(BinOp::IntDivide, l, r, false)
         }
         _ => {
@@ -184,16 +201,25 @@ pub fn binary(op: BinOp, l: Expr, r: Expr, integer_division: bool) -> Result<Exp
                 let r = cast_to(r, &DataType::Int64)?;
                 return Ok(Expr::binary(op, l, r, DataType::Int64));
             }
-            let is_dec = matches!(lt, DataType::Decimal128(..)) || matches!(rt, DataType::Decimal128(..));
+            let is_dec =
+                matches!(lt, DataType::Decimal128(..)) || matches!(rt, DataType::Decimal128(..));
             if is_dec && !is_floating(&lt) && !is_floating(&rt) {
-                let (a, b) = (decimal_of(&lt).unwrap_or((38, 0)), decimal_of(&rt).unwrap_or((38, 0)));
+                let (a, b) = (
+                    decimal_of(&lt).unwrap_or((38, 0)),
+                    decimal_of(&rt).unwrap_or((38, 0)),
+                );
                 let result = decimal_result(op, a, b);
                 let l = cast_to(l, &DataType::Decimal128(a.0, a.1))?;
                 let r = cast_to(r, &DataType::Decimal128(b.0, b.1))?;
                 return Ok(Expr::binary(op, l, r, result));
             }
             if op == BinOp::Divide {
-                return Ok(Expr::binary(op, cast_to(l, &DataType::Float64)?, cast_to(r, &DataType::Float64)?, DataType::Float64));
+                return Ok(Expr::binary(
+                    op,
+                    cast_to(l, &DataType::Float64)?,
+                    cast_to(r, &DataType::Float64)?,
+                    DataType::Float64,
+                ));
             }
             let t = numeric_common(&lt, &rt);
             Ok(Expr::binary(op, cast_to(l, &t)?, cast_to(r, &t)?, t))
@@ -207,6 +233,9 @@ pub fn cast_bool(e: Expr) -> Result<Expr> {
         DataType::Boolean => Ok(e),
         DataType::Null => cast_to(e, &DataType::Boolean),
         t if is_string(&t) || is_numeric(&t) => cast_to(e, &DataType::Boolean),
-        t => Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH] expected a boolean, got {}", type_name(&t)))),
+        t => Err(QuarryError::Analysis(format!(
+            "[DATATYPE_MISMATCH] expected a boolean, got {}",
+            type_name(&t)
+        ))),
     }
 }

@@ -34,7 +34,9 @@ pub fn is_correlated(plan: &LogicalPlan, outer: &HashSet<ColumnId>) -> Result<bo
     if free.iter().all(|c| outer.contains(c)) {
         Ok(true)
     } else {
-        Err(QuarryError::NotSupported("a subquery that refers to a query two or more levels out".into()))
+        Err(QuarryError::NotSupported(
+            "a subquery that refers to a query two or more levels out".into(),
+        ))
     }
 }
 
@@ -51,7 +53,11 @@ pub enum ThroughAggregate {
 /// Pull correlated conjuncts up out of `plan`. Returns the plan without them (its output
 /// extended by the inner columns they use), the conjuncts, and whether they crossed an
 /// aggregate.
-pub fn pull_up(plan: LogicalPlan, outer: &HashSet<ColumnId>, through_aggregate: ThroughAggregate) -> Result<(LogicalPlan, Vec<Expr>, bool)> {
+pub fn pull_up(
+    plan: LogicalPlan,
+    outer: &HashSet<ColumnId>,
+    through_aggregate: ThroughAggregate,
+) -> Result<(LogicalPlan, Vec<Expr>, bool)> {
     match plan {
         LogicalPlan::Filter { input, predicate } => {
             let (input, mut pulled, agg) = pull_up(*input, outer, through_aggregate)?;
@@ -67,7 +73,10 @@ pub fn pull_up(plan: LogicalPlan, outer: &HashSet<ColumnId>, through_aggregate: 
                 }
             }
             let plan = match Expr::conjunction(keep) {
-                Some(p) => LogicalPlan::Filter { input: Box::new(input), predicate: p },
+                Some(p) => LogicalPlan::Filter {
+                    input: Box::new(input),
+                    predicate: p,
+                },
                 None => input,
             };
             Ok((plan, pulled, agg))
@@ -87,19 +96,46 @@ pub fn pull_up(plan: LogicalPlan, outer: &HashSet<ColumnId>, through_aggregate: 
                     exprs.push((Expr::Column(col.clone()), col.clone()));
                 }
             }
-            Ok((LogicalPlan::Project { input: Box::new(input), exprs }, pulled, agg))
+            Ok((
+                LogicalPlan::Project {
+                    input: Box::new(input),
+                    exprs,
+                },
+                pulled,
+                agg,
+            ))
         }
-        LogicalPlan::Sort { input, fetch: None, .. } => pull_up(*input, outer, through_aggregate),
-        LogicalPlan::Aggregate { input, mut group, aggs } => {
-            if group.iter().any(|(e, _)| refs_outer(e, outer)) || aggs.iter().any(|(a, _)| a.args.iter().any(|e| refs_outer(e, outer))) {
+        LogicalPlan::Sort {
+            input, fetch: None, ..
+        } => pull_up(*input, outer, through_aggregate),
+        LogicalPlan::Aggregate {
+            input,
+            mut group,
+            aggs,
+        } => {
+            if group.iter().any(|(e, _)| refs_outer(e, outer))
+                || aggs
+                    .iter()
+                    .any(|(a, _)| a.args.iter().any(|e| refs_outer(e, outer)))
+            {
                 return Err(not_supported("in GROUP BY or an aggregate"));
             }
             let (input, pulled, _) = pull_up(*input, outer, through_aggregate)?;
             if pulled.is_empty() {
-                return Ok((LogicalPlan::Aggregate { input: Box::new(input), group, aggs }, pulled, false));
+                return Ok((
+                    LogicalPlan::Aggregate {
+                        input: Box::new(input),
+                        group,
+                        aggs,
+                    },
+                    pulled,
+                    false,
+                ));
             }
             if through_aggregate == ThroughAggregate::GroupedOnly && group.is_empty() {
-                return Err(not_supported("below an aggregate without GROUP BY in an EXISTS or NOT IN subquery"));
+                return Err(not_supported(
+                    "below an aggregate without GROUP BY in an EXISTS or NOT IN subquery",
+                ));
             }
             // the inner side of each correlated equality joins the grouping
             let in_cols = input.schema();
@@ -117,43 +153,100 @@ pub fn pull_up(plan: LogicalPlan, outer: &HashSet<ColumnId>, through_aggregate: 
                     if outer.contains(&c) {
                         continue;
                     }
-                    let col = in_cols.iter().find(|x| x.id == c).ok_or_else(|| QuarryError::Internal("correlated column not found".into()))?;
-                    let g = match group.iter().find(|(e, _)| matches!(e, Expr::Column(x) if x.id == c)) {
+                    let col = in_cols.iter().find(|x| x.id == c).ok_or_else(|| {
+                        QuarryError::Internal("correlated column not found".into())
+                    })?;
+                    let g = match group
+                        .iter()
+                        .find(|(e, _)| matches!(e, Expr::Column(x) if x.id == c))
+                    {
                         Some((_, gc)) => gc.clone(),
                         None => {
-                            let gc = Column::new(col.name.clone(), col.data_type.clone(), col.nullable);
+                            let gc =
+                                Column::new(col.name.clone(), col.data_type.clone(), col.nullable);
                             group.push((Expr::Column(col.clone()), gc.clone()));
                             gc
                         }
                     };
                     map.push((c, g));
                 }
-                rewritten.push(p.transform(&mut |x| match &x {
-                    Expr::Column(c) => map.iter().find(|(id, _)| *id == c.id).map(|(_, g)| Expr::Column(g.clone())).unwrap_or(x),
-                    _ => x,
+                rewritten.push(p.transform(&mut |x| {
+                    match &x {
+                        Expr::Column(c) => map
+                            .iter()
+                            .find(|(id, _)| *id == c.id)
+                            .map(|(_, g)| Expr::Column(g.clone()))
+                            .unwrap_or(x),
+                        _ => x,
+                    }
                 }));
             }
-            Ok((LogicalPlan::Aggregate { input: Box::new(input), group, aggs }, rewritten, true))
+            Ok((
+                LogicalPlan::Aggregate {
+                    input: Box::new(input),
+                    group,
+                    aggs,
+                },
+                rewritten,
+                true,
+            ))
         }
-        LogicalPlan::Join { left, right, join_type, on, filter } => {
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type,
+            on,
+            filter,
+        } => {
             let (left, mut pulled, a1) = pull_up(*left, outer, through_aggregate)?;
             let (right, p2, a2) = pull_up(*right, outer, through_aggregate)?;
             if !p2.is_empty() && !matches!(join_type, JoinType::Inner | JoinType::Cross) {
                 return Err(not_supported("in the inner side of an outer join"));
             }
-            if !pulled.is_empty() && !matches!(join_type, JoinType::Inner | JoinType::Cross | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti) {
+            if !pulled.is_empty()
+                && !matches!(
+                    join_type,
+                    JoinType::Inner
+                        | JoinType::Cross
+                        | JoinType::Left
+                        | JoinType::LeftSemi
+                        | JoinType::LeftAnti
+                )
+            {
                 return Err(not_supported("in the inner side of an outer join"));
             }
-            if on.iter().any(|(l, r)| refs_outer(l, outer) || refs_outer(r, outer)) || filter.as_ref().is_some_and(|f| refs_outer(f, outer)) {
+            if on
+                .iter()
+                .any(|(l, r)| refs_outer(l, outer) || refs_outer(r, outer))
+                || filter.as_ref().is_some_and(|f| refs_outer(f, outer))
+            {
                 return Err(not_supported("in a join condition"));
             }
             pulled.extend(p2);
-            Ok((LogicalPlan::Join { left: Box::new(left), right: Box::new(right), join_type, on, filter }, pulled, a1 || a2))
+            Ok((
+                LogicalPlan::Join {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    join_type,
+                    on,
+                    filter,
+                },
+                pulled,
+                a1 || a2,
+            ))
         }
         other => {
             if other.free_columns().iter().any(|c| outer.contains(c)) {
                 let kind = other.to_string();
-                return Err(not_supported(&format!("under {}", kind.lines().next().unwrap_or("this operator").split_whitespace().next().unwrap_or("this operator"))));
+                return Err(not_supported(&format!(
+                    "under {}",
+                    kind.lines()
+                        .next()
+                        .unwrap_or("this operator")
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("this operator")
+                )));
             }
             Ok((other, vec![], false))
         }
@@ -167,12 +260,32 @@ fn ids_of(p: &LogicalPlan) -> HashSet<ColumnId> {
 /// Join `plan` with a correlated EXISTS / IN subquery (a WHERE conjunct).
 /// Gives back the plan and `e` unchanged (`Err` of the inner result) when `e` is not
 /// such a conjunct.
-pub fn predicate_join(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Result<std::result::Result<LogicalPlan, (LogicalPlan, Expr)>> {
+pub fn predicate_join(
+    plan: LogicalPlan,
+    e: Expr,
+    outer: &HashSet<ColumnId>,
+) -> Result<std::result::Result<LogicalPlan, (LogicalPlan, Expr)>> {
     let (sub, kind) = match &e {
-        Expr::Subquery { plan: sub, kind, .. } => (sub.clone(), kind.clone()),
+        Expr::Subquery {
+            plan: sub, kind, ..
+        } => (sub.clone(), kind.clone()),
         Expr::Not(inner) => match inner.as_ref() {
-            Expr::Subquery { plan: sub, kind: SubqueryKind::Exists { negated }, .. } => (sub.clone(), SubqueryKind::Exists { negated: !negated }),
-            Expr::Subquery { plan: sub, kind: SubqueryKind::In { expr, negated }, .. } => (sub.clone(), SubqueryKind::In { expr: expr.clone(), negated: !negated }),
+            Expr::Subquery {
+                plan: sub,
+                kind: SubqueryKind::Exists { negated },
+                ..
+            } => (sub.clone(), SubqueryKind::Exists { negated: !negated }),
+            Expr::Subquery {
+                plan: sub,
+                kind: SubqueryKind::In { expr, negated },
+                ..
+            } => (
+                sub.clone(),
+                SubqueryKind::In {
+                    expr: expr.clone(),
+                    negated: !negated,
+                },
+            ),
             _ => return Ok(Err((plan, e))),
         },
         _ => return Ok(Err((plan, e))),
@@ -187,14 +300,40 @@ pub fn predicate_join(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> 
     let (right, mut conds, _) = pull_up((*sub).clone(), outer, mode)?;
     let value = sub.schema().first().cloned();
     let (jt, null_aware) = match &kind {
-        SubqueryKind::Exists { negated } => (if *negated { JoinType::LeftAnti } else { JoinType::LeftSemi }, None),
+        SubqueryKind::Exists { negated } => (
+            if *negated {
+                JoinType::LeftAnti
+            } else {
+                JoinType::LeftSemi
+            },
+            None,
+        ),
         SubqueryKind::In { expr, negated } => {
-            let v = value.ok_or_else(|| QuarryError::Internal("IN subquery without columns".into()))?;
-            let eq = Expr::binary(BinOp::Eq, (**expr).clone(), Expr::Column(v.clone()), arrow::datatypes::DataType::Boolean);
+            let v =
+                value.ok_or_else(|| QuarryError::Internal("IN subquery without columns".into()))?;
+            let eq = Expr::binary(
+                BinOp::Eq,
+                (**expr).clone(),
+                Expr::Column(v.clone()),
+                arrow::datatypes::DataType::Boolean,
+            );
             if *negated {
                 // NOT IN: a row goes when any comparison is true or unknown
-                let unknown = Expr::binary(BinOp::Or, Expr::IsNull(expr.clone()), Expr::IsNull(Box::new(Expr::Column(v))), arrow::datatypes::DataType::Boolean);
-                (JoinType::LeftAnti, Some(Expr::binary(BinOp::Or, eq, unknown, arrow::datatypes::DataType::Boolean)))
+                let unknown = Expr::binary(
+                    BinOp::Or,
+                    Expr::IsNull(expr.clone()),
+                    Expr::IsNull(Box::new(Expr::Column(v))),
+                    arrow::datatypes::DataType::Boolean,
+                );
+                (
+                    JoinType::LeftAnti,
+                    Some(Expr::binary(
+                        BinOp::Or,
+                        eq,
+                        unknown,
+                        arrow::datatypes::DataType::Boolean,
+                    )),
+                )
             } else {
                 conds.push(eq);
                 (JoinType::LeftSemi, None)
@@ -204,11 +343,21 @@ pub fn predicate_join(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> 
     };
     let (on, mut residual) = split_join_keys(conds, &ids_of(&plan), &ids_of(&right))?;
     residual.extend(null_aware);
-    Ok(Ok(LogicalPlan::Join { left: Box::new(plan), right: Box::new(right), join_type: jt, on, filter: Expr::conjunction(residual) }))
+    Ok(Ok(LogicalPlan::Join {
+        left: Box::new(plan),
+        right: Box::new(right),
+        join_type: jt,
+        on,
+        filter: Expr::conjunction(residual),
+    }))
 }
 
 /// Replace correlated scalar subqueries in `e` by columns of left joins added to `plan`.
-pub fn scalar_joins(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Result<(LogicalPlan, Expr)> {
+pub fn scalar_joins(
+    plan: LogicalPlan,
+    e: Expr,
+    outer: &HashSet<ColumnId>,
+) -> Result<(LogicalPlan, Expr)> {
     if !e.has_subquery() {
         return Ok((plan, e));
     }
@@ -219,9 +368,17 @@ pub fn scalar_joins(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Re
             return x;
         }
         let (sub, exists) = match &x {
-            Expr::Subquery { plan: sub, kind: SubqueryKind::Scalar, .. } => (sub.clone(), None),
+            Expr::Subquery {
+                plan: sub,
+                kind: SubqueryKind::Scalar,
+                ..
+            } => (sub.clone(), None),
             // EXISTS elsewhere than a WHERE conjunct: (SELECT count(*) FROM q) > 0
-            Expr::Subquery { plan: sub, kind: SubqueryKind::Exists { negated }, .. } => (sub.clone(), Some(*negated)),
+            Expr::Subquery {
+                plan: sub,
+                kind: SubqueryKind::Exists { negated },
+                ..
+            } => (sub.clone(), Some(*negated)),
             _ => return x,
         };
         match is_correlated(&sub, outer) {
@@ -240,10 +397,21 @@ pub fn scalar_joins(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Re
                 let agg = LogicalPlan::Aggregate {
                     input: Box::new((*sub).clone()),
                     group: vec![],
-                    aggs: vec![(crate::plan::AggregateExpr { func: AggFunc::Count, args: vec![], distinct: false, data_type: arrow::datatypes::DataType::Int64 }, cnt.clone())],
+                    aggs: vec![(
+                        crate::plan::AggregateExpr {
+                            func: AggFunc::Count,
+                            args: vec![],
+                            distinct: false,
+                            data_type: arrow::datatypes::DataType::Int64,
+                        },
+                        cnt.clone(),
+                    )],
                 };
                 let v = Column::new("exists", arrow::datatypes::DataType::Int64, true);
-                LogicalPlan::Project { input: Box::new(agg), exprs: vec![(Expr::Column(cnt), v)] }
+                LogicalPlan::Project {
+                    input: Box::new(agg),
+                    exprs: vec![(Expr::Column(cnt), v)],
+                }
             }
         };
         match scalar_join(p, &sub) {
@@ -252,7 +420,12 @@ pub fn scalar_joins(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Re
                 match exists {
                     None => v,
                     Some(negated) => {
-                        let gt = Expr::binary(BinOp::Gt, v, Expr::Literal(ScalarValue::from_i64(0)), arrow::datatypes::DataType::Boolean);
+                        let gt = Expr::binary(
+                            BinOp::Gt,
+                            v,
+                            Expr::Literal(ScalarValue::from_i64(0)),
+                            arrow::datatypes::DataType::Boolean,
+                        );
                         if negated {
                             Expr::Not(Box::new(gt))
                         } else {
@@ -270,18 +443,25 @@ pub fn scalar_joins(plan: LogicalPlan, e: Expr, outer: &HashSet<ColumnId>) -> Re
     if let Some(e) = err {
         return Err(e);
     }
-    let plan = plan.ok_or_else(|| QuarryError::Internal("scalar subquery rewrite lost its plan".into()))?;
+    let plan =
+        plan.ok_or_else(|| QuarryError::Internal("scalar subquery rewrite lost its plan".into()))?;
     Ok((plan, out))
 }
 
 fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Expr)> {
     let outer = ids_of(&plan);
-    let value = sub.schema().first().cloned().ok_or_else(|| QuarryError::Internal("scalar subquery without columns".into()))?;
+    let value = sub
+        .schema()
+        .first()
+        .cloned()
+        .ok_or_else(|| QuarryError::Internal("scalar subquery without columns".into()))?;
     let (right, conds, aggregated) = match pull_up(sub.clone(), &outer, ThroughAggregate::Any) {
         Ok(r) => r,
         // a non-equality correlation below a global aggregate: aggregate per distinct
         // outer value instead
-        Err(QuarryError::NotSupported(m)) if m.starts_with("the correlated condition") => domain_aggregate(&plan, sub, &outer)?,
+        Err(QuarryError::NotSupported(m)) if m.starts_with("the correlated condition") => {
+            domain_aggregate(&plan, sub, &outer)?
+        }
         Err(e) => return Err(e),
     };
     if !aggregated {
@@ -292,37 +472,63 @@ fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Exp
     // the value on an empty group (COUNT gives 0, not NULL): Project over Aggregate only
     let empty_value = match &right {
         LogicalPlan::Project { input, exprs } => match input.as_ref() {
-            LogicalPlan::Aggregate { aggs, .. } => exprs.iter().find(|(_, c)| c.id == value.id).map(|(e, _)| {
-                e.clone().transform(&mut |x| match &x {
-                    Expr::Column(c) => match aggs.iter().find(|(_, ac)| ac.id == c.id) {
-                        Some((a, _)) if a.func == AggFunc::Count => Expr::Literal(ScalarValue::from_i64(0)),
-                        Some(_) => Expr::Literal(ScalarValue::null(&c.data_type)),
-                        None => x,
-                    },
-                    _ => x,
+            LogicalPlan::Aggregate { aggs, .. } => {
+                exprs.iter().find(|(_, c)| c.id == value.id).map(|(e, _)| {
+                    e.clone().transform(&mut |x| match &x {
+                        Expr::Column(c) => match aggs.iter().find(|(_, ac)| ac.id == c.id) {
+                            Some((a, _)) if a.func == AggFunc::Count => {
+                                Expr::Literal(ScalarValue::from_i64(0))
+                            }
+                            Some(_) => Expr::Literal(ScalarValue::null(&c.data_type)),
+                            None => x,
+                        },
+                        _ => x,
+                    })
                 })
-            }),
+            }
             _ => None,
         },
         _ => None,
     };
-    let needs_default = empty_value.as_ref().is_some_and(|e| !matches!(e, Expr::Literal(v) if v.is_null()) && e.column_ids().is_empty());
+    let needs_default = empty_value.as_ref().is_some_and(|e| {
+        !matches!(e, Expr::Literal(v) if v.is_null()) && e.column_ids().is_empty()
+    });
     let (right, marker) = if needs_default {
         let m = Column::new("__matched", arrow::datatypes::DataType::Boolean, true);
-        let mut exprs: Vec<(Expr, Column)> = right.schema().into_iter().map(|c| (Expr::Column(c.clone()), c)).collect();
+        let mut exprs: Vec<(Expr, Column)> = right
+            .schema()
+            .into_iter()
+            .map(|c| (Expr::Column(c.clone()), c))
+            .collect();
         exprs.push((Expr::Literal(ScalarValue::from_bool(true)), m.clone()));
-        (LogicalPlan::Project { input: Box::new(right), exprs }, Some(m))
+        (
+            LogicalPlan::Project {
+                input: Box::new(right),
+                exprs,
+            },
+            Some(m),
+        )
     } else {
         (right, None)
     };
     let (on, residual) = split_join_keys(conds, &outer, &ids_of(&right))?;
-    let joined = LogicalPlan::Join { left: Box::new(plan), right: Box::new(right), join_type: JoinType::Left, on, filter: Expr::conjunction(residual) };
+    let joined = LogicalPlan::Join {
+        left: Box::new(plan),
+        right: Box::new(right),
+        join_type: JoinType::Left,
+        on,
+        filter: Expr::conjunction(residual),
+    };
     let mut v = value.clone();
     v.nullable = true;
     let result = match (marker, empty_value) {
         (Some(m), Some(d)) => {
             let d = crate::binder::coerce::cast_to(d, &v.data_type)?;
-            Expr::Case { whens: vec![(Expr::IsNull(Box::new(Expr::Column(m))), d)], else_expr: Some(Box::new(Expr::Column(v.clone()))), data_type: v.data_type.clone() }
+            Expr::Case {
+                whens: vec![(Expr::IsNull(Box::new(Expr::Column(m))), d)],
+                else_expr: Some(Box::new(Expr::Column(v.clone()))),
+                data_type: v.data_type.clone(),
+            }
         }
         _ => Expr::Column(v),
     };
@@ -335,10 +541,24 @@ fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Exp
 /// result joins the outer query on equality with D (an unmatched outer row takes the
 /// aggregate's empty value). Aggregate arguments are nulled on the rows the left join
 /// invented, and `count(*)` counts only matched rows.
-fn domain_aggregate(outer_plan: &LogicalPlan, sub: &LogicalPlan, outer: &HashSet<ColumnId>) -> Result<(LogicalPlan, Vec<Expr>, bool)> {
-    let unsupported = || QuarryError::NotSupported("this correlated scalar subquery (a non-equality correlation is supported directly below one aggregate without GROUP BY)".into());
-    let LogicalPlan::Project { input: agg_plan, exprs } = sub else { return Err(unsupported()) };
-    let LogicalPlan::Aggregate { input, group, aggs } = agg_plan.as_ref() else { return Err(unsupported()) };
+fn domain_aggregate(
+    outer_plan: &LogicalPlan,
+    sub: &LogicalPlan,
+    outer: &HashSet<ColumnId>,
+) -> Result<(LogicalPlan, Vec<Expr>, bool)> {
+    let unsupported = || {
+        QuarryError::NotSupported("this correlated scalar subquery (a non-equality correlation is supported directly below one aggregate without GROUP BY)".into())
+    };
+    let LogicalPlan::Project {
+        input: agg_plan,
+        exprs,
+    } = sub
+    else {
+        return Err(unsupported());
+    };
+    let LogicalPlan::Aggregate { input, group, aggs } = agg_plan.as_ref() else {
+        return Err(unsupported());
+    };
     if !group.is_empty() || exprs.iter().any(|(e, _)| refs_outer(e, outer)) {
         return Err(unsupported());
     }
@@ -359,10 +579,17 @@ fn domain_aggregate(outer_plan: &LogicalPlan, sub: &LogicalPlan, outer: &HashSet
         }
         v
     };
-    let d_cols: Vec<Column> = outer_cols.iter().map(|c| Column::new(c.name.clone(), c.data_type.clone(), true)).collect();
+    let d_cols: Vec<Column> = outer_cols
+        .iter()
+        .map(|c| Column::new(c.name.clone(), c.data_type.clone(), true))
+        .collect();
     let domain = LogicalPlan::Aggregate {
         input: Box::new(outer_plan.clone()),
-        group: outer_cols.iter().zip(&d_cols).map(|(o, d)| (Expr::Column(o.clone()), d.clone())).collect(),
+        group: outer_cols
+            .iter()
+            .zip(&d_cols)
+            .map(|(o, d)| (Expr::Column(o.clone()), d.clone()))
+            .collect(),
         aggs: vec![],
     };
     let to_domain = |e: Expr| {
@@ -376,12 +603,25 @@ fn domain_aggregate(outer_plan: &LogicalPlan, sub: &LogicalPlan, outer: &HashSet
     };
     let conds: Vec<Expr> = conds.into_iter().map(to_domain).collect();
     let m = Column::new("__matched", arrow::datatypes::DataType::Boolean, true);
-    let mut inner_exprs: Vec<(Expr, Column)> = inner.schema().into_iter().map(|c| (Expr::Column(c.clone()), c)).collect();
+    let mut inner_exprs: Vec<(Expr, Column)> = inner
+        .schema()
+        .into_iter()
+        .map(|c| (Expr::Column(c.clone()), c))
+        .collect();
     inner_exprs.push((Expr::Literal(ScalarValue::from_bool(true)), m.clone()));
-    let inner = LogicalPlan::Project { input: Box::new(inner), exprs: inner_exprs };
+    let inner = LogicalPlan::Project {
+        input: Box::new(inner),
+        exprs: inner_exprs,
+    };
     let d_ids: HashSet<ColumnId> = d_cols.iter().map(|c| c.id).collect();
     let (on, residual) = split_join_keys(conds, &d_ids, &ids_of(&inner))?;
-    let joined = LogicalPlan::Join { left: Box::new(domain), right: Box::new(inner), join_type: JoinType::Left, on, filter: Expr::conjunction(residual) };
+    let joined = LogicalPlan::Join {
+        left: Box::new(domain),
+        right: Box::new(inner),
+        join_type: JoinType::Left,
+        on,
+        filter: Expr::conjunction(residual),
+    };
     let unmatched = Expr::IsNull(Box::new(Expr::Column(m.clone())));
     let aggs: Vec<_> = aggs
         .iter()
@@ -395,17 +635,50 @@ fn domain_aggregate(outer_plan: &LogicalPlan, sub: &LogicalPlan, outer: &HashSet
                     .into_iter()
                     .map(|e| {
                         let t = e.data_type();
-                        Expr::Case { whens: vec![(unmatched.clone(), Expr::Literal(ScalarValue::null(&t)))], else_expr: Some(Box::new(e)), data_type: t }
+                        Expr::Case {
+                            whens: vec![(unmatched.clone(), Expr::Literal(ScalarValue::null(&t)))],
+                            else_expr: Some(Box::new(e)),
+                            data_type: t,
+                        }
                     })
                     .collect();
             }
             (a, c.clone())
         })
         .collect();
-    let g_cols: Vec<Column> = d_cols.iter().map(|d| Column::new(d.name.clone(), d.data_type.clone(), true)).collect();
-    let agg = LogicalPlan::Aggregate { input: Box::new(joined), group: d_cols.iter().zip(&g_cols).map(|(d, g)| (Expr::Column(d.clone()), g.clone())).collect(), aggs };
+    let g_cols: Vec<Column> = d_cols
+        .iter()
+        .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
+        .collect();
+    let agg = LogicalPlan::Aggregate {
+        input: Box::new(joined),
+        group: d_cols
+            .iter()
+            .zip(&g_cols)
+            .map(|(d, g)| (Expr::Column(d.clone()), g.clone()))
+            .collect(),
+        aggs,
+    };
     let mut exprs = exprs.clone();
     exprs.extend(g_cols.iter().map(|g| (Expr::Column(g.clone()), g.clone())));
-    let conds = outer_cols.iter().zip(&g_cols).map(|(o, g)| Expr::binary(BinOp::Eq, Expr::Column(o.clone()), Expr::Column(g.clone()), arrow::datatypes::DataType::Boolean)).collect();
-    Ok((LogicalPlan::Project { input: Box::new(agg), exprs }, conds, true))
+    let conds = outer_cols
+        .iter()
+        .zip(&g_cols)
+        .map(|(o, g)| {
+            Expr::binary(
+                BinOp::Eq,
+                Expr::Column(o.clone()),
+                Expr::Column(g.clone()),
+                arrow::datatypes::DataType::Boolean,
+            )
+        })
+        .collect();
+    Ok((
+        LogicalPlan::Project {
+            input: Box::new(agg),
+            exprs,
+        },
+        conds,
+        true,
+    ))
 }

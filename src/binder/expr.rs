@@ -40,12 +40,19 @@ pub struct ExprCtx<'s> {
 
 /// Lower-case parts of an identifier chain.
 pub fn ident_parts(idents: &[ast::Ident]) -> Vec<String> {
-    idents.iter().map(|i| i.value.to_ascii_lowercase()).collect()
+    idents
+        .iter()
+        .map(|i| i.value.to_ascii_lowercase())
+        .collect()
 }
 
 /// The function name of a call, lower-case.
 pub fn function_name(f: &ast::Function) -> String {
-    f.name.0.last().map(|p| p.to_string().trim_matches('`').to_ascii_lowercase()).unwrap_or_default()
+    f.name
+        .0
+        .last()
+        .map(|p| p.to_string().trim_matches('`').to_ascii_lowercase())
+        .unwrap_or_default()
 }
 
 /// Whether an AST expression is an aggregate call (not a window function).
@@ -64,29 +71,56 @@ pub fn contains_aggregate(e: &ast::Expr) -> bool {
             }
             match &f.args {
                 ast::FunctionArguments::List(l) => l.args.iter().any(|a| match a {
-                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => contains_aggregate(x),
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => {
+                        contains_aggregate(x)
+                    }
                     _ => false,
                 }),
                 _ => false,
             }
         }
         A::BinaryOp { left, right, .. } => any(&[left, right]),
-        A::UnaryOp { expr, .. } | A::Nested(expr) | A::Cast { expr, .. } | A::IsNull(expr) | A::IsNotNull(expr) => contains_aggregate(expr),
+        A::UnaryOp { expr, .. }
+        | A::Nested(expr)
+        | A::Cast { expr, .. }
+        | A::IsNull(expr)
+        | A::IsNotNull(expr) => contains_aggregate(expr),
         A::IsTrue(x) | A::IsFalse(x) | A::IsNotTrue(x) | A::IsNotFalse(x) => contains_aggregate(x),
         A::IsDistinctFrom(a, b) | A::IsNotDistinctFrom(a, b) => any(&[a, b]),
-        A::Between { expr, low, high, .. } => any(&[expr, low, high]),
-        A::InList { expr, list, .. } => contains_aggregate(expr) || list.iter().any(contains_aggregate),
+        A::Between {
+            expr, low, high, ..
+        } => any(&[expr, low, high]),
+        A::InList { expr, list, .. } => {
+            contains_aggregate(expr) || list.iter().any(contains_aggregate)
+        }
         A::InSubquery { expr, .. } => contains_aggregate(expr),
         A::Like { expr, pattern, .. } | A::ILike { expr, pattern, .. } => any(&[expr, pattern]),
-        A::Case { operand, conditions, else_result, .. } => {
+        A::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
             operand.as_deref().is_some_and(contains_aggregate)
-                || conditions.iter().any(|c| contains_aggregate(&c.condition) || contains_aggregate(&c.result))
+                || conditions
+                    .iter()
+                    .any(|c| contains_aggregate(&c.condition) || contains_aggregate(&c.result))
                 || else_result.as_deref().is_some_and(contains_aggregate)
         }
-        A::Substring { expr, substring_from, substring_for, .. } => {
-            contains_aggregate(expr) || substring_from.as_deref().is_some_and(contains_aggregate) || substring_for.as_deref().is_some_and(contains_aggregate)
+        A::Substring {
+            expr,
+            substring_from,
+            substring_for,
+            ..
+        } => {
+            contains_aggregate(expr)
+                || substring_from.as_deref().is_some_and(contains_aggregate)
+                || substring_for.as_deref().is_some_and(contains_aggregate)
         }
-        A::Trim { expr, .. } | A::Extract { expr, .. } | A::Ceil { expr, .. } | A::Floor { expr, .. } => contains_aggregate(expr),
+        A::Trim { expr, .. }
+        | A::Extract { expr, .. }
+        | A::Ceil { expr, .. }
+        | A::Floor { expr, .. } => contains_aggregate(expr),
         A::Position { expr, r#in } => any(&[expr, r#in]),
         _ => false,
     }
@@ -96,7 +130,10 @@ pub fn contains_aggregate(e: &ast::Expr) -> bool {
 pub fn number_literal(s: &str) -> Result<ScalarValue> {
     let lower = s.to_ascii_lowercase();
     if lower.contains('e') {
-        return lower.parse::<f64>().map(ScalarValue::from_f64).map_err(|_| QuarryError::Analysis(format!("invalid number {s}")));
+        return lower
+            .parse::<f64>()
+            .map(ScalarValue::from_f64)
+            .map_err(|_| QuarryError::Analysis(format!("invalid number {s}")));
     }
     if let Some((int, frac)) = lower.split_once('.') {
         let digits = format!("{int}{frac}");
@@ -104,11 +141,21 @@ pub fn number_literal(s: &str) -> Result<ScalarValue> {
         let scale = frac.len();
         let precision = unscaled_str.len().max(scale).max(1);
         if precision <= 38 {
-            let unscaled: i128 = if unscaled_str.is_empty() { 0 } else { unscaled_str.parse().map_err(|_| QuarryError::Analysis(format!("invalid number {s}")))? };
-            let arr = Decimal128Array::from(vec![unscaled]).with_precision_and_scale(precision as u8, scale as i8)?;
+            let unscaled: i128 = if unscaled_str.is_empty() {
+                0
+            } else {
+                unscaled_str
+                    .parse()
+                    .map_err(|_| QuarryError::Analysis(format!("invalid number {s}")))?
+            };
+            let arr = Decimal128Array::from(vec![unscaled])
+                .with_precision_and_scale(precision as u8, scale as i8)?;
             return Ok(ScalarValue(Arc::new(arr)));
         }
-        return lower.parse::<f64>().map(ScalarValue::from_f64).map_err(|_| QuarryError::Analysis(format!("invalid number {s}")));
+        return lower
+            .parse::<f64>()
+            .map(ScalarValue::from_f64)
+            .map_err(|_| QuarryError::Analysis(format!("invalid number {s}")));
     }
     if let Ok(v) = lower.parse::<i32>() {
         return Ok(ScalarValue::from_i32(v));
@@ -119,20 +166,27 @@ pub fn number_literal(s: &str) -> Result<ScalarValue> {
     let digits = lower.trim_start_matches('0');
     if digits.len() <= 38 {
         if let Ok(v) = digits.parse::<i128>() {
-            let arr = Decimal128Array::from(vec![v]).with_precision_and_scale(digits.len().max(1) as u8, 0)?;
+            let arr = Decimal128Array::from(vec![v])
+                .with_precision_and_scale(digits.len().max(1) as u8, 0)?;
             return Ok(ScalarValue(Arc::new(arr)));
         }
     }
-    lower.parse::<f64>().map(ScalarValue::from_f64).map_err(|_| QuarryError::Analysis(format!("invalid number {s}")))
+    lower
+        .parse::<f64>()
+        .map(ScalarValue::from_f64)
+        .map_err(|_| QuarryError::Analysis(format!("invalid number {s}")))
 }
 
 fn value_literal(v: &ast::Value) -> Result<ScalarValue> {
     Ok(match v {
         ast::Value::Number(n, _) => number_literal(n)?,
-        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) | ast::Value::EscapedStringLiteral(s) | ast::Value::UnicodeStringLiteral(s) => {
-            ScalarValue::from_str(s)
-        }
-        ast::Value::TripleSingleQuotedString(s) | ast::Value::TripleDoubleQuotedString(s) | ast::Value::NationalStringLiteral(s) => ScalarValue::from_str(s),
+        ast::Value::SingleQuotedString(s)
+        | ast::Value::DoubleQuotedString(s)
+        | ast::Value::EscapedStringLiteral(s)
+        | ast::Value::UnicodeStringLiteral(s) => ScalarValue::from_str(s),
+        ast::Value::TripleSingleQuotedString(s)
+        | ast::Value::TripleDoubleQuotedString(s)
+        | ast::Value::NationalStringLiteral(s) => ScalarValue::from_str(s),
         ast::Value::Boolean(b) => ScalarValue::from_bool(*b),
         ast::Value::Null => ScalarValue::null(&DataType::Null),
         other => return Err(QuarryError::NotSupported(format!("literal {other}"))),
@@ -143,7 +197,10 @@ fn value_literal(v: &ast::Value) -> Result<ScalarValue> {
 fn typed_literal(text: &str, to: &DataType) -> Result<ScalarValue> {
     let v = ScalarValue::from_str(text.trim()).cast_to(to)?;
     if v.is_null() {
-        return Err(QuarryError::Analysis(format!("[INVALID_TYPED_LITERAL] The value of the typed literal {} is invalid: '{text}'", crate::types::type_name(to).to_uppercase())));
+        return Err(QuarryError::Analysis(format!(
+            "[INVALID_TYPED_LITERAL] The value of the typed literal {} is invalid: '{text}'",
+            crate::types::type_name(to).to_uppercase()
+        )));
     }
     Ok(v)
 }
@@ -168,7 +225,9 @@ impl Binder<'_> {
             A::TypedString(ts) => {
                 let to = parse_type_name(&ts.data_type.to_string())?;
                 let text = match &ts.value.value {
-                    ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+                    ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
+                        s.clone()
+                    }
                     other => other.to_string(),
                 };
                 Ok(Expr::Literal(typed_literal(&text, &to)?))
@@ -197,7 +256,10 @@ impl Binder<'_> {
                         } else if crate::types::is_numeric(&t) || t == DataType::Null {
                             Ok(Expr::Negate(Box::new(x)))
                         } else {
-                            Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH] cannot negate {}", crate::types::type_name(&t))))
+                            Err(QuarryError::Analysis(format!(
+                                "[DATATYPE_MISMATCH] cannot negate {}",
+                                crate::types::type_name(&t)
+                            )))
                         }
                     }
                     other => Err(QuarryError::NotSupported(format!("unary operator {other}"))),
@@ -208,32 +270,83 @@ impl Binder<'_> {
             A::IsTrue(x) | A::IsNotTrue(x) | A::IsFalse(x) | A::IsNotFalse(x) => {
                 let v = cast_bool(self.bind_inner(x, cx)?)?;
                 let want = matches!(e, A::IsTrue(_) | A::IsNotTrue(_));
-                let eq = binary(BinOp::NullSafeEq, v, Expr::Literal(ScalarValue::from_bool(want)), false)?;
-                Ok(if matches!(e, A::IsNotTrue(_) | A::IsNotFalse(_)) { Expr::Not(Box::new(eq)) } else { eq })
+                let eq = binary(
+                    BinOp::NullSafeEq,
+                    v,
+                    Expr::Literal(ScalarValue::from_bool(want)),
+                    false,
+                )?;
+                Ok(if matches!(e, A::IsNotTrue(_) | A::IsNotFalse(_)) {
+                    Expr::Not(Box::new(eq))
+                } else {
+                    eq
+                })
             }
             A::IsDistinctFrom(a, b) | A::IsNotDistinctFrom(a, b) => {
-                let eq = binary(BinOp::NullSafeEq, self.bind_inner(a, cx)?, self.bind_inner(b, cx)?, false)?;
-                Ok(if matches!(e, A::IsDistinctFrom(..)) { Expr::Not(Box::new(eq)) } else { eq })
+                let eq = binary(
+                    BinOp::NullSafeEq,
+                    self.bind_inner(a, cx)?,
+                    self.bind_inner(b, cx)?,
+                    false,
+                )?;
+                Ok(if matches!(e, A::IsDistinctFrom(..)) {
+                    Expr::Not(Box::new(eq))
+                } else {
+                    eq
+                })
             }
-            A::Between { expr, negated, low, high } => {
+            A::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let x = self.bind_inner(expr, cx)?;
                 let lo = self.bind_inner(low, cx)?;
                 let hi = self.bind_inner(high, cx)?;
-                let both = binary(BinOp::And, binary(BinOp::GtEq, x.clone(), lo, false)?, binary(BinOp::LtEq, x, hi, false)?, false)?;
-                Ok(if *negated { Expr::Not(Box::new(both)) } else { both })
+                let both = binary(
+                    BinOp::And,
+                    binary(BinOp::GtEq, x.clone(), lo, false)?,
+                    binary(BinOp::LtEq, x, hi, false)?,
+                    false,
+                )?;
+                Ok(if *negated {
+                    Expr::Not(Box::new(both))
+                } else {
+                    both
+                })
             }
-            A::InList { expr, list, negated } => {
+            A::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let x = self.bind_inner(expr, cx)?;
-                let items: Vec<Expr> = list.iter().map(|i| self.bind_inner(i, cx)).collect::<Result<_>>()?;
+                let items: Vec<Expr> = list
+                    .iter()
+                    .map(|i| self.bind_inner(i, cx))
+                    .collect::<Result<_>>()?;
                 let mut t = x.data_type();
                 for i in &items {
-                    t = comparison_type(&t, &i.data_type()).or_else(|_| wider_type(&t, &i.data_type()))?;
+                    t = comparison_type(&t, &i.data_type())
+                        .or_else(|_| wider_type(&t, &i.data_type()))?;
                 }
                 let x = cast_to(x, &t)?;
-                let items = items.into_iter().map(|i| cast_to(i, &t)).collect::<Result<_>>()?;
-                Ok(Expr::InList { expr: Box::new(x), list: items, negated: *negated })
+                let items = items
+                    .into_iter()
+                    .map(|i| cast_to(i, &t))
+                    .collect::<Result<_>>()?;
+                Ok(Expr::InList {
+                    expr: Box::new(x),
+                    list: items,
+                    negated: *negated,
+                })
             }
-            A::InSubquery { expr, subquery, negated } => {
+            A::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
                 let x = self.bind_inner(expr, cx)?;
                 let plan = self.bind_subquery(subquery, cx)?;
                 let cols = plan.schema();
@@ -246,11 +359,22 @@ impl Binder<'_> {
                 let t = comparison_type(&x.data_type(), &cols[0].data_type)?;
                 let x = cast_to(x, &t)?;
                 let plan = cast_single_column(plan, &t)?;
-                Ok(Expr::Subquery { plan: Arc::new(plan), kind: SubqueryKind::In { expr: Box::new(x), negated: *negated }, data_type: DataType::Boolean })
+                Ok(Expr::Subquery {
+                    plan: Arc::new(plan),
+                    kind: SubqueryKind::In {
+                        expr: Box::new(x),
+                        negated: *negated,
+                    },
+                    data_type: DataType::Boolean,
+                })
             }
             A::Exists { subquery, negated } => {
                 let plan = self.bind_subquery(subquery, cx)?;
-                Ok(Expr::Subquery { plan: Arc::new(plan), kind: SubqueryKind::Exists { negated: *negated }, data_type: DataType::Boolean })
+                Ok(Expr::Subquery {
+                    plan: Arc::new(plan),
+                    kind: SubqueryKind::Exists { negated: *negated },
+                    data_type: DataType::Boolean,
+                })
             }
             A::Subquery(q) => {
                 let plan = self.bind_subquery(q, cx)?;
@@ -262,9 +386,26 @@ impl Binder<'_> {
                     )));
                 }
                 let t = cols[0].data_type.clone();
-                Ok(Expr::Subquery { plan: Arc::new(plan), kind: SubqueryKind::Scalar, data_type: t })
+                Ok(Expr::Subquery {
+                    plan: Arc::new(plan),
+                    kind: SubqueryKind::Scalar,
+                    data_type: t,
+                })
             }
-            A::Like { negated, expr, pattern, escape_char, any } | A::ILike { negated, expr, pattern, escape_char, any } => {
+            A::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            }
+            | A::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            } => {
                 if *any {
                     return Err(QuarryError::NotSupported("LIKE ANY".into()));
                 }
@@ -273,9 +414,19 @@ impl Binder<'_> {
                 }
                 let x = cast_to(self.bind_inner(expr, cx)?, &DataType::Utf8)?;
                 let p = cast_to(self.bind_inner(pattern, cx)?, &DataType::Utf8)?;
-                Ok(Expr::Like { expr: Box::new(x), pattern: Box::new(p), negated: *negated, case_insensitive: matches!(e, A::ILike { .. }) })
+                Ok(Expr::Like {
+                    expr: Box::new(x),
+                    pattern: Box::new(p),
+                    negated: *negated,
+                    case_insensitive: matches!(e, A::ILike { .. }),
+                })
             }
-            A::Cast { kind, expr, data_type, format } => {
+            A::Cast {
+                kind,
+                expr,
+                data_type,
+                format,
+            } => {
                 if format.is_some() {
                     return Err(QuarryError::NotSupported("CAST ... FORMAT".into()));
                 }
@@ -286,9 +437,18 @@ impl Binder<'_> {
                 if let Expr::Literal(v) = &x {
                     return Ok(Expr::Literal(v.cast_to(&to)?));
                 }
-                Ok(Expr::Cast { expr: Box::new(x), to, try_cast })
+                Ok(Expr::Cast {
+                    expr: Box::new(x),
+                    to,
+                    try_cast,
+                })
             }
-            A::Case { operand, conditions, else_result, .. } => {
+            A::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
                 let op = match operand {
                     Some(o) => Some(self.bind_inner(o, cx)?),
                     None => None,
@@ -309,7 +469,12 @@ impl Binder<'_> {
                 make_case(whens, els)
             }
             A::Function(f) => self.bind_function(f, cx),
-            A::Substring { expr, substring_from, substring_for, .. } => {
+            A::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
                 let mut args = vec![self.bind_inner(expr, cx)?];
                 args.push(match substring_from {
                     Some(f) => self.bind_inner(f, cx)?,
@@ -320,9 +485,16 @@ impl Binder<'_> {
                 }
                 scalar_call(ScalarFunc::Substring, args)
             }
-            A::Trim { expr, trim_where, trim_what, trim_characters } => {
+            A::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => {
                 if trim_what.is_some() || trim_characters.is_some() {
-                    return Err(QuarryError::NotSupported("TRIM of characters other than spaces".into()));
+                    return Err(QuarryError::NotSupported(
+                        "TRIM of characters other than spaces".into(),
+                    ));
                 }
                 let f = match trim_where {
                     Some(ast::TrimWhereField::Leading) => ScalarFunc::LTrim,
@@ -342,15 +514,28 @@ impl Binder<'_> {
                     ast::DateTimeField::Quarter => ScalarFunc::Quarter,
                     ast::DateTimeField::DayOfWeek => ScalarFunc::DayOfWeek,
                     ast::DateTimeField::DayOfYear => ScalarFunc::DayOfYear,
-                    other => return Err(QuarryError::NotSupported(format!("EXTRACT({other} FROM ...)"))),
+                    other => {
+                        return Err(QuarryError::NotSupported(format!(
+                            "EXTRACT({other} FROM ...)"
+                        )))
+                    }
                 };
                 scalar_call(f, vec![self.bind_inner(expr, cx)?])
             }
             A::Ceil { expr, field } | A::Floor { expr, field } => {
-                if !matches!(field, ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)) {
-                    return Err(QuarryError::NotSupported("CEIL/FLOOR with a scale or unit".into()));
+                if !matches!(
+                    field,
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
+                ) {
+                    return Err(QuarryError::NotSupported(
+                        "CEIL/FLOOR with a scale or unit".into(),
+                    ));
                 }
-                let f = if matches!(e, A::Ceil { .. }) { ScalarFunc::Ceil } else { ScalarFunc::Floor };
+                let f = if matches!(e, A::Ceil { .. }) {
+                    ScalarFunc::Ceil
+                } else {
+                    ScalarFunc::Floor
+                };
                 scalar_call(f, vec![self.bind_inner(expr, cx)?])
             }
             A::Position { expr, r#in } => {
@@ -370,14 +555,21 @@ impl Binder<'_> {
                 // date +/- days (Spark's date_add / date_sub)
                 let (lt, rt) = (l.data_type(), r.data_type());
                 if lt == DataType::Date32 && crate::types::is_integer(&rt) {
-                    let f = if matches!(op, B::Plus) { ScalarFunc::DateAdd } else { ScalarFunc::DateSub };
+                    let f = if matches!(op, B::Plus) {
+                        ScalarFunc::DateAdd
+                    } else {
+                        ScalarFunc::DateSub
+                    };
                     return scalar_call(f, vec![l, r]);
                 }
-                if rt == DataType::Date32 && crate::types::is_integer(&lt) && matches!(op, B::Plus) {
+                if rt == DataType::Date32 && crate::types::is_integer(&lt) && matches!(op, B::Plus)
+                {
                     return scalar_call(ScalarFunc::DateAdd, vec![r, l]);
                 }
                 if lt == DataType::Date32 && rt == DataType::Date32 {
-                    return Err(QuarryError::NotSupported("subtracting dates (an INTERVAL); use datediff(end, start)".into()));
+                    return Err(QuarryError::NotSupported(
+                        "subtracting dates (an INTERVAL); use datediff(end, start)".into(),
+                    ));
                 }
                 if matches!(op, B::Plus) {
                     BinOp::Plus
@@ -443,18 +635,37 @@ impl Binder<'_> {
             return Err(QuarryError::Analysis(format!("[UNSUPPORTED_GROUPING_EXPRESSION] {name}() can only be used with GroupingSets/Cube/Rollup")));
         };
         let n = agg.group.len();
-        let input_cx = ExprCtx { scope: &agg.input, outer: cx.outer, agg: None, clause: "grouping()", windows: None };
+        let input_cx = ExprCtx {
+            scope: &agg.input,
+            outer: cx.outer,
+            agg: None,
+            clause: "grouping()",
+            windows: None,
+        };
         let bit = |this: &mut Self, a: &ast::Expr| -> Result<Expr> {
             let e = this.bind_expr(a, &input_cx)?;
             let i = agg.group.iter().position(|(g, _)| *g == e).ok_or_else(|| {
                 QuarryError::Analysis(format!("[GROUPING_COLUMN_MISMATCH] Column of grouping ({e}) can't be found in grouping columns"))
             })?;
-            let div = Expr::binary(BinOp::IntDivide, Expr::Column(gid.clone()), Expr::Literal(ScalarValue::from_i64(1 << (n - 1 - i))), DataType::Int64);
-            Ok(Expr::binary(BinOp::Modulo, div, Expr::Literal(ScalarValue::from_i64(2)), DataType::Int64))
+            let div = Expr::binary(
+                BinOp::IntDivide,
+                Expr::Column(gid.clone()),
+                Expr::Literal(ScalarValue::from_i64(1 << (n - 1 - i))),
+                DataType::Int64,
+            );
+            Ok(Expr::binary(
+                BinOp::Modulo,
+                div,
+                Expr::Literal(ScalarValue::from_i64(2)),
+                DataType::Int64,
+            ))
         };
         if name == "grouping" {
             if args.len() != 1 {
-                return Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] `grouping` requires 1 parameters but the actual number is {}", args.len())));
+                return Err(QuarryError::Analysis(format!(
+                    "[WRONG_NUM_ARGS] `grouping` requires 1 parameters but the actual number is {}",
+                    args.len()
+                )));
             }
             let b = bit(self, &args[0])?;
             return cast_to(b, &DataType::Int8);
@@ -466,7 +677,12 @@ impl Binder<'_> {
         let mut acc: Option<Expr> = None;
         for (j, a) in args.iter().enumerate() {
             let b = bit(self, a)?;
-            let term = Expr::binary(BinOp::Multiply, b, Expr::Literal(ScalarValue::from_i64(1 << (m - 1 - j))), DataType::Int64);
+            let term = Expr::binary(
+                BinOp::Multiply,
+                b,
+                Expr::Literal(ScalarValue::from_i64(1 << (m - 1 - j))),
+                DataType::Int64,
+            );
             acc = Some(match acc {
                 None => term,
                 Some(x) => Expr::binary(BinOp::Plus, x, term, DataType::Int64),
@@ -475,22 +691,40 @@ impl Binder<'_> {
         acc.ok_or_else(|| QuarryError::Internal("grouping_id".into()))
     }
 
-    pub(super) fn function_args(&mut self, f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, bool)> {
+    pub(super) fn function_args(
+        &mut self,
+        f: &ast::Function,
+    ) -> Result<(Vec<ast::Expr>, bool, bool)> {
         match &f.args {
             ast::FunctionArguments::None => Ok((vec![], false, false)),
-            ast::FunctionArguments::Subquery(_) => Err(QuarryError::NotSupported("a subquery as a function argument".into())),
+            ast::FunctionArguments::Subquery(_) => Err(QuarryError::NotSupported(
+                "a subquery as a function argument".into(),
+            )),
             ast::FunctionArguments::List(l) => {
                 if !l.clauses.is_empty() {
-                    return Err(QuarryError::NotSupported(format!("clauses inside {}(...)", function_name(f))));
+                    return Err(QuarryError::NotSupported(format!(
+                        "clauses inside {}(...)",
+                        function_name(f)
+                    )));
                 }
-                let distinct = matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+                let distinct = matches!(
+                    l.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                );
                 let mut star = false;
                 let mut out = vec![];
                 for a in &l.args {
                     match a {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => out.push(e.clone()),
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            out.push(e.clone())
+                        }
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
-                        _ => return Err(QuarryError::NotSupported(format!("this argument form in {}(...)", function_name(f)))),
+                        _ => {
+                            return Err(QuarryError::NotSupported(format!(
+                                "this argument form in {}(...)",
+                                function_name(f)
+                            )))
+                        }
                     }
                 }
                 Ok((out, distinct, star))
@@ -505,7 +739,9 @@ impl Binder<'_> {
         }
         let (args, distinct, star) = self.function_args(f)?;
         if f.filter.is_some() && !AggFunc::is_aggregate_name(&name) {
-            return Err(QuarryError::Analysis(format!("FILTER (WHERE ...) is only allowed on aggregate functions, not {name}()")));
+            return Err(QuarryError::Analysis(format!(
+                "FILTER (WHERE ...) is only allowed on aggregate functions, not {name}()"
+            )));
         }
         if name == "grouping" || name == "grouping_id" {
             return self.bind_grouping(&name, &args, cx);
@@ -517,7 +753,13 @@ impl Binder<'_> {
                     cx.clause
                 )));
             };
-            let input_cx = ExprCtx { scope: &agg.input, outer: cx.outer, agg: None, clause: "an aggregate function argument", windows: None };
+            let input_cx = ExprCtx {
+                scope: &agg.input,
+                outer: cx.outer,
+                agg: None,
+                clause: "an aggregate function argument",
+                windows: None,
+            };
             let mut bound = vec![];
             for a in &args {
                 if contains_aggregate(a) {
@@ -538,7 +780,9 @@ impl Binder<'_> {
                     return Err(QuarryError::Analysis("[INVALID_WHERE_CONDITION] an aggregate FILTER condition cannot contain aggregate functions".into()));
                 }
                 if matches!(name.as_str(), "first" | "first_value" | "any_value") {
-                    return Err(QuarryError::NotSupported(format!("FILTER (WHERE ...) on {name}()")));
+                    return Err(QuarryError::NotSupported(format!(
+                        "FILTER (WHERE ...) on {name}()"
+                    )));
                 }
                 let cond = cast_bool(self.bind_expr(flt, &input_cx)?)?;
                 if bound.is_empty() {
@@ -553,12 +797,21 @@ impl Binder<'_> {
                             return x;
                         }
                         let t = x.data_type();
-                        Expr::Case { whens: vec![(cond.clone(), x)], else_expr: None, data_type: t }
+                        Expr::Case {
+                            whens: vec![(cond.clone(), x)],
+                            else_expr: None,
+                            data_type: t,
+                        }
                     })
                     .collect();
             }
             let (func, args_b, result) = resolve_aggregate(&name, bound)?;
-            let ae = AggregateExpr { func, args: args_b, distinct, data_type: result.clone() };
+            let ae = AggregateExpr {
+                func,
+                args: args_b,
+                distinct,
+                data_type: result.clone(),
+            };
             let mut aggs = agg.aggs.borrow_mut();
             if let Some((_, c)) = aggs.iter().find(|(a, _)| *a == ae) {
                 return Ok(Expr::Column(c.clone()));
@@ -568,37 +821,68 @@ impl Binder<'_> {
             return Ok(Expr::Column(col));
         }
         if distinct || star {
-            return Err(QuarryError::Analysis(format!("{name}() is not an aggregate function")));
+            return Err(QuarryError::Analysis(format!(
+                "{name}() is not an aggregate function"
+            )));
         }
-        let bound: Vec<Expr> = args.iter().map(|a| self.bind_inner(a, cx)).collect::<Result<_>>()?;
+        let bound: Vec<Expr> = args
+            .iter()
+            .map(|a| self.bind_inner(a, cx))
+            .collect::<Result<_>>()?;
         match name.as_str() {
             "if" | "iff" => {
                 if bound.len() != 3 {
-                    return Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] `if` requires 3 parameters but the actual number is {}", bound.len())));
+                    return Err(QuarryError::Analysis(format!(
+                        "[WRONG_NUM_ARGS] `if` requires 3 parameters but the actual number is {}",
+                        bound.len()
+                    )));
                 }
                 let mut it = bound.into_iter();
                 let (c, a, b) = (it.next(), it.next(), it.next());
-                let (Some(c), Some(a), Some(b)) = (c, a, b) else { return Err(QuarryError::Internal("if arity".into())) };
+                let (Some(c), Some(a), Some(b)) = (c, a, b) else {
+                    return Err(QuarryError::Internal("if arity".into()));
+                };
                 return make_case(vec![(cast_bool(c)?, a)], Some(b));
             }
             "isnull" | "isnotnull" if bound.len() == 1 => {
-                let x = Box::new(bound.into_iter().next().ok_or_else(|| QuarryError::Internal("isnull".into()))?);
-                return Ok(if name == "isnull" { Expr::IsNull(x) } else { Expr::IsNotNull(x) });
+                let x = Box::new(
+                    bound
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| QuarryError::Internal("isnull".into()))?,
+                );
+                return Ok(if name == "isnull" {
+                    Expr::IsNull(x)
+                } else {
+                    Expr::IsNotNull(x)
+                });
             }
             "nvl2" if bound.len() == 3 => {
                 let mut it = bound.into_iter();
-                let (Some(x), Some(a), Some(b)) = (it.next(), it.next(), it.next()) else { return Err(QuarryError::Internal("nvl2".into())) };
+                let (Some(x), Some(a), Some(b)) = (it.next(), it.next(), it.next()) else {
+                    return Err(QuarryError::Internal("nvl2".into()));
+                };
                 return make_case(vec![(Expr::IsNotNull(Box::new(x)), a)], Some(b));
             }
             // Spark functions that are compositions of others
             "left" | "right" if bound.len() == 2 => {
                 let mut it = bound.into_iter();
-                let (Some(x), Some(n)) = (it.next(), it.next()) else { return Err(QuarryError::Internal("left/right".into())) };
+                let (Some(x), Some(n)) = (it.next(), it.next()) else {
+                    return Err(QuarryError::Internal("left/right".into()));
+                };
                 let n = cast_to(n, &DataType::Int32)?;
                 let empty = Expr::Literal(ScalarValue::from_str(""));
-                let non_positive = binary(BinOp::LtEq, n.clone(), Expr::Literal(ScalarValue::from_i32(0)), false)?;
+                let non_positive = binary(
+                    BinOp::LtEq,
+                    n.clone(),
+                    Expr::Literal(ScalarValue::from_i32(0)),
+                    false,
+                )?;
                 let body = if name == "left" {
-                    scalar_call(ScalarFunc::Substring, vec![x, Expr::Literal(ScalarValue::from_i32(1)), n])?
+                    scalar_call(
+                        ScalarFunc::Substring,
+                        vec![x, Expr::Literal(ScalarValue::from_i32(1)), n],
+                    )?
                 } else {
                     scalar_call(ScalarFunc::Substring, vec![x, Expr::Negate(Box::new(n))])?
                 };
@@ -606,33 +890,74 @@ impl Binder<'_> {
             }
             "position" | "locate" if bound.len() == 2 => {
                 let mut it = bound.into_iter();
-                let (Some(sub), Some(x)) = (it.next(), it.next()) else { return Err(QuarryError::Internal("position".into())) };
+                let (Some(sub), Some(x)) = (it.next(), it.next()) else {
+                    return Err(QuarryError::Internal("position".into()));
+                };
                 return scalar_call(ScalarFunc::Instr, vec![x, sub]);
             }
             "pmod" if bound.len() == 2 => {
                 // the positive modulus: ((a % b) + b) % b when a % b < 0
                 let mut it = bound.into_iter();
-                let (Some(a), Some(b)) = (it.next(), it.next()) else { return Err(QuarryError::Internal("pmod".into())) };
+                let (Some(a), Some(b)) = (it.next(), it.next()) else {
+                    return Err(QuarryError::Internal("pmod".into()));
+                };
                 let r = binary(BinOp::Modulo, a, b.clone(), false)?;
-                let neg = binary(BinOp::Lt, r.clone(), Expr::Literal(ScalarValue::from_i32(0)), false)?;
-                let fixed = binary(BinOp::Modulo, binary(BinOp::Plus, r.clone(), b.clone(), false)?, b, false)?;
+                let neg = binary(
+                    BinOp::Lt,
+                    r.clone(),
+                    Expr::Literal(ScalarValue::from_i32(0)),
+                    false,
+                )?;
+                let fixed = binary(
+                    BinOp::Modulo,
+                    binary(BinOp::Plus, r.clone(), b.clone(), false)?,
+                    b,
+                    false,
+                )?;
                 return make_case(vec![(neg, fixed)], Some(r));
             }
             "date_from_unix_date" if bound.len() == 1 => {
                 let epoch = Expr::Literal(typed_literal("1970-01-01", &DataType::Date32)?);
-                return scalar_call(ScalarFunc::DateAdd, vec![epoch, bound.into_iter().next().ok_or_else(|| QuarryError::Internal("unix date".into()))?]);
+                return scalar_call(
+                    ScalarFunc::DateAdd,
+                    vec![
+                        epoch,
+                        bound
+                            .into_iter()
+                            .next()
+                            .ok_or_else(|| QuarryError::Internal("unix date".into()))?,
+                    ],
+                );
             }
             "unix_date" if bound.len() == 1 => {
                 let epoch = Expr::Literal(typed_literal("1970-01-01", &DataType::Date32)?);
-                return scalar_call(ScalarFunc::DateDiff, vec![bound.into_iter().next().ok_or_else(|| QuarryError::Internal("unix date".into()))?, epoch]);
+                return scalar_call(
+                    ScalarFunc::DateDiff,
+                    vec![
+                        bound
+                            .into_iter()
+                            .next()
+                            .ok_or_else(|| QuarryError::Internal("unix date".into()))?,
+                        epoch,
+                    ],
+                );
             }
             "decimal" if bound.len() == 1 => {
-                let x = bound.into_iter().next().ok_or_else(|| QuarryError::Internal("decimal fn".into()))?;
+                let x = bound
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| QuarryError::Internal("decimal fn".into()))?;
                 return cast_to(x, &DataType::Decimal128(10, 0));
             }
-            "date" | "int" | "bigint" | "string" | "double" | "boolean" | "timestamp" | "float" | "smallint" | "tinyint" if bound.len() == 1 => {
+            "date" | "int" | "bigint" | "string" | "double" | "boolean" | "timestamp" | "float"
+            | "smallint" | "tinyint"
+                if bound.len() == 1 =>
+            {
                 let to = parse_type_name(&name)?;
-                let x = bound.into_iter().next().ok_or_else(|| QuarryError::Internal("cast fn".into()))?;
+                let x = bound
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| QuarryError::Internal("cast fn".into()))?;
                 return cast_to(x, &to);
             }
             _ => {}
@@ -640,7 +965,29 @@ impl Binder<'_> {
         match ScalarFunc::lookup(&name) {
             Some(func) => scalar_call(func, bound),
             None => {
-                let known = ["lower", "upper", "substring", "concat", "trim", "length", "coalesce", "round", "year", "month", "date_trunc", "date_add", "datediff", "to_date", "count", "sum", "avg", "min", "max", "median", "percentile_approx"];
+                let known = [
+                    "lower",
+                    "upper",
+                    "substring",
+                    "concat",
+                    "trim",
+                    "length",
+                    "coalesce",
+                    "round",
+                    "year",
+                    "month",
+                    "date_trunc",
+                    "date_add",
+                    "datediff",
+                    "to_date",
+                    "count",
+                    "sum",
+                    "avg",
+                    "min",
+                    "max",
+                    "median",
+                    "percentile_approx",
+                ];
                 let hint = crate::catalog::did_you_mean(&name, known.iter().copied());
                 Err(QuarryError::Analysis(format!(
                     "[UNRESOLVED_ROUTINE] Cannot resolve function `{name}` on search path [`system`.`builtin`]{hint}"
@@ -658,7 +1005,11 @@ pub fn resolve_aggregate(name: &str, bound: Vec<Expr>) -> Result<(AggFunc, Vec<E
     let consts: Vec<Option<f64>> = bound
         .iter()
         .map(|b| match b {
-            Expr::Literal(v) if !v.is_null() => v.cast_to(&DataType::Float64).ok().and_then(|c| c.0.as_any().downcast_ref::<arrow::array::Float64Array>().map(|a| a.value(0))),
+            Expr::Literal(v) if !v.is_null() => v.cast_to(&DataType::Float64).ok().and_then(|c| {
+                c.0.as_any()
+                    .downcast_ref::<arrow::array::Float64Array>()
+                    .map(|a| a.value(0))
+            }),
             _ => None,
         })
         .collect();
@@ -678,7 +1029,12 @@ pub fn resolve_aggregate(name: &str, bound: Vec<Expr>) -> Result<(AggFunc, Vec<E
 fn agg_name(f: &ast::Function) -> String {
     let name = function_name(f);
     let args = match &f.args {
-        ast::FunctionArguments::List(l) => l.args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "),
+        ast::FunctionArguments::List(l) => l
+            .args
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
         _ => String::new(),
     };
     if name == "count" && (args == "*" || args.is_empty()) {
@@ -692,7 +1048,11 @@ fn agg_name(f: &ast::Function) -> String {
 pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
     let types: Vec<DataType> = args.iter().map(|a| a.data_type()).collect();
     let (arg_types, ret) = func.signature(&types, &|ts| wider_of(ts))?;
-    let args: Vec<Expr> = args.into_iter().zip(arg_types.iter()).map(|(a, t)| cast_to(a, t)).collect::<Result<_>>()?;
+    let args: Vec<Expr> = args
+        .into_iter()
+        .zip(arg_types.iter())
+        .map(|(a, t)| cast_to(a, t))
+        .collect::<Result<_>>()?;
     // Spark's result type of rounding a decimal depends on the constant scale argument
     let ret = match (func, &ret) {
         (ScalarFunc::Round, DataType::Decimal128(p, s)) => {
@@ -708,7 +1068,11 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
         }
         _ => ret,
     };
-    Ok(Expr::Function { func, args, data_type: ret })
+    Ok(Expr::Function {
+        func,
+        args,
+        data_type: ret,
+    })
 }
 
 /// A searched CASE with branches coerced to their common type.
@@ -720,12 +1084,19 @@ pub fn make_case(whens: Vec<(Expr, Expr)>, els: Option<Expr>) -> Result<Expr> {
     if let Some(e) = &els {
         t = wider_type(&t, &e.data_type())?;
     }
-    let whens = whens.into_iter().map(|(w, r)| Ok((cast_bool(w)?, cast_to(r, &t)?))).collect::<Result<_>>()?;
+    let whens = whens
+        .into_iter()
+        .map(|(w, r)| Ok((cast_bool(w)?, cast_to(r, &t)?)))
+        .collect::<Result<_>>()?;
     let els = match els {
         Some(e) => Some(Box::new(cast_to(e, &t)?)),
         None => None,
     };
-    Ok(Expr::Case { whens, else_expr: els, data_type: t })
+    Ok(Expr::Case {
+        whens,
+        else_expr: els,
+        data_type: t,
+    })
 }
 
 /// Reject casts arrow cannot do (complex types); everything else follows arrow-cast.
@@ -745,7 +1116,8 @@ fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
 /// then check that no input column is left outside an aggregate.
 fn finish_grouped(e: Expr, agg: &AggState, clause: &str) -> Result<Expr> {
     let replaced = replace_groups(e, &agg.group);
-    let input_ids: std::collections::HashSet<usize> = agg.input.cols.iter().map(|c| c.col.id).collect();
+    let input_ids: std::collections::HashSet<usize> =
+        agg.input.cols.iter().map(|c| c.col.id).collect();
     let mut bad = None;
     replaced.visit(&mut |x| {
         if let Expr::Column(c) = x {
@@ -773,12 +1145,18 @@ fn replace_groups(e: Expr, group: &[(Expr, Column)]) -> Expr {
     })
 }
 
-fn cast_single_column(plan: crate::plan::LogicalPlan, t: &DataType) -> Result<crate::plan::LogicalPlan> {
+fn cast_single_column(
+    plan: crate::plan::LogicalPlan,
+    t: &DataType,
+) -> Result<crate::plan::LogicalPlan> {
     let cols = plan.schema();
     if &cols[0].data_type == t {
         return Ok(plan);
     }
     let e = cast_to(Expr::Column(cols[0].clone()), t)?;
     let c = Column::new(cols[0].name.clone(), t.clone(), true);
-    Ok(crate::plan::LogicalPlan::Project { input: Box::new(plan), exprs: vec![(e, c)] })
+    Ok(crate::plan::LogicalPlan::Project {
+        input: Box::new(plan),
+        exprs: vec![(e, c)],
+    })
 }

@@ -3,9 +3,9 @@
 //! subqueries into plan nodes. Errors name the unresolved object with a suggestion.
 
 pub mod coerce;
+mod decorrelate;
 pub mod expr;
 pub mod scope;
-mod decorrelate;
 mod select;
 pub mod window;
 
@@ -26,7 +26,11 @@ pub enum TempView {
     /// `CREATE TEMPORARY VIEW v AS query`.
     Query { sql: String, query: Box<ast::Query> },
     /// `CREATE TEMPORARY VIEW v USING fmt OPTIONS (path '...')`: files listed at query time.
-    Files { format: FileFormat, options: BTreeMap<String, String>, path: String },
+    Files {
+        format: FileFormat,
+        options: BTreeMap<String, String>,
+        path: String,
+    },
 }
 
 /// What the binder reads from the session.
@@ -49,7 +53,11 @@ pub struct Binder<'a> {
 
 impl<'a> Binder<'a> {
     pub fn new(ctx: &'a BindContext<'a>) -> Self {
-        Binder { ctx, ctes: vec![], expanding: vec![] }
+        Binder {
+            ctx,
+            ctes: vec![],
+            expanding: vec![],
+        }
     }
 
     /// Bind a top-level query. Returns the plan and its output columns.
@@ -58,16 +66,28 @@ impl<'a> Binder<'a> {
     }
 
     /// Bind a query that may sit inside another (`outer` are the enclosing scopes).
-    pub fn bind_query_with_outer(&mut self, q: &ast::Query, outer: &[Scope]) -> Result<(LogicalPlan, Vec<Column>)> {
+    pub fn bind_query_with_outer(
+        &mut self,
+        q: &ast::Query,
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Vec<Column>)> {
         let pushed = if let Some(with) = &q.with {
             if with.recursive {
                 return Err(QuarryError::NotSupported("WITH RECURSIVE".into()));
             }
             let mut m = HashMap::new();
             for cte in &with.cte_tables {
-                let aliases: Vec<String> = cte.alias.columns.iter().map(|c| c.name.value.to_ascii_lowercase()).collect();
+                let aliases: Vec<String> = cte
+                    .alias
+                    .columns
+                    .iter()
+                    .map(|c| c.name.value.to_ascii_lowercase())
+                    .collect();
                 // bodies bind lazily at each reference (fresh column ids per use)
-                m.insert(cte.alias.name.value.to_ascii_lowercase(), ((*cte.query).clone(), aliases));
+                m.insert(
+                    cte.alias.name.value.to_ascii_lowercase(),
+                    ((*cte.query).clone(), aliases),
+                );
             }
             self.ctes.push(m);
             true
@@ -81,7 +101,11 @@ impl<'a> Binder<'a> {
         r
     }
 
-    fn bind_query_body(&mut self, q: &ast::Query, outer: &[Scope]) -> Result<(LogicalPlan, Vec<Column>)> {
+    fn bind_query_body(
+        &mut self,
+        q: &ast::Query,
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Vec<Column>)> {
         if q.fetch.is_some() {
             return Err(QuarryError::NotSupported("FETCH FIRST; use LIMIT".into()));
         }
@@ -89,18 +113,26 @@ impl<'a> Binder<'a> {
             None => vec![],
             Some(ob) => match &ob.kind {
                 ast::OrderByKind::Expressions(v) => v.clone(),
-                ast::OrderByKind::All(_) => return Err(QuarryError::NotSupported("ORDER BY ALL".into())),
+                ast::OrderByKind::All(_) => {
+                    return Err(QuarryError::NotSupported("ORDER BY ALL".into()))
+                }
             },
         };
         let (limit, offset) = match &q.limit_clause {
             None => (None, None),
-            Some(ast::LimitClause::LimitOffset { limit, offset, limit_by }) => {
+            Some(ast::LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            }) => {
                 if !limit_by.is_empty() {
                     return Err(QuarryError::NotSupported("LIMIT BY".into()));
                 }
                 (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
             }
-            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => (Some(limit.clone()), Some(offset.clone())),
+            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+                (Some(limit.clone()), Some(offset.clone()))
+            }
         };
         let (mut plan, cols) = match q.body.as_ref() {
             ast::SetExpr::Select(s) => self.bind_select(s, &order_by, outer)?,
@@ -122,14 +154,24 @@ impl<'a> Binder<'a> {
             None => 0,
         };
         if fetch.is_some() || skip > 0 {
-            plan = LogicalPlan::Limit { input: Box::new(plan), skip, fetch };
+            plan = LogicalPlan::Limit {
+                input: Box::new(plan),
+                skip,
+                fetch,
+            };
         }
         Ok((plan, cols))
     }
 
     fn const_usize(&mut self, e: &ast::Expr, what: &'static str) -> Result<usize> {
         let empty = Scope::default();
-        let cx = ExprCtx { scope: &empty, outer: &[], agg: None, clause: what, windows: None };
+        let cx = ExprCtx {
+            scope: &empty,
+            outer: &[],
+            agg: None,
+            clause: what,
+            windows: None,
+        };
         let v = self.bind_expr(e, &cx)?;
         match v {
             crate::plan::Expr::Literal(s) => match s.as_i64() {
@@ -140,18 +182,31 @@ impl<'a> Binder<'a> {
         }
     }
 
-    fn bind_set_expr(&mut self, s: &ast::SetExpr, outer: &[Scope]) -> Result<(LogicalPlan, Vec<Column>)> {
+    fn bind_set_expr(
+        &mut self,
+        s: &ast::SetExpr,
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Vec<Column>)> {
         match s {
             ast::SetExpr::Select(sel) => self.bind_select(sel, &[], outer),
             ast::SetExpr::Query(q) => self.bind_query_with_outer(q, outer),
             ast::SetExpr::Values(v) => self.bind_values(v, None),
-            ast::SetExpr::SetOperation { left, op, set_quantifier, right } => {
+            ast::SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
                 let (lp, lc) = self.bind_set_expr(left, outer)?;
                 let (rp, rc) = self.bind_set_expr(right, outer)?;
                 self.set_operation(lp, lc, rp, rc, op, set_quantifier)
             }
             ast::SetExpr::Table(t) => {
-                let name = t.table_name.clone().unwrap_or_default().to_ascii_lowercase();
+                let name = t
+                    .table_name
+                    .clone()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
                 let (plan, scope) = self.bind_table_name(&[name], None)?;
                 let cols = scope.cols.iter().map(|c| c.col.clone()).collect();
                 Ok((plan, cols))
@@ -177,12 +232,20 @@ impl<'a> Binder<'a> {
                 rc.len()
             )));
         }
-        let types: Vec<arrow::datatypes::DataType> =
-            lc.iter().zip(&rc).map(|(a, b)| coerce::wider_type(&a.data_type, &b.data_type)).collect::<Result<_>>()?;
+        let types: Vec<arrow::datatypes::DataType> = lc
+            .iter()
+            .zip(&rc)
+            .map(|(a, b)| coerce::wider_type(&a.data_type, &b.data_type))
+            .collect::<Result<_>>()?;
         let lp = select::cast_columns(lp, &lc, &types)?;
         let rp = select::cast_columns(rp, &rc, &types)?;
         let all = matches!(q, ast::SetQuantifier::All);
-        if matches!(q, ast::SetQuantifier::ByName | ast::SetQuantifier::AllByName | ast::SetQuantifier::DistinctByName) {
+        if matches!(
+            q,
+            ast::SetQuantifier::ByName
+                | ast::SetQuantifier::AllByName
+                | ast::SetQuantifier::DistinctByName
+        ) {
             return Err(QuarryError::NotSupported("UNION BY NAME".into()));
         }
         match op {
@@ -191,9 +254,14 @@ impl<'a> Binder<'a> {
                     .iter()
                     .zip(&rc)
                     .zip(&types)
-                    .map(|((l, r), t)| Column::new(l.name.clone(), t.clone(), l.nullable || r.nullable))
+                    .map(|((l, r), t)| {
+                        Column::new(l.name.clone(), t.clone(), l.nullable || r.nullable)
+                    })
                     .collect();
-                let plan = LogicalPlan::Union { inputs: vec![lp, rp], columns: cols.clone() };
+                let plan = LogicalPlan::Union {
+                    inputs: vec![lp, rp],
+                    columns: cols.clone(),
+                };
                 if all {
                     Ok((plan, cols))
                 } else {
@@ -201,12 +269,18 @@ impl<'a> Binder<'a> {
                 }
             }
             ast::SetOperator::Intersect | ast::SetOperator::Except | ast::SetOperator::Minus => {
-                let kind = if matches!(op, ast::SetOperator::Intersect) { crate::plan::SetOpKind::Intersect } else { crate::plan::SetOpKind::Except };
+                let kind = if matches!(op, ast::SetOperator::Intersect) {
+                    crate::plan::SetOpKind::Intersect
+                } else {
+                    crate::plan::SetOpKind::Except
+                };
                 if all {
                     // bag semantics: number the copies of each row (row_number over all the
                     // columns); the set operation on (row, copy number) keeps min(l, r)
                     // copies for INTERSECT ALL and max(l - r, 0) for EXCEPT ALL
-                    use crate::plan::{Expr, FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};
+                    use crate::plan::{
+                        Expr, FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc,
+                    };
                     let number = |p: LogicalPlan| -> LogicalPlan {
                         let cols = p.schema();
                         let w = WindowExpr {
@@ -214,29 +288,70 @@ impl<'a> Binder<'a> {
                             args: vec![],
                             partition_by: cols.iter().map(|c| Expr::Column(c.clone())).collect(),
                             order_by: vec![],
-                            frame: WindowFrame { units: FrameUnits::Rows, start: FrameBound::UnboundedPreceding, end: FrameBound::CurrentRow },
+                            frame: WindowFrame {
+                                units: FrameUnits::Rows,
+                                start: FrameBound::UnboundedPreceding,
+                                end: FrameBound::CurrentRow,
+                            },
                             data_type: arrow::datatypes::DataType::Int32,
                         };
-                        LogicalPlan::Window { input: Box::new(p), windows: vec![(w, Column::new("__copy", arrow::datatypes::DataType::Int32, false))] }
+                        LogicalPlan::Window {
+                            input: Box::new(p),
+                            windows: vec![(
+                                w,
+                                Column::new("__copy", arrow::datatypes::DataType::Int32, false),
+                            )],
+                        }
                     };
                     let cols = lp.schema();
-                    let plan = LogicalPlan::SetOp { left: Box::new(number(lp)), right: Box::new(number(rp)), kind };
-                    let exprs = cols.iter().map(|c| (Expr::Column(c.clone()), c.clone())).collect();
-                    return Ok((LogicalPlan::Project { input: Box::new(plan), exprs }, cols));
+                    let plan = LogicalPlan::SetOp {
+                        left: Box::new(number(lp)),
+                        right: Box::new(number(rp)),
+                        kind,
+                    };
+                    let exprs = cols
+                        .iter()
+                        .map(|c| (Expr::Column(c.clone()), c.clone()))
+                        .collect();
+                    return Ok((
+                        LogicalPlan::Project {
+                            input: Box::new(plan),
+                            exprs,
+                        },
+                        cols,
+                    ));
                 }
-                let plan = LogicalPlan::SetOp { left: Box::new(lp), right: Box::new(rp), kind };
+                let plan = LogicalPlan::SetOp {
+                    left: Box::new(lp),
+                    right: Box::new(rp),
+                    kind,
+                };
                 Ok(select::distinct(plan))
             }
         }
     }
 
     /// `VALUES (...), (...)` with optional alias names; column types are the rows' common types.
-    pub fn bind_values(&mut self, v: &ast::Values, names: Option<&[String]>) -> Result<(LogicalPlan, Vec<Column>)> {
+    pub fn bind_values(
+        &mut self,
+        v: &ast::Values,
+        names: Option<&[String]>,
+    ) -> Result<(LogicalPlan, Vec<Column>)> {
         let empty = Scope::default();
-        let cx = ExprCtx { scope: &empty, outer: &[], agg: None, clause: "VALUES", windows: None };
+        let cx = ExprCtx {
+            scope: &empty,
+            outer: &[],
+            agg: None,
+            clause: "VALUES",
+            windows: None,
+        };
         let mut rows: Vec<Vec<crate::plan::Expr>> = vec![];
         for r in &v.rows {
-            let row = r.content.iter().map(|e| self.bind_expr(e, &cx)).collect::<Result<Vec<_>>>()?;
+            let row = r
+                .content
+                .iter()
+                .map(|e| self.bind_expr(e, &cx))
+                .collect::<Result<Vec<_>>>()?;
             if let Some(first) = rows.first() {
                 if first.len() != row.len() {
                     return Err(QuarryError::Analysis("[INVALID_INLINE_TABLE] all rows of VALUES must have the same number of columns".into()));
@@ -253,27 +368,48 @@ impl<'a> Binder<'a> {
         }
         let rows: Vec<Vec<crate::plan::Expr>> = rows
             .into_iter()
-            .map(|r| r.into_iter().zip(&types).map(|(e, t)| coerce::cast_to(e, t)).collect::<Result<Vec<_>>>())
+            .map(|r| {
+                r.into_iter()
+                    .zip(&types)
+                    .map(|(e, t)| coerce::cast_to(e, t))
+                    .collect::<Result<Vec<_>>>()
+            })
             .collect::<Result<_>>()?;
         let cols: Vec<Column> = (0..width)
             .map(|i| {
-                let name = names.and_then(|n| n.get(i).cloned()).unwrap_or_else(|| format!("col{}", i + 1));
+                let name = names
+                    .and_then(|n| n.get(i).cloned())
+                    .unwrap_or_else(|| format!("col{}", i + 1));
                 Column::new(name, types[i].clone(), rows.iter().any(|r| r[i].nullable()))
             })
             .collect();
-        Ok((LogicalPlan::Values { columns: cols.clone(), rows }, cols))
+        Ok((
+            LogicalPlan::Values {
+                columns: cols.clone(),
+                rows,
+            },
+            cols,
+        ))
     }
 
     /// Resolve a table name (CTE, temp view, catalog table or view) to a plan and scope.
-    pub fn bind_table_name(&mut self, parts: &[String], alias: Option<&str>) -> Result<(LogicalPlan, Scope)> {
+    pub fn bind_table_name(
+        &mut self,
+        parts: &[String],
+        alias: Option<&str>,
+    ) -> Result<(LogicalPlan, Scope)> {
         let display = parts.join(".");
-        let qualifier = alias.map(|a| a.to_string()).unwrap_or_else(|| parts.last().cloned().unwrap_or_default());
+        let qualifier = alias
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| parts.last().cloned().unwrap_or_default());
         if parts.len() == 1 {
             let name = &parts[0];
             for level in self.ctes.iter().rev() {
                 if let Some((q, aliases)) = level.get(name).cloned() {
                     if self.expanding.contains(name) {
-                        return Err(QuarryError::NotSupported(format!("recursive reference to the CTE `{name}`")));
+                        return Err(QuarryError::NotSupported(format!(
+                            "recursive reference to the CTE `{name}`"
+                        )));
                     }
                     self.expanding.push(name.clone());
                     let r = self.bind_query(&q);
@@ -297,7 +433,11 @@ impl<'a> Binder<'a> {
                         let (plan, cols) = r?;
                         select::aliased(plan, cols, &[], &qualifier)
                     }
-                    TempView::Files { format, options, path } => {
+                    TempView::Files {
+                        format,
+                        options,
+                        path,
+                    } => {
                         let source = files_source(&path, format, options, name)?;
                         Ok(scan_of(source, &qualifier))
                     }
@@ -308,14 +448,21 @@ impl<'a> Binder<'a> {
             [t] => (self.ctx.current_db.to_string(), t.clone()),
             [d, t] => (d.clone(), t.clone()),
             [_c, d, t] => (d.clone(), t.clone()),
-            _ => return Err(QuarryError::Analysis(format!("invalid table name {display}"))),
+            _ => {
+                return Err(QuarryError::Analysis(format!(
+                    "invalid table name {display}"
+                )))
+            }
         };
         let meta = match self.ctx.catalog.require_table(&db, &table) {
             Ok(m) => m,
             Err(e) => {
                 if parts.len() == 1 {
                     // suggest temp views too
-                    let hint = crate::catalog::did_you_mean(&table, self.ctx.temp_views.keys().map(|s| s.as_str()));
+                    let hint = crate::catalog::did_you_mean(
+                        &table,
+                        self.ctx.temp_views.keys().map(|s| s.as_str()),
+                    );
                     if !hint.is_empty() {
                         return Err(QuarryError::Analysis(format!(
                             "[TABLE_OR_VIEW_NOT_FOUND] The table or view `{table}` cannot be found{hint}"
@@ -333,7 +480,11 @@ impl<'a> Binder<'a> {
             }
             let q = match crate::parser::parse_statement(&sql)? {
                 crate::parser::Statement::Query(q) => q,
-                _ => return Err(QuarryError::Catalog(format!("view `{key}` does not hold a query"))),
+                _ => {
+                    return Err(QuarryError::Catalog(format!(
+                        "view `{key}` does not hold a query"
+                    )))
+                }
             };
             self.expanding.push(key);
             let saved = std::mem::take(&mut self.ctes);
@@ -344,7 +495,12 @@ impl<'a> Binder<'a> {
             return select::aliased(plan, cols, &[], &qualifier);
         }
         let files = if meta.is_partitioned() {
-            SourceFiles::Partitions(self.ctx.catalog.metastore.list_partitions(&meta.database, &meta.name)?)
+            SourceFiles::Partitions(
+                self.ctx
+                    .catalog
+                    .metastore
+                    .list_partitions(&meta.database, &meta.name)?,
+            )
         } else {
             SourceFiles::Folder(meta.location.clone())
         };
@@ -363,25 +519,63 @@ impl<'a> Binder<'a> {
 /// A scan of every column of `source`, qualified by `qualifier`.
 pub fn scan_of(source: Arc<TableSource>, qualifier: &str) -> (LogicalPlan, Scope) {
     let all = source.all_columns();
-    let columns: Vec<Column> = all.iter().map(|c| Column::new(c.name.clone(), c.data_type.clone(), true)).collect();
+    let columns: Vec<Column> = all
+        .iter()
+        .map(|c| Column::new(c.name.clone(), c.data_type.clone(), true))
+        .collect();
     let projection = (0..columns.len()).collect();
     let scope = Scope::new(Some(qualifier), &columns);
-    (LogicalPlan::Scan { source, columns, projection, filters: vec![] }, scope)
+    (
+        LogicalPlan::Scan {
+            source,
+            columns,
+            projection,
+            filters: vec![],
+        },
+        scope,
+    )
 }
 
 /// A source for reading a path directly (``parquet.`path` ``, `USING` views): the schema is
 /// inferred from the files, partition columns from `key=value` folders (all discovered now).
-pub fn files_source(path: &str, format: FileFormat, options: BTreeMap<String, String>, name: &str) -> Result<Arc<TableSource>> {
+pub fn files_source(
+    path: &str,
+    format: FileFormat,
+    options: BTreeMap<String, String>,
+    name: &str,
+) -> Result<Arc<TableSource>> {
     let root = crate::datasource::resolve_location(path)?;
     let data_columns = crate::datasource::infer_schema(format, &options, &root)?;
-    let partition_columns = if root.is_dir() { crate::datasource::listing::infer_partition_columns(&root)? } else { vec![] };
-    let data_columns: Vec<_> = data_columns.into_iter().filter(|c| !partition_columns.iter().any(|p| p.name == c.name)).collect();
+    let partition_columns = if root.is_dir() {
+        crate::datasource::listing::infer_partition_columns(&root)?
+    } else {
+        vec![]
+    };
+    let data_columns: Vec<_> = data_columns
+        .into_iter()
+        .filter(|c| !partition_columns.iter().any(|p| p.name == c.name))
+        .collect();
     let files = if partition_columns.is_empty() {
         SourceFiles::Folder(root.to_string_lossy().into_owned())
     } else {
         let keys: Vec<String> = partition_columns.iter().map(|c| c.name.clone()).collect();
         let parts = crate::datasource::discover_partitions(&root, &keys)?;
-        SourceFiles::Partitions(parts.into_iter().map(|p| PartitionMeta { values: p.values, location: p.path.to_string_lossy().into_owned() }).collect())
+        SourceFiles::Partitions(
+            parts
+                .into_iter()
+                .map(|p| PartitionMeta {
+                    values: p.values,
+                    location: p.path.to_string_lossy().into_owned(),
+                })
+                .collect(),
+        )
     };
-    Ok(Arc::new(TableSource { name: name.to_string(), format, options, data_columns, partition_columns, files }))
+    Ok(Arc::new(TableSource {
+        name: name.to_string(),
+        format,
+        options,
+        data_columns,
+        partition_columns,
+        files,
+    }))
 }

@@ -22,12 +22,23 @@ pub struct Scope {
 impl Scope {
     /// A scope of `cols`, all with the same qualifier.
     pub fn new(qualifier: Option<&str>, cols: &[Column]) -> Scope {
-        Scope { cols: cols.iter().map(|c| ScopeCol { qualifier: qualifier.map(|q| q.to_ascii_lowercase()), col: c.clone(), hidden: false }).collect() }
+        Scope {
+            cols: cols
+                .iter()
+                .map(|c| ScopeCol {
+                    qualifier: qualifier.map(|q| q.to_ascii_lowercase()),
+                    col: c.clone(),
+                    hidden: false,
+                })
+                .collect(),
+        }
     }
 
     /// Both scopes side by side (a join).
     pub fn join(&self, other: &Scope) -> Scope {
-        Scope { cols: self.cols.iter().chain(other.cols.iter()).cloned().collect() }
+        Scope {
+            cols: self.cols.iter().chain(other.cols.iter()).cloned().collect(),
+        }
     }
 
     /// Resolve `name` or `qualifier.name` (or `db.table.name`). `Ok(None)` when absent.
@@ -36,7 +47,12 @@ impl Scope {
             [n] => (None, n),
             [q, n] => (Some(q), n),
             [_, q, n] => (Some(q), n),
-            _ => return Err(QuarryError::NotSupported(format!("the name {} (nested field access)", parts.join(".")))),
+            _ => {
+                return Err(QuarryError::NotSupported(format!(
+                    "the name {} (nested field access)",
+                    parts.join(".")
+                )))
+            }
         };
         let matches: Vec<&ScopeCol> = self
             .cols
@@ -44,7 +60,10 @@ impl Scope {
             .filter(|c| c.col.name.eq_ignore_ascii_case(name))
             .filter(|c| match qual {
                 None => !c.hidden,
-                Some(q) => c.qualifier.as_deref().is_some_and(|cq| cq.eq_ignore_ascii_case(q)),
+                Some(q) => c
+                    .qualifier
+                    .as_deref()
+                    .is_some_and(|cq| cq.eq_ignore_ascii_case(q)),
             })
             .collect();
         match matches.len() {
@@ -62,7 +81,11 @@ impl Scope {
                         None => format!("`{}`", m.col.name),
                     })
                     .collect();
-                Err(QuarryError::Analysis(format!("[AMBIGUOUS_REFERENCE] Reference `{}` is ambiguous, could be: [{}].", parts.join("."), cands.join(", "))))
+                Err(QuarryError::Analysis(format!(
+                    "[AMBIGUOUS_REFERENCE] Reference `{}` is ambiguous, could be: [{}].",
+                    parts.join("."),
+                    cands.join(", ")
+                )))
             }
         }
     }
@@ -81,7 +104,11 @@ impl Scope {
             .collect();
         let hint = did_you_mean(&name, cands.iter().map(|s| s.as_str()));
         let last = parts.last().map(|s| s.as_str()).unwrap_or("");
-        let hint = if hint.is_empty() { did_you_mean(last, self.cols.iter().map(|c| c.col.name.as_str())) } else { hint };
+        let hint = if hint.is_empty() {
+            did_you_mean(last, self.cols.iter().map(|c| c.col.name.as_str()))
+        } else {
+            hint
+        };
         QuarryError::Analysis(format!("[UNRESOLVED_COLUMN] A column or function parameter with name `{name}` cannot be resolved{hint}"))
     }
 
@@ -92,13 +119,18 @@ impl Scope {
             .iter()
             .filter(|c| match qualifier {
                 None => !c.hidden,
-                Some(q) => c.qualifier.as_deref().is_some_and(|cq| cq.eq_ignore_ascii_case(q)),
+                Some(q) => c
+                    .qualifier
+                    .as_deref()
+                    .is_some_and(|cq| cq.eq_ignore_ascii_case(q)),
             })
             .map(|c| c.col.clone())
             .collect();
         if out.is_empty() {
             if let Some(q) = qualifier {
-                return Err(QuarryError::Analysis(format!("[CANNOT_RESOLVE_STAR_EXPAND] Cannot resolve `{q}`.* given input columns")));
+                return Err(QuarryError::Analysis(format!(
+                    "[CANNOT_RESOLVE_STAR_EXPAND] Cannot resolve `{q}`.* given input columns"
+                )));
             }
         }
         Ok(out)

@@ -23,20 +23,49 @@ pub fn cast_columns(plan: LogicalPlan, cols: &[Column], types: &[DataType]) -> R
     let exprs = cols
         .iter()
         .zip(types)
-        .map(|(c, t)| Ok((cast_to(Expr::Column(c.clone()), t)?, Column::new(c.name.clone(), t.clone(), c.nullable))))
+        .map(|(c, t)| {
+            Ok((
+                cast_to(Expr::Column(c.clone()), t)?,
+                Column::new(c.name.clone(), t.clone(), c.nullable),
+            ))
+        })
         .collect::<Result<_>>()?;
-    Ok(LogicalPlan::Project { input: Box::new(plan), exprs })
+    Ok(LogicalPlan::Project {
+        input: Box::new(plan),
+        exprs,
+    })
 }
 
 /// DISTINCT over all columns: an Aggregate grouping by every column.
 pub fn distinct(plan: LogicalPlan) -> (LogicalPlan, Vec<Column>) {
-    let group: Vec<(Expr, Column)> = plan.schema().iter().map(|c| (Expr::Column(c.clone()), Column::new(c.name.clone(), c.data_type.clone(), c.nullable))).collect();
+    let group: Vec<(Expr, Column)> = plan
+        .schema()
+        .iter()
+        .map(|c| {
+            (
+                Expr::Column(c.clone()),
+                Column::new(c.name.clone(), c.data_type.clone(), c.nullable),
+            )
+        })
+        .collect();
     let cols = group.iter().map(|(_, c)| c.clone()).collect();
-    (LogicalPlan::Aggregate { input: Box::new(plan), group, aggs: vec![] }, cols)
+    (
+        LogicalPlan::Aggregate {
+            input: Box::new(plan),
+            group,
+            aggs: vec![],
+        },
+        cols,
+    )
 }
 
 /// A subquery/CTE/view result under `qualifier`, with optional column aliases.
-pub fn aliased(plan: LogicalPlan, cols: Vec<Column>, aliases: &[String], qualifier: &str) -> Result<(LogicalPlan, Scope)> {
+pub fn aliased(
+    plan: LogicalPlan,
+    cols: Vec<Column>,
+    aliases: &[String],
+    qualifier: &str,
+) -> Result<(LogicalPlan, Scope)> {
     if aliases.is_empty() {
         return Ok((plan, Scope::new(Some(qualifier), &cols)));
     }
@@ -47,17 +76,33 @@ pub fn aliased(plan: LogicalPlan, cols: Vec<Column>, aliases: &[String], qualifi
             aliases.len()
         )));
     }
-    let exprs: Vec<(Expr, Column)> =
-        cols.iter().zip(aliases).map(|(c, a)| (Expr::Column(c.clone()), Column::new(a.clone(), c.data_type.clone(), c.nullable))).collect();
+    let exprs: Vec<(Expr, Column)> = cols
+        .iter()
+        .zip(aliases)
+        .map(|(c, a)| {
+            (
+                Expr::Column(c.clone()),
+                Column::new(a.clone(), c.data_type.clone(), c.nullable),
+            )
+        })
+        .collect();
     let out: Vec<Column> = exprs.iter().map(|(_, c)| c.clone()).collect();
-    Ok((LogicalPlan::Project { input: Box::new(plan), exprs }, Scope::new(Some(qualifier), &out)))
+    Ok((
+        LogicalPlan::Project {
+            input: Box::new(plan),
+            exprs,
+        },
+        Scope::new(Some(qualifier), &out),
+    ))
 }
 
 /// The column name Spark shows for an unaliased select expression.
 pub fn expr_name(e: &ast::Expr) -> String {
     match e {
         ast::Expr::Identifier(i) => i.value.clone(),
-        ast::Expr::CompoundIdentifier(ids) => ids.last().map(|i| i.value.clone()).unwrap_or_default(),
+        ast::Expr::CompoundIdentifier(ids) => {
+            ids.last().map(|i| i.value.clone()).unwrap_or_default()
+        }
         ast::Expr::Value(v) => match &v.value {
             ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
             ast::Value::Null => "NULL".into(),
@@ -67,7 +112,12 @@ pub fn expr_name(e: &ast::Expr) -> String {
         ast::Expr::Function(f) => {
             let name = function_name(f);
             let args = match &f.args {
-                ast::FunctionArguments::List(l) => l.args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "),
+                ast::FunctionArguments::List(l) => l
+                    .args
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 _ => String::new(),
             };
             if name == "count" && (args == "*" || args.is_empty()) {
@@ -83,20 +133,30 @@ pub fn expr_name(e: &ast::Expr) -> String {
 }
 
 impl Binder<'_> {
-    pub(super) fn bind_select(&mut self, s: &ast::Select, order_by: &[ast::OrderByExpr], outer: &[Scope]) -> Result<(LogicalPlan, Vec<Column>)> {
+    pub(super) fn bind_select(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Vec<Column>)> {
         if !s.lateral_views.is_empty() {
             return Err(QuarryError::NotSupported("LATERAL VIEW".into()));
         }
         let window_state = super::window::WindowState::new(&s.named_window)?;
         if !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() {
-            return Err(QuarryError::NotSupported("CLUSTER BY / DISTRIBUTE BY / SORT BY; use ORDER BY".into()));
+            return Err(QuarryError::NotSupported(
+                "CLUSTER BY / DISTRIBUTE BY / SORT BY; use ORDER BY".into(),
+            ));
         }
         if s.top.is_some() || s.into.is_some() {
             return Err(QuarryError::NotSupported("TOP / SELECT INTO".into()));
         }
         // FROM
         let (mut plan, scope) = if s.from.is_empty() {
-            let one_row = LogicalPlan::Values { columns: vec![], rows: vec![vec![]] };
+            let one_row = LogicalPlan::Values {
+                columns: vec![],
+                rows: vec![vec![]],
+            };
             (one_row, Scope::default())
         } else {
             let mut acc: Option<(LogicalPlan, Scope)> = None;
@@ -106,7 +166,16 @@ impl Binder<'_> {
                     None => (p, sc),
                     Some((lp, ls)) => {
                         let joined = ls.join(&sc);
-                        (LogicalPlan::Join { left: Box::new(lp), right: Box::new(p), join_type: JoinType::Cross, on: vec![], filter: None }, joined)
+                        (
+                            LogicalPlan::Join {
+                                left: Box::new(lp),
+                                right: Box::new(p),
+                                join_type: JoinType::Cross,
+                                on: vec![],
+                                filter: None,
+                            },
+                            joined,
+                        )
                     }
                 });
             }
@@ -117,11 +186,18 @@ impl Binder<'_> {
             if contains_aggregate(w) {
                 return Err(QuarryError::Analysis("[INVALID_WHERE_CONDITION] aggregate functions are not allowed in WHERE; use HAVING".into()));
             }
-            let cx = ExprCtx { scope: &scope, outer, agg: None, clause: "WHERE", windows: None };
+            let cx = ExprCtx {
+                scope: &scope,
+                outer,
+                agg: None,
+                clause: "WHERE",
+                windows: None,
+            };
             let pred = cast_bool(self.bind_expr(w, &cx)?)?;
             // correlated EXISTS / IN conjuncts become semi/anti joins, correlated scalar
             // subqueries left joins
-            let scope_ids: std::collections::HashSet<usize> = scope.cols.iter().map(|c| c.col.id).collect();
+            let scope_ids: std::collections::HashSet<usize> =
+                scope.cols.iter().map(|c| c.col.id).collect();
             let mut keep = vec![];
             for c in pred.split_conjunction() {
                 match super::decorrelate::predicate_join(plan, c, &scope_ids)? {
@@ -134,7 +210,10 @@ impl Binder<'_> {
                 }
             }
             if let Some(pred) = Expr::conjunction(keep) {
-                plan = LogicalPlan::Filter { input: Box::new(plan), predicate: pred };
+                plan = LogicalPlan::Filter {
+                    input: Box::new(plan),
+                    predicate: pred,
+                };
             }
         }
         // select items (wildcards expanded; AST kept for naming and aggregate detection)
@@ -146,7 +225,9 @@ impl Binder<'_> {
         for it in &s.projection {
             match it {
                 ast::SelectItem::UnnamedExpr(e) => items.push(Item::Ast(e.clone(), expr_name(e))),
-                ast::SelectItem::ExprWithAlias { expr, alias } => items.push(Item::Ast(expr.clone(), alias.value.clone())),
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    items.push(Item::Ast(expr.clone(), alias.value.clone()))
+                }
                 ast::SelectItem::Wildcard(opts) => {
                     check_wildcard_opts(opts)?;
                     for c in scope.expand_star(None)? {
@@ -156,20 +237,33 @@ impl Binder<'_> {
                 ast::SelectItem::QualifiedWildcard(kind, opts) => {
                     check_wildcard_opts(opts)?;
                     let q = match kind {
-                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => n.0.last().map(|p| p.to_string().trim_matches('`').to_ascii_lowercase()).unwrap_or_default(),
-                        ast::SelectItemQualifiedWildcardKind::Expr(_) => return Err(QuarryError::NotSupported("expr.* in SELECT".into())),
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => {
+                            n.0.last()
+                                .map(|p| p.to_string().trim_matches('`').to_ascii_lowercase())
+                                .unwrap_or_default()
+                        }
+                        ast::SelectItemQualifiedWildcardKind::Expr(_) => {
+                            return Err(QuarryError::NotSupported("expr.* in SELECT".into()))
+                        }
                     };
                     for c in scope.expand_star(Some(&q))? {
                         items.push(Item::Col(c));
                     }
                 }
-                ast::SelectItem::ExprWithAliases { .. } => return Err(QuarryError::NotSupported("multiple aliases for one expression".into())),
+                ast::SelectItem::ExprWithAliases { .. } => {
+                    return Err(QuarryError::NotSupported(
+                        "multiple aliases for one expression".into(),
+                    ))
+                }
             }
         }
-        let items_ast: Vec<(String, ast::Expr)> = items.iter().filter_map(|i| match i {
-            Item::Ast(e, n) => Some((n.clone(), e.clone())),
-            Item::Col(_) => None,
-        }).collect();
+        let items_ast: Vec<(String, ast::Expr)> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Ast(e, n) => Some((n.clone(), e.clone())),
+                Item::Col(_) => None,
+            })
+            .collect();
         // grouping sets: indexes into `group_exprs` (None: a plain GROUP BY)
         let mut grouping_sets: Option<Vec<Vec<usize>>> = None;
         let group_exprs: Vec<ast::Expr> = match &s.group_by {
@@ -184,14 +278,18 @@ impl Binder<'_> {
                     .iter()
                     .filter_map(|i| match i {
                         Item::Ast(e, _) if !contains_aggregate(e) => Some(e.clone()),
-                        Item::Col(c) => Some(ast::Expr::Identifier(ast::Ident::new(c.name.clone()))),
+                        Item::Col(c) => {
+                            Some(ast::Expr::Identifier(ast::Ident::new(c.name.clone())))
+                        }
                         _ => None,
                     })
                     .collect()
             }
         };
         let has_agg = !group_exprs.is_empty()
-            || items.iter().any(|i| matches!(i, Item::Ast(e, _) if contains_aggregate(e)))
+            || items
+                .iter()
+                .any(|i| matches!(i, Item::Ast(e, _) if contains_aggregate(e)))
             || s.having.as_ref().is_some_and(contains_aggregate)
             || order_by.iter().any(|o| contains_aggregate(&o.expr));
         if s.having.is_some() && !has_agg {
@@ -199,14 +297,25 @@ impl Binder<'_> {
         }
         let mut flat_index: Vec<usize> = vec![];
         let agg_state = if has_agg || s.having.is_some() || grouping_sets.is_some() {
-            let in_cx = ExprCtx { scope: &scope, outer, agg: None, clause: "GROUP BY", windows: None };
+            let in_cx = ExprCtx {
+                scope: &scope,
+                outer,
+                agg: None,
+                clause: "GROUP BY",
+                windows: None,
+            };
             let mut group: Vec<(Expr, Column)> = vec![];
             for g in &group_exprs {
                 flat_index.push(group.len());
                 // ordinal or select alias
                 let resolved: ast::Expr = match g {
                     ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
-                        let n: usize = v.value.to_string().parse().map_err(|_| QuarryError::Analysis(format!("GROUP BY position {} is not an integer", v.value)))?;
+                        let n: usize = v.value.to_string().parse().map_err(|_| {
+                            QuarryError::Analysis(format!(
+                                "GROUP BY position {} is not an integer",
+                                v.value
+                            ))
+                        })?;
                         match items.get(n.wrapping_sub(1)) {
                             Some(Item::Ast(e, _)) => {
                                 if contains_aggregate(e) {
@@ -234,8 +343,12 @@ impl Binder<'_> {
                             }
                         }
                     }
-                    ast::Expr::Identifier(id) if scope.resolve(&[id.value.to_ascii_lowercase()])?.is_none() => {
-                        match items.iter().find(|i| matches!(i, Item::Ast(_, n) if n.eq_ignore_ascii_case(&id.value))) {
+                    ast::Expr::Identifier(id)
+                        if scope.resolve(&[id.value.to_ascii_lowercase()])?.is_none() =>
+                    {
+                        match items.iter().find(
+                            |i| matches!(i, Item::Ast(_, n) if n.eq_ignore_ascii_case(&id.value)),
+                        ) {
                             Some(Item::Ast(e, _)) => e.clone(),
                             _ => g.clone(),
                         }
@@ -257,16 +370,39 @@ impl Binder<'_> {
                 let dt = e.data_type();
                 group.push((e, Column::new(name, dt, nullable)));
             }
-            let grouping_id = grouping_sets.as_ref().map(|_| Column::new("spark_grouping_id", DataType::Int64, false));
-            Some(AggState { group, aggs: RefCell::new(vec![]), input: scope.clone(), grouping_id })
+            let grouping_id = grouping_sets
+                .as_ref()
+                .map(|_| Column::new("spark_grouping_id", DataType::Int64, false));
+            Some(AggState {
+                group,
+                aggs: RefCell::new(vec![]),
+                input: scope.clone(),
+                grouping_id,
+            })
         } else {
             None
         };
         let post_scope = match &agg_state {
-            Some(a) => Scope { cols: a.group.iter().map(|(_, c)| ScopeCol { qualifier: None, col: c.clone(), hidden: false }).collect() },
+            Some(a) => Scope {
+                cols: a
+                    .group
+                    .iter()
+                    .map(|(_, c)| ScopeCol {
+                        qualifier: None,
+                        col: c.clone(),
+                        hidden: false,
+                    })
+                    .collect(),
+            },
             None => scope.clone(),
         };
-        let item_cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "the SELECT list", windows: Some(&window_state) };
+        let item_cx = ExprCtx {
+            scope: &scope,
+            outer,
+            agg: agg_state.as_ref(),
+            clause: "the SELECT list",
+            windows: Some(&window_state),
+        };
         let mut exprs: Vec<(Expr, Column)> = vec![];
         for it in &items {
             match it {
@@ -286,7 +422,10 @@ impl Binder<'_> {
                         }
                         None => Expr::Column(c.clone()),
                     };
-                    exprs.push((e, Column::new(c.name.clone(), c.data_type.clone(), c.nullable)));
+                    exprs.push((
+                        e,
+                        Column::new(c.name.clone(), c.data_type.clone(), c.nullable),
+                    ));
                 }
                 Item::Ast(a, name) => {
                     let e = self.bind_expr(a, &item_cx)?;
@@ -297,7 +436,13 @@ impl Binder<'_> {
         }
         let having = match &s.having {
             Some(h) => {
-                let cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "HAVING", windows: None };
+                let cx = ExprCtx {
+                    scope: &scope,
+                    outer,
+                    agg: agg_state.as_ref(),
+                    clause: "HAVING",
+                    windows: None,
+                };
                 Some(cast_bool(self.bind_expr(h, &cx)?)?)
             }
             None => None,
@@ -310,28 +455,67 @@ impl Binder<'_> {
             // ordinal, or a select-list alias
             if let ast::Expr::Value(v) = &ob.expr {
                 if let ast::Value::Number(n, _) = &v.value {
-                    let n: usize = n.parse().map_err(|_| QuarryError::Analysis(format!("ORDER BY position {n} is not an integer")))?;
+                    let n: usize = n.parse().map_err(|_| {
+                        QuarryError::Analysis(format!("ORDER BY position {n} is not an integer"))
+                    })?;
                     let c = out_cols.get(n.wrapping_sub(1)).ok_or_else(|| {
                         QuarryError::Analysis(format!("[ORDER_BY_POS_OUT_OF_RANGE] ORDER BY position {n} is not in select list (valid range is [1, {}])", out_cols.len()))
                     })?;
-                    sort_keys.push((SortKey { expr: Expr::Column(c.clone()), asc, nulls_first }, None));
+                    sort_keys.push((
+                        SortKey {
+                            expr: Expr::Column(c.clone()),
+                            asc,
+                            nulls_first,
+                        },
+                        None,
+                    ));
                     continue;
                 }
             }
             if let ast::Expr::Identifier(id) = &ob.expr {
-                let hits: Vec<&Column> = out_cols.iter().filter(|c| c.name.eq_ignore_ascii_case(&id.value)).collect();
+                let hits: Vec<&Column> = out_cols
+                    .iter()
+                    .filter(|c| c.name.eq_ignore_ascii_case(&id.value))
+                    .collect();
                 if hits.len() == 1 {
-                    sort_keys.push((SortKey { expr: Expr::Column(hits[0].clone()), asc, nulls_first }, None));
+                    sort_keys.push((
+                        SortKey {
+                            expr: Expr::Column(hits[0].clone()),
+                            asc,
+                            nulls_first,
+                        },
+                        None,
+                    ));
                     continue;
                 }
             }
-            let cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "ORDER BY", windows: Some(&window_state) };
+            let cx = ExprCtx {
+                scope: &scope,
+                outer,
+                agg: agg_state.as_ref(),
+                clause: "ORDER BY",
+                windows: Some(&window_state),
+            };
             let e = self.bind_expr(&ob.expr, &cx)?;
             match exprs.iter().find(|(x, _)| *x == e) {
-                Some((_, c)) => sort_keys.push((SortKey { expr: Expr::Column(c.clone()), asc, nulls_first }, None)),
+                Some((_, c)) => sort_keys.push((
+                    SortKey {
+                        expr: Expr::Column(c.clone()),
+                        asc,
+                        nulls_first,
+                    },
+                    None,
+                )),
                 None => {
                     let hidden = Column::new(expr_name(&ob.expr), e.data_type(), e.nullable());
-                    sort_keys.push((SortKey { expr: e, asc, nulls_first }, Some(hidden)));
+                    sort_keys.push((
+                        SortKey {
+                            expr: e,
+                            asc,
+                            nulls_first,
+                        },
+                        Some(hidden),
+                    ));
                 }
             }
         }
@@ -339,7 +523,13 @@ impl Binder<'_> {
         let qualify = match &s.qualify {
             Some(q) => {
                 let q = substitute_aliases(q, &items_ast, &scope);
-                let cx = ExprCtx { scope: &scope, outer, agg: agg_state.as_ref(), clause: "QUALIFY", windows: Some(&window_state) };
+                let cx = ExprCtx {
+                    scope: &scope,
+                    outer,
+                    agg: agg_state.as_ref(),
+                    clause: "QUALIFY",
+                    windows: Some(&window_state),
+                };
                 Some(cast_bool(self.bind_expr(&q, &cx)?)?)
             }
             None => None,
@@ -352,7 +542,10 @@ impl Binder<'_> {
                 // Expand: one copy of each row per grouping set, keys outside the set NULL,
                 // plus the set's grouping id (bit i, from the left, set when key i is not in it)
                 let n = group.len();
-                let keys: Vec<Column> = group.iter().map(|(e, c)| Column::new(c.name.clone(), e.data_type(), true)).collect();
+                let keys: Vec<Column> = group
+                    .iter()
+                    .map(|(e, c)| Column::new(c.name.clone(), e.data_type(), true))
+                    .collect();
                 let gid_in = Column::new("spark_grouping_id", DataType::Int64, false);
                 let mut projections = vec![];
                 for set in sets {
@@ -363,7 +556,9 @@ impl Binder<'_> {
                         if members.contains(&i) {
                             row.push(e.clone());
                         } else {
-                            row.push(Expr::Literal(crate::types::ScalarValue::null(&e.data_type())));
+                            row.push(Expr::Literal(crate::types::ScalarValue::null(
+                                &e.data_type(),
+                            )));
                             id |= 1 << (n - 1 - i);
                         }
                     }
@@ -372,31 +567,57 @@ impl Binder<'_> {
                 }
                 let mut columns = keys.clone();
                 columns.push(gid_in.clone());
-                plan = LogicalPlan::Expand { input: Box::new(plan), projections, columns };
-                group = keys.iter().zip(group).map(|(k, (_, out))| (Expr::Column(k.clone()), out)).collect();
+                plan = LogicalPlan::Expand {
+                    input: Box::new(plan),
+                    projections,
+                    columns,
+                };
+                group = keys
+                    .iter()
+                    .zip(group)
+                    .map(|(k, (_, out))| (Expr::Column(k.clone()), out))
+                    .collect();
                 group.push((Expr::Column(gid_in), gid.clone()));
             }
-            plan = LogicalPlan::Aggregate { input: Box::new(plan), group, aggs };
+            plan = LogicalPlan::Aggregate {
+                input: Box::new(plan),
+                group,
+                aggs,
+            };
             if let Some(h) = having {
-                plan = LogicalPlan::Filter { input: Box::new(plan), predicate: h };
+                plan = LogicalPlan::Filter {
+                    input: Box::new(plan),
+                    predicate: h,
+                };
             }
         }
         // Window node (after grouping, before the projection)
         let windows = window_state.calls.into_inner();
         let windows_empty = windows.is_empty();
         if !windows.is_empty() {
-            plan = LogicalPlan::Window { input: Box::new(plan), windows };
+            plan = LogicalPlan::Window {
+                input: Box::new(plan),
+                windows,
+            };
         }
         if let Some(q) = qualify {
-            plan = LogicalPlan::Filter { input: Box::new(plan), predicate: q };
+            plan = LogicalPlan::Filter {
+                input: Box::new(plan),
+                predicate: q,
+            };
         }
         let _ = post_scope;
         let is_distinct = match &s.distinct {
             None | Some(ast::Distinct::All) => false,
             Some(ast::Distinct::Distinct) => true,
-            Some(ast::Distinct::On(_)) => return Err(QuarryError::NotSupported("DISTINCT ON".into())),
+            Some(ast::Distinct::On(_)) => {
+                return Err(QuarryError::NotSupported("DISTINCT ON".into()))
+            }
         };
-        let hidden: Vec<(Expr, Column)> = sort_keys.iter().filter_map(|(k, h)| h.clone().map(|c| (k.expr.clone(), c))).collect();
+        let hidden: Vec<(Expr, Column)> = sort_keys
+            .iter()
+            .filter_map(|(k, h)| h.clone().map(|c| (k.expr.clone(), c)))
+            .collect();
         if is_distinct && !hidden.is_empty() {
             return Err(QuarryError::Analysis("[MISSING_ATTRIBUTES] ORDER BY expressions must appear in the select list when SELECT DISTINCT is used".into()));
         }
@@ -404,14 +625,18 @@ impl Binder<'_> {
         project.extend(hidden.iter().cloned());
         // correlated scalar subqueries in the SELECT list: left joins below the projection
         if !has_agg && windows_empty {
-            let scope_ids: std::collections::HashSet<usize> = scope.cols.iter().map(|c| c.col.id).collect();
+            let scope_ids: std::collections::HashSet<usize> =
+                scope.cols.iter().map(|c| c.col.id).collect();
             for (e, _) in project.iter_mut() {
                 let (p, ne) = super::decorrelate::scalar_joins(plan, e.clone(), &scope_ids)?;
                 plan = p;
                 *e = ne;
             }
         }
-        plan = LogicalPlan::Project { input: Box::new(plan), exprs: project };
+        plan = LogicalPlan::Project {
+            input: Box::new(plan),
+            exprs: project,
+        };
         let mut final_cols = out_cols.clone();
         if is_distinct {
             let (p, cols) = distinct(plan);
@@ -430,14 +655,28 @@ impl Binder<'_> {
             let keys: Vec<SortKey> = sort_keys
                 .into_iter()
                 .map(|(k, h)| match h {
-                    Some(c) => SortKey { expr: Expr::Column(c), asc: k.asc, nulls_first: k.nulls_first },
+                    Some(c) => SortKey {
+                        expr: Expr::Column(c),
+                        asc: k.asc,
+                        nulls_first: k.nulls_first,
+                    },
                     None => k,
                 })
                 .collect();
-            plan = LogicalPlan::Sort { input: Box::new(plan), keys, fetch: None };
+            plan = LogicalPlan::Sort {
+                input: Box::new(plan),
+                keys,
+                fetch: None,
+            };
             if !hidden.is_empty() {
-                let exprs = final_cols.iter().map(|c| (Expr::Column(c.clone()), c.clone())).collect();
-                plan = LogicalPlan::Project { input: Box::new(plan), exprs };
+                let exprs = final_cols
+                    .iter()
+                    .map(|c| (Expr::Column(c.clone()), c.clone()))
+                    .collect();
+                plan = LogicalPlan::Project {
+                    input: Box::new(plan),
+                    exprs,
+                };
                 // the projection keeps the same column ids
             }
         }
@@ -445,7 +684,12 @@ impl Binder<'_> {
     }
 
     /// ORDER BY after a set operation: only output columns (by name or position).
-    pub(super) fn order_by_output(&mut self, plan: LogicalPlan, cols: Vec<Column>, order_by: &[ast::OrderByExpr]) -> Result<(LogicalPlan, Vec<Column>)> {
+    pub(super) fn order_by_output(
+        &mut self,
+        plan: LogicalPlan,
+        cols: Vec<Column>,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<(LogicalPlan, Vec<Column>)> {
         let scope = Scope::new(None, &cols);
         let mut keys = vec![];
         for ob in order_by {
@@ -457,16 +701,37 @@ impl Binder<'_> {
                     Expr::Column(c.clone())
                 }
                 other => {
-                    let cx = ExprCtx { scope: &scope, outer: &[], agg: None, clause: "ORDER BY", windows: None };
+                    let cx = ExprCtx {
+                        scope: &scope,
+                        outer: &[],
+                        agg: None,
+                        clause: "ORDER BY",
+                        windows: None,
+                    };
                     self.bind_expr(other, &cx)?
                 }
             };
-            keys.push(SortKey { expr: e, asc, nulls_first });
+            keys.push(SortKey {
+                expr: e,
+                asc,
+                nulls_first,
+            });
         }
-        Ok((LogicalPlan::Sort { input: Box::new(plan), keys, fetch: None }, cols))
+        Ok((
+            LogicalPlan::Sort {
+                input: Box::new(plan),
+                keys,
+                fetch: None,
+            },
+            cols,
+        ))
     }
 
-    fn bind_table_with_joins(&mut self, twj: &ast::TableWithJoins, outer: &[Scope]) -> Result<(LogicalPlan, Scope)> {
+    fn bind_table_with_joins(
+        &mut self,
+        twj: &ast::TableWithJoins,
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Scope)> {
         let (mut plan, mut scope) = self.bind_table_factor(&twj.relation, outer)?;
         for j in &twj.joins {
             let (rp, rs) = self.bind_table_factor(&j.relation, outer)?;
@@ -479,7 +744,14 @@ impl Binder<'_> {
                 J::CrossJoin(c) => (JoinType::Cross, Some(c)),
                 J::Semi(c) | J::LeftSemi(c) => (JoinType::LeftSemi, Some(c)),
                 J::Anti(c) | J::LeftAnti(c) => (JoinType::LeftAnti, Some(c)),
-                other => return Err(QuarryError::NotSupported(format!("join type {other:?}").chars().take(60).collect::<String>())),
+                other => {
+                    return Err(QuarryError::NotSupported(
+                        format!("join type {other:?}")
+                            .chars()
+                            .take(60)
+                            .collect::<String>(),
+                    ))
+                }
             };
             let (p, s) = self.bind_join(plan, scope, rp, rs, jt, constraint, outer)?;
             plan = p;
@@ -501,24 +773,39 @@ impl Binder<'_> {
     ) -> Result<(LogicalPlan, Scope)> {
         let both = ls.join(&rs);
         let left_ids: std::collections::HashSet<usize> = ls.cols.iter().map(|c| c.col.id).collect();
-        let right_ids: std::collections::HashSet<usize> = rs.cols.iter().map(|c| c.col.id).collect();
+        let right_ids: std::collections::HashSet<usize> =
+            rs.cols.iter().map(|c| c.col.id).collect();
         let mut conjuncts: Vec<Expr> = vec![];
         let mut using: Vec<String> = vec![];
         match constraint {
             None | Some(ast::JoinConstraint::None) => {}
             Some(ast::JoinConstraint::On(e)) => {
-                let cx = ExprCtx { scope: &both, outer, agg: None, clause: "the join condition", windows: None };
+                let cx = ExprCtx {
+                    scope: &both,
+                    outer,
+                    agg: None,
+                    clause: "the join condition",
+                    windows: None,
+                };
                 conjuncts = cast_bool(self.bind_expr(e, &cx)?)?.split_conjunction();
             }
             Some(c @ (ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural)) => {
                 let names: Vec<String> = match c {
-                    ast::JoinConstraint::Using(names) => names.iter().map(|n| n.to_string().trim_matches('`').to_ascii_lowercase()).collect(),
+                    ast::JoinConstraint::Using(names) => names
+                        .iter()
+                        .map(|n| n.to_string().trim_matches('`').to_ascii_lowercase())
+                        .collect(),
                     // NATURAL: the visible column names both sides have, in the left's order
                     _ => {
                         let mut v: Vec<String> = vec![];
                         for l in ls.cols.iter().filter(|c| !c.hidden) {
                             let n = l.col.name.to_ascii_lowercase();
-                            if !v.contains(&n) && rs.cols.iter().any(|r| !r.hidden && r.col.name.eq_ignore_ascii_case(&n)) {
+                            if !v.contains(&n)
+                                && rs
+                                    .cols
+                                    .iter()
+                                    .any(|r| !r.hidden && r.col.name.eq_ignore_ascii_case(&n))
+                            {
                                 v.push(n);
                             }
                         }
@@ -545,7 +832,13 @@ impl Binder<'_> {
         }
         let (on, residual) = split_join_keys(conjuncts, &left_ids, &right_ids)?;
         let filter = Expr::conjunction(residual);
-        let plan = LogicalPlan::Join { left: Box::new(lp), right: Box::new(rp), join_type: jt, on, filter };
+        let plan = LogicalPlan::Join {
+            left: Box::new(lp),
+            right: Box::new(rp),
+            join_type: jt,
+            on,
+            filter,
+        };
         let mut scope = match jt {
             JoinType::LeftSemi | JoinType::LeftAnti => ls.clone(),
             _ => both,
@@ -558,19 +851,43 @@ impl Binder<'_> {
             let mut exprs: Vec<(Expr, Column)> = vec![];
             let mut new_scope = Scope::default();
             for name in &using {
-                let (Some(l), Some(r)) = (ls.resolve(&[name.clone()])?, rs.resolve(&[name.clone()])?) else { continue };
+                let (Some(l), Some(r)) =
+                    (ls.resolve(&[name.clone()])?, rs.resolve(&[name.clone()])?)
+                else {
+                    continue;
+                };
                 let t = comparison_type(&l.data_type, &r.data_type)?;
-                let e = super::expr::scalar_call(crate::functions::scalar::ScalarFunc::Coalesce, vec![cast_to(Expr::Column(l.clone()), &t)?, cast_to(Expr::Column(r.clone()), &t)?])?;
+                let e = super::expr::scalar_call(
+                    crate::functions::scalar::ScalarFunc::Coalesce,
+                    vec![
+                        cast_to(Expr::Column(l.clone()), &t)?,
+                        cast_to(Expr::Column(r.clone()), &t)?,
+                    ],
+                )?;
                 let c = Column::new(name.clone(), t, true);
                 exprs.push((e, c.clone()));
-                new_scope.cols.push(ScopeCol { qualifier: None, col: c, hidden: false });
+                new_scope.cols.push(ScopeCol {
+                    qualifier: None,
+                    col: c,
+                    hidden: false,
+                });
             }
             for sc in scope.cols.iter() {
                 let is_key = using.iter().any(|u| u.eq_ignore_ascii_case(&sc.col.name));
                 exprs.push((Expr::Column(sc.col.clone()), sc.col.clone()));
-                new_scope.cols.push(ScopeCol { qualifier: sc.qualifier.clone(), col: sc.col.clone(), hidden: is_key });
+                new_scope.cols.push(ScopeCol {
+                    qualifier: sc.qualifier.clone(),
+                    col: sc.col.clone(),
+                    hidden: is_key,
+                });
             }
-            return Ok((LogicalPlan::Project { input: Box::new(plan), exprs }, new_scope));
+            return Ok((
+                LogicalPlan::Project {
+                    input: Box::new(plan),
+                    exprs,
+                },
+                new_scope,
+            ));
         }
         let hide_right = jt != JoinType::Right;
         let mut keys_first: Vec<ScopeCol> = vec![];
@@ -586,7 +903,13 @@ impl Binder<'_> {
             }
         }
         // Spark lists the USING columns first
-        let mut ordered: Vec<ScopeCol> = keys_first.iter().map(|k| ScopeCol { hidden: false, ..k.clone() }).collect();
+        let mut ordered: Vec<ScopeCol> = keys_first
+            .iter()
+            .map(|k| ScopeCol {
+                hidden: false,
+                ..k.clone()
+            })
+            .collect();
         for sc in scope.cols {
             if keys_first.iter().any(|k| k.col.id == sc.col.id) {
                 ordered.push(ScopeCol { hidden: true, ..sc });
@@ -597,15 +920,32 @@ impl Binder<'_> {
         Ok((plan, Scope { cols: ordered }))
     }
 
-    fn bind_table_factor(&mut self, tf: &ast::TableFactor, outer: &[Scope]) -> Result<(LogicalPlan, Scope)> {
+    fn bind_table_factor(
+        &mut self,
+        tf: &ast::TableFactor,
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Scope)> {
         match tf {
-            ast::TableFactor::Table { name, alias, args, .. } => {
+            ast::TableFactor::Table {
+                name, alias, args, ..
+            } => {
                 let alias_name = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase());
-                let col_aliases: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| c.name.value.to_ascii_lowercase()).collect()).unwrap_or_default();
+                let col_aliases: Vec<String> = alias
+                    .as_ref()
+                    .map(|a| {
+                        a.columns
+                            .iter()
+                            .map(|c| c.name.value.to_ascii_lowercase())
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 let parts: Vec<&ast::Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
                 if let Some(args) = args {
                     // read_parquet('path'), read_csv(...), read_json(...)
-                    let fname = parts.last().map(|i| i.value.to_ascii_lowercase()).unwrap_or_default();
+                    let fname = parts
+                        .last()
+                        .map(|i| i.value.to_ascii_lowercase())
+                        .unwrap_or_default();
                     let format = match fname.as_str() {
                         "read_parquet" | "parquet_scan" => FileFormat::Parquet,
                         "read_csv" | "read_csv_auto" => FileFormat::Csv,
@@ -613,12 +953,24 @@ impl Binder<'_> {
                         "range" => {
                             let bound: Vec<Expr> = {
                                 let empty = Scope::default();
-                                let cx = ExprCtx { scope: &empty, outer: &[], agg: None, clause: "range()", windows: None };
+                                let cx = ExprCtx {
+                                    scope: &empty,
+                                    outer: &[],
+                                    agg: None,
+                                    clause: "range()",
+                                    windows: None,
+                                };
                                 let mut v = vec![];
                                 for a in &args.args {
                                     match a {
-                                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => v.push(self.bind_expr(e, &cx)?),
-                                        _ => return Err(QuarryError::Analysis("range() takes 1 to 4 numbers".into())),
+                                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+                                            e,
+                                        )) => v.push(self.bind_expr(e, &cx)?),
+                                        _ => {
+                                            return Err(QuarryError::Analysis(
+                                                "range() takes 1 to 4 numbers".into(),
+                                            ))
+                                        }
                                     }
                                 }
                                 v
@@ -628,14 +980,29 @@ impl Binder<'_> {
                             let cols = plan.schema();
                             return aliased(plan, cols, &col_aliases, &q);
                         }
-                        other => return Err(QuarryError::NotSupported(format!("table function {other}()"))),
+                        other => {
+                            return Err(QuarryError::NotSupported(format!(
+                                "table function {other}()"
+                            )))
+                        }
                     };
                     let path = match args.args.first() {
-                        Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))) => match &v.value {
-                            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
-                            _ => return Err(QuarryError::Analysis(format!("{fname} expects a path string"))),
+                        Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+                            ast::Expr::Value(v),
+                        ))) => match &v.value {
+                            ast::Value::SingleQuotedString(s)
+                            | ast::Value::DoubleQuotedString(s) => s.clone(),
+                            _ => {
+                                return Err(QuarryError::Analysis(format!(
+                                    "{fname} expects a path string"
+                                )))
+                            }
                         },
-                        _ => return Err(QuarryError::Analysis(format!("{fname} expects a path string"))),
+                        _ => {
+                            return Err(QuarryError::Analysis(format!(
+                                "{fname} expects a path string"
+                            )))
+                        }
                     };
                     let mut options = std::collections::BTreeMap::new();
                     if format == FileFormat::Csv {
@@ -643,17 +1010,34 @@ impl Binder<'_> {
                         options.insert("inferschema".to_string(), "true".to_string());
                     }
                     let source = super::files_source(&path, format, options, &path)?;
-                    let (plan, scope) = super::scan_of(source, alias_name.as_deref().unwrap_or(&fname));
+                    let (plan, scope) =
+                        super::scan_of(source, alias_name.as_deref().unwrap_or(&fname));
                     let cols = scope.cols.iter().map(|c| c.col.clone()).collect();
-                    return aliased(plan, cols, &col_aliases, alias_name.as_deref().unwrap_or(&fname));
+                    return aliased(
+                        plan,
+                        cols,
+                        &col_aliases,
+                        alias_name.as_deref().unwrap_or(&fname),
+                    );
                 }
                 // parquet.`path` (Spark's direct file read)
                 if parts.len() == 2 && parts[1].quote_style == Some('`') {
                     let fmt = parts[0].value.to_ascii_lowercase();
                     if let Ok(format) = FileFormat::parse(&fmt) {
-                        if self.ctx.catalog.metastore.get_table(&fmt, &parts[1].value.to_ascii_lowercase())?.is_none() {
+                        if self
+                            .ctx
+                            .catalog
+                            .metastore
+                            .get_table(&fmt, &parts[1].value.to_ascii_lowercase())?
+                            .is_none()
+                        {
                             let path = parts[1].value.clone();
-                            let source = super::files_source(&path, format, Default::default(), &format!("{fmt}.`{path}`"))?;
+                            let source = super::files_source(
+                                &path,
+                                format,
+                                Default::default(),
+                                &format!("{fmt}.`{path}`"),
+                            )?;
                             let q = alias_name.clone().unwrap_or_else(|| path.clone());
                             let (plan, scope) = super::scan_of(source, &q);
                             let cols = scope.cols.iter().map(|c| c.col.clone()).collect();
@@ -671,37 +1055,67 @@ impl Binder<'_> {
                     aliased(plan, cols, &col_aliases, &q)
                 }
             }
-            ast::TableFactor::Derived { lateral, subquery, alias, .. } => {
+            ast::TableFactor::Derived {
+                lateral,
+                subquery,
+                alias,
+                ..
+            } => {
                 if *lateral {
                     return Err(QuarryError::NotSupported("LATERAL subqueries".into()));
                 }
                 let (plan, cols) = self.bind_query_with_outer(subquery, outer)?;
-                let q = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or_default();
-                let col_aliases: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| c.name.value.to_ascii_lowercase()).collect()).unwrap_or_default();
+                let q = alias
+                    .as_ref()
+                    .map(|a| a.name.value.to_ascii_lowercase())
+                    .unwrap_or_default();
+                let col_aliases: Vec<String> = alias
+                    .as_ref()
+                    .map(|a| {
+                        a.columns
+                            .iter()
+                            .map(|c| c.name.value.to_ascii_lowercase())
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 aliased(plan, cols, &col_aliases, &q)
             }
-            ast::TableFactor::NestedJoin { table_with_joins, alias } => {
+            ast::TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
                 let (plan, scope) = self.bind_table_with_joins(table_with_joins, outer)?;
                 match alias {
                     None => Ok((plan, scope)),
                     Some(a) => {
                         let cols = scope.cols.iter().map(|c| c.col.clone()).collect();
-                        let col_aliases: Vec<String> = a.columns.iter().map(|c| c.name.value.to_ascii_lowercase()).collect();
+                        let col_aliases: Vec<String> = a
+                            .columns
+                            .iter()
+                            .map(|c| c.name.value.to_ascii_lowercase())
+                            .collect();
                         aliased(plan, cols, &col_aliases, &a.name.value.to_ascii_lowercase())
                     }
                 }
             }
             other => {
                 let text = other.to_string();
-                Err(QuarryError::NotSupported(format!("this FROM item: {}", text.chars().take(60).collect::<String>())))
+                Err(QuarryError::NotSupported(format!(
+                    "this FROM item: {}",
+                    text.chars().take(60).collect::<String>()
+                )))
             }
         }
     }
-
 }
 
 fn check_wildcard_opts(o: &ast::WildcardAdditionalOptions) -> Result<()> {
-    if o.opt_exclude.is_some() || o.opt_except.is_some() || o.opt_replace.is_some() || o.opt_rename.is_some() || o.opt_ilike.is_some() {
+    if o.opt_exclude.is_some()
+        || o.opt_except.is_some()
+        || o.opt_replace.is_some()
+        || o.opt_rename.is_some()
+        || o.opt_ilike.is_some()
+    {
         return Err(QuarryError::NotSupported("* EXCEPT/REPLACE/RENAME".into()));
     }
     Ok(())
@@ -714,16 +1128,29 @@ const MAX_GROUPING_EXPRESSIONS: usize = 63;
 
 /// ROLLUP over `parts`: every prefix, longest first.
 fn rollup_sets(parts: &[Vec<usize>]) -> Vec<Vec<usize>> {
-    (0..=parts.len()).rev().map(|k| parts[..k].concat()).collect()
+    (0..=parts.len())
+        .rev()
+        .map(|k| parts[..k].concat())
+        .collect()
 }
 
 /// CUBE over `parts`: every subset, in Spark's order (all parts first, then fewer).
 fn cube_sets(parts: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
     let n = parts.len();
     if n > 12 {
-        return Err(QuarryError::Analysis(format!("[GROUPING_SIZE_LIMIT_EXCEEDED] CUBE of {n} expressions is too large")));
+        return Err(QuarryError::Analysis(format!(
+            "[GROUPING_SIZE_LIMIT_EXCEEDED] CUBE of {n} expressions is too large"
+        )));
     }
-    let mut sets: Vec<Vec<usize>> = (0..(1u32 << n)).rev().map(|mask| (0..n).filter(|i| mask & (1 << (n - 1 - i)) != 0).flat_map(|i| parts[i].clone()).collect()).collect();
+    let mut sets: Vec<Vec<usize>> = (0..(1u32 << n))
+        .rev()
+        .map(|mask| {
+            (0..n)
+                .filter(|i| mask & (1 << (n - 1 - i)) != 0)
+                .flat_map(|i| parts[i].clone())
+                .collect()
+        })
+        .collect();
     sets.dedup();
     Ok(sets)
 }
@@ -731,7 +1158,10 @@ fn cube_sets(parts: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
 /// The grouping expressions of a GROUP BY and, when it has GROUPING SETS, ROLLUP, CUBE
 /// or `WITH ROLLUP|CUBE`, its sets as indexes into them (a plain expression is in every
 /// set; several items multiply, as Spark does).
-fn expand_grouping_sets(v: &[ast::Expr], mods: &[ast::GroupByWithModifier]) -> Result<(Vec<ast::Expr>, Option<Vec<Vec<usize>>>)> {
+fn expand_grouping_sets(
+    v: &[ast::Expr],
+    mods: &[ast::GroupByWithModifier],
+) -> Result<(Vec<ast::Expr>, Option<Vec<Vec<usize>>>)> {
     let mut flat: Vec<ast::Expr> = vec![];
     let mut idx = |e: &ast::Expr| -> usize {
         match flat.iter().position(|x| x == e) {
@@ -746,7 +1176,12 @@ fn expand_grouping_sets(v: &[ast::Expr], mods: &[ast::GroupByWithModifier]) -> R
     // each item: its list of sets
     let mut items: Vec<Vec<Vec<usize>>> = vec![];
     for e in v {
-        let mut parts = |lists: &[Vec<ast::Expr>]| -> Vec<Vec<usize>> { lists.iter().map(|t| t.iter().map(&mut idx).collect()).collect() };
+        let mut parts = |lists: &[Vec<ast::Expr>]| -> Vec<Vec<usize>> {
+            lists
+                .iter()
+                .map(|t| t.iter().map(&mut idx).collect())
+                .collect()
+        };
         match e {
             ast::Expr::GroupingSets(sets) => items.push(parts(sets)),
             ast::Expr::Rollup(lists) => items.push(rollup_sets(&parts(lists))),
@@ -800,25 +1235,49 @@ fn range_plan(args: &[Expr]) -> Result<LogicalPlan> {
         match e {
             Expr::Literal(v) if !v.is_null() => {
                 let c = v.cast_to(&arrow::datatypes::DataType::Int64)?;
-                c.0.as_any().downcast_ref::<arrow::array::Int64Array>().filter(|a| !a.is_empty() && arrow::array::Array::is_valid(*a, 0)).map(|a| a.value(0)).ok_or_else(|| QuarryError::Analysis(format!("range() expects integer arguments, got {e}")))
+                c.0.as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+                    .filter(|a| !a.is_empty() && arrow::array::Array::is_valid(*a, 0))
+                    .map(|a| a.value(0))
+                    .ok_or_else(|| {
+                        QuarryError::Analysis(format!("range() expects integer arguments, got {e}"))
+                    })
             }
-            _ => Err(QuarryError::Analysis(format!("range() expects constant integer arguments, got {e}"))),
+            _ => Err(QuarryError::Analysis(format!(
+                "range() expects constant integer arguments, got {e}"
+            ))),
         }
     };
-    let (start, end, step) = match args.len() {
-        1 => (0, num(&args[0])?, 1),
-        2 => (num(&args[0])?, num(&args[1])?, 1),
-        3 | 4 => (num(&args[0])?, num(&args[1])?, num(&args[2])?),
-        n => return Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] `range` requires 1 to 4 parameters but the actual number is {n}"))),
-    };
+    let (start, end, step) =
+        match args.len() {
+            1 => (0, num(&args[0])?, 1),
+            2 => (num(&args[0])?, num(&args[1])?, 1),
+            3 | 4 => (num(&args[0])?, num(&args[1])?, num(&args[2])?),
+            n => return Err(QuarryError::Analysis(format!(
+                "[WRONG_NUM_ARGS] `range` requires 1 to 4 parameters but the actual number is {n}"
+            ))),
+        };
     if step == 0 {
-        return Err(QuarryError::Analysis("[FAILED_FUNCTION_CALL] range(): the step must not be 0".into()));
+        return Err(QuarryError::Analysis(
+            "[FAILED_FUNCTION_CALL] range(): the step must not be 0".into(),
+        ));
     }
-    let count = if (step > 0 && end > start) || (step < 0 && end < start) { ((end as i128 - start as i128 + step as i128 - step.signum() as i128) / step as i128) as u64 } else { 0 };
+    let count = if (step > 0 && end > start) || (step < 0 && end < start) {
+        ((end as i128 - start as i128 + step as i128 - step.signum() as i128) / step as i128) as u64
+    } else {
+        0
+    };
     if count > 1 << 32 {
-        return Err(QuarryError::NotSupported(format!("range() of {count} rows")));
+        return Err(QuarryError::NotSupported(format!(
+            "range() of {count} rows"
+        )));
     }
-    Ok(LogicalPlan::Range { column: Column::new("id", arrow::datatypes::DataType::Int64, false), start, step, count: count as usize })
+    Ok(LogicalPlan::Range {
+        column: Column::new("id", arrow::datatypes::DataType::Int64, false),
+        start,
+        step,
+        count: count as usize,
+    })
 }
 
 /// Replace identifiers that name a select-list alias (and no input column) by the
@@ -835,7 +1294,11 @@ fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scop
             if let ast::Expr::Identifier(id) = e {
                 let lower = id.value.to_ascii_lowercase();
                 if matches!(self.scope.resolve(std::slice::from_ref(&lower)), Ok(None)) {
-                    if let Some((_, x)) = self.items.iter().find(|(n, _)| n.eq_ignore_ascii_case(&id.value)) {
+                    if let Some((_, x)) = self
+                        .items
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(&id.value))
+                    {
                         *e = ast::Expr::Nested(Box::new(x.clone()));
                     }
                 }
@@ -863,9 +1326,17 @@ pub(super) fn split_join_keys(
     let mut on = vec![];
     let mut residual = vec![];
     for c in conjuncts {
-        if let Expr::Binary { op: BinOp::Eq, left: l, right: r, .. } = &c {
+        if let Expr::Binary {
+            op: BinOp::Eq,
+            left: l,
+            right: r,
+            ..
+        } = &c
+        {
             let (lc, rc) = (l.column_ids(), r.column_ids());
-            let side = |ids: &[usize], s: &std::collections::HashSet<usize>| !ids.is_empty() && ids.iter().all(|i| s.contains(i));
+            let side = |ids: &[usize], s: &std::collections::HashSet<usize>| {
+                !ids.is_empty() && ids.iter().all(|i| s.contains(i))
+            };
             if side(&lc, left) && side(&rc, right) && !l.has_subquery() && !r.has_subquery() {
                 on.push(((**l).clone(), (**r).clone()));
                 continue;

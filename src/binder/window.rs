@@ -17,7 +17,9 @@ use super::expr::{function_name, resolve_aggregate, ExprCtx};
 use super::Binder;
 use crate::error::{QuarryError, Result};
 use crate::functions::aggregate::AggFunc;
-use crate::plan::{Column, Expr, FrameBound, FrameUnits, SortKey, WindowExpr, WindowFrame, WindowFunc};
+use crate::plan::{
+    Column, Expr, FrameBound, FrameUnits, SortKey, WindowExpr, WindowFrame, WindowFunc,
+};
 
 /// Window calls of one SELECT and its named windows (`WINDOW w AS (...)`).
 #[derive(Default)]
@@ -36,17 +38,33 @@ impl WindowState {
                 ast::NamedWindowExpr::NamedWindow(other) => named
                     .get(&other.value.to_ascii_lowercase())
                     .cloned()
-                    .ok_or_else(|| QuarryError::Analysis(format!("Window specification {} is not defined in the WINDOW clause.", other.value)))?,
+                    .ok_or_else(|| {
+                        QuarryError::Analysis(format!(
+                            "Window specification {} is not defined in the WINDOW clause.",
+                            other.value
+                        ))
+                    })?,
             };
             named.insert(name.value.to_ascii_lowercase(), spec);
         }
-        Ok(WindowState { calls: RefCell::new(vec![]), named })
+        Ok(WindowState {
+            calls: RefCell::new(vec![]),
+            named,
+        })
     }
 
     /// Resolve `OVER w` / `OVER (w ORDER BY ...)` against the WINDOW clause.
     fn spec(&self, over: &ast::WindowType) -> Result<ast::WindowSpec> {
         let lookup = |n: &ast::Ident| {
-            self.named.get(&n.value.to_ascii_lowercase()).cloned().ok_or_else(|| QuarryError::Analysis(format!("Window specification {} is not defined in the WINDOW clause.", n.value)))
+            self.named
+                .get(&n.value.to_ascii_lowercase())
+                .cloned()
+                .ok_or_else(|| {
+                    QuarryError::Analysis(format!(
+                        "Window specification {} is not defined in the WINDOW clause.",
+                        n.value
+                    ))
+                })
         };
         match over {
             ast::WindowType::NamedWindow(n) => lookup(n),
@@ -80,7 +98,9 @@ fn const_f64(e: &Expr, what: &str) -> Result<f64> {
             }
         }
     }
-    Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH] {what} must be a constant number, got {e}")))
+    Err(QuarryError::Analysis(format!(
+        "[DATATYPE_MISMATCH] {what} must be a constant number, got {e}"
+    )))
 }
 
 impl Binder<'_> {
@@ -105,22 +125,47 @@ impl Binder<'_> {
     pub(super) fn bind_window(&mut self, f: &ast::Function, cx: &ExprCtx) -> Result<Expr> {
         let name = function_name(f);
         let Some(ws) = cx.windows else {
-            return Err(QuarryError::Analysis(format!("[UNSUPPORTED_EXPR_FOR_OPERATOR] window function {name}() is not allowed in {}", cx.clause)));
+            return Err(QuarryError::Analysis(format!(
+                "[UNSUPPORTED_EXPR_FOR_OPERATOR] window function {name}() is not allowed in {}",
+                cx.clause
+            )));
         };
-        let over = f.over.as_ref().ok_or_else(|| QuarryError::Internal("window call without OVER".into()))?;
+        let over = f
+            .over
+            .as_ref()
+            .ok_or_else(|| QuarryError::Internal("window call without OVER".into()))?;
         let spec = ws.spec(over)?;
         if f.filter.is_some() {
-            return Err(QuarryError::NotSupported("FILTER (WHERE ...) on a window function".into()));
+            return Err(QuarryError::NotSupported(
+                "FILTER (WHERE ...) on a window function".into(),
+            ));
         }
-        let inner = ExprCtx { scope: cx.scope, outer: cx.outer, agg: cx.agg, clause: "a window function", windows: None };
+        let inner = ExprCtx {
+            scope: cx.scope,
+            outer: cx.outer,
+            agg: cx.agg,
+            clause: "a window function",
+            windows: None,
+        };
         let (args, distinct, star) = self.function_args(f)?;
-        let mut bound: Vec<Expr> = args.iter().map(|a| self.bind_expr(a, &inner)).collect::<Result<_>>()?;
-        let partition_by: Vec<Expr> = spec.partition_by.iter().map(|e| self.bind_expr(e, &inner)).collect::<Result<_>>()?;
+        let mut bound: Vec<Expr> = args
+            .iter()
+            .map(|a| self.bind_expr(a, &inner))
+            .collect::<Result<_>>()?;
+        let partition_by: Vec<Expr> = spec
+            .partition_by
+            .iter()
+            .map(|e| self.bind_expr(e, &inner))
+            .collect::<Result<_>>()?;
         let mut order_by = vec![];
         for ob in &spec.order_by {
             let asc = !matches!(ob.options.sort, Some(ast::OrderBySort::Desc));
             let nulls_first = ob.options.nulls_first.unwrap_or(asc);
-            order_by.push(SortKey { expr: self.bind_expr(&ob.expr, &inner)?, asc, nulls_first });
+            order_by.push(SortKey {
+                expr: self.bind_expr(&ob.expr, &inner)?,
+                asc,
+                nulls_first,
+            });
         }
         let ignore_nulls = matches!(f.null_treatment, Some(ast::NullTreatment::IgnoreNulls));
         let needs_order = |what: &str| -> Result<()> {
@@ -214,38 +259,69 @@ impl Binder<'_> {
             }
         };
         if distinct && !matches!(func, WindowFunc::Aggregate { .. }) {
-            return Err(QuarryError::Analysis(format!("DISTINCT is not allowed in {name}()")));
+            return Err(QuarryError::Analysis(format!(
+                "DISTINCT is not allowed in {name}()"
+            )));
         }
         let frame = match &spec.window_frame {
             Some(fr) => {
                 let units = match fr.units {
                     ast::WindowFrameUnits::Rows => FrameUnits::Rows,
                     ast::WindowFrameUnits::Range => FrameUnits::Range,
-                    ast::WindowFrameUnits::Groups => return Err(QuarryError::NotSupported("GROUPS window frames".into())),
+                    ast::WindowFrameUnits::Groups => {
+                        return Err(QuarryError::NotSupported("GROUPS window frames".into()))
+                    }
                 };
                 let start = self.frame_bound(&fr.start_bound, &inner)?;
                 let end = match &fr.end_bound {
                     Some(b) => self.frame_bound(b, &inner)?,
                     None => FrameBound::CurrentRow,
                 };
-                if start == FrameBound::UnboundedFollowing || end == FrameBound::UnboundedPreceding {
+                if start == FrameBound::UnboundedFollowing || end == FrameBound::UnboundedPreceding
+                {
                     return Err(QuarryError::Analysis("[INVALID_BOUNDARY] The window frame boundary is invalid: UNBOUNDED FOLLOWING cannot start a frame and UNBOUNDED PRECEDING cannot end one".into()));
                 }
-                if units == FrameUnits::Range && order_by.is_empty() && (matches!(start, FrameBound::Preceding(_) | FrameBound::Following(_)) || matches!(end, FrameBound::Preceding(_) | FrameBound::Following(_))) {
+                if units == FrameUnits::Range
+                    && order_by.is_empty()
+                    && (matches!(start, FrameBound::Preceding(_) | FrameBound::Following(_))
+                        || matches!(end, FrameBound::Preceding(_) | FrameBound::Following(_)))
+                {
                     return Err(QuarryError::Analysis("[DATATYPE_MISMATCH.RANGE_FRAME_WITHOUT_ORDER] A range window frame cannot be used in an unordered window specification.".into()));
                 }
                 WindowFrame { units, start, end }
             }
-            None if order_by.is_empty() => WindowFrame { units: FrameUnits::Rows, start: FrameBound::UnboundedPreceding, end: FrameBound::UnboundedFollowing },
-            None => WindowFrame { units: FrameUnits::Range, start: FrameBound::UnboundedPreceding, end: FrameBound::CurrentRow },
+            None if order_by.is_empty() => WindowFrame {
+                units: FrameUnits::Rows,
+                start: FrameBound::UnboundedPreceding,
+                end: FrameBound::UnboundedFollowing,
+            },
+            None => WindowFrame {
+                units: FrameUnits::Range,
+                start: FrameBound::UnboundedPreceding,
+                end: FrameBound::CurrentRow,
+            },
         };
         // a frame over the whole partition, however it was written
-        let frame = if order_by.is_empty() && frame.units == FrameUnits::Range && frame.start != FrameBound::UnboundedFollowing {
-            WindowFrame { units: FrameUnits::Rows, start: FrameBound::UnboundedPreceding, end: FrameBound::UnboundedFollowing }
+        let frame = if order_by.is_empty()
+            && frame.units == FrameUnits::Range
+            && frame.start != FrameBound::UnboundedFollowing
+        {
+            WindowFrame {
+                units: FrameUnits::Rows,
+                start: FrameBound::UnboundedPreceding,
+                end: FrameBound::UnboundedFollowing,
+            }
         } else {
             frame
         };
-        let we = WindowExpr { func, args, partition_by, order_by, frame, data_type: data_type.clone() };
+        let we = WindowExpr {
+            func,
+            args,
+            partition_by,
+            order_by,
+            frame,
+            data_type: data_type.clone(),
+        };
         let mut calls = ws.calls.borrow_mut();
         if let Some((_, c)) = calls.iter().find(|(w, _)| *w == we) {
             return Ok(Expr::Column(c.clone()));

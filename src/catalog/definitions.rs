@@ -27,22 +27,44 @@ pub struct CatalogDefinition {
 
 /// The built-in default when no catalog folder is found: `spark_catalog`, a metastore catalog.
 pub fn builtin_default() -> CatalogDefinition {
-    CatalogDefinition { name: "spark_catalog".into(), connector: "metastore".into(), default: true }
+    CatalogDefinition {
+        name: "spark_catalog".into(),
+        connector: "metastore".into(),
+        default: true,
+    }
 }
 
 /// Reads every `*.toml` in `dir`, sorted by name. Errors name the file.
 pub fn load_dir(dir: &Path) -> Result<Vec<CatalogDefinition>> {
     let mut out = vec![];
-    let rd = std::fs::read_dir(dir).map_err(|e| QuarryError::Catalog(format!("cannot read catalog folder {}: {e}", dir.display())))?;
-    let mut paths: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    let rd = std::fs::read_dir(dir).map_err(|e| {
+        QuarryError::Catalog(format!("cannot read catalog folder {}: {e}", dir.display()))
+    })?;
+    let mut paths: Vec<_> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
     paths.sort();
     for p in paths {
-        let text = std::fs::read_to_string(&p).map_err(|e| QuarryError::Catalog(format!("cannot read {}: {e}", p.display())))?;
-        let mut def: CatalogDefinition =
-            toml::from_str(&text).map_err(|e| QuarryError::Catalog(format!("invalid catalog file {}: {}", p.display(), e.message())))?;
-        def.name = p.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| QuarryError::Catalog(format!("cannot read {}: {e}", p.display())))?;
+        let mut def: CatalogDefinition = toml::from_str(&text).map_err(|e| {
+            QuarryError::Catalog(format!(
+                "invalid catalog file {}: {}",
+                p.display(),
+                e.message()
+            ))
+        })?;
+        def.name = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
         if def.connector != "metastore" {
-            return Err(QuarryError::NotSupported(format!("catalog connector '{}' in {}", def.connector, p.display())));
+            return Err(QuarryError::NotSupported(format!(
+                "catalog connector '{}' in {}",
+                def.connector,
+                p.display()
+            )));
         }
         out.push(def);
     }

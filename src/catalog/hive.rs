@@ -9,8 +9,23 @@
 pub const HIVE_DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 fn needs_escape(c: char) -> bool {
-    matches!(c, '"' | '#' | '%' | '\'' | '*' | '/' | ':' | '=' | '?' | '\\' | '\x7f' | '{' | '[' | ']' | '^')
-        || ('\x01'..='\x1f').contains(&c)
+    matches!(
+        c,
+        '"' | '#'
+            | '%'
+            | '\''
+            | '*'
+            | '/'
+            | ':'
+            | '='
+            | '?'
+            | '\\'
+            | '\x7f'
+            | '{'
+            | '['
+            | ']'
+            | '^'
+    ) || ('\x01'..='\x1f').contains(&c)
 }
 
 /// Escape a partition value for use in a path; `None` (NULL) or "" becomes the default partition name.
@@ -37,9 +52,15 @@ pub fn unescape_path_name(s: &str) -> String {
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit()
+        {
             let hex = [bytes[i + 1], bytes[i + 2]];
-            let v = std::str::from_utf8(&hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+            let v = std::str::from_utf8(&hex)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
             if let Some(v) = v {
                 out.push(v);
                 i += 3;
@@ -81,7 +102,13 @@ pub fn is_hidden(name: &str) -> bool {
 pub fn partition_path(keys: &[String], values: &[Option<String>]) -> String {
     keys.iter()
         .zip(values)
-        .map(|(k, v)| format!("{}={}", escape_path_name(Some(k)), escape_path_name(v.as_deref())))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                escape_path_name(Some(k)),
+                escape_path_name(v.as_deref())
+            )
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -91,14 +118,26 @@ mod tests {
     use super::*;
     #[test]
     fn escape_roundtrip() {
-        assert_eq!(escape_path_name(Some("America/New_York")), "America%2FNew_York");
-        assert_eq!(escape_path_name(Some("AIRBUS INDUSTRIE")), "AIRBUS INDUSTRIE");
+        assert_eq!(
+            escape_path_name(Some("America/New_York")),
+            "America%2FNew_York"
+        );
+        assert_eq!(
+            escape_path_name(Some("AIRBUS INDUSTRIE")),
+            "AIRBUS INDUSTRIE"
+        );
         assert_eq!(escape_path_name(None), HIVE_DEFAULT_PARTITION);
         assert_eq!(unescape_path_name("America%2FNew_York"), "America/New_York");
         assert_eq!(unescape_path_name("100%"), "100%");
         assert_eq!(unescape_path_name("a%2"), "a%2");
-        assert_eq!(parse_partition_folder("tzone=__HIVE_DEFAULT_PARTITION__"), Some(("tzone".into(), None)));
-        assert_eq!(parse_partition_folder("dt=2021-10-05"), Some(("dt".into(), Some("2021-10-05".into()))));
+        assert_eq!(
+            parse_partition_folder("tzone=__HIVE_DEFAULT_PARTITION__"),
+            Some(("tzone".into(), None))
+        );
+        assert_eq!(
+            parse_partition_folder("dt=2021-10-05"),
+            Some(("dt".into(), Some("2021-10-05".into())))
+        );
         assert_eq!(parse_partition_folder("part-0.parquet"), None);
     }
     #[test]

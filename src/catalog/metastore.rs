@@ -32,9 +32,22 @@ pub trait Metastore: Send + Sync {
     fn list_partitions(&self, db: &str, table: &str) -> Result<Vec<PartitionMeta>>;
     /// Adds partitions in one transaction; existing ones are skipped when `if_not_exists`,
     /// else an error. Returns how many were added.
-    fn add_partitions(&self, db: &str, table: &str, keys: &[String], parts: &[PartitionMeta], if_not_exists: bool) -> Result<usize>;
+    fn add_partitions(
+        &self,
+        db: &str,
+        table: &str,
+        keys: &[String],
+        parts: &[PartitionMeta],
+        if_not_exists: bool,
+    ) -> Result<usize>;
     /// Drops partitions by values in one transaction; returns how many were dropped.
-    fn drop_partitions(&self, db: &str, table: &str, keys: &[String], values: &[Vec<Option<String>>]) -> Result<usize>;
+    fn drop_partitions(
+        &self,
+        db: &str,
+        table: &str,
+        keys: &[String],
+        values: &[Vec<Option<String>>],
+    ) -> Result<usize>;
 }
 
 /// [`Metastore`] over a SQLite file.
@@ -56,18 +69,31 @@ CREATE TABLE IF NOT EXISTS partitions (
 ";
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn cols_to_json(cols: &[ColumnDef]) -> String {
-    let v: Vec<(String, String)> = cols.iter().map(|c| (c.name.clone(), type_name(&c.data_type))).collect();
+    let v: Vec<(String, String)> = cols
+        .iter()
+        .map(|c| (c.name.clone(), type_name(&c.data_type)))
+        .collect();
     serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
 }
 
 fn cols_from_json(s: &str) -> Result<Vec<ColumnDef>> {
-    let v: Vec<(String, String)> =
-        serde_json::from_str(s).map_err(|e| QuarryError::Catalog(format!("corrupt column list in metastore: {e}")))?;
-    v.into_iter().map(|(name, t)| Ok(ColumnDef { name, data_type: parse_type_name(&t)? })).collect()
+    let v: Vec<(String, String)> = serde_json::from_str(s)
+        .map_err(|e| QuarryError::Catalog(format!("corrupt column list in metastore: {e}")))?;
+    v.into_iter()
+        .map(|(name, t)| {
+            Ok(ColumnDef {
+                name,
+                data_type: parse_type_name(&t)?,
+            })
+        })
+        .collect()
 }
 
 fn kind_name(k: TableKind) -> &'static str {
@@ -81,8 +107,9 @@ fn kind_name(k: TableKind) -> &'static str {
 impl SqliteMetastore {
     /// Opens or creates the metastore file; creates the `default` database at `warehouse`.
     pub fn open(path: &Path, warehouse: &Path) -> Result<SqliteMetastore> {
-        let conn = Connection::open(path)
-            .map_err(|e| QuarryError::Catalog(format!("cannot open metastore {}: {e}", path.display())))?;
+        let conn = Connection::open(path).map_err(|e| {
+            QuarryError::Catalog(format!("cannot open metastore {}: {e}", path.display()))
+        })?;
         conn.busy_timeout(Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -93,14 +120,31 @@ impl SqliteMetastore {
             "INSERT OR IGNORE INTO databases(name, location, created) VALUES ('default', ?1, ?2)",
             params![warehouse.to_string_lossy(), now()],
         )?;
-        Ok(SqliteMetastore { conn: Mutex::new(conn) })
+        Ok(SqliteMetastore {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
-        self.conn.lock().map_err(|_| QuarryError::Internal("metastore lock poisoned".into()))
+        self.conn
+            .lock()
+            .map_err(|_| QuarryError::Internal("metastore lock poisoned".into()))
     }
 
-    fn row_to_table(row: &rusqlite::Row) -> rusqlite::Result<(String, String, String, String, String, String, String, String, Option<String>, i64)> {
+    fn row_to_table(
+        row: &rusqlite::Row,
+    ) -> rusqlite::Result<(
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        i64,
+    )> {
         Ok((
             row.get(0)?,
             row.get(1)?,
@@ -124,7 +168,9 @@ impl Metastore for SqliteMetastore {
             params![name, location, now()],
         )?;
         if n == 0 && !if_not_exists {
-            return Err(QuarryError::Catalog(format!("[SCHEMA_ALREADY_EXISTS] Cannot create schema `{name}` because it already exists")));
+            return Err(QuarryError::Catalog(format!(
+                "[SCHEMA_ALREADY_EXISTS] Cannot create schema `{name}` because it already exists"
+            )));
         }
         Ok(())
     }
@@ -132,7 +178,11 @@ impl Metastore for SqliteMetastore {
     fn drop_database(&self, name: &str, cascade: bool) -> Result<bool> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let count: i64 = tx.query_row("SELECT count(*) FROM tables WHERE db = ?1", params![name], |r| r.get(0))?;
+        let count: i64 = tx.query_row(
+            "SELECT count(*) FROM tables WHERE db = ?1",
+            params![name],
+            |r| r.get(0),
+        )?;
         if count > 0 && !cascade {
             return Err(QuarryError::Catalog(format!(
                 "[SCHEMA_NOT_EMPTY] Cannot drop a schema `{name}` because it contains objects; use DROP SCHEMA ... CASCADE"
@@ -154,7 +204,11 @@ impl Metastore for SqliteMetastore {
 
     fn database_exists(&self, name: &str) -> Result<bool> {
         let conn = self.conn()?;
-        let n: i64 = conn.query_row("SELECT count(*) FROM databases WHERE name = ?1", params![name], |r| r.get(0))?;
+        let n: i64 = conn.query_row(
+            "SELECT count(*) FROM databases WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )?;
         Ok(n > 0)
     }
 
@@ -168,7 +222,9 @@ impl Metastore for SqliteMetastore {
                 Self::row_to_table,
             )
             .optional()?;
-        let Some((db, name, kind, format, location, columns, pcols, options, view_sql, created)) = row else {
+        let Some((db, name, kind, format, location, columns, pcols, options, view_sql, created)) =
+            row
+        else {
             return Ok(None);
         };
         let kind = match kind.as_str() {
@@ -176,8 +232,8 @@ impl Metastore for SqliteMetastore {
             "MANAGED" => TableKind::Managed,
             _ => TableKind::View,
         };
-        let options: BTreeMap<String, String> =
-            serde_json::from_str(&options).map_err(|e| QuarryError::Catalog(format!("corrupt options in metastore: {e}")))?;
+        let options: BTreeMap<String, String> = serde_json::from_str(&options)
+            .map_err(|e| QuarryError::Catalog(format!("corrupt options in metastore: {e}")))?;
         Ok(Some(TableMeta {
             database: db,
             name,
@@ -202,8 +258,11 @@ impl Metastore for SqliteMetastore {
     fn create_table(&self, m: &TableMeta, replace: bool) -> Result<()> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: i64 =
-            tx.query_row("SELECT count(*) FROM tables WHERE db = ?1 AND name = ?2", params![m.database, m.name], |r| r.get(0))?;
+        let exists: i64 = tx.query_row(
+            "SELECT count(*) FROM tables WHERE db = ?1 AND name = ?2",
+            params![m.database, m.name],
+            |r| r.get(0),
+        )?;
         if exists > 0 {
             if !replace {
                 return Err(QuarryError::Catalog(format!(
@@ -211,8 +270,14 @@ impl Metastore for SqliteMetastore {
                     m.database, m.name
                 )));
             }
-            tx.execute("DELETE FROM partitions WHERE db = ?1 AND tbl = ?2", params![m.database, m.name])?;
-            tx.execute("DELETE FROM tables WHERE db = ?1 AND name = ?2", params![m.database, m.name])?;
+            tx.execute(
+                "DELETE FROM partitions WHERE db = ?1 AND tbl = ?2",
+                params![m.database, m.name],
+            )?;
+            tx.execute(
+                "DELETE FROM tables WHERE db = ?1 AND name = ?2",
+                params![m.database, m.name],
+            )?;
         }
         tx.execute(
             "INSERT INTO tables(db, name, kind, format, location, columns, partition_columns, options, view_sql, created)
@@ -237,27 +302,45 @@ impl Metastore for SqliteMetastore {
     fn drop_table(&self, db: &str, name: &str) -> Result<bool> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM partitions WHERE db = ?1 AND tbl = ?2", params![db, name])?;
-        let n = tx.execute("DELETE FROM tables WHERE db = ?1 AND name = ?2", params![db, name])?;
+        tx.execute(
+            "DELETE FROM partitions WHERE db = ?1 AND tbl = ?2",
+            params![db, name],
+        )?;
+        let n = tx.execute(
+            "DELETE FROM tables WHERE db = ?1 AND name = ?2",
+            params![db, name],
+        )?;
         tx.commit()?;
         Ok(n > 0)
     }
 
     fn list_partitions(&self, db: &str, table: &str) -> Result<Vec<PartitionMeta>> {
         let conn = self.conn()?;
-        let mut st = conn.prepare("SELECT vals, location FROM partitions WHERE db = ?1 AND tbl = ?2 ORDER BY spec")?;
-        let rows = st.query_map(params![db, table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut st = conn.prepare(
+            "SELECT vals, location FROM partitions WHERE db = ?1 AND tbl = ?2 ORDER BY spec",
+        )?;
+        let rows = st.query_map(params![db, table], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         let mut out = vec![];
         for row in rows {
             let (vals, location) = row?;
-            let values: Vec<Option<String>> =
-                serde_json::from_str(&vals).map_err(|e| QuarryError::Catalog(format!("corrupt partition in metastore: {e}")))?;
+            let values: Vec<Option<String>> = serde_json::from_str(&vals).map_err(|e| {
+                QuarryError::Catalog(format!("corrupt partition in metastore: {e}"))
+            })?;
             out.push(PartitionMeta { values, location });
         }
         Ok(out)
     }
 
-    fn add_partitions(&self, db: &str, table: &str, keys: &[String], parts: &[PartitionMeta], if_not_exists: bool) -> Result<usize> {
+    fn add_partitions(
+        &self,
+        db: &str,
+        table: &str,
+        keys: &[String],
+        parts: &[PartitionMeta],
+        if_not_exists: bool,
+    ) -> Result<usize> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut added = 0;
@@ -279,13 +362,22 @@ impl Metastore for SqliteMetastore {
         Ok(added)
     }
 
-    fn drop_partitions(&self, db: &str, table: &str, keys: &[String], values: &[Vec<Option<String>>]) -> Result<usize> {
+    fn drop_partitions(
+        &self,
+        db: &str,
+        table: &str,
+        keys: &[String],
+        values: &[Vec<Option<String>>],
+    ) -> Result<usize> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut n = 0;
         for v in values {
             let spec = hive::partition_path(keys, v);
-            n += tx.execute("DELETE FROM partitions WHERE db = ?1 AND tbl = ?2 AND spec = ?3", params![db, table, spec])?;
+            n += tx.execute(
+                "DELETE FROM partitions WHERE db = ?1 AND tbl = ?2 AND spec = ?3",
+                params![db, table, spec],
+            )?;
         }
         tx.commit()?;
         Ok(n)

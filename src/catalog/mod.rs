@@ -33,7 +33,9 @@ impl FileFormat {
             "parquet" => Ok(FileFormat::Parquet),
             "csv" | "textfile" | "text" => Ok(FileFormat::Csv),
             "json" | "jsonfile" => Ok(FileFormat::Json),
-            other => Err(QuarryError::NotSupported(format!("file format '{other}' (supported: parquet, csv, json)"))),
+            other => Err(QuarryError::NotSupported(format!(
+                "file format '{other}' (supported: parquet, csv, json)"
+            ))),
         }
     }
     pub fn name(&self) -> &'static str {
@@ -87,7 +89,11 @@ pub struct TableMeta {
 impl TableMeta {
     /// Data columns then partition columns.
     pub fn all_columns(&self) -> Vec<ColumnDef> {
-        self.columns.iter().chain(self.partition_columns.iter()).cloned().collect()
+        self.columns
+            .iter()
+            .chain(self.partition_columns.iter())
+            .cloned()
+            .collect()
     }
     pub fn is_partitioned(&self) -> bool {
         !self.partition_columns.is_empty()
@@ -111,13 +117,24 @@ pub struct Catalog {
 impl Catalog {
     /// Open (creating if needed) the catalog under `home`: `home/metastore.db` and `home/warehouse`.
     pub fn open(home: &Path) -> Result<Catalog> {
-        std::fs::create_dir_all(home)
-            .map_err(|e| QuarryError::Catalog(format!("cannot create home directory {}: {e}", home.display())))?;
+        std::fs::create_dir_all(home).map_err(|e| {
+            QuarryError::Catalog(format!(
+                "cannot create home directory {}: {e}",
+                home.display()
+            ))
+        })?;
         let warehouse = home.join("warehouse");
-        std::fs::create_dir_all(&warehouse)
-            .map_err(|e| QuarryError::Catalog(format!("cannot create warehouse {}: {e}", warehouse.display())))?;
+        std::fs::create_dir_all(&warehouse).map_err(|e| {
+            QuarryError::Catalog(format!(
+                "cannot create warehouse {}: {e}",
+                warehouse.display()
+            ))
+        })?;
         let metastore = SqliteMetastore::open(&home.join("metastore.db"), &warehouse)?;
-        Ok(Catalog { metastore: Arc::new(metastore), warehouse })
+        Ok(Catalog {
+            metastore: Arc::new(metastore),
+            warehouse,
+        })
     }
 
     /// The folder of a managed table.
@@ -132,7 +149,9 @@ impl Catalog {
     /// The table, or an error naming it (with a close name as a suggestion).
     pub fn require_table(&self, db: &str, name: &str) -> Result<TableMeta> {
         if !self.metastore.database_exists(db)? {
-            return Err(QuarryError::Analysis(format!("[SCHEMA_NOT_FOUND] The schema `{db}` cannot be found")));
+            return Err(QuarryError::Analysis(format!(
+                "[SCHEMA_NOT_FOUND] The schema `{db}` cannot be found"
+            )));
         }
         match self.metastore.get_table(db, name)? {
             Some(t) => Ok(t),

@@ -57,11 +57,18 @@ pub struct BenchArgs {
 
 /// Parse `1,3,5-7` into query numbers 1..=22.
 pub fn parse_query_list(s: &str) -> Result<Vec<usize>> {
-    let bad = || QuarryError::Analysis(format!("--queries: expected numbers from 1 to 22 like 1,3,5-7, got '{s}'"));
+    let bad = || {
+        QuarryError::Analysis(format!(
+            "--queries: expected numbers from 1 to 22 like 1,3,5-7, got '{s}'"
+        ))
+    };
     let mut out = vec![];
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (a.trim().parse::<usize>().map_err(|_| bad())?, b.trim().parse::<usize>().map_err(|_| bad())?),
+            Some((a, b)) => (
+                a.trim().parse::<usize>().map_err(|_| bad())?,
+                b.trim().parse::<usize>().map_err(|_| bad())?,
+            ),
             None => {
                 let n = part.parse::<usize>().map_err(|_| bad())?;
                 (n, n)
@@ -112,12 +119,26 @@ fn median(v: &[f64]) -> Option<f64> {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     let m = s.len() / 2;
-    Some(if s.len() % 2 == 1 { s[m] } else { (s[m - 1] + s[m]) / 2.0 })
+    Some(if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        (s[m - 1] + s[m]) / 2.0
+    })
 }
 
 fn run_query(session: &mut Session, q: usize, args: &BenchArgs) -> QueryReport {
     let name = format!("q{q:02}");
-    let mut rep = QueryReport { query: name.clone(), rows: None, times_s: vec![], median_s: None, min_s: None, max_s: None, peak_rss_mib: None, check: None, error: None };
+    let mut rep = QueryReport {
+        query: name.clone(),
+        rows: None,
+        times_s: vec![],
+        median_s: None,
+        min_s: None,
+        max_s: None,
+        peak_rss_mib: None,
+        check: None,
+        error: None,
+    };
     let rss_ok = reset_peak_rss();
     let mut first: Option<crate::session::StatementResult> = None;
     for i in 0..(args.warmup + args.runs.max(1)) {
@@ -148,29 +169,35 @@ fn run_query(session: &mut Session, q: usize, args: &BenchArgs) -> QueryReport {
         rep.rows = Some(r.batches.iter().map(|b| b.num_rows()).sum());
         if let Some(dir) = &args.answers {
             let path = dir.join(format!("{name}.csv"));
-            rep.check = Some(match (std::fs::read_to_string(&path), tpch::result_csv(r)) {
-                (Err(e), _) => format!("no answer: cannot read {}: {e}", path.display()),
-                (_, Err(e)) => format!("wrong: {e}"),
-                (Ok(expected), Ok(actual)) => match tpch::compare_csv(&expected, &actual) {
-                    Ok(false) => "ok".into(),
-                    Ok(true) => "ok (row order differs: ties)".into(),
-                    Err(d) => format!("wrong: {d}"),
+            rep.check = Some(
+                match (std::fs::read_to_string(&path), tpch::result_csv(r)) {
+                    (Err(e), _) => format!("no answer: cannot read {}: {e}", path.display()),
+                    (_, Err(e)) => format!("wrong: {e}"),
+                    (Ok(expected), Ok(actual)) => match tpch::compare_csv(&expected, &actual) {
+                        Ok(false) => "ok".into(),
+                        Ok(true) => "ok (row order differs: ties)".into(),
+                        Err(d) => format!("wrong: {d}"),
+                    },
                 },
-            });
+            );
         }
     }
     rep
 }
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {
-    v.map(|x| format!("{x:.digits$}")).unwrap_or_else(|| "-".into())
+    v.map(|x| format!("{x:.digits$}"))
+        .unwrap_or_else(|| "-".into())
 }
 
 /// Run `quarry bench`; returns the process exit code (1 when a query failed or gave a
 /// wrong answer).
 pub fn run(session: &mut Session, args: &BenchArgs, out: &mut dyn Write) -> Result<i32> {
     let Suite::Tpch = args.suite;
-    let dir = args.data.clone().unwrap_or_else(|| session.home().join("tpch").join(tpch::sf_folder(args.sf)));
+    let dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| session.home().join("tpch").join(tpch::sf_folder(args.sf)));
     let queries = match &args.queries {
         Some(s) => parse_query_list(s)?,
         None => (1..=22).collect(),
@@ -181,7 +208,16 @@ pub fn run(session: &mut Session, args: &BenchArgs, out: &mut dyn Write) -> Resu
     let t = Instant::now();
     let g = tpch::generate(args.sf, &dir, parts, session.pool())?;
     if g.created {
-        writeln!(out, "generated TPC-H SF{} into {}: {} files, {} rows, {:.1} s", args.sf, dir.display(), g.files, g.rows, t.elapsed().as_secs_f64()).map_err(io)?;
+        writeln!(
+            out,
+            "generated TPC-H SF{} into {}: {} files, {} rows, {:.1} s",
+            args.sf,
+            dir.display(),
+            g.files,
+            g.rows,
+            t.elapsed().as_secs_f64()
+        )
+        .map_err(io)?;
     }
     if args.generate_only {
         if !g.created {
@@ -190,10 +226,26 @@ pub fn run(session: &mut Session, args: &BenchArgs, out: &mut dyn Write) -> Resu
         return Ok(0);
     }
     tpch::register(session, &dir)?;
-    writeln!(out, "TPC-H SF{}, {threads} thread(s), {} warm-up + {} timed run(s) per query, data {}", args.sf, args.warmup, args.runs.max(1), dir.display()).map_err(io)?;
-    writeln!(out, "{:<6} {:>7} {:>9} {:>9} {:>9} {:>10}  check", "query", "rows", "median_s", "min_s", "max_s", "peak_MiB").map_err(io)?;
+    writeln!(
+        out,
+        "TPC-H SF{}, {threads} thread(s), {} warm-up + {} timed run(s) per query, data {}",
+        args.sf,
+        args.warmup,
+        args.runs.max(1),
+        dir.display()
+    )
+    .map_err(io)?;
+    writeln!(
+        out,
+        "{:<6} {:>7} {:>9} {:>9} {:>9} {:>10}  check",
+        "query", "rows", "median_s", "min_s", "max_s", "peak_MiB"
+    )
+    .map_err(io)?;
     let mut json = match &args.json {
-        Some(p) => Some(std::fs::File::create(p).map_err(|e| QuarryError::Data(format!("cannot create {}: {e}", p.display())))?),
+        Some(p) => Some(
+            std::fs::File::create(p)
+                .map_err(|e| QuarryError::Data(format!("cannot create {}: {e}", p.display())))?,
+        ),
         None => None,
     };
     let (mut total, mut failed) = (0.0, 0);
@@ -211,7 +263,9 @@ pub fn run(session: &mut Session, args: &BenchArgs, out: &mut dyn Write) -> Resu
             out,
             "{:<6} {:>7} {:>9} {:>9} {:>9} {:>10}  {check}",
             rep.query,
-            rep.rows.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+            rep.rows
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "-".into()),
             fmt_opt(rep.median_s, 3),
             fmt_opt(rep.min_s, 3),
             fmt_opt(rep.max_s, 3),
@@ -220,11 +274,21 @@ pub fn run(session: &mut Session, args: &BenchArgs, out: &mut dyn Write) -> Resu
         .map_err(io)?;
         out.flush().map_err(io)?;
         if let Some(f) = json.as_mut() {
-            let line = serde_json::to_string(&rep).map_err(|e| QuarryError::Internal(format!("report as JSON: {e}")))?;
+            let line = serde_json::to_string(&rep)
+                .map_err(|e| QuarryError::Internal(format!("report as JSON: {e}")))?;
             writeln!(f, "{line}").map_err(io)?;
         }
     }
-    writeln!(out, "total (sum of medians): {total:.3} s{}", if failed > 0 { format!("; {failed} query(ies) failed") } else { String::new() }).map_err(io)?;
+    writeln!(
+        out,
+        "total (sum of medians): {total:.3} s{}",
+        if failed > 0 {
+            format!("; {failed} query(ies) failed")
+        } else {
+            String::new()
+        }
+    )
+    .map_err(io)?;
     Ok(i32::from(failed > 0))
 }
 

@@ -30,7 +30,13 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
     /// Quarry home: metastore and warehouse (default ~/.quarry).
-    #[arg(long, visible_alias = "warehouse", env = "QUARRY_HOME", value_name = "DIR", global = true)]
+    #[arg(
+        long,
+        visible_alias = "warehouse",
+        env = "QUARRY_HOME",
+        value_name = "DIR",
+        global = true
+    )]
     pub home: Option<PathBuf>,
     /// Folder of catalog definitions (default: ./catalog when present).
     #[arg(long, env = "QUARRY_CATALOG_DIR", value_name = "DIR")]
@@ -63,7 +69,11 @@ pub enum Command {
 
 /// The home folder: `--home`, `QUARRY_HOME`, else `~/.quarry`.
 pub fn home_dir(arg: Option<PathBuf>) -> PathBuf {
-    arg.unwrap_or_else(|| dirs::home_dir().unwrap_or_else(|| PathBuf::from(".")).join(".quarry"))
+    arg.unwrap_or_else(|| {
+        dirs::home_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(".quarry")
+    })
 }
 
 /// Entry point of the binary; returns the process exit code.
@@ -100,7 +110,11 @@ pub fn main_with_args(args: Args) -> i32 {
             }
         };
     }
-    let mut scripts: Vec<(String, String)> = args.execute.iter().map(|s| ("-e".to_string(), s.clone())).collect();
+    let mut scripts: Vec<(String, String)> = args
+        .execute
+        .iter()
+        .map(|s| ("-e".to_string(), s.clone()))
+        .collect();
     for f in &args.file {
         match std::fs::read_to_string(f) {
             Ok(s) => scripts.push((f.display().to_string(), s)),
@@ -146,14 +160,27 @@ pub fn main_with_args(args: Args) -> i32 {
 }
 
 fn max_rows(session: &Session) -> usize {
-    session.setting("quarry.cli.max_rows").and_then(|v| v.parse().ok()).unwrap_or(1000)
+    session
+        .setting("quarry.cli.max_rows")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
 }
 
 /// Run one statement and print its result.
-pub fn run_one(session: &mut Session, sql: &str, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
+pub fn run_one(
+    session: &mut Session,
+    sql: &str,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> Result<()> {
     let r = session.sql(sql)?;
-    let limit = if format == OutputFormat::Table { max_rows(session) } else { usize::MAX };
+    let limit = if format == OutputFormat::Table {
+        max_rows(session)
+    } else {
+        usize::MAX
+    };
     output::write_result(out, &r, format, limit)?;
-    out.flush().map_err(|e| QuarryError::Data(format!("cannot write output: {e}")))?;
+    out.flush()
+        .map_err(|e| QuarryError::Data(format!("cannot write output: {e}")))?;
     Ok(())
 }

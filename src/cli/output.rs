@@ -32,7 +32,18 @@ fn rows(r: &StatementResult, limit: usize) -> Vec<Vec<Option<String>>> {
             if out.len() >= limit {
                 return out;
             }
-            out.push(b.columns().iter().map(|c| if c.is_null(i) { None } else { Some(format_value(c.as_ref(), i)) }).collect());
+            out.push(
+                b.columns()
+                    .iter()
+                    .map(|c| {
+                        if c.is_null(i) {
+                            None
+                        } else {
+                            Some(format_value(c.as_ref(), i))
+                        }
+                    })
+                    .collect(),
+            );
         }
     }
     out
@@ -46,17 +57,33 @@ fn json_value(a: &dyn Array, i: usize) -> serde_json::Value {
     let s = format_value(a, i);
     match a.data_type() {
         Boolean => serde_json::Value::Bool(s == "true"),
-        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => s.parse::<i64>().map(Into::into).unwrap_or(serde_json::Value::String(s)),
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => s
+            .parse::<i64>()
+            .map(Into::into)
+            .unwrap_or(serde_json::Value::String(s)),
         Float32 | Float64 => {
-            let v = arrow::compute::cast(&a.slice(i, 1), &Float64).ok().and_then(|c| c.as_any().downcast_ref::<arrow::array::Float64Array>().map(|f| f.value(0)));
-            v.and_then(serde_json::Number::from_f64).map(serde_json::Value::Number).unwrap_or(serde_json::Value::String(s))
+            let v = arrow::compute::cast(&a.slice(i, 1), &Float64)
+                .ok()
+                .and_then(|c| {
+                    c.as_any()
+                        .downcast_ref::<arrow::array::Float64Array>()
+                        .map(|f| f.value(0))
+                });
+            v.and_then(serde_json::Number::from_f64)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::String(s))
         }
         _ => serde_json::Value::String(s),
     }
 }
 
 /// Write a result. `max_rows` bounds the table format (a "N more rows" line follows).
-pub fn write_result(w: &mut dyn Write, r: &StatementResult, format: OutputFormat, max_rows: usize) -> Result<()> {
+pub fn write_result(
+    w: &mut dyn Write,
+    r: &StatementResult,
+    format: OutputFormat,
+    max_rows: usize,
+) -> Result<()> {
     let names: Vec<String> = r.schema.fields().iter().map(|f| f.name().clone()).collect();
     if names.is_empty() {
         return Ok(());
@@ -65,9 +92,15 @@ pub fn write_result(w: &mut dyn Write, r: &StatementResult, format: OutputFormat
     match format {
         OutputFormat::Table => {
             let mut t = Table::new();
-            t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled).set_header(names.clone());
+            t.load_style(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Disabled)
+                .set_header(names.clone());
             for row in rows(r, max_rows) {
-                t.add_row(row.into_iter().map(|v| v.unwrap_or_else(|| "NULL".into())).collect::<Vec<_>>());
+                t.add_row(
+                    row.into_iter()
+                        .map(|v| v.unwrap_or_else(|| "NULL".into()))
+                        .collect::<Vec<_>>(),
+                );
             }
             writeln!(w, "{t}").map_err(io_err)?;
             if total > max_rows {
@@ -75,13 +108,23 @@ pub fn write_result(w: &mut dyn Write, r: &StatementResult, format: OutputFormat
             }
         }
         OutputFormat::Csv | OutputFormat::Tsv => {
-            let delim = if format == OutputFormat::Csv { b',' } else { b'\t' };
-            let mut cw = csv::WriterBuilder::new().delimiter(delim).from_writer(vec![]);
-            cw.write_record(&names).map_err(|e| QuarryError::Data(e.to_string()))?;
+            let delim = if format == OutputFormat::Csv {
+                b','
+            } else {
+                b'\t'
+            };
+            let mut cw = csv::WriterBuilder::new()
+                .delimiter(delim)
+                .from_writer(vec![]);
+            cw.write_record(&names)
+                .map_err(|e| QuarryError::Data(e.to_string()))?;
             for row in rows(r, usize::MAX) {
-                cw.write_record(row.into_iter().map(|v| v.unwrap_or_default())).map_err(|e| QuarryError::Data(e.to_string()))?;
+                cw.write_record(row.into_iter().map(|v| v.unwrap_or_default()))
+                    .map_err(|e| QuarryError::Data(e.to_string()))?;
             }
-            let bytes = cw.into_inner().map_err(|e| QuarryError::Data(e.to_string()))?;
+            let bytes = cw
+                .into_inner()
+                .map_err(|e| QuarryError::Data(e.to_string()))?;
             w.write_all(&bytes).map_err(io_err)?;
         }
         OutputFormat::Json | OutputFormat::Ndjson => {

@@ -55,7 +55,11 @@ fn meta(cmd: &str, format: &mut OutputFormat, timing: &mut bool) -> Result<Optio
                 "tsv" => OutputFormat::Tsv,
                 "json" => OutputFormat::Json,
                 "ndjson" => OutputFormat::Ndjson,
-                other => return Err(format!("unknown format '{other}' (table, csv, tsv, json, ndjson)")),
+                other => {
+                    return Err(format!(
+                        "unknown format '{other}' (table, csv, tsv, json, ndjson)"
+                    ))
+                }
             };
             Ok(None)
         }
@@ -79,10 +83,17 @@ pub fn run(session: &mut Session, mut format: OutputFormat, mut timing: bool) ->
     let cancel = session.cancel_flag();
     // Ctrl-C while a query runs sets the cancel flag (the line editor handles it at the prompt)
     let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::Relaxed));
-    println!("Quarry {} — SQL over data lakes. \\? for help, \\q to quit.", env!("CARGO_PKG_VERSION"));
+    println!(
+        "Quarry {} — SQL over data lakes. \\? for help, \\q to quit.",
+        env!("CARGO_PKG_VERSION")
+    );
     let mut buffer = String::new();
     loop {
-        let prompt = if buffer.is_empty() { "quarry> " } else { "   ...> " };
+        let prompt = if buffer.is_empty() {
+            "quarry> "
+        } else {
+            "   ...> "
+        };
         match rl.readline(prompt) {
             Ok(line) => {
                 let trimmed = line.trim();

@@ -74,7 +74,9 @@ pub fn serve(session: &mut Session, input: impl BufRead, out: &mut dyn Write) ->
         let resp = match req {
             Ok(r) => answer(session, &r.sql),
             Err(e) if e.is_eof() => break,
-            Err(e) if e.is_io() => return Err(QuarryError::Data(format!("cannot read input: {e}"))),
+            Err(e) if e.is_io() => {
+                return Err(QuarryError::Data(format!("cannot read input: {e}")))
+            }
             Err(e) => {
                 // the stream cannot be resynchronised after a syntax error
                 let v = serde_json::json!({ "err": format!("bad request: {e}") });

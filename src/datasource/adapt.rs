@@ -26,7 +26,9 @@ pub fn can_widen(from: &DataType, to: &DataType) -> bool {
     match (&from, to) {
         (Int8, Int16 | Int32 | Int64) | (Int16, Int32 | Int64) | (Int32, Int64) => true,
         (Int8 | Int16 | Int32, Float64) | (Float32, Float64) => true,
-        (Decimal128(p1, s1), Decimal128(p2, s2)) => s2 >= s1 && (p2 - *s2 as u8) >= (p1 - *s1 as u8),
+        (Decimal128(p1, s1), Decimal128(p2, s2)) => {
+            s2 >= s1 && (p2 - *s2 as u8) >= (p1 - *s1 as u8)
+        }
         (Int8 | Int16 | Int32 | Int64, Decimal128(p, s)) => {
             let need = match from {
                 Int8 => 3,
@@ -43,7 +45,11 @@ pub fn can_widen(from: &DataType, to: &DataType) -> bool {
 }
 
 /// Adapt `batch` (from `path`) to `target` columns, in that order.
-pub fn adapt_batch(batch: &RecordBatch, target: &[ColumnDef], path: &Path) -> Result<Vec<ArrayRef>> {
+pub fn adapt_batch(
+    batch: &RecordBatch,
+    target: &[ColumnDef],
+    path: &Path,
+) -> Result<Vec<ArrayRef>> {
     let schema = batch.schema();
     target
         .iter()

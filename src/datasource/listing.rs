@@ -16,10 +16,15 @@ pub struct FileEntry {
 
 fn read_dir_sorted(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
     let rd = std::fs::read_dir(dir).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => QuarryError::Data(format!("[PATH_NOT_FOUND] Path does not exist: {}", dir.display())),
+        std::io::ErrorKind::NotFound => QuarryError::Data(format!(
+            "[PATH_NOT_FOUND] Path does not exist: {}",
+            dir.display()
+        )),
         _ => QuarryError::Data(format!("cannot list {}: {e}", dir.display())),
     })?;
-    let mut entries: Vec<_> = rd.collect::<std::io::Result<Vec<_>>>().map_err(|e| QuarryError::Data(format!("cannot list {}: {e}", dir.display())))?;
+    let mut entries: Vec<_> = rd
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| QuarryError::Data(format!("cannot list {}: {e}", dir.display())))?;
     entries.sort_by_key(|e| e.file_name());
     Ok(entries)
 }
@@ -28,11 +33,17 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
 /// sorted by path. `root` may also be a single file. A missing path is an error.
 pub fn list_files(root: &Path) -> Result<Vec<FileEntry>> {
     let meta = std::fs::metadata(root).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => QuarryError::Data(format!("[PATH_NOT_FOUND] Path does not exist: {}", root.display())),
+        std::io::ErrorKind::NotFound => QuarryError::Data(format!(
+            "[PATH_NOT_FOUND] Path does not exist: {}",
+            root.display()
+        )),
         _ => QuarryError::Data(format!("cannot read {}: {e}", root.display())),
     })?;
     if meta.is_file() {
-        return Ok(vec![FileEntry { path: root.to_path_buf(), size: meta.len() }]);
+        return Ok(vec![FileEntry {
+            path: root.to_path_buf(),
+            size: meta.len(),
+        }]);
     }
     let mut out = vec![];
     let mut stack = vec![root.to_path_buf()];
@@ -43,12 +54,17 @@ pub fn list_files(root: &Path) -> Result<Vec<FileEntry>> {
             if is_hidden(&name) {
                 continue;
             }
-            let ft = e.file_type().map_err(|err| QuarryError::Data(format!("cannot stat {}: {err}", e.path().display())))?;
+            let ft = e.file_type().map_err(|err| {
+                QuarryError::Data(format!("cannot stat {}: {err}", e.path().display()))
+            })?;
             if ft.is_dir() {
                 subdirs.push(e.path());
             } else {
                 let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-                out.push(FileEntry { path: e.path(), size });
+                out.push(FileEntry {
+                    path: e.path(),
+                    size,
+                });
             }
         }
         subdirs.reverse();
@@ -128,7 +144,10 @@ pub fn infer_partition_columns(root: &Path) -> Result<Vec<ColumnDef>> {
     let parts = discover_partitions(root, &keys)?;
     let mut cols = vec![];
     for (i, k) in keys.iter().enumerate() {
-        let vals: Vec<&str> = parts.iter().filter_map(|p| p.values[i].as_deref()).collect();
+        let vals: Vec<&str> = parts
+            .iter()
+            .filter_map(|p| p.values[i].as_deref())
+            .collect();
         let dt = if !vals.is_empty() && vals.iter().all(|v| v.parse::<i32>().is_ok()) {
             arrow::datatypes::DataType::Int32
         } else if !vals.is_empty() && vals.iter().all(|v| v.parse::<i64>().is_ok()) {
@@ -138,7 +157,10 @@ pub fn infer_partition_columns(root: &Path) -> Result<Vec<ColumnDef>> {
         } else {
             arrow::datatypes::DataType::Utf8
         };
-        cols.push(ColumnDef { name: k.clone(), data_type: dt });
+        cols.push(ColumnDef {
+            name: k.clone(),
+            data_type: dt,
+        });
     }
     Ok(cols)
 }

@@ -23,25 +23,38 @@ pub use listing::{discover_partitions, list_files, FileEntry};
 pub fn resolve_location(loc: &str) -> Result<PathBuf> {
     let l = loc.trim();
     if l.starts_with("s3://") || l.starts_with("s3a://") || l.starts_with("s3n://") {
-        return Err(QuarryError::NotSupported(format!("S3 locations yet ({l}); only local paths work in this version")));
+        return Err(QuarryError::NotSupported(format!(
+            "S3 locations yet ({l}); only local paths work in this version"
+        )));
     }
-    let l = l.strip_prefix("file://").or_else(|| l.strip_prefix("file:")).unwrap_or(l);
+    let l = l
+        .strip_prefix("file://")
+        .or_else(|| l.strip_prefix("file:"))
+        .unwrap_or(l);
     let p = if let Some(rest) = l.strip_prefix("~/") {
-        dirs::home_dir().map(|h| h.join(rest)).unwrap_or_else(|| PathBuf::from(l))
+        dirs::home_dir()
+            .map(|h| h.join(rest))
+            .unwrap_or_else(|| PathBuf::from(l))
     } else {
         PathBuf::from(l)
     };
     if p.is_absolute() {
         Ok(p)
     } else {
-        std::env::current_dir().map(|d| d.join(&p)).map_err(|e| QuarryError::Data(format!("cannot resolve path {l}: {e}")))
+        std::env::current_dir()
+            .map(|d| d.join(&p))
+            .map_err(|e| QuarryError::Data(format!("cannot resolve path {l}: {e}")))
     }
 }
 
 /// Infer a schema from the files under `path` (first file of the format), as Spark does
 /// for `CREATE TABLE t USING fmt LOCATION ...` without columns. Partition folders are
 /// not part of the result (see [`listing::infer_partition_columns`]).
-pub fn infer_schema(format: FileFormat, options: &std::collections::BTreeMap<String, String>, root: &Path) -> Result<Vec<ColumnDef>> {
+pub fn infer_schema(
+    format: FileFormat,
+    options: &std::collections::BTreeMap<String, String>,
+    root: &Path,
+) -> Result<Vec<ColumnDef>> {
     let files = list_files(root)?;
     let Some(first) = files.first() else {
         return Err(QuarryError::Analysis(format!(

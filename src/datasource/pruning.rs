@@ -26,8 +26,14 @@ impl Stats<'_> {
     fn converter(&self, id: ColumnId) -> Option<(StatisticsConverter<'_>, DataType)> {
         let (name, dt) = self.columns.get(&id)?;
         let schema = self.md.schema();
-        let file_name = schema.fields().iter().find(|f| f.name().eq_ignore_ascii_case(name))?.name().clone();
-        let conv = StatisticsConverter::try_new(&file_name, schema, self.md.parquet_schema()).ok()?;
+        let file_name = schema
+            .fields()
+            .iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))?
+            .name()
+            .clone();
+        let conv =
+            StatisticsConverter::try_new(&file_name, schema, self.md.parquet_schema()).ok()?;
         Some((conv, dt.clone()))
     }
     fn min_max(&self, id: ColumnId) -> Option<(ArrayRef, ArrayRef)> {
@@ -49,16 +55,28 @@ impl Stats<'_> {
 /// `Some(mask)`: a row group may match where the mask is true or NULL. `None`: unknown.
 fn may_match(e: &Expr, s: &Stats) -> Option<BooleanArray> {
     match e {
-        Expr::Binary { op: BinOp::And, left, right, .. } => match (may_match(left, s), may_match(right, s)) {
+        Expr::Binary {
+            op: BinOp::And,
+            left,
+            right,
+            ..
+        } => match (may_match(left, s), may_match(right, s)) {
             (Some(a), Some(b)) => and_kleene(&a, &b).ok(),
             (Some(a), None) | (None, Some(a)) => Some(a),
             (None, None) => None,
         },
-        Expr::Binary { op: BinOp::Or, left, right, .. } => {
+        Expr::Binary {
+            op: BinOp::Or,
+            left,
+            right,
+            ..
+        } => {
             let (a, b) = (may_match(left, s)?, may_match(right, s)?);
             or_kleene(&a, &b).ok()
         }
-        Expr::Binary { op, left, right, .. } if op.is_comparison() && *op != BinOp::NullSafeEq => {
+        Expr::Binary {
+            op, left, right, ..
+        } if op.is_comparison() && *op != BinOp::NullSafeEq => {
             let (id, lit, op) = match (left.as_ref(), right.as_ref()) {
                 (Expr::Column(c), Expr::Literal(v)) => (c.id, v, *op),
                 (Expr::Literal(v), Expr::Column(c)) => (c.id, v, op.swap()),
@@ -71,8 +89,17 @@ fn may_match(e: &Expr, s: &Stats) -> Option<BooleanArray> {
             let lit = cast(&lit.0, mins.data_type()).ok()?;
             let lit = Scalar::new(lit);
             let r = match op {
-                BinOp::Eq => and_kleene(&cmp::lt_eq(&mins, &lit).ok()?, &cmp::gt_eq(&maxes, &lit).ok()?).ok()?,
-                BinOp::NotEq => not(&and_kleene(&cmp::eq(&mins, &lit).ok()?, &cmp::eq(&maxes, &lit).ok()?).ok()?).ok()?,
+                BinOp::Eq => and_kleene(
+                    &cmp::lt_eq(&mins, &lit).ok()?,
+                    &cmp::gt_eq(&maxes, &lit).ok()?,
+                )
+                .ok()?,
+                BinOp::NotEq => not(&and_kleene(
+                    &cmp::eq(&mins, &lit).ok()?,
+                    &cmp::eq(&maxes, &lit).ok()?,
+                )
+                .ok()?)
+                .ok()?,
                 BinOp::Lt => cmp::lt(&mins, &lit).ok()?,
                 BinOp::LtEq => cmp::lt_eq(&mins, &lit).ok()?,
                 BinOp::Gt => cmp::gt(&maxes, &lit).ok()?,
@@ -81,7 +108,11 @@ fn may_match(e: &Expr, s: &Stats) -> Option<BooleanArray> {
             };
             Some(r)
         }
-        Expr::InList { expr, list, negated: false } => {
+        Expr::InList {
+            expr,
+            list,
+            negated: false,
+        } => {
             let mut acc: Option<BooleanArray> = None;
             for item in list {
                 let eq = Expr::binary(BinOp::Eq, (**expr).clone(), item.clone(), DataType::Boolean);
@@ -94,12 +125,20 @@ fn may_match(e: &Expr, s: &Stats) -> Option<BooleanArray> {
             acc
         }
         Expr::IsNull(inner) => {
-            let Expr::Column(c) = inner.as_ref() else { return None };
+            let Expr::Column(c) = inner.as_ref() else {
+                return None;
+            };
             let (nulls, _) = s.nulls(c.id)?;
-            cmp::gt(&nulls, &Scalar::new(arrow::array::UInt64Array::from(vec![0u64]))).ok()
+            cmp::gt(
+                &nulls,
+                &Scalar::new(arrow::array::UInt64Array::from(vec![0u64])),
+            )
+            .ok()
         }
         Expr::IsNotNull(inner) => {
-            let Expr::Column(c) = inner.as_ref() else { return None };
+            let Expr::Column(c) = inner.as_ref() else {
+                return None;
+            };
             let (nulls, rows) = s.nulls(c.id)?;
             cmp::lt(&nulls, &rows).ok()
         }
@@ -108,7 +147,11 @@ fn may_match(e: &Expr, s: &Stats) -> Option<BooleanArray> {
 }
 
 /// Which row groups of a file may contain rows matching all `filters`.
-pub fn prune_row_groups(md: &ArrowReaderMetadata, filters: &[Expr], columns: &HashMap<ColumnId, (String, DataType)>) -> Vec<bool> {
+pub fn prune_row_groups(
+    md: &ArrowReaderMetadata,
+    filters: &[Expr],
+    columns: &HashMap<ColumnId, (String, DataType)>,
+) -> Vec<bool> {
     let n = md.metadata().num_row_groups();
     let mut keep = vec![true; n];
     let s = Stats { md, columns };

@@ -34,7 +34,9 @@ fn csv_format(options: &BTreeMap<String, String>) -> Result<arrow::csv::reader::
     let header = opt(options, &["header"]).is_some_and(|h| h.eq_ignore_ascii_case("true"));
     let delim = opt(options, &["delimiter", "sep", "field.delim"]).unwrap_or(",");
     let delim = single_byte(delim, "delimiter")?;
-    let mut f = arrow::csv::reader::Format::default().with_header(header).with_delimiter(delim);
+    let mut f = arrow::csv::reader::Format::default()
+        .with_header(header)
+        .with_delimiter(delim);
     if let Some(q) = opt(options, &["quote"]) {
         f = f.with_quote(single_byte(q, "quote")?);
     }
@@ -42,7 +44,8 @@ fn csv_format(options: &BTreeMap<String, String>) -> Result<arrow::csv::reader::
         f = f.with_escape(single_byte(e, "escape")?);
     }
     let null = opt(options, &["nullvalue"]).unwrap_or("");
-    let re = regex::Regex::new(&format!("^{}$", regex::escape(null))).map_err(|e| QuarryError::Analysis(format!("bad nullValue: {e}")))?;
+    let re = regex::Regex::new(&format!("^{}$", regex::escape(null)))
+        .map_err(|e| QuarryError::Analysis(format!("bad nullValue: {e}")))?;
     Ok(f.with_null_regex(re))
 }
 
@@ -51,7 +54,9 @@ fn single_byte(s: &str, what: &str) -> Result<u8> {
     if b.len() == 1 {
         Ok(b[0])
     } else {
-        Err(QuarryError::Analysis(format!("the CSV {what} must be a single character, got '{s}'")))
+        Err(QuarryError::Analysis(format!(
+            "the CSV {what} must be a single character, got '{s}'"
+        )))
     }
 }
 
@@ -62,54 +67,111 @@ pub fn infer_csv_schema(path: &Path, options: &BTreeMap<String, String>) -> Resu
     let format = csv_format(options)?;
     let header = opt(options, &["header"]).is_some_and(|h| h.eq_ignore_ascii_case("true"));
     let infer = opt(options, &["inferschema"]).is_some_and(|h| h.eq_ignore_ascii_case("true"));
-    let (schema, _) = format.infer_schema(f, Some(1000)).map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display())))?;
+    let (schema, _) = format
+        .infer_schema(f, Some(1000))
+        .map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display())))?;
     Ok(schema
         .fields()
         .iter()
         .enumerate()
         .map(|(i, fld)| ColumnDef {
-            name: if header { fld.name().to_ascii_lowercase() } else { format!("_c{i}") },
-            data_type: if infer { normalize_type(fld.data_type()) } else { DataType::Utf8 },
+            name: if header {
+                fld.name().to_ascii_lowercase()
+            } else {
+                format!("_c{i}")
+            },
+            data_type: if infer {
+                normalize_type(fld.data_type())
+            } else {
+                DataType::Utf8
+            },
         })
         .collect())
 }
 
 /// Read CSV columns `projection` (positions in `columns`) of a file, cast to their types.
-pub fn read_csv(path: &Path, options: &BTreeMap<String, String>, columns: &[ColumnDef], projection: &[usize], batch_size: usize) -> Result<Vec<RecordBatch>> {
+pub fn read_csv(
+    path: &Path,
+    options: &BTreeMap<String, String>,
+    columns: &[ColumnDef],
+    projection: &[usize],
+    batch_size: usize,
+) -> Result<Vec<RecordBatch>> {
     let f = open(path)?;
     let format = csv_format(options)?;
-    let text_schema = Arc::new(Schema::new(columns.iter().map(|c| Field::new(&c.name, DataType::Utf8, true)).collect::<Vec<_>>()));
-    let mut builder = arrow::csv::ReaderBuilder::new(text_schema).with_format(format).with_batch_size(batch_size).with_truncated_rows(true);
+    let text_schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| Field::new(&c.name, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let mut builder = arrow::csv::ReaderBuilder::new(text_schema)
+        .with_format(format)
+        .with_batch_size(batch_size)
+        .with_truncated_rows(true);
     builder = builder.with_projection(projection.to_vec());
-    let reader = builder.build(f).map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display())))?;
-    let out_schema = Arc::new(Schema::new(projection.iter().map(|&i| Field::new(&columns[i].name, columns[i].data_type.clone(), true)).collect::<Vec<_>>()));
-    let opts = CastOptions { safe: true, ..Default::default() };
+    let reader = builder
+        .build(f)
+        .map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display())))?;
+    let out_schema = Arc::new(Schema::new(
+        projection
+            .iter()
+            .map(|&i| Field::new(&columns[i].name, columns[i].data_type.clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+    let opts = CastOptions {
+        safe: true,
+        ..Default::default()
+    };
     let mut out = vec![];
     for b in reader {
-        let b = b.map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display())))?;
+        let b = b.map_err(|e| {
+            QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display()))
+        })?;
         let cols: Vec<ArrayRef> = b
             .columns()
             .iter()
             .zip(projection)
             .map(|(a, &i)| {
                 let t = &columns[i].data_type;
-                let a = if matches!(t, DataType::Boolean | DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _)) {
+                let a = if matches!(
+                    t,
+                    DataType::Boolean
+                        | DataType::Int8
+                        | DataType::Int16
+                        | DataType::Int32
+                        | DataType::Int64
+                        | DataType::Float32
+                        | DataType::Float64
+                        | DataType::Decimal128(_, _)
+                ) {
                     trim_strings(a)
                 } else {
                     a.clone()
                 };
-                cast_with_options(&a, t, &opts).map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display())))
+                cast_with_options(&a, t, &opts).map_err(|e| {
+                    QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display()))
+                })
             })
             .collect::<Result<_>>()?;
-        out.push(RecordBatch::try_new(out_schema.clone(), cols).map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display())))?);
+        out.push(RecordBatch::try_new(out_schema.clone(), cols).map_err(|e| {
+            QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display()))
+        })?);
     }
     Ok(out)
 }
 
 fn trim_strings(a: &ArrayRef) -> ArrayRef {
     match a.as_any().downcast_ref::<arrow::array::StringArray>() {
-        Some(s) if s.iter().any(|v| v.is_some_and(|v| v.starts_with(' ') || v.ends_with(' '))) => {
-            Arc::new(s.iter().map(|v| v.map(|v| v.trim())).collect::<arrow::array::StringArray>())
+        Some(s)
+            if s.iter()
+                .any(|v| v.is_some_and(|v| v.starts_with(' ') || v.ends_with(' '))) =>
+        {
+            Arc::new(
+                s.iter()
+                    .map(|v| v.map(|v| v.trim()))
+                    .collect::<arrow::array::StringArray>(),
+            )
         }
         _ => a.clone(),
     }
@@ -123,13 +185,30 @@ pub fn infer_json_schema(path: &Path) -> Result<Vec<ColumnDef>> {
     let (schema, _) = arrow::json::reader::infer_json_schema(&mut r, Some(1000))
         .map_err(|e| QuarryError::Data(format!("cannot read JSON file {}: {e}", path.display())))?;
     r.rewind().ok();
-    Ok(schema.fields().iter().map(|f| ColumnDef { name: f.name().to_ascii_lowercase(), data_type: normalize_type(f.data_type()) }).collect())
+    Ok(schema
+        .fields()
+        .iter()
+        .map(|f| ColumnDef {
+            name: f.name().to_ascii_lowercase(),
+            data_type: normalize_type(f.data_type()),
+        })
+        .collect())
 }
 
 /// Read the fields `projection` (positions in `columns`) of a JSON-lines file.
-pub fn read_json(path: &Path, columns: &[ColumnDef], projection: &[usize], batch_size: usize) -> Result<Vec<RecordBatch>> {
+pub fn read_json(
+    path: &Path,
+    columns: &[ColumnDef],
+    projection: &[usize],
+    batch_size: usize,
+) -> Result<Vec<RecordBatch>> {
     let f = open(path)?;
-    let schema = Arc::new(Schema::new(projection.iter().map(|&i| Field::new(&columns[i].name, columns[i].data_type.clone(), true)).collect::<Vec<_>>()));
+    let schema = Arc::new(Schema::new(
+        projection
+            .iter()
+            .map(|&i| Field::new(&columns[i].name, columns[i].data_type.clone(), true))
+            .collect::<Vec<_>>(),
+    ));
     let reader = arrow::json::ReaderBuilder::new(schema)
         .with_batch_size(batch_size)
         .with_coerce_primitive(true)
@@ -137,7 +216,9 @@ pub fn read_json(path: &Path, columns: &[ColumnDef], projection: &[usize], batch
         .map_err(|e| QuarryError::Data(format!("cannot read JSON file {}: {e}", path.display())))?;
     let mut out = vec![];
     for b in reader {
-        out.push(b.map_err(|e| QuarryError::Data(format!("cannot read JSON file {}: {e}", path.display())))?);
+        out.push(b.map_err(|e| {
+            QuarryError::Data(format!("cannot read JSON file {}: {e}", path.display()))
+        })?);
     }
     Ok(out)
 }

@@ -19,19 +19,34 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Write `batches` (all of `schema`) as one new parquet file in `dir`; returns its path,
 /// or `None` when there are no rows.
-pub fn write_parquet_file(dir: &Path, schema: SchemaRef, batches: &[RecordBatch]) -> Result<Option<PathBuf>> {
+pub fn write_parquet_file(
+    dir: &Path,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<Option<PathBuf>> {
     if batches.iter().all(|b| b.num_rows() == 0) {
         return Ok(None);
     }
-    std::fs::create_dir_all(dir).map_err(|e| QuarryError::Data(format!("cannot create {}: {e}", dir.display())))?;
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    std::fs::create_dir_all(dir)
+        .map_err(|e| QuarryError::Data(format!("cannot create {}: {e}", dir.display())))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!("part-{nanos:x}-{:x}-{n:05}.snappy.parquet", std::process::id());
+    let name = format!(
+        "part-{nanos:x}-{:x}-{n:05}.snappy.parquet",
+        std::process::id()
+    );
     let final_path = dir.join(&name);
     let tmp_path = dir.join(format!(".{name}.inprogress"));
-    let err = |e: &dyn std::fmt::Display| QuarryError::Data(format!("cannot write {}: {e}", final_path.display()));
+    let err = |e: &dyn std::fmt::Display| {
+        QuarryError::Data(format!("cannot write {}: {e}", final_path.display()))
+    };
     let file = std::fs::File::create(&tmp_path).map_err(|e| err(&e))?;
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| err(&e))?;
     for b in batches {
         w.write(b).map_err(|e| err(&e))?;

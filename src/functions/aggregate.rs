@@ -98,10 +98,17 @@ impl AggFunc {
 
     /// Resolve a call: the function (with constant parameters), the type to cast the
     /// value argument to, and the result type (Spark's rules).
-    pub fn resolve(name: &str, arg_types: &[DataType], consts: &[Option<f64>]) -> Result<(AggFunc, Option<DataType>, DataType)> {
+    pub fn resolve(
+        name: &str,
+        arg_types: &[DataType],
+        consts: &[Option<f64>],
+    ) -> Result<(AggFunc, Option<DataType>, DataType)> {
         let need = |n: usize| -> Result<()> {
             if arg_types.len() < n {
-                Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] `{name}` requires {n} parameters but the actual number is {}", arg_types.len())))
+                Err(QuarryError::Analysis(format!(
+                    "[WRONG_NUM_ARGS] `{name}` requires {n} parameters but the actual number is {}",
+                    arg_types.len()
+                )))
             } else {
                 Ok(())
             }
@@ -110,7 +117,10 @@ impl AggFunc {
             if is_numeric(t) || *t == DataType::Null || is_string(t) {
                 Ok(())
             } else {
-                Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH] `{name}` requires a numeric argument, not {}", type_name(t))))
+                Err(QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH] `{name}` requires a numeric argument, not {}",
+                    type_name(t)
+                )))
             }
         };
         Ok(match name {
@@ -119,8 +129,14 @@ impl AggFunc {
                 need(1)?;
                 numeric(&arg_types[0])?;
                 match &arg_types[0] {
-                    DataType::Decimal128(p, s) => (AggFunc::Sum, Some(DataType::Decimal128(38, *s)), DataType::Decimal128((*p + 10).min(38), *s)),
-                    t if crate::types::is_integer(t) => (AggFunc::Sum, Some(DataType::Int64), DataType::Int64),
+                    DataType::Decimal128(p, s) => (
+                        AggFunc::Sum,
+                        Some(DataType::Decimal128(38, *s)),
+                        DataType::Decimal128((*p + 10).min(38), *s),
+                    ),
+                    t if crate::types::is_integer(t) => {
+                        (AggFunc::Sum, Some(DataType::Int64), DataType::Int64)
+                    }
                     _ => (AggFunc::Sum, Some(DataType::Float64), DataType::Float64),
                 }
             }
@@ -128,15 +144,21 @@ impl AggFunc {
                 need(1)?;
                 numeric(&arg_types[0])?;
                 match &arg_types[0] {
-                    DataType::Decimal128(p, s) => {
-                        (AggFunc::Avg, Some(DataType::Decimal128(38, *s)), DataType::Decimal128((*p + 4).min(38), (*s + 4).min(38)))
-                    }
+                    DataType::Decimal128(p, s) => (
+                        AggFunc::Avg,
+                        Some(DataType::Decimal128(38, *s)),
+                        DataType::Decimal128((*p + 4).min(38), (*s + 4).min(38)),
+                    ),
                     _ => (AggFunc::Avg, Some(DataType::Float64), DataType::Float64),
                 }
             }
             "min" | "max" => {
                 need(1)?;
-                let f = if name == "min" { AggFunc::Min } else { AggFunc::Max };
+                let f = if name == "min" {
+                    AggFunc::Min
+                } else {
+                    AggFunc::Max
+                };
                 (f, None, arg_types[0].clone())
             }
             "first" | "first_value" | "any_value" => {
@@ -158,12 +180,17 @@ impl AggFunc {
                     return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH] the percentage of {name} must be between 0.0 and 1.0, got {p}")));
                 }
                 if name == "percentile" {
-                    (AggFunc::Percentile(p), Some(DataType::Float64), DataType::Float64)
+                    (
+                        AggFunc::Percentile(p),
+                        Some(DataType::Float64),
+                        DataType::Float64,
+                    )
                 } else {
                     (AggFunc::PercentileApprox(p), None, arg_types[0].clone())
                 }
             }
-            "stddev" | "stddev_samp" | "std" | "stddev_pop" | "variance" | "var_samp" | "var_pop" => {
+            "stddev" | "stddev_samp" | "std" | "stddev_pop" | "variance" | "var_samp"
+            | "var_pop" => {
                 need(1)?;
                 numeric(&arg_types[0])?;
                 let f = match name {
@@ -182,7 +209,11 @@ impl AggFunc {
                         type_name(&arg_types[0]).to_uppercase()
                     )));
                 }
-                let f = if matches!(name, "bool_and" | "every") { AggFunc::BoolAnd } else { AggFunc::BoolOr };
+                let f = if matches!(name, "bool_and" | "every") {
+                    AggFunc::BoolAnd
+                } else {
+                    AggFunc::BoolOr
+                };
                 (f, Some(DataType::Boolean), DataType::Boolean)
             }
             _ => return Err(QuarryError::Internal(format!("unknown aggregate {name}"))),
@@ -193,34 +224,76 @@ impl AggFunc {
 /// Per-group state of one aggregate call.
 pub trait Accumulator: Send {
     fn update(&mut self, args: &[ArrayRef], groups: &[usize], num_groups: usize) -> Result<()>;
-    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], num_groups: usize) -> Result<()>;
+    fn merge(
+        &mut self,
+        other: Box<dyn Accumulator>,
+        mapping: &[usize],
+        num_groups: usize,
+    ) -> Result<()>;
     fn finish(&mut self, num_groups: usize) -> Result<ArrayRef>;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
 fn downcast<T: 'static>(b: Box<dyn Accumulator>) -> Result<Box<T>> {
-    b.into_any().downcast::<T>().map_err(|_| QuarryError::Internal("accumulator kind mismatch in merge".into()))
+    b.into_any()
+        .downcast::<T>()
+        .map_err(|_| QuarryError::Internal("accumulator kind mismatch in merge".into()))
 }
 
 /// Build the accumulator for a call. `input_type` is the value argument's type after casting.
-pub fn create_accumulator(func: &AggFunc, distinct: bool, arg_types: &[DataType], result_type: &DataType) -> Result<Box<dyn Accumulator>> {
+pub fn create_accumulator(
+    func: &AggFunc,
+    distinct: bool,
+    arg_types: &[DataType],
+    result_type: &DataType,
+) -> Result<Box<dyn Accumulator>> {
     if distinct && !matches!(func, AggFunc::Min | AggFunc::Max) {
-        let fields = arg_types.iter().map(|t| SortField::new(t.clone())).collect();
+        let fields = arg_types
+            .iter()
+            .map(|t| SortField::new(t.clone()))
+            .collect();
         let inner_func = func.clone();
         let arg_types = arg_types.to_vec();
         let rt = result_type.clone();
-        return Ok(Box::new(DistinctAcc { converter: RowConverter::new(fields)?, seen: HashSet::new(), func: inner_func, arg_types, result_type: rt }));
+        return Ok(Box::new(DistinctAcc {
+            converter: RowConverter::new(fields)?,
+            seen: HashSet::new(),
+            func: inner_func,
+            arg_types,
+            result_type: rt,
+        }));
     }
     Ok(match func {
         AggFunc::Count => Box::new(CountAcc { counts: vec![] }),
         AggFunc::Sum => match result_type {
-            DataType::Int64 => Box::new(SumI64 { sums: vec![], seen: vec![] }),
-            DataType::Decimal128(_, _) => Box::new(SumDecimal { sums: vec![], seen: vec![], result_type: result_type.clone(), counts: None }),
-            _ => Box::new(SumF64 { sums: vec![], seen: vec![], counts: None }),
+            DataType::Int64 => Box::new(SumI64 {
+                sums: vec![],
+                seen: vec![],
+            }),
+            DataType::Decimal128(_, _) => Box::new(SumDecimal {
+                sums: vec![],
+                seen: vec![],
+                result_type: result_type.clone(),
+                counts: None,
+            }),
+            _ => Box::new(SumF64 {
+                sums: vec![],
+                seen: vec![],
+                counts: None,
+            }),
         },
         AggFunc::Avg => match result_type {
-            DataType::Decimal128(_, _) => Box::new(SumDecimal { sums: vec![], seen: vec![], result_type: result_type.clone(), counts: Some(vec![]) }),
-            _ => Box::new(SumF64 { sums: vec![], seen: vec![], counts: Some(vec![]) }),
+            DataType::Decimal128(_, _) => Box::new(SumDecimal {
+                sums: vec![],
+                seen: vec![],
+                result_type: result_type.clone(),
+                counts: Some(vec![]),
+            }),
+            _ => Box::new(SumF64 {
+                sums: vec![],
+                seen: vec![],
+                counts: Some(vec![]),
+            }),
         },
         AggFunc::Min | AggFunc::Max | AggFunc::First => Box::new(MinMaxAcc {
             converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
@@ -230,14 +303,29 @@ pub fn create_accumulator(func: &AggFunc, distinct: bool, arg_types: &[DataType]
             first: *func == AggFunc::First,
         }),
         AggFunc::Median | AggFunc::Percentile(_) => {
-            let p = if let AggFunc::Percentile(p) = func { *p } else { 0.5 };
+            let p = if let AggFunc::Percentile(p) = func {
+                *p
+            } else {
+                0.5
+            };
             Box::new(PercentileAcc { values: vec![], p })
         }
-        AggFunc::PercentileApprox(p) => {
-            Box::new(PercentileDiscAcc { converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?, data_type: arg_types[0].clone(), values: vec![], p: *p })
+        AggFunc::PercentileApprox(p) => Box::new(PercentileDiscAcc {
+            converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
+            data_type: arg_types[0].clone(),
+            values: vec![],
+            p: *p,
+        }),
+        AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => {
+            Box::new(VarianceAcc {
+                state: vec![],
+                func: func.clone(),
+            })
         }
-        AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => Box::new(VarianceAcc { state: vec![], func: func.clone() }),
-        AggFunc::BoolAnd | AggFunc::BoolOr => Box::new(BoolAcc { vals: vec![], and: *func == AggFunc::BoolAnd }),
+        AggFunc::BoolAnd | AggFunc::BoolOr => Box::new(BoolAcc {
+            vals: vec![],
+            and: *func == AggFunc::BoolAnd,
+        }),
     })
 }
 
@@ -315,7 +403,13 @@ impl Accumulator for SumI64 {
     fn finish(&mut self, n: usize) -> Result<ArrayRef> {
         self.sums.resize(n, 0);
         self.seen.resize(n, false);
-        Ok(Arc::new(self.sums.iter().zip(&self.seen).map(|(s, ok)| ok.then_some(*s)).collect::<Int64Array>()))
+        Ok(Arc::new(
+            self.sums
+                .iter()
+                .zip(&self.seen)
+                .map(|(s, ok)| ok.then_some(*s))
+                .collect::<Int64Array>(),
+        ))
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
@@ -372,9 +466,13 @@ impl Accumulator for SumF64 {
         let out: Float64Array = match &mut self.counts {
             Some(c) => {
                 c.resize(n, 0);
-                (0..n).map(|g| self.seen[g].then(|| self.sums[g] / c[g] as f64)).collect()
+                (0..n)
+                    .map(|g| self.seen[g].then(|| self.sums[g] / c[g] as f64))
+                    .collect()
             }
-            None => (0..n).map(|g| self.seen[g].then_some(self.sums[g])).collect(),
+            None => (0..n)
+                .map(|g| self.seen[g].then_some(self.sums[g]))
+                .collect(),
         };
         Ok(Arc::new(out))
     }
@@ -460,11 +558,17 @@ impl Accumulator for SumDecimal {
                         let d = c[g] as i128;
                         let q = num / d;
                         let r = num % d;
-                        Some(if r.abs() * 2 >= d { q + num.signum() } else { q })
+                        Some(if r.abs() * 2 >= d {
+                            q + num.signum()
+                        } else {
+                            q
+                        })
                     })
                     .collect()
             }
-            None => (0..n).map(|g| self.seen[g].then_some(self.sums[g])).collect(),
+            None => (0..n)
+                .map(|g| self.seen[g].then_some(self.sums[g]))
+                .collect(),
         };
         let max = 10i128.pow(p as u32);
         // values beyond the precision become NULL, as Spark's non-ANSI overflow
@@ -527,10 +631,18 @@ impl Accumulator for MinMaxAcc {
         self.best.resize(n, None);
         let parser = self.converter.parser();
         // a NULL value's encoding stands in for missing groups, then is masked to NULL
-        let null_rows = self.converter.convert_columns(&[new_null_array(&self.converter_type(), 1)])?;
+        let null_rows = self
+            .converter
+            .convert_columns(&[new_null_array(&self.converter_type(), 1)])?;
         let null_row = null_rows.row(0);
-        let rows: Vec<arrow::row::Row> =
-            self.best.iter().map(|b| match b { Some(b) => parser.parse(b), None => null_row }).collect();
+        let rows: Vec<arrow::row::Row> = self
+            .best
+            .iter()
+            .map(|b| match b {
+                Some(b) => parser.parse(b),
+                None => null_row,
+            })
+            .collect();
         let mut cols = self.converter.convert_rows(rows)?;
         Ok(cols.remove(0))
     }
@@ -582,7 +694,11 @@ impl Accumulator for PercentileAcc {
                 let pos = p * (v.len() - 1) as f64;
                 let lo = pos.floor() as usize;
                 let hi = pos.ceil() as usize;
-                Some(if lo == hi { v[lo] } else { v[lo] + (pos - lo as f64) * (v[hi] - v[lo]) })
+                Some(if lo == hi {
+                    v[lo]
+                } else {
+                    v[lo] + (pos - lo as f64) * (v[hi] - v[lo])
+                })
             })
             .collect();
         Ok(Arc::new(out))
@@ -714,7 +830,13 @@ impl Accumulator for BoolAcc {
                 let v = a.value(i);
                 self.vals[g] = Some(match self.vals[g] {
                     None => v,
-                    Some(o) => if self.and { o && v } else { o || v },
+                    Some(o) => {
+                        if self.and {
+                            o && v
+                        } else {
+                            o || v
+                        }
+                    }
                 });
             }
         }
@@ -728,7 +850,13 @@ impl Accumulator for BoolAcc {
                 let t = mapping[g];
                 self.vals[t] = Some(match self.vals[t] {
                     None => v,
-                    Some(o) => if self.and { o && v } else { o || v },
+                    Some(o) => {
+                        if self.and {
+                            o && v
+                        } else {
+                            o || v
+                        }
+                    }
                 });
             }
         }

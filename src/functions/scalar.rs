@@ -193,12 +193,22 @@ impl ScalarFunc {
 
     /// Check the argument count and types; returns the types to cast the arguments to
     /// and the result type. `common` is the binder's common-supertype function.
-    pub fn signature(&self, args: &[DataType], common: &dyn Fn(&[DataType]) -> Result<DataType>) -> Result<(Vec<DataType>, DataType)> {
+    pub fn signature(
+        &self,
+        args: &[DataType],
+        common: &dyn Fn(&[DataType]) -> Result<DataType>,
+    ) -> Result<(Vec<DataType>, DataType)> {
         use ScalarFunc::*;
         let n = args.len();
         let arity = |lo: usize, hi: usize| -> Result<()> {
             if n < lo || n > hi {
-                let want = if lo == hi { format!("{lo}") } else if hi == usize::MAX { format!("at least {lo}") } else { format!("{lo} to {hi}") };
+                let want = if lo == hi {
+                    format!("{lo}")
+                } else if hi == usize::MAX {
+                    format!("at least {lo}")
+                } else {
+                    format!("{lo} to {hi}")
+                };
                 Err(QuarryError::Analysis(format!(
                     "[WRONG_NUM_ARGS] The `{}` requires {want} parameters but the actual number is {n}",
                     self.name()
@@ -274,7 +284,10 @@ impl ScalarFunc {
             DateAdd | DateSub => {
                 arity(2, 2)?;
                 if !is_integer(&args[1]) && args[1] != DataType::Null && !is_string(&args[1]) {
-                    return Err(QuarryError::Analysis(format!("{} expects an integer number of days as its second argument", self.name())));
+                    return Err(QuarryError::Analysis(format!(
+                        "{} expects an integer number of days as its second argument",
+                        self.name()
+                    )));
                 }
                 (vec![DataType::Date32, i], DataType::Date32)
             }
@@ -284,7 +297,11 @@ impl ScalarFunc {
             }
             ToDate => {
                 arity(1, 2)?;
-                let first = if is_string(&args[0]) || args[0] == DataType::Null { s.clone() } else { args[0].clone() };
+                let first = if is_string(&args[0]) || args[0] == DataType::Null {
+                    s.clone()
+                } else {
+                    args[0].clone()
+                };
                 let mut v = vec![first];
                 if n == 2 {
                     v.push(s);
@@ -293,7 +310,11 @@ impl ScalarFunc {
             }
             ToTimestamp => {
                 arity(1, 2)?;
-                let first = if is_string(&args[0]) || args[0] == DataType::Null { s.clone() } else { args[0].clone() };
+                let first = if is_string(&args[0]) || args[0] == DataType::Null {
+                    s.clone()
+                } else {
+                    args[0].clone()
+                };
                 let mut v = vec![first];
                 if n == 2 {
                     v.push(s);
@@ -375,13 +396,19 @@ fn numeric_arg(f: &ScalarFunc, t: &DataType) -> Result<DataType> {
 }
 
 fn strings(a: &ArrayRef) -> Result<&StringArray> {
-    a.as_any().downcast_ref::<StringArray>().ok_or_else(|| QuarryError::Internal(format!("expected a string array, got {}", a.data_type())))
+    a.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
+        QuarryError::Internal(format!("expected a string array, got {}", a.data_type()))
+    })
 }
 fn ints(a: &ArrayRef) -> Result<&Int32Array> {
-    a.as_any().downcast_ref::<Int32Array>().ok_or_else(|| QuarryError::Internal(format!("expected an int array, got {}", a.data_type())))
+    a.as_any().downcast_ref::<Int32Array>().ok_or_else(|| {
+        QuarryError::Internal(format!("expected an int array, got {}", a.data_type()))
+    })
 }
 fn dates(a: &ArrayRef) -> Result<&Date32Array> {
-    a.as_any().downcast_ref::<Date32Array>().ok_or_else(|| QuarryError::Internal(format!("expected a date array, got {}", a.data_type())))
+    a.as_any().downcast_ref::<Date32Array>().ok_or_else(|| {
+        QuarryError::Internal(format!("expected a date array, got {}", a.data_type()))
+    })
 }
 
 fn map_str(a: &ArrayRef, f: impl Fn(&str) -> String) -> Result<ArrayRef> {
@@ -442,12 +469,18 @@ fn parse_date_str(s: &str, fmt: Option<&str>) -> Option<i32> {
             let cf = spark_pattern_to_chrono(f);
             NaiveDate::parse_from_str(s, &cf)
                 .ok()
-                .or_else(|| chrono::NaiveDateTime::parse_from_str(s, &cf).ok().map(|dt| dt.date()))
+                .or_else(|| {
+                    chrono::NaiveDateTime::parse_from_str(s, &cf)
+                        .ok()
+                        .map(|dt| dt.date())
+                })
                 .map(from_naive_date)
         }
         None => {
             let head = s.get(..10).unwrap_or(s);
-            NaiveDate::parse_from_str(head, "%Y-%m-%d").ok().map(from_naive_date)
+            NaiveDate::parse_from_str(head, "%Y-%m-%d")
+                .ok()
+                .map(from_naive_date)
         }
     }
 }
@@ -459,10 +492,16 @@ fn parse_timestamp_str(s: &str, fmt: Option<&str>) -> Option<i64> {
             let cf = spark_pattern_to_chrono(f);
             chrono::NaiveDateTime::parse_from_str(s, &cf)
                 .ok()
-                .or_else(|| NaiveDate::parse_from_str(s, &cf).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+                .or_else(|| {
+                    NaiveDate::parse_from_str(s, &cf)
+                        .ok()
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                })
                 .map(|dt| dt.and_utc().timestamp_micros())
         }
-        None => arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s).ok().map(|n| n / 1000),
+        None => arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s)
+            .ok()
+            .map(|n| n / 1000),
     }
 }
 
@@ -492,19 +531,31 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         })?,
         Length => {
             let s = strings(&args[0])?;
-            Arc::new(s.iter().map(|v| v.map(|v| v.chars().count() as i32)).collect::<Int32Array>())
+            Arc::new(
+                s.iter()
+                    .map(|v| v.map(|v| v.chars().count() as i32))
+                    .collect::<Int32Array>(),
+            )
         }
         Substring => {
             let s = strings(&args[0])?;
             let pos = ints(&args[1])?;
-            let len = if args.len() > 2 { Some(ints(&args[2])?) } else { None };
+            let len = if args.len() > 2 {
+                Some(ints(&args[2])?)
+            } else {
+                None
+            };
             let mut b = StringBuilder::new();
             for i in 0..s.len() {
                 if s.is_null(i) || pos.is_null(i) || len.is_some_and(|l| l.is_null(i)) {
                     b.append_null();
                     continue;
                 }
-                b.append_value(spark_substring(s.value(i), pos.value(i), len.map(|l| l.value(i))));
+                b.append_value(spark_substring(
+                    s.value(i),
+                    pos.value(i),
+                    len.map(|l| l.value(i)),
+                ));
             }
             Arc::new(b.finish())
         }
@@ -529,7 +580,11 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     b.append_null();
                     continue;
                 }
-                let parts: Vec<&str> = cols[1..].iter().filter(|c| !c.is_null(i)).map(|c| c.value(i)).collect();
+                let parts: Vec<&str> = cols[1..]
+                    .iter()
+                    .filter(|c| !c.is_null(i))
+                    .map(|c| c.value(i))
+                    .collect();
                 b.append_value(parts.join(cols[0].value(i)));
             }
             Arc::new(b.finish())
@@ -537,7 +592,11 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         Replace => {
             let s = strings(&args[0])?;
             let from = strings(&args[1])?;
-            let to = if args.len() > 2 { Some(strings(&args[2])?) } else { None };
+            let to = if args.len() > 2 {
+                Some(strings(&args[2])?)
+            } else {
+                None
+            };
             let mut b = StringBuilder::new();
             for i in 0..s.len() {
                 if s.is_null(i) || from.is_null(i) || to.is_some_and(|t| t.is_null(i)) {
@@ -545,7 +604,10 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 } else if from.value(i).is_empty() {
                     b.append_value(s.value(i));
                 } else {
-                    b.append_value(s.value(i).replace(from.value(i), to.map(|t| t.value(i)).unwrap_or("")));
+                    b.append_value(
+                        s.value(i)
+                            .replace(from.value(i), to.map(|t| t.value(i)).unwrap_or("")),
+                    );
                 }
             }
             Arc::new(b.finish())
@@ -553,7 +615,11 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         Lpad | Rpad => {
             let s = strings(&args[0])?;
             let len = ints(&args[1])?;
-            let pad = if args.len() > 2 { Some(strings(&args[2])?) } else { None };
+            let pad = if args.len() > 2 {
+                Some(strings(&args[2])?)
+            } else {
+                None
+            };
             let mut b = StringBuilder::new();
             for i in 0..s.len() {
                 if s.is_null(i) || len.is_null(i) || pad.is_some_and(|p| p.is_null(i)) {
@@ -569,7 +635,11 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 }
                 let fill: String = p.iter().cycle().take(target - chars.len()).collect();
                 let body: String = chars.iter().collect();
-                b.append_value(if func == Lpad { format!("{fill}{body}") } else { format!("{body}{fill}") });
+                b.append_value(if func == Lpad {
+                    format!("{fill}{body}")
+                } else {
+                    format!("{body}{fill}")
+                });
             }
             Arc::new(b.finish())
         }
@@ -582,7 +652,12 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                         if s.is_null(i) || sub.is_null(i) {
                             None
                         } else {
-                            Some(s.value(i).find(sub.value(i)).map(|b| s.value(i)[..b].chars().count() as i32 + 1).unwrap_or(0))
+                            Some(
+                                s.value(i)
+                                    .find(sub.value(i))
+                                    .map(|b| s.value(i)[..b].chars().count() as i32 + 1)
+                                    .unwrap_or(0),
+                            )
                         }
                     })
                     .collect::<Int32Array>(),
@@ -624,7 +699,10 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         Second => date_part(&args[0], DatePart::Second)?,
         DateTrunc => {
             let unit = strings(&args[0])?;
-            let ts = args[1].as_any().downcast_ref::<TimestampMicrosecondArray>().ok_or_else(|| QuarryError::Internal("date_trunc input".into()))?;
+            let ts = args[1]
+                .as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .ok_or_else(|| QuarryError::Internal("date_trunc input".into()))?;
             let mut out = Vec::with_capacity(ts.len());
             for i in 0..ts.len() {
                 if ts.is_null(i) || unit.is_null(i) {
@@ -645,11 +723,16 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 } else {
                     let micros = d.value(i) as i64 * 86_400_000_000;
                     let u = unit.value(i).to_ascii_lowercase();
-                    if !matches!(u.as_str(), "year" | "yyyy" | "yy" | "quarter" | "month" | "mon" | "mm" | "week") {
+                    if !matches!(
+                        u.as_str(),
+                        "year" | "yyyy" | "yy" | "quarter" | "month" | "mon" | "mm" | "week"
+                    ) {
                         out.push(None);
                         continue;
                     }
-                    out.push(trunc_timestamp(micros, &u)?.map(|t| t.div_euclid(86_400_000_000) as i32));
+                    out.push(
+                        trunc_timestamp(micros, &u)?.map(|t| t.div_euclid(86_400_000_000) as i32),
+                    );
                 }
             }
             Arc::new(Date32Array::from(out))
@@ -660,19 +743,39 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             let sign = if func == DateAdd { 1 } else { -1 };
             Arc::new(
                 (0..d.len())
-                    .map(|i| if d.is_null(i) || k.is_null(i) { None } else { d.value(i).checked_add(sign * k.value(i)) })
+                    .map(|i| {
+                        if d.is_null(i) || k.is_null(i) {
+                            None
+                        } else {
+                            d.value(i).checked_add(sign * k.value(i))
+                        }
+                    })
                     .collect::<Date32Array>(),
             )
         }
         DateDiff => {
             let a = dates(&args[0])?;
             let b = dates(&args[1])?;
-            Arc::new((0..a.len()).map(|i| if a.is_null(i) || b.is_null(i) { None } else { Some(a.value(i) - b.value(i)) }).collect::<Int32Array>())
+            Arc::new(
+                (0..a.len())
+                    .map(|i| {
+                        if a.is_null(i) || b.is_null(i) {
+                            None
+                        } else {
+                            Some(a.value(i) - b.value(i))
+                        }
+                    })
+                    .collect::<Int32Array>(),
+            )
         }
         ToDate => match args[0].data_type() {
             DataType::Utf8 => {
                 let s = strings(&args[0])?;
-                let fmt = if args.len() > 1 { Some(strings(&args[1])?) } else { None };
+                let fmt = if args.len() > 1 {
+                    Some(strings(&args[1])?)
+                } else {
+                    None
+                };
                 Arc::new(
                     (0..s.len())
                         .map(|i| {
@@ -690,7 +793,11 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         ToTimestamp => match args[0].data_type() {
             DataType::Utf8 => {
                 let s = strings(&args[0])?;
-                let fmt = if args.len() > 1 { Some(strings(&args[1])?) } else { None };
+                let fmt = if args.len() > 1 {
+                    Some(strings(&args[1])?)
+                } else {
+                    None
+                };
                 Arc::new(
                     (0..s.len())
                         .map(|i| {
@@ -729,17 +836,30 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             let mut acc = args[0].clone();
             for a in &args[1..] {
                 // Spark skips NULLs: take `a` where acc is null, or where a beats acc
-                let better = if func == Greatest { arrow::compute::kernels::cmp::gt(a, &acc)? } else { arrow::compute::kernels::cmp::lt(a, &acc)? };
+                let better = if func == Greatest {
+                    arrow::compute::kernels::cmp::gt(a, &acc)?
+                } else {
+                    arrow::compute::kernels::cmp::lt(a, &acc)?
+                };
                 let acc_null = arrow::compute::is_null(&acc)?;
                 let a_valid = is_not_null(a)?;
-                let take_a = arrow::compute::or_kleene(&arrow::compute::and_kleene(&acc_null, &a_valid)?, &better)?;
+                let take_a = arrow::compute::or_kleene(
+                    &arrow::compute::and_kleene(&acc_null, &a_valid)?,
+                    &better,
+                )?;
                 let take_a = crate::physical::eval::null_as_false(&take_a);
                 acc = arrow::compute::kernels::zip::zip(&take_a, a, &acc)?;
             }
             acc
         }
         Abs => match args[0].data_type() {
-            DataType::Float64 | DataType::Float32 | DataType::Decimal128(_, _) | DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+            DataType::Float64
+            | DataType::Float32
+            | DataType::Decimal128(_, _)
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64 => {
                 let zero_i: ArrayRef = Arc::new(Int32Array::from(vec![0]));
                 let zero = cast(&zero_i, args[0].data_type())?;
                 let neg = arrow::compute::kernels::cmp::lt(&args[0], &Scalar::new(zero))?;
@@ -749,11 +869,21 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             }
             other => return Err(QuarryError::Internal(format!("abs of {other}"))),
         },
-        Round => round(&args[0], if args.len() > 1 { Some(ints(&args[1])?) } else { None })?,
+        Round => round(
+            &args[0],
+            if args.len() > 1 {
+                Some(ints(&args[1])?)
+            } else {
+                None
+            },
+        )?,
         Floor | Ceil => match args[0].data_type() {
             DataType::Decimal128(_, s) => {
                 let s = *s;
-                let a = args[0].as_any().downcast_ref::<Decimal128Array>().ok_or_else(|| QuarryError::Internal("floor".into()))?;
+                let a = args[0]
+                    .as_any()
+                    .downcast_ref::<Decimal128Array>()
+                    .ok_or_else(|| QuarryError::Internal("floor".into()))?;
                 let f = 10i128.pow(s as u32);
                 let out: Decimal128Array = a
                     .iter()
@@ -777,7 +907,11 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             _ => {
                 let f = cast(&args[0], &DataType::Float64)?;
                 let f = f.as_primitive::<Float64Type>();
-                Arc::new(f.iter().map(|v| v.map(|v| if func == Floor { v.floor() } else { v.ceil() } as i64)).collect::<Int64Array>())
+                Arc::new(
+                    f.iter()
+                        .map(|v| v.map(|v| if func == Floor { v.floor() } else { v.ceil() } as i64))
+                        .collect::<Int64Array>(),
+                )
             }
         },
         Sqrt | Exp | Ln | Log10 | Sign => {
@@ -790,7 +924,13 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                             Exp => Some(v.exp()),
                             Ln if v > 0.0 => Some(v.ln()),
                             Log10 if v > 0.0 => Some(v.log10()),
-                            Sign => Some(if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 }),
+                            Sign => Some(if v > 0.0 {
+                                1.0
+                            } else if v < 0.0 {
+                                -1.0
+                            } else {
+                                0.0
+                            }),
                             _ => None,
                         })
                     })
@@ -800,7 +940,17 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         Power => {
             let a = args[0].as_primitive::<Float64Type>();
             let b = args[1].as_primitive::<Float64Type>();
-            Arc::new((0..a.len()).map(|i| if a.is_null(i) || b.is_null(i) { None } else { Some(a.value(i).powf(b.value(i))) }).collect::<Float64Array>())
+            Arc::new(
+                (0..a.len())
+                    .map(|i| {
+                        if a.is_null(i) || b.is_null(i) {
+                            None
+                        } else {
+                            Some(a.value(i).powf(b.value(i)))
+                        }
+                    })
+                    .collect::<Float64Array>(),
+            )
         }
         TypeOf => {
             let name = crate::types::type_name(args[0].data_type());
@@ -829,7 +979,13 @@ fn spark_substring(s: &str, pos: i32, len: Option<i32>) -> String {
     if len <= 0 {
         return String::new();
     }
-    let start = if pos > 0 { pos as i64 - 1 } else if pos == 0 { 0 } else { n + pos as i64 };
+    let start = if pos > 0 {
+        pos as i64 - 1
+    } else if pos == 0 {
+        0
+    } else {
+        n + pos as i64
+    };
     let end = start.saturating_add(len);
     let (start, end) = (start.max(0).min(n), end.max(0).min(n));
     if start >= end {
@@ -840,13 +996,18 @@ fn spark_substring(s: &str, pos: i32, len: Option<i32>) -> String {
 
 fn trunc_timestamp(micros: i64, unit: &str) -> Result<Option<i64>> {
     let secs = micros.div_euclid(1_000_000);
-    let Some(dt) = chrono::DateTime::from_timestamp(secs, (micros.rem_euclid(1_000_000) * 1000) as u32) else {
+    let Some(dt) =
+        chrono::DateTime::from_timestamp(secs, (micros.rem_euclid(1_000_000) * 1000) as u32)
+    else {
         return Ok(None);
     };
     let dt = dt.naive_utc();
     let d = dt.date();
     let u = unit.to_ascii_lowercase();
-    let date_only = |nd: Option<NaiveDate>| nd.and_then(|nd| nd.and_hms_opt(0, 0, 0)).map(|x| x.and_utc().timestamp_micros());
+    let date_only = |nd: Option<NaiveDate>| {
+        nd.and_then(|nd| nd.and_hms_opt(0, 0, 0))
+            .map(|x| x.and_utc().timestamp_micros())
+    };
     Ok(match u.as_str() {
         "year" | "yyyy" | "yy" => date_only(NaiveDate::from_ymd_opt(d.year(), 1, 1)),
         "quarter" => date_only(NaiveDate::from_ymd_opt(d.year(), (d.month() - 1) / 3 * 3 + 1, 1)),
@@ -862,7 +1023,11 @@ fn trunc_timestamp(micros: i64, unit: &str) -> Result<Option<i64>> {
 
 /// Spark's `round`: HALF_UP, for doubles, integers and decimals (result keeps the input type).
 fn round(a: &ArrayRef, digits: Option<&Int32Array>) -> Result<ArrayRef> {
-    let d_at = |i: usize| digits.map(|d| if d.is_null(i) { 0 } else { d.value(i) }).unwrap_or(0);
+    let d_at = |i: usize| {
+        digits
+            .map(|d| if d.is_null(i) { 0 } else { d.value(i) })
+            .unwrap_or(0)
+    };
     Ok(match a.data_type() {
         t if is_floating(t) => {
             let f = cast(a, &DataType::Float64)?;
@@ -876,7 +1041,11 @@ fn round(a: &ArrayRef, digits: Option<&Int32Array>) -> Result<ArrayRef> {
                     let m = 10f64.powi(d_at(i));
                     // HALF_UP on the decimal representation, as Java's BigDecimal does
                     let r = (v * m).abs();
-                    let rounded = if (r - r.trunc() - 0.5).abs() < 1e-9 { r.trunc() + 1.0 } else { r.round() };
+                    let rounded = if (r - r.trunc() - 0.5).abs() < 1e-9 {
+                        r.trunc() + 1.0
+                    } else {
+                        r.round()
+                    };
                     Some(rounded.copysign(v) / m)
                 })
                 .collect();
@@ -884,7 +1053,10 @@ fn round(a: &ArrayRef, digits: Option<&Int32Array>) -> Result<ArrayRef> {
         }
         DataType::Decimal128(p, s) => {
             let (p, s) = (*p, *s);
-            let x = a.as_any().downcast_ref::<Decimal128Array>().ok_or_else(|| QuarryError::Internal("round".into()))?;
+            let x = a
+                .as_any()
+                .downcast_ref::<Decimal128Array>()
+                .ok_or_else(|| QuarryError::Internal("round".into()))?;
             let out: Decimal128Array = (0..x.len())
                 .map(|i| {
                     if x.is_null(i) {
@@ -949,6 +1121,9 @@ mod tests {
     #[test]
     fn patterns() {
         assert_eq!(spark_pattern_to_chrono("yyyy-MM-dd"), "%Y-%m-%d");
-        assert_eq!(parse_date_str("2013/01/05", Some("yyyy/MM/dd")), Some(15710));
+        assert_eq!(
+            parse_date_str("2013/01/05", Some("yyyy/MM/dd")),
+            Some(15710)
+        );
     }
 }

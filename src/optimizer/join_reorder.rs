@@ -23,17 +23,34 @@ impl OptimizerRule for JoinReorder {
 }
 
 fn is_inner(p: &LogicalPlan) -> bool {
-    matches!(p, LogicalPlan::Join { join_type: JoinType::Inner | JoinType::Cross, .. })
+    matches!(
+        p,
+        LogicalPlan::Join {
+            join_type: JoinType::Inner | JoinType::Cross,
+            ..
+        }
+    )
 }
 
 /// Collect the inputs and conditions of an inner/cross join tree.
 fn flatten(p: LogicalPlan, leaves: &mut Vec<LogicalPlan>, conds: &mut Vec<Expr>) {
     match p {
-        LogicalPlan::Join { left, right, join_type: JoinType::Inner | JoinType::Cross, on, filter } => {
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type: JoinType::Inner | JoinType::Cross,
+            on,
+            filter,
+        } => {
             flatten(*left, leaves, conds);
             flatten(*right, leaves, conds);
             for (l, r) in on {
-                conds.push(Expr::binary(BinOp::Eq, l, r, arrow::datatypes::DataType::Boolean));
+                conds.push(Expr::binary(
+                    BinOp::Eq,
+                    l,
+                    r,
+                    arrow::datatypes::DataType::Boolean,
+                ));
             }
             if let Some(f) = filter {
                 conds.extend(f.split_conjunction());
@@ -65,7 +82,10 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
     if !is_inner(&plan) {
         let plan = plan.map_inputs(&mut reorder)?;
         return Ok(match above {
-            Some(predicate) => LogicalPlan::Filter { input: Box::new(plan), predicate },
+            Some(predicate) => LogicalPlan::Filter {
+                input: Box::new(plan),
+                predicate,
+            },
             None => plan,
         });
     }
@@ -88,20 +108,39 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
     while !left.is_empty() {
         let is_connected = |i: usize| {
             cond_ids.iter().any(|cs| {
-                !cs.is_empty() && cs.iter().any(|x| leaf_ids[i].contains(x)) && cs.iter().any(|x| joined.contains(x)) && cs.iter().all(|x| joined.contains(x) || leaf_ids[i].contains(x))
+                !cs.is_empty()
+                    && cs.iter().any(|x| leaf_ids[i].contains(x))
+                    && cs.iter().any(|x| joined.contains(x))
+                    && cs
+                        .iter()
+                        .all(|x| joined.contains(x) || leaf_ids[i].contains(x))
             })
         };
-        let connected = left.iter().position(|&i| is_connected(i) && filtered[i]).or_else(|| left.iter().position(|&i| is_connected(i)));
+        let connected = left
+            .iter()
+            .position(|&i| is_connected(i) && filtered[i])
+            .or_else(|| left.iter().position(|&i| is_connected(i)));
         let k = left.remove(connected.unwrap_or(0));
         joined.extend(leaf_ids[k].iter().copied());
         order.push(k);
     }
     let mut slots: Vec<Option<LogicalPlan>> = leaves.into_iter().map(Some).collect();
     let mut it = order.into_iter().filter_map(|i| slots[i].take());
-    let first = it.next().ok_or_else(|| crate::error::QuarryError::Internal("empty join".into()))?;
-    let tree = it.fold(first, |acc, r| LogicalPlan::Join { left: Box::new(acc), right: Box::new(r), join_type: JoinType::Cross, on: vec![], filter: None });
+    let first = it
+        .next()
+        .ok_or_else(|| crate::error::QuarryError::Internal("empty join".into()))?;
+    let tree = it.fold(first, |acc, r| LogicalPlan::Join {
+        left: Box::new(acc),
+        right: Box::new(r),
+        join_type: JoinType::Cross,
+        on: vec![],
+        filter: None,
+    });
     Ok(match Expr::conjunction(conds) {
-        Some(predicate) => LogicalPlan::Filter { input: Box::new(tree), predicate },
+        Some(predicate) => LogicalPlan::Filter {
+            input: Box::new(tree),
+            predicate,
+        },
         None => tree,
     })
 }

@@ -31,7 +31,11 @@ pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
 }
 
 /// Run every enabled rule once, in order. `trace` receives (rule, plan after it).
-pub fn optimize(plan: LogicalPlan, disabled: &[String], trace: &mut dyn FnMut(&str, &LogicalPlan)) -> Result<LogicalPlan> {
+pub fn optimize(
+    plan: LogicalPlan,
+    disabled: &[String],
+    trace: &mut dyn FnMut(&str, &LogicalPlan),
+) -> Result<LogicalPlan> {
     let mut plan = plan;
     for r in rules() {
         if disabled.iter().any(|d| d.eq_ignore_ascii_case(r.name())) {

@@ -36,9 +36,15 @@ fn pushable(e: &Expr) -> bool {
 fn with_filter(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
     // the same conjunct twice (pushed by both passes) is kept once
     let mut seen = HashSet::new();
-    let preds: Vec<Expr> = preds.into_iter().filter(|p| seen.insert(p.to_string())).collect();
+    let preds: Vec<Expr> = preds
+        .into_iter()
+        .filter(|p| seen.insert(p.to_string()))
+        .collect();
     match Expr::conjunction(preds) {
-        Some(p) => LogicalPlan::Filter { input: Box::new(plan), predicate: p },
+        Some(p) => LogicalPlan::Filter {
+            input: Box::new(plan),
+            predicate: p,
+        },
         None => plan,
     }
 }
@@ -59,16 +65,32 @@ pub(crate) fn factor_or(e: Expr) -> Vec<Expr> {
     if !matches!(e, Expr::Binary { op: BinOp::Or, .. }) || !e.is_deterministic() {
         return vec![e];
     }
-    let disjuncts: Vec<Vec<Expr>> = e.clone().split_disjunction().into_iter().map(Expr::split_conjunction).collect();
-    let keys: Vec<HashSet<String>> = disjuncts.iter().map(|d| d.iter().map(|c| c.to_string()).collect()).collect();
-    let common: Vec<Expr> = disjuncts[0].iter().filter(|c| keys.iter().all(|k| k.contains(&c.to_string()))).cloned().collect();
+    let disjuncts: Vec<Vec<Expr>> = e
+        .clone()
+        .split_disjunction()
+        .into_iter()
+        .map(Expr::split_conjunction)
+        .collect();
+    let keys: Vec<HashSet<String>> = disjuncts
+        .iter()
+        .map(|d| d.iter().map(|c| c.to_string()).collect())
+        .collect();
+    let common: Vec<Expr> = disjuncts[0]
+        .iter()
+        .filter(|c| keys.iter().all(|k| k.contains(&c.to_string())))
+        .cloned()
+        .collect();
     if common.is_empty() {
         return vec![e];
     }
     let common_keys: HashSet<String> = common.iter().map(|c| c.to_string()).collect();
     let mut rest = vec![];
     for d in disjuncts {
-        match Expr::conjunction(d.into_iter().filter(|c| !common_keys.contains(&c.to_string())).collect()) {
+        match Expr::conjunction(
+            d.into_iter()
+                .filter(|c| !common_keys.contains(&c.to_string()))
+                .collect(),
+        ) {
             Some(r) => rest.push(r),
             // one disjunct is exactly the common part: the OR is just that part
             None => return common,
@@ -88,7 +110,11 @@ fn implied_disjunction(e: &Expr, side: &HashSet<ColumnId>) -> Option<Expr> {
     }
     let mut parts = vec![];
     for d in e.clone().split_disjunction() {
-        let on_side: Vec<Expr> = d.split_conjunction().into_iter().filter(|c| pushable(c) && !c.column_ids().is_empty() && covered(c, side)).collect();
+        let on_side: Vec<Expr> = d
+            .split_conjunction()
+            .into_iter()
+            .filter(|c| pushable(c) && !c.column_ids().is_empty() && covered(c, side))
+            .collect();
         parts.push(Expr::conjunction(on_side)?);
     }
     Expr::disjunction(parts)
@@ -99,31 +125,78 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
     match plan {
         LogicalPlan::Filter { input, predicate } => {
             let mut all = preds;
-            all.extend(predicate.split_conjunction().into_iter().flat_map(factor_or));
+            all.extend(
+                predicate
+                    .split_conjunction()
+                    .into_iter()
+                    .flat_map(factor_or),
+            );
             push(*input, all)
         }
-        LogicalPlan::Scan { source, columns, projection, mut filters } => {
+        LogicalPlan::Scan {
+            source,
+            columns,
+            projection,
+            mut filters,
+        } => {
             let (into, keep): (Vec<Expr>, Vec<Expr>) = preds.into_iter().partition(pushable);
             // a second pass (or an implied OR derived twice) must not stack copies
             let mut seen: HashSet<String> = filters.iter().map(|f| f.to_string()).collect();
             filters.extend(into.into_iter().filter(|f| seen.insert(f.to_string())));
-            with_filter(LogicalPlan::Scan { source, columns, projection, filters }, keep)
+            with_filter(
+                LogicalPlan::Scan {
+                    source,
+                    columns,
+                    projection,
+                    filters,
+                },
+                keep,
+            )
         }
         LogicalPlan::Project { input, exprs } => {
-            let defs: HashMap<ColumnId, Expr> = exprs.iter().map(|(e, c)| (c.id, e.clone())).collect();
-            let (down, keep): (Vec<Expr>, Vec<Expr>) =
-                preds.into_iter().partition(|p| pushable(p) && p.column_ids().iter().all(|i| defs.get(i).is_some_and(|d| d.is_deterministic() && !d.has_subquery())));
+            let defs: HashMap<ColumnId, Expr> =
+                exprs.iter().map(|(e, c)| (c.id, e.clone())).collect();
+            let (down, keep): (Vec<Expr>, Vec<Expr>) = preds.into_iter().partition(|p| {
+                pushable(p)
+                    && p.column_ids().iter().all(|i| {
+                        defs.get(i)
+                            .is_some_and(|d| d.is_deterministic() && !d.has_subquery())
+                    })
+            });
             let down = down.into_iter().map(|p| substitute(p, &defs)).collect();
-            with_filter(LogicalPlan::Project { input: Box::new(push(*input, down)), exprs }, keep)
+            with_filter(
+                LogicalPlan::Project {
+                    input: Box::new(push(*input, down)),
+                    exprs,
+                },
+                keep,
+            )
         }
         LogicalPlan::Aggregate { input, group, aggs } => {
-            let defs: HashMap<ColumnId, Expr> = group.iter().map(|(e, c)| (c.id, e.clone())).collect();
-            let (down, keep): (Vec<Expr>, Vec<Expr>) =
-                preds.into_iter().partition(|p| pushable(p) && !group.is_empty() && p.column_ids().iter().all(|i| defs.contains_key(i)));
+            let defs: HashMap<ColumnId, Expr> =
+                group.iter().map(|(e, c)| (c.id, e.clone())).collect();
+            let (down, keep): (Vec<Expr>, Vec<Expr>) = preds.into_iter().partition(|p| {
+                pushable(p)
+                    && !group.is_empty()
+                    && p.column_ids().iter().all(|i| defs.contains_key(i))
+            });
             let down = down.into_iter().map(|p| substitute(p, &defs)).collect();
-            with_filter(LogicalPlan::Aggregate { input: Box::new(push(*input, down)), group, aggs }, keep)
+            with_filter(
+                LogicalPlan::Aggregate {
+                    input: Box::new(push(*input, down)),
+                    group,
+                    aggs,
+                },
+                keep,
+            )
         }
-        LogicalPlan::Join { left, right, join_type, mut on, filter } => {
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type,
+            mut on,
+            filter,
+        } => {
             let (lids, rids) = (ids(&left), ids(&right));
             let mut to_left = vec![];
             let mut to_right = vec![];
@@ -134,10 +207,24 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             // preserved-side rule for outer joins)
             if let Some(f) = filter {
                 for c in f.split_conjunction().into_iter().flat_map(factor_or) {
-                    let inner_like = matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::LeftSemi);
-                    if pushable(&c) && covered(&c, &rids) && matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti) {
+                    let inner_like =
+                        matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::LeftSemi);
+                    if pushable(&c)
+                        && covered(&c, &rids)
+                        && matches!(
+                            jt,
+                            JoinType::Inner
+                                | JoinType::Cross
+                                | JoinType::Left
+                                | JoinType::LeftSemi
+                                | JoinType::LeftAnti
+                        )
+                    {
                         to_right.push(c);
-                    } else if pushable(&c) && covered(&c, &lids) && (inner_like || jt == JoinType::Right) {
+                    } else if pushable(&c)
+                        && covered(&c, &lids)
+                        && (inner_like || jt == JoinType::Right)
+                    {
                         to_left.push(c);
                     } else {
                         join_filter.push(c);
@@ -146,9 +233,22 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             }
             for p in preds {
                 let inner = matches!(jt, JoinType::Inner | JoinType::Cross);
-                if pushable(&p) && covered(&p, &lids) && matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti) {
+                if pushable(&p)
+                    && covered(&p, &lids)
+                    && matches!(
+                        jt,
+                        JoinType::Inner
+                            | JoinType::Cross
+                            | JoinType::Left
+                            | JoinType::LeftSemi
+                            | JoinType::LeftAnti
+                    )
+                {
                     to_left.push(p);
-                } else if pushable(&p) && covered(&p, &rids) && matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::Right) {
+                } else if pushable(&p)
+                    && covered(&p, &rids)
+                    && matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::Right)
+                {
                     to_right.push(p);
                 } else if inner && pushable(&p) {
                     // an OR over both sides still implies an OR over each side alone
@@ -160,10 +260,28 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
                     }
                     // a condition on both sides: an equi-join key or part of the join condition
                     match &p {
-                        Expr::Binary { op: BinOp::Eq, left: l, right: r, .. } if covered(l, &lids) && covered(r, &rids) && !l.column_ids().is_empty() && !r.column_ids().is_empty() => {
+                        Expr::Binary {
+                            op: BinOp::Eq,
+                            left: l,
+                            right: r,
+                            ..
+                        } if covered(l, &lids)
+                            && covered(r, &rids)
+                            && !l.column_ids().is_empty()
+                            && !r.column_ids().is_empty() =>
+                        {
                             on.push(((**l).clone(), (**r).clone()))
                         }
-                        Expr::Binary { op: BinOp::Eq, left: l, right: r, .. } if covered(l, &rids) && covered(r, &lids) && !l.column_ids().is_empty() && !r.column_ids().is_empty() => {
+                        Expr::Binary {
+                            op: BinOp::Eq,
+                            left: l,
+                            right: r,
+                            ..
+                        } if covered(l, &rids)
+                            && covered(r, &lids)
+                            && !l.column_ids().is_empty()
+                            && !r.column_ids().is_empty() =>
+                        {
                             on.push(((**r).clone(), (**l).clone()))
                         }
                         _ => join_filter.push(p),
@@ -187,27 +305,76 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
         LogicalPlan::Sort { input, keys, fetch } => {
             // a filter above a sort with no fetch can go below it
             if fetch.is_none() {
-                LogicalPlan::Sort { input: Box::new(push(*input, preds)), keys, fetch }
+                LogicalPlan::Sort {
+                    input: Box::new(push(*input, preds)),
+                    keys,
+                    fetch,
+                }
             } else {
-                with_filter(LogicalPlan::Sort { input: Box::new(push(*input, vec![])), keys, fetch }, preds)
+                with_filter(
+                    LogicalPlan::Sort {
+                        input: Box::new(push(*input, vec![])),
+                        keys,
+                        fetch,
+                    },
+                    preds,
+                )
             }
         }
-        LogicalPlan::Limit { input, skip, fetch } => with_filter(LogicalPlan::Limit { input: Box::new(push(*input, vec![])), skip, fetch }, preds),
+        LogicalPlan::Limit { input, skip, fetch } => with_filter(
+            LogicalPlan::Limit {
+                input: Box::new(push(*input, vec![])),
+                skip,
+                fetch,
+            },
+            preds,
+        ),
         LogicalPlan::Union { inputs, columns } => {
             let inputs = inputs.into_iter().map(|i| push(i, vec![])).collect();
             with_filter(LogicalPlan::Union { inputs, columns }, preds)
         }
-        LogicalPlan::SetOp { left, right, kind } => with_filter(LogicalPlan::SetOp { left: Box::new(push(*left, vec![])), right: Box::new(push(*right, vec![])), kind }, preds),
+        LogicalPlan::SetOp { left, right, kind } => with_filter(
+            LogicalPlan::SetOp {
+                left: Box::new(push(*left, vec![])),
+                right: Box::new(push(*right, vec![])),
+                kind,
+            },
+            preds,
+        ),
         LogicalPlan::Window { input, windows } => {
             // a conjunct on columns that every call partitions by can go below the window
-            let part: Vec<HashSet<ColumnId>> = windows.iter().map(|(w, _)| w.partition_by.iter().flat_map(|e| e.column_ids()).collect()).collect();
+            let part: Vec<HashSet<ColumnId>> = windows
+                .iter()
+                .map(|(w, _)| w.partition_by.iter().flat_map(|e| e.column_ids()).collect())
+                .collect();
             let in_ids = ids(&input);
             let (down, keep): (Vec<Expr>, Vec<Expr>) = preds.into_iter().partition(|p| {
-                pushable(p) && covered(p, &in_ids) && part.iter().all(|s| p.column_ids().iter().all(|i| s.contains(i)))
+                pushable(p)
+                    && covered(p, &in_ids)
+                    && part
+                        .iter()
+                        .all(|s| p.column_ids().iter().all(|i| s.contains(i)))
             });
-            with_filter(LogicalPlan::Window { input: Box::new(push(*input, down)), windows }, keep)
+            with_filter(
+                LogicalPlan::Window {
+                    input: Box::new(push(*input, down)),
+                    windows,
+                },
+                keep,
+            )
         }
-        LogicalPlan::Expand { input, projections, columns } => with_filter(LogicalPlan::Expand { input: Box::new(push(*input, vec![])), projections, columns }, preds),
+        LogicalPlan::Expand {
+            input,
+            projections,
+            columns,
+        } => with_filter(
+            LogicalPlan::Expand {
+                input: Box::new(push(*input, vec![])),
+                projections,
+                columns,
+            },
+            preds,
+        ),
         v @ (LogicalPlan::Values { .. } | LogicalPlan::Range { .. }) => with_filter(v, preds),
     }
 }

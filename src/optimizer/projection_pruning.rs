@@ -25,31 +25,56 @@ fn all_ids(p: &LogicalPlan) -> HashSet<ColumnId> {
 
 fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalPlan {
     match plan {
-        LogicalPlan::Scan { source, columns, projection, filters } => {
+        LogicalPlan::Scan {
+            source,
+            columns,
+            projection,
+            filters,
+        } => {
             let mut need: HashSet<ColumnId> = required.clone();
             for f in &filters {
                 need.extend(f.column_ids());
             }
-            let mut keep: Vec<usize> = (0..columns.len()).filter(|i| need.contains(&columns[*i].id)).collect();
+            let mut keep: Vec<usize> = (0..columns.len())
+                .filter(|i| need.contains(&columns[*i].id))
+                .collect();
             if keep.is_empty() && !columns.is_empty() {
                 keep.push(0);
             }
             let columns2 = keep.iter().map(|&i| columns[i].clone()).collect();
             let projection2 = keep.iter().map(|&i| projection[i]).collect();
-            LogicalPlan::Scan { source, columns: columns2, projection: projection2, filters }
+            LogicalPlan::Scan {
+                source,
+                columns: columns2,
+                projection: projection2,
+                filters,
+            }
         }
         LogicalPlan::Project { input, exprs } => {
-            let exprs: Vec<_> = if top { exprs } else { exprs.into_iter().filter(|(_, c)| required.contains(&c.id)).collect() };
+            let exprs: Vec<_> = if top {
+                exprs
+            } else {
+                exprs
+                    .into_iter()
+                    .filter(|(_, c)| required.contains(&c.id))
+                    .collect()
+            };
             let mut need = HashSet::new();
             for (e, _) in &exprs {
                 need.extend(e.column_ids());
             }
-            LogicalPlan::Project { input: Box::new(prune(*input, &need, false)), exprs }
+            LogicalPlan::Project {
+                input: Box::new(prune(*input, &need, false)),
+                exprs,
+            }
         }
         LogicalPlan::Filter { input, predicate } => {
             let mut need = required.clone();
             need.extend(predicate.column_ids());
-            LogicalPlan::Filter { input: Box::new(prune(*input, &need, false)), predicate }
+            LogicalPlan::Filter {
+                input: Box::new(prune(*input, &need, false)),
+                predicate,
+            }
         }
         LogicalPlan::Aggregate { input, group, aggs } => {
             let mut need = HashSet::new();
@@ -61,9 +86,19 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
                     need.extend(e.column_ids());
                 }
             }
-            LogicalPlan::Aggregate { input: Box::new(prune(*input, &need, false)), group, aggs }
+            LogicalPlan::Aggregate {
+                input: Box::new(prune(*input, &need, false)),
+                group,
+                aggs,
+            }
         }
-        LogicalPlan::Join { left, right, join_type, on, filter } => {
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type,
+            on,
+            filter,
+        } => {
             let mut need = required.clone();
             for (l, r) in &on {
                 need.extend(l.column_ids());
@@ -73,18 +108,34 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
                 need.extend(f.column_ids());
             }
             let (l_ids, r_ids) = (all_ids(&left), all_ids(&right));
-            let ln: HashSet<ColumnId> = need.iter().copied().filter(|i| l_ids.contains(i)).collect();
-            let rn: HashSet<ColumnId> = need.iter().copied().filter(|i| r_ids.contains(i)).collect();
-            LogicalPlan::Join { left: Box::new(prune(*left, &ln, false)), right: Box::new(prune(*right, &rn, false)), join_type, on, filter }
+            let ln: HashSet<ColumnId> =
+                need.iter().copied().filter(|i| l_ids.contains(i)).collect();
+            let rn: HashSet<ColumnId> =
+                need.iter().copied().filter(|i| r_ids.contains(i)).collect();
+            LogicalPlan::Join {
+                left: Box::new(prune(*left, &ln, false)),
+                right: Box::new(prune(*right, &rn, false)),
+                join_type,
+                on,
+                filter,
+            }
         }
         LogicalPlan::Sort { input, keys, fetch } => {
             let mut need = required.clone();
             for k in &keys {
                 need.extend(k.expr.column_ids());
             }
-            LogicalPlan::Sort { input: Box::new(prune(*input, &need, false)), keys, fetch }
+            LogicalPlan::Sort {
+                input: Box::new(prune(*input, &need, false)),
+                keys,
+                fetch,
+            }
         }
-        LogicalPlan::Limit { input, skip, fetch } => LogicalPlan::Limit { input: Box::new(prune(*input, required, false)), skip, fetch },
+        LogicalPlan::Limit { input, skip, fetch } => LogicalPlan::Limit {
+            input: Box::new(prune(*input, required, false)),
+            skip,
+            fetch,
+        },
         LogicalPlan::Union { inputs, columns } => {
             let inputs = inputs
                 .into_iter()
@@ -97,10 +148,21 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
         }
         LogicalPlan::SetOp { left, right, kind } => {
             let (la, ra) = (all_ids(&left), all_ids(&right));
-            LogicalPlan::SetOp { left: Box::new(prune(*left, &la, true)), right: Box::new(prune(*right, &ra, true)), kind }
+            LogicalPlan::SetOp {
+                left: Box::new(prune(*left, &la, true)),
+                right: Box::new(prune(*right, &ra, true)),
+                kind,
+            }
         }
         LogicalPlan::Window { input, windows } => {
-            let windows: Vec<_> = if top { windows } else { windows.into_iter().filter(|(_, c)| required.contains(&c.id)).collect() };
+            let windows: Vec<_> = if top {
+                windows
+            } else {
+                windows
+                    .into_iter()
+                    .filter(|(_, c)| required.contains(&c.id))
+                    .collect()
+            };
             if windows.is_empty() {
                 return prune(*input, required, top);
             }
@@ -108,14 +170,25 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
             for (w, _) in &windows {
                 need.extend(w.column_ids());
             }
-            LogicalPlan::Window { input: Box::new(prune(*input, &need, false)), windows }
+            LogicalPlan::Window {
+                input: Box::new(prune(*input, &need, false)),
+                windows,
+            }
         }
-        LogicalPlan::Expand { input, projections, columns } => {
+        LogicalPlan::Expand {
+            input,
+            projections,
+            columns,
+        } => {
             let mut need = required.clone();
             for e in projections.iter().flatten() {
                 need.extend(e.column_ids());
             }
-            LogicalPlan::Expand { input: Box::new(prune(*input, &need, false)), projections, columns }
+            LogicalPlan::Expand {
+                input: Box::new(prune(*input, &need, false)),
+                projections,
+                columns,
+            }
         }
         v @ (LogicalPlan::Values { .. } | LogicalPlan::Range { .. }) => v,
     }

@@ -13,14 +13,22 @@ type PResult<T> = std::result::Result<T, ParserError>;
 
 fn peek_word(p: &Parser) -> Option<String> {
     match &p.peek_token().token {
-        Token::Word(Word { value, quote_style: None, .. }) => Some(value.to_ascii_uppercase()),
+        Token::Word(Word {
+            value,
+            quote_style: None,
+            ..
+        }) => Some(value.to_ascii_uppercase()),
         _ => None,
     }
 }
 
 fn peek_nth_word(p: &Parser, n: usize) -> Option<String> {
     match &p.peek_nth_token(n).token {
-        Token::Word(Word { value, quote_style: None, .. }) => Some(value.to_ascii_uppercase()),
+        Token::Word(Word {
+            value,
+            quote_style: None,
+            ..
+        }) => Some(value.to_ascii_uppercase()),
         _ => None,
     }
 }
@@ -58,7 +66,11 @@ fn expect(p: &mut Parser, w: &str) -> PResult<()> {
 
 fn object_name(p: &mut Parser) -> PResult<ObjectName> {
     let n = p.parse_object_name(false)?;
-    Ok(ObjectName(n.0.iter().map(|part| part.to_string().trim_matches('`').to_ascii_lowercase()).collect()))
+    Ok(ObjectName(
+        n.0.iter()
+            .map(|part| part.to_string().trim_matches('`').to_ascii_lowercase())
+            .collect(),
+    ))
 }
 
 fn identifier(p: &mut Parser) -> PResult<String> {
@@ -103,7 +115,10 @@ fn data_type(p: &mut Parser) -> PResult<arrow::datatypes::DataType> {
         text = format!("{text}({})", args.concat());
     }
     parse_type_name(&text).map_err(|e| {
-        ParserError::ParserError(format!("{e} at Line: {}, Column: {}", start.span.start.line, start.span.start.column))
+        ParserError::ParserError(format!(
+            "{e} at Line: {}, Column: {}",
+            start.span.start.line, start.span.start.column
+        ))
     })
 }
 
@@ -159,7 +174,11 @@ fn partition_spec(p: &mut Parser) -> PResult<PartitionSpec> {
                 _ => return p.expected("a number", t),
             },
             Token::Word(w) if w.value.eq_ignore_ascii_case("null") => None,
-            Token::Word(w) if w.quote_style.is_none() && (w.value.eq_ignore_ascii_case("true") || w.value.eq_ignore_ascii_case("false")) => {
+            Token::Word(w)
+                if w.quote_style.is_none()
+                    && (w.value.eq_ignore_ascii_case("true")
+                        || w.value.eq_ignore_ascii_case("false")) =>
+            {
                 Some(w.value.to_ascii_lowercase())
             }
             _ => return p.expected("a partition value", t),
@@ -208,13 +227,21 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     analyze = true;
                 } else if eat(p, "VERBOSE") || eat(p, "EXTENDED") {
                     verbose = true;
-                } else if eat(p, "FORMATTED") || eat(p, "LOGICAL") || eat(p, "CODEGEN") || eat(p, "COST") {
+                } else if eat(p, "FORMATTED")
+                    || eat(p, "LOGICAL")
+                    || eat(p, "CODEGEN")
+                    || eat(p, "COST")
+                {
                 } else {
                     break;
                 }
             }
             let inner = parse(p, sql)?;
-            Ok(Statement::Explain { analyze, verbose, statement: Box::new(inner) })
+            Ok(Statement::Explain {
+                analyze,
+                verbose,
+                statement: Box::new(inner),
+            })
         }
         "CREATE" => {
             p.next_token();
@@ -227,7 +254,11 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 let name = identifier(p)?;
                 let cascade = eat(p, "CASCADE");
                 let _ = eat(p, "RESTRICT");
-                return Ok(Statement::DropDatabase { name, if_exists: ie, cascade });
+                return Ok(Statement::DropDatabase {
+                    name,
+                    if_exists: ie,
+                    cascade,
+                });
             }
             let view = if eat(p, "TABLE") {
                 false
@@ -239,13 +270,19 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             let ie = if_exists(p);
             let name = object_name(p)?;
             let _ = eat(p, "PURGE");
-            Ok(Statement::DropTable { name, if_exists: ie, view })
+            Ok(Statement::DropTable {
+                name,
+                if_exists: ie,
+                view,
+            })
         }
         "USE" => {
             p.next_token();
             let _ = eat(p, "DATABASE") || eat(p, "SCHEMA") || eat(p, "NAMESPACE");
             let name = object_name(p)?;
-            Ok(Statement::Use { name: name.0.last().cloned().unwrap_or_default() })
+            Ok(Statement::Use {
+                name: name.0.last().cloned().unwrap_or_default(),
+            })
         }
         "SHOW" => {
             p.next_token();
@@ -255,8 +292,13 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             p.next_token();
             let _ = eat(p, "TABLE");
             let extended = eat(p, "EXTENDED") || eat(p, "FORMATTED");
-            if matches!(peek_word(p).as_deref(), Some("SELECT") | Some("WITH") | Some("QUERY")) {
-                return Err(ParserError::ParserError("not supported: DESCRIBE QUERY".into()));
+            if matches!(
+                peek_word(p).as_deref(),
+                Some("SELECT") | Some("WITH") | Some("QUERY")
+            ) {
+                return Err(ParserError::ParserError(
+                    "not supported: DESCRIBE QUERY".into(),
+                ));
             }
             let table = object_name(p)?;
             if !matches!(p.peek_token().token, Token::EOF | Token::SemiColon) {
@@ -280,7 +322,10 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             } else if eat(p, "SYNC") {
                 MsckMode::Sync
             } else {
-                return Ok(Statement::Msck { table, mode: MsckMode::Add });
+                return Ok(Statement::Msck {
+                    table,
+                    mode: MsckMode::Add,
+                });
             };
             expect(p, "PARTITIONS")?;
             Ok(Statement::Msck { table, mode })
@@ -294,13 +339,21 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 let mut parts = vec![];
                 while eat(p, "PARTITION") {
                     let spec = partition_spec(p)?;
-                    let loc = if eat(p, "LOCATION") { Some(string_lit(p)?) } else { None };
+                    let loc = if eat(p, "LOCATION") {
+                        Some(string_lit(p)?)
+                    } else {
+                        None
+                    };
                     parts.push((spec, loc));
                 }
                 if parts.is_empty() {
                     return p.expected("PARTITION", p.peek_token());
                 }
-                Ok(Statement::AddPartitions { table, if_not_exists: ine, parts })
+                Ok(Statement::AddPartitions {
+                    table,
+                    if_not_exists: ine,
+                    parts,
+                })
             } else if eat(p, "DROP") {
                 let ie = if_exists(p);
                 let mut specs = vec![];
@@ -312,9 +365,16 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     }
                 }
                 let _ = eat(p, "PURGE");
-                Ok(Statement::DropPartitions { table, if_exists: ie, specs })
+                Ok(Statement::DropPartitions {
+                    table,
+                    if_exists: ie,
+                    specs,
+                })
             } else if eat_seq(p, &["RECOVER", "PARTITIONS"]) {
-                Ok(Statement::Msck { table, mode: MsckMode::Add })
+                Ok(Statement::Msck {
+                    table,
+                    mode: MsckMode::Add,
+                })
             } else {
                 Err(ParserError::ParserError("not supported: this ALTER TABLE form (supported: ADD PARTITION, DROP PARTITION, RECOVER PARTITIONS)".into()))
             }
@@ -322,7 +382,9 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
         "REFRESH" => {
             p.next_token();
             let _ = eat(p, "TABLE");
-            Ok(Statement::Refresh { table: object_name(p)? })
+            Ok(Statement::Refresh {
+                table: object_name(p)?,
+            })
         }
         "INSERT" => {
             p.next_token();
@@ -336,11 +398,17 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             let _ = eat(p, "TABLE");
             let table = object_name(p)?;
             if peek_word(p).as_deref() == Some("PARTITION") {
-                return Err(ParserError::ParserError("not supported: INSERT ... PARTITION (...); insert into an unpartitioned table".into()));
+                return Err(ParserError::ParserError(
+                    "not supported: INSERT ... PARTITION (...); insert into an unpartitioned table"
+                        .into(),
+                ));
             }
             let mut columns = vec![];
             if matches!(p.peek_token().token, Token::LParen)
-                && !matches!(peek_nth_word(p, 1).as_deref(), Some("SELECT") | Some("WITH") | Some("VALUES"))
+                && !matches!(
+                    peek_nth_word(p, 1).as_deref(),
+                    Some("SELECT") | Some("WITH") | Some("VALUES")
+                )
             {
                 p.next_token();
                 loop {
@@ -352,14 +420,25 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 p.expect_token(&Token::RParen)?;
             }
             let query = p.parse_query()?;
-            Ok(Statement::Insert { table, overwrite, columns, query })
+            Ok(Statement::Insert {
+                table,
+                overwrite,
+                columns,
+                query,
+            })
         }
         _ => {
             // Valid SQL that Quarry does not run says so; invalid SQL gets sqlparser's message.
             let st = p.parse_statement()?;
             let text = st.to_string();
-            let head: String = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-            Err(ParserError::ParserError(format!("not supported: statement {head}")))
+            let head: String = text
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            Err(ParserError::ParserError(format!(
+                "not supported: statement {head}"
+            )))
         }
     }
 }
@@ -372,7 +451,11 @@ fn show(p: &mut Parser) -> PResult<Statement> {
         return Ok(Statement::ShowCatalogs);
     }
     if eat(p, "TABLES") || eat(p, "VIEWS") {
-        let database = if eat(p, "IN") || eat(p, "FROM") { Some(object_name(p)?.0.last().cloned().unwrap_or_default()) } else { None };
+        let database = if eat(p, "IN") || eat(p, "FROM") {
+            Some(object_name(p)?.0.last().cloned().unwrap_or_default())
+        } else {
+            None
+        };
         return Ok(Statement::ShowTables { database });
     }
     if eat(p, "COLUMNS") {
@@ -387,7 +470,9 @@ fn show(p: &mut Parser) -> PResult<Statement> {
         return Ok(Statement::ShowColumns { table });
     }
     if eat(p, "PARTITIONS") {
-        return Ok(Statement::ShowPartitions { table: object_name(p)? });
+        return Ok(Statement::ShowPartitions {
+            table: object_name(p)?,
+        });
     }
     Err(ParserError::ParserError(format!(
         "not supported: SHOW {} (supported: DATABASES, TABLES, COLUMNS, PARTITIONS, CATALOGS)",
@@ -415,7 +500,11 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 break;
             }
         }
-        return Ok(Statement::CreateDatabase { name, if_not_exists: ine, location });
+        return Ok(Statement::CreateDatabase {
+            name,
+            if_not_exists: ine,
+            location,
+        });
     }
     if eat(p, "VIEW") {
         let ine = if_not_exists(p);
@@ -442,18 +531,34 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         }
         if eat(p, "USING") {
             if column_names.is_some() {
-                return Err(ParserError::ParserError("not supported: a column list in CREATE VIEW ... USING".into()));
+                return Err(ParserError::ParserError(
+                    "not supported: a column list in CREATE VIEW ... USING".into(),
+                ));
             }
             let fmt_tok = p.peek_token();
             let fmt = identifier(p)?;
             let format = FileFormat::parse(&fmt).map_err(|e| {
-                ParserError::ParserError(format!("{e} at Line: {}, Column: {}", fmt_tok.span.start.line, fmt_tok.span.start.column))
+                ParserError::ParserError(format!(
+                    "{e} at Line: {}, Column: {}",
+                    fmt_tok.span.start.line, fmt_tok.span.start.column
+                ))
             })?;
-            let options = if eat(p, "OPTIONS") { option_list(p)? } else { BTreeMap::new() };
+            let options = if eat(p, "OPTIONS") {
+                option_list(p)?
+            } else {
+                BTreeMap::new()
+            };
             if !temporary {
-                return Err(ParserError::ParserError("not supported: CREATE VIEW ... USING without TEMPORARY".into()));
+                return Err(ParserError::ParserError(
+                    "not supported: CREATE VIEW ... USING without TEMPORARY".into(),
+                ));
             }
-            return Ok(Statement::CreateTempViewUsing { name: name.0.last().cloned().unwrap_or_default(), or_replace, format, options });
+            return Ok(Statement::CreateTempViewUsing {
+                name: name.0.last().cloned().unwrap_or_default(),
+                or_replace,
+                format,
+                options,
+            });
         }
         let _ = eat(p, "COMMENT").then(|| string_lit(p));
         if eat(p, "TBLPROPERTIES") {
@@ -466,17 +571,33 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         let mut body = body.trim().trim_end_matches(';').trim().to_string();
         let mut query = query;
         if let Some(names) = column_names {
-            let cols = names.iter().map(|n| format!("`{}`", n.replace('`', "``"))).collect::<Vec<_>>().join(", ");
+            let cols = names
+                .iter()
+                .map(|n| format!("`{}`", n.replace('`', "``")))
+                .collect::<Vec<_>>()
+                .join(", ");
             body = format!("SELECT * FROM (\n{body}\n) AS __view_columns({cols})");
             let dialect = super::dialect::SparkDialect;
-            let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, &body).tokenize_with_location()?;
-            query = Parser::new(&dialect).with_tokens_with_locations(super::spark_tokens::rewrite(tokens)).parse_query()?;
+            let tokens =
+                sqlparser::tokenizer::Tokenizer::new(&dialect, &body).tokenize_with_location()?;
+            query = Parser::new(&dialect)
+                .with_tokens_with_locations(super::spark_tokens::rewrite(tokens))
+                .parse_query()?;
         }
-        return Ok(Statement::CreateView { name, temporary, or_replace, if_not_exists: ine, sql: body, query });
+        return Ok(Statement::CreateView {
+            name,
+            temporary,
+            or_replace,
+            if_not_exists: ine,
+            sql: body,
+            query,
+        });
     }
     expect(p, "TABLE")?;
     if temporary {
-        return Err(ParserError::ParserError("not supported: CREATE TEMPORARY TABLE; use CREATE TEMPORARY VIEW".into()));
+        return Err(ParserError::ParserError(
+            "not supported: CREATE TEMPORARY TABLE; use CREATE TEMPORARY VIEW".into(),
+        ));
     }
     let ine = if_not_exists(p);
     let name = object_name(p)?;
@@ -492,7 +613,12 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         location: None,
         query: None,
     };
-    if matches!(p.peek_token().token, Token::LParen) && !matches!(peek_nth_word(p, 1).as_deref(), Some("SELECT") | Some("WITH")) {
+    if matches!(p.peek_token().token, Token::LParen)
+        && !matches!(
+            peek_nth_word(p, 1).as_deref(),
+            Some("SELECT") | Some("WITH")
+        )
+    {
         p.next_token();
         let mut cols = vec![];
         loop {
@@ -501,7 +627,11 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
             loop {
                 // PRIMARY KEY and UNIQUE are informational, not enforced (as Databricks'
                 // informational constraints); Quarry keeps no indexes
-                if eat_seq(p, &["NOT", "NULL"]) || eat(p, "NULL") || eat_seq(p, &["PRIMARY", "KEY"]) || eat(p, "UNIQUE") {
+                if eat_seq(p, &["NOT", "NULL"])
+                    || eat(p, "NULL")
+                    || eat_seq(p, &["PRIMARY", "KEY"])
+                    || eat(p, "UNIQUE")
+                {
                 } else if eat(p, "COMMENT") {
                     string_lit(p)?;
                 } else {
@@ -521,16 +651,25 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
             let t = p.peek_token();
             let f = identifier(p)?;
             ct.format = Some(FileFormat::parse(&f).map_err(|e| {
-                ParserError::ParserError(format!("{e} at Line: {}, Column: {}", t.span.start.line, t.span.start.column))
+                ParserError::ParserError(format!(
+                    "{e} at Line: {}, Column: {}",
+                    t.span.start.line, t.span.start.column
+                ))
             })?);
         } else if eat_seq(p, &["STORED", "AS"]) {
             let t = p.peek_token();
             let f = identifier(p)?;
             if f == "inputformat" {
-                return Err(ParserError::ParserError("not supported: STORED AS INPUTFORMAT; use STORED AS PARQUET|TEXTFILE|JSON".into()));
+                return Err(ParserError::ParserError(
+                    "not supported: STORED AS INPUTFORMAT; use STORED AS PARQUET|TEXTFILE|JSON"
+                        .into(),
+                ));
             }
             ct.format = Some(FileFormat::parse(&f).map_err(|e| {
-                ParserError::ParserError(format!("{e} at Line: {}, Column: {}", t.span.start.line, t.span.start.column))
+                ParserError::ParserError(format!(
+                    "{e} at Line: {}, Column: {}",
+                    t.span.start.line, t.span.start.column
+                ))
             })?);
             if f == "textfile" && !ct.options.contains_key("delimiter") {
                 ct.options.insert("delimiter".into(), "\x01".into());
@@ -539,7 +678,11 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
             p.expect_token(&Token::LParen)?;
             loop {
                 let name = identifier(p)?;
-                let dt = if matches!(p.peek_token().token, Token::Comma | Token::RParen) { None } else { Some(data_type(p)?) };
+                let dt = if matches!(p.peek_token().token, Token::Comma | Token::RParen) {
+                    None
+                } else {
+                    Some(data_type(p)?)
+                };
                 ct.partition_by.push((name, dt));
                 if !p.consume_token(&Token::Comma) {
                     break;
@@ -554,17 +697,22 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     ct.format = Some(FileFormat::Json);
                 } else if lower.contains("csv") || lower.contains("lazysimple") {
                     ct.format = Some(FileFormat::Csv);
-                    ct.options.entry("delimiter".into()).or_insert_with(|| ",".into());
+                    ct.options
+                        .entry("delimiter".into())
+                        .or_insert_with(|| ",".into());
                 } else if lower.contains("parquet") {
                     ct.format = Some(FileFormat::Parquet);
                 } else {
-                    return Err(ParserError::ParserError(format!("not supported: ROW FORMAT SERDE '{serde}'")));
+                    return Err(ParserError::ParserError(format!(
+                        "not supported: ROW FORMAT SERDE '{serde}'"
+                    )));
                 }
                 if eat_seq(p, &["WITH", "SERDEPROPERTIES"]) {
                     for (k, v) in option_list(p)? {
                         match k.as_str() {
                             "separatorchar" | "field.delim" => {
-                                ct.options.insert("delimiter".into(), unescape_delimiter(&v));
+                                ct.options
+                                    .insert("delimiter".into(), unescape_delimiter(&v));
                             }
                             "quotechar" => {
                                 ct.options.insert("quote".into(), v);
@@ -585,7 +733,9 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     }
                 } else if eat_seq(p, &["LINES", "TERMINATED", "BY"]) {
                     string_lit(p)?;
-                } else if eat_seq(p, &["COLLECTION", "ITEMS", "TERMINATED", "BY"]) || eat_seq(p, &["MAP", "KEYS", "TERMINATED", "BY"]) {
+                } else if eat_seq(p, &["COLLECTION", "ITEMS", "TERMINATED", "BY"])
+                    || eat_seq(p, &["MAP", "KEYS", "TERMINATED", "BY"])
+                {
                     string_lit(p)?;
                 } else if eat_seq(p, &["NULL", "DEFINED", "AS"]) {
                     ct.options.insert("nullvalue".into(), string_lit(p)?);
@@ -600,7 +750,8 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
             if let Some(path) = opts.get("path") {
                 ct.location = Some(path.clone());
             }
-            ct.options.extend(opts.into_iter().filter(|(k, _)| k != "path"));
+            ct.options
+                .extend(opts.into_iter().filter(|(k, _)| k != "path"));
         } else if eat(p, "TBLPROPERTIES") {
             for (k, v) in option_list(p)? {
                 if k == "skip.header.line.count" {
@@ -614,7 +765,9 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         } else if eat(p, "COMMENT") {
             string_lit(p)?;
         } else if eat_seq(p, &["CLUSTERED", "BY"]) {
-            return Err(ParserError::ParserError("not supported: CLUSTERED BY (bucketed tables)".into()));
+            return Err(ParserError::ParserError(
+                "not supported: CLUSTERED BY (bucketed tables)".into(),
+            ));
         } else if eat(p, "AS") {
             ct.query = Some(p.parse_query()?);
             break;

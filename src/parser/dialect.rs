@@ -101,14 +101,23 @@ impl Dialect for SparkDialect {
         }
         D.get_next_precedence(parser)
     }
-    fn parse_infix(&self, parser: &mut Parser, expr: &Expr, precedence: u8) -> Option<Result<Expr, ParserError>> {
+    fn parse_infix(
+        &self,
+        parser: &mut Parser,
+        expr: &Expr,
+        precedence: u8,
+    ) -> Option<Result<Expr, ParserError>> {
         if next_is_div(parser) {
             parser.next_token();
-            return Some(parser.parse_subexpr(precedence).map(|right| Expr::BinaryOp {
-                left: Box::new(expr.clone()),
-                op: BinaryOperator::MyIntegerDivide,
-                right: Box::new(right),
-            }));
+            return Some(
+                parser
+                    .parse_subexpr(precedence)
+                    .map(|right| Expr::BinaryOp {
+                        left: Box::new(expr.clone()),
+                        op: BinaryOperator::MyIntegerDivide,
+                        right: Box::new(right),
+                    }),
+            );
         }
         D.parse_infix(parser, expr, precedence)
     }

@@ -14,8 +14,8 @@ mod split;
 use std::collections::BTreeMap;
 
 use arrow::datatypes::DataType;
-use sqlparser::ast::Query;
 pub use dialect::SparkDialect;
+use sqlparser::ast::Query;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
@@ -66,30 +66,92 @@ pub struct CreateTable {
 #[derive(Clone, Debug)]
 pub enum Statement {
     Query(Box<Query>),
-    Explain { analyze: bool, verbose: bool, statement: Box<Statement> },
-    CreateDatabase { name: String, if_not_exists: bool, location: Option<String> },
-    DropDatabase { name: String, if_exists: bool, cascade: bool },
-    Use { name: String },
+    Explain {
+        analyze: bool,
+        verbose: bool,
+        statement: Box<Statement>,
+    },
+    CreateDatabase {
+        name: String,
+        if_not_exists: bool,
+        location: Option<String>,
+    },
+    DropDatabase {
+        name: String,
+        if_exists: bool,
+        cascade: bool,
+    },
+    Use {
+        name: String,
+    },
     ShowDatabases,
     ShowCatalogs,
-    ShowTables { database: Option<String> },
-    ShowColumns { table: ObjectName },
-    ShowPartitions { table: ObjectName },
-    Describe { table: ObjectName, extended: bool },
+    ShowTables {
+        database: Option<String>,
+    },
+    ShowColumns {
+        table: ObjectName,
+    },
+    ShowPartitions {
+        table: ObjectName,
+    },
+    Describe {
+        table: ObjectName,
+        extended: bool,
+    },
     CreateTable(Box<CreateTable>),
     /// `CREATE [OR REPLACE] [TEMPORARY] VIEW v AS query`; `sql` is the query's text.
-    CreateView { name: ObjectName, temporary: bool, or_replace: bool, if_not_exists: bool, sql: String, query: Box<Query> },
+    CreateView {
+        name: ObjectName,
+        temporary: bool,
+        or_replace: bool,
+        if_not_exists: bool,
+        sql: String,
+        query: Box<Query>,
+    },
     /// `CREATE [OR REPLACE] TEMPORARY VIEW v USING fmt OPTIONS (path '...')`.
-    CreateTempViewUsing { name: String, or_replace: bool, format: FileFormat, options: BTreeMap<String, String> },
-    DropTable { name: ObjectName, if_exists: bool, view: bool },
-    Msck { table: ObjectName, mode: MsckMode },
-    AddPartitions { table: ObjectName, if_not_exists: bool, parts: Vec<(PartitionSpec, Option<String>)> },
-    DropPartitions { table: ObjectName, if_exists: bool, specs: Vec<PartitionSpec> },
-    Refresh { table: ObjectName },
-    Insert { table: ObjectName, overwrite: bool, columns: Vec<String>, query: Box<Query> },
+    CreateTempViewUsing {
+        name: String,
+        or_replace: bool,
+        format: FileFormat,
+        options: BTreeMap<String, String>,
+    },
+    DropTable {
+        name: ObjectName,
+        if_exists: bool,
+        view: bool,
+    },
+    Msck {
+        table: ObjectName,
+        mode: MsckMode,
+    },
+    AddPartitions {
+        table: ObjectName,
+        if_not_exists: bool,
+        parts: Vec<(PartitionSpec, Option<String>)>,
+    },
+    DropPartitions {
+        table: ObjectName,
+        if_exists: bool,
+        specs: Vec<PartitionSpec>,
+    },
+    Refresh {
+        table: ObjectName,
+    },
+    Insert {
+        table: ObjectName,
+        overwrite: bool,
+        columns: Vec<String>,
+        query: Box<Query>,
+    },
     /// `SET` (list), `SET k` (show), `SET k = v`.
-    Set { key: Option<String>, value: Option<String> },
-    Reset { key: Option<String> },
+    Set {
+        key: Option<String>,
+        value: Option<String>,
+    },
+    Reset {
+        key: Option<String>,
+    },
 }
 
 /// Parse exactly one statement (a trailing `;` is allowed).
@@ -99,8 +161,13 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
         return Ok(st);
     }
     let dialect = SparkDialect;
-    let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, sql).with_unescape(true).tokenize_with_location().map_err(|e| parse_error(sql, e.into()))?;
-    let mut parser = Parser::new(&dialect).with_recursion_limit(200).with_tokens_with_locations(spark_tokens::rewrite(tokens));
+    let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
+        .with_unescape(true)
+        .tokenize_with_location()
+        .map_err(|e| parse_error(sql, e.into()))?;
+    let mut parser = Parser::new(&dialect)
+        .with_recursion_limit(200)
+        .with_tokens_with_locations(spark_tokens::rewrite(tokens));
     let st = ddl::parse(&mut parser, sql).map_err(|e| parse_error(sql, e))?;
     // only `;` and end of input may follow
     loop {
@@ -108,7 +175,15 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
         match t.token {
             Token::SemiColon => continue,
             Token::EOF => break,
-            _ => return Err(parse_error(sql, ParserError::ParserError(format!("Expected: end of statement, found: {} at Line: {}, Column: {}", t.token, t.span.start.line, t.span.start.column)))),
+            _ => {
+                return Err(parse_error(
+                    sql,
+                    ParserError::ParserError(format!(
+                        "Expected: end of statement, found: {} at Line: {}, Column: {}",
+                        t.token, t.span.start.line, t.span.start.column
+                    )),
+                ))
+            }
         }
     }
     Ok(st)
@@ -118,7 +193,11 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
 /// because keys contain dots and values may be unquoted lists.
 fn parse_set(text: &str) -> Option<Statement> {
     let upper = text.to_ascii_uppercase();
-    let (is_reset, rest) = if upper == "SET" || upper.starts_with("SET ") || upper.starts_with("SET\t") || upper.starts_with("SET\n") {
+    let (is_reset, rest) = if upper == "SET"
+        || upper.starts_with("SET ")
+        || upper.starts_with("SET\t")
+        || upper.starts_with("SET\n")
+    {
         (false, text[3..].trim())
     } else if upper == "RESET" || upper.starts_with("RESET ") {
         (true, text[5..].trim())
@@ -126,10 +205,19 @@ fn parse_set(text: &str) -> Option<Statement> {
         return None;
     };
     if is_reset {
-        return Some(Statement::Reset { key: if rest.is_empty() { None } else { Some(rest.to_ascii_lowercase()) } });
+        return Some(Statement::Reset {
+            key: if rest.is_empty() {
+                None
+            } else {
+                Some(rest.to_ascii_lowercase())
+            },
+        });
     }
     if rest.is_empty() || rest == "-v" {
-        return Some(Statement::Set { key: None, value: None });
+        return Some(Statement::Set {
+            key: None,
+            value: None,
+        });
     }
     // `SET TIME ZONE ...` and `SET CATALOG` are statements of their own in Spark; treat as key/value
     match rest.split_once('=') {
@@ -140,9 +228,15 @@ fn parse_set(text: &str) -> Option<Statement> {
                 .and_then(|x| x.strip_suffix('\''))
                 .or_else(|| v.strip_prefix('"').and_then(|x| x.strip_suffix('"')))
                 .unwrap_or(v);
-            Some(Statement::Set { key: Some(k.trim().to_ascii_lowercase()), value: Some(v.to_string()) })
+            Some(Statement::Set {
+                key: Some(k.trim().to_ascii_lowercase()),
+                value: Some(v.to_string()),
+            })
         }
-        None => Some(Statement::Set { key: Some(rest.to_ascii_lowercase()), value: None }),
+        None => Some(Statement::Set {
+            key: Some(rest.to_ascii_lowercase()),
+            value: None,
+        }),
     }
 }
 
@@ -157,8 +251,14 @@ pub fn parse_error(sql: &str, e: ParserError) -> QuarryError {
         Some(i) => {
             let loc = &msg[i + " at Line: ".len()..];
             let mut it = loc.split(", Column: ");
-            let line = it.next().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(1);
-            let col = it.next().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(1);
+            let line = it
+                .next()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .unwrap_or(1);
+            let col = it
+                .next()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .unwrap_or(1);
             (msg[..i].to_string(), line, col)
         }
         None => (msg.clone(), 1, 1),
@@ -167,19 +267,32 @@ pub fn parse_error(sql: &str, e: ParserError) -> QuarryError {
     let (line, column) = if message.ends_with("found: EOF") || line == 0 {
         let last = sql.trim_end();
         let l = last.lines().count().max(1) as u64;
-        let c = last.lines().last().map(|x| x.chars().count() as u64 + 1).unwrap_or(1);
+        let c = last
+            .lines()
+            .last()
+            .map(|x| x.chars().count() as u64 + 1)
+            .unwrap_or(1);
         (l, c)
     } else {
         (line, column)
     };
     let snippet = match sql.lines().nth(line.saturating_sub(1) as usize) {
         Some(l) => {
-            let caret_pad: String = l.chars().take(column.saturating_sub(1) as usize).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            let caret_pad: String = l
+                .chars()
+                .take(column.saturating_sub(1) as usize)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
             format!("\n  {l}\n  {caret_pad}^")
         }
         None => String::new(),
     };
-    QuarryError::Parse { message, line, column, snippet }
+    QuarryError::Parse {
+        message,
+        line,
+        column,
+        snippet,
+    }
 }
 
 /// Byte offset in `sql` of a 1-based (line, column) location, columns counted in chars.
@@ -187,7 +300,11 @@ pub(crate) fn offset_of(sql: &str, line: u64, column: u64) -> usize {
     let mut off = 0;
     for (i, l) in sql.split_inclusive('\n').enumerate() {
         if i as u64 + 1 == line {
-            let chars: usize = l.chars().take(column.saturating_sub(1) as usize).map(|c| c.len_utf8()).sum();
+            let chars: usize = l
+                .chars()
+                .take(column.saturating_sub(1) as usize)
+                .map(|c| c.len_utf8())
+                .sum();
             return off + chars;
         }
         off += l.len();

@@ -92,16 +92,28 @@ fn plain_decimal(num: &str) -> String {
         Some((m, e)) => (m.to_string(), e.parse::<i64>().unwrap_or(0)),
         None => (lower.clone(), 0),
     };
-    let (int, frac) = mant.split_once('.').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or((mant.clone(), String::new()));
+    let (int, frac) = mant
+        .split_once('.')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap_or((mant.clone(), String::new()));
     let digits = format!("{int}{frac}");
     // value = digits * 10^(exp - frac.len())
     let point = int.len() as i64 + exp; // position of the decimal point in `digits`
     let (int_part, frac_part) = if point <= 0 {
-        (String::from("0"), format!("{}{}", "0".repeat((-point) as usize), digits))
+        (
+            String::from("0"),
+            format!("{}{}", "0".repeat((-point) as usize), digits),
+        )
     } else if point as usize >= digits.len() {
-        (format!("{}{}", digits, "0".repeat(point as usize - digits.len())), String::new())
+        (
+            format!("{}{}", digits, "0".repeat(point as usize - digits.len())),
+            String::new(),
+        )
     } else {
-        (digits[..point as usize].to_string(), digits[point as usize..].to_string())
+        (
+            digits[..point as usize].to_string(),
+            digits[point as usize..].to_string(),
+        )
     };
     let int_part = {
         let t = int_part.trim_start_matches('0');
@@ -120,8 +132,17 @@ fn number_suffixes(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     while let Some(t) = it.next() {
         let span = t.span;
         // `1L`, `100.00D`, `6S`: one unquoted word
-        if let Token::Word(Word { value, quote_style: None, .. }) = &t.token {
-            if value.as_bytes().first().is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
+        if let Token::Word(Word {
+            value,
+            quote_style: None,
+            ..
+        }) = &t.token
+        {
+            if value
+                .as_bytes()
+                .first()
+                .is_some_and(|c| c.is_ascii_digit() || *c == b'.')
+            {
                 if let Some((num, suffix)) = split_suffix(value) {
                     push_typed(&mut out, num, suffix, span);
                     continue;
@@ -131,8 +152,14 @@ fn number_suffixes(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         // `20E2BD`, `1.5e3D`: a number directly followed by the suffix word
         if let Token::Number(n, false) = &t.token {
             if let Some(next) = it.peek() {
-                if let Token::Word(Word { value, quote_style: None, .. }) = &next.token {
-                    let adjacent = next.span.start.line == span.end.line && next.span.start.column == span.end.column;
+                if let Token::Word(Word {
+                    value,
+                    quote_style: None,
+                    ..
+                }) = &next.token
+                {
+                    let adjacent = next.span.start.line == span.end.line
+                        && next.span.start.column == span.end.column;
                     let suffix = match value.to_ascii_lowercase().as_str() {
                         "bd" => Some("BD"),
                         "d" => Some("DOUBLE"),
@@ -156,12 +183,20 @@ fn number_suffixes(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     out
 }
 
-fn push_typed(out: &mut Vec<TokenWithSpan>, num: &str, suffix: &str, span: sqlparser::tokenizer::Span) {
+fn push_typed(
+    out: &mut Vec<TokenWithSpan>,
+    num: &str,
+    suffix: &str,
+    span: sqlparser::tokenizer::Span,
+) {
     if suffix == "BD" {
         out.push(tok(Token::Number(plain_decimal(num), false), span));
     } else {
         out.push(word(suffix, span));
-        out.push(tok(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space), span));
+        out.push(tok(
+            Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+            span,
+        ));
         out.push(tok(Token::SingleQuotedString(num.to_string()), span));
     }
 }
@@ -214,8 +249,26 @@ fn ends_inline_table(k: Keyword) -> bool {
 /// Tokens that end an operand: after one of these, a plain word starts an alias.
 fn ends_operand(t: &Token) -> bool {
     match t {
-        Token::Number(..) | Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) | Token::RParen | Token::RBracket => true,
-        Token::Word(w) => !matches!(w.keyword, Keyword::NOT | Keyword::AND | Keyword::OR | Keyword::IS | Keyword::IN | Keyword::LIKE | Keyword::BETWEEN | Keyword::CASE | Keyword::WHEN | Keyword::THEN | Keyword::ELSE | Keyword::INTERVAL),
+        Token::Number(..)
+        | Token::SingleQuotedString(_)
+        | Token::DoubleQuotedString(_)
+        | Token::RParen
+        | Token::RBracket => true,
+        Token::Word(w) => !matches!(
+            w.keyword,
+            Keyword::NOT
+                | Keyword::AND
+                | Keyword::OR
+                | Keyword::IS
+                | Keyword::IN
+                | Keyword::LIKE
+                | Keyword::BETWEEN
+                | Keyword::CASE
+                | Keyword::WHEN
+                | Keyword::THEN
+                | Keyword::ELSE
+                | Keyword::INTERVAL
+        ),
         _ => false,
     }
 }
@@ -227,7 +280,20 @@ fn is_alias_word(t: &Token) -> bool {
             w.quote_style.is_some()
                 || !matches!(
                     w.keyword,
-                    Keyword::NOT | Keyword::AND | Keyword::OR | Keyword::IS | Keyword::IN | Keyword::LIKE | Keyword::ILIKE | Keyword::RLIKE | Keyword::REGEXP | Keyword::BETWEEN | Keyword::DIV | Keyword::COLLATE | Keyword::ESCAPE | Keyword::XOR
+                    Keyword::NOT
+                        | Keyword::AND
+                        | Keyword::OR
+                        | Keyword::IS
+                        | Keyword::IN
+                        | Keyword::LIKE
+                        | Keyword::ILIKE
+                        | Keyword::RLIKE
+                        | Keyword::REGEXP
+                        | Keyword::BETWEEN
+                        | Keyword::DIV
+                        | Keyword::COLLATE
+                        | Keyword::ESCAPE
+                        | Keyword::XOR
                 )
         }
         _ => false,
@@ -236,7 +302,9 @@ fn is_alias_word(t: &Token) -> bool {
 
 fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     // indices of significant tokens
-    let sig: Vec<usize> = (0..tokens.len()).filter(|&i| !is_trivia(&tokens[i].token)).collect();
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !is_trivia(&tokens[i].token))
+        .collect();
     // edits: insert tokens before index i
     let mut inserts: Vec<(usize, Vec<Token>)> = vec![];
     for (si, &i) in sig.iter().enumerate() {
@@ -244,10 +312,22 @@ fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
             continue;
         }
         let prev = si.checked_sub(1).map(|p| &tokens[sig[p]].token);
-        let from_item = matches!(prev.and_then(kw), Some(Keyword::FROM | Keyword::JOIN)) || matches!(prev, Some(Token::Comma)) && in_from(&tokens, &sig, si);
+        let from_item = matches!(prev.and_then(kw), Some(Keyword::FROM | Keyword::JOIN))
+            || matches!(prev, Some(Token::Comma)) && in_from(&tokens, &sig, si);
         let body = match prev {
             None | Some(Token::LParen) => true,
-            Some(t) => matches!(kw(t), Some(Keyword::AS | Keyword::UNION | Keyword::INTERSECT | Keyword::EXCEPT | Keyword::MINUS | Keyword::ALL | Keyword::DISTINCT)),
+            Some(t) => matches!(
+                kw(t),
+                Some(
+                    Keyword::AS
+                        | Keyword::UNION
+                        | Keyword::INTERSECT
+                        | Keyword::EXCEPT
+                        | Keyword::MINUS
+                        | Keyword::ALL
+                        | Keyword::DISTINCT
+                )
+            ),
         };
         if !from_item && !body {
             continue; // INSERT INTO t VALUES ...: sqlparser's own form
@@ -276,13 +356,19 @@ fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
                 while let Some(&j) = sig.get(k) {
                     let t = &tokens[j].token;
                     if depth == 0 {
-                        if matches!(t, Token::Comma | Token::SemiColon | Token::EOF | Token::RParen) {
+                        if matches!(
+                            t,
+                            Token::Comma | Token::SemiColon | Token::EOF | Token::RParen
+                        ) {
                             break;
                         }
                         if kw(t).is_some_and(ends_inline_table) {
                             break;
                         }
-                        if k > row_start && is_alias_word(t) && ends_operand(&tokens[sig[k - 1]].token) {
+                        if k > row_start
+                            && is_alias_word(t)
+                            && ends_operand(&tokens[sig[k - 1]].token)
+                        {
                             break; // `1 t(a)`: an alias
                         }
                     }
@@ -310,11 +396,22 @@ fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
             let next = sig.get(k).map(|&j| &tokens[j].token);
             let has_alias = match next {
                 Some(t) if kw(t) == Some(Keyword::AS) => true,
-                Some(Token::Word(w)) => w.quote_style.is_some() || w.keyword == Keyword::NoKeyword || !ends_inline_table(w.keyword),
+                Some(Token::Word(w)) => {
+                    w.quote_style.is_some()
+                        || w.keyword == Keyword::NoKeyword
+                        || !ends_inline_table(w.keyword)
+                }
                 _ => false,
             };
             if has_alias {
-                inserts.push((i, vec![Token::make_keyword("SELECT"), Token::Mul, Token::make_keyword("FROM")]));
+                inserts.push((
+                    i,
+                    vec![
+                        Token::make_keyword("SELECT"),
+                        Token::Mul,
+                        Token::make_keyword("FROM"),
+                    ],
+                ));
             }
         }
     }
@@ -332,7 +429,10 @@ fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
             let (_, add) = ins.next().unwrap_or_default();
             for a in add {
                 out.push(TokenWithSpan::new(a, t.span));
-                out.push(TokenWithSpan::new(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space), t.span));
+                out.push(TokenWithSpan::new(
+                    Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+                    t.span,
+                ));
             }
         }
         out.push(t);
@@ -356,7 +456,14 @@ fn in_from(tokens: &[TokenWithSpan], sig: &[usize], si: usize) -> bool {
             }
             _ if depth == 0 => match kw(t) {
                 Some(Keyword::FROM) => return true,
-                Some(Keyword::SELECT | Keyword::WHERE | Keyword::ON | Keyword::GROUP | Keyword::HAVING | Keyword::ORDER) => return false,
+                Some(
+                    Keyword::SELECT
+                    | Keyword::WHERE
+                    | Keyword::ON
+                    | Keyword::GROUP
+                    | Keyword::HAVING
+                    | Keyword::ORDER,
+                ) => return false,
                 _ => {}
             },
             _ => {}
@@ -373,24 +480,51 @@ mod tests {
     fn rw(sql: &str) -> String {
         let d = crate::parser::dialect::SparkDialect;
         let toks = Tokenizer::new(&d, sql).tokenize_with_location().unwrap();
-        rewrite(toks).iter().map(|t| t.token.to_string()).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+        rewrite(toks)
+            .iter()
+            .map(|t| t.token.to_string())
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]
     fn suffixes() {
-        assert_eq!(rw("select 1L, 100.00D, 6S, 10Y, 1.5F"), "select BIGINT '1', DOUBLE '100.00', SMALLINT '6', TINYINT '10', FLOAT '1.5'");
-        assert_eq!(rw("select 20E2BD, 1.5BD, 1.5e-1BD, 1e3D"), "select 2000., 1.5, 0.15, DOUBLE '1e3'");
+        assert_eq!(
+            rw("select 1L, 100.00D, 6S, 10Y, 1.5F"),
+            "select BIGINT '1', DOUBLE '100.00', SMALLINT '6', TINYINT '10', FLOAT '1.5'"
+        );
+        assert_eq!(
+            rw("select 20E2BD, 1.5BD, 1.5e-1BD, 1e3D"),
+            "select 2000., 1.5, 0.15, DOUBLE '1e3'"
+        );
         assert_eq!(rw("select x1l, `1L` from t"), "select x1l, `1L` from t");
     }
 
     #[test]
     fn values() {
-        assert_eq!(rw("select * from values 0, 1, 2 as t(id)"), "select * from values ( 0) , ( 1) , ( 2 ) as t(id)");
-        assert_eq!(rw("create view p AS VALUES 1 T(col)"), "create view p AS SELECT * FROM VALUES ( 1 ) T(col)");
-        assert_eq!(rw("create view p AS VALUES (1, 'a'), (2, 'b') tbl(c1, c2)"), "create view p AS SELECT * FROM VALUES (1, 'a'), (2, 'b') tbl(c1, c2)");
-        assert_eq!(rw("insert into t values (1), (2)"), "insert into t values (1), (2)");
+        assert_eq!(
+            rw("select * from values 0, 1, 2 as t(id)"),
+            "select * from values ( 0) , ( 1) , ( 2 ) as t(id)"
+        );
+        assert_eq!(
+            rw("create view p AS VALUES 1 T(col)"),
+            "create view p AS SELECT * FROM VALUES ( 1 ) T(col)"
+        );
+        assert_eq!(
+            rw("create view p AS VALUES (1, 'a'), (2, 'b') tbl(c1, c2)"),
+            "create view p AS SELECT * FROM VALUES (1, 'a'), (2, 'b') tbl(c1, c2)"
+        );
+        assert_eq!(
+            rw("insert into t values (1), (2)"),
+            "insert into t values (1), (2)"
+        );
         assert_eq!(rw("values (1, 2)"), "values (1, 2)");
-        assert_eq!(rw("select * from values (1 + 2) as t(a) where a > 1"), "select * from values (1 + 2) as t(a) where a > 1");
+        assert_eq!(
+            rw("select * from values (1 + 2) as t(a) where a > 1"),
+            "select * from values (1 + 2) as t(a) where a > 1"
+        );
     }
 
     #[test]

@@ -11,9 +11,18 @@ use super::offset_of;
 /// so the parser reports the error with its position.
 pub fn split_statements(script: &str) -> Vec<String> {
     let dialect = SparkDialect;
-    let tokens = match Tokenizer::new(&dialect, script).with_unescape(false).tokenize_with_location() {
+    let tokens = match Tokenizer::new(&dialect, script)
+        .with_unescape(false)
+        .tokenize_with_location()
+    {
         Ok(t) => t,
-        Err(_) => return if script.trim().is_empty() { vec![] } else { vec![script.trim().to_string()] },
+        Err(_) => {
+            return if script.trim().is_empty() {
+                vec![]
+            } else {
+                vec![script.trim().to_string()]
+            }
+        }
     };
     let mut out = vec![];
     let mut start = 0;
@@ -42,12 +51,17 @@ pub fn split_statements(script: &str) -> Vec<String> {
 /// and comments is `;` (quotes and comments are respected).
 pub fn is_complete(text: &str) -> bool {
     let dialect = SparkDialect;
-    let Ok(tokens) = Tokenizer::new(&dialect, text).with_unescape(false).tokenize() else {
+    let Ok(tokens) = Tokenizer::new(&dialect, text)
+        .with_unescape(false)
+        .tokenize()
+    else {
         return false;
     };
     for t in tokens.iter().rev() {
         match t {
-            Token::Whitespace(Whitespace::Space | Whitespace::Newline | Whitespace::Tab) => continue,
+            Token::Whitespace(Whitespace::Space | Whitespace::Newline | Whitespace::Tab) => {
+                continue
+            }
             Token::Whitespace(_) => continue,
             Token::SemiColon => return true,
             _ => return false,
@@ -62,7 +76,10 @@ mod tests {
     #[test]
     fn splits_outside_quotes_and_comments() {
         let s = "SELECT 'a;b'; -- c;d\nSELECT 2 /* ; */;\n\n;SELECT 3";
-        assert_eq!(split_statements(s), vec!["SELECT 'a;b'", "-- c;d\nSELECT 2 /* ; */", "SELECT 3"]);
+        assert_eq!(
+            split_statements(s),
+            vec!["SELECT 'a;b'", "-- c;d\nSELECT 2 /* ; */", "SELECT 3"]
+        );
         assert!(is_complete("SELECT 1;"));
         assert!(is_complete("SELECT 1; -- done"));
         assert!(!is_complete("SELECT ';"));

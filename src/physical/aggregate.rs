@@ -44,7 +44,12 @@ struct GroupTable {
 
 impl GroupTable {
     fn new() -> GroupTable {
-        GroupTable { table: hashbrown::HashTable::new(), hashes: vec![], offsets: vec![0], data: vec![] }
+        GroupTable {
+            table: hashbrown::HashTable::new(),
+            hashes: vec![],
+            offsets: vec![0],
+            data: vec![],
+        }
     }
 
     fn len(&self) -> usize {
@@ -57,11 +62,15 @@ impl GroupTable {
 
     /// The group of `key` (hash `h`), added when new.
     fn find_or_insert(&mut self, key: &[u8], h: u64) -> Result<usize> {
-        if let Some(&g) = self.table.find(h, |&g| self.hashes[g as usize] == h && self.key(g as usize) == key) {
+        if let Some(&g) = self.table.find(h, |&g| {
+            self.hashes[g as usize] == h && self.key(g as usize) == key
+        }) {
             return Ok(g as usize);
         }
         let g = self.hashes.len();
-        let g32 = u32::try_from(g).map_err(|_| QuarryError::NotSupported("more than 4 billion groups in one aggregation".into()))?;
+        let g32 = u32::try_from(g).map_err(|_| {
+            QuarryError::NotSupported("more than 4 billion groups in one aggregation".into())
+        })?;
         self.hashes.push(h);
         self.data.extend_from_slice(key);
         self.offsets.push(self.data.len());
@@ -95,15 +104,21 @@ impl IntGroups {
         };
         let h = hash_i64(v);
         let (keys, valid) = (&self.keys, &self.valid);
-        if let Some(&g) = self.table.find(h, |&g| keys[g as usize] == v && valid[g as usize]) {
+        if let Some(&g) = self
+            .table
+            .find(h, |&g| keys[g as usize] == v && valid[g as usize])
+        {
             return Ok(g as usize);
         }
         let g = self.keys.len();
-        let g32 = u32::try_from(g).map_err(|_| QuarryError::NotSupported("more than 4 billion groups in one aggregation".into()))?;
+        let g32 = u32::try_from(g).map_err(|_| {
+            QuarryError::NotSupported("more than 4 billion groups in one aggregation".into())
+        })?;
         self.keys.push(v);
         self.valid.push(true);
         let keys = &self.keys;
-        self.table.insert_unique(h, g32, |&x| hash_i64(keys[x as usize]));
+        self.table
+            .insert_unique(h, g32, |&x| hash_i64(keys[x as usize]));
         Ok(g)
     }
 }
@@ -123,21 +138,40 @@ impl Groups {
     }
 }
 
-
 struct State {
     groups: Groups,
     accs: Vec<Box<dyn Accumulator>>,
 }
 
 impl HashAggregateExec {
-    pub fn new(input: Arc<dyn ExecutionPlan>, group: Vec<Expr>, aggs: Vec<AggregateExpr>, ids: Vec<ColumnId>, schema: SchemaRef) -> Self {
+    pub fn new(
+        input: Arc<dyn ExecutionPlan>,
+        group: Vec<Expr>,
+        aggs: Vec<AggregateExpr>,
+        ids: Vec<ColumnId>,
+        schema: SchemaRef,
+    ) -> Self {
         let layout = layout_of(input.ids());
         let hasher = ahash::RandomState::with_seeds(0x6a, 0x09, 0xe6, 0x67);
-        HashAggregateExec { input, group, aggs, ids, schema, layout, hasher, metrics: Metrics::default() }
+        HashAggregateExec {
+            input,
+            group,
+            aggs,
+            ids,
+            schema,
+            layout,
+            hasher,
+            metrics: Metrics::default(),
+        }
     }
 
     fn converter(&self) -> Result<RowConverter> {
-        Ok(RowConverter::new(self.group.iter().map(|g| SortField::new(g.data_type())).collect())?)
+        Ok(RowConverter::new(
+            self.group
+                .iter()
+                .map(|g| SortField::new(g.data_type()))
+                .collect(),
+        )?)
     }
 
     fn new_state(&self) -> Result<State> {
@@ -149,7 +183,11 @@ impl HashAggregateExec {
                 create_accumulator(&a.func, a.distinct, &types, &a.data_type)
             })
             .collect::<Result<_>>()?;
-        let groups = if self.int_group() { Groups::Int(IntGroups::default()) } else { Groups::Rows(GroupTable::new()) };
+        let groups = if self.int_group() {
+            Groups::Int(IntGroups::default())
+        } else {
+            Groups::Rows(GroupTable::new())
+        };
         Ok(State { groups, accs })
     }
 
@@ -172,7 +210,11 @@ impl HashAggregateExec {
         let groups: Vec<usize> = if self.group.is_empty() {
             vec![0; n]
         } else {
-            let cols: Vec<ArrayRef> = self.group.iter().map(|g| evaluate(g, batch, &self.layout)).collect::<Result<_>>()?;
+            let cols: Vec<ArrayRef> = self
+                .group
+                .iter()
+                .map(|g| evaluate(g, batch, &self.layout))
+                .collect::<Result<_>>()?;
             let mut out = Vec::with_capacity(n);
             match &mut state.groups {
                 Groups::Int(t) => {
@@ -201,8 +243,15 @@ impl HashAggregateExec {
         };
         let ngroups = self.ngroups(state);
         for (a, acc) in self.aggs.iter().zip(state.accs.iter_mut()) {
-            let args: Vec<ArrayRef> = a.args.iter().map(|e| evaluate(e, batch, &self.layout)).collect::<Result<_>>()?;
-            let args: Vec<ArrayRef> = args.iter().map(|x| cast_arg(x, &None)).collect::<Result<_>>()?;
+            let args: Vec<ArrayRef> = a
+                .args
+                .iter()
+                .map(|e| evaluate(e, batch, &self.layout))
+                .collect::<Result<_>>()?;
+            let args: Vec<ArrayRef> = args
+                .iter()
+                .map(|x| cast_arg(x, &None))
+                .collect::<Result<_>>()?;
             acc.update(&args, &groups, ngroups)?;
         }
         Ok(())
@@ -213,9 +262,17 @@ impl HashAggregateExec {
             vec![0]
         } else {
             match (&mut into.groups, &other.groups) {
-                (Groups::Rows(t), Groups::Rows(o)) => (0..o.len()).map(|g| t.find_or_insert(o.key(g), o.hashes[g])).collect::<Result<_>>()?,
-                (Groups::Int(t), Groups::Int(o)) => (0..o.keys.len()).map(|g| t.find_or_insert(o.valid[g].then_some(o.keys[g]))).collect::<Result<_>>()?,
-                _ => return Err(QuarryError::Internal("aggregate states of different kinds".into())),
+                (Groups::Rows(t), Groups::Rows(o)) => (0..o.len())
+                    .map(|g| t.find_or_insert(o.key(g), o.hashes[g]))
+                    .collect::<Result<_>>()?,
+                (Groups::Int(t), Groups::Int(o)) => (0..o.keys.len())
+                    .map(|g| t.find_or_insert(o.valid[g].then_some(o.keys[g])))
+                    .collect::<Result<_>>()?,
+                _ => {
+                    return Err(QuarryError::Internal(
+                        "aggregate states of different kinds".into(),
+                    ))
+                }
             }
         };
         let n = self.ngroups(into);
@@ -230,7 +287,11 @@ impl ExecutionPlan for HashAggregateExec {
     fn describe(&self) -> String {
         let g: Vec<String> = self.group.iter().map(|e| e.to_string()).collect();
         let a: Vec<String> = self.aggs.iter().map(|e| e.to_string()).collect();
-        format!("HashAggregateExec group=[{}] aggs=[{}]", g.join(", "), a.join(", "))
+        format!(
+            "HashAggregateExec group=[{}] aggs=[{}]",
+            g.join(", "),
+            a.join(", ")
+        )
     }
     /// One row without GROUP BY; else a tenth of the input (no NDV statistics yet).
     fn estimated_rows(&self) -> f64 {
@@ -255,29 +316,36 @@ impl ExecutionPlan for HashAggregateExec {
         // per-thread partial states (rayon's fold gives one state per work split)
         let states: Mutex<Vec<State>> = Mutex::new(vec![]);
         ctx.pool.install(|| {
-            (0..n).into_par_iter().try_fold(
-                || None::<State>,
-                |acc, p| -> Result<Option<State>> {
-                    let batches = self.input.execute(p, ctx)?;
-                    let mut st = match acc {
-                        Some(s) => s,
-                        None => self.new_state()?,
-                    };
-                    for b in &batches {
-                        self.update(&mut st, &conv, b)?;
+            (0..n)
+                .into_par_iter()
+                .try_fold(
+                    || None::<State>,
+                    |acc, p| -> Result<Option<State>> {
+                        let batches = self.input.execute(p, ctx)?;
+                        let mut st = match acc {
+                            Some(s) => s,
+                            None => self.new_state()?,
+                        };
+                        for b in &batches {
+                            self.update(&mut st, &conv, b)?;
+                        }
+                        Ok(Some(st))
+                    },
+                )
+                .try_for_each(|s| -> Result<()> {
+                    if let Some(s) = s? {
+                        states
+                            .lock()
+                            .map_err(|_| QuarryError::Internal("aggregate state lock".into()))?
+                            .push(s);
                     }
-                    Ok(Some(st))
-                },
-            )
-            .try_for_each(|s| -> Result<()> {
-                if let Some(s) = s? {
-                    states.lock().map_err(|_| QuarryError::Internal("aggregate state lock".into()))?.push(s);
-                }
-                Ok(())
-            })
+                    Ok(())
+                })
         })?;
         self.metrics.record(|| {
-            let mut states = states.into_inner().map_err(|_| QuarryError::Internal("aggregate state lock".into()))?;
+            let mut states = states
+                .into_inner()
+                .map_err(|_| QuarryError::Internal("aggregate state lock".into()))?;
             let mut total = match states.pop() {
                 Some(s) => s,
                 None => self.new_state()?,
@@ -291,15 +359,22 @@ impl ExecutionPlan for HashAggregateExec {
                 _ if self.group.is_empty() => {}
                 Groups::Rows(t) => {
                     let parser = conv.parser();
-                    let rows: Vec<arrow::row::Row> = (0..ngroups).map(|g| parser.parse(t.key(g))).collect();
+                    let rows: Vec<arrow::row::Row> =
+                        (0..ngroups).map(|g| parser.parse(t.key(g))).collect();
                     cols.extend(conv.convert_rows(rows)?);
                 }
                 Groups::Int(t) => {
-                    let keys = Int64Array::new(t.keys.clone().into(), Some(t.valid.iter().copied().collect::<Vec<bool>>().into()));
+                    let keys = Int64Array::new(
+                        t.keys.clone().into(),
+                        Some(t.valid.iter().copied().collect::<Vec<bool>>().into()),
+                    );
                     let target = self.group[0].data_type();
                     // Int64 -> Date32 goes through Int32 (both are lossless for these keys)
                     let keys: ArrayRef = if target == DataType::Date32 {
-                        arrow::compute::cast(&arrow::compute::cast(&keys, &DataType::Int32)?, &target)?
+                        arrow::compute::cast(
+                            &arrow::compute::cast(&keys, &DataType::Int32)?,
+                            &target,
+                        )?
                     } else {
                         arrow::compute::cast(&keys, &target)?
                     };
@@ -312,7 +387,13 @@ impl ExecutionPlan for HashAggregateExec {
             let cols = cols
                 .into_iter()
                 .zip(self.schema.fields())
-                .map(|(c, f)| if c.data_type() != f.data_type() { super::eval::cast_array(&c, f.data_type()) } else { Ok(c) })
+                .map(|(c, f)| {
+                    if c.data_type() != f.data_type() {
+                        super::eval::cast_array(&c, f.data_type())
+                    } else {
+                        Ok(c)
+                    }
+                })
                 .collect::<Result<Vec<_>>>()?;
             Ok(vec![make_batch(self.schema.clone(), cols, ngroups)?])
         })

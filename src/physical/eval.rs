@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use arrow::array::*;
 use arrow::compute::kernels::{cmp, numeric};
-use arrow::compute::{and_kleene, cast_with_options, is_not_null, is_null, not, nullif, or_kleene, CastOptions};
+use arrow::compute::{
+    and_kleene, cast_with_options, is_not_null, is_null, not, nullif, or_kleene, CastOptions,
+};
 use arrow::datatypes::*;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
@@ -31,17 +33,31 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
     let n = batch.num_rows();
     match e {
         Expr::Column(c) => {
-            let i = layout.get(&c.id).ok_or_else(|| QuarryError::Internal(format!("column {}#{} not in the operator's input", c.name, c.id)))?;
+            let i = layout.get(&c.id).ok_or_else(|| {
+                QuarryError::Internal(format!(
+                    "column {}#{} not in the operator's input",
+                    c.name, c.id
+                ))
+            })?;
             Ok(batch.column(*i).clone())
         }
         Expr::Literal(v) => v.to_array(n),
-        Expr::Binary { op, left, right, data_type } => binary(*op, left, right, data_type, batch, layout),
+        Expr::Binary {
+            op,
+            left,
+            right,
+            data_type,
+        } => binary(*op, left, right, data_type, batch, layout),
         Expr::Not(x) => Ok(Arc::new(not(evaluate(x, batch, layout)?.as_boolean())?)),
         Expr::Negate(x) => Ok(numeric::neg_wrapping(&evaluate(x, batch, layout)?)?),
         Expr::IsNull(x) => Ok(Arc::new(is_null(&evaluate(x, batch, layout)?)?)),
         Expr::IsNotNull(x) => Ok(Arc::new(is_not_null(&evaluate(x, batch, layout)?)?)),
         Expr::Cast { expr, to, .. } => cast_array(&evaluate(expr, batch, layout)?, to),
-        Expr::Case { whens, else_expr, data_type } => {
+        Expr::Case {
+            whens,
+            else_expr,
+            data_type,
+        } => {
             let mut acc = match else_expr {
                 Some(e) => evaluate(e, batch, layout)?,
                 None => new_null_array(data_type, n),
@@ -54,7 +70,11 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
             }
             Ok(acc)
         }
-        Expr::InList { expr, list, negated } => {
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => {
             let x = evaluate(expr, batch, layout)?;
             let mut acc: Option<BooleanArray> = None;
             for item in list {
@@ -80,13 +100,24 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
                         return None;
                     }
                     let found = set.rows.contains(rows.row(i).as_ref());
-                    let v = if found { Some(true) } else if set.has_null { None } else { Some(false) };
+                    let v = if found {
+                        Some(true)
+                    } else if set.has_null {
+                        None
+                    } else {
+                        Some(false)
+                    };
                     v.map(|b| b != *negated)
                 })
                 .collect();
             Ok(Arc::new(out))
         }
-        Expr::Like { expr, pattern, negated, case_insensitive } => {
+        Expr::Like {
+            expr,
+            pattern,
+            negated,
+            case_insensitive,
+        } => {
             let x = evaluate(expr, batch, layout)?;
             let r = match pattern.as_ref() {
                 Expr::Literal(p) => {
@@ -110,22 +141,34 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
             };
             Ok(Arc::new(r))
         }
-        Expr::Function { func, args, data_type } => {
-            let arrays: Vec<ArrayRef> = args.iter().map(|a| evaluate(a, batch, layout)).collect::<Result<_>>()?;
+        Expr::Function {
+            func,
+            args,
+            data_type,
+        } => {
+            let arrays: Vec<ArrayRef> = args
+                .iter()
+                .map(|a| evaluate(a, batch, layout))
+                .collect::<Result<_>>()?;
             let out = scalar::evaluate(*func, &arrays, n)?;
             if out.data_type() != data_type {
                 return cast_array(&out, data_type);
             }
             Ok(out)
         }
-        Expr::Subquery { .. } => Err(QuarryError::Internal("a subquery reached execution unplanned".into())),
+        Expr::Subquery { .. } => Err(QuarryError::Internal(
+            "a subquery reached execution unplanned".into(),
+        )),
     }
 }
 
 /// Evaluate a predicate into a filter mask (NULL counts as false).
 pub fn evaluate_predicate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<BooleanArray> {
     let a = evaluate(e, batch, layout)?;
-    let b = a.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| QuarryError::Internal(format!("predicate is not boolean: {e}")))?;
+    let b = a
+        .as_any()
+        .downcast_ref::<BooleanArray>()
+        .ok_or_else(|| QuarryError::Internal(format!("predicate is not boolean: {e}")))?;
     Ok(null_as_false(b))
 }
 
@@ -139,44 +182,92 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
             DataType::Float64 | DataType::Float32 => {
                 let f = arrow::compute::cast(a, &DataType::Float64)?;
                 let f = f.as_primitive::<Float64Type>();
-                return Ok(Arc::new(f.iter().map(|v| v.map(java_double)).collect::<StringArray>()));
+                return Ok(Arc::new(
+                    f.iter()
+                        .map(|v| v.map(java_double))
+                        .collect::<StringArray>(),
+                ));
             }
             DataType::Timestamp(_, _) => {
                 let t = arrow::compute::cast(a, &crate::types::TIMESTAMP)?;
-                return Ok(Arc::new((0..t.len()).map(|i| if t.is_null(i) { None } else { Some(format_value(&t, i)) }).collect::<StringArray>()));
+                return Ok(Arc::new(
+                    (0..t.len())
+                        .map(|i| {
+                            if t.is_null(i) {
+                                None
+                            } else {
+                                Some(format_value(&t, i))
+                            }
+                        })
+                        .collect::<StringArray>(),
+                ));
             }
             _ => {}
         }
     }
-    if crate::types::is_string(a.data_type()) && (is_integer(to) || matches!(to, DataType::Float64 | DataType::Float32 | DataType::Decimal128(..) | DataType::Boolean)) {
+    if crate::types::is_string(a.data_type())
+        && (is_integer(to)
+            || matches!(
+                to,
+                DataType::Float64
+                    | DataType::Float32
+                    | DataType::Decimal128(..)
+                    | DataType::Boolean
+            ))
+    {
         // Spark trims surrounding whitespace before parsing numbers and booleans
         let s = arrow::compute::cast(a, &DataType::Utf8)?;
         let s = s.as_string::<i32>();
         let trimmed: StringArray = s.iter().map(|v| v.map(|v| v.trim())).collect();
-        let opts = CastOptions { safe: true, ..Default::default() };
+        let opts = CastOptions {
+            safe: true,
+            ..Default::default()
+        };
         if is_integer(to) {
             // "1.9" -> 1 as Spark does: parse as decimal text, then truncate
             let direct = cast_with_options(&(Arc::new(trimmed.clone()) as ArrayRef), to, &opts)?;
             if direct.null_count() > trimmed.null_count() {
-                let d = cast_with_options(&(Arc::new(trimmed) as ArrayRef), &DataType::Float64, &opts)?;
+                let d =
+                    cast_with_options(&(Arc::new(trimmed) as ArrayRef), &DataType::Float64, &opts)?;
                 let fallback = cast_with_options(&d, to, &opts)?;
-                return Ok(arrow::compute::kernels::zip::zip(&is_not_null(&direct)?, &direct, &fallback)?);
+                return Ok(arrow::compute::kernels::zip::zip(
+                    &is_not_null(&direct)?,
+                    &direct,
+                    &fallback,
+                )?);
             }
             return Ok(direct);
         }
-        return Ok(cast_with_options(&(Arc::new(trimmed) as ArrayRef), to, &opts)?);
+        return Ok(cast_with_options(
+            &(Arc::new(trimmed) as ArrayRef),
+            to,
+            &opts,
+        )?);
     }
-    let opts = CastOptions { safe: true, ..Default::default() };
+    let opts = CastOptions {
+        safe: true,
+        ..Default::default()
+    };
     Ok(cast_with_options(a, to, &opts)?)
 }
 
 fn zero_to_null(a: &ArrayRef) -> Result<ArrayRef> {
-    let zero = arrow::compute::cast(&(Arc::new(Int32Array::from(vec![0])) as ArrayRef), a.data_type())?;
+    let zero = arrow::compute::cast(
+        &(Arc::new(Int32Array::from(vec![0])) as ArrayRef),
+        a.data_type(),
+    )?;
     let is_zero = cmp::eq(a, &Scalar::new(zero))?;
     Ok(nullif(a, &is_zero)?)
 }
 
-fn binary(op: BinOp, left: &Expr, right: &Expr, out: &DataType, batch: &RecordBatch, layout: &Layout) -> Result<ArrayRef> {
+fn binary(
+    op: BinOp,
+    left: &Expr,
+    right: &Expr,
+    out: &DataType,
+    batch: &RecordBatch,
+    layout: &Layout,
+) -> Result<ArrayRef> {
     let l = evaluate(left, batch, layout)?;
     // comparisons against a literal use the scalar form of the kernels
     if op.is_comparison() {
@@ -214,12 +305,26 @@ fn binary(op: BinOp, left: &Expr, right: &Expr, out: &DataType, batch: &RecordBa
                 // i64::MIN / -1 wraps as Spark's long division does
                 let l64 = arrow::compute::cast(&l, &DataType::Int64)?;
                 let r64 = arrow::compute::cast(&r, &DataType::Int64)?;
-                let (a, b) = (l64.as_primitive::<Int64Type>(), r64.as_primitive::<Int64Type>());
-                let q: Int64Array = a.iter().zip(b.iter()).map(|(x, y)| match (x, y) { (Some(x), Some(y)) => Some(x.wrapping_div(y)), _ => None }).collect();
+                let (a, b) = (
+                    l64.as_primitive::<Int64Type>(),
+                    r64.as_primitive::<Int64Type>(),
+                );
+                let q: Int64Array = a
+                    .iter()
+                    .zip(b.iter())
+                    .map(|(x, y)| match (x, y) {
+                        (Some(x), Some(y)) => Some(x.wrapping_div(y)),
+                        _ => None,
+                    })
+                    .collect();
                 cast_array(&(Arc::new(q) as ArrayRef), out)?
             } else {
                 let q = numeric::div(&l, &r)?;
-                if op == BinOp::IntDivide { cast_array(&q, out)? } else { q }
+                if op == BinOp::IntDivide {
+                    cast_array(&q, out)?
+                } else {
+                    q
+                }
             }
         }
         BinOp::Modulo => {
@@ -227,8 +332,18 @@ fn binary(op: BinOp, left: &Expr, right: &Expr, out: &DataType, batch: &RecordBa
             if is_integer(l.data_type()) {
                 let l64 = arrow::compute::cast(&l, &DataType::Int64)?;
                 let r64 = arrow::compute::cast(&r, &DataType::Int64)?;
-                let (a, b) = (l64.as_primitive::<Int64Type>(), r64.as_primitive::<Int64Type>());
-                let q: Int64Array = a.iter().zip(b.iter()).map(|(x, y)| match (x, y) { (Some(x), Some(y)) => Some(x.wrapping_rem(y)), _ => None }).collect();
+                let (a, b) = (
+                    l64.as_primitive::<Int64Type>(),
+                    r64.as_primitive::<Int64Type>(),
+                );
+                let q: Int64Array = a
+                    .iter()
+                    .zip(b.iter())
+                    .map(|(x, y)| match (x, y) {
+                        (Some(x), Some(y)) => Some(x.wrapping_rem(y)),
+                        _ => None,
+                    })
+                    .collect();
                 cast_array(&(Arc::new(q) as ArrayRef), out)?
             } else {
                 numeric::rem(&l, &r)?
@@ -261,11 +376,21 @@ fn div_round(n: i128, d: i128) -> Option<i128> {
 
 /// Decimal arithmetic in i128 with Spark's result type `out`; overflow and division by zero are NULL.
 fn decimal_arith(op: BinOp, l: &ArrayRef, r: &ArrayRef, out: &DataType) -> Result<ArrayRef> {
-    let DataType::Decimal128(p, s) = *out else { return Err(QuarryError::Internal("decimal_arith type".into())) };
-    let (DataType::Decimal128(_, s1), DataType::Decimal128(_, s2)) = (l.data_type(), r.data_type()) else {
-        return Err(QuarryError::Internal(format!("decimal operands {} {}", l.data_type(), r.data_type())));
+    let DataType::Decimal128(p, s) = *out else {
+        return Err(QuarryError::Internal("decimal_arith type".into()));
     };
-    let (p1, p2) = (decimal_precision(l.data_type()), decimal_precision(r.data_type()));
+    let (DataType::Decimal128(_, s1), DataType::Decimal128(_, s2)) = (l.data_type(), r.data_type())
+    else {
+        return Err(QuarryError::Internal(format!(
+            "decimal operands {} {}",
+            l.data_type(),
+            r.data_type()
+        )));
+    };
+    let (p1, p2) = (
+        decimal_precision(l.data_type()),
+        decimal_precision(r.data_type()),
+    );
     let (s1, s2, s) = (*s1 as i32, *s2 as i32, s as i32);
     let a = l.as_primitive::<Decimal128Type>();
     let b = r.as_primitive::<Decimal128Type>();
@@ -277,12 +402,18 @@ fn decimal_arith(op: BinOp, l: &ArrayRef, r: &ArrayRef, out: &DataType) -> Resul
         BinOp::Plus | BinOp::Minus if s >= s1 && s >= s2 && (p1 + s - s1).max(p2 + s - s2) < p => {
             let (m1, m2) = (pow10(s - s1).unwrap_or(1), pow10(s - s2).unwrap_or(1));
             Some(if op == BinOp::Plus {
-                arrow::compute::binary(a, b, |x, y| x.wrapping_mul(m1).wrapping_add(y.wrapping_mul(m2)))?
+                arrow::compute::binary(a, b, |x, y| {
+                    x.wrapping_mul(m1).wrapping_add(y.wrapping_mul(m2))
+                })?
             } else {
-                arrow::compute::binary(a, b, |x, y| x.wrapping_mul(m1).wrapping_sub(y.wrapping_mul(m2)))?
+                arrow::compute::binary(a, b, |x, y| {
+                    x.wrapping_mul(m1).wrapping_sub(y.wrapping_mul(m2))
+                })?
             })
         }
-        BinOp::Multiply if s == s1 + s2 && p1 + p2 <= p => Some(arrow::compute::binary(a, b, |x, y| x.wrapping_mul(y))?),
+        BinOp::Multiply if s == s1 + s2 && p1 + p2 <= p => {
+            Some(arrow::compute::binary(a, b, |x, y| x.wrapping_mul(y))?)
+        }
         _ => None,
     };
     if let Some(res) = fast {
@@ -325,7 +456,14 @@ fn decimal_arith(op: BinOp, l: &ArrayRef, r: &ArrayRef, out: &DataType) -> Resul
         };
         (v.abs() < limit).then_some(v)
     };
-    let res: Decimal128Array = a.iter().zip(b.iter()).map(|(x, y)| match (x, y) { (Some(x), Some(y)) => f(x, y), _ => None }).collect();
+    let res: Decimal128Array = a
+        .iter()
+        .zip(b.iter())
+        .map(|(x, y)| match (x, y) {
+            (Some(x), Some(y)) => f(x, y),
+            _ => None,
+        })
+        .collect();
     Ok(Arc::new(res.with_precision_and_scale(p, s as i8)?))
 }
 

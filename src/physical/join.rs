@@ -114,7 +114,10 @@ impl HashJoinExec {
 
     /// A single integer-like key on both sides (and NULLs never match): the i64 path.
     fn int_keys(&self) -> bool {
-        !self.null_safe && self.left_keys.len() == 1 && int_like(&self.left_keys[0].data_type()) && int_like(&self.right_keys[0].data_type())
+        !self.null_safe
+            && self.left_keys.len() == 1
+            && int_like(&self.left_keys[0].data_type())
+            && int_like(&self.right_keys[0].data_type())
     }
 
     /// The single key column of `batch` widened to i64.
@@ -157,8 +160,18 @@ impl HashJoinExec {
                         None => bi,
                         Some(f) => {
                             // the build rows are the left side of the pairs here
-                            let (_, mask) = self.filter_pairs(f, &build.batch, &UInt32Array::from(bi.clone()), &b, &UInt32Array::from(pi))?;
-                            bi.into_iter().enumerate().filter(|(k, _)| mask.value(*k)).map(|(_, j)| j).collect()
+                            let (_, mask) = self.filter_pairs(
+                                f,
+                                &build.batch,
+                                &UInt32Array::from(bi.clone()),
+                                &b,
+                                &UInt32Array::from(pi),
+                            )?;
+                            bi.into_iter()
+                                .enumerate()
+                                .filter(|(k, _)| mask.value(*k))
+                                .map(|(_, j)| j)
+                                .collect()
                         }
                     };
                     for j in bi {
@@ -169,33 +182,65 @@ impl HashJoinExec {
             })
         })?;
         let want = self.join_type == JoinType::LeftSemi;
-        let idx = UInt32Array::from((0..build.batch.num_rows() as u32).filter(|j| build.matched[*j as usize].load(Ordering::Relaxed) == want).collect::<Vec<_>>());
+        let idx = UInt32Array::from(
+            (0..build.batch.num_rows() as u32)
+                .filter(|j| build.matched[*j as usize].load(Ordering::Relaxed) == want)
+                .collect::<Vec<_>>(),
+        );
         if idx.is_empty() {
             return Ok(vec![]);
         }
-        let cols: Vec<ArrayRef> = build.batch.columns().iter().map(|c| take(c, &idx, None)).collect::<std::result::Result<_, _>>()?;
+        let cols: Vec<ArrayRef> = build
+            .batch
+            .columns()
+            .iter()
+            .map(|c| take(c, &idx, None))
+            .collect::<std::result::Result<_, _>>()?;
         Ok(vec![make_batch(self.schema.clone(), cols, idx.len())?])
     }
 
     /// For a keyed semi/anti join (not null-safe): build on the left input instead.
     pub fn with_build_left(mut self) -> Self {
-        self.build_left = matches!(self.join_type, JoinType::LeftSemi | JoinType::LeftAnti) && !self.left_keys.is_empty() && !self.null_safe;
+        self.build_left = matches!(self.join_type, JoinType::LeftSemi | JoinType::LeftAnti)
+            && !self.left_keys.is_empty()
+            && !self.null_safe;
         self
     }
 
     fn converter(&self) -> Result<RowConverter> {
-        Ok(RowConverter::new(self.left_keys.iter().map(|k| SortField::new(k.data_type())).collect())?)
+        Ok(RowConverter::new(
+            self.left_keys
+                .iter()
+                .map(|k| SortField::new(k.data_type()))
+                .collect(),
+        )?)
     }
 
-    fn key_rows(&self, keys: &[Expr], batch: &RecordBatch, layout: &Layout, conv: &RowConverter) -> Result<(Rows, Vec<bool>)> {
-        let cols: Vec<ArrayRef> = keys.iter().map(|k| evaluate(k, batch, layout)).collect::<Result<_>>()?;
+    fn key_rows(
+        &self,
+        keys: &[Expr],
+        batch: &RecordBatch,
+        layout: &Layout,
+        conv: &RowConverter,
+    ) -> Result<(Rows, Vec<bool>)> {
+        let cols: Vec<ArrayRef> = keys
+            .iter()
+            .map(|k| evaluate(k, batch, layout))
+            .collect::<Result<_>>()?;
         let n = batch.num_rows();
-        let valid: Vec<bool> = if self.null_safe { vec![true; n] } else { (0..n).map(|i| cols.iter().all(|c| c.is_valid(i))).collect() };
+        let valid: Vec<bool> = if self.null_safe {
+            vec![true; n]
+        } else {
+            (0..n).map(|i| cols.iter().all(|c| c.is_valid(i))).collect()
+        };
         Ok((conv.convert_columns(&cols)?, valid))
     }
 
     fn get_build(&self, ctx: &ExecContext) -> Result<Arc<Build>> {
-        let mut guard = self.build.lock().map_err(|_| QuarryError::Internal("join build lock".into()))?;
+        let mut guard = self
+            .build
+            .lock()
+            .map_err(|_| QuarryError::Internal("join build lock".into()))?;
         if let Some(b) = guard.as_ref() {
             return Ok(b.clone());
         }
@@ -205,7 +250,9 @@ impl HashJoinExec {
         let batch = concat_batches(&build_plan.schema(), &batches)?;
         let n = batch.num_rows();
         if n >= END as usize {
-            return Err(QuarryError::NotSupported(format!("a hash-join build side of {n} rows (at most 4 billion)")));
+            return Err(QuarryError::NotSupported(format!(
+                "a hash-join build side of {n} rows (at most 4 billion)"
+            )));
         }
         // about two buckets per row: short chains, and the array stays 8 bytes per row
         let buckets = (n.max(1) * 2).next_power_of_two();
@@ -245,7 +292,15 @@ impl HashJoinExec {
             BuildKeys::Rows(rows)
         };
         let matched = (0..n).map(|_| AtomicBool::new(false)).collect();
-        let b = Arc::new(Build { batch, keys, heads, mask, next, hashes, matched });
+        let b = Arc::new(Build {
+            batch,
+            keys,
+            heads,
+            mask,
+            next,
+            hashes,
+            matched,
+        });
         *guard = Some(b.clone());
         Ok(b)
     }
@@ -309,8 +364,17 @@ impl HashJoinExec {
 
     /// The pairs (row `li[k]` of `left`, row `ri[k]` of `right`) as columns: left's, then
     /// right's (a NULL index gives NULLs).
-    fn joined(left: &RecordBatch, li: &UInt32Array, right: &RecordBatch, ri: &UInt32Array) -> Result<Vec<ArrayRef>> {
-        let mut cols: Vec<ArrayRef> = left.columns().iter().map(|c| take(c, li, None)).collect::<std::result::Result<_, _>>()?;
+    fn joined(
+        left: &RecordBatch,
+        li: &UInt32Array,
+        right: &RecordBatch,
+        ri: &UInt32Array,
+    ) -> Result<Vec<ArrayRef>> {
+        let mut cols: Vec<ArrayRef> = left
+            .columns()
+            .iter()
+            .map(|c| take(c, li, None))
+            .collect::<std::result::Result<_, _>>()?;
         for c in right.columns() {
             cols.push(take(c, ri, None)?);
         }
@@ -318,10 +382,27 @@ impl HashJoinExec {
     }
 
     /// The residual filter `f` over the pairs of [`Self::joined`]: their columns and the mask.
-    fn filter_pairs(&self, f: &Expr, left: &RecordBatch, li: &UInt32Array, right: &RecordBatch, ri: &UInt32Array) -> Result<(Vec<ArrayRef>, BooleanArray)> {
+    fn filter_pairs(
+        &self,
+        f: &Expr,
+        left: &RecordBatch,
+        li: &UInt32Array,
+        right: &RecordBatch,
+        ri: &UInt32Array,
+    ) -> Result<(Vec<ArrayRef>, BooleanArray)> {
         let cols = Self::joined(left, li, right, ri)?;
-        let fields: Vec<arrow::datatypes::Field> = left.schema().fields().iter().chain(right.schema().fields().iter()).map(|f| f.as_ref().clone()).collect();
-        let pb = make_batch(Arc::new(arrow::datatypes::Schema::new(fields)), cols.clone(), li.len())?;
+        let fields: Vec<arrow::datatypes::Field> = left
+            .schema()
+            .fields()
+            .iter()
+            .chain(right.schema().fields().iter())
+            .map(|f| f.as_ref().clone())
+            .collect();
+        let pb = make_batch(
+            Arc::new(arrow::datatypes::Schema::new(fields)),
+            cols.clone(),
+            li.len(),
+        )?;
         let mask = evaluate_predicate(f, &pb, &self.pair_layout)?;
         Ok((cols, mask))
     }
@@ -338,7 +419,11 @@ impl HashJoinExec {
                 li = keep.iter().map(|&i| li[i]).collect();
                 ri = keep.iter().map(|&i| ri[i]).collect();
                 let idx = UInt32Array::from(keep.iter().map(|&i| i as u32).collect::<Vec<_>>());
-                pair_cols = Some(cols.iter().map(|c| take(c, &idx, None)).collect::<std::result::Result<_, _>>()?);
+                pair_cols = Some(
+                    cols.iter()
+                        .map(|c| take(c, &idx, None))
+                        .collect::<std::result::Result<_, _>>()?,
+                );
             } else {
                 pair_cols = Some(cols);
             }
@@ -352,7 +437,12 @@ impl HashJoinExec {
             JoinType::Inner | JoinType::Cross => {
                 let cols = match pair_cols {
                     Some(c) => c,
-                    None => Self::joined(probe, &UInt32Array::from(li.clone()), &build.batch, &UInt32Array::from(ri.clone()))?,
+                    None => Self::joined(
+                        probe,
+                        &UInt32Array::from(li.clone()),
+                        &build.batch,
+                        &UInt32Array::from(ri.clone()),
+                    )?,
                 };
                 make_batch(self.schema.clone(), cols, li.len())?
             }
@@ -362,9 +452,19 @@ impl HashJoinExec {
                     hit[i as usize] = true;
                 }
                 let misses: Vec<u32> = (0..n as u32).filter(|i| !hit[*i as usize]).collect();
-                let la = UInt32Array::from(li.iter().copied().chain(misses.iter().copied()).collect::<Vec<_>>());
+                let la = UInt32Array::from(
+                    li.iter()
+                        .copied()
+                        .chain(misses.iter().copied())
+                        .collect::<Vec<_>>(),
+                );
                 // unmatched probe rows get NULL build columns (a NULL take index)
-                let ra = UInt32Array::from(ri.iter().map(|x| Some(*x)).chain(misses.iter().map(|_| None)).collect::<Vec<Option<u32>>>());
+                let ra = UInt32Array::from(
+                    ri.iter()
+                        .map(|x| Some(*x))
+                        .chain(misses.iter().map(|_| None))
+                        .collect::<Vec<Option<u32>>>(),
+                );
                 let cols = Self::joined(probe, &la, &build.batch, &ra)?;
                 make_batch(self.schema.clone(), cols, la.len())?
             }
@@ -374,23 +474,44 @@ impl HashJoinExec {
                     hit[i as usize] = true;
                 }
                 let want = self.join_type == JoinType::LeftSemi;
-                let idx = UInt32Array::from((0..n as u32).filter(|i| hit[*i as usize] == want).collect::<Vec<_>>());
-                let cols: Vec<ArrayRef> = probe.columns().iter().map(|c| take(c, &idx, None)).collect::<std::result::Result<_, _>>()?;
+                let idx = UInt32Array::from(
+                    (0..n as u32)
+                        .filter(|i| hit[*i as usize] == want)
+                        .collect::<Vec<_>>(),
+                );
+                let cols: Vec<ArrayRef> = probe
+                    .columns()
+                    .iter()
+                    .map(|c| take(c, &idx, None))
+                    .collect::<std::result::Result<_, _>>()?;
                 make_batch(self.schema.clone(), cols, idx.len())?
             }
-            JoinType::Right => return Err(QuarryError::Internal("RIGHT join reached execution unswapped".into())),
+            JoinType::Right => {
+                return Err(QuarryError::Internal(
+                    "RIGHT join reached execution unswapped".into(),
+                ))
+            }
         };
         Ok((out.num_rows() > 0).then_some(out))
     }
 
-    fn probe_partition(&self, p: usize, ctx: &ExecContext, build: &Build) -> Result<Vec<RecordBatch>> {
+    fn probe_partition(
+        &self,
+        p: usize,
+        ctx: &ExecContext,
+        build: &Build,
+    ) -> Result<Vec<RecordBatch>> {
         let input = self.left.execute(p, ctx)?;
         let m = build.batch.num_rows().max(1);
         let mut out = vec![];
         for b in input {
             ctx.check_cancel()?;
             // bound the pairs of a cross product: slice the probe batch
-            let chunk = if self.left_keys.is_empty() { (1 << 20) / m } else { b.num_rows() };
+            let chunk = if self.left_keys.is_empty() {
+                (1 << 20) / m
+            } else {
+                b.num_rows()
+            };
             let chunk = chunk.max(1);
             let mut off = 0;
             while off < b.num_rows() {
@@ -408,11 +529,21 @@ impl HashJoinExec {
 
 impl ExecutionPlan for HashJoinExec {
     fn describe(&self) -> String {
-        let keys: Vec<String> = self.left_keys.iter().zip(&self.right_keys).map(|(l, r)| format!("{l} = {r}")).collect();
+        let keys: Vec<String> = self
+            .left_keys
+            .iter()
+            .zip(&self.right_keys)
+            .map(|(l, r)| format!("{l} = {r}"))
+            .collect();
         let mut s = if keys.is_empty() {
             format!("NestedLoopJoinExec {:?}", self.join_type)
         } else {
-            format!("HashJoinExec {:?} on=[{}] (build={})", self.join_type, keys.join(", "), if self.build_left { "left" } else { "right" })
+            format!(
+                "HashJoinExec {:?} on=[{}] (build={})",
+                self.join_type,
+                keys.join(", "),
+                if self.build_left { "left" } else { "right" }
+            )
         };
         if let Some(f) = &self.filter {
             s.push_str(&format!(" filter={f}"));
@@ -456,13 +587,26 @@ impl ExecutionPlan for HashJoinExec {
             return self.metrics.record(|| Ok(out));
         }
         let n = self.left.partitions();
-        let parts: Vec<Vec<RecordBatch>> = ctx.pool.install(|| (0..n).into_par_iter().map(|q| self.probe_partition(q, ctx, &build)).collect::<Result<_>>())?;
+        let parts: Vec<Vec<RecordBatch>> = ctx.pool.install(|| {
+            (0..n)
+                .into_par_iter()
+                .map(|q| self.probe_partition(q, ctx, &build))
+                .collect::<Result<_>>()
+        })?;
         self.metrics.record(|| {
             let mut out: Vec<RecordBatch> = parts.into_iter().flatten().collect();
-            let unmatched: Vec<u32> = (0..build.batch.num_rows() as u32).filter(|j| !build.matched[*j as usize].load(Ordering::Relaxed)).collect();
+            let unmatched: Vec<u32> = (0..build.batch.num_rows() as u32)
+                .filter(|j| !build.matched[*j as usize].load(Ordering::Relaxed))
+                .collect();
             if !unmatched.is_empty() {
                 let idx = UInt32Array::from(unmatched);
-                let mut cols: Vec<ArrayRef> = self.left.schema().fields().iter().map(|f| new_null_array(f.data_type(), idx.len())).collect();
+                let mut cols: Vec<ArrayRef> = self
+                    .left
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| new_null_array(f.data_type(), idx.len()))
+                    .collect();
                 for c in build.batch.columns() {
                     cols.push(take(c, &idx, None)?);
                 }

@@ -59,8 +59,12 @@ impl Metrics {
     pub fn record(&self, f: impl FnOnce() -> Result<Vec<RecordBatch>>) -> Result<Vec<RecordBatch>> {
         let t = Instant::now();
         let out = f()?;
-        self.nanos.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        self.rows.fetch_add(out.iter().map(|b| b.num_rows() as u64).sum(), Ordering::Relaxed);
+        self.nanos
+            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.rows.fetch_add(
+            out.iter().map(|b| b.num_rows() as u64).sum(),
+            Ordering::Relaxed,
+        );
         Ok(out)
     }
 }
@@ -81,7 +85,10 @@ pub trait ExecutionPlan: Send + Sync {
     /// Estimated output rows, used to pick the hash-join build side. The default passes
     /// the first input's estimate through (1000 for a leaf).
     fn estimated_rows(&self) -> f64 {
-        self.children().first().map(|c| c.estimated_rows()).unwrap_or(1000.0)
+        self.children()
+            .first()
+            .map(|c| c.estimated_rows())
+            .unwrap_or(1000.0)
     }
 }
 
@@ -97,7 +104,10 @@ pub fn hash_i64(v: i64) -> u64 {
 /// Key types the integer fast paths take: those that widen to i64 losslessly.
 pub fn int_like(t: &arrow::datatypes::DataType) -> bool {
     use arrow::datatypes::DataType::*;
-    matches!(t, Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | Date32)
+    matches!(
+        t,
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | Date32
+    )
 }
 
 /// Estimated fraction of rows a predicate keeps, without column statistics (the
@@ -107,14 +117,29 @@ pub fn int_like(t: &arrow::datatypes::DataType) -> bool {
 pub fn selectivity(e: &Expr) -> f64 {
     use crate::plan::BinOp;
     let s = match e {
-        Expr::Binary { op: BinOp::And, left, right, .. } => selectivity(left) * selectivity(right),
-        Expr::Binary { op: BinOp::Or, left, right, .. } => {
+        Expr::Binary {
+            op: BinOp::And,
+            left,
+            right,
+            ..
+        } => selectivity(left) * selectivity(right),
+        Expr::Binary {
+            op: BinOp::Or,
+            left,
+            right,
+            ..
+        } => {
             let (a, b) = (selectivity(left), selectivity(right));
             a + b - a * b
         }
         Expr::Binary { op: BinOp::Eq, .. } => 0.1,
-        Expr::Binary { op: BinOp::NotEq, .. } => 0.9,
-        Expr::Binary { op: BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq, .. } => 1.0 / 3.0,
+        Expr::Binary {
+            op: BinOp::NotEq, ..
+        } => 0.9,
+        Expr::Binary {
+            op: BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq,
+            ..
+        } => 1.0 / 3.0,
         Expr::Not(inner) => 1.0 - selectivity(inner),
         Expr::IsNull(_) => 0.1,
         Expr::IsNotNull(_) => 0.9,
@@ -133,26 +158,46 @@ pub fn selectivity(e: &Expr) -> f64 {
 
 /// An arrow schema for logical columns (names kept; duplicates allowed).
 pub fn schema_of(cols: &[Column]) -> SchemaRef {
-    Arc::new(Schema::new(cols.iter().map(|c| Field::new(&c.name, c.data_type.clone(), true)).collect::<Vec<_>>()))
+    Arc::new(Schema::new(
+        cols.iter()
+            .map(|c| Field::new(&c.name, c.data_type.clone(), true))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// A batch of `columns` with `rows` rows (works for zero columns).
 pub fn make_batch(schema: SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
-    Ok(RecordBatch::try_new_with_options(schema, columns, &RecordBatchOptions::new().with_row_count(Some(rows)))?)
+    Ok(RecordBatch::try_new_with_options(
+        schema,
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )?)
 }
 
 /// Execute every partition of `plan` in parallel; results in partition order.
-pub fn execute_all(plan: &Arc<dyn ExecutionPlan>, ctx: &ExecContext) -> Result<Vec<Vec<RecordBatch>>> {
+pub fn execute_all(
+    plan: &Arc<dyn ExecutionPlan>,
+    ctx: &ExecContext,
+) -> Result<Vec<Vec<RecordBatch>>> {
     let n = plan.partitions();
     if n == 1 {
         return Ok(vec![plan.execute(0, ctx)?]);
     }
-    ctx.pool.install(|| (0..n).into_par_iter().map(|p| plan.execute(p, ctx)).collect::<Result<Vec<_>>>())
+    ctx.pool.install(|| {
+        (0..n)
+            .into_par_iter()
+            .map(|p| plan.execute(p, ctx))
+            .collect::<Result<Vec<_>>>()
+    })
 }
 
 /// Execute a plan and concatenate all output batches (partition order).
 pub fn collect(plan: &Arc<dyn ExecutionPlan>, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
-    Ok(execute_all(plan, ctx)?.into_iter().flatten().filter(|b| b.num_rows() > 0).collect())
+    Ok(execute_all(plan, ctx)?
+        .into_iter()
+        .flatten()
+        .filter(|b| b.num_rows() > 0)
+        .collect())
 }
 
 /// The physical plan as an indented tree; with `analyze`, rows and time per operator.

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use arrow::array::ArrayRef;
-use arrow::compute::{concat_batches, filter_record_batch, lexsort_to_indices, take, SortColumn, SortOptions};
+use arrow::compute::{
+    concat_batches, filter_record_batch, lexsort_to_indices, take, SortColumn, SortOptions,
+};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
@@ -25,7 +27,12 @@ pub struct FilterExec {
 impl FilterExec {
     pub fn new(input: Arc<dyn ExecutionPlan>, predicate: Expr) -> Self {
         let layout = layout_of(input.ids());
-        FilterExec { input, predicate, layout, metrics: Metrics::default() }
+        FilterExec {
+            input,
+            predicate,
+            layout,
+            metrics: Metrics::default(),
+        }
     }
 }
 
@@ -78,15 +85,32 @@ pub struct ProjectExec {
 }
 
 impl ProjectExec {
-    pub fn new(input: Arc<dyn ExecutionPlan>, exprs: Vec<Expr>, ids: Vec<ColumnId>, schema: SchemaRef) -> Self {
+    pub fn new(
+        input: Arc<dyn ExecutionPlan>,
+        exprs: Vec<Expr>,
+        ids: Vec<ColumnId>,
+        schema: SchemaRef,
+    ) -> Self {
         let layout = layout_of(input.ids());
-        ProjectExec { input, exprs, ids, schema, layout, metrics: Metrics::default() }
+        ProjectExec {
+            input,
+            exprs,
+            ids,
+            schema,
+            layout,
+            metrics: Metrics::default(),
+        }
     }
 }
 
 impl ExecutionPlan for ProjectExec {
     fn describe(&self) -> String {
-        let items: Vec<String> = self.exprs.iter().zip(self.schema.fields()).map(|(e, f)| format!("{e} AS {}", f.name())).collect();
+        let items: Vec<String> = self
+            .exprs
+            .iter()
+            .zip(self.schema.fields())
+            .map(|(e, f)| format!("{e} AS {}", f.name()))
+            .collect();
         format!("ProjectExec [{}]", items.join(", "))
     }
     fn schema(&self) -> SchemaRef {
@@ -104,11 +128,21 @@ impl ExecutionPlan for ProjectExec {
             input
                 .iter()
                 .map(|b| {
-                    let cols: Vec<ArrayRef> = self.exprs.iter().map(|e| evaluate(e, b, &self.layout)).collect::<Result<_>>()?;
+                    let cols: Vec<ArrayRef> = self
+                        .exprs
+                        .iter()
+                        .map(|e| evaluate(e, b, &self.layout))
+                        .collect::<Result<_>>()?;
                     let cols = cols
                         .into_iter()
                         .zip(self.schema.fields())
-                        .map(|(c, f)| if c.data_type() != f.data_type() { super::eval::cast_array(&c, f.data_type()) } else { Ok(c) })
+                        .map(|(c, f)| {
+                            if c.data_type() != f.data_type() {
+                                super::eval::cast_array(&c, f.data_type())
+                            } else {
+                                Ok(c)
+                            }
+                        })
                         .collect::<Result<Vec<_>>>()?;
                     make_batch(self.schema.clone(), cols, b.num_rows())
                 })
@@ -135,9 +169,21 @@ pub struct ExpandExec {
 }
 
 impl ExpandExec {
-    pub fn new(input: Arc<dyn ExecutionPlan>, projections: Vec<Vec<Expr>>, ids: Vec<ColumnId>, schema: SchemaRef) -> Self {
+    pub fn new(
+        input: Arc<dyn ExecutionPlan>,
+        projections: Vec<Vec<Expr>>,
+        ids: Vec<ColumnId>,
+        schema: SchemaRef,
+    ) -> Self {
         let layout = layout_of(input.ids());
-        ExpandExec { input, projections, ids, schema, layout, metrics: Metrics::default() }
+        ExpandExec {
+            input,
+            projections,
+            ids,
+            schema,
+            layout,
+            metrics: Metrics::default(),
+        }
     }
 }
 
@@ -164,7 +210,11 @@ impl ExecutionPlan for ExpandExec {
                     for e in row {
                         let c = evaluate(e, b, &self.layout)?;
                         let f = self.schema.field(cols.len());
-                        cols.push(if c.data_type() != f.data_type() { super::eval::cast_array(&c, f.data_type())? } else { c });
+                        cols.push(if c.data_type() != f.data_type() {
+                            super::eval::cast_array(&c, f.data_type())?
+                        } else {
+                            c
+                        });
                     }
                     out.push(make_batch(self.schema.clone(), cols, b.num_rows())?);
                 }
@@ -198,9 +248,19 @@ pub struct SortExec {
 }
 
 impl SortExec {
-    pub fn new(input: Arc<dyn ExecutionPlan>, keys: Vec<PhysicalSortKey>, fetch: Option<usize>) -> Self {
+    pub fn new(
+        input: Arc<dyn ExecutionPlan>,
+        keys: Vec<PhysicalSortKey>,
+        fetch: Option<usize>,
+    ) -> Self {
         let layout = layout_of(input.ids());
-        SortExec { input, keys, fetch, layout, metrics: Metrics::default() }
+        SortExec {
+            input,
+            keys,
+            fetch,
+            layout,
+            metrics: Metrics::default(),
+        }
     }
 }
 
@@ -209,7 +269,14 @@ impl ExecutionPlan for SortExec {
         let k: Vec<String> = self
             .keys
             .iter()
-            .map(|k| format!("{} {} NULLS {}", k.expr, if k.asc { "ASC" } else { "DESC" }, if k.nulls_first { "FIRST" } else { "LAST" }))
+            .map(|k| {
+                format!(
+                    "{} {} NULLS {}",
+                    k.expr,
+                    if k.asc { "ASC" } else { "DESC" },
+                    if k.nulls_first { "FIRST" } else { "LAST" }
+                )
+            })
             .collect();
         match self.fetch {
             Some(n) => format!("SortExec (top-{n}) [{}]", k.join(", ")),
@@ -238,10 +305,23 @@ impl ExecutionPlan for SortExec {
             let cols: Vec<SortColumn> = self
                 .keys
                 .iter()
-                .map(|k| Ok(SortColumn { values: evaluate(&k.expr, &all, &self.layout)?, options: Some(SortOptions { descending: !k.asc, nulls_first: k.nulls_first }) }))
+                .map(|k| {
+                    Ok(SortColumn {
+                        values: evaluate(&k.expr, &all, &self.layout)?,
+                        options: Some(SortOptions {
+                            descending: !k.asc,
+                            nulls_first: k.nulls_first,
+                        }),
+                    })
+                })
                 .collect::<Result<_>>()?;
             let idx = lexsort_to_indices(&cols, self.fetch)?;
-            let out: Vec<ArrayRef> = ctx.pool.install(|| all.columns().par_iter().map(|c| take(c, &idx, None).map_err(Into::into)).collect::<Result<_>>())?;
+            let out: Vec<ArrayRef> = ctx.pool.install(|| {
+                all.columns()
+                    .par_iter()
+                    .map(|c| take(c, &idx, None).map_err(Into::into))
+                    .collect::<Result<_>>()
+            })?;
             Ok(vec![make_batch(schema, out, idx.len())?])
         })
     }
@@ -263,13 +343,24 @@ pub struct LimitExec {
 
 impl LimitExec {
     pub fn new(input: Arc<dyn ExecutionPlan>, skip: usize, fetch: Option<usize>) -> Self {
-        LimitExec { input, skip, fetch, metrics: Metrics::default() }
+        LimitExec {
+            input,
+            skip,
+            fetch,
+            metrics: Metrics::default(),
+        }
     }
 }
 
 impl ExecutionPlan for LimitExec {
     fn describe(&self) -> String {
-        format!("LimitExec skip={} fetch={}", self.skip, self.fetch.map(|f| f.to_string()).unwrap_or_else(|| "all".into()))
+        format!(
+            "LimitExec skip={} fetch={}",
+            self.skip,
+            self.fetch
+                .map(|f| f.to_string())
+                .unwrap_or_else(|| "all".into())
+        )
     }
     fn estimated_rows(&self) -> f64 {
         let n = self.input.estimated_rows();
@@ -293,7 +384,12 @@ impl ExecutionPlan for LimitExec {
         let mut start = 0;
         while start < n && need.is_none_or(|k| rows < k) {
             let end = (start + wave).min(n);
-            let parts: Vec<Vec<RecordBatch>> = ctx.pool.install(|| (start..end).into_par_iter().map(|p| self.input.execute(p, ctx)).collect::<Result<_>>())?;
+            let parts: Vec<Vec<RecordBatch>> = ctx.pool.install(|| {
+                (start..end)
+                    .into_par_iter()
+                    .map(|p| self.input.execute(p, ctx))
+                    .collect::<Result<_>>()
+            })?;
             for b in parts.into_iter().flatten() {
                 rows += b.num_rows();
                 got.push(b);
@@ -339,7 +435,12 @@ pub struct UnionExec {
 
 impl UnionExec {
     pub fn new(inputs: Vec<Arc<dyn ExecutionPlan>>, ids: Vec<ColumnId>, schema: SchemaRef) -> Self {
-        UnionExec { inputs, ids, schema, metrics: Metrics::default() }
+        UnionExec {
+            inputs,
+            ids,
+            schema,
+            metrics: Metrics::default(),
+        }
     }
 }
 
@@ -357,14 +458,23 @@ impl ExecutionPlan for UnionExec {
         &self.ids
     }
     fn partitions(&self) -> usize {
-        self.inputs.iter().map(|i| i.partitions()).sum::<usize>().max(1)
+        self.inputs
+            .iter()
+            .map(|i| i.partitions())
+            .sum::<usize>()
+            .max(1)
     }
     fn execute(&self, mut p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
         for i in &self.inputs {
             if p < i.partitions() {
                 let batches = i.execute(p, ctx)?;
                 return self.metrics.record(|| {
-                    batches.into_iter().map(|b| make_batch(self.schema.clone(), b.columns().to_vec(), b.num_rows())).collect()
+                    batches
+                        .into_iter()
+                        .map(|b| {
+                            make_batch(self.schema.clone(), b.columns().to_vec(), b.num_rows())
+                        })
+                        .collect()
                 });
             }
             p -= i.partitions();
@@ -388,7 +498,11 @@ pub struct ValuesExec {
 
 impl ValuesExec {
     pub fn new(batch: RecordBatch, ids: Vec<ColumnId>) -> Self {
-        ValuesExec { batch, ids, metrics: Metrics::default() }
+        ValuesExec {
+            batch,
+            ids,
+            metrics: Metrics::default(),
+        }
     }
 }
 

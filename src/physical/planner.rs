@@ -12,7 +12,9 @@ use arrow::row::{RowConverter, SortField};
 
 use super::aggregate::HashAggregateExec;
 use super::join::HashJoinExec;
-use super::operators::{FilterExec, LimitExec, PhysicalSortKey, ProjectExec, SortExec, UnionExec, ValuesExec};
+use super::operators::{
+    FilterExec, LimitExec, PhysicalSortKey, ProjectExec, SortExec, UnionExec, ValuesExec,
+};
 use super::scan::ScanExec;
 use super::{collect, make_batch, schema_of, ExecContext, ExecutionPlan};
 use crate::error::{QuarryError, Result};
@@ -31,9 +33,23 @@ impl PhysicalPlanner<'_> {
     pub fn create(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
         let ids = |cols: &[Column]| cols.iter().map(|c| c.id).collect::<Vec<_>>();
         Ok(match plan {
-            LogicalPlan::Scan { source, columns, projection, filters } => {
-                let filters = filters.iter().map(|f| self.expr(f.clone())).collect::<Result<Vec<_>>>()?;
-                Arc::new(ScanExec::try_new(source.clone(), columns, projection.clone(), filters, self.ctx)?)
+            LogicalPlan::Scan {
+                source,
+                columns,
+                projection,
+                filters,
+            } => {
+                let filters = filters
+                    .iter()
+                    .map(|f| self.expr(f.clone()))
+                    .collect::<Result<Vec<_>>>()?;
+                Arc::new(ScanExec::try_new(
+                    source.clone(),
+                    columns,
+                    projection.clone(),
+                    filters,
+                    self.ctx,
+                )?)
             }
             LogicalPlan::Values { columns, rows } => {
                 let schema = schema_of(columns);
@@ -43,80 +59,204 @@ impl PhysicalPlanner<'_> {
                 for (i, c) in columns.iter().enumerate() {
                     let vals: Vec<ArrayRef> = rows
                         .iter()
-                        .map(|r| super::eval::evaluate(&self.expr(r[i].clone())?, &one, &empty).and_then(|a| super::eval::cast_array(&a, &c.data_type)))
+                        .map(|r| {
+                            super::eval::evaluate(&self.expr(r[i].clone())?, &one, &empty)
+                                .and_then(|a| super::eval::cast_array(&a, &c.data_type))
+                        })
                         .collect::<Result<_>>()?;
                     let refs: Vec<&dyn Array> = vals.iter().map(|a| a.as_ref()).collect();
-                    cols.push(if refs.is_empty() { arrow::array::new_empty_array(&c.data_type) } else { arrow::compute::concat(&refs)? });
+                    cols.push(if refs.is_empty() {
+                        arrow::array::new_empty_array(&c.data_type)
+                    } else {
+                        arrow::compute::concat(&refs)?
+                    });
                 }
-                Arc::new(ValuesExec::new(make_batch(schema, cols, rows.len())?, ids(columns)))
+                Arc::new(ValuesExec::new(
+                    make_batch(schema, cols, rows.len())?,
+                    ids(columns),
+                ))
             }
-            LogicalPlan::Range { column, start, step, count } => {
-                let values: arrow::array::Int64Array = (0..*count as i64).map(|i| start.wrapping_add(i.wrapping_mul(*step))).collect();
+            LogicalPlan::Range {
+                column,
+                start,
+                step,
+                count,
+            } => {
+                let values: arrow::array::Int64Array = (0..*count as i64)
+                    .map(|i| start.wrapping_add(i.wrapping_mul(*step)))
+                    .collect();
                 let cols = vec![column.clone()];
-                Arc::new(ValuesExec::new(make_batch(schema_of(&cols), vec![Arc::new(values)], *count)?, ids(&cols)))
+                Arc::new(ValuesExec::new(
+                    make_batch(schema_of(&cols), vec![Arc::new(values)], *count)?,
+                    ids(&cols),
+                ))
             }
-            LogicalPlan::Filter { input, predicate } => Arc::new(FilterExec::new(self.create(input)?, self.expr(predicate.clone())?)),
+            LogicalPlan::Filter { input, predicate } => Arc::new(FilterExec::new(
+                self.create(input)?,
+                self.expr(predicate.clone())?,
+            )),
             LogicalPlan::Project { input, exprs } => {
                 let cols: Vec<Column> = exprs.iter().map(|(_, c)| c.clone()).collect();
-                let es = exprs.iter().map(|(e, _)| self.expr(e.clone())).collect::<Result<_>>()?;
-                Arc::new(ProjectExec::new(self.create(input)?, es, ids(&cols), schema_of(&cols)))
+                let es = exprs
+                    .iter()
+                    .map(|(e, _)| self.expr(e.clone()))
+                    .collect::<Result<_>>()?;
+                Arc::new(ProjectExec::new(
+                    self.create(input)?,
+                    es,
+                    ids(&cols),
+                    schema_of(&cols),
+                ))
             }
             LogicalPlan::Aggregate { input, group, aggs } => {
                 let cols = plan.schema();
-                let g = group.iter().map(|(e, _)| self.expr(e.clone())).collect::<Result<_>>()?;
+                let g = group
+                    .iter()
+                    .map(|(e, _)| self.expr(e.clone()))
+                    .collect::<Result<_>>()?;
                 let a = aggs
                     .iter()
                     .map(|(a, _)| {
                         let mut a = a.clone();
-                        a.args = a.args.into_iter().map(|e| self.expr(e)).collect::<Result<_>>()?;
+                        a.args = a
+                            .args
+                            .into_iter()
+                            .map(|e| self.expr(e))
+                            .collect::<Result<_>>()?;
                         Ok(a)
                     })
                     .collect::<Result<_>>()?;
-                Arc::new(HashAggregateExec::new(self.create(input)?, g, a, ids(&cols), schema_of(&cols)))
+                Arc::new(HashAggregateExec::new(
+                    self.create(input)?,
+                    g,
+                    a,
+                    ids(&cols),
+                    schema_of(&cols),
+                ))
             }
-            LogicalPlan::Join { left, right, join_type, on, filter } => {
+            LogicalPlan::Join {
+                left,
+                right,
+                join_type,
+                on,
+                filter,
+            } => {
                 let cols = plan.schema();
                 let filter = filter.clone().map(|f| self.expr(f)).transpose()?;
-                let on: Vec<(Expr, Expr)> = on.iter().map(|(l, r)| Ok((self.expr(l.clone())?, self.expr(r.clone())?))).collect::<Result<_>>()?;
+                let on: Vec<(Expr, Expr)> = on
+                    .iter()
+                    .map(|(l, r)| Ok((self.expr(l.clone())?, self.expr(r.clone())?)))
+                    .collect::<Result<_>>()?;
                 let (l, r) = (self.create(left)?, self.create(right)?);
                 // an inner equi-join builds its hash table on the input estimated smaller
-                let swap_inner = *join_type == JoinType::Inner && !on.is_empty() && r.estimated_rows() > l.estimated_rows();
+                let swap_inner = *join_type == JoinType::Inner
+                    && !on.is_empty()
+                    && r.estimated_rows() > l.estimated_rows();
                 if *join_type == JoinType::Right || swap_inner {
                     // build on the left input, probe with the right, then restore the column order
-                    let swapped_cols: Vec<Column> = right.schema().into_iter().chain(left.schema()).collect();
+                    let swapped_cols: Vec<Column> =
+                        right.schema().into_iter().chain(left.schema()).collect();
                     let swapped_on = on.into_iter().map(|(a, b)| (b, a)).collect();
-                    let jt = if swap_inner { JoinType::Inner } else { JoinType::Left };
-                    let j: Arc<dyn ExecutionPlan> = Arc::new(HashJoinExec::new(r, l, jt, swapped_on, filter, false, ids(&swapped_cols), schema_of(&swapped_cols)));
+                    let jt = if swap_inner {
+                        JoinType::Inner
+                    } else {
+                        JoinType::Left
+                    };
+                    let j: Arc<dyn ExecutionPlan> = Arc::new(HashJoinExec::new(
+                        r,
+                        l,
+                        jt,
+                        swapped_on,
+                        filter,
+                        false,
+                        ids(&swapped_cols),
+                        schema_of(&swapped_cols),
+                    ));
                     let exprs = cols.iter().map(|c| Expr::Column(c.clone())).collect();
                     Arc::new(ProjectExec::new(j, exprs, ids(&cols), schema_of(&cols)))
                 } else {
                     // a semi/anti join whose left (returned) side is the smaller one builds there
-                    let build_left = matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti) && l.estimated_rows() < r.estimated_rows();
-                    let j = HashJoinExec::new(l, r, *join_type, on, filter, false, ids(&cols), schema_of(&cols));
+                    let build_left = matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti)
+                        && l.estimated_rows() < r.estimated_rows();
+                    let j = HashJoinExec::new(
+                        l,
+                        r,
+                        *join_type,
+                        on,
+                        filter,
+                        false,
+                        ids(&cols),
+                        schema_of(&cols),
+                    );
                     Arc::new(if build_left { j.with_build_left() } else { j })
                 }
             }
             LogicalPlan::Sort { input, keys, fetch } => {
-                let keys = keys.iter().map(|k| Ok(PhysicalSortKey { expr: self.expr(k.expr.clone())?, asc: k.asc, nulls_first: k.nulls_first })).collect::<Result<_>>()?;
+                let keys = keys
+                    .iter()
+                    .map(|k| {
+                        Ok(PhysicalSortKey {
+                            expr: self.expr(k.expr.clone())?,
+                            asc: k.asc,
+                            nulls_first: k.nulls_first,
+                        })
+                    })
+                    .collect::<Result<_>>()?;
                 Arc::new(SortExec::new(self.create(input)?, keys, *fetch))
             }
             LogicalPlan::Limit { input, skip, fetch } => {
                 // LIMIT over ORDER BY: top-k
-                if let (LogicalPlan::Sort { input: si, keys, fetch: None }, Some(f)) = (input.as_ref(), fetch) {
-                    let keys = keys.iter().map(|k| Ok(PhysicalSortKey { expr: self.expr(k.expr.clone())?, asc: k.asc, nulls_first: k.nulls_first })).collect::<Result<_>>()?;
+                if let (
+                    LogicalPlan::Sort {
+                        input: si,
+                        keys,
+                        fetch: None,
+                    },
+                    Some(f),
+                ) = (input.as_ref(), fetch)
+                {
+                    let keys = keys
+                        .iter()
+                        .map(|k| {
+                            Ok(PhysicalSortKey {
+                                expr: self.expr(k.expr.clone())?,
+                                asc: k.asc,
+                                nulls_first: k.nulls_first,
+                            })
+                        })
+                        .collect::<Result<_>>()?;
                     let sort = Arc::new(SortExec::new(self.create(si)?, keys, Some(f + skip)));
                     return Ok(Arc::new(LimitExec::new(sort, *skip, *fetch)));
                 }
                 Arc::new(LimitExec::new(self.create(input)?, *skip, *fetch))
             }
             LogicalPlan::Union { inputs, columns } => {
-                let ins = inputs.iter().map(|i| self.create(i)).collect::<Result<_>>()?;
+                let ins = inputs
+                    .iter()
+                    .map(|i| self.create(i))
+                    .collect::<Result<_>>()?;
                 Arc::new(UnionExec::new(ins, ids(columns), schema_of(columns)))
             }
-            LogicalPlan::Expand { input, projections, columns: _ } => {
+            LogicalPlan::Expand {
+                input,
+                projections,
+                columns: _,
+            } => {
                 let cols = plan.schema();
-                let ps = projections.iter().map(|row| row.iter().map(|e| self.expr(e.clone())).collect::<Result<Vec<_>>>()).collect::<Result<_>>()?;
-                Arc::new(super::operators::ExpandExec::new(self.create(input)?, ps, ids(&cols), schema_of(&cols)))
+                let ps = projections
+                    .iter()
+                    .map(|row| {
+                        row.iter()
+                            .map(|e| self.expr(e.clone()))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .collect::<Result<_>>()?;
+                Arc::new(super::operators::ExpandExec::new(
+                    self.create(input)?,
+                    ps,
+                    ids(&cols),
+                    schema_of(&cols),
+                ))
             }
             LogicalPlan::Window { input, windows } => {
                 let cols = plan.schema();
@@ -124,21 +264,52 @@ impl PhysicalPlanner<'_> {
                     .iter()
                     .map(|(w, _)| {
                         let mut w = w.clone();
-                        w.args = w.args.into_iter().map(|e| self.expr(e)).collect::<Result<_>>()?;
-                        w.partition_by = w.partition_by.into_iter().map(|e| self.expr(e)).collect::<Result<_>>()?;
+                        w.args = w
+                            .args
+                            .into_iter()
+                            .map(|e| self.expr(e))
+                            .collect::<Result<_>>()?;
+                        w.partition_by = w
+                            .partition_by
+                            .into_iter()
+                            .map(|e| self.expr(e))
+                            .collect::<Result<_>>()?;
                         for k in w.order_by.iter_mut() {
                             k.expr = self.expr(k.expr.clone())?;
                         }
                         Ok(w)
                     })
                     .collect::<Result<_>>()?;
-                Arc::new(super::window::WindowExec::new(self.create(input)?, ws, ids(&cols), schema_of(&cols)))
+                Arc::new(super::window::WindowExec::new(
+                    self.create(input)?,
+                    ws,
+                    ids(&cols),
+                    schema_of(&cols),
+                ))
             }
             LogicalPlan::SetOp { left, right, kind } => {
                 let cols = left.schema();
-                let keys = left.schema().into_iter().zip(right.schema()).map(|(l, r)| (Expr::Column(l), Expr::Column(r))).collect();
-                let jt = if *kind == SetOpKind::Intersect { JoinType::LeftSemi } else { JoinType::LeftAnti };
-                Arc::new(HashJoinExec::new(self.create(left)?, self.create(right)?, jt, keys, None, true, ids(&cols), schema_of(&cols)))
+                let keys = left
+                    .schema()
+                    .into_iter()
+                    .zip(right.schema())
+                    .map(|(l, r)| (Expr::Column(l), Expr::Column(r)))
+                    .collect();
+                let jt = if *kind == SetOpKind::Intersect {
+                    JoinType::LeftSemi
+                } else {
+                    JoinType::LeftAnti
+                };
+                Arc::new(HashJoinExec::new(
+                    self.create(left)?,
+                    self.create(right)?,
+                    jt,
+                    keys,
+                    None,
+                    true,
+                    ids(&cols),
+                    schema_of(&cols),
+                ))
             }
         })
     }
@@ -166,13 +337,21 @@ impl PhysicalPlanner<'_> {
     }
 
     fn run(&self, plan: &LogicalPlan) -> Result<Vec<RecordBatch>> {
-        let optimized = crate::optimizer::optimize(plan.clone(), self.disabled_rules, &mut |_, _| {})?;
+        let optimized =
+            crate::optimizer::optimize(plan.clone(), self.disabled_rules, &mut |_, _| {})?;
         let p = self.create(&optimized)?;
         collect(&p, self.ctx)
     }
 
     fn subquery(&self, e: Expr) -> Result<Expr> {
-        let Expr::Subquery { plan, kind, data_type } = e else { return Ok(e) };
+        let Expr::Subquery {
+            plan,
+            kind,
+            data_type,
+        } = e
+        else {
+            return Ok(e);
+        };
         if !plan.free_columns().is_empty() {
             return Err(QuarryError::NotSupported(
                 "a correlated subquery here (supported: EXISTS / IN as a WHERE conjunct, and aggregated scalar subqueries in WHERE or in the SELECT list of a query without GROUP BY)".into(),
@@ -180,7 +359,11 @@ impl PhysicalPlanner<'_> {
         }
         match kind {
             SubqueryKind::Scalar => {
-                let limited = LogicalPlan::Limit { input: Box::new((*plan).clone()), skip: 0, fetch: Some(2) };
+                let limited = LogicalPlan::Limit {
+                    input: Box::new((*plan).clone()),
+                    skip: 0,
+                    fetch: Some(2),
+                };
                 let batches = self.run(&limited)?;
                 let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
                 if rows > 1 {
@@ -192,7 +375,11 @@ impl PhysicalPlanner<'_> {
                 }
             }
             SubqueryKind::Exists { negated } => {
-                let limited = LogicalPlan::Limit { input: Box::new((*plan).clone()), skip: 0, fetch: Some(1) };
+                let limited = LogicalPlan::Limit {
+                    input: Box::new((*plan).clone()),
+                    skip: 0,
+                    fetch: Some(1),
+                };
                 let any = self.run(&limited)?.iter().any(|b| b.num_rows() > 0);
                 Ok(Expr::Literal(ScalarValue::from_bool(any != negated)))
             }
@@ -212,8 +399,16 @@ impl PhysicalPlanner<'_> {
                         }
                     }
                 }
-                let set = Arc::new(ValueSet { rows, has_null, data_type: t });
-                Ok(Expr::InSet { expr: Box::new(self.expr(*expr)?), set, negated })
+                let set = Arc::new(ValueSet {
+                    rows,
+                    has_null,
+                    data_type: t,
+                });
+                Ok(Expr::InSet {
+                    expr: Box::new(self.expr(*expr)?),
+                    set,
+                    negated,
+                })
             }
         }
     }

@@ -63,7 +63,13 @@ pub fn partition_value(raw: Option<&str>, col: &ColumnDef, folder: &str) -> Resu
 
 impl ScanExec {
     /// Plan a scan: partition pruning, listing, footers and row-group pruning.
-    pub fn try_new(source: Arc<TableSource>, columns: &[Column], projection: Vec<usize>, filters: Vec<Expr>, ctx: &ExecContext) -> Result<ScanExec> {
+    pub fn try_new(
+        source: Arc<TableSource>,
+        columns: &[Column],
+        projection: Vec<usize>,
+        filters: Vec<Expr>,
+        ctx: &ExecContext,
+    ) -> Result<ScanExec> {
         let all = source.all_columns();
         let n_data = source.data_columns.len();
         let ids: Vec<ColumnId> = columns.iter().map(|c| c.id).collect();
@@ -72,7 +78,10 @@ impl ScanExec {
         // partitions: (folder, values)
         let partitions: Vec<(String, Vec<Option<String>>)> = match &source.files {
             SourceFiles::Folder(f) => vec![(f.clone(), vec![])],
-            SourceFiles::Partitions(ps) => ps.iter().map(|p| (p.location.clone(), p.values.clone())).collect(),
+            SourceFiles::Partitions(ps) => ps
+                .iter()
+                .map(|p| (p.location.clone(), p.values.clone()))
+                .collect(),
         };
         let total_partitions = partitions.len();
         // typed partition values
@@ -94,16 +103,31 @@ impl ScanExec {
             .map(|(c, p)| (c.id, *p - n_data))
             .collect();
         let (part_filters, data_filters): (Vec<Expr>, Vec<Expr>) =
-            filters.iter().cloned().partition(|f| !f.column_ids().is_empty() && f.column_ids().iter().all(|i| part_ids.contains_key(i)));
+            filters.iter().cloned().partition(|f| {
+                !f.column_ids().is_empty()
+                    && f.column_ids().iter().all(|i| part_ids.contains_key(i))
+            });
         if !part_filters.is_empty() && !typed.is_empty() {
             let pid_list: Vec<ColumnId> = part_ids.keys().copied().collect();
-            let pschema = super::schema_of(&pid_list.iter().map(|id| columns.iter().find(|c| c.id == *id).cloned().ok_or_else(|| QuarryError::Internal("partition column".into()))).collect::<Result<Vec<_>>>()?);
+            let pschema = super::schema_of(
+                &pid_list
+                    .iter()
+                    .map(|id| {
+                        columns
+                            .iter()
+                            .find(|c| c.id == *id)
+                            .cloned()
+                            .ok_or_else(|| QuarryError::Internal("partition column".into()))
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            );
             let arrays: Vec<ArrayRef> = pid_list
                 .iter()
                 .map(|id| {
                     let k = part_ids[id];
                     let vals: Vec<ArrayRef> = typed.iter().map(|(_, v)| v[k].0.clone()).collect();
-                    let refs: Vec<&dyn arrow::array::Array> = vals.iter().map(|a| a.as_ref()).collect();
+                    let refs: Vec<&dyn arrow::array::Array> =
+                        vals.iter().map(|a| a.as_ref()).collect();
                     Ok(arrow::compute::concat(&refs)?)
                 })
                 .collect::<Result<_>>()?;
@@ -128,7 +152,10 @@ impl ScanExec {
                     let root = datasource::resolve_location(folder)?;
                     let files = match datasource::list_files(&root) {
                         Ok(f) => f,
-                        Err(e) if matches!(source.files, SourceFiles::Partitions(_)) && !root.exists() => {
+                        Err(e)
+                            if matches!(source.files, SourceFiles::Partitions(_))
+                                && !root.exists() =>
+                        {
                             let _ = e;
                             vec![]
                         }
@@ -149,59 +176,96 @@ impl ScanExec {
                     .filter(|(_, p)| **p < n_data)
                     .map(|(c, p)| (c.id, (all[*p].name.clone(), all[*p].data_type.clone())))
                     .collect();
-                let footers: Vec<(PathBuf, Arc<Vec<ScalarValue>>, Metadata, Vec<bool>)> = ctx.pool.install(|| {
-                    files
-                        .into_par_iter()
-                        .map(|(path, vals)| {
-                            let md = Arc::new(datasource::parquet::load_metadata(&path)?);
-                            let keep = datasource::pruning::prune_row_groups(&md, &data_filters, &stat_cols);
-                            Ok((path, vals, md, keep))
-                        })
-                        .collect::<Result<Vec<_>>>()
-                })?;
+                let footers: Vec<(PathBuf, Arc<Vec<ScalarValue>>, Metadata, Vec<bool>)> =
+                    ctx.pool.install(|| {
+                        files
+                            .into_par_iter()
+                            .map(|(path, vals)| {
+                                let md = Arc::new(datasource::parquet::load_metadata(&path)?);
+                                let keep = datasource::pruning::prune_row_groups(
+                                    &md,
+                                    &data_filters,
+                                    &stat_cols,
+                                );
+                                Ok((path, vals, md, keep))
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })?;
                 let (mut total_rg, mut kept_rg) = (0, 0);
                 for (path, vals, md, keep) in footers {
                     for (rg, k) in keep.iter().enumerate() {
                         total_rg += 1;
                         if *k {
                             kept_rg += 1;
-                            tasks.push(ScanTask { path: path.clone(), partition_values: vals.clone(), row_group: Some((rg, md.clone())) });
+                            tasks.push(ScanTask {
+                                path: path.clone(),
+                                partition_values: vals.clone(),
+                                row_group: Some((rg, md.clone())),
+                            });
                         }
                     }
                 }
                 if let Ok(mut e) = metrics.extra.lock() {
-                    e.push(format!("partitions: {kept_partitions} read, {} pruned", total_partitions - kept_partitions));
-                    e.push(format!("files: {n_files}; row groups: {kept_rg} read, {} pruned by statistics", total_rg - kept_rg));
+                    e.push(format!(
+                        "partitions: {kept_partitions} read, {} pruned",
+                        total_partitions - kept_partitions
+                    ));
+                    e.push(format!(
+                        "files: {n_files}; row groups: {kept_rg} read, {} pruned by statistics",
+                        total_rg - kept_rg
+                    ));
                 }
             }
             FileFormat::Csv | FileFormat::Json => {
                 for (path, vals) in files {
-                    tasks.push(ScanTask { path, partition_values: vals, row_group: None });
+                    tasks.push(ScanTask {
+                        path,
+                        partition_values: vals,
+                        row_group: None,
+                    });
                 }
                 if let Ok(mut e) = metrics.extra.lock() {
-                    e.push(format!("partitions: {kept_partitions} read, {} pruned", total_partitions - kept_partitions));
+                    e.push(format!(
+                        "partitions: {kept_partitions} read, {} pruned",
+                        total_partitions - kept_partitions
+                    ));
                     e.push(format!("files: {n_files} read"));
                 }
             }
         }
         let schema = super::schema_of(columns);
-        Ok(ScanExec { source, ids, schema, projection, filters: data_filters, layout, tasks, metrics })
+        Ok(ScanExec {
+            source,
+            ids,
+            schema,
+            projection,
+            filters: data_filters,
+            layout,
+            tasks,
+            metrics,
+        })
     }
 
     /// Split the pushed filters of a parquet morsel: those over data columns the file
     /// has are evaluated inside the reader (late materialization: their columns are
     /// decoded first, the rest only for the rows they keep); the others (over partition
     /// columns, or columns the file lacks) are returned to run after the read.
-    fn row_predicate(&self, md: &Metadata, path: &std::path::Path) -> (Option<datasource::parquet::RowPredicate>, Vec<Expr>) {
+    fn row_predicate(
+        &self,
+        md: &Metadata,
+        path: &std::path::Path,
+    ) -> (Option<datasource::parquet::RowPredicate>, Vec<Expr>) {
         let all = self.source.all_columns();
         let n_data = self.source.data_columns.len();
         let def_of = |id: &ColumnId| -> Option<ColumnDef> {
             let i = self.ids.iter().position(|x| x == id)?;
             let p = self.projection[i];
-            (p < n_data && datasource::parquet::has_column(md, &all[p].name)).then(|| all[p].clone())
+            (p < n_data && datasource::parquet::has_column(md, &all[p].name))
+                .then(|| all[p].clone())
         };
-        let (inside, after): (Vec<Expr>, Vec<Expr>) =
-            self.filters.iter().cloned().partition(|f| !f.column_ids().is_empty() && f.column_ids().iter().all(|id| def_of(id).is_some()));
+        let (inside, after): (Vec<Expr>, Vec<Expr>) = self.filters.iter().cloned().partition(|f| {
+            !f.column_ids().is_empty() && f.column_ids().iter().all(|id| def_of(id).is_some())
+        });
         let mut ids: Vec<ColumnId> = vec![];
         for id in inside.iter().flat_map(|f| f.column_ids()) {
             if !ids.contains(&id) {
@@ -217,9 +281,15 @@ impl ScanExec {
             all_after.extend(after);
             return (None, all_after);
         }
-        let Some(predicate) = Expr::conjunction(inside) else { return (None, after) };
+        let Some(predicate) = Expr::conjunction(inside) else {
+            return (None, after);
+        };
         let defs: Vec<ColumnDef> = ids.iter().filter_map(def_of).collect();
-        let schema: SchemaRef = Arc::new(arrow::datatypes::Schema::new(defs.iter().map(|d| arrow::datatypes::Field::new(&d.name, d.data_type.clone(), true)).collect::<Vec<_>>()));
+        let schema: SchemaRef = Arc::new(arrow::datatypes::Schema::new(
+            defs.iter()
+                .map(|d| arrow::datatypes::Field::new(&d.name, d.data_type.clone(), true))
+                .collect::<Vec<_>>(),
+        ));
         let layout = layout_of(&ids);
         let columns = defs.iter().map(|d| d.name.clone()).collect();
         let path = path.to_path_buf();
@@ -228,14 +298,25 @@ impl ScanExec {
             let batch = make_batch(schema.clone(), arrays, b.num_rows())?;
             evaluate_predicate(&predicate, &batch, &layout)
         };
-        (Some(datasource::parquet::RowPredicate { columns, eval: Box::new(eval) }), after)
+        (
+            Some(datasource::parquet::RowPredicate {
+                columns,
+                eval: Box::new(eval),
+            }),
+            after,
+        )
     }
 
     fn read_task(&self, t: &ScanTask, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
         ctx.check_cancel()?;
         let all = self.source.all_columns();
         let n_data = self.source.data_columns.len();
-        let data_proj: Vec<usize> = self.projection.iter().copied().filter(|p| *p < n_data).collect();
+        let data_proj: Vec<usize> = self
+            .projection
+            .iter()
+            .copied()
+            .filter(|p| *p < n_data)
+            .collect();
         let data_cols: Vec<ColumnDef> = data_proj.iter().map(|p| all[*p].clone()).collect();
         let mut post_filters: Vec<Expr> = self.filters.clone();
         let raw: Vec<RecordBatch> = match (&self.source.format, &t.row_group) {
@@ -243,11 +324,33 @@ impl ScanExec {
                 let names: Vec<String> = data_cols.iter().map(|c| c.name.clone()).collect();
                 let (pred, after) = self.row_predicate(md, &t.path);
                 post_filters = after;
-                datasource::parquet::read_row_groups(&t.path, md, vec![*rg], &names, ctx.batch_size, pred)?
+                datasource::parquet::read_row_groups(
+                    &t.path,
+                    md,
+                    vec![*rg],
+                    &names,
+                    ctx.batch_size,
+                    pred,
+                )?
             }
-            (FileFormat::Csv, _) => datasource::text::read_csv(&t.path, &self.source.options, &self.source.data_columns, &data_proj, ctx.batch_size)?,
-            (FileFormat::Json, _) => datasource::text::read_json(&t.path, &self.source.data_columns, &data_proj, ctx.batch_size)?,
-            _ => return Err(QuarryError::Internal("parquet task without a row group".into())),
+            (FileFormat::Csv, _) => datasource::text::read_csv(
+                &t.path,
+                &self.source.options,
+                &self.source.data_columns,
+                &data_proj,
+                ctx.batch_size,
+            )?,
+            (FileFormat::Json, _) => datasource::text::read_json(
+                &t.path,
+                &self.source.data_columns,
+                &data_proj,
+                ctx.batch_size,
+            )?,
+            _ => {
+                return Err(QuarryError::Internal(
+                    "parquet task without a row group".into(),
+                ))
+            }
         };
         let mut out = vec![];
         for b in raw {
@@ -259,9 +362,14 @@ impl ScanExec {
                 .iter()
                 .map(|p| {
                     if *p < n_data {
-                        it.next().ok_or_else(|| QuarryError::Internal("adapted column".into()))
+                        it.next()
+                            .ok_or_else(|| QuarryError::Internal("adapted column".into()))
                     } else {
-                        let v = t.partition_values.get(*p - n_data).cloned().unwrap_or_else(|| ScalarValue::null(&all[*p].data_type));
+                        let v = t
+                            .partition_values
+                            .get(*p - n_data)
+                            .cloned()
+                            .unwrap_or_else(|| ScalarValue::null(&all[*p].data_type));
                         if n == 0 {
                             Ok(new_null_array(&all[*p].data_type, 0))
                         } else {
@@ -286,10 +394,27 @@ impl ScanExec {
 impl ExecutionPlan for ScanExec {
     fn describe(&self) -> String {
         let all = self.source.all_columns();
-        let cols: Vec<String> = self.projection.iter().map(|p| all[*p].name.clone()).collect();
-        let mut s = format!("ScanExec {} format={} columns=[{}] morsels={}", self.source.name, self.source.format.name(), cols.join(", "), self.tasks.len());
+        let cols: Vec<String> = self
+            .projection
+            .iter()
+            .map(|p| all[*p].name.clone())
+            .collect();
+        let mut s = format!(
+            "ScanExec {} format={} columns=[{}] morsels={}",
+            self.source.name,
+            self.source.format.name(),
+            cols.join(", "),
+            self.tasks.len()
+        );
         if !self.filters.is_empty() {
-            s.push_str(&format!(" filters=[{}]", self.filters.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(", ")));
+            s.push_str(&format!(
+                " filters=[{}]",
+                self.filters
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         s
     }
@@ -313,7 +438,9 @@ impl ExecutionPlan for ScanExec {
                 None => 10_000.0,
             })
             .sum();
-        self.filters.iter().fold(rows, |n, f| n * super::selectivity(f))
+        self.filters
+            .iter()
+            .fold(rows, |n, f| n * super::selectivity(f))
     }
     fn execute(&self, partition: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
         self.metrics.record(|| match self.tasks.get(partition) {

@@ -37,8 +37,19 @@ pub struct WindowExec {
 
 impl WindowExec {
     /// `ids`/`schema`: the input's columns followed by one column per call.
-    pub fn new(input: Arc<dyn ExecutionPlan>, windows: Vec<WindowExpr>, ids: Vec<ColumnId>, schema: SchemaRef) -> Self {
-        WindowExec { input, windows, ids, schema, metrics: Metrics::default() }
+    pub fn new(
+        input: Arc<dyn ExecutionPlan>,
+        windows: Vec<WindowExpr>,
+        ids: Vec<ColumnId>,
+        schema: SchemaRef,
+    ) -> Self {
+        WindowExec {
+            input,
+            windows,
+            ids,
+            schema,
+            metrics: Metrics::default(),
+        }
     }
 }
 
@@ -89,19 +100,50 @@ impl ExecutionPlan for WindowExec {
                     continue;
                 }
                 ctx.check_cancel()?;
-                let group: Vec<usize> = (i..self.windows.len()).filter(|&j| !done[j] && same_spec(&self.windows[i], &self.windows[j])).collect();
+                let group: Vec<usize> = (i..self.windows.len())
+                    .filter(|&j| !done[j] && same_spec(&self.windows[i], &self.windows[j]))
+                    .collect();
                 let spec = &self.windows[i];
                 let layout = layout_of(&ids);
                 let batch = batch_of(&columns, n)?;
-                let part_keys: Vec<ArrayRef> = spec.partition_by.iter().map(|e| evaluate(e, &batch, &layout)).collect::<Result<_>>()?;
-                let order_keys: Vec<ArrayRef> = spec.order_by.iter().map(|k| evaluate(&k.expr, &batch, &layout)).collect::<Result<_>>()?;
-                let mut sort_cols: Vec<SortColumn> = part_keys.iter().map(|a| SortColumn { values: a.clone(), options: Some(SortOptions::default()) }).collect();
-                sort_cols.extend(order_keys.iter().zip(&spec.order_by).map(|(a, k)| SortColumn { values: a.clone(), options: Some(SortOptions { descending: !k.asc, nulls_first: k.nulls_first }) }));
+                let part_keys: Vec<ArrayRef> = spec
+                    .partition_by
+                    .iter()
+                    .map(|e| evaluate(e, &batch, &layout))
+                    .collect::<Result<_>>()?;
+                let order_keys: Vec<ArrayRef> = spec
+                    .order_by
+                    .iter()
+                    .map(|k| evaluate(&k.expr, &batch, &layout))
+                    .collect::<Result<_>>()?;
+                let mut sort_cols: Vec<SortColumn> = part_keys
+                    .iter()
+                    .map(|a| SortColumn {
+                        values: a.clone(),
+                        options: Some(SortOptions::default()),
+                    })
+                    .collect();
+                sort_cols.extend(
+                    order_keys
+                        .iter()
+                        .zip(&spec.order_by)
+                        .map(|(a, k)| SortColumn {
+                            values: a.clone(),
+                            options: Some(SortOptions {
+                                descending: !k.asc,
+                                nulls_first: k.nulls_first,
+                            }),
+                        }),
+                );
                 let (columns2, part_keys, order_keys) = if sort_cols.is_empty() {
                     (columns.clone(), part_keys, order_keys)
                 } else {
                     let idx = lexsort_to_indices(&sort_cols, None)?;
-                    let t = |v: &[ArrayRef]| v.iter().map(|c| take(c, &idx, None).map_err(QuarryError::from)).collect::<Result<Vec<_>>>();
+                    let t = |v: &[ArrayRef]| {
+                        v.iter()
+                            .map(|c| take(c, &idx, None).map_err(QuarryError::from))
+                            .collect::<Result<Vec<_>>>()
+                    };
                     (t(&columns)?, t(&part_keys)?, t(&order_keys)?)
                 };
                 columns = columns2;
@@ -109,7 +151,11 @@ impl ExecutionPlan for WindowExec {
                 let partitions = ranges(&part_keys, n)?;
                 for &j in &group {
                     let w = &self.windows[j];
-                    let args: Vec<ArrayRef> = w.args.iter().map(|e| evaluate(e, &batch, &layout)).collect::<Result<_>>()?;
+                    let args: Vec<ArrayRef> = w
+                        .args
+                        .iter()
+                        .map(|e| evaluate(e, &batch, &layout))
+                        .collect::<Result<_>>()?;
                     let out = compute(w, &args, &order_keys, &partitions, n)?;
                     columns.push(cast_array(&out, &w.data_type)?);
                     ids.push(out_ids[j]);
@@ -120,7 +166,8 @@ impl ExecutionPlan for WindowExec {
             let pos = |id: ColumnId| ids.iter().position(|x| *x == id);
             let mut out = columns[..in_cols].to_vec();
             for id in out_ids {
-                let p = pos(*id).ok_or_else(|| QuarryError::Internal("window column missing".into()))?;
+                let p = pos(*id)
+                    .ok_or_else(|| QuarryError::Internal("window column missing".into()))?;
                 out.push(columns[p].clone());
             }
             Ok(vec![make_batch(self.schema.clone(), out, n)?])
@@ -136,16 +183,33 @@ impl ExecutionPlan for WindowExec {
 
 /// A batch holding `columns` (names are irrelevant to evaluation, which goes by layout).
 fn batch_of(columns: &[ArrayRef], n: usize) -> Result<RecordBatch> {
-    let fields: Vec<arrow::datatypes::Field> = columns.iter().enumerate().map(|(i, c)| arrow::datatypes::Field::new(format!("c{i}"), c.data_type().clone(), true)).collect();
-    make_batch(Arc::new(arrow::datatypes::Schema::new(fields)), columns.to_vec(), n)
+    let fields: Vec<arrow::datatypes::Field> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| arrow::datatypes::Field::new(format!("c{i}"), c.data_type().clone(), true))
+        .collect();
+    make_batch(
+        Arc::new(arrow::datatypes::Schema::new(fields)),
+        columns.to_vec(),
+        n,
+    )
 }
 
 /// Evaluate one call over rows already sorted by its partition and order keys.
-fn compute(w: &WindowExpr, args: &[ArrayRef], order_keys: &[ArrayRef], partitions: &[std::ops::Range<usize>], n: usize) -> Result<ArrayRef> {
+fn compute(
+    w: &WindowExpr,
+    args: &[ArrayRef],
+    order_keys: &[ArrayRef],
+    partitions: &[std::ops::Range<usize>],
+    n: usize,
+) -> Result<ArrayRef> {
     // peer groups (rows equal on the ORDER BY keys) inside each partition
     let mut peers: Vec<std::ops::Range<usize>> = Vec::with_capacity(n); // per row: its peer group
     for p in partitions {
-        let sliced: Vec<ArrayRef> = order_keys.iter().map(|a| a.slice(p.start, p.len())).collect();
+        let sliced: Vec<ArrayRef> = order_keys
+            .iter()
+            .map(|a| a.slice(p.start, p.len()))
+            .collect();
         let rs = ranges(&sliced, p.len())?;
         for r in rs {
             let g = (p.start + r.start)..(p.start + r.end);
@@ -198,8 +262,14 @@ fn compute(w: &WindowExpr, args: &[ArrayRef], order_keys: &[ArrayRef], partition
             Ok(Arc::new(Float64Array::from(v)))
         }
         WindowFunc::Lead(off) | WindowFunc::Lag(off) => {
-            let off = if matches!(w.func, WindowFunc::Lag(_)) { off.saturating_neg() } else { *off };
-            let x = args.first().ok_or_else(|| QuarryError::Internal("lead/lag without argument".into()))?;
+            let off = if matches!(w.func, WindowFunc::Lag(_)) {
+                off.saturating_neg()
+            } else {
+                *off
+            };
+            let x = args
+                .first()
+                .ok_or_else(|| QuarryError::Internal("lead/lag without argument".into()))?;
             let mut idx = Vec::with_capacity(n);
             let mut outside = Vec::with_capacity(n);
             for p in partitions {
@@ -223,8 +293,12 @@ fn compute(w: &WindowExpr, args: &[ArrayRef], order_keys: &[ArrayRef], partition
                 None => Ok(taken),
             }
         }
-        WindowFunc::FirstValue { ignore_nulls } | WindowFunc::LastValue { ignore_nulls } | WindowFunc::NthValue { ignore_nulls, .. } => {
-            let x = args.first().ok_or_else(|| QuarryError::Internal("value function without argument".into()))?;
+        WindowFunc::FirstValue { ignore_nulls }
+        | WindowFunc::LastValue { ignore_nulls }
+        | WindowFunc::NthValue { ignore_nulls, .. } => {
+            let x = args
+                .first()
+                .ok_or_else(|| QuarryError::Internal("value function without argument".into()))?;
             let frames = frames(w, order_keys, partitions, &peers, n)?;
             let mut idx = Vec::with_capacity(n);
             for f in frames {
@@ -243,7 +317,8 @@ fn compute(w: &WindowExpr, args: &[ArrayRef], order_keys: &[ArrayRef], partition
         }
         WindowFunc::Aggregate { func, distinct } => {
             let types: Vec<DataType> = args.iter().map(|a| a.data_type().clone()).collect();
-            let mut acc: Box<dyn Accumulator> = create_accumulator(func, *distinct, &types, &w.data_type)?;
+            let mut acc: Box<dyn Accumulator> =
+                create_accumulator(func, *distinct, &types, &w.data_type)?;
             let whole = whole_partition(w);
             if whole {
                 let mut groups = Vec::with_capacity(n);
@@ -272,7 +347,10 @@ fn compute(w: &WindowExpr, args: &[ArrayRef], order_keys: &[ArrayRef], partition
                 }
             }
             let member = UInt32Array::from(member);
-            let taken: Vec<ArrayRef> = args.iter().map(|a| take(a, &member, None).map_err(QuarryError::from)).collect::<Result<_>>()?;
+            let taken: Vec<ArrayRef> = args
+                .iter()
+                .map(|a| take(a, &member, None).map_err(QuarryError::from))
+                .collect::<Result<_>>()?;
             acc.update(&taken, &groups, n)?;
             acc.finish(n)
         }
@@ -300,19 +378,29 @@ fn whole_partition(w: &WindowExpr) -> bool {
 }
 
 /// The frame of every row, as row ranges in the sorted batch.
-fn frames(w: &WindowExpr, order_keys: &[ArrayRef], partitions: &[std::ops::Range<usize>], peers: &[std::ops::Range<usize>], n: usize) -> Result<Vec<std::ops::Range<usize>>> {
+fn frames(
+    w: &WindowExpr,
+    order_keys: &[ArrayRef],
+    partitions: &[std::ops::Range<usize>],
+    peers: &[std::ops::Range<usize>],
+    n: usize,
+) -> Result<Vec<std::ops::Range<usize>>> {
     let mut out = Vec::with_capacity(n);
     let f = &w.frame;
     // RANGE with a value offset: the single ORDER BY key as doubles
     let range_values: Option<(Float64Array, &SortKey)> = if f.units == FrameUnits::Range
-        && (matches!(f.start, FrameBound::Preceding(_) | FrameBound::Following(_)) || matches!(f.end, FrameBound::Preceding(_) | FrameBound::Following(_)))
+        && (matches!(f.start, FrameBound::Preceding(_) | FrameBound::Following(_))
+            || matches!(f.end, FrameBound::Preceding(_) | FrameBound::Following(_)))
     {
         if order_keys.len() != 1 {
             return Err(QuarryError::Analysis("[DATATYPE_MISMATCH.RANGE_FRAME_MULTI_ORDER] A RANGE window frame with value boundaries cannot be used in a window specification with multiple order by expressions".into()));
         }
         let k = &order_keys[0];
         if !crate::types::is_numeric(k.data_type()) {
-            return Err(QuarryError::NotSupported(format!("RANGE frames with offsets over a {} ORDER BY key", crate::types::type_name(k.data_type()))));
+            return Err(QuarryError::NotSupported(format!(
+                "RANGE frames with offsets over a {} ORDER BY key",
+                crate::types::type_name(k.data_type())
+            )));
         }
         let v = cast_array(k, &DataType::Float64)?;
         Some((v.as_primitive::<Float64Type>().clone(), &w.order_by[0]))
@@ -340,22 +428,40 @@ fn frames(w: &WindowExpr, order_keys: &[ArrayRef], partitions: &[std::ops::Range
                         }
                     }
                     (FrameBound::Preceding(k), FrameUnits::Rows) => {
-                        let t = (r as i64).saturating_sub(*k as i64).saturating_add(i64::from(!is_start));
+                        let t = (r as i64)
+                            .saturating_sub(*k as i64)
+                            .saturating_add(i64::from(!is_start));
                         t.clamp(p.start as i64, p.end as i64) as usize
                     }
                     (FrameBound::Following(k), FrameUnits::Rows) => {
-                        let t = (r as i64).saturating_add(*k as i64).saturating_add(i64::from(!is_start));
+                        let t = (r as i64)
+                            .saturating_add(*k as i64)
+                            .saturating_add(i64::from(!is_start));
                         t.clamp(p.start as i64, p.end as i64) as usize
                     }
                     (FrameBound::Preceding(k) | FrameBound::Following(k), FrameUnits::Range) => {
-                        let Some((vals, key)) = &range_values else { return r };
+                        let Some((vals, key)) = &range_values else {
+                            return r;
+                        };
                         if vals.is_null(r) {
                             // NULL keys: the frame is the NULL peer group
-                            return if is_start { peers[r].start } else { peers[r].end };
+                            return if is_start {
+                                peers[r].start
+                            } else {
+                                peers[r].end
+                            };
                         }
-                        let delta = if matches!(b, FrameBound::Preceding(_)) { -*k } else { *k };
+                        let delta = if matches!(b, FrameBound::Preceding(_)) {
+                            -*k
+                        } else {
+                            *k
+                        };
                         // in sort order, "preceding" means smaller values when ascending
-                        let target = if key.asc { vals.value(r) + delta } else { vals.value(r) - delta };
+                        let target = if key.asc {
+                            vals.value(r) + delta
+                        } else {
+                            vals.value(r) - delta
+                        };
                         // first row (is_start) / one past the last row (end) whose value is within the target
                         let mut lo = p.start;
                         let mut hi = p.end;

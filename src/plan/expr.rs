@@ -35,7 +35,12 @@ pub struct Column {
 impl Column {
     /// A new column with a fresh id.
     pub fn new(name: impl Into<String>, data_type: DataType, nullable: bool) -> Column {
-        Column { id: next_id(), name: name.into(), data_type, nullable }
+        Column {
+            id: next_id(),
+            name: name.into(),
+            data_type,
+            nullable,
+        }
     }
 }
 
@@ -63,7 +68,16 @@ pub enum BinOp {
 
 impl BinOp {
     pub fn is_comparison(&self) -> bool {
-        matches!(self, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq | BinOp::NullSafeEq)
+        matches!(
+            self,
+            BinOp::Eq
+                | BinOp::NotEq
+                | BinOp::Lt
+                | BinOp::LtEq
+                | BinOp::Gt
+                | BinOp::GtEq
+                | BinOp::NullSafeEq
+        )
     }
     pub fn symbol(&self) -> &'static str {
         match self {
@@ -121,20 +135,54 @@ pub enum SubqueryKind {
 pub enum Expr {
     Column(Column),
     Literal(ScalarValue),
-    Binary { op: BinOp, left: Box<Expr>, right: Box<Expr>, data_type: DataType },
+    Binary {
+        op: BinOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+        data_type: DataType,
+    },
     Not(Box<Expr>),
     Negate(Box<Expr>),
     IsNull(Box<Expr>),
     IsNotNull(Box<Expr>),
-    Cast { expr: Box<Expr>, to: DataType, try_cast: bool },
+    Cast {
+        expr: Box<Expr>,
+        to: DataType,
+        try_cast: bool,
+    },
     /// Searched CASE (the simple form is rewritten to this by the binder).
-    Case { whens: Vec<(Expr, Expr)>, else_expr: Option<Box<Expr>>, data_type: DataType },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    InSet { expr: Box<Expr>, set: Arc<ValueSet>, negated: bool },
-    Like { expr: Box<Expr>, pattern: Box<Expr>, negated: bool, case_insensitive: bool },
-    Function { func: ScalarFunc, args: Vec<Expr>, data_type: DataType },
+    Case {
+        whens: Vec<(Expr, Expr)>,
+        else_expr: Option<Box<Expr>>,
+        data_type: DataType,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    InSet {
+        expr: Box<Expr>,
+        set: Arc<ValueSet>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+        case_insensitive: bool,
+    },
+    Function {
+        func: ScalarFunc,
+        args: Vec<Expr>,
+        data_type: DataType,
+    },
     /// An uncorrelated subquery; replaced by a constant or a value set before execution.
-    Subquery { plan: Arc<LogicalPlan>, kind: SubqueryKind, data_type: DataType },
+    Subquery {
+        plan: Arc<LogicalPlan>,
+        kind: SubqueryKind,
+        data_type: DataType,
+    },
 }
 
 impl PartialEq for Expr {
@@ -143,15 +191,82 @@ impl PartialEq for Expr {
         match (self, other) {
             (Column(a), Column(b)) => a.id == b.id,
             (Literal(a), Literal(b)) => a == b,
-            (Binary { op: o1, left: l1, right: r1, .. }, Binary { op: o2, left: l2, right: r2, .. }) => o1 == o2 && l1 == l2 && r1 == r2,
-            (Not(a), Not(b)) | (Negate(a), Negate(b)) | (IsNull(a), IsNull(b)) | (IsNotNull(a), IsNotNull(b)) => a == b,
-            (Cast { expr: a, to: t1, try_cast: c1 }, Cast { expr: b, to: t2, try_cast: c2 }) => a == b && t1 == t2 && c1 == c2,
-            (Case { whens: w1, else_expr: e1, .. }, Case { whens: w2, else_expr: e2, .. }) => w1 == w2 && e1 == e2,
-            (InList { expr: a, list: l1, negated: n1 }, InList { expr: b, list: l2, negated: n2 }) => a == b && l1 == l2 && n1 == n2,
-            (Like { expr: a, pattern: p1, negated: n1, case_insensitive: c1 }, Like { expr: b, pattern: p2, negated: n2, case_insensitive: c2 }) => {
-                a == b && p1 == p2 && n1 == n2 && c1 == c2
-            }
-            (Function { func: f1, args: a1, .. }, Function { func: f2, args: a2, .. }) => f1 == f2 && a1 == a2,
+            (
+                Binary {
+                    op: o1,
+                    left: l1,
+                    right: r1,
+                    ..
+                },
+                Binary {
+                    op: o2,
+                    left: l2,
+                    right: r2,
+                    ..
+                },
+            ) => o1 == o2 && l1 == l2 && r1 == r2,
+            (Not(a), Not(b))
+            | (Negate(a), Negate(b))
+            | (IsNull(a), IsNull(b))
+            | (IsNotNull(a), IsNotNull(b)) => a == b,
+            (
+                Cast {
+                    expr: a,
+                    to: t1,
+                    try_cast: c1,
+                },
+                Cast {
+                    expr: b,
+                    to: t2,
+                    try_cast: c2,
+                },
+            ) => a == b && t1 == t2 && c1 == c2,
+            (
+                Case {
+                    whens: w1,
+                    else_expr: e1,
+                    ..
+                },
+                Case {
+                    whens: w2,
+                    else_expr: e2,
+                    ..
+                },
+            ) => w1 == w2 && e1 == e2,
+            (
+                InList {
+                    expr: a,
+                    list: l1,
+                    negated: n1,
+                },
+                InList {
+                    expr: b,
+                    list: l2,
+                    negated: n2,
+                },
+            ) => a == b && l1 == l2 && n1 == n2,
+            (
+                Like {
+                    expr: a,
+                    pattern: p1,
+                    negated: n1,
+                    case_insensitive: c1,
+                },
+                Like {
+                    expr: b,
+                    pattern: p2,
+                    negated: n2,
+                    case_insensitive: c2,
+                },
+            ) => a == b && p1 == p2 && n1 == n2 && c1 == c2,
+            (
+                Function {
+                    func: f1, args: a1, ..
+                },
+                Function {
+                    func: f2, args: a2, ..
+                },
+            ) => f1 == f2 && a1 == a2,
             (InSet { set: s1, .. }, InSet { set: s2, .. }) => Arc::ptr_eq(s1, s2),
             (Subquery { plan: p1, .. }, Subquery { plan: p2, .. }) => Arc::ptr_eq(p1, p2),
             _ => false,
@@ -167,7 +282,12 @@ impl Expr {
         Expr::Literal(v)
     }
     pub fn binary(op: BinOp, left: Expr, right: Expr, data_type: DataType) -> Expr {
-        Expr::Binary { op, left: Box::new(left), right: Box::new(right), data_type }
+        Expr::Binary {
+            op,
+            left: Box::new(left),
+            right: Box::new(right),
+            data_type,
+        }
     }
     pub fn and(left: Expr, right: Expr) -> Expr {
         Expr::binary(BinOp::And, left, right, DataType::Boolean)
@@ -182,14 +302,18 @@ impl Expr {
         match self {
             Expr::Column(c) => c.data_type.clone(),
             Expr::Literal(v) => v.data_type().clone(),
-            Expr::Binary { data_type, .. } | Expr::Case { data_type, .. } | Expr::Function { data_type, .. } | Expr::Subquery { data_type, .. } => {
-                data_type.clone()
-            }
+            Expr::Binary { data_type, .. }
+            | Expr::Case { data_type, .. }
+            | Expr::Function { data_type, .. }
+            | Expr::Subquery { data_type, .. } => data_type.clone(),
             Expr::Negate(e) => e.data_type(),
             Expr::Cast { to, .. } => to.clone(),
-            Expr::Not(_) | Expr::IsNull(_) | Expr::IsNotNull(_) | Expr::InList { .. } | Expr::InSet { .. } | Expr::Like { .. } => {
-                DataType::Boolean
-            }
+            Expr::Not(_)
+            | Expr::IsNull(_)
+            | Expr::IsNotNull(_)
+            | Expr::InList { .. }
+            | Expr::InSet { .. }
+            | Expr::Like { .. } => DataType::Boolean,
         }
     }
 
@@ -199,8 +323,13 @@ impl Expr {
             Expr::Column(c) => c.nullable,
             Expr::Literal(v) => v.is_null(),
             Expr::IsNull(_) | Expr::IsNotNull(_) => false,
-            Expr::Binary { op: BinOp::NullSafeEq, .. } => false,
-            Expr::Binary { op, left, right, .. } if !matches!(op, BinOp::Divide | BinOp::IntDivide | BinOp::Modulo) => {
+            Expr::Binary {
+                op: BinOp::NullSafeEq,
+                ..
+            } => false,
+            Expr::Binary {
+                op, left, right, ..
+            } if !matches!(op, BinOp::Divide | BinOp::IntDivide | BinOp::Modulo) => {
                 left.nullable() || right.nullable()
             }
             Expr::Not(e) | Expr::Negate(e) => e.nullable(),
@@ -213,19 +342,30 @@ impl Expr {
         match self {
             Expr::Column(_) | Expr::Literal(_) => vec![],
             Expr::Binary { left, right, .. } => vec![left, right],
-            Expr::Not(e) | Expr::Negate(e) | Expr::IsNull(e) | Expr::IsNotNull(e) | Expr::Cast { expr: e, .. } => vec![e],
-            Expr::Case { whens, else_expr, .. } => {
+            Expr::Not(e)
+            | Expr::Negate(e)
+            | Expr::IsNull(e)
+            | Expr::IsNotNull(e)
+            | Expr::Cast { expr: e, .. } => vec![e],
+            Expr::Case {
+                whens, else_expr, ..
+            } => {
                 let mut v: Vec<&Expr> = whens.iter().flat_map(|(w, t)| [w, t]).collect();
                 if let Some(e) = else_expr {
                     v.push(e);
                 }
                 v
             }
-            Expr::InList { expr, list, .. } => std::iter::once(expr.as_ref()).chain(list.iter()).collect(),
+            Expr::InList { expr, list, .. } => {
+                std::iter::once(expr.as_ref()).chain(list.iter()).collect()
+            }
             Expr::InSet { expr, .. } => vec![expr],
             Expr::Like { expr, pattern, .. } => vec![expr, pattern],
             Expr::Function { args, .. } => args.iter().collect(),
-            Expr::Subquery { kind: SubqueryKind::In { expr, .. }, .. } => vec![expr],
+            Expr::Subquery {
+                kind: SubqueryKind::In { expr, .. },
+                ..
+            } => vec![expr],
             Expr::Subquery { .. } => vec![],
         }
     }
@@ -233,32 +373,84 @@ impl Expr {
     /// Rewrite bottom-up: `f` is applied to each node after its children.
     pub fn transform(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
         let e = match self {
-            Expr::Binary { op, left, right, data_type } => {
-                Expr::Binary { op, left: Box::new(left.transform(f)), right: Box::new(right.transform(f)), data_type }
-            }
+            Expr::Binary {
+                op,
+                left,
+                right,
+                data_type,
+            } => Expr::Binary {
+                op,
+                left: Box::new(left.transform(f)),
+                right: Box::new(right.transform(f)),
+                data_type,
+            },
             Expr::Not(e) => Expr::Not(Box::new(e.transform(f))),
             Expr::Negate(e) => Expr::Negate(Box::new(e.transform(f))),
             Expr::IsNull(e) => Expr::IsNull(Box::new(e.transform(f))),
             Expr::IsNotNull(e) => Expr::IsNotNull(Box::new(e.transform(f))),
-            Expr::Cast { expr, to, try_cast } => Expr::Cast { expr: Box::new(expr.transform(f)), to, try_cast },
-            Expr::Case { whens, else_expr, data_type } => Expr::Case {
-                whens: whens.into_iter().map(|(w, t)| (w.transform(f), t.transform(f))).collect(),
+            Expr::Cast { expr, to, try_cast } => Expr::Cast {
+                expr: Box::new(expr.transform(f)),
+                to,
+                try_cast,
+            },
+            Expr::Case {
+                whens,
+                else_expr,
+                data_type,
+            } => Expr::Case {
+                whens: whens
+                    .into_iter()
+                    .map(|(w, t)| (w.transform(f), t.transform(f)))
+                    .collect(),
                 else_expr: else_expr.map(|e| Box::new(e.transform(f))),
                 data_type,
             },
-            Expr::InList { expr, list, negated } => {
-                Expr::InList { expr: Box::new(expr.transform(f)), list: list.into_iter().map(|e| e.transform(f)).collect(), negated }
-            }
-            Expr::InSet { expr, set, negated } => Expr::InSet { expr: Box::new(expr.transform(f)), set, negated },
-            Expr::Like { expr, pattern, negated, case_insensitive } => {
-                Expr::Like { expr: Box::new(expr.transform(f)), pattern: Box::new(pattern.transform(f)), negated, case_insensitive }
-            }
-            Expr::Function { func, args, data_type } => {
-                Expr::Function { func, args: args.into_iter().map(|e| e.transform(f)).collect(), data_type }
-            }
-            Expr::Subquery { plan, kind: SubqueryKind::In { expr, negated }, data_type } => {
-                Expr::Subquery { plan, kind: SubqueryKind::In { expr: Box::new(expr.transform(f)), negated }, data_type }
-            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => Expr::InList {
+                expr: Box::new(expr.transform(f)),
+                list: list.into_iter().map(|e| e.transform(f)).collect(),
+                negated,
+            },
+            Expr::InSet { expr, set, negated } => Expr::InSet {
+                expr: Box::new(expr.transform(f)),
+                set,
+                negated,
+            },
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => Expr::Like {
+                expr: Box::new(expr.transform(f)),
+                pattern: Box::new(pattern.transform(f)),
+                negated,
+                case_insensitive,
+            },
+            Expr::Function {
+                func,
+                args,
+                data_type,
+            } => Expr::Function {
+                func,
+                args: args.into_iter().map(|e| e.transform(f)).collect(),
+                data_type,
+            },
+            Expr::Subquery {
+                plan,
+                kind: SubqueryKind::In { expr, negated },
+                data_type,
+            } => Expr::Subquery {
+                plan,
+                kind: SubqueryKind::In {
+                    expr: Box::new(expr.transform(f)),
+                    negated,
+                },
+                data_type,
+            },
             other => other,
         };
         f(e)
@@ -310,7 +502,12 @@ impl Expr {
     /// Split a conjunction `a AND b AND c` into its terms.
     pub fn split_conjunction(self) -> Vec<Expr> {
         match self {
-            Expr::Binary { op: BinOp::And, left, right, .. } => {
+            Expr::Binary {
+                op: BinOp::And,
+                left,
+                right,
+                ..
+            } => {
                 let mut v = left.split_conjunction();
                 v.extend(right.split_conjunction());
                 v
@@ -327,7 +524,12 @@ impl Expr {
     /// Split a disjunction `a OR b OR c` into its terms.
     pub fn split_disjunction(self) -> Vec<Expr> {
         match self {
-            Expr::Binary { op: BinOp::Or, left, right, .. } => {
+            Expr::Binary {
+                op: BinOp::Or,
+                left,
+                right,
+                ..
+            } => {
                 let mut v = left.split_disjunction();
                 v.extend(right.split_disjunction());
                 v
@@ -347,13 +549,22 @@ impl fmt::Display for Expr {
         match self {
             Expr::Column(c) => write!(f, "{}#{}", c.name, c.id),
             Expr::Literal(v) => write!(f, "{v}"),
-            Expr::Binary { op, left, right, .. } => write!(f, "({left} {} {right})", op.symbol()),
+            Expr::Binary {
+                op, left, right, ..
+            } => write!(f, "({left} {} {right})", op.symbol()),
             Expr::Not(e) => write!(f, "NOT {e}"),
             Expr::Negate(e) => write!(f, "-{e}"),
             Expr::IsNull(e) => write!(f, "{e} IS NULL"),
             Expr::IsNotNull(e) => write!(f, "{e} IS NOT NULL"),
-            Expr::Cast { expr, to, try_cast } => write!(f, "{}({expr} AS {})", if *try_cast { "TRY_CAST" } else { "CAST" }, type_name(to)),
-            Expr::Case { whens, else_expr, .. } => {
+            Expr::Cast { expr, to, try_cast } => write!(
+                f,
+                "{}({expr} AS {})",
+                if *try_cast { "TRY_CAST" } else { "CAST" },
+                type_name(to)
+            ),
+            Expr::Case {
+                whens, else_expr, ..
+            } => {
                 write!(f, "CASE")?;
                 for (w, t) in whens {
                     write!(f, " WHEN {w} THEN {t}")?;
@@ -363,12 +574,31 @@ impl fmt::Display for Expr {
                 }
                 write!(f, " END")
             }
-            Expr::InList { expr, list, negated } => {
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let items: Vec<String> = list.iter().map(|e| e.to_string()).collect();
-                write!(f, "{expr}{} IN ({})", if *negated { " NOT" } else { "" }, items.join(", "))
+                write!(
+                    f,
+                    "{expr}{} IN ({})",
+                    if *negated { " NOT" } else { "" },
+                    items.join(", ")
+                )
             }
-            Expr::InSet { expr, set, negated } => write!(f, "{expr}{} IN (<{} values>)", if *negated { " NOT" } else { "" }, set.rows.len()),
-            Expr::Like { expr, pattern, negated, case_insensitive } => write!(
+            Expr::InSet { expr, set, negated } => write!(
+                f,
+                "{expr}{} IN (<{} values>)",
+                if *negated { " NOT" } else { "" },
+                set.rows.len()
+            ),
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => write!(
                 f,
                 "{expr}{} {} {pattern}",
                 if *negated { " NOT" } else { "" },
@@ -380,8 +610,14 @@ impl fmt::Display for Expr {
             }
             Expr::Subquery { kind, .. } => match kind {
                 SubqueryKind::Scalar => write!(f, "scalar-subquery"),
-                SubqueryKind::Exists { negated } => write!(f, "{}exists(subquery)", if *negated { "NOT " } else { "" }),
-                SubqueryKind::In { expr, negated } => write!(f, "{expr}{} IN (subquery)", if *negated { " NOT" } else { "" }),
+                SubqueryKind::Exists { negated } => {
+                    write!(f, "{}exists(subquery)", if *negated { "NOT " } else { "" })
+                }
+                SubqueryKind::In { expr, negated } => write!(
+                    f,
+                    "{expr}{} IN (subquery)",
+                    if *negated { " NOT" } else { "" }
+                ),
             },
         }
     }
@@ -400,7 +636,13 @@ pub struct AggregateExpr {
 impl fmt::Display for AggregateExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let a: Vec<String> = self.args.iter().map(|e| e.to_string()).collect();
-        write!(f, "{}({}{})", self.func.name(), if self.distinct { "DISTINCT " } else { "" }, a.join(", "))
+        write!(
+            f,
+            "{}({}{})",
+            self.func.name(),
+            if self.distinct { "DISTINCT " } else { "" },
+            a.join(", ")
+        )
     }
 }
 
@@ -427,13 +669,23 @@ pub enum WindowFunc {
     /// `lag(x[, offset[, default]])`: args = [x, default].
     Lag(i64),
     /// `first_value(x)` over the frame.
-    FirstValue { ignore_nulls: bool },
+    FirstValue {
+        ignore_nulls: bool,
+    },
     /// `last_value(x)` over the frame.
-    LastValue { ignore_nulls: bool },
+    LastValue {
+        ignore_nulls: bool,
+    },
     /// `nth_value(x, n)` over the frame (1-based).
-    NthValue { n: i64, ignore_nulls: bool },
+    NthValue {
+        n: i64,
+        ignore_nulls: bool,
+    },
     /// An aggregate function over the frame.
-    Aggregate { func: AggFunc, distinct: bool },
+    Aggregate {
+        func: AggFunc,
+        distinct: bool,
+    },
 }
 
 /// Frame units: ROWS counts rows; RANGE compares ORDER BY values.
@@ -478,7 +730,12 @@ impl WindowExpr {
     /// Columns the call reads (arguments, partition and order keys).
     pub fn column_ids(&self) -> Vec<ColumnId> {
         let mut v = vec![];
-        for e in self.args.iter().chain(self.partition_by.iter()).chain(self.order_by.iter().map(|k| &k.expr)) {
+        for e in self
+            .args
+            .iter()
+            .chain(self.partition_by.iter())
+            .chain(self.order_by.iter().map(|k| &k.expr))
+        {
             v.extend(e.column_ids());
         }
         v
@@ -501,7 +758,11 @@ impl fmt::Display for WindowExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let a: Vec<String> = self.args.iter().map(|e| e.to_string()).collect();
         let name = match &self.func {
-            WindowFunc::Aggregate { func, distinct } => format!("{}{}", func.name(), if *distinct { " DISTINCT" } else { "" }),
+            WindowFunc::Aggregate { func, distinct } => format!(
+                "{}{}",
+                func.name(),
+                if *distinct { " DISTINCT" } else { "" }
+            ),
             other => format!("{other:?}").to_ascii_lowercase(),
         };
         write!(f, "{name}({}) OVER (", a.join(", "))?;
@@ -510,9 +771,17 @@ impl fmt::Display for WindowExpr {
             write!(f, "PARTITION BY {} ", p.join(", "))?;
         }
         if !self.order_by.is_empty() {
-            let o: Vec<String> = self.order_by.iter().map(|k| format!("{} {}", k.expr, if k.asc { "ASC" } else { "DESC" })).collect();
+            let o: Vec<String> = self
+                .order_by
+                .iter()
+                .map(|k| format!("{} {}", k.expr, if k.asc { "ASC" } else { "DESC" }))
+                .collect();
             write!(f, "ORDER BY {} ", o.join(", "))?;
         }
-        write!(f, "{:?} BETWEEN {} AND {})", self.frame.units, self.frame.start, self.frame.end)
+        write!(
+            f,
+            "{:?} BETWEEN {} AND {})",
+            self.frame.units, self.frame.start, self.frame.end
+        )
     }
 }

@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-pub use expr::{AggregateExpr, BinOp, Column, ColumnId, Expr, FrameBound, FrameUnits, SortKey, SubqueryKind, WindowExpr, WindowFrame, WindowFunc};
+pub use expr::{
+    AggregateExpr, BinOp, Column, ColumnId, Expr, FrameBound, FrameUnits, SortKey, SubqueryKind,
+    WindowExpr, WindowFrame, WindowFunc,
+};
 
 use crate::catalog::{ColumnDef, FileFormat, PartitionMeta};
 use crate::types::type_name;
@@ -39,7 +42,11 @@ pub struct TableSource {
 
 impl TableSource {
     pub fn all_columns(&self) -> Vec<ColumnDef> {
-        self.data_columns.iter().chain(self.partition_columns.iter()).cloned().collect()
+        self.data_columns
+            .iter()
+            .chain(self.partition_columns.iter())
+            .cloned()
+            .collect()
     }
 }
 
@@ -67,55 +74,143 @@ pub enum SetOpKind {
 pub enum LogicalPlan {
     /// Read a table. `columns[i]` is `source.all_columns()[projection[i]]`;
     /// `filters` are predicates pushed into the scan (applied exactly by it).
-    Scan { source: Arc<TableSource>, columns: Vec<Column>, projection: Vec<usize>, filters: Vec<Expr> },
+    Scan {
+        source: Arc<TableSource>,
+        columns: Vec<Column>,
+        projection: Vec<usize>,
+        filters: Vec<Expr>,
+    },
     /// `range()`: `count` bigints start, start + step, ... in one column.
-    Range { column: Column, start: i64, step: i64, count: usize },
+    Range {
+        column: Column,
+        start: i64,
+        step: i64,
+        count: usize,
+    },
     /// Constant rows.
-    Values { columns: Vec<Column>, rows: Vec<Vec<Expr>> },
-    Filter { input: Box<LogicalPlan>, predicate: Expr },
-    Project { input: Box<LogicalPlan>, exprs: Vec<(Expr, Column)> },
-    Aggregate { input: Box<LogicalPlan>, group: Vec<(Expr, Column)>, aggs: Vec<(AggregateExpr, Column)> },
+    Values {
+        columns: Vec<Column>,
+        rows: Vec<Vec<Expr>>,
+    },
+    Filter {
+        input: Box<LogicalPlan>,
+        predicate: Expr,
+    },
+    Project {
+        input: Box<LogicalPlan>,
+        exprs: Vec<(Expr, Column)>,
+    },
+    Aggregate {
+        input: Box<LogicalPlan>,
+        group: Vec<(Expr, Column)>,
+        aggs: Vec<(AggregateExpr, Column)>,
+    },
     /// Equi-join keys `on` (left expr, right expr) plus an optional residual `filter`.
-    Join { left: Box<LogicalPlan>, right: Box<LogicalPlan>, join_type: JoinType, on: Vec<(Expr, Expr)>, filter: Option<Expr> },
-    Sort { input: Box<LogicalPlan>, keys: Vec<SortKey>, fetch: Option<usize> },
-    Limit { input: Box<LogicalPlan>, skip: usize, fetch: Option<usize> },
+    Join {
+        left: Box<LogicalPlan>,
+        right: Box<LogicalPlan>,
+        join_type: JoinType,
+        on: Vec<(Expr, Expr)>,
+        filter: Option<Expr>,
+    },
+    Sort {
+        input: Box<LogicalPlan>,
+        keys: Vec<SortKey>,
+        fetch: Option<usize>,
+    },
+    Limit {
+        input: Box<LogicalPlan>,
+        skip: usize,
+        fetch: Option<usize>,
+    },
     /// GROUPING SETS: each input row once per projection; output = the input's columns
     /// (same ids) followed by `columns` (the projections' values).
-    Expand { input: Box<LogicalPlan>, projections: Vec<Vec<Expr>>, columns: Vec<Column> },
+    Expand {
+        input: Box<LogicalPlan>,
+        projections: Vec<Vec<Expr>>,
+        columns: Vec<Column>,
+    },
     /// Window functions: the input's columns plus one column per call.
-    Window { input: Box<LogicalPlan>, windows: Vec<(WindowExpr, Column)> },
+    Window {
+        input: Box<LogicalPlan>,
+        windows: Vec<(WindowExpr, Column)>,
+    },
     /// UNION ALL; `columns` are the output columns (types coerced by the binder).
-    Union { inputs: Vec<LogicalPlan>, columns: Vec<Column> },
+    Union {
+        inputs: Vec<LogicalPlan>,
+        columns: Vec<Column>,
+    },
     /// INTERSECT / EXCEPT (DISTINCT), null-safe on all columns; output = left's columns.
-    SetOp { left: Box<LogicalPlan>, right: Box<LogicalPlan>, kind: SetOpKind },
+    SetOp {
+        left: Box<LogicalPlan>,
+        right: Box<LogicalPlan>,
+        kind: SetOpKind,
+    },
 }
 
 impl LogicalPlan {
     /// Output columns.
     pub fn schema(&self) -> Vec<Column> {
         match self {
-            LogicalPlan::Scan { columns, .. } | LogicalPlan::Values { columns, .. } | LogicalPlan::Union { columns, .. } => columns.clone(),
+            LogicalPlan::Scan { columns, .. }
+            | LogicalPlan::Values { columns, .. }
+            | LogicalPlan::Union { columns, .. } => columns.clone(),
             LogicalPlan::Range { column, .. } => vec![column.clone()],
-            LogicalPlan::Filter { input, .. } | LogicalPlan::Sort { input, .. } | LogicalPlan::Limit { input, .. } => input.schema(),
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => input.schema(),
             LogicalPlan::Project { exprs, .. } => exprs.iter().map(|(_, c)| c.clone()).collect(),
-            LogicalPlan::Aggregate { group, aggs, .. } => group.iter().map(|(_, c)| c.clone()).chain(aggs.iter().map(|(_, c)| c.clone())).collect(),
-            LogicalPlan::Join { left, right, join_type, .. } => match join_type {
+            LogicalPlan::Aggregate { group, aggs, .. } => group
+                .iter()
+                .map(|(_, c)| c.clone())
+                .chain(aggs.iter().map(|(_, c)| c.clone()))
+                .collect(),
+            LogicalPlan::Join {
+                left,
+                right,
+                join_type,
+                ..
+            } => match join_type {
                 JoinType::LeftSemi | JoinType::LeftAnti => left.schema(),
-                JoinType::Left => left.schema().into_iter().chain(right.schema().into_iter().map(nullable)).collect(),
-                JoinType::Right => left.schema().into_iter().map(nullable).chain(right.schema()).collect(),
-                JoinType::Full => left.schema().into_iter().chain(right.schema()).map(nullable).collect(),
+                JoinType::Left => left
+                    .schema()
+                    .into_iter()
+                    .chain(right.schema().into_iter().map(nullable))
+                    .collect(),
+                JoinType::Right => left
+                    .schema()
+                    .into_iter()
+                    .map(nullable)
+                    .chain(right.schema())
+                    .collect(),
+                JoinType::Full => left
+                    .schema()
+                    .into_iter()
+                    .chain(right.schema())
+                    .map(nullable)
+                    .collect(),
                 _ => left.schema().into_iter().chain(right.schema()).collect(),
             },
             LogicalPlan::SetOp { left, .. } => left.schema(),
-            LogicalPlan::Window { input, windows } => input.schema().into_iter().chain(windows.iter().map(|(_, c)| c.clone())).collect(),
-            LogicalPlan::Expand { input, columns, .. } => input.schema().into_iter().chain(columns.iter().cloned()).collect(),
+            LogicalPlan::Window { input, windows } => input
+                .schema()
+                .into_iter()
+                .chain(windows.iter().map(|(_, c)| c.clone()))
+                .collect(),
+            LogicalPlan::Expand { input, columns, .. } => input
+                .schema()
+                .into_iter()
+                .chain(columns.iter().cloned())
+                .collect(),
         }
     }
 
     /// Direct inputs.
     pub fn inputs(&self) -> Vec<&LogicalPlan> {
         match self {
-            LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } | LogicalPlan::Range { .. } => vec![],
+            LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } | LogicalPlan::Range { .. } => {
+                vec![]
+            }
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Project { input, .. }
             | LogicalPlan::Aggregate { input, .. }
@@ -123,26 +218,86 @@ impl LogicalPlan {
             | LogicalPlan::Limit { input, .. }
             | LogicalPlan::Window { input, .. }
             | LogicalPlan::Expand { input, .. } => vec![input],
-            LogicalPlan::Join { left, right, .. } | LogicalPlan::SetOp { left, right, .. } => vec![left, right],
+            LogicalPlan::Join { left, right, .. } | LogicalPlan::SetOp { left, right, .. } => {
+                vec![left, right]
+            }
             LogicalPlan::Union { inputs, .. } => inputs.iter().collect(),
         }
     }
 
     /// Rebuild this node with `f` applied to each direct input.
-    pub fn map_inputs(self, f: &mut dyn FnMut(LogicalPlan) -> crate::error::Result<LogicalPlan>) -> crate::error::Result<LogicalPlan> {
-        let mut b = |p: Box<LogicalPlan>| -> crate::error::Result<Box<LogicalPlan>> { Ok(Box::new(f(*p)?)) };
+    pub fn map_inputs(
+        self,
+        f: &mut dyn FnMut(LogicalPlan) -> crate::error::Result<LogicalPlan>,
+    ) -> crate::error::Result<LogicalPlan> {
+        let mut b = |p: Box<LogicalPlan>| -> crate::error::Result<Box<LogicalPlan>> {
+            Ok(Box::new(f(*p)?))
+        };
         Ok(match self {
-            p @ (LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } | LogicalPlan::Range { .. }) => p,
-            LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter { input: b(input)?, predicate },
-            LogicalPlan::Project { input, exprs } => LogicalPlan::Project { input: b(input)?, exprs },
-            LogicalPlan::Aggregate { input, group, aggs } => LogicalPlan::Aggregate { input: b(input)?, group, aggs },
-            LogicalPlan::Join { left, right, join_type, on, filter } => LogicalPlan::Join { left: b(left)?, right: b(right)?, join_type, on, filter },
-            LogicalPlan::Sort { input, keys, fetch } => LogicalPlan::Sort { input: b(input)?, keys, fetch },
-            LogicalPlan::Limit { input, skip, fetch } => LogicalPlan::Limit { input: b(input)?, skip, fetch },
-            LogicalPlan::Window { input, windows } => LogicalPlan::Window { input: b(input)?, windows },
-            LogicalPlan::Expand { input, projections, columns } => LogicalPlan::Expand { input: b(input)?, projections, columns },
-            LogicalPlan::Union { inputs, columns } => LogicalPlan::Union { inputs: inputs.into_iter().map(&mut *f).collect::<crate::error::Result<_>>()?, columns },
-            LogicalPlan::SetOp { left, right, kind } => LogicalPlan::SetOp { left: b(left)?, right: b(right)?, kind },
+            p @ (LogicalPlan::Scan { .. }
+            | LogicalPlan::Values { .. }
+            | LogicalPlan::Range { .. }) => p,
+            LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
+                input: b(input)?,
+                predicate,
+            },
+            LogicalPlan::Project { input, exprs } => LogicalPlan::Project {
+                input: b(input)?,
+                exprs,
+            },
+            LogicalPlan::Aggregate { input, group, aggs } => LogicalPlan::Aggregate {
+                input: b(input)?,
+                group,
+                aggs,
+            },
+            LogicalPlan::Join {
+                left,
+                right,
+                join_type,
+                on,
+                filter,
+            } => LogicalPlan::Join {
+                left: b(left)?,
+                right: b(right)?,
+                join_type,
+                on,
+                filter,
+            },
+            LogicalPlan::Sort { input, keys, fetch } => LogicalPlan::Sort {
+                input: b(input)?,
+                keys,
+                fetch,
+            },
+            LogicalPlan::Limit { input, skip, fetch } => LogicalPlan::Limit {
+                input: b(input)?,
+                skip,
+                fetch,
+            },
+            LogicalPlan::Window { input, windows } => LogicalPlan::Window {
+                input: b(input)?,
+                windows,
+            },
+            LogicalPlan::Expand {
+                input,
+                projections,
+                columns,
+            } => LogicalPlan::Expand {
+                input: b(input)?,
+                projections,
+                columns,
+            },
+            LogicalPlan::Union { inputs, columns } => LogicalPlan::Union {
+                inputs: inputs
+                    .into_iter()
+                    .map(&mut *f)
+                    .collect::<crate::error::Result<_>>()?,
+                columns,
+            },
+            LogicalPlan::SetOp { left, right, kind } => LogicalPlan::SetOp {
+                left: b(left)?,
+                right: b(right)?,
+                kind,
+            },
         })
     }
 
@@ -153,15 +308,31 @@ impl LogicalPlan {
             LogicalPlan::Values { rows, .. } => rows.iter().flatten().collect(),
             LogicalPlan::Filter { predicate, .. } => vec![predicate],
             LogicalPlan::Project { exprs, .. } => exprs.iter().map(|(e, _)| e).collect(),
-            LogicalPlan::Aggregate { group, aggs, .. } => group.iter().map(|(e, _)| e).chain(aggs.iter().flat_map(|(a, _)| a.args.iter())).collect(),
-            LogicalPlan::Join { on, filter, .. } => on.iter().flat_map(|(l, r)| [l, r]).chain(filter.iter()).collect(),
+            LogicalPlan::Aggregate { group, aggs, .. } => group
+                .iter()
+                .map(|(e, _)| e)
+                .chain(aggs.iter().flat_map(|(a, _)| a.args.iter()))
+                .collect(),
+            LogicalPlan::Join { on, filter, .. } => on
+                .iter()
+                .flat_map(|(l, r)| [l, r])
+                .chain(filter.iter())
+                .collect(),
             LogicalPlan::Sort { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
             LogicalPlan::Window { windows, .. } => windows
                 .iter()
-                .flat_map(|(w, _)| w.args.iter().chain(w.partition_by.iter()).chain(w.order_by.iter().map(|k| &k.expr)))
+                .flat_map(|(w, _)| {
+                    w.args
+                        .iter()
+                        .chain(w.partition_by.iter())
+                        .chain(w.order_by.iter().map(|k| &k.expr))
+                })
                 .collect(),
             LogicalPlan::Expand { projections, .. } => projections.iter().flatten().collect(),
-            LogicalPlan::Range { .. } | LogicalPlan::Limit { .. } | LogicalPlan::Union { .. } | LogicalPlan::SetOp { .. } => vec![],
+            LogicalPlan::Range { .. }
+            | LogicalPlan::Limit { .. }
+            | LogicalPlan::Union { .. }
+            | LogicalPlan::SetOp { .. } => vec![],
         }
     }
 
@@ -170,7 +341,11 @@ impl LogicalPlan {
     pub fn free_columns(&self) -> std::collections::HashSet<ColumnId> {
         let mut produced = std::collections::HashSet::new();
         let mut used = std::collections::HashSet::new();
-        fn walk(p: &LogicalPlan, produced: &mut std::collections::HashSet<ColumnId>, used: &mut std::collections::HashSet<ColumnId>) {
+        fn walk(
+            p: &LogicalPlan,
+            produced: &mut std::collections::HashSet<ColumnId>,
+            used: &mut std::collections::HashSet<ColumnId>,
+        ) {
             produced.extend(p.schema().iter().map(|c| c.id));
             if let LogicalPlan::Scan { columns, .. } = p {
                 produced.extend(columns.iter().map(|c| c.id));
@@ -194,29 +369,68 @@ impl LogicalPlan {
     }
 
     fn line(&self) -> String {
-        let exprs = |v: &[Expr]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+        let exprs = |v: &[Expr]| {
+            v.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match self {
-            LogicalPlan::Scan { source, columns, filters, .. } => {
-                let cols: Vec<String> = columns.iter().map(|c| format!("{}#{}", c.name, c.id)).collect();
-                let mut s = format!("Scan {} [{}] format={}", source.name, cols.join(", "), source.format.name());
+            LogicalPlan::Scan {
+                source,
+                columns,
+                filters,
+                ..
+            } => {
+                let cols: Vec<String> = columns
+                    .iter()
+                    .map(|c| format!("{}#{}", c.name, c.id))
+                    .collect();
+                let mut s = format!(
+                    "Scan {} [{}] format={}",
+                    source.name,
+                    cols.join(", "),
+                    source.format.name()
+                );
                 if !filters.is_empty() {
                     s.push_str(&format!(" filters=[{}]", exprs(filters)));
                 }
                 s
             }
-            LogicalPlan::Values { columns, rows } => format!("Values rows={} columns={}", rows.len(), columns.len()),
-            LogicalPlan::Range { column, start, step, count } => format!("Range {}#{} start={start} step={step} rows={count}", column.name, column.id),
+            LogicalPlan::Values { columns, rows } => {
+                format!("Values rows={} columns={}", rows.len(), columns.len())
+            }
+            LogicalPlan::Range {
+                column,
+                start,
+                step,
+                count,
+            } => format!(
+                "Range {}#{} start={start} step={step} rows={count}",
+                column.name, column.id
+            ),
             LogicalPlan::Filter { predicate, .. } => format!("Filter {predicate}"),
             LogicalPlan::Project { exprs: e, .. } => {
-                let items: Vec<String> = e.iter().map(|(e, c)| format!("{e} AS {}#{}", c.name, c.id)).collect();
+                let items: Vec<String> = e
+                    .iter()
+                    .map(|(e, c)| format!("{e} AS {}#{}", c.name, c.id))
+                    .collect();
                 format!("Project [{}]", items.join(", "))
             }
             LogicalPlan::Aggregate { group, aggs, .. } => {
                 let g: Vec<String> = group.iter().map(|(e, _)| e.to_string()).collect();
-                let a: Vec<String> = aggs.iter().map(|(e, c)| format!("{e} AS {}#{}", c.name, c.id)).collect();
+                let a: Vec<String> = aggs
+                    .iter()
+                    .map(|(e, c)| format!("{e} AS {}#{}", c.name, c.id))
+                    .collect();
                 format!("Aggregate group=[{}] aggs=[{}]", g.join(", "), a.join(", "))
             }
-            LogicalPlan::Join { join_type, on, filter, .. } => {
+            LogicalPlan::Join {
+                join_type,
+                on,
+                filter,
+                ..
+            } => {
                 let keys: Vec<String> = on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
                 let mut s = format!("Join {:?} on=[{}]", join_type, keys.join(", "));
                 if let Some(f) = filter {
@@ -227,21 +441,53 @@ impl LogicalPlan {
             LogicalPlan::Sort { keys, fetch, .. } => {
                 let k: Vec<String> = keys
                     .iter()
-                    .map(|k| format!("{} {} NULLS {}", k.expr, if k.asc { "ASC" } else { "DESC" }, if k.nulls_first { "FIRST" } else { "LAST" }))
+                    .map(|k| {
+                        format!(
+                            "{} {} NULLS {}",
+                            k.expr,
+                            if k.asc { "ASC" } else { "DESC" },
+                            if k.nulls_first { "FIRST" } else { "LAST" }
+                        )
+                    })
                     .collect();
                 match fetch {
                     Some(n) => format!("Sort [{}] fetch={n}", k.join(", ")),
                     None => format!("Sort [{}]", k.join(", ")),
                 }
             }
-            LogicalPlan::Limit { skip, fetch, .. } => format!("Limit skip={skip} fetch={}", fetch.map(|f| f.to_string()).unwrap_or("all".into())),
-            LogicalPlan::Union { columns, .. } => format!("Union [{}]", columns.iter().map(|c| format!("{}:{}", c.name, type_name(&c.data_type))).collect::<Vec<_>>().join(", ")),
+            LogicalPlan::Limit { skip, fetch, .. } => format!(
+                "Limit skip={skip} fetch={}",
+                fetch.map(|f| f.to_string()).unwrap_or("all".into())
+            ),
+            LogicalPlan::Union { columns, .. } => format!(
+                "Union [{}]",
+                columns
+                    .iter()
+                    .map(|c| format!("{}:{}", c.name, type_name(&c.data_type)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             LogicalPlan::SetOp { kind, .. } => format!("{kind:?}"),
-            LogicalPlan::Expand { projections, columns, .. } => {
-                format!("Expand sets={} [{}]", projections.len(), columns.iter().map(|c| format!("{}#{}", c.name, c.id)).collect::<Vec<_>>().join(", "))
+            LogicalPlan::Expand {
+                projections,
+                columns,
+                ..
+            } => {
+                format!(
+                    "Expand sets={} [{}]",
+                    projections.len(),
+                    columns
+                        .iter()
+                        .map(|c| format!("{}#{}", c.name, c.id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             }
             LogicalPlan::Window { windows, .. } => {
-                let w: Vec<String> = windows.iter().map(|(e, c)| format!("{e} AS {}#{}", c.name, c.id)).collect();
+                let w: Vec<String> = windows
+                    .iter()
+                    .map(|(e, c)| format!("{e} AS {}#{}", c.name, c.id))
+                    .collect();
                 format!("Window [{}]", w.join(", "))
             }
         }
