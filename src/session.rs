@@ -15,7 +15,7 @@ use crate::binder::{BindContext, Binder, TempView};
 use crate::catalog::definitions::{self, CatalogDefinition};
 use crate::catalog::hive::escape_path_name;
 use crate::catalog::{Catalog, ColumnDef, FileFormat, PartitionMeta, TableKind, TableMeta};
-use crate::datasource;
+use crate::datasource::{self, Location};
 use crate::error::{QuarryError, Result};
 use crate::parser::{self, CreateTable, MsckMode, ObjectName, PartitionSpec, Statement};
 use crate::physical::planner::PhysicalPlanner;
@@ -86,6 +86,10 @@ pub struct Session {
     home: PathBuf,
 }
 
+/// Session settings under this prefix configure S3 (`quarry.s3.endpoint`, ...; see
+/// `datasource::s3::S3_KEYS`).
+pub const S3_PREFIX: &str = "quarry.s3.";
+
 /// The setting that holds the number of worker threads (`--threads` sets it at start).
 pub const THREADS_SETTING: &str = "quarry.execution.threads";
 
@@ -119,6 +123,13 @@ impl Session {
             }
             _ => vec![definitions::builtin_default()],
         };
+        let default_def = catalogs.iter().find(|c| c.default).or(catalogs.first());
+        let layer = match default_def {
+            Some(d) => d.s3_layer()?,
+            None => None,
+        };
+        let mut catalog = catalog;
+        catalog.storage = Arc::new(datasource::Storage::new(layer));
         let n = threads
             .unwrap_or_else(|| {
                 std::thread::available_parallelism()
@@ -187,6 +198,7 @@ impl Session {
             cancel: self.cancel.clone(),
             batch_size,
             pool: self.pool.clone(),
+            storage: self.catalog.storage.clone(),
         }
     }
 
@@ -280,14 +292,17 @@ impl Session {
                 location,
             } => {
                 let loc = match location {
-                    Some(l) => datasource::resolve_location(&l)?,
-                    None => self.catalog.warehouse.join(format!("{name}.db")),
+                    Some(l) => Location::parse(&l)?.to_string(),
+                    None => self
+                        .catalog
+                        .warehouse
+                        .join(format!("{name}.db"))
+                        .to_string_lossy()
+                        .into_owned(),
                 };
-                self.catalog.metastore.create_database(
-                    &name,
-                    &loc.to_string_lossy(),
-                    if_not_exists,
-                )?;
+                self.catalog
+                    .metastore
+                    .create_database(&name, &loc, if_not_exists)?;
                 Ok(StatementResult::empty())
             }
             Statement::DropDatabase {
@@ -463,7 +478,13 @@ impl Session {
                     return Err(QuarryError::Analysis(format!("[TEMP_TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create the temporary view `{name}` because it already exists")));
                 }
                 // check now that the files are there and readable
-                crate::binder::files_source(&path, format, options.clone(), &name)?;
+                crate::binder::files_source(
+                    &self.catalog.storage,
+                    &path,
+                    format,
+                    options.clone(),
+                    &name,
+                )?;
                 self.temp_views.insert(
                     name,
                     TempView::Files {
@@ -491,12 +512,30 @@ impl Session {
                 specs,
             } => self.drop_partitions(&table, if_exists, specs),
             Statement::Refresh { table } => {
-                // listings are not cached yet: every query lists its partitions' files afresh
+                // S3 listings and footers are cached per session: drop those under the
+                // table's location (and its partitions' own locations)
                 let (db, name) = self.qualify(&table)?;
                 if table.0.len() == 1 && self.temp_views.contains_key(&name) {
+                    if let Some(TempView::Files { path, .. }) = self.temp_views.get(&name) {
+                        self.catalog.storage.invalidate(&Location::parse(path)?);
+                    }
                     return Ok(StatementResult::empty());
                 }
-                self.catalog.require_table(&db, &name)?;
+                let meta = self.catalog.require_table(&db, &name)?;
+                self.catalog
+                    .storage
+                    .invalidate(&Location::parse(&meta.location)?);
+                if meta.is_partitioned() {
+                    for p in self.catalog.metastore.list_partitions(&db, &name)? {
+                        self.catalog
+                            .storage
+                            .invalidate(&Location::parse(&p.location)?);
+                    }
+                }
+                Ok(StatementResult::empty())
+            }
+            Statement::RefreshPath { path } => {
+                self.catalog.storage.invalidate(&Location::parse(&path)?);
                 Ok(StatementResult::empty())
             }
             Statement::Insert {
@@ -512,6 +551,12 @@ impl Session {
                         self.pool = build_pool(self.initial_threads)?;
                         self.settings.insert(k, self.initial_threads.to_string());
                     }
+                    Some(k) if k.starts_with(S3_PREFIX) => {
+                        self.catalog
+                            .storage
+                            .set_session(&k[S3_PREFIX.len()..], None)?;
+                        self.settings.remove(&k);
+                    }
                     Some(k) => {
                         match DEFAULT_SETTINGS.iter().find(|(d, _)| *d == k) {
                             Some((_, v)) => self.settings.insert(k, v.to_string()),
@@ -522,6 +567,17 @@ impl Session {
                         if self.threads() != self.initial_threads {
                             self.pool = build_pool(self.initial_threads)?;
                         }
+                        let s3: Vec<String> = self
+                            .settings
+                            .keys()
+                            .filter(|k| k.starts_with(S3_PREFIX))
+                            .cloned()
+                            .collect();
+                        for k in s3 {
+                            self.catalog
+                                .storage
+                                .set_session(&k[S3_PREFIX.len()..], None)?;
+                        }
                         self.reset_settings();
                     }
                 }
@@ -531,12 +587,19 @@ impl Session {
     }
 
     fn set(&mut self, key: Option<String>, value: Option<String>) -> Result<StatementResult> {
+        let shown = |k: &str, v: &str| {
+            if datasource::s3::is_secret(k) {
+                "*********(redacted)".to_string()
+            } else {
+                v.to_string()
+            }
+        };
         match (key, value) {
             (None, _) => {
                 let rows = self
                     .settings
                     .iter()
-                    .map(|(k, v)| vec![k.clone(), v.clone()])
+                    .map(|(k, v)| vec![k.clone(), shown(k, v)])
                     .collect();
                 StatementResult::strings(&["key", "value"], rows)
             }
@@ -544,11 +607,14 @@ impl Session {
                 let v = self
                     .settings
                     .get(&k)
-                    .cloned()
+                    .map(|v| shown(&k, v))
                     .unwrap_or_else(|| "<undefined>".into());
                 StatementResult::strings(&["key", "value"], vec![vec![k, v]])
             }
             (Some(k), Some(v)) => {
+                if let Some(s3_key) = k.strip_prefix(S3_PREFIX) {
+                    self.catalog.storage.set_session(s3_key, Some(&v))?;
+                }
                 match k.as_str() {
                     "quarry.sql.integer_division"
                         if !matches!(v.to_ascii_lowercase().as_str(), "true" | "false") =>
@@ -590,8 +656,9 @@ impl Session {
                     }
                     _ => {}
                 }
-                self.settings.insert(k.clone(), v.clone());
-                StatementResult::strings(&["key", "value"], vec![vec![k, v]])
+                let display = shown(&k, &v);
+                self.settings.insert(k.clone(), v);
+                StatementResult::strings(&["key", "value"], vec![vec![k, display]])
             }
         }
     }
@@ -825,7 +892,7 @@ impl Session {
         }
         let format = ct.format.unwrap_or(FileFormat::Parquet);
         let (kind, location) = match &ct.location {
-            Some(l) => (TableKind::External, datasource::resolve_location(l)?),
+            Some(l) => (TableKind::External, Location::parse(l)?),
             None => {
                 if ct.external {
                     return Err(QuarryError::Analysis(
@@ -835,25 +902,27 @@ impl Session {
                 }
                 (
                     TableKind::Managed,
-                    self.catalog.managed_location(&db, &name),
+                    Location::Local(self.catalog.managed_location(&db, &name)),
                 )
             }
         };
+        let storage = self.catalog.storage.clone();
         if kind == TableKind::Managed && format != FileFormat::Parquet {
             return Err(QuarryError::NotSupported(format!(
                 "managed {} tables; managed tables are stored as parquet",
                 format.name()
             )));
         }
-        if kind == TableKind::External && !location.exists() && ct.query.is_none() {
+        if kind == TableKind::External
+            && ct.query.is_none()
+            && ct.columns.is_none()
+            && !storage.exists(&location)?
+        {
             // Spark allows creating a table over a folder that appears later; so do we,
             // unless the schema must be inferred from it
-            if ct.columns.is_none() {
-                return Err(QuarryError::Data(format!(
-                    "[PATH_NOT_FOUND] Path does not exist: {}",
-                    location.display()
-                )));
-            }
+            return Err(QuarryError::Data(format!(
+                "[PATH_NOT_FOUND] Path does not exist: {location}"
+            )));
         }
         // the query of CTAS runs before anything is registered
         let ctas = match &ct.query {
@@ -925,8 +994,8 @@ impl Session {
                 if kind == TableKind::Managed {
                     return Err(QuarryError::Analysis("[INVALID_SQL] CREATE TABLE needs a column list, a LOCATION to infer it from, or AS SELECT".into()));
                 }
-                let data = datasource::infer_schema(format, &ct.options, &location)?;
-                let parts = datasource::listing::infer_partition_columns(&location)?;
+                let data = datasource::infer_schema(&storage, format, &ct.options, &location)?;
+                let parts = datasource::listing::infer_partition_columns(&storage, &location)?;
                 let data = data
                     .into_iter()
                     .filter(|c| !parts.iter().any(|p| p.name == c.name))
@@ -977,25 +1046,24 @@ impl Session {
             name: name.clone(),
             kind,
             format,
-            location: location.to_string_lossy().into_owned(),
+            location: location.to_string(),
             columns,
             partition_columns,
             options: ct.options.clone(),
             view_sql: None,
             created: 0,
         };
-        if kind == TableKind::Managed {
+        if let (TableKind::Managed, Location::Local(dir)) = (kind, &location) {
             if ct.or_replace {
-                let _ = std::fs::remove_dir_all(&location);
-            } else if location.exists() {
+                let _ = std::fs::remove_dir_all(dir);
+            } else if dir.exists() {
                 // an unregistered folder in our own warehouse is what a killed CREATE leaves
-                std::fs::remove_dir_all(&location).map_err(|e| {
-                    QuarryError::Data(format!("cannot clear {}: {e}", location.display()))
+                std::fs::remove_dir_all(dir).map_err(|e| {
+                    QuarryError::Data(format!("cannot clear {}: {e}", dir.display()))
                 })?;
             }
-            std::fs::create_dir_all(&location).map_err(|e| {
-                QuarryError::Data(format!("cannot create {}: {e}", location.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| QuarryError::Data(format!("cannot create {}: {e}", dir.display())))?;
         }
         if let Some(r) = ctas {
             let schema = meta_schema(&meta.columns);
@@ -1006,12 +1074,7 @@ impl Session {
                     crate::physical::make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())
                 })
                 .collect::<Result<Vec<_>>>()?;
-            if kind == TableKind::External {
-                std::fs::create_dir_all(&location).map_err(|e| {
-                    QuarryError::Data(format!("cannot create {}: {e}", location.display()))
-                })?;
-            }
-            datasource::writer::write_parquet_file(&location, schema, &batches)?;
+            datasource::writer::write_parquet_file(&storage, &location, schema, &batches)?;
         }
         self.catalog.metastore.create_table(&meta, ct.or_replace)?;
         Ok(StatementResult::empty())
@@ -1089,26 +1152,41 @@ impl Session {
             .iter()
             .map(|c| c.name.clone())
             .collect();
-        let root = PathBuf::from(&meta.location);
+        let root = Location::parse(&meta.location)?;
+        let storage = self.catalog.storage.clone();
+        storage.invalidate(&root);
         let existing = self
             .catalog
             .metastore
             .list_partitions(&meta.database, &meta.name)?;
         let (mut added, mut dropped) = (0, 0);
+        let stats = datasource::IoStats::default();
+        // one listing of the table's folder tree serves both ADD and DROP
+        let found = if matches!(mode, MsckMode::Add | MsckMode::Sync)
+            || existing
+                .iter()
+                .any(|p| Location::parse(&p.location).is_ok_and(|l| l.starts_with(&root)))
+        {
+            datasource::discover_partitions(&storage, &root, &keys, &stats)?
+        } else {
+            vec![]
+        };
         if matches!(mode, MsckMode::Add | MsckMode::Sync) {
-            let found = datasource::discover_partitions(&root, &keys)?;
+            let known: std::collections::HashSet<&Vec<Option<String>>> =
+                existing.iter().map(|e| &e.values).collect();
             let mut new_parts = vec![];
-            for p in found {
-                let folder = p.path.to_string_lossy().into_owned();
+            for p in &found {
+                if known.contains(&p.values) {
+                    continue;
+                }
+                let folder = p.location.to_string();
                 for (c, v) in meta.partition_columns.iter().zip(&p.values) {
                     crate::physical::scan::partition_value(v.as_deref(), c, &folder)?;
                 }
-                if !existing.iter().any(|e| e.values == p.values) {
-                    new_parts.push(PartitionMeta {
-                        values: p.values,
-                        location: folder,
-                    });
-                }
+                new_parts.push(PartitionMeta {
+                    values: p.values.clone(),
+                    location: folder,
+                });
             }
             added = self.catalog.metastore.add_partitions(
                 &meta.database,
@@ -1119,11 +1197,22 @@ impl Session {
             )?;
         }
         if matches!(mode, MsckMode::Drop | MsckMode::Sync) {
-            let gone: Vec<Vec<Option<String>>> = existing
-                .iter()
-                .filter(|p| !Path::new(&p.location).is_dir())
-                .map(|p| p.values.clone())
-                .collect();
+            // a partition is gone when its folder is: under the table's root, by the
+            // listing above; elsewhere (ADD PARTITION ... LOCATION), by checking it
+            let listed: std::collections::HashSet<String> =
+                found.iter().map(|p| p.location.to_string()).collect();
+            let mut gone: Vec<Vec<Option<String>>> = vec![];
+            for p in &existing {
+                let loc = Location::parse(&p.location)?;
+                let present = if loc.starts_with(&root) {
+                    listed.contains(&loc.to_string())
+                } else {
+                    storage.is_dir(&loc)?
+                };
+                if !present {
+                    gone.push(p.values.clone());
+                }
+            }
             dropped =
                 self.catalog
                     .metastore
@@ -1182,13 +1271,10 @@ impl Session {
         for (spec, loc) in parts {
             let vals = Self::full_spec(&meta, &spec)?;
             let location = match loc {
-                Some(l) => datasource::resolve_location(&l)?
-                    .to_string_lossy()
-                    .into_owned(),
-                None => Path::new(&meta.location)
-                    .join(crate::catalog::hive::partition_path(&keys, &vals))
-                    .to_string_lossy()
-                    .into_owned(),
+                Some(l) => Location::parse(&l)?.to_string(),
+                None => Location::parse(&meta.location)?
+                    .join(&crate::catalog::hive::partition_path(&keys, &vals))
+                    .to_string(),
             };
             for (c, v) in meta.partition_columns.iter().zip(&vals) {
                 crate::physical::scan::partition_value(v.as_deref(), c, &location)?;
@@ -1335,21 +1421,27 @@ impl Session {
                 crate::physical::make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())
             })
             .collect::<Result<Vec<_>>>()?;
-        let dir = PathBuf::from(&meta.location);
+        let dir = Location::parse(&meta.location)?;
+        let storage = self.catalog.storage.clone();
+        storage.invalidate(&dir);
         let old = if overwrite {
-            datasource::list_files(&dir).unwrap_or_default()
+            storage
+                .list_files(&dir, &datasource::IoStats::default())
+                .map(|f| f.as_ref().clone())
+                .unwrap_or_default()
         } else {
             vec![]
         };
-        datasource::writer::write_parquet_file(&dir, schema, &batches)?;
+        datasource::writer::write_parquet_file(&storage, &dir, schema, &batches)?;
         for f in old {
-            std::fs::remove_file(&f.path).map_err(|e| {
+            storage.delete(&f.location).map_err(|e| {
                 QuarryError::Data(format!(
                     "INSERT OVERWRITE could not remove {}: {e}",
-                    f.path.display()
+                    f.location
                 ))
             })?;
         }
+        storage.invalidate(&dir);
         Ok(StatementResult::empty())
     }
 }

@@ -5,6 +5,12 @@
 //! partition value, CSV and JSON files); `${DATA}` in SQL is replaced by its path. The
 //! test-only statement `__rm <path>` deletes a folder (to test MSCK ... SYNC).
 //! Filter files with an argument: `cargo test --test sqllogictests -- partitions`.
+//!
+//! The files about partitions and listing ([`S3_FILES`]) run a second time against a
+//! local S3 server (s3s-fs, see `tests/support/s3_server.rs`): the same fixtures in a
+//! bucket, `${DATA}` = `s3://bucket`, the session pointed at the server with `SET`.
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,17 +24,30 @@ use sqllogictest::{DBOutput, DefaultColumnType};
 
 struct QuarryDb {
     session: Session,
-    data: PathBuf,
+    /// What `${DATA}` stands for: a local folder or `s3://bucket`.
+    data: String,
+    /// For S3 runs: (`s3://bucket`, the bucket's folder) to map `__rm` paths.
+    rm_map: Option<(String, PathBuf)>,
 }
+
+/// Files that also run against the S3 server.
+const S3_FILES: &[&str] = &["partitions.slt", "catalog.slt"];
 
 impl sqllogictest::DB for QuarryDb {
     type Error = QuarryError;
     type ColumnType = DefaultColumnType;
 
     fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, QuarryError> {
-        let sql = sql.replace("${DATA}", &self.data.to_string_lossy());
+        let sql = sql.replace("${DATA}", &self.data);
         if let Some(path) = sql.trim().strip_prefix("__rm ") {
-            std::fs::remove_dir_all(path.trim())
+            let path = match &self.rm_map {
+                Some((prefix, dir)) => {
+                    path.trim()
+                        .replacen(prefix.as_str(), &dir.to_string_lossy(), 1)
+                }
+                None => path.trim().to_string(),
+            };
+            std::fs::remove_dir_all(&path)
                 .map_err(|e| QuarryError::Data(format!("__rm {path}: {e}")))?;
             return Ok(DBOutput::StatementComplete(0));
         }
@@ -158,6 +177,42 @@ fn make_fixtures(root: &Path) {
     std::fs::write(root.join("corrupt/part-0.parquet"), b"not a parquet file").unwrap();
 }
 
+/// Run one file; `s3`: the server to put the fixtures on (else a local folder).
+fn run_file(f: &Path, s3: Option<(&support::s3_server::S3Server, &str)>) -> Result<(), String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let (data, rm_map, setup) = match s3 {
+        Some((server, bucket)) => {
+            let dir = server.bucket_dir(bucket);
+            make_fixtures(&dir);
+            let url = format!("s3://{bucket}");
+            (url.clone(), Some((url, dir)), server.setup_sql())
+        }
+        None => {
+            let dir = tmp.path().join("data");
+            make_fixtures(&dir);
+            (dir.to_string_lossy().into_owned(), None, vec![])
+        }
+    };
+    let mut runner = sqllogictest::Runner::new(|| {
+        let (home, data, rm_map, setup) =
+            (home.clone(), data.clone(), rm_map.clone(), setup.clone());
+        async move {
+            let mut session = Session::open(&home, Some(2), None)?;
+            for st in &setup {
+                session.sql(st)?;
+            }
+            Ok(QuarryDb {
+                session,
+                data,
+                rm_map,
+            })
+        }
+    });
+    runner.with_column_validator(|_, _| true);
+    runner.run_file(f).map_err(|e| e.to_string())
+}
+
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sqllogictest");
@@ -167,39 +222,43 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|e| e == "slt"))
         .collect();
     files.sort();
+    files.retain(|f| {
+        filter.as_ref().is_none_or(|flt| {
+            f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .contains(flt.as_str())
+        })
+    });
+    let needs_s3 = files
+        .iter()
+        .any(|f| S3_FILES.contains(&f.file_name().unwrap().to_string_lossy().as_ref()));
+    let buckets: Vec<String> = (0..S3_FILES.len()).map(|i| format!("slt{i}")).collect();
+    let bucket_refs: Vec<&str> = buckets.iter().map(|b| b.as_str()).collect();
+    let server = if needs_s3 {
+        support::s3_server::S3Server::start(&bucket_refs)
+    } else {
+        None
+    };
     let (mut passed, mut failed) = (0, 0);
-    for f in files {
-        let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        if filter
-            .as_ref()
-            .is_some_and(|flt| !name.contains(flt.as_str()))
-        {
-            continue;
+    let mut report = |name: String, r: Result<(), String>| match r {
+        Ok(()) => {
+            println!("test {name} ... ok");
+            passed += 1;
         }
-        let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        make_fixtures(&data);
-        let home = tmp.path().join("home");
-        let mut runner = sqllogictest::Runner::new(|| {
-            let home = home.clone();
-            let data = data.clone();
-            async move {
-                Ok(QuarryDb {
-                    session: Session::open(&home, Some(2), None)?,
-                    data,
-                })
-            }
-        });
-        runner.with_column_validator(|_, _| true);
-        match runner.run_file(&f) {
-            Ok(()) => {
-                println!("test {name} ... ok");
-                passed += 1;
-            }
-            Err(e) => {
-                println!("test {name} ... FAILED\n{e}");
-                failed += 1;
-            }
+        Err(e) => {
+            println!("test {name} ... FAILED\n{e}");
+            failed += 1;
+        }
+    };
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        report(name.clone(), run_file(f, None));
+        if let (Some(server), Some(i)) = (&server, S3_FILES.iter().position(|s| *s == name)) {
+            report(
+                format!("{name} (on S3)"),
+                run_file(f, Some((server, &buckets[i]))),
+            );
         }
     }
     println!("\nsqllogictest: {passed} passed, {failed} failed");

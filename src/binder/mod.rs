@@ -15,6 +15,7 @@ use std::sync::Arc;
 use sqlparser::ast;
 
 use crate::catalog::{Catalog, FileFormat, PartitionMeta, TableKind};
+use crate::datasource::{IoStats, Location, Storage};
 use crate::error::{QuarryError, Result};
 use crate::plan::{Column, LogicalPlan, SourceFiles, TableSource};
 pub use expr::ExprCtx;
@@ -438,7 +439,8 @@ impl<'a> Binder<'a> {
                         options,
                         path,
                     } => {
-                        let source = files_source(&path, format, options, name)?;
+                        let source =
+                            files_source(&self.ctx.catalog.storage, &path, format, options, name)?;
                         Ok(scan_of(source, &qualifier))
                     }
                 };
@@ -511,6 +513,7 @@ impl<'a> Binder<'a> {
             data_columns: meta.columns.clone(),
             partition_columns: meta.partition_columns.clone(),
             files,
+            location: meta.location.clone(),
         };
         Ok(scan_of(Arc::new(source), &qualifier))
     }
@@ -539,33 +542,31 @@ pub fn scan_of(source: Arc<TableSource>, qualifier: &str) -> (LogicalPlan, Scope
 /// A source for reading a path directly (``parquet.`path` ``, `USING` views): the schema is
 /// inferred from the files, partition columns from `key=value` folders (all discovered now).
 pub fn files_source(
+    storage: &Arc<Storage>,
     path: &str,
     format: FileFormat,
     options: BTreeMap<String, String>,
     name: &str,
 ) -> Result<Arc<TableSource>> {
-    let root = crate::datasource::resolve_location(path)?;
-    let data_columns = crate::datasource::infer_schema(format, &options, &root)?;
-    let partition_columns = if root.is_dir() {
-        crate::datasource::listing::infer_partition_columns(&root)?
-    } else {
-        vec![]
-    };
+    let root = Location::parse(path)?;
+    let data_columns = crate::datasource::infer_schema(storage, format, &options, &root)?;
+    let partition_columns = crate::datasource::listing::infer_partition_columns(storage, &root)?;
     let data_columns: Vec<_> = data_columns
         .into_iter()
         .filter(|c| !partition_columns.iter().any(|p| p.name == c.name))
         .collect();
     let files = if partition_columns.is_empty() {
-        SourceFiles::Folder(root.to_string_lossy().into_owned())
+        SourceFiles::Folder(root.to_string())
     } else {
         let keys: Vec<String> = partition_columns.iter().map(|c| c.name.clone()).collect();
-        let parts = crate::datasource::discover_partitions(&root, &keys)?;
+        let parts =
+            crate::datasource::discover_partitions(storage, &root, &keys, &IoStats::default())?;
         SourceFiles::Partitions(
             parts
                 .into_iter()
                 .map(|p| PartitionMeta {
                     values: p.values,
-                    location: p.path.to_string_lossy().into_owned(),
+                    location: p.location.to_string(),
                 })
                 .collect(),
         )
@@ -577,5 +578,6 @@ pub fn files_source(
         data_columns,
         partition_columns,
         files,
+        location: root.to_string(),
     }))
 }

@@ -1009,7 +1009,13 @@ impl Binder<'_> {
                         options.insert("header".to_string(), "true".to_string());
                         options.insert("inferschema".to_string(), "true".to_string());
                     }
-                    let source = super::files_source(&path, format, options, &path)?;
+                    let source = super::files_source(
+                        &self.ctx.catalog.storage,
+                        &path,
+                        format,
+                        options,
+                        &path,
+                    )?;
                     let (plan, scope) =
                         super::scan_of(source, alias_name.as_deref().unwrap_or(&fname));
                     let cols = scope.cols.iter().map(|c| c.col.clone()).collect();
@@ -1033,6 +1039,7 @@ impl Binder<'_> {
                         {
                             let path = parts[1].value.clone();
                             let source = super::files_source(
+                                &self.ctx.catalog.storage,
                                 &path,
                                 format,
                                 Default::default(),

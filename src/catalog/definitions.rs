@@ -23,6 +23,35 @@ pub struct CatalogDefinition {
     /// Whether unqualified names resolve in this catalog.
     #[serde(default)]
     pub default: bool,
+    /// S3 settings (`endpoint`, `region`, `path_style`, `allow_http`, ...; see
+    /// `datasource::s3::S3_KEYS`) for the locations of this catalog's tables.
+    #[serde(default)]
+    pub s3: std::collections::BTreeMap<String, toml::Value>,
+}
+
+impl CatalogDefinition {
+    /// The `[s3]` table as a settings layer; errors name the file and the key.
+    pub fn s3_layer(&self) -> Result<Option<crate::datasource::s3::S3Layer>> {
+        if self.s3.is_empty() {
+            return Ok(None);
+        }
+        let mut values = std::collections::BTreeMap::new();
+        for (k, v) in &self.s3 {
+            let v = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => other.to_string(),
+            };
+            crate::datasource::s3::S3Layer::validate(k, &v).map_err(|e| {
+                QuarryError::Catalog(format!("catalog file {}.toml: {e}", self.name))
+            })?;
+            values.insert(k.clone(), v);
+        }
+        Ok(Some(crate::datasource::s3::S3Layer {
+            source: format!("catalog file {}.toml", self.name),
+            values,
+        }))
+    }
 }
 
 /// The built-in default when no catalog folder is found: `spark_catalog`, a metastore catalog.
@@ -31,6 +60,7 @@ pub fn builtin_default() -> CatalogDefinition {
         name: "spark_catalog".into(),
         connector: "metastore".into(),
         default: true,
+        s3: Default::default(),
     }
 }
 

@@ -108,10 +108,12 @@ pub struct PartitionMeta {
     pub location: String,
 }
 
-/// The catalog facade used by the session: a metastore plus the warehouse folder.
+/// The catalog facade used by the session: a metastore, the warehouse folder, and the
+/// storage that reads and lists the tables' locations.
 pub struct Catalog {
     pub metastore: Arc<dyn Metastore>,
     pub warehouse: PathBuf,
+    pub storage: Arc<crate::datasource::Storage>,
 }
 
 impl Catalog {
@@ -134,6 +136,7 @@ impl Catalog {
         Ok(Catalog {
             metastore: Arc::new(metastore),
             warehouse,
+            storage: Arc::new(crate::datasource::Storage::new(None)),
         })
     }
 

@@ -5,8 +5,6 @@
 //! float -> double, wider decimals, any string/timestamp encoding -> Quarry's);
 //! anything else is an error naming the file and the column.
 
-use std::path::Path;
-
 use arrow::array::{new_null_array, ArrayRef};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
@@ -48,7 +46,7 @@ pub fn can_widen(from: &DataType, to: &DataType) -> bool {
 pub fn adapt_batch(
     batch: &RecordBatch,
     target: &[ColumnDef],
-    path: &Path,
+    path: &super::location::Location,
 ) -> Result<Vec<ArrayRef>> {
     let schema = batch.schema();
     target
@@ -66,7 +64,7 @@ pub fn adapt_batch(
                     } else {
                         Err(QuarryError::Data(format!(
                             "schema mismatch in {}: column `{}` has type {} in the file, but the table declares {}",
-                            path.display(),
+                            path,
                             col.name,
                             type_name(&normalize_type(a.data_type())),
                             type_name(&col.data_type)

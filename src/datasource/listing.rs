@@ -1,18 +1,14 @@
-//! Listing data files and discovering `key=value` partition folders.
+//! Listing data files and discovering `key=value` partition folders, on local disk and
+//! S3 (through [`Storage`]): partition discovery lists one folder level at a time, all
+//! folders of a level concurrently on S3.
 
 use std::path::{Path, PathBuf};
 
+use super::location::Location;
+use super::store::{FileEntry, IoStats, Storage};
 use crate::catalog::hive::{is_hidden, parse_partition_folder};
 use crate::catalog::ColumnDef;
 use crate::error::{QuarryError, Result};
-
-/// A data file found by listing.
-#[derive(Clone, Debug)]
-pub struct FileEntry {
-    pub path: PathBuf,
-    /// Size in bytes.
-    pub size: u64,
-}
 
 fn read_dir_sorted(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
     let rd = std::fs::read_dir(dir).map_err(|e| match e.kind() {
@@ -29,9 +25,9 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
     Ok(entries)
 }
 
-/// All visible files under `root` (recursively; hidden files and folders skipped),
-/// sorted by path. `root` may also be a single file. A missing path is an error.
-pub fn list_files(root: &Path) -> Result<Vec<FileEntry>> {
+/// All visible files under the local folder `root` (recursively; hidden files and
+/// folders skipped), sorted by path. `root` may also be a single file. A missing path is an error.
+pub fn list_local_files(root: &Path) -> Result<Vec<FileEntry>> {
     let meta = std::fs::metadata(root).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => QuarryError::Data(format!(
             "[PATH_NOT_FOUND] Path does not exist: {}",
@@ -41,8 +37,9 @@ pub fn list_files(root: &Path) -> Result<Vec<FileEntry>> {
     })?;
     if meta.is_file() {
         return Ok(vec![FileEntry {
-            path: root.to_path_buf(),
+            location: Location::Local(root.to_path_buf()),
             size: meta.len(),
+            modified: modified_ms(&meta),
         }]);
     }
     let mut out = vec![];
@@ -60,76 +57,103 @@ pub fn list_files(root: &Path) -> Result<Vec<FileEntry>> {
             if ft.is_dir() {
                 subdirs.push(e.path());
             } else {
-                let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                let (size, modified) = e
+                    .metadata()
+                    .map(|m| (m.len(), modified_ms(&m)))
+                    .unwrap_or((0, 0));
                 out.push(FileEntry {
-                    path: e.path(),
+                    location: Location::Local(e.path()),
                     size,
+                    modified,
                 });
             }
         }
         subdirs.reverse();
         stack.extend(subdirs);
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(out)
 }
 
-/// A partition found on disk: raw values per key (`None` = default partition) and its folder.
+fn modified_ms(m: &std::fs::Metadata) -> i64 {
+    m.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The visible subfolders of a local folder (name, path), sorted; none when it is missing.
+pub fn list_local_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    if !dir.is_dir() {
+        return Ok(vec![]);
+    }
+    let mut out = vec![];
+    for e in read_dir_sorted(dir)? {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !is_hidden(&name) && e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            out.push((name, e.path()));
+        }
+    }
+    Ok(out)
+}
+
+/// A partition found by listing: raw values per key (`None` = default partition) and its folder.
 #[derive(Clone, Debug)]
 pub struct DiscoveredPartition {
     pub values: Vec<Option<String>>,
-    pub path: PathBuf,
+    pub location: Location,
 }
 
 /// Walk `root` for partition folders `k1=v/k2=v/...` of exactly `keys` (case-insensitive),
-/// as MSCK REPAIR TABLE does. Folders that are hidden or not `key=value` of the expected key
-/// at their level are skipped. Values are unescaped.
-pub fn discover_partitions(root: &Path, keys: &[String]) -> Result<Vec<DiscoveredPartition>> {
-    let mut out = vec![];
-    let mut frontier = vec![(root.to_path_buf(), Vec::<Option<String>>::new())];
+/// as MSCK REPAIR TABLE does: one listing per folder, level by level (concurrent on S3).
+/// Folders that are hidden or not `key=value` of the expected key at their level are
+/// skipped. Values are unescaped (Hive's FileUtils.unescapePathName).
+pub fn discover_partitions(
+    storage: &Storage,
+    root: &Location,
+    keys: &[String],
+    stats: &IoStats,
+) -> Result<Vec<DiscoveredPartition>> {
+    let mut frontier = vec![(root.clone(), Vec::<Option<String>>::new())];
     for key in keys {
+        let dirs: Vec<Location> = frontier.iter().map(|(d, _)| d.clone()).collect();
+        let listed = storage.list_dirs_many(&dirs, stats)?;
         let mut next = vec![];
-        for (dir, vals) in frontier {
-            for e in read_dir_sorted(&dir)? {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if is_hidden(&name) || !e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                    continue;
-                }
+        for ((_, vals), subs) in frontier.into_iter().zip(listed) {
+            for (name, loc) in subs {
                 if let Some((k, v)) = parse_partition_folder(&name) {
                     if k.eq_ignore_ascii_case(key) {
                         let mut vs = vals.clone();
                         vs.push(v);
-                        next.push((e.path(), vs));
+                        next.push((loc, vs));
                     }
                 }
             }
         }
         frontier = next;
     }
-    for (path, values) in frontier {
-        out.push(DiscoveredPartition { values, path });
-    }
-    Ok(out)
+    Ok(frontier
+        .into_iter()
+        .map(|(location, values)| DiscoveredPartition { values, location })
+        .collect())
 }
 
 /// Infer partition columns from the first chain of `key=value` folders under `root`
 /// (Spark's partition discovery for tables created without a schema). Types: int if every
 /// value seen at that level parses as int, bigint, double, else string.
-pub fn infer_partition_columns(root: &Path) -> Result<Vec<ColumnDef>> {
+pub fn infer_partition_columns(storage: &Storage, root: &Location) -> Result<Vec<ColumnDef>> {
     let mut keys: Vec<String> = vec![];
-    let mut dir = root.to_path_buf();
+    let mut dir = root.clone();
+    let stats = IoStats::default();
     loop {
-        let mut found = None;
-        for e in read_dir_sorted(&dir)? {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if is_hidden(&name) || !e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                continue;
-            }
-            if let Some((k, _)) = parse_partition_folder(&name) {
-                found = Some((k.to_ascii_lowercase(), e.path()));
-                break;
-            }
-        }
+        let subs = storage
+            .list_dirs_many(std::slice::from_ref(&dir), &stats)?
+            .pop()
+            .unwrap_or_default();
+        let found = subs.into_iter().find_map(|(name, loc)| {
+            parse_partition_folder(&name).map(|(k, _)| (k.to_ascii_lowercase(), loc))
+        });
         match found {
             Some((k, p)) => {
                 keys.push(k);
@@ -141,7 +165,7 @@ pub fn infer_partition_columns(root: &Path) -> Result<Vec<ColumnDef>> {
     if keys.is_empty() {
         return Ok(vec![]);
     }
-    let parts = discover_partitions(root, &keys)?;
+    let parts = discover_partitions(storage, root, &keys, &stats)?;
     let mut cols = vec![];
     for (i, k) in keys.iter().enumerate() {
         let vals: Vec<&str> = parts

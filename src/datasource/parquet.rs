@@ -1,9 +1,16 @@
 //! Parquet reading: footers (schema, row-group statistics) and row-group morsels that
-//! decode only the projected columns.
+//! decode only the projected columns, from local files or S3 objects.
+//!
+//! An S3 file is read through [`RemoteFile`]: the footer with one suffix-sized ranged
+//! GET (64 KiB, more only when the footer is larger), a row group's projected column
+//! chunks with one batch of concurrent, coalesced ranged GETs before decoding starts.
 
 use std::fs::File;
-use std::path::Path;
-use std::sync::Arc;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use bytes::{Buf, Bytes};
+use parquet::file::reader::{ChunkReader, Length};
 
 use arrow::array::BooleanArray;
 use arrow::datatypes::{DataType, Field, Schema};
@@ -15,24 +22,178 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::ProjectionMask;
 
+use super::location::Location;
+use super::store::{FileEntry, IoStats, Storage};
 use crate::catalog::ColumnDef;
 use crate::error::{QuarryError, Result};
 use crate::types::normalize_type;
 
-fn open(path: &Path) -> Result<File> {
+/// Bytes of the file's tail fetched for the footer in the first request.
+pub const FOOTER_GUESS: u64 = 64 * 1024;
+
+/// An S3 parquet file as a [`ChunkReader`]: serves reads from ranges fetched ahead
+/// ([`RemoteFile::prefetch`]) and fetches anything else on demand (one GET each).
+pub struct RemoteFile {
+    storage: Arc<Storage>,
+    location: Location,
+    size: u64,
+    /// Requests made by this reader (the caller adds them to its operator's stats).
+    pub stats: Arc<IoStats>,
+    chunks: Mutex<Vec<(u64, Bytes)>>,
+}
+
+impl RemoteFile {
+    pub fn new(storage: &Arc<Storage>, file: &FileEntry) -> Self {
+        RemoteFile {
+            storage: storage.clone(),
+            location: file.location.clone(),
+            size: file.size,
+            stats: Arc::new(IoStats::default()),
+            chunks: Mutex::new(vec![]),
+        }
+    }
+
+    /// Keep bytes fetched elsewhere (e.g. the file's tail) for later reads.
+    pub fn add_chunk(&self, start: u64, data: Bytes) {
+        if let Ok(mut c) = self.chunks.lock() {
+            c.push((start, data));
+        }
+    }
+
+    /// Fetch `ranges` (concurrently, coalesced) and keep them for later reads.
+    pub fn prefetch(&self, ranges: impl IntoIterator<Item = Range<u64>>) -> Result<()> {
+        let ranges: Vec<Range<u64>> = ranges
+            .into_iter()
+            .filter(|r| r.end > r.start && !self.cached(r.start, r.end - r.start))
+            .collect();
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        let data = self
+            .storage
+            .get_ranges(&self.location, &ranges, &self.stats)?;
+        if let Ok(mut c) = self.chunks.lock() {
+            c.extend(ranges.iter().map(|r| r.start).zip(data));
+        }
+        Ok(())
+    }
+
+    fn cached(&self, start: u64, len: u64) -> bool {
+        self.lookup(start, len).is_some()
+    }
+
+    /// The cached bytes covering `start..start+len`, as a slice reaching to the end of its chunk.
+    fn lookup(&self, start: u64, len: u64) -> Option<Bytes> {
+        let c = self.chunks.lock().ok()?;
+        c.iter()
+            .find(|(s, b)| *s <= start && start + len <= s + b.len() as u64)
+            .map(|(s, b)| b.slice((start - s) as usize..))
+    }
+
+    fn fetch(&self, start: u64, len: u64) -> parquet::errors::Result<Bytes> {
+        if let Some(b) = self.lookup(start, len) {
+            return Ok(b);
+        }
+        let end = (start + len).min(self.size);
+        self.prefetch([start..end])
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+        self.lookup(start, end - start).ok_or_else(|| {
+            parquet::errors::ParquetError::General(format!("short read of {}", self.location))
+        })
+    }
+}
+
+impl Length for RemoteFile {
+    fn len(&self) -> u64 {
+        self.size
+    }
+}
+
+impl ChunkReader for RemoteFile {
+    type T = bytes::buf::Reader<Bytes>;
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        // page headers: a cached chunk from `start` on, else the next 64 KiB
+        let b = match self.lookup(start, 1) {
+            Some(b) => b,
+            None => self.fetch(start, FOOTER_GUESS.min(self.size.saturating_sub(start)))?,
+        };
+        Ok(b.reader())
+    }
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        Ok(self.fetch(start, length as u64)?.slice(..length))
+    }
+}
+
+fn open(path: &std::path::Path) -> Result<File> {
     File::open(path).map_err(|e| QuarryError::Data(format!("cannot open {}: {e}", path.display())))
+}
+
+fn read_err(loc: &Location) -> impl Fn(parquet::errors::ParquetError) -> QuarryError + '_ {
+    move |e| match e {
+        parquet::errors::ParquetError::External(inner) => match inner.downcast::<QuarryError>() {
+            Ok(q) => *q,
+            Err(other) => QuarryError::Data(format!("cannot read parquet file {loc}: {other}")),
+        },
+        e => QuarryError::Data(format!("cannot read parquet file {loc}: {e}")),
+    }
 }
 
 /// Read a file's footer. A file that is not parquet (or is truncated) is an error naming it.
 /// Columns whose embedded arrow schema asks for view types (`Utf8View`, `BinaryView`,
 /// as pyarrow and `tpchgen` write them) are read as plain `Utf8` / `Binary`, Quarry's
 /// string representation, so the decoder builds them directly instead of a cast per batch.
-pub fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
-    let f = open(path)?;
-    let err = |e: parquet::errors::ParquetError| {
-        QuarryError::Data(format!("cannot read parquet file {}: {e}", path.display()))
+pub fn load_metadata(
+    storage: &Arc<Storage>,
+    file: &FileEntry,
+    stats: &IoStats,
+) -> Result<ArrowReaderMetadata> {
+    load_metadata_with_tail(storage, file, None, stats)
+}
+
+/// [`load_metadata`] with the file's tail already fetched (see `Storage::fetch_tails`).
+pub fn load_metadata_with_tail(
+    storage: &Arc<Storage>,
+    file: &FileEntry,
+    tail: Option<Bytes>,
+    stats: &IoStats,
+) -> Result<ArrowReaderMetadata> {
+    if let Some(md) = storage.cached_footer(file) {
+        return Ok(md.as_ref().clone());
+    }
+    let err = read_err(&file.location);
+    let md = match &file.location {
+        Location::Local(p) => {
+            ArrowReaderMetadata::load(&open(p)?, ArrowReaderOptions::new()).map_err(&err)?
+        }
+        Location::S3 { .. } => {
+            if file.size < 12 {
+                return Err(QuarryError::Data(format!(
+                    "cannot read parquet file {}: {} bytes is too small for a parquet file",
+                    file.location, file.size
+                )));
+            }
+            let remote = RemoteFile::new(storage, file);
+            let r = match tail {
+                Some(t) => {
+                    remote.add_chunk(file.size - t.len() as u64, t);
+                    Ok(())
+                }
+                None => remote.prefetch([file.size.saturating_sub(FOOTER_GUESS)..file.size]),
+            }
+            .and_then(|_| {
+                ArrowReaderMetadata::load(&remote, ArrowReaderOptions::new()).map_err(&err)
+            });
+            stats.merge(&remote.stats);
+            r?
+        }
     };
-    let md = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(err)?;
+    let md = plain_strings(md).map_err(&err)?;
+    storage.cache_footer(file, Arc::new(md.clone()));
+    Ok(md)
+}
+
+/// Read view-typed string columns as plain `Utf8`/`Binary` (see [`load_metadata`]).
+fn plain_strings(md: ArrowReaderMetadata) -> parquet::errors::Result<ArrowReaderMetadata> {
     let plain = |t: &DataType| match t {
         DataType::Utf8View => Some(DataType::Utf8),
         DataType::BinaryView => Some(DataType::Binary),
@@ -63,12 +224,11 @@ pub fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
         md.metadata().clone(),
         ArrowReaderOptions::new().with_schema(schema),
     )
-    .map_err(err)
 }
 
 /// The columns of a parquet file, with Quarry's normalized types.
-pub fn infer_schema(path: &Path) -> Result<Vec<ColumnDef>> {
-    let md = load_metadata(path)?;
+pub fn infer_schema(storage: &Arc<Storage>, file: &FileEntry) -> Result<Vec<ColumnDef>> {
+    let md = load_metadata(storage, file, &IoStats::default())?;
     Ok(md
         .schema()
         .fields()
@@ -113,16 +273,70 @@ pub struct RowPredicate {
 /// Read `row_groups` of a file, decoding only the top-level columns named in `columns`
 /// (case-insensitive; names the file lacks are skipped, the adapter fills them with NULL),
 /// and, with a `predicate`, only the rows it keeps.
+#[allow(clippy::too_many_arguments)]
 pub fn read_row_groups(
-    path: &Path,
+    storage: &Arc<Storage>,
+    file: &FileEntry,
+    metadata: &ArrowReaderMetadata,
+    row_groups: Vec<usize>,
+    columns: &[String],
+    batch_size: usize,
+    predicate: Option<RowPredicate>,
+    stats: &IoStats,
+) -> Result<Vec<RecordBatch>> {
+    match &file.location {
+        Location::Local(p) => decode(
+            open(p)?,
+            &file.location,
+            metadata,
+            row_groups,
+            columns,
+            batch_size,
+            predicate,
+        ),
+        Location::S3 { .. } => {
+            let remote = RemoteFile::new(storage, file);
+            let remote_stats = remote.stats.clone();
+            let mask = roots(metadata, columns);
+            let schema = metadata.metadata().file_metadata().schema_descr();
+            let mut ranges = vec![];
+            for rg in &row_groups {
+                let rgm = metadata.metadata().row_group(*rg);
+                for leaf in 0..schema.num_columns() {
+                    if mask.leaf_included(leaf) {
+                        let (start, len) = rgm.column(leaf).byte_range();
+                        ranges.push(start..start + len);
+                    }
+                }
+            }
+            let r = remote.prefetch(ranges).and_then(|_| {
+                decode(
+                    remote,
+                    &file.location,
+                    metadata,
+                    row_groups,
+                    columns,
+                    batch_size,
+                    predicate,
+                )
+            });
+            stats.merge(&remote_stats);
+            r
+        }
+    }
+}
+
+fn decode<R: ChunkReader + 'static>(
+    reader: R,
+    loc: &Location,
     metadata: &ArrowReaderMetadata,
     row_groups: Vec<usize>,
     columns: &[String],
     batch_size: usize,
     predicate: Option<RowPredicate>,
 ) -> Result<Vec<RecordBatch>> {
-    let f = open(path)?;
-    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone())
+    let err = read_err(loc);
+    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, metadata.clone())
         .with_projection(roots(metadata, columns))
         .with_row_groups(row_groups)
         .with_batch_size(batch_size);
@@ -132,14 +346,10 @@ pub fn read_row_groups(
         });
         builder = builder.with_row_filter(RowFilter::new(vec![Box::new(p)]));
     }
-    let reader = builder.build().map_err(|e| {
-        QuarryError::Data(format!("cannot read parquet file {}: {e}", path.display()))
-    })?;
+    let reader = builder.build().map_err(&err)?;
     let mut out = vec![];
     for b in reader {
-        out.push(b.map_err(|e| {
-            QuarryError::Data(format!("cannot read parquet file {}: {e}", path.display()))
-        })?);
+        out.push(b.map_err(|e| QuarryError::Data(format!("cannot read parquet file {loc}: {e}")))?);
     }
     Ok(out)
 }

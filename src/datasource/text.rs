@@ -8,9 +8,7 @@
 //! an error naming the file.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufReader, Seek};
-use std::path::Path;
+use std::io::{BufReader, Read, Seek};
 use std::sync::Arc;
 
 use arrow::array::ArrayRef;
@@ -18,12 +16,27 @@ use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 
+use super::location::Location;
+use super::store::{FileEntry, IoStats, Storage};
 use crate::catalog::ColumnDef;
 use crate::error::{QuarryError, Result};
 use crate::types::normalize_type;
 
-fn open(path: &Path) -> Result<File> {
-    File::open(path).map_err(|e| QuarryError::Data(format!("cannot open {}: {e}", path.display())))
+/// A readable, seekable file: local files are streamed, S3 objects fetched whole.
+pub trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+fn open(storage: &Storage, file: &FileEntry, stats: &IoStats) -> Result<Box<dyn ReadSeek>> {
+    match &file.location {
+        Location::Local(p) => {
+            Ok(Box::new(std::fs::File::open(p).map_err(|e| {
+                QuarryError::Data(format!("cannot open {}: {e}", p.display()))
+            })?))
+        }
+        Location::S3 { .. } => Ok(Box::new(std::io::Cursor::new(
+            storage.read_all(&file.location, stats)?,
+        ))),
+    }
 }
 
 fn opt<'a>(o: &'a BTreeMap<String, String>, keys: &[&str]) -> Option<&'a str> {
@@ -62,14 +75,19 @@ fn single_byte(s: &str, what: &str) -> Result<u8> {
 
 /// Columns of a CSV file: names from the header (or `_c0`, `_c1`, ...); types are
 /// `string` unless `inferSchema` is `true` (Spark's default).
-pub fn infer_csv_schema(path: &Path, options: &BTreeMap<String, String>) -> Result<Vec<ColumnDef>> {
-    let f = open(path)?;
+pub fn infer_csv_schema(
+    storage: &Storage,
+    file: &FileEntry,
+    options: &BTreeMap<String, String>,
+) -> Result<Vec<ColumnDef>> {
+    let path = &file.location;
+    let f = open(storage, file, &IoStats::default())?;
     let format = csv_format(options)?;
     let header = opt(options, &["header"]).is_some_and(|h| h.eq_ignore_ascii_case("true"));
     let infer = opt(options, &["inferschema"]).is_some_and(|h| h.eq_ignore_ascii_case("true"));
     let (schema, _) = format
         .infer_schema(f, Some(1000))
-        .map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display())))?;
+        .map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path)))?;
     Ok(schema
         .fields()
         .iter()
@@ -90,14 +108,18 @@ pub fn infer_csv_schema(path: &Path, options: &BTreeMap<String, String>) -> Resu
 }
 
 /// Read CSV columns `projection` (positions in `columns`) of a file, cast to their types.
+#[allow(clippy::too_many_arguments)]
 pub fn read_csv(
-    path: &Path,
+    storage: &Storage,
+    file: &FileEntry,
     options: &BTreeMap<String, String>,
     columns: &[ColumnDef],
     projection: &[usize],
     batch_size: usize,
+    stats: &IoStats,
 ) -> Result<Vec<RecordBatch>> {
-    let f = open(path)?;
+    let path = &file.location;
+    let f = open(storage, file, stats)?;
     let format = csv_format(options)?;
     let text_schema = Arc::new(Schema::new(
         columns
@@ -112,7 +134,7 @@ pub fn read_csv(
     builder = builder.with_projection(projection.to_vec());
     let reader = builder
         .build(f)
-        .map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display())))?;
+        .map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path)))?;
     let out_schema = Arc::new(Schema::new(
         projection
             .iter()
@@ -125,9 +147,7 @@ pub fn read_csv(
     };
     let mut out = vec![];
     for b in reader {
-        let b = b.map_err(|e| {
-            QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display()))
-        })?;
+        let b = b.map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path)))?;
         let cols: Vec<ArrayRef> = b
             .columns()
             .iter()
@@ -149,14 +169,14 @@ pub fn read_csv(
                 } else {
                     a.clone()
                 };
-                cast_with_options(&a, t, &opts).map_err(|e| {
-                    QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display()))
-                })
+                cast_with_options(&a, t, &opts)
+                    .map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path)))
             })
             .collect::<Result<_>>()?;
-        out.push(RecordBatch::try_new(out_schema.clone(), cols).map_err(|e| {
-            QuarryError::Data(format!("cannot read CSV file {}: {e}", path.display()))
-        })?);
+        out.push(
+            RecordBatch::try_new(out_schema.clone(), cols)
+                .map_err(|e| QuarryError::Data(format!("cannot read CSV file {}: {e}", path)))?,
+        );
     }
     Ok(out)
 }
@@ -179,11 +199,12 @@ fn trim_strings(a: &ArrayRef) -> ArrayRef {
 
 /// Columns of a JSON-lines file, inferred from its first 1000 lines (bigint, double,
 /// boolean, string; arrays and objects as arrow lists and structs).
-pub fn infer_json_schema(path: &Path) -> Result<Vec<ColumnDef>> {
-    let f = open(path)?;
+pub fn infer_json_schema(storage: &Storage, file: &FileEntry) -> Result<Vec<ColumnDef>> {
+    let path = &file.location;
+    let f = open(storage, file, &IoStats::default())?;
     let mut r = BufReader::new(f);
     let (schema, _) = arrow::json::reader::infer_json_schema(&mut r, Some(1000))
-        .map_err(|e| QuarryError::Data(format!("cannot read JSON file {}: {e}", path.display())))?;
+        .map_err(|e| QuarryError::Data(format!("cannot read JSON file {}: {e}", path)))?;
     r.rewind().ok();
     Ok(schema
         .fields()
@@ -197,12 +218,15 @@ pub fn infer_json_schema(path: &Path) -> Result<Vec<ColumnDef>> {
 
 /// Read the fields `projection` (positions in `columns`) of a JSON-lines file.
 pub fn read_json(
-    path: &Path,
+    storage: &Storage,
+    file: &FileEntry,
     columns: &[ColumnDef],
     projection: &[usize],
     batch_size: usize,
+    stats: &IoStats,
 ) -> Result<Vec<RecordBatch>> {
-    let f = open(path)?;
+    let path = &file.location;
+    let f = open(storage, file, stats)?;
     let schema = Arc::new(Schema::new(
         projection
             .iter()
@@ -213,12 +237,10 @@ pub fn read_json(
         .with_batch_size(batch_size)
         .with_coerce_primitive(true)
         .build(BufReader::new(f))
-        .map_err(|e| QuarryError::Data(format!("cannot read JSON file {}: {e}", path.display())))?;
+        .map_err(|e| QuarryError::Data(format!("cannot read JSON file {}: {e}", path)))?;
     let mut out = vec![];
     for b in reader {
-        out.push(b.map_err(|e| {
-            QuarryError::Data(format!("cannot read JSON file {}: {e}", path.display()))
-        })?);
+        out.push(b.map_err(|e| QuarryError::Data(format!("cannot read JSON file {}: {e}", path)))?);
     }
     Ok(out)
 }

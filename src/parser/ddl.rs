@@ -381,6 +381,11 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
         }
         "REFRESH" => {
             p.next_token();
+            if let Token::SingleQuotedString(path) = &p.peek_token().token {
+                let path = path.clone();
+                p.next_token();
+                return Ok(Statement::RefreshPath { path });
+            }
             let _ = eat(p, "TABLE");
             Ok(Statement::Refresh {
                 table: object_name(p)?,

@@ -138,6 +138,10 @@ pub enum Statement {
     Refresh {
         table: ObjectName,
     },
+    /// `REFRESH 'path'` (Spark): drop cached listings under a location.
+    RefreshPath {
+        path: String,
+    },
     Insert {
         table: ObjectName,
         overwrite: bool,

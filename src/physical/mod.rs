@@ -33,6 +33,8 @@ pub struct ExecContext {
     pub cancel: Arc<AtomicBool>,
     pub batch_size: usize,
     pub pool: Arc<rayon::ThreadPool>,
+    /// Local and S3 file access (clients, listing and footer caches).
+    pub storage: Arc<crate::datasource::Storage>,
 }
 
 impl ExecContext {
@@ -52,6 +54,8 @@ pub struct Metrics {
     pub nanos: AtomicU64,
     /// Operator-specific lines for EXPLAIN ANALYZE (e.g. files and row groups pruned).
     pub extra: Mutex<Vec<String>>,
+    /// Object-store requests made (scans of S3 data).
+    pub io: crate::datasource::IoStats,
 }
 
 impl Metrics {
@@ -220,6 +224,9 @@ pub fn display_plan(plan: &Arc<dyn ExecutionPlan>, analyze: bool) -> String {
                 for e in extra.iter() {
                     out.push_str(&format!("{pad}    {e}\n"));
                 }
+            }
+            if let Some(io) = p.metrics().io.summary() {
+                out.push_str(&format!("{pad}    {io}\n"));
             }
         }
         for c in p.children() {

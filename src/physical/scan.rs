@@ -5,7 +5,6 @@
 //! schema, appends the partition values, and applies the pushed filters exactly.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{new_null_array, ArrayRef};
@@ -17,14 +16,14 @@ use rayon::prelude::*;
 use super::eval::{evaluate_predicate, layout_of, Layout};
 use super::{make_batch, ExecContext, ExecutionPlan, Metrics};
 use crate::catalog::{ColumnDef, FileFormat};
-use crate::datasource::{self, adapt::adapt_batch, parquet::Metadata};
+use crate::datasource::{self, adapt::adapt_batch, parquet::Metadata, FileEntry, Location};
 use crate::error::{QuarryError, Result};
 use crate::plan::{Column, ColumnId, Expr, SourceFiles, TableSource};
 use crate::types::ScalarValue;
 
 /// One morsel: a file (and for parquet, one row group) with its partition values.
 struct ScanTask {
-    path: PathBuf,
+    file: FileEntry,
     partition_values: Arc<Vec<ScalarValue>>,
     row_group: Option<(usize, Metadata)>,
 }
@@ -145,27 +144,28 @@ impl ScanExec {
         }
         let kept_partitions = typed.len();
         // list files of the kept partitions (a registered partition whose folder is gone reads as empty)
-        let listed: Vec<Vec<(PathBuf, Arc<Vec<ScalarValue>>)>> = ctx.pool.install(|| {
-            typed
-                .par_iter()
-                .map(|(folder, vals)| {
-                    let root = datasource::resolve_location(folder)?;
-                    let files = match datasource::list_files(&root) {
-                        Ok(f) => f,
-                        Err(e)
-                            if matches!(source.files, SourceFiles::Partitions(_))
-                                && !root.exists() =>
-                        {
-                            let _ = e;
-                            vec![]
-                        }
-                        Err(e) => return Err(e),
-                    };
-                    Ok(files.into_iter().map(|f| (f.path, vals.clone())).collect())
-                })
-                .collect::<Result<Vec<_>>>()
-        })?;
-        let files: Vec<(PathBuf, Arc<Vec<ScalarValue>>)> = listed.into_iter().flatten().collect();
+        let storage = &ctx.storage;
+        let io = &metrics.io;
+        let roots: Vec<Location> = typed
+            .iter()
+            .map(|(folder, _)| Location::parse(folder))
+            .collect::<Result<_>>()?;
+        let mut listed: Vec<Vec<(FileEntry, Arc<Vec<ScalarValue>>)>> = vec![];
+        for (r, (_, vals)) in storage.list_files_many(&roots, io).into_iter().zip(&typed) {
+            let files = match r {
+                Ok(f) => f,
+                // a registered partition whose folder is gone reads as empty
+                Err(QuarryError::Data(m))
+                    if matches!(source.files, SourceFiles::Partitions(_))
+                        && m.starts_with("[PATH_NOT_FOUND]") =>
+                {
+                    Arc::new(vec![])
+                }
+                Err(e) => return Err(e),
+            };
+            listed.push(files.iter().map(|f| (f.clone(), vals.clone())).collect());
+        }
+        let files: Vec<(FileEntry, Arc<Vec<ScalarValue>>)> = listed.into_iter().flatten().collect();
         let n_files = files.len();
         let mut tasks = vec![];
         match source.format {
@@ -176,29 +176,34 @@ impl ScanExec {
                     .filter(|(_, p)| **p < n_data)
                     .map(|(c, p)| (c.id, (all[*p].name.clone(), all[*p].data_type.clone())))
                     .collect();
-                let footers: Vec<(PathBuf, Arc<Vec<ScalarValue>>, Metadata, Vec<bool>)> =
+                let entries: Vec<FileEntry> = files.iter().map(|(f, _)| f.clone()).collect();
+                let tails = storage.fetch_tails(&entries, datasource::parquet::FOOTER_GUESS, io);
+                let footers: Vec<(FileEntry, Arc<Vec<ScalarValue>>, Metadata, Vec<bool>)> =
                     ctx.pool.install(|| {
                         files
                             .into_par_iter()
-                            .map(|(path, vals)| {
-                                let md = Arc::new(datasource::parquet::load_metadata(&path)?);
+                            .zip(tails)
+                            .map(|((file, vals), tail)| {
+                                let md = Arc::new(datasource::parquet::load_metadata_with_tail(
+                                    storage, &file, tail?, io,
+                                )?);
                                 let keep = datasource::pruning::prune_row_groups(
                                     &md,
                                     &data_filters,
                                     &stat_cols,
                                 );
-                                Ok((path, vals, md, keep))
+                                Ok((file, vals, md, keep))
                             })
                             .collect::<Result<Vec<_>>>()
                     })?;
                 let (mut total_rg, mut kept_rg) = (0, 0);
-                for (path, vals, md, keep) in footers {
+                for (file, vals, md, keep) in footers {
                     for (rg, k) in keep.iter().enumerate() {
                         total_rg += 1;
                         if *k {
                             kept_rg += 1;
                             tasks.push(ScanTask {
-                                path: path.clone(),
+                                file: file.clone(),
                                 partition_values: vals.clone(),
                                 row_group: Some((rg, md.clone())),
                             });
@@ -217,9 +222,9 @@ impl ScanExec {
                 }
             }
             FileFormat::Csv | FileFormat::Json => {
-                for (path, vals) in files {
+                for (file, vals) in files {
                     tasks.push(ScanTask {
-                        path,
+                        file,
                         partition_values: vals,
                         row_group: None,
                     });
@@ -253,7 +258,7 @@ impl ScanExec {
     fn row_predicate(
         &self,
         md: &Metadata,
-        path: &std::path::Path,
+        path: &Location,
     ) -> (Option<datasource::parquet::RowPredicate>, Vec<Expr>) {
         let all = self.source.all_columns();
         let n_data = self.source.data_columns.len();
@@ -292,7 +297,7 @@ impl ScanExec {
         ));
         let layout = layout_of(&ids);
         let columns = defs.iter().map(|d| d.name.clone()).collect();
-        let path = path.to_path_buf();
+        let path = path.clone();
         let eval = move |b: &RecordBatch| -> Result<arrow::array::BooleanArray> {
             let arrays = adapt_batch(b, &defs, &path)?;
             let batch = make_batch(schema.clone(), arrays, b.num_rows())?;
@@ -322,29 +327,35 @@ impl ScanExec {
         let raw: Vec<RecordBatch> = match (&self.source.format, &t.row_group) {
             (FileFormat::Parquet, Some((rg, md))) => {
                 let names: Vec<String> = data_cols.iter().map(|c| c.name.clone()).collect();
-                let (pred, after) = self.row_predicate(md, &t.path);
+                let (pred, after) = self.row_predicate(md, &t.file.location);
                 post_filters = after;
                 datasource::parquet::read_row_groups(
-                    &t.path,
+                    &ctx.storage,
+                    &t.file,
                     md,
                     vec![*rg],
                     &names,
                     ctx.batch_size,
                     pred,
+                    &self.metrics.io,
                 )?
             }
             (FileFormat::Csv, _) => datasource::text::read_csv(
-                &t.path,
+                &ctx.storage,
+                &t.file,
                 &self.source.options,
                 &self.source.data_columns,
                 &data_proj,
                 ctx.batch_size,
+                &self.metrics.io,
             )?,
             (FileFormat::Json, _) => datasource::text::read_json(
-                &t.path,
+                &ctx.storage,
+                &t.file,
                 &self.source.data_columns,
                 &data_proj,
                 ctx.batch_size,
+                &self.metrics.io,
             )?,
             _ => {
                 return Err(QuarryError::Internal(
@@ -354,7 +365,7 @@ impl ScanExec {
         };
         let mut out = vec![];
         for b in raw {
-            let adapted = adapt_batch(&b, &data_cols, &t.path)?;
+            let adapted = adapt_batch(&b, &data_cols, &t.file.location)?;
             let n = b.num_rows();
             let mut it = adapted.into_iter();
             let cols: Vec<ArrayRef> = self
@@ -400,9 +411,10 @@ impl ExecutionPlan for ScanExec {
             .map(|p| all[*p].name.clone())
             .collect();
         let mut s = format!(
-            "ScanExec {} format={} columns=[{}] morsels={}",
+            "ScanExec {} format={} location={} columns=[{}] morsels={}",
             self.source.name,
             self.source.format.name(),
+            self.source.location,
             cols.join(", "),
             self.tasks.len()
         );

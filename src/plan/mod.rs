@@ -38,6 +38,8 @@ pub struct TableSource {
     pub data_columns: Vec<ColumnDef>,
     pub partition_columns: Vec<ColumnDef>,
     pub files: SourceFiles,
+    /// The table's root location (`s3://bucket/prefix` or a local path), shown by EXPLAIN.
+    pub location: String,
 }
 
 impl TableSource {

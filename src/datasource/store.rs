@@ -1,0 +1,618 @@
+//! Storage: file operations over local disk and S3, for listing, reading and writing.
+//!
+//! Local locations use `std::fs` directly. S3 locations go through `object_store`
+//! (one client per bucket, built on first use from [`super::s3::S3Config`]), driven by a
+//! small tokio runtime that starts only when S3 is first used; callers stay synchronous
+//! (rayon workers block on it). S3 listings are cached for the session (keyed by
+//! folder) and footers by (file, size, modification time): `REFRESH TABLE t` or
+//! `REFRESH 'path'` drops the listings under a location, as Spark's REFRESH does; MSCK,
+//! INSERT and CTAS drop the ones they change. Local listings are never cached.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use bytes::Bytes;
+use futures::stream::{StreamExt, TryStreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use super::location::Location;
+use super::s3::{build_client, s3_error, S3Client, S3Config, S3Layer};
+use crate::catalog::hive::is_hidden;
+use crate::error::{QuarryError, Result};
+
+/// A data file found by listing.
+#[derive(Clone, Debug)]
+pub struct FileEntry {
+    pub location: Location,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, milliseconds since the epoch (0 when unknown).
+    pub modified: i64,
+}
+
+/// Object-store request counts of one operator (shown by EXPLAIN ANALYZE).
+#[derive(Default, Debug)]
+pub struct IoStats {
+    pub list_requests: AtomicU64,
+    pub get_requests: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+impl IoStats {
+    pub fn add_get(&self, n: u64, bytes: u64) {
+        self.get_requests.fetch_add(n, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+    /// Add another counter's requests to these.
+    pub fn merge(&self, other: &IoStats) {
+        self.list_requests.fetch_add(
+            other.list_requests.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        self.add_get(
+            other.get_requests.load(Ordering::Relaxed),
+            other.bytes.load(Ordering::Relaxed),
+        );
+    }
+    /// `"S3 requests: 3 (1 list, 2 get), 1.2 MiB"`, or `None` when nothing went to S3.
+    pub fn summary(&self) -> Option<String> {
+        let (l, g, b) = (
+            self.list_requests.load(Ordering::Relaxed),
+            self.get_requests.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        );
+        (l + g > 0).then(|| {
+            format!(
+                "S3 requests: {} ({l} list, {g} get), {:.1} MiB",
+                l + g,
+                b as f64 / (1024.0 * 1024.0)
+            )
+        })
+    }
+}
+
+/// How many S3 requests run at once when listing many folders (MSCK, partition scans).
+pub const LIST_CONCURRENCY: usize = 32;
+
+/// The session's storage: S3 settings and clients, listing and footer caches.
+pub struct Storage {
+    base: Vec<S3Layer>,
+    session: RwLock<S3Layer>,
+    runtime: OnceLock<std::result::Result<tokio::runtime::Runtime, String>>,
+    clients: Mutex<HashMap<String, S3Client>>,
+    listings: Mutex<HashMap<Location, Arc<Vec<FileEntry>>>>,
+    footers: Mutex<HashMap<(Location, u64, i64), super::parquet::Metadata>>,
+}
+
+impl Storage {
+    /// Storage with the environment's S3 settings and `catalog_layer` (a catalog file's `[s3]`) over them.
+    pub fn new(catalog_layer: Option<S3Layer>) -> Storage {
+        let mut base = vec![S3Layer::from_env()];
+        base.extend(catalog_layer);
+        Storage {
+            base,
+            session: RwLock::new(S3Layer {
+                source: "session settings (SET quarry.s3.*)".into(),
+                values: Default::default(),
+            }),
+            runtime: OnceLock::new(),
+            clients: Mutex::new(HashMap::new()),
+            listings: Mutex::new(HashMap::new()),
+            footers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Set (`Some`) or clear (`None`) a session S3 setting (`key` without the
+    /// `quarry.s3.` prefix). Clients are rebuilt on next use.
+    pub fn set_session(&self, key: &str, value: Option<&str>) -> Result<()> {
+        if let Some(v) = value {
+            S3Layer::validate(key, v)?;
+        }
+        let mut s = self
+            .session
+            .write()
+            .map_err(|_| QuarryError::Internal("storage settings lock".into()))?;
+        match value {
+            Some(v) => s.values.insert(key.to_string(), v.to_string()),
+            None => s.values.remove(key),
+        };
+        drop(s);
+        self.clients
+            .lock()
+            .map_err(|_| QuarryError::Internal("storage lock".into()))?
+            .clear();
+        Ok(())
+    }
+
+    fn config(&self) -> S3Config {
+        let session = self.session.read().map(|s| s.clone()).unwrap_or_default();
+        let mut layers: Vec<&S3Layer> = self.base.iter().collect();
+        layers.push(&session);
+        S3Config::merge(&layers)
+    }
+
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
+        let rt = self.runtime.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("quarry-io")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        rt.as_ref()
+            .map_err(|e| QuarryError::Internal(format!("cannot start the IO runtime: {e}")))
+    }
+
+    /// Run a future on the IO runtime, blocking this (non-runtime) thread.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> Result<F::Output> {
+        Ok(self.runtime()?.block_on(f))
+    }
+
+    /// The client for a bucket (built on first use).
+    pub fn client(&self, bucket: &str) -> Result<S3Client> {
+        if let Some(c) = self
+            .clients
+            .lock()
+            .map_err(|_| QuarryError::Internal("storage lock".into()))?
+            .get(bucket)
+        {
+            return Ok(c.clone());
+        }
+        let cfg = self.config();
+        let c = self.block_on(build_client(&cfg, bucket))??;
+        self.clients
+            .lock()
+            .map_err(|_| QuarryError::Internal("storage lock".into()))?
+            .insert(bucket.to_string(), c.clone());
+        Ok(c)
+    }
+
+    /// Drop cached listings and footers at or under `loc` (REFRESH).
+    pub fn invalidate(&self, loc: &Location) {
+        if let Ok(mut l) = self.listings.lock() {
+            l.retain(|k, _| !k.starts_with(loc) && !loc.starts_with(k));
+        }
+        if let Ok(mut f) = self.footers.lock() {
+            f.retain(|(k, _, _), _| !k.starts_with(loc));
+        }
+    }
+
+    /// All visible files under `root`, recursively (hidden files and folders skipped:
+    /// names starting with `_` or `.`, and S3 folder markers), sorted by location.
+    /// `root` may also be a single file. A missing path is `[PATH_NOT_FOUND]`.
+    pub fn list_files(&self, root: &Location, stats: &IoStats) -> Result<Arc<Vec<FileEntry>>> {
+        self.list_files_many(std::slice::from_ref(root), stats)
+            .pop()
+            .unwrap_or_else(|| Err(QuarryError::Internal("listing not run".into())))
+    }
+
+    /// [`Storage::list_files`] of many folders: local ones on the calling thread, S3
+    /// ones concurrently (at most [`LIST_CONCURRENCY`] listings at once) unless cached.
+    /// Results are in the order of `roots`.
+    pub fn list_files_many(
+        &self,
+        roots: &[Location],
+        stats: &IoStats,
+    ) -> Vec<Result<Arc<Vec<FileEntry>>>> {
+        let cached = |r: &Location| self.listings.lock().ok().and_then(|l| l.get(r).cloned());
+        let mut out: Vec<Option<Result<Arc<Vec<FileEntry>>>>> = roots
+            .iter()
+            .map(|r| match r {
+                Location::Local(p) => Some(super::listing::list_local_files(p).map(Arc::new)),
+                Location::S3 { bucket, .. } => match cached(r) {
+                    Some(hit) => Some(Ok(hit)),
+                    None => self.client(bucket).err().map(Err),
+                },
+            })
+            .collect();
+        let todo: Vec<(usize, S3Client)> = out
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.is_none())
+            .filter_map(|(i, _)| match &roots[i] {
+                Location::S3 { bucket, .. } => self.client(bucket).ok().map(|c| (i, c)),
+                Location::Local(_) => None,
+            })
+            .collect();
+        if !todo.is_empty() {
+            let listed =
+                self.block_on(async {
+                    futures::stream::iter(todo.iter().map(|(i, c)| async move {
+                        (*i, s3_list_files(c, &roots[*i], stats).await)
+                    }))
+                    .buffer_unordered(LIST_CONCURRENCY)
+                    .collect::<Vec<_>>()
+                    .await
+                });
+            match listed {
+                Ok(v) => {
+                    for (i, r) in v {
+                        if let (Ok(files), Ok(mut l)) = (&r, self.listings.lock()) {
+                            l.insert(roots[i].clone(), files.clone());
+                        }
+                        out[i] = Some(r);
+                    }
+                }
+                Err(e) => {
+                    return roots
+                        .iter()
+                        .map(|_| Err(QuarryError::Internal(e.to_string())))
+                        .collect()
+                }
+            }
+        }
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(QuarryError::Internal("listing not run".into()))))
+            .collect()
+    }
+
+    /// The visible immediate subfolders of each of `dirs` (name and location, sorted by
+    /// name), listing S3 folders concurrently (at most [`LIST_CONCURRENCY`] requests at
+    /// once, one delimiter listing per folder). A missing folder has no subfolders.
+    pub fn list_dirs_many(
+        &self,
+        dirs: &[Location],
+        stats: &IoStats,
+    ) -> Result<Vec<Vec<(String, Location)>>> {
+        let mut out: Vec<Vec<(String, Location)>> = vec![vec![]; dirs.len()];
+        let mut remote = vec![];
+        for (i, d) in dirs.iter().enumerate() {
+            match d {
+                Location::Local(p) => {
+                    out[i] = super::listing::list_local_dirs(p)?
+                        .into_iter()
+                        .map(|(n, p)| (n, Location::Local(p)))
+                        .collect()
+                }
+                Location::S3 { bucket, key } => remote.push((i, bucket.clone(), key.clone())),
+            }
+        }
+        if remote.is_empty() {
+            return Ok(out);
+        }
+        let mut clients: HashMap<String, S3Client> = HashMap::new();
+        for (_, b, _) in &remote {
+            if !clients.contains_key(b) {
+                clients.insert(b.clone(), self.client(b)?);
+            }
+        }
+        let results = self.block_on(async {
+            futures::stream::iter(remote.iter().map(|(i, b, k)| {
+                let client = &clients[b];
+                async move {
+                    let prefix = if k.is_empty() {
+                        None
+                    } else {
+                        Some(
+                            ObjectPath::parse(k.as_str())
+                                .map_err(|e| object_store::Error::InvalidPath { source: e })?,
+                        )
+                    };
+                    let r = client.store.list_with_delimiter(prefix.as_ref()).await;
+                    stats.list_requests.fetch_add(1, Ordering::Relaxed);
+                    r.map(|r| (*i, r))
+                }
+            }))
+            .buffer_unordered(LIST_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+        })?;
+        for r in results {
+            match r {
+                Ok((i, listing)) => {
+                    let Location::S3 { bucket, .. } = &dirs[i] else {
+                        continue;
+                    };
+                    let mut subs: Vec<(String, Location)> = listing
+                        .common_prefixes
+                        .into_iter()
+                        .filter_map(|p| {
+                            let name = p.filename()?.to_string();
+                            (!is_hidden(&name)).then(|| {
+                                (
+                                    name,
+                                    Location::S3 {
+                                        bucket: bucket.clone(),
+                                        key: p.to_string(),
+                                    },
+                                )
+                            })
+                        })
+                        .collect();
+                    subs.sort();
+                    out[i] = subs;
+                }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    let (i, b, _) = remote.first().cloned().unwrap_or_default();
+                    return Err(s3_error(
+                        e,
+                        "list",
+                        dirs.get(i).unwrap_or(&dirs[0]),
+                        &clients[&b],
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `loc` is an existing folder (locally) or a prefix with objects under it (S3).
+    pub fn is_dir(&self, loc: &Location) -> Result<bool> {
+        match loc {
+            Location::Local(p) => Ok(p.is_dir()),
+            Location::S3 { bucket, key } => {
+                let client = self.client(bucket)?;
+                let prefix = object_path(key, loc, &client)?;
+                let r = self.block_on(async {
+                    let prefix = (!key.is_empty()).then_some(&prefix);
+                    client.store.list_with_delimiter(prefix).await
+                })?;
+                match r {
+                    Ok(l) => Ok(!l.common_prefixes.is_empty() || !l.objects.is_empty()),
+                    Err(object_store::Error::NotFound { .. }) => Ok(false),
+                    Err(e) => Err(s3_error(e, "list", loc, &client)),
+                }
+            }
+        }
+    }
+
+    /// Whether `loc` exists (a file or a folder).
+    pub fn exists(&self, loc: &Location) -> Result<bool> {
+        match loc {
+            Location::Local(p) => Ok(p.exists()),
+            Location::S3 { .. } => Ok(!self
+                .list_files(loc, &IoStats::default())
+                .map(|f| f.is_empty())
+                .or_else(|e| match e {
+                    QuarryError::Data(m) if m.starts_with("[PATH_NOT_FOUND]") => Ok(true),
+                    e => Err(e),
+                })?),
+        }
+    }
+
+    /// The whole content of a file.
+    pub fn read_all(&self, file: &Location, stats: &IoStats) -> Result<Bytes> {
+        match file {
+            Location::Local(p) => std::fs::read(p)
+                .map(Bytes::from)
+                .map_err(|e| QuarryError::Data(format!("cannot read {}: {e}", p.display()))),
+            Location::S3 { bucket, key } => {
+                let client = self.client(bucket)?;
+                let path = object_path(key, file, &client)?;
+                let b = self
+                    .block_on(async { client.store.get(&path).await?.bytes().await })?
+                    .map_err(|e| s3_error(e, "read", file, &client))?;
+                stats.add_get(1, b.len() as u64);
+                Ok(b)
+            }
+        }
+    }
+
+    /// Byte ranges of an S3 file, fetched concurrently (object_store coalesces ranges
+    /// closer than 1 MiB into one request).
+    pub fn get_ranges(
+        &self,
+        file: &Location,
+        ranges: &[Range<u64>],
+        stats: &IoStats,
+    ) -> Result<Vec<Bytes>> {
+        let Location::S3 { bucket, key } = file else {
+            return Err(QuarryError::Internal(format!(
+                "ranged read of a local file {file}"
+            )));
+        };
+        let client = self.client(bucket)?;
+        let path = object_path(key, file, &client)?;
+        let n_requests = coalesced_count(ranges, object_store::OBJECT_STORE_COALESCE_DEFAULT);
+        let out = self
+            .block_on(client.store.get_ranges(&path, ranges))?
+            .map_err(|e| s3_error(e, "read", file, &client))?;
+        stats.add_get(n_requests as u64, out.iter().map(|b| b.len() as u64).sum());
+        Ok(out)
+    }
+
+    /// The last `n` bytes of each S3 file of `files` without a cached footer (parquet
+    /// footers), fetched concurrently; `None` for local files and cached footers.
+    pub fn fetch_tails(
+        &self,
+        files: &[FileEntry],
+        n: u64,
+        stats: &IoStats,
+    ) -> Vec<Result<Option<Bytes>>> {
+        let mut out: Vec<Result<Option<Bytes>>> = files.iter().map(|_| Ok(None)).collect();
+        let mut todo = vec![];
+        for (i, f) in files.iter().enumerate() {
+            if let Location::S3 { bucket, key } = &f.location {
+                if self.cached_footer(f).is_some() {
+                    continue;
+                }
+                match self
+                    .client(bucket)
+                    .and_then(|c| object_path(key, &f.location, &c).map(|p| (c, p)))
+                {
+                    Ok((c, p)) => todo.push((i, c, p, f.size.saturating_sub(n)..f.size)),
+                    Err(e) => out[i] = Err(e),
+                }
+            }
+        }
+        if todo.is_empty() {
+            return out;
+        }
+        let fetched =
+            self.block_on(async {
+                futures::stream::iter(todo.iter().map(|(i, c, p, r)| async move {
+                    (*i, c, c.store.get_range(p, r.clone()).await)
+                }))
+                .buffer_unordered(LIST_CONCURRENCY)
+                .collect::<Vec<_>>()
+                .await
+            });
+        match fetched {
+            Ok(v) => {
+                for (i, c, r) in v {
+                    out[i] = match r {
+                        Ok(b) => {
+                            stats.add_get(1, b.len() as u64);
+                            Ok(Some(b))
+                        }
+                        Err(e) => Err(s3_error(e, "read", &files[i].location, c)),
+                    };
+                }
+            }
+            Err(e) => {
+                return files
+                    .iter()
+                    .map(|_| Err(QuarryError::Internal(e.to_string())))
+                    .collect()
+            }
+        }
+        out
+    }
+
+    /// Write `data` as a new file; fails if it exists.
+    pub fn put_new(&self, file: &Location, data: Bytes) -> Result<()> {
+        match file {
+            Location::Local(p) => std::fs::write(p, &data)
+                .map_err(|e| QuarryError::Data(format!("cannot write {}: {e}", p.display()))),
+            Location::S3 { bucket, key } => {
+                let client = self.client(bucket)?;
+                let path = object_path(key, file, &client)?;
+                let opts = PutOptions {
+                    mode: PutMode::Create,
+                    ..Default::default()
+                };
+                self.block_on(
+                    client
+                        .store
+                        .put_opts(&path, PutPayload::from_bytes(data), opts),
+                )?
+                .map_err(|e| s3_error(e, "write", file, &client))?;
+                self.invalidate(file);
+                Ok(())
+            }
+        }
+    }
+
+    /// Delete a file.
+    pub fn delete(&self, file: &Location) -> Result<()> {
+        match file {
+            Location::Local(p) => std::fs::remove_file(p)
+                .map_err(|e| QuarryError::Data(format!("cannot remove {}: {e}", p.display()))),
+            Location::S3 { bucket, key } => {
+                let client = self.client(bucket)?;
+                let path = object_path(key, file, &client)?;
+                self.block_on(client.store.delete(&path))?
+                    .map_err(|e| s3_error(e, "delete", file, &client))?;
+                self.invalidate(file);
+                Ok(())
+            }
+        }
+    }
+
+    /// A cached footer of `file` (same size and modification time), if any.
+    pub fn cached_footer(&self, file: &FileEntry) -> Option<super::parquet::Metadata> {
+        self.footers
+            .lock()
+            .ok()?
+            .get(&(file.location.clone(), file.size, file.modified))
+            .cloned()
+    }
+
+    pub fn cache_footer(&self, file: &FileEntry, md: super::parquet::Metadata) {
+        if let Ok(mut f) = self.footers.lock() {
+            if f.len() > 100_000 {
+                f.clear();
+            }
+            f.insert((file.location.clone(), file.size, file.modified), md);
+        }
+    }
+}
+
+/// Recursive listing of an S3 folder (or a single object) for [`Storage::list_files`].
+async fn s3_list_files(
+    client: &S3Client,
+    root: &Location,
+    stats: &IoStats,
+) -> Result<Arc<Vec<FileEntry>>> {
+    let Location::S3 { bucket, key } = root else {
+        return Err(QuarryError::Internal(format!("S3 listing of {root}")));
+    };
+    let prefix = object_path(key, root, client)?;
+    let listed: object_store::Result<Vec<object_store::ObjectMeta>> = async {
+        let metas: Vec<object_store::ObjectMeta> = client
+            .store
+            .list((!key.is_empty()).then_some(&prefix))
+            .try_collect()
+            .await?;
+        stats
+            .list_requests
+            .fetch_add(1 + metas.len() as u64 / 1000, Ordering::Relaxed);
+        if metas.is_empty() && !key.is_empty() {
+            // not a folder: maybe one object
+            stats.add_get(1, 0);
+            return client.store.head(&prefix).await.map(|m| vec![m]);
+        }
+        Ok(metas)
+    }
+    .await;
+    let files = listed.map_err(|e| s3_error(e, "list", root, client))?;
+    let mut out: Vec<FileEntry> = files
+        .into_iter()
+        .filter(|m| {
+            let rel = m
+                .location
+                .as_ref()
+                .strip_prefix(key.as_str())
+                .unwrap_or(m.location.as_ref())
+                .trim_start_matches('/');
+            !rel.split('/')
+                .any(|seg| is_hidden(seg) || seg.ends_with("_$folder$"))
+        })
+        .map(|m| FileEntry {
+            location: Location::S3 {
+                bucket: bucket.clone(),
+                key: m.location.to_string(),
+            },
+            size: m.size,
+            modified: m.last_modified.timestamp_millis(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(Arc::new(out))
+}
+
+/// An S3 key as an object_store path, taken as the raw key (no re-encoding of `%`).
+fn object_path(key: &str, loc: &Location, client: &S3Client) -> Result<ObjectPath> {
+    ObjectPath::parse(key).map_err(|e| {
+        s3_error(
+            object_store::Error::InvalidPath { source: e },
+            "use",
+            loc,
+            client,
+        )
+    })
+}
+
+/// How many requests `ranges` become when ranges closer than `gap` bytes are merged
+/// (as object_store's `get_ranges` does).
+fn coalesced_count(ranges: &[Range<u64>], gap: u64) -> usize {
+    let mut sorted: Vec<&Range<u64>> = ranges.iter().collect();
+    sorted.sort_by_key(|r| r.start);
+    let mut n = 0;
+    let mut end: Option<u64> = None;
+    for r in sorted {
+        match end {
+            Some(e) if r.start <= e.saturating_add(gap) => end = Some(e.max(r.end)),
+            _ => {
+                n += 1;
+                end = Some(r.end);
+            }
+        }
+    }
+    n
+}
