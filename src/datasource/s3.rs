@@ -276,41 +276,53 @@ pub fn s3_error(
         Location::Local(_) => "",
     };
     let text = one_line(&e.to_string());
+    // the Debug form carries the transport's error kind and the status code
+    let detail = format!("{e:?}").to_ascii_lowercase().replace("retry_timeout", "");
     let lower = text.to_ascii_lowercase();
-    match e {
-        object_store::Error::NotFound { .. } if lower.contains("nosuchbucket") => QuarryError::Data(format!(
-            "S3 bucket '{bucket}' does not exist at {} (while trying to {op} {loc}): check the bucket name and the endpoint/region",
-            client.endpoint
-        )),
-        object_store::Error::NotFound { .. } => QuarryError::Data(format!("[PATH_NOT_FOUND] Path does not exist: {loc}")),
-        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
-            let why = if lower.contains("signaturedoesnotmatch") {
-                "the secret access key does not match the key id"
-            } else if lower.contains("invalidaccesskeyid") {
-                "the access key id is not known to the server"
-            } else if lower.contains("expired") {
-                "the credentials have expired"
-            } else {
-                "the credentials are not allowed to access it"
-            };
-            QuarryError::Data(format!(
-                "access denied (403) to {op} {loc} (bucket '{bucket}'): {why}; credentials from {}. Check the keys or pick another profile (AWS_PROFILE, quarry.s3.profile)",
-                client.credential_source
-            ))
-        }
-        _ if lower.contains("no aws credentials") => QuarryError::Data(format!("cannot {op} {loc}: {}", text.trim_start_matches("Generic S3 error: "))),
-        _ if lower.contains("redirect") || lower.contains("permanentredirect") || lower.contains("authorizationheadermalformed") => QuarryError::Data(format!(
-            "cannot {op} {loc}: bucket '{bucket}' is not in region {}: set the bucket's region (AWS_REGION, SET quarry.s3.region = '...', or region in the catalog file)",
-            client.region
-        )),
-        _ if lower.contains("timed out") || lower.contains("timeout") => QuarryError::Data(format!(
-            "cannot {op} {loc}: the request to {} timed out (after retries); check the network or the endpoint",
-            client.endpoint
-        )),
-        _ if lower.contains("error sending request") || lower.contains("connect") || lower.contains("dns") => QuarryError::Data(format!(
+    let has = |needles: &[&str]| needles.iter().any(|n| detail.contains(n) || lower.contains(n));
+    let not_found = matches!(e, object_store::Error::NotFound { .. }) || has(&["404 not found"]);
+    let denied = matches!(e, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }) || has(&["403 forbidden", "401 unauthorized"]);
+    if has(&["no aws credentials"]) {
+        return QuarryError::Data(format!("cannot {op} {loc}: {}", text.trim_start_matches("Generic S3 error: ")));
+    }
+    if has(&["kind: connect", "connectionrefused", "connection refused", "dns error", "failed to lookup address"]) {
+        return QuarryError::Data(format!(
             "cannot {op} {loc}: S3 endpoint {} is unreachable; check AWS_ENDPOINT_URL / quarry.s3.endpoint and that the server is running",
             client.endpoint
-        )),
-        _ => QuarryError::Data(format!("cannot {op} {loc}: S3 error: {text}")),
+        ));
     }
+    if has(&["kind: timeout", "timed out", "operation timed out", "deadline has elapsed"]) {
+        return QuarryError::Data(format!("cannot {op} {loc}: the request to {} timed out (after retries); check the network or the endpoint", client.endpoint));
+    }
+    if has(&["permanentredirect", "authorizationheadermalformed", "received redirect", "301 moved permanently"]) {
+        return QuarryError::Data(format!(
+            "cannot {op} {loc}: bucket '{bucket}' is not in region {}: set the bucket's region (AWS_REGION, SET quarry.s3.region = '...', or region in the catalog file)",
+            client.region
+        ));
+    }
+    if not_found && has(&["nosuchbucket"]) {
+        return QuarryError::Data(format!(
+            "S3 bucket '{bucket}' does not exist at {} (while trying to {op} {loc}): check the bucket name and the endpoint/region",
+            client.endpoint
+        ));
+    }
+    if not_found {
+        return QuarryError::Data(format!("[PATH_NOT_FOUND] Path does not exist: {loc}"));
+    }
+    if denied {
+        let why = if has(&["signaturedoesnotmatch"]) {
+            "the secret access key does not match the key id"
+        } else if has(&["invalidaccesskeyid"]) {
+            "the access key id is not known to the server"
+        } else if has(&["expiredtoken", "expired"]) {
+            "the credentials have expired"
+        } else {
+            "the credentials are not allowed to access it"
+        };
+        return QuarryError::Data(format!(
+            "access denied (403) to {op} {loc} (bucket '{bucket}'): {why}; credentials from {}. Check the keys or pick another profile (AWS_PROFILE, quarry.s3.profile)",
+            client.credential_source
+        ));
+    }
+    QuarryError::Data(format!("cannot {op} {loc}: S3 error: {text}"))
 }

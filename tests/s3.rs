@@ -1,0 +1,187 @@
+//! S3 end to end, through the real binary against a local s3s-fs server (see
+//! `tests/support/s3_server.rs`): a query joining an S3 table with a local one, writing
+//! to S3, the listing cache and REFRESH, catalog-file settings, secrets never printed,
+//! and the one-line errors (403, unknown bucket, unreachable endpoint, missing path).
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int32Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use support::s3_server::S3Server;
+
+fn write_parquet(path: &Path, ids: Vec<i32>, names: Vec<&str>) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int32, true), Field::new("name", DataType::Utf8, true)]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int32Array::from(ids)) as ArrayRef, Arc::new(StringArray::from(names))]).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+/// The binary with a fresh HOME, no AWS settings but the server's.
+fn quarry(home: &Path, server: &S3Server) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_quarry"));
+    c.arg("--home").arg(home).arg("--format").arg("csv").env("HOME", home).env_remove("QUARRY_HOME");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            c.env_remove(k);
+        }
+    }
+    for (k, v) in server.env() {
+        c.env(k, v);
+    }
+    c
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// Tracks on S3 (two `dt=` partitions), artists on local disk.
+fn lake(server: &S3Server, local: &Path) {
+    let b = server.bucket_dir("lake");
+    write_parquet(&b.join("top_tracks/dt=2021-10-05/part-0.parquet"), vec![1, 2, 3], vec!["a", "b", "c"]);
+    write_parquet(&b.join("top_tracks/dt=2021-10-06/part-0.parquet"), vec![1, 3], vec!["d", "e"]);
+    std::fs::write(b.join("top_tracks/_SUCCESS"), b"").unwrap();
+    write_parquet(&local.join("artists/part-0.parquet"), vec![1, 2, 3], vec!["ann", "bob", "cid"]);
+}
+
+#[test]
+fn s3_and_local_tables_in_one_query_writes_refresh_and_errors() {
+    let Some(server) = S3Server::start(&["lake", "out"]) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    lake(&server, tmp.path());
+    let setup = format!(
+        "CREATE EXTERNAL TABLE top_tracks (id int, name string) PARTITIONED BY (dt string) STORED AS PARQUET LOCATION 's3://lake/top_tracks/';
+         MSCK REPAIR TABLE top_tracks;
+         CREATE TABLE artists USING parquet LOCATION '{}';",
+        tmp.path().join("artists").display()
+    );
+    let o = quarry(&home, &server).args(["-e", &setup]).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("partitions added: 2, dropped: 0, kept: 0"), "{out}");
+
+    // one query over both, partition-pruned on the S3 side
+    let q = "SELECT a.name, count(*) AS n FROM top_tracks t JOIN artists a ON t.id = a.id WHERE t.dt >= '2021-10-05' GROUP BY a.name ORDER BY a.name";
+    let o = quarry(&home, &server).args(["-e", q]).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(out, "name,n\nann,2\nbob,1\ncid,2\n");
+    let o = quarry(&home, &server).args(["-e", "EXPLAIN ANALYZE SELECT count(*) FROM top_tracks WHERE dt = '2021-10-06'"]).output().unwrap();
+    let (out, _) = text(&o);
+    assert!(out.contains("location=s3://lake/top_tracks"), "{out}");
+    assert!(out.contains("partitions: 1 read, 1 pruned"), "{out}");
+    assert!(out.contains("S3 requests: 2 (1 list, 1 get)"), "{out}");
+    let o = quarry(&home, &server).args(["-e", "EXPLAIN SELECT * FROM artists"]).output().unwrap();
+    assert!(text(&o).0.contains(&format!("location={}", tmp.path().join("artists").display())), "{}", text(&o).0);
+
+    // listings are cached within a session until REFRESH (through the library: the file
+    // must appear between two statements of one session)
+    let mut session = quarry::Session::open(&tmp.path().join("home2"), Some(2), None).unwrap();
+    for st in server.setup_sql() {
+        session.sql(&st).unwrap();
+    }
+    session.sql("CREATE EXTERNAL TABLE tt (id int, name string) PARTITIONED BY (dt string) STORED AS PARQUET LOCATION 's3://lake/top_tracks'").unwrap();
+    session.sql("MSCK REPAIR TABLE tt").unwrap();
+    let count = |s: &mut quarry::Session| -> String {
+        let r = s.sql("SELECT count(*) FROM tt").unwrap();
+        quarry::cli::slt::cell_text(r.batches[0].column(0).as_ref(), 0)
+    };
+    assert_eq!(count(&mut session), "5");
+    write_parquet(&server.bucket_dir("lake").join("top_tracks/dt=2021-10-06/part-1.parquet"), vec![2], vec!["f"]);
+    assert_eq!(count(&mut session), "5", "cached listing");
+    session.sql("REFRESH TABLE tt").unwrap();
+    assert_eq!(count(&mut session), "6", "after REFRESH TABLE");
+    write_parquet(&server.bucket_dir("lake").join("top_tracks/dt=2021-10-06/part-2.parquet"), vec![3], vec!["g"]);
+    session.sql("REFRESH 's3://lake/top_tracks/dt=2021-10-06'").unwrap();
+    assert_eq!(count(&mut session), "7", "after REFRESH path");
+
+    // writing: CTAS to S3, then INSERT, read back
+    let o = quarry(&home, &server)
+        .args(["-e", "CREATE TABLE summary USING parquet LOCATION 's3://out/summary' AS SELECT dt, count(*) AS n FROM top_tracks GROUP BY dt"])
+        .args(["-e", "INSERT INTO summary VALUES ('2021-10-07', 7)"])
+        .args(["-e", "SELECT * FROM summary ORDER BY dt"])
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(out, "dt,n\n2021-10-05,3\n2021-10-06,4\n2021-10-07,7\n");
+    let written: Vec<_> = std::fs::read_dir(server.bucket_dir("out").join("summary")).unwrap().collect();
+    assert_eq!(written.len(), 2, "one object per write");
+
+    // secrets are never printed
+    let o = quarry(&home, &server).args(["-e", "SET quarry.s3.secret_access_key = sekrit-value", "-e", "SET"]).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(!out.contains("sekrit") && !err.contains("sekrit"), "{out}{err}");
+    assert!(out.contains("quarry.s3.secret_access_key,*********(redacted)"), "{out}");
+
+    // errors: one line naming the object, the credential source and the fix
+    let o = quarry(&home, &server).env("AWS_SECRET_ACCESS_KEY", "wrong-secret").args(["-e", "SELECT count(*) FROM parquet.`s3://lake/top_tracks`"]).output().unwrap();
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("access denied (403) to list s3://lake/top_tracks (bucket 'lake')"), "{err}");
+    assert!(err.contains("secret access key does not match") && err.contains("environment (AWS_* variables)"), "{err}");
+    assert!(!err.contains("wrong-secret"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let o = quarry(&home, &server).args(["-e", "SELECT * FROM parquet.`s3://nosuchbucket/x`"]).output().unwrap();
+    assert!(text(&o).1.contains("S3 bucket 'nosuchbucket' does not exist at http://127.0.0.1:"), "{}", text(&o).1);
+    let o = quarry(&home, &server).args(["-e", "SELECT * FROM parquet.`s3://lake/missing`"]).output().unwrap();
+    assert!(text(&o).1.contains("[PATH_NOT_FOUND] Path does not exist: s3://lake/missing"), "{}", text(&o).1);
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let o = quarry(&home, &server)
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{dead}"))
+        .args(["-e", "SELECT * FROM parquet.`s3://lake/top_tracks`"])
+        .output()
+        .unwrap();
+    assert!(text(&o).1.contains(&format!("S3 endpoint http://127.0.0.1:{dead} is unreachable")), "{}", text(&o).1);
+    let o = quarry(&home, &server).env("AWS_ENDPOINT_URL", "http://s3.example.internal:9000").env_remove("AWS_ALLOW_HTTP").args(["-e", "SELECT 1 FROM parquet.`s3://lake/x`"]).output().unwrap();
+    assert!(text(&o).1.contains("is plain HTTP: set allow_http"), "{}", text(&o).1);
+}
+
+#[test]
+fn catalog_file_s3_settings() {
+    let Some(server) = S3Server::start(&["lake"]) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    write_parquet(&server.bucket_dir("lake").join("t/part-0.parquet"), vec![1, 2], vec!["a", "b"]);
+    let catalogs = tmp.path().join("catalog");
+    std::fs::create_dir_all(&catalogs).unwrap();
+    std::fs::write(
+        catalogs.join("spark_catalog.toml"),
+        format!(
+            "connector = \"metastore\"\ndefault = true\n[s3]\nendpoint = \"{}\"\nregion = \"us-east-1\"\naccess_key_id = \"test\"\nsecret_access_key = \"testtest\"\nallow_http = true\n",
+            server.endpoint
+        ),
+    )
+    .unwrap();
+    // no AWS_* variables at all: the catalog file's settings are used
+    let mut c = quarry(&home, &server);
+    for (k, _) in server.env() {
+        c.env_remove(k);
+    }
+    let o = c.arg("--catalog-dir").arg(&catalogs).args(["-e", "SELECT sum(id) AS s FROM parquet.`s3://lake/t`"]).output().unwrap();
+    assert_eq!(text(&o).0, "s\n3\n", "{}", text(&o).1);
+    // a wrong secret there is reported with the file as the credential source
+    std::fs::write(
+        catalogs.join("spark_catalog.toml"),
+        format!("connector = \"metastore\"\ndefault = true\n[s3]\nendpoint = \"{}\"\naccess_key_id = \"test\"\nsecret_access_key = \"nope\"\n", server.endpoint),
+    )
+    .unwrap();
+    let mut c = quarry(&home, &server);
+    for (k, _) in server.env() {
+        c.env_remove(k);
+    }
+    let o = c.arg("--catalog-dir").arg(&catalogs).args(["-e", "SELECT 1 FROM parquet.`s3://lake/t`"]).output().unwrap();
+    assert!(text(&o).1.contains("credentials from catalog file spark_catalog.toml"), "{}", text(&o).1);
+    // an unknown key is an error naming the file
+    std::fs::write(catalogs.join("spark_catalog.toml"), "connector = \"metastore\"\ndefault = true\n[s3]\nendpont = \"x\"\n").unwrap();
+    let o = quarry(&home, &server).arg("--catalog-dir").arg(&catalogs).args(["-e", "SELECT 1"]).output().unwrap();
+    assert!(text(&o).1.contains("spark_catalog.toml: unknown S3 setting 'endpont'"), "{}", text(&o).1);
+}
