@@ -74,8 +74,11 @@ impl IoStats {
     }
 }
 
-/// How many S3 requests run at once when listing many folders (MSCK, partition scans).
+/// How many S3 requests run at once (listing many folders, fetching pieces of ranges).
 pub const LIST_CONCURRENCY: usize = 32;
+
+/// Ranged reads larger than this are fetched as concurrent pieces of this size (bytes).
+pub const RANGE_PART: u64 = 2 * 1024 * 1024;
 
 /// The session's storage: S3 settings and clients, listing and footer caches.
 pub struct Storage {
@@ -408,12 +411,48 @@ impl Storage {
         };
         let client = self.client(bucket)?;
         let path = object_path(key, file, &client)?;
-        let n_requests = coalesced_count(ranges, object_store::OBJECT_STORE_COALESCE_DEFAULT);
-        let out = self
-            .block_on(client.store.get_ranges(&path, ranges))?
-            .map_err(|e| s3_error(e, "read", file, &client))?;
-        stats.add_get(n_requests as u64, out.iter().map(|b| b.len() as u64).sum());
-        Ok(out)
+        // merge ranges closer than the coalescing gap, cut what is larger than
+        // RANGE_PART into pieces, fetch every piece at once (a single GET streams at a
+        // fraction of what parallel GETs reach), then glue and slice
+        let merged = coalesce(ranges, object_store::OBJECT_STORE_COALESCE_DEFAULT);
+        let pieces: Vec<Range<u64>> = merged
+            .iter()
+            .flat_map(|r| (r.start..r.end).step_by(RANGE_PART as usize).map(move |s| s..(s + RANGE_PART).min(r.end)))
+            .collect();
+        let fetched = self.block_on(async {
+            futures::stream::iter(pieces.iter().map(|r| client.store.get_range(&path, r.clone())))
+                .buffered(LIST_CONCURRENCY)
+                .try_collect::<Vec<Bytes>>()
+                .await
+        })?;
+        let fetched = fetched.map_err(|e| s3_error(e, "read", file, &client))?;
+        stats.add_get(pieces.len() as u64, fetched.iter().map(|b| b.len() as u64).sum());
+        let mut it = pieces.iter().zip(fetched);
+        let mut whole: Vec<(u64, Bytes)> = vec![];
+        for m in &merged {
+            let mut buf = bytes::BytesMut::with_capacity((m.end - m.start) as usize);
+            let mut single = None;
+            for (piece, data) in it.by_ref() {
+                if piece.start == m.start && piece.end == m.end {
+                    single = Some(data);
+                    break;
+                }
+                buf.extend_from_slice(&data);
+                if piece.end == m.end {
+                    break;
+                }
+            }
+            whole.push((m.start, single.unwrap_or_else(|| buf.freeze())));
+        }
+        ranges
+            .iter()
+            .map(|r| {
+                let (s, b) = whole.iter().find(|(s, b)| *s <= r.start && r.end <= s + b.len() as u64).ok_or_else(|| {
+                    QuarryError::Data(format!("short read of {file}: bytes {}..{} not returned", r.start, r.end))
+                })?;
+                Ok(b.slice((r.start - s) as usize..(r.end - s) as usize))
+            })
+            .collect()
     }
 
     /// The last `n` bytes of each S3 file of `files` without a cached footer (parquet
@@ -598,21 +637,17 @@ fn object_path(key: &str, loc: &Location, client: &S3Client) -> Result<ObjectPat
     })
 }
 
-/// How many requests `ranges` become when ranges closer than `gap` bytes are merged
-/// (as object_store's `get_ranges` does).
-fn coalesced_count(ranges: &[Range<u64>], gap: u64) -> usize {
-    let mut sorted: Vec<&Range<u64>> = ranges.iter().collect();
+/// `ranges` sorted, with those closer than `gap` bytes merged (as object_store's
+/// `get_ranges` does).
+fn coalesce(ranges: &[Range<u64>], gap: u64) -> Vec<Range<u64>> {
+    let mut sorted: Vec<Range<u64>> = ranges.to_vec();
     sorted.sort_by_key(|r| r.start);
-    let mut n = 0;
-    let mut end: Option<u64> = None;
+    let mut out: Vec<Range<u64>> = vec![];
     for r in sorted {
-        match end {
-            Some(e) if r.start <= e.saturating_add(gap) => end = Some(e.max(r.end)),
-            _ => {
-                n += 1;
-                end = Some(r.end);
-            }
+        match out.last_mut() {
+            Some(last) if r.start <= last.end.saturating_add(gap) => last.end = last.end.max(r.end),
+            _ => out.push(r),
         }
     }
-    n
+    out
 }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{new_null_array, ArrayRef};
+use arrow::array::{new_null_array, Array, ArrayRef};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -83,16 +83,17 @@ impl ScanExec {
                 .collect(),
         };
         let total_partitions = partitions.len();
-        // typed partition values
-        let mut typed: Vec<(String, Arc<Vec<ScalarValue>>)> = vec![];
-        for (folder, vals) in partitions {
-            let v = source
-                .partition_columns
-                .iter()
-                .zip(vals.iter())
-                .map(|(c, raw)| partition_value(raw.as_deref(), c, &folder))
-                .collect::<Result<Vec<_>>>()?;
-            typed.push((folder, Arc::new(v)));
+        // typed partition values: one cast per partition column over all partitions
+        let n_parts = partitions.len();
+        let mut part_arrays: Vec<ArrayRef> = vec![];
+        for (k, col) in source.partition_columns.iter().enumerate() {
+            let raw: arrow::array::StringArray = partitions.iter().map(|(_, vals)| vals.get(k).cloned().flatten()).collect();
+            let cast = super::eval::cast_array(&(Arc::new(raw.clone()) as ArrayRef), &col.data_type)?;
+            if let Some(bad) = (0..n_parts).find(|i| raw.is_valid(*i) && cast.is_null(*i)) {
+                // the error names the folder
+                partition_value(Some(raw.value(bad)), col, &partitions[bad].0)?;
+            }
+            part_arrays.push(cast);
         }
         // partition pruning: filters over partition columns only, evaluated on the values
         let part_ids: HashMap<ColumnId, usize> = columns
@@ -106,7 +107,8 @@ impl ScanExec {
                 !f.column_ids().is_empty()
                     && f.column_ids().iter().all(|i| part_ids.contains_key(i))
             });
-        if !part_filters.is_empty() && !typed.is_empty() {
+        let mut keep = vec![true; n_parts];
+        if !part_filters.is_empty() && n_parts > 0 {
             let pid_list: Vec<ColumnId> = part_ids.keys().copied().collect();
             let pschema = super::schema_of(
                 &pid_list
@@ -120,28 +122,22 @@ impl ScanExec {
                     })
                     .collect::<Result<Vec<_>>>()?,
             );
-            let arrays: Vec<ArrayRef> = pid_list
-                .iter()
-                .map(|id| {
-                    let k = part_ids[id];
-                    let vals: Vec<ArrayRef> = typed.iter().map(|(_, v)| v[k].0.clone()).collect();
-                    let refs: Vec<&dyn arrow::array::Array> =
-                        vals.iter().map(|a| a.as_ref()).collect();
-                    Ok(arrow::compute::concat(&refs)?)
-                })
-                .collect::<Result<_>>()?;
-            let batch = make_batch(pschema, arrays, typed.len())?;
+            let arrays: Vec<ArrayRef> = pid_list.iter().map(|id| part_arrays[part_ids[id]].clone()).collect();
+            let batch = make_batch(pschema, arrays, n_parts)?;
             let play = layout_of(&pid_list);
-            let mut keep = vec![true; typed.len()];
             for f in &part_filters {
                 let m = evaluate_predicate(f, &batch, &play)?;
                 for (i, k) in keep.iter_mut().enumerate() {
                     *k &= m.value(i);
                 }
             }
-            let mut it = keep.into_iter();
-            typed.retain(|_| it.next().unwrap_or(false));
         }
+        let typed: Vec<(String, Arc<Vec<ScalarValue>>)> = partitions
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep[*i])
+            .map(|(i, (folder, _))| (folder, Arc::new(part_arrays.iter().map(|a| ScalarValue(a.slice(i, 1))).collect())))
+            .collect();
         let kept_partitions = typed.len();
         // list files of the kept partitions (a registered partition whose folder is gone reads as empty)
         let storage = &ctx.storage;
