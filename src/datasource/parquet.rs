@@ -262,6 +262,36 @@ pub fn has_column(metadata: &ArrowReaderMetadata, name: &str) -> bool {
         .any(|f| f.name().eq_ignore_ascii_case(name))
 }
 
+/// The byte ranges of the column chunks of `row_groups` under the top-level `columns`.
+pub fn row_group_ranges(metadata: &ArrowReaderMetadata, row_groups: &[usize], columns: &[String]) -> Vec<Range<u64>> {
+    let mask = roots(metadata, columns);
+    let schema = metadata.metadata().file_metadata().schema_descr();
+    let mut ranges = vec![];
+    for rg in row_groups {
+        let rgm = metadata.metadata().row_group(*rg);
+        for leaf in 0..schema.num_columns() {
+            if mask.leaf_included(leaf) {
+                let (start, len) = rgm.column(leaf).byte_range();
+                ranges.push(start..start + len);
+            }
+        }
+    }
+    ranges
+}
+
+/// Column chunks of an S3 row group being fetched in the background (read-ahead).
+pub struct Prefetch {
+    pub ranges: Vec<Range<u64>>,
+    pub job: super::store::RangesJob,
+}
+
+/// Start fetching what [`read_row_groups`] will read of an S3 file.
+pub fn spawn_prefetch(storage: &Storage, file: &FileEntry, metadata: &ArrowReaderMetadata, row_groups: &[usize], columns: &[String]) -> Result<Prefetch> {
+    let ranges = row_group_ranges(metadata, row_groups, columns);
+    let job = storage.spawn_ranges(&file.location, ranges.clone())?;
+    Ok(Prefetch { ranges, job })
+}
+
 /// A filter evaluated inside the reader (late materialization): it sees a batch of the
 /// columns it names (file names and types, file order) and returns the rows to keep;
 /// the other projected columns are then decoded only for those rows.
@@ -283,6 +313,7 @@ pub fn read_row_groups(
     batch_size: usize,
     predicate: Option<RowPredicate>,
     stats: &IoStats,
+    ahead: Option<Prefetch>,
 ) -> Result<Vec<RecordBatch>> {
     match &file.location {
         Location::Local(p) => decode(
@@ -297,19 +328,15 @@ pub fn read_row_groups(
         Location::S3 { .. } => {
             let remote = RemoteFile::new(storage, file);
             let remote_stats = remote.stats.clone();
-            let mask = roots(metadata, columns);
-            let schema = metadata.metadata().file_metadata().schema_descr();
-            let mut ranges = vec![];
-            for rg in &row_groups {
-                let rgm = metadata.metadata().row_group(*rg);
-                for leaf in 0..schema.num_columns() {
-                    if mask.leaf_included(leaf) {
-                        let (start, len) = rgm.column(leaf).byte_range();
-                        ranges.push(start..start + len);
+            let fetched = match ahead {
+                Some(Prefetch { ranges, job }) => storage.join_ranges(job, &file.location, &remote_stats).map(|data| {
+                    for (r, d) in ranges.iter().zip(data) {
+                        remote.add_chunk(r.start, d);
                     }
-                }
-            }
-            let r = remote.prefetch(ranges).and_then(|_| {
+                }),
+                None => remote.prefetch(row_group_ranges(metadata, &row_groups, columns)),
+            };
+            let r = fetched.and_then(|_| {
                 decode(
                     remote,
                     &file.location,

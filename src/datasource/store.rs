@@ -396,63 +396,33 @@ impl Storage {
         }
     }
 
-    /// Byte ranges of an S3 file, fetched concurrently (object_store coalesces ranges
-    /// closer than 1 MiB into one request).
-    pub fn get_ranges(
-        &self,
-        file: &Location,
-        ranges: &[Range<u64>],
-        stats: &IoStats,
-    ) -> Result<Vec<Bytes>> {
+    /// Byte ranges of an S3 file: ranges closer than 1 MiB are merged, merged ranges
+    /// cut into [`RANGE_PART`] pieces, and all pieces fetched at once (at most
+    /// [`LIST_CONCURRENCY`] requests in flight).
+    pub fn get_ranges(&self, file: &Location, ranges: &[Range<u64>], stats: &IoStats) -> Result<Vec<Bytes>> {
+        let job = self.spawn_ranges(file, ranges.to_vec())?;
+        let (data, requests, bytes) = self.block_on(job)?.map_err(|e| QuarryError::Internal(format!("S3 read task of {file}: {e}")))??;
+        stats.add_get(requests, bytes);
+        Ok(data)
+    }
+
+    /// [`Storage::get_ranges`] started in the background: the handle yields the ranges'
+    /// bytes, the number of GET requests and the bytes fetched.
+    pub fn spawn_ranges(&self, file: &Location, ranges: Vec<Range<u64>>) -> Result<RangesJob> {
         let Location::S3 { bucket, key } = file else {
-            return Err(QuarryError::Internal(format!(
-                "ranged read of a local file {file}"
-            )));
+            return Err(QuarryError::Internal(format!("ranged read of a local file {file}")));
         };
         let client = self.client(bucket)?;
         let path = object_path(key, file, &client)?;
-        // merge ranges closer than the coalescing gap, cut what is larger than
-        // RANGE_PART into pieces, fetch every piece at once (a single GET streams at a
-        // fraction of what parallel GETs reach), then glue and slice
-        let merged = coalesce(ranges, object_store::OBJECT_STORE_COALESCE_DEFAULT);
-        let pieces: Vec<Range<u64>> = merged
-            .iter()
-            .flat_map(|r| (r.start..r.end).step_by(RANGE_PART as usize).map(move |s| s..(s + RANGE_PART).min(r.end)))
-            .collect();
-        let fetched = self.block_on(async {
-            futures::stream::iter(pieces.iter().map(|r| client.store.get_range(&path, r.clone())))
-                .buffered(LIST_CONCURRENCY)
-                .try_collect::<Vec<Bytes>>()
-                .await
-        })?;
-        let fetched = fetched.map_err(|e| s3_error(e, "read", file, &client))?;
-        stats.add_get(pieces.len() as u64, fetched.iter().map(|b| b.len() as u64).sum());
-        let mut it = pieces.iter().zip(fetched);
-        let mut whole: Vec<(u64, Bytes)> = vec![];
-        for m in &merged {
-            let mut buf = bytes::BytesMut::with_capacity((m.end - m.start) as usize);
-            let mut single = None;
-            for (piece, data) in it.by_ref() {
-                if piece.start == m.start && piece.end == m.end {
-                    single = Some(data);
-                    break;
-                }
-                buf.extend_from_slice(&data);
-                if piece.end == m.end {
-                    break;
-                }
-            }
-            whole.push((m.start, single.unwrap_or_else(|| buf.freeze())));
-        }
-        ranges
-            .iter()
-            .map(|r| {
-                let (s, b) = whole.iter().find(|(s, b)| *s <= r.start && r.end <= s + b.len() as u64).ok_or_else(|| {
-                    QuarryError::Data(format!("short read of {file}: bytes {}..{} not returned", r.start, r.end))
-                })?;
-                Ok(b.slice((r.start - s) as usize..(r.end - s) as usize))
-            })
-            .collect()
+        let file = file.clone();
+        Ok(self.runtime()?.spawn(async move { fetch_ranges(&client, &path, &file, &ranges).await }))
+    }
+
+    /// Wait for a [`Storage::spawn_ranges`] job; adds its requests to `stats`.
+    pub fn join_ranges(&self, job: RangesJob, file: &Location, stats: &IoStats) -> Result<Vec<Bytes>> {
+        let (data, requests, bytes) = self.block_on(job)?.map_err(|e| QuarryError::Internal(format!("S3 read task of {file}: {e}")))??;
+        stats.add_get(requests, bytes);
+        Ok(data)
     }
 
     /// The last `n` bytes of each S3 file of `files` without a cached footer (parquet
@@ -623,6 +593,56 @@ async fn s3_list_files(
         .collect();
     out.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(Arc::new(out))
+}
+
+/// A background ranged read: (bytes per range, GET requests, bytes fetched).
+pub type RangesJob = tokio::task::JoinHandle<Result<(Vec<Bytes>, u64, u64)>>;
+
+async fn fetch_ranges(client: &S3Client, path: &ObjectPath, file: &Location, ranges: &[Range<u64>]) -> Result<(Vec<Bytes>, u64, u64)> {
+        // merge ranges closer than the coalescing gap, cut what is larger than
+        // RANGE_PART into pieces, fetch every piece at once (a single GET streams at a
+        // fraction of what parallel GETs reach), then glue and slice
+        let merged = coalesce(ranges, object_store::OBJECT_STORE_COALESCE_DEFAULT);
+        let pieces: Vec<Range<u64>> = merged
+            .iter()
+            .flat_map(|r| (r.start..r.end).step_by(RANGE_PART as usize).map(move |s| s..(s + RANGE_PART).min(r.end)))
+            .collect();
+        let fetched = futures::stream::iter(pieces.clone().into_iter().map(|r| {
+            let (store, path) = (client.store.clone(), path.clone());
+            async move { store.get_range(&path, r).await }
+        }))
+            .buffered(LIST_CONCURRENCY)
+            .try_collect::<Vec<Bytes>>()
+            .await
+            .map_err(|e| s3_error(e, "read", file, client))?;
+        let (requests, bytes) = (pieces.len() as u64, fetched.iter().map(|b| b.len() as u64).sum());
+        let mut it = pieces.iter().zip(fetched);
+        let mut whole: Vec<(u64, Bytes)> = vec![];
+        for m in &merged {
+            let mut buf = bytes::BytesMut::with_capacity((m.end - m.start) as usize);
+            let mut single = None;
+            for (piece, data) in it.by_ref() {
+                if piece.start == m.start && piece.end == m.end {
+                    single = Some(data);
+                    break;
+                }
+                buf.extend_from_slice(&data);
+                if piece.end == m.end {
+                    break;
+                }
+            }
+            whole.push((m.start, single.unwrap_or_else(|| buf.freeze())));
+        }
+        let out = ranges
+            .iter()
+            .map(|r| {
+                let (s, b) = whole.iter().find(|(s, b)| *s <= r.start && r.end <= s + b.len() as u64).ok_or_else(|| {
+                    QuarryError::Data(format!("short read of {file}: bytes {}..{} not returned", r.start, r.end))
+                })?;
+                Ok(b.slice((r.start - s) as usize..(r.end - s) as usize))
+            })
+            .collect::<Result<Vec<Bytes>>>()?;
+    Ok((out, requests, bytes))
 }
 
 /// An S3 key as an object_store path, taken as the raw key (no re-encoding of `%`).

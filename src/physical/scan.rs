@@ -38,7 +38,13 @@ pub struct ScanExec {
     layout: Layout,
     tasks: Vec<ScanTask>,
     metrics: Metrics,
+    /// S3 read-ahead: morsels whose column chunks are being fetched (or were claimed).
+    ahead: std::sync::Mutex<(std::collections::HashSet<usize>, HashMap<usize, datasource::parquet::Prefetch>)>,
 }
+
+/// Morsels a worker starts fetching beyond the one it decodes (S3 only): decoding one
+/// row group overlaps the requests of the next ones.
+const READ_AHEAD: usize = 3;
 
 /// Cast a partition folder value to the declared type; NULL for the default partition.
 /// A value that does not cast is an error naming the folder.
@@ -236,6 +242,7 @@ impl ScanExec {
         }
         let schema = super::schema_of(columns);
         Ok(ScanExec {
+            ahead: Default::default(),
             source,
             ids,
             schema,
@@ -308,7 +315,39 @@ impl ScanExec {
         )
     }
 
-    fn read_task(&self, t: &ScanTask, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
+    /// The data column names a parquet morsel decodes.
+    fn data_names(&self) -> Vec<String> {
+        let all = self.source.all_columns();
+        let n_data = self.source.data_columns.len();
+        self.projection.iter().filter(|p| **p < n_data).map(|p| all[*p].name.clone()).collect()
+    }
+
+    /// For an S3 parquet morsel: its fetch if read-ahead started one, after starting the
+    /// fetches of the next [`READ_AHEAD`] unclaimed morsels.
+    fn take_prefetch(&self, partition: usize, ctx: &ExecContext) -> Option<datasource::parquet::Prefetch> {
+        let t = self.tasks.get(partition)?;
+        if !t.file.location.is_s3() || t.row_group.is_none() {
+            return None;
+        }
+        let names = self.data_names();
+        let mut guard = self.ahead.lock().ok()?;
+        let (claimed, jobs) = &mut *guard;
+        let mine = jobs.remove(&partition);
+        claimed.insert(partition);
+        for next in partition + 1..=(partition + READ_AHEAD).min(self.tasks.len().saturating_sub(1)) {
+            if claimed.insert(next) {
+                let nt = &self.tasks[next];
+                if let (true, Some((rg, md))) = (nt.file.location.is_s3(), &nt.row_group) {
+                    if let Ok(p) = datasource::parquet::spawn_prefetch(&ctx.storage, &nt.file, md, &[*rg], &names) {
+                        jobs.insert(next, p);
+                    }
+                }
+            }
+        }
+        mine
+    }
+
+    fn read_task(&self, t: &ScanTask, ctx: &ExecContext, ahead: Option<datasource::parquet::Prefetch>) -> Result<Vec<RecordBatch>> {
         ctx.check_cancel()?;
         let all = self.source.all_columns();
         let n_data = self.source.data_columns.len();
@@ -334,6 +373,7 @@ impl ScanExec {
                     ctx.batch_size,
                     pred,
                     &self.metrics.io,
+                    ahead,
                 )?
             }
             (FileFormat::Csv, _) => datasource::text::read_csv(
@@ -452,7 +492,7 @@ impl ExecutionPlan for ScanExec {
     }
     fn execute(&self, partition: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
         self.metrics.record(|| match self.tasks.get(partition) {
-            Some(t) => self.read_task(t, ctx),
+            Some(t) => self.read_task(t, ctx, self.take_prefetch(partition, ctx)),
             None => Ok(vec![]),
         })
     }
