@@ -122,11 +122,14 @@ def main():
         gen = f"AS SELECT id, id % 1000 AS k, cast(id AS double) * 1.5 AS x, concat('name-', cast(id % 5000 AS string)) AS s FROM range({a.scan_rows * 1000000}) AS r(id)"
         run(a.quarry, home, env, f"CREATE TABLE big USING parquet LOCATION '{big}' {gen}")
         run(a.quarry, home, env, f"CREATE TABLE big_s3 USING parquet LOCATION 's3://lake/big' {gen}")
-        q = "SELECT k, count(*), sum(x), max(s) FROM {} GROUP BY k ORDER BY k LIMIT 1"
+        q = "SELECT k, count(*), sum(x), max(s) FROM {} GROUP BY k ORDER BY k LIMIT 3"
         local, remote = [], []
         for _ in range(a.runs):
-            local.append(run(a.quarry, home, env, q.format(f"parquet.`{big}`"))[0])
-            remote.append(run(a.quarry, home, env, q.format("parquet.`s3://lake/big`"))[0])
+            lt, lout = run(a.quarry, home, env, q.format(f"parquet.`{big}`"))
+            rt, rout = run(a.quarry, home, env, q.format("parquet.`s3://lake/big`"))
+            assert lout == rout, f"S3 and local answers differ:\n{lout}\n{rout}"
+            local.append(lt)
+            remote.append(rt)
         size = sum(p.stat().st_size for p in big.rglob("*.parquet")) / 2**20
         lm, rm = statistics.median(local), statistics.median(remote)
         print(f"scan of {size:.0f} MiB: local {lm:.3f} s ({size / lm:.0f} MiB/s), S3 {rm:.3f} s ({size / rm:.0f} MiB/s), ratio {rm / lm:.2f}")

@@ -16,9 +16,21 @@ use support::s3_server::S3Server;
 
 fn write_parquet(path: &Path, ids: Vec<i32>, names: Vec<&str>) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int32, true), Field::new("name", DataType::Utf8, true)]));
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int32Array::from(ids)) as ArrayRef, Arc::new(StringArray::from(names))]).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int32, true),
+        Field::new("name", DataType::Utf8, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int32Array::from(ids)) as ArrayRef,
+            Arc::new(StringArray::from(names)),
+        ],
+    )
+    .unwrap();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None)
+            .unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
 }
@@ -26,7 +38,12 @@ fn write_parquet(path: &Path, ids: Vec<i32>, names: Vec<&str>) {
 /// The binary with a fresh HOME, no AWS settings but the server's.
 fn quarry(home: &Path, server: &S3Server) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_quarry"));
-    c.arg("--home").arg(home).arg("--format").arg("csv").env("HOME", home).env_remove("QUARRY_HOME");
+    c.arg("--home")
+        .arg(home)
+        .arg("--format")
+        .arg("csv")
+        .env("HOME", home)
+        .env_remove("QUARRY_HOME");
     for (k, _) in std::env::vars() {
         if k.starts_with("AWS_") {
             c.env_remove(k);
@@ -39,21 +56,38 @@ fn quarry(home: &Path, server: &S3Server) -> Command {
 }
 
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// Tracks on S3 (two `dt=` partitions), artists on local disk.
 fn lake(server: &S3Server, local: &Path) {
     let b = server.bucket_dir("lake");
-    write_parquet(&b.join("top_tracks/dt=2021-10-05/part-0.parquet"), vec![1, 2, 3], vec!["a", "b", "c"]);
-    write_parquet(&b.join("top_tracks/dt=2021-10-06/part-0.parquet"), vec![1, 3], vec!["d", "e"]);
+    write_parquet(
+        &b.join("top_tracks/dt=2021-10-05/part-0.parquet"),
+        vec![1, 2, 3],
+        vec!["a", "b", "c"],
+    );
+    write_parquet(
+        &b.join("top_tracks/dt=2021-10-06/part-0.parquet"),
+        vec![1, 3],
+        vec!["d", "e"],
+    );
     std::fs::write(b.join("top_tracks/_SUCCESS"), b"").unwrap();
-    write_parquet(&local.join("artists/part-0.parquet"), vec![1, 2, 3], vec!["ann", "bob", "cid"]);
+    write_parquet(
+        &local.join("artists/part-0.parquet"),
+        vec![1, 2, 3],
+        vec!["ann", "bob", "cid"],
+    );
 }
 
 #[test]
 fn s3_and_local_tables_in_one_query_writes_refresh_and_errors() {
-    let Some(server) = S3Server::start(&["lake", "out"]) else { return };
+    let Some(server) = S3Server::start(&["lake", "out"]) else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     lake(&server, tmp.path());
@@ -63,10 +97,16 @@ fn s3_and_local_tables_in_one_query_writes_refresh_and_errors() {
          CREATE TABLE artists USING parquet LOCATION '{}';",
         tmp.path().join("artists").display()
     );
-    let o = quarry(&home, &server).args(["-e", &setup]).output().unwrap();
+    let o = quarry(&home, &server)
+        .args(["-e", &setup])
+        .output()
+        .unwrap();
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
-    assert!(out.contains("partitions added: 2, dropped: 0, kept: 0"), "{out}");
+    assert!(
+        out.contains("partitions added: 2, dropped: 0, kept: 0"),
+        "{out}"
+    );
 
     // one query over both, partition-pruned on the S3 side
     let q = "SELECT a.name, count(*) AS n FROM top_tracks t JOIN artists a ON t.id = a.id WHERE t.dt >= '2021-10-05' GROUP BY a.name ORDER BY a.name";
@@ -74,13 +114,29 @@ fn s3_and_local_tables_in_one_query_writes_refresh_and_errors() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert_eq!(out, "name,n\nann,2\nbob,1\ncid,2\n");
-    let o = quarry(&home, &server).args(["-e", "EXPLAIN ANALYZE SELECT count(*) FROM top_tracks WHERE dt = '2021-10-06'"]).output().unwrap();
+    let o = quarry(&home, &server)
+        .args([
+            "-e",
+            "EXPLAIN ANALYZE SELECT count(*) FROM top_tracks WHERE dt = '2021-10-06'",
+        ])
+        .output()
+        .unwrap();
     let (out, _) = text(&o);
     assert!(out.contains("location=s3://lake/top_tracks"), "{out}");
     assert!(out.contains("partitions: 1 read, 1 pruned"), "{out}");
     assert!(out.contains("S3 requests: 2 (1 list, 1 get)"), "{out}");
-    let o = quarry(&home, &server).args(["-e", "EXPLAIN SELECT * FROM artists"]).output().unwrap();
-    assert!(text(&o).0.contains(&format!("location={}", tmp.path().join("artists").display())), "{}", text(&o).0);
+    let o = quarry(&home, &server)
+        .args(["-e", "EXPLAIN SELECT * FROM artists"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&o).0.contains(&format!(
+            "location={}",
+            tmp.path().join("artists").display()
+        )),
+        "{}",
+        text(&o).0
+    );
 
     // listings are cached within a session until REFRESH (through the library: the file
     // must appear between two statements of one session)
@@ -95,12 +151,26 @@ fn s3_and_local_tables_in_one_query_writes_refresh_and_errors() {
         quarry::cli::slt::cell_text(r.batches[0].column(0).as_ref(), 0)
     };
     assert_eq!(count(&mut session), "5");
-    write_parquet(&server.bucket_dir("lake").join("top_tracks/dt=2021-10-06/part-1.parquet"), vec![2], vec!["f"]);
+    write_parquet(
+        &server
+            .bucket_dir("lake")
+            .join("top_tracks/dt=2021-10-06/part-1.parquet"),
+        vec![2],
+        vec!["f"],
+    );
     assert_eq!(count(&mut session), "5", "cached listing");
     session.sql("REFRESH TABLE tt").unwrap();
     assert_eq!(count(&mut session), "6", "after REFRESH TABLE");
-    write_parquet(&server.bucket_dir("lake").join("top_tracks/dt=2021-10-06/part-2.parquet"), vec![3], vec!["g"]);
-    session.sql("REFRESH 's3://lake/top_tracks/dt=2021-10-06'").unwrap();
+    write_parquet(
+        &server
+            .bucket_dir("lake")
+            .join("top_tracks/dt=2021-10-06/part-2.parquet"),
+        vec![3],
+        vec!["g"],
+    );
+    session
+        .sql("REFRESH 's3://lake/top_tracks/dt=2021-10-06'")
+        .unwrap();
     assert_eq!(count(&mut session), "7", "after REFRESH path");
 
     // writing: CTAS to S3, then INSERT, read back
@@ -113,44 +183,114 @@ fn s3_and_local_tables_in_one_query_writes_refresh_and_errors() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert_eq!(out, "dt,n\n2021-10-05,3\n2021-10-06,4\n2021-10-07,7\n");
-    let written: Vec<_> = std::fs::read_dir(server.bucket_dir("out").join("summary")).unwrap().collect();
+    let written: Vec<_> = std::fs::read_dir(server.bucket_dir("out").join("summary"))
+        .unwrap()
+        .collect();
     assert_eq!(written.len(), 2, "one object per write");
 
     // secrets are never printed
-    let o = quarry(&home, &server).args(["-e", "SET quarry.s3.secret_access_key = sekrit-value", "-e", "SET"]).output().unwrap();
+    let o = quarry(&home, &server)
+        .args([
+            "-e",
+            "SET quarry.s3.secret_access_key = sekrit-value",
+            "-e",
+            "SET",
+        ])
+        .output()
+        .unwrap();
     let (out, err) = text(&o);
-    assert!(!out.contains("sekrit") && !err.contains("sekrit"), "{out}{err}");
-    assert!(out.contains("quarry.s3.secret_access_key,*********(redacted)"), "{out}");
+    assert!(
+        !out.contains("sekrit") && !err.contains("sekrit"),
+        "{out}{err}"
+    );
+    assert!(
+        out.contains("quarry.s3.secret_access_key,*********(redacted)"),
+        "{out}"
+    );
 
     // errors: one line naming the object, the credential source and the fix
-    let o = quarry(&home, &server).env("AWS_SECRET_ACCESS_KEY", "wrong-secret").args(["-e", "SELECT count(*) FROM parquet.`s3://lake/top_tracks`"]).output().unwrap();
+    let o = quarry(&home, &server)
+        .env("AWS_SECRET_ACCESS_KEY", "wrong-secret")
+        .args(["-e", "SELECT count(*) FROM parquet.`s3://lake/top_tracks`"])
+        .output()
+        .unwrap();
     let (_, err) = text(&o);
     assert!(!o.status.success());
-    assert!(err.contains("access denied (403) to list s3://lake/top_tracks (bucket 'lake')"), "{err}");
-    assert!(err.contains("secret access key does not match") && err.contains("environment (AWS_* variables)"), "{err}");
+    assert!(
+        err.contains("access denied (403) to list s3://lake/top_tracks (bucket 'lake')"),
+        "{err}"
+    );
+    assert!(
+        err.contains("secret access key does not match")
+            && err.contains("environment (AWS_* variables)"),
+        "{err}"
+    );
     assert!(!err.contains("wrong-secret"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    let o = quarry(&home, &server).args(["-e", "SELECT * FROM parquet.`s3://nosuchbucket/x`"]).output().unwrap();
-    assert!(text(&o).1.contains("S3 bucket 'nosuchbucket' does not exist at http://127.0.0.1:"), "{}", text(&o).1);
-    let o = quarry(&home, &server).args(["-e", "SELECT * FROM parquet.`s3://lake/missing`"]).output().unwrap();
-    assert!(text(&o).1.contains("[PATH_NOT_FOUND] Path does not exist: s3://lake/missing"), "{}", text(&o).1);
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let o = quarry(&home, &server)
+        .args(["-e", "SELECT * FROM parquet.`s3://nosuchbucket/x`"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&o)
+            .1
+            .contains("S3 bucket 'nosuchbucket' does not exist at http://127.0.0.1:"),
+        "{}",
+        text(&o).1
+    );
+    let o = quarry(&home, &server)
+        .args(["-e", "SELECT * FROM parquet.`s3://lake/missing`"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&o)
+            .1
+            .contains("[PATH_NOT_FOUND] Path does not exist: s3://lake/missing"),
+        "{}",
+        text(&o).1
+    );
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let o = quarry(&home, &server)
         .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{dead}"))
         .args(["-e", "SELECT * FROM parquet.`s3://lake/top_tracks`"])
         .output()
         .unwrap();
-    assert!(text(&o).1.contains(&format!("S3 endpoint http://127.0.0.1:{dead} is unreachable")), "{}", text(&o).1);
-    let o = quarry(&home, &server).env("AWS_ENDPOINT_URL", "http://s3.example.internal:9000").env_remove("AWS_ALLOW_HTTP").args(["-e", "SELECT 1 FROM parquet.`s3://lake/x`"]).output().unwrap();
-    assert!(text(&o).1.contains("is plain HTTP: set allow_http"), "{}", text(&o).1);
+    assert!(
+        text(&o).1.contains(&format!(
+            "S3 endpoint http://127.0.0.1:{dead} is unreachable"
+        )),
+        "{}",
+        text(&o).1
+    );
+    let o = quarry(&home, &server)
+        .env("AWS_ENDPOINT_URL", "http://s3.example.internal:9000")
+        .env_remove("AWS_ALLOW_HTTP")
+        .args(["-e", "SELECT 1 FROM parquet.`s3://lake/x`"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&o).1.contains("is plain HTTP: set allow_http"),
+        "{}",
+        text(&o).1
+    );
 }
 
 #[test]
 fn catalog_file_s3_settings() {
-    let Some(server) = S3Server::start(&["lake"]) else { return };
+    let Some(server) = S3Server::start(&["lake"]) else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
-    write_parquet(&server.bucket_dir("lake").join("t/part-0.parquet"), vec![1, 2], vec!["a", "b"]);
+    write_parquet(
+        &server.bucket_dir("lake").join("t/part-0.parquet"),
+        vec![1, 2],
+        vec!["a", "b"],
+    );
     let catalogs = tmp.path().join("catalog");
     std::fs::create_dir_all(&catalogs).unwrap();
     std::fs::write(
@@ -166,7 +306,12 @@ fn catalog_file_s3_settings() {
     for (k, _) in server.env() {
         c.env_remove(k);
     }
-    let o = c.arg("--catalog-dir").arg(&catalogs).args(["-e", "SELECT sum(id) AS s FROM parquet.`s3://lake/t`"]).output().unwrap();
+    let o = c
+        .arg("--catalog-dir")
+        .arg(&catalogs)
+        .args(["-e", "SELECT sum(id) AS s FROM parquet.`s3://lake/t`"])
+        .output()
+        .unwrap();
     assert_eq!(text(&o).0, "s\n3\n", "{}", text(&o).1);
     // a wrong secret there is reported with the file as the credential source
     std::fs::write(
@@ -178,10 +323,36 @@ fn catalog_file_s3_settings() {
     for (k, _) in server.env() {
         c.env_remove(k);
     }
-    let o = c.arg("--catalog-dir").arg(&catalogs).args(["-e", "SELECT 1 FROM parquet.`s3://lake/t`"]).output().unwrap();
-    assert!(text(&o).1.contains("credentials from catalog file spark_catalog.toml"), "{}", text(&o).1);
+    let o = c
+        .arg("--catalog-dir")
+        .arg(&catalogs)
+        .args(["-e", "SELECT 1 FROM parquet.`s3://lake/t`"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&o)
+            .1
+            .contains("credentials from catalog file spark_catalog.toml"),
+        "{}",
+        text(&o).1
+    );
     // an unknown key is an error naming the file
-    std::fs::write(catalogs.join("spark_catalog.toml"), "connector = \"metastore\"\ndefault = true\n[s3]\nendpont = \"x\"\n").unwrap();
-    let o = quarry(&home, &server).arg("--catalog-dir").arg(&catalogs).args(["-e", "SELECT 1"]).output().unwrap();
-    assert!(text(&o).1.contains("spark_catalog.toml: unknown S3 setting 'endpont'"), "{}", text(&o).1);
+    std::fs::write(
+        catalogs.join("spark_catalog.toml"),
+        "connector = \"metastore\"\ndefault = true\n[s3]\nendpont = \"x\"\n",
+    )
+    .unwrap();
+    let o = quarry(&home, &server)
+        .arg("--catalog-dir")
+        .arg(&catalogs)
+        .args(["-e", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&o)
+            .1
+            .contains("spark_catalog.toml: unknown S3 setting 'endpont'"),
+        "{}",
+        text(&o).1
+    );
 }

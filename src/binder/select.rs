@@ -1255,15 +1255,16 @@ fn range_plan(args: &[Expr]) -> Result<LogicalPlan> {
             ))),
         }
     };
-    let (start, end, step) =
-        match args.len() {
-            1 => (0, num(&args[0])?, 1),
-            2 => (num(&args[0])?, num(&args[1])?, 1),
-            3 | 4 => (num(&args[0])?, num(&args[1])?, num(&args[2])?),
-            n => return Err(QuarryError::Analysis(format!(
+    let (start, end, step) = match args.len() {
+        1 => (0, num(&args[0])?, 1),
+        2 => (num(&args[0])?, num(&args[1])?, 1),
+        3 | 4 => (num(&args[0])?, num(&args[1])?, num(&args[2])?),
+        n => {
+            return Err(QuarryError::Analysis(format!(
                 "[WRONG_NUM_ARGS] `range` requires 1 to 4 parameters but the actual number is {n}"
-            ))),
-        };
+            )))
+        }
+    };
     if step == 0 {
         return Err(QuarryError::Analysis(
             "[FAILED_FUNCTION_CALL] range(): the step must not be 0".into(),

@@ -263,7 +263,11 @@ pub fn has_column(metadata: &ArrowReaderMetadata, name: &str) -> bool {
 }
 
 /// The byte ranges of the column chunks of `row_groups` under the top-level `columns`.
-pub fn row_group_ranges(metadata: &ArrowReaderMetadata, row_groups: &[usize], columns: &[String]) -> Vec<Range<u64>> {
+pub fn row_group_ranges(
+    metadata: &ArrowReaderMetadata,
+    row_groups: &[usize],
+    columns: &[String],
+) -> Vec<Range<u64>> {
     let mask = roots(metadata, columns);
     let schema = metadata.metadata().file_metadata().schema_descr();
     let mut ranges = vec![];
@@ -286,7 +290,13 @@ pub struct Prefetch {
 }
 
 /// Start fetching what [`read_row_groups`] will read of an S3 file.
-pub fn spawn_prefetch(storage: &Storage, file: &FileEntry, metadata: &ArrowReaderMetadata, row_groups: &[usize], columns: &[String]) -> Result<Prefetch> {
+pub fn spawn_prefetch(
+    storage: &Storage,
+    file: &FileEntry,
+    metadata: &ArrowReaderMetadata,
+    row_groups: &[usize],
+    columns: &[String],
+) -> Result<Prefetch> {
     let ranges = row_group_ranges(metadata, row_groups, columns);
     let job = storage.spawn_ranges(&file.location, ranges.clone())?;
     Ok(Prefetch { ranges, job })
@@ -329,11 +339,13 @@ pub fn read_row_groups(
             let remote = RemoteFile::new(storage, file);
             let remote_stats = remote.stats.clone();
             let fetched = match ahead {
-                Some(Prefetch { ranges, job }) => storage.join_ranges(job, &file.location, &remote_stats).map(|data| {
-                    for (r, d) in ranges.iter().zip(data) {
-                        remote.add_chunk(r.start, d);
-                    }
-                }),
+                Some(Prefetch { ranges, job }) => storage
+                    .join_ranges(job, &file.location, &remote_stats)
+                    .map(|data| {
+                        for (r, d) in ranges.iter().zip(data) {
+                            remote.add_chunk(r.start, d);
+                        }
+                    }),
                 None => remote.prefetch(row_group_ranges(metadata, &row_groups, columns)),
             };
             let r = fetched.and_then(|_| {

@@ -277,24 +277,52 @@ pub fn s3_error(
     };
     let text = one_line(&e.to_string());
     // the Debug form carries the transport's error kind and the status code
-    let detail = format!("{e:?}").to_ascii_lowercase().replace("retry_timeout", "");
+    let detail = format!("{e:?}")
+        .to_ascii_lowercase()
+        .replace("retry_timeout", "");
     let lower = text.to_ascii_lowercase();
-    let has = |needles: &[&str]| needles.iter().any(|n| detail.contains(n) || lower.contains(n));
+    let has = |needles: &[&str]| {
+        needles
+            .iter()
+            .any(|n| detail.contains(n) || lower.contains(n))
+    };
     let not_found = matches!(e, object_store::Error::NotFound { .. }) || has(&["404 not found"]);
-    let denied = matches!(e, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }) || has(&["403 forbidden", "401 unauthorized"]);
+    let denied = matches!(
+        e,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+    ) || has(&["403 forbidden", "401 unauthorized"]);
     if has(&["no aws credentials"]) {
-        return QuarryError::Data(format!("cannot {op} {loc}: {}", text.trim_start_matches("Generic S3 error: ")));
+        return QuarryError::Data(format!(
+            "cannot {op} {loc}: {}",
+            text.trim_start_matches("Generic S3 error: ")
+        ));
     }
-    if has(&["kind: connect", "connectionrefused", "connection refused", "dns error", "failed to lookup address"]) {
+    if has(&[
+        "kind: connect",
+        "connectionrefused",
+        "connection refused",
+        "dns error",
+        "failed to lookup address",
+    ]) {
         return QuarryError::Data(format!(
             "cannot {op} {loc}: S3 endpoint {} is unreachable; check AWS_ENDPOINT_URL / quarry.s3.endpoint and that the server is running",
             client.endpoint
         ));
     }
-    if has(&["kind: timeout", "timed out", "operation timed out", "deadline has elapsed"]) {
+    if has(&[
+        "kind: timeout",
+        "timed out",
+        "operation timed out",
+        "deadline has elapsed",
+    ]) {
         return QuarryError::Data(format!("cannot {op} {loc}: the request to {} timed out (after retries); check the network or the endpoint", client.endpoint));
     }
-    if has(&["permanentredirect", "authorizationheadermalformed", "received redirect", "301 moved permanently"]) {
+    if has(&[
+        "permanentredirect",
+        "authorizationheadermalformed",
+        "received redirect",
+        "301 moved permanently",
+    ]) {
         return QuarryError::Data(format!(
             "cannot {op} {loc}: bucket '{bucket}' is not in region {}: set the bucket's region (AWS_REGION, SET quarry.s3.region = '...', or region in the catalog file)",
             client.region

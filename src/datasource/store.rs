@@ -201,26 +201,24 @@ impl Storage {
         roots: &[Location],
         stats: &IoStats,
     ) -> Vec<Result<Arc<Vec<FileEntry>>>> {
-        let cached = |r: &Location| self.listings.lock().ok().and_then(|l| l.get(r).cloned());
-        let mut out: Vec<Option<Result<Arc<Vec<FileEntry>>>>> = roots
-            .iter()
-            .map(|r| match r {
+        let mut out: Vec<Option<Result<Arc<Vec<FileEntry>>>>> = vec![];
+        let mut todo: Vec<(usize, S3Client)> = vec![];
+        for (i, r) in roots.iter().enumerate() {
+            let cached = || self.listings.lock().ok().and_then(|l| l.get(r).cloned());
+            out.push(match r {
                 Location::Local(p) => Some(super::listing::list_local_files(p).map(Arc::new)),
-                Location::S3 { bucket, .. } => match cached(r) {
+                Location::S3 { bucket, .. } => match cached() {
                     Some(hit) => Some(Ok(hit)),
-                    None => self.client(bucket).err().map(Err),
+                    None => match self.client(bucket) {
+                        Ok(c) => {
+                            todo.push((i, c));
+                            None
+                        }
+                        Err(e) => Some(Err(e)),
+                    },
                 },
-            })
-            .collect();
-        let todo: Vec<(usize, S3Client)> = out
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| o.is_none())
-            .filter_map(|(i, _)| match &roots[i] {
-                Location::S3 { bucket, .. } => self.client(bucket).ok().map(|c| (i, c)),
-                Location::Local(_) => None,
-            })
-            .collect();
+            });
+        }
         if !todo.is_empty() {
             let listed =
                 self.block_on(async {
@@ -262,7 +260,7 @@ impl Storage {
         stats: &IoStats,
     ) -> Result<Vec<Vec<(String, Location)>>> {
         let mut out: Vec<Vec<(String, Location)>> = vec![vec![]; dirs.len()];
-        let mut remote = vec![];
+        let mut remote: Vec<(usize, &str, S3Client, Option<ObjectPath>)> = vec![];
         for (i, d) in dirs.iter().enumerate() {
             match d {
                 Location::Local(p) => {
@@ -271,45 +269,33 @@ impl Storage {
                         .map(|(n, p)| (n, Location::Local(p)))
                         .collect()
                 }
-                Location::S3 { bucket, key } => remote.push((i, bucket.clone(), key.clone())),
+                Location::S3 { bucket, key } => {
+                    let client = self.client(bucket)?;
+                    let prefix = if key.is_empty() {
+                        None
+                    } else {
+                        Some(object_path(key, d, &client)?)
+                    };
+                    remote.push((i, bucket, client, prefix));
+                }
             }
         }
         if remote.is_empty() {
             return Ok(out);
         }
-        let mut clients: HashMap<String, S3Client> = HashMap::new();
-        for (_, b, _) in &remote {
-            if !clients.contains_key(b) {
-                clients.insert(b.clone(), self.client(b)?);
-            }
-        }
         let results = self.block_on(async {
-            futures::stream::iter(remote.iter().map(|(i, b, k)| {
-                let client = &clients[b];
-                async move {
-                    let prefix = if k.is_empty() {
-                        None
-                    } else {
-                        Some(
-                            ObjectPath::parse(k.as_str())
-                                .map_err(|e| object_store::Error::InvalidPath { source: e })?,
-                        )
-                    };
-                    let r = client.store.list_with_delimiter(prefix.as_ref()).await;
-                    stats.list_requests.fetch_add(1, Ordering::Relaxed);
-                    r.map(|r| (*i, r))
-                }
+            futures::stream::iter(remote.iter().map(|(i, bucket, client, prefix)| async move {
+                let r = client.store.list_with_delimiter(prefix.as_ref()).await;
+                stats.list_requests.fetch_add(1, Ordering::Relaxed);
+                (*i, *bucket, client, r)
             }))
             .buffer_unordered(LIST_CONCURRENCY)
             .collect::<Vec<_>>()
             .await
         })?;
-        for r in results {
+        for (i, bucket, client, r) in results {
             match r {
-                Ok((i, listing)) => {
-                    let Location::S3 { bucket, .. } = &dirs[i] else {
-                        continue;
-                    };
+                Ok(listing) => {
                     let mut subs: Vec<(String, Location)> = listing
                         .common_prefixes
                         .into_iter()
@@ -319,7 +305,7 @@ impl Storage {
                                 (
                                     name,
                                     Location::S3 {
-                                        bucket: bucket.clone(),
+                                        bucket: bucket.to_string(),
                                         key: p.to_string(),
                                     },
                                 )
@@ -330,15 +316,7 @@ impl Storage {
                     out[i] = subs;
                 }
                 Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => {
-                    let (i, b, _) = remote.first().cloned().unwrap_or_default();
-                    return Err(s3_error(
-                        e,
-                        "list",
-                        dirs.get(i).unwrap_or(&dirs[0]),
-                        &clients[&b],
-                    ));
-                }
+                Err(e) => return Err(s3_error(e, "list", &dirs[i], client)),
             }
         }
         Ok(out)
@@ -368,13 +346,11 @@ impl Storage {
     pub fn exists(&self, loc: &Location) -> Result<bool> {
         match loc {
             Location::Local(p) => Ok(p.exists()),
-            Location::S3 { .. } => Ok(!self
-                .list_files(loc, &IoStats::default())
-                .map(|f| f.is_empty())
-                .or_else(|e| match e {
-                    QuarryError::Data(m) if m.starts_with("[PATH_NOT_FOUND]") => Ok(true),
-                    e => Err(e),
-                })?),
+            Location::S3 { .. } => match self.list_files(loc, &IoStats::default()) {
+                Ok(files) => Ok(!files.is_empty()),
+                Err(QuarryError::Data(m)) if m.starts_with("[PATH_NOT_FOUND]") => Ok(false),
+                Err(e) => Err(e),
+            },
         }
     }
 
@@ -399,28 +375,42 @@ impl Storage {
     /// Byte ranges of an S3 file: ranges closer than 1 MiB are merged, merged ranges
     /// cut into [`RANGE_PART`] pieces, and all pieces fetched at once (at most
     /// [`LIST_CONCURRENCY`] requests in flight).
-    pub fn get_ranges(&self, file: &Location, ranges: &[Range<u64>], stats: &IoStats) -> Result<Vec<Bytes>> {
+    pub fn get_ranges(
+        &self,
+        file: &Location,
+        ranges: &[Range<u64>],
+        stats: &IoStats,
+    ) -> Result<Vec<Bytes>> {
         let job = self.spawn_ranges(file, ranges.to_vec())?;
-        let (data, requests, bytes) = self.block_on(job)?.map_err(|e| QuarryError::Internal(format!("S3 read task of {file}: {e}")))??;
-        stats.add_get(requests, bytes);
-        Ok(data)
+        self.join_ranges(job, file, stats)
     }
 
     /// [`Storage::get_ranges`] started in the background: the handle yields the ranges'
     /// bytes, the number of GET requests and the bytes fetched.
     pub fn spawn_ranges(&self, file: &Location, ranges: Vec<Range<u64>>) -> Result<RangesJob> {
         let Location::S3 { bucket, key } = file else {
-            return Err(QuarryError::Internal(format!("ranged read of a local file {file}")));
+            return Err(QuarryError::Internal(format!(
+                "ranged read of a local file {file}"
+            )));
         };
         let client = self.client(bucket)?;
         let path = object_path(key, file, &client)?;
         let file = file.clone();
-        Ok(self.runtime()?.spawn(async move { fetch_ranges(&client, &path, &file, &ranges).await }))
+        Ok(self
+            .runtime()?
+            .spawn(async move { fetch_ranges(&client, &path, &file, &ranges).await }))
     }
 
     /// Wait for a [`Storage::spawn_ranges`] job; adds its requests to `stats`.
-    pub fn join_ranges(&self, job: RangesJob, file: &Location, stats: &IoStats) -> Result<Vec<Bytes>> {
-        let (data, requests, bytes) = self.block_on(job)?.map_err(|e| QuarryError::Internal(format!("S3 read task of {file}: {e}")))??;
+    pub fn join_ranges(
+        &self,
+        job: RangesJob,
+        file: &Location,
+        stats: &IoStats,
+    ) -> Result<Vec<Bytes>> {
+        let (data, requests, bytes) = self
+            .block_on(job)?
+            .map_err(|e| QuarryError::Internal(format!("S3 read task of {file}: {e}")))??;
         stats.add_get(requests, bytes);
         Ok(data)
     }
@@ -598,50 +588,65 @@ async fn s3_list_files(
 /// A background ranged read: (bytes per range, GET requests, bytes fetched).
 pub type RangesJob = tokio::task::JoinHandle<Result<(Vec<Bytes>, u64, u64)>>;
 
-async fn fetch_ranges(client: &S3Client, path: &ObjectPath, file: &Location, ranges: &[Range<u64>]) -> Result<(Vec<Bytes>, u64, u64)> {
-        // merge ranges closer than the coalescing gap, cut what is larger than
-        // RANGE_PART into pieces, fetch every piece at once (a single GET streams at a
-        // fraction of what parallel GETs reach), then glue and slice
-        let merged = coalesce(ranges, object_store::OBJECT_STORE_COALESCE_DEFAULT);
-        let pieces: Vec<Range<u64>> = merged
-            .iter()
-            .flat_map(|r| (r.start..r.end).step_by(RANGE_PART as usize).map(move |s| s..(s + RANGE_PART).min(r.end)))
-            .collect();
-        let fetched = futures::stream::iter(pieces.clone().into_iter().map(|r| {
-            let (store, path) = (client.store.clone(), path.clone());
-            async move { store.get_range(&path, r).await }
-        }))
-            .buffered(LIST_CONCURRENCY)
-            .try_collect::<Vec<Bytes>>()
-            .await
-            .map_err(|e| s3_error(e, "read", file, client))?;
-        let (requests, bytes) = (pieces.len() as u64, fetched.iter().map(|b| b.len() as u64).sum());
-        let mut it = pieces.iter().zip(fetched);
-        let mut whole: Vec<(u64, Bytes)> = vec![];
-        for m in &merged {
-            let mut buf = bytes::BytesMut::with_capacity((m.end - m.start) as usize);
-            let mut single = None;
-            for (piece, data) in it.by_ref() {
-                if piece.start == m.start && piece.end == m.end {
-                    single = Some(data);
-                    break;
-                }
-                buf.extend_from_slice(&data);
-                if piece.end == m.end {
-                    break;
-                }
-            }
-            whole.push((m.start, single.unwrap_or_else(|| buf.freeze())));
-        }
-        let out = ranges
-            .iter()
-            .map(|r| {
-                let (s, b) = whole.iter().find(|(s, b)| *s <= r.start && r.end <= s + b.len() as u64).ok_or_else(|| {
-                    QuarryError::Data(format!("short read of {file}: bytes {}..{} not returned", r.start, r.end))
+async fn fetch_ranges(
+    client: &S3Client,
+    path: &ObjectPath,
+    file: &Location,
+    ranges: &[Range<u64>],
+) -> Result<(Vec<Bytes>, u64, u64)> {
+    // merge ranges closer than the coalescing gap, cut what is larger than
+    // RANGE_PART into pieces, fetch every piece at once (a single GET streams at a
+    // fraction of what parallel GETs reach), then glue and slice
+    let merged = coalesce(ranges, object_store::OBJECT_STORE_COALESCE_DEFAULT);
+    let pieces: Vec<Vec<Range<u64>>> = merged
+        .iter()
+        .map(|r| {
+            (r.start..r.end)
+                .step_by(RANGE_PART as usize)
+                .map(|s| s..(s + RANGE_PART).min(r.end))
+                .collect()
+        })
+        .collect();
+    let fetched = futures::stream::iter(pieces.iter().flatten().cloned().map(|r| {
+        let (store, path) = (client.store.clone(), path.clone());
+        async move { store.get_range(&path, r).await }
+    }))
+    .buffered(LIST_CONCURRENCY)
+    .try_collect::<Vec<Bytes>>()
+    .await
+    .map_err(|e| s3_error(e, "read", file, client))?;
+    let (requests, bytes) = (
+        fetched.len() as u64,
+        fetched.iter().map(|b| b.len() as u64).sum(),
+    );
+    let mut fetched = fetched.into_iter();
+    let whole: Vec<(u64, Bytes)> = merged
+        .iter()
+        .zip(&pieces)
+        .map(|(m, p)| {
+            let parts: Vec<Bytes> = fetched.by_ref().take(p.len()).collect();
+            let data = match <[Bytes; 1]>::try_from(parts) {
+                Ok([one]) => one,
+                Err(parts) => Bytes::from(parts.concat()),
+            };
+            (m.start, data)
+        })
+        .collect();
+    let out = ranges
+        .iter()
+        .map(|r| {
+            let (s, b) = whole
+                .iter()
+                .find(|(s, b)| *s <= r.start && r.end <= s + b.len() as u64)
+                .ok_or_else(|| {
+                    QuarryError::Data(format!(
+                        "short read of {file}: bytes {}..{} not returned",
+                        r.start, r.end
+                    ))
                 })?;
-                Ok(b.slice((r.start - s) as usize..(r.end - s) as usize))
-            })
-            .collect::<Result<Vec<Bytes>>>()?;
+            Ok(b.slice((r.start - s) as usize..(r.end - s) as usize))
+        })
+        .collect::<Result<Vec<Bytes>>>()?;
     Ok((out, requests, bytes))
 }
 

@@ -39,7 +39,10 @@ pub struct ScanExec {
     tasks: Vec<ScanTask>,
     metrics: Metrics,
     /// S3 read-ahead: morsels whose column chunks are being fetched (or were claimed).
-    ahead: std::sync::Mutex<(std::collections::HashSet<usize>, HashMap<usize, datasource::parquet::Prefetch>)>,
+    ahead: std::sync::Mutex<(
+        std::collections::HashSet<usize>,
+        HashMap<usize, datasource::parquet::Prefetch>,
+    )>,
 }
 
 /// Morsels a worker starts fetching beyond the one it decodes (S3 only): decoding one
@@ -93,8 +96,12 @@ impl ScanExec {
         let n_parts = partitions.len();
         let mut part_arrays: Vec<ArrayRef> = vec![];
         for (k, col) in source.partition_columns.iter().enumerate() {
-            let raw: arrow::array::StringArray = partitions.iter().map(|(_, vals)| vals.get(k).cloned().flatten()).collect();
-            let cast = super::eval::cast_array(&(Arc::new(raw.clone()) as ArrayRef), &col.data_type)?;
+            let raw: arrow::array::StringArray = partitions
+                .iter()
+                .map(|(_, vals)| vals.get(k).cloned().flatten())
+                .collect();
+            let cast =
+                super::eval::cast_array(&(Arc::new(raw.clone()) as ArrayRef), &col.data_type)?;
             if let Some(bad) = (0..n_parts).find(|i| raw.is_valid(*i) && cast.is_null(*i)) {
                 // the error names the folder
                 partition_value(Some(raw.value(bad)), col, &partitions[bad].0)?;
@@ -128,7 +135,10 @@ impl ScanExec {
                     })
                     .collect::<Result<Vec<_>>>()?,
             );
-            let arrays: Vec<ArrayRef> = pid_list.iter().map(|id| part_arrays[part_ids[id]].clone()).collect();
+            let arrays: Vec<ArrayRef> = pid_list
+                .iter()
+                .map(|id| part_arrays[part_ids[id]].clone())
+                .collect();
             let batch = make_batch(pschema, arrays, n_parts)?;
             let play = layout_of(&pid_list);
             for f in &part_filters {
@@ -142,7 +152,17 @@ impl ScanExec {
             .into_iter()
             .enumerate()
             .filter(|(i, _)| keep[*i])
-            .map(|(i, (folder, _))| (folder, Arc::new(part_arrays.iter().map(|a| ScalarValue(a.slice(i, 1))).collect())))
+            .map(|(i, (folder, _))| {
+                (
+                    folder,
+                    Arc::new(
+                        part_arrays
+                            .iter()
+                            .map(|a| ScalarValue(a.slice(i, 1)))
+                            .collect(),
+                    ),
+                )
+            })
             .collect();
         let kept_partitions = typed.len();
         // list files of the kept partitions (a registered partition whose folder is gone reads as empty)
@@ -319,12 +339,20 @@ impl ScanExec {
     fn data_names(&self) -> Vec<String> {
         let all = self.source.all_columns();
         let n_data = self.source.data_columns.len();
-        self.projection.iter().filter(|p| **p < n_data).map(|p| all[*p].name.clone()).collect()
+        self.projection
+            .iter()
+            .filter(|p| **p < n_data)
+            .map(|p| all[*p].name.clone())
+            .collect()
     }
 
     /// For an S3 parquet morsel: its fetch if read-ahead started one, after starting the
     /// fetches of the next [`READ_AHEAD`] unclaimed morsels.
-    fn take_prefetch(&self, partition: usize, ctx: &ExecContext) -> Option<datasource::parquet::Prefetch> {
+    fn take_prefetch(
+        &self,
+        partition: usize,
+        ctx: &ExecContext,
+    ) -> Option<datasource::parquet::Prefetch> {
         let t = self.tasks.get(partition)?;
         if !t.file.location.is_s3() || t.row_group.is_none() {
             return None;
@@ -334,11 +362,18 @@ impl ScanExec {
         let (claimed, jobs) = &mut *guard;
         let mine = jobs.remove(&partition);
         claimed.insert(partition);
-        for next in partition + 1..=(partition + READ_AHEAD).min(self.tasks.len().saturating_sub(1)) {
+        for next in partition + 1..=(partition + READ_AHEAD).min(self.tasks.len().saturating_sub(1))
+        {
             if claimed.insert(next) {
                 let nt = &self.tasks[next];
                 if let (true, Some((rg, md))) = (nt.file.location.is_s3(), &nt.row_group) {
-                    if let Ok(p) = datasource::parquet::spawn_prefetch(&ctx.storage, &nt.file, md, &[*rg], &names) {
+                    if let Ok(p) = datasource::parquet::spawn_prefetch(
+                        &ctx.storage,
+                        &nt.file,
+                        md,
+                        &[*rg],
+                        &names,
+                    ) {
                         jobs.insert(next, p);
                     }
                 }
@@ -347,7 +382,12 @@ impl ScanExec {
         mine
     }
 
-    fn read_task(&self, t: &ScanTask, ctx: &ExecContext, ahead: Option<datasource::parquet::Prefetch>) -> Result<Vec<RecordBatch>> {
+    fn read_task(
+        &self,
+        t: &ScanTask,
+        ctx: &ExecContext,
+        ahead: Option<datasource::parquet::Prefetch>,
+    ) -> Result<Vec<RecordBatch>> {
         ctx.check_cancel()?;
         let all = self.source.all_columns();
         let n_data = self.source.data_columns.len();
@@ -361,7 +401,7 @@ impl ScanExec {
         let mut post_filters: Vec<Expr> = self.filters.clone();
         let raw: Vec<RecordBatch> = match (&self.source.format, &t.row_group) {
             (FileFormat::Parquet, Some((rg, md))) => {
-                let names: Vec<String> = data_cols.iter().map(|c| c.name.clone()).collect();
+                let names = self.data_names();
                 let (pred, after) = self.row_predicate(md, &t.file.location);
                 post_filters = after;
                 datasource::parquet::read_row_groups(
