@@ -930,15 +930,7 @@ impl Binder<'_> {
                 name, alias, args, ..
             } => {
                 let alias_name = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase());
-                let col_aliases: Vec<String> = alias
-                    .as_ref()
-                    .map(|a| {
-                        a.columns
-                            .iter()
-                            .map(|c| c.name.value.to_ascii_lowercase())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let col_aliases = alias_columns(alias);
                 let parts: Vec<&ast::Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
                 if let Some(args) = args {
                     // read_parquet('path'), read_csv(...), read_json(...)
@@ -1076,15 +1068,7 @@ impl Binder<'_> {
                     .as_ref()
                     .map(|a| a.name.value.to_ascii_lowercase())
                     .unwrap_or_default();
-                let col_aliases: Vec<String> = alias
-                    .as_ref()
-                    .map(|a| {
-                        a.columns
-                            .iter()
-                            .map(|c| c.name.value.to_ascii_lowercase())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let col_aliases = alias_columns(alias);
                 aliased(plan, cols, &col_aliases, &q)
             }
             ast::TableFactor::NestedJoin {
@@ -1357,4 +1341,17 @@ pub(super) fn split_join_keys(
         residual.push(c);
     }
     Ok((on, residual))
+}
+
+/// The column aliases of a table alias (`AS t(a, b)`), lower-cased; none without one.
+fn alias_columns(alias: &Option<ast::TableAlias>) -> Vec<String> {
+    alias
+        .as_ref()
+        .map(|a| {
+            a.columns
+                .iter()
+                .map(|c| c.name.value.to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default()
 }

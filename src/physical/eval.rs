@@ -303,21 +303,7 @@ fn binary(
             let r = zero_to_null(&r)?;
             if is_integer(l.data_type()) {
                 // i64::MIN / -1 wraps as Spark's long division does
-                let l64 = arrow::compute::cast(&l, &DataType::Int64)?;
-                let r64 = arrow::compute::cast(&r, &DataType::Int64)?;
-                let (a, b) = (
-                    l64.as_primitive::<Int64Type>(),
-                    r64.as_primitive::<Int64Type>(),
-                );
-                let q: Int64Array = a
-                    .iter()
-                    .zip(b.iter())
-                    .map(|(x, y)| match (x, y) {
-                        (Some(x), Some(y)) => Some(x.wrapping_div(y)),
-                        _ => None,
-                    })
-                    .collect();
-                cast_array(&(Arc::new(q) as ArrayRef), out)?
+                int64_wrapping(&l, &r, out, i64::wrapping_div)?
             } else {
                 let q = numeric::div(&l, &r)?;
                 if op == BinOp::IntDivide {
@@ -330,21 +316,7 @@ fn binary(
         BinOp::Modulo => {
             let r = zero_to_null(&r)?;
             if is_integer(l.data_type()) {
-                let l64 = arrow::compute::cast(&l, &DataType::Int64)?;
-                let r64 = arrow::compute::cast(&r, &DataType::Int64)?;
-                let (a, b) = (
-                    l64.as_primitive::<Int64Type>(),
-                    r64.as_primitive::<Int64Type>(),
-                );
-                let q: Int64Array = a
-                    .iter()
-                    .zip(b.iter())
-                    .map(|(x, y)| match (x, y) {
-                        (Some(x), Some(y)) => Some(x.wrapping_rem(y)),
-                        _ => None,
-                    })
-                    .collect();
-                cast_array(&(Arc::new(q) as ArrayRef), out)?
+                int64_wrapping(&l, &r, out, i64::wrapping_rem)?
             } else {
                 numeric::rem(&l, &r)?
             }
@@ -481,4 +453,23 @@ pub fn null_as_false(b: &BooleanArray) -> BooleanArray {
         None => b.clone(),
         Some(n) => BooleanArray::new(b.values() & n.inner(), None),
     }
+}
+
+/// `f` over two integer arrays widened to bigint (NULL where either side is NULL; the
+/// divisor's zeros are NULL already), cast to `out`. `f` is not called on NULL slots.
+fn int64_wrapping(
+    l: &ArrayRef,
+    r: &ArrayRef,
+    out: &DataType,
+    f: fn(i64, i64) -> i64,
+) -> Result<ArrayRef> {
+    let l64 = arrow::compute::cast(l, &DataType::Int64)?;
+    let r64 = arrow::compute::cast(r, &DataType::Int64)?;
+    let q: Int64Array = l64
+        .as_primitive::<Int64Type>()
+        .iter()
+        .zip(r64.as_primitive::<Int64Type>().iter())
+        .map(|(x, y)| Some(f(x?, y?)))
+        .collect();
+    cast_array(&(Arc::new(q) as ArrayRef), out)
 }

@@ -19,7 +19,7 @@ use super::scan::ScanExec;
 use super::{collect, make_batch, schema_of, ExecContext, ExecutionPlan};
 use crate::error::{QuarryError, Result};
 use crate::plan::expr::ValueSet;
-use crate::plan::{Column, Expr, JoinType, LogicalPlan, SetOpKind, SubqueryKind};
+use crate::plan::{Column, Expr, JoinType, LogicalPlan, SetOpKind, SortKey, SubqueryKind};
 use crate::types::ScalarValue;
 
 pub struct PhysicalPlanner<'a> {
@@ -191,19 +191,11 @@ impl PhysicalPlanner<'_> {
                     Arc::new(if build_left { j.with_build_left() } else { j })
                 }
             }
-            LogicalPlan::Sort { input, keys, fetch } => {
-                let keys = keys
-                    .iter()
-                    .map(|k| {
-                        Ok(PhysicalSortKey {
-                            expr: self.expr(k.expr.clone())?,
-                            asc: k.asc,
-                            nulls_first: k.nulls_first,
-                        })
-                    })
-                    .collect::<Result<_>>()?;
-                Arc::new(SortExec::new(self.create(input)?, keys, *fetch))
-            }
+            LogicalPlan::Sort { input, keys, fetch } => Arc::new(SortExec::new(
+                self.create(input)?,
+                self.sort_keys(keys)?,
+                *fetch,
+            )),
             LogicalPlan::Limit { input, skip, fetch } => {
                 // LIMIT over ORDER BY: top-k
                 if let (
@@ -215,17 +207,11 @@ impl PhysicalPlanner<'_> {
                     Some(f),
                 ) = (input.as_ref(), fetch)
                 {
-                    let keys = keys
-                        .iter()
-                        .map(|k| {
-                            Ok(PhysicalSortKey {
-                                expr: self.expr(k.expr.clone())?,
-                                asc: k.asc,
-                                nulls_first: k.nulls_first,
-                            })
-                        })
-                        .collect::<Result<_>>()?;
-                    let sort = Arc::new(SortExec::new(self.create(si)?, keys, Some(f + skip)));
+                    let sort = Arc::new(SortExec::new(
+                        self.create(si)?,
+                        self.sort_keys(keys)?,
+                        Some(f + skip),
+                    ));
                     return Ok(Arc::new(LimitExec::new(sort, *skip, *fetch)));
                 }
                 Arc::new(LimitExec::new(self.create(input)?, *skip, *fetch))
@@ -334,6 +320,19 @@ impl PhysicalPlanner<'_> {
             Some(e) => Err(e),
             None => Ok(out),
         }
+    }
+
+    /// Sort keys with their expressions made physical (subqueries run).
+    fn sort_keys(&self, keys: &[SortKey]) -> Result<Vec<PhysicalSortKey>> {
+        keys.iter()
+            .map(|k| {
+                Ok(PhysicalSortKey {
+                    expr: self.expr(k.expr.clone())?,
+                    asc: k.asc,
+                    nulls_first: k.nulls_first,
+                })
+            })
+            .collect()
     }
 
     fn run(&self, plan: &LogicalPlan) -> Result<Vec<RecordBatch>> {
