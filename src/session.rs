@@ -17,7 +17,9 @@ use crate::catalog::hive::escape_path_name;
 use crate::catalog::{Catalog, ColumnDef, FileFormat, PartitionMeta, TableKind, TableMeta};
 use crate::datasource::{self, Location};
 use crate::error::{QuarryError, Result};
-use crate::parser::{self, CreateTable, MsckMode, ObjectName, PartitionSpec, Statement};
+use crate::parser::{
+    self, AnalyzeMode, CreateTable, MsckMode, ObjectName, PartitionSpec, Statement,
+};
 use crate::physical::planner::PhysicalPlanner;
 use crate::physical::{collect, display_plan, ExecContext};
 use crate::plan::LogicalPlan;
@@ -199,6 +201,7 @@ impl Session {
             batch_size,
             pool: self.pool.clone(),
             storage: self.catalog.storage.clone(),
+            scans: Default::default(),
         }
     }
 
@@ -241,12 +244,9 @@ impl Session {
     fn run_plan(&self, plan: LogicalPlan) -> Result<StatementResult> {
         let schema = crate::physical::schema_of(&plan.schema());
         let disabled = self.disabled_rules();
-        let plan = crate::optimizer::optimize(plan, &disabled, &mut |_, _| {})?;
         let ctx = self.exec_ctx();
-        let planner = PhysicalPlanner {
-            ctx: &ctx,
-            disabled_rules: &disabled,
-        };
+        let planner = PhysicalPlanner::new(&ctx, &disabled);
+        let plan = planner.optimize(plan, &mut |_, _| {})?;
         let physical = planner.create(&plan)?;
         let batches = collect(&physical, &ctx)?;
         let batches = batches
@@ -398,7 +398,21 @@ impl Session {
                     .collect();
                 StatementResult::strings(&["partition"], rows)
             }
-            Statement::Describe { table, extended } => self.describe(&table, extended),
+            Statement::Describe {
+                table,
+                extended,
+                column: None,
+            } => self.describe(&table, extended),
+            Statement::Describe {
+                table,
+                extended,
+                column: Some(c),
+            } => self.describe_column(&table, &c, extended),
+            Statement::Analyze {
+                table,
+                partition,
+                mode,
+            } => self.analyze(&table, partition, mode),
             Statement::CreateTable(ct) => self.create_table(*ct),
             Statement::CreateView {
                 name,
@@ -669,29 +683,49 @@ impl Session {
                 "EXPLAIN of a statement other than a query".into(),
             ));
         };
+        let planning = std::time::Instant::now();
         let plan = self.bind(&q)?;
         let mut text = format!("== Logical Plan ==\n{plan}");
         let disabled = self.disabled_rules();
         let mut trace = String::new();
-        let optimized = crate::optimizer::optimize(plan, &disabled, &mut |rule, p| {
+        let ctx = self.exec_ctx();
+        let planner = PhysicalPlanner::new(&ctx, &disabled);
+        let optimized = planner.optimize(plan, &mut |rule, p| {
             if verbose {
                 trace.push_str(&format!("== After {rule} ==\n{p}"));
             }
         })?;
         text.push_str(&trace);
-        text.push_str(&format!("== Optimized Logical Plan ==\n{optimized}"));
-        let ctx = self.exec_ctx();
-        let planner = PhysicalPlanner {
-            ctx: &ctx,
-            disabled_rules: &disabled,
-        };
+        // estimated rows per node, and cost: the rows of the node and all below it
+        let mut costs: std::collections::HashMap<usize, f64> = Default::default();
+        let annotated = optimized.display_with(&mut |p: &LogicalPlan| {
+            let rows = planner.estimate(p).map(|s| s.rows).unwrap_or(f64::NAN);
+            let below: f64 = p
+                .inputs()
+                .iter()
+                .map(|i| {
+                    costs
+                        .get(&(*i as *const LogicalPlan as usize))
+                        .copied()
+                        .unwrap_or(0.0)
+                })
+                .sum();
+            costs.insert(p as *const LogicalPlan as usize, rows + below);
+            format!(
+                "  [est_rows={} cost={}]",
+                crate::optimizer::stats::fmt_rows(rows),
+                crate::optimizer::stats::fmt_rows(rows + below)
+            )
+        });
+        text.push_str(&format!("== Optimized Logical Plan ==\n{annotated}"));
         let start = std::time::Instant::now();
         let physical = planner.create(&optimized)?;
+        let planned_ms = planning.elapsed().as_secs_f64() * 1e3;
         if analyze {
             let batches = collect(&physical, &ctx)?;
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
             text.push_str(&format!(
-                "== Physical Plan (analyzed: {rows} rows in {:.3} ms) ==\n",
+                "== Physical Plan (analyzed: {rows} rows in {:.3} ms; planned in {planned_ms:.3} ms) ==\n",
                 start.elapsed().as_secs_f64() * 1e3
             ));
             text.push_str(&display_plan(&physical, true));
@@ -764,6 +798,77 @@ impl Session {
         let (db, name) = self.qualify(table)?;
         let meta = self.catalog.require_table(&db, &name)?;
         Ok(meta.all_columns())
+    }
+
+    /// `DESCRIBE [EXTENDED] t col`, as Spark: name, type, comment, and with EXTENDED the
+    /// statistics `ANALYZE TABLE ... FOR COLUMNS` stored (NULL where none).
+    fn describe_column(
+        &self,
+        table: &ObjectName,
+        column: &str,
+        extended: bool,
+    ) -> Result<StatementResult> {
+        let cols = self.table_columns(table)?;
+        let Some(c) = cols.iter().find(|c| c.name.eq_ignore_ascii_case(column)) else {
+            return Err(QuarryError::Analysis(format!(
+                "[COLUMN_NOT_FOUND] The column `{column}` cannot be found in `{}`{}",
+                table.0.join("."),
+                crate::catalog::did_you_mean(column, cols.iter().map(|c| c.name.as_str()))
+            )));
+        };
+        let mut rows = vec![
+            vec!["col_name".to_string(), c.name.clone()],
+            vec!["data_type".into(), type_name(&c.data_type)],
+            vec!["comment".into(), "NULL".into()],
+        ];
+        let is_temp = table.0.len() == 1 && self.temp_views.contains_key(&table.0[0]);
+        if extended {
+            let st = if is_temp {
+                None
+            } else {
+                let (db, name) = self.qualify(table)?;
+                self.catalog
+                    .metastore
+                    .get_statistics(&db, &name, "")?
+                    .and_then(|s| s.columns.get(&c.name.to_ascii_lowercase()).cloned())
+            };
+            let null = || "NULL".to_string();
+            let v = |f: &dyn Fn(&crate::catalog::ColumnStatisticsMeta) -> Option<String>| {
+                st.as_ref().and_then(f).unwrap_or_else(null)
+            };
+            rows.push(vec!["min".into(), v(&|s| s.min.clone())]);
+            rows.push(vec!["max".into(), v(&|s| s.max.clone())]);
+            rows.push(vec![
+                "num_nulls".into(),
+                v(&|s| Some(s.null_count.to_string())),
+            ]);
+            rows.push(vec![
+                "distinct_count".into(),
+                v(&|s| Some(s.distinct_count.to_string())),
+            ]);
+            rows.push(vec![
+                "avg_col_len".into(),
+                v(&|s| Some(s.avg_len.to_string())),
+            ]);
+            rows.push(vec![
+                "max_col_len".into(),
+                v(&|s| Some(s.max_len.to_string())),
+            ]);
+            match st.as_ref().and_then(|s| s.histogram.clone()) {
+                Some(h) if h.len() >= 2 => {
+                    let bins = h.len() - 1;
+                    rows.push(vec!["histogram".into(), format!("num_of_bins: {bins}")]);
+                    for k in 0..bins {
+                        rows.push(vec![
+                            format!("bin_{k}"),
+                            format!("lower_bound: {}, upper_bound: {}", h[k], h[k + 1]),
+                        ]);
+                    }
+                }
+                _ => rows.push(vec!["histogram".into(), null()]),
+            }
+        }
+        StatementResult::strings(&["info_name", "info_value"], rows)
     }
 
     fn describe(&self, table: &ObjectName, extended: bool) -> Result<StatementResult> {
@@ -839,11 +944,19 @@ impl Session {
                     meta.format.name().into(),
                     String::new(),
                 ]);
-                rows.push(vec![
-                    "Location".into(),
-                    format!("file:{}", meta.location),
-                    String::new(),
-                ]);
+                let location = if meta.location.starts_with("s3") {
+                    meta.location.clone()
+                } else {
+                    format!("file:{}", meta.location)
+                };
+                rows.push(vec!["Location".into(), location, String::new()]);
+                if let Some(st) = self.catalog.metastore.get_statistics(&db, &name, "")? {
+                    let mut text = format!("{} bytes", st.size_bytes);
+                    if let Some(r) = st.rows {
+                        text.push_str(&format!(", {r} rows"));
+                    }
+                    rows.push(vec!["Statistics".into(), text, String::new()]);
+                }
                 if !meta.options.is_empty() {
                     let o: Vec<String> = meta
                         .options
@@ -1442,6 +1555,165 @@ impl Session {
             })?;
         }
         storage.invalidate(&dir);
+        // the data changed: the statistics are stale (Spark drops them too, without
+        // spark.sql.statistics.size.autoUpdate)
+        self.catalog
+            .metastore
+            .set_statistics(&db, &name, "", None)?;
+        Ok(StatementResult::empty())
+    }
+
+    /// `ANALYZE TABLE t [PARTITION (...)] COMPUTE STATISTICS [NOSCAN | FOR COLUMNS ... |
+    /// FOR ALL COLUMNS]`, as Spark: table-level size and rows (and column statistics),
+    /// or with PARTITION each matching partition's size and rows. Stored in the metastore.
+    fn analyze(
+        &mut self,
+        table: &ObjectName,
+        partition: Option<PartitionSpec>,
+        mode: AnalyzeMode,
+    ) -> Result<StatementResult> {
+        if table.0.len() == 1 && self.temp_views.contains_key(&table.0[0]) {
+            return Err(QuarryError::NotSupported(format!(
+                "ANALYZE TABLE on the temporary view `{}`: statistics are kept for catalog tables (the optimizer reads a view's parquet footers as they are)",
+                table.0[0]
+            )));
+        }
+        let (db, name) = self.qualify(table)?;
+        let meta = self.catalog.require_table(&db, &name)?;
+        if meta.kind == TableKind::View {
+            return Err(QuarryError::Analysis(format!(
+                "[UNSUPPORTED_FEATURE.ANALYZE_VIEW] The feature is not supported: The ANALYZE TABLE command does not support views (`{db}`.`{name}`)."
+            )));
+        }
+        let all = meta.all_columns();
+        let projection: Vec<usize> = match &mode {
+            AnalyzeMode::AllColumns => (0..all.len()).collect(),
+            AnalyzeMode::Columns(names) => names
+                .iter()
+                .map(|n| {
+                    all.iter().position(|c| c.name.eq_ignore_ascii_case(n)).ok_or_else(|| {
+                        QuarryError::Analysis(format!(
+                            "[COLUMN_NOT_FOUND] The column `{n}` cannot be found in `{db}`.`{name}`{}",
+                            crate::catalog::did_you_mean(n, all.iter().map(|c| c.name.as_str()))
+                        ))
+                    })
+                })
+                .collect::<Result<_>>()?,
+            _ => vec![],
+        };
+        let names: Vec<String> = projection.iter().map(|p| all[*p].name.clone()).collect();
+        let storage = self.catalog.storage.clone();
+        let size_of = |locations: &[String]| -> Result<u64> {
+            let roots: Vec<Location> = locations
+                .iter()
+                .map(|l| Location::parse(l))
+                .collect::<Result<_>>()?;
+            let mut total = 0;
+            for r in storage.list_files_many(&roots, &datasource::IoStats::default()) {
+                match r {
+                    Ok(files) => total += files.iter().map(|f| f.size).sum::<u64>(),
+                    // a registered partition whose folder is gone holds nothing
+                    Err(QuarryError::Data(m)) if m.starts_with("[PATH_NOT_FOUND]") => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(total)
+        };
+        let ctx = self.exec_ctx();
+        let ms = self.catalog.metastore.clone();
+        if let Some(spec) = partition {
+            if !meta.is_partitioned() {
+                return Err(QuarryError::Analysis(format!(
+                    "PARTITION specification is not allowed on the non-partitioned table `{db}`.`{name}`"
+                )));
+            }
+            if !projection.is_empty() {
+                return Err(QuarryError::NotSupported(
+                    "ANALYZE TABLE ... PARTITION ... FOR COLUMNS: column statistics are computed for the whole table (drop the PARTITION clause)".into(),
+                ));
+            }
+            let keys: Vec<String> = meta
+                .partition_columns
+                .iter()
+                .map(|c| c.name.clone())
+                .collect();
+            let mut idx = vec![];
+            for (k, v) in &spec {
+                let i = keys.iter().position(|x| x == k).ok_or_else(|| {
+                    QuarryError::Analysis(format!(
+                        "`{k}` is not a partition column of `{db}`.`{name}`"
+                    ))
+                })?;
+                idx.push((i, v.clone()));
+            }
+            let parts: Vec<PartitionMeta> = ms
+                .list_partitions(&db, &name)?
+                .into_iter()
+                .filter(|p| idx.iter().all(|(i, v)| p.values.get(*i) == Some(v)))
+                .collect();
+            if parts.is_empty() {
+                let shown: Vec<String> = spec
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("NULL")))
+                    .collect();
+                return Err(QuarryError::Analysis(format!(
+                    "[PARTITIONS_NOT_FOUND] The partition(s) PARTITION ({}) cannot be found in table `{db}`.`{name}`",
+                    shown.join(", ")
+                )));
+            }
+            for p in parts {
+                let size = size_of(std::slice::from_ref(&p.location))?;
+                let spec_path = crate::catalog::hive::partition_path(&keys, &p.values);
+                let old = ms.get_statistics(&db, &name, &spec_path)?;
+                let rows = if mode == AnalyzeMode::NoScan {
+                    old.and_then(|o| o.rows)
+                } else {
+                    let source = crate::binder::catalog_source(
+                        &meta,
+                        crate::plan::SourceFiles::Partitions(vec![p.clone()]),
+                        None,
+                    );
+                    Some(
+                        crate::physical::analyze::analyze_source(Arc::new(source), vec![], &ctx)?.0,
+                    )
+                };
+                let st = crate::catalog::TableStatistics {
+                    size_bytes: size,
+                    rows,
+                    columns: Default::default(),
+                };
+                ms.set_statistics(&db, &name, &spec_path, Some(&st))?;
+            }
+            return Ok(StatementResult::empty());
+        }
+        let (files, locations) = if meta.is_partitioned() {
+            let parts = ms.list_partitions(&db, &name)?;
+            let locs = parts.iter().map(|p| p.location.clone()).collect();
+            (crate::plan::SourceFiles::Partitions(parts), locs)
+        } else {
+            (
+                crate::plan::SourceFiles::Folder(meta.location.clone()),
+                vec![meta.location.clone()],
+            )
+        };
+        let size = size_of(&locations)?;
+        let old = ms.get_statistics(&db, &name, "")?.unwrap_or_default();
+        let st = if mode == AnalyzeMode::NoScan {
+            crate::catalog::TableStatistics {
+                size_bytes: size,
+                ..old
+            }
+        } else {
+            let source = crate::binder::catalog_source(&meta, files, None);
+            let (rows, cols) =
+                crate::physical::analyze::analyze_source(Arc::new(source), projection, &ctx)?;
+            crate::catalog::TableStatistics {
+                size_bytes: size,
+                rows: Some(rows),
+                columns: crate::physical::analyze::merge_columns(&old.columns, &names, cols),
+            }
+        };
+        ms.set_statistics(&db, &name, "", Some(&st))?;
         Ok(StatementResult::empty())
     }
 }

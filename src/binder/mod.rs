@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use sqlparser::ast;
 
-use crate::catalog::{Catalog, FileFormat, PartitionMeta, TableKind};
+use crate::catalog::{Catalog, FileFormat, PartitionMeta, TableKind, TableMeta};
 use crate::datasource::{IoStats, Location, Storage};
 use crate::error::{QuarryError, Result};
 use crate::plan::{Column, LogicalPlan, SourceFiles, TableSource};
@@ -506,16 +506,32 @@ impl<'a> Binder<'a> {
         } else {
             SourceFiles::Folder(meta.location.clone())
         };
-        let source = TableSource {
-            name: format!("{}.{}", meta.database, meta.name),
-            format: meta.format,
-            options: meta.options.clone(),
-            data_columns: meta.columns.clone(),
-            partition_columns: meta.partition_columns.clone(),
-            files,
-            location: meta.location.clone(),
-        };
+        let statistics = self
+            .ctx
+            .catalog
+            .metastore
+            .get_statistics(&meta.database, &meta.name, "")?
+            .map(Arc::new);
+        let source = catalog_source(&meta, files, statistics);
         Ok(scan_of(Arc::new(source), &qualifier))
+    }
+}
+
+/// The source of a catalog table reading `files`.
+pub fn catalog_source(
+    meta: &TableMeta,
+    files: SourceFiles,
+    statistics: Option<Arc<crate::catalog::TableStatistics>>,
+) -> TableSource {
+    TableSource {
+        name: format!("{}.{}", meta.database, meta.name),
+        format: meta.format,
+        options: meta.options.clone(),
+        data_columns: meta.columns.clone(),
+        partition_columns: meta.partition_columns.clone(),
+        files,
+        location: meta.location.clone(),
+        statistics,
     }
 }
 
@@ -579,5 +595,6 @@ pub fn files_source(
         partition_columns,
         files,
         location: root.to_string(),
+        statistics: None,
     }))
 }

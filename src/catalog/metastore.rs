@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::{hive, ColumnDef, FileFormat, PartitionMeta, TableKind, TableMeta};
+use super::{hive, ColumnDef, FileFormat, PartitionMeta, TableKind, TableMeta, TableStatistics};
 use crate::error::{QuarryError, Result};
 use crate::types::{parse_type_name, type_name};
 
@@ -48,6 +48,17 @@ pub trait Metastore: Send + Sync {
         keys: &[String],
         values: &[Vec<Option<String>>],
     ) -> Result<usize>;
+    /// Statistics stored by `ANALYZE TABLE` for the table (`spec` empty) or one of its
+    /// partitions (`spec` = the partition's Hive path, `dt=2021-10-05/x=1`).
+    fn get_statistics(&self, db: &str, table: &str, spec: &str) -> Result<Option<TableStatistics>>;
+    /// Store (or with `None` delete) statistics; see [`Metastore::get_statistics`].
+    fn set_statistics(
+        &self,
+        db: &str,
+        table: &str,
+        spec: &str,
+        stats: Option<&TableStatistics>,
+    ) -> Result<()>;
 }
 
 /// [`Metastore`] over a SQLite file.
@@ -65,6 +76,9 @@ CREATE TABLE IF NOT EXISTS tables (
     PRIMARY KEY (db, name));
 CREATE TABLE IF NOT EXISTS partitions (
     db TEXT NOT NULL, tbl TEXT NOT NULL, spec TEXT NOT NULL, vals TEXT NOT NULL, location TEXT NOT NULL,
+    PRIMARY KEY (db, tbl, spec));
+CREATE TABLE IF NOT EXISTS statistics (
+    db TEXT NOT NULL, tbl TEXT NOT NULL, spec TEXT NOT NULL, stats TEXT NOT NULL,
     PRIMARY KEY (db, tbl, spec));
 ";
 
@@ -306,6 +320,10 @@ impl Metastore for SqliteMetastore {
             "DELETE FROM partitions WHERE db = ?1 AND tbl = ?2",
             params![db, name],
         )?;
+        tx.execute(
+            "DELETE FROM statistics WHERE db = ?1 AND tbl = ?2",
+            params![db, name],
+        )?;
         let n = tx.execute(
             "DELETE FROM tables WHERE db = ?1 AND name = ?2",
             params![db, name],
@@ -378,8 +396,58 @@ impl Metastore for SqliteMetastore {
                 "DELETE FROM partitions WHERE db = ?1 AND tbl = ?2 AND spec = ?3",
                 params![db, table, spec],
             )?;
+            tx.execute(
+                "DELETE FROM statistics WHERE db = ?1 AND tbl = ?2 AND spec = ?3",
+                params![db, table, spec],
+            )?;
         }
         tx.commit()?;
         Ok(n)
+    }
+
+    fn get_statistics(&self, db: &str, table: &str, spec: &str) -> Result<Option<TableStatistics>> {
+        let conn = self.conn()?;
+        let text: Option<String> = conn
+            .query_row(
+                "SELECT stats FROM statistics WHERE db = ?1 AND tbl = ?2 AND spec = ?3",
+                params![db, table, spec],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match text {
+            None => Ok(None),
+            Some(t) => serde_json::from_str(&t).map(Some).map_err(|e| {
+                QuarryError::Catalog(format!(
+                    "corrupt statistics of `{db}`.`{table}` in the metastore: {e}"
+                ))
+            }),
+        }
+    }
+
+    fn set_statistics(
+        &self,
+        db: &str,
+        table: &str,
+        spec: &str,
+        stats: Option<&TableStatistics>,
+    ) -> Result<()> {
+        let conn = self.conn()?;
+        match stats {
+            None => {
+                conn.execute(
+                    "DELETE FROM statistics WHERE db = ?1 AND tbl = ?2 AND spec = ?3",
+                    params![db, table, spec],
+                )?;
+            }
+            Some(s) => {
+                let text = serde_json::to_string(s)
+                    .map_err(|e| QuarryError::Internal(format!("statistics: {e}")))?;
+                conn.execute(
+                    "INSERT OR REPLACE INTO statistics(db, tbl, spec, stats) VALUES (?1, ?2, ?3, ?4)",
+                    params![db, table, spec, text],
+                )?;
+            }
+        }
+        Ok(())
     }
 }

@@ -100,6 +100,40 @@ impl TableMeta {
     }
 }
 
+/// Statistics computed by `ANALYZE TABLE` (Spark's `CatalogStatistics`), kept in the
+/// metastore per table and per partition.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TableStatistics {
+    /// Total bytes of the data files.
+    pub size_bytes: u64,
+    /// Rows; `None` after `NOSCAN`.
+    pub rows: Option<u64>,
+    /// Column statistics by lower-case column name (`FOR COLUMNS` / `FOR ALL COLUMNS`).
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnStatisticsMeta>,
+}
+
+/// One column's statistics, as Spark's `DESCRIBE EXTENDED t col` shows them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ColumnStatisticsMeta {
+    /// Distinct non-NULL values (HyperLogLog++ estimate).
+    pub distinct_count: u64,
+    pub null_count: u64,
+    /// Smallest / largest value as Spark prints it; `None` for types without an order
+    /// Spark keeps (strings, binary) or an all-NULL column.
+    pub min: Option<String>,
+    pub max: Option<String>,
+    /// The same as numbers (dates in days, timestamps in microseconds), for estimates.
+    pub min_value: Option<f64>,
+    pub max_value: Option<f64>,
+    /// Average and largest value length in bytes (Spark: the type's size for fixed-width
+    /// types, the UTF-8 length for strings).
+    pub avg_len: u64,
+    pub max_len: u64,
+    /// Equi-height histogram bucket bounds (numeric, date and timestamp columns).
+    pub histogram: Option<Vec<f64>>,
+}
+
 /// One registered partition: a value per partition column (raw text, `None` = NULL)
 /// and the folder holding its files.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,15 +1,31 @@
-//! Join reorder (connectivity only, for now): a tree of inner and cross joins, with the
-//! filter above it, is flattened into its inputs and conditions and rebuilt left-deep,
-//! adding next the first input that a condition connects to those already joined, so no
-//! cross product is formed unless the query demands one. Conditions are put back as one
-//! filter above the joins; predicate pushdown then turns each into the join keys of the
-//! lowest join that covers it. (Cost-based ordering, with statistics, is a later rule.)
+//! Cost-based join reorder. A tree of inner and cross joins (with the filter above it)
+//! is flattened into its inputs ("relations") and conditions; the conditions that
+//! connect two relations are the edges of the join graph. The cheapest bushy join tree
+//! is found by dynamic programming over connected subgraphs, DPccp (Moerkotte and
+//! Neumann, "Analysis of Two Existing and One New Dynamic Programming Algorithm for the
+//! Generation of Optimal Bushy Join Trees without Cross Products", VLDB 2006), for up
+//! to [`DP_LIMIT`] relations; beyond that greedy operator ordering (GOO: join the
+//! connected pair with the smallest result first). Cross products are formed only
+//! between disconnected parts of the graph (the query demands them), smallest first.
+//!
+//! Cost is `C_out` (the sum of the estimated rows of every intermediate result) plus the
+//! rows of each join's build side; the smaller input of each join is put on the right,
+//! the hash join's build side. The estimate of a set of relations does not depend on
+//! how it was joined: the product of their rows, times each connected pair's equi-join
+//! selectivity ([`stats::equi_join_rows`]), times the selectivity of every other
+//! condition it covers. Outer, semi and anti joins are not reordered across (their
+//! inputs are reordered inside). Conditions go back as one filter above the new tree;
+//! predicate pushdown then makes each the key of the lowest join covering it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use super::OptimizerRule;
-use crate::error::Result;
+use super::stats::{self, Statistics, StatisticsProvider};
+use super::{OptimizerContext, OptimizerRule};
+use crate::error::{QuarryError, Result};
 use crate::plan::{BinOp, ColumnId, Expr, JoinType, LogicalPlan};
+
+/// Relations up to which the join order is found by DPccp (exact); more use GOO.
+pub const DP_LIMIT: usize = 12;
 
 pub struct JoinReorder;
 
@@ -17,8 +33,8 @@ impl OptimizerRule for JoinReorder {
     fn name(&self) -> &'static str {
         "join_reorder"
     }
-    fn rewrite(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
-        reorder(plan)
+    fn rewrite(&self, plan: LogicalPlan, ctx: &OptimizerContext) -> Result<LogicalPlan> {
+        reorder(plan, ctx.statistics)
     }
 }
 
@@ -60,27 +76,13 @@ fn flatten(p: LogicalPlan, leaves: &mut Vec<LogicalPlan>, conds: &mut Vec<Expr>)
     }
 }
 
-/// True when a join input filters its rows (a Filter node, or a scan with pushed filters,
-/// anywhere below it).
-fn has_filter(p: &LogicalPlan) -> bool {
-    match p {
-        LogicalPlan::Filter { .. } => true,
-        LogicalPlan::Scan { filters, .. } => !filters.is_empty(),
-        other => other.inputs().into_iter().any(has_filter),
-    }
-}
-
-fn ids(p: &LogicalPlan) -> HashSet<ColumnId> {
-    p.schema().iter().map(|c| c.id).collect()
-}
-
-fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
+fn reorder(plan: LogicalPlan, provider: &dyn StatisticsProvider) -> Result<LogicalPlan> {
     let (plan, above) = match plan {
         LogicalPlan::Filter { input, predicate } if is_inner(&input) => (*input, Some(predicate)),
         p => (p, None),
     };
     if !is_inner(&plan) {
-        let plan = plan.map_inputs(&mut reorder)?;
+        let plan = plan.map_inputs(&mut |p| reorder(p, provider))?;
         return Ok(match above {
             Some(predicate) => LogicalPlan::Filter {
                 input: Box::new(plan),
@@ -95,52 +97,573 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
     if let Some(p) = above {
         conds.extend(p.split_conjunction());
     }
-    let leaves: Vec<LogicalPlan> = leaves.into_iter().map(reorder).collect::<Result<_>>()?;
-    let leaf_ids: Vec<HashSet<ColumnId>> = leaves.iter().map(ids).collect();
-    let cond_ids: Vec<Vec<ColumnId>> = conds.iter().map(|c| c.column_ids()).collect();
-    // greedy: next is an input connected to the joined set by a condition, preferring
-    // one that is filtered (a stand-in for "smaller" until statistics drive this: TPC-H
-    // Q7 joins supplier to its filtered nation before the 60M-row lineitem)
-    let filtered: Vec<bool> = leaves.iter().map(has_filter).collect();
-    let mut order = vec![0usize];
-    let mut joined: HashSet<ColumnId> = leaf_ids.first().cloned().unwrap_or_default();
-    let mut left: Vec<usize> = (1..leaves.len()).collect();
-    while !left.is_empty() {
-        let is_connected = |i: usize| {
-            cond_ids.iter().any(|cs| {
-                !cs.is_empty()
-                    && cs.iter().any(|x| leaf_ids[i].contains(x))
-                    && cs.iter().any(|x| joined.contains(x))
-                    && cs
-                        .iter()
-                        .all(|x| joined.contains(x) || leaf_ids[i].contains(x))
-            })
-        };
-        let connected = left
-            .iter()
-            .position(|&i| is_connected(i) && filtered[i])
-            .or_else(|| left.iter().position(|&i| is_connected(i)));
-        let k = left.remove(connected.unwrap_or(0));
-        joined.extend(leaf_ids[k].iter().copied());
-        order.push(k);
-    }
+    let leaves: Vec<LogicalPlan> = leaves
+        .into_iter()
+        .map(|l| reorder(l, provider))
+        .collect::<Result<_>>()?;
+    let leaf_stats: Vec<Statistics> = leaves
+        .iter()
+        .map(|l| stats::estimate(l, provider))
+        .collect::<Result<_>>()?;
+    let graph = JoinGraph::new(&leaves, leaf_stats, &conds);
+    let tree = graph.best_tree()?;
     let mut slots: Vec<Option<LogicalPlan>> = leaves.into_iter().map(Some).collect();
-    let mut it = order.into_iter().filter_map(|i| slots[i].take());
-    let first = it
-        .next()
-        .ok_or_else(|| crate::error::QuarryError::Internal("empty join".into()))?;
-    let tree = it.fold(first, |acc, r| LogicalPlan::Join {
-        left: Box::new(acc),
-        right: Box::new(r),
-        join_type: JoinType::Cross,
-        on: vec![],
-        filter: None,
-    });
+    let plan = build(&tree, &mut slots)?;
     Ok(match Expr::conjunction(conds) {
         Some(predicate) => LogicalPlan::Filter {
-            input: Box::new(tree),
+            input: Box::new(plan),
             predicate,
         },
-        None => tree,
+        None => plan,
     })
+}
+
+/// A join tree over relation indexes; `Join(probe, build)`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JoinTree {
+    Leaf(usize),
+    Join(Box<JoinTree>, Box<JoinTree>),
+}
+
+fn build(t: &JoinTree, slots: &mut [Option<LogicalPlan>]) -> Result<LogicalPlan> {
+    Ok(match t {
+        JoinTree::Leaf(i) => slots.get_mut(*i).and_then(|s| s.take()).ok_or_else(|| {
+            QuarryError::Internal(format!("join reorder: relation {i} used twice"))
+        })?,
+        JoinTree::Join(l, r) => LogicalPlan::Join {
+            left: Box::new(build(l, slots)?),
+            right: Box::new(build(r, slots)?),
+            join_type: JoinType::Cross,
+            on: vec![],
+            filter: None,
+        },
+    })
+}
+
+/// The join graph: relations with their statistics, and what each condition costs.
+pub struct JoinGraph {
+    n: usize,
+    rows: Vec<f64>,
+    /// Neighbours of each relation (bit set).
+    adj: Vec<u64>,
+    /// Selectivity factors: (relations the factor needs, factor).
+    factors: Vec<(u64, f64)>,
+    /// Canonical rank of each relation (by its plan text), for deterministic ties.
+    rank: Vec<usize>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    rows: f64,
+    cost: f64,
+    tree: JoinTree,
+}
+
+fn bits(s: u64) -> impl Iterator<Item = usize> {
+    (0..64).filter(move |i| s & (1u64 << i) != 0)
+}
+
+/// Non-empty subsets of `n`, in increasing order.
+fn subsets(n: u64) -> Vec<u64> {
+    let mut out = vec![];
+    let mut s: u64 = 0;
+    loop {
+        s = s.wrapping_sub(n) & n;
+        if s == 0 {
+            break;
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// `{v_0 .. v_i}`.
+fn low(i: usize) -> u64 {
+    if i >= 63 {
+        u64::MAX
+    } else {
+        (1u64 << (i + 1)) - 1
+    }
+}
+
+impl JoinGraph {
+    /// Build the graph of `leaves` (with their estimated statistics) and `conds`.
+    pub fn new(leaves: &[LogicalPlan], leaf_stats: Vec<Statistics>, conds: &[Expr]) -> JoinGraph {
+        let n = leaves.len();
+        let mut owner: HashMap<ColumnId, usize> = HashMap::new();
+        for (i, l) in leaves.iter().enumerate() {
+            for c in l.schema() {
+                owner.insert(c.id, i);
+            }
+        }
+        let mut adj = vec![0u64; n];
+        let mut factors = vec![];
+        // equi-join keys per pair of relations
+        let mut keys: HashMap<(usize, usize), Vec<(ColumnId, ColumnId)>> = HashMap::new();
+        let mut all = Statistics::unknown(1e18);
+        for s in &leaf_stats {
+            all.columns.extend(s.columns.clone());
+        }
+        for c in conds {
+            let rels: HashSet<usize> = c
+                .column_ids()
+                .iter()
+                .filter_map(|id| owner.get(id).copied())
+                .collect();
+            let mask = rels.iter().fold(0u64, |m, i| m | (1u64 << i));
+            if rels.len() == 2 {
+                let mut v: Vec<usize> = rels.iter().copied().collect();
+                v.sort();
+                adj[v[0]] |= 1u64 << v[1];
+                adj[v[1]] |= 1u64 << v[0];
+                if let Expr::Binary {
+                    op: BinOp::Eq,
+                    left,
+                    right,
+                    ..
+                } = c
+                {
+                    if let (Expr::Column(a), Expr::Column(b)) = (left.as_ref(), right.as_ref()) {
+                        let (ia, ib) = (owner[&a.id], owner[&b.id]);
+                        if ia != ib {
+                            let k = if ia < ib {
+                                ((ia, ib), (a.id, b.id))
+                            } else {
+                                ((ib, ia), (b.id, a.id))
+                            };
+                            keys.entry(k.0).or_default().push(k.1);
+                            continue;
+                        }
+                    }
+                }
+            }
+            if mask != 0 {
+                factors.push((mask, stats::selectivity(c, &all)));
+            }
+        }
+        let rows: Vec<f64> = leaf_stats.iter().map(|s| s.rows.max(0.0)).collect();
+        let mut pairs: Vec<_> = keys.into_iter().collect();
+        pairs.sort_by_key(|(k, _)| *k);
+        for ((i, j), ks) in pairs {
+            let prod = rows[i] * rows[j];
+            let f = if prod > 0.0 {
+                stats::equi_join_rows(&leaf_stats[i], &leaf_stats[j], &ks) / prod
+            } else {
+                1.0
+            };
+            factors.push(((1u64 << i) | (1u64 << j), f.min(1.0)));
+        }
+        let texts: Vec<String> = leaves.iter().map(|l| l.to_string()).collect();
+        let mut idx: Vec<usize> = (0..n).collect();
+        idx.sort_by(|a, b| texts[*a].cmp(&texts[*b]).then(a.cmp(b)));
+        let mut rank = vec![0; n];
+        for (r, i) in idx.into_iter().enumerate() {
+            rank[i] = r;
+        }
+        JoinGraph {
+            n,
+            rows,
+            adj,
+            factors,
+            rank,
+        }
+    }
+
+    /// Estimated rows of the join of the relations in `s`.
+    fn rows_of(&self, s: u64) -> f64 {
+        let mut r: f64 = bits(s).map(|i| self.rows[i]).product();
+        for (m, f) in &self.factors {
+            if m & s == *m {
+                r *= f;
+            }
+        }
+        r
+    }
+
+    fn neigh(&self, s: u64) -> u64 {
+        bits(s).fold(0u64, |m, i| m | self.adj[i]) & !s
+    }
+
+    /// A tree's canonical text (relation ranks), to break ties between equal costs.
+    fn signature(&self, t: &JoinTree) -> String {
+        match t {
+            JoinTree::Leaf(i) => self.rank[*i].to_string(),
+            JoinTree::Join(l, r) => format!("({},{})", self.signature(l), self.signature(r)),
+        }
+    }
+
+    /// Join two entries: the smaller input is the build (right) side.
+    fn join(&self, s: u64, a: &Entry, b: &Entry) -> Entry {
+        let rows = self.rows_of(s);
+        let (probe, build) = if b.rows < a.rows
+            || (b.rows == a.rows && self.signature(&b.tree) <= self.signature(&a.tree))
+        {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        Entry {
+            rows,
+            cost: a.cost + b.cost + rows + build.rows,
+            tree: JoinTree::Join(Box::new(probe.tree.clone()), Box::new(build.tree.clone())),
+        }
+    }
+
+    fn better(&self, new: &Entry, old: Option<&Entry>) -> bool {
+        match old {
+            None => true,
+            Some(o) => {
+                let tol = 1e-9 * o.cost.abs().max(1.0);
+                new.cost < o.cost - tol
+                    || (new.cost <= o.cost + tol
+                        && self.signature(&new.tree) < self.signature(&o.tree))
+            }
+        }
+    }
+
+    /// The cheapest tree over all relations.
+    pub fn best_tree(&self) -> Result<JoinTree> {
+        if self.n == 0 {
+            return Err(QuarryError::Internal("join reorder: no relations".into()));
+        }
+        let parts = if self.n <= DP_LIMIT {
+            self.dpccp()
+        } else {
+            self.goo()
+        };
+        // disconnected parts: cross products, smallest first
+        let mut parts = parts;
+        parts.sort_by(|a, b| {
+            a.rows
+                .total_cmp(&b.rows)
+                .then_with(|| self.signature(&a.tree).cmp(&self.signature(&b.tree)))
+        });
+        let mut it = parts.into_iter();
+        let mut acc = it
+            .next()
+            .ok_or_else(|| QuarryError::Internal("join reorder: empty".into()))?;
+        for p in it {
+            // the bigger side probes
+            acc = Entry {
+                rows: acc.rows * p.rows,
+                cost: acc.cost + p.cost + acc.rows * p.rows,
+                tree: JoinTree::Join(Box::new(p.tree), Box::new(acc.tree)),
+            };
+        }
+        Ok(acc.tree)
+    }
+
+    /// Connected components (bit sets), in order of their lowest relation.
+    fn components(&self) -> Vec<u64> {
+        let mut seen = 0u64;
+        let mut out = vec![];
+        for i in 0..self.n {
+            if seen & (1u64 << i) != 0 {
+                continue;
+            }
+            let mut comp = 1u64 << i;
+            loop {
+                let next = comp | self.neigh(comp);
+                if next == comp {
+                    break;
+                }
+                comp = next;
+            }
+            seen |= comp;
+            out.push(comp);
+        }
+        out
+    }
+
+    fn leaf(&self, i: usize) -> Entry {
+        Entry {
+            rows: self.rows[i],
+            cost: 0.0,
+            tree: JoinTree::Leaf(i),
+        }
+    }
+
+    /// DPccp over the whole graph; returns the best entry of each connected component.
+    fn dpccp(&self) -> Vec<Entry> {
+        // the algorithm needs a breadth-first numbering; relabel, solve, map back
+        let mut order: Vec<usize> = vec![];
+        for comp in self.components() {
+            let start = comp.trailing_zeros() as usize;
+            let mut queue = std::collections::VecDeque::from([start]);
+            let mut seen = 1u64 << start;
+            while let Some(v) = queue.pop_front() {
+                order.push(v);
+                for w in bits(self.adj[v]) {
+                    if seen & (1u64 << w) == 0 {
+                        seen |= 1u64 << w;
+                        queue.push_back(w);
+                    }
+                }
+            }
+        }
+        let mut pos = vec![0; self.n];
+        for (k, v) in order.iter().enumerate() {
+            pos[*v] = k;
+        }
+        let relabel = |s: u64, to: &dyn Fn(usize) -> usize| -> u64 {
+            bits(s).fold(0u64, |m, i| m | (1u64 << to(i)))
+        };
+        let g = JoinGraph {
+            n: self.n,
+            rows: order.iter().map(|v| self.rows[*v]).collect(),
+            adj: order
+                .iter()
+                .map(|v| relabel(self.adj[*v], &|i| pos[i]))
+                .collect(),
+            factors: self
+                .factors
+                .iter()
+                .map(|(m, f)| (relabel(*m, &|i| pos[i]), *f))
+                .collect(),
+            rank: order.iter().map(|v| self.rank[*v]).collect(),
+        };
+        let mut dp: HashMap<u64, Entry> = HashMap::new();
+        for i in 0..g.n {
+            dp.insert(1u64 << i, g.leaf(i));
+        }
+        let mut run = Dp { g: &g, dp };
+        for i in (0..g.n).rev() {
+            let v = 1u64 << i;
+            run.emit_csg(v);
+            run.enum_csg_rec(v, low(i));
+        }
+        let comps = g.components();
+        fn back(t: &JoinTree, order: &[usize]) -> JoinTree {
+            match t {
+                JoinTree::Leaf(i) => JoinTree::Leaf(order[*i]),
+                JoinTree::Join(l, r) => {
+                    JoinTree::Join(Box::new(back(l, order)), Box::new(back(r, order)))
+                }
+            }
+        }
+        comps
+            .into_iter()
+            .filter_map(|c| run.dp.remove(&c))
+            .map(|e| Entry {
+                tree: back(&e.tree, &order),
+                ..e
+            })
+            .collect()
+    }
+
+    /// Greedy operator ordering: join the connected pair with the smallest result.
+    fn goo(&self) -> Vec<Entry> {
+        let mut parts: Vec<(u64, Entry)> = (0..self.n).map(|i| (1u64 << i, self.leaf(i))).collect();
+        loop {
+            let mut best: Option<(usize, usize, Entry)> = None;
+            for a in 0..parts.len() {
+                for b in a + 1..parts.len() {
+                    if self.neigh(parts[a].0) & parts[b].0 == 0 {
+                        continue;
+                    }
+                    let s = parts[a].0 | parts[b].0;
+                    let e = self.join(s, &parts[a].1, &parts[b].1);
+                    if best.as_ref().is_none_or(|(_, _, o)| e.rows < o.rows) {
+                        best = Some((a, b, e));
+                    }
+                }
+            }
+            let Some((a, b, e)) = best else { break };
+            let s = parts[a].0 | parts[b].0;
+            parts.remove(b);
+            parts[a] = (s, e);
+        }
+        parts.into_iter().map(|(_, e)| e).collect()
+    }
+}
+
+/// DPccp's enumeration state.
+struct Dp<'a> {
+    g: &'a JoinGraph,
+    dp: HashMap<u64, Entry>,
+}
+
+impl Dp<'_> {
+    fn enum_csg_rec(&mut self, s: u64, x: u64) {
+        let n = self.g.neigh(s) & !x;
+        let subs = subsets(n);
+        for &t in &subs {
+            self.emit_csg(s | t);
+        }
+        for &t in &subs {
+            self.enum_csg_rec(s | t, x | n);
+        }
+    }
+
+    fn emit_csg(&mut self, s1: u64) {
+        let min = s1.trailing_zeros() as usize;
+        let x = s1 | low(min);
+        let n = self.g.neigh(s1) & !x;
+        for i in bits(n).collect::<Vec<_>>().into_iter().rev() {
+            let v = 1u64 << i;
+            self.emit_pair(s1, v);
+            self.enum_cmp_rec(s1, v, x | (low(i) & n));
+        }
+    }
+
+    fn enum_cmp_rec(&mut self, s1: u64, s2: u64, x: u64) {
+        let n = self.g.neigh(s2) & !x;
+        let subs = subsets(n);
+        for &t in &subs {
+            self.emit_pair(s1, s2 | t);
+        }
+        for &t in &subs {
+            self.enum_cmp_rec(s1, s2 | t, x | n);
+        }
+    }
+
+    fn emit_pair(&mut self, s1: u64, s2: u64) {
+        let (Some(a), Some(b)) = (self.dp.get(&s1), self.dp.get(&s2)) else {
+            return;
+        };
+        let s = s1 | s2;
+        let e = self.g.join(s, a, b);
+        if self.g.better(&e, self.dp.get(&s)) {
+            self.dp.insert(s, e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(rows: Vec<f64>, edges: &[(usize, usize, f64)]) -> JoinGraph {
+        let n = rows.len();
+        let mut adj = vec![0u64; n];
+        let mut factors = vec![];
+        for (a, b, f) in edges {
+            adj[*a] |= 1 << b;
+            adj[*b] |= 1 << a;
+            factors.push(((1u64 << a) | (1u64 << b), *f));
+        }
+        JoinGraph {
+            n,
+            rows,
+            adj,
+            factors,
+            rank: (0..n).collect(),
+        }
+    }
+
+    /// Exhaustive DP over all subsets and all splits of each (no cross products): the
+    /// reference DPccp must match.
+    fn dpsub(g: &JoinGraph) -> f64 {
+        let full = (1u64 << g.n) - 1;
+        let mut dp: HashMap<u64, Entry> = HashMap::new();
+        for i in 0..g.n {
+            dp.insert(1 << i, g.leaf(i));
+        }
+        for s in 1..=full {
+            if s.count_ones() < 2 {
+                continue;
+            }
+            for s1 in subsets(s) {
+                let s2 = s & !s1;
+                if s2 == 0 || g.neigh(s1) & s2 == 0 {
+                    continue;
+                }
+                let (Some(a), Some(b)) = (dp.get(&s1), dp.get(&s2)) else {
+                    continue;
+                };
+                let e = g.join(s, a, b);
+                if dp.get(&s).is_none_or(|o| e.cost < o.cost) {
+                    dp.insert(s, e);
+                }
+            }
+        }
+        dp[&full].cost
+    }
+
+    fn cost_of(g: &JoinGraph, t: &JoinTree) -> (u64, f64) {
+        match t {
+            JoinTree::Leaf(i) => (1 << i, 0.0),
+            JoinTree::Join(l, r) => {
+                let (a, ca) = cost_of(g, l);
+                let (b, cb) = cost_of(g, r);
+                let s = a | b;
+                (s, ca + cb + g.rows_of(s) + g.rows_of(a).min(g.rows_of(b)))
+            }
+        }
+    }
+
+    #[test]
+    fn dpccp_matches_exhaustive_search() {
+        // deterministic pseudo-random connected graphs of 2..=9 relations
+        let mut seed: u64 = 42;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..60 {
+            let n = 2 + round % 8;
+            let rows: Vec<f64> = (0..n).map(|_| (1 + rnd() % 1_000_000) as f64).collect();
+            let mut edges = vec![];
+            for v in 1..n {
+                // a spanning tree, then a few extra edges (cycles)
+                let u = (rnd() as usize) % v;
+                edges.push((u, v, 1.0 / (1 + rnd() % 10_000) as f64));
+            }
+            for _ in 0..(rnd() % 4) {
+                let (a, b) = ((rnd() as usize) % n, (rnd() as usize) % n);
+                if a != b
+                    && !edges
+                        .iter()
+                        .any(|(x, y, _)| (*x, *y) == (a, b) || (*y, *x) == (a, b))
+                {
+                    edges.push((a, b, 1.0 / (1 + rnd() % 100) as f64));
+                }
+            }
+            let g = graph(rows, &edges);
+            let best = g.best_tree().unwrap();
+            let (s, c) = cost_of(&g, &best);
+            assert_eq!(s, (1u64 << n) - 1);
+            let reference = dpsub(&g);
+            assert!(
+                (c - reference).abs() <= 1e-6 * reference.max(1.0),
+                "round {round}: dpccp {c} vs exhaustive {reference}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_star_joins_the_selective_dimension_first() {
+        // fact 0 (1M rows) with dimensions 1 (10 rows after a filter, keeps 1%) and 2
+        // (1000 rows, keeps everything)
+        let g = graph(
+            vec![1_000_000.0, 10.0, 1000.0],
+            &[(0, 1, 0.001), (0, 2, 0.001)],
+        );
+        let t = g.best_tree().unwrap();
+        assert_eq!(
+            t,
+            JoinTree::Join(
+                Box::new(JoinTree::Join(
+                    Box::new(JoinTree::Leaf(0)),
+                    Box::new(JoinTree::Leaf(1))
+                )),
+                Box::new(JoinTree::Leaf(2))
+            )
+        );
+    }
+
+    #[test]
+    fn disconnected_parts_are_crossed_smallest_first_and_goo_covers_all() {
+        let g = graph(vec![5.0, 100.0, 7.0], &[(0, 1, 0.1)]);
+        let t = g.best_tree().unwrap();
+        assert_eq!(cost_of(&g, &t).0, 0b111);
+        // 14 relations in a chain: greedy
+        let n = 14;
+        let edges: Vec<_> = (1..n).map(|v| (v - 1, v, 0.01)).collect();
+        let g = graph((0..n).map(|i| 100.0 * (i + 1) as f64).collect(), &edges);
+        let t = g.best_tree().unwrap();
+        assert_eq!(cost_of(&g, &t).0, (1u64 << n) - 1);
+    }
 }

@@ -16,7 +16,7 @@ impl OptimizerRule for PredicatePushdown {
     fn name(&self) -> &'static str {
         "predicate_pushdown"
     }
-    fn rewrite(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+    fn rewrite(&self, plan: LogicalPlan, _: &super::OptimizerContext) -> Result<LogicalPlan> {
         Ok(push(plan, vec![]))
     }
 }

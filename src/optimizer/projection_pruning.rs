@@ -13,7 +13,7 @@ impl OptimizerRule for ProjectionPruning {
     fn name(&self) -> &'static str {
         "projection_pruning"
     }
-    fn rewrite(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+    fn rewrite(&self, plan: LogicalPlan, _: &super::OptimizerContext) -> Result<LogicalPlan> {
         let required: HashSet<ColumnId> = plan.schema().iter().map(|c| c.id).collect();
         Ok(prune(plan, &required, true))
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Word};
 
-use super::{offset_of, CreateTable, MsckMode, ObjectName, PartitionSpec, Statement};
+use super::{offset_of, AnalyzeMode, CreateTable, MsckMode, ObjectName, PartitionSpec, Statement};
 use crate::catalog::FileFormat;
 use crate::types::parse_type_name;
 
@@ -301,14 +301,63 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 ));
             }
             let table = object_name(p)?;
-            if !matches!(p.peek_token().token, Token::EOF | Token::SemiColon) {
+            if eat(p, "PARTITION") {
                 let t = p.peek_token();
                 return Err(ParserError::ParserError(format!(
-                    "not supported: DESCRIBE of a single column (issue: column statistics) at Line: {}, Column: {}",
+                    "not supported: DESCRIBE of a partition at Line: {}, Column: {}",
                     t.span.start.line, t.span.start.column
                 )));
             }
-            Ok(Statement::Describe { table, extended })
+            // `DESCRIBE [EXTENDED] t col`: one column (with statistics when EXTENDED)
+            let column = if matches!(p.peek_token().token, Token::EOF | Token::SemiColon) {
+                None
+            } else {
+                Some(identifier(p)?)
+            };
+            Ok(Statement::Describe {
+                table,
+                extended,
+                column,
+            })
+        }
+        "ANALYZE" => {
+            p.next_token();
+            if eat(p, "TABLES") {
+                return Err(ParserError::ParserError(
+                    "not supported: ANALYZE TABLES (analyze each table with ANALYZE TABLE t COMPUTE STATISTICS)".into(),
+                ));
+            }
+            expect(p, "TABLE")?;
+            let table = object_name(p)?;
+            let partition = if eat(p, "PARTITION") {
+                Some(partition_spec(p)?)
+            } else {
+                None
+            };
+            expect(p, "COMPUTE")?;
+            expect(p, "STATISTICS")?;
+            // sqlparser's grammar has no FOR ALL COLUMNS: this parser reads it
+            let mode = if eat(p, "NOSCAN") {
+                AnalyzeMode::NoScan
+            } else if eat(p, "FOR") {
+                if eat_seq(p, &["ALL", "COLUMNS"]) {
+                    AnalyzeMode::AllColumns
+                } else {
+                    expect(p, "COLUMNS")?;
+                    let mut cols = vec![identifier(p)?];
+                    while p.consume_token(&Token::Comma) {
+                        cols.push(identifier(p)?);
+                    }
+                    AnalyzeMode::Columns(cols)
+                }
+            } else {
+                AnalyzeMode::Scan
+            };
+            Ok(Statement::Analyze {
+                table,
+                partition,
+                mode,
+            })
         }
         "MSCK" => {
             p.next_token();

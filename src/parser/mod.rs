@@ -62,6 +62,19 @@ pub struct CreateTable {
     pub query: Option<Box<Query>>,
 }
 
+/// What `ANALYZE TABLE ... COMPUTE STATISTICS` computes (Spark's semantics).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnalyzeMode {
+    /// Size and row count.
+    Scan,
+    /// `NOSCAN`: size only, from the file listing.
+    NoScan,
+    /// `FOR COLUMNS a, b`: size, rows, and these columns' statistics.
+    Columns(Vec<String>),
+    /// `FOR ALL COLUMNS`.
+    AllColumns,
+}
+
 /// One SQL statement.
 #[derive(Clone, Debug)]
 pub enum Statement {
@@ -95,9 +108,17 @@ pub enum Statement {
     ShowPartitions {
         table: ObjectName,
     },
+    /// `DESCRIBE [EXTENDED] t [col]`.
     Describe {
         table: ObjectName,
         extended: bool,
+        column: Option<String>,
+    },
+    /// `ANALYZE TABLE t [PARTITION (...)] COMPUTE STATISTICS [NOSCAN | FOR COLUMNS a, b | FOR ALL COLUMNS]`.
+    Analyze {
+        table: ObjectName,
+        partition: Option<PartitionSpec>,
+        mode: AnalyzeMode,
     },
     CreateTable(Box<CreateTable>),
     /// `CREATE [OR REPLACE] [TEMPORARY] VIEW v AS query`; `sql` is the query's text.

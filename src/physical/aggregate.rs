@@ -293,14 +293,6 @@ impl ExecutionPlan for HashAggregateExec {
             a.join(", ")
         )
     }
-    /// One row without GROUP BY; else a tenth of the input (no NDV statistics yet).
-    fn estimated_rows(&self) -> f64 {
-        if self.group.is_empty() {
-            1.0
-        } else {
-            (self.input.estimated_rows() / 10.0).max(1.0)
-        }
-    }
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }

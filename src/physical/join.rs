@@ -556,20 +556,6 @@ impl ExecutionPlan for HashJoinExec {
     fn ids(&self) -> &[ColumnId] {
         &self.ids
     }
-    /// Equi-joins as foreign key to primary key (the larger input's size, times the
-    /// residual filter's selectivity); semi/anti joins keep half the probe side.
-    fn estimated_rows(&self) -> f64 {
-        let (l, r) = (self.left.estimated_rows(), self.right.estimated_rows());
-        let f = self.filter.as_ref().map_or(1.0, super::selectivity);
-        match self.join_type {
-            _ if self.left_keys.is_empty() => l * r * f,
-            JoinType::Inner | JoinType::Cross => l.max(r) * f,
-            JoinType::Left => l.max(l.max(r) * f),
-            JoinType::Right => r.max(l.max(r) * f),
-            JoinType::Full => l + r,
-            JoinType::LeftSemi | JoinType::LeftAnti => l / 2.0,
-        }
-    }
     fn partitions(&self) -> usize {
         if self.join_type == JoinType::Full || self.build_left {
             1

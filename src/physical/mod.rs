@@ -8,11 +8,13 @@
 //! rayon pool, keep per-thread state, and merge it.
 
 pub mod aggregate;
+pub mod analyze;
 pub mod eval;
 pub mod join;
 pub mod operators;
 pub mod planner;
 pub mod scan;
+pub mod statistics;
 pub mod window;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,7 +27,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use rayon::prelude::*;
 
 use crate::error::{QuarryError, Result};
-use crate::plan::{Column, ColumnId, Expr};
+use crate::plan::{Column, ColumnId};
 
 /// Per-query execution settings.
 pub struct ExecContext {
@@ -35,6 +37,9 @@ pub struct ExecContext {
     pub pool: Arc<rayon::ThreadPool>,
     /// Local and S3 file access (clients, listing and footer caches).
     pub storage: Arc<crate::datasource::Storage>,
+    /// Scans planned in this query (files after pruning, footers), by source and
+    /// filters: the optimizer's estimates and the physical plan share them.
+    pub scans: Mutex<std::collections::HashMap<String, Arc<scan::ScanFiles>>>,
 }
 
 impl ExecContext {
@@ -48,7 +53,6 @@ impl ExecContext {
 }
 
 /// Rows produced and time spent (inclusive of fused inputs) by one operator.
-#[derive(Default)]
 pub struct Metrics {
     pub rows: AtomicU64,
     pub nanos: AtomicU64,
@@ -56,9 +60,40 @@ pub struct Metrics {
     pub extra: Mutex<Vec<String>>,
     /// Object-store requests made (scans of S3 data).
     pub io: crate::datasource::IoStats,
+    /// The optimizer's estimate of the output rows (`f64` bits; NaN when none).
+    estimate: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            rows: AtomicU64::new(0),
+            nanos: AtomicU64::new(0),
+            extra: Mutex::new(vec![]),
+            io: Default::default(),
+            estimate: AtomicU64::new(f64::NAN.to_bits()),
+        }
+    }
 }
 
 impl Metrics {
+    /// Record the optimizer's row estimate (the first one set stays: a wrapper node
+    /// planned for the same logical node keeps the inner operator's).
+    pub fn set_estimate(&self, rows: f64) {
+        let _ = self.estimate.compare_exchange(
+            f64::NAN.to_bits(),
+            rows.to_bits(),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The optimizer's row estimate, if one was set.
+    pub fn estimate(&self) -> Option<f64> {
+        let v = f64::from_bits(self.estimate.load(Ordering::Relaxed));
+        (!v.is_nan()).then_some(v)
+    }
+
     /// Run `f`, adding its output rows and elapsed time.
     pub fn record(&self, f: impl FnOnce() -> Result<Vec<RecordBatch>>) -> Result<Vec<RecordBatch>> {
         let t = Instant::now();
@@ -86,14 +121,6 @@ pub trait ExecutionPlan: Send + Sync {
     fn execute(&self, partition: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>>;
     fn children(&self) -> Vec<Arc<dyn ExecutionPlan>>;
     fn metrics(&self) -> &Metrics;
-    /// Estimated output rows, used to pick the hash-join build side. The default passes
-    /// the first input's estimate through (1000 for a leaf).
-    fn estimated_rows(&self) -> f64 {
-        self.children()
-            .first()
-            .map(|c| c.estimated_rows())
-            .unwrap_or(1000.0)
-    }
 }
 
 /// Hash of an integer key (hash join and GROUP BY fast paths): a multiplicative hash with
@@ -112,52 +139,6 @@ pub fn int_like(t: &arrow::datatypes::DataType) -> bool {
         t,
         Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | Date32
     )
-}
-
-/// Estimated fraction of rows a predicate keeps, without column statistics (the
-/// textbook defaults, as System R and Spark's fallback): `=` 0.1, a range or LIKE 1/3,
-/// `IN (k values)` 0.1 per value, `IS NULL` 0.1; AND multiplies, OR adds less the
-/// overlap, NOT complements.
-pub fn selectivity(e: &Expr) -> f64 {
-    use crate::plan::BinOp;
-    let s = match e {
-        Expr::Binary {
-            op: BinOp::And,
-            left,
-            right,
-            ..
-        } => selectivity(left) * selectivity(right),
-        Expr::Binary {
-            op: BinOp::Or,
-            left,
-            right,
-            ..
-        } => {
-            let (a, b) = (selectivity(left), selectivity(right));
-            a + b - a * b
-        }
-        Expr::Binary { op: BinOp::Eq, .. } => 0.1,
-        Expr::Binary {
-            op: BinOp::NotEq, ..
-        } => 0.9,
-        Expr::Binary {
-            op: BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq,
-            ..
-        } => 1.0 / 3.0,
-        Expr::Not(inner) => 1.0 - selectivity(inner),
-        Expr::IsNull(_) => 0.1,
-        Expr::IsNotNull(_) => 0.9,
-        Expr::InList { list, negated, .. } => {
-            let s = (0.1 * list.len() as f64).min(0.5);
-            if *negated {
-                1.0 - s
-            } else {
-                s
-            }
-        }
-        _ => 1.0 / 3.0,
-    };
-    s.clamp(0.0, 1.0)
 }
 
 /// An arrow schema for logical columns (names kept; duplicates allowed).
@@ -209,14 +190,21 @@ pub fn display_plan(plan: &Arc<dyn ExecutionPlan>, analyze: bool) -> String {
     fn go(p: &Arc<dyn ExecutionPlan>, depth: usize, analyze: bool, out: &mut String) {
         let pad = "  ".repeat(depth);
         out.push_str(&format!("{pad}{}", p.describe()));
+        let est = p
+            .metrics()
+            .estimate()
+            .map(crate::optimizer::stats::fmt_rows)
+            .unwrap_or_else(|| "?".into());
         if analyze {
             let m = p.metrics();
             out.push_str(&format!(
-                "  [rows={} time={:.3}ms partitions={}]",
+                "  [rows={} est={est} time={:.3}ms partitions={}]",
                 m.rows.load(Ordering::Relaxed),
                 m.nanos.load(Ordering::Relaxed) as f64 / 1e6,
                 p.partitions()
             ));
+        } else {
+            out.push_str(&format!("  [est={est}]"));
         }
         out.push('\n');
         if analyze {

@@ -40,9 +40,6 @@ impl ExecutionPlan for FilterExec {
     fn describe(&self) -> String {
         format!("FilterExec {}", self.predicate)
     }
-    fn estimated_rows(&self) -> f64 {
-        self.input.estimated_rows() * super::selectivity(&self.predicate)
-    }
     fn schema(&self) -> SchemaRef {
         self.input.schema()
     }
@@ -362,10 +359,6 @@ impl ExecutionPlan for LimitExec {
                 .unwrap_or_else(|| "all".into())
         )
     }
-    fn estimated_rows(&self) -> f64 {
-        let n = self.input.estimated_rows();
-        self.fetch.map_or(n, |f| n.min(f as f64))
-    }
     fn schema(&self) -> SchemaRef {
         self.input.schema()
     }
@@ -448,9 +441,6 @@ impl ExecutionPlan for UnionExec {
     fn describe(&self) -> String {
         "UnionExec".into()
     }
-    fn estimated_rows(&self) -> f64 {
-        self.inputs.iter().map(|i| i.estimated_rows()).sum()
-    }
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
@@ -509,9 +499,6 @@ impl ValuesExec {
 impl ExecutionPlan for ValuesExec {
     fn describe(&self) -> String {
         format!("ValuesExec rows={}", self.batch.num_rows())
-    }
-    fn estimated_rows(&self) -> f64 {
-        self.batch.num_rows() as f64
     }
     fn schema(&self) -> SchemaRef {
         self.batch.schema()

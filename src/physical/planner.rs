@@ -3,7 +3,8 @@
 //! sets (IN). RIGHT joins become LEFT joins with swapped inputs; LIMIT over ORDER BY
 //! becomes a top-k sort; INTERSECT/EXCEPT become null-safe semi/anti joins.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef};
@@ -16,8 +17,11 @@ use super::operators::{
     FilterExec, LimitExec, PhysicalSortKey, ProjectExec, SortExec, UnionExec, ValuesExec,
 };
 use super::scan::ScanExec;
+use super::statistics::ScanStatistics;
 use super::{collect, make_batch, schema_of, ExecContext, ExecutionPlan};
 use crate::error::{QuarryError, Result};
+use crate::optimizer::stats::{self, Statistics, StatisticsProvider};
+use crate::optimizer::OptimizerContext;
 use crate::plan::expr::ValueSet;
 use crate::plan::{Column, Expr, JoinType, LogicalPlan, SetOpKind, SortKey, SubqueryKind};
 use crate::types::ScalarValue;
@@ -26,11 +30,57 @@ pub struct PhysicalPlanner<'a> {
     pub ctx: &'a ExecContext,
     /// Optimizer rules disabled by the session (applied to subqueries too).
     pub disabled_rules: &'a [String],
+    /// Estimated statistics per logical node (by address: every node planned by one
+    /// planner is borrowed from the plan it was given, alive while it plans).
+    estimates: RefCell<HashMap<usize, Statistics>>,
 }
 
-impl PhysicalPlanner<'_> {
-    /// Plan `plan` for execution.
+impl<'a> PhysicalPlanner<'a> {
+    pub fn new(ctx: &'a ExecContext, disabled_rules: &'a [String]) -> PhysicalPlanner<'a> {
+        PhysicalPlanner {
+            ctx,
+            disabled_rules,
+            estimates: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The optimizer context over this query's scans.
+    pub fn optimize(
+        &self,
+        plan: LogicalPlan,
+        trace: &mut dyn FnMut(&str, &LogicalPlan),
+    ) -> Result<LogicalPlan> {
+        let provider = ScanStatistics { ctx: self.ctx };
+        let octx = OptimizerContext {
+            statistics: &provider,
+        };
+        crate::optimizer::optimize(plan, self.disabled_rules, &octx, trace)
+    }
+
+    /// Estimated statistics of a logical node (memoized).
+    pub fn estimate(&self, plan: &LogicalPlan) -> Result<Statistics> {
+        let key = plan as *const LogicalPlan as usize;
+        if let Some(s) = self.estimates.borrow().get(&key) {
+            return Ok(s.clone());
+        }
+        let provider = Memo { planner: self };
+        let s = stats::estimate_node(plan, &provider)?;
+        self.estimates.borrow_mut().insert(key, s.clone());
+        Ok(s)
+    }
+
+    fn rows(&self, plan: &LogicalPlan) -> f64 {
+        self.estimate(plan).map(|s| s.rows).unwrap_or(1000.0)
+    }
+
+    /// Plan `plan` for execution; each operator carries its node's row estimate.
     pub fn create(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        let p = self.create_node(plan)?;
+        p.metrics().set_estimate(self.rows(plan));
+        Ok(p)
+    }
+
+    fn create_node(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
         let ids = |cols: &[Column]| cols.iter().map(|c| c.id).collect::<Vec<_>>();
         Ok(match plan {
             LogicalPlan::Scan {
@@ -148,10 +198,9 @@ impl PhysicalPlanner<'_> {
                     .map(|(l, r)| Ok((self.expr(l.clone())?, self.expr(r.clone())?)))
                     .collect::<Result<_>>()?;
                 let (l, r) = (self.create(left)?, self.create(right)?);
+                let (lrows, rrows) = (self.rows(left), self.rows(right));
                 // an inner equi-join builds its hash table on the input estimated smaller
-                let swap_inner = *join_type == JoinType::Inner
-                    && !on.is_empty()
-                    && r.estimated_rows() > l.estimated_rows();
+                let swap_inner = *join_type == JoinType::Inner && !on.is_empty() && rrows > lrows;
                 if *join_type == JoinType::Right || swap_inner {
                     // build on the left input, probe with the right, then restore the column order
                     let swapped_cols: Vec<Column> =
@@ -177,7 +226,7 @@ impl PhysicalPlanner<'_> {
                 } else {
                     // a semi/anti join whose left (returned) side is the smaller one builds there
                     let build_left = matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti)
-                        && l.estimated_rows() < r.estimated_rows();
+                        && lrows < rrows;
                     let j = HashJoinExec::new(
                         l,
                         r,
@@ -336,9 +385,10 @@ impl PhysicalPlanner<'_> {
     }
 
     fn run(&self, plan: &LogicalPlan) -> Result<Vec<RecordBatch>> {
-        let optimized =
-            crate::optimizer::optimize(plan.clone(), self.disabled_rules, &mut |_, _| {})?;
-        let p = self.create(&optimized)?;
+        // a planner of its own: the optimized plan is a temporary
+        let planner = PhysicalPlanner::new(self.ctx, self.disabled_rules);
+        let optimized = planner.optimize(plan.clone(), &mut |_, _| {})?;
+        let p = planner.create(&optimized)?;
         collect(&p, self.ctx)
     }
 
@@ -410,5 +460,34 @@ impl PhysicalPlanner<'_> {
                 })
             }
         }
+    }
+}
+
+/// The estimator's view through the planner: children's estimates are memoized.
+struct Memo<'p, 'a> {
+    planner: &'p PhysicalPlanner<'a>,
+}
+
+impl stats::ChildEstimates for Memo<'_, '_> {
+    fn child(&self, plan: &LogicalPlan) -> Result<Statistics> {
+        self.planner.estimate(plan)
+    }
+    fn provider(&self) -> &dyn StatisticsProvider {
+        self
+    }
+}
+
+impl StatisticsProvider for Memo<'_, '_> {
+    fn scan_statistics(
+        &self,
+        source: &Arc<crate::plan::TableSource>,
+        columns: &[Column],
+        projection: &[usize],
+        filters: &[Expr],
+    ) -> Result<Statistics> {
+        ScanStatistics {
+            ctx: self.planner.ctx,
+        }
+        .scan_statistics(source, columns, projection, filters)
     }
 }

@@ -22,6 +22,7 @@ use crate::plan::{Column, ColumnId, Expr, SourceFiles, TableSource};
 use crate::types::ScalarValue;
 
 /// One morsel: a file (and for parquet, one row group) with its partition values.
+#[derive(Clone)]
 struct ScanTask {
     file: FileEntry,
     partition_values: Arc<Vec<ScalarValue>>,
@@ -69,8 +70,308 @@ pub fn partition_value(raw: Option<&str>, col: &ColumnDef, folder: &str) -> Resu
     }
 }
 
+/// A scan's files after partition and row-group pruning: planned once per query (the
+/// optimizer's statistics and the physical scan share it, see [`plan_files`]).
+pub struct ScanFiles {
+    tasks: Vec<ScanTask>,
+    /// Filters over data columns (applied while reading); partition-only filters were
+    /// applied exactly by partition pruning.
+    pub data_filters: Vec<Expr>,
+    /// Lines for EXPLAIN ANALYZE (partitions, files, row groups pruned).
+    extra: Vec<String>,
+    /// Requests made while planning (listings, footers).
+    io: datasource::IoStats,
+    /// Typed values of the kept partitions, one array per partition column.
+    pub partition_values: Vec<ArrayRef>,
+    /// Bytes of the files read.
+    pub bytes: u64,
+}
+
+impl ScanFiles {
+    /// Rows of the kept row groups (`None` for CSV/JSON, whose files do not say).
+    pub fn rows(&self) -> Option<f64> {
+        let mut n = 0.0;
+        for t in &self.tasks {
+            n += t
+                .row_group
+                .as_ref()?
+                .1
+                .metadata()
+                .row_group(t.row_group.as_ref()?.0)
+                .num_rows() as f64;
+        }
+        Some(n)
+    }
+
+    /// The parquet footers read, each with the row groups kept.
+    pub fn footers(&self) -> Vec<(Metadata, Vec<usize>)> {
+        let mut out: Vec<(Metadata, Vec<usize>)> = vec![];
+        for t in &self.tasks {
+            if let Some((rg, md)) = &t.row_group {
+                match out.last_mut() {
+                    Some((m, rgs)) if Arc::ptr_eq(m, md) => rgs.push(*rg),
+                    _ => out.push((md.clone(), vec![*rg])),
+                }
+            }
+        }
+        out
+    }
+
+    /// Number of files read.
+    pub fn files(&self) -> usize {
+        let mut n = 0;
+        let mut last: Option<&Location> = None;
+        for t in &self.tasks {
+            if last != Some(&t.file.location) {
+                n += 1;
+                last = Some(&t.file.location);
+            }
+        }
+        n
+    }
+}
+
+/// Plan a scan's files: partition pruning, listing, footers and row-group pruning. The
+/// result is cached in `ctx` by (source, filters), so the optimizer's estimates and the
+/// physical scan list and read footers once.
+pub fn plan_files(
+    source: &Arc<TableSource>,
+    columns: &[Column],
+    projection: &[usize],
+    filters: &[Expr],
+    ctx: &ExecContext,
+) -> Result<Arc<ScanFiles>> {
+    let key = format!(
+        "{:p}|{}",
+        Arc::as_ptr(source),
+        filters
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    );
+    if let Some(f) = ctx.scans.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(f);
+    }
+    let f = Arc::new(plan_files_uncached(
+        source, columns, projection, filters, ctx,
+    )?);
+    if let Ok(mut m) = ctx.scans.lock() {
+        m.insert(key, f.clone());
+    }
+    Ok(f)
+}
+
+fn plan_files_uncached(
+    source: &Arc<TableSource>,
+    columns: &[Column],
+    projection: &[usize],
+    filters: &[Expr],
+    ctx: &ExecContext,
+) -> Result<ScanFiles> {
+    let all = source.all_columns();
+    let n_data = source.data_columns.len();
+    let io_stats = datasource::IoStats::default();
+    let mut extra: Vec<String> = vec![];
+    // partitions: (folder, values)
+    let partitions: Vec<(String, Vec<Option<String>>)> = match &source.files {
+        SourceFiles::Folder(f) => vec![(f.clone(), vec![])],
+        SourceFiles::Partitions(ps) => ps
+            .iter()
+            .map(|p| (p.location.clone(), p.values.clone()))
+            .collect(),
+    };
+    let total_partitions = partitions.len();
+    // typed partition values: one cast per partition column over all partitions
+    let n_parts = partitions.len();
+    let mut part_arrays: Vec<ArrayRef> = vec![];
+    for (k, col) in source.partition_columns.iter().enumerate() {
+        let raw: arrow::array::StringArray = partitions
+            .iter()
+            .map(|(_, vals)| vals.get(k).cloned().flatten())
+            .collect();
+        let cast = super::eval::cast_array(&(Arc::new(raw.clone()) as ArrayRef), &col.data_type)?;
+        if let Some(bad) = (0..n_parts).find(|i| raw.is_valid(*i) && cast.is_null(*i)) {
+            // the error names the folder
+            partition_value(Some(raw.value(bad)), col, &partitions[bad].0)?;
+        }
+        part_arrays.push(cast);
+    }
+    // partition pruning: filters over partition columns only, evaluated on the values
+    let part_ids: HashMap<ColumnId, usize> = columns
+        .iter()
+        .zip(projection)
+        .filter(|(_, p)| **p >= n_data)
+        .map(|(c, p)| (c.id, *p - n_data))
+        .collect();
+    let (part_filters, data_filters): (Vec<Expr>, Vec<Expr>) =
+        filters.iter().cloned().partition(|f| {
+            !f.column_ids().is_empty() && f.column_ids().iter().all(|i| part_ids.contains_key(i))
+        });
+    let mut keep = vec![true; n_parts];
+    if !part_filters.is_empty() && n_parts > 0 {
+        let pid_list: Vec<ColumnId> = part_ids.keys().copied().collect();
+        let pschema = super::schema_of(
+            &pid_list
+                .iter()
+                .map(|id| {
+                    columns
+                        .iter()
+                        .find(|c| c.id == *id)
+                        .cloned()
+                        .ok_or_else(|| QuarryError::Internal("partition column".into()))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        );
+        let arrays: Vec<ArrayRef> = pid_list
+            .iter()
+            .map(|id| part_arrays[part_ids[id]].clone())
+            .collect();
+        let batch = make_batch(pschema, arrays, n_parts)?;
+        let play = layout_of(&pid_list);
+        for f in &part_filters {
+            let m = evaluate_predicate(f, &batch, &play)?;
+            for (i, k) in keep.iter_mut().enumerate() {
+                *k &= m.value(i);
+            }
+        }
+    }
+    let typed: Vec<(String, Arc<Vec<ScalarValue>>)> = partitions
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep[*i])
+        .map(|(i, (folder, _))| {
+            (
+                folder,
+                Arc::new(
+                    part_arrays
+                        .iter()
+                        .map(|a| ScalarValue(a.slice(i, 1)))
+                        .collect(),
+                ),
+            )
+        })
+        .collect();
+    let kept_partitions = typed.len();
+    // list files of the kept partitions (a registered partition whose folder is gone reads as empty)
+    let storage = &ctx.storage;
+    let io = &io_stats;
+    let roots: Vec<Location> = typed
+        .iter()
+        .map(|(folder, _)| Location::parse(folder))
+        .collect::<Result<_>>()?;
+    let mut listed: Vec<Vec<(FileEntry, Arc<Vec<ScalarValue>>)>> = vec![];
+    for (r, (_, vals)) in storage.list_files_many(&roots, io).into_iter().zip(&typed) {
+        let files = match r {
+            Ok(f) => f,
+            // a registered partition whose folder is gone reads as empty
+            Err(QuarryError::Data(m))
+                if matches!(source.files, SourceFiles::Partitions(_))
+                    && m.starts_with("[PATH_NOT_FOUND]") =>
+            {
+                Arc::new(vec![])
+            }
+            Err(e) => return Err(e),
+        };
+        listed.push(files.iter().map(|f| (f.clone(), vals.clone())).collect());
+    }
+    let files: Vec<(FileEntry, Arc<Vec<ScalarValue>>)> = listed.into_iter().flatten().collect();
+    let n_files = files.len();
+    let mut tasks = vec![];
+    match source.format {
+        FileFormat::Parquet => {
+            let stat_cols: HashMap<ColumnId, (String, DataType)> = columns
+                .iter()
+                .zip(projection)
+                .filter(|(_, p)| **p < n_data)
+                .map(|(c, p)| (c.id, (all[*p].name.clone(), all[*p].data_type.clone())))
+                .collect();
+            let entries: Vec<FileEntry> = files.iter().map(|(f, _)| f.clone()).collect();
+            let tails = storage.fetch_tails(&entries, datasource::parquet::FOOTER_GUESS, io);
+            let footers: Vec<(FileEntry, Arc<Vec<ScalarValue>>, Metadata, Vec<bool>)> =
+                ctx.pool.install(|| {
+                    files
+                        .into_par_iter()
+                        .zip(tails)
+                        .map(|((file, vals), tail)| {
+                            let md = Arc::new(datasource::parquet::load_metadata_with_tail(
+                                storage, &file, tail?, io,
+                            )?);
+                            let keep = datasource::pruning::prune_row_groups(
+                                &md,
+                                &data_filters,
+                                &stat_cols,
+                            );
+                            Ok((file, vals, md, keep))
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })?;
+            let (mut total_rg, mut kept_rg) = (0, 0);
+            for (file, vals, md, keep) in footers {
+                for (rg, k) in keep.iter().enumerate() {
+                    total_rg += 1;
+                    if *k {
+                        kept_rg += 1;
+                        tasks.push(ScanTask {
+                            file: file.clone(),
+                            partition_values: vals.clone(),
+                            row_group: Some((rg, md.clone())),
+                        });
+                    }
+                }
+            }
+            extra.push(format!(
+                "partitions: {kept_partitions} read, {} pruned",
+                total_partitions - kept_partitions
+            ));
+            extra.push(format!(
+                "files: {n_files}; row groups: {kept_rg} read, {} pruned by statistics",
+                total_rg - kept_rg
+            ));
+        }
+        FileFormat::Csv | FileFormat::Json => {
+            for (file, vals) in files {
+                tasks.push(ScanTask {
+                    file,
+                    partition_values: vals,
+                    row_group: None,
+                });
+            }
+            extra.push(format!(
+                "partitions: {kept_partitions} read, {} pruned",
+                total_partitions - kept_partitions
+            ));
+            extra.push(format!("files: {n_files} read"));
+        }
+    }
+    let bytes = tasks
+        .iter()
+        .map(|t: &ScanTask| match &t.row_group {
+            Some((rg, md)) => md.metadata().row_group(*rg).compressed_size().max(0) as u64,
+            None => t.file.size,
+        })
+        .sum();
+    let partition_values = part_arrays
+        .iter()
+        .map(|a| {
+            let idx: arrow::array::UInt32Array =
+                (0..n_parts as u32).filter(|i| keep[*i as usize]).collect();
+            arrow::compute::take(a, &idx, None).map_err(QuarryError::from)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ScanFiles {
+        tasks,
+        data_filters,
+        extra,
+        io: io_stats,
+        partition_values,
+        bytes,
+    })
+}
+
 impl ScanExec {
-    /// Plan a scan: partition pruning, listing, footers and row-group pruning.
+    /// Plan a scan: partition pruning, listing, footers and row-group pruning (see
+    /// [`plan_files`]).
     pub fn try_new(
         source: Arc<TableSource>,
         columns: &[Column],
@@ -78,187 +379,13 @@ impl ScanExec {
         filters: Vec<Expr>,
         ctx: &ExecContext,
     ) -> Result<ScanExec> {
-        let all = source.all_columns();
-        let n_data = source.data_columns.len();
+        let files = plan_files(&source, columns, &projection, &filters, ctx)?;
         let ids: Vec<ColumnId> = columns.iter().map(|c| c.id).collect();
         let layout = layout_of(&ids);
         let metrics = Metrics::default();
-        // partitions: (folder, values)
-        let partitions: Vec<(String, Vec<Option<String>>)> = match &source.files {
-            SourceFiles::Folder(f) => vec![(f.clone(), vec![])],
-            SourceFiles::Partitions(ps) => ps
-                .iter()
-                .map(|p| (p.location.clone(), p.values.clone()))
-                .collect(),
-        };
-        let total_partitions = partitions.len();
-        // typed partition values: one cast per partition column over all partitions
-        let n_parts = partitions.len();
-        let mut part_arrays: Vec<ArrayRef> = vec![];
-        for (k, col) in source.partition_columns.iter().enumerate() {
-            let raw: arrow::array::StringArray = partitions
-                .iter()
-                .map(|(_, vals)| vals.get(k).cloned().flatten())
-                .collect();
-            let cast =
-                super::eval::cast_array(&(Arc::new(raw.clone()) as ArrayRef), &col.data_type)?;
-            if let Some(bad) = (0..n_parts).find(|i| raw.is_valid(*i) && cast.is_null(*i)) {
-                // the error names the folder
-                partition_value(Some(raw.value(bad)), col, &partitions[bad].0)?;
-            }
-            part_arrays.push(cast);
-        }
-        // partition pruning: filters over partition columns only, evaluated on the values
-        let part_ids: HashMap<ColumnId, usize> = columns
-            .iter()
-            .zip(&projection)
-            .filter(|(_, p)| **p >= n_data)
-            .map(|(c, p)| (c.id, *p - n_data))
-            .collect();
-        let (part_filters, data_filters): (Vec<Expr>, Vec<Expr>) =
-            filters.iter().cloned().partition(|f| {
-                !f.column_ids().is_empty()
-                    && f.column_ids().iter().all(|i| part_ids.contains_key(i))
-            });
-        let mut keep = vec![true; n_parts];
-        if !part_filters.is_empty() && n_parts > 0 {
-            let pid_list: Vec<ColumnId> = part_ids.keys().copied().collect();
-            let pschema = super::schema_of(
-                &pid_list
-                    .iter()
-                    .map(|id| {
-                        columns
-                            .iter()
-                            .find(|c| c.id == *id)
-                            .cloned()
-                            .ok_or_else(|| QuarryError::Internal("partition column".into()))
-                    })
-                    .collect::<Result<Vec<_>>>()?,
-            );
-            let arrays: Vec<ArrayRef> = pid_list
-                .iter()
-                .map(|id| part_arrays[part_ids[id]].clone())
-                .collect();
-            let batch = make_batch(pschema, arrays, n_parts)?;
-            let play = layout_of(&pid_list);
-            for f in &part_filters {
-                let m = evaluate_predicate(f, &batch, &play)?;
-                for (i, k) in keep.iter_mut().enumerate() {
-                    *k &= m.value(i);
-                }
-            }
-        }
-        let typed: Vec<(String, Arc<Vec<ScalarValue>>)> = partitions
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| keep[*i])
-            .map(|(i, (folder, _))| {
-                (
-                    folder,
-                    Arc::new(
-                        part_arrays
-                            .iter()
-                            .map(|a| ScalarValue(a.slice(i, 1)))
-                            .collect(),
-                    ),
-                )
-            })
-            .collect();
-        let kept_partitions = typed.len();
-        // list files of the kept partitions (a registered partition whose folder is gone reads as empty)
-        let storage = &ctx.storage;
-        let io = &metrics.io;
-        let roots: Vec<Location> = typed
-            .iter()
-            .map(|(folder, _)| Location::parse(folder))
-            .collect::<Result<_>>()?;
-        let mut listed: Vec<Vec<(FileEntry, Arc<Vec<ScalarValue>>)>> = vec![];
-        for (r, (_, vals)) in storage.list_files_many(&roots, io).into_iter().zip(&typed) {
-            let files = match r {
-                Ok(f) => f,
-                // a registered partition whose folder is gone reads as empty
-                Err(QuarryError::Data(m))
-                    if matches!(source.files, SourceFiles::Partitions(_))
-                        && m.starts_with("[PATH_NOT_FOUND]") =>
-                {
-                    Arc::new(vec![])
-                }
-                Err(e) => return Err(e),
-            };
-            listed.push(files.iter().map(|f| (f.clone(), vals.clone())).collect());
-        }
-        let files: Vec<(FileEntry, Arc<Vec<ScalarValue>>)> = listed.into_iter().flatten().collect();
-        let n_files = files.len();
-        let mut tasks = vec![];
-        match source.format {
-            FileFormat::Parquet => {
-                let stat_cols: HashMap<ColumnId, (String, DataType)> = columns
-                    .iter()
-                    .zip(&projection)
-                    .filter(|(_, p)| **p < n_data)
-                    .map(|(c, p)| (c.id, (all[*p].name.clone(), all[*p].data_type.clone())))
-                    .collect();
-                let entries: Vec<FileEntry> = files.iter().map(|(f, _)| f.clone()).collect();
-                let tails = storage.fetch_tails(&entries, datasource::parquet::FOOTER_GUESS, io);
-                let footers: Vec<(FileEntry, Arc<Vec<ScalarValue>>, Metadata, Vec<bool>)> =
-                    ctx.pool.install(|| {
-                        files
-                            .into_par_iter()
-                            .zip(tails)
-                            .map(|((file, vals), tail)| {
-                                let md = Arc::new(datasource::parquet::load_metadata_with_tail(
-                                    storage, &file, tail?, io,
-                                )?);
-                                let keep = datasource::pruning::prune_row_groups(
-                                    &md,
-                                    &data_filters,
-                                    &stat_cols,
-                                );
-                                Ok((file, vals, md, keep))
-                            })
-                            .collect::<Result<Vec<_>>>()
-                    })?;
-                let (mut total_rg, mut kept_rg) = (0, 0);
-                for (file, vals, md, keep) in footers {
-                    for (rg, k) in keep.iter().enumerate() {
-                        total_rg += 1;
-                        if *k {
-                            kept_rg += 1;
-                            tasks.push(ScanTask {
-                                file: file.clone(),
-                                partition_values: vals.clone(),
-                                row_group: Some((rg, md.clone())),
-                            });
-                        }
-                    }
-                }
-                if let Ok(mut e) = metrics.extra.lock() {
-                    e.push(format!(
-                        "partitions: {kept_partitions} read, {} pruned",
-                        total_partitions - kept_partitions
-                    ));
-                    e.push(format!(
-                        "files: {n_files}; row groups: {kept_rg} read, {} pruned by statistics",
-                        total_rg - kept_rg
-                    ));
-                }
-            }
-            FileFormat::Csv | FileFormat::Json => {
-                for (file, vals) in files {
-                    tasks.push(ScanTask {
-                        file,
-                        partition_values: vals,
-                        row_group: None,
-                    });
-                }
-                if let Ok(mut e) = metrics.extra.lock() {
-                    e.push(format!(
-                        "partitions: {kept_partitions} read, {} pruned",
-                        total_partitions - kept_partitions
-                    ));
-                    e.push(format!("files: {n_files} read"));
-                }
-            }
+        metrics.io.merge(&files.io);
+        if let Ok(mut e) = metrics.extra.lock() {
+            e.extend(files.extra.iter().cloned());
         }
         let schema = super::schema_of(columns);
         Ok(ScanExec {
@@ -267,9 +394,9 @@ impl ScanExec {
             ids,
             schema,
             projection,
-            filters: data_filters,
+            filters: files.data_filters.clone(),
             layout,
-            tasks,
+            tasks: files.tasks.clone(),
             metrics,
         })
     }
@@ -514,21 +641,6 @@ impl ExecutionPlan for ScanExec {
     }
     fn partitions(&self) -> usize {
         self.tasks.len().max(1)
-    }
-    /// Rows of the row groups left after pruning (from the parquet footers; 10,000 per
-    /// CSV/JSON file), times the pushed filters' selectivity.
-    fn estimated_rows(&self) -> f64 {
-        let rows: f64 = self
-            .tasks
-            .iter()
-            .map(|t| match &t.row_group {
-                Some((rg, md)) => md.metadata().row_group(*rg).num_rows() as f64,
-                None => 10_000.0,
-            })
-            .sum();
-        self.filters
-            .iter()
-            .fold(rows, |n, f| n * super::selectivity(f))
     }
     fn execute(&self, partition: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
         self.metrics.record(|| match self.tasks.get(partition) {

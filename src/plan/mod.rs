@@ -40,6 +40,8 @@ pub struct TableSource {
     pub files: SourceFiles,
     /// The table's root location (`s3://bucket/prefix` or a local path), shown by EXPLAIN.
     pub location: String,
+    /// Statistics from `ANALYZE TABLE` (catalog tables that have them).
+    pub statistics: Option<Arc<crate::catalog::TableStatistics>>,
 }
 
 impl TableSource {
@@ -493,6 +495,28 @@ impl LogicalPlan {
                 format!("Window [{}]", w.join(", "))
             }
         }
+    }
+
+    /// The EXPLAIN tree with `note(node)` appended to each node's line; inputs are
+    /// visited (and noted) before the node itself.
+    pub fn display_with(&self, note: &mut dyn FnMut(&LogicalPlan) -> String) -> String {
+        fn go(
+            p: &LogicalPlan,
+            depth: usize,
+            note: &mut dyn FnMut(&LogicalPlan) -> String,
+        ) -> String {
+            let below: Vec<String> = p
+                .inputs()
+                .into_iter()
+                .map(|i| go(i, depth + 1, note))
+                .collect();
+            let mut s = format!("{}{}{}\n", "  ".repeat(depth), p.line(), note(p));
+            for b in below {
+                s.push_str(&b);
+            }
+            s
+        }
+        go(self, 0, note)
     }
 
     fn fmt_indent(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {

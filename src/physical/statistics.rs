@@ -1,0 +1,217 @@
+//! Leaf statistics for the optimizer, from the files a scan will read: parquet footers
+//! of the partitions and row groups left after pruning (row counts, NULL counts,
+//! min/max per column), the kept partitions' values (partition columns), and what
+//! `ANALYZE TABLE` stored in the metastore (NDV, histograms, row counts of CSV/JSON).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Float64Array};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+
+use super::scan::plan_files;
+use super::ExecContext;
+use crate::catalog::FileFormat;
+use crate::error::Result;
+use crate::optimizer::stats::{apply_filter, ColumnStatistics, Statistics, StatisticsProvider};
+use crate::plan::{Column, Expr, TableSource};
+
+/// Bytes per row assumed for CSV/JSON without `ANALYZE TABLE` statistics.
+const TEXT_BYTES_PER_ROW: f64 = 100.0;
+
+/// The session's statistics provider for one query (shares the query's scan plans).
+pub struct ScanStatistics<'a> {
+    pub ctx: &'a ExecContext,
+}
+
+/// An array of numbers, dates or timestamps as `Float64` (dates in days, timestamps in
+/// their unit); `None` for other types.
+pub fn to_f64_array(a: &ArrayRef) -> Option<Float64Array> {
+    let a = match a.data_type() {
+        DataType::Date32 => cast(a, &DataType::Int32).ok()?,
+        DataType::Date64 | DataType::Timestamp(_, _) => cast(a, &DataType::Int64).ok()?,
+        t if t.is_numeric() => a.clone(),
+        _ => return None,
+    };
+    let f = cast(&a, &DataType::Float64).ok()?;
+    f.as_any().downcast_ref::<Float64Array>().cloned()
+}
+
+fn min_max(a: &Float64Array) -> (Option<f64>, Option<f64>) {
+    (
+        arrow::compute::min(a).filter(|v| v.is_finite()),
+        arrow::compute::max(a).filter(|v| v.is_finite()),
+    )
+}
+
+fn merge_min(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) | (None, x) => x,
+    }
+}
+
+fn merge_max(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) | (None, x) => x,
+    }
+}
+
+/// An integer-valued type, whose NDV is at most `max - min + 1`.
+fn integral(t: &DataType) -> bool {
+    crate::types::is_integer(t) || matches!(t, DataType::Date32)
+}
+
+impl StatisticsProvider for ScanStatistics<'_> {
+    fn scan_statistics(
+        &self,
+        source: &Arc<TableSource>,
+        columns: &[Column],
+        projection: &[usize],
+        filters: &[Expr],
+    ) -> Result<Statistics> {
+        let files = plan_files(source, columns, projection, filters, self.ctx)?;
+        let all = source.all_columns();
+        let n_data = source.data_columns.len();
+        let analyzed = source.statistics.as_deref();
+        let footers = files.footers();
+        let rows = match (source.format, files.rows()) {
+            (FileFormat::Parquet, Some(r)) => r,
+            _ => match analyzed.and_then(|a| a.rows.map(|r| (r, a.size_bytes))) {
+                // the analyzed rows, in the share of the bytes read
+                Some((r, size)) if size > 0 => {
+                    r as f64 * (files.bytes as f64 / size as f64).min(1.0)
+                }
+                _ => (files.bytes as f64 / TEXT_BYTES_PER_ROW).ceil(),
+            },
+        };
+        let mut out = Statistics::unknown(rows);
+        for (c, p) in columns.iter().zip(projection) {
+            let def = &all[*p];
+            let mut cs = ColumnStatistics::default();
+            if *p < n_data {
+                // footers: NULL counts and min/max over the kept row groups
+                let (mut nulls, mut known_nulls, mut lo, mut hi) = (0.0, true, None, None);
+                // a row group without min/max leaves the range unknown for good
+                let mut range_known = true;
+                let mut have_footer = false;
+                for (md, rgs) in &footers {
+                    let schema = md.schema();
+                    let Some(field) = schema
+                        .fields()
+                        .iter()
+                        .find(|f| f.name().eq_ignore_ascii_case(&def.name))
+                    else {
+                        // a file without the column (schema evolution): all NULL there
+                        let n: i64 = rgs
+                            .iter()
+                            .map(|r| md.metadata().row_group(*r).num_rows())
+                            .sum();
+                        nulls += n as f64;
+                        continue;
+                    };
+                    let Ok(conv) =
+                        StatisticsConverter::try_new(field.name(), schema, md.parquet_schema())
+                    else {
+                        known_nulls = false;
+                        continue;
+                    };
+                    have_footer = true;
+                    let groups: Vec<_> = rgs.iter().map(|r| md.metadata().row_group(*r)).collect();
+                    match conv.row_group_null_counts(groups.iter().copied()) {
+                        Ok(n) if n.null_count() == 0 => {
+                            nulls += n.values().iter().map(|v| *v as f64).sum::<f64>()
+                        }
+                        _ => known_nulls = false,
+                    }
+                    if let (Ok(mins), Ok(maxes)) = (
+                        conv.row_group_mins(groups.iter().copied()),
+                        conv.row_group_maxes(groups.iter().copied()),
+                    ) {
+                        let cast_to = |a: ArrayRef| {
+                            cast(&a, &def.data_type).ok().and_then(|a| to_f64_array(&a))
+                        };
+                        if let (Some(mins), Some(maxes)) = (cast_to(mins), cast_to(maxes)) {
+                            // a row group without statistics leaves the range unknown
+                            if mins.null_count() == 0 && maxes.null_count() == 0 {
+                                lo = merge_min(lo, min_max(&mins).0);
+                                hi = merge_max(hi, min_max(&maxes).1);
+                            } else {
+                                range_known = false;
+                            }
+                        }
+                    }
+                }
+                if have_footer && known_nulls && rows > 0.0 {
+                    cs.null_fraction = (nulls / rows).clamp(0.0, 1.0);
+                }
+                if range_known {
+                    cs.min = lo;
+                    cs.max = hi;
+                }
+                if let (Some(l), Some(h)) = (cs.min, cs.max) {
+                    if integral(&def.data_type) {
+                        let non_null = rows * (1.0 - cs.null_fraction);
+                        cs.ndv = Some((h - l + 1.0).min(non_null).max(1.0));
+                    }
+                }
+            } else if let Some(values) = files.partition_values.get(*p - n_data) {
+                // partition columns: the kept partitions' distinct values
+                let distinct = distinct_count(values);
+                cs.ndv = Some(distinct.max(1) as f64);
+                let n = values.len().max(1) as f64;
+                cs.null_fraction = values.null_count() as f64 / n;
+                if let Some(f) = to_f64_array(values) {
+                    let (l, h) = min_max(&f);
+                    cs.min = l;
+                    cs.max = h;
+                }
+            }
+            // ANALYZE TABLE ... FOR COLUMNS: NDV (scaled to the rows read) and histogram
+            if let Some(a) = analyzed.and_then(|a| a.columns.get(&def.name.to_ascii_lowercase())) {
+                let table_rows = analyzed.and_then(|t| t.rows).unwrap_or(0) as f64;
+                let ndv = a.distinct_count as f64;
+                let f = if table_rows > 0.0 {
+                    (rows / table_rows).min(1.0)
+                } else {
+                    1.0
+                };
+                let kept = if ndv > 0.0 && f < 1.0 {
+                    ndv * (1.0 - (1.0 - f).powf(table_rows / ndv))
+                } else {
+                    ndv
+                };
+                if *p < n_data || cs.ndv.is_none() {
+                    cs.ndv = Some(kept.max(1.0));
+                }
+                if cs.min.is_none() {
+                    cs.min = a.min_value;
+                    cs.max = a.max_value;
+                }
+                if table_rows > 0.0 && footers.is_empty() {
+                    cs.null_fraction = (a.null_count as f64 / table_rows).clamp(0.0, 1.0);
+                }
+                cs.histogram = a.histogram.clone().map(Arc::new);
+            }
+            out.columns.insert(c.id, cs);
+        }
+        // the data filters (partition filters were applied exactly by pruning)
+        for f in &files.data_filters {
+            out = apply_filter(out, f);
+        }
+        Ok(out)
+    }
+}
+
+/// Distinct non-NULL values of an array.
+fn distinct_count(a: &ArrayRef) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..a.len() {
+        if a.is_valid(i) {
+            seen.insert(crate::types::arrow_format(a.as_ref(), i));
+        }
+    }
+    seen.len()
+}
