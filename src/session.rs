@@ -185,6 +185,11 @@ impl Session {
         self.settings.get(key).map(|s| s.as_str())
     }
 
+    /// Whether an unqualified `name` names a temporary view.
+    fn is_temp_view(&self, name: &ObjectName) -> bool {
+        name.0.len() == 1 && self.temp_views.contains_key(&name.0[0])
+    }
+
     /// The Quarry home folder.
     pub fn home(&self) -> &Path {
         &self.home
@@ -821,7 +826,7 @@ impl Session {
             vec!["data_type".into(), type_name(&c.data_type)],
             vec!["comment".into(), "NULL".into()],
         ];
-        let is_temp = table.0.len() == 1 && self.temp_views.contains_key(&table.0[0]);
+        let is_temp = self.is_temp_view(table);
         if extended {
             let st = if is_temp {
                 None
@@ -873,7 +878,7 @@ impl Session {
 
     fn describe(&self, table: &ObjectName, extended: bool) -> Result<StatementResult> {
         let mut rows: Vec<Vec<String>> = vec![];
-        let is_temp = table.0.len() == 1 && self.temp_views.contains_key(&table.0[0]);
+        let is_temp = self.is_temp_view(table);
         if is_temp {
             for c in self.table_columns(table)? {
                 rows.push(vec![c.name, type_name(&c.data_type), "NULL".into()]);
@@ -1202,7 +1207,7 @@ impl Session {
         if view && name.0.len() == 1 && self.temp_views.remove(&name.0[0]).is_some() {
             return Ok(StatementResult::empty());
         }
-        if !view && name.0.len() == 1 && self.temp_views.contains_key(&name.0[0]) {
+        if !view && self.is_temp_view(name) {
             // Spark's DROP TABLE drops a temp view of that name too
             self.temp_views.remove(&name.0[0]);
             return Ok(StatementResult::empty());
@@ -1572,7 +1577,7 @@ impl Session {
         partition: Option<PartitionSpec>,
         mode: AnalyzeMode,
     ) -> Result<StatementResult> {
-        if table.0.len() == 1 && self.temp_views.contains_key(&table.0[0]) {
+        if self.is_temp_view(table) {
             return Err(QuarryError::NotSupported(format!(
                 "ANALYZE TABLE on the temporary view `{}`: statistics are kept for catalog tables (the optimizer reads a view's parquet footers as they are)",
                 table.0[0]

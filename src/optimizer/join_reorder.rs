@@ -224,15 +224,16 @@ impl JoinGraph {
                 } = c
                 {
                     if let (Expr::Column(a), Expr::Column(b)) = (left.as_ref(), right.as_ref()) {
-                        let (ia, ib) = (owner[&a.id], owner[&b.id]);
-                        if ia != ib {
-                            let k = if ia < ib {
-                                ((ia, ib), (a.id, b.id))
-                            } else {
-                                ((ib, ia), (b.id, a.id))
-                            };
-                            keys.entry(k.0).or_default().push(k.1);
-                            continue;
+                        if let (Some(&ia), Some(&ib)) = (owner.get(&a.id), owner.get(&b.id)) {
+                            if ia != ib {
+                                let k = if ia < ib {
+                                    ((ia, ib), (a.id, b.id))
+                                } else {
+                                    ((ib, ia), (b.id, a.id))
+                                };
+                                keys.entry(k.0).or_default().push(k.1);
+                                continue;
+                            }
                         }
                     }
                 }

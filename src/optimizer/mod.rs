@@ -9,8 +9,6 @@ mod predicate_pushdown;
 mod projection_pruning;
 pub mod stats;
 
-pub use join_reorder::{JoinGraph, JoinTree, DP_LIMIT};
-
 use crate::error::Result;
 use crate::plan::LogicalPlan;
 
@@ -38,13 +36,6 @@ pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
         Box::new(predicate_pushdown::PredicatePushdown),
         Box::new(projection_pruning::ProjectionPruning),
     ]
-}
-
-/// Names of the rules, in order (for error messages and documentation).
-pub fn rule_names() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = rules().iter().map(|r| r.name()).collect();
-    v.dedup();
-    v
 }
 
 /// Run every enabled rule once, in order. `trace` receives (rule, plan after it).

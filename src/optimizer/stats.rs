@@ -83,14 +83,22 @@ impl Statistics {
         let f = (rows / old).clamp(0.0, 1.0);
         for c in self.columns.values_mut() {
             if let Some(n) = c.ndv {
-                let n = n.max(1.0);
-                let kept = n * (1.0 - (1.0 - f).powf(old / n));
+                let kept = sampled_ndv(n.max(1.0), old, f);
                 c.ndv = Some(kept.clamp(1.0_f64.min(rows), rows.max(1.0)));
             }
         }
         self.rows = rows;
         self
     }
+}
+
+/// Distinct values left when a fraction `f` of `rows` rows holding `ndv` distinct values
+/// is kept (sampling without replacement): `ndv·(1 − (1 − f)^(rows/ndv))`.
+pub fn sampled_ndv(ndv: f64, rows: f64, f: f64) -> f64 {
+    if ndv <= 0.0 || f >= 1.0 {
+        return ndv;
+    }
+    ndv * (1.0 - (1.0 - f).powf(rows / ndv))
 }
 
 /// Where leaf statistics come from (the session: footers, metastore).
@@ -142,20 +150,24 @@ pub fn scalar_f64(v: &ScalarValue) -> Option<f64> {
 
 /// Value `i` of an array as `f64` (see [`scalar_f64`]).
 pub fn array_f64(a: &ArrayRef, i: usize) -> Option<f64> {
+    let f = to_f64_array(&a.slice(i, 1))?;
+    (!f.is_null(0)).then(|| f.value(0))
+}
+
+/// An array of numbers, dates or timestamps as `Float64` in the statistics' domain
+/// (dates in days, timestamps in their unit); `None` for other types.
+pub fn to_f64_array(a: &ArrayRef) -> Option<arrow::array::Float64Array> {
     use arrow::compute::cast;
-    if a.is_null(i) {
-        return None;
-    }
-    let a = a.slice(i, 1);
     let a = match a.data_type() {
-        DataType::Date32 => cast(&a, &DataType::Int32).ok()?,
-        DataType::Date64 | DataType::Timestamp(_, _) => cast(&a, &DataType::Int64).ok()?,
-        t if t.is_numeric() => a,
+        DataType::Date32 => cast(a, &DataType::Int32).ok()?,
+        DataType::Date64 | DataType::Timestamp(_, _) => cast(a, &DataType::Int64).ok()?,
+        t if t.is_numeric() => a.clone(),
         _ => return None,
     };
     let f = cast(&a, &DataType::Float64).ok()?;
-    let f = f.as_any().downcast_ref::<arrow::array::Float64Array>()?;
-    (!f.is_null(0)).then(|| f.value(0))
+    f.as_any()
+        .downcast_ref::<arrow::array::Float64Array>()
+        .cloned()
 }
 
 fn literal_f64(e: &Expr) -> Option<f64> {
@@ -171,6 +183,20 @@ fn is_literal(e: &Expr) -> bool {
         Expr::Literal(_) => true,
         Expr::Cast { expr, .. } => is_literal(expr),
         _ => false,
+    }
+}
+
+/// `col <op> literal` written either way round, as (column, literal, op with the
+/// column on the left).
+fn column_vs_literal<'e>(
+    op: BinOp,
+    left: &'e Expr,
+    right: &'e Expr,
+) -> Option<(ColumnId, &'e Expr, BinOp)> {
+    match (column_of(left), column_of(right)) {
+        (Some(id), None) if is_literal(right) => Some((id, right, op)),
+        (None, Some(id)) if is_literal(left) => Some((id, left, op.swap())),
+        _ => None,
     }
 }
 
@@ -321,10 +347,13 @@ pub fn selectivity(e: &Expr, s: &Statistics) -> f64 {
 
 /// `col <op> literal` (either side), or `col <op> col`.
 fn comparison_selectivity(op: BinOp, left: &Expr, right: &Expr, s: &Statistics) -> f64 {
-    let (col, lit, op) = match (column_of(left), column_of(right)) {
-        (Some(id), None) if is_literal(right) => (id, right, op),
-        (None, Some(id)) if is_literal(left) => (id, left, flip(op)),
-        (Some(a), Some(b)) => {
+    let (col, lit, op) = match (
+        column_vs_literal(op, left, right),
+        column_of(left),
+        column_of(right),
+    ) {
+        (Some(c), _, _) => c,
+        (None, Some(a), Some(b)) => {
             return match op {
                 BinOp::Eq | BinOp::NullSafeEq => 1.0 / s.ndv(a).max(s.ndv(b)),
                 BinOp::NotEq => 1.0 - 1.0 / s.ndv(a).max(s.ndv(b)),
@@ -380,16 +409,6 @@ fn comparison_selectivity(op: BinOp, left: &Expr, right: &Expr, s: &Statistics) 
     }
 }
 
-fn flip(op: BinOp) -> BinOp {
-    match op {
-        BinOp::Lt => BinOp::Gt,
-        BinOp::LtEq => BinOp::GtEq,
-        BinOp::Gt => BinOp::Lt,
-        BinOp::GtEq => BinOp::LtEq,
-        o => o,
-    }
-}
-
 /// A range bound `col >= v` / `col <= v` (or strict) over a column with min/max.
 fn as_bound(e: &Expr, s: &Statistics) -> Option<(ColumnId, Option<f64>, Option<f64>)> {
     let Expr::Binary {
@@ -398,11 +417,8 @@ fn as_bound(e: &Expr, s: &Statistics) -> Option<(ColumnId, Option<f64>, Option<f
     else {
         return None;
     };
-    let (id, v, op) = match (column_of(left), column_of(right)) {
-        (Some(id), None) => (id, literal_f64(right)?, *op),
-        (None, Some(id)) => (id, literal_f64(left)?, flip(*op)),
-        _ => return None,
-    };
+    let (id, lit, op) = column_vs_literal(*op, left, right)?;
+    let v = literal_f64(lit)?;
     let c = s.columns.get(&id)?;
     c.min?;
     match op {
@@ -452,12 +468,8 @@ pub fn apply_filter(s: Statistics, predicate: &Expr) -> Statistics {
             ..
         } = &t
         {
-            let pair = match (column_of(left), column_of(right)) {
-                (Some(id), None) if is_literal(right) => Some((id, literal_f64(right))),
-                (None, Some(id)) if is_literal(left) => Some((id, literal_f64(left))),
-                _ => None,
-            };
-            if let Some((id, v)) = pair {
+            if let Some((id, lit, _)) = column_vs_literal(BinOp::Eq, left, right) {
+                let v = literal_f64(lit);
                 let c = out.columns.entry(id).or_default();
                 c.ndv = Some(1.0);
                 c.null_fraction = 0.0;

@@ -20,10 +20,10 @@ use hyperloglogplus::{HyperLogLog, HyperLogLogPlus};
 use rayon::prelude::*;
 
 use super::scan::ScanExec;
-use super::statistics::to_f64_array;
 use super::{ExecContext, ExecutionPlan};
 use crate::catalog::ColumnStatisticsMeta;
 use crate::error::{QuarryError, Result};
+use crate::optimizer::stats::to_f64_array;
 use crate::plan::{Column, TableSource};
 
 /// Buckets of an equi-height histogram (Spark's `spark.sql.statistics.histogram.numBins`).

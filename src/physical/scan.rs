@@ -90,17 +90,13 @@ pub struct ScanFiles {
 impl ScanFiles {
     /// Rows of the kept row groups (`None` for CSV/JSON, whose files do not say).
     pub fn rows(&self) -> Option<f64> {
-        let mut n = 0.0;
-        for t in &self.tasks {
-            n += t
-                .row_group
-                .as_ref()?
-                .1
-                .metadata()
-                .row_group(t.row_group.as_ref()?.0)
-                .num_rows() as f64;
-        }
-        Some(n)
+        self.tasks
+            .iter()
+            .map(|t| {
+                let (rg, md) = t.row_group.as_ref()?;
+                Some(md.metadata().row_group(*rg).num_rows() as f64)
+            })
+            .sum()
     }
 
     /// The parquet footers read, each with the row groups kept.
@@ -115,19 +111,6 @@ impl ScanFiles {
             }
         }
         out
-    }
-
-    /// Number of files read.
-    pub fn files(&self) -> usize {
-        let mut n = 0;
-        let mut last: Option<&Location> = None;
-        for t in &self.tasks {
-            if last != Some(&t.file.location) {
-                n += 1;
-                last = Some(&t.file.location);
-            }
-        }
-        n
     }
 }
 

@@ -14,7 +14,9 @@ use super::scan::plan_files;
 use super::ExecContext;
 use crate::catalog::FileFormat;
 use crate::error::Result;
-use crate::optimizer::stats::{apply_filter, ColumnStatistics, Statistics, StatisticsProvider};
+use crate::optimizer::stats::{
+    apply_filter, sampled_ndv, to_f64_array, ColumnStatistics, Statistics, StatisticsProvider,
+};
 use crate::plan::{Column, Expr, TableSource};
 
 /// Bytes per row assumed for CSV/JSON without `ANALYZE TABLE` statistics.
@@ -23,19 +25,6 @@ const TEXT_BYTES_PER_ROW: f64 = 100.0;
 /// The session's statistics provider for one query (shares the query's scan plans).
 pub struct ScanStatistics<'a> {
     pub ctx: &'a ExecContext,
-}
-
-/// An array of numbers, dates or timestamps as `Float64` (dates in days, timestamps in
-/// their unit); `None` for other types.
-pub fn to_f64_array(a: &ArrayRef) -> Option<Float64Array> {
-    let a = match a.data_type() {
-        DataType::Date32 => cast(a, &DataType::Int32).ok()?,
-        DataType::Date64 | DataType::Timestamp(_, _) => cast(a, &DataType::Int64).ok()?,
-        t if t.is_numeric() => a.clone(),
-        _ => return None,
-    };
-    let f = cast(&a, &DataType::Float64).ok()?;
-    f.as_any().downcast_ref::<Float64Array>().cloned()
 }
 
 fn min_max(a: &Float64Array) -> (Option<f64>, Option<f64>) {
@@ -178,11 +167,7 @@ impl StatisticsProvider for ScanStatistics<'_> {
                 } else {
                     1.0
                 };
-                let kept = if ndv > 0.0 && f < 1.0 {
-                    ndv * (1.0 - (1.0 - f).powf(table_rows / ndv))
-                } else {
-                    ndv
-                };
+                let kept = sampled_ndv(ndv, table_rows, f);
                 if *p < n_data || cs.ndv.is_none() {
                     cs.ndv = Some(kept.max(1.0));
                 }
