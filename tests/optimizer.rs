@@ -104,3 +104,117 @@ fn statistics_estimates_and_join_order() {
     assert_eq!(text(&mut s, q1), text(&mut s, q2));
     assert_eq!(text(&mut s, q1), "10000\n");
 }
+
+/// Each rewrite rule shows in EXPLAIN, and disabling it by name takes its effect away.
+#[test]
+fn rewrite_rules_show_in_explain_and_can_be_disabled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    let mut s = Session::open(&tmp.path().join("home"), Some(2), None).unwrap();
+    for (i, day) in ["2021-10-01", "2021-10-02", "2021-10-03"]
+        .iter()
+        .enumerate()
+    {
+        s.sql(&format!(
+            "CREATE TABLE p{i} USING parquet LOCATION '{}/dt={day}' AS SELECT id FROM range({}, {})",
+            lake.display(),
+            i * 10,
+            i * 10 + 10
+        ))
+        .unwrap();
+    }
+    s.sql(&format!(
+        "CREATE EXTERNAL TABLE ev (id bigint) PARTITIONED BY (dt string) STORED AS PARQUET LOCATION '{}'",
+        lake.display()
+    ))
+    .unwrap();
+    s.sql("MSCK REPAIR TABLE ev").unwrap();
+    let scans = |p: &str| -> Vec<String> {
+        p.lines()
+            .filter(|l| l.contains("ScanExec") || l.contains("partitions:"))
+            .map(|l| l.trim().to_string())
+            .collect()
+    };
+    let disable = |s: &mut Session, rules: &str| {
+        s.sql(&format!("SET quarry.optimizer.disabled_rules = '{rules}'"))
+            .unwrap();
+    };
+
+    // constant folding: the partition filter is a literal in the plan
+    let q = "EXPLAIN SELECT count(*) FROM ev WHERE dt = concat('2021-10-', '02') AND 1 = 1";
+    let optimized = |p: String| p[p.find("== Optimized").unwrap()..].to_string();
+    let p = optimized(text(&mut s, q));
+    assert!(
+        p.contains("filters=[(dt#") && p.contains(" = '2021-10-02')]"),
+        "{p}"
+    );
+    assert!(!p.contains("(1 = 1)"), "{p}");
+    disable(&mut s, "constant_folding");
+    let p = optimized(text(&mut s, q));
+    assert!(
+        p.contains("concat('2021-10-', '02')") && p.contains("(1 = 1)"),
+        "{p}"
+    );
+
+    // transitive predicates: both sides of the join prune to one partition
+    let q = "EXPLAIN ANALYZE SELECT count(*) FROM ev a JOIN ev b ON a.dt = b.dt WHERE a.dt = '2021-10-02'";
+    disable(&mut s, "");
+    let p = scans(&text(&mut s, q)).join("\n");
+    assert_eq!(p.matches("partitions: 1 read, 2 pruned").count(), 2, "{p}");
+    disable(&mut s, "transitive_predicates");
+    let p = scans(&text(&mut s, q)).join("\n");
+    assert_eq!(p.matches("partitions: 1 read, 2 pruned").count(), 1, "{p}");
+    assert_eq!(p.matches("partitions: 3 read, 0 pruned").count(), 1, "{p}");
+
+    // limit pushdown: each UNION ALL branch stops after 4 rows
+    let q = "EXPLAIN SELECT id FROM ev UNION ALL SELECT id FROM ev LIMIT 4";
+    disable(&mut s, "");
+    let p = text(&mut s, q);
+    assert_eq!(p.matches("LimitExec skip=0 fetch=4").count(), 3, "{p}");
+    disable(&mut s, "limit_pushdown");
+    let p = text(&mut s, q);
+    assert_eq!(p.matches("LimitExec skip=0 fetch=4").count(), 1, "{p}");
+
+    // top-k: ORDER BY ... LIMIT through a projection
+    let q = "EXPLAIN SELECT id + 1 FROM ev ORDER BY id LIMIT 3 OFFSET 2";
+    disable(&mut s, "");
+    assert!(text(&mut s, q).contains("SortExec (top-5)"));
+    disable(&mut s, "top_k");
+    let p = text(&mut s, q);
+    assert!(p.contains("SortExec [") && !p.contains("top-"), "{p}");
+
+    // common subexpressions: id * 2 + 1 computed once, below the aggregate
+    let q = "SELECT sum(id * 2 + 1), max(id * 2 + 1) FROM ev";
+    disable(&mut s, "");
+    let p = text(&mut s, &format!("EXPLAIN {q}"));
+    assert!(
+        p.contains("aggs=[sum(__common_0#") && p.contains("((id#") && p.contains(" AS __common_0"),
+        "{p}"
+    );
+    assert_eq!(text(&mut s, q), "900\t59\n");
+    disable(&mut s, "common_subexpressions");
+    assert!(!text(&mut s, &format!("EXPLAIN {q}")).contains("__common"));
+    assert_eq!(text(&mut s, q), "900\t59\n");
+
+    // EXPLAIN VERBOSE lists every rule in its order
+    disable(&mut s, "");
+    let p = text(&mut s, &format!("EXPLAIN VERBOSE {q}"));
+    let order = [
+        "constant_folding",
+        "transitive_predicates",
+        "predicate_pushdown",
+        "join_reorder",
+        "limit_pushdown",
+        "top_k",
+        "common_subexpressions",
+        "projection_pruning",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|r| {
+            p.find(&format!("== After {r} =="))
+                .unwrap_or_else(|| panic!("{r}: {p}"))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{p}");
+}

@@ -173,7 +173,7 @@ impl<'a> Binder<'a> {
             clause: what,
             windows: None,
         };
-        let v = self.bind_expr(e, &cx)?;
+        let v = crate::optimizer::constant_folding::fold(self.bind_expr(e, &cx)?);
         match v {
             crate::plan::Expr::Literal(s) => match s.as_i64() {
                 Some(n) if n >= 0 => Ok(n as usize),

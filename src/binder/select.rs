@@ -1223,7 +1223,7 @@ fn expand_grouping_sets(
 /// column `id` from start (inclusive) to end (exclusive).
 fn range_plan(args: &[Expr]) -> Result<LogicalPlan> {
     let num = |e: &Expr| -> Result<i64> {
-        match e {
+        match &crate::optimizer::constant_folding::fold(e.clone()) {
             Expr::Literal(v) if !v.is_null() => {
                 let c = v.cast_to(&arrow::datatypes::DataType::Int64)?;
                 c.0.as_any()

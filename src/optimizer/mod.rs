@@ -1,13 +1,19 @@
-//! The optimizer: an ordered list of named rules, each disable-able by name with
+//! The optimizer: an ordered list of named rules (see [`rules`] for the order and why),
+//! each disable-able by name with
 //! `SET quarry.optimizer.disabled_rules = 'rule_a,rule_b'` (to bisect a wrong result),
 //! and `EXPLAIN VERBOSE` prints the plan after each. Rules that need estimates
 //! (`join_reorder`) get them from [`stats`], over leaf statistics that the session's
 //! [`stats::StatisticsProvider`] supplies (parquet footers, `ANALYZE TABLE`).
 
+mod common_subexpressions;
+pub mod constant_folding;
 mod join_reorder;
+mod limit_pushdown;
 mod predicate_pushdown;
 mod projection_pruning;
 pub mod stats;
+mod top_k;
+mod transitive_predicates;
 
 use crate::error::Result;
 use crate::plan::LogicalPlan;
@@ -27,13 +33,23 @@ pub trait OptimizerRule {
 
 /// The rules in the order they run.
 pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
-    // pushdown runs first too, so that conditions written above an outer join (as
-    // decorrelated subqueries leave them) reach the inner-join tree that join_reorder
-    // flattens, and the scans carry their filters when join_reorder estimates them
+    // constants are folded first, so that the rules after see literals (partition
+    // filters, always-true conditions). Transitive predicates are added while the
+    // conditions still sit above the joins, then pushdown runs, also before join_reorder,
+    // so that conditions written above an outer join (as decorrelated subqueries leave
+    // them) reach the inner-join tree that join_reorder flattens, and the scans carry
+    // their filters when join_reorder estimates them. Limits go down before top-k takes
+    // a LIMIT over a sort; common subexpressions are hoisted into a projection whose
+    // unused pass-through columns projection pruning then drops.
     vec![
+        Box::new(constant_folding::ConstantFolding),
+        Box::new(transitive_predicates::TransitivePredicates),
         Box::new(predicate_pushdown::PredicatePushdown),
         Box::new(join_reorder::JoinReorder),
         Box::new(predicate_pushdown::PredicatePushdown),
+        Box::new(limit_pushdown::LimitPushdown),
+        Box::new(top_k::TopK),
+        Box::new(common_subexpressions::CommonSubexpressions),
         Box::new(projection_pruning::ProjectionPruning),
     ]
 }

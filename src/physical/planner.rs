@@ -246,23 +246,6 @@ impl<'a> PhysicalPlanner<'a> {
                 *fetch,
             )),
             LogicalPlan::Limit { input, skip, fetch } => {
-                // LIMIT over ORDER BY: top-k
-                if let (
-                    LogicalPlan::Sort {
-                        input: si,
-                        keys,
-                        fetch: None,
-                    },
-                    Some(f),
-                ) = (input.as_ref(), fetch)
-                {
-                    let sort = Arc::new(SortExec::new(
-                        self.create(si)?,
-                        self.sort_keys(keys)?,
-                        Some(f + skip),
-                    ));
-                    return Ok(Arc::new(LimitExec::new(sort, *skip, *fetch)));
-                }
                 Arc::new(LimitExec::new(self.create(input)?, *skip, *fetch))
             }
             LogicalPlan::Union { inputs, columns } => {

@@ -372,7 +372,14 @@ impl Expr {
 
     /// Rewrite bottom-up: `f` is applied to each node after its children.
     pub fn transform(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
-        let e = match self {
+        let e = self.map_children(&mut |c| c.transform(f));
+        f(e)
+    }
+
+    /// Rebuild this node with `f` applied to each direct child (the expressions
+    /// [`Expr::children`] lists; a subquery's plan is not entered).
+    pub fn map_children(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        match self {
             Expr::Binary {
                 op,
                 left,
@@ -380,16 +387,16 @@ impl Expr {
                 data_type,
             } => Expr::Binary {
                 op,
-                left: Box::new(left.transform(f)),
-                right: Box::new(right.transform(f)),
+                left: Box::new(f(*left)),
+                right: Box::new(f(*right)),
                 data_type,
             },
-            Expr::Not(e) => Expr::Not(Box::new(e.transform(f))),
-            Expr::Negate(e) => Expr::Negate(Box::new(e.transform(f))),
-            Expr::IsNull(e) => Expr::IsNull(Box::new(e.transform(f))),
-            Expr::IsNotNull(e) => Expr::IsNotNull(Box::new(e.transform(f))),
+            Expr::Not(e) => Expr::Not(Box::new(f(*e))),
+            Expr::Negate(e) => Expr::Negate(Box::new(f(*e))),
+            Expr::IsNull(e) => Expr::IsNull(Box::new(f(*e))),
+            Expr::IsNotNull(e) => Expr::IsNotNull(Box::new(f(*e))),
             Expr::Cast { expr, to, try_cast } => Expr::Cast {
-                expr: Box::new(expr.transform(f)),
+                expr: Box::new(f(*expr)),
                 to,
                 try_cast,
             },
@@ -398,11 +405,8 @@ impl Expr {
                 else_expr,
                 data_type,
             } => Expr::Case {
-                whens: whens
-                    .into_iter()
-                    .map(|(w, t)| (w.transform(f), t.transform(f)))
-                    .collect(),
-                else_expr: else_expr.map(|e| Box::new(e.transform(f))),
+                whens: whens.into_iter().map(|(w, t)| (f(w), f(t))).collect(),
+                else_expr: else_expr.map(|e| Box::new(f(*e))),
                 data_type,
             },
             Expr::InList {
@@ -410,12 +414,12 @@ impl Expr {
                 list,
                 negated,
             } => Expr::InList {
-                expr: Box::new(expr.transform(f)),
-                list: list.into_iter().map(|e| e.transform(f)).collect(),
+                expr: Box::new(f(*expr)),
+                list: list.into_iter().map(&mut *f).collect(),
                 negated,
             },
             Expr::InSet { expr, set, negated } => Expr::InSet {
-                expr: Box::new(expr.transform(f)),
+                expr: Box::new(f(*expr)),
                 set,
                 negated,
             },
@@ -425,8 +429,8 @@ impl Expr {
                 negated,
                 case_insensitive,
             } => Expr::Like {
-                expr: Box::new(expr.transform(f)),
-                pattern: Box::new(pattern.transform(f)),
+                expr: Box::new(f(*expr)),
+                pattern: Box::new(f(*pattern)),
                 negated,
                 case_insensitive,
             },
@@ -436,7 +440,7 @@ impl Expr {
                 data_type,
             } => Expr::Function {
                 func,
-                args: args.into_iter().map(|e| e.transform(f)).collect(),
+                args: args.into_iter().map(&mut *f).collect(),
                 data_type,
             },
             Expr::Subquery {
@@ -446,14 +450,13 @@ impl Expr {
             } => Expr::Subquery {
                 plan,
                 kind: SubqueryKind::In {
-                    expr: Box::new(expr.transform(f)),
+                    expr: Box::new(f(*expr)),
                     negated,
                 },
                 data_type,
             },
             other => other,
-        };
-        f(e)
+        }
     }
 
     /// Visit every node (pre-order).

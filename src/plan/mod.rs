@@ -305,6 +305,106 @@ impl LogicalPlan {
         })
     }
 
+    /// Rebuild this node (not its inputs) with `f` applied to each expression it holds:
+    /// the same expressions [`LogicalPlan::exprs`] lists, in place.
+    pub fn map_exprs(self, f: &mut dyn FnMut(Expr) -> Expr) -> LogicalPlan {
+        fn m(v: Vec<Expr>, f: &mut dyn FnMut(Expr) -> Expr) -> Vec<Expr> {
+            v.into_iter().map(f).collect()
+        }
+        match self {
+            LogicalPlan::Scan {
+                source,
+                columns,
+                projection,
+                filters,
+            } => LogicalPlan::Scan {
+                source,
+                columns,
+                projection,
+                filters: m(filters, f),
+            },
+            LogicalPlan::Values { columns, rows } => LogicalPlan::Values {
+                columns,
+                rows: rows.into_iter().map(|r| m(r, f)).collect(),
+            },
+            LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
+                input,
+                predicate: f(predicate),
+            },
+            LogicalPlan::Project { input, exprs } => LogicalPlan::Project {
+                input,
+                exprs: exprs.into_iter().map(|(e, c)| (f(e), c)).collect(),
+            },
+            LogicalPlan::Aggregate { input, group, aggs } => LogicalPlan::Aggregate {
+                input,
+                group: group.into_iter().map(|(e, c)| (f(e), c)).collect(),
+                aggs: aggs
+                    .into_iter()
+                    .map(|(mut a, c)| {
+                        a.args = m(a.args, f);
+                        (a, c)
+                    })
+                    .collect(),
+            },
+            LogicalPlan::Join {
+                left,
+                right,
+                join_type,
+                on,
+                filter,
+            } => LogicalPlan::Join {
+                left,
+                right,
+                join_type,
+                on: on.into_iter().map(|(l, r)| (f(l), f(r))).collect(),
+                filter: filter.map(&mut *f),
+            },
+            LogicalPlan::Sort { input, keys, fetch } => LogicalPlan::Sort {
+                input,
+                keys: keys
+                    .into_iter()
+                    .map(|mut k| {
+                        k.expr = f(k.expr);
+                        k
+                    })
+                    .collect(),
+                fetch,
+            },
+            LogicalPlan::Window { input, windows } => LogicalPlan::Window {
+                input,
+                windows: windows
+                    .into_iter()
+                    .map(|(mut w, c)| {
+                        w.args = m(w.args, f);
+                        w.partition_by = m(w.partition_by, f);
+                        w.order_by = w
+                            .order_by
+                            .into_iter()
+                            .map(|mut k| {
+                                k.expr = f(k.expr);
+                                k
+                            })
+                            .collect();
+                        (w, c)
+                    })
+                    .collect(),
+            },
+            LogicalPlan::Expand {
+                input,
+                projections,
+                columns,
+            } => LogicalPlan::Expand {
+                input,
+                projections: projections.into_iter().map(|r| m(r, f)).collect(),
+                columns,
+            },
+            p @ (LogicalPlan::Range { .. }
+            | LogicalPlan::Limit { .. }
+            | LogicalPlan::Union { .. }
+            | LogicalPlan::SetOp { .. }) => p,
+        }
+    }
+
     /// Expressions held by this node (not its inputs').
     pub fn exprs(&self) -> Vec<&Expr> {
         match self {
