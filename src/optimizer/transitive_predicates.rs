@@ -62,36 +62,23 @@ fn rewrite(plan: LogicalPlan) -> Result<LogicalPlan> {
         LogicalPlan::Join {
             left,
             right,
-            join_type,
+            join_type: JoinType::Inner,
             on,
-            filter,
-        } if matches!(join_type, JoinType::Inner) && filter.is_some() => {
-            let conj = filter.map(Expr::split_conjunction).unwrap_or_default();
-            let node = LogicalPlan::Join {
+            filter: Some(f),
+        } => {
+            let conj = f.split_conjunction();
+            let mut node = LogicalPlan::Join {
                 left,
                 right,
-                join_type,
+                join_type: JoinType::Inner,
                 on,
                 filter: None,
             };
-            let mut all = conj.clone();
-            all.extend(infer(&conj, &node));
-            match node {
-                LogicalPlan::Join {
-                    left,
-                    right,
-                    join_type,
-                    on,
-                    ..
-                } => LogicalPlan::Join {
-                    left,
-                    right,
-                    join_type,
-                    on,
-                    filter: Expr::conjunction(all),
-                },
-                other => other,
+            let inferred = infer(&conj, &node);
+            if let LogicalPlan::Join { filter, .. } = &mut node {
+                *filter = Expr::conjunction(conj.into_iter().chain(inferred).collect());
             }
+            node
         }
         LogicalPlan::Join {
             left,
