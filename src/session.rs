@@ -78,6 +78,8 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
 pub struct Session {
     catalog: Catalog,
     catalogs: Vec<CatalogDefinition>,
+    /// The lake catalogs among `catalogs`.
+    lakes: Vec<crate::catalog::lake::LakeCatalog>,
     current_db: String,
     temp_views: HashMap<String, TempView>,
     settings: BTreeMap<String, String>,
@@ -132,6 +134,15 @@ impl Session {
         };
         let mut catalog = catalog;
         catalog.storage = Arc::new(datasource::Storage::new(layer));
+        let mut lakes = vec![];
+        for def in &catalogs {
+            if let Some(lake) = crate::catalog::lake::LakeCatalog::from_definition(def)? {
+                if let (Location::S3 { bucket, .. }, Some(l)) = (&lake.root, def.s3_layer()?) {
+                    catalog.storage.set_bucket_layer(bucket, l)?;
+                }
+                lakes.push(lake);
+            }
+        }
         let n = threads
             .unwrap_or_else(|| {
                 std::thread::available_parallelism()
@@ -142,6 +153,7 @@ impl Session {
         let mut session = Session {
             catalog,
             catalogs,
+            lakes,
             current_db: "default".into(),
             temp_views: HashMap::new(),
             settings: BTreeMap::new(),
@@ -232,6 +244,8 @@ impl Session {
     fn bind_ctx(&self) -> BindContext<'_> {
         BindContext {
             catalog: &self.catalog,
+            catalogs: &self.catalogs,
+            lakes: &self.lakes,
             current_db: &self.current_db,
             temp_views: &self.temp_views,
             integer_division: self
@@ -263,12 +277,63 @@ impl Session {
         Ok(StatementResult { schema, batches })
     }
 
+    /// The lake catalog a three-part `catalog.db.table` name is in, if it is in one.
+    fn lake(&self, name: &ObjectName) -> Option<&crate::catalog::lake::LakeCatalog> {
+        match name.0.as_slice() {
+            [c, _, _] => self.lakes.iter().find(|l| l.name.eq_ignore_ascii_case(c)),
+            _ => None,
+        }
+    }
+
+    /// The source of a lake catalog table (`lake.default.t`), schema and partitions
+    /// read from its folder now.
+    fn lake_source(&self, name: &ObjectName) -> Result<Option<Arc<crate::plan::TableSource>>> {
+        let ctx = self.bind_ctx();
+        match self.lake(name) {
+            Some(_) => {
+                let (plan, _) = Binder::new(&ctx).bind_table_name(&name.0, None)?;
+                match plan {
+                    LogicalPlan::Scan { source, .. } => Ok(Some(source)),
+                    _ => Err(QuarryError::Internal(format!(
+                        "lake table {name} did not bind to a scan"
+                    ))),
+                }
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// A lake catalog table described as a metastore table would be (external, no
+    /// creation time), or `None` when `name` is not in a lake catalog.
+    fn lake_meta(&self, name: &ObjectName) -> Result<Option<TableMeta>> {
+        let Some(source) = self.lake_source(name)? else {
+            return Ok(None);
+        };
+        Ok(Some(TableMeta {
+            database: crate::catalog::lake::LAKE_DATABASE.into(),
+            name: name.0.last().cloned().unwrap_or_default(),
+            kind: TableKind::External,
+            format: source.format,
+            location: source.location.clone(),
+            columns: source.data_columns.clone(),
+            partition_columns: source.partition_columns.clone(),
+            options: source.options.clone(),
+            view_sql: None,
+            created: 0,
+        }))
+    }
+
     /// `[catalog.][db.]name` -> (db, name); the catalog part must be a known catalog.
     fn qualify(&self, name: &ObjectName) -> Result<(String, String)> {
         match name.0.as_slice() {
             [t] => Ok((self.current_db.clone(), t.clone())),
             [d, t] => Ok((d.clone(), t.clone())),
             [c, d, t] => {
+                if self.lake(name).is_some() {
+                    return Err(QuarryError::NotSupported(format!(
+                        "this statement on `{c}`.`{d}`.`{t}`: `{c}` is a lake catalog, whose tables are its folders, read as they are (no DDL, INSERT, MSCK or ANALYZE); define a table in a metastore catalog over the folder instead"
+                    )));
+                }
                 if !self.catalogs.iter().any(|k| &k.name == c) {
                     return Err(QuarryError::Analysis(format!(
                         "[CATALOG_NOT_FOUND] The catalog `{c}` is not found"
@@ -533,6 +598,13 @@ impl Session {
             Statement::Refresh { table } => {
                 // S3 listings and footers are cached per session: drop those under the
                 // table's location (and its partitions' own locations)
+                if let Some(lake) = self.lake(&table) {
+                    let (d, t) = (&table.0[1], &table.0[2]);
+                    let loc = lake.root.join(t);
+                    self.catalog.storage.invalidate(&loc);
+                    lake.table_location(&self.catalog.storage, d, t)?;
+                    return Ok(StatementResult::empty());
+                }
                 let (db, name) = self.qualify(&table)?;
                 if table.0.len() == 1 && self.temp_views.contains_key(&name) {
                     if let Some(TempView::Files { path, .. }) = self.temp_views.get(&name) {
@@ -741,24 +813,62 @@ impl Session {
         StatementResult::strings(&["plan"], vec![vec![text]])
     }
 
-    fn show_tables(&self, database: Option<String>) -> Result<StatementResult> {
-        let db = database.unwrap_or_else(|| self.current_db.clone());
-        if !self.catalog.metastore.database_exists(&db)? {
-            return Err(QuarryError::Analysis(format!(
-                "[SCHEMA_NOT_FOUND] The schema `{db}` cannot be found"
-            )));
-        }
-        let mut rows: Vec<Vec<String>> = self
-            .catalog
-            .metastore
-            .list_tables(&db)?
-            .into_iter()
-            .map(|t| vec![db.clone(), t, "false".into()])
-            .collect();
-        let mut temps: Vec<&String> = self.temp_views.keys().collect();
-        temps.sort();
-        for t in temps {
-            rows.push(vec![String::new(), t.clone(), "true".into()]);
+    /// `SHOW TABLES [IN db | IN catalog.db | IN lake]`: a metastore database's tables
+    /// and the session's temp views, or a lake catalog's folders.
+    fn show_tables(&self, database: Option<ObjectName>) -> Result<StatementResult> {
+        let parts = database.map(|d| d.0).unwrap_or_default();
+        let lake = parts
+            .first()
+            .and_then(|c| self.lakes.iter().find(|l| l.name.eq_ignore_ascii_case(c)));
+        let mut rows: Vec<Vec<String>> = vec![];
+        if let Some(lake) = lake {
+            if let [_, d] = parts.as_slice() {
+                if !d.eq_ignore_ascii_case(crate::catalog::lake::LAKE_DATABASE) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[SCHEMA_NOT_FOUND] The schema `{}`.`{d}` cannot be found: a lake catalog has one database, `default`",
+                        lake.name
+                    )));
+                }
+            }
+            for t in lake.list_tables(&self.catalog.storage)? {
+                rows.push(vec!["default".into(), t, "false".into()]);
+            }
+        } else {
+            let db = match parts.as_slice() {
+                [] => self.current_db.clone(),
+                [d] => d.clone(),
+                [c, d] => {
+                    if !self.catalogs.iter().any(|k| k.name.eq_ignore_ascii_case(c)) {
+                        return Err(QuarryError::Analysis(format!(
+                            "[CATALOG_NOT_FOUND] The catalog `{c}` is not found"
+                        )));
+                    }
+                    d.clone()
+                }
+                _ => {
+                    return Err(QuarryError::Analysis(format!(
+                        "invalid database name {}",
+                        parts.join(".")
+                    )))
+                }
+            };
+            if !self.catalog.metastore.database_exists(&db)? {
+                return Err(QuarryError::Analysis(format!(
+                    "[SCHEMA_NOT_FOUND] The schema `{db}` cannot be found"
+                )));
+            }
+            rows = self
+                .catalog
+                .metastore
+                .list_tables(&db)?
+                .into_iter()
+                .map(|t| vec![db.clone(), t, "false".into()])
+                .collect();
+            let mut temps: Vec<&String> = self.temp_views.keys().collect();
+            temps.sort();
+            for t in temps {
+                rows.push(vec![String::new(), t.clone(), "true".into()]);
+            }
         }
         let schema = Arc::new(Schema::new(vec![
             Field::new("namespace", DataType::Utf8, true),
@@ -800,6 +910,9 @@ impl Session {
                     .collect());
             }
         }
+        if let Some(meta) = self.lake_meta(table)? {
+            return Ok(meta.all_columns());
+        }
         let (db, name) = self.qualify(table)?;
         let meta = self.catalog.require_table(&db, &name)?;
         Ok(meta.all_columns())
@@ -828,7 +941,7 @@ impl Session {
         ];
         let is_temp = self.is_temp_view(table);
         if extended {
-            let st = if is_temp {
+            let st = if is_temp || self.lake(table).is_some() {
                 None
             } else {
                 let (db, name) = self.qualify(table)?;
@@ -885,8 +998,15 @@ impl Session {
             }
             return StatementResult::strings(&["col_name", "data_type", "comment"], rows);
         }
-        let (db, name) = self.qualify(table)?;
-        let meta = self.catalog.require_table(&db, &name)?;
+        let lake = self.lake_meta(table)?;
+        let (db, name, meta) = match &lake {
+            Some(m) => (m.database.clone(), m.name.clone(), m.clone()),
+            None => {
+                let (db, name) = self.qualify(table)?;
+                let meta = self.catalog.require_table(&db, &name)?;
+                (db, name, meta)
+            }
+        };
         for c in meta.all_columns() {
             rows.push(vec![c.name, type_name(&c.data_type), "NULL".into()]);
         }
@@ -912,15 +1032,16 @@ impl Session {
                 String::new(),
                 String::new(),
             ]);
-            rows.push(vec![
-                "Catalog".into(),
-                self.catalogs
+            let catalog_name = match self.lake(table) {
+                Some(l) => l.name.clone(),
+                None => self
+                    .catalogs
                     .iter()
                     .find(|c| c.default)
                     .map(|c| c.name.clone())
                     .unwrap_or_default(),
-                String::new(),
-            ]);
+            };
+            rows.push(vec!["Catalog".into(), catalog_name, String::new()]);
             rows.push(vec![
                 "Database".into(),
                 meta.database.clone(),
@@ -930,7 +1051,9 @@ impl Session {
             let created = chrono::DateTime::from_timestamp(meta.created, 0)
                 .map(|d| d.format("%a %b %d %H:%M:%S UTC %Y").to_string())
                 .unwrap_or_default();
-            rows.push(vec!["Created Time".into(), created, String::new()]);
+            if lake.is_none() {
+                rows.push(vec!["Created Time".into(), created, String::new()]);
+            }
             let kind = match meta.kind {
                 TableKind::External => "EXTERNAL",
                 TableKind::Managed => "MANAGED",
@@ -955,7 +1078,11 @@ impl Session {
                     format!("file:{}", meta.location)
                 };
                 rows.push(vec!["Location".into(), location, String::new()]);
-                if let Some(st) = self.catalog.metastore.get_statistics(&db, &name, "")? {
+                let st = match lake {
+                    Some(_) => None,
+                    None => self.catalog.metastore.get_statistics(&db, &name, "")?,
+                };
+                if let Some(st) = st {
                     let mut text = format!("{} bytes", st.size_bytes);
                     if let Some(r) = st.rows {
                         text.push_str(&format!(", {r} rows"));
@@ -974,7 +1101,8 @@ impl Session {
                         String::new(),
                     ]);
                 }
-                if meta.is_partitioned() {
+                // a lake table's partitions are its folders, not registered ones
+                if meta.is_partitioned() && lake.is_none() {
                     rows.push(vec![
                         "Partition Provider".into(),
                         "Catalog".into(),

@@ -356,3 +356,84 @@ fn catalog_file_s3_settings() {
         text(&o).1
     );
 }
+
+/// A lake catalog on S3 (its own `[s3]` settings, no AWS_* variables): SHOW TABLES lists
+/// the top-level folders, three-part names read them (format and partitions inferred) and
+/// join a local metastore table; unknown names and DDL give one-line errors.
+#[test]
+fn lake_catalog_on_s3() {
+    let Some(server) = S3Server::start(&["lake"]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let local = tmp.path().join("local");
+    lake(&server, &local);
+    std::fs::create_dir_all(server.bucket_dir("lake").join("_tmp_hidden")).unwrap();
+    std::fs::write(
+        server.bucket_dir("lake").join("_tmp_hidden/x.csv"),
+        b"a\n1\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(server.bucket_dir("lake").join("plays")).unwrap();
+    std::fs::write(
+        server.bucket_dir("lake").join("plays/p.csv"),
+        b"track,n\n1,10\n3,5\n",
+    )
+    .unwrap();
+    let catalogs = tmp.path().join("catalog");
+    std::fs::create_dir_all(&catalogs).unwrap();
+    std::fs::write(
+        catalogs.join("spark_catalog.toml"),
+        "connector = \"metastore\"\ndefault = true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        catalogs.join("music.toml"),
+        format!(
+            "connector = \"lake\"\nlocation = \"s3://lake/\"\noptions = {{ header = true }}\n[s3]\nendpoint = \"{}\"\nregion = \"us-east-1\"\naccess_key_id = \"test\"\nsecret_access_key = \"testtest\"\nallow_http = true\n",
+            server.endpoint
+        ),
+    )
+    .unwrap();
+    let run = |sql: &str| {
+        let mut c = quarry(&home, &server);
+        for (k, _) in server.env() {
+            c.env_remove(k);
+        }
+        let o = c
+            .arg("--catalog-dir")
+            .arg(&catalogs)
+            .args(["-e", sql])
+            .output()
+            .unwrap();
+        text(&o)
+    };
+    let (out, err) = run("SHOW TABLES IN music");
+    assert_eq!(
+        out, "namespace,tableName,isTemporary\ndefault,plays,false\ndefault,top_tracks,false\n",
+        "{err}"
+    );
+    let (out, err) = run(&format!(
+        "CREATE TABLE artists USING parquet LOCATION '{}'; \
+         SELECT t.dt, a.name, sum(CAST(p.n AS INT)) AS plays FROM music.default.top_tracks t \
+         JOIN artists a ON t.id = a.id JOIN music.default.plays p ON CAST(p.track AS INT) = t.id \
+         GROUP BY t.dt, a.name ORDER BY t.dt, a.name",
+        local.join("artists").display()
+    ));
+    assert!(err.is_empty(), "{err}");
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows[0], "dt,name,plays", "{out}");
+    assert_eq!(rows.len(), 5, "{out}");
+    let (out, _) = run("DESCRIBE EXTENDED music.default.top_tracks");
+    assert!(out.contains("Location,s3://lake/top_tracks,"), "{out}");
+    assert!(out.contains("Catalog,music,"), "{out}");
+    let (_, err) = run("SELECT * FROM music.default.top_track");
+    assert!(
+        err.contains("[TABLE_OR_VIEW_NOT_FOUND]") && err.contains("did you mean `top_tracks`"),
+        "{err}"
+    );
+    let (_, err) = run("MSCK REPAIR TABLE music.default.top_tracks");
+    assert!(err.contains("is a lake catalog"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

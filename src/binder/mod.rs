@@ -37,6 +37,10 @@ pub enum TempView {
 /// What the binder reads from the session.
 pub struct BindContext<'a> {
     pub catalog: &'a Catalog,
+    /// The catalog definitions (three-part names name one of them).
+    pub catalogs: &'a [crate::catalog::definitions::CatalogDefinition],
+    /// The lake catalogs among them.
+    pub lakes: &'a [crate::catalog::lake::LakeCatalog],
     pub current_db: &'a str,
     pub temp_views: &'a HashMap<String, TempView>,
     /// `quarry.sql.integer_division`: `/` on integers is integral.
@@ -449,7 +453,38 @@ impl<'a> Binder<'a> {
         let (db, table) = match parts {
             [t] => (self.ctx.current_db.to_string(), t.clone()),
             [d, t] => (d.clone(), t.clone()),
-            [_c, d, t] => (d.clone(), t.clone()),
+            [c, d, t] => {
+                if let Some(lake) = self
+                    .ctx
+                    .lakes
+                    .iter()
+                    .find(|l| l.name.eq_ignore_ascii_case(c))
+                {
+                    let storage = &self.ctx.catalog.storage;
+                    let loc = lake.table_location(storage, d, t)?;
+                    let format = lake.table_format(storage, &loc)?;
+                    let name = format!("{}.{}.{t}", lake.name, crate::catalog::lake::LAKE_DATABASE);
+                    let source = files_source(
+                        storage,
+                        &loc.to_string(),
+                        format,
+                        lake.options.clone(),
+                        &name,
+                    )?;
+                    return Ok(scan_of(source, &qualifier));
+                }
+                if !self
+                    .ctx
+                    .catalogs
+                    .iter()
+                    .any(|k| k.name.eq_ignore_ascii_case(c))
+                {
+                    return Err(QuarryError::Analysis(format!(
+                        "[CATALOG_NOT_FOUND] The catalog `{c}` is not found"
+                    )));
+                }
+                (d.clone(), t.clone())
+            }
             _ => {
                 return Err(QuarryError::Analysis(format!(
                     "invalid table name {display}"

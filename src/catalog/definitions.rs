@@ -18,8 +18,20 @@ pub struct CatalogDefinition {
     /// File stem: the catalog's name in three-part names.
     #[serde(skip)]
     pub name: String,
-    /// `metastore` (the embedded store). Other connectors (S3 lakes) come later.
+    /// `metastore` (the embedded store) or `lake` (tables = the folders under `location`).
     pub connector: String,
+    /// `lake` catalogs: the folder whose top-level folders are the tables
+    /// (`s3://bucket/prefix/` or a local path).
+    #[serde(default)]
+    pub location: Option<String>,
+    /// `lake` catalogs: the format of tables whose files' extensions do not tell
+    /// (`parquet`, `csv`, `json`; default parquet).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// `lake` catalogs: reader options for every table (`header = "true"` for CSV files
+    /// with a header line, `delimiter`, ...), as `OPTIONS (...)` of a `USING` table.
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, toml::Value>,
     /// Whether unqualified names resolve in this catalog.
     #[serde(default)]
     pub default: bool,
@@ -60,6 +72,9 @@ pub fn builtin_default() -> CatalogDefinition {
         name: "spark_catalog".into(),
         connector: "metastore".into(),
         default: true,
+        location: None,
+        format: None,
+        options: Default::default(),
         s3: Default::default(),
     }
 }
@@ -89,12 +104,34 @@ pub fn load_dir(dir: &Path) -> Result<Vec<CatalogDefinition>> {
             .file_stem()
             .map(|s| s.to_string_lossy().to_lowercase())
             .unwrap_or_default();
-        if def.connector != "metastore" {
-            return Err(QuarryError::NotSupported(format!(
-                "catalog connector '{}' in {}",
-                def.connector,
-                p.display()
-            )));
+        match def.connector.as_str() {
+            "metastore" => {}
+            "lake" => {
+                if def.location.is_none() {
+                    return Err(QuarryError::Catalog(format!(
+                        "catalog file {}: a lake catalog needs `location = \"s3://bucket/prefix/\"` (or a local folder)",
+                        p.display()
+                    )));
+                }
+                if def.default {
+                    return Err(QuarryError::NotSupported(format!(
+                        "`default = true` on a lake catalog ({}): unqualified names resolve in a metastore catalog; name lake tables `{}.default.table`",
+                        p.display(),
+                        def.name
+                    )));
+                }
+                if let Some(f) = &def.format {
+                    super::FileFormat::parse(f).map_err(|e| {
+                        QuarryError::Catalog(format!("catalog file {}: {e}", p.display()))
+                    })?;
+                }
+            }
+            other => {
+                return Err(QuarryError::NotSupported(format!(
+                    "catalog connector '{other}' in {} (known: metastore, lake)",
+                    p.display()
+                )))
+            }
         }
         out.push(def);
     }

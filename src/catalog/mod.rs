@@ -6,6 +6,7 @@
 
 pub mod definitions;
 pub mod hive;
+pub mod lake;
 pub mod metastore;
 
 use std::collections::BTreeMap;

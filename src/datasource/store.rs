@@ -83,6 +83,8 @@ pub const RANGE_PART: u64 = 2 * 1024 * 1024;
 /// The session's storage: S3 settings and clients, listing and footer caches.
 pub struct Storage {
     base: Vec<S3Layer>,
+    /// Per-bucket settings (a lake catalog's `[s3]` for its bucket), over `base`.
+    buckets: RwLock<HashMap<String, S3Layer>>,
     session: RwLock<S3Layer>,
     runtime: OnceLock<std::result::Result<tokio::runtime::Runtime, String>>,
     clients: Mutex<HashMap<String, S3Client>>,
@@ -97,6 +99,7 @@ impl Storage {
         base.extend(catalog_layer);
         Storage {
             base,
+            buckets: RwLock::new(HashMap::new()),
             session: RwLock::new(S3Layer {
                 source: "session settings (SET quarry.s3.*)".into(),
                 values: Default::default(),
@@ -130,9 +133,35 @@ impl Storage {
         Ok(())
     }
 
-    fn config(&self) -> S3Config {
+    /// Settings for one bucket (a lake catalog's `[s3]`), between the environment and
+    /// default catalog's settings and the session's `SET`s. Two catalogs on one bucket
+    /// with different settings is an error naming both.
+    pub fn set_bucket_layer(&self, bucket: &str, layer: S3Layer) -> Result<()> {
+        let mut b = self
+            .buckets
+            .write()
+            .map_err(|_| QuarryError::Internal("storage settings lock".into()))?;
+        if let Some(old) = b.get(bucket) {
+            if old.values != layer.values {
+                return Err(QuarryError::Catalog(format!(
+                    "{} and {} set different S3 settings for the bucket {bucket}",
+                    old.source, layer.source
+                )));
+            }
+        }
+        b.insert(bucket.to_string(), layer);
+        Ok(())
+    }
+
+    fn config(&self, bucket: &str) -> S3Config {
         let session = self.session.read().map(|s| s.clone()).unwrap_or_default();
+        let own = self
+            .buckets
+            .read()
+            .ok()
+            .and_then(|b| b.get(bucket).cloned());
         let mut layers: Vec<&S3Layer> = self.base.iter().collect();
+        layers.extend(own.as_ref());
         layers.push(&session);
         S3Config::merge(&layers)
     }
@@ -165,7 +194,7 @@ impl Storage {
         {
             return Ok(c.clone());
         }
-        let cfg = self.config();
+        let cfg = self.config(bucket);
         let c = self.block_on(build_client(&cfg, bucket))??;
         self.clients
             .lock()

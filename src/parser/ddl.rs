@@ -506,7 +506,7 @@ fn show(p: &mut Parser) -> PResult<Statement> {
     }
     if eat(p, "TABLES") || eat(p, "VIEWS") {
         let database = if eat(p, "IN") || eat(p, "FROM") {
-            Some(object_name(p)?.0.last().cloned().unwrap_or_default())
+            Some(object_name(p)?)
         } else {
             None
         };

@@ -99,8 +99,9 @@ pub enum Statement {
     },
     ShowDatabases,
     ShowCatalogs,
+    /// `SHOW TABLES [IN [catalog.]db | IN lake_catalog]`: the name as written.
     ShowTables {
-        database: Option<String>,
+        database: Option<ObjectName>,
     },
     ShowColumns {
         table: ObjectName,
