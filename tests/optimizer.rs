@@ -196,6 +196,21 @@ fn rewrite_rules_show_in_explain_and_can_be_disabled() {
     assert!(!text(&mut s, &format!("EXPLAIN {q}")).contains("__common"));
     assert_eq!(text(&mut s, q), "900\t59\n");
 
+    // semi-join reduction: the per-id aggregate of the decorrelated subquery reads only
+    // the ids of the filtered partition (a second, filtered scan of ev)
+    let q = "SELECT count(*) FROM ev a WHERE a.dt = '2021-10-02' \
+             AND a.id >= (SELECT avg(b.id) FROM ev b WHERE b.id = a.id)";
+    let p = text(&mut s, &format!("EXPLAIN ANALYZE {q}"));
+    let semi = p
+        .lines()
+        .find(|l| l.contains("HashJoinExec LeftSemi"))
+        .unwrap_or_else(|| panic!("{p}"));
+    assert!(semi.contains("[rows=10 "), "{p}");
+    assert_eq!(text(&mut s, q), "10\n");
+    disable(&mut s, "semi_join_reduction");
+    assert!(!text(&mut s, &format!("EXPLAIN {q}")).contains("LeftSemi"));
+    assert_eq!(text(&mut s, q), "10\n");
+
     // EXPLAIN VERBOSE lists every rule in its order
     disable(&mut s, "");
     let p = text(&mut s, &format!("EXPLAIN VERBOSE {q}"));
@@ -204,6 +219,7 @@ fn rewrite_rules_show_in_explain_and_can_be_disabled() {
         "transitive_predicates",
         "predicate_pushdown",
         "join_reorder",
+        "semi_join_reduction",
         "limit_pushdown",
         "top_k",
         "common_subexpressions",

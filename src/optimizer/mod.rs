@@ -11,6 +11,7 @@ mod join_reorder;
 mod limit_pushdown;
 mod predicate_pushdown;
 mod projection_pruning;
+mod semi_join_reduction;
 pub mod stats;
 mod top_k;
 mod transitive_predicates;
@@ -38,7 +39,8 @@ pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
     // conditions still sit above the joins, then pushdown runs, also before join_reorder,
     // so that conditions written above an outer join (as decorrelated subqueries leave
     // them) reach the inner-join tree that join_reorder flattens, and the scans carry
-    // their filters when join_reorder estimates them. Limits go down before top-k takes
+    // their filters when join_reorder estimates them. semi_join_reduction needs the
+    // scans' filters in place (it copies a filtered scan). Limits go down before top-k takes
     // a LIMIT over a sort; common subexpressions are hoisted into a projection whose
     // unused pass-through columns projection pruning then drops.
     vec![
@@ -47,6 +49,7 @@ pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
         Box::new(predicate_pushdown::PredicatePushdown),
         Box::new(join_reorder::JoinReorder),
         Box::new(predicate_pushdown::PredicatePushdown),
+        Box::new(semi_join_reduction::SemiJoinReduction),
         Box::new(limit_pushdown::LimitPushdown),
         Box::new(top_k::TopK),
         Box::new(common_subexpressions::CommonSubexpressions),

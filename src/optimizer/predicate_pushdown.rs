@@ -29,8 +29,11 @@ fn covered(e: &Expr, s: &HashSet<ColumnId>) -> bool {
     e.column_ids().iter().all(|i| s.contains(i))
 }
 
+/// Deterministic conditions move; so do uncorrelated subqueries (the only ones left
+/// after the binder's decorrelation), which are evaluated once before execution
+/// wherever they sit.
 fn pushable(e: &Expr) -> bool {
-    e.is_deterministic() && !e.has_subquery()
+    e.is_deterministic()
 }
 
 fn with_filter(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
