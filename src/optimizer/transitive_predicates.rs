@@ -122,9 +122,13 @@ fn column_pair(l: &Expr, r: &Expr) -> Option<(Column, Column)> {
     }
 }
 
-/// A condition worth copying: deterministic, over exactly one column.
+/// A condition worth copying: deterministic, over exactly one column, and not a value
+/// set from a subquery (`k IN (<57 values>)`: the join already filters by it, and
+/// copying it costs a set probe per row of the other side without pruning anything).
 fn single_column(e: &Expr) -> Option<ColumnId> {
-    if !e.is_deterministic() || e.has_subquery() {
+    let mut has_set = false;
+    e.visit(&mut |x| has_set |= matches!(x, Expr::InSet { .. }));
+    if !e.is_deterministic() || e.has_subquery() || has_set {
         return None;
     }
     let ids: HashSet<ColumnId> = e.column_ids().into_iter().collect();

@@ -92,6 +92,24 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
         }
         Expr::InSet { expr, set, negated } => {
             let x = evaluate(expr, batch, layout)?;
+            let miss = if set.has_null { None } else { Some(*negated) };
+            if let Some(ints) = &set.ints {
+                let k = arrow::compute::cast(&x, &DataType::Int64)?;
+                let k = k.as_primitive::<arrow::datatypes::Int64Type>();
+                let out: BooleanArray = k
+                    .iter()
+                    .map(|v| {
+                        v.and_then(|v| {
+                            if ints.contains(&v) {
+                                Some(!*negated)
+                            } else {
+                                miss
+                            }
+                        })
+                    })
+                    .collect();
+                return Ok(Arc::new(out));
+            }
             let conv = RowConverter::new(vec![SortField::new(set.data_type.clone())])?;
             let rows = conv.convert_columns(&[x.clone()])?;
             let out: BooleanArray = (0..n)

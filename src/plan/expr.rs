@@ -114,9 +114,29 @@ impl BinOp {
 #[derive(Debug)]
 pub struct ValueSet {
     /// Row-encoded (arrow-row) values, of `data_type`.
-    pub rows: std::collections::HashSet<Vec<u8>>,
+    pub rows: std::collections::HashSet<Vec<u8>, ahash::RandomState>,
+    /// The same values as i64 when `data_type` is an integer or date type (the fast path
+    /// of `x IN (subquery)` on keys: no row encoding per probed value).
+    pub ints: Option<std::collections::HashSet<i64, ahash::RandomState>>,
     pub has_null: bool,
     pub data_type: DataType,
+}
+
+impl ValueSet {
+    /// Whether `data_type` takes the i64 path ([`ValueSet::ints`]).
+    pub fn integer_like(data_type: &DataType) -> bool {
+        matches!(
+            data_type,
+            DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32
+                | DataType::Date32
+        )
+    }
 }
 
 /// What a subquery expression computes.
