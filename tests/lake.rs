@@ -1,22 +1,12 @@
 //! Lake catalogs on local disk (`connector = "lake"`): tables are the folders under the
 //! catalog's location, read with three-part names; S3 lakes are tested in tests/s3.rs.
 
+mod support;
+
 use quarry::Session;
 
 fn rows(s: &mut Session, sql: &str) -> Vec<String> {
-    let r = s.sql(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut out = vec![];
-    for b in &r.batches {
-        for i in 0..b.num_rows() {
-            let cells: Vec<String> = b
-                .columns()
-                .iter()
-                .map(|c| quarry::cli::slt::cell_text(c.as_ref(), i))
-                .collect();
-            out.push(cells.join(" "));
-        }
-    }
-    out
+    support::result_lines(s, sql, " ")
 }
 
 #[test]

@@ -2,23 +2,15 @@
 //! DESCRIBE EXTENDED, estimated against actual rows in EXPLAIN ANALYZE, and join order
 //! independent of the FROM order for a star join (TPC-H plans: tests/tpch.rs).
 
+mod support;
+
 use quarry::Session;
 
 fn text(session: &mut Session, sql: &str) -> String {
-    let r = session.sql(sql).unwrap();
-    let mut out = String::new();
-    for b in &r.batches {
-        for i in 0..b.num_rows() {
-            let cells: Vec<String> = b
-                .columns()
-                .iter()
-                .map(|c| quarry::cli::slt::cell_text(c.as_ref(), i))
-                .collect();
-            out.push_str(&cells.join("\t"));
-            out.push('\n');
-        }
-    }
-    out
+    support::result_lines(session, sql, "\t")
+        .into_iter()
+        .map(|l| l + "\n")
+        .collect()
 }
 
 #[test]

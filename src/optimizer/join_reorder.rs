@@ -38,16 +38,6 @@ impl OptimizerRule for JoinReorder {
     }
 }
 
-fn is_inner(p: &LogicalPlan) -> bool {
-    matches!(
-        p,
-        LogicalPlan::Join {
-            join_type: JoinType::Inner | JoinType::Cross,
-            ..
-        }
-    )
-}
-
 /// Collect the inputs and conditions of an inner/cross join tree.
 fn flatten(p: LogicalPlan, leaves: &mut Vec<LogicalPlan>, conds: &mut Vec<Expr>) {
     match p {
@@ -78,10 +68,12 @@ fn flatten(p: LogicalPlan, leaves: &mut Vec<LogicalPlan>, conds: &mut Vec<Expr>)
 
 fn reorder(plan: LogicalPlan, provider: &dyn StatisticsProvider) -> Result<LogicalPlan> {
     let (plan, above) = match plan {
-        LogicalPlan::Filter { input, predicate } if is_inner(&input) => (*input, Some(predicate)),
+        LogicalPlan::Filter { input, predicate } if input.is_inner_join() => {
+            (*input, Some(predicate))
+        }
         p => (p, None),
     };
-    if !is_inner(&plan) {
+    if !plan.is_inner_join() {
         let plan = plan.map_inputs(&mut |p| reorder(p, provider))?;
         return Ok(match above {
             Some(predicate) => LogicalPlan::Filter {

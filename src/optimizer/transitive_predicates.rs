@@ -49,7 +49,7 @@ fn rewrite(plan: LogicalPlan) -> Result<LogicalPlan> {
                 other => other,
             };
             let mut conj = conj;
-            if is_inner(&input) {
+            if input.is_inner_join() {
                 let inferred = infer(&conj, &input);
                 conj.extend(inferred);
             }
@@ -102,16 +102,6 @@ fn rewrite(plan: LogicalPlan) -> Result<LogicalPlan> {
     plan.map_inputs(&mut rewrite)
 }
 
-fn is_inner(p: &LogicalPlan) -> bool {
-    matches!(
-        p,
-        LogicalPlan::Join {
-            join_type: JoinType::Inner | JoinType::Cross,
-            ..
-        }
-    )
-}
-
 /// Both sides plain columns of one type: the pair of an equality that makes them equal.
 fn column_pair(l: &Expr, r: &Expr) -> Option<(Column, Column)> {
     match (l, r) {
@@ -160,7 +150,7 @@ fn collect(p: &LogicalPlan, pairs: &mut Vec<(Column, Column)>, conds: &mut Vec<E
             collect(left, pairs, conds);
             collect(right, pairs, conds);
         }
-        LogicalPlan::Filter { input, predicate } if is_inner(input) => {
+        LogicalPlan::Filter { input, predicate } if input.is_inner_join() => {
             conds.extend(predicate.clone().split_conjunction());
             collect(input, pairs, conds);
         }

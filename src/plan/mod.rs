@@ -305,6 +305,17 @@ impl LogicalPlan {
         })
     }
 
+    /// Whether this node is an inner or cross join (the joins that reorder freely).
+    pub fn is_inner_join(&self) -> bool {
+        matches!(
+            self,
+            LogicalPlan::Join {
+                join_type: JoinType::Inner | JoinType::Cross,
+                ..
+            }
+        )
+    }
+
     /// Rebuild this node (not its inputs) with `f` applied to each expression it holds:
     /// the same expressions [`LogicalPlan::exprs`] lists, in place.
     pub fn map_exprs(self, f: &mut dyn FnMut(Expr) -> Expr) -> LogicalPlan {
