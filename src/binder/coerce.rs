@@ -110,9 +110,10 @@ pub fn cast_to(e: Expr, to: &DataType) -> Result<Expr> {
         return Ok(e);
     }
     if let Expr::Literal(v) = &e {
-        let c = v.cast_to(to)?;
-        // a literal that does not convert becomes NULL, as Spark's non-ANSI cast
-        return Ok(Expr::Literal(c));
+        // the executor's cast (Spark's rules: `'1.23'` -> 1 as an int, trimmed text); a
+        // literal that does not convert becomes NULL, as Spark's non-ANSI cast
+        let c = crate::physical::eval::cast_array(&v.0, to)?;
+        return Ok(Expr::Literal(crate::types::ScalarValue(c)));
     }
     Ok(Expr::Cast {
         expr: Box::new(e),

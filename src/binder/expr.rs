@@ -434,8 +434,9 @@ impl Binder<'_> {
                 let x = self.bind_inner(expr, cx)?;
                 let try_cast = matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast);
                 check_cast(&x.data_type(), &to)?;
-                if let Expr::Literal(v) = &x {
-                    return Ok(Expr::Literal(v.cast_to(&to)?));
+                if let Expr::Literal(_) = &x {
+                    // the executor's (Spark's) cast rules, as for any other value
+                    return super::coerce::cast_to(x, &to);
                 }
                 Ok(Expr::Cast {
                     expr: Box::new(x),
