@@ -66,6 +66,10 @@ pub enum ScalarFunc {
     Greatest,
     Least,
     TypeOf,
+    Ascii,
+    Chr,
+    SplitPart,
+    RegexpExtract,
 }
 
 impl ScalarFunc {
@@ -124,6 +128,10 @@ impl ScalarFunc {
             Greatest => "greatest",
             Least => "least",
             TypeOf => "typeof",
+            Ascii => "ascii",
+            Chr => "chr",
+            SplitPart => "split_part",
+            RegexpExtract => "regexp_extract",
         }
     }
 
@@ -187,6 +195,10 @@ impl ScalarFunc {
             "greatest" => Greatest,
             "least" => Least,
             "typeof" => TypeOf,
+            "ascii" => Ascii,
+            "chr" | "char" => Chr,
+            "split_part" => SplitPart,
+            "regexp_extract" => RegexpExtract,
             _ => return None,
         })
     }
@@ -376,6 +388,26 @@ impl ScalarFunc {
             TypeOf => {
                 arity(1, 1)?;
                 (vec![args[0].clone()], s)
+            }
+            Ascii => {
+                arity(1, 1)?;
+                (vec![s], i)
+            }
+            Chr => {
+                arity(1, 1)?;
+                (vec![DataType::Int64], s)
+            }
+            SplitPart => {
+                arity(3, 3)?;
+                (vec![s.clone(), s.clone(), i], s)
+            }
+            RegexpExtract => {
+                arity(2, 3)?;
+                let mut v = vec![s.clone(), s.clone()];
+                if n == 3 {
+                    v.push(i);
+                }
+                (v, s)
             }
         })
     }
@@ -956,7 +988,108 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             let name = crate::types::type_name(args[0].data_type());
             Arc::new(StringArray::from(vec![name; n]))
         }
+        // Spark's `ascii`: the code point of the first character, 0 for ''
+        Ascii => Arc::new(
+            strings(&args[0])?
+                .iter()
+                .map(|v| v.map(|v| v.chars().next().map_or(0, |c| c as i32)))
+                .collect::<Int32Array>(),
+        ),
+        // Spark's `chr`: '' for a negative code, else the character of code % 256
+        Chr => {
+            let c = arrow::compute::cast(&args[0], &DataType::Int64)?;
+            Arc::new(
+                c.as_primitive::<arrow::datatypes::Int64Type>()
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| {
+                            if v < 0 {
+                                String::new()
+                            } else {
+                                char::from((v % 256) as u8).to_string()
+                            }
+                        })
+                    })
+                    .collect::<StringArray>(),
+            )
+        }
+        SplitPart => {
+            let (st, d, k) = (strings(&args[0])?, strings(&args[1])?, ints(&args[2])?);
+            let mut b = StringBuilder::new();
+            for r in 0..st.len() {
+                if st.is_null(r) || d.is_null(r) || k.is_null(r) {
+                    b.append_null();
+                    continue;
+                }
+                b.append_value(spark_split_part(st.value(r), d.value(r), k.value(r))?);
+            }
+            Arc::new(b.finish())
+        }
+        RegexpExtract => {
+            let (st, pat) = (strings(&args[0])?, strings(&args[1])?);
+            let idx = args.get(2).map(ints).transpose()?;
+            let mut cache: Option<(String, regex::Regex)> = None;
+            let mut b = StringBuilder::new();
+            for r in 0..st.len() {
+                let g = idx.map_or(Some(1), |a| (!a.is_null(r)).then(|| a.value(r)));
+                let (Some(g), false, false) = (g, st.is_null(r), pat.is_null(r)) else {
+                    b.append_null();
+                    continue;
+                };
+                let p = pat.value(r);
+                if cache.as_ref().is_none_or(|(c, _)| c != p) {
+                    let re = regex::Regex::new(p).map_err(|e| {
+                        QuarryError::Execution(format!(
+                            "[INVALID_PARAMETER_VALUE.PATTERN] regexp_extract: invalid regular expression '{p}': {e}"
+                        ))
+                    })?;
+                    cache = Some((p.to_string(), re));
+                }
+                let Some((_, re)) = &cache else {
+                    b.append_null();
+                    continue;
+                };
+                if g < 0 || g as usize >= re.captures_len() {
+                    return Err(QuarryError::Execution(format!(
+                        "[INVALID_PARAMETER_VALUE.REGEX_GROUP_INDEX] regexp_extract: the group index {g} is out of range: the pattern '{p}' has {} group(s)",
+                        re.captures_len() - 1
+                    )));
+                }
+                let v = re
+                    .captures(st.value(r))
+                    .and_then(|c| c.get(g as usize).map(|m| m.as_str().to_string()))
+                    .unwrap_or_default();
+                b.append_value(v);
+            }
+            Arc::new(b.finish())
+        }
     })
+}
+
+/// Spark's `split_part(str, delimiter, partNum)`: 1-based part, negative counts from
+/// the end, '' when out of range; an empty delimiter leaves the whole string as the
+/// only part; part 0 is an error.
+fn spark_split_part(s: &str, delim: &str, k: i32) -> Result<String> {
+    if k == 0 {
+        return Err(QuarryError::Execution(
+            "[INVALID_INDEX_OF_ZERO] split_part: the index 0 is invalid: an index shall be either < 0 or > 0 (the first element has index 1)".into(),
+        ));
+    }
+    let parts: Vec<&str> = if delim.is_empty() {
+        vec![s]
+    } else {
+        s.split(delim).collect()
+    };
+    let i = if k > 0 {
+        k as i64 - 1
+    } else {
+        parts.len() as i64 + k as i64
+    };
+    Ok(usize::try_from(i)
+        .ok()
+        .and_then(|i| parts.get(i))
+        .map(|p| p.to_string())
+        .unwrap_or_default())
 }
 
 /// The type of rounding `decimal(p, s)` to `scale` digits (`round`, `floor`, `ceil`), as
