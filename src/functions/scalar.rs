@@ -70,6 +70,7 @@ pub enum ScalarFunc {
     Chr,
     SplitPart,
     RegexpExtract,
+    MakeDate,
 }
 
 impl ScalarFunc {
@@ -132,6 +133,7 @@ impl ScalarFunc {
             Chr => "chr",
             SplitPart => "split_part",
             RegexpExtract => "regexp_extract",
+            MakeDate => "make_date",
         }
     }
 
@@ -199,6 +201,7 @@ impl ScalarFunc {
             "chr" | "char" => Chr,
             "split_part" => SplitPart,
             "regexp_extract" => RegexpExtract,
+            "make_date" => MakeDate,
             _ => return None,
         })
     }
@@ -400,6 +403,10 @@ impl ScalarFunc {
             SplitPart => {
                 arity(3, 3)?;
                 (vec![s.clone(), s.clone(), i], s)
+            }
+            MakeDate => {
+                arity(3, 3)?;
+                (vec![i.clone(), i.clone(), i], DataType::Date32)
             }
             RegexpExtract => {
                 arity(2, 3)?;
@@ -987,6 +994,25 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         TypeOf => {
             let name = crate::types::type_name(args[0].data_type());
             Arc::new(StringArray::from(vec![name; n]))
+        }
+        // Spark's `make_date(year, month, day)`: NULL for a date that does not exist
+        // (its non-ANSI behaviour)
+        MakeDate => {
+            let (y, m, d) = (ints(&args[0])?, ints(&args[1])?, ints(&args[2])?);
+            Arc::new(
+                (0..y.len())
+                    .map(|r| {
+                        if y.is_null(r) || m.is_null(r) || d.is_null(r) {
+                            return None;
+                        }
+                        let (m, d) = (
+                            u32::try_from(m.value(r)).ok()?,
+                            u32::try_from(d.value(r)).ok()?,
+                        );
+                        NaiveDate::from_ymd_opt(y.value(r), m, d).map(from_naive_date)
+                    })
+                    .collect::<Date32Array>(),
+            )
         }
         // Spark's `ascii`: the code point of the first character, 0 for ''
         Ascii => Arc::new(
