@@ -213,6 +213,16 @@ impl ScalarValue {
             .downcast_ref::<arrow::array::Int64Array>()
             .map(|a| a.value(0))
     }
+    /// The value when it is a non-null boolean.
+    pub fn as_bool(&self) -> Option<bool> {
+        if self.is_null() {
+            return None;
+        }
+        self.0
+            .as_any()
+            .downcast_ref::<arrow::array::BooleanArray>()
+            .map(|a| a.value(0))
+    }
     /// The value as a string when it is a non-null string.
     pub fn as_str(&self) -> Option<&str> {
         if self.is_null() {

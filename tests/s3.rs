@@ -55,6 +55,28 @@ fn quarry(home: &Path, server: &S3Server) -> Command {
     c
 }
 
+/// The binary with a fresh HOME and no AWS_* variables at all, reading the catalog files
+/// in `catalogs` (whose `[s3]` tables must point it at the server), running `sql`:
+/// (stdout, stderr).
+fn run_with_catalogs(
+    home: &Path,
+    server: &S3Server,
+    catalogs: &Path,
+    sql: &str,
+) -> (String, String) {
+    let mut c = quarry(home, server);
+    for (k, _) in server.env() {
+        c.env_remove(k);
+    }
+    let o = c
+        .arg("--catalog-dir")
+        .arg(catalogs)
+        .args(["-e", sql])
+        .output()
+        .unwrap();
+    text(&o)
+}
+
 fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -302,39 +324,28 @@ fn catalog_file_s3_settings() {
     )
     .unwrap();
     // no AWS_* variables at all: the catalog file's settings are used
-    let mut c = quarry(&home, &server);
-    for (k, _) in server.env() {
-        c.env_remove(k);
-    }
-    let o = c
-        .arg("--catalog-dir")
-        .arg(&catalogs)
-        .args(["-e", "SELECT sum(id) AS s FROM parquet.`s3://lake/t`"])
-        .output()
-        .unwrap();
-    assert_eq!(text(&o).0, "s\n3\n", "{}", text(&o).1);
+    let (out, err) = run_with_catalogs(
+        &home,
+        &server,
+        &catalogs,
+        "SELECT sum(id) AS s FROM parquet.`s3://lake/t`",
+    );
+    assert_eq!(out, "s\n3\n", "{err}");
     // a wrong secret there is reported with the file as the credential source
     std::fs::write(
         catalogs.join("spark_catalog.toml"),
         format!("connector = \"metastore\"\ndefault = true\n[s3]\nendpoint = \"{}\"\naccess_key_id = \"test\"\nsecret_access_key = \"nope\"\n", server.endpoint),
     )
     .unwrap();
-    let mut c = quarry(&home, &server);
-    for (k, _) in server.env() {
-        c.env_remove(k);
-    }
-    let o = c
-        .arg("--catalog-dir")
-        .arg(&catalogs)
-        .args(["-e", "SELECT 1 FROM parquet.`s3://lake/t`"])
-        .output()
-        .unwrap();
+    let (_, err) = run_with_catalogs(
+        &home,
+        &server,
+        &catalogs,
+        "SELECT 1 FROM parquet.`s3://lake/t`",
+    );
     assert!(
-        text(&o)
-            .1
-            .contains("credentials from catalog file spark_catalog.toml"),
-        "{}",
-        text(&o).1
+        err.contains("credentials from catalog file spark_catalog.toml"),
+        "{err}"
     );
     // an unknown key is an error naming the file
     std::fs::write(
@@ -396,19 +407,7 @@ fn lake_catalog_on_s3() {
         ),
     )
     .unwrap();
-    let run = |sql: &str| {
-        let mut c = quarry(&home, &server);
-        for (k, _) in server.env() {
-            c.env_remove(k);
-        }
-        let o = c
-            .arg("--catalog-dir")
-            .arg(&catalogs)
-            .args(["-e", sql])
-            .output()
-            .unwrap();
-        text(&o)
-    };
+    let run = |sql: &str| run_with_catalogs(&home, &server, &catalogs, sql);
     let (out, err) = run("SHOW TABLES IN music");
     assert_eq!(
         out, "namespace,tableName,isTemporary\ndefault,plays,false\ndefault,top_tracks,false\n",

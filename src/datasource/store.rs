@@ -351,11 +351,16 @@ impl Storage {
         Ok(out)
     }
 
-    /// Whether `loc` is an existing folder (locally) or a prefix with objects under it (S3).
+    /// Whether `loc` is an existing folder (locally) or a prefix with objects under it
+    /// (S3; a cached non-empty listing of it answers without a request).
     pub fn is_dir(&self, loc: &Location) -> Result<bool> {
         match loc {
             Location::Local(p) => Ok(p.is_dir()),
             Location::S3 { bucket, key } => {
+                let cached = self.listings.lock().ok().and_then(|l| l.get(loc).cloned());
+                if cached.is_some_and(|files| !files.is_empty()) {
+                    return Ok(true);
+                }
                 let client = self.client(bucket)?;
                 let prefix = object_path(key, loc, &client)?;
                 let r = self.block_on(async {

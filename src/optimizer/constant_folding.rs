@@ -9,7 +9,7 @@
 //! An expression whose evaluation fails (`1 / 0` under ANSI rules, a bad cast) is left
 //! as it is, so the error, if any, still comes from executing the query.
 
-use arrow::array::{Array, BooleanArray, RecordBatch, RecordBatchOptions};
+use arrow::array::{Array, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{DataType, Schema};
 use std::sync::Arc;
 
@@ -92,11 +92,7 @@ fn empty(plan: &LogicalPlan) -> LogicalPlan {
 fn as_bool(e: &Expr) -> Option<Option<bool>> {
     match e {
         Expr::Literal(v) if v.is_null() => Some(None),
-        Expr::Literal(v) => {
-            v.0.as_any()
-                .downcast_ref::<BooleanArray>()
-                .map(|b| Some(b.value(0)))
-        }
+        Expr::Literal(v) => v.as_bool().map(Some),
         _ => None,
     }
 }

@@ -52,14 +52,6 @@ fn with_filter(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
     }
 }
 
-/// Replace column references by the expressions that define them.
-fn substitute(e: Expr, defs: &HashMap<ColumnId, Expr>) -> Expr {
-    e.transform(&mut |x| match &x {
-        Expr::Column(c) => defs.get(&c.id).cloned().unwrap_or(x),
-        _ => x,
-    })
-}
-
 /// Factor the conjuncts every disjunct shares out of an OR:
 /// `(a AND b) OR (a AND c)` -> `a`, `b OR c`; `a OR (a AND b)` -> `a` (distributivity and
 /// absorption, which hold in SQL's three-valued logic too). Terms are compared by their
@@ -166,7 +158,7 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
                             .is_some_and(|d| d.is_deterministic() && !d.has_subquery())
                     })
             });
-            let down = down.into_iter().map(|p| substitute(p, &defs)).collect();
+            let down = down.into_iter().map(|p| p.substitute(&defs)).collect();
             with_filter(
                 LogicalPlan::Project {
                     input: Box::new(push(*input, down)),
@@ -183,7 +175,7 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
                     && !group.is_empty()
                     && p.column_ids().iter().all(|i| defs.contains_key(i))
             });
-            let down = down.into_iter().map(|p| substitute(p, &defs)).collect();
+            let down = down.into_iter().map(|p| p.substitute(&defs)).collect();
             with_filter(
                 LogicalPlan::Aggregate {
                     input: Box::new(push(*input, down)),

@@ -89,17 +89,20 @@ fn reduce(
     keys: &[(ColumnId, ColumnId)],
     stats: &dyn StatisticsProvider,
 ) -> Result<Option<LogicalPlan>> {
-    let Some(input_rows) = aggregate_input(agg_side)
-        .map(|i| estimate(i, stats).map(|s| s.rows))
-        .transpose()?
-    else {
+    let Some(input) = aggregate_input(agg_side) else {
         return Ok(None);
     };
+    // the input's estimate only once a key passes through the aggregate
+    let mut input_rows: Option<f64> = None;
     // (group expression over the aggregate's input, scan, key column of the scan, rows)
     let mut best: Option<(Expr, &LogicalPlan, ColumnId, f64)> = None;
     for (a, o) in keys {
         let Some(group_expr) = group_expr_of(agg_side, *a) else {
             continue;
+        };
+        let rows_in = match input_rows {
+            Some(r) => r,
+            None => *input_rows.insert(estimate(input, stats)?.rows),
         };
         let mut found = vec![];
         sources(other, *o, &mut found);
@@ -117,8 +120,7 @@ fn reduce(
                 continue;
             }
             let rows = estimate(scan, stats)?.rows;
-            if rows <= input_rows * MAX_FILTER_FRACTION && best.as_ref().is_none_or(|b| rows < b.3)
-            {
+            if rows <= rows_in * MAX_FILTER_FRACTION && best.as_ref().is_none_or(|b| rows < b.3) {
                 best = Some((group_expr.clone(), scan, id, rows));
             }
         }
@@ -250,14 +252,13 @@ fn fresh_copy(scan: &LogicalPlan) -> (LogicalPlan, HashMap<ColumnId, Column>) {
             )
         })
         .collect();
+    let defs: HashMap<ColumnId, Expr> = ids
+        .iter()
+        .map(|(id, c)| (*id, Expr::Column(c.clone())))
+        .collect();
     let filters = filters
         .iter()
-        .map(|f| {
-            f.clone().transform(&mut |x| match &x {
-                Expr::Column(c) => ids.get(&c.id).cloned().map(Expr::Column).unwrap_or(x),
-                _ => x,
-            })
-        })
+        .map(|f| f.clone().substitute(&defs))
         .collect();
     let columns = columns
         .iter()

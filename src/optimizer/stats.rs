@@ -253,10 +253,13 @@ pub fn selectivity(e: &Expr, s: &Statistics) -> f64 {
             a + b - a * b
         }
         Expr::Not(inner) => 1.0 - selectivity(inner, s),
-        Expr::Literal(v) => match v.0.as_any().downcast_ref::<arrow::array::BooleanArray>() {
-            Some(b) if b.is_valid(0) && b.value(0) => 1.0,
-            _ => 0.0,
-        },
+        Expr::Literal(v) => {
+            if v.as_bool() == Some(true) {
+                1.0
+            } else {
+                0.0
+            }
+        }
         Expr::IsNull(x) => match s.column(x) {
             Some((_, c)) => c.null_fraction,
             None => 0.1,

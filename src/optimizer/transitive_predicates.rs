@@ -126,10 +126,8 @@ fn single_column(e: &Expr) -> Option<ColumnId> {
 }
 
 fn replace_column(e: &Expr, from: ColumnId, to: &Column) -> Expr {
-    e.clone().transform(&mut |x| match &x {
-        Expr::Column(c) if c.id == from => Expr::Column(to.clone()),
-        _ => x,
-    })
+    e.clone()
+        .substitute(&HashMap::from([(from, Expr::Column(to.clone()))]))
 }
 
 /// Equalities and single-column conditions of an inner-join tree: its ON keys, residual

@@ -59,7 +59,8 @@ impl<'a> PhysicalPlanner<'a> {
     }
 
     /// Run the plan's uncorrelated subqueries (the binder decorrelated the others) and
-    /// put their results in place: a scalar subquery becomes a literal, `x IN
+    /// put their results in place, so no subquery reaches the rules or
+    /// [`PhysicalPlanner::create`] (which takes expressions as they are): a scalar subquery becomes a literal, `x IN
     /// (subquery)` a value set. They run once per query either way; doing it before
     /// optimizing lets estimates see the values (`o_orderkey IN (57 keys)` estimates 57
     /// rows, not a third of the table) and constant folding use them.
@@ -69,11 +70,12 @@ impl<'a> PhysicalPlanner<'a> {
             return Ok(plan);
         }
         let mut err = None;
-        let plan = plan.map_exprs(&mut |e| match self.expr(e.clone()) {
+        // on an error the plan is dropped, so a placeholder stands in for the expression
+        let plan = plan.map_exprs(&mut |e| match self.expr(e) {
             Ok(v) => v,
             Err(x) => {
                 err.get_or_insert(x);
-                e
+                Expr::Literal(ScalarValue::from_bool(false))
             }
         });
         match err {
@@ -113,19 +115,13 @@ impl<'a> PhysicalPlanner<'a> {
                 columns,
                 projection,
                 filters,
-            } => {
-                let filters = filters
-                    .iter()
-                    .map(|f| self.expr(f.clone()))
-                    .collect::<Result<Vec<_>>>()?;
-                Arc::new(ScanExec::try_new(
-                    source.clone(),
-                    columns,
-                    projection.clone(),
-                    filters,
-                    self.ctx,
-                )?)
-            }
+            } => Arc::new(ScanExec::try_new(
+                source.clone(),
+                columns,
+                projection.clone(),
+                filters.clone(),
+                self.ctx,
+            )?),
             LogicalPlan::Values { columns, rows } => {
                 let schema = schema_of(columns);
                 let one = make_batch(schema_of(&[]), vec![], 1)?;
@@ -135,7 +131,7 @@ impl<'a> PhysicalPlanner<'a> {
                     let vals: Vec<ArrayRef> = rows
                         .iter()
                         .map(|r| {
-                            super::eval::evaluate(&self.expr(r[i].clone())?, &one, &empty)
+                            super::eval::evaluate(&r[i], &one, &empty)
                                 .and_then(|a| super::eval::cast_array(&a, &c.data_type))
                         })
                         .collect::<Result<_>>()?;
@@ -166,16 +162,12 @@ impl<'a> PhysicalPlanner<'a> {
                     ids(&cols),
                 ))
             }
-            LogicalPlan::Filter { input, predicate } => Arc::new(FilterExec::new(
-                self.create(input)?,
-                self.expr(predicate.clone())?,
-            )),
+            LogicalPlan::Filter { input, predicate } => {
+                Arc::new(FilterExec::new(self.create(input)?, predicate.clone()))
+            }
             LogicalPlan::Project { input, exprs } => {
                 let cols: Vec<Column> = exprs.iter().map(|(_, c)| c.clone()).collect();
-                let es = exprs
-                    .iter()
-                    .map(|(e, _)| self.expr(e.clone()))
-                    .collect::<Result<_>>()?;
+                let es = exprs.iter().map(|(e, _)| e.clone()).collect();
                 Arc::new(ProjectExec::new(
                     self.create(input)?,
                     es,
@@ -185,22 +177,8 @@ impl<'a> PhysicalPlanner<'a> {
             }
             LogicalPlan::Aggregate { input, group, aggs } => {
                 let cols = plan.schema();
-                let g = group
-                    .iter()
-                    .map(|(e, _)| self.expr(e.clone()))
-                    .collect::<Result<_>>()?;
-                let a = aggs
-                    .iter()
-                    .map(|(a, _)| {
-                        let mut a = a.clone();
-                        a.args = a
-                            .args
-                            .into_iter()
-                            .map(|e| self.expr(e))
-                            .collect::<Result<_>>()?;
-                        Ok(a)
-                    })
-                    .collect::<Result<_>>()?;
+                let g = group.iter().map(|(e, _)| e.clone()).collect();
+                let a = aggs.iter().map(|(a, _)| a.clone()).collect();
                 Arc::new(HashAggregateExec::new(
                     self.create(input)?,
                     g,
@@ -217,11 +195,8 @@ impl<'a> PhysicalPlanner<'a> {
                 filter,
             } => {
                 let cols = plan.schema();
-                let filter = filter.clone().map(|f| self.expr(f)).transpose()?;
-                let on: Vec<(Expr, Expr)> = on
-                    .iter()
-                    .map(|(l, r)| Ok((self.expr(l.clone())?, self.expr(r.clone())?)))
-                    .collect::<Result<_>>()?;
+                let filter = filter.clone();
+                let on: Vec<(Expr, Expr)> = on.clone();
                 let (l, r) = (self.create(left)?, self.create(right)?);
                 let (lrows, rrows) = (self.rows(left), self.rows(right));
                 // an inner equi-join builds its hash table on the input estimated smaller
@@ -267,7 +242,7 @@ impl<'a> PhysicalPlanner<'a> {
             }
             LogicalPlan::Sort { input, keys, fetch } => Arc::new(SortExec::new(
                 self.create(input)?,
-                self.sort_keys(keys)?,
+                Self::sort_keys(keys),
                 *fetch,
             )),
             LogicalPlan::Limit { input, skip, fetch } => {
@@ -286,14 +261,7 @@ impl<'a> PhysicalPlanner<'a> {
                 columns: _,
             } => {
                 let cols = plan.schema();
-                let ps = projections
-                    .iter()
-                    .map(|row| {
-                        row.iter()
-                            .map(|e| self.expr(e.clone()))
-                            .collect::<Result<Vec<_>>>()
-                    })
-                    .collect::<Result<_>>()?;
+                let ps = projections.clone();
                 Arc::new(super::operators::ExpandExec::new(
                     self.create(input)?,
                     ps,
@@ -303,26 +271,7 @@ impl<'a> PhysicalPlanner<'a> {
             }
             LogicalPlan::Window { input, windows } => {
                 let cols = plan.schema();
-                let ws = windows
-                    .iter()
-                    .map(|(w, _)| {
-                        let mut w = w.clone();
-                        w.args = w
-                            .args
-                            .into_iter()
-                            .map(|e| self.expr(e))
-                            .collect::<Result<_>>()?;
-                        w.partition_by = w
-                            .partition_by
-                            .into_iter()
-                            .map(|e| self.expr(e))
-                            .collect::<Result<_>>()?;
-                        for k in w.order_by.iter_mut() {
-                            k.expr = self.expr(k.expr.clone())?;
-                        }
-                        Ok(w)
-                    })
-                    .collect::<Result<_>>()?;
+                let ws = windows.iter().map(|(w, _)| w.clone()).collect();
                 Arc::new(super::window::WindowExec::new(
                     self.create(input)?,
                     ws,
@@ -358,7 +307,7 @@ impl<'a> PhysicalPlanner<'a> {
     }
 
     /// Replace subqueries in `e` by their results.
-    pub fn expr(&self, e: Expr) -> Result<Expr> {
+    fn expr(&self, e: Expr) -> Result<Expr> {
         if !e.has_subquery() {
             return Ok(e);
         }
@@ -379,15 +328,13 @@ impl<'a> PhysicalPlanner<'a> {
         }
     }
 
-    /// Sort keys with their expressions made physical (subqueries run).
-    fn sort_keys(&self, keys: &[SortKey]) -> Result<Vec<PhysicalSortKey>> {
+    /// Sort keys as the sort operator takes them.
+    fn sort_keys(keys: &[SortKey]) -> Vec<PhysicalSortKey> {
         keys.iter()
-            .map(|k| {
-                Ok(PhysicalSortKey {
-                    expr: self.expr(k.expr.clone())?,
-                    asc: k.asc,
-                    nulls_first: k.nulls_first,
-                })
+            .map(|k| PhysicalSortKey {
+                expr: k.expr.clone(),
+                asc: k.asc,
+                nulls_first: k.nulls_first,
             })
             .collect()
     }

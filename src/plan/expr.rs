@@ -479,6 +479,15 @@ impl Expr {
         }
     }
 
+    /// Replace column references by the expressions `defs` gives for their ids (other
+    /// columns stay).
+    pub fn substitute(self, defs: &std::collections::HashMap<ColumnId, Expr>) -> Expr {
+        self.transform(&mut |x| match &x {
+            Expr::Column(c) => defs.get(&c.id).cloned().unwrap_or(x),
+            _ => x,
+        })
+    }
+
     /// Visit every node (pre-order).
     pub fn visit(&self, f: &mut dyn FnMut(&Expr)) {
         f(self);
