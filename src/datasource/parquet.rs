@@ -183,6 +183,9 @@ pub fn load_metadata_with_tail(
             .and_then(|_| {
                 ArrowReaderMetadata::load(&remote, ArrowReaderOptions::new()).map_err(&err)
             });
+            if let Some(whole) = remote.lookup(0, file.size) {
+                storage.cache_small_file(file, whole.slice(..file.size as usize));
+            }
             stats.merge(&remote.stats);
             r?
         }
@@ -336,6 +339,22 @@ pub fn read_row_groups(
             predicate,
         ),
         Location::S3 { .. } => {
+            // a small file whose footer read fetched all of it
+            if let Some(whole) = ahead
+                .is_none()
+                .then(|| storage.cached_small_file(file))
+                .flatten()
+            {
+                return decode(
+                    whole,
+                    &file.location,
+                    metadata,
+                    row_groups,
+                    columns,
+                    batch_size,
+                    predicate,
+                );
+            }
             let remote = RemoteFile::new(storage, file);
             let remote_stats = remote.stats.clone();
             let fetched = match ahead {

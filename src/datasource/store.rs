@@ -90,7 +90,14 @@ pub struct Storage {
     clients: Mutex<HashMap<String, S3Client>>,
     listings: Mutex<HashMap<Location, Arc<Vec<FileEntry>>>>,
     footers: Mutex<HashMap<(Location, u64, i64), super::parquet::Metadata>>,
+    /// Whole S3 files no larger than the footer read ([`super::parquet::FOOTER_GUESS`]),
+    /// kept from that read so their data costs no second GET; at most
+    /// [`SMALL_FILES_CACHED`] of them.
+    small_files: Mutex<HashMap<(Location, u64, i64), Bytes>>,
 }
+
+/// How many small files [`Storage`] keeps (64 KiB each at most: 64 MiB).
+const SMALL_FILES_CACHED: usize = 1024;
 
 impl Storage {
     /// Storage with the environment's S3 settings and `catalog_layer` (a catalog file's `[s3]`) over them.
@@ -108,6 +115,7 @@ impl Storage {
             clients: Mutex::new(HashMap::new()),
             listings: Mutex::new(HashMap::new()),
             footers: Mutex::new(HashMap::new()),
+            small_files: Mutex::new(HashMap::new()),
         }
     }
 
@@ -209,6 +217,9 @@ impl Storage {
             l.retain(|k, _| !k.starts_with(loc) && !loc.starts_with(k));
         }
         if let Ok(mut f) = self.footers.lock() {
+            f.retain(|(k, _, _), _| !k.starts_with(loc));
+        }
+        if let Ok(mut f) = self.small_files.lock() {
             f.retain(|(k, _, _), _| !k.starts_with(loc));
         }
     }
@@ -556,6 +567,26 @@ impl Storage {
             .cloned()
     }
 
+    /// The whole content of `file` (same size and modification time) if a footer read
+    /// fetched all of it.
+    pub fn cached_small_file(&self, file: &FileEntry) -> Option<Bytes> {
+        self.small_files
+            .lock()
+            .ok()?
+            .get(&(file.location.clone(), file.size, file.modified))
+            .cloned()
+    }
+
+    /// Keep `data`, the whole content of `file`, for [`Storage::cached_small_file`].
+    pub fn cache_small_file(&self, file: &FileEntry, data: Bytes) {
+        if let Ok(mut f) = self.small_files.lock() {
+            if f.len() >= SMALL_FILES_CACHED {
+                f.clear();
+            }
+            f.insert((file.location.clone(), file.size, file.modified), data);
+        }
+    }
+
     pub fn cache_footer(&self, file: &FileEntry, md: super::parquet::Metadata) {
         if let Ok(mut f) = self.footers.lock() {
             if f.len() > 100_000 {
@@ -577,14 +608,7 @@ async fn s3_list_files(
     };
     let prefix = object_path(key, root, client)?;
     let listed: object_store::Result<Vec<object_store::ObjectMeta>> = async {
-        let metas: Vec<object_store::ObjectMeta> = client
-            .store
-            .list((!key.is_empty()).then_some(&prefix))
-            .try_collect()
-            .await?;
-        stats
-            .list_requests
-            .fetch_add(1 + metas.len() as u64 / 1000, Ordering::Relaxed);
+        let metas = s3_list_objects(client, (!key.is_empty()).then_some(&prefix), stats).await?;
         if metas.is_empty() && !key.is_empty() {
             // not a folder: maybe one object
             stats.add_get(1, 0);
@@ -617,6 +641,61 @@ async fn s3_list_files(
         .collect();
     out.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(Arc::new(out))
+}
+
+/// Folders that [`s3_list_objects`] lists one by one (delimiter listings, level by
+/// level) before it lists the whole tree in one recursive listing instead.
+const DELIMITER_LISTINGS: usize = LIST_CONCURRENCY;
+
+/// Every object under `root` (the bucket when `None`), visible folders first listed one
+/// level at a time with the `/` delimiter, concurrently: a partition folder, the usual
+/// root, costs one request, and hidden folders (`_temporary/`, `.spark-staging/`) are
+/// never walked. Once more than [`DELIMITER_LISTINGS`] folders are in view, one recursive
+/// listing of `root` (pages of 1,000 keys) needs fewer requests, and replaces them.
+/// Counts one LIST request per page in `stats`.
+async fn s3_list_objects(
+    client: &S3Client,
+    root: Option<&ObjectPath>,
+    stats: &IoStats,
+) -> object_store::Result<Vec<object_store::ObjectMeta>> {
+    let pages = |n: usize| 1 + n as u64 / 1000;
+    let mut metas = vec![];
+    let mut frontier: Vec<Option<ObjectPath>> = vec![root.cloned()];
+    let mut folders = 0;
+    while !frontier.is_empty() {
+        folders += frontier.len();
+        if folders > DELIMITER_LISTINGS {
+            let all: Vec<object_store::ObjectMeta> = client.store.list(root).try_collect().await?;
+            stats
+                .list_requests
+                .fetch_add(pages(all.len()), Ordering::Relaxed);
+            return Ok(all);
+        }
+        let listed: Vec<object_store::ListResult> = futures::stream::iter(
+            frontier
+                .iter()
+                .map(|p| client.store.list_with_delimiter(p.as_ref())),
+        )
+        .buffer_unordered(LIST_CONCURRENCY)
+        .try_collect()
+        .await?;
+        let mut next = vec![];
+        for r in listed {
+            stats.list_requests.fetch_add(
+                pages(r.objects.len() + r.common_prefixes.len()),
+                Ordering::Relaxed,
+            );
+            metas.extend(r.objects);
+            next.extend(
+                r.common_prefixes
+                    .into_iter()
+                    .filter(|p| p.filename().is_some_and(|n| !is_hidden(n)))
+                    .map(Some),
+            );
+        }
+        frontier = next;
+    }
+    Ok(metas)
 }
 
 /// A background ranged read: (bytes per range, GET requests, bytes fetched).

@@ -476,7 +476,9 @@ impl ScanExec {
         {
             if claimed.insert(next) {
                 let nt = &self.tasks[next];
-                if let (true, Some((rg, md))) = (nt.file.location.is_s3(), &nt.row_group) {
+                let remote =
+                    nt.file.location.is_s3() && ctx.storage.cached_small_file(&nt.file).is_none();
+                if let (true, Some((rg, md))) = (remote, &nt.row_group) {
                     if let Ok(p) = datasource::parquet::spawn_prefetch(
                         &ctx.storage,
                         &nt.file,
