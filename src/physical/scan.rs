@@ -100,6 +100,15 @@ impl ScanFiles {
     }
 
     /// The parquet footers read, each with the row groups kept.
+    /// The first `n` parquet row groups to be read: (file, row group, footer).
+    pub fn first_row_groups(&self, n: usize) -> Vec<(&FileEntry, usize, &Metadata)> {
+        self.tasks
+            .iter()
+            .filter_map(|t| t.row_group.as_ref().map(|(rg, md)| (&t.file, *rg, md)))
+            .take(n)
+            .collect()
+    }
+
     pub fn footers(&self) -> Vec<(Metadata, Vec<usize>)> {
         let mut out: Vec<(Metadata, Vec<usize>)> = vec![];
         for t in &self.tasks {

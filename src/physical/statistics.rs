@@ -140,11 +140,19 @@ impl StatisticsProvider for ScanStatistics<'_> {
                     cs.min = lo;
                     cs.max = hi;
                 }
+                let non_null = rows * (1.0 - cs.null_fraction);
                 if let (Some(l), Some(h)) = (cs.min, cs.max) {
                     if integral(&def.data_type) {
-                        let non_null = rows * (1.0 - cs.null_fraction);
                         cs.ndv = Some((h - l + 1.0).min(non_null).max(1.0));
                     }
+                }
+                if def.data_type == DataType::Utf8
+                    && files
+                        .data_filters
+                        .iter()
+                        .any(|f| f.column_ids().contains(&c.id))
+                {
+                    cs.ndv = dictionary_ndv(self.ctx, &files, &def.name, non_null);
                 }
             } else if let Some(values) = files.partition_values.get(*p - n_data) {
                 // partition columns: the kept partitions' distinct values
@@ -180,6 +188,12 @@ impl StatisticsProvider for ScanStatistics<'_> {
                 }
                 cs.histogram = a.histogram.clone().map(Arc::new);
             }
+            if cs
+                .ndv
+                .is_some_and(|n| n >= 0.9 * rows * (1.0 - cs.null_fraction))
+            {
+                cs.key_domain = cs.ndv;
+            }
             out.columns.insert(c.id, cs);
         }
         // the data filters (partition filters were applied exactly by pruning)
@@ -188,6 +202,82 @@ impl StatisticsProvider for ScanStatistics<'_> {
         }
         Ok(out)
     }
+}
+
+/// Row groups whose dictionary pages [`dictionary_ndv`] reads.
+const DICTIONARY_SAMPLE: usize = 3;
+
+/// NDV of a string column from the dictionary pages of the scan's first
+/// [`DICTIONARY_SAMPLE`] row groups (local files, and S3 files small enough to be held
+/// whole; others would cost a request each): the largest dictionary, or, when the
+/// dictionaries hold most of their row groups' values, the column taken as near-unique
+/// (`non_null` × their share). `None` when a chunk is not fully dictionary-encoded (the
+/// writer fell back to plain pages: many values), has no dictionary, or cannot be read.
+/// Reading a dictionary page costs one read of at most the writer's dictionary limit
+/// (1 MiB by default); it is done only for columns the scan filters on.
+fn dictionary_ndv(
+    ctx: &ExecContext,
+    files: &super::scan::ScanFiles,
+    column: &str,
+    non_null: f64,
+) -> Option<f64> {
+    use parquet::basic::Encoding;
+    use parquet::column::page::{Page, PageReader};
+    use parquet::file::serialized_reader::SerializedPageReader;
+    let sample = files.first_row_groups(DICTIONARY_SAMPLE);
+    let (mut largest, mut share, mut n) = (0.0_f64, 0.0_f64, 0.0_f64);
+    for (file, rg, md) in &sample {
+        let meta = md.metadata();
+        let group = meta.row_group(*rg);
+        let idx = meta
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.path().parts().len() == 1 && c.name().eq_ignore_ascii_case(column))?;
+        let chunk = group.column(idx);
+        chunk.dictionary_page_offset()?;
+        let plain_pages = chunk.page_encoding_stats().is_some_and(|stats| {
+            stats.iter().any(|s| {
+                s.page_type == parquet::basic::PageType::DATA_PAGE
+                    || s.page_type == parquet::basic::PageType::DATA_PAGE_V2
+            } && !matches!(s.encoding, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY))
+        });
+        if plain_pages {
+            return None;
+        }
+        let rows = group.num_rows().max(1) as usize;
+        let first = match &file.location {
+            crate::datasource::Location::Local(p) => {
+                let f = std::fs::File::open(p).ok()?;
+                SerializedPageReader::new(Arc::new(f), chunk, rows, None)
+                    .ok()?
+                    .get_next_page()
+            }
+            crate::datasource::Location::S3 { .. } => {
+                let whole = ctx.storage.cached_small_file(file)?;
+                SerializedPageReader::new(Arc::new(whole), chunk, rows, None)
+                    .ok()?
+                    .get_next_page()
+            }
+        };
+        let Ok(Some(Page::DictionaryPage { num_values, .. })) = first else {
+            return None;
+        };
+        largest = largest.max(num_values as f64);
+        share += num_values as f64 / rows as f64;
+        n += 1.0;
+    }
+    if n == 0.0 {
+        return None;
+    }
+    let share = share / n;
+    let ndv = if share >= 0.5 {
+        non_null * share
+    } else {
+        largest
+    };
+    Some(ndv.clamp(1.0, non_null.max(1.0)))
 }
 
 /// Distinct non-NULL values of an array.
