@@ -242,12 +242,30 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
             ..Default::default()
         };
         if is_integer(to) {
-            // "1.9" -> 1 as Spark does: parse as decimal text, then truncate
+            // "1.9" -> 1 as Spark does (UTF8String.toLong: digits, then an optional '.'
+            // and digits that are dropped); anything else that does not parse, an
+            // exponent or a value out of the type's range included, is NULL
             let direct = cast_with_options(&(Arc::new(trimmed.clone()) as ArrayRef), to, &opts)?;
             if direct.null_count() > trimmed.null_count() {
-                let d =
-                    cast_with_options(&(Arc::new(trimmed) as ArrayRef), &DataType::Float64, &opts)?;
-                let fallback = cast_with_options(&d, to, &opts)?;
+                let integral: Int64Array = trimmed
+                    .iter()
+                    .map(|v| {
+                        let (int, frac) = v?.split_once('.')?;
+                        let digits = int.trim_start_matches(['+', '-']);
+                        if int.len() - digits.len() > 1
+                            || !digits.bytes().all(|b| b.is_ascii_digit())
+                            || !frac.bytes().all(|b| b.is_ascii_digit())
+                            || (digits.is_empty() && frac.is_empty())
+                        {
+                            return None;
+                        }
+                        if digits.is_empty() {
+                            return Some(0);
+                        }
+                        int.parse::<i64>().ok()
+                    })
+                    .collect();
+                let fallback = cast_with_options(&(Arc::new(integral) as ArrayRef), to, &opts)?;
                 return Ok(arrow::compute::kernels::zip::zip(
                     &is_not_null(&direct)?,
                     &direct,
