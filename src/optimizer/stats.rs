@@ -491,13 +491,7 @@ pub fn apply_filter(s: Statistics, predicate: &Expr) -> Statistics {
         }
         if let Some((id, lo, hi)) = as_bound(&t, &s) {
             if let Some(c) = out.columns.get_mut(&id) {
-                if let (Some(l), Some(m)) = (lo, c.min) {
-                    c.min = Some(m.max(l));
-                }
-                if let (Some(h), Some(m)) = (hi, c.max) {
-                    c.max = Some(m.min(h));
-                }
-                c.null_fraction = 0.0;
+                narrow_range(c, lo, hi);
             }
         }
         if let Expr::IsNotNull(x) = &t {
@@ -598,15 +592,21 @@ fn narrow_by_disjunction(out: &mut Statistics, before: &Statistics, or: Expr) {
     }
     for (id, (lo, hi)) in bounds.unwrap_or_default() {
         if let Some(c) = out.columns.get_mut(&id) {
-            if let (Some(l), Some(m)) = (lo, c.min) {
-                c.min = Some(m.max(l));
-            }
-            if let (Some(h), Some(m)) = (hi, c.max) {
-                c.max = Some(m.min(h));
-            }
-            c.null_fraction = 0.0;
+            narrow_range(c, lo, hi);
         }
     }
+}
+
+/// A column known to lie within `lo..=hi` (either bound optional): its min/max
+/// tightened, and no NULLs (a range condition drops them).
+fn narrow_range(c: &mut ColumnStatistics, lo: Option<f64>, hi: Option<f64>) {
+    if let (Some(l), Some(m)) = (lo, c.min) {
+        c.min = Some(m.max(l));
+    }
+    if let (Some(h), Some(m)) = (hi, c.max) {
+        c.max = Some(m.min(h));
+    }
+    c.null_fraction = 0.0;
 }
 
 /// Rows of an equi-join of `l` and `r` on `keys` (column ids, left then right), before
