@@ -339,24 +339,15 @@ pub fn read_row_groups(
             predicate,
         ),
         Location::S3 { .. } => {
-            // a small file whose footer read fetched all of it
-            if let Some(whole) = ahead
-                .is_none()
-                .then(|| storage.cached_small_file(file))
-                .flatten()
-            {
-                return decode(
-                    whole,
-                    &file.location,
-                    metadata,
-                    row_groups,
-                    columns,
-                    batch_size,
-                    predicate,
-                );
-            }
             let remote = RemoteFile::new(storage, file);
             let remote_stats = remote.stats.clone();
+            // a small file whose footer read fetched all of it: the prefetch below then
+            // finds every range cached and makes no request
+            if ahead.is_none() {
+                if let Some(whole) = storage.cached_small_file(file) {
+                    remote.add_chunk(0, whole);
+                }
+            }
             let fetched = match ahead {
                 Some(Prefetch { ranges, job }) => storage
                     .join_ranges(job, &file.location, &remote_stats)

@@ -28,6 +28,14 @@ impl OptimizerRule for TransitivePredicates {
 /// Most predicates added for one join tree (a guard against a blow-up on wide joins).
 const MAX_INFERRED: usize = 256;
 
+/// Joins with a preserved and a non-preserved side, onto which conditions are inferred.
+fn one_side_preserved(join_type: &JoinType) -> bool {
+    matches!(
+        join_type,
+        JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::Right
+    )
+}
+
 fn rewrite(plan: LogicalPlan) -> Result<LogicalPlan> {
     let plan = match plan {
         LogicalPlan::Filter { input, predicate } => {
@@ -39,11 +47,7 @@ fn rewrite(plan: LogicalPlan) -> Result<LogicalPlan> {
                     join_type,
                     on,
                     filter,
-                } if matches!(
-                    join_type,
-                    JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::Right
-                ) =>
-                {
+                } if one_side_preserved(&join_type) => {
                     across_outer(left, right, join_type, on, filter, conj.clone())
                 }
                 other => other,
@@ -86,11 +90,7 @@ fn rewrite(plan: LogicalPlan) -> Result<LogicalPlan> {
             join_type,
             on,
             filter,
-        } if matches!(
-            join_type,
-            JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::Right
-        ) && filter.is_some() =>
-        {
+        } if one_side_preserved(&join_type) && filter.is_some() => {
             let conds = filter
                 .clone()
                 .map(Expr::split_conjunction)

@@ -123,19 +123,11 @@ pub struct ValueSet {
 }
 
 impl ValueSet {
-    /// Whether `data_type` takes the i64 path ([`ValueSet::ints`]).
+    /// Whether `data_type` takes the i64 path ([`ValueSet::ints`]): the integer types
+    /// whose values all fit an i64 (not UInt64), and dates.
     pub fn integer_like(data_type: &DataType) -> bool {
-        matches!(
-            data_type,
-            DataType::Int8
-                | DataType::Int16
-                | DataType::Int32
-                | DataType::Int64
-                | DataType::UInt8
-                | DataType::UInt16
-                | DataType::UInt32
-                | DataType::Date32
-        )
+        (crate::types::is_integer(data_type) && data_type != &DataType::UInt64)
+            || data_type == &DataType::Date32
     }
 }
 
