@@ -112,19 +112,28 @@ impl Scope {
         QuarryError::Analysis(format!("[UNRESOLVED_COLUMN] A column or function parameter with name `{name}` cannot be resolved{hint}"))
     }
 
-    /// Columns a `*` (or `q.*`) expands to.
+    /// Columns a `*` (or `q.*`) expands to. `q.*` lists each of `q`'s columns once, in
+    /// `q`'s own order: a USING key is listed both first (visible) and in its table's
+    /// place (hidden), and `q.*` takes the second, as Spark's `nt1.*` over a NATURAL JOIN.
     pub fn expand_star(&self, qualifier: Option<&str>) -> Result<Vec<Column>> {
-        let out: Vec<Column> = self
+        let picked: Vec<(usize, &ScopeCol)> = self
             .cols
             .iter()
-            .filter(|c| match qualifier {
+            .enumerate()
+            .filter(|(_, c)| match qualifier {
                 None => !c.hidden,
                 Some(q) => c
                     .qualifier
                     .as_deref()
                     .is_some_and(|cq| cq.eq_ignore_ascii_case(q)),
             })
-            .map(|c| c.col.clone())
+            .collect();
+        let out: Vec<Column> = picked
+            .iter()
+            .filter(|(i, c)| {
+                qualifier.is_none() || !picked.iter().any(|(j, d)| j > i && d.col.id == c.col.id)
+            })
+            .map(|(_, c)| c.col.clone())
             .collect();
         if out.is_empty() {
             if let Some(q) = qualifier {

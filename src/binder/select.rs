@@ -897,7 +897,8 @@ impl Binder<'_> {
             if is_key {
                 if from_right == hide_right {
                     sc.hidden = true;
-                } else {
+                } else if !sc.hidden {
+                    // the key's one visible column (an earlier USING join hid the others)
                     keys_first.push(sc.clone());
                 }
             }

@@ -217,7 +217,11 @@ impl Binder<'_> {
                     let d = bound.remove(1);
                     a.push(cast_to(d, &t)?);
                 }
-                let f = if name == "lead" { WindowFunc::Lead(off) } else { WindowFunc::Lag(off) };
+                let f = if name == "lead" {
+                    WindowFunc::Lead { offset: off, ignore_nulls }
+                } else {
+                    WindowFunc::Lag { offset: off, ignore_nulls }
+                };
                 (f, a, t)
             }
             "first_value" | "first" | "any_value" | "last_value" | "last" => {

@@ -414,6 +414,10 @@ impl<'a> PhysicalPlanner<'a> {
                         );
                     }
                 }
+                if rows.is_empty() && !has_null {
+                    // `x IN (empty)` is false and `x NOT IN (empty)` true, even for a NULL x
+                    return Ok(Expr::Literal(ScalarValue::from_bool(negated)));
+                }
                 let set = Arc::new(ValueSet {
                     rows,
                     ints,

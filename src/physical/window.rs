@@ -261,11 +261,18 @@ fn compute(
             }
             Ok(Arc::new(Float64Array::from(v)))
         }
-        WindowFunc::Lead(off) | WindowFunc::Lag(off) => {
-            let off = if matches!(w.func, WindowFunc::Lag(_)) {
-                off.saturating_neg()
+        WindowFunc::Lead {
+            offset,
+            ignore_nulls,
+        }
+        | WindowFunc::Lag {
+            offset,
+            ignore_nulls,
+        } => {
+            let off = if matches!(w.func, WindowFunc::Lag { .. }) {
+                offset.saturating_neg()
             } else {
-                *off
+                *offset
             };
             let x = args
                 .first()
@@ -273,6 +280,32 @@ fn compute(
             let mut idx = Vec::with_capacity(n);
             let mut outside = Vec::with_capacity(n);
             for p in partitions {
+                if *ignore_nulls && off != 0 {
+                    // the |off|-th non-NULL row after (lead) or before (lag) each row
+                    let valid: Vec<usize> = p.clone().filter(|&i| x.is_valid(i)).collect();
+                    for r in p.clone() {
+                        // valid rows strictly before r
+                        let before = valid.partition_point(|&v| v < r) as i64;
+                        let t = if off > 0 {
+                            // `before` plus r itself when r is valid is where "after r" starts
+                            let first_after = before + i64::from(x.is_valid(r));
+                            first_after + off - 1
+                        } else {
+                            before + off
+                        };
+                        match usize::try_from(t).ok().and_then(|t| valid.get(t)) {
+                            Some(&v) => {
+                                idx.push(Some(v as u32));
+                                outside.push(false);
+                            }
+                            None => {
+                                idx.push(None);
+                                outside.push(true);
+                            }
+                        }
+                    }
+                    continue;
+                }
                 for r in p.clone() {
                     let t = (r as i64).saturating_add(off);
                     if t >= p.start as i64 && t < p.end as i64 {

@@ -689,9 +689,16 @@ pub enum WindowFunc {
     /// `ntile(n)`: bucket number 1..=n.
     Ntile(i64),
     /// `lead(x[, offset[, default]])`: args = [x, default]; the offset is constant.
-    Lead(i64),
+    /// With IGNORE NULLS the offset counts only rows where `x` is not NULL.
+    Lead {
+        offset: i64,
+        ignore_nulls: bool,
+    },
     /// `lag(x[, offset[, default]])`: args = [x, default].
-    Lag(i64),
+    Lag {
+        offset: i64,
+        ignore_nulls: bool,
+    },
     /// `first_value(x)` over the frame.
     FirstValue {
         ignore_nulls: bool,
