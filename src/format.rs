@@ -1,6 +1,7 @@
 //! Rendering values as Spark prints them: NULL, `true`/`false`, doubles in Java's
 //! `Double.toString` style (`1.0`, `1.0E10`), dates `2013-01-01`, timestamps
-//! `2013-01-01 06:00:00` (fraction only when non-zero), decimals with their scale.
+//! `2013-01-01 06:00:00` (fraction only when non-zero), decimals with their scale,
+//! binaries as their bytes read as UTF-8.
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float32Type, Float64Type, TimeUnit};
@@ -20,6 +21,11 @@ pub fn format_value(arr: &dyn Array, i: usize) -> String {
                 .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
                 .value(i);
             format_timestamp_micros(v)
+        }
+        // Spark's CLI (HiveResult) prints a binary as its bytes read as UTF-8
+        DataType::Binary => String::from_utf8_lossy(arr.as_binary::<i32>().value(i)).into_owned(),
+        DataType::LargeBinary => {
+            String::from_utf8_lossy(arr.as_binary::<i64>().value(i)).into_owned()
         }
         DataType::List(_) | DataType::LargeList(_) => {
             let s = arrow_format(arr, i);

@@ -189,6 +189,20 @@ fn value_literal(v: &ast::Value) -> Result<ScalarValue> {
         | ast::Value::NationalStringLiteral(s) => ScalarValue::from_str(s),
         ast::Value::Boolean(b) => ScalarValue::from_bool(*b),
         ast::Value::Null => ScalarValue::null(&DataType::Null),
+        // X'...': a binary literal; an odd number of digits gets a leading 0 (Spark)
+        ast::Value::HexStringLiteral(h) => {
+            let digits = if h.len() % 2 == 1 {
+                format!("0{h}")
+            } else {
+                h.clone()
+            };
+            let bytes = hex::decode(&digits).map_err(|_| {
+                QuarryError::Analysis(format!("invalid hexadecimal literal X'{h}'"))
+            })?;
+            ScalarValue(Arc::new(arrow::array::BinaryArray::from(vec![
+                bytes.as_slice()
+            ])))
+        }
         other => return Err(QuarryError::NotSupported(format!("literal {other}"))),
     })
 }
@@ -492,10 +506,28 @@ impl Binder<'_> {
                 trim_what,
                 trim_characters,
             } => {
-                if trim_what.is_some() || trim_characters.is_some() {
-                    return Err(QuarryError::NotSupported(
-                        "TRIM of characters other than spaces".into(),
-                    ));
+                // TRIM([BOTH|LEADING|TRAILING] chars FROM str) and TRIM(str, chars)
+                let chars = match (trim_what, trim_characters) {
+                    (Some(w), _) => Some(self.bind_inner(w, cx)?),
+                    (None, Some(cs)) if cs.len() == 1 => Some(self.bind_inner(&cs[0], cx)?),
+                    (None, Some(_)) => {
+                        return Err(QuarryError::NotSupported(
+                            "TRIM with more than one set of characters".into(),
+                        ))
+                    }
+                    (None, None) => None,
+                };
+                if let Some(chars) = chars {
+                    use crate::functions::strings::StringFunc;
+                    let f = match trim_where {
+                        Some(ast::TrimWhereField::Leading) => StringFunc::LTrimChars,
+                        Some(ast::TrimWhereField::Trailing) => StringFunc::RTrimChars,
+                        _ => StringFunc::TrimChars,
+                    };
+                    return scalar_call(
+                        ScalarFunc::Str(f),
+                        vec![self.bind_inner(expr, cx)?, chars],
+                    );
                 }
                 let f = match trim_where {
                     Some(ast::TrimWhereField::Leading) => ScalarFunc::LTrim,
@@ -542,6 +574,37 @@ impl Binder<'_> {
             A::Position { expr, r#in } => {
                 let args = vec![self.bind_inner(r#in, cx)?, self.bind_inner(expr, cx)?];
                 scalar_call(ScalarFunc::Instr, args)
+            }
+            A::RLike {
+                negated,
+                expr,
+                pattern,
+                ..
+            } => {
+                let m = scalar_call(
+                    ScalarFunc::Str(crate::functions::strings::StringFunc::RLike),
+                    vec![self.bind_inner(expr, cx)?, self.bind_inner(pattern, cx)?],
+                )?;
+                Ok(if *negated { Expr::Not(Box::new(m)) } else { m })
+            }
+            A::Overlay {
+                expr,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => {
+                let mut args = vec![
+                    self.bind_inner(expr, cx)?,
+                    self.bind_inner(overlay_what, cx)?,
+                    self.bind_inner(overlay_from, cx)?,
+                ];
+                if let Some(f) = overlay_for {
+                    args.push(self.bind_inner(f, cx)?);
+                }
+                scalar_call(
+                    ScalarFunc::Str(crate::functions::strings::StringFunc::Overlay),
+                    args,
+                )
             }
             A::Interval(_) => Err(QuarryError::NotSupported("INTERVAL literals".into())),
             other => Err(QuarryError::NotSupported(format!("the expression {other}"))),
@@ -826,11 +889,145 @@ impl Binder<'_> {
                 "{name}() is not an aggregate function"
             )));
         }
+        // a unit first: timestampadd(HOUR, 1, ts), datediff(WEEK, a, b), the unit an
+        // identifier (or a string)
+        let unit_first = match name.as_str() {
+            "timestampadd" | "dateadd" | "date_add" if args.len() == 3 => {
+                Some(crate::functions::datetime::DateFunc::TimestampAdd)
+            }
+            "timestampdiff" | "datediff" | "date_diff" if args.len() == 3 => {
+                Some(crate::functions::datetime::DateFunc::TimestampDiff)
+            }
+            _ => None,
+        };
+        if let Some(func) = unit_first {
+            let unit = match &args[0] {
+                ast::Expr::Identifier(id) => id.value.to_ascii_uppercase(),
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::SingleQuotedString(u) | ast::Value::DoubleQuotedString(u) => {
+                        u.to_ascii_uppercase()
+                    }
+                    other => {
+                        return Err(QuarryError::Analysis(format!(
+                            "[INVALID_PARAMETER_VALUE.DATETIME_UNIT] the unit of {name} must be a unit name, got {other}"
+                        )))
+                    }
+                },
+                other => {
+                    return Err(QuarryError::Analysis(format!(
+                        "[INVALID_PARAMETER_VALUE.DATETIME_UNIT] the unit of {name} must be a unit name, got {other}"
+                    )))
+                }
+            };
+            let mut bound = vec![Expr::Literal(ScalarValue::from_str(&unit))];
+            for a in &args[1..] {
+                bound.push(self.bind_inner(a, cx)?);
+            }
+            return scalar_call(ScalarFunc::Date(func), bound);
+        }
         let bound: Vec<Expr> = args
             .iter()
             .map(|a| self.bind_inner(a, cx))
             .collect::<Result<_>>()?;
         match name.as_str() {
+            // weekday: 0 = Monday ... 6 = Sunday (dayofweek: 1 = Sunday)
+            "weekday" if bound.len() == 1 => {
+                let x = bound
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| QuarryError::Internal("weekday".into()))?;
+                let dow = scalar_call(ScalarFunc::DayOfWeek, vec![x])?;
+                let shifted = binary(
+                    BinOp::Plus,
+                    dow,
+                    Expr::Literal(ScalarValue::from_i32(5)),
+                    false,
+                )?;
+                return binary(
+                    BinOp::Modulo,
+                    shifted,
+                    Expr::Literal(ScalarValue::from_i32(7)),
+                    false,
+                );
+            }
+            "mod" if bound.len() == 2 => {
+                let mut it = bound.into_iter();
+                let (Some(a), Some(b)) = (it.next(), it.next()) else {
+                    return Err(QuarryError::Internal("mod".into()));
+                };
+                return binary(BinOp::Modulo, a, b, false);
+            }
+            "equal_null" if bound.len() == 2 => {
+                let mut it = bound.into_iter();
+                let (Some(a), Some(b)) = (it.next(), it.next()) else {
+                    return Err(QuarryError::Internal("equal_null".into()));
+                };
+                return binary(BinOp::NullSafeEq, a, b, false);
+            }
+            "positive" if bound.len() == 1 => {
+                return bound
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| QuarryError::Internal("positive".into()));
+            }
+            "negative" if bound.len() == 1 => {
+                let x = bound
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| QuarryError::Internal("negative".into()))?;
+                return Ok(Expr::Negate(Box::new(x)));
+            }
+            // date_part('field', source): EXTRACT by a field name
+            "date_part" | "datepart" if bound.len() == 2 => {
+                let field = match &bound[0] {
+                    Expr::Literal(v) => v.as_str().map(|f| f.to_ascii_lowercase()),
+                    _ => None,
+                };
+                let f = match field.as_deref() {
+                    Some("year" | "y" | "years" | "yr" | "yrs") => ScalarFunc::Year,
+                    Some("quarter" | "qtr") => ScalarFunc::Quarter,
+                    Some("month" | "mon" | "mons" | "months") => ScalarFunc::Month,
+                    Some("day" | "d" | "days") => ScalarFunc::Day,
+                    Some("dayofweek" | "dow") => ScalarFunc::DayOfWeek,
+                    Some("doy") => ScalarFunc::DayOfYear,
+                    Some("hour" | "h" | "hours" | "hr" | "hrs") => ScalarFunc::Hour,
+                    Some("minute" | "m" | "min" | "mins" | "minutes") => ScalarFunc::Minute,
+                    Some("second" | "s" | "sec" | "seconds" | "secs") => ScalarFunc::Second,
+                    Some("week" | "w" | "weeks") => {
+                        ScalarFunc::Date(crate::functions::datetime::DateFunc::WeekOfYear)
+                    }
+                    _ => {
+                        return Err(QuarryError::Analysis(format!(
+                            "[INVALID_EXTRACT_FIELD] Cannot extract {} from {}",
+                            bound[0], bound[1]
+                        )))
+                    }
+                };
+                let src = bound
+                    .into_iter()
+                    .nth(1)
+                    .ok_or_else(|| QuarryError::Internal("date_part".into()))?;
+                return scalar_call(f, vec![src]);
+            }
+            // decode(expr, search1, result1, ..., [default]): Oracle's CASE shorthand;
+            // NULL matches NULL
+            "decode" if bound.len() >= 3 => {
+                let mut it = bound.into_iter();
+                let Some(x) = it.next() else {
+                    return Err(QuarryError::Internal("decode".into()));
+                };
+                let rest: Vec<Expr> = it.collect();
+                let mut whens = vec![];
+                let mut pairs = rest.chunks_exact(2);
+                for p in pairs.by_ref() {
+                    whens.push((
+                        binary(BinOp::NullSafeEq, x.clone(), p[0].clone(), false)?,
+                        p[1].clone(),
+                    ));
+                }
+                let default = pairs.remainder().first().cloned();
+                return make_case(whens, default);
+            }
             "if" | "iff" => {
                 if bound.len() != 3 {
                     return Err(QuarryError::Analysis(format!(
@@ -872,6 +1069,7 @@ impl Binder<'_> {
                     return Err(QuarryError::Internal("left/right".into()));
                 };
                 let n = cast_to(n, &DataType::Int32)?;
+                let x_for_null = x.clone();
                 let empty = Expr::Literal(ScalarValue::from_str(""));
                 let non_positive = binary(
                     BinOp::LtEq,
@@ -887,7 +1085,10 @@ impl Binder<'_> {
                 } else {
                     scalar_call(ScalarFunc::Substring, vec![x, Expr::Negate(Box::new(n))])?
                 };
-                return make_case(vec![(non_positive, empty)], Some(body));
+                // a NULL string stays NULL whatever the length
+                let null_x = Expr::IsNull(Box::new(x_for_null));
+                let null = Expr::Literal(ScalarValue::null(&DataType::Utf8));
+                return make_case(vec![(null_x, null), (non_positive, empty)], Some(body));
             }
             "position" | "locate" if bound.len() == 2 => {
                 let mut it = bound.into_iter();
@@ -1056,7 +1257,10 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
         .collect::<Result<_>>()?;
     // Spark's result type of rounding a decimal depends on the constant scale argument
     let ret = match (func, &ret) {
-        (ScalarFunc::Round, DataType::Decimal128(p, s)) => {
+        (
+            ScalarFunc::Round | ScalarFunc::Math(crate::functions::math::MathFunc::Bround),
+            DataType::Decimal128(p, s),
+        ) => {
             let scale = match args.get(1) {
                 None => Some(0),
                 Some(Expr::Literal(v)) => v.as_i64(),

@@ -357,6 +357,12 @@ impl<'a> Binder<'a> {
                 .iter()
                 .map(|e| self.bind_expr(e, &cx))
                 .collect::<Result<Vec<_>>>()?;
+            // Spark evaluates an inline table once, at analysis: no rand() or uuid()
+            if let Some(e) = row.iter().find(|e| !e.is_deterministic()) {
+                return Err(QuarryError::Analysis(format!(
+                    "[INVALID_INLINE_TABLE.CANNOT_EVALUATE_EXPRESSION_IN_INLINE_TABLE] Invalid inline table. Cannot evaluate the expression {e} in inline table definition."
+                )));
+            }
             if let Some(first) = rows.first() {
                 if first.len() != row.len() {
                     return Err(QuarryError::Analysis("[INVALID_INLINE_TABLE] all rows of VALUES must have the same number of columns".into()));

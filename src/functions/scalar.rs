@@ -71,6 +71,12 @@ pub enum ScalarFunc {
     SplitPart,
     RegexpExtract,
     MakeDate,
+    /// Math and bit functions ([`super::math`]).
+    Math(super::math::MathFunc),
+    /// String and binary functions ([`super::strings`]).
+    Str(super::strings::StringFunc),
+    /// Date and time functions ([`super::datetime`]).
+    Date(super::datetime::DateFunc),
 }
 
 impl ScalarFunc {
@@ -134,12 +140,19 @@ impl ScalarFunc {
             SplitPart => "split_part",
             RegexpExtract => "regexp_extract",
             MakeDate => "make_date",
+            Math(f) => f.name(),
+            Str(f) => f.name(),
+            Date(f) => f.name(),
         }
     }
 
     /// Deterministic functions give the same output for the same input.
     pub fn is_deterministic(&self) -> bool {
-        true
+        match self {
+            ScalarFunc::Math(f) => f.is_deterministic(),
+            ScalarFunc::Str(f) => f.is_deterministic(),
+            _ => true,
+        }
     }
 
     /// Look up a function by (lower-case) name.
@@ -151,7 +164,7 @@ impl ScalarFunc {
             "substring" | "substr" => Substring,
             "concat" => Concat,
             "concat_ws" => ConcatWs,
-            "trim" | "btrim" => Trim,
+            "trim" => Trim,
             "ltrim" => LTrim,
             "rtrim" => RTrim,
             "length" | "char_length" | "character_length" | "len" => Length,
@@ -202,7 +215,12 @@ impl ScalarFunc {
             "split_part" => SplitPart,
             "regexp_extract" => RegexpExtract,
             "make_date" => MakeDate,
-            _ => return None,
+            other => {
+                return super::math::MathFunc::lookup(other)
+                    .map(Math)
+                    .or_else(|| super::strings::StringFunc::lookup(other).map(Str))
+                    .or_else(|| super::datetime::DateFunc::lookup(other).map(Date))
+            }
         })
     }
 
@@ -236,6 +254,9 @@ impl ScalarFunc {
         let i = DataType::Int32;
         let d = DataType::Float64;
         Ok(match self {
+            Math(f) => return f.signature(args),
+            Str(f) => return f.signature(args),
+            Date(f) => return f.signature(args),
             Lower | Upper | Trim | LTrim | RTrim | Initcap | Reverse => {
                 arity(1, 1)?;
                 (vec![s.clone()], s)
@@ -266,6 +287,12 @@ impl ScalarFunc {
             }
             Lpad | Rpad => {
                 arity(2, 3)?;
+                // a binary padded with bytes (zero bytes by default) stays a binary
+                if args[0] == DataType::Binary && args.get(2).is_none_or(|p| *p == DataType::Binary)
+                {
+                    let b = DataType::Binary;
+                    return Ok((vec![b.clone(), i, b.clone()][..n].to_vec(), b));
+                }
                 let mut v = vec![s.clone(), i];
                 if n == 3 {
                     v.push(s.clone());
@@ -434,23 +461,23 @@ fn numeric_arg(f: &ScalarFunc, t: &DataType) -> Result<DataType> {
     }
 }
 
-fn strings(a: &ArrayRef) -> Result<&StringArray> {
+pub(super) fn strings(a: &ArrayRef) -> Result<&StringArray> {
     a.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
         QuarryError::Internal(format!("expected a string array, got {}", a.data_type()))
     })
 }
-fn ints(a: &ArrayRef) -> Result<&Int32Array> {
+pub(super) fn ints(a: &ArrayRef) -> Result<&Int32Array> {
     a.as_any().downcast_ref::<Int32Array>().ok_or_else(|| {
         QuarryError::Internal(format!("expected an int array, got {}", a.data_type()))
     })
 }
-fn dates(a: &ArrayRef) -> Result<&Date32Array> {
+pub(super) fn dates(a: &ArrayRef) -> Result<&Date32Array> {
     a.as_any().downcast_ref::<Date32Array>().ok_or_else(|| {
         QuarryError::Internal(format!("expected a date array, got {}", a.data_type()))
     })
 }
 
-fn map_str(a: &ArrayRef, f: impl Fn(&str) -> String) -> Result<ArrayRef> {
+pub(super) fn map_str(a: &ArrayRef, f: impl Fn(&str) -> String) -> Result<ArrayRef> {
     let s = strings(a)?;
     let mut b = StringBuilder::with_capacity(s.len(), s.value_data().len());
     for v in s.iter() {
@@ -462,9 +489,9 @@ fn map_str(a: &ArrayRef, f: impl Fn(&str) -> String) -> Result<ArrayRef> {
     Ok(Arc::new(b.finish()))
 }
 
-const EPOCH_DAYS_CE: i32 = 719_163;
+pub(super) const EPOCH_DAYS_CE: i32 = 719_163;
 
-fn from_naive_date(d: NaiveDate) -> i32 {
+pub(super) fn from_naive_date(d: NaiveDate) -> i32 {
     d.num_days_from_ce() - EPOCH_DAYS_CE
 }
 
@@ -490,7 +517,13 @@ fn spark_pattern_to_chrono(p: &str) -> String {
             ('h', _) => "%I".to_string(),
             ('m', _) => "%M".to_string(),
             ('s', _) => "%S".to_string(),
-            ('S', _) => "%.f".to_string(),
+            // chrono's `%.f` takes the dot with the digits
+            ('S', _) => {
+                if out.ends_with('.') {
+                    out.pop();
+                }
+                "%.f".to_string()
+            }
             ('a', _) => "%p".to_string(),
             ('\'', _) => String::new(),
             (c, n) => std::iter::repeat(c).take(n).collect(),
@@ -501,19 +534,41 @@ fn spark_pattern_to_chrono(p: &str) -> String {
     out
 }
 
-fn parse_date_str(s: &str, fmt: Option<&str>) -> Option<i32> {
+/// `s` parsed with the chrono format `cf`; fields the pattern lacks take Spark's
+/// defaults (year 1970, January, day 1, midnight), as `to_date('16', 'dd')` = 1970-01-16.
+fn parse_with_defaults(s: &str, cf: &str) -> Option<chrono::NaiveDateTime> {
+    use chrono::format::{parse, Parsed, StrftimeItems};
+    let mut p = Parsed::new();
+    parse(&mut p, s, StrftimeItems::new(cf)).ok()?;
+    let dated = p.ordinal().is_some() || p.isoweek().is_some() || p.timestamp().is_some();
+    if !dated {
+        if p.year().is_none() && p.year_mod_100().is_none() {
+            p.set_year(1970).ok()?;
+        }
+        if p.month().is_none() {
+            p.set_month(1).ok()?;
+        }
+        if p.day().is_none() {
+            p.set_day(1).ok()?;
+        }
+    }
+    if p.hour_mod_12().is_none() {
+        p.set_hour(0).ok()?;
+    }
+    if p.minute().is_none() {
+        p.set_minute(0).ok()?;
+    }
+    let date = p.to_naive_date().ok()?;
+    let time = p.to_naive_time().ok()?;
+    Some(date.and_time(time))
+}
+
+pub(super) fn parse_date_str(s: &str, fmt: Option<&str>) -> Option<i32> {
     let s = s.trim();
     match fmt {
         Some(f) => {
             let cf = spark_pattern_to_chrono(f);
-            NaiveDate::parse_from_str(s, &cf)
-                .ok()
-                .or_else(|| {
-                    chrono::NaiveDateTime::parse_from_str(s, &cf)
-                        .ok()
-                        .map(|dt| dt.date())
-                })
-                .map(from_naive_date)
+            parse_with_defaults(s, &cf).map(|dt| from_naive_date(dt.date()))
         }
         None => {
             let head = s.get(..10).unwrap_or(s);
@@ -524,19 +579,12 @@ fn parse_date_str(s: &str, fmt: Option<&str>) -> Option<i32> {
     }
 }
 
-fn parse_timestamp_str(s: &str, fmt: Option<&str>) -> Option<i64> {
+pub(super) fn parse_timestamp_str(s: &str, fmt: Option<&str>) -> Option<i64> {
     let s = s.trim();
     match fmt {
         Some(f) => {
             let cf = spark_pattern_to_chrono(f);
-            chrono::NaiveDateTime::parse_from_str(s, &cf)
-                .ok()
-                .or_else(|| {
-                    NaiveDate::parse_from_str(s, &cf)
-                        .ok()
-                        .and_then(|d| d.and_hms_opt(0, 0, 0))
-                })
-                .map(|dt| dt.and_utc().timestamp_micros())
+            parse_with_defaults(s, &cf).map(|dt| dt.and_utc().timestamp_micros())
         }
         None => arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s)
             .ok()
@@ -549,6 +597,9 @@ fn parse_timestamp_str(s: &str, fmt: Option<&str>) -> Option<i64> {
 pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
     use ScalarFunc::*;
     Ok(match func {
+        Math(f) => super::math::evaluate(f, args, n)?,
+        Str(f) => super::strings::evaluate(f, args, n)?,
+        Date(f) => super::datetime::evaluate(f, args, n)?,
         Lower => map_str(&args[0], |s| s.to_lowercase())?,
         Upper => map_str(&args[0], |s| s.to_uppercase())?,
         Trim => map_str(&args[0], |s| s.trim_matches(' ').to_string())?,
@@ -650,6 +701,32 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 }
             }
             Arc::new(b.finish())
+        }
+        Lpad | Rpad if args[0].data_type() == &DataType::Binary => {
+            let s = args[0].as_binary::<i32>();
+            let len = ints(&args[1])?;
+            let pad = args.get(2).map(|p| p.as_binary::<i32>());
+            let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(s.len());
+            for i in 0..s.len() {
+                if s.is_null(i) || len.is_null(i) || pad.is_some_and(|p| p.is_null(i)) {
+                    out.push(None);
+                    continue;
+                }
+                let target = len.value(i).max(0) as usize;
+                let p: &[u8] = pad.map_or(&[0u8][..], |p| p.value(i));
+                let body = s.value(i);
+                if body.len() >= target || p.is_empty() {
+                    out.push(Some(body[..body.len().min(target)].to_vec()));
+                    continue;
+                }
+                let fill = p.iter().cycle().take(target - body.len()).copied();
+                out.push(Some(if func == Lpad {
+                    fill.chain(body.iter().copied()).collect()
+                } else {
+                    body.iter().copied().chain(fill).collect()
+                }));
+            }
+            Arc::new(out.into_iter().collect::<BinaryArray>())
         }
         Lpad | Rpad => {
             let s = strings(&args[0])?;

@@ -18,7 +18,33 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 /// not recognise pass through unchanged.
 pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = number_suffixes(tokens);
+    let tokens = zoned_timestamp_literals(tokens);
     inline_tables(tokens)
+}
+
+/// `timestamp_ltz'...'` and `timestamp_ntz'...'` are `TIMESTAMP '...'`: Quarry has one
+/// timestamp type (no zone; the session zone is UTC, where the two agree).
+fn zoned_timestamp_literals(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut it = tokens.into_iter().peekable();
+    while let Some(t) = it.next() {
+        let zoned = matches!(&t.token, Token::Word(Word { value, quote_style: None, .. })
+            if value.eq_ignore_ascii_case("timestamp_ltz") || value.eq_ignore_ascii_case("timestamp_ntz"));
+        let literal_next = it.peek().map(|n| match &n.token {
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Some(s.clone()),
+            _ => None,
+        });
+        match (zoned, literal_next) {
+            (true, Some(Some(text))) => {
+                out.push(word("TIMESTAMP", t.span));
+                if let Some(lit) = it.next() {
+                    out.push(tok(Token::SingleQuotedString(text), lit.span));
+                }
+            }
+            _ => out.push(t),
+        }
+    }
+    out
 }
 
 fn word(s: &str, span: sqlparser::tokenizer::Span) -> TokenWithSpan {

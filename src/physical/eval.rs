@@ -195,8 +195,33 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     if a.data_type() == to {
         return Ok(a.clone());
     }
+    // Spark: an integer as binary is its big-endian two's-complement bytes
+    if to == &DataType::Binary && is_integer(a.data_type()) {
+        let width = match a.data_type() {
+            DataType::Int8 => 1,
+            DataType::Int16 => 2,
+            DataType::Int32 => 4,
+            _ => 8,
+        };
+        let v = arrow::compute::cast(a, &DataType::Int64)?;
+        return Ok(Arc::new(
+            v.as_primitive::<arrow::datatypes::Int64Type>()
+                .iter()
+                .map(|x| x.map(|x| x.to_be_bytes()[8 - width..].to_vec()))
+                .collect::<arrow::array::BinaryArray>(),
+        ));
+    }
     if to == &DataType::Utf8 {
         match a.data_type() {
+            // bytes that are not UTF-8 become U+FFFD, as Java's `new String(bytes, UTF_8)`
+            DataType::Binary => {
+                return Ok(Arc::new(
+                    a.as_binary::<i32>()
+                        .iter()
+                        .map(|v| v.map(String::from_utf8_lossy))
+                        .collect::<StringArray>(),
+                ));
+            }
             DataType::Float64 | DataType::Float32 => {
                 let f = arrow::compute::cast(a, &DataType::Float64)?;
                 let f = f.as_primitive::<Float64Type>();

@@ -1,0 +1,775 @@
+//! Spark's date and time functions beyond the basic ones in [`super::scalar`]:
+//! `date_format` with Java `DateTimeFormatter` patterns, unix-time conversions,
+//! `last_day`, `add_months`, `months_between`, `weekofyear`, `next_day`,
+//! `make_timestamp`, and `timestampadd`/`timestampdiff` by unit.
+//!
+//! Timestamps are Quarry's `TIMESTAMP` (microseconds, no zone); the session time zone
+//! is UTC, so `from_unixtime(0)` is `1970-01-01 00:00:00`.
+
+use std::sync::Arc;
+
+use arrow::array::*;
+use arrow::datatypes::*;
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Timelike, Weekday};
+
+use super::scalar::{dates, from_naive_date, ints, parse_timestamp_str, strings, EPOCH_DAYS_CE};
+use crate::error::{QuarryError, Result};
+use crate::types::{is_numeric, is_string, TIMESTAMP};
+
+/// A date/time function (see the module docs). Names follow Spark SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateFunc {
+    /// `date_format(ts, pattern)`.
+    DateFormat,
+    /// `from_unixtime(seconds[, pattern])`.
+    FromUnixtime,
+    /// `unix_timestamp([x[, pattern]])`/`to_unix_timestamp`: seconds since the epoch.
+    UnixTimestamp,
+    TimestampSeconds,
+    TimestampMillis,
+    TimestampMicros,
+    UnixSeconds,
+    UnixMillis,
+    UnixMicros,
+    LastDay,
+    AddMonths,
+    /// `months_between(ts1, ts2[, roundOff])`.
+    MonthsBetween,
+    WeekOfYear,
+    /// `next_day(date, dayOfWeek)`: the first later date on that weekday.
+    NextDay,
+    /// `make_timestamp(year, month, day, hour, min, sec)`.
+    MakeTimestamp,
+    /// `timestampadd(unit, n, ts)` (and `dateadd` with a unit).
+    TimestampAdd,
+    /// `timestampdiff(unit, start, end)` (and `datediff` with a unit).
+    TimestampDiff,
+    CurrentTimezone,
+}
+
+impl DateFunc {
+    /// The Spark name.
+    pub fn name(&self) -> &'static str {
+        use DateFunc::*;
+        match self {
+            DateFormat => "date_format",
+            FromUnixtime => "from_unixtime",
+            UnixTimestamp => "unix_timestamp",
+            TimestampSeconds => "timestamp_seconds",
+            TimestampMillis => "timestamp_millis",
+            TimestampMicros => "timestamp_micros",
+            UnixSeconds => "unix_seconds",
+            UnixMillis => "unix_millis",
+            UnixMicros => "unix_micros",
+            LastDay => "last_day",
+            AddMonths => "add_months",
+            MonthsBetween => "months_between",
+            WeekOfYear => "weekofyear",
+            NextDay => "next_day",
+            MakeTimestamp => "make_timestamp",
+            TimestampAdd => "timestampadd",
+            TimestampDiff => "timestampdiff",
+            CurrentTimezone => "current_timezone",
+        }
+    }
+
+    /// Look up a function by (lower-case) name.
+    pub fn lookup(name: &str) -> Option<DateFunc> {
+        use DateFunc::*;
+        Some(match name {
+            "date_format" => DateFormat,
+            "from_unixtime" => FromUnixtime,
+            "unix_timestamp" | "to_unix_timestamp" => UnixTimestamp,
+            "timestamp_seconds" => TimestampSeconds,
+            "timestamp_millis" => TimestampMillis,
+            "timestamp_micros" => TimestampMicros,
+            "unix_seconds" => UnixSeconds,
+            "unix_millis" => UnixMillis,
+            "unix_micros" => UnixMicros,
+            "last_day" => LastDay,
+            "add_months" => AddMonths,
+            "months_between" => MonthsBetween,
+            "weekofyear" => WeekOfYear,
+            "next_day" => NextDay,
+            "make_timestamp" | "make_timestamp_ntz" => MakeTimestamp,
+            "timestampadd" => TimestampAdd,
+            "timestampdiff" => TimestampDiff,
+            "current_timezone" => CurrentTimezone,
+            _ => return None,
+        })
+    }
+
+    /// Argument types to cast to and the result type (see [`super::scalar::ScalarFunc::signature`]).
+    pub fn signature(&self, args: &[DataType]) -> Result<(Vec<DataType>, DataType)> {
+        use DateFunc::*;
+        let n = args.len();
+        let s = DataType::Utf8;
+        let l = DataType::Int64;
+        let d = DataType::Date32;
+        let i = DataType::Int32;
+        let want = |lo: usize, hi: usize| super::check_arity(self.name(), n, lo, hi);
+        Ok(match self {
+            DateFormat => {
+                want(2, 2)?;
+                (vec![TIMESTAMP, s.clone()], s)
+            }
+            FromUnixtime => {
+                want(1, 2)?;
+                (
+                    [l].into_iter()
+                        .chain(std::iter::repeat_n(s.clone(), n - 1))
+                        .collect(),
+                    s,
+                )
+            }
+            UnixTimestamp => {
+                want(0, 2)?;
+                let mut v = vec![];
+                if n >= 1 {
+                    v.push(if is_string(&args[0]) || args[0] == DataType::Null {
+                        s.clone()
+                    } else {
+                        TIMESTAMP
+                    });
+                }
+                if n == 2 {
+                    v.push(s);
+                }
+                (v, l)
+            }
+            TimestampSeconds => {
+                want(1, 1)?;
+                let t = if crate::types::is_integer(&args[0]) || args[0] == DataType::Null {
+                    l
+                } else if is_numeric(&args[0]) {
+                    DataType::Float64
+                } else {
+                    return Err(type_error(self, &args[0]));
+                };
+                (vec![t], TIMESTAMP)
+            }
+            TimestampMillis | TimestampMicros => {
+                want(1, 1)?;
+                (vec![l], TIMESTAMP)
+            }
+            UnixSeconds | UnixMillis | UnixMicros => {
+                want(1, 1)?;
+                (vec![TIMESTAMP], l)
+            }
+            LastDay => {
+                want(1, 1)?;
+                (vec![d.clone()], d)
+            }
+            AddMonths => {
+                want(2, 2)?;
+                (vec![d.clone(), i], d)
+            }
+            MonthsBetween => {
+                want(2, 3)?;
+                let mut v = vec![TIMESTAMP, TIMESTAMP];
+                if n == 3 {
+                    v.push(DataType::Boolean);
+                }
+                (v, DataType::Float64)
+            }
+            WeekOfYear => {
+                want(1, 1)?;
+                (vec![d], i)
+            }
+            NextDay => {
+                want(2, 2)?;
+                (vec![d.clone(), s], d)
+            }
+            MakeTimestamp => {
+                want(6, 6)?;
+                (
+                    vec![
+                        i.clone(),
+                        i.clone(),
+                        i.clone(),
+                        i.clone(),
+                        i,
+                        DataType::Float64,
+                    ],
+                    TIMESTAMP,
+                )
+            }
+            TimestampAdd => {
+                want(3, 3)?;
+                (vec![s, l, TIMESTAMP], TIMESTAMP)
+            }
+            TimestampDiff => {
+                want(3, 3)?;
+                (vec![s, TIMESTAMP, TIMESTAMP], l)
+            }
+            CurrentTimezone => {
+                want(0, 0)?;
+                (vec![], s)
+            }
+        })
+    }
+}
+
+fn type_error(f: &DateFunc, t: &DataType) -> QuarryError {
+    QuarryError::Analysis(format!(
+        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{}\": the argument requires a numeric type, not \"{}\"",
+        f.name(),
+        crate::types::type_name(t)
+    ))
+}
+
+const MICROS: i64 = 1_000_000;
+
+fn to_datetime(micros: i64) -> Option<NaiveDateTime> {
+    DateTime::from_timestamp_micros(micros).map(|d| d.naive_utc())
+}
+
+fn to_date(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days.checked_add(EPOCH_DAYS_CE)?)
+}
+
+fn micros_of(dt: NaiveDateTime) -> i64 {
+    dt.and_utc().timestamp_micros()
+}
+
+fn timestamps(a: &ArrayRef) -> &TimestampMicrosecondArray {
+    a.as_primitive::<TimestampMicrosecondType>()
+}
+
+/// Format `dt` with a Java `DateTimeFormatter` pattern, as Spark's `date_format`:
+/// `y M L d D H h k K m s S a E e Q w` and zone letters (`z`, `VV`, `X`, `Z`, `O`,
+/// UTC), quoted literals (`'...'`, `''`). An unknown letter is an error naming it.
+pub fn format_java(dt: NaiveDateTime, pattern: &str) -> Result<String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            // '' is a quote; '...' a literal
+            if chars.get(i + 1) == Some(&'\'') {
+                out.push('\'');
+                i += 2;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < chars.len() {
+                if chars[j] == '\'' {
+                    if chars.get(j + 1) == Some(&'\'') {
+                        out.push('\'');
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
+                out.push(chars[j]);
+                j += 1;
+            }
+            i = j + 1;
+            continue;
+        }
+        if !c.is_ascii_alphabetic() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let mut n = 1;
+        while i + n < chars.len() && chars[i + n] == c {
+            n += 1;
+        }
+        let num = |v: i64, width: usize| format!("{v:0width$}");
+        let text = match c {
+            'y' => {
+                let y = i64::from(dt.year());
+                if n == 2 {
+                    num(y.rem_euclid(100), 2)
+                } else {
+                    num(y, n)
+                }
+            }
+            'M' | 'L' => match n {
+                1 | 2 => num(i64::from(dt.month()), n),
+                3 => month_name(dt.month())[..3].to_string(),
+                _ => month_name(dt.month()).to_string(),
+            },
+            'd' => num(i64::from(dt.day()), n),
+            'D' => num(i64::from(dt.ordinal()), n),
+            'H' => num(i64::from(dt.hour()), n),
+            'k' => num(i64::from(if dt.hour() == 0 { 24 } else { dt.hour() }), n),
+            'h' => num(i64::from(if dt.hour() % 12 == 0 { 12 } else { dt.hour() % 12 }), n),
+            'K' => num(i64::from(dt.hour() % 12), n),
+            'm' => num(i64::from(dt.minute()), n),
+            's' => num(i64::from(dt.second()), n),
+            'S' => {
+                let frac = format!("{:09}", dt.nanosecond());
+                if n <= 9 {
+                    frac[..n].to_string()
+                } else {
+                    format!("{frac}{}", "0".repeat(n - 9))
+                }
+            }
+            'a' => (if dt.hour() < 12 { "AM" } else { "PM" }).to_string(),
+            'E' => {
+                let name = weekday_name(dt.weekday());
+                if n <= 3 {
+                    name[..3].to_string()
+                } else {
+                    name.to_string()
+                }
+            }
+            'e' => num(i64::from(dt.weekday().number_from_sunday()), n),
+            'Q' | 'q' => {
+                let q = (dt.month() - 1) / 3 + 1;
+                match n {
+                    1 | 2 => num(i64::from(q), n),
+                    3 => format!("Q{q}"),
+                    _ => format!("{} quarter", ["1st", "2nd", "3rd", "4th"][(q - 1) as usize]),
+                }
+            }
+            'w' => num(i64::from(dt.iso_week().week()), n),
+            'G' => "AD".to_string(),
+            'V' | 'z' | 'O' | 'v' => "UTC".to_string(),
+            'X' => "Z".to_string(),
+            'x' => ["+00", "+0000", "+00:00"][(n.min(3)) - 1].to_string(),
+            'Z' => {
+                if n <= 3 {
+                    "+0000".to_string()
+                } else {
+                    "GMT".to_string()
+                }
+            }
+            _ => {
+                return Err(QuarryError::Execution(format!(
+                    "[INVALID_DATETIME_PATTERN] Unrecognized datetime pattern: {pattern} (the letter '{c}')"
+                )))
+            }
+        };
+        out.push_str(&text);
+        i += n;
+    }
+    Ok(out)
+}
+
+fn month_name(m: u32) -> &'static str {
+    [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ][(m.clamp(1, 12) - 1) as usize]
+}
+
+fn weekday_name(w: Weekday) -> &'static str {
+    match w {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
+    }
+}
+
+/// Spark's day-of-week names for `next_day`: two letters, three letters or the full
+/// name, in any case. `None` for anything else.
+fn parse_weekday(s: &str) -> Option<Weekday> {
+    Some(match s.trim().to_ascii_uppercase().as_str() {
+        "MO" | "MON" | "MONDAY" => Weekday::Mon,
+        "TU" | "TUE" | "TUESDAY" => Weekday::Tue,
+        "WE" | "WED" | "WEDNESDAY" => Weekday::Wed,
+        "TH" | "THU" | "THURSDAY" => Weekday::Thu,
+        "FR" | "FRI" | "FRIDAY" => Weekday::Fri,
+        "SA" | "SAT" | "SATURDAY" => Weekday::Sat,
+        "SU" | "SUN" | "SUNDAY" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+fn last_day_of_month(d: NaiveDate) -> Option<NaiveDate> {
+    let first_next = if d.month() == 12 {
+        NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1)
+    }?;
+    first_next.pred_opt()
+}
+
+fn add_months(d: NaiveDateTime, k: i64) -> Option<NaiveDateTime> {
+    let m = Months::new(u32::try_from(k.unsigned_abs()).ok()?);
+    if k >= 0 {
+        d.checked_add_months(m)
+    } else {
+        d.checked_sub_months(m)
+    }
+}
+
+/// Spark's `months_between`: whole months when both are the same day of the month or
+/// both the last day of their month; otherwise the month difference plus the rest in
+/// seconds over 31 days. Rounded to 8 places when `round` is set.
+fn months_between(a: NaiveDateTime, b: NaiveDateTime, round: bool) -> Option<f64> {
+    let months = (a.year() - b.year()) * 12 + a.month() as i32 - b.month() as i32;
+    let last = |d: NaiveDateTime| last_day_of_month(d.date()).is_some_and(|l| l == d.date());
+    if a.day() == b.day() || (last(a) && last(b)) {
+        return Some(f64::from(months));
+    }
+    let secs_in_day =
+        |d: NaiveDateTime| i64::from(d.day()) * 86_400 + i64::from(d.num_seconds_from_midnight());
+    let diff = (secs_in_day(a) - secs_in_day(b)) as f64 / (31.0 * 86_400.0);
+    let r = f64::from(months) + diff;
+    Some(if round { (r * 1e8).round() / 1e8 } else { r })
+}
+
+/// Microseconds per unit for the units of fixed length.
+fn fixed_unit(unit: &str) -> Option<i64> {
+    Some(match unit {
+        "MICROSECOND" => 1,
+        "MILLISECOND" => 1_000,
+        "SECOND" => MICROS,
+        "MINUTE" => 60 * MICROS,
+        "HOUR" => 3_600 * MICROS,
+        "DAY" | "DAYOFYEAR" => 86_400 * MICROS,
+        "WEEK" => 7 * 86_400 * MICROS,
+        _ => return None,
+    })
+}
+
+fn month_unit(unit: &str) -> Option<i64> {
+    Some(match unit {
+        "MONTH" => 1,
+        "QUARTER" => 3,
+        "YEAR" => 12,
+        _ => return None,
+    })
+}
+
+fn unit_error(f: &str, unit: &str) -> QuarryError {
+    QuarryError::Analysis(format!(
+        "[INVALID_PARAMETER_VALUE.DATETIME_UNIT] The value of parameter(s) `unit` in `{f}` is invalid: expects one of the units without quotes YEAR, QUARTER, MONTH, WEEK, DAY, DAYOFYEAR, HOUR, MINUTE, SECOND, MILLISECOND, MICROSECOND, but got the string literal '{unit}'."
+    ))
+}
+
+fn timestamp_add(unit: &str, k: i64, ts: i64) -> Result<Option<i64>> {
+    let u = unit.to_ascii_uppercase();
+    if let Some(m) = fixed_unit(&u) {
+        return Ok(k.checked_mul(m).and_then(|d| ts.checked_add(d)));
+    }
+    if let Some(m) = month_unit(&u) {
+        return Ok(to_datetime(ts)
+            .and_then(|dt| add_months(dt, k.checked_mul(m)?))
+            .map(micros_of));
+    }
+    Err(unit_error("timestampadd", unit))
+}
+
+/// Spark's `timestampdiff`: whole units from `start` to `end`, truncated toward zero;
+/// months count only when the day-and-time of `end` reaches that of `start`.
+fn timestamp_diff(unit: &str, start: i64, end: i64) -> Result<Option<i64>> {
+    let u = unit.to_ascii_uppercase();
+    if let Some(m) = fixed_unit(&u) {
+        return Ok(end.checked_sub(start).map(|d| d / m));
+    }
+    if let Some(m) = month_unit(&u) {
+        let (Some(a), Some(b)) = (to_datetime(start), to_datetime(end)) else {
+            return Ok(None);
+        };
+        let mut months =
+            i64::from((b.year() - a.year()) * 12 + b.month() as i32 - a.month() as i32);
+        let rest = |d: NaiveDateTime| (d.day(), d.time());
+        if months > 0 && rest(b) < rest(a) {
+            months -= 1;
+        } else if months < 0 && rest(b) > rest(a) {
+            months += 1;
+        }
+        return Ok(Some(months / m));
+    }
+    Err(unit_error("timestampdiff", unit))
+}
+
+/// Evaluate over arguments cast to the signature's types; `n` rows.
+pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
+    use DateFunc::*;
+    let valid = |r: usize| args.iter().all(|a| a.is_valid(r));
+    Ok(match func {
+        DateFormat | FromUnixtime => {
+            let fmt = args.get(1).map(strings).transpose()?;
+            let mut b = StringBuilder::new();
+            for r in 0..n {
+                if !valid(r) {
+                    b.append_null();
+                    continue;
+                }
+                let micros = if func == DateFormat {
+                    timestamps(&args[0]).value(r)
+                } else {
+                    match args[0]
+                        .as_primitive::<Int64Type>()
+                        .value(r)
+                        .checked_mul(MICROS)
+                    {
+                        Some(m) => m,
+                        None => {
+                            b.append_null();
+                            continue;
+                        }
+                    }
+                };
+                let Some(dt) = to_datetime(micros) else {
+                    b.append_null();
+                    continue;
+                };
+                let p = fmt.map_or("yyyy-MM-dd HH:mm:ss", |f| f.value(r));
+                b.append_value(format_java(dt, p)?);
+            }
+            Arc::new(b.finish())
+        }
+        UnixTimestamp => {
+            if args.is_empty() {
+                let now = chrono::Utc::now().timestamp();
+                return Ok(Arc::new(Int64Array::from(vec![now; n])));
+            }
+            let out: Int64Array = match args[0].data_type() {
+                DataType::Utf8 => {
+                    let s = strings(&args[0])?;
+                    let fmt = args.get(1).map(strings).transpose()?;
+                    (0..n)
+                        .map(|r| {
+                            if !valid(r) {
+                                return None;
+                            }
+                            let f = fmt.map_or("yyyy-MM-dd HH:mm:ss", |f| f.value(r));
+                            parse_timestamp_str(s.value(r), Some(f)).map(|m| m.div_euclid(MICROS))
+                        })
+                        .collect()
+                }
+                _ => timestamps(&args[0])
+                    .iter()
+                    .map(|v| v.map(|m| m.div_euclid(MICROS)))
+                    .collect(),
+            };
+            Arc::new(out)
+        }
+        TimestampSeconds | TimestampMillis | TimestampMicros => {
+            let out: TimestampMicrosecondArray = match args[0].data_type() {
+                DataType::Float64 => args[0]
+                    .as_primitive::<Float64Type>()
+                    .iter()
+                    .map(|v| {
+                        let m = v? * MICROS as f64;
+                        (m.is_finite() && m.abs() < i64::MAX as f64).then(|| m as i64)
+                    })
+                    .collect(),
+                _ => {
+                    let k = match func {
+                        TimestampSeconds => MICROS,
+                        TimestampMillis => 1_000,
+                        _ => 1,
+                    };
+                    args[0]
+                        .as_primitive::<Int64Type>()
+                        .iter()
+                        .map(|v| v?.checked_mul(k))
+                        .collect()
+                }
+            };
+            Arc::new(out)
+        }
+        UnixSeconds | UnixMillis | UnixMicros => {
+            let k = match func {
+                UnixSeconds => MICROS,
+                UnixMillis => 1_000,
+                _ => 1,
+            };
+            Arc::new(
+                timestamps(&args[0])
+                    .iter()
+                    .map(|v| v.map(|m| m.div_euclid(k)))
+                    .collect::<Int64Array>(),
+            )
+        }
+        LastDay => Arc::new(
+            dates(&args[0])?
+                .iter()
+                .map(|v| to_date(v?).and_then(last_day_of_month).map(from_naive_date))
+                .collect::<Date32Array>(),
+        ),
+        AddMonths => {
+            let (d, k) = (dates(&args[0])?, ints(&args[1])?);
+            Arc::new(
+                (0..n)
+                    .map(|r| {
+                        if !valid(r) {
+                            return None;
+                        }
+                        let dt = to_date(d.value(r))?.and_hms_opt(0, 0, 0)?;
+                        add_months(dt, i64::from(k.value(r))).map(|x| from_naive_date(x.date()))
+                    })
+                    .collect::<Date32Array>(),
+            )
+        }
+        MonthsBetween => {
+            let (a, b) = (timestamps(&args[0]), timestamps(&args[1]));
+            let round = args.get(2).map(|a| a.as_boolean());
+            Arc::new(
+                (0..n)
+                    .map(|r| {
+                        if !valid(r) {
+                            return None;
+                        }
+                        let ro = round.is_none_or(|x| x.value(r));
+                        months_between(to_datetime(a.value(r))?, to_datetime(b.value(r))?, ro)
+                    })
+                    .collect::<Float64Array>(),
+            )
+        }
+        WeekOfYear => Arc::new(
+            dates(&args[0])?
+                .iter()
+                .map(|v| to_date(v?).map(|d| d.iso_week().week() as i32))
+                .collect::<Int32Array>(),
+        ),
+        NextDay => {
+            let (d, w) = (dates(&args[0])?, strings(&args[1])?);
+            Arc::new(
+                (0..n)
+                    .map(|r| {
+                        if !valid(r) {
+                            return None;
+                        }
+                        let day = to_date(d.value(r))?;
+                        let want = parse_weekday(w.value(r))?;
+                        let ahead = (7 + want.num_days_from_monday() as i64
+                            - day.weekday().num_days_from_monday() as i64
+                            - 1)
+                            % 7
+                            + 1;
+                        day.checked_add_signed(Duration::days(ahead))
+                            .map(from_naive_date)
+                    })
+                    .collect::<Date32Array>(),
+            )
+        }
+        MakeTimestamp => {
+            let p: Vec<&Int32Array> = args[..5].iter().map(ints).collect::<Result<_>>()?;
+            let sec = args[5].as_primitive::<Float64Type>();
+            Arc::new(
+                (0..n)
+                    .map(|r| {
+                        if !valid(r) {
+                            return None;
+                        }
+                        let v = |k: usize| u32::try_from(p[k].value(r)).ok();
+                        let s = sec.value(r);
+                        // 60 seconds is the next minute (Spark); more is invalid (NULL)
+                        if !(0.0..=60.0).contains(&s) {
+                            return None;
+                        }
+                        let whole = s.trunc() as u32;
+                        let micros = ((s - s.trunc()) * 1e6).round() as i64;
+                        let date = NaiveDate::from_ymd_opt(p[0].value(r), v(1)?, v(2)?)?;
+                        let base = if whole == 60 {
+                            if micros != 0 {
+                                return None;
+                            }
+                            date.and_hms_opt(v(3)?, v(4)?, 0)? + Duration::minutes(1)
+                        } else {
+                            date.and_hms_opt(v(3)?, v(4)?, whole)?
+                        };
+                        Some(micros_of(base) + micros)
+                    })
+                    .collect::<TimestampMicrosecondArray>(),
+            )
+        }
+        TimestampAdd => {
+            let (u, k, ts) = (
+                strings(&args[0])?,
+                args[1].as_primitive::<Int64Type>(),
+                timestamps(&args[2]),
+            );
+            let mut out = TimestampMicrosecondBuilder::with_capacity(n);
+            for r in 0..n {
+                match valid(r) {
+                    true => out.append_option(timestamp_add(u.value(r), k.value(r), ts.value(r))?),
+                    false => out.append_null(),
+                }
+            }
+            Arc::new(out.finish())
+        }
+        TimestampDiff => {
+            let (u, a, b) = (
+                strings(&args[0])?,
+                timestamps(&args[1]),
+                timestamps(&args[2]),
+            );
+            let mut out = Int64Builder::with_capacity(n);
+            for r in 0..n {
+                match valid(r) {
+                    true => out.append_option(timestamp_diff(u.value(r), a.value(r), b.value(r))?),
+                    false => out.append_null(),
+                }
+            }
+            Arc::new(out.finish())
+        }
+        CurrentTimezone => Arc::new(StringArray::from(vec!["UTC"; n])),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dt(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap_or_default()
+    }
+
+    #[test]
+    fn java_patterns() {
+        let t = dt("2016-04-08 13:05:09.123");
+        let f = |p: &str| format_java(t, p).unwrap_or_else(|e| e.to_string());
+        assert_eq!(f("yyyy-MM-dd HH:mm:ss"), "2016-04-08 13:05:09");
+        assert_eq!(f("y"), "2016");
+        assert_eq!(f("yy/M/d h:mm a"), "16/4/8 1:05 PM");
+        assert_eq!(f("EEE, MMM d ''yy"), "Fri, Apr 8 '16");
+        assert_eq!(f("EEEE MMMM D"), "Friday April 99");
+        assert_eq!(f("HH:mm:ss.SSS"), "13:05:09.123");
+        assert_eq!(f("'at' HH 'o''clock'"), "at 13 o'clock");
+        assert!(format_java(t, "yyyy-MM-dd bb").is_err());
+    }
+
+    #[test]
+    fn months_between_like_spark() {
+        let a = dt("1997-02-28 10:30:00");
+        let b = dt("1996-10-30 00:00:00");
+        assert_eq!(months_between(a, b, true), Some(3.94959677));
+        assert_eq!(
+            months_between(dt("2020-03-31 00:00:00"), dt("2020-02-29 00:00:00"), true),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn units() {
+        let ts = micros_of(dt("2022-02-25 01:02:03"));
+        assert_eq!(
+            timestamp_add("MONTH", -1, ts).ok().flatten(),
+            Some(micros_of(dt("2022-01-25 01:02:03")))
+        );
+        let later = micros_of(dt("2022-01-25 01:02:03"));
+        assert_eq!(timestamp_diff("MONTH", ts, later).ok().flatten(), Some(-1));
+        assert_eq!(
+            timestamp_diff("WEEK", ts, micros_of(dt("2022-01-28 01:02:03")))
+                .ok()
+                .flatten(),
+            Some(-4)
+        );
+        assert!(timestamp_add("FORTNIGHT", 1, ts).is_err());
+    }
+}

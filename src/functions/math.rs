@@ -1,0 +1,677 @@
+//! Spark's math and bit functions beyond the basic ones in [`super::scalar`]:
+//! logarithms with a base, trigonometry, `pi()`/`e()`, `bround`/`rint`, `factorial`,
+//! shifts, `bin`/`hex`/`conv`, `width_bucket`, `rand`. Semantics are Spark's non-ANSI
+//! mode: a domain error (log of a non-positive number) is NULL, not an error.
+
+use std::sync::Arc;
+
+use arrow::array::*;
+use arrow::datatypes::*;
+
+use super::scalar::{ints, strings};
+use crate::error::{QuarryError, Result};
+use crate::types::{is_integer, is_numeric, is_string};
+
+/// A math function (see the module docs). Names follow Spark SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MathFunc {
+    /// `log(base, x)`; `log(x)` is `ln`.
+    Log,
+    Log2,
+    Log1p,
+    Expm1,
+    Cbrt,
+    Sin,
+    Cos,
+    Tan,
+    Cot,
+    Sec,
+    Csc,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Degrees,
+    Radians,
+    Atan2,
+    Hypot,
+    Pi,
+    E,
+    /// Round half to even, to a double.
+    Rint,
+    /// `bround(x[, d])`: HALF_EVEN rounding to `d` decimal places.
+    Bround,
+    IsNan,
+    Nanvl,
+    Factorial,
+    ShiftLeft,
+    ShiftRight,
+    ShiftRightUnsigned,
+    /// `bin(n)`: Java's `Long.toBinaryString`.
+    Bin,
+    /// `hex(n)`: Java's `Long.toHexString`, upper case (strings and binaries: their bytes).
+    Hex,
+    /// `conv(num, from_base, to_base)`: Spark's NumberConverter.
+    Conv,
+    /// `width_bucket(v, min, max, n)`: the equi-width bucket of v, 0 below, n + 1 above.
+    WidthBucket,
+    /// `rand([seed])`/`random`: uniform in [0, 1); not deterministic without a seed.
+    Rand,
+}
+
+impl MathFunc {
+    /// The Spark name.
+    pub fn name(&self) -> &'static str {
+        use MathFunc::*;
+        match self {
+            Log => "log",
+            Log2 => "log2",
+            Log1p => "log1p",
+            Expm1 => "expm1",
+            Cbrt => "cbrt",
+            Sin => "sin",
+            Cos => "cos",
+            Tan => "tan",
+            Cot => "cot",
+            Sec => "sec",
+            Csc => "csc",
+            Asin => "asin",
+            Acos => "acos",
+            Atan => "atan",
+            Sinh => "sinh",
+            Cosh => "cosh",
+            Tanh => "tanh",
+            Asinh => "asinh",
+            Acosh => "acosh",
+            Atanh => "atanh",
+            Degrees => "degrees",
+            Radians => "radians",
+            Atan2 => "atan2",
+            Hypot => "hypot",
+            Pi => "pi",
+            E => "e",
+            Rint => "rint",
+            Bround => "bround",
+            IsNan => "isnan",
+            Nanvl => "nanvl",
+            Factorial => "factorial",
+            ShiftLeft => "shiftleft",
+            ShiftRight => "shiftright",
+            ShiftRightUnsigned => "shiftrightunsigned",
+            Bin => "bin",
+            Hex => "hex",
+            Conv => "conv",
+            WidthBucket => "width_bucket",
+            Rand => "rand",
+        }
+    }
+
+    /// Look up a function by (lower-case) name.
+    pub fn lookup(name: &str) -> Option<MathFunc> {
+        use MathFunc::*;
+        Some(match name {
+            "log" => Log,
+            "log2" => Log2,
+            "log1p" => Log1p,
+            "expm1" => Expm1,
+            "cbrt" => Cbrt,
+            "sin" => Sin,
+            "cos" => Cos,
+            "tan" => Tan,
+            "cot" => Cot,
+            "sec" => Sec,
+            "csc" => Csc,
+            "asin" => Asin,
+            "acos" => Acos,
+            "atan" => Atan,
+            "sinh" => Sinh,
+            "cosh" => Cosh,
+            "tanh" => Tanh,
+            "asinh" => Asinh,
+            "acosh" => Acosh,
+            "atanh" => Atanh,
+            "degrees" => Degrees,
+            "radians" => Radians,
+            "atan2" => Atan2,
+            "hypot" => Hypot,
+            "pi" => Pi,
+            "e" => E,
+            "rint" => Rint,
+            "bround" => Bround,
+            "isnan" => IsNan,
+            "nanvl" => Nanvl,
+            "factorial" => Factorial,
+            "shiftleft" => ShiftLeft,
+            "shiftright" => ShiftRight,
+            "shiftrightunsigned" => ShiftRightUnsigned,
+            "bin" => Bin,
+            "hex" => Hex,
+            "conv" => Conv,
+            "width_bucket" => WidthBucket,
+            "rand" | "random" => Rand,
+            _ => return None,
+        })
+    }
+
+    /// `rand()` without a seed differs on every call.
+    pub fn is_deterministic(&self) -> bool {
+        !matches!(self, MathFunc::Rand)
+    }
+
+    /// Argument types to cast to and the result type (see [`super::scalar::ScalarFunc::signature`]).
+    pub fn signature(&self, args: &[DataType]) -> Result<(Vec<DataType>, DataType)> {
+        use MathFunc::*;
+        let n = args.len();
+        let d = DataType::Float64;
+        let l = DataType::Int64;
+        let s = DataType::Utf8;
+        let want = |lo: usize, hi: usize| super::check_arity(self.name(), n, lo, hi);
+        Ok(match self {
+            Log => {
+                want(1, 2)?;
+                (vec![d.clone(); n], d)
+            }
+            Log2 | Log1p | Expm1 | Cbrt | Sin | Cos | Tan | Cot | Sec | Csc | Asin | Acos
+            | Atan | Sinh | Cosh | Tanh | Asinh | Acosh | Atanh | Degrees | Radians | Rint => {
+                want(1, 1)?;
+                (vec![d.clone()], d)
+            }
+            Atan2 | Hypot | Nanvl => {
+                want(2, 2)?;
+                (vec![d.clone(), d.clone()], d)
+            }
+            Pi | E => {
+                want(0, 0)?;
+                (vec![], d)
+            }
+            Bround => {
+                want(1, 2)?;
+                let t = match &args[0] {
+                    t @ DataType::Decimal128(..) => t.clone(),
+                    t if is_integer(t) => t.clone(),
+                    _ => d,
+                };
+                let mut v = vec![t.clone()];
+                if n == 2 {
+                    v.push(DataType::Int32);
+                }
+                (v, t)
+            }
+            IsNan => {
+                want(1, 1)?;
+                (vec![d], DataType::Boolean)
+            }
+            Factorial => {
+                want(1, 1)?;
+                (vec![DataType::Int32], l)
+            }
+            ShiftLeft | ShiftRight | ShiftRightUnsigned => {
+                want(2, 2)?;
+                let t = if args[0] == DataType::Int64 {
+                    l
+                } else {
+                    DataType::Int32
+                };
+                (vec![t.clone(), DataType::Int32], t)
+            }
+            Bin => {
+                want(1, 1)?;
+                (vec![l], s)
+            }
+            Hex => {
+                want(1, 1)?;
+                let t = if is_string(&args[0]) || args[0] == DataType::Binary {
+                    DataType::Binary
+                } else if is_numeric(&args[0]) || args[0] == DataType::Null {
+                    l
+                } else {
+                    return Err(type_error(self, &args[0]));
+                };
+                (vec![t], s)
+            }
+            Conv => {
+                want(3, 3)?;
+                (vec![s.clone(), DataType::Int32, DataType::Int32], s)
+            }
+            WidthBucket => {
+                want(4, 4)?;
+                (vec![d.clone(), d.clone(), d, l.clone()], l)
+            }
+            Rand => {
+                want(0, 1)?;
+                (vec![l; n], DataType::Float64)
+            }
+        })
+    }
+}
+
+fn type_error(f: &MathFunc, t: &DataType) -> QuarryError {
+    QuarryError::Analysis(format!(
+        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{}\": the argument requires a numeric, string or binary type, not \"{}\"",
+        f.name(),
+        crate::types::type_name(t)
+    ))
+}
+
+fn f64s(a: &ArrayRef) -> &Float64Array {
+    a.as_primitive::<Float64Type>()
+}
+
+fn unary(a: &ArrayRef, f: impl Fn(f64) -> Option<f64>) -> ArrayRef {
+    Arc::new(
+        f64s(a)
+            .iter()
+            .map(|v| v.and_then(&f))
+            .collect::<Float64Array>(),
+    )
+}
+
+fn binary(a: &ArrayRef, b: &ArrayRef, f: impl Fn(f64, f64) -> Option<f64>) -> ArrayRef {
+    let (a, b) = (f64s(a), f64s(b));
+    Arc::new(
+        a.iter()
+            .zip(b.iter())
+            .map(|(x, y)| match (x, y) {
+                (Some(x), Some(y)) => f(x, y),
+                _ => None,
+            })
+            .collect::<Float64Array>(),
+    )
+}
+
+/// Spark's logarithms are NULL at and below their asymptote.
+fn positive(x: f64) -> Option<f64> {
+    (x > 0.0).then_some(x)
+}
+
+/// Round `x` half to even at `d` decimal places (negative `d`: to tens, hundreds...).
+fn round_half_even(x: f64, d: i32) -> f64 {
+    if !x.is_finite() {
+        return x;
+    }
+    let m = 10f64.powi(d);
+    let y = x * m;
+    if !y.is_finite() {
+        return x;
+    }
+    let r = y.round();
+    let r = if (y - y.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - y.signum()
+    } else {
+        r
+    };
+    r / m
+}
+
+/// Java's `Long.toHexString`/`toBinaryString`: two's complement for negatives.
+fn unsigned_radix(v: i64, radix: u32) -> String {
+    let mut u = v as u64;
+    if u == 0 {
+        return "0".into();
+    }
+    let mut digits = vec![];
+    while u > 0 {
+        let d = (u % radix as u64) as u32;
+        digits.push(std::char::from_digit(d, radix).unwrap_or('0'));
+        u /= radix as u64;
+    }
+    digits.iter().rev().collect::<String>().to_ascii_uppercase()
+}
+
+/// Spark's `conv`: the longest prefix of valid digits in `from` base (a leading '-'
+/// negates), as unsigned 64 bits; printed in `to` base, signed when `to` is negative.
+/// NULL for a base outside 2..=36 or no digits.
+fn conv(s: &str, from: i32, to: i32) -> Option<String> {
+    let fb = from.unsigned_abs();
+    let tb = to.unsigned_abs();
+    if !(2..=36).contains(&fb) || !(2..=36).contains(&tb) {
+        return None;
+    }
+    let s = s.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    let mut v: u64 = 0;
+    let mut any = false;
+    for c in digits.chars() {
+        let Some(d) = c.to_digit(fb) else { break };
+        any = true;
+        // overflow saturates at all ones, as Spark's NumberConverter
+        v = v
+            .checked_mul(fb as u64)
+            .and_then(|x| x.checked_add(d as u64))
+            .unwrap_or(u64::MAX);
+    }
+    if !any {
+        return None;
+    }
+    if neg {
+        v = (v as i64).wrapping_neg() as u64;
+    }
+    let (neg_out, mut u) = if to < 0 && (v as i64) < 0 {
+        (true, (v as i64).unsigned_abs())
+    } else {
+        (false, v)
+    };
+    let mut out = vec![];
+    if u == 0 {
+        out.push('0');
+    }
+    while u > 0 {
+        out.push(std::char::from_digit((u % tb as u64) as u32, tb).unwrap_or('0'));
+        u /= tb as u64;
+    }
+    if neg_out {
+        out.push('-');
+    }
+    Some(out.iter().rev().collect::<String>().to_ascii_uppercase())
+}
+
+/// Evaluate over arguments cast to the signature's types; `n` rows.
+pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
+    use MathFunc::*;
+    Ok(match func {
+        Log if args.len() == 1 => unary(&args[0], |x| positive(x).map(f64::ln)),
+        Log => binary(&args[0], &args[1], |b, x| {
+            Some(positive(x)?.ln() / positive(b)?.ln())
+        }),
+        Log2 => unary(&args[0], |x| positive(x).map(f64::log2)),
+        Log1p => unary(&args[0], |x| (x > -1.0).then(|| x.ln_1p())),
+        Expm1 => unary(&args[0], |x| Some(x.exp_m1())),
+        Cbrt => unary(&args[0], |x| Some(x.cbrt())),
+        Sin => unary(&args[0], |x| Some(x.sin())),
+        Cos => unary(&args[0], |x| Some(x.cos())),
+        Tan => unary(&args[0], |x| Some(x.tan())),
+        Cot => unary(&args[0], |x| Some(1.0 / x.tan())),
+        Sec => unary(&args[0], |x| Some(1.0 / x.cos())),
+        Csc => unary(&args[0], |x| Some(1.0 / x.sin())),
+        Asin => unary(&args[0], |x| Some(x.asin())),
+        Acos => unary(&args[0], |x| Some(x.acos())),
+        Atan => unary(&args[0], |x| Some(x.atan())),
+        Sinh => unary(&args[0], |x| Some(x.sinh())),
+        Cosh => unary(&args[0], |x| Some(x.cosh())),
+        Tanh => unary(&args[0], |x| Some(x.tanh())),
+        Asinh => unary(&args[0], |x| Some(x.asinh())),
+        Acosh => unary(&args[0], |x| Some(x.acosh())),
+        Atanh => unary(&args[0], |x| Some(x.atanh())),
+        Degrees => unary(&args[0], |x| Some(x.to_degrees())),
+        Radians => unary(&args[0], |x| Some(x.to_radians())),
+        Rint => unary(&args[0], |x| Some(round_half_even(x, 0))),
+        Atan2 => binary(&args[0], &args[1], |y, x| Some(y.atan2(x))),
+        Hypot => binary(&args[0], &args[1], |a, b| Some(a.hypot(b))),
+        Nanvl => {
+            let (a, b) = (f64s(&args[0]), f64s(&args[1]));
+            Arc::new(
+                (0..a.len())
+                    .map(|i| match a.is_valid(i).then(|| a.value(i)) {
+                        Some(x) if x.is_nan() => b.is_valid(i).then(|| b.value(i)),
+                        other => other,
+                    })
+                    .collect::<Float64Array>(),
+            )
+        }
+        Pi => Arc::new(Float64Array::from(vec![std::f64::consts::PI; n])),
+        E => Arc::new(Float64Array::from(vec![std::f64::consts::E; n])),
+        Bround => {
+            let d = match args.get(1) {
+                Some(a) => Some(ints(a)?),
+                None => None,
+            };
+            let digits = |i: usize| d.map_or(Some(0), |d| d.is_valid(i).then(|| d.value(i)));
+            match args[0].data_type() {
+                DataType::Float64 => {
+                    let a = f64s(&args[0]);
+                    Arc::new(
+                        (0..a.len())
+                            .map(|i| {
+                                let k = digits(i)?;
+                                a.is_valid(i).then(|| round_half_even(a.value(i), k))
+                            })
+                            .collect::<Float64Array>(),
+                    )
+                }
+                DataType::Decimal128(p, s) => {
+                    let (p, s) = (*p, *s);
+                    let a = args[0].as_primitive::<Decimal128Type>();
+                    let out: Decimal128Array = (0..a.len())
+                        .map(|i| {
+                            let k = digits(i)?;
+                            if !a.is_valid(i) {
+                                return None;
+                            }
+                            let v = a.value(i);
+                            let drop = i32::from(s) - k;
+                            if drop <= 0 {
+                                return Some(v);
+                            }
+                            let m = 10i128.checked_pow(drop as u32)?;
+                            let (q, r) = (v / m, v % m);
+                            let half = m / 2;
+                            let q = if r.abs() > half || (r.abs() == half && q % 2 != 0) {
+                                q + v.signum()
+                            } else {
+                                q
+                            };
+                            q.checked_mul(m)
+                        })
+                        .collect();
+                    Arc::new(out.with_precision_and_scale(p, s)?)
+                }
+                // integers: rounding to a negative number of places
+                _ => {
+                    let x = arrow::compute::cast(&args[0], &DataType::Int64)?;
+                    let x = x.as_primitive::<Int64Type>();
+                    let out: Int64Array = (0..x.len())
+                        .map(|i| {
+                            let k = digits(i)?;
+                            if !x.is_valid(i) {
+                                return None;
+                            }
+                            let v = x.value(i);
+                            if k >= 0 {
+                                return Some(v);
+                            }
+                            let m = 10i64.checked_pow(k.unsigned_abs())?;
+                            let (q, r) = (v / m, v % m);
+                            let half = m / 2;
+                            let q = if r.abs() > half || (r.abs() == half && q % 2 != 0) {
+                                q + v.signum()
+                            } else {
+                                q
+                            };
+                            q.checked_mul(m)
+                        })
+                        .collect();
+                    arrow::compute::cast(&(Arc::new(out) as ArrayRef), args[0].data_type())?
+                }
+            }
+        }
+        IsNan => Arc::new(
+            f64s(&args[0])
+                .iter()
+                .map(|v| Some(v.is_some_and(f64::is_nan)))
+                .collect::<BooleanArray>(),
+        ),
+        Factorial => Arc::new(
+            ints(&args[0])?
+                .iter()
+                .map(|v| {
+                    let v = v?;
+                    (0..=20)
+                        .contains(&v)
+                        .then(|| (1..=v as i64).product::<i64>())
+                })
+                .collect::<Int64Array>(),
+        ),
+        ShiftLeft | ShiftRight | ShiftRightUnsigned => {
+            let k = ints(&args[1])?;
+            // Java masks the shift distance: 5 bits for int, 6 for long
+            if args[0].data_type() == &DataType::Int64 {
+                let a = args[0].as_primitive::<Int64Type>();
+                Arc::new(
+                    (0..a.len())
+                        .map(|i| {
+                            if a.is_null(i) || k.is_null(i) {
+                                return None;
+                            }
+                            let (v, s) = (a.value(i), (k.value(i) & 63) as u32);
+                            Some(match func {
+                                ShiftLeft => v.wrapping_shl(s),
+                                ShiftRight => v >> s,
+                                _ => ((v as u64) >> s) as i64,
+                            })
+                        })
+                        .collect::<Int64Array>(),
+                )
+            } else {
+                let a = ints(&args[0])?;
+                Arc::new(
+                    (0..a.len())
+                        .map(|i| {
+                            if a.is_null(i) || k.is_null(i) {
+                                return None;
+                            }
+                            let (v, s) = (a.value(i), (k.value(i) & 31) as u32);
+                            Some(match func {
+                                ShiftLeft => v.wrapping_shl(s),
+                                ShiftRight => v >> s,
+                                _ => ((v as u32) >> s) as i32,
+                            })
+                        })
+                        .collect::<Int32Array>(),
+                )
+            }
+        }
+        Bin => Arc::new(
+            args[0]
+                .as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(|v| unsigned_radix(v, 2)))
+                .collect::<StringArray>(),
+        ),
+        Hex => match args[0].data_type() {
+            DataType::Binary => Arc::new(
+                args[0]
+                    .as_binary::<i32>()
+                    .iter()
+                    .map(|v| v.map(|b| hex::encode_upper(b)))
+                    .collect::<StringArray>(),
+            ),
+            _ => Arc::new(
+                args[0]
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .map(|v| v.map(|v| unsigned_radix(v, 16)))
+                    .collect::<StringArray>(),
+            ),
+        },
+        Conv => {
+            let (s, f, t) = (strings(&args[0])?, ints(&args[1])?, ints(&args[2])?);
+            Arc::new(
+                (0..s.len())
+                    .map(|i| {
+                        if s.is_null(i) || f.is_null(i) || t.is_null(i) {
+                            return None;
+                        }
+                        conv(s.value(i), f.value(i), t.value(i))
+                    })
+                    .collect::<StringArray>(),
+            )
+        }
+        WidthBucket => {
+            let (v, lo, hi) = (f64s(&args[0]), f64s(&args[1]), f64s(&args[2]));
+            let k = args[3].as_primitive::<Int64Type>();
+            Arc::new(
+                (0..v.len())
+                    .map(|i| {
+                        if v.is_null(i) || lo.is_null(i) || hi.is_null(i) || k.is_null(i) {
+                            return None;
+                        }
+                        let (v, lo, hi, k) = (v.value(i), lo.value(i), hi.value(i), k.value(i));
+                        // Spark: NULL for no buckets, an empty range or a non-finite value
+                        if k <= 0
+                            || k == i64::MAX
+                            || lo == hi
+                            || !v.is_finite()
+                            || !lo.is_finite()
+                            || !hi.is_finite()
+                        {
+                            return None;
+                        }
+                        let b = if lo < hi {
+                            if v < lo {
+                                0
+                            } else if v >= hi {
+                                k + 1
+                            } else {
+                                ((k as f64) * (v - lo) / (hi - lo)) as i64 + 1
+                            }
+                        } else if v > lo {
+                            0
+                        } else if v <= hi {
+                            k + 1
+                        } else {
+                            ((k as f64) * (lo - v) / (lo - hi)) as i64 + 1
+                        };
+                        Some(b)
+                    })
+                    .collect::<Int64Array>(),
+            )
+        }
+        Rand => {
+            use rand::{Rng, SeedableRng};
+            let mut rng = match args.first() {
+                Some(a) => {
+                    let a = a.as_primitive::<Int64Type>();
+                    let seed = if a.is_empty() || a.is_null(0) {
+                        0
+                    } else {
+                        a.value(0)
+                    };
+                    rand::rngs::StdRng::seed_from_u64(seed as u64)
+                }
+                None => rand::rngs::StdRng::from_entropy(),
+            };
+            Arc::new(Float64Array::from_iter_values(
+                (0..n).map(|_| rng.gen::<f64>()),
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_radix_strings() {
+        assert_eq!(unsigned_radix(17, 16), "11");
+        assert_eq!(unsigned_radix(-1, 16), "FFFFFFFFFFFFFFFF");
+        assert_eq!(unsigned_radix(5, 2), "101");
+        assert_eq!(unsigned_radix(0, 2), "0");
+    }
+
+    #[test]
+    fn conv_like_spark() {
+        assert_eq!(conv("100", 2, 10).as_deref(), Some("4"));
+        assert_eq!(conv("-10", 16, -10).as_deref(), Some("-16"));
+        assert_eq!(conv("-10", 16, 10).as_deref(), Some("18446744073709551600"));
+        assert_eq!(conv("12x", 10, 16).as_deref(), Some("C"));
+        assert_eq!(conv("x", 10, 16), None);
+        assert_eq!(conv("1", 1, 10), None);
+    }
+
+    #[test]
+    fn half_even() {
+        assert_eq!(round_half_even(2.5, 0), 2.0);
+        assert_eq!(round_half_even(3.5, 0), 4.0);
+        assert_eq!(round_half_even(-2.5, 0), -2.0);
+        assert_eq!(round_half_even(2.25, 1), 2.2);
+    }
+}

@@ -1,0 +1,1373 @@
+//! Spark's string and binary functions beyond the basic ones in [`super::scalar`]:
+//! regular expressions (`regexp_replace`, `rlike`, ...), `repeat`, `translate`,
+//! `substring_index`, `levenshtein`, `soundex`, `format_number`, `format_string`,
+//! trimming given characters, digests (`md5`, `sha2`, `crc32`), `base64`, `unhex`,
+//! `encode`/`decode`/`to_binary`, `url_encode`, `luhn_check`, `uuid`.
+//!
+//! Regular expressions use the `regex` crate, whose syntax is Java's for everything
+//! but look-around and back-references (those give a clear error). Replacement strings
+//! follow Java's `Matcher.replaceAll` (`$1`, `\$`).
+
+use std::sync::Arc;
+
+use arrow::array::*;
+use arrow::datatypes::*;
+use base64::Engine;
+
+use super::scalar::{ints, strings};
+use crate::error::{QuarryError, Result};
+use crate::types::{is_numeric, type_name};
+
+/// A string or binary function (see the module docs). Names follow Spark SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StringFunc {
+    /// `regexp_replace(str, regexp, rep[, position])`.
+    RegexpReplace,
+    /// `rlike`/`regexp`/`regexp_like(str, regexp)`: a match anywhere.
+    RLike,
+    RegexpCount,
+    RegexpSubstr,
+    RegexpInstr,
+    Repeat,
+    Space,
+    Translate,
+    SubstringIndex,
+    FindInSet,
+    /// `elt(n, s1, s2, ...)`: the n-th string, NULL out of range.
+    Elt,
+    Levenshtein,
+    Soundex,
+    FormatNumber,
+    /// `format_string(fmt, ...)`/`printf`: Java's `String.format`.
+    FormatString,
+    BitLength,
+    OctetLength,
+    LuhnCheck,
+    /// `btrim(str, chars)` and `TRIM(BOTH chars FROM str)`.
+    TrimChars,
+    /// `TRIM(LEADING chars FROM str)`.
+    LTrimChars,
+    /// `TRIM(TRAILING chars FROM str)`.
+    RTrimChars,
+    /// `overlay(input PLACING replace FROM pos [FOR len])`.
+    Overlay,
+    Md5,
+    Sha1,
+    Sha2,
+    Crc32,
+    Base64,
+    Unbase64,
+    Unhex,
+    /// `encode(str, charset)`: the string's bytes.
+    Encode,
+    /// `decode(bin, charset)`: the bytes as a string.
+    Decode,
+    /// `to_binary(str[, 'hex' | 'utf-8' | 'base64'])`.
+    ToBinary,
+    UrlEncode,
+    UrlDecode,
+    Uuid,
+}
+
+impl StringFunc {
+    /// The Spark name.
+    pub fn name(&self) -> &'static str {
+        use StringFunc::*;
+        match self {
+            RegexpReplace => "regexp_replace",
+            RLike => "rlike",
+            RegexpCount => "regexp_count",
+            RegexpSubstr => "regexp_substr",
+            RegexpInstr => "regexp_instr",
+            Repeat => "repeat",
+            Space => "space",
+            Translate => "translate",
+            SubstringIndex => "substring_index",
+            FindInSet => "find_in_set",
+            Elt => "elt",
+            Levenshtein => "levenshtein",
+            Soundex => "soundex",
+            FormatNumber => "format_number",
+            FormatString => "format_string",
+            BitLength => "bit_length",
+            OctetLength => "octet_length",
+            LuhnCheck => "luhn_check",
+            TrimChars => "btrim",
+            LTrimChars => "ltrim",
+            RTrimChars => "rtrim",
+            Overlay => "overlay",
+            Md5 => "md5",
+            Sha1 => "sha1",
+            Sha2 => "sha2",
+            Crc32 => "crc32",
+            Base64 => "base64",
+            Unbase64 => "unbase64",
+            Unhex => "unhex",
+            Encode => "encode",
+            Decode => "decode",
+            ToBinary => "to_binary",
+            UrlEncode => "url_encode",
+            UrlDecode => "url_decode",
+            Uuid => "uuid",
+        }
+    }
+
+    /// Look up a function by (lower-case) name. `trim`/`ltrim`/`rtrim` with two
+    /// arguments are resolved by the binder.
+    pub fn lookup(name: &str) -> Option<StringFunc> {
+        use StringFunc::*;
+        Some(match name {
+            "regexp_replace" => RegexpReplace,
+            "rlike" | "regexp" | "regexp_like" => RLike,
+            "regexp_count" => RegexpCount,
+            "regexp_substr" => RegexpSubstr,
+            "regexp_instr" => RegexpInstr,
+            "repeat" => Repeat,
+            "space" => Space,
+            "translate" => Translate,
+            "substring_index" => SubstringIndex,
+            "find_in_set" => FindInSet,
+            "elt" => Elt,
+            "levenshtein" => Levenshtein,
+            "soundex" => Soundex,
+            "format_number" => FormatNumber,
+            "format_string" | "printf" => FormatString,
+            "bit_length" => BitLength,
+            "octet_length" => OctetLength,
+            "luhn_check" => LuhnCheck,
+            "btrim" => TrimChars,
+            "overlay" => Overlay,
+            "md5" => Md5,
+            "sha1" | "sha" => Sha1,
+            "sha2" => Sha2,
+            "crc32" => Crc32,
+            "base64" => Base64,
+            "unbase64" => Unbase64,
+            "unhex" => Unhex,
+            "encode" => Encode,
+            "decode" => Decode,
+            "to_binary" => ToBinary,
+            "url_encode" => UrlEncode,
+            "url_decode" => UrlDecode,
+            "uuid" => Uuid,
+            _ => return None,
+        })
+    }
+
+    /// `uuid()` differs on every call.
+    pub fn is_deterministic(&self) -> bool {
+        !matches!(self, StringFunc::Uuid)
+    }
+
+    /// Argument types to cast to and the result type (see [`super::scalar::ScalarFunc::signature`]).
+    pub fn signature(&self, args: &[DataType]) -> Result<(Vec<DataType>, DataType)> {
+        use StringFunc::*;
+        let n = args.len();
+        let s = DataType::Utf8;
+        let i = DataType::Int32;
+        let b = DataType::Binary;
+        let want = |lo: usize, hi: usize| super::check_arity(self.name(), n, lo, hi);
+        Ok(match self {
+            RegexpReplace => {
+                want(3, 4)?;
+                if n == 4 && !crate::types::is_integer(&args[3]) && args[3] != DataType::Null {
+                    return Err(wrong_type(self, 4, "int", &args[3]));
+                }
+                let mut v = vec![s.clone(); 3];
+                if n == 4 {
+                    v.push(i);
+                }
+                (v, s)
+            }
+            RLike => {
+                want(2, 2)?;
+                (vec![s.clone(), s], DataType::Boolean)
+            }
+            RegexpCount | RegexpInstr => {
+                want(2, 2)?;
+                (vec![s.clone(), s], i)
+            }
+            RegexpSubstr => {
+                want(2, 2)?;
+                (vec![s.clone(), s.clone()], s)
+            }
+            Repeat => {
+                want(2, 2)?;
+                (vec![s.clone(), i], s)
+            }
+            Space => {
+                want(1, 1)?;
+                (vec![i], s)
+            }
+            Translate => {
+                want(3, 3)?;
+                (vec![s.clone(); 3], s)
+            }
+            SubstringIndex => {
+                want(3, 3)?;
+                (vec![s.clone(), s.clone(), i], s)
+            }
+            FindInSet => {
+                want(2, 2)?;
+                (vec![s.clone(), s], i)
+            }
+            Elt => {
+                want(2, usize::MAX)?;
+                let mut v = vec![i];
+                v.extend(std::iter::repeat_n(s.clone(), n - 1));
+                (v, s)
+            }
+            Levenshtein => {
+                want(2, 3)?;
+                let mut v = vec![s.clone(), s];
+                if n == 3 {
+                    v.push(i.clone());
+                }
+                (v, i)
+            }
+            Soundex => {
+                want(1, 1)?;
+                (vec![s.clone()], s)
+            }
+            FormatNumber => {
+                want(2, 2)?;
+                if !is_numeric(&args[0]) && args[0] != DataType::Null {
+                    return Err(wrong_type(self, 1, "numeric", &args[0]));
+                }
+                if !crate::types::is_integer(&args[1]) && args[1] != DataType::Null {
+                    return Err(QuarryError::NotSupported(
+                        "format_number with a DecimalFormat pattern (give the number of decimal places)".into(),
+                    ));
+                }
+                (vec![DataType::Float64, i], s)
+            }
+            FormatString => {
+                want(1, usize::MAX)?;
+                let mut v = vec![s.clone()];
+                v.extend(args[1..].iter().cloned());
+                (v, s)
+            }
+            BitLength | OctetLength => {
+                want(1, 1)?;
+                (vec![b], i)
+            }
+            LuhnCheck => {
+                want(1, 1)?;
+                (vec![s], DataType::Boolean)
+            }
+            TrimChars | LTrimChars | RTrimChars => {
+                want(1, 2)?;
+                (vec![s.clone(); n], s)
+            }
+            Overlay => {
+                want(3, 4)?;
+                let mut v = vec![s.clone(), s.clone(), i.clone()];
+                if n == 4 {
+                    v.push(i);
+                }
+                (v, s)
+            }
+            Md5 | Sha1 => {
+                want(1, 1)?;
+                (vec![b], s)
+            }
+            Sha2 => {
+                want(2, 2)?;
+                (vec![b, i], s)
+            }
+            Crc32 => {
+                want(1, 1)?;
+                (vec![b], DataType::Int64)
+            }
+            Base64 => {
+                want(1, 1)?;
+                (vec![b], s)
+            }
+            Unbase64 | Unhex => {
+                want(1, 1)?;
+                (vec![s], b)
+            }
+            Encode => {
+                want(2, 2)?;
+                (vec![s.clone(), s], b)
+            }
+            Decode => {
+                want(2, 2)?;
+                (vec![b, s.clone()], s)
+            }
+            ToBinary => {
+                want(1, 2)?;
+                if n == 2 && !crate::types::is_string(&args[1]) && args[1] != DataType::Null {
+                    return Err(wrong_type(self, 2, "string", &args[1]));
+                }
+                (vec![s; n], b)
+            }
+            UrlEncode | UrlDecode => {
+                want(1, 1)?;
+                (vec![s.clone()], s)
+            }
+            Uuid => {
+                want(0, 0)?;
+                (vec![], s)
+            }
+        })
+    }
+}
+
+fn wrong_type(f: &StringFunc, pos: usize, want: &str, got: &DataType) -> QuarryError {
+    QuarryError::Analysis(format!(
+        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{}\": parameter {pos} requires the \"{want}\" type, however it has the type \"{}\"",
+        f.name(),
+        type_name(got)
+    ))
+}
+
+fn exec(f: &str, msg: impl std::fmt::Display) -> QuarryError {
+    QuarryError::Execution(format!("{f}: {msg}"))
+}
+
+/// Compile a regular expression, reusing the last one while the pattern repeats.
+struct RegexCache {
+    last: Option<(String, regex::Regex)>,
+    func: &'static str,
+}
+
+impl RegexCache {
+    fn new(func: &'static str) -> Self {
+        RegexCache { last: None, func }
+    }
+    fn get(&mut self, p: &str) -> Result<&regex::Regex> {
+        if self.last.as_ref().is_none_or(|(c, _)| c != p) {
+            let re = regex::Regex::new(p).map_err(|e| {
+                QuarryError::Execution(format!(
+                    "[INVALID_PARAMETER_VALUE.PATTERN] {}: invalid regular expression '{p}': {e}",
+                    self.func
+                ))
+            })?;
+            self.last = Some((p.to_string(), re));
+        }
+        match &self.last {
+            Some((_, re)) => Ok(re),
+            None => Err(QuarryError::Internal("regex cache".into())),
+        }
+    }
+}
+
+/// Java's replacement syntax (`$1`, `${name}`, `\$`) in the `regex` crate's (`${1}`, `$$`).
+fn java_replacement(rep: &str) -> String {
+    let mut out = String::with_capacity(rep.len() + 4);
+    let mut it = rep.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => match it.next() {
+                Some('$') => out.push_str("$$"),
+                Some(x) => out.push(x),
+                None => {}
+            },
+            '$' => {
+                if it.peek() == Some(&'{') {
+                    out.push('$');
+                    continue;
+                }
+                let mut num = String::new();
+                while let Some(d) = it.peek().filter(|d| d.is_ascii_digit()) {
+                    num.push(*d);
+                    it.next();
+                }
+                if num.is_empty() {
+                    out.push_str("$$");
+                } else {
+                    out.push_str(&format!("${{{num}}}"));
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn binaries(a: &ArrayRef) -> &BinaryArray {
+    a.as_binary::<i32>()
+}
+
+fn str_result(it: impl Iterator<Item = Option<String>>) -> ArrayRef {
+    Arc::new(it.collect::<StringArray>())
+}
+
+/// Java's `Character.isWhitespace` is what Spark's base64 decoder skips... it uses
+/// the MIME decoder; spaces are ignored and padding must be right.
+fn spark_unbase64(s: &str) -> Option<Vec<u8>> {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .ok()
+        .or_else(|| {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(compact.as_bytes())
+                .ok()
+        })
+}
+
+/// `unhex`: an odd length gets a leading 0; NULL for a non-hex digit.
+fn spark_unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 == 1 {
+        hex::decode(format!("0{s}")).ok()
+    } else {
+        hex::decode(s).ok()
+    }
+}
+
+fn luhn(s: &str) -> bool {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let sum: u32 = s
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// American soundex, as Spark's `soundex` (a string not starting with a letter is
+/// returned unchanged).
+fn soundex(s: &str) -> String {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    if !first.is_ascii_alphabetic() {
+        return s.to_string();
+    }
+    let code = |c: char| match c.to_ascii_uppercase() {
+        'B' | 'F' | 'P' | 'V' => '1',
+        'C' | 'G' | 'J' | 'K' | 'Q' | 'S' | 'X' | 'Z' => '2',
+        'D' | 'T' => '3',
+        'L' => '4',
+        'M' | 'N' => '5',
+        'R' => '6',
+        'H' | 'W' => '-',
+        _ => '0',
+    };
+    let mut out = String::new();
+    out.push(first.to_ascii_uppercase());
+    let mut last = code(first);
+    for c in chars {
+        if out.len() == 4 {
+            break;
+        }
+        let k = code(c);
+        if k == '-' {
+            continue;
+        }
+        if k != '0' && k != last {
+            out.push(k);
+        }
+        last = k;
+    }
+    while out.len() < 4 {
+        out.push('0');
+    }
+    out
+}
+
+fn substring_index(s: &str, delim: &str, count: i32) -> String {
+    if delim.is_empty() || count == 0 {
+        return String::new();
+    }
+    if count > 0 {
+        let mut idx = 0;
+        for _ in 0..count {
+            match s[idx..].find(delim) {
+                Some(p) => idx += p + delim.len(),
+                None => return s.to_string(),
+            }
+        }
+        s[..idx - delim.len()].to_string()
+    } else {
+        let mut end = s.len();
+        for _ in 0..count.unsigned_abs() {
+            match s[..end].rfind(delim) {
+                Some(p) => end = p,
+                None => return s.to_string(),
+            }
+        }
+        s[end + delim.len()..].to_string()
+    }
+}
+
+/// `format_number(x, d)`: grouping commas and `d` decimals, HALF_EVEN (Java's DecimalFormat).
+fn format_number(x: f64, d: i32) -> Option<String> {
+    if d < 0 {
+        return None;
+    }
+    if !x.is_finite() {
+        return Some(if x.is_nan() {
+            "NaN".into()
+        } else if x > 0.0 {
+            "∞".into()
+        } else {
+            "-∞".into()
+        });
+    }
+    let d = d as usize;
+    let text = format!("{:.*}", d, x);
+    let (neg, text) = match text.strip_prefix('-') {
+        Some(t) => (true, t.to_string()),
+        None => (false, text),
+    };
+    let (int, frac) = match text.split_once('.') {
+        Some((i, f)) => (i.to_string(), Some(f.to_string())),
+        None => (text, None),
+    };
+    let mut grouped = String::new();
+    for (k, c) in int.chars().enumerate() {
+        if k > 0 && (int.len() - k) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let zero = grouped.chars().all(|c| c == '0' || c == ',')
+        && frac.as_deref().is_none_or(|f| f.chars().all(|c| c == '0'));
+    let mut out = String::new();
+    if neg && !zero {
+        out.push('-');
+    }
+    out.push_str(&grouped);
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(&f);
+    }
+    Some(out)
+}
+
+/// One argument of `format_string`, as Java sees it.
+enum FmtArg {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bool(bool),
+}
+
+fn fmt_arg(a: &ArrayRef, i: usize) -> FmtArg {
+    // a NULL literal is a NullArray, whose `is_null` says false
+    if a.data_type() == &DataType::Null || a.is_null(i) {
+        return FmtArg::Null;
+    }
+    match a.data_type() {
+        t if crate::types::is_integer(t) => {
+            match arrow::compute::cast(&a.slice(i, 1), &DataType::Int64) {
+                Ok(c) => FmtArg::Int(c.as_primitive::<Int64Type>().value(0)),
+                Err(_) => FmtArg::Text(crate::format::format_value(a.as_ref(), i)),
+            }
+        }
+        DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) => {
+            match arrow::compute::cast(&a.slice(i, 1), &DataType::Float64) {
+                Ok(c) => FmtArg::Float(c.as_primitive::<Float64Type>().value(0)),
+                Err(_) => FmtArg::Text(crate::format::format_value(a.as_ref(), i)),
+            }
+        }
+        DataType::Boolean => FmtArg::Bool(a.as_boolean().value(i)),
+        _ => FmtArg::Text(crate::format::format_value(a.as_ref(), i)),
+    }
+}
+
+fn pad(s: String, width: Option<usize>, left: bool, zero: bool) -> String {
+    let Some(w) = width else { return s };
+    let len = s.chars().count();
+    if len >= w {
+        return s;
+    }
+    let fill = w - len;
+    if left {
+        format!("{s}{}", " ".repeat(fill))
+    } else if zero {
+        let (sign, digits) = match s.strip_prefix('-') {
+            Some(d) => ("-", d.to_string()),
+            None => ("", s),
+        };
+        format!("{sign}{}{digits}", "0".repeat(fill))
+    } else {
+        format!("{}{s}", " ".repeat(fill))
+    }
+}
+
+/// Java's `String.format` for the common conversions: `%s %S %d %x %X %o %f %e %E %g
+/// %b %c %% %n`, flags `-`, `0`, `+`, `,`, width, precision and `n$` positions.
+/// Errors name a missing argument or an unknown conversion, as Java's exceptions.
+fn java_format(fmt: &str, args: &[FmtArg]) -> Result<String> {
+    let mut out = String::new();
+    let chars: Vec<char> = fmt.chars().collect();
+    let mut i = 0;
+    let mut next_arg = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '%' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        // [n$][flags][width][.precision]conversion
+        let start = i;
+        let mut pos: Option<usize> = None;
+        let mut j = i;
+        while j < chars.len() && chars[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j < chars.len() && chars[j] == '$' && j > i {
+            let n: String = chars[i..j].iter().collect();
+            pos = n.parse::<usize>().ok();
+            i = j + 1;
+        }
+        let mut flags = String::new();
+        while i < chars.len() && "-#+ 0,(".contains(chars[i]) {
+            flags.push(chars[i]);
+            i += 1;
+        }
+        let mut width = String::new();
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            width.push(chars[i]);
+            i += 1;
+        }
+        let mut precision: Option<usize> = None;
+        if i < chars.len() && chars[i] == '.' {
+            i += 1;
+            let mut p = String::new();
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                p.push(chars[i]);
+                i += 1;
+            }
+            precision = p.parse().ok();
+        }
+        let Some(&conv) = chars.get(i) else {
+            let spec: String = chars[start - 1..].iter().collect();
+            return Err(exec(
+                "format_string",
+                format!("UnknownFormatConversionException: Conversion = '{spec}'"),
+            ));
+        };
+        i += 1;
+        let width: Option<usize> = width.parse().ok();
+        let left = flags.contains('-');
+        let zero = flags.contains('0');
+        match conv {
+            '%' => {
+                out.push_str(&pad("%".into(), width, left, false));
+                continue;
+            }
+            'n' => {
+                out.push('\n');
+                continue;
+            }
+            _ => {}
+        }
+        let idx = match pos {
+            Some(0) => {
+                return Err(exec(
+                    "format_string",
+                    "IllegalFormatArgumentIndexException: Illegal format argument index = 0",
+                ))
+            }
+            Some(p) => p - 1,
+            _ => {
+                next_arg += 1;
+                next_arg - 1
+            }
+        };
+        let Some(arg) = args.get(idx) else {
+            return Err(exec(
+                "format_string",
+                format!(
+                    "MissingFormatArgumentException: Format specifier '%{}'",
+                    chars[start..i].iter().collect::<String>()
+                ),
+            ));
+        };
+        let group = |digits: String| -> String {
+            if !flags.contains(',') {
+                return digits;
+            }
+            let (sign, d) = match digits.strip_prefix('-') {
+                Some(d) => ("-", d.to_string()),
+                None => ("", digits.clone()),
+            };
+            let (int, frac) = match d.split_once('.') {
+                Some((a, b)) => (a.to_string(), format!(".{b}")),
+                None => (d, String::new()),
+            };
+            let mut g = String::new();
+            for (k, ch) in int.chars().enumerate() {
+                if k > 0 && (int.len() - k) % 3 == 0 {
+                    g.push(',');
+                }
+                g.push(ch);
+            }
+            format!("{sign}{g}{frac}")
+        };
+        let plus = |s: String, nonneg: bool| {
+            if flags.contains('+') && nonneg {
+                format!("+{s}")
+            } else {
+                s
+            }
+        };
+        let text = match (conv, arg) {
+            ('s' | 'S', a) => {
+                let s = match a {
+                    FmtArg::Null => "null".to_string(),
+                    FmtArg::Int(v) => v.to_string(),
+                    FmtArg::Float(v) => crate::format::java_double(*v),
+                    FmtArg::Text(t) => t.clone(),
+                    FmtArg::Bool(b) => b.to_string(),
+                };
+                let s = match precision {
+                    Some(p) => s.chars().take(p).collect(),
+                    None => s,
+                };
+                if conv == 'S' {
+                    s.to_uppercase()
+                } else {
+                    s
+                }
+            }
+            ('b' | 'B', a) => {
+                let v = match a {
+                    FmtArg::Null => false,
+                    FmtArg::Bool(b) => *b,
+                    _ => true,
+                };
+                v.to_string()
+            }
+            (_, FmtArg::Null) => "null".to_string(),
+            ('d', FmtArg::Int(v)) => plus(group(v.to_string()), *v >= 0),
+            ('x', FmtArg::Int(v)) => format!("{v:x}"),
+            ('X', FmtArg::Int(v)) => format!("{v:X}"),
+            ('o', FmtArg::Int(v)) => format!("{v:o}"),
+            ('c', FmtArg::Int(v)) => char::from_u32(*v as u32)
+                .map(String::from)
+                .unwrap_or_default(),
+            ('f', FmtArg::Float(v)) => plus(
+                group(format!("{:.*}", precision.unwrap_or(6), v)),
+                *v >= 0.0,
+            ),
+            ('e' | 'E', FmtArg::Float(v)) => {
+                let s = format!("{:.*e}", precision.unwrap_or(6), v);
+                // Java writes the exponent with a sign and at least two digits
+                let s = match s.split_once('e') {
+                    Some((m, e)) => {
+                        let (sign, digits) = match e.strip_prefix('-') {
+                            Some(d) => ('-', d),
+                            None => ('+', e),
+                        };
+                        format!("{m}e{sign}{digits:0>2}")
+                    }
+                    None => s,
+                };
+                if conv == 'E' {
+                    s.to_uppercase()
+                } else {
+                    s
+                }
+            }
+            ('g' | 'G', FmtArg::Float(v)) => format!("{v}"),
+            (c, a) => {
+                let t = match a {
+                    FmtArg::Int(_) => "java.lang.Long",
+                    FmtArg::Float(_) => "java.lang.Double",
+                    FmtArg::Text(_) => "java.lang.String",
+                    FmtArg::Bool(_) => "java.lang.Boolean",
+                    FmtArg::Null => "null",
+                };
+                if "dxXofeEgGc".contains(c) {
+                    return Err(exec(
+                        "format_string",
+                        format!("IllegalFormatConversionException: {c} != {t}"),
+                    ));
+                }
+                return Err(exec(
+                    "format_string",
+                    format!("UnknownFormatConversionException: Conversion = '{c}'"),
+                ));
+            }
+        };
+        out.push_str(&pad(text, width, left, zero));
+    }
+    Ok(out)
+}
+
+fn trim_set(s: &str, chars: &str, leading: bool, trailing: bool) -> String {
+    let set = |c: char| chars.contains(c);
+    let mut t = s;
+    if leading {
+        t = t.trim_start_matches(set);
+    }
+    if trailing {
+        t = t.trim_end_matches(set);
+    }
+    t.to_string()
+}
+
+fn levenshtein(a: &str, b: &str) -> i32 {
+    strsim::levenshtein(a, b) as i32
+}
+
+/// Evaluate over arguments cast to the signature's types; `n` rows.
+pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
+    use StringFunc::*;
+    let valid = |r: usize| args.iter().all(|a| a.is_valid(r));
+    Ok(match func {
+        RegexpReplace => {
+            let (st, pat, rep) = (strings(&args[0])?, strings(&args[1])?, strings(&args[2])?);
+            let pos = args.get(3).map(ints).transpose()?;
+            let mut cache = RegexCache::new("regexp_replace");
+            let mut b = StringBuilder::new();
+            for r in 0..n {
+                if !valid(r) {
+                    b.append_null();
+                    continue;
+                }
+                let re = cache.get(pat.value(r))?;
+                let s = st.value(r);
+                let p = pos.map_or(1, |p| p.value(r));
+                if p < 1 {
+                    return Err(exec(
+                        "regexp_replace",
+                        format!("the position must be positive, got {p}"),
+                    ));
+                }
+                // the first `p - 1` characters are kept as they are
+                let cut = s
+                    .char_indices()
+                    .nth(p as usize - 1)
+                    .map_or(s.len(), |(k, _)| k);
+                let repl = java_replacement(rep.value(r));
+                let tail = re.replace_all(&s[cut..], repl.as_str());
+                b.append_value(format!("{}{}", &s[..cut], tail));
+            }
+            Arc::new(b.finish())
+        }
+        RLike | RegexpCount | RegexpSubstr | RegexpInstr => {
+            let (st, pat) = (strings(&args[0])?, strings(&args[1])?);
+            let mut cache = RegexCache::new(func.name());
+            match func {
+                RLike => {
+                    let mut out = BooleanBuilder::with_capacity(n);
+                    for r in 0..n {
+                        if !valid(r) {
+                            out.append_null();
+                        } else {
+                            out.append_value(cache.get(pat.value(r))?.is_match(st.value(r)));
+                        }
+                    }
+                    Arc::new(out.finish())
+                }
+                RegexpCount | RegexpInstr => {
+                    let mut out = Int32Builder::with_capacity(n);
+                    for r in 0..n {
+                        if !valid(r) {
+                            out.append_null();
+                            continue;
+                        }
+                        let re = cache.get(pat.value(r))?;
+                        let s = st.value(r);
+                        if func == RegexpCount {
+                            out.append_value(re.find_iter(s).count() as i32);
+                        } else {
+                            // 1-based character position of the first match, 0 for none
+                            out.append_value(
+                                re.find(s)
+                                    .map_or(0, |m| s[..m.start()].chars().count() as i32 + 1),
+                            );
+                        }
+                    }
+                    Arc::new(out.finish())
+                }
+                _ => {
+                    let mut out = StringBuilder::new();
+                    for r in 0..n {
+                        if !valid(r) {
+                            out.append_null();
+                            continue;
+                        }
+                        match cache.get(pat.value(r))?.find(st.value(r)) {
+                            Some(m) => out.append_value(m.as_str()),
+                            None => out.append_null(),
+                        }
+                    }
+                    Arc::new(out.finish())
+                }
+            }
+        }
+        Repeat => {
+            let (st, k) = (strings(&args[0])?, ints(&args[1])?);
+            str_result(
+                (0..n).map(|r| valid(r).then(|| st.value(r).repeat(k.value(r).max(0) as usize))),
+            )
+        }
+        Space => {
+            let k = ints(&args[0])?;
+            str_result(k.iter().map(|v| v.map(|v| " ".repeat(v.max(0) as usize))))
+        }
+        Translate => {
+            let (st, from, to) = (strings(&args[0])?, strings(&args[1])?, strings(&args[2])?);
+            str_result((0..n).map(|r| {
+                if !valid(r) {
+                    return None;
+                }
+                let from: Vec<char> = from.value(r).chars().collect();
+                let to: Vec<char> = to.value(r).chars().collect();
+                Some(
+                    st.value(r)
+                        .chars()
+                        .filter_map(|c| match from.iter().position(|f| *f == c) {
+                            Some(k) => to.get(k).copied(),
+                            None => Some(c),
+                        })
+                        .collect(),
+                )
+            }))
+        }
+        SubstringIndex => {
+            let (st, d, k) = (strings(&args[0])?, strings(&args[1])?, ints(&args[2])?);
+            str_result(
+                (0..n).map(|r| {
+                    valid(r).then(|| substring_index(st.value(r), d.value(r), k.value(r)))
+                }),
+            )
+        }
+        FindInSet => {
+            let (st, list) = (strings(&args[0])?, strings(&args[1])?);
+            Arc::new(
+                (0..n)
+                    .map(|r| {
+                        if !valid(r) {
+                            return None;
+                        }
+                        let s = st.value(r);
+                        if s.contains(',') {
+                            return Some(0);
+                        }
+                        Some(
+                            list.value(r)
+                                .split(',')
+                                .position(|x| x == s)
+                                .map_or(0, |p| p as i32 + 1),
+                        )
+                    })
+                    .collect::<Int32Array>(),
+            )
+        }
+        Elt => {
+            let k = ints(&args[0])?;
+            let rest: Vec<&StringArray> = args[1..].iter().map(strings).collect::<Result<_>>()?;
+            str_result((0..n).map(|r| {
+                if k.is_null(r) {
+                    return None;
+                }
+                let i = usize::try_from(k.value(r)).ok()?.checked_sub(1)?;
+                let a = rest.get(i)?;
+                a.is_valid(r).then(|| a.value(r).to_string())
+            }))
+        }
+        Levenshtein => {
+            let (a, b) = (strings(&args[0])?, strings(&args[1])?);
+            let t = args.get(2).map(ints).transpose()?;
+            Arc::new(
+                (0..n)
+                    .map(|r| {
+                        if !valid(r) {
+                            return None;
+                        }
+                        let d = levenshtein(a.value(r), b.value(r));
+                        // with a threshold, -1 when the distance is above it
+                        Some(match t {
+                            Some(t) if d > t.value(r) => -1,
+                            _ => d,
+                        })
+                    })
+                    .collect::<Int32Array>(),
+            )
+        }
+        Soundex => str_result(strings(&args[0])?.iter().map(|v| v.map(soundex))),
+        FormatNumber => {
+            let (x, d) = (args[0].as_primitive::<Float64Type>(), ints(&args[1])?);
+            str_result((0..n).map(|r| {
+                if valid(r) {
+                    format_number(x.value(r), d.value(r))
+                } else {
+                    None
+                }
+            }))
+        }
+        FormatString => {
+            let f = strings(&args[0])?;
+            let mut b = StringBuilder::new();
+            for r in 0..n {
+                if f.is_null(r) {
+                    b.append_null();
+                    continue;
+                }
+                let vals: Vec<FmtArg> = args[1..].iter().map(|a| fmt_arg(a, r)).collect();
+                b.append_value(java_format(f.value(r), &vals)?);
+            }
+            Arc::new(b.finish())
+        }
+        BitLength | OctetLength => {
+            let m = if func == BitLength { 8 } else { 1 };
+            Arc::new(
+                binaries(&args[0])
+                    .iter()
+                    .map(|v| v.map(|v| v.len() as i32 * m))
+                    .collect::<Int32Array>(),
+            )
+        }
+        LuhnCheck => Arc::new(
+            strings(&args[0])?
+                .iter()
+                .map(|v| v.map(luhn))
+                .collect::<BooleanArray>(),
+        ),
+        TrimChars | LTrimChars | RTrimChars => {
+            let st = strings(&args[0])?;
+            let chars = args.get(1).map(strings).transpose()?;
+            let (lead, trail) = match func {
+                TrimChars => (true, true),
+                LTrimChars => (true, false),
+                _ => (false, true),
+            };
+            str_result((0..n).map(|r| {
+                if !valid(r) {
+                    return None;
+                }
+                Some(trim_set(
+                    st.value(r),
+                    chars.map_or(" ", |c| c.value(r)),
+                    lead,
+                    trail,
+                ))
+            }))
+        }
+        Overlay => {
+            let (st, rep, pos) = (strings(&args[0])?, strings(&args[1])?, ints(&args[2])?);
+            let len = args.get(3).map(ints).transpose()?;
+            str_result((0..n).map(|r| {
+                if !valid(r) {
+                    return None;
+                }
+                let s: Vec<char> = st.value(r).chars().collect();
+                let rep = rep.value(r);
+                let l = len.map_or(rep.chars().count() as i64, |l| i64::from(l.value(r)));
+                let l = if l < 0 { rep.chars().count() as i64 } else { l };
+                let start = (i64::from(pos.value(r)) - 1).clamp(0, s.len() as i64) as usize;
+                let end = (start as i64 + l).clamp(start as i64, s.len() as i64) as usize;
+                let mut out: String = s[..start].iter().collect();
+                out.push_str(rep);
+                out.extend(&s[end..]);
+                Some(out)
+            }))
+        }
+        Md5 => {
+            use md5::Digest;
+            str_result(
+                binaries(&args[0])
+                    .iter()
+                    .map(|v| v.map(|v| hex::encode(md5::Md5::digest(v)))),
+            )
+        }
+        Sha1 => {
+            use sha1::Digest;
+            str_result(
+                binaries(&args[0])
+                    .iter()
+                    .map(|v| v.map(|v| hex::encode(sha1::Sha1::digest(v)))),
+            )
+        }
+        Sha2 => {
+            use sha2::Digest;
+            let (bin, bits) = (binaries(&args[0]), ints(&args[1])?);
+            str_result((0..n).map(|r| {
+                if !valid(r) {
+                    return None;
+                }
+                let v = bin.value(r);
+                // Spark: 0 means 256; an unsupported length is NULL
+                Some(match bits.value(r) {
+                    224 => hex::encode(sha2::Sha224::digest(v)),
+                    0 | 256 => hex::encode(sha2::Sha256::digest(v)),
+                    384 => hex::encode(sha2::Sha384::digest(v)),
+                    512 => hex::encode(sha2::Sha512::digest(v)),
+                    _ => return None,
+                })
+            }))
+        }
+        Crc32 => Arc::new(
+            binaries(&args[0])
+                .iter()
+                .map(|v| v.map(|v| i64::from(crc32fast::hash(v))))
+                .collect::<Int64Array>(),
+        ),
+        Base64 => str_result(
+            binaries(&args[0])
+                .iter()
+                .map(|v| v.map(|v| base64::engine::general_purpose::STANDARD.encode(v))),
+        ),
+        Unbase64 => Arc::new(
+            strings(&args[0])?
+                .iter()
+                .map(|v| v.and_then(spark_unbase64))
+                .collect::<BinaryArray>(),
+        ),
+        Unhex => Arc::new(
+            strings(&args[0])?
+                .iter()
+                .map(|v| v.and_then(spark_unhex))
+                .collect::<BinaryArray>(),
+        ),
+        Encode => {
+            let (st, cs) = (strings(&args[0])?, strings(&args[1])?);
+            let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(n);
+            for r in 0..n {
+                if !valid(r) {
+                    out.push(None);
+                    continue;
+                }
+                out.push(Some(encode_charset(st.value(r), cs.value(r))?));
+            }
+            Arc::new(out.into_iter().collect::<BinaryArray>())
+        }
+        Decode => {
+            let (bin, cs) = (binaries(&args[0]), strings(&args[1])?);
+            let mut b = StringBuilder::new();
+            for r in 0..n {
+                if !valid(r) {
+                    b.append_null();
+                    continue;
+                }
+                b.append_value(decode_charset(bin.value(r), cs.value(r))?);
+            }
+            Arc::new(b.finish())
+        }
+        ToBinary => {
+            let st = strings(&args[0])?;
+            let fmt = args.get(1).map(strings).transpose()?;
+            let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(n);
+            for r in 0..n {
+                if !valid(r) {
+                    out.push(None);
+                    continue;
+                }
+                let s = st.value(r);
+                let f = fmt.map_or("hex".to_string(), |f| f.value(r).to_ascii_lowercase());
+                let v = match f.as_str() {
+                    "hex" => spark_unhex(s).ok_or_else(|| conversion_error(s, "hex"))?,
+                    "utf-8" | "utf8" => s.as_bytes().to_vec(),
+                    "base64" => spark_unbase64(s).ok_or_else(|| conversion_error(s, "base64"))?,
+                    other => {
+                        return Err(QuarryError::Analysis(format!(
+                            "[INVALID_PARAMETER_VALUE.BINARY_FORMAT] The value of parameter(s) `format` in `to_binary` is invalid: expects one of binary formats 'base64', 'hex', 'utf-8', but got '{other}'."
+                        )))
+                    }
+                };
+                out.push(Some(v));
+            }
+            Arc::new(out.into_iter().collect::<BinaryArray>())
+        }
+        UrlEncode => {
+            str_result(strings(&args[0])?.iter().map(|v| {
+                v.map(|v| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
+            }))
+        }
+        UrlDecode => {
+            let st = strings(&args[0])?;
+            let mut b = StringBuilder::new();
+            for v in st.iter() {
+                match v {
+                    None => b.append_null(),
+                    Some(v) => {
+                        let decoded: String = form_urlencoded::parse(format!("x={v}").as_bytes())
+                            .map(|(_, val)| val.into_owned())
+                            .collect();
+                        b.append_value(decoded)
+                    }
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Uuid => str_result((0..n).map(|_| Some(uuid::Uuid::new_v4().to_string()))),
+    })
+}
+
+fn conversion_error(s: &str, fmt: &str) -> QuarryError {
+    QuarryError::Execution(format!(
+        "[CONVERSION_INVALID_INPUT] The value '{s}' (STRING) cannot be converted to BINARY because it is malformed. Correct the value as per the syntax, or change its format. Use `try_to_binary` to tolerate malformed input and return NULL instead. (format '{fmt}')"
+    ))
+}
+
+fn charset_error(cs: &str) -> QuarryError {
+    QuarryError::Execution(format!(
+        "[INVALID_PARAMETER_VALUE.CHARSET] The value of parameter(s) `charset` is invalid: expects one of the US-ASCII, ISO-8859-1, UTF-8, UTF-16BE, UTF-16LE, UTF-16, UTF-32, but got {cs}."
+    ))
+}
+
+fn encode_charset(s: &str, cs: &str) -> Result<Vec<u8>> {
+    Ok(match cs.to_ascii_uppercase().replace('_', "-").as_str() {
+        "UTF-8" | "UTF8" => s.as_bytes().to_vec(),
+        "US-ASCII" | "ASCII" => s
+            .chars()
+            .map(|c| if c.is_ascii() { c as u8 } else { b'?' })
+            .collect(),
+        "ISO-8859-1" | "LATIN1" => s
+            .chars()
+            .map(|c| u8::try_from(c as u32).unwrap_or(b'?'))
+            .collect(),
+        "UTF-16BE" => s.encode_utf16().flat_map(|u| u.to_be_bytes()).collect(),
+        "UTF-16LE" => s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect(),
+        // Java writes a big-endian byte-order mark
+        "UTF-16" => [0xFE, 0xFF]
+            .into_iter()
+            .chain(s.encode_utf16().flat_map(|u| u.to_be_bytes()))
+            .collect(),
+        "UTF-32" => s.chars().flat_map(|c| (c as u32).to_be_bytes()).collect(),
+        _ => return Err(charset_error(cs)),
+    })
+}
+
+fn decode_charset(b: &[u8], cs: &str) -> Result<String> {
+    let utf16 = |units: Vec<u16>| String::from_utf16_lossy(&units);
+    Ok(match cs.to_ascii_uppercase().replace('_', "-").as_str() {
+        "UTF-8" | "UTF8" => String::from_utf8_lossy(b).into_owned(),
+        "US-ASCII" | "ASCII" => b
+            .iter()
+            .map(|&c| if c.is_ascii() { c as char } else { '\u{FFFD}' })
+            .collect(),
+        "ISO-8859-1" | "LATIN1" => b.iter().map(|&c| c as char).collect(),
+        "UTF-16BE" => utf16(
+            b.chunks_exact(2)
+                .map(|p| u16::from_be_bytes([p[0], p[1]]))
+                .collect(),
+        ),
+        "UTF-16LE" => utf16(
+            b.chunks_exact(2)
+                .map(|p| u16::from_le_bytes([p[0], p[1]]))
+                .collect(),
+        ),
+        "UTF-16" => {
+            let (le, body) = match b {
+                [0xFF, 0xFE, rest @ ..] => (true, rest),
+                [0xFE, 0xFF, rest @ ..] => (false, rest),
+                _ => (false, b),
+            };
+            utf16(
+                body.chunks_exact(2)
+                    .map(|p| {
+                        if le {
+                            u16::from_le_bytes([p[0], p[1]])
+                        } else {
+                            u16::from_be_bytes([p[0], p[1]])
+                        }
+                    })
+                    .collect(),
+            )
+        }
+        "UTF-32" => b
+            .chunks_exact(4)
+            .map(|p| {
+                char::from_u32(u32::from_be_bytes([p[0], p[1], p[2], p[3]])).unwrap_or('\u{FFFD}')
+            })
+            .collect(),
+        _ => return Err(charset_error(cs)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_replacements() {
+        assert_eq!(java_replacement("$1a"), "${1}a");
+        assert_eq!(java_replacement("\\$x"), "$$x");
+        assert_eq!(java_replacement("${name}"), "${name}");
+    }
+
+    #[test]
+    fn luhn_numbers() {
+        assert!(luhn("4111111111111111"));
+        assert!(!luhn("6011000000000005"));
+        assert!(!luhn(""));
+        assert!(!luhn(" 4111111111111111"));
+        assert!(luhn("0"));
+    }
+
+    #[test]
+    fn soundex_codes() {
+        assert_eq!(soundex("Miller"), "M460");
+        assert_eq!(soundex("Robert"), "R163");
+        assert_eq!(soundex("Tymczak"), "T522");
+        assert_eq!(soundex("Ashcraft"), "A261");
+        assert_eq!(soundex("1abc"), "1abc");
+    }
+
+    #[test]
+    fn substring_index_both_ways() {
+        assert_eq!(substring_index("www.apache.org", ".", 2), "www.apache");
+        assert_eq!(substring_index("www.apache.org", ".", -2), "apache.org");
+        assert_eq!(substring_index("www.apache.org", ".", 5), "www.apache.org");
+        assert_eq!(substring_index("www.apache.org", "", 1), "");
+    }
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(
+            format_number(12332.123456, 4).as_deref(),
+            Some("12,332.1235")
+        );
+        assert_eq!(format_number(-1234567.0, 0).as_deref(), Some("-1,234,567"));
+        assert_eq!(format_number(0.5, -1), None);
+    }
+
+    #[test]
+    fn java_formats() {
+        let f = |fmt: &str, a: Vec<FmtArg>| java_format(fmt, &a).unwrap_or_else(|e| e.to_string());
+        assert_eq!(
+            f("Hello %s", vec![FmtArg::Text("World".into())]),
+            "Hello World"
+        );
+        assert_eq!(f("Hello %%%%", vec![]), "Hello %%");
+        assert_eq!(f("Hello %x", vec![FmtArg::Int(20)]), "Hello 14");
+        assert_eq!(
+            f(
+                "%1$s %3$s",
+                vec![FmtArg::Int(1), FmtArg::Int(2), FmtArg::Int(3)]
+            ),
+            "1 3"
+        );
+        assert_eq!(
+            f(
+                "%05d|%-4s|%.2f",
+                vec![
+                    FmtArg::Int(42),
+                    FmtArg::Text("a".into()),
+                    FmtArg::Float(3.14159)
+                ]
+            ),
+            "00042|a   |3.14"
+        );
+        assert!(java_format("Hello %s %s", &[FmtArg::Text("x".into())]).is_err());
+    }
+}
