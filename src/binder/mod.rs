@@ -5,6 +5,7 @@
 pub mod coerce;
 mod decorrelate;
 pub mod expr;
+mod pivot;
 pub mod scope;
 mod select;
 pub mod window;

@@ -921,7 +921,7 @@ impl Binder<'_> {
         Ok((plan, Scope { cols: ordered }))
     }
 
-    fn bind_table_factor(
+    pub(super) fn bind_table_factor(
         &mut self,
         tf: &ast::TableFactor,
         outer: &[Scope],
@@ -1090,6 +1090,30 @@ impl Binder<'_> {
                     }
                 }
             }
+            ast::TableFactor::Pivot {
+                table,
+                aggregate_functions,
+                value_column,
+                value_source,
+                default_on_null,
+                alias,
+            } => self.bind_pivot(
+                table,
+                aggregate_functions,
+                value_column,
+                value_source,
+                default_on_null,
+                alias,
+                outer,
+            ),
+            ast::TableFactor::Unpivot {
+                table,
+                value,
+                name,
+                columns,
+                null_inclusion,
+                alias,
+            } => self.bind_unpivot(table, value, name, columns, null_inclusion, alias, outer),
             other => {
                 let text = other.to_string();
                 Err(QuarryError::NotSupported(format!(
