@@ -115,14 +115,7 @@ impl Binder<'_> {
                 "PIVOT over ANY or a subquery (list the values)".into(),
             ));
         };
-        // the input's visible columns, in order
-        let (_, scope) = self.bind_table_factor(table, outer)?;
-        let input: Vec<String> = scope
-            .cols
-            .iter()
-            .filter(|c| !c.hidden)
-            .map(|c| c.col.name.clone())
-            .collect();
+        let (scope, input) = self.input_columns(table, outer)?;
         let has = |n: &str| input.iter().any(|c| c.eq_ignore_ascii_case(n));
         // FOR p or FOR (p1, p2)
         let pivot_exprs: Vec<&ast::Expr> = match value_column {
@@ -231,29 +224,7 @@ impl Binder<'_> {
             group_by(&inner_groups),
             group_by(&group_list)
         );
-        let query = match crate::parser::parse_statement(&sql)? {
-            crate::parser::Statement::Query(q) => q,
-            _ => {
-                return Err(QuarryError::Internal(
-                    "the PIVOT rewrite is not a query".into(),
-                ))
-            }
-        };
-        let (plan, cols) = self.bind_query_with_outer(&query, outer)?;
-        let q = alias
-            .as_ref()
-            .map(|a| a.name.value.to_ascii_lowercase())
-            .unwrap_or_default();
-        let col_aliases: Vec<String> = alias
-            .as_ref()
-            .map(|a| {
-                a.columns
-                    .iter()
-                    .map(|c| c.name.value.to_ascii_lowercase())
-                    .collect()
-            })
-            .unwrap_or_default();
-        super::select::aliased(plan, cols, &col_aliases, &q)
+        self.bind_rewritten(&sql, alias, outer)
     }
 
     /// Bind `table UNPIVOT [INCLUDE | EXCLUDE NULLS] (v FOR name IN (c1 [AS a1], ...))`
@@ -269,13 +240,7 @@ impl Binder<'_> {
         alias: &Option<ast::TableAlias>,
         outer: &[Scope],
     ) -> Result<(LogicalPlan, Scope)> {
-        let (_, scope) = self.bind_table_factor(table, outer)?;
-        let input: Vec<String> = scope
-            .cols
-            .iter()
-            .filter(|c| !c.hidden)
-            .map(|c| c.col.name.clone())
-            .collect();
+        let (scope, input) = self.input_columns(table, outer)?;
         let value_names: Vec<String> = match value {
             ast::Expr::Tuple(items) => items
                 .iter()
@@ -351,12 +316,38 @@ impl Binder<'_> {
             selects.push(format!("SELECT {} FROM {table}{filter}", items.join(", ")));
         }
         let sql = selects.join(" UNION ALL ");
-        let query = match crate::parser::parse_statement(&sql)? {
+        self.bind_rewritten(&sql, alias, outer)
+    }
+
+    /// The scope of a PIVOT/UNPIVOT input and its visible column names, in order.
+    fn input_columns(
+        &mut self,
+        table: &ast::TableFactor,
+        outer: &[Scope],
+    ) -> Result<(Scope, Vec<String>)> {
+        let (_, scope) = self.bind_table_factor(table, outer)?;
+        let names = scope
+            .cols
+            .iter()
+            .filter(|c| !c.hidden)
+            .map(|c| c.col.name.clone())
+            .collect();
+        Ok((scope, names))
+    }
+
+    /// Bind the SQL a PIVOT/UNPIVOT was rewritten to as a derived table named by `alias`.
+    fn bind_rewritten(
+        &mut self,
+        sql: &str,
+        alias: &Option<ast::TableAlias>,
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Scope)> {
+        let query = match crate::parser::parse_statement(sql)? {
             crate::parser::Statement::Query(q) => q,
             _ => {
-                return Err(QuarryError::Internal(
-                    "the UNPIVOT rewrite is not a query".into(),
-                ))
+                return Err(QuarryError::Internal(format!(
+                    "a PIVOT/UNPIVOT rewrite is not a query: {sql}"
+                )))
             }
         };
         let (plan, cols) = self.bind_query_with_outer(&query, outer)?;
@@ -364,15 +355,6 @@ impl Binder<'_> {
             .as_ref()
             .map(|a| a.name.value.to_ascii_lowercase())
             .unwrap_or_default();
-        let col_aliases: Vec<String> = alias
-            .as_ref()
-            .map(|a| {
-                a.columns
-                    .iter()
-                    .map(|c| c.name.value.to_ascii_lowercase())
-                    .collect()
-            })
-            .unwrap_or_default();
-        super::select::aliased(plan, cols, &col_aliases, &q)
+        super::select::aliased(plan, cols, &super::select::alias_columns(alias), &q)
     }
 }

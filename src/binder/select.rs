@@ -1368,8 +1368,8 @@ pub(super) fn split_join_keys(
     Ok((on, residual))
 }
 
-/// The column aliases of a table alias (`AS t(a, b)`), lower-cased; none without one.
-fn alias_columns(alias: &Option<ast::TableAlias>) -> Vec<String> {
+/// The column names of `AS t(a, b)`, lower-cased; empty without a column list.
+pub(super) fn alias_columns(alias: &Option<ast::TableAlias>) -> Vec<String> {
     alias
         .as_ref()
         .map(|a| {

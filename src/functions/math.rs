@@ -308,6 +308,18 @@ fn round_half_even(x: f64, d: i32) -> f64 {
     r / m
 }
 
+/// `v / m` rounded half to even (`m` > 0), for rounding an unscaled decimal or an
+/// integer to `m`'s power of ten.
+fn half_even_quotient(v: i128, m: i128) -> i128 {
+    let (q, r) = (v / m, v % m);
+    let half = m / 2;
+    if r.abs() > half || (r.abs() == half && q % 2 != 0) {
+        q + v.signum()
+    } else {
+        q
+    }
+}
+
 /// Java's `Long.toHexString`/`toBinaryString`: two's complement for negatives.
 fn unsigned_radix(v: i64, radix: u32) -> String {
     let mut u = v as u64;
@@ -451,14 +463,7 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                                 return Some(v);
                             }
                             let m = 10i128.checked_pow(drop as u32)?;
-                            let (q, r) = (v / m, v % m);
-                            let half = m / 2;
-                            let q = if r.abs() > half || (r.abs() == half && q % 2 != 0) {
-                                q + v.signum()
-                            } else {
-                                q
-                            };
-                            q.checked_mul(m)
+                            half_even_quotient(v, m).checked_mul(m)
                         })
                         .collect();
                     Arc::new(out.with_precision_and_scale(p, s)?)
@@ -477,15 +482,9 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                             if k >= 0 {
                                 return Some(v);
                             }
-                            let m = 10i64.checked_pow(k.unsigned_abs())?;
-                            let (q, r) = (v / m, v % m);
-                            let half = m / 2;
-                            let q = if r.abs() > half || (r.abs() == half && q % 2 != 0) {
-                                q + v.signum()
-                            } else {
-                                q
-                            };
-                            q.checked_mul(m)
+                            let m = 10i128.checked_pow(k.unsigned_abs())?;
+                            let r = half_even_quotient(i128::from(v), m).checked_mul(m)?;
+                            i64::try_from(r).ok()
                         })
                         .collect();
                     arrow::compute::cast(&(Arc::new(out) as ArrayRef), args[0].data_type())?
@@ -510,42 +509,32 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                 .collect::<Int64Array>(),
         ),
         ShiftLeft | ShiftRight | ShiftRightUnsigned => {
+            use arrow::compute::kernels::arity::binary;
             let k = ints(&args[1])?;
             // Java masks the shift distance: 5 bits for int, 6 for long
             if args[0].data_type() == &DataType::Int64 {
                 let a = args[0].as_primitive::<Int64Type>();
-                Arc::new(
-                    (0..a.len())
-                        .map(|i| {
-                            if a.is_null(i) || k.is_null(i) {
-                                return None;
-                            }
-                            let (v, s) = (a.value(i), (k.value(i) & 63) as u32);
-                            Some(match func {
-                                ShiftLeft => v.wrapping_shl(s),
-                                ShiftRight => v >> s,
-                                _ => ((v as u64) >> s) as i64,
-                            })
-                        })
-                        .collect::<Int64Array>(),
-                )
+                Arc::new(binary::<_, _, _, Int64Type>(a, k, |v: i64, s: i32| {
+                    let s = (s & 63) as u32;
+                    match func {
+                        ShiftLeft => v.wrapping_shl(s),
+                        ShiftRight => v >> s,
+                        _ => ((v as u64) >> s) as i64,
+                    }
+                })?)
             } else {
-                let a = ints(&args[0])?;
-                Arc::new(
-                    (0..a.len())
-                        .map(|i| {
-                            if a.is_null(i) || k.is_null(i) {
-                                return None;
-                            }
-                            let (v, s) = (a.value(i), (k.value(i) & 31) as u32);
-                            Some(match func {
-                                ShiftLeft => v.wrapping_shl(s),
-                                ShiftRight => v >> s,
-                                _ => ((v as u32) >> s) as i32,
-                            })
-                        })
-                        .collect::<Int32Array>(),
-                )
+                Arc::new(binary::<_, _, _, Int32Type>(
+                    ints(&args[0])?,
+                    k,
+                    |v: i32, s: i32| {
+                        let s = (s & 31) as u32;
+                        match func {
+                            ShiftLeft => v.wrapping_shl(s),
+                            ShiftRight => v >> s,
+                            _ => ((v as u32) >> s) as i32,
+                        }
+                    },
+                )?)
             }
         }
         Bin => Arc::new(

@@ -233,23 +233,7 @@ impl ScalarFunc {
     ) -> Result<(Vec<DataType>, DataType)> {
         use ScalarFunc::*;
         let n = args.len();
-        let arity = |lo: usize, hi: usize| -> Result<()> {
-            if n < lo || n > hi {
-                let want = if lo == hi {
-                    format!("{lo}")
-                } else if hi == usize::MAX {
-                    format!("at least {lo}")
-                } else {
-                    format!("{lo} to {hi}")
-                };
-                Err(QuarryError::Analysis(format!(
-                    "[WRONG_NUM_ARGS] The `{}` requires {want} parameters but the actual number is {n}",
-                    self.name()
-                )))
-            } else {
-                Ok(())
-            }
-        };
+        let arity = |lo: usize, hi: usize| super::check_arity(self.name(), n, lo, hi);
         let s = DataType::Utf8;
         let i = DataType::Int32;
         let d = DataType::Float64;
