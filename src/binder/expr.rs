@@ -537,22 +537,9 @@ impl Binder<'_> {
                 scalar_call(f, vec![self.bind_inner(expr, cx)?])
             }
             A::Extract { field, expr, .. } => {
-                let f = match field {
-                    ast::DateTimeField::Year | ast::DateTimeField::Years => ScalarFunc::Year,
-                    ast::DateTimeField::Month | ast::DateTimeField::Months => ScalarFunc::Month,
-                    ast::DateTimeField::Day | ast::DateTimeField::Days => ScalarFunc::Day,
-                    ast::DateTimeField::Hour | ast::DateTimeField::Hours => ScalarFunc::Hour,
-                    ast::DateTimeField::Minute | ast::DateTimeField::Minutes => ScalarFunc::Minute,
-                    ast::DateTimeField::Second | ast::DateTimeField::Seconds => ScalarFunc::Second,
-                    ast::DateTimeField::Quarter => ScalarFunc::Quarter,
-                    ast::DateTimeField::DayOfWeek => ScalarFunc::DayOfWeek,
-                    ast::DateTimeField::DayOfYear => ScalarFunc::DayOfYear,
-                    other => {
-                        return Err(QuarryError::NotSupported(format!(
-                            "EXTRACT({other} FROM ...)"
-                        )))
-                    }
-                };
+                let f = date_field_func(&field.to_string()).ok_or_else(|| {
+                    QuarryError::NotSupported(format!("EXTRACT({field} FROM ...)"))
+                })?;
                 scalar_call(f, vec![self.bind_inner(expr, cx)?])
             }
             A::Ceil { expr, field } | A::Floor { expr, field } => {
@@ -902,23 +889,20 @@ impl Binder<'_> {
         };
         if let Some(func) = unit_first {
             let unit = match &args[0] {
-                ast::Expr::Identifier(id) => id.value.to_ascii_uppercase(),
+                ast::Expr::Identifier(id) => Some(&id.value),
                 ast::Expr::Value(v) => match &v.value {
-                    ast::Value::SingleQuotedString(u) | ast::Value::DoubleQuotedString(u) => {
-                        u.to_ascii_uppercase()
-                    }
-                    other => {
-                        return Err(QuarryError::Analysis(format!(
-                            "[INVALID_PARAMETER_VALUE.DATETIME_UNIT] the unit of {name} must be a unit name, got {other}"
-                        )))
-                    }
+                    ast::Value::SingleQuotedString(u) | ast::Value::DoubleQuotedString(u) => Some(u),
+                    _ => None,
                 },
-                other => {
-                    return Err(QuarryError::Analysis(format!(
-                        "[INVALID_PARAMETER_VALUE.DATETIME_UNIT] the unit of {name} must be a unit name, got {other}"
-                    )))
-                }
-            };
+                _ => None,
+            }
+            .ok_or_else(|| {
+                QuarryError::Analysis(format!(
+                    "[INVALID_PARAMETER_VALUE.DATETIME_UNIT] the unit of {name} must be a unit name, got {}",
+                    args[0]
+                ))
+            })?
+            .to_ascii_uppercase();
             let mut bound = vec![Expr::Literal(ScalarValue::from_str(&unit))];
             for a in &args[1..] {
                 bound.push(self.bind_inner(a, cx)?);
@@ -930,6 +914,14 @@ impl Binder<'_> {
             .map(|a| self.bind_inner(a, cx))
             .collect::<Result<_>>()?;
         match name.as_str() {
+            // unix_timestamp(): now, as unix_timestamp(current_timestamp())
+            "unix_timestamp" if bound.is_empty() => {
+                let now = scalar_call(ScalarFunc::CurrentTimestamp, vec![])?;
+                return scalar_call(
+                    ScalarFunc::Date(crate::functions::datetime::DateFunc::UnixTimestamp),
+                    vec![now],
+                );
+            }
             // weekday: 0 = Monday ... 6 = Sunday (dayofweek: 1 = Sunday)
             "weekday" if bound.len() == 1 => {
                 let x = bound
@@ -980,28 +972,14 @@ impl Binder<'_> {
             // date_part('field', source): EXTRACT by a field name
             "date_part" | "datepart" if bound.len() == 2 => {
                 let field = match &bound[0] {
-                    Expr::Literal(v) => v.as_str().map(|f| f.to_ascii_lowercase()),
+                    Expr::Literal(v) => v.as_str(),
                     _ => None,
                 };
-                let f = match field.as_deref() {
-                    Some("year" | "y" | "years" | "yr" | "yrs") => ScalarFunc::Year,
-                    Some("quarter" | "qtr") => ScalarFunc::Quarter,
-                    Some("month" | "mon" | "mons" | "months") => ScalarFunc::Month,
-                    Some("day" | "d" | "days") => ScalarFunc::Day,
-                    Some("dayofweek" | "dow") => ScalarFunc::DayOfWeek,
-                    Some("doy") => ScalarFunc::DayOfYear,
-                    Some("hour" | "h" | "hours" | "hr" | "hrs") => ScalarFunc::Hour,
-                    Some("minute" | "m" | "min" | "mins" | "minutes") => ScalarFunc::Minute,
-                    Some("second" | "s" | "sec" | "seconds" | "secs") => ScalarFunc::Second,
-                    Some("week" | "w" | "weeks") => {
-                        ScalarFunc::Date(crate::functions::datetime::DateFunc::WeekOfYear)
-                    }
-                    _ => {
-                        return Err(QuarryError::Analysis(format!(
-                            "[INVALID_EXTRACT_FIELD] Cannot extract {} from {}",
-                            bound[0], bound[1]
-                        )))
-                    }
+                let Some(f) = field.and_then(date_field_func) else {
+                    return Err(QuarryError::Analysis(format!(
+                        "[INVALID_EXTRACT_FIELD] Cannot extract {} from {}",
+                        bound[0], bound[1]
+                    )));
                 };
                 let src = bound
                     .into_iter()
@@ -1244,6 +1222,26 @@ fn agg_name(f: &ast::Function) -> String {
     }
     let distinct = matches!(&f.args, ast::FunctionArguments::List(l) if matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)));
     format!("{name}({}{args})", if distinct { "DISTINCT " } else { "" })
+}
+
+/// The function `EXTRACT(field FROM x)` and `date_part('field', x)` call for a field
+/// name (any case), with Spark's abbreviations; `None` for an unknown field.
+fn date_field_func(field: &str) -> Option<ScalarFunc> {
+    Some(match field.to_ascii_lowercase().as_str() {
+        "year" | "y" | "years" | "yr" | "yrs" => ScalarFunc::Year,
+        "quarter" | "qtr" => ScalarFunc::Quarter,
+        "month" | "mon" | "mons" | "months" => ScalarFunc::Month,
+        "day" | "d" | "days" => ScalarFunc::Day,
+        "dayofweek" | "dow" => ScalarFunc::DayOfWeek,
+        "dayofyear" | "doy" => ScalarFunc::DayOfYear,
+        "hour" | "h" | "hours" | "hr" | "hrs" => ScalarFunc::Hour,
+        "minute" | "m" | "min" | "mins" | "minutes" => ScalarFunc::Minute,
+        "second" | "s" | "sec" | "seconds" | "secs" => ScalarFunc::Second,
+        "week" | "w" | "weeks" => {
+            ScalarFunc::Date(crate::functions::datetime::DateFunc::WeekOfYear)
+        }
+        _ => return None,
+    })
 }
 
 /// Build a scalar function call, casting arguments to its signature.

@@ -123,15 +123,13 @@ impl DateFunc {
                 )
             }
             UnixTimestamp => {
-                want(0, 2)?;
-                let mut v = vec![];
-                if n >= 1 {
-                    v.push(if is_string(&args[0]) || args[0] == DataType::Null {
-                        s.clone()
-                    } else {
-                        TIMESTAMP
-                    });
-                }
+                // `unix_timestamp()` (now) is bound as unix_timestamp(current_timestamp())
+                want(1, 2)?;
+                let mut v = vec![if is_string(&args[0]) || args[0] == DataType::Null {
+                    s.clone()
+                } else {
+                    TIMESTAMP
+                }];
                 if n == 2 {
                     v.push(s);
                 }
@@ -220,7 +218,8 @@ fn type_error(f: &DateFunc, t: &DataType) -> QuarryError {
 
 const MICROS: i64 = 1_000_000;
 
-fn to_datetime(micros: i64) -> Option<NaiveDateTime> {
+/// Microseconds since the epoch as a date-time (UTC); `None` out of chrono's range.
+pub(super) fn to_datetime(micros: i64) -> Option<NaiveDateTime> {
     DateTime::from_timestamp_micros(micros).map(|d| d.naive_utc())
 }
 
@@ -532,10 +531,6 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
             Arc::new(b.finish())
         }
         UnixTimestamp => {
-            if args.is_empty() {
-                let now = chrono::Utc::now().timestamp();
-                return Ok(Arc::new(Int64Array::from(vec![now; n])));
-            }
             let out: Int64Array = match args[0].data_type() {
                 DataType::Utf8 => {
                     let s = strings(&args[0])?;

@@ -696,19 +696,9 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     out.push(None);
                     continue;
                 }
-                let target = len.value(i).max(0) as usize;
+                // a binary is padded with zero bytes by default
                 let p: &[u8] = pad.map_or(&[0u8][..], |p| p.value(i));
-                let body = s.value(i);
-                if body.len() >= target || p.is_empty() {
-                    out.push(Some(body[..body.len().min(target)].to_vec()));
-                    continue;
-                }
-                let fill = p.iter().cycle().take(target - body.len()).copied();
-                out.push(Some(if func == Lpad {
-                    fill.chain(body.iter().copied()).collect()
-                } else {
-                    body.iter().copied().chain(fill).collect()
-                }));
+                out.push(Some(pad_to(s.value(i), len.value(i), p, func == Lpad)));
             }
             Arc::new(out.into_iter().collect::<BinaryArray>())
         }
@@ -726,20 +716,10 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     b.append_null();
                     continue;
                 }
-                let target = len.value(i).max(0) as usize;
                 let p: Vec<char> = pad.map(|p| p.value(i)).unwrap_or(" ").chars().collect();
                 let chars: Vec<char> = s.value(i).chars().collect();
-                if chars.len() >= target || p.is_empty() {
-                    b.append_value(chars.iter().take(target).collect::<String>());
-                    continue;
-                }
-                let fill: String = p.iter().cycle().take(target - chars.len()).collect();
-                let body: String = chars.iter().collect();
-                b.append_value(if func == Lpad {
-                    format!("{fill}{body}")
-                } else {
-                    format!("{body}{fill}")
-                });
+                let padded = pad_to(&chars, len.value(i), &p, func == Lpad);
+                b.append_value(padded.into_iter().collect::<String>());
             }
             Arc::new(b.finish())
         }
@@ -1115,7 +1095,7 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         RegexpExtract => {
             let (st, pat) = (strings(&args[0])?, strings(&args[1])?);
             let idx = args.get(2).map(ints).transpose()?;
-            let mut cache: Option<(String, regex::Regex)> = None;
+            let mut cache = super::strings::RegexCache::new("regexp_extract");
             let mut b = StringBuilder::new();
             for r in 0..st.len() {
                 let g = idx.map_or(Some(1), |a| (!a.is_null(r)).then(|| a.value(r)));
@@ -1124,18 +1104,7 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     continue;
                 };
                 let p = pat.value(r);
-                if cache.as_ref().is_none_or(|(c, _)| c != p) {
-                    let re = regex::Regex::new(p).map_err(|e| {
-                        QuarryError::Execution(format!(
-                            "[INVALID_PARAMETER_VALUE.PATTERN] regexp_extract: invalid regular expression '{p}': {e}"
-                        ))
-                    })?;
-                    cache = Some((p.to_string(), re));
-                }
-                let Some((_, re)) = &cache else {
-                    b.append_null();
-                    continue;
-                };
+                let re = cache.get(p)?;
                 if g < 0 || g as usize >= re.captures_len() {
                     return Err(QuarryError::Execution(format!(
                         "[INVALID_PARAMETER_VALUE.REGEX_GROUP_INDEX] regexp_extract: the group index {g} is out of range: the pattern '{p}' has {} group(s)",
@@ -1151,6 +1120,21 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             Arc::new(b.finish())
         }
     })
+}
+
+/// Spark's `lpad`/`rpad` on characters or bytes: `body` cut or padded to `len` with
+/// `pad` repeated (on the left for `lpad`); an empty pad only cuts.
+fn pad_to<T: Copy>(body: &[T], len: i32, pad: &[T], left: bool) -> Vec<T> {
+    let target = len.max(0) as usize;
+    if body.len() >= target || pad.is_empty() {
+        return body[..body.len().min(target)].to_vec();
+    }
+    let fill = pad.iter().cycle().take(target - body.len()).copied();
+    if left {
+        fill.chain(body.iter().copied()).collect()
+    } else {
+        body.iter().copied().chain(fill).collect()
+    }
 }
 
 /// Spark's `split_part(str, delimiter, partNum)`: 1-based part, negative counts from
@@ -1215,13 +1199,9 @@ fn spark_substring(s: &str, pos: i32, len: Option<i32>) -> String {
 }
 
 fn trunc_timestamp(micros: i64, unit: &str) -> Result<Option<i64>> {
-    let secs = micros.div_euclid(1_000_000);
-    let Some(dt) =
-        chrono::DateTime::from_timestamp(secs, (micros.rem_euclid(1_000_000) * 1000) as u32)
-    else {
+    let Some(dt) = super::datetime::to_datetime(micros) else {
         return Ok(None);
     };
-    let dt = dt.naive_utc();
     let d = dt.date();
     let u = unit.to_ascii_lowercase();
     let date_only = |nd: Option<NaiveDate>| {

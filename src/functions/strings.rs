@@ -327,16 +327,16 @@ fn exec(f: &str, msg: impl std::fmt::Display) -> QuarryError {
 }
 
 /// Compile a regular expression, reusing the last one while the pattern repeats.
-struct RegexCache {
+pub(super) struct RegexCache {
     last: Option<(String, regex::Regex)>,
     func: &'static str,
 }
 
 impl RegexCache {
-    fn new(func: &'static str) -> Self {
+    pub(super) fn new(func: &'static str) -> Self {
         RegexCache { last: None, func }
     }
-    fn get(&mut self, p: &str) -> Result<&regex::Regex> {
+    pub(super) fn get(&mut self, p: &str) -> Result<&regex::Regex> {
         if self.last.as_ref().is_none_or(|(c, _)| c != p) {
             let re = regex::Regex::new(p).map_err(|e| {
                 QuarryError::Execution(format!(
@@ -394,8 +394,8 @@ fn str_result(it: impl Iterator<Item = Option<String>>) -> ArrayRef {
     Arc::new(it.collect::<StringArray>())
 }
 
-/// Java's `Character.isWhitespace` is what Spark's base64 decoder skips... it uses
-/// the MIME decoder; spaces are ignored and padding must be right.
+/// Spark's base64 decoding (`unbase64`, `to_binary(s, 'base64')`): whitespace is
+/// ignored, padding is optional but must be right when present; NULL when malformed.
 fn spark_unbase64(s: &str) -> Option<Vec<u8>> {
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
@@ -509,6 +509,31 @@ fn substring_index(s: &str, delim: &str, count: i32) -> String {
     }
 }
 
+/// `text` (a plain decimal number, maybe signed) with commas between groups of three
+/// integer digits: `-1234567.891` -> `-1,234,567.891`.
+fn group_thousands(text: &str) -> String {
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", text),
+    };
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let mut out = String::from(sign);
+    for (k, c) in int.chars().enumerate() {
+        if k > 0 && (int.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
 /// `format_number(x, d)`: grouping commas and `d` decimals, HALF_EVEN (Java's DecimalFormat).
 fn format_number(x: f64, d: i32) -> Option<String> {
     if d < 0 {
@@ -523,35 +548,14 @@ fn format_number(x: f64, d: i32) -> Option<String> {
             "-∞".into()
         });
     }
-    let d = d as usize;
-    let text = format!("{:.*}", d, x);
-    let (neg, text) = match text.strip_prefix('-') {
-        Some(t) => (true, t.to_string()),
-        None => (false, text),
-    };
-    let (int, frac) = match text.split_once('.') {
-        Some((i, f)) => (i.to_string(), Some(f.to_string())),
-        None => (text, None),
-    };
-    let mut grouped = String::new();
-    for (k, c) in int.chars().enumerate() {
-        if k > 0 && (int.len() - k) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let zero = grouped.chars().all(|c| c == '0' || c == ',')
-        && frac.as_deref().is_none_or(|f| f.chars().all(|c| c == '0'));
-    let mut out = String::new();
-    if neg && !zero {
-        out.push('-');
-    }
-    out.push_str(&grouped);
-    if let Some(f) = frac {
-        out.push('.');
-        out.push_str(&f);
-    }
-    Some(out)
+    let text = group_thousands(&format!("{:.*}", d as usize, x));
+    // a negative number that rounds to zero prints without its sign
+    let zero = text.chars().all(|c| matches!(c, '-' | '0' | ',' | '.'));
+    Some(if zero {
+        text.trim_start_matches('-').to_string()
+    } else {
+        text
+    })
 }
 
 /// One argument of `format_string`, as Java sees it.
@@ -563,24 +567,31 @@ enum FmtArg {
     Bool(bool),
 }
 
+/// A `format_string` argument column, cast once per batch to what Java would see.
+fn fmt_column(a: &ArrayRef) -> ArrayRef {
+    let t = a.data_type();
+    let to = if crate::types::is_integer(t) {
+        DataType::Int64
+    } else if matches!(
+        t,
+        DataType::Float32 | DataType::Float64 | DataType::Decimal128(..)
+    ) {
+        DataType::Float64
+    } else {
+        return a.clone();
+    };
+    arrow::compute::cast(a, &to).unwrap_or_else(|_| a.clone())
+}
+
+/// Row `i` of a column prepared by [`fmt_column`].
 fn fmt_arg(a: &ArrayRef, i: usize) -> FmtArg {
     // a NULL literal is a NullArray, whose `is_null` says false
     if a.data_type() == &DataType::Null || a.is_null(i) {
         return FmtArg::Null;
     }
     match a.data_type() {
-        t if crate::types::is_integer(t) => {
-            match arrow::compute::cast(&a.slice(i, 1), &DataType::Int64) {
-                Ok(c) => FmtArg::Int(c.as_primitive::<Int64Type>().value(0)),
-                Err(_) => FmtArg::Text(crate::format::format_value(a.as_ref(), i)),
-            }
-        }
-        DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) => {
-            match arrow::compute::cast(&a.slice(i, 1), &DataType::Float64) {
-                Ok(c) => FmtArg::Float(c.as_primitive::<Float64Type>().value(0)),
-                Err(_) => FmtArg::Text(crate::format::format_value(a.as_ref(), i)),
-            }
-        }
+        DataType::Int64 => FmtArg::Int(a.as_primitive::<Int64Type>().value(i)),
+        DataType::Float64 => FmtArg::Float(a.as_primitive::<Float64Type>().value(i)),
         DataType::Boolean => FmtArg::Bool(a.as_boolean().value(i)),
         _ => FmtArg::Text(crate::format::format_value(a.as_ref(), i)),
     }
@@ -699,25 +710,11 @@ fn java_format(fmt: &str, args: &[FmtArg]) -> Result<String> {
             ));
         };
         let group = |digits: String| -> String {
-            if !flags.contains(',') {
-                return digits;
+            if flags.contains(',') {
+                group_thousands(&digits)
+            } else {
+                digits
             }
-            let (sign, d) = match digits.strip_prefix('-') {
-                Some(d) => ("-", d.to_string()),
-                None => ("", digits.clone()),
-            };
-            let (int, frac) = match d.split_once('.') {
-                Some((a, b)) => (a.to_string(), format!(".{b}")),
-                None => (d, String::new()),
-            };
-            let mut g = String::new();
-            for (k, ch) in int.chars().enumerate() {
-                if k > 0 && (int.len() - k) % 3 == 0 {
-                    g.push(',');
-                }
-                g.push(ch);
-            }
-            format!("{sign}{g}{frac}")
         };
         let plus = |s: String, nonneg: bool| {
             if flags.contains('+') && nonneg {
@@ -820,10 +817,6 @@ fn trim_set(s: &str, chars: &str, leading: bool, trailing: bool) -> String {
         t = t.trim_end_matches(set);
     }
     t.to_string()
-}
-
-fn levenshtein(a: &str, b: &str) -> i32 {
-    strsim::levenshtein(a, b) as i32
 }
 
 /// Evaluate over arguments cast to the signature's types; `n` rows.
@@ -993,7 +986,7 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                         if !valid(r) {
                             return None;
                         }
-                        let d = levenshtein(a.value(r), b.value(r));
+                        let d = strsim::levenshtein(a.value(r), b.value(r)) as i32;
                         // with a threshold, -1 when the distance is above it
                         Some(match t {
                             Some(t) if d > t.value(r) => -1,
@@ -1016,13 +1009,14 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         }
         FormatString => {
             let f = strings(&args[0])?;
+            let cols: Vec<ArrayRef> = args[1..].iter().map(fmt_column).collect();
             let mut b = StringBuilder::new();
             for r in 0..n {
                 if f.is_null(r) {
                     b.append_null();
                     continue;
                 }
-                let vals: Vec<FmtArg> = args[1..].iter().map(|a| fmt_arg(a, r)).collect();
+                let vals: Vec<FmtArg> = cols.iter().map(|a| fmt_arg(a, r)).collect();
                 b.append_value(java_format(f.value(r), &vals)?);
             }
             Arc::new(b.finish())
