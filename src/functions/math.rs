@@ -462,7 +462,10 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                             if drop <= 0 {
                                 return Some(v);
                             }
-                            let m = 10i128.checked_pow(drop as u32)?;
+                            // past 10^38 every decimal rounds to 0
+                            let Some(m) = 10i128.checked_pow(drop as u32) else {
+                                return Some(0);
+                            };
                             half_even_quotient(v, m).checked_mul(m)
                         })
                         .collect();
@@ -482,7 +485,10 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                             if k >= 0 {
                                 return Some(v);
                             }
-                            let m = 10i128.checked_pow(k.unsigned_abs())?;
+                            // past 10^38 every bigint rounds to 0
+                            let Some(m) = 10i128.checked_pow(k.unsigned_abs()) else {
+                                return Some(0);
+                            };
                             let r = half_even_quotient(i128::from(v), m).checked_mul(m)?;
                             i64::try_from(r).ok()
                         })

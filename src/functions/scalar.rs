@@ -691,6 +691,7 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             let len = ints(&args[1])?;
             let pad = args.get(2).map(|p| p.as_binary::<i32>());
             let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(s.len());
+            let mut total = 0usize;
             for i in 0..s.len() {
                 if s.is_null(i) || len.is_null(i) || pad.is_some_and(|p| p.is_null(i)) {
                     out.push(None);
@@ -698,6 +699,8 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 }
                 // a binary is padded with zero bytes by default
                 let p: &[u8] = pad.map_or(&[0u8][..], |p| p.value(i));
+                total = total.saturating_add(len.value(i).max(0) as usize);
+                super::check_column_bytes(func.name(), total)?;
                 out.push(Some(pad_to(s.value(i), len.value(i), p, func == Lpad)));
             }
             Arc::new(out.into_iter().collect::<BinaryArray>())
@@ -717,9 +720,17 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     continue;
                 }
                 let p: Vec<char> = pad.map(|p| p.value(i)).unwrap_or(" ").chars().collect();
+                // refuse before building a value no column can hold
+                let widest = p.iter().map(|c| c.len_utf8()).max().unwrap_or(1);
+                let target = len.value(i).max(0) as usize;
+                super::check_column_bytes(func.name(), s.value(i).len() + target * widest)?;
                 let chars: Vec<char> = s.value(i).chars().collect();
                 let padded = pad_to(&chars, len.value(i), &p, func == Lpad);
-                b.append_value(padded.into_iter().collect::<String>());
+                super::append_checked(
+                    &mut b,
+                    func.name(),
+                    &padded.into_iter().collect::<String>(),
+                )?;
             }
             Arc::new(b.finish())
         }

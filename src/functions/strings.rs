@@ -339,8 +339,16 @@ impl RegexCache {
     pub(super) fn get(&mut self, p: &str) -> Result<&regex::Regex> {
         if self.last.as_ref().is_none_or(|(c, _)| c != p) {
             let re = regex::Regex::new(p).map_err(|e| {
+                // the regex crate's message draws the pattern over several lines;
+                // its last line says what is wrong
+                let e = e.to_string();
+                let why = e
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ");
                 QuarryError::Execution(format!(
-                    "[INVALID_PARAMETER_VALUE.PATTERN] {}: invalid regular expression '{p}': {e}",
+                    "[INVALID_PARAMETER_VALUE.PATTERN] {}: invalid regular expression '{p}': {why}",
                     self.func
                 ))
             })?;
@@ -548,7 +556,8 @@ fn format_number(x: f64, d: i32) -> Option<String> {
             "-∞".into()
         });
     }
-    let text = group_thousands(&format!("{:.*}", d as usize, x));
+    // a double has at most 340 fraction digits in Java's DecimalFormat
+    let text = group_thousands(&format!("{:.*}", d.min(340) as usize, x));
     // a negative number that rounds to zero prints without its sign
     let zero = text.chars().all(|c| matches!(c, '-' | '0' | ',' | '.'));
     Some(if zero {
@@ -674,6 +683,14 @@ fn java_format(fmt: &str, args: &[FmtArg]) -> Result<String> {
         };
         i += 1;
         let width: Option<usize> = width.parse().ok();
+        // a width past what a column holds would exhaust memory first
+        super::check_column_bytes("format_string", width.unwrap_or(0))?;
+        if precision.is_some_and(|p| p > usize::from(u16::MAX)) {
+            return Err(exec(
+                "format_string",
+                format!("the precision {} is too large", precision.unwrap_or(0)),
+            ));
+        }
         let left = flags.contains('-');
         let zero = flags.contains('0');
         match conv {
@@ -906,15 +923,24 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 }
             }
         }
-        Repeat => {
-            let (st, k) = (strings(&args[0])?, ints(&args[1])?);
-            str_result(
-                (0..n).map(|r| valid(r).then(|| st.value(r).repeat(k.value(r).max(0) as usize))),
-            )
-        }
-        Space => {
-            let k = ints(&args[0])?;
-            str_result(k.iter().map(|v| v.map(|v| " ".repeat(v.max(0) as usize))))
+        Repeat | Space => {
+            // space(k) is repeat(' ', k)
+            let (st, k) = match func {
+                Repeat => (Some(strings(&args[0])?), ints(&args[1])?),
+                _ => (None, ints(&args[0])?),
+            };
+            let mut b = StringBuilder::new();
+            for r in 0..n {
+                if !valid(r) {
+                    b.append_null();
+                    continue;
+                }
+                let unit = st.map_or(" ", |s| s.value(r));
+                let times = k.value(r).max(0) as usize;
+                super::check_column_bytes(func.name(), unit.len().saturating_mul(times))?;
+                super::append_checked(&mut b, func.name(), &unit.repeat(times))?;
+            }
+            Arc::new(b.finish())
         }
         Translate => {
             let (st, from, to) = (strings(&args[0])?, strings(&args[1])?, strings(&args[2])?);
@@ -999,13 +1025,18 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         Soundex => str_result(strings(&args[0])?.iter().map(|v| v.map(soundex))),
         FormatNumber => {
             let (x, d) = (args[0].as_primitive::<Float64Type>(), ints(&args[1])?);
-            str_result((0..n).map(|r| {
-                if valid(r) {
-                    format_number(x.value(r), d.value(r))
-                } else {
-                    None
+            let mut b = StringBuilder::new();
+            for r in 0..n {
+                if !valid(r) {
+                    b.append_null();
+                    continue;
                 }
-            }))
+                match format_number(x.value(r), d.value(r)) {
+                    Some(v) => super::append_checked(&mut b, "format_number", &v)?,
+                    None => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
         }
         FormatString => {
             let f = strings(&args[0])?;
@@ -1017,7 +1048,7 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     continue;
                 }
                 let vals: Vec<FmtArg> = cols.iter().map(|a| fmt_arg(a, r)).collect();
-                b.append_value(java_format(f.value(r), &vals)?);
+                super::append_checked(&mut b, "format_string", &java_format(f.value(r), &vals)?)?;
             }
             Arc::new(b.finish())
         }
