@@ -27,11 +27,99 @@ pub fn format_value(arr: &dyn Array, i: usize) -> String {
         DataType::LargeBinary => {
             String::from_utf8_lossy(arr.as_binary::<i64>().value(i)).into_owned()
         }
-        DataType::List(_) | DataType::LargeList(_) => {
-            let s = arrow_format(arr, i);
-            s.replace(',', ", ").replace(",  ", ", ")
+        DataType::List(_) | DataType::Map(..) | DataType::Struct(_) => {
+            let mut out = String::new();
+            format_nested(arr, i, NestedStyle::Hive, &mut out);
+            out
         }
         _ => arrow_format(arr, i),
+    }
+}
+
+/// How arrays, maps and structs are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum NestedStyle {
+    /// As Spark's CLI prints them (HiveResult.toHiveString): `[1,2]`, `{1:"a"}`,
+    /// `{"f":1,"g":"x"}`; strings inside quoted, NULL inside as `null`.
+    Hive,
+    /// As `CAST(... AS STRING)` writes them (Spark's Cast.castToString): `[1, 2]`,
+    /// `{1 -> a}`, `{1, x}`; strings unquoted, NULL inside as `null`.
+    Cast,
+}
+
+/// Append row `i` of the array, map or struct `arr` to `out` in `style`. Elements that
+/// are not themselves complex are written as [`format_value`] writes them.
+pub fn format_nested(arr: &dyn Array, i: usize, style: NestedStyle, out: &mut String) {
+    let sep = if style == NestedStyle::Hive {
+        ","
+    } else {
+        ", "
+    };
+    let element = |a: &dyn Array, j: usize, out: &mut String| {
+        if a.is_null(j) || a.data_type() == &DataType::Null {
+            out.push_str("null");
+        } else if matches!(
+            a.data_type(),
+            DataType::List(_) | DataType::Map(..) | DataType::Struct(_)
+        ) {
+            format_nested(a, j, style, out);
+        } else if style == NestedStyle::Hive && crate::types::is_string(a.data_type()) {
+            out.push('"');
+            out.push_str(&format_value(a, j));
+            out.push('"');
+        } else {
+            out.push_str(&format_value(a, j));
+        }
+    };
+    match arr.data_type() {
+        DataType::List(_) => {
+            let l = arr.as_list::<i32>();
+            let values = l.value(i);
+            out.push('[');
+            for j in 0..values.len() {
+                if j > 0 {
+                    out.push_str(sep);
+                }
+                element(values.as_ref(), j, out);
+            }
+            out.push(']');
+        }
+        DataType::Map(..) => {
+            let m = arr.as_map();
+            let entries = m.value(i);
+            let (keys, values) = (entries.column(0), entries.column(1));
+            out.push('{');
+            for j in 0..entries.len() {
+                if j > 0 {
+                    out.push_str(sep);
+                }
+                element(keys.as_ref(), j, out);
+                out.push_str(if style == NestedStyle::Hive {
+                    ":"
+                } else {
+                    " -> "
+                });
+                element(values.as_ref(), j, out);
+            }
+            out.push('}');
+        }
+        DataType::Struct(fields) => {
+            let st = arr.as_struct();
+            out.push('{');
+            for (j, (f, c)) in fields.iter().zip(st.columns()).enumerate() {
+                if j > 0 {
+                    out.push_str(sep);
+                }
+                if style == NestedStyle::Hive {
+                    out.push('"');
+                    out.push_str(f.name());
+                    out.push_str("\":");
+                }
+                element(c.as_ref(), i, out);
+            }
+            out.push('}');
+        }
+        _ => out.push_str(&format_value(arr, i)),
     }
 }
 

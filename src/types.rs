@@ -17,8 +17,14 @@ pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None)
 
 /// Parse a Spark/Hive type name (`int`, `varchar(10)`, `decimal(10,2)`, ...).
 /// Errors name the unknown type.
+///
+/// Complex types use Spark's DDL syntax: `array<int>`, `map<string, int>`,
+/// `struct<a: int, b string>` (the colon is optional), nested to any depth.
 pub fn parse_type_name(text: &str) -> Result<DataType> {
     let t = text.trim().to_ascii_lowercase();
+    if let Some(open) = t.find('<') {
+        return parse_complex_type(text.trim(), &t, open);
+    }
     let (base, args) = match t.find('(') {
         Some(i) if t.ends_with(')') => (
             t[..i].trim().to_string(),
@@ -65,6 +71,115 @@ pub fn parse_type_name(text: &str) -> Result<DataType> {
     Ok(dt)
 }
 
+/// `array<..>`, `map<..,..>`, `struct<..>`; `lower` is `text` lower-cased, `open` the
+/// position of its first `<`. Field names keep their case.
+fn parse_complex_type(text: &str, lower: &str, open: usize) -> Result<DataType> {
+    if !lower.ends_with('>') {
+        return Err(analysis_type(text));
+    }
+    let base = lower[..open].trim();
+    let inner = &text[open + 1..text.len() - 1];
+    let parts = split_top_level(inner);
+    match (base, parts.len()) {
+        ("array", 1) => Ok(list_type(parse_type_name(parts[0])?)),
+        ("map", 2) => Ok(map_type(
+            parse_type_name(parts[0])?,
+            parse_type_name(parts[1])?,
+        )),
+        ("struct", _) => {
+            let mut fields = vec![];
+            for part in parts.iter().filter(|p| !p.trim().is_empty()) {
+                let part = part.trim();
+                // `name: type` or `name type`; the name may be back-quoted
+                let cut = part
+                    .find(|c: char| c == ':' || c.is_whitespace())
+                    .ok_or_else(|| analysis_type(text))?;
+                let name = part[..cut].trim().trim_matches('`');
+                let ty = part[cut..].trim_start_matches(|c: char| c == ':' || c.is_whitespace());
+                fields.push(arrow::datatypes::Field::new(
+                    name,
+                    parse_type_name(ty)?,
+                    true,
+                ));
+            }
+            Ok(DataType::Struct(fields.into()))
+        }
+        _ => Err(analysis_type(text)),
+    }
+}
+
+/// Split `a, map<b, c>, d` at the commas outside angle brackets and parentheses.
+fn split_top_level(s: &str) -> Vec<&str> {
+    let (mut depth, mut start, mut out) = (0i32, 0, vec![]);
+    for (i, c) in s.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+/// Spark's `array<element>`: an arrow List whose elements may be NULL.
+pub fn list_type(element: DataType) -> DataType {
+    DataType::List(Arc::new(arrow::datatypes::Field::new_list_field(
+        element, true,
+    )))
+}
+
+/// Spark's `map<key, value>`: an arrow Map of non-null keys and nullable values, with
+/// arrow's (and parquet's) standard entry names.
+pub fn map_type(key: DataType, value: DataType) -> DataType {
+    use arrow::datatypes::Field;
+    let entries = DataType::Struct(
+        vec![
+            Field::new("key", key, false),
+            Field::new("value", value, true),
+        ]
+        .into(),
+    );
+    DataType::Map(Arc::new(Field::new("entries", entries, false)), false)
+}
+
+/// The element type of an array type.
+pub fn element_type(dt: &DataType) -> Option<&DataType> {
+    match dt {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            Some(f.data_type())
+        }
+        _ => None,
+    }
+}
+
+/// The key and value types of a map type.
+pub fn map_key_value(dt: &DataType) -> Option<(&DataType, &DataType)> {
+    match dt {
+        DataType::Map(f, _) => match f.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => Some((kv[0].data_type(), kv[1].data_type())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether `dt` is an array, map or struct.
+pub fn is_complex(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::FixedSizeList(..)
+            | DataType::Map(..)
+            | DataType::Struct(_)
+    )
+}
+
 fn analysis_type(text: &str) -> QuarryError {
     QuarryError::NotSupported(format!("data type '{text}'"))
 }
@@ -100,6 +215,11 @@ pub fn type_name(dt: &DataType) -> String {
                 .collect::<Vec<_>>()
                 .join(",")
         ),
+        DataType::Map(..) => match map_key_value(dt) {
+            Some((k, v)) => format!("map<{},{}>", type_name(k), type_name(v)),
+            None => "map".into(),
+        },
+        DataType::FixedSizeList(f, _) => format!("array<{}>", type_name(f.data_type())),
         DataType::Dictionary(_, v) => type_name(v),
         other => format!("{other}").to_ascii_lowercase(),
     }
@@ -155,6 +275,21 @@ pub fn normalize_type(dt: &DataType) -> DataType {
         DataType::Float16 => DataType::Float32,
         DataType::Dictionary(_, v) => normalize_type(v),
         DataType::Decimal256(p, s) if *p <= 38 => DataType::Decimal128(*p, *s),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            list_type(normalize_type(f.data_type()))
+        }
+        DataType::Map(..) => match map_key_value(dt) {
+            Some((k, v)) => map_type(normalize_type(k), normalize_type(v)),
+            None => dt.clone(),
+        },
+        DataType::Struct(fs) => DataType::Struct(
+            fs.iter()
+                .map(|f| {
+                    arrow::datatypes::Field::new(f.name(), normalize_type(f.data_type()), true)
+                })
+                .collect::<Vec<_>>()
+                .into(),
+        ),
         other => other.clone(),
     }
 }

@@ -48,13 +48,20 @@ fn numeric_common(a: &DataType, b: &DataType) -> DataType {
 /// The type both sides of a comparison are cast to (Spark's `findCommonTypeForBinaryComparison`
 /// plus the wider-type rules): a string against another atomic type is cast to that type.
 pub fn comparison_type(a: &DataType, b: &DataType) -> Result<DataType> {
+    if let Some(m) = [a, b].into_iter().find(|t| matches!(t, DataType::Map(..))) {
+        return Err(QuarryError::Analysis(format!(
+            "[DATATYPE_MISMATCH.INVALID_ORDERING_TYPE] maps cannot be compared, not even for equality: {}",
+            type_name(m)
+        )));
+    }
     if a == b {
         return Ok(a.clone());
     }
     Ok(match (a, b) {
         (DataType::Null, t) | (t, DataType::Null) => t.clone(),
         (x, y) if is_numeric(x) && is_numeric(y) => numeric_common(x, y),
-        (s, t) | (t, s) if is_string(s) && !is_string(t) => {
+        (x, y) if crate::types::is_complex(x) && crate::types::is_complex(y) => wider_type(x, y)?,
+        (s, t) | (t, s) if is_string(s) && !is_string(t) && !crate::types::is_complex(t) => {
             if matches!(t, DataType::Decimal128(..)) {
                 DataType::Float64
             } else {
@@ -82,17 +89,47 @@ pub fn wider_type(a: &DataType, b: &DataType) -> Result<DataType> {
     Ok(match (a, b) {
         (DataType::Null, t) | (t, DataType::Null) => t.clone(),
         (x, y) if is_numeric(x) && is_numeric(y) => numeric_common(x, y),
-        (s, _) | (_, s) if is_string(s) => DataType::Utf8,
+        (DataType::List(x), DataType::List(y)) => {
+            crate::types::list_type(wider_type(x.data_type(), y.data_type())?)
+        }
+        (DataType::Map(..), DataType::Map(..)) => {
+            match (
+                crate::types::map_key_value(a),
+                crate::types::map_key_value(b),
+            ) {
+                (Some((ka, va)), Some((kb, vb))) => {
+                    crate::types::map_type(wider_type(ka, kb)?, wider_type(va, vb)?)
+                }
+                _ => return Err(incompatible(a, b)),
+            }
+        }
+        // structs of as many fields: field by field, names of the first
+        (DataType::Struct(x), DataType::Struct(y)) if x.len() == y.len() => DataType::Struct(
+            x.iter()
+                .zip(y.iter())
+                .map(|(f, g)| {
+                    Ok(arrow::datatypes::Field::new(
+                        f.name(),
+                        wider_type(f.data_type(), g.data_type())?,
+                        true,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?
+                .into(),
+        ),
+        (s, t) | (t, s) if is_string(s) && !crate::types::is_complex(t) => DataType::Utf8,
         (DataType::Date32, DataType::Timestamp(..))
         | (DataType::Timestamp(..), DataType::Date32) => TIMESTAMP,
-        _ => {
-            return Err(QuarryError::Analysis(format!(
-                "[DATATYPE_MISMATCH] incompatible types {} and {}",
-                type_name(a),
-                type_name(b)
-            )))
-        }
+        _ => return Err(incompatible(a, b)),
     })
+}
+
+fn incompatible(a: &DataType, b: &DataType) -> QuarryError {
+    QuarryError::Analysis(format!(
+        "[DATATYPE_MISMATCH] incompatible types {} and {}",
+        type_name(a),
+        type_name(b)
+    ))
 }
 
 /// Common type of many (used for function signatures).

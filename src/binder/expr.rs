@@ -12,6 +12,8 @@ use super::scope::Scope;
 use super::Binder;
 use crate::error::{QuarryError, Result};
 use crate::functions::aggregate::AggFunc;
+use crate::functions::check_arity;
+use crate::functions::collections::CollectionFunc;
 use crate::functions::scalar::ScalarFunc;
 use crate::plan::{AggregateExpr, BinOp, Column, Expr, SubqueryKind};
 use crate::types::{parse_type_name, ScalarValue};
@@ -484,6 +486,44 @@ impl Binder<'_> {
                 make_case(whens, els)
             }
             A::Function(f) => self.bind_function(f, cx),
+            A::Struct { values, fields } if fields.is_empty() => {
+                let mut named = vec![];
+                for v in values {
+                    match v {
+                        A::Named { expr, name } => {
+                            named.push((self.bind_inner(expr, cx)?, Some(name.value.clone())))
+                        }
+                        other => named.push((self.bind_inner(other, cx)?, None)),
+                    }
+                }
+                Ok(make_struct(named))
+            }
+            A::Array(arr) => {
+                let elems = arr
+                    .elem
+                    .iter()
+                    .map(|x| self.bind_inner(x, cx))
+                    .collect::<Result<Vec<_>>>()?;
+                scalar_call(ScalarFunc::Coll(CollectionFunc::MakeArray), elems)
+            }
+            A::CompoundFieldAccess { root, access_chain } => {
+                let mut cur = self.bind_inner(root, cx)?;
+                for access in access_chain {
+                    cur = match access {
+                        ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                            let i = self.bind_inner(index, cx)?;
+                            scalar_call(ScalarFunc::Coll(CollectionFunc::Subscript), vec![cur, i])?
+                        }
+                        ast::AccessExpr::Dot(A::Identifier(id)) => get_field(cur, &id.value)?,
+                        other => {
+                            return Err(QuarryError::NotSupported(format!(
+                                "the access {other} (subscripts a[i], m[k] and fields s.f are supported)"
+                            )))
+                        }
+                    };
+                }
+                Ok(cur)
+            }
             A::Substring {
                 expr,
                 substring_from,
@@ -658,6 +698,12 @@ impl Binder<'_> {
                 return Ok(Expr::Column(c));
             }
         }
+        // then `col.field...` of a struct column, here or in an enclosing query
+        for sc in std::iter::once(cx.scope).chain(cx.outer.iter().rev()) {
+            if let Some(e) = resolve_fields(sc, parts)? {
+                return Ok(e);
+            }
+        }
         // `current_date` and friends written without parentheses
         if parts.len() == 1 {
             match parts[0].as_str() {
@@ -783,8 +829,52 @@ impl Binder<'_> {
         }
     }
 
+    /// Bind a generator call `gen(x)` (explode, posexplode, inline and `_outer` forms):
+    /// its kind, whether it is an outer one, the bound argument, and its output columns
+    /// named by `aliases` (as many as it makes) or Spark's defaults.
+    pub(super) fn bind_generator(
+        &mut self,
+        call: &ast::Expr,
+        aliases: &[String],
+        cx: &ExprCtx,
+    ) -> Result<(crate::plan::GeneratorKind, bool, Expr, Vec<Column>)> {
+        let ast::Expr::Function(f) = call else {
+            return Err(QuarryError::NotSupported(format!(
+                "the generator {call} (explode, explode_outer, posexplode, posexplode_outer, inline and inline_outer are supported)"
+            )));
+        };
+        let name = function_name(f);
+        let Some((kind, outer)) = crate::plan::GeneratorKind::lookup(&name) else {
+            return Err(QuarryError::NotSupported(format!(
+                "the generator {name}() (explode, explode_outer, posexplode, posexplode_outer, inline and inline_outer are supported)"
+            )));
+        };
+        let (args, _, _) = self.function_args(f)?;
+        crate::functions::check_arity(&name, args.len(), 1, 1)?;
+        let arg = self.bind_expr(&args[0], cx)?;
+        let fields = kind.output_fields(&arg.data_type())?;
+        if !aliases.is_empty() && aliases.len() != fields.len() {
+            return Err(QuarryError::Analysis(format!(
+                "[UDTF_ALIAS_NUMBER_MISMATCH] The number of aliases supplied in the AS clause does not match the number of columns output by the UDTF. Expected {} aliases, but got {}",
+                fields.len(),
+                aliases.len()
+            )));
+        }
+        let cols = fields
+            .into_iter()
+            .enumerate()
+            .map(|(i, (n, t))| Column::new(aliases.get(i).cloned().unwrap_or(n), t, true))
+            .collect();
+        Ok((kind, outer, arg, cols))
+    }
+
     fn bind_function(&mut self, f: &ast::Function, cx: &ExprCtx) -> Result<Expr> {
         let name = function_name(f);
+        if crate::plan::GeneratorKind::lookup(&name).is_some() {
+            return Err(QuarryError::Analysis(format!(
+                "[UNSUPPORTED_GENERATOR.NESTED_IN_EXPRESSIONS] The generator is not supported: nested in expressions \"{f}\"; use it alone in the SELECT list or in LATERAL VIEW"
+            )));
+        }
         if f.over.is_some() {
             return self.bind_window(f, cx);
         }
@@ -875,6 +965,26 @@ impl Binder<'_> {
             return Err(QuarryError::Analysis(format!(
                 "{name}() is not an aggregate function"
             )));
+        }
+        if name == "struct" || name == "named_struct" {
+            let mut named = vec![];
+            if name == "struct" {
+                for a in &args {
+                    named.push((self.bind_inner(a, cx)?, None));
+                }
+            } else {
+                if args.len() % 2 != 0 {
+                    return Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] The `named_struct` requires an even number of parameters but the actual number is {}", args.len())));
+                }
+                for pair in args.chunks(2) {
+                    let field = match self.bind_inner(&pair[0], cx)? {
+                        Expr::Literal(v) if v.as_str().is_some() => v.as_str().unwrap_or_default().to_string(),
+                        other => return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.CREATE_NAMED_STRUCT_WITHOUT_FOLDABLE_STRING] named_struct needs constant string field names, got {other}"))),
+                    };
+                    named.push((self.bind_inner(&pair[1], cx)?, Some(field)));
+                }
+            }
+            return Ok(make_struct(named));
         }
         // a unit first: timestampadd(HOUR, 1, ts), datediff(WEEK, a, b), the unit an
         // identifier (or a string)
@@ -1122,6 +1232,45 @@ impl Binder<'_> {
                     ],
                 );
             }
+            // DataFusion's arrow_cast(x, 'ArrowType'): a cast to the type Quarry computes
+            // with for that arrow type (Utf8View and LargeUtf8 are strings, dictionaries
+            // their values, ...), so files written for DataFusion run here
+            "arrow_cast" => {
+                check_arity("arrow_cast", bound.len(), 2, 2)?;
+                let name =
+                    match &bound[1] {
+                        Expr::Literal(v) if v.as_str().is_some() => {
+                            v.as_str().unwrap_or_default().to_string()
+                        }
+                        _ => return Err(QuarryError::Analysis(
+                            "arrow_cast needs a constant string type name as its second argument"
+                                .into(),
+                        )),
+                    };
+                let arrow_type: DataType = name.parse().map_err(|e| {
+                    QuarryError::Analysis(format!("arrow_cast: unknown arrow type '{name}': {e}"))
+                })?;
+                let to = crate::types::normalize_type(&arrow_type);
+                if matches!(
+                    to,
+                    DataType::Time32(_)
+                        | DataType::Time64(_)
+                        | DataType::Duration(_)
+                        | DataType::Interval(_)
+                        | DataType::RunEndEncoded(..)
+                        | DataType::Float16
+                ) {
+                    return Err(QuarryError::NotSupported(format!(
+                        "data type {arrow_type} in arrow_cast"
+                    )));
+                }
+                let x = bound
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| QuarryError::Internal("arrow_cast".into()))?;
+                check_cast(&x.data_type(), &to)?;
+                return cast_to(x, &to);
+            }
             "decimal" if bound.len() == 1 => {
                 let x = bound
                     .into_iter()
@@ -1304,7 +1453,8 @@ pub fn make_case(whens: Vec<(Expr, Expr)>, els: Option<Expr>) -> Result<Expr> {
 
 /// Reject casts arrow cannot do (complex types); everything else follows arrow-cast.
 fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
-    if from == &DataType::Null || arrow::compute::can_cast_types(from, to) {
+    let complex_to_string = crate::types::is_complex(from) && to == &DataType::Utf8;
+    if from == &DataType::Null || complex_to_string || arrow::compute::can_cast_types(from, to) {
         Ok(())
     } else {
         Err(QuarryError::Analysis(format!(
@@ -1362,4 +1512,76 @@ fn cast_single_column(
         input: Box::new(plan),
         exprs: vec![(e, c)],
     })
+}
+
+/// Resolve `parts` as a column's struct fields: `t.s.f` is field `f` of column `t.s`
+/// (used when no column `t.s.f` exists; the longest column prefix wins, as Spark).
+fn resolve_fields(scope: &Scope, parts: &[String]) -> Result<Option<Expr>> {
+    for k in (1..parts.len()).rev() {
+        if let Some(c) = scope.resolve(&parts[..k])? {
+            let mut e = Expr::Column(c);
+            for f in &parts[k..] {
+                e = get_field(e, f)?;
+            }
+            return Ok(Some(e));
+        }
+    }
+    Ok(None)
+}
+
+/// `e.name`: a field of a struct (names match case-insensitively, as Spark's default).
+pub fn get_field(e: Expr, name: &str) -> Result<Expr> {
+    let DataType::Struct(fields) = e.data_type() else {
+        return Err(QuarryError::Analysis(format!(
+            "[INVALID_EXTRACT_BASE_FIELD_TYPE] Can't extract a value from {e}: need a struct type but got {}",
+            crate::types::type_name(&e.data_type())
+        )));
+    };
+    let Some(i) = fields
+        .iter()
+        .position(|f| f.name().eq_ignore_ascii_case(name))
+    else {
+        return Err(QuarryError::Analysis(format!(
+            "[FIELD_NOT_FOUND] No such struct field `{name}` in {}",
+            fields
+                .iter()
+                .map(|f| format!("`{}`", f.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    let t = fields[i].data_type().clone();
+    Ok(Expr::Function {
+        func: ScalarFunc::Coll(CollectionFunc::GetField(i)),
+        args: vec![e],
+        data_type: t,
+    })
+}
+
+/// `struct(a, b AS n)`: field names from aliases, then column names, else `col1`,
+/// `col2`, ... by position (Spark's CreateStruct naming).
+pub fn make_struct(values: Vec<(Expr, Option<String>)>) -> Expr {
+    let mut fields = vec![];
+    let mut args = vec![];
+    for (i, (e, name)) in values.into_iter().enumerate() {
+        let name = name.unwrap_or_else(|| match &e {
+            Expr::Column(c) => c.name.clone(),
+            Expr::Function {
+                func: ScalarFunc::Coll(CollectionFunc::GetField(j)),
+                args,
+                ..
+            } => match args[0].data_type() {
+                DataType::Struct(fs) => fs[*j].name().clone(),
+                _ => format!("col{}", i + 1),
+            },
+            _ => format!("col{}", i + 1),
+        });
+        fields.push(arrow::datatypes::Field::new(name, e.data_type(), true));
+        args.push(e);
+    }
+    Expr::Function {
+        func: ScalarFunc::Coll(CollectionFunc::MakeStruct),
+        args,
+        data_type: DataType::Struct(fields.into()),
+    }
 }

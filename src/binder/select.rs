@@ -13,7 +13,7 @@ use super::scope::{Scope, ScopeCol};
 use super::Binder;
 use crate::catalog::FileFormat;
 use crate::error::{QuarryError, Result};
-use crate::plan::{BinOp, Column, Expr, JoinType, LogicalPlan, SortKey};
+use crate::plan::{BinOp, Column, Expr, GeneratorKind, JoinType, LogicalPlan, SortKey};
 
 /// Project `plan`'s `cols` to `types` (identity where equal).
 pub fn cast_columns(plan: LogicalPlan, cols: &[Column], types: &[DataType]) -> Result<LogicalPlan> {
@@ -139,9 +139,6 @@ impl Binder<'_> {
         order_by: &[ast::OrderByExpr],
         outer: &[Scope],
     ) -> Result<(LogicalPlan, Vec<Column>)> {
-        if !s.lateral_views.is_empty() {
-            return Err(QuarryError::NotSupported("LATERAL VIEW".into()));
-        }
         let window_state = super::window::WindowState::new(&s.named_window)?;
         if !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() {
             return Err(QuarryError::NotSupported(
@@ -152,7 +149,7 @@ impl Binder<'_> {
             return Err(QuarryError::NotSupported("TOP / SELECT INTO".into()));
         }
         // FROM
-        let (mut plan, scope) = if s.from.is_empty() {
+        let (mut plan, mut scope) = if s.from.is_empty() {
             let one_row = LogicalPlan::Values {
                 columns: vec![],
                 rows: vec![vec![]],
@@ -181,6 +178,36 @@ impl Binder<'_> {
             }
             acc.ok_or_else(|| QuarryError::Internal("empty FROM".into()))?
         };
+        // LATERAL VIEW gen(x) t AS a, b: a Generate over FROM, its columns qualified by t
+        for lv in &s.lateral_views {
+            let cx = ExprCtx {
+                scope: &scope,
+                outer,
+                agg: None,
+                clause: "LATERAL VIEW",
+                windows: None,
+            };
+            let aliases: Vec<String> = lv
+                .lateral_col_alias
+                .iter()
+                .map(|i| i.value.clone())
+                .collect();
+            let (kind, outer_gen, arg, cols) =
+                self.bind_generator(&lv.lateral_view, &aliases, &cx)?;
+            let q = lv
+                .lateral_view_name
+                .0
+                .last()
+                .map(|p| p.to_string().trim_matches('`').to_ascii_lowercase());
+            plan = LogicalPlan::Generate {
+                input: Box::new(plan),
+                kind,
+                outer: outer_gen || lv.outer,
+                arg,
+                columns: cols.clone(),
+            };
+            scope = scope.join(&Scope::new(q.as_deref(), &cols));
+        }
         // WHERE
         if let Some(w) = &s.selection {
             if contains_aggregate(w) {
@@ -220,10 +247,23 @@ impl Binder<'_> {
         enum Item {
             Ast(ast::Expr, String),
             Col(Column),
+            /// A generator (explode, ...) with its column aliases.
+            Gen(ast::Expr, Vec<String>),
         }
         let mut items: Vec<Item> = vec![];
         for it in &s.projection {
             match it {
+                ast::SelectItem::UnnamedExpr(e) if is_generator(e) => {
+                    items.push(Item::Gen(e.clone(), vec![]))
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } if is_generator(expr) => {
+                    items.push(Item::Gen(expr.clone(), vec![alias.value.clone()]))
+                }
+                ast::SelectItem::ExprWithAliases { expr, aliases } if is_generator(expr) => items
+                    .push(Item::Gen(
+                        expr.clone(),
+                        aliases.iter().map(|a| a.value.clone()).collect(),
+                    )),
                 ast::SelectItem::UnnamedExpr(e) => items.push(Item::Ast(e.clone(), expr_name(e))),
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     items.push(Item::Ast(expr.clone(), alias.value.clone()))
@@ -261,7 +301,7 @@ impl Binder<'_> {
             .iter()
             .filter_map(|i| match i {
                 Item::Ast(e, n) => Some((n.clone(), e.clone())),
-                Item::Col(_) => None,
+                Item::Col(_) | Item::Gen(..) => None,
             })
             .collect();
         // grouping sets: indexes into `group_exprs` (None: a plain GROUP BY)
@@ -289,7 +329,7 @@ impl Binder<'_> {
         let has_agg = !group_exprs.is_empty()
             || items
                 .iter()
-                .any(|i| matches!(i, Item::Ast(e, _) if contains_aggregate(e)))
+                .any(|i| matches!(i, Item::Ast(e, _) | Item::Gen(e, _) if contains_aggregate(e)))
             || s.having.as_ref().is_some_and(contains_aggregate)
             || order_by.iter().any(|o| contains_aggregate(&o.expr));
         if s.having.is_some() && !has_agg {
@@ -322,6 +362,9 @@ impl Binder<'_> {
                                     return Err(QuarryError::Analysis(format!("[GROUP_BY_POS_AGGREGATE] GROUP BY {n} refers to an expression that contains an aggregate function")));
                                 }
                                 e.clone()
+                            }
+                            Some(Item::Gen(..)) => {
+                                return Err(QuarryError::Analysis(format!("[UNSUPPORTED_GENERATOR.OUTSIDE_SELECT] GROUP BY {n} refers to a generator; generators are not allowed in GROUP BY")));
                             }
                             Some(Item::Col(c)) => {
                                 let e = Expr::Column(c.clone());
@@ -404,8 +447,22 @@ impl Binder<'_> {
             windows: Some(&window_state),
         };
         let mut exprs: Vec<(Expr, Column)> = vec![];
+        let mut generate: Option<(GeneratorKind, bool, Expr, Vec<Column>)> = None;
         for it in &items {
             match it {
+                Item::Gen(g, aliases) => {
+                    if generate.is_some() {
+                        return Err(QuarryError::Analysis("[UNSUPPORTED_GENERATOR.MULTI_GENERATOR] only one generator is allowed per SELECT clause".into()));
+                    }
+                    let (kind, outer_gen, arg, cols) = self.bind_generator(g, aliases, &item_cx)?;
+                    for c in &cols {
+                        exprs.push((
+                            Expr::Column(c.clone()),
+                            Column::new(c.name.clone(), c.data_type.clone(), true),
+                        ));
+                    }
+                    generate = Some((kind, outer_gen, arg, cols));
+                }
                 Item::Col(c) => {
                     let e = match &agg_state {
                         Some(a) => {
@@ -607,6 +664,16 @@ impl Binder<'_> {
             };
         }
         let _ = post_scope;
+        // a generator in the SELECT list: after grouping and windows, before the projection
+        if let Some((kind, outer, arg, columns)) = generate {
+            plan = LogicalPlan::Generate {
+                input: Box::new(plan),
+                kind,
+                outer,
+                arg,
+                columns,
+            };
+        }
         let is_distinct = match &s.distinct {
             None | Some(ast::Distinct::All) => false,
             Some(ast::Distinct::Distinct) => true,
@@ -1379,4 +1446,9 @@ pub(super) fn alias_columns(alias: &Option<ast::TableAlias>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Whether `e` is a call of a generator function (explode, posexplode, inline, ...).
+fn is_generator(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Function(f) if GeneratorKind::lookup(&function_name(f)).is_some())
 }

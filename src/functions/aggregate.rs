@@ -41,6 +41,10 @@ pub enum AggFunc {
     BoolOr,
     /// `first(x)` / `any_value(x)`: some value of the group (the first seen).
     First,
+    /// `collect_list(x)` / `array_agg(x)`: the group's non-NULL values as an array.
+    CollectList,
+    /// `collect_set(x)`: the group's distinct non-NULL values as an array.
+    CollectSet,
 }
 
 impl AggFunc {
@@ -61,6 +65,8 @@ impl AggFunc {
             AggFunc::BoolAnd => "bool_and",
             AggFunc::BoolOr => "bool_or",
             AggFunc::First => "first",
+            AggFunc::CollectList => "collect_list",
+            AggFunc::CollectSet => "collect_set",
         }
     }
 
@@ -93,6 +99,9 @@ impl AggFunc {
                 | "first"
                 | "first_value"
                 | "any_value"
+                | "collect_list"
+                | "array_agg"
+                | "collect_set"
         )
     }
 
@@ -164,6 +173,15 @@ impl AggFunc {
             "first" | "first_value" | "any_value" => {
                 need(1)?;
                 (AggFunc::First, None, arg_types[0].clone())
+            }
+            "collect_list" | "array_agg" | "collect_set" => {
+                need(1)?;
+                let f = if name == "collect_set" {
+                    AggFunc::CollectSet
+                } else {
+                    AggFunc::CollectList
+                };
+                (f, None, crate::types::list_type(arg_types[0].clone()))
             }
             "median" => {
                 need(1)?;
@@ -322,6 +340,12 @@ pub fn create_accumulator(
                 func: func.clone(),
             })
         }
+        AggFunc::CollectList | AggFunc::CollectSet => Box::new(CollectAcc {
+            converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
+            result_type: result_type.clone(),
+            values: vec![],
+            seen: (*func == AggFunc::CollectSet).then(Vec::new),
+        }),
         AggFunc::BoolAnd | AggFunc::BoolOr => Box::new(BoolAcc {
             vals: vec![],
             and: *func == AggFunc::BoolAnd,
@@ -754,6 +778,81 @@ impl Accumulator for PercentileDiscAcc {
         }
         let mut cols = self.converter.convert_rows(picked)?;
         Ok(cols.remove(0))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// collect_list / collect_set: each group's non-NULL values (arrow-row encoded) in the
+/// order seen; collect_set keeps the first of equal values.
+struct CollectAcc {
+    converter: RowConverter,
+    result_type: DataType,
+    values: Vec<Vec<Vec<u8>>>,
+    seen: Option<Vec<HashSet<Vec<u8>>>>,
+}
+impl CollectAcc {
+    fn push(&mut self, g: usize, row: &[u8]) {
+        if let Some(seen) = &mut self.seen {
+            if !seen[g].insert(row.to_vec()) {
+                return;
+            }
+        }
+        self.values[g].push(row.to_vec());
+    }
+    fn resize(&mut self, n: usize) {
+        self.values.resize(n, vec![]);
+        if let Some(seen) = &mut self.seen {
+            seen.resize(n, HashSet::new());
+        }
+    }
+}
+impl Accumulator for CollectAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.resize(n);
+        let rows = self.converter.convert_columns(&args[..1])?;
+        for (i, &g) in groups.iter().enumerate() {
+            if args[0].is_valid(i) {
+                self.push(g, rows.row(i).as_ref());
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<CollectAcc>(other)?;
+        self.resize(n);
+        for (g, v) in o.values.into_iter().enumerate() {
+            for r in v {
+                self.push(mapping[g], &r);
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.resize(n);
+        let parser = self.converter.parser();
+        let rows: Vec<arrow::row::Row> = self
+            .values
+            .iter()
+            .flatten()
+            .map(|r| parser.parse(r))
+            .collect();
+        let DataType::List(field) = &self.result_type else {
+            return Err(QuarryError::Internal("collect_list result type".into()));
+        };
+        let values = if rows.is_empty() {
+            new_empty_array(field.data_type())
+        } else {
+            self.converter.convert_rows(rows)?.remove(0)
+        };
+        let lengths = self.values.iter().map(|v| v.len());
+        Ok(Arc::new(ListArray::try_new(
+            field.clone(),
+            arrow::buffer::OffsetBuffer::from_lengths(lengths),
+            values,
+            None,
+        )?))
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self

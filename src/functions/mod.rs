@@ -1,7 +1,9 @@
-//! The function library, by Spark SQL names: scalar functions ([`scalar`]) and
+//! The function library, by Spark SQL names: scalar functions ([`scalar`], with
+//! [`math`], [`strings`], [`datetime`] and [`collections`]) and
 //! aggregate functions with their per-group accumulators ([`aggregate`]).
 
 pub mod aggregate;
+pub mod collections;
 pub mod datetime;
 pub mod math;
 pub mod scalar;

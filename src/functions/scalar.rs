@@ -73,6 +73,8 @@ pub enum ScalarFunc {
     MakeDate,
     /// Math and bit functions ([`super::math`]).
     Math(super::math::MathFunc),
+    /// Array, map and struct functions ([`super::collections`]).
+    Coll(super::collections::CollectionFunc),
     /// String and binary functions ([`super::strings`]).
     Str(super::strings::StringFunc),
     /// Date and time functions ([`super::datetime`]).
@@ -141,6 +143,7 @@ impl ScalarFunc {
             RegexpExtract => "regexp_extract",
             MakeDate => "make_date",
             Math(f) => f.name(),
+            Coll(f) => f.name(),
             Str(f) => f.name(),
             Date(f) => f.name(),
         }
@@ -218,6 +221,7 @@ impl ScalarFunc {
             other => {
                 return super::math::MathFunc::lookup(other)
                     .map(Math)
+                    .or_else(|| super::collections::CollectionFunc::lookup(other).map(Coll))
                     .or_else(|| super::strings::StringFunc::lookup(other).map(Str))
                     .or_else(|| super::datetime::DateFunc::lookup(other).map(Date))
             }
@@ -239,6 +243,7 @@ impl ScalarFunc {
         let d = DataType::Float64;
         Ok(match self {
             Math(f) => return f.signature(args),
+            Coll(f) => return f.signature(args, common),
             Str(f) => return f.signature(args),
             Date(f) => return f.signature(args),
             Lower | Upper | Trim | LTrim | RTrim | Initcap | Reverse => {
@@ -582,6 +587,12 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
     use ScalarFunc::*;
     Ok(match func {
         Math(f) => super::math::evaluate(f, args, n)?,
+        Coll(f) => {
+            return Err(QuarryError::Internal(format!(
+                "{} needs its result type: evaluate it through collections::evaluate",
+                f.name()
+            )))
+        }
         Str(f) => super::strings::evaluate(f, args, n)?,
         Date(f) => super::datetime::evaluate(f, args, n)?,
         Lower => map_str(&args[0], |s| s.to_lowercase())?,

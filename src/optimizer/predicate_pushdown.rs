@@ -358,6 +358,29 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
                 keep,
             )
         }
+        LogicalPlan::Generate {
+            input,
+            kind,
+            outer,
+            arg,
+            columns,
+        } => {
+            // conjuncts on the input's columns hold for the input rows they came from
+            let in_ids = ids(&input);
+            let (down, keep): (Vec<Expr>, Vec<Expr>) = preds
+                .into_iter()
+                .partition(|p| pushable(p) && covered(p, &in_ids));
+            with_filter(
+                LogicalPlan::Generate {
+                    input: Box::new(push(*input, down)),
+                    kind,
+                    outer,
+                    arg,
+                    columns,
+                },
+                keep,
+            )
+        }
         LogicalPlan::Expand {
             input,
             projections,

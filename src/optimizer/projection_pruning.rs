@@ -175,6 +175,25 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
                 windows,
             }
         }
+        LogicalPlan::Generate {
+            input,
+            kind,
+            outer,
+            arg,
+            columns,
+        } => {
+            // the generator stays (it sets the row count); its input keeps what is needed
+            // above and what the generated value is computed from
+            let mut need = required.clone();
+            need.extend(arg.column_ids());
+            LogicalPlan::Generate {
+                input: Box::new(prune(*input, &need, false)),
+                kind,
+                outer,
+                arg,
+                columns,
+            }
+        }
         LogicalPlan::Expand {
             input,
             projections,

@@ -26,6 +26,9 @@ use crate::error::Result;
 use crate::plan::{BinOp, Column, ColumnId, Expr, JoinType, LogicalPlan, TableSource};
 use crate::types::ScalarValue;
 
+/// The assumed number of rows a generator (explode, ...) makes of each input row.
+const GENERATE_ROWS_PER_INPUT_ROW: f64 = 4.0;
+
 /// Rows assumed for a CSV/JSON file, whose footer does not say (about 1 MiB of text).
 pub const DEFAULT_ROWS_PER_TEXT_FILE: f64 = 10_000.0;
 
@@ -854,6 +857,10 @@ pub fn estimate_node(plan: &LogicalPlan, c: &dyn ChildEstimates) -> Result<Stati
             Statistics::unknown(s.rows * projections.len() as f64)
         }
         LogicalPlan::Window { input, .. } => c.child(input)?,
+        // without statistics of collection sizes: a few rows per input row
+        LogicalPlan::Generate { input, .. } => {
+            Statistics::unknown(c.child(input)?.rows * GENERATE_ROWS_PER_INPUT_ROW)
+        }
         LogicalPlan::Union { inputs, .. } => {
             let mut rows = 0.0;
             for i in inputs {

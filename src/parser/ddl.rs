@@ -96,10 +96,29 @@ fn data_type(p: &mut Parser) -> PResult<arrow::datatypes::DataType> {
         text.push_str(" precision");
     }
     if p.consume_token(&Token::Lt) {
-        return Err(ParserError::ParserError(format!(
-            "not supported: complex type {text}<...> in a column definition at Line: {}, Column: {}",
-            start.span.start.line, start.span.start.column
-        )));
+        // a complex type: take its text up to the matching `>` (`>>` closes two)
+        text.push('<');
+        let mut depth = 1;
+        while depth > 0 {
+            let t = p.next_token();
+            match &t.token {
+                Token::Lt => depth += 1,
+                Token::Gt => depth -= 1,
+                Token::ShiftRight => depth -= 2,
+                Token::EOF => return p.expected(">", t),
+                _ => {}
+            }
+            if depth < 0 {
+                return p.expected("a data type", t);
+            }
+            match &t.token {
+                Token::Word(w) => {
+                    text.push(' ');
+                    text.push_str(&w.value);
+                }
+                other => text.push_str(&other.to_string()),
+            }
+        }
     }
     if p.consume_token(&Token::LParen) {
         let mut args = vec![];

@@ -168,7 +168,12 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
                 .iter()
                 .map(|a| evaluate(a, batch, layout))
                 .collect::<Result<_>>()?;
-            let out = scalar::evaluate(*func, &arrays, n)?;
+            let out = match func {
+                scalar::ScalarFunc::Coll(f) => {
+                    crate::functions::collections::evaluate(*f, &arrays, n, data_type)?
+                }
+                f => scalar::evaluate(*f, &arrays, n)?,
+            };
             if out.data_type() != data_type {
                 return cast_array(&out, data_type);
             }
@@ -213,6 +218,25 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     }
     if to == &DataType::Utf8 {
         match a.data_type() {
+            DataType::List(_) | DataType::Map(..) | DataType::Struct(_) => {
+                let mut buf = String::new();
+                return Ok(Arc::new(
+                    (0..a.len())
+                        .map(|i| {
+                            (!a.is_null(i)).then(|| {
+                                buf.clear();
+                                crate::format::format_nested(
+                                    a.as_ref(),
+                                    i,
+                                    crate::format::NestedStyle::Cast,
+                                    &mut buf,
+                                );
+                                buf.clone()
+                            })
+                        })
+                        .collect::<StringArray>(),
+                ));
+            }
             // bytes that are not UTF-8 become U+FFFD, as Java's `new String(bytes, UTF_8)`
             DataType::Binary => {
                 return Ok(Arc::new(
@@ -330,6 +354,10 @@ fn binary(
     layout: &Layout,
 ) -> Result<ArrayRef> {
     let l = evaluate(left, batch, layout)?;
+    if op.is_comparison() && l.data_type().is_nested() {
+        let r = evaluate(right, batch, layout)?;
+        return nested_compare(op, &l, &r);
+    }
     // comparisons against a literal use the scalar form of the kernels
     if op.is_comparison() {
         if let Expr::Literal(v) = right {
@@ -533,4 +561,44 @@ fn int64_wrapping(
         .map(|(x, y)| Some(f(x?, y?)))
         .collect();
     cast_array(&(Arc::new(q) as ArrayRef), out)
+}
+
+/// Compare arrays and structs row by row with arrow's `make_comparator` (Spark's
+/// ordering: element by element, field by field, a NULL inside before any value);
+/// a NULL operand gives NULL except for `<=>`. A literal side (one row) is repeated.
+fn nested_compare(op: BinOp, l: &ArrayRef, r: &ArrayRef) -> Result<ArrayRef> {
+    use std::cmp::Ordering;
+    let n = l.len().max(r.len());
+    let cmp = arrow::array::make_comparator(l.as_ref(), r.as_ref(), Default::default())?;
+    let (li, ri) = (
+        |i: usize| if l.len() == 1 { 0 } else { i },
+        |i: usize| if r.len() == 1 { 0 } else { i },
+    );
+    Ok(Arc::new(
+        (0..n)
+            .map(|i| {
+                let (a, b) = (li(i), ri(i));
+                let (an, bn) = (l.is_null(a), r.is_null(b));
+                if op == BinOp::NullSafeEq {
+                    return Some(if an || bn {
+                        an && bn
+                    } else {
+                        cmp(a, b) == Ordering::Equal
+                    });
+                }
+                if an || bn {
+                    return None;
+                }
+                let o = cmp(a, b);
+                Some(match op {
+                    BinOp::Eq => o == Ordering::Equal,
+                    BinOp::NotEq => o != Ordering::Equal,
+                    BinOp::Lt => o == Ordering::Less,
+                    BinOp::LtEq => o != Ordering::Greater,
+                    BinOp::Gt => o == Ordering::Greater,
+                    _ => o != Ordering::Less,
+                })
+            })
+            .collect::<BooleanArray>(),
+    ))
 }

@@ -10,6 +10,7 @@
 pub mod aggregate;
 pub mod analyze;
 pub mod eval;
+pub mod generate;
 pub mod join;
 pub mod operators;
 pub mod planner;

@@ -269,6 +269,23 @@ impl<'a> PhysicalPlanner<'a> {
                     schema_of(&cols),
                 ))
             }
+            LogicalPlan::Generate {
+                input,
+                kind,
+                outer,
+                arg,
+                ..
+            } => {
+                let cols = plan.schema();
+                Arc::new(super::generate::GenerateExec::new(
+                    self.create(input)?,
+                    *kind,
+                    *outer,
+                    arg.clone(),
+                    ids(&cols),
+                    schema_of(&cols),
+                ))
+            }
             LogicalPlan::Window { input, windows } => {
                 let cols = plan.schema();
                 let ws = windows.iter().map(|(w, _)| w.clone()).collect();

@@ -273,12 +273,16 @@ impl PartialEq for Expr {
             ) => a == b && p1 == p2 && n1 == n2 && c1 == c2,
             (
                 Function {
-                    func: f1, args: a1, ..
+                    func: f1,
+                    args: a1,
+                    data_type: t1,
                 },
                 Function {
-                    func: f2, args: a2, ..
+                    func: f2,
+                    args: a2,
+                    data_type: t2,
                 },
-            ) => f1 == f2 && a1 == a2,
+            ) => f1 == f2 && a1 == a2 && t1 == t2,
             (InSet { set: s1, .. }, InSet { set: s2, .. }) => Arc::ptr_eq(s1, s2),
             (Subquery { plan: p1, .. }, Subquery { plan: p2, .. }) => Arc::ptr_eq(p1, p2),
             _ => false,
@@ -628,9 +632,33 @@ impl fmt::Display for Expr {
                 if *negated { " NOT" } else { "" },
                 if *case_insensitive { "ILIKE" } else { "LIKE" }
             ),
-            Expr::Function { func, args, .. } => {
+            Expr::Function {
+                func,
+                args,
+                data_type,
+            } => {
+                use crate::functions::collections::CollectionFunc as C;
                 let a: Vec<String> = args.iter().map(|e| e.to_string()).collect();
-                write!(f, "{}({})", func.name(), a.join(", "))
+                match (func, data_type) {
+                    // fields are named by the type, so the text tells calls apart (CSE
+                    // keys expressions by it)
+                    (ScalarFunc::Coll(C::GetField(i)), _) => match args[0].data_type() {
+                        DataType::Struct(fs) if *i < fs.len() => {
+                            write!(f, "{}.{}", a[0], fs[*i].name())
+                        }
+                        _ => write!(f, "{}.{i}", a[0]),
+                    },
+                    (ScalarFunc::Coll(C::MakeStruct), DataType::Struct(fs)) => {
+                        let parts: Vec<String> = fs
+                            .iter()
+                            .zip(&a)
+                            .map(|(fl, v)| format!("'{}', {v}", fl.name()))
+                            .collect();
+                        write!(f, "named_struct({})", parts.join(", "))
+                    }
+                    (ScalarFunc::Coll(C::Subscript), _) => write!(f, "{}[{}]", a[0], a[1]),
+                    _ => write!(f, "{}({})", func.name(), a.join(", ")),
+                }
             }
             Expr::Subquery { kind, .. } => match kind {
                 SubqueryKind::Scalar => write!(f, "scalar-subquery"),

@@ -15,6 +15,8 @@ pub use expr::{
 };
 
 use crate::catalog::{ColumnDef, FileFormat, PartitionMeta};
+use arrow::datatypes::DataType;
+
 use crate::types::type_name;
 
 /// Where a table's files are.
@@ -71,6 +73,75 @@ pub enum JoinType {
 pub enum SetOpKind {
     Intersect,
     Except,
+}
+
+/// What a [`LogicalPlan::Generate`] makes of one value (Spark's generators).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GeneratorKind {
+    /// `explode(array)`: one row per element (`col`); `explode(map)`: per entry (`key`, `value`).
+    Explode,
+    /// `posexplode`: as `explode` with the 0-based position first (`pos`).
+    PosExplode,
+    /// `inline(array<struct>)`: one row per element, one column per struct field.
+    Inline,
+}
+
+impl GeneratorKind {
+    /// The generator for a function name, and whether it is the `_outer` form.
+    pub fn lookup(name: &str) -> Option<(GeneratorKind, bool)> {
+        Some(match name {
+            "explode" => (GeneratorKind::Explode, false),
+            "explode_outer" => (GeneratorKind::Explode, true),
+            "posexplode" => (GeneratorKind::PosExplode, false),
+            "posexplode_outer" => (GeneratorKind::PosExplode, true),
+            "inline" => (GeneratorKind::Inline, false),
+            "inline_outer" => (GeneratorKind::Inline, true),
+            _ => return None,
+        })
+    }
+    /// The generated columns' default names and types for an argument of type `arg`
+    /// (Spark's: `col`, or `key` and `value` for a map; `pos` first for posexplode; the
+    /// struct's field names for inline). Errors name the type the generator needs.
+    pub fn output_fields(&self, arg: &DataType) -> crate::error::Result<Vec<(String, DataType)>> {
+        let bad = |want: &str| {
+            crate::error::QuarryError::Analysis(format!(
+                "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{}\": the input should be {want}, not {}",
+                self.name(),
+                type_name(arg)
+            ))
+        };
+        let mut out = vec![];
+        if *self == GeneratorKind::PosExplode {
+            out.push(("pos".to_string(), DataType::Int32));
+        }
+        match (self, arg) {
+            (GeneratorKind::Inline, DataType::List(f)) => match f.data_type() {
+                DataType::Struct(fs) => {
+                    out.extend(fs.iter().map(|f| (f.name().clone(), f.data_type().clone())))
+                }
+                _ => return Err(bad("an array of structs")),
+            },
+            (GeneratorKind::Inline, DataType::Null) => {}
+            (GeneratorKind::Inline, _) => return Err(bad("an array of structs")),
+            (_, DataType::List(f)) => out.push(("col".into(), f.data_type().clone())),
+            (_, DataType::Null) => out.push(("col".into(), DataType::Null)),
+            (_, DataType::Map(..)) => {
+                let (k, v) = crate::types::map_key_value(arg).ok_or_else(|| bad("a map"))?;
+                out.push(("key".into(), k.clone()));
+                out.push(("value".into(), v.clone()));
+            }
+            _ => return Err(bad("an array or a map")),
+        }
+        Ok(out)
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            GeneratorKind::Explode => "explode",
+            GeneratorKind::PosExplode => "posexplode",
+            GeneratorKind::Inline => "inline",
+        }
+    }
 }
 
 /// A logical plan node.
@@ -132,6 +203,17 @@ pub enum LogicalPlan {
     Expand {
         input: Box<LogicalPlan>,
         projections: Vec<Vec<Expr>>,
+        columns: Vec<Column>,
+    },
+    /// A generator (explode, posexplode, inline; `LATERAL VIEW` and generators in the
+    /// SELECT list): each input row repeated once per generated row, as the input's
+    /// columns (same ids) followed by `columns`. A NULL or empty collection makes no
+    /// rows, or with `outer` one row of NULLs.
+    Generate {
+        input: Box<LogicalPlan>,
+        kind: GeneratorKind,
+        outer: bool,
+        arg: Expr,
         columns: Vec<Column>,
     },
     /// Window functions: the input's columns plus one column per call.
@@ -201,7 +283,8 @@ impl LogicalPlan {
                 .into_iter()
                 .chain(windows.iter().map(|(_, c)| c.clone()))
                 .collect(),
-            LogicalPlan::Expand { input, columns, .. } => input
+            LogicalPlan::Expand { input, columns, .. }
+            | LogicalPlan::Generate { input, columns, .. } => input
                 .schema()
                 .into_iter()
                 .chain(columns.iter().cloned())
@@ -221,7 +304,8 @@ impl LogicalPlan {
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. }
             | LogicalPlan::Window { input, .. }
-            | LogicalPlan::Expand { input, .. } => vec![input],
+            | LogicalPlan::Expand { input, .. }
+            | LogicalPlan::Generate { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } | LogicalPlan::SetOp { left, right, .. } => {
                 vec![left, right]
             }
@@ -288,6 +372,19 @@ impl LogicalPlan {
             } => LogicalPlan::Expand {
                 input: b(input)?,
                 projections,
+                columns,
+            },
+            LogicalPlan::Generate {
+                input,
+                kind,
+                outer,
+                arg,
+                columns,
+            } => LogicalPlan::Generate {
+                input: b(input)?,
+                kind,
+                outer,
+                arg,
                 columns,
             },
             LogicalPlan::Union { inputs, columns } => LogicalPlan::Union {
@@ -409,6 +506,19 @@ impl LogicalPlan {
                 projections: projections.into_iter().map(|r| m(r, f)).collect(),
                 columns,
             },
+            LogicalPlan::Generate {
+                input,
+                kind,
+                outer,
+                arg,
+                columns,
+            } => LogicalPlan::Generate {
+                input,
+                kind,
+                outer,
+                arg: f(arg),
+                columns,
+            },
             p @ (LogicalPlan::Range { .. }
             | LogicalPlan::Limit { .. }
             | LogicalPlan::Union { .. }
@@ -444,6 +554,7 @@ impl LogicalPlan {
                 })
                 .collect(),
             LogicalPlan::Expand { projections, .. } => projections.iter().flatten().collect(),
+            LogicalPlan::Generate { arg, .. } => vec![arg],
             LogicalPlan::Range { .. }
             | LogicalPlan::Limit { .. }
             | LogicalPlan::Union { .. }
@@ -598,6 +709,22 @@ impl LogicalPlan {
                         .join(", ")
                 )
             }
+            LogicalPlan::Generate {
+                kind,
+                outer,
+                arg,
+                columns,
+                ..
+            } => format!(
+                "Generate {}{}({arg}) [{}]",
+                kind.name(),
+                if *outer { "_outer" } else { "" },
+                columns
+                    .iter()
+                    .map(|c| format!("{}#{}", c.name, c.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             LogicalPlan::Window { windows, .. } => {
                 let w: Vec<String> = windows
                     .iter()
