@@ -878,7 +878,17 @@ impl Binder<'_> {
         if f.over.is_some() {
             return self.bind_window(f, cx);
         }
-        let (args, distinct, star) = self.function_args(f)?;
+        let (mut args, mut distinct, star) = self.function_args(f)?;
+        // approx_count_distinct(x[, rsd]) is answered exactly: count(DISTINCT x) is within
+        // any relative error Spark's HyperLogLog++ allows
+        let name = if name == "approx_count_distinct" {
+            crate::functions::check_arity(&name, args.len(), 1, 2)?;
+            args.truncate(1);
+            distinct = true;
+            "count".to_string()
+        } else {
+            name
+        };
         if f.filter.is_some() && !AggFunc::is_aggregate_name(&name) {
             return Err(QuarryError::Analysis(format!(
                 "FILTER (WHERE ...) is only allowed on aggregate functions, not {name}()"

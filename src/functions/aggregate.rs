@@ -45,6 +45,9 @@ pub enum AggFunc {
     CollectList,
     /// `collect_set(x)`: the group's distinct non-NULL values as an array.
     CollectSet,
+    /// `histogram_numeric(x, nb)`: Hive's streaming histogram of at most `nb` bins, an
+    /// array of `{x, y}` structs (centre as x's type, height as a double).
+    HistogramNumeric(usize),
 }
 
 impl AggFunc {
@@ -67,6 +70,7 @@ impl AggFunc {
             AggFunc::First => "first",
             AggFunc::CollectList => "collect_list",
             AggFunc::CollectSet => "collect_set",
+            AggFunc::HistogramNumeric(_) => "histogram_numeric",
         }
     }
 
@@ -102,6 +106,8 @@ impl AggFunc {
                 | "collect_list"
                 | "array_agg"
                 | "collect_set"
+                | "histogram_numeric"
+                | "approx_count_distinct"
         )
     }
 
@@ -182,6 +188,46 @@ impl AggFunc {
                     AggFunc::CollectList
                 };
                 (f, None, crate::types::list_type(arg_types[0].clone()))
+            }
+            "histogram_numeric" => {
+                need(2)?;
+                let t = &arg_types[0];
+                if !(is_numeric(t)
+                    || matches!(
+                        t,
+                        DataType::Null | DataType::Timestamp(..) | DataType::Date32
+                    ))
+                {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] histogram_numeric needs a numeric, date or timestamp value, not {}",
+                        type_name(t)
+                    )));
+                }
+                let nb = consts.get(1).copied().flatten().ok_or_else(|| {
+                    QuarryError::Analysis(
+                        "histogram_numeric needs a constant number of bins".into(),
+                    )
+                })?;
+                if nb < 2.0 || nb.fract() != 0.0 {
+                    return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.VALUE_OUT_OF_RANGE] histogram_numeric needs at least 2 bins, got {nb}")));
+                }
+                let x = if *t == DataType::Null {
+                    DataType::Float64
+                } else {
+                    t.clone()
+                };
+                let point = DataType::Struct(
+                    vec![
+                        Field::new("x", x, true),
+                        Field::new("y", DataType::Float64, true),
+                    ]
+                    .into(),
+                );
+                (
+                    AggFunc::HistogramNumeric(nb as usize),
+                    None,
+                    crate::types::list_type(point),
+                )
             }
             "median" => {
                 need(1)?;
@@ -345,6 +391,11 @@ pub fn create_accumulator(
             result_type: result_type.clone(),
             values: vec![],
             seen: (*func == AggFunc::CollectSet).then(Vec::new),
+        }),
+        AggFunc::HistogramNumeric(nb) => Box::new(HistogramAcc {
+            nb: *nb,
+            bins: vec![],
+            result_type: result_type.clone(),
         }),
         AggFunc::BoolAnd | AggFunc::BoolOr => Box::new(BoolAcc {
             vals: vec![],
@@ -852,6 +903,167 @@ impl Accumulator for CollectAcc {
             arrow::buffer::OffsetBuffer::from_lengths(lengths),
             values,
             None,
+        )?))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// histogram_numeric: per group, Hive's NumericHistogram (Ben-Haim and Tom-Tov's
+/// streaming histogram): bins sorted by centre; a value equal to a centre adds to its
+/// height, another value makes a new bin, and while there are more than `nb` bins the
+/// two closest merge into their height-weighted mean. Ties between equally close pairs
+/// are broken by java.util.Random seeded 31183, as Hive and Spark do, so results match.
+struct HistogramAcc {
+    nb: usize,
+    bins: Vec<Histogram>,
+    result_type: DataType,
+}
+
+/// One group's bins (centre, height) and its tie-breaking random sequence.
+#[derive(Clone)]
+struct Histogram {
+    bins: Vec<(f64, f64)>,
+    rng: JavaRandom,
+}
+
+impl Histogram {
+    fn new() -> Self {
+        Histogram {
+            bins: vec![],
+            rng: JavaRandom::new(31183),
+        }
+    }
+    fn add(&mut self, v: f64, nb: usize) {
+        // the first bin whose centre is >= v
+        let i = self.bins.partition_point(|b| b.0 < v);
+        if i < self.bins.len() && self.bins[i].0 == v {
+            self.bins[i].1 += 1.0;
+        } else {
+            self.bins.insert(i, (v, 1.0));
+            self.trim(nb);
+        }
+    }
+    fn trim(&mut self, nb: usize) {
+        while self.bins.len() > nb {
+            let mut best = 0;
+            let mut smallest = self.bins[1].0 - self.bins[0].0;
+            let mut ties = 1u32;
+            for i in 1..self.bins.len() - 1 {
+                let d = self.bins[i + 1].0 - self.bins[i].0;
+                if d < smallest {
+                    smallest = d;
+                    best = i;
+                    ties = 1;
+                } else if d == smallest {
+                    ties += 1;
+                    if self.rng.next_double() <= 1.0 / ties as f64 {
+                        best = i;
+                    }
+                }
+            }
+            let (a, b) = (self.bins[best], self.bins[best + 1]);
+            let h = a.1 + b.1;
+            let mut x = a.0 * (a.1 / h);
+            x += b.0 / h * b.1;
+            self.bins[best] = (x, h);
+            self.bins.remove(best + 1);
+        }
+    }
+    /// Hive's merge: the other's bins added, sorted by centre, then trimmed.
+    fn merge(&mut self, other: &Histogram, nb: usize) {
+        if self.bins.is_empty() {
+            self.bins = other.bins.clone();
+            return;
+        }
+        self.bins.extend(other.bins.iter().copied());
+        self.bins.sort_by(|a, b| a.0.total_cmp(&b.0));
+        self.trim(nb);
+    }
+}
+
+/// java.util.Random's 48-bit linear congruential generator (for Hive-identical ties).
+#[derive(Clone)]
+struct JavaRandom(u64);
+
+impl JavaRandom {
+    const MULT: u64 = 0x5DEECE66D;
+    const MASK: u64 = (1 << 48) - 1;
+    fn new(seed: u64) -> Self {
+        JavaRandom((seed ^ Self::MULT) & Self::MASK)
+    }
+    fn next(&mut self, bits: u32) -> u64 {
+        self.0 = (self.0.wrapping_mul(Self::MULT).wrapping_add(0xB)) & Self::MASK;
+        self.0 >> (48 - bits)
+    }
+    fn next_double(&mut self) -> f64 {
+        (((self.next(26)) << 27) + self.next(27)) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}
+
+impl Accumulator for HistogramAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.bins.resize(n, Histogram::new());
+        let v = match args[0].data_type() {
+            DataType::Timestamp(..) | DataType::Date32 => {
+                let i = cast(&args[0], &DataType::Int64)?;
+                cast(&i, &DataType::Float64)?
+            }
+            _ => cast(&args[0], &DataType::Float64)?,
+        };
+        let v = v.as_primitive::<Float64Type>();
+        for (i, &g) in groups.iter().enumerate() {
+            if v.is_valid(i) {
+                self.bins[g].add(v.value(i), self.nb);
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<HistogramAcc>(other)?;
+        self.bins.resize(n, Histogram::new());
+        for (g, h) in o.bins.iter().enumerate() {
+            self.bins[mapping[g]].merge(h, self.nb);
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.bins.resize(n, Histogram::new());
+        let DataType::List(field) = &self.result_type else {
+            return Err(QuarryError::Internal("histogram_numeric type".into()));
+        };
+        let DataType::Struct(point) = field.data_type() else {
+            return Err(QuarryError::Internal("histogram_numeric point type".into()));
+        };
+        let xs: ArrayRef = Arc::new(Float64Array::from_iter_values(
+            self.bins.iter().flat_map(|h| h.bins.iter().map(|b| b.0)),
+        ));
+        let ys: ArrayRef = Arc::new(Float64Array::from_iter_values(
+            self.bins.iter().flat_map(|h| h.bins.iter().map(|b| b.1)),
+        ));
+        // centres back to the input's type (integers truncate, as Spark's toInt/toLong)
+        let xt = point[0].data_type();
+        let xs = match xt {
+            DataType::Timestamp(..) | DataType::Date32 => {
+                let i = cast(&xs, &DataType::Int64)?;
+                let i = if *xt == DataType::Date32 {
+                    cast(&i, &DataType::Int32)?
+                } else {
+                    i
+                };
+                cast(&i, xt)?
+            }
+            t => cast(&xs, t)?,
+        };
+        let points = StructArray::try_new(point.clone(), vec![xs, ys], None)?;
+        let valid: arrow::buffer::NullBuffer =
+            self.bins.iter().map(|h| !h.bins.is_empty()).collect();
+        Ok(Arc::new(ListArray::try_new(
+            field.clone(),
+            arrow::buffer::OffsetBuffer::from_lengths(self.bins.iter().map(|h| h.bins.len())),
+            Arc::new(points),
+            Some(valid),
         )?))
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
