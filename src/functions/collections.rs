@@ -294,6 +294,18 @@ impl CollectionFunc {
     }
 }
 
+/// The most elements `sequence` and `array_repeat` make for one batch of rows (2^27:
+/// about 1 GiB of 8-byte values), so a huge count is an error, not an allocation that
+/// takes the machine's memory.
+pub const MAX_GENERATED_ELEMENTS: usize = 1 << 27;
+
+fn too_many(f: &str, n: usize) -> QuarryError {
+    exec(
+        f,
+        format!("[COLLECTION_SIZE_LIMIT_EXCEEDED] cannot create an array of {n} elements (at most {MAX_GENERATED_ELEMENTS} per batch)"),
+    )
+}
+
 fn exec(f: &str, msg: impl std::fmt::Display) -> QuarryError {
     QuarryError::Execution(format!("{f}: {msg}"))
 }
@@ -677,8 +689,8 @@ pub fn evaluate(
                     continue;
                 }
                 let c = count.value(i).max(0) as usize;
-                if idx.len() + c > i32::MAX as usize {
-                    return Err(exec("array_repeat", format!("[COLLECTION_SIZE_LIMIT_EXCEEDED] cannot create an array of {c} elements")));
+                if idx.len().saturating_add(c) > MAX_GENERATED_ELEMENTS {
+                    return Err(too_many("array_repeat", c));
                 }
                 idx.extend(std::iter::repeat_n(i as u64, c));
                 lengths.push(c);

@@ -79,6 +79,10 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
             let mut acc: Option<BooleanArray> = None;
             for item in list {
                 let eq = match item {
+                    _ if x.data_type().is_nested() => {
+                        let r = evaluate(item, batch, layout)?;
+                        nested_compare(BinOp::Eq, &x, &r)?.as_boolean().clone()
+                    }
                     Expr::Literal(v) => cmp::eq(&x, &Scalar::new(v.0.clone()))?,
                     _ => cmp::eq(&x, &evaluate(item, batch, layout)?)?,
                 };
