@@ -988,9 +988,15 @@ impl Binder<'_> {
                 }
                 for pair in args.chunks(2) {
                     let field = match self.bind_inner(&pair[0], cx)? {
-                        Expr::Literal(v) if v.as_str().is_some() => v.as_str().unwrap_or_default().to_string(),
-                        other => return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.CREATE_NAMED_STRUCT_WITHOUT_FOLDABLE_STRING] named_struct needs constant string field names, got {other}"))),
-                    };
+                        Expr::Literal(v) => v.as_str().map(str::to_string),
+                        _ => None,
+                    }
+                    .ok_or_else(|| {
+                        QuarryError::Analysis(format!(
+                            "[DATATYPE_MISMATCH.CREATE_NAMED_STRUCT_WITHOUT_FOLDABLE_STRING] named_struct needs constant string field names, got {}",
+                            pair[0]
+                        ))
+                    })?;
                     named.push((self.bind_inner(&pair[1], cx)?, Some(field)));
                 }
             }
@@ -1247,16 +1253,16 @@ impl Binder<'_> {
             // their values, ...), so files written for DataFusion run here
             "arrow_cast" => {
                 check_arity("arrow_cast", bound.len(), 2, 2)?;
-                let name =
-                    match &bound[1] {
-                        Expr::Literal(v) if v.as_str().is_some() => {
-                            v.as_str().unwrap_or_default().to_string()
-                        }
-                        _ => return Err(QuarryError::Analysis(
-                            "arrow_cast needs a constant string type name as its second argument"
-                                .into(),
-                        )),
-                    };
+                let name = match &bound[1] {
+                    Expr::Literal(v) => v.as_str().map(str::to_string),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    QuarryError::Analysis(
+                        "arrow_cast needs a constant string type name as its second argument"
+                            .into(),
+                    )
+                })?;
                 let arrow_type: DataType = name.parse().map_err(|e| {
                     QuarryError::Analysis(format!("arrow_cast: unknown arrow type '{name}': {e}"))
                 })?;

@@ -247,6 +247,13 @@ impl Binder<'_> {
                 let t = x.data_type();
                 (WindowFunc::NthValue { n, ignore_nulls }, vec![x], t)
             }
+            "approx_count_distinct" => {
+                // answered exactly, as in a GROUP BY (see bind_function)
+                arity(1..=2, bound.len())?;
+                bound.truncate(1);
+                let (func, a, result) = resolve_aggregate("count", bound)?;
+                (WindowFunc::Aggregate { func, distinct: true }, a, result)
+            }
             _ if AggFunc::is_aggregate_name(&name) => {
                 if name == "count" && (star || bound.is_empty()) {
                     bound.clear();

@@ -366,6 +366,23 @@ pub fn build_list(result: &DataType, pieces: Vec<Option<ArrayRef>>) -> Result<Ar
     )?))
 }
 
+/// A list column of type `result` from its flattened `values`, the number of values per
+/// row and which rows are valid (not NULL).
+fn list_from_parts(
+    result: &DataType,
+    lengths: Vec<usize>,
+    values: ArrayRef,
+    valid: Vec<bool>,
+) -> Result<ArrayRef> {
+    let nulls = NullBuffer::from(valid);
+    Ok(Arc::new(ListArray::try_new(
+        list_field(result)?,
+        OffsetBuffer::from_lengths(lengths),
+        values,
+        (nulls.null_count() > 0).then_some(nulls),
+    )?))
+}
+
 /// Evaluate `func` over argument columns of `n` rows; `result` is the call's type.
 pub fn evaluate(
     func: CollectionFunc,
@@ -697,13 +714,7 @@ pub fn evaluate(
                 nulls.push(true);
             }
             let values = take(args[0].as_ref(), &UInt64Array::from(idx), None)?;
-            let nulls = NullBuffer::from(nulls);
-            Arc::new(ListArray::try_new(
-                list_field(result)?,
-                OffsetBuffer::from_lengths(lengths),
-                values,
-                (nulls.null_count() > 0).then_some(nulls),
-            )?)
+            list_from_parts(result, lengths, values, nulls)?
         }
         Sequence => sequence(args, n, result)?,
         Split => split(args, n, result)?,
@@ -912,13 +923,7 @@ fn sequence(args: &[ArrayRef], n: usize, result: &DataType) -> Result<ArrayRef> 
     let field = list_field(result)?;
     let values: ArrayRef = Arc::new(Int64Array::from(values));
     let values = crate::physical::eval::cast_array(&values, field.data_type())?;
-    let nulls = NullBuffer::from(valid);
-    Ok(Arc::new(ListArray::try_new(
-        field,
-        OffsetBuffer::from_lengths(lengths),
-        values,
-        (nulls.null_count() > 0).then_some(nulls),
-    )?))
+    list_from_parts(result, lengths, values, valid)
 }
 
 /// `split(str, regex[, limit])` as Java's `String.split(regex, limit)` with Spark's
@@ -970,13 +975,7 @@ fn split(args: &[ArrayRef], n: usize, result: &DataType) -> Result<ArrayRef> {
         lengths.push(pieces.len());
         valid.push(true);
     }
-    let nulls = NullBuffer::from(valid);
-    Ok(Arc::new(ListArray::try_new(
-        list_field(result)?,
-        OffsetBuffer::from_lengths(lengths),
-        Arc::new(values.finish()),
-        (nulls.null_count() > 0).then_some(nulls),
-    )?))
+    list_from_parts(result, lengths, Arc::new(values.finish()), valid)
 }
 
 #[cfg(test)]
