@@ -58,10 +58,7 @@ pub fn format_nested(arr: &dyn Array, i: usize, style: NestedStyle, out: &mut St
     let element = |a: &dyn Array, j: usize, out: &mut String| {
         if a.is_null(j) || a.data_type() == &DataType::Null {
             out.push_str("null");
-        } else if matches!(
-            a.data_type(),
-            DataType::List(_) | DataType::Map(..) | DataType::Struct(_)
-        ) {
+        } else if a.data_type().is_nested() {
             format_nested(a, j, style, out);
         } else if style == NestedStyle::Hive && crate::types::is_string(a.data_type()) {
             out.push('"');

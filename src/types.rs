@@ -168,18 +168,6 @@ pub fn map_key_value(dt: &DataType) -> Option<(&DataType, &DataType)> {
     }
 }
 
-/// Whether `dt` is an array, map or struct.
-pub fn is_complex(dt: &DataType) -> bool {
-    matches!(
-        dt,
-        DataType::List(_)
-            | DataType::LargeList(_)
-            | DataType::FixedSizeList(..)
-            | DataType::Map(..)
-            | DataType::Struct(_)
-    )
-}
-
 fn analysis_type(text: &str) -> QuarryError {
     QuarryError::NotSupported(format!("data type '{text}'"))
 }

@@ -60,8 +60,8 @@ pub fn comparison_type(a: &DataType, b: &DataType) -> Result<DataType> {
     Ok(match (a, b) {
         (DataType::Null, t) | (t, DataType::Null) => t.clone(),
         (x, y) if is_numeric(x) && is_numeric(y) => numeric_common(x, y),
-        (x, y) if crate::types::is_complex(x) && crate::types::is_complex(y) => wider_type(x, y)?,
-        (s, t) | (t, s) if is_string(s) && !is_string(t) && !crate::types::is_complex(t) => {
+        (x, y) if x.is_nested() && y.is_nested() => wider_type(x, y)?,
+        (s, t) | (t, s) if is_string(s) && !is_string(t) && !t.is_nested() => {
             if matches!(t, DataType::Decimal128(..)) {
                 DataType::Float64
             } else {
@@ -117,7 +117,7 @@ pub fn wider_type(a: &DataType, b: &DataType) -> Result<DataType> {
                 .collect::<Result<Vec<_>>>()?
                 .into(),
         ),
-        (s, t) | (t, s) if is_string(s) && !crate::types::is_complex(t) => DataType::Utf8,
+        (s, t) | (t, s) if is_string(s) && !t.is_nested() => DataType::Utf8,
         (DataType::Date32, DataType::Timestamp(..))
         | (DataType::Timestamp(..), DataType::Date32) => TIMESTAMP,
         _ => return Err(incompatible(a, b)),

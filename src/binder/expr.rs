@@ -50,9 +50,12 @@ pub fn ident_parts(idents: &[ast::Ident]) -> Vec<String> {
 
 /// The function name of a call, lower-case.
 pub fn function_name(f: &ast::Function) -> String {
-    f.name
-        .0
-        .last()
+    last_name_part(&f.name)
+}
+
+/// The last part of a (possibly qualified) name, unquoted and lower-case: `t` of `db.t`.
+pub fn last_name_part(n: &ast::ObjectName) -> String {
+    n.0.last()
         .map(|p| p.to_string().trim_matches('`').to_ascii_lowercase())
         .unwrap_or_default()
 }
@@ -879,11 +882,8 @@ impl Binder<'_> {
             return self.bind_window(f, cx);
         }
         let (mut args, mut distinct, star) = self.function_args(f)?;
-        // approx_count_distinct(x[, rsd]) is answered exactly: count(DISTINCT x) is within
-        // any relative error Spark's HyperLogLog++ allows
-        let name = if name == "approx_count_distinct" {
-            crate::functions::check_arity(&name, args.len(), 1, 2)?;
-            args.truncate(1);
+        let name = if crate::functions::aggregate::approx_count_distinct_as_count(&name, &mut args)?
+        {
             distinct = true;
             "count".to_string()
         } else {
@@ -1469,7 +1469,7 @@ pub fn make_case(whens: Vec<(Expr, Expr)>, els: Option<Expr>) -> Result<Expr> {
 
 /// Reject casts arrow cannot do (complex types); everything else follows arrow-cast.
 fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
-    let complex_to_string = crate::types::is_complex(from) && to == &DataType::Utf8;
+    let complex_to_string = from.is_nested() && to == &DataType::Utf8;
     if from == &DataType::Null || complex_to_string || arrow::compute::can_cast_types(from, to) {
         Ok(())
     } else {

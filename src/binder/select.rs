@@ -8,7 +8,9 @@ use arrow::datatypes::DataType;
 use sqlparser::ast;
 
 use super::coerce::{binary, cast_bool, cast_to, comparison_type};
-use super::expr::{contains_aggregate, function_name, ident_parts, AggState, ExprCtx};
+use super::expr::{
+    contains_aggregate, function_name, ident_parts, last_name_part, AggState, ExprCtx,
+};
 use super::scope::{Scope, ScopeCol};
 use super::Binder;
 use crate::catalog::FileFormat;
@@ -194,11 +196,7 @@ impl Binder<'_> {
                 .collect();
             let (kind, outer_gen, arg, cols) =
                 self.bind_generator(&lv.lateral_view, &aliases, &cx)?;
-            let q = lv
-                .lateral_view_name
-                .0
-                .last()
-                .map(|p| p.to_string().trim_matches('`').to_ascii_lowercase());
+            let q = last_name_part(&lv.lateral_view_name);
             plan = LogicalPlan::Generate {
                 input: Box::new(plan),
                 kind,
@@ -206,7 +204,7 @@ impl Binder<'_> {
                 arg,
                 columns: cols.clone(),
             };
-            scope = scope.join(&Scope::new(q.as_deref(), &cols));
+            scope = scope.join(&Scope::new(Some(&q), &cols));
         }
         // WHERE
         if let Some(w) = &s.selection {
@@ -277,11 +275,7 @@ impl Binder<'_> {
                 ast::SelectItem::QualifiedWildcard(kind, opts) => {
                     check_wildcard_opts(opts)?;
                     let q = match kind {
-                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => {
-                            n.0.last()
-                                .map(|p| p.to_string().trim_matches('`').to_ascii_lowercase())
-                                .unwrap_or_default()
-                        }
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => last_name_part(n),
                         ast::SelectItemQualifiedWildcardKind::Expr(_) => {
                             return Err(QuarryError::NotSupported("expr.* in SELECT".into()))
                         }

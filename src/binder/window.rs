@@ -147,7 +147,14 @@ impl Binder<'_> {
             clause: "a window function",
             windows: None,
         };
-        let (args, distinct, star) = self.function_args(f)?;
+        let (mut args, mut distinct, star) = self.function_args(f)?;
+        let name = if crate::functions::aggregate::approx_count_distinct_as_count(&name, &mut args)?
+        {
+            distinct = true;
+            "count".to_string()
+        } else {
+            name
+        };
         let mut bound: Vec<Expr> = args
             .iter()
             .map(|a| self.bind_expr(a, &inner))
@@ -246,13 +253,6 @@ impl Binder<'_> {
                 let x = bound.remove(0);
                 let t = x.data_type();
                 (WindowFunc::NthValue { n, ignore_nulls }, vec![x], t)
-            }
-            "approx_count_distinct" => {
-                // answered exactly, as in a GROUP BY (see bind_function)
-                arity(1..=2, bound.len())?;
-                bound.truncate(1);
-                let (func, a, result) = resolve_aggregate("count", bound)?;
-                (WindowFunc::Aggregate { func, distinct: true }, a, result)
             }
             _ if AggFunc::is_aggregate_name(&name) => {
                 if name == "count" && (star || bound.is_empty()) {

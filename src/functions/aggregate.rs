@@ -285,6 +285,18 @@ impl AggFunc {
     }
 }
 
+/// `approx_count_distinct(x[, rsd])` is answered exactly: `count(DISTINCT x)` is within
+/// any relative error Spark's HyperLogLog++ allows. When `name` is that function, checks
+/// its arity and drops `rsd` from `args`: the caller then binds `count` with DISTINCT.
+pub fn approx_count_distinct_as_count<T>(name: &str, args: &mut Vec<T>) -> Result<bool> {
+    if name != "approx_count_distinct" {
+        return Ok(false);
+    }
+    super::check_arity(name, args.len(), 1, 2)?;
+    args.truncate(1);
+    Ok(true)
+}
+
 /// Per-group state of one aggregate call.
 pub trait Accumulator: Send {
     fn update(&mut self, args: &[ArrayRef], groups: &[usize], num_groups: usize) -> Result<()>;

@@ -147,7 +147,7 @@ impl CollectionFunc {
                 (vec![t.clone(); n], list_type(t))
             }
             MakeMap => {
-                if n % 2 != 0 {
+                if !n.is_multiple_of(2) {
                     return Err(QuarryError::Analysis(format!(
                         "[WRONG_NUM_ARGS] The `map` requires an even number of parameters but the actual number is {n}"
                     )));
@@ -858,7 +858,7 @@ fn map_lookup(m: &MapArray, key: &ArrayRef) -> Result<ArrayRef> {
     } else {
         key.clone()
     };
-    let lr = conv.convert_columns(&[key.clone()])?;
+    let lr = conv.convert_columns(std::slice::from_ref(&key))?;
     let offsets = m.value_offsets();
     let idx: Vec<Option<u64>> = (0..m.len())
         .map(|i| {

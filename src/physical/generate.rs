@@ -83,8 +83,7 @@ impl GenerateExec {
         let mut elems: Vec<Option<u32>> = Vec::with_capacity(rows.capacity());
         let mut pos: Vec<Option<i32>> = Vec::with_capacity(rows.capacity());
         for i in 0..n {
-            let valid = v.data_type() != &arrow::datatypes::DataType::Null
-                && nulls.as_ref().is_none_or(|nb| nb.is_valid(i));
+            let valid = nulls.as_ref().is_none_or(|nb| nb.is_valid(i));
             let (s, e) = if valid {
                 (offsets[i], offsets[i + 1])
             } else {
