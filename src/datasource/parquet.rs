@@ -17,10 +17,11 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::{
-    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-    RowFilter,
+    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, RowFilter,
 };
+use parquet::arrow::push_decoder::ParquetPushDecoderBuilder;
 use parquet::arrow::ProjectionMask;
+use parquet::DecodeResult;
 
 use super::location::Location;
 use super::store::{FileEntry, IoStats, Storage};
@@ -315,7 +316,8 @@ pub struct RowPredicate {
 
 /// Read `row_groups` of a file, decoding only the top-level columns named in `columns`
 /// (case-insensitive; names the file lacks are skipped, the adapter fills them with NULL),
-/// and, with a `predicate`, only the rows it keeps.
+/// and, with `predicates` (applied in order, each to the rows the earlier ones kept),
+/// only the rows they keep.
 #[allow(clippy::too_many_arguments)]
 pub fn read_row_groups(
     storage: &Arc<Storage>,
@@ -324,7 +326,7 @@ pub fn read_row_groups(
     row_groups: Vec<usize>,
     columns: &[String],
     batch_size: usize,
-    predicate: Option<RowPredicate>,
+    predicates: Vec<RowPredicate>,
     stats: &IoStats,
     ahead: Option<Prefetch>,
 ) -> Result<Vec<RecordBatch>> {
@@ -336,7 +338,7 @@ pub fn read_row_groups(
             row_groups,
             columns,
             batch_size,
-            predicate,
+            predicates,
         ),
         Location::S3 { .. } => {
             let remote = RemoteFile::new(storage, file);
@@ -366,7 +368,7 @@ pub fn read_row_groups(
                     row_groups,
                     columns,
                     batch_size,
-                    predicate,
+                    predicates,
                 )
             });
             stats.merge(&remote_stats);
@@ -375,6 +377,15 @@ pub fn read_row_groups(
     }
 }
 
+/// Decode with arrow's push decoder, reading the byte ranges it asks for from `reader`.
+/// Unlike the pull reader, it keeps the columns a row filter decoded (its predicate
+/// cache) and hands them to the output for the rows kept, instead of decoding the
+/// filter's columns a second time.
+///
+/// A string column that a predicate reads alone comes back dictionary-encoded
+/// (`Dictionary(Int32, Utf8)`) when every data page of it in these row groups is
+/// dictionary-encoded: the predicate then compares each distinct value once, and only
+/// the kept rows' strings are materialized (by the caller's cast to the table's type).
 fn decode<R: ChunkReader + 'static>(
     reader: R,
     loc: &Location,
@@ -382,25 +393,105 @@ fn decode<R: ChunkReader + 'static>(
     row_groups: Vec<usize>,
     columns: &[String],
     batch_size: usize,
-    predicate: Option<RowPredicate>,
+    predicates: Vec<RowPredicate>,
 ) -> Result<Vec<RecordBatch>> {
     let err = read_err(loc);
-    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, metadata.clone())
+    let dictionary: Vec<&str> = predicates
+        .iter()
+        .filter_map(|p| match p.columns.as_slice() {
+            [c] => Some(c.as_str()),
+            _ => None,
+        })
+        .collect();
+    let metadata = with_dictionary_strings(metadata, &row_groups, &dictionary).map_err(&err)?;
+    let metadata: &ArrowReaderMetadata = &metadata;
+    let mut builder = ParquetPushDecoderBuilder::new_with_metadata(metadata.clone())
         .with_projection(roots(metadata, columns))
         .with_row_groups(row_groups)
         .with_batch_size(batch_size);
-    if let Some(RowPredicate { columns, mut eval }) = predicate {
-        let p = ArrowPredicateFn::new(roots(metadata, &columns), move |b: RecordBatch| {
-            eval(&b).map_err(|e| ArrowError::ComputeError(e.to_string()))
-        });
-        builder = builder.with_row_filter(RowFilter::new(vec![Box::new(p)]));
+    if !predicates.is_empty() {
+        let filters: Vec<Box<dyn parquet::arrow::arrow_reader::ArrowPredicate>> = predicates
+            .into_iter()
+            .map(|RowPredicate { columns, mut eval }| {
+                Box::new(ArrowPredicateFn::new(
+                    roots(metadata, &columns),
+                    move |b: RecordBatch| {
+                        eval(&b).map_err(|e| ArrowError::ComputeError(e.to_string()))
+                    },
+                )) as Box<dyn parquet::arrow::arrow_reader::ArrowPredicate>
+            })
+            .collect();
+        builder = builder.with_row_filter(RowFilter::new(filters));
     }
-    let reader = builder.build().map_err(&err)?;
+    let mut decoder = builder.build().map_err(&err)?;
     let mut out = vec![];
-    for b in reader {
-        out.push(b.map_err(|e| QuarryError::Data(format!("cannot read parquet file {loc}: {e}")))?);
+    loop {
+        match decoder.try_decode().map_err(&err)? {
+            DecodeResult::NeedsData(ranges) => {
+                let data = ranges
+                    .iter()
+                    .map(|r| reader.get_bytes(r.start, (r.end - r.start) as usize))
+                    .collect::<std::result::Result<Vec<Bytes>, _>>()
+                    .map_err(&err)?;
+                decoder.push_ranges(ranges, data).map_err(&err)?;
+            }
+            DecodeResult::Data(b) => out.push(b),
+            DecodeResult::Finished => return Ok(out),
+        }
     }
-    Ok(out)
+}
+
+/// `metadata` with the top-level string columns named in `columns` read as
+/// `Dictionary(Int32, Utf8)` where every data page of them in `row_groups` is
+/// dictionary-encoded (the page encoding statistics say so); unchanged otherwise. A
+/// chunk that fell back to plain pages is left as strings: arrow would re-encode it.
+fn with_dictionary_strings<'a>(
+    metadata: &'a ArrowReaderMetadata,
+    row_groups: &[usize],
+    columns: &[&str],
+) -> parquet::errors::Result<std::borrow::Cow<'a, ArrowReaderMetadata>> {
+    use parquet::basic::Encoding;
+    let md = metadata.metadata();
+    let schema = metadata.schema();
+    let leaf_of = |root: usize| {
+        (0..md.file_metadata().schema_descr().num_columns())
+            .find(|&l| md.file_metadata().schema_descr().get_column_root_idx(l) == root)
+    };
+    let all_dictionary = |leaf: usize| {
+        row_groups.iter().all(|&rg| {
+            md.row_groups().get(rg).is_some_and(|g| {
+                let c = g.column(leaf);
+                c.dictionary_page_offset().is_some()
+                    && c.page_encoding_stats_mask().is_some_and(|m| {
+                        m.is_only(Encoding::RLE_DICTIONARY) || m.is_only(Encoding::PLAIN_DICTIONARY)
+                    })
+            })
+        })
+    };
+    let mut changed = false;
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let wanted = f.data_type() == &DataType::Utf8
+                && columns.iter().any(|c| c.eq_ignore_ascii_case(f.name()))
+                && leaf_of(i).is_some_and(all_dictionary);
+            if wanted {
+                changed = true;
+                let t = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+                f.as_ref().clone().with_data_type(t)
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    if !changed {
+        return Ok(std::borrow::Cow::Borrowed(metadata));
+    }
+    let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    ArrowReaderMetadata::try_new(md.clone(), ArrowReaderOptions::new().with_schema(schema))
+        .map(std::borrow::Cow::Owned)
 }
 
 /// Shared footer handle.
