@@ -60,9 +60,10 @@ fn statistics_estimates_and_join_order() {
     // the join order: the filtered dimension joins the fact first, whatever the FROM order
     let q1 = "SELECT count(*) FROM fact f, d2, d1 WHERE f.k = d1.k AND f.j = d2.j AND d1.grp = 1";
     let q2 = "SELECT count(*) FROM d1, d2, fact f WHERE d1.grp = 1 AND f.j = d2.j AND d1.k = f.k";
+    // (projections are left out: one that drops a filter-only column sits over a scan)
     let shape = |p: &str| -> Vec<String> {
         p.lines()
-            .filter(|l| l.contains("Exec"))
+            .filter(|l| l.contains("Exec") && !l.trim_start().starts_with("ProjectExec"))
             .map(|l| {
                 let t = l.trim_start();
                 let name = t.split_whitespace().take(2).collect::<Vec<_>>().join(" ");

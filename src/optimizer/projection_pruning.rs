@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use super::OptimizerRule;
 use crate::error::Result;
-use crate::plan::{ColumnId, LogicalPlan};
+use crate::plan::{Column, ColumnId, Expr, LogicalPlan};
 
 pub struct ProjectionPruning;
 
@@ -41,13 +41,32 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
             if keep.is_empty() && !columns.is_empty() {
                 keep.push(0);
             }
-            let columns2 = keep.iter().map(|&i| columns[i].clone()).collect();
+            let columns2: Vec<Column> = keep.iter().map(|&i| columns[i].clone()).collect();
             let projection2 = keep.iter().map(|&i| projection[i]).collect();
-            LogicalPlan::Scan {
+            // columns only the scan's filters read stop at the scan: a join above it
+            // would otherwise copy them into its build side (TPC-H Q13's o_comment)
+            let output: Vec<Column> = columns2
+                .iter()
+                .filter(|c| required.contains(&c.id))
+                .cloned()
+                .collect();
+            let trim = !top && !output.is_empty() && output.len() < columns2.len();
+            let scan = LogicalPlan::Scan {
                 source,
                 columns: columns2,
                 projection: projection2,
                 filters,
+            };
+            if trim {
+                LogicalPlan::Project {
+                    input: Box::new(scan),
+                    exprs: output
+                        .into_iter()
+                        .map(|c| (Expr::Column(c.clone()), c))
+                        .collect(),
+                }
+            } else {
+                scan
             }
         }
         LogicalPlan::Project { input, exprs } => {
