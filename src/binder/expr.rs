@@ -882,13 +882,11 @@ impl Binder<'_> {
             return self.bind_window(f, cx);
         }
         let (mut args, mut distinct, star) = self.function_args(f)?;
-        let name = if crate::functions::aggregate::approx_count_distinct_as_count(&name, &mut args)?
-        {
-            distinct = true;
-            "count".to_string()
-        } else {
-            name
-        };
+        let name = crate::functions::aggregate::approx_count_distinct_as_count(
+            name,
+            &mut args,
+            &mut distinct,
+        )?;
         if f.filter.is_some() && !AggFunc::is_aggregate_name(&name) {
             return Err(QuarryError::Analysis(format!(
                 "FILTER (WHERE ...) is only allowed on aggregate functions, not {name}()"

@@ -148,13 +148,11 @@ impl Binder<'_> {
             windows: None,
         };
         let (mut args, mut distinct, star) = self.function_args(f)?;
-        let name = if crate::functions::aggregate::approx_count_distinct_as_count(&name, &mut args)?
-        {
-            distinct = true;
-            "count".to_string()
-        } else {
-            name
-        };
+        let name = crate::functions::aggregate::approx_count_distinct_as_count(
+            name,
+            &mut args,
+            &mut distinct,
+        )?;
         let mut bound: Vec<Expr> = args
             .iter()
             .map(|a| self.bind_expr(a, &inner))

@@ -286,15 +286,21 @@ impl AggFunc {
 }
 
 /// `approx_count_distinct(x[, rsd])` is answered exactly: `count(DISTINCT x)` is within
-/// any relative error Spark's HyperLogLog++ allows. When `name` is that function, checks
-/// its arity and drops `rsd` from `args`: the caller then binds `count` with DISTINCT.
-pub fn approx_count_distinct_as_count<T>(name: &str, args: &mut Vec<T>) -> Result<bool> {
+/// any relative error Spark's HyperLogLog++ allows. Returns the name of the aggregate to
+/// bind: for that function, `count`, after checking its arity, dropping `rsd` from
+/// `args` and setting `distinct`; any other `name` unchanged.
+pub fn approx_count_distinct_as_count<T>(
+    name: String,
+    args: &mut Vec<T>,
+    distinct: &mut bool,
+) -> Result<String> {
     if name != "approx_count_distinct" {
-        return Ok(false);
+        return Ok(name);
     }
-    super::check_arity(name, args.len(), 1, 2)?;
+    super::check_arity(&name, args.len(), 1, 2)?;
     args.truncate(1);
-    Ok(true)
+    *distinct = true;
+    Ok("count".to_string())
 }
 
 /// Per-group state of one aggregate call.

@@ -479,14 +479,13 @@ impl ScanExec {
             let layout = layout_of(&ids);
             let columns = defs.iter().map(|d| d.name.clone()).collect();
             let path = path.clone();
-            let eval = move |b: &RecordBatch| -> Result<arrow::array::BooleanArray> {
-                if let Some(m) = dictionary_predicate(&predicate, b, &defs, &schema, &layout, &path)
-                {
-                    return m;
-                }
+            let by_row = move |b: &RecordBatch| -> Result<arrow::array::BooleanArray> {
                 let arrays = adapt_batch(b, &defs, &path)?;
                 let batch = make_batch(schema.clone(), arrays, b.num_rows())?;
                 evaluate_predicate(&predicate, &batch, &layout)
+            };
+            let eval = move |b: &RecordBatch| -> Result<arrow::array::BooleanArray> {
+                dictionary_predicate(b, &by_row).unwrap_or_else(|| by_row(b))
             };
             preds.push(datasource::parquet::RowPredicate {
                 columns,
@@ -641,34 +640,28 @@ impl ScanExec {
     }
 }
 
-/// A one-column `predicate` over a dictionary-encoded column (`batch` holds just that
-/// column): evaluated on the dictionary's distinct values (and once on NULL, for rows
-/// with a NULL key), each row then takes its value's answer through its key, so a string
-/// is compared once per distinct value instead of once per row. `None` (evaluate row by
-/// row) when the column is not a dictionary.
+/// A one-column predicate over a dictionary-encoded column (`batch` holds just that
+/// column; `eval` evaluates the predicate row by row on a batch of that column):
+/// evaluated on the dictionary's distinct values (and once on NULL, for rows with a NULL
+/// key), each row then takes its value's answer through its key, so a string is compared
+/// once per distinct value instead of once per row. `None` (evaluate row by row) when
+/// the column is not a dictionary.
 fn dictionary_predicate(
-    predicate: &Expr,
     batch: &RecordBatch,
-    defs: &[ColumnDef],
-    schema: &SchemaRef,
-    layout: &Layout,
-    path: &Location,
+    eval: &dyn Fn(&RecordBatch) -> Result<arrow::array::BooleanArray>,
 ) -> Option<Result<arrow::array::BooleanArray>> {
     let [col] = batch.columns() else { return None };
     let dict = col.as_any_dictionary_opt()?;
     let answers = |values: ArrayRef| -> Result<arrow::array::BooleanArray> {
-        let n = values.len();
         let field = batch
             .schema()
             .field(0)
             .clone()
             .with_data_type(values.data_type().clone());
-        let vb = RecordBatch::try_new(
+        eval(&RecordBatch::try_new(
             Arc::new(arrow::datatypes::Schema::new(vec![field])),
             vec![values],
-        )?;
-        let arrays = adapt_batch(&vb, defs, path)?;
-        evaluate_predicate(predicate, &make_batch(schema.clone(), arrays, n)?, layout)
+        )?)
     };
     let run = || -> Result<arrow::array::BooleanArray> {
         let per_value = answers(dict.values().clone())?;
@@ -760,17 +753,17 @@ mod tests {
             vec![Arc::new(dict.clone())],
         )
         .unwrap();
-        let defs = vec![ColumnDef {
-            name: "mode".into(),
-            data_type: DataType::Utf8,
-        }];
         let schema: SchemaRef = Arc::new(arrow::datatypes::Schema::new(vec![
             arrow::datatypes::Field::new("mode", DataType::Utf8, true),
         ]));
         let layout = layout_of(&[col.id]);
-        let path = Location::Local("/tmp/x.parquet".into());
         let plain = arrow::compute::cast(&dict, &DataType::Utf8).unwrap();
         let plain_batch = make_batch(schema.clone(), vec![plain], 6).unwrap();
+        // what the scan's row-by-row evaluation does with a batch of the column
+        let by_row = |p: &Expr, b: &RecordBatch| -> Result<arrow::array::BooleanArray> {
+            let batch = make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())?;
+            evaluate_predicate(p, &batch, &layout)
+        };
         let lit = |s: &str| Expr::Literal(ScalarValue(Arc::new(StringArray::from(vec![s]))));
         let c = || Box::new(Expr::Column(col.clone()));
         let predicates = vec![
@@ -788,24 +781,16 @@ mod tests {
             },
         ];
         for p in predicates {
-            let by_value = dictionary_predicate(&p, &batch, &defs, &schema, &layout, &path)
+            let by_value = dictionary_predicate(&batch, &|b| by_row(&p, b))
                 .expect("a dictionary column")
                 .unwrap();
-            let by_row = evaluate_predicate(&p, &plain_batch, &layout).unwrap();
+            let by_row = by_row(&p, &plain_batch).unwrap();
             let norm = |a: &arrow::array::BooleanArray| -> Vec<bool> {
                 (0..a.len()).map(|i| a.is_valid(i) && a.value(i)).collect()
             };
             assert_eq!(norm(&by_value), norm(&by_row), "{p}");
         }
         // not a dictionary: evaluated row by row by the caller
-        assert!(dictionary_predicate(
-            &Expr::IsNull(c()),
-            &plain_batch,
-            &defs,
-            &schema,
-            &layout,
-            &path
-        )
-        .is_none());
+        assert!(dictionary_predicate(&plain_batch, &|b| by_row(&Expr::IsNull(c()), b)).is_none());
     }
 }
