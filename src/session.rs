@@ -219,6 +219,7 @@ impl Session {
             pool: self.pool.clone(),
             storage: self.catalog.storage.clone(),
             scans: Default::default(),
+            reuse: Default::default(),
         }
     }
 
@@ -736,6 +737,7 @@ impl Session {
                                 known.push(r.name());
                             }
                         }
+                        known.push(crate::physical::reuse::RULE_NAME);
                         for r in v.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()) {
                             if !known.iter().any(|k| k.eq_ignore_ascii_case(r)) {
                                 return Err(QuarryError::Analysis(format!(

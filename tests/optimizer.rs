@@ -227,3 +227,102 @@ fn rewrite_rules_show_in_explain_and_can_be_disabled() {
         .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{p}");
 }
+
+/// An aggregate the query computes twice (a CTE read twice, or read by the query and by
+/// an uncorrelated subquery, as TPC-H Q15) runs once; copies the optimizer rewrote
+/// differently, and nondeterministic ones, each run by themselves; `reuse_subplans` in
+/// the disabled rules turns sharing off, with the same answers.
+#[test]
+fn repeated_aggregates_run_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Session::open(tmp.path(), Some(2), None).unwrap();
+    s.sql("CREATE TABLE t USING parquet AS SELECT id, id % 10 AS k FROM range(1000)")
+        .unwrap();
+    let cte = "WITH g AS (SELECT k, count(*) AS c, sum(id) AS total FROM t GROUP BY k) ";
+    let count = |p: &str, what: &str| p.matches(what).count();
+    let disable = |s: &mut Session, rules: &str| {
+        s.sql(&format!("SET quarry.optimizer.disabled_rules = '{rules}'"))
+            .unwrap();
+    };
+
+    // a self-join of the CTE: one scan, one aggregate, read by both join inputs
+    let q =
+        format!("{cte}SELECT a.k, a.c, b.total FROM g a JOIN g b ON a.k = b.k + 1 ORDER BY a.k");
+    let want = (1..10)
+        .map(|k| {
+            format!(
+                "{k}\t100\t{}\n",
+                (0..1000).filter(|i| i % 10 == k - 1).sum::<i64>()
+            )
+        })
+        .collect::<String>();
+    let p = text(&mut s, &format!("EXPLAIN ANALYZE {q}"));
+    assert_eq!(count(&p, "ScanExec default.t "), 1, "{p}");
+    assert_eq!(count(&p, "HashAggregateExec"), 2, "{p}");
+    assert_eq!(
+        count(
+            &p,
+            "ReusedExec (computed once for the query, read by each copy)"
+        ),
+        1,
+        "{p}"
+    );
+    assert_eq!(
+        count(
+            &p,
+            "ReusedExec (computed once for the query): HashAggregateExec"
+        ),
+        1,
+        "{p}"
+    );
+    assert!(p.contains("[rows=1000 "), "{p}");
+    assert_eq!(text(&mut s, &q), want);
+    disable(&mut s, "reuse_subplans");
+    let p = text(&mut s, &format!("EXPLAIN {q}"));
+    assert_eq!(count(&p, "ScanExec default.t "), 2, "{p}");
+    assert_eq!(count(&p, "ReusedExec"), 0, "{p}");
+    assert_eq!(text(&mut s, &q), want);
+    disable(&mut s, "");
+
+    // the CTE in the query and in a scalar subquery (TPC-H Q15's shape): the subquery's
+    // aggregate result serves the query, which scans nothing of t itself
+    let q = format!("{cte}SELECT k, total FROM g WHERE total = (SELECT max(total) FROM g)");
+    let p = text(&mut s, &format!("EXPLAIN {q}"));
+    assert_eq!(count(&p, "ScanExec default.t "), 0, "{p}");
+    assert_eq!(
+        count(
+            &p,
+            "ReusedExec (computed once for the query): HashAggregateExec"
+        ),
+        1,
+        "{p}"
+    );
+    assert_eq!(text(&mut s, &q), "9\t50400\n");
+    disable(&mut s, "reuse_subplans");
+    assert_eq!(
+        count(
+            &text(&mut s, &format!("EXPLAIN {q}")),
+            "ScanExec default.t "
+        ),
+        1
+    );
+    assert_eq!(text(&mut s, &q), "9\t50400\n");
+    disable(&mut s, "");
+
+    // a filter pushed into one copy only: two different aggregates, both computed
+    let q = format!(
+        "{cte}SELECT a.k, b.k FROM g a, g b WHERE a.k = 1 AND b.total < a.total ORDER BY b.k"
+    );
+    let p = text(&mut s, &format!("EXPLAIN {q}"));
+    assert_eq!(count(&p, "ScanExec default.t "), 2, "{p}");
+    assert_eq!(count(&p, "ReusedExec"), 0, "{p}");
+    assert_eq!(text(&mut s, &q), "1\t0\n");
+
+    // nondeterministic: each copy draws its own values
+    let q = "WITH r AS (SELECT k, sum(rand()) AS x FROM t GROUP BY k) \
+             SELECT count(*) FROM r a JOIN r b ON a.k = b.k";
+    let p = text(&mut s, &format!("EXPLAIN {q}"));
+    assert_eq!(count(&p, "ScanExec default.t "), 2, "{p}");
+    assert_eq!(count(&p, "ReusedExec"), 0, "{p}");
+    assert_eq!(text(&mut s, q), "10\n");
+}

@@ -14,6 +14,7 @@ pub mod generate;
 pub mod join;
 pub mod operators;
 pub mod planner;
+pub mod reuse;
 pub mod scan;
 pub mod statistics;
 pub mod window;
@@ -41,6 +42,9 @@ pub struct ExecContext {
     /// Scans planned in this query (files after pruning, footers), by source and
     /// filters: the optimizer's estimates and the physical plan share them.
     pub scans: Mutex<std::collections::HashMap<String, Arc<scan::ScanFiles>>>,
+    /// Subplans computed once for the whole query, by [`reuse::canonical_key`]
+    /// (including aggregates kept from its uncorrelated subqueries).
+    pub reuse: Mutex<std::collections::HashMap<String, Arc<reuse::SharedResult>>>,
 }
 
 impl ExecContext {
@@ -122,6 +126,10 @@ pub trait ExecutionPlan: Send + Sync {
     fn execute(&self, partition: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>>;
     fn children(&self) -> Vec<Arc<dyn ExecutionPlan>>;
     fn metrics(&self) -> &Metrics;
+    /// The shared subplan this operator reads ([`reuse::ReusedExec`] only).
+    fn shared(&self) -> Option<&Arc<reuse::SharedResult>> {
+        None
+    }
 }
 
 /// Hash of an integer key (hash join and GROUP BY fast paths): a multiplicative hash with
@@ -177,8 +185,10 @@ pub fn execute_all(
     })
 }
 
-/// Execute a plan and concatenate all output batches (partition order).
+/// Execute a plan and concatenate all output batches (partition order). Shared
+/// subplans run first ([`reuse::materialize`]).
 pub fn collect(plan: &Arc<dyn ExecutionPlan>, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
+    reuse::materialize(plan, ctx)?;
     Ok(execute_all(plan, ctx)?
         .into_iter()
         .flatten()

@@ -16,6 +16,7 @@ use super::join::HashJoinExec;
 use super::operators::{
     FilterExec, LimitExec, PhysicalSortKey, ProjectExec, SortExec, UnionExec, ValuesExec,
 };
+use super::reuse::{self, ReusedExec};
 use super::scan::ScanExec;
 use super::statistics::ScanStatistics;
 use super::{collect, make_batch, schema_of, ExecContext, ExecutionPlan};
@@ -33,6 +34,13 @@ pub struct PhysicalPlanner<'a> {
     /// Estimated statistics per logical node (by address: every node planned by one
     /// planner is borrowed from the plan it was given, alive while it plans).
     estimates: RefCell<HashMap<usize, Statistics>>,
+    /// Whether every aggregate planned is offered for reuse by the rest of the query
+    /// (the planner of an uncorrelated subquery, which runs before the query), rather
+    /// than only those the plan computes more than once.
+    share_all: bool,
+    /// Keys ([`reuse::canonical_key`]) of the aggregates the plan being created holds
+    /// more than once.
+    repeated: RefCell<HashSet<String>>,
 }
 
 impl<'a> PhysicalPlanner<'a> {
@@ -41,7 +49,47 @@ impl<'a> PhysicalPlanner<'a> {
             ctx,
             disabled_rules,
             estimates: RefCell::new(HashMap::new()),
+            share_all: false,
+            repeated: RefCell::new(HashSet::new()),
         }
+    }
+
+    /// Whether subplans may be shared (the `reuse_subplans` name in
+    /// `quarry.optimizer.disabled_rules` turns it off).
+    fn reuse_enabled(&self) -> bool {
+        !self
+            .disabled_rules
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(reuse::RULE_NAME))
+    }
+
+    /// The reuse key of an aggregate node; `None` for other nodes and for aggregates
+    /// that must not be shared.
+    fn reuse_key(&self, plan: &LogicalPlan) -> Option<String> {
+        match plan {
+            LogicalPlan::Aggregate { .. } if self.reuse_enabled() => reuse::canonical_key(plan),
+            _ => None,
+        }
+    }
+
+    /// Count the plan's aggregates by reuse key; those seen twice or more go to `repeated`.
+    fn find_repeated(&self, plan: &LogicalPlan) {
+        fn walk(p: &PhysicalPlanner, plan: &LogicalPlan, seen: &mut HashMap<String, usize>) {
+            if let Some(k) = p.reuse_key(plan) {
+                *seen.entry(k).or_default() += 1;
+            }
+            for i in plan.inputs() {
+                walk(p, i, seen);
+            }
+        }
+        if !self.reuse_enabled() {
+            return;
+        }
+        let mut seen = HashMap::new();
+        walk(self, plan, &mut seen);
+        self.repeated
+            .borrow_mut()
+            .extend(seen.into_iter().filter(|(_, n)| *n > 1).map(|(k, _)| k));
     }
 
     /// The optimizer context over this query's scans.
@@ -100,11 +148,44 @@ impl<'a> PhysicalPlanner<'a> {
         self.estimate(plan).map(|s| s.rows).unwrap_or(1000.0)
     }
 
-    /// Plan `plan` for execution; each operator carries its node's row estimate.
+    /// Plan `plan` for execution; each operator carries its node's row estimate. An
+    /// aggregate the query computes more than once (or one already computed by a
+    /// subquery) becomes a [`ReusedExec`] of one shared result.
     pub fn create(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
-        let p = self.create_node(plan)?;
+        self.find_repeated(plan);
+        self.build(plan)
+    }
+
+    fn build(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        let p = match self.reuse_key(plan) {
+            Some(key) => {
+                let found = self.lock_reuse()?.get(&key).cloned();
+                let ids = plan.schema().iter().map(|c| c.id).collect();
+                match found {
+                    Some(shared) => Arc::new(ReusedExec::new(shared, false, ids)),
+                    None if self.share_all || self.repeated.borrow().contains(&key) => {
+                        let inner = self.create_node(plan)?;
+                        inner.metrics().set_estimate(self.rows(plan));
+                        let shared = Arc::new(reuse::SharedResult::new(inner));
+                        self.lock_reuse()?.insert(key, shared.clone());
+                        Arc::new(ReusedExec::new(shared, true, ids))
+                    }
+                    None => self.create_node(plan)?,
+                }
+            }
+            None => self.create_node(plan)?,
+        };
         p.metrics().set_estimate(self.rows(plan));
         Ok(p)
+    }
+
+    fn lock_reuse(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, Arc<reuse::SharedResult>>>> {
+        self.ctx
+            .reuse
+            .lock()
+            .map_err(|_| QuarryError::Execution("a query thread panicked".into()))
     }
 
     fn create_node(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
@@ -163,13 +244,13 @@ impl<'a> PhysicalPlanner<'a> {
                 ))
             }
             LogicalPlan::Filter { input, predicate } => {
-                Arc::new(FilterExec::new(self.create(input)?, predicate.clone()))
+                Arc::new(FilterExec::new(self.build(input)?, predicate.clone()))
             }
             LogicalPlan::Project { input, exprs } => {
                 let cols: Vec<Column> = exprs.iter().map(|(_, c)| c.clone()).collect();
                 let es = exprs.iter().map(|(e, _)| e.clone()).collect();
                 Arc::new(ProjectExec::new(
-                    self.create(input)?,
+                    self.build(input)?,
                     es,
                     ids(&cols),
                     schema_of(&cols),
@@ -180,7 +261,7 @@ impl<'a> PhysicalPlanner<'a> {
                 let g = group.iter().map(|(e, _)| e.clone()).collect();
                 let a = aggs.iter().map(|(a, _)| a.clone()).collect();
                 Arc::new(HashAggregateExec::new(
-                    self.create(input)?,
+                    self.build(input)?,
                     g,
                     a,
                     ids(&cols),
@@ -197,7 +278,7 @@ impl<'a> PhysicalPlanner<'a> {
                 let cols = plan.schema();
                 let filter = filter.clone();
                 let on: Vec<(Expr, Expr)> = on.clone();
-                let (l, r) = (self.create(left)?, self.create(right)?);
+                let (l, r) = (self.build(left)?, self.build(right)?);
                 let (lrows, rrows) = (self.rows(left), self.rows(right));
                 // an inner equi-join builds its hash table on the input estimated smaller
                 let swap_inner = *join_type == JoinType::Inner && !on.is_empty() && rrows > lrows;
@@ -241,17 +322,17 @@ impl<'a> PhysicalPlanner<'a> {
                 }
             }
             LogicalPlan::Sort { input, keys, fetch } => Arc::new(SortExec::new(
-                self.create(input)?,
+                self.build(input)?,
                 Self::sort_keys(keys),
                 *fetch,
             )),
             LogicalPlan::Limit { input, skip, fetch } => {
-                Arc::new(LimitExec::new(self.create(input)?, *skip, *fetch))
+                Arc::new(LimitExec::new(self.build(input)?, *skip, *fetch))
             }
             LogicalPlan::Union { inputs, columns } => {
                 let ins = inputs
                     .iter()
-                    .map(|i| self.create(i))
+                    .map(|i| self.build(i))
                     .collect::<Result<_>>()?;
                 Arc::new(UnionExec::new(ins, ids(columns), schema_of(columns)))
             }
@@ -263,7 +344,7 @@ impl<'a> PhysicalPlanner<'a> {
                 let cols = plan.schema();
                 let ps = projections.clone();
                 Arc::new(super::operators::ExpandExec::new(
-                    self.create(input)?,
+                    self.build(input)?,
                     ps,
                     ids(&cols),
                     schema_of(&cols),
@@ -278,7 +359,7 @@ impl<'a> PhysicalPlanner<'a> {
             } => {
                 let cols = plan.schema();
                 Arc::new(super::generate::GenerateExec::new(
-                    self.create(input)?,
+                    self.build(input)?,
                     *kind,
                     *outer,
                     arg.clone(),
@@ -290,7 +371,7 @@ impl<'a> PhysicalPlanner<'a> {
                 let cols = plan.schema();
                 let ws = windows.iter().map(|(w, _)| w.clone()).collect();
                 Arc::new(super::window::WindowExec::new(
-                    self.create(input)?,
+                    self.build(input)?,
                     ws,
                     ids(&cols),
                     schema_of(&cols),
@@ -310,8 +391,8 @@ impl<'a> PhysicalPlanner<'a> {
                     JoinType::LeftAnti
                 };
                 Arc::new(HashJoinExec::new(
-                    self.create(left)?,
-                    self.create(right)?,
+                    self.build(left)?,
+                    self.build(right)?,
                     jt,
                     keys,
                     None,
@@ -357,11 +438,16 @@ impl<'a> PhysicalPlanner<'a> {
     }
 
     fn run(&self, plan: &LogicalPlan) -> Result<Vec<RecordBatch>> {
-        // a planner of its own: the optimized plan is a temporary
-        let planner = PhysicalPlanner::new(self.ctx, self.disabled_rules);
+        // a planner of its own: the optimized plan is a temporary; its aggregates are
+        // kept for the query that runs after it, when small
+        let mut planner = PhysicalPlanner::new(self.ctx, self.disabled_rules);
+        planner.share_all = true;
         let optimized = planner.optimize(plan.clone(), &mut |_, _| {})?;
         let p = planner.create(&optimized)?;
-        collect(&p, self.ctx)
+        let out = collect(&p, self.ctx)?;
+        self.lock_reuse()?
+            .retain(|_, s| s.memory_size() <= reuse::MAX_KEPT_BYTES);
+        Ok(out)
     }
 
     fn subquery(&self, e: Expr) -> Result<Expr> {

@@ -526,6 +526,90 @@ impl LogicalPlan {
         }
     }
 
+    /// Rebuild this node (not its inputs) with `f` applied to each output column it
+    /// defines (a scan's columns, a projection's or aggregate's outputs, generated and
+    /// window columns); columns passed through from an input are not visited.
+    pub fn map_defined_columns(self, f: &mut dyn FnMut(Column) -> Column) -> LogicalPlan {
+        fn m(v: Vec<Column>, f: &mut dyn FnMut(Column) -> Column) -> Vec<Column> {
+            v.into_iter().map(f).collect()
+        }
+        fn pairs<T>(v: Vec<(T, Column)>, f: &mut dyn FnMut(Column) -> Column) -> Vec<(T, Column)> {
+            v.into_iter().map(|(e, c)| (e, f(c))).collect()
+        }
+        match self {
+            LogicalPlan::Scan {
+                source,
+                columns,
+                projection,
+                filters,
+            } => LogicalPlan::Scan {
+                source,
+                columns: m(columns, f),
+                projection,
+                filters,
+            },
+            LogicalPlan::Range {
+                column,
+                start,
+                step,
+                count,
+            } => LogicalPlan::Range {
+                column: f(column),
+                start,
+                step,
+                count,
+            },
+            LogicalPlan::Values { columns, rows } => LogicalPlan::Values {
+                columns: m(columns, f),
+                rows,
+            },
+            LogicalPlan::Project { input, exprs } => LogicalPlan::Project {
+                input,
+                exprs: pairs(exprs, f),
+            },
+            LogicalPlan::Aggregate { input, group, aggs } => LogicalPlan::Aggregate {
+                input,
+                group: pairs(group, f),
+                aggs: pairs(aggs, f),
+            },
+            LogicalPlan::Expand {
+                input,
+                projections,
+                columns,
+            } => LogicalPlan::Expand {
+                input,
+                projections,
+                columns: m(columns, f),
+            },
+            LogicalPlan::Generate {
+                input,
+                kind,
+                outer,
+                arg,
+                columns,
+            } => LogicalPlan::Generate {
+                input,
+                kind,
+                outer,
+                arg,
+                columns: m(columns, f),
+            },
+            LogicalPlan::Window { input, windows } => LogicalPlan::Window {
+                input,
+                windows: pairs(windows, f),
+            },
+            LogicalPlan::Union { inputs, columns } => LogicalPlan::Union {
+                inputs,
+                columns: m(columns, f),
+            },
+            p @ (LogicalPlan::Filter { .. }
+            | LogicalPlan::Join { .. }
+            | LogicalPlan::Sort { .. }
+            | LogicalPlan::Limit { .. }
+            | LogicalPlan::SetOp { .. }) => p,
+        }
+    }
+
     /// Expressions held by this node (not its inputs').
     pub fn exprs(&self) -> Vec<&Expr> {
         match self {
