@@ -1,7 +1,9 @@
 //! HashAggregateExec: GROUP BY with vectorized accumulators.
 //!
 //! Each input partition (morsel) is aggregated into a thread-local state: a hash table
-//! from the group key (arrow-row encoded) to a dense group index, plus one accumulator
+//! from the group key (one integer key as is; otherwise one byte string per row, in the
+//! compact encoding of [`super::group_keys`] or, for key types it does not cover,
+//! arrow-row's) to a dense group index, plus one accumulator
 //! per aggregate. Local states are merged into one at the pipeline breaker, then
 //! finished into a single output batch. Memory: one entry per distinct group per thread.
 
@@ -14,6 +16,7 @@ use arrow::row::{RowConverter, SortField};
 use rayon::prelude::*;
 
 use super::eval::{evaluate, layout_of, Layout};
+use super::group_keys::{eq_short, CompactKeys};
 use super::{hash_i64, int_like, make_batch, ExecContext, ExecutionPlan, Metrics};
 use crate::error::{QuarryError, Result};
 use crate::functions::aggregate::{cast_arg, create_accumulator, Accumulator};
@@ -31,7 +34,7 @@ pub struct HashAggregateExec {
     metrics: Metrics,
 }
 
-/// Group keys (arrow-row bytes, stored back to back) -> dense group index, with each
+/// Group keys (encoded rows, stored back to back) -> dense group index, with each
 /// group's hash kept so lookups compare hashes before bytes and growth never rehashes
 /// keys. No allocation per row: a new group appends to `data`.
 struct GroupTable {
@@ -63,7 +66,7 @@ impl GroupTable {
     /// The group of `key` (hash `h`), added when new.
     fn find_or_insert(&mut self, key: &[u8], h: u64) -> Result<usize> {
         if let Some(&g) = self.table.find(h, |&g| {
-            self.hashes[g as usize] == h && self.key(g as usize) == key
+            self.hashes[g as usize] == h && eq_short(self.key(g as usize), key)
         }) {
             return Ok(g as usize);
         }
@@ -141,6 +144,29 @@ impl Groups {
 struct State {
     groups: Groups,
     accs: Vec<Box<dyn Accumulator>>,
+    /// Reused encoding buffers (compact keys): the batch's keys and their offsets.
+    key_data: Vec<u8>,
+    key_offsets: Vec<usize>,
+}
+
+/// How multi-column (or non-integer) group keys become byte strings.
+enum KeyEncoder {
+    Compact(CompactKeys),
+    Row(RowConverter),
+}
+
+impl KeyEncoder {
+    /// The key columns of the given encoded keys.
+    fn decode(&self, keys: &[&[u8]]) -> Result<Vec<ArrayRef>> {
+        match self {
+            KeyEncoder::Compact(c) => c.decode(keys),
+            KeyEncoder::Row(conv) => {
+                let parser = conv.parser();
+                let rows: Vec<arrow::row::Row> = keys.iter().map(|k| parser.parse(k)).collect();
+                Ok(conv.convert_rows(rows)?)
+            }
+        }
+    }
 }
 
 impl HashAggregateExec {
@@ -165,13 +191,14 @@ impl HashAggregateExec {
         }
     }
 
-    fn converter(&self) -> Result<RowConverter> {
-        Ok(RowConverter::new(
-            self.group
-                .iter()
-                .map(|g| SortField::new(g.data_type()))
-                .collect(),
-        )?)
+    fn encoder(&self) -> Result<KeyEncoder> {
+        let types: Vec<DataType> = self.group.iter().map(|g| g.data_type()).collect();
+        Ok(match CompactKeys::try_new(&types) {
+            Some(c) => KeyEncoder::Compact(c),
+            None => KeyEncoder::Row(RowConverter::new(
+                types.into_iter().map(SortField::new).collect(),
+            )?),
+        })
     }
 
     fn new_state(&self) -> Result<State> {
@@ -188,7 +215,12 @@ impl HashAggregateExec {
         } else {
             Groups::Rows(GroupTable::new())
         };
-        Ok(State { groups, accs })
+        Ok(State {
+            groups,
+            accs,
+            key_data: vec![],
+            key_offsets: vec![],
+        })
     }
 
     /// One GROUP BY expression of an integer-like type: the [`IntGroups`] path.
@@ -205,7 +237,7 @@ impl HashAggregateExec {
         }
     }
 
-    fn update(&self, state: &mut State, conv: &RowConverter, batch: &RecordBatch) -> Result<()> {
+    fn update(&self, state: &mut State, enc: &KeyEncoder, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
         let groups: Vec<usize> = if self.group.is_empty() {
             vec![0; n]
@@ -230,14 +262,24 @@ impl HashAggregateExec {
                         }
                     }
                 }
-                Groups::Rows(t) => {
-                    let rows = conv.convert_columns(&cols)?;
-                    for i in 0..n {
-                        let key = rows.row(i);
-                        let key = key.as_ref();
-                        out.push(t.find_or_insert(key, self.hasher.hash_one(key))?);
+                Groups::Rows(t) => match enc {
+                    KeyEncoder::Compact(c) => {
+                        let (data, offs) = (&mut state.key_data, &mut state.key_offsets);
+                        c.encode(&cols, data, offs)?;
+                        for w in offs.windows(2) {
+                            let key = &data[w[0]..w[1]];
+                            out.push(t.find_or_insert(key, self.hasher.hash_one(key))?);
+                        }
                     }
-                }
+                    KeyEncoder::Row(conv) => {
+                        let rows = conv.convert_columns(&cols)?;
+                        for i in 0..n {
+                            let key = rows.row(i);
+                            let key = key.as_ref();
+                            out.push(t.find_or_insert(key, self.hasher.hash_one(key))?);
+                        }
+                    }
+                },
             }
             out
         };
@@ -303,7 +345,7 @@ impl ExecutionPlan for HashAggregateExec {
         1
     }
     fn execute(&self, _p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
-        let conv = self.converter()?;
+        let enc = self.encoder()?;
         let n = self.input.partitions();
         // per-thread partial states (rayon's fold gives one state per work split)
         let states: Mutex<Vec<State>> = Mutex::new(vec![]);
@@ -319,7 +361,7 @@ impl ExecutionPlan for HashAggregateExec {
                             None => self.new_state()?,
                         };
                         for b in &batches {
-                            self.update(&mut st, &conv, b)?;
+                            self.update(&mut st, &enc, b)?;
                         }
                         Ok(Some(st))
                     },
@@ -350,10 +392,8 @@ impl ExecutionPlan for HashAggregateExec {
             match &total.groups {
                 _ if self.group.is_empty() => {}
                 Groups::Rows(t) => {
-                    let parser = conv.parser();
-                    let rows: Vec<arrow::row::Row> =
-                        (0..ngroups).map(|g| parser.parse(t.key(g))).collect();
-                    cols.extend(conv.convert_rows(rows)?);
+                    let keys: Vec<&[u8]> = (0..ngroups).map(|g| t.key(g)).collect();
+                    cols.extend(enc.decode(&keys)?);
                 }
                 Groups::Int(t) => {
                     let keys = Int64Array::new(

@@ -204,6 +204,13 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     if a.data_type() == to {
         return Ok(a.clone());
     }
+    // a wider decimal of the same scale holds the same values: only the type changes
+    if let (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) = (a.data_type(), to) {
+        if s1 == s2 && p2 >= p1 {
+            let d = a.as_primitive::<Decimal128Type>().clone();
+            return Ok(Arc::new(d.with_precision_and_scale(*p2, *s2)?));
+        }
+    }
     // Spark: an integer as binary is its big-endian two's-complement bytes
     if to == &DataType::Binary && is_integer(a.data_type()) {
         let width = match a.data_type() {
@@ -349,6 +356,43 @@ fn zero_to_null(a: &ArrayRef) -> Result<ArrayRef> {
     Ok(nullif(a, &is_zero)?)
 }
 
+/// A binary operator's operand: an array of the batch's rows, or a literal kept as one
+/// value (arrow's scalar datum) instead of being copied into every row.
+struct Operand {
+    array: ArrayRef,
+    scalar: bool,
+}
+
+impl Operand {
+    fn of(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<Operand> {
+        Ok(match e {
+            Expr::Literal(v) if batch.num_rows() != 1 => Operand {
+                array: v.0.clone(),
+                scalar: true,
+            },
+            _ => Operand {
+                array: evaluate(e, batch, layout)?,
+                scalar: false,
+            },
+        })
+    }
+
+    /// The values as an array of `n` rows.
+    fn full(&self, n: usize) -> Result<ArrayRef> {
+        if self.scalar {
+            crate::types::ScalarValue(self.array.clone()).to_array(n)
+        } else {
+            Ok(self.array.clone())
+        }
+    }
+}
+
+impl Datum for Operand {
+    fn get(&self) -> (&dyn Array, bool) {
+        (self.array.as_ref(), self.scalar)
+    }
+}
+
 fn binary(
     op: BinOp,
     left: &Expr,
@@ -357,30 +401,25 @@ fn binary(
     batch: &RecordBatch,
     layout: &Layout,
 ) -> Result<ArrayRef> {
-    let l = evaluate(left, batch, layout)?;
-    if op.is_comparison() && l.data_type().is_nested() {
-        let r = evaluate(right, batch, layout)?;
-        return nested_compare(op, &l, &r);
+    let n = batch.num_rows();
+    let mut l = Operand::of(left, batch, layout)?;
+    let r = Operand::of(right, batch, layout)?;
+    if l.scalar && r.scalar {
+        // two literals (constant folding leaves none): the kernels need one array
+        l = Operand {
+            array: l.full(n)?,
+            scalar: false,
+        };
     }
-    // comparisons against a literal use the scalar form of the kernels
-    if op.is_comparison() {
-        if let Expr::Literal(v) = right {
-            let r = Scalar::new(v.0.clone());
-            return Ok(Arc::new(match op {
-                BinOp::Eq => cmp::eq(&l, &r)?,
-                BinOp::NotEq => cmp::neq(&l, &r)?,
-                BinOp::Lt => cmp::lt(&l, &r)?,
-                BinOp::LtEq => cmp::lt_eq(&l, &r)?,
-                BinOp::Gt => cmp::gt(&l, &r)?,
-                BinOp::GtEq => cmp::gt_eq(&l, &r)?,
-                _ => cmp::not_distinct(&l, &r)?,
-            }));
-        }
+    if op.is_comparison() && l.array.data_type().is_nested() {
+        return nested_compare(op, &l.full(n)?, &r.full(n)?);
     }
-    let r = evaluate(right, batch, layout)?;
     Ok(match op {
-        BinOp::And => Arc::new(and_kleene(l.as_boolean(), r.as_boolean())?),
-        BinOp::Or => Arc::new(or_kleene(l.as_boolean(), r.as_boolean())?),
+        BinOp::And => Arc::new(and_kleene(
+            l.full(n)?.as_boolean(),
+            r.full(n)?.as_boolean(),
+        )?),
+        BinOp::Or => Arc::new(or_kleene(l.full(n)?.as_boolean(), r.full(n)?.as_boolean())?),
         BinOp::Eq => Arc::new(cmp::eq(&l, &r)?),
         BinOp::NotEq => Arc::new(cmp::neq(&l, &r)?),
         BinOp::Lt => Arc::new(cmp::lt(&l, &r)?),
@@ -388,12 +427,12 @@ fn binary(
         BinOp::Gt => Arc::new(cmp::gt(&l, &r)?),
         BinOp::GtEq => Arc::new(cmp::gt_eq(&l, &r)?),
         BinOp::NullSafeEq => Arc::new(cmp::not_distinct(&l, &r)?),
-        _ if matches!(out, DataType::Decimal128(..)) => decimal_arith(op, &l, &r, out)?,
+        _ if matches!(out, DataType::Decimal128(..)) => decimal_arith(op, &l, &r, out, n)?,
         BinOp::Plus => numeric::add_wrapping(&l, &r)?,
         BinOp::Minus => numeric::sub_wrapping(&l, &r)?,
         BinOp::Multiply => numeric::mul_wrapping(&l, &r)?,
         BinOp::Divide | BinOp::IntDivide => {
-            let r = zero_to_null(&r)?;
+            let (l, r) = (l.full(n)?, zero_to_null(&r.full(n)?)?);
             if is_integer(l.data_type()) {
                 // i64::MIN / -1 wraps as Spark's long division does
                 int64_wrapping(&l, &r, out, i64::wrapping_div)?
@@ -407,7 +446,7 @@ fn binary(
             }
         }
         BinOp::Modulo => {
-            let r = zero_to_null(&r)?;
+            let (l, r) = (l.full(n)?, zero_to_null(&r.full(n)?)?);
             if is_integer(l.data_type()) {
                 int64_wrapping(&l, &r, out, i64::wrapping_rem)?
             } else {
@@ -440,50 +479,63 @@ fn div_round(n: i128, d: i128) -> Option<i128> {
 }
 
 /// Decimal arithmetic in i128 with Spark's result type `out`; overflow and division by zero are NULL.
-fn decimal_arith(op: BinOp, l: &ArrayRef, r: &ArrayRef, out: &DataType) -> Result<ArrayRef> {
+fn decimal_arith(
+    op: BinOp,
+    l: &Operand,
+    r: &Operand,
+    out: &DataType,
+    n: usize,
+) -> Result<ArrayRef> {
     let DataType::Decimal128(p, s) = *out else {
         return Err(QuarryError::Internal("decimal_arith type".into()));
     };
-    let (DataType::Decimal128(_, s1), DataType::Decimal128(_, s2)) = (l.data_type(), r.data_type())
-    else {
-        return Err(QuarryError::Internal(format!(
-            "decimal operands {} {}",
-            l.data_type(),
-            r.data_type()
-        )));
+    let (lt, rt) = (l.array.data_type(), r.array.data_type());
+    let (DataType::Decimal128(_, s1), DataType::Decimal128(_, s2)) = (lt, rt) else {
+        return Err(QuarryError::Internal(format!("decimal operands {lt} {rt}")));
     };
-    let (p1, p2) = (
-        decimal_precision(l.data_type()),
-        decimal_precision(r.data_type()),
-    );
+    let (p1, p2) = (decimal_precision(lt), decimal_precision(rt));
     let (s1, s2, s) = (*s1 as i32, *s2 as i32, s as i32);
-    let a = l.as_primitive::<Decimal128Type>();
-    let b = r.as_primitive::<Decimal128Type>();
-    // Fast path: when the operands' precisions prove the result fits (Spark's result
-    // types are chosen so, unless capped at 38 digits), no per-value checks are needed:
-    // one vectorized pass, nulls from the union of the inputs' null buffers.
+    // Fast path: when the result provably fits, no per-value checks are needed: one
+    // vectorized pass, nulls from the union of the inputs' null buffers. The operands'
+    // precisions prove it for Spark's result types unless capped at 38 digits; past the
+    // cap, the largest magnitudes in this batch may still prove it (TPC-H's
+    // `price * (1 - disc) * (1 + tax)` is decimal(38,6) from 48 digits of operands).
     let (p, p1, p2) = (p as i32, p1 as i32, p2 as i32);
+    let limit = pow10(p).map_or(u128::MAX, |v| v as u128);
+    let fits = |bound: Option<u128>| bound.is_some_and(|b| b < limit);
     let fast: Option<Decimal128Array> = match op {
-        BinOp::Plus | BinOp::Minus if s >= s1 && s >= s2 && (p1 + s - s1).max(p2 + s - s2) < p => {
+        BinOp::Plus | BinOp::Minus if s >= s1 && s >= s2 => {
             let (m1, m2) = (pow10(s - s1).unwrap_or(1), pow10(s - s2).unwrap_or(1));
-            Some(if op == BinOp::Plus {
-                arrow::compute::binary(a, b, |x, y| {
+            let by_type = (p1 + s - s1).max(p2 + s - s2) < p;
+            let proven = by_type
+                || fits(
+                    (max_abs(l).checked_mul(m1 as u128))
+                        .zip(max_abs(r).checked_mul(m2 as u128))
+                        .and_then(|(x, y)| x.checked_add(y)),
+                );
+            match (proven, op) {
+                (false, _) => None,
+                (true, BinOp::Plus) => Some(decimal_binary(l, r, |x, y| {
                     x.wrapping_mul(m1).wrapping_add(y.wrapping_mul(m2))
-                })?
-            } else {
-                arrow::compute::binary(a, b, |x, y| {
+                })?),
+                (true, _) => Some(decimal_binary(l, r, |x, y| {
                     x.wrapping_mul(m1).wrapping_sub(y.wrapping_mul(m2))
-                })?
-            })
+                })?),
+            }
         }
-        BinOp::Multiply if s == s1 + s2 && p1 + p2 <= p => {
-            Some(arrow::compute::binary(a, b, |x, y| x.wrapping_mul(y))?)
+        BinOp::Multiply
+            if s == s1 + s2 && (p1 + p2 <= p || fits(max_abs(l).checked_mul(max_abs(r)))) =>
+        {
+            Some(decimal_binary(l, r, |x, y| x.wrapping_mul(y))?)
         }
         _ => None,
     };
     if let Some(res) = fast {
         return Ok(Arc::new(res.with_precision_and_scale(p as u8, s as i8)?));
     }
+    let (l, r) = (l.full(n)?, r.full(n)?);
+    let a = l.as_primitive::<Decimal128Type>();
+    let b = r.as_primitive::<Decimal128Type>();
     let p = p as u8;
     let limit = pow10(p as i32).unwrap_or(i128::MAX);
     let rescale = |v: i128, from: i32, to: i32| -> Option<i128> {
@@ -530,6 +582,41 @@ fn decimal_arith(op: BinOp, l: &ArrayRef, r: &ArrayRef, out: &DataType) -> Resul
         })
         .collect();
     Ok(Arc::new(res.with_precision_and_scale(p, s as i8)?))
+}
+
+/// The largest magnitude among a decimal operand's values, NULL slots included (what
+/// they hold is arbitrary: at worst the bound is too large and the checked path runs).
+fn max_abs(o: &Operand) -> u128 {
+    o.array
+        .as_primitive::<Decimal128Type>()
+        .values()
+        .iter()
+        .fold(0u128, |m, v| m.max(v.unsigned_abs()))
+}
+
+/// `f` over two decimal operands (an array and a scalar, or two arrays), NULL where
+/// either is; `f` wraps, so NULL slots' arbitrary values are harmless.
+fn decimal_binary(
+    l: &Operand,
+    r: &Operand,
+    f: impl Fn(i128, i128) -> i128,
+) -> Result<Decimal128Array> {
+    let a = l.array.as_primitive::<Decimal128Type>();
+    let b = r.array.as_primitive::<Decimal128Type>();
+    Ok(match (l.scalar, r.scalar) {
+        (false, false) => arrow::compute::binary(a, b, f)?,
+        (false, true) if b.is_valid(0) => {
+            let y = b.value(0);
+            a.unary(|x| f(x, y))
+        }
+        (true, false) if a.is_valid(0) => {
+            let x = a.value(0);
+            b.unary(|y| f(x, y))
+        }
+        // a NULL literal: every row is NULL
+        (false, true) => Decimal128Array::new_null(a.len()),
+        _ => Decimal128Array::new_null(b.len()),
+    })
 }
 
 /// The precision of a decimal type (38 for anything else).

@@ -11,6 +11,7 @@ pub mod aggregate;
 pub mod analyze;
 pub mod eval;
 pub mod generate;
+pub mod group_keys;
 pub mod join;
 pub mod operators;
 pub mod planner;

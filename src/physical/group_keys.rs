@@ -1,0 +1,417 @@
+//! Compact group keys: one byte string per row for hashing and equality (GROUP BY), not
+//! for ordering. arrow-row's encoding sorts, which costs: a string becomes 32-byte blocks
+//! with continuation markers (a one-letter flag takes 34 bytes), and a key of two flags
+//! 68 bytes to write, hash and compare. Here a string takes its bytes plus a length byte.
+//!
+//! Per column, each value is prefix-free, so a row's key (the columns' encodings one
+//! after another) is equal for two rows exactly when every column is equal, NULLs equal
+//! to each other:
+//! - NULL: `0`.
+//! - fixed width (integers, dates, times, timestamps, decimals): `1`, then the value's
+//!   little-endian bytes.
+//! - strings and binary: `1`, the length (one byte below 255, else `255` and four bytes
+//!   LE), then the bytes.
+//! - booleans: `1` for false, `2` for true.
+//!
+//! Floating-point keys stay on arrow-row ([`CompactKeys::try_new`] declines them), so
+//! `-0.0` and NaN group as they did.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    make_array, Array, ArrayData, ArrayRef, AsArray, BooleanArray, OffsetSizeTrait,
+};
+use arrow::buffer::{Buffer, NullBuffer};
+use arrow::datatypes::DataType;
+
+use crate::error::{QuarryError, Result};
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// A primitive of this many bytes.
+    Fixed(usize),
+    Utf8,
+    LargeUtf8,
+    Binary,
+    LargeBinary,
+    Boolean,
+}
+
+/// The encoding of one list of GROUP BY key types.
+pub struct CompactKeys {
+    kinds: Vec<Kind>,
+    types: Vec<DataType>,
+}
+
+impl CompactKeys {
+    /// The encoding for these key types, or `None` when one of them is not covered
+    /// (floats, nested types, dictionaries, ...).
+    pub fn try_new(types: &[DataType]) -> Option<CompactKeys> {
+        use DataType::*;
+        let kinds = types
+            .iter()
+            .map(|t| {
+                Some(match t {
+                    Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Date32
+                    | Date64 | Time32(_) | Time64(_) | Timestamp(..) | Decimal128(..)
+                    | Decimal256(..) => Kind::Fixed(t.primitive_width()?),
+                    Utf8 => Kind::Utf8,
+                    LargeUtf8 => Kind::LargeUtf8,
+                    Binary => Kind::Binary,
+                    LargeBinary => Kind::LargeBinary,
+                    Boolean => Kind::Boolean,
+                    _ => return None,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(CompactKeys {
+            kinds,
+            types: types.to_vec(),
+        })
+    }
+
+    /// Encode the rows of `cols` (one array per key, all of one length `n`): row `i`'s
+    /// key is `data[offsets[i]..offsets[i + 1]]` afterwards (both buffers are cleared
+    /// first and reused, so a caller keeps them across batches).
+    pub fn encode(
+        &self,
+        cols: &[ArrayRef],
+        data: &mut Vec<u8>,
+        offsets: &mut Vec<usize>,
+    ) -> Result<()> {
+        let n = cols.first().map_or(0, |c| c.len());
+        let cols: Vec<ArrayRef> = cols
+            .iter()
+            .zip(&self.types)
+            .map(|(c, t)| {
+                if c.data_type() == t {
+                    Ok(c.clone())
+                } else {
+                    super::eval::cast_array(c, t)
+                }
+            })
+            .collect::<Result<_>>()?;
+        // sizes first, then one pass per column writing at each row's cursor
+        let mut lens = vec![0usize; n];
+        for (c, k) in cols.iter().zip(&self.kinds) {
+            match k {
+                Kind::Fixed(w) => add_fixed(&mut lens, c.nulls(), *w),
+                Kind::Boolean => lens.iter_mut().for_each(|l| *l += 1),
+                Kind::Utf8 => {
+                    let a = c.as_string::<i32>();
+                    add_bytes(&mut lens, a.value_offsets(), a.nulls())
+                }
+                Kind::LargeUtf8 => {
+                    let a = c.as_string::<i64>();
+                    add_bytes(&mut lens, a.value_offsets(), a.nulls())
+                }
+                Kind::Binary => {
+                    let a = c.as_binary::<i32>();
+                    add_bytes(&mut lens, a.value_offsets(), a.nulls())
+                }
+                Kind::LargeBinary => {
+                    let a = c.as_binary::<i64>();
+                    add_bytes(&mut lens, a.value_offsets(), a.nulls())
+                }
+            }
+        }
+        offsets.clear();
+        offsets.reserve(n + 1);
+        offsets.push(0);
+        let mut total = 0;
+        for l in &lens {
+            total += l;
+            offsets.push(total);
+        }
+        data.clear();
+        data.resize(total, 0);
+        // lens becomes each row's write cursor
+        lens.copy_from_slice(&offsets[..n]);
+        let pos = &mut lens;
+        for (c, k) in cols.iter().zip(&self.kinds) {
+            match k {
+                Kind::Fixed(w) => {
+                    let d = c.to_data();
+                    let values = &d.buffers()[0].as_slice()[d.offset() * w..];
+                    write_fixed(data, pos, values, *w, c.nulls());
+                }
+                Kind::Boolean => {
+                    let a = c.as_boolean();
+                    for (i, p) in pos.iter_mut().enumerate() {
+                        data[*p] = if a.is_null(i) {
+                            0
+                        } else {
+                            1 + a.value(i) as u8
+                        };
+                        *p += 1;
+                    }
+                }
+                Kind::Utf8 => {
+                    let a = c.as_string::<i32>();
+                    write_bytes(data, pos, a.value_offsets(), a.value_data(), a.nulls())
+                }
+                Kind::LargeUtf8 => {
+                    let a = c.as_string::<i64>();
+                    write_bytes(data, pos, a.value_offsets(), a.value_data(), a.nulls())
+                }
+                Kind::Binary => {
+                    let a = c.as_binary::<i32>();
+                    write_bytes(data, pos, a.value_offsets(), a.value_data(), a.nulls())
+                }
+                Kind::LargeBinary => {
+                    let a = c.as_binary::<i64>();
+                    write_bytes(data, pos, a.value_offsets(), a.value_data(), a.nulls())
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The key columns of `keys` (each one row's encoding, as [`CompactKeys::encode`]
+    /// wrote it), one array per key type. Errors on a key this encoding did not write.
+    pub fn decode<'a>(&self, keys: &[&'a [u8]]) -> Result<Vec<ArrayRef>> {
+        let bad = || QuarryError::Internal("malformed group key".into());
+        let n = keys.len();
+        let mut pos = vec![0usize; n];
+        let mut out = vec![];
+        for (k, t) in self.kinds.iter().zip(&self.types) {
+            let mut valid = Vec::with_capacity(n);
+            let array: ArrayRef = match k {
+                Kind::Fixed(w) => {
+                    let mut values = vec![0u8; n * w];
+                    for (i, key) in keys.iter().enumerate() {
+                        let tag = *key.get(pos[i]).ok_or_else(bad)?;
+                        pos[i] += 1;
+                        valid.push(tag != 0);
+                        if tag != 0 {
+                            let v = key.get(pos[i]..pos[i] + w).ok_or_else(bad)?;
+                            values[i * w..(i + 1) * w].copy_from_slice(v);
+                            pos[i] += w;
+                        }
+                    }
+                    let d = ArrayData::builder(t.clone())
+                        .len(n)
+                        .add_buffer(Buffer::from_vec(values))
+                        .nulls(Some(NullBuffer::from(valid)))
+                        .build()?;
+                    make_array(d)
+                }
+                Kind::Boolean => {
+                    let mut vals = Vec::with_capacity(n);
+                    for (i, key) in keys.iter().enumerate() {
+                        let tag = *key.get(pos[i]).ok_or_else(bad)?;
+                        pos[i] += 1;
+                        vals.push((tag != 0).then_some(tag == 2));
+                    }
+                    Arc::new(BooleanArray::from(vals))
+                }
+                Kind::Utf8 | Kind::Binary => decode_bytes::<i32>(keys, &mut pos, t)?,
+                Kind::LargeUtf8 | Kind::LargeBinary => decode_bytes::<i64>(keys, &mut pos, t)?,
+            };
+            out.push(array);
+        }
+        Ok(out)
+    }
+}
+
+fn add_fixed(lens: &mut [usize], nulls: Option<&NullBuffer>, w: usize) {
+    match nulls {
+        None => lens.iter_mut().for_each(|l| *l += 1 + w),
+        Some(nb) => lens
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, l)| *l += if nb.is_valid(i) { 1 + w } else { 1 }),
+    }
+}
+
+/// The encoded size of a string of `len` bytes (tag, length prefix, bytes).
+#[inline]
+fn bytes_size(len: usize) -> usize {
+    if len < 255 {
+        2 + len
+    } else {
+        6 + len
+    }
+}
+
+fn add_bytes<O: OffsetSizeTrait>(lens: &mut [usize], offs: &[O], nulls: Option<&NullBuffer>) {
+    for (i, l) in lens.iter_mut().enumerate() {
+        *l += match nulls {
+            Some(nb) if nb.is_null(i) => 1,
+            _ => bytes_size((offs[i + 1] - offs[i]).as_usize()),
+        };
+    }
+}
+
+fn write_fixed(
+    data: &mut [u8],
+    pos: &mut [usize],
+    values: &[u8],
+    w: usize,
+    nulls: Option<&NullBuffer>,
+) {
+    for (i, p) in pos.iter_mut().enumerate() {
+        if nulls.is_some_and(|nb| nb.is_null(i)) {
+            data[*p] = 0;
+            *p += 1;
+        } else {
+            data[*p] = 1;
+            data[*p + 1..*p + 1 + w].copy_from_slice(&values[i * w..(i + 1) * w]);
+            *p += 1 + w;
+        }
+    }
+}
+
+fn write_bytes<O: OffsetSizeTrait>(
+    data: &mut [u8],
+    pos: &mut [usize],
+    offs: &[O],
+    values: &[u8],
+    nulls: Option<&NullBuffer>,
+) {
+    for (i, p) in pos.iter_mut().enumerate() {
+        if nulls.is_some_and(|nb| nb.is_null(i)) {
+            data[*p] = 0;
+            *p += 1;
+            continue;
+        }
+        let (s, e) = (offs[i].as_usize(), offs[i + 1].as_usize());
+        let len = e - s;
+        data[*p] = 1;
+        let mut q = *p + 1;
+        if len < 255 {
+            data[q] = len as u8;
+            q += 1;
+        } else {
+            data[q] = 255;
+            data[q + 1..q + 5].copy_from_slice(&(len as u32).to_le_bytes());
+            q += 5;
+        }
+        data[q..q + len].copy_from_slice(&values[s..e]);
+        *p = q + len;
+    }
+}
+
+/// `a == b` for byte strings, by a byte loop when short: group keys mostly are (flags,
+/// codes, dates), and a `memcmp` call costs more than the comparison below 16 bytes.
+#[inline]
+pub fn eq_short(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && if a.len() <= 16 {
+            a.iter().zip(b).all(|(x, y)| x == y)
+        } else {
+            a == b
+        }
+}
+
+fn decode_bytes<O: OffsetSizeTrait>(
+    keys: &[&[u8]],
+    pos: &mut [usize],
+    t: &DataType,
+) -> Result<ArrayRef> {
+    let bad = || QuarryError::Internal("malformed group key".into());
+    let mut offsets: Vec<O> = Vec::with_capacity(keys.len() + 1);
+    offsets.push(O::usize_as(0));
+    let mut values: Vec<u8> = vec![];
+    let mut valid = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let tag = *key.get(pos[i]).ok_or_else(bad)?;
+        pos[i] += 1;
+        valid.push(tag != 0);
+        if tag != 0 {
+            let first = *key.get(pos[i]).ok_or_else(bad)?;
+            pos[i] += 1;
+            let len = if first < 255 {
+                first as usize
+            } else {
+                let b = key.get(pos[i]..pos[i] + 4).ok_or_else(bad)?;
+                pos[i] += 4;
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+            };
+            values.extend_from_slice(key.get(pos[i]..pos[i] + len).ok_or_else(bad)?);
+            pos[i] += len;
+        }
+        offsets.push(O::usize_as(values.len()));
+    }
+    // build() checks the offsets and, for strings, that the bytes are UTF-8
+    let d = ArrayData::builder(t.clone())
+        .len(keys.len())
+        .add_buffer(Buffer::from_vec(offsets))
+        .add_buffer(Buffer::from_vec(values))
+        .nulls(Some(NullBuffer::from(valid)))
+        .build()?;
+    Ok(make_array(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Date32Array, Decimal128Array, Int64Array, LargeStringArray, StringArray};
+
+    #[test]
+    fn keys_round_trip_and_equal_exactly_when_rows_are() {
+        let long = "x".repeat(300);
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![
+                Some("a"),
+                Some(""),
+                None,
+                Some("a"),
+                Some(long.as_str()),
+                Some("ab"),
+            ])),
+            Arc::new(Int64Array::from(vec![
+                Some(1),
+                Some(1),
+                Some(1),
+                Some(1),
+                None,
+                Some(0),
+            ])),
+            Arc::new(BooleanArray::from(vec![
+                Some(true),
+                None,
+                Some(false),
+                Some(true),
+                Some(true),
+                Some(true),
+            ])),
+            Arc::new(
+                Decimal128Array::from(vec![Some(5), Some(5), None, Some(5), Some(-7), Some(5)])
+                    .with_precision_and_scale(15, 2)
+                    .unwrap(),
+            ),
+            Arc::new(Date32Array::from(vec![1, 2, 3, 1, 5, 6])),
+            Arc::new(LargeStringArray::from(vec!["", "b", "", "", "q", "bb"])),
+        ];
+        let types: Vec<DataType> = cols.iter().map(|c| c.data_type().clone()).collect();
+        let enc = CompactKeys::try_new(&types).unwrap();
+        let (mut data, mut offsets) = (vec![], vec![]);
+        enc.encode(&cols, &mut data, &mut offsets).unwrap();
+        let keys: Vec<&[u8]> = (0..6).map(|i| &data[offsets[i]..offsets[i + 1]]).collect();
+        // rows 0 and 3 are equal; no other two are
+        for i in 0..6 {
+            for j in 0..6 {
+                let same = i == j || (i.min(j), i.max(j)) == (0, 3);
+                assert_eq!(keys[i] == keys[j], same, "rows {i} and {j}");
+            }
+        }
+        let back = enc.decode(&keys).unwrap();
+        for (a, b) in back.iter().zip(&cols) {
+            assert_eq!(a.to_data(), b.to_data());
+        }
+        // "a" + "" must not equal "" + "a" across columns (prefix-free values)
+        let two = |x: &str, y: &str| -> Vec<u8> {
+            let c: Vec<ArrayRef> = vec![
+                Arc::new(StringArray::from(vec![x])),
+                Arc::new(StringArray::from(vec![y])),
+            ];
+            let e = CompactKeys::try_new(&[DataType::Utf8, DataType::Utf8]).unwrap();
+            let (mut d, mut o) = (vec![], vec![]);
+            e.encode(&c, &mut d, &mut o).unwrap();
+            d
+        };
+        assert_ne!(two("a", ""), two("", "a"));
+        assert!(CompactKeys::try_new(&[DataType::Float64]).is_none());
+    }
+}
