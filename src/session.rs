@@ -738,6 +738,7 @@ impl Session {
                             }
                         }
                         known.push(crate::physical::reuse::RULE_NAME);
+                        known.push(crate::physical::planner::JOIN_FILTERS_RULE);
                         for r in v.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()) {
                             if !known.iter().any(|k| k.eq_ignore_ascii_case(r)) {
                                 return Err(QuarryError::Analysis(format!(

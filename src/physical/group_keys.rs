@@ -169,7 +169,7 @@ impl CompactKeys {
 
     /// The key columns of `keys` (each one row's encoding, as [`CompactKeys::encode`]
     /// wrote it), one array per key type. Errors on a key this encoding did not write.
-    pub fn decode<'a>(&self, keys: &[&'a [u8]]) -> Result<Vec<ArrayRef>> {
+    pub fn decode(&self, keys: &[&[u8]]) -> Result<Vec<ArrayRef>> {
         let bad = || QuarryError::Internal("malformed group key".into());
         let n = keys.len();
         let mut pos = vec![0usize; n];

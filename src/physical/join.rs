@@ -13,8 +13,8 @@
 //! A semi/anti join may build on its left input instead (`with_build_left`): the right
 //! input streams through, matched left rows are marked, and the result is one partition.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow::array::{new_null_array, Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
 use arrow::compute::{concat_batches, take};
@@ -54,7 +54,99 @@ struct Build {
     matched: Vec<AtomicBool>,
 }
 
+/// A filter on a probe-side scan column that a hash join fills when its build side is
+/// ready: a row passes when its key is in the hash table (a NULL key never is). Only the
+/// single integer-key path fills it; unfilled, it passes everything. The planner gives
+/// one to a join only where dropping probe rows without a partner cannot change the
+/// result (inner joins; semi joins; anti joins that build on the returned side), and
+/// only to a scan whose rows reach the join through filters, projections and inner
+/// joins alone.
+pub struct RuntimeFilter {
+    /// The probe scan's column holding the key.
+    pub column: ColumnId,
+    /// Its name, for EXPLAIN.
+    pub name: String,
+    build: OnceLock<Arc<Build>>,
+    rows_in: AtomicU64,
+    rows_out: AtomicU64,
+}
+
+impl RuntimeFilter {
+    pub fn new(column: ColumnId, name: String) -> RuntimeFilter {
+        RuntimeFilter {
+            column,
+            name,
+            build: OnceLock::new(),
+            rows_in: AtomicU64::new(0),
+            rows_out: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether to apply the filter to the next morsel: the build side is ready, and the
+    /// filter has not been keeping most rows (after 100k rows seen, a filter that keeps
+    /// more than 60% costs more than it spares, and stops).
+    pub fn active(&self) -> bool {
+        if self.build.get().is_none() {
+            return false;
+        }
+        let (i, o) = (
+            self.rows_in.load(Ordering::Relaxed),
+            self.rows_out.load(Ordering::Relaxed),
+        );
+        i < 100_000 || o * 10 <= i * 6
+    }
+
+    /// Which values of `keys` (the key column) have a partner in the build side.
+    pub fn evaluate(&self, keys: &ArrayRef) -> Result<BooleanArray> {
+        let (build, bk) = match self.build.get() {
+            Some(b) => match &b.keys {
+                BuildKeys::Int(bk) => (b, bk),
+                _ => return Ok(BooleanArray::from(vec![true; keys.len()])),
+            },
+            None => return Ok(BooleanArray::from(vec![true; keys.len()])),
+        };
+        let col = arrow::compute::cast(keys, &DataType::Int64)?;
+        let a = col.as_primitive::<Int64Type>();
+        let mut kept = 0u64;
+        let hits: Vec<bool> = a
+            .values()
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                if a.is_null(i) {
+                    return false;
+                }
+                let mut j = build.heads[(hash_i64(v) & build.mask) as usize];
+                while j != END {
+                    if bk[j as usize] == v {
+                        kept += 1;
+                        return true;
+                    }
+                    j = build.next[j as usize];
+                }
+                false
+            })
+            .collect();
+        self.rows_in.fetch_add(a.len() as u64, Ordering::Relaxed);
+        self.rows_out.fetch_add(kept, Ordering::Relaxed);
+        Ok(BooleanArray::from(hits))
+    }
+
+    /// For EXPLAIN: the column, and after a run the rows it kept.
+    pub fn describe(&self) -> String {
+        let i = self.rows_in.load(Ordering::Relaxed);
+        if i == 0 {
+            format!("{}#{}", self.name, self.column)
+        } else {
+            let o = self.rows_out.load(Ordering::Relaxed);
+            format!("{}#{} (kept {o} of {i})", self.name, self.column)
+        }
+    }
+}
+
 pub struct HashJoinExec {
+    /// Filled with the build side when it is ready (see [`RuntimeFilter`]).
+    runtime_filter: Option<Arc<RuntimeFilter>>,
     pub left: Arc<dyn ExecutionPlan>,
     pub right: Arc<dyn ExecutionPlan>,
     join_type: JoinType,
@@ -93,6 +185,7 @@ impl HashJoinExec {
         let pair_ids: Vec<ColumnId> = left.ids().iter().chain(right.ids()).copied().collect();
         let (left_keys, right_keys) = keys.into_iter().unzip();
         HashJoinExec {
+            runtime_filter: None,
             left,
             right,
             join_type,
@@ -199,6 +292,13 @@ impl HashJoinExec {
         Ok(vec![make_batch(self.schema.clone(), cols, idx.len())?])
     }
 
+    /// Fill `filter` with this join's build side when it is ready. The planner decides
+    /// where that is sound (see [`RuntimeFilter`]).
+    pub fn with_runtime_filter(mut self, filter: Arc<RuntimeFilter>) -> Self {
+        self.runtime_filter = Some(filter);
+        self
+    }
+
     /// For a keyed semi/anti join (not null-safe): build on the left input instead.
     pub fn with_build_left(mut self) -> Self {
         self.build_left = matches!(self.join_type, JoinType::LeftSemi | JoinType::LeftAnti)
@@ -301,6 +401,9 @@ impl HashJoinExec {
             hashes,
             matched,
         });
+        if let (Some(f), BuildKeys::Int(_)) = (&self.runtime_filter, &b.keys) {
+            let _ = f.build.set(b.clone());
+        }
         *guard = Some(b.clone());
         Ok(b)
     }

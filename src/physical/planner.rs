@@ -12,14 +12,14 @@ use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 
 use super::aggregate::HashAggregateExec;
-use super::join::HashJoinExec;
+use super::join::{HashJoinExec, RuntimeFilter};
 use super::operators::{
     FilterExec, LimitExec, PhysicalSortKey, ProjectExec, SortExec, UnionExec, ValuesExec,
 };
 use super::reuse::{self, ReusedExec};
 use super::scan::ScanExec;
 use super::statistics::ScanStatistics;
-use super::{collect, make_batch, schema_of, ExecContext, ExecutionPlan};
+use super::{collect, int_like, make_batch, schema_of, ExecContext, ExecutionPlan};
 use crate::error::{QuarryError, Result};
 use crate::optimizer::stats::{self, Statistics, StatisticsProvider};
 use crate::optimizer::OptimizerContext;
@@ -41,6 +41,55 @@ pub struct PhysicalPlanner<'a> {
     /// Keys ([`reuse::canonical_key`]) of the aggregates the plan being created holds
     /// more than once.
     repeated: RefCell<HashSet<String>>,
+    /// Join filters whose probe input is being planned, for the scan they read.
+    pending_filters: RefCell<Vec<Arc<RuntimeFilter>>>,
+}
+
+/// The name that turns join filters off in `quarry.optimizer.disabled_rules`.
+pub const JOIN_FILTERS_RULE: &str = "join_filters";
+
+/// A join filter for the probe input `probe` keyed by `key`: when the key is a column
+/// that comes unchanged from exactly one scan in `probe`, and every row of that scan
+/// reaches the join through filters, projections and inner joins only (so a scan row
+/// whose key has no partner cannot contribute to the join's output).
+fn join_filter(probe: &LogicalPlan, key: &Expr) -> Option<Arc<RuntimeFilter>> {
+    fn trace(plan: &LogicalPlan, id: crate::plan::ColumnId) -> Option<&Column> {
+        match plan {
+            LogicalPlan::Scan { columns, .. } => columns.iter().find(|c| c.id == id),
+            LogicalPlan::Filter { input, .. } => trace(input, id),
+            LogicalPlan::Project { input, exprs } => match exprs.iter().find(|(_, c)| c.id == id) {
+                Some((Expr::Column(c), _)) => trace(input, c.id),
+                _ => None,
+            },
+            LogicalPlan::Join {
+                left,
+                right,
+                join_type: JoinType::Inner,
+                ..
+            } => trace(left, id).or_else(|| trace(right, id)),
+            LogicalPlan::Join {
+                left,
+                join_type: JoinType::LeftSemi,
+                ..
+            } => trace(left, id),
+            _ => None,
+        }
+    }
+    fn scans_defining(plan: &LogicalPlan, id: crate::plan::ColumnId) -> usize {
+        let here = match plan {
+            LogicalPlan::Scan { columns, .. } => columns.iter().any(|c| c.id == id) as usize,
+            _ => 0,
+        };
+        here + plan
+            .inputs()
+            .into_iter()
+            .map(|i| scans_defining(i, id))
+            .sum::<usize>()
+    }
+    let Expr::Column(k) = key else { return None };
+    let col = trace(probe, k.id)?;
+    (scans_defining(probe, col.id) == 1)
+        .then(|| Arc::new(RuntimeFilter::new(col.id, col.name.clone())))
 }
 
 impl<'a> PhysicalPlanner<'a> {
@@ -51,6 +100,7 @@ impl<'a> PhysicalPlanner<'a> {
             estimates: RefCell::new(HashMap::new()),
             share_all: false,
             repeated: RefCell::new(HashSet::new()),
+            pending_filters: RefCell::new(vec![]),
         }
     }
 
@@ -179,6 +229,33 @@ impl<'a> PhysicalPlanner<'a> {
         Ok(p)
     }
 
+    /// Whether join filters are planned (the `join_filters` name in
+    /// `quarry.optimizer.disabled_rules` turns them off).
+    fn join_filters_enabled(&self) -> bool {
+        !self
+            .disabled_rules
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(JOIN_FILTERS_RULE))
+    }
+
+    /// Plan a join's probe input; the scan under it that `filter` names takes it.
+    fn build_probe(
+        &self,
+        plan: &LogicalPlan,
+        filter: Option<&Arc<RuntimeFilter>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(f) = filter {
+            self.pending_filters.borrow_mut().push(f.clone());
+        }
+        let out = self.build(plan);
+        if let Some(f) = filter {
+            self.pending_filters
+                .borrow_mut()
+                .retain(|x| !Arc::ptr_eq(x, f));
+        }
+        out
+    }
+
     fn lock_reuse(
         &self,
     ) -> Result<std::sync::MutexGuard<'_, HashMap<String, Arc<reuse::SharedResult>>>> {
@@ -196,13 +273,27 @@ impl<'a> PhysicalPlanner<'a> {
                 columns,
                 projection,
                 filters,
-            } => Arc::new(ScanExec::try_new(
-                source.clone(),
-                columns,
-                projection.clone(),
-                filters.clone(),
-                self.ctx,
-            )?),
+            } => {
+                // the join filters waiting for this scan (see `build_probe`)
+                let mine: Vec<Arc<RuntimeFilter>> = {
+                    let mut pending = self.pending_filters.borrow_mut();
+                    let (mine, rest) = std::mem::take(&mut *pending)
+                        .into_iter()
+                        .partition(|f| columns.iter().any(|c| c.id == f.column));
+                    *pending = rest;
+                    mine
+                };
+                Arc::new(
+                    ScanExec::try_new(
+                        source.clone(),
+                        columns,
+                        projection.clone(),
+                        filters.clone(),
+                        self.ctx,
+                    )?
+                    .with_runtime_filters(mine),
+                )
+            }
             LogicalPlan::Values { columns, rows } => {
                 let schema = schema_of(columns);
                 let one = make_batch(schema_of(&[]), vec![], 1)?;
@@ -278,10 +369,49 @@ impl<'a> PhysicalPlanner<'a> {
                 let cols = plan.schema();
                 let filter = filter.clone();
                 let on: Vec<(Expr, Expr)> = on.clone();
-                let (l, r) = (self.build(left)?, self.build(right)?);
                 let (lrows, rrows) = (self.rows(left), self.rows(right));
                 // an inner equi-join builds its hash table on the input estimated smaller
                 let swap_inner = *join_type == JoinType::Inner && !on.is_empty() && rrows > lrows;
+                // a semi/anti join whose left (returned) side is the smaller one builds there
+                let build_left = !swap_inner
+                    && matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti)
+                    && lrows < rrows;
+                // the probe side may be filtered by the build side's keys where its rows
+                // without a partner are dropped
+                let probe_right = swap_inner || build_left;
+                let sound = match join_type {
+                    JoinType::Inner => true,
+                    JoinType::LeftSemi => true,
+                    JoinType::LeftAnti => build_left,
+                    _ => false,
+                };
+                let runtime = match (sound && self.join_filters_enabled(), on.as_slice()) {
+                    (true, [(lk, rk)])
+                        if int_like(&lk.data_type()) && int_like(&rk.data_type()) =>
+                    {
+                        if probe_right {
+                            join_filter(right, rk)
+                        } else {
+                            join_filter(left, lk)
+                        }
+                    }
+                    _ => None,
+                };
+                let (l, r) = if probe_right {
+                    (
+                        self.build(left)?,
+                        self.build_probe(right, runtime.as_ref())?,
+                    )
+                } else {
+                    (
+                        self.build_probe(left, runtime.as_ref())?,
+                        self.build(right)?,
+                    )
+                };
+                let with_filter = |j: HashJoinExec| match &runtime {
+                    Some(f) => j.with_runtime_filter(f.clone()),
+                    None => j,
+                };
                 if *join_type == JoinType::Right || swap_inner {
                     // build on the left input, probe with the right, then restore the column order
                     let swapped_cols: Vec<Column> =
@@ -292,7 +422,7 @@ impl<'a> PhysicalPlanner<'a> {
                     } else {
                         JoinType::Left
                     };
-                    let j: Arc<dyn ExecutionPlan> = Arc::new(HashJoinExec::new(
+                    let j: Arc<dyn ExecutionPlan> = Arc::new(with_filter(HashJoinExec::new(
                         r,
                         l,
                         jt,
@@ -301,14 +431,11 @@ impl<'a> PhysicalPlanner<'a> {
                         false,
                         ids(&swapped_cols),
                         schema_of(&swapped_cols),
-                    ));
+                    )));
                     let exprs = cols.iter().map(|c| Expr::Column(c.clone())).collect();
                     Arc::new(ProjectExec::new(j, exprs, ids(&cols), schema_of(&cols)))
                 } else {
-                    // a semi/anti join whose left (returned) side is the smaller one builds there
-                    let build_left = matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti)
-                        && lrows < rrows;
-                    let j = HashJoinExec::new(
+                    let j = with_filter(HashJoinExec::new(
                         l,
                         r,
                         *join_type,
@@ -317,7 +444,7 @@ impl<'a> PhysicalPlanner<'a> {
                         false,
                         ids(&cols),
                         schema_of(&cols),
-                    );
+                    ));
                     Arc::new(if build_left { j.with_build_left() } else { j })
                 }
             }

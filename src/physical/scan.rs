@@ -2,7 +2,9 @@
 //! partition pruning, reads parquet footers and skips row groups whose min/max
 //! statistics rule the filters out; each remaining row group (or CSV/JSON file) is a
 //! morsel. Each morsel decodes only the projected columns, adapts them to the table
-//! schema, appends the partition values, and applies the pushed filters exactly.
+//! schema, appends the partition values, and applies the pushed filters exactly, and
+//! the join filters a hash join above fills at run time (see
+//! [`super::join::RuntimeFilter`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use super::eval::{evaluate_predicate, layout_of, Layout};
+use super::join::RuntimeFilter;
 use super::{make_batch, ExecContext, ExecutionPlan, Metrics};
 use crate::catalog::{ColumnDef, FileFormat};
 use crate::datasource::{self, adapt::adapt_batch, parquet::Metadata, FileEntry, Location};
@@ -36,6 +39,9 @@ pub struct ScanExec {
     /// Positions in `source.all_columns()` of the output columns.
     projection: Vec<usize>,
     filters: Vec<Expr>,
+    /// Join filters filled at run time (see [`RuntimeFilter`]), applied to the morsels
+    /// read after they are ready: first inside the parquet reader.
+    runtime: Vec<Arc<RuntimeFilter>>,
     layout: Layout,
     tasks: Vec<ScanTask>,
     metrics: Metrics,
@@ -387,10 +393,17 @@ impl ScanExec {
             schema,
             projection,
             filters: files.data_filters.clone(),
+            runtime: vec![],
             layout,
             tasks: files.tasks.clone(),
             metrics,
         })
+    }
+
+    /// Apply these join filters to the morsels read once they are ready.
+    pub fn with_runtime_filters(mut self, filters: Vec<Arc<RuntimeFilter>>) -> Self {
+        self.runtime = filters;
+        self
     }
 
     /// Split the pushed filters of a parquet morsel: those over data columns the file
@@ -403,11 +416,13 @@ impl ScanExec {
     /// columns first (cheap to decode), then strings, then one predicate for the
     /// conjuncts over several columns. A one-column predicate over a string column the
     /// reader returns dictionary-encoded is evaluated once per distinct value
-    /// ([`dictionary_predicate`]).
+    /// ([`dictionary_predicate`]). Ready join filters (`runtime`) over the file's columns
+    /// go before all of them and are taken out of `runtime`; the rest stay for after.
     fn row_predicates(
         &self,
         md: &Metadata,
         path: &Location,
+        runtime: &mut Vec<Arc<RuntimeFilter>>,
     ) -> (Vec<datasource::parquet::RowPredicate>, Vec<Expr>) {
         let all = self.source.all_columns();
         let n_data = self.source.data_columns.len();
@@ -460,12 +475,35 @@ impl ScanExec {
         let spared = self.ids.iter().filter(|id| !read.contains(id)).count();
         // rank 1: a one-column string predicate
         let strings = groups.iter().any(|(rank, _, _)| *rank == 1);
-        if spared <= read.len() && !strings {
+        // a join filter is there because it is expected to drop most rows
+        let (inside_rt, after_rt): (Vec<_>, Vec<_>) = std::mem::take(runtime)
+            .into_iter()
+            .partition(|f| def_of(&f.column).is_some());
+        *runtime = after_rt;
+        if spared <= read.len() && !strings && inside_rt.is_empty() {
             let mut all_after: Vec<Expr> = groups.into_iter().flat_map(|(_, _, fs)| fs).collect();
             all_after.extend(after);
             return (vec![], all_after);
         }
         let mut preds = vec![];
+        for f in inside_rt {
+            let Some(def) = def_of(&f.column) else {
+                continue;
+            };
+            let path = path.clone();
+            let columns = vec![def.name.clone()];
+            let eval = move |b: &RecordBatch| -> Result<arrow::array::BooleanArray> {
+                let arrays = adapt_batch(b, std::slice::from_ref(&def), &path)?;
+                match arrays.first() {
+                    Some(keys) => f.evaluate(keys),
+                    None => Err(QuarryError::Internal("join filter column".into())),
+                }
+            };
+            preds.push(datasource::parquet::RowPredicate {
+                columns,
+                eval: Box::new(eval),
+            });
+        }
         for (_, ids, conjuncts) in groups {
             let Some(predicate) = Expr::conjunction(conjuncts) else {
                 continue;
@@ -561,10 +599,16 @@ impl ScanExec {
             .collect();
         let data_cols: Vec<ColumnDef> = data_proj.iter().map(|p| all[*p].clone()).collect();
         let mut post_filters: Vec<Expr> = self.filters.clone();
+        let mut runtime: Vec<Arc<RuntimeFilter>> = self
+            .runtime
+            .iter()
+            .filter(|f| f.active())
+            .cloned()
+            .collect();
         let raw: Vec<RecordBatch> = match (&self.source.format, &t.row_group) {
             (FileFormat::Parquet, Some((rg, md))) => {
                 let names = self.data_names();
-                let (pred, after) = self.row_predicates(md, &t.file.location);
+                let (pred, after) = self.row_predicates(md, &t.file.location, &mut runtime);
                 post_filters = after;
                 datasource::parquet::read_row_groups(
                     &ctx.storage,
@@ -628,6 +672,12 @@ impl ScanExec {
                 })
                 .collect::<Result<_>>()?;
             let mut batch = make_batch(self.schema.clone(), cols, n)?;
+            for f in &runtime {
+                if let Some(i) = self.layout.get(&f.column) {
+                    let m = f.evaluate(batch.column(*i))?;
+                    batch = filter_record_batch(&batch, &m)?;
+                }
+            }
             for f in &post_filters {
                 let m = evaluate_predicate(f, &batch, &self.layout)?;
                 batch = filter_record_batch(&batch, &m)?;
@@ -706,6 +756,10 @@ impl ExecutionPlan for ScanExec {
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
+        }
+        if !self.runtime.is_empty() {
+            let f: Vec<String> = self.runtime.iter().map(|f| f.describe()).collect();
+            s.push_str(&format!(" join_filters=[{}]", f.join(", ")));
         }
         s
     }
