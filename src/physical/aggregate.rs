@@ -7,7 +7,7 @@
 //! per aggregate. Local states are merged into one at the pipeline breaker, then
 //! finished into a single output batch. Memory: one entry per distinct group per thread.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
@@ -299,29 +299,59 @@ impl HashAggregateExec {
         Ok(())
     }
 
-    fn merge(&self, into: &mut State, other: State) -> Result<()> {
-        let mapping: Vec<usize> = if self.group.is_empty() {
-            vec![0]
-        } else {
-            match (&mut into.groups, &other.groups) {
-                (Groups::Rows(t), Groups::Rows(o)) => (0..o.len())
-                    .map(|g| t.find_or_insert(o.key(g), o.hashes[g]))
-                    .collect::<Result<_>>()?,
-                (Groups::Int(t), Groups::Int(o)) => (0..o.keys.len())
-                    .map(|g| t.find_or_insert(o.valid[g].then_some(o.keys[g])))
-                    .collect::<Result<_>>()?,
-                _ => {
-                    return Err(QuarryError::Internal(
-                        "aggregate states of different kinds".into(),
-                    ))
-                }
-            }
-        };
-        let n = self.ngroups(into);
-        for (a, b) in into.accs.iter_mut().zip(other.accs) {
-            a.merge(b, &mapping, n)?;
+    /// The group of each of `other`'s groups in `into`, adding the new ones.
+    fn map_groups(&self, into: &mut State, other: &State) -> Result<Vec<usize>> {
+        if self.group.is_empty() {
+            return Ok(vec![0]);
         }
-        Ok(())
+        match (&mut into.groups, &other.groups) {
+            (Groups::Rows(t), Groups::Rows(o)) => (0..o.len())
+                .map(|g| t.find_or_insert(o.key(g), o.hashes[g]))
+                .collect(),
+            (Groups::Int(t), Groups::Int(o)) => (0..o.keys.len())
+                .map(|g| t.find_or_insert(o.valid[g].then_some(o.keys[g])))
+                .collect(),
+            _ => Err(QuarryError::Internal(
+                "aggregate states of different kinds".into(),
+            )),
+        }
+    }
+
+    /// Merge the per-thread states into the largest one. All groups are placed first,
+    /// so each accumulator grows once to the final group count (no doubling slack,
+    /// which for a million groups is most of the peak memory), then each state's
+    /// accumulators merge and the state is freed.
+    fn merge_all(&self, mut states: Vec<State>) -> Result<State> {
+        let Some(largest) = (0..states.len()).max_by_key(|&i| states[i].groups.len()) else {
+            return self.new_state();
+        };
+        let mut total = states.swap_remove(largest);
+        let extra: usize = states.iter().map(|s| s.groups.len()).sum();
+        match &mut total.groups {
+            Groups::Rows(t) => {
+                let hashes = &t.hashes;
+                t.table.reserve(extra, |&x| hashes[x as usize]);
+                t.hashes.reserve(extra);
+                t.offsets.reserve(extra);
+            }
+            Groups::Int(t) => {
+                let keys = &t.keys;
+                t.table.reserve(extra, |&x| hash_i64(keys[x as usize]));
+                t.keys.reserve(extra);
+                t.valid.reserve(extra);
+            }
+        }
+        let mappings = states
+            .iter()
+            .map(|s| self.map_groups(&mut total, s))
+            .collect::<Result<Vec<_>>>()?;
+        let n = self.ngroups(&total);
+        for (s, mapping) in states.into_iter().zip(mappings) {
+            for (a, b) in total.accs.iter_mut().zip(s.accs) {
+                a.merge(b, &mapping, n)?;
+            }
+        }
+        Ok(total)
     }
 }
 
@@ -347,46 +377,36 @@ impl ExecutionPlan for HashAggregateExec {
     fn execute(&self, _p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
         let enc = self.encoder()?;
         let n = self.input.partitions();
-        // per-thread partial states (rayon's fold gives one state per work split)
-        let states: Mutex<Vec<State>> = Mutex::new(vec![]);
-        ctx.pool.install(|| {
-            (0..n)
+        // one partial state per worker: each worker takes the next input partition until
+        // none is left (rayon's fold would split the work, and so the states, further,
+        // and every extra state holds its own copy of groups until the merge)
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = ctx.pool.current_num_threads().clamp(1, n.max(1));
+        let states: Vec<State> = ctx.pool.install(|| {
+            (0..workers)
                 .into_par_iter()
-                .try_fold(
-                    || None::<State>,
-                    |acc, p| -> Result<Option<State>> {
+                .map(|_| -> Result<Option<State>> {
+                    let mut st: Option<State> = None;
+                    loop {
+                        let p = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if p >= n {
+                            return Ok(st);
+                        }
                         let batches = self.input.execute(p, ctx)?;
-                        let mut st = match acc {
+                        let state = match &mut st {
                             Some(s) => s,
-                            None => self.new_state()?,
+                            None => st.insert(self.new_state()?),
                         };
                         for b in &batches {
-                            self.update(&mut st, &enc, b)?;
+                            self.update(state, &enc, b)?;
                         }
-                        Ok(Some(st))
-                    },
-                )
-                .try_for_each(|s| -> Result<()> {
-                    if let Some(s) = s? {
-                        states
-                            .lock()
-                            .map_err(|_| QuarryError::Internal("aggregate state lock".into()))?
-                            .push(s);
                     }
-                    Ok(())
                 })
+                .filter_map(|r| r.transpose())
+                .collect::<Result<Vec<State>>>()
         })?;
         self.metrics.record(|| {
-            let mut states = states
-                .into_inner()
-                .map_err(|_| QuarryError::Internal("aggregate state lock".into()))?;
-            let mut total = match states.pop() {
-                Some(s) => s,
-                None => self.new_state()?,
-            };
-            for s in states {
-                self.merge(&mut total, s)?;
-            }
+            let mut total = self.merge_all(states)?;
             let ngroups = self.ngroups(&total);
             let mut cols: Vec<ArrayRef> = vec![];
             match &total.groups {

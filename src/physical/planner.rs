@@ -203,7 +203,13 @@ impl<'a> PhysicalPlanner<'a> {
     /// subquery) becomes a [`ReusedExec`] of one shared result.
     pub fn create(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
         self.find_repeated(plan);
-        self.build(plan)
+        let p = self.build(plan)?;
+        if !self.share_all {
+            // the query's plan is complete: results its subqueries kept that it does not
+            // read go now (those it reads live on in its ReusedExec nodes)
+            self.lock_reuse()?.clear();
+        }
+        Ok(p)
     }
 
     fn build(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
