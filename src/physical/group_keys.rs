@@ -21,7 +21,7 @@ use std::sync::Arc;
 use arrow::array::{
     make_array, Array, ArrayData, ArrayRef, AsArray, BooleanArray, OffsetSizeTrait,
 };
-use arrow::buffer::{Buffer, NullBuffer};
+use arrow::buffer::{Buffer, MutableBuffer, NullBuffer};
 use arrow::datatypes::DataType;
 
 use crate::error::{QuarryError, Result};
@@ -178,20 +178,23 @@ impl CompactKeys {
             let mut valid = Vec::with_capacity(n);
             let array: ArrayRef = match k {
                 Kind::Fixed(w) => {
-                    let mut values = vec![0u8; n * w];
+                    // arrow's buffer allocation: aligned for any primitive (a Vec<u8>
+                    // is not, and arrays of wider types reject it)
+                    let mut values = MutableBuffer::from_len_zeroed(n * w);
+                    let out = values.as_slice_mut();
                     for (i, key) in keys.iter().enumerate() {
                         let tag = *key.get(pos[i]).ok_or_else(bad)?;
                         pos[i] += 1;
                         valid.push(tag != 0);
                         if tag != 0 {
                             let v = key.get(pos[i]..pos[i] + w).ok_or_else(bad)?;
-                            values[i * w..(i + 1) * w].copy_from_slice(v);
+                            out[i * w..(i + 1) * w].copy_from_slice(v);
                             pos[i] += w;
                         }
                     }
                     let d = ArrayData::builder(t.clone())
                         .len(n)
-                        .add_buffer(Buffer::from_vec(values))
+                        .add_buffer(values.into())
                         .nulls(Some(NullBuffer::from(valid)))
                         .build()?;
                     make_array(d)
@@ -346,7 +349,10 @@ fn decode_bytes<O: OffsetSizeTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Date32Array, Decimal128Array, Int64Array, LargeStringArray, StringArray};
+    use arrow::array::{
+        Date32Array, Decimal128Array, Int16Array, Int32Array, Int64Array, LargeStringArray,
+        StringArray,
+    };
 
     #[test]
     fn keys_round_trip_and_equal_exactly_when_rows_are() {
@@ -383,6 +389,15 @@ mod tests {
             ),
             Arc::new(Date32Array::from(vec![1, 2, 3, 1, 5, 6])),
             Arc::new(LargeStringArray::from(vec!["", "b", "", "", "q", "bb"])),
+            Arc::new(Int32Array::from(vec![
+                Some(7),
+                Some(8),
+                None,
+                Some(7),
+                Some(9),
+                Some(1),
+            ])),
+            Arc::new(Int16Array::from(vec![1, 2, 3, 1, 5, 6])),
         ];
         let types: Vec<DataType> = cols.iter().map(|c| c.data_type().clone()).collect();
         let enc = CompactKeys::try_new(&types).unwrap();
