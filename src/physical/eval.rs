@@ -143,6 +143,11 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
             let x = evaluate(expr, batch, layout)?;
             let r = match pattern.as_ref() {
                 Expr::Literal(p) => {
+                    if !case_insensitive {
+                        if let Some(r) = like_segments(&x, &p.0, *negated) {
+                            return Ok(Arc::new(r));
+                        }
+                    }
                     let p = Scalar::new(p.0.clone());
                     match (negated, case_insensitive) {
                         (false, false) => arrow::compute::like(&x, &p)?,
@@ -617,6 +622,68 @@ fn decimal_binary(
         (false, true) => Decimal128Array::new_null(a.len()),
         _ => Decimal128Array::new_null(b.len()),
     })
+}
+
+/// `x [NOT] LIKE pattern` for a pattern of two or more literal pieces around `%`
+/// (`'%special%requests%'`, `'a%b'`): no `_` and no escape, so a value matches when it
+/// starts with the first piece, ends with the last, and holds the middle ones in order
+/// between them (leftmost matches suffice for `%`). Each piece is searched with memchr's
+/// memmem; arrow's kernel runs such patterns as a regex. `None` for other patterns (those
+/// arrow handles directly, or with `_` or escapes) and non-string input.
+fn like_segments(x: &ArrayRef, pattern: &ArrayRef, negated: bool) -> Option<BooleanArray> {
+    let p = match pattern.data_type() {
+        DataType::Utf8 => pattern.as_string::<i32>(),
+        _ => return None,
+    };
+    if p.len() != 1 || p.is_null(0) {
+        return None;
+    }
+    let p = p.value(0);
+    if p.contains('_') || p.contains('\\') {
+        return None;
+    }
+    let pieces: Vec<&str> = p.split('%').collect();
+    let (first, last) = (pieces.first()?, pieces.last()?);
+    let middle: Vec<memchr::memmem::Finder> = pieces[1..pieces.len().saturating_sub(1)]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| memchr::memmem::Finder::new(s.as_bytes()))
+        .collect();
+    let non_empty = pieces.iter().filter(|s| !s.is_empty()).count();
+    if pieces.len() < 2 || non_empty < 2 {
+        return None;
+    }
+    let matches = |v: &[u8]| -> bool {
+        if v.len() < first.len() + last.len()
+            || !v.starts_with(first.as_bytes())
+            || !v.ends_with(last.as_bytes())
+        {
+            return false;
+        }
+        let end = v.len() - last.len();
+        let mut pos = first.len();
+        for f in &middle {
+            match f.find(&v[pos..end]) {
+                Some(i) => pos += i + f.needle().len(),
+                None => return false,
+            }
+        }
+        true
+    };
+    let out: BooleanArray = match x.data_type() {
+        DataType::Utf8 => x
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(|v| matches(v.as_bytes()) != negated))
+            .collect(),
+        DataType::LargeUtf8 => x
+            .as_string::<i64>()
+            .iter()
+            .map(|v| v.map(|v| matches(v.as_bytes()) != negated))
+            .collect(),
+        _ => return None,
+    };
+    Some(out)
 }
 
 /// The precision of a decimal type (38 for anything else).
