@@ -62,6 +62,15 @@ pub enum MathFunc {
     WidthBucket,
     /// `rand([seed])`/`random`: uniform in [0, 1); not deterministic without a seed.
     Rand,
+    /// `bit_count(x)`: set bits of an integer widened to bigint (Spark's
+    /// `Long.bitCount`, so a negative int counts its sign extension: -1 gives 64), or of
+    /// a boolean (0 or 1).
+    BitCount,
+    /// `bitwise_not(x)` (Spark's `~x`): the complement, of x's integer type.
+    BitwiseNot,
+    /// `bit_get(x, pos)`/`getbit`: bit `pos` (0 = least significant) as a tinyint; a
+    /// position outside the type's width is an error, as in Spark.
+    BitGet,
 }
 
 impl MathFunc {
@@ -108,6 +117,9 @@ impl MathFunc {
             Conv => "conv",
             WidthBucket => "width_bucket",
             Rand => "rand",
+            BitCount => "bit_count",
+            BitwiseNot => "bitwise_not",
+            BitGet => "bit_get",
         }
     }
 
@@ -154,6 +166,9 @@ impl MathFunc {
             "conv" => Conv,
             "width_bucket" => WidthBucket,
             "rand" | "random" => Rand,
+            "bit_count" => BitCount,
+            "bitwise_not" => BitwiseNot,
+            "bit_get" | "getbit" => BitGet,
             _ => return None,
         })
     }
@@ -246,6 +261,32 @@ impl MathFunc {
                 want(0, 1)?;
                 (vec![l; n], DataType::Float64)
             }
+            BitCount => {
+                want(1, 1)?;
+                let t = &args[0];
+                if !(is_integer(t) || matches!(t, DataType::Boolean | DataType::Null)) {
+                    return Err(integral_error(self, t));
+                }
+                (vec![t.clone()], DataType::Int32)
+            }
+            BitwiseNot => {
+                want(1, 1)?;
+                let t = match &args[0] {
+                    DataType::Null => DataType::Int32,
+                    t if is_integer(t) => t.clone(),
+                    t => return Err(integral_error(self, t)),
+                };
+                (vec![t.clone()], t)
+            }
+            BitGet => {
+                want(2, 2)?;
+                let t = match &args[0] {
+                    DataType::Null => DataType::Int32,
+                    t if is_integer(t) => t.clone(),
+                    t => return Err(integral_error(self, t)),
+                };
+                (vec![t, DataType::Int32], DataType::Int8)
+            }
         })
     }
 }
@@ -256,6 +297,39 @@ fn type_error(f: &MathFunc, t: &DataType) -> QuarryError {
         f.name(),
         crate::types::type_name(t)
     ))
+}
+
+fn integral_error(f: &MathFunc, t: &DataType) -> QuarryError {
+    QuarryError::Analysis(format!(
+        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{}\": the argument requires an integral type, not \"{}\"",
+        f.name(),
+        crate::types::type_name(t)
+    ))
+}
+
+/// `x`'s values as the 64 bits Spark's bit functions see: signed integers sign-extended
+/// (Java widening), unsigned ones zero-extended.
+fn bits64(x: &ArrayRef) -> Result<Vec<Option<u64>>> {
+    Ok(match x.data_type() {
+        DataType::UInt64 => x.as_primitive::<UInt64Type>().iter().collect(),
+        DataType::Boolean => x.as_boolean().iter().map(|v| v.map(u64::from)).collect(),
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => {
+            let c = arrow::compute::cast(x, &DataType::UInt64)?;
+            c.as_primitive::<UInt64Type>().iter().collect()
+        }
+        _ => {
+            let c = arrow::compute::cast(x, &DataType::Int64)?;
+            c.as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(|v| v as u64))
+                .collect()
+        }
+    })
+}
+
+/// The width in bits of an integer type (64 for the others).
+fn bit_width(t: &DataType) -> i64 {
+    t.primitive_width().map_or(64, |w| 8 * w as i64)
 }
 
 fn f64s(a: &ArrayRef) -> &Float64Array {
@@ -542,6 +616,61 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                     },
                 )?)
             }
+        }
+        BitCount => Arc::new(
+            bits64(&args[0])?
+                .into_iter()
+                .map(|v| v.map(|v| v.count_ones() as i32))
+                .collect::<Int32Array>(),
+        ),
+        BitwiseNot => {
+            // the complement of the sign- or zero-extended value, cast back: exact, as
+            // the complement of an n-bit value extends to the complement of its extension
+            let t = args[0].data_type().clone();
+            let signed = !matches!(
+                t,
+                DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64
+            );
+            let out: ArrayRef = if signed {
+                Arc::new(
+                    bits64(&args[0])?
+                        .into_iter()
+                        .map(|v| v.map(|v| !(v as i64)))
+                        .collect::<Int64Array>(),
+                )
+            } else {
+                let mask = if bit_width(&t) == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << bit_width(&t)) - 1
+                };
+                Arc::new(
+                    bits64(&args[0])?
+                        .into_iter()
+                        .map(|v| v.map(|v| !v & mask))
+                        .collect::<UInt64Array>(),
+                )
+            };
+            arrow::compute::cast(&out, &t)?
+        }
+        BitGet => {
+            let width = bit_width(args[0].data_type());
+            let pos = arrow::compute::cast(&args[1], &DataType::Int64)?;
+            let pos = pos.as_primitive::<Int64Type>();
+            let vals = bits64(&args[0])?;
+            let mut out = Vec::with_capacity(vals.len());
+            for (v, p) in vals.into_iter().zip(pos.iter()) {
+                out.push(match (v, p) {
+                    (_, Some(p)) if !(0..width).contains(&p) => {
+                        return Err(QuarryError::Execution(format!(
+                            "[INVALID_PARAMETER_VALUE.BIT_POSITION_RANGE] The value of parameter(s) `pos` in `bit_get` is invalid: expects an integer value in [0, {width}), but got {p}."
+                        )))
+                    }
+                    (Some(v), Some(p)) => Some(((v >> p) & 1) as i8),
+                    _ => None,
+                });
+            }
+            Arc::new(Int8Array::from(out))
         }
         Bin => Arc::new(
             args[0]

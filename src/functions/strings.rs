@@ -55,6 +55,9 @@ pub enum StringFunc {
     Sha1,
     Sha2,
     Crc32,
+    /// `xxhash64(a, ...)`: Spark's XxHash64 over the arguments, seed 42, each
+    /// argument's hash the seed of the next (NULLs leave it); see [`spark_xxhash64`].
+    XxHash64,
     Base64,
     Unbase64,
     Unhex,
@@ -100,6 +103,7 @@ impl StringFunc {
             Sha1 => "sha1",
             Sha2 => "sha2",
             Crc32 => "crc32",
+            XxHash64 => "xxhash64",
             Base64 => "base64",
             Unbase64 => "unbase64",
             Unhex => "unhex",
@@ -141,6 +145,7 @@ impl StringFunc {
             "sha1" | "sha" => Sha1,
             "sha2" => Sha2,
             "crc32" => Crc32,
+            "xxhash64" => XxHash64,
             "base64" => Base64,
             "unbase64" => Unbase64,
             "unhex" => Unhex,
@@ -278,6 +283,10 @@ impl StringFunc {
             Crc32 => {
                 want(1, 1)?;
                 (vec![b], DataType::Int64)
+            }
+            XxHash64 => {
+                want(1, usize::MAX)?;
+                (args.to_vec(), DataType::Int64)
             }
             Base64 => {
                 want(1, 1)?;
@@ -1140,6 +1149,17 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 })
             }))
         }
+        XxHash64 => {
+            let mut seeds = vec![42u64; n];
+            for a in args {
+                for (r, seed) in seeds.iter_mut().enumerate() {
+                    *seed = spark_xxhash64(a.as_ref(), r, *seed)?;
+                }
+            }
+            Arc::new(Int64Array::from_iter_values(
+                seeds.into_iter().map(|h| h as i64),
+            ))
+        }
         Crc32 => Arc::new(
             binaries(&args[0])
                 .iter()
@@ -1395,4 +1415,119 @@ mod tests {
         );
         assert!(java_format("Hello %s %s", &[FmtArg::Text("x".into())]).is_err());
     }
+}
+
+/// XXH64 of row `i` of `a` with `seed`, as Spark's `XxHash64` expression
+/// (HashExpression.computeHash): NULL returns the seed; booleans, bytes, shorts, ints
+/// and dates hash as a 4-byte int (true = 1); longs and timestamps as 8 bytes; floats
+/// and doubles by their bits with -0.0 as 0.0 (NaN canonical); decimals of up to 18
+/// digits by their unscaled long, wider ones by the unscaled value's big-endian
+/// two's-complement bytes (Java's BigInteger.toByteArray); strings and binaries by
+/// their bytes; arrays, structs and maps element by element (map: key, then value),
+/// each hash seeding the next.
+pub fn spark_xxhash64(a: &dyn Array, i: usize, seed: u64) -> Result<u64> {
+    use twox_hash::XxHash64 as X;
+    if a.is_null(i) {
+        return Ok(seed);
+    }
+    let int = |v: i32| X::oneshot(seed, &v.to_le_bytes());
+    let long = |v: i64| X::oneshot(seed, &v.to_le_bytes());
+    Ok(match a.data_type() {
+        DataType::Null => seed,
+        DataType::Boolean => int(a.as_boolean().value(i) as i32),
+        DataType::Int8 => int(a.as_primitive::<Int8Type>().value(i) as i32),
+        DataType::Int16 => int(a.as_primitive::<Int16Type>().value(i) as i32),
+        DataType::Int32 => int(a.as_primitive::<Int32Type>().value(i)),
+        DataType::Date32 => int(a.as_primitive::<Date32Type>().value(i)),
+        DataType::UInt8 => int(a.as_primitive::<UInt8Type>().value(i) as i32),
+        DataType::UInt16 => int(a.as_primitive::<UInt16Type>().value(i) as i32),
+        DataType::UInt32 => long(a.as_primitive::<UInt32Type>().value(i) as i64),
+        DataType::UInt64 => long(a.as_primitive::<UInt64Type>().value(i) as i64),
+        DataType::Int64 => long(a.as_primitive::<Int64Type>().value(i)),
+        DataType::Date64 => long(a.as_primitive::<Date64Type>().value(i)),
+        DataType::Timestamp(_, _) => {
+            let t = arrow::compute::cast(&a.slice(i, 1), &crate::types::TIMESTAMP)?;
+            long(t.as_primitive::<TimestampMicrosecondType>().value(0))
+        }
+        DataType::Float32 => {
+            let f = a.as_primitive::<Float32Type>().value(i);
+            let f = if f == 0.0 {
+                0.0f32
+            } else if f.is_nan() {
+                f32::NAN
+            } else {
+                f
+            };
+            int(f.to_bits() as i32)
+        }
+        DataType::Float64 => {
+            let f = a.as_primitive::<Float64Type>().value(i);
+            let f = if f == 0.0 {
+                0.0f64
+            } else if f.is_nan() {
+                f64::NAN
+            } else {
+                f
+            };
+            long(f.to_bits() as i64)
+        }
+        DataType::Decimal128(p, _) => {
+            let v = a.as_primitive::<Decimal128Type>().value(i);
+            if *p <= 18 {
+                long(v as i64)
+            } else {
+                // BigInteger.toByteArray: the fewest big-endian bytes that keep the sign
+                let bytes = v.to_be_bytes();
+                let fill = if v < 0 { 0xff } else { 0 };
+                let mut k = 0;
+                while k < 15 && bytes[k] == fill && (bytes[k + 1] & 0x80 == fill & 0x80) {
+                    k += 1;
+                }
+                X::oneshot(seed, &bytes[k..])
+            }
+        }
+        DataType::Utf8 => X::oneshot(seed, a.as_string::<i32>().value(i).as_bytes()),
+        DataType::LargeUtf8 => X::oneshot(seed, a.as_string::<i64>().value(i).as_bytes()),
+        DataType::Binary => X::oneshot(seed, a.as_binary::<i32>().value(i)),
+        DataType::LargeBinary => X::oneshot(seed, a.as_binary::<i64>().value(i)),
+        DataType::List(_) => {
+            let l = a.as_list::<i32>();
+            let (s, e) = (
+                l.value_offsets()[i] as usize,
+                l.value_offsets()[i + 1] as usize,
+            );
+            let mut h = seed;
+            for j in s..e {
+                h = spark_xxhash64(l.values().as_ref(), j, h)?;
+            }
+            h
+        }
+        DataType::Struct(_) => {
+            let st = a.as_struct();
+            let mut h = seed;
+            for c in st.columns() {
+                h = spark_xxhash64(c.as_ref(), i, h)?;
+            }
+            h
+        }
+        DataType::Map(_, _) => {
+            let m = a.as_map();
+            let (s, e) = (
+                m.value_offsets()[i] as usize,
+                m.value_offsets()[i + 1] as usize,
+            );
+            let mut h = seed;
+            for j in s..e {
+                h = spark_xxhash64(m.keys().as_ref(), j, h)?;
+                h = spark_xxhash64(m.values().as_ref(), j, h)?;
+            }
+            h
+        }
+        t => {
+            return Err(QuarryError::NotSupported(format!(
+                "xxhash64 of {}",
+                crate::types::type_name(t)
+            )))
+        }
+    })
 }
