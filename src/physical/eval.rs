@@ -643,16 +643,18 @@ fn like_segments(x: &ArrayRef, pattern: &ArrayRef, negated: bool) -> Option<Bool
         return None;
     }
     let pieces: Vec<&str> = p.split('%').collect();
-    let (first, last) = (pieces.first()?, pieces.last()?);
-    let middle: Vec<memchr::memmem::Finder> = pieces[1..pieces.len().saturating_sub(1)]
+    let non_empty = pieces.iter().filter(|s| !s.is_empty()).count();
+    let [first, inner @ .., last] = pieces.as_slice() else {
+        return None;
+    };
+    if non_empty < 2 {
+        return None;
+    }
+    let middle: Vec<memchr::memmem::Finder> = inner
         .iter()
         .filter(|s| !s.is_empty())
         .map(|s| memchr::memmem::Finder::new(s.as_bytes()))
         .collect();
-    let non_empty = pieces.iter().filter(|s| !s.is_empty()).count();
-    if pieces.len() < 2 || non_empty < 2 {
-        return None;
-    }
     let matches = |v: &[u8]| -> bool {
         if v.len() < first.len() + last.len()
             || !v.starts_with(first.as_bytes())
