@@ -59,6 +59,11 @@ pub enum CollectionFunc {
     MapKeys,
     MapValues,
     MapFromArrays,
+    /// `str_to_map(text[, pair_delim[, key_value_delim]])`: a map<string,string> from
+    /// `text` split into pairs at the regex `pair_delim` (default `,`), each split once at
+    /// `key_value_delim` (default `:`); a pair without it maps to NULL; a repeated key
+    /// is an error, as Spark's default `mapKeyDedupPolicy`.
+    StrToMap,
 }
 
 impl CollectionFunc {
@@ -88,6 +93,7 @@ impl CollectionFunc {
             MapKeys => "map_keys",
             MapValues => "map_values",
             MapFromArrays => "map_from_arrays",
+            StrToMap => "str_to_map",
         }
     }
 
@@ -116,6 +122,7 @@ impl CollectionFunc {
             "map_keys" => MapKeys,
             "map_values" => MapValues,
             "map_from_arrays" => MapFromArrays,
+            "str_to_map" => StrToMap,
             _ => return None,
         })
     }
@@ -281,6 +288,14 @@ impl CollectionFunc {
                 let v = array_arg(&args[1])?;
                 let m = crate::types::map_type(elem(&k), elem(&v));
                 (vec![k, v], m)
+            }
+            StrToMap => {
+                arity(1, 3)?;
+                let s = DataType::Utf8;
+                (
+                    vec![s.clone(); args.len()],
+                    crate::types::map_type(s.clone(), s),
+                )
             }
         })
     }
@@ -761,6 +776,58 @@ pub fn evaluate(
             let keys = take(k.values().as_ref(), &UInt64Array::from(kidx), None)?;
             let vals = take(v.values().as_ref(), &UInt64Array::from(vidx), None)?;
             map_from_parts(result, keys, vals, lengths, NullBuffer::from(valid))?
+        }
+        StrToMap => {
+            let text = super::scalar::strings(&args[0])?;
+            let pair = args.get(1).map(super::scalar::strings).transpose()?;
+            let kv = args.get(2).map(super::scalar::strings).transpose()?;
+            let mut pair_re = super::strings::RegexCache::new("str_to_map");
+            let mut kv_re = super::strings::RegexCache::new("str_to_map");
+            let (mut keys, mut vals) = (StringBuilder::new(), StringBuilder::new());
+            let mut lengths = Vec::with_capacity(n);
+            let mut valid = Vec::with_capacity(n);
+            for i in 0..n {
+                fn delim<'a>(
+                    d: Option<&'a StringArray>,
+                    i: usize,
+                    default: &'static str,
+                ) -> Option<&'a str> {
+                    match d {
+                        None => Some(default),
+                        Some(a) => a.is_valid(i).then(|| a.value(i)),
+                    }
+                }
+                let (Some(t), Some(pd), Some(kd)) = (
+                    text.is_valid(i).then(|| text.value(i)),
+                    delim(pair, i, ","),
+                    delim(kv, i, ":"),
+                ) else {
+                    lengths.push(0);
+                    valid.push(false);
+                    continue;
+                };
+                let mut len = 0;
+                let pairs: Vec<String> = pair_re.get(pd)?.split(t).map(str::to_string).collect();
+                let kre = kv_re.get(kd)?;
+                for p in &pairs {
+                    let mut it = kre.splitn(p, 2);
+                    keys.append_value(it.next().unwrap_or_default());
+                    match it.next() {
+                        Some(v) => vals.append_value(v),
+                        None => vals.append_null(),
+                    }
+                    len += 1;
+                }
+                lengths.push(len);
+                valid.push(true);
+            }
+            map_from_parts(
+                result,
+                Arc::new(keys.finish()),
+                Arc::new(vals.finish()),
+                lengths,
+                NullBuffer::from(valid),
+            )?
         }
     })
 }
