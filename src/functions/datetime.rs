@@ -45,6 +45,13 @@ pub enum DateFunc {
     /// `timestampdiff(unit, start, end)` (and `datediff` with a unit).
     TimestampDiff,
     CurrentTimezone,
+    /// `from_utc_timestamp(ts, tz)`: the wall-clock time in `tz` of the instant `ts`
+    /// read as UTC (`ts` plus `tz`'s offset at that instant).
+    FromUtcTimestamp,
+    /// `to_utc_timestamp(ts, tz)`: the UTC instant of the wall-clock time `ts` in `tz`
+    /// (a time skipped by a DST change moves forward, a repeated one takes the earlier
+    /// offset, as java.time's `ZonedDateTime.of`).
+    ToUtcTimestamp,
 }
 
 impl DateFunc {
@@ -70,6 +77,8 @@ impl DateFunc {
             TimestampAdd => "timestampadd",
             TimestampDiff => "timestampdiff",
             CurrentTimezone => "current_timezone",
+            FromUtcTimestamp => "from_utc_timestamp",
+            ToUtcTimestamp => "to_utc_timestamp",
         }
     }
 
@@ -95,6 +104,8 @@ impl DateFunc {
             "timestampadd" => TimestampAdd,
             "timestampdiff" => TimestampDiff,
             "current_timezone" => CurrentTimezone,
+            "from_utc_timestamp" => FromUtcTimestamp,
+            "to_utc_timestamp" => ToUtcTimestamp,
             _ => return None,
         })
     }
@@ -203,6 +214,10 @@ impl DateFunc {
             CurrentTimezone => {
                 want(0, 0)?;
                 (vec![], s)
+            }
+            FromUtcTimestamp | ToUtcTimestamp => {
+                want(2, 2)?;
+                (vec![TIMESTAMP, s], TIMESTAMP)
             }
         })
     }
@@ -714,7 +729,140 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
             Arc::new(out.finish())
         }
         CurrentTimezone => Arc::new(StringArray::from(vec!["UTC"; n])),
+        FromUtcTimestamp | ToUtcTimestamp => {
+            let ts = args[0].as_primitive::<TimestampMicrosecondType>();
+            let zones = strings(&args[1])?;
+            let mut cache: Option<(String, Zone)> = None;
+            let mut out = Vec::with_capacity(n);
+            for r in 0..n {
+                if !valid(r) {
+                    out.push(None);
+                    continue;
+                }
+                let name = zones.value(r);
+                if cache.as_ref().is_none_or(|(c, _)| c != name) {
+                    cache = Some((name.to_string(), Zone::parse(name)?));
+                }
+                let Some((_, zone)) = &cache else {
+                    return Err(QuarryError::Internal("time zone cache".into()));
+                };
+                let v = ts.value(r);
+                out.push(if func == FromUtcTimestamp {
+                    zone.utc_to_local(v)
+                } else {
+                    zone.local_to_utc(v)
+                });
+            }
+            Arc::new(TimestampMicrosecondArray::from(out))
+        }
     })
+}
+
+/// A time zone as Spark's zone ids name them: a region (`Asia/Seoul`, `UTC`, through
+/// chrono-tz's IANA database) or a fixed offset (`+09:00`, `-08`, `GMT+8`, `UTC-05:30`).
+enum Zone {
+    Region(chrono_tz::Tz),
+    Fixed(chrono::FixedOffset),
+}
+
+impl Zone {
+    /// Errors name the zone, as Spark's `INVALID_TIMEZONE`.
+    fn parse(name: &str) -> Result<Zone> {
+        let bad = || {
+            QuarryError::Execution(format!(
+                "[INVALID_TIMEZONE] The timezone: {name} is invalid. The timezone must be either a region-based zone ID or a zone offset. Region IDs must have the form 'area/city', such as 'America/Los_Angeles'. Zone offsets must be in the format '(+|-)HH', '(+|-)HH:mm' or '(+|-)HH:mm:ss', e.g '-08', '+01:00' or '-13:33:33'., and must be in the range from -18:00 to +18:00. 'Z' and 'UTC' are accepted as synonyms for '+00:00'."
+            ))
+        };
+        let t = name.trim();
+        if t.eq_ignore_ascii_case("Z") {
+            return Ok(Zone::Fixed(
+                chrono::FixedOffset::east_opt(0).ok_or_else(bad)?,
+            ));
+        }
+        if let Ok(tz) = t.parse::<chrono_tz::Tz>() {
+            return Ok(Zone::Region(tz));
+        }
+        let rest = ["GMT", "UTC", "UT"]
+            .iter()
+            .find_map(|p| t.strip_prefix(p))
+            .unwrap_or(t);
+        let (sign, body) = match rest.as_bytes().first() {
+            Some(b'+') => (1, &rest[1..]),
+            Some(b'-') => (-1, &rest[1..]),
+            _ => return Err(bad()),
+        };
+        let parts: Vec<&str> = body.split(':').collect();
+        let num = |s: Option<&&str>| -> Result<i32> {
+            match s {
+                None => Ok(0),
+                Some(s)
+                    if !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    s.parse().map_err(|_| bad())
+                }
+                Some(_) => Err(bad()),
+            }
+        };
+        if parts.len() > 3 {
+            return Err(bad());
+        }
+        let (h, m, sec) = (num(parts.first())?, num(parts.get(1))?, num(parts.get(2))?);
+        if h > 18 || m > 59 || sec > 59 {
+            return Err(bad());
+        }
+        let secs = sign * (h * 3600 + m * 60 + sec);
+        Ok(Zone::Fixed(
+            chrono::FixedOffset::east_opt(secs).ok_or_else(bad)?,
+        ))
+    }
+
+    /// The offset from UTC, in microseconds, at the UTC instant `utc` (seconds).
+    fn offset_at(&self, utc: &chrono::NaiveDateTime) -> i64 {
+        use chrono::Offset;
+        let secs = match self {
+            Zone::Region(tz) => {
+                use chrono::TimeZone;
+                tz.offset_from_utc_datetime(utc).fix().local_minus_utc()
+            }
+            Zone::Fixed(f) => f.local_minus_utc(),
+        };
+        secs as i64 * 1_000_000
+    }
+
+    /// `micros` (UTC) as the zone's wall-clock time, in micros.
+    fn utc_to_local(&self, micros: i64) -> Option<i64> {
+        let t = chrono::DateTime::from_timestamp_micros(micros)?.naive_utc();
+        micros.checked_add(self.offset_at(&t))
+    }
+
+    /// The zone's wall-clock time `micros` as UTC micros.
+    fn local_to_utc(&self, micros: i64) -> Option<i64> {
+        let local = chrono::DateTime::from_timestamp_micros(micros)?.naive_utc();
+        match self {
+            Zone::Fixed(f) => micros.checked_sub(f.local_minus_utc() as i64 * 1_000_000),
+            Zone::Region(tz) => {
+                use chrono::{Offset, TimeZone};
+                let off = match tz.offset_from_local_datetime(&local) {
+                    chrono::LocalResult::Single(o) => o.fix(),
+                    chrono::LocalResult::Ambiguous(a, b) => {
+                        // the earlier instant: the larger offset
+                        let (a, b) = (a.fix(), b.fix());
+                        if a.local_minus_utc() >= b.local_minus_utc() {
+                            a
+                        } else {
+                            b
+                        }
+                    }
+                    // a skipped time: the offset before the gap, which moves it forward
+                    chrono::LocalResult::None => {
+                        let before = local - chrono::Duration::days(1);
+                        tz.offset_from_utc_datetime(&before).fix()
+                    }
+                };
+                micros.checked_sub(off.local_minus_utc() as i64 * 1_000_000)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
