@@ -6,6 +6,12 @@ mod support;
 
 use quarry::Session;
 
+/// `SET quarry.optimizer.disabled_rules = 'rules'`.
+fn disable(s: &mut Session, rules: &str) {
+    s.sql(&format!("SET quarry.optimizer.disabled_rules = '{rules}'"))
+        .unwrap();
+}
+
 fn text(session: &mut Session, sql: &str) -> String {
     support::result_lines(session, sql, "\t")
         .into_iter()
@@ -128,10 +134,6 @@ fn rewrite_rules_show_in_explain_and_can_be_disabled() {
             .map(|l| l.trim().to_string())
             .collect()
     };
-    let disable = |s: &mut Session, rules: &str| {
-        s.sql(&format!("SET quarry.optimizer.disabled_rules = '{rules}'"))
-            .unwrap();
-    };
 
     // constant folding: the partition filter is a literal in the plan
     let q = "EXPLAIN SELECT count(*) FROM ev WHERE dt = concat('2021-10-', '02') AND 1 = 1";
@@ -240,10 +242,6 @@ fn repeated_aggregates_run_once() {
         .unwrap();
     let cte = "WITH g AS (SELECT k, count(*) AS c, sum(id) AS total FROM t GROUP BY k) ";
     let count = |p: &str, what: &str| p.matches(what).count();
-    let disable = |s: &mut Session, rules: &str| {
-        s.sql(&format!("SET quarry.optimizer.disabled_rules = '{rules}'"))
-            .unwrap();
-    };
 
     // a self-join of the CTE: one scan, one aggregate, read by both join inputs
     let q =

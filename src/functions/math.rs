@@ -269,23 +269,20 @@ impl MathFunc {
                 }
                 (vec![t.clone()], DataType::Int32)
             }
-            BitwiseNot => {
-                want(1, 1)?;
+            BitwiseNot | BitGet => {
+                let arity = if *self == BitGet { 2 } else { 1 };
+                want(arity, arity)?;
+                // an untyped NULL is an int, as in Spark
                 let t = match &args[0] {
                     DataType::Null => DataType::Int32,
                     t if is_integer(t) => t.clone(),
                     t => return Err(integral_error(self, t)),
                 };
-                (vec![t.clone()], t)
-            }
-            BitGet => {
-                want(2, 2)?;
-                let t = match &args[0] {
-                    DataType::Null => DataType::Int32,
-                    t if is_integer(t) => t.clone(),
-                    t => return Err(integral_error(self, t)),
-                };
-                (vec![t, DataType::Int32], DataType::Int8)
+                if *self == BitGet {
+                    (vec![t, DataType::Int32], DataType::Int8)
+                } else {
+                    (vec![t.clone()], t)
+                }
             }
         })
     }
