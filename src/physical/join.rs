@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow::array::{new_null_array, Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
-use arrow::compute::{concat_batches, take};
+use arrow::compute::take;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
@@ -37,8 +37,8 @@ enum BuildKeys {
     /// Arrow-row encoded keys (any types, several columns).
     Rows(Rows),
     /// One integer-like key column (ints, dates) widened to i64: compared as integers,
-    /// hashed without encoding.
-    Int(Vec<i64>),
+    /// hashed without encoding (the build batch's own buffer when the key is a bigint).
+    Int(arrow::buffer::ScalarBuffer<i64>),
 }
 
 struct Build {
@@ -346,8 +346,7 @@ impl HashJoinExec {
         }
         let (build_plan, build_keys, build_layout) = self.build_side();
         let parts = execute_all(build_plan, ctx)?;
-        let batches: Vec<RecordBatch> = parts.into_iter().flatten().collect();
-        let batch = concat_batches(&build_plan.schema(), &batches)?;
+        let batch = concat_owned(build_plan.schema(), parts.into_iter().flatten().collect())?;
         let n = batch.num_rows();
         if n >= END as usize {
             return Err(QuarryError::NotSupported(format!(
@@ -373,7 +372,7 @@ impl HashJoinExec {
                 next[i] = heads[b];
                 heads[b] = i as u32;
             }
-            BuildKeys::Int(a.values().to_vec())
+            BuildKeys::Int(a.values().clone())
         } else {
             hashes = vec![0u64; n];
             let conv = self.converter()?;
@@ -628,6 +627,36 @@ impl HashJoinExec {
         }
         Ok(out)
     }
+}
+
+/// `concat_batches` that frees each input column once it is copied, so the build side
+/// is held about once, not twice, while it is gathered into one batch.
+fn concat_owned(schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<RecordBatch> {
+    if batches.len() == 1 {
+        return Ok(batches
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| RecordBatch::new_empty(schema)));
+    }
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let mut columns: Vec<Vec<Option<ArrayRef>>> = batches
+        .into_iter()
+        .map(|b| b.columns().iter().cloned().map(Some).collect())
+        .collect();
+    let mut out = Vec::with_capacity(schema.fields().len());
+    for (j, f) in schema.fields().iter().enumerate() {
+        let parts: Vec<ArrayRef> = columns
+            .iter_mut()
+            .filter_map(|c| c.get_mut(j)?.take())
+            .collect();
+        let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+        out.push(if refs.is_empty() {
+            arrow::array::new_empty_array(f.data_type())
+        } else {
+            arrow::compute::concat(&refs)?
+        });
+    }
+    make_batch(schema, out, rows)
 }
 
 impl ExecutionPlan for HashJoinExec {
