@@ -69,6 +69,8 @@ pub enum StringFunc {
     ToBinary,
     UrlEncode,
     UrlDecode,
+    /// `try_url_decode(s)`: `url_decode`, with NULL for a malformed `%` escape.
+    TryUrlDecode,
     Uuid,
 }
 
@@ -112,6 +114,7 @@ impl StringFunc {
             ToBinary => "to_binary",
             UrlEncode => "url_encode",
             UrlDecode => "url_decode",
+            TryUrlDecode => "try_url_decode",
             Uuid => "uuid",
         }
     }
@@ -154,6 +157,7 @@ impl StringFunc {
             "to_binary" => ToBinary,
             "url_encode" => UrlEncode,
             "url_decode" => UrlDecode,
+            "try_url_decode" => TryUrlDecode,
             "uuid" => Uuid,
             _ => return None,
         })
@@ -311,7 +315,7 @@ impl StringFunc {
                 }
                 (vec![s; n], b)
             }
-            UrlEncode | UrlDecode => {
+            UrlEncode | UrlDecode | TryUrlDecode => {
                 want(1, 1)?;
                 (vec![s.clone()], s)
             }
@@ -1237,17 +1241,18 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 v.map(|v| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
             }))
         }
-        UrlDecode => {
+        UrlDecode | TryUrlDecode => {
             let st = strings(&args[0])?;
             let mut b = StringBuilder::new();
             for v in st.iter() {
-                match v {
+                match v.map(|v| (v, java_url_decode(v))) {
                     None => b.append_null(),
-                    Some(v) => {
-                        let decoded: String = form_urlencoded::parse(format!("x={v}").as_bytes())
-                            .map(|(_, val)| val.into_owned())
-                            .collect();
-                        b.append_value(decoded)
+                    Some((_, Some(d))) => b.append_value(d),
+                    Some((_, None)) if func == TryUrlDecode => b.append_null(),
+                    Some((v, None)) => {
+                        return Err(QuarryError::Execution(format!(
+                            "[CANNOT_DECODE_URL] The provided URL cannot be decoded: {v}. Please ensure that the URL is properly formatted and try again."
+                        )))
                     }
                 }
             }
@@ -1255,6 +1260,31 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         }
         Uuid => str_result((0..n).map(|_| Some(uuid::Uuid::new_v4().to_string()))),
     })
+}
+
+/// Java's `URLDecoder.decode(s, UTF-8)`, which Spark's `url_decode` calls: `+` is a
+/// space, `%XX` a byte, the bytes read as UTF-8 (malformed ones as U+FFFD); every other
+/// character stays (`&` and `=` included). `None` for a `%` without two hex digits.
+fn java_url_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let pair = b.get(i + 1..i + 3)?;
+                if !pair.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 fn conversion_error(s: &str, fmt: &str) -> QuarryError {
