@@ -1246,6 +1246,20 @@ impl Binder<'_> {
                     ],
                 );
             }
+            // Spark's function forms of the operators: like(s, p), ilike(s, p)
+            "like" | "ilike" => {
+                check_arity(&name, bound.len(), 2, 2)?;
+                let mut it = bound.into_iter();
+                let (Some(x), Some(p)) = (it.next(), it.next()) else {
+                    return Err(QuarryError::Internal("like arguments".into()));
+                };
+                return Ok(Expr::Like {
+                    expr: Box::new(cast_to(x, &DataType::Utf8)?),
+                    pattern: Box::new(cast_to(p, &DataType::Utf8)?),
+                    negated: false,
+                    case_insensitive: name == "ilike",
+                });
+            }
             // DataFusion's arrow_cast(x, 'ArrowType'): a cast to the type Quarry computes
             // with for that arrow type (Utf8View and LargeUtf8 are strings, dictionaries
             // their values, ...), so files written for DataFusion run here
