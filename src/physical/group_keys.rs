@@ -30,10 +30,10 @@ use crate::error::{QuarryError, Result};
 enum Kind {
     /// A primitive of this many bytes.
     Fixed(usize),
-    Utf8,
-    LargeUtf8,
-    Binary,
-    LargeBinary,
+    /// Strings or binaries with i32 offsets (Utf8, Binary).
+    Bytes32,
+    /// Strings or binaries with i64 offsets (LargeUtf8, LargeBinary).
+    Bytes64,
     Boolean,
 }
 
@@ -55,10 +55,8 @@ impl CompactKeys {
                     Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Date32
                     | Date64 | Time32(_) | Time64(_) | Timestamp(..) | Decimal128(..)
                     | Decimal256(..) => Kind::Fixed(t.primitive_width()?),
-                    Utf8 => Kind::Utf8,
-                    LargeUtf8 => Kind::LargeUtf8,
-                    Binary => Kind::Binary,
-                    LargeBinary => Kind::LargeBinary,
+                    Utf8 | Binary => Kind::Bytes32,
+                    LargeUtf8 | LargeBinary => Kind::Bytes64,
                     Boolean => Kind::Boolean,
                     _ => return None,
                 })
@@ -97,21 +95,11 @@ impl CompactKeys {
             match k {
                 Kind::Fixed(w) => add_fixed(&mut lens, c.nulls(), *w),
                 Kind::Boolean => lens.iter_mut().for_each(|l| *l += 1),
-                Kind::Utf8 => {
-                    let a = c.as_string::<i32>();
-                    add_bytes(&mut lens, a.value_offsets(), a.nulls())
+                Kind::Bytes32 => {
+                    with_bytes::<i32, _>(c, |offs, _| add_bytes(&mut lens, offs, c.nulls()))
                 }
-                Kind::LargeUtf8 => {
-                    let a = c.as_string::<i64>();
-                    add_bytes(&mut lens, a.value_offsets(), a.nulls())
-                }
-                Kind::Binary => {
-                    let a = c.as_binary::<i32>();
-                    add_bytes(&mut lens, a.value_offsets(), a.nulls())
-                }
-                Kind::LargeBinary => {
-                    let a = c.as_binary::<i64>();
-                    add_bytes(&mut lens, a.value_offsets(), a.nulls())
+                Kind::Bytes64 => {
+                    with_bytes::<i64, _>(c, |offs, _| add_bytes(&mut lens, offs, c.nulls()))
                 }
             }
         }
@@ -146,22 +134,12 @@ impl CompactKeys {
                         *p += 1;
                     }
                 }
-                Kind::Utf8 => {
-                    let a = c.as_string::<i32>();
-                    write_bytes(data, pos, a.value_offsets(), a.value_data(), a.nulls())
-                }
-                Kind::LargeUtf8 => {
-                    let a = c.as_string::<i64>();
-                    write_bytes(data, pos, a.value_offsets(), a.value_data(), a.nulls())
-                }
-                Kind::Binary => {
-                    let a = c.as_binary::<i32>();
-                    write_bytes(data, pos, a.value_offsets(), a.value_data(), a.nulls())
-                }
-                Kind::LargeBinary => {
-                    let a = c.as_binary::<i64>();
-                    write_bytes(data, pos, a.value_offsets(), a.value_data(), a.nulls())
-                }
+                Kind::Bytes32 => with_bytes::<i32, _>(c, |offs, values| {
+                    write_bytes(data, pos, offs, values, c.nulls())
+                }),
+                Kind::Bytes64 => with_bytes::<i64, _>(c, |offs, values| {
+                    write_bytes(data, pos, offs, values, c.nulls())
+                }),
             }
         }
         Ok(())
@@ -208,13 +186,20 @@ impl CompactKeys {
                     }
                     Arc::new(BooleanArray::from(vals))
                 }
-                Kind::Utf8 | Kind::Binary => decode_bytes::<i32>(keys, &mut pos, t)?,
-                Kind::LargeUtf8 | Kind::LargeBinary => decode_bytes::<i64>(keys, &mut pos, t)?,
+                Kind::Bytes32 => decode_bytes::<i32>(keys, &mut pos, t)?,
+                Kind::Bytes64 => decode_bytes::<i64>(keys, &mut pos, t)?,
             };
             out.push(array);
         }
         Ok(out)
     }
+}
+
+/// `f` over a string or binary column's offsets (from its own offset on) and value
+/// bytes: strings and binaries share this layout, and the encoding only reads bytes.
+fn with_bytes<O: OffsetSizeTrait, R>(c: &ArrayRef, f: impl FnOnce(&[O], &[u8]) -> R) -> R {
+    let d = c.to_data();
+    f(d.buffer::<O>(0), d.buffers()[1].as_slice())
 }
 
 fn add_fixed(lens: &mut [usize], nulls: Option<&NullBuffer>, w: usize) {
@@ -410,6 +395,13 @@ mod tests {
                 let same = i == j || (i.min(j), i.max(j)) == (0, 3);
                 assert_eq!(keys[i] == keys[j], same, "rows {i} and {j}");
             }
+        }
+        // a sliced batch (array offsets past 0) encodes its rows as the whole one did
+        let sliced: Vec<ArrayRef> = cols.iter().map(|c| c.slice(1, 5)).collect();
+        let (mut sd, mut so) = (vec![], vec![]);
+        enc.encode(&sliced, &mut sd, &mut so).unwrap();
+        for i in 0..5 {
+            assert_eq!(&sd[so[i]..so[i + 1]], keys[i + 1], "sliced row {i}");
         }
         let back = enc.decode(&keys).unwrap();
         for (a, b) in back.iter().zip(&cols) {
