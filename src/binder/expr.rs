@@ -791,6 +791,24 @@ impl Binder<'_> {
         acc.ok_or_else(|| QuarryError::Internal("grouping_id".into()))
     }
 
+    /// The name to bind a call `f` named `name` as, with its arguments, DISTINCT and `*`
+    /// ([`Binder::function_args`]): `approx_count_distinct(x[, rsd])` becomes
+    /// `count(DISTINCT x)` (see [`crate::functions::aggregate::approx_count_distinct_as_count`]).
+    /// GROUP BY and window binding both start here.
+    pub(super) fn call_args(
+        &mut self,
+        f: &ast::Function,
+        name: String,
+    ) -> Result<(String, Vec<ast::Expr>, bool, bool)> {
+        let (mut args, mut distinct, star) = self.function_args(f)?;
+        let name = crate::functions::aggregate::approx_count_distinct_as_count(
+            name,
+            &mut args,
+            &mut distinct,
+        )?;
+        Ok((name, args, distinct, star))
+    }
+
     pub(super) fn function_args(
         &mut self,
         f: &ast::Function,
@@ -881,12 +899,7 @@ impl Binder<'_> {
         if f.over.is_some() {
             return self.bind_window(f, cx);
         }
-        let (mut args, mut distinct, star) = self.function_args(f)?;
-        let name = crate::functions::aggregate::approx_count_distinct_as_count(
-            name,
-            &mut args,
-            &mut distinct,
-        )?;
+        let (name, args, distinct, star) = self.call_args(f, name)?;
         if f.filter.is_some() && !AggFunc::is_aggregate_name(&name) {
             return Err(QuarryError::Analysis(format!(
                 "FILTER (WHERE ...) is only allowed on aggregate functions, not {name}()"

@@ -147,12 +147,7 @@ impl Binder<'_> {
             clause: "a window function",
             windows: None,
         };
-        let (mut args, mut distinct, star) = self.function_args(f)?;
-        let name = crate::functions::aggregate::approx_count_distinct_as_count(
-            name,
-            &mut args,
-            &mut distinct,
-        )?;
+        let (name, args, distinct, star) = self.call_args(f, name)?;
         let mut bound: Vec<Expr> = args
             .iter()
             .map(|a| self.bind_expr(a, &inner))

@@ -807,9 +807,8 @@ pub fn evaluate(
                     continue;
                 };
                 let mut len = 0;
-                let pairs: Vec<String> = pair_re.get(pd)?.split(t).map(str::to_string).collect();
                 let kre = kv_re.get(kd)?;
-                for p in &pairs {
+                for p in pair_re.get(pd)?.split(t) {
                     let mut it = kre.splitn(p, 2);
                     keys.append_value(it.next().unwrap_or_default());
                     match it.next() {
@@ -832,7 +831,8 @@ pub fn evaluate(
     })
 }
 
-fn concat_arrays(parts: &[ArrayRef], dt: &DataType) -> Result<ArrayRef> {
+/// `parts` as one array of type `dt` (an empty one when there are no parts).
+pub(crate) fn concat_arrays(parts: &[ArrayRef], dt: &DataType) -> Result<ArrayRef> {
     if parts.is_empty() {
         return Ok(new_empty_array(dt));
     }

@@ -816,7 +816,7 @@ impl Zone {
         ))
     }
 
-    /// The offset from UTC, in microseconds, at the UTC instant `utc` (seconds).
+    /// The offset from UTC, in microseconds, at the UTC date-time `utc`.
     fn offset_at(&self, utc: &chrono::NaiveDateTime) -> i64 {
         use chrono::Offset;
         let secs = match self {

@@ -371,7 +371,7 @@ struct Operand {
 impl Operand {
     fn of(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<Operand> {
         Ok(match e {
-            Expr::Literal(v) if batch.num_rows() != 1 => Operand {
+            Expr::Literal(v) => Operand {
                 array: v.0.clone(),
                 scalar: true,
             },

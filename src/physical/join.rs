@@ -649,12 +649,10 @@ fn concat_owned(schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<RecordBa
             .iter_mut()
             .filter_map(|c| c.get_mut(j)?.take())
             .collect();
-        let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
-        out.push(if refs.is_empty() {
-            arrow::array::new_empty_array(f.data_type())
-        } else {
-            arrow::compute::concat(&refs)?
-        });
+        out.push(crate::functions::collections::concat_arrays(
+            &parts,
+            f.data_type(),
+        )?);
     }
     make_batch(schema, out, rows)
 }

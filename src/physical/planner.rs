@@ -41,6 +41,9 @@ pub struct PhysicalPlanner<'a> {
     /// Keys ([`reuse::canonical_key`]) of the aggregates the plan being created holds
     /// more than once.
     repeated: RefCell<HashSet<String>>,
+    /// Reuse keys by aggregate node (address, as `estimates`): `find_repeated` computes
+    /// each once, and planning the node reads it back.
+    reuse_keys: RefCell<HashMap<usize, Option<String>>>,
     /// Join filters whose probe input is being planned, for the scan they read.
     pending_filters: RefCell<Vec<Arc<RuntimeFilter>>>,
 }
@@ -100,26 +103,33 @@ impl<'a> PhysicalPlanner<'a> {
             estimates: RefCell::new(HashMap::new()),
             share_all: false,
             repeated: RefCell::new(HashSet::new()),
+            reuse_keys: RefCell::new(HashMap::new()),
             pending_filters: RefCell::new(vec![]),
         }
     }
 
-    /// Whether subplans may be shared (the `reuse_subplans` name in
-    /// `quarry.optimizer.disabled_rules` turns it off).
-    fn reuse_enabled(&self) -> bool {
+    /// Whether a physical planning step (`reuse_subplans`, `join_filters`) runs: its
+    /// name in `quarry.optimizer.disabled_rules` turns it off.
+    fn rule_enabled(&self, name: &str) -> bool {
         !self
             .disabled_rules
             .iter()
-            .any(|r| r.eq_ignore_ascii_case(reuse::RULE_NAME))
+            .any(|r| r.eq_ignore_ascii_case(name))
     }
 
     /// The reuse key of an aggregate node; `None` for other nodes and for aggregates
-    /// that must not be shared.
+    /// that must not be shared. Memoized by node (see `reuse_keys`).
     fn reuse_key(&self, plan: &LogicalPlan) -> Option<String> {
-        match plan {
-            LogicalPlan::Aggregate { .. } if self.reuse_enabled() => reuse::canonical_key(plan),
-            _ => None,
+        if !matches!(plan, LogicalPlan::Aggregate { .. }) || !self.rule_enabled(reuse::RULE_NAME) {
+            return None;
         }
+        let addr = plan as *const LogicalPlan as usize;
+        if let Some(k) = self.reuse_keys.borrow().get(&addr) {
+            return k.clone();
+        }
+        let k = reuse::canonical_key(plan);
+        self.reuse_keys.borrow_mut().insert(addr, k.clone());
+        k
     }
 
     /// Count the plan's aggregates by reuse key; those seen twice or more go to `repeated`.
@@ -132,7 +142,7 @@ impl<'a> PhysicalPlanner<'a> {
                 walk(p, i, seen);
             }
         }
-        if !self.reuse_enabled() {
+        if !self.rule_enabled(reuse::RULE_NAME) {
             return;
         }
         let mut seen = HashMap::new();
@@ -233,15 +243,6 @@ impl<'a> PhysicalPlanner<'a> {
         };
         p.metrics().set_estimate(self.rows(plan));
         Ok(p)
-    }
-
-    /// Whether join filters are planned (the `join_filters` name in
-    /// `quarry.optimizer.disabled_rules` turns them off).
-    fn join_filters_enabled(&self) -> bool {
-        !self
-            .disabled_rules
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(JOIN_FILTERS_RULE))
     }
 
     /// Plan a join's probe input; the scan under it that `filter` names takes it.
@@ -391,7 +392,7 @@ impl<'a> PhysicalPlanner<'a> {
                     JoinType::LeftAnti => build_left,
                     _ => false,
                 };
-                let runtime = match (sound && self.join_filters_enabled(), on.as_slice()) {
+                let runtime = match (sound && self.rule_enabled(JOIN_FILTERS_RULE), on.as_slice()) {
                     (true, [(lk, rk)])
                         if int_like(&lk.data_type()) && int_like(&rk.data_type()) =>
                     {

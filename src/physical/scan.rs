@@ -476,20 +476,21 @@ impl ScanExec {
         // rank 1: a one-column string predicate
         let strings = groups.iter().any(|(rank, _, _)| *rank == 1);
         // a join filter is there because it is expected to drop most rows
-        let (inside_rt, after_rt): (Vec<_>, Vec<_>) = std::mem::take(runtime)
-            .into_iter()
-            .partition(|f| def_of(&f.column).is_some());
-        *runtime = after_rt;
+        let mut inside_rt: Vec<(ColumnDef, Arc<RuntimeFilter>)> = vec![];
+        runtime.retain(|f| match def_of(&f.column) {
+            Some(def) => {
+                inside_rt.push((def, f.clone()));
+                false
+            }
+            None => true,
+        });
         if spared <= read.len() && !strings && inside_rt.is_empty() {
             let mut all_after: Vec<Expr> = groups.into_iter().flat_map(|(_, _, fs)| fs).collect();
             all_after.extend(after);
             return (vec![], all_after);
         }
         let mut preds = vec![];
-        for f in inside_rt {
-            let Some(def) = def_of(&f.column) else {
-                continue;
-            };
+        for (def, f) in inside_rt {
             let path = path.clone();
             let columns = vec![def.name.clone()];
             let eval = move |b: &RecordBatch| -> Result<arrow::array::BooleanArray> {
