@@ -9,6 +9,7 @@ pub mod adapt;
 pub mod listing;
 pub mod location;
 pub mod parquet;
+pub mod parquet_decode;
 pub mod pruning;
 pub mod s3;
 pub mod store;

@@ -393,8 +393,19 @@ fn decode<R: ChunkReader + 'static>(
     row_groups: Vec<usize>,
     columns: &[String],
     batch_size: usize,
-    predicates: Vec<RowPredicate>,
+    mut predicates: Vec<RowPredicate>,
 ) -> Result<Vec<RecordBatch>> {
+    if let Some(out) = decode_own(
+        &reader,
+        loc,
+        metadata,
+        &row_groups,
+        columns,
+        batch_size,
+        &mut predicates,
+    )? {
+        return Ok(out);
+    }
     let err = read_err(loc);
     let dictionary: Vec<&str> = predicates
         .iter()
@@ -439,6 +450,76 @@ fn decode<R: ChunkReader + 'static>(
             DecodeResult::Finished => return Ok(out),
         }
     }
+}
+
+/// The indices of the file's top-level fields named in `columns`, in file order.
+fn root_indices(metadata: &ArrowReaderMetadata, columns: &[String]) -> Vec<usize> {
+    metadata
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, fld)| columns.iter().any(|c| c.eq_ignore_ascii_case(fld.name())))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Decode with Quarry's own column decoder ([`super::parquet_decode`]) when it reads
+/// every column involved; `None` when it does not (arrow's reader then reads the file).
+fn decode_own<R: ChunkReader>(
+    reader: &R,
+    loc: &Location,
+    metadata: &ArrowReaderMetadata,
+    row_groups: &[usize],
+    columns: &[String],
+    batch_size: usize,
+    predicates: &mut [RowPredicate],
+) -> Result<Option<Vec<RecordBatch>>> {
+    use super::parquet_decode::{decode_row_group, supported, DecodeError, Scratch};
+    let roots = root_indices(metadata, columns);
+    let mut involved = roots.clone();
+    for p in predicates.iter() {
+        involved.extend(root_indices(metadata, &p.columns));
+    }
+    if !supported(metadata, row_groups, &involved) {
+        return Ok(None);
+    }
+    thread_local! {
+        // kept between morsels: a page's scratch is zero-filled only when it grows
+        static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+    }
+    let mut own = None;
+    let mut out = vec![];
+    for rg in row_groups {
+        let r = SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut scratch) => decode_row_group(
+                reader,
+                metadata,
+                *rg,
+                &roots,
+                batch_size,
+                predicates,
+                &mut scratch,
+            ),
+            Err(_) => {
+                let scratch = own.get_or_insert_with(Scratch::default);
+                decode_row_group(
+                    reader, metadata, *rg, &roots, batch_size, predicates, scratch,
+                )
+            }
+        });
+        match r {
+            Ok(Some(b)) => out.extend(b),
+            Ok(None) | Err(DecodeError::Unsupported(_)) => return Ok(None),
+            Err(DecodeError::Predicate(e)) => return Err(e),
+            Err(DecodeError::Corrupt(m)) => {
+                return Err(QuarryError::Data(format!(
+                    "cannot read parquet file {loc}: {m}"
+                )))
+            }
+        }
+    }
+    Ok(Some(out))
 }
 
 /// `metadata` with the top-level string columns named in `columns` read as

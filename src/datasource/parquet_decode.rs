@@ -1,0 +1,1548 @@
+//! Quarry's own decoder for the common shape of parquet column chunks: flat (top-level,
+//! not repeated) columns, required or nullable, of physical type INT32, INT64, FLOAT,
+//! DOUBLE or BYTE_ARRAY, whose pages are PLAIN or dictionary-encoded (PLAIN_DICTIONARY /
+//! RLE_DICTIONARY), data page v1 or v2, any codec the parquet crate reads.
+//!
+//! Why not arrow's reader for these: a scan is where a query spends most of its time,
+//! and arrow's reader zero-fills every output buffer before decoding into it, resolves
+//! dictionary indices through a generic run decoder, and, with a row filter, caches
+//! the filter's decoded batches and concatenates them again for the output. Here:
+//! - a row group is decoded whole, column by column; a filter sees its columns for the
+//!   rows still selected, and a later column is decoded only at the selected rows (its
+//!   dictionary indices are unpacked for the page, its values gathered only where kept);
+//! - snappy pages are decompressed into one scratch buffer reused across pages (the
+//!   page reader is handed the chunk as uncompressed, and hands back the raw page);
+//! - a string column that a one-column filter reads comes back as a
+//!   `Dictionary(Int32, Utf8)` while every page of it is dictionary-encoded, so the
+//!   filter runs once per distinct value.
+//!
+//! Page headers are read by the parquet crate's [`SerializedPageReader`]; the values
+//! follow the format's Encodings.md (PLAIN, the RLE / bit-packed hybrid, dictionary
+//! encoding). Anything else (nested columns, INT96, FIXED_LEN_BYTE_ARRAY, booleans,
+//! DELTA_* or BYTE_STREAM_SPLIT pages) is left to arrow's reader: [`supported`] says
+//! which, before a row group is read, and a page found unsupported while decoding makes
+//! [`decode_row_group`] return `Ok(None)` so the caller can fall back.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, ArrowPrimitiveType, BinaryArray, BooleanArray, DictionaryArray,
+    PrimitiveArray, StringArray,
+};
+use arrow::buffer::{BooleanBuffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{
+    DataType, Date32Type, Decimal128Type, Field, Float32Type, Float64Type, Int32Type, Int64Type,
+    Schema,
+};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use bytes::{Buf, Bytes};
+use parquet::arrow::arrow_reader::ArrowReaderMetadata;
+use parquet::basic::{Compression, Encoding, Type as PhysicalType};
+use parquet::column::page::{Page, PageReader};
+use parquet::file::metadata::ColumnChunkMetaData;
+use parquet::file::reader::{ChunkReader, Length};
+use parquet::file::serialized_reader::SerializedPageReader;
+
+use super::parquet::RowPredicate;
+
+/// Why a chunk could not be decoded here.
+#[derive(Debug)]
+pub enum DecodeError {
+    /// A page this decoder does not handle (the caller falls back to arrow's reader).
+    Unsupported(String),
+    /// The file is damaged: a clear message for the user.
+    Corrupt(String),
+    /// A filter failed.
+    Predicate(crate::error::QuarryError),
+}
+
+impl From<parquet::errors::ParquetError> for DecodeError {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        DecodeError::Corrupt(e.to_string())
+    }
+}
+
+impl From<arrow::error::ArrowError> for DecodeError {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        DecodeError::Corrupt(e.to_string())
+    }
+}
+
+type DResult<T> = std::result::Result<T, DecodeError>;
+
+fn corrupt<T>(what: &str) -> DResult<T> {
+    Err(DecodeError::Corrupt(what.to_string()))
+}
+
+/// One column to decode: where it is in the file and what arrow type it becomes.
+#[derive(Clone, Debug)]
+struct ColumnSpec {
+    /// Index of the top-level field in the file's arrow schema.
+    root: usize,
+    /// Index of its leaf in the parquet schema.
+    leaf: usize,
+    field: Field,
+    physical: PhysicalType,
+    nullable: bool,
+}
+
+/// The spec of top-level field `root`, when this decoder reads it.
+fn column_spec(md: &ArrowReaderMetadata, root: usize) -> Option<ColumnSpec> {
+    let descr = md.metadata().file_metadata().schema_descr();
+    let mut leaves = (0..descr.num_columns()).filter(|&l| descr.get_column_root_idx(l) == root);
+    let leaf = leaves.next()?;
+    if leaves.next().is_some() {
+        return None;
+    }
+    let col = descr.column(leaf);
+    if col.max_rep_level() != 0 || col.max_def_level() > 1 || col.path().parts().len() != 1 {
+        return None;
+    }
+    let field = md.schema().fields().get(root)?.as_ref().clone();
+    let physical = col.physical_type();
+    let ok = match (physical, field.data_type()) {
+        (PhysicalType::INT32, DataType::Int32 | DataType::Date32) => true,
+        (PhysicalType::INT64, DataType::Int64) => true,
+        (PhysicalType::INT32 | PhysicalType::INT64, DataType::Decimal128(p, _)) => *p <= 38,
+        (PhysicalType::FLOAT, DataType::Float32) | (PhysicalType::DOUBLE, DataType::Float64) => {
+            true
+        }
+        (PhysicalType::BYTE_ARRAY, DataType::Utf8 | DataType::Binary) => true,
+        _ => false,
+    };
+    ok.then(|| ColumnSpec {
+        root,
+        leaf,
+        field,
+        physical,
+        nullable: col.max_def_level() == 1,
+    })
+}
+
+/// True when every column chunk of `row_groups` under the top-level fields `roots` can
+/// be decoded here (see the module docs): supported types, and encodings the chunk's
+/// metadata lists are all among PLAIN, the dictionary encodings and RLE (levels).
+pub fn supported(md: &ArrowReaderMetadata, row_groups: &[usize], roots: &[usize]) -> bool {
+    roots.iter().all(|&root| {
+        let Some(spec) = column_spec(md, root) else {
+            return false;
+        };
+        row_groups.iter().all(|&rg| {
+            let Some(g) = md.metadata().row_groups().get(rg) else {
+                return false;
+            };
+            let c = g.column(spec.leaf);
+            #[allow(deprecated)]
+            let bit_packed = Encoding::BIT_PACKED;
+            c.uncompressed_size() < i32::MAX as i64 / 2
+                && c.encodings().all(|e| match e {
+                    Encoding::PLAIN
+                    | Encoding::PLAIN_DICTIONARY
+                    | Encoding::RLE_DICTIONARY
+                    | Encoding::RLE => true,
+                    // the deprecated level encoding: fine where there are no levels
+                    e if e == bit_packed => !spec.nullable,
+                    _ => false,
+                })
+        })
+    })
+}
+
+/// A column chunk's bytes, served to the page reader at their file offsets.
+struct ChunkBytes {
+    start: u64,
+    data: Bytes,
+}
+
+impl Length for ChunkBytes {
+    fn len(&self) -> u64 {
+        self.start + self.data.len() as u64
+    }
+}
+
+impl ChunkReader for ChunkBytes {
+    type T = bytes::buf::Reader<Bytes>;
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let rest =
+            self.data.len() as u64 - (start.saturating_sub(self.start)).min(self.data.len() as u64);
+        Ok(self.get_bytes(start, rest as usize)?.reader())
+    }
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        let off = start
+            .checked_sub(self.start)
+            .map(|o| o as usize)
+            .filter(|o| {
+                o.checked_add(length)
+                    .is_some_and(|end| end <= self.data.len())
+            });
+        match off {
+            Some(o) => Ok(self.data.slice(o..o + length)),
+            None => Err(parquet::errors::ParquetError::EOF(format!(
+                "column chunk read {start}+{length} outside its bytes"
+            ))),
+        }
+    }
+}
+
+/// A data page, decompressed, as the column decoders see it.
+struct DataPage<'a> {
+    /// Rows in the page (flat columns: one value or NULL per row).
+    rows: usize,
+    encoding: Encoding,
+    /// Per-row definition levels (1: a value, 0: NULL), for a nullable column.
+    levels: Option<&'a [u32]>,
+    /// The encoded values (non-NULL rows only).
+    values: &'a [u8],
+}
+
+enum PageEvent<'a> {
+    Dictionary { values: &'a [u8], count: usize },
+    Data(DataPage<'a>),
+}
+
+/// Scratch buffers reused across the pages of a row group.
+#[derive(Default)]
+pub struct Scratch {
+    decompressed: Vec<u8>,
+    levels: Vec<u32>,
+    indices: Vec<u32>,
+}
+
+/// Decompress a snappy block into `scratch` (grown, never cleared: no zero-fill per page).
+fn snappy<'s>(input: &[u8], scratch: &'s mut Vec<u8>) -> DResult<&'s [u8]> {
+    let len = snap::raw::decompress_len(input)
+        .map_err(|e| DecodeError::Corrupt(format!("snappy: {e}")))?;
+    if scratch.len() < len {
+        scratch.resize(len, 0);
+    }
+    let n = snap::raw::Decoder::new()
+        .decompress(input, &mut scratch[..len])
+        .map_err(|e| DecodeError::Corrupt(format!("snappy: {e}")))?;
+    Ok(&scratch[..n])
+}
+
+/// Read the pages of one column chunk, calling `f` on each (decompressed; levels decoded).
+fn for_each_page(
+    reader: &impl ChunkReader,
+    meta: &ColumnChunkMetaData,
+    nullable: bool,
+    rows: usize,
+    scratch: &mut Scratch,
+    mut f: impl FnMut(PageEvent<'_>, &mut Vec<u32>) -> DResult<()>,
+) -> DResult<()> {
+    let (start, len) = meta.byte_range();
+    let data = reader.get_bytes(start, len as usize)?;
+    let own_snappy = meta.compression() == Compression::SNAPPY;
+    let meta = if own_snappy {
+        meta.clone()
+            .into_builder()
+            .set_compression(Compression::UNCOMPRESSED)
+            .build()?
+    } else {
+        meta.clone()
+    };
+    let mut pages =
+        SerializedPageReader::new(Arc::new(ChunkBytes { start, data }), &meta, rows, None)?;
+    let Scratch {
+        decompressed,
+        levels,
+        indices,
+    } = scratch;
+    let mut seen = 0usize;
+    while let Some(page) = pages.get_next_page()? {
+        match page {
+            Page::DictionaryPage {
+                buf,
+                num_values,
+                encoding,
+                ..
+            } => {
+                if !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
+                    return Err(DecodeError::Unsupported(format!(
+                        "dictionary page encoding {encoding}"
+                    )));
+                }
+                let values = if own_snappy {
+                    snappy(&buf, decompressed)?
+                } else {
+                    &buf[..]
+                };
+                f(
+                    PageEvent::Dictionary {
+                        values,
+                        count: num_values as usize,
+                    },
+                    indices,
+                )?;
+            }
+            Page::DataPage {
+                buf,
+                num_values,
+                encoding,
+                def_level_encoding,
+                ..
+            } => {
+                let page_rows = num_values as usize;
+                let body = if own_snappy {
+                    snappy(&buf, decompressed)?
+                } else {
+                    &buf[..]
+                };
+                let (lv, values) = if nullable {
+                    if def_level_encoding != Encoding::RLE {
+                        return Err(DecodeError::Unsupported(format!(
+                            "definition level encoding {def_level_encoding}"
+                        )));
+                    }
+                    let Some(len) = body
+                        .get(..4)
+                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    else {
+                        return corrupt("data page too short for its definition levels");
+                    };
+                    let len = len as usize;
+                    let Some(lvl) = body.get(4..4 + len) else {
+                        return corrupt("definition levels past the end of the page");
+                    };
+                    decode_hybrid(lvl, 1, page_rows, levels)?;
+                    (Some(&levels[..page_rows]), &body[4 + len..])
+                } else {
+                    (None, body)
+                };
+                seen += page_rows;
+                f(
+                    PageEvent::Data(DataPage {
+                        rows: page_rows,
+                        encoding,
+                        levels: lv,
+                        values,
+                    }),
+                    indices,
+                )?;
+            }
+            Page::DataPageV2 {
+                buf,
+                num_rows,
+                encoding,
+                def_levels_byte_len,
+                rep_levels_byte_len,
+                is_compressed,
+                ..
+            } => {
+                let page_rows = num_rows as usize;
+                let lvl_end = (rep_levels_byte_len + def_levels_byte_len) as usize;
+                let Some(lvl) = buf.get(rep_levels_byte_len as usize..lvl_end) else {
+                    return corrupt("definition levels past the end of the page");
+                };
+                let lv = if nullable {
+                    decode_hybrid(lvl, 1, page_rows, levels)?;
+                    Some(&levels[..page_rows])
+                } else {
+                    None
+                };
+                let values = if own_snappy && is_compressed {
+                    snappy(&buf[lvl_end..], decompressed)?
+                } else {
+                    &buf[lvl_end..]
+                };
+                seen += page_rows;
+                f(
+                    PageEvent::Data(DataPage {
+                        rows: page_rows,
+                        encoding,
+                        levels: lv,
+                        values,
+                    }),
+                    indices,
+                )?;
+            }
+        }
+    }
+    if seen != rows {
+        return corrupt(&format!(
+            "column chunk has {seen} rows, its row group {rows}"
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// The RLE / bit-packed hybrid encoding (parquet Encodings.md)
+// ---------------------------------------------------------------------------------------
+
+/// Unpack `groups` groups of 8 values of `W` bits each (LSB first) from `src` into `dst`.
+/// A group is `W` bytes; a group whose 8-byte reads would pass the end of `src` is
+/// copied into a zero-padded buffer first.
+#[inline(always)]
+fn unpack_groups<const W: usize>(src: &[u8], groups: usize, dst: &mut [u32]) {
+    // groups readable in place: the last read of a group ends before base + W + 8
+    let in_place = (src.len().saturating_sub(8) / W.max(1)).min(groups);
+    for (g, out) in dst[..in_place * 8].chunks_exact_mut(8).enumerate() {
+        unpack8::<W>(&src[g * W..g * W + W + 8], out);
+    }
+    for g in in_place..groups {
+        let base = g * W;
+        let mut tmp = [0u8; 48];
+        let avail = src.len().saturating_sub(base).min(W);
+        tmp[..avail].copy_from_slice(&src[base..base + avail]);
+        unpack8::<W>(&tmp[..W + 8], &mut dst[g * 8..g * 8 + 8]);
+    }
+}
+
+/// Unpack one group of 8 `W`-bit values; `bytes` holds the group and 8 bytes after it.
+#[inline(always)]
+fn unpack8<const W: usize>(bytes: &[u8], out: &mut [u32]) {
+    let mask: u64 = if W >= 32 {
+        0xFFFF_FFFF
+    } else {
+        (1u64 << W) - 1
+    };
+    if W <= 8 {
+        // the whole group is in one 64-bit word
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&bytes[..8]);
+        let word = u64::from_le_bytes(a);
+        for (j, o) in out.iter_mut().enumerate().take(8) {
+            *o = ((word >> (j * W)) & mask) as u32;
+        }
+    } else if W <= 16 {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&bytes[..16]);
+        let word = u128::from_le_bytes(a);
+        for (j, o) in out.iter_mut().enumerate().take(8) {
+            *o = ((word >> (j * W)) as u64 & mask) as u32;
+        }
+    } else {
+        for (j, o) in out.iter_mut().enumerate().take(8) {
+            let bit = j * W;
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[bit / 8..bit / 8 + 8]);
+            *o = ((u64::from_le_bytes(w) >> (bit % 8)) & mask) as u32;
+        }
+    }
+}
+
+fn unpack(width: u32, src: &[u8], groups: usize, dst: &mut [u32]) {
+    macro_rules! by_width {
+        ($($w:literal)*) => {
+            match width {
+                0 => dst[..groups * 8].fill(0),
+                $($w => unpack_groups::<$w>(src, groups, dst),)*
+                _ => unpack_groups::<32>(src, groups, dst),
+            }
+        };
+    }
+    by_width!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+}
+
+/// Decode `n` values of `width` bits from the RLE / bit-packed hybrid `data` into
+/// `out[..n]` (`out` grows as needed and keeps its length: no zero-fill per page).
+fn decode_hybrid(data: &[u8], width: u32, n: usize, out: &mut Vec<u32>) -> DResult<()> {
+    if width > 32 {
+        return corrupt(&format!("bit width {width} above 32"));
+    }
+    if out.len() < n + 8 {
+        out.resize(n + 8, 0);
+    }
+    let value_bytes = width.div_ceil(8) as usize;
+    let mut pos = 0usize;
+    let mut filled = 0usize;
+    while filled < n {
+        // ULEB128 run header
+        let mut header: u64 = 0;
+        let mut shift = 0;
+        loop {
+            let Some(&b) = data.get(pos) else {
+                return corrupt("RLE run past the end of its data");
+            };
+            pos += 1;
+            header |= ((b & 0x7f) as u64) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 56 {
+                return corrupt("RLE run header too long");
+            }
+        }
+        if header & 1 == 1 {
+            let groups = (header >> 1) as usize;
+            let bytes = groups.saturating_mul(width as usize);
+            let Some(src) = data.get(pos..pos.saturating_add(bytes)) else {
+                return corrupt("bit-packed run past the end of its data");
+            };
+            let take = (groups * 8).min(n - filled);
+            let need_groups = take.div_ceil(8);
+            unpack(width, src, need_groups, &mut out[filled..]);
+            filled += take;
+            pos += bytes;
+        } else {
+            let run = (header >> 1) as usize;
+            let Some(vb) = data.get(pos..pos + value_bytes) else {
+                return corrupt("RLE run past the end of its data");
+            };
+            let mut v = [0u8; 4];
+            v[..value_bytes].copy_from_slice(vb);
+            let value = u32::from_le_bytes(v);
+            pos += value_bytes;
+            let take = run.min(n - filled);
+            if take == 0 && run == 0 {
+                return corrupt("empty RLE run");
+            }
+            out[filled..filled + take].fill(value);
+            filled += take;
+        }
+    }
+    Ok(())
+}
+
+/// The dictionary indices of a dictionary-encoded page: a bit-width byte, then the hybrid.
+fn dictionary_indices<'s>(
+    values: &[u8],
+    n: usize,
+    dict_len: usize,
+    out: &'s mut Vec<u32>,
+) -> DResult<&'s [u32]> {
+    let Some((&width, rest)) = values.split_first() else {
+        if n == 0 {
+            return Ok(&[]);
+        }
+        return corrupt("dictionary page without indices");
+    };
+    decode_hybrid(rest, width as u32, n, out)?;
+    let idx = &out[..n];
+    if n > 0 && max_u32(idx) as usize >= dict_len {
+        return corrupt("dictionary index out of range");
+    }
+    Ok(idx)
+}
+
+/// The largest value (0 for none), in lanes the compiler vectorizes.
+fn max_u32(v: &[u32]) -> u32 {
+    let mut lanes = [0u32; 16];
+    let chunks = v.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, x) in lanes.iter_mut().zip(c) {
+            *l = (*l).max(*x);
+        }
+    }
+    lanes.iter().chain(rest).copied().fold(0, u32::max)
+}
+
+// ---------------------------------------------------------------------------------------
+// Selections
+// ---------------------------------------------------------------------------------------
+
+/// The rows of a row group still selected: all, or these positions (ascending).
+#[derive(Clone, Copy)]
+enum Selection<'a> {
+    All,
+    Rows(&'a [u32]),
+}
+
+impl<'a> Selection<'a> {
+    /// The selected rows in `start..start + len`, relative to `start`, and the rest.
+    fn page(&mut self, start: usize, len: usize) -> PageRows<'a> {
+        match self {
+            Selection::All => PageRows::All,
+            Selection::Rows(rows) => {
+                let end = (start + len) as u32;
+                let k = rows.partition_point(|&r| r < end);
+                let (mine, rest) = rows.split_at(k);
+                *rows = rest;
+                PageRows::Some(mine, start as u32)
+            }
+        }
+    }
+}
+
+enum PageRows<'a> {
+    All,
+    /// Absolute row positions, and the page's first row.
+    Some(&'a [u32], u32),
+}
+
+/// One column chunk to decode at a selection of its row group's rows.
+struct ColumnRead<'a, R> {
+    reader: &'a R,
+    meta: &'a ColumnChunkMetaData,
+    spec: &'a ColumnSpec,
+    /// Rows in the row group.
+    rows: usize,
+    sel: Selection<'a>,
+    /// Rows selected (the output's length).
+    selected: usize,
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixed-width columns
+// ---------------------------------------------------------------------------------------
+
+/// A parquet physical value stored PLAIN as little-endian bytes.
+trait Plain: Copy + Default {
+    const WIDTH: usize;
+    fn read(b: &[u8]) -> Self;
+}
+
+macro_rules! plain {
+    ($t:ty, $w:literal) => {
+        impl Plain for $t {
+            const WIDTH: usize = $w;
+            #[inline(always)]
+            fn read(b: &[u8]) -> Self {
+                let mut a = [0u8; $w];
+                a.copy_from_slice(&b[..$w]);
+                <$t>::from_le_bytes(a)
+            }
+        }
+    };
+}
+plain!(i32, 4);
+plain!(i64, 8);
+plain!(f32, 4);
+plain!(f64, 8);
+
+/// Validity of the selected rows, built as the pages go.
+struct Validity {
+    bits: Option<arrow::array::BooleanBufferBuilder>,
+}
+
+impl Validity {
+    fn new(nullable: bool, capacity: usize) -> Self {
+        Validity {
+            bits: nullable.then(|| arrow::array::BooleanBufferBuilder::new(capacity)),
+        }
+    }
+    fn finish(self) -> Option<NullBuffer> {
+        self.bits
+            .map(|mut b| NullBuffer::new(b.finish()))
+            .filter(|n| n.null_count() > 0)
+    }
+}
+
+/// Decode a fixed-width column at the selected rows into `A`'s native values
+/// (`conv` widens, e.g. an INT64 decimal to i128).
+fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
+    c: ColumnRead<'_, impl ChunkReader>,
+    scratch: &mut Scratch,
+    conv: impl Fn(P) -> A::Native + Copy,
+) -> DResult<PrimitiveArray<A>> {
+    let ColumnRead {
+        reader,
+        meta,
+        spec,
+        rows,
+        mut sel,
+        selected,
+    } = c;
+    let mut out: Vec<A::Native> = Vec::with_capacity(selected);
+    let mut valid = Validity::new(spec.nullable, selected);
+    let mut dict: Vec<A::Native> = vec![];
+    let mut row = 0usize;
+    let mut dense: Vec<A::Native> = vec![];
+    for_each_page(reader, meta, spec.nullable, rows, scratch, |ev, indices| {
+        match ev {
+            PageEvent::Dictionary { values, count } => {
+                let Some(b) = values.get(..count * P::WIDTH) else {
+                    return corrupt("dictionary page shorter than its values");
+                };
+                dict = b.chunks_exact(P::WIDTH).map(|c| conv(P::read(c))).collect();
+            }
+            PageEvent::Data(p) => {
+                let page_rows = sel.page(row, p.rows);
+                row += p.rows;
+                let non_null = p
+                    .levels
+                    .map(|l| l.iter().filter(|&&d| d != 0).count())
+                    .unwrap_or(p.rows);
+                // the page's values, one per non-NULL row
+                let dictionary = matches!(
+                    p.encoding,
+                    Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY
+                );
+                if !dictionary && p.encoding != Encoding::PLAIN {
+                    return Err(DecodeError::Unsupported(format!("encoding {}", p.encoding)));
+                }
+                if !dictionary && p.values.len() < non_null * P::WIDTH {
+                    return corrupt("data page shorter than its values");
+                }
+                let value = |i: usize, idx: &[u32]| -> A::Native {
+                    if dictionary {
+                        dict[idx[i] as usize]
+                    } else {
+                        conv(P::read(&p.values[i * P::WIDTH..]))
+                    }
+                };
+                let idx: &[u32] = if dictionary {
+                    dictionary_indices(p.values, non_null, dict.len(), indices)?
+                } else {
+                    &[]
+                };
+                match (p.levels, page_rows) {
+                    (None, PageRows::All) => {
+                        if dictionary {
+                            out.extend(idx.iter().map(|&i| dict[i as usize]));
+                        } else {
+                            out.extend(
+                                p.values[..p.rows * P::WIDTH]
+                                    .chunks_exact(P::WIDTH)
+                                    .map(|c| conv(P::read(c))),
+                            );
+                        }
+                    }
+                    (None, PageRows::Some(r, first)) => {
+                        out.extend(r.iter().map(|&x| value((x - first) as usize, idx)));
+                    }
+                    (Some(levels), pr) => {
+                        // values per row (NULL rows: default), then the selected rows
+                        dense.clear();
+                        let mut vi = 0usize;
+                        for &d in levels {
+                            if d != 0 {
+                                dense.push(value(vi, idx));
+                                vi += 1;
+                            } else {
+                                dense.push(A::Native::default());
+                            }
+                        }
+                        let bits = valid.bits.as_mut();
+                        match pr {
+                            PageRows::All => {
+                                out.extend_from_slice(&dense);
+                                if let Some(b) = bits {
+                                    levels.iter().for_each(|&d| b.append(d != 0));
+                                }
+                            }
+                            PageRows::Some(r, first) => {
+                                out.extend(r.iter().map(|&x| dense[(x - first) as usize]));
+                                if let Some(b) = bits {
+                                    r.iter()
+                                        .for_each(|&x| b.append(levels[(x - first) as usize] != 0));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if out.len() != selected {
+        return corrupt("column chunk rows do not match the row group");
+    }
+    Ok(PrimitiveArray::<A>::new(
+        ScalarBuffer::from(out),
+        valid.finish(),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Byte-array columns
+// ---------------------------------------------------------------------------------------
+
+/// A dictionary page of byte arrays: offsets into `bytes`.
+#[derive(Default)]
+struct ByteDict {
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+}
+
+impl ByteDict {
+    fn parse(values: &[u8], count: usize, utf8: bool) -> DResult<ByteDict> {
+        let mut d = ByteDict {
+            offsets: Vec::with_capacity(count + 1),
+            bytes: Vec::with_capacity(values.len().saturating_sub(4 * count)),
+        };
+        d.offsets.push(0);
+        let mut pos = 0usize;
+        for _ in 0..count {
+            let Some(len) = values.get(pos..pos + 4) else {
+                return corrupt("dictionary page shorter than its values");
+            };
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            let Some(v) = values.get(pos + 4..pos + 4 + len) else {
+                return corrupt("dictionary page shorter than its values");
+            };
+            d.bytes.extend_from_slice(v);
+            d.offsets.push(d.bytes.len() as i32);
+            pos += 4 + len;
+        }
+        if utf8 {
+            validate_utf8(&d.bytes, &d.offsets)?;
+        }
+        Ok(d)
+    }
+    #[inline(always)]
+    fn get(&self, i: u32) -> &[u8] {
+        let i = i as usize;
+        &self.bytes[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+    fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+}
+
+fn validate_utf8(bytes: &[u8], offsets: &[i32]) -> DResult<()> {
+    let s = std::str::from_utf8(bytes)
+        .map_err(|e| DecodeError::Corrupt(format!("invalid UTF-8 in a string column: {e}")))?;
+    if offsets.iter().all(|&o| s.is_char_boundary(o as usize)) {
+        Ok(())
+    } else {
+        corrupt("invalid UTF-8 in a string column: a value splits a character")
+    }
+}
+
+/// Byte-array values of the selected rows, as offsets + bytes (or dictionary keys while
+/// every page is dictionary-encoded, for a column read as a dictionary).
+struct BytesOut {
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+    /// Keys into the dictionary, while `as_dictionary` and no PLAIN page came.
+    keys: Option<Vec<i32>>,
+    /// A PLAIN page was copied: the output's UTF-8 is checked at the end.
+    plain: bool,
+}
+
+impl BytesOut {
+    fn push(&mut self, v: &[u8]) {
+        self.bytes.extend_from_slice(v);
+        self.offsets.push(self.bytes.len() as i32);
+    }
+    fn push_null(&mut self) {
+        self.offsets.push(self.bytes.len() as i32);
+    }
+    /// Leave dictionary-key mode: materialize the keys so far.
+    fn materialize(&mut self, dict: &ByteDict, valid: &Option<arrow::array::BooleanBufferBuilder>) {
+        if let Some(keys) = self.keys.take() {
+            for (i, k) in keys.into_iter().enumerate() {
+                let is_valid = valid.as_ref().is_none_or(|b| b.get_bit(i));
+                if is_valid {
+                    self.push(dict.get(k as u32));
+                } else {
+                    self.push_null();
+                }
+            }
+        }
+    }
+}
+
+/// Decode a byte-array column at the selected rows. With `as_dictionary`, the result is a
+/// `Dictionary(Int32, _)` over the chunk's dictionary while every page is
+/// dictionary-encoded.
+fn decode_bytes(
+    c: ColumnRead<'_, impl ChunkReader>,
+    scratch: &mut Scratch,
+    as_dictionary: bool,
+) -> DResult<ArrayRef> {
+    let ColumnRead {
+        reader,
+        meta,
+        spec,
+        rows,
+        mut sel,
+        selected,
+    } = c;
+    let utf8 = spec.field.data_type() == &DataType::Utf8;
+    let mut out = BytesOut {
+        offsets: Vec::with_capacity(selected + 1),
+        bytes: vec![],
+        keys: as_dictionary.then(|| Vec::with_capacity(selected)),
+        plain: false,
+    };
+    out.offsets.push(0);
+    let mut valid = Validity::new(spec.nullable, selected);
+    let mut dict = ByteDict::default();
+    let mut row = 0usize;
+    // per-row (start, end) of a PLAIN page's values
+    let mut spans: Vec<(u32, u32)> = vec![];
+    for_each_page(reader, meta, spec.nullable, rows, scratch, |ev, indices| {
+        match ev {
+            PageEvent::Dictionary { values, count } => {
+                dict = ByteDict::parse(values, count, utf8)?;
+                if out.keys.is_none() {
+                    let avg = dict.bytes.len() / dict.len().max(1);
+                    out.bytes.reserve(avg * selected);
+                }
+            }
+            PageEvent::Data(p) => {
+                let page_rows = sel.page(row, p.rows);
+                row += p.rows;
+                let non_null = p
+                    .levels
+                    .map(|l| l.iter().filter(|&&d| d != 0).count())
+                    .unwrap_or(p.rows);
+                let dictionary = matches!(
+                    p.encoding,
+                    Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY
+                );
+                if !dictionary && p.encoding != Encoding::PLAIN {
+                    return Err(DecodeError::Unsupported(format!("encoding {}", p.encoding)));
+                }
+                if !dictionary {
+                    out.materialize(&dict, &valid.bits);
+                    out.plain = true;
+                    spans.clear();
+                    let mut pos = 0usize;
+                    for _ in 0..non_null {
+                        let Some(len) = p.values.get(pos..pos + 4) else {
+                            return corrupt("data page shorter than its values");
+                        };
+                        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+                        if pos + 4 + len > p.values.len() {
+                            return corrupt("data page shorter than its values");
+                        }
+                        spans.push(((pos + 4) as u32, (pos + 4 + len) as u32));
+                        pos += 4 + len;
+                    }
+                }
+                let idx: &[u32] = if dictionary {
+                    dictionary_indices(p.values, non_null, dict.len(), indices)?
+                } else {
+                    &[]
+                };
+                // value i of the page (i counts non-NULL values)
+                let get = |i: usize| -> &[u8] {
+                    if dictionary {
+                        dict.get(idx[i])
+                    } else {
+                        let (s, e) = spans[i];
+                        &p.values[s as usize..e as usize]
+                    }
+                };
+                // (row in page, value index) of each selected row; value index None: NULL
+                let emit = |vi: Option<usize>, out: &mut BytesOut| match (vi, &mut out.keys) {
+                    (Some(i), Some(keys)) => keys.push(idx[i] as i32),
+                    (None, Some(keys)) => keys.push(0),
+                    (Some(i), None) => out.push(get(i)),
+                    (None, None) => out.push_null(),
+                };
+                match (p.levels, page_rows) {
+                    (None, PageRows::All) => (0..p.rows).for_each(|i| emit(Some(i), &mut out)),
+                    (None, PageRows::Some(r, first)) => r
+                        .iter()
+                        .for_each(|&x| emit(Some((x - first) as usize), &mut out)),
+                    (Some(levels), pr) => {
+                        let mut vi = 0usize;
+                        let mut next = match pr {
+                            PageRows::All => None,
+                            PageRows::Some(r, first) => Some((r, first, 0usize)),
+                        };
+                        for (i, &d) in levels.iter().enumerate() {
+                            let wanted = match &mut next {
+                                None => true,
+                                Some((r, first, k)) => {
+                                    if *k < r.len() && (r[*k] - *first) as usize == i {
+                                        *k += 1;
+                                        true
+                                    } else {
+                                        false
+                                    }
+                                }
+                            };
+                            if wanted {
+                                if let Some(b) = valid.bits.as_mut() {
+                                    b.append(d != 0);
+                                }
+                                emit((d != 0).then_some(vi), &mut out);
+                            }
+                            if d != 0 {
+                                vi += 1;
+                            }
+                        }
+                    }
+                }
+                if out.bytes.len() > i32::MAX as usize {
+                    return Err(DecodeError::Unsupported("over 2 GiB of strings".into()));
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let nulls = valid.finish();
+    if let Some(keys) = out.keys {
+        if keys.len() != selected {
+            return corrupt("column chunk rows do not match the row group");
+        }
+        let values: ArrayRef = byte_array(utf8, dict.offsets, dict.bytes, None, false)?;
+        let keys = PrimitiveArray::<Int32Type>::new(ScalarBuffer::from(keys), nulls);
+        return Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(
+            keys, values,
+        )?));
+    }
+    if out.offsets.len() != selected + 1 {
+        return corrupt("column chunk rows do not match the row group");
+    }
+    byte_array(utf8, out.offsets, out.bytes, nulls, out.plain)
+}
+
+/// A `Utf8` or `Binary` array; `check` validates UTF-8 (bytes not from a checked dictionary).
+fn byte_array(
+    utf8: bool,
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+    nulls: Option<NullBuffer>,
+    check: bool,
+) -> DResult<ArrayRef> {
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+    if !utf8 {
+        return Ok(Arc::new(BinaryArray::try_new(
+            offsets,
+            bytes.into(),
+            nulls,
+        )?));
+    }
+    if check {
+        validate_utf8(&bytes, offsets.as_ref())?;
+    }
+    // SAFETY: offsets are monotonic and within `bytes` (built by push), and the bytes are
+    // valid UTF-8 split at character boundaries: checked above, or each value copied
+    // whole from a dictionary that was checked the same way.
+    Ok(Arc::new(unsafe {
+        StringArray::new_unchecked(offsets, bytes.into(), nulls)
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// A row group
+// ---------------------------------------------------------------------------------------
+
+/// Decode one column at the selection.
+fn decode_column(
+    c: ColumnRead<'_, impl ChunkReader>,
+    scratch: &mut Scratch,
+    as_dictionary: bool,
+) -> DResult<ArrayRef> {
+    use PhysicalType as P;
+    let a: ArrayRef = match (c.spec.physical, c.spec.field.data_type().clone()) {
+        (P::INT32, DataType::Int32) => Arc::new(decode_fixed::<i32, Int32Type>(c, scratch, |v| v)?),
+        (P::INT32, DataType::Date32) => {
+            Arc::new(decode_fixed::<i32, Date32Type>(c, scratch, |v| v)?)
+        }
+        (P::INT32, DataType::Decimal128(p, s)) => Arc::new(
+            decode_fixed::<i32, Decimal128Type>(c, scratch, |v| v as i128)?
+                .with_precision_and_scale(p, s)?,
+        ),
+        (P::INT64, DataType::Int64) => Arc::new(decode_fixed::<i64, Int64Type>(c, scratch, |v| v)?),
+        (P::INT64, DataType::Decimal128(p, s)) => Arc::new(
+            decode_fixed::<i64, Decimal128Type>(c, scratch, |v| v as i128)?
+                .with_precision_and_scale(p, s)?,
+        ),
+        (P::FLOAT, DataType::Float32) => {
+            Arc::new(decode_fixed::<f32, Float32Type>(c, scratch, |v| v)?)
+        }
+        (P::DOUBLE, DataType::Float64) => {
+            Arc::new(decode_fixed::<f64, Float64Type>(c, scratch, |v| v)?)
+        }
+        (P::BYTE_ARRAY, DataType::Utf8 | DataType::Binary) => {
+            decode_bytes(c, scratch, as_dictionary)?
+        }
+        (p, t) => return Err(DecodeError::Unsupported(format!("{p} as {t}"))),
+    };
+    Ok(a)
+}
+
+/// Decode row group `rg` of a file (its footer `md`): the top-level fields `roots`
+/// (file order), with `predicates` applied in order, each seeing its columns for the
+/// rows the earlier ones kept; other columns are then decoded only at the rows kept.
+/// Output: batches of at most `batch_size` rows with the fields of `roots` (arrow's
+/// types from the footer). `Ok(None)`: a page this decoder does not read (the caller
+/// falls back to arrow's reader); predicates may then have run on some rows already.
+pub fn decode_row_group(
+    reader: &impl ChunkReader,
+    md: &ArrowReaderMetadata,
+    rg: usize,
+    roots: &[usize],
+    batch_size: usize,
+    predicates: &mut [RowPredicate],
+    scratch: &mut Scratch,
+) -> DResult<Option<Vec<RecordBatch>>> {
+    let Some(group) = md.metadata().row_groups().get(rg) else {
+        return corrupt("row group out of range");
+    };
+    let rows = group.num_rows().max(0) as usize;
+    let specs: Vec<ColumnSpec> = match roots.iter().map(|&r| column_spec(md, r)).collect() {
+        Some(s) => s,
+        None => return Ok(None),
+    };
+    let root_of = |name: &str| {
+        md.schema()
+            .fields()
+            .iter()
+            .position(|f| f.name().eq_ignore_ascii_case(name))
+    };
+    // columns decoded so far, aligned with `sel`
+    let mut decoded: Vec<(usize, ArrayRef)> = vec![];
+    let mut sel: Option<Vec<u32>> = None;
+    let mut selected = rows;
+    for p in predicates.iter_mut() {
+        if selected == 0 {
+            break;
+        }
+        let mut pred_roots: Vec<usize> = p.columns.iter().filter_map(|c| root_of(c)).collect();
+        pred_roots.sort_unstable();
+        pred_roots.dedup();
+        let one = pred_roots.len() == 1;
+        let mut fields = vec![];
+        let mut arrays = vec![];
+        for r in &pred_roots {
+            let Some(spec) = column_spec(md, *r) else {
+                return Ok(None);
+            };
+            let a = match decoded.iter().find(|(x, _)| x == r) {
+                Some((_, a)) => a.clone(),
+                None => {
+                    let s = match &sel {
+                        None => Selection::All,
+                        Some(v) => Selection::Rows(v),
+                    };
+                    let as_dict = one && spec.physical == PhysicalType::BYTE_ARRAY;
+                    let a = match decode_column(
+                        ColumnRead {
+                            reader,
+                            meta: group.column(spec.leaf),
+                            spec: &spec,
+                            rows,
+                            sel: s,
+                            selected,
+                        },
+                        scratch,
+                        as_dict,
+                    ) {
+                        Ok(a) => a,
+                        Err(DecodeError::Unsupported(_)) => return Ok(None),
+                        Err(e) => return Err(e),
+                    };
+                    decoded.push((*r, a.clone()));
+                    a
+                }
+            };
+            fields.push(spec.field.clone().with_data_type(a.data_type().clone()));
+            arrays.push(a);
+        }
+        let batch = RecordBatch::try_new_with_options(
+            Arc::new(Schema::new(fields)),
+            arrays,
+            &RecordBatchOptions::new().with_row_count(Some(selected)),
+        )?;
+        let mask = (p.eval)(&batch).map_err(DecodeError::Predicate)?;
+        let keep: BooleanBuffer = match mask.nulls() {
+            Some(n) => mask.values() & n.inner(),
+            None => mask.values().clone(),
+        };
+        if keep.len() != selected {
+            return corrupt("a filter returned the wrong number of rows");
+        }
+        let kept = keep.count_set_bits();
+        if kept == selected {
+            continue;
+        }
+        let new_sel: Vec<u32> = match &sel {
+            None => keep.set_indices().map(|i| i as u32).collect(),
+            Some(v) => keep.set_indices().map(|i| v[i]).collect(),
+        };
+        let filter = BooleanArray::new(keep, None);
+        for (_, a) in decoded.iter_mut() {
+            *a = arrow::compute::filter(a.as_ref(), &filter)?;
+        }
+        sel = Some(new_sel);
+        selected = kept;
+    }
+    if selected == 0 {
+        return Ok(Some(vec![]));
+    }
+    let mut fields = Vec::with_capacity(specs.len());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        let a = match decoded.iter().find(|(x, _)| *x == spec.root) {
+            Some((_, a)) => {
+                // a dictionary read for a filter: the output has the file's type
+                if a.data_type() != spec.field.data_type() {
+                    arrow::compute::cast(a, spec.field.data_type())?
+                } else {
+                    a.clone()
+                }
+            }
+            None => {
+                let s = match &sel {
+                    None => Selection::All,
+                    Some(v) => Selection::Rows(v),
+                };
+                match decode_column(
+                    ColumnRead {
+                        reader,
+                        meta: group.column(spec.leaf),
+                        spec,
+                        rows,
+                        sel: s,
+                        selected,
+                    },
+                    scratch,
+                    false,
+                ) {
+                    Ok(a) => a,
+                    Err(DecodeError::Unsupported(_)) => return Ok(None),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        fields.push(spec.field.clone());
+        columns.push(a);
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new_with_options(
+        schema,
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(selected)),
+    )?;
+    let size = batch_size.max(1);
+    Ok(Some(
+        (0..selected)
+            .step_by(size)
+            .map(|off| batch.slice(off, size.min(selected - off)))
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{
+        BinaryArray, Date32Array, Decimal128Array, Float32Array, Float64Array, Int32Array,
+        Int64Array,
+    };
+    use arrow::compute::{concat_batches, filter_record_batch};
+    use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+    use parquet::arrow::{ArrowWriter, ProjectionMask};
+    use parquet::file::properties::{WriterProperties, WriterVersion};
+
+    const ROWS: usize = 5000;
+
+    /// A batch with every supported type, NULLs in the nullable columns, repeated values
+    /// (dictionaries) and a long-tailed string column (dictionary fallback to PLAIN).
+    fn sample() -> RecordBatch {
+        let n = ROWS as i64;
+        let i32s = Int32Array::from_iter((0..n).map(|i| (i % 7 != 3).then_some((i % 100) as i32)));
+        let i64s = Int64Array::from_iter_values((0..n).map(|i| i * 7919 % 1000));
+        let dates = Date32Array::from_iter_values((0..n).map(|i| 9000 + (i % 365) as i32));
+        let dec64 = Decimal128Array::from_iter_values((0..n).map(|i| (i * 37 % 5000) as i128))
+            .with_precision_and_scale(15, 2)
+            .unwrap();
+        let dec32 = Decimal128Array::from_iter((0..n).map(|i| (i % 5 != 0).then_some(i as i128)))
+            .with_precision_and_scale(7, 2)
+            .unwrap();
+        let f32s = Float32Array::from_iter_values((0..n).map(|i| (i % 13) as f32 * 0.5));
+        let f64s = Float64Array::from_iter((0..n).map(|i| (i % 11 != 0).then_some(i as f64 / 3.0)));
+        let words = [
+            "MAIL", "SHIP", "AIR", "RAIL", "TRUCK", "FOB", "REG AIR", "ünï",
+        ];
+        let strs = StringArray::from_iter(
+            (0..n).map(|i| (i % 9 != 4).then(|| words[(i % 8) as usize].to_string())),
+        );
+        let long = StringArray::from_iter_values(
+            (0..n).map(|i| format!("comment {i} {}", "x".repeat((i % 50) as usize))),
+        );
+        let bins =
+            BinaryArray::from_iter_values((0..n).map(|i| vec![(i % 4) as u8; (i % 3) as usize]));
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("a_i32", Arc::new(i32s)),
+            ("b_i64", Arc::new(i64s)),
+            ("c_date", Arc::new(dates)),
+            ("d_dec64", Arc::new(dec64)),
+            ("e_dec32", Arc::new(dec32)),
+            ("f_f32", Arc::new(f32s)),
+            ("g_f64", Arc::new(f64s)),
+            ("h_str", Arc::new(strs)),
+            ("i_long", Arc::new(long)),
+            ("j_bin", Arc::new(bins)),
+        ];
+        RecordBatch::try_from_iter_with_nullable(cols.into_iter().map(|(n, a)| {
+            let nullable = a.null_count() > 0;
+            (n, a, nullable)
+        }))
+        .unwrap()
+    }
+
+    fn write(props: WriterProperties) -> Bytes {
+        let batch = sample();
+        let mut buf = vec![];
+        let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        Bytes::from(buf)
+    }
+
+    fn configs() -> Vec<(&'static str, WriterProperties)> {
+        use parquet::basic::{Compression as C, ZstdLevel};
+        let base = || {
+            WriterProperties::builder()
+                .set_max_row_group_row_count(Some(1700))
+                .set_data_page_row_count_limit(300)
+                .set_write_batch_size(100)
+        };
+        vec![
+            (
+                "dictionary, snappy, v1",
+                base().set_compression(C::SNAPPY).build(),
+            ),
+            (
+                "dictionary, snappy, v2",
+                base()
+                    .set_compression(C::SNAPPY)
+                    .set_writer_version(WriterVersion::PARQUET_2_0)
+                    .build(),
+            ),
+            (
+                "plain, zstd, v1",
+                base()
+                    .set_compression(C::ZSTD(ZstdLevel::default()))
+                    .set_dictionary_enabled(false)
+                    .build(),
+            ),
+            (
+                "plain, uncompressed, v2",
+                base()
+                    .set_writer_version(WriterVersion::PARQUET_2_0)
+                    .set_dictionary_enabled(false)
+                    .set_encoding(parquet::basic::Encoding::PLAIN)
+                    .build(),
+            ),
+            (
+                // a small dictionary limit: chunks fall back to PLAIN pages part way
+                "dictionary fallback, snappy, v1",
+                base()
+                    .set_compression(C::SNAPPY)
+                    .set_dictionary_page_size_limit(512)
+                    .build(),
+            ),
+        ]
+    }
+
+    /// What arrow's reader gives for `rg`, `roots`, filtered by `keep` (a row mask over
+    /// the whole row group).
+    fn expected(
+        data: &Bytes,
+        rg: usize,
+        roots: &[usize],
+        keep: Option<&BooleanArray>,
+    ) -> RecordBatch {
+        let b = ParquetRecordBatchReaderBuilder::try_new(data.clone()).unwrap();
+        let mask = ProjectionMask::roots(b.parquet_schema(), roots.iter().copied());
+        let r = b
+            .with_row_groups(vec![rg])
+            .with_projection(mask)
+            .build()
+            .unwrap();
+        let batches: Vec<RecordBatch> = r.map(|b| b.unwrap()).collect();
+        let all = concat_batches(&batches[0].schema(), &batches).unwrap();
+        match keep {
+            Some(k) => filter_record_batch(&all, k).unwrap(),
+            None => all,
+        }
+    }
+
+    fn ours(
+        data: &Bytes,
+        md: &ArrowReaderMetadata,
+        rg: usize,
+        roots: &[usize],
+        preds: &mut [RowPredicate],
+    ) -> RecordBatch {
+        let mut scratch = Scratch::default();
+        let out = decode_row_group(data, md, rg, roots, 256, preds, &mut scratch)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .expect("decoded here, not by the fallback");
+        assert!(out.iter().all(|b| b.num_rows() <= 256));
+        let schema = Arc::new(Schema::new(
+            roots
+                .iter()
+                .map(|r| md.schema().field(*r).clone())
+                .collect::<Vec<_>>(),
+        ));
+        concat_batches(&schema, &out).unwrap()
+    }
+
+    #[test]
+    fn every_column_matches_arrows_reader() {
+        for (name, props) in configs() {
+            let data = write(props);
+            let md = ArrowReaderMetadata::load(&data, ArrowReaderOptions::new()).unwrap();
+            let roots: Vec<usize> = (0..md.schema().fields().len()).collect();
+            assert!(supported(&md, &[0, 1, 2], &roots), "{name}");
+            for rg in 0..md.metadata().num_row_groups() {
+                let got = ours(&data, &md, rg, &roots, &mut []);
+                assert_eq!(
+                    got,
+                    expected(&data, rg, &roots, None),
+                    "{name}, row group {rg}"
+                );
+                // a projection of a few columns, out of order in the request
+                let some = [7, 1, 4];
+                let mut sorted = some.to_vec();
+                sorted.sort();
+                let got = ours(&data, &md, rg, &sorted, &mut []);
+                assert_eq!(
+                    got,
+                    expected(&data, rg, &sorted, None),
+                    "{name}, row group {rg}"
+                );
+            }
+        }
+    }
+
+    /// Predicates run in order, each on the rows the earlier kept; the string one sees a
+    /// dictionary while the chunk is dictionary-encoded; the output holds the kept rows.
+    #[test]
+    fn predicates_select_rows_like_a_filter_after_the_read() {
+        for (name, props) in configs() {
+            let data = write(props);
+            let md = ArrowReaderMetadata::load(&data, ArrowReaderOptions::new()).unwrap();
+            let dictionary = name.starts_with("dictionary");
+            let roots: Vec<usize> = vec![0, 3, 6, 7, 8];
+            for rg in 0..md.metadata().num_row_groups() {
+                let full = expected(&data, rg, &(0..10).collect::<Vec<_>>(), None);
+                // b_i64 < 600, then h_str in ('MAIL', 'AIR', 'ünï')
+                let b = full
+                    .column(1)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap();
+                let h = full
+                    .column(7)
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap();
+                let l = full
+                    .column(8)
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap();
+                let keep = BooleanArray::from_iter((0..full.num_rows()).map(|i| {
+                    Some(
+                        b.value(i) < 600
+                            && h.is_valid(i)
+                            && ["MAIL", "AIR", "ünï"].contains(&h.value(i))
+                            && !l.value(i).ends_with("xxxx"),
+                    )
+                }));
+                let mut preds = vec![
+                    RowPredicate {
+                        columns: vec!["b_i64".into()],
+                        eval: Box::new(|b: &RecordBatch| {
+                            let c = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                            Ok(BooleanArray::from_iter(
+                                c.iter().map(|v| v.map(|v| v < 600)),
+                            ))
+                        }),
+                    },
+                    RowPredicate {
+                        columns: vec!["h_str".into()],
+                        eval: Box::new(move |b: &RecordBatch| {
+                            let c = b.column(0);
+                            assert_eq!(
+                                matches!(c.data_type(), DataType::Dictionary(_, _)),
+                                dictionary
+                            );
+                            let s = arrow::compute::cast(c, &DataType::Utf8)?;
+                            let s = s.as_any().downcast_ref::<StringArray>().unwrap();
+                            Ok(BooleanArray::from_iter(
+                                s.iter()
+                                    .map(|v| v.map(|v| ["MAIL", "AIR", "ünï"].contains(&v))),
+                            ))
+                        }),
+                    },
+                    // in the fallback file, dictionary keys first, then PLAIN pages
+                    RowPredicate {
+                        columns: vec!["i_long".into()],
+                        eval: Box::new(|b: &RecordBatch| {
+                            let s = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+                            let s = s.as_any().downcast_ref::<StringArray>().unwrap();
+                            Ok(BooleanArray::from_iter(
+                                s.iter().map(|v| v.map(|v| !v.ends_with("xxxx"))),
+                            ))
+                        }),
+                    },
+                ];
+                let got = ours(&data, &md, rg, &roots, &mut preds);
+                assert_eq!(
+                    got,
+                    expected(&data, rg, &roots, Some(&keep)),
+                    "{name}, row group {rg}"
+                );
+                // a predicate that keeps nothing: no batches
+                let mut none = vec![RowPredicate {
+                    columns: vec!["a_i32".into()],
+                    eval: Box::new(|b: &RecordBatch| {
+                        Ok(BooleanArray::from(vec![false; b.num_rows()]))
+                    }),
+                }];
+                assert_eq!(ours(&data, &md, rg, &roots, &mut none).num_rows(), 0);
+            }
+        }
+    }
+
+    /// Damaged column chunks give an error (or some values), never a panic.
+    #[test]
+    fn damaged_pages_do_not_panic() {
+        for (name, props) in configs() {
+            let data = write(props);
+            let md = ArrowReaderMetadata::load(&data, ArrowReaderOptions::new()).unwrap();
+            let roots: Vec<usize> = (0..10).collect();
+            let (start, len) = md.metadata().row_group(0).column(0).byte_range();
+            let end = md.metadata().row_group(0).column(9).byte_range();
+            let end = (end.0 + end.1) as usize;
+            for (k, pos) in (start as usize..end).step_by(173).enumerate() {
+                let mut bad = data.to_vec();
+                bad[pos] ^= [0xff, 0x01, 0x80, 0x10][k % 4];
+                let bad = Bytes::from(bad);
+                let mut scratch = Scratch::default();
+                let _ = decode_row_group(&bad, &md, 0, &roots, 256, &mut [], &mut scratch);
+            }
+            let _ = (name, len);
+        }
+    }
+
+    #[test]
+    fn hybrid_runs_and_bit_widths() {
+        // every width: 20 values bit-packed (3 groups, the last partly used), then an RLE run
+        for width in 0..=32u32 {
+            let mask = if width == 32 {
+                u32::MAX
+            } else {
+                (1u64 << width) as u32 - 1
+            };
+            let values: Vec<u32> = (0..20u32)
+                .map(|i| i.wrapping_mul(2654435761) & mask)
+                .collect();
+            let mut enc = vec![(3 << 1) | 1u8];
+            let mut bits: u128 = 0;
+            let mut nbits = 0;
+            let mut packed = vec![];
+            for v in values.iter().copied().chain(std::iter::repeat_n(0, 4)) {
+                bits |= (v as u128) << nbits;
+                nbits += width;
+                while nbits >= 8 {
+                    packed.push(bits as u8);
+                    bits >>= 8;
+                    nbits -= 8;
+                }
+            }
+            assert_eq!(packed.len(), 3 * width as usize);
+            enc.extend(packed);
+            enc.push(5 << 1);
+            let rle = 1u32.min(mask);
+            enc.extend(&rle.to_le_bytes()[..width.div_ceil(8) as usize]);
+            let mut out = vec![];
+            decode_hybrid(&enc, width, 29, &mut out).unwrap();
+            let mut want = values.clone();
+            want.extend([0; 4]);
+            want.extend([rle; 5]);
+            assert_eq!(&out[..29], &want[..], "width {width}");
+        }
+        // truncated data is an error, not a panic
+        let mut out = vec![];
+        assert!(decode_hybrid(&[(3 << 1) | 1, 0xff], 5, 20, &mut out).is_err());
+        assert!(decode_hybrid(&[], 5, 1, &mut out).is_err());
+        assert!(decode_hybrid(&[0x80, 0x80], 5, 1, &mut out).is_err());
+    }
+}
