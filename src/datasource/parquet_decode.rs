@@ -193,6 +193,8 @@ struct DataPage<'a> {
     levels: Option<&'a [u32]>,
     /// The encoded values (non-NULL rows only).
     values: &'a [u8],
+    /// The chunk's dictionary page (PLAIN values), empty when there is none.
+    dictionary: &'a [u8],
 }
 
 enum PageEvent<'a> {
@@ -204,6 +206,8 @@ enum PageEvent<'a> {
 #[derive(Default)]
 pub struct Scratch {
     decompressed: Vec<u8>,
+    /// The chunk's dictionary page, decompressed (kept while its data pages are read).
+    dictionary: Vec<u8>,
     levels: Vec<u32>,
     indices: Vec<u32>,
 }
@@ -245,9 +249,11 @@ fn for_each_page(
         SerializedPageReader::new(Arc::new(ChunkBytes { start, data }), &meta, rows, None)?;
     let Scratch {
         decompressed,
+        dictionary,
         levels,
         indices,
     } = scratch;
+    let mut dict_bytes = 0usize;
     let mut seen = 0usize;
     while let Some(page) = pages.get_next_page()? {
         match page {
@@ -262,14 +268,18 @@ fn for_each_page(
                         "dictionary page encoding {encoding}"
                     )));
                 }
-                let values = if own_snappy {
-                    snappy(&buf, decompressed)?
+                dict_bytes = if own_snappy {
+                    snappy(&buf, dictionary)?.len()
                 } else {
-                    &buf[..]
+                    if dictionary.len() < buf.len() {
+                        dictionary.resize(buf.len(), 0);
+                    }
+                    dictionary[..buf.len()].copy_from_slice(&buf);
+                    buf.len()
                 };
                 f(
                     PageEvent::Dictionary {
-                        values,
+                        values: &dictionary[..dict_bytes],
                         count: num_values as usize,
                     },
                     indices,
@@ -316,6 +326,7 @@ fn for_each_page(
                         encoding,
                         levels: lv,
                         values,
+                        dictionary: &dictionary[..dict_bytes],
                     }),
                     indices,
                 )?;
@@ -352,6 +363,7 @@ fn for_each_page(
                         encoding,
                         levels: lv,
                         values,
+                        dictionary: &dictionary[..dict_bytes],
                     }),
                     indices,
                 )?;
@@ -511,23 +523,124 @@ fn dictionary_indices<'s>(
     };
     decode_hybrid(rest, width as u32, n, out)?;
     let idx = &out[..n];
-    if n > 0 && max_u32(idx) as usize >= dict_len {
+    if n > 0 && any_at_least(idx, dict_len) {
         return corrupt("dictionary index out of range");
     }
     Ok(idx)
 }
 
-/// The largest value (0 for none), in lanes the compiler vectorizes.
-fn max_u32(v: &[u32]) -> u32 {
-    let mut lanes = [0u32; 16];
-    let chunks = v.chunks_exact(16);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (l, x) in lanes.iter_mut().zip(c) {
-            *l = (*l).max(*x);
-        }
+/// Whether any value is `bound` or more (a branch-free pass the compiler vectorizes).
+fn any_at_least(v: &[u32], bound: usize) -> bool {
+    let Ok(bound) = u32::try_from(bound) else {
+        return false;
+    };
+    v.iter().fold(0u32, |a, &x| a | (x >= bound) as u32) != 0
+}
+
+/// Below one selected row in this many, a dictionary page's indices are read only at the
+/// selected rows ([`dictionary_indices_at`]) instead of unpacked whole.
+const SPARSE: usize = 4;
+
+/// The dictionary indices at rows `rows` (ascending, absolute; the page starts at row
+/// `first`) of a dictionary-encoded page of a required column with `n` values: the runs
+/// are walked, and only the wanted values are read from bit-packed runs (random access:
+/// value `k` is at bit `k * width`). `out` grows as needed and keeps its length.
+fn dictionary_indices_at<'s>(
+    values: &[u8],
+    n: usize,
+    rows: &[u32],
+    first: u32,
+    dict_len: usize,
+    out: &'s mut Vec<u32>,
+) -> DResult<&'s [u32]> {
+    let Some((&width, data)) = values.split_first() else {
+        return corrupt("dictionary page without indices");
+    };
+    let width = width as usize;
+    if width > 32 {
+        return corrupt(&format!("bit width {width} above 32"));
     }
-    lanes.iter().chain(rest).copied().fold(0, u32::max)
+    let mask: u64 = if width == 32 {
+        0xFFFF_FFFF
+    } else {
+        (1u64 << width) - 1
+    };
+    let value_bytes = width.div_ceil(8);
+    if out.len() < rows.len() {
+        out.resize(rows.len(), 0);
+    }
+    // the current run: values [run_start, run_end); a bit-packed run's bytes start at
+    // `packed` (None: an RLE run of `rle`)
+    let (mut run_start, mut run_end) = (0usize, 0usize);
+    let mut packed: Option<usize> = None;
+    let mut rle = 0u32;
+    let mut pos = 0usize;
+    for (k, &row) in rows.iter().enumerate() {
+        let want = row.wrapping_sub(first) as usize;
+        if want >= n {
+            return corrupt("row outside its page");
+        }
+        while want >= run_end {
+            let mut header: u64 = 0;
+            let mut shift = 0;
+            loop {
+                let Some(&b) = data.get(pos) else {
+                    return corrupt("RLE run past the end of its data");
+                };
+                pos += 1;
+                header |= ((b & 0x7f) as u64) << shift;
+                if b & 0x80 == 0 {
+                    break;
+                }
+                shift += 7;
+                if shift > 56 {
+                    return corrupt("RLE run header too long");
+                }
+            }
+            run_start = run_end;
+            if header & 1 == 1 {
+                let groups = (header >> 1) as usize;
+                let bytes = groups.saturating_mul(width);
+                if data.len() < pos.saturating_add(bytes) {
+                    return corrupt("bit-packed run past the end of its data");
+                }
+                packed = Some(pos);
+                run_end = run_start.saturating_add(groups * 8);
+                pos += bytes;
+            } else {
+                let run = (header >> 1) as usize;
+                let Some(vb) = data.get(pos..pos + value_bytes) else {
+                    return corrupt("RLE run past the end of its data");
+                };
+                let mut v = [0u8; 4];
+                v[..value_bytes].copy_from_slice(vb);
+                rle = u32::from_le_bytes(v);
+                pos += value_bytes;
+                if run == 0 {
+                    return corrupt("empty RLE run");
+                }
+                packed = None;
+                run_end = run_start + run;
+            }
+        }
+        let v = match packed {
+            None => rle,
+            Some(off) => {
+                let bit = (want - run_start) * width;
+                let at = off + bit / 8;
+                let mut w = [0u8; 8];
+                let avail = data.len().saturating_sub(at).min(8);
+                w[..avail].copy_from_slice(&data[at..at + avail]);
+                ((u64::from_le_bytes(w) >> (bit % 8)) & mask) as u32
+            }
+        };
+        out[k] = v;
+    }
+    let idx = &out[..rows.len()];
+    if any_at_least(idx, dict_len) {
+        return corrupt("dictionary index out of range");
+    }
+    Ok(idx)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -638,16 +751,17 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
     } = c;
     let mut out: Vec<A::Native> = Vec::with_capacity(selected);
     let mut valid = Validity::new(spec.nullable, selected);
-    let mut dict: Vec<A::Native> = vec![];
+    // entries in the dictionary page (read in place: PLAIN, `P::WIDTH` bytes each)
+    let mut dict_len = 0usize;
     let mut row = 0usize;
     let mut dense: Vec<A::Native> = vec![];
     for_each_page(reader, meta, spec.nullable, rows, scratch, |ev, indices| {
         match ev {
             PageEvent::Dictionary { values, count } => {
-                let Some(b) = values.get(..count * P::WIDTH) else {
+                if values.len() < count * P::WIDTH {
                     return corrupt("dictionary page shorter than its values");
-                };
-                dict = b.chunks_exact(P::WIDTH).map(|c| conv(P::read(c))).collect();
+                }
+                dict_len = count;
             }
             PageEvent::Data(p) => {
                 let page_rows = sel.page(row, p.rows);
@@ -667,22 +781,33 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
                 if !dictionary && p.values.len() < non_null * P::WIDTH {
                     return corrupt("data page shorter than its values");
                 }
+                let dict = p.dictionary;
+                let entry = |i: u32| conv(P::read(&dict[i as usize * P::WIDTH..]));
                 let value = |i: usize, idx: &[u32]| -> A::Native {
                     if dictionary {
-                        dict[idx[i] as usize]
+                        entry(idx[i])
                     } else {
                         conv(P::read(&p.values[i * P::WIDTH..]))
                     }
                 };
+                // a few rows of a dictionary page: their indices alone
+                if let (true, None, PageRows::Some(r, first)) = (dictionary, p.levels, &page_rows) {
+                    if r.len() * SPARSE < p.rows {
+                        let idx =
+                            dictionary_indices_at(p.values, p.rows, r, *first, dict_len, indices)?;
+                        out.extend(idx.iter().map(|&i| entry(i)));
+                        return Ok(());
+                    }
+                }
                 let idx: &[u32] = if dictionary {
-                    dictionary_indices(p.values, non_null, dict.len(), indices)?
+                    dictionary_indices(p.values, non_null, dict_len, indices)?
                 } else {
                     &[]
                 };
                 match (p.levels, page_rows) {
                     (None, PageRows::All) => {
                         if dictionary {
-                            out.extend(idx.iter().map(|&i| dict[i as usize]));
+                            out.extend(idx.iter().map(|&i| entry(i)));
                         } else {
                             out.extend(
                                 p.values[..p.rows * P::WIDTH]
@@ -746,6 +871,8 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
 struct ByteDict {
     offsets: Vec<i32>,
     bytes: Vec<u8>,
+    /// The longest value's length.
+    longest: usize,
 }
 
 impl ByteDict {
@@ -753,6 +880,7 @@ impl ByteDict {
         let mut d = ByteDict {
             offsets: Vec::with_capacity(count + 1),
             bytes: Vec::with_capacity(values.len().saturating_sub(4 * count)),
+            longest: 0,
         };
         d.offsets.push(0);
         let mut pos = 0usize;
@@ -766,6 +894,7 @@ impl ByteDict {
             };
             d.bytes.extend_from_slice(v);
             d.offsets.push(d.bytes.len() as i32);
+            d.longest = d.longest.max(len);
             pos += 4 + len;
         }
         if utf8 {
@@ -867,6 +996,18 @@ fn decode_bytes(
             }
             PageEvent::Data(p) => {
                 let page_rows = sel.page(row, p.rows);
+                // i32 offsets: the page's output must keep them in range
+                let most = match &page_rows {
+                    PageRows::All => p.rows,
+                    PageRows::Some(r, _) => r.len(),
+                };
+                let bound = most
+                    .saturating_mul(dict.longest)
+                    .max(p.values.len())
+                    .saturating_add(out.bytes.len());
+                if bound > i32::MAX as usize {
+                    return Err(DecodeError::Unsupported("over 2 GiB of strings".into()));
+                }
                 row += p.rows;
                 let non_null = p
                     .levels
@@ -894,6 +1035,24 @@ fn decode_bytes(
                         }
                         spans.push(((pos + 4) as u32, (pos + 4 + len) as u32));
                         pos += 4 + len;
+                    }
+                }
+                // a few rows of a dictionary page: their indices alone
+                if let (true, None, PageRows::Some(r, first)) = (dictionary, p.levels, &page_rows) {
+                    if r.len() * SPARSE < p.rows {
+                        let idx = dictionary_indices_at(
+                            p.values,
+                            p.rows,
+                            r,
+                            *first,
+                            dict.len(),
+                            indices,
+                        )?;
+                        match &mut out.keys {
+                            Some(keys) => keys.extend(idx.iter().map(|&i| i as i32)),
+                            None => idx.iter().for_each(|&i| out.push(dict.get(i))),
+                        }
+                        return Ok(());
                     }
                 }
                 let idx: &[u32] = if dictionary {
@@ -951,9 +1110,6 @@ fn decode_bytes(
                             }
                         }
                     }
-                }
-                if out.bytes.len() > i32::MAX as usize {
-                    return Err(DecodeError::Unsupported("over 2 GiB of strings".into()));
                 }
             }
         }
@@ -1398,7 +1554,7 @@ mod tests {
             let data = write(props);
             let md = ArrowReaderMetadata::load(&data, ArrowReaderOptions::new()).unwrap();
             let dictionary = name.starts_with("dictionary");
-            let roots: Vec<usize> = vec![0, 3, 6, 7, 8];
+            let roots: Vec<usize> = vec![0, 3, 6, 7, 8, 9];
             for rg in 0..md.metadata().num_row_groups() {
                 let full = expected(&data, rg, &(0..10).collect::<Vec<_>>(), None);
                 // b_i64 < 600, then h_str in ('MAIL', 'AIR', 'ünï')
