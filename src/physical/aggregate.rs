@@ -382,6 +382,7 @@ impl ExecutionPlan for HashAggregateExec {
         // and every extra state holds its own copy of groups until the merge)
         let next = std::sync::atomic::AtomicUsize::new(0);
         let workers = ctx.pool.current_num_threads().clamp(1, n.max(1));
+        self.input.prepare(ctx)?;
         let states: Vec<State> = ctx.pool.install(|| {
             (0..workers)
                 .into_par_iter()

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow::array::{new_null_array, Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::take;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -67,6 +68,9 @@ pub struct RuntimeFilter {
     /// Its name, for EXPLAIN.
     pub name: String,
     build: OnceLock<Arc<Build>>,
+    /// The build keys as a bitmap over their range, when that range is small enough
+    /// ([`KeyBitmap::new`]); made on the first evaluation.
+    bitmap: OnceLock<Option<KeyBitmap>>,
     rows_in: AtomicU64,
     rows_out: AtomicU64,
 }
@@ -77,6 +81,7 @@ impl RuntimeFilter {
             column,
             name,
             build: OnceLock::new(),
+            bitmap: OnceLock::new(),
             rows_in: AtomicU64::new(0),
             rows_out: AtomicU64::new(0),
         }
@@ -107,29 +112,30 @@ impl RuntimeFilter {
         };
         let col = arrow::compute::cast(keys, &DataType::Int64)?;
         let a = col.as_primitive::<Int64Type>();
-        let mut kept = 0u64;
-        let hits: Vec<bool> = a
-            .values()
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                if a.is_null(i) {
-                    return false;
-                }
+        let values = a.values();
+        let bitmap = self.bitmap.get_or_init(|| KeyBitmap::new(bk));
+        let hits = match bitmap {
+            Some(bits) => BooleanBuffer::collect_bool(values.len(), |i| bits.contains(values[i])),
+            None => BooleanBuffer::collect_bool(values.len(), |i| {
+                let v = values[i];
                 let mut j = build.heads[(hash_i64(v) & build.mask) as usize];
                 while j != END {
                     if bk[j as usize] == v {
-                        kept += 1;
                         return true;
                     }
                     j = build.next[j as usize];
                 }
                 false
-            })
-            .collect();
+            }),
+        };
+        let hits = match a.nulls() {
+            Some(n) => &hits & n.inner(),
+            None => hits,
+        };
         self.rows_in.fetch_add(a.len() as u64, Ordering::Relaxed);
-        self.rows_out.fetch_add(kept, Ordering::Relaxed);
-        Ok(BooleanArray::from(hits))
+        self.rows_out
+            .fetch_add(hits.count_set_bits() as u64, Ordering::Relaxed);
+        Ok(BooleanArray::new(hits, None))
     }
 
     /// For EXPLAIN: the column, and after a run the rows it kept.
@@ -140,6 +146,51 @@ impl RuntimeFilter {
         } else {
             let o = self.rows_out.load(Ordering::Relaxed);
             format!("{}#{} (kept {o} of {i})", self.name, self.column)
+        }
+    }
+}
+
+/// A set of integer keys as one bit per value over `min..=max` of the keys: membership
+/// is a shift and a load instead of a hash-chain walk. Used when the range is at most 64
+/// bits per key or 2^20 bits (128 KiB), whichever is larger, and at most 2^27 bits.
+struct KeyBitmap {
+    min: i64,
+    bits: Vec<u64>,
+}
+
+impl KeyBitmap {
+    /// The bitmap of `keys` (every build row's key: a NULL key's placeholder value only
+    /// lets a few more rows through to the join, which checks them), or `None` when
+    /// the range is too wide.
+    fn new(keys: &[i64]) -> Option<KeyBitmap> {
+        let (min, max) = keys
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+        if keys.is_empty() {
+            return Some(KeyBitmap {
+                min: 0,
+                bits: vec![],
+            });
+        }
+        let range = (max as i128 - min as i128 + 1) as u128;
+        let limit = (keys.len() as u128 * 64).max(1 << 20).min(1 << 27);
+        if range > limit {
+            return None;
+        }
+        let mut bits = vec![0u64; (range as usize).div_ceil(64)];
+        for &k in keys {
+            let d = (k - min) as usize;
+            bits[d / 64] |= 1 << (d % 64);
+        }
+        Some(KeyBitmap { min, bits })
+    }
+
+    #[inline(always)]
+    fn contains(&self, v: i64) -> bool {
+        let d = v.wrapping_sub(self.min) as u64 as usize;
+        match self.bits.get(d / 64) {
+            Some(w) => (w >> (d % 64)) & 1 == 1,
+            None => false,
         }
     }
 }
@@ -244,6 +295,7 @@ impl HashJoinExec {
     fn execute_build_left(&self, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
         let build = self.get_build(ctx)?;
         let n = self.right.partitions();
+        self.right.prepare(ctx)?;
         ctx.pool.install(|| {
             (0..n).into_par_iter().try_for_each(|p| -> Result<()> {
                 for b in self.right.execute(p, ctx)? {
@@ -703,6 +755,7 @@ impl ExecutionPlan for HashJoinExec {
             return self.metrics.record(|| Ok(out));
         }
         let n = self.left.partitions();
+        self.left.prepare(ctx)?;
         let parts: Vec<Vec<RecordBatch>> = ctx.pool.install(|| {
             (0..n)
                 .into_par_iter()
@@ -731,10 +784,44 @@ impl ExecutionPlan for HashJoinExec {
             Ok(out)
         })
     }
+    fn prepare(&self, ctx: &ExecContext) -> Result<()> {
+        if self.build_left {
+            // one output partition, whose execution streams the right side in parallel
+            return self.children().iter().try_for_each(|c| c.prepare(ctx));
+        }
+        self.get_build(ctx)?;
+        self.left.prepare(ctx)
+    }
     fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
         vec![self.left.clone(), self.right.clone()]
     }
     fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+}
+
+#[cfg(test)]
+mod key_bitmap_tests {
+    use super::KeyBitmap;
+
+    #[test]
+    fn membership_is_exact_over_the_range_and_false_outside() {
+        let keys = [-5i64, 3, 64, 65, 1000, 3];
+        let b = KeyBitmap::new(&keys).expect("a small range");
+        for v in -70..1100 {
+            assert_eq!(b.contains(v), keys.contains(&v), "{v}");
+        }
+        assert!(!b.contains(i64::MIN) && !b.contains(i64::MAX));
+        // no keys: nothing passes
+        assert!(!KeyBitmap::new(&[]).unwrap().contains(0));
+    }
+
+    #[test]
+    fn a_wide_range_is_left_to_the_hash_table() {
+        assert!(KeyBitmap::new(&[0, 1 << 40]).is_none());
+        assert!(KeyBitmap::new(&[i64::MIN, i64::MAX]).is_none());
+        // 64 bits per key or 2^20 bits, whichever is more
+        assert!(KeyBitmap::new(&[0, (1 << 20) - 1]).is_some());
+        assert!(KeyBitmap::new(&[0, 1 << 20]).is_none());
     }
 }

@@ -131,6 +131,13 @@ pub trait ExecutionPlan: Send + Sync {
     fn shared(&self) -> Option<&Arc<reuse::SharedResult>> {
         None
     }
+    /// Finish the work every partition waits for (a hash join's build side) before the
+    /// partitions start, so that it runs on the whole pool: built lazily by the first
+    /// partition instead, it would hold the other workers blocked on it. The default
+    /// prepares the children.
+    fn prepare(&self, ctx: &ExecContext) -> Result<()> {
+        self.children().iter().try_for_each(|c| c.prepare(ctx))
+    }
 }
 
 /// Hash of an integer key (hash join and GROUP BY fast paths): a multiplicative hash with
@@ -178,6 +185,7 @@ pub fn execute_all(
     if n == 1 {
         return Ok(vec![plan.execute(0, ctx)?]);
     }
+    plan.prepare(ctx)?;
     ctx.pool.install(|| {
         (0..n)
             .into_par_iter()

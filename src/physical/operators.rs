@@ -372,6 +372,7 @@ impl ExecutionPlan for LimitExec {
         let need = self.fetch.map(|f| f + self.skip);
         let n = self.input.partitions();
         let wave = ctx.pool.current_num_threads().max(1);
+        self.input.prepare(ctx)?;
         let mut got: Vec<RecordBatch> = vec![];
         let mut rows = 0usize;
         let mut start = 0;
