@@ -339,7 +339,9 @@ pub fn create_accumulator(
         let rt = result_type.clone();
         return Ok(Box::new(DistinctAcc {
             converter: RowConverter::new(fields)?,
-            seen: HashSet::new(),
+            hasher: ahash::RandomState::with_seeds(0x3b, 0x5e, 0x91, 0x0d),
+            table: hashbrown::HashTable::new(),
+            arena: vec![],
             func: inner_func,
             arg_types,
             result_type: rt,
@@ -1200,45 +1202,66 @@ impl Accumulator for BoolAcc {
     }
 }
 
-/// `agg(DISTINCT args)`: keeps the distinct (group, row) pairs; at finish feeds them to a
-/// fresh accumulator of the inner function.
+/// `agg(DISTINCT args)`: keeps the distinct (group, value) pairs, the value as arrow-row
+/// bytes in one arena and each pair as (hash, group, start, end) in a hash table (no
+/// allocation per row); at finish feeds them to a fresh accumulator of the inner function.
 struct DistinctAcc {
     converter: RowConverter,
-    seen: HashSet<(usize, Vec<u8>)>,
+    hasher: ahash::RandomState,
+    table: hashbrown::HashTable<(u64, usize, usize, usize)>,
+    arena: Vec<u8>,
     func: AggFunc,
     arg_types: Vec<DataType>,
     result_type: DataType,
 }
+
+impl DistinctAcc {
+    /// Add the pair (group `g`, value `bytes`) unless present.
+    fn add(&mut self, g: usize, bytes: &[u8]) {
+        let h = self.hasher.hash_one((g, bytes));
+        let arena = &self.arena;
+        let entry = self
+            .table
+            .entry(h, |e| e.1 == g && &arena[e.2..e.3] == bytes, |e| e.0);
+        if let hashbrown::hash_table::Entry::Vacant(v) = entry {
+            let start = self.arena.len();
+            self.arena.extend_from_slice(bytes);
+            v.insert((h, g, start, self.arena.len()));
+        }
+    }
+}
+
 impl Accumulator for DistinctAcc {
     fn update(&mut self, args: &[ArrayRef], groups: &[usize], _n: usize) -> Result<()> {
         let rows = self.converter.convert_columns(args)?;
         for (i, &g) in groups.iter().enumerate() {
             if all_valid(args, i) {
-                let r = rows.row(i);
-                if !self.seen.contains(&(g, r.as_ref().to_vec())) {
-                    self.seen.insert((g, r.as_ref().to_vec()));
-                }
+                self.add(g, rows.row(i).as_ref());
             }
         }
         Ok(())
     }
     fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], _n: usize) -> Result<()> {
         let o = downcast::<DistinctAcc>(other)?;
-        for (g, r) in o.seen {
-            self.seen.insert((mapping[g], r));
+        for &(_, g, start, end) in o.table.iter() {
+            self.add(mapping[g], &o.arena[start..end]);
         }
         Ok(())
     }
     fn finish(&mut self, n: usize) -> Result<ArrayRef> {
         let mut inner = create_accumulator(&self.func, false, &self.arg_types, &self.result_type)?;
-        let entries: Vec<(usize, Vec<u8>)> = self.seen.drain().collect();
+        let entries: Vec<(u64, usize, usize, usize)> = self.table.drain().collect();
         if !entries.is_empty() {
             let parser = self.converter.parser();
-            let rows: Vec<arrow::row::Row> = entries.iter().map(|(_, r)| parser.parse(r)).collect();
+            let rows: Vec<arrow::row::Row> = entries
+                .iter()
+                .map(|&(_, _, start, end)| parser.parse(&self.arena[start..end]))
+                .collect();
             let cols = self.converter.convert_rows(rows)?;
-            let groups: Vec<usize> = entries.iter().map(|(g, _)| *g).collect();
+            let groups: Vec<usize> = entries.iter().map(|e| e.1).collect();
             inner.update(&cols, &groups, n)?;
         }
+        self.arena = vec![];
         inner.finish(n)
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
