@@ -866,7 +866,11 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
 // Byte-array columns
 // ---------------------------------------------------------------------------------------
 
-/// A dictionary page of byte arrays: offsets into `bytes`.
+/// Longest value [`BytesOut::gather`] copies as a fixed-width chunk.
+const SHORT: usize = 16;
+
+/// A dictionary page of byte arrays: offsets into `bytes` (followed by [`SHORT`] zero
+/// bytes of padding).
 #[derive(Default)]
 struct ByteDict {
     offsets: Vec<i32>,
@@ -900,6 +904,8 @@ impl ByteDict {
         if utf8 {
             validate_utf8(&d.bytes, &d.offsets)?;
         }
+        // padding for fixed-width copies of short values (see `BytesOut::gather`)
+        d.bytes.extend_from_slice(&[0; SHORT]);
         Ok(d)
     }
     #[inline(always)]
@@ -909,6 +915,11 @@ impl ByteDict {
     }
     fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
+    }
+    #[inline(always)]
+    fn value_len(&self, i: u32) -> usize {
+        let i = i as usize;
+        (self.offsets[i + 1] - self.offsets[i]) as usize
     }
 }
 
@@ -937,6 +948,30 @@ impl BytesOut {
     fn push(&mut self, v: &[u8]) {
         self.bytes.extend_from_slice(v);
         self.offsets.push(self.bytes.len() as i32);
+    }
+    /// Append the (valid) dictionary values at `idx`. Values of at most [`SHORT`] bytes
+    /// are copied as one fixed-width chunk each (the dictionary is padded with that many
+    /// zero bytes; the next value overwrites the excess): no `memcpy` call per value.
+    fn gather(&mut self, dict: &ByteDict, idx: &[u32]) {
+        if dict.longest > SHORT {
+            idx.iter().for_each(|&i| self.push(dict.get(i)));
+            return;
+        }
+        let begin = self.bytes.len();
+        let mut end = begin;
+        self.offsets.reserve(idx.len());
+        for &i in idx {
+            end += dict.value_len(i);
+            self.offsets.push(end as i32);
+        }
+        self.bytes.resize(end + SHORT, 0);
+        let mut pos = begin;
+        for &i in idx {
+            let s = dict.offsets[i as usize] as usize;
+            self.bytes[pos..pos + SHORT].copy_from_slice(&dict.bytes[s..s + SHORT]);
+            pos += dict.value_len(i);
+        }
+        self.bytes.truncate(end);
     }
     fn push_null(&mut self) {
         self.offsets.push(self.bytes.len() as i32);
@@ -1050,7 +1085,7 @@ fn decode_bytes(
                         )?;
                         match &mut out.keys {
                             Some(keys) => keys.extend(idx.iter().map(|&i| i as i32)),
-                            None => idx.iter().for_each(|&i| out.push(dict.get(i))),
+                            None => out.gather(&dict, idx),
                         }
                         return Ok(());
                     }
@@ -1077,6 +1112,13 @@ fn decode_bytes(
                     (None, None) => out.push_null(),
                 };
                 match (p.levels, page_rows) {
+                    (None, PageRows::All) if dictionary && out.keys.is_none() => {
+                        out.gather(&dict, idx)
+                    }
+                    (None, PageRows::Some(r, first)) if dictionary && out.keys.is_none() => {
+                        let at: Vec<u32> = r.iter().map(|&x| idx[(x - first) as usize]).collect();
+                        out.gather(&dict, &at)
+                    }
                     (None, PageRows::All) => (0..p.rows).for_each(|i| emit(Some(i), &mut out)),
                     (None, PageRows::Some(r, first)) => r
                         .iter()
