@@ -918,8 +918,15 @@ impl ByteDict {
     }
     #[inline(always)]
     fn value_len(&self, i: u32) -> usize {
-        let i = i as usize;
-        (self.offsets[i + 1] - self.offsets[i]) as usize
+        let (s, e) = self.span(i);
+        e - s
+    }
+    #[inline(always)]
+    fn span(&self, i: u32) -> (usize, usize) {
+        match self.offsets.get(i as usize..i as usize + 2) {
+            Some(&[s, e]) => (s as usize, e as usize),
+            _ => (0, 0),
+        }
     }
 }
 
@@ -959,17 +966,25 @@ impl BytesOut {
         }
         let begin = self.bytes.len();
         let mut end = begin;
-        self.offsets.reserve(idx.len());
-        for &i in idx {
+        let first = self.offsets.len();
+        self.offsets.resize(first + idx.len(), 0);
+        for (o, &i) in self.offsets[first..].iter_mut().zip(idx) {
             end += dict.value_len(i);
-            self.offsets.push(end as i32);
+            *o = end as i32;
         }
         self.bytes.resize(end + SHORT, 0);
         let mut pos = begin;
         for &i in idx {
-            let s = dict.offsets[i as usize] as usize;
-            self.bytes[pos..pos + SHORT].copy_from_slice(&dict.bytes[s..s + SHORT]);
-            pos += dict.value_len(i);
+            let (s, e) = dict.span(i);
+            match (
+                dict.bytes[s..].first_chunk::<SHORT>(),
+                self.bytes[pos..].first_chunk_mut::<SHORT>(),
+            ) {
+                (Some(src), Some(dst)) => *dst = *src,
+                // (the padding makes this unreachable)
+                _ => self.bytes[pos..pos + e - s].copy_from_slice(&dict.bytes[s..e]),
+            }
+            pos += e - s;
         }
         self.bytes.truncate(end);
     }

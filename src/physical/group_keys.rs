@@ -275,8 +275,32 @@ fn write_bytes<O: OffsetSizeTrait>(
             data[q + 1..q + 5].copy_from_slice(&(len as u32).to_le_bytes());
             q += 5;
         }
-        data[q..q + len].copy_from_slice(&values[s..e]);
+        copy_small(&mut data[q..q + len], &values[s..e]);
         *p = q + len;
+    }
+}
+
+/// `dst.copy_from_slice(src)` without a `memcpy` call for up to 16 bytes: two fixed-size
+/// copies that overlap to cover the length exactly (group keys mostly are short).
+#[inline(always)]
+pub fn copy_small(dst: &mut [u8], src: &[u8]) {
+    let n = src.len().min(dst.len());
+    match n {
+        0 => {}
+        1 => dst[0] = src[0],
+        2..=3 => {
+            dst[..2].copy_from_slice(&src[..2]);
+            dst[n - 2..n].copy_from_slice(&src[n - 2..n]);
+        }
+        4..=7 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[n - 4..n].copy_from_slice(&src[n - 4..n]);
+        }
+        8..=16 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..n].copy_from_slice(&src[n - 8..n]);
+        }
+        _ => dst[..n].copy_from_slice(&src[..n]),
     }
 }
 
@@ -420,5 +444,16 @@ mod tests {
         };
         assert_ne!(two("a", ""), two("", "a"));
         assert!(CompactKeys::try_new(&[DataType::Float64]).is_none());
+    }
+
+    #[test]
+    fn copy_small_copies_every_length_exactly() {
+        let src: Vec<u8> = (1..=40).collect();
+        for n in 0..=40 {
+            let mut dst = vec![0u8; n + 2];
+            super::copy_small(&mut dst[1..n + 1], &src[..n]);
+            assert_eq!(&dst[1..n + 1], &src[..n], "{n}");
+            assert_eq!((dst[0], dst[n + 1]), (0, 0), "{n}");
+        }
     }
 }
