@@ -206,9 +206,13 @@ pub struct HashJoinExec {
     filter: Option<Expr>,
     /// NULL keys match each other (INTERSECT / EXCEPT).
     null_safe: bool,
-    /// Semi/anti joins only: build the hash table on the left input (estimated smaller)
-    /// and mark its rows from the right; see `execute_build_left`.
+    /// Semi/anti and left outer joins: build the hash table on the left input (estimated
+    /// smaller) and mark its rows from the right; see `execute_build_left` and
+    /// `execute_left_outer_build_left`.
     build_left: bool,
+    /// Left outer join built on the left: right partitions finished (the last one
+    /// returns the left rows no right row matched).
+    right_done: std::sync::atomic::AtomicUsize,
     left_layout: Layout,
     right_layout: Layout,
     pair_layout: Layout,
@@ -245,6 +249,7 @@ impl HashJoinExec {
             filter,
             null_safe,
             build_left: false,
+            right_done: std::sync::atomic::AtomicUsize::new(0),
             left_layout,
             right_layout,
             pair_layout: layout_of(&pair_ids),
@@ -351,12 +356,77 @@ impl HashJoinExec {
         self
     }
 
-    /// For a keyed semi/anti join (not null-safe): build on the left input instead.
+    /// For a keyed semi/anti or left outer join (not null-safe): build on the left input
+    /// instead.
     pub fn with_build_left(mut self) -> Self {
-        self.build_left = matches!(self.join_type, JoinType::LeftSemi | JoinType::LeftAnti)
-            && !self.left_keys.is_empty()
+        self.build_left = matches!(
+            self.join_type,
+            JoinType::LeftSemi | JoinType::LeftAnti | JoinType::Left
+        ) && !self.left_keys.is_empty()
             && !self.null_safe;
         self
+    }
+
+    /// A left outer join built on the left (the preserved side, estimated smaller):
+    /// partition `p` streams right partition `p` through the table and returns the
+    /// matching pairs (the residual filter applied), marking the left rows matched;
+    /// the partition that finishes last also returns the left rows never matched, with
+    /// NULLs for the right columns. Right partitions run as the join's partitions.
+    fn execute_left_outer_build_left(
+        &self,
+        p: usize,
+        ctx: &ExecContext,
+        build: &Build,
+    ) -> Result<Vec<RecordBatch>> {
+        let mut out = vec![];
+        for b in self.right.execute(p, ctx)? {
+            ctx.check_cancel()?;
+            let (pi, bi) = self.pairs(&b, build)?;
+            let (li, ri) = (UInt32Array::from(bi), UInt32Array::from(pi));
+            let (cols, li) = match &self.filter {
+                None => (Self::joined(&build.batch, &li, &b, &ri)?, li),
+                Some(f) => {
+                    let (cols, mask) = self.filter_pairs(f, &build.batch, &li, &b, &ri)?;
+                    let cols = cols
+                        .iter()
+                        .map(|c| arrow::compute::filter(c, &mask))
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    let li = arrow::compute::filter(&li, &mask)?;
+                    (
+                        cols,
+                        li.as_primitive::<arrow::datatypes::UInt32Type>().clone(),
+                    )
+                }
+            };
+            for j in li.values() {
+                build.matched[*j as usize].store(true, Ordering::Relaxed);
+            }
+            if !li.is_empty() {
+                out.push(make_batch(self.schema.clone(), cols, li.len())?);
+            }
+        }
+        let n = self.right.partitions().max(1);
+        let done = self.right_done.fetch_add(1, Ordering::AcqRel) + 1;
+        if done % n == 0 {
+            let unmatched = UInt32Array::from(
+                (0..build.batch.num_rows() as u32)
+                    .filter(|j| !build.matched[*j as usize].load(Ordering::Relaxed))
+                    .collect::<Vec<_>>(),
+            );
+            if !unmatched.is_empty() {
+                let mut cols: Vec<ArrayRef> = build
+                    .batch
+                    .columns()
+                    .iter()
+                    .map(|c| take(c, &unmatched, None))
+                    .collect::<std::result::Result<_, _>>()?;
+                for f in self.right.schema().fields() {
+                    cols.push(new_null_array(f.data_type(), unmatched.len()));
+                }
+                out.push(make_batch(self.schema.clone(), cols, unmatched.len())?);
+            }
+        }
+        Ok(out)
     }
 
     fn converter(&self) -> Result<RowConverter> {
@@ -739,13 +809,21 @@ impl ExecutionPlan for HashJoinExec {
         &self.ids
     }
     fn partitions(&self) -> usize {
-        if self.join_type == JoinType::Full || self.build_left {
+        if self.build_left && self.join_type == JoinType::Left {
+            self.right.partitions()
+        } else if self.join_type == JoinType::Full || self.build_left {
             1
         } else {
             self.left.partitions()
         }
     }
     fn execute(&self, p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
+        if self.build_left && self.join_type == JoinType::Left {
+            let build = self.get_build(ctx)?;
+            return self
+                .metrics
+                .record(|| self.execute_left_outer_build_left(p, ctx, &build));
+        }
         if self.build_left {
             return self.metrics.record(|| self.execute_build_left(ctx));
         }
@@ -785,6 +863,11 @@ impl ExecutionPlan for HashJoinExec {
         })
     }
     fn prepare(&self, ctx: &ExecContext) -> Result<()> {
+        if self.build_left && self.join_type == JoinType::Left {
+            // the build is on the left; the right's partitions are this join's
+            self.get_build(ctx)?;
+            return self.right.prepare(ctx);
+        }
         if self.build_left {
             // one output partition, whose execution streams the right side in parallel
             return self.children().iter().try_for_each(|c| c.prepare(ctx));

@@ -379,17 +379,24 @@ impl<'a> PhysicalPlanner<'a> {
                 let (lrows, rrows) = (self.rows(left), self.rows(right));
                 // an inner equi-join builds its hash table on the input estimated smaller
                 let swap_inner = *join_type == JoinType::Inner && !on.is_empty() && rrows > lrows;
-                // a semi/anti join whose left (returned) side is the smaller one builds there
+                // a semi/anti join whose left (returned) side is the smaller one builds
+                // there; so does a left outer join whose left side is much smaller (its
+                // unmatched rows are found by marking)
                 let build_left = !swap_inner
-                    && matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti)
-                    && lrows < rrows;
+                    && !on.is_empty()
+                    && match join_type {
+                        JoinType::LeftSemi | JoinType::LeftAnti => lrows < rrows,
+                        JoinType::Left => lrows * 4.0 < rrows,
+                        _ => false,
+                    };
                 // the probe side may be filtered by the build side's keys where its rows
                 // without a partner are dropped
                 let probe_right = swap_inner || build_left;
                 let sound = match join_type {
                     JoinType::Inner => true,
                     JoinType::LeftSemi => true,
-                    JoinType::LeftAnti => build_left,
+                    // rows of the right side without a partner are never returned
+                    JoinType::LeftAnti | JoinType::Left => build_left,
                     _ => false,
                 };
                 let runtime = match (sound && self.rule_enabled(JOIN_FILTERS_RULE), on.as_slice()) {
