@@ -246,15 +246,7 @@ pub fn infer_schema(storage: &Arc<Storage>, file: &FileEntry) -> Result<Vec<Colu
 
 /// The mask of the file's top-level columns named in `columns` (case-insensitive).
 fn roots(metadata: &ArrowReaderMetadata, columns: &[String]) -> ProjectionMask {
-    let indices: Vec<usize> = metadata
-        .schema()
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, fld)| columns.iter().any(|c| c.eq_ignore_ascii_case(fld.name())))
-        .map(|(i, _)| i)
-        .collect();
-    ProjectionMask::roots(metadata.parquet_schema(), indices)
+    ProjectionMask::roots(metadata.parquet_schema(), root_indices(metadata, columns))
 }
 
 /// True when the file has a top-level column of this name (case-insensitive).

@@ -197,6 +197,25 @@ struct DataPage<'a> {
     dictionary: &'a [u8],
 }
 
+impl DataPage<'_> {
+    /// Rows with a value (all, for a required column).
+    fn non_null(&self) -> usize {
+        self.levels
+            .map(|l| l.iter().filter(|&&d| d != 0).count())
+            .unwrap_or(self.rows)
+    }
+
+    /// Whether the values are dictionary indices (else PLAIN; other encodings are
+    /// [`DecodeError::Unsupported`]).
+    fn dictionary_encoded(&self) -> DResult<bool> {
+        match self.encoding {
+            Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY => Ok(true),
+            Encoding::PLAIN => Ok(false),
+            e => Err(DecodeError::Unsupported(format!("encoding {e}"))),
+        }
+    }
+}
+
 enum PageEvent<'a> {
     Dictionary { values: &'a [u8], count: usize },
     Data(DataPage<'a>),
@@ -256,7 +275,7 @@ fn for_each_page(
     let mut dict_bytes = 0usize;
     let mut seen = 0usize;
     while let Some(page) = pages.get_next_page()? {
-        match page {
+        let data = match &page {
             Page::DictionaryPage {
                 buf,
                 num_values,
@@ -269,21 +288,22 @@ fn for_each_page(
                     )));
                 }
                 dict_bytes = if own_snappy {
-                    snappy(&buf, dictionary)?.len()
+                    snappy(buf, dictionary)?.len()
                 } else {
                     if dictionary.len() < buf.len() {
                         dictionary.resize(buf.len(), 0);
                     }
-                    dictionary[..buf.len()].copy_from_slice(&buf);
+                    dictionary[..buf.len()].copy_from_slice(buf);
                     buf.len()
                 };
                 f(
                     PageEvent::Dictionary {
                         values: &dictionary[..dict_bytes],
-                        count: num_values as usize,
+                        count: *num_values as usize,
                     },
                     indices,
                 )?;
+                continue;
             }
             Page::DataPage {
                 buf,
@@ -292,14 +312,14 @@ fn for_each_page(
                 def_level_encoding,
                 ..
             } => {
-                let page_rows = num_values as usize;
+                let page_rows = *num_values as usize;
                 let body = if own_snappy {
-                    snappy(&buf, decompressed)?
+                    snappy(buf, decompressed)?
                 } else {
                     &buf[..]
                 };
                 let (lv, values) = if nullable {
-                    if def_level_encoding != Encoding::RLE {
+                    if *def_level_encoding != Encoding::RLE {
                         return Err(DecodeError::Unsupported(format!(
                             "definition level encoding {def_level_encoding}"
                         )));
@@ -319,17 +339,13 @@ fn for_each_page(
                 } else {
                     (None, body)
                 };
-                seen += page_rows;
-                f(
-                    PageEvent::Data(DataPage {
-                        rows: page_rows,
-                        encoding,
-                        levels: lv,
-                        values,
-                        dictionary: &dictionary[..dict_bytes],
-                    }),
-                    indices,
-                )?;
+                DataPage {
+                    rows: page_rows,
+                    encoding: *encoding,
+                    levels: lv,
+                    values,
+                    dictionary: &dictionary[..dict_bytes],
+                }
             }
             Page::DataPageV2 {
                 buf,
@@ -340,9 +356,9 @@ fn for_each_page(
                 is_compressed,
                 ..
             } => {
-                let page_rows = num_rows as usize;
+                let page_rows = *num_rows as usize;
                 let lvl_end = (rep_levels_byte_len + def_levels_byte_len) as usize;
-                let Some(lvl) = buf.get(rep_levels_byte_len as usize..lvl_end) else {
+                let Some(lvl) = buf.get(*rep_levels_byte_len as usize..lvl_end) else {
                     return corrupt("definition levels past the end of the page");
                 };
                 let lv = if nullable {
@@ -351,24 +367,22 @@ fn for_each_page(
                 } else {
                     None
                 };
-                let values = if own_snappy && is_compressed {
+                let values = if own_snappy && *is_compressed {
                     snappy(&buf[lvl_end..], decompressed)?
                 } else {
                     &buf[lvl_end..]
                 };
-                seen += page_rows;
-                f(
-                    PageEvent::Data(DataPage {
-                        rows: page_rows,
-                        encoding,
-                        levels: lv,
-                        values,
-                        dictionary: &dictionary[..dict_bytes],
-                    }),
-                    indices,
-                )?;
+                DataPage {
+                    rows: page_rows,
+                    encoding: *encoding,
+                    levels: lv,
+                    values,
+                    dictionary: &dictionary[..dict_bytes],
+                }
             }
-        }
+        };
+        seen += data.rows;
+        f(PageEvent::Data(data), indices)?;
     }
     if seen != rows {
         return corrupt(&format!(
@@ -447,6 +461,37 @@ fn unpack(width: u32, src: &[u8], groups: usize, dst: &mut [u32]) {
     by_width!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
 }
 
+/// A run's header (ULEB128) at `*pos`, which moves past it.
+fn run_header(data: &[u8], pos: &mut usize) -> DResult<u64> {
+    let mut header: u64 = 0;
+    let mut shift = 0;
+    loop {
+        let Some(&b) = data.get(*pos) else {
+            return corrupt("RLE run past the end of its data");
+        };
+        *pos += 1;
+        header |= ((b & 0x7f) as u64) << shift;
+        if b & 0x80 == 0 {
+            return Ok(header);
+        }
+        shift += 7;
+        if shift > 56 {
+            return corrupt("RLE run header too long");
+        }
+    }
+}
+
+/// An RLE run's value (`value_bytes` little-endian bytes) at `*pos`, which moves past it.
+fn rle_value(data: &[u8], pos: &mut usize, value_bytes: usize) -> DResult<u32> {
+    let Some(vb) = data.get(*pos..*pos + value_bytes) else {
+        return corrupt("RLE run past the end of its data");
+    };
+    let mut v = [0u8; 4];
+    v[..value_bytes].copy_from_slice(vb);
+    *pos += value_bytes;
+    Ok(u32::from_le_bytes(v))
+}
+
 /// Decode `n` values of `width` bits from the RLE / bit-packed hybrid `data` into
 /// `out[..n]` (`out` grows as needed and keeps its length: no zero-fill per page).
 fn decode_hybrid(data: &[u8], width: u32, n: usize, out: &mut Vec<u32>) -> DResult<()> {
@@ -460,23 +505,7 @@ fn decode_hybrid(data: &[u8], width: u32, n: usize, out: &mut Vec<u32>) -> DResu
     let mut pos = 0usize;
     let mut filled = 0usize;
     while filled < n {
-        // ULEB128 run header
-        let mut header: u64 = 0;
-        let mut shift = 0;
-        loop {
-            let Some(&b) = data.get(pos) else {
-                return corrupt("RLE run past the end of its data");
-            };
-            pos += 1;
-            header |= ((b & 0x7f) as u64) << shift;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-            if shift > 56 {
-                return corrupt("RLE run header too long");
-            }
-        }
+        let header = run_header(data, &mut pos)?;
         if header & 1 == 1 {
             let groups = (header >> 1) as usize;
             let bytes = groups.saturating_mul(width as usize);
@@ -490,13 +519,7 @@ fn decode_hybrid(data: &[u8], width: u32, n: usize, out: &mut Vec<u32>) -> DResu
             pos += bytes;
         } else {
             let run = (header >> 1) as usize;
-            let Some(vb) = data.get(pos..pos + value_bytes) else {
-                return corrupt("RLE run past the end of its data");
-            };
-            let mut v = [0u8; 4];
-            v[..value_bytes].copy_from_slice(vb);
-            let value = u32::from_le_bytes(v);
-            pos += value_bytes;
+            let value = rle_value(data, &mut pos, value_bytes)?;
             let take = run.min(n - filled);
             if take == 0 && run == 0 {
                 return corrupt("empty RLE run");
@@ -581,22 +604,7 @@ fn dictionary_indices_at<'s>(
             return corrupt("row outside its page");
         }
         while want >= run_end {
-            let mut header: u64 = 0;
-            let mut shift = 0;
-            loop {
-                let Some(&b) = data.get(pos) else {
-                    return corrupt("RLE run past the end of its data");
-                };
-                pos += 1;
-                header |= ((b & 0x7f) as u64) << shift;
-                if b & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-                if shift > 56 {
-                    return corrupt("RLE run header too long");
-                }
-            }
+            let header = run_header(data, &mut pos)?;
             run_start = run_end;
             if header & 1 == 1 {
                 let groups = (header >> 1) as usize;
@@ -609,13 +617,7 @@ fn dictionary_indices_at<'s>(
                 pos += bytes;
             } else {
                 let run = (header >> 1) as usize;
-                let Some(vb) = data.get(pos..pos + value_bytes) else {
-                    return corrupt("RLE run past the end of its data");
-                };
-                let mut v = [0u8; 4];
-                v[..value_bytes].copy_from_slice(vb);
-                rle = u32::from_le_bytes(v);
-                pos += value_bytes;
+                rle = rle_value(data, &mut pos, value_bytes)?;
                 if run == 0 {
                     return corrupt("empty RLE run");
                 }
@@ -766,18 +768,9 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
             PageEvent::Data(p) => {
                 let page_rows = sel.page(row, p.rows);
                 row += p.rows;
-                let non_null = p
-                    .levels
-                    .map(|l| l.iter().filter(|&&d| d != 0).count())
-                    .unwrap_or(p.rows);
                 // the page's values, one per non-NULL row
-                let dictionary = matches!(
-                    p.encoding,
-                    Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY
-                );
-                if !dictionary && p.encoding != Encoding::PLAIN {
-                    return Err(DecodeError::Unsupported(format!("encoding {}", p.encoding)));
-                }
+                let non_null = p.non_null();
+                let dictionary = p.dictionary_encoded()?;
                 if !dictionary && p.values.len() < non_null * P::WIDTH {
                     return corrupt("data page shorter than its values");
                 }
@@ -1059,17 +1052,8 @@ fn decode_bytes(
                     return Err(DecodeError::Unsupported("over 2 GiB of strings".into()));
                 }
                 row += p.rows;
-                let non_null = p
-                    .levels
-                    .map(|l| l.iter().filter(|&&d| d != 0).count())
-                    .unwrap_or(p.rows);
-                let dictionary = matches!(
-                    p.encoding,
-                    Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY
-                );
-                if !dictionary && p.encoding != Encoding::PLAIN {
-                    return Err(DecodeError::Unsupported(format!("encoding {}", p.encoding)));
-                }
+                let non_null = p.non_null();
+                let dictionary = p.dictionary_encoded()?;
                 if !dictionary {
                     out.materialize(&dict, &valid.bits);
                     out.plain = true;
