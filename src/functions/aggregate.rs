@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::*;
+use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::*;
 use arrow::row::{RowConverter, SortField};
@@ -673,34 +674,34 @@ impl Accumulator for SumDecimal {
         let DataType::Decimal128(p, s) = self.result_type else {
             return Err(QuarryError::Internal("decimal sum type".into()));
         };
-        let out: Decimal128Array = match &mut self.counts {
-            Some(c) => {
-                c.resize(n, 0);
-                // avg: scale grows by 4; round half up
-                (0..n)
-                    .map(|g| {
-                        if !self.seen[g] {
-                            return None;
-                        }
-                        let num = self.sums[g].checked_mul(10_000)?;
-                        let d = c[g] as i128;
-                        let q = num / d;
-                        let r = num % d;
-                        Some(if r.abs() * 2 >= d {
-                            q + num.signum()
-                        } else {
-                            q
-                        })
-                    })
-                    .collect()
-            }
-            None => (0..n)
-                .map(|g| self.seen[g].then_some(self.sums[g]))
-                .collect(),
-        };
+        // one pass into the values and a validity mask (a group with no value, or whose
+        // result is beyond the precision, as Spark's non-ANSI overflow, is NULL)
         let max = 10i128.pow(p as u32);
-        // values beyond the precision become NULL, as Spark's non-ANSI overflow
-        let out: Decimal128Array = out.iter().map(|v| v.filter(|v| v.abs() < max)).collect();
+        if let Some(c) = &mut self.counts {
+            c.resize(n, 0);
+        }
+        let (sums, seen, counts) = (&self.sums, &self.seen, &self.counts);
+        let value = |g: usize| -> Option<i128> {
+            if !seen[g] {
+                return None;
+            }
+            let Some(c) = counts else {
+                return Some(sums[g]);
+            };
+            // avg: scale grows by 4; round half up
+            let num = sums[g].checked_mul(10_000)?;
+            let d = c[g] as i128;
+            let (q, r) = (num / d, num % d);
+            Some(if r.abs() * 2 >= d {
+                q + num.signum()
+            } else {
+                q
+            })
+        };
+        let valid = BooleanBuffer::collect_bool(n, |g| value(g).is_some_and(|v| v.abs() < max));
+        let values: Vec<i128> = (0..n).map(|g| value(g).unwrap_or(0)).collect();
+        let nulls = Some(NullBuffer::new(valid)).filter(|nb| nb.null_count() > 0);
+        let out = Decimal128Array::new(values.into(), nulls);
         Ok(Arc::new(out.with_precision_and_scale(p, s)?))
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {

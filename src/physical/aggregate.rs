@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
@@ -253,8 +254,17 @@ impl HashAggregateExec {
                     let col = arrow::compute::cast(&cols[0], &DataType::Int64)?;
                     let a = col.as_primitive::<Int64Type>();
                     if a.null_count() == 0 {
+                        // a run of one key (clustered data: lineitem by l_orderkey)
+                        // takes the previous row's group without a hash-table lookup,
+                        // which is a cache miss once the table outgrows the caches
+                        let mut last: Option<(i64, usize)> = None;
                         for &v in a.values().iter() {
-                            out.push(t.find_or_insert(Some(v))?);
+                            let g = match last {
+                                Some((k, g)) if k == v => g,
+                                _ => t.find_or_insert(Some(v))?,
+                            };
+                            last = Some((v, g));
+                            out.push(g);
                         }
                     } else {
                         for v in a.iter() {
@@ -410,17 +420,18 @@ impl ExecutionPlan for HashAggregateExec {
             let mut total = self.merge_all(states)?;
             let ngroups = self.ngroups(&total);
             let mut cols: Vec<ArrayRef> = vec![];
-            match &total.groups {
+            match &mut total.groups {
                 _ if self.group.is_empty() => {}
                 Groups::Rows(t) => {
                     let keys: Vec<&[u8]> = (0..ngroups).map(|g| t.key(g)).collect();
                     cols.extend(enc.decode(&keys)?);
                 }
                 Groups::Int(t) => {
-                    let keys = Int64Array::new(
-                        t.keys.clone().into(),
-                        Some(t.valid.iter().copied().collect::<Vec<bool>>().into()),
-                    );
+                    // only the NULL group is invalid
+                    let nulls = t.null_group.map(|_| {
+                        NullBuffer::new(BooleanBuffer::collect_bool(t.valid.len(), |g| t.valid[g]))
+                    });
+                    let keys = Int64Array::new(std::mem::take(&mut t.keys).into(), nulls);
                     let target = self.group[0].data_type();
                     // Int64 -> Date32 goes through Int32 (both are lossless for these keys)
                     let keys: ArrayRef = if target == DataType::Date32 {
