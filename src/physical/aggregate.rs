@@ -276,9 +276,16 @@ impl HashAggregateExec {
                     KeyEncoder::Compact(c) => {
                         let (data, offs) = (&mut state.key_data, &mut state.key_offsets);
                         c.encode(&cols, data, offs)?;
+                        // a run of one key takes the previous row's group (as above)
+                        let mut last: Option<(&[u8], usize)> = None;
                         for w in offs.windows(2) {
                             let key = &data[w[0]..w[1]];
-                            out.push(t.find_or_insert(key, self.hasher.hash_one(key))?);
+                            let g = match last {
+                                Some((k, g)) if eq_short(k, key) => g,
+                                _ => t.find_or_insert(key, self.hasher.hash_one(key))?,
+                            };
+                            last = Some((key, g));
+                            out.push(g);
                         }
                     }
                     KeyEncoder::Row(conv) => {
