@@ -483,22 +483,16 @@ fn decode_own<R: ChunkReader>(
     let mut own = None;
     let mut out = vec![];
     for rg in row_groups {
-        let r = SCRATCH.with(|s| match s.try_borrow_mut() {
-            Ok(mut scratch) => decode_row_group(
-                reader,
-                metadata,
-                *rg,
-                &roots,
-                batch_size,
-                predicates,
-                &mut scratch,
-            ),
-            Err(_) => {
-                let scratch = own.get_or_insert_with(Scratch::default);
-                decode_row_group(
-                    reader, metadata, *rg, &roots, batch_size, predicates, scratch,
-                )
-            }
+        let r = SCRATCH.with(|s| {
+            // the thread's scratch; a fresh one if it is in use (a nested read)
+            let mut held = s.try_borrow_mut().ok();
+            let scratch = match held.as_deref_mut() {
+                Some(scratch) => scratch,
+                None => own.get_or_insert_with(Scratch::default),
+            };
+            decode_row_group(
+                reader, metadata, *rg, &roots, batch_size, predicates, scratch,
+            )
         });
         match r {
             Ok(Some(b)) => out.extend(b),

@@ -9,7 +9,8 @@
 //! the filter's decoded batches and concatenates them again for the output. Here:
 //! - a row group is decoded whole, column by column; a filter sees its columns for the
 //!   rows still selected, and a later column is decoded only at the selected rows (its
-//!   dictionary indices are unpacked for the page, its values gathered only where kept);
+//!   values gathered only where kept; with few rows kept in a dictionary page, only
+//!   their indices are read);
 //! - snappy pages are decompressed into one scratch buffer reused across pages (the
 //!   page reader is handed the chunk as uncompressed, and hands back the raw page);
 //! - a string column that a one-column filter reads comes back as a
@@ -461,8 +462,22 @@ fn unpack(width: u32, src: &[u8], groups: usize, dst: &mut [u32]) {
     by_width!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
 }
 
-/// A run's header (ULEB128) at `*pos`, which moves past it.
-fn run_header(data: &[u8], pos: &mut usize) -> DResult<u64> {
+/// One run of the RLE / bit-packed hybrid encoding.
+enum Run {
+    /// `values` values of the run's bit width, packed in `data[start..end]`.
+    Packed {
+        start: usize,
+        end: usize,
+        values: usize,
+    },
+    /// `values` repetitions of `value`.
+    Rle { values: usize, value: u32 },
+}
+
+/// The run at `*pos` of hybrid-encoded `data` with `width`-bit values (at most 32); `*pos`
+/// moves past it. A run past the end of `data`, or an empty RLE run, is corrupt.
+fn next_run(data: &[u8], pos: &mut usize, width: usize) -> DResult<Run> {
+    // the header: ULEB128
     let mut header: u64 = 0;
     let mut shift = 0;
     loop {
@@ -472,24 +487,41 @@ fn run_header(data: &[u8], pos: &mut usize) -> DResult<u64> {
         *pos += 1;
         header |= ((b & 0x7f) as u64) << shift;
         if b & 0x80 == 0 {
-            return Ok(header);
+            break;
         }
         shift += 7;
         if shift > 56 {
             return corrupt("RLE run header too long");
         }
     }
-}
-
-/// An RLE run's value (`value_bytes` little-endian bytes) at `*pos`, which moves past it.
-fn rle_value(data: &[u8], pos: &mut usize, value_bytes: usize) -> DResult<u32> {
+    let count = (header >> 1) as usize;
+    if header & 1 == 1 {
+        let start = *pos;
+        let end = start.saturating_add(count.saturating_mul(width));
+        if end > data.len() {
+            return corrupt("bit-packed run past the end of its data");
+        }
+        *pos = end;
+        return Ok(Run::Packed {
+            start,
+            end,
+            values: count.saturating_mul(8),
+        });
+    }
+    let value_bytes = width.div_ceil(8);
     let Some(vb) = data.get(*pos..*pos + value_bytes) else {
         return corrupt("RLE run past the end of its data");
     };
     let mut v = [0u8; 4];
     v[..value_bytes].copy_from_slice(vb);
     *pos += value_bytes;
-    Ok(u32::from_le_bytes(v))
+    if count == 0 {
+        return corrupt("empty RLE run");
+    }
+    Ok(Run::Rle {
+        values: count,
+        value: u32::from_le_bytes(v),
+    })
 }
 
 /// Decode `n` values of `width` bits from the RLE / bit-packed hybrid `data` into
@@ -501,31 +533,25 @@ fn decode_hybrid(data: &[u8], width: u32, n: usize, out: &mut Vec<u32>) -> DResu
     if out.len() < n + 8 {
         out.resize(n + 8, 0);
     }
-    let value_bytes = width.div_ceil(8) as usize;
     let mut pos = 0usize;
     let mut filled = 0usize;
     while filled < n {
-        let header = run_header(data, &mut pos)?;
-        if header & 1 == 1 {
-            let groups = (header >> 1) as usize;
-            let bytes = groups.saturating_mul(width as usize);
-            let Some(src) = data.get(pos..pos.saturating_add(bytes)) else {
-                return corrupt("bit-packed run past the end of its data");
-            };
-            let take = (groups * 8).min(n - filled);
-            let need_groups = take.div_ceil(8);
-            unpack(width, src, need_groups, &mut out[filled..]);
-            filled += take;
-            pos += bytes;
-        } else {
-            let run = (header >> 1) as usize;
-            let value = rle_value(data, &mut pos, value_bytes)?;
-            let take = run.min(n - filled);
-            if take == 0 && run == 0 {
-                return corrupt("empty RLE run");
+        match next_run(data, &mut pos, width as usize)? {
+            Run::Packed { start, end, values } => {
+                let take = values.min(n - filled);
+                unpack(
+                    width,
+                    &data[start..end],
+                    take.div_ceil(8),
+                    &mut out[filled..],
+                );
+                filled += take;
             }
-            out[filled..filled + take].fill(value);
-            filled += take;
+            Run::Rle { values, value } => {
+                let take = values.min(n - filled);
+                out[filled..filled + take].fill(value);
+                filled += take;
+            }
         }
     }
     Ok(())
@@ -588,15 +614,15 @@ fn dictionary_indices_at<'s>(
     } else {
         (1u64 << width) - 1
     };
-    let value_bytes = width.div_ceil(8);
     if out.len() < rows.len() {
         out.resize(rows.len(), 0);
     }
-    // the current run: values [run_start, run_end); a bit-packed run's bytes start at
-    // `packed` (None: an RLE run of `rle`)
+    // the current run, holding values [run_start, run_end)
     let (mut run_start, mut run_end) = (0usize, 0usize);
-    let mut packed: Option<usize> = None;
-    let mut rle = 0u32;
+    let mut run = Run::Rle {
+        values: 0,
+        value: 0,
+    };
     let mut pos = 0usize;
     for (k, &row) in rows.iter().enumerate() {
         let want = row.wrapping_sub(first) as usize;
@@ -604,30 +630,17 @@ fn dictionary_indices_at<'s>(
             return corrupt("row outside its page");
         }
         while want >= run_end {
-            let header = run_header(data, &mut pos)?;
+            run = next_run(data, &mut pos, width)?;
             run_start = run_end;
-            if header & 1 == 1 {
-                let groups = (header >> 1) as usize;
-                let bytes = groups.saturating_mul(width);
-                if data.len() < pos.saturating_add(bytes) {
-                    return corrupt("bit-packed run past the end of its data");
+            run_end = match run {
+                Run::Packed { values, .. } | Run::Rle { values, .. } => {
+                    run_start.saturating_add(values)
                 }
-                packed = Some(pos);
-                run_end = run_start.saturating_add(groups * 8);
-                pos += bytes;
-            } else {
-                let run = (header >> 1) as usize;
-                rle = rle_value(data, &mut pos, value_bytes)?;
-                if run == 0 {
-                    return corrupt("empty RLE run");
-                }
-                packed = None;
-                run_end = run_start + run;
-            }
+            };
         }
-        let v = match packed {
-            None => rle,
-            Some(off) => {
+        let v = match run {
+            Run::Rle { value, .. } => value,
+            Run::Packed { start: off, .. } => {
                 let bit = (want - run_start) * width;
                 let at = off + bit / 8;
                 let mut w = [0u8; 8];
@@ -657,7 +670,8 @@ enum Selection<'a> {
 }
 
 impl<'a> Selection<'a> {
-    /// The selected rows in `start..start + len`, relative to `start`, and the rest.
+    /// The selected rows in `start..start + len` (a page), leaving the rest for the
+    /// next pages.
     fn page(&mut self, start: usize, len: usize) -> PageRows<'a> {
         match self {
             Selection::All => PageRows::All,
@@ -880,19 +894,12 @@ impl ByteDict {
             longest: 0,
         };
         d.offsets.push(0);
-        let mut pos = 0usize;
-        for _ in 0..count {
-            let Some(len) = values.get(pos..pos + 4) else {
-                return corrupt("dictionary page shorter than its values");
-            };
-            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-            let Some(v) = values.get(pos + 4..pos + 4 + len) else {
-                return corrupt("dictionary page shorter than its values");
-            };
-            d.bytes.extend_from_slice(v);
+        let mut spans = Vec::with_capacity(count);
+        plain_spans(values, count, &mut spans)?;
+        for &(s, e) in &spans {
+            d.bytes.extend_from_slice(&values[s as usize..e as usize]);
             d.offsets.push(d.bytes.len() as i32);
-            d.longest = d.longest.max(len);
-            pos += 4 + len;
+            d.longest = d.longest.max((e - s) as usize);
         }
         if utf8 {
             validate_utf8(&d.bytes, &d.offsets)?;
@@ -903,8 +910,8 @@ impl ByteDict {
     }
     #[inline(always)]
     fn get(&self, i: u32) -> &[u8] {
-        let i = i as usize;
-        &self.bytes[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+        let (s, e) = self.span(i);
+        &self.bytes[s..e]
     }
     fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
@@ -921,6 +928,26 @@ impl ByteDict {
             _ => (0, 0),
         }
     }
+}
+
+/// The (start, end) of each of the first `count` PLAIN byte-array values of `values`
+/// (each a 4-byte little-endian length, then the bytes), into `spans` (cleared first).
+fn plain_spans(values: &[u8], count: usize, spans: &mut Vec<(u32, u32)>) -> DResult<()> {
+    spans.clear();
+    let mut pos = 0usize;
+    for _ in 0..count {
+        let Some(len) = values.get(pos..pos + 4) else {
+            return corrupt("page shorter than its values");
+        };
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let end = pos + 4 + len;
+        if end > values.len() {
+            return corrupt("page shorter than its values");
+        }
+        spans.push(((pos + 4) as u32, end as u32));
+        pos = end;
+    }
+    Ok(())
 }
 
 fn validate_utf8(bytes: &[u8], offsets: &[i32]) -> DResult<()> {
@@ -1057,19 +1084,7 @@ fn decode_bytes(
                 if !dictionary {
                     out.materialize(&dict, &valid.bits);
                     out.plain = true;
-                    spans.clear();
-                    let mut pos = 0usize;
-                    for _ in 0..non_null {
-                        let Some(len) = p.values.get(pos..pos + 4) else {
-                            return corrupt("data page shorter than its values");
-                        };
-                        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-                        if pos + 4 + len > p.values.len() {
-                            return corrupt("data page shorter than its values");
-                        }
-                        spans.push(((pos + 4) as u32, (pos + 4 + len) as u32));
-                        pos += 4 + len;
-                    }
+                    plain_spans(p.values, non_null, &mut spans)?;
                 }
                 // a few rows of a dictionary page: their indices alone
                 if let (true, None, PageRows::Some(r, first)) = (dictionary, p.levels, &page_rows) {
@@ -1268,6 +1283,27 @@ pub fn decode_row_group(
             .iter()
             .position(|f| f.name().eq_ignore_ascii_case(name))
     };
+    // one column at the rows selected: `None` when a page is not one this decoder reads
+    let decode_at = |spec: &ColumnSpec,
+                     sel: &Option<Vec<u32>>,
+                     selected: usize,
+                     as_dictionary: bool,
+                     scratch: &mut Scratch|
+     -> DResult<Option<ArrayRef>> {
+        let read = ColumnRead {
+            reader,
+            meta: group.column(spec.leaf),
+            spec,
+            rows,
+            sel: sel.as_deref().map_or(Selection::All, Selection::Rows),
+            selected,
+        };
+        match decode_column(read, scratch, as_dictionary) {
+            Ok(a) => Ok(Some(a)),
+            Err(DecodeError::Unsupported(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
     // columns decoded so far, aligned with `sel`
     let mut decoded: Vec<(usize, ArrayRef)> = vec![];
     let mut sel: Option<Vec<u32>> = None;
@@ -1289,26 +1325,9 @@ pub fn decode_row_group(
             let a = match decoded.iter().find(|(x, _)| x == r) {
                 Some((_, a)) => a.clone(),
                 None => {
-                    let s = match &sel {
-                        None => Selection::All,
-                        Some(v) => Selection::Rows(v),
-                    };
                     let as_dict = one && spec.physical == PhysicalType::BYTE_ARRAY;
-                    let a = match decode_column(
-                        ColumnRead {
-                            reader,
-                            meta: group.column(spec.leaf),
-                            spec: &spec,
-                            rows,
-                            sel: s,
-                            selected,
-                        },
-                        scratch,
-                        as_dict,
-                    ) {
-                        Ok(a) => a,
-                        Err(DecodeError::Unsupported(_)) => return Ok(None),
-                        Err(e) => return Err(e),
+                    let Some(a) = decode_at(&spec, &sel, selected, as_dict, scratch)? else {
+                        return Ok(None);
                     };
                     decoded.push((*r, a.clone()));
                     a
@@ -1360,28 +1379,10 @@ pub fn decode_row_group(
                     a.clone()
                 }
             }
-            None => {
-                let s = match &sel {
-                    None => Selection::All,
-                    Some(v) => Selection::Rows(v),
-                };
-                match decode_column(
-                    ColumnRead {
-                        reader,
-                        meta: group.column(spec.leaf),
-                        spec,
-                        rows,
-                        sel: s,
-                        selected,
-                    },
-                    scratch,
-                    false,
-                ) {
-                    Ok(a) => a,
-                    Err(DecodeError::Unsupported(_)) => return Ok(None),
-                    Err(e) => return Err(e),
-                }
-            }
+            None => match decode_at(spec, &sel, selected, false, scratch)? {
+                Some(a) => a,
+                None => return Ok(None),
+            },
         };
         fields.push(spec.field.clone());
         columns.push(a);
