@@ -55,6 +55,17 @@ struct Build {
     matched: Vec<AtomicBool>,
 }
 
+impl Build {
+    /// The build rows whose matched flag is `matched` (after every probe row has run).
+    fn rows_where_matched(&self, matched: bool) -> UInt32Array {
+        UInt32Array::from(
+            (0..self.batch.num_rows() as u32)
+                .filter(|j| self.matched[*j as usize].load(Ordering::Relaxed) == matched)
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
 /// A filter on a probe-side scan column that a hash join fills when its build side is
 /// ready: a row passes when its key is in the hash table (a NULL key never is). Only the
 /// single integer-key path fills it; unfilled, it passes everything. The planner gives
@@ -331,12 +342,7 @@ impl HashJoinExec {
                 Ok(())
             })
         })?;
-        let want = self.join_type == JoinType::LeftSemi;
-        let idx = UInt32Array::from(
-            (0..build.batch.num_rows() as u32)
-                .filter(|j| build.matched[*j as usize].load(Ordering::Relaxed) == want)
-                .collect::<Vec<_>>(),
-        );
+        let idx = build.rows_where_matched(self.join_type == JoinType::LeftSemi);
         if idx.is_empty() {
             return Ok(vec![]);
         }
@@ -408,25 +414,39 @@ impl HashJoinExec {
         let n = self.right.partitions().max(1);
         let done = self.right_done.fetch_add(1, Ordering::AcqRel) + 1;
         if done % n == 0 {
-            let unmatched = UInt32Array::from(
-                (0..build.batch.num_rows() as u32)
-                    .filter(|j| !build.matched[*j as usize].load(Ordering::Relaxed))
-                    .collect::<Vec<_>>(),
-            );
-            if !unmatched.is_empty() {
-                let mut cols: Vec<ArrayRef> = build
-                    .batch
-                    .columns()
-                    .iter()
-                    .map(|c| take(c, &unmatched, None))
-                    .collect::<std::result::Result<_, _>>()?;
-                for f in self.right.schema().fields() {
-                    cols.push(new_null_array(f.data_type(), unmatched.len()));
-                }
-                out.push(make_batch(self.schema.clone(), cols, unmatched.len())?);
-            }
+            out.extend(self.unmatched_build_rows(build, &self.right.schema(), true)?);
         }
         Ok(out)
+    }
+
+    /// The build rows no probe row matched, with NULLs for the other input's columns
+    /// (`nulls`), the build's columns first or last as this join's output orders them.
+    fn unmatched_build_rows(
+        &self,
+        build: &Build,
+        nulls: &SchemaRef,
+        build_first: bool,
+    ) -> Result<Option<RecordBatch>> {
+        let idx = build.rows_where_matched(false);
+        if idx.is_empty() {
+            return Ok(None);
+        }
+        let built = build
+            .batch
+            .columns()
+            .iter()
+            .map(|c| take(c, &idx, None))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let null = nulls
+            .fields()
+            .iter()
+            .map(|f| new_null_array(f.data_type(), idx.len()));
+        let cols: Vec<ArrayRef> = if build_first {
+            built.into_iter().chain(null).collect()
+        } else {
+            null.chain(built).collect()
+        };
+        Ok(Some(make_batch(self.schema.clone(), cols, idx.len())?))
     }
 
     fn converter(&self) -> Result<RowConverter> {
@@ -842,23 +862,7 @@ impl ExecutionPlan for HashJoinExec {
         })?;
         self.metrics.record(|| {
             let mut out: Vec<RecordBatch> = parts.into_iter().flatten().collect();
-            let unmatched: Vec<u32> = (0..build.batch.num_rows() as u32)
-                .filter(|j| !build.matched[*j as usize].load(Ordering::Relaxed))
-                .collect();
-            if !unmatched.is_empty() {
-                let idx = UInt32Array::from(unmatched);
-                let mut cols: Vec<ArrayRef> = self
-                    .left
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| new_null_array(f.data_type(), idx.len()))
-                    .collect();
-                for c in build.batch.columns() {
-                    cols.push(take(c, &idx, None)?);
-                }
-                out.push(make_batch(self.schema.clone(), cols, idx.len())?);
-            }
+            out.extend(self.unmatched_build_rows(&build, &self.left.schema(), false)?);
             Ok(out)
         })
     }
