@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::*;
-use arrow::buffer::{BooleanBuffer, NullBuffer};
+use arrow::buffer::NullBuffer;
 use arrow::compute::cast;
 use arrow::datatypes::*;
 use arrow::row::{RowConverter, SortField};
@@ -698,9 +698,15 @@ impl Accumulator for SumDecimal {
                 q
             })
         };
-        let valid = BooleanBuffer::collect_bool(n, |g| value(g).is_some_and(|v| v.abs() < max));
-        let values: Vec<i128> = (0..n).map(|g| value(g).unwrap_or(0)).collect();
-        let nulls = Some(NullBuffer::new(valid)).filter(|nb| nb.null_count() > 0);
+        let mut valid = BooleanBufferBuilder::new(n);
+        let values: Vec<i128> = (0..n)
+            .map(|g| {
+                let v = value(g).filter(|v| v.abs() < max);
+                valid.append(v.is_some());
+                v.unwrap_or(0)
+            })
+            .collect();
+        let nulls = Some(NullBuffer::new(valid.finish())).filter(|nb| nb.null_count() > 0);
         let out = Decimal128Array::new(values.into(), nulls);
         Ok(Arc::new(out.with_precision_and_scale(p, s)?))
     }
