@@ -32,6 +32,9 @@ pub fn format_value(arr: &dyn Array, i: usize) -> String {
             format_nested(arr, i, NestedStyle::Hive, &mut out);
             out
         }
+        DataType::Interval(_) | DataType::Duration(_) => {
+            crate::functions::interval::format_value(arr, i).unwrap_or_else(|| arrow_format(arr, i))
+        }
         _ => arrow_format(arr, i),
     }
 }

@@ -22,6 +22,12 @@ pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None)
 /// `struct<a: int, b string>` (the colon is optional), nested to any depth.
 pub fn parse_type_name(text: &str) -> Result<DataType> {
     let t = text.trim().to_ascii_lowercase();
+    if let Some(q) = crate::functions::interval::parse_type_qualifier(&t) {
+        return Ok(q?.data_type());
+    }
+    if t == "interval" {
+        return Ok(crate::functions::interval::CALENDAR);
+    }
     if let Some(open) = t.find('<') {
         return parse_complex_type(text.trim(), &t, open);
     }
@@ -209,7 +215,11 @@ pub fn type_name(dt: &DataType) -> String {
         },
         DataType::FixedSizeList(f, _) => format!("array<{}>", type_name(f.data_type())),
         DataType::Dictionary(_, v) => type_name(v),
-        other => format!("{other}").to_ascii_lowercase(),
+        DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano) => "interval".into(),
+        other => match crate::functions::interval::Qualifier::of_type(other) {
+            Some(q) => q.type_name(),
+            None => format!("{other}").to_ascii_lowercase(),
+        },
     }
 }
 
@@ -385,6 +395,23 @@ impl std::fmt::Display for ScalarValue {
         if is_string(self.data_type()) {
             write!(f, "'{}'", s.replace('\'', "\\'"))
         } else {
+            if let Some(q) = crate::functions::interval::Qualifier::of_type(self.data_type()) {
+                // the ANSI literal form, `INTERVAL '1 02:00:00' DAY TO SECOND`
+                let text = crate::functions::interval::cast_from_interval(
+                    &self.0,
+                    q,
+                    &DataType::Utf8,
+                    false,
+                )
+                .ok()
+                .and_then(|a| {
+                    a.as_any()
+                        .downcast_ref::<arrow::array::StringArray>()
+                        .map(|a| a.value(0).to_string())
+                })
+                .unwrap_or(s);
+                return write!(f, "{text}");
+            }
             match self.data_type() {
                 DataType::Date32 => write!(f, "DATE '{s}'"),
                 DataType::Timestamp(_, _) => write!(f, "TIMESTAMP '{s}'"),

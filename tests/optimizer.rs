@@ -151,6 +151,19 @@ fn rewrite_rules_show_in_explain_and_can_be_disabled() {
         "{p}"
     );
 
+    // date arithmetic with an interval folds to a constant, so it prunes partitions
+    // (through the cast of the partition column)
+    let q = "EXPLAIN ANALYZE SELECT count(*) FROM ev WHERE CAST(dt AS DATE) >= DATE '2021-10-04' - INTERVAL 2 DAYS";
+    let p = text(&mut s, q);
+    assert!(p.contains("partitions: 2 read, 1 pruned"), "{p}");
+    assert!(
+        text(
+            &mut s,
+            "SELECT count(*) FROM ev WHERE CAST(dt AS DATE) >= DATE '2021-10-04' - INTERVAL 2 DAYS"
+        ) == "20\n",
+        "two partitions of 10 rows"
+    );
+
     // transitive predicates: both sides of the join prune to one partition
     let q = "EXPLAIN ANALYZE SELECT count(*) FROM ev a JOIN ev b ON a.dt = b.dt WHERE a.dt = '2021-10-02'";
     disable(&mut s, "");

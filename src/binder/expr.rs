@@ -263,6 +263,10 @@ impl Binder<'_> {
                     ast::UnaryOperator::Not => Ok(Expr::Not(Box::new(cast_bool(x)?))),
                     ast::UnaryOperator::Plus => Ok(x),
                     ast::UnaryOperator::Minus => {
+                        let x = match super::interval::negate(x) {
+                            Ok(negated) => return Ok(negated),
+                            Err(x) => x,
+                        };
                         let t = x.data_type();
                         if let Expr::Literal(v) = &x {
                             let neg = arrow::compute::kernels::numeric::neg_wrapping(&v.0);
@@ -449,9 +453,13 @@ impl Binder<'_> {
                 if format.is_some() {
                     return Err(QuarryError::NotSupported("CAST ... FORMAT".into()));
                 }
-                let to = parse_type_name(&data_type.to_string())?;
                 let x = self.bind_inner(expr, cx)?;
                 let try_cast = matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast);
+                let x = match super::interval::bind_cast(x, &data_type.to_string(), try_cast)? {
+                    Ok(cast) => return Ok(cast),
+                    Err(x) => x,
+                };
+                let to = parse_type_name(&data_type.to_string())?;
                 check_cast(&x.data_type(), &to)?;
                 if let Expr::Literal(_) = &x {
                     // the executor's (Spark's) cast rules, as for any other value
@@ -636,7 +644,7 @@ impl Binder<'_> {
                     args,
                 )
             }
-            A::Interval(_) => Err(QuarryError::NotSupported("INTERVAL literals".into())),
+            A::Interval(i) => super::interval::bind_literal(i),
             other => Err(QuarryError::NotSupported(format!("the expression {other}"))),
         }
     }
@@ -644,11 +652,27 @@ impl Binder<'_> {
     fn binary_op(&mut self, op: &ast::BinaryOperator, l: Expr, r: Expr) -> Result<Expr> {
         use ast::BinaryOperator as B;
         let intdiv = self.ctx.integer_division;
+        let arith = match op {
+            B::Plus => Some(BinOp::Plus),
+            B::Minus => Some(BinOp::Minus),
+            B::Multiply => Some(BinOp::Multiply),
+            B::Divide => Some(BinOp::Divide),
+            _ => None,
+        };
+        let (l, r) = match arith {
+            Some(a) => match super::interval::arithmetic(a, l, r)? {
+                Ok(e) => return Ok(e),
+                Err(operands) => operands,
+            },
+            None => (l, r),
+        };
         let bop = match op {
             B::Plus | B::Minus => {
                 // date +/- days (Spark's date_add / date_sub)
                 let (lt, rt) = (l.data_type(), r.data_type());
-                if lt == DataType::Date32 && crate::types::is_integer(&rt) {
+                let int_or_null =
+                    |t: &DataType| crate::types::is_integer(t) || *t == DataType::Null;
+                if lt == DataType::Date32 && int_or_null(&rt) {
                     let f = if matches!(op, B::Plus) {
                         ScalarFunc::DateAdd
                     } else {
@@ -656,13 +680,13 @@ impl Binder<'_> {
                     };
                     return scalar_call(f, vec![l, r]);
                 }
-                if rt == DataType::Date32 && crate::types::is_integer(&lt) && matches!(op, B::Plus)
-                {
+                if rt == DataType::Date32 && int_or_null(&lt) && matches!(op, B::Plus) {
                     return scalar_call(ScalarFunc::DateAdd, vec![r, l]);
                 }
                 if lt == DataType::Date32 && rt == DataType::Date32 {
-                    return Err(QuarryError::NotSupported(
-                        "subtracting dates (an INTERVAL); use datediff(end, start)".into(),
+                    // (date - date is an interval, bound above)
+                    return Err(QuarryError::Analysis(
+                        "[DATATYPE_MISMATCH.BINARY_OP_WRONG_TYPE] the operator `+` cannot add two dates; add an INTERVAL or a number of days".into(),
                     ));
                 }
                 if matches!(op, B::Plus) {
@@ -967,6 +991,21 @@ impl Binder<'_> {
                     })
                     .collect();
             }
+            // sum/avg over an interval run over its months or microseconds
+            let interval = match bound.first() {
+                Some(x) => super::interval::aggregate_input(&name, x)
+                    .map(|(raw, t)| (raw, t, super::interval::fields_of(x))),
+                None => None,
+            };
+            if let Some((raw, _, _)) = &interval {
+                bound[0] = raw.clone();
+            }
+            let finish = |c: Column| match &interval {
+                Some((_, t, q)) => {
+                    super::interval::aggregate_finish(Expr::Column(c), t.clone(), *q)
+                }
+                None => Expr::Column(c),
+            };
             let (func, args_b, result) = resolve_aggregate(&name, bound)?;
             let ae = AggregateExpr {
                 func,
@@ -976,11 +1015,11 @@ impl Binder<'_> {
             };
             let mut aggs = agg.aggs.borrow_mut();
             if let Some((_, c)) = aggs.iter().find(|(a, _)| *a == ae) {
-                return Ok(Expr::Column(c.clone()));
+                return Ok(finish(c.clone()));
             }
             let col = Column::new(agg_name(f), result, true);
             aggs.push((ae, col.clone()));
-            return Ok(Expr::Column(col));
+            return Ok(finish(col));
         }
         if distinct || star {
             return Err(QuarryError::Analysis(format!(
@@ -1436,6 +1475,12 @@ fn date_field_func(field: &str) -> Option<ScalarFunc> {
 
 /// Build a scalar function call, casting arguments to its signature.
 pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
+    // an interval's type name has its fields (`interval day`), which only the binder knows
+    if let (ScalarFunc::TypeOf, [x]) = (func, args.as_slice()) {
+        if let Some(q) = super::interval::fields_of(x) {
+            return Ok(Expr::Literal(ScalarValue::from_str(&q.type_name())));
+        }
+    }
     let types: Vec<DataType> = args.iter().map(|a| a.data_type()).collect();
     let (arg_types, ret) = func.signature(&types, &|ts| wider_of(ts))?;
     let args: Vec<Expr> = args

@@ -5,6 +5,7 @@
 pub mod coerce;
 mod decorrelate;
 pub mod expr;
+pub mod interval;
 mod pivot;
 pub mod scope;
 mod select;

@@ -104,9 +104,36 @@ fn const_f64(e: &Expr, what: &str) -> Result<f64> {
 }
 
 impl Binder<'_> {
-    fn frame_bound(&mut self, b: &ast::WindowFrameBound, cx: &ExprCtx) -> Result<FrameBound> {
-        let offset = |this: &mut Self, e: &ast::Expr| -> Result<f64> {
-            let v = const_f64(&this.bind_expr(e, cx)?, "a window frame boundary")?;
+    /// A frame bound; an offset that is a day-time interval (`INTERVAL 1 DAY
+    /// PRECEDING`, for a RANGE frame over a date or timestamp) is in microseconds, and
+    /// `intervals` is set.
+    fn frame_bound(
+        &mut self,
+        b: &ast::WindowFrameBound,
+        cx: &ExprCtx,
+        intervals: &mut bool,
+    ) -> Result<FrameBound> {
+        let mut offset = |this: &mut Self, e: &ast::Expr| -> Result<f64> {
+            let bound = this.bind_expr(e, cx)?;
+            let bound = match super::interval::fields_of(&bound) {
+                Some(q) if q.is_year_month() => {
+                    return Err(QuarryError::NotSupported(
+                        "RANGE frames with year-month interval offsets (use a day-time interval such as INTERVAL 30 DAYS)".into(),
+                    ))
+                }
+                Some(_) => {
+                    *intervals = true;
+                    let folded = crate::optimizer::constant_folding::fold(bound);
+                    match folded {
+                        Expr::Literal(v) if !v.is_null() => Expr::Literal(v.cast_to(&DataType::Int64).map_err(|_| {
+                            QuarryError::Internal("a day-time interval as microseconds".into())
+                        })?),
+                        other => other,
+                    }
+                }
+                None => bound,
+            };
+            let v = const_f64(&bound, "a window frame boundary")?;
             if v < 0.0 {
                 return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_WRONG_COMPARISON] a window frame boundary must not be negative, got {v}")));
             }
@@ -253,6 +280,14 @@ impl Binder<'_> {
                 } else if star {
                     return Err(QuarryError::Analysis(format!("{name}(*) is not allowed")));
                 }
+                if bound
+                    .first()
+                    .is_some_and(|x| super::interval::aggregate_input(&name, x).is_some())
+                {
+                    return Err(QuarryError::NotSupported(format!(
+                        "{name}() of an interval as a window function"
+                    )));
+                }
                 let (func, a, result) = resolve_aggregate(&name, bound)?;
                 (WindowFunc::Aggregate { func, distinct }, a, result)
             }
@@ -276,11 +311,27 @@ impl Binder<'_> {
                         return Err(QuarryError::NotSupported("GROUPS window frames".into()))
                     }
                 };
-                let start = self.frame_bound(&fr.start_bound, &inner)?;
+                let mut intervals = false;
+                let start = self.frame_bound(&fr.start_bound, &inner, &mut intervals)?;
                 let end = match &fr.end_bound {
-                    Some(b) => self.frame_bound(b, &inner)?,
+                    Some(b) => self.frame_bound(b, &inner, &mut intervals)?,
                     None => FrameBound::CurrentRow,
                 };
+                // offsets over a date or timestamp key are intervals, over numbers numbers
+                let offsets = [&start, &end]
+                    .iter()
+                    .any(|b| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_)));
+                if units == FrameUnits::Range && offsets && order_by.len() == 1 {
+                    let key = order_by[0].expr.data_type();
+                    let datetime = matches!(key, DataType::Date32 | DataType::Timestamp(..));
+                    if datetime != intervals {
+                        return Err(QuarryError::Analysis(format!(
+                            "[DATATYPE_MISMATCH.RANGE_FRAME_INVALID_TYPE] The data type {} used in the order specification does not match the data type of the frame boundaries ({})",
+                            crate::types::type_name(&key),
+                            if intervals { "an interval" } else { "a number" }
+                        )));
+                    }
+                }
                 if start == FrameBound::UnboundedFollowing || end == FrameBound::UnboundedPreceding
                 {
                     return Err(QuarryError::Analysis("[INVALID_BOUNDARY] The window frame boundary is invalid: UNBOUNDED FOLLOWING cannot start a frame and UNBOUNDED PRECEDING cannot end one".into()));

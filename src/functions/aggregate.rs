@@ -194,6 +194,7 @@ impl AggFunc {
                 need(2)?;
                 let t = &arg_types[0];
                 if !(is_numeric(t)
+                    || super::interval::is_ansi_interval(t)
                     || matches!(
                         t,
                         DataType::Null | DataType::Timestamp(..) | DataType::Date32
@@ -1070,6 +1071,10 @@ impl Accumulator for HistogramAcc {
                 let i = cast(&args[0], &DataType::Int64)?;
                 cast(&i, &DataType::Float64)?
             }
+            t if super::interval::is_ansi_interval(t) => {
+                let i: ArrayRef = Arc::new(super::interval::to_raw(&args[0])?);
+                cast(&i, &DataType::Float64)?
+            }
             _ => cast(&args[0], &DataType::Float64)?,
         };
         let v = v.as_primitive::<Float64Type>();
@@ -1113,6 +1118,10 @@ impl Accumulator for HistogramAcc {
                     i
                 };
                 cast(&i, xt)?
+            }
+            t if super::interval::is_ansi_interval(t) => {
+                let i = cast(&xs, &DataType::Int64)?;
+                super::interval::from_raw_array(i.as_primitive::<Int64Type>(), t)?
             }
             t => cast(&xs, t)?,
         };

@@ -5,6 +5,7 @@
 pub mod aggregate;
 pub mod collections;
 pub mod datetime;
+pub mod interval;
 pub mod math;
 pub mod scalar;
 pub mod strings;

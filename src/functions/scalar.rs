@@ -79,6 +79,8 @@ pub enum ScalarFunc {
     Str(super::strings::StringFunc),
     /// Date and time functions ([`super::datetime`]).
     Date(super::datetime::DateFunc),
+    /// Interval operations and functions ([`super::interval`]).
+    Interval(super::interval::IntervalFunc),
 }
 
 impl ScalarFunc {
@@ -146,6 +148,7 @@ impl ScalarFunc {
             Coll(f) => f.name(),
             Str(f) => f.name(),
             Date(f) => f.name(),
+            Interval(f) => f.name(),
         }
     }
 
@@ -224,6 +227,7 @@ impl ScalarFunc {
                     .or_else(|| super::collections::CollectionFunc::lookup(other).map(Coll))
                     .or_else(|| super::strings::StringFunc::lookup(other).map(Str))
                     .or_else(|| super::datetime::DateFunc::lookup(other).map(Date))
+                    .or_else(|| super::interval::IntervalFunc::lookup(other).map(Interval))
             }
         })
     }
@@ -246,6 +250,7 @@ impl ScalarFunc {
             Coll(f) => return f.signature(args, common),
             Str(f) => return f.signature(args),
             Date(f) => return f.signature(args),
+            Interval(f) => return f.signature(args),
             Lower | Upper | Trim | LTrim | RTrim | Initcap | Reverse => {
                 arity(1, 1)?;
                 (vec![s.clone()], s)
@@ -590,6 +595,12 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         Coll(f) => {
             return Err(QuarryError::Internal(format!(
                 "{} needs its result type: evaluate it through collections::evaluate",
+                f.name()
+            )))
+        }
+        Interval(f) => {
+            return Err(QuarryError::Internal(format!(
+                "{} needs its result type: evaluate it through interval::evaluate",
                 f.name()
             )))
         }

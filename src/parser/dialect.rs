@@ -1,10 +1,21 @@
 //! Quarry's SQL dialect: Databricks' (Spark SQL's) settings, plus Spark's integral
-//! division operator `a div b`.
+//! division operator `a div b`, Spark's interval literals (below) and interval type
+//! qualifiers (`CAST(x AS INTERVAL DAY TO SECOND)`).
+//!
+//! Interval literals as Spark's grammar has them (`multiUnitsInterval`,
+//! `unitToUnitInterval`, and the typed literal `INTERVAL 'string'`): `INTERVAL '1' DAY`,
+//! `INTERVAL -5 HOURS`, `INTERVAL '1-2' YEAR TO MONTH`, `INTERVAL 1 DAY 2 HOURS`,
+//! `INTERVAL '1 day 2 hours'`. sqlparser reads one value and unit only, and requires
+//! the unit; here a value is a signed number or string, and several `value unit` pairs
+//! become the one string Spark would parse them as (`'1 day 2 hours'`, no unit). A
+//! precision after the unit (`INTERVAL '90' DAY (3)`, SQL's form) is accepted and
+//! ignored.
 
 use std::any::TypeId;
 
-use sqlparser::ast::{BinaryOperator, Expr};
+use sqlparser::ast::{BinaryOperator, DateTimeField, Expr, Interval, UnaryOperator, Value};
 use sqlparser::dialect::{DatabricksDialect, Dialect, Precedence};
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
@@ -95,6 +106,17 @@ impl Dialect for SparkDialect {
     fn supports_pipe_operator(&self) -> bool {
         D.supports_pipe_operator()
     }
+    fn supports_interval_options(&self) -> bool {
+        true
+    }
+    fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+        let is_interval = matches!(&parser.peek_token_ref().token,
+            Token::Word(w) if w.keyword == Keyword::INTERVAL && w.quote_style.is_none());
+        if is_interval && value_end(parser, 1).is_some() {
+            return Some(parse_interval(parser));
+        }
+        D.parse_prefix(parser)
+    }
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
         if next_is_div(parser) {
             return Some(Ok(self.prec_value(Precedence::MulDivModOp)));
@@ -121,4 +143,159 @@ impl Dialect for SparkDialect {
         }
         D.parse_infix(parser, expr, precedence)
     }
+}
+
+/// When an interval value (`[+|-]` then a number or a string) starts `n` tokens ahead:
+/// the offset just past it.
+fn value_end(parser: &Parser, n: usize) -> Option<usize> {
+    let mut k = n;
+    if matches!(
+        parser.peek_nth_token_ref(k).token,
+        Token::Minus | Token::Plus
+    ) {
+        k += 1;
+    }
+    match parser.peek_nth_token_ref(k).token {
+        Token::Number(..) | Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) => {
+            Some(k + 1)
+        }
+        _ => None,
+    }
+}
+
+/// The interval unit `n` tokens ahead (`day`, `DAYS`, ...), as sqlparser's field.
+fn unit_at(parser: &Parser, n: usize) -> Option<(DateTimeField, &'static str)> {
+    let Token::Word(w) = &parser.peek_nth_token_ref(n).token else {
+        return None;
+    };
+    if w.quote_style.is_some() {
+        return None;
+    }
+    let lower = w.value.to_ascii_lowercase();
+    Some(match lower.strip_suffix('s').unwrap_or(&lower) {
+        "year" => (DateTimeField::Year, "year"),
+        "month" => (DateTimeField::Month, "month"),
+        "week" => (DateTimeField::Week(None), "week"),
+        "day" => (DateTimeField::Day, "day"),
+        "hour" => (DateTimeField::Hour, "hour"),
+        "minute" => (DateTimeField::Minute, "minute"),
+        "second" => (DateTimeField::Second, "second"),
+        "millisecond" => (DateTimeField::Millisecond, "millisecond"),
+        "microsecond" => (DateTimeField::Microsecond, "microsecond"),
+        _ => return None,
+    })
+}
+
+fn interval_of(value: Expr, leading: Option<DateTimeField>, last: Option<DateTimeField>) -> Expr {
+    Expr::Interval(Interval {
+        value: Box::new(value),
+        leading_field: leading,
+        leading_precision: None,
+        last_field: last,
+        fractional_seconds_precision: None,
+    })
+}
+
+/// Spark's interval literal, the parser at `INTERVAL` (see the module docs).
+fn parse_interval(parser: &mut Parser) -> Result<Expr, ParserError> {
+    parser.next_token(); // INTERVAL
+                         // (the value as an expression, as Spark's string of it, the unit)
+    let mut pairs: Vec<(Expr, String, DateTimeField, &'static str)> = vec![];
+    loop {
+        let negative = match parser.peek_token_ref().token {
+            Token::Minus => {
+                parser.next_token();
+                true
+            }
+            Token::Plus => {
+                parser.next_token();
+                false
+            }
+            _ => false,
+        };
+        let tok = parser.next_token();
+        let (value, text, is_string) = match tok.token {
+            Token::Number(n, long) => (Value::Number(n.clone(), long), n, false),
+            Token::SingleQuotedString(s) => (Value::SingleQuotedString(s.clone()), s, true),
+            Token::DoubleQuotedString(s) => (Value::SingleQuotedString(s.clone()), s, true),
+            other => {
+                return Err(ParserError::ParserError(format!(
+                    "Expected: an interval value, found: {other}{}",
+                    tok.span.start
+                )))
+            }
+        };
+        let mut expr = Expr::value(value);
+        if negative {
+            expr = Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr: Box::new(expr),
+            };
+        }
+        let Some((field, unit)) = unit_at(parser, 0) else {
+            if pairs.is_empty() && is_string {
+                // the typed literal INTERVAL '1 day 2 hours'
+                return Ok(interval_of(expr, None, None));
+            }
+            let t = parser.peek_token();
+            return Err(ParserError::ParserError(format!(
+                "Expected: an interval unit (YEAR, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND, MICROSECOND), found: {}{}",
+                t.token, t.span.start
+            )));
+        };
+        parser.next_token();
+        // SQL's precision, `DAY (3)`: accepted, not used
+        if parser.peek_token_ref().token == Token::LParen
+            && matches!(parser.peek_nth_token_ref(1).token, Token::Number(..))
+            && parser.peek_nth_token_ref(2).token == Token::RParen
+        {
+            for _ in 0..3 {
+                parser.next_token();
+            }
+        }
+        if pairs.is_empty() && parser.parse_keyword(Keyword::TO) {
+            let Some((last, _)) = unit_at(parser, 0) else {
+                let t = parser.peek_token();
+                return Err(ParserError::ParserError(format!(
+                    "Expected: an interval field after TO, found: {}{}",
+                    t.token, t.span.start
+                )));
+            };
+            parser.next_token();
+            return Ok(interval_of(expr, Some(field), Some(last)));
+        }
+        // Spark: a sign before a string negates the string's own sign
+        let signed = match (negative, text.strip_prefix('-')) {
+            (false, _) => text,
+            (true, Some(rest)) => rest.to_string(),
+            (true, None) => format!("-{text}"),
+        };
+        pairs.push((expr, signed, field, unit));
+        match value_end(parser, 0) {
+            Some(k) if unit_at(parser, k).is_some() => continue,
+            _ => break,
+        }
+    }
+    if pairs.len() == 1 {
+        let (expr, _, field, _) = pairs.remove(0);
+        return Ok(interval_of(expr, Some(field), None));
+    }
+    // several pairs: the string Spark parses them as
+    let mut text = String::new();
+    for (_, v, _, unit) in &pairs {
+        if v.chars().any(char::is_alphabetic) {
+            return Err(ParserError::ParserError(format!(
+                "[INVALID_INTERVAL_FORMAT] the interval value '{v}' has letters in it"
+            )));
+        }
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&format!("{v} {unit}"));
+    }
+    Ok(interval_of(
+        Expr::value(Value::SingleQuotedString(text)),
+        None,
+        None,
+    ))
 }

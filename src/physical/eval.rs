@@ -181,6 +181,9 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
                 scalar::ScalarFunc::Coll(f) => {
                     crate::functions::collections::evaluate(*f, &arrays, n, data_type)?
                 }
+                scalar::ScalarFunc::Interval(f) => {
+                    crate::functions::interval::evaluate(*f, &arrays, n, data_type)?
+                }
                 f => scalar::evaluate(*f, &arrays, n)?,
             };
             if out.data_type() != data_type {
@@ -208,6 +211,9 @@ pub fn evaluate_predicate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Res
 pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     if a.data_type() == to {
         return Ok(a.clone());
+    }
+    if let Some(r) = crate::functions::interval::cast_generic(a, to) {
+        return r;
     }
     // a wider decimal of the same scale holds the same values: only the type changes
     if let (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) = (a.data_type(), to) {
@@ -433,6 +439,11 @@ fn binary(
         BinOp::GtEq => Arc::new(cmp::gt_eq(&l, &r)?),
         BinOp::NullSafeEq => Arc::new(cmp::not_distinct(&l, &r)?),
         _ if matches!(out, DataType::Decimal128(..)) => decimal_arith(op, &l, &r, out, n)?,
+        // interval results overflow as errors, as Spark's (integers wrap in non-ANSI mode)
+        BinOp::Plus if crate::functions::interval::is_ansi_interval(out) => numeric::add(&l, &r)?,
+        BinOp::Minus if crate::functions::interval::is_ansi_interval(out) => {
+            numeric::sub(&l, &r)?
+        }
         BinOp::Plus => numeric::add_wrapping(&l, &r)?,
         BinOp::Minus => numeric::sub_wrapping(&l, &r)?,
         BinOp::Multiply => numeric::mul_wrapping(&l, &r)?,

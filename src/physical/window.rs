@@ -429,13 +429,27 @@ fn frames(
             return Err(QuarryError::Analysis("[DATATYPE_MISMATCH.RANGE_FRAME_MULTI_ORDER] A RANGE window frame with value boundaries cannot be used in a window specification with multiple order by expressions".into()));
         }
         let k = &order_keys[0];
-        if !crate::types::is_numeric(k.data_type()) {
-            return Err(QuarryError::NotSupported(format!(
-                "RANGE frames with offsets over a {} ORDER BY key",
-                crate::types::type_name(k.data_type())
-            )));
-        }
-        let v = cast_array(k, &DataType::Float64)?;
+        // dates and timestamps as microseconds (the binder made their offsets day-time
+        // intervals, in microseconds)
+        let v = match k.data_type() {
+            DataType::Timestamp(..) => {
+                cast_array(&cast_array(k, &DataType::Int64)?, &DataType::Float64)?
+            }
+            DataType::Date32 => {
+                let days = cast_array(&cast_array(k, &DataType::Int32)?, &DataType::Float64)?;
+                Arc::new(arrow::compute::kernels::numeric::mul(
+                    &days,
+                    &Float64Array::new_scalar(86_400_000_000.0),
+                )?)
+            }
+            t if crate::types::is_numeric(t) => cast_array(k, &DataType::Float64)?,
+            t => {
+                return Err(QuarryError::NotSupported(format!(
+                    "RANGE frames with offsets over a {} ORDER BY key",
+                    crate::types::type_name(t)
+                )))
+            }
+        };
         Some((v.as_primitive::<Float64Type>().clone(), &w.order_by[0]))
     } else {
         None

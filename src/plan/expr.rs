@@ -657,6 +657,47 @@ impl fmt::Display for Expr {
                         write!(f, "named_struct({})", parts.join(", "))
                     }
                     (ScalarFunc::Coll(C::Subscript), _) => write!(f, "{}[{}]", a[0], a[1]),
+                    (ScalarFunc::Interval(i), _) => {
+                        use crate::functions::interval::{self as iv, IntervalFunc as I};
+                        use arrow::array::AsArray;
+                        match (i, args.first()) {
+                            (I::Qualified(q), Some(Expr::Literal(v))) if !v.is_null() => {
+                                let v = &v.0;
+                                let text = match iv::format_value(v.as_ref(), 0) {
+                                    Some(_) if q.is_year_month() => iv::ansi_year_month(
+                                        v.as_primitive::<arrow::datatypes::IntervalYearMonthType>().value(0),
+                                        *q,
+                                    ),
+                                    Some(_) => iv::ansi_day_time(
+                                        v.as_primitive::<arrow::datatypes::DurationMicrosecondType>().value(0),
+                                        *q,
+                                    ),
+                                    None => a[0].clone(),
+                                };
+                                write!(f, "{text}")
+                            }
+                            (I::Qualified(_), _) => write!(f, "{}", a[0]),
+                            (I::CastTo { to, try_cast }, _) => write!(
+                                f,
+                                "{}({} AS {})",
+                                if *try_cast { "TRY_CAST" } else { "CAST" },
+                                a[0],
+                                to.type_name()
+                            ),
+                            (I::CastFrom { from, try_cast }, _) => write!(
+                                f,
+                                "{}({} AS {} FROM {})",
+                                if *try_cast { "TRY_CAST" } else { "CAST" },
+                                a[0],
+                                type_name(data_type),
+                                from.type_name()
+                            ),
+                            (I::Multiply, _) => write!(f, "({} * {})", a[0], a[1]),
+                            (I::Divide, _) => write!(f, "({} / {})", a[0], a[1]),
+                            (I::SubtractDates, _) => write!(f, "({} - {})", a[0], a[1]),
+                            _ => write!(f, "{}({})", func.name(), a.join(", ")),
+                        }
+                    }
                     _ => write!(f, "{}({})", func.name(), a.join(", ")),
                 }
             }
