@@ -455,22 +455,56 @@ fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Exp
         .first()
         .cloned()
         .ok_or_else(|| QuarryError::Internal("scalar subquery without columns".into()))?;
-    let (right, conds, aggregated) = match pull_up(sub.clone(), &outer, ThroughAggregate::Any) {
-        Ok(r) => r,
-        // a non-equality correlation below a global aggregate: aggregate per distinct
-        // outer value instead
-        Err(QuarryError::NotSupported(m)) if m.starts_with("the correlated condition") => {
-            domain_aggregate(&plan, sub, &outer)?
-        }
-        Err(e) => return Err(e),
-    };
+    let (right, conds, aggregated) = pull_up_aggregate(&plan, sub, &outer)?;
     if !aggregated {
         return Err(QuarryError::Analysis(
             "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.CORRELATED_SCALAR_SUBQUERY] Correlated scalar subqueries must be aggregated to return at most one row".into(),
         ));
     }
-    // the value on an empty group (COUNT gives 0, not NULL): Project over Aggregate only
-    let empty_value = match &right {
+    let (joined, mut values) = left_join_with_defaults(plan, right, conds, &outer, &[value])?;
+    let v = values
+        .pop()
+        .ok_or_else(|| QuarryError::Internal("scalar subquery value".into()))?;
+    Ok((joined, v))
+}
+
+/// `pull_up` for a subquery that may aggregate; a non-equality correlation below a
+/// global aggregate aggregates per distinct outer value instead ([`domain_aggregate`]).
+fn pull_up_aggregate(
+    outer_plan: &LogicalPlan,
+    sub: &LogicalPlan,
+    outer: &HashSet<ColumnId>,
+) -> Result<(LogicalPlan, Vec<Expr>, bool)> {
+    match pull_up(sub.clone(), outer, ThroughAggregate::Any) {
+        Ok(r) => Ok(r),
+        Err(QuarryError::NotSupported(m)) if m.starts_with("the correlated condition") => {
+            domain_aggregate(outer_plan, sub, outer)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Left-join `plan` with the decorrelated global aggregate `right` on `conds`; returns
+/// the join and, for each of `cols` (columns of `right`), the expression of its value:
+/// on an outer row no inner row matched, the aggregate's value over no rows (COUNT
+/// gives 0, not NULL: Spark's "count bug" handling, through a `__matched` marker).
+fn left_join_with_defaults(
+    plan: LogicalPlan,
+    right: LogicalPlan,
+    conds: Vec<Expr>,
+    outer: &HashSet<ColumnId>,
+    cols: &[Column],
+) -> Result<(LogicalPlan, Vec<Expr>)> {
+    // the value on an empty group: Project over Aggregate only
+    let empty_value = |value: &Column| match &right {
+        LogicalPlan::Aggregate { aggs, .. } => {
+            aggs.iter()
+                .find(|(_, ac)| ac.id == value.id)
+                .map(|(a, c)| match a.func {
+                    AggFunc::Count => Expr::Literal(ScalarValue::from_i64(0)),
+                    _ => Expr::Literal(ScalarValue::null(&c.data_type)),
+                })
+        }
         LogicalPlan::Project { input, exprs } => match input.as_ref() {
             LogicalPlan::Aggregate { aggs, .. } => {
                 exprs.iter().find(|(_, c)| c.id == value.id).map(|(e, _)| {
@@ -490,10 +524,15 @@ fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Exp
         },
         _ => None,
     };
-    let needs_default = empty_value.as_ref().is_some_and(|e| {
-        !matches!(e, Expr::Literal(v) if v.is_null()) && e.column_ids().is_empty()
-    });
-    let (right, marker) = if needs_default {
+    let defaults: Vec<Option<Expr>> = cols
+        .iter()
+        .map(|c| {
+            empty_value(c).filter(|e| {
+                !matches!(e, Expr::Literal(v) if v.is_null()) && e.column_ids().is_empty()
+            })
+        })
+        .collect();
+    let (right, marker) = if defaults.iter().any(Option::is_some) {
         let m = Column::new("__matched", arrow::datatypes::DataType::Boolean, true);
         let mut exprs: Vec<(Expr, Column)> = right
             .schema()
@@ -511,7 +550,7 @@ fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Exp
     } else {
         (right, None)
     };
-    let (on, residual) = split_join_keys(conds, &outer, &ids_of(&right))?;
+    let (on, residual) = split_join_keys(conds, outer, &ids_of(&right))?;
     let joined = LogicalPlan::Join {
         left: Box::new(plan),
         right: Box::new(right),
@@ -519,20 +558,204 @@ fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Exp
         on,
         filter: Expr::conjunction(residual),
     };
-    let mut v = value.clone();
-    v.nullable = true;
-    let result = match (marker, empty_value) {
-        (Some(m), Some(d)) => {
-            let d = crate::binder::coerce::cast_to(d, &v.data_type)?;
-            Expr::Case {
-                whens: vec![(Expr::IsNull(Box::new(Expr::Column(m))), d)],
-                else_expr: Some(Box::new(Expr::Column(v.clone()))),
-                data_type: v.data_type.clone(),
+    let mut values = vec![];
+    for (c, d) in cols.iter().zip(defaults) {
+        let mut v = c.clone();
+        v.nullable = true;
+        values.push(match (&marker, d) {
+            (Some(m), Some(d)) => {
+                let d = crate::binder::coerce::cast_to(d, &v.data_type)?;
+                Expr::Case {
+                    whens: vec![(Expr::IsNull(Box::new(Expr::Column(m.clone()))), d)],
+                    else_expr: Some(Box::new(Expr::Column(v.clone()))),
+                    data_type: v.data_type.clone(),
+                }
             }
+            _ => Expr::Column(v),
+        });
+    }
+    Ok((joined, values))
+}
+
+/// Whether `plan` computes one row whatever its input: an aggregate without GROUP BY
+/// under projections, filters and sorts (a filter above it may still drop the row,
+/// which decorrelation keeps as a condition).
+fn is_global_aggregate(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Aggregate { group, .. } => group.is_empty(),
+        LogicalPlan::Project { input, .. } | LogicalPlan::Sort { input, .. } => {
+            is_global_aggregate(input)
         }
-        _ => Expr::Column(v),
+        _ => false,
+    }
+}
+
+/// Whether a filter (HAVING) sits over an aggregate without GROUP BY in `plan`.
+fn filters_global_aggregate(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Filter { input, .. } => {
+            is_global_aggregate(input) || filters_global_aggregate(input)
+        }
+        LogicalPlan::Project { input, .. } | LogicalPlan::Sort { input, .. } => {
+            filters_global_aggregate(input)
+        }
+        _ => false,
+    }
+}
+
+/// Join `left` with a correlated LATERAL subquery `sub` (whose free columns are
+/// `left`'s): Spark's and DuckDB's lateral join, decorrelated. The correlated
+/// conditions (in the subquery's WHERE, through projections, inner joins and one
+/// aggregate) become join conditions; an aggregate without GROUP BY gives one row per
+/// outer row (a left join, COUNT 0 where nothing matched); a top projection that uses
+/// outer columns is computed after the join. `jt` is Inner/Cross or Left (`LEFT JOIN
+/// LATERAL ... ON cond`), `on` the bound ON conjuncts (over `left` and `sub`'s columns).
+/// Returns the join and, for each column of `sub`'s output, the expression of its value.
+pub fn lateral_join(
+    left: LogicalPlan,
+    sub: &LogicalPlan,
+    jt: JoinType,
+    on: Vec<Expr>,
+) -> Result<(LogicalPlan, Vec<Expr>)> {
+    let outer = ids_of(&left);
+    let out_cols = sub.schema();
+    // a top projection over outer columns is evaluated after the join
+    let (body, top) = match sub {
+        LogicalPlan::Project { input, exprs }
+            if exprs.iter().any(|(e, _)| refs_outer(e, &outer)) =>
+        {
+            (input.as_ref(), Some(exprs))
+        }
+        _ => (sub, None),
     };
-    Ok((joined, result))
+    let global = is_global_aggregate(body);
+    if !global && filters_global_aggregate(body) {
+        return Err(QuarryError::NotSupported(
+            "a correlated LATERAL subquery with HAVING over an aggregate without GROUP BY".into(),
+        ));
+    }
+    let body_cols = body.schema();
+    // a column of the lateral's output as the body computes it
+    let top_expr = |c: &Column| -> Option<Expr> {
+        top.and_then(|exprs| {
+            exprs
+                .iter()
+                .find(|(_, o)| o.id == c.id)
+                .map(|(e, _)| e.clone())
+        })
+    };
+    let through_top = |e: Expr| match top {
+        None => e,
+        Some(_) => e.transform(&mut |x| match &x {
+            Expr::Column(c) => top_expr(c).unwrap_or(x),
+            _ => x,
+        }),
+    };
+    let mut marker = None;
+    let (joined, values) = if global {
+        let (right, conds, _) = pull_up_aggregate(&left, body, &outer)?;
+        left_join_with_defaults(left, right, conds, &outer, &body_cols)?
+    } else {
+        let (right, mut conds, _) = pull_up(body.clone(), &outer, ThroughAggregate::Any)?;
+        // the ON condition joins the correlated ones (over the body's columns)
+        conds.extend(on.iter().cloned().map(&through_top));
+        // outer-only expressions of the SELECT list are NULL on an unmatched outer row
+        let right = if top.is_some() && jt == JoinType::Left {
+            let m = Column::new("__matched", arrow::datatypes::DataType::Boolean, true);
+            let mut exprs: Vec<(Expr, Column)> = right
+                .schema()
+                .into_iter()
+                .map(|c| (Expr::Column(c.clone()), c))
+                .collect();
+            exprs.push((Expr::Literal(ScalarValue::from_bool(true)), m.clone()));
+            marker = Some(m);
+            LogicalPlan::Project {
+                input: Box::new(right),
+                exprs,
+            }
+        } else {
+            right
+        };
+        let (keys, residual) = split_join_keys(conds, &outer, &ids_of(&right))?;
+        let join_type = match (jt, keys.is_empty() && residual.is_empty()) {
+            (JoinType::Left, _) => JoinType::Left,
+            (_, true) => JoinType::Cross,
+            _ => JoinType::Inner,
+        };
+        let joined = LogicalPlan::Join {
+            left: Box::new(left),
+            right: Box::new(right),
+            join_type,
+            on: keys,
+            filter: Expr::conjunction(residual),
+        };
+        let values = body_cols.iter().map(|c| Expr::Column(c.clone())).collect();
+        (joined, values)
+    };
+    // the body's columns by their values
+    let substitute = |e: Expr, cols: &[Column], vals: &[Expr]| {
+        e.transform(&mut |x| match &x {
+            Expr::Column(c) => match cols.iter().position(|b| b.id == c.id) {
+                Some(i) => vals[i].clone(),
+                None => x,
+            },
+            _ => x,
+        })
+    };
+    let mut values: Vec<Expr> = out_cols
+        .iter()
+        .map(|c| {
+            let v = match top {
+                Some(_) => top_expr(c).map(|e| substitute(e, &body_cols, &values)),
+                None => body_cols
+                    .iter()
+                    .position(|b| b.id == c.id)
+                    .map(|i| values[i].clone()),
+            }
+            .ok_or_else(|| QuarryError::Internal("lateral output column".into()))?;
+            Ok(match &marker {
+                Some(m) => {
+                    let t = v.data_type();
+                    Expr::Case {
+                        whens: vec![(Expr::IsNotNull(Box::new(Expr::Column(m.clone()))), v)],
+                        else_expr: None,
+                        data_type: t,
+                    }
+                }
+                None => v,
+            })
+        })
+        .collect::<Result<_>>()?;
+    // a global aggregate gives one row per outer row: its ON condition applies after
+    let mut plan = joined;
+    if global && !on.is_empty() {
+        let cond = Expr::conjunction(
+            on.into_iter()
+                .map(|c| substitute(c, &out_cols, &values))
+                .collect(),
+        )
+        .ok_or_else(|| QuarryError::Internal("lateral ON".into()))?;
+        if jt == JoinType::Left {
+            // the lateral's columns are NULL where ON fails
+            values = values
+                .into_iter()
+                .map(|v| {
+                    let t = v.data_type();
+                    Expr::Case {
+                        whens: vec![(cond.clone(), v)],
+                        else_expr: None,
+                        data_type: t,
+                    }
+                })
+                .collect();
+        } else {
+            plan = LogicalPlan::Filter {
+                input: Box::new(plan),
+                predicate: cond,
+            };
+        }
+    }
+    Ok((plan, values))
 }
 
 /// Decorrelate `Project(Aggregate(global, input))` whose input has correlated conditions

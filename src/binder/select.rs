@@ -160,7 +160,12 @@ impl Binder<'_> {
         } else {
             let mut acc: Option<(LogicalPlan, Scope)> = None;
             for twj in &s.from {
-                let (p, sc) = self.bind_table_with_joins(twj, outer)?;
+                // a LATERAL subquery sees the FROM items to its left: bound after them
+                if has_lateral(twj) {
+                    acc = Some(self.bind_table_with_joins(acc.take(), twj, outer)?);
+                    continue;
+                }
+                let (p, sc) = self.bind_table_with_joins(None, twj, outer)?;
                 acc = Some(match acc {
                     None => (p, sc),
                     Some((lp, ls)) => {
@@ -788,14 +793,35 @@ impl Binder<'_> {
         ))
     }
 
+    /// Bind `twj`; `left` (the FROM items before it, cross-joined first) is given when
+    /// `twj` has a LATERAL subquery, which may refer to them.
     fn bind_table_with_joins(
         &mut self,
+        left: Option<(LogicalPlan, Scope)>,
         twj: &ast::TableWithJoins,
         outer: &[Scope],
     ) -> Result<(LogicalPlan, Scope)> {
-        let (mut plan, mut scope) = self.bind_table_factor(&twj.relation, outer)?;
+        let (mut plan, mut scope) = match left {
+            Some((lp, ls)) if is_lateral(&twj.relation) => {
+                self.bind_lateral(lp, ls, &twj.relation, JoinType::Cross, None, outer)?
+            }
+            Some((lp, ls)) => {
+                let (p, sc) = self.bind_table_factor(&twj.relation, outer)?;
+                let joined = ls.join(&sc);
+                (
+                    LogicalPlan::Join {
+                        left: Box::new(lp),
+                        right: Box::new(p),
+                        join_type: JoinType::Cross,
+                        on: vec![],
+                        filter: None,
+                    },
+                    joined,
+                )
+            }
+            None => self.bind_table_factor(&twj.relation, outer)?,
+        };
         for j in &twj.joins {
-            let (rp, rs) = self.bind_table_factor(&j.relation, outer)?;
             use ast::JoinOperator as J;
             let (jt, constraint) = match &j.join_operator {
                 J::Join(c) | J::Inner(c) => (JoinType::Inner, Some(c)),
@@ -814,11 +840,124 @@ impl Binder<'_> {
                     ))
                 }
             };
-            let (p, s) = self.bind_join(plan, scope, rp, rs, jt, constraint, outer)?;
+            let (p, s) = if is_lateral(&j.relation) {
+                self.bind_lateral(plan, scope, &j.relation, jt, constraint, outer)?
+            } else {
+                let (rp, rs) = self.bind_table_factor(&j.relation, outer)?;
+                self.bind_join(plan, scope, rp, rs, jt, constraint, outer)?
+            };
             plan = p;
             scope = s;
         }
         Ok((plan, scope))
+    }
+
+    /// `left JOIN LATERAL (subquery) alias [ON cond]` (also `left, LATERAL (...)`): the
+    /// subquery may refer to `left`'s columns; a correlated one is decorrelated into a
+    /// join ([`super::decorrelate::lateral_join`]).
+    #[allow(clippy::too_many_arguments)]
+    fn bind_lateral(
+        &mut self,
+        lp: LogicalPlan,
+        ls: Scope,
+        tf: &ast::TableFactor,
+        jt: JoinType,
+        constraint: Option<&ast::JoinConstraint>,
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Scope)> {
+        let ast::TableFactor::Derived {
+            subquery, alias, ..
+        } = tf
+        else {
+            return Err(QuarryError::Internal("LATERAL over a non-subquery".into()));
+        };
+        let mut sub_outer = outer.to_vec();
+        sub_outer.push(ls.clone());
+        let (sub, cols) = self.bind_query_with_outer(subquery, &sub_outer)?;
+        let q = alias
+            .as_ref()
+            .map(|a| a.name.value.to_ascii_lowercase())
+            .unwrap_or_default();
+        let col_aliases = alias_columns(alias);
+        let left_ids: std::collections::HashSet<usize> = ls.cols.iter().map(|c| c.col.id).collect();
+        if !super::decorrelate::is_correlated(&sub, &left_ids)? {
+            let (rp, rs) = aliased(sub, cols, &col_aliases, &q)?;
+            return self.bind_join(lp, ls, rp, rs, jt, constraint, outer);
+        }
+        if !matches!(jt, JoinType::Inner | JoinType::Cross | JoinType::Left) {
+            return Err(QuarryError::NotSupported(format!(
+                "{jt:?} JOIN LATERAL (inner, cross and left lateral joins are)"
+            )));
+        }
+        if !col_aliases.is_empty() && col_aliases.len() != cols.len() {
+            return Err(QuarryError::Analysis(format!(
+                "[ASSIGNMENT_ARITY_MISMATCH] `{q}` has {} columns but {} column aliases were given",
+                cols.len(),
+                col_aliases.len()
+            )));
+        }
+        // the lateral's output columns, as the query sees them
+        let out_cols: Vec<Column> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let name = col_aliases
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| c.name.clone());
+                Column::new(name, c.data_type.clone(), true)
+            })
+            .collect();
+        let sub_scope = Scope::new(Some(&q), &out_cols);
+        let both = ls.join(&sub_scope);
+        let on: Vec<Expr> = match constraint {
+            None | Some(ast::JoinConstraint::None) => vec![],
+            Some(ast::JoinConstraint::On(e)) => {
+                let cx = ExprCtx {
+                    scope: &both,
+                    outer,
+                    agg: None,
+                    clause: "the join condition",
+                    windows: None,
+                };
+                // over the subquery's own columns, which the decorrelation knows
+                cast_bool(self.bind_expr(e, &cx)?)?
+                    .transform(&mut |x| match &x {
+                        Expr::Column(c) => match out_cols.iter().position(|o| o.id == c.id) {
+                            Some(i) => Expr::Column(cols[i].clone()),
+                            None => x,
+                        },
+                        _ => x,
+                    })
+                    .split_conjunction()
+            }
+            Some(_) => {
+                return Err(QuarryError::NotSupported(
+                    "USING or NATURAL with a LATERAL subquery; use ON".into(),
+                ))
+            }
+        };
+        let left_cols = lp.schema();
+        let sub_schema = sub.schema();
+        let (joined, values) = super::decorrelate::lateral_join(lp, &sub, jt, on)?;
+        let mut exprs: Vec<(Expr, Column)> = left_cols
+            .into_iter()
+            .map(|c| (Expr::Column(c.clone()), c))
+            .collect();
+        for (c, o) in cols.iter().zip(&out_cols) {
+            let i = sub_schema
+                .iter()
+                .position(|x| x.id == c.id)
+                .ok_or_else(|| QuarryError::Internal("lateral column".into()))?;
+            exprs.push((values[i].clone(), o.clone()));
+        }
+        Ok((
+            LogicalPlan::Project {
+                input: Box::new(joined),
+                exprs,
+            },
+            both,
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1122,9 +1261,8 @@ impl Binder<'_> {
                 alias,
                 ..
             } => {
-                if *lateral {
-                    return Err(QuarryError::NotSupported("LATERAL subqueries".into()));
-                }
+                // (a LATERAL subquery first in FROM has nothing to refer to)
+                let _ = lateral;
                 let (plan, cols) = self.bind_query_with_outer(subquery, outer)?;
                 let q = alias
                     .as_ref()
@@ -1137,7 +1275,7 @@ impl Binder<'_> {
                 table_with_joins,
                 alias,
             } => {
-                let (plan, scope) = self.bind_table_with_joins(table_with_joins, outer)?;
+                let (plan, scope) = self.bind_table_with_joins(None, table_with_joins, outer)?;
                 match alias {
                     None => Ok((plan, scope)),
                     Some(a) => {
@@ -1184,6 +1322,16 @@ impl Binder<'_> {
             }
         }
     }
+}
+
+/// Whether `tf` is a `LATERAL (subquery)`.
+fn is_lateral(tf: &ast::TableFactor) -> bool {
+    matches!(tf, ast::TableFactor::Derived { lateral: true, .. })
+}
+
+/// Whether `twj` holds a LATERAL subquery (first or in a join).
+fn has_lateral(twj: &ast::TableWithJoins) -> bool {
+    is_lateral(&twj.relation) || twj.joins.iter().any(|j| is_lateral(&j.relation))
 }
 
 fn check_wildcard_opts(o: &ast::WildcardAdditionalOptions) -> Result<()> {

@@ -441,9 +441,7 @@ fn binary(
         _ if matches!(out, DataType::Decimal128(..)) => decimal_arith(op, &l, &r, out, n)?,
         // interval results overflow as errors, as Spark's (integers wrap in non-ANSI mode)
         BinOp::Plus if crate::functions::interval::is_ansi_interval(out) => numeric::add(&l, &r)?,
-        BinOp::Minus if crate::functions::interval::is_ansi_interval(out) => {
-            numeric::sub(&l, &r)?
-        }
+        BinOp::Minus if crate::functions::interval::is_ansi_interval(out) => numeric::sub(&l, &r)?,
         BinOp::Plus => numeric::add_wrapping(&l, &r)?,
         BinOp::Minus => numeric::sub_wrapping(&l, &r)?,
         BinOp::Multiply => numeric::mul_wrapping(&l, &r)?,
