@@ -432,11 +432,30 @@ impl Binder<'_> {
                 if *any {
                     return Err(QuarryError::NotSupported("LIKE ANY".into()));
                 }
-                if escape_char.is_some() {
-                    return Err(QuarryError::NotSupported("LIKE ... ESCAPE".into()));
-                }
                 let x = cast_to(self.bind_inner(expr, cx)?, &DataType::Utf8)?;
-                let p = cast_to(self.bind_inner(pattern, cx)?, &DataType::Utf8)?;
+                let mut p = cast_to(self.bind_inner(pattern, cx)?, &DataType::Utf8)?;
+                if let Some(esc) = escape_char {
+                    // Spark: one constant character; the pattern is rewritten to `\` escapes
+                    let c = match self.bind_inner(esc, cx)? {
+                        Expr::Literal(v) => v.as_str().and_then(|s| {
+                            let mut chars = s.chars();
+                            chars.next().filter(|_| chars.next().is_none())
+                        }),
+                        _ => None,
+                    }
+                    .ok_or_else(|| {
+                        QuarryError::Analysis(format!(
+                            "[INVALID_ESCAPE_CHAR] the escape character of LIKE must be a string literal of length one, got {esc}"
+                        ))
+                    })?;
+                    p = scalar_call(
+                        ScalarFunc::Str(crate::functions::strings::StringFunc::LikeEscape(c)),
+                        vec![p],
+                    )?;
+                    if let Expr::Function { .. } = &p {
+                        p = crate::optimizer::constant_folding::fold(p);
+                    }
+                }
                 Ok(Expr::Like {
                     expr: Box::new(x),
                     pattern: Box::new(p),

@@ -43,6 +43,9 @@ pub enum StringFunc {
     BitLength,
     OctetLength,
     LuhnCheck,
+    /// A LIKE pattern written with `ESCAPE c`, rewritten to the pattern with `\`
+    /// escapes that the LIKE kernels read (see [`like_escape`]).
+    LikeEscape(char),
     /// `btrim(str, chars)` and `TRIM(BOTH chars FROM str)`.
     TrimChars,
     /// `TRIM(LEADING chars FROM str)`.
@@ -97,6 +100,7 @@ impl StringFunc {
             BitLength => "bit_length",
             OctetLength => "octet_length",
             LuhnCheck => "luhn_check",
+            LikeEscape(_) => "like_escape",
             TrimChars => "btrim",
             LTrimChars => "ltrim",
             RTrimChars => "rtrim",
@@ -263,6 +267,10 @@ impl StringFunc {
             LuhnCheck => {
                 want(1, 1)?;
                 (vec![s], DataType::Boolean)
+            }
+            LikeEscape(_) => {
+                want(1, 1)?;
+                (vec![s.clone()], s)
             }
             TrimChars | LTrimChars | RTrimChars => {
                 want(1, 2)?;
@@ -1080,6 +1088,12 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 .map(|v| v.map(luhn))
                 .collect::<BooleanArray>(),
         ),
+        LikeEscape(esc) => Arc::new(
+            strings(&args[0])?
+                .iter()
+                .map(|v| v.map(|p| like_escape(p, esc)).transpose())
+                .collect::<Result<StringArray>>()?,
+        ),
         TrimChars | LTrimChars | RTrimChars => {
             let st = strings(&args[0])?;
             let chars = args.get(1).map(strings).transpose()?;
@@ -1560,4 +1574,42 @@ pub fn spark_xxhash64(a: &dyn Array, i: usize, seed: u64) -> Result<u64> {
             )))
         }
     })
+}
+
+/// A LIKE pattern with escape character `esc` (`LIKE 'a!%' ESCAPE '!'`) as the same
+/// pattern escaped with `\` (Spark's default escape, which arrow's LIKE reads). As
+/// Spark's `StringUtils.escapeLikeRegex`, the escape may only precede `_`, `%` or
+/// itself, and may not end the pattern.
+pub fn like_escape(pattern: &str, esc: char) -> Result<String> {
+    if esc == '\\' {
+        return Ok(pattern.to_string());
+    }
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut it = pattern.chars();
+    while let Some(c) = it.next() {
+        if c == esc {
+            match it.next() {
+                Some(n @ ('%' | '_')) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                Some(n) if n == esc => out.push(n),
+                Some(n) => {
+                    return Err(QuarryError::Execution(format!(
+                        "[INVALID_FORMAT.ESC_IN_THE_MIDDLE] the pattern '{pattern}' is invalid: the escape character is not allowed to precede '{n}'"
+                    )))
+                }
+                None => {
+                    return Err(QuarryError::Execution(format!(
+                        "[INVALID_FORMAT.ESC_AT_THE_END] the pattern '{pattern}' is invalid: it is not allowed to end with the escape character"
+                    )))
+                }
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
 }
