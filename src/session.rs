@@ -220,6 +220,7 @@ impl Session {
             storage: self.catalog.storage.clone(),
             scans: Default::default(),
             reuse: Default::default(),
+            worktables: Default::default(),
         }
     }
 

@@ -52,8 +52,12 @@ pub struct BindContext<'a> {
 /// Binds queries. One binder per statement.
 pub struct Binder<'a> {
     pub ctx: &'a BindContext<'a>,
-    /// CTEs in scope, innermost last: name -> (query, column aliases).
-    ctes: Vec<HashMap<String, (ast::Query, Vec<String>)>>,
+    /// CTEs in scope, innermost last: name -> (query, column aliases, declared under
+    /// WITH RECURSIVE).
+    ctes: Vec<HashMap<String, (ast::Query, Vec<String>, bool)>>,
+    /// Recursive CTEs whose recursive term is being bound, innermost last: (name, work
+    /// table id, the CTE's columns): a reference to the name there reads the work table.
+    recursive_frames: Vec<(String, usize, Vec<Column>)>,
     /// Views being expanded (to report recursive views).
     expanding: Vec<String>,
 }
@@ -63,6 +67,7 @@ impl<'a> Binder<'a> {
         Binder {
             ctx,
             ctes: vec![],
+            recursive_frames: vec![],
             expanding: vec![],
         }
     }
@@ -79,9 +84,6 @@ impl<'a> Binder<'a> {
         outer: &[Scope],
     ) -> Result<(LogicalPlan, Vec<Column>)> {
         let pushed = if let Some(with) = &q.with {
-            if with.recursive {
-                return Err(QuarryError::NotSupported("WITH RECURSIVE".into()));
-            }
             let mut m = HashMap::new();
             for cte in &with.cte_tables {
                 let aliases: Vec<String> = cte
@@ -93,7 +95,7 @@ impl<'a> Binder<'a> {
                 // bodies bind lazily at each reference (fresh column ids per use)
                 m.insert(
                     cte.alias.name.value.to_ascii_lowercase(),
-                    ((*cte.query).clone(), aliases),
+                    ((*cte.query).clone(), aliases, with.recursive),
                 );
             }
             self.ctes.push(m);
@@ -405,6 +407,87 @@ impl<'a> Binder<'a> {
         ))
     }
 
+    /// A CTE declared under WITH RECURSIVE: `anchor UNION [ALL] recursive term`, where
+    /// the recursive term names the CTE (its rounds read the previous round's rows,
+    /// [`LogicalPlan::RecursiveCte`]); the columns take the anchor's types. A body that
+    /// is not such a union, or whose second term does not name the CTE, is an ordinary
+    /// CTE.
+    fn bind_recursive_cte(
+        &mut self,
+        name: &str,
+        q: &ast::Query,
+        aliases: &[String],
+    ) -> Result<(LogicalPlan, Vec<Column>)> {
+        let ast::SetExpr::SetOperation {
+            op: ast::SetOperator::Union,
+            set_quantifier,
+            left,
+            right,
+        } = q.body.as_ref()
+        else {
+            return self.bind_query(q);
+        };
+        if q.order_by.is_some() || q.limit_clause.is_some() || q.with.is_some() {
+            return Err(QuarryError::NotSupported(
+                "ORDER BY, LIMIT or WITH around a recursive CTE's UNION".into(),
+            ));
+        }
+        let (anchor, acols) = self.bind_set_expr(left, &[])?;
+        if !aliases.is_empty() && aliases.len() != acols.len() {
+            return Err(QuarryError::Analysis(format!(
+                "[ASSIGNMENT_ARITY_MISMATCH] `{name}` has {} columns but {} column aliases were given",
+                acols.len(),
+                aliases.len()
+            )));
+        }
+        let template: Vec<Column> = acols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let n = aliases.get(i).cloned().unwrap_or_else(|| c.name.clone());
+                Column::new(n, c.data_type.clone(), true)
+            })
+            .collect();
+        let id = crate::plan::expr::next_id();
+        self.recursive_frames
+            .push((name.to_string(), id, template.clone()));
+        let r = self.bind_set_expr(right, &[]);
+        self.recursive_frames.pop();
+        let (rec, rcols) = r?;
+        if !reads_worktable(&rec, id) {
+            return self.bind_query(q);
+        }
+        if rcols.len() != acols.len() {
+            return Err(QuarryError::Analysis(format!(
+                "[NUM_COLUMNS_MISMATCH] the recursive term of `{name}` has {} columns, its anchor {}",
+                rcols.len(),
+                acols.len()
+            )));
+        }
+        let types: Vec<arrow::datatypes::DataType> =
+            acols.iter().map(|c| c.data_type.clone()).collect();
+        let rec = select::cast_columns(rec, &rcols, &types)?;
+        let columns: Vec<Column> = template
+            .iter()
+            .map(|c| Column::new(c.name.clone(), c.data_type.clone(), true))
+            .collect();
+        let distinct = !matches!(
+            set_quantifier,
+            ast::SetQuantifier::All | ast::SetQuantifier::AllByName
+        );
+        Ok((
+            LogicalPlan::RecursiveCte {
+                anchor: Box::new(anchor),
+                recursive: Box::new(rec),
+                columns: columns.clone(),
+                worktable: id,
+                distinct,
+                fetch: None,
+            },
+            columns,
+        ))
+    }
+
     /// Resolve a table name (CTE, temp view, catalog table or view) to a plan and scope.
     pub fn bind_table_name(
         &mut self,
@@ -418,14 +501,37 @@ impl<'a> Binder<'a> {
         if parts.len() == 1 {
             let name = &parts[0];
             for level in self.ctes.iter().rev() {
-                if let Some((q, aliases)) = level.get(name).cloned() {
+                if let Some((q, aliases, recursive)) = level.get(name).cloned() {
+                    // inside its own recursive term: the previous round's rows
+                    if let Some((_, id, cols)) =
+                        self.recursive_frames.iter().rev().find(|(n, ..)| n == name)
+                    {
+                        let fresh: Vec<Column> = cols
+                            .iter()
+                            .map(|c| Column::new(c.name.clone(), c.data_type.clone(), true))
+                            .collect();
+                        let plan = LogicalPlan::WorkTable {
+                            id: *id,
+                            columns: fresh.clone(),
+                        };
+                        return Ok((plan, Scope::new(Some(&qualifier), &fresh)));
+                    }
                     if self.expanding.contains(name) {
                         return Err(QuarryError::NotSupported(format!(
-                            "recursive reference to the CTE `{name}`"
+                            "recursive reference to the CTE `{name}`{}",
+                            if recursive {
+                                " outside its recursive term (WITH RECURSIVE t AS (anchor UNION [ALL] recursive term))"
+                            } else {
+                                " (declare it WITH RECURSIVE)"
+                            }
                         )));
                     }
                     self.expanding.push(name.clone());
-                    let r = self.bind_query(&q);
+                    let r = if recursive {
+                        self.bind_recursive_cte(name, &q, &aliases)
+                    } else {
+                        self.bind_query(&q)
+                    };
                     self.expanding.pop();
                     let (plan, cols) = r?;
                     return select::aliased(plan, cols, &aliases, &qualifier);
@@ -640,4 +746,10 @@ pub fn files_source(
         location: root.to_string(),
         statistics: None,
     }))
+}
+
+/// Whether `plan` reads work table `id` (a recursive CTE's previous round).
+fn reads_worktable(plan: &LogicalPlan, id: usize) -> bool {
+    matches!(plan, LogicalPlan::WorkTable { id: w, .. } if *w == id)
+        || plan.inputs().into_iter().any(|p| reads_worktable(p, id))
 }

@@ -1,7 +1,8 @@
 //! Limit pushdown: a LIMIT moves below row-by-row projections, two LIMITs merge into
 //! one, and a copy of `skip + fetch` goes into each branch of a UNION ALL and into the
 //! preserved side of an outer join (each of its rows yields at least one output row), so
-//! those inputs stop early. As Spark's `LimitPushDown` and `CombineLimits`.
+//! those inputs stop early; a recursive CTE stops its rounds once it has the rows. As
+//! Spark's `LimitPushDown` and `CombineLimits`.
 
 use super::OptimizerRule;
 use crate::error::Result;
@@ -55,6 +56,22 @@ fn limit(input: LogicalPlan, skip: usize, fetch: usize) -> LogicalPlan {
             input: Box::new(limit(*input, skip, fetch)),
             exprs,
         },
+        // a recursive CTE stops its rounds once it has given n rows
+        LogicalPlan::RecursiveCte {
+            anchor,
+            recursive,
+            columns,
+            worktable,
+            distinct,
+            fetch: f,
+        } => wrap(LogicalPlan::RecursiveCte {
+            anchor,
+            recursive,
+            columns,
+            worktable,
+            distinct,
+            fetch: Some(f.map_or(n, |f| f.min(n))),
+        }),
         LogicalPlan::Union { inputs, columns } => wrap(LogicalPlan::Union {
             inputs: inputs.into_iter().map(|i| at_most(i, n)).collect(),
             columns,

@@ -336,6 +336,25 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             },
             preds,
         ),
+        // a filter over a recursive CTE's output is not one over each round's input
+        LogicalPlan::RecursiveCte {
+            anchor,
+            recursive,
+            columns,
+            worktable,
+            distinct,
+            fetch,
+        } => with_filter(
+            LogicalPlan::RecursiveCte {
+                anchor: Box::new(push(*anchor, vec![])),
+                recursive: Box::new(push(*recursive, vec![])),
+                columns,
+                worktable,
+                distinct,
+                fetch,
+            },
+            preds,
+        ),
         LogicalPlan::Window { input, windows } => {
             // a conjunct on columns that every call partitions by can go below the window
             let part: Vec<HashSet<ColumnId>> = windows
@@ -393,6 +412,8 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             },
             preds,
         ),
-        v @ (LogicalPlan::Values { .. } | LogicalPlan::Range { .. }) => with_filter(v, preds),
+        v @ (LogicalPlan::Values { .. }
+        | LogicalPlan::Range { .. }
+        | LogicalPlan::WorkTable { .. }) => with_filter(v, preds),
     }
 }

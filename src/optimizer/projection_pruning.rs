@@ -165,6 +165,25 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
                 .collect();
             LogicalPlan::Union { inputs, columns }
         }
+        // every column of both terms feeds the next round
+        LogicalPlan::RecursiveCte {
+            anchor,
+            recursive,
+            columns,
+            worktable,
+            distinct,
+            fetch,
+        } => {
+            let (aa, ra) = (all_ids(&anchor), all_ids(&recursive));
+            LogicalPlan::RecursiveCte {
+                anchor: Box::new(prune(*anchor, &aa, true)),
+                recursive: Box::new(prune(*recursive, &ra, true)),
+                columns,
+                worktable,
+                distinct,
+                fetch,
+            }
+        }
         LogicalPlan::SetOp { left, right, kind } => {
             let (la, ra) = (all_ids(&left), all_ids(&right));
             LogicalPlan::SetOp {
@@ -228,6 +247,8 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
                 columns,
             }
         }
-        v @ (LogicalPlan::Values { .. } | LogicalPlan::Range { .. }) => v,
+        v @ (LogicalPlan::Values { .. }
+        | LogicalPlan::Range { .. }
+        | LogicalPlan::WorkTable { .. }) => v,
     }
 }

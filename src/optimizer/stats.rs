@@ -718,6 +718,9 @@ impl ChildEstimates for Recurse<'_> {
     }
 }
 
+/// The rows a recursive CTE's work table is estimated to hold in one round.
+const WORKTABLE_ROWS: f64 = 1000.0;
+
 /// Estimate a plan's output statistics.
 pub fn estimate(plan: &LogicalPlan, provider: &dyn StatisticsProvider) -> Result<Statistics> {
     estimate_node(plan, &Recurse(provider))
@@ -876,6 +879,17 @@ pub fn estimate_node(plan: &LogicalPlan, c: &dyn ChildEstimates) -> Result<Stati
                 crate::plan::SetOpKind::Except => Statistics::unknown(l.rows),
             }
         }
+        // the number of rounds is unknown: the anchor's rows and ten rounds of the
+        // recursive term
+        LogicalPlan::RecursiveCte {
+            anchor, recursive, ..
+        } => {
+            let a = c.child(anchor)?.rows;
+            let r = c.child(recursive)?.rows;
+            Statistics::unknown(a + 10.0 * r)
+        }
+        // a round's rows: unknown, taken as the usual default
+        LogicalPlan::WorkTable { .. } => Statistics::unknown(WORKTABLE_ROWS),
     })
 }
 

@@ -15,6 +15,7 @@ pub mod group_keys;
 pub mod join;
 pub mod operators;
 pub mod planner;
+pub mod recursive;
 pub mod reuse;
 pub mod scan;
 pub mod statistics;
@@ -46,6 +47,9 @@ pub struct ExecContext {
     /// Subplans computed once for the whole query, by [`reuse::canonical_key`]
     /// (including aggregates kept from its uncorrelated subqueries).
     pub reuse: Mutex<std::collections::HashMap<String, Arc<reuse::SharedResult>>>,
+    /// The rows each running recursive CTE's current round reads, by work table id
+    /// ([`recursive::RecursiveCteExec`]).
+    pub worktables: Mutex<std::collections::HashMap<usize, Arc<Vec<RecordBatch>>>>,
 }
 
 impl ExecContext {

@@ -470,6 +470,27 @@ impl<'a> PhysicalPlanner<'a> {
             LogicalPlan::Limit { input, skip, fetch } => {
                 Arc::new(LimitExec::new(self.build(input)?, *skip, *fetch))
             }
+            LogicalPlan::RecursiveCte {
+                anchor,
+                recursive,
+                columns,
+                worktable,
+                distinct,
+                fetch,
+            } => Arc::new(super::recursive::RecursiveCteExec::new(
+                self.build(anchor)?,
+                self.build(recursive)?,
+                (**recursive).clone(),
+                self.disabled_rules.to_vec(),
+                *worktable,
+                *distinct,
+                *fetch,
+                ids(columns),
+                schema_of(columns),
+            )),
+            LogicalPlan::WorkTable { id, columns } => Arc::new(
+                super::recursive::WorkTableExec::new(*id, ids(columns), schema_of(columns)),
+            ),
             LogicalPlan::Union { inputs, columns } => {
                 let ins = inputs
                     .iter()

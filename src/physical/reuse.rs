@@ -50,6 +50,10 @@ pub fn canonical_key(plan: &LogicalPlan) -> Option<String> {
 
 fn shareable(plan: &LogicalPlan) -> bool {
     let mut ok = true;
+    // a recursive CTE's round reads rows that change from round to round
+    if matches!(plan, LogicalPlan::WorkTable { .. }) {
+        return false;
+    }
     for e in plan.exprs() {
         ok &= e.is_deterministic();
         e.visit(&mut |x| {

@@ -232,6 +232,22 @@ pub enum LogicalPlan {
         right: Box<LogicalPlan>,
         kind: SetOpKind,
     },
+    /// `WITH RECURSIVE t AS (anchor UNION [ALL] recursive)`: the anchor's rows, then
+    /// `recursive` run again and again over the rows the previous round added (its
+    /// [`LogicalPlan::WorkTable`] leaves with id `worktable`) until a round adds none.
+    /// Both inputs give `columns`' types, by position; `distinct` (UNION) drops rows
+    /// seen before.
+    RecursiveCte {
+        anchor: Box<LogicalPlan>,
+        recursive: Box<LogicalPlan>,
+        columns: Vec<Column>,
+        worktable: usize,
+        distinct: bool,
+        /// Stop once this many rows are out (a LIMIT above, pushed down).
+        fetch: Option<usize>,
+    },
+    /// The rows the previous round of the [`LogicalPlan::RecursiveCte`] `id` added.
+    WorkTable { id: usize, columns: Vec<Column> },
 }
 
 impl LogicalPlan {
@@ -240,7 +256,9 @@ impl LogicalPlan {
         match self {
             LogicalPlan::Scan { columns, .. }
             | LogicalPlan::Values { columns, .. }
-            | LogicalPlan::Union { columns, .. } => columns.clone(),
+            | LogicalPlan::Union { columns, .. }
+            | LogicalPlan::RecursiveCte { columns, .. }
+            | LogicalPlan::WorkTable { columns, .. } => columns.clone(),
             LogicalPlan::Range { column, .. } => vec![column.clone()],
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Sort { input, .. }
@@ -295,9 +313,10 @@ impl LogicalPlan {
     /// Direct inputs.
     pub fn inputs(&self) -> Vec<&LogicalPlan> {
         match self {
-            LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } | LogicalPlan::Range { .. } => {
-                vec![]
-            }
+            LogicalPlan::Scan { .. }
+            | LogicalPlan::Values { .. }
+            | LogicalPlan::Range { .. }
+            | LogicalPlan::WorkTable { .. } => vec![],
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Project { input, .. }
             | LogicalPlan::Aggregate { input, .. }
@@ -309,6 +328,9 @@ impl LogicalPlan {
             LogicalPlan::Join { left, right, .. } | LogicalPlan::SetOp { left, right, .. } => {
                 vec![left, right]
             }
+            LogicalPlan::RecursiveCte {
+                anchor, recursive, ..
+            } => vec![anchor, recursive],
             LogicalPlan::Union { inputs, .. } => inputs.iter().collect(),
         }
     }
@@ -324,7 +346,8 @@ impl LogicalPlan {
         Ok(match self {
             p @ (LogicalPlan::Scan { .. }
             | LogicalPlan::Values { .. }
-            | LogicalPlan::Range { .. }) => p,
+            | LogicalPlan::Range { .. }
+            | LogicalPlan::WorkTable { .. }) => p,
             LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
                 input: b(input)?,
                 predicate,
@@ -398,6 +421,21 @@ impl LogicalPlan {
                 left: b(left)?,
                 right: b(right)?,
                 kind,
+            },
+            LogicalPlan::RecursiveCte {
+                anchor,
+                recursive,
+                columns,
+                worktable,
+                distinct,
+                fetch,
+            } => LogicalPlan::RecursiveCte {
+                anchor: b(anchor)?,
+                recursive: b(recursive)?,
+                columns,
+                worktable,
+                distinct,
+                fetch,
             },
         })
     }
@@ -522,7 +560,9 @@ impl LogicalPlan {
             p @ (LogicalPlan::Range { .. }
             | LogicalPlan::Limit { .. }
             | LogicalPlan::Union { .. }
-            | LogicalPlan::SetOp { .. }) => p,
+            | LogicalPlan::SetOp { .. }
+            | LogicalPlan::RecursiveCte { .. }
+            | LogicalPlan::WorkTable { .. }) => p,
         }
     }
 
@@ -602,6 +642,25 @@ impl LogicalPlan {
                 inputs,
                 columns: m(columns, f),
             },
+            LogicalPlan::RecursiveCte {
+                anchor,
+                recursive,
+                columns,
+                worktable,
+                distinct,
+                fetch,
+            } => LogicalPlan::RecursiveCte {
+                anchor,
+                recursive,
+                columns: m(columns, f),
+                worktable,
+                distinct,
+                fetch,
+            },
+            LogicalPlan::WorkTable { id, columns } => LogicalPlan::WorkTable {
+                id,
+                columns: m(columns, f),
+            },
             p @ (LogicalPlan::Filter { .. }
             | LogicalPlan::Join { .. }
             | LogicalPlan::Sort { .. }
@@ -642,7 +701,9 @@ impl LogicalPlan {
             LogicalPlan::Range { .. }
             | LogicalPlan::Limit { .. }
             | LogicalPlan::Union { .. }
-            | LogicalPlan::SetOp { .. } => vec![],
+            | LogicalPlan::SetOp { .. }
+            | LogicalPlan::RecursiveCte { .. }
+            | LogicalPlan::WorkTable { .. } => vec![],
         }
     }
 
@@ -778,6 +839,30 @@ impl LogicalPlan {
                     .join(", ")
             ),
             LogicalPlan::SetOp { kind, .. } => format!("{kind:?}"),
+            LogicalPlan::RecursiveCte {
+                columns,
+                worktable,
+                distinct,
+                fetch,
+                ..
+            } => format!(
+                "RecursiveCte worktable={worktable} {}{} [{}]",
+                if *distinct { "UNION" } else { "UNION ALL" },
+                fetch.map(|n| format!(" fetch={n}")).unwrap_or_default(),
+                columns
+                    .iter()
+                    .map(|c| format!("{}#{}", c.name, c.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            LogicalPlan::WorkTable { id, columns } => format!(
+                "WorkTable {id} [{}]",
+                columns
+                    .iter()
+                    .map(|c| format!("{}#{}", c.name, c.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             LogicalPlan::Expand {
                 projections,
                 columns,
