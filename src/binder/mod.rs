@@ -53,8 +53,10 @@ pub struct BindContext<'a> {
 pub struct Binder<'a> {
     pub ctx: &'a BindContext<'a>,
     /// CTEs in scope, innermost last: name -> (query, column aliases, declared under
-    /// WITH RECURSIVE).
-    ctes: Vec<HashMap<String, (ast::Query, Vec<String>, bool)>>,
+    /// WITH RECURSIVE, position in its WITH).
+    ctes: Vec<HashMap<String, (ast::Query, Vec<String>, bool, usize)>>,
+    /// The names of each level of `ctes` that the query has referenced.
+    ctes_used: Vec<std::collections::HashSet<String>>,
     /// Recursive CTEs whose recursive term is being bound, innermost last: (name, work
     /// table id, the CTE's columns): a reference to the name there reads the work table.
     recursive_frames: Vec<(String, usize, Vec<Column>)>,
@@ -67,6 +69,7 @@ impl<'a> Binder<'a> {
         Binder {
             ctx,
             ctes: vec![],
+            ctes_used: vec![],
             recursive_frames: vec![],
             expanding: vec![],
         }
@@ -74,6 +77,9 @@ impl<'a> Binder<'a> {
 
     /// Bind a top-level query. Returns the plan and its output columns.
     pub fn bind_query(&mut self, q: &ast::Query) -> Result<(LogicalPlan, Vec<Column>)> {
+        if self.ctes.is_empty() && self.expanding.is_empty() {
+            check_nested_cte_names(q, &[], true)?;
+        }
         self.bind_query_with_outer(q, &[])
     }
 
@@ -85,7 +91,7 @@ impl<'a> Binder<'a> {
     ) -> Result<(LogicalPlan, Vec<Column>)> {
         let pushed = if let Some(with) = &q.with {
             let mut m = HashMap::new();
-            for cte in &with.cte_tables {
+            for (index, cte) in with.cte_tables.iter().enumerate() {
                 let aliases: Vec<String> = cte
                     .alias
                     .columns
@@ -93,19 +99,40 @@ impl<'a> Binder<'a> {
                     .map(|c| c.name.value.to_ascii_lowercase())
                     .collect();
                 // bodies bind lazily at each reference (fresh column ids per use)
-                m.insert(
-                    cte.alias.name.value.to_ascii_lowercase(),
-                    ((*cte.query).clone(), aliases, with.recursive),
-                );
+                let name = cte.alias.name.value.to_ascii_lowercase();
+                if m.contains_key(&name) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DUPLICATED_CTE_NAMES] CTE definition can't have duplicate names: {name}"
+                    )));
+                }
+                m.insert(name, ((*cte.query).clone(), aliases, with.recursive, index));
             }
             self.ctes.push(m);
+            self.ctes_used.push(Default::default());
             true
         } else {
             false
         };
-        let r = self.bind_query_body(q, outer);
+        let mut r = self.bind_query_body(q, outer);
         if pushed {
+            // a CTE the query never reads is still checked, as Spark analyzes it
+            if r.is_ok() {
+                let level = self.ctes.len() - 1;
+                let mut unused: Vec<(usize, String)> = self.ctes[level]
+                    .iter()
+                    .filter(|(n, _)| !self.ctes_used[level].contains(*n))
+                    .map(|(n, d)| (d.3, n.clone()))
+                    .collect();
+                unused.sort();
+                for (_, name) in unused {
+                    if let Err(e) = self.bind_table_name(&[name], None) {
+                        r = Err(e);
+                        break;
+                    }
+                }
+            }
             self.ctes.pop();
+            self.ctes_used.pop();
         }
         r
     }
@@ -500,8 +527,9 @@ impl<'a> Binder<'a> {
             .unwrap_or_else(|| parts.last().cloned().unwrap_or_default());
         if parts.len() == 1 {
             let name = &parts[0];
-            for level in self.ctes.iter().rev() {
-                if let Some((q, aliases, recursive)) = level.get(name).cloned() {
+            for li in (0..self.ctes.len()).rev() {
+                if let Some((q, aliases, recursive, index)) = self.ctes[li].get(name).cloned() {
+                    self.ctes_used[li].insert(name.clone());
                     // inside its own recursive term: the previous round's rows
                     if let Some((_, id, cols)) =
                         self.recursive_frames.iter().rev().find(|(n, ..)| n == name)
@@ -530,7 +558,23 @@ impl<'a> Binder<'a> {
                     let r = if recursive {
                         self.bind_recursive_cte(name, &q, &aliases)
                     } else {
-                        self.bind_query(&q)
+                        // a CTE's body sees the CTEs defined before it (its own name
+                        // and later ones are tables), not those of the query reading it
+                        let mut visible: Vec<_> = self.ctes[..li].to_vec();
+                        visible.push(
+                            self.ctes[li]
+                                .iter()
+                                .filter(|(_, d)| d.3 < index)
+                                .map(|(n, d)| (n.clone(), d.clone()))
+                                .collect(),
+                        );
+                        let mut used = vec![Default::default(); visible.len()];
+                        std::mem::swap(&mut self.ctes, &mut visible);
+                        std::mem::swap(&mut self.ctes_used, &mut used);
+                        let r = self.bind_query(&q);
+                        std::mem::swap(&mut self.ctes, &mut visible);
+                        std::mem::swap(&mut self.ctes_used, &mut used);
+                        r
                     };
                     self.expanding.pop();
                     let (plan, cols) = r?;
@@ -546,8 +590,10 @@ impl<'a> Binder<'a> {
                         self.expanding.push(name.clone());
                         // a view body sees no CTEs of the query that uses it
                         let saved = std::mem::take(&mut self.ctes);
+                        let saved_used = std::mem::take(&mut self.ctes_used);
                         let r = self.bind_query(&query);
                         self.ctes = saved;
+                        self.ctes_used = saved_used;
                         self.expanding.pop();
                         let (plan, cols) = r?;
                         select::aliased(plan, cols, &[], &qualifier)
@@ -639,8 +685,10 @@ impl<'a> Binder<'a> {
             };
             self.expanding.push(key);
             let saved = std::mem::take(&mut self.ctes);
+            let saved_used = std::mem::take(&mut self.ctes_used);
             let r = self.bind_query(&q);
             self.ctes = saved;
+            self.ctes_used = saved_used;
             self.expanding.pop();
             let (plan, cols) = r?;
             return select::aliased(plan, cols, &[], &qualifier);
@@ -752,4 +800,67 @@ pub fn files_source(
 fn reads_worktable(plan: &LogicalPlan, id: usize) -> bool {
     matches!(plan, LogicalPlan::WorkTable { id: w, .. } if *w == id)
         || plan.inputs().into_iter().any(|p| reads_worktable(p, id))
+}
+
+/// Spark's check for CTE names a nested WITH defines again
+/// (`spark.sql.legacy.ctePrecedencePolicy=EXCEPTION`, its default; CTESubstitution's
+/// `assertNoNameConflictsInCTE`): a WITH that starts a CTE's body or an expression
+/// subquery may not define a name an enclosing WITH already did (before that CTE). A
+/// WITH inside a FROM subquery may (its definition shadows the outer one).
+fn check_nested_cte_names(q: &ast::Query, outer: &[String], start: bool) -> Result<()> {
+    use std::ops::ControlFlow;
+
+    use sqlparser::ast::Visit;
+    let mut names: Vec<String> = outer.to_vec();
+    if let Some(with) = &q.with {
+        for cte in &with.cte_tables {
+            let name = cte.alias.name.value.to_ascii_lowercase();
+            if start && outer.contains(&name) {
+                return Err(QuarryError::Analysis(format!(
+                    "[AMBIGUOUS_ALIAS_IN_NESTED_CTE] Name {name} is ambiguous in nested CTE; rename it (Spark's spark.sql.legacy.ctePrecedencePolicy=EXCEPTION)"
+                )));
+            }
+            check_nested_cte_names(&cte.query, &names, true)?;
+            names.push(name);
+        }
+    }
+    // the queries directly inside this one: (query, in FROM)
+    struct Inner {
+        depth: usize,
+        derived_next: bool,
+        found: Vec<(ast::Query, bool)>,
+    }
+    impl ast::Visitor for Inner {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, tf: &ast::TableFactor) -> ControlFlow<()> {
+            if self.depth == 1 && matches!(tf, ast::TableFactor::Derived { .. }) {
+                self.derived_next = true;
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_query(&mut self, q: &ast::Query) -> ControlFlow<()> {
+            self.depth += 1;
+            if self.depth == 2 {
+                self.found
+                    .push((q.clone(), std::mem::take(&mut self.derived_next)));
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &ast::Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    let mut body = q.clone();
+    body.with = None;
+    let mut v = Inner {
+        depth: 0,
+        derived_next: false,
+        found: vec![],
+    };
+    let _ = body.visit(&mut v);
+    for (inner, derived) in &v.found {
+        check_nested_cte_names(inner, &names, !derived)?;
+    }
+    Ok(())
 }
