@@ -455,6 +455,20 @@ fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Exp
         .first()
         .cloned()
         .ok_or_else(|| QuarryError::Internal("scalar subquery without columns".into()))?;
+    // a subquery of at most one row whose SELECT list uses outer columns (`SELECT 42 +
+    // t.x`, `SELECT count(*) + t.x FROM u WHERE u.k = t.k`), or one row without an
+    // aggregate (`SELECT 42 WHERE t.x > 2`): a left lateral join
+    let refs_in_select = matches!(sub, LogicalPlan::Project { exprs, .. }
+        if exprs.iter().any(|(e, _)| refs_outer(e, &outer)));
+    let one_row = at_most_one_row(sub);
+    if one_row && (refs_in_select || !is_global_aggregate(sub)) {
+        let (joined, mut values) = lateral_join(plan, sub, JoinType::Left, vec![])?;
+        let v = values
+            .drain(..1)
+            .next()
+            .ok_or_else(|| QuarryError::Internal("scalar subquery value".into()))?;
+        return Ok((joined, v));
+    }
     let (right, conds, aggregated) = pull_up_aggregate(&plan, sub, &outer)?;
     if !aggregated {
         return Err(QuarryError::Analysis(
@@ -587,6 +601,22 @@ fn is_global_aggregate(plan: &LogicalPlan) -> bool {
             is_global_aggregate(input)
         }
         _ => false,
+    }
+}
+
+/// Whether `plan` gives at most one row whatever its correlated conditions: an
+/// aggregate without GROUP BY, or one constant row (no FROM), under projections, sorts
+/// and (for the constant row) filters.
+fn at_most_one_row(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Values { rows, .. } => rows.len() <= 1,
+        LogicalPlan::Filter { input, .. } => {
+            matches!(input.as_ref(), LogicalPlan::Values { .. }) && at_most_one_row(input)
+        }
+        LogicalPlan::Project { input, .. } | LogicalPlan::Sort { input, .. } => {
+            at_most_one_row(input)
+        }
+        other => is_global_aggregate(other),
     }
 }
 
@@ -772,14 +802,19 @@ fn domain_aggregate(
     let unsupported = || {
         QuarryError::NotSupported("this correlated scalar subquery (a non-equality correlation is supported directly below one aggregate without GROUP BY)".into())
     };
-    let LogicalPlan::Project {
-        input: agg_plan,
-        exprs,
-    } = sub
-    else {
-        return Err(unsupported());
+    // Project(Aggregate), or a bare Aggregate (its outputs as they are)
+    let (agg_plan, exprs): (&LogicalPlan, Vec<(Expr, Column)>) = match sub {
+        LogicalPlan::Project { input, exprs } => (input.as_ref(), exprs.clone()),
+        a @ LogicalPlan::Aggregate { .. } => (
+            a,
+            a.schema()
+                .into_iter()
+                .map(|c| (Expr::Column(c.clone()), c))
+                .collect(),
+        ),
+        _ => return Err(unsupported()),
     };
-    let LogicalPlan::Aggregate { input, group, aggs } = agg_plan.as_ref() else {
+    let LogicalPlan::Aggregate { input, group, aggs } = agg_plan else {
         return Err(unsupported());
     };
     if !group.is_empty() || exprs.iter().any(|(e, _)| refs_outer(e, outer)) {
@@ -882,7 +917,7 @@ fn domain_aggregate(
             .collect(),
         aggs,
     };
-    let mut exprs = exprs.clone();
+    let mut exprs = exprs;
     exprs.extend(g_cols.iter().map(|g| (Expr::Column(g.clone()), g.clone())));
     let conds = outer_cols
         .iter()
