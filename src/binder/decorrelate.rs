@@ -10,6 +10,7 @@
 //! become the join condition. Correlation anywhere else is reported as not supported.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::select::split_join_keys;
 use crate::error::{QuarryError, Result};
@@ -350,6 +351,85 @@ pub fn predicate_join(
         on,
         filter: Expr::conjunction(residual),
     }))
+}
+
+/// `e` (from HAVING, or the SELECT list of a grouped query) with the references its
+/// subqueries make to the aggregate's input columns replaced by the group columns
+/// (`groups`: input column id -> group output column), so that they correlate with the
+/// aggregate's output. A reference to another column of the input (`inputs`) is Spark's
+/// MISSING_AGGREGATION error.
+pub fn over_groups(
+    e: Expr,
+    groups: &std::collections::HashMap<ColumnId, Column>,
+    inputs: &HashSet<ColumnId>,
+) -> Result<Expr> {
+    type Groups = std::collections::HashMap<ColumnId, Column>;
+    fn remap_plan(
+        plan: LogicalPlan,
+        groups: &Groups,
+        inputs: &HashSet<ColumnId>,
+    ) -> Result<LogicalPlan> {
+        let plan = plan.map_inputs(&mut |p| remap_plan(p, groups, inputs))?;
+        let mut err = None;
+        let plan = plan.map_exprs(&mut |x| match remap_expr(x.clone(), groups, inputs) {
+            Ok(y) => y,
+            Err(e) => {
+                err = Some(e);
+                x
+            }
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(plan),
+        }
+    }
+    fn remap_expr(e: Expr, groups: &Groups, inputs: &HashSet<ColumnId>) -> Result<Expr> {
+        let mut err = None;
+        let out = e.transform(&mut |x| match x {
+            Expr::Column(c) => match groups.get(&c.id) {
+                Some(g) => Expr::Column(g.clone()),
+                None => Expr::Column(c),
+            },
+            Expr::Subquery {
+                plan,
+                kind,
+                data_type,
+            } => match remap_plan((*plan).clone(), groups, inputs) {
+                Ok(p) if p.free_columns().iter().any(|c| inputs.contains(c)) => {
+                    err = Some(QuarryError::Analysis(
+                        "[MISSING_AGGREGATION] a subquery in HAVING, ORDER BY or the SELECT list of a grouped query refers to a column that is not grouped; add it to GROUP BY".into(),
+                    ));
+                    Expr::Subquery {
+                        plan,
+                        kind,
+                        data_type,
+                    }
+                }
+                Ok(p) => Expr::Subquery {
+                    plan: Arc::new(p),
+                    kind,
+                    data_type,
+                },
+                Err(e) => {
+                    err = Some(e);
+                    Expr::Subquery {
+                        plan,
+                        kind,
+                        data_type,
+                    }
+                }
+            },
+            other => other,
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+    if !e.has_subquery() {
+        return Ok(e);
+    }
+    remap_expr(e, groups, inputs)
 }
 
 /// Replace correlated scalar subqueries in `e` by columns of left joins added to `plan`.

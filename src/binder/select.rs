@@ -591,9 +591,19 @@ impl Binder<'_> {
             None => None,
         };
         // Aggregate node
+        // (grouped input columns -> their output columns, for correlated subqueries in
+        // HAVING, the SELECT list and ORDER BY, which see the input's columns)
+        let mut group_outputs: std::collections::HashMap<usize, Column> = Default::default();
+        let input_ids: std::collections::HashSet<usize> =
+            plan.schema().iter().map(|c| c.id).collect();
         if let Some(a) = agg_state {
             let aggs = a.aggs.into_inner();
             let mut group = a.group;
+            for (e, out) in &group {
+                if let Expr::Column(c) = e {
+                    group_outputs.insert(c.id, out.clone());
+                }
+            }
             if let (Some(sets), Some(gid)) = (&grouping_sets, &a.grouping_id) {
                 // Expand: one copy of each row per grouping set, keys outside the set NULL,
                 // plus the set's grouping id (bit i, from the left, set when key i is not in it)
@@ -641,10 +651,27 @@ impl Binder<'_> {
                 aggs,
             };
             if let Some(h) = having {
-                plan = LogicalPlan::Filter {
-                    input: Box::new(plan),
-                    predicate: h,
-                };
+                // correlated EXISTS / IN conjuncts and scalar subqueries over the groups
+                let h = super::decorrelate::over_groups(h, &group_outputs, &input_ids)?;
+                let out_ids: std::collections::HashSet<usize> =
+                    plan.schema().iter().map(|c| c.id).collect();
+                let mut keep = vec![];
+                for c in h.split_conjunction() {
+                    match super::decorrelate::predicate_join(plan, c, &out_ids)? {
+                        Ok(p) => plan = p,
+                        Err((p, c)) => {
+                            let (p, c) = super::decorrelate::scalar_joins(p, c, &out_ids)?;
+                            plan = p;
+                            keep.push(c);
+                        }
+                    }
+                }
+                if let Some(pred) = Expr::conjunction(keep) {
+                    plan = LogicalPlan::Filter {
+                        input: Box::new(plan),
+                        predicate: pred,
+                    };
+                }
             }
         }
         // Window node (after grouping, before the projection)
@@ -695,6 +722,21 @@ impl Binder<'_> {
                 scope.cols.iter().map(|c| c.col.id).collect();
             for (e, _) in project.iter_mut() {
                 let (p, ne) = super::decorrelate::scalar_joins(plan, e.clone(), &scope_ids)?;
+                plan = p;
+                *e = ne;
+            }
+        } else if has_agg && windows_empty {
+            // over the groups: the subqueries' references to grouped input columns
+            // become the group columns
+            let out_ids: std::collections::HashSet<usize> =
+                plan.schema().iter().map(|c| c.id).collect();
+            for (e, _) in project.iter_mut() {
+                if !e.has_subquery() {
+                    continue;
+                }
+                let grouped =
+                    super::decorrelate::over_groups(e.clone(), &group_outputs, &input_ids)?;
+                let (p, ne) = super::decorrelate::scalar_joins(plan, grouped, &out_ids)?;
                 plan = p;
                 *e = ne;
             }
