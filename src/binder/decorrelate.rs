@@ -258,6 +258,30 @@ fn ids_of(p: &LogicalPlan) -> HashSet<ColumnId> {
     p.schema().iter().map(|c| c.id).collect()
 }
 
+/// `plan` filtered by `pred` (WHERE or HAVING) whose subqueries may correlate with
+/// `outer` (`plan`'s columns): correlated EXISTS / IN conjuncts become semi and anti
+/// joins, correlated scalar subqueries left joins, and the rest a Filter.
+pub fn filter(mut plan: LogicalPlan, pred: Expr, outer: &HashSet<ColumnId>) -> Result<LogicalPlan> {
+    let mut keep = vec![];
+    for c in pred.split_conjunction() {
+        match predicate_join(plan, c, outer)? {
+            Ok(p) => plan = p,
+            Err((p, c)) => {
+                let (p, c) = scalar_joins(p, c, outer)?;
+                plan = p;
+                keep.push(c);
+            }
+        }
+    }
+    Ok(match Expr::conjunction(keep) {
+        Some(predicate) => LogicalPlan::Filter {
+            input: Box::new(plan),
+            predicate,
+        },
+        None => plan,
+    })
+}
+
 /// Join `plan` with a correlated EXISTS / IN subquery (a WHERE conjunct).
 /// Gives back the plan and `e` unchanged (`Err` of the inner result) when `e` is not
 /// such a conjunct.
@@ -578,6 +602,25 @@ fn pull_up_aggregate(
     }
 }
 
+/// `plan` with one more column, `__matched`, true on every row: above a left join it is
+/// NULL exactly on the rows made up for an outer row without a partner.
+fn with_marker(plan: LogicalPlan) -> (LogicalPlan, Column) {
+    let m = Column::new("__matched", arrow::datatypes::DataType::Boolean, true);
+    let mut exprs: Vec<(Expr, Column)> = plan
+        .schema()
+        .into_iter()
+        .map(|c| (Expr::Column(c.clone()), c))
+        .collect();
+    exprs.push((Expr::Literal(ScalarValue::from_bool(true)), m.clone()));
+    (
+        LogicalPlan::Project {
+            input: Box::new(plan),
+            exprs,
+        },
+        m,
+    )
+}
+
 /// Left-join `plan` with the decorrelated global aggregate `right` on `conds`; returns
 /// the join and, for each of `cols` (columns of `right`), the expression of its value:
 /// on an outer row no inner row matched, the aggregate's value over no rows (COUNT
@@ -627,20 +670,8 @@ fn left_join_with_defaults(
         })
         .collect();
     let (right, marker) = if defaults.iter().any(Option::is_some) {
-        let m = Column::new("__matched", arrow::datatypes::DataType::Boolean, true);
-        let mut exprs: Vec<(Expr, Column)> = right
-            .schema()
-            .into_iter()
-            .map(|c| (Expr::Column(c.clone()), c))
-            .collect();
-        exprs.push((Expr::Literal(ScalarValue::from_bool(true)), m.clone()));
-        (
-            LogicalPlan::Project {
-                input: Box::new(right),
-                exprs,
-            },
-            Some(m),
-        )
+        let (r, m) = with_marker(right);
+        (r, Some(m))
     } else {
         (right, None)
     };
@@ -771,18 +802,9 @@ pub fn lateral_join(
         conds.extend(on.iter().cloned().map(&through_top));
         // outer-only expressions of the SELECT list are NULL on an unmatched outer row
         let right = if top.is_some() && jt == JoinType::Left {
-            let m = Column::new("__matched", arrow::datatypes::DataType::Boolean, true);
-            let mut exprs: Vec<(Expr, Column)> = right
-                .schema()
-                .into_iter()
-                .map(|c| (Expr::Column(c.clone()), c))
-                .collect();
-            exprs.push((Expr::Literal(ScalarValue::from_bool(true)), m.clone()));
+            let (r, m) = with_marker(right);
             marker = Some(m);
-            LogicalPlan::Project {
-                input: Box::new(right),
-                exprs,
-            }
+            r
         } else {
             right
         };
@@ -940,17 +962,7 @@ fn domain_aggregate(
         })
     };
     let conds: Vec<Expr> = conds.into_iter().map(to_domain).collect();
-    let m = Column::new("__matched", arrow::datatypes::DataType::Boolean, true);
-    let mut inner_exprs: Vec<(Expr, Column)> = inner
-        .schema()
-        .into_iter()
-        .map(|c| (Expr::Column(c.clone()), c))
-        .collect();
-    inner_exprs.push((Expr::Literal(ScalarValue::from_bool(true)), m.clone()));
-    let inner = LogicalPlan::Project {
-        input: Box::new(inner),
-        exprs: inner_exprs,
-    };
+    let (inner, m) = with_marker(inner);
     let d_ids: HashSet<ColumnId> = d_cols.iter().map(|c| c.id).collect();
     let (on, residual) = split_join_keys(conds, &d_ids, &ids_of(&inner))?;
     let joined = LogicalPlan::Join {

@@ -460,13 +460,7 @@ impl<'a> Binder<'a> {
             ));
         }
         let (anchor, acols) = self.bind_set_expr(left, &[])?;
-        if !aliases.is_empty() && aliases.len() != acols.len() {
-            return Err(QuarryError::Analysis(format!(
-                "[ASSIGNMENT_ARITY_MISMATCH] `{name}` has {} columns but {} column aliases were given",
-                acols.len(),
-                aliases.len()
-            )));
-        }
+        select::check_alias_count(name, acols.len(), aliases)?;
         let template: Vec<Column> = acols
             .iter()
             .enumerate()

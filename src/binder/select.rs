@@ -71,13 +71,7 @@ pub fn aliased(
     if aliases.is_empty() {
         return Ok((plan, Scope::new(Some(qualifier), &cols)));
     }
-    if aliases.len() != cols.len() {
-        return Err(QuarryError::Analysis(format!(
-            "[ASSIGNMENT_ARITY_MISMATCH] `{qualifier}` has {} columns but {} column aliases were given",
-            cols.len(),
-            aliases.len()
-        )));
-    }
+    check_alias_count(qualifier, cols.len(), aliases)?;
     let exprs: Vec<(Expr, Column)> = cols
         .iter()
         .zip(aliases)
@@ -96,6 +90,17 @@ pub fn aliased(
         },
         Scope::new(Some(qualifier), &out),
     ))
+}
+
+/// Column aliases (`t(a, b)`), when given, name every one of `columns` columns.
+pub fn check_alias_count(qualifier: &str, columns: usize, aliases: &[String]) -> Result<()> {
+    if !aliases.is_empty() && aliases.len() != columns {
+        return Err(QuarryError::Analysis(format!(
+            "[ASSIGNMENT_ARITY_MISMATCH] `{qualifier}` has {columns} columns but {} column aliases were given",
+            aliases.len()
+        )));
+    }
+    Ok(())
 }
 
 /// The column name Spark shows for an unaliased select expression.
@@ -228,23 +233,7 @@ impl Binder<'_> {
             // subqueries left joins
             let scope_ids: std::collections::HashSet<usize> =
                 scope.cols.iter().map(|c| c.col.id).collect();
-            let mut keep = vec![];
-            for c in pred.split_conjunction() {
-                match super::decorrelate::predicate_join(plan, c, &scope_ids)? {
-                    Ok(p) => plan = p,
-                    Err((p, c)) => {
-                        let (p, c) = super::decorrelate::scalar_joins(p, c, &scope_ids)?;
-                        plan = p;
-                        keep.push(c);
-                    }
-                }
-            }
-            if let Some(pred) = Expr::conjunction(keep) {
-                plan = LogicalPlan::Filter {
-                    input: Box::new(plan),
-                    predicate: pred,
-                };
-            }
+            plan = super::decorrelate::filter(plan, pred, &scope_ids)?;
         }
         // select items (wildcards expanded; AST kept for naming and aggregate detection)
         enum Item {
@@ -655,23 +644,7 @@ impl Binder<'_> {
                 let h = super::decorrelate::over_groups(h, &group_outputs, &input_ids)?;
                 let out_ids: std::collections::HashSet<usize> =
                     plan.schema().iter().map(|c| c.id).collect();
-                let mut keep = vec![];
-                for c in h.split_conjunction() {
-                    match super::decorrelate::predicate_join(plan, c, &out_ids)? {
-                        Ok(p) => plan = p,
-                        Err((p, c)) => {
-                            let (p, c) = super::decorrelate::scalar_joins(p, c, &out_ids)?;
-                            plan = p;
-                            keep.push(c);
-                        }
-                    }
-                }
-                if let Some(pred) = Expr::conjunction(keep) {
-                    plan = LogicalPlan::Filter {
-                        input: Box::new(plan),
-                        predicate: pred,
-                    };
-                }
+                plan = super::decorrelate::filter(plan, h, &out_ids)?;
             }
         }
         // Window node (after grouping, before the projection)
@@ -931,13 +904,7 @@ impl Binder<'_> {
                 "{jt:?} JOIN LATERAL (inner, cross and left lateral joins are)"
             )));
         }
-        if !col_aliases.is_empty() && col_aliases.len() != cols.len() {
-            return Err(QuarryError::Analysis(format!(
-                "[ASSIGNMENT_ARITY_MISMATCH] `{q}` has {} columns but {} column aliases were given",
-                cols.len(),
-                col_aliases.len()
-            )));
-        }
+        check_alias_count(&q, cols.len(), &col_aliases)?;
         // the lateral's output columns, as the query sees them
         let out_cols: Vec<Column> = cols
             .iter()

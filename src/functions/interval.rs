@@ -1164,14 +1164,7 @@ pub fn evaluate(f: IntervalFunc, args: &[ArrayRef], n: usize, out: &DataType) ->
         )),
         IntervalFunc::MakeDtInterval => make_dt_interval(args, n),
         IntervalFunc::MakeYmInterval => {
-            let part = |k: usize, i: usize| -> Option<i64> {
-                match args.get(k) {
-                    Some(a) => {
-                        (!a.is_null(i)).then(|| a.as_primitive::<Int32Type>().value(i) as i64)
-                    }
-                    None => Some(0),
-                }
-            };
+            let part = |k: usize, i: usize| int_arg(args, k, i);
             let mut v = Vec::with_capacity(n);
             for i in 0..n {
                 v.push(match (part(0, i), part(1, i)) {
@@ -1302,20 +1295,28 @@ fn multiply_or_divide(iv: &ArrayRef, num: &ArrayRef, divide: bool) -> Result<Arr
     from_raw(out, q)
 }
 
+/// Integer argument `k` of a `make_*interval` call at row `i`: 0 when the call has
+/// fewer arguments, None when NULL.
+fn int_arg(args: &[ArrayRef], k: usize, i: usize) -> Option<i64> {
+    match args.get(k) {
+        Some(a) => (!a.is_null(i)).then(|| a.as_primitive::<Int32Type>().value(i) as i64),
+        None => Some(0),
+    }
+}
+
+/// The seconds argument `k` (decimal(18, 6)) of a `make_*interval` call at row `i`, in
+/// microseconds (its unscaled value): 0 when absent, None when NULL.
+fn secs_arg(args: &[ArrayRef], k: usize, i: usize) -> Option<i128> {
+    match args.get(k) {
+        Some(a) => (!a.is_null(i)).then(|| a.as_primitive::<Decimal128Type>().value(i)),
+        None => Some(0),
+    }
+}
+
 /// `make_dt_interval(days, hours, mins, secs)`: missing arguments are 0; NULL in, NULL out.
 fn make_dt_interval(args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
-    let int = |k: usize, i: usize| -> Option<i64> {
-        match args.get(k) {
-            Some(a) => (!a.is_null(i)).then(|| a.as_primitive::<Int32Type>().value(i) as i64),
-            None => Some(0),
-        }
-    };
-    let secs = |i: usize| -> Option<i128> {
-        match args.get(3) {
-            Some(a) => (!a.is_null(i)).then(|| a.as_primitive::<Decimal128Type>().value(i)),
-            None => Some(0),
-        }
-    };
+    let int = |k: usize, i: usize| int_arg(args, k, i);
+    let secs = |i: usize| secs_arg(args, 3, i);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let (Some(d), Some(h), Some(m), Some(s)) = (int(0, i), int(1, i), int(2, i), secs(i))
@@ -1323,7 +1324,6 @@ fn make_dt_interval(args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
             out.push(None);
             continue;
         };
-        // secs is decimal(18, 6): its unscaled value is microseconds
         let micros = (d as i128 * MICROS_PER_DAY as i128)
             + (h as i128 * MICROS_PER_HOUR as i128)
             + (m as i128 * MICROS_PER_MINUTE as i128)
@@ -1339,18 +1339,8 @@ fn make_dt_interval(args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
 /// missing arguments are 0; NULL in, NULL out; a value out of range is NULL (Spark's
 /// non-ANSI result).
 fn make_interval(args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
-    let int = |k: usize, i: usize| -> Option<i64> {
-        match args.get(k) {
-            Some(a) => (!a.is_null(i)).then(|| a.as_primitive::<Int32Type>().value(i) as i64),
-            None => Some(0),
-        }
-    };
-    let secs = |i: usize| -> Option<i128> {
-        match args.get(6) {
-            Some(a) => (!a.is_null(i)).then(|| a.as_primitive::<Decimal128Type>().value(i)),
-            None => Some(0),
-        }
-    };
+    let int = |k: usize, i: usize| int_arg(args, k, i);
+    let secs = |i: usize| secs_arg(args, 6, i);
     let out: IntervalMonthDayNanoArray = (0..n)
         .map(|i| {
             let months = int(0, i)?.checked_mul(12)?.checked_add(int(1, i)?)?;
