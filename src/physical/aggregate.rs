@@ -86,16 +86,64 @@ impl GroupTable {
 
 /// Groups of one integer-like key (ints, dates) widened to i64: no row encoding, keys
 /// compared as integers; NULL is its own group.
+///
+/// While the keys arrive in increasing order (data clustered by the key: lineitem by
+/// l_orderkey), the groups are kept as a sorted list with no hash table: a key past the
+/// last is new, and an earlier one is found by binary search. The first key that breaks
+/// the order (or a NULL) builds the hash table once, sized for the groups so far.
+/// Sorted states merge without hashing: all of them at once by a k-way merge of their
+/// key lists (`HashAggregateExec::merge_sorted_states`), two by walking both lists
+/// ([`IntGroups::merge_sorted`]).
 #[derive(Default)]
 struct IntGroups {
     table: hashbrown::HashTable<u32>,
     keys: Vec<i64>,
     valid: Vec<bool>,
     null_group: Option<usize>,
+    /// `keys` are strictly increasing (all valid) and `table` is empty.
+    sorted_mode: bool,
+    /// `table` does not index `keys` yet (after [`IntGroups::merge_sorted`]).
+    unindexed: bool,
 }
 
 impl IntGroups {
+    fn new() -> IntGroups {
+        IntGroups {
+            sorted_mode: true,
+            ..Default::default()
+        }
+    }
+
+    /// Index every key in the hash table (leaving the sorted mode).
+    fn build_table(&mut self) {
+        let keys = &self.keys;
+        let mut table = hashbrown::HashTable::with_capacity(keys.len() * 2);
+        for (g, &k) in keys.iter().enumerate() {
+            if self.valid[g] {
+                table.insert_unique(hash_i64(k), g as u32, |&x| hash_i64(keys[x as usize]));
+            }
+        }
+        self.table = table;
+        self.sorted_mode = false;
+        self.unindexed = false;
+    }
+
     fn find_or_insert(&mut self, key: Option<i64>) -> Result<usize> {
+        if self.sorted_mode {
+            match (key, self.keys.last()) {
+                (Some(v), None) => return self.push(v),
+                (Some(v), Some(&last)) if v > last => return self.push(v),
+                (Some(v), Some(_)) => {
+                    if let Ok(g) = self.keys.binary_search(&v) {
+                        return Ok(g);
+                    }
+                    self.build_table();
+                }
+                (None, _) => self.build_table(),
+            }
+        } else if self.unindexed {
+            self.build_table();
+        }
         let Some(v) = key else {
             if let Some(g) = self.null_group {
                 return Ok(g);
@@ -114,16 +162,53 @@ impl IntGroups {
         {
             return Ok(g as usize);
         }
+        let g = self.push(v)?;
+        let keys = &self.keys;
+        self.table
+            .insert_unique(h, g as u32, |&x| hash_i64(keys[x as usize]));
+        Ok(g)
+    }
+
+    /// A new group for `v` (not indexed).
+    fn push(&mut self, v: i64) -> Result<usize> {
         let g = self.keys.len();
-        let g32 = u32::try_from(g).map_err(|_| {
+        u32::try_from(g).map_err(|_| {
             QuarryError::NotSupported("more than 4 billion groups in one aggregation".into())
         })?;
         self.keys.push(v);
         self.valid.push(true);
-        let keys = &self.keys;
-        self.table
-            .insert_unique(h, g32, |&x| hash_i64(keys[x as usize]));
         Ok(g)
+    }
+
+    /// The groups of `other` in `self`, both in the sorted mode: a walk over both key
+    /// lists, the keys `self` lacks appended. `self` is left unindexed.
+    fn merge_sorted(&mut self, other: &IntGroups) -> Result<Vec<usize>> {
+        let n = self.keys.len();
+        let mut i = 0;
+        let mut mapping = Vec::with_capacity(other.keys.len());
+        for &k in &other.keys {
+            while i < n && self.keys[i] < k {
+                i += 1;
+            }
+            if i < n && self.keys[i] == k {
+                mapping.push(i);
+            } else {
+                mapping.push(self.push(k)?);
+            }
+        }
+        self.sorted_mode = false;
+        self.unindexed = true;
+        Ok(mapping)
+    }
+
+    /// Room for `extra` more groups (the table only when it is in use).
+    fn reserve(&mut self, extra: usize) {
+        if !self.sorted_mode && !self.unindexed {
+            let keys = &self.keys;
+            self.table.reserve(extra, |&x| hash_i64(keys[x as usize]));
+        }
+        self.keys.reserve(extra);
+        self.valid.reserve(extra);
     }
 }
 
@@ -148,6 +233,13 @@ struct State {
     /// Reused encoding buffers (compact keys): the batch's keys and their offsets.
     key_data: Vec<u8>,
     key_offsets: Vec<usize>,
+}
+
+impl State {
+    /// Whether this state's groups are one integer key in the sorted mode.
+    fn is_sorted(&self) -> bool {
+        matches!(&self.groups, Groups::Int(t) if t.sorted_mode)
+    }
 }
 
 /// How multi-column (or non-integer) group keys become byte strings.
@@ -212,7 +304,7 @@ impl HashAggregateExec {
             })
             .collect::<Result<_>>()?;
         let groups = if self.int_group() {
-            Groups::Int(IntGroups::default())
+            Groups::Int(IntGroups::new())
         } else {
             Groups::Rows(GroupTable::new())
         };
@@ -325,6 +417,7 @@ impl HashAggregateExec {
             (Groups::Rows(t), Groups::Rows(o)) => (0..o.len())
                 .map(|g| t.find_or_insert(o.key(g), o.hashes[g]))
                 .collect(),
+            (Groups::Int(t), Groups::Int(o)) if t.sorted_mode && o.sorted_mode => t.merge_sorted(o),
             (Groups::Int(t), Groups::Int(o)) => (0..o.keys.len())
                 .map(|g| t.find_or_insert(o.valid[g].then_some(o.keys[g])))
                 .collect(),
@@ -338,7 +431,15 @@ impl HashAggregateExec {
     /// so each accumulator grows once to the final group count (no doubling slack,
     /// which for a million groups is most of the peak memory), then each state's
     /// accumulators merge and the state is freed.
-    fn merge_all(&self, mut states: Vec<State>) -> Result<State> {
+    fn merge_all(&self, states: Vec<State>) -> Result<State> {
+        // the sorted states first, into one (still sorted)
+        let (sorted, mut states): (Vec<State>, Vec<State>) =
+            states.into_iter().partition(|s| s.is_sorted());
+        if sorted.len() > 1 {
+            states.push(self.merge_sorted_states(sorted)?);
+        } else {
+            states.extend(sorted);
+        }
         let Some(largest) = (0..states.len()).max_by_key(|&i| states[i].groups.len()) else {
             return self.new_state();
         };
@@ -351,18 +452,70 @@ impl HashAggregateExec {
                 t.hashes.reserve(extra);
                 t.offsets.reserve(extra);
             }
-            Groups::Int(t) => {
-                let keys = &t.keys;
-                t.table.reserve(extra, |&x| hash_i64(keys[x as usize]));
-                t.keys.reserve(extra);
-                t.valid.reserve(extra);
-            }
+            Groups::Int(t) => t.reserve(extra),
         }
         let mappings = states
             .iter()
             .map(|s| self.map_groups(&mut total, s))
             .collect::<Result<Vec<_>>>()?;
         let n = self.ngroups(&total);
+        for (s, mapping) in states.into_iter().zip(mappings) {
+            for (a, b) in total.accs.iter_mut().zip(s.accs) {
+                a.merge(b, &mapping, n)?;
+            }
+        }
+        Ok(total)
+    }
+}
+
+impl HashAggregateExec {
+    /// The first key of a partition's batches (one integer key), when it is not NULL.
+    fn first_key(&self, batches: &[RecordBatch]) -> Result<Option<i64>> {
+        let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else {
+            return Ok(None);
+        };
+        let k = evaluate(&self.group[0], &b.slice(0, 1), &self.layout)?;
+        let k = arrow::compute::cast(&k, &DataType::Int64)?;
+        let k = k.as_primitive::<Int64Type>();
+        Ok(k.is_valid(0).then(|| k.value(0)))
+    }
+
+    /// Merge sorted one-integer-key states into one, by a k-way merge of their key
+    /// lists (no hashing): the result's keys are sorted, so it stays in the sorted mode.
+    fn merge_sorted_states(&self, states: Vec<State>) -> Result<State> {
+        use std::cmp::Reverse;
+        let lists: Vec<&[i64]> = states
+            .iter()
+            .map(|s| match &s.groups {
+                Groups::Int(t) => Ok(t.keys.as_slice()),
+                Groups::Rows(_) => Err(QuarryError::Internal("a sorted state of row keys".into())),
+            })
+            .collect::<Result<_>>()?;
+        let mut total = self.new_state()?;
+        let Groups::Int(groups) = &mut total.groups else {
+            return Err(QuarryError::Internal(
+                "an integer-key state expected".into(),
+            ));
+        };
+        groups.reserve(lists.iter().map(|l| l.len()).sum());
+        let mut mappings: Vec<Vec<usize>> =
+            lists.iter().map(|l| Vec::with_capacity(l.len())).collect();
+        let mut heap: std::collections::BinaryHeap<Reverse<(i64, usize)>> = lists
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.first().map(|&k| Reverse((k, i))))
+            .collect();
+        while let Some(Reverse((k, i))) = heap.pop() {
+            let g = match groups.keys.last() {
+                Some(&last) if last == k => groups.keys.len() - 1,
+                _ => groups.push(k)?,
+            };
+            mappings[i].push(g);
+            if let Some(&next) = lists[i].get(mappings[i].len()) {
+                heap.push(Reverse((next, i)));
+            }
+        }
+        let n = groups.keys.len();
         for (s, mapping) in states.into_iter().zip(mappings) {
             for (a, b) in total.accs.iter_mut().zip(s.accs) {
                 a.merge(b, &mapping, n)?;
@@ -400,29 +553,53 @@ impl ExecutionPlan for HashAggregateExec {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let workers = ctx.pool.current_num_threads().clamp(1, n.max(1));
         self.input.prepare(ctx)?;
-        let states: Vec<State> = ctx.pool.install(|| {
-            (0..workers)
-                .into_par_iter()
-                .map(|_| -> Result<Option<State>> {
-                    let mut st: Option<State> = None;
-                    loop {
-                        let p = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if p >= n {
-                            return Ok(st);
+        // One integer key: while the keys come sorted (row groups of data clustered by
+        // the key), a worker's state stays sorted; a partition that starts below its last
+        // key starts a new sorted state (the sorted states merge later without hashing),
+        // and the first partition whose keys are not sorted in themselves leaves its
+        // state hashed, the worker's one state for the rest.
+        let per_run = self.int_group();
+        let states: Vec<State> = ctx
+            .pool
+            .install(|| {
+                (0..workers)
+                    .into_par_iter()
+                    .map(|_| -> Result<Vec<State>> {
+                        let mut st: Option<State> = None;
+                        let mut sorted: Vec<State> = vec![];
+                        loop {
+                            let p = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if p >= n {
+                                sorted.extend(st);
+                                return Ok(sorted);
+                            }
+                            let batches = self.input.execute(p, ctx)?;
+                            if per_run && st.as_ref().is_some_and(|s| s.is_sorted()) {
+                                let first = self.first_key(&batches)?;
+                                let last = match st.as_ref().map(|s| &s.groups) {
+                                    Some(Groups::Int(t)) => t.keys.last().copied(),
+                                    _ => None,
+                                };
+                                if let (Some(f), Some(l)) = (first, last) {
+                                    if f <= l {
+                                        sorted.extend(st.take());
+                                    }
+                                }
+                            }
+                            let state = match &mut st {
+                                Some(s) => s,
+                                None => st.insert(self.new_state()?),
+                            };
+                            for b in &batches {
+                                self.update(state, &enc, b)?;
+                            }
                         }
-                        let batches = self.input.execute(p, ctx)?;
-                        let state = match &mut st {
-                            Some(s) => s,
-                            None => st.insert(self.new_state()?),
-                        };
-                        for b in &batches {
-                            self.update(state, &enc, b)?;
-                        }
-                    }
-                })
-                .filter_map(|r| r.transpose())
-                .collect::<Result<Vec<State>>>()
-        })?;
+                    })
+                    .collect::<Result<Vec<Vec<State>>>>()
+            })?
+            .into_iter()
+            .flatten()
+            .collect();
         self.metrics.record(|| {
             let mut total = self.merge_all(states)?;
             let ngroups = self.ngroups(&total);
@@ -474,5 +651,64 @@ impl ExecutionPlan for HashAggregateExec {
     }
     fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+}
+
+#[cfg(test)]
+mod int_groups_tests {
+    use super::IntGroups;
+
+    /// The group of each key, by a plain map, to check `IntGroups` against.
+    fn check(t: &mut IntGroups, keys: &[Option<i64>], seen: &mut Vec<Option<i64>>) {
+        for &k in keys {
+            let g = t.find_or_insert(k).unwrap();
+            match seen.iter().position(|s| *s == k) {
+                Some(i) => assert_eq!(g, i, "{k:?}"),
+                None => {
+                    assert_eq!(g, seen.len(), "{k:?} is new");
+                    seen.push(k);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sorted_mode_until_the_order_breaks() {
+        let mut t = IntGroups::new();
+        let mut seen = vec![];
+        check(
+            &mut t,
+            &[Some(1), Some(1), Some(3), Some(7), Some(3)],
+            &mut seen,
+        );
+        assert!(t.sorted_mode, "an earlier key found by binary search");
+        check(&mut t, &[Some(5)], &mut seen);
+        assert!(!t.sorted_mode, "a new key below the last");
+        check(
+            &mut t,
+            &[Some(1), Some(5), Some(8), None, Some(8), None],
+            &mut seen,
+        );
+        let mut t = IntGroups::new();
+        let mut seen = vec![];
+        check(&mut t, &[Some(2), None, Some(2), Some(-4)], &mut seen);
+        assert!(!t.sorted_mode, "a NULL key");
+    }
+
+    #[test]
+    fn two_sorted_lists_merge_by_walking() {
+        let (mut a, mut b) = (IntGroups::new(), IntGroups::new());
+        for k in [1, 4, 6, 9] {
+            a.find_or_insert(Some(k)).unwrap();
+        }
+        for k in [0, 4, 5, 9, 12] {
+            b.find_or_insert(Some(k)).unwrap();
+        }
+        let m = a.merge_sorted(&b).unwrap();
+        assert_eq!(m, vec![4, 1, 5, 3, 6]);
+        assert_eq!(a.keys, vec![1, 4, 6, 9, 0, 5, 12]);
+        // later lookups index the merged keys first
+        assert_eq!(a.find_or_insert(Some(5)).unwrap(), 5);
+        assert_eq!(a.find_or_insert(Some(13)).unwrap(), 7);
     }
 }
