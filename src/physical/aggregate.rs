@@ -155,11 +155,9 @@ impl IntGroups {
             return Ok(g);
         };
         let h = hash_i64(v);
-        let (keys, valid) = (&self.keys, &self.valid);
-        if let Some(&g) = self
-            .table
-            .find(h, |&g| keys[g as usize] == v && valid[g as usize])
-        {
+        // (the table holds only non-NULL groups)
+        let keys = &self.keys;
+        if let Some(&g) = self.table.find(h, |&g| keys[g as usize] == v) {
             return Ok(g as usize);
         }
         let g = self.push(v)?;
