@@ -88,34 +88,90 @@ impl GroupTable {
 /// compared as integers; NULL is its own group.
 ///
 /// While the keys arrive in increasing order (data clustered by the key: lineitem by
-/// l_orderkey), the groups are kept as a sorted list with no hash table: a key past the
+/// l_orderkey), the groups are kept as a sorted list with no index: a key past the
 /// last is new, and an earlier one is found by binary search. The first key that breaks
-/// the order (or a NULL) builds the hash table once, sized for the groups so far.
+/// the order (or a NULL) indexes the groups once, sized for the groups so far.
 /// Sorted states merge without hashing: all of them at once by a k-way merge of their
 /// key lists (`HashAggregateExec::merge_sorted_states`), two by walking both lists
 /// ([`IntGroups::merge_sorted`]).
+///
+/// The index is a hash table, or, while the keys' range is dense (at most
+/// [`DIRECT_DENSITY`] values per group, or at most [`DIRECT_SMALL`] values), an array
+/// over the range holding each key's group: a lookup is one load, no hash and no key
+/// comparison (perfect hashing over a small domain; TPC-H's keys are dense integers,
+/// and Q13 groups 15M joined rows by 1.5M c_custkeys in random order). The array
+/// grows with the range; a range grown too sparse moves the groups to the hash table,
+/// and a hash table whose groups turn out dense (checked each time the group count
+/// doubles) moves them to the array.
 #[derive(Default)]
 struct IntGroups {
     table: hashbrown::HashTable<u32>,
     keys: Vec<i64>,
     valid: Vec<bool>,
     null_group: Option<usize>,
-    /// `keys` are strictly increasing (all valid) and `table` is empty.
+    /// `keys` are strictly increasing (all valid) and nothing indexes them.
     sorted_mode: bool,
-    /// `table` does not index `keys` yet (after [`IntGroups::merge_sorted`]).
+    /// Nothing indexes `keys` yet (after [`IntGroups::merge_sorted`]).
     unindexed: bool,
+    /// The index is `direct`: group of key `k` at `direct[k - base]` ([`NO_GROUP`]
+    /// when none); `table` is empty.
+    direct_mode: bool,
+    direct: Vec<u32>,
+    base: i64,
+    /// The smallest and largest key in `table` (for the move to the array).
+    min_key: i64,
+    max_key: i64,
 }
+
+/// An empty slot of [`IntGroups`]' array.
+const NO_GROUP: u32 = u32::MAX;
+/// A key range of at most this many values is always indexed by an array (256 KiB).
+const DIRECT_SMALL: i128 = 1 << 16;
+/// Otherwise at most this many key values per group (so the array, 4 bytes per value,
+/// is at most 32 bytes per group: about a hash table's size)...
+const DIRECT_DENSITY: i128 = 8;
+/// ... and at most this many values (64 MiB).
+const DIRECT_MAX: i128 = 1 << 24;
 
 impl IntGroups {
     fn new() -> IntGroups {
         IntGroups {
             sorted_mode: true,
+            min_key: i64::MAX,
+            max_key: i64::MIN,
             ..Default::default()
         }
     }
 
-    /// Index every key in the hash table (leaving the sorted mode).
+    /// Whether a key range of `range` values may be indexed by an array now.
+    fn dense(&self, range: i128) -> bool {
+        range <= DIRECT_SMALL
+            || (range <= DIRECT_MAX && range <= self.keys.len() as i128 * DIRECT_DENSITY)
+    }
+
+    /// Index every key (leaving the sorted mode): by an array when the keys are dense,
+    /// else by the hash table.
     fn build_table(&mut self) {
+        let (lo, hi) = self
+            .keys
+            .iter()
+            .zip(&self.valid)
+            .filter(|(_, v)| **v)
+            .fold((i64::MAX, i64::MIN), |(lo, hi), (&k, _)| {
+                (lo.min(k), hi.max(k))
+            });
+        self.sorted_mode = false;
+        self.unindexed = false;
+        let range = if lo > hi {
+            0
+        } else {
+            hi as i128 - lo as i128 + 1
+        };
+        if self.dense(range) {
+            self.table = hashbrown::HashTable::new();
+            self.fill_direct(if lo > hi { 0 } else { lo }, range as usize);
+            return;
+        }
         let keys = &self.keys;
         let mut table = hashbrown::HashTable::with_capacity(keys.len() * 2);
         for (g, &k) in keys.iter().enumerate() {
@@ -124,8 +180,70 @@ impl IntGroups {
             }
         }
         self.table = table;
-        self.sorted_mode = false;
-        self.unindexed = false;
+        self.direct_mode = false;
+        self.direct = vec![];
+        (self.min_key, self.max_key) = (lo, hi);
+    }
+
+    /// Index every valid key by an array of `size` slots from `base` (which holds them).
+    fn fill_direct(&mut self, base: i64, size: usize) {
+        let mut direct = vec![NO_GROUP; size];
+        for (g, (&k, &v)) in self.keys.iter().zip(&self.valid).enumerate() {
+            if v {
+                direct[(k - base) as usize] = g as u32;
+            }
+        }
+        self.direct = direct;
+        self.base = base;
+        self.direct_mode = true;
+    }
+
+    /// Widen the array to hold `v`: to at least twice its size, within the limits;
+    /// false when the range would be too sparse (the caller moves to the hash table).
+    fn grow_direct(&mut self, v: i64) -> bool {
+        let len = self.direct.len() as i128;
+        let (lo, hi) = if len == 0 {
+            (v as i128, v as i128)
+        } else {
+            let (lo, hi) = (self.base as i128, self.base as i128 + len - 1);
+            (lo.min(v as i128), hi.max(v as i128))
+        };
+        let need = hi - lo + 1;
+        if !self.dense(need) {
+            return false;
+        }
+        let size = need
+            .max((2 * len).min(DIRECT_MAX))
+            .max(1024.min(DIRECT_SMALL));
+        // room on the side the new key came from
+        let base = if len > 0 && (v as i128) < self.base as i128 {
+            (hi - size + 1).max(i64::MIN as i128)
+        } else {
+            lo
+        };
+        let size = size.min(i64::MAX as i128 - base + 1) as usize;
+        let base = base as i64;
+        let mut direct = vec![NO_GROUP; size];
+        if len > 0 {
+            let off = (self.base as i128 - base as i128) as usize;
+            direct[off..off + len as usize].copy_from_slice(&self.direct);
+        }
+        self.direct = direct;
+        self.base = base;
+        true
+    }
+
+    /// The group of `v` when the array indexes it (the hot path, inlined into the
+    /// caller's loop); `None` sends the caller to [`IntGroups::find_or_insert`].
+    #[inline(always)]
+    fn find_direct(&self, v: i64) -> Option<usize> {
+        if !self.direct_mode {
+            return None;
+        }
+        match self.direct.get(v.wrapping_sub(self.base) as u64 as usize) {
+            Some(&g) if g != NO_GROUP => Some(g as usize),
+            _ => None,
+        }
     }
 
     fn find_or_insert(&mut self, key: Option<i64>) -> Result<usize> {
@@ -154,6 +272,25 @@ impl IntGroups {
             self.null_group = Some(g);
             return Ok(g);
         };
+        if self.direct_mode {
+            let d = v.wrapping_sub(self.base) as u64;
+            if let Some(&g) = self.direct.get(d as usize) {
+                if g != NO_GROUP {
+                    return Ok(g as usize);
+                }
+                let g = self.push(v)?;
+                self.direct[d as usize] = g as u32;
+                return Ok(g);
+            }
+            if self.grow_direct(v) {
+                let g = self.push(v)?;
+                self.direct[(v - self.base) as usize] = g as u32;
+                return Ok(g);
+            }
+            let g = self.push(v)?;
+            self.build_table();
+            return Ok(g);
+        }
         let h = hash_i64(v);
         // (the table holds only non-NULL groups)
         let keys = &self.keys;
@@ -164,6 +301,14 @@ impl IntGroups {
         let keys = &self.keys;
         self.table
             .insert_unique(h, g as u32, |&x| hash_i64(keys[x as usize]));
+        (self.min_key, self.max_key) = (self.min_key.min(v), self.max_key.max(v));
+        if g >= 4096 && (g + 1).is_power_of_two() {
+            let range = self.max_key as i128 - self.min_key as i128 + 1;
+            if self.dense(range) {
+                self.table = hashbrown::HashTable::new();
+                self.fill_direct(self.min_key, range as usize);
+            }
+        }
         Ok(g)
     }
 
@@ -201,7 +346,7 @@ impl IntGroups {
 
     /// Room for `extra` more groups (the table only when it is in use).
     fn reserve(&mut self, extra: usize) {
-        if !self.sorted_mode && !self.unindexed {
+        if !self.sorted_mode && !self.unindexed && !self.direct_mode {
             let keys = &self.keys;
             self.table.reserve(extra, |&x| hash_i64(keys[x as usize]));
         }
@@ -351,7 +496,10 @@ impl HashAggregateExec {
                         for &v in a.values().iter() {
                             let g = match last {
                                 Some((k, g)) if k == v => g,
-                                _ => t.find_or_insert(Some(v))?,
+                                _ => match t.find_direct(v) {
+                                    Some(g) => g,
+                                    None => t.find_or_insert(Some(v))?,
+                                },
                             };
                             last = Some((v, g));
                             out.push(g);
@@ -656,24 +804,71 @@ impl ExecutionPlan for HashAggregateExec {
 mod int_groups_tests {
     use super::IntGroups;
 
+    type Seen = std::collections::HashMap<Option<i64>, usize>;
+
     /// The group of each key, by a plain map, to check `IntGroups` against.
-    fn check(t: &mut IntGroups, keys: &[Option<i64>], seen: &mut Vec<Option<i64>>) {
+    fn check(t: &mut IntGroups, keys: &[Option<i64>], seen: &mut Seen) {
         for &k in keys {
             let g = t.find_or_insert(k).unwrap();
-            match seen.iter().position(|s| *s == k) {
-                Some(i) => assert_eq!(g, i, "{k:?}"),
+            match seen.get(&k) {
+                Some(&i) => assert_eq!(g, i, "{k:?}"),
                 None => {
                     assert_eq!(g, seen.len(), "{k:?} is new");
-                    seen.push(k);
+                    seen.insert(k, g);
                 }
             }
         }
     }
 
     #[test]
+    fn dense_keys_index_by_array_sparse_ones_by_hash() {
+        let mut t = IntGroups::new();
+        let mut seen = Seen::new();
+        check(&mut t, &[Some(10), Some(5)], &mut seen);
+        assert!(t.direct_mode, "a small range");
+        // the array grows down and up
+        let keys = [
+            Some(-3000),
+            Some(60_000),
+            Some(5),
+            None,
+            Some(-3000),
+            Some(7),
+        ];
+        check(&mut t, &keys, &mut seen);
+        assert!(
+            t.direct_mode && t.direct.len() <= 1 << 17,
+            "{}",
+            t.direct.len()
+        );
+        // a far key makes the range too sparse: the groups move to the hash table
+        let far = [
+            Some(1 << 40),
+            Some(10),
+            Some(i64::MIN),
+            Some(i64::MAX),
+            Some(-3000),
+        ];
+        check(&mut t, &far, &mut seen);
+        assert!(!t.direct_mode);
+        check(&mut t, &keys, &mut seen);
+
+        // sparse at first (2 keys over 200,001 values), dense once 32K groups fill it
+        let mut t = IntGroups::new();
+        let mut seen = Seen::new();
+        check(&mut t, &[Some(200_000), Some(0)], &mut seen);
+        assert!(!t.direct_mode);
+        let keys: Vec<Option<i64>> = (0..40_000).map(|k| Some(k * 7 % 200_000)).collect();
+        check(&mut t, &keys, &mut seen);
+        assert!(t.direct_mode, "dense after the groups doubled");
+        check(&mut t, &keys, &mut seen);
+        check(&mut t, &[Some(-1), None, Some(300_000), Some(0)], &mut seen);
+    }
+
+    #[test]
     fn sorted_mode_until_the_order_breaks() {
         let mut t = IntGroups::new();
-        let mut seen = vec![];
+        let mut seen = Seen::new();
         check(
             &mut t,
             &[Some(1), Some(1), Some(3), Some(7), Some(3)],
@@ -688,7 +883,7 @@ mod int_groups_tests {
             &mut seen,
         );
         let mut t = IntGroups::new();
-        let mut seen = vec![];
+        let mut seen = Seen::new();
         check(&mut t, &[Some(2), None, Some(2), Some(-4)], &mut seen);
         assert!(!t.sorted_mode, "a NULL key");
     }

@@ -16,7 +16,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use arrow::array::{new_null_array, Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
+use arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, Int64Array, UInt32Array,
+};
 use arrow::buffer::BooleanBuffer;
 use arrow::compute::take;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
@@ -45,9 +47,16 @@ enum BuildKeys {
 struct Build {
     batch: RecordBatch,
     keys: BuildKeys,
-    /// Chain head per bucket (`hash & mask`), END when empty.
+    /// Chain head per bucket (`hash & mask`), END when empty; or, when `direct` is set,
+    /// per key value (`key - direct`).
     heads: Vec<u32>,
     mask: u64,
+    /// One integer key whose range (max - min + 1) is at most twice the hash buckets:
+    /// the smallest key. `heads` is then indexed by the key itself (a perfect hash), so a
+    /// chain holds rows of one key only and a probe neither hashes nor compares keys.
+    direct: Option<i64>,
+    /// With `direct`: no two build rows share a key (each chain has at most one row).
+    unique: bool,
     /// Next row in the same bucket, END at the end.
     next: Vec<u32>,
     /// Each build row's key hash.
@@ -56,6 +65,23 @@ struct Build {
 }
 
 impl Build {
+    /// The first build row of the chain where an integer key `v` would be (END when
+    /// none): the rows of a chain may hold other keys unless `direct` is set.
+    #[inline(always)]
+    fn chain(&self, v: i64) -> u32 {
+        match self.direct {
+            Some(min) => {
+                let d = v.wrapping_sub(min) as u64;
+                if d < self.heads.len() as u64 {
+                    self.heads[d as usize]
+                } else {
+                    END
+                }
+            }
+            None => self.heads[(hash_i64(v) & self.mask) as usize],
+        }
+    }
+
     /// The build rows whose matched flag is `matched` (after every probe row has run).
     fn rows_where_matched(&self, matched: bool) -> UInt32Array {
         UInt32Array::from(
@@ -129,7 +155,7 @@ impl RuntimeFilter {
             Some(bits) => BooleanBuffer::collect_bool(values.len(), |i| bits.contains(values[i])),
             None => BooleanBuffer::collect_bool(values.len(), |i| {
                 let v = values[i];
-                let mut j = build.heads[(hash_i64(v) & build.mask) as usize];
+                let mut j = build.chain(v);
                 while j != END {
                     if bk[j as usize] == v {
                         return true;
@@ -504,18 +530,34 @@ impl HashJoinExec {
         let mut heads = vec![END; if build_keys.is_empty() { 0 } else { buckets }];
         let mut next = vec![END; n];
         let mut hashes = vec![];
+        let mut direct = None;
+        let mut unique = true;
         let keys = if build_keys.is_empty() {
             BuildKeys::None
         } else if self.int_keys() {
             let col = Self::int_key_column(&build_keys[0], &batch, build_layout)?;
             let a = col.as_primitive::<Int64Type>();
-            for i in (0..n).rev() {
-                if a.is_null(i) {
-                    continue;
+            direct = direct_range(a, buckets * 2);
+            if let Some((min, range)) = direct {
+                heads = vec![END; range];
+                for i in (0..n).rev() {
+                    if a.is_null(i) {
+                        continue;
+                    }
+                    let b = (a.value(i) - min) as usize;
+                    unique &= heads[b] == END;
+                    next[i] = heads[b];
+                    heads[b] = i as u32;
                 }
-                let b = (hash_i64(a.value(i)) & mask) as usize;
-                next[i] = heads[b];
-                heads[b] = i as u32;
+            } else {
+                for i in (0..n).rev() {
+                    if a.is_null(i) {
+                        continue;
+                    }
+                    let b = (hash_i64(a.value(i)) & mask) as usize;
+                    next[i] = heads[b];
+                    heads[b] = i as u32;
+                }
             }
             BuildKeys::Int(a.values().clone())
         } else {
@@ -541,6 +583,8 @@ impl HashJoinExec {
             keys,
             heads,
             mask,
+            direct: direct.map(|(min, _)| min),
+            unique,
             next,
             hashes,
             matched,
@@ -571,6 +615,31 @@ impl HashJoinExec {
                 let col = Self::int_key_column(&probe_keys[0], probe, probe_layout)?;
                 let a = col.as_primitive::<Int64Type>();
                 let vals = a.values();
+                if let Some(min) = build.direct {
+                    let (heads, len) = (&build.heads, build.heads.len() as u64);
+                    li.reserve(n);
+                    ri.reserve(n);
+                    for (i, &v) in vals.iter().enumerate() {
+                        let d = v.wrapping_sub(min) as u64;
+                        if d >= len || a.is_null(i) {
+                            continue;
+                        }
+                        let mut j = heads[d as usize];
+                        if build.unique {
+                            if j != END {
+                                li.push(i as u32);
+                                ri.push(j);
+                            }
+                            continue;
+                        }
+                        while j != END {
+                            li.push(i as u32);
+                            ri.push(j);
+                            j = build.next[j as usize];
+                        }
+                    }
+                    return Ok((li, ri));
+                }
                 for (i, &v) in vals.iter().enumerate() {
                     if a.is_null(i) {
                         continue;
@@ -772,6 +841,16 @@ impl HashJoinExec {
         }
         Ok(out)
     }
+}
+
+/// The smallest non-NULL key and the key range (max - min + 1) of `keys`, when that
+/// range is at most `limit` (so a table indexed by the key itself is no larger than
+/// `limit` entries): TPC-H's keys are dense integers (c_custkey 1..=150,000 per SF).
+fn direct_range(keys: &Int64Array, limit: usize) -> Option<(i64, usize)> {
+    let min = arrow::compute::min(keys)?;
+    let max = arrow::compute::max(keys)?;
+    let range = (max as i128 - min as i128 + 1) as u128;
+    (range <= limit as u128).then_some((min, range as usize))
 }
 
 /// `concat_batches` that frees each input column once it is copied, so the build side
