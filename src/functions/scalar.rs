@@ -641,7 +641,7 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             } else {
                 None
             };
-            let mut b = StringBuilder::new();
+            let mut b = StringBuilder::with_capacity(s.len(), s.value_data().len().min(1 << 24));
             for i in 0..s.len() {
                 if s.is_null(i) || pos.is_null(i) || len.is_some_and(|l| l.is_null(i)) {
                     b.append_null();
@@ -1209,12 +1209,13 @@ pub fn rounded_decimal_type(p: u8, s: i8, scale: i64) -> DataType {
 }
 
 /// Spark's `substring(str, pos, len)`: 1-based; pos 0 acts as 1; negative pos counts from the end.
-fn spark_substring(s: &str, pos: i32, len: Option<i32>) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let n = chars.len() as i64;
+fn spark_substring(s: &str, pos: i32, len: Option<i32>) -> &str {
+    // character positions; for ASCII text they are byte positions
+    let ascii = s.is_ascii();
+    let n = if ascii { s.len() } else { s.chars().count() } as i64;
     let len = len.map(|l| l as i64).unwrap_or(i64::MAX / 4);
     if len <= 0 {
-        return String::new();
+        return "";
     }
     let start = if pos > 0 {
         pos as i64 - 1
@@ -1224,11 +1225,15 @@ fn spark_substring(s: &str, pos: i32, len: Option<i32>) -> String {
         n + pos as i64
     };
     let end = start.saturating_add(len);
-    let (start, end) = (start.max(0).min(n), end.max(0).min(n));
+    let (start, end) = (start.max(0).min(n) as usize, end.max(0).min(n) as usize);
     if start >= end {
-        return String::new();
+        return "";
     }
-    chars[start as usize..end as usize].iter().collect()
+    if ascii {
+        return &s[start..end];
+    }
+    let byte = |c: usize| s.char_indices().nth(c).map_or(s.len(), |(b, _)| b);
+    &s[byte(start)..byte(end)]
 }
 
 fn trunc_timestamp(micros: i64, unit: &str) -> Result<Option<i64>> {
@@ -1350,6 +1355,11 @@ mod tests {
         assert_eq!(spark_substring("Spark SQL", 5, Some(1)), "k");
         assert_eq!(spark_substring("Spark SQL", 0, Some(2)), "Sp");
         assert_eq!(spark_substring("abc", 10, Some(2)), "");
+        // positions count characters, not bytes
+        assert_eq!(spark_substring("héllo wörld", 2, Some(4)), "éllo");
+        assert_eq!(spark_substring("日本語テキスト", -3, None), "キスト");
+        assert_eq!(spark_substring("añb", 2, Some(10)), "ñb");
+        assert_eq!(spark_substring("añb", -5, Some(3)), "a");
     }
     #[test]
     fn patterns() {
