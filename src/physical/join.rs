@@ -51,9 +51,10 @@ struct Build {
     /// per key value (`key - direct`).
     heads: Vec<u32>,
     mask: u64,
-    /// One integer key whose range (max - min + 1) is at most twice the hash buckets:
-    /// the smallest key. `heads` is then indexed by the key itself (a perfect hash), so a
-    /// chain holds rows of one key only and a probe neither hashes nor compares keys.
+    /// One integer key whose range (max - min + 1) is at most the hash buckets (so the
+    /// heads take no more memory than hashing's): the smallest key. `heads` is then
+    /// indexed by the key itself (a perfect hash), so a chain holds rows of one key only
+    /// and a probe neither hashes nor compares keys.
     direct: Option<i64>,
     /// With `direct`: no two build rows share a key (each chain has at most one row).
     unique: bool,
@@ -573,7 +574,7 @@ impl HashJoinExec {
         } else if let Some((col, p)) = self.build_int_key(&batch)? {
             packing = p;
             let a = col.as_primitive::<Int64Type>();
-            direct = direct_range(a, buckets * 2);
+            direct = direct_range(a, buckets);
             if let Some((min, range)) = direct {
                 heads = vec![END; range];
                 for i in (0..n).rev() {
