@@ -367,10 +367,9 @@ pub fn create_accumulator(
                 seen: vec![],
             }),
             DataType::Decimal128(_, _) => Box::new(SumDecimal {
-                sums: vec![],
-                seen: vec![],
+                acc: vec![],
                 result_type: result_type.clone(),
-                counts: None,
+                avg: false,
             }),
             _ => Box::new(SumF64 {
                 sums: vec![],
@@ -380,10 +379,9 @@ pub fn create_accumulator(
         },
         AggFunc::Avg => match result_type {
             DataType::Decimal128(_, _) => Box::new(SumDecimal {
-                sums: vec![],
-                seen: vec![],
+                acc: vec![],
                 result_type: result_type.clone(),
-                counts: Some(vec![]),
+                avg: true,
             }),
             _ => Box::new(SumF64 {
                 sums: vec![],
@@ -619,89 +617,68 @@ fn add_by_group<T: Copy + Default>(
     }
 }
 
+/// Per group: the sum (at the input scale) and the count of non-NULL values, added in
+/// one pass (the count says whether the group saw a value, and is avg's divisor).
 struct SumDecimal {
-    sums: Vec<i128>,
-    seen: Vec<bool>,
+    acc: Vec<(i128, i64)>,
     result_type: DataType,
-    counts: Option<Vec<i64>>,
+    avg: bool,
 }
 impl Accumulator for SumDecimal {
     fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
-        self.sums.resize(n, 0);
-        self.seen.resize(n, false);
-        if let Some(c) = &mut self.counts {
-            c.resize(n, 0);
-        }
+        self.acc.resize(n, (0, 0));
         let a = args[0].as_primitive::<Decimal128Type>();
         if a.null_count() == 0 {
             // no validity checks in the common case
+            let values = a.values();
             add_by_group(
-                &mut self.sums,
+                &mut self.acc,
                 groups,
-                |i| a.values()[i],
-                i128::wrapping_add,
+                |i| (values[i], 1),
+                |x, y| (x.0.wrapping_add(y.0), x.1 + y.1),
             );
-            for &g in groups {
-                self.seen[g] = true;
-            }
-            if let Some(c) = &mut self.counts {
-                add_by_group(c, groups, |_| 1, |x, y| x + y);
-            }
             return Ok(());
         }
         for (i, &g) in groups.iter().enumerate() {
             if a.is_valid(i) {
-                self.sums[g] = self.sums[g].wrapping_add(a.value(i));
-                self.seen[g] = true;
-                if let Some(c) = &mut self.counts {
-                    c[g] += 1;
-                }
+                let (sum, count) = &mut self.acc[g];
+                *sum = sum.wrapping_add(a.value(i));
+                *count += 1;
             }
         }
         Ok(())
     }
     fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
         let o = downcast::<SumDecimal>(other)?;
-        self.sums.resize(n, 0);
-        self.seen.resize(n, false);
-        if let Some(c) = &mut self.counts {
-            c.resize(n, 0);
-        }
-        for g in 0..o.sums.len() {
-            if o.seen[g] {
-                let t = mapping[g];
-                self.sums[t] = self.sums[t].wrapping_add(o.sums[g]);
-                self.seen[t] = true;
-                if let (Some(c), Some(oc)) = (&mut self.counts, &o.counts) {
-                    c[t] += oc[g];
-                }
+        self.acc.resize(n, (0, 0));
+        for (g, &(sum, count)) in o.acc.iter().enumerate() {
+            if count > 0 {
+                let t = &mut self.acc[mapping[g]];
+                *t = (t.0.wrapping_add(sum), t.1 + count);
             }
         }
         Ok(())
     }
     fn finish(&mut self, n: usize) -> Result<ArrayRef> {
-        self.sums.resize(n, 0);
-        self.seen.resize(n, false);
+        self.acc.resize(n, (0, 0));
         let DataType::Decimal128(p, s) = self.result_type else {
             return Err(QuarryError::Internal("decimal sum type".into()));
         };
         // one pass into the values and a validity mask (a group with no value, or whose
         // result is beyond the precision, as Spark's non-ANSI overflow, is NULL)
         let max = 10i128.pow(p as u32);
-        if let Some(c) = &mut self.counts {
-            c.resize(n, 0);
-        }
-        let (sums, seen, counts) = (&self.sums, &self.seen, &self.counts);
+        let (acc, avg) = (&self.acc, self.avg);
         let value = |g: usize| -> Option<i128> {
-            if !seen[g] {
+            let (sum, count) = acc[g];
+            if count == 0 {
                 return None;
             }
-            let Some(c) = counts else {
-                return Some(sums[g]);
-            };
+            if !avg {
+                return Some(sum);
+            }
             // avg: scale grows by 4; round half up
-            let num = sums[g].checked_mul(10_000)?;
-            let d = c[g] as i128;
+            let num = sum.checked_mul(10_000)?;
+            let d = count as i128;
             let (q, r) = (num / d, num % d);
             Some(if r.abs() * 2 >= d {
                 q + num.signum()

@@ -355,18 +355,39 @@ impl IntGroups {
     }
 }
 
-/// The group keys of a state: encoded rows, or one integer column.
+/// The group keys of a state: encoded rows, one integer column, or compact keys
+/// packed into integers ([`CompactKeys::pack`]; never NULL as integers).
 enum Groups {
     Rows(GroupTable),
     Int(IntGroups),
+    Packed(IntGroups),
 }
 
 impl Groups {
     fn len(&self) -> usize {
         match self {
             Groups::Rows(t) => t.len(),
-            Groups::Int(t) => t.keys.len(),
+            Groups::Int(t) | Groups::Packed(t) => t.keys.len(),
         }
+    }
+
+    /// Packed keys as encoded rows (for a batch whose keys do not fit in 8 bytes, or to
+    /// merge with a state that has rows): group numbers stay as they were.
+    fn unpack(&mut self, enc: &CompactKeys, hasher: &ahash::RandomState) -> Result<()> {
+        let Groups::Packed(p) = self else {
+            return Ok(());
+        };
+        let mut t = GroupTable::new();
+        for &k in &p.keys {
+            let bytes = (k as u64).to_le_bytes();
+            let len = enc
+                .encoded_len(&bytes)
+                .ok_or_else(|| QuarryError::Internal("malformed packed group key".into()))?;
+            let key = &bytes[..len];
+            t.find_or_insert(key, hasher.hash_one(key))?;
+        }
+        *self = Groups::Rows(t);
+        Ok(())
     }
 }
 
@@ -376,6 +397,8 @@ struct State {
     /// Reused encoding buffers (compact keys): the batch's keys and their offsets.
     key_data: Vec<u8>,
     key_offsets: Vec<usize>,
+    /// Reused buffer of packed keys.
+    packed: Vec<u64>,
 }
 
 impl State {
@@ -438,6 +461,12 @@ impl HashAggregateExec {
     }
 
     fn new_state(&self) -> Result<State> {
+        self.new_state_for(None)
+    }
+
+    /// A state whose groups are packed keys when `enc` is compact keys that can fit in
+    /// 8 bytes.
+    fn new_state_for(&self, enc: Option<&KeyEncoder>) -> Result<State> {
         let accs = self
             .aggs
             .iter()
@@ -448,6 +477,8 @@ impl HashAggregateExec {
             .collect::<Result<_>>()?;
         let groups = if self.int_group() {
             Groups::Int(IntGroups::new())
+        } else if matches!(enc, Some(KeyEncoder::Compact(c)) if c.packable()) {
+            Groups::Packed(IntGroups::new())
         } else {
             Groups::Rows(GroupTable::new())
         };
@@ -456,6 +487,7 @@ impl HashAggregateExec {
             accs,
             key_data: vec![],
             key_offsets: vec![],
+            packed: vec![],
         })
     }
 
@@ -484,7 +516,27 @@ impl HashAggregateExec {
                 .map(|g| evaluate(g, batch, &self.layout))
                 .collect::<Result<_>>()?;
             let mut out = Vec::with_capacity(n);
+            if let (Groups::Packed(_), KeyEncoder::Compact(c)) = (&state.groups, enc) {
+                if !c.pack(&cols, &mut state.packed)? {
+                    state.groups.unpack(c, &self.hasher)?;
+                }
+            }
             match &mut state.groups {
+                Groups::Packed(t) => {
+                    // as one integer key (below), never NULL
+                    let mut last: Option<(u64, usize)> = None;
+                    for &v in &state.packed {
+                        let g = match last {
+                            Some((k, g)) if k == v => g,
+                            _ => match t.find_direct(v as i64) {
+                                Some(g) => g,
+                                None => t.find_or_insert(Some(v as i64))?,
+                            },
+                        };
+                        last = Some((v, g));
+                        out.push(g);
+                    }
+                }
                 Groups::Int(t) => {
                     let col = arrow::compute::cast(&cols[0], &DataType::Int64)?;
                     let a = col.as_primitive::<Int64Type>();
@@ -564,9 +616,11 @@ impl HashAggregateExec {
                 .map(|g| t.find_or_insert(o.key(g), o.hashes[g]))
                 .collect(),
             (Groups::Int(t), Groups::Int(o)) if t.sorted_mode && o.sorted_mode => t.merge_sorted(o),
-            (Groups::Int(t), Groups::Int(o)) => (0..o.keys.len())
-                .map(|g| t.find_or_insert(o.valid[g].then_some(o.keys[g])))
-                .collect(),
+            (Groups::Int(t), Groups::Int(o)) | (Groups::Packed(t), Groups::Packed(o)) => {
+                (0..o.keys.len())
+                    .map(|g| t.find_or_insert(o.valid[g].then_some(o.keys[g])))
+                    .collect()
+            }
             _ => Err(QuarryError::Internal(
                 "aggregate states of different kinds".into(),
             )),
@@ -577,7 +631,15 @@ impl HashAggregateExec {
     /// so each accumulator grows once to the final group count (no doubling slack,
     /// which for a million groups is most of the peak memory), then each state's
     /// accumulators merge and the state is freed.
-    fn merge_all(&self, states: Vec<State>) -> Result<State> {
+    fn merge_all(&self, mut states: Vec<State>, enc: &KeyEncoder) -> Result<State> {
+        // packed keys merge with packed keys only: with a state of rows, all are rows
+        if let KeyEncoder::Compact(c) = enc {
+            if states.iter().any(|s| matches!(s.groups, Groups::Rows(_))) {
+                for s in &mut states {
+                    s.groups.unpack(c, &self.hasher)?;
+                }
+            }
+        }
         // the sorted states first, into one (still sorted)
         let (sorted, mut states): (Vec<State>, Vec<State>) =
             states.into_iter().partition(|s| s.is_sorted());
@@ -598,7 +660,7 @@ impl HashAggregateExec {
                 t.hashes.reserve(extra);
                 t.offsets.reserve(extra);
             }
-            Groups::Int(t) => t.reserve(extra),
+            Groups::Int(t) | Groups::Packed(t) => t.reserve(extra),
         }
         let mappings = states
             .iter()
@@ -634,7 +696,7 @@ impl HashAggregateExec {
             .iter()
             .map(|s| match &s.groups {
                 Groups::Int(t) => Ok(t.keys.as_slice()),
-                Groups::Rows(_) => Err(QuarryError::Internal("a sorted state of row keys".into())),
+                _ => Err(QuarryError::Internal("a sorted state of row keys".into())),
             })
             .collect::<Result<_>>()?;
         let mut total = self.new_state()?;
@@ -734,7 +796,7 @@ impl ExecutionPlan for HashAggregateExec {
                             }
                             let state = match &mut st {
                                 Some(s) => s,
-                                None => st.insert(self.new_state()?),
+                                None => st.insert(self.new_state_for(Some(&enc))?),
                             };
                             for b in &batches {
                                 self.update(state, &enc, b)?;
@@ -747,13 +809,19 @@ impl ExecutionPlan for HashAggregateExec {
             .flatten()
             .collect();
         self.metrics.record(|| {
-            let mut total = self.merge_all(states)?;
+            let mut total = self.merge_all(states, &enc)?;
             let ngroups = self.ngroups(&total);
             let mut cols: Vec<ArrayRef> = vec![];
             match &mut total.groups {
                 _ if self.group.is_empty() => {}
                 Groups::Rows(t) => {
                     let keys: Vec<&[u8]> = (0..ngroups).map(|g| t.key(g)).collect();
+                    cols.extend(enc.decode(&keys)?);
+                }
+                Groups::Packed(t) => {
+                    let bytes: Vec<[u8; 8]> =
+                        t.keys.iter().map(|&k| (k as u64).to_le_bytes()).collect();
+                    let keys: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
                     cols.extend(enc.decode(&keys)?);
                 }
                 Groups::Int(t) => {

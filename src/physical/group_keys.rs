@@ -78,17 +78,7 @@ impl CompactKeys {
         offsets: &mut Vec<usize>,
     ) -> Result<()> {
         let n = cols.first().map_or(0, |c| c.len());
-        let cols: Vec<ArrayRef> = cols
-            .iter()
-            .zip(&self.types)
-            .map(|(c, t)| {
-                if c.data_type() == t {
-                    Ok(c.clone())
-                } else {
-                    super::eval::cast_array(c, t)
-                }
-            })
-            .collect::<Result<_>>()?;
+        let cols = self.cast(cols)?;
         // sizes first, then one pass per column writing at each row's cursor
         let mut lens = vec![0usize; n];
         for (c, k) in cols.iter().zip(&self.kinds) {
@@ -143,6 +133,114 @@ impl CompactKeys {
             }
         }
         Ok(())
+    }
+
+    /// `cols` as the key types (a key expression may come out of another width).
+    fn cast(&self, cols: &[ArrayRef]) -> Result<Vec<ArrayRef>> {
+        cols.iter()
+            .zip(&self.types)
+            .map(|(c, t)| {
+                if c.data_type() == t {
+                    Ok(c.clone())
+                } else {
+                    super::eval::cast_array(c, t)
+                }
+            })
+            .collect()
+    }
+
+    /// Whether keys of these types can fit in 8 bytes (fixed widths and strings of up to
+    /// one byte with their tags and lengths), so [`CompactKeys::pack`] is worth trying:
+    /// two one-letter flags (TPC-H Q01's `l_returnflag, l_linestatus`) take 6 bytes.
+    pub fn packable(&self) -> bool {
+        self.kinds
+            .iter()
+            .map(|k| match k {
+                Kind::Fixed(w) => 1 + w,
+                Kind::Boolean => 1,
+                Kind::Bytes32 | Kind::Bytes64 => 3,
+            })
+            .sum::<usize>()
+            <= 8
+    }
+
+    /// Each row's encoding (as [`CompactKeys::encode`] writes it) zero-padded to 8 bytes
+    /// and read as a little-endian `u64`, one per row into `out` (cleared first), so the
+    /// keys group as integers: no byte strings to write, hash and compare. Encodings are
+    /// prefix-free, so padding keeps distinct keys distinct. Returns false, with `out`
+    /// unspecified, when some row of this batch needs more than 8 bytes.
+    pub fn pack(&self, cols: &[ArrayRef], out: &mut Vec<u64>) -> Result<bool> {
+        let n = cols.first().map_or(0, |c| c.len());
+        let cols = self.cast(cols)?;
+        // the widest row each column can give in this batch, summed: the fit, checked
+        // before anything is written
+        let mut widest = 0;
+        // and whether every row's encoding is as wide (no NULLs, strings of one length):
+        // then each column sits at one bit position in every key
+        let mut uniform = true;
+        let mut widths = Vec::with_capacity(cols.len());
+        for (c, k) in cols.iter().zip(&self.kinds) {
+            uniform &= c.null_count() == 0;
+            let width = match k {
+                Kind::Fixed(w) => 1 + w,
+                Kind::Boolean => 1,
+                Kind::Bytes32 | Kind::Bytes64 => {
+                    let (lo, hi) = match k {
+                        Kind::Bytes32 => with_bytes::<i32, _>(c, |offs, _| len_range(&offs[..=n])),
+                        _ => with_bytes::<i64, _>(c, |offs, _| len_range(&offs[..=n])),
+                    };
+                    uniform &= lo == hi;
+                    2 + hi
+                }
+            };
+            widths.push(width as u32);
+            widest += width;
+            if widest > 8 {
+                return Ok(false);
+            }
+        }
+        out.clear();
+        out.resize(n, 0);
+        if uniform {
+            let mut at = Uniform(0);
+            for ((c, k), w) in cols.iter().zip(&self.kinds).zip(widths) {
+                pack_column(c, *k, out, &mut at)?;
+                at.0 += 8 * w;
+            }
+        } else {
+            let mut at = PerRow(vec![0u32; n]);
+            for (c, k) in cols.iter().zip(&self.kinds) {
+                pack_column(c, *k, out, &mut at)?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// The length of the encoding at the start of `key` (which may go on, e.g. with the
+    /// zero padding of [`CompactKeys::pack`]); `None` when `key` is cut short.
+    pub fn encoded_len(&self, key: &[u8]) -> Option<usize> {
+        let mut p = 0;
+        for k in &self.kinds {
+            let tag = *key.get(p)?;
+            p += 1;
+            if tag == 0 {
+                continue;
+            }
+            match k {
+                Kind::Fixed(w) => p += w,
+                Kind::Boolean => {}
+                Kind::Bytes32 | Kind::Bytes64 => {
+                    let l = *key.get(p)? as usize;
+                    p += if l < 255 {
+                        1 + l
+                    } else {
+                        let b = key.get(p + 1..p + 5)?;
+                        5 + u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+                    };
+                }
+            }
+        }
+        (p <= key.len()).then_some(p)
     }
 
     /// The key columns of `keys` (each one row's encoding, as [`CompactKeys::encode`]
@@ -200,6 +298,139 @@ impl CompactKeys {
 fn with_bytes<O: OffsetSizeTrait, R>(c: &ArrayRef, f: impl FnOnce(&[O], &[u8]) -> R) -> R {
     let d = c.to_data();
     f(d.buffer::<O>(0), d.buffers()[1].as_slice())
+}
+
+/// The shortest and longest value of a string column with these offsets (0, 0 when
+/// it has no rows).
+fn len_range<O: OffsetSizeTrait>(offs: &[O]) -> (usize, usize) {
+    offs.windows(2)
+        .map(|w| (w[1] - w[0]).as_usize())
+        .fold(None, |r: Option<(usize, usize)>, l| {
+            Some(r.map_or((l, l), |(lo, hi)| (lo.min(l), hi.max(l))))
+        })
+        .unwrap_or((0, 0))
+}
+
+/// Where each row's next byte goes in its packed key (a bit position).
+trait Cursor {
+    fn at(&self, i: usize) -> u32;
+    /// Row `i`'s encoding of the current column took `bits`.
+    fn advance(&mut self, i: usize, bits: u32);
+}
+
+/// One position for every row: the caller moves it past each column.
+struct Uniform(u32);
+impl Cursor for Uniform {
+    #[inline(always)]
+    fn at(&self, _: usize) -> u32 {
+        self.0
+    }
+    #[inline(always)]
+    fn advance(&mut self, _: usize, _: u32) {}
+}
+
+/// One position per row.
+struct PerRow(Vec<u32>);
+impl Cursor for PerRow {
+    #[inline(always)]
+    fn at(&self, i: usize) -> u32 {
+        self.0[i]
+    }
+    #[inline(always)]
+    fn advance(&mut self, i: usize, bits: u32) {
+        self.0[i] += bits;
+    }
+}
+
+/// One column of [`CompactKeys::pack`] (false never: the widths were checked).
+fn pack_column(c: &ArrayRef, k: Kind, out: &mut [u64], at: &mut impl Cursor) -> Result<()> {
+    let nulls = c.nulls();
+    match k {
+        Kind::Fixed(w) => {
+            let d = c.to_data();
+            let values = &d.buffers()[0].as_slice()[d.offset() * w..];
+            match w {
+                1 => pack_fixed::<1>(out, at, values, nulls),
+                2 => pack_fixed::<2>(out, at, values, nulls),
+                4 => pack_fixed::<4>(out, at, values, nulls),
+                _ => return Err(QuarryError::Internal("a packed key too wide".into())),
+            }
+        }
+        Kind::Boolean => {
+            let a = c.as_boolean();
+            for (i, key) in out.iter_mut().enumerate() {
+                let tag = if a.is_null(i) {
+                    0
+                } else {
+                    1 + a.value(i) as u64
+                };
+                *key |= tag << at.at(i);
+                at.advance(i, 8);
+            }
+        }
+        Kind::Bytes32 => {
+            with_bytes::<i32, _>(c, |offs, values| pack_bytes(out, at, offs, values, nulls))
+        }
+        Kind::Bytes64 => {
+            with_bytes::<i64, _>(c, |offs, values| pack_bytes(out, at, offs, values, nulls))
+        }
+    }
+    Ok(())
+}
+
+/// [`CompactKeys::pack`] for a primitive of `W` bytes (`1 + W <= 8`).
+fn pack_fixed<const W: usize>(
+    out: &mut [u64],
+    at: &mut impl Cursor,
+    values: &[u8],
+    nulls: Option<&NullBuffer>,
+) {
+    let value = |i: usize| {
+        let mut b = [0u8; 8];
+        b[..W].copy_from_slice(&values[i * W..(i + 1) * W]);
+        u64::from_le_bytes(b)
+    };
+    for (i, key) in out.iter_mut().enumerate() {
+        if nulls.is_some_and(|nb| nb.is_null(i)) {
+            at.advance(i, 8);
+        } else {
+            *key |= (1 | value(i) << 8) << at.at(i);
+            at.advance(i, 8 * (1 + W as u32));
+        }
+    }
+}
+
+/// [`CompactKeys::pack`] for strings or binaries (each at most 6 bytes long here).
+fn pack_bytes<O: OffsetSizeTrait>(
+    out: &mut [u64],
+    at: &mut impl Cursor,
+    offs: &[O],
+    values: &[u8],
+    nulls: Option<&NullBuffer>,
+) {
+    for (i, key) in out.iter_mut().enumerate() {
+        if nulls.is_some_and(|nb| nb.is_null(i)) {
+            at.advance(i, 8);
+            continue;
+        }
+        let (start, end) = (offs[i].as_usize(), offs[i + 1].as_usize());
+        let len = end - start;
+        // one 8-byte load, masked to the value (a byte-wise copy to a stack buffer and a
+        // load of it stalls on store forwarding); the last values byte by byte
+        let bytes = match values.get(start..start + 8) {
+            Some(b) => {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(b);
+                u64::from_le_bytes(w) & ((1u64 << (8 * len)) - 1)
+            }
+            None => values[start..end]
+                .iter()
+                .rev()
+                .fold(0u64, |acc, &x| acc << 8 | x as u64),
+        };
+        *key |= (1 | (len as u64) << 8 | bytes << 16) << at.at(i);
+        at.advance(i, 8 * (2 + len as u32));
+    }
 }
 
 fn add_fixed(lens: &mut [usize], nulls: Option<&NullBuffer>, w: usize) {
@@ -359,8 +590,8 @@ fn decode_bytes<O: OffsetSizeTrait>(
 mod tests {
     use super::*;
     use arrow::array::{
-        Date32Array, Decimal128Array, Int16Array, Int32Array, Int64Array, LargeStringArray,
-        StringArray,
+        Date32Array, Decimal128Array, Int16Array, Int32Array, Int64Array, Int8Array,
+        LargeStringArray, StringArray,
     };
 
     #[test]
@@ -444,6 +675,86 @@ mod tests {
         };
         assert_ne!(two("a", ""), two("", "a"));
         assert!(CompactKeys::try_new(&[DataType::Float64]).is_none());
+    }
+
+    /// Packed keys: equal exactly when the encoded keys are, each the encoding padded
+    /// with zeros, and decoded back to the rows; a batch with a longer key declines.
+    #[test]
+    fn packed_keys_are_the_encodings_padded() {
+        let check = |cols: Vec<ArrayRef>| {
+            let types: Vec<DataType> = cols.iter().map(|c| c.data_type().clone()).collect();
+            let enc = CompactKeys::try_new(&types).unwrap();
+            assert!(enc.packable());
+            let n = cols[0].len();
+            let (mut data, mut offsets, mut packed) = (vec![], vec![], vec![]);
+            enc.encode(&cols, &mut data, &mut offsets).unwrap();
+            assert!(enc.pack(&cols, &mut packed).unwrap());
+            let bytes: Vec<[u8; 8]> = packed.iter().map(|p| p.to_le_bytes()).collect();
+            for i in 0..n {
+                let key = &data[offsets[i]..offsets[i + 1]];
+                assert_eq!(&bytes[i][..key.len()], key, "row {i}");
+                assert!(bytes[i][key.len()..].iter().all(|&b| b == 0), "row {i}");
+                assert_eq!(enc.encoded_len(&bytes[i]), Some(key.len()), "row {i}");
+                for j in 0..n {
+                    let other = &data[offsets[j]..offsets[j + 1]];
+                    assert_eq!(packed[i] == packed[j], key == other, "rows {i}, {j}");
+                }
+            }
+            let keys: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+            for (a, b) in enc.decode(&keys).unwrap().iter().zip(&cols) {
+                assert_eq!(a.to_data(), b.to_data());
+            }
+        };
+        // NULLs and strings of several lengths: a position per row
+        check(vec![
+            Arc::new(StringArray::from(vec![
+                Some("A"),
+                Some("N"),
+                None,
+                Some("A"),
+                Some(""),
+                Some("R"),
+            ])),
+            Arc::new(BooleanArray::from(vec![
+                Some(true),
+                Some(true),
+                Some(false),
+                Some(true),
+                None,
+                Some(true),
+            ])),
+            Arc::new(Int16Array::from(vec![
+                Some(1),
+                Some(-1),
+                Some(1),
+                Some(1),
+                Some(0),
+                None,
+            ])),
+        ]);
+        // two one-letter flags (TPC-H Q01) and a sliced batch: one position for all rows
+        let flags: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["x", "A", "N", "A", "R", "A", "N"])),
+            Arc::new(StringArray::from(vec!["yy", "F", "O", "F", "F", "O", "O"])),
+        ];
+        check(flags.iter().map(|c| c.slice(1, 6)).collect());
+        // "AB" + "" against "A" + "B", and an int with a date
+        check(vec![
+            Arc::new(StringArray::from(vec!["AB", "A", "", "AB"])),
+            Arc::new(StringArray::from(vec!["", "B", "AB", ""])),
+        ]);
+        check(vec![
+            Arc::new(Int32Array::from(vec![Some(7), None, Some(7), Some(-7)])),
+            Arc::new(Int8Array::from(vec![Some(1), Some(1), Some(1), None])),
+        ]);
+        // a string of 5 bytes with a flag takes 7 + 3 bytes: not packed
+        let long: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["A", "ABCDE"])),
+            Arc::new(StringArray::from(vec!["F", "O"])),
+        ];
+        let enc = CompactKeys::try_new(&[DataType::Utf8, DataType::Utf8]).unwrap();
+        assert!(!enc.pack(&long, &mut vec![]).unwrap());
+        assert!(!CompactKeys::try_new(&[DataType::Int64]).unwrap().packable());
     }
 
     #[test]
