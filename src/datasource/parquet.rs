@@ -456,6 +456,14 @@ fn root_indices(metadata: &ArrowReaderMetadata, columns: &[String]) -> Vec<usize
         .collect()
 }
 
+/// Whether Quarry's own column decoder ([`super::parquet_decode`]) reads the columns
+/// named in `columns` (case-insensitive) in row group `rg`: there, a filter inside the
+/// reader costs nothing extra (later columns are decoded at the rows kept), while arrow's
+/// reader filters through its predicate cache.
+pub fn own_decoder_reads(metadata: &ArrowReaderMetadata, rg: usize, columns: &[String]) -> bool {
+    super::parquet_decode::supported(metadata, &[rg], &root_indices(metadata, columns))
+}
+
 /// Decode with Quarry's own column decoder ([`super::parquet_decode`]) when it reads
 /// every column involved; `None` when it does not (arrow's reader then reads the file).
 fn decode_own<R: ChunkReader>(

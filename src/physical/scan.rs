@@ -421,6 +421,7 @@ impl ScanExec {
     fn row_predicates(
         &self,
         md: &Metadata,
+        rg: usize,
         path: &Location,
         runtime: &mut Vec<Arc<RuntimeFilter>>,
     ) -> (Vec<datasource::parquet::RowPredicate>, Vec<Expr>) {
@@ -466,11 +467,12 @@ impl ScanExec {
             }
             groups.push((3, ids, multi));
         }
-        // Filtering inside the reader costs (each later predicate and the output read
-        // row-selectively, through arrow's predicate cache); it pays when it spares the
-        // decoding of more columns than the predicates read (TPC-H Q14: 1 predicate
-        // column, 3 spared; Q6: 3 and 1, a loss), or when a string predicate can run
-        // on a dictionary (Q12, Q16, Q19).
+        // With arrow's reader, filtering inside costs (each later predicate and the
+        // output read row-selectively, through its predicate cache); it pays when it
+        // spares the decoding of more columns than the predicates read (TPC-H Q14: 1
+        // predicate column, 3 spared; Q6: 3 and 1, a loss), or when a string predicate
+        // can run on a dictionary (Q12, Q16, Q19). Quarry's own decoder decodes a
+        // column at the rows kept for the price of the rows kept: always inside.
         let read: Vec<ColumnId> = groups.iter().flat_map(|(_, ids, _)| ids.clone()).collect();
         let spared = self.ids.iter().filter(|id| !read.contains(id)).count();
         // rank 1: a one-column string predicate
@@ -484,7 +486,8 @@ impl ScanExec {
             }
             None => true,
         });
-        if spared <= read.len() && !strings && inside_rt.is_empty() {
+        let own = datasource::parquet::own_decoder_reads(md, rg, &self.data_names());
+        if spared <= read.len() && !strings && inside_rt.is_empty() && !own {
             let mut all_after: Vec<Expr> = groups.into_iter().flat_map(|(_, _, fs)| fs).collect();
             all_after.extend(after);
             return (vec![], all_after);
@@ -609,7 +612,7 @@ impl ScanExec {
         let raw: Vec<RecordBatch> = match (&self.source.format, &t.row_group) {
             (FileFormat::Parquet, Some((rg, md))) => {
                 let names = self.data_names();
-                let (pred, after) = self.row_predicates(md, &t.file.location, &mut runtime);
+                let (pred, after) = self.row_predicates(md, *rg, &t.file.location, &mut runtime);
                 post_filters = after;
                 datasource::parquet::read_row_groups(
                     &ctx.storage,
