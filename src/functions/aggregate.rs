@@ -367,9 +367,10 @@ pub fn create_accumulator(
                 seen: vec![],
             }),
             DataType::Decimal128(_, _) => Box::new(SumDecimal {
-                acc: vec![],
+                sums: vec![],
+                seen: vec![],
+                counts: None,
                 result_type: result_type.clone(),
-                avg: false,
             }),
             _ => Box::new(SumF64 {
                 sums: vec![],
@@ -379,9 +380,10 @@ pub fn create_accumulator(
         },
         AggFunc::Avg => match result_type {
             DataType::Decimal128(_, _) => Box::new(SumDecimal {
-                acc: vec![],
+                sums: vec![],
+                seen: vec![],
+                counts: Some(vec![]),
                 result_type: result_type.clone(),
-                avg: true,
             }),
             _ => Box::new(SumF64 {
                 sums: vec![],
@@ -584,7 +586,6 @@ impl Accumulator for SumF64 {
     }
 }
 
-/// sum / avg over decimals, as i128 at the input scale (`counts` is Some for avg).
 /// `acc[groups[i]] = add(acc[groups[i]], value(i))` for every row `i`. With few groups
 /// and many rows, consecutive rows go to four interleaved partial results per group, so
 /// rows of one group do not each wait for the previous row's store to that group (a
@@ -617,63 +618,117 @@ fn add_by_group<T: Copy + Default>(
     }
 }
 
-/// Per group: the sum (at the input scale) and the count of non-NULL values, added in
-/// one pass (the count says whether the group saw a value, and is avg's divisor).
+/// sum / avg over decimals, as i128 at the input scale. Per group: the sum, and for sum
+/// whether the group saw a value (1 byte), for avg the count of values (its divisor).
 struct SumDecimal {
-    acc: Vec<(i128, i64)>,
+    sums: Vec<i128>,
+    /// sum only (avg's counts say it).
+    seen: Vec<bool>,
+    /// avg only.
+    counts: Option<Vec<i64>>,
     result_type: DataType,
-    avg: bool,
+}
+impl SumDecimal {
+    fn resize(&mut self, n: usize) {
+        self.sums.resize(n, 0);
+        match &mut self.counts {
+            Some(c) => c.resize(n, 0),
+            None => self.seen.resize(n, false),
+        }
+    }
+
+    /// Add `count` values summing to `sum` to group `g`.
+    #[inline]
+    fn add(&mut self, g: usize, sum: i128, count: i64) {
+        self.sums[g] = self.sums[g].wrapping_add(sum);
+        match &mut self.counts {
+            Some(c) => c[g] += count,
+            None => self.seen[g] = true,
+        }
+    }
+
+    /// The values group `g` saw (for sum: 1 for any).
+    fn count(&self, g: usize) -> i64 {
+        match &self.counts {
+            Some(c) => c[g],
+            None => self.seen[g] as i64,
+        }
+    }
 }
 impl Accumulator for SumDecimal {
     fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
-        self.acc.resize(n, (0, 0));
+        self.resize(n);
         let a = args[0].as_primitive::<Decimal128Type>();
         if a.null_count() == 0 {
             // no validity checks in the common case
             let values = a.values();
-            add_by_group(
-                &mut self.acc,
-                groups,
-                |i| (values[i], 1),
-                |x, y| (x.0.wrapping_add(y.0), x.1 + y.1),
-            );
+            if n <= 1024 && groups.len() >= 1024 {
+                // few groups, many rows: interleaved partial sums and counts, added
+                // once per group
+                let mut part = vec![(0i128, 0i64); n];
+                add_by_group(
+                    &mut part,
+                    groups,
+                    |i| (values[i], 1),
+                    |x, y| (x.0.wrapping_add(y.0), x.1 + y.1),
+                );
+                for (g, (sum, count)) in part.into_iter().enumerate() {
+                    if count > 0 {
+                        self.add(g, sum, count);
+                    }
+                }
+                return Ok(());
+            }
+            // one pass: sum and count (or seen) per row
+            let sums = &mut self.sums;
+            match &mut self.counts {
+                Some(c) => {
+                    for (&g, &v) in groups.iter().zip(values.iter()) {
+                        sums[g] = sums[g].wrapping_add(v);
+                        c[g] += 1;
+                    }
+                }
+                None => {
+                    for (&g, &v) in groups.iter().zip(values.iter()) {
+                        sums[g] = sums[g].wrapping_add(v);
+                        self.seen[g] = true;
+                    }
+                }
+            }
             return Ok(());
         }
         for (i, &g) in groups.iter().enumerate() {
             if a.is_valid(i) {
-                let (sum, count) = &mut self.acc[g];
-                *sum = sum.wrapping_add(a.value(i));
-                *count += 1;
+                self.add(g, a.value(i), 1);
             }
         }
         Ok(())
     }
     fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
         let o = downcast::<SumDecimal>(other)?;
-        self.acc.resize(n, (0, 0));
-        for (g, &(sum, count)) in o.acc.iter().enumerate() {
+        self.resize(n);
+        for g in 0..o.sums.len() {
+            let count = o.count(g);
             if count > 0 {
-                let t = &mut self.acc[mapping[g]];
-                *t = (t.0.wrapping_add(sum), t.1 + count);
+                self.add(mapping[g], o.sums[g], count);
             }
         }
         Ok(())
     }
     fn finish(&mut self, n: usize) -> Result<ArrayRef> {
-        self.acc.resize(n, (0, 0));
+        self.resize(n);
         let DataType::Decimal128(p, s) = self.result_type else {
             return Err(QuarryError::Internal("decimal sum type".into()));
         };
         // one pass into the values and a validity mask (a group with no value, or whose
         // result is beyond the precision, as Spark's non-ANSI overflow, is NULL)
         let max = 10i128.pow(p as u32);
-        let (acc, avg) = (&self.acc, self.avg);
         let value = |g: usize| -> Option<i128> {
-            let (sum, count) = acc[g];
+            let (sum, count) = (self.sums[g], self.count(g));
             if count == 0 {
                 return None;
             }
-            if !avg {
+            if self.counts.is_none() {
                 return Some(sum);
             }
             // avg: scale grows by 4; round half up

@@ -640,10 +640,12 @@ impl HashAggregateExec {
                 }
             }
         }
-        // the sorted states first, into one (still sorted)
+        // the sorted states first, into one (still sorted); two of them (a worker's
+        // each, over interleaved row groups) merge below by one walk over both lists
+        // into the larger, which needs no third copy of the groups
         let (sorted, mut states): (Vec<State>, Vec<State>) =
             states.into_iter().partition(|s| s.is_sorted());
-        if sorted.len() > 1 {
+        if sorted.len() > 2 {
             states.push(self.merge_sorted_states(sorted)?);
         } else {
             states.extend(sorted);
@@ -733,6 +735,60 @@ impl HashAggregateExec {
     }
 }
 
+impl HashAggregateExec {
+    /// The output batch of a final state: its group keys, then each aggregate.
+    fn finish_state(&self, mut total: State, enc: &KeyEncoder) -> Result<RecordBatch> {
+        let ngroups = self.ngroups(&total);
+        let mut cols: Vec<ArrayRef> = vec![];
+        match &mut total.groups {
+            _ if self.group.is_empty() => {}
+            Groups::Rows(t) => {
+                let keys: Vec<&[u8]> = (0..ngroups).map(|g| t.key(g)).collect();
+                cols.extend(enc.decode(&keys)?);
+            }
+            Groups::Packed(t) => {
+                let bytes: Vec<[u8; 8]> =
+                    t.keys.iter().map(|&k| (k as u64).to_le_bytes()).collect();
+                let keys: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+                cols.extend(enc.decode(&keys)?);
+            }
+            Groups::Int(t) => {
+                // only the NULL group is invalid
+                let nulls = t.null_group.map(|_| {
+                    NullBuffer::new(BooleanBuffer::collect_bool(t.valid.len(), |g| t.valid[g]))
+                });
+                let keys = Int64Array::new(std::mem::take(&mut t.keys).into(), nulls);
+                let target = self.group[0].data_type();
+                // Int64 -> Date32 goes through Int32 (both are lossless for these keys)
+                let keys: ArrayRef = if target == DataType::Date32 {
+                    arrow::compute::cast(
+                        &arrow::compute::cast(&keys, &DataType::Int32)?,
+                        &target,
+                    )?
+                } else {
+                    arrow::compute::cast(&keys, &target)?
+                };
+                cols.push(keys);
+            }
+        }
+        for acc in total.accs.iter_mut() {
+            cols.push(acc.finish(ngroups)?);
+        }
+        let cols = cols
+            .into_iter()
+            .zip(self.schema.fields())
+            .map(|(c, f)| {
+                if c.data_type() != f.data_type() {
+                    super::eval::cast_array(&c, f.data_type())
+                } else {
+                    Ok(c)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        make_batch(self.schema.clone(), cols, ngroups)
+    }
+}
+
 impl ExecutionPlan for HashAggregateExec {
     fn describe(&self) -> String {
         let g: Vec<String> = self.group.iter().map(|e| e.to_string()).collect();
@@ -763,7 +819,8 @@ impl ExecutionPlan for HashAggregateExec {
         self.input.prepare(ctx)?;
         // One integer key: while the keys come sorted (row groups of data clustered by
         // the key), a worker's state stays sorted; a partition that starts below its last
-        // key starts a new sorted state (the sorted states merge later without hashing),
+        // key starts a new sorted state (the sorted states merge later without hashing;
+        // one that starts at it, a key split across row groups, goes on in the state),
         // and the first partition whose keys are not sorted in themselves leaves its
         // state hashed, the worker's one state for the rest.
         let per_run = self.int_group();
@@ -789,7 +846,7 @@ impl ExecutionPlan for HashAggregateExec {
                                     _ => None,
                                 };
                                 if let (Some(f), Some(l)) = (first, last) {
-                                    if f <= l {
+                                    if f < l {
                                         sorted.extend(st.take());
                                     }
                                 }
@@ -809,55 +866,8 @@ impl ExecutionPlan for HashAggregateExec {
             .flatten()
             .collect();
         self.metrics.record(|| {
-            let mut total = self.merge_all(states, &enc)?;
-            let ngroups = self.ngroups(&total);
-            let mut cols: Vec<ArrayRef> = vec![];
-            match &mut total.groups {
-                _ if self.group.is_empty() => {}
-                Groups::Rows(t) => {
-                    let keys: Vec<&[u8]> = (0..ngroups).map(|g| t.key(g)).collect();
-                    cols.extend(enc.decode(&keys)?);
-                }
-                Groups::Packed(t) => {
-                    let bytes: Vec<[u8; 8]> =
-                        t.keys.iter().map(|&k| (k as u64).to_le_bytes()).collect();
-                    let keys: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
-                    cols.extend(enc.decode(&keys)?);
-                }
-                Groups::Int(t) => {
-                    // only the NULL group is invalid
-                    let nulls = t.null_group.map(|_| {
-                        NullBuffer::new(BooleanBuffer::collect_bool(t.valid.len(), |g| t.valid[g]))
-                    });
-                    let keys = Int64Array::new(std::mem::take(&mut t.keys).into(), nulls);
-                    let target = self.group[0].data_type();
-                    // Int64 -> Date32 goes through Int32 (both are lossless for these keys)
-                    let keys: ArrayRef = if target == DataType::Date32 {
-                        arrow::compute::cast(
-                            &arrow::compute::cast(&keys, &DataType::Int32)?,
-                            &target,
-                        )?
-                    } else {
-                        arrow::compute::cast(&keys, &target)?
-                    };
-                    cols.push(keys);
-                }
-            }
-            for acc in total.accs.iter_mut() {
-                cols.push(acc.finish(ngroups)?);
-            }
-            let cols = cols
-                .into_iter()
-                .zip(self.schema.fields())
-                .map(|(c, f)| {
-                    if c.data_type() != f.data_type() {
-                        super::eval::cast_array(&c, f.data_type())
-                    } else {
-                        Ok(c)
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(vec![make_batch(self.schema.clone(), cols, ngroups)?])
+            let total = self.merge_all(states, &enc)?;
+            Ok(vec![self.finish_state(total, &enc)?])
         })
     }
     fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
