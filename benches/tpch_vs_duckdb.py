@@ -8,7 +8,7 @@ runs; peak RSS of that process, which includes the Python interpreter). Both are
 to the first T CPUs. Prints median seconds, the ratio Quarry/DuckDB (below 1: Quarry is
 faster), and peak RSS per query, with totals and the geometric mean of the ratios.
 
-    pip install duckdb                        # the peer (any recent version)
+    pip install duckdb pyarrow                # the peer (any recent version; results as arrow)
     cargo build --release
     python3 benches/tpch_vs_duckdb.py --sf 1 --threads 2 --runs 5
     pip install polars                        # the other peer: a SQLContext over scan_parquet,

@@ -477,7 +477,9 @@ impl HashAggregateExec {
             .collect::<Result<_>>()?;
         let groups = if self.int_group() {
             Groups::Int(IntGroups::new())
-        } else if matches!(enc, Some(KeyEncoder::Compact(c)) if c.packable()) {
+        } else if !self.group.is_empty()
+            && matches!(enc, Some(KeyEncoder::Compact(c)) if c.packable())
+        {
             Groups::Packed(IntGroups::new())
         } else {
             Groups::Rows(GroupTable::new())
