@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::eval::{evaluate, layout_of, Layout};
 use super::group_keys::{eq_short, CompactKeys};
-use super::{hash_i64, int_like, make_batch, ExecContext, ExecutionPlan, Metrics};
+use super::{hash_i64, int_like, make_batch_as, ExecContext, ExecutionPlan, Metrics};
 use crate::error::{QuarryError, Result};
 use crate::functions::aggregate::{cast_arg, create_accumulator, Accumulator};
 use crate::plan::{AggregateExpr, ColumnId, Expr};
@@ -763,10 +763,7 @@ impl HashAggregateExec {
                 let target = self.group[0].data_type();
                 // Int64 -> Date32 goes through Int32 (both are lossless for these keys)
                 let keys: ArrayRef = if target == DataType::Date32 {
-                    arrow::compute::cast(
-                        &arrow::compute::cast(&keys, &DataType::Int32)?,
-                        &target,
-                    )?
+                    arrow::compute::cast(&arrow::compute::cast(&keys, &DataType::Int32)?, &target)?
                 } else {
                     arrow::compute::cast(&keys, &target)?
                 };
@@ -776,18 +773,7 @@ impl HashAggregateExec {
         for acc in total.accs.iter_mut() {
             cols.push(acc.finish(ngroups)?);
         }
-        let cols = cols
-            .into_iter()
-            .zip(self.schema.fields())
-            .map(|(c, f)| {
-                if c.data_type() != f.data_type() {
-                    super::eval::cast_array(&c, f.data_type())
-                } else {
-                    Ok(c)
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
-        make_batch(self.schema.clone(), cols, ngroups)
+        make_batch_as(self.schema.clone(), cols, ngroups)
     }
 }
 

@@ -9,8 +9,8 @@ use arrow::compute::take;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use super::eval::{cast_array, evaluate, layout_of, Layout};
-use super::{make_batch, ExecContext, ExecutionPlan, Metrics};
+use super::eval::{evaluate, layout_of, Layout};
+use super::{make_batch_as, ExecContext, ExecutionPlan, Metrics};
 use crate::error::{QuarryError, Result};
 use crate::plan::{ColumnId, Expr, GeneratorKind};
 
@@ -147,18 +147,7 @@ impl GenerateExec {
         };
         cols.extend(gathered);
         // generated columns take the declared types (a NULL argument: typed NULLs)
-        let cols = cols
-            .into_iter()
-            .zip(self.schema.fields())
-            .map(|(c, f)| {
-                if c.data_type() != f.data_type() {
-                    cast_array(&c, f.data_type())
-                } else {
-                    Ok(c)
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
-        make_batch(self.schema.clone(), cols, row_idx.len())
+        make_batch_as(self.schema.clone(), cols, row_idx.len())
     }
 }
 

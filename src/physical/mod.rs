@@ -180,6 +180,21 @@ pub fn make_batch(schema: SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Res
     )?)
 }
 
+/// [`make_batch`] with each column cast to its field's type where the two differ (an
+/// expression or accumulator may come out of another width or a NULL type).
+pub fn make_batch_as(
+    schema: SchemaRef,
+    columns: Vec<ArrayRef>,
+    rows: usize,
+) -> Result<RecordBatch> {
+    let columns = columns
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(c, f)| eval::cast_array(&c, f.data_type()))
+        .collect::<Result<Vec<_>>>()?;
+    make_batch(schema, columns, rows)
+}
+
 /// Execute every partition of `plan` in parallel; results in partition order.
 pub fn execute_all(
     plan: &Arc<dyn ExecutionPlan>,

@@ -12,7 +12,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use super::eval::{evaluate, evaluate_predicate, layout_of, Layout};
-use super::{execute_all, make_batch, ExecContext, ExecutionPlan, Metrics};
+use super::{execute_all, make_batch, make_batch_as, ExecContext, ExecutionPlan, Metrics};
 use crate::error::Result;
 use crate::plan::{ColumnId, Expr};
 
@@ -130,18 +130,7 @@ impl ExecutionPlan for ProjectExec {
                         .iter()
                         .map(|e| evaluate(e, b, &self.layout))
                         .collect::<Result<_>>()?;
-                    let cols = cols
-                        .into_iter()
-                        .zip(self.schema.fields())
-                        .map(|(c, f)| {
-                            if c.data_type() != f.data_type() {
-                                super::eval::cast_array(&c, f.data_type())
-                            } else {
-                                Ok(c)
-                            }
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    make_batch(self.schema.clone(), cols, b.num_rows())
+                    make_batch_as(self.schema.clone(), cols, b.num_rows())
                 })
                 .collect()
         })
