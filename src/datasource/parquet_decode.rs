@@ -218,8 +218,21 @@ impl DataPage<'_> {
 }
 
 enum PageEvent<'a> {
-    Dictionary { values: &'a [u8], count: usize },
+    Dictionary {
+        values: &'a [u8],
+        count: usize,
+    },
     Data(DataPage<'a>),
+    /// A data page of this many rows, none of them selected: not decompressed.
+    Skipped {
+        rows: usize,
+    },
+}
+
+/// Whether any of `selected` (ascending row positions) is in `start..start + len`.
+fn any_selected(selected: &[u32], start: usize, len: usize) -> bool {
+    let k = selected.partition_point(|&r| (r as usize) < start);
+    selected.get(k).is_some_and(|&r| (r as usize) < start + len)
 }
 
 /// Scratch buffers reused across the pages of a row group.
@@ -246,11 +259,14 @@ fn snappy<'s>(input: &[u8], scratch: &'s mut Vec<u8>) -> DResult<&'s [u8]> {
 }
 
 /// Read the pages of one column chunk, calling `f` on each (decompressed; levels decoded).
+/// With `selected` (ascending row positions), a snappy data page none of whose rows is
+/// selected is not decompressed: `f` sees [`PageEvent::Skipped`].
 fn for_each_page(
     reader: &impl ChunkReader,
     meta: &ColumnChunkMetaData,
     nullable: bool,
     rows: usize,
+    selected: Option<&[u32]>,
     scratch: &mut Scratch,
     mut f: impl FnMut(PageEvent<'_>, &mut Vec<u32>) -> DResult<()>,
 ) -> DResult<()> {
@@ -314,6 +330,11 @@ fn for_each_page(
                 ..
             } => {
                 let page_rows = *num_values as usize;
+                if own_snappy && selected.is_some_and(|r| !any_selected(r, seen, page_rows)) {
+                    seen += page_rows;
+                    f(PageEvent::Skipped { rows: page_rows }, indices)?;
+                    continue;
+                }
                 let body = if own_snappy {
                     snappy(buf, decompressed)?
                 } else {
@@ -358,6 +379,11 @@ fn for_each_page(
                 ..
             } => {
                 let page_rows = *num_rows as usize;
+                if own_snappy && selected.is_some_and(|r| !any_selected(r, seen, page_rows)) {
+                    seen += page_rows;
+                    f(PageEvent::Skipped { rows: page_rows }, indices)?;
+                    continue;
+                }
                 let lvl_end = (rep_levels_byte_len + def_levels_byte_len) as usize;
                 let Some(lvl) = buf.get(*rep_levels_byte_len as usize..lvl_end) else {
                     return corrupt("definition levels past the end of the page");
@@ -771,95 +797,115 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
     let mut dict_len = 0usize;
     let mut row = 0usize;
     let mut dense: Vec<A::Native> = vec![];
-    for_each_page(reader, meta, spec.nullable, rows, scratch, |ev, indices| {
-        match ev {
-            PageEvent::Dictionary { values, count } => {
-                if values.len() < count * P::WIDTH {
-                    return corrupt("dictionary page shorter than its values");
+    let chosen = match sel {
+        Selection::Rows(r) => Some(r),
+        Selection::All => None,
+    };
+    for_each_page(
+        reader,
+        meta,
+        spec.nullable,
+        rows,
+        chosen,
+        scratch,
+        |ev, indices| {
+            match ev {
+                PageEvent::Skipped { rows: n } => {
+                    sel.page(row, n);
+                    row += n;
                 }
-                dict_len = count;
-            }
-            PageEvent::Data(p) => {
-                let page_rows = sel.page(row, p.rows);
-                row += p.rows;
-                // the page's values, one per non-NULL row
-                let non_null = p.non_null();
-                let dictionary = p.dictionary_encoded()?;
-                if !dictionary && p.values.len() < non_null * P::WIDTH {
-                    return corrupt("data page shorter than its values");
-                }
-                let dict = p.dictionary;
-                let entry = |i: u32| conv(P::read(&dict[i as usize * P::WIDTH..]));
-                let value = |i: usize, idx: &[u32]| -> A::Native {
-                    if dictionary {
-                        entry(idx[i])
-                    } else {
-                        conv(P::read(&p.values[i * P::WIDTH..]))
+                PageEvent::Dictionary { values, count } => {
+                    if values.len() < count * P::WIDTH {
+                        return corrupt("dictionary page shorter than its values");
                     }
-                };
-                // a few rows of a dictionary page: their indices alone
-                if let (true, None, PageRows::Some(r, first)) = (dictionary, p.levels, &page_rows) {
-                    if r.len() * SPARSE < p.rows {
-                        let idx =
-                            dictionary_indices_at(p.values, p.rows, r, *first, dict_len, indices)?;
-                        out.extend(idx.iter().map(|&i| entry(i)));
-                        return Ok(());
-                    }
+                    dict_len = count;
                 }
-                let idx: &[u32] = if dictionary {
-                    dictionary_indices(p.values, non_null, dict_len, indices)?
-                } else {
-                    &[]
-                };
-                match (p.levels, page_rows) {
-                    (None, PageRows::All) => {
+                PageEvent::Data(p) => {
+                    let page_rows = sel.page(row, p.rows);
+                    row += p.rows;
+                    // the page's values, one per non-NULL row
+                    let non_null = p.non_null();
+                    let dictionary = p.dictionary_encoded()?;
+                    if !dictionary && p.values.len() < non_null * P::WIDTH {
+                        return corrupt("data page shorter than its values");
+                    }
+                    let dict = p.dictionary;
+                    let entry = |i: u32| conv(P::read(&dict[i as usize * P::WIDTH..]));
+                    let value = |i: usize, idx: &[u32]| -> A::Native {
                         if dictionary {
-                            out.extend(idx.iter().map(|&i| entry(i)));
+                            entry(idx[i])
                         } else {
-                            out.extend(
-                                p.values[..p.rows * P::WIDTH]
-                                    .chunks_exact(P::WIDTH)
-                                    .map(|c| conv(P::read(c))),
-                            );
+                            conv(P::read(&p.values[i * P::WIDTH..]))
+                        }
+                    };
+                    // a few rows of a dictionary page: their indices alone
+                    if let (true, None, PageRows::Some(r, first)) =
+                        (dictionary, p.levels, &page_rows)
+                    {
+                        if r.len() * SPARSE < p.rows {
+                            let idx = dictionary_indices_at(
+                                p.values, p.rows, r, *first, dict_len, indices,
+                            )?;
+                            out.extend(idx.iter().map(|&i| entry(i)));
+                            return Ok(());
                         }
                     }
-                    (None, PageRows::Some(r, first)) => {
-                        out.extend(r.iter().map(|&x| value((x - first) as usize, idx)));
-                    }
-                    (Some(levels), pr) => {
-                        // values per row (NULL rows: default), then the selected rows
-                        dense.clear();
-                        let mut vi = 0usize;
-                        for &d in levels {
-                            if d != 0 {
-                                dense.push(value(vi, idx));
-                                vi += 1;
+                    let idx: &[u32] = if dictionary {
+                        dictionary_indices(p.values, non_null, dict_len, indices)?
+                    } else {
+                        &[]
+                    };
+                    match (p.levels, page_rows) {
+                        (None, PageRows::All) => {
+                            if dictionary {
+                                out.extend(idx.iter().map(|&i| entry(i)));
                             } else {
-                                dense.push(A::Native::default());
+                                out.extend(
+                                    p.values[..p.rows * P::WIDTH]
+                                        .chunks_exact(P::WIDTH)
+                                        .map(|c| conv(P::read(c))),
+                                );
                             }
                         }
-                        let bits = valid.bits.as_mut();
-                        match pr {
-                            PageRows::All => {
-                                out.extend_from_slice(&dense);
-                                if let Some(b) = bits {
-                                    levels.iter().for_each(|&d| b.append(d != 0));
+                        (None, PageRows::Some(r, first)) => {
+                            out.extend(r.iter().map(|&x| value((x - first) as usize, idx)));
+                        }
+                        (Some(levels), pr) => {
+                            // values per row (NULL rows: default), then the selected rows
+                            dense.clear();
+                            let mut vi = 0usize;
+                            for &d in levels {
+                                if d != 0 {
+                                    dense.push(value(vi, idx));
+                                    vi += 1;
+                                } else {
+                                    dense.push(A::Native::default());
                                 }
                             }
-                            PageRows::Some(r, first) => {
-                                out.extend(r.iter().map(|&x| dense[(x - first) as usize]));
-                                if let Some(b) = bits {
-                                    r.iter()
-                                        .for_each(|&x| b.append(levels[(x - first) as usize] != 0));
+                            let bits = valid.bits.as_mut();
+                            match pr {
+                                PageRows::All => {
+                                    out.extend_from_slice(&dense);
+                                    if let Some(b) = bits {
+                                        levels.iter().for_each(|&d| b.append(d != 0));
+                                    }
+                                }
+                                PageRows::Some(r, first) => {
+                                    out.extend(r.iter().map(|&x| dense[(x - first) as usize]));
+                                    if let Some(b) = bits {
+                                        r.iter().for_each(|&x| {
+                                            b.append(levels[(x - first) as usize] != 0)
+                                        });
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     if out.len() != selected {
         return corrupt("column chunk rows do not match the row group");
     }
@@ -1055,122 +1101,141 @@ fn decode_bytes(
     let mut row = 0usize;
     // per-row (start, end) of a PLAIN page's values
     let mut spans: Vec<(u32, u32)> = vec![];
-    for_each_page(reader, meta, spec.nullable, rows, scratch, |ev, indices| {
-        match ev {
-            PageEvent::Dictionary { values, count } => {
-                dict = ByteDict::parse(values, count, utf8)?;
-                if out.keys.is_none() {
-                    let avg = dict.bytes.len() / dict.len().max(1);
-                    out.bytes.reserve(avg * selected);
+    let chosen = match sel {
+        Selection::Rows(r) => Some(r),
+        Selection::All => None,
+    };
+    for_each_page(
+        reader,
+        meta,
+        spec.nullable,
+        rows,
+        chosen,
+        scratch,
+        |ev, indices| {
+            match ev {
+                PageEvent::Skipped { rows: n } => {
+                    sel.page(row, n);
+                    row += n;
                 }
-            }
-            PageEvent::Data(p) => {
-                let page_rows = sel.page(row, p.rows);
-                // i32 offsets: the page's output must keep them in range
-                let most = match &page_rows {
-                    PageRows::All => p.rows,
-                    PageRows::Some(r, _) => r.len(),
-                };
-                let bound = most
-                    .saturating_mul(dict.longest)
-                    .max(p.values.len())
-                    .saturating_add(out.bytes.len());
-                if bound > i32::MAX as usize {
-                    return Err(DecodeError::Unsupported("over 2 GiB of strings".into()));
-                }
-                row += p.rows;
-                let non_null = p.non_null();
-                let dictionary = p.dictionary_encoded()?;
-                if !dictionary {
-                    out.materialize(&dict, &valid.bits);
-                    out.plain = true;
-                    plain_spans(p.values, non_null, &mut spans)?;
-                }
-                // a few rows of a dictionary page: their indices alone
-                if let (true, None, PageRows::Some(r, first)) = (dictionary, p.levels, &page_rows) {
-                    if r.len() * SPARSE < p.rows {
-                        let idx = dictionary_indices_at(
-                            p.values,
-                            p.rows,
-                            r,
-                            *first,
-                            dict.len(),
-                            indices,
-                        )?;
-                        match &mut out.keys {
-                            Some(keys) => keys.extend(idx.iter().map(|&i| i as i32)),
-                            None => out.gather(&dict, idx),
-                        }
-                        return Ok(());
+                PageEvent::Dictionary { values, count } => {
+                    dict = ByteDict::parse(values, count, utf8)?;
+                    if out.keys.is_none() {
+                        let avg = dict.bytes.len() / dict.len().max(1);
+                        out.bytes.reserve(avg * selected);
                     }
                 }
-                let idx: &[u32] = if dictionary {
-                    dictionary_indices(p.values, non_null, dict.len(), indices)?
-                } else {
-                    &[]
-                };
-                // value i of the page (i counts non-NULL values)
-                let get = |i: usize| -> &[u8] {
-                    if dictionary {
-                        dict.get(idx[i])
+                PageEvent::Data(p) => {
+                    let page_rows = sel.page(row, p.rows);
+                    // i32 offsets: the page's output must keep them in range
+                    let most = match &page_rows {
+                        PageRows::All => p.rows,
+                        PageRows::Some(r, _) => r.len(),
+                    };
+                    let bound = most
+                        .saturating_mul(dict.longest)
+                        .max(p.values.len())
+                        .saturating_add(out.bytes.len());
+                    if bound > i32::MAX as usize {
+                        return Err(DecodeError::Unsupported("over 2 GiB of strings".into()));
+                    }
+                    row += p.rows;
+                    let non_null = p.non_null();
+                    let dictionary = p.dictionary_encoded()?;
+                    if !dictionary {
+                        out.materialize(&dict, &valid.bits);
+                        out.plain = true;
+                        plain_spans(p.values, non_null, &mut spans)?;
+                    }
+                    // a few rows of a dictionary page: their indices alone
+                    if let (true, None, PageRows::Some(r, first)) =
+                        (dictionary, p.levels, &page_rows)
+                    {
+                        if r.len() * SPARSE < p.rows {
+                            let idx = dictionary_indices_at(
+                                p.values,
+                                p.rows,
+                                r,
+                                *first,
+                                dict.len(),
+                                indices,
+                            )?;
+                            match &mut out.keys {
+                                Some(keys) => keys.extend(idx.iter().map(|&i| i as i32)),
+                                None => out.gather(&dict, idx),
+                            }
+                            return Ok(());
+                        }
+                    }
+                    let idx: &[u32] = if dictionary {
+                        dictionary_indices(p.values, non_null, dict.len(), indices)?
                     } else {
-                        let (s, e) = spans[i];
-                        &p.values[s as usize..e as usize]
-                    }
-                };
-                // (row in page, value index) of each selected row; value index None: NULL
-                let emit = |vi: Option<usize>, out: &mut BytesOut| match (vi, &mut out.keys) {
-                    (Some(i), Some(keys)) => keys.push(idx[i] as i32),
-                    (None, Some(keys)) => keys.push(0),
-                    (Some(i), None) => out.push(get(i)),
-                    (None, None) => out.push_null(),
-                };
-                match (p.levels, page_rows) {
-                    (None, PageRows::All) if dictionary && out.keys.is_none() => {
-                        out.gather(&dict, idx)
-                    }
-                    (None, PageRows::Some(r, first)) if dictionary && out.keys.is_none() => {
-                        let at: Vec<u32> = r.iter().map(|&x| idx[(x - first) as usize]).collect();
-                        out.gather(&dict, &at)
-                    }
-                    (None, PageRows::All) => (0..p.rows).for_each(|i| emit(Some(i), &mut out)),
-                    (None, PageRows::Some(r, first)) => r
-                        .iter()
-                        .for_each(|&x| emit(Some((x - first) as usize), &mut out)),
-                    (Some(levels), pr) => {
-                        let mut vi = 0usize;
-                        let mut next = match pr {
-                            PageRows::All => None,
-                            PageRows::Some(r, first) => Some((r, first, 0usize)),
-                        };
-                        for (i, &d) in levels.iter().enumerate() {
-                            let wanted = match &mut next {
-                                None => true,
-                                Some((r, first, k)) => {
-                                    if *k < r.len() && (r[*k] - *first) as usize == i {
-                                        *k += 1;
-                                        true
-                                    } else {
-                                        false
-                                    }
-                                }
+                        &[]
+                    };
+                    // value i of the page (i counts non-NULL values)
+                    let get = |i: usize| -> &[u8] {
+                        if dictionary {
+                            dict.get(idx[i])
+                        } else {
+                            let (s, e) = spans[i];
+                            &p.values[s as usize..e as usize]
+                        }
+                    };
+                    // (row in page, value index) of each selected row; value index None: NULL
+                    let emit = |vi: Option<usize>, out: &mut BytesOut| match (vi, &mut out.keys) {
+                        (Some(i), Some(keys)) => keys.push(idx[i] as i32),
+                        (None, Some(keys)) => keys.push(0),
+                        (Some(i), None) => out.push(get(i)),
+                        (None, None) => out.push_null(),
+                    };
+                    match (p.levels, page_rows) {
+                        (None, PageRows::All) if dictionary && out.keys.is_none() => {
+                            out.gather(&dict, idx)
+                        }
+                        (None, PageRows::Some(r, first)) if dictionary && out.keys.is_none() => {
+                            let at: Vec<u32> =
+                                r.iter().map(|&x| idx[(x - first) as usize]).collect();
+                            out.gather(&dict, &at)
+                        }
+                        (None, PageRows::All) => (0..p.rows).for_each(|i| emit(Some(i), &mut out)),
+                        (None, PageRows::Some(r, first)) => r
+                            .iter()
+                            .for_each(|&x| emit(Some((x - first) as usize), &mut out)),
+                        (Some(levels), pr) => {
+                            let mut vi = 0usize;
+                            let mut next = match pr {
+                                PageRows::All => None,
+                                PageRows::Some(r, first) => Some((r, first, 0usize)),
                             };
-                            if wanted {
-                                if let Some(b) = valid.bits.as_mut() {
-                                    b.append(d != 0);
+                            for (i, &d) in levels.iter().enumerate() {
+                                let wanted = match &mut next {
+                                    None => true,
+                                    Some((r, first, k)) => {
+                                        if *k < r.len() && (r[*k] - *first) as usize == i {
+                                            *k += 1;
+                                            true
+                                        } else {
+                                            false
+                                        }
+                                    }
+                                };
+                                if wanted {
+                                    if let Some(b) = valid.bits.as_mut() {
+                                        b.append(d != 0);
+                                    }
+                                    emit((d != 0).then_some(vi), &mut out);
                                 }
-                                emit((d != 0).then_some(vi), &mut out);
-                            }
-                            if d != 0 {
-                                vi += 1;
+                                if d != 0 {
+                                    vi += 1;
+                                }
                             }
                         }
                     }
                 }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     let nulls = valid.finish();
     if let Some(keys) = out.keys {
         if keys.len() != selected {
@@ -1680,6 +1745,37 @@ mod tests {
     }
 
     /// Damaged column chunks give an error (or some values), never a panic.
+    /// Rows kept only in a few pages (here by position: rows 0-49 and 900-949 of each
+    /// row group, pages of about 300 rows): the pages between are skipped, not
+    /// decompressed, and every column still lines up with a filter after the read.
+    #[test]
+    fn pages_without_kept_rows_are_skipped_in_line() {
+        for (name, props) in configs() {
+            let data = write(props);
+            let md = ArrowReaderMetadata::load(&data, ArrowReaderOptions::new()).unwrap();
+            let roots: Vec<usize> = (0..10).collect();
+            let kept = |i: usize| i < 50 || (900..950).contains(&i);
+            for rg in 0..md.metadata().num_row_groups() {
+                let n = md.metadata().row_group(rg).num_rows() as usize;
+                let keep = BooleanArray::from_iter((0..n).map(|i| Some(kept(i))));
+                let mut preds = vec![RowPredicate {
+                    columns: vec!["a_i32".into()],
+                    eval: Box::new(move |b: &RecordBatch| {
+                        Ok(BooleanArray::from_iter(
+                            (0..b.num_rows()).map(|i| Some(kept(i))),
+                        ))
+                    }),
+                }];
+                let got = ours(&data, &md, rg, &roots, &mut preds);
+                assert_eq!(
+                    got,
+                    expected(&data, rg, &roots, Some(&keep)),
+                    "{name}, row group {rg}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn damaged_pages_do_not_panic() {
         for (name, props) in configs() {
