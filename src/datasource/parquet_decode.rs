@@ -259,17 +259,21 @@ fn snappy<'s>(input: &[u8], scratch: &'s mut Vec<u8>) -> DResult<&'s [u8]> {
 }
 
 /// Read the pages of one column chunk, calling `f` on each (decompressed; levels decoded).
-/// With `selected` (ascending row positions), a snappy data page none of whose rows is
-/// selected is not decompressed: `f` sees [`PageEvent::Skipped`].
+/// A snappy data page none of whose rows `sel` selects is not decompressed: `f` sees
+/// [`PageEvent::Skipped`].
 fn for_each_page(
     reader: &impl ChunkReader,
     meta: &ColumnChunkMetaData,
     nullable: bool,
     rows: usize,
-    selected: Option<&[u32]>,
+    sel: Selection<'_>,
     scratch: &mut Scratch,
     mut f: impl FnMut(PageEvent<'_>, &mut Vec<u32>) -> DResult<()>,
 ) -> DResult<()> {
+    let selected = match sel {
+        Selection::Rows(r) => Some(r),
+        Selection::All => None,
+    };
     let (start, len) = meta.byte_range();
     let data = reader.get_bytes(start, len as usize)?;
     let own_snappy = meta.compression() == Compression::SNAPPY;
@@ -797,16 +801,12 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
     let mut dict_len = 0usize;
     let mut row = 0usize;
     let mut dense: Vec<A::Native> = vec![];
-    let chosen = match sel {
-        Selection::Rows(r) => Some(r),
-        Selection::All => None,
-    };
     for_each_page(
         reader,
         meta,
         spec.nullable,
         rows,
-        chosen,
+        sel,
         scratch,
         |ev, indices| {
             match ev {
@@ -1101,16 +1101,12 @@ fn decode_bytes(
     let mut row = 0usize;
     // per-row (start, end) of a PLAIN page's values
     let mut spans: Vec<(u32, u32)> = vec![];
-    let chosen = match sel {
-        Selection::Rows(r) => Some(r),
-        Selection::All => None,
-    };
     for_each_page(
         reader,
         meta,
         spec.nullable,
         rows,
-        chosen,
+        sel,
         scratch,
         |ev, indices| {
             match ev {

@@ -312,6 +312,26 @@ impl IntGroups {
         Ok(g)
     }
 
+    /// The group of each of `keys` (none NULL), added when new, pushed to `out`. A run
+    /// of one key (clustered data: lineitem by l_orderkey) takes the previous row's
+    /// group without a lookup, which is a cache miss once the table outgrows the caches.
+    #[inline]
+    fn groups_of(&mut self, keys: impl Iterator<Item = i64>, out: &mut Vec<usize>) -> Result<()> {
+        let mut last: Option<(i64, usize)> = None;
+        for v in keys {
+            let g = match last {
+                Some((k, g)) if k == v => g,
+                _ => match self.find_direct(v) {
+                    Some(g) => g,
+                    None => self.find_or_insert(Some(v))?,
+                },
+            };
+            last = Some((v, g));
+            out.push(g);
+        }
+        Ok(())
+    }
+
     /// A new group for `v` (not indexed).
     fn push(&mut self, v: i64) -> Result<usize> {
         let g = self.keys.len();
@@ -524,40 +544,15 @@ impl HashAggregateExec {
                 }
             }
             match &mut state.groups {
+                // as one integer key (below), never NULL
                 Groups::Packed(t) => {
-                    // as one integer key (below), never NULL
-                    let mut last: Option<(u64, usize)> = None;
-                    for &v in &state.packed {
-                        let g = match last {
-                            Some((k, g)) if k == v => g,
-                            _ => match t.find_direct(v as i64) {
-                                Some(g) => g,
-                                None => t.find_or_insert(Some(v as i64))?,
-                            },
-                        };
-                        last = Some((v, g));
-                        out.push(g);
-                    }
+                    t.groups_of(state.packed.iter().map(|&v| v as i64), &mut out)?
                 }
                 Groups::Int(t) => {
                     let col = arrow::compute::cast(&cols[0], &DataType::Int64)?;
                     let a = col.as_primitive::<Int64Type>();
                     if a.null_count() == 0 {
-                        // a run of one key (clustered data: lineitem by l_orderkey)
-                        // takes the previous row's group without a hash-table lookup,
-                        // which is a cache miss once the table outgrows the caches
-                        let mut last: Option<(i64, usize)> = None;
-                        for &v in a.values().iter() {
-                            let g = match last {
-                                Some((k, g)) if k == v => g,
-                                _ => match t.find_direct(v) {
-                                    Some(g) => g,
-                                    None => t.find_or_insert(Some(v))?,
-                                },
-                            };
-                            last = Some((v, g));
-                            out.push(g);
-                        }
+                        t.groups_of(a.values().iter().copied(), &mut out)?;
                     } else {
                         for v in a.iter() {
                             out.push(t.find_or_insert(v)?);

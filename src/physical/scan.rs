@@ -418,10 +418,12 @@ impl ScanExec {
     /// reader returns dictionary-encoded is evaluated once per distinct value
     /// ([`dictionary_predicate`]). Ready join filters (`runtime`) over the file's columns
     /// go before all of them and are taken out of `runtime`; the rest stay for after.
+    /// `names`: the data columns the morsel decodes (row group `rg` of the file `md`).
     fn row_predicates(
         &self,
         md: &Metadata,
         rg: usize,
+        names: &[String],
         path: &Location,
         runtime: &mut Vec<Arc<RuntimeFilter>>,
     ) -> (Vec<datasource::parquet::RowPredicate>, Vec<Expr>) {
@@ -486,7 +488,7 @@ impl ScanExec {
             }
             None => true,
         });
-        let own = datasource::parquet::own_decoder_reads(md, rg, &self.data_names());
+        let own = datasource::parquet::own_decoder_reads(md, rg, names);
         if spared <= read.len() && !strings && inside_rt.is_empty() && !own {
             let mut all_after: Vec<Expr> = groups.into_iter().flat_map(|(_, _, fs)| fs).collect();
             all_after.extend(after);
@@ -612,7 +614,8 @@ impl ScanExec {
         let raw: Vec<RecordBatch> = match (&self.source.format, &t.row_group) {
             (FileFormat::Parquet, Some((rg, md))) => {
                 let names = self.data_names();
-                let (pred, after) = self.row_predicates(md, *rg, &t.file.location, &mut runtime);
+                let (pred, after) =
+                    self.row_predicates(md, *rg, &names, &t.file.location, &mut runtime);
                 post_filters = after;
                 datasource::parquet::read_row_groups(
                     &ctx.storage,
