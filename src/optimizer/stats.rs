@@ -627,14 +627,8 @@ pub fn equi_join_rows(l: &Statistics, r: &Statistics, keys: &[(ColumnId, ColumnI
         return l.rows * r.rows;
     }
     let pair_ndv = |(a, b): &(ColumnId, ColumnId)| {
-        let domain = |s: &Statistics, id: ColumnId| {
-            s.columns
-                .get(&id)
-                .and_then(|c| c.key_domain)
-                .unwrap_or(f64::INFINITY)
-        };
-        let nl = l.ndv(*a).min(domain(r, *b));
-        let nr = r.ndv(*b).min(domain(l, *a));
+        let nl = key_ndv(l, *a, r, *b);
+        let nr = key_ndv(r, *b, l, *a);
         nl.max(nr).max(1.0)
     };
     let unique = |s: &Statistics, id: ColumnId| {
@@ -663,6 +657,33 @@ pub fn equi_join_rows(l: &Statistics, r: &Statistics, keys: &[(ColumnId, ColumnI
     let nl = nulls(l, &mut keys.iter().map(|k| k.0));
     let nr = nulls(r, &mut keys.iter().map(|k| k.1));
     l.rows * nl * r.rows * nr / d
+}
+
+/// The NDV of join key `id` of `s` as [`equi_join_rows`] takes it: at most the other
+/// side's key domain (`other_id` of `other`), when that key looked like a primary key.
+fn key_ndv(s: &Statistics, id: ColumnId, other: &Statistics, other_id: ColumnId) -> f64 {
+    let domain = other
+        .columns
+        .get(&other_id)
+        .and_then(|c| c.key_domain)
+        .unwrap_or(f64::INFINITY);
+    s.ndv(id).min(domain)
+}
+
+/// The share (0..=1) of `probe`'s rows whose key `probe_key` has a partner among
+/// `build`'s `build_key`s: semi-join selectivity under containment of the smaller key
+/// set in the larger, `min(1, NDV_build / NDV_probe)`, with the NDVs capped as
+/// [`equi_join_rows`] caps them (so `probe.rows * share * build rows per key` is that
+/// join's estimate). A join filter on the probe side keeps this share.
+pub fn semi_join_selectivity(
+    probe: &Statistics,
+    probe_key: ColumnId,
+    build: &Statistics,
+    build_key: ColumnId,
+) -> f64 {
+    let np = key_ndv(probe, probe_key, build, build_key).max(1.0);
+    let nb = key_ndv(build, build_key, probe, probe_key);
+    (nb / np).clamp(0.0, 1.0)
 }
 
 /// Statistics of the output of a join of `l` and `r` with `rows` rows: key columns keep
@@ -1124,6 +1145,11 @@ mod tests {
             },
         );
         assert_eq!(equi_join_rows(&items, &filtered_orders, &[(2, 1)]), 600.0);
+        // a join filter from the 150 orders keeps a tenth of the items: the same share
+        // as the join's estimate (600 of 6000, one order per item)
+        assert_eq!(semi_join_selectivity(&items, 2, &filtered_orders, 1), 0.1);
+        // and every row of the filtered orders has items
+        assert_eq!(semi_join_selectivity(&filtered_orders, 1, &items, 2), 1.0);
         items.columns.get_mut(&2).unwrap().key_domain = None;
         filtered_orders.columns.get_mut(&1).unwrap().key_domain = None;
         assert_eq!(equi_join_rows(&items, &filtered_orders, &[(2, 1)]), 150.0);

@@ -46,10 +46,27 @@ pub struct PhysicalPlanner<'a> {
     reuse_keys: RefCell<HashMap<usize, Option<String>>>,
     /// Join filters whose probe input is being planned, for the scan they read.
     pending_filters: RefCell<Vec<Arc<RuntimeFilter>>>,
+    /// The same filters with their estimated selectivity, kept while their probe input
+    /// is planned: every node under the join that holds the filtered scan sees only
+    /// that share of its logical estimate (see [`PhysicalPlanner::build`]).
+    filter_selectivity: RefCell<Vec<(crate::plan::ColumnId, f64)>>,
 }
 
 /// The name that turns join filters off in `quarry.optimizer.disabled_rules`.
 pub const JOIN_FILTERS_RULE: &str = "join_filters";
+
+/// How many scans in `plan` read the column `id`.
+fn scans_defining(plan: &LogicalPlan, id: crate::plan::ColumnId) -> usize {
+    let here = match plan {
+        LogicalPlan::Scan { columns, .. } => columns.iter().any(|c| c.id == id) as usize,
+        _ => 0,
+    };
+    here + plan
+        .inputs()
+        .into_iter()
+        .map(|i| scans_defining(i, id))
+        .sum::<usize>()
+}
 
 /// A join filter for the probe input `probe` keyed by `key`: when the key is a column
 /// that comes unchanged from exactly one scan in `probe`, and every row of that scan
@@ -78,17 +95,6 @@ fn join_filter(probe: &LogicalPlan, key: &Expr) -> Option<Arc<RuntimeFilter>> {
             _ => None,
         }
     }
-    fn scans_defining(plan: &LogicalPlan, id: crate::plan::ColumnId) -> usize {
-        let here = match plan {
-            LogicalPlan::Scan { columns, .. } => columns.iter().any(|c| c.id == id) as usize,
-            _ => 0,
-        };
-        here + plan
-            .inputs()
-            .into_iter()
-            .map(|i| scans_defining(i, id))
-            .sum::<usize>()
-    }
     let Expr::Column(k) = key else { return None };
     let col = trace(probe, k.id)?;
     (scans_defining(probe, col.id) == 1)
@@ -105,6 +111,7 @@ impl<'a> PhysicalPlanner<'a> {
             repeated: RefCell::new(HashSet::new()),
             reuse_keys: RefCell::new(HashMap::new()),
             pending_filters: RefCell::new(vec![]),
+            filter_selectivity: RefCell::new(vec![]),
         }
     }
 
@@ -241,24 +248,64 @@ impl<'a> PhysicalPlanner<'a> {
             }
             None => self.create_node(plan)?,
         };
-        p.metrics().set_estimate(self.rows(plan));
+        p.metrics()
+            .set_estimate(self.rows(plan) * self.filtered_share(plan));
         Ok(p)
+    }
+
+    /// The share of `plan`'s rows left by the join filters of the joins above it that
+    /// filter a scan inside it (1 when none): the product of their selectivities,
+    /// taken as independent. The rows a join filter removes have no partner at its
+    /// join, so every node between the scan and that join loses the same share.
+    fn filtered_share(&self, plan: &LogicalPlan) -> f64 {
+        self.filter_selectivity
+            .borrow()
+            .iter()
+            .filter(|(col, _)| scans_defining(plan, *col) > 0)
+            .map(|(_, s)| *s)
+            .product()
+    }
+
+    /// The estimated share of the probe side's rows whose key has a partner on the
+    /// build side ([`stats::semi_join_selectivity`]); 1 when unknown.
+    fn semi_join_selectivity(
+        &self,
+        probe: &LogicalPlan,
+        probe_key: &Expr,
+        build: &LogicalPlan,
+        build_key: &Expr,
+    ) -> f64 {
+        match (
+            probe_key,
+            build_key,
+            self.estimate(probe),
+            self.estimate(build),
+        ) {
+            (Expr::Column(p), Expr::Column(b), Ok(ps), Ok(bs)) => {
+                stats::semi_join_selectivity(&ps, p.id, &bs, b.id)
+            }
+            _ => 1.0,
+        }
     }
 
     /// Plan a join's probe input; the scan under it that `filter` names takes it.
     fn build_probe(
         &self,
         plan: &LogicalPlan,
-        filter: Option<&Arc<RuntimeFilter>>,
+        filter: Option<&(Arc<RuntimeFilter>, f64)>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if let Some(f) = filter {
+        if let Some((f, selectivity)) = filter {
             self.pending_filters.borrow_mut().push(f.clone());
+            self.filter_selectivity
+                .borrow_mut()
+                .push((f.column, *selectivity));
         }
         let out = self.build(plan);
-        if let Some(f) = filter {
+        if let Some((f, _)) = filter {
             self.pending_filters
                 .borrow_mut()
                 .retain(|x| !Arc::ptr_eq(x, f));
+            self.filter_selectivity.borrow_mut().pop();
         }
         out
     }
@@ -403,11 +450,13 @@ impl<'a> PhysicalPlanner<'a> {
                     (true, [(lk, rk)])
                         if int_like(&lk.data_type()) && int_like(&rk.data_type()) =>
                     {
-                        if probe_right {
-                            join_filter(right, rk)
+                        let (probe, pk, build, bk) = if probe_right {
+                            (&**right, rk, &**left, lk)
                         } else {
-                            join_filter(left, lk)
-                        }
+                            (&**left, lk, &**right, rk)
+                        };
+                        join_filter(probe, pk)
+                            .map(|f| (f, self.semi_join_selectivity(probe, pk, build, bk)))
                     }
                     _ => None,
                 };
@@ -423,7 +472,7 @@ impl<'a> PhysicalPlanner<'a> {
                     )
                 };
                 let with_filter = |j: HashJoinExec| match &runtime {
-                    Some(f) => j.with_runtime_filter(f.clone()),
+                    Some((f, _)) => j.with_runtime_filter(f.clone()),
                     None => j,
                 };
                 if *join_type == JoinType::Right || swap_inner {
