@@ -501,4 +501,26 @@ fn s3_listing_by_folder_then_recursive() {
     );
     let out = run("EXPLAIN ANALYZE SELECT sum(id) FROM wide");
     assert!(out.contains("S3 requests: 42 (2 list, 40 get)"), "{out}");
+
+    // count(*) of a file larger than the footer read takes the footer's row count: the
+    // listing and the footer GET, no data; counting a column reads it
+    let ids: Vec<i32> = (0..200_000).collect();
+    let names: Vec<String> = ids.iter().map(|i| format!("name-{i}")).collect();
+    write_parquet(
+        &b.join("big/part-0.parquet"),
+        ids,
+        names.iter().map(|s| s.as_str()).collect(),
+    );
+    run("CREATE TABLE big USING parquet LOCATION 's3://lake/big'");
+    let out = run("EXPLAIN ANALYZE SELECT count(*) FROM big");
+    assert!(out.contains("columns=[]"), "{out}");
+    assert!(out.contains("S3 requests: 2 (1 list, 1 get)"), "{out}");
+    assert_eq!(run("SELECT count(*) FROM big"), "count(1)\n200000\n");
+    let out = run("EXPLAIN ANALYZE SELECT count(name) FROM big");
+    assert!(out.contains("columns=[name]"), "{out}");
+    assert!(
+        out.contains("S3 requests: ") && !out.contains("1 get)"),
+        "{out}"
+    );
+    assert_eq!(run("SELECT count(name) FROM big"), "count(name)\n200000\n");
 }

@@ -309,7 +309,9 @@ pub struct RowPredicate {
 /// Read `row_groups` of a file, decoding only the top-level columns named in `columns`
 /// (case-insensitive; names the file lacks are skipped, the adapter fills them with NULL),
 /// and, with `predicates` (applied in order, each to the rows the earlier ones kept),
-/// only the rows they keep.
+/// only the rows they keep. With no column and no predicate (`count(*)`, or only
+/// partition columns) the batches carry just row counts, taken from the footer: no
+/// data is read.
 #[allow(clippy::too_many_arguments)]
 pub fn read_row_groups(
     storage: &Arc<Storage>,
@@ -322,6 +324,9 @@ pub fn read_row_groups(
     stats: &IoStats,
     ahead: Option<Prefetch>,
 ) -> Result<Vec<RecordBatch>> {
+    if columns.is_empty() && predicates.is_empty() {
+        return row_counts(metadata, &row_groups, batch_size);
+    }
     match &file.location {
         Location::Local(p) => decode(
             open(p)?,
@@ -367,6 +372,34 @@ pub fn read_row_groups(
             r
         }
     }
+}
+
+/// Column-less batches of at most `batch_size` rows holding the rows of `row_groups`
+/// (their footer's row counts).
+fn row_counts(
+    metadata: &ArrowReaderMetadata,
+    row_groups: &[usize],
+    batch_size: usize,
+) -> Result<Vec<RecordBatch>> {
+    let md = metadata.metadata();
+    let schema = Arc::new(arrow::datatypes::Schema::empty());
+    let mut out = vec![];
+    for rg in row_groups {
+        let mut left = md
+            .row_groups()
+            .get(*rg)
+            .map_or(0, |g| g.num_rows().max(0) as usize);
+        while left > 0 {
+            let n = left.min(batch_size.max(1));
+            out.push(RecordBatch::try_new_with_options(
+                schema.clone(),
+                vec![],
+                &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(n)),
+            )?);
+            left -= n;
+        }
+    }
+    Ok(out)
 }
 
 /// Decode with arrow's push decoder, reading the byte ranges it asks for from `reader`.

@@ -1,6 +1,7 @@
 //! Projection pruning: computes which columns each node's parent needs and drops the
 //! rest, so scans decode only the columns a query uses (plus those their filters need).
 
+use crate::catalog::FileFormat;
 use std::collections::HashSet;
 
 use super::OptimizerRule;
@@ -38,7 +39,9 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
             let mut keep: Vec<usize> = (0..columns.len())
                 .filter(|i| need.contains(&columns[*i].id))
                 .collect();
-            if keep.is_empty() && !columns.is_empty() {
+            // nothing read (`count(*)`): a parquet scan reads no column, its row counts
+            // come from the footers; a text file is read for its rows, by one column
+            if keep.is_empty() && !columns.is_empty() && source.format != FileFormat::Parquet {
                 keep.push(0);
             }
             let columns2: Vec<Column> = keep.iter().map(|&i| columns[i].clone()).collect();
