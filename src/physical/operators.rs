@@ -250,23 +250,27 @@ impl SortExec {
     }
 }
 
+/// Sort keys as EXPLAIN shows them: `expr ASC|DESC NULLS FIRST|LAST, ...`.
+pub fn describe_sort_keys(keys: &[PhysicalSortKey]) -> String {
+    keys.iter()
+        .map(|k| {
+            format!(
+                "{} {} NULLS {}",
+                k.expr,
+                if k.asc { "ASC" } else { "DESC" },
+                if k.nulls_first { "FIRST" } else { "LAST" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl ExecutionPlan for SortExec {
     fn describe(&self) -> String {
-        let k: Vec<String> = self
-            .keys
-            .iter()
-            .map(|k| {
-                format!(
-                    "{} {} NULLS {}",
-                    k.expr,
-                    if k.asc { "ASC" } else { "DESC" },
-                    if k.nulls_first { "FIRST" } else { "LAST" }
-                )
-            })
-            .collect();
+        let k = describe_sort_keys(&self.keys);
         match self.fetch {
-            Some(n) => format!("SortExec (top-{n}) [{}]", k.join(", ")),
-            None => format!("SortExec [{}]", k.join(", ")),
+            Some(n) => format!("SortExec (top-{n}) [{k}]"),
+            None => format!("SortExec [{k}]"),
         }
     }
     fn schema(&self) -> SchemaRef {

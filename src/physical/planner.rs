@@ -50,6 +50,9 @@ pub struct PhysicalPlanner<'a> {
     /// is planned: every node under the join that holds the filtered scan sees only
     /// that share of its logical estimate (see [`PhysicalPlanner::build`]).
     filter_selectivity: RefCell<Vec<(crate::plan::ColumnId, f64)>>,
+    /// A top-k for the aggregate node at this address (see
+    /// [`PhysicalPlanner::aggregate_top_k`]), taken when that node is planned.
+    aggregate_top_k: RefCell<Option<(usize, Vec<PhysicalSortKey>, usize)>>,
 }
 
 /// The name that turns join filters off in `quarry.optimizer.disabled_rules`.
@@ -112,6 +115,7 @@ impl<'a> PhysicalPlanner<'a> {
             reuse_keys: RefCell::new(HashMap::new()),
             pending_filters: RefCell::new(vec![]),
             filter_selectivity: RefCell::new(vec![]),
+            aggregate_top_k: RefCell::new(None),
         }
     }
 
@@ -405,13 +409,17 @@ impl<'a> PhysicalPlanner<'a> {
                 let cols = plan.schema();
                 let g = group.iter().map(|(e, _)| e.clone()).collect();
                 let a = aggs.iter().map(|(a, _)| a.clone()).collect();
-                Arc::new(HashAggregateExec::new(
-                    self.build(input)?,
-                    g,
-                    a,
-                    ids(&cols),
-                    schema_of(&cols),
-                ))
+                let addr = plan as *const LogicalPlan as usize;
+                let top_k = self
+                    .aggregate_top_k
+                    .borrow_mut()
+                    .take_if(|(at, _, _)| *at == addr);
+                let agg =
+                    HashAggregateExec::new(self.build(input)?, g, a, ids(&cols), schema_of(&cols));
+                Arc::new(match top_k {
+                    Some((_, keys, k)) => agg.with_top_k(keys, k),
+                    None => agg,
+                })
             }
             LogicalPlan::Join {
                 left,
@@ -511,11 +519,14 @@ impl<'a> PhysicalPlanner<'a> {
                     Arc::new(if build_left { j.with_build_left() } else { j })
                 }
             }
-            LogicalPlan::Sort { input, keys, fetch } => Arc::new(SortExec::new(
-                self.build(input)?,
-                Self::sort_keys(keys),
-                *fetch,
-            )),
+            LogicalPlan::Sort { input, keys, fetch } => {
+                if let Some(k) = fetch {
+                    *self.aggregate_top_k.borrow_mut() = self.aggregate_top_k(input, keys, *k);
+                }
+                let child = self.build(input);
+                self.aggregate_top_k.borrow_mut().take();
+                Arc::new(SortExec::new(child?, Self::sort_keys(keys), *fetch))
+            }
             LogicalPlan::Limit { input, skip, fetch } => {
                 Arc::new(LimitExec::new(self.build(input)?, *skip, *fetch))
             }
@@ -638,6 +649,56 @@ impl<'a> PhysicalPlanner<'a> {
     }
 
     /// Sort keys as the sort operator takes them.
+    /// For `ORDER BY keys LIMIT k` right over a GROUP BY (through a projection): the
+    /// aggregate node's address and the sort keys over its output, when they read only
+    /// aggregate results (`ORDER BY revenue DESC LIMIT 20`, TPC-H Q10), so the
+    /// aggregate can pick its k groups by their results and decode only those groups'
+    /// keys. `None` when a key reads a group column, for a global aggregate, and for an
+    /// aggregate whose result is shared with other readers (`reuse_subplans`).
+    fn aggregate_top_k(
+        &self,
+        input: &LogicalPlan,
+        keys: &[SortKey],
+        k: usize,
+    ) -> Option<(usize, Vec<PhysicalSortKey>, usize)> {
+        let (agg, defs) = match input {
+            LogicalPlan::Project { input, exprs } => (
+                &**input,
+                exprs
+                    .iter()
+                    .map(|(e, c)| (c.id, e.clone()))
+                    .collect::<HashMap<_, _>>(),
+            ),
+            other => (other, HashMap::new()),
+        };
+        let LogicalPlan::Aggregate { group, aggs, .. } = agg else {
+            return None;
+        };
+        if group.is_empty() {
+            return None;
+        }
+        if let Some(key) = self.reuse_key(agg) {
+            if self.share_all || self.repeated.borrow().contains(&key) {
+                return None;
+            }
+        }
+        let results: HashSet<_> = aggs.iter().map(|(_, c)| c.id).collect();
+        let keys: Vec<PhysicalSortKey> = keys
+            .iter()
+            .map(|sk| PhysicalSortKey {
+                expr: sk.expr.clone().substitute(&defs),
+                asc: sk.asc,
+                nulls_first: sk.nulls_first,
+            })
+            .collect();
+        let over_results = keys.iter().all(|sk| {
+            sk.expr.is_deterministic()
+                && !sk.expr.has_subquery()
+                && sk.expr.column_ids().iter().all(|id| results.contains(id))
+        });
+        over_results.then(|| (agg as *const LogicalPlan as usize, keys, k))
+    }
+
     fn sort_keys(keys: &[SortKey]) -> Vec<PhysicalSortKey> {
         keys.iter()
             .map(|k| PhysicalSortKey {
