@@ -265,6 +265,9 @@ pub struct HashJoinExec {
     hasher: ahash::RandomState,
     ids: Vec<ColumnId>,
     schema: SchemaRef,
+    /// An inner join's output columns, as indices into its left then right columns,
+    /// when its parent reads only some ([`HashJoinExec::with_output`]).
+    output: Option<Vec<usize>>,
     metrics: Metrics,
 }
 
@@ -302,8 +305,55 @@ impl HashJoinExec {
             hasher: ahash::RandomState::with_seeds(0x51, 0x7a, 0x3c, 0x99),
             ids,
             schema,
+            output: None,
             metrics: Metrics::default(),
         }
+    }
+
+    /// For an inner (or cross) join built on the right: output only the columns in
+    /// `keep`, in their order. Rows then take only those columns, and the build side
+    /// keeps only the columns that are output (or, with a residual filter, all): TPC-H
+    /// Q09's partsupp build holds the packed key and `ps_supplycost`, not the two key
+    /// columns (128 MB at SF10).
+    pub fn with_output(mut self, keep: &std::collections::HashSet<ColumnId>) -> Self {
+        if !matches!(self.join_type, JoinType::Inner | JoinType::Cross) || self.build_left {
+            return self;
+        }
+        let idx: Vec<usize> = (0..self.ids.len())
+            .filter(|&i| keep.contains(&self.ids[i]))
+            .collect();
+        self.ids = idx.iter().map(|&i| self.ids[i]).collect();
+        self.schema = Arc::new(arrow::datatypes::Schema::new(
+            idx.iter()
+                .map(|&i| self.schema.field(i).clone())
+                .collect::<Vec<_>>(),
+        ));
+        self.output = Some(idx);
+        self
+    }
+
+    /// The output columns of the pairs (`li` of the probe batch, `ri` of the build
+    /// side): all, or those of [`HashJoinExec::with_output`].
+    fn output_columns(
+        &self,
+        probe: &RecordBatch,
+        li: &UInt32Array,
+        build: &RecordBatch,
+        ri: &UInt32Array,
+    ) -> Result<Vec<ArrayRef>> {
+        let Some(out) = &self.output else {
+            return Self::joined(probe, li, build, ri);
+        };
+        let nl = probe.num_columns();
+        out.iter()
+            .map(|&i| {
+                Ok(if i < nl {
+                    take(probe.column(i), li, None)?
+                } else {
+                    take(build.column(i - nl), ri, None)?
+                })
+            })
+            .collect()
     }
 
     /// Integer-like keys on both sides (and NULLs never match): the i64 path, for
@@ -625,6 +675,7 @@ impl HashJoinExec {
             n
         };
         let matched = (0..flags).map(|_| AtomicBool::new(false)).collect();
+        let batch = self.prune_build(batch)?;
         let b = Arc::new(Build {
             batch,
             keys,
@@ -642,6 +693,37 @@ impl HashJoinExec {
         }
         *guard = Some(b.clone());
         Ok(b)
+    }
+
+    /// The build batch with the columns the join never outputs (nor filters on) made
+    /// NULL-typed and empty, once its keys are taken (column positions stay).
+    fn prune_build(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        let Some(out) = &self.output else {
+            return Ok(batch);
+        };
+        if self.filter.is_some() || self.build_left {
+            return Ok(batch);
+        }
+        let nl = self.left.schema().fields().len();
+        let n = batch.num_rows();
+        let (fields, cols): (Vec<arrow::datatypes::Field>, Vec<ArrayRef>) = batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .enumerate()
+            .map(|(j, (f, c))| {
+                if out.contains(&(nl + j)) {
+                    (f.as_ref().clone(), c.clone())
+                } else {
+                    (
+                        arrow::datatypes::Field::new(f.name(), DataType::Null, true),
+                        Arc::new(arrow::array::NullArray::new(n)) as ArrayRef,
+                    )
+                }
+            })
+            .unzip();
+        make_batch(Arc::new(arrow::datatypes::Schema::new(fields)), cols, n)
     }
 
     /// Candidate pairs (probe row, build row) for one probe batch.
@@ -798,9 +880,10 @@ impl HashJoinExec {
         }
         let out = match self.join_type {
             JoinType::Inner | JoinType::Cross => {
-                let cols = match pair_cols {
-                    Some(c) => c,
-                    None => Self::joined(
+                let cols = match (pair_cols, &self.output) {
+                    (Some(c), None) => c,
+                    (Some(c), Some(out)) => out.iter().map(|&i| c[i].clone()).collect(),
+                    (None, _) => self.output_columns(
                         probe,
                         &UInt32Array::from(li.clone()),
                         &build.batch,

@@ -53,6 +53,10 @@ pub struct PhysicalPlanner<'a> {
     /// A top-k for the aggregate node at this address (see
     /// [`PhysicalPlanner::aggregate_top_k`]), taken when that node is planned.
     aggregate_top_k: RefCell<Option<(usize, Vec<PhysicalSortKey>, usize)>>,
+    /// The columns a node's parent reads of it, by node address (as `estimates`), for
+    /// the nodes planned under a projection, aggregate, filter, sort, limit or inner
+    /// join: an inner join outputs only these ([`HashJoinExec::with_output`]).
+    required: RefCell<HashMap<usize, HashSet<crate::plan::ColumnId>>>,
 }
 
 /// The name that turns join filters off in `quarry.optimizer.disabled_rules`.
@@ -116,6 +120,7 @@ impl<'a> PhysicalPlanner<'a> {
             pending_filters: RefCell::new(vec![]),
             filter_selectivity: RefCell::new(vec![]),
             aggregate_top_k: RefCell::new(None),
+            required: RefCell::new(HashMap::new()),
         }
     }
 
@@ -257,6 +262,33 @@ impl<'a> PhysicalPlanner<'a> {
         Ok(p)
     }
 
+    /// Record that `child`'s parent reads only the columns `ids` of it.
+    fn require(&self, child: &LogicalPlan, ids: impl IntoIterator<Item = crate::plan::ColumnId>) {
+        self.required.borrow_mut().insert(
+            child as *const LogicalPlan as usize,
+            ids.into_iter().collect(),
+        );
+    }
+
+    /// Record that `child` must give what `plan`'s own parent reads of `plan` plus
+    /// `ids`; nothing when that is not known (then `child` outputs all its columns).
+    fn require_more(
+        &self,
+        plan: &LogicalPlan,
+        child: &LogicalPlan,
+        ids: impl IntoIterator<Item = crate::plan::ColumnId>,
+    ) {
+        let known = self
+            .required
+            .borrow()
+            .get(&(plan as *const LogicalPlan as usize))
+            .cloned();
+        if let Some(mut r) = known {
+            r.extend(ids);
+            self.require(child, r);
+        }
+    }
+
     /// The share of `plan`'s rows left by the join filters of the joins above it that
     /// filter a scan inside it (1 when none): the product of their selectivities,
     /// taken as independent. The rows a join filter removes have no partner at its
@@ -393,9 +425,11 @@ impl<'a> PhysicalPlanner<'a> {
                 ))
             }
             LogicalPlan::Filter { input, predicate } => {
+                self.require_more(plan, input, predicate.column_ids());
                 Arc::new(FilterExec::new(self.build(input)?, predicate.clone()))
             }
             LogicalPlan::Project { input, exprs } => {
+                self.require(input, exprs.iter().flat_map(|(e, _)| e.column_ids()));
                 let cols: Vec<Column> = exprs.iter().map(|(_, c)| c.clone()).collect();
                 let es = exprs.iter().map(|(e, _)| e.clone()).collect();
                 Arc::new(ProjectExec::new(
@@ -414,6 +448,13 @@ impl<'a> PhysicalPlanner<'a> {
                     .aggregate_top_k
                     .borrow_mut()
                     .take_if(|(at, _, _)| *at == addr);
+                self.require(
+                    input,
+                    group.iter().flat_map(|(e, _)| e.column_ids()).chain(
+                        aggs.iter()
+                            .flat_map(|(a, _)| a.args.iter().flat_map(|e| e.column_ids())),
+                    ),
+                );
                 let agg =
                     HashAggregateExec::new(self.build(input)?, g, a, ids(&cols), schema_of(&cols));
                 Arc::new(match top_k {
@@ -429,6 +470,23 @@ impl<'a> PhysicalPlanner<'a> {
                 filter,
             } => {
                 let cols = plan.schema();
+                // an inner join outputs only what its parent reads (when known); its
+                // inputs then need that, the keys and the residual filter's columns
+                let keep = match join_type {
+                    JoinType::Inner | JoinType::Cross => self
+                        .required
+                        .borrow()
+                        .get(&(plan as *const LogicalPlan as usize))
+                        .cloned()
+                        .filter(|k| cols.iter().any(|c| !k.contains(&c.id))),
+                    _ => None,
+                };
+                let key_cols = on
+                    .iter()
+                    .flat_map(|(a, b)| a.column_ids().into_iter().chain(b.column_ids()))
+                    .chain(filter.iter().flat_map(|f| f.column_ids()));
+                self.require_more(plan, left, key_cols.clone());
+                self.require_more(plan, right, key_cols);
                 let filter = filter.clone();
                 let on: Vec<(Expr, Expr)> = on.clone();
                 let (lrows, rrows) = (self.rows(left), self.rows(right));
@@ -483,17 +541,28 @@ impl<'a> PhysicalPlanner<'a> {
                     Some((f, _)) => j.with_runtime_filter(f.clone()),
                     None => j,
                 };
+                // an inner join below may output fewer columns than its logical schema
+                // (what this join's parent reads, its keys and filter): the columns are
+                // those the inputs give, in the logical order (and nullability)
+                let given: HashSet<crate::plan::ColumnId> =
+                    l.ids().iter().chain(r.ids()).copied().collect();
+                let cols: Vec<Column> =
+                    cols.into_iter().filter(|c| given.contains(&c.id)).collect();
                 if *join_type == JoinType::Right || swap_inner {
                     // build on the left input, probe with the right, then restore the column order
-                    let swapped_cols: Vec<Column> =
-                        right.schema().into_iter().chain(left.schema()).collect();
+                    let swapped_cols: Vec<Column> = right
+                        .schema()
+                        .into_iter()
+                        .chain(left.schema())
+                        .filter(|c| given.contains(&c.id))
+                        .collect();
                     let swapped_on = on.into_iter().map(|(a, b)| (b, a)).collect();
                     let jt = if swap_inner {
                         JoinType::Inner
                     } else {
                         JoinType::Left
                     };
-                    let j: Arc<dyn ExecutionPlan> = Arc::new(with_filter(HashJoinExec::new(
+                    let mut j = with_filter(HashJoinExec::new(
                         r,
                         l,
                         jt,
@@ -502,9 +571,19 @@ impl<'a> PhysicalPlanner<'a> {
                         false,
                         ids(&swapped_cols),
                         schema_of(&swapped_cols),
-                    )));
+                    ));
+                    let mut cols = cols;
+                    if let Some(k) = &keep {
+                        j = j.with_output(k);
+                        cols.retain(|c| k.contains(&c.id));
+                    }
                     let exprs = cols.iter().map(|c| Expr::Column(c.clone())).collect();
-                    Arc::new(ProjectExec::new(j, exprs, ids(&cols), schema_of(&cols)))
+                    Arc::new(ProjectExec::new(
+                        Arc::new(j),
+                        exprs,
+                        ids(&cols),
+                        schema_of(&cols),
+                    ))
                 } else {
                     let j = with_filter(HashJoinExec::new(
                         l,
@@ -516,6 +595,10 @@ impl<'a> PhysicalPlanner<'a> {
                         ids(&cols),
                         schema_of(&cols),
                     ));
+                    let j = match &keep {
+                        Some(k) => j.with_output(k),
+                        None => j,
+                    };
                     Arc::new(if build_left { j.with_build_left() } else { j })
                 }
             }
@@ -523,11 +606,13 @@ impl<'a> PhysicalPlanner<'a> {
                 if let Some(k) = fetch {
                     *self.aggregate_top_k.borrow_mut() = self.aggregate_top_k(input, keys, *k);
                 }
+                self.require_more(plan, input, keys.iter().flat_map(|k| k.expr.column_ids()));
                 let child = self.build(input);
                 self.aggregate_top_k.borrow_mut().take();
                 Arc::new(SortExec::new(child?, Self::sort_keys(keys), *fetch))
             }
             LogicalPlan::Limit { input, skip, fetch } => {
+                self.require_more(plan, input, std::iter::empty());
                 Arc::new(LimitExec::new(self.build(input)?, *skip, *fetch))
             }
             LogicalPlan::RecursiveCte {
