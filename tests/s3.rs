@@ -502,6 +502,23 @@ fn s3_listing_by_folder_then_recursive() {
     let out = run("EXPLAIN ANALYZE SELECT sum(id) FROM wide");
     assert!(out.contains("S3 requests: 42 (2 list, 40 get)"), "{out}");
 
+    // a path read of partition folders lists the tree once (binding): the partitions
+    // and their files come from that listing, the scan lists nothing
+    for k in 1..=3 {
+        write_parquet(
+            &b.join(format!("parted/k={k}/part-0.parquet")),
+            vec![k, 10 * k],
+            vec!["p", "q"],
+        );
+    }
+    let out = run("EXPLAIN ANALYZE SELECT k, sum(id) FROM parquet.`s3://lake/parted` GROUP BY k");
+    assert!(out.contains("partitions: 3 read, 0 pruned"), "{out}");
+    assert!(out.contains("(0 list, "), "{out}");
+    assert_eq!(
+        run("SELECT k, sum(id) FROM parquet.`s3://lake/parted` WHERE k >= 2 GROUP BY k ORDER BY k"),
+        "k,sum(id)\n2,22\n3,33\n"
+    );
+
     // count(*) of a file larger than the footer read takes the footer's row count: the
     // listing and the footer GET, no data; counting a column reads it
     let ids: Vec<i32> = (0..200_000).collect();

@@ -757,7 +757,10 @@ pub fn files_source(
 ) -> Result<Arc<TableSource>> {
     let root = Location::parse(path)?;
     let data_columns = crate::datasource::infer_schema(storage, format, &options, &root)?;
-    let partition_columns = crate::datasource::listing::infer_partition_columns(storage, &root)?;
+    // the files infer_schema listed (an S3 listing is cached): partitions from their paths
+    let listed = storage.list_files(&root, &IoStats::default())?;
+    let (partition_columns, parts) =
+        crate::datasource::listing::partitions_of_files(&root, &listed);
     let data_columns: Vec<_> = data_columns
         .into_iter()
         .filter(|c| !partition_columns.iter().any(|p| p.name == c.name))
@@ -765,9 +768,6 @@ pub fn files_source(
     let files = if partition_columns.is_empty() {
         SourceFiles::Folder(root.to_string())
     } else {
-        let keys: Vec<String> = partition_columns.iter().map(|c| c.name.clone()).collect();
-        let parts =
-            crate::datasource::discover_partitions(storage, &root, &keys, &IoStats::default())?;
         SourceFiles::Partitions(
             parts
                 .into_iter()

@@ -166,6 +166,12 @@ pub fn infer_partition_columns(storage: &Storage, root: &Location) -> Result<Vec
         return Ok(vec![]);
     }
     let parts = discover_partitions(storage, root, &keys, &stats)?;
+    Ok(typed_partition_columns(&keys, &parts))
+}
+
+/// Partition columns named `keys`, typed from the partitions' values: int if every
+/// value parses as int, bigint, double, else string (Spark's partition type inference).
+fn typed_partition_columns(keys: &[String], parts: &[DiscoveredPartition]) -> Vec<ColumnDef> {
     let mut cols = vec![];
     for (i, k) in keys.iter().enumerate() {
         let vals: Vec<&str> = parts
@@ -186,5 +192,101 @@ pub fn infer_partition_columns(storage: &Storage, root: &Location) -> Result<Vec
             data_type: dt,
         });
     }
-    Ok(cols)
+    cols
+}
+
+/// The partition columns and partitions of a path read without a schema, found in the
+/// files already listed under `root` (as Spark infers them from its file index): the
+/// keys are the first chain of `key=value` folders (at each level the first such folder
+/// in name order, as [`infer_partition_columns`] walks them), the partitions every
+/// folder chain of exactly those keys (case-insensitive) that holds a listed file;
+/// values unescaped (Hive's FileUtils.unescapePathName). No request is made: reading
+/// `parquet.`s3://bucket/t/`` lists the tree once instead of once per level again.
+pub fn partitions_of_files(
+    root: &Location,
+    files: &[super::FileEntry],
+) -> (Vec<ColumnDef>, Vec<DiscoveredPartition>) {
+    // each file's folders below the root (files sorted by location: folders in name order)
+    let relative: Vec<String> = files
+        .iter()
+        .filter_map(|f| relative_path(root, &f.location))
+        .collect();
+    let folders: Vec<Vec<&str>> = relative
+        .iter()
+        .map(|rel| {
+            let mut parts: Vec<&str> = rel.split('/').collect();
+            parts.pop();
+            parts
+        })
+        .collect();
+    let mut keys: Vec<String> = vec![];
+    let mut chain: Vec<&str> = vec![];
+    loop {
+        let level = chain.len();
+        let next = folders.iter().find_map(|f| {
+            (f.len() > level && f[..level] == chain[..])
+                .then(|| parse_partition_folder(f[level]).map(|(k, _)| (k, f[level])))
+                .flatten()
+        });
+        match next {
+            Some((k, name)) => {
+                keys.push(k.to_ascii_lowercase());
+                chain.push(name);
+            }
+            None => break,
+        }
+    }
+    if keys.is_empty() {
+        return (vec![], vec![]);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut parts = vec![];
+    for f in &folders {
+        if f.len() < keys.len() || !seen.insert(&f[..keys.len()]) {
+            continue;
+        }
+        let values: Option<Vec<Option<String>>> = f[..keys.len()]
+            .iter()
+            .zip(&keys)
+            .map(|(name, key)| {
+                parse_partition_folder(name)
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+            })
+            .collect();
+        if let Some(values) = values {
+            parts.push(DiscoveredPartition {
+                values,
+                location: root.join(&f[..keys.len()].join("/")),
+            });
+        }
+    }
+    (typed_partition_columns(&keys, &parts), parts)
+}
+
+/// `loc`'s path below `root` (`/`-separated), when it lies under it.
+fn relative_path(root: &Location, loc: &Location) -> Option<String> {
+    match (root, loc) {
+        (Location::Local(r), Location::Local(p)) => {
+            let rel = p.strip_prefix(r).ok()?;
+            let parts: Option<Vec<&str>> = rel.iter().map(|c| c.to_str()).collect();
+            Some(parts?.join("/"))
+        }
+        (
+            Location::S3 {
+                bucket: rb,
+                key: rk,
+            },
+            Location::S3 { bucket: b, key: k },
+        ) if rb == b => {
+            if rk.is_empty() {
+                Some(k.clone())
+            } else {
+                k.strip_prefix(rk.as_str())?
+                    .strip_prefix('/')
+                    .map(str::to_string)
+            }
+        }
+        _ => None,
+    }
 }

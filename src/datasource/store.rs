@@ -244,7 +244,7 @@ impl Storage {
         let mut out: Vec<Option<Result<Arc<Vec<FileEntry>>>>> = vec![];
         let mut todo: Vec<(usize, S3Client)> = vec![];
         for (i, r) in roots.iter().enumerate() {
-            let cached = || self.listings.lock().ok().and_then(|l| l.get(r).cloned());
+            let cached = || self.cached_listing(r);
             out.push(match r {
                 Location::Local(p) => Some(super::listing::list_local_files(p).map(Arc::new)),
                 Location::S3 { bucket, .. } => match cached() {
@@ -289,6 +289,37 @@ impl Storage {
         out.into_iter()
             .map(|r| r.unwrap_or_else(|| Err(QuarryError::Internal("listing not run".into()))))
             .collect()
+    }
+
+    /// The cached listing of `root`, or its part of a cached listing of a folder above
+    /// it (a path read lists the table's root once; its partition folders' files are
+    /// then known). `None` when neither is cached, or the folder above holds no file
+    /// under `root`.
+    fn cached_listing(&self, root: &Location) -> Option<Arc<Vec<FileEntry>>> {
+        let l = self.listings.lock().ok()?;
+        if let Some(hit) = l.get(root) {
+            return Some(hit.clone());
+        }
+        let Location::S3 { bucket, key } = root else {
+            return None;
+        };
+        let mut prefix = key.as_str();
+        while !prefix.is_empty() {
+            prefix = prefix.rsplit_once('/').map_or("", |(p, _)| p);
+            let above = Location::S3 {
+                bucket: bucket.clone(),
+                key: prefix.to_string(),
+            };
+            if let Some(files) = l.get(&above) {
+                let mine: Vec<FileEntry> = files
+                    .iter()
+                    .filter(|f| f.location.starts_with(root))
+                    .cloned()
+                    .collect();
+                return (!mine.is_empty()).then(|| Arc::new(mine));
+            }
+        }
+        None
     }
 
     /// The visible immediate subfolders of each of `dirs` (name and location, sorted by
