@@ -216,12 +216,9 @@ impl ExecutionPlan for ExpandExec {
     }
 }
 
-/// One ORDER BY key for [`SortExec`].
-pub struct PhysicalSortKey {
-    pub expr: Expr,
-    pub asc: bool,
-    pub nulls_first: bool,
-}
+/// One ORDER BY key for [`SortExec`] (the logical one: an expression over the input's
+/// columns, direction and NULL order).
+pub type PhysicalSortKey = crate::plan::SortKey;
 
 /// Sorts all input rows (input partitions run in parallel, then one lexicographic sort);
 /// with `fetch`, only the first rows are materialized (top-k).
@@ -253,14 +250,7 @@ impl SortExec {
 /// Sort keys as EXPLAIN shows them: `expr ASC|DESC NULLS FIRST|LAST, ...`.
 pub fn describe_sort_keys(keys: &[PhysicalSortKey]) -> String {
     keys.iter()
-        .map(|k| {
-            format!(
-                "{} {} NULLS {}",
-                k.expr,
-                if k.asc { "ASC" } else { "DESC" },
-                if k.nulls_first { "FIRST" } else { "LAST" }
-            )
-        })
+        .map(|k| k.to_string())
         .collect::<Vec<_>>()
         .join(", ")
 }

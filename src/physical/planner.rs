@@ -609,7 +609,7 @@ impl<'a> PhysicalPlanner<'a> {
                 self.require_more(plan, input, keys.iter().flat_map(|k| k.expr.column_ids()));
                 let child = self.build(input);
                 self.aggregate_top_k.borrow_mut().take();
-                Arc::new(SortExec::new(child?, Self::sort_keys(keys), *fetch))
+                Arc::new(SortExec::new(child?, keys.clone(), *fetch))
             }
             LogicalPlan::Limit { input, skip, fetch } => {
                 self.require_more(plan, input, std::iter::empty());
@@ -782,16 +782,6 @@ impl<'a> PhysicalPlanner<'a> {
                 && sk.expr.column_ids().iter().all(|id| results.contains(id))
         });
         over_results.then(|| (agg as *const LogicalPlan as usize, keys, k))
-    }
-
-    fn sort_keys(keys: &[SortKey]) -> Vec<PhysicalSortKey> {
-        keys.iter()
-            .map(|k| PhysicalSortKey {
-                expr: k.expr.clone(),
-                asc: k.asc,
-                nulls_first: k.nulls_first,
-            })
-            .collect()
     }
 
     fn run(&self, plan: &LogicalPlan) -> Result<Vec<RecordBatch>> {

@@ -747,6 +747,19 @@ pub struct SortKey {
     pub nulls_first: bool,
 }
 
+impl fmt::Display for SortKey {
+    /// As EXPLAIN shows it: `expr ASC|DESC NULLS FIRST|LAST`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} NULLS {}",
+            self.expr,
+            if self.asc { "ASC" } else { "DESC" },
+            if self.nulls_first { "FIRST" } else { "LAST" }
+        )
+    }
+}
+
 /// Window functions that are not aggregates (ranking, offset and value functions).
 #[derive(Clone, Debug, PartialEq)]
 pub enum WindowFunc {

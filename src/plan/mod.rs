@@ -810,17 +810,7 @@ impl LogicalPlan {
                 s
             }
             LogicalPlan::Sort { keys, fetch, .. } => {
-                let k: Vec<String> = keys
-                    .iter()
-                    .map(|k| {
-                        format!(
-                            "{} {} NULLS {}",
-                            k.expr,
-                            if k.asc { "ASC" } else { "DESC" },
-                            if k.nulls_first { "FIRST" } else { "LAST" }
-                        )
-                    })
-                    .collect();
+                let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
                 match fetch {
                     Some(n) => format!("Sort [{}] fetch={n}", k.join(", ")),
                     None => format!("Sort [{}]", k.join(", ")),
