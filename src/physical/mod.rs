@@ -200,15 +200,26 @@ pub fn execute_all(
     plan: &Arc<dyn ExecutionPlan>,
     ctx: &ExecContext,
 ) -> Result<Vec<Vec<RecordBatch>>> {
+    execute_each(plan, ctx, Ok)
+}
+
+/// [`execute_all`] with `f` applied to each partition's batches as soon as that
+/// partition is done (in its task), so only `f`'s results are kept: a top-k sort keeps
+/// k rows of each partition, not the partition.
+pub fn execute_each<T: Send>(
+    plan: &Arc<dyn ExecutionPlan>,
+    ctx: &ExecContext,
+    f: impl Fn(Vec<RecordBatch>) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
     let n = plan.partitions();
     if n == 1 {
-        return Ok(vec![plan.execute(0, ctx)?]);
+        return Ok(vec![f(plan.execute(0, ctx)?)?]);
     }
     plan.prepare(ctx)?;
     ctx.pool.install(|| {
         (0..n)
             .into_par_iter()
-            .map(|p| plan.execute(p, ctx))
+            .map(|p| f(plan.execute(p, ctx)?))
             .collect::<Result<Vec<_>>>()
     })
 }

@@ -12,7 +12,9 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use super::eval::{evaluate, evaluate_predicate, layout_of, Layout};
-use super::{execute_all, make_batch, make_batch_as, ExecContext, ExecutionPlan, Metrics};
+use super::{
+    execute_all, execute_each, make_batch, make_batch_as, ExecContext, ExecutionPlan, Metrics,
+};
 use crate::error::Result;
 use crate::plan::{ColumnId, Expr};
 
@@ -273,36 +275,21 @@ impl ExecutionPlan for SortExec {
         1
     }
     fn execute(&self, _p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
-        let parts = execute_all(&self.input, ctx)?;
+        let Some(k) = self.fetch else {
+            let parts = execute_all(&self.input, ctx)?;
+            return self.metrics.record(|| {
+                let batches: Vec<RecordBatch> = parts.into_iter().flatten().collect();
+                let all = concat_batches(&self.input.schema(), &batches)?;
+                Ok(self.sorted(&all, None, ctx)?.into_iter().collect())
+            });
+        };
+        // top-k: each input partition cut to its first k rows as it finishes, then those
+        let parts = execute_each(&self.input, ctx, |batches| self.top_k(batches, k, ctx))?;
         self.metrics.record(|| {
-            let batches: Vec<RecordBatch> = parts.into_iter().flatten().collect();
-            let schema = self.input.schema();
-            let all = concat_batches(&schema, &batches)?;
-            if all.num_rows() == 0 {
-                return Ok(vec![]);
-            }
-            ctx.check_cancel()?;
-            let cols: Vec<SortColumn> = self
-                .keys
-                .iter()
-                .map(|k| {
-                    Ok(SortColumn {
-                        values: evaluate(&k.expr, &all, &self.layout)?,
-                        options: Some(SortOptions {
-                            descending: !k.asc,
-                            nulls_first: k.nulls_first,
-                        }),
-                    })
-                })
-                .collect::<Result<_>>()?;
-            let idx = lexsort_to_indices(&cols, self.fetch)?;
-            let out: Vec<ArrayRef> = ctx.pool.install(|| {
-                all.columns()
-                    .par_iter()
-                    .map(|c| take(c, &idx, None).map_err(Into::into))
-                    .collect::<Result<_>>()
-            })?;
-            Ok(vec![make_batch(schema, out, idx.len())?])
+            Ok(self
+                .top_k(parts.into_iter().flatten().collect(), k, ctx)?
+                .into_iter()
+                .collect())
         })
     }
     fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
@@ -310,6 +297,75 @@ impl ExecutionPlan for SortExec {
     }
     fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+}
+
+/// Input rows a top-k sort gathers before cutting them to its k rows (at least k).
+const TOP_K_RUN_ROWS: usize = 1 << 16;
+
+impl SortExec {
+    /// The first `k` rows of `batches` in this sort's order, gathered a run of
+    /// [`TOP_K_RUN_ROWS`] (at least k) rows at a time and each run cut to k rows, so
+    /// the input is never copied whole (`SELECT * FROM big ORDER BY x LIMIT 10`).
+    fn top_k(
+        &self,
+        batches: Vec<RecordBatch>,
+        k: usize,
+        ctx: &ExecContext,
+    ) -> Result<Option<RecordBatch>> {
+        let schema = self.input.schema();
+        let run_rows = k.max(TOP_K_RUN_ROWS);
+        let mut best: Option<RecordBatch> = None;
+        let mut pending: Vec<RecordBatch> = vec![];
+        let mut pending_rows = 0;
+        for b in batches {
+            pending_rows += b.num_rows();
+            pending.push(b);
+            if pending_rows >= run_rows {
+                pending.extend(best.take());
+                let run = concat_batches(&schema, &std::mem::take(&mut pending))?;
+                best = self.sorted(&run, Some(k), ctx)?;
+                pending_rows = 0;
+            }
+        }
+        pending.extend(best.take());
+        let run = concat_batches(&schema, &pending)?;
+        self.sorted(&run, Some(k), ctx)
+    }
+
+    /// The rows of `all` in this sort's order, the first `fetch` of them when given;
+    /// `None` for no rows.
+    fn sorted(
+        &self,
+        all: &RecordBatch,
+        fetch: Option<usize>,
+        ctx: &ExecContext,
+    ) -> Result<Option<RecordBatch>> {
+        if all.num_rows() == 0 {
+            return Ok(None);
+        }
+        ctx.check_cancel()?;
+        let cols: Vec<SortColumn> = self
+            .keys
+            .iter()
+            .map(|k| {
+                Ok(SortColumn {
+                    values: evaluate(&k.expr, all, &self.layout)?,
+                    options: Some(SortOptions {
+                        descending: !k.asc,
+                        nulls_first: k.nulls_first,
+                    }),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let idx = lexsort_to_indices(&cols, fetch)?;
+        let out: Vec<ArrayRef> = ctx.pool.install(|| {
+            all.columns()
+                .par_iter()
+                .map(|c| take(c, &idx, None).map_err(Into::into))
+                .collect::<Result<_>>()
+        })?;
+        Ok(Some(make_batch(all.schema(), out, idx.len())?))
     }
 }
 
