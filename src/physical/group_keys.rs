@@ -204,7 +204,16 @@ impl CompactKeys {
         if uniform {
             let mut at = Uniform(0);
             for ((c, k), w) in cols.iter().zip(&self.kinds).zip(widths) {
-                pack_column(c, *k, out, &mut at)?;
+                match k {
+                    // strings of one length, no NULLs: the values lie back to back
+                    Kind::Bytes32 => with_bytes::<i32, _>(c, |offs, values| {
+                        pack_bytes_uniform(out, at.0, offs, values, w as usize - 2)
+                    }),
+                    Kind::Bytes64 => with_bytes::<i64, _>(c, |offs, values| {
+                        pack_bytes_uniform(out, at.0, offs, values, w as usize - 2)
+                    }),
+                    _ => pack_column(c, *k, out, &mut at)?,
+                }
                 at.0 += 8 * w;
             }
         } else {
@@ -396,6 +405,36 @@ fn pack_fixed<const W: usize>(
         } else {
             *key |= (1 | value(i) << 8) << at.at(i);
             at.advance(i, 8 * (1 + W as u32));
+        }
+    }
+}
+
+/// [`CompactKeys::pack`] for strings or binaries all `len` bytes long (at most 6) with
+/// no NULLs, at bit `shift` of every key: row `i`'s bytes are `len` bytes at
+/// `offs[0] + i * len`, so no offset is read per row (TPC-H Q01's one-letter flags).
+fn pack_bytes_uniform<O: OffsetSizeTrait>(
+    out: &mut [u64],
+    shift: u32,
+    offs: &[O],
+    values: &[u8],
+    len: usize,
+) {
+    let n = out.len();
+    let start = offs.first().map_or(0, |o| o.as_usize());
+    let vals = &values[start..start + n * len];
+    let head = (1 | (len as u64) << 8) << shift;
+    match len {
+        0 => out.iter_mut().for_each(|k| *k |= head),
+        1 => {
+            for (k, &b) in out.iter_mut().zip(vals) {
+                *k |= head | (b as u64) << (16 + shift);
+            }
+        }
+        _ => {
+            for (k, v) in out.iter_mut().zip(vals.chunks_exact(len)) {
+                let bytes = v.iter().rev().fold(0u64, |acc, &x| acc << 8 | x as u64);
+                *k |= head | bytes << (16 + shift);
+            }
         }
     }
 }
@@ -738,6 +777,15 @@ mod tests {
             Arc::new(StringArray::from(vec!["yy", "F", "O", "F", "F", "O", "O"])),
         ];
         check(flags.iter().map(|c| c.slice(1, 6)).collect());
+        // uniform two-byte and empty strings (one position, values back to back)
+        check(vec![
+            Arc::new(StringArray::from(vec!["AB", "CD", "AB", "EF"])),
+            Arc::new(StringArray::from(vec!["Q", "R", "Q", "Q"])),
+        ]);
+        check(vec![
+            Arc::new(StringArray::from(vec!["", "", ""])),
+            Arc::new(StringArray::from(vec!["A", "B", "A"])),
+        ]);
         // "AB" + "" against "A" + "B", and an int with a date
         check(vec![
             Arc::new(StringArray::from(vec!["AB", "A", "", "AB"])),
