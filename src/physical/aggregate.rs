@@ -22,7 +22,7 @@ use super::group_keys::{eq_short, CompactKeys};
 use super::operators::{describe_sort_keys, PhysicalSortKey};
 use super::{hash_i64, int_like, make_batch_as, ExecContext, ExecutionPlan, Metrics};
 use crate::error::{QuarryError, Result};
-use crate::functions::aggregate::{cast_arg, create_accumulator, Accumulator};
+use crate::functions::aggregate::{cast_arg, create_accumulator, Accumulator, AggFunc};
 use crate::plan::{AggregateExpr, ColumnId, Expr};
 
 pub struct HashAggregateExec {
@@ -38,6 +38,9 @@ pub struct HashAggregateExec {
     /// (an `ORDER BY ... LIMIT k` above): the results are finished for every group, the
     /// keys decoded only for the `k` chosen ([`HashAggregateExec::with_top_k`]).
     top_k: Option<(Vec<PhysicalSortKey>, usize)>,
+    /// Per aggregate: a decimal `sum(x)` finished from the state of the `avg(x)` at this
+    /// index (same arguments), so its values are not added twice.
+    sum_of_avg: Vec<Option<usize>>,
     metrics: Metrics,
 }
 
@@ -485,6 +488,19 @@ impl HashAggregateExec {
     ) -> Self {
         let layout = layout_of(input.ids());
         let hasher = ahash::RandomState::with_seeds(0x6a, 0x09, 0xe6, 0x67);
+        let decimal = |a: &AggregateExpr, f: AggFunc| {
+            a.func == f && !a.distinct && matches!(a.data_type, DataType::Decimal128(..))
+        };
+        let sum_of_avg = aggs
+            .iter()
+            .map(|s| {
+                if !decimal(s, AggFunc::Sum) {
+                    return None;
+                }
+                aggs.iter()
+                    .position(|a| decimal(a, AggFunc::Avg) && a.args == s.args)
+            })
+            .collect();
         HashAggregateExec {
             input,
             group,
@@ -494,6 +510,7 @@ impl HashAggregateExec {
             layout,
             hasher,
             top_k: None,
+            sum_of_avg,
             metrics: Metrics::default(),
         }
     }
@@ -657,7 +674,16 @@ impl HashAggregateExec {
             out
         };
         let ngroups = self.ngroups(state);
-        for (a, acc) in self.aggs.iter().zip(state.accs.iter_mut()) {
+        for ((a, acc), shared) in self
+            .aggs
+            .iter()
+            .zip(state.accs.iter_mut())
+            .zip(&self.sum_of_avg)
+        {
+            if shared.is_some() {
+                // finished from its avg's state
+                continue;
+            }
             let args: Vec<ArrayRef> = a
                 .args
                 .iter()
@@ -806,8 +832,14 @@ impl HashAggregateExec {
     fn finish_state(&self, mut total: State, enc: &KeyEncoder) -> Result<RecordBatch> {
         let ngroups = self.ngroups(&total);
         let mut results = vec![];
-        for acc in total.accs.iter_mut() {
-            results.push(acc.finish(ngroups)?);
+        for (i, shared) in self.sum_of_avg.iter().enumerate() {
+            let r = match shared {
+                Some(j) => total.accs[*j]
+                    .finish_sum(ngroups, &self.aggs[i].data_type)
+                    .ok_or_else(|| QuarryError::Internal("sum of an avg state".into()))??,
+                None => total.accs[i].finish(ngroups)?,
+            };
+            results.push(r);
         }
         // with a top-k, the chosen groups (in order); else all of them
         let chosen = self.top_k_groups(&results, ngroups)?;
