@@ -1324,7 +1324,7 @@ impl Session {
                     crate::physical::make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())
                 })
                 .collect::<Result<Vec<_>>>()?;
-            datasource::writer::write_parquet_file(&storage, &location, schema, &batches)?;
+            datasource::writer::write_parquet_file(&storage, &location, schema, &batches, true)?;
         }
         self.catalog.metastore.create_table(&meta, ct.or_replace)?;
         Ok(StatementResult::empty())
@@ -1682,7 +1682,7 @@ impl Session {
         } else {
             vec![]
         };
-        datasource::writer::write_parquet_file(&storage, &dir, schema, &batches)?;
+        datasource::writer::write_parquet_file(&storage, &dir, schema, &batches, false)?;
         for f in old {
             storage.delete(&f.location).map_err(|e| {
                 QuarryError::Data(format!(

@@ -20,14 +20,17 @@ use crate::error::{QuarryError, Result};
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Write `batches` (all of `schema`) as one new parquet file in the folder `dir`;
-/// returns its location, or `None` when there are no rows.
+/// returns its location, or `None` when there are no rows and not `keep_empty`. With
+/// `keep_empty` (CREATE TABLE AS SELECT), no rows still make a file holding the schema,
+/// as Spark 3 writes one, so the table's folder exists and reads as empty.
 pub fn write_parquet_file(
     storage: &Storage,
     dir: &Location,
     schema: SchemaRef,
     batches: &[RecordBatch],
+    keep_empty: bool,
 ) -> Result<Option<Location>> {
-    if batches.iter().all(|b| b.num_rows() == 0) {
+    if !keep_empty && batches.iter().all(|b| b.num_rows() == 0) {
         return Ok(None);
     }
     let nanos = std::time::SystemTime::now()
