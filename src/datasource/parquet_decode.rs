@@ -222,17 +222,8 @@ enum PageEvent<'a> {
         values: &'a [u8],
         count: usize,
     },
-    Data(DataPage<'a>),
-    /// A data page of this many rows, none of them selected: not decompressed.
-    Skipped {
-        rows: usize,
-    },
-}
-
-/// Whether any of `selected` (ascending row positions) is in `start..start + len`.
-fn any_selected(selected: &[u32], start: usize, len: usize) -> bool {
-    let k = selected.partition_point(|&r| (r as usize) < start);
-    selected.get(k).is_some_and(|&r| (r as usize) < start + len)
+    /// A data page, and the rows of it the selection keeps.
+    Data(DataPage<'a>, PageRows<'a>),
 }
 
 /// Scratch buffers reused across the pages of a row group.
@@ -258,22 +249,18 @@ fn snappy<'s>(input: &[u8], scratch: &'s mut Vec<u8>) -> DResult<&'s [u8]> {
     Ok(&scratch[..n])
 }
 
-/// Read the pages of one column chunk, calling `f` on each (decompressed; levels decoded).
-/// A snappy data page none of whose rows `sel` selects is not decompressed: `f` sees
-/// [`PageEvent::Skipped`].
+/// Read the pages of one column chunk, calling `f` on each (decompressed; levels decoded)
+/// with the rows of it that `sel` keeps. A snappy data page none of whose rows `sel`
+/// keeps is not decompressed, and `f` does not see it.
 fn for_each_page(
     reader: &impl ChunkReader,
     meta: &ColumnChunkMetaData,
     nullable: bool,
     rows: usize,
-    sel: Selection<'_>,
+    mut sel: Selection<'_>,
     scratch: &mut Scratch,
     mut f: impl FnMut(PageEvent<'_>, &mut Vec<u32>) -> DResult<()>,
 ) -> DResult<()> {
-    let selected = match sel {
-        Selection::Rows(r) => Some(r),
-        Selection::All => None,
-    };
     let (start, len) = meta.byte_range();
     let data = reader.get_bytes(start, len as usize)?;
     let own_snappy = meta.compression() == Compression::SNAPPY;
@@ -296,6 +283,17 @@ fn for_each_page(
     let mut dict_bytes = 0usize;
     let mut seen = 0usize;
     while let Some(page) = pages.get_next_page()? {
+        // a data page's rows and those of them kept
+        let page_rows = match &page {
+            Page::DataPage { num_values, .. } => *num_values as usize,
+            Page::DataPageV2 { num_rows, .. } => *num_rows as usize,
+            Page::DictionaryPage { .. } => 0,
+        };
+        let kept = sel.page(seen, page_rows);
+        seen += page_rows;
+        if own_snappy && kept.is_empty() && !matches!(page, Page::DictionaryPage { .. }) {
+            continue;
+        }
         let data = match &page {
             Page::DictionaryPage {
                 buf,
@@ -328,17 +326,10 @@ fn for_each_page(
             }
             Page::DataPage {
                 buf,
-                num_values,
                 encoding,
                 def_level_encoding,
                 ..
             } => {
-                let page_rows = *num_values as usize;
-                if own_snappy && selected.is_some_and(|r| !any_selected(r, seen, page_rows)) {
-                    seen += page_rows;
-                    f(PageEvent::Skipped { rows: page_rows }, indices)?;
-                    continue;
-                }
                 let body = if own_snappy {
                     snappy(buf, decompressed)?
                 } else {
@@ -375,19 +366,12 @@ fn for_each_page(
             }
             Page::DataPageV2 {
                 buf,
-                num_rows,
                 encoding,
                 def_levels_byte_len,
                 rep_levels_byte_len,
                 is_compressed,
                 ..
             } => {
-                let page_rows = *num_rows as usize;
-                if own_snappy && selected.is_some_and(|r| !any_selected(r, seen, page_rows)) {
-                    seen += page_rows;
-                    f(PageEvent::Skipped { rows: page_rows }, indices)?;
-                    continue;
-                }
                 let lvl_end = (rep_levels_byte_len + def_levels_byte_len) as usize;
                 let Some(lvl) = buf.get(*rep_levels_byte_len as usize..lvl_end) else {
                     return corrupt("definition levels past the end of the page");
@@ -412,8 +396,7 @@ fn for_each_page(
                 }
             }
         };
-        seen += data.rows;
-        f(PageEvent::Data(data), indices)?;
+        f(PageEvent::Data(data, kept), indices)?;
     }
     if seen != rows {
         return corrupt(&format!(
@@ -722,6 +705,13 @@ enum PageRows<'a> {
     Some(&'a [u32], u32),
 }
 
+impl PageRows<'_> {
+    /// Whether no row of the page is kept.
+    fn is_empty(&self) -> bool {
+        matches!(self, PageRows::Some(r, _) if r.is_empty())
+    }
+}
+
 /// One column chunk to decode at a selection of its row group's rows.
 struct ColumnRead<'a, R> {
     reader: &'a R,
@@ -792,14 +782,13 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
         meta,
         spec,
         rows,
-        mut sel,
+        sel,
         selected,
     } = c;
     let mut out: Vec<A::Native> = Vec::with_capacity(selected);
     let mut valid = Validity::new(spec.nullable, selected);
     // entries in the dictionary page (read in place: PLAIN, `P::WIDTH` bytes each)
     let mut dict_len = 0usize;
-    let mut row = 0usize;
     let mut dense: Vec<A::Native> = vec![];
     for_each_page(
         reader,
@@ -810,19 +799,13 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
         scratch,
         |ev, indices| {
             match ev {
-                PageEvent::Skipped { rows: n } => {
-                    sel.page(row, n);
-                    row += n;
-                }
                 PageEvent::Dictionary { values, count } => {
                     if values.len() < count * P::WIDTH {
                         return corrupt("dictionary page shorter than its values");
                     }
                     dict_len = count;
                 }
-                PageEvent::Data(p) => {
-                    let page_rows = sel.page(row, p.rows);
-                    row += p.rows;
+                PageEvent::Data(p, page_rows) => {
                     // the page's values, one per non-NULL row
                     let non_null = p.non_null();
                     let dictionary = p.dictionary_encoded()?;
@@ -1085,7 +1068,7 @@ fn decode_bytes(
         meta,
         spec,
         rows,
-        mut sel,
+        sel,
         selected,
     } = c;
     let utf8 = spec.field.data_type() == &DataType::Utf8;
@@ -1098,7 +1081,6 @@ fn decode_bytes(
     out.offsets.push(0);
     let mut valid = Validity::new(spec.nullable, selected);
     let mut dict = ByteDict::default();
-    let mut row = 0usize;
     // per-row (start, end) of a PLAIN page's values
     let mut spans: Vec<(u32, u32)> = vec![];
     for_each_page(
@@ -1110,10 +1092,6 @@ fn decode_bytes(
         scratch,
         |ev, indices| {
             match ev {
-                PageEvent::Skipped { rows: n } => {
-                    sel.page(row, n);
-                    row += n;
-                }
                 PageEvent::Dictionary { values, count } => {
                     dict = ByteDict::parse(values, count, utf8)?;
                     if out.keys.is_none() {
@@ -1121,8 +1099,7 @@ fn decode_bytes(
                         out.bytes.reserve(avg * selected);
                     }
                 }
-                PageEvent::Data(p) => {
-                    let page_rows = sel.page(row, p.rows);
+                PageEvent::Data(p, page_rows) => {
                     // i32 offsets: the page's output must keep them in range
                     let most = match &page_rows {
                         PageRows::All => p.rows,
@@ -1135,7 +1112,6 @@ fn decode_bytes(
                     if bound > i32::MAX as usize {
                         return Err(DecodeError::Unsupported("over 2 GiB of strings".into()));
                     }
-                    row += p.rows;
                     let non_null = p.non_null();
                     let dictionary = p.dictionary_encoded()?;
                     if !dictionary {
