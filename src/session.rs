@@ -1244,8 +1244,10 @@ impl Session {
                 if kind == TableKind::Managed {
                     return Err(QuarryError::Analysis("[INVALID_SQL] CREATE TABLE needs a column list, a LOCATION to infer it from, or AS SELECT".into()));
                 }
-                let data = datasource::infer_schema(&storage, format, &ct.options, &location)?;
-                let parts = datasource::listing::infer_partition_columns(&storage, &location)?;
+                let listed = storage.list_files(&location, &datasource::IoStats::default())?;
+                let data =
+                    datasource::infer_schema(&storage, format, &ct.options, &location, &listed)?;
+                let (parts, _) = datasource::listing::partitions_of_files(&location, &listed);
                 let data = data
                     .into_iter()
                     .filter(|c| !parts.iter().any(|p| p.name == c.name))

@@ -756,9 +756,9 @@ pub fn files_source(
     name: &str,
 ) -> Result<Arc<TableSource>> {
     let root = Location::parse(path)?;
-    let data_columns = crate::datasource::infer_schema(storage, format, &options, &root)?;
-    // the files infer_schema listed (an S3 listing is cached): partitions from their paths
+    // one listing: the schema from the first file, the partitions from the files' paths
     let listed = storage.list_files(&root, &IoStats::default())?;
+    let data_columns = crate::datasource::infer_schema(storage, format, &options, &root, &listed)?;
     let (partition_columns, parts) =
         crate::datasource::listing::partitions_of_files(&root, &listed);
     let data_columns: Vec<_> = data_columns

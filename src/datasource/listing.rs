@@ -139,36 +139,6 @@ pub fn discover_partitions(
         .collect())
 }
 
-/// Infer partition columns from the first chain of `key=value` folders under `root`
-/// (Spark's partition discovery for tables created without a schema). Types: int if every
-/// value seen at that level parses as int, bigint, double, else string.
-pub fn infer_partition_columns(storage: &Storage, root: &Location) -> Result<Vec<ColumnDef>> {
-    let mut keys: Vec<String> = vec![];
-    let mut dir = root.clone();
-    let stats = IoStats::default();
-    loop {
-        let subs = storage
-            .list_dirs_many(std::slice::from_ref(&dir), &stats)?
-            .pop()
-            .unwrap_or_default();
-        let found = subs.into_iter().find_map(|(name, loc)| {
-            parse_partition_folder(&name).map(|(k, _)| (k.to_ascii_lowercase(), loc))
-        });
-        match found {
-            Some((k, p)) => {
-                keys.push(k);
-                dir = p;
-            }
-            None => break,
-        }
-    }
-    if keys.is_empty() {
-        return Ok(vec![]);
-    }
-    let parts = discover_partitions(storage, root, &keys, &stats)?;
-    Ok(typed_partition_columns(&keys, &parts))
-}
-
 /// Partition columns named `keys`, typed from the partitions' values: int if every
 /// value parses as int, bigint, double, else string (Spark's partition type inference).
 fn typed_partition_columns(keys: &[String], parts: &[DiscoveredPartition]) -> Vec<ColumnDef> {
@@ -195,11 +165,12 @@ fn typed_partition_columns(keys: &[String], parts: &[DiscoveredPartition]) -> Ve
     cols
 }
 
-/// The partition columns and partitions of a path read without a schema, found in the
-/// files already listed under `root` (as Spark infers them from its file index): the
-/// keys are the first chain of `key=value` folders (at each level the first such folder
-/// in name order, as [`infer_partition_columns`] walks them), the partitions every
-/// folder chain of exactly those keys (case-insensitive) that holds a listed file;
+/// The partition columns and partitions of files read without a declared schema (a path
+/// read, or `CREATE TABLE ... LOCATION` without columns), found in the files already
+/// listed under `root`, as Spark infers them from its file index: the keys are the first
+/// chain of `key=value` folders (at each level the first such folder in name order),
+/// typed int if every value parses as int, bigint, double, else string; the partitions
+/// every folder chain of exactly those keys (case-insensitive) that holds a listed file;
 /// values unescaped (Hive's FileUtils.unescapePathName). No request is made: reading
 /// `parquet.`s3://bucket/t/`` lists the tree once instead of once per level again.
 pub fn partitions_of_files(

@@ -25,16 +25,16 @@ pub use listing::{discover_partitions, DiscoveredPartition};
 pub use location::Location;
 pub use store::{FileEntry, IoStats, Storage};
 
-/// Infer a schema from the files under `root` (first file of the format), as Spark does
-/// for `CREATE TABLE t USING fmt LOCATION ...` without columns. Partition folders are
-/// not part of the result (see [`listing::infer_partition_columns`]).
+/// Infer a schema from `files`, the files listed under `root` (the first one, of the
+/// format), as Spark does for `CREATE TABLE t USING fmt LOCATION ...` without columns.
+/// Partition folders are not part of the result (see [`listing::partitions_of_files`]).
 pub fn infer_schema(
     storage: &Arc<Storage>,
     format: FileFormat,
     options: &std::collections::BTreeMap<String, String>,
     root: &Location,
+    files: &[FileEntry],
 ) -> Result<Vec<ColumnDef>> {
-    let files = storage.list_files(root, &IoStats::default())?;
     let Some(first) = files.first() else {
         return Err(QuarryError::Analysis(format!(
             "[UNABLE_TO_INFER_SCHEMA] Unable to infer schema for {}: no data files under {}; declare the columns",
