@@ -974,7 +974,16 @@ impl Binder<'_> {
                 }
                 bound.push(self.bind_expr(a, &input_cx)?);
             }
-            if name == "count" && (star || bound.is_empty()) {
+            if name == "count" && star && distinct {
+                // count(DISTINCT *): distinct rows of the input with no NULL column
+                // (Spark expands the star)
+                bound = agg
+                    .input
+                    .expand_star(None)?
+                    .into_iter()
+                    .map(Expr::Column)
+                    .collect();
+            } else if name == "count" && (star || bound.is_empty()) {
                 bound.clear();
             } else if star {
                 return Err(QuarryError::Analysis(format!("{name}(*) is not allowed")));
@@ -984,7 +993,10 @@ impl Binder<'_> {
                 if contains_aggregate(flt) {
                     return Err(QuarryError::Analysis("[INVALID_WHERE_CONDITION] an aggregate FILTER condition cannot contain aggregate functions".into()));
                 }
-                if matches!(name.as_str(), "first" | "first_value" | "any_value") {
+                if matches!(
+                    name.as_str(),
+                    "first" | "first_value" | "any_value" | "last" | "last_value"
+                ) {
                     return Err(QuarryError::NotSupported(format!(
                         "FILTER (WHERE ...) on {name}()"
                     )));
@@ -997,8 +1009,8 @@ impl Binder<'_> {
                     .into_iter()
                     .enumerate()
                     .map(|(i, x)| {
-                        // only the value argument; constant parameters (a percentile's p) stay
-                        if i > 0 && name != "count" {
+                        // only the value arguments; constant parameters (a percentile's p) stay
+                        if i >= AggFunc::value_args(&name) {
                             return x;
                         }
                         let t = x.data_type();
@@ -1136,6 +1148,28 @@ impl Binder<'_> {
                     Expr::Literal(ScalarValue::from_i32(7)),
                     false,
                 );
+            }
+            // to_number(str, fmt): the input as a plain decimal string, cast to the
+            // decimal type the constant format gives
+            "to_number" | "try_to_number" => {
+                crate::functions::check_arity(&name, bound.len(), 2, 2)?;
+                let fmt = match &bound[1] {
+                    Expr::Literal(v) => v.as_str().map(str::to_string),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] the format of {name} must be a constant string, got {}",
+                        bound[1]
+                    ))
+                })?;
+                let (p, s) = crate::functions::number_format::NumberFormat::parse(&fmt)?
+                    .precision_scale();
+                let f = crate::functions::strings::StringFunc::ToNumber {
+                    r#try: name == "try_to_number",
+                };
+                let text = scalar_call(ScalarFunc::Str(f), bound)?;
+                return cast_to(text, &DataType::Decimal128(p, s));
             }
             "mod" if bound.len() == 2 => {
                 let mut it = bound.into_iter();
@@ -1443,13 +1477,15 @@ pub fn resolve_aggregate(name: &str, bound: Vec<Expr>) -> Result<(AggFunc, Vec<E
         .collect();
     let types: Vec<DataType> = bound.iter().map(|b| b.data_type()).collect();
     let (func, cast_type, result) = AggFunc::resolve(name, &types, &consts)?;
-    // only the value argument is evaluated; constant parameters are in `func`
-    let mut args_b: Vec<Expr> = match func {
-        AggFunc::Count => bound,
-        _ => bound.into_iter().take(1).collect(),
-    };
-    if let (Some(t), Some(first)) = (&cast_type, args_b.first_mut()) {
-        *first = cast_to(first.clone(), t)?;
+    // only the value arguments are evaluated; constant parameters are in `func`
+    let mut args_b: Vec<Expr> = bound
+        .into_iter()
+        .take(AggFunc::value_args(name))
+        .collect();
+    if let Some(t) = &cast_type {
+        for a in &mut args_b {
+            *a = cast_to(a.clone(), t)?;
+        }
     }
     Ok((func, args_b, result))
 }

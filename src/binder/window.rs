@@ -275,7 +275,11 @@ impl Binder<'_> {
                 (WindowFunc::NthValue { n, ignore_nulls }, vec![x], t)
             }
             _ if AggFunc::is_aggregate_name(&name) => {
-                if name == "count" && (star || bound.is_empty()) {
+                if star && distinct {
+                    return Err(QuarryError::NotSupported(
+                        "count(DISTINCT *) as a window function".into(),
+                    ));
+                } else if name == "count" && (star || bound.is_empty()) {
                     bound.clear();
                 } else if star {
                     return Err(QuarryError::Analysis(format!("{name}(*) is not allowed")));

@@ -40,8 +40,32 @@ pub enum AggFunc {
     VarPop,
     BoolAnd,
     BoolOr,
-    /// `first(x)` / `any_value(x)`: some value of the group (the first seen).
-    First,
+    /// `first(x[, ignoreNulls])` / `first_value` / `any_value`: the group's first value,
+    /// NULL included unless `ignore_nulls` (Spark's default keeps NULLs).
+    First { ignore_nulls: bool },
+    /// `last(x[, ignoreNulls])` / `last_value`: the group's last value, as `First`.
+    Last { ignore_nulls: bool },
+    /// `max_by(x, y)` / `min_by(x, y)`: x of the row with the largest (smallest) y;
+    /// rows with a NULL y are skipped.
+    MaxBy,
+    MinBy,
+    /// `count_if(p)`: rows where p is true (a bigint).
+    CountIf,
+    /// `bit_and(x)` / `bit_or(x)` / `bit_xor(x)` over integers, of x's type.
+    BitAnd,
+    BitOr,
+    BitXor,
+    /// `mode(x)`: the most frequent non-NULL value; of equally frequent ones the
+    /// smallest (Spark 3.5 returns any of them).
+    Mode,
+    /// `try_sum(x)` of integers: NULL where the bigint sum overflows (Spark's `try_sum`).
+    TrySum,
+    /// The co-moment family (`covar_pop`, `corr`, `regr_*`, ...), two double arguments.
+    CoMoment(super::aggregate_stats::CoMoment),
+    /// `skewness(x)`.
+    Skewness,
+    /// `kurtosis(x)` (excess kurtosis).
+    Kurtosis,
     /// `collect_list(x)` / `array_agg(x)`: the group's non-NULL values as an array.
     CollectList,
     /// `collect_set(x)`: the group's distinct non-NULL values as an array.
@@ -68,7 +92,19 @@ impl AggFunc {
             AggFunc::VarPop => "var_pop",
             AggFunc::BoolAnd => "bool_and",
             AggFunc::BoolOr => "bool_or",
-            AggFunc::First => "first",
+            AggFunc::First { .. } => "first",
+            AggFunc::Last { .. } => "last",
+            AggFunc::MaxBy => "max_by",
+            AggFunc::MinBy => "min_by",
+            AggFunc::CountIf => "count_if",
+            AggFunc::BitAnd => "bit_and",
+            AggFunc::BitOr => "bit_or",
+            AggFunc::BitXor => "bit_xor",
+            AggFunc::Mode => "mode",
+            AggFunc::TrySum => "try_sum",
+            AggFunc::CoMoment(f) => f.name(),
+            AggFunc::Skewness => "skewness",
+            AggFunc::Kurtosis => "kurtosis",
             AggFunc::CollectList => "collect_list",
             AggFunc::CollectSet => "collect_set",
             AggFunc::HistogramNumeric(_) => "histogram_numeric",
@@ -109,7 +145,32 @@ impl AggFunc {
                 | "collect_set"
                 | "histogram_numeric"
                 | "approx_count_distinct"
-        )
+                | "last"
+                | "last_value"
+                | "max_by"
+                | "min_by"
+                | "count_if"
+                | "bit_and"
+                | "bit_or"
+                | "bit_xor"
+                | "mode"
+                | "try_sum"
+                | "try_avg"
+                | "skewness"
+                | "kurtosis"
+        ) || super::aggregate_stats::CoMoment::from_name(name).is_some()
+    }
+
+    /// How many leading arguments of a call to the aggregate `name` are values read per
+    /// row (the rest are constant parameters folded into the function, as a
+    /// percentile's p); `usize::MAX`: all of them (`count`).
+    pub fn value_args(name: &str) -> usize {
+        match name {
+            "count" => usize::MAX,
+            "max_by" | "min_by" => 2,
+            _ if super::aggregate_stats::CoMoment::from_name(name).is_some() => 2,
+            _ => 1,
+        }
     }
 
     /// Resolve a call: the function (with constant parameters), the type to cast the
@@ -141,7 +202,7 @@ impl AggFunc {
         };
         Ok(match name {
             "count" => (AggFunc::Count, None, DataType::Int64),
-            "sum" => {
+            "sum" | "try_sum" => {
                 need(1)?;
                 numeric(&arg_types[0])?;
                 match &arg_types[0] {
@@ -151,12 +212,19 @@ impl AggFunc {
                         DataType::Decimal128((*p + 10).min(38), *s),
                     ),
                     t if crate::types::is_integer(t) => {
-                        (AggFunc::Sum, Some(DataType::Int64), DataType::Int64)
+                        let f = if name == "try_sum" {
+                            AggFunc::TrySum
+                        } else {
+                            AggFunc::Sum
+                        };
+                        (f, Some(DataType::Int64), DataType::Int64)
                     }
                     _ => (AggFunc::Sum, Some(DataType::Float64), DataType::Float64),
                 }
             }
-            "avg" | "mean" => {
+            // an average of numbers never overflows here (integers are averaged as
+            // doubles, decimals as i128 sums): try_avg is avg
+            "avg" | "mean" | "try_avg" => {
                 need(1)?;
                 numeric(&arg_types[0])?;
                 match &arg_types[0] {
@@ -177,9 +245,86 @@ impl AggFunc {
                 };
                 (f, None, arg_types[0].clone())
             }
-            "first" | "first_value" | "any_value" => {
+            "first" | "first_value" | "any_value" | "last" | "last_value" => {
                 need(1)?;
-                (AggFunc::First, None, arg_types[0].clone())
+                super::check_arity(name, arg_types.len(), 1, 2)?;
+                let ignore_nulls = match (arg_types.get(1), consts.get(1)) {
+                    (None, _) => false,
+                    (Some(DataType::Boolean), Some(Some(v))) => *v != 0.0,
+                    _ => {
+                        return Err(QuarryError::Analysis(format!(
+                            "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] the second argument of {name} (ignoreNulls) must be a constant boolean"
+                        )))
+                    }
+                };
+                let f = if name.starts_with("last") {
+                    AggFunc::Last { ignore_nulls }
+                } else {
+                    AggFunc::First { ignore_nulls }
+                };
+                (f, None, arg_types[0].clone())
+            }
+            "max_by" | "min_by" => {
+                super::check_arity(name, arg_types.len(), 2, 2)?;
+                let f = if name == "max_by" {
+                    AggFunc::MaxBy
+                } else {
+                    AggFunc::MinBy
+                };
+                (f, None, arg_types[0].clone())
+            }
+            "count_if" => {
+                super::check_arity(name, arg_types.len(), 1, 1)?;
+                if !matches!(arg_types[0], DataType::Boolean | DataType::Null) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"count_if\": the parameter requires the \"BOOLEAN\" type, however it has the type \"{}\"",
+                        type_name(&arg_types[0]).to_uppercase()
+                    )));
+                }
+                (AggFunc::CountIf, Some(DataType::Boolean), DataType::Int64)
+            }
+            "bit_and" | "bit_or" | "bit_xor" => {
+                super::check_arity(name, arg_types.len(), 1, 1)?;
+                let t = &arg_types[0];
+                if !(crate::types::is_integer(t) || *t == DataType::Null) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{name}\": the parameter requires an integral type, however it has the type \"{}\"",
+                        type_name(t).to_uppercase()
+                    )));
+                }
+                let f = match name {
+                    "bit_and" => AggFunc::BitAnd,
+                    "bit_or" => AggFunc::BitOr,
+                    _ => AggFunc::BitXor,
+                };
+                let result = if *t == DataType::Null {
+                    DataType::Int32
+                } else {
+                    t.clone()
+                };
+                (f, Some(DataType::Int64), result)
+            }
+            "mode" => {
+                super::check_arity(name, arg_types.len(), 1, 1)?;
+                (AggFunc::Mode, None, arg_types[0].clone())
+            }
+            "skewness" | "kurtosis" => {
+                super::check_arity(name, arg_types.len(), 1, 1)?;
+                numeric(&arg_types[0])?;
+                let f = if name == "kurtosis" {
+                    AggFunc::Kurtosis
+                } else {
+                    AggFunc::Skewness
+                };
+                (f, Some(DataType::Float64), DataType::Float64)
+            }
+            _ if super::aggregate_stats::CoMoment::from_name(name).is_some() => {
+                super::check_arity(name, arg_types.len(), 2, 2)?;
+                numeric(&arg_types[0])?;
+                numeric(&arg_types[1])?;
+                let f = super::aggregate_stats::CoMoment::from_name(name)
+                    .ok_or_else(|| QuarryError::Internal(format!("aggregate {name}")))?;
+                (AggFunc::CoMoment(f), Some(DataType::Float64), f.result_type())
             }
             "collect_list" | "array_agg" | "collect_set" => {
                 need(1)?;
@@ -328,7 +473,7 @@ pub trait Accumulator: Send {
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
-fn downcast<T: 'static>(b: Box<dyn Accumulator>) -> Result<Box<T>> {
+pub(super) fn downcast<T: 'static>(b: Box<dyn Accumulator>) -> Result<Box<T>> {
     b.into_any()
         .downcast::<T>()
         .map_err(|_| QuarryError::Internal("accumulator kind mismatch in merge".into()))
@@ -371,10 +516,11 @@ pub fn create_accumulator(
     }
     Ok(match func {
         AggFunc::Count => Box::new(CountAcc { counts: vec![] }),
-        AggFunc::Sum => match result_type {
+        AggFunc::Sum | AggFunc::TrySum => match result_type {
             DataType::Int64 => Box::new(SumI64 {
                 sums: vec![],
                 seen: vec![],
+                overflowed: (*func == AggFunc::TrySum).then(Vec::new),
             }),
             DataType::Decimal128(_, _) => Box::new(SumDecimal {
                 sums: vec![],
@@ -401,13 +547,52 @@ pub fn create_accumulator(
                 counts: Some(vec![]),
             }),
         },
-        AggFunc::Min | AggFunc::Max | AggFunc::First => Box::new(MinMaxAcc {
+        AggFunc::Min | AggFunc::Max => Box::new(MinMaxAcc {
             converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
             data_type: arg_types[0].clone(),
             best: vec![],
-            is_max: *func == AggFunc::Max,
-            first: *func == AggFunc::First,
+            order: if *func == AggFunc::Max {
+                Pick::Max
+            } else {
+                Pick::Min
+            },
+            ignore_nulls: true,
         }),
+        AggFunc::First { ignore_nulls } | AggFunc::Last { ignore_nulls } => {
+            Box::new(MinMaxAcc {
+                converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
+                data_type: arg_types[0].clone(),
+                best: vec![],
+                order: if matches!(func, AggFunc::Last { .. }) {
+                    Pick::Last
+                } else {
+                    Pick::First
+                },
+                ignore_nulls: *ignore_nulls,
+            })
+        }
+        AggFunc::MaxBy | AggFunc::MinBy => Box::new(ByAcc {
+            values: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
+            keys: RowConverter::new(vec![SortField::new(arg_types[1].clone())])?,
+            data_type: arg_types[0].clone(),
+            best: vec![],
+            max: *func == AggFunc::MaxBy,
+        }),
+        AggFunc::CountIf => Box::new(CountIfAcc { counts: vec![] }),
+        AggFunc::BitAnd | AggFunc::BitOr | AggFunc::BitXor => Box::new(BitAcc {
+            func: func.clone(),
+            vals: vec![],
+            result_type: result_type.clone(),
+        }),
+        AggFunc::Mode => Box::new(ModeAcc {
+            converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
+            data_type: arg_types[0].clone(),
+            counts: vec![],
+        }),
+        AggFunc::CoMoment(f) => Box::new(super::aggregate_stats::CoMomentAcc::new(*f)),
+        AggFunc::Skewness | AggFunc::Kurtosis => Box::new(
+            super::aggregate_stats::MomentsAcc::new(*func == AggFunc::Kurtosis),
+        ),
         AggFunc::Median | AggFunc::Percentile(_) => {
             let p = if let AggFunc::Percentile(p) = func {
                 *p
@@ -446,9 +631,226 @@ pub fn create_accumulator(
     })
 }
 
+/// Decode one arrow-row encoded value per group (`None`: the group has none, NULL).
+fn decode_rows<'a>(
+    converter: &RowConverter,
+    data_type: &DataType,
+    rows: impl Iterator<Item = Option<&'a [u8]>>,
+) -> Result<ArrayRef> {
+    let parser = converter.parser();
+    let null_rows = converter.convert_columns(&[new_null_array(data_type, 1)])?;
+    let null_row = null_rows.row(0);
+    let rows: Vec<arrow::row::Row> = rows
+        .map(|b| match b {
+            Some(b) => parser.parse(b),
+            None => null_row,
+        })
+        .collect();
+    let mut cols = converter.convert_rows(rows)?;
+    Ok(cols.remove(0))
+}
+
+/// max_by / min_by: per group the ordering key's and the value's arrow-row encodings.
+struct ByAcc {
+    values: RowConverter,
+    keys: RowConverter,
+    data_type: DataType,
+    /// (key, value) of the best row so far.
+    best: Vec<Option<(Vec<u8>, Vec<u8>)>>,
+    max: bool,
+}
+impl ByAcc {
+    fn offer(&mut self, g: usize, key: &[u8], value: &[u8]) {
+        let better = match &self.best[g] {
+            None => true,
+            Some((k, _)) => {
+                if self.max {
+                    key > k.as_slice()
+                } else {
+                    key < k.as_slice()
+                }
+            }
+        };
+        if better {
+            self.best[g] = Some((key.to_vec(), value.to_vec()));
+        }
+    }
+}
+impl Accumulator for ByAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.best.resize(n, None);
+        let values = self.values.convert_columns(&args[..1])?;
+        let keys = self.keys.convert_columns(&args[1..2])?;
+        for (i, &g) in groups.iter().enumerate() {
+            if is_value(&args[1], i) {
+                self.offer(g, keys.row(i).as_ref(), values.row(i).as_ref());
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<ByAcc>(other)?;
+        self.best.resize(n, None);
+        for (g, b) in o.best.into_iter().enumerate() {
+            if let Some((k, v)) = b {
+                self.offer(mapping[g], &k, &v);
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.best.resize(n, None);
+        decode_rows(
+            &self.values,
+            &self.data_type,
+            self.best.iter().map(|b| b.as_ref().map(|(_, v)| v.as_slice())),
+        )
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// count_if(p): the rows where p is true.
+struct CountIfAcc {
+    counts: Vec<i64>,
+}
+impl Accumulator for CountIfAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.counts.resize(n, 0);
+        let a = args[0].as_boolean();
+        for (i, &g) in groups.iter().enumerate() {
+            if a.is_valid(i) && a.value(i) {
+                self.counts[g] += 1;
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<CountIfAcc>(other)?;
+        self.counts.resize(n, 0);
+        for (g, c) in o.counts.into_iter().enumerate() {
+            self.counts[mapping[g]] += c;
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.counts.resize(n, 0);
+        Ok(Arc::new(Int64Array::from(self.counts.clone())))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// bit_and / bit_or / bit_xor over integers widened to i64, finished as the input type
+/// (every result fits it: the operations never set a bit beyond the sign extension).
+struct BitAcc {
+    func: AggFunc,
+    vals: Vec<Option<i64>>,
+    result_type: DataType,
+}
+impl BitAcc {
+    #[inline]
+    fn fold(&mut self, g: usize, v: i64) {
+        self.vals[g] = Some(match (self.vals[g], &self.func) {
+            (None, _) => v,
+            (Some(o), AggFunc::BitAnd) => o & v,
+            (Some(o), AggFunc::BitOr) => o | v,
+            (Some(o), _) => o ^ v,
+        });
+    }
+}
+impl Accumulator for BitAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.vals.resize(n, None);
+        let a = args[0].as_primitive::<Int64Type>();
+        for (i, &g) in groups.iter().enumerate() {
+            if a.is_valid(i) {
+                self.fold(g, a.value(i));
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<BitAcc>(other)?;
+        self.vals.resize(n, None);
+        for (g, v) in o.vals.into_iter().enumerate() {
+            if let Some(v) = v {
+                self.fold(mapping[g], v);
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.vals.resize(n, None);
+        let out: ArrayRef = Arc::new(Int64Array::from(self.vals.clone()));
+        Ok(cast(&out, &self.result_type)?)
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// mode(x): per group a count per distinct value (arrow-row encoded); finished to the
+/// most frequent, ties to the smallest value.
+struct ModeAcc {
+    converter: RowConverter,
+    data_type: DataType,
+    counts: Vec<hashbrown::HashMap<Box<[u8]>, u64>>,
+}
+impl Accumulator for ModeAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.counts.resize_with(n, Default::default);
+        let rows = self.converter.convert_columns(&args[..1])?;
+        for (i, &g) in groups.iter().enumerate() {
+            if is_value(&args[0], i) {
+                let r = rows.row(i);
+                match self.counts[g].get_mut(r.as_ref()) {
+                    Some(c) => *c += 1,
+                    None => {
+                        self.counts[g].insert(r.as_ref().into(), 1);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<ModeAcc>(other)?;
+        self.counts.resize_with(n, Default::default);
+        for (g, m) in o.counts.into_iter().enumerate() {
+            let t = &mut self.counts[mapping[g]];
+            for (k, c) in m {
+                *t.entry(k).or_insert(0) += c;
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.counts.resize_with(n, Default::default);
+        let best = self.counts.iter().map(|m| {
+            m.iter()
+                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+                .map(|(k, _)| &k[..])
+        });
+        decode_rows(&self.converter, &self.data_type, best)
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// Whether row `i` of `a` holds a value: not NULL, and `a` is not of the NULL type
+/// (a `NullArray` has no validity buffer, so `is_valid` says true for its rows).
+#[inline]
+fn is_value(a: &ArrayRef, i: usize) -> bool {
+    a.is_valid(i) && *a.data_type() != DataType::Null
+}
+
 /// Rows where every argument is non-null.
 fn all_valid(args: &[ArrayRef], i: usize) -> bool {
-    args.iter().all(|a| a.is_valid(i))
+    args.iter().all(|a| is_value(a, i))
 }
 
 struct CountAcc {
@@ -457,7 +859,7 @@ struct CountAcc {
 impl Accumulator for CountAcc {
     fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
         self.counts.resize(n, 0);
-        if args.is_empty() || args.iter().all(|a| a.null_count() == 0) {
+        if args.is_empty() || args.iter().all(|a| a.logical_null_count() == 0) {
             add_by_group(&mut self.counts, groups, |_| 1, |x, y| x + y);
         } else {
             for (i, &g) in groups.iter().enumerate() {
@@ -485,44 +887,66 @@ impl Accumulator for CountAcc {
     }
 }
 
+/// sum of integers as a bigint: wraps on overflow as Spark's non-ANSI `sum` does, or for
+/// `try_sum` (`overflowed` is Some) turns the group's result NULL.
 struct SumI64 {
     sums: Vec<i64>,
     seen: Vec<bool>,
+    overflowed: Option<Vec<bool>>,
+}
+impl SumI64 {
+    #[inline]
+    fn add(&mut self, g: usize, v: i64) {
+        match &mut self.overflowed {
+            None => self.sums[g] = self.sums[g].wrapping_add(v),
+            Some(o) => match self.sums[g].checked_add(v) {
+                Some(s) => self.sums[g] = s,
+                None => o[g] = true,
+            },
+        }
+        self.seen[g] = true;
+    }
+    fn resize(&mut self, n: usize) {
+        self.sums.resize(n, 0);
+        self.seen.resize(n, false);
+        if let Some(o) = &mut self.overflowed {
+            o.resize(n, false);
+        }
+    }
 }
 impl Accumulator for SumI64 {
     fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
-        self.sums.resize(n, 0);
-        self.seen.resize(n, false);
+        self.resize(n);
         let a = args[0].as_primitive::<Int64Type>();
         for (i, &g) in groups.iter().enumerate() {
             if a.is_valid(i) {
-                self.sums[g] = self.sums[g].wrapping_add(a.value(i));
-                self.seen[g] = true;
+                self.add(g, a.value(i));
             }
         }
         Ok(())
     }
     fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
         let o = downcast::<SumI64>(other)?;
-        self.sums.resize(n, 0);
-        self.seen.resize(n, false);
+        self.resize(n);
         for g in 0..o.sums.len() {
             if o.seen[g] {
                 let t = mapping[g];
-                self.sums[t] = self.sums[t].wrapping_add(o.sums[g]);
-                self.seen[t] = true;
+                self.add(t, o.sums[g]);
+                if let (Some(mine), Some(theirs)) = (&mut self.overflowed, &o.overflowed) {
+                    mine[t] |= theirs[g];
+                }
             }
         }
         Ok(())
     }
     fn finish(&mut self, n: usize) -> Result<ArrayRef> {
-        self.sums.resize(n, 0);
-        self.seen.resize(n, false);
+        self.resize(n);
+        let overflowed = self.overflowed.as_deref();
         Ok(Arc::new(
-            self.sums
-                .iter()
-                .zip(&self.seen)
-                .map(|(s, ok)| ok.then_some(*s))
+            (0..n)
+                .map(|g| {
+                    (self.seen[g] && !overflowed.is_some_and(|o| o[g])).then_some(self.sums[g])
+                })
                 .collect::<Int64Array>(),
         ))
     }
@@ -783,25 +1207,34 @@ impl SumDecimal {
 }
 
 /// min / max / first over any type, comparing arrow-row encodings (which order as the values do).
+/// Which value of a group a [`MinMaxAcc`] keeps.
+#[derive(Clone, Copy, PartialEq)]
+enum Pick {
+    Min,
+    Max,
+    First,
+    Last,
+}
+
+/// min / max / first / last: one arrow-row encoded value per group (a NULL value has an
+/// encoding too, kept by first/last unless they ignore NULLs).
 struct MinMaxAcc {
     converter: RowConverter,
     data_type: DataType,
     best: Vec<Option<Vec<u8>>>,
-    is_max: bool,
-    first: bool,
+    order: Pick,
+    ignore_nulls: bool,
 }
 impl MinMaxAcc {
     fn offer(&mut self, g: usize, row: &[u8]) {
         let better = match &self.best[g] {
             None => true,
-            Some(_) if self.first => false,
-            Some(b) => {
-                if self.is_max {
-                    row > b.as_slice()
-                } else {
-                    row < b.as_slice()
-                }
-            }
+            Some(b) => match self.order {
+                Pick::First => false,
+                Pick::Last => true,
+                Pick::Max => row > b.as_slice(),
+                Pick::Min => row < b.as_slice(),
+            },
         };
         if better {
             self.best[g] = Some(row.to_vec());
@@ -813,7 +1246,7 @@ impl Accumulator for MinMaxAcc {
         self.best.resize(n, None);
         let rows = self.converter.convert_columns(&args[..1])?;
         for (i, &g) in groups.iter().enumerate() {
-            if args[0].is_valid(i) {
+            if !self.ignore_nulls || is_value(&args[0], i) {
                 self.offer(g, rows.row(i).as_ref());
             }
         }
@@ -831,30 +1264,14 @@ impl Accumulator for MinMaxAcc {
     }
     fn finish(&mut self, n: usize) -> Result<ArrayRef> {
         self.best.resize(n, None);
-        let parser = self.converter.parser();
-        // a NULL value's encoding stands in for missing groups, then is masked to NULL
-        let null_rows = self
-            .converter
-            .convert_columns(&[new_null_array(&self.converter_type(), 1)])?;
-        let null_row = null_rows.row(0);
-        let rows: Vec<arrow::row::Row> = self
-            .best
-            .iter()
-            .map(|b| match b {
-                Some(b) => parser.parse(b),
-                None => null_row,
-            })
-            .collect();
-        let mut cols = self.converter.convert_rows(rows)?;
-        Ok(cols.remove(0))
+        decode_rows(
+            &self.converter,
+            &self.data_type,
+            self.best.iter().map(|b| b.as_deref()),
+        )
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
-    }
-}
-impl MinMaxAcc {
-    fn converter_type(&self) -> DataType {
-        self.data_type.clone()
     }
 }
 
@@ -923,7 +1340,7 @@ impl Accumulator for PercentileDiscAcc {
         self.values.resize(n, vec![]);
         let rows = self.converter.convert_columns(&args[..1])?;
         for (i, &g) in groups.iter().enumerate() {
-            if args[0].is_valid(i) {
+            if is_value(&args[0], i) {
                 self.values[g].push(rows.row(i).as_ref().to_vec());
             }
         }
@@ -991,7 +1408,7 @@ impl Accumulator for CollectAcc {
         self.resize(n);
         let rows = self.converter.convert_columns(&args[..1])?;
         for (i, &g) in groups.iter().enumerate() {
-            if args[0].is_valid(i) {
+            if is_value(&args[0], i) {
                 self.push(g, rows.row(i).as_ref());
             }
         }

@@ -1,12 +1,15 @@
 //! The function library, by Spark SQL names: scalar functions ([`scalar`], with
 //! [`math`], [`strings`], [`datetime`] and [`collections`]) and
-//! aggregate functions with their per-group accumulators ([`aggregate`]).
+//! aggregate functions with their per-group accumulators ([`aggregate`], with the
+//! statistical ones in [`aggregate_stats`]).
 
 pub mod aggregate;
+pub mod aggregate_stats;
 pub mod collections;
 pub mod datetime;
 pub mod interval;
 pub mod math;
+pub mod number_format;
 pub mod scalar;
 pub mod strings;
 

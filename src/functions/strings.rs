@@ -75,6 +75,10 @@ pub enum StringFunc {
     /// `try_url_decode(s)`: `url_decode`, with NULL for a malformed `%` escape.
     TryUrlDecode,
     Uuid,
+    /// `to_number(str, fmt)` (`try`: `try_to_number`), first half: the input as a plain
+    /// decimal string, which the binder casts to the format's decimal type (see
+    /// [`super::number_format`]); a mismatch is an error, or NULL for `try_to_number`.
+    ToNumber { r#try: bool },
 }
 
 impl StringFunc {
@@ -120,6 +124,8 @@ impl StringFunc {
             UrlDecode => "url_decode",
             TryUrlDecode => "try_url_decode",
             Uuid => "uuid",
+            ToNumber { r#try: false } => "to_number",
+            ToNumber { r#try: true } => "try_to_number",
         }
     }
 
@@ -253,6 +259,10 @@ impl StringFunc {
                     ));
                 }
                 (vec![DataType::Float64, i], s)
+            }
+            ToNumber { .. } => {
+                want(2, 2)?;
+                (vec![s.clone(), s.clone()], s)
             }
             FormatString => {
                 want(1, usize::MAX)?;
@@ -1044,6 +1054,27 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             )
         }
         Soundex => str_result(strings(&args[0])?.iter().map(|v| v.map(soundex))),
+        ToNumber { r#try } => {
+            let (x, f) = (strings(&args[0])?, strings(&args[1])?);
+            let mut format: Option<super::number_format::NumberFormat> = None;
+            let mut b = StringBuilder::new();
+            for r in 0..n {
+                if !valid(r) {
+                    b.append_null();
+                    continue;
+                }
+                let fmt = match &format {
+                    Some(p) if p.format() == f.value(r) => p,
+                    _ => format.insert(super::number_format::NumberFormat::parse(f.value(r))?),
+                };
+                match fmt.normalize(x.value(r)) {
+                    Some(v) => b.append_value(v),
+                    None if r#try => b.append_null(),
+                    None => return Err(fmt.mismatch(x.value(r))),
+                }
+            }
+            Arc::new(b.finish())
+        }
         FormatNumber => {
             let (x, d) = (args[0].as_primitive::<Float64Type>(), ints(&args[1])?);
             let mut b = StringBuilder::new();

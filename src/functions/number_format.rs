@@ -1,0 +1,318 @@
+//! Spark's number format strings, as `to_number(str, fmt)` and `try_to_number` read
+//! them (Spark's `ToNumberParser`): `0`/`9` digits, `.`/`D` the decimal point, `,`/`G`
+//! a grouping separator, `$` a dollar sign, `S` a sign at the start or end, `MI` a
+//! trailing minus, `PR` angle brackets around a negative number.
+//!
+//! The binder parses the (constant) format once to get the result type,
+//! `DECIMAL(digits, digits after the point)`; evaluation turns each input into a plain
+//! decimal string (`-12454.8`) that is then cast to that type.
+
+use crate::error::{QuarryError, Result};
+
+/// A token of a number format.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Token {
+    /// A run of `0`/`9` digits: its length and whether it starts with `0`.
+    Digits { len: usize, zero: bool },
+    Point,
+    Group,
+    Dollar,
+    /// `S`: an optional `+` or `-`.
+    Sign,
+    /// `MI`: an optional trailing `-`.
+    Minus,
+    /// `PR`: `<...>` around a negative number.
+    Brackets,
+}
+
+/// A parsed number format (see the module docs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumberFormat {
+    format: String,
+    /// Tokens before the number (`$`, `S`).
+    prefix: Vec<Token>,
+    /// Digit runs of the integer part, left to right (separated by grouping separators).
+    int_groups: Vec<(usize, bool)>,
+    /// Digits after the decimal point (`None`: the format has no decimal point).
+    frac: Option<usize>,
+    /// Tokens after the number (`$`, `S`, `MI`, `PR`).
+    suffix: Vec<Token>,
+}
+
+fn invalid(format: &str, why: &str) -> QuarryError {
+    QuarryError::Analysis(format!(
+        "[INVALID_FORMAT] The format is invalid: '{format}'. {why}"
+    ))
+}
+
+impl NumberFormat {
+    /// Parse `format`; an error names what is wrong with it (Spark's `INVALID_FORMAT`).
+    pub fn parse(format: &str) -> Result<NumberFormat> {
+        if format.is_empty() {
+            return Err(invalid(format, "The format string cannot be empty."));
+        }
+        let upper = format.to_ascii_uppercase();
+        let chars: Vec<char> = upper.chars().collect();
+        let mut tokens = vec![];
+        let mut i = 0;
+        while i < chars.len() {
+            let t = match chars[i] {
+                '0' | '9' => {
+                    let start = i;
+                    while i + 1 < chars.len() && matches!(chars[i + 1], '0' | '9') {
+                        i += 1;
+                    }
+                    Token::Digits {
+                        len: i - start + 1,
+                        zero: chars[start] == '0',
+                    }
+                }
+                '.' | 'D' => Token::Point,
+                ',' | 'G' => Token::Group,
+                '$' => Token::Dollar,
+                'S' => Token::Sign,
+                'M' if chars.get(i + 1) == Some(&'I') => {
+                    i += 1;
+                    Token::Minus
+                }
+                'P' if chars.get(i + 1) == Some(&'R') => {
+                    i += 1;
+                    Token::Brackets
+                }
+                c => {
+                    return Err(invalid(
+                        format,
+                        &format!("Unexpected character '{c}' found in the format string; the structure of the format string must match: [MI|S] [$] [0|9|G|,]* [.|D] [0|9]* [$] [PR|MI|S]."),
+                    ))
+                }
+            };
+            tokens.push(t);
+            i += 1;
+        }
+        let first_number = tokens
+            .iter()
+            .position(|t| matches!(t, Token::Digits { .. } | Token::Point | Token::Group));
+        let Some(first_number) = first_number else {
+            return Err(invalid(format, "The format string must contain at least one digit."));
+        };
+        let last_number = tokens
+            .iter()
+            .rposition(|t| matches!(t, Token::Digits { .. } | Token::Point | Token::Group))
+            .unwrap_or(first_number);
+        let prefix = tokens[..first_number].to_vec();
+        let suffix = tokens[last_number + 1..].to_vec();
+        let mut int_groups = vec![];
+        let mut frac = None;
+        let mut after_group = false;
+        for t in &tokens[first_number..=last_number] {
+            match (*t, frac) {
+                (Token::Digits { len, zero }, None) => {
+                    int_groups.push((len, zero));
+                    after_group = false;
+                }
+                (Token::Digits { len, .. }, Some(f)) => frac = Some(f + len),
+                (Token::Point, None) => {
+                    if after_group {
+                        return Err(invalid(format, "Thousands separators (, or G) must have digits in between them."));
+                    }
+                    frac = Some(0)
+                }
+                (Token::Point, Some(_)) => {
+                    return Err(invalid(format, "At most one decimal point (. or D) is allowed."))
+                }
+                (Token::Group, None) => {
+                    if int_groups.is_empty() || after_group {
+                        return Err(invalid(format, "Thousands separators (, or G) must have digits in between them."));
+                    }
+                    after_group = true;
+                }
+                (Token::Group, Some(_)) => {
+                    return Err(invalid(format, "Thousands separators (, or G) may not appear after the decimal point in the number format."))
+                }
+                _ => {
+                    return Err(invalid(format, "Currency and sign characters ($, S, MI, PR) must come before or after the digits."))
+                }
+            }
+        }
+        if after_group {
+            return Err(invalid(format, "Thousands separators (, or G) must have digits in between them."));
+        }
+        let count = |t: Token| tokens.iter().filter(|x| **x == t).count();
+        if count(Token::Dollar) > 1 {
+            return Err(invalid(format, "At most one dollar sign ($) is allowed."));
+        }
+        if count(Token::Sign) + count(Token::Minus) + count(Token::Brackets) > 1 {
+            return Err(invalid(format, "At most one sign (S, MI or PR) is allowed."));
+        }
+        if prefix.contains(&Token::Minus) || prefix.contains(&Token::Brackets) {
+            return Err(invalid(format, "MI and PR may only be at the end of the format string."));
+        }
+        if int_groups.iter().map(|g| g.0).sum::<usize>() + frac.unwrap_or(0) > 38 {
+            return Err(invalid(format, "The format has more than 38 digits."));
+        }
+        Ok(NumberFormat {
+            format: format.to_string(),
+            prefix,
+            int_groups,
+            frac,
+            suffix,
+        })
+    }
+
+    /// The format string as written.
+    pub fn format(&self) -> &str {
+        &self.format
+    }
+
+    /// The result type's precision and scale: the format's digits, and those after the
+    /// decimal point.
+    pub fn precision_scale(&self) -> (u8, i8) {
+        let int: usize = self.int_groups.iter().map(|g| g.0).sum();
+        let frac = self.frac.unwrap_or(0);
+        ((int + frac).max(1) as u8, frac as i8)
+    }
+
+    /// The error for an input that does not match (Spark's message).
+    pub fn mismatch(&self, input: &str) -> QuarryError {
+        QuarryError::Execution(format!(
+            "[INVALID_FORMAT.MISMATCH_INPUT] The input '{input}' does not match the format '{}'; use try_to_number to get NULL instead",
+            self.format
+        ))
+    }
+
+    /// `input` as a plain decimal number (`-12454.8`), or `None` when it does not match
+    /// the format.
+    pub fn normalize(&self, input: &str) -> Option<String> {
+        let mut s = input;
+        let mut negative = false;
+        if self.suffix.contains(&Token::Brackets) {
+            if let Some(inner) = s.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
+                s = inner;
+                negative = true;
+            } else if s.starts_with('<') || s.ends_with('>') {
+                return None;
+            }
+        }
+        for t in &self.prefix {
+            match t {
+                Token::Dollar => s = s.strip_prefix('$')?,
+                Token::Sign => {
+                    if let Some(r) = s.strip_prefix('-') {
+                        negative = true;
+                        s = r;
+                    } else if let Some(r) = s.strip_prefix('+') {
+                        s = r;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        for t in self.suffix.iter().rev() {
+            match t {
+                Token::Dollar => s = s.strip_suffix('$')?,
+                Token::Sign | Token::Minus => {
+                    if let Some(r) = s.strip_suffix('-') {
+                        negative = true;
+                        s = r;
+                    } else if let Some(r) = s.strip_suffix('+').filter(|_| *t == Token::Sign) {
+                        s = r;
+                    }
+                }
+                Token::Brackets => {}
+                _ => return None,
+            }
+        }
+        let (int_part, frac_part) = match s.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (s, None),
+        };
+        // the fraction: digits only, no more than the format's
+        let frac_digits = match (frac_part, self.frac) {
+            (None, _) => "",
+            (Some(_), None) => return None,
+            (Some(f), Some(max)) => {
+                if f.len() > max || !f.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                f
+            }
+        };
+        // the integer part: groups right-aligned with the format's; every group but the
+        // input's leftmost has the format group's size, the leftmost at most its size
+        // (exactly when the format's run starts with 0)
+        let mut int_digits = String::new();
+        if !int_part.is_empty() {
+            let groups: Vec<&str> = int_part.split(',').collect();
+            if groups.len() > self.int_groups.len() {
+                return None;
+            }
+            let offset = self.int_groups.len() - groups.len();
+            for (k, g) in groups.iter().enumerate() {
+                let (size, zero) = self.int_groups[offset + k];
+                if g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                let exact = k > 0 || (zero && offset == 0);
+                if (exact && g.len() != size) || g.len() > size {
+                    return None;
+                }
+                int_digits.push_str(g);
+            }
+        }
+        if int_digits.is_empty() && frac_digits.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(int_digits.len() + frac_digits.len() + 3);
+        if negative {
+            out.push('-');
+        }
+        out.push_str(if int_digits.is_empty() { "0" } else { &int_digits });
+        if !frac_digits.is_empty() {
+            out.push('.');
+            out.push_str(frac_digits);
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NumberFormat;
+
+    fn num(input: &str, format: &str) -> Option<String> {
+        NumberFormat::parse(format).unwrap().normalize(input)
+    }
+
+    #[test]
+    fn spark_examples() {
+        assert_eq!(num("454", "000").as_deref(), Some("454"));
+        assert_eq!(num("454.2", "000.0").as_deref(), Some("454.2"));
+        assert_eq!(num("12,454", "00,000").as_deref(), Some("12454"));
+        assert_eq!(num("$78.12", "$00.00").as_deref(), Some("78.12"));
+        assert_eq!(num("+454", "S000").as_deref(), Some("454"));
+        assert_eq!(num("-454", "S000").as_deref(), Some("-454"));
+        assert_eq!(num("12,454.8-", "00,000.9MI").as_deref(), Some("-12454.8"));
+        assert_eq!(num("<00,454.8>", "00,000.9PR").as_deref(), Some("-00454.8"));
+        assert_eq!(num("454", "9,999").as_deref(), Some("454"));
+        assert_eq!(num("1,454", "9,999").as_deref(), Some("1454"));
+        assert_eq!(num(".5", "9.99").as_deref(), Some("0.5"));
+        assert_eq!(
+            NumberFormat::parse("00,000.9MI").unwrap().precision_scale(),
+            (6, 1)
+        );
+    }
+
+    #[test]
+    fn mismatches() {
+        assert_eq!(num("4540", "000"), None); // too many digits
+        assert_eq!(num("45", "000"), None); // a 0 run matches its size only
+        assert_eq!(num("1,23", "9,999"), None); // a group of the wrong size
+        assert_eq!(num("4.55", "9.9"), None); // too many decimals
+        assert_eq!(num("78.12", "$00.00"), None); // the dollar sign is required
+        assert_eq!(num("abc", "999"), None);
+        assert_eq!(num("", "999"), None);
+        for bad in ["", "abc", "9..9", ",99", "99,", "S9S", "MI99", "99,.9"] {
+            assert!(NumberFormat::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
