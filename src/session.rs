@@ -69,6 +69,7 @@ impl StatementResult {
 /// Settings with their defaults (`SET` lists them).
 const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("quarry.sql.integer_division", "false"),
+    (DECIMAL_PRECISION_LOSS, "true"),
     ("quarry.optimizer.disabled_rules", ""),
     ("quarry.cli.max_rows", "1000"),
     ("quarry.execution.batch_size", "8192"),
@@ -93,6 +94,10 @@ pub struct Session {
 /// Session settings under this prefix configure S3 (`quarry.s3.endpoint`, ...; see
 /// `datasource::s3::S3_KEYS`).
 pub const S3_PREFIX: &str = "quarry.s3.";
+
+/// Spark's setting for the result types of decimal arithmetic, lower-cased as `SET` keeps
+/// keys (see [`crate::binder::coerce::ArithMode`]).
+pub const DECIMAL_PRECISION_LOSS: &str = "spark.sql.decimaloperations.allowprecisionloss";
 
 /// The setting that holds the number of worker threads (`--threads` sets it at start).
 pub const THREADS_SETTING: &str = "quarry.execution.threads";
@@ -250,9 +255,14 @@ impl Session {
             lakes: &self.lakes,
             current_db: &self.current_db,
             temp_views: &self.temp_views,
-            integer_division: self
-                .setting("quarry.sql.integer_division")
-                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            arith: crate::binder::coerce::ArithMode {
+                integer_division: self
+                    .setting("quarry.sql.integer_division")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+                decimal_precision_loss: !self
+                    .setting(DECIMAL_PRECISION_LOSS)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("false")),
+            },
         }
     }
 
@@ -709,7 +719,7 @@ impl Session {
                     self.catalog.storage.set_session(s3_key, Some(&v))?;
                 }
                 match k.as_str() {
-                    "quarry.sql.integer_division"
+                    "quarry.sql.integer_division" | DECIMAL_PRECISION_LOSS
                         if !matches!(v.to_ascii_lowercase().as_str(), "true" | "false") =>
                     {
                         return Err(QuarryError::Analysis(format!(

@@ -159,10 +159,62 @@ pub fn cast_to(e: Expr, to: &DataType) -> Result<Expr> {
     })
 }
 
-/// Spark's result type of decimal arithmetic (`DecimalPrecision`), with the
-/// precision-loss adjustment to at most 38 digits keeping at least 6 of scale.
-fn decimal_result(op: BinOp, (p1, s1): (u8, i8), (p2, s2): (u8, i8)) -> DataType {
+/// How a session types arithmetic: the settings that change it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ArithMode {
+    /// `quarry.sql.integer_division`: `/` on two integers is integral.
+    pub integer_division: bool,
+    /// `spark.sql.decimalOperations.allowPrecisionLoss` (default true): a decimal
+    /// result wider than 38 digits gives up scale (keeping at least 6 digits of it);
+    /// when false the type is only capped at 38 digits (and division splits the excess
+    /// between integer and fraction digits), so more results overflow to NULL.
+    pub decimal_precision_loss: bool,
+}
+
+impl Default for ArithMode {
+    /// Spark's defaults.
+    fn default() -> Self {
+        ArithMode {
+            integer_division: false,
+            decimal_precision_loss: true,
+        }
+    }
+}
+
+/// Spark's result type of decimal arithmetic (`DecimalPrecision`): with precision loss
+/// allowed, the adjustment to at most 38 digits keeping at least 6 of scale; without,
+/// `DecimalType.bounded` (and division's split of the excess digits).
+fn decimal_result(
+    op: BinOp,
+    (p1, s1): (u8, i8),
+    (p2, s2): (u8, i8),
+    precision_loss: bool,
+) -> DataType {
     let (p1, s1, p2, s2) = (p1 as i32, s1 as i32, p2 as i32, s2 as i32);
+    if !precision_loss {
+        let (p, s) = match op {
+            BinOp::Plus | BinOp::Minus => {
+                let s = s1.max(s2);
+                ((p1 - s1).max(p2 - s2) + s + 1, s)
+            }
+            BinOp::Multiply => (p1 + p2 + 1, s1 + s2),
+            BinOp::Divide => {
+                let mut int = (p1 - s1 + s2).min(38);
+                let mut dec = 6.max(s1 + p2 + 1).min(38);
+                let diff = int + dec - 38;
+                if diff > 0 {
+                    dec -= diff / 2 + 1;
+                    int = 38 - dec;
+                }
+                (int + dec, dec)
+            }
+            _ => {
+                let s = s1.max(s2);
+                ((p1 - s1).min(p2 - s2) + s, s)
+            }
+        };
+        return DataType::Decimal128(p.clamp(1, 38) as u8, s.min(38) as i8);
+    }
     let (p, s) = match op {
         BinOp::Plus | BinOp::Minus => {
             let s = s1.max(s2);
@@ -191,6 +243,16 @@ fn decimal_result(op: BinOp, (p1, s1): (u8, i8), (p2, s2): (u8, i8)) -> DataType
 /// Build a typed binary expression, inserting Spark's implicit casts.
 /// `integer_division`: `/` on two integers is integral (the SQLite-compatibility setting).
 pub fn binary(op: BinOp, l: Expr, r: Expr, integer_division: bool) -> Result<Expr> {
+    let mode = ArithMode {
+        integer_division,
+        ..ArithMode::default()
+    };
+    binary_in(op, l, r, mode)
+}
+
+/// [`binary`] under a session's [`ArithMode`].
+pub fn binary_in(op: BinOp, l: Expr, r: Expr, mode: ArithMode) -> Result<Expr> {
+    let integer_division = mode.integer_division;
     let (lt, rt) = (l.data_type(), r.data_type());
     match op {
         BinOp::And | BinOp::Or => {
@@ -246,7 +308,7 @@ pub fn binary(op: BinOp, l: Expr, r: Expr, integer_division: bool) -> Result<Exp
                     decimal_of(&lt).unwrap_or((38, 0)),
                     decimal_of(&rt).unwrap_or((38, 0)),
                 );
-                let result = decimal_result(op, a, b);
+                let result = decimal_result(op, a, b, mode.decimal_precision_loss);
                 let l = cast_to(l, &DataType::Decimal128(a.0, a.1))?;
                 let r = cast_to(r, &DataType::Decimal128(b.0, b.1))?;
                 return Ok(Expr::binary(op, l, r, result));

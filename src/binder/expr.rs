@@ -670,7 +670,7 @@ impl Binder<'_> {
 
     fn binary_op(&mut self, op: &ast::BinaryOperator, l: Expr, r: Expr) -> Result<Expr> {
         use ast::BinaryOperator as B;
-        let intdiv = self.ctx.integer_division;
+        let mode = self.ctx.arith;
         let arith = match op {
             B::Plus => Some(BinOp::Plus),
             B::Minus => Some(BinOp::Minus),
@@ -730,7 +730,7 @@ impl Binder<'_> {
             B::StringConcat => return scalar_call(ScalarFunc::Concat, vec![l, r]),
             other => return Err(QuarryError::NotSupported(format!("the operator {other}"))),
         };
-        binary(bop, l, r, intdiv)
+        super::coerce::binary_in(bop, l, r, mode)
     }
 
     fn column(&mut self, parts: &[String], cx: &ExprCtx) -> Result<Expr> {

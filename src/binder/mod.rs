@@ -45,8 +45,9 @@ pub struct BindContext<'a> {
     pub lakes: &'a [crate::catalog::lake::LakeCatalog],
     pub current_db: &'a str,
     pub temp_views: &'a HashMap<String, TempView>,
-    /// `quarry.sql.integer_division`: `/` on integers is integral.
-    pub integer_division: bool,
+    /// The settings that change how arithmetic is typed (integer division, decimal
+    /// precision loss).
+    pub arith: coerce::ArithMode,
 }
 
 /// Binds queries. One binder per statement.

@@ -478,20 +478,6 @@ fn pow10(k: i32) -> Option<i128> {
     }
 }
 
-/// Divide with HALF_UP rounding.
-fn div_round(n: i128, d: i128) -> Option<i128> {
-    if d == 0 {
-        return None;
-    }
-    let q = n / d;
-    let r = n % d;
-    if r.checked_abs()?.checked_mul(2)? >= d.checked_abs()? {
-        Some(q + if (n < 0) != (d < 0) { -1 } else { 1 })
-    } else {
-        Some(q)
-    }
-}
-
 /// Decimal arithmetic in i128 with Spark's result type `out`; overflow and division by zero are NULL.
 fn decimal_arith(
     op: BinOp,
@@ -551,41 +537,49 @@ fn decimal_arith(
     let a = l.as_primitive::<Decimal128Type>();
     let b = r.as_primitive::<Decimal128Type>();
     let p = p as u8;
-    let limit = pow10(p as i32).unwrap_or(i128::MAX);
-    let rescale = |v: i128, from: i32, to: i32| -> Option<i128> {
-        if to >= from {
-            v.checked_mul(pow10(to - from)?)
+    let limit = i256::from_i128(pow10(p as i32).unwrap_or(i128::MAX));
+    // exact intermediate values in 256 bits (two 38-digit operands multiply to 76
+    // digits), rounded HALF_UP to the result scale as Java's BigDecimal does
+    let ten = |k: i32| -> Option<i256> {
+        if (0..=76).contains(&k) {
+            i256::from_i128(10).checked_pow(k as u32)
         } else {
-            div_round(v, pow10(from - to)?)
+            None
+        }
+    };
+    let rescale = |v: i256, from: i32, to: i32| -> Option<i256> {
+        if to >= from {
+            v.checked_mul(ten(to - from)?)
+        } else {
+            div_round_256(v, ten(from - to)?)
         }
     };
     let f = |x: i128, y: i128| -> Option<i128> {
+        let (x, y) = (i256::from_i128(x), i256::from_i128(y));
         let v = match op {
             BinOp::Plus => rescale(x, s1, s)?.checked_add(rescale(y, s2, s)?)?,
             BinOp::Minus => rescale(x, s1, s)?.checked_sub(rescale(y, s2, s)?)?,
             BinOp::Multiply => rescale(x.checked_mul(y)?, s1 + s2, s)?,
             BinOp::Divide => {
-                if y == 0 {
-                    return None;
-                }
                 // x/10^s1 / (y/10^s2) * 10^s = x * 10^(s - s1 + s2) / y
                 let k = s - s1 + s2;
                 if k >= 0 {
-                    div_round(x.checked_mul(pow10(k)?)?, y)?
+                    div_round_256(x.checked_mul(ten(k)?)?, y)?
                 } else {
-                    div_round(x, y.checked_mul(pow10(-k)?)?)?
+                    div_round_256(x, y.checked_mul(ten(-k)?)?)?
                 }
             }
             BinOp::Modulo => {
-                if y == 0 {
-                    return None;
-                }
                 let m = s1.max(s2);
                 rescale(rescale(x, s1, m)?.checked_rem(rescale(y, s2, m)?)?, m, s)?
             }
             _ => return None,
         };
-        (v.abs() < limit).then_some(v)
+        if v.checked_abs()? < limit {
+            v.to_i128()
+        } else {
+            None
+        }
     };
     let res: Decimal128Array = a
         .iter()
@@ -596,6 +590,22 @@ fn decimal_arith(
         })
         .collect();
     Ok(Arc::new(res.with_precision_and_scale(p, s as i8)?))
+}
+
+/// `n / d` rounded HALF_UP (away from zero at a tie); `None` for `d = 0` or overflow.
+fn div_round_256(n: i256, d: i256) -> Option<i256> {
+    let (q, r) = n.checked_div_rem(d)?;
+    let twice = r.checked_abs()?.checked_mul(i256::from_i128(2))?;
+    if twice >= d.checked_abs()? {
+        let away = if n.is_negative() != d.is_negative() {
+            i256::MINUS_ONE
+        } else {
+            i256::ONE
+        };
+        q.checked_add(away)
+    } else {
+        Some(q)
+    }
 }
 
 /// The largest magnitude among a decimal operand's values, NULL slots included (what
