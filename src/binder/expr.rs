@@ -1171,6 +1171,34 @@ impl Binder<'_> {
                 let text = scalar_call(ScalarFunc::Str(f), bound)?;
                 return cast_to(text, &DataType::Decimal128(p, s));
             }
+            // date_add/date_sub(start, 'n'): a string literal must hold an integer
+            // (Spark's SECOND_FUNCTION_ARGUMENT_NOT_INTEGER)
+            "date_add" | "dateadd" | "date_sub"
+                if bound.len() == 2
+                    && matches!(&bound[1], Expr::Literal(v) if crate::types::is_string(v.data_type())) =>
+            {
+                let days = match &bound[1] {
+                    Expr::Literal(v) if v.is_null() => ScalarValue::null(&DataType::Int32),
+                    Expr::Literal(v) => v
+                        .as_str()
+                        .and_then(|t| t.trim().parse::<i32>().ok())
+                        .map(ScalarValue::from_i32)
+                        .ok_or_else(|| {
+                            QuarryError::Analysis(format!(
+                                "[SECOND_FUNCTION_ARGUMENT_NOT_INTEGER] The second argument of `{name}` function needs to be an integer."
+                            ))
+                        })?,
+                    _ => return Err(QuarryError::Internal("date_add".into())),
+                };
+                let mut args = bound;
+                args[1] = Expr::Literal(days);
+                let func = if name == "date_sub" {
+                    ScalarFunc::DateSub
+                } else {
+                    ScalarFunc::DateAdd
+                };
+                return scalar_call(func, args);
+            }
             "mod" if bound.len() == 2 => {
                 let mut it = bound.into_iter();
                 let (Some(a), Some(b)) = (it.next(), it.next()) else {

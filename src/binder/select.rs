@@ -481,6 +481,7 @@ impl Binder<'_> {
         }
         let having = match &s.having {
             Some(h) => {
+                let h = substitute_aliases(h, &items_ast, &scope);
                 let cx = ExprCtx {
                     scope: &scope,
                     outer,
@@ -488,7 +489,7 @@ impl Binder<'_> {
                     clause: "HAVING",
                     windows: None,
                 };
-                Some(cast_bool(self.bind_expr(h, &cx)?)?)
+                Some(cast_bool(self.bind_expr(&h, &cx)?)?)
             }
             None => None,
         };
@@ -1516,16 +1517,31 @@ fn range_plan(args: &[Expr]) -> Result<LogicalPlan> {
 }
 
 /// Replace identifiers that name a select-list alias (and no input column) by the
-/// aliased expression (QUALIFY may use aliases, as in DuckDB and Databricks).
+/// aliased expression: HAVING may use aliases (Spark resolves it over the aggregate's
+/// output), and QUALIFY (as in DuckDB and Databricks). Names inside a subquery are the
+/// subquery's own and stay.
 fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scope) -> ast::Expr {
     use sqlparser::ast::{VisitMut, VisitorMut};
     struct Sub<'a> {
         items: &'a [(String, ast::Expr)],
         scope: &'a Scope,
+        /// Subqueries entered.
+        depth: usize,
     }
     impl VisitorMut for Sub<'_> {
         type Break = ();
+        fn pre_visit_query(&mut self, _q: &mut ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth += 1;
+            std::ops::ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &mut ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth -= 1;
+            std::ops::ControlFlow::Continue(())
+        }
         fn post_visit_expr(&mut self, e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            if self.depth > 0 {
+                return std::ops::ControlFlow::Continue(());
+            }
             if let ast::Expr::Identifier(id) = e {
                 let lower = id.value.to_ascii_lowercase();
                 if matches!(self.scope.resolve(std::slice::from_ref(&lower)), Ok(None)) {
@@ -1542,7 +1558,14 @@ fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scop
         }
     }
     let mut out = e.clone();
-    let _ = VisitMut::visit(&mut out, &mut Sub { items, scope });
+    let _ = VisitMut::visit(
+        &mut out,
+        &mut Sub {
+            items,
+            scope,
+            depth: 0,
+        },
+    );
     out
 }
 

@@ -319,10 +319,16 @@ impl ScalarFunc {
             }
             DateAdd | DateSub => {
                 arity(2, 2)?;
-                if !is_integer(&args[1]) && args[1] != DataType::Null && !is_string(&args[1]) {
+                // Spark: INT, SMALLINT or TINYINT (a string literal is read as an INT
+                // by the binder; a string column is not accepted)
+                if !matches!(
+                    args[1],
+                    DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Null
+                ) {
                     return Err(QuarryError::Analysis(format!(
-                        "{} expects an integer number of days as its second argument",
-                        self.name()
+                        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Parameter 2 of {} requires the (\"INT\" or \"SMALLINT\" or \"TINYINT\") type, however it has the type \"{}\"",
+                        self.name(),
+                        crate::types::type_name(&args[1]).to_uppercase()
                     )));
                 }
                 (vec![DataType::Date32, i], DataType::Date32)
