@@ -226,6 +226,11 @@ impl AggFunc {
             // doubles, decimals as i128 sums): try_avg is avg
             "avg" | "mean" | "try_avg" => {
                 need(1)?;
+                // a timestamp averages as its seconds since the epoch (Spark casts it to
+                // a double)
+                if matches!(arg_types[0], DataType::Timestamp(..)) {
+                    return Ok((AggFunc::Avg, Some(DataType::Float64), DataType::Float64));
+                }
                 numeric(&arg_types[0])?;
                 match &arg_types[0] {
                     DataType::Decimal128(p, s) => (

@@ -198,7 +198,8 @@ impl ScalarFunc {
             "date_sub" => DateSub,
             "datediff" | "date_diff" => DateDiff,
             "to_date" => ToDate,
-            "to_timestamp" => ToTimestamp,
+            // one timestamp type, in UTC: NTZ and LTZ read the same
+            "to_timestamp" | "to_timestamp_ntz" | "to_timestamp_ltz" => ToTimestamp,
             "current_date" | "curdate" => CurrentDate,
             "current_timestamp" | "now" => CurrentTimestamp,
             "coalesce" | "nvl" | "ifnull" => Coalesce,

@@ -207,6 +207,71 @@ pub fn evaluate_predicate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Res
     Ok(null_as_false(b))
 }
 
+/// Casts between timestamps and numbers, in seconds since the epoch as Spark's `Cast`:
+/// a timestamp becomes whole seconds (floored) as an integer, seconds with their fraction
+/// as a double or decimal; an integer becomes that many seconds (saturating), a double
+/// or decimal its seconds truncated to microseconds (NaN and infinities NULL). `None`
+/// for other casts. (Arrow's cast reads the numbers as microseconds.)
+fn cast_timestamp_numeric(a: &ArrayRef, to: &DataType) -> Option<Result<ArrayRef>> {
+    use crate::types::is_floating;
+    const MICROS: i64 = 1_000_000;
+    let from = a.data_type();
+    if matches!(from, DataType::Timestamp(..)) && (is_integer(to) || is_floating(to) || matches!(to, DataType::Decimal128(..))) {
+        return Some((|| -> Result<ArrayRef> {
+            let t = arrow::compute::cast(a, &crate::types::TIMESTAMP)?;
+            let micros = t.as_primitive::<TimestampMicrosecondType>();
+            let out: ArrayRef = if is_floating(to) {
+                Arc::new(micros.unary::<_, Float64Type>(|v| v as f64 / MICROS as f64))
+            } else if is_integer(to) {
+                Arc::new(micros.unary::<_, Int64Type>(|v| v.div_euclid(MICROS)))
+            } else {
+                Arc::new(
+                    micros
+                        .unary::<_, Decimal128Type>(|v| v as i128)
+                        .with_precision_and_scale(38, 6)?,
+                )
+            };
+            cast_array(&out, to)
+        })());
+    }
+    if matches!(to, DataType::Timestamp(..)) && (is_integer(from) || is_floating(from) || matches!(from, DataType::Decimal128(..))) {
+        return Some((|| -> Result<ArrayRef> {
+            let micros: TimestampMicrosecondArray = if is_integer(from) {
+                let v = arrow::compute::cast(a, &DataType::Int64)?;
+                v.as_primitive::<Int64Type>()
+                    .unary(|s| s.saturating_mul(MICROS))
+            } else if is_floating(from) {
+                let v = arrow::compute::cast(a, &DataType::Float64)?;
+                v.as_primitive::<Float64Type>()
+                    .iter()
+                    .map(|d| d.filter(|d| d.is_finite()).map(|d| (d * MICROS as f64) as i64))
+                    .collect()
+            } else {
+                let DataType::Decimal128(_, scale) = *from else {
+                    return Err(QuarryError::Internal("decimal to timestamp".into()));
+                };
+                // value * 10^6 / 10^scale, truncated toward zero
+                let shift = 6 - scale as i32;
+                a.as_primitive::<Decimal128Type>()
+                    .iter()
+                    .map(|v| {
+                        v.and_then(|v| {
+                            let m = if shift >= 0 {
+                                v.checked_mul(10i128.checked_pow(shift as u32)?)?
+                            } else {
+                                v / 10i128.checked_pow((-shift) as u32)?
+                            };
+                            i64::try_from(m).ok()
+                        })
+                    })
+                    .collect()
+            };
+            Ok(arrow::compute::cast(&(Arc::new(micros) as ArrayRef), to)?)
+        })());
+    }
+    None
+}
+
 /// Spark's cast (non-ANSI): failures become NULL; doubles and timestamps print as Spark prints them.
 pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     if a.data_type() == to {
@@ -221,6 +286,9 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
             let d = a.as_primitive::<Decimal128Type>().clone();
             return Ok(Arc::new(d.with_precision_and_scale(*p2, *s2)?));
         }
+    }
+    if let Some(r) = cast_timestamp_numeric(a, to) {
+        return r;
     }
     // Spark: an integer as binary is its big-endian two's-complement bytes
     if to == &DataType::Binary && is_integer(a.data_type()) {

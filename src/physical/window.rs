@@ -433,7 +433,12 @@ fn frames(
         // intervals, in microseconds)
         let v = match k.data_type() {
             DataType::Timestamp(..) => {
-                cast_array(&cast_array(k, &DataType::Int64)?, &DataType::Float64)?
+                // arrow's cast: the stored microseconds (Spark's cast gives seconds)
+                let micros = arrow::compute::cast(k, &crate::types::TIMESTAMP)?;
+                arrow::compute::cast(
+                    &arrow::compute::cast(&micros, &DataType::Int64)?,
+                    &DataType::Float64,
+                )?
             }
             DataType::Date32 => {
                 let days = cast_array(&cast_array(k, &DataType::Int32)?, &DataType::Float64)?;
