@@ -316,8 +316,8 @@ impl Binder<'_> {
                     }
                 };
                 let mut intervals = false;
-                let start = self.frame_bound(&fr.start_bound, &inner, &mut intervals)?;
-                let end = match &fr.end_bound {
+                let mut start = self.frame_bound(&fr.start_bound, &inner, &mut intervals)?;
+                let mut end = match &fr.end_bound {
                     Some(b) => self.frame_bound(b, &inner, &mut intervals)?,
                     None => FrameBound::CurrentRow,
                 };
@@ -327,6 +327,24 @@ impl Binder<'_> {
                     .any(|b| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_)));
                 if units == FrameUnits::Range && offsets && order_by.len() == 1 {
                     let key = order_by[0].expr.data_type();
+                    // over a date, offsets are whole days: a number is that many days
+                    // (Spark's date + int), an interval may not have a time part
+                    const DAY_MICROS: f64 = 86_400_000_000.0;
+                    if key == DataType::Date32 {
+                        for b in [&mut start, &mut end] {
+                            if let FrameBound::Preceding(v) | FrameBound::Following(v) = b {
+                                if !intervals {
+                                    if v.fract() != 0.0 {
+                                        return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.RANGE_FRAME_INVALID_TYPE] a RANGE frame over a date ORDER BY key needs a whole number of days as its offset, got {v}")));
+                                    }
+                                    *v *= DAY_MICROS;
+                                } else if (*v / DAY_MICROS).fract() != 0.0 {
+                                    return Err(QuarryError::Analysis("[DATATYPE_MISMATCH.RANGE_FRAME_INVALID_TYPE] a RANGE frame over a date ORDER BY key needs whole days as its offset, got an interval with a time part".into()));
+                                }
+                            }
+                        }
+                        intervals = true;
+                    }
                     let datetime = matches!(key, DataType::Date32 | DataType::Timestamp(..));
                     if datetime != intervals {
                         return Err(QuarryError::Analysis(format!(
