@@ -584,28 +584,40 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         let name = object_name(p)?;
         // `CREATE VIEW v (a, b COMMENT '...') AS query`: names for the query's columns
         let mut column_names = None;
+        // `CREATE TEMPORARY VIEW v (a INT, ...) USING fmt`: a declared schema
+        let mut column_types: Vec<arrow::datatypes::DataType> = vec![];
         if matches!(p.peek_token().token, Token::LParen) {
             p.next_token();
             let mut names = vec![];
             loop {
                 names.push(identifier(p)?);
+                if !matches!(p.peek_token().token, Token::Comma | Token::RParen)
+                    && peek_word(p).as_deref() != Some("COMMENT")
+                {
+                    column_types.push(data_type(p)?);
+                }
                 if eat(p, "COMMENT") {
                     string_lit(p)?;
-                }
-                if !matches!(p.peek_token().token, Token::Comma | Token::RParen) {
-                    return Err(ParserError::ParserError("not supported: column types in CREATE VIEW's column list (a view's columns take the query's types)".into()));
                 }
                 if !p.consume_token(&Token::Comma) {
                     break;
                 }
             }
             p.expect_token(&Token::RParen)?;
+            if !column_types.is_empty() && column_types.len() != names.len() {
+                return Err(ParserError::ParserError(
+                    "a CREATE VIEW column list gives a type for every column or for none".into(),
+                ));
+            }
             column_names = Some(names);
         }
+        if !column_types.is_empty() && peek_word(p).as_deref() != Some("USING") {
+            return Err(ParserError::ParserError("not supported: column types in CREATE VIEW's column list (a view's columns take the query's types)".into()));
+        }
         if eat(p, "USING") {
-            if column_names.is_some() {
+            if column_names.is_some() && column_types.is_empty() {
                 return Err(ParserError::ParserError(
-                    "not supported: a column list in CREATE VIEW ... USING".into(),
+                    "not supported: a column list without types in CREATE VIEW ... USING".into(),
                 ));
             }
             let fmt_tok = p.peek_token();
@@ -625,6 +637,40 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 return Err(ParserError::ParserError(
                     "not supported: CREATE VIEW ... USING without TEMPORARY".into(),
                 ));
+            }
+            if let Some(names) = column_names {
+                // a declared schema and no files: an empty relation of those columns, as
+                // Spark's data source with no path reads
+                if options.contains_key("path") {
+                    return Err(ParserError::ParserError("not supported: a declared schema for the files of CREATE TEMPORARY VIEW ... USING (leave out the column list: the schema is inferred from the files)".into()));
+                }
+                let cols = names
+                    .iter()
+                    .zip(&column_types)
+                    .map(|(n, t)| {
+                        format!(
+                            "CAST(NULL AS {}) AS `{}`",
+                            crate::types::type_name(t),
+                            n.replace('`', "``")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let body = format!("SELECT {cols} WHERE false");
+                let dialect = super::dialect::SparkDialect;
+                let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, &body)
+                    .tokenize_with_location()?;
+                let query = Parser::new(&dialect)
+                    .with_tokens_with_locations(super::spark_tokens::rewrite(tokens))
+                    .parse_query()?;
+                return Ok(Statement::CreateView {
+                    name,
+                    temporary: true,
+                    or_replace,
+                    if_not_exists: ine,
+                    sql: body,
+                    query,
+                });
             }
             return Ok(Statement::CreateTempViewUsing {
                 name: name.0.last().cloned().unwrap_or_default(),
