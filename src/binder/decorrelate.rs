@@ -456,6 +456,86 @@ pub fn over_groups(
     remap_expr(e, groups, inputs)
 }
 
+/// A correlated `x [NOT] IN (subquery)` that is not a WHERE conjunct (under OR, in the
+/// select list, ...), as EXISTS tests with IN's three-valued result:
+/// `CASE WHEN EXISTS (q WHERE y = x) THEN true
+///       WHEN (x IS NULL AND EXISTS (q)) OR EXISTS (q WHERE y IS NULL) THEN NULL
+///       ELSE false END` (negated for NOT IN), `y` the subquery's column. Each EXISTS is
+/// then a join like any correlated EXISTS elsewhere.
+fn correlated_in_as_exists(e: Expr, outer: &HashSet<ColumnId>) -> Result<Expr> {
+    let mut err = None;
+    let out = e.transform(&mut |x| {
+        let Expr::Subquery {
+            plan: sub,
+            kind: SubqueryKind::In { expr, negated },
+            ..
+        } = &x
+        else {
+            return x;
+        };
+        match is_correlated(sub, outer) {
+            Ok(true) => {}
+            Ok(false) => return x,
+            Err(e) => {
+                err = Some(e);
+                return x;
+            }
+        }
+        let Some(y) = sub.schema().first().cloned() else {
+            return x;
+        };
+        let boolean = arrow::datatypes::DataType::Boolean;
+        let exists = |pred: Option<Expr>| -> Expr {
+            let plan = match pred {
+                Some(predicate) => LogicalPlan::Filter {
+                    input: Box::new((**sub).clone()),
+                    predicate,
+                },
+                None => (**sub).clone(),
+            };
+            Expr::Subquery {
+                plan: std::sync::Arc::new(plan),
+                kind: SubqueryKind::Exists { negated: false },
+                data_type: arrow::datatypes::DataType::Boolean,
+            }
+        };
+        let matched = exists(Some(Expr::binary(
+            BinOp::Eq,
+            Expr::Column(y.clone()),
+            (**expr).clone(),
+            boolean.clone(),
+        )));
+        let unknown = Expr::binary(
+            BinOp::Or,
+            Expr::binary(
+                BinOp::And,
+                Expr::IsNull(expr.clone()),
+                exists(None),
+                boolean.clone(),
+            ),
+            exists(Some(Expr::IsNull(Box::new(Expr::Column(y))))),
+            boolean.clone(),
+        );
+        let result = Expr::Case {
+            whens: vec![
+                (matched, Expr::Literal(ScalarValue::from_bool(true))),
+                (unknown, Expr::Literal(ScalarValue::null(&boolean))),
+            ],
+            else_expr: Some(Box::new(Expr::Literal(ScalarValue::from_bool(false)))),
+            data_type: boolean,
+        };
+        if *negated {
+            Expr::Not(Box::new(result))
+        } else {
+            result
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
 /// Replace correlated scalar subqueries in `e` by columns of left joins added to `plan`.
 pub fn scalar_joins(
     plan: LogicalPlan,
@@ -465,6 +545,7 @@ pub fn scalar_joins(
     if !e.has_subquery() {
         return Ok((plan, e));
     }
+    let e = correlated_in_as_exists(e, outer)?;
     let mut plan = Some(plan);
     let mut err = None;
     let out = e.transform(&mut |x| {
