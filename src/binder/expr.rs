@@ -904,18 +904,42 @@ impl Binder<'_> {
     ) -> Result<(crate::plan::GeneratorKind, bool, Expr, Vec<Column>)> {
         let ast::Expr::Function(f) = call else {
             return Err(QuarryError::NotSupported(format!(
-                "the generator {call} (explode, explode_outer, posexplode, posexplode_outer, inline and inline_outer are supported)"
+                "the generator {call} (explode, explode_outer, posexplode, posexplode_outer, inline, inline_outer and json_tuple are supported)"
             )));
         };
         let name = function_name(f);
-        let Some((kind, outer)) = crate::plan::GeneratorKind::lookup(&name) else {
+        // json_tuple(json, k1, ..., kn): one row of the fields c0 .. c(n-1), all NULL for
+        // NULL or malformed JSON (Spark's JsonTuple), as inline(array(<struct of them>))
+        let json_tuple = name == "json_tuple";
+        let lookup = if json_tuple {
+            Some((crate::plan::GeneratorKind::Inline, false))
+        } else {
+            crate::plan::GeneratorKind::lookup(&name)
+        };
+        let Some((kind, outer)) = lookup else {
             return Err(QuarryError::NotSupported(format!(
-                "the generator {name}() (explode, explode_outer, posexplode, posexplode_outer, inline and inline_outer are supported)"
+                "the generator {name}() (explode, explode_outer, posexplode, posexplode_outer, inline, inline_outer and json_tuple are supported)"
             )));
         };
         let (args, _, _) = self.function_args(f)?;
-        crate::functions::check_arity(&name, args.len(), 1, 1)?;
-        let arg = self.bind_expr(&args[0], cx)?;
+        let arg = if json_tuple {
+            crate::functions::check_arity(&name, args.len(), 2, usize::MAX)?;
+            let bound = args
+                .iter()
+                .map(|a| self.bind_expr(a, cx))
+                .collect::<Result<Vec<_>>>()?;
+            let row = scalar_call(
+                ScalarFunc::Str(crate::functions::strings::StringFunc::JsonTuple),
+                bound,
+            )?;
+            scalar_call(
+                ScalarFunc::Coll(crate::functions::collections::CollectionFunc::MakeArray),
+                vec![row],
+            )?
+        } else {
+            crate::functions::check_arity(&name, args.len(), 1, 1)?;
+            self.bind_expr(&args[0], cx)?
+        };
         let fields = kind.output_fields(&arg.data_type())?;
         if !aliases.is_empty() && aliases.len() != fields.len() {
             return Err(QuarryError::Analysis(format!(

@@ -1624,5 +1624,5 @@ pub(super) fn alias_columns(alias: &Option<ast::TableAlias>) -> Vec<String> {
 
 /// Whether `e` is a call of a generator function (explode, posexplode, inline, ...).
 fn is_generator(e: &ast::Expr) -> bool {
-    matches!(e, ast::Expr::Function(f) if GeneratorKind::lookup(&function_name(f)).is_some())
+    matches!(e, ast::Expr::Function(f) if GeneratorKind::lookup(&function_name(f)).is_some() || function_name(f) == "json_tuple")
 }

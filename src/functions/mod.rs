@@ -8,6 +8,7 @@ pub mod aggregate_stats;
 pub mod collections;
 pub mod datetime;
 pub mod interval;
+pub mod json;
 pub mod math;
 pub mod number_format;
 pub mod scalar;

@@ -79,6 +79,13 @@ pub enum StringFunc {
     /// decimal string, which the binder casts to the format's decimal type (see
     /// [`super::number_format`]); a mismatch is an error, or NULL for `try_to_number`.
     ToNumber { r#try: bool },
+    /// `get_json_object(json, path)` (see [`super::json`]).
+    GetJsonObject,
+    /// `json_tuple(json, k1, ..., kn)`'s row: a struct of the top-level fields `c0` ..
+    /// `c(n-1)` as strings (the binder makes the generator `inline` over it).
+    JsonTuple,
+    JsonArrayLength,
+    JsonObjectKeys,
 }
 
 impl StringFunc {
@@ -126,6 +133,10 @@ impl StringFunc {
             Uuid => "uuid",
             ToNumber { r#try: false } => "to_number",
             ToNumber { r#try: true } => "try_to_number",
+            GetJsonObject => "get_json_object",
+            JsonTuple => "json_tuple",
+            JsonArrayLength => "json_array_length",
+            JsonObjectKeys => "json_object_keys",
         }
     }
 
@@ -148,6 +159,9 @@ impl StringFunc {
             "levenshtein" => Levenshtein,
             "soundex" => Soundex,
             "format_number" => FormatNumber,
+            "get_json_object" => GetJsonObject,
+            "json_array_length" => JsonArrayLength,
+            "json_object_keys" => JsonObjectKeys,
             "format_string" | "printf" => FormatString,
             "bit_length" => BitLength,
             "octet_length" => OctetLength,
@@ -260,9 +274,24 @@ impl StringFunc {
                 }
                 (vec![DataType::Float64, i], s)
             }
-            ToNumber { .. } => {
+            ToNumber { .. } | GetJsonObject => {
                 want(2, 2)?;
                 (vec![s.clone(), s.clone()], s)
+            }
+            JsonTuple => {
+                want(2, usize::MAX)?;
+                let fields: Vec<Field> = (0..n - 1)
+                    .map(|k| Field::new(format!("c{k}"), DataType::Utf8, true))
+                    .collect();
+                (vec![s; n], DataType::Struct(fields.into()))
+            }
+            JsonArrayLength => {
+                want(1, 1)?;
+                (vec![s], i)
+            }
+            JsonObjectKeys => {
+                want(1, 1)?;
+                (vec![s], crate::types::list_type(DataType::Utf8))
             }
             FormatString => {
                 want(1, usize::MAX)?;
@@ -1054,6 +1083,72 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             )
         }
         Soundex => str_result(strings(&args[0])?.iter().map(|v| v.map(soundex))),
+        GetJsonObject => {
+            let (j, p) = (strings(&args[0])?, strings(&args[1])?);
+            let mut b = StringBuilder::new();
+            for r in 0..n {
+                if !valid(r) {
+                    b.append_null();
+                    continue;
+                }
+                match super::json::get_json_object(j.value(r), p.value(r))? {
+                    Some(v) => super::append_checked(&mut b, "get_json_object", &v)?,
+                    None => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        JsonTuple => {
+            let j = strings(&args[0])?;
+            let keys: Vec<&StringArray> = args[1..].iter().map(strings).collect::<Result<_>>()?;
+            let mut builders: Vec<StringBuilder> = keys.iter().map(|_| StringBuilder::new()).collect();
+            for r in 0..n {
+                let ks: Vec<Option<&str>> = keys
+                    .iter()
+                    .map(|k| k.is_valid(r).then(|| k.value(r)))
+                    .collect();
+                let vals = if j.is_valid(r) {
+                    super::json::json_tuple_fields(j.value(r), &ks)
+                } else {
+                    vec![None; ks.len()]
+                };
+                for (b, v) in builders.iter_mut().zip(vals) {
+                    match v {
+                        Some(v) => super::append_checked(b, "json_tuple", &v)?,
+                        None => b.append_null(),
+                    }
+                }
+            }
+            let fields: Vec<Field> = (0..keys.len())
+                .map(|k| Field::new(format!("c{k}"), DataType::Utf8, true))
+                .collect();
+            let cols: Vec<ArrayRef> = builders
+                .into_iter()
+                .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+                .collect();
+            Arc::new(StructArray::try_new(fields.into(), cols, None)?)
+        }
+        JsonArrayLength => Arc::new(
+            strings(&args[0])?
+                .iter()
+                .map(|v| v.and_then(super::json::json_array_length))
+                .collect::<Int32Array>(),
+        ),
+        JsonObjectKeys => {
+            let mut b = ListBuilder::new(StringBuilder::new());
+            for v in strings(&args[0])?.iter() {
+                match v.and_then(super::json::json_object_keys) {
+                    Some(keys) => {
+                        for k in keys {
+                            b.values().append_value(k);
+                        }
+                        b.append(true);
+                    }
+                    None => b.append(false),
+                }
+            }
+            Arc::new(b.finish())
+        }
         ToNumber { r#try } => {
             let (x, f) = (strings(&args[0])?, strings(&args[1])?);
             let mut format: Option<super::number_format::NumberFormat> = None;

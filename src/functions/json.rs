@@ -1,0 +1,223 @@
+//! Spark's functions over JSON text: `get_json_object(json, path)`, the `json_tuple`
+//! generator's field lookup, `json_array_length` and `json_object_keys`.
+//!
+//! Values are read with serde_json as raw text (`RawValue`), so a number comes back as
+//! written (`5.23`, `1e2`), as Spark's Jackson-based functions copy it; a string comes
+//! back unquoted and unescaped; an object or array as compact JSON. Malformed JSON, a
+//! missing field and a JSON `null` all give NULL.
+
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::error::{QuarryError, Result};
+
+/// An object's fields in document order, values as raw text.
+struct Fields<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Fields<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> std::result::Result<Fields<'a>, M::Error> {
+                let mut out = vec![];
+                while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
+                    out.push((k, v));
+                }
+                Ok(Fields(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// An array's elements, as raw text.
+struct Elements<'a>(Vec<&'a RawValue>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Elements<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Elements<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON array")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> std::result::Result<Elements<'a>, S::Error> {
+                let mut out = vec![];
+                while let Some(v) = s.next_element::<&'de RawValue>()? {
+                    out.push(v);
+                }
+                Ok(Elements(out))
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
+fn fields(raw: &str) -> Option<Vec<(String, &RawValue)>> {
+    serde_json::from_str::<Fields>(raw).ok().map(|f| f.0)
+}
+
+fn elements(raw: &str) -> Option<Vec<&RawValue>> {
+    serde_json::from_str::<Elements>(raw).ok().map(|e| e.0)
+}
+
+/// A JSON value as Spark's JSON functions return it: a string unquoted, `null` as
+/// NULL, an object or array compacted, anything else (numbers, booleans) as written.
+fn render(v: &RawValue) -> Option<String> {
+    let t = v.get().trim();
+    match t.as_bytes().first()? {
+        b'"' => serde_json::from_str::<String>(t).ok(),
+        b'n' if t == "null" => None,
+        b'{' | b'[' => serde_json::from_str::<serde_json::Value>(t)
+            .ok()
+            .map(|x| x.to_string()),
+        _ => Some(t.to_string()),
+    }
+}
+
+/// One step of a JSON path.
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Parse Spark's JSON path (`$`, then `.name`, `['name']` or `[n]` steps); `None` for
+/// a path Spark would not match anything with (a malformed one).
+fn parse_path(path: &str) -> Option<Vec<Step>> {
+    let rest = path.strip_prefix('$')?;
+    let b = rest.as_bytes();
+    let mut steps = vec![];
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'.' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < b.len() && b[j] != b'.' && b[j] != b'[' {
+                    j += 1;
+                }
+                if j == start {
+                    return None;
+                }
+                steps.push(Step::Key(rest[start..j].to_string()));
+                i = j;
+            }
+            b'[' => {
+                let close = rest[i..].find(']')? + i;
+                let inner = &rest[i + 1..close];
+                if let Some(q) = inner.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) {
+                    steps.push(Step::Key(q.to_string()));
+                } else {
+                    steps.push(Step::Index(inner.trim().parse().ok()?));
+                }
+                i = close + 1;
+            }
+            _ => return None,
+        }
+    }
+    Some(steps)
+}
+
+/// `get_json_object(json, path)`: the value at `path` (see the module docs); NULL for
+/// malformed JSON, a missing value or a malformed path. The wildcard `[*]` is an error
+/// (not supported).
+pub fn get_json_object(json: &str, path: &str) -> Result<Option<String>> {
+    if path.contains('*') {
+        return Err(QuarryError::NotSupported(format!(
+            "the wildcard in the get_json_object path '{path}'"
+        )));
+    }
+    let Some(steps) = parse_path(path) else {
+        return Ok(None);
+    };
+    let Ok(root) = serde_json::from_str::<&RawValue>(json) else {
+        return Ok(None);
+    };
+    let mut cur = root;
+    for s in &steps {
+        let next = match s {
+            Step::Key(k) => fields(cur.get())
+                .and_then(|fs| fs.into_iter().find(|(n, _)| n == k).map(|(_, v)| v)),
+            Step::Index(n) => elements(cur.get()).and_then(|es| es.get(*n).copied()),
+        };
+        match next {
+            Some(v) => cur = v,
+            None => return Ok(None),
+        }
+    }
+    Ok(render(cur))
+}
+
+/// The top-level fields `keys` of a JSON object, each as [`get_json_object`] renders it
+/// (`json_tuple`); every one NULL for malformed JSON or a value that is not an object.
+pub fn json_tuple_fields(json: &str, keys: &[Option<&str>]) -> Vec<Option<String>> {
+    let Some(fs) = fields(json) else {
+        return vec![None; keys.len()];
+    };
+    keys.iter()
+        .map(|k| {
+            let k = (*k)?;
+            fs.iter().find(|(n, _)| n == k).and_then(|(_, v)| render(v))
+        })
+        .collect()
+}
+
+/// `json_array_length(json)`: the number of elements of an outermost JSON array; NULL
+/// for anything else.
+pub fn json_array_length(json: &str) -> Option<i32> {
+    elements(json).map(|e| e.len() as i32)
+}
+
+/// `json_object_keys(json)`: the keys of an outermost JSON object in document order;
+/// NULL for anything else.
+pub fn json_object_keys(json: &str) -> Option<Vec<String>> {
+    fields(json).map(|fs| fs.into_iter().map(|(k, _)| k).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_rendering() {
+        let j = r#"{"a":{"b":[10, {"c":"x\"y"}, 2.50]},"n":null,"t":true,"s":"hi","o":{"k" : [1, 2]}}"#;
+        let g = |p: &str| get_json_object(j, p).unwrap();
+        assert_eq!(g("$.s").as_deref(), Some("hi"));
+        assert_eq!(g("$.a.b[0]").as_deref(), Some("10"));
+        assert_eq!(g("$.a.b[1].c").as_deref(), Some("x\"y"));
+        assert_eq!(g("$.a.b[2]").as_deref(), Some("2.50"));
+        assert_eq!(g("$['a']['b'][0]").as_deref(), Some("10"));
+        assert_eq!(g("$.o").as_deref(), Some(r#"{"k":[1,2]}"#));
+        assert_eq!(g("$.t").as_deref(), Some("true"));
+        assert_eq!(g("$.n"), None);
+        assert_eq!(g("$.missing"), None);
+        assert_eq!(g("$.a.b[7]"), None);
+        assert_eq!(g("a.b"), None);
+        assert_eq!(get_json_object("{bad", "$.a").unwrap(), None);
+        assert!(get_json_object(j, "$.a.b[*]").is_err());
+    }
+
+    #[test]
+    fn tuples_lengths_keys() {
+        let j = r#"{"f1":"value1","f2":2,"f3":{"x":1},"f5":null}"#;
+        assert_eq!(
+            json_tuple_fields(j, &[Some("f1"), Some("f2"), Some("f3"), Some("f4"), Some("f5"), None]),
+            vec![Some("value1".into()), Some("2".into()), Some(r#"{"x":1}"#.into()), None, None, None]
+        );
+        assert_eq!(json_tuple_fields("[1]", &[Some("a")]), vec![None]);
+        assert_eq!(json_array_length("[1, [2, 3], {}]"), Some(3));
+        assert_eq!(json_array_length("{}"), None);
+        assert_eq!(
+            json_object_keys(r#"{"z":1,"a":{"q":2}}"#),
+            Some(vec!["z".to_string(), "a".to_string()])
+        );
+        assert_eq!(json_object_keys("[1]"), None);
+    }
+}
