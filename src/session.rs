@@ -645,8 +645,9 @@ impl Session {
                 table,
                 overwrite,
                 columns,
+                by_name,
                 query,
-            } => self.insert(&table, overwrite, &columns, &query),
+            } => self.insert(&table, overwrite, &columns, by_name, &query),
             Statement::Set { key, value } => self.set(key, value),
             Statement::Reset { key } => {
                 match key {
@@ -1610,6 +1611,7 @@ impl Session {
         table: &ObjectName,
         overwrite: bool,
         columns: &[String],
+        by_name: bool,
         query: &sqlparser::ast::Query,
     ) -> Result<StatementResult> {
         let (db, name) = self.qualify(table)?;
@@ -1632,6 +1634,20 @@ impl Session {
         }
         let plan = self.bind(query)?;
         let out = plan.schema();
+        let by_name_columns: Vec<String>;
+        let columns = if by_name {
+            by_name_columns = out.iter().map(|c| c.name.to_ascii_lowercase()).collect();
+            &by_name_columns[..]
+        } else {
+            columns
+        };
+        for (i, c) in columns.iter().enumerate() {
+            if columns[..i].contains(c) {
+                return Err(QuarryError::Analysis(format!(
+                    "[COLUMN_ALREADY_EXISTS] The column `{c}` already exists in the column list of INSERT INTO `{db}`.`{name}`"
+                )));
+            }
+        }
         // target columns: all, or the listed ones (the others get NULL)
         let targets: Vec<usize> = if columns.is_empty() {
             (0..meta.columns.len()).collect()
@@ -1639,7 +1655,7 @@ impl Session {
             columns
                 .iter()
                 .map(|c| {
-                    meta.columns.iter().position(|m| &m.name == c).ok_or_else(|| {
+                    meta.columns.iter().position(|m| m.name.eq_ignore_ascii_case(c)).ok_or_else(|| {
                         QuarryError::Analysis(format!(
                             "[UNRESOLVED_COLUMN] column `{c}` is not a column of `{db}`.`{name}`{}",
                             crate::catalog::did_you_mean(c, meta.columns.iter().map(|m| m.name.as_str()))

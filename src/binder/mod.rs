@@ -261,6 +261,26 @@ impl<'a> Binder<'a> {
         op: &ast::SetOperator,
         q: &ast::SetQuantifier,
     ) -> Result<(LogicalPlan, Vec<Column>)> {
+        if matches!(
+            q,
+            ast::SetQuantifier::ByName
+                | ast::SetQuantifier::AllByName
+                | ast::SetQuantifier::DistinctByName
+        ) {
+            if !matches!(op, ast::SetOperator::Union) {
+                return Err(QuarryError::NotSupported(format!(
+                    "{} BY NAME (only UNION [ALL] BY NAME)",
+                    op.to_string().to_uppercase()
+                )));
+            }
+            let (lp, lc, rp, rc) = by_name(lp, lc, rp, rc)?;
+            let q = if matches!(q, ast::SetQuantifier::AllByName) {
+                ast::SetQuantifier::All
+            } else {
+                ast::SetQuantifier::Distinct
+            };
+            return self.set_operation(lp, lc, rp, rc, op, &q);
+        }
         if lc.len() != rc.len() {
             return Err(QuarryError::Analysis(format!(
                 "[NUM_COLUMNS_MISMATCH] {} can only be performed on inputs with the same number of columns, but the first input has {} columns and the second input has {} columns",
@@ -277,14 +297,6 @@ impl<'a> Binder<'a> {
         let lp = select::cast_columns(lp, &lc, &types)?;
         let rp = select::cast_columns(rp, &rc, &types)?;
         let all = matches!(q, ast::SetQuantifier::All);
-        if matches!(
-            q,
-            ast::SetQuantifier::ByName
-                | ast::SetQuantifier::AllByName
-                | ast::SetQuantifier::DistinctByName
-        ) {
-            return Err(QuarryError::NotSupported("UNION BY NAME".into()));
-        }
         match op {
             ast::SetOperator::Union => {
                 let cols: Vec<Column> = lc
@@ -858,4 +870,63 @@ fn check_nested_cte_names(q: &ast::Query, outer: &[String], start: bool) -> Resu
         check_nested_cte_names(inner, &names, !derived)?;
     }
     Ok(())
+}
+
+/// Aligns the two inputs of `UNION [ALL] BY NAME` by column name (case-insensitive, as
+/// DuckDB's and DataFusion's): the output has the left input's columns in their order,
+/// then the right input's columns the left lacks, in theirs; a side missing a column
+/// gives NULL for it. Returns both inputs projected to that column list.
+///
+/// Errors: a name that appears twice in one input.
+fn by_name(
+    lp: LogicalPlan,
+    lc: Vec<Column>,
+    rp: LogicalPlan,
+    rc: Vec<Column>,
+) -> Result<(LogicalPlan, Vec<Column>, LogicalPlan, Vec<Column>)> {
+    use crate::plan::Expr;
+    use crate::types::ScalarValue;
+    for cols in [&lc, &rc] {
+        for (i, c) in cols.iter().enumerate() {
+            if cols[..i].iter().any(|d| d.name.eq_ignore_ascii_case(&c.name)) {
+                return Err(QuarryError::Analysis(format!(
+                    "[COLUMN_ALREADY_EXISTS] The column `{}` appears twice in an input of UNION BY NAME",
+                    c.name
+                )));
+            }
+        }
+    }
+    let mut names: Vec<(String, arrow::datatypes::DataType)> =
+        lc.iter().map(|c| (c.name.clone(), c.data_type.clone())).collect();
+    for c in &rc {
+        if !names.iter().any(|(n, _)| n.eq_ignore_ascii_case(&c.name)) {
+            names.push((c.name.clone(), c.data_type.clone()));
+        }
+    }
+    let align = |plan: LogicalPlan, cols: &[Column]| -> (LogicalPlan, Vec<Column>) {
+        let exprs: Vec<(Expr, Column)> = names
+            .iter()
+            .map(|(n, t)| match cols.iter().find(|c| c.name.eq_ignore_ascii_case(n)) {
+                Some(c) => (
+                    Expr::Column(c.clone()),
+                    Column::new(n.clone(), c.data_type.clone(), c.nullable),
+                ),
+                None => (
+                    Expr::Literal(ScalarValue::null(t)),
+                    Column::new(n.clone(), t.clone(), true),
+                ),
+            })
+            .collect();
+        let out = exprs.iter().map(|(_, c)| c.clone()).collect();
+        (
+            LogicalPlan::Project {
+                input: Box::new(plan),
+                exprs,
+            },
+            out,
+        )
+    };
+    let (lp, lc) = align(lp, &lc);
+    let (rp, rc) = align(rp, &rc);
+    Ok((lp, lc, rp, rc))
 }

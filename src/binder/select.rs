@@ -146,6 +146,12 @@ impl Binder<'_> {
         order_by: &[ast::OrderByExpr],
         outer: &[Scope],
     ) -> Result<(LogicalPlan, Vec<Column>)> {
+        // `FROM t` alone (DuckDB's FROM-first form) is `SELECT * FROM t`
+        if s.projection.is_empty() && matches!(s.flavor, ast::SelectFlavor::FromFirstNoSelect) {
+            let mut star = s.clone();
+            star.projection = vec![ast::SelectItem::Wildcard(Default::default())];
+            return self.bind_select(&star, order_by, outer);
+        }
         let window_state = super::window::WindowState::new(&s.named_window)?;
         if !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() {
             return Err(QuarryError::NotSupported(
@@ -261,21 +267,25 @@ impl Binder<'_> {
                     items.push(Item::Ast(expr.clone(), alias.value.clone()))
                 }
                 ast::SelectItem::Wildcard(opts) => {
-                    check_wildcard_opts(opts)?;
-                    for c in scope.expand_star(None)? {
-                        items.push(Item::Col(c));
+                    for (c, r) in wildcard_items(opts, scope.expand_star(None)?)? {
+                        items.push(match r {
+                            Some(e) => Item::Ast(e, c.name),
+                            None => Item::Col(c),
+                        });
                     }
                 }
                 ast::SelectItem::QualifiedWildcard(kind, opts) => {
-                    check_wildcard_opts(opts)?;
                     let q = match kind {
                         ast::SelectItemQualifiedWildcardKind::ObjectName(n) => last_name_part(n),
                         ast::SelectItemQualifiedWildcardKind::Expr(_) => {
                             return Err(QuarryError::NotSupported("expr.* in SELECT".into()))
                         }
                     };
-                    for c in scope.expand_star(Some(&q))? {
-                        items.push(Item::Col(c));
+                    for (c, r) in wildcard_items(opts, scope.expand_star(Some(&q))?)? {
+                        items.push(match r {
+                            Some(e) => Item::Ast(e, c.name),
+                            None => Item::Col(c),
+                        });
                     }
                 }
                 ast::SelectItem::ExprWithAliases { .. } => {
@@ -498,6 +508,23 @@ impl Binder<'_> {
         let mut sort_keys: Vec<(SortKey, Option<Column>)> = vec![];
         for ob in order_by {
             let (asc, nulls_first) = sort_options(ob);
+            // ORDER BY ALL (DuckDB's, Databricks'): every select-list column, left to right
+            if is_order_by_all(order_by)
+                && !out_cols.iter().any(|c| c.name.eq_ignore_ascii_case("all"))
+                && scope.resolve(&["all".to_string()]).ok().flatten().is_none()
+            {
+                for c in &out_cols {
+                    sort_keys.push((
+                        SortKey {
+                            expr: Expr::Column(c.clone()),
+                            asc,
+                            nulls_first,
+                        },
+                        None,
+                    ));
+                }
+                continue;
+            }
             // ordinal, or a select-list alias
             if let ast::Expr::Value(v) = &ob.expr {
                 if let ast::Value::Number(n, _) = &v.value {
@@ -579,6 +606,57 @@ impl Binder<'_> {
                 Some(cast_bool(self.bind_expr(&q, &cx)?)?)
             }
             None => None,
+        };
+        // DISTINCT ON (exprs): the first row of each distinct value by the ORDER BY
+        // (PostgreSQL's and DuckDB's); select-list aliases may be used
+        // (an integer literal names a select-list item by position: Err(index))
+        let distinct_on: Option<Vec<std::result::Result<Expr, usize>>> = match &s.distinct {
+            Some(ast::Distinct::On(on)) => {
+                let cx = ExprCtx {
+                    scope: &scope,
+                    outer,
+                    agg: agg_state.as_ref(),
+                    clause: "DISTINCT ON",
+                    windows: Some(&window_state),
+                };
+                let mut v = vec![];
+                // as DuckDB: a constant key (or ORDER BY key) would do nothing
+                let non_integer_literal = |e: &ast::Expr| {
+                    matches!(e, ast::Expr::Value(v) if !matches!(v.value, ast::Value::Number(..)))
+                };
+                if let Some(ob) = order_by.iter().find(|ob| non_integer_literal(&ob.expr)) {
+                    return Err(QuarryError::Analysis(format!(
+                        "ORDER BY non-integer literal has no effect: {} (in a DISTINCT ON query)",
+                        ob.expr
+                    )));
+                }
+                for e in on {
+                    if non_integer_literal(e) {
+                        return Err(QuarryError::Analysis(format!(
+                            "DISTINCT ON non-integer literal has no effect: {e}"
+                        )));
+                    }
+                    if let ast::Expr::Value(ast::ValueWithSpan {
+                        value: ast::Value::Number(n, _),
+                        ..
+                    }) = e
+                    {
+                        let i: usize = n.parse().unwrap_or(0);
+                        if i == 0 || i > out_cols.len() {
+                            return Err(QuarryError::Analysis(format!(
+                                "[ORDER_BY_POS_OUT_OF_RANGE] DISTINCT ON position {n} is not in select list (valid range is [1, {}])",
+                                out_cols.len()
+                            )));
+                        }
+                        v.push(Err(i - 1));
+                        continue;
+                    }
+                    let e = substitute_aliases(e, &items_ast, &scope);
+                    v.push(Ok(self.bind_expr(&e, &cx)?));
+                }
+                Some(v)
+            }
+            _ => None,
         };
         // Aggregate node
         // (grouped input columns -> their output columns, for correlated subqueries in
@@ -677,9 +755,7 @@ impl Binder<'_> {
         let is_distinct = match &s.distinct {
             None | Some(ast::Distinct::All) => false,
             Some(ast::Distinct::Distinct) => true,
-            Some(ast::Distinct::On(_)) => {
-                return Err(QuarryError::NotSupported("DISTINCT ON".into()))
-            }
+            Some(ast::Distinct::On(_)) => false,
         };
         let hidden: Vec<(Expr, Column)> = sort_keys
             .iter()
@@ -690,6 +766,18 @@ impl Binder<'_> {
         }
         let mut project = exprs.clone();
         project.extend(hidden.iter().cloned());
+        let on_cols: Vec<Column> = distinct_on
+            .iter()
+            .flatten()
+            .map(|e| match e {
+                Ok(e) => {
+                    let c = Column::new(format!("{e}"), e.data_type(), e.nullable());
+                    project.push((e.clone(), c.clone()));
+                    c
+                }
+                Err(i) => out_cols[*i].clone(),
+            })
+            .collect();
         // correlated scalar subqueries in the SELECT list: left joins below the projection
         if !has_agg && windows_empty {
             let scope_ids: std::collections::HashSet<usize> =
@@ -720,6 +808,48 @@ impl Binder<'_> {
             exprs: project,
         };
         let mut final_cols = out_cols.clone();
+        if distinct_on.is_some() {
+            // row_number() over (partition by the ON columns order by the sort keys) = 1
+            use crate::plan::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};
+            let order_by: Vec<SortKey> = sort_keys
+                .iter()
+                .map(|(k, h)| match h {
+                    Some(c) => SortKey {
+                        expr: Expr::Column(c.clone()),
+                        asc: k.asc,
+                        nulls_first: k.nulls_first,
+                    },
+                    None => k.clone(),
+                })
+                .collect();
+            let rn = Column::new("__distinct_on_row", DataType::Int32, false);
+            let w = WindowExpr {
+                func: WindowFunc::RowNumber,
+                args: vec![],
+                partition_by: on_cols.iter().map(|c| Expr::Column(c.clone())).collect(),
+                order_by,
+                frame: WindowFrame {
+                    units: FrameUnits::Rows,
+                    start: FrameBound::UnboundedPreceding,
+                    end: FrameBound::CurrentRow,
+                },
+                data_type: DataType::Int32,
+            };
+            plan = LogicalPlan::Window {
+                input: Box::new(plan),
+                windows: vec![(w, rn.clone())],
+            };
+            plan = LogicalPlan::Filter {
+                input: Box::new(plan),
+                predicate: binary(
+                    BinOp::Eq,
+                    Expr::Column(rn),
+                    Expr::Literal(crate::types::ScalarValue::from_i64(1)),
+                    false,
+                )?,
+            };
+        }
+        let drop_extra = distinct_on.is_some();
         if is_distinct {
             let (p, cols) = distinct(plan);
             // sort keys refer to the projected columns; remap them onto the distinct output
@@ -733,6 +863,7 @@ impl Binder<'_> {
             }
             final_cols = cols;
         }
+        let sort_keys_empty = sort_keys.is_empty();
         if !sort_keys.is_empty() {
             let keys: Vec<SortKey> = sort_keys
                 .into_iter()
@@ -750,7 +881,7 @@ impl Binder<'_> {
                 keys,
                 fetch: None,
             };
-            if !hidden.is_empty() {
+            if !hidden.is_empty() || drop_extra {
                 let exprs = final_cols
                     .iter()
                     .map(|c| (Expr::Column(c.clone()), c.clone()))
@@ -761,6 +892,16 @@ impl Binder<'_> {
                 };
                 // the projection keeps the same column ids
             }
+        }
+        if drop_extra && sort_keys_empty {
+            let exprs = final_cols
+                .iter()
+                .map(|c| (Expr::Column(c.clone()), c.clone()))
+                .collect();
+            plan = LogicalPlan::Project {
+                input: Box::new(plan),
+                exprs,
+            };
         }
         Ok((plan, final_cols))
     }
@@ -776,6 +917,14 @@ impl Binder<'_> {
         let mut keys = vec![];
         for ob in order_by {
             let (asc, nulls_first) = sort_options(ob);
+            if is_order_by_all(order_by) && !cols.iter().any(|c| c.name.eq_ignore_ascii_case("all")) {
+                keys.extend(cols.iter().map(|c| SortKey {
+                    expr: Expr::Column(c.clone()),
+                    asc,
+                    nulls_first,
+                }));
+                continue;
+            }
             let e = match &ob.expr {
                 ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
                     let n: usize = v.value.to_string().parse().unwrap_or(0);
@@ -839,7 +988,11 @@ impl Binder<'_> {
         };
         for j in &twj.joins {
             use ast::JoinOperator as J;
+            // RIGHT SEMI / RIGHT ANTI (DataFusion's): the left semi/anti join with the sides swapped
+            let swap = matches!(&j.join_operator, J::RightSemi(_) | J::RightAnti(_));
             let (jt, constraint) = match &j.join_operator {
+                J::RightSemi(c) => (JoinType::LeftSemi, Some(c)),
+                J::RightAnti(c) => (JoinType::LeftAnti, Some(c)),
                 J::Join(c) | J::Inner(c) => (JoinType::Inner, Some(c)),
                 J::Left(c) | J::LeftOuter(c) => (JoinType::Left, Some(c)),
                 J::Right(c) | J::RightOuter(c) => (JoinType::Right, Some(c)),
@@ -857,10 +1010,19 @@ impl Binder<'_> {
                 }
             };
             let (p, s) = if is_lateral(&j.relation) {
+                if swap {
+                    return Err(QuarryError::NotSupported(
+                        "RIGHT SEMI/ANTI JOIN LATERAL".into(),
+                    ));
+                }
                 self.bind_lateral(plan, scope, &j.relation, jt, constraint, outer)?
             } else {
                 let (rp, rs) = self.bind_table_factor(&j.relation, outer)?;
-                self.bind_join(plan, scope, rp, rs, jt, constraint, outer)?
+                if swap {
+                    self.bind_join(rp, rs, plan, scope, jt, constraint, outer)?
+                } else {
+                    self.bind_join(plan, scope, rp, rs, jt, constraint, outer)?
+                }
             };
             plan = p;
             scope = s;
@@ -1153,7 +1315,7 @@ impl Binder<'_> {
                         "read_parquet" | "parquet_scan" => FileFormat::Parquet,
                         "read_csv" | "read_csv_auto" => FileFormat::Csv,
                         "read_json" | "read_json_auto" | "read_ndjson" => FileFormat::Json,
-                        "range" => {
+                        "range" | "generate_series" => {
                             let bound: Vec<Expr> = {
                                 let empty = Scope::default();
                                 let cx = ExprCtx {
@@ -1171,15 +1333,15 @@ impl Binder<'_> {
                                         )) => v.push(self.bind_expr(e, &cx)?),
                                         _ => {
                                             return Err(QuarryError::Analysis(
-                                                "range() takes 1 to 4 numbers".into(),
+                                                format!("{fname}() takes 1 to 4 numbers"),
                                             ))
                                         }
                                     }
                                 }
                                 v
                             };
-                            let plan = range_plan(&bound)?;
-                            let q = alias_name.clone().unwrap_or_else(|| "range".into());
+                            let plan = range_plan(&bound, &fname)?;
+                            let q = alias_name.clone().unwrap_or_else(|| fname.clone());
                             let cols = plan.schema();
                             return aliased(plan, cols, &col_aliases, &q);
                         }
@@ -1344,16 +1506,61 @@ fn has_lateral(twj: &ast::TableWithJoins) -> bool {
     is_lateral(&twj.relation) || twj.joins.iter().any(|j| is_lateral(&j.relation))
 }
 
-fn check_wildcard_opts(o: &ast::WildcardAdditionalOptions) -> Result<()> {
-    if o.opt_exclude.is_some()
-        || o.opt_except.is_some()
-        || o.opt_replace.is_some()
-        || o.opt_rename.is_some()
-        || o.opt_ilike.is_some()
-    {
-        return Err(QuarryError::NotSupported("* EXCEPT/REPLACE/RENAME".into()));
+/// A star's columns after its options: `* EXCEPT (a, b)` (Databricks') and
+/// `* EXCLUDE (a, b)` (DuckDB's) drop columns, `* REPLACE (expr AS a)` puts an expression
+/// in a column's place (keeping its name and position). Each column comes with its
+/// replacement, if any.
+///
+/// Errors: a name in the list that the star does not expand to; RENAME and ILIKE are
+/// not supported.
+fn wildcard_items(
+    o: &ast::WildcardAdditionalOptions,
+    cols: Vec<Column>,
+) -> Result<Vec<(Column, Option<ast::Expr>)>> {
+    if o.opt_rename.is_some() || o.opt_ilike.is_some() {
+        return Err(QuarryError::NotSupported("* RENAME / * ILIKE".into()));
     }
-    Ok(())
+    let mut drop: Vec<String> = vec![];
+    if let Some(e) = &o.opt_except {
+        drop.push(e.first_element.value.clone());
+        drop.extend(e.additional_elements.iter().map(|i| i.value.clone()));
+    }
+    match &o.opt_exclude {
+        Some(ast::ExcludeSelectItem::Single(n)) => drop.push(last_name_part(n)),
+        Some(ast::ExcludeSelectItem::Multiple(v)) => drop.extend(v.iter().map(last_name_part)),
+        None => {}
+    }
+    for d in &drop {
+        if !cols.iter().any(|c| c.name.eq_ignore_ascii_case(d)) {
+            return Err(QuarryError::Analysis(format!(
+                "[UNRESOLVED_COLUMN] A column `{d}` in the EXCEPT/EXCLUDE list of * cannot be resolved"
+            )));
+        }
+    }
+    let replace: Vec<(String, ast::Expr)> = o
+        .opt_replace
+        .iter()
+        .flat_map(|r| r.items.iter())
+        .map(|r| (r.column_name.value.clone(), r.expr.clone()))
+        .collect();
+    for (n, _) in &replace {
+        if !cols.iter().any(|c| c.name.eq_ignore_ascii_case(n)) {
+            return Err(QuarryError::Analysis(format!(
+                "[UNRESOLVED_COLUMN] A column `{n}` in the REPLACE list of * cannot be resolved"
+            )));
+        }
+    }
+    Ok(cols
+        .into_iter()
+        .filter(|c| !drop.iter().any(|d| c.name.eq_ignore_ascii_case(d)))
+        .map(|c| {
+            let r = replace
+                .iter()
+                .find(|(n, _)| c.name.eq_ignore_ascii_case(n))
+                .map(|(_, e)| e.clone());
+            (c, r)
+        })
+        .collect())
 }
 
 /// ASC/DESC and NULLS FIRST/LAST, with Spark's defaults (NULLS FIRST for ASC, LAST for DESC).
@@ -1465,7 +1672,9 @@ fn expand_grouping_sets(
 
 /// Spark's `range(end)`, `range(start, end[, step[, numPartitions]])`: one bigint
 /// column `id` from start (inclusive) to end (exclusive).
-fn range_plan(args: &[Expr]) -> Result<LogicalPlan> {
+fn range_plan(args: &[Expr], fname: &str) -> Result<LogicalPlan> {
+    // generate_series (PostgreSQL's, DuckDB's) includes its end; its column is named after it
+    let inclusive = fname == "generate_series";
     let num = |e: &Expr| -> Result<i64> {
         match &crate::optimizer::constant_folding::fold(e.clone()) {
             Expr::Literal(v) if !v.is_null() => {
@@ -1475,11 +1684,11 @@ fn range_plan(args: &[Expr]) -> Result<LogicalPlan> {
                     .filter(|a| !a.is_empty() && arrow::array::Array::is_valid(*a, 0))
                     .map(|a| a.value(0))
                     .ok_or_else(|| {
-                        QuarryError::Analysis(format!("range() expects integer arguments, got {e}"))
+                        QuarryError::Analysis(format!("{fname}() expects integer arguments, got {e}"))
                     })
             }
             _ => Err(QuarryError::Analysis(format!(
-                "range() expects constant integer arguments, got {e}"
+                "{fname}() expects constant integer arguments, got {e}"
             ))),
         }
     };
@@ -1489,17 +1698,22 @@ fn range_plan(args: &[Expr]) -> Result<LogicalPlan> {
         3 | 4 => (num(&args[0])?, num(&args[1])?, num(&args[2])?),
         n => {
             return Err(QuarryError::Analysis(format!(
-                "[WRONG_NUM_ARGS] `range` requires 1 to 4 parameters but the actual number is {n}"
+                "[WRONG_NUM_ARGS] `{fname}` requires 1 to 4 parameters but the actual number is {n}"
             )))
         }
     };
     if step == 0 {
         return Err(QuarryError::Analysis(
-            "[FAILED_FUNCTION_CALL] range(): the step must not be 0".into(),
+            format!("[FAILED_FUNCTION_CALL] {fname}(): the step must not be 0"),
         ));
     }
     let count = if (step > 0 && end > start) || (step < 0 && end < start) {
-        ((end as i128 - start as i128 + step as i128 - step.signum() as i128) / step as i128) as u64
+        let n = (end as i128 - start as i128 + step as i128 - step.signum() as i128) / step as i128;
+        // the end itself when it is on the grid
+        let on_grid = (end as i128 - start as i128) % step as i128 == 0;
+        (n + i128::from(inclusive && on_grid)) as u64
+    } else if inclusive && end == start {
+        1
     } else {
         0
     };
@@ -1509,7 +1723,11 @@ fn range_plan(args: &[Expr]) -> Result<LogicalPlan> {
         )));
     }
     Ok(LogicalPlan::Range {
-        column: Column::new("id", arrow::datatypes::DataType::Int64, false),
+        column: Column::new(
+            if inclusive { "generate_series" } else { "id" },
+            arrow::datatypes::DataType::Int64,
+            false,
+        ),
         start,
         step,
         count: count as usize,
@@ -1625,4 +1843,10 @@ pub(super) fn alias_columns(alias: &Option<ast::TableAlias>) -> Vec<String> {
 /// Whether `e` is a call of a generator function (explode, posexplode, inline, ...).
 fn is_generator(e: &ast::Expr) -> bool {
     matches!(e, ast::Expr::Function(f) if GeneratorKind::lookup(&function_name(f)).is_some() || function_name(f) == "json_tuple")
+}
+
+/// Whether an ORDER BY list is `ORDER BY ALL [ASC|DESC] [NULLS ...]`: one unquoted `all`
+/// (a column named `all` wins; the callers check).
+fn is_order_by_all(order_by: &[ast::OrderByExpr]) -> bool {
+    matches!(order_by, [ob] if matches!(&ob.expr, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("all")))
 }

@@ -492,11 +492,17 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 }
                 p.expect_token(&Token::RParen)?;
             }
+            // Spark 3.5's INSERT INTO t BY NAME query; BY POSITION is the default
+            let by_name = columns.is_empty() && eat_seq(p, &["BY", "NAME"]);
+            if !by_name && columns.is_empty() {
+                let _ = eat_seq(p, &["BY", "POSITION"]);
+            }
             let query = p.parse_query()?;
             Ok(Statement::Insert {
                 table,
                 overwrite,
                 columns,
+                by_name,
                 query,
             })
         }

@@ -61,6 +61,10 @@ impl Dialect for SparkDialect {
     fn supports_lambda_functions(&self) -> bool {
         D.supports_lambda_functions()
     }
+    /// `* EXCLUDE (a, b)`, DuckDB's spelling of Databricks' `* EXCEPT (a, b)`.
+    fn supports_select_wildcard_exclude(&self) -> bool {
+        true
+    }
     fn supports_select_wildcard_except(&self) -> bool {
         D.supports_select_wildcard_except()
     }

@@ -168,6 +168,9 @@ pub enum Statement {
         table: ObjectName,
         overwrite: bool,
         columns: Vec<String>,
+        /// `BY NAME`: the query's columns go to the table's columns of the same name
+        /// (case-insensitive), the others get NULL.
+        by_name: bool,
         query: Box<Query>,
     },
     /// `SET` (list), `SET k` (show), `SET k = v`.
