@@ -1223,6 +1223,14 @@ impl Binder<'_> {
                 };
                 return scalar_call(func, args);
             }
+            // array_extract / list_extract (DuckDB's) on a string: its n-th character
+            "array_extract" | "list_extract" | "list_element"
+                if bound.len() == 2 && crate::types::is_string(&bound[0].data_type()) =>
+            {
+                let mut args = bound;
+                args.push(Expr::Literal(ScalarValue::from_i32(1)));
+                return scalar_call(ScalarFunc::Substring, args);
+            }
             "mod" if bound.len() == 2 => {
                 let mut it = bound.into_iter();
                 let (Some(a), Some(b)) = (it.next(), it.next()) else {

@@ -104,7 +104,7 @@ impl CollectionFunc {
         Some(match name {
             "array" | "make_array" => MakeArray,
             "map" => MakeMap,
-            "element_at" => ElementAt,
+            "element_at" | "array_extract" | "list_extract" | "list_element" => ElementAt,
             "size" | "cardinality" | "array_length" => Size,
             "array_contains" => ArrayContains,
             "array_position" => ArrayPosition,

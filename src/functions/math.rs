@@ -49,6 +49,10 @@ pub enum MathFunc {
     IsNan,
     Nanvl,
     Factorial,
+    /// `gcd(a, b)` / `greatest_common_divisor` (DuckDB's): over bigints, never negative.
+    Gcd,
+    /// `lcm(a, b)` / `least_common_multiple` (DuckDB's); overflow is an error.
+    Lcm,
     ShiftLeft,
     ShiftRight,
     ShiftRightUnsigned,
@@ -109,6 +113,8 @@ impl MathFunc {
             IsNan => "isnan",
             Nanvl => "nanvl",
             Factorial => "factorial",
+            Gcd => "gcd",
+            Lcm => "lcm",
             ShiftLeft => "shiftleft",
             ShiftRight => "shiftright",
             ShiftRightUnsigned => "shiftrightunsigned",
@@ -158,6 +164,8 @@ impl MathFunc {
             "isnan" => IsNan,
             "nanvl" => Nanvl,
             "factorial" => Factorial,
+            "gcd" | "greatest_common_divisor" => Gcd,
+            "lcm" | "least_common_multiple" => Lcm,
             "shiftleft" => ShiftLeft,
             "shiftright" => ShiftRight,
             "shiftrightunsigned" => ShiftRightUnsigned,
@@ -224,6 +232,10 @@ impl MathFunc {
             Factorial => {
                 want(1, 1)?;
                 (vec![DataType::Int32], l)
+            }
+            Gcd | Lcm => {
+                want(2, 2)?;
+                (vec![l.clone(), l.clone()], l)
             }
             ShiftLeft | ShiftRight | ShiftRightUnsigned => {
                 want(2, 2)?;
@@ -585,6 +597,41 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                 })
                 .collect::<Int64Array>(),
         ),
+        Gcd | Lcm => {
+            let (a, b) = (
+                args[0].as_primitive::<Int64Type>(),
+                args[1].as_primitive::<Int64Type>(),
+            );
+            fn gcd(mut x: i128, mut y: i128) -> i128 {
+                while y != 0 {
+                    (x, y) = (y, x % y);
+                }
+                x.abs()
+            }
+            let mut out = Int64Builder::with_capacity(a.len());
+            for r in 0..a.len() {
+                if a.is_null(r) || b.is_null(r) {
+                    out.append_null();
+                    continue;
+                }
+                let (x, y) = (a.value(r) as i128, b.value(r) as i128);
+                let g = gcd(x, y);
+                let v = if func == Gcd {
+                    g
+                } else if g == 0 {
+                    0
+                } else {
+                    (x / g * y).abs()
+                };
+                out.append_value(i64::try_from(v).map_err(|_| {
+                    QuarryError::Execution(format!(
+                        "[ARITHMETIC_OVERFLOW] {}({x}, {y}) is out of the bigint range",
+                        func.name()
+                    ))
+                })?);
+            }
+            Arc::new(out.finish())
+        }
         ShiftLeft | ShiftRight | ShiftRightUnsigned => {
             use arrow::compute::kernels::arity::binary;
             let k = ints(&args[1])?;

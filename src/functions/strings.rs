@@ -86,6 +86,17 @@ pub enum StringFunc {
     JsonTuple,
     JsonArrayLength,
     JsonObjectKeys,
+    /// `jaro_similarity(a, b[, cutoff])` (DuckDB's): the Jaro similarity in [0, 1] over
+    /// characters; 0 when below `cutoff`.
+    JaroSimilarity,
+    /// `jaro_winkler_similarity(a, b[, cutoff])` (DuckDB's): Jaro with Winkler's common
+    /// prefix boost (scale 0.1, prefix up to 4 characters, applied above 0.7).
+    JaroWinklerSimilarity,
+    /// `jaccard(a, b)` (DuckDB's): |A ∩ B| / |A ∪ B| over the two strings' character
+    /// sets; an empty string is an error.
+    Jaccard,
+    /// `unicode(s)` (DuckDB's, SQLite's): the code point of the first character, -1 for ''.
+    Unicode,
 }
 
 impl StringFunc {
@@ -137,6 +148,10 @@ impl StringFunc {
             JsonTuple => "json_tuple",
             JsonArrayLength => "json_array_length",
             JsonObjectKeys => "json_object_keys",
+            JaroSimilarity => "jaro_similarity",
+            JaroWinklerSimilarity => "jaro_winkler_similarity",
+            Jaccard => "jaccard",
+            Unicode => "unicode",
         }
     }
 
@@ -146,7 +161,7 @@ impl StringFunc {
         use StringFunc::*;
         Some(match name {
             "regexp_replace" => RegexpReplace,
-            "rlike" | "regexp" | "regexp_like" => RLike,
+            "rlike" | "regexp" | "regexp_like" | "regexp_matches" => RLike,
             "regexp_count" => RegexpCount,
             "regexp_substr" => RegexpSubstr,
             "regexp_instr" => RegexpInstr,
@@ -183,6 +198,10 @@ impl StringFunc {
             "url_decode" => UrlDecode,
             "try_url_decode" => TryUrlDecode,
             "uuid" => Uuid,
+            "jaro_similarity" => JaroSimilarity,
+            "jaro_winkler_similarity" => JaroWinklerSimilarity,
+            "jaccard" => Jaccard,
+            "unicode" => Unicode,
             _ => return None,
         })
     }
@@ -261,6 +280,22 @@ impl StringFunc {
             Soundex => {
                 want(1, 1)?;
                 (vec![s.clone()], s)
+            }
+            JaroSimilarity | JaroWinklerSimilarity => {
+                want(2, 3)?;
+                let mut v = vec![s.clone(), s];
+                if n == 3 {
+                    v.push(DataType::Float64);
+                }
+                (v, DataType::Float64)
+            }
+            Jaccard => {
+                want(2, 2)?;
+                (vec![s.clone(), s], DataType::Float64)
+            }
+            Unicode => {
+                want(1, 1)?;
+                (vec![s], i)
             }
             FormatNumber => {
                 want(2, 2)?;
@@ -1083,6 +1118,65 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             )
         }
         Soundex => str_result(strings(&args[0])?.iter().map(|v| v.map(soundex))),
+        JaroSimilarity | JaroWinklerSimilarity => {
+            let (a, b) = (strings(&args[0])?, strings(&args[1])?);
+            let cutoff = args
+                .get(2)
+                .map(|c| {
+                    c.as_any()
+                        .downcast_ref::<Float64Array>()
+                        .cloned()
+                        .ok_or_else(|| exec(func.name(), "the cutoff must be a double"))
+                })
+                .transpose()?;
+            Arc::new(
+                (0..n)
+                    .map(|r| {
+                        if !valid(r) {
+                            return None;
+                        }
+                        // as DuckDB: nothing is similar to an empty string
+                        let sim = if a.value(r).is_empty() || b.value(r).is_empty() {
+                            0.0
+                        } else if func == JaroSimilarity {
+                            strsim::jaro(a.value(r), b.value(r))
+                        } else {
+                            strsim::jaro_winkler(a.value(r), b.value(r))
+                        };
+                        Some(match &cutoff {
+                            Some(c) if sim < c.value(r) => 0.0,
+                            _ => sim,
+                        })
+                    })
+                    .collect::<Float64Array>(),
+            )
+        }
+        Jaccard => {
+            let (a, b) = (strings(&args[0])?, strings(&args[1])?);
+            let mut out = Float64Builder::with_capacity(n);
+            for r in 0..n {
+                if !valid(r) {
+                    out.append_null();
+                    continue;
+                }
+                let (x, y) = (a.value(r), b.value(r));
+                if x.is_empty() || y.is_empty() {
+                    return Err(exec("jaccard", "the strings must not be empty"));
+                }
+                let sa: std::collections::BTreeSet<char> = x.chars().collect();
+                let sb: std::collections::BTreeSet<char> = y.chars().collect();
+                let inter = sa.intersection(&sb).count();
+                let union = sa.union(&sb).count();
+                out.append_value(inter as f64 / union as f64);
+            }
+            Arc::new(out.finish())
+        }
+        Unicode => Arc::new(
+            strings(&args[0])?
+                .iter()
+                .map(|v| v.map(|t| t.chars().next().map_or(-1, |c| c as i32)))
+                .collect::<Int32Array>(),
+        ),
         GetJsonObject => {
             let (j, p) = (strings(&args[0])?, strings(&args[1])?);
             let mut b = StringBuilder::new();
