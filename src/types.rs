@@ -334,7 +334,8 @@ impl ScalarValue {
         self.0.data_type()
     }
     pub fn is_null(&self) -> bool {
-        self.0.is_null(0)
+        // a NullArray has no validity buffer: its value is NULL all the same
+        self.0.data_type() == &DataType::Null || self.0.is_null(0)
     }
     /// The value as an i64 when it is a non-null integer.
     pub fn as_i64(&self) -> Option<i64> {

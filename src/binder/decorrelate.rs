@@ -1092,18 +1092,12 @@ fn domain_aggregate(
     };
     let mut exprs = exprs;
     exprs.extend(g_cols.iter().map(|g| (Expr::Column(g.clone()), g.clone())));
-    let conds = outer_cols
-        .iter()
-        .zip(&g_cols)
-        .map(|(o, g)| {
-            Expr::binary(
-                BinOp::Eq,
-                Expr::Column(o.clone()),
-                Expr::Column(g.clone()),
-                arrow::datatypes::DataType::Boolean,
-            )
-        })
-        .collect();
+    // the outer row joins its own domain row, a NULL outer value included (the
+    // conditions may hold for it, as `v = o.v OR v IS NULL` does)
+    let mut conds = vec![];
+    for (o, g) in outer_cols.iter().zip(&g_cols) {
+        conds.extend(null_safe_equal(Expr::Column(o.clone()), Expr::Column(g.clone()))?);
+    }
     Ok((
         LogicalPlan::Project {
             input: Box::new(agg),
@@ -1112,4 +1106,34 @@ fn domain_aggregate(
         conds,
         true,
     ))
+}
+
+/// `a <=> b` as equalities a hash join can take as keys: `(a IS NULL) = (b IS NULL)` and
+/// `coalesce(a, c) = coalesce(b, c)` for a constant `c` of their type; the one
+/// `a <=> b` (a join filter) where no such constant is at hand (nested types).
+fn null_safe_equal(a: Expr, b: Expr) -> Result<Vec<Expr>> {
+    use arrow::datatypes::DataType;
+    let t = a.data_type();
+    let c = ScalarValue::from_i64(0)
+        .cast_to(&t)
+        .ok()
+        .filter(|c| !c.is_null());
+    let Some(c) = c else {
+        return Ok(vec![Expr::binary(BinOp::NullSafeEq, a, b, DataType::Boolean)]);
+    };
+    let coalesce = |e: Expr| {
+        super::expr::scalar_call(
+            crate::functions::scalar::ScalarFunc::Coalesce,
+            vec![e, Expr::Literal(c.clone())],
+        )
+    };
+    Ok(vec![
+        Expr::binary(
+            BinOp::Eq,
+            Expr::IsNull(Box::new(a.clone())),
+            Expr::IsNull(Box::new(b.clone())),
+            DataType::Boolean,
+        ),
+        Expr::binary(BinOp::Eq, coalesce(a)?, coalesce(b)?, DataType::Boolean),
+    ])
 }

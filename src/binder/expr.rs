@@ -1231,6 +1231,21 @@ impl Binder<'_> {
                 args.push(Expr::Literal(ScalarValue::from_i32(1)));
                 return scalar_call(ScalarFunc::Substring, args);
             }
+            // round(x, NULL): NULL (of the type round(x, 0) has)
+            "round" | "bround"
+                if bound.len() == 2 && matches!(&bound[1], Expr::Literal(v) if v.is_null()) =>
+            {
+                let x = bound
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| QuarryError::Internal("round".into()))?;
+                let t = scalar_call(
+                    ScalarFunc::lookup(&name).ok_or_else(|| QuarryError::Internal("round".into()))?,
+                    vec![x, Expr::Literal(ScalarValue::from_i32(0))],
+                )?
+                .data_type();
+                return Ok(Expr::Literal(ScalarValue::null(&t)));
+            }
             "mod" if bound.len() == 2 => {
                 let mut it = bound.into_iter();
                 let (Some(a), Some(b)) = (it.next(), it.next()) else {

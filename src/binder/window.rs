@@ -34,7 +34,21 @@ impl WindowState {
         let mut named: HashMap<String, ast::WindowSpec> = HashMap::new();
         for ast::NamedWindowDefinition(name, def) in defs {
             let spec = match def {
-                ast::NamedWindowExpr::WindowSpec(s) => s.clone(),
+                // `w AS (base ORDER BY ...)`: base's definition, refined
+                ast::NamedWindowExpr::WindowSpec(s) => match &s.window_name {
+                    None => s.clone(),
+                    Some(base) => {
+                        let b = named.get(&base.value.to_ascii_lowercase()).cloned().ok_or_else(
+                            || {
+                                QuarryError::Analysis(format!(
+                                    "Window specification {} is not defined in the WINDOW clause.",
+                                    base.value
+                                ))
+                            },
+                        )?;
+                        refine(b, s)
+                    }
+                },
                 ast::NamedWindowExpr::NamedWindow(other) => named
                     .get(&other.value.to_ascii_lowercase())
                     .cloned()
@@ -70,22 +84,26 @@ impl WindowState {
             ast::WindowType::NamedWindow(n) => lookup(n),
             ast::WindowType::WindowSpec(s) => match &s.window_name {
                 None => Ok(s.clone()),
-                Some(base) => {
-                    let mut b = lookup(base)?;
-                    if !s.partition_by.is_empty() {
-                        b.partition_by = s.partition_by.clone();
-                    }
-                    if !s.order_by.is_empty() {
-                        b.order_by = s.order_by.clone();
-                    }
-                    if s.window_frame.is_some() {
-                        b.window_frame = s.window_frame.clone();
-                    }
-                    Ok(b)
-                }
+                Some(base) => Ok(refine(lookup(base)?, s)),
             },
         }
     }
+}
+
+/// A window `base` refined by `s` (`(base ORDER BY ...)`): the parts `s` gives replace
+/// the base's, the window name itself is dropped.
+fn refine(mut b: ast::WindowSpec, s: &ast::WindowSpec) -> ast::WindowSpec {
+    if !s.partition_by.is_empty() {
+        b.partition_by = s.partition_by.clone();
+    }
+    if !s.order_by.is_empty() {
+        b.order_by = s.order_by.clone();
+    }
+    if s.window_frame.is_some() {
+        b.window_frame = s.window_frame.clone();
+    }
+    b.window_name = None;
+    b
 }
 
 fn const_f64(e: &Expr, what: &str) -> Result<f64> {
