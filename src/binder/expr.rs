@@ -644,6 +644,42 @@ impl Binder<'_> {
                 )?;
                 Ok(if *negated { Expr::Not(Box::new(m)) } else { m })
             }
+            // SIMILAR TO: the whole string matches a regular expression (see similar_to_regex)
+            A::SimilarTo {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                if escape_char.is_some() {
+                    return Err(QuarryError::NotSupported("SIMILAR TO ... ESCAPE".into()));
+                }
+                let p = match self.bind_inner(pattern, cx)? {
+                    Expr::Literal(v) if v.is_null() => None,
+                    Expr::Literal(v) => match v.as_str() {
+                        Some(t) => Some(similar_to_regex(t)),
+                        None => {
+                            return Err(QuarryError::Analysis(
+                                "the pattern of SIMILAR TO must be a string".into(),
+                            ))
+                        }
+                    },
+                    _ => {
+                        return Err(QuarryError::NotSupported(
+                            "SIMILAR TO with a pattern that is not a constant".into(),
+                        ))
+                    }
+                };
+                let p = match p {
+                    Some(p) => Expr::Literal(ScalarValue::from_str(&p)),
+                    None => Expr::Literal(ScalarValue::null(&DataType::Utf8)),
+                };
+                let m = scalar_call(
+                    ScalarFunc::Str(crate::functions::strings::StringFunc::RLike),
+                    vec![self.bind_inner(expr, cx)?, p],
+                )?;
+                Ok(if *negated { Expr::Not(Box::new(m)) } else { m })
+            }
             A::Overlay {
                 expr,
                 overlay_what,
@@ -728,6 +764,27 @@ impl Binder<'_> {
             B::And => BinOp::And,
             B::Or => BinOp::Or,
             B::StringConcat => return scalar_call(ScalarFunc::Concat, vec![l, r]),
+            // PostgreSQL's regular-expression match operators (a match anywhere, as rlike)
+            B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
+                let insensitive = matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch);
+                let pattern = if insensitive {
+                    scalar_call(
+                        ScalarFunc::Concat,
+                        vec![Expr::Literal(ScalarValue::from_str("(?i)")), r],
+                    )?
+                } else {
+                    r
+                };
+                let m = scalar_call(
+                    ScalarFunc::Str(crate::functions::strings::StringFunc::RLike),
+                    vec![l, pattern],
+                )?;
+                return Ok(if matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch) {
+                    Expr::Not(Box::new(m))
+                } else {
+                    m
+                });
+            }
             other => return Err(QuarryError::NotSupported(format!("the operator {other}"))),
         };
         super::coerce::binary_in(bop, l, r, mode)
@@ -1800,4 +1857,11 @@ pub fn make_struct(values: Vec<(Expr, Option<String>)>) -> Expr {
         args,
         data_type: DataType::Struct(fields.into()),
     }
+}
+
+/// A `SIMILAR TO` pattern as the regular expression it matches with: the pattern is a
+/// regular expression that must match the whole string, as DuckDB and DataFusion read
+/// it (PostgreSQL's `%`/`_` wildcards are not translated).
+fn similar_to_regex(p: &str) -> String {
+    format!("^(?s:{p})$")
 }
