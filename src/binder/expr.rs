@@ -542,7 +542,13 @@ impl Binder<'_> {
                     cur = match access {
                         ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
                             let i = self.bind_inner(index, cx)?;
-                            scalar_call(ScalarFunc::Coll(CollectionFunc::Subscript), vec![cur, i])?
+                            if crate::types::is_string(&cur.data_type()) {
+                                // a string's i-th character, 1-based (DuckDB's s[i])
+                                let one = Expr::Literal(ScalarValue::from_i32(1));
+                                scalar_call(ScalarFunc::Substring, vec![cur, i, one])?
+                            } else {
+                                scalar_call(ScalarFunc::Coll(CollectionFunc::Subscript), vec![cur, i])?
+                            }
                         }
                         ast::AccessExpr::Dot(A::Identifier(id)) => get_field(cur, &id.value)?,
                         other => {

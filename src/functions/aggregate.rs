@@ -38,6 +38,9 @@ pub enum AggFunc {
     StddevPop,
     VarSamp,
     VarPop,
+    /// `fsum(x)` / `kahan_sum` / `sumkahan` (DuckDB's): a double sum with Neumaier's
+    /// compensated summation, exact where a plain sum loses low bits.
+    KahanSum,
     BoolAnd,
     BoolOr,
     /// `first(x[, ignoreNulls])` / `first_value` / `any_value`: the group's first value,
@@ -90,6 +93,7 @@ impl AggFunc {
             AggFunc::StddevPop => "stddev_pop",
             AggFunc::VarSamp => "var_samp",
             AggFunc::VarPop => "var_pop",
+            AggFunc::KahanSum => "fsum",
             AggFunc::BoolAnd => "bool_and",
             AggFunc::BoolOr => "bool_or",
             AggFunc::First { .. } => "first",
@@ -117,6 +121,9 @@ impl AggFunc {
             name,
             "count"
                 | "sum"
+                | "fsum"
+                | "kahan_sum"
+                | "sumkahan"
                 | "avg"
                 | "mean"
                 | "min"
@@ -417,6 +424,11 @@ impl AggFunc {
                 };
                 (f, Some(DataType::Float64), DataType::Float64)
             }
+            "fsum" | "kahan_sum" | "sumkahan" => {
+                need(1)?;
+                numeric(&arg_types[0])?;
+                (AggFunc::KahanSum, Some(DataType::Float64), DataType::Float64)
+            }
             "bool_and" | "every" | "bool_or" | "some" | "any" => {
                 need(1)?;
                 if !matches!(arg_types[0], DataType::Boolean | DataType::Null) {
@@ -618,6 +630,7 @@ pub fn create_accumulator(
                 func: func.clone(),
             })
         }
+        AggFunc::KahanSum => Box::new(KahanAcc { state: vec![] }),
         AggFunc::CollectList | AggFunc::CollectSet => Box::new(CollectAcc {
             converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
             result_type: result_type.clone(),
@@ -1677,6 +1690,59 @@ impl Accumulator for VarianceAcc {
                 AggFunc::VarSamp => Some(m2 / (c - 1.0)),
                 _ => Some((m2 / (c - 1.0)).sqrt()),
             })
+            .collect();
+        Ok(Arc::new(out))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// Neumaier's compensated sum: (sum, compensation, seen a value) per group.
+struct KahanAcc {
+    state: Vec<(f64, f64, bool)>,
+}
+impl KahanAcc {
+    fn add(st: &mut (f64, f64, bool), x: f64) {
+        let t = st.0 + x;
+        if st.0.abs() >= x.abs() {
+            st.1 += (st.0 - t) + x;
+        } else {
+            st.1 += (x - t) + st.0;
+        }
+        st.0 = t;
+        st.2 = true;
+    }
+}
+impl Accumulator for KahanAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], n: usize) -> Result<()> {
+        self.state.resize(n, (0.0, 0.0, false));
+        let a = args[0].as_primitive::<Float64Type>();
+        for (i, &g) in groups.iter().enumerate() {
+            if a.is_valid(i) {
+                Self::add(&mut self.state[g], a.value(i));
+            }
+        }
+        Ok(())
+    }
+    fn merge(&mut self, other: Box<dyn Accumulator>, mapping: &[usize], n: usize) -> Result<()> {
+        let o = downcast::<KahanAcc>(other)?;
+        self.state.resize(n, (0.0, 0.0, false));
+        for (g, (sum, comp, seen)) in o.state.into_iter().enumerate() {
+            if seen {
+                let st = &mut self.state[mapping[g]];
+                Self::add(st, sum);
+                Self::add(st, comp);
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, n: usize) -> Result<ArrayRef> {
+        self.state.resize(n, (0.0, 0.0, false));
+        let out: Float64Array = self
+            .state
+            .iter()
+            .map(|&(sum, comp, seen)| seen.then_some(sum + comp))
             .collect();
         Ok(Arc::new(out))
     }

@@ -61,6 +61,10 @@ impl Dialect for SparkDialect {
     fn supports_lambda_functions(&self) -> bool {
         D.supports_lambda_functions()
     }
+    /// `SELECT a, b, FROM t` (DuckDB's trailing comma in the select list).
+    fn supports_projection_trailing_commas(&self) -> bool {
+        true
+    }
     /// `* EXCLUDE (a, b)`, DuckDB's spelling of Databricks' `* EXCEPT (a, b)`.
     fn supports_select_wildcard_exclude(&self) -> bool {
         true

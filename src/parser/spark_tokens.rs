@@ -10,6 +10,8 @@
 //!   `FROM VALUES 1, 2 AS t(a)`, `CREATE VIEW v AS VALUES (1, 'a') tbl(c1, c2)`. Rows
 //!   that are bare expressions are wrapped in parentheses; a `VALUES` query body that
 //!   carries an alias becomes `SELECT * FROM VALUES ... alias`.
+//! - a CTE's materialization hint, `WITH t AS [NOT] MATERIALIZED (...)` (PostgreSQL's and
+//!   DuckDB's), is dropped: Quarry decides itself whether a CTE's result is reused.
 
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
@@ -19,7 +21,46 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = number_suffixes(tokens);
     let tokens = zoned_timestamp_literals(tokens);
+    let tokens = cte_materialized_hints(tokens);
     inline_tables(tokens)
+}
+
+/// Drop `MATERIALIZED` / `NOT MATERIALIZED` between a CTE's `AS` and its `(`.
+fn cte_materialized_hints(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let is_word = |t: &TokenWithSpan, w: &str| {
+        matches!(&t.token, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(w))
+    };
+    let is_space = |t: &TokenWithSpan| matches!(t.token, Token::Whitespace(_));
+    // indexes of the non-whitespace tokens
+    let sig: Vec<usize> = (0..tokens.len()).filter(|&i| !is_space(&tokens[i])).collect();
+    let mut drop = vec![false; tokens.len()];
+    for k in 1..sig.len() {
+        if !is_word(&tokens[sig[k - 1]], "AS") {
+            continue;
+        }
+        let (first, len) = if is_word(&tokens[sig[k]], "MATERIALIZED") {
+            (k, 1)
+        } else if is_word(&tokens[sig[k]], "NOT")
+            && sig.get(k + 1).is_some_and(|&i| is_word(&tokens[i], "MATERIALIZED"))
+        {
+            (k, 2)
+        } else {
+            continue;
+        };
+        if sig
+            .get(first + len)
+            .is_some_and(|&i| matches!(tokens[i].token, Token::LParen))
+        {
+            for &i in &sig[first..first + len] {
+                drop[i] = true;
+            }
+        }
+    }
+    tokens
+        .into_iter()
+        .zip(drop)
+        .filter_map(|(t, d)| (!d).then_some(t))
+        .collect()
 }
 
 /// `timestamp_ltz'...'` and `timestamp_ntz'...'` are `TIMESTAMP '...'`: Quarry has one
