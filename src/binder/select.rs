@@ -1525,9 +1525,16 @@ fn wildcard_items(
         drop.push(e.first_element.value.clone());
         drop.extend(e.additional_elements.iter().map(|i| i.value.clone()));
     }
+    // the name's last part, as written (quoted or not; names match case-insensitively)
+    let name_of = |n: &ast::ObjectName| {
+        n.0.last()
+            .and_then(|p| p.as_ident())
+            .map(|i| i.value.clone())
+            .unwrap_or_else(|| last_name_part(n))
+    };
     match &o.opt_exclude {
-        Some(ast::ExcludeSelectItem::Single(n)) => drop.push(last_name_part(n)),
-        Some(ast::ExcludeSelectItem::Multiple(v)) => drop.extend(v.iter().map(last_name_part)),
+        Some(ast::ExcludeSelectItem::Single(n)) => drop.push(name_of(n)),
+        Some(ast::ExcludeSelectItem::Multiple(v)) => drop.extend(v.iter().map(name_of)),
         None => {}
     }
     for d in &drop {
@@ -1549,6 +1556,11 @@ fn wildcard_items(
                 "[UNRESOLVED_COLUMN] A column `{n}` in the REPLACE list of * cannot be resolved"
             )));
         }
+    }
+    if !drop.is_empty() && cols.iter().all(|c| drop.iter().any(|d| c.name.eq_ignore_ascii_case(d))) {
+        return Err(QuarryError::Analysis(
+            "EXCEPT/EXCLUDE removes every column of the * expansion".into(),
+        ));
     }
     Ok(cols
         .into_iter()
