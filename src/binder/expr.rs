@@ -305,6 +305,24 @@ impl Binder<'_> {
                     eq
                 })
             }
+            // quantified comparisons over a subquery: x op ANY/SOME (q), x op ALL (q)
+            A::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } if matches!(right.as_ref(), A::Subquery(_)) => {
+                let rewritten = quantified_comparison(left, compare_op, right, true)?;
+                self.bind_inner(&rewritten, cx)
+            }
+            A::AllOp {
+                left,
+                compare_op,
+                right,
+            } if matches!(right.as_ref(), A::Subquery(_)) => {
+                let rewritten = quantified_comparison(left, compare_op, right, false)?;
+                self.bind_inner(&rewritten, cx)
+            }
             A::IsDistinctFrom(a, b) | A::IsNotDistinctFrom(a, b) => {
                 let eq = binary(
                     BinOp::NullSafeEq,
@@ -1870,4 +1888,62 @@ pub fn make_struct(values: Vec<(Expr, Option<String>)>) -> Expr {
 /// it (PostgreSQL's `%`/`_` wildcards are not translated).
 fn similar_to_regex(p: &str) -> String {
     format!("^(?s:{p})$")
+}
+
+/// `x op ANY (q)` (`any`) or `x op ALL (q)` as SQL without quantifiers, with SQL's
+/// three-valued result: `= ANY` is `IN`, `<> ALL` is `NOT IN`; the other forms compare
+/// `x` with the subquery's min or max (scalar subqueries over `q`), are decided by an
+/// empty `q` first (ANY false, ALL true), and are NULL where the answer hangs on a NULL
+/// (`x` NULL, or NULLs in `q`).
+///
+/// Errors: an operator that is not a comparison.
+fn quantified_comparison(
+    left: &ast::Expr,
+    op: &ast::BinaryOperator,
+    right: &ast::Expr,
+    any: bool,
+) -> Result<ast::Expr> {
+    use ast::BinaryOperator as B;
+    let ast::Expr::Subquery(q) = right else {
+        return Err(QuarryError::Internal("quantified comparison".into()));
+    };
+    match (op, any) {
+        (B::Eq, true) | (B::NotEq, false) => {
+            return Ok(ast::Expr::InSubquery {
+                expr: Box::new(left.clone()),
+                subquery: q.clone(),
+                negated: !any,
+            })
+        }
+        (B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq, _) => {}
+        _ => {
+            return Err(QuarryError::NotSupported(format!(
+                "the operator {op} with {}",
+                if any { "ANY" } else { "ALL" }
+            )))
+        }
+    }
+    let agg = |f: &str| format!("(SELECT {f} FROM ({q}) AS __quantified(__v))");
+    let (mn, mx) = (agg("min(__v)"), agg("max(__v)"));
+    let (n, nn) = (agg("count(*)"), agg("count(__v)"));
+    let x = format!("({left})");
+    // the test that decides the answer when it holds (ANY: true; ALL: false)
+    let decisive = match (op, any) {
+        (B::Gt | B::GtEq, true) => format!("{x} {op} {mn}"),
+        (B::Lt | B::LtEq, true) => format!("{x} {op} {mx}"),
+        (B::Gt | B::GtEq, false) => format!("NOT ({x} {op} {mx})"),
+        (B::Lt | B::LtEq, false) => format!("NOT ({x} {op} {mn})"),
+        // <> ANY: some value differs; = ALL fails when some value differs
+        _ => format!("({x} <> {mn} OR {x} <> {mx})"),
+    };
+    let (on_empty, on_decisive) = if any { ("false", "true") } else { ("true", "false") };
+    let text = format!(
+        "CASE WHEN {n} = 0 THEN {on_empty} WHEN {decisive} THEN {on_decisive} \
+         WHEN {x} IS NULL OR {nn} < {n} THEN CAST(NULL AS BOOLEAN) ELSE {on_empty} END"
+    );
+    let dialect = crate::parser::dialect::SparkDialect;
+    sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| QuarryError::Internal(format!("quantified comparison: {e}")))
 }

@@ -7,7 +7,7 @@
 //! `Parser` API, so positions in errors come from the same tokenizer.
 
 mod ddl;
-mod dialect;
+pub(crate) mod dialect;
 pub(crate) mod spark_tokens;
 mod split;
 
