@@ -884,13 +884,17 @@ impl Binder<'_> {
                 DataType::Int64,
             ))
         };
-        if name == "grouping" {
-            if args.len() != 1 {
-                return Err(QuarryError::Analysis(format!(
-                    "[WRONG_NUM_ARGS] `grouping` requires 1 parameters but the actual number is {}",
-                    args.len()
-                )));
+        // grouping(a, b, ...) with several columns is grouping_id(a, b, ...) (DuckDB's,
+        // PostgreSQL's); Spark's grouping takes one
+        if name == "grouping" && args.len() != 1 {
+            if args.is_empty() {
+                return Err(QuarryError::Analysis(
+                    "[WRONG_NUM_ARGS] `grouping` requires at least 1 parameter".into(),
+                ));
             }
+            return self.bind_grouping("grouping_id", args, cx);
+        }
+        if name == "grouping" {
             let b = bit(self, &args[0])?;
             return cast_to(b, &DataType::Int8);
         }

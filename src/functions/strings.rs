@@ -97,6 +97,10 @@ pub enum StringFunc {
     Jaccard,
     /// `unicode(s)` (DuckDB's, SQLite's): the code point of the first character, -1 for ''.
     Unicode,
+    /// `parse_formatted_bytes('1.5 GiB')` (DuckDB's): a byte count as a bigint; units
+    /// B/byte(s), KB MB GB TB PB (powers of 1000) and KiB MiB GiB TiB PiB (of 1024),
+    /// any case; see [`parse_formatted_bytes`].
+    ParseFormattedBytes,
 }
 
 impl StringFunc {
@@ -152,6 +156,7 @@ impl StringFunc {
             JaroWinklerSimilarity => "jaro_winkler_similarity",
             Jaccard => "jaccard",
             Unicode => "unicode",
+            ParseFormattedBytes => "parse_formatted_bytes",
         }
     }
 
@@ -202,6 +207,7 @@ impl StringFunc {
             "jaro_winkler_similarity" => JaroWinklerSimilarity,
             "jaccard" => Jaccard,
             "unicode" => Unicode,
+            "parse_formatted_bytes" => ParseFormattedBytes,
             _ => return None,
         })
     }
@@ -296,6 +302,13 @@ impl StringFunc {
             Unicode => {
                 want(1, 1)?;
                 (vec![s], i)
+            }
+            ParseFormattedBytes => {
+                want(1, 1)?;
+                if !crate::types::is_string(&args[0]) && args[0] != DataType::Null {
+                    return Err(wrong_type(self, 1, "string", &args[0]));
+                }
+                (vec![s], DataType::Int64)
             }
             FormatNumber => {
                 want(2, 2)?;
@@ -1171,6 +1184,17 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             }
             Arc::new(out.finish())
         }
+        ParseFormattedBytes => {
+            let a = strings(&args[0])?;
+            let mut out = Int64Builder::with_capacity(n);
+            for v in a.iter() {
+                match v {
+                    Some(t) => out.append_value(parse_formatted_bytes(t)?),
+                    None => out.append_null(),
+                }
+            }
+            Arc::new(out.finish())
+        }
         Unicode => Arc::new(
             strings(&args[0])?
                 .iter()
@@ -1832,4 +1856,59 @@ pub fn like_escape(pattern: &str, esc: char) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// A byte count written as a number and a unit (`'1.5 KiB'`, `'5MB'`, `'2 bytes'`), as
+/// DuckDB's memory settings read it: the unit is B/byte/bytes, KB/MB/GB/TB/PB (powers
+/// of 1000) or KiB/MiB/GiB/TiB/PiB (powers of 1024), any case, spaces allowed.
+///
+/// Errors: no number, an unknown unit, a malformed number, or a value beyond the
+/// bigint range.
+pub fn parse_formatted_bytes(text: &str) -> Result<i64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')))
+        .unwrap_or(t.len());
+    // an exponent letter only counts inside a number that starts with a digit
+    let (num, unit) = t.split_at(split);
+    if num.is_empty() || !num.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return Err(exec(
+            "parse_formatted_bytes",
+            format!("the memory size '{text}' must have a number (e.g. 1GB)"),
+        ));
+    }
+    let value: f64 = num.parse().map_err(|_| {
+        exec(
+            "parse_formatted_bytes",
+            format!("invalid number '{num}' in the memory size '{text}'"),
+        )
+    })?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let scale: f64 = match unit.as_str() {
+        "b" | "byte" | "bytes" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "pb" => 1e15,
+        "kib" => 1024.0,
+        "mib" => 1024f64.powi(2),
+        "gib" => 1024f64.powi(3),
+        "tib" => 1024f64.powi(4),
+        "pib" => 1024f64.powi(5),
+        _ => {
+            return Err(exec(
+                "parse_formatted_bytes",
+                format!("unknown unit '{unit}' in the memory size '{text}' (expected: KB, MB, GB, TB for 1000^i units or KiB, MiB, GiB, TiB for 1024^i units)"),
+            ))
+        }
+    };
+    let bytes = value * scale;
+    if !bytes.is_finite() || !(0.0..9.2e18).contains(&bytes) {
+        return Err(exec(
+            "parse_formatted_bytes",
+            format!("the memory size '{text}' is out of range"),
+        ));
+    }
+    Ok(bytes as i64)
 }

@@ -10,6 +10,7 @@
 //!   `FROM VALUES 1, 2 AS t(a)`, `CREATE VIEW v AS VALUES (1, 'a') tbl(c1, c2)`. Rows
 //!   that are bare expressions are wrapped in parentheses; a `VALUES` query body that
 //!   carries an alias becomes `SELECT * FROM VALUES ... alias`.
+//! - `a // b` (DuckDB's integer division) is Spark's `a div b`.
 //! - a CTE's materialization hint, `WITH t AS [NOT] MATERIALIZED (...)` (PostgreSQL's and
 //!   DuckDB's), is dropped: Quarry decides itself whether a CTE's result is reused.
 
@@ -22,7 +23,29 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = number_suffixes(tokens);
     let tokens = zoned_timestamp_literals(tokens);
     let tokens = cte_materialized_hints(tokens);
+    let tokens = double_slash_div(tokens);
     inline_tables(tokens)
+}
+
+/// Two adjacent `/` tokens (`a // b`) become the word `DIV`.
+fn double_slash_div(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut it = tokens.into_iter().peekable();
+    while let Some(t) = it.next() {
+        let adjacent_div = matches!(t.token, Token::Div)
+            && it
+                .peek()
+                .is_some_and(|n| matches!(n.token, Token::Div) && n.span.start == t.span.end);
+        if adjacent_div {
+            if let Some(second) = it.next() {
+                let span = sqlparser::tokenizer::Span::new(t.span.start, second.span.end);
+                out.push(word("DIV", span));
+                continue;
+            }
+        }
+        out.push(t);
+    }
+    out
 }
 
 /// Drop `MATERIALIZED` / `NOT MATERIALIZED` between a CTE's `AS` and its `(`.
