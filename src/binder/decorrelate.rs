@@ -655,11 +655,34 @@ fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Exp
         return Ok((joined, v));
     }
     let (right, conds, aggregated) = pull_up_aggregate(&plan, sub, &outer)?;
-    if !aggregated {
-        return Err(QuarryError::Analysis(
-            "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.CORRELATED_SCALAR_SUBQUERY] Correlated scalar subqueries must be aggregated to return at most one row".into(),
-        ));
-    }
+    let (right, conds, value) = if aggregated {
+        (right, conds, value)
+    } else {
+        // no aggregate: the one row's value per outer row (DuckDB's and PostgreSQL's
+        // reading; a second row is an error at run time), as the aggregate
+        // single_value over the subquery
+        let v = Column::new(value.name.clone(), value.data_type.clone(), true);
+        let wrapped = LogicalPlan::Aggregate {
+            input: Box::new(sub.clone()),
+            group: vec![],
+            aggs: vec![(
+                crate::plan::AggregateExpr {
+                    func: AggFunc::SingleValue,
+                    args: vec![Expr::Column(value.clone())],
+                    distinct: false,
+                    data_type: value.data_type.clone(),
+                },
+                v.clone(),
+            )],
+        };
+        let (right, conds, aggregated) = pull_up_aggregate(&plan, &wrapped, &outer)?;
+        if !aggregated {
+            return Err(QuarryError::Analysis(
+                "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.CORRELATED_SCALAR_SUBQUERY] Correlated scalar subqueries must be aggregated to return at most one row".into(),
+            ));
+        }
+        (right, conds, v)
+    };
     let (joined, mut values) = left_join_with_defaults(plan, right, conds, &outer, &[value])?;
     let v = values
         .pop()

@@ -38,6 +38,10 @@ pub enum AggFunc {
     StddevPop,
     VarSamp,
     VarPop,
+    /// The value of a correlated scalar subquery that has no aggregate of its own (not
+    /// callable by name): the group's one row's value, NULL for none; a second row is
+    /// an error, as a scalar subquery of more than one row is.
+    SingleValue,
     /// `fsum(x)` / `kahan_sum` / `sumkahan` (DuckDB's): a double sum with Neumaier's
     /// compensated summation, exact where a plain sum loses low bits.
     KahanSum,
@@ -94,6 +98,7 @@ impl AggFunc {
             AggFunc::VarSamp => "var_samp",
             AggFunc::VarPop => "var_pop",
             AggFunc::KahanSum => "fsum",
+            AggFunc::SingleValue => "single_value",
             AggFunc::BoolAnd => "bool_and",
             AggFunc::BoolOr => "bool_or",
             AggFunc::First { .. } => "first",
@@ -588,6 +593,13 @@ pub fn create_accumulator(
                 ignore_nulls: *ignore_nulls,
             })
         }
+        AggFunc::SingleValue => Box::new(MinMaxAcc {
+            converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
+            data_type: arg_types[0].clone(),
+            best: vec![],
+            order: Pick::Single,
+            ignore_nulls: false,
+        }),
         AggFunc::MaxBy | AggFunc::MinBy => Box::new(ByAcc {
             values: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
             keys: RowConverter::new(vec![SortField::new(arg_types[1].clone())])?,
@@ -1232,6 +1244,8 @@ enum Pick {
     Max,
     First,
     Last,
+    /// At most one row per group (see [`AggFunc::SingleValue`]).
+    Single,
 }
 
 /// min / max / first / last: one arrow-row encoded value per group (a NULL value has an
@@ -1244,10 +1258,15 @@ struct MinMaxAcc {
     ignore_nulls: bool,
 }
 impl MinMaxAcc {
-    fn offer(&mut self, g: usize, row: &[u8]) {
+    fn offer(&mut self, g: usize, row: &[u8]) -> Result<()> {
         let better = match &self.best[g] {
             None => true,
             Some(b) => match self.order {
+                Pick::Single => {
+                    return Err(QuarryError::Execution(
+                        "[SCALAR_SUBQUERY_TOO_MANY_ROWS] More than one row returned by a subquery used as an expression".into(),
+                    ))
+                }
                 Pick::First => false,
                 Pick::Last => true,
                 Pick::Max => row > b.as_slice(),
@@ -1257,6 +1276,7 @@ impl MinMaxAcc {
         if better {
             self.best[g] = Some(row.to_vec());
         }
+        Ok(())
     }
 }
 impl Accumulator for MinMaxAcc {
@@ -1265,7 +1285,7 @@ impl Accumulator for MinMaxAcc {
         let rows = self.converter.convert_columns(&args[..1])?;
         for (i, &g) in groups.iter().enumerate() {
             if !self.ignore_nulls || is_value(&args[0], i) {
-                self.offer(g, rows.row(i).as_ref());
+                self.offer(g, rows.row(i).as_ref())?;
             }
         }
         Ok(())
@@ -1275,7 +1295,7 @@ impl Accumulator for MinMaxAcc {
         self.best.resize(n, None);
         for (g, b) in o.best.into_iter().enumerate() {
             if let Some(b) = b {
-                self.offer(mapping[g], &b);
+                self.offer(mapping[g], &b)?;
             }
         }
         Ok(())
