@@ -11,6 +11,9 @@ pub struct ScopeCol {
     pub col: Column,
     /// Reachable only through its qualifier, and not expanded by `*` (right side of USING).
     pub hidden: bool,
+    /// A second name for a column listed under its own name: resolvable (qualified or
+    /// not) but never expanded by `*` (`range` for range()'s `id`, as DuckDB names it).
+    pub name_only: bool,
 }
 
 /// The visible columns, in order.
@@ -29,6 +32,7 @@ impl Scope {
                     qualifier: qualifier.map(|q| q.to_ascii_lowercase()),
                     col: c.clone(),
                     hidden: false,
+                    name_only: false,
                 })
                 .collect(),
         }
@@ -120,6 +124,7 @@ impl Scope {
             .cols
             .iter()
             .enumerate()
+            .filter(|(_, c)| !c.name_only)
             .filter(|(_, c)| match qualifier {
                 None => !c.hidden,
                 Some(q) => c

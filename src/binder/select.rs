@@ -432,6 +432,7 @@ impl Binder<'_> {
                         qualifier: None,
                         col: c.clone(),
                         hidden: false,
+                        name_only: false,
                     })
                     .collect(),
             },
@@ -1242,6 +1243,7 @@ impl Binder<'_> {
                     qualifier: None,
                     col: c,
                     hidden: false,
+                    name_only: false,
                 });
             }
             for sc in scope.cols.iter() {
@@ -1251,6 +1253,7 @@ impl Binder<'_> {
                     qualifier: sc.qualifier.clone(),
                     col: sc.col.clone(),
                     hidden: is_key,
+                    name_only: sc.name_only,
                 });
             }
             return Ok((
@@ -1343,7 +1346,20 @@ impl Binder<'_> {
                             let plan = range_plan(&bound, &fname)?;
                             let q = alias_name.clone().unwrap_or_else(|| fname.clone());
                             let cols = plan.schema();
-                            return aliased(plan, cols, &col_aliases, &q);
+                            let (plan, mut scope) = aliased(plan, cols, &col_aliases, &q)?;
+                            // range()'s column is `id` (Spark); DuckDB calls it `range`
+                            if fname == "range" && col_aliases.is_empty() {
+                                if let Some(id) = scope.cols.first().cloned() {
+                                    let mut col = id.col.clone();
+                                    col.name = "range".into();
+                                    scope.cols.push(ScopeCol {
+                                        col,
+                                        name_only: true,
+                                        ..id
+                                    });
+                                }
+                            }
+                            return Ok((plan, scope));
                         }
                         other => {
                             return Err(QuarryError::NotSupported(format!(
