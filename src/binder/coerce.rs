@@ -191,36 +191,22 @@ fn decimal_result(
     precision_loss: bool,
 ) -> DataType {
     let (p1, s1, p2, s2) = (p1 as i32, s1 as i32, p2 as i32, s2 as i32);
-    if !precision_loss {
-        let (p, s) = match op {
-            BinOp::Plus | BinOp::Minus => {
-                let s = s1.max(s2);
-                ((p1 - s1).max(p2 - s2) + s + 1, s)
-            }
-            BinOp::Multiply => (p1 + p2 + 1, s1 + s2),
-            BinOp::Divide => {
-                let mut int = (p1 - s1 + s2).min(38);
-                let mut dec = 6.max(s1 + p2 + 1).min(38);
-                let diff = int + dec - 38;
-                if diff > 0 {
-                    dec -= diff / 2 + 1;
-                    int = 38 - dec;
-                }
-                (int + dec, dec)
-            }
-            _ => {
-                let s = s1.max(s2);
-                ((p1 - s1).min(p2 - s2) + s, s)
-            }
-        };
-        return DataType::Decimal128(p.clamp(1, 38) as u8, s.min(38) as i8);
-    }
     let (p, s) = match op {
         BinOp::Plus | BinOp::Minus => {
             let s = s1.max(s2);
             ((p1 - s1).max(p2 - s2) + s + 1, s)
         }
         BinOp::Multiply => (p1 + p2 + 1, s1 + s2),
+        BinOp::Divide if !precision_loss => {
+            let mut int = (p1 - s1 + s2).min(38);
+            let mut dec = 6.max(s1 + p2 + 1).min(38);
+            let diff = int + dec - 38;
+            if diff > 0 {
+                dec -= diff / 2 + 1;
+                int = 38 - dec;
+            }
+            (int + dec, dec)
+        }
         BinOp::Divide => {
             let s = 6.max(s1 + p2 + 1);
             (p1 - s1 + s2 + s, s)
@@ -231,6 +217,9 @@ fn decimal_result(
             ((p1 - s1).min(p2 - s2) + s, s)
         }
     };
+    if !precision_loss {
+        return DataType::Decimal128(p.clamp(1, 38) as u8, s.min(38) as i8);
+    }
     if p <= 38 {
         return DataType::Decimal128(p.max(1) as u8, s as i8);
     }

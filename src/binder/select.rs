@@ -509,21 +509,21 @@ impl Binder<'_> {
         let mut sort_keys: Vec<(SortKey, Option<Column>)> = vec![];
         for ob in order_by {
             let (asc, nulls_first) = sort_options(ob);
+            // a key on an output column
+            let on_col = |c: &Column| {
+                let key = SortKey {
+                    expr: Expr::Column(c.clone()),
+                    asc,
+                    nulls_first,
+                };
+                (key, None)
+            };
             // ORDER BY ALL (DuckDB's, Databricks'): every select-list column, left to right
             if is_order_by_all(order_by)
                 && !out_cols.iter().any(|c| c.name.eq_ignore_ascii_case("all"))
                 && scope.resolve(&["all".to_string()]).ok().flatten().is_none()
             {
-                for c in &out_cols {
-                    sort_keys.push((
-                        SortKey {
-                            expr: Expr::Column(c.clone()),
-                            asc,
-                            nulls_first,
-                        },
-                        None,
-                    ));
-                }
+                sort_keys.extend(out_cols.iter().map(on_col));
                 continue;
             }
             // ordinal, or a select-list alias
@@ -535,14 +535,7 @@ impl Binder<'_> {
                     let c = out_cols.get(n.wrapping_sub(1)).ok_or_else(|| {
                         QuarryError::Analysis(format!("[ORDER_BY_POS_OUT_OF_RANGE] ORDER BY position {n} is not in select list (valid range is [1, {}])", out_cols.len()))
                     })?;
-                    sort_keys.push((
-                        SortKey {
-                            expr: Expr::Column(c.clone()),
-                            asc,
-                            nulls_first,
-                        },
-                        None,
-                    ));
+                    sort_keys.push(on_col(c));
                     continue;
                 }
             }
@@ -552,14 +545,7 @@ impl Binder<'_> {
                     .filter(|c| c.name.eq_ignore_ascii_case(&id.value))
                     .collect();
                 if hits.len() == 1 {
-                    sort_keys.push((
-                        SortKey {
-                            expr: Expr::Column(hits[0].clone()),
-                            asc,
-                            nulls_first,
-                        },
-                        None,
-                    ));
+                    sort_keys.push(on_col(hits[0]));
                     continue;
                 }
             }
@@ -572,14 +558,7 @@ impl Binder<'_> {
             };
             let e = self.bind_expr(&ob.expr, &cx)?;
             match exprs.iter().find(|(x, _)| *x == e) {
-                Some((_, c)) => sort_keys.push((
-                    SortKey {
-                        expr: Expr::Column(c.clone()),
-                        asc,
-                        nulls_first,
-                    },
-                    None,
-                )),
+                Some((_, c)) => sort_keys.push(on_col(c)),
                 None => {
                     let hidden = Column::new(expr_name(&ob.expr), e.data_type(), e.nullable());
                     sort_keys.push((
@@ -864,7 +843,6 @@ impl Binder<'_> {
             }
             final_cols = cols;
         }
-        let sort_keys_empty = sort_keys.is_empty();
         if !sort_keys.is_empty() {
             let keys: Vec<SortKey> = sort_keys
                 .into_iter()
@@ -882,19 +860,9 @@ impl Binder<'_> {
                 keys,
                 fetch: None,
             };
-            if !hidden.is_empty() || drop_extra {
-                let exprs = final_cols
-                    .iter()
-                    .map(|c| (Expr::Column(c.clone()), c.clone()))
-                    .collect();
-                plan = LogicalPlan::Project {
-                    input: Box::new(plan),
-                    exprs,
-                };
-                // the projection keeps the same column ids
-            }
         }
-        if drop_extra && sort_keys_empty {
+        // drop the hidden sort keys and DISTINCT ON's columns (the ids stay)
+        if !hidden.is_empty() || drop_extra {
             let exprs = final_cols
                 .iter()
                 .map(|c| (Expr::Column(c.clone()), c.clone()))
