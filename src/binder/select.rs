@@ -791,17 +791,7 @@ impl Binder<'_> {
         if distinct_on.is_some() {
             // row_number() over (partition by the ON columns order by the sort keys) = 1
             use crate::plan::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};
-            let order_by: Vec<SortKey> = sort_keys
-                .iter()
-                .map(|(k, h)| match h {
-                    Some(c) => SortKey {
-                        expr: Expr::Column(c.clone()),
-                        asc: k.asc,
-                        nulls_first: k.nulls_first,
-                    },
-                    None => k.clone(),
-                })
-                .collect();
+            let order_by = projected_keys(&sort_keys);
             let rn = Column::new("__distinct_on_row", DataType::Int32, false);
             let w = WindowExpr {
                 func: WindowFunc::RowNumber,
@@ -844,17 +834,7 @@ impl Binder<'_> {
             final_cols = cols;
         }
         if !sort_keys.is_empty() {
-            let keys: Vec<SortKey> = sort_keys
-                .into_iter()
-                .map(|(k, h)| match h {
-                    Some(c) => SortKey {
-                        expr: Expr::Column(c),
-                        asc: k.asc,
-                        nulls_first: k.nulls_first,
-                    },
-                    None => k,
-                })
-                .collect();
+            let keys = projected_keys(&sort_keys);
             plan = LogicalPlan::Sort {
                 input: Box::new(plan),
                 keys,
@@ -1845,4 +1825,20 @@ fn is_generator(e: &ast::Expr) -> bool {
 /// (a column named `all` wins; the callers check).
 fn is_order_by_all(order_by: &[ast::OrderByExpr]) -> bool {
     matches!(order_by, [ob] if matches!(&ob.expr, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("all")))
+}
+
+/// The ORDER BY keys over the projection's output: a key computed as a hidden column
+/// reads that column, the others stay as they are.
+fn projected_keys(sort_keys: &[(SortKey, Option<Column>)]) -> Vec<SortKey> {
+    sort_keys
+        .iter()
+        .map(|(k, h)| match h {
+            Some(c) => SortKey {
+                expr: Expr::Column(c.clone()),
+                asc: k.asc,
+                nulls_first: k.nulls_first,
+            },
+            None => k.clone(),
+        })
+        .collect()
 }
