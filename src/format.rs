@@ -22,6 +22,12 @@ pub fn format_value(arr: &dyn Array, i: usize) -> String {
                 .value(i);
             format_timestamp_micros(v)
         }
+        DataType::Time64(TimeUnit::Microsecond) => {
+            let v = arr
+                .as_primitive::<arrow::datatypes::Time64MicrosecondType>()
+                .value(i);
+            format_time_micros(v)
+        }
         // Spark's CLI (HiveResult) prints a binary as its bytes read as UTF-8
         DataType::Binary => String::from_utf8_lossy(arr.as_binary::<i32>().value(i)).into_owned(),
         DataType::LargeBinary => {
@@ -138,6 +144,20 @@ pub fn format_timestamp_micros(v: i64) -> String {
             }
         }
         None => v.to_string(),
+    }
+}
+
+/// Microseconds since midnight as `HH:mm:ss[.ffffff]` (trailing zeros trimmed), as
+/// Spark 4.1 prints a TIME.
+pub fn format_time_micros(v: i64) -> String {
+    let micros = v.rem_euclid(1_000_000);
+    let secs = v.div_euclid(1_000_000);
+    let base = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if micros == 0 {
+        base
+    } else {
+        let frac = format!("{micros:06}");
+        format!("{base}.{}", frac.trim_end_matches('0'))
     }
 }
 

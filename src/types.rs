@@ -40,10 +40,21 @@ pub fn parse_type_name(text: &str) -> Result<DataType> {
     };
     let dt = match base.as_str() {
         "boolean" | "bool" => DataType::Boolean,
-        "tinyint" | "byte" => DataType::Int8,
-        "smallint" | "short" => DataType::Int16,
+        "tinyint" | "byte" | "int1" => DataType::Int8,
+        "smallint" | "short" | "int2" => DataType::Int16,
         "int" | "integer" | "int4" | "signed" => DataType::Int32,
         "bigint" | "long" | "int8" => DataType::Int64,
+        // unsigned integers (MySQL's `INT UNSIGNED`, DuckDB's UTINYINT .. UBIGINT):
+        // a cast to one checks the range; values compute as the next wider signed type
+        // (see `normalize_type`), as unsigned columns read from files do
+        "tinyint unsigned" | "utinyint" | "uint8" => DataType::UInt8,
+        "smallint unsigned" | "usmallint" | "uint16" => DataType::UInt16,
+        "int unsigned" | "integer unsigned" | "uinteger" | "uint" | "uint32" => {
+            DataType::UInt32
+        }
+        "bigint unsigned" | "ubigint" | "uint64" => DataType::UInt64,
+        // DuckDB's 128-bit integer: the 38-digit decimal holds its values up to 10^38
+        "hugeint" | "int128" => DataType::Decimal128(38, 0),
         "float" | "real" | "float4" => DataType::Float32,
         "double" | "double precision" | "float8" => DataType::Float64,
         "string" | "varchar" | "char" | "character" | "text" | "character varying" => {
@@ -51,6 +62,8 @@ pub fn parse_type_name(text: &str) -> Result<DataType> {
         }
         "binary" | "bytea" | "blob" => DataType::Binary,
         "date" => DataType::Date32,
+        // Spark 4.1's TIME(p) (time of day): microseconds since midnight
+        "time" | "time without time zone" => DataType::Time64(TimeUnit::Microsecond),
         "timestamp" | "timestamp_ntz" | "timestamp_ltz" | "datetime" => TIMESTAMP,
         "decimal" | "dec" | "numeric" => {
             let (p, s) = match args.as_deref() {
@@ -197,6 +210,7 @@ pub fn type_name(dt: &DataType) -> String {
         | DataType::BinaryView
         | DataType::FixedSizeBinary(_) => "binary".into(),
         DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Time32(_) | DataType::Time64(_) => "time(6)".into(),
         DataType::Timestamp(_, _) => "timestamp".into(),
         DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
         DataType::List(f) | DataType::LargeList(f) => {
@@ -267,9 +281,12 @@ pub fn normalize_type(dt: &DataType) -> DataType {
         }
         DataType::Timestamp(_, _) => TIMESTAMP,
         DataType::Date64 => DataType::Date32,
+        DataType::Time32(_) | DataType::Time64(_) => DataType::Time64(TimeUnit::Microsecond),
+        DataType::Duration(_) => DataType::Duration(TimeUnit::Microsecond),
         DataType::UInt8 => DataType::Int16,
         DataType::UInt16 => DataType::Int32,
-        DataType::UInt32 | DataType::UInt64 => DataType::Int64,
+        DataType::UInt32 => DataType::Int64,
+        DataType::UInt64 => DataType::Decimal128(20, 0),
         DataType::Float16 => DataType::Float32,
         DataType::Dictionary(_, v) => normalize_type(v),
         DataType::Decimal256(p, s) if *p <= 38 => DataType::Decimal128(*p, *s),

@@ -146,6 +146,24 @@ pub fn cast_to(e: Expr, to: &DataType) -> Result<Expr> {
     if &e.data_type() == to {
         return Ok(e);
     }
+    if matches!(
+        to,
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64
+    ) {
+        // an unsigned type: the cast checks its range (out of range is NULL, as
+        // arrow's safe cast), then the value computes as the next wider signed type
+        let checked = match e {
+            Expr::Literal(v) => Expr::Literal(crate::types::ScalarValue(
+                crate::physical::eval::cast_array(&v.0, to)?,
+            )),
+            e => Expr::Cast {
+                expr: Box::new(e),
+                to: to.clone(),
+                try_cast: false,
+            },
+        };
+        return cast_to(checked, &crate::types::normalize_type(to));
+    }
     if let Expr::Literal(v) = &e {
         // the executor's cast (Spark's rules: `'1.23'` -> 1 as an int, trimmed text); a
         // literal that does not convert becomes NULL, as Spark's non-ANSI cast

@@ -546,6 +546,22 @@ impl Binder<'_> {
                 }
                 Ok(make_struct(named))
             }
+            // DuckDB's struct literal {'a': 1, b: 2}: named_struct('a', 1, 'b', 2)
+            A::Dictionary(fields) => {
+                let mut named = vec![];
+                for f in fields {
+                    if named.iter().any(|(_, n): &(Expr, Option<String>)| {
+                        n.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&f.key.value))
+                    }) {
+                        return Err(QuarryError::Analysis(format!(
+                            "duplicate struct field name `{}` in {e}",
+                            f.key.value
+                        )));
+                    }
+                    named.push((self.bind_inner(&f.value, cx)?, Some(f.key.value.clone())));
+                }
+                Ok(make_struct(named))
+            }
             A::Array(arr) => {
                 let elems = arr
                     .elem
@@ -758,6 +774,22 @@ impl Binder<'_> {
                         ScalarFunc::DateSub
                     };
                     return scalar_call(f, vec![l, r]);
+                }
+                // date +/- time of day: the timestamp at that time (DuckDB, DataFusion)
+                let is_time = |t: &DataType| matches!(t, DataType::Time64(_));
+                if (lt == DataType::Date32 && is_time(&rt))
+                    || (is_time(&lt) && rt == DataType::Date32 && matches!(op, B::Plus))
+                {
+                    let (d, t) = if is_time(&rt) { (l, r) } else { (r, l) };
+                    let bop = if matches!(op, B::Plus) {
+                        BinOp::Plus
+                    } else {
+                        BinOp::Minus
+                    };
+                    let ts = cast_to(d, &crate::types::TIMESTAMP)?;
+                    let since_midnight =
+                        cast_to(t, &crate::functions::interval::DAY_TIME)?;
+                    return Ok(Expr::binary(bop, ts, since_midnight, crate::types::TIMESTAMP));
                 }
                 if rt == DataType::Date32 && int_or_null(&lt) && matches!(op, B::Plus) {
                     return scalar_call(ScalarFunc::DateAdd, vec![r, l]);
@@ -1059,6 +1091,29 @@ impl Binder<'_> {
         }
         if name == "grouping" || name == "grouping_id" {
             return self.bind_grouping(&name, &args, cx);
+        }
+        if name == "decimal_average" {
+            // DuckDB's decimal_average(x): avg(x) in x's own decimal type
+            check_arity(&name, args.len(), 1, 1)?;
+            let probe = ExprCtx { agg: None, windows: None, ..*cx };
+            let t = self.bind_inner(&args[0], &probe)?.data_type();
+            let DataType::Decimal128(p, sc) = t else {
+                return Err(QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] decimal_average needs a DECIMAL argument, not {}",
+                    crate::types::type_name(&t)
+                )));
+            };
+            let mut avg = f.clone();
+            avg.name = ast::ObjectName::from(vec![ast::Ident::new("avg")]);
+            let cast = ast::Expr::Cast {
+                kind: ast::CastKind::Cast,
+                expr: Box::new(ast::Expr::Function(avg)),
+                data_type: ast::DataType::Decimal(ast::ExactNumberInfo::PrecisionAndScale(
+                    p as u64, sc as i64,
+                )),
+                format: None,
+            };
+            return self.bind_inner(&cast, cx);
         }
         if AggFunc::is_aggregate_name(&name) {
             let Some(agg) = cx.agg else {
@@ -1546,10 +1601,7 @@ impl Binder<'_> {
                 let to = crate::types::normalize_type(&arrow_type);
                 if matches!(
                     to,
-                    DataType::Time32(_)
-                        | DataType::Time64(_)
-                        | DataType::Duration(_)
-                        | DataType::Interval(_)
+                    DataType::Interval(_)
                         | DataType::RunEndEncoded(..)
                         | DataType::Float16
                 ) {
@@ -1561,6 +1613,23 @@ impl Binder<'_> {
                     .into_iter()
                     .next()
                     .ok_or_else(|| QuarryError::Internal("arrow_cast".into()))?;
+                if matches!(
+                    arrow_type,
+                    DataType::Time32(_) | DataType::Time64(_) | DataType::Duration(_)
+                ) && arrow_type != to
+                {
+                    // a number counts the given unit: cast to that type first
+                    let x = if crate::types::is_integer(&x.data_type()) {
+                        Expr::Cast {
+                            expr: Box::new(x),
+                            to: arrow_type.clone(),
+                            try_cast: false,
+                        }
+                    } else {
+                        x
+                    };
+                    return cast_to(x, &to);
+                }
                 check_cast(&x.data_type(), &to)?;
                 return cast_to(x, &to);
             }

@@ -1405,7 +1405,28 @@ impl Binder<'_> {
                     .map(|a| a.name.value.to_ascii_lowercase())
                     .unwrap_or_default();
                 let col_aliases = alias_columns(alias);
-                aliased(plan, cols, &col_aliases, &q)
+                let (plan, mut scope) = aliased(plan, cols, &col_aliases, &q)?;
+                if col_aliases.is_empty() && matches!(*subquery.body, ast::SetExpr::Values(_)) {
+                    // VALUES' columns are col1, col2, ... (Spark); DuckDB and DataFusion
+                    // call them column1, column2, ...: both names resolve, * lists one
+                    let extra: Vec<ScopeCol> = scope
+                        .cols
+                        .iter()
+                        .filter_map(|c| {
+                            let n = c.col.name.strip_prefix("col")?;
+                            n.parse::<usize>().ok()?;
+                            let mut col = c.col.clone();
+                            col.name = format!("column{n}");
+                            Some(ScopeCol {
+                                col,
+                                name_only: true,
+                                ..c.clone()
+                            })
+                        })
+                        .collect();
+                    scope.cols.extend(extra);
+                }
+                Ok((plan, scope))
             }
             ast::TableFactor::NestedJoin {
                 table_with_joins,

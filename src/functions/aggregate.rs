@@ -38,6 +38,8 @@ pub enum AggFunc {
     StddevPop,
     VarSamp,
     VarPop,
+    /// `sem(x)` (DuckDB): the standard error of the mean, `stddev_pop(x) / sqrt(n)`.
+    Sem,
     /// The value of a correlated scalar subquery that has no aggregate of its own (not
     /// callable by name): the group's one row's value, NULL for none; a second row is
     /// an error, as a scalar subquery of more than one row is.
@@ -97,6 +99,7 @@ impl AggFunc {
             AggFunc::StddevPop => "stddev_pop",
             AggFunc::VarSamp => "var_samp",
             AggFunc::VarPop => "var_pop",
+            AggFunc::Sem => "sem",
             AggFunc::KahanSum => "fsum",
             AggFunc::SingleValue => "single_value",
             AggFunc::BoolAnd => "bool_and",
@@ -144,6 +147,8 @@ impl AggFunc {
                 | "variance"
                 | "var_samp"
                 | "var_pop"
+                | "sem"
+                | "decimal_average"
                 | "bool_and"
                 | "every"
                 | "bool_or"
@@ -418,13 +423,14 @@ impl AggFunc {
                 }
             }
             "stddev" | "stddev_samp" | "std" | "stddev_pop" | "variance" | "var_samp"
-            | "var_pop" => {
+            | "var_pop" | "sem" => {
                 need(1)?;
                 numeric(&arg_types[0])?;
                 let f = match name {
                     "stddev_pop" => AggFunc::StddevPop,
                     "variance" | "var_samp" => AggFunc::VarSamp,
                     "var_pop" => AggFunc::VarPop,
+                    "sem" => AggFunc::Sem,
                     _ => AggFunc::StddevSamp,
                 };
                 (f, Some(DataType::Float64), DataType::Float64)
@@ -448,6 +454,11 @@ impl AggFunc {
                     AggFunc::BoolOr
                 };
                 (f, Some(DataType::Boolean), DataType::Boolean)
+            }
+            "decimal_average" => {
+                return Err(QuarryError::NotSupported(
+                    "decimal_average as a window function (use CAST(avg(x) OVER ... AS DECIMAL(p, s)))".into(),
+                ))
             }
             _ => return Err(QuarryError::Internal(format!("unknown aggregate {name}"))),
         })
@@ -636,7 +647,11 @@ pub fn create_accumulator(
             values: vec![],
             p: *p,
         }),
-        AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => {
+        AggFunc::StddevSamp
+        | AggFunc::StddevPop
+        | AggFunc::VarSamp
+        | AggFunc::VarPop
+        | AggFunc::Sem => {
             Box::new(VarianceAcc {
                 state: vec![],
                 func: func.clone(),
@@ -1705,6 +1720,7 @@ impl Accumulator for VarianceAcc {
                 _ if c == 0.0 => None,
                 AggFunc::VarPop => Some(m2 / c),
                 AggFunc::StddevPop => Some((m2 / c).sqrt()),
+                AggFunc::Sem => Some((m2 / c).sqrt() / c.sqrt()),
                 // Spark returns NULL for a single value (non-legacy behaviour)
                 _ if c == 1.0 => None,
                 AggFunc::VarSamp => Some(m2 / (c - 1.0)),

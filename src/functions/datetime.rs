@@ -38,8 +38,15 @@ pub enum DateFunc {
     WeekOfYear,
     /// `next_day(date, dayOfWeek)`: the first later date on that weekday.
     NextDay,
-    /// `make_timestamp(year, month, day, hour, min, sec)`.
+    /// `make_timestamp(year, month, day, hour, min, sec)`; with one argument (DuckDB),
+    /// microseconds since the epoch.
     MakeTimestamp,
+    /// `make_time(hour, minute, second)` (Spark 4.1, DuckDB): a TIME; NULL when a
+    /// field is out of range.
+    MakeTime,
+    /// `microsecond(ts)` (DuckDB): the seconds of the minute in microseconds
+    /// (`12:01:02.5` gives 2500000); also of a TIME.
+    Microsecond,
     /// `timestampadd(unit, n, ts)` (and `dateadd` with a unit).
     TimestampAdd,
     /// `timestampdiff(unit, start, end)` (and `datediff` with a unit).
@@ -74,6 +81,8 @@ impl DateFunc {
             WeekOfYear => "weekofyear",
             NextDay => "next_day",
             MakeTimestamp => "make_timestamp",
+            MakeTime => "make_time",
+            Microsecond => "microsecond",
             TimestampAdd => "timestampadd",
             TimestampDiff => "timestampdiff",
             CurrentTimezone => "current_timezone",
@@ -101,6 +110,8 @@ impl DateFunc {
             "weekofyear" => WeekOfYear,
             "next_day" => NextDay,
             "make_timestamp" | "make_timestamp_ntz" => MakeTimestamp,
+            "make_time" => MakeTime,
+            "microsecond" | "microseconds" => Microsecond,
             "timestampadd" => TimestampAdd,
             "timestampdiff" => TimestampDiff,
             "current_timezone" => CurrentTimezone,
@@ -188,6 +199,21 @@ impl DateFunc {
             NextDay => {
                 want(2, 2)?;
                 (vec![d.clone(), s], d)
+            }
+            MakeTimestamp if n == 1 => (vec![l], TIMESTAMP),
+            MakeTime => {
+                want(3, 3)?;
+                (
+                    vec![l.clone(), l, DataType::Float64],
+                    DataType::Time64(TimeUnit::Microsecond),
+                )
+            }
+            Microsecond => {
+                want(1, 1)?;
+                match &args[0] {
+                    t @ DataType::Time64(_) => (vec![t.clone()], l),
+                    _ => (vec![TIMESTAMP], l),
+                }
             }
             MakeTimestamp => {
                 want(6, 6)?;
@@ -665,6 +691,48 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                             .map(from_naive_date)
                     })
                     .collect::<Date32Array>(),
+            )
+        }
+        MakeTimestamp if args.len() == 1 => Arc::new(
+            args[0]
+                .as_primitive::<Int64Type>()
+                .reinterpret_cast::<TimestampMicrosecondType>(),
+        ),
+        MakeTime => {
+            let (h, m) = (
+                args[0].as_primitive::<Int64Type>(),
+                args[1].as_primitive::<Int64Type>(),
+            );
+            let sec = args[2].as_primitive::<Float64Type>();
+            Arc::new(
+                (0..n)
+                    .map(|r| {
+                        if !valid(r) {
+                            return None;
+                        }
+                        let (h, m, s) = (h.value(r), m.value(r), sec.value(r));
+                        if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0.0..60.0).contains(&s)
+                        {
+                            return None;
+                        }
+                        Some((h * 3600 + m * 60) * MICROS + (s * MICROS as f64).round() as i64)
+                    })
+                    .collect::<Time64MicrosecondArray>(),
+            )
+        }
+        Microsecond => {
+            let micros: Vec<Option<i64>> = match args[0].data_type() {
+                DataType::Time64(_) => args[0]
+                    .as_primitive::<Time64MicrosecondType>()
+                    .iter()
+                    .collect(),
+                _ => timestamps(&args[0]).iter().collect(),
+            };
+            Arc::new(
+                micros
+                    .into_iter()
+                    .map(|v| v.map(|m| m.rem_euclid(60 * MICROS)))
+                    .collect::<Int64Array>(),
             )
         }
         MakeTimestamp => {

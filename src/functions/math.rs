@@ -276,7 +276,10 @@ impl MathFunc {
             BitCount => {
                 want(1, 1)?;
                 let t = &args[0];
-                if !(is_integer(t) || matches!(t, DataType::Boolean | DataType::Null)) {
+                // decimal(20,0) holds an unsigned 64-bit integer (see normalize_type)
+                if !(is_integer(t)
+                    || matches!(t, DataType::Boolean | DataType::Null | DataType::Decimal128(20, 0)))
+                {
                     return Err(integral_error(self, t));
                 }
                 (vec![t.clone()], DataType::Int32)
@@ -322,6 +325,17 @@ fn bits64(x: &ArrayRef) -> Result<Vec<Option<u64>>> {
     Ok(match x.data_type() {
         DataType::UInt64 => x.as_primitive::<UInt64Type>().iter().collect(),
         DataType::Boolean => x.as_boolean().iter().map(|v| v.map(u64::from)).collect(),
+        // an unsigned 64-bit value held as decimal(20,0); negatives as their i64 bits
+        DataType::Decimal128(_, 0) => x
+            .as_primitive::<Decimal128Type>()
+            .iter()
+            .map(|v| {
+                let v = v?;
+                u64::try_from(v)
+                    .ok()
+                    .or_else(|| i64::try_from(v).ok().map(|v| v as u64))
+            })
+            .collect(),
         DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => {
             let c = arrow::compute::cast(x, &DataType::UInt64)?;
             c.as_primitive::<UInt64Type>().iter().collect()

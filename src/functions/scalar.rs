@@ -308,7 +308,11 @@ impl ScalarFunc {
             }
             Hour | Minute | Second => {
                 arity(1, 1)?;
-                (vec![TIMESTAMP], i)
+                match &args[0] {
+                    // a time of day (Spark 4.1's hour(TIME))
+                    t @ DataType::Time64(_) => (vec![t.clone()], i),
+                    _ => (vec![TIMESTAMP], i),
+                }
             }
             DateTrunc => {
                 arity(2, 2)?;

@@ -40,6 +40,8 @@ pub enum StringFunc {
     FormatNumber,
     /// `format_string(fmt, ...)`/`printf`: Java's `String.format`.
     FormatString,
+    /// `format(fmt, ...)` (DuckDB): `{}` placeholders in the fmt library's syntax.
+    Format,
     BitLength,
     OctetLength,
     LuhnCheck,
@@ -123,6 +125,7 @@ impl StringFunc {
             Soundex => "soundex",
             FormatNumber => "format_number",
             FormatString => "format_string",
+            Format => "format",
             BitLength => "bit_length",
             OctetLength => "octet_length",
             LuhnCheck => "luhn_check",
@@ -183,6 +186,7 @@ impl StringFunc {
             "json_array_length" => JsonArrayLength,
             "json_object_keys" => JsonObjectKeys,
             "format_string" | "printf" => FormatString,
+            "format" => Format,
             "bit_length" => BitLength,
             "octet_length" => OctetLength,
             "luhn_check" => LuhnCheck,
@@ -341,7 +345,7 @@ impl StringFunc {
                 want(1, 1)?;
                 (vec![s], crate::types::list_type(DataType::Utf8))
             }
-            FormatString => {
+            FormatString | Format => {
                 want(1, usize::MAX)?;
                 let mut v = vec![s.clone()];
                 v.extend(args[1..].iter().cloned());
@@ -731,6 +735,246 @@ fn pad(s: String, width: Option<usize>, left: bool, zero: bool) -> String {
         format!("{sign}{}{digits}", "0".repeat(fill))
     } else {
         format!("{}{s}", " ".repeat(fill))
+    }
+}
+
+/// DuckDB's `format` (the fmt library's syntax): `{}` takes the next argument, `{n}`
+/// the n-th (0-based), `{{`/`}}` are braces; a spec after `:` is
+/// `[[fill]align][sign][#][0][width][.precision][type]` with types `d x X b o` (an
+/// integer), `f F e E g G %` (a number), `s` (a string). Without a type a value prints
+/// as Quarry prints it, a float with a precision as `g`. `None` when a used argument
+/// is NULL; errors for a missing argument or a type the value does not have.
+fn brace_format(fmt: &str, args: &[ArrayRef], r: usize) -> Result<Option<String>> {
+    let err = |m: String| QuarryError::Execution(format!("format: {m} in \"{fmt}\""));
+    let chars: Vec<char> = fmt.chars().collect();
+    let (mut out, mut i, mut next) = (String::new(), 0, 0usize);
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '}' {
+            if chars.get(i + 1) == Some(&'}') {
+                i += 1;
+            }
+            out.push('}');
+            i += 1;
+            continue;
+        }
+        if c != '{' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        if chars.get(i + 1) == Some(&'{') {
+            out.push('{');
+            i += 2;
+            continue;
+        }
+        let close = chars[i..]
+            .iter()
+            .position(|c| *c == '}')
+            .map(|p| p + i)
+            .ok_or_else(|| err("an unclosed '{'".into()))?;
+        let field: String = chars[i + 1..close].iter().collect();
+        i = close + 1;
+        let (index, spec) = match field.split_once(':') {
+            Some((a, b)) => (a.to_string(), b.to_string()),
+            None => (field.clone(), String::new()),
+        };
+        let k = if index.is_empty() {
+            next += 1;
+            next - 1
+        } else {
+            index
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| err(format!("the argument index '{index}'")))?
+        };
+        let a = args
+            .get(k)
+            .ok_or_else(|| err(format!("argument {k} is missing")))?;
+        if a.data_type() == &DataType::Null || a.is_null(r) {
+            return Ok(None);
+        }
+        out.push_str(&brace_spec(a, r, &spec).map_err(err)?);
+    }
+    Ok(Some(out))
+}
+
+/// One `{:spec}` of [`brace_format`] applied to row `r` of `a` (not NULL).
+fn brace_spec(a: &ArrayRef, r: usize, spec: &str) -> std::result::Result<String, String> {
+    let plain = || crate::format::format_value(a.as_ref(), r);
+    if spec.is_empty() {
+        return Ok(plain());
+    }
+    let cs: Vec<char> = spec.chars().collect();
+    let mut p = 0;
+    let (mut fill, mut align) = (' ', None);
+    let is_align = |c: char| matches!(c, '<' | '>' | '^');
+    if cs.len() >= 2 && is_align(cs[1]) {
+        fill = cs[0];
+        align = Some(cs[1]);
+        p = 2;
+    } else if cs.first().is_some_and(|c| is_align(*c)) {
+        align = Some(cs[0]);
+        p = 1;
+    }
+    let mut sign = '-';
+    if let Some(c @ ('+' | '-' | ' ')) = cs.get(p) {
+        sign = *c;
+        p += 1;
+    }
+    let alt = cs.get(p) == Some(&'#');
+    if alt {
+        p += 1;
+    }
+    let zero = cs.get(p) == Some(&'0');
+    if zero {
+        p += 1;
+    }
+    let digits = |p: &mut usize| {
+        let start = *p;
+        while cs.get(*p).is_some_and(|c| c.is_ascii_digit()) {
+            *p += 1;
+        }
+        cs[start..*p].iter().collect::<String>().parse::<usize>().ok()
+    };
+    let width = digits(&mut p);
+    let precision = if cs.get(p) == Some(&'.') {
+        p += 1;
+        Some(digits(&mut p).ok_or("a precision without digits")?)
+    } else {
+        None
+    };
+    let ty: String = cs[p..].iter().collect();
+    if ty.chars().count() > 1 {
+        return Err(format!("the format spec '{spec}'"));
+    }
+    let t = a.data_type();
+    let int = || -> std::result::Result<i128, String> {
+        if crate::types::is_integer(t) {
+            let v = arrow::compute::cast(a, &DataType::Int64).map_err(|e| e.to_string())?;
+            Ok(v.as_primitive::<Int64Type>().value(r) as i128)
+        } else {
+            Err(format!("'{{:{spec}}}' needs an integer, not {}", crate::types::type_name(t)))
+        }
+    };
+    let float = || -> std::result::Result<f64, String> {
+        if crate::types::is_numeric(t) {
+            let v = arrow::compute::cast(a, &DataType::Float64).map_err(|e| e.to_string())?;
+            Ok(v.as_primitive::<Float64Type>().value(r))
+        } else {
+            Err(format!("'{{:{spec}}}' needs a number, not {}", crate::types::type_name(t)))
+        }
+    };
+    let with_sign = |neg: bool, body: String| -> (String, String) {
+        let s = if neg {
+            "-"
+        } else if sign == '+' {
+            "+"
+        } else if sign == ' ' {
+            " "
+        } else {
+            ""
+        };
+        (s.to_string(), body)
+    };
+    let (prefix, body, numeric) = match ty.as_str() {
+        "d" | "x" | "X" | "b" | "o" => {
+            let v = int()?;
+            let m = v.unsigned_abs();
+            let (body, base) = match ty.as_str() {
+                "x" => (format!("{m:x}"), "0x"),
+                "X" => (format!("{m:X}"), "0X"),
+                "b" => (format!("{m:b}"), "0b"),
+                "o" => (format!("{m:o}"), "0"),
+                _ => (m.to_string(), ""),
+            };
+            let (s, body) = with_sign(v < 0, body);
+            (if alt { format!("{s}{base}") } else { s }, body, true)
+        }
+        "f" | "F" | "e" | "E" | "%" => {
+            let v = float()?;
+            let pr = precision.unwrap_or(6);
+            let body = match ty.as_str() {
+                "e" => rust_exp(v.abs(), pr, false),
+                "E" => rust_exp(v.abs(), pr, true),
+                "%" => format!("{:.pr$}%", v.abs() * 100.0),
+                _ => format!("{:.pr$}", v.abs()),
+            };
+            let (s, body) = with_sign(v.is_sign_negative() && v != 0.0, body);
+            (s, body, true)
+        }
+        "g" | "G" | "" if precision.is_some() && crate::types::is_numeric(t) => {
+            let v = float()?;
+            let body = general(v.abs(), precision.unwrap_or(6).max(1));
+            let (s, body) = with_sign(v.is_sign_negative() && v != 0.0, body);
+            (s, body, true)
+        }
+        "s" if !crate::types::is_string(t) => {
+            return Err(format!("'{{:{spec}}}' needs a string, not {}", crate::types::type_name(t)))
+        }
+        "s" | "" => {
+            let mut v = plain();
+            if let Some(pr) = precision {
+                v = v.chars().take(pr).collect();
+            }
+            (String::new(), v, crate::types::is_numeric(t))
+        }
+        other => return Err(format!("the format type '{other}'")),
+    };
+    let len = prefix.chars().count() + body.chars().count();
+    let w = width.unwrap_or(0);
+    if len >= w {
+        return Ok(format!("{prefix}{body}"));
+    }
+    let padn = w - len;
+    if zero && align.is_none() && numeric {
+        return Ok(format!("{prefix}{}{body}", "0".repeat(padn)));
+    }
+    let text = format!("{prefix}{body}");
+    let f = |n: usize| fill.to_string().repeat(n);
+    // numbers align right by default, everything else left (fmt's rule)
+    Ok(match align.unwrap_or(if numeric { '>' } else { '<' }) {
+        '<' => format!("{text}{}", f(padn)),
+        '^' => format!("{}{text}{}", f(padn / 2), f(padn - padn / 2)),
+        _ => format!("{}{text}", f(padn)),
+    })
+}
+
+/// `x` (>= 0) as `d.ddde+XX` with `precision` fraction digits (C's `%e`).
+fn rust_exp(x: f64, precision: usize, upper: bool) -> String {
+    let s = format!("{x:.precision$e}");
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let e: i32 = e.parse().unwrap_or(0);
+    let out = format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    if upper {
+        out.to_uppercase()
+    } else {
+        out
+    }
+}
+
+/// `x` (>= 0) with `precision` significant digits, as C's `%g` (trailing zeros removed).
+fn general(x: f64, precision: usize) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let exp = x.log10().floor() as i32;
+    if exp < -4 || exp >= precision as i32 {
+        let s = rust_exp(x, precision - 1, false);
+        let (m, e) = s.split_once('e').unwrap_or((&s, ""));
+        let m = if m.contains('.') {
+            m.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            m
+        };
+        return format!("{m}e{e}");
+    }
+    let decimals = (precision as i32 - 1 - exp).max(0) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
     }
 }
 
@@ -1314,6 +1558,21 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 }
                 let vals: Vec<FmtArg> = cols.iter().map(|a| fmt_arg(a, r)).collect();
                 super::append_checked(&mut b, "format_string", &java_format(f.value(r), &vals)?)?;
+            }
+            Arc::new(b.finish())
+        }
+        Format => {
+            let f = strings(&args[0])?;
+            let mut b = StringBuilder::new();
+            for r in 0..n {
+                if f.is_null(r) {
+                    b.append_null();
+                    continue;
+                }
+                match brace_format(f.value(r), &args[1..], r)? {
+                    Some(v) => super::append_checked(&mut b, "format", &v)?,
+                    None => b.append_null(),
+                }
             }
             Arc::new(b.finish())
         }

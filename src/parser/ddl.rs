@@ -133,12 +133,19 @@ fn data_type(p: &mut Parser) -> PResult<arrow::datatypes::DataType> {
         }
         text = format!("{text}({})", args.concat());
     }
-    parse_type_name(&text).map_err(|e| {
-        ParserError::ParserError(format!(
-            "{e} at Line: {}, Column: {}",
-            start.span.start.line, start.span.start.column
-        ))
-    })
+    if eat(p, "UNSIGNED") {
+        text.push_str(" unsigned");
+    }
+    parse_type_name(&text)
+        // a column of an unsigned type holds the next wider signed type, as one read
+        // from a file does
+        .map(|t| crate::types::normalize_type(&t))
+        .map_err(|e| {
+            ParserError::ParserError(format!(
+                "{e} at Line: {}, Column: {}",
+                start.span.start.line, start.span.start.column
+            ))
+        })
 }
 
 /// `(k 'v', k2 = 'v2', 'a.b' = 1)` -> lower-case keys.

@@ -75,6 +75,10 @@ impl Dialect for SparkDialect {
     fn require_interval_qualifier(&self) -> bool {
         D.require_interval_qualifier()
     }
+    /// DuckDB's struct literal `{'a': 1, 'b': 'x'}` (a named_struct).
+    fn supports_dictionary_syntax(&self) -> bool {
+        true
+    }
     fn supports_struct_literal(&self) -> bool {
         D.supports_struct_literal()
     }

@@ -277,6 +277,23 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     if a.data_type() == to {
         return Ok(a.clone());
     }
+    // a duration in another unit (arrow_cast's Duration(s) and such)
+    if let (DataType::Duration(_), DataType::Duration(_)) = (a.data_type(), to) {
+        return Ok(arrow::compute::cast(a, to)?);
+    }
+    // a time of day as the duration since midnight (and back)
+    if let (DataType::Time64(_) | DataType::Time32(_), DataType::Duration(_))
+    | (DataType::Duration(_), DataType::Time64(_)) = (a.data_type(), to)
+    {
+        let micros = match a.data_type() {
+            DataType::Duration(_) => arrow::compute::cast(a, &DataType::Int64)?,
+            _ => arrow::compute::cast(
+                &arrow::compute::cast(a, &DataType::Time64(arrow::datatypes::TimeUnit::Microsecond))?,
+                &DataType::Int64,
+            )?,
+        };
+        return Ok(arrow::compute::cast(&micros, to)?);
+    }
     if let Some(r) = crate::functions::interval::cast_generic(a, to) {
         return r;
     }
@@ -342,6 +359,13 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
                 return Ok(Arc::new(
                     f.iter()
                         .map(|v| v.map(java_double))
+                        .collect::<StringArray>(),
+                ));
+            }
+            DataType::Time64(arrow::datatypes::TimeUnit::Microsecond) => {
+                return Ok(Arc::new(
+                    (0..a.len())
+                        .map(|i| (!a.is_null(i)).then(|| format_value(a, i)))
                         .collect::<StringArray>(),
                 ));
             }
