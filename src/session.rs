@@ -73,6 +73,7 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("quarry.optimizer.disabled_rules", ""),
     ("quarry.cli.max_rows", "1000"),
     ("quarry.execution.batch_size", "8192"),
+    (STATS_AUTOGATHER, "true"),
 ];
 
 /// One user's session over a Quarry home (metastore + warehouse).
@@ -98,6 +99,11 @@ pub const S3_PREFIX: &str = "quarry.s3.";
 /// Spark's setting for the result types of decimal arithmetic, lower-cased as `SET` keeps
 /// keys (see [`crate::binder::coerce::ArithMode`]).
 pub const DECIMAL_PRECISION_LOSS: &str = "spark.sql.decimaloperations.allowprecisionloss";
+
+/// Whether MSCK REPAIR TABLE, ADD PARTITION and REFRESH TABLE read the new partitions'
+/// footers into the metastore (Hive's `hive.stats.autogather`); see
+/// [`crate::physical::statistics::partition_statistics`].
+pub const STATS_AUTOGATHER: &str = "quarry.stats.autogather";
 
 /// The setting that holds the number of worker threads (`--threads` sets it at start).
 pub const THREADS_SETTING: &str = "quarry.execution.threads";
@@ -490,6 +496,11 @@ impl Session {
                 extended,
                 column: Some(c),
             } => self.describe_column(&table, &c, extended),
+            Statement::DescribePartition {
+                table,
+                extended,
+                spec,
+            } => self.describe_partition(&table, extended, &spec),
             Statement::Analyze {
                 table,
                 partition,
@@ -629,11 +640,14 @@ impl Session {
                     .storage
                     .invalidate(&Location::parse(&meta.location)?);
                 if meta.is_partitioned() {
-                    for p in self.catalog.metastore.list_partitions(&db, &name)? {
+                    let parts = self.catalog.metastore.list_partitions(&db, &name)?;
+                    for p in &parts {
                         self.catalog
                             .storage
                             .invalidate(&Location::parse(&p.location)?);
                     }
+                    // the partitions' footer statistics are read again
+                    self.gather_partition_statistics(&meta, &parts)?;
                 }
                 Ok(StatementResult::empty())
             }
@@ -720,7 +734,7 @@ impl Session {
                     self.catalog.storage.set_session(s3_key, Some(&v))?;
                 }
                 match k.as_str() {
-                    "quarry.sql.integer_division" | DECIMAL_PRECISION_LOSS
+                    "quarry.sql.integer_division" | DECIMAL_PRECISION_LOSS | STATS_AUTOGATHER
                         if !matches!(v.to_ascii_lowercase().as_str(), "true" | "false") =>
                     {
                         return Err(QuarryError::Analysis(format!(
@@ -1002,6 +1016,100 @@ impl Session {
             }
         }
         StatementResult::strings(&["info_name", "info_value"], rows)
+    }
+
+    /// `DESCRIBE [EXTENDED] t PARTITION (...)` as Spark prints it: the columns, then
+    /// with EXTENDED the partition's values, location, parameters (files, bytes, rows)
+    /// and statistics.
+    fn describe_partition(
+        &self,
+        table: &ObjectName,
+        extended: bool,
+        spec: &PartitionSpec,
+    ) -> Result<StatementResult> {
+        let meta = self.partitioned_table(table, "DESCRIBE ... PARTITION")?;
+        let vals = Self::full_spec(&meta, spec)?;
+        let keys: Vec<String> = meta
+            .partition_columns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        let path = crate::catalog::hive::partition_path(&keys, &vals);
+        let part = self
+            .catalog
+            .metastore
+            .list_partitions(&meta.database, &meta.name)?
+            .into_iter()
+            .find(|p| p.values == vals)
+            .ok_or_else(|| {
+                QuarryError::Analysis(format!(
+                    "[PARTITIONS_NOT_FOUND] The partition(s) PARTITION ({}) cannot be found in table `{}`.`{}`",
+                    path.replace('/', ", "),
+                    meta.database,
+                    meta.name
+                ))
+            })?;
+        let mut rows: Vec<Vec<String>> = vec![];
+        let row = |a: &str, b: String| vec![a.to_string(), b, String::new()];
+        for c in meta.all_columns() {
+            rows.push(vec![c.name, type_name(&c.data_type), "NULL".into()]);
+        }
+        rows.push(row("# Partition Information", String::new()));
+        rows.push(vec![
+            "# col_name".into(),
+            "data_type".into(),
+            "comment".into(),
+        ]);
+        for c in &meta.partition_columns {
+            rows.push(vec![c.name.clone(), type_name(&c.data_type), "NULL".into()]);
+        }
+        if extended {
+            rows.push(row("", String::new()));
+            rows.push(row("# Detailed Partition Information", String::new()));
+            rows.push(row("Database", meta.database.clone()));
+            rows.push(row("Table", meta.name.clone()));
+            let shown: Vec<String> = keys
+                .iter()
+                .zip(&vals)
+                .map(|(k, v)| {
+                    format!(
+                        "{k}={}",
+                        v.as_deref().unwrap_or("__HIVE_DEFAULT_PARTITION__")
+                    )
+                })
+                .collect();
+            rows.push(row("Partition Values", format!("[{}]", shown.join(", "))));
+            let location = if part.location.starts_with("s3") {
+                part.location.clone()
+            } else {
+                format!("file:{}", part.location)
+            };
+            rows.push(row("Location", location));
+            if let Some(st) =
+                self.catalog
+                    .metastore
+                    .get_statistics(&meta.database, &meta.name, &path)?
+            {
+                let mut params = vec![];
+                if let Some(f) = st.files {
+                    params.push(format!("numFiles={f}"));
+                }
+                params.push(format!("totalSize={}", st.size_bytes));
+                if let Some(r) = st.rows {
+                    params.push(format!("numRows={r}"));
+                }
+                rows.push(row(
+                    "Partition Parameters",
+                    format!("{{{}}}", params.join(", ")),
+                ));
+                let mut text = format!("{} bytes", st.size_bytes);
+                if let Some(r) = st.rows {
+                    text.push_str(&format!(", {r} rows"));
+                }
+                rows.push(row("Partition Statistics", text));
+            }
+        }
+        StatementResult::strings(&["col_name", "data_type", "comment"], rows)
     }
 
     fn describe(&self, table: &ObjectName, extended: bool) -> Result<StatementResult> {
@@ -1458,6 +1566,7 @@ impl Session {
                 &new_parts,
                 true,
             )?;
+            self.gather_partition_statistics(&meta, &new_parts)?;
         }
         if matches!(mode, MsckMode::Drop | MsckMode::Sync) {
             // a partition is gone when its folder is: under the table's root, by the
@@ -1488,6 +1597,44 @@ impl Session {
                 "partitions added: {added}, dropped: {dropped}, kept: {kept}"
             )]],
         )
+    }
+
+    /// Read `parts`' statistics (files, bytes, rows, column ranges from the footers) into
+    /// the metastore, unless `quarry.stats.autogather` is false. What `ANALYZE TABLE ...
+    /// PARTITION` stored (rows) is replaced by the footers' count, which is the same.
+    fn gather_partition_statistics(&self, meta: &TableMeta, parts: &[PartitionMeta]) -> Result<()> {
+        if parts.is_empty()
+            || self
+                .setting(STATS_AUTOGATHER)
+                .is_some_and(|v| v.eq_ignore_ascii_case("false"))
+        {
+            return Ok(());
+        }
+        let ctx = self.exec_ctx();
+        let stats = crate::physical::statistics::partition_statistics(
+            &ctx,
+            meta.format,
+            &meta.columns,
+            parts,
+        )?;
+        let keys: Vec<String> = meta
+            .partition_columns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        let ms = &self.catalog.metastore;
+        // column statistics of ANALYZE ... FOR COLUMNS (none per partition today) stay
+        let mut old: HashMap<String, crate::catalog::TableStatistics> = ms
+            .list_partition_statistics(&meta.database, &meta.name)?
+            .into_iter()
+            .collect();
+        let mut entries = vec![];
+        for (p, st) in parts.iter().zip(stats) {
+            let spec = crate::catalog::hive::partition_path(&keys, &p.values);
+            let columns = old.remove(&spec).map(|o| o.columns).unwrap_or_default();
+            entries.push((spec, crate::catalog::TableStatistics { columns, ..st }));
+        }
+        ms.set_statistics_many(&meta.database, &meta.name, &entries)
     }
 
     /// Values of a spec naming every partition column, in partition-column order.
@@ -1554,6 +1701,8 @@ impl Session {
             &metas,
             if_not_exists,
         )?;
+        // (with IF NOT EXISTS an existing partition's statistics are refreshed too)
+        self.gather_partition_statistics(&meta, &metas)?;
         Ok(StatementResult::empty())
     }
 
@@ -1830,8 +1979,9 @@ impl Session {
                 let size = size_of(std::slice::from_ref(&p.location))?;
                 let spec_path = crate::catalog::hive::partition_path(&keys, &p.values);
                 let old = ms.get_statistics(&db, &name, &spec_path)?;
+                let old = old.unwrap_or_default();
                 let rows = if mode == AnalyzeMode::NoScan {
-                    old.and_then(|o| o.rows)
+                    old.rows
                 } else {
                     let source = crate::binder::catalog_source(
                         &meta,
@@ -1842,10 +1992,12 @@ impl Session {
                         crate::physical::analyze::analyze_source(Arc::new(source), vec![], &ctx)?.0,
                     )
                 };
+                // (the footer ranges gathered at registration stay)
                 let st = crate::catalog::TableStatistics {
                     size_bytes: size,
                     rows,
                     columns: Default::default(),
+                    ..old
                 };
                 ms.set_statistics(&db, &name, &spec_path, Some(&st))?;
             }
@@ -1876,6 +2028,7 @@ impl Session {
                 size_bytes: size,
                 rows: Some(rows),
                 columns: crate::physical::analyze::merge_columns(&old.columns, &names, cols),
+                ..old
             }
         };
         ms.set_statistics(&db, &name, "", Some(&st))?;

@@ -49,9 +49,7 @@ pub fn parse_type_name(text: &str) -> Result<DataType> {
         // (see `normalize_type`), as unsigned columns read from files do
         "tinyint unsigned" | "utinyint" | "uint8" => DataType::UInt8,
         "smallint unsigned" | "usmallint" | "uint16" => DataType::UInt16,
-        "int unsigned" | "integer unsigned" | "uinteger" | "uint" | "uint32" => {
-            DataType::UInt32
-        }
+        "int unsigned" | "integer unsigned" | "uinteger" | "uint" | "uint32" => DataType::UInt32,
         "bigint unsigned" | "ubigint" | "uint64" => DataType::UInt64,
         // DuckDB's 128-bit integer: the 38-digit decimal holds its values up to 10^38
         "hugeint" | "int128" => DataType::Decimal128(38, 0),

@@ -1119,7 +1119,10 @@ fn domain_aggregate(
     // conditions may hold for it, as `v = o.v OR v IS NULL` does)
     let mut conds = vec![];
     for (o, g) in outer_cols.iter().zip(&g_cols) {
-        conds.extend(null_safe_equal(Expr::Column(o.clone()), Expr::Column(g.clone()))?);
+        conds.extend(null_safe_equal(
+            Expr::Column(o.clone()),
+            Expr::Column(g.clone()),
+        )?);
     }
     Ok((
         LogicalPlan::Project {
@@ -1142,7 +1145,12 @@ fn null_safe_equal(a: Expr, b: Expr) -> Result<Vec<Expr>> {
         .ok()
         .filter(|c| !c.is_null());
     let Some(c) = c else {
-        return Ok(vec![Expr::binary(BinOp::NullSafeEq, a, b, DataType::Boolean)]);
+        return Ok(vec![Expr::binary(
+            BinOp::NullSafeEq,
+            a,
+            b,
+            DataType::Boolean,
+        )]);
     };
     let coalesce = |e: Expr| {
         super::expr::scalar_call(

@@ -551,7 +551,8 @@ impl Binder<'_> {
                 let mut named = vec![];
                 for f in fields {
                     if named.iter().any(|(_, n): &(Expr, Option<String>)| {
-                        n.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&f.key.value))
+                        n.as_deref()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(&f.key.value))
                     }) {
                         return Err(QuarryError::Analysis(format!(
                             "duplicate struct field name `{}` in {e}",
@@ -787,9 +788,13 @@ impl Binder<'_> {
                         BinOp::Minus
                     };
                     let ts = cast_to(d, &crate::types::TIMESTAMP)?;
-                    let since_midnight =
-                        cast_to(t, &crate::functions::interval::DAY_TIME)?;
-                    return Ok(Expr::binary(bop, ts, since_midnight, crate::types::TIMESTAMP));
+                    let since_midnight = cast_to(t, &crate::functions::interval::DAY_TIME)?;
+                    return Ok(Expr::binary(
+                        bop,
+                        ts,
+                        since_midnight,
+                        crate::types::TIMESTAMP,
+                    ));
                 }
                 if rt == DataType::Date32 && int_or_null(&lt) && matches!(op, B::Plus) {
                     return scalar_call(ScalarFunc::DateAdd, vec![r, l]);
@@ -1095,7 +1100,11 @@ impl Binder<'_> {
         if name == "decimal_average" {
             // DuckDB's decimal_average(x): avg(x) in x's own decimal type
             check_arity(&name, args.len(), 1, 1)?;
-            let probe = ExprCtx { agg: None, windows: None, ..*cx };
+            let probe = ExprCtx {
+                agg: None,
+                windows: None,
+                ..*cx
+            };
             let t = self.bind_inner(&args[0], &probe)?.data_type();
             let DataType::Decimal128(p, sc) = t else {
                 return Err(QuarryError::Analysis(format!(
@@ -1327,8 +1336,8 @@ impl Binder<'_> {
                         bound[1]
                     ))
                 })?;
-                let (p, s) = crate::functions::number_format::NumberFormat::parse(&fmt)?
-                    .precision_scale();
+                let (p, s) =
+                    crate::functions::number_format::NumberFormat::parse(&fmt)?.precision_scale();
                 let f = crate::functions::strings::StringFunc::ToNumber {
                     r#try: name == "try_to_number",
                 };
@@ -1380,7 +1389,8 @@ impl Binder<'_> {
                     .next()
                     .ok_or_else(|| QuarryError::Internal("round".into()))?;
                 let t = scalar_call(
-                    ScalarFunc::lookup(&name).ok_or_else(|| QuarryError::Internal("round".into()))?,
+                    ScalarFunc::lookup(&name)
+                        .ok_or_else(|| QuarryError::Internal("round".into()))?,
                     vec![x, Expr::Literal(ScalarValue::from_i32(0))],
                 )?
                 .data_type();
@@ -1601,9 +1611,7 @@ impl Binder<'_> {
                 let to = crate::types::normalize_type(&arrow_type);
                 if matches!(
                     to,
-                    DataType::Interval(_)
-                        | DataType::RunEndEncoded(..)
-                        | DataType::Float16
+                    DataType::Interval(_) | DataType::RunEndEncoded(..) | DataType::Float16
                 ) {
                     return Err(QuarryError::NotSupported(format!(
                         "data type {arrow_type} in arrow_cast"
@@ -1707,10 +1715,7 @@ pub fn resolve_aggregate(name: &str, bound: Vec<Expr>) -> Result<(AggFunc, Vec<E
     let types: Vec<DataType> = bound.iter().map(|b| b.data_type()).collect();
     let (func, cast_type, result) = AggFunc::resolve(name, &types, &consts)?;
     // only the value arguments are evaluated; constant parameters are in `func`
-    let mut args_b: Vec<Expr> = bound
-        .into_iter()
-        .take(AggFunc::value_args(name))
-        .collect();
+    let mut args_b: Vec<Expr> = bound.into_iter().take(AggFunc::value_args(name)).collect();
     if let Some(t) = &cast_type {
         for a in &mut args_b {
             *a = cast_to(a.clone(), t)?;
@@ -2009,7 +2014,11 @@ fn quantified_comparison(
         // <> ANY: some value differs; = ALL fails when some value differs
         _ => format!("({x} <> {mn} OR {x} <> {mx})"),
     };
-    let (on_empty, on_decisive) = if any { ("false", "true") } else { ("true", "false") };
+    let (on_empty, on_decisive) = if any {
+        ("false", "true")
+    } else {
+        ("true", "false")
+    };
     let text = format!(
         "CASE WHEN {n} = 0 THEN {on_empty} WHEN {decisive} THEN {on_decisive} \
          WHEN {x} IS NULL OR {nn} < {n} THEN CAST(NULL AS BOOLEAN) ELSE {on_empty} END"

@@ -888,7 +888,10 @@ fn by_name(
     use crate::types::ScalarValue;
     for cols in [&lc, &rc] {
         for (i, c) in cols.iter().enumerate() {
-            if cols[..i].iter().any(|d| d.name.eq_ignore_ascii_case(&c.name)) {
+            if cols[..i]
+                .iter()
+                .any(|d| d.name.eq_ignore_ascii_case(&c.name))
+            {
                 return Err(QuarryError::Analysis(format!(
                     "[COLUMN_ALREADY_EXISTS] The column `{}` appears twice in an input of UNION BY NAME",
                     c.name
@@ -896,8 +899,10 @@ fn by_name(
             }
         }
     }
-    let mut names: Vec<(String, arrow::datatypes::DataType)> =
-        lc.iter().map(|c| (c.name.clone(), c.data_type.clone())).collect();
+    let mut names: Vec<(String, arrow::datatypes::DataType)> = lc
+        .iter()
+        .map(|c| (c.name.clone(), c.data_type.clone()))
+        .collect();
     for c in &rc {
         if !names.iter().any(|(n, _)| n.eq_ignore_ascii_case(&c.name)) {
             names.push((c.name.clone(), c.data_type.clone()));
@@ -906,16 +911,18 @@ fn by_name(
     let align = |plan: LogicalPlan, cols: &[Column]| -> (LogicalPlan, Vec<Column>) {
         let exprs: Vec<(Expr, Column)> = names
             .iter()
-            .map(|(n, t)| match cols.iter().find(|c| c.name.eq_ignore_ascii_case(n)) {
-                Some(c) => (
-                    Expr::Column(c.clone()),
-                    Column::new(n.clone(), c.data_type.clone(), c.nullable),
-                ),
-                None => (
-                    Expr::Literal(ScalarValue::null(t)),
-                    Column::new(n.clone(), t.clone(), true),
-                ),
-            })
+            .map(
+                |(n, t)| match cols.iter().find(|c| c.name.eq_ignore_ascii_case(n)) {
+                    Some(c) => (
+                        Expr::Column(c.clone()),
+                        Column::new(n.clone(), c.data_type.clone(), c.nullable),
+                    ),
+                    None => (
+                        Expr::Literal(ScalarValue::null(t)),
+                        Column::new(n.clone(), t.clone(), true),
+                    ),
+                },
+            )
             .collect();
         let out = exprs.iter().map(|(_, c)| c.clone()).collect();
         (

@@ -601,9 +601,7 @@ impl Binder<'_> {
                 };
                 let mut v = vec![];
                 // as DuckDB: a constant key (or ORDER BY key) would do nothing
-                let non_integer_literal = |e: &ast::Expr| {
-                    matches!(e, ast::Expr::Value(v) if !matches!(v.value, ast::Value::Number(..)))
-                };
+                let non_integer_literal = |e: &ast::Expr| matches!(e, ast::Expr::Value(v) if !matches!(v.value, ast::Value::Number(..)));
                 if let Some(ob) = order_by.iter().find(|ob| non_integer_literal(&ob.expr)) {
                     return Err(QuarryError::Analysis(format!(
                         "ORDER BY non-integer literal has no effect: {} (in a DISTINCT ON query)",
@@ -866,7 +864,8 @@ impl Binder<'_> {
         let mut keys = vec![];
         for ob in order_by {
             let (asc, nulls_first) = sort_options(ob);
-            if is_order_by_all(order_by) && !cols.iter().any(|c| c.name.eq_ignore_ascii_case("all")) {
+            if is_order_by_all(order_by) && !cols.iter().any(|c| c.name.eq_ignore_ascii_case("all"))
+            {
                 keys.extend(cols.iter().map(|c| SortKey {
                     expr: Expr::Column(c.clone()),
                     asc,
@@ -1283,9 +1282,9 @@ impl Binder<'_> {
                                             e,
                                         )) => v.push(self.bind_expr(e, &cx)?),
                                         _ => {
-                                            return Err(QuarryError::Analysis(
-                                                format!("{fname}() takes 1 to 4 numbers"),
-                                            ))
+                                            return Err(QuarryError::Analysis(format!(
+                                                "{fname}() takes 1 to 4 numbers"
+                                            )))
                                         }
                                     }
                                 }
@@ -1542,7 +1541,11 @@ fn wildcard_items(
             )));
         }
     }
-    if !drop.is_empty() && cols.iter().all(|c| drop.iter().any(|d| c.name.eq_ignore_ascii_case(d))) {
+    if !drop.is_empty()
+        && cols
+            .iter()
+            .all(|c| drop.iter().any(|d| c.name.eq_ignore_ascii_case(d)))
+    {
         return Err(QuarryError::Analysis(
             "EXCEPT/EXCLUDE removes every column of the * expansion".into(),
         ));
@@ -1681,7 +1684,9 @@ fn range_plan(args: &[Expr], fname: &str) -> Result<LogicalPlan> {
                     .filter(|a| !a.is_empty() && arrow::array::Array::is_valid(*a, 0))
                     .map(|a| a.value(0))
                     .ok_or_else(|| {
-                        QuarryError::Analysis(format!("{fname}() expects integer arguments, got {e}"))
+                        QuarryError::Analysis(format!(
+                            "{fname}() expects integer arguments, got {e}"
+                        ))
                     })
             }
             _ => Err(QuarryError::Analysis(format!(
@@ -1700,9 +1705,9 @@ fn range_plan(args: &[Expr], fname: &str) -> Result<LogicalPlan> {
         }
     };
     if step == 0 {
-        return Err(QuarryError::Analysis(
-            format!("[FAILED_FUNCTION_CALL] {fname}(): the step must not be 0"),
-        ));
+        return Err(QuarryError::Analysis(format!(
+            "[FAILED_FUNCTION_CALL] {fname}(): the step must not be 0"
+        )));
     }
     let count = if (step > 0 && end > start) || (step < 0 && end < start) {
         let n = (end as i128 - start as i128 + step as i128 - step.signum() as i128) / step as i128;

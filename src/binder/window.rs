@@ -38,14 +38,15 @@ impl WindowState {
                 ast::NamedWindowExpr::WindowSpec(s) => match &s.window_name {
                     None => s.clone(),
                     Some(base) => {
-                        let b = named.get(&base.value.to_ascii_lowercase()).cloned().ok_or_else(
-                            || {
+                        let b = named
+                            .get(&base.value.to_ascii_lowercase())
+                            .cloned()
+                            .ok_or_else(|| {
                                 QuarryError::Analysis(format!(
                                     "Window specification {} is not defined in the WINDOW clause.",
                                     base.value
                                 ))
-                            },
-                        )?;
+                            })?;
                         refine(b, s)
                     }
                 },

@@ -59,6 +59,20 @@ pub trait Metastore: Send + Sync {
         spec: &str,
         stats: Option<&TableStatistics>,
     ) -> Result<()>;
+    /// Store the statistics of many partitions (`(spec, stats)`) in one transaction.
+    fn set_statistics_many(
+        &self,
+        db: &str,
+        table: &str,
+        stats: &[(String, TableStatistics)],
+    ) -> Result<()>;
+    /// The statistics of all of a table's partitions, by spec (the table's own, spec
+    /// empty, left out).
+    fn list_partition_statistics(
+        &self,
+        db: &str,
+        table: &str,
+    ) -> Result<Vec<(String, TableStatistics)>>;
 }
 
 /// [`Metastore`] over a SQLite file.
@@ -449,5 +463,52 @@ impl Metastore for SqliteMetastore {
             }
         }
         Ok(())
+    }
+
+    fn set_statistics_many(
+        &self,
+        db: &str,
+        table: &str,
+        stats: &[(String, TableStatistics)],
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut st = tx.prepare(
+                "INSERT OR REPLACE INTO statistics(db, tbl, spec, stats) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (spec, s) in stats {
+                let text = serde_json::to_string(s)
+                    .map_err(|e| QuarryError::Internal(format!("statistics: {e}")))?;
+                st.execute(params![db, table, spec, text])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn list_partition_statistics(
+        &self,
+        db: &str,
+        table: &str,
+    ) -> Result<Vec<(String, TableStatistics)>> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(
+            "SELECT spec, stats FROM statistics WHERE db = ?1 AND tbl = ?2 AND spec <> ''",
+        )?;
+        let rows = st.query_map(params![db, table], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = vec![];
+        for row in rows {
+            let (spec, text) = row?;
+            let stats = serde_json::from_str(&text).map_err(|e| {
+                QuarryError::Catalog(format!(
+                    "corrupt statistics of `{db}`.`{table}` partition {spec} in the metastore: {e}"
+                ))
+            })?;
+            out.push((spec, stats));
+        }
+        Ok(out)
     }
 }

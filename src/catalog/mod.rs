@@ -112,6 +112,26 @@ pub struct TableStatistics {
     /// Column statistics by lower-case column name (`FOR COLUMNS` / `FOR ALL COLUMNS`).
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnStatisticsMeta>,
+    /// Data files counted (Hive's `numFiles`); `None` where not gathered.
+    #[serde(default)]
+    pub files: Option<u64>,
+    /// Per data column (lower-case name), what the parquet footers say: NULL count and
+    /// value range. Gathered for a partition when MSCK REPAIR TABLE or ADD PARTITION
+    /// registers it and by REFRESH TABLE (Hive's `hive.stats.autogather`).
+    #[serde(default)]
+    pub column_ranges: BTreeMap<String, ColumnRange>,
+}
+
+/// A column's NULL count and value range from parquet footers (all row groups).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ColumnRange {
+    /// `None` when a file did not say.
+    pub null_count: Option<u64>,
+    /// Smallest / largest value as a number (dates in days, timestamps in
+    /// microseconds); `None` for strings and other types without a numeric order, or
+    /// when a file or row group has no statistics.
+    pub min: Option<f64>,
+    pub max: Option<f64>,
 }
 
 /// One column's statistics, as Spark's `DESCRIBE EXTENDED t col` shows them.

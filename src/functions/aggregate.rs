@@ -51,9 +51,13 @@ pub enum AggFunc {
     BoolOr,
     /// `first(x[, ignoreNulls])` / `first_value` / `any_value`: the group's first value,
     /// NULL included unless `ignore_nulls` (Spark's default keeps NULLs).
-    First { ignore_nulls: bool },
+    First {
+        ignore_nulls: bool,
+    },
     /// `last(x[, ignoreNulls])` / `last_value`: the group's last value, as `First`.
-    Last { ignore_nulls: bool },
+    Last {
+        ignore_nulls: bool,
+    },
     /// `max_by(x, y)` / `min_by(x, y)`: x of the row with the largest (smallest) y;
     /// rows with a NULL y are skipped.
     MaxBy,
@@ -346,7 +350,11 @@ impl AggFunc {
                 numeric(&arg_types[1])?;
                 let f = super::aggregate_stats::CoMoment::from_name(name)
                     .ok_or_else(|| QuarryError::Internal(format!("aggregate {name}")))?;
-                (AggFunc::CoMoment(f), Some(DataType::Float64), f.result_type())
+                (
+                    AggFunc::CoMoment(f),
+                    Some(DataType::Float64),
+                    f.result_type(),
+                )
             }
             "collect_list" | "array_agg" | "collect_set" => {
                 need(1)?;
@@ -438,7 +446,11 @@ impl AggFunc {
             "fsum" | "kahan_sum" | "sumkahan" => {
                 need(1)?;
                 numeric(&arg_types[0])?;
-                (AggFunc::KahanSum, Some(DataType::Float64), DataType::Float64)
+                (
+                    AggFunc::KahanSum,
+                    Some(DataType::Float64),
+                    DataType::Float64,
+                )
             }
             "bool_and" | "every" | "bool_or" | "some" | "any" => {
                 need(1)?;
@@ -455,11 +467,10 @@ impl AggFunc {
                 };
                 (f, Some(DataType::Boolean), DataType::Boolean)
             }
-            "decimal_average" => {
-                return Err(QuarryError::NotSupported(
-                    "decimal_average as a window function (use CAST(avg(x) OVER ... AS DECIMAL(p, s)))".into(),
-                ))
-            }
+            "decimal_average" => return Err(QuarryError::NotSupported(
+                "decimal_average as a window function (use CAST(avg(x) OVER ... AS DECIMAL(p, s)))"
+                    .into(),
+            )),
             _ => return Err(QuarryError::Internal(format!("unknown aggregate {name}"))),
         })
     }
@@ -591,19 +602,17 @@ pub fn create_accumulator(
             },
             ignore_nulls: true,
         }),
-        AggFunc::First { ignore_nulls } | AggFunc::Last { ignore_nulls } => {
-            Box::new(MinMaxAcc {
-                converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
-                data_type: arg_types[0].clone(),
-                best: vec![],
-                order: if matches!(func, AggFunc::Last { .. }) {
-                    Pick::Last
-                } else {
-                    Pick::First
-                },
-                ignore_nulls: *ignore_nulls,
-            })
-        }
+        AggFunc::First { ignore_nulls } | AggFunc::Last { ignore_nulls } => Box::new(MinMaxAcc {
+            converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
+            data_type: arg_types[0].clone(),
+            best: vec![],
+            order: if matches!(func, AggFunc::Last { .. }) {
+                Pick::Last
+            } else {
+                Pick::First
+            },
+            ignore_nulls: *ignore_nulls,
+        }),
         AggFunc::SingleValue => Box::new(MinMaxAcc {
             converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
             data_type: arg_types[0].clone(),
@@ -630,9 +639,9 @@ pub fn create_accumulator(
             counts: vec![],
         }),
         AggFunc::CoMoment(f) => Box::new(super::aggregate_stats::CoMomentAcc::new(*f)),
-        AggFunc::Skewness | AggFunc::Kurtosis => Box::new(
-            super::aggregate_stats::MomentsAcc::new(*func == AggFunc::Kurtosis),
-        ),
+        AggFunc::Skewness | AggFunc::Kurtosis => Box::new(super::aggregate_stats::MomentsAcc::new(
+            *func == AggFunc::Kurtosis,
+        )),
         AggFunc::Median | AggFunc::Percentile(_) => {
             let p = if let AggFunc::Percentile(p) = func {
                 *p
@@ -651,12 +660,10 @@ pub fn create_accumulator(
         | AggFunc::StddevPop
         | AggFunc::VarSamp
         | AggFunc::VarPop
-        | AggFunc::Sem => {
-            Box::new(VarianceAcc {
-                state: vec![],
-                func: func.clone(),
-            })
-        }
+        | AggFunc::Sem => Box::new(VarianceAcc {
+            state: vec![],
+            func: func.clone(),
+        }),
         AggFunc::KahanSum => Box::new(KahanAcc { state: vec![] }),
         AggFunc::CollectList | AggFunc::CollectSet => Box::new(CollectAcc {
             converter: RowConverter::new(vec![SortField::new(arg_types[0].clone())])?,
@@ -748,7 +755,9 @@ impl Accumulator for ByAcc {
         decode_rows(
             &self.values,
             &self.data_type,
-            self.best.iter().map(|b| b.as_ref().map(|(_, v)| v.as_slice())),
+            self.best
+                .iter()
+                .map(|b| b.as_ref().map(|(_, v)| v.as_slice())),
         )
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {

@@ -165,9 +165,7 @@ impl Pairs {
             CoMoment::RegrSyy => Some(syy),
             CoMoment::RegrSxy => Some(sxy),
             CoMoment::RegrSlope => (sxx != 0.0).then(|| sxy / sxx),
-            CoMoment::RegrIntercept => {
-                (sxx != 0.0).then(|| self.mean_a - sxy / sxx * self.mean_b)
-            }
+            CoMoment::RegrIntercept => (sxx != 0.0).then(|| self.mean_a - sxy / sxx * self.mean_b),
             CoMoment::RegrR2 => match (sxx, syy) {
                 (x, _) if x == 0.0 => None,
                 (_, y) if y == 0.0 => Some(1.0),
@@ -185,7 +183,10 @@ pub struct CoMomentAcc {
 
 impl CoMomentAcc {
     pub fn new(func: CoMoment) -> Self {
-        CoMomentAcc { func, state: vec![] }
+        CoMomentAcc {
+            func,
+            state: vec![],
+        }
     }
 }
 
@@ -360,11 +361,23 @@ mod tests {
         let kurt = n * m(4) / (m(2) * m(2)) - 3.0;
         for kurtosis in [false, true] {
             let mut one = MomentsAcc::new(kurtosis);
-            run(&mut one, vec![xs.iter().map(|&x| Some(x)).collect()], &[0; 8]);
+            run(
+                &mut one,
+                vec![xs.iter().map(|&x| Some(x)).collect()],
+                &[0; 8],
+            );
             let mut a = MomentsAcc::new(kurtosis);
             let mut b = MomentsAcc::new(kurtosis);
-            run(&mut a, vec![xs[..3].iter().map(|&x| Some(x)).collect()], &[0; 3]);
-            run(&mut b, vec![xs[3..].iter().map(|&x| Some(x)).collect()], &[0; 5]);
+            run(
+                &mut a,
+                vec![xs[..3].iter().map(|&x| Some(x)).collect()],
+                &[0; 3],
+            );
+            run(
+                &mut b,
+                vec![xs[3..].iter().map(|&x| Some(x)).collect()],
+                &[0; 5],
+            );
             a.merge(Box::new(b), &[0], 1).unwrap();
             let want = if kurtosis { kurt } else { skew };
             for acc in [&mut one, &mut a] {
@@ -405,16 +418,25 @@ mod tests {
         let mut acc = CoMomentAcc::new(CoMoment::CovarSamp);
         run(
             &mut acc,
-            vec![vec![Some(1.0), None, Some(3.0)], vec![Some(2.0), Some(5.0), None]],
+            vec![
+                vec![Some(1.0), None, Some(3.0)],
+                vec![Some(2.0), Some(5.0), None],
+            ],
             &[0, 0, 0],
         );
         assert!(acc.finish(1).unwrap().is_null(0));
         let mut acc = CoMomentAcc::new(CoMoment::RegrCount);
         run(
             &mut acc,
-            vec![vec![Some(1.0), None, Some(3.0)], vec![Some(2.0), Some(5.0), Some(1.0)]],
+            vec![
+                vec![Some(1.0), None, Some(3.0)],
+                vec![Some(2.0), Some(5.0), Some(1.0)],
+            ],
             &[0, 0, 0],
         );
-        assert_eq!(acc.finish(1).unwrap().as_primitive::<Int64Type>().value(0), 2);
+        assert_eq!(
+            acc.finish(1).unwrap().as_primitive::<Int64Type>().value(0),
+            2
+        );
     }
 }

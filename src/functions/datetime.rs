@@ -711,7 +711,9 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                             return None;
                         }
                         let (h, m, s) = (h.value(r), m.value(r), sec.value(r));
-                        if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0.0..60.0).contains(&s)
+                        if !(0..24).contains(&h)
+                            || !(0..60).contains(&m)
+                            || !(0.0..60.0).contains(&s)
                         {
                             return None;
                         }

@@ -24,7 +24,10 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Fields<'a> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> std::result::Result<Fields<'a>, M::Error> {
+            fn visit_map<M: MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> std::result::Result<Fields<'a>, M::Error> {
                 let mut out = vec![];
                 while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
                     out.push((k, v));
@@ -47,7 +50,10 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Elements<'a> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON array")
             }
-            fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> std::result::Result<Elements<'a>, S::Error> {
+            fn visit_seq<S: SeqAccess<'de>>(
+                self,
+                mut s: S,
+            ) -> std::result::Result<Elements<'a>, S::Error> {
                 let mut out = vec![];
                 while let Some(v) = s.next_element::<&'de RawValue>()? {
                     out.push(v);
@@ -187,7 +193,8 @@ mod tests {
 
     #[test]
     fn paths_and_rendering() {
-        let j = r#"{"a":{"b":[10, {"c":"x\"y"}, 2.50]},"n":null,"t":true,"s":"hi","o":{"k" : [1, 2]}}"#;
+        let j =
+            r#"{"a":{"b":[10, {"c":"x\"y"}, 2.50]},"n":null,"t":true,"s":"hi","o":{"k" : [1, 2]}}"#;
         let g = |p: &str| get_json_object(j, p).unwrap();
         assert_eq!(g("$.s").as_deref(), Some("hi"));
         assert_eq!(g("$.a.b[0]").as_deref(), Some("10"));
@@ -208,8 +215,25 @@ mod tests {
     fn tuples_lengths_keys() {
         let j = r#"{"f1":"value1","f2":2,"f3":{"x":1},"f5":null}"#;
         assert_eq!(
-            json_tuple_fields(j, &[Some("f1"), Some("f2"), Some("f3"), Some("f4"), Some("f5"), None]),
-            vec![Some("value1".into()), Some("2".into()), Some(r#"{"x":1}"#.into()), None, None, None]
+            json_tuple_fields(
+                j,
+                &[
+                    Some("f1"),
+                    Some("f2"),
+                    Some("f3"),
+                    Some("f4"),
+                    Some("f5"),
+                    None
+                ]
+            ),
+            vec![
+                Some("value1".into()),
+                Some("2".into()),
+                Some(r#"{"x":1}"#.into()),
+                None,
+                None,
+                None
+            ]
         );
         assert_eq!(json_tuple_fields("[1]", &[Some("a")]), vec![None]);
         assert_eq!(json_array_length("[1, [2, 3], {}]"), Some(3));

@@ -278,7 +278,10 @@ impl MathFunc {
                 let t = &args[0];
                 // decimal(20,0) holds an unsigned 64-bit integer (see normalize_type)
                 if !(is_integer(t)
-                    || matches!(t, DataType::Boolean | DataType::Null | DataType::Decimal128(20, 0)))
+                    || matches!(
+                        t,
+                        DataType::Boolean | DataType::Null | DataType::Decimal128(20, 0)
+                    ))
                 {
                     return Err(integral_error(self, t));
                 }

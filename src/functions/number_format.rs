@@ -13,7 +13,10 @@ use crate::error::{QuarryError, Result};
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Token {
     /// A run of `0`/`9` digits: its length and whether it starts with `0`.
-    Digits { len: usize, zero: bool },
+    Digits {
+        len: usize,
+        zero: bool,
+    },
     Point,
     Group,
     Dollar,
@@ -93,7 +96,10 @@ impl NumberFormat {
             .iter()
             .position(|t| matches!(t, Token::Digits { .. } | Token::Point | Token::Group));
         let Some(first_number) = first_number else {
-            return Err(invalid(format, "The format string must contain at least one digit."));
+            return Err(invalid(
+                format,
+                "The format string must contain at least one digit.",
+            ));
         };
         let last_number = tokens
             .iter()
@@ -135,17 +141,26 @@ impl NumberFormat {
             }
         }
         if after_group {
-            return Err(invalid(format, "Thousands separators (, or G) must have digits in between them."));
+            return Err(invalid(
+                format,
+                "Thousands separators (, or G) must have digits in between them.",
+            ));
         }
         let count = |t: Token| tokens.iter().filter(|x| **x == t).count();
         if count(Token::Dollar) > 1 {
             return Err(invalid(format, "At most one dollar sign ($) is allowed."));
         }
         if count(Token::Sign) + count(Token::Minus) + count(Token::Brackets) > 1 {
-            return Err(invalid(format, "At most one sign (S, MI or PR) is allowed."));
+            return Err(invalid(
+                format,
+                "At most one sign (S, MI or PR) is allowed.",
+            ));
         }
         if prefix.contains(&Token::Minus) || prefix.contains(&Token::Brackets) {
-            return Err(invalid(format, "MI and PR may only be at the end of the format string."));
+            return Err(invalid(
+                format,
+                "MI and PR may only be at the end of the format string.",
+            ));
         }
         if int_groups.iter().map(|g| g.0).sum::<usize>() + frac.unwrap_or(0) > 38 {
             return Err(invalid(format, "The format has more than 38 digits."));
@@ -266,7 +281,11 @@ impl NumberFormat {
         if negative {
             out.push('-');
         }
-        out.push_str(if int_digits.is_empty() { "0" } else { &int_digits });
+        out.push_str(if int_digits.is_empty() {
+            "0"
+        } else {
+            &int_digits
+        });
         if !frac_digits.is_empty() {
             out.push('.');
             out.push_str(frac_digits);

@@ -80,7 +80,9 @@ pub enum StringFunc {
     /// `to_number(str, fmt)` (`try`: `try_to_number`), first half: the input as a plain
     /// decimal string, which the binder casts to the format's decimal type (see
     /// [`super::number_format`]); a mismatch is an error, or NULL for `try_to_number`.
-    ToNumber { r#try: bool },
+    ToNumber {
+        r#try: bool,
+    },
     /// `get_json_object(json, path)` (see [`super::json`]).
     GetJsonObject,
     /// `json_tuple(json, k1, ..., kn)`'s row: a struct of the top-level fields `c0` ..
@@ -835,7 +837,11 @@ fn brace_spec(a: &ArrayRef, r: usize, spec: &str) -> std::result::Result<String,
         while cs.get(*p).is_some_and(|c| c.is_ascii_digit()) {
             *p += 1;
         }
-        cs[start..*p].iter().collect::<String>().parse::<usize>().ok()
+        cs[start..*p]
+            .iter()
+            .collect::<String>()
+            .parse::<usize>()
+            .ok()
     };
     let width = digits(&mut p);
     let precision = if cs.get(p) == Some(&'.') {
@@ -854,7 +860,10 @@ fn brace_spec(a: &ArrayRef, r: usize, spec: &str) -> std::result::Result<String,
             let v = arrow::compute::cast(a, &DataType::Int64).map_err(|e| e.to_string())?;
             Ok(v.as_primitive::<Int64Type>().value(r) as i128)
         } else {
-            Err(format!("'{{:{spec}}}' needs an integer, not {}", crate::types::type_name(t)))
+            Err(format!(
+                "'{{:{spec}}}' needs an integer, not {}",
+                crate::types::type_name(t)
+            ))
         }
     };
     let float = || -> std::result::Result<f64, String> {
@@ -862,7 +871,10 @@ fn brace_spec(a: &ArrayRef, r: usize, spec: &str) -> std::result::Result<String,
             let v = arrow::compute::cast(a, &DataType::Float64).map_err(|e| e.to_string())?;
             Ok(v.as_primitive::<Float64Type>().value(r))
         } else {
-            Err(format!("'{{:{spec}}}' needs a number, not {}", crate::types::type_name(t)))
+            Err(format!(
+                "'{{:{spec}}}' needs a number, not {}",
+                crate::types::type_name(t)
+            ))
         }
     };
     let with_sign = |neg: bool, body: String| -> (String, String) {
@@ -910,7 +922,10 @@ fn brace_spec(a: &ArrayRef, r: usize, spec: &str) -> std::result::Result<String,
             (s, body, true)
         }
         "s" if !crate::types::is_string(t) => {
-            return Err(format!("'{{:{spec}}}' needs a string, not {}", crate::types::type_name(t)))
+            return Err(format!(
+                "'{{:{spec}}}' needs a string, not {}",
+                crate::types::type_name(t)
+            ))
         }
         "s" | "" => {
             let mut v = plain();
@@ -1463,7 +1478,8 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         JsonTuple => {
             let j = strings(&args[0])?;
             let keys: Vec<&StringArray> = args[1..].iter().map(strings).collect::<Result<_>>()?;
-            let mut builders: Vec<StringBuilder> = keys.iter().map(|_| StringBuilder::new()).collect();
+            let mut builders: Vec<StringBuilder> =
+                keys.iter().map(|_| StringBuilder::new()).collect();
             for r in 0..n {
                 let ks: Vec<Option<&str>> = keys
                     .iter()

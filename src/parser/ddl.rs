@@ -328,11 +328,12 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             }
             let table = object_name(p)?;
             if eat(p, "PARTITION") {
-                let t = p.peek_token();
-                return Err(ParserError::ParserError(format!(
-                    "not supported: DESCRIBE of a partition at Line: {}, Column: {}",
-                    t.span.start.line, t.span.start.column
-                )));
+                let spec = partition_spec(p)?;
+                return Ok(Statement::DescribePartition {
+                    table,
+                    extended,
+                    spec,
+                });
             }
             // `DESCRIBE [EXTENDED] t col`: one column (with statistics when EXTENDED)
             let column = if matches!(p.peek_token().token, Token::EOF | Token::SemiColon) {

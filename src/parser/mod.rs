@@ -115,6 +115,13 @@ pub enum Statement {
         extended: bool,
         column: Option<String>,
     },
+    /// `DESCRIBE [EXTENDED] t PARTITION (k = v, ...)`: the columns, and with EXTENDED
+    /// the partition's location and statistics.
+    DescribePartition {
+        table: ObjectName,
+        extended: bool,
+        spec: PartitionSpec,
+    },
     /// `ANALYZE TABLE t [PARTITION (...)] COMPUTE STATISTICS [NOSCAN | FOR COLUMNS a, b | FOR ALL COLUMNS]`.
     Analyze {
         table: ObjectName,

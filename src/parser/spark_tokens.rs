@@ -50,12 +50,12 @@ fn double_slash_div(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
 
 /// Drop `MATERIALIZED` / `NOT MATERIALIZED` between a CTE's `AS` and its `(`.
 fn cte_materialized_hints(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    let is_word = |t: &TokenWithSpan, w: &str| {
-        matches!(&t.token, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(w))
-    };
+    let is_word = |t: &TokenWithSpan, w: &str| matches!(&t.token, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(w));
     let is_space = |t: &TokenWithSpan| matches!(t.token, Token::Whitespace(_));
     // indexes of the non-whitespace tokens
-    let sig: Vec<usize> = (0..tokens.len()).filter(|&i| !is_space(&tokens[i])).collect();
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !is_space(&tokens[i]))
+        .collect();
     let mut drop = vec![false; tokens.len()];
     for k in 1..sig.len() {
         if !is_word(&tokens[sig[k - 1]], "AS") {
@@ -64,7 +64,9 @@ fn cte_materialized_hints(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         let (first, len) = if is_word(&tokens[sig[k]], "MATERIALIZED") {
             (k, 1)
         } else if is_word(&tokens[sig[k]], "NOT")
-            && sig.get(k + 1).is_some_and(|&i| is_word(&tokens[i], "MATERIALIZED"))
+            && sig
+                .get(k + 1)
+                .is_some_and(|&i| is_word(&tokens[i], "MATERIALIZED"))
         {
             (k, 2)
         } else {

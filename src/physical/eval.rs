@@ -216,7 +216,9 @@ fn cast_timestamp_numeric(a: &ArrayRef, to: &DataType) -> Option<Result<ArrayRef
     use crate::types::is_floating;
     const MICROS: i64 = 1_000_000;
     let from = a.data_type();
-    if matches!(from, DataType::Timestamp(..)) && (is_integer(to) || is_floating(to) || matches!(to, DataType::Decimal128(..))) {
+    if matches!(from, DataType::Timestamp(..))
+        && (is_integer(to) || is_floating(to) || matches!(to, DataType::Decimal128(..)))
+    {
         return Some((|| -> Result<ArrayRef> {
             let t = arrow::compute::cast(a, &crate::types::TIMESTAMP)?;
             let micros = t.as_primitive::<TimestampMicrosecondType>();
@@ -234,7 +236,9 @@ fn cast_timestamp_numeric(a: &ArrayRef, to: &DataType) -> Option<Result<ArrayRef
             cast_array(&out, to)
         })());
     }
-    if matches!(to, DataType::Timestamp(..)) && (is_integer(from) || is_floating(from) || matches!(from, DataType::Decimal128(..))) {
+    if matches!(to, DataType::Timestamp(..))
+        && (is_integer(from) || is_floating(from) || matches!(from, DataType::Decimal128(..)))
+    {
         return Some((|| -> Result<ArrayRef> {
             let micros: TimestampMicrosecondArray = if is_integer(from) {
                 let v = arrow::compute::cast(a, &DataType::Int64)?;
@@ -244,7 +248,10 @@ fn cast_timestamp_numeric(a: &ArrayRef, to: &DataType) -> Option<Result<ArrayRef
                 let v = arrow::compute::cast(a, &DataType::Float64)?;
                 v.as_primitive::<Float64Type>()
                     .iter()
-                    .map(|d| d.filter(|d| d.is_finite()).map(|d| (d * MICROS as f64) as i64))
+                    .map(|d| {
+                        d.filter(|d| d.is_finite())
+                            .map(|d| (d * MICROS as f64) as i64)
+                    })
                     .collect()
             } else {
                 let DataType::Decimal128(_, scale) = *from else {
@@ -288,7 +295,10 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
         let micros = match a.data_type() {
             DataType::Duration(_) => arrow::compute::cast(a, &DataType::Int64)?,
             _ => arrow::compute::cast(
-                &arrow::compute::cast(a, &DataType::Time64(arrow::datatypes::TimeUnit::Microsecond))?,
+                &arrow::compute::cast(
+                    a,
+                    &DataType::Time64(arrow::datatypes::TimeUnit::Microsecond),
+                )?,
                 &DataType::Int64,
             )?,
         };

@@ -290,3 +290,133 @@ fn distinct_count(a: &ArrayRef) -> usize {
     }
     seen.len()
 }
+
+/// Statistics of partitions as MSCK REPAIR TABLE, ALTER TABLE ADD PARTITION and
+/// REFRESH TABLE keep them in the metastore (Hive's `hive.stats.autogather`): per
+/// partition, its data files' count and bytes and, for parquet, the rows and per data
+/// column the NULL count and value range over all row groups, from the footers. One
+/// listing per partition and one footer read per file, concurrent (the footers stay in
+/// the session's footer cache for the queries that follow). A partition whose folder is
+/// gone counts zero files. Errors name the file whose footer cannot be read.
+pub fn partition_statistics(
+    ctx: &ExecContext,
+    format: FileFormat,
+    columns: &[crate::catalog::ColumnDef],
+    parts: &[crate::catalog::PartitionMeta],
+) -> Result<Vec<crate::catalog::TableStatistics>> {
+    use rayon::prelude::*;
+    let storage = &ctx.storage;
+    let io = crate::datasource::IoStats::default();
+    let roots: Vec<crate::datasource::Location> = parts
+        .iter()
+        .map(|p| crate::datasource::Location::parse(&p.location))
+        .collect::<Result<_>>()?;
+    let mut listed: Vec<Arc<Vec<crate::datasource::FileEntry>>> = vec![];
+    for r in storage.list_files_many(&roots, &io) {
+        listed.push(match r {
+            Ok(f) => f,
+            Err(crate::error::QuarryError::Data(m)) if m.starts_with("[PATH_NOT_FOUND]") => {
+                Arc::new(vec![])
+            }
+            Err(e) => return Err(e),
+        });
+    }
+    let mut out: Vec<crate::catalog::TableStatistics> = listed
+        .iter()
+        .map(|files| crate::catalog::TableStatistics {
+            size_bytes: files.iter().map(|f| f.size).sum(),
+            files: Some(files.len() as u64),
+            ..Default::default()
+        })
+        .collect();
+    if format != FileFormat::Parquet {
+        return Ok(out);
+    }
+    let entries: Vec<(usize, crate::datasource::FileEntry)> = listed
+        .iter()
+        .enumerate()
+        .flat_map(|(i, files)| files.iter().map(move |f| (i, f.clone())))
+        .collect();
+    let files: Vec<crate::datasource::FileEntry> = entries.iter().map(|(_, f)| f.clone()).collect();
+    let tails = storage.fetch_tails(&files, crate::datasource::parquet::FOOTER_GUESS, &io);
+    let footers: Vec<(usize, parquet::arrow::arrow_reader::ArrowReaderMetadata)> =
+        ctx.pool.install(|| {
+            entries
+                .into_par_iter()
+                .zip(tails)
+                .map(|((i, file), tail)| {
+                    let md = crate::datasource::parquet::load_metadata_with_tail(
+                        storage, &file, tail?, &io,
+                    )?;
+                    Ok((i, md))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+    // per partition: rows, and per column (nulls known, nulls, range known, lo, hi)
+    type Acc = (bool, u64, bool, Option<f64>, Option<f64>);
+    let mut accs: Vec<Vec<Acc>> =
+        vec![vec![(true, 0, true, None, None); columns.len()]; parts.len()];
+    let mut rows = vec![0u64; parts.len()];
+    for (i, md) in &footers {
+        let meta = md.metadata();
+        let groups: Vec<_> = meta.row_groups().iter().collect();
+        let n: i64 = groups.iter().map(|g| g.num_rows()).sum();
+        rows[*i] += n.max(0) as u64;
+        let schema = md.schema();
+        for (c, def) in columns.iter().enumerate() {
+            let acc = &mut accs[*i][c];
+            let Some(field) = schema
+                .fields()
+                .iter()
+                .find(|f| f.name().eq_ignore_ascii_case(&def.name))
+            else {
+                // a file without the column (schema evolution): all NULL there
+                acc.1 += n.max(0) as u64;
+                continue;
+            };
+            let Ok(conv) = StatisticsConverter::try_new(field.name(), schema, md.parquet_schema())
+            else {
+                acc.0 = false;
+                acc.2 = false;
+                continue;
+            };
+            match conv.row_group_null_counts(groups.iter().copied()) {
+                Ok(a) if a.null_count() == 0 => acc.1 += a.values().iter().sum::<u64>(),
+                _ => acc.0 = false,
+            }
+            let range = conv
+                .row_group_mins(groups.iter().copied())
+                .ok()
+                .zip(conv.row_group_maxes(groups.iter().copied()).ok())
+                .and_then(|(lo, hi)| {
+                    let f =
+                        |a: ArrayRef| cast(&a, &def.data_type).ok().and_then(|a| to_f64_array(&a));
+                    f(lo).zip(f(hi))
+                });
+            match range {
+                Some((lo, hi)) if lo.null_count() == 0 && hi.null_count() == 0 => {
+                    acc.3 = merge_min(acc.3, min_max(&lo).0);
+                    acc.4 = merge_max(acc.4, min_max(&hi).1);
+                }
+                // an all-NULL row group has no range and narrows nothing
+                _ => acc.2 = false,
+            }
+        }
+    }
+    for (i, st) in out.iter_mut().enumerate() {
+        st.rows = Some(rows[i]);
+        for (c, def) in columns.iter().enumerate() {
+            let (nk, nulls, rk, lo, hi) = accs[i][c];
+            let range_known = rk && st.files.unwrap_or(0) > 0;
+            st.column_ranges.insert(
+                def.name.to_ascii_lowercase(),
+                crate::catalog::ColumnRange {
+                    null_count: nk.then_some(nulls),
+                    min: if range_known { lo } else { None },
+                    max: if range_known { hi } else { None },
+                },
+            );
+        }
+    }
+    Ok(out)
+}
