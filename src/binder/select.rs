@@ -262,7 +262,15 @@ impl Binder<'_> {
                         expr.clone(),
                         aliases.iter().map(|a| a.value.clone()).collect(),
                     )),
-                ast::SelectItem::UnnamedExpr(e) => items.push(Item::Ast(e.clone(), expr_name(e))),
+                ast::SelectItem::UnnamedExpr(e) => match expand_columns(e, &scope)? {
+                    // DuckDB's COLUMNS(...): one item per column it selects
+                    Some(xs) => {
+                        for (x, name) in xs {
+                            items.push(Item::Ast(x, name));
+                        }
+                    }
+                    None => items.push(Item::Ast(e.clone(), expr_name(e))),
+                },
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     items.push(Item::Ast(expr.clone(), alias.value.clone()))
                 }
@@ -608,7 +616,14 @@ impl Binder<'_> {
                         ob.expr
                     )));
                 }
+                let mut expanded: Vec<ast::Expr> = vec![];
                 for e in on {
+                    match expand_columns(e, &scope)? {
+                        Some(xs) => expanded.extend(xs.into_iter().map(|(x, _)| x)),
+                        None => expanded.push(e.clone()),
+                    }
+                }
+                for e in &expanded {
                     if non_integer_literal(e) {
                         return Err(QuarryError::Analysis(format!(
                             "DISTINCT ON non-integer literal has no effect: {e}"
@@ -1867,4 +1882,195 @@ fn projected_keys(sort_keys: &[(SortKey, Option<Column>)]) -> Vec<SortKey> {
             None => k.clone(),
         })
         .collect()
+}
+
+/// Whether `f` is DuckDB's star expression `COLUMNS(...)`.
+fn is_columns_call(f: &ast::Function) -> bool {
+    f.name.0.len() == 1 && function_name(f) == "columns"
+}
+
+/// DuckDB's `COLUMNS(...)` in a select item or DISTINCT ON key: the expression once per
+/// column it selects, with the call replaced by that column. The argument is a regular
+/// expression matched (anywhere in the name) against the unqualified names of the
+/// columns `*` lists, `*` (with EXCLUDE), or a list of names `['a', 'b']`. `None` when
+/// `e` has no COLUMNS call. Errors: a bad regex, an unknown name, no column selected,
+/// two different COLUMNS(...) in one expression.
+pub(super) fn expand_columns(
+    e: &ast::Expr,
+    scope: &Scope,
+) -> Result<Option<Vec<(ast::Expr, String)>>> {
+    use std::ops::ControlFlow;
+    let mut call: Option<ast::Function> = None;
+    let mut clash = false;
+    let _ = ast::visit_expressions(e, |x| {
+        if let ast::Expr::Function(f) = x {
+            if is_columns_call(f) {
+                match &call {
+                    Some(c) if c != f => clash = true,
+                    _ => call = Some(f.clone()),
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let Some(call) = call else { return Ok(None) };
+    if clash {
+        return Err(QuarryError::NotSupported(
+            "two different COLUMNS(...) in one expression".into(),
+        ));
+    }
+    let visible: Vec<&ScopeCol> = scope
+        .cols
+        .iter()
+        .filter(|c| !c.name_only && !c.hidden)
+        .collect();
+    let args = match &call.args {
+        ast::FunctionArguments::List(l) if l.args.len() == 1 => &l.args[0],
+        _ => {
+            return Err(QuarryError::Analysis(
+                "COLUMNS(...) takes one argument: a regular expression, *, or a list of names"
+                    .into(),
+            ))
+        }
+    };
+    // COLUMNS(* REPLACE (expr AS name, ...)): those columns' replacements
+    let mut replaced: Vec<(String, ast::Expr)> = vec![];
+    let picked: Vec<&ScopeCol> = match args {
+        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => visible,
+        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::WildcardWithOptions(opts)) => {
+            if opts.opt_rename.is_some() || opts.opt_ilike.is_some() {
+                return Err(QuarryError::NotSupported(
+                    "COLUMNS(* RENAME / ILIKE ...) (EXCLUDE and REPLACE are supported)".into(),
+                ));
+            }
+            if let Some(r) = &opts.opt_replace {
+                for item in &r.items {
+                    replaced.push((
+                        item.column_name.value.to_ascii_lowercase(),
+                        item.expr.clone(),
+                    ));
+                }
+            }
+            let mut excluded: Vec<String> = vec![];
+            match &opts.opt_exclude {
+                Some(ast::ExcludeSelectItem::Single(n)) => excluded.push(n.to_string()),
+                Some(ast::ExcludeSelectItem::Multiple(ns)) => {
+                    excluded.extend(ns.iter().map(|n| n.to_string()))
+                }
+                None => {}
+            }
+            if let Some(ex) = &opts.opt_except {
+                excluded.push(ex.first_element.value.clone());
+                excluded.extend(ex.additional_elements.iter().map(|i| i.value.clone()));
+            }
+            let excluded: Vec<String> = excluded
+                .iter()
+                .map(|n| n.trim_matches('"').trim_matches('`').to_ascii_lowercase())
+                .collect();
+            visible
+                .into_iter()
+                .filter(|c| !excluded.contains(&c.col.name.to_ascii_lowercase()))
+                .collect()
+        }
+        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => match x {
+            ast::Expr::Value(v) => {
+                let ast::Value::SingleQuotedString(re) = &v.value else {
+                    return Err(QuarryError::Analysis(format!(
+                        "COLUMNS({x}): expected a regular expression string"
+                    )));
+                };
+                let re = regex::Regex::new(re).map_err(|e| {
+                    QuarryError::Analysis(format!(
+                        "COLUMNS('{re}'): invalid regular expression: {e}"
+                    ))
+                })?;
+                visible
+                    .into_iter()
+                    .filter(|c| re.is_match(&c.col.name))
+                    .collect()
+            }
+            ast::Expr::Array(arr) => {
+                let mut out = vec![];
+                for n in &arr.elem {
+                    let name = match n {
+                        ast::Expr::Value(v) => match &v.value {
+                            ast::Value::SingleQuotedString(s) => s.clone(),
+                            _ => String::new(),
+                        },
+                        _ => String::new(),
+                    };
+                    let c = visible
+                        .iter()
+                        .find(|c| c.col.name.eq_ignore_ascii_case(&name))
+                        .ok_or_else(|| {
+                            QuarryError::Analysis(format!(
+                                "[UNRESOLVED_COLUMN] COLUMNS({x}): no column `{name}`"
+                            ))
+                        })?;
+                    out.push(*c);
+                }
+                out
+            }
+            _ => {
+                return Err(QuarryError::NotSupported(format!(
+                    "COLUMNS({x}) (a regular expression, *, or a list of names)"
+                )))
+            }
+        },
+        _ => {
+            return Err(QuarryError::NotSupported(format!(
+                "COLUMNS({args}) (a regular expression, *, or a list of names)"
+            )))
+        }
+    };
+    if picked.is_empty() {
+        return Err(QuarryError::Analysis(format!("{call} selects no column")));
+    }
+    let mut out = vec![];
+    for c in picked {
+        let unique = scope
+            .cols
+            .iter()
+            .filter(|d| !d.name_only && d.col.name.eq_ignore_ascii_case(&c.col.name))
+            .count()
+            == 1;
+        // quoted only where the name needs it (the quotes show in the item's name)
+        let ident = |n: &str| {
+            let plain = n
+                .chars()
+                .next()
+                .is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_')
+                && n.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+            if plain {
+                ast::Ident::new(n)
+            } else {
+                ast::Ident::with_quote('`', n)
+            }
+        };
+        let column = match (&c.qualifier, unique) {
+            (Some(q), false) => ast::Expr::CompoundIdentifier(vec![ident(q), ident(&c.col.name)]),
+            _ => ast::Expr::Identifier(ident(&c.col.name)),
+        };
+        let column = replaced
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&c.col.name))
+            .map(|(_, r)| ast::Expr::Nested(Box::new(r.clone())))
+            .unwrap_or(column);
+        let mut x = e.clone();
+        let _ = ast::visit_expressions_mut(&mut x, |y| {
+            if matches!(y, ast::Expr::Function(f) if is_columns_call(f)) {
+                *y = column.clone();
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        // the bare COLUMNS(...) item is named by its column (REPLACE keeps the name)
+        let bare = matches!(e, ast::Expr::Function(f) if is_columns_call(f));
+        let name = if bare {
+            c.col.name.clone()
+        } else {
+            expr_name(&x)
+        };
+        out.push((x, name));
+    }
+    Ok(Some(out))
 }
