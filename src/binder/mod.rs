@@ -716,7 +716,17 @@ impl<'a> Binder<'a> {
             .metastore
             .get_statistics(&meta.database, &meta.name, "")?
             .map(Arc::new);
-        let source = catalog_source(&meta, files, statistics);
+        let mut source = catalog_source(&meta, files, statistics);
+        if meta.is_partitioned() {
+            let (ms, db, name) = (
+                self.ctx.catalog.metastore.clone(),
+                meta.database.clone(),
+                meta.name.clone(),
+            );
+            source.partition_statistics = Some(crate::plan::PartitionStatisticsLoader(Arc::new(
+                move || ms.list_partition_statistics(&db, &name),
+            )));
+        }
         Ok(scan_of(Arc::new(source), &qualifier))
     }
 }
@@ -736,6 +746,7 @@ pub fn catalog_source(
         files,
         location: meta.location.clone(),
         statistics,
+        partition_statistics: None,
     }
 }
 
@@ -800,6 +811,7 @@ pub fn files_source(
         files,
         location: root.to_string(),
         statistics: None,
+        partition_statistics: None,
     }))
 }
 

@@ -16,6 +16,18 @@ use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 
 use crate::plan::{BinOp, ColumnId, Expr};
 
+/// Per-unit (row group, partition) statistics the pruning predicates read.
+trait StatsSource {
+    /// Smallest and largest values per unit, one array each (NULL: unknown).
+    fn min_max(&self, id: ColumnId) -> Option<(ArrayRef, ArrayRef)>;
+    /// NULL counts and row counts per unit (UInt64).
+    fn nulls(&self, id: ColumnId) -> Option<(ArrayRef, ArrayRef)>;
+    /// A literal in the type of the `min_max` arrays.
+    fn literal(&self, lit: &ArrayRef, to: &DataType) -> Option<ArrayRef> {
+        cast(lit, to).ok()
+    }
+}
+
 struct Stats<'a> {
     md: &'a ArrowReaderMetadata,
     /// table column id -> (column name in the file, table type)
@@ -36,6 +48,9 @@ impl Stats<'_> {
             StatisticsConverter::try_new(&file_name, schema, self.md.parquet_schema()).ok()?;
         Some((conv, dt.clone()))
     }
+}
+
+impl StatsSource for Stats<'_> {
     fn min_max(&self, id: ColumnId) -> Option<(ArrayRef, ArrayRef)> {
         let (conv, dt) = self.converter(id)?;
         let rgs = self.md.metadata().row_groups();
@@ -53,7 +68,7 @@ impl Stats<'_> {
 }
 
 /// `Some(mask)`: a row group may match where the mask is true or NULL. `None`: unknown.
-fn may_match(e: &Expr, s: &Stats) -> Option<BooleanArray> {
+fn may_match(e: &Expr, s: &dyn StatsSource) -> Option<BooleanArray> {
     match e {
         Expr::Binary {
             op: BinOp::And,
@@ -86,7 +101,7 @@ fn may_match(e: &Expr, s: &Stats) -> Option<BooleanArray> {
                 return None;
             }
             let (mins, maxes) = s.min_max(id)?;
-            let lit = cast(&lit.0, mins.data_type()).ok()?;
+            let lit = s.literal(&lit.0, mins.data_type())?;
             let lit = Scalar::new(lit);
             let r = match op {
                 BinOp::Eq => and_kleene(
@@ -155,6 +170,85 @@ pub fn prune_row_groups(
     let n = md.metadata().num_row_groups();
     let mut keep = vec![true; n];
     let s = Stats { md, columns };
+    for f in filters {
+        if let Some(mask) = may_match(f, &s) {
+            if mask.len() != n {
+                continue;
+            }
+            for (i, k) in keep.iter_mut().enumerate() {
+                if mask.is_valid(i) && !mask.value(i) {
+                    *k = false;
+                }
+            }
+        }
+    }
+    keep
+}
+
+/// Stored partition statistics ([`crate::catalog::ColumnRange`] per partition) as a
+/// pruning source: ranges compare as doubles (dates in days, timestamps in
+/// microseconds), which keeps pruning sound as the conversion to double is monotonic.
+struct RangeStats<'a> {
+    /// Per partition: rows and, by lower-case column name, the column's range.
+    parts: &'a [(
+        u64,
+        &'a std::collections::BTreeMap<String, crate::catalog::ColumnRange>,
+    )],
+    columns: &'a HashMap<ColumnId, (String, DataType)>,
+}
+
+impl StatsSource for RangeStats<'_> {
+    fn min_max(&self, id: ColumnId) -> Option<(ArrayRef, ArrayRef)> {
+        let (name, _) = self.columns.get(&id)?;
+        let name = name.to_ascii_lowercase();
+        let range = |f: fn(&crate::catalog::ColumnRange) -> Option<f64>| -> ArrayRef {
+            std::sync::Arc::new(
+                self.parts
+                    .iter()
+                    .map(|(_, cols)| cols.get(&name).and_then(f))
+                    .collect::<arrow::array::Float64Array>(),
+            )
+        };
+        Some((range(|r| r.min), range(|r| r.max)))
+    }
+    fn nulls(&self, id: ColumnId) -> Option<(ArrayRef, ArrayRef)> {
+        let (name, _) = self.columns.get(&id)?;
+        let name = name.to_ascii_lowercase();
+        let nulls: arrow::array::UInt64Array = self
+            .parts
+            .iter()
+            .map(|(_, cols)| cols.get(&name).and_then(|r| r.null_count))
+            .collect();
+        let rows: arrow::array::UInt64Array = self.parts.iter().map(|(r, _)| Some(*r)).collect();
+        Some((std::sync::Arc::new(nulls), std::sync::Arc::new(rows)))
+    }
+    fn literal(&self, lit: &ArrayRef, _to: &DataType) -> Option<ArrayRef> {
+        // a number, date or timestamp as a double; strings and others do not prune
+        let t = lit.data_type();
+        if !(crate::types::is_numeric(t) || matches!(t, DataType::Date32 | DataType::Timestamp(..)))
+        {
+            return None;
+        }
+        crate::optimizer::stats::to_f64_array(lit).map(|a| std::sync::Arc::new(a) as ArrayRef)
+    }
+}
+
+/// Which partitions may hold rows matching all `filters`, by their stored statistics:
+/// `parts` holds per partition its rows and column ranges (see
+/// [`crate::catalog::TableStatistics::column_ranges`]); `columns` maps the filters'
+/// column ids to (name, type). A partition is dropped only when its ranges prove no row
+/// can match.
+pub fn prune_partitions(
+    parts: &[(
+        u64,
+        &std::collections::BTreeMap<String, crate::catalog::ColumnRange>,
+    )],
+    filters: &[Expr],
+    columns: &HashMap<ColumnId, (String, DataType)>,
+) -> Vec<bool> {
+    let n = parts.len();
+    let mut keep = vec![true; n];
+    let s = RangeStats { parts, columns };
     for f in filters {
         if let Some(mask) = may_match(f, &s) {
             if mask.len() != n {

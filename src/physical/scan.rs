@@ -234,6 +234,17 @@ fn plan_files_uncached(
             }
         }
     }
+    // (the kept partitions' specs, for their stored statistics)
+    let kept_index: Vec<usize> = (0..n_parts).filter(|i| keep[*i]).collect();
+    let part_keys: Vec<String> = source
+        .partition_columns
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let kept_specs: Vec<String> = kept_index
+        .iter()
+        .map(|i| crate::catalog::hive::partition_path(&part_keys, &partitions[*i].1))
+        .collect();
     let typed: Vec<(String, Arc<Vec<ScalarValue>>)> = partitions
         .into_iter()
         .enumerate()
@@ -273,6 +284,50 @@ fn plan_files_uncached(
         };
         listed.push(files.iter().map(|f| (f.clone(), vals.clone())).collect());
     }
+    // partitions whose stored statistics prove no row matches the data filters are not
+    // read (their footers neither): only where the stored file count and bytes equal
+    // the listing's, so files added since MSCK/REFRESH are never skipped
+    let mut stats_pruned = 0;
+    if let (Some(loader), false) = (&source.partition_statistics, data_filters.is_empty()) {
+        let stored: HashMap<String, crate::catalog::TableStatistics> =
+            (loader.0)()?.into_iter().collect();
+        let range_cols: HashMap<ColumnId, (String, DataType)> = columns
+            .iter()
+            .zip(projection)
+            .filter(|(_, p)| **p < n_data)
+            .map(|(c, p)| (c.id, (all[*p].name.clone(), all[*p].data_type.clone())))
+            .collect();
+        let empty = std::collections::BTreeMap::new();
+        let mut current = vec![];
+        let parts: Vec<(
+            u64,
+            &std::collections::BTreeMap<String, crate::catalog::ColumnRange>,
+        )> = kept_specs
+            .iter()
+            .zip(&listed)
+            .map(|(spec, files)| {
+                let fresh = stored.get(spec).filter(|st| {
+                    st.files == Some(files.len() as u64)
+                        && st.size_bytes == files.iter().map(|(f, _)| f.size).sum::<u64>()
+                        && st.rows.is_some()
+                });
+                current.push(fresh.is_some());
+                match fresh {
+                    Some(st) => (st.rows.unwrap_or(0), &st.column_ranges),
+                    None => (0, &empty),
+                }
+            })
+            .collect();
+        let may = datasource::pruning::prune_partitions(&parts, &data_filters, &range_cols);
+        for (j, files) in listed.iter_mut().enumerate() {
+            if current[j] && !may[j] {
+                files.clear();
+                keep[kept_index[j]] = false;
+                stats_pruned += 1;
+            }
+        }
+    }
+    let kept_partitions = kept_partitions - stats_pruned;
     let files: Vec<(FileEntry, Arc<Vec<ScalarValue>>)> = listed.into_iter().flatten().collect();
     let n_files = files.len();
     let mut tasks = vec![];
@@ -319,8 +374,13 @@ fn plan_files_uncached(
                 }
             }
             extra.push(format!(
-                "partitions: {kept_partitions} read, {} pruned",
-                total_partitions - kept_partitions
+                "partitions: {kept_partitions} read, {} pruned{}",
+                total_partitions - kept_partitions,
+                if stats_pruned > 0 {
+                    format!(" ({stats_pruned} by stored statistics)")
+                } else {
+                    String::new()
+                }
             ));
             extra.push(format!(
                 "files: {n_files}; row groups: {kept_rg} read, {} pruned by statistics",

@@ -44,6 +44,25 @@ pub struct TableSource {
     pub location: String,
     /// Statistics from `ANALYZE TABLE` (catalog tables that have them).
     pub statistics: Option<Arc<crate::catalog::TableStatistics>>,
+    /// The partitions' stored statistics (partitioned catalog tables), read from the
+    /// metastore only when a scan has filters on data columns.
+    pub partition_statistics: Option<PartitionStatisticsLoader>,
+}
+
+/// Reads a partitioned table's per-partition statistics, by partition spec (Hive path).
+#[derive(Clone)]
+pub struct PartitionStatisticsLoader(
+    pub  Arc<
+        dyn Fn() -> crate::error::Result<Vec<(String, crate::catalog::TableStatistics)>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl std::fmt::Debug for PartitionStatisticsLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PartitionStatisticsLoader")
+    }
 }
 
 impl TableSource {
