@@ -634,6 +634,20 @@ pub fn scalar_joins(
 }
 
 fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Expr)> {
+    match scalar_join_pulled_up(plan.clone(), sub) {
+        // forms the pull-up does not take: decorrelate by the domain of outer values
+        Err(QuarryError::NotSupported(m)) => {
+            let outer = ids_of(&plan);
+            domain_scalar_join(plan, sub, &outer).map_err(|e| match e {
+                QuarryError::NotSupported(_) => QuarryError::NotSupported(m),
+                other => other,
+            })
+        }
+        r => r,
+    }
+}
+
+fn scalar_join_pulled_up(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Expr)> {
     let outer = ids_of(&plan);
     let value = sub
         .schema()
@@ -1167,4 +1181,391 @@ fn null_safe_equal(a: Expr, b: Expr) -> Result<Vec<Expr>> {
         ),
         Expr::binary(BinOp::Eq, coalesce(a)?, coalesce(b)?, DataType::Boolean),
     ])
+}
+
+/// The domain of a correlated subquery: the distinct values of the outer columns it
+/// uses (`outer_cols`), as `plan` with columns `d_cols`.
+struct Domain {
+    plan: LogicalPlan,
+    outer_cols: Vec<Column>,
+    d_cols: Vec<Column>,
+}
+
+impl Domain {
+    /// A copy of the domain with fresh column ids (each leaf that needs it joins its own).
+    fn fresh(&self) -> (LogicalPlan, Vec<Column>) {
+        let cols: Vec<Column> = self
+            .d_cols
+            .iter()
+            .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
+            .collect();
+        let exprs = self
+            .d_cols
+            .iter()
+            .zip(&cols)
+            .map(|(d, c)| (Expr::Column(d.clone()), c.clone()))
+            .collect();
+        (
+            LogicalPlan::Project {
+                input: Box::new(self.plan.clone()),
+                exprs,
+            },
+            cols,
+        )
+    }
+
+    /// `e` with the outer columns replaced by `dc` (the domain columns in scope).
+    fn subst(&self, e: Expr, dc: &[Column]) -> Result<Expr> {
+        let outer: HashSet<ColumnId> = self.outer_cols.iter().map(|c| c.id).collect();
+        if e.has_subquery() && refs_outer(&e, &outer) {
+            return Err(not_supported("inside a nested subquery"));
+        }
+        Ok(e.transform(&mut |x| match &x {
+            Expr::Column(c) => match self.outer_cols.iter().position(|o| o.id == c.id) {
+                Some(i) => Expr::Column(dc[i].clone()),
+                None => x,
+            },
+            _ => x,
+        }))
+    }
+}
+
+/// `plan` evaluated for every row of the domain at once (the dependent join of Neumann
+/// and Kemper's "Unnesting Arbitrary Queries", pushed down): its output columns, then
+/// the domain columns naming the row of the domain each output row belongs to. The
+/// domain crosses in at the leaves that refer to outer columns; filters, projections,
+/// grouped aggregates (grouped by the domain too), sorts, UNION ALL branches and joins
+/// (through their preserved or inner sides) carry it up. Other operators over outer
+/// references are not supported (global aggregates inside, LIMIT, windows).
+fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Column>)> {
+    let outer: HashSet<ColumnId> = dom.outer_cols.iter().map(|c| c.id).collect();
+    if !plan.free_columns().iter().any(|c| outer.contains(c)) {
+        let (d, dc) = dom.fresh();
+        return Ok((
+            LogicalPlan::Join {
+                left: Box::new(plan),
+                right: Box::new(d),
+                join_type: JoinType::Cross,
+                on: vec![],
+                filter: None,
+            },
+            dc,
+        ));
+    }
+    match plan {
+        LogicalPlan::Filter { input, predicate } => {
+            let (input, dc) = push_domain(*input, dom)?;
+            let predicate = dom.subst(predicate, &dc)?;
+            Ok((
+                LogicalPlan::Filter {
+                    input: Box::new(input),
+                    predicate,
+                },
+                dc,
+            ))
+        }
+        LogicalPlan::Project { input, exprs } => {
+            let (input, dc) = push_domain(*input, dom)?;
+            let mut out = vec![];
+            for (e, c) in exprs {
+                out.push((dom.subst(e, &dc)?, c));
+            }
+            out.extend(dc.iter().map(|d| (Expr::Column(d.clone()), d.clone())));
+            Ok((
+                LogicalPlan::Project {
+                    input: Box::new(input),
+                    exprs: out,
+                },
+                dc,
+            ))
+        }
+        LogicalPlan::Aggregate { input, group, aggs } if !group.is_empty() => {
+            let (input, dc) = push_domain(*input, dom)?;
+            let mut g2 = vec![];
+            for (e, c) in group {
+                g2.push((dom.subst(e, &dc)?, c));
+            }
+            let out: Vec<Column> = dc
+                .iter()
+                .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
+                .collect();
+            g2.extend(
+                dc.iter()
+                    .zip(&out)
+                    .map(|(d, o)| (Expr::Column(d.clone()), o.clone())),
+            );
+            let mut a2 = vec![];
+            for (mut a, c) in aggs {
+                a.args = a
+                    .args
+                    .into_iter()
+                    .map(|e| dom.subst(e, &dc))
+                    .collect::<Result<_>>()?;
+                a2.push((a, c));
+            }
+            Ok((
+                LogicalPlan::Aggregate {
+                    input: Box::new(input),
+                    group: g2,
+                    aggs: a2,
+                },
+                out,
+            ))
+        }
+        LogicalPlan::Sort {
+            input,
+            keys,
+            fetch: None,
+        } => {
+            let (input, dc) = push_domain(*input, dom)?;
+            let mut k2 = vec![];
+            for mut k in keys {
+                k.expr = dom.subst(k.expr, &dc)?;
+                k2.push(k);
+            }
+            Ok((
+                LogicalPlan::Sort {
+                    input: Box::new(input),
+                    keys: k2,
+                    fetch: None,
+                },
+                dc,
+            ))
+        }
+        LogicalPlan::Union { inputs, columns } => {
+            let mut branches = vec![];
+            for p in inputs {
+                let cols = p.schema();
+                let (p, dc) = push_domain(p, dom)?;
+                // the branch's columns, then its domain columns, by position
+                let exprs = cols
+                    .iter()
+                    .chain(&dc)
+                    .map(|c| (Expr::Column(c.clone()), c.clone()))
+                    .collect();
+                branches.push(LogicalPlan::Project {
+                    input: Box::new(p),
+                    exprs,
+                });
+            }
+            let out: Vec<Column> = dom
+                .d_cols
+                .iter()
+                .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
+                .collect();
+            let mut columns = columns;
+            columns.extend(out.iter().cloned());
+            Ok((
+                LogicalPlan::Union {
+                    inputs: branches,
+                    columns,
+                },
+                out,
+            ))
+        }
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type,
+            on,
+            filter,
+        } => {
+            let refs = |p: &LogicalPlan| p.free_columns().iter().any(|c| outer.contains(c));
+            let (l_refs, r_refs) = (refs(&left), refs(&right));
+            let (left, right, dc) = if !r_refs
+                && matches!(
+                    join_type,
+                    JoinType::Inner
+                        | JoinType::Cross
+                        | JoinType::Left
+                        | JoinType::LeftSemi
+                        | JoinType::LeftAnti
+                ) {
+                let (l, dc) = push_domain(*left, dom)?;
+                (l, *right, dc)
+            } else if !l_refs && matches!(join_type, JoinType::Inner | JoinType::Cross) {
+                let (r, dc) = push_domain(*right, dom)?;
+                (*left, r, dc)
+            } else {
+                return Err(not_supported("in the inner side of an outer join"));
+            };
+            let mut on2 = vec![];
+            for (a, b) in on {
+                on2.push((dom.subst(a, &dc)?, dom.subst(b, &dc)?));
+            }
+            let filter = filter.map(|f| dom.subst(f, &dc)).transpose()?;
+            Ok((
+                LogicalPlan::Join {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    join_type,
+                    on: on2,
+                    filter,
+                },
+                dc,
+            ))
+        }
+        other => {
+            let kind = other.to_string();
+            Err(not_supported(&format!(
+                "under {}",
+                kind.split_whitespace().next().unwrap_or("this operator")
+            )))
+        }
+    }
+}
+
+/// Decorrelate the scalar subquery `sub` over `plan` by its domain ([`push_domain`]),
+/// for the forms the pull-up of correlated conditions does not take (outer columns in
+/// the SELECT list under a FROM, under UNION ALL, in join conditions, ...): one value
+/// per domain row (the top aggregate without GROUP BY grouped by the domain, or the one
+/// row's value, a second row an error), left-joined back on null-safe equality.
+fn domain_scalar_join(
+    plan: LogicalPlan,
+    sub: &LogicalPlan,
+    outer: &HashSet<ColumnId>,
+) -> Result<(LogicalPlan, Expr)> {
+    let outer_cols: Vec<Column> = {
+        let free = sub.free_columns();
+        plan.schema()
+            .into_iter()
+            .filter(|c| outer.contains(&c.id) && free.contains(&c.id))
+            .collect()
+    };
+    let d_cols: Vec<Column> = outer_cols
+        .iter()
+        .map(|c| Column::new(c.name.clone(), c.data_type.clone(), true))
+        .collect();
+    let dom = Domain {
+        plan: LogicalPlan::Aggregate {
+            input: Box::new(plan.clone()),
+            group: outer_cols
+                .iter()
+                .zip(&d_cols)
+                .map(|(o, d)| (Expr::Column(o.clone()), d.clone()))
+                .collect(),
+            aggs: vec![],
+        },
+        outer_cols: outer_cols.clone(),
+        d_cols,
+    };
+    let value = sub
+        .schema()
+        .first()
+        .cloned()
+        .ok_or_else(|| QuarryError::Internal("scalar subquery without columns".into()))?;
+    // Project(Aggregate without GROUP BY) or a bare one: grouped by the domain
+    let (top_exprs, agg) = match sub {
+        LogicalPlan::Project { input, exprs } if matches!(input.as_ref(), LogicalPlan::Aggregate { group, .. } if group.is_empty()) => {
+            (Some(exprs.clone()), input.as_ref().clone())
+        }
+        a @ LogicalPlan::Aggregate { group, .. } if group.is_empty() => (None, a.clone()),
+        _ => (
+            None,
+            LogicalPlan::Values {
+                columns: vec![],
+                rows: vec![],
+            },
+        ),
+    };
+    let (right, g_cols) = if let LogicalPlan::Aggregate { input, aggs, .. } = agg {
+        let (input, dc) = push_domain(*input, &dom)?;
+        let g: Vec<Column> = dc
+            .iter()
+            .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
+            .collect();
+        let mut a2 = vec![];
+        for (mut a, c) in aggs {
+            a.args = a
+                .args
+                .into_iter()
+                .map(|e| dom.subst(e, &dc))
+                .collect::<Result<_>>()?;
+            a2.push((a, c));
+        }
+        let agg = LogicalPlan::Aggregate {
+            input: Box::new(input),
+            group: dc
+                .iter()
+                .zip(&g)
+                .map(|(d, o)| (Expr::Column(d.clone()), o.clone()))
+                .collect(),
+            aggs: a2,
+        };
+        let right = match top_exprs {
+            Some(exprs) => {
+                let mut out = vec![];
+                for (e, c) in exprs {
+                    out.push((dom.subst(e, &g)?, c));
+                }
+                out.extend(g.iter().map(|d| (Expr::Column(d.clone()), d.clone())));
+                LogicalPlan::Project {
+                    input: Box::new(agg),
+                    exprs: out,
+                }
+            }
+            None => agg,
+        };
+        (right, g)
+    } else {
+        // no aggregate: the one row's value per domain row (single_value)
+        let (p, dc) = push_domain(sub.clone(), &dom)?;
+        let g: Vec<Column> = dc
+            .iter()
+            .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
+            .collect();
+        let v = Column::new(value.name.clone(), value.data_type.clone(), true);
+        let agg = LogicalPlan::Aggregate {
+            input: Box::new(p),
+            group: dc
+                .iter()
+                .zip(&g)
+                .map(|(d, o)| (Expr::Column(d.clone()), o.clone()))
+                .collect(),
+            aggs: vec![(
+                crate::plan::AggregateExpr {
+                    func: AggFunc::SingleValue,
+                    args: vec![Expr::Column(value.clone())],
+                    distinct: false,
+                    data_type: value.data_type.clone(),
+                },
+                v.clone(),
+            )],
+        };
+        let mut exprs = vec![(Expr::Column(v.clone()), v.clone())];
+        exprs.extend(g.iter().map(|d| (Expr::Column(d.clone()), d.clone())));
+        let right = LogicalPlan::Project {
+            input: Box::new(agg),
+            exprs,
+        };
+        let (joined, mut values) = left_join_back(plan, right, &outer_cols, &g, outer, &[v])?;
+        let v = values
+            .pop()
+            .ok_or_else(|| QuarryError::Internal("scalar subquery value".into()))?;
+        return Ok((joined, v));
+    };
+    let (joined, mut values) = left_join_back(plan, right, &outer_cols, &g_cols, outer, &[value])?;
+    let v = values
+        .pop()
+        .ok_or_else(|| QuarryError::Internal("scalar subquery value".into()))?;
+    Ok((joined, v))
+}
+
+/// Left-join `plan` with the per-domain-row values `right` on `outer_cols <=> g_cols`.
+fn left_join_back(
+    plan: LogicalPlan,
+    right: LogicalPlan,
+    outer_cols: &[Column],
+    g_cols: &[Column],
+    outer: &HashSet<ColumnId>,
+    values: &[Column],
+) -> Result<(LogicalPlan, Vec<Expr>)> {
+    let mut conds = vec![];
+    for (o, g) in outer_cols.iter().zip(g_cols) {
+        conds.extend(null_safe_equal(
+            Expr::Column(o.clone()),
+            Expr::Column(g.clone()),
+        )?);
+    }
+    left_join_with_defaults(plan, right, conds, outer, values)
 }
