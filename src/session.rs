@@ -1049,20 +1049,8 @@ impl Session {
                     meta.name
                 ))
             })?;
-        let mut rows: Vec<Vec<String>> = vec![];
+        let mut rows = describe_columns(&meta);
         let row = |a: &str, b: String| vec![a.to_string(), b, String::new()];
-        for c in meta.all_columns() {
-            rows.push(vec![c.name, type_name(&c.data_type), "NULL".into()]);
-        }
-        rows.push(row("# Partition Information", String::new()));
-        rows.push(vec![
-            "# col_name".into(),
-            "data_type".into(),
-            "comment".into(),
-        ]);
-        for c in &meta.partition_columns {
-            rows.push(vec![c.name.clone(), type_name(&c.data_type), "NULL".into()]);
-        }
         if extended {
             rows.push(row("", String::new()));
             rows.push(row("# Detailed Partition Information", String::new()));
@@ -1079,12 +1067,7 @@ impl Session {
                 })
                 .collect();
             rows.push(row("Partition Values", format!("[{}]", shown.join(", "))));
-            let location = if part.location.starts_with("s3") {
-                part.location.clone()
-            } else {
-                format!("file:{}", part.location)
-            };
-            rows.push(row("Location", location));
+            rows.push(row("Location", shown_location(&part.location)));
             if let Some(st) =
                 self.catalog
                     .metastore
@@ -1130,24 +1113,7 @@ impl Session {
                 (db, name, meta)
             }
         };
-        for c in meta.all_columns() {
-            rows.push(vec![c.name, type_name(&c.data_type), "NULL".into()]);
-        }
-        if meta.is_partitioned() {
-            rows.push(vec![
-                "# Partition Information".into(),
-                String::new(),
-                String::new(),
-            ]);
-            rows.push(vec![
-                "# col_name".into(),
-                "data_type".into(),
-                "comment".into(),
-            ]);
-            for c in &meta.partition_columns {
-                rows.push(vec![c.name.clone(), type_name(&c.data_type), "NULL".into()]);
-            }
-        }
+        rows.extend(describe_columns(&meta));
         if extended {
             rows.push(vec![String::new(), String::new(), String::new()]);
             rows.push(vec![
@@ -1195,12 +1161,11 @@ impl Session {
                     meta.format.name().into(),
                     String::new(),
                 ]);
-                let location = if meta.location.starts_with("s3") {
-                    meta.location.clone()
-                } else {
-                    format!("file:{}", meta.location)
-                };
-                rows.push(vec!["Location".into(), location, String::new()]);
+                rows.push(vec![
+                    "Location".into(),
+                    shown_location(&meta.location),
+                    String::new(),
+                ]);
                 let st = match lake {
                     Some(_) => None,
                     None => self.catalog.metastore.get_statistics(&db, &name, "")?,
@@ -2033,6 +1998,41 @@ impl Session {
         };
         ms.set_statistics(&db, &name, "", Some(&st))?;
         Ok(StatementResult::empty())
+    }
+}
+
+/// DESCRIBE's column rows, as Spark prints them: the columns, then for a partitioned
+/// table `# Partition Information` and the partition columns.
+fn describe_columns(meta: &TableMeta) -> Vec<Vec<String>> {
+    let mut rows: Vec<Vec<String>> = meta
+        .all_columns()
+        .into_iter()
+        .map(|c| vec![c.name, type_name(&c.data_type), "NULL".into()])
+        .collect();
+    if meta.is_partitioned() {
+        rows.push(vec![
+            "# Partition Information".into(),
+            String::new(),
+            String::new(),
+        ]);
+        rows.push(vec![
+            "# col_name".into(),
+            "data_type".into(),
+            "comment".into(),
+        ]);
+        for c in &meta.partition_columns {
+            rows.push(vec![c.name.clone(), type_name(&c.data_type), "NULL".into()]);
+        }
+    }
+    rows
+}
+
+/// A location as DESCRIBE shows it: S3 as is, a local path as `file:/path` (Spark's URI).
+fn shown_location(loc: &str) -> String {
+    if loc.starts_with("s3") {
+        loc.to_string()
+    } else {
+        format!("file:{loc}")
     }
 }
 

@@ -1194,11 +1194,7 @@ struct Domain {
 impl Domain {
     /// A copy of the domain with fresh column ids (each leaf that needs it joins its own).
     fn fresh(&self) -> (LogicalPlan, Vec<Column>) {
-        let cols: Vec<Column> = self
-            .d_cols
-            .iter()
-            .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
-            .collect();
+        let cols = fresh_copies(&self.d_cols);
         let exprs = self
             .d_cols
             .iter()
@@ -1228,6 +1224,52 @@ impl Domain {
             _ => x,
         }))
     }
+}
+
+/// Nullable copies of `cols` with fresh ids.
+fn fresh_copies(cols: &[Column]) -> Vec<Column> {
+    cols.iter()
+        .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
+        .collect()
+}
+
+/// `Aggregate(input, group, aggs)` over an input carrying the domain columns `dc`:
+/// outer references replaced by them, and grouped by them too (one group set per
+/// domain row). Returns the aggregate and its domain output columns.
+fn aggregate_per_domain_row(
+    dom: &Domain,
+    input: LogicalPlan,
+    dc: &[Column],
+    group: Vec<(Expr, Column)>,
+    aggs: Vec<(crate::plan::AggregateExpr, Column)>,
+) -> Result<(LogicalPlan, Vec<Column>)> {
+    let out = fresh_copies(dc);
+    let mut g2 = vec![];
+    for (e, c) in group {
+        g2.push((dom.subst(e, dc)?, c));
+    }
+    g2.extend(
+        dc.iter()
+            .zip(&out)
+            .map(|(d, o)| (Expr::Column(d.clone()), o.clone())),
+    );
+    let mut a2 = vec![];
+    for (mut a, c) in aggs {
+        a.args = a
+            .args
+            .into_iter()
+            .map(|e| dom.subst(e, dc))
+            .collect::<Result<_>>()?;
+        a2.push((a, c));
+    }
+    Ok((
+        LogicalPlan::Aggregate {
+            input: Box::new(input),
+            group: g2,
+            aggs: a2,
+        },
+        out,
+    ))
 }
 
 /// `plan` evaluated for every row of the domain at once (the dependent join of Neumann
@@ -1281,36 +1323,7 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
         }
         LogicalPlan::Aggregate { input, group, aggs } if !group.is_empty() => {
             let (input, dc) = push_domain(*input, dom)?;
-            let mut g2 = vec![];
-            for (e, c) in group {
-                g2.push((dom.subst(e, &dc)?, c));
-            }
-            let out: Vec<Column> = dc
-                .iter()
-                .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
-                .collect();
-            g2.extend(
-                dc.iter()
-                    .zip(&out)
-                    .map(|(d, o)| (Expr::Column(d.clone()), o.clone())),
-            );
-            let mut a2 = vec![];
-            for (mut a, c) in aggs {
-                a.args = a
-                    .args
-                    .into_iter()
-                    .map(|e| dom.subst(e, &dc))
-                    .collect::<Result<_>>()?;
-                a2.push((a, c));
-            }
-            Ok((
-                LogicalPlan::Aggregate {
-                    input: Box::new(input),
-                    group: g2,
-                    aggs: a2,
-                },
-                out,
-            ))
+            aggregate_per_domain_row(dom, input, &dc, group, aggs)
         }
         LogicalPlan::Sort {
             input,
@@ -1348,11 +1361,7 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
                     exprs,
                 });
             }
-            let out: Vec<Column> = dom
-                .d_cols
-                .iter()
-                .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
-                .collect();
+            let out = fresh_copies(&dom.d_cols);
             let mut columns = columns;
             columns.extend(out.iter().cloned());
             Ok((
@@ -1432,10 +1441,7 @@ fn domain_scalar_join(
             .filter(|c| outer.contains(&c.id) && free.contains(&c.id))
             .collect()
     };
-    let d_cols: Vec<Column> = outer_cols
-        .iter()
-        .map(|c| Column::new(c.name.clone(), c.data_type.clone(), true))
-        .collect();
+    let d_cols = fresh_copies(&outer_cols);
     let dom = Domain {
         plan: LogicalPlan::Aggregate {
             input: Box::new(plan.clone()),
@@ -1468,83 +1474,43 @@ fn domain_scalar_join(
             },
         ),
     };
-    let (right, g_cols) = if let LogicalPlan::Aggregate { input, aggs, .. } = agg {
-        let (input, dc) = push_domain(*input, &dom)?;
-        let g: Vec<Column> = dc
-            .iter()
-            .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
-            .collect();
-        let mut a2 = vec![];
-        for (mut a, c) in aggs {
-            a.args = a
-                .args
-                .into_iter()
-                .map(|e| dom.subst(e, &dc))
-                .collect::<Result<_>>()?;
-            a2.push((a, c));
+    // the aggregate per domain row (the subquery's own, or single_value of its one
+    // row), under the subquery's top projection
+    let (input, aggs, top_exprs, value) = match agg {
+        LogicalPlan::Aggregate { input, aggs, .. } => (*input, aggs, top_exprs, value),
+        _ => {
+            let v = Column::new(value.name.clone(), value.data_type.clone(), true);
+            let single = crate::plan::AggregateExpr {
+                func: AggFunc::SingleValue,
+                args: vec![Expr::Column(value.clone())],
+                distinct: false,
+                data_type: value.data_type.clone(),
+            };
+            (
+                sub.clone(),
+                vec![(single, v.clone())],
+                Some(vec![(Expr::Column(v.clone()), v.clone())]),
+                v,
+            )
         }
-        let agg = LogicalPlan::Aggregate {
-            input: Box::new(input),
-            group: dc
-                .iter()
-                .zip(&g)
-                .map(|(d, o)| (Expr::Column(d.clone()), o.clone()))
-                .collect(),
-            aggs: a2,
-        };
-        let right = match top_exprs {
-            Some(exprs) => {
-                let mut out = vec![];
-                for (e, c) in exprs {
-                    out.push((dom.subst(e, &g)?, c));
-                }
-                out.extend(g.iter().map(|d| (Expr::Column(d.clone()), d.clone())));
-                LogicalPlan::Project {
-                    input: Box::new(agg),
-                    exprs: out,
-                }
-            }
-            None => agg,
-        };
-        (right, g)
-    } else {
-        // no aggregate: the one row's value per domain row (single_value)
-        let (p, dc) = push_domain(sub.clone(), &dom)?;
-        let g: Vec<Column> = dc
-            .iter()
-            .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
-            .collect();
-        let v = Column::new(value.name.clone(), value.data_type.clone(), true);
-        let agg = LogicalPlan::Aggregate {
-            input: Box::new(p),
-            group: dc
-                .iter()
-                .zip(&g)
-                .map(|(d, o)| (Expr::Column(d.clone()), o.clone()))
-                .collect(),
-            aggs: vec![(
-                crate::plan::AggregateExpr {
-                    func: AggFunc::SingleValue,
-                    args: vec![Expr::Column(value.clone())],
-                    distinct: false,
-                    data_type: value.data_type.clone(),
-                },
-                v.clone(),
-            )],
-        };
-        let mut exprs = vec![(Expr::Column(v.clone()), v.clone())];
-        exprs.extend(g.iter().map(|d| (Expr::Column(d.clone()), d.clone())));
-        let right = LogicalPlan::Project {
-            input: Box::new(agg),
-            exprs,
-        };
-        let (joined, mut values) = left_join_back(plan, right, &outer_cols, &g, outer, &[v])?;
-        let v = values
-            .pop()
-            .ok_or_else(|| QuarryError::Internal("scalar subquery value".into()))?;
-        return Ok((joined, v));
     };
-    let (joined, mut values) = left_join_back(plan, right, &outer_cols, &g_cols, outer, &[value])?;
+    let (input, dc) = push_domain(input, &dom)?;
+    let (agg, g) = aggregate_per_domain_row(&dom, input, &dc, vec![], aggs)?;
+    let right = match top_exprs {
+        Some(exprs) => {
+            let mut out = vec![];
+            for (e, c) in exprs {
+                out.push((dom.subst(e, &g)?, c));
+            }
+            out.extend(g.iter().map(|d| (Expr::Column(d.clone()), d.clone())));
+            LogicalPlan::Project {
+                input: Box::new(agg),
+                exprs: out,
+            }
+        }
+        None => agg,
+    };
+    let (joined, mut values) = left_join_back(plan, right, &outer_cols, &g, outer, &[value])?;
     let v = values
         .pop()
         .ok_or_else(|| QuarryError::Internal("scalar subquery value".into()))?;

@@ -167,11 +167,18 @@ pub fn prune_row_groups(
     filters: &[Expr],
     columns: &HashMap<ColumnId, (String, DataType)>,
 ) -> Vec<bool> {
-    let n = md.metadata().num_row_groups();
+    keep_mask(
+        md.metadata().num_row_groups(),
+        filters,
+        &Stats { md, columns },
+    )
+}
+
+/// Which of `n` units (row groups, partitions) may hold rows matching all `filters`.
+fn keep_mask(n: usize, filters: &[Expr], s: &dyn StatsSource) -> Vec<bool> {
     let mut keep = vec![true; n];
-    let s = Stats { md, columns };
     for f in filters {
-        if let Some(mask) = may_match(f, &s) {
+        if let Some(mask) = may_match(f, s) {
             if mask.len() != n {
                 continue;
             }
@@ -246,20 +253,5 @@ pub fn prune_partitions(
     filters: &[Expr],
     columns: &HashMap<ColumnId, (String, DataType)>,
 ) -> Vec<bool> {
-    let n = parts.len();
-    let mut keep = vec![true; n];
-    let s = RangeStats { parts, columns };
-    for f in filters {
-        if let Some(mask) = may_match(f, &s) {
-            if mask.len() != n {
-                continue;
-            }
-            for (i, k) in keep.iter_mut().enumerate() {
-                if mask.is_valid(i) && !mask.value(i) {
-                    *k = false;
-                }
-            }
-        }
-    }
-    keep
+    keep_mask(parts.len(), filters, &RangeStats { parts, columns })
 }
