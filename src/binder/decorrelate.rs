@@ -1345,6 +1345,39 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
                 dc,
             ))
         }
+        // LIMIT / OFFSET (top-k with ORDER BY) per domain row: row_number() over the
+        // domain columns, in the sort order
+        LogicalPlan::Limit { input, skip, fetch } => match *input {
+            LogicalPlan::Sort {
+                input,
+                keys,
+                fetch: None,
+            } => limit_per_domain_row(*input, keys, skip, fetch, dom),
+            // ORDER BY a column the SELECT list drops: the limit goes below the
+            // projection, onto the sort
+            LogicalPlan::Project { input, exprs }
+                if matches!(input.as_ref(), LogicalPlan::Sort { fetch: None, .. }) =>
+            {
+                let limited = LogicalPlan::Limit { input, skip, fetch };
+                push_domain(
+                    LogicalPlan::Project {
+                        input: Box::new(limited),
+                        exprs,
+                    },
+                    dom,
+                )
+            }
+            // any other order below would be lost: not a wrong answer, an error
+            other if contains_sort(&other) => {
+                Err(not_supported("under a LIMIT over this ordered input"))
+            }
+            other => limit_per_domain_row(other, vec![], skip, fetch, dom),
+        },
+        LogicalPlan::Sort {
+            input,
+            keys,
+            fetch: Some(n),
+        } => limit_per_domain_row(*input, keys, 0, Some(n), dom),
         LogicalPlan::Union { inputs, columns } => {
             let mut branches = vec![];
             for p in inputs {
@@ -1422,6 +1455,75 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
             )))
         }
     }
+}
+
+/// Whether `plan` sorts anywhere.
+fn contains_sort(plan: &LogicalPlan) -> bool {
+    matches!(plan, LogicalPlan::Sort { .. }) || plan.inputs().into_iter().any(contains_sort)
+}
+
+/// `input` ordered by `keys`, rows `skip + 1 ..= skip + fetch` of each domain row's
+/// share ([`push_domain`]'s LIMIT / OFFSET).
+fn limit_per_domain_row(
+    input: LogicalPlan,
+    keys: Vec<crate::plan::SortKey>,
+    skip: usize,
+    fetch: Option<usize>,
+    dom: &Domain,
+) -> Result<(LogicalPlan, Vec<Column>)> {
+    use crate::plan::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};
+    let cols = input.schema();
+    let (input, dc) = push_domain(input, dom)?;
+    let mut order_by = vec![];
+    for mut k in keys {
+        k.expr = dom.subst(k.expr, &dc)?;
+        order_by.push(k);
+    }
+    let rn = Column::new("__row_in_domain", arrow::datatypes::DataType::Int32, false);
+    let w = WindowExpr {
+        func: WindowFunc::RowNumber,
+        args: vec![],
+        partition_by: dc.iter().map(|d| Expr::Column(d.clone())).collect(),
+        order_by,
+        frame: WindowFrame {
+            units: FrameUnits::Rows,
+            start: FrameBound::UnboundedPreceding,
+            end: FrameBound::CurrentRow,
+        },
+        data_type: arrow::datatypes::DataType::Int32,
+    };
+    let bound = |op: BinOp, n: usize| {
+        crate::binder::coerce::binary(
+            op,
+            Expr::Column(rn.clone()),
+            Expr::Literal(ScalarValue::from_i64(n as i64)),
+            false,
+        )
+    };
+    let mut conds = vec![bound(BinOp::Gt, skip)?];
+    if let Some(f) = fetch {
+        conds.push(bound(BinOp::LtEq, skip.saturating_add(f))?);
+    }
+    let filtered = LogicalPlan::Filter {
+        input: Box::new(LogicalPlan::Window {
+            input: Box::new(input),
+            windows: vec![(w, rn.clone())],
+        }),
+        predicate: Expr::conjunction(conds)
+            .ok_or_else(|| QuarryError::Internal("limit per domain row".into()))?,
+    };
+    let exprs = cols
+        .iter()
+        .chain(&dc)
+        .map(|c| (Expr::Column(c.clone()), c.clone()))
+        .collect();
+    Ok((
+        LogicalPlan::Project {
+            input: Box::new(filtered),
+            exprs,
+        },
+        dc,
+    ))
 }
 
 /// Decorrelate the scalar subquery `sub` over `plan` by its domain ([`push_domain`]),
