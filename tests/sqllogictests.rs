@@ -61,8 +61,13 @@ impl sqllogictest::DB for QuarryDb {
                 rows.push(
                     b.columns()
                         .iter()
-                        // the data folder reads `${DATA}` in results too (locations)
-                        .map(|c| cell_text(c.as_ref(), i).replace(self.data.as_str(), "${DATA}"))
+                        // the data folder reads `${DATA}` in results too (locations, a
+                        // local one without DESCRIBE's `file:`, to match the S3 runs)
+                        .map(|c| {
+                            cell_text(c.as_ref(), i)
+                                .replace(&format!("file:{}", self.data), "${DATA}")
+                                .replace(self.data.as_str(), "${DATA}")
+                        })
                         .collect(),
                 );
             }
