@@ -52,6 +52,9 @@ pub enum ScalarFunc {
     CurrentDate,
     CurrentTimestamp,
     Coalesce,
+    /// `try(x)` (DuckDB): `x`, NULL on the rows where evaluating it fails (the
+    /// executor evaluates it lazily; see `physical::eval`).
+    Try,
     NullIf,
     Abs,
     Round,
@@ -125,6 +128,7 @@ impl ScalarFunc {
             CurrentDate => "current_date",
             CurrentTimestamp => "current_timestamp",
             Coalesce => "coalesce",
+            Try => "try",
             NullIf => "nullif",
             Abs => "abs",
             Round => "round",
@@ -203,6 +207,7 @@ impl ScalarFunc {
             "current_date" | "curdate" => CurrentDate,
             "current_timestamp" | "now" => CurrentTimestamp,
             "coalesce" | "nvl" | "ifnull" => Coalesce,
+            "try" => Try,
             "nullif" => NullIf,
             "abs" => Abs,
             "round" => Round,
@@ -375,6 +380,10 @@ impl ScalarFunc {
             CurrentTimestamp => {
                 arity(0, 0)?;
                 (vec![], TIMESTAMP)
+            }
+            Try => {
+                arity(1, 1)?;
+                (vec![args[0].clone()], args[0].clone())
             }
             Coalesce | Greatest | Least => {
                 arity(1, usize::MAX)?;
@@ -944,6 +953,8 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             let now = chrono::Utc::now().timestamp_micros();
             Arc::new(TimestampMicrosecondArray::from(vec![now; n]))
         }
+        // (evaluated by the executor before its argument can fail; here it is given)
+        Try => args[0].clone(),
         Coalesce => {
             let mut acc = args[0].clone();
             for a in &args[1..] {

@@ -108,6 +108,16 @@ fn shared_subexpressions(plan: &LogicalPlan) -> Vec<Expr> {
                 return;
             }
         }
+        // what try() evaluates must stay inside it (computed before, its errors escape)
+        if matches!(
+            e,
+            Expr::Function {
+                func: crate::functions::scalar::ScalarFunc::Try,
+                ..
+            }
+        ) {
+            return;
+        }
         for c in e.children() {
             take(c, counts, out);
         }

@@ -169,6 +169,37 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
             Ok(Arc::new(r))
         }
         Expr::Function {
+            func: scalar::ScalarFunc::Try,
+            args,
+            data_type,
+        } => {
+            let Some(x) = args.first() else {
+                return Err(QuarryError::Internal("try() without an argument".into()));
+            };
+            match evaluate(x, batch, layout) {
+                Ok(a) => cast_array(&a, data_type),
+                // an internal error is a bug, not a value to hide
+                Err(e @ QuarryError::Internal(_)) => Err(e),
+                // row by row: the rows that fail are NULL
+                Err(_) => {
+                    let mut parts: Vec<ArrayRef> = Vec::with_capacity(n);
+                    for i in 0..n {
+                        let row = batch.slice(i, 1);
+                        parts.push(match evaluate(x, &row, layout) {
+                            Ok(a) => cast_array(&a, data_type)?,
+                            Err(e @ QuarryError::Internal(_)) => return Err(e),
+                            Err(_) => new_null_array(data_type, 1),
+                        });
+                    }
+                    let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+                    if refs.is_empty() {
+                        return Ok(new_null_array(data_type, 0));
+                    }
+                    Ok(arrow::compute::concat(&refs)?)
+                }
+            }
+        }
+        Expr::Function {
             func,
             args,
             data_type,
