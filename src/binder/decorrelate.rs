@@ -1378,6 +1378,36 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
             keys,
             fetch: Some(n),
         } => limit_per_domain_row(*input, keys, 0, Some(n), dom),
+        // window functions per domain row: partitioned by the domain columns too
+        LogicalPlan::Window { input, windows } => {
+            let (input, dc) = push_domain(*input, dom)?;
+            let mut w2 = vec![];
+            for (mut w, c) in windows {
+                w.args = w
+                    .args
+                    .into_iter()
+                    .map(|e| dom.subst(e, &dc))
+                    .collect::<Result<_>>()?;
+                w.partition_by = w
+                    .partition_by
+                    .into_iter()
+                    .map(|e| dom.subst(e, &dc))
+                    .collect::<Result<_>>()?;
+                w.partition_by
+                    .extend(dc.iter().map(|d| Expr::Column(d.clone())));
+                for k in w.order_by.iter_mut() {
+                    k.expr = dom.subst(k.expr.clone(), &dc)?;
+                }
+                w2.push((w, c));
+            }
+            Ok((
+                LogicalPlan::Window {
+                    input: Box::new(input),
+                    windows: w2,
+                },
+                dc,
+            ))
+        }
         LogicalPlan::Union { inputs, columns } => {
             let mut branches = vec![];
             for p in inputs {
