@@ -675,19 +675,11 @@ fn scalar_join_pulled_up(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(Logica
         // no aggregate: the one row's value per outer row (DuckDB's and PostgreSQL's
         // reading; a second row is an error at run time), as the aggregate
         // single_value over the subquery
-        let v = Column::new(value.name.clone(), value.data_type.clone(), true);
+        let (a, v) = single_value(&value);
         let wrapped = LogicalPlan::Aggregate {
             input: Box::new(sub.clone()),
             group: vec![],
-            aggs: vec![(
-                crate::plan::AggregateExpr {
-                    func: AggFunc::SingleValue,
-                    args: vec![Expr::Column(value.clone())],
-                    distinct: false,
-                    data_type: value.data_type.clone(),
-                },
-                v.clone(),
-            )],
+            aggs: vec![(a, v.clone())],
         };
         let (right, conds, aggregated) = pull_up_aggregate(&plan, &wrapped, &outer)?;
         if !aggregated {
@@ -1057,34 +1049,16 @@ fn domain_aggregate(
         }
         v
     };
-    let d_cols: Vec<Column> = outer_cols
-        .iter()
-        .map(|c| Column::new(c.name.clone(), c.data_type.clone(), true))
-        .collect();
-    let domain = LogicalPlan::Aggregate {
-        input: Box::new(outer_plan.clone()),
-        group: outer_cols
-            .iter()
-            .zip(&d_cols)
-            .map(|(o, d)| (Expr::Column(o.clone()), d.clone()))
-            .collect(),
-        aggs: vec![],
-    };
-    let to_domain = |e: Expr| {
-        e.transform(&mut |x| match &x {
-            Expr::Column(c) => match outer_cols.iter().position(|o| o.id == c.id) {
-                Some(i) => Expr::Column(d_cols[i].clone()),
-                None => x,
-            },
-            _ => x,
-        })
-    };
-    let conds: Vec<Expr> = conds.into_iter().map(to_domain).collect();
+    let dom = Domain::of(outer_plan, outer_cols.clone());
+    let conds: Vec<Expr> = conds
+        .into_iter()
+        .map(|c| dom.subst(c, &dom.d_cols))
+        .collect::<Result<_>>()?;
     let (inner, m) = with_marker(inner);
-    let d_ids: HashSet<ColumnId> = d_cols.iter().map(|c| c.id).collect();
+    let d_ids: HashSet<ColumnId> = dom.d_cols.iter().map(|c| c.id).collect();
     let (on, residual) = split_join_keys(conds, &d_ids, &ids_of(&inner))?;
     let joined = LogicalPlan::Join {
-        left: Box::new(domain),
+        left: Box::new(dom.plan.clone()),
         right: Box::new(inner),
         join_type: JoinType::Left,
         on,
@@ -1114,30 +1088,10 @@ fn domain_aggregate(
             (a, c.clone())
         })
         .collect();
-    let g_cols: Vec<Column> = d_cols
-        .iter()
-        .map(|d| Column::new(d.name.clone(), d.data_type.clone(), true))
-        .collect();
-    let agg = LogicalPlan::Aggregate {
-        input: Box::new(joined),
-        group: d_cols
-            .iter()
-            .zip(&g_cols)
-            .map(|(d, g)| (Expr::Column(d.clone()), g.clone()))
-            .collect(),
-        aggs,
-    };
+    let (agg, g_cols) = aggregate_per_domain_row(&dom, joined, &dom.d_cols, vec![], aggs)?;
     let mut exprs = exprs;
     exprs.extend(g_cols.iter().map(|g| (Expr::Column(g.clone()), g.clone())));
-    // the outer row joins its own domain row, a NULL outer value included (the
-    // conditions may hold for it, as `v = o.v OR v IS NULL` does)
-    let mut conds = vec![];
-    for (o, g) in outer_cols.iter().zip(&g_cols) {
-        conds.extend(null_safe_equal(
-            Expr::Column(o.clone()),
-            Expr::Column(g.clone()),
-        )?);
-    }
+    let conds = null_safe_keys(&outer_cols, &g_cols)?;
     Ok((
         LogicalPlan::Project {
             input: Box::new(agg),
@@ -1192,6 +1146,24 @@ struct Domain {
 }
 
 impl Domain {
+    /// The domain of `outer_cols` (columns of `outer_plan`): their distinct values.
+    fn of(outer_plan: &LogicalPlan, outer_cols: Vec<Column>) -> Domain {
+        let d_cols = fresh_copies(&outer_cols);
+        Domain {
+            plan: LogicalPlan::Aggregate {
+                input: Box::new(outer_plan.clone()),
+                group: outer_cols
+                    .iter()
+                    .zip(&d_cols)
+                    .map(|(o, d)| (Expr::Column(o.clone()), d.clone()))
+                    .collect(),
+                aggs: vec![],
+            },
+            outer_cols,
+            d_cols,
+        }
+    }
+
     /// A copy of the domain with fresh column ids (each leaf that needs it joins its own).
     fn fresh(&self) -> (LogicalPlan, Vec<Column>) {
         let cols = fresh_copies(&self.d_cols);
@@ -1208,6 +1180,25 @@ impl Domain {
             },
             cols,
         )
+    }
+
+    /// [`Domain::subst`] over a list of expressions.
+    fn subst_all(&self, es: Vec<Expr>, dc: &[Column]) -> Result<Vec<Expr>> {
+        es.into_iter().map(|e| self.subst(e, dc)).collect()
+    }
+
+    /// [`Domain::subst`] over sort keys.
+    fn subst_keys(
+        &self,
+        keys: Vec<crate::plan::SortKey>,
+        dc: &[Column],
+    ) -> Result<Vec<crate::plan::SortKey>> {
+        keys.into_iter()
+            .map(|mut k| {
+                k.expr = self.subst(k.expr, dc)?;
+                Ok(k)
+            })
+            .collect()
     }
 
     /// `e` with the outer columns replaced by `dc` (the domain columns in scope).
@@ -1255,11 +1246,7 @@ fn aggregate_per_domain_row(
     );
     let mut a2 = vec![];
     for (mut a, c) in aggs {
-        a.args = a
-            .args
-            .into_iter()
-            .map(|e| dom.subst(e, dc))
-            .collect::<Result<_>>()?;
+        a.args = dom.subst_all(a.args, dc)?;
         a2.push((a, c));
     }
     Ok((
@@ -1331,15 +1318,10 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
             fetch: None,
         } => {
             let (input, dc) = push_domain(*input, dom)?;
-            let mut k2 = vec![];
-            for mut k in keys {
-                k.expr = dom.subst(k.expr, &dc)?;
-                k2.push(k);
-            }
             Ok((
                 LogicalPlan::Sort {
                     input: Box::new(input),
-                    keys: k2,
+                    keys: dom.subst_keys(keys, &dc)?,
                     fetch: None,
                 },
                 dc,
@@ -1383,21 +1365,11 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
             let (input, dc) = push_domain(*input, dom)?;
             let mut w2 = vec![];
             for (mut w, c) in windows {
-                w.args = w
-                    .args
-                    .into_iter()
-                    .map(|e| dom.subst(e, &dc))
-                    .collect::<Result<_>>()?;
-                w.partition_by = w
-                    .partition_by
-                    .into_iter()
-                    .map(|e| dom.subst(e, &dc))
-                    .collect::<Result<_>>()?;
+                w.args = dom.subst_all(w.args, &dc)?;
+                w.partition_by = dom.subst_all(w.partition_by, &dc)?;
                 w.partition_by
                     .extend(dc.iter().map(|d| Expr::Column(d.clone())));
-                for k in w.order_by.iter_mut() {
-                    k.expr = dom.subst(k.expr.clone(), &dc)?;
-                }
+                w.order_by = dom.subst_keys(w.order_by, &dc)?;
                 w2.push((w, c));
             }
             Ok((
@@ -1504,11 +1476,7 @@ fn limit_per_domain_row(
     use crate::plan::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};
     let cols = input.schema();
     let (input, dc) = push_domain(input, dom)?;
-    let mut order_by = vec![];
-    for mut k in keys {
-        k.expr = dom.subst(k.expr, &dc)?;
-        order_by.push(k);
-    }
+    let order_by = dom.subst_keys(keys, &dc)?;
     let rn = Column::new("__row_in_domain", arrow::datatypes::DataType::Int32, false);
     let w = WindowExpr {
         func: WindowFunc::RowNumber,
@@ -1573,57 +1541,32 @@ fn domain_scalar_join(
             .filter(|c| outer.contains(&c.id) && free.contains(&c.id))
             .collect()
     };
-    let d_cols = fresh_copies(&outer_cols);
-    let dom = Domain {
-        plan: LogicalPlan::Aggregate {
-            input: Box::new(plan.clone()),
-            group: outer_cols
-                .iter()
-                .zip(&d_cols)
-                .map(|(o, d)| (Expr::Column(o.clone()), d.clone()))
-                .collect(),
-            aggs: vec![],
-        },
-        outer_cols: outer_cols.clone(),
-        d_cols,
-    };
+    let dom = Domain::of(&plan, outer_cols.clone());
     let value = sub
         .schema()
         .first()
         .cloned()
         .ok_or_else(|| QuarryError::Internal("scalar subquery without columns".into()))?;
-    // Project(Aggregate without GROUP BY) or a bare one: grouped by the domain
-    let (top_exprs, agg) = match sub {
-        LogicalPlan::Project { input, exprs } if matches!(input.as_ref(), LogicalPlan::Aggregate { group, .. } if group.is_empty()) => {
-            (Some(exprs.clone()), input.as_ref().clone())
+    // the aggregate per domain row: the subquery's own (a Project over an aggregate
+    // without GROUP BY, or a bare one), else single_value of its one row
+    let own = match sub {
+        LogicalPlan::Project { input, exprs } => match input.as_ref() {
+            LogicalPlan::Aggregate { input, group, aggs } if group.is_empty() => {
+                Some((input, aggs, Some(exprs.clone())))
+            }
+            _ => None,
+        },
+        LogicalPlan::Aggregate { input, group, aggs } if group.is_empty() => {
+            Some((input, aggs, None))
         }
-        a @ LogicalPlan::Aggregate { group, .. } if group.is_empty() => (None, a.clone()),
-        _ => (
-            None,
-            LogicalPlan::Values {
-                columns: vec![],
-                rows: vec![],
-            },
-        ),
+        _ => None,
     };
-    // the aggregate per domain row (the subquery's own, or single_value of its one
-    // row), under the subquery's top projection
-    let (input, aggs, top_exprs, value) = match agg {
-        LogicalPlan::Aggregate { input, aggs, .. } => (*input, aggs, top_exprs, value),
-        _ => {
-            let v = Column::new(value.name.clone(), value.data_type.clone(), true);
-            let single = crate::plan::AggregateExpr {
-                func: AggFunc::SingleValue,
-                args: vec![Expr::Column(value.clone())],
-                distinct: false,
-                data_type: value.data_type.clone(),
-            };
-            (
-                sub.clone(),
-                vec![(single, v.clone())],
-                Some(vec![(Expr::Column(v.clone()), v.clone())]),
-                v,
-            )
+    let (input, aggs, top_exprs, value) = match own {
+        Some((input, aggs, top)) => (input.as_ref().clone(), aggs.clone(), top, value),
+        None => {
+            let (a, v) = single_value(&value);
+            let top = vec![(Expr::Column(v.clone()), v.clone())];
+            (sub.clone(), vec![(a, v.clone())], Some(top), v)
         }
     };
     let (input, dc) = push_domain(input, &dom)?;
@@ -1642,22 +1585,31 @@ fn domain_scalar_join(
         }
         None => agg,
     };
-    let (joined, mut values) = left_join_back(plan, right, &outer_cols, &g, outer, &[value])?;
+    let conds = null_safe_keys(&outer_cols, &g)?;
+    let (joined, mut values) = left_join_with_defaults(plan, right, conds, outer, &[value])?;
     let v = values
         .pop()
         .ok_or_else(|| QuarryError::Internal("scalar subquery value".into()))?;
     Ok((joined, v))
 }
 
-/// Left-join `plan` with the per-domain-row values `right` on `outer_cols <=> g_cols`.
-fn left_join_back(
-    plan: LogicalPlan,
-    right: LogicalPlan,
-    outer_cols: &[Column],
-    g_cols: &[Column],
-    outer: &HashSet<ColumnId>,
-    values: &[Column],
-) -> Result<(LogicalPlan, Vec<Expr>)> {
+/// `single_value(value)`: the aggregate giving a subquery's one row's value (NULL for
+/// none; a second row is an error at run time), and its output column.
+fn single_value(value: &Column) -> (crate::plan::AggregateExpr, Column) {
+    let v = Column::new(value.name.clone(), value.data_type.clone(), true);
+    let a = crate::plan::AggregateExpr {
+        func: AggFunc::SingleValue,
+        args: vec![Expr::Column(value.clone())],
+        distinct: false,
+        data_type: value.data_type.clone(),
+    };
+    (a, v)
+}
+
+/// The conditions joining an outer row to its own domain row (`outer_cols <=> g_cols`,
+/// a NULL outer value included: the subquery's conditions may hold for it, as
+/// `v = o.v OR v IS NULL` does).
+fn null_safe_keys(outer_cols: &[Column], g_cols: &[Column]) -> Result<Vec<Expr>> {
     let mut conds = vec![];
     for (o, g) in outer_cols.iter().zip(g_cols) {
         conds.extend(null_safe_equal(
@@ -1665,5 +1617,5 @@ fn left_join_back(
             Expr::Column(g.clone()),
         )?);
     }
-    left_join_with_defaults(plan, right, conds, outer, values)
+    Ok(conds)
 }

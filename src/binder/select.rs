@@ -1933,44 +1933,21 @@ pub(super) fn expand_columns(
             ))
         }
     };
-    // COLUMNS(* REPLACE (expr AS name, ...)): those columns' replacements
-    let mut replaced: Vec<(String, ast::Expr)> = vec![];
-    let picked: Vec<&ScopeCol> = match args {
-        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => visible,
+    // each selected column, with its replacement under `* REPLACE (expr AS name)`
+    let picked: Vec<(&ScopeCol, Option<ast::Expr>)> = match args {
+        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => {
+            visible.into_iter().map(|c| (c, None)).collect()
+        }
+        // EXCLUDE / EXCEPT / REPLACE as for `SELECT * ...`
         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::WildcardWithOptions(opts)) => {
-            if opts.opt_rename.is_some() || opts.opt_ilike.is_some() {
-                return Err(QuarryError::NotSupported(
-                    "COLUMNS(* RENAME / ILIKE ...) (EXCLUDE and REPLACE are supported)".into(),
-                ));
-            }
-            if let Some(r) = &opts.opt_replace {
-                for item in &r.items {
-                    replaced.push((
-                        item.column_name.value.to_ascii_lowercase(),
-                        item.expr.clone(),
-                    ));
+            let cols = visible.iter().map(|c| c.col.clone()).collect();
+            let mut out = vec![];
+            for (col, r) in wildcard_items(opts, cols)? {
+                if let Some(c) = visible.iter().find(|c| c.col.id == col.id) {
+                    out.push((*c, r));
                 }
             }
-            let mut excluded: Vec<String> = vec![];
-            match &opts.opt_exclude {
-                Some(ast::ExcludeSelectItem::Single(n)) => excluded.push(n.to_string()),
-                Some(ast::ExcludeSelectItem::Multiple(ns)) => {
-                    excluded.extend(ns.iter().map(|n| n.to_string()))
-                }
-                None => {}
-            }
-            if let Some(ex) = &opts.opt_except {
-                excluded.push(ex.first_element.value.clone());
-                excluded.extend(ex.additional_elements.iter().map(|i| i.value.clone()));
-            }
-            let excluded: Vec<String> = excluded
-                .iter()
-                .map(|n| n.trim_matches('"').trim_matches('`').to_ascii_lowercase())
-                .collect();
-            visible
-                .into_iter()
-                .filter(|c| !excluded.contains(&c.col.name.to_ascii_lowercase()))
-                .collect()
+            out
         }
         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => match x {
             ast::Expr::Value(v) => {
@@ -1987,6 +1964,7 @@ pub(super) fn expand_columns(
                 visible
                     .into_iter()
                     .filter(|c| re.is_match(&c.col.name))
+                    .map(|c| (c, None))
                     .collect()
             }
             ast::Expr::Array(arr) => {
@@ -2007,7 +1985,7 @@ pub(super) fn expand_columns(
                                 "[UNRESOLVED_COLUMN] COLUMNS({x}): no column `{name}`"
                             ))
                         })?;
-                    out.push(*c);
+                    out.push((*c, None));
                 }
                 out
             }
@@ -2027,7 +2005,7 @@ pub(super) fn expand_columns(
         return Err(QuarryError::Analysis(format!("{call} selects no column")));
     }
     let mut out = vec![];
-    for c in picked {
+    for (c, replacement) in picked {
         let unique = scope
             .cols
             .iter()
@@ -2051,10 +2029,8 @@ pub(super) fn expand_columns(
             (Some(q), false) => ast::Expr::CompoundIdentifier(vec![ident(q), ident(&c.col.name)]),
             _ => ast::Expr::Identifier(ident(&c.col.name)),
         };
-        let column = replaced
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(&c.col.name))
-            .map(|(_, r)| ast::Expr::Nested(Box::new(r.clone())))
+        let column = replacement
+            .map(|r| ast::Expr::Nested(Box::new(r)))
             .unwrap_or(column);
         let mut x = e.clone();
         let _ = ast::visit_expressions_mut(&mut x, |y| {

@@ -234,17 +234,23 @@ fn plan_files_uncached(
             }
         }
     }
-    // (the kept partitions' specs, for their stored statistics)
+    // the kept partitions' specs, to find their stored statistics (only when data
+    // filters may use them)
+    let by_statistics = source.partition_statistics.is_some() && !data_filters.is_empty();
     let kept_index: Vec<usize> = (0..n_parts).filter(|i| keep[*i]).collect();
-    let part_keys: Vec<String> = source
-        .partition_columns
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
-    let kept_specs: Vec<String> = kept_index
-        .iter()
-        .map(|i| crate::catalog::hive::partition_path(&part_keys, &partitions[*i].1))
-        .collect();
+    let kept_specs: Vec<String> = if by_statistics {
+        let part_keys: Vec<String> = source
+            .partition_columns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        kept_index
+            .iter()
+            .map(|i| crate::catalog::hive::partition_path(&part_keys, &partitions[*i].1))
+            .collect()
+    } else {
+        vec![]
+    };
     let typed: Vec<(String, Arc<Vec<ScalarValue>>)> = partitions
         .into_iter()
         .enumerate()
@@ -288,7 +294,7 @@ fn plan_files_uncached(
     // read (their footers neither): only where the stored file count and bytes equal
     // the listing's, so files added since MSCK/REFRESH are never skipped
     let mut stats_pruned = 0;
-    if let (Some(loader), false) = (&source.partition_statistics, data_filters.is_empty()) {
+    if let (Some(loader), true) = (&source.partition_statistics, by_statistics) {
         let stored: HashMap<String, crate::catalog::TableStatistics> =
             (loader.0)()?.into_iter().collect();
         let range_cols: HashMap<ColumnId, (String, DataType)> = columns

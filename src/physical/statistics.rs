@@ -53,6 +53,59 @@ fn integral(t: &DataType) -> bool {
     crate::types::is_integer(t) || matches!(t, DataType::Date32)
 }
 
+/// What one parquet footer says of a table column over some of its row groups.
+enum FooterColumn {
+    /// The file lacks the column (schema evolution): all these rows are NULL there.
+    Missing(u64),
+    /// The column's statistics cannot be read.
+    Unreadable,
+    /// The NULL count (`None`: a row group does not say) and the value range as numbers:
+    /// `None` when min/max cannot be read or converted, `Some(None)` when a row group
+    /// has none (all NULL, or written without statistics).
+    Present {
+        nulls: Option<u64>,
+        range: Option<Option<(Option<f64>, Option<f64>)>>,
+    },
+}
+
+/// [`FooterColumn`] of column `def` over row groups `rgs` of the footer `md`.
+fn footer_column(
+    md: &parquet::arrow::arrow_reader::ArrowReaderMetadata,
+    rgs: &[usize],
+    def: &crate::catalog::ColumnDef,
+) -> FooterColumn {
+    let schema = md.schema();
+    let Some(field) = schema
+        .fields()
+        .iter()
+        .find(|f| f.name().eq_ignore_ascii_case(&def.name))
+    else {
+        let n: i64 = rgs
+            .iter()
+            .map(|r| md.metadata().row_group(*r).num_rows())
+            .sum();
+        return FooterColumn::Missing(n.max(0) as u64);
+    };
+    let Ok(conv) = StatisticsConverter::try_new(field.name(), schema, md.parquet_schema()) else {
+        return FooterColumn::Unreadable;
+    };
+    let groups: Vec<_> = rgs.iter().map(|r| md.metadata().row_group(*r)).collect();
+    let nulls = match conv.row_group_null_counts(groups.iter().copied()) {
+        Ok(n) if n.null_count() == 0 => Some(n.values().iter().sum::<u64>()),
+        _ => None,
+    };
+    let as_numbers = |a: ArrayRef| cast(&a, &def.data_type).ok().and_then(|a| to_f64_array(&a));
+    let range = conv
+        .row_group_mins(groups.iter().copied())
+        .ok()
+        .zip(conv.row_group_maxes(groups.iter().copied()).ok())
+        .and_then(|(lo, hi)| as_numbers(lo).zip(as_numbers(hi)))
+        .map(|(lo, hi)| {
+            (lo.null_count() == 0 && hi.null_count() == 0).then(|| (min_max(&lo).0, min_max(&hi).1))
+        });
+    FooterColumn::Present { nulls, range }
+}
+
 impl StatisticsProvider for ScanStatistics<'_> {
     fn scan_statistics(
         &self,
@@ -87,48 +140,23 @@ impl StatisticsProvider for ScanStatistics<'_> {
                 let mut range_known = true;
                 let mut have_footer = false;
                 for (md, rgs) in &footers {
-                    let schema = md.schema();
-                    let Some(field) = schema
-                        .fields()
-                        .iter()
-                        .find(|f| f.name().eq_ignore_ascii_case(&def.name))
-                    else {
-                        // a file without the column (schema evolution): all NULL there
-                        let n: i64 = rgs
-                            .iter()
-                            .map(|r| md.metadata().row_group(*r).num_rows())
-                            .sum();
-                        nulls += n as f64;
-                        continue;
-                    };
-                    let Ok(conv) =
-                        StatisticsConverter::try_new(field.name(), schema, md.parquet_schema())
-                    else {
-                        known_nulls = false;
-                        continue;
-                    };
-                    have_footer = true;
-                    let groups: Vec<_> = rgs.iter().map(|r| md.metadata().row_group(*r)).collect();
-                    match conv.row_group_null_counts(groups.iter().copied()) {
-                        Ok(n) if n.null_count() == 0 => {
-                            nulls += n.values().iter().map(|v| *v as f64).sum::<f64>()
-                        }
-                        _ => known_nulls = false,
-                    }
-                    if let (Ok(mins), Ok(maxes)) = (
-                        conv.row_group_mins(groups.iter().copied()),
-                        conv.row_group_maxes(groups.iter().copied()),
-                    ) {
-                        let cast_to = |a: ArrayRef| {
-                            cast(&a, &def.data_type).ok().and_then(|a| to_f64_array(&a))
-                        };
-                        if let (Some(mins), Some(maxes)) = (cast_to(mins), cast_to(maxes)) {
-                            // a row group without statistics leaves the range unknown
-                            if mins.null_count() == 0 && maxes.null_count() == 0 {
-                                lo = merge_min(lo, min_max(&mins).0);
-                                hi = merge_max(hi, min_max(&maxes).1);
-                            } else {
-                                range_known = false;
+                    match footer_column(md, rgs, def) {
+                        FooterColumn::Missing(n) => nulls += n as f64,
+                        FooterColumn::Unreadable => known_nulls = false,
+                        FooterColumn::Present { nulls: n, range } => {
+                            have_footer = true;
+                            match n {
+                                Some(n) => nulls += n as f64,
+                                None => known_nulls = false,
+                            }
+                            match range {
+                                Some(Some((l, h))) => {
+                                    lo = merge_min(lo, l);
+                                    hi = merge_max(hi, h);
+                                }
+                                // a row group without statistics leaves the range unknown
+                                Some(None) => range_known = false,
+                                None => {}
                             }
                         }
                     }
@@ -358,48 +386,37 @@ pub fn partition_statistics(
         vec![vec![(true, 0, true, None, None); columns.len()]; parts.len()];
     let mut rows = vec![0u64; parts.len()];
     for (i, md) in &footers {
-        let meta = md.metadata();
-        let groups: Vec<_> = meta.row_groups().iter().collect();
-        let n: i64 = groups.iter().map(|g| g.num_rows()).sum();
+        let all: Vec<usize> = (0..md.metadata().num_row_groups()).collect();
+        let n: i64 = md
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .sum();
         rows[*i] += n.max(0) as u64;
-        let schema = md.schema();
         for (c, def) in columns.iter().enumerate() {
             let acc = &mut accs[*i][c];
-            let Some(field) = schema
-                .fields()
-                .iter()
-                .find(|f| f.name().eq_ignore_ascii_case(&def.name))
-            else {
-                // a file without the column (schema evolution): all NULL there
-                acc.1 += n.max(0) as u64;
-                continue;
-            };
-            let Ok(conv) = StatisticsConverter::try_new(field.name(), schema, md.parquet_schema())
-            else {
-                acc.0 = false;
-                acc.2 = false;
-                continue;
-            };
-            match conv.row_group_null_counts(groups.iter().copied()) {
-                Ok(a) if a.null_count() == 0 => acc.1 += a.values().iter().sum::<u64>(),
-                _ => acc.0 = false,
-            }
-            let range = conv
-                .row_group_mins(groups.iter().copied())
-                .ok()
-                .zip(conv.row_group_maxes(groups.iter().copied()).ok())
-                .and_then(|(lo, hi)| {
-                    let f =
-                        |a: ArrayRef| cast(&a, &def.data_type).ok().and_then(|a| to_f64_array(&a));
-                    f(lo).zip(f(hi))
-                });
-            match range {
-                Some((lo, hi)) if lo.null_count() == 0 && hi.null_count() == 0 => {
-                    acc.3 = merge_min(acc.3, min_max(&lo).0);
-                    acc.4 = merge_max(acc.4, min_max(&hi).1);
+            match footer_column(md, &all, def) {
+                FooterColumn::Missing(n) => acc.1 += n,
+                FooterColumn::Unreadable => {
+                    acc.0 = false;
+                    acc.2 = false;
                 }
-                // an all-NULL row group has no range and narrows nothing
-                _ => acc.2 = false,
+                FooterColumn::Present { nulls, range } => {
+                    match nulls {
+                        Some(n) => acc.1 += n,
+                        None => acc.0 = false,
+                    }
+                    match range {
+                        Some(Some((lo, hi))) => {
+                            acc.3 = merge_min(acc.3, lo);
+                            acc.4 = merge_max(acc.4, hi);
+                        }
+                        // unreadable, or a row group without a range: unknown for
+                        // pruning (which must never drop a matching partition)
+                        _ => acc.2 = false,
+                    }
+                }
             }
         }
     }
