@@ -74,6 +74,7 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("quarry.cli.max_rows", "1000"),
     ("quarry.execution.batch_size", "8192"),
     (STATS_AUTOGATHER, "true"),
+    (STATS_AUTOGATHER_MAX_PARTITIONS, "100"),
 ];
 
 /// One user's session over a Quarry home (metastore + warehouse).
@@ -100,10 +101,19 @@ pub const S3_PREFIX: &str = "quarry.s3.";
 /// keys (see [`crate::binder::coerce::ArithMode`]).
 pub const DECIMAL_PRECISION_LOSS: &str = "spark.sql.decimaloperations.allowprecisionloss";
 
-/// Whether MSCK REPAIR TABLE, ADD PARTITION and REFRESH TABLE read the new partitions'
-/// footers into the metastore (Hive's `hive.stats.autogather`); see
-/// [`crate::physical::statistics::partition_statistics`].
+/// Whether partition statistics (files, bytes, and from parquet footers rows, NULL
+/// counts and ranges) are kept in the metastore as they are found (Hive's
+/// `hive.stats.autogather`): by ADD PARTITION and REFRESH TABLE, by MSCK REPAIR TABLE
+/// for up to [`STATS_AUTOGATHER_MAX_PARTITIONS`] new partitions, and by scans for the
+/// partitions they read that have none (see
+/// [`crate::physical::statistics::partition_statistics`]).
 pub const STATS_AUTOGATHER: &str = "quarry.stats.autogather";
+
+/// The most new partitions MSCK REPAIR TABLE reads statistics of (one listing and one
+/// footer read per file each; default 100): beyond, MSCK only registers them and the
+/// first scan that reads a partition keeps its statistics, so discovering 10,000
+/// partitions on S3 stays a matter of listing their folders.
+pub const STATS_AUTOGATHER_MAX_PARTITIONS: &str = "quarry.stats.autogather.maxpartitions";
 
 /// The setting that holds the number of worker threads (`--threads` sets it at start).
 pub const THREADS_SETTING: &str = "quarry.execution.threads";
@@ -254,6 +264,13 @@ impl Session {
             .unwrap_or_else(|p| Err(QuarryError::from_panic(p)))
     }
 
+    /// `quarry.stats.autogather` (default true).
+    fn stats_autogather(&self) -> bool {
+        !self
+            .setting(STATS_AUTOGATHER)
+            .is_some_and(|v| v.eq_ignore_ascii_case("false"))
+    }
+
     fn bind_ctx(&self) -> BindContext<'_> {
         BindContext {
             catalog: &self.catalog,
@@ -269,6 +286,7 @@ impl Session {
                     .setting(DECIMAL_PRECISION_LOSS)
                     .is_some_and(|v| v.eq_ignore_ascii_case("false")),
             },
+            stats_autogather: self.stats_autogather(),
         }
     }
 
@@ -741,7 +759,9 @@ impl Session {
                             "{k} must be true or false, got '{v}'"
                         )));
                     }
-                    "quarry.cli.max_rows" | "quarry.execution.batch_size"
+                    "quarry.cli.max_rows"
+                    | "quarry.execution.batch_size"
+                    | STATS_AUTOGATHER_MAX_PARTITIONS
                         if v.parse::<usize>().is_err() =>
                     {
                         return Err(QuarryError::Analysis(format!(
@@ -1531,7 +1551,13 @@ impl Session {
                 &new_parts,
                 true,
             )?;
-            self.gather_partition_statistics(&meta, &new_parts)?;
+            let limit = self
+                .setting(STATS_AUTOGATHER_MAX_PARTITIONS)
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(100);
+            if new_parts.len() <= limit {
+                self.gather_partition_statistics(&meta, &new_parts)?;
+            }
         }
         if matches!(mode, MsckMode::Drop | MsckMode::Sync) {
             // a partition is gone when its folder is: under the table's root, by the
@@ -1568,11 +1594,7 @@ impl Session {
     /// the metastore, unless `quarry.stats.autogather` is false. What `ANALYZE TABLE ...
     /// PARTITION` stored (rows) is replaced by the footers' count, which is the same.
     fn gather_partition_statistics(&self, meta: &TableMeta, parts: &[PartitionMeta]) -> Result<()> {
-        if parts.is_empty()
-            || self
-                .setting(STATS_AUTOGATHER)
-                .is_some_and(|v| v.eq_ignore_ascii_case("false"))
-        {
+        if parts.is_empty() || !self.stats_autogather() {
             return Ok(());
         }
         let ctx = self.exec_ctx();
@@ -1587,19 +1609,14 @@ impl Session {
             .iter()
             .map(|c| c.name.clone())
             .collect();
-        let ms = &self.catalog.metastore;
-        // column statistics of ANALYZE ... FOR COLUMNS (none per partition today) stay
-        let mut old: HashMap<String, crate::catalog::TableStatistics> = ms
-            .list_partition_statistics(&meta.database, &meta.name)?
-            .into_iter()
+        let entries = parts
+            .iter()
+            .map(|p| crate::catalog::hive::partition_path(&keys, &p.values))
+            .zip(stats)
             .collect();
-        let mut entries = vec![];
-        for (p, st) in parts.iter().zip(stats) {
-            let spec = crate::catalog::hive::partition_path(&keys, &p.values);
-            let columns = old.remove(&spec).map(|o| o.columns).unwrap_or_default();
-            entries.push((spec, crate::catalog::TableStatistics { columns, ..st }));
-        }
-        ms.set_statistics_many(&meta.database, &meta.name, &entries)
+        self.catalog
+            .metastore
+            .update_partition_statistics(&meta.database, &meta.name, entries)
     }
 
     /// Values of a spec naming every partition column, in partition-column order.

@@ -462,4 +462,24 @@ fn stored_partition_statistics_prune_data_filters() {
         pruning(&mut s, q),
         "partitions: 2 read, 1 pruned (1 by stored statistics)"
     );
+    // MSCK over more new partitions than quarry.stats.autogather.maxpartitions keeps
+    // none; a scan keeps those of the partitions it reads, and the next scan uses them
+    s.sql("RESET").unwrap();
+    s.sql("SET quarry.stats.autogather.maxpartitions = 2")
+        .unwrap();
+    s.sql(&format!(
+        "CREATE EXTERNAL TABLE sp2 (id bigint, d date) PARTITIONED BY (k int) STORED AS PARQUET LOCATION '{}'",
+        lake.display()
+    ))
+    .unwrap();
+    s.sql("MSCK REPAIR TABLE sp2").unwrap();
+    let q = "SELECT count(*) FROM sp2 WHERE id >= 200";
+    assert_eq!(pruning(&mut s, q), "partitions: 3 read, 0 pruned");
+    let kept = text(&mut s, &format!("EXPLAIN ANALYZE {q}"));
+    assert!(!kept.contains("partition statistics kept"), "{kept}");
+    assert_eq!(text(&mut s, q), "10\n");
+    assert_eq!(
+        pruning(&mut s, q),
+        "partitions: 1 read, 2 pruned (2 by stored statistics)"
+    );
 }

@@ -48,6 +48,9 @@ pub struct BindContext<'a> {
     /// The settings that change how arithmetic is typed (integer division, decimal
     /// precision loss).
     pub arith: coerce::ArithMode,
+    /// `quarry.stats.autogather`: scans of partitioned tables keep the partition
+    /// statistics they compute from footers in the metastore.
+    pub stats_autogather: bool,
 }
 
 /// Binds queries. One binder per statement.
@@ -723,9 +726,16 @@ impl<'a> Binder<'a> {
                 meta.database.clone(),
                 meta.name.clone(),
             );
-            source.partition_statistics = Some(crate::plan::PartitionStatisticsLoader(Arc::new(
-                move || ms.list_partition_statistics(&db, &name),
-            )));
+            let load = {
+                let (ms, db, name) = (ms.clone(), db.clone(), name.clone());
+                Arc::new(move |specs: &[String]| ms.partition_statistics_of(&db, &name, specs))
+            };
+            let save = self.ctx.stats_autogather.then(|| {
+                Arc::new(move |rows| ms.update_partition_statistics(&db, &name, rows))
+                    as Arc<dyn Fn(crate::plan::PartitionStatisticsRows) -> Result<()> + Send + Sync>
+            });
+            source.partition_statistics =
+                Some(crate::plan::PartitionStatisticsStore { load, save });
         }
         Ok(scan_of(Arc::new(source), &qualifier))
     }

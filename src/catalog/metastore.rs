@@ -73,6 +73,53 @@ pub trait Metastore: Send + Sync {
         db: &str,
         table: &str,
     ) -> Result<Vec<(String, TableStatistics)>>;
+
+    /// The statistics of the partitions `specs` that have some, by spec: a lookup per
+    /// spec for a few, one read of all the table's partition statistics for many.
+    fn partition_statistics_of(
+        &self,
+        db: &str,
+        table: &str,
+        specs: &[String],
+    ) -> Result<Vec<(String, TableStatistics)>> {
+        if specs.len() > 64 {
+            let wanted: std::collections::HashSet<&String> = specs.iter().collect();
+            let mut all = self.list_partition_statistics(db, table)?;
+            all.retain(|(spec, _)| wanted.contains(spec));
+            return Ok(all);
+        }
+        let mut out = vec![];
+        for spec in specs.iter().filter(|s| !s.is_empty()) {
+            if let Some(st) = self.get_statistics(db, table, spec)? {
+                out.push((spec.clone(), st));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Store partitions' file, row and range statistics (`(spec, stats)`, as MSCK and
+    /// scans gather them from listings and footers) in one transaction, keeping the
+    /// column statistics `ANALYZE ... FOR COLUMNS` stored for those partitions.
+    fn update_partition_statistics(
+        &self,
+        db: &str,
+        table: &str,
+        stats: Vec<(String, TableStatistics)>,
+    ) -> Result<()> {
+        let specs: Vec<String> = stats.iter().map(|(spec, _)| spec.clone()).collect();
+        let mut old: std::collections::HashMap<String, TableStatistics> = self
+            .partition_statistics_of(db, table, &specs)?
+            .into_iter()
+            .collect();
+        let entries: Vec<(String, TableStatistics)> = stats
+            .into_iter()
+            .map(|(spec, st)| {
+                let columns = old.remove(&spec).map(|o| o.columns).unwrap_or_default();
+                (spec, TableStatistics { columns, ..st })
+            })
+            .collect();
+        self.set_statistics_many(db, table, &entries)
+    }
 }
 
 /// [`Metastore`] over a SQLite file.

@@ -237,8 +237,18 @@ fn plan_files_uncached(
     // the kept partitions' specs, to find their stored statistics (only when data
     // filters may use them)
     let by_statistics = source.partition_statistics.is_some() && !data_filters.is_empty();
+    // partitions read without current stored statistics get them from the footers read
+    // here (parquet: every file of a kept partition has its footer read)
+    let save = source
+        .partition_statistics
+        .as_ref()
+        .and_then(|s| s.save.clone())
+        .filter(|_| {
+            source.format == FileFormat::Parquet
+                && matches!(source.files, SourceFiles::Partitions(_))
+        });
     let kept_index: Vec<usize> = (0..n_parts).filter(|i| keep[*i]).collect();
-    let kept_specs: Vec<String> = if by_statistics {
+    let kept_specs: Vec<String> = if by_statistics || save.is_some() {
         let part_keys: Vec<String> = source
             .partition_columns
             .iter()
@@ -294,9 +304,14 @@ fn plan_files_uncached(
     // read (their footers neither): only where the stored file count and bytes equal
     // the listing's, so files added since MSCK/REFRESH are never skipped
     let mut stats_pruned = 0;
-    if let (Some(loader), true) = (&source.partition_statistics, by_statistics) {
+    // per kept partition: its stored statistics match the listing
+    let mut current = vec![false; listed.len()];
+    if let (Some(store), true) = (
+        &source.partition_statistics,
+        by_statistics || save.is_some(),
+    ) {
         let stored: HashMap<String, crate::catalog::TableStatistics> =
-            (loader.0)()?.into_iter().collect();
+            (store.load)(&kept_specs)?.into_iter().collect();
         let range_cols: HashMap<ColumnId, (String, DataType)> = columns
             .iter()
             .zip(projection)
@@ -304,34 +319,50 @@ fn plan_files_uncached(
             .map(|(c, p)| (c.id, (all[*p].name.clone(), all[*p].data_type.clone())))
             .collect();
         let empty = std::collections::BTreeMap::new();
-        let mut current = vec![];
         let parts: Vec<(
             u64,
             &std::collections::BTreeMap<String, crate::catalog::ColumnRange>,
         )> = kept_specs
             .iter()
             .zip(&listed)
-            .map(|(spec, files)| {
+            .zip(current.iter_mut())
+            .map(|((spec, files), current)| {
                 let fresh = stored.get(spec).filter(|st| {
                     st.files == Some(files.len() as u64)
                         && st.size_bytes == files.iter().map(|(f, _)| f.size).sum::<u64>()
                         && st.rows.is_some()
                 });
-                current.push(fresh.is_some());
+                *current = fresh.is_some();
                 match fresh {
                     Some(st) => (st.rows.unwrap_or(0), &st.column_ranges),
                     None => (0, &empty),
                 }
             })
             .collect();
-        let may = datasource::pruning::prune_partitions(&parts, &data_filters, &range_cols);
-        for (j, files) in listed.iter_mut().enumerate() {
-            if current[j] && !may[j] {
-                files.clear();
-                keep[kept_index[j]] = false;
-                stats_pruned += 1;
+        if by_statistics {
+            let may = datasource::pruning::prune_partitions(&parts, &data_filters, &range_cols);
+            for (j, files) in listed.iter_mut().enumerate() {
+                if current[j] && !may[j] {
+                    files.clear();
+                    keep[kept_index[j]] = false;
+                    stats_pruned += 1;
+                }
             }
         }
+    }
+    // the partitions whose statistics this scan computes: (spec, files), and each
+    // file's index among them
+    let mut gather: Vec<(String, Vec<FileEntry>)> = vec![];
+    let mut file_gather: Vec<Option<usize>> = vec![];
+    for (j, files) in listed.iter().enumerate() {
+        let g = (save.is_some() && !current[j] && keep[kept_index[j]]).then(|| {
+            gather.push((
+                kept_specs[j].clone(),
+                files.iter().map(|(f, _)| f.clone()).collect(),
+            ));
+            gather.len() - 1
+        });
+        file_gather.extend(std::iter::repeat(g).take(files.len()));
     }
     let kept_partitions = kept_partitions - stats_pruned;
     let files: Vec<(FileEntry, Arc<Vec<ScalarValue>>)> = listed.into_iter().flatten().collect();
@@ -365,6 +396,30 @@ fn plan_files_uncached(
                         })
                         .collect::<Result<Vec<_>>>()
                 })?;
+            let mut kept_line = None;
+            if let (Some(save), false) = (&save, gather.is_empty()) {
+                let files: Vec<&[FileEntry]> = gather.iter().map(|(_, f)| f.as_slice()).collect();
+                let computed = super::statistics::footer_statistics(
+                    &source.data_columns,
+                    &files,
+                    footers
+                        .iter()
+                        .zip(&file_gather)
+                        .filter_map(|((_, _, md, _), g)| Some((*g.as_ref()?, md.as_ref()))),
+                );
+                let rows: crate::plan::PartitionStatisticsRows = gather
+                    .iter()
+                    .map(|(spec, _)| spec.clone())
+                    .zip(computed)
+                    .collect();
+                // statistics are a cache: a metastore that cannot take them (locked by
+                // another process, read-only) does not fail the query
+                let n = rows.len();
+                kept_line = Some(match save(rows) {
+                    Ok(()) => format!("partition statistics kept: {n}"),
+                    Err(e) => format!("partition statistics not kept: {e}"),
+                });
+            }
             let (mut total_rg, mut kept_rg) = (0, 0);
             for (file, vals, md, keep) in footers {
                 for (rg, k) in keep.iter().enumerate() {
@@ -392,6 +447,7 @@ fn plan_files_uncached(
                 "files: {n_files}; row groups: {kept_rg} read, {} pruned by statistics",
                 total_rg - kept_rg
             ));
+            extra.extend(kept_line);
         }
         FileFormat::Csv | FileFormat::Json => {
             for (file, vals) in files {

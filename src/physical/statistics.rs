@@ -349,16 +349,8 @@ pub fn partition_statistics(
             Err(e) => return Err(e),
         });
     }
-    let mut out: Vec<crate::catalog::TableStatistics> = listed
-        .iter()
-        .map(|files| crate::catalog::TableStatistics {
-            size_bytes: files.iter().map(|f| f.size).sum(),
-            files: Some(files.len() as u64),
-            ..Default::default()
-        })
-        .collect();
     if format != FileFormat::Parquet {
-        return Ok(out);
+        return Ok(listed.iter().map(|files| files_statistics(files)).collect());
     }
     let entries: Vec<(usize, crate::datasource::FileEntry)> = listed
         .iter()
@@ -380,12 +372,41 @@ pub fn partition_statistics(
                 })
                 .collect::<Result<Vec<_>>>()
         })?;
+    let listed: Vec<&[crate::datasource::FileEntry]> =
+        listed.iter().map(|f| f.as_slice()).collect();
+    Ok(footer_statistics(
+        columns,
+        &listed,
+        footers.iter().map(|(i, md)| (*i, md)),
+    ))
+}
+
+/// A partition's file count and bytes (the statistics of a CSV or JSON partition).
+fn files_statistics(files: &[crate::datasource::FileEntry]) -> crate::catalog::TableStatistics {
+    crate::catalog::TableStatistics {
+        size_bytes: files.iter().map(|f| f.size).sum(),
+        files: Some(files.len() as u64),
+        ..Default::default()
+    }
+}
+
+/// Statistics of parquet partitions from their files (`files[i]`: partition i's files)
+/// and the footers of all those files (`footers`: (partition index, footer)): per
+/// partition the file count and bytes, the rows, and per column of `columns` the NULL
+/// count and value range over all row groups (unknown where a footer does not say).
+pub fn footer_statistics<'a>(
+    columns: &[crate::catalog::ColumnDef],
+    files: &[&[crate::datasource::FileEntry]],
+    footers: impl Iterator<Item = (usize, &'a parquet::arrow::arrow_reader::ArrowReaderMetadata)>,
+) -> Vec<crate::catalog::TableStatistics> {
+    let mut out: Vec<crate::catalog::TableStatistics> =
+        files.iter().map(|f| files_statistics(f)).collect();
     // per partition: rows, and per column (nulls known, nulls, range known, lo, hi)
     type Acc = (bool, u64, bool, Option<f64>, Option<f64>);
     let mut accs: Vec<Vec<Acc>> =
-        vec![vec![(true, 0, true, None, None); columns.len()]; parts.len()];
-    let mut rows = vec![0u64; parts.len()];
-    for (i, md) in &footers {
+        vec![vec![(true, 0, true, None, None); columns.len()]; files.len()];
+    let mut rows = vec![0u64; files.len()];
+    for (i, md) in footers {
         let all: Vec<usize> = (0..md.metadata().num_row_groups()).collect();
         let n: i64 = md
             .metadata()
@@ -393,9 +414,9 @@ pub fn partition_statistics(
             .iter()
             .map(|g| g.num_rows())
             .sum();
-        rows[*i] += n.max(0) as u64;
+        rows[i] += n.max(0) as u64;
         for (c, def) in columns.iter().enumerate() {
-            let acc = &mut accs[*i][c];
+            let acc = &mut accs[i][c];
             match footer_column(md, &all, def) {
                 FooterColumn::Missing(n) => acc.1 += n,
                 FooterColumn::Unreadable => {
@@ -435,5 +456,5 @@ pub fn partition_statistics(
             );
         }
     }
-    Ok(out)
+    out
 }

@@ -44,24 +44,27 @@ pub struct TableSource {
     pub location: String,
     /// Statistics from `ANALYZE TABLE` (catalog tables that have them).
     pub statistics: Option<Arc<crate::catalog::TableStatistics>>,
-    /// The partitions' stored statistics (partitioned catalog tables), read from the
-    /// metastore only when a scan has filters on data columns.
-    pub partition_statistics: Option<PartitionStatisticsLoader>,
+    /// The partitions' stored statistics (partitioned catalog tables): read from the
+    /// metastore when a scan has filters on data columns or may keep what it read.
+    pub partition_statistics: Option<PartitionStatisticsStore>,
 }
 
-/// Reads a partitioned table's per-partition statistics, by partition spec (Hive path).
-#[derive(Clone)]
-pub struct PartitionStatisticsLoader(
-    pub  Arc<
-        dyn Fn() -> crate::error::Result<Vec<(String, crate::catalog::TableStatistics)>>
-            + Send
-            + Sync,
-    >,
-);
+/// Statistics rows of a partitioned table, by partition spec (Hive path).
+pub type PartitionStatisticsRows = Vec<(String, crate::catalog::TableStatistics)>;
 
-impl std::fmt::Debug for PartitionStatisticsLoader {
+/// A partitioned table's per-partition statistics in the metastore: `load` reads those
+/// of the given specs (the ones that have some); `save` (present while `quarry.stats.autogather` is on) keeps the statistics a
+/// scan computed from the footers it read, for partitions that had none or stale ones.
+#[derive(Clone)]
+pub struct PartitionStatisticsStore {
+    pub load: Arc<dyn Fn(&[String]) -> crate::error::Result<PartitionStatisticsRows> + Send + Sync>,
+    pub save:
+        Option<Arc<dyn Fn(PartitionStatisticsRows) -> crate::error::Result<()> + Send + Sync>>,
+}
+
+impl std::fmt::Debug for PartitionStatisticsStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PartitionStatisticsLoader")
+        f.write_str("PartitionStatisticsStore")
     }
 }
 
