@@ -661,6 +661,11 @@ impl<'a> Binder<'a> {
                 )))
             }
         };
+        // `db.t.c` names the columns of a table read without an alias
+        let unaliased = |scope: Scope| match alias {
+            None => scope.in_database(&db),
+            Some(_) => scope,
+        };
         let meta = match self.ctx.catalog.require_table(&db, &table) {
             Ok(m) => m,
             Err(e) => {
@@ -701,7 +706,8 @@ impl<'a> Binder<'a> {
             self.ctes_used = saved_used;
             self.expanding.pop();
             let (plan, cols) = r?;
-            return select::aliased(plan, cols, &[], &qualifier);
+            let (plan, scope) = select::aliased(plan, cols, &[], &qualifier)?;
+            return Ok((plan, unaliased(scope)));
         }
         let files = if meta.is_partitioned() {
             SourceFiles::Partitions(
@@ -737,7 +743,8 @@ impl<'a> Binder<'a> {
             source.partition_statistics =
                 Some(crate::plan::PartitionStatisticsStore { load, save });
         }
-        Ok(scan_of(Arc::new(source), &qualifier))
+        let (plan, scope) = scan_of(Arc::new(source), &qualifier);
+        Ok((plan, unaliased(scope)))
     }
 }
 

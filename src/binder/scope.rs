@@ -8,6 +8,9 @@ use crate::plan::Column;
 #[derive(Clone, Debug)]
 pub struct ScopeCol {
     pub qualifier: Option<String>,
+    /// The database of an unaliased catalog table (`db.t.c` names its columns); an
+    /// aliased relation is reachable through its alias only, as in Spark.
+    pub database: Option<String>,
     pub col: Column,
     /// Reachable only through its qualifier, and not expanded by `*` (right side of USING).
     pub hidden: bool,
@@ -30,12 +33,21 @@ impl Scope {
                 .iter()
                 .map(|c| ScopeCol {
                     qualifier: qualifier.map(|q| q.to_ascii_lowercase()),
+                    database: None,
                     col: c.clone(),
                     hidden: false,
                     name_only: false,
                 })
                 .collect(),
         }
+    }
+
+    /// The scope with its columns marked as those of a table of database `db`.
+    pub fn in_database(mut self, db: &str) -> Scope {
+        for c in &mut self.cols {
+            c.database = Some(db.to_ascii_lowercase());
+        }
+        self
     }
 
     /// Both scopes side by side (a join).
@@ -47,10 +59,10 @@ impl Scope {
 
     /// Resolve `name` or `qualifier.name` (or `db.table.name`). `Ok(None)` when absent.
     pub fn resolve(&self, parts: &[String]) -> Result<Option<Column>> {
-        let (qual, name) = match parts {
-            [n] => (None, n),
-            [q, n] => (Some(q), n),
-            [_, q, n] => (Some(q), n),
+        let (db, qual, name) = match parts {
+            [n] => (None, None, n),
+            [q, n] => (None, Some(q), n),
+            [d, q, n] => (Some(d), Some(q), n),
             _ => {
                 return Err(QuarryError::NotSupported(format!(
                     "the name {} (nested field access)",
@@ -68,6 +80,13 @@ impl Scope {
                     .qualifier
                     .as_deref()
                     .is_some_and(|cq| cq.eq_ignore_ascii_case(q)),
+            })
+            .filter(|c| {
+                db.is_none_or(|d| {
+                    c.database
+                        .as_deref()
+                        .is_some_and(|cd| cd.eq_ignore_ascii_case(d))
+                })
             })
             .collect();
         match matches.len() {

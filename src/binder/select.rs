@@ -15,7 +15,7 @@ use super::scope::{Scope, ScopeCol};
 use super::Binder;
 use crate::catalog::FileFormat;
 use crate::error::{QuarryError, Result};
-use crate::plan::{BinOp, Column, Expr, GeneratorKind, JoinType, LogicalPlan, SortKey};
+use crate::plan::{BinOp, Column, ColumnId, Expr, GeneratorKind, JoinType, LogicalPlan, SortKey};
 
 /// Project `plan`'s `cols` to `types` (identity where equal).
 pub fn cast_columns(plan: LogicalPlan, cols: &[Column], types: &[DataType]) -> Result<LogicalPlan> {
@@ -275,7 +275,7 @@ impl Binder<'_> {
                     items.push(Item::Ast(expr.clone(), alias.value.clone()))
                 }
                 ast::SelectItem::Wildcard(opts) => {
-                    for (c, r) in wildcard_items(opts, scope.expand_star(None)?)? {
+                    for (c, r) in wildcard_items(opts, scope.expand_star(None)?, &scope)? {
                         items.push(match r {
                             Some(e) => Item::Ast(e, c.name),
                             None => Item::Col(c),
@@ -289,7 +289,7 @@ impl Binder<'_> {
                             return Err(QuarryError::NotSupported("expr.* in SELECT".into()))
                         }
                     };
-                    for (c, r) in wildcard_items(opts, scope.expand_star(Some(&q))?)? {
+                    for (c, r) in wildcard_items(opts, scope.expand_star(Some(&q))?, &scope)? {
                         items.push(match r {
                             Some(e) => Item::Ast(e, c.name),
                             None => Item::Col(c),
@@ -302,6 +302,12 @@ impl Binder<'_> {
                     ))
                 }
             }
+        }
+        if items.is_empty() && !s.projection.is_empty() {
+            // every * emptied by its EXCEPT/EXCLUDE list
+            return Err(QuarryError::Analysis(
+                "EXCEPT/EXCLUDE removes every column of the * expansion".into(),
+            ));
         }
         let items_ast: Vec<(String, ast::Expr)> = items
             .iter()
@@ -438,6 +444,7 @@ impl Binder<'_> {
                     .iter()
                     .map(|(_, c)| ScopeCol {
                         qualifier: None,
+                        database: None,
                         col: c.clone(),
                         hidden: false,
                         name_only: false,
@@ -1203,6 +1210,7 @@ impl Binder<'_> {
                 exprs.push((e, c.clone()));
                 new_scope.cols.push(ScopeCol {
                     qualifier: None,
+                    database: None,
                     col: c,
                     hidden: false,
                     name_only: false,
@@ -1213,6 +1221,7 @@ impl Binder<'_> {
                 exprs.push((Expr::Column(sc.col.clone()), sc.col.clone()));
                 new_scope.cols.push(ScopeCol {
                     qualifier: sc.qualifier.clone(),
+                    database: sc.database.clone(),
                     col: sc.col.clone(),
                     hidden: is_key,
                     name_only: sc.name_only,
@@ -1515,33 +1524,62 @@ fn has_lateral(twj: &ast::TableWithJoins) -> bool {
 fn wildcard_items(
     o: &ast::WildcardAdditionalOptions,
     cols: Vec<Column>,
+    scope: &Scope,
 ) -> Result<Vec<(Column, Option<ast::Expr>)>> {
     if o.opt_rename.is_some() || o.opt_ilike.is_some() {
         return Err(QuarryError::NotSupported("* RENAME / * ILIKE".into()));
     }
-    let mut drop: Vec<String> = vec![];
+    // the names to drop, as written: a plain name, or a qualified one (`t.c`)
+    let mut names: Vec<Vec<String>> = vec![];
     if let Some(e) = &o.opt_except {
-        drop.push(e.first_element.value.clone());
-        drop.extend(e.additional_elements.iter().map(|i| i.value.clone()));
+        names.push(vec![e.first_element.value.clone()]);
+        names.extend(e.additional_elements.iter().map(|i| vec![i.value.clone()]));
     }
-    // the name's last part, as written (quoted or not; names match case-insensitively)
-    let name_of = |n: &ast::ObjectName| {
-        n.0.last()
-            .and_then(|p| p.as_ident())
-            .map(|i| i.value.clone())
-            .unwrap_or_else(|| last_name_part(n))
+    let parts_of = |n: &ast::ObjectName| -> Vec<String> {
+        n.0.iter()
+            .map(|p| {
+                p.as_ident()
+                    .map(|i| i.value.clone())
+                    .unwrap_or_else(|| p.to_string())
+            })
+            .collect()
     };
     match &o.opt_exclude {
-        Some(ast::ExcludeSelectItem::Single(n)) => drop.push(name_of(n)),
-        Some(ast::ExcludeSelectItem::Multiple(v)) => drop.extend(v.iter().map(name_of)),
+        Some(ast::ExcludeSelectItem::Single(n)) => names.push(parts_of(n)),
+        Some(ast::ExcludeSelectItem::Multiple(v)) => names.extend(v.iter().map(parts_of)),
         None => {}
     }
-    for d in &drop {
-        if !cols.iter().any(|c| c.name.eq_ignore_ascii_case(d)) {
+    // a plain name drops every expanded column of that name; a qualified one, the
+    // column it resolves to (which must be one the * expands to). A column named twice
+    // is an error (Spark's EXCEPT_OVERLAPPING_COLUMNS, DuckDB's "Duplicate entry").
+    let mut drop: Vec<ColumnId> = vec![];
+    for parts in &names {
+        let listed = parts.join(".");
+        let ids: Vec<ColumnId> = match parts.as_slice() {
+            [name] => cols
+                .iter()
+                .filter(|c| c.name.eq_ignore_ascii_case(name))
+                .map(|c| c.id)
+                .collect(),
+            // a qualified name the * does not list (the hidden side of a USING key)
+            // drops nothing
+            _ => match scope.resolve(parts)? {
+                Some(r) if cols.iter().any(|c| c.id == r.id) => vec![r.id],
+                Some(_) => continue,
+                None => vec![],
+            },
+        };
+        if ids.is_empty() {
             return Err(QuarryError::Analysis(format!(
-                "[UNRESOLVED_COLUMN] A column `{d}` in the EXCEPT/EXCLUDE list of * cannot be resolved"
+                "[UNRESOLVED_COLUMN] A column `{listed}` in the EXCEPT/EXCLUDE list of * cannot be resolved (not found in FROM clause)"
             )));
         }
+        if ids.iter().any(|id| drop.contains(id)) {
+            return Err(QuarryError::Analysis(format!(
+                "[EXCEPT_OVERLAPPING_COLUMNS] Columns in an EXCEPT/EXCLUDE list must be distinct and non-overlapping: `{listed}` is a duplicate entry"
+            )));
+        }
+        drop.extend(ids);
     }
     let replace: Vec<(String, ast::Expr)> = o
         .opt_replace
@@ -1556,18 +1594,9 @@ fn wildcard_items(
             )));
         }
     }
-    if !drop.is_empty()
-        && cols
-            .iter()
-            .all(|c| drop.iter().any(|d| c.name.eq_ignore_ascii_case(d)))
-    {
-        return Err(QuarryError::Analysis(
-            "EXCEPT/EXCLUDE removes every column of the * expansion".into(),
-        ));
-    }
     Ok(cols
         .into_iter()
-        .filter(|c| !drop.iter().any(|d| c.name.eq_ignore_ascii_case(d)))
+        .filter(|c| !drop.contains(&c.id))
         .map(|c| {
             let r = replace
                 .iter()
@@ -1942,7 +1971,7 @@ pub(super) fn expand_columns(
         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::WildcardWithOptions(opts)) => {
             let cols = visible.iter().map(|c| c.col.clone()).collect();
             let mut out = vec![];
-            for (col, r) in wildcard_items(opts, cols)? {
+            for (col, r) in wildcard_items(opts, cols, scope)? {
                 if let Some(c) = visible.iter().find(|c| c.col.id == col.id) {
                     out.push((*c, r));
                 }

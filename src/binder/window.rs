@@ -47,7 +47,7 @@ impl WindowState {
                                     base.value
                                 ))
                             })?;
-                        refine(b, s)
+                        refine(b, s, &base.value)?
                     }
                 },
                 ast::NamedWindowExpr::NamedWindow(other) => named
@@ -60,7 +60,15 @@ impl WindowState {
                         ))
                     })?,
             };
-            named.insert(name.value.to_ascii_lowercase(), spec);
+            if named
+                .insert(name.value.to_ascii_lowercase(), spec)
+                .is_some()
+            {
+                return Err(QuarryError::Analysis(format!(
+                    "The definition of window `{}` is repetitive (window names are case-insensitive): it is already defined",
+                    name.value
+                )));
+            }
         }
         Ok(WindowState {
             calls: RefCell::new(vec![]),
@@ -85,26 +93,39 @@ impl WindowState {
             ast::WindowType::NamedWindow(n) => lookup(n),
             ast::WindowType::WindowSpec(s) => match &s.window_name {
                 None => Ok(s.clone()),
-                Some(base) => Ok(refine(lookup(base)?, s)),
+                Some(base) => refine(lookup(base)?, s, &base.value),
             },
         }
     }
 }
 
-/// A window `base` refined by `s` (`(base ORDER BY ...)`): the parts `s` gives replace
-/// the base's, the window name itself is dropped.
-fn refine(mut b: ast::WindowSpec, s: &ast::WindowSpec) -> ast::WindowSpec {
+/// A window `base` refined by `s` (`(base ORDER BY ...)`, `w2 AS (base ...)`), with the
+/// SQL standard's rules (as PostgreSQL and DuckDB): `s` may add a PARTITION BY or ORDER
+/// BY the base lacks and a frame, never override them, and a base with a frame cannot
+/// be copied (`OVER w` uses it as it is). The window name itself is dropped.
+fn refine(mut b: ast::WindowSpec, s: &ast::WindowSpec, name: &str) -> Result<ast::WindowSpec> {
+    let error = |what: &str| {
+        Err(QuarryError::Analysis(format!(
+            "Cannot {what} of window `{name}`"
+        )))
+    };
     if !s.partition_by.is_empty() {
-        b.partition_by = s.partition_by.clone();
+        return error("override the PARTITION BY clause");
     }
     if !s.order_by.is_empty() {
+        if !b.order_by.is_empty() {
+            return error("override the ORDER BY clause");
+        }
         b.order_by = s.order_by.clone();
+    }
+    if b.window_frame.is_some() {
+        return error("copy the frame clause");
     }
     if s.window_frame.is_some() {
         b.window_frame = s.window_frame.clone();
     }
     b.window_name = None;
-    b
+    Ok(b)
 }
 
 fn const_f64(e: &Expr, what: &str) -> Result<f64> {
