@@ -194,8 +194,6 @@ struct DataPage<'a> {
     levels: Option<&'a [u32]>,
     /// The encoded values (non-NULL rows only).
     values: &'a [u8],
-    /// The chunk's dictionary page (PLAIN values), empty when there is none.
-    dictionary: &'a [u8],
 }
 
 impl DataPage<'_> {
@@ -230,7 +228,8 @@ enum PageEvent<'a> {
 #[derive(Default)]
 pub struct Scratch {
     decompressed: Vec<u8>,
-    /// The chunk's dictionary page, decompressed (kept while its data pages are read).
+    /// The chunk's dictionary page, decompressed (decoders convert its entries when
+    /// they see it).
     dictionary: Vec<u8>,
     levels: Vec<u32>,
     indices: Vec<u32>,
@@ -280,7 +279,6 @@ fn for_each_page(
         levels,
         indices,
     } = scratch;
-    let mut dict_bytes = 0usize;
     let mut seen = 0usize;
     while let Some(page) = pages.get_next_page()? {
         // a data page's rows and those of them kept
@@ -306,18 +304,14 @@ fn for_each_page(
                         "dictionary page encoding {encoding}"
                     )));
                 }
-                dict_bytes = if own_snappy {
-                    snappy(buf, dictionary)?.len()
+                let values: &[u8] = if own_snappy {
+                    snappy(buf, dictionary)?
                 } else {
-                    if dictionary.len() < buf.len() {
-                        dictionary.resize(buf.len(), 0);
-                    }
-                    dictionary[..buf.len()].copy_from_slice(buf);
-                    buf.len()
+                    buf
                 };
                 f(
                     PageEvent::Dictionary {
-                        values: &dictionary[..dict_bytes],
+                        values,
                         count: *num_values as usize,
                     },
                     indices,
@@ -361,7 +355,6 @@ fn for_each_page(
                     encoding: *encoding,
                     levels: lv,
                     values,
-                    dictionary: &dictionary[..dict_bytes],
                 }
             }
             Page::DataPageV2 {
@@ -392,7 +385,6 @@ fn for_each_page(
                     encoding: *encoding,
                     levels: lv,
                     values,
-                    dictionary: &dictionary[..dict_bytes],
                 }
             }
         };
@@ -787,8 +779,10 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
     } = c;
     let mut out: Vec<A::Native> = Vec::with_capacity(selected);
     let mut valid = Validity::new(spec.nullable, selected);
-    // entries in the dictionary page (read in place: PLAIN, `P::WIDTH` bytes each)
+    // the dictionary page's entries, converted once (indices are checked against
+    // their count before use)
     let mut dict_len = 0usize;
+    let mut dict_values: Vec<A::Native> = vec![];
     let mut dense: Vec<A::Native> = vec![];
     for_each_page(
         reader,
@@ -804,6 +798,12 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
                         return corrupt("dictionary page shorter than its values");
                     }
                     dict_len = count;
+                    dict_values.clear();
+                    dict_values.extend(
+                        values[..count * P::WIDTH]
+                            .chunks_exact(P::WIDTH)
+                            .map(|c| conv(P::read(c))),
+                    );
                 }
                 PageEvent::Data(p, page_rows) => {
                     // the page's values, one per non-NULL row
@@ -812,8 +812,8 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
                     if !dictionary && p.values.len() < non_null * P::WIDTH {
                         return corrupt("data page shorter than its values");
                     }
-                    let dict = p.dictionary;
-                    let entry = |i: u32| conv(P::read(&dict[i as usize * P::WIDTH..]));
+                    let dict = &dict_values;
+                    let entry = |i: u32| dict[i as usize];
                     let value = |i: usize, idx: &[u32]| -> A::Native {
                         if dictionary {
                             entry(idx[i])
@@ -850,8 +850,14 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
                                 );
                             }
                         }
+                        // one loop per encoding (the test stays out of the row loop)
+                        (None, PageRows::Some(r, first)) if dictionary => {
+                            out.extend(r.iter().map(|&x| entry(idx[(x - first) as usize])));
+                        }
                         (None, PageRows::Some(r, first)) => {
-                            out.extend(r.iter().map(|&x| value((x - first) as usize, idx)));
+                            out.extend(r.iter().map(|&x| {
+                                conv(P::read(&p.values[(x - first) as usize * P::WIDTH..]))
+                            }));
                         }
                         (Some(levels), pr) => {
                             // values per row (NULL rows: default), then the selected rows
