@@ -41,6 +41,18 @@ pub enum QuarryError {
 }
 
 impl QuarryError {
+    /// Spark's `[PATH_NOT_FOUND]` error for a file or folder (local or S3) that does not
+    /// exist, naming it.
+    pub fn path_not_found(path: impl std::fmt::Display) -> QuarryError {
+        QuarryError::Data(format!("[PATH_NOT_FOUND] Path does not exist: {path}"))
+    }
+
+    /// Whether this is [`QuarryError::path_not_found`]'s error (a listing of a missing
+    /// folder: a partition whose folder is gone reads as empty).
+    pub fn is_path_not_found(&self) -> bool {
+        matches!(self, QuarryError::Data(m) if m.starts_with("[PATH_NOT_FOUND]"))
+    }
+
     /// The error for a caught panic (always a bug), with the panic's message.
     pub fn from_panic(payload: Box<dyn std::any::Any + Send>) -> QuarryError {
         let msg = payload

@@ -1274,9 +1274,7 @@ impl Session {
         {
             // Spark allows creating a table over a folder that appears later; so do we,
             // unless the schema must be inferred from it
-            return Err(QuarryError::Data(format!(
-                "[PATH_NOT_FOUND] Path does not exist: {location}"
-            )));
+            return Err(QuarryError::path_not_found(&location));
         }
         // the query of CTAS runs before anything is registered
         let ctas = match &ct.query {
@@ -1802,20 +1800,15 @@ impl Session {
                 out.len()
             )));
         }
-        // cast each column to the table's type (Spark's store assignment)
+        // each table column: the inserted one (cast below) or NULL
         let mut exprs = vec![];
         for (i, c) in meta.columns.iter().enumerate() {
             let e = match targets.iter().position(|t| *t == i) {
-                Some(j) => crate::binder::coerce::cast_to(
-                    crate::plan::Expr::Column(out[j].clone()),
-                    &c.data_type,
-                )?,
+                Some(j) => crate::plan::Expr::Column(out[j].clone()),
                 None => crate::plan::Expr::Literal(crate::types::ScalarValue::null(&c.data_type)),
             };
-            exprs.push((
-                e,
-                crate::plan::Column::new(c.name.clone(), c.data_type.clone(), true),
-            ));
+            let dt = e.data_type();
+            exprs.push((e, crate::plan::Column::new(c.name.clone(), dt, true)));
         }
         let plan = LogicalPlan::Project {
             input: Box::new(plan),
@@ -1823,11 +1816,19 @@ impl Session {
         };
         let result = self.run_plan(plan)?;
         let schema = meta_schema(&meta.columns);
+        // cast to the table's types (Spark's store assignment: a value that does not fit
+        // is an error, not a NULL)
         let batches = result
             .batches
             .into_iter()
             .map(|b| {
-                crate::physical::make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())
+                let columns = b
+                    .columns()
+                    .iter()
+                    .zip(&meta.columns)
+                    .map(|(a, c)| crate::physical::eval::store_assign(a, &c.data_type, &c.name))
+                    .collect::<Result<Vec<_>>>()?;
+                crate::physical::make_batch(schema.clone(), columns, b.num_rows())
             })
             .collect::<Result<Vec<_>>>()?;
         let dir = Location::parse(&meta.location)?;
@@ -1909,7 +1910,7 @@ impl Session {
                 match r {
                     Ok(files) => total += files.iter().map(|f| f.size).sum::<u64>(),
                     // a registered partition whose folder is gone holds nothing
-                    Err(QuarryError::Data(m)) if m.starts_with("[PATH_NOT_FOUND]") => {}
+                    Err(e) if e.is_path_not_found() => {}
                     Err(e) => return Err(e),
                 }
             }

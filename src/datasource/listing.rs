@@ -12,10 +12,7 @@ use crate::error::{QuarryError, Result};
 
 fn read_dir_sorted(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
     let rd = std::fs::read_dir(dir).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => QuarryError::Data(format!(
-            "[PATH_NOT_FOUND] Path does not exist: {}",
-            dir.display()
-        )),
+        std::io::ErrorKind::NotFound => QuarryError::path_not_found(dir.display()),
         _ => QuarryError::Data(format!("cannot list {}: {e}", dir.display())),
     })?;
     let mut entries: Vec<_> = rd
@@ -29,10 +26,7 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
 /// folders skipped), sorted by path. `root` may also be a single file. A missing path is an error.
 pub fn list_local_files(root: &Path) -> Result<Vec<FileEntry>> {
     let meta = std::fs::metadata(root).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => QuarryError::Data(format!(
-            "[PATH_NOT_FOUND] Path does not exist: {}",
-            root.display()
-        )),
+        std::io::ErrorKind::NotFound => QuarryError::path_not_found(root.display()),
         _ => QuarryError::Data(format!("cannot read {}: {e}", root.display())),
     })?;
     if meta.is_file() {

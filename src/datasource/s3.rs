@@ -335,7 +335,7 @@ pub fn s3_error(
         ));
     }
     if not_found {
-        return QuarryError::Data(format!("[PATH_NOT_FOUND] Path does not exist: {loc}"));
+        return QuarryError::path_not_found(loc);
     }
     if denied {
         let why = if has(&["signaturedoesnotmatch"]) {

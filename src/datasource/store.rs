@@ -424,7 +424,7 @@ impl Storage {
             Location::Local(p) => Ok(p.exists()),
             Location::S3 { .. } => match self.list_files(loc, &IoStats::default()) {
                 Ok(files) => Ok(!files.is_empty()),
-                Err(QuarryError::Data(m)) if m.starts_with("[PATH_NOT_FOUND]") => Ok(false),
+                Err(e) if e.is_path_not_found() => Ok(false),
                 Err(e) => Err(e),
             },
         }

@@ -310,6 +310,29 @@ fn cast_timestamp_numeric(a: &ArrayRef, to: &DataType) -> Option<Result<ArrayRef
     None
 }
 
+/// `a` cast to a table column's type `to` for INSERT (Spark's store assignment under
+/// its default ANSI policy): a value the cast cannot keep (out of the type's range, or
+/// text that is no number/date) is an error naming the column, never a silent NULL.
+pub fn store_assign(a: &ArrayRef, to: &DataType, column: &str) -> Result<ArrayRef> {
+    if a.data_type() == to {
+        return Ok(a.clone());
+    }
+    let cast = cast_array(a, to)?;
+    // logical NULLs: a NULL literal's column (type void) has no validity buffer
+    let (given, kept) = (a.logical_nulls(), cast.logical_nulls());
+    let valid =
+        |n: &Option<arrow::buffer::NullBuffer>, i: usize| n.as_ref().is_none_or(|n| n.is_valid(i));
+    if let Some(i) = (0..a.len()).find(|&i| valid(&given, i) && !valid(&kept, i)) {
+        let from = crate::types::type_name(a.data_type()).to_ascii_uppercase();
+        return Err(QuarryError::Execution(format!(
+            "[CAST_OVERFLOW_IN_TABLE_INSERT] Fail to assign the value {} of the \"{from}\" type to the \"{}\" type column `{column}` due to an overflow or an invalid value. Use `try_cast` on the input value to tolerate it and insert NULL instead.",
+            crate::types::arrow_format(a.as_ref(), i),
+            crate::types::type_name(to).to_ascii_uppercase()
+        )));
+    }
+    Ok(cast)
+}
+
 /// Spark's cast (non-ANSI): failures become NULL; doubles and timestamps print as Spark prints them.
 pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     if a.data_type() == to {

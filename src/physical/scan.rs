@@ -290,9 +290,8 @@ fn plan_files_uncached(
         let files = match r {
             Ok(f) => f,
             // a registered partition whose folder is gone reads as empty
-            Err(QuarryError::Data(m))
-                if matches!(source.files, SourceFiles::Partitions(_))
-                    && m.starts_with("[PATH_NOT_FOUND]") =>
+            Err(e)
+                if matches!(source.files, SourceFiles::Partitions(_)) && e.is_path_not_found() =>
             {
                 Arc::new(vec![])
             }

@@ -343,9 +343,7 @@ pub fn partition_statistics(
     for r in storage.list_files_many(&roots, &io) {
         listed.push(match r {
             Ok(f) => f,
-            Err(crate::error::QuarryError::Data(m)) if m.starts_with("[PATH_NOT_FOUND]") => {
-                Arc::new(vec![])
-            }
+            Err(e) if e.is_path_not_found() => Arc::new(vec![]),
             Err(e) => return Err(e),
         });
     }
