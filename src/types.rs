@@ -31,6 +31,12 @@ pub fn parse_type_name(text: &str) -> Result<DataType> {
     if let Some(open) = t.find('<') {
         return parse_complex_type(text.trim(), &t, open);
     }
+    // `T[]` / `T[n]` (PostgreSQL, DuckDB): an array of T
+    if let Some(inner) = t.strip_suffix(']').and_then(|s| s.rsplit_once('[')) {
+        if inner.1.trim().chars().all(|c| c.is_ascii_digit()) {
+            return Ok(list_type(parse_type_name(inner.0)?));
+        }
+    }
     let (base, args) = match t.find('(') {
         Some(i) if t.ends_with(')') => (
             t[..i].trim().to_string(),

@@ -79,6 +79,11 @@ impl Dialect for SparkDialect {
     fn supports_dictionary_syntax(&self) -> bool {
         true
     }
+    /// PostgreSQL's and DuckDB's array types `VARCHAR[]`, `INT[3]` (Spark's
+    /// `ARRAY<VARCHAR>`).
+    fn supports_array_typedef_with_brackets(&self) -> bool {
+        true
+    }
     fn supports_struct_literal(&self) -> bool {
         D.supports_struct_literal()
     }
