@@ -1473,23 +1473,15 @@ fn limit_per_domain_row(
     fetch: Option<usize>,
     dom: &Domain,
 ) -> Result<(LogicalPlan, Vec<Column>)> {
-    use crate::plan::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};
     let cols = input.schema();
     let (input, dc) = push_domain(input, dom)?;
     let order_by = dom.subst_keys(keys, &dc)?;
-    let rn = Column::new("__row_in_domain", arrow::datatypes::DataType::Int32, false);
-    let w = WindowExpr {
-        func: WindowFunc::RowNumber,
-        args: vec![],
-        partition_by: dc.iter().map(|d| Expr::Column(d.clone())).collect(),
+    let (numbered, rn) = super::window::with_row_number(
+        input,
+        dc.iter().map(|d| Expr::Column(d.clone())).collect(),
         order_by,
-        frame: WindowFrame {
-            units: FrameUnits::Rows,
-            start: FrameBound::UnboundedPreceding,
-            end: FrameBound::CurrentRow,
-        },
-        data_type: arrow::datatypes::DataType::Int32,
-    };
+        "__row_in_domain",
+    );
     let bound = |op: BinOp, n: usize| {
         crate::binder::coerce::binary(
             op,
@@ -1503,10 +1495,7 @@ fn limit_per_domain_row(
         conds.push(bound(BinOp::LtEq, skip.saturating_add(f))?);
     }
     let filtered = LogicalPlan::Filter {
-        input: Box::new(LogicalPlan::Window {
-            input: Box::new(input),
-            windows: vec![(w, rn.clone())],
-        }),
+        input: Box::new(numbered),
         predicate: Expr::conjunction(conds)
             .ok_or_else(|| QuarryError::Internal("limit per domain row".into()))?,
     };

@@ -810,27 +810,14 @@ impl Binder<'_> {
         let mut final_cols = out_cols.clone();
         if distinct_on.is_some() {
             // row_number() over (partition by the ON columns order by the sort keys) = 1
-            use crate::plan::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};
-            let order_by = projected_keys(&sort_keys);
-            let rn = Column::new("__distinct_on_row", DataType::Int32, false);
-            let w = WindowExpr {
-                func: WindowFunc::RowNumber,
-                args: vec![],
-                partition_by: on_cols.iter().map(|c| Expr::Column(c.clone())).collect(),
-                order_by,
-                frame: WindowFrame {
-                    units: FrameUnits::Rows,
-                    start: FrameBound::UnboundedPreceding,
-                    end: FrameBound::CurrentRow,
-                },
-                data_type: DataType::Int32,
-            };
-            plan = LogicalPlan::Window {
-                input: Box::new(plan),
-                windows: vec![(w, rn.clone())],
-            };
+            let (numbered, rn) = super::window::with_row_number(
+                plan,
+                on_cols.iter().map(|c| Expr::Column(c.clone())).collect(),
+                projected_keys(&sort_keys),
+                "__distinct_on_row",
+            );
             plan = LogicalPlan::Filter {
-                input: Box::new(plan),
+                input: Box::new(numbered),
                 predicate: binary(
                     BinOp::Eq,
                     Expr::Column(rn),

@@ -18,7 +18,7 @@ use super::Binder;
 use crate::error::{QuarryError, Result};
 use crate::functions::aggregate::AggFunc;
 use crate::plan::{
-    Column, Expr, FrameBound, FrameUnits, SortKey, WindowExpr, WindowFrame, WindowFunc,
+    Column, Expr, FrameBound, FrameUnits, LogicalPlan, SortKey, WindowExpr, WindowFrame, WindowFunc,
 };
 
 /// Window calls of one SELECT and its named windows (`WINDOW w AS (...)`).
@@ -100,9 +100,10 @@ impl WindowState {
 }
 
 /// A window `base` refined by `s` (`(base ORDER BY ...)`, `w2 AS (base ...)`), with the
-/// SQL standard's rules (as PostgreSQL and DuckDB): `s` may add a PARTITION BY or ORDER
-/// BY the base lacks and a frame, never override them, and a base with a frame cannot
-/// be copied (`OVER w` uses it as it is). The window name itself is dropped.
+/// SQL standard's rules (as PostgreSQL and DuckDB): `s` may add an ORDER BY the base
+/// lacks and a frame; it never gives a PARTITION BY (the base's is kept) nor replaces
+/// the base's ORDER BY, and a base with a frame cannot be copied (`OVER w` uses it as
+/// it is). The window name itself is dropped.
 fn refine(mut b: ast::WindowSpec, s: &ast::WindowSpec, name: &str) -> Result<ast::WindowSpec> {
     let error = |what: &str| {
         Err(QuarryError::Analysis(format!(
@@ -126,6 +127,35 @@ fn refine(mut b: ast::WindowSpec, s: &ast::WindowSpec, name: &str) -> Result<ast
     }
     b.window_name = None;
     Ok(b)
+}
+
+/// `input` with `row_number() OVER (PARTITION BY partition_by ORDER BY order_by)` added
+/// as a column named `name` (int): the plan and that column. DISTINCT ON keeps its rows
+/// numbered 1, a LIMIT per outer value in a decorrelated subquery those up to the limit.
+pub(super) fn with_row_number(
+    input: LogicalPlan,
+    partition_by: Vec<Expr>,
+    order_by: Vec<SortKey>,
+    name: &str,
+) -> (LogicalPlan, Column) {
+    let rn = Column::new(name, DataType::Int32, false);
+    let w = WindowExpr {
+        func: WindowFunc::RowNumber,
+        args: vec![],
+        partition_by,
+        order_by,
+        frame: WindowFrame {
+            units: FrameUnits::Rows,
+            start: FrameBound::UnboundedPreceding,
+            end: FrameBound::CurrentRow,
+        },
+        data_type: DataType::Int32,
+    };
+    let plan = LogicalPlan::Window {
+        input: Box::new(input),
+        windows: vec![(w, rn.clone())],
+    };
+    (plan, rn)
 }
 
 fn const_f64(e: &Expr, what: &str) -> Result<f64> {

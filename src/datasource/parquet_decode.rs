@@ -781,7 +781,6 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
     let mut valid = Validity::new(spec.nullable, selected);
     // the dictionary page's entries, converted once (indices are checked against
     // their count before use)
-    let mut dict_len = 0usize;
     let mut dict_values: Vec<A::Native> = vec![];
     let mut dense: Vec<A::Native> = vec![];
     for_each_page(
@@ -797,7 +796,6 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
                     if values.len() < count * P::WIDTH {
                         return corrupt("dictionary page shorter than its values");
                     }
-                    dict_len = count;
                     dict_values.clear();
                     dict_values.extend(
                         values[..count * P::WIDTH]
@@ -827,14 +825,19 @@ fn decode_fixed<P: Plain, A: ArrowPrimitiveType>(
                     {
                         if r.len() * SPARSE < p.rows {
                             let idx = dictionary_indices_at(
-                                p.values, p.rows, r, *first, dict_len, indices,
+                                p.values,
+                                p.rows,
+                                r,
+                                *first,
+                                dict.len(),
+                                indices,
                             )?;
                             out.extend(idx.iter().map(|&i| entry(i)));
                             return Ok(());
                         }
                     }
                     let idx: &[u32] = if dictionary {
-                        dictionary_indices(p.values, non_null, dict_len, indices)?
+                        dictionary_indices(p.values, non_null, dict.len(), indices)?
                     } else {
                         &[]
                     };

@@ -267,24 +267,14 @@ fn key_classes(
     conds: &[Expr],
 ) -> Vec<KeyClass> {
     // equi-join conditions between two relations: (index, column, column, relations)
-    let mut equi = vec![];
-    for (k, c) in conds.iter().enumerate() {
-        if let Expr::Binary {
-            op: BinOp::Eq,
-            left,
-            right,
-            ..
-        } = c
-        {
-            if let (Expr::Column(a), Expr::Column(b)) = (left.as_ref(), right.as_ref()) {
-                if let (Some(&ia), Some(&ib)) = (owner.get(&a.id), owner.get(&b.id)) {
-                    if ia != ib {
-                        equi.push((k, a.clone(), b.clone(), ia.min(ib), ia.max(ib), ia, ib));
-                    }
-                }
-            }
-        }
-    }
+    let equi: Vec<_> = conds
+        .iter()
+        .enumerate()
+        .filter_map(|(k, c)| {
+            let (a, ia, b, ib) = equi_join_key(c, owner)?;
+            Some((k, a.clone(), b.clone(), ia.min(ib), ia.max(ib), ia, ib))
+        })
+        .collect();
     // relation pairs joined on more than one key: a composite key, left as it is
     let mut keys_per_pair: HashMap<(usize, usize), usize> = HashMap::new();
     for e in &equi {
@@ -346,14 +336,7 @@ fn key_classes(
         }
         for (x, (i, a)) in class.members.iter().enumerate() {
             for (j, b) in &class.members[x + 1..] {
-                let prod = leaf_stats[*i].rows * leaf_stats[*j].rows;
-                let f = if prod > 0.0 {
-                    (stats::equi_join_rows(&leaf_stats[*i], &leaf_stats[*j], &[(a.id, b.id)])
-                        / prod)
-                        .min(1.0)
-                } else {
-                    1.0
-                };
+                let f = pair_factor(&leaf_stats[*i], &leaf_stats[*j], &[(a.id, b.id)]);
                 class.pairs.push((*i, *j, f));
             }
         }
@@ -361,6 +344,44 @@ fn key_classes(
         out.push(class);
     }
     out
+}
+
+/// `a = b` between columns of two different relations (an equi-join key): the columns
+/// and their relations.
+fn equi_join_key<'e>(
+    c: &'e Expr,
+    owner: &HashMap<ColumnId, usize>,
+) -> Option<(
+    &'e crate::plan::Column,
+    usize,
+    &'e crate::plan::Column,
+    usize,
+)> {
+    let Expr::Binary {
+        op: BinOp::Eq,
+        left,
+        right,
+        ..
+    } = c
+    else {
+        return None;
+    };
+    let (Expr::Column(a), Expr::Column(b)) = (left.as_ref(), right.as_ref()) else {
+        return None;
+    };
+    let (ia, ib) = (*owner.get(&a.id)?, *owner.get(&b.id)?);
+    (ia != ib).then_some((a, ia, b, ib))
+}
+
+/// The selectivity of joining two relations on `keys`: their estimated join rows
+/// ([`stats::equi_join_rows`]) over the product of their rows, at most 1.
+fn pair_factor(l: &Statistics, r: &Statistics, keys: &[(ColumnId, ColumnId)]) -> f64 {
+    let prod = l.rows.max(0.0) * r.rows.max(0.0);
+    if prod > 0.0 {
+        (stats::equi_join_rows(l, r, keys) / prod).min(1.0)
+    } else {
+        1.0
+    }
 }
 
 impl JoinGraph {
@@ -407,26 +428,14 @@ impl JoinGraph {
                 v.sort();
                 adj[v[0]] |= 1u64 << v[1];
                 adj[v[1]] |= 1u64 << v[0];
-                if let Expr::Binary {
-                    op: BinOp::Eq,
-                    left,
-                    right,
-                    ..
-                } = c
-                {
-                    if let (Expr::Column(a), Expr::Column(b)) = (left.as_ref(), right.as_ref()) {
-                        if let (Some(&ia), Some(&ib)) = (owner.get(&a.id), owner.get(&b.id)) {
-                            if ia != ib {
-                                let k = if ia < ib {
-                                    ((ia, ib), (a.id, b.id))
-                                } else {
-                                    ((ib, ia), (b.id, a.id))
-                                };
-                                keys.entry(k.0).or_default().push(k.1);
-                                continue;
-                            }
-                        }
-                    }
+                if let Some((a, ia, b, ib)) = equi_join_key(c, &owner) {
+                    let k = if ia < ib {
+                        ((ia, ib), (a.id, b.id))
+                    } else {
+                        ((ib, ia), (b.id, a.id))
+                    };
+                    keys.entry(k.0).or_default().push(k.1);
+                    continue;
                 }
             }
             if mask != 0 {
@@ -437,13 +446,8 @@ impl JoinGraph {
         let mut pairs: Vec<_> = keys.into_iter().collect();
         pairs.sort_by_key(|(k, _)| *k);
         for ((i, j), ks) in pairs {
-            let prod = rows[i] * rows[j];
-            let f = if prod > 0.0 {
-                stats::equi_join_rows(&leaf_stats[i], &leaf_stats[j], &ks) / prod
-            } else {
-                1.0
-            };
-            factors.push(((1u64 << i) | (1u64 << j), f.min(1.0)));
+            let f = pair_factor(&leaf_stats[i], &leaf_stats[j], &ks);
+            factors.push(((1u64 << i) | (1u64 << j), f));
         }
         let texts: Vec<String> = leaves.iter().map(|l| l.to_string()).collect();
         let mut idx: Vec<usize> = (0..n).collect();

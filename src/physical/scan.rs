@@ -235,7 +235,7 @@ fn plan_files_uncached(
         }
     }
     // the kept partitions' specs, to find their stored statistics (only when data
-    // filters may use them)
+    // filters may use them, or the scan may keep the statistics it reads)
     let by_statistics = source.partition_statistics.is_some() && !data_filters.is_empty();
     // partitions read without current stored statistics get them from the footers read
     // here (parquet: every file of a kept partition has its footer read)

@@ -53,8 +53,9 @@ pub struct TableSource {
 pub type PartitionStatisticsRows = Vec<(String, crate::catalog::TableStatistics)>;
 
 /// A partitioned table's per-partition statistics in the metastore: `load` reads those
-/// of the given specs (the ones that have some); `save` (present while `quarry.stats.autogather` is on) keeps the statistics a
-/// scan computed from the footers it read, for partitions that had none or stale ones.
+/// of the given specs (the ones that have some); `save` (present while
+/// `quarry.stats.autogather` is on) keeps the statistics a scan computed from the
+/// footers it read, for partitions that had none or stale ones.
 #[derive(Clone)]
 pub struct PartitionStatisticsStore {
     pub load: Arc<dyn Fn(&[String]) -> crate::error::Result<PartitionStatisticsRows> + Send + Sync>,
