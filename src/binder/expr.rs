@@ -868,6 +868,15 @@ impl Binder<'_> {
                 return Ok(e);
             }
         }
+        // PostgreSQL's (and DataFusion's) name `columnN` for the N-th column of a VALUES
+        // list, which Spark names `colN`: used only where no column has the name itself
+        if let Some(alias) = values_column_alias(parts) {
+            for sc in std::iter::once(cx.scope).chain(cx.outer.iter().rev()) {
+                if let Some(c) = sc.resolve(&alias)? {
+                    return Ok(Expr::Column(c));
+                }
+            }
+        }
         // `current_date` and friends written without parentheses
         if parts.len() == 1 {
             match parts[0].as_str() {
@@ -1887,6 +1896,23 @@ fn cast_single_column(
         input: Box::new(plan),
         exprs: vec![(e, c)],
     })
+}
+
+/// `parts` with a last name `columnN` (N a positive number, any case) renamed to Spark's
+/// `colN`: PostgreSQL and DataFusion name the N-th column of a VALUES list `columnN`
+/// where Spark names it `colN`. `None` for any other name.
+fn values_column_alias(parts: &[String]) -> Option<Vec<String>> {
+    let last = parts.last()?;
+    let digits = last
+        .get(..6)
+        .filter(|p| p.eq_ignore_ascii_case("column"))
+        .and(last.get(6..))?;
+    if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut alias = parts.to_vec();
+    *alias.last_mut()? = format!("col{digits}");
+    Some(alias)
 }
 
 /// Resolve `parts` as a column's struct fields: `t.s.f` is field `f` of column `t.s`

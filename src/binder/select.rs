@@ -736,6 +736,12 @@ impl Binder<'_> {
             };
         }
         if let Some(q) = qualify {
+            // as Databricks: QUALIFY filters window results, so it needs a window function
+            if windows_empty {
+                return Err(QuarryError::Analysis(
+                    "QUALIFY needs at least one window function in the SELECT list or in the QUALIFY clause; use WHERE or HAVING to filter without one".into(),
+                ));
+            }
             plan = LogicalPlan::Filter {
                 input: Box::new(plan),
                 predicate: q,
