@@ -483,3 +483,72 @@ fn stored_partition_statistics_prune_data_filters() {
         "partitions: 1 read, 2 pruned (2 by stored statistics)"
     );
 }
+
+/// `subquery_to_window`: a correlated min/max/avg subquery over a table the query already
+/// joins, under the same conditions, becomes a window over the outer rows (the table is
+/// read once); sums, extra conditions on the shared table, and joins of the other tables
+/// through a non-key column keep the join. Each answer is the same with the rule off and
+/// the same as DuckDB's for these tables.
+#[test]
+fn correlated_aggregates_over_the_same_rows_become_windows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Session::open(tmp.path(), Some(2), None).unwrap();
+    // 200 items in 10 groups (grp = id % 10, NULL for ids 190..199), qty = id % 7;
+    // every group key twice in `groups` (so each outer item row appears twice)
+    s.sql("CREATE TABLE items USING parquet AS SELECT id, CASE WHEN id < 190 THEN id % 10 END AS grp, id % 7 AS qty FROM range(200)").unwrap();
+    s.sql("CREATE TABLE groups USING parquet AS SELECT id % 10 AS g, id % 10 % 3 AS tag, id AS gid FROM range(20)").unwrap();
+    let windowed = |s: &mut Session, q: &str| -> bool {
+        text(s, &format!("EXPLAIN {q}")).contains("Window [")
+    };
+    let cases = [
+        // (query, rewritten, answer: DuckDB 2.0.1 gives the same for each)
+        (
+            "SELECT count(*), sum(i.qty) FROM items i, groups gr WHERE gr.g = i.grp AND gr.tag = 1 \
+             AND i.qty < (SELECT avg(qty) FROM items i2 WHERE i2.grp = gr.g)",
+            true,
+            "54\t64\n",
+        ),
+        (
+            "SELECT count(*), sum(i.id) FROM items i, groups gr WHERE i.grp = gr.g AND gr.tag = 0 \
+             AND i.qty = (SELECT min(qty) FROM items i2 WHERE i2.grp = gr.g)",
+            true,
+            "20\t1890\n",
+        ),
+        (
+            "SELECT count(*), sum(i.id) FROM items i, groups gr WHERE gr.g = i.grp AND i.qty > 2 \
+             AND gr.tag = 1 AND i.qty >= (SELECT max(qty) FROM items i2 WHERE i2.grp = gr.g AND i2.qty > 2)",
+            true,
+            "18\t1872\n",
+        ),
+        // a sum changes when rows repeat: kept as a join
+        (
+            "SELECT count(*) FROM items i, groups gr WHERE gr.g = i.grp \
+             AND i.qty * 20 > (SELECT sum(qty) FROM items i2 WHERE i2.grp = gr.g)",
+            false,
+            "212\n",
+        ),
+        // the outer query keeps fewer items than the subquery reads
+        (
+            "SELECT count(*) FROM items i, groups gr WHERE gr.g = i.grp AND i.qty > 2 \
+             AND i.qty > (SELECT avg(qty) FROM items i2 WHERE i2.grp = gr.g)",
+            false,
+            "188\n",
+        ),
+        // groups joins items through another column than the key
+        (
+            "SELECT count(*) FROM items i, groups gr WHERE gr.g = i.grp AND gr.gid = i.id \
+             AND i.qty >= (SELECT avg(qty) FROM items i2 WHERE i2.grp = gr.g)",
+            false,
+            "8\n",
+        ),
+    ];
+    for (q, rewritten, want) in cases {
+        assert_eq!(windowed(&mut s, q), rewritten, "{q}");
+        assert_eq!(text(&mut s, q), want, "{q}");
+    }
+    disable(&mut s, "subquery_to_window");
+    for (q, _, want) in cases {
+        assert!(!windowed(&mut s, q), "{q}");
+        assert_eq!(text(&mut s, q), want, "{q}");
+    }
+}

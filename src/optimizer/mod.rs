@@ -13,6 +13,7 @@ mod predicate_pushdown;
 mod projection_pruning;
 mod semi_join_reduction;
 pub mod stats;
+mod subquery_to_window;
 mod top_k;
 mod transitive_predicates;
 
@@ -44,6 +45,7 @@ pub fn rules() -> Vec<Box<dyn OptimizerRule>> {
     // a LIMIT over a sort; common subexpressions are hoisted into a projection whose
     // unused pass-through columns projection pruning then drops.
     vec![
+        Box::new(subquery_to_window::SubqueryToWindow),
         Box::new(constant_folding::ConstantFolding),
         Box::new(transitive_predicates::TransitivePredicates),
         Box::new(predicate_pushdown::PredicatePushdown),
