@@ -14,6 +14,10 @@
 //! half of the aggregate's input produces the other side's key values (through
 //! filters, projections, inner and semi joins and group keys). The scan is read a second
 //! time, with fresh column ids.
+//!
+//! The same applies to a plain scan on the build side (the smaller) of an inner join
+//! whose key comes, through a join on the other side, from a selective filtered scan
+//! (TPC-H Q09: partsupp and the '%green%' parts; see [`reduce_scan`]).
 
 use std::collections::HashMap;
 
@@ -69,6 +73,13 @@ fn rewrite(plan: LogicalPlan, stats: &dyn StatisticsProvider) -> Result<LogicalP
     }
     if matches!(join_type, JoinType::Inner | JoinType::Right) {
         if let Some(l) = reduce(&left, &right, &pairs(false), stats)? {
+            left = Box::new(l);
+        }
+    }
+    if join_type == JoinType::Inner {
+        if let Some(r) = reduce_scan(&right, &left, &pairs(true), stats)? {
+            right = Box::new(r);
+        } else if let Some(l) = reduce_scan(&left, &right, &pairs(false), stats)? {
             left = Box::new(l);
         }
     }
@@ -144,6 +155,117 @@ fn reduce(
         }
     });
     Ok(done.then_some(out))
+}
+
+/// `side` (one scan under projections and filters) semi-joined with a copy of the most
+/// selective filtered scan that one of the join's keys on the other side comes from
+/// through another join: TPC-H Q09's `partsupp` (8 M rows, the build side) joins
+/// `lineitem` on `(ps_partkey, ps_suppkey)`, and `l_partkey` is `p_partkey` of the parts
+/// named '%green%' (5%), so only their partsupp rows are kept before the hash table is
+/// built. Only for the side estimated to be the smaller (the build side); and a filtered
+/// scan that is the other side itself is left alone: the join filters those rows already.
+fn reduce_scan(
+    side: &LogicalPlan,
+    other: &LogicalPlan,
+    keys: &[(ColumnId, ColumnId)],
+    stats: &dyn StatisticsProvider,
+) -> Result<Option<LogicalPlan>> {
+    if leaf_scan(side).is_none() {
+        return Ok(None);
+    }
+    // only a side that will be the build side (the smaller): the probe side's rows are
+    // already dropped by the join filter the build side's hash table becomes
+    let side_rows = estimate(side, stats)?.rows;
+    if side_rows > estimate(other, stats)?.rows {
+        return Ok(None);
+    }
+    let direct = leaf_scan(other);
+    // (key column of side's scan, filtering scan, its key column, its rows)
+    let mut best: Option<(Column, &LogicalPlan, ColumnId, f64)> = None;
+    for (a, o) in keys {
+        let Some(key) = scan_column_of(side, *a) else {
+            continue;
+        };
+        let mut found = vec![];
+        sources(other, *o, &mut found);
+        for (scan, id) in found {
+            let LogicalPlan::Scan {
+                columns, filters, ..
+            } = scan
+            else {
+                continue;
+            };
+            if filters.is_empty() || direct.is_some_and(|d| std::ptr::eq(d, scan)) {
+                continue;
+            }
+            let Some(col) = columns.iter().find(|c| c.id == id) else {
+                continue;
+            };
+            if col.data_type != key.data_type {
+                continue;
+            }
+            let rows = estimate(scan, stats)?.rows;
+            if rows <= side_rows * MAX_FILTER_FRACTION && best.as_ref().is_none_or(|b| rows < b.3) {
+                best = Some((key.clone(), scan, id, rows));
+            }
+        }
+    }
+    let Some((key, scan, id, _)) = best else {
+        return Ok(None);
+    };
+    let (copy, ids) = fresh_copy(scan);
+    let Some(copy_key) = ids.get(&id).cloned() else {
+        return Ok(None);
+    };
+    Ok(Some(with_leaf_scan(side.clone(), &mut |s| {
+        LogicalPlan::Join {
+            left: Box::new(s),
+            right: Box::new(copy.clone()),
+            join_type: JoinType::LeftSemi,
+            on: vec![(Expr::Column(key.clone()), Expr::Column(copy_key.clone()))],
+            filter: None,
+        }
+    })))
+}
+
+/// The scan at the bottom of `p` when `p` is one scan under projections and filters.
+fn leaf_scan(p: &LogicalPlan) -> Option<&LogicalPlan> {
+    match p {
+        LogicalPlan::Scan { .. } => Some(p),
+        LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => leaf_scan(input),
+        _ => None,
+    }
+}
+
+/// The scan column that output column `id` of `p` (one scan under projections and
+/// filters) passes through unchanged, if any.
+fn scan_column_of(p: &LogicalPlan, id: ColumnId) -> Option<Column> {
+    match p {
+        LogicalPlan::Scan { columns, .. } => columns.iter().find(|c| c.id == id).cloned(),
+        LogicalPlan::Project { input, exprs } => match exprs.iter().find(|(_, c)| c.id == id) {
+            Some((Expr::Column(inner), _)) => scan_column_of(input, inner.id),
+            _ => None,
+        },
+        LogicalPlan::Filter { input, .. } => scan_column_of(input, id),
+        _ => None,
+    }
+}
+
+/// `p` with its bottom scan replaced by `f(scan)` (`p`: one scan under projections and
+/// filters).
+fn with_leaf_scan(p: LogicalPlan, f: &mut dyn FnMut(LogicalPlan) -> LogicalPlan) -> LogicalPlan {
+    match p {
+        LogicalPlan::Scan { .. } => f(p),
+        LogicalPlan::Project { input, exprs } => LogicalPlan::Project {
+            input: Box::new(with_leaf_scan(*input, f)),
+            exprs,
+        },
+        LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
+            input: Box::new(with_leaf_scan(*input, f)),
+            predicate,
+        },
+        other => other,
+    }
 }
 
 /// The input of the aggregate at the top of `p` (under projections and filters).
