@@ -291,15 +291,7 @@ fn key_classes(
         .collect();
     // union-find over the columns
     let mut parent: HashMap<ColumnId, ColumnId> = HashMap::new();
-    fn find(p: &mut HashMap<ColumnId, ColumnId>, x: ColumnId) -> ColumnId {
-        let up = *p.entry(x).or_insert(x);
-        if up == x {
-            return x;
-        }
-        let root = find(p, up);
-        p.insert(x, root);
-        root
-    }
+    let find = super::class_root;
     for e in &single {
         let (a, b) = (find(&mut parent, e.1.id), find(&mut parent, e.2.id));
         if a != b {

@@ -76,3 +76,18 @@ pub fn optimize(
     }
     Ok(plan)
 }
+
+/// Union-find over column ids (equivalence classes of `a = b` join keys): the root of
+/// `x`'s class in `parent` (a missing entry is its own root), compressing the path.
+pub(crate) fn class_root(
+    parent: &mut std::collections::HashMap<crate::plan::ColumnId, crate::plan::ColumnId>,
+    x: crate::plan::ColumnId,
+) -> crate::plan::ColumnId {
+    let up = *parent.entry(x).or_insert(x);
+    if up == x {
+        return x;
+    }
+    let root = class_root(parent, up);
+    parent.insert(x, root);
+    root
+}

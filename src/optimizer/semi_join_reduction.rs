@@ -115,23 +115,9 @@ fn reduce(
             Some(r) => r,
             None => *input_rows.insert(estimate(input, stats)?.rows),
         };
-        let mut found = vec![];
-        sources(other, *o, &mut found);
-        for (scan, id) in found {
-            let LogicalPlan::Scan {
-                columns, filters, ..
-            } = scan
-            else {
-                continue;
-            };
-            let Some(col) = columns.iter().find(|c| c.id == id) else {
-                continue;
-            };
-            if filters.is_empty() || col.data_type != group_expr.data_type() {
-                continue;
-            }
-            let rows = estimate(scan, stats)?.rows;
-            if rows <= rows_in * MAX_FILTER_FRACTION && best.as_ref().is_none_or(|b| rows < b.3) {
+        let found = filtering_scan(other, *o, &group_expr.data_type(), rows_in, None, stats)?;
+        if let Some((scan, id, rows)) = found {
+            if best.as_ref().is_none_or(|b| rows < b.3) {
                 best = Some((group_expr.clone(), scan, id, rows));
             }
         }
@@ -139,8 +125,7 @@ fn reduce(
     let Some((group_expr, scan, id, _)) = best else {
         return Ok(None);
     };
-    let (copy, ids) = fresh_copy(scan);
-    let Some(key) = ids.get(&id).cloned() else {
+    let Some((copy, key)) = keyed_copy(scan, id) else {
         return Ok(None);
     };
     let mut done = false;
@@ -186,26 +171,9 @@ fn reduce_scan(
         let Some(key) = scan_column_of(side, *a) else {
             continue;
         };
-        let mut found = vec![];
-        sources(other, *o, &mut found);
-        for (scan, id) in found {
-            let LogicalPlan::Scan {
-                columns, filters, ..
-            } = scan
-            else {
-                continue;
-            };
-            if filters.is_empty() || direct.is_some_and(|d| std::ptr::eq(d, scan)) {
-                continue;
-            }
-            let Some(col) = columns.iter().find(|c| c.id == id) else {
-                continue;
-            };
-            if col.data_type != key.data_type {
-                continue;
-            }
-            let rows = estimate(scan, stats)?.rows;
-            if rows <= side_rows * MAX_FILTER_FRACTION && best.as_ref().is_none_or(|b| rows < b.3) {
+        let found = filtering_scan(other, *o, &key.data_type, side_rows, direct, stats)?;
+        if let Some((scan, id, rows)) = found {
+            if best.as_ref().is_none_or(|b| rows < b.3) {
                 best = Some((key.clone(), scan, id, rows));
             }
         }
@@ -213,8 +181,7 @@ fn reduce_scan(
     let Some((key, scan, id, _)) = best else {
         return Ok(None);
     };
-    let (copy, ids) = fresh_copy(scan);
-    let Some(copy_key) = ids.get(&id).cloned() else {
+    let Some((copy, copy_key)) = keyed_copy(scan, id) else {
         return Ok(None);
     };
     Ok(Some(with_leaf_scan(side.clone(), &mut |s| {
@@ -226,6 +193,53 @@ fn reduce_scan(
             filter: None,
         }
     })))
+}
+
+/// The smallest scan with filters among those column `id` of `other` comes from
+/// (`sources`), other than `skip`, whose key column has type `key_type` and whose rows
+/// are estimated at most [`MAX_FILTER_FRACTION`] of `rows_in`: (scan, its key column,
+/// its estimated rows).
+fn filtering_scan<'a>(
+    other: &'a LogicalPlan,
+    id: ColumnId,
+    key_type: &arrow::datatypes::DataType,
+    rows_in: f64,
+    skip: Option<&LogicalPlan>,
+    stats: &dyn StatisticsProvider,
+) -> Result<Option<(&'a LogicalPlan, ColumnId, f64)>> {
+    let mut found = vec![];
+    sources(other, id, &mut found);
+    let mut best: Option<(&LogicalPlan, ColumnId, f64)> = None;
+    for (scan, id) in found {
+        let LogicalPlan::Scan {
+            columns, filters, ..
+        } = scan
+        else {
+            continue;
+        };
+        if filters.is_empty() || skip.is_some_and(|d| std::ptr::eq(d, scan)) {
+            continue;
+        }
+        if columns
+            .iter()
+            .find(|c| c.id == id)
+            .is_none_or(|c| &c.data_type != key_type)
+        {
+            continue;
+        }
+        let rows = estimate(scan, stats)?.rows;
+        if rows <= rows_in * MAX_FILTER_FRACTION && best.is_none_or(|b| rows < b.2) {
+            best = Some((scan, id, rows));
+        }
+    }
+    Ok(best)
+}
+
+/// A fresh copy of `scan` (new column ids) and the copy's column for `id`.
+fn keyed_copy(scan: &LogicalPlan, id: ColumnId) -> Option<(LogicalPlan, Column)> {
+    let (copy, ids) = fresh_copy(scan);
+    let key = ids.get(&id)?.clone();
+    Some((copy, key))
 }
 
 /// The scan at the bottom of `p` when `p` is one scan under projections and filters.

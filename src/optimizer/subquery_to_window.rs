@@ -148,15 +148,7 @@ fn same_condition(a: &Expr, b: &Expr) -> bool {
 /// Union-find over column ids joined by `column = column` conditions.
 fn equality_classes(conds: &[Expr]) -> HashMap<ColumnId, ColumnId> {
     let mut parent: HashMap<ColumnId, ColumnId> = HashMap::new();
-    fn find(parent: &mut HashMap<ColumnId, ColumnId>, x: ColumnId) -> ColumnId {
-        let p = *parent.entry(x).or_insert(x);
-        if p == x {
-            return x;
-        }
-        let root = find(parent, p);
-        parent.insert(x, root);
-        root
-    }
+    let find = super::class_root;
     for c in conds {
         if let Expr::Binary {
             op: BinOp::Eq,
