@@ -329,6 +329,63 @@ fn repeated_aggregates_run_once() {
     assert_eq!(count(&p, "ReusedExec"), 0, "{p}");
     assert_eq!(text(&mut s, &q), "1\t0\n");
 
+    // a share of the total (TPC-H Q11's shape): the subquery's sum is the sum of the
+    // query's per-group sums, so the grouped aggregate runs once for both
+    let q = "SELECT k, sum(id) AS v FROM t WHERE id >= 100 GROUP BY k \
+             HAVING sum(id) > (SELECT sum(id) * 0.1 FROM t WHERE id >= 100) ORDER BY k";
+    // the total of ids 100..999 is 494550; groups 5..9 each hold more than a tenth of it
+    let want: String = (5..10)
+        .map(|k| {
+            format!(
+                "{k}\t{}\n",
+                (100..1000).filter(|i| i % 10 == k).sum::<i64>()
+            )
+        })
+        .collect();
+    let p = text(&mut s, &format!("EXPLAIN {q}"));
+    assert_eq!(count(&p, "ScanExec default.t "), 0, "{p}");
+    assert_eq!(
+        count(
+            &p,
+            "ReusedExec (computed once for the query): HashAggregateExec"
+        ),
+        1,
+        "{p}"
+    );
+    assert_eq!(text(&mut s, q), want);
+    // over no rows the total is NULL, as a plain sum's: no group passes
+    let empty = q.replace(">= 100", ">= 5000");
+    assert_eq!(text(&mut s, &empty), "");
+    // another filter in the subquery: a different input, computed by itself (a tenth of
+    // the ids 200..999 is 47970: every group passes)
+    let other = q.replace("FROM t WHERE id >= 100)", "FROM t WHERE id >= 200)");
+    assert_eq!(
+        count(
+            &text(&mut s, &format!("EXPLAIN {other}")),
+            "ScanExec default.t "
+        ),
+        1
+    );
+    let all: String = (0..10)
+        .map(|k| {
+            format!(
+                "{k}\t{}\n",
+                (100..1000).filter(|i| i % 10 == k).sum::<i64>()
+            )
+        })
+        .collect();
+    assert_eq!(text(&mut s, &other), all);
+    disable(&mut s, "reuse_subplans");
+    assert_eq!(
+        count(
+            &text(&mut s, &format!("EXPLAIN {q}")),
+            "ScanExec default.t "
+        ),
+        1
+    );
+    assert_eq!(text(&mut s, q), want);
+    disable(&mut s, "");
+
     // nondeterministic: each copy draws its own values
     let q = "WITH r AS (SELECT k, sum(rand()) AS x FROM t GROUP BY k) \
              SELECT count(*) FROM r a JOIN r b ON a.k = b.k";

@@ -57,6 +57,9 @@ pub struct PhysicalPlanner<'a> {
     /// the nodes planned under a projection, aggregate, filter, sort, limit or inner
     /// join: an inner join outputs only these ([`HashJoinExec::with_output`]).
     required: RefCell<HashMap<usize, HashSet<crate::plan::ColumnId>>>,
+    /// The grouped aggregates of the query whose uncorrelated subqueries are being run
+    /// (see [`PhysicalPlanner::total_over_groups`]).
+    grouped_aggregates: RefCell<Vec<LogicalPlan>>,
 }
 
 /// The name that turns join filters off in `quarry.optimizer.disabled_rules`.
@@ -121,6 +124,7 @@ impl<'a> PhysicalPlanner<'a> {
             filter_selectivity: RefCell::new(vec![]),
             aggregate_top_k: RefCell::new(None),
             required: RefCell::new(HashMap::new()),
+            grouped_aggregates: RefCell::new(vec![]),
         }
     }
 
@@ -178,7 +182,13 @@ impl<'a> PhysicalPlanner<'a> {
         let octx = OptimizerContext {
             statistics: &provider,
         };
+        if self.rule_enabled(reuse::RULE_NAME) {
+            let mut found = vec![];
+            collect_grouped_aggregates(&plan, &mut found);
+            *self.grouped_aggregates.borrow_mut() = found;
+        }
         let plan = self.evaluate_subqueries(plan)?;
+        self.grouped_aggregates.borrow_mut().clear();
         crate::optimizer::optimize(plan, self.disabled_rules, &octx, trace)
     }
 
@@ -797,6 +807,85 @@ impl<'a> PhysicalPlanner<'a> {
         Ok(out)
     }
 
+    /// An uncorrelated scalar subquery `SELECT sum(x) ... FROM j` whose sum the query
+    /// also computes per group over the same rows (`SELECT k, sum(x) FROM j GROUP BY k`,
+    /// the same input and argument once column ids are renumbered): the subquery as the
+    /// sum of that grouped aggregate's sums, so the grouped aggregate runs once, kept by
+    /// the subquery for the query (`reuse_subplans`). The two sums are compared as the
+    /// optimizer leaves them (so the order of the FROM lists does not matter). TPC-H Q11's
+    /// `HAVING sum(v) > (SELECT sum(v) * 0.0001 ...)` reads partsupp once. A sum of the
+    /// per-group sums is the sum (NULL when there are no rows or only NULLs, as before).
+    fn total_over_groups(&self, plan: &LogicalPlan) -> Option<LogicalPlan> {
+        let mut projects: Vec<&Vec<(Expr, Column)>> = vec![];
+        let mut node = plan;
+        while let LogicalPlan::Project { input, exprs } = node {
+            projects.push(exprs);
+            node = input;
+        }
+        let LogicalPlan::Aggregate { input, group, aggs } = node else {
+            return None;
+        };
+        let [(total, total_col)] = aggs.as_slice() else {
+            return None;
+        };
+        if !group.is_empty()
+            || total.func != crate::functions::aggregate::AggFunc::Sum
+            || total.distinct
+        {
+            return None;
+        }
+        // compared once optimized (the FROM order, say, may differ between the two)
+        let key = |input: &LogicalPlan, agg: &(crate::plan::AggregateExpr, Column)| {
+            let plan = LogicalPlan::Aggregate {
+                input: Box::new(input.clone()),
+                group: vec![],
+                aggs: vec![agg.clone()],
+            };
+            let provider = ScanStatistics { ctx: self.ctx };
+            let octx = OptimizerContext {
+                statistics: &provider,
+            };
+            let optimized =
+                crate::optimizer::optimize(plan, self.disabled_rules, &octx, &mut |_, _| {});
+            reuse::canonical_key(&optimized.ok()?)
+        };
+        let want = key(input, &aggs[0])?;
+        let grouped = self.grouped_aggregates.borrow();
+        let (shared, sum_col) = grouped.iter().find_map(|m| {
+            let LogicalPlan::Aggregate {
+                input: mi,
+                aggs: ma,
+                ..
+            } = m
+            else {
+                return None;
+            };
+            ma.iter()
+                .find(|a| key(mi, a).as_ref() == Some(&want))
+                .map(|(_, c)| (m.clone(), c.clone()))
+        })?;
+        let mut out = LogicalPlan::Aggregate {
+            input: Box::new(shared),
+            group: vec![],
+            aggs: vec![(
+                crate::plan::AggregateExpr {
+                    func: total.func.clone(),
+                    args: vec![Expr::Column(sum_col)],
+                    distinct: false,
+                    data_type: total.data_type.clone(),
+                },
+                total_col.clone(),
+            )],
+        };
+        for exprs in projects.into_iter().rev() {
+            out = LogicalPlan::Project {
+                input: Box::new(out),
+                exprs: exprs.clone(),
+            };
+        }
+        Some(out)
+    }
+
     fn subquery(&self, e: Expr) -> Result<Expr> {
         let Expr::Subquery {
             plan,
@@ -813,8 +902,11 @@ impl<'a> PhysicalPlanner<'a> {
         }
         match kind {
             SubqueryKind::Scalar => {
+                let plan = self
+                    .total_over_groups(&plan)
+                    .map_or_else(|| (*plan).clone(), |p| p);
                 let limited = LogicalPlan::Limit {
-                    input: Box::new((*plan).clone()),
+                    input: Box::new(plan),
                     skip: 0,
                     fetch: Some(2),
                 };
@@ -910,5 +1002,27 @@ impl StatisticsProvider for Memo<'_, '_> {
             ctx: self.planner.ctx,
         }
         .scan_statistics(source, columns, projection, filters)
+    }
+}
+
+/// The aggregates with GROUP BY keys in `plan` (and in its subqueries' plans), without
+/// subqueries of their own, for [`PhysicalPlanner::total_over_groups`].
+fn collect_grouped_aggregates(plan: &LogicalPlan, out: &mut Vec<LogicalPlan>) {
+    if let LogicalPlan::Aggregate { group, input, .. } = plan {
+        let nested = {
+            let mut any = false;
+            let mut stack = vec![&**input];
+            while let Some(p) = stack.pop() {
+                any |= p.exprs().iter().any(|e| e.has_subquery());
+                stack.extend(p.inputs());
+            }
+            any
+        };
+        if !group.is_empty() && !nested {
+            out.push(plan.clone());
+        }
+    }
+    for i in plan.inputs() {
+        collect_grouped_aggregates(i, out);
     }
 }
