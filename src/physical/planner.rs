@@ -851,6 +851,7 @@ impl<'a> PhysicalPlanner<'a> {
         };
         let want = key(input, &aggs[0])?;
         let grouped = self.grouped_aggregates.borrow();
+        let provider = ScanStatistics { ctx: self.ctx };
         let (shared, sum_col) = grouped.iter().find_map(|m| {
             let LogicalPlan::Aggregate {
                 input: mi,
@@ -860,6 +861,11 @@ impl<'a> PhysicalPlanner<'a> {
             else {
                 return None;
             };
+            // only a result the subquery may keep for the query (about 16 bytes a value)
+            let rows = stats::estimate(m, &provider).ok()?.rows;
+            if rows * m.schema().len() as f64 * 16.0 > reuse::MAX_KEPT_BYTES as f64 {
+                return None;
+            }
             ma.iter()
                 .find(|a| key(mi, a).as_ref() == Some(&want))
                 .map(|(_, c)| (m.clone(), c.clone()))
