@@ -427,6 +427,17 @@ fn as_window(
         .iter()
         .map(|c| (Expr::Column(c.clone()), c.clone()))
         .collect();
+    // constant outputs (the left join's `true AS __matched`, always true now) go into
+    // the conditions above, where constant folding can drop them
+    let constants: HashMap<ColumnId, Expr> = outputs
+        .iter()
+        .filter(|(e, _)| matches!(e, Expr::Literal(_)))
+        .map(|(e, c)| (c.id, e.clone()))
+        .collect();
+    let above: Vec<Expr> = above
+        .into_iter()
+        .map(|c| super::constant_folding::fold(c.substitute(&constants)))
+        .collect();
     exprs.extend(outputs);
     let plan = LogicalPlan::Project {
         input: Box::new(LogicalPlan::Window {
