@@ -158,12 +158,7 @@ fn reduce_scan(
     if leaf_scan(side).is_none() {
         return Ok(None);
     }
-    // only a side that will be the build side (the smaller): the probe side's rows are
-    // already dropped by the join filter the build side's hash table becomes
     let side_rows = estimate(side, stats)?.rows;
-    if side_rows > estimate(other, stats)?.rows {
-        return Ok(None);
-    }
     let direct = leaf_scan(other);
     // (key column of side's scan, filtering scan, its key column, its rows)
     let mut best: Option<(Column, &LogicalPlan, ColumnId, f64)> = None;
@@ -181,6 +176,11 @@ fn reduce_scan(
     let Some((key, scan, id, _)) = best else {
         return Ok(None);
     };
+    // only a side that will be the build side (the smaller): the probe side's rows are
+    // already dropped by the join filter the build side's hash table becomes
+    if side_rows > estimate(other, stats)?.rows {
+        return Ok(None);
+    }
     let Some((copy, copy_key)) = keyed_copy(scan, id) else {
         return Ok(None);
     };

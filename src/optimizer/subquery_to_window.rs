@@ -323,8 +323,9 @@ fn as_window(
     {
         return Ok(None);
     }
-    // the partition keys: the group keys as outer columns, each equal to its correlation
-    let mut partition_by = vec![];
+    // the partition keys: the group keys as outer columns (in group order), each equal
+    // to its correlation
+    let mut partition_by: Vec<Option<Expr>> = vec![None; group.len()];
     let classes = equality_classes(&outer_conds);
     for (o, gi) in &keys {
         let Expr::Column(g) = &group[*gi].0 else {
@@ -338,8 +339,12 @@ fn as_window(
         if !same {
             return Ok(None);
         }
-        partition_by.push(Expr::Column(gm.clone()));
+        partition_by[*gi] = Some(Expr::Column(gm.clone()));
     }
+    // (every group key has its correlation: checked above)
+    let Some(partition_by) = partition_by.into_iter().collect::<Option<Vec<Expr>>>() else {
+        return Ok(None);
+    };
     let key_ids: HashSet<ColumnId> = partition_by.iter().flat_map(|e| e.column_ids()).collect();
     // the rest of the outer relations join the mapped ones through the keys only
     for c in &outer_conds {
@@ -355,6 +360,13 @@ fn as_window(
             return Ok(None);
         }
     }
+    if aggs
+        .iter()
+        .flat_map(|(a, _)| a.args.iter().flat_map(|e| e.column_ids()))
+        .any(|id| !defs.contains_key(&id))
+    {
+        return Ok(None);
+    }
     // the outer rows the window holds: no more than the aggregate would read
     let base = match Expr::conjunction(outer_only) {
         Some(p) => LogicalPlan::Filter {
@@ -364,13 +376,6 @@ fn as_window(
         None => outer.as_ref().clone(),
     };
     if estimate(&base, stats)?.rows > estimate(sub, stats)?.rows {
-        return Ok(None);
-    }
-    if aggs
-        .iter()
-        .flat_map(|(a, _)| a.args.iter().flat_map(|e| e.column_ids()))
-        .any(|id| !defs.contains_key(&id))
-    {
         return Ok(None);
     }
     let frame = WindowFrame {
@@ -400,28 +405,22 @@ fn as_window(
     // the subquery's output columns over the window: its projections composed into one,
     // over the aggregate's outputs (window columns keep the aggregates' ids; the group
     // keys are the outer's key columns)
-    let mut defs_up: HashMap<ColumnId, Expr> = group
-        .iter()
-        .zip(keys_in_group_order(&keys, &partition_by))
-        .map(|((_, gc), key)| (gc.id, key))
-        .collect();
     let mut outputs: Vec<(Expr, Column)> = group
         .iter()
-        .map(|(_, gc)| gc.clone())
-        .chain(aggs.iter().map(|(_, c)| c.clone()))
-        .map(|c| (Expr::Column(c.clone()), c))
+        .zip(&partition_by)
+        .map(|((_, gc), key)| (key.clone(), gc.clone()))
+        .chain(
+            aggs.iter()
+                .map(|(_, c)| (Expr::Column(c.clone()), c.clone())),
+        )
         .collect();
     for p in projects.iter().rev() {
-        outputs = p.to_vec();
-        for (e, _) in outputs.iter_mut() {
-            *e = e.clone().substitute(&defs_up);
-        }
-        defs_up = outputs.iter().map(|(e, c)| (c.id, e.clone())).collect();
-    }
-    if projects.is_empty() {
-        for (e, _) in outputs.iter_mut() {
-            *e = e.clone().substitute(&defs_up);
-        }
+        let below: HashMap<ColumnId, Expr> =
+            outputs.iter().map(|(e, c)| (c.id, e.clone())).collect();
+        outputs = p
+            .iter()
+            .map(|(e, c)| (e.clone().substitute(&below), c.clone()))
+            .collect();
     }
     let mut exprs: Vec<(Expr, Column)> = outer_schema
         .iter()
@@ -453,16 +452,4 @@ fn as_window(
         },
         None => plan,
     }))
-}
-
-/// The partition keys in the aggregate's group order (`keys` pairs each correlation with
-/// its group index, in the join's order, as `partition_by` does).
-fn keys_in_group_order(keys: &[(ColumnId, usize)], partition_by: &[Expr]) -> Vec<Expr> {
-    let mut v: Vec<(usize, Expr)> = keys
-        .iter()
-        .zip(partition_by)
-        .map(|((_, gi), e)| (*gi, e.clone()))
-        .collect();
-    v.sort_by_key(|(gi, _)| *gi);
-    v.into_iter().map(|(_, e)| e).collect()
 }

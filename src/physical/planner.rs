@@ -182,7 +182,7 @@ impl<'a> PhysicalPlanner<'a> {
         let octx = OptimizerContext {
             statistics: &provider,
         };
-        if self.rule_enabled(reuse::RULE_NAME) {
+        if self.rule_enabled(reuse::RULE_NAME) && has_subquery(&plan) {
             let mut found = vec![];
             collect_grouped_aggregates(&plan, &mut found);
             *self.grouped_aggregates.borrow_mut() = found;
@@ -834,16 +834,17 @@ impl<'a> PhysicalPlanner<'a> {
         {
             return None;
         }
-        // compared once optimized (the FROM order, say, may differ between the two)
+        let provider = ScanStatistics { ctx: self.ctx };
+        let octx = OptimizerContext {
+            statistics: &provider,
+        };
+        // compared once optimized (the FROM order, say, may differ between the two); a
+        // subplan with a subquery of its own has no key
         let key = |input: &LogicalPlan, agg: &(crate::plan::AggregateExpr, Column)| {
             let plan = LogicalPlan::Aggregate {
                 input: Box::new(input.clone()),
                 group: vec![],
                 aggs: vec![agg.clone()],
-            };
-            let provider = ScanStatistics { ctx: self.ctx };
-            let octx = OptimizerContext {
-                statistics: &provider,
             };
             let optimized =
                 crate::optimizer::optimize(plan, self.disabled_rules, &octx, &mut |_, _| {});
@@ -851,7 +852,6 @@ impl<'a> PhysicalPlanner<'a> {
         };
         let want = key(input, &aggs[0])?;
         let grouped = self.grouped_aggregates.borrow();
-        let provider = ScanStatistics { ctx: self.ctx };
         let (shared, sum_col) = grouped.iter().find_map(|m| {
             let LogicalPlan::Aggregate {
                 input: mi,
@@ -867,6 +867,7 @@ impl<'a> PhysicalPlanner<'a> {
                 return None;
             }
             ma.iter()
+                .filter(|(a, _)| a.func == total.func && !a.distinct)
                 .find(|a| key(mi, a).as_ref() == Some(&want))
                 .map(|(_, c)| (m.clone(), c.clone()))
         })?;
@@ -910,7 +911,7 @@ impl<'a> PhysicalPlanner<'a> {
             SubqueryKind::Scalar => {
                 let plan = self
                     .total_over_groups(&plan)
-                    .map_or_else(|| (*plan).clone(), |p| p);
+                    .unwrap_or_else(|| (*plan).clone());
                 let limited = LogicalPlan::Limit {
                     input: Box::new(plan),
                     skip: 0,
@@ -1011,20 +1012,16 @@ impl StatisticsProvider for Memo<'_, '_> {
     }
 }
 
-/// The aggregates with GROUP BY keys in `plan` (and in its subqueries' plans), without
-/// subqueries of their own, for [`PhysicalPlanner::total_over_groups`].
+/// Whether some expression of `plan` holds a subquery.
+fn has_subquery(plan: &LogicalPlan) -> bool {
+    plan.exprs().iter().any(|e| e.has_subquery()) || plan.inputs().into_iter().any(has_subquery)
+}
+
+/// The aggregates with GROUP BY keys in `plan`, for [`PhysicalPlanner::total_over_groups`]
+/// (one with a subquery of its own never matches: it has no reuse key).
 fn collect_grouped_aggregates(plan: &LogicalPlan, out: &mut Vec<LogicalPlan>) {
-    if let LogicalPlan::Aggregate { group, input, .. } = plan {
-        let nested = {
-            let mut any = false;
-            let mut stack = vec![&**input];
-            while let Some(p) = stack.pop() {
-                any |= p.exprs().iter().any(|e| e.has_subquery());
-                stack.extend(p.inputs());
-            }
-            any
-        };
-        if !group.is_empty() && !nested {
+    if let LogicalPlan::Aggregate { group, .. } = plan {
+        if !group.is_empty() {
             out.push(plan.clone());
         }
     }
