@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Partition discovery and scans on a local S3 server (s3s-fs), against local disk.
+"""Partition discovery and scans on a local S3 server, against local disk.
 
 Builds a Hive-partitioned table of 1,000 x 10 partitions (`d=0000/h=0/part-0.parquet`,
-one small file each, hard links of one file) in a bucket of a fresh s3s-fs, then times,
+one small file each, hard links of one file) in a bucket of a fresh local S3 server, then times,
 each with the `quarry` binary in a fresh process (process start included, ~20 ms):
   1. MSCK REPAIR TABLE over the 10,000 partitions (by default it registers them and
      leaves their statistics to the scans that read them; and with the statistics of
@@ -11,10 +11,14 @@ each with the `quarry` binary in a fresh process (process start included, ~20 ms
   3. a query pruned to one partition (EXPLAIN ANALYZE shows the S3 requests),
   4. a full scan of a larger file set from S3 and from local disk (throughput ratio).
 
-    python3 benches/s3_partitions.py [--quarry target/release/quarry] [--runs 3]
+    python3 benches/s3_partitions.py [--quarry target/release/quarry] [--runs 3] [--server BIN]
 
-Needs s3s-fs (cargo install s3s-fs@0.14.1 --features binary --locked; found on PATH,
-in target/tools/bin or ~/quarry-peers/s3s-fs/bin, or through S3S_FS_BIN).
+The server is the tests' `quarry-s3-server` (tools/s3-server: s3s-fs with listings that
+read only the prefix's folder, as S3 answers them, and TCP_NODELAY; `cargo install --locked
+--path tools/s3-server --root target/tools`), else the stock s3s-fs (`cargo install
+s3s-fs@0.14.1 --features binary --locked`; every listing walks the bucket from its root, so
+MSCK measures that walk: pass `--server` its path to compare). Found through --server,
+S3S_FS_BIN, PATH, target/tools/bin or ~/quarry-peers/s3s-fs/bin.
 """
 import argparse
 import os
@@ -30,13 +34,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def find_s3s():
+def find_server():
     if os.environ.get("S3S_FS_BIN"):
         return os.environ["S3S_FS_BIN"]
-    for c in [shutil.which("s3s-fs"), REPO / "target/tools/bin/s3s-fs", Path.home() / "quarry-peers/s3s-fs/bin/s3s-fs"]:
-        if c and Path(c).is_file():
-            return str(c)
-    sys.exit("s3s-fs not found: cargo install s3s-fs@0.14.1 --features binary --locked")
+    for name in ["quarry-s3-server", "s3s-fs"]:
+        for c in [shutil.which(name), REPO / "target/tools/bin" / name, Path.home() / "quarry-peers/s3s-fs/bin" / name]:
+            if c and Path(c).is_file():
+                return str(c)
+    sys.exit("no S3 server found: cargo install --locked --path tools/s3-server --root target/tools")
 
 
 def free_port():
@@ -58,6 +63,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quarry", default=str(REPO / "target/release/quarry"))
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--server", help="S3 server binary (s3s-fs's command line)")
     ap.add_argument("--scan-rows", type=int, default=16, help="millions of rows in the throughput scan's file")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="quarry-s3-bench-"))
@@ -68,7 +74,9 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="testtest",
                AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
-    server = subprocess.Popen([find_s3s(), "--host", "127.0.0.1", "--port", str(port), "--access-key", "test",
+    server_bin = a.server or find_server()
+    print(f"server: {server_bin}")
+    server = subprocess.Popen([server_bin, "--host", "127.0.0.1", "--port", str(port), "--access-key", "test",
                                "--secret-key", "testtest", str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               env={**os.environ, "RUST_LOG": "error"})
     try:

@@ -1,4 +1,4 @@
-//! S3 end to end, through the real binary against a local s3s-fs server (see
+//! S3 end to end, through the real binary against a local S3 server (see
 //! `tests/support/s3_server.rs`): a query joining an S3 table with a local one, writing
 //! to S3, the listing cache and REFRESH, catalog-file settings, secrets never printed,
 //! and the one-line errors (403, unknown bucket, unreachable endpoint, missing path).
@@ -540,4 +540,45 @@ fn s3_listing_by_folder_then_recursive() {
         "{out}"
     );
     assert_eq!(run("SELECT count(name) FROM big"), "count(name)\n200000\n");
+}
+
+/// MSCK over more partition folders than one listing page holds (S3 returns at most
+/// 1,000 keys or prefixes per ListObjectsV2): every folder is found, and a second MSCK
+/// adds only the new ones.
+#[test]
+fn msck_over_more_than_one_listing_page() {
+    let Some(server) = S3Server::start(&["lake"]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let b = server.bucket_dir("lake");
+    let seed = tmp.path().join("seed.parquet");
+    write_parquet(&seed, vec![1, 2], vec!["a", "b"]);
+    let add = |d: usize| {
+        let dir = b.join(format!("t/d={d:04}/h=0"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::hard_link(&seed, dir.join("part-0.parquet")).unwrap();
+    };
+    (0..1003).for_each(add);
+    let run = |sql: &str| {
+        let o = quarry(&home, &server).args(["-e", sql]).output().unwrap();
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{err}");
+        out
+    };
+    run("CREATE EXTERNAL TABLE t (id int, name string) PARTITIONED BY (d string, h int) STORED AS PARQUET LOCATION 's3://lake/t'");
+    assert_eq!(
+        run("MSCK REPAIR TABLE t"),
+        "result\n\"partitions added: 1003, dropped: 0, kept: 0\"\n"
+    );
+    (1003..1005).for_each(add);
+    assert_eq!(
+        run("MSCK REPAIR TABLE t"),
+        "result\n\"partitions added: 2, dropped: 0, kept: 1003\"\n"
+    );
+    assert_eq!(
+        run("SELECT count(*), sum(id), max(d) FROM t"),
+        "count(1),sum(id),max(d)\n2010,3015,1004\n"
+    );
 }

@@ -7,7 +7,7 @@
 //! Filter files with an argument: `cargo test --test sqllogictests -- partitions`.
 //!
 //! The files about partitions and listing ([`S3_FILES`]) run a second time against a
-//! local S3 server (s3s-fs, see `tests/support/s3_server.rs`): the same fixtures in a
+//! local S3 server (`tools/s3-server`, see `tests/support/s3_server.rs`): the same fixtures in a
 //! bucket, `${DATA}` = `s3://bucket`, the session pointed at the server with `SET`.
 
 mod support;

@@ -1,10 +1,14 @@
-//! A local S3-compatible server (s3s-fs) for tests, started on a free 127.0.0.1 port
-//! over a temp folder: a bucket is a folder under [`S3Server::root`], an object a file
-//! under it, so fixtures are written with `std::fs` and seen over S3 at once.
+//! A local S3-compatible server for tests, started on a free 127.0.0.1 port over a temp
+//! folder: a bucket is a folder under [`S3Server::root`], an object a file under it, so
+//! fixtures are written with `std::fs` and seen over S3 at once.
 //!
-//! The binary is found through `S3S_FS_BIN`, `PATH`, `target/tools/bin` (where `.ci/run`
-//! installs it) or `~/quarry-peers/s3s-fs/bin`. Without it the S3 tests are skipped with
-//! a message, unless `QUARRY_S3_TESTS=require` (set by `.ci/run`) makes that a failure.
+//! The server is `quarry-s3-server` (`tools/s3-server`: s3s-fs from crates.io with
+//! prefix-local listings and TCP_NODELAY; `.ci/run` installs it into `target/tools/bin`),
+//! or the stock `s3s-fs` binary, which takes the same arguments and gives the same
+//! answers, only slower. Looked for through `S3S_FS_BIN`, then `quarry-s3-server` and
+//! `s3s-fs` on `PATH`, in `target/tools/bin` and in `~/quarry-peers/s3s-fs/bin`. Without
+//! one the S3 tests are skipped with a message, unless `QUARRY_S3_TESTS=require` (set by
+//! `.ci/run`) makes that a failure.
 
 #![allow(dead_code)]
 
@@ -27,30 +31,29 @@ fn find_binary() -> Option<PathBuf> {
     if let Ok(b) = std::env::var("S3S_FS_BIN") {
         return Some(PathBuf::from(b));
     }
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("s3s-fs"))
-                .collect()
-        })
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin/s3s-fs"));
+    dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin"));
     if let Some(h) = std::env::var_os("HOME") {
-        candidates.push(Path::new(&h).join("quarry-peers/s3s-fs/bin/s3s-fs"));
-        candidates.push(Path::new(&h).join(".cargo/bin/s3s-fs"));
+        dirs.push(Path::new(&h).join("quarry-peers/s3s-fs/bin"));
+        dirs.push(Path::new(&h).join(".cargo/bin"));
     }
-    candidates.into_iter().find(|p| p.is_file())
+    ["quarry-s3-server", "s3s-fs"]
+        .iter()
+        .flat_map(|name| dirs.iter().map(move |d| d.join(name)))
+        .find(|p| p.is_file())
 }
 
 impl S3Server {
     /// Start a server with these buckets, or `None` (after saying why) when s3s-fs is
-    /// not installed and S3 tests are not required.
+    /// found and S3 tests are not required.
     pub fn start(buckets: &[&str]) -> Option<S3Server> {
         let Some(bin) = find_binary() else {
             if std::env::var("QUARRY_S3_TESTS").is_ok_and(|v| v == "require") {
-                panic!("QUARRY_S3_TESTS=require but s3s-fs was not found (install: cargo install s3s-fs@0.14.1 --features binary --locked)");
+                panic!("QUARRY_S3_TESTS=require but no S3 server was found (install: cargo install --locked --path tools/s3-server --root target/tools)");
             }
-            eprintln!("S3 tests skipped: s3s-fs not found (cargo install s3s-fs@0.14.1 --features binary --locked, or set S3S_FS_BIN)");
+            eprintln!("S3 tests skipped: no S3 server found (cargo install --locked --path tools/s3-server --root target/tools, or set S3S_FS_BIN)");
             return None;
         };
         let tmp = tempfile::tempdir().unwrap();
@@ -90,7 +93,8 @@ impl S3Server {
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 t.elapsed() < Duration::from_secs(20),
-                "s3s-fs did not listen on port {port}"
+                "{} did not listen on port {port}",
+                bin.display()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
