@@ -636,6 +636,7 @@ impl Session {
                 if_exists,
                 specs,
             } => self.drop_partitions(&table, if_exists, specs),
+            Statement::Truncate { table, partition } => self.truncate(&table, partition),
             Statement::Refresh { table } => {
                 // S3 listings and footers are cached per session: drop those under the
                 // table's location (and its partitions' own locations)
@@ -1732,6 +1733,119 @@ impl Session {
         self.catalog
             .metastore
             .drop_partitions(&meta.database, &meta.name, &keys, &to_drop)?;
+        Ok(StatementResult::empty())
+    }
+
+    /// `TRUNCATE TABLE t [PARTITION (k=v, ...)]`, as Spark's TruncateTableCommand: deletes
+    /// the data files of a managed table, or of the partitions a (possibly partial) spec
+    /// matches, and keeps the table, its schema and its partitions; their statistics are
+    /// dropped. Refused, with Spark's reasons, for views, temporary views, external tables
+    /// (their files are not Quarry's to delete) and a PARTITION clause on an unpartitioned
+    /// table. Errors: `[PARTITIONS_NOT_FOUND]` when the spec matches no partition; a file
+    /// that cannot be deleted names itself (files deleted before it stay deleted).
+    fn truncate(
+        &mut self,
+        table: &ObjectName,
+        partition: Option<PartitionSpec>,
+    ) -> Result<StatementResult> {
+        let view_error = |name: &str| {
+            QuarryError::Analysis(format!(
+                "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] 'TRUNCATE TABLE' expects a table but {name} is a view."
+            ))
+        };
+        if self.is_temp_view(table) {
+            return Err(view_error(&format!("`{}`", table.0[0])));
+        }
+        let (db, name) = self.qualify(table)?;
+        let meta = self.catalog.require_table(&db, &name)?;
+        match meta.kind {
+            TableKind::View => return Err(view_error(&format!("`{db}`.`{name}`"))),
+            TableKind::External => {
+                return Err(QuarryError::Analysis(format!(
+                    "Operation not allowed: TRUNCATE TABLE on external tables: `{db}`.`{name}`"
+                )))
+            }
+            TableKind::Managed => {}
+        }
+        let keys: Vec<String> = meta
+            .partition_columns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        // (metastore statistics key, folder) of each part to empty
+        let mut targets: Vec<(String, String)> = vec![];
+        match (&partition, meta.is_partitioned()) {
+            (Some(_), false) => {
+                return Err(QuarryError::Analysis(format!(
+                    "Operation not allowed: TRUNCATE TABLE ... PARTITION is not supported for tables that are not partitioned: `{db}`.`{name}`"
+                )))
+            }
+            (None, false) => targets.push((String::new(), meta.location.clone())),
+            (spec, true) => {
+                let spec = spec.clone().unwrap_or_default();
+                for (k, _) in &spec {
+                    if !keys.contains(k) {
+                        return Err(QuarryError::Analysis(format!(
+                            "`{k}` is not a partition column of `{db}`.`{name}`"
+                        )));
+                    }
+                }
+                let existing = self.catalog.metastore.list_partitions(&db, &name)?;
+                for p in &existing {
+                    let matches = spec.iter().all(|(k, v)| {
+                        keys.iter().position(|x| x == k).is_some_and(|i| &p.values[i] == v)
+                    });
+                    if matches {
+                        let key = crate::catalog::hive::partition_path(&keys, &p.values);
+                        targets.push((key, p.location.clone()));
+                    }
+                }
+                if targets.is_empty() && !spec.is_empty() {
+                    let text: Vec<String> = spec
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", escape_path_name(v.as_deref())))
+                        .collect();
+                    return Err(QuarryError::Analysis(format!(
+                        "[PARTITIONS_NOT_FOUND] The partition(s) ({}) cannot be found in table `{db}`.`{name}`",
+                        text.join(", ")
+                    )));
+                }
+                if spec.is_empty() {
+                    // files outside any partition folder go too
+                    targets.push((String::new(), meta.location.clone()));
+                }
+            }
+        }
+        let storage = self.catalog.storage.clone();
+        for (stats_key, folder) in &targets {
+            let dir = Location::parse(folder)?;
+            storage.invalidate(&dir);
+            let files = match storage.list_files(&dir, &datasource::IoStats::default()) {
+                Ok(f) => f,
+                Err(e) if e.is_path_not_found() => Default::default(),
+                Err(e) => return Err(e),
+            };
+            if !meta.is_partitioned() && meta.format == FileFormat::Parquet {
+                // the folder keeps a file holding the schema (as an empty CREATE TABLE
+                // AS SELECT writes one): on S3 a prefix with no object does not exist
+                datasource::writer::write_parquet_file(
+                    &storage,
+                    &dir,
+                    meta_schema(&meta.columns),
+                    &[],
+                    true,
+                )?;
+            }
+            for f in files.iter() {
+                storage.delete(&f.location).map_err(|e| {
+                    QuarryError::Data(format!("TRUNCATE TABLE could not remove {}: {e}", f.location))
+                })?;
+            }
+            storage.invalidate(&dir);
+            self.catalog
+                .metastore
+                .set_statistics(&db, &name, stats_key, None)?;
+        }
         Ok(StatementResult::empty())
     }
 

@@ -66,6 +66,9 @@ pub struct Binder<'a> {
     recursive_frames: Vec<(String, usize, Vec<Column>)>,
     /// Views being expanded (to report recursive views).
     expanding: Vec<String>,
+    /// CTEs being expanded (their own namespace: a CTE's body may read a view or table
+    /// of the same name, as Spark's `WITH t AS (SELECT ... FROM t)`).
+    expanding_ctes: Vec<String>,
 }
 
 impl<'a> Binder<'a> {
@@ -76,12 +79,13 @@ impl<'a> Binder<'a> {
             ctes_used: vec![],
             recursive_frames: vec![],
             expanding: vec![],
+            expanding_ctes: vec![],
         }
     }
 
     /// Bind a top-level query. Returns the plan and its output columns.
     pub fn bind_query(&mut self, q: &ast::Query) -> Result<(LogicalPlan, Vec<Column>)> {
-        if self.ctes.is_empty() && self.expanding.is_empty() {
+        if self.ctes.is_empty() && self.expanding.is_empty() && self.expanding_ctes.is_empty() {
             check_nested_cte_names(q, &[], true)?;
         }
         self.bind_query_with_outer(q, &[])
@@ -554,7 +558,7 @@ impl<'a> Binder<'a> {
                         };
                         return Ok((plan, Scope::new(Some(&qualifier), &fresh)));
                     }
-                    if self.expanding.contains(name) {
+                    if self.expanding_ctes.contains(name) {
                         return Err(QuarryError::NotSupported(format!(
                             "recursive reference to the CTE `{name}`{}",
                             if recursive {
@@ -564,7 +568,7 @@ impl<'a> Binder<'a> {
                             }
                         )));
                     }
-                    self.expanding.push(name.clone());
+                    self.expanding_ctes.push(name.clone());
                     let r = if recursive {
                         self.bind_recursive_cte(name, &q, &aliases)
                     } else {
@@ -586,7 +590,7 @@ impl<'a> Binder<'a> {
                         std::mem::swap(&mut self.ctes_used, &mut used);
                         r
                     };
-                    self.expanding.pop();
+                    self.expanding_ctes.pop();
                     let (plan, cols) = r?;
                     return select::aliased(plan, cols, &aliases, &qualifier);
                 }

@@ -65,12 +65,16 @@ fn expect(p: &mut Parser, w: &str) -> PResult<()> {
 }
 
 fn object_name(p: &mut Parser) -> PResult<ObjectName> {
-    let n = p.parse_object_name(false)?;
-    Ok(ObjectName(
+    Ok(lowered_name(&p.parse_object_name(false)?))
+}
+
+/// sqlparser's name as Quarry's: parts unquoted and lower-cased.
+fn lowered_name(n: &sqlparser::ast::ObjectName) -> ObjectName {
+    ObjectName(
         n.0.iter()
             .map(|part| part.to_string().trim_matches('`').to_ascii_lowercase())
             .collect(),
-    ))
+    )
 }
 
 fn identifier(p: &mut Parser) -> PResult<String> {
@@ -234,6 +238,56 @@ fn unescape_delimiter(s: &str) -> String {
     }
 }
 
+/// A statement starting with `WITH`: a query, or Spark's `WITH ctes INSERT INTO|OVERWRITE
+/// [TABLE] t [(columns)] query`, whose CTEs the inserted query sees (put in front of
+/// the query's own).
+fn with_statement(q: sqlparser::ast::Query) -> PResult<Statement> {
+    use sqlparser::ast::{Query, SetExpr};
+    let Query { with, body, .. } = q.clone();
+    let SetExpr::Insert(sqlparser::ast::Statement::Insert(ins)) = *body else {
+        return Ok(Statement::Query(Box::new(q)));
+    };
+    let unsupported = |what: &str| {
+        Err(ParserError::ParserError(format!(
+            "not supported: WITH ... INSERT with {what}"
+        )))
+    };
+    let sqlparser::ast::TableObject::TableName(table) = ins.table else {
+        return unsupported("a table function");
+    };
+    if ins.partitioned.is_some() {
+        return Err(ParserError::ParserError(
+            "not supported: INSERT ... PARTITION (...); insert into an unpartitioned table".into(),
+        ));
+    }
+    let Some(mut source) = ins.source else {
+        return unsupported("no query");
+    };
+    if let Some(outer) = with {
+        source.with = Some(match source.with.take() {
+            None => outer,
+            Some(mut inner) => {
+                let mut ctes = outer.cte_tables;
+                ctes.append(&mut inner.cte_tables);
+                inner.cte_tables = ctes;
+                inner.recursive |= outer.recursive;
+                inner
+            }
+        });
+    }
+    Ok(Statement::Insert {
+        table: lowered_name(&table),
+        overwrite: ins.overwrite,
+        columns: ins
+            .columns
+            .iter()
+            .map(|c| lowered_name(c).0.join("."))
+            .collect(),
+        by_name: false,
+        query: source,
+    })
+}
+
 /// Parse one statement (everything but `SET`/`RESET`). `sql` is the full text, for view bodies.
 pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
     let Some(first) = peek_word(p) else {
@@ -243,7 +297,8 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
         return p.expected("a SQL statement", p.peek_token());
     };
     match first.as_str() {
-        "SELECT" | "WITH" | "VALUES" | "FROM" | "TABLE" => Ok(Statement::Query(p.parse_query()?)),
+        "WITH" => with_statement(*p.parse_query()?),
+        "SELECT" | "VALUES" | "FROM" | "TABLE" => Ok(Statement::Query(p.parse_query()?)),
         "EXPLAIN" => {
             p.next_token();
             let mut analyze = false;
@@ -454,6 +509,17 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             } else {
                 Err(ParserError::ParserError("not supported: this ALTER TABLE form (supported: ADD PARTITION, DROP PARTITION, RECOVER PARTITIONS)".into()))
             }
+        }
+        "TRUNCATE" => {
+            p.next_token();
+            expect(p, "TABLE")?;
+            let table = object_name(p)?;
+            let partition = if eat(p, "PARTITION") {
+                Some(partition_spec(p)?)
+            } else {
+                None
+            };
+            Ok(Statement::Truncate { table, partition })
         }
         "REFRESH" => {
             p.next_token();

@@ -164,6 +164,12 @@ pub enum Statement {
         if_exists: bool,
         specs: Vec<PartitionSpec>,
     },
+    /// `TRUNCATE TABLE t [PARTITION (k=v, ...)]` (the spec may name some of the
+    /// partition columns).
+    Truncate {
+        table: ObjectName,
+        partition: Option<PartitionSpec>,
+    },
     Refresh {
         table: ObjectName,
     },

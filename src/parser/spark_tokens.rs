@@ -13,6 +13,9 @@
 //! - `a // b` (DuckDB's integer division) is Spark's `a div b`.
 //! - a CTE's materialization hint, `WITH t AS [NOT] MATERIALIZED (...)` (PostgreSQL's and
 //!   DuckDB's), is dropped: Quarry decides itself whether a CTE's result is reused.
+//! - `a CROSS JOIN b ON cond` / `USING (...)`: Spark's grammar lets any join type carry a
+//!   join criteria, and a cross join with one is an inner join; sqlparser takes no
+//!   criteria after `CROSS JOIN`, so that `CROSS` becomes `INNER`.
 
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
@@ -24,7 +27,66 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = zoned_timestamp_literals(tokens);
     let tokens = cte_materialized_hints(tokens);
     let tokens = double_slash_div(tokens);
+    let tokens = cross_join_with_criteria(tokens);
     inline_tables(tokens)
+}
+
+/// `CROSS JOIN relation ON ...` (or `USING`) -> `INNER JOIN relation ON ...`. The relation
+/// ends at its depth's next `ON`/`USING` (a criteria: rewrite) or at anything that ends
+/// a join's right side (another join, a comma, a clause keyword, a closing parenthesis:
+/// a plain cross join, left alone).
+fn cross_join_with_criteria(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !is_trivia(&tokens[i].token))
+        .collect();
+    for k in 0..sig.len().saturating_sub(1) {
+        if kw(&tokens[sig[k]].token) != Some(Keyword::CROSS)
+            || kw(&tokens[sig[k + 1]].token) != Some(Keyword::JOIN)
+        {
+            continue;
+        }
+        let mut depth = 0i32;
+        for &i in &sig[k + 2..] {
+            match &tokens[i].token {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                Token::Comma | Token::SemiColon if depth == 0 => break,
+                t if depth == 0 => match kw(t) {
+                    Some(Keyword::ON | Keyword::USING) => {
+                        let span = tokens[sig[k]].span;
+                        tokens[sig[k]] = word("INNER", span);
+                        break;
+                    }
+                    Some(
+                        Keyword::JOIN
+                        | Keyword::CROSS
+                        | Keyword::INNER
+                        | Keyword::LEFT
+                        | Keyword::RIGHT
+                        | Keyword::FULL
+                        | Keyword::NATURAL
+                        | Keyword::WHERE
+                        | Keyword::GROUP
+                        | Keyword::HAVING
+                        | Keyword::ORDER
+                        | Keyword::LIMIT
+                        | Keyword::UNION
+                        | Keyword::EXCEPT
+                        | Keyword::INTERSECT
+                        | Keyword::WINDOW
+                        | Keyword::QUALIFY
+                        | Keyword::CLUSTER
+                        | Keyword::DISTRIBUTE
+                        | Keyword::SORT,
+                    ) => break,
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    tokens
 }
 
 /// Two adjacent `/` tokens (`a // b`) become the word `DIV`.
@@ -579,6 +641,27 @@ mod tests {
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    #[test]
+    fn cross_join_with_criteria_is_inner() {
+        assert_eq!(
+            rw("SELECT * FROM a CROSS JOIN b ON (a.k = b.k)"),
+            "SELECT * FROM a INNER JOIN b ON (a.k = b.k)"
+        );
+        assert_eq!(
+            rw("SELECT * FROM a cross join (SELECT 1 AS k) t USING (k) WHERE x"),
+            "SELECT * FROM a INNER join (SELECT 1 AS k) t USING (k) WHERE x"
+        );
+        // no criteria of its own: a cross join, also when a later join has one
+        for sql in [
+            "SELECT * FROM a CROSS JOIN b WHERE a.k = b.k",
+            "SELECT * FROM a CROSS JOIN b JOIN c ON b.k = c.k",
+            "SELECT * FROM (SELECT * FROM a CROSS JOIN b) t JOIN c ON t.k = c.k",
+            "SELECT * FROM a CROSS JOIN b, c",
+        ] {
+            assert_eq!(rw(sql), sql, "{sql}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `quarry-s3-server`: the local S3-compatible server Quarry's S3 tests and benchmarks
 //! start on 127.0.0.1. It is s3s-fs 0.14.1 (crates.io; a bucket is a folder, an object a
-//! file) with two changes that make it answer like S3 rather than like a folder walk:
+//! file) with changes that make it answer like S3 rather than like a folder walk:
 //!
 //! 1. `ListObjectsV2` / `ListObjects` with delimiter `/` (or none) read only the folder
 //!    the prefix names (and, without a delimiter, the folders under it). s3s-fs 0.14.1
@@ -17,6 +17,10 @@
 //! 3. Accepted connections set `TCP_NODELAY`. s3s-fs does not, and its responses leave in
 //!    more than one write, so each small GET waited out the client's delayed ACK (about
 //!    40 ms on Linux) before its body left.
+//!
+//! 4. `HeadObject` / `GetObject` of a key that is a folder on disk (left behind when its
+//!    last object was deleted) answer `NoSuchKey`, as S3 does for a key with no object;
+//!    s3s-fs answered 500 (it opened the folder as a file).
 //!
 //! Everything else (PUT, multipart upload, copy, delete, SigV4) is s3s-fs's own code. Same command line as s3s-fs:
 //! `quarry-s3-server --host 127.0.0.1 --port 9000 --access-key K --secret-key S ROOT`.
@@ -197,7 +201,6 @@ s3_impl! {
         delete_objects: DeleteObjectsInput => DeleteObjectsOutput;
         get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput;
         head_bucket: HeadBucketInput => HeadBucketOutput;
-        head_object: HeadObjectInput => HeadObjectOutput;
         list_buckets: ListBucketsInput => ListBucketsOutput;
         put_object: PutObjectInput => PutObjectOutput;
         create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput;
@@ -208,8 +211,18 @@ s3_impl! {
         abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput;
     }
 
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        if object_path(&self.root, &req.input.bucket, &req.input.key).is_some_and(|p| p.is_dir()) {
+            return Err(s3_error!(NoSuchKey));
+        }
+        self.fs.head_object(req).await
+    }
+
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let path = object_path(&self.root, &req.input.bucket, &req.input.key);
+        if path.as_ref().is_some_and(|p| p.is_dir()) {
+            return Err(s3_error!(NoSuchKey));
+        }
         let mut resp = self.fs.get_object(req).await?;
         let len = resp.output.content_length.and_then(|l| usize::try_from(l).ok());
         if let (Some(path), Some(len)) = (path, len.filter(|l| *l <= WHOLE_READ_MAX)) {
