@@ -287,6 +287,21 @@ impl Session {
                     .is_some_and(|v| v.eq_ignore_ascii_case("false")),
             },
             stats_autogather: self.stats_autogather(),
+            grouping: {
+                let flag = |key: &str, default: bool| match self.setting(key) {
+                    Some(v) if v.eq_ignore_ascii_case("true") => true,
+                    Some(v) if v.eq_ignore_ascii_case("false") => false,
+                    _ => default,
+                };
+                crate::binder::GroupingMode {
+                    ordinals: flag("spark.sql.groupbyordinal", true),
+                    aliases: flag("spark.sql.groupbyaliases", true),
+                    having_without_group_by_as_where: flag(
+                        "spark.sql.legacy.parser.havingwithoutgroupbyaswhere",
+                        false,
+                    ),
+                }
+            },
         }
     }
 

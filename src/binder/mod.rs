@@ -51,6 +51,32 @@ pub struct BindContext<'a> {
     /// `quarry.stats.autogather`: scans of partitioned tables keep the partition
     /// statistics they compute from footers in the metastore.
     pub stats_autogather: bool,
+    /// Spark's settings for what GROUP BY and HAVING accept.
+    pub grouping: GroupingMode,
+}
+
+/// Spark's settings for GROUP BY and HAVING (defaults as Spark's).
+#[derive(Clone, Copy, Debug)]
+pub struct GroupingMode {
+    /// `spark.sql.groupByOrdinal` (true): `GROUP BY 2` names the second select item;
+    /// when false it groups by the literal.
+    pub ordinals: bool,
+    /// `spark.sql.groupByAliases` (true): GROUP BY may name a select-list alias.
+    pub aliases: bool,
+    /// `spark.sql.legacy.parser.havingWithoutGroupByAsWhere` (false): HAVING without
+    /// GROUP BY filters rows as a WHERE does (Spark 2's reading) instead of making the
+    /// query one global aggregate.
+    pub having_without_group_by_as_where: bool,
+}
+
+impl Default for GroupingMode {
+    fn default() -> Self {
+        GroupingMode {
+            ordinals: true,
+            aliases: true,
+            having_without_group_by_as_where: false,
+        }
+    }
 }
 
 /// Binds queries. One binder per statement.

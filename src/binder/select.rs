@@ -152,6 +152,23 @@ impl Binder<'_> {
             star.projection = vec![ast::SelectItem::Wildcard(Default::default())];
             return self.bind_select(&star, order_by, outer);
         }
+        // Spark 2's reading of HAVING without GROUP BY (a legacy setting): a WHERE
+        let no_group_by = matches!(&s.group_by, ast::GroupByExpr::Expressions(v, m) if v.is_empty() && m.is_empty());
+        if self.ctx.grouping.having_without_group_by_as_where && no_group_by {
+            if let Some(h) = &s.having {
+                let mut w = s.clone();
+                w.having = None;
+                w.selection = Some(match w.selection.take() {
+                    None => h.clone(),
+                    Some(e) => ast::Expr::BinaryOp {
+                        left: Box::new(ast::Expr::Nested(Box::new(e))),
+                        op: ast::BinaryOperator::And,
+                        right: Box::new(ast::Expr::Nested(Box::new(h.clone()))),
+                    },
+                });
+                return self.bind_select(&w, order_by, outer);
+            }
+        }
         let window_state = super::window::WindowState::new(&s.named_window)?;
         if !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() {
             return Err(QuarryError::NotSupported(
@@ -249,6 +266,13 @@ impl Binder<'_> {
             Gen(ast::Expr, Vec<String>),
         }
         let mut items: Vec<Item> = vec![];
+        // a `*` in the select list (GROUP BY positions are then refused, as Spark does)
+        let has_star = s.projection.iter().any(|i| {
+            matches!(
+                i,
+                ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..)
+            )
+        });
         for it in &s.projection {
             match it {
                 ast::SelectItem::UnnamedExpr(e) if is_generator(e) => {
@@ -361,7 +385,13 @@ impl Binder<'_> {
                 flat_index.push(group.len());
                 // ordinal or select alias
                 let resolved: ast::Expr = match g {
-                    ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    ast::Expr::Value(v)
+                        if self.ctx.grouping.ordinals
+                            && matches!(v.value, ast::Value::Number(..)) =>
+                    {
+                        if has_star {
+                            return Err(QuarryError::Analysis("[STAR_GROUP_BY_POS] Star (*) is not allowed in a select list when GROUP BY an ordinal position is used.".into()));
+                        }
                         let n: usize = v.value.to_string().parse().map_err(|_| {
                             QuarryError::Analysis(format!(
                                 "GROUP BY position {} is not an integer",
@@ -399,7 +429,8 @@ impl Binder<'_> {
                         }
                     }
                     ast::Expr::Identifier(id)
-                        if scope.resolve(&[id.value.to_ascii_lowercase()])?.is_none() =>
+                        if self.ctx.grouping.aliases
+                            && scope.resolve(&[id.value.to_ascii_lowercase()])?.is_none() =>
                     {
                         match items.iter().find(
                             |i| matches!(i, Item::Ast(_, n) if n.eq_ignore_ascii_case(&id.value)),
@@ -1260,11 +1291,137 @@ impl Binder<'_> {
         Ok((plan, Scope { cols: ordered }))
     }
 
+    /// `relation TABLESAMPLE (...)`, as Spark: `(n ROWS)` is a LIMIT n; `(x PERCENT)` and
+    /// `(BUCKET x OUT OF y)` keep each row with probability x/100 or x/y (a Bernoulli
+    /// sample, different on each run, as Spark's without a seed); `BERNOULLI (x)` is
+    /// `x PERCENT`. Errors: a negative row count, a fraction outside [0, 100] percent
+    /// (Spark's bounds), and not supported for a seed (`REPEATABLE`), `SYSTEM` sampling,
+    /// a byte length or `BUCKET ... ON expr`.
+    fn table_sample(&mut self, ts: &ast::TableSample, plan: LogicalPlan) -> Result<LogicalPlan> {
+        let unsupported = |what: &str| {
+            Err(QuarryError::NotSupported(format!("TABLESAMPLE with {what} ({ts})")))
+        };
+        if ts.seed.is_some() {
+            return unsupported("a seed");
+        }
+        if ts.offset.is_some() {
+            return unsupported("an offset");
+        }
+        if matches!(ts.name, Some(ast::TableSampleMethod::System | ast::TableSampleMethod::Block)) {
+            return unsupported("SYSTEM/BLOCK sampling");
+        }
+        let number = |v: &ast::Expr| -> Result<f64> {
+            let (neg, v) = match v {
+                ast::Expr::UnaryOp {
+                    op: ast::UnaryOperator::Minus,
+                    expr,
+                } => (true, expr.as_ref()),
+                v => (false, v),
+            };
+            match v {
+                ast::Expr::Value(x) => match &x.value {
+                    ast::Value::Number(n, _) => n
+                        .parse::<f64>()
+                        .map(|f| if neg { -f } else { f })
+                        .map_err(|_| QuarryError::Analysis(format!("TABLESAMPLE: `{n}` is not a number"))),
+                    _ => Err(QuarryError::Analysis(format!("TABLESAMPLE needs a number, not {x}"))),
+                },
+                other => Err(QuarryError::Analysis(format!("TABLESAMPLE needs a number, not {other}"))),
+            }
+        };
+        let fraction = match (&ts.quantity, &ts.bucket) {
+            (Some(q), None) => {
+                let x = number(&q.value)?;
+                match (q.unit, ts.name) {
+                    (Some(ast::TableSampleUnit::Rows), _) => {
+                        if x < 0.0 || x.fract() != 0.0 {
+                            return Err(QuarryError::Analysis(format!(
+                                "[INVALID_LIMIT_LIKE_EXPRESSION.IS_NEGATIVE] The limit like expression \"{}\" is invalid. The limit expression must be equal to or greater than 0, but got {x}.",
+                                q.value
+                            )));
+                        }
+                        return Ok(LogicalPlan::Limit {
+                            input: Box::new(plan),
+                            skip: 0,
+                            fetch: Some(x as usize),
+                        });
+                    }
+                    (Some(ast::TableSampleUnit::Percent), _) | (None, Some(_)) => x / 100.0,
+                    (None, None) => return unsupported("no unit (ROWS or PERCENT)"),
+                }
+            }
+            (None, Some(b)) => {
+                if b.on.is_some() {
+                    return unsupported("BUCKET ... ON");
+                }
+                let num = |v: &ast::ValueWithSpan| number(&ast::Expr::Value(v.clone()));
+                let (x, y) = (num(&b.bucket)?, num(&b.total)?);
+                if y <= 0.0 {
+                    return Err(QuarryError::Analysis(format!("TABLESAMPLE: BUCKET {x} OUT OF {y}: the bucket count must be positive")));
+                }
+                x / y
+            }
+            _ => return unsupported("this form"),
+        };
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(QuarryError::Analysis(format!(
+                "Sampling fraction ({fraction}) must be on interval [0, 1]"
+            )));
+        }
+        let text = format!("rand() < CAST({fraction:e} AS DOUBLE)");
+        let keep = sqlparser::parser::Parser::new(&crate::parser::dialect::SparkDialect)
+            .try_with_sql(&text)
+            .and_then(|mut p| p.parse_expr())
+            .map_err(|e| QuarryError::Internal(format!("TABLESAMPLE predicate {text}: {e}")))?;
+        let empty = Scope::default();
+        let cx = ExprCtx {
+            scope: &empty,
+            outer: &[],
+            agg: None,
+            clause: "TABLESAMPLE",
+            windows: None,
+        };
+        let predicate = self.bind_expr(&keep, &cx)?;
+        Ok(LogicalPlan::Filter {
+            input: Box::new(plan),
+            predicate,
+        })
+    }
+
     pub(super) fn bind_table_factor(
         &mut self,
         tf: &ast::TableFactor,
         outer: &[Scope],
     ) -> Result<(LogicalPlan, Scope)> {
+        if let ast::TableFactor::Table {
+            sample,
+            version,
+            partitions,
+            with_ordinality,
+            json_path,
+            ..
+        } = tf
+        {
+            if let Some(v) = version {
+                return Err(QuarryError::NotSupported(format!(
+                    "time travel ({v}): Quarry's tables have no versions"
+                )));
+            }
+            if !partitions.is_empty() || *with_ordinality || json_path.is_some() {
+                return Err(QuarryError::NotSupported(format!("this table reference: {tf}")));
+            }
+            if let Some(kind) = sample {
+                let (ast::TableSampleKind::BeforeTableAlias(ts)
+                | ast::TableSampleKind::AfterTableAlias(ts)) = kind;
+                let mut plain = tf.clone();
+                if let ast::TableFactor::Table { sample, .. } = &mut plain {
+                    *sample = None;
+                }
+                let (plan, scope) = self.bind_table_factor(&plain, outer)?;
+                let plan = self.table_sample(ts, plan)?;
+                return Ok((plan, scope));
+            }
+        }
         match tf {
             ast::TableFactor::Table {
                 name, alias, args, ..

@@ -217,7 +217,10 @@ fn filtering_scan<'a>(
         else {
             continue;
         };
-        if filters.is_empty() || skip.is_some_and(|d| std::ptr::eq(d, scan)) {
+        if filters.is_empty()
+            || filters.iter().any(|f| !f.is_deterministic())
+            || skip.is_some_and(|d| std::ptr::eq(d, scan))
+        {
             continue;
         }
         if columns

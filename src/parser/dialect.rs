@@ -58,6 +58,10 @@ impl Dialect for SparkDialect {
     fn supports_table_versioning(&self) -> bool {
         D.supports_table_versioning()
     }
+    /// Spark's grammar puts a table's `TABLESAMPLE (...)` before its alias.
+    fn supports_table_sample_before_alias(&self) -> bool {
+        true
+    }
     fn supports_lambda_functions(&self) -> bool {
         D.supports_lambda_functions()
     }
