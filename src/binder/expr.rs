@@ -1097,6 +1097,12 @@ impl Binder<'_> {
         if f.over.is_some() {
             return self.bind_window(f, cx);
         }
+        if let Some(nt) = &f.null_treatment {
+            return self.bind_inner(&ast::Expr::Function(with_null_treatment(f, &name, nt)?), cx);
+        }
+        if !f.within_group.is_empty() {
+            return self.bind_inner(&ast::Expr::Function(within_group(f, &name)?), cx);
+        }
         let (name, args, distinct, star) = self.call_args(f, name)?;
         if f.filter.is_some() && !AggFunc::is_aggregate_name(&name) {
             return Err(QuarryError::Analysis(format!(
@@ -1706,6 +1712,106 @@ impl Binder<'_> {
 }
 
 /// The output column name Spark gives an aggregate call, e.g. `count(1)`, `sum(x)`.
+/// `first(x) IGNORE NULLS` (also `last`, `first_value`, `last_value`, `any_value`; RESPECT
+/// NULLS) as Spark reads it: the call with its `ignoreNulls` argument, `first(x, true)`.
+/// Errors: the clause on any other function (Spark allows it on these only), or with the
+/// argument given as well.
+fn with_null_treatment(
+    f: &ast::Function,
+    name: &str,
+    nt: &ast::NullTreatment,
+) -> Result<ast::Function> {
+    if !matches!(
+        name,
+        "first" | "first_value" | "last" | "last_value" | "any_value"
+    ) {
+        return Err(QuarryError::Analysis(format!(
+            "[INVALID_SQL_SYNTAX] {nt} is not allowed for the function `{name}` (only first, last, first_value, last_value and any_value, or window functions)"
+        )));
+    }
+    let mut out = f.clone();
+    out.null_treatment = None;
+    let ast::FunctionArguments::List(list) = &mut out.args else {
+        return Err(QuarryError::Analysis(format!("`{name}` needs an argument")));
+    };
+    if list.args.len() != 1 {
+        return Err(QuarryError::Analysis(format!(
+            "[INVALID_SQL_SYNTAX] `{name}` takes {nt} or its ignoreNulls argument, not both"
+        )));
+    }
+    let ignore = matches!(nt, ast::NullTreatment::IgnoreNulls);
+    list.args.push(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+        ast::Expr::Value(ast::Value::Boolean(ignore).into()),
+    )));
+    Ok(out)
+}
+
+/// `percentile_cont(p) WITHIN GROUP (ORDER BY x [ASC|DESC])` (Spark 4's ordered-set
+/// aggregate): `percentile(x, p)`, which interpolates the same way; descending order is
+/// `percentile(x, 1 - p)`. Errors: WITHIN GROUP on another function (not supported for
+/// percentile_disc, mode and listagg; an error for the rest), more than one ORDER BY
+/// key, or a percentage that is not a number literal in [0, 1].
+fn within_group(f: &ast::Function, name: &str) -> Result<ast::Function> {
+    match name {
+        "percentile_cont" => {}
+        "percentile_disc" | "mode" | "listagg" | "string_agg" => {
+            return Err(QuarryError::NotSupported(format!(
+                "{name}(...) WITHIN GROUP (ORDER BY ...)"
+            )))
+        }
+        _ => {
+            return Err(QuarryError::Analysis(format!(
+                "[INVALID_WITHIN_GROUP_EXPRESSION] WITHIN GROUP (ORDER BY ...) is not allowed for the function `{name}`"
+            )))
+        }
+    }
+    let [key] = f.within_group.as_slice() else {
+        return Err(QuarryError::Analysis(format!(
+            "[INVALID_WITHIN_GROUP_EXPRESSION] {name} takes one ORDER BY expression in WITHIN GROUP"
+        )));
+    };
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return Err(QuarryError::Analysis(format!("{name} needs a percentage")));
+    };
+    let p = match list.args.as_slice() {
+        [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))] => {
+            match &v.value {
+                ast::Value::Number(n, _) => n.parse::<f64>().ok(),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+    .filter(|p| (0.0..=1.0).contains(p))
+    .ok_or_else(|| {
+        QuarryError::Analysis(format!(
+            "[INVALID_PARAMETER_VALUE] {name} takes one percentage, a number between 0 and 1, not ({})",
+            list.args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let p = match key.options.sort {
+        Some(ast::OrderBySort::Desc) => 1.0 - p,
+        Some(ast::OrderBySort::Using(_)) => {
+            return Err(QuarryError::NotSupported(format!("{name} WITHIN GROUP (ORDER BY ... USING ...)")))
+        }
+        _ => p,
+    };
+    let mut out = f.clone();
+    out.name = ast::ObjectName::from(vec![ast::Ident::new("percentile")]);
+    out.within_group = vec![];
+    out.args = ast::FunctionArguments::List(ast::FunctionArgumentList {
+        duplicate_treatment: None,
+        args: vec![
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(key.expr.clone())),
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(
+                ast::Value::Number(format!("{p}"), false).into(),
+            ))),
+        ],
+        clauses: vec![],
+    });
+    Ok(out)
+}
+
 /// Resolve an aggregate call on bound arguments: the function (constant parameters
 /// folded in), the arguments it evaluates (the value argument cast as the function
 /// needs), and the result type.

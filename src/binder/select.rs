@@ -178,6 +178,15 @@ impl Binder<'_> {
         if s.top.is_some() || s.into.is_some() {
             return Err(QuarryError::NotSupported("TOP / SELECT INTO".into()));
         }
+        // clauses of other dialects that sqlparser may accept: refused, never ignored
+        if s.prewhere.is_some()
+            || !s.connect_by.is_empty()
+            || s.exclude.is_some()
+            || s.value_table_mode.is_some()
+            || s.select_modifiers.is_some()
+        {
+            return Err(QuarryError::NotSupported(format!("this SELECT form: {s}")));
+        }
         // FROM
         let (mut plan, mut scope) = if s.from.is_empty() {
             let one_row = LogicalPlan::Values {
