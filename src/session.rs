@@ -258,6 +258,7 @@ impl Session {
     pub fn sql(&mut self, text: &str) -> Result<StatementResult> {
         self.cancel
             .store(false, std::sync::atomic::Ordering::Relaxed);
+        crate::functions::math::reset_random_streams();
         let st = parser::parse_statement(text)?;
         // a panic is a bug; it must not end the session (the REPL goes on)
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(st)))

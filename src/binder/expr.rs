@@ -1677,6 +1677,24 @@ impl Binder<'_> {
             _ => {}
         }
         match ScalarFunc::lookup(&name) {
+            Some(func @ ScalarFunc::Math(crate::functions::math::MathFunc::Rand)) => {
+                if bound.len() > 1 {
+                    return Err(QuarryError::Analysis(format!(
+                        "[WRONG_NUM_ARGS.WITHOUT_SUGGESTION] The `{name}` requires [0, 1] parameters but the actual number is {}.",
+                        bound.len()
+                    )));
+                }
+                // a seeded call gets its own stream id: each call's values continue
+                // from batch to batch, and two calls with one seed agree row by row
+                let seeded = !bound.is_empty();
+                let mut e = scalar_call(func, bound)?;
+                if let (true, Expr::Function { args, .. }) = (seeded, &mut e) {
+                    args.push(Expr::Literal(ScalarValue::from_i64(
+                        crate::functions::math::new_random_stream() as i64,
+                    )));
+                }
+                Ok(e)
+            }
             Some(func) => scalar_call(func, bound),
             None => {
                 let known = [

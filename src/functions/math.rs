@@ -270,7 +270,8 @@ impl MathFunc {
                 (vec![d.clone(), d.clone(), d, l.clone()], l)
             }
             Rand => {
-                want(0, 1)?;
+                // (a seeded call's second argument is its stream id, added by the binder)
+                want(0, 2)?;
                 (vec![l; n], DataType::Float64)
             }
             BitCount => {
@@ -486,6 +487,29 @@ fn conv(s: &str, from: i32, to: i32) -> Option<String> {
 }
 
 /// Evaluate over arguments cast to the signature's types; `n` rows.
+/// Per `rand(seed)` call (its stream id): the batches it has filled since the statement
+/// began (see [`reset_random_streams`]).
+static RAND_BATCHES: std::sync::Mutex<std::collections::BTreeMap<u64, u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Stream ids of `rand(seed)` calls (one per call the binder sees).
+static RAND_STREAMS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A new stream id for a `rand(seed)` call.
+pub fn new_random_stream() -> u64 {
+    RAND_STREAMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Start `rand(seed)`'s streams again (once per statement): with one thread a statement
+/// then gives the same values on every run; with several, a call's batches may be filled
+/// in another order, so which row gets which value can differ between runs (as Spark's
+/// rand(seed) depends on the partitioning).
+pub fn reset_random_streams() {
+    if let Ok(mut m) = RAND_BATCHES.lock() {
+        m.clear();
+    }
+}
+
 pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
     use MathFunc::*;
     Ok(match func {
@@ -819,7 +843,26 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                     } else {
                         a.value(0)
                     };
-                    rand::rngs::StdRng::seed_from_u64(seed as u64)
+                    // the k-th batch this call fills draws from the seed's k-th
+                    // sub-stream (reseeding every batch with the seed alone repeated
+                    // the same values in every batch)
+                    let stream = args
+                        .get(1)
+                        .map(|s| s.as_primitive::<Int64Type>())
+                        .filter(|s| !s.is_empty() && !s.is_null(0))
+                        .map(|s| s.value(0) as u64)
+                        .unwrap_or(0);
+                    let k = RAND_BATCHES
+                        .lock()
+                        .map(|mut m| {
+                            let c = m.entry(stream).or_insert(0);
+                            *c += 1;
+                            *c - 1
+                        })
+                        .unwrap_or(0);
+                    rand::rngs::StdRng::seed_from_u64(
+                        (seed as u64) ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    )
                 }
                 None => rand::rngs::StdRng::from_entropy(),
             };

@@ -657,6 +657,10 @@ impl fmt::Display for Expr {
                         write!(f, "named_struct({})", parts.join(", "))
                     }
                     (ScalarFunc::Coll(C::Subscript), _) => write!(f, "{}[{}]", a[0], a[1]),
+                    // rand(seed)'s second argument is its stream id (the binder's), not shown
+                    (ScalarFunc::Math(crate::functions::math::MathFunc::Rand), _) if a.len() == 2 => {
+                        write!(f, "rand({})", a[0])
+                    }
                     (ScalarFunc::Interval(i), _) => {
                         use crate::functions::interval::{self as iv, IntervalFunc as I};
                         use arrow::array::AsArray;
