@@ -1722,27 +1722,9 @@ impl Session {
         let mut to_drop = vec![];
         for spec in specs {
             // a partial spec drops every partition it matches
-            let matching: Vec<&PartitionMeta> = existing
-                .iter()
-                .filter(|p| {
-                    spec.iter()
-                        .all(|(k, v)| match keys.iter().position(|x| x == k) {
-                            Some(i) => &p.values[i] == v,
-                            None => false,
-                        })
-                })
-                .collect();
+            let matching = partitions_matching(&keys, &existing, &spec);
             if matching.is_empty() && !if_exists {
-                let text: Vec<String> = spec
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", escape_path_name(v.as_deref())))
-                    .collect();
-                return Err(QuarryError::Analysis(format!(
-                    "[PARTITIONS_NOT_FOUND] The partition(s) ({}) cannot be found in table `{}`.`{}`",
-                    text.join(", "),
-                    meta.database,
-                    meta.name
-                )));
+                return Err(partitions_not_found(&meta, &spec));
             }
             to_drop.extend(matching.into_iter().map(|p| p.values.clone()));
         }
@@ -1807,24 +1789,12 @@ impl Session {
                     }
                 }
                 let existing = self.catalog.metastore.list_partitions(&db, &name)?;
-                for p in &existing {
-                    let matches = spec.iter().all(|(k, v)| {
-                        keys.iter().position(|x| x == k).is_some_and(|i| &p.values[i] == v)
-                    });
-                    if matches {
-                        let key = crate::catalog::hive::partition_path(&keys, &p.values);
-                        targets.push((key, p.location.clone()));
-                    }
+                for p in partitions_matching(&keys, &existing, &spec) {
+                    let key = crate::catalog::hive::partition_path(&keys, &p.values);
+                    targets.push((key, p.location.clone()));
                 }
                 if targets.is_empty() && !spec.is_empty() {
-                    let text: Vec<String> = spec
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", escape_path_name(v.as_deref())))
-                        .collect();
-                    return Err(QuarryError::Analysis(format!(
-                        "[PARTITIONS_NOT_FOUND] The partition(s) ({}) cannot be found in table `{db}`.`{name}`",
-                        text.join(", ")
-                    )));
+                    return Err(partitions_not_found(&meta, &spec));
                 }
                 if spec.is_empty() {
                     // files outside any partition folder go too
@@ -2190,5 +2160,39 @@ fn meta_schema(cols: &[ColumnDef]) -> SchemaRef {
         cols.iter()
             .map(|c| Field::new(&c.name, c.data_type.clone(), true))
             .collect::<Vec<_>>(),
+    ))
+}
+
+/// The partitions (of a table partitioned by `keys`) whose values match a spec naming
+/// some or all of the partition columns (a partial spec matches many; a column that is
+/// not a partition column matches none).
+fn partitions_matching<'a>(
+    keys: &[String],
+    existing: &'a [PartitionMeta],
+    spec: &PartitionSpec,
+) -> Vec<&'a PartitionMeta> {
+    existing
+        .iter()
+        .filter(|p| {
+            spec.iter().all(|(k, v)| {
+                keys.iter()
+                    .position(|x| x == k)
+                    .is_some_and(|i| &p.values[i] == v)
+            })
+        })
+        .collect()
+}
+
+/// Spark's `[PARTITIONS_NOT_FOUND]` for a spec that matches no partition of `meta`.
+fn partitions_not_found(meta: &TableMeta, spec: &PartitionSpec) -> QuarryError {
+    let text: Vec<String> = spec
+        .iter()
+        .map(|(k, v)| format!("{k}={}", escape_path_name(v.as_deref())))
+        .collect();
+    QuarryError::Analysis(format!(
+        "[PARTITIONS_NOT_FOUND] The partition(s) ({}) cannot be found in table `{}`.`{}`",
+        text.join(", "),
+        meta.database,
+        meta.name
     ))
 }

@@ -77,6 +77,15 @@ fn lowered_name(n: &sqlparser::ast::ObjectName) -> ObjectName {
     )
 }
 
+/// `[PARTITION (k=v, ...)]`.
+fn optional_partition_spec(p: &mut Parser) -> PResult<Option<PartitionSpec>> {
+    if eat(p, "PARTITION") {
+        Ok(Some(partition_spec(p)?))
+    } else {
+        Ok(None)
+    }
+}
+
 fn identifier(p: &mut Parser) -> PResult<String> {
     Ok(p.parse_identifier()?.value.to_ascii_lowercase())
 }
@@ -411,11 +420,7 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             }
             expect(p, "TABLE")?;
             let table = object_name(p)?;
-            let partition = if eat(p, "PARTITION") {
-                Some(partition_spec(p)?)
-            } else {
-                None
-            };
+            let partition = optional_partition_spec(p)?;
             expect(p, "COMPUTE")?;
             expect(p, "STATISTICS")?;
             // sqlparser's grammar has no FOR ALL COLUMNS: this parser reads it
@@ -514,11 +519,7 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             p.next_token();
             expect(p, "TABLE")?;
             let table = object_name(p)?;
-            let partition = if eat(p, "PARTITION") {
-                Some(partition_spec(p)?)
-            } else {
-                None
-            };
+            let partition = optional_partition_spec(p)?;
             Ok(Statement::Truncate { table, partition })
         }
         "REFRESH" => {

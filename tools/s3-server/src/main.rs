@@ -115,8 +115,16 @@ fn holds_object(dir: &Path) -> bool {
     false
 }
 
-/// Every object under folder `dir` (whose key prefix is `key_dir`), at any depth.
-fn walk(dir: &Path, key_dir: &str, name_prefix: &str, out: &mut Vec<Entry>) -> std::io::Result<()> {
+/// The entries of folder `dir` (whose keys start with `key_dir`) whose names start with
+/// `name_prefix`: its objects, and its sub-folders as common prefixes (`delimited`, only
+/// those holding an object) or walked for their objects (else).
+fn collect(
+    dir: &Path,
+    key_dir: &str,
+    name_prefix: &str,
+    delimited: bool,
+    out: &mut Vec<Entry>,
+) -> std::io::Result<()> {
     for e in std::fs::read_dir(dir)? {
         let e = e?;
         let Some(name) = e.file_name().to_str().map(str::to_owned) else { continue };
@@ -125,7 +133,12 @@ fn walk(dir: &Path, key_dir: &str, name_prefix: &str, out: &mut Vec<Entry>) -> s
         }
         let t = e.file_type()?;
         if t.is_dir() {
-            walk(&e.path(), &format!("{key_dir}{name}/"), "", out)?;
+            let sub = format!("{key_dir}{name}/");
+            if !delimited {
+                collect(&e.path(), &sub, "", false, out)?;
+            } else if holds_object(&e.path()) {
+                out.push(Entry::Prefix(sub));
+            }
         } else if t.is_file() {
             let m = e.metadata()?;
             out.push(Entry::Object(format!("{key_dir}{name}"), m.len(), m.modified()?));
@@ -151,26 +164,7 @@ fn list(bucket_root: &Path, prefix: &str, delimited: bool) -> std::io::Result<Ve
         return Ok(vec![]);
     }
     let mut out = vec![];
-    if delimited {
-        for e in std::fs::read_dir(&dir)? {
-            let e = e?;
-            let Some(name) = e.file_name().to_str().map(str::to_owned) else { continue };
-            if !name.starts_with(name_prefix) || is_internal(&name) {
-                continue;
-            }
-            let t = e.file_type()?;
-            if t.is_dir() {
-                if holds_object(&e.path()) {
-                    out.push(Entry::Prefix(format!("{key_dir}{name}/")));
-                }
-            } else if t.is_file() {
-                let m = e.metadata()?;
-                out.push(Entry::Object(format!("{key_dir}{name}"), m.len(), m.modified()?));
-            }
-        }
-    } else {
-        walk(&dir, key_dir, name_prefix, &mut out)?;
-    }
+    collect(&dir, key_dir, name_prefix, delimited, &mut out)?;
     out.sort_by(|a, b| a.key().cmp(b.key()));
     Ok(out)
 }
