@@ -1094,11 +1094,29 @@ impl Binder<'_> {
                 "[UNSUPPORTED_GENERATOR.NESTED_IN_EXPRESSIONS] The generator is not supported: nested in expressions \"{f}\"; use it alone in the SELECT list or in LATERAL VIEW"
             )));
         }
+        // aggregates that the binder rewrites into others (below)
+        let rewritten = matches!(
+            name.as_str(),
+            "listagg" | "string_agg" | "percentile_cont" | "decimal_average"
+        );
         if f.over.is_some() {
+            if rewritten {
+                return Err(QuarryError::NotSupported(format!(
+                    "{name}(...) as a window function (OVER)"
+                )));
+            }
             return self.bind_window(f, cx);
+        }
+        if name == "percentile_cont" && f.within_group.is_empty() {
+            return Err(QuarryError::Analysis(
+                "[INVALID_WITHIN_GROUP_EXPRESSION] percentile_cont(p) requires WITHIN GROUP (ORDER BY ...)".into(),
+            ));
         }
         if let Some(nt) = &f.null_treatment {
             return self.bind_inner(&ast::Expr::Function(with_null_treatment(f, &name, nt)?), cx);
+        }
+        if name == "listagg" || name == "string_agg" {
+            return self.bind_inner(&listagg(f, &name)?, cx);
         }
         if !f.within_group.is_empty() {
             return self.bind_inner(&ast::Expr::Function(within_group(f, &name)?), cx);
@@ -1764,6 +1782,88 @@ fn with_null_treatment(
     Ok(out)
 }
 
+/// Spark 4's `listagg(x [, delimiter]) [WITHIN GROUP (ORDER BY x [ASC|DESC])]` (and its
+/// alias `string_agg`): the non-NULL values of `x` joined by the delimiter (default the
+/// empty string), NULL when there is none; `DISTINCT` joins each value once. Read as
+/// `CASE WHEN count(x) = 0 THEN NULL ELSE array_join(collect_list(x), delimiter) END`
+/// (`collect_set` for DISTINCT; sorted for an ORDER BY on `x` itself). Errors: more
+/// than two arguments, and not supported for an ORDER BY on another expression.
+fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return Err(QuarryError::Analysis(format!(
+            "[WRONG_NUM_ARGS] `{name}` requires 1 or 2 parameters but the actual number is 0"
+        )));
+    };
+    let args: Vec<ast::Expr> = list
+        .args
+        .iter()
+        .map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e.clone()),
+            other => Err(QuarryError::NotSupported(format!("{name} argument {other}"))),
+        })
+        .collect::<Result<_>>()?;
+    if args.is_empty() || args.len() > 2 || !list.clauses.is_empty() {
+        return Err(QuarryError::Analysis(format!(
+            "[WRONG_NUM_ARGS] `{name}` requires 1 or 2 parameters but the actual number is {}",
+            args.len()
+        )));
+    }
+    let x = args[0].clone();
+    let delimiter = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| ast::Expr::Value(ast::Value::SingleQuotedString(String::new()).into()));
+    let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+    // a call of `fname` on `args`, keeping the FILTER clause only on aggregates
+    let call = |fname: &str, args: Vec<ast::Expr>, aggregate: bool| {
+        let mut c = f.clone();
+        c.name = ast::ObjectName::from(vec![ast::Ident::new(fname)]);
+        c.within_group = vec![];
+        c.null_treatment = None;
+        if !aggregate {
+            c.filter = None;
+        }
+        c.args = ast::FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|a| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)))
+                .collect(),
+            clauses: vec![],
+        });
+        ast::Expr::Function(c)
+    };
+    let mut values = call(if distinct { "collect_set" } else { "collect_list" }, vec![x.clone()], true);
+    match f.within_group.as_slice() {
+        [] => {}
+        [key] if key.expr == x => {
+            let descending = matches!(key.options.sort, Some(ast::OrderBySort::Desc));
+            let order = ast::Expr::Value(ast::Value::Boolean(!descending).into());
+            values = call("sort_array", vec![values, order], false);
+        }
+        _ => {
+            return Err(QuarryError::NotSupported(format!(
+                "{name}(...) WITHIN GROUP (ORDER BY ...) on other than the aggregated expression"
+            )))
+        }
+    }
+    let count = call("count", vec![x], true);
+    Ok(ast::Expr::Case {
+        case_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![ast::CaseWhen {
+            condition: ast::Expr::BinaryOp {
+                left: Box::new(count),
+                op: ast::BinaryOperator::Eq,
+                right: Box::new(ast::Expr::Value(ast::Value::Number("0".into(), false).into())),
+            },
+            result: ast::Expr::Value(ast::Value::Null.into()),
+        }],
+        else_result: Some(Box::new(call("array_join", vec![values, delimiter], false))),
+    })
+}
+
 /// `percentile_cont(p) WITHIN GROUP (ORDER BY x [ASC|DESC])` (Spark 4's ordered-set
 /// aggregate): `percentile(x, p)`, which interpolates the same way; descending order is
 /// `percentile(x, 1 - p)`. Errors: WITHIN GROUP on another function (not supported for
@@ -1772,7 +1872,7 @@ fn with_null_treatment(
 fn within_group(f: &ast::Function, name: &str) -> Result<ast::Function> {
     match name {
         "percentile_cont" => {}
-        "percentile_disc" | "mode" | "listagg" | "string_agg" => {
+        "percentile_disc" | "mode" => {
             return Err(QuarryError::NotSupported(format!(
                 "{name}(...) WITHIN GROUP (ORDER BY ...)"
             )))
