@@ -74,8 +74,11 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("quarry.cli.max_rows", "1000"),
     ("quarry.execution.batch_size", "8192"),
     (STATS_AUTOGATHER, "true"),
-    (STATS_AUTOGATHER_MAX_PARTITIONS, "100"),
+    (STATS_AUTOGATHER_MAX_PARTITIONS, DEFAULT_AUTOGATHER_MAX_PARTITIONS),
 ];
+
+/// `quarry.stats.autogather.maxpartitions`' default (partitions).
+const DEFAULT_AUTOGATHER_MAX_PARTITIONS: &str = "100";
 
 /// One user's session over a Quarry home (metastore + warehouse).
 pub struct Session {
@@ -1568,8 +1571,9 @@ impl Session {
             )?;
             let limit = self
                 .setting(STATS_AUTOGATHER_MAX_PARTITIONS)
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(100);
+                .unwrap_or(DEFAULT_AUTOGATHER_MAX_PARTITIONS)
+                .parse::<usize>()
+                .unwrap_or(0);
             if new_parts.len() <= limit {
                 self.gather_partition_statistics(&meta, &new_parts)?;
             }
