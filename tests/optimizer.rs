@@ -255,6 +255,14 @@ fn repeated_aggregates_run_once() {
         .unwrap();
     let cte = "WITH g AS (SELECT k, count(*) AS c, sum(id) AS total FROM t GROUP BY k) ";
     let count = |p: &str, what: &str| p.matches(what).count();
+    // scans of t, and aggregates read from a result computed once elsewhere
+    let scans_of_t = |p: &str| count(p, "ScanExec default.t ");
+    let reused_aggregates = |p: &str| {
+        count(
+            p,
+            "ReusedExec (computed once for the query): HashAggregateExec",
+        )
+    };
 
     // a self-join of the CTE: one scan, one aggregate, read by both join inputs
     let q =
@@ -268,7 +276,7 @@ fn repeated_aggregates_run_once() {
         })
         .collect::<String>();
     let p = text(&mut s, &format!("EXPLAIN ANALYZE {q}"));
-    assert_eq!(count(&p, "ScanExec default.t "), 1, "{p}");
+    assert_eq!(scans_of_t(&p), 1, "{p}");
     assert_eq!(count(&p, "HashAggregateExec"), 2, "{p}");
     assert_eq!(
         count(
@@ -278,19 +286,12 @@ fn repeated_aggregates_run_once() {
         1,
         "{p}"
     );
-    assert_eq!(
-        count(
-            &p,
-            "ReusedExec (computed once for the query): HashAggregateExec"
-        ),
-        1,
-        "{p}"
-    );
+    assert_eq!(reused_aggregates(&p), 1, "{p}");
     assert!(p.contains("[rows=1000 "), "{p}");
     assert_eq!(text(&mut s, &q), want);
     disable(&mut s, "reuse_subplans");
     let p = text(&mut s, &format!("EXPLAIN {q}"));
-    assert_eq!(count(&p, "ScanExec default.t "), 2, "{p}");
+    assert_eq!(scans_of_t(&p), 2, "{p}");
     assert_eq!(count(&p, "ReusedExec"), 0, "{p}");
     assert_eq!(text(&mut s, &q), want);
     disable(&mut s, "");
@@ -299,24 +300,11 @@ fn repeated_aggregates_run_once() {
     // aggregate result serves the query, which scans nothing of t itself
     let q = format!("{cte}SELECT k, total FROM g WHERE total = (SELECT max(total) FROM g)");
     let p = text(&mut s, &format!("EXPLAIN {q}"));
-    assert_eq!(count(&p, "ScanExec default.t "), 0, "{p}");
-    assert_eq!(
-        count(
-            &p,
-            "ReusedExec (computed once for the query): HashAggregateExec"
-        ),
-        1,
-        "{p}"
-    );
+    assert_eq!(scans_of_t(&p), 0, "{p}");
+    assert_eq!(reused_aggregates(&p), 1, "{p}");
     assert_eq!(text(&mut s, &q), "9\t50400\n");
     disable(&mut s, "reuse_subplans");
-    assert_eq!(
-        count(
-            &text(&mut s, &format!("EXPLAIN {q}")),
-            "ScanExec default.t "
-        ),
-        1
-    );
+    assert_eq!(scans_of_t(&text(&mut s, &format!("EXPLAIN {q}"))), 1);
     assert_eq!(text(&mut s, &q), "9\t50400\n");
     disable(&mut s, "");
 
@@ -325,7 +313,7 @@ fn repeated_aggregates_run_once() {
         "{cte}SELECT a.k, b.k FROM g a, g b WHERE a.k = 1 AND b.total < a.total ORDER BY b.k"
     );
     let p = text(&mut s, &format!("EXPLAIN {q}"));
-    assert_eq!(count(&p, "ScanExec default.t "), 2, "{p}");
+    assert_eq!(scans_of_t(&p), 2, "{p}");
     assert_eq!(count(&p, "ReusedExec"), 0, "{p}");
     assert_eq!(text(&mut s, &q), "1\t0\n");
 
@@ -343,15 +331,8 @@ fn repeated_aggregates_run_once() {
         })
         .collect();
     let p = text(&mut s, &format!("EXPLAIN {q}"));
-    assert_eq!(count(&p, "ScanExec default.t "), 0, "{p}");
-    assert_eq!(
-        count(
-            &p,
-            "ReusedExec (computed once for the query): HashAggregateExec"
-        ),
-        1,
-        "{p}"
-    );
+    assert_eq!(scans_of_t(&p), 0, "{p}");
+    assert_eq!(reused_aggregates(&p), 1, "{p}");
     assert_eq!(text(&mut s, q), want);
     // over no rows the total is NULL, as a plain sum's: no group passes
     let empty = q.replace(">= 100", ">= 5000");
@@ -359,13 +340,7 @@ fn repeated_aggregates_run_once() {
     // another filter in the subquery: a different input, computed by itself (a tenth of
     // the ids 200..999 is 47970: every group passes)
     let other = q.replace("FROM t WHERE id >= 100)", "FROM t WHERE id >= 200)");
-    assert_eq!(
-        count(
-            &text(&mut s, &format!("EXPLAIN {other}")),
-            "ScanExec default.t "
-        ),
-        1
-    );
+    assert_eq!(scans_of_t(&text(&mut s, &format!("EXPLAIN {other}"))), 1);
     let all: String = (0..10)
         .map(|k| {
             format!(
@@ -376,13 +351,7 @@ fn repeated_aggregates_run_once() {
         .collect();
     assert_eq!(text(&mut s, &other), all);
     disable(&mut s, "reuse_subplans");
-    assert_eq!(
-        count(
-            &text(&mut s, &format!("EXPLAIN {q}")),
-            "ScanExec default.t "
-        ),
-        1
-    );
+    assert_eq!(scans_of_t(&text(&mut s, &format!("EXPLAIN {q}"))), 1);
     assert_eq!(text(&mut s, q), want);
     disable(&mut s, "");
 
@@ -390,7 +359,7 @@ fn repeated_aggregates_run_once() {
     let q = "WITH r AS (SELECT k, sum(rand()) AS x FROM t GROUP BY k) \
              SELECT count(*) FROM r a JOIN r b ON a.k = b.k";
     let p = text(&mut s, &format!("EXPLAIN {q}"));
-    assert_eq!(count(&p, "ScanExec default.t "), 2, "{p}");
+    assert_eq!(scans_of_t(&p), 2, "{p}");
     assert_eq!(count(&p, "ReusedExec"), 0, "{p}");
     assert_eq!(text(&mut s, q), "10\n");
 }

@@ -245,13 +245,38 @@ fn keyed_copy(scan: &LogicalPlan, id: ColumnId) -> Option<(LogicalPlan, Column)>
     Some((copy, key))
 }
 
+/// The first node of `p` that is not a projection or filter.
+fn below_projections(p: &LogicalPlan) -> &LogicalPlan {
+    match p {
+        LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
+            below_projections(input)
+        }
+        _ => p,
+    }
+}
+
+/// `p` with its first node that is not a projection or filter replaced by `f(node)`.
+fn map_below_projections(
+    p: LogicalPlan,
+    f: &mut dyn FnMut(LogicalPlan) -> LogicalPlan,
+) -> LogicalPlan {
+    match p {
+        LogicalPlan::Project { input, exprs } => LogicalPlan::Project {
+            input: Box::new(map_below_projections(*input, f)),
+            exprs,
+        },
+        LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
+            input: Box::new(map_below_projections(*input, f)),
+            predicate,
+        },
+        other => f(other),
+    }
+}
+
 /// The scan at the bottom of `p` when `p` is one scan under projections and filters.
 fn leaf_scan(p: &LogicalPlan) -> Option<&LogicalPlan> {
-    match p {
-        LogicalPlan::Scan { .. } => Some(p),
-        LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => leaf_scan(input),
-        _ => None,
-    }
+    let leaf = below_projections(p);
+    matches!(leaf, LogicalPlan::Scan { .. }).then_some(leaf)
 }
 
 /// The scan column that output column `id` of `p` (one scan under projections and
@@ -271,27 +296,16 @@ fn scan_column_of(p: &LogicalPlan, id: ColumnId) -> Option<Column> {
 /// `p` with its bottom scan replaced by `f(scan)` (`p`: one scan under projections and
 /// filters).
 fn with_leaf_scan(p: LogicalPlan, f: &mut dyn FnMut(LogicalPlan) -> LogicalPlan) -> LogicalPlan {
-    match p {
-        LogicalPlan::Scan { .. } => f(p),
-        LogicalPlan::Project { input, exprs } => LogicalPlan::Project {
-            input: Box::new(with_leaf_scan(*input, f)),
-            exprs,
-        },
-        LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
-            input: Box::new(with_leaf_scan(*input, f)),
-            predicate,
-        },
+    map_below_projections(p, &mut |n| match n {
+        LogicalPlan::Scan { .. } => f(n),
         other => other,
-    }
+    })
 }
 
 /// The input of the aggregate at the top of `p` (under projections and filters).
 fn aggregate_input(p: &LogicalPlan) -> Option<&LogicalPlan> {
-    match p {
+    match below_projections(p) {
         LogicalPlan::Aggregate { input, .. } => Some(input),
-        LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
-            aggregate_input(input)
-        }
         _ => None,
     }
 }
@@ -419,20 +433,12 @@ fn with_aggregate_input(
     p: LogicalPlan,
     f: &mut dyn FnMut(LogicalPlan) -> LogicalPlan,
 ) -> LogicalPlan {
-    match p {
+    map_below_projections(p, &mut |n| match n {
         LogicalPlan::Aggregate { input, group, aggs } => LogicalPlan::Aggregate {
             input: Box::new(f(*input)),
             group,
             aggs,
         },
-        LogicalPlan::Project { input, exprs } => LogicalPlan::Project {
-            input: Box::new(with_aggregate_input(*input, f)),
-            exprs,
-        },
-        LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
-            input: Box::new(with_aggregate_input(*input, f)),
-            predicate,
-        },
         other => other,
-    }
+    })
 }
