@@ -74,7 +74,10 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("quarry.cli.max_rows", "1000"),
     ("quarry.execution.batch_size", "8192"),
     (STATS_AUTOGATHER, "true"),
-    (STATS_AUTOGATHER_MAX_PARTITIONS, DEFAULT_AUTOGATHER_MAX_PARTITIONS),
+    (
+        STATS_AUTOGATHER_MAX_PARTITIONS,
+        DEFAULT_AUTOGATHER_MAX_PARTITIONS,
+    ),
 ];
 
 /// `quarry.stats.autogather.maxpartitions`' default (partitions).
@@ -1828,7 +1831,10 @@ impl Session {
             }
             for f in files.iter() {
                 storage.delete(&f.location).map_err(|e| {
-                    QuarryError::Data(format!("TRUNCATE TABLE could not remove {}: {e}", f.location))
+                    QuarryError::Data(format!(
+                        "TRUNCATE TABLE could not remove {}: {e}",
+                        f.location
+                    ))
                 })?;
             }
             storage.invalidate(&dir);

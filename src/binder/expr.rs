@@ -1776,9 +1776,10 @@ fn with_null_treatment(
         )));
     }
     let ignore = matches!(nt, ast::NullTreatment::IgnoreNulls);
-    list.args.push(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
-        ast::Expr::Value(ast::Value::Boolean(ignore).into()),
-    )));
+    list.args
+        .push(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+            ast::Expr::Value(ast::Value::Boolean(ignore).into()),
+        )));
     Ok(out)
 }
 
@@ -1799,7 +1800,9 @@ fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
         .iter()
         .map(|a| match a {
             ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e.clone()),
-            other => Err(QuarryError::NotSupported(format!("{name} argument {other}"))),
+            other => Err(QuarryError::NotSupported(format!(
+                "{name} argument {other}"
+            ))),
         })
         .collect::<Result<_>>()?;
     if args.is_empty() || args.len() > 2 || !list.clauses.is_empty() {
@@ -1813,7 +1816,10 @@ fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
         .get(1)
         .cloned()
         .unwrap_or_else(|| ast::Expr::Value(ast::Value::SingleQuotedString(String::new()).into()));
-    let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+    let distinct = matches!(
+        list.duplicate_treatment,
+        Some(ast::DuplicateTreatment::Distinct)
+    );
     // a call of `fname` on `args`, keeping the FILTER clause only on aggregates
     let call = |fname: &str, args: Vec<ast::Expr>, aggregate: bool| {
         let mut c = f.clone();
@@ -1833,7 +1839,15 @@ fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
         });
         ast::Expr::Function(c)
     };
-    let mut values = call(if distinct { "collect_set" } else { "collect_list" }, vec![x.clone()], true);
+    let mut values = call(
+        if distinct {
+            "collect_set"
+        } else {
+            "collect_list"
+        },
+        vec![x.clone()],
+        true,
+    );
     match f.within_group.as_slice() {
         [] => {}
         [key] if key.expr == x => {
@@ -1856,7 +1870,9 @@ fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
             condition: ast::Expr::BinaryOp {
                 left: Box::new(count),
                 op: ast::BinaryOperator::Eq,
-                right: Box::new(ast::Expr::Value(ast::Value::Number("0".into(), false).into())),
+                right: Box::new(ast::Expr::Value(
+                    ast::Value::Number("0".into(), false).into(),
+                )),
             },
             result: ast::Expr::Value(ast::Value::Null.into()),
         }],
@@ -1910,7 +1926,9 @@ fn within_group(f: &ast::Function, name: &str) -> Result<ast::Function> {
     let p = match key.options.sort {
         Some(ast::OrderBySort::Desc) => 1.0 - p,
         Some(ast::OrderBySort::Using(_)) => {
-            return Err(QuarryError::NotSupported(format!("{name} WITHIN GROUP (ORDER BY ... USING ...)")))
+            return Err(QuarryError::NotSupported(format!(
+                "{name} WITHIN GROUP (ORDER BY ... USING ...)"
+            )))
         }
         _ => p,
     };

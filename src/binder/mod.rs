@@ -181,9 +181,15 @@ impl<'a> Binder<'a> {
         }
         // clauses of other dialects that sqlparser may accept: refused, never ignored
         if !q.locks.is_empty() {
-            return Err(QuarryError::NotSupported("FOR UPDATE / FOR SHARE (Quarry has no row locks)".into()));
+            return Err(QuarryError::NotSupported(
+                "FOR UPDATE / FOR SHARE (Quarry has no row locks)".into(),
+            ));
         }
-        if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() || !q.pipe_operators.is_empty() {
+        if q.for_clause.is_some()
+            || q.settings.is_some()
+            || q.format_clause.is_some()
+            || !q.pipe_operators.is_empty()
+        {
             return Err(QuarryError::NotSupported(format!("this query form: {q}")));
         }
         let order_by = match &q.order_by {

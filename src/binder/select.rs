@@ -1308,7 +1308,9 @@ impl Binder<'_> {
     /// a byte length or `BUCKET ... ON expr`.
     fn table_sample(&mut self, ts: &ast::TableSample, plan: LogicalPlan) -> Result<LogicalPlan> {
         let unsupported = |what: &str| {
-            Err(QuarryError::NotSupported(format!("TABLESAMPLE with {what} ({ts})")))
+            Err(QuarryError::NotSupported(format!(
+                "TABLESAMPLE with {what} ({ts})"
+            )))
         };
         if ts.seed.is_some() {
             return unsupported("a seed");
@@ -1316,7 +1318,10 @@ impl Binder<'_> {
         if ts.offset.is_some() {
             return unsupported("an offset");
         }
-        if matches!(ts.name, Some(ast::TableSampleMethod::System | ast::TableSampleMethod::Block)) {
+        if matches!(
+            ts.name,
+            Some(ast::TableSampleMethod::System | ast::TableSampleMethod::Block)
+        ) {
             return unsupported("SYSTEM/BLOCK sampling");
         }
         let number = |v: &ast::Expr| -> Result<f64> {
@@ -1332,10 +1337,16 @@ impl Binder<'_> {
                     ast::Value::Number(n, _) => n
                         .parse::<f64>()
                         .map(|f| if neg { -f } else { f })
-                        .map_err(|_| QuarryError::Analysis(format!("TABLESAMPLE: `{n}` is not a number"))),
-                    _ => Err(QuarryError::Analysis(format!("TABLESAMPLE needs a number, not {x}"))),
+                        .map_err(|_| {
+                            QuarryError::Analysis(format!("TABLESAMPLE: `{n}` is not a number"))
+                        }),
+                    _ => Err(QuarryError::Analysis(format!(
+                        "TABLESAMPLE needs a number, not {x}"
+                    ))),
                 },
-                other => Err(QuarryError::Analysis(format!("TABLESAMPLE needs a number, not {other}"))),
+                other => Err(QuarryError::Analysis(format!(
+                    "TABLESAMPLE needs a number, not {other}"
+                ))),
             }
         };
         let fraction = match (&ts.quantity, &ts.bucket) {
@@ -1366,7 +1377,9 @@ impl Binder<'_> {
                 let num = |v: &ast::ValueWithSpan| number(&ast::Expr::Value(v.clone()));
                 let (x, y) = (num(&b.bucket)?, num(&b.total)?);
                 if y <= 0.0 {
-                    return Err(QuarryError::Analysis(format!("TABLESAMPLE: BUCKET {x} OUT OF {y}: the bucket count must be positive")));
+                    return Err(QuarryError::Analysis(format!(
+                        "TABLESAMPLE: BUCKET {x} OUT OF {y}: the bucket count must be positive"
+                    )));
                 }
                 x / y
             }
@@ -1417,7 +1430,9 @@ impl Binder<'_> {
                 )));
             }
             if !partitions.is_empty() || *with_ordinality || json_path.is_some() {
-                return Err(QuarryError::NotSupported(format!("this table reference: {tf}")));
+                return Err(QuarryError::NotSupported(format!(
+                    "this table reference: {tf}"
+                )));
             }
             if let Some(kind) = sample {
                 let (ast::TableSampleKind::BeforeTableAlias(ts)

@@ -658,7 +658,9 @@ impl fmt::Display for Expr {
                     }
                     (ScalarFunc::Coll(C::Subscript), _) => write!(f, "{}[{}]", a[0], a[1]),
                     // rand(seed)'s second argument is its stream id (the binder's), not shown
-                    (ScalarFunc::Math(crate::functions::math::MathFunc::Rand), _) if a.len() == 2 => {
+                    (ScalarFunc::Math(crate::functions::math::MathFunc::Rand), _)
+                        if a.len() == 2 =>
+                    {
                         write!(f, "rand({})", a[0])
                     }
                     (ScalarFunc::Interval(i), _) => {
