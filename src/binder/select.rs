@@ -1306,7 +1306,7 @@ impl Binder<'_> {
     /// `x PERCENT`. Errors: a negative row count, a fraction outside [0, 100] percent
     /// (Spark's bounds), and not supported for a seed (`REPEATABLE`), `SYSTEM` sampling,
     /// a byte length or `BUCKET ... ON expr`.
-    fn table_sample(&mut self, ts: &ast::TableSample, plan: LogicalPlan) -> Result<LogicalPlan> {
+    fn table_sample(ts: &ast::TableSample, plan: LogicalPlan) -> Result<LogicalPlan> {
         let unsupported = |what: &str| {
             Err(QuarryError::NotSupported(format!(
                 "TABLESAMPLE with {what} ({ts})"
@@ -1390,20 +1390,12 @@ impl Binder<'_> {
                 "Sampling fraction ({fraction}) must be on interval [0, 1]"
             )));
         }
-        let text = format!("rand() < CAST({fraction:e} AS DOUBLE)");
-        let keep = sqlparser::parser::Parser::new(&crate::parser::dialect::SparkDialect)
-            .try_with_sql(&text)
-            .and_then(|mut p| p.parse_expr())
-            .map_err(|e| QuarryError::Internal(format!("TABLESAMPLE predicate {text}: {e}")))?;
-        let empty = Scope::default();
-        let cx = ExprCtx {
-            scope: &empty,
-            outer: &[],
-            agg: None,
-            clause: "TABLESAMPLE",
-            windows: None,
-        };
-        let predicate = self.bind_expr(&keep, &cx)?;
+        let rand = super::expr::scalar_call(
+            crate::functions::scalar::ScalarFunc::Math(crate::functions::math::MathFunc::Rand),
+            vec![],
+        )?;
+        let fraction = Expr::Literal(crate::types::ScalarValue::from_f64(fraction));
+        let predicate = binary(BinOp::Lt, rand, fraction, false)?;
         Ok(LogicalPlan::Filter {
             input: Box::new(plan),
             predicate,
@@ -1442,7 +1434,7 @@ impl Binder<'_> {
                     *sample = None;
                 }
                 let (plan, scope) = self.bind_table_factor(&plain, outer)?;
-                let plan = self.table_sample(ts, plan)?;
+                let plan = Self::table_sample(ts, plan)?;
                 return Ok((plan, scope));
             }
         }
