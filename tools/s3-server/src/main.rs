@@ -38,7 +38,10 @@ use s3s_fs::FileSystem;
 use tokio::net::TcpListener;
 
 #[derive(Debug, Parser)]
-#[command(version, about = "Local S3-compatible test server (s3s-fs with prefix-local listings and TCP_NODELAY)")]
+#[command(
+    version,
+    about = "Local S3-compatible test server (s3s-fs with prefix-local listings and TCP_NODELAY)"
+)]
 struct Opt {
     /// Host name to listen on.
     #[arg(long, default_value = "localhost")]
@@ -82,14 +85,20 @@ const WHOLE_READ_MAX: usize = 64 << 20;
 
 /// The file holding `bucket`/`key`, or `None` for a name that would leave the bucket.
 fn object_path(root: &Path, bucket: &str, key: &str) -> Option<PathBuf> {
-    (!bucket.is_empty() && !key.is_empty() && !bucket.contains('/') && is_below(bucket) && is_below(key))
-        .then(|| root.join(bucket).join(key))
+    (!bucket.is_empty()
+        && !key.is_empty()
+        && !bucket.contains('/')
+        && is_below(bucket)
+        && is_below(key))
+    .then(|| root.join(bucket).join(key))
 }
 
 /// Whether relative path `p` names something below its base: plain names only, no `..`,
 /// `.` or root.
 fn is_below(p: &str) -> bool {
-    Path::new(p).components().all(|c| matches!(c, Component::Normal(_)))
+    Path::new(p)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
 }
 
 /// s3s-fs's own temporary files (`.tmp.N.internal.part`), never objects.
@@ -101,7 +110,9 @@ fn is_internal(name: &str) -> bool {
 fn holds_object(dir: &Path) -> bool {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let Ok(t) = e.file_type() else { continue };
             if t.is_file() && !e.file_name().to_str().is_some_and(is_internal) {
@@ -127,7 +138,9 @@ fn collect(
 ) -> std::io::Result<()> {
     for e in std::fs::read_dir(dir)? {
         let e = e?;
-        let Some(name) = e.file_name().to_str().map(str::to_owned) else { continue };
+        let Some(name) = e.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
         if !name.starts_with(name_prefix) || is_internal(&name) {
             continue;
         }
@@ -141,7 +154,11 @@ fn collect(
             }
         } else if t.is_file() {
             let m = e.metadata()?;
-            out.push(Entry::Object(format!("{key_dir}{name}"), m.len(), m.modified()?));
+            out.push(Entry::Object(
+                format!("{key_dir}{name}"),
+                m.len(),
+                m.modified()?,
+            ));
         }
     }
     Ok(())
@@ -348,7 +365,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // s3s-fs writes a response's head and body separately: without this, a small
         // body waits for the client's delayed ACK
         let _ = socket.set_nodelay(true);
-        let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+        let conn = http
+            .serve_connection(TokioIo::new(socket), service.clone())
+            .into_owned();
         tokio::spawn(async move {
             let _ = conn.await;
         });
