@@ -252,9 +252,12 @@ fn unescape_delimiter(s: &str) -> String {
 /// the query's own).
 fn with_statement(q: sqlparser::ast::Query) -> PResult<Statement> {
     use sqlparser::ast::{Query, SetExpr};
-    let Query { with, body, .. } = q.clone();
+    let Query { with, body, .. } = match *q.body {
+        SetExpr::Insert(sqlparser::ast::Statement::Insert(_)) => q,
+        _ => return Ok(Statement::Query(Box::new(q))),
+    };
     let SetExpr::Insert(sqlparser::ast::Statement::Insert(ins)) = *body else {
-        return Ok(Statement::Query(Box::new(q)));
+        return Err(ParserError::ParserError("WITH ... INSERT: no INSERT".into()));
     };
     let unsupported = |what: &str| {
         Err(ParserError::ParserError(format!(
