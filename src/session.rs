@@ -294,6 +294,9 @@ impl Session {
                     .is_some_and(|v| v.eq_ignore_ascii_case("false")),
             },
             stats_autogather: self.stats_autogather(),
+            legacy_setops_precedence: self
+                .setting("spark.sql.legacy.setopsprecedence.enabled")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
             grouping: {
                 let flag = |key: &str, default: bool| match self.setting(key) {
                     Some(v) if v.eq_ignore_ascii_case("true") => true,

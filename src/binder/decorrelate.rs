@@ -263,7 +263,11 @@ fn ids_of(p: &LogicalPlan) -> HashSet<ColumnId> {
 /// joins, correlated scalar subqueries left joins, and the rest a Filter.
 pub fn filter(mut plan: LogicalPlan, pred: Expr, outer: &HashSet<ColumnId>) -> Result<LogicalPlan> {
     let mut keep = vec![];
-    for c in pred.split_conjunction() {
+    let conjuncts = pred
+        .split_conjunction()
+        .into_iter()
+        .flat_map(in_tuple_conjuncts);
+    for c in conjuncts {
         match predicate_join(plan, c, outer)? {
             Ok(p) => plan = p,
             Err((p, c)) => {
@@ -280,6 +284,111 @@ pub fn filter(mut plan: LogicalPlan, pred: Expr, outer: &HashSet<ColumnId>) -> R
         },
         None => plan,
     })
+}
+
+/// `(x1, ..., xn) [NOT] IN (sub)` from `pairs` of `(xi, yi)` (`yi` sub's columns, both
+/// cast to their comparison type): `CASE WHEN EXISTS (sub WHERE AND xi = yi) THEN true
+/// WHEN EXISTS (sub WHERE AND (xi = yi OR xi IS NULL OR yi IS NULL)) THEN NULL ELSE
+/// false END`, negated for NOT IN: Spark's three-valued multi-column IN (its
+/// `RewritePredicateSubquery` joins on the second condition for a null-aware anti join).
+/// A pair with neither side nullable needs no NULL tests. As a WHERE conjunct,
+/// [`in_tuple_conjuncts`] keeps only the EXISTS that decide it.
+pub fn in_tuple(sub: LogicalPlan, pairs: Vec<(Expr, Expr)>, negated: bool) -> Expr {
+    let boolean = arrow::datatypes::DataType::Boolean;
+    let eq = |x: &Expr, y: &Expr| Expr::binary(BinOp::Eq, y.clone(), x.clone(), boolean.clone());
+    let or = |a: Expr, b: Expr| Expr::binary(BinOp::Or, a, b, boolean.clone());
+    let matched = Expr::conjunction(pairs.iter().map(|(x, y)| eq(x, y)).collect());
+    let possibly = Expr::conjunction(
+        pairs
+            .iter()
+            .map(|(x, y)| {
+                [x, y]
+                    .into_iter()
+                    .filter(|e| e.nullable())
+                    .fold(eq(x, y), |acc, e| {
+                        or(acc, Expr::IsNull(Box::new(e.clone())))
+                    })
+            })
+            .collect(),
+    );
+    let exists = |pred: Option<Expr>| -> Expr {
+        let plan = match pred {
+            Some(predicate) => LogicalPlan::Filter {
+                input: Box::new(sub.clone()),
+                predicate,
+            },
+            None => sub.clone(),
+        };
+        Expr::Subquery {
+            plan: Arc::new(plan),
+            kind: SubqueryKind::Exists { negated: false },
+            data_type: boolean.clone(),
+        }
+    };
+    let result = Expr::Case {
+        whens: vec![
+            (exists(matched), Expr::Literal(ScalarValue::from_bool(true))),
+            (exists(possibly), Expr::Literal(ScalarValue::null(&boolean))),
+        ],
+        else_expr: Some(Box::new(Expr::Literal(ScalarValue::from_bool(false)))),
+        data_type: boolean.clone(),
+    };
+    if negated {
+        Expr::Not(Box::new(result))
+    } else {
+        result
+    }
+}
+
+/// A WHERE conjunct `c` as the conjuncts that keep the same rows, where `c` is
+/// [`in_tuple`]'s shape `CASE WHEN e1 THEN true WHEN e2 THEN NULL ELSE false END` over
+/// two EXISTS: true exactly when `e1` is, so IN keeps the rows `e1` keeps (a semi join);
+/// its negation is true exactly when neither is, so NOT IN is `NOT e1 AND NOT e2` (two
+/// anti joins: the first on the equalities alone, by hash, leaves fewer rows to the
+/// second's null-aware condition). Any other conjunct comes back as it is.
+fn in_tuple_conjuncts(c: Expr) -> Vec<Expr> {
+    fn exists_pair(e: &Expr) -> Option<(Expr, Expr)> {
+        let Expr::Case {
+            whens, else_expr, ..
+        } = e
+        else {
+            return None;
+        };
+        let is_exists = |e: &Expr| {
+            matches!(
+                e,
+                Expr::Subquery {
+                    kind: SubqueryKind::Exists { negated: false },
+                    ..
+                }
+            )
+        };
+        let lit = |e: &Expr| match e {
+            Expr::Literal(v) => Some(v.clone()),
+            _ => None,
+        };
+        match (whens.as_slice(), else_expr.as_deref()) {
+            ([(e1, t), (e2, n)], Some(f))
+                if is_exists(e1)
+                    && is_exists(e2)
+                    && lit(t) == Some(ScalarValue::from_bool(true))
+                    && lit(n) == Some(ScalarValue::null(&arrow::datatypes::DataType::Boolean))
+                    && lit(f) == Some(ScalarValue::from_bool(false)) =>
+            {
+                Some((e1.clone(), e2.clone()))
+            }
+            _ => None,
+        }
+    }
+    if let Some((e1, _)) = exists_pair(&c) {
+        return vec![e1];
+    }
+    if let Expr::Not(inner) = &c {
+        if let Some((e1, e2)) = exists_pair(inner) {
+            return vec![Expr::Not(Box::new(e1)), Expr::Not(Box::new(e2))];
+        }
+    }
+    vec![c]
 }
 
 /// Join `plan` with a correlated EXISTS / IN subquery (a WHERE conjunct).

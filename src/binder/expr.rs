@@ -252,6 +252,14 @@ impl Binder<'_> {
                 Ok(Expr::Literal(typed_literal(&text, &to)?))
             }
             A::Nested(inner) => self.bind_inner(inner, cx),
+            // Spark's row constructor `(a, b)`: struct(a, b)
+            A::Tuple(items) => {
+                let named = items
+                    .iter()
+                    .map(|i| Ok((self.bind_inner(i, cx)?, None)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(make_struct(named))
+            }
             A::BinaryOp { left, op, right } => {
                 let l = self.bind_inner(left, cx)?;
                 let r = self.bind_inner(right, cx)?;
@@ -388,6 +396,9 @@ impl Binder<'_> {
                 subquery,
                 negated,
             } => {
+                if let A::Tuple(items) = expr.as_ref() {
+                    return self.bind_in_tuple(items, subquery, *negated, cx);
+                }
                 let x = self.bind_inner(expr, cx)?;
                 let plan = self.bind_subquery(subquery, cx)?;
                 let cols = plan.schema();
@@ -886,6 +897,45 @@ impl Binder<'_> {
             }
         }
         Err(cx.scope.unresolved(parts))
+    }
+
+    /// `(x1, ..., xn) [NOT] IN (SELECT y1, ..., yn ...)`, Spark's multi-column IN: true
+    /// when a row of the subquery equals every `xi`; else NULL when a row could equal
+    /// them were its NULLs (or the `xi`'s) some value, i.e. every pair is equal or has a
+    /// NULL side (Spark's null-aware anti join condition `xi = yi OR isnull(xi = yi)`);
+    /// else false. Built from two EXISTS over the subquery, which decorrelation turns
+    /// into a semi join on the keys and, for NOT IN, an anti join on that condition
+    /// ([`super::decorrelate::in_tuple`]).
+    ///
+    /// Errors: a subquery with another number of columns
+    /// (`[DATATYPE_MISMATCH.IN_SUBQUERY_LENGTH_MISMATCH]`, as Spark), pairs without a
+    /// common comparison type.
+    fn bind_in_tuple(
+        &mut self,
+        items: &[ast::Expr],
+        subquery: &ast::Query,
+        negated: bool,
+        cx: &ExprCtx,
+    ) -> Result<Expr> {
+        let xs = items
+            .iter()
+            .map(|i| self.bind_inner(i, cx))
+            .collect::<Result<Vec<_>>>()?;
+        let plan = self.bind_subquery(subquery, cx)?;
+        let cols = plan.schema();
+        if cols.len() != xs.len() {
+            return Err(QuarryError::Analysis(format!(
+                "[DATATYPE_MISMATCH.IN_SUBQUERY_LENGTH_MISMATCH] The number of columns in the left hand side of an IN subquery does not match the number of columns in the output of subquery: the left hand side has {} columns, the subquery {}",
+                xs.len(),
+                cols.len()
+            )));
+        }
+        let mut pairs = Vec::with_capacity(xs.len());
+        for (x, y) in xs.into_iter().zip(cols) {
+            let t = comparison_type(&x.data_type(), &y.data_type)?;
+            pairs.push((cast_to(x, &t)?, cast_to(Expr::Column(y), &t)?));
+        }
+        Ok(super::decorrelate::in_tuple(plan, pairs, negated))
     }
 
     fn bind_subquery(&mut self, q: &ast::Query, cx: &ExprCtx) -> Result<crate::plan::LogicalPlan> {

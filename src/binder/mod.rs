@@ -53,6 +53,10 @@ pub struct BindContext<'a> {
     pub stats_autogather: bool,
     /// Spark's settings for what GROUP BY and HAVING accept.
     pub grouping: GroupingMode,
+    /// `spark.sql.legacy.setopsPrecedence.enabled` (false): set operations written one
+    /// after another apply left to right, INTERSECT binding no tighter than UNION and
+    /// EXCEPT (Spark 2.3's reading).
+    pub legacy_setops_precedence: bool,
 }
 
 /// Spark's settings for GROUP BY and HAVING (defaults as Spark's).
@@ -279,10 +283,41 @@ impl<'a> Binder<'a> {
                 op,
                 set_quantifier,
                 right,
-            } => {
+            } if !self.ctx.legacy_setops_precedence => {
                 let (lp, lc) = self.bind_set_expr(left, outer)?;
                 let (rp, rc) = self.bind_set_expr(right, outer)?;
                 self.set_operation(lp, lc, rp, rc, op, set_quantifier)
+            }
+            ast::SetExpr::SetOperation { .. } => {
+                // the chain's operands and operators in written order (parenthesized
+                // ones are `SetExpr::Query` and stay whole), applied left to right
+                fn flatten<'s>(
+                    s: &'s ast::SetExpr,
+                    operands: &mut Vec<&'s ast::SetExpr>,
+                    ops: &mut Vec<(&'s ast::SetOperator, &'s ast::SetQuantifier)>,
+                ) {
+                    match s {
+                        ast::SetExpr::SetOperation {
+                            left,
+                            op,
+                            set_quantifier,
+                            right,
+                        } => {
+                            flatten(left, operands, ops);
+                            ops.push((op, set_quantifier));
+                            flatten(right, operands, ops);
+                        }
+                        other => operands.push(other),
+                    }
+                }
+                let (mut operands, mut ops) = (vec![], vec![]);
+                flatten(s, &mut operands, &mut ops);
+                let (mut plan, mut cols) = self.bind_set_expr(operands[0], outer)?;
+                for ((op, q), right) in ops.into_iter().zip(&operands[1..]) {
+                    let (rp, rc) = self.bind_set_expr(right, outer)?;
+                    (plan, cols) = self.set_operation(plan, cols, rp, rc, op, q)?;
+                }
+                Ok((plan, cols))
             }
             ast::SetExpr::Table(t) => {
                 let name = t

@@ -705,7 +705,20 @@ impl Binder<'_> {
         let input_ids: std::collections::HashSet<usize> =
             plan.schema().iter().map(|c| c.id).collect();
         if let Some(a) = agg_state {
-            let aggs = a.aggs.into_inner();
+            let mut aggs = a.aggs.into_inner();
+            // correlated subqueries in aggregate arguments (`avg(x) FILTER (WHERE EXISTS
+            // (... t.k ...))`): evaluated per input row by joins added to the input
+            // (each join gives one row per input row: an aggregate by correlation key)
+            for (ae, _) in &mut aggs {
+                for arg in &mut ae.args {
+                    if arg.has_subquery() {
+                        let (p, e) =
+                            super::decorrelate::scalar_joins(plan, arg.clone(), &input_ids)?;
+                        plan = p;
+                        *arg = e;
+                    }
+                }
+            }
             let mut group = a.group;
             for (e, out) in &group {
                 if let Expr::Column(c) = e {

@@ -173,6 +173,41 @@ fn const_f64(e: &Expr, what: &str) -> Result<f64> {
     )))
 }
 
+/// A bound's signed position, relative to the current row (preceding offsets negative,
+/// unbounded ones infinite), to compare the two bounds of a frame.
+fn frame_position(b: &FrameBound) -> f64 {
+    match b {
+        FrameBound::UnboundedPreceding => f64::NEG_INFINITY,
+        FrameBound::Preceding(v) => -v,
+        FrameBound::CurrentRow => 0.0,
+        FrameBound::Following(v) => *v,
+        FrameBound::UnboundedFollowing => f64::INFINITY,
+    }
+}
+
+/// Spark's checks of a frame's bounds (`SpecifiedWindowFrame.checkInputDataTypes`): a
+/// ROWS offset is an int (a whole number up to 2,147,483,647), and the lower bound is
+/// not after the upper one (`1 FOLLOWING AND 1 PRECEDING` is an error, not an empty
+/// frame).
+fn check_frame_order(units: FrameUnits, start: &FrameBound, end: &FrameBound) -> Result<()> {
+    if units == FrameUnits::Rows {
+        for (b, which) in [(start, "lower"), (end, "upper")] {
+            if let FrameBound::Preceding(v) | FrameBound::Following(v) = b {
+                if v.fract() != 0.0 {
+                    return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_UNACCEPTED_TYPE] The data type of the {which} bound of a ROWS frame must be an int, got {v}")));
+                }
+                if *v > i32::MAX as f64 {
+                    return Err(QuarryError::Analysis(format!("[INVALID_BOUNDARY.{}] The {which} boundary of a ROWS frame is invalid: {v}. Expected an int offset, at most 2147483647.", if which == "lower" { "START" } else { "END" })));
+                }
+            }
+        }
+    }
+    if frame_position(start) > frame_position(end) {
+        return Err(QuarryError::Analysis("[DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_WRONG_COMPARISON] The lower bound of a window frame must be less than or equal to the upper bound.".into()));
+    }
+    Ok(())
+}
+
 impl Binder<'_> {
     /// A frame bound; an offset that is a day-time interval (`INTERVAL 1 DAY
     /// PRECEDING`, for a RANGE frame over a date or timestamp) is in microseconds, and
@@ -428,6 +463,7 @@ impl Binder<'_> {
                 {
                     return Err(QuarryError::Analysis("[INVALID_BOUNDARY] The window frame boundary is invalid: UNBOUNDED FOLLOWING cannot start a frame and UNBOUNDED PRECEDING cannot end one".into()));
                 }
+                check_frame_order(units, &start, &end)?;
                 if units == FrameUnits::Range
                     && order_by.is_empty()
                     && (matches!(start, FrameBound::Preceding(_) | FrameBound::Following(_))

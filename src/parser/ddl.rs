@@ -257,7 +257,9 @@ fn with_statement(q: sqlparser::ast::Query) -> PResult<Statement> {
         _ => return Ok(Statement::Query(Box::new(q))),
     };
     let SetExpr::Insert(sqlparser::ast::Statement::Insert(ins)) = *body else {
-        return Err(ParserError::ParserError("WITH ... INSERT: no INSERT".into()));
+        return Err(ParserError::ParserError(
+            "WITH ... INSERT: no INSERT".into(),
+        ));
     };
     let unsupported = |what: &str| {
         Err(ParserError::ParserError(format!(
