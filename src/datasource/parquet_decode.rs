@@ -922,6 +922,8 @@ struct ByteDict {
     bytes: Vec<u8>,
     /// The longest value's length.
     longest: usize,
+    /// The shortest value's length (equal to `longest` when every value is as long).
+    shortest: usize,
 }
 
 impl ByteDict {
@@ -930,6 +932,7 @@ impl ByteDict {
             offsets: Vec::with_capacity(count + 1),
             bytes: Vec::with_capacity(values.len().saturating_sub(4 * count)),
             longest: 0,
+            shortest: usize::MAX,
         };
         d.offsets.push(0);
         let mut spans = Vec::with_capacity(count);
@@ -938,6 +941,7 @@ impl ByteDict {
             d.bytes.extend_from_slice(&values[s as usize..e as usize]);
             d.offsets.push(d.bytes.len() as i32);
             d.longest = d.longest.max((e - s) as usize);
+            d.shortest = d.shortest.min((e - s) as usize);
         }
         if utf8 {
             validate_utf8(&d.bytes, &d.offsets)?;
@@ -1022,6 +1026,9 @@ impl BytesOut {
             idx.iter().for_each(|&i| self.push(dict.get(i)));
             return;
         }
+        if dict.longest == dict.shortest {
+            return self.gather_uniform(dict, idx);
+        }
         let begin = self.bytes.len();
         let mut end = begin;
         let first = self.offsets.len();
@@ -1045,6 +1052,37 @@ impl BytesOut {
             pos += e - s;
         }
         self.bytes.truncate(end);
+    }
+    /// [`BytesOut::gather`] where every dictionary value is `L = dict.longest` bytes long
+    /// (flags, codes, fixed-width keys): the offsets step by `L`, and the values are
+    /// copied without looking up their lengths (one byte each for `L = 1`).
+    fn gather_uniform(&mut self, dict: &ByteDict, idx: &[u32]) {
+        let width = dict.longest;
+        let begin = self.bytes.len();
+        self.offsets
+            .extend((1..=idx.len()).map(|k| (begin + k * width) as i32));
+        match width {
+            0 => {}
+            1 => self.bytes.extend(
+                idx.iter()
+                    .map(|&i| dict.bytes.get(i as usize).copied().unwrap_or(0)),
+            ),
+            _ => {
+                let end = begin + idx.len() * width;
+                self.bytes.resize(end + SHORT, 0);
+                for (k, &i) in idx.iter().enumerate() {
+                    let s = i as usize * width;
+                    let at = begin + k * width;
+                    if let (Some(src), Some(dst)) = (
+                        dict.bytes.get(s..).and_then(|b| b.first_chunk::<SHORT>()),
+                        self.bytes[at..].first_chunk_mut::<SHORT>(),
+                    ) {
+                        *dst = *src;
+                    }
+                }
+                self.bytes.truncate(end);
+            }
+        }
     }
     fn push_null(&mut self) {
         self.offsets.push(self.bytes.len() as i32);

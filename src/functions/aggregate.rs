@@ -1109,6 +1109,18 @@ fn add_by_group<T: Copy + Default>(
     }
 }
 
+/// Whether `rows` values of decimal type `t` (each below `10^p` in magnitude) sum
+/// within an i64.
+fn fits_i64_sum(t: &DataType, rows: usize) -> bool {
+    match t {
+        DataType::Decimal128(p, _) if *p <= 18 => 10i128
+            .checked_pow(*p as u32)
+            .and_then(|b| b.checked_mul(rows as i128))
+            .is_some_and(|total| total <= i64::MAX as i128),
+        _ => false,
+    }
+}
+
 /// sum / avg over decimals, as i128 at the input scale. Per group: the sum, and for sum
 /// whether the group saw a value (1 byte), for avg the count of values (its divisor).
 struct SumDecimal {
@@ -1153,6 +1165,23 @@ impl Accumulator for SumDecimal {
         if a.null_count() == 0 {
             // no validity checks in the common case
             let values = a.values();
+            if n <= 1024 && groups.len() >= 1024 && fits_i64_sum(a.data_type(), groups.len()) {
+                // as below, in 64 bits: the type bounds every value below 10^p, and this
+                // many of them cannot overflow (decimal(15, 2) columns, 8,192 rows)
+                let mut part = vec![(0i64, 0i64); n];
+                add_by_group(
+                    &mut part,
+                    groups,
+                    |i| (values[i] as i64, 1),
+                    |x, y| (x.0.wrapping_add(y.0), x.1 + y.1),
+                );
+                for (g, (sum, count)) in part.into_iter().enumerate() {
+                    if count > 0 {
+                        self.add(g, sum as i128, count);
+                    }
+                }
+                return Ok(());
+            }
             if n <= 1024 && groups.len() >= 1024 {
                 // few groups, many rows: interleaved partial sums and counts, added
                 // once per group
