@@ -278,6 +278,18 @@ impl<'a> Binder<'a> {
             ast::SetExpr::Select(sel) => self.bind_select(sel, &[], outer),
             ast::SetExpr::Query(q) => self.bind_query_with_outer(q, outer),
             ast::SetExpr::Values(v) => self.bind_values(v, None),
+            ast::SetExpr::SetOperation { left, right, .. }
+                if [left, right].iter().any(|e| {
+                    matches!(e.as_ref(), ast::SetExpr::Select(s)
+                        if !s.sort_by.is_empty() || !s.cluster_by.is_empty())
+                }) =>
+            {
+                // the parser attaches a trailing SORT BY to the last SELECT; Spark's
+                // sorts the set operation's result
+                Err(QuarryError::NotSupported(
+                    "SORT BY / CLUSTER BY after a set operation (use ORDER BY, or parenthesize the operand)".into(),
+                ))
+            }
             ast::SetExpr::SetOperation {
                 left,
                 op,

@@ -140,6 +140,54 @@ pub fn expr_name(e: &ast::Expr) -> String {
 }
 
 impl Binder<'_> {
+    /// Hive's and Spark's `DISTRIBUTE BY`, `SORT BY` and `CLUSTER BY` on one machine:
+    /// DISTRIBUTE BY only says which rows share a partition (Spark repartitions by
+    /// hash; the output order is unspecified), so it changes no answer and is checked,
+    /// then dropped; SORT BY sorts each partition, and one sorted output is such an
+    /// order, so it is an ORDER BY; CLUSTER BY x is DISTRIBUTE BY x SORT BY x. Spark's
+    /// parser rejects ORDER BY beside any of them, and CLUSTER BY beside the other two.
+    fn bind_distribute_sort(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Vec<Column>)> {
+        if !order_by.is_empty()
+            || (!s.cluster_by.is_empty() && (!s.distribute_by.is_empty() || !s.sort_by.is_empty()))
+        {
+            return Err(QuarryError::Analysis(
+                "[UNSUPPORTED_FEATURE.COMBINATION_QUERY_RESULT_CLAUSES] Combination of ORDER BY/SORT BY/DISTRIBUTE BY/CLUSTER BY is not supported".into(),
+            ));
+        }
+        let as_keys = |exprs: &[ast::Expr]| -> Vec<ast::OrderByExpr> {
+            exprs
+                .iter()
+                .map(|e| ast::OrderByExpr {
+                    expr: e.clone(),
+                    options: ast::OrderByOptions {
+                        sort: None,
+                        nulls_first: None,
+                    },
+                    with_fill: None,
+                })
+                .collect()
+        };
+        let mut plain = s.clone();
+        plain.cluster_by.clear();
+        plain.distribute_by.clear();
+        plain.sort_by.clear();
+        // the DISTRIBUTE BY expressions must resolve as ORDER BY keys would
+        if !s.distribute_by.is_empty() {
+            self.bind_select(&plain, &as_keys(&s.distribute_by), outer)?;
+        }
+        let keys = if s.cluster_by.is_empty() {
+            s.sort_by.clone()
+        } else {
+            as_keys(&s.cluster_by)
+        };
+        self.bind_select(&plain, &keys, outer)
+    }
+
     pub(super) fn bind_select(
         &mut self,
         s: &ast::Select,
@@ -171,9 +219,7 @@ impl Binder<'_> {
         }
         let window_state = super::window::WindowState::new(&s.named_window)?;
         if !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() {
-            return Err(QuarryError::NotSupported(
-                "CLUSTER BY / DISTRIBUTE BY / SORT BY; use ORDER BY".into(),
-            ));
+            return self.bind_distribute_sort(s, order_by, outer);
         }
         if s.top.is_some() || s.into.is_some() {
             return Err(QuarryError::NotSupported("TOP / SELECT INTO".into()));
