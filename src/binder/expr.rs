@@ -252,6 +252,9 @@ impl Binder<'_> {
                 Ok(Expr::Literal(typed_literal(&text, &to)?))
             }
             A::Nested(inner) => self.bind_inner(inner, cx),
+            A::Lambda(l) => Err(QuarryError::NotSupported(format!(
+                "the lambda function {l} here (lambdas are supported in transform, filter, exists, forall and aggregate/reduce)"
+            ))),
             // Spark's row constructor `(a, b)`: struct(a, b)
             A::Tuple(items) => {
                 let named = items
@@ -863,6 +866,23 @@ impl Binder<'_> {
     }
 
     fn column(&mut self, parts: &[String], cx: &ExprCtx) -> Result<Expr> {
+        // a lambda's parameter (innermost first), or a field of one: `x.a`
+        if let Some((first, fields)) = parts.split_first() {
+            let param = self
+                .lambda_params
+                .iter()
+                .rev()
+                .flat_map(|ps| ps.iter())
+                .find(|c| c.name.eq_ignore_ascii_case(first))
+                .cloned();
+            if let Some(c) = param {
+                let mut e = Expr::Column(c);
+                for f in fields {
+                    e = get_field(e, f)?;
+                }
+                return Ok(e);
+            }
+        }
         if let Some(c) = cx.scope.resolve(parts)? {
             return Ok(Expr::Column(c));
         }
@@ -897,6 +917,224 @@ impl Binder<'_> {
             }
         }
         Err(cx.scope.unresolved(parts))
+    }
+
+    /// Spark's `try_add`, `try_subtract`, `try_multiply`, `try_divide` and `try_mod`:
+    /// the operator's result (types and date/interval forms as the operator's), NULL
+    /// where it fails: on integers an overflow (which the operators wrap, in Spark's
+    /// non-ANSI mode), and any error the operator raises (division by zero and decimal
+    /// overflow are NULL already).
+    fn bind_try_arithmetic(
+        &mut self,
+        name: &str,
+        op: ast::BinaryOperator,
+        args: &[ast::Expr],
+        cx: &ExprCtx,
+    ) -> Result<Expr> {
+        use crate::functions::math::MathFunc;
+        check_arity(name, args.len(), 2, 2)?;
+        let e = self.bind_inner(
+            &ast::Expr::BinaryOp {
+                left: Box::new(ast::Expr::Nested(Box::new(args[0].clone()))),
+                op,
+                right: Box::new(ast::Expr::Nested(Box::new(args[1].clone()))),
+            },
+            cx,
+        )?;
+        let e = match e {
+            Expr::Binary {
+                op: op @ (BinOp::Plus | BinOp::Minus | BinOp::Multiply),
+                left,
+                right,
+                data_type,
+            } if crate::types::is_integer(&data_type) => {
+                let func = match op {
+                    BinOp::Plus => MathFunc::CheckedAdd,
+                    BinOp::Minus => MathFunc::CheckedSubtract,
+                    _ => MathFunc::CheckedMultiply,
+                };
+                Expr::Function {
+                    func: ScalarFunc::Math(func),
+                    args: vec![cast_to(*left, &data_type)?, cast_to(*right, &data_type)?],
+                    data_type,
+                }
+            }
+            other => other,
+        };
+        let t = e.data_type();
+        Ok(Expr::Function {
+            func: ScalarFunc::Try,
+            args: vec![e],
+            data_type: t,
+        })
+    }
+
+    /// A lambda argument bound with parameters of `types` (in order; fewer names than
+    /// types is fine, more is Spark's `INVALID_LAMBDA_FUNCTION_CALL`).
+    fn bind_lambda(
+        &mut self,
+        func: &str,
+        arg: &ast::Expr,
+        types: &[DataType],
+        cx: &ExprCtx,
+    ) -> Result<Expr> {
+        let ast::Expr::Lambda(l) = arg else {
+            return Err(QuarryError::Analysis(format!(
+                "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] {func}() needs a lambda function (x -> ...) here, got {arg}"
+            )));
+        };
+        let names: Vec<&ast::LambdaFunctionParameter> = match &l.params {
+            ast::OneOrManyWithParens::One(p) => vec![p],
+            ast::OneOrManyWithParens::Many(ps) => ps.iter().collect(),
+        };
+        if names.len() > types.len() || names.is_empty() {
+            return Err(QuarryError::Analysis(format!(
+                "[INVALID_LAMBDA_FUNCTION_CALL.NUM_ARGS_MISMATCH] {func}() takes a lambda function of up to {} arguments, got {}",
+                types.len(),
+                names.len()
+            )));
+        }
+        for (i, p) in names.iter().enumerate() {
+            if p.data_type.is_some() {
+                return Err(QuarryError::NotSupported(format!(
+                    "typed lambda parameters ({p})"
+                )));
+            }
+            if names[..i]
+                .iter()
+                .any(|q| q.name.value.eq_ignore_ascii_case(&p.name.value))
+            {
+                return Err(QuarryError::Analysis(format!(
+                    "[INVALID_LAMBDA_FUNCTION_CALL.DUPLICATE_ARG_NAMES] The lambda function has duplicate arguments `{}`",
+                    p.name.value
+                )));
+            }
+        }
+        let params: Vec<Column> = names
+            .iter()
+            .zip(types)
+            .map(|(p, t)| Column::new(p.name.value.to_ascii_lowercase(), t.clone(), true))
+            .collect();
+        self.lambda_params.push(params.clone());
+        let body = self.bind_inner(&l.body, cx);
+        self.lambda_params.pop();
+        let body = body?;
+        if body.has_subquery() {
+            return Err(QuarryError::NotSupported(format!(
+                "a subquery inside a lambda function of {func}()"
+            )));
+        }
+        Ok(Expr::Lambda {
+            params,
+            body: Box::new(body),
+        })
+    }
+
+    /// `transform`, `filter`, `exists`, `forall` and `aggregate`/`reduce` with lambda
+    /// arguments ([`crate::functions::lambda`]): the array first, typed as Spark's.
+    /// Errors: a first argument that is not an array, a predicate that is not boolean,
+    /// a merge whose type does not widen to the start value's (as Spark, the start value
+    /// sets the accumulator's type, widened here where the merge gives a wider one).
+    fn bind_higher_order(
+        &mut self,
+        h: crate::functions::lambda::HigherOrderFunc,
+        args: &[ast::Expr],
+        cx: &ExprCtx,
+    ) -> Result<Expr> {
+        use crate::functions::lambda::HigherOrderFunc as H;
+        let name = h.name();
+        let (lo, hi) = match h {
+            H::Aggregate => (3, 4),
+            _ => (2, 2),
+        };
+        check_arity(name, args.len(), lo, hi)?;
+        let arr = self.bind_inner(&args[0], cx)?;
+        let (field, elem) = match arr.data_type() {
+            DataType::List(f) => (f.clone(), f.data_type().clone()),
+            DataType::Null => {
+                let f = Arc::new(arrow::datatypes::Field::new("element", DataType::Null, true));
+                (f, DataType::Null)
+            }
+            t => {
+                return Err(QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] The first parameter of {name}() requires the \"ARRAY\" type, however `{}` has the type \"{}\"",
+                    args[0],
+                    crate::types::type_name(&t)
+                )))
+            }
+        };
+        let arr = cast_to(arr, &DataType::List(field.clone()))?;
+        let call = |args: Vec<Expr>, data_type: DataType| Expr::Function {
+            func: ScalarFunc::Lambda(h),
+            args,
+            data_type,
+        };
+        let boolean_body = |l: &Expr| -> Result<()> {
+            match l.data_type() {
+                DataType::Boolean | DataType::Null => Ok(()),
+                t => Err(QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] The lambda function of {name}() must return a boolean, not {}",
+                    crate::types::type_name(&t)
+                ))),
+            }
+        };
+        match h {
+            H::Transform => {
+                let l = self.bind_lambda(name, &args[1], &[elem, DataType::Int32], cx)?;
+                let t = l.data_type();
+                let out = DataType::List(Arc::new(arrow::datatypes::Field::new(
+                    field.name(),
+                    t,
+                    true,
+                )));
+                Ok(call(vec![arr, l], out))
+            }
+            H::Filter | H::Exists | H::Forall => {
+                let types: &[DataType] = if h == H::Filter {
+                    &[elem, DataType::Int32]
+                } else {
+                    &[elem]
+                };
+                let l = self.bind_lambda(name, &args[1], types, cx)?;
+                boolean_body(&l)?;
+                let out = if h == H::Filter {
+                    arr.data_type()
+                } else {
+                    DataType::Boolean
+                };
+                Ok(call(vec![arr, l], out))
+            }
+            H::Aggregate => {
+                let zero = self.bind_inner(&args[1], cx)?;
+                let mut acc = zero.data_type();
+                let mut merge =
+                    self.bind_lambda(name, &args[2], &[acc.clone(), elem.clone()], cx)?;
+                if merge.data_type() != acc {
+                    // the merge gives a wider type (a sum of int elements from a 0L
+                    // start, doubles from 0): the accumulator takes it
+                    acc = wider_type(&acc, &merge.data_type()).map_err(|_| {
+                        QuarryError::Analysis(format!(
+                            "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] The merge function of aggregate() gives {}, which the start value's type {} cannot hold",
+                            crate::types::type_name(&merge.data_type()),
+                            crate::types::type_name(&zero.data_type())
+                        ))
+                    })?;
+                    merge = self.bind_lambda(name, &args[2], &[acc.clone(), elem], cx)?;
+                }
+                let zero = cast_to(zero, &acc)?;
+                let mut out_args = vec![arr, zero, merge];
+                let out = match args.get(3) {
+                    Some(f) => {
+                        let fin = self.bind_lambda(name, f, &[acc], cx)?;
+                        let t = fin.data_type();
+                        out_args.push(fin);
+                        t
+                    }
+                    None => acc,
+                };
+                Ok(call(out_args, out))
+            }
+        }
     }
 
     /// `(x1, ..., xn) [NOT] IN (SELECT y1, ..., yn ...)`, Spark's multi-column IN: true
@@ -1179,6 +1417,21 @@ impl Binder<'_> {
         }
         if name == "grouping" || name == "grouping_id" {
             return self.bind_grouping(&name, &args, cx);
+        }
+        if let Some(op) = match name.as_str() {
+            "try_add" => Some(ast::BinaryOperator::Plus),
+            "try_subtract" => Some(ast::BinaryOperator::Minus),
+            "try_multiply" => Some(ast::BinaryOperator::Multiply),
+            "try_divide" => Some(ast::BinaryOperator::Divide),
+            "try_mod" => Some(ast::BinaryOperator::Modulo),
+            _ => None,
+        } {
+            return self.bind_try_arithmetic(&name, op, &args, cx);
+        }
+        if let Some(h) = crate::functions::lambda::HigherOrderFunc::lookup(&name) {
+            if args.iter().any(|a| matches!(a, ast::Expr::Lambda(_))) {
+                return self.bind_higher_order(h, &args, cx);
+            }
         }
         if name == "decimal_average" {
             // DuckDB's decimal_average(x): avg(x) in x's own decimal type

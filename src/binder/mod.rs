@@ -99,6 +99,9 @@ pub struct Binder<'a> {
     /// CTEs being expanded (their own namespace: a CTE's body may read a view or table
     /// of the same name, as Spark's `WITH t AS (SELECT ... FROM t)`).
     expanding_ctes: Vec<String>,
+    /// Parameters of the lambda functions being bound, innermost last: a name among
+    /// them is that parameter before any column (Spark resolves lambda variables first).
+    lambda_params: Vec<Vec<Column>>,
 }
 
 impl<'a> Binder<'a> {
@@ -110,6 +113,7 @@ impl<'a> Binder<'a> {
             recursive_frames: vec![],
             expanding: vec![],
             expanding_ctes: vec![],
+            lambda_params: vec![],
         }
     }
 

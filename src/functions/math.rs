@@ -75,6 +75,13 @@ pub enum MathFunc {
     /// `bit_get(x, pos)`/`getbit`: bit `pos` (0 = least significant) as a tinyint; a
     /// position outside the type's width is an error, as in Spark.
     BitGet,
+    /// Integer `+`, `-` and `*` that fail on overflow (where the operators wrap, as
+    /// Spark's non-ANSI mode): `try_add`, `try_subtract` and `try_multiply` run them
+    /// under `try()`, so an overflow is NULL. Both arguments and the result of one
+    /// integer type; not callable by name.
+    CheckedAdd,
+    CheckedSubtract,
+    CheckedMultiply,
 }
 
 impl MathFunc {
@@ -126,6 +133,9 @@ impl MathFunc {
             BitCount => "bit_count",
             BitwiseNot => "bitwise_not",
             BitGet => "bit_get",
+            CheckedAdd => "try_add",
+            CheckedSubtract => "try_subtract",
+            CheckedMultiply => "try_multiply",
         }
     }
 
@@ -195,6 +205,10 @@ impl MathFunc {
         let s = DataType::Utf8;
         let want = |lo: usize, hi: usize| super::check_arity(self.name(), n, lo, hi);
         Ok(match self {
+            CheckedAdd | CheckedSubtract | CheckedMultiply => {
+                want(2, 2)?;
+                (vec![args[0].clone(); 2], args[0].clone())
+            }
             Log => {
                 want(1, 2)?;
                 (vec![d.clone(); n], d)
@@ -513,6 +527,9 @@ pub fn reset_random_streams() {
 pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
     use MathFunc::*;
     Ok(match func {
+        CheckedAdd => arrow::compute::kernels::numeric::add(&args[0], &args[1])?,
+        CheckedSubtract => arrow::compute::kernels::numeric::sub(&args[0], &args[1])?,
+        CheckedMultiply => arrow::compute::kernels::numeric::mul(&args[0], &args[1])?,
         Log if args.len() == 1 => unary(&args[0], |x| positive(x).map(f64::ln)),
         Log => binary(&args[0], &args[1], |b, x| {
             Some(positive(x)?.ln() / positive(b)?.ln())

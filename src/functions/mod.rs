@@ -9,6 +9,7 @@ pub mod collections;
 pub mod datetime;
 pub mod interval;
 pub mod json;
+pub mod lambda;
 pub mod math;
 pub mod number_format;
 pub mod scalar;

@@ -84,6 +84,8 @@ pub enum ScalarFunc {
     Date(super::datetime::DateFunc),
     /// Interval operations and functions ([`super::interval`]).
     Interval(super::interval::IntervalFunc),
+    /// Higher-order functions over arrays, with lambda arguments ([`super::lambda`]).
+    Lambda(super::lambda::HigherOrderFunc),
 }
 
 impl ScalarFunc {
@@ -153,6 +155,7 @@ impl ScalarFunc {
             Str(f) => f.name(),
             Date(f) => f.name(),
             Interval(f) => f.name(),
+            Lambda(f) => f.name(),
         }
     }
 
@@ -257,6 +260,12 @@ impl ScalarFunc {
             Str(f) => return f.signature(args),
             Date(f) => return f.signature(args),
             Interval(f) => return f.signature(args),
+            Lambda(f) => {
+                return Err(QuarryError::Internal(format!(
+                    "{}: typed by the binder",
+                    f.name()
+                )))
+            }
             Lower | Upper | Trim | LTrim | RTrim | Initcap | Reverse => {
                 arity(1, 1)?;
                 (vec![s.clone()], s)
@@ -621,6 +630,12 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         Interval(f) => {
             return Err(QuarryError::Internal(format!(
                 "{} needs its result type: evaluate it through interval::evaluate",
+                f.name()
+            )))
+        }
+        Lambda(f) => {
+            return Err(QuarryError::Internal(format!(
+                "{} needs its lambda: evaluate it through lambda::evaluate_call",
                 f.name()
             )))
         }

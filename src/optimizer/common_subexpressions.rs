@@ -108,13 +108,14 @@ fn shared_subexpressions(plan: &LogicalPlan) -> Vec<Expr> {
                 return;
             }
         }
-        // what try() evaluates must stay inside it (computed before, its errors escape)
+        // what try() evaluates must stay inside it (computed before, its errors escape);
+        // a lambda's body runs per array element, over its parameters
         if matches!(
             e,
             Expr::Function {
                 func: crate::functions::scalar::ScalarFunc::Try,
                 ..
-            }
+            } | Expr::Lambda { .. }
         ) {
             return;
         }

@@ -200,6 +200,14 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
             }
         }
         Expr::Function {
+            func: scalar::ScalarFunc::Lambda(f),
+            args,
+            data_type,
+        } => crate::functions::lambda::evaluate_call(*f, args, data_type, batch, layout),
+        Expr::Lambda { .. } => Err(QuarryError::Internal(
+            "a lambda function outside a higher-order function".into(),
+        )),
+        Expr::Function {
             func,
             args,
             data_type,

@@ -189,6 +189,14 @@ pub enum Expr {
         args: Vec<Expr>,
         data_type: DataType,
     },
+    /// A lambda function, only as an argument of a higher-order function
+    /// ([`crate::functions::lambda`]): `params` are fresh columns that `body` reads (the
+    /// element, an index, an accumulator), bound per call; `body` may also read the
+    /// enclosing row's columns. [`Expr::column_ids`] leaves the params out.
+    Lambda {
+        params: Vec<Column>,
+        body: Box<Expr>,
+    },
     /// An uncorrelated subquery; replaced by a constant or a value set before execution.
     Subquery {
         plan: Arc<LogicalPlan>,
@@ -284,6 +292,16 @@ impl PartialEq for Expr {
                 },
             ) => f1 == f2 && a1 == a2 && t1 == t2,
             (InSet { set: s1, .. }, InSet { set: s2, .. }) => Arc::ptr_eq(s1, s2),
+            (
+                Lambda {
+                    params: p1,
+                    body: b1,
+                },
+                Lambda {
+                    params: p2,
+                    body: b2,
+                },
+            ) => p1.iter().map(|c| c.id).eq(p2.iter().map(|c| c.id)) && b1 == b2,
             (Subquery { plan: p1, .. }, Subquery { plan: p2, .. }) => Arc::ptr_eq(p1, p2),
             _ => false,
         }
@@ -323,6 +341,7 @@ impl Expr {
             | Expr::Function { data_type, .. }
             | Expr::Subquery { data_type, .. } => data_type.clone(),
             Expr::Negate(e) => e.data_type(),
+            Expr::Lambda { body, .. } => body.data_type(),
             Expr::Cast { to, .. } => to.clone(),
             Expr::Not(_)
             | Expr::IsNull(_)
@@ -378,6 +397,7 @@ impl Expr {
             Expr::InSet { expr, .. } => vec![expr],
             Expr::Like { expr, pattern, .. } => vec![expr, pattern],
             Expr::Function { args, .. } => args.iter().collect(),
+            Expr::Lambda { body, .. } => vec![body],
             Expr::Subquery {
                 kind: SubqueryKind::In { expr, .. },
                 ..
@@ -459,6 +479,10 @@ impl Expr {
                 args: args.into_iter().map(&mut *f).collect(),
                 data_type,
             },
+            Expr::Lambda { params, body } => Expr::Lambda {
+                params,
+                body: Box::new(f(*body)),
+            },
             Expr::Subquery {
                 plan,
                 kind: SubqueryKind::In { expr, negated },
@@ -492,15 +516,27 @@ impl Expr {
         }
     }
 
-    /// Ids of all columns referenced.
+    /// Ids of all columns referenced (a lambda's own parameters are not references to
+    /// the input).
     pub fn column_ids(&self) -> Vec<ColumnId> {
         let mut out = vec![];
-        self.visit(&mut |e| {
-            if let Expr::Column(c) = e {
-                out.push(c.id)
-            }
+        let mut params = vec![];
+        self.visit(&mut |e| match e {
+            Expr::Column(c) => out.push(c.id),
+            Expr::Lambda { params: p, .. } => params.extend(p.iter().map(|c| c.id)),
+            _ => {}
         });
+        if !params.is_empty() {
+            out.retain(|id| !params.contains(id));
+        }
         out
+    }
+
+    /// Whether the expression holds a lambda function.
+    pub fn has_lambda(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| found |= matches!(e, Expr::Lambda { .. }));
+        found
     }
 
     /// Whether the expression contains a subquery.
@@ -707,6 +743,18 @@ impl fmt::Display for Expr {
                     _ => write!(f, "{}({})", func.name(), a.join(", ")),
                 }
             }
+            Expr::Lambda { params, body } => match params.as_slice() {
+                [p] => write!(f, "{} -> {body}", p.name),
+                _ => write!(
+                    f,
+                    "({}) -> {body}",
+                    params
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
             Expr::Subquery { kind, .. } => match kind {
                 SubqueryKind::Scalar => write!(f, "scalar-subquery"),
                 SubqueryKind::Exists { negated } => {

@@ -1,0 +1,361 @@
+//! Spark's higher-order functions over arrays, whose last arguments are lambda functions
+//! ([`Expr::Lambda`]): `transform(a, x -> ...)`, `transform(a, (x, i) -> ...)`,
+//! `filter(a, x -> ...)` (also with the index), `exists(a, x -> ...)`,
+//! `forall(a, x -> ...)` and `aggregate(a, zero, (acc, x) -> ..., acc -> ...)` (also
+//! named `reduce`).
+//!
+//! Evaluation is vectorized over a batch: a lambda's body runs once over all the
+//! batch's array elements together (one row per element: the element, its 0-based
+//! index as an `int`, and the enclosing row's columns the body reads, repeated for each
+//! element of that row). `aggregate` folds position by position: its merge runs once per
+//! element position over the rows whose arrays are that long. Semantics as Spark's
+//! (`ArrayTransform`, `ArrayFilter`, `ArrayExists`, `ArrayForAll`, `ArrayAggregate`): a
+//! NULL array gives NULL; `exists` is three-valued (true if the predicate is true for
+//! some element, else NULL if it is NULL for some, else false), `forall` likewise; a
+//! NULL predicate drops the element in `filter`.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Int32Array, ListArray, RecordBatch, RecordBatchOptions,
+    UInt32Array,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field, Schema};
+
+use crate::error::{QuarryError, Result};
+use crate::physical::eval::{cast_array, evaluate, Layout};
+use crate::plan::{Column, ColumnId, Expr};
+
+/// A higher-order function (its name is Spark's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HigherOrderFunc {
+    /// `transform(array, x -> f [, (x, i) -> f])`: an array of the body's values.
+    Transform,
+    /// `filter(array, x -> p)`: the elements whose predicate is true.
+    Filter,
+    /// `exists(array, x -> p)`.
+    Exists,
+    /// `forall(array, x -> p)`.
+    Forall,
+    /// `aggregate(array, zero, (acc, x) -> merge [, acc -> finish])`.
+    Aggregate,
+}
+
+impl HigherOrderFunc {
+    /// The function of a (lower-case) name.
+    pub fn lookup(name: &str) -> Option<HigherOrderFunc> {
+        use HigherOrderFunc::*;
+        Some(match name {
+            "transform" => Transform,
+            "filter" => Filter,
+            "exists" => Exists,
+            "forall" => Forall,
+            "aggregate" | "reduce" => Aggregate,
+            _ => return None,
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        use HigherOrderFunc::*;
+        match self {
+            Transform => "transform",
+            Filter => "filter",
+            Exists => "exists",
+            Forall => "forall",
+            Aggregate => "aggregate",
+        }
+    }
+}
+
+fn internal(what: &str) -> QuarryError {
+    QuarryError::Internal(format!("higher-order function: {what}"))
+}
+
+/// A lambda argument's parameters and body.
+fn lambda(e: Option<&Expr>) -> Result<(&[Column], &Expr)> {
+    match e {
+        Some(Expr::Lambda { params, body }) => Ok((params, body)),
+        _ => Err(internal("a lambda argument expected")),
+    }
+}
+
+/// Evaluate `body` with its parameters bound to `params` (arrays of one length `m`) and
+/// the enclosing row's columns (from `batch`/`layout`) taken at `rows` (the enclosing
+/// row of each of the `m` rows).
+fn call(
+    params: &[Column],
+    values: &[ArrayRef],
+    body: &Expr,
+    rows: &UInt32Array,
+    batch: &RecordBatch,
+    layout: &Layout,
+) -> Result<ArrayRef> {
+    let own: Vec<ColumnId> = params.iter().map(|c| c.id).collect();
+    let mut ids: Vec<ColumnId> = own.clone();
+    let mut cols: Vec<ArrayRef> = values.to_vec();
+    for id in body.column_ids() {
+        if ids.contains(&id) {
+            continue;
+        }
+        let i = *layout
+            .get(&id)
+            .ok_or_else(|| internal(&format!("column #{id} not in the input")))?;
+        cols.push(arrow::compute::take(batch.column(i), rows, None)?);
+        ids.push(id);
+    }
+    let fields: Vec<Field> = cols
+        .iter()
+        .enumerate()
+        .map(|(k, c)| Field::new(format!("c{k}"), c.data_type().clone(), true))
+        .collect();
+    let inner = RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        cols,
+        &RecordBatchOptions::new().with_row_count(Some(rows.len())),
+    )?;
+    let layout = crate::physical::eval::layout_of(&ids);
+    evaluate(body, &inner, &layout)
+}
+
+/// The array argument's elements: the list, its values from the first row's offset on,
+/// the offsets rebased to them, and each element's row and 0-based index.
+struct Elements {
+    list: ListArray,
+    values: ArrayRef,
+    offsets: Vec<i32>,
+    rows: UInt32Array,
+    index: Int32Array,
+}
+
+impl Elements {
+    fn of(a: &ArrayRef) -> Result<Elements> {
+        let list = a
+            .as_list_opt::<i32>()
+            .ok_or_else(|| {
+                internal(&format!(
+                    "an array argument expected, got {}",
+                    a.data_type()
+                ))
+            })?
+            .clone();
+        let all = list.value_offsets();
+        let first = all.first().copied().unwrap_or(0);
+        let offsets: Vec<i32> = all.iter().map(|o| o - first).collect();
+        let m = offsets.last().copied().unwrap_or(0) as usize;
+        let values = list.values().slice(first as usize, m);
+        let mut rows = Vec::with_capacity(m);
+        let mut index = Vec::with_capacity(m);
+        for (r, w) in offsets.windows(2).enumerate() {
+            for k in 0..(w[1] - w[0]) {
+                rows.push(r as u32);
+                index.push(k);
+            }
+        }
+        Ok(Elements {
+            list,
+            values,
+            offsets,
+            rows: UInt32Array::from(rows),
+            index: Int32Array::from(index),
+        })
+    }
+
+    /// The element (and, for a two-parameter lambda, index) arrays.
+    fn params(&self, n: usize) -> Vec<ArrayRef> {
+        let mut v: Vec<ArrayRef> = vec![self.values.clone()];
+        if n > 1 {
+            v.push(Arc::new(self.index.clone()));
+        }
+        v
+    }
+}
+
+/// Evaluate the higher-order call `func(args)` (array first, lambdas last) over
+/// `batch`, into `data_type`.
+pub fn evaluate_call(
+    func: HigherOrderFunc,
+    args: &[Expr],
+    data_type: &DataType,
+    batch: &RecordBatch,
+    layout: &Layout,
+) -> Result<ArrayRef> {
+    let arr = evaluate(
+        args.first().ok_or_else(|| internal("no array argument"))?,
+        batch,
+        layout,
+    )?;
+    let el = Elements::of(&arr)?;
+    let n = el.list.len();
+    use HigherOrderFunc::*;
+    match func {
+        Transform => {
+            let (params, body) = lambda(args.get(1))?;
+            let out = call(
+                params,
+                &el.params(params.len()),
+                body,
+                &el.rows,
+                batch,
+                layout,
+            )?;
+            let DataType::List(field) = data_type else {
+                return Err(internal("transform's type"));
+            };
+            let out = cast_array(&out, field.data_type())?;
+            Ok(Arc::new(ListArray::try_new(
+                field.clone(),
+                OffsetBuffer::new(el.offsets.into()),
+                out,
+                el.list.nulls().cloned(),
+            )?))
+        }
+        Filter => {
+            let (params, body) = lambda(args.get(1))?;
+            let keep = call(
+                params,
+                &el.params(params.len()),
+                body,
+                &el.rows,
+                batch,
+                layout,
+            )?;
+            let keep = keep
+                .as_boolean_opt()
+                .ok_or_else(|| internal("filter's predicate is not boolean"))?;
+            // NULL drops the element, as false
+            let keep = match keep.nulls() {
+                Some(nulls) => BooleanArray::new(keep.values() & nulls.inner(), None),
+                None => keep.clone(),
+            };
+            let mut offsets = Vec::with_capacity(n + 1);
+            offsets.push(0i32);
+            let mut total = 0i32;
+            for w in el.offsets.windows(2) {
+                total += (w[0]..w[1]).filter(|&j| keep.value(j as usize)).count() as i32;
+                offsets.push(total);
+            }
+            let values = arrow::compute::filter(&el.values, &keep)?;
+            let DataType::List(field) = el.list.data_type() else {
+                return Err(internal("filter's type"));
+            };
+            Ok(Arc::new(ListArray::try_new(
+                field.clone(),
+                OffsetBuffer::new(offsets.into()),
+                values,
+                el.list.nulls().cloned(),
+            )?))
+        }
+        Exists | Forall => {
+            let (params, body) = lambda(args.get(1))?;
+            let p = call(
+                params,
+                &el.params(params.len()),
+                body,
+                &el.rows,
+                batch,
+                layout,
+            )?;
+            let p = p
+                .as_boolean_opt()
+                .ok_or_else(|| internal("the predicate is not boolean"))?;
+            // exists: true wins, then NULL; forall: false wins, then NULL
+            let decisive = func == Exists;
+            let out: BooleanArray = el
+                .offsets
+                .windows(2)
+                .enumerate()
+                .map(|(r, w)| {
+                    if el.list.is_null(r) {
+                        return None;
+                    }
+                    let mut unknown = false;
+                    for j in w[0]..w[1] {
+                        let j = j as usize;
+                        if p.is_null(j) {
+                            unknown = true;
+                        } else if p.value(j) == decisive {
+                            return Some(decisive);
+                        }
+                    }
+                    (!unknown).then_some(!decisive)
+                })
+                .collect();
+            Ok(Arc::new(out))
+        }
+        Aggregate => aggregate(args, data_type, &el, batch, layout),
+    }
+}
+
+/// `aggregate(array, zero, (acc, x) -> merge [, acc -> finish])`: the merge runs at each
+/// element position k over the rows with more than k elements, their accumulators
+/// replaced by its values; then the finish (if any) over every row's accumulator.
+fn aggregate(
+    args: &[Expr],
+    data_type: &DataType,
+    el: &Elements,
+    batch: &RecordBatch,
+    layout: &Layout,
+) -> Result<ArrayRef> {
+    let zero = args
+        .get(1)
+        .ok_or_else(|| internal("aggregate without a start"))?;
+    let (params, merge) = lambda(args.get(2))?;
+    let acc_type = zero.data_type();
+    let mut acc = cast_array(&evaluate(zero, batch, layout)?, &acc_type)?;
+    let n = el.list.len();
+    let longest = el
+        .offsets
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or(0);
+    for k in 0..longest {
+        let rows: Vec<u32> = (0..n)
+            .filter(|&r| el.offsets[r + 1] - el.offsets[r] > k)
+            .map(|r| r as u32)
+            .collect();
+        let at = UInt32Array::from(
+            rows.iter()
+                .map(|&r| (el.offsets[r as usize] + k) as u32)
+                .collect::<Vec<_>>(),
+        );
+        let rows = UInt32Array::from(rows);
+        let acc_k = arrow::compute::take(&acc, &rows, None)?;
+        let x_k = arrow::compute::take(&el.values, &at, None)?;
+        let merged = cast_array(
+            &call(params, &[acc_k, x_k], merge, &rows, batch, layout)?,
+            &acc_type,
+        )?;
+        // each row's accumulator: the merged value where the row took part, else as it was
+        let mut pos = 0usize;
+        let pick: Vec<(usize, usize)> = (0..n)
+            .map(|r| {
+                if rows.values().get(pos).is_some_and(|&x| x as usize == r) {
+                    pos += 1;
+                    (1, pos - 1)
+                } else {
+                    (0, r)
+                }
+            })
+            .collect();
+        acc = arrow::compute::interleave(&[acc.as_ref(), merged.as_ref()], &pick)?;
+    }
+    let out = match args.get(3) {
+        Some(finish) => {
+            let (fp, fbody) = lambda(Some(finish))?;
+            let all = UInt32Array::from((0..n as u32).collect::<Vec<_>>());
+            call(fp, &[acc], fbody, &all, batch, layout)?
+        }
+        None => acc,
+    };
+    let out = cast_array(&out, data_type)?;
+    // a NULL array gives NULL
+    match el.list.nulls() {
+        Some(nulls) if nulls.null_count() > 0 => {
+            let is_null = BooleanArray::new(!nulls.inner(), None);
+            Ok(arrow::compute::nullif(&out, &is_null)?)
+        }
+        _ => Ok(out),
+    }
+}
