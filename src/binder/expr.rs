@@ -919,6 +919,60 @@ impl Binder<'_> {
         Err(cx.scope.unresolved(parts))
     }
 
+    /// `from_json(text, schema)`: the schema a constant string, Spark's DDL (`'a INT, b
+    /// STRING'`, `'STRUCT<...>'`, `'ARRAY<...>'`, `'MAP<STRING, ...>'`), which gives the
+    /// result type. Errors: a schema that is not a constant string or does not parse,
+    /// and options (a third argument), which are not supported.
+    fn bind_from_json(&mut self, args: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
+        check_arity("from_json", args.len(), 2, 3)?;
+        if args.len() == 3 {
+            return Err(QuarryError::NotSupported(
+                "from_json options (a third argument)".into(),
+            ));
+        }
+        let text = cast_to(self.bind_inner(&args[0], cx)?, &DataType::Utf8)?;
+        let schema = match crate::optimizer::constant_folding::fold(self.bind_inner(&args[1], cx)?)
+        {
+            Expr::Literal(v) => v.as_str().map(str::to_string),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            QuarryError::Analysis(format!(
+                "[INVALID_SCHEMA.NON_STRING_LITERAL] The input schema {} must be a string literal",
+                args[1]
+            ))
+        })?;
+        let trimmed = schema.trim();
+        let lower = trimmed.to_ascii_lowercase();
+        let ddl = if ["struct<", "array<", "map<"]
+            .iter()
+            .any(|p| lower.replace(' ', "").starts_with(p))
+        {
+            trimmed.to_string()
+        } else {
+            format!("struct<{trimmed}>")
+        };
+        let t = parse_type_name(&ddl).map_err(|e| {
+            QuarryError::Analysis(format!(
+                "[INVALID_SCHEMA.PARSE_ERROR] The input schema '{schema}' is not a valid schema string: {e}"
+            ))
+        })?;
+        if !matches!(
+            t,
+            DataType::Struct(_) | DataType::List(_) | DataType::Map(..)
+        ) {
+            return Err(QuarryError::Analysis(format!(
+                "[DATATYPE_MISMATCH.INVALID_JSON_SCHEMA] from_json needs a STRUCT, ARRAY or MAP schema, not {}",
+                crate::types::type_name(&t)
+            )));
+        }
+        Ok(Expr::Function {
+            func: ScalarFunc::Coll(CollectionFunc::FromJson),
+            args: vec![text],
+            data_type: t,
+        })
+    }
+
     /// Spark's `try_add`, `try_subtract`, `try_multiply`, `try_divide` and `try_mod`:
     /// the operator's result (types and date/interval forms as the operator's), NULL
     /// where it fails: on integers an overflow (which the operators wrap, in Spark's
@@ -1427,6 +1481,9 @@ impl Binder<'_> {
             _ => None,
         } {
             return self.bind_try_arithmetic(&name, op, &args, cx);
+        }
+        if name == "from_json" {
+            return self.bind_from_json(&args, cx);
         }
         if let Some(h) = crate::functions::lambda::HigherOrderFunc::lookup(&name) {
             if args.iter().any(|a| matches!(a, ast::Expr::Lambda(_))) {

@@ -64,6 +64,11 @@ pub enum CollectionFunc {
     /// `key_value_delim` (default `:`); a pair without it maps to NULL; a repeated key
     /// is an error, as Spark's default `mapKeyDedupPolicy`.
     StrToMap,
+    /// `to_json(struct | array | map)`: JSON text ([`super::json::to_json`]).
+    ToJson,
+    /// `from_json(text, schema)`: the value of the schema's type, bound by the binder
+    /// (the type comes from the schema string; [`super::json::from_json`]).
+    FromJson,
 }
 
 impl CollectionFunc {
@@ -94,6 +99,8 @@ impl CollectionFunc {
             MapValues => "map_values",
             MapFromArrays => "map_from_arrays",
             StrToMap => "str_to_map",
+            ToJson => "to_json",
+            FromJson => "from_json",
         }
     }
 
@@ -123,6 +130,7 @@ impl CollectionFunc {
             "map_values" => MapValues,
             "map_from_arrays" => MapFromArrays,
             "str_to_map" => StrToMap,
+            "to_json" => ToJson,
             _ => return None,
         })
     }
@@ -288,6 +296,22 @@ impl CollectionFunc {
                 let v = array_arg(&args[1])?;
                 let m = crate::types::map_type(elem(&k), elem(&v));
                 (vec![k, v], m)
+            }
+            ToJson => {
+                arity(1, 1)?;
+                match &args[0] {
+                    DataType::Struct(_)
+                    | DataType::List(_)
+                    | DataType::Map(..)
+                    | DataType::Null => {}
+                    t => return Err(self.mismatch("STRUCT, ARRAY or MAP", t)),
+                }
+                (args.to_vec(), s)
+            }
+            FromJson => {
+                return Err(QuarryError::Internal(
+                    "from_json is typed by the binder".into(),
+                ))
             }
             StrToMap => {
                 arity(1, 3)?;
@@ -777,6 +801,8 @@ pub fn evaluate(
             let vals = take(v.values().as_ref(), &UInt64Array::from(vidx), None)?;
             map_from_parts(result, keys, vals, lengths, NullBuffer::from(valid))?
         }
+        ToJson => super::json::to_json(&args[0])?,
+        FromJson => super::json::from_json(super::scalar::strings(&args[0])?, result)?,
         StrToMap => {
             let text = super::scalar::strings(&args[0])?;
             let pair = args.get(1).map(super::scalar::strings).transpose()?;

@@ -1,5 +1,6 @@
 //! Spark's functions over JSON text: `get_json_object(json, path)`, the `json_tuple`
-//! generator's field lookup, `json_array_length` and `json_object_keys`.
+//! generator's field lookup, `json_array_length`, `json_object_keys`, and the
+//! conversions `to_json` and `from_json` (through arrow's JSON writer and reader).
 //!
 //! Values are read with serde_json as raw text (`RawValue`), so a number comes back as
 //! written (`5.23`, `1e2`), as Spark's Jackson-based functions copy it; a string comes
@@ -12,6 +13,11 @@ use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::{QuarryError, Result};
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, RecordBatch, StringArray, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema};
 
 /// An object's fields in document order, values as raw text.
 struct Fields<'a>(Vec<(String, &'a RawValue)>);
@@ -244,4 +250,93 @@ mod tests {
         );
         assert_eq!(json_object_keys("[1]"), None);
     }
+}
+
+/// `to_json(v)`: each value as JSON text, NULL for NULL (Spark's `StructsToJson`): a
+/// struct as an object whose NULL fields are left out (Spark's `ignoreNullFields`), an
+/// array as an array, a map as an object keyed by the keys' text. Dates are
+/// `yyyy-MM-dd`; timestamps are written ISO 8601 without a zone (Spark adds the
+/// session's offset and milliseconds).
+pub fn to_json(values: &ArrayRef) -> Result<ArrayRef> {
+    let n = values.len();
+    if values.data_type() == &DataType::Null {
+        return Ok(Arc::new(StringArray::new_null(n)));
+    }
+    // one record per row, `{"v":<json>}` (`{}` for NULL), written by arrow's encoder
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "v",
+        values.data_type().clone(),
+        true,
+    )]));
+    let batch = RecordBatch::try_new(schema, vec![values.clone()])?;
+    let mut buf = Vec::new();
+    {
+        let mut w = arrow::json::LineDelimitedWriter::new(&mut buf);
+        w.write(&batch)?;
+        w.finish()?;
+    }
+    let text = String::from_utf8(buf)
+        .map_err(|e| QuarryError::Internal(format!("to_json wrote invalid UTF-8: {e}")))?;
+    let mut out = StringBuilder::with_capacity(n, text.len());
+    let mut lines = text.lines();
+    for i in 0..n {
+        let line = lines
+            .next()
+            .ok_or_else(|| QuarryError::Internal("to_json: a row without its line".into()))?;
+        match line
+            .strip_prefix("{\"v\":")
+            .and_then(|l| l.strip_suffix('}'))
+        {
+            Some(v) if values.is_valid(i) => out.append_value(v),
+            _ => out.append_null(),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// `from_json(text, schema)`: the JSON text of each row read as `t` (a struct, array or
+/// map type) by arrow's JSON reader: object fields by name (case-sensitive, extra
+/// fields ignored, missing ones NULL), numbers and strings converted to the fields'
+/// types. NULL text, text that is not JSON, and text whose values do not fit the
+/// schema give NULL (Spark's PERMISSIVE mode, which also keeps the fields that did
+/// parse: here the whole row is NULL).
+pub fn from_json(text: &StringArray, t: &DataType) -> Result<ArrayRef> {
+    let n = text.len();
+    let schema = Arc::new(Schema::new(vec![Field::new("v", t.clone(), true)]));
+    // `{"v":<text>}` per row; text that is not one JSON value becomes null, so no row
+    // can run into the next
+    let line = |i: usize| -> String {
+        if text.is_valid(i) {
+            let v = text.value(i).trim();
+            if serde_json::from_str::<&RawValue>(v).is_ok() {
+                return format!("{{\"v\":{v}}}\n");
+            }
+        }
+        "{\"v\":null}\n".to_string()
+    };
+    let decode = |lines: &str, rows: usize| -> Option<ArrayRef> {
+        let mut d = arrow::json::ReaderBuilder::new(schema.clone())
+            .with_batch_size(rows.max(1))
+            .build_decoder()
+            .ok()?;
+        let used = d.decode(lines.as_bytes()).ok()?;
+        if used != lines.len() {
+            return None;
+        }
+        let b = d.flush().ok()??;
+        (b.num_rows() == rows).then(|| b.column(0).clone())
+    };
+    let all: String = (0..n).map(line).collect();
+    if let Some(a) = decode(&all, n) {
+        return Ok(a);
+    }
+    // some row does not fit the schema: row by row, those rows NULL
+    let parts: Vec<ArrayRef> = (0..n)
+        .map(|i| decode(&line(i), 1).unwrap_or_else(|| arrow::array::new_null_array(t, 1)))
+        .collect();
+    if parts.is_empty() {
+        return Ok(arrow::array::new_empty_array(t));
+    }
+    let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+    Ok(arrow::compute::concat(&refs)?)
 }
