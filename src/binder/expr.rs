@@ -1482,6 +1482,23 @@ impl Binder<'_> {
         } {
             return self.bind_try_arithmetic(&name, op, &args, cx);
         }
+        if let Some((arity, template)) = desugared(&name) {
+            check_arity(&name, args.len(), arity, arity)?;
+            // one pass, so an argument's own text is never substituted into
+            let mut text = String::with_capacity(template.len());
+            let mut chars = template.chars().peekable();
+            while let Some(c) = chars.next() {
+                match (c, chars.peek().and_then(|d| d.to_digit(10))) {
+                    ('$', Some(d)) if d >= 1 && (d as usize) <= args.len() => {
+                        chars.next();
+                        text.push_str(&format!("({})", args[d as usize - 1]));
+                    }
+                    _ => text.push(c),
+                }
+            }
+            let e = crate::parser::parse_expression(&text)?;
+            return self.bind_inner(&e, cx);
+        }
         if name == "from_json" {
             return self.bind_from_json(&args, cx);
         }
@@ -2381,6 +2398,21 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
             return Ok(Expr::Literal(ScalarValue::from_str(&q.type_name())));
         }
     }
+    // Spark's concat of arrays joins them
+    let func = match func {
+        ScalarFunc::Concat
+            if !args.is_empty()
+                && args
+                    .iter()
+                    .any(|a| matches!(a.data_type(), DataType::List(_)))
+                && args
+                    .iter()
+                    .all(|a| matches!(a.data_type(), DataType::List(_) | DataType::Null)) =>
+        {
+            ScalarFunc::Coll(CollectionFunc::ArrayConcat)
+        }
+        f => f,
+    };
     let types: Vec<DataType> = args.iter().map(|a| a.data_type()).collect();
     let (arg_types, ret) = func.signature(&types, &|ts| wider_of(ts))?;
     let args: Vec<Expr> = args
@@ -2410,6 +2442,51 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
         func,
         args,
         data_type: ret,
+    })
+}
+
+/// Spark functions that are other SQL: (arity, the SQL with `$1`, `$2`, ... for the
+/// arguments). Lambda parameters are named `__q...` so that no column an argument names
+/// is shadowed. Semantics as Spark's (`ArraySize`, `ArrayCompact`, `ArrayRemove`,
+/// `ArrayUnion`/`Intersect`/`Except` with NULL elements compared as equal and duplicates
+/// dropped, `ArraysOverlap`'s three-valued answer, `MapConcat` failing on a repeated
+/// key as `map_from_arrays` does, `ZeroIfNull`, ...).
+fn desugared(name: &str) -> Option<(usize, &'static str)> {
+    Some(match name {
+        "array_size" => (1, "CASE WHEN $1 IS NULL THEN NULL ELSE size($1) END"),
+        "array_compact" => (1, "filter($1, __qx -> __qx IS NOT NULL)"),
+        "array_remove" => (
+            2,
+            "CASE WHEN $2 IS NULL THEN NULL ELSE filter($1, __qx -> NOT (__qx <=> $2)) END",
+        ),
+        "array_append" => (2, "concat($1, array($2))"),
+        "array_prepend" => (2, "concat(array($2), $1)"),
+        "array_union" => (2, "array_distinct(concat($1, $2))"),
+        "array_intersect" => (
+            2,
+            "CASE WHEN $2 IS NULL THEN NULL ELSE array_distinct(filter($1, __qx -> exists($2, __qy -> __qy <=> __qx))) END",
+        ),
+        "array_except" => (
+            2,
+            "CASE WHEN $2 IS NULL THEN NULL ELSE array_distinct(filter($1, __qx -> NOT (exists($2, __qy -> __qy <=> __qx)))) END",
+        ),
+        "arrays_overlap" => (
+            2,
+            "CASE WHEN $1 IS NULL OR $2 IS NULL THEN NULL \
+             WHEN exists($1, __qx -> __qx IS NOT NULL AND array_contains($2, __qx)) THEN true \
+             WHEN size($1) > 0 AND size($2) > 0 AND (exists($1, __qx -> __qx IS NULL) OR exists($2, __qx -> __qx IS NULL)) THEN NULL \
+             ELSE false END",
+        ),
+        "map_contains_key" => (2, "array_contains(map_keys($1), $2)"),
+        "map_concat" => (
+            2,
+            "map_from_arrays(concat(map_keys($1), map_keys($2)), concat(map_values($1), map_values($2)))",
+        ),
+        "try_element_at" => (2, "try(element_at($1, $2))"),
+        "get" => (2, "$1[$2]"),
+        "zeroifnull" => (1, "coalesce($1, 0)"),
+        "nullifzero" => (1, "nullif($1, 0)"),
+        _ => return None,
     })
 }
 

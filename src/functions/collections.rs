@@ -64,6 +64,11 @@ pub enum CollectionFunc {
     /// `key_value_delim` (default `:`); a pair without it maps to NULL; a repeated key
     /// is an error, as Spark's default `mapKeyDedupPolicy`.
     StrToMap,
+    /// `concat(a1, a2, ...)` over arrays: their elements in turn; NULL if any is NULL (as
+    /// Spark's `Concat` of arrays).
+    ArrayConcat,
+    /// `map_entries(m)`: the entries as an array of `struct<key, value>`.
+    MapEntries,
     /// `to_json(struct | array | map)`: JSON text ([`super::json::to_json`]).
     ToJson,
     /// `from_json(text, schema)`: the value of the schema's type, bound by the binder
@@ -100,6 +105,8 @@ impl CollectionFunc {
             MapFromArrays => "map_from_arrays",
             StrToMap => "str_to_map",
             ToJson => "to_json",
+            ArrayConcat => "concat",
+            MapEntries => "map_entries",
             FromJson => "from_json",
         }
     }
@@ -131,6 +138,7 @@ impl CollectionFunc {
             "map_from_arrays" => MapFromArrays,
             "str_to_map" => StrToMap,
             "to_json" => ToJson,
+            "map_entries" => MapEntries,
             _ => return None,
         })
     }
@@ -296,6 +304,25 @@ impl CollectionFunc {
                 let v = array_arg(&args[1])?;
                 let m = crate::types::map_type(elem(&k), elem(&v));
                 (vec![k, v], m)
+            }
+            ArrayConcat => {
+                arity(1, usize::MAX)?;
+                let ts = args.iter().map(array_arg).collect::<Result<Vec<_>>>()?;
+                let t = common(&ts)?;
+                (vec![t.clone(); n], t)
+            }
+            MapEntries => {
+                arity(1, 1)?;
+                let (k, v) =
+                    map_key_value(&args[0]).ok_or_else(|| self.mismatch("MAP", &args[0]))?;
+                let entry = DataType::Struct(
+                    vec![
+                        Field::new("key", k.clone(), false),
+                        Field::new("value", v.clone(), true),
+                    ]
+                    .into(),
+                );
+                (vec![args[0].clone()], list_type(entry))
             }
             ToJson => {
                 arity(1, 1)?;
@@ -757,6 +784,66 @@ pub fn evaluate(
         }
         Sequence => sequence(args, n, result)?,
         Split => split(args, n, result)?,
+        MapEntries => {
+            // a map's entries are a list of struct<key, value> already
+            let m = as_map(&args[0])?;
+            let field = list_field(result)?;
+            let DataType::Struct(fields) = field.data_type() else {
+                return Err(QuarryError::Internal("map_entries' type".into()));
+            };
+            let entries = StructArray::try_new(
+                fields.clone(),
+                vec![m.keys().clone(), m.values().clone()],
+                None,
+            )?;
+            Arc::new(ListArray::try_new(
+                field,
+                m.offsets().clone(),
+                Arc::new(entries),
+                m.nulls().cloned(),
+            )?)
+        }
+        ArrayConcat => {
+            let lists = args.iter().map(as_list).collect::<Result<Vec<_>>>()?;
+            let field = list_field(result)?;
+            let values: Vec<ArrayRef> = lists.iter().map(|l| l.values().clone()).collect();
+            let refs: Vec<&dyn Array> = values.iter().map(|v| v.as_ref()).collect();
+            let mut pick: Vec<(usize, usize)> = vec![];
+            let mut offsets = Vec::with_capacity(n + 1);
+            offsets.push(0i32);
+            let mut valid = Vec::with_capacity(n);
+            for r in 0..n {
+                let ok = lists.iter().all(|l| l.is_valid(r));
+                if ok {
+                    for (j, l) in lists.iter().enumerate() {
+                        let o = l.value_offsets();
+                        pick.extend((o[r] as usize..o[r + 1] as usize).map(|k| (j, k)));
+                    }
+                }
+                valid.push(ok);
+                let len = i32::try_from(pick.len()).map_err(|_| {
+                    QuarryError::Execution("concat: the arrays hold more than 2^31 elements".into())
+                })?;
+                offsets.push(len);
+            }
+            let values = if refs.is_empty() || pick.is_empty() {
+                new_empty_array(field.data_type())
+            } else {
+                interleave(&refs, &pick)?
+            };
+            let values = if values.data_type() != field.data_type() {
+                crate::physical::eval::cast_array(&values, field.data_type())?
+            } else {
+                values
+            };
+            let nulls = NullBuffer::from(valid);
+            Arc::new(ListArray::try_new(
+                field,
+                OffsetBuffer::new(offsets.into()),
+                values,
+                (nulls.null_count() > 0).then_some(nulls),
+            )?)
+        }
         MapKeys | MapValues => {
             let m = as_map(&args[0])?;
             let col = if func == MapKeys {

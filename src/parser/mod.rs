@@ -231,6 +231,27 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
     Ok(st)
 }
 
+/// Parse one expression in Spark's dialect (the binder's rewrites of functions into
+/// other SQL). Errors: text that is not exactly one expression.
+pub fn parse_expression(sql: &str) -> Result<sqlparser::ast::Expr> {
+    let dialect = SparkDialect;
+    let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
+        .with_unescape(true)
+        .tokenize_with_location()
+        .map_err(|e| parse_error(sql, e.into()))?;
+    let mut parser = Parser::new(&dialect)
+        .with_recursion_limit(200)
+        .with_tokens_with_locations(spark_tokens::rewrite(tokens));
+    let e = parser.parse_expr().map_err(|e| parse_error(sql, e))?;
+    match parser.next_token().token {
+        Token::EOF => Ok(e),
+        t => Err(parse_error(
+            sql,
+            ParserError::ParserError(format!("Expected: end of expression, found: {t}")),
+        )),
+    }
+}
+
 /// `SET`, `SET -v`, `SET key`, `SET key = value`, `RESET [key]`: parsed from the raw text,
 /// because keys contain dots and values may be unquoted lists.
 fn parse_set(text: &str) -> Option<Statement> {
