@@ -28,7 +28,70 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = cte_materialized_hints(tokens);
     let tokens = double_slash_div(tokens);
     let tokens = cross_join_with_criteria(tokens);
+    let tokens = not_exists_function(tokens);
     inline_tables(tokens)
+}
+
+/// `NOT exists(array, x -> ...)`, the higher-order function under NOT, becomes `NOT
+/// (exists(...))`: sqlparser reads `NOT EXISTS (` as the start of a NOT EXISTS subquery.
+/// Only where the parenthesis does not open a query (`SELECT`, `WITH`, `VALUES`,
+/// `FROM`, `TABLE` or another parenthesis).
+fn not_exists_function(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut i = 0;
+    while i < tokens.len() {
+        let sig: Vec<usize> = (i..tokens.len())
+            .filter(|&j| !is_trivia(&tokens[j].token))
+            .take(4)
+            .collect();
+        let is_call = match sig.as_slice() {
+            [not, exists, open, next] => {
+                kw(&tokens[*not].token) == Some(Keyword::NOT)
+                    && kw(&tokens[*exists].token) == Some(Keyword::EXISTS)
+                    && tokens[*open].token == Token::LParen
+                    && !matches!(tokens[*next].token, Token::LParen)
+                    && !matches!(
+                        kw(&tokens[*next].token),
+                        Some(
+                            Keyword::SELECT
+                                | Keyword::WITH
+                                | Keyword::VALUES
+                                | Keyword::FROM
+                                | Keyword::TABLE
+                        )
+                    )
+            }
+            _ => false,
+        };
+        if !is_call {
+            i += 1;
+            continue;
+        }
+        let (exists, open) = (sig[1], sig[2]);
+        // the call's closing parenthesis
+        let mut depth = 0usize;
+        let mut close = None;
+        for (j, t) in tokens.iter().enumerate().skip(open) {
+            match t.token {
+                Token::LParen => depth += 1,
+                Token::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(j);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(close) = close else {
+            return tokens;
+        };
+        let span = tokens[exists].span;
+        tokens.insert(close + 1, TokenWithSpan::new(Token::RParen, span));
+        tokens.insert(exists, TokenWithSpan::new(Token::LParen, span));
+        i = exists + 2;
+    }
+    tokens
 }
 
 /// `CROSS JOIN relation ON ...` (or `USING`) -> `INNER JOIN relation ON ...`. The relation
