@@ -1099,10 +1099,39 @@ impl Binder<'_> {
         let name = h.name();
         let (lo, hi) = match h {
             H::Aggregate => (3, 4),
+            H::ZipWith => (3, 3),
             _ => (2, 2),
         };
         check_arity(name, args.len(), lo, hi)?;
         let arr = self.bind_inner(&args[0], cx)?;
+        let call = |args: Vec<Expr>, data_type: DataType| Expr::Function {
+            func: ScalarFunc::Lambda(h),
+            args,
+            data_type,
+        };
+        if matches!(h, H::MapFilter | H::TransformValues) {
+            let t = arr.data_type();
+            let Some((k, v)) = crate::types::map_key_value(&t) else {
+                return Err(QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] The first parameter of {name}() requires the \"MAP\" type, however `{}` has the type \"{}\"",
+                    args[0],
+                    crate::types::type_name(&t)
+                )));
+            };
+            let (k, v) = (k.clone(), v.clone());
+            let l = self.bind_lambda(name, &args[1], &[k.clone(), v], cx)?;
+            if h == H::MapFilter {
+                if !matches!(l.data_type(), DataType::Boolean | DataType::Null) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] The lambda function of {name}() must return a boolean, not {}",
+                        crate::types::type_name(&l.data_type())
+                    )));
+                }
+                return Ok(call(vec![arr, l], t));
+            }
+            let out = crate::types::map_type(k, l.data_type());
+            return Ok(call(vec![arr, l], out));
+        }
         let (field, elem) = match arr.data_type() {
             DataType::List(f) => (f.clone(), f.data_type().clone()),
             DataType::Null => {
@@ -1118,11 +1147,6 @@ impl Binder<'_> {
             }
         };
         let arr = cast_to(arr, &DataType::List(field.clone()))?;
-        let call = |args: Vec<Expr>, data_type: DataType| Expr::Function {
-            func: ScalarFunc::Lambda(h),
-            args,
-            data_type,
-        };
         let boolean_body = |l: &Expr| -> Result<()> {
             match l.data_type() {
                 DataType::Boolean | DataType::Null => Ok(()),
@@ -1133,6 +1157,27 @@ impl Binder<'_> {
             }
         };
         match h {
+            H::ZipWith => {
+                let other = self.bind_inner(&args[1], cx)?;
+                let elem2 = match other.data_type() {
+                    DataType::List(f) => f.data_type().clone(),
+                    DataType::Null => DataType::Null,
+                    t => {
+                        return Err(QuarryError::Analysis(format!(
+                            "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] The second parameter of zip_with() requires the \"ARRAY\" type, however `{}` has the type \"{}\"",
+                            args[1],
+                            crate::types::type_name(&t)
+                        )))
+                    }
+                };
+                let other = cast_to(other, &crate::types::list_type(elem2.clone()))?;
+                let l = self.bind_lambda(name, &args[2], &[elem, elem2], cx)?;
+                let out = crate::types::list_type(l.data_type());
+                Ok(call(vec![arr, other, l], out))
+            }
+            H::MapFilter | H::TransformValues => Err(QuarryError::Internal(
+                "map functions are bound above".into(),
+            )),
             H::Transform => {
                 let l = self.bind_lambda(name, &args[1], &[elem, DataType::Int32], cx)?;
                 let t = l.data_type();

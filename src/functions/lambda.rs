@@ -1,8 +1,9 @@
 //! Spark's higher-order functions over arrays, whose last arguments are lambda functions
 //! ([`Expr::Lambda`]): `transform(a, x -> ...)`, `transform(a, (x, i) -> ...)`,
 //! `filter(a, x -> ...)` (also with the index), `exists(a, x -> ...)`,
-//! `forall(a, x -> ...)` and `aggregate(a, zero, (acc, x) -> ..., acc -> ...)` (also
-//! named `reduce`).
+//! `forall(a, x -> ...)`, `aggregate(a, zero, (acc, x) -> ..., acc -> ...)` (also
+//! named `reduce`), `zip_with(a, b, (x, y) -> ...)`, and over maps `map_filter(m, (k, v)
+//! -> ...)` and `transform_values(m, (k, v) -> ...)`.
 //!
 //! Evaluation is vectorized over a batch: a lambda's body runs once over all the
 //! batch's array elements together (one row per element: the element, its 0-based
@@ -40,6 +41,13 @@ pub enum HigherOrderFunc {
     Forall,
     /// `aggregate(array, zero, (acc, x) -> merge [, acc -> finish])`.
     Aggregate,
+    /// `zip_with(a, b, (x, y) -> f)`: as long as the longer array, the shorter one's
+    /// missing elements NULL.
+    ZipWith,
+    /// `map_filter(map, (k, v) -> p)`: the entries whose predicate is true.
+    MapFilter,
+    /// `transform_values(map, (k, v) -> f)`: the same keys, the body's values.
+    TransformValues,
 }
 
 impl HigherOrderFunc {
@@ -52,6 +60,9 @@ impl HigherOrderFunc {
             "exists" => Exists,
             "forall" => Forall,
             "aggregate" | "reduce" => Aggregate,
+            "zip_with" => ZipWith,
+            "map_filter" => MapFilter,
+            "transform_values" => TransformValues,
             _ => return None,
         })
     }
@@ -64,6 +75,9 @@ impl HigherOrderFunc {
             Exists => "exists",
             Forall => "forall",
             Aggregate => "aggregate",
+            ZipWith => "zip_with",
+            MapFilter => "map_filter",
+            TransformValues => "transform_values",
         }
     }
 }
@@ -185,9 +199,14 @@ pub fn evaluate_call(
         batch,
         layout,
     )?;
+    use HigherOrderFunc::*;
+    match func {
+        ZipWith => return zip_with(&arr, args, data_type, batch, layout),
+        MapFilter | TransformValues => return over_map(func, &arr, args, data_type, batch, layout),
+        _ => {}
+    }
     let el = Elements::of(&arr)?;
     let n = el.list.len();
-    use HigherOrderFunc::*;
     match func {
         Transform => {
             let (params, body) = lambda(args.get(1))?;
@@ -284,7 +303,138 @@ pub fn evaluate_call(
             Ok(Arc::new(out))
         }
         Aggregate => aggregate(args, data_type, &el, batch, layout),
+        ZipWith | MapFilter | TransformValues => Err(internal("dispatched above")),
     }
+}
+
+/// `zip_with(a, b, (x, y) -> f)`: per row, positions up to the longer array's length,
+/// the shorter array's missing elements NULL; NULL when either array is.
+fn zip_with(
+    a: &ArrayRef,
+    args: &[Expr],
+    data_type: &DataType,
+    batch: &RecordBatch,
+    layout: &Layout,
+) -> Result<ArrayRef> {
+    let b = evaluate(
+        args.get(1)
+            .ok_or_else(|| internal("zip_with's second array"))?,
+        batch,
+        layout,
+    )?;
+    let (params, body) = lambda(args.get(2))?;
+    let (ea, eb) = (Elements::of(a)?, Elements::of(&b)?);
+    let n = ea.list.len();
+    let mut offsets = Vec::with_capacity(n + 1);
+    offsets.push(0i32);
+    let (mut rows, mut xa, mut xb) = (vec![], vec![], vec![]);
+    let mut valid = Vec::with_capacity(n);
+    for r in 0..n {
+        let ok = ea.list.is_valid(r) && eb.list.is_valid(r);
+        valid.push(ok);
+        if ok {
+            let (sa, la) = (ea.offsets[r], ea.offsets[r + 1] - ea.offsets[r]);
+            let (sb, lb) = (eb.offsets[r], eb.offsets[r + 1] - eb.offsets[r]);
+            for k in 0..la.max(lb) {
+                rows.push(r as u32);
+                xa.push((k < la).then_some((sa + k) as u32));
+                xb.push((k < lb).then_some((sb + k) as u32));
+            }
+        }
+        offsets.push(rows.len() as i32);
+    }
+    let x = arrow::compute::take(&ea.values, &UInt32Array::from(xa), None)?;
+    let y = arrow::compute::take(&eb.values, &UInt32Array::from(xb), None)?;
+    let out = call(
+        params,
+        &[x, y],
+        body,
+        &UInt32Array::from(rows),
+        batch,
+        layout,
+    )?;
+    let DataType::List(field) = data_type else {
+        return Err(internal("zip_with's type"));
+    };
+    let out = cast_array(&out, field.data_type())?;
+    let nulls = arrow::buffer::NullBuffer::from(valid);
+    Ok(Arc::new(ListArray::try_new(
+        field.clone(),
+        OffsetBuffer::new(offsets.into()),
+        out,
+        (nulls.null_count() > 0).then_some(nulls),
+    )?))
+}
+
+/// `map_filter` and `transform_values`: the lambda over each entry's key and value.
+fn over_map(
+    func: HigherOrderFunc,
+    m: &ArrayRef,
+    args: &[Expr],
+    data_type: &DataType,
+    batch: &RecordBatch,
+    layout: &Layout,
+) -> Result<ArrayRef> {
+    let map = m
+        .as_map_opt()
+        .ok_or_else(|| internal(&format!("a map argument expected, got {}", m.data_type())))?;
+    let (params, body) = lambda(args.get(1))?;
+    let all = map.value_offsets();
+    let first = all.first().copied().unwrap_or(0);
+    let offsets: Vec<i32> = all.iter().map(|o| o - first).collect();
+    let len = offsets.last().copied().unwrap_or(0) as usize;
+    let keys = map.keys().slice(first as usize, len);
+    let values = map.values().slice(first as usize, len);
+    let rows: Vec<u32> = offsets
+        .windows(2)
+        .enumerate()
+        .flat_map(|(r, w)| std::iter::repeat_n(r as u32, (w[1] - w[0]) as usize))
+        .collect();
+    let out = call(
+        params,
+        &[keys.clone(), values.clone()],
+        body,
+        &UInt32Array::from(rows),
+        batch,
+        layout,
+    )?;
+    let DataType::Map(entries_field, sorted) = data_type else {
+        return Err(internal("a map result type"));
+    };
+    let DataType::Struct(kv) = entries_field.data_type() else {
+        return Err(internal("a map's entries type"));
+    };
+    let (keys, values, offsets) = if func == HigherOrderFunc::MapFilter {
+        let keep = out
+            .as_boolean_opt()
+            .ok_or_else(|| internal("map_filter's predicate is not boolean"))?;
+        let keep = match keep.nulls() {
+            Some(nulls) => BooleanArray::new(keep.values() & nulls.inner(), None),
+            None => keep.clone(),
+        };
+        let mut kept = Vec::with_capacity(offsets.len());
+        kept.push(0i32);
+        let mut total = 0i32;
+        for w in offsets.windows(2) {
+            total += (w[0]..w[1]).filter(|&j| keep.value(j as usize)).count() as i32;
+            kept.push(total);
+        }
+        (
+            arrow::compute::filter(&keys, &keep)?,
+            arrow::compute::filter(&values, &keep)?,
+            kept,
+        )
+    } else {
+        (keys, cast_array(&out, kv[1].data_type())?, offsets)
+    };
+    let entries = arrow::array::StructArray::try_new(kv.clone(), vec![keys, values], None)?;
+    Ok(Arc::new(arrow::array::MapArray::try_new(
+        entries_field.clone(),
+        OffsetBuffer::new(offsets.into()),
+        entries,
+        map.nulls().cloned(),
+        *sorted,
+    )?))
 }
 
 /// `aggregate(array, zero, (acc, x) -> merge [, acc -> finish])`: the merge runs at each
