@@ -253,7 +253,7 @@ impl Binder<'_> {
             }
             A::Nested(inner) => self.bind_inner(inner, cx),
             A::Lambda(l) => Err(QuarryError::NotSupported(format!(
-                "the lambda function {l} here (lambdas are supported in transform, filter, exists, forall and aggregate/reduce)"
+                "the lambda function {l} here (lambdas are supported in transform, filter, exists, forall, aggregate/reduce, zip_with, map_filter and transform_values)"
             ))),
             // Spark's row constructor `(a, b)`: struct(a, b)
             A::Tuple(items) => {
