@@ -206,18 +206,21 @@ pub fn evaluate_call(
         _ => {}
     }
     let el = Elements::of(&arr)?;
-    let n = el.list.len();
+    if func == Aggregate {
+        return aggregate(args, data_type, &el, batch, layout);
+    }
+    // transform, filter, exists, forall: the lambda over every element at once
+    let (params, body) = lambda(args.get(1))?;
+    let out = call(
+        params,
+        &el.params(params.len()),
+        body,
+        &el.rows,
+        batch,
+        layout,
+    )?;
     match func {
         Transform => {
-            let (params, body) = lambda(args.get(1))?;
-            let out = call(
-                params,
-                &el.params(params.len()),
-                body,
-                &el.rows,
-                batch,
-                layout,
-            )?;
             let DataType::List(field) = data_type else {
                 return Err(internal("transform's type"));
             };
@@ -230,30 +233,9 @@ pub fn evaluate_call(
             )?))
         }
         Filter => {
-            let (params, body) = lambda(args.get(1))?;
-            let keep = call(
-                params,
-                &el.params(params.len()),
-                body,
-                &el.rows,
-                batch,
-                layout,
-            )?;
-            let keep = keep
-                .as_boolean_opt()
-                .ok_or_else(|| internal("filter's predicate is not boolean"))?;
-            // NULL drops the element, as false
-            let keep = match keep.nulls() {
-                Some(nulls) => BooleanArray::new(keep.values() & nulls.inner(), None),
-                None => keep.clone(),
-            };
-            let mut offsets = Vec::with_capacity(n + 1);
-            offsets.push(0i32);
-            let mut total = 0i32;
-            for w in el.offsets.windows(2) {
-                total += (w[0]..w[1]).filter(|&j| keep.value(j as usize)).count() as i32;
-                offsets.push(total);
-            }
+            let keep = out;
+            let keep = kept(&keep)?;
+            let offsets = kept_offsets(&el.offsets, &keep);
             let values = arrow::compute::filter(&el.values, &keep)?;
             let DataType::List(field) = el.list.data_type() else {
                 return Err(internal("filter's type"));
@@ -266,15 +248,7 @@ pub fn evaluate_call(
             )?))
         }
         Exists | Forall => {
-            let (params, body) = lambda(args.get(1))?;
-            let p = call(
-                params,
-                &el.params(params.len()),
-                body,
-                &el.rows,
-                batch,
-                layout,
-            )?;
+            let p = out;
             let p = p
                 .as_boolean_opt()
                 .ok_or_else(|| internal("the predicate is not boolean"))?;
@@ -302,9 +276,31 @@ pub fn evaluate_call(
                 .collect();
             Ok(Arc::new(out))
         }
-        Aggregate => aggregate(args, data_type, &el, batch, layout),
-        ZipWith | MapFilter | TransformValues => Err(internal("dispatched above")),
+        Aggregate | ZipWith | MapFilter | TransformValues => Err(internal("dispatched above")),
     }
+}
+
+/// A filter's predicate values as a mask: NULL drops the element, as false.
+fn kept(p: &ArrayRef) -> Result<BooleanArray> {
+    let p = p
+        .as_boolean_opt()
+        .ok_or_else(|| internal("a filter's predicate is not boolean"))?;
+    Ok(match p.nulls() {
+        Some(nulls) => BooleanArray::new(p.values() & nulls.inner(), None),
+        None => p.clone(),
+    })
+}
+
+/// The offsets of lists (`offsets`, from 0) after `keep` filtered their elements.
+fn kept_offsets(offsets: &[i32], keep: &BooleanArray) -> Vec<i32> {
+    let mut out = Vec::with_capacity(offsets.len());
+    out.push(0i32);
+    let mut total = 0i32;
+    for w in offsets.windows(2) {
+        total += (w[0]..w[1]).filter(|&j| keep.value(j as usize)).count() as i32;
+        out.push(total);
+    }
+    out
 }
 
 /// `zip_with(a, b, (x, y) -> f)`: per row, positions up to the longer array's length,
@@ -405,24 +401,11 @@ fn over_map(
         return Err(internal("a map's entries type"));
     };
     let (keys, values, offsets) = if func == HigherOrderFunc::MapFilter {
-        let keep = out
-            .as_boolean_opt()
-            .ok_or_else(|| internal("map_filter's predicate is not boolean"))?;
-        let keep = match keep.nulls() {
-            Some(nulls) => BooleanArray::new(keep.values() & nulls.inner(), None),
-            None => keep.clone(),
-        };
-        let mut kept = Vec::with_capacity(offsets.len());
-        kept.push(0i32);
-        let mut total = 0i32;
-        for w in offsets.windows(2) {
-            total += (w[0]..w[1]).filter(|&j| keep.value(j as usize)).count() as i32;
-            kept.push(total);
-        }
+        let keep = kept(&out)?;
         (
             arrow::compute::filter(&keys, &keep)?,
             arrow::compute::filter(&values, &keep)?,
-            kept,
+            kept_offsets(&offsets, &keep),
         )
     } else {
         (keys, cast_array(&out, kv[1].data_type())?, offsets)

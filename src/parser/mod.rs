@@ -202,14 +202,7 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
     if let Some(st) = parse_set(trimmed) {
         return Ok(st);
     }
-    let dialect = SparkDialect;
-    let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
-        .with_unescape(true)
-        .tokenize_with_location()
-        .map_err(|e| parse_error(sql, e.into()))?;
-    let mut parser = Parser::new(&dialect)
-        .with_recursion_limit(200)
-        .with_tokens_with_locations(spark_tokens::rewrite(tokens));
+    let mut parser = parser_for(sql)?;
     let st = ddl::parse(&mut parser, sql).map_err(|e| parse_error(sql, e))?;
     // only `;` and end of input may follow
     loop {
@@ -231,17 +224,22 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
     Ok(st)
 }
 
-/// Parse one expression in Spark's dialect (the binder's rewrites of functions into
-/// other SQL). Errors: text that is not exactly one expression.
-pub fn parse_expression(sql: &str) -> Result<sqlparser::ast::Expr> {
-    let dialect = SparkDialect;
-    let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
+/// A parser over `sql`'s tokens in Spark's dialect, Spark-only lexical forms rewritten
+/// ([`spark_tokens::rewrite`]).
+fn parser_for(sql: &str) -> Result<Parser<'static>> {
+    let tokens = sqlparser::tokenizer::Tokenizer::new(&SparkDialect, sql)
         .with_unescape(true)
         .tokenize_with_location()
         .map_err(|e| parse_error(sql, e.into()))?;
-    let mut parser = Parser::new(&dialect)
+    Ok(Parser::new(&SparkDialect)
         .with_recursion_limit(200)
-        .with_tokens_with_locations(spark_tokens::rewrite(tokens));
+        .with_tokens_with_locations(spark_tokens::rewrite(tokens)))
+}
+
+/// Parse one expression in Spark's dialect (the binder's rewrites of functions into
+/// other SQL). Errors: text that is not exactly one expression.
+pub fn parse_expression(sql: &str) -> Result<sqlparser::ast::Expr> {
+    let mut parser = parser_for(sql)?;
     let e = parser.parse_expr().map_err(|e| parse_error(sql, e))?;
     match parser.next_token().token {
         Token::EOF => Ok(e),
