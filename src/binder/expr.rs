@@ -2530,6 +2530,8 @@ fn desugared(name: &str) -> Option<(usize, &'static str)> {
         "try_element_at" => (2, "try(element_at($1, $2))"),
         "get" => (2, "$1[$2]"),
         "zeroifnull" => (1, "coalesce($1, 0)"),
+        "dayname" => (1, "date_format($1, 'EEE')"),
+        "monthname" => (1, "date_format($1, 'MMM')"),
         "nullifzero" => (1, "nullif($1, 0)"),
         _ => return None,
     })

@@ -73,6 +73,9 @@ pub enum ScalarFunc {
     Chr,
     SplitPart,
     RegexpExtract,
+    /// `regexp_extract_all(s, regex[, group])`: the group (default 1) of every match, as
+    /// an array of strings (a group that took no part is "", as Spark).
+    RegexpExtractAll,
     MakeDate,
     /// Math and bit functions ([`super::math`]).
     Math(super::math::MathFunc),
@@ -149,6 +152,7 @@ impl ScalarFunc {
             Chr => "chr",
             SplitPart => "split_part",
             RegexpExtract => "regexp_extract",
+            RegexpExtractAll => "regexp_extract_all",
             MakeDate => "make_date",
             Math(f) => f.name(),
             Coll(f) => f.name(),
@@ -229,6 +233,7 @@ impl ScalarFunc {
             "chr" | "char" => Chr,
             "split_part" => SplitPart,
             "regexp_extract" => RegexpExtract,
+            "regexp_extract_all" => RegexpExtractAll,
             "make_date" => MakeDate,
             other => {
                 return super::math::MathFunc::lookup(other)
@@ -458,13 +463,17 @@ impl ScalarFunc {
                 arity(3, 3)?;
                 (vec![i.clone(), i.clone(), i], DataType::Date32)
             }
-            RegexpExtract => {
+            RegexpExtract | RegexpExtractAll => {
                 arity(2, 3)?;
                 let mut v = vec![s.clone(), s.clone()];
                 if n == 3 {
                     v.push(i);
                 }
-                (v, s)
+                if *self == RegexpExtractAll {
+                    (v, crate::types::list_type(s))
+                } else {
+                    (v, s)
+                }
             }
         })
     }
@@ -1162,32 +1171,51 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             }
             Arc::new(b.finish())
         }
-        RegexpExtract => {
+        RegexpExtract | RegexpExtractAll => {
+            let name = func.name();
             let (st, pat) = (strings(&args[0])?, strings(&args[1])?);
             let idx = args.get(2).map(ints).transpose()?;
-            let mut cache = super::strings::RegexCache::new("regexp_extract");
-            let mut b = StringBuilder::new();
+            let mut cache = super::strings::RegexCache::new(name);
+            let mut one = StringBuilder::new();
+            let field = match crate::types::list_type(DataType::Utf8) {
+                DataType::List(f) => f,
+                _ => return Err(QuarryError::Internal("a list type".into())),
+            };
+            let mut all = ListBuilder::new(StringBuilder::new()).with_field(field);
             for r in 0..st.len() {
                 let g = idx.map_or(Some(1), |a| (!a.is_null(r)).then(|| a.value(r)));
                 let (Some(g), false, false) = (g, st.is_null(r), pat.is_null(r)) else {
-                    b.append_null();
+                    one.append_null();
+                    all.append_null();
                     continue;
                 };
                 let p = pat.value(r);
                 let re = cache.get(p)?;
                 if g < 0 || g as usize >= re.captures_len() {
                     return Err(QuarryError::Execution(format!(
-                        "[INVALID_PARAMETER_VALUE.REGEX_GROUP_INDEX] regexp_extract: the group index {g} is out of range: the pattern '{p}' has {} group(s)",
+                        "[INVALID_PARAMETER_VALUE.REGEX_GROUP_INDEX] {name}: the group index {g} is out of range: the pattern '{p}' has {} group(s)",
                         re.captures_len() - 1
                     )));
                 }
-                let v = re
-                    .captures(st.value(r))
-                    .and_then(|c| c.get(g as usize).map(|m| m.as_str().to_string()))
-                    .unwrap_or_default();
-                b.append_value(v);
+                let text = |c: regex::Captures| {
+                    c.get(g as usize)
+                        .map(|m| m.as_str().to_string())
+                        .unwrap_or_default()
+                };
+                if func == RegexpExtract {
+                    one.append_value(re.captures(st.value(r)).map(text).unwrap_or_default());
+                } else {
+                    for c in re.captures_iter(st.value(r)) {
+                        all.values().append_value(text(c));
+                    }
+                    all.append(true);
+                }
             }
-            Arc::new(b.finish())
+            if func == RegexpExtract {
+                Arc::new(one.finish())
+            } else {
+                Arc::new(all.finish())
+            }
         }
     })
 }
