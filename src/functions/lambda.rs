@@ -422,7 +422,10 @@ fn over_map(
 
 /// `aggregate(array, zero, (acc, x) -> merge [, acc -> finish])`: the merge runs at each
 /// element position k over the rows with more than k elements, their accumulators
-/// replaced by its values; then the finish (if any) over every row's accumulator.
+/// replaced by its values; then the finish (if any) over every row's accumulator. The
+/// rows are ordered longest first, so those still folding are a prefix that shrinks:
+/// the work is the batch's element count (plus a sort of its rows), however long the
+/// longest array.
 fn aggregate(
     args: &[Expr],
     data_type: &DataType,
@@ -435,45 +438,48 @@ fn aggregate(
         .ok_or_else(|| internal("aggregate without a start"))?;
     let (params, merge) = lambda(args.get(2))?;
     let acc_type = zero.data_type();
-    let mut acc = cast_array(&evaluate(zero, batch, layout)?, &acc_type)?;
+    let start = cast_array(&evaluate(zero, batch, layout)?, &acc_type)?;
     let n = el.list.len();
-    let longest = el
-        .offsets
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .max()
-        .unwrap_or(0);
-    for k in 0..longest {
-        let rows: Vec<u32> = (0..n)
-            .filter(|&r| el.offsets[r + 1] - el.offsets[r] > k)
-            .map(|r| r as u32)
-            .collect();
+    let len = |r: u32| el.offsets[r as usize + 1] - el.offsets[r as usize];
+    // rows by length, longest first: the rows still folding at position k are a prefix
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by_key(|&r| std::cmp::Reverse(len(r)));
+    let active = |k: i32| order.partition_point(|&r| len(r) > k);
+    let mut acc = arrow::compute::take(&start, &UInt32Array::from(order.clone()), None)?;
+    // accumulators of rows that are done, as slices of the sorted order from the back
+    let mut done: Vec<ArrayRef> = vec![];
+    let mut count = active(0);
+    done.push(acc.slice(count, n - count));
+    acc = acc.slice(0, count);
+    let mut k = 0i32;
+    while count > 0 {
+        let rows = UInt32Array::from(order[..count].to_vec());
         let at = UInt32Array::from(
-            rows.iter()
+            order[..count]
+                .iter()
                 .map(|&r| (el.offsets[r as usize] + k) as u32)
                 .collect::<Vec<_>>(),
         );
-        let rows = UInt32Array::from(rows);
-        let acc_k = arrow::compute::take(&acc, &rows, None)?;
         let x_k = arrow::compute::take(&el.values, &at, None)?;
         let merged = cast_array(
-            &call(params, &[acc_k, x_k], merge, &rows, batch, layout)?,
+            &call(params, &[acc, x_k], merge, &rows, batch, layout)?,
             &acc_type,
         )?;
-        // each row's accumulator: the merged value where the row took part, else as it was
-        let mut pos = 0usize;
-        let pick: Vec<(usize, usize)> = (0..n)
-            .map(|r| {
-                if rows.values().get(pos).is_some_and(|&x| x as usize == r) {
-                    pos += 1;
-                    (1, pos - 1)
-                } else {
-                    (0, r)
-                }
-            })
-            .collect();
-        acc = arrow::compute::interleave(&[acc.as_ref(), merged.as_ref()], &pick)?;
+        k += 1;
+        let next = active(k);
+        done.push(merged.slice(next, count - next));
+        acc = merged.slice(0, next);
+        count = next;
     }
+    done.reverse();
+    let refs: Vec<&dyn Array> = done.iter().map(|a| a.as_ref()).collect();
+    let sorted = arrow::compute::concat(&refs)?;
+    // back to the rows' order
+    let mut place = vec![0u32; n];
+    for (i, &r) in order.iter().enumerate() {
+        place[r as usize] = i as u32;
+    }
+    let acc = arrow::compute::take(&sorted, &UInt32Array::from(place), None)?;
     let out = match args.get(3) {
         Some(finish) => {
             let (fp, fbody) = lambda(Some(finish))?;
