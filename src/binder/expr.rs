@@ -2481,6 +2481,22 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
                 None => ret,
             }
         }
+        // arrays_zip's fields take the names of column arguments (Spark's), else the
+        // argument's position
+        (ScalarFunc::Coll(CollectionFunc::ArraysZip), DataType::List(f)) => match f.data_type() {
+            DataType::Struct(fields) => {
+                let named: Vec<arrow::datatypes::Field> = fields
+                    .iter()
+                    .zip(&args)
+                    .map(|(fd, a)| match a {
+                        Expr::Column(c) => fd.as_ref().clone().with_name(c.name.clone()),
+                        _ => fd.as_ref().clone(),
+                    })
+                    .collect();
+                crate::types::list_type(DataType::Struct(named.into()))
+            }
+            _ => ret,
+        },
         _ => ret,
     };
     Ok(Expr::Function {

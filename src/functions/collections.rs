@@ -69,6 +69,10 @@ pub enum CollectionFunc {
     ArrayConcat,
     /// `map_entries(m)`: the entries as an array of `struct<key, value>`.
     MapEntries,
+    /// `arrays_zip(a, b, ...)`: an array of structs, the i-th holding each array's i-th
+    /// element (NULL past a shorter array's end); NULL if any array is NULL. Fields are
+    /// named `0`, `1`, ... here; the binder names them after column arguments, as Spark.
+    ArraysZip,
     /// `to_json(struct | array | map)`: JSON text ([`super::json::to_json`]).
     ToJson,
     /// `from_json(text, schema)`: the value of the schema's type, bound by the binder
@@ -107,6 +111,7 @@ impl CollectionFunc {
             ToJson => "to_json",
             ArrayConcat => "concat",
             MapEntries => "map_entries",
+            ArraysZip => "arrays_zip",
             FromJson => "from_json",
         }
     }
@@ -139,6 +144,7 @@ impl CollectionFunc {
             "str_to_map" => StrToMap,
             "to_json" => ToJson,
             "map_entries" => MapEntries,
+            "arrays_zip" => ArraysZip,
             _ => return None,
         })
     }
@@ -310,6 +316,16 @@ impl CollectionFunc {
                 let ts = args.iter().map(array_arg).collect::<Result<Vec<_>>>()?;
                 let t = common(&ts)?;
                 (vec![t.clone(); n], t)
+            }
+            ArraysZip => {
+                arity(1, usize::MAX)?;
+                let ts = args.iter().map(array_arg).collect::<Result<Vec<_>>>()?;
+                let fields: Vec<Field> = ts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| Field::new(i.to_string(), elem(t), true))
+                    .collect();
+                (ts, list_type(DataType::Struct(fields.into())))
             }
             MapEntries => {
                 arity(1, 1)?;
@@ -801,6 +817,50 @@ pub fn evaluate(
                 m.offsets().clone(),
                 Arc::new(entries),
                 m.nulls().cloned(),
+            )?)
+        }
+        ArraysZip => {
+            let lists = args.iter().map(as_list).collect::<Result<Vec<_>>>()?;
+            let field = list_field(result)?;
+            let DataType::Struct(fields) = field.data_type() else {
+                return Err(QuarryError::Internal("arrays_zip's type".into()));
+            };
+            let mut picks: Vec<Vec<Option<u32>>> = vec![vec![]; lists.len()];
+            let mut offsets = Vec::with_capacity(n + 1);
+            offsets.push(0i32);
+            let mut valid = Vec::with_capacity(n);
+            let mut total = 0usize;
+            for r in 0..n {
+                let ok = lists.iter().all(|l| l.is_valid(r));
+                valid.push(ok);
+                if ok {
+                    let longest = lists.iter().map(|l| l.value_length(r)).max().unwrap_or(0);
+                    for (l, pick) in lists.iter().zip(&mut picks) {
+                        let (start, len) = (l.value_offsets()[r], l.value_length(r));
+                        pick.extend((0..longest).map(|k| (k < len).then_some((start + k) as u32)));
+                    }
+                    total += longest as usize;
+                }
+                offsets.push(i32::try_from(total).map_err(|_| {
+                    QuarryError::Execution("arrays_zip: more than 2^31 elements".into())
+                })?);
+            }
+            let columns = lists
+                .iter()
+                .zip(picks)
+                .zip(fields.iter())
+                .map(|((l, pick), f)| {
+                    let v = take(l.values().as_ref(), &UInt32Array::from(pick), None)?;
+                    crate::physical::eval::cast_array(&v, f.data_type())
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let entries = StructArray::try_new(fields.clone(), columns, None)?;
+            let nulls = NullBuffer::from(valid);
+            Arc::new(ListArray::try_new(
+                field,
+                OffsetBuffer::new(offsets.into()),
+                Arc::new(entries),
+                (nulls.null_count() > 0).then_some(nulls),
             )?)
         }
         ArrayConcat => {
