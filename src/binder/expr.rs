@@ -253,7 +253,7 @@ impl Binder<'_> {
             }
             A::Nested(inner) => self.bind_inner(inner, cx),
             A::Lambda(l) => Err(QuarryError::NotSupported(format!(
-                "the lambda function {l} here (lambdas are supported in transform, filter, exists, forall, aggregate/reduce, zip_with, map_filter and transform_values)"
+                "the lambda function {l} here (lambdas are supported in transform, filter, exists, forall, aggregate/reduce, zip_with, map_filter, transform_values and transform_keys)"
             ))),
             // Spark's row constructor `(a, b)`: struct(a, b)
             A::Tuple(items) => {
@@ -1536,7 +1536,11 @@ impl Binder<'_> {
                 match (c, chars.peek().and_then(|d| d.to_digit(10))) {
                     ('$', Some(d)) if d >= 1 && (d as usize) <= args.len() => {
                         chars.next();
-                        text.push_str(&format!("({})", args[d as usize - 1]));
+                        match &args[d as usize - 1] {
+                            // a lambda stays an argument as written
+                            l @ ast::Expr::Lambda(_) => text.push_str(&l.to_string()),
+                            a => text.push_str(&format!("({a})")),
+                        }
                     }
                     _ => text.push(c),
                 }
@@ -2542,6 +2546,12 @@ fn desugared(name: &str) -> Option<(usize, &'static str)> {
         "map_concat" => (
             2,
             "map_from_arrays(concat(map_keys($1), map_keys($2)), concat(map_values($1), map_values($2)))",
+        ),
+        // the new keys are checked as map_from_arrays checks keys: NULL or repeated ones
+        // are errors, as Spark's transform_keys
+        "transform_keys" => (
+            2,
+            "map_from_arrays(zip_with(map_keys($1), map_values($1), $2), map_values($1))",
         ),
         "try_element_at" => (2, "try(element_at($1, $2))"),
         "get" => (2, "$1[$2]"),
