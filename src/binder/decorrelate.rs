@@ -311,27 +311,41 @@ pub fn in_tuple(sub: LogicalPlan, pairs: Vec<(Expr, Expr)>, negated: bool) -> Ex
             })
             .collect(),
     );
-    let exists = |pred: Option<Expr>| -> Expr {
-        let plan = match pred {
-            Some(predicate) => LogicalPlan::Filter {
-                input: Box::new(sub.clone()),
-                predicate,
-            },
-            None => sub.clone(),
-        };
-        Expr::Subquery {
-            plan: Arc::new(plan),
-            kind: SubqueryKind::Exists { negated: false },
-            data_type: boolean.clone(),
-        }
+    three_valued_in(
+        exists_where(&sub, matched),
+        exists_where(&sub, possibly),
+        negated,
+    )
+}
+
+/// `EXISTS (sub [WHERE pred])`.
+fn exists_where(sub: &LogicalPlan, pred: Option<Expr>) -> Expr {
+    let plan = match pred {
+        Some(predicate) => LogicalPlan::Filter {
+            input: Box::new(sub.clone()),
+            predicate,
+        },
+        None => sub.clone(),
     };
+    Expr::Subquery {
+        plan: Arc::new(plan),
+        kind: SubqueryKind::Exists { negated: false },
+        data_type: arrow::datatypes::DataType::Boolean,
+    }
+}
+
+/// IN's three-valued result from its two tests: `CASE WHEN matched THEN true WHEN
+/// unknown THEN NULL ELSE false END`, negated for NOT IN (the shape
+/// [`in_tuple_conjuncts`] reads back as joins).
+fn three_valued_in(matched: Expr, unknown: Expr, negated: bool) -> Expr {
+    let boolean = arrow::datatypes::DataType::Boolean;
     let result = Expr::Case {
         whens: vec![
-            (exists(matched), Expr::Literal(ScalarValue::from_bool(true))),
-            (exists(possibly), Expr::Literal(ScalarValue::null(&boolean))),
+            (matched, Expr::Literal(ScalarValue::from_bool(true))),
+            (unknown, Expr::Literal(ScalarValue::null(&boolean))),
         ],
         else_expr: Some(Box::new(Expr::Literal(ScalarValue::from_bool(false)))),
-        data_type: boolean.clone(),
+        data_type: boolean,
     };
     if negated {
         Expr::Not(Box::new(result))
@@ -594,20 +608,7 @@ fn correlated_in_as_exists(e: Expr, outer: &HashSet<ColumnId>) -> Result<Expr> {
             return x;
         };
         let boolean = arrow::datatypes::DataType::Boolean;
-        let exists = |pred: Option<Expr>| -> Expr {
-            let plan = match pred {
-                Some(predicate) => LogicalPlan::Filter {
-                    input: Box::new((**sub).clone()),
-                    predicate,
-                },
-                None => (**sub).clone(),
-            };
-            Expr::Subquery {
-                plan: std::sync::Arc::new(plan),
-                kind: SubqueryKind::Exists { negated: false },
-                data_type: arrow::datatypes::DataType::Boolean,
-            }
-        };
+        let exists = |pred: Option<Expr>| exists_where(sub, pred);
         let matched = exists(Some(Expr::binary(
             BinOp::Eq,
             Expr::Column(y.clone()),
@@ -623,21 +624,9 @@ fn correlated_in_as_exists(e: Expr, outer: &HashSet<ColumnId>) -> Result<Expr> {
                 boolean.clone(),
             ),
             exists(Some(Expr::IsNull(Box::new(Expr::Column(y))))),
-            boolean.clone(),
+            boolean,
         );
-        let result = Expr::Case {
-            whens: vec![
-                (matched, Expr::Literal(ScalarValue::from_bool(true))),
-                (unknown, Expr::Literal(ScalarValue::null(&boolean))),
-            ],
-            else_expr: Some(Box::new(Expr::Literal(ScalarValue::from_bool(false)))),
-            data_type: boolean,
-        };
-        if *negated {
-            Expr::Not(Box::new(result))
-        } else {
-            result
-        }
+        three_valued_in(matched, unknown, *negated)
     });
     match err {
         Some(e) => Err(e),

@@ -256,13 +256,7 @@ impl Binder<'_> {
                 "the lambda function {l} here (lambdas are supported in transform, filter, exists, forall, aggregate/reduce, zip_with, map_filter, transform_values and transform_keys)"
             ))),
             // Spark's row constructor `(a, b)`: struct(a, b)
-            A::Tuple(items) => {
-                let named = items
-                    .iter()
-                    .map(|i| Ok((self.bind_inner(i, cx)?, None)))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(make_struct(named))
-            }
+            A::Tuple(items) => self.bind_struct(items, cx),
             A::BinaryOp { left, op, right } => {
                 let l = self.bind_inner(left, cx)?;
                 let r = self.bind_inner(right, cx)?;
@@ -919,6 +913,16 @@ impl Binder<'_> {
         Err(cx.scope.unresolved(parts))
     }
 
+    /// `struct(a, b, ...)` and Spark's row constructor `(a, b, ...)`: fields named after
+    /// column arguments, else `col1`, `col2`, ... ([`make_struct`]).
+    fn bind_struct(&mut self, items: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
+        let named = items
+            .iter()
+            .map(|i| Ok((self.bind_inner(i, cx)?, None)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(make_struct(named))
+    }
+
     /// `from_json(text, schema)`: the schema a constant string, Spark's DDL (`'a INT, b
     /// STRING'`, `'STRUCT<...>'`, `'ARRAY<...>'`, `'MAP<STRING, ...>'`), which gives the
     /// result type. Errors: a schema that is not a constant string or does not parse,
@@ -943,10 +947,10 @@ impl Binder<'_> {
             ))
         })?;
         let trimmed = schema.trim();
-        let lower = trimmed.to_ascii_lowercase();
+        let compact = trimmed.to_ascii_lowercase().replace(' ', "");
         let ddl = if ["struct<", "array<", "map<"]
             .iter()
-            .any(|p| lower.replace(' ', "").starts_with(p))
+            .any(|p| compact.starts_with(p))
         {
             trimmed.to_string()
         } else {
@@ -1109,6 +1113,15 @@ impl Binder<'_> {
             args,
             data_type,
         };
+        let boolean_body = |l: &Expr| -> Result<()> {
+            match l.data_type() {
+                DataType::Boolean | DataType::Null => Ok(()),
+                t => Err(QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] The lambda function of {name}() must return a boolean, not {}",
+                    crate::types::type_name(&t)
+                ))),
+            }
+        };
         if matches!(h, H::MapFilter | H::TransformValues) {
             let t = arr.data_type();
             let Some((k, v)) = crate::types::map_key_value(&t) else {
@@ -1121,12 +1134,7 @@ impl Binder<'_> {
             let (k, v) = (k.clone(), v.clone());
             let l = self.bind_lambda(name, &args[1], &[k.clone(), v], cx)?;
             if h == H::MapFilter {
-                if !matches!(l.data_type(), DataType::Boolean | DataType::Null) {
-                    return Err(QuarryError::Analysis(format!(
-                        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] The lambda function of {name}() must return a boolean, not {}",
-                        crate::types::type_name(&l.data_type())
-                    )));
-                }
+                boolean_body(&l)?;
                 return Ok(call(vec![arr, l], t));
             }
             let out = crate::types::map_type(k, l.data_type());
@@ -1147,15 +1155,6 @@ impl Binder<'_> {
             }
         };
         let arr = cast_to(arr, &DataType::List(field.clone()))?;
-        let boolean_body = |l: &Expr| -> Result<()> {
-            match l.data_type() {
-                DataType::Boolean | DataType::Null => Ok(()),
-                t => Err(QuarryError::Analysis(format!(
-                    "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] The lambda function of {name}() must return a boolean, not {}",
-                    crate::types::type_name(&t)
-                ))),
-            }
-        };
         match h {
             H::ZipWith => {
                 let other = self.bind_inner(&args[1], cx)?;
@@ -1529,22 +1528,7 @@ impl Binder<'_> {
         }
         if let Some((arity, template)) = desugared(&name) {
             check_arity(&name, args.len(), arity, arity)?;
-            // one pass, so an argument's own text is never substituted into
-            let mut text = String::with_capacity(template.len());
-            let mut chars = template.chars().peekable();
-            while let Some(c) = chars.next() {
-                match (c, chars.peek().and_then(|d| d.to_digit(10))) {
-                    ('$', Some(d)) if d >= 1 && (d as usize) <= args.len() => {
-                        chars.next();
-                        match &args[d as usize - 1] {
-                            // a lambda stays an argument as written
-                            l @ ast::Expr::Lambda(_) => text.push_str(&l.to_string()),
-                            a => text.push_str(&format!("({a})")),
-                        }
-                    }
-                    _ => text.push(c),
-                }
-            }
+            let text = expand_template(template, &args);
             let e = crate::parser::parse_expression(&text)?;
             return self.bind_inner(&e, cx);
         }
@@ -1689,29 +1673,26 @@ impl Binder<'_> {
                 "{name}() is not an aggregate function"
             )));
         }
-        if name == "struct" || name == "named_struct" {
+        if name == "struct" {
+            return self.bind_struct(&args, cx);
+        }
+        if name == "named_struct" {
+            if args.len() % 2 != 0 {
+                return Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] The `named_struct` requires an even number of parameters but the actual number is {}", args.len())));
+            }
             let mut named = vec![];
-            if name == "struct" {
-                for a in &args {
-                    named.push((self.bind_inner(a, cx)?, None));
+            for pair in args.chunks(2) {
+                let field = match self.bind_inner(&pair[0], cx)? {
+                    Expr::Literal(v) => v.as_str().map(str::to_string),
+                    _ => None,
                 }
-            } else {
-                if args.len() % 2 != 0 {
-                    return Err(QuarryError::Analysis(format!("[WRONG_NUM_ARGS] The `named_struct` requires an even number of parameters but the actual number is {}", args.len())));
-                }
-                for pair in args.chunks(2) {
-                    let field = match self.bind_inner(&pair[0], cx)? {
-                        Expr::Literal(v) => v.as_str().map(str::to_string),
-                        _ => None,
-                    }
-                    .ok_or_else(|| {
-                        QuarryError::Analysis(format!(
-                            "[DATATYPE_MISMATCH.CREATE_NAMED_STRUCT_WITHOUT_FOLDABLE_STRING] named_struct needs constant string field names, got {}",
-                            pair[0]
-                        ))
-                    })?;
-                    named.push((self.bind_inner(&pair[1], cx)?, Some(field)));
-                }
+                .ok_or_else(|| {
+                    QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.CREATE_NAMED_STRUCT_WITHOUT_FOLDABLE_STRING] named_struct needs constant string field names, got {}",
+                        pair[0]
+                    ))
+                })?;
+                named.push((self.bind_inner(&pair[1], cx)?, Some(field)));
             }
             return Ok(make_struct(named));
         }
@@ -2508,6 +2489,26 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
         args,
         data_type: ret,
     })
+}
+
+/// `template` with `$1`, `$2`, ... replaced by the arguments' SQL (parenthesized; a
+/// lambda as written), in one pass, so an argument's own text is never substituted into.
+fn expand_template(template: &str, args: &[ast::Expr]) -> String {
+    let mut text = String::with_capacity(template.len());
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek().and_then(|d| d.to_digit(10))) {
+            ('$', Some(d)) if d >= 1 && (d as usize) <= args.len() => {
+                chars.next();
+                match &args[d as usize - 1] {
+                    l @ ast::Expr::Lambda(_) => text.push_str(&l.to_string()),
+                    a => text.push_str(&format!("({a})")),
+                }
+            }
+            _ => text.push(c),
+        }
+    }
+    text
 }
 
 /// Spark functions that are other SQL: (arity, the SQL with `$1`, `$2`, ... for the

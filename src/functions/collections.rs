@@ -410,6 +410,55 @@ fn int_values(a: &ArrayRef) -> Result<Int64Array> {
         .clone())
 }
 
+/// Arrays walked side by side, position by position (`arrays_zip`, `zip_with`): per
+/// row as many positions as its longest array has elements, NULL where an array is
+/// shorter; a row is NULL (no positions) where any array is NULL.
+pub(crate) struct Zipped {
+    /// Each array's element at every position (NULL past its end).
+    pub values: Vec<ArrayRef>,
+    /// The positions' offsets per row, from 0.
+    pub offsets: Vec<i32>,
+    pub nulls: Option<NullBuffer>,
+}
+
+/// [`Zipped`] positions of `lists` (of one length). Errors: more than 2^31 positions
+/// (`what` names the function).
+pub(crate) fn zip_lists(lists: &[&ListArray], what: &str) -> Result<Zipped> {
+    let n = lists.first().map_or(0, |l| l.len());
+    let mut picks: Vec<Vec<Option<u32>>> = vec![vec![]; lists.len()];
+    let mut offsets = Vec::with_capacity(n + 1);
+    offsets.push(0i32);
+    let mut valid = Vec::with_capacity(n);
+    let mut total = 0usize;
+    for r in 0..n {
+        let ok = lists.iter().all(|l| l.is_valid(r));
+        valid.push(ok);
+        if ok {
+            let longest = lists.iter().map(|l| l.value_length(r)).max().unwrap_or(0);
+            for (l, pick) in lists.iter().zip(&mut picks) {
+                let (start, len) = (l.value_offsets()[r], l.value_length(r));
+                pick.extend((0..longest).map(|k| (k < len).then_some((start + k) as u32)));
+            }
+            total += longest as usize;
+        }
+        offsets.push(
+            i32::try_from(total)
+                .map_err(|_| QuarryError::Execution(format!("{what}: more than 2^31 elements")))?,
+        );
+    }
+    let values = lists
+        .iter()
+        .zip(picks)
+        .map(|(l, pick)| Ok(take(l.values().as_ref(), &UInt32Array::from(pick), None)?))
+        .collect::<Result<Vec<_>>>()?;
+    let nulls = NullBuffer::from(valid);
+    Ok(Zipped {
+        values,
+        offsets,
+        nulls: (nulls.null_count() > 0).then_some(nulls),
+    })
+}
+
 /// The list field of a result type.
 fn list_field(dt: &DataType) -> Result<FieldRef> {
     match dt {
@@ -825,42 +874,19 @@ pub fn evaluate(
             let DataType::Struct(fields) = field.data_type() else {
                 return Err(QuarryError::Internal("arrays_zip's type".into()));
             };
-            let mut picks: Vec<Vec<Option<u32>>> = vec![vec![]; lists.len()];
-            let mut offsets = Vec::with_capacity(n + 1);
-            offsets.push(0i32);
-            let mut valid = Vec::with_capacity(n);
-            let mut total = 0usize;
-            for r in 0..n {
-                let ok = lists.iter().all(|l| l.is_valid(r));
-                valid.push(ok);
-                if ok {
-                    let longest = lists.iter().map(|l| l.value_length(r)).max().unwrap_or(0);
-                    for (l, pick) in lists.iter().zip(&mut picks) {
-                        let (start, len) = (l.value_offsets()[r], l.value_length(r));
-                        pick.extend((0..longest).map(|k| (k < len).then_some((start + k) as u32)));
-                    }
-                    total += longest as usize;
-                }
-                offsets.push(i32::try_from(total).map_err(|_| {
-                    QuarryError::Execution("arrays_zip: more than 2^31 elements".into())
-                })?);
-            }
-            let columns = lists
-                .iter()
-                .zip(picks)
+            let z = zip_lists(&lists, "arrays_zip")?;
+            let columns = z
+                .values
+                .into_iter()
                 .zip(fields.iter())
-                .map(|((l, pick), f)| {
-                    let v = take(l.values().as_ref(), &UInt32Array::from(pick), None)?;
-                    crate::physical::eval::cast_array(&v, f.data_type())
-                })
+                .map(|(v, f)| crate::physical::eval::cast_array(&v, f.data_type()))
                 .collect::<Result<Vec<_>>>()?;
             let entries = StructArray::try_new(fields.clone(), columns, None)?;
-            let nulls = NullBuffer::from(valid);
             Arc::new(ListArray::try_new(
                 field,
-                OffsetBuffer::new(offsets.into()),
+                OffsetBuffer::new(z.offsets.into()),
                 Arc::new(entries),
-                (nulls.null_count() > 0).then_some(nulls),
+                z.nulls,
             )?)
         }
         ArrayConcat => {

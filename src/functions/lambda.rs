@@ -105,8 +105,7 @@ fn call(
     batch: &RecordBatch,
     layout: &Layout,
 ) -> Result<ArrayRef> {
-    let own: Vec<ColumnId> = params.iter().map(|c| c.id).collect();
-    let mut ids: Vec<ColumnId> = own.clone();
+    let mut ids: Vec<ColumnId> = params.iter().map(|c| c.id).collect();
     let mut cols: Vec<ArrayRef> = values.to_vec();
     for id in body.column_ids() {
         if ids.contains(&id) {
@@ -132,14 +131,29 @@ fn call(
     evaluate(body, &inner, &layout)
 }
 
+/// A list or map column's offsets rebased to start at 0, and the first one (where the
+/// column's elements begin in its values).
+fn rebased(all: &[i32]) -> (usize, Vec<i32>) {
+    let first = all.first().copied().unwrap_or(0);
+    (first as usize, all.iter().map(|o| o - first).collect())
+}
+
+/// The row of each element, for offsets from 0.
+fn element_rows(offsets: &[i32]) -> UInt32Array {
+    offsets
+        .windows(2)
+        .enumerate()
+        .flat_map(|(r, w)| std::iter::repeat_n(r as u32, (w[1] - w[0]) as usize))
+        .collect()
+}
+
 /// The array argument's elements: the list, its values from the first row's offset on,
-/// the offsets rebased to them, and each element's row and 0-based index.
+/// the offsets rebased to them, and each element's row.
 struct Elements {
     list: ListArray,
     values: ArrayRef,
     offsets: Vec<i32>,
     rows: UInt32Array,
-    index: Int32Array,
 }
 
 impl Elements {
@@ -153,33 +167,29 @@ impl Elements {
                 ))
             })?
             .clone();
-        let all = list.value_offsets();
-        let first = all.first().copied().unwrap_or(0);
-        let offsets: Vec<i32> = all.iter().map(|o| o - first).collect();
+        let (first, offsets) = rebased(list.value_offsets());
         let m = offsets.last().copied().unwrap_or(0) as usize;
-        let values = list.values().slice(first as usize, m);
-        let mut rows = Vec::with_capacity(m);
-        let mut index = Vec::with_capacity(m);
-        for (r, w) in offsets.windows(2).enumerate() {
-            for k in 0..(w[1] - w[0]) {
-                rows.push(r as u32);
-                index.push(k);
-            }
-        }
+        let values = list.values().slice(first, m);
+        let rows = element_rows(&offsets);
         Ok(Elements {
             list,
             values,
             offsets,
-            rows: UInt32Array::from(rows),
-            index: Int32Array::from(index),
+            rows,
         })
     }
 
-    /// The element (and, for a two-parameter lambda, index) arrays.
+    /// The element array and, for a two-parameter lambda, each element's 0-based index
+    /// in its array.
     fn params(&self, n: usize) -> Vec<ArrayRef> {
         let mut v: Vec<ArrayRef> = vec![self.values.clone()];
         if n > 1 {
-            v.push(Arc::new(self.index.clone()));
+            let index: Int32Array = self
+                .offsets
+                .windows(2)
+                .flat_map(|w| 0..w[1] - w[0])
+                .collect();
+            v.push(Arc::new(index));
         }
         v
     }
@@ -319,46 +329,29 @@ fn zip_with(
         layout,
     )?;
     let (params, body) = lambda(args.get(2))?;
-    let (ea, eb) = (Elements::of(a)?, Elements::of(&b)?);
-    let n = ea.list.len();
-    let mut offsets = Vec::with_capacity(n + 1);
-    offsets.push(0i32);
-    let (mut rows, mut xa, mut xb) = (vec![], vec![], vec![]);
-    let mut valid = Vec::with_capacity(n);
-    for r in 0..n {
-        let ok = ea.list.is_valid(r) && eb.list.is_valid(r);
-        valid.push(ok);
-        if ok {
-            let (sa, la) = (ea.offsets[r], ea.offsets[r + 1] - ea.offsets[r]);
-            let (sb, lb) = (eb.offsets[r], eb.offsets[r + 1] - eb.offsets[r]);
-            for k in 0..la.max(lb) {
-                rows.push(r as u32);
-                xa.push((k < la).then_some((sa + k) as u32));
-                xb.push((k < lb).then_some((sb + k) as u32));
-            }
-        }
-        offsets.push(rows.len() as i32);
-    }
-    let x = arrow::compute::take(&ea.values, &UInt32Array::from(xa), None)?;
-    let y = arrow::compute::take(&eb.values, &UInt32Array::from(xb), None)?;
-    let out = call(
-        params,
-        &[x, y],
-        body,
-        &UInt32Array::from(rows),
-        batch,
-        layout,
-    )?;
+    let lists = [a, &b]
+        .into_iter()
+        .map(|x| {
+            x.as_list_opt::<i32>().ok_or_else(|| {
+                internal(&format!(
+                    "an array argument expected, got {}",
+                    x.data_type()
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let z = crate::functions::collections::zip_lists(&lists, "zip_with")?;
+    let rows = element_rows(&z.offsets);
+    let out = call(params, &z.values, body, &rows, batch, layout)?;
     let DataType::List(field) = data_type else {
         return Err(internal("zip_with's type"));
     };
     let out = cast_array(&out, field.data_type())?;
-    let nulls = arrow::buffer::NullBuffer::from(valid);
     Ok(Arc::new(ListArray::try_new(
         field.clone(),
-        OffsetBuffer::new(offsets.into()),
+        OffsetBuffer::new(z.offsets.into()),
         out,
-        (nulls.null_count() > 0).then_some(nulls),
+        z.nulls,
     )?))
 }
 
@@ -375,22 +368,15 @@ fn over_map(
         .as_map_opt()
         .ok_or_else(|| internal(&format!("a map argument expected, got {}", m.data_type())))?;
     let (params, body) = lambda(args.get(1))?;
-    let all = map.value_offsets();
-    let first = all.first().copied().unwrap_or(0);
-    let offsets: Vec<i32> = all.iter().map(|o| o - first).collect();
+    let (first, offsets) = rebased(map.value_offsets());
     let len = offsets.last().copied().unwrap_or(0) as usize;
-    let keys = map.keys().slice(first as usize, len);
-    let values = map.values().slice(first as usize, len);
-    let rows: Vec<u32> = offsets
-        .windows(2)
-        .enumerate()
-        .flat_map(|(r, w)| std::iter::repeat_n(r as u32, (w[1] - w[0]) as usize))
-        .collect();
+    let keys = map.keys().slice(first, len);
+    let values = map.values().slice(first, len);
     let out = call(
         params,
         &[keys.clone(), values.clone()],
         body,
-        &UInt32Array::from(rows),
+        &element_rows(&offsets),
         batch,
         layout,
     )?;

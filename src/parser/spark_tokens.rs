@@ -87,8 +87,8 @@ fn not_exists_function(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
             return tokens;
         };
         let span = tokens[exists].span;
-        tokens.insert(close + 1, TokenWithSpan::new(Token::RParen, span));
-        tokens.insert(exists, TokenWithSpan::new(Token::LParen, span));
+        tokens.insert(close + 1, tok(Token::RParen, span));
+        tokens.insert(exists, tok(Token::LParen, span));
         i = exists + 2;
     }
     tokens
