@@ -907,10 +907,64 @@ impl Binder<'_> {
             match parts[0].as_str() {
                 "current_date" => return scalar_call(ScalarFunc::CurrentDate, vec![]),
                 "current_timestamp" => return scalar_call(ScalarFunc::CurrentTimestamp, vec![]),
+                "current_user" | "session_user" | "user" | "current_catalog" | "current_schema" => {
+                    let f = crate::parser::parse_expression(&format!("{}()", parts[0]))?;
+                    return self.bind_inner(&f, cx);
+                }
                 _ => {}
             }
         }
         Err(cx.scope.unresolved(parts))
+    }
+
+    /// `stack(n, v1, ..., vk)` (Spark's Stack) as the array of structs that `inline`
+    /// makes rows of: `n` rows of `ceil(k / n)` columns `col0`, `col1`, ..., filled row
+    /// by row, the last row padded with NULLs; each column of the values' common type.
+    /// Errors: `n` not a constant positive integer, no values, values of one column with
+    /// no common type (Spark's `STACK_COLUMN_DIFF_TYPES`).
+    fn bind_stack(&mut self, args: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
+        check_arity("stack", args.len(), 2, usize::MAX)?;
+        let n = match crate::optimizer::constant_folding::fold(self.bind_inner(&args[0], cx)?) {
+            Expr::Literal(v) => v.as_i64().filter(|n| *n > 0),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            QuarryError::Analysis(format!(
+                "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] Cannot resolve \"stack\": the number of rows {} must be a constant positive integer",
+                args[0]
+            ))
+        })? as usize;
+        let values = args[1..]
+            .iter()
+            .map(|a| self.bind_inner(a, cx))
+            .collect::<Result<Vec<_>>>()?;
+        let width = values.len().div_ceil(n);
+        let mut types = vec![DataType::Null; width];
+        for (i, v) in values.iter().enumerate() {
+            let j = i % width;
+            types[j] = crate::binder::coerce::wider_type(&types[j], &v.data_type()).map_err(|_| {
+                QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH.STACK_COLUMN_DIFF_TYPES] Cannot resolve \"stack\": the values of column {j} have different types ({} and {})",
+                    crate::types::type_name(&types[j]),
+                    crate::types::type_name(&v.data_type())
+                ))
+            })?;
+        }
+        let mut values = values.into_iter();
+        let rows = (0..n)
+            .map(|_| {
+                let fields = (0..width)
+                    .map(|j| {
+                        let v = values
+                            .next()
+                            .unwrap_or_else(|| Expr::Literal(ScalarValue::null(&DataType::Null)));
+                        Ok((cast_to(v, &types[j])?, Some(format!("col{j}"))))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(make_struct(fields))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        scalar_call(ScalarFunc::Coll(CollectionFunc::MakeArray), rows)
     }
 
     /// `struct(a, b, ...)` and Spark's row constructor `(a, b, ...)`: fields named after
@@ -1421,25 +1475,28 @@ impl Binder<'_> {
     ) -> Result<(crate::plan::GeneratorKind, bool, Expr, Vec<Column>)> {
         let ast::Expr::Function(f) = call else {
             return Err(QuarryError::NotSupported(format!(
-                "the generator {call} (explode, explode_outer, posexplode, posexplode_outer, inline, inline_outer and json_tuple are supported)"
+                "the generator {call} (explode, explode_outer, posexplode, posexplode_outer, inline, inline_outer, json_tuple and stack are supported)"
             )));
         };
         let name = function_name(f);
         // json_tuple(json, k1, ..., kn): one row of the fields c0 .. c(n-1), all NULL for
         // NULL or malformed JSON (Spark's JsonTuple), as inline(array(<struct of them>))
         let json_tuple = name == "json_tuple";
-        let lookup = if json_tuple {
+        let stack = name == "stack";
+        let lookup = if json_tuple || stack {
             Some((crate::plan::GeneratorKind::Inline, false))
         } else {
             crate::plan::GeneratorKind::lookup(&name)
         };
         let Some((kind, outer)) = lookup else {
             return Err(QuarryError::NotSupported(format!(
-                "the generator {name}() (explode, explode_outer, posexplode, posexplode_outer, inline, inline_outer and json_tuple are supported)"
+                "the generator {name}() (explode, explode_outer, posexplode, posexplode_outer, inline, inline_outer, json_tuple and stack are supported)"
             )));
         };
         let (args, _, _) = self.function_args(f)?;
-        let arg = if json_tuple {
+        let arg = if stack {
+            self.bind_stack(&args, cx)?
+        } else if json_tuple {
             crate::functions::check_arity(&name, args.len(), 2, usize::MAX)?;
             let bound = args
                 .iter()
@@ -1526,7 +1583,7 @@ impl Binder<'_> {
         } {
             return self.bind_try_arithmetic(&name, op, &args, cx);
         }
-        if let Some((arity, template)) = desugared(&name) {
+        if let Some((arity, template)) = desugared(&name, args.len()) {
             check_arity(&name, args.len(), arity, arity)?;
             let text = expand_template(template, &args);
             let e = crate::parser::parse_expression(&text)?;
@@ -1734,6 +1791,19 @@ impl Binder<'_> {
             .map(|a| self.bind_inner(a, cx))
             .collect::<Result<_>>()?;
         match name.as_str() {
+            // the session's constants, as Spark: the OS user, the current database, the
+            // one catalog's name and the engine's version
+            "current_user" | "user" | "session_user" | "current_database" | "current_schema"
+            | "current_catalog" | "version" => {
+                crate::functions::check_arity(&name, bound.len(), 0, 0)?;
+                let v = match name.as_str() {
+                    "current_database" | "current_schema" => self.ctx.current_db.to_string(),
+                    "current_catalog" => "spark_catalog".to_string(),
+                    "version" => format!("quarry {}", env!("CARGO_PKG_VERSION")),
+                    _ => whoami::username().unwrap_or_else(|_| "unknown".into()),
+                };
+                return Ok(Expr::Literal(ScalarValue::from_str(&v)));
+            }
             // unix_timestamp(): now, as unix_timestamp(current_timestamp())
             "unix_timestamp" if bound.is_empty() => {
                 let now = scalar_call(ScalarFunc::CurrentTimestamp, vec![])?;
@@ -1913,6 +1983,32 @@ impl Binder<'_> {
                     return Err(QuarryError::Internal("if arity".into()));
                 };
                 return make_case(vec![(cast_bool(c)?, a)], Some(b));
+            }
+            // try_to_timestamp(s[, fmt]): to_timestamp with NULL where it would fail
+            "try_to_timestamp" => {
+                let e = scalar_call(ScalarFunc::ToTimestamp, bound)?;
+                let t = e.data_type();
+                return Ok(Expr::Function {
+                    func: ScalarFunc::Try,
+                    args: vec![e],
+                    data_type: t,
+                });
+            }
+            // assert_true(cond[, message]): NULL, or Spark's error where cond is false
+            // or NULL ("'<cond>' is not true!" without a message)
+            "assert_true" => {
+                crate::functions::check_arity(&name, bound.len(), 1, 2)?;
+                let mut it = bound.into_iter();
+                let cond = cast_bool(it.next().ok_or_else(|| QuarryError::Internal("assert_true".into()))?)?;
+                let message = match it.next() {
+                    Some(m) => m,
+                    None => Expr::Literal(ScalarValue::from_str(&format!("'{}' is not true!", args[0]))),
+                };
+                let raise = scalar_call(
+                    ScalarFunc::Str(crate::functions::strings::StringFunc::RaiseError),
+                    vec![message],
+                )?;
+                return make_case(vec![(cond, Expr::Literal(ScalarValue::null(&DataType::Null)))], Some(raise));
             }
             "isnull" | "isnotnull" if bound.len() == 1 => {
                 let x = Box::new(
@@ -2517,8 +2613,15 @@ fn expand_template(template: &str, args: &[ast::Expr]) -> String {
 /// `ArrayUnion`/`Intersect`/`Except` with NULL elements compared as equal and duplicates
 /// dropped, `ArraysOverlap`'s three-valued answer, `MapConcat` failing on a repeated
 /// key as `map_from_arrays` does, `ZeroIfNull`, ...).
-fn desugared(name: &str) -> Option<(usize, &'static str)> {
+fn desugared(name: &str, nargs: usize) -> Option<(usize, &'static str)> {
     Some(match name {
+        // convert_timezone([from_tz, ]to_tz, ts): the wall-clock time `ts` in `from_tz`
+        // (the session's time zone when left out) as a wall-clock time in `to_tz`
+        "convert_timezone" if nargs == 2 => (
+            2,
+            "from_utc_timestamp(to_utc_timestamp($2, current_timezone()), $1)",
+        ),
+        "convert_timezone" => (3, "from_utc_timestamp(to_utc_timestamp($3, $1), $2)"),
         "array_size" => (1, "CASE WHEN $1 IS NULL THEN NULL ELSE size($1) END"),
         "array_compact" => (1, "filter($1, __qx -> __qx IS NOT NULL)"),
         "array_remove" => (

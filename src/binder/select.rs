@@ -1557,6 +1557,30 @@ impl Binder<'_> {
                             }
                             return Ok((plan, scope));
                         }
+                        // a generator in FROM (`FROM explode(array(1, 2)) AS t(x)`), as
+                        // Spark 3.4+: the rows `SELECT gen(...)` makes
+                        other
+                            if GeneratorKind::lookup(other).is_some()
+                                || matches!(other, "json_tuple" | "stack") =>
+                        {
+                            let list = args
+                                .args
+                                .iter()
+                                .map(|a| a.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            let sql = format!("SELECT {other}({list})");
+                            let crate::parser::Statement::Query(query) =
+                                crate::parser::parse_statement(&sql)?
+                            else {
+                                return Err(QuarryError::Internal(format!(
+                                    "{sql} did not parse as a query"
+                                )));
+                            };
+                            let (plan, cols) = self.bind_query_with_outer(&query, outer)?;
+                            let q = alias_name.clone().unwrap_or_default();
+                            return aliased(plan, cols, &col_aliases, &q);
+                        }
                         other => {
                             return Err(QuarryError::NotSupported(format!(
                                 "table function {other}()"
@@ -2113,7 +2137,7 @@ pub(super) fn alias_columns(alias: &Option<ast::TableAlias>) -> Vec<String> {
 
 /// Whether `e` is a call of a generator function (explode, posexplode, inline, ...).
 fn is_generator(e: &ast::Expr) -> bool {
-    matches!(e, ast::Expr::Function(f) if GeneratorKind::lookup(&function_name(f)).is_some() || function_name(f) == "json_tuple")
+    matches!(e, ast::Expr::Function(f) if GeneratorKind::lookup(&function_name(f)).is_some() || matches!(function_name(f).as_str(), "json_tuple" | "stack"))
 }
 
 /// Whether an ORDER BY list is `ORDER BY ALL [ASC|DESC] [NULLS ...]`: one unquoted `all`

@@ -59,6 +59,10 @@ pub enum CollectionFunc {
     MapKeys,
     MapValues,
     MapFromArrays,
+    /// `map_from_entries(array<struct<k, v>>)`: the map of the entries' first and second
+    /// fields; NULL if the array or any entry is NULL (Spark's MapFromEntries); NULL and
+    /// repeated keys are errors, as `map`.
+    MapFromEntries,
     /// `str_to_map(text[, pair_delim[, key_value_delim]])`: a map<string,string> from
     /// `text` split into pairs at the regex `pair_delim` (default `,`), each split once at
     /// `key_value_delim` (default `:`); a pair without it maps to NULL; a repeated key
@@ -107,6 +111,7 @@ impl CollectionFunc {
             MapKeys => "map_keys",
             MapValues => "map_values",
             MapFromArrays => "map_from_arrays",
+            MapFromEntries => "map_from_entries",
             StrToMap => "str_to_map",
             ToJson => "to_json",
             ArrayConcat => "concat",
@@ -141,6 +146,7 @@ impl CollectionFunc {
             "map_keys" => MapKeys,
             "map_values" => MapValues,
             "map_from_arrays" => MapFromArrays,
+            "map_from_entries" => MapFromEntries,
             "str_to_map" => StrToMap,
             "to_json" => ToJson,
             "map_entries" => MapEntries,
@@ -310,6 +316,18 @@ impl CollectionFunc {
                 let v = array_arg(&args[1])?;
                 let m = crate::types::map_type(elem(&k), elem(&v));
                 (vec![k, v], m)
+            }
+            MapFromEntries => {
+                arity(1, 1)?;
+                let t = array_arg(&args[0])?;
+                let m = match elem(&t) {
+                    DataType::Struct(fs) if fs.len() == 2 => {
+                        crate::types::map_type(fs[0].data_type().clone(), fs[1].data_type().clone())
+                    }
+                    DataType::Null => crate::types::map_type(DataType::Null, DataType::Null),
+                    _ => return Err(self.mismatch("ARRAY<STRUCT<KEY, VALUE>>", &args[0])),
+                };
+                (vec![t], m)
             }
             ArrayConcat => {
                 arity(1, usize::MAX)?;
@@ -972,6 +990,35 @@ pub fn evaluate(
             }
             let keys = take(k.values().as_ref(), &UInt64Array::from(kidx), None)?;
             let vals = take(v.values().as_ref(), &UInt64Array::from(vidx), None)?;
+            map_from_parts(result, keys, vals, lengths, NullBuffer::from(valid))?
+        }
+        MapFromEntries => {
+            let l = as_list(&args[0])?;
+            let (kt, vt) =
+                map_key_value(result).ok_or_else(|| QuarryError::Internal("map type".into()))?;
+            let (keys, vals) = match l.values().as_struct_opt() {
+                Some(st) => (st.column(0).clone(), st.column(1).clone()),
+                // array(NULL, ...): every entry NULL, so every non-empty row is NULL
+                None => (new_null_array(kt, l.values().len()), new_null_array(vt, l.values().len())),
+            };
+            let entry_valid = |j: usize| l.values().is_valid(j);
+            let mut idx: Vec<u64> = vec![];
+            let mut lengths = Vec::with_capacity(n);
+            let mut valid = Vec::with_capacity(n);
+            for i in 0..n {
+                let (s, e) = (l.value_offsets()[i] as usize, l.value_offsets()[i + 1] as usize);
+                if l.is_null(i) || !(s..e).all(entry_valid) {
+                    lengths.push(0);
+                    valid.push(false);
+                    continue;
+                }
+                idx.extend(s as u64..e as u64);
+                lengths.push(e - s);
+                valid.push(true);
+            }
+            let idx = UInt64Array::from(idx);
+            let keys = take(keys.as_ref(), &idx, None)?;
+            let vals = take(vals.as_ref(), &idx, None)?;
             map_from_parts(result, keys, vals, lengths, NullBuffer::from(valid))?
         }
         ToJson => super::json::to_json(&args[0])?,

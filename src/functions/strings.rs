@@ -32,6 +32,13 @@ pub enum StringFunc {
     Space,
     Translate,
     SubstringIndex,
+    /// `parse_url(url, part[, key])`: a part of a URL as Spark's ParseUrl (java.net.URI's
+    /// raw parts); see [`parse_url`].
+    ParseUrl,
+    /// `raise_error(message)`: fails the query with `[USER_RAISED_EXCEPTION] message`
+    /// when it is evaluated over any row (Spark's RaiseError); typed NULL. Not
+    /// deterministic, so that it is never folded ahead of the CASE branch it sits in.
+    RaiseError,
     FindInSet,
     /// `elt(n, s1, s2, ...)`: the n-th string, NULL out of range.
     Elt,
@@ -61,8 +68,11 @@ pub enum StringFunc {
     Sha2,
     Crc32,
     /// `xxhash64(a, ...)`: Spark's XxHash64 over the arguments, seed 42, each
-    /// argument's hash the seed of the next (NULLs leave it); see [`spark_xxhash64`].
+    /// argument's hash the seed of the next (NULLs leave it); see [`spark_hash`].
     XxHash64,
+    /// `hash(a, ...)`: Spark's Murmur3Hash (x86, 32-bit) over the arguments, seed 42,
+    /// chained as `xxhash64`; see [`Murmur3`].
+    Murmur3,
     Base64,
     Unbase64,
     Unhex,
@@ -121,6 +131,8 @@ impl StringFunc {
             Space => "space",
             Translate => "translate",
             SubstringIndex => "substring_index",
+            ParseUrl => "parse_url",
+            RaiseError => "raise_error",
             FindInSet => "find_in_set",
             Elt => "elt",
             Levenshtein => "levenshtein",
@@ -141,6 +153,7 @@ impl StringFunc {
             Sha2 => "sha2",
             Crc32 => "crc32",
             XxHash64 => "xxhash64",
+            Murmur3 => "hash",
             Base64 => "base64",
             Unbase64 => "unbase64",
             Unhex => "unhex",
@@ -179,6 +192,8 @@ impl StringFunc {
             "space" => Space,
             "translate" => Translate,
             "substring_index" => SubstringIndex,
+            "parse_url" => ParseUrl,
+            "raise_error" => RaiseError,
             "find_in_set" => FindInSet,
             "elt" => Elt,
             "levenshtein" => Levenshtein,
@@ -199,6 +214,7 @@ impl StringFunc {
             "sha2" => Sha2,
             "crc32" => Crc32,
             "xxhash64" => XxHash64,
+            "hash" => Murmur3,
             "base64" => Base64,
             "unbase64" => Unbase64,
             "unhex" => Unhex,
@@ -220,7 +236,7 @@ impl StringFunc {
 
     /// `uuid()` differs on every call.
     pub fn is_deterministic(&self) -> bool {
-        !matches!(self, StringFunc::Uuid)
+        !matches!(self, StringFunc::Uuid | StringFunc::RaiseError)
     }
 
     /// Argument types to cast to and the result type (see [`super::scalar::ScalarFunc::signature`]).
@@ -270,6 +286,10 @@ impl StringFunc {
             SubstringIndex => {
                 want(3, 3)?;
                 (vec![s.clone(), s.clone(), i], s)
+            }
+            ParseUrl => {
+                want(2, 3)?;
+                (vec![s.clone(); args.len()], s)
             }
             FindInSet => {
                 want(2, 2)?;
@@ -393,6 +413,10 @@ impl StringFunc {
                 want(1, usize::MAX)?;
                 (args.to_vec(), DataType::Int64)
             }
+            Murmur3 => {
+                want(1, usize::MAX)?;
+                (args.to_vec(), DataType::Int32)
+            }
             Base64 => {
                 want(1, 1)?;
                 (vec![b], s)
@@ -423,6 +447,10 @@ impl StringFunc {
             Uuid => {
                 want(0, 0)?;
                 (vec![], s)
+            }
+            RaiseError => {
+                want(1, 1)?;
+                (vec![s], DataType::Null)
             }
         })
     }
@@ -510,6 +538,80 @@ fn java_replacement(rep: &str) -> String {
 
 fn binaries(a: &ArrayRef) -> &BinaryArray {
     a.as_binary::<i32>()
+}
+
+/// The part of `url` that Spark's `parse_url` names by `part` (case-sensitive, as
+/// Spark): `PROTOCOL` (scheme), `AUTHORITY`, `USERINFO`, `HOST`, `PATH`, `QUERY`,
+/// `REF` (fragment) and `FILE` (path and query), all raw (percent-escapes kept), as
+/// java.net.URI's getRaw* methods. The URL is split as RFC 3986's appendix B; one
+/// with a character java.net.URI refuses (space, `"`, `<`, `>`, `\`, `^`, `` ` ``,
+/// `{`, `|`, `}` or a `%` not followed by two hex digits) has no parts (Spark's NULL
+/// in non-ANSI mode), as has an unknown `part`.
+pub fn parse_url<'a>(url: &'a str, part: &str) -> Option<&'a str> {
+    let b = url.as_bytes();
+    let bad_escape = b.iter().enumerate().any(|(i, c)| {
+        *c == b'%'
+            && !(i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit())
+    });
+    if bad_escape
+        || url
+            .chars()
+            .any(|c| c.is_ascii_control() || " \"<>\\^`{|}".contains(c))
+    {
+        return None;
+    }
+    // scheme: up to the first ':' if it comes before any '/', '?' or '#'
+    let (scheme, rest) = match url.find([':', '/', '?', '#']) {
+        Some(i) if url.as_bytes()[i] == b':' && i > 0 => (Some(&url[..i]), &url[i + 1..]),
+        _ => (None, url),
+    };
+    let (before_frag, fragment) = match rest.find('#') {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    let (hier, query) = match before_frag.find('?') {
+        Some(i) => (&before_frag[..i], Some(&before_frag[i + 1..])),
+        None => (before_frag, None),
+    };
+    let (authority, path) = match hier.strip_prefix("//") {
+        Some(a) => match a.find('/') {
+            Some(i) => (Some(&a[..i]), &a[i..]),
+            None => (Some(a), ""),
+        },
+        None => (None, hier),
+    };
+    let authority = authority.filter(|a| !a.is_empty());
+    let (userinfo, hostport) = match authority {
+        Some(a) => match a.rfind('@') {
+            Some(i) => (Some(&a[..i]), Some(&a[i + 1..])),
+            None => (None, Some(a)),
+        },
+        None => (None, None),
+    };
+    let host = hostport.map(|h| {
+        if h.starts_with('[') {
+            h.find(']').map_or(h, |i| &h[..=i])
+        } else {
+            h.rfind(':').map_or(h, |i| &h[..i])
+        }
+    });
+    match part {
+        "PROTOCOL" => scheme,
+        "AUTHORITY" => authority,
+        "USERINFO" => userinfo,
+        "HOST" => host.filter(|h| !h.is_empty()),
+        "QUERY" => query,
+        "REF" => fragment,
+        // a URI with a scheme and a path not starting with `/` (mailto:x) is opaque:
+        // it has no path
+        "PATH" | "FILE" if scheme.is_some() && authority.is_none() && !path.starts_with('/') => {
+            None
+        }
+        "PATH" => Some(path),
+        // the path and `?query`, which end the text before the fragment
+        "FILE" => Some(&before_frag[before_frag.len() - path.len() - query.map_or(0, |q| q.len() + 1)..]),
+        _ => None,
+    }
 }
 
 fn str_result(it: impl Iterator<Item = Option<String>>) -> ArrayRef {
@@ -1336,6 +1438,29 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 }),
             )
         }
+        ParseUrl => {
+            let parts = args.iter().map(strings).collect::<Result<Vec<_>>>()?;
+            let mut key_re = RegexCache::new("parse_url");
+            let mut out = StringBuilder::new();
+            for r in 0..n {
+                if !valid(r) {
+                    out.append_null();
+                    continue;
+                }
+                let key = parts.get(2).map(|k| k.value(r));
+                let v = parse_url(parts[0].value(r), parts[1].value(r));
+                match (v, key) {
+                    (Some(q), Some(k)) if parts[1].value(r) == "QUERY" => {
+                        // Spark: the value after `(&|^)key=`, up to the next `&`
+                        let re = key_re.get(&format!("(&|^){}=([^&]*)", regex::escape(k)))?;
+                        out.append_option(re.captures(q).and_then(|c| c.get(2)).map(|m| m.as_str()))
+                    }
+                    (_, Some(_)) => out.append_null(),
+                    (v, None) => out.append_option(v),
+                }
+            }
+            Arc::new(out.finish())
+        }
         FindInSet => {
             let (st, list) = (strings(&args[0])?, strings(&args[1])?);
             Arc::new(
@@ -1687,14 +1812,25 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             }))
         }
         XxHash64 => {
-            let mut seeds = vec![42u64; n];
+            let mut seeds = vec![XxHash64Seed(42); n];
             for a in args {
                 for (r, seed) in seeds.iter_mut().enumerate() {
-                    *seed = spark_xxhash64(a.as_ref(), r, *seed)?;
+                    *seed = spark_hash(a.as_ref(), r, *seed)?;
                 }
             }
             Arc::new(Int64Array::from_iter_values(
-                seeds.into_iter().map(|h| h as i64),
+                seeds.into_iter().map(|h| h.0 as i64),
+            ))
+        }
+        Murmur3 => {
+            let mut seeds = vec![Murmur3Seed(42); n];
+            for a in args {
+                for (r, seed) in seeds.iter_mut().enumerate() {
+                    *seed = spark_hash(a.as_ref(), r, *seed)?;
+                }
+            }
+            Arc::new(Int32Array::from_iter_values(
+                seeds.into_iter().map(|h| h.0 as i32),
             ))
         }
         Crc32 => Arc::new(
@@ -1792,6 +1928,16 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             Arc::new(b.finish())
         }
         Uuid => str_result((0..n).map(|_| Some(uuid::Uuid::new_v4().to_string()))),
+        RaiseError => {
+            if n > 0 {
+                let m = strings(&args[0])?;
+                let text = if m.is_null(0) { "null" } else { m.value(0) };
+                return Err(QuarryError::Execution(format!(
+                    "[USER_RAISED_EXCEPTION] {text}"
+                )));
+            }
+            new_null_array(&DataType::Null, 0)
+        }
     })
 }
 
@@ -1980,7 +2126,90 @@ mod tests {
     }
 }
 
-/// XXH64 of row `i` of `a` with `seed`, as Spark's `XxHash64` expression
+/// One of Spark's row hash functions (HashExpression): how it hashes an int, a long
+/// and bytes with the running hash as the seed. Implemented by [`XxHash64Seed`]
+/// (`xxhash64`) and [`Murmur3Seed`] (`hash`).
+pub trait SparkHasher: Copy {
+    /// The expression's name, for errors.
+    const NAME: &'static str;
+    fn int(self, v: i32) -> Self;
+    fn long(self, v: i64) -> Self;
+    fn bytes(self, b: &[u8]) -> Self;
+}
+
+/// XXH64 with the running hash as the seed (Spark's XxHash64Function).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XxHash64Seed(pub u64);
+
+impl SparkHasher for XxHash64Seed {
+    const NAME: &'static str = "xxhash64";
+    fn int(self, v: i32) -> Self {
+        self.bytes(&v.to_le_bytes())
+    }
+    fn long(self, v: i64) -> Self {
+        self.bytes(&v.to_le_bytes())
+    }
+    fn bytes(self, b: &[u8]) -> Self {
+        XxHash64Seed(twox_hash::XxHash64::oneshot(self.0, b))
+    }
+}
+
+/// Murmur3 x86 32-bit with the running hash as the seed, as Spark's Murmur3_x86_32:
+/// ints and longs as 4 and 8 little-endian bytes; bytes (`hashUnsafeBytes`) by 4-byte
+/// little-endian words, then each trailing byte, sign-extended, mixed as a word of its
+/// own (Spark's legacy tail, which standard Murmur3 does not do), finished with the
+/// total length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Murmur3Seed(pub u32);
+
+impl Murmur3Seed {
+    fn mix_k1(k1: u32) -> u32 {
+        k1.wrapping_mul(0xcc9e_2d51)
+            .rotate_left(15)
+            .wrapping_mul(0x1b87_3593)
+    }
+    fn mix_h1(h1: u32, k1: u32) -> u32 {
+        (h1 ^ k1)
+            .rotate_left(13)
+            .wrapping_mul(5)
+            .wrapping_add(0xe654_6b64)
+    }
+    fn fmix(h1: u32, len: u32) -> u32 {
+        let mut h = h1 ^ len;
+        h ^= h >> 16;
+        h = h.wrapping_mul(0x85eb_ca6b);
+        h ^= h >> 13;
+        h = h.wrapping_mul(0xc2b2_ae35);
+        h ^ (h >> 16)
+    }
+}
+
+impl SparkHasher for Murmur3Seed {
+    const NAME: &'static str = "hash";
+    fn int(self, v: i32) -> Self {
+        let h = Self::mix_h1(self.0, Self::mix_k1(v as u32));
+        Murmur3Seed(Self::fmix(h, 4))
+    }
+    fn long(self, v: i64) -> Self {
+        let h = Self::mix_h1(self.0, Self::mix_k1(v as u32));
+        let h = Self::mix_h1(h, Self::mix_k1((v >> 32) as u32));
+        Murmur3Seed(Self::fmix(h, 8))
+    }
+    fn bytes(self, b: &[u8]) -> Self {
+        let mut h = self.0;
+        let words = b.chunks_exact(4);
+        let tail = words.remainder();
+        for w in words {
+            h = Self::mix_h1(h, Self::mix_k1(u32::from_le_bytes([w[0], w[1], w[2], w[3]])));
+        }
+        for &t in tail {
+            h = Self::mix_h1(h, Self::mix_k1(t as i8 as i32 as u32));
+        }
+        Murmur3Seed(Self::fmix(h, b.len() as u32))
+    }
+}
+
+/// The hash of row `i` of `a` with `seed`, as Spark's hash expressions
 /// (HashExpression.computeHash): NULL returns the seed; booleans, bytes, shorts, ints
 /// and dates hash as a 4-byte int (true = 1); longs and timestamps as 8 bytes; floats
 /// and doubles by their bits with -0.0 as 0.0 (NaN canonical); decimals of up to 18
@@ -1988,13 +2217,12 @@ mod tests {
 /// two's-complement bytes (Java's BigInteger.toByteArray); strings and binaries by
 /// their bytes; arrays, structs and maps element by element (map: key, then value),
 /// each hash seeding the next.
-pub fn spark_xxhash64(a: &dyn Array, i: usize, seed: u64) -> Result<u64> {
-    use twox_hash::XxHash64 as X;
+pub fn spark_hash<H: SparkHasher>(a: &dyn Array, i: usize, seed: H) -> Result<H> {
     if a.is_null(i) {
         return Ok(seed);
     }
-    let int = |v: i32| X::oneshot(seed, &v.to_le_bytes());
-    let long = |v: i64| X::oneshot(seed, &v.to_le_bytes());
+    let int = |v: i32| seed.int(v);
+    let long = |v: i64| seed.long(v);
     Ok(match a.data_type() {
         DataType::Null => seed,
         DataType::Boolean => int(a.as_boolean().value(i) as i32),
@@ -2046,13 +2274,13 @@ pub fn spark_xxhash64(a: &dyn Array, i: usize, seed: u64) -> Result<u64> {
                 while k < 15 && bytes[k] == fill && (bytes[k + 1] & 0x80 == fill & 0x80) {
                     k += 1;
                 }
-                X::oneshot(seed, &bytes[k..])
+                seed.bytes(&bytes[k..])
             }
         }
-        DataType::Utf8 => X::oneshot(seed, a.as_string::<i32>().value(i).as_bytes()),
-        DataType::LargeUtf8 => X::oneshot(seed, a.as_string::<i64>().value(i).as_bytes()),
-        DataType::Binary => X::oneshot(seed, a.as_binary::<i32>().value(i)),
-        DataType::LargeBinary => X::oneshot(seed, a.as_binary::<i64>().value(i)),
+        DataType::Utf8 => seed.bytes(a.as_string::<i32>().value(i).as_bytes()),
+        DataType::LargeUtf8 => seed.bytes(a.as_string::<i64>().value(i).as_bytes()),
+        DataType::Binary => seed.bytes(a.as_binary::<i32>().value(i)),
+        DataType::LargeBinary => seed.bytes(a.as_binary::<i64>().value(i)),
         DataType::List(_) => {
             let l = a.as_list::<i32>();
             let (s, e) = (
@@ -2061,7 +2289,7 @@ pub fn spark_xxhash64(a: &dyn Array, i: usize, seed: u64) -> Result<u64> {
             );
             let mut h = seed;
             for j in s..e {
-                h = spark_xxhash64(l.values().as_ref(), j, h)?;
+                h = spark_hash(l.values().as_ref(), j, h)?;
             }
             h
         }
@@ -2069,7 +2297,7 @@ pub fn spark_xxhash64(a: &dyn Array, i: usize, seed: u64) -> Result<u64> {
             let st = a.as_struct();
             let mut h = seed;
             for c in st.columns() {
-                h = spark_xxhash64(c.as_ref(), i, h)?;
+                h = spark_hash(c.as_ref(), i, h)?;
             }
             h
         }
@@ -2081,14 +2309,15 @@ pub fn spark_xxhash64(a: &dyn Array, i: usize, seed: u64) -> Result<u64> {
             );
             let mut h = seed;
             for j in s..e {
-                h = spark_xxhash64(m.keys().as_ref(), j, h)?;
-                h = spark_xxhash64(m.values().as_ref(), j, h)?;
+                h = spark_hash(m.keys().as_ref(), j, h)?;
+                h = spark_hash(m.values().as_ref(), j, h)?;
             }
             h
         }
         t => {
             return Err(QuarryError::NotSupported(format!(
-                "xxhash64 of {}",
+                "{} of {}",
+                H::NAME,
                 crate::types::type_name(t)
             )))
         }

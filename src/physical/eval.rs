@@ -23,6 +23,60 @@ use crate::types::is_integer;
 /// Where each input column id sits in the batch.
 pub type Layout = HashMap<ColumnId, usize>;
 
+/// A searched CASE evaluated lazily, as Spark does: each WHEN over the rows no earlier
+/// WHEN took, each THEN over the rows its WHEN took, the ELSE over the rest; the parts
+/// are interleaved back into row order. Errors are those of the rows a branch answers
+/// for.
+fn case_by_branch(
+    whens: &[(Expr, Expr)],
+    else_expr: Option<&Expr>,
+    data_type: &DataType,
+    batch: &RecordBatch,
+    layout: &Layout,
+) -> Result<ArrayRef> {
+    let n = batch.num_rows();
+    let rows_of = |idx: &[u32]| -> Result<RecordBatch> {
+        Ok(arrow::compute::take_record_batch(batch, &UInt32Array::from(idx.to_vec()))?)
+    };
+    let mut open: Vec<u32> = (0..n as u32).collect();
+    let mut parts: Vec<ArrayRef> = vec![];
+    // (part, index in part) of every row
+    let mut origin = vec![(0usize, 0usize); n];
+    for (w, t) in whens {
+        if open.is_empty() {
+            break;
+        }
+        let mask = evaluate(w, &rows_of(&open)?, layout)?;
+        let mask = null_as_false(mask.as_boolean());
+        let (taken, rest): (Vec<(usize, u32)>, Vec<(usize, u32)>) =
+            open.iter().copied().enumerate().partition(|(i, _)| mask.value(*i));
+        let taken: Vec<u32> = taken.into_iter().map(|(_, r)| r).collect();
+        if !taken.is_empty() {
+            let then = cast_array(&evaluate(t, &rows_of(&taken)?, layout)?, data_type)?;
+            for (j, r) in taken.iter().enumerate() {
+                origin[*r as usize] = (parts.len(), j);
+            }
+            parts.push(then);
+        }
+        open = rest.into_iter().map(|(_, r)| r).collect();
+    }
+    if !open.is_empty() {
+        let rest = match else_expr {
+            Some(e) => cast_array(&evaluate(e, &rows_of(&open)?, layout)?, data_type)?,
+            None => new_null_array(data_type, open.len()),
+        };
+        for (j, r) in open.iter().enumerate() {
+            origin[*r as usize] = (parts.len(), j);
+        }
+        parts.push(rest);
+    }
+    if parts.is_empty() {
+        return Ok(new_null_array(data_type, 0));
+    }
+    let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+    Ok(arrow::compute::interleave(&refs, &origin)?)
+}
+
 /// Build the layout of a list of column ids.
 pub fn layout_of(ids: &[ColumnId]) -> Layout {
     ids.iter().enumerate().map(|(i, id)| (*id, i)).collect()
@@ -58,17 +112,27 @@ pub fn evaluate(e: &Expr, batch: &RecordBatch, layout: &Layout) -> Result<ArrayR
             else_expr,
             data_type,
         } => {
-            let mut acc = match else_expr {
-                Some(e) => evaluate(e, batch, layout)?,
-                None => new_null_array(data_type, n),
+            // every branch over the whole batch, then merged; a branch that fails (a
+            // raise_error, an ANSI cast) may fail only on rows it does not answer for,
+            // so then the branches run again each over only its own rows
+            let eager = || -> Result<ArrayRef> {
+                let mut acc = match else_expr {
+                    Some(e) => evaluate(e, batch, layout)?,
+                    None => new_null_array(data_type, n),
+                };
+                for (w, t) in whens.iter().rev() {
+                    let mask = evaluate(w, batch, layout)?;
+                    let mask = null_as_false(mask.as_boolean());
+                    let then = evaluate(t, batch, layout)?;
+                    acc = arrow::compute::kernels::zip::zip(&mask, &then, &acc)?;
+                }
+                Ok(acc)
             };
-            for (w, t) in whens.iter().rev() {
-                let mask = evaluate(w, batch, layout)?;
-                let mask = null_as_false(mask.as_boolean());
-                let then = evaluate(t, batch, layout)?;
-                acc = arrow::compute::kernels::zip::zip(&mask, &then, &acc)?;
+            match eager() {
+                Err(e @ QuarryError::Internal(_)) => Err(e),
+                Err(_) => case_by_branch(whens, else_expr.as_deref(), data_type, batch, layout),
+                ok => ok,
             }
-            Ok(acc)
         }
         Expr::InList {
             expr,
