@@ -2208,11 +2208,25 @@ impl Binder<'_> {
                 // a seeded call gets its own stream id: each call's values continue
                 // from batch to batch, and two calls with one seed agree row by row
                 let seeded = !bound.is_empty();
+                let site = self.cte_rand_site();
                 let mut e = scalar_call(func, bound)?;
-                if let (true, Expr::Function { args, .. }) = (seeded, &mut e) {
-                    args.push(Expr::Literal(ScalarValue::from_i64(
-                        crate::functions::math::new_random_stream() as i64,
-                    )));
+                if let Expr::Function { args, .. } = &mut e {
+                    match (seeded, site) {
+                        (true, None) => args.push(Expr::Literal(ScalarValue::from_i64(
+                            crate::functions::math::new_random_stream() as i64,
+                        ))),
+                        (true, Some((_, stream))) => {
+                            args.push(Expr::Literal(ScalarValue::from_i64(stream)))
+                        }
+                        // in a CTE: the site's seed and stream, and a third argument
+                        // that marks the seed as not the user's (not shown)
+                        (false, Some((seed, stream))) => args.extend([
+                            Expr::Literal(ScalarValue::from_i64(seed)),
+                            Expr::Literal(ScalarValue::from_i64(stream)),
+                            Expr::Literal(ScalarValue::from_i64(1)),
+                        ]),
+                        (false, None) => {}
+                    }
                 }
                 Ok(e)
             }

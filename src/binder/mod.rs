@@ -102,6 +102,12 @@ pub struct Binder<'a> {
     /// Parameters of the lambda functions being bound, innermost last: a name among
     /// them is that parameter before any column (Spark resolves lambda variables first).
     lambda_params: Vec<Vec<Column>>,
+    /// CTE bodies being bound, innermost last: (the definition's key, how many `rand`
+    /// calls its binding has met so far). See [`Binder::cte_rand_site`].
+    rand_sites: Vec<(String, usize)>,
+    /// (seed, stream id) of each `rand` call site of a CTE body, by (definition key,
+    /// ordinal): every reference to the CTE binds the call with the same ones.
+    rand_site_streams: HashMap<(String, usize), (i64, i64)>,
 }
 
 impl<'a> Binder<'a> {
@@ -114,7 +120,26 @@ impl<'a> Binder<'a> {
             expanding: vec![],
             expanding_ctes: vec![],
             lambda_params: vec![],
+            rand_sites: vec![],
+            rand_site_streams: HashMap::new(),
         }
+    }
+
+    /// For a `rand` call bound inside a CTE body: its (seed, stream id), the same for
+    /// every reference to that CTE (an unseeded call gets a random seed once, as Spark's
+    /// ResolveRandomSeed). The references' subplans then compare equal, and the physical
+    /// planner runs them once and shares the rows (Spark does not inline a
+    /// nondeterministic CTE: all its references read one result). `None` outside CTEs.
+    pub(super) fn cte_rand_site(&mut self) -> Option<(i64, i64)> {
+        let (key, ordinal) = self.rand_sites.last_mut()?;
+        let site = (key.clone(), *ordinal);
+        *ordinal += 1;
+        Some(*self.rand_site_streams.entry(site).or_insert_with(|| {
+            (
+                rand::random::<i64>(),
+                crate::functions::math::new_random_stream() as i64,
+            )
+        }))
     }
 
     /// Bind a top-level query. Returns the plan and its output columns.
@@ -675,7 +700,11 @@ impl<'a> Binder<'a> {
                         let mut used = vec![Default::default(); visible.len()];
                         std::mem::swap(&mut self.ctes, &mut visible);
                         std::mem::swap(&mut self.ctes_used, &mut used);
+                        // the definition: its level, position, name and text
+                        self.rand_sites
+                            .push((format!("{li}/{index}/{name}/{q}"), 0));
                         let r = self.bind_query(&q);
+                        self.rand_sites.pop();
                         std::mem::swap(&mut self.ctes, &mut visible);
                         std::mem::swap(&mut self.ctes_used, &mut used);
                         r

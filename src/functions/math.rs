@@ -284,8 +284,9 @@ impl MathFunc {
                 (vec![d.clone(), d.clone(), d, l.clone()], l)
             }
             Rand => {
-                // (a seeded call's second argument is its stream id, added by the binder)
-                want(0, 2)?;
+                // (a seeded call's second argument is its stream id, added by the binder;
+                // a third marks a seed the binder chose, see Binder::cte_rand_site)
+                want(0, 3)?;
                 (vec![l; n], DataType::Float64)
             }
             BitCount => {

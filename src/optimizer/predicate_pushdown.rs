@@ -151,8 +151,12 @@ fn push(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
         LogicalPlan::Project { input, exprs } => {
             let defs: HashMap<ColumnId, Expr> =
                 exprs.iter().map(|(e, c)| (c.id, e.clone())).collect();
+            // not below a projection that draws random values (Spark's
+            // PushPredicateThroughNonJoin): the rows it draws them for stay the same
+            let random = exprs.iter().any(|(e, _)| !e.is_deterministic());
             let (down, keep): (Vec<Expr>, Vec<Expr>) = preds.into_iter().partition(|p| {
-                pushable(p)
+                !random
+                    && pushable(p)
                     && p.column_ids().iter().all(|i| {
                         defs.get(i)
                             .is_some_and(|d| d.is_deterministic() && !d.has_subquery())

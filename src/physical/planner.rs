@@ -137,10 +137,13 @@ impl<'a> PhysicalPlanner<'a> {
             .any(|r| r.eq_ignore_ascii_case(name))
     }
 
-    /// The reuse key of an aggregate node; `None` for other nodes and for aggregates
-    /// that must not be shared. Memoized by node (see `reuse_keys`).
+    /// The reuse key of an aggregate node, or of a node that draws a CTE's random
+    /// values (a `rand` with a stream id, see [`reuse`]); `None` for other nodes and for
+    /// those that must not be shared. Memoized by node (see `reuse_keys`).
     fn reuse_key(&self, plan: &LogicalPlan) -> Option<String> {
-        if !matches!(plan, LogicalPlan::Aggregate { .. }) || !self.rule_enabled(reuse::RULE_NAME) {
+        if !(matches!(plan, LogicalPlan::Aggregate { .. }) || reuse::draws_cte_random(plan))
+            || !self.rule_enabled(reuse::RULE_NAME)
+        {
             return None;
         }
         let addr = plan as *const LogicalPlan as usize;

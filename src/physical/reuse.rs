@@ -8,7 +8,10 @@
 //! ids, so only the ids tell the copies apart. The optimizer rewrites each copy on its
 //! own; when it treats them differently (a filter pushed into one of them), the keys
 //! differ and each copy runs by itself. Subplans with nondeterministic functions
-//! (`rand()`) are never shared: each reference draws its own values, as in Spark.
+//! (`rand()`) are not shared (two subqueries written alike draw their own values), but
+//! for the references to one CTE: the binder gives each `rand` call site in a CTE body
+//! one stream id ([`crate::binder::Binder`]), so those copies compare equal and share
+//! one result, as Spark, which does not inline a nondeterministic CTE.
 //!
 //! The planner wraps the first copy in a [`ReusedExec`] that owns it and the later
 //! copies in ones that point to it; [`materialize`] runs each shared subplan once,
@@ -22,6 +25,8 @@ use arrow::record_batch::RecordBatch;
 
 use super::{execute_all, ExecContext, ExecutionPlan, Metrics};
 use crate::error::Result;
+use crate::functions::math::MathFunc;
+use crate::functions::scalar::ScalarFunc;
 use crate::plan::{ColumnId, Expr, LogicalPlan};
 
 /// The name that turns sharing off in `quarry.optimizer.disabled_rules` (it is a
@@ -48,6 +53,26 @@ pub fn canonical_key(plan: &LogicalPlan) -> Option<String> {
     Some(format!("{renumbered:?}"))
 }
 
+/// Whether the node's own expressions call `rand` with a CTE call site's stream id
+/// (three arguments: the binder's seed, the stream, the marker): all references to
+/// that CTE must read one result of it.
+pub fn draws_cte_random(plan: &LogicalPlan) -> bool {
+    let mut found = false;
+    for e in plan.exprs() {
+        e.visit(&mut |x| {
+            if let Expr::Function {
+                func: ScalarFunc::Math(MathFunc::Rand),
+                args,
+                ..
+            } = x
+            {
+                found |= args.len() == 3;
+            }
+        });
+    }
+    found
+}
+
 fn shareable(plan: &LogicalPlan) -> bool {
     let mut ok = true;
     // a recursive CTE's round reads rows that change from round to round
@@ -55,10 +80,18 @@ fn shareable(plan: &LogicalPlan) -> bool {
         return false;
     }
     for e in plan.exprs() {
-        ok &= e.is_deterministic();
         e.visit(&mut |x| {
-            if matches!(x, Expr::Subquery { .. } | Expr::InSet { .. }) {
-                ok = false;
+            match x {
+                Expr::Subquery { .. } | Expr::InSet { .. } => ok = false,
+                // a rand() with a stream id is one call site of the SQL text: two
+                // subplans with it are references to one CTE, which share its values
+                Expr::Function {
+                    func: ScalarFunc::Math(MathFunc::Rand),
+                    args,
+                    ..
+                } if args.len() >= 2 => {}
+                Expr::Function { func, .. } if !func.is_deterministic() => ok = false,
+                _ => {}
             }
         });
     }

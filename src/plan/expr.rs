@@ -699,6 +699,12 @@ impl fmt::Display for Expr {
                     {
                         write!(f, "rand({})", a[0])
                     }
+                    // (a seed the binder chose is not shown, as Spark's hideSeed)
+                    (ScalarFunc::Math(crate::functions::math::MathFunc::Rand), _)
+                        if a.len() == 3 =>
+                    {
+                        write!(f, "rand()")
+                    }
                     (ScalarFunc::Interval(i), _) => {
                         use crate::functions::interval::{self as iv, IntervalFunc as I};
                         use arrow::array::AsArray;
