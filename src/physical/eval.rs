@@ -741,20 +741,49 @@ fn decimal_arith(
                         .zip(max_abs(r).checked_mul(m2 as u128))
                         .and_then(|(x, y)| x.checked_add(y)),
                 );
-            match (proven, op) {
-                (false, _) => None,
-                (true, BinOp::Plus) => Some(decimal_binary(l, r, |x, y| {
+            // results of at most 18 digits: the same sums in 64-bit words (the
+            // operands, rescaled, are no larger than the result)
+            let narrow = by_type && p <= 18;
+            let (n1, n2) = (m1 as i64, m2 as i64);
+            match (proven, op, narrow) {
+                (false, _, _) => None,
+                (true, BinOp::Plus, true) => Some(decimal_binary(l, r, |x, y| {
+                    (x as i64).wrapping_mul(n1).wrapping_add((y as i64).wrapping_mul(n2)) as i128
+                })?),
+                (true, BinOp::Plus, false) => Some(decimal_binary(l, r, |x, y| {
                     x.wrapping_mul(m1).wrapping_add(y.wrapping_mul(m2))
                 })?),
-                (true, _) => Some(decimal_binary(l, r, |x, y| {
+                (true, _, true) => Some(decimal_binary(l, r, |x, y| {
+                    (x as i64).wrapping_mul(n1).wrapping_sub((y as i64).wrapping_mul(n2)) as i128
+                })?),
+                (true, _, false) => Some(decimal_binary(l, r, |x, y| {
                     x.wrapping_mul(m1).wrapping_sub(y.wrapping_mul(m2))
                 })?),
             }
         }
-        BinOp::Multiply
-            if s == s1 + s2 && (p1 + p2 <= p || fits(max_abs(l).checked_mul(max_abs(r)))) =>
-        {
-            Some(decimal_binary(l, r, |x, y| x.wrapping_mul(y))?)
+        BinOp::Multiply if s == s1 + s2 => {
+            // the operands' magnitudes: by their types where that proves the product
+            // fits, else this batch's largest values
+            let bound = |o: &Operand, p: i32| match pow10(p) {
+                Some(v) if p <= 18 => v as u128,
+                _ => max_abs(o),
+            };
+            let (b1, b2) = if p1 + p2 <= p {
+                (pow10(p1).map_or(u128::MAX, |v| v as u128), pow10(p2).map_or(u128::MAX, |v| v as u128))
+            } else {
+                (bound(l, p1), bound(r, p2))
+            };
+            let proven = p1 + p2 <= p || fits(b1.checked_mul(b2));
+            // operands within 64 bits: one widening 64 x 64 -> 128-bit multiply
+            // (i128 x i128 takes three)
+            let small = b1 <= i64::MAX as u128 && b2 <= i64::MAX as u128;
+            match (proven, small) {
+                (false, _) => None,
+                (true, true) => Some(decimal_binary(l, r, |x, y| {
+                    ((x as i64) as i128).wrapping_mul((y as i64) as i128)
+                })?),
+                (true, false) => Some(decimal_binary(l, r, |x, y| x.wrapping_mul(y))?),
+            }
         }
         _ => None,
     };
