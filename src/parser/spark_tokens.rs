@@ -16,6 +16,8 @@
 //! - `a CROSS JOIN b ON cond` / `USING (...)`: Spark's grammar lets any join type carry a
 //!   join criteria, and a cross join with one is an inner join; sqlparser takes no
 //!   criteria after `CROSS JOIN`, so that `CROSS` becomes `INNER`.
+//! - Spark's named row constructor `(a2 AS a, b2 AS b)`: a parenthesized list in
+//!   expression position with an `AS` at its top level becomes `struct(a2 AS a, ...)`.
 
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
@@ -29,7 +31,95 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = double_slash_div(tokens);
     let tokens = cross_join_with_criteria(tokens);
     let tokens = not_exists_function(tokens);
+    let tokens = named_row_constructor(tokens);
     inline_tables(tokens)
+}
+
+/// `(e1 AS a, e2 AS b)` in expression position becomes `struct(e1 AS a, e2 AS b)` (see
+/// the module doc). Expression position: after `,`, `(`, an operator or one of SELECT,
+/// WHERE, AND, OR, NOT, WHEN, THEN, ELSE, HAVING, ON (never after a name, so
+/// `f(x AS t)`, `CAST(x AS INT)` and `AS t(a, b)` are left alone, nor after IN: PIVOT's
+/// `FOR y IN (2012 AS y1, ...)` names its values), and not opening a query. The list needs `AS` directly inside it, followed by a name and `,` or `)`.
+fn named_row_constructor(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&j| !is_trivia(&tokens[j].token))
+        .collect();
+    let mut opens = vec![];
+    for (si, &o) in sig.iter().enumerate() {
+        if tokens[o].token != Token::LParen || si == 0 {
+            continue;
+        }
+        let prev = &tokens[sig[si - 1]].token;
+        let expression_position = match prev {
+            Token::Word(w) if w.quote_style.is_none() => matches!(
+                w.keyword,
+                Keyword::SELECT
+                    | Keyword::WHERE
+                    | Keyword::AND
+                    | Keyword::OR
+                    | Keyword::NOT
+                    | Keyword::WHEN
+                    | Keyword::THEN
+                    | Keyword::ELSE
+                    | Keyword::HAVING
+                    | Keyword::ON
+            ),
+            Token::Word(_)
+            | Token::RParen
+            | Token::RBracket
+            | Token::Number(..)
+            | Token::SingleQuotedString(_) => false,
+            _ => true,
+        };
+        let opens_query = sig.get(si + 1).is_some_and(|&n| {
+            matches!(
+                kw(&tokens[n].token),
+                Some(Keyword::SELECT | Keyword::WITH | Keyword::VALUES | Keyword::FROM | Keyword::TABLE)
+            )
+        });
+        if !expression_position || opens_query {
+            continue;
+        }
+        // an `AS name` followed by `,` or `)` directly inside this parenthesis
+        let mut depth = 0usize;
+        let mut named = false;
+        for w in sig[si..].windows(3) {
+            match tokens[w[0]].token {
+                Token::LParen => depth += 1,
+                Token::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            if depth == 1
+                && kw(&tokens[w[0]].token) == Some(Keyword::AS)
+                && matches!(tokens[w[1]].token, Token::Word(_))
+                && matches!(tokens[w[2]].token, Token::Comma | Token::RParen)
+            {
+                named = true;
+                break;
+            }
+        }
+        if named {
+            opens.push(o);
+        }
+    }
+    if opens.is_empty() {
+        return tokens;
+    }
+    let mut out = Vec::with_capacity(tokens.len() + opens.len());
+    let mut next = opens.iter().peekable();
+    for (i, t) in tokens.into_iter().enumerate() {
+        if next.peek() == Some(&&i) {
+            next.next();
+            out.push(word("struct", t.span));
+        }
+        out.push(t);
+    }
+    out
 }
 
 /// `NOT exists(array, x -> ...)`, the higher-order function under NOT, becomes `NOT
