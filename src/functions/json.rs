@@ -262,6 +262,7 @@ pub fn to_json(values: &ArrayRef) -> Result<ArrayRef> {
     if values.data_type() == &DataType::Null {
         return Ok(Arc::new(StringArray::new_null(n)));
     }
+    let values = &as_spark_json_values(values)?;
     // one record per row, `{"v":<json>}` (`{}` for NULL), written by arrow's encoder
     let schema = Arc::new(Schema::new(vec![Field::new(
         "v",
@@ -292,6 +293,89 @@ pub fn to_json(values: &ArrayRef) -> Result<ArrayRef> {
         }
     }
     Ok(Arc::new(out.finish()))
+}
+
+/// `a` with the values that Spark's JSON writer (JacksonGenerator) writes as strings
+/// of its own form turned into those strings, inside structs, arrays and maps too:
+/// timestamps as `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` (milliseconds, the session time zone,
+/// UTC: `Z`; JSONOptions' default timestampFormat), binaries in base64 (Jackson's
+/// writeBinary). Other types pass unchanged (arrow's writer already writes dates as
+/// `yyyy-MM-dd` and decimals as written).
+fn as_spark_json_values(a: &ArrayRef) -> Result<ArrayRef> {
+    use arrow::array::AsArray;
+    use base64::Engine;
+    Ok(match a.data_type() {
+        DataType::Timestamp(..) => {
+            let t = arrow::compute::cast(a, &crate::types::TIMESTAMP)?;
+            let t = t.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+            Arc::new(
+                t.iter()
+                    .map(|v| {
+                        v.and_then(chrono::DateTime::from_timestamp_micros)
+                            .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+                    })
+                    .collect::<StringArray>(),
+            )
+        }
+        DataType::Binary | DataType::LargeBinary => {
+            let b = arrow::compute::cast(a, &DataType::Binary)?;
+            Arc::new(
+                b.as_binary::<i32>()
+                    .iter()
+                    .map(|v| v.map(|v| base64::engine::general_purpose::STANDARD.encode(v)))
+                    .collect::<StringArray>(),
+            )
+        }
+        DataType::Struct(fields) => {
+            let st = a.as_struct();
+            let cols = st
+                .columns()
+                .iter()
+                .map(as_spark_json_values)
+                .collect::<Result<Vec<_>>>()?;
+            let fields: Vec<Field> = fields
+                .iter()
+                .zip(&cols)
+                .map(|(f, c)| Field::new(f.name(), c.data_type().clone(), true))
+                .collect();
+            Arc::new(arrow::array::StructArray::try_new(
+                fields.into(),
+                cols,
+                st.nulls().cloned(),
+            )?)
+        }
+        DataType::List(f) => {
+            let l = a.as_list::<i32>();
+            let values = as_spark_json_values(l.values())?;
+            Arc::new(arrow::array::ListArray::try_new(
+                Arc::new(Field::new(f.name(), values.data_type().clone(), true)),
+                l.offsets().clone(),
+                values,
+                l.nulls().cloned(),
+            )?)
+        }
+        DataType::Map(f, sorted) => {
+            let m = a.as_map();
+            let keys = as_spark_json_values(m.keys())?;
+            let vals = as_spark_json_values(m.values())?;
+            let DataType::Struct(kv) = f.data_type() else {
+                return Err(QuarryError::Internal("map entries type".into()));
+            };
+            let kv: Vec<Field> = vec![
+                Field::new(kv[0].name(), keys.data_type().clone(), false),
+                Field::new(kv[1].name(), vals.data_type().clone(), true),
+            ];
+            let entries = arrow::array::StructArray::try_new(kv.into(), vec![keys, vals], None)?;
+            Arc::new(arrow::array::MapArray::try_new(
+                Arc::new(Field::new(f.name(), entries.data_type().clone(), false)),
+                m.offsets().clone(),
+                entries,
+                m.nulls().cloned(),
+                *sorted,
+            )?)
+        }
+        _ => a.clone(),
+    })
 }
 
 /// `from_json(text, schema)`: the JSON text of each row read as `t` (a struct, array or
