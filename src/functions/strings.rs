@@ -1811,28 +1811,16 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 })
             }))
         }
-        XxHash64 => {
-            let mut seeds = vec![XxHash64Seed(42); n];
-            for a in args {
-                for (r, seed) in seeds.iter_mut().enumerate() {
-                    *seed = spark_hash(a.as_ref(), r, *seed)?;
-                }
-            }
-            Arc::new(Int64Array::from_iter_values(
-                seeds.into_iter().map(|h| h.0 as i64),
-            ))
-        }
-        Murmur3 => {
-            let mut seeds = vec![Murmur3Seed(42); n];
-            for a in args {
-                for (r, seed) in seeds.iter_mut().enumerate() {
-                    *seed = spark_hash(a.as_ref(), r, *seed)?;
-                }
-            }
-            Arc::new(Int32Array::from_iter_values(
-                seeds.into_iter().map(|h| h.0 as i32),
-            ))
-        }
+        XxHash64 => Arc::new(Int64Array::from_iter_values(
+            hash_rows(args, n, XxHash64Seed(42))?
+                .into_iter()
+                .map(|h| h.0 as i64),
+        )),
+        Murmur3 => Arc::new(Int32Array::from_iter_values(
+            hash_rows(args, n, Murmur3Seed(42))?
+                .into_iter()
+                .map(|h| h.0 as i32),
+        )),
         Crc32 => Arc::new(
             binaries(&args[0])
                 .iter()
@@ -2207,6 +2195,18 @@ impl SparkHasher for Murmur3Seed {
         }
         Murmur3Seed(Self::fmix(h, b.len() as u32))
     }
+}
+
+/// Each of `n` rows' hash over all `args` in turn, from `seed` (Spark's HashExpression:
+/// every argument's hash seeds the next).
+fn hash_rows<H: SparkHasher>(args: &[ArrayRef], n: usize, seed: H) -> Result<Vec<H>> {
+    let mut seeds = vec![seed; n];
+    for a in args {
+        for (r, seed) in seeds.iter_mut().enumerate() {
+            *seed = spark_hash(a.as_ref(), r, *seed)?;
+        }
+    }
+    Ok(seeds)
 }
 
 /// The hash of row `i` of `a` with `seed`, as Spark's hash expressions
