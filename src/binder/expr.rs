@@ -1986,6 +1986,7 @@ impl Binder<'_> {
             }
             // try_to_timestamp(s[, fmt]): to_timestamp with NULL where it would fail
             "try_to_timestamp" => {
+                crate::functions::check_arity(&name, bound.len(), 1, 2)?;
                 let e = scalar_call(ScalarFunc::ToTimestamp, bound)?;
                 let t = e.data_type();
                 return Ok(Expr::Function {

@@ -409,13 +409,18 @@ impl StringFunc {
                 want(1, 1)?;
                 (vec![b], DataType::Int64)
             }
-            XxHash64 => {
+            XxHash64 | Murmur3 => {
                 want(1, usize::MAX)?;
-                (args.to_vec(), DataType::Int64)
-            }
-            Murmur3 => {
-                want(1, usize::MAX)?;
-                (args.to_vec(), DataType::Int32)
+                // Spark 3: equal maps may hash apart (entry order), so maps are refused
+                if args.iter().any(has_map) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.HASH_MAP_TYPE] Cannot resolve \"{}\": input to the function `{}` cannot contain elements of the \"MAP\" type (equal maps can have different hash codes)",
+                        self.name(),
+                        self.name()
+                    )));
+                }
+                let out = if *self == XxHash64 { DataType::Int64 } else { DataType::Int32 };
+                (args.to_vec(), out)
             }
             Base64 => {
                 want(1, 1)?;
@@ -2194,6 +2199,16 @@ impl SparkHasher for Murmur3Seed {
             h = Self::mix_h1(h, Self::mix_k1(t as i8 as i32 as u32));
         }
         Murmur3Seed(Self::fmix(h, b.len() as u32))
+    }
+}
+
+/// Whether a type is or holds a map (in an array or struct).
+fn has_map(t: &DataType) -> bool {
+    match t {
+        DataType::Map(..) => true,
+        DataType::List(f) | DataType::LargeList(f) => has_map(f.data_type()),
+        DataType::Struct(fs) => fs.iter().any(|f| has_map(f.data_type())),
+        _ => false,
     }
 }
 
