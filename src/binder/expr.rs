@@ -1984,6 +1984,42 @@ impl Binder<'_> {
                 };
                 return make_case(vec![(cast_bool(c)?, a)], Some(b));
             }
+            // to_char / to_varchar (Spark 3.5 / 4): of a date or timestamp, date_format;
+            // of a binary, 'hex', 'base64' or 'utf-8' text; of a number (Spark's number
+            // format patterns), not supported
+            "to_char" | "to_varchar" => {
+                crate::functions::check_arity(&name, bound.len(), 2, 2)?;
+                let t = bound[0].data_type();
+                let text = match &t {
+                    DataType::Date32 | DataType::Timestamp(..) => Some("date_format($1, $2)"),
+                    DataType::Binary | DataType::LargeBinary => {
+                        let fmt = match &bound[1] {
+                            Expr::Literal(v) => v.as_str().map(|f| f.to_ascii_lowercase()),
+                            _ => None,
+                        };
+                        Some(match fmt.as_deref() {
+                            Some("hex") => "hex($1)",
+                            Some("base64") => "base64($1)",
+                            Some("utf-8") | Some("utf8") => "decode($1, 'UTF-8')",
+                            _ => {
+                                return Err(QuarryError::Analysis(format!(
+                                    "[INVALID_PARAMETER_VALUE.BINARY_FORMAT] The value of parameter(s) `format` in `{name}` is invalid: expects one of binary formats 'base64', 'hex', 'utf-8', but got {}",
+                                    args[1]
+                                )))
+                            }
+                        })
+                    }
+                    _ => None,
+                };
+                let Some(template) = text else {
+                    return Err(QuarryError::NotSupported(format!(
+                        "{name} of {} (Spark's number format patterns); use format_number or format_string",
+                        crate::types::type_name(&t)
+                    )));
+                };
+                let e = crate::parser::parse_expression(&expand_template(template, &args))?;
+                return self.bind_inner(&e, cx);
+            }
             // try_to_timestamp(s[, fmt]): to_timestamp with NULL where it would fail
             "try_to_timestamp" => {
                 crate::functions::check_arity(&name, bound.len(), 1, 2)?;
