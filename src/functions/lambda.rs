@@ -230,32 +230,13 @@ pub fn evaluate_call(
         layout,
     )?;
     match func {
-        Transform => {
-            let DataType::List(field) = data_type else {
-                return Err(internal("transform's type"));
-            };
-            let out = cast_array(&out, field.data_type())?;
-            Ok(Arc::new(ListArray::try_new(
-                field.clone(),
-                OffsetBuffer::new(el.offsets.into()),
-                out,
-                el.list.nulls().cloned(),
-            )?))
-        }
+        Transform => list_array(data_type, &out, el.offsets, el.list.nulls().cloned()),
         Filter => {
             let keep = out;
             let keep = kept(&keep)?;
             let offsets = kept_offsets(&el.offsets, &keep);
             let values = arrow::compute::filter(&el.values, &keep)?;
-            let DataType::List(field) = el.list.data_type() else {
-                return Err(internal("filter's type"));
-            };
-            Ok(Arc::new(ListArray::try_new(
-                field.clone(),
-                OffsetBuffer::new(offsets.into()),
-                values,
-                el.list.nulls().cloned(),
-            )?))
+            list_array(el.list.data_type(), &values, offsets, el.list.nulls().cloned())
         }
         Exists | Forall => {
             let p = out;
@@ -343,15 +324,26 @@ fn zip_with(
     let z = crate::functions::collections::zip_lists(&lists, "zip_with")?;
     let rows = element_rows(&z.offsets);
     let out = call(params, &z.values, body, &rows, batch, layout)?;
-    let DataType::List(field) = data_type else {
-        return Err(internal("zip_with's type"));
+    list_array(data_type, &out, z.offsets, z.nulls)
+}
+
+/// A list column of type `t` (a `List`) from its elements (cast to the element type),
+/// the rows' offsets into them and the rows' nulls.
+fn list_array(
+    t: &DataType,
+    values: &ArrayRef,
+    offsets: Vec<i32>,
+    nulls: Option<arrow::buffer::NullBuffer>,
+) -> Result<ArrayRef> {
+    let DataType::List(field) = t else {
+        return Err(internal("a list function's type"));
     };
-    let out = cast_array(&out, field.data_type())?;
+    let values = cast_array(values, field.data_type())?;
     Ok(Arc::new(ListArray::try_new(
         field.clone(),
-        OffsetBuffer::new(z.offsets.into()),
-        out,
-        z.nulls,
+        OffsetBuffer::new(offsets.into()),
+        values,
+        nulls,
     )?))
 }
 
