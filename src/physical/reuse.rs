@@ -53,9 +53,10 @@ pub fn canonical_key(plan: &LogicalPlan) -> Option<String> {
     Some(format!("{renumbered:?}"))
 }
 
-/// Whether the node's own expressions call `rand` with a CTE call site's stream id
-/// (three arguments: the binder's seed, the stream, the marker): all references to
-/// that CTE must read one result of it.
+/// Whether the node's own expressions call `rand` with a stream id (a seeded call, or
+/// any call in a CTE body): copies of such a node with the same stream id are
+/// references to one CTE, which must read one result of it (a seeded call's copies
+/// would otherwise draw from one stream in turn and disagree).
 pub fn draws_cte_random(plan: &LogicalPlan) -> bool {
     let mut found = false;
     for e in plan.exprs() {
@@ -66,7 +67,7 @@ pub fn draws_cte_random(plan: &LogicalPlan) -> bool {
                 ..
             } = x
             {
-                found |= args.len() == 3;
+                found |= args.len() >= 2;
             }
         });
     }
