@@ -762,18 +762,16 @@ fn decimal_arith(
             }
         }
         BinOp::Multiply if s == s1 + s2 => {
-            // the operands' magnitudes: by their types where that proves the product
-            // fits, else this batch's largest values
+            // the operands' magnitudes: by their types up to 18 digits; past that, not
+            // needed where the types prove the product fits, else this batch's largest
+            let by_type = p1 + p2 <= p;
             let bound = |o: &Operand, p: i32| match pow10(p) {
                 Some(v) if p <= 18 => v as u128,
+                _ if by_type => u128::MAX,
                 _ => max_abs(o),
             };
-            let (b1, b2) = if p1 + p2 <= p {
-                (pow10(p1).map_or(u128::MAX, |v| v as u128), pow10(p2).map_or(u128::MAX, |v| v as u128))
-            } else {
-                (bound(l, p1), bound(r, p2))
-            };
-            let proven = p1 + p2 <= p || fits(b1.checked_mul(b2));
+            let (b1, b2) = (bound(l, p1), bound(r, p2));
+            let proven = by_type || fits(b1.checked_mul(b2));
             // operands within 64 bits: one widening 64 x 64 -> 128-bit multiply
             // (i128 x i128 takes three)
             let small = b1 <= i64::MAX as u128 && b2 <= i64::MAX as u128;
