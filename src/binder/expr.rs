@@ -2235,7 +2235,7 @@ impl Binder<'_> {
             _ => {}
         }
         match ScalarFunc::lookup(&name) {
-            Some(func @ ScalarFunc::Math(crate::functions::math::MathFunc::Rand)) => {
+            Some(func @ ScalarFunc::Math(crate::functions::math::MathFunc::Rand { .. })) => {
                 if bound.len() > 1 {
                     return Err(QuarryError::Analysis(format!(
                         "[WRONG_NUM_ARGS.WITHOUT_SUGGESTION] The `{name}` requires [0, 1] parameters but the actual number is {}.",

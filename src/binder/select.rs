@@ -1450,7 +1450,7 @@ impl Binder<'_> {
             )));
         }
         let rand = super::expr::scalar_call(
-            crate::functions::scalar::ScalarFunc::Math(crate::functions::math::MathFunc::Rand),
+            crate::functions::scalar::ScalarFunc::Math(crate::functions::math::MathFunc::Rand { gaussian: false }),
             vec![],
         )?;
         let fraction = Expr::Literal(crate::types::ScalarValue::from_f64(fraction));

@@ -64,8 +64,11 @@ pub enum MathFunc {
     Conv,
     /// `width_bucket(v, min, max, n)`: the equi-width bucket of v, 0 below, n + 1 above.
     WidthBucket,
-    /// `rand([seed])`/`random`: uniform in [0, 1); not deterministic without a seed.
-    Rand,
+    /// `rand([seed])`/`random`: uniform in [0, 1); `randn([seed])` (`gaussian`): the
+    /// standard normal distribution (mean 0, standard deviation 1). Not deterministic
+    /// without a seed; a seed gives one sequence per call site and statement, not
+    /// Spark's (Spark draws from its XORShiftRandom seeded per partition).
+    Rand { gaussian: bool },
     /// `bit_count(x)`: set bits of an integer widened to bigint (Spark's
     /// `Long.bitCount`, so a negative int counts its sign extension: -1 gives 64), or of
     /// a boolean (0 or 1).
@@ -129,7 +132,8 @@ impl MathFunc {
             Hex => "hex",
             Conv => "conv",
             WidthBucket => "width_bucket",
-            Rand => "rand",
+            Rand { gaussian: false } => "rand",
+            Rand { gaussian: true } => "randn",
             BitCount => "bit_count",
             BitwiseNot => "bitwise_not",
             BitGet => "bit_get",
@@ -183,7 +187,8 @@ impl MathFunc {
             "hex" => Hex,
             "conv" => Conv,
             "width_bucket" => WidthBucket,
-            "rand" | "random" => Rand,
+            "rand" | "random" => Rand { gaussian: false },
+            "randn" => Rand { gaussian: true },
             "bit_count" => BitCount,
             "bitwise_not" => BitwiseNot,
             "bit_get" | "getbit" => BitGet,
@@ -193,7 +198,7 @@ impl MathFunc {
 
     /// `rand()` without a seed differs on every call.
     pub fn is_deterministic(&self) -> bool {
-        !matches!(self, MathFunc::Rand)
+        !matches!(self, MathFunc::Rand { .. })
     }
 
     /// Argument types to cast to and the result type (see [`super::scalar::ScalarFunc::signature`]).
@@ -283,7 +288,7 @@ impl MathFunc {
                 want(4, 4)?;
                 (vec![d.clone(), d.clone(), d, l.clone()], l)
             }
-            Rand => {
+            Rand { .. } => {
                 // (a seeded call's second argument is its stream id, added by the binder;
                 // a third marks a seed the binder chose, see Binder::cte_rand_site)
                 want(0, 3)?;
@@ -851,7 +856,7 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                     .collect::<Int64Array>(),
             )
         }
-        Rand => {
+        Rand { gaussian } => {
             use rand::{Rng, SeedableRng};
             let mut rng = match args.first() {
                 Some(a) => {
@@ -884,9 +889,16 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                 }
                 None => rand::rngs::StdRng::from_entropy(),
             };
-            Arc::new(Float64Array::from_iter_values(
-                (0..n).map(|_| rng.gen::<f64>()),
-            ))
+            if gaussian {
+                // randn: standard normal values (mean 0, standard deviation 1)
+                Arc::new(Float64Array::from_iter_values(
+                    (0..n).map(|_| rng.sample::<f64, _>(rand_distr::StandardNormal)),
+                ))
+            } else {
+                Arc::new(Float64Array::from_iter_values(
+                    (0..n).map(|_| rng.gen::<f64>()),
+                ))
+            }
         }
     })
 }

@@ -31,6 +31,13 @@ pub enum StringFunc {
     Repeat,
     Space,
     Translate,
+    /// `mask(str[, upperChar, lowerChar, digitChar, otherChar])` (Spark 3.4's Mask):
+    /// upper-case letters become `upperChar` (default `X`), lower-case ones `lowerChar`
+    /// (`x`), decimal digits `digitChar` (`n`), other characters `otherChar` (default
+    /// NULL: kept); a NULL replacement keeps that class as it is. Each replacement is
+    /// one character (else an error naming it). Classes by Unicode general category
+    /// (Lu, Ll, Nd), as Java's `Character.getType` that Spark uses.
+    Mask,
     SubstringIndex,
     /// `parse_url(url, part[, key])`: a part of a URL as Spark's ParseUrl (java.net.URI's
     /// raw parts); see [`parse_url`].
@@ -130,6 +137,7 @@ impl StringFunc {
             Repeat => "repeat",
             Space => "space",
             Translate => "translate",
+            Mask => "mask",
             SubstringIndex => "substring_index",
             ParseUrl => "parse_url",
             RaiseError => "raise_error",
@@ -191,6 +199,7 @@ impl StringFunc {
             "repeat" => Repeat,
             "space" => Space,
             "translate" => Translate,
+            "mask" => Mask,
             "substring_index" => SubstringIndex,
             "parse_url" => ParseUrl,
             "raise_error" => RaiseError,
@@ -282,6 +291,10 @@ impl StringFunc {
             Translate => {
                 want(3, 3)?;
                 (vec![s.clone(); 3], s)
+            }
+            Mask => {
+                want(1, 5)?;
+                (vec![s.clone(); n], s)
             }
             SubstringIndex => {
                 want(3, 3)?;
@@ -1434,6 +1447,53 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                         .collect(),
                 )
             }))
+        }
+        Mask => {
+            let cols = args.iter().map(strings).collect::<Result<Vec<_>>>()?;
+            const NAMES: [&str; 4] = ["upperChar", "lowerChar", "digitChar", "otherChar"];
+            const DEFAULTS: [Option<char>; 4] = [Some('X'), Some('x'), Some('n'), None];
+            let mut out = StringBuilder::new();
+            for r in 0..n {
+                if cols[0].is_null(r) {
+                    out.append_null();
+                    continue;
+                }
+                let mut with = DEFAULTS;
+                for (k, w) in with.iter_mut().enumerate() {
+                    let Some(c) = cols.get(k + 1) else { break };
+                    *w = if c.is_null(r) {
+                        None
+                    } else {
+                        let v = c.value(r);
+                        let mut it = v.chars();
+                        match (it.next(), it.next()) {
+                            (Some(ch), None) => Some(ch),
+                            _ => {
+                                return Err(QuarryError::Analysis(format!(
+                                    "[DATATYPE_MISMATCH.INPUT_SIZE_NOT_ONE] Cannot resolve \"mask\": the length of `{}` should be 1, got '{v}'",
+                                    NAMES[k]
+                                )));
+                            }
+                        }
+                    };
+                }
+                let masked: String = cols[0]
+                    .value(r)
+                    .chars()
+                    .map(|c| {
+                        use unicode_general_category::{GeneralCategory as G, get_general_category};
+                        let class = match get_general_category(c) {
+                            G::UppercaseLetter => 0,
+                            G::LowercaseLetter => 1,
+                            G::DecimalNumber => 2,
+                            _ => 3,
+                        };
+                        with[class].unwrap_or(c)
+                    })
+                    .collect();
+                super::append_checked(&mut out, func.name(), &masked)?;
+            }
+            Arc::new(out.finish())
         }
         SubstringIndex => {
             let (st, d, k) = (strings(&args[0])?, strings(&args[1])?, ints(&args[2])?);

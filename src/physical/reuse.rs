@@ -62,7 +62,7 @@ pub fn draws_cte_random(plan: &LogicalPlan) -> bool {
     for e in plan.exprs() {
         e.visit(&mut |x| {
             if let Expr::Function {
-                func: ScalarFunc::Math(MathFunc::Rand),
+                func: ScalarFunc::Math(MathFunc::Rand { .. }),
                 args,
                 ..
             } = x
@@ -87,7 +87,7 @@ fn shareable(plan: &LogicalPlan) -> bool {
                 // a rand() with a stream id is one call site of the SQL text: two
                 // subplans with it are references to one CTE, which share its values
                 Expr::Function {
-                    func: ScalarFunc::Math(MathFunc::Rand),
+                    func: ScalarFunc::Math(MathFunc::Rand { .. }),
                     args,
                     ..
                 } if args.len() >= 2 => {}

@@ -694,16 +694,16 @@ impl fmt::Display for Expr {
                     }
                     (ScalarFunc::Coll(C::Subscript), _) => write!(f, "{}[{}]", a[0], a[1]),
                     // rand(seed)'s second argument is its stream id (the binder's), not shown
-                    (ScalarFunc::Math(crate::functions::math::MathFunc::Rand), _)
+                    (ScalarFunc::Math(r @ crate::functions::math::MathFunc::Rand { .. }), _)
                         if a.len() == 2 =>
                     {
-                        write!(f, "rand({})", a[0])
+                        write!(f, "{}({})", r.name(), a[0])
                     }
                     // (a seed the binder chose is not shown, as Spark's hideSeed)
-                    (ScalarFunc::Math(crate::functions::math::MathFunc::Rand), _)
+                    (ScalarFunc::Math(r @ crate::functions::math::MathFunc::Rand { .. }), _)
                         if a.len() == 3 =>
                     {
-                        write!(f, "rand()")
+                        write!(f, "{}()", r.name())
                     }
                     (ScalarFunc::Interval(i), _) => {
                         use crate::functions::interval::{self as iv, IntervalFunc as I};
