@@ -1804,6 +1804,15 @@ impl Binder<'_> {
                 };
                 return Ok(Expr::Literal(ScalarValue::from_str(&v)));
             }
+            // the file the row was read from: the hidden column bind_select added to its
+            // FROM's scan; '' where the rows come from no file (Spark's empty string)
+            "input_file_name" => {
+                crate::functions::check_arity(&name, bound.len(), 0, 0)?;
+                return Ok(match self.file_names.last().cloned().flatten() {
+                    Some(c) => Expr::Column(c),
+                    None => Expr::Literal(ScalarValue::from_str("")),
+                });
+            }
             // unix_timestamp(): now, as unix_timestamp(current_timestamp())
             "unix_timestamp" if bound.is_empty() => {
                 let now = scalar_call(ScalarFunc::CurrentTimestamp, vec![])?;

@@ -108,6 +108,10 @@ pub struct Binder<'a> {
     /// (seed, stream id) of each `rand` call site of a CTE body, by (definition key,
     /// ordinal): every reference to the CTE binds the call with the same ones.
     rand_site_streams: HashMap<(String, usize), (i64, i64)>,
+    /// For each SELECT being bound, innermost last: the file-name column its FROM's scan
+    /// exposes for `input_file_name()` (None: its rows come from no file). Only SELECTs
+    /// that call the function push an entry (see `bind_select`).
+    file_names: Vec<Option<Column>>,
 }
 
 impl<'a> Binder<'a> {
@@ -122,6 +126,7 @@ impl<'a> Binder<'a> {
             lambda_params: vec![],
             rand_sites: vec![],
             rand_site_streams: HashMap::new(),
+            file_names: vec![],
         }
     }
 
@@ -892,7 +897,7 @@ pub fn catalog_source(
 
 /// A scan of every column of `source`, qualified by `qualifier`.
 pub fn scan_of(source: Arc<TableSource>, qualifier: &str) -> (LogicalPlan, Scope) {
-    let all = source.all_columns();
+    let all = source.table_columns();
     let columns: Vec<Column> = all
         .iter()
         .map(|c| Column::new(c.name.clone(), c.data_type.clone(), true))

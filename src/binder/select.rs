@@ -194,6 +194,20 @@ impl Binder<'_> {
         order_by: &[ast::OrderByExpr],
         outer: &[Scope],
     ) -> Result<(LogicalPlan, Vec<Column>)> {
+        // the file-name column this SELECT exposes (pushed once its FROM is bound) is
+        // dropped when it is done, whether binding succeeded or not
+        let depth = self.file_names.len();
+        let r = self.bind_select_inner(s, order_by, outer);
+        self.file_names.truncate(depth);
+        r
+    }
+
+    fn bind_select_inner(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Vec<Column>)> {
         // `FROM t` alone (DuckDB's FROM-first form) is `SELECT * FROM t`
         if s.projection.is_empty() && matches!(s.flavor, ast::SelectFlavor::FromFirstNoSelect) {
             let mut star = s.clone();
@@ -268,6 +282,11 @@ impl Binder<'_> {
             }
             acc.ok_or_else(|| QuarryError::Internal("empty FROM".into()))?
         };
+        // input_file_name(): the scan under FROM shows each row's file in a hidden column
+        if calls_input_file_name(s, order_by) {
+            let c = expose_file_name(&mut plan)?;
+            self.file_names.push(c);
+        }
         // LATERAL VIEW gen(x) t AS a, b: a Generate over FROM, its columns qualified by t
         for lv in &s.lateral_views {
             let cx = ExprCtx {
@@ -2327,4 +2346,92 @@ pub(super) fn expand_columns(
         out.push((x, name));
     }
     Ok(Some(out))
+}
+
+/// Whether this SELECT's own expressions (not its subqueries') call `input_file_name()`.
+fn calls_input_file_name(s: &ast::Select, order_by: &[ast::OrderByExpr]) -> bool {
+    use sqlparser::ast::{Visit, Visitor};
+    use std::ops::ControlFlow;
+    struct Finder {
+        depth: usize,
+        found: bool,
+    }
+    impl Visitor for Finder {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &ast::Expr) -> ControlFlow<()> {
+            if let ast::Expr::Function(f) = e {
+                if self.depth == 0 && f.name.to_string().eq_ignore_ascii_case("input_file_name") {
+                    self.found = true;
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Finder {
+        depth: 0,
+        found: false,
+    };
+    let _ = s.projection.visit(&mut v);
+    let _ = s.selection.visit(&mut v);
+    let _ = s.group_by.visit(&mut v);
+    let _ = s.having.visit(&mut v);
+    let _ = s.qualify.visit(&mut v);
+    for o in order_by {
+        let _ = o.visit(&mut v);
+    }
+    v.found
+}
+
+/// Make the one table scan under a FROM's plan output its hidden file-name column
+/// ([`crate::plan::FILE_NAME_COLUMN`]) and pass it up through the projections and
+/// filters above it (a view or subquery over one table); returns that column, or None
+/// when the rows come from no file (VALUES, `range`, no FROM), where `input_file_name()`
+/// is '' as Spark's. Errors: a join, aggregate, union or other operator between the
+/// SELECT and the files (which file a row comes from is then not one file; Spark's
+/// answer depends on its stages).
+fn expose_file_name(plan: &mut LogicalPlan) -> Result<Option<Column>> {
+    match plan {
+        LogicalPlan::Scan {
+            source,
+            columns,
+            projection,
+            ..
+        } => {
+            let c = Column::new(crate::plan::FILE_NAME_COLUMN, DataType::Utf8, true);
+            columns.push(c.clone());
+            projection.push(source.file_name_index());
+            Ok(Some(c))
+        }
+        LogicalPlan::Filter { input, .. } => expose_file_name(input),
+        LogicalPlan::Project { input, exprs } => {
+            let c = expose_file_name(input)?;
+            if let Some(c) = &c {
+                exprs.push((Expr::Column(c.clone()), c.clone()));
+            }
+            Ok(c)
+        }
+        LogicalPlan::Values { .. } | LogicalPlan::Range { .. } => Ok(None),
+        other => {
+            let what = match other {
+                LogicalPlan::Join { .. } => "join",
+                LogicalPlan::Aggregate { .. } => "grouped query",
+                LogicalPlan::Union { .. } => "set operation",
+                LogicalPlan::Window { .. } => "window query",
+                LogicalPlan::Sort { .. } | LogicalPlan::Limit { .. } => "sorted or limited query",
+                _ => "query that is not one table",
+            };
+            Err(QuarryError::NotSupported(format!(
+                "input_file_name() over a {what}: call it in a subquery that reads one table (SELECT *, input_file_name() AS file FROM t)"
+            )))
+        }
+    }
 }

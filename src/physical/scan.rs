@@ -56,6 +56,23 @@ pub struct ScanExec {
 /// row group overlaps the requests of the next ones.
 const READ_AHEAD: usize = 3;
 
+/// A file's name as Spark's `input_file_name()` gives it: the file's URI, its path
+/// percent-encoded as Hadoop's `Path.toUri` writes it (a space as `%20`, a `%` in a
+/// Hive-escaped folder name as `%25`): `file:///...` for local files,
+/// `s3://bucket/key` on S3.
+pub fn input_file_name(location: &Location) -> String {
+    let uri = match location {
+        Location::Local(p) => url::Url::from_file_path(p).ok(),
+        Location::S3 { bucket, key } => url::Url::parse(&format!("s3://{bucket}/"))
+            .ok()
+            .and_then(|mut u| {
+                u.path_segments_mut().ok()?.pop_if_empty().extend(key.split('/'));
+                Some(u)
+            }),
+    };
+    uri.map_or_else(|| location.to_string(), |u| u.to_string())
+}
+
 /// Cast a partition folder value to the declared type; NULL for the default partition.
 /// A value that does not cast is an error naming the folder.
 pub fn partition_value(raw: Option<&str>, col: &ColumnDef, folder: &str) -> Result<ScalarValue> {
@@ -199,7 +216,7 @@ fn plan_files_uncached(
     let part_ids: HashMap<ColumnId, usize> = columns
         .iter()
         .zip(projection)
-        .filter(|(_, p)| **p >= n_data)
+        .filter(|(_, p)| **p >= n_data && **p < source.file_name_index())
         .map(|(c, p)| (c.id, *p - n_data))
         .collect();
     let (part_filters, data_filters): (Vec<Expr>, Vec<Expr>) =
@@ -773,6 +790,12 @@ impl ScanExec {
                 ))
             }
         };
+        let file_index = self.source.file_name_index();
+        let file_name = if self.projection.contains(&file_index) {
+            input_file_name(&t.file.location)
+        } else {
+            String::new()
+        };
         let mut out = vec![];
         for b in raw {
             let adapted = adapt_batch(&b, &data_cols, &t.file.location)?;
@@ -785,6 +808,10 @@ impl ScanExec {
                     if *p < n_data {
                         it.next()
                             .ok_or_else(|| QuarryError::Internal("adapted column".into()))
+                    } else if *p == file_index {
+                        Ok(Arc::new(arrow::array::StringArray::from_iter_values(
+                            std::iter::repeat_n(file_name.as_str(), n),
+                        )) as ArrayRef)
                     } else {
                         let v = t
                             .partition_values

@@ -69,13 +69,36 @@ impl std::fmt::Debug for PartitionStatisticsStore {
     }
 }
 
+/// Name of a scan's hidden column that holds each row's file, as `input_file_name()`
+/// gives it (a string: `file:///...` for local files, `s3://bucket/key` on S3).
+pub const FILE_NAME_COLUMN: &str = "input_file_name()";
+
 impl TableSource {
+    /// The positions a [`LogicalPlan::Scan`]'s projection refers to: the data columns,
+    /// the partition columns, then the hidden file-name column ([`FILE_NAME_COLUMN`], at
+    /// [`TableSource::file_name_index`]), which `SELECT *` does not show.
     pub fn all_columns(&self) -> Vec<ColumnDef> {
+        self.table_columns()
+            .into_iter()
+            .chain(std::iter::once(ColumnDef {
+                name: FILE_NAME_COLUMN.to_string(),
+                data_type: arrow::datatypes::DataType::Utf8,
+            }))
+            .collect()
+    }
+
+    /// The table's own columns: data columns, then partition columns.
+    pub fn table_columns(&self) -> Vec<ColumnDef> {
         self.data_columns
             .iter()
             .chain(self.partition_columns.iter())
             .cloned()
             .collect()
+    }
+
+    /// Position of the hidden file-name column in [`TableSource::all_columns`].
+    pub fn file_name_index(&self) -> usize {
+        self.data_columns.len() + self.partition_columns.len()
     }
 }
 
