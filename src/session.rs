@@ -1287,6 +1287,14 @@ impl Session {
             }
         };
         let storage = self.catalog.storage.clone();
+        // only parquet is written: a CREATE TABLE ... AS SELECT into a csv or json
+        // location wrote parquet files there, which the table then failed to read
+        if ct.query.is_some() && format != FileFormat::Parquet {
+            return Err(QuarryError::NotSupported(format!(
+                "CREATE TABLE ... AS SELECT into a {} table (only parquet tables are written)",
+                format.name()
+            )));
+        }
         if kind == TableKind::Managed && format != FileFormat::Parquet {
             return Err(QuarryError::NotSupported(format!(
                 "managed {} tables; managed tables are stored as parquet",
