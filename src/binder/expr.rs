@@ -1231,6 +1231,17 @@ impl Binder<'_> {
             H::MapFilter | H::TransformValues => Err(QuarryError::Internal(
                 "map functions are bound above".into(),
             )),
+            H::ArraySort => {
+                let l = self.bind_lambda(name, &args[1], &[elem.clone(), elem], cx)?;
+                if !matches!(l.data_type(), DataType::Null) && !crate::types::is_integer(&l.data_type()) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.UNEXPECTED_RETURN_TYPE] The comparator of array_sort() must return an integer, not {}",
+                        crate::types::type_name(&l.data_type())
+                    )));
+                }
+                let out = arr.data_type();
+                Ok(call(vec![arr, l], out))
+            }
             H::Transform => {
                 let l = self.bind_lambda(name, &args[1], &[elem, DataType::Int32], cx)?;
                 let t = l.data_type();

@@ -3,7 +3,7 @@
 //! `filter(a, x -> ...)` (also with the index), `exists(a, x -> ...)`,
 //! `forall(a, x -> ...)`, `aggregate(a, zero, (acc, x) -> ..., acc -> ...)` (also
 //! named `reduce`), `zip_with(a, b, (x, y) -> ...)`, and over maps `map_filter(m, (k, v)
-//! -> ...)` and `transform_values(m, (k, v) -> ...)`.
+//! -> ...)` and `transform_values(m, (k, v) -> ...)`; `array_sort(a, (l, r) -> cmp)`.
 //!
 //! Evaluation is vectorized over a batch: a lambda's body runs once over all the
 //! batch's array elements together (one row per element: the element, its 0-based
@@ -48,6 +48,10 @@ pub enum HigherOrderFunc {
     MapFilter,
     /// `transform_values(map, (k, v) -> f)`: the same keys, the body's values.
     TransformValues,
+    /// `array_sort(array, (l, r) -> cmp)`: the elements in the order the comparator
+    /// gives (an integer: negative, 0 or positive as `l` is before, level with or after
+    /// `r`), stable; see [`sort_with_comparator`].
+    ArraySort,
 }
 
 impl HigherOrderFunc {
@@ -63,6 +67,7 @@ impl HigherOrderFunc {
             "zip_with" => ZipWith,
             "map_filter" => MapFilter,
             "transform_values" => TransformValues,
+            "array_sort" => ArraySort,
             _ => return None,
         })
     }
@@ -78,6 +83,7 @@ impl HigherOrderFunc {
             ZipWith => "zip_with",
             MapFilter => "map_filter",
             TransformValues => "transform_values",
+            ArraySort => "array_sort",
         }
     }
 }
@@ -219,6 +225,9 @@ pub fn evaluate_call(
     if func == Aggregate {
         return aggregate(args, data_type, &el, batch, layout);
     }
+    if func == ArraySort {
+        return sort_with_comparator(args, data_type, &el, batch, layout);
+    }
     // transform, filter, exists, forall: the lambda over every element at once
     let (params, body) = lambda(args.get(1))?;
     let out = call(
@@ -267,7 +276,9 @@ pub fn evaluate_call(
                 .collect();
             Ok(Arc::new(out))
         }
-        Aggregate | ZipWith | MapFilter | TransformValues => Err(internal("dispatched above")),
+        Aggregate | ZipWith | MapFilter | TransformValues | ArraySort => {
+            Err(internal("dispatched above"))
+        }
     }
 }
 
@@ -325,6 +336,90 @@ fn zip_with(
     let rows = element_rows(&z.offsets);
     let out = call(params, &z.values, body, &rows, batch, layout)?;
     list_array(data_type, &out, z.offsets, z.nulls)
+}
+
+/// `array_sort(a, (l, r) -> cmp)`: each row's elements in the comparator's order, as
+/// Spark's ArraySort with a function (a stable sort; NULL elements go to the comparator
+/// like any other). A bottom-up merge sort run in lockstep over all the batch's rows:
+/// each step of a pass evaluates the comparator once, vectorized, over the heads of
+/// every pending merge of every row, so a pass takes at most as many calls as its
+/// longest merge has elements (about `2n` calls in all for arrays of at most `n`).
+/// Errors: a comparator that returns NULL (Spark's `COMPARATOR_RETURNS_NULL`).
+fn sort_with_comparator(
+    args: &[Expr],
+    data_type: &DataType,
+    el: &Elements,
+    batch: &RecordBatch,
+    layout: &Layout,
+) -> Result<ArrayRef> {
+    let (params, body) = lambda(args.get(1))?;
+    // perm[k]: the element at position k of the sorted order (positions stay within
+    // their row's offsets)
+    let mut perm: Vec<u32> = (0..el.values.len() as u32).collect();
+    let longest = el.offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0) as usize;
+    let mut width = 1usize;
+    while width < longest {
+        // one merge per pair of adjacent runs: (left, left end, right, right end, out)
+        let mut merges: Vec<[usize; 5]> = vec![];
+        for w in el.offsets.windows(2) {
+            let (s, e) = (w[0] as usize, w[1] as usize);
+            let mut a = s;
+            while a + width < e {
+                let b = a + width;
+                let end = (b + width).min(e);
+                merges.push([a, b, b, end, a]);
+                a = end;
+            }
+        }
+        let mut next = perm.clone();
+        loop {
+            let active: Vec<usize> = (0..merges.len())
+                .filter(|&m| merges[m][0] < merges[m][1] && merges[m][2] < merges[m][3])
+                .collect();
+            if active.is_empty() {
+                break;
+            }
+            let left: UInt32Array = active.iter().map(|&m| perm[merges[m][0]]).collect();
+            let right: UInt32Array = active.iter().map(|&m| perm[merges[m][2]]).collect();
+            let rows = arrow::compute::take(&el.rows, &left, None)?;
+            let rows = rows
+                .as_primitive_opt::<arrow::datatypes::UInt32Type>()
+                .ok_or_else(|| internal("element rows"))?;
+            let values = [
+                arrow::compute::take(&el.values, &left, None)?,
+                arrow::compute::take(&el.values, &right, None)?,
+            ];
+            let cmp = call(params, &values, body, rows, batch, layout)?;
+            let cmp = cast_array(&cmp, &DataType::Int64)?;
+            let cmp = cmp
+                .as_primitive_opt::<arrow::datatypes::Int64Type>()
+                .ok_or_else(|| internal("the comparator's result"))?;
+            for (k, &m) in active.iter().enumerate() {
+                if cmp.is_null(k) {
+                    return Err(QuarryError::Execution(
+                        "[COMPARATOR_RETURNS_NULL] The comparator of array_sort returned NULL for a comparison; it should return a negative integer for \"less than\", 0 for \"equal\" and a positive integer for \"greater than\"".into(),
+                    ));
+                }
+                let mg = &mut merges[m];
+                // stable: the left run's element first when level
+                let from = if cmp.value(k) <= 0 { 0 } else { 2 };
+                next[mg[4]] = perm[mg[from]];
+                mg[from] += 1;
+                mg[4] += 1;
+            }
+        }
+        for [l, le, r, re, mut out] in merges {
+            for k in (l..le).chain(r..re) {
+                next[out] = perm[k];
+                out += 1;
+            }
+        }
+        perm = next;
+        width *= 2;
+    }
+    let order = UInt32Array::from(perm);
+    let values = arrow::compute::take(&el.values, &order, None)?;
+    list_array(data_type, &values, el.offsets.clone(), el.list.nulls().cloned())
 }
 
 /// A list column of type `t` (a `List`) from its elements (cast to the element type),
