@@ -253,7 +253,7 @@ impl Binder<'_> {
             }
             A::Nested(inner) => self.bind_inner(inner, cx),
             A::Lambda(l) => Err(QuarryError::NotSupported(format!(
-                "the lambda function {l} here (lambdas are supported in transform, filter, exists, forall, aggregate/reduce, zip_with, map_filter, transform_values and transform_keys)"
+                "the lambda function {l} here (lambdas are supported in transform, filter, exists, forall, aggregate/reduce, zip_with, array_sort, map_filter, transform_values, transform_keys and map_zip_with)"
             ))),
             // Spark's row constructor `(a, b)`: struct(a, b)
             A::Tuple(items) => self.bind_struct(items, cx),
@@ -1157,7 +1157,7 @@ impl Binder<'_> {
         let name = h.name();
         let (lo, hi) = match h {
             H::Aggregate => (3, 4),
-            H::ZipWith => (3, 3),
+            H::ZipWith | H::MapZipWith => (3, 3),
             _ => (2, 2),
         };
         check_arity(name, args.len(), lo, hi)?;
@@ -1176,6 +1176,34 @@ impl Binder<'_> {
                 ))),
             }
         };
+        if h == H::MapZipWith {
+            // both maps get one key type (Spark's MapZipWith requires it, after coercion)
+            let other = self.bind_inner(&args[1], cx)?;
+            let (t1, t2) = (arr.data_type(), other.data_type());
+            let (Some((k1, v1)), Some((k2, v2))) = (
+                crate::types::map_key_value(&t1),
+                crate::types::map_key_value(&t2),
+            ) else {
+                return Err(QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH.MAP_ZIP_WITH_DIFF_TYPES] Input to map_zip_with should have been two maps, got {} and {}",
+                    crate::types::type_name(&t1),
+                    crate::types::type_name(&t2)
+                )));
+            };
+            let k = wider_type(k1, k2).map_err(|_| {
+                QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH.MAP_ZIP_WITH_DIFF_TYPES] Input to map_zip_with should have been two maps with compatible key types, but the key types are {} and {}",
+                    crate::types::type_name(k1),
+                    crate::types::type_name(k2)
+                ))
+            })?;
+            let (v1, v2) = (v1.clone(), v2.clone());
+            let arr = cast_to(arr, &crate::types::map_type(k.clone(), v1.clone()))?;
+            let other = cast_to(other, &crate::types::map_type(k.clone(), v2.clone()))?;
+            let l = self.bind_lambda(name, &args[2], &[k.clone(), v1, v2], cx)?;
+            let out = crate::types::map_type(k, l.data_type());
+            return Ok(call(vec![arr, other, l], out));
+        }
         if matches!(h, H::MapFilter | H::TransformValues) {
             let t = arr.data_type();
             let Some((k, v)) = crate::types::map_key_value(&t) else {
@@ -1228,7 +1256,7 @@ impl Binder<'_> {
                 let out = crate::types::list_type(l.data_type());
                 Ok(call(vec![arr, other, l], out))
             }
-            H::MapFilter | H::TransformValues => Err(QuarryError::Internal(
+            H::MapFilter | H::TransformValues | H::MapZipWith => Err(QuarryError::Internal(
                 "map functions are bound above".into(),
             )),
             H::ArraySort => {

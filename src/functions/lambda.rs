@@ -3,7 +3,8 @@
 //! `filter(a, x -> ...)` (also with the index), `exists(a, x -> ...)`,
 //! `forall(a, x -> ...)`, `aggregate(a, zero, (acc, x) -> ..., acc -> ...)` (also
 //! named `reduce`), `zip_with(a, b, (x, y) -> ...)`, and over maps `map_filter(m, (k, v)
-//! -> ...)` and `transform_values(m, (k, v) -> ...)`; `array_sort(a, (l, r) -> cmp)`.
+//! -> ...)`, `transform_values(m, (k, v) -> ...)` and `map_zip_with(m1, m2, (k, v1, v2) ->
+//! ...)`; `array_sort(a, (l, r) -> cmp)`.
 //!
 //! Evaluation is vectorized over a batch: a lambda's body runs once over all the
 //! batch's array elements together (one row per element: the element, its 0-based
@@ -52,6 +53,11 @@ pub enum HigherOrderFunc {
     /// gives (an integer: negative, 0 or positive as `l` is before, level with or after
     /// `r`), stable; see [`sort_with_comparator`].
     ArraySort,
+    /// `map_zip_with(m1, m2, (k, v1, v2) -> f)`: a map with every key of either map (the
+    /// first map's keys in order, then the second's new ones), each key's value the
+    /// body's over its values in the two maps (NULL where a map lacks the key); NULL
+    /// when either map is. See [`map_zip_with`].
+    MapZipWith,
 }
 
 impl HigherOrderFunc {
@@ -68,6 +74,7 @@ impl HigherOrderFunc {
             "map_filter" => MapFilter,
             "transform_values" => TransformValues,
             "array_sort" => ArraySort,
+            "map_zip_with" => MapZipWith,
             _ => return None,
         })
     }
@@ -84,6 +91,7 @@ impl HigherOrderFunc {
             MapFilter => "map_filter",
             TransformValues => "transform_values",
             ArraySort => "array_sort",
+            MapZipWith => "map_zip_with",
         }
     }
 }
@@ -219,6 +227,7 @@ pub fn evaluate_call(
     match func {
         ZipWith => return zip_with(&arr, args, data_type, batch, layout),
         MapFilter | TransformValues => return over_map(func, &arr, args, data_type, batch, layout),
+        MapZipWith => return map_zip_with(&arr, args, data_type, batch, layout),
         _ => {}
     }
     let el = Elements::of(&arr)?;
@@ -276,7 +285,7 @@ pub fn evaluate_call(
                 .collect();
             Ok(Arc::new(out))
         }
-        Aggregate | ZipWith | MapFilter | TransformValues | ArraySort => {
+        Aggregate | ZipWith | MapFilter | TransformValues | ArraySort | MapZipWith => {
             Err(internal("dispatched above"))
         }
     }
@@ -489,6 +498,107 @@ fn over_map(
         OffsetBuffer::new(offsets.into()),
         entries,
         map.nulls().cloned(),
+        *sorted,
+    )?))
+}
+
+/// `map_zip_with(m1, m2, (k, v1, v2) -> f)` (Spark's MapZipWith): per row, the keys of
+/// `m1` in order, then those of `m2` that `m1` lacks (keys compared in arrow's row
+/// format, so equal values of any key type match); `v1`/`v2` are the key's value in
+/// each map, NULL where the map lacks it. The body runs once over all the batch's
+/// entries. NULL when either map is NULL. The binder gives both maps one key type.
+fn map_zip_with(
+    m1: &ArrayRef,
+    args: &[Expr],
+    data_type: &DataType,
+    batch: &RecordBatch,
+    layout: &Layout,
+) -> Result<ArrayRef> {
+    let m2 = evaluate(
+        args.get(1).ok_or_else(|| internal("no second map"))?,
+        batch,
+        layout,
+    )?;
+    let (a, b) = match (m1.as_map_opt(), m2.as_map_opt()) {
+        (Some(a), Some(b)) => (a, b),
+        _ => return Err(internal("map_zip_with over non-maps")),
+    };
+    let (params, body) = lambda(args.get(2))?;
+    let (fa, oa) = rebased(a.value_offsets());
+    let (fb, ob) = rebased(b.value_offsets());
+    let (na, nb) = (
+        oa.last().copied().unwrap_or(0) as usize,
+        ob.last().copied().unwrap_or(0) as usize,
+    );
+    let (ka, va) = (a.keys().slice(fa, na), a.values().slice(fa, na));
+    let (kb, vb) = (b.keys().slice(fb, nb), b.values().slice(fb, nb));
+    let conv = arrow::row::RowConverter::new(vec![arrow::row::SortField::new(
+        ka.data_type().clone(),
+    )])?;
+    let (ra, rb) = (
+        conv.convert_columns(std::slice::from_ref(&ka))?,
+        conv.convert_columns(std::slice::from_ref(&kb))?,
+    );
+    // per entry of the result: its key (source 0 = m1, 1 = m2, and position), its
+    // value positions in m1 and m2, its row
+    let mut key_at: Vec<(usize, usize)> = vec![];
+    let (mut in_a, mut in_b): (Vec<Option<u32>>, Vec<Option<u32>>) = (vec![], vec![]);
+    let mut rows: Vec<u32> = vec![];
+    let mut offsets: Vec<i32> = vec![0];
+    let n = a.len();
+    for r in 0..n {
+        if a.is_valid(r) && b.is_valid(r) {
+            let (sa, ea) = (oa[r] as usize, oa[r + 1] as usize);
+            let (sb, eb) = (ob[r] as usize, ob[r + 1] as usize);
+            let of_b: std::collections::HashMap<&[u8], usize> =
+                (sb..eb).map(|j| (rb.row(j).data(), j)).collect();
+            let mut taken = vec![false; eb - sb];
+            for i in sa..ea {
+                let j = of_b.get(ra.row(i).data()).copied();
+                if let Some(j) = j {
+                    taken[j - sb] = true;
+                }
+                key_at.push((0, i));
+                in_a.push(Some(i as u32));
+                in_b.push(j.map(|j| j as u32));
+                rows.push(r as u32);
+            }
+            for j in sb..eb {
+                if !taken[j - sb] {
+                    key_at.push((1, j));
+                    in_a.push(None);
+                    in_b.push(Some(j as u32));
+                    rows.push(r as u32);
+                }
+            }
+        }
+        offsets.push(key_at.len() as i32);
+    }
+    let keys = arrow::compute::interleave(&[ka.as_ref(), kb.as_ref()], &key_at)?;
+    let v1 = arrow::compute::take(&va, &UInt32Array::from(in_a), None)?;
+    let v2 = arrow::compute::take(&vb, &UInt32Array::from(in_b), None)?;
+    let out = call(
+        params,
+        &[keys.clone(), v1, v2],
+        body,
+        &UInt32Array::from(rows),
+        batch,
+        layout,
+    )?;
+    let DataType::Map(entries_field, sorted) = data_type else {
+        return Err(internal("a map result type"));
+    };
+    let DataType::Struct(kv) = entries_field.data_type() else {
+        return Err(internal("a map's entries type"));
+    };
+    let values = cast_array(&out, kv[1].data_type())?;
+    let entries = arrow::array::StructArray::try_new(kv.clone(), vec![keys, values], None)?;
+    let nulls = arrow::buffer::NullBuffer::union(a.nulls(), b.nulls());
+    Ok(Arc::new(arrow::array::MapArray::try_new(
+        entries_field.clone(),
+        OffsetBuffer::new(offsets.into()),
+        entries,
+        nulls,
         *sorted,
     )?))
 }
