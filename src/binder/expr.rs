@@ -1631,6 +1631,11 @@ impl Binder<'_> {
         if name == "from_json" {
             return self.bind_from_json(&args, cx);
         }
+        if name == "window" {
+            let sql = time_window_sql(&args)?;
+            let e = crate::parser::parse_expression(&sql)?;
+            return self.bind_inner(&e, cx);
+        }
         if let Some(h) = crate::functions::lambda::HigherOrderFunc::lookup(&name) {
             if args.iter().any(|a| matches!(a, ast::Expr::Lambda(_))) {
                 return self.bind_higher_order(h, &args, cx);
@@ -2684,6 +2689,77 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
         args,
         data_type: ret,
     })
+}
+
+/// A duration argument of `window(...)` in microseconds: a string literal such as
+/// `'10 minutes'` or `'1 hour 30 minutes'` (Spark's `IntervalUtils.stringToInterval`
+/// units, an optional leading `interval`). Errors: not a string literal, months or
+/// years (Spark: intervals greater than a month are not supported), a negative value
+/// where `positive`.
+fn window_duration(e: &ast::Expr, what: &str, positive: bool) -> Result<i64> {
+    let text = match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    let trimmed = text.trim();
+    let body = match trimmed.get(..9) {
+        Some(p) if p.eq_ignore_ascii_case("interval ") => &trimmed[9..],
+        _ => trimmed,
+    };
+    if body.is_empty() {
+        return Err(QuarryError::Analysis(format!(
+            "[DATATYPE_MISMATCH] The {what} of window() must be a string literal such as '10 minutes', got {e}"
+        )));
+    }
+    use crate::functions::interval::{literal_from_units, Value};
+    match literal_from_units(body)?.0 {
+        Value::Months(_) => Err(QuarryError::Analysis(format!(
+            "[DATATYPE_MISMATCH] The {what} of window() cannot have months or years (Spark: intervals greater than a month are not supported): '{text}'"
+        ))),
+        Value::Micros(m) if positive && m <= 0 => Err(QuarryError::Analysis(format!(
+            "[DATATYPE_MISMATCH] The {what} of window() must be greater than 0, got '{text}'"
+        ))),
+        Value::Micros(m) => Ok(m),
+    }
+}
+
+/// `window(time, windowDuration[, slideDuration[, startTime]])`, Spark's TimeWindow, as
+/// SQL: the struct `{start, end}` of the tumbling window holding `time` (windows of
+/// `windowDuration` from the epoch shifted by `startTime`; start inclusive, end
+/// exclusive; a time before the epoch floors to the window below, as Spark 3.2+).
+/// The SELECT that calls it also drops rows whose time is NULL (Spark's TimeWindowing
+/// filter, added in `bind_select`). Errors: a slide different from the duration
+/// (sliding windows give each row several windows: not supported), a start time not
+/// below the slide, durations as [`window_duration`].
+fn time_window_sql(args: &[ast::Expr]) -> Result<String> {
+    check_arity("window", args.len(), 2, 4)?;
+    let d = window_duration(&args[1], "window duration", true)?;
+    let slide = match args.get(2) {
+        Some(a) => window_duration(a, "slide duration", true)?,
+        None => d,
+    };
+    let start = match args.get(3) {
+        Some(a) => window_duration(a, "start time", false)?,
+        None => 0,
+    };
+    if slide != d {
+        return Err(QuarryError::NotSupported(
+            "sliding windows: window(time, duration, slide) with a slide other than the duration (each row in several windows); use a tumbling window(time, duration)".into(),
+        ));
+    }
+    if start.abs() >= slide {
+        return Err(QuarryError::Analysis(format!(
+            "[DATATYPE_MISMATCH] The absolute value of the start time of window() ({start} microseconds) must be less than the slide duration ({slide} microseconds)"
+        )));
+    }
+    let t = format!("unix_micros(CAST(({}) AS TIMESTAMP))", args[0]);
+    let lo = format!("({t} - pmod({t} - ({start}), {d}))");
+    Ok(format!(
+        "named_struct('start', timestamp_micros({lo}), 'end', timestamp_micros({lo} + {d}))"
+    ))
 }
 
 /// `template` with `$1`, `$2`, ... replaced by the arguments' SQL (parenthesized; a

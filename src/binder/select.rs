@@ -283,9 +283,32 @@ impl Binder<'_> {
             acc.ok_or_else(|| QuarryError::Internal("empty FROM".into()))?
         };
         // input_file_name(): the scan under FROM shows each row's file in a hidden column
-        if calls_input_file_name(s, order_by) {
+        if !calls_named(s, order_by, "input_file_name").is_empty() {
             let c = expose_file_name(&mut plan)?;
             self.file_names.push(c);
+        }
+        // window(time, ...): rows whose time is NULL are dropped, as Spark's TimeWindowing
+        // rule filters them (IsNotNull of the time column) under the operator that uses it
+        for call in calls_named(s, order_by, "window") {
+            let ast::FunctionArguments::List(l) = &call.args else {
+                continue;
+            };
+            let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(time))) = l.args.first()
+            else {
+                continue;
+            };
+            let cx = ExprCtx {
+                scope: &scope,
+                outer,
+                agg: None,
+                clause: "window()",
+                windows: None,
+            };
+            let t = self.bind_expr(time, &cx)?;
+            plan = LogicalPlan::Filter {
+                input: Box::new(plan),
+                predicate: Expr::IsNotNull(Box::new(t)),
+            };
         }
         // LATERAL VIEW gen(x) t AS a, b: a Generate over FROM, its columns qualified by t
         for lv in &s.lateral_views {
@@ -2348,15 +2371,16 @@ pub(super) fn expand_columns(
     Ok(Some(out))
 }
 
-/// Whether this SELECT's own expressions (not its subqueries') call `input_file_name()`.
-fn calls_input_file_name(s: &ast::Select, order_by: &[ast::OrderByExpr]) -> bool {
+/// The calls of function `name` in this SELECT's own expressions (not its subqueries').
+fn calls_named(s: &ast::Select, order_by: &[ast::OrderByExpr], name: &str) -> Vec<ast::Function> {
     use sqlparser::ast::{Visit, Visitor};
     use std::ops::ControlFlow;
-    struct Finder {
+    struct Finder<'n> {
         depth: usize,
-        found: bool,
+        name: &'n str,
+        found: Vec<ast::Function>,
     }
-    impl Visitor for Finder {
+    impl Visitor for Finder<'_> {
         type Break = ();
         fn pre_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
             self.depth += 1;
@@ -2368,9 +2392,8 @@ fn calls_input_file_name(s: &ast::Select, order_by: &[ast::OrderByExpr]) -> bool
         }
         fn pre_visit_expr(&mut self, e: &ast::Expr) -> ControlFlow<()> {
             if let ast::Expr::Function(f) = e {
-                if self.depth == 0 && f.name.to_string().eq_ignore_ascii_case("input_file_name") {
-                    self.found = true;
-                    return ControlFlow::Break(());
+                if self.depth == 0 && f.name.to_string().eq_ignore_ascii_case(self.name) {
+                    self.found.push(f.clone());
                 }
             }
             ControlFlow::Continue(())
@@ -2378,7 +2401,8 @@ fn calls_input_file_name(s: &ast::Select, order_by: &[ast::OrderByExpr]) -> bool
     }
     let mut v = Finder {
         depth: 0,
-        found: false,
+        name,
+        found: vec![],
     };
     let _ = s.projection.visit(&mut v);
     let _ = s.selection.visit(&mut v);
