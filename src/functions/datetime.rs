@@ -420,9 +420,11 @@ fn weekday_name(w: Weekday) -> &'static str {
 }
 
 /// Spark's day-of-week names for `next_day`: two letters, three letters or the full
-/// name, in any case. `None` for anything else.
+/// name, in any case, without surrounding spaces (Spark's
+/// `DateTimeUtils.getDayOfWeekFromString` does not trim: `' MO '` is no day). `None` for
+/// anything else.
 fn parse_weekday(s: &str) -> Option<Weekday> {
-    Some(match s.trim().to_ascii_uppercase().as_str() {
+    Some(match s.to_ascii_uppercase().as_str() {
         "MO" | "MON" | "MONDAY" => Weekday::Mon,
         "TU" | "TUE" | "TUESDAY" => Weekday::Tue,
         "WE" | "WED" | "WEDNESDAY" => Weekday::Wed,
