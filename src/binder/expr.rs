@@ -906,7 +906,9 @@ impl Binder<'_> {
         if parts.len() == 1 {
             match parts[0].as_str() {
                 "current_date" => return scalar_call(ScalarFunc::CurrentDate, vec![]),
-                "current_timestamp" => return scalar_call(ScalarFunc::CurrentTimestamp, vec![]),
+                "current_timestamp" | "localtimestamp" => {
+                    return scalar_call(ScalarFunc::CurrentTimestamp, vec![])
+                }
                 "current_user" | "session_user" | "user" | "current_catalog" | "current_schema" => {
                     let f = crate::parser::parse_expression(&format!("{}()", parts[0]))?;
                     return self.bind_inner(&f, cx);
@@ -1579,7 +1581,7 @@ impl Binder<'_> {
         // aggregates that the binder rewrites into others (below)
         let rewritten = matches!(
             name.as_str(),
-            "listagg" | "string_agg" | "percentile_cont" | "decimal_average"
+            "listagg" | "string_agg" | "percentile_cont" | "decimal_average" | "product"
         );
         if f.over.is_some() {
             if rewritten {
@@ -1640,6 +1642,22 @@ impl Binder<'_> {
             if args.iter().any(|a| matches!(a, ast::Expr::Lambda(_))) {
                 return self.bind_higher_order(h, &args, cx);
             }
+        }
+        if name == "product" {
+            // Spark's Product: the double product of the non-NULL values, NULL if none
+            check_arity(&name, args.len(), 1, 1)?;
+            let distinct = matches!(&f.args, ast::FunctionArguments::List(l) if l.duplicate_treatment.is_some());
+            if distinct || f.filter.is_some() {
+                return Err(QuarryError::NotSupported(
+                    "product(DISTINCT ...) or product(...) FILTER (...)".into(),
+                ));
+            }
+            let text = expand_template(
+                "CASE WHEN count($1) = 0 THEN NULL ELSE aggregate(collect_list(CAST($1 AS DOUBLE)), 1D, (__qa, __qx) -> __qa * __qx) END",
+                &args,
+            );
+            let e = crate::parser::parse_expression(&text)?;
+            return self.bind_inner(&e, cx);
         }
         if name == "decimal_average" {
             // DuckDB's decimal_average(x): avg(x) in x's own decimal type
@@ -2833,6 +2851,24 @@ fn desugared(name: &str, nargs: usize) -> Option<(usize, &'static str)> {
             "map_from_arrays(zip_with(map_keys($1), map_values($1), $2), map_values($1))",
         ),
         "try_element_at" => (2, "try(element_at($1, $2))"),
+        "try_to_binary" if nargs == 1 => (1, "try(to_binary($1))"),
+        "try_to_binary" => (2, "try(to_binary($1, $2))"),
+        // Spark's Shuffle: a random permutation (rand() per element, sorted by it)
+        "shuffle" => (
+            1,
+            "transform(array_sort(transform($1, __qx -> named_struct('r', rand(), 'v', __qx)), (__ql, __qr) -> CASE WHEN __ql.r < __qr.r THEN -1 WHEN __ql.r > __qr.r THEN 1 ELSE 0 END), __qy -> __qy.v)",
+        ),
+        // Spark 3.4's ArrayInsert: 1-based; a negative position counts from the end (-1
+        // appends); past either end the gap is filled with NULLs; 0 is an error
+        "array_insert" => (
+            3,
+            "CASE WHEN $1 IS NULL OR $2 IS NULL THEN NULL \
+             WHEN $2 = 0 THEN raise_error('[INVALID_INDEX_OF_ZERO] The index 0 is invalid. An index shall be either < 0 or > 0 (the first element has index 1)') \
+             WHEN $2 > 0 AND $2 <= size($1) + 1 THEN concat(slice($1, 1, $2 - 1), array($3), slice(concat($1, array($3)), $2, size($1) - $2 + 1)) \
+             WHEN $2 > 0 THEN concat($1, array_repeat(element_at(array(NULL, $3), 1), $2 - size($1) - 1), array($3)) \
+             WHEN size($1) + 2 + $2 >= 1 THEN concat(slice($1, 1, size($1) + 1 + $2), array($3), slice(concat($1, array($3)), size($1) + 2 + $2, -1 - $2)) \
+             ELSE concat(array($3), array_repeat(element_at(array(NULL, $3), 1), -$2 - size($1) - 1), $1) END",
+        ),
         "get" => (2, "$1[$2]"),
         "zeroifnull" => (1, "coalesce($1, 0)"),
         "dayname" => (1, "date_format($1, 'EEE')"),

@@ -153,6 +153,7 @@ impl AggFunc {
                 | "var_pop"
                 | "sem"
                 | "decimal_average"
+                | "product"
                 | "listagg"
                 | "string_agg"
                 | "percentile_cont"
@@ -470,6 +471,9 @@ impl AggFunc {
                 };
                 (f, Some(DataType::Boolean), DataType::Boolean)
             }
+            "product" => return Err(QuarryError::NotSupported(
+                "product as a window function".into(),
+            )),
             "decimal_average" => return Err(QuarryError::NotSupported(
                 "decimal_average as a window function (use CAST(avg(x) OVER ... AS DECIMAL(p, s)))"
                     .into(),

@@ -109,7 +109,7 @@ impl DateFunc {
             "months_between" => MonthsBetween,
             "weekofyear" => WeekOfYear,
             "next_day" => NextDay,
-            "make_timestamp" | "make_timestamp_ntz" => MakeTimestamp,
+            "make_timestamp" | "make_timestamp_ntz" | "make_timestamp_ltz" => MakeTimestamp,
             "make_time" => MakeTime,
             "microsecond" | "microseconds" => Microsecond,
             "timestampadd" => TimestampAdd,

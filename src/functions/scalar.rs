@@ -212,7 +212,7 @@ impl ScalarFunc {
             // one timestamp type, in UTC: NTZ and LTZ read the same
             "to_timestamp" | "to_timestamp_ntz" | "to_timestamp_ltz" => ToTimestamp,
             "current_date" | "curdate" => CurrentDate,
-            "current_timestamp" | "now" => CurrentTimestamp,
+            "current_timestamp" | "now" | "localtimestamp" => CurrentTimestamp,
             "coalesce" | "nvl" | "ifnull" => Coalesce,
             "try" => Try,
             "nullif" => NullIf,
