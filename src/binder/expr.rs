@@ -1581,7 +1581,7 @@ impl Binder<'_> {
         // aggregates that the binder rewrites into others (below)
         let rewritten = matches!(
             name.as_str(),
-            "listagg" | "string_agg" | "percentile_cont" | "decimal_average" | "product"
+            "listagg" | "string_agg" | "percentile_cont" | "percentile_disc" | "decimal_average" | "product"
         );
         if f.over.is_some() {
             if rewritten {
@@ -1603,7 +1603,7 @@ impl Binder<'_> {
             return self.bind_inner(&listagg(f, &name)?, cx);
         }
         if !f.within_group.is_empty() {
-            return self.bind_inner(&ast::Expr::Function(within_group(f, &name)?), cx);
+            return self.bind_inner(&within_group(f, &name)?, cx);
         }
         let (name, args, distinct, star) = self.call_args(f, name)?;
         if f.filter.is_some() && !AggFunc::is_aggregate_name(&name) {
@@ -2305,6 +2305,14 @@ impl Binder<'_> {
             }
             _ => {}
         }
+        // reverse of an array reverses its elements (Spark's Reverse takes a string or
+        // an array; the string function would render the array as text)
+        if name == "reverse"
+            && bound.len() == 1
+            && matches!(bound[0].data_type(), DataType::List(_))
+        {
+            return scalar_call(ScalarFunc::Coll(CollectionFunc::ArrayReverse), bound);
+        }
         match ScalarFunc::lookup(&name) {
             Some(func @ ScalarFunc::Math(crate::functions::math::MathFunc::Rand { .. })) => {
                 if bound.len() > 1 {
@@ -2507,13 +2515,17 @@ fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
 
 /// `percentile_cont(p) WITHIN GROUP (ORDER BY x [ASC|DESC])` (Spark 4's ordered-set
 /// aggregate): `percentile(x, p)`, which interpolates the same way; descending order is
-/// `percentile(x, 1 - p)`. Errors: WITHIN GROUP on another function (not supported for
-/// percentile_disc, mode and listagg; an error for the rest), more than one ORDER BY
-/// key, or a percentage that is not a number literal in [0, 1].
-fn within_group(f: &ast::Function, name: &str) -> Result<ast::Function> {
+/// `percentile(x, 1 - p)`. `percentile_disc(p) WITHIN GROUP (ORDER BY x [DESC])`: the
+/// first value in that order whose cumulative distribution reaches `p` (the SQL
+/// standard's, as Spark 3.5 after SPARK-44871): the `max(1, ceil(p * n))`-th of the `n`
+/// non-NULL values, NULL when there are none; a FILTER applies to it. Errors: WITHIN
+/// GROUP on another function (not supported for mode and listagg; an error for the
+/// rest), more than one ORDER BY key, or a percentage that is not a number literal in
+/// [0, 1].
+fn within_group(f: &ast::Function, name: &str) -> Result<ast::Expr> {
     match name {
-        "percentile_cont" => {}
-        "percentile_disc" | "mode" => {
+        "percentile_cont" | "percentile_disc" => {}
+        "mode" => {
             return Err(QuarryError::NotSupported(format!(
                 "{name}(...) WITHIN GROUP (ORDER BY ...)"
             )))
@@ -2548,6 +2560,28 @@ fn within_group(f: &ast::Function, name: &str) -> Result<ast::Function> {
             list.args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
         ))
     })?;
+    if name == "percentile_disc" {
+        if matches!(key.options.sort, Some(ast::OrderBySort::Using(_))) {
+            return Err(QuarryError::NotSupported(format!(
+                "{name} WITHIN GROUP (ORDER BY ... USING ...)"
+            )));
+        }
+        let desc = matches!(key.options.sort, Some(ast::OrderBySort::Desc));
+        let filter = match &f.filter {
+            Some(w) => format!(" FILTER (WHERE {w})"),
+            None => String::new(),
+        };
+        let k = &key.expr;
+        let sorted = if desc {
+            format!("reverse(array_sort(collect_list({k}){filter}))")
+        } else {
+            format!("array_sort(collect_list({k}){filter})")
+        };
+        let text = format!(
+            "CASE WHEN count({k}){filter} = 0 THEN NULL ELSE element_at({sorted}, CAST(greatest(1, ceil({p} * count({k}){filter})) AS INT)) END"
+        );
+        return crate::parser::parse_expression(&text);
+    }
     let p = match key.options.sort {
         Some(ast::OrderBySort::Desc) => 1.0 - p,
         Some(ast::OrderBySort::Using(_)) => {
@@ -2570,7 +2604,7 @@ fn within_group(f: &ast::Function, name: &str) -> Result<ast::Function> {
         ],
         clauses: vec![],
     });
-    Ok(out)
+    Ok(ast::Expr::Function(out))
 }
 
 /// Resolve an aggregate call on bound arguments: the function (constant parameters

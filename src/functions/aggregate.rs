@@ -157,6 +157,7 @@ impl AggFunc {
                 | "listagg"
                 | "string_agg"
                 | "percentile_cont"
+                | "percentile_disc"
                 | "bool_and"
                 | "every"
                 | "bool_or"

@@ -47,6 +47,9 @@ pub enum CollectionFunc {
     /// `array_sort(a)`: ascending, NULLs last.
     ArraySort,
     ArrayDistinct,
+    /// `reverse(a)` of an array: its elements in reverse order (the binder picks it for
+    /// an array argument; `reverse` of a string is [`super::scalar::ScalarFunc::Reverse`]).
+    ArrayReverse,
     ArrayMin,
     ArrayMax,
     ArrayJoin,
@@ -100,6 +103,7 @@ impl CollectionFunc {
             SortArray => "sort_array",
             ArraySort => "array_sort",
             ArrayDistinct => "array_distinct",
+            ArrayReverse => "reverse",
             ArrayMin => "array_min",
             ArrayMax => "array_max",
             ArrayJoin => "array_join",
@@ -242,7 +246,7 @@ impl CollectionFunc {
                 let t = array_arg(&args[0])?;
                 (vec![t.clone(), DataType::Boolean][..n].to_vec(), t)
             }
-            ArraySort | ArrayDistinct => {
+            ArraySort | ArrayDistinct | ArrayReverse => {
                 arity(1, 1)?;
                 let t = array_arg(&args[0])?;
                 (vec![t.clone()], t)
@@ -731,6 +735,21 @@ pub fn evaluate(
                     concat_arrays(&firsts, result)?
                 }
             }
+        }
+        ArrayReverse => {
+            let l = as_list(&args[0])?;
+            let offsets = l.value_offsets();
+            let order: UInt64Array = (0..n)
+                .flat_map(|i| (offsets[i] as u64..offsets[i + 1] as u64).rev())
+                .collect();
+            let values = take(l.values().as_ref(), &order, None)?;
+            let lengths = (0..n).map(|i| (offsets[i + 1] - offsets[i]) as usize);
+            Arc::new(ListArray::try_new(
+                list_field(result)?,
+                OffsetBuffer::from_lengths(lengths),
+                values,
+                l.nulls().cloned(),
+            )?)
         }
         ArrayDistinct => {
             let l = as_list(&args[0])?;
