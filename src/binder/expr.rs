@@ -2305,6 +2305,27 @@ impl Binder<'_> {
             }
             _ => {}
         }
+        // concat_ws(sep, ...) with array<string> arguments: their elements are joined too
+        // (Spark's ConcatWs), NULL elements and NULL arrays skipped like NULL strings
+        if name == "concat_ws"
+            && bound.len() > 1
+            && bound[1..]
+                .iter()
+                .any(|a| matches!(a.data_type(), DataType::List(_)))
+        {
+            let parts: Vec<String> = bound[1..]
+                .iter()
+                .enumerate()
+                .map(|(k, a)| match a.data_type() {
+                    DataType::List(_) => format!("coalesce(${}, array())", k + 2),
+                    _ => format!("array(${})", k + 2),
+                })
+                .collect();
+            let template = format!("array_join(concat({}), $1)", parts.join(", "));
+            let text = expand_template(&template, &args);
+            let e = crate::parser::parse_expression(&text)?;
+            return self.bind_inner(&e, cx);
+        }
         // reverse of an array reverses its elements (Spark's Reverse takes a string or
         // an array; the string function would render the array as text)
         if name == "reverse"
@@ -2697,6 +2718,28 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
     };
     let types: Vec<DataType> = args.iter().map(|a| a.data_type()).collect();
     let (arg_types, ret) = func.signature(&types, &|ts| wider_of(ts))?;
+    // an array, map or struct is never implicitly a string or binary (Spark's implicit
+    // casts have no complex-to-string rule): upper(array('a')) is a type error, not the
+    // upper case of the array's text
+    for (k, (a, t)) in args.iter().zip(arg_types.iter()).enumerate() {
+        let complex = matches!(
+            a.data_type(),
+            DataType::List(_) | DataType::LargeList(_) | DataType::Map(..) | DataType::Struct(_)
+        );
+        let to_text = matches!(
+            t,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary
+        );
+        if complex && to_text {
+            return Err(QuarryError::Analysis(format!(
+                "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{}\": parameter {} requires the \"{}\" type, however `{a}` has the type \"{}\"",
+                func.name(),
+                k + 1,
+                crate::types::type_name(t).to_uppercase(),
+                crate::types::type_name(&a.data_type()).to_uppercase()
+            )));
+        }
+    }
     let args: Vec<Expr> = args
         .into_iter()
         .zip(arg_types.iter())
