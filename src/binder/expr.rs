@@ -2718,19 +2718,17 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
     };
     let types: Vec<DataType> = args.iter().map(|a| a.data_type()).collect();
     let (arg_types, ret) = func.signature(&types, &|ts| wider_of(ts))?;
-    // an array, map or struct is never implicitly a string or binary (Spark's implicit
-    // casts have no complex-to-string rule): upper(array('a')) is a type error, not the
-    // upper case of the array's text
-    for (k, (a, t)) in args.iter().zip(arg_types.iter()).enumerate() {
-        let complex = matches!(
-            a.data_type(),
-            DataType::List(_) | DataType::LargeList(_) | DataType::Map(..) | DataType::Struct(_)
-        );
-        let to_text = matches!(
+    // an array, map or struct is never implicitly a scalar (Spark's implicit casts have
+    // no complex-to-string rule): upper(array('a')) is a type error, not the upper case
+    // of the array's text
+    let complex = |t: &DataType| {
+        matches!(
             t,
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary
-        );
-        if complex && to_text {
+            DataType::List(_) | DataType::LargeList(_) | DataType::Map(..) | DataType::Struct(_)
+        )
+    };
+    for (k, (a, t)) in args.iter().zip(arg_types.iter()).enumerate() {
+        if complex(&a.data_type()) && !complex(t) && *t != DataType::Null {
             return Err(QuarryError::Analysis(format!(
                 "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{}\": parameter {} requires the \"{}\" type, however `{a}` has the type \"{}\"",
                 func.name(),
