@@ -481,6 +481,23 @@ pub(crate) fn zip_lists(lists: &[&ListArray], what: &str) -> Result<Zipped> {
     })
 }
 
+/// Lists of type `result` made of `l`'s elements at `order` (positions in `l.values()`),
+/// cut into lists of `lengths` (one per row of `l`), with `l`'s NULL rows.
+fn taken_lists(
+    l: &ListArray,
+    order: &UInt64Array,
+    lengths: impl IntoIterator<Item = usize>,
+    result: &DataType,
+) -> Result<ArrayRef> {
+    let values = take(l.values().as_ref(), order, None)?;
+    Ok(Arc::new(ListArray::try_new(
+        list_field(result)?,
+        OffsetBuffer::from_lengths(lengths),
+        values,
+        l.nulls().cloned(),
+    )?))
+}
+
 /// The list field of a result type.
 fn list_field(dt: &DataType) -> Result<FieldRef> {
     match dt {
@@ -742,14 +759,8 @@ pub fn evaluate(
             let order: UInt64Array = (0..n)
                 .flat_map(|i| (offsets[i] as u64..offsets[i + 1] as u64).rev())
                 .collect();
-            let values = take(l.values().as_ref(), &order, None)?;
             let lengths = (0..n).map(|i| (offsets[i + 1] - offsets[i]) as usize);
-            Arc::new(ListArray::try_new(
-                list_field(result)?,
-                OffsetBuffer::from_lengths(lengths),
-                values,
-                l.nulls().cloned(),
-            )?)
+            taken_lists(l, &order, lengths, result)?
         }
         ArrayDistinct => {
             let l = as_list(&args[0])?;
@@ -770,13 +781,7 @@ pub fn evaluate(
                 }
                 lengths.push(keep.len() - before);
             }
-            let values = take(e.as_ref(), &UInt64Array::from(keep), None)?;
-            Arc::new(ListArray::try_new(
-                list_field(result)?,
-                OffsetBuffer::from_lengths(lengths),
-                values,
-                l.nulls().cloned(),
-            )?)
+            taken_lists(l, &UInt64Array::from(keep), lengths, result)?
         }
         ArrayJoin => {
             let l = as_list(&args[0])?;

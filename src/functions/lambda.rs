@@ -476,12 +476,6 @@ fn over_map(
         batch,
         layout,
     )?;
-    let DataType::Map(entries_field, sorted) = data_type else {
-        return Err(internal("a map result type"));
-    };
-    let DataType::Struct(kv) = entries_field.data_type() else {
-        return Err(internal("a map's entries type"));
-    };
     let (keys, values, offsets) = if func == HigherOrderFunc::MapFilter {
         let keep = kept(&out)?;
         (
@@ -490,14 +484,33 @@ fn over_map(
             kept_offsets(&offsets, &keep),
         )
     } else {
-        (keys, cast_array(&out, kv[1].data_type())?, offsets)
+        (keys, out, offsets)
     };
+    map_array(data_type, keys, &values, offsets, map.nulls().cloned())
+}
+
+/// A map column of type `t` (a `Map`) from its entries' keys and values (the values
+/// cast to the value type), the rows' offsets into them and the rows' nulls.
+fn map_array(
+    t: &DataType,
+    keys: ArrayRef,
+    values: &ArrayRef,
+    offsets: Vec<i32>,
+    nulls: Option<arrow::buffer::NullBuffer>,
+) -> Result<ArrayRef> {
+    let DataType::Map(entries_field, sorted) = t else {
+        return Err(internal("a map result type"));
+    };
+    let DataType::Struct(kv) = entries_field.data_type() else {
+        return Err(internal("a map's entries type"));
+    };
+    let values = cast_array(values, kv[1].data_type())?;
     let entries = arrow::array::StructArray::try_new(kv.clone(), vec![keys, values], None)?;
     Ok(Arc::new(arrow::array::MapArray::try_new(
         entries_field.clone(),
         OffsetBuffer::new(offsets.into()),
         entries,
-        map.nulls().cloned(),
+        nulls,
         *sorted,
     )?))
 }
@@ -585,22 +598,8 @@ fn map_zip_with(
         batch,
         layout,
     )?;
-    let DataType::Map(entries_field, sorted) = data_type else {
-        return Err(internal("a map result type"));
-    };
-    let DataType::Struct(kv) = entries_field.data_type() else {
-        return Err(internal("a map's entries type"));
-    };
-    let values = cast_array(&out, kv[1].data_type())?;
-    let entries = arrow::array::StructArray::try_new(kv.clone(), vec![keys, values], None)?;
     let nulls = arrow::buffer::NullBuffer::union(a.nulls(), b.nulls());
-    Ok(Arc::new(arrow::array::MapArray::try_new(
-        entries_field.clone(),
-        OffsetBuffer::new(offsets.into()),
-        entries,
-        nulls,
-        *sorted,
-    )?))
+    map_array(data_type, keys, &out, offsets, nulls)
 }
 
 /// `aggregate(array, zero, (acc, x) -> merge [, acc -> finish])`: the merge runs at each
