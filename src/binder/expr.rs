@@ -1263,7 +1263,9 @@ impl Binder<'_> {
             )),
             H::ArraySort => {
                 let l = self.bind_lambda(name, &args[1], &[elem.clone(), elem], cx)?;
-                if !matches!(l.data_type(), DataType::Null) && !crate::types::is_integer(&l.data_type()) {
+                if !matches!(l.data_type(), DataType::Null)
+                    && !crate::types::is_integer(&l.data_type())
+                {
                     return Err(QuarryError::Analysis(format!(
                         "[DATATYPE_MISMATCH.UNEXPECTED_RETURN_TYPE] The comparator of array_sort() must return an integer, not {}",
                         crate::types::type_name(&l.data_type())
@@ -1581,7 +1583,12 @@ impl Binder<'_> {
         // aggregates that the binder rewrites into others (below)
         let rewritten = matches!(
             name.as_str(),
-            "listagg" | "string_agg" | "percentile_cont" | "percentile_disc" | "decimal_average" | "product"
+            "listagg"
+                | "string_agg"
+                | "percentile_cont"
+                | "percentile_disc"
+                | "decimal_average"
+                | "product"
         );
         if f.over.is_some() {
             if rewritten {
@@ -2107,16 +2114,25 @@ impl Binder<'_> {
             "assert_true" => {
                 crate::functions::check_arity(&name, bound.len(), 1, 2)?;
                 let mut it = bound.into_iter();
-                let cond = cast_bool(it.next().ok_or_else(|| QuarryError::Internal("assert_true".into()))?)?;
+                let cond = cast_bool(
+                    it.next()
+                        .ok_or_else(|| QuarryError::Internal("assert_true".into()))?,
+                )?;
                 let message = match it.next() {
                     Some(m) => m,
-                    None => Expr::Literal(ScalarValue::from_str(&format!("'{}' is not true!", args[0]))),
+                    None => Expr::Literal(ScalarValue::from_str(&format!(
+                        "'{}' is not true!",
+                        args[0]
+                    ))),
                 };
                 let raise = scalar_call(
                     ScalarFunc::Str(crate::functions::strings::StringFunc::RaiseError),
                     vec![message],
                 )?;
-                return make_case(vec![(cond, Expr::Literal(ScalarValue::null(&DataType::Null)))], Some(raise));
+                return make_case(
+                    vec![(cond, Expr::Literal(ScalarValue::null(&DataType::Null)))],
+                    Some(raise),
+                );
             }
             "isnull" | "isnotnull" if bound.len() == 1 => {
                 let x = Box::new(

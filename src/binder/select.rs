@@ -1492,7 +1492,9 @@ impl Binder<'_> {
             )));
         }
         let rand = super::expr::scalar_call(
-            crate::functions::scalar::ScalarFunc::Math(crate::functions::math::MathFunc::Rand { gaussian: false }),
+            crate::functions::scalar::ScalarFunc::Math(crate::functions::math::MathFunc::Rand {
+                gaussian: false,
+            }),
             vec![],
         )?;
         let fraction = Expr::Literal(crate::types::ScalarValue::from_f64(fraction));

@@ -472,9 +472,11 @@ impl AggFunc {
                 };
                 (f, Some(DataType::Boolean), DataType::Boolean)
             }
-            "product" => return Err(QuarryError::NotSupported(
-                "product as a window function".into(),
-            )),
+            "product" => {
+                return Err(QuarryError::NotSupported(
+                    "product as a window function".into(),
+                ))
+            }
             "decimal_average" => return Err(QuarryError::NotSupported(
                 "decimal_average as a window function (use CAST(avg(x) OVER ... AS DECIMAL(p, s)))"
                     .into(),

@@ -1023,14 +1023,20 @@ pub fn evaluate(
             let (keys, vals) = match l.values().as_struct_opt() {
                 Some(st) => (st.column(0).clone(), st.column(1).clone()),
                 // array(NULL, ...): every entry NULL, so every non-empty row is NULL
-                None => (new_null_array(kt, l.values().len()), new_null_array(vt, l.values().len())),
+                None => (
+                    new_null_array(kt, l.values().len()),
+                    new_null_array(vt, l.values().len()),
+                ),
             };
             let entry_valid = |j: usize| l.values().is_valid(j);
             let mut idx: Vec<u64> = vec![];
             let mut lengths = Vec::with_capacity(n);
             let mut valid = Vec::with_capacity(n);
             for i in 0..n {
-                let (s, e) = (l.value_offsets()[i] as usize, l.value_offsets()[i + 1] as usize);
+                let (s, e) = (
+                    l.value_offsets()[i] as usize,
+                    l.value_offsets()[i + 1] as usize,
+                );
                 if l.is_null(i) || !(s..e).all(entry_valid) {
                     lengths.push(0);
                     valid.push(false);

@@ -254,7 +254,12 @@ pub fn evaluate_call(
             let keep = kept(&keep)?;
             let offsets = kept_offsets(&el.offsets, &keep);
             let values = arrow::compute::filter(&el.values, &keep)?;
-            list_array(el.list.data_type(), &values, offsets, el.list.nulls().cloned())
+            list_array(
+                el.list.data_type(),
+                &values,
+                offsets,
+                el.list.nulls().cloned(),
+            )
         }
         Exists | Forall => {
             let p = out;
@@ -365,7 +370,12 @@ fn sort_with_comparator(
     // perm[k]: the element at position k of the sorted order (positions stay within
     // their row's offsets)
     let mut perm: Vec<u32> = (0..el.values.len() as u32).collect();
-    let longest = el.offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0) as usize;
+    let longest = el
+        .offsets
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or(0) as usize;
     let mut width = 1usize;
     while width < longest {
         // one merge per pair of adjacent runs: (left, left end, right, right end, out)
@@ -428,7 +438,12 @@ fn sort_with_comparator(
     }
     let order = UInt32Array::from(perm);
     let values = arrow::compute::take(&el.values, &order, None)?;
-    list_array(data_type, &values, el.offsets.clone(), el.list.nulls().cloned())
+    list_array(
+        data_type,
+        &values,
+        el.offsets.clone(),
+        el.list.nulls().cloned(),
+    )
 }
 
 /// A list column of type `t` (a `List`) from its elements (cast to the element type),
@@ -545,9 +560,8 @@ fn map_zip_with(
     );
     let (ka, va) = (a.keys().slice(fa, na), a.values().slice(fa, na));
     let (kb, vb) = (b.keys().slice(fb, nb), b.values().slice(fb, nb));
-    let conv = arrow::row::RowConverter::new(vec![arrow::row::SortField::new(
-        ka.data_type().clone(),
-    )])?;
+    let conv =
+        arrow::row::RowConverter::new(vec![arrow::row::SortField::new(ka.data_type().clone())])?;
     let (ra, rb) = (
         conv.convert_columns(std::slice::from_ref(&ka))?,
         conv.convert_columns(std::slice::from_ref(&kb))?,

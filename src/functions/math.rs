@@ -68,7 +68,9 @@ pub enum MathFunc {
     /// standard normal distribution (mean 0, standard deviation 1). Not deterministic
     /// without a seed; a seed gives one sequence per call site and statement, not
     /// Spark's (Spark draws from its XORShiftRandom seeded per partition).
-    Rand { gaussian: bool },
+    Rand {
+        gaussian: bool,
+    },
     /// `bit_count(x)`: set bits of an integer widened to bigint (Spark's
     /// `Long.bitCount`, so a negative int counts its sign extension: -1 gives 64), or of
     /// a boolean (0 or 1).

@@ -432,7 +432,11 @@ impl StringFunc {
                         self.name()
                     )));
                 }
-                let out = if *self == XxHash64 { DataType::Int64 } else { DataType::Int32 };
+                let out = if *self == XxHash64 {
+                    DataType::Int64
+                } else {
+                    DataType::Int32
+                };
                 (args.to_vec(), out)
             }
             Base64 => {
@@ -627,7 +631,9 @@ pub fn parse_url<'a>(url: &'a str, part: &str) -> Option<&'a str> {
         }
         "PATH" => Some(path),
         // the path and `?query`, which end the text before the fragment
-        "FILE" => Some(&before_frag[before_frag.len() - path.len() - query.map_or(0, |q| q.len() + 1)..]),
+        "FILE" => {
+            Some(&before_frag[before_frag.len() - path.len() - query.map_or(0, |q| q.len() + 1)..])
+        }
         _ => None,
     }
 }
@@ -1481,7 +1487,9 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     .value(r)
                     .chars()
                     .map(|c| {
-                        use unicode_general_category::{GeneralCategory as G, get_general_category};
+                        use unicode_general_category::{
+                            get_general_category, GeneralCategory as G,
+                        };
                         let class = match get_general_category(c) {
                             G::UppercaseLetter => 0,
                             G::LowercaseLetter => 1,
@@ -2253,7 +2261,10 @@ impl SparkHasher for Murmur3Seed {
         let words = b.chunks_exact(4);
         let tail = words.remainder();
         for w in words {
-            h = Self::mix_h1(h, Self::mix_k1(u32::from_le_bytes([w[0], w[1], w[2], w[3]])));
+            h = Self::mix_h1(
+                h,
+                Self::mix_k1(u32::from_le_bytes([w[0], w[1], w[2], w[3]])),
+            );
         }
         for &t in tail {
             h = Self::mix_h1(h, Self::mix_k1(t as i8 as i32 as u32));

@@ -74,7 +74,13 @@ fn named_row_constructor(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         let opens_query = sig.get(si + 1).is_some_and(|&n| {
             matches!(
                 kw(&tokens[n].token),
-                Some(Keyword::SELECT | Keyword::WITH | Keyword::VALUES | Keyword::FROM | Keyword::TABLE)
+                Some(
+                    Keyword::SELECT
+                        | Keyword::WITH
+                        | Keyword::VALUES
+                        | Keyword::FROM
+                        | Keyword::TABLE
+                )
             )
         });
         if !expression_position || opens_query {

@@ -36,7 +36,10 @@ fn case_by_branch(
 ) -> Result<ArrayRef> {
     let n = batch.num_rows();
     let rows_of = |idx: &[u32]| -> Result<RecordBatch> {
-        Ok(arrow::compute::take_record_batch(batch, &UInt32Array::from(idx.to_vec()))?)
+        Ok(arrow::compute::take_record_batch(
+            batch,
+            &UInt32Array::from(idx.to_vec()),
+        )?)
     };
     let mut open: Vec<u32> = (0..n as u32).collect();
     let mut parts: Vec<ArrayRef> = vec![];
@@ -48,8 +51,11 @@ fn case_by_branch(
         }
         let mask = evaluate(w, &rows_of(&open)?, layout)?;
         let mask = null_as_false(mask.as_boolean());
-        let (taken, rest): (Vec<(usize, u32)>, Vec<(usize, u32)>) =
-            open.iter().copied().enumerate().partition(|(i, _)| mask.value(*i));
+        let (taken, rest): (Vec<(usize, u32)>, Vec<(usize, u32)>) = open
+            .iter()
+            .copied()
+            .enumerate()
+            .partition(|(i, _)| mask.value(*i));
         let taken: Vec<u32> = taken.into_iter().map(|(_, r)| r).collect();
         if !taken.is_empty() {
             let then = cast_array(&evaluate(t, &rows_of(&taken)?, layout)?, data_type)?;
@@ -748,13 +754,17 @@ fn decimal_arith(
             match (proven, op, narrow) {
                 (false, _, _) => None,
                 (true, BinOp::Plus, true) => Some(decimal_binary(l, r, |x, y| {
-                    (x as i64).wrapping_mul(n1).wrapping_add((y as i64).wrapping_mul(n2)) as i128
+                    (x as i64)
+                        .wrapping_mul(n1)
+                        .wrapping_add((y as i64).wrapping_mul(n2)) as i128
                 })?),
                 (true, BinOp::Plus, false) => Some(decimal_binary(l, r, |x, y| {
                     x.wrapping_mul(m1).wrapping_add(y.wrapping_mul(m2))
                 })?),
                 (true, _, true) => Some(decimal_binary(l, r, |x, y| {
-                    (x as i64).wrapping_mul(n1).wrapping_sub((y as i64).wrapping_mul(n2)) as i128
+                    (x as i64)
+                        .wrapping_mul(n1)
+                        .wrapping_sub((y as i64).wrapping_mul(n2)) as i128
                 })?),
                 (true, _, false) => Some(decimal_binary(l, r, |x, y| {
                     x.wrapping_mul(m1).wrapping_sub(y.wrapping_mul(m2))

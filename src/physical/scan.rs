@@ -61,15 +61,19 @@ const READ_AHEAD: usize = 3;
 /// Hive-escaped folder name as `%25`): `file:///...` for local files,
 /// `s3://bucket/key` on S3.
 pub fn input_file_name(location: &Location) -> String {
-    let uri = match location {
-        Location::Local(p) => url::Url::from_file_path(p).ok(),
-        Location::S3 { bucket, key } => url::Url::parse(&format!("s3://{bucket}/"))
-            .ok()
-            .and_then(|mut u| {
-                u.path_segments_mut().ok()?.pop_if_empty().extend(key.split('/'));
-                Some(u)
-            }),
-    };
+    let uri =
+        match location {
+            Location::Local(p) => url::Url::from_file_path(p).ok(),
+            Location::S3 { bucket, key } => url::Url::parse(&format!("s3://{bucket}/"))
+                .ok()
+                .and_then(|mut u| {
+                    u.path_segments_mut()
+                        .ok()?
+                        .pop_if_empty()
+                        .extend(key.split('/'));
+                    Some(u)
+                }),
+        };
     uri.map_or_else(|| location.to_string(), |u| u.to_string())
 }
 
