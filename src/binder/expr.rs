@@ -1641,6 +1641,15 @@ impl Binder<'_> {
             return self.bind_from_json(&args, cx);
         }
         if name == "window" {
+            // a sliding window is the column bind_select generated for this call
+            let key = f.to_string();
+            if let Some(c) = self
+                .window_columns
+                .last()
+                .and_then(|cols| cols.iter().find(|(k, _)| *k == key))
+            {
+                return Ok(Expr::Column(c.1.clone()));
+            }
             let sql = time_window_sql(&args)?;
             let e = crate::parser::parse_expression(&sql)?;
             return self.bind_inner(&e, cx);
@@ -2835,15 +2844,10 @@ fn window_duration(e: &ast::Expr, what: &str, positive: bool) -> Result<i64> {
     }
 }
 
-/// `window(time, windowDuration[, slideDuration[, startTime]])`, Spark's TimeWindow, as
-/// SQL: the struct `{start, end}` of the tumbling window holding `time` (windows of
-/// `windowDuration` from the epoch shifted by `startTime`; start inclusive, end
-/// exclusive; a time before the epoch floors to the window below, as Spark 3.2+).
-/// The SELECT that calls it also drops rows whose time is NULL (Spark's TimeWindowing
-/// filter, added in `bind_select`). Errors: a slide different from the duration
-/// (sliding windows give each row several windows: not supported), a start time not
-/// below the slide, durations as [`window_duration`].
-fn time_window_sql(args: &[ast::Expr]) -> Result<String> {
+/// The durations of `window(time, windowDuration[, slideDuration[, startTime]])` in
+/// microseconds: (window, slide, start). Errors: arity, a start time not below the
+/// slide, durations as [`window_duration`].
+fn time_window_durations(args: &[ast::Expr]) -> Result<(i64, i64, i64)> {
     check_arity("window", args.len(), 2, 4)?;
     let d = window_duration(&args[1], "window duration", true)?;
     let slide = match args.get(2) {
@@ -2854,21 +2858,59 @@ fn time_window_sql(args: &[ast::Expr]) -> Result<String> {
         Some(a) => window_duration(a, "start time", false)?,
         None => 0,
     };
-    if slide != d {
-        return Err(QuarryError::NotSupported(
-            "sliding windows: window(time, duration, slide) with a slide other than the duration (each row in several windows); use a tumbling window(time, duration)".into(),
-        ));
-    }
     if start.abs() >= slide {
         return Err(QuarryError::Analysis(format!(
             "[DATATYPE_MISMATCH] The absolute value of the start time of window() ({start} microseconds) must be less than the slide duration ({slide} microseconds)"
         )));
     }
-    let t = format!("unix_micros(CAST(({}) AS TIMESTAMP))", args[0]);
-    let lo = format!("({t} - pmod({t} - ({start}), {d}))");
+    Ok((d, slide, start))
+}
+
+/// The latest window start at or before `time` (SQL, microseconds since the epoch):
+/// `time` floored to the slide grid shifted by the start time (Spark 3.2+'s
+/// `lastStart`, which floors a time before the epoch to the window below).
+fn last_window_start(time: &ast::Expr, slide: i64, start: i64) -> String {
+    let t = format!("unix_micros(CAST(({time}) AS TIMESTAMP))");
+    format!("({t} - pmod({t} - ({start}), {slide}))")
+}
+
+/// `window(time, windowDuration[, slideDuration[, startTime]])`, Spark's TimeWindow, as
+/// SQL: the struct `{start, end}` of the tumbling window holding `time` (windows of
+/// `windowDuration` from the epoch shifted by `startTime`; start inclusive, end
+/// exclusive). The SELECT that calls it also drops rows whose time is NULL (Spark's
+/// TimeWindowing filter, added in `bind_select`). A sliding window (a slide other than
+/// the duration) is not a scalar: `bind_select` generates its rows
+/// ([`sliding_windows_sql`]) and the call reads that column; anywhere else it is "not
+/// supported". Errors: as [`time_window_durations`].
+fn time_window_sql(args: &[ast::Expr]) -> Result<String> {
+    let (d, slide, start) = time_window_durations(args)?;
+    if slide != d {
+        return Err(QuarryError::NotSupported(
+            "sliding windows (window(time, duration, slide) with a slide other than the duration) outside a SELECT's own expressions".into(),
+        ));
+    }
+    let lo = last_window_start(&args[0], slide, start);
     Ok(format!(
         "named_struct('start', timestamp_micros({lo}), 'end', timestamp_micros({lo} + {d}))"
     ))
+}
+
+/// For a sliding `window(time, d, slide[, start])`: None for a tumbling one; else SQL
+/// for the array of every window that holds `time`, as Spark's TimeWindowing expands
+/// it: the `ceil(d / slide)` windows starting at the latest start and one slide apart
+/// before it, those whose end is after `time` (NULL time: none).
+pub(super) fn sliding_windows_sql(args: &[ast::Expr]) -> Result<Option<String>> {
+    let (d, slide, start) = time_window_durations(args)?;
+    if slide == d {
+        return Ok(None);
+    }
+    let k = (d + slide - 1) / slide;
+    let lo = last_window_start(&args[0], slide, start);
+    let t = format!("CAST(({}) AS TIMESTAMP)", args[0]);
+    Ok(Some(format!(
+        "filter(transform(sequence(0, {last}), __qi -> named_struct('start', timestamp_micros({lo} - __qi * {slide}), 'end', timestamp_micros({lo} - __qi * {slide} + {d}))), __qw -> __qw.end > {t})",
+        last = k - 1
+    )))
 }
 
 /// `template` with `$1`, `$2`, ... replaced by the arguments' SQL (parenthesized; a

@@ -112,6 +112,9 @@ pub struct Binder<'a> {
     /// exposes for `input_file_name()` (None: its rows come from no file). Only SELECTs
     /// that call the function push an entry (see `bind_select`).
     file_names: Vec<Option<Column>>,
+    /// For each SELECT being bound that calls `window()` with a slide, innermost last:
+    /// (the call's SQL, the column of the windows generated for it).
+    window_columns: Vec<Vec<(String, Column)>>,
 }
 
 impl<'a> Binder<'a> {
@@ -127,6 +130,7 @@ impl<'a> Binder<'a> {
             rand_sites: vec![],
             rand_site_streams: HashMap::new(),
             file_names: vec![],
+            window_columns: vec![],
         }
     }
 

@@ -197,8 +197,10 @@ impl Binder<'_> {
         // the file-name column this SELECT exposes (pushed once its FROM is bound) is
         // dropped when it is done, whether binding succeeded or not
         let depth = self.file_names.len();
+        let windows = self.window_columns.len();
         let r = self.bind_select_inner(s, order_by, outer);
         self.file_names.truncate(depth);
+        self.window_columns.truncate(windows);
         r
     }
 
@@ -288,13 +290,23 @@ impl Binder<'_> {
             self.file_names.push(c);
         }
         // window(time, ...): rows whose time is NULL are dropped, as Spark's TimeWindowing
-        // rule filters them (IsNotNull of the time column) under the operator that uses it
+        // rule filters them (IsNotNull of the time column) under the operator that uses
+        // it; a sliding window's rows are generated here (one per window holding the
+        // time), the call then reads the generated column
+        let mut generated: Vec<(String, Column)> = vec![];
         for call in calls_named(s, order_by, "window") {
             let ast::FunctionArguments::List(l) = &call.args else {
                 continue;
             };
-            let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(time))) = l.args.first()
-            else {
+            let args: Vec<ast::Expr> = l
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                    _ => None,
+                })
+                .collect();
+            let Some(time) = args.first() else {
                 continue;
             };
             let cx = ExprCtx {
@@ -309,6 +321,34 @@ impl Binder<'_> {
                 input: Box::new(plan),
                 predicate: Expr::IsNotNull(Box::new(t)),
             };
+            let key = call.to_string();
+            if generated.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            if let Some(sql) = super::expr::sliding_windows_sql(&args)? {
+                if !generated.is_empty() {
+                    return Err(QuarryError::NotSupported(
+                        "two different sliding window() calls in one SELECT (as Spark: they would multiply the rows)".into(),
+                    ));
+                }
+                let e = crate::parser::parse_expression(&sql)?;
+                let arr = self.bind_expr(&e, &cx)?;
+                let DataType::List(f) = arr.data_type() else {
+                    return Err(QuarryError::Internal("sliding windows".into()));
+                };
+                let col = Column::new("window", f.data_type().clone(), true);
+                plan = LogicalPlan::Generate {
+                    input: Box::new(plan),
+                    kind: crate::plan::GeneratorKind::Explode,
+                    outer: false,
+                    arg: arr,
+                    columns: vec![col.clone()],
+                };
+                generated.push((key, col));
+            }
+        }
+        if !generated.is_empty() {
+            self.window_columns.push(generated);
         }
         // LATERAL VIEW gen(x) t AS a, b: a Generate over FROM, its columns qualified by t
         for lv in &s.lateral_views {
