@@ -129,6 +129,9 @@ pub fn expr_name(e: &ast::Expr) -> String {
             };
             if name == "count" && (args == "*" || args.is_empty()) {
                 "count(1)".into()
+            } else if name == "window" && f.over.is_none() {
+                // Spark aliases a time window `window` (TimeWindow's `AS window`)
+                "window".into()
             } else {
                 let distinct = matches!(&f.args, ast::FunctionArguments::List(l) if matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)));
                 format!("{name}({}{args})", if distinct { "DISTINCT " } else { "" })
