@@ -1669,7 +1669,7 @@ impl Binder<'_> {
                 ));
             }
             let text = expand_template(
-                "CASE WHEN count($1) = 0 THEN NULL ELSE aggregate(collect_list(CAST($1 AS DOUBLE)), 1D, (__qa, __qx) -> __qa * __qx) END",
+                "CASE WHEN count(CAST($1 AS DOUBLE)) = 0 THEN NULL ELSE aggregate(collect_list(CAST($1 AS DOUBLE)), 1D, (__qa, __qx) -> __qa * __qx) END",
                 &args,
             );
             let e = crate::parser::parse_expression(&text)?;

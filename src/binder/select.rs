@@ -319,7 +319,14 @@ impl Binder<'_> {
                 clause: "window()",
                 windows: None,
             };
-            let t = self.bind_expr(time, &cx)?;
+            // (the time as the window reads it: a string that is no timestamp is NULL)
+            let as_time = ast::Expr::Cast {
+                kind: ast::CastKind::Cast,
+                expr: Box::new(time.clone()),
+                data_type: ast::DataType::Timestamp(None, ast::TimezoneInfo::None),
+                format: None,
+            };
+            let t = self.bind_expr(&as_time, &cx)?;
             plan = LogicalPlan::Filter {
                 input: Box::new(plan),
                 predicate: Expr::IsNotNull(Box::new(t)),
