@@ -71,18 +71,9 @@ fn named_row_constructor(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
             | Token::SingleQuotedString(_) => false,
             _ => true,
         };
-        let opens_query = sig.get(si + 1).is_some_and(|&n| {
-            matches!(
-                kw(&tokens[n].token),
-                Some(
-                    Keyword::SELECT
-                        | Keyword::WITH
-                        | Keyword::VALUES
-                        | Keyword::FROM
-                        | Keyword::TABLE
-                )
-            )
-        });
+        let opens_query = sig
+            .get(si + 1)
+            .is_some_and(|&n| starts_query(&tokens[n].token));
         if !expression_position || opens_query {
             continue;
         }
@@ -145,16 +136,7 @@ fn not_exists_function(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
                     && kw(&tokens[*exists].token) == Some(Keyword::EXISTS)
                     && tokens[*open].token == Token::LParen
                     && !matches!(tokens[*next].token, Token::LParen)
-                    && !matches!(
-                        kw(&tokens[*next].token),
-                        Some(
-                            Keyword::SELECT
-                                | Keyword::WITH
-                                | Keyword::VALUES
-                                | Keyword::FROM
-                                | Keyword::TABLE
-                        )
-                    )
+                    && !starts_query(&tokens[*next].token)
             }
             _ => false,
         };
@@ -516,6 +498,15 @@ fn push_typed(
 
 fn is_trivia(t: &Token) -> bool {
     matches!(t, Token::Whitespace(_))
+}
+
+/// Whether `t` is a keyword a query can start with (`SELECT`, `WITH`, `VALUES`, `FROM`,
+/// `TABLE`): a parenthesis before it opens a subquery, not an expression.
+fn starts_query(t: &Token) -> bool {
+    matches!(
+        kw(t),
+        Some(Keyword::SELECT | Keyword::WITH | Keyword::VALUES | Keyword::FROM | Keyword::TABLE)
+    )
 }
 
 fn kw(t: &Token) -> Option<Keyword> {
