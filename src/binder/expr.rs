@@ -2351,14 +2351,6 @@ impl Binder<'_> {
             let e = crate::parser::parse_expression(&text)?;
             return self.bind_inner(&e, cx);
         }
-        // reverse of an array reverses its elements (Spark's Reverse takes a string or
-        // an array; the string function would render the array as text)
-        if name == "reverse"
-            && bound.len() == 1
-            && matches!(bound[0].data_type(), DataType::List(_))
-        {
-            return scalar_call(ScalarFunc::Coll(CollectionFunc::ArrayReverse), bound);
-        }
         match ScalarFunc::lookup(&name) {
             Some(func @ ScalarFunc::Math(crate::functions::math::MathFunc::Rand { .. })) => {
                 if bound.len() > 1 {
@@ -2738,6 +2730,13 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
                     .all(|a| matches!(a.data_type(), DataType::List(_) | DataType::Null)) =>
         {
             ScalarFunc::Coll(CollectionFunc::ArrayConcat)
+        }
+        // and its reverse of an array reverses the elements (the string function would
+        // reverse the array's text)
+        ScalarFunc::Reverse
+            if args.len() == 1 && matches!(args[0].data_type(), DataType::List(_)) =>
+        {
+            ScalarFunc::Coll(CollectionFunc::ArrayReverse)
         }
         f => f,
     };
