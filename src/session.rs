@@ -97,6 +97,9 @@ pub struct Session {
     initial_threads: usize,
     cancel: Arc<AtomicBool>,
     home: PathBuf,
+    /// Join samples measured by this session's queries (see
+    /// [`crate::physical::ExecContext::join_samples`]).
+    join_samples: crate::physical::JoinSamples,
 }
 
 /// Session settings under this prefix configure S3 (`quarry.s3.endpoint`, ...; see
@@ -188,6 +191,7 @@ impl Session {
             initial_threads: n,
             cancel: Arc::new(AtomicBool::new(false)),
             home: home.to_path_buf(),
+            join_samples: Default::default(),
         };
         session.reset_settings();
         Ok(session)
@@ -248,6 +252,11 @@ impl Session {
             scans: Default::default(),
             reuse: Default::default(),
             worktables: Default::default(),
+            join_sampling: !self
+                .disabled_rules()
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(crate::physical::statistics::JOIN_SAMPLING_RULE)),
+            join_samples: self.join_samples.clone(),
         }
     }
 
@@ -811,6 +820,7 @@ impl Session {
                         }
                         known.push(crate::physical::reuse::RULE_NAME);
                         known.push(crate::physical::planner::JOIN_FILTERS_RULE);
+                        known.push(crate::physical::statistics::JOIN_SAMPLING_RULE);
                         for r in v.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()) {
                             if !known.iter().any(|k| k.eq_ignore_ascii_case(r)) {
                                 return Err(QuarryError::Analysis(format!(

@@ -97,7 +97,12 @@ fn reorder(plan: LogicalPlan, provider: &dyn StatisticsProvider) -> Result<Logic
         .iter()
         .map(|l| stats::estimate(l, provider))
         .collect::<Result<_>>()?;
-    let graph = JoinGraph::new(&leaves, leaf_stats, &conds);
+    let correlation = |i: usize, j: usize, key: (ColumnId, ColumnId)| {
+        provider
+            .join_correlation(&leaves[i], &leaves[j], key)
+            .unwrap_or(1.0)
+    };
+    let graph = JoinGraph::new(&leaves, leaf_stats, &conds, &correlation);
     let tree = graph.best_tree()?;
     let (implied, needed) = graph.class_conditions(&tree);
     let conds: Vec<Expr> = conds
@@ -265,6 +270,7 @@ fn key_classes(
     owner: &HashMap<ColumnId, usize>,
     leaf_stats: &[Statistics],
     conds: &[Expr],
+    correlation: &Correlation,
 ) -> Vec<KeyClass> {
     // equi-join conditions between two relations: (index, column, column, relations)
     let equi: Vec<_> = conds
@@ -328,8 +334,9 @@ fn key_classes(
         }
         for (x, (i, a)) in class.members.iter().enumerate() {
             for (j, b) in &class.members[x + 1..] {
-                let f = pair_factor(&leaf_stats[*i], &leaf_stats[*j], &[(a.id, b.id)]);
-                class.pairs.push((*i, *j, f));
+                let f = pair_factor(&leaf_stats[*i], &leaf_stats[*j], &[(a.id, b.id)])
+                    * correlation(*i, *j, (a.id, b.id));
+                class.pairs.push((*i, *j, f.min(1.0)));
             }
         }
         class.pairs.sort_by(|x, y| y.2.total_cmp(&x.2));
@@ -365,6 +372,11 @@ fn equi_join_key<'e>(
     (ia != ib).then_some((a, ia, b, ib))
 }
 
+/// A measured departure from independence of joining relations `i` and `j` on one key
+/// pair (`i`'s column, `j`'s column): [`StatisticsProvider::join_correlation`], 1 when
+/// none was measured.
+type Correlation<'a> = dyn Fn(usize, usize, (ColumnId, ColumnId)) -> f64 + 'a;
+
 /// The selectivity of joining two relations on `keys`: their estimated join rows
 /// ([`stats::equi_join_rows`]) over the product of their rows, at most 1.
 fn pair_factor(l: &Statistics, r: &Statistics, keys: &[(ColumnId, ColumnId)]) -> f64 {
@@ -377,8 +389,14 @@ fn pair_factor(l: &Statistics, r: &Statistics, keys: &[(ColumnId, ColumnId)]) ->
 }
 
 impl JoinGraph {
-    /// Build the graph of `leaves` (with their estimated statistics) and `conds`.
-    pub fn new(leaves: &[LogicalPlan], leaf_stats: Vec<Statistics>, conds: &[Expr]) -> JoinGraph {
+    /// Build the graph of `leaves` (with their estimated statistics) and `conds`; a
+    /// single-key join's selectivity is multiplied by its `correlation`.
+    pub fn new(
+        leaves: &[LogicalPlan],
+        leaf_stats: Vec<Statistics>,
+        conds: &[Expr],
+        correlation: &Correlation,
+    ) -> JoinGraph {
         let n = leaves.len();
         let mut owner: HashMap<ColumnId, usize> = HashMap::new();
         for (i, l) in leaves.iter().enumerate() {
@@ -394,7 +412,7 @@ impl JoinGraph {
         for s in &leaf_stats {
             all.columns.extend(s.columns.clone());
         }
-        let classes = key_classes(&owner, &leaf_stats, conds);
+        let classes = key_classes(&owner, &leaf_stats, conds, correlation);
         let in_class: HashSet<usize> = classes
             .iter()
             .flat_map(|k| k.conds.iter().map(|(i, ..)| *i))
@@ -438,7 +456,10 @@ impl JoinGraph {
         let mut pairs: Vec<_> = keys.into_iter().collect();
         pairs.sort_by_key(|(k, _)| *k);
         for ((i, j), ks) in pairs {
-            let f = pair_factor(&leaf_stats[i], &leaf_stats[j], &ks);
+            let mut f = pair_factor(&leaf_stats[i], &leaf_stats[j], &ks);
+            if let [key] = ks.as_slice() {
+                f = (f * correlation(i, j, *key)).min(1.0);
+            }
             factors.push(((1u64 << i) | (1u64 << j), f));
         }
         let texts: Vec<String> = leaves.iter().map(|l| l.to_string()).collect();

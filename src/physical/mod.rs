@@ -50,7 +50,19 @@ pub struct ExecContext {
     /// The rows each running recursive CTE's current round reads, by work table id
     /// ([`recursive::RecursiveCteExec`]).
     pub worktables: Mutex<std::collections::HashMap<usize, Arc<Vec<RecordBatch>>>>,
+    /// Whether estimates may sample joins (see [`statistics::JOIN_SAMPLING_RULE`]; on
+    /// unless that name is in `quarry.optimizer.disabled_rules`).
+    pub join_sampling: bool,
+    /// Join samples measured by the session (`None`: none could be taken), by the
+    /// files and row groups of their two scans (paths, sizes, modification times: a
+    /// rewritten file is sampled anew), keys and filters, so the optimizer's many
+    /// estimates, and later queries over the same files, read each once.
+    pub join_samples: JoinSamples,
 }
+
+/// The session's cache of join samples (see [`ExecContext::join_samples`]); at most
+/// [`statistics::JOIN_SAMPLES_KEPT`] entries.
+pub type JoinSamples = Arc<Mutex<std::collections::HashMap<String, Option<f64>>>>;
 
 impl ExecContext {
     pub fn check_cancel(&self) -> Result<()> {

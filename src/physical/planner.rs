@@ -1013,6 +1013,18 @@ impl StatisticsProvider for Memo<'_, '_> {
         }
         .scan_statistics(source, columns, projection, filters)
     }
+
+    fn join_correlation(
+        &self,
+        left: &LogicalPlan,
+        right: &LogicalPlan,
+        key: (crate::plan::ColumnId, crate::plan::ColumnId),
+    ) -> Option<f64> {
+        ScanStatistics {
+            ctx: self.planner.ctx,
+        }
+        .join_correlation(left, right, key)
+    }
 }
 
 /// Whether some expression of `plan` holds a subquery.

@@ -136,6 +136,20 @@ impl ScanFiles {
             .collect()
     }
 
+    /// A hash of the files and row groups to read (path, size, modification time, row
+    /// group): equal for two plans that read the same unchanged data.
+    pub fn identity(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for t in &self.tasks {
+            t.file.location.to_string().hash(&mut h);
+            t.file.size.hash(&mut h);
+            t.file.modified.hash(&mut h);
+            t.row_group.as_ref().map(|(rg, _)| *rg).hash(&mut h);
+        }
+        h.finish()
+    }
+
     pub fn footers(&self) -> Vec<(Metadata, Vec<usize>)> {
         let mut out: Vec<(Metadata, Vec<usize>)> = vec![];
         for t in &self.tasks {

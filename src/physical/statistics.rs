@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::optimizer::stats::{
     apply_filter, sampled_ndv, to_f64_array, ColumnStatistics, Statistics, StatisticsProvider,
 };
-use crate::plan::{Column, Expr, TableSource};
+use crate::plan::{BinOp, Column, ColumnId, Expr, JoinType, LogicalPlan, TableSource};
 
 /// Bytes per row assumed for CSV/JSON without `ANALYZE TABLE` statistics.
 const TEXT_BYTES_PER_ROW: f64 = 100.0;
@@ -229,6 +229,15 @@ impl StatisticsProvider for ScanStatistics<'_> {
             out = apply_filter(out, f);
         }
         Ok(out)
+    }
+
+    fn join_correlation(
+        &self,
+        left: &LogicalPlan,
+        right: &LogicalPlan,
+        key: (ColumnId, ColumnId),
+    ) -> Option<f64> {
+        join_correlation(self.ctx, left, right, key)
     }
 }
 
@@ -455,4 +464,335 @@ pub fn footer_statistics<'a>(
         }
     }
     out
+}
+
+/// The name that turns join sampling off in `quarry.optimizer.disabled_rules` (an
+/// estimation step, not a rewrite; see [`join_correlation`]).
+pub const JOIN_SAMPLING_RULE: &str = "join_sampling";
+
+/// Rows (both sides together) a join sample may read at most.
+const JOIN_SAMPLE_ROWS: u64 = 1 << 20;
+
+/// Join samples a session keeps (the cache is emptied when full).
+pub const JOIN_SAMPLES_KEPT: usize = 4096;
+
+/// Rows of the smaller side a join sample aims at (a part of one of its row groups).
+const JOIN_SAMPLE_TARGET: u64 = 1 << 15;
+
+/// Matches the independence estimate must predict in a sample for it to be measured.
+const JOIN_SAMPLE_MIN_ESTIMATE: f64 = 20.0;
+
+/// The largest factor a join sample may move an estimate by, either way.
+const JOIN_SAMPLE_MAX_FACTOR: f64 = 1e4;
+
+/// A filtered parquet scan that outputs a join key: the scan's parts and the key's
+/// index in its columns.
+struct KeyScan<'p> {
+    source: &'p Arc<TableSource>,
+    columns: &'p [Column],
+    projection: &'p [usize],
+    filters: &'p [Expr],
+    key: usize,
+}
+
+/// The scan under `plan` whose column `id` reaches `plan`'s output unchanged: through
+/// filters, joins and projections that pass the column on (not aggregates or
+/// computed columns).
+fn key_scan(plan: &LogicalPlan, id: ColumnId) -> Option<KeyScan<'_>> {
+    match plan {
+        LogicalPlan::Scan {
+            source,
+            columns,
+            projection,
+            filters,
+        } => Some(KeyScan {
+            source,
+            columns,
+            projection,
+            filters,
+            key: columns.iter().position(|c| c.id == id)?,
+        }),
+        LogicalPlan::Filter { input, .. } => key_scan(input, id),
+        LogicalPlan::Project { input, exprs } => match exprs.iter().find(|(_, c)| c.id == id)? {
+            (Expr::Column(c), _) => key_scan(input, c.id),
+            _ => None,
+        },
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type: JoinType::Inner | JoinType::Cross,
+            ..
+        } => {
+            if left.schema().iter().any(|c| c.id == id) {
+                key_scan(left, id)
+            } else {
+                key_scan(right, id)
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Each kept row group's range of the key column of `scan`: (min, max, rows), or
+/// `None` where a footer lacks the column's min/max.
+fn key_ranges(scan: &KeyScan, files: &super::scan::ScanFiles) -> Option<Vec<(i64, i64, u64)>> {
+    use arrow::array::AsArray;
+    let def = &scan.source.all_columns()[scan.projection[scan.key]];
+    let mut out = vec![];
+    for (md, rgs) in files.footers() {
+        let schema = md.schema();
+        let field = schema
+            .fields()
+            .iter()
+            .find(|f| f.name().eq_ignore_ascii_case(&def.name))?;
+        let conv = StatisticsConverter::try_new(field.name(), schema, md.parquet_schema()).ok()?;
+        let groups: Vec<_> = rgs.iter().map(|r| md.metadata().row_group(*r)).collect();
+        let as_i64 = |a: ArrayRef| -> Option<ArrayRef> {
+            let a = cast(&a, &def.data_type).ok()?;
+            let a = if a.data_type() == &DataType::Date32 {
+                cast(&a, &DataType::Int32).ok()?
+            } else {
+                a
+            };
+            cast(&a, &DataType::Int64).ok()
+        };
+        let lo = as_i64(conv.row_group_mins(groups.iter().copied()).ok()?)?;
+        let hi = as_i64(conv.row_group_maxes(groups.iter().copied()).ok()?)?;
+        let (lo, hi) = (
+            lo.as_primitive::<arrow::datatypes::Int64Type>(),
+            hi.as_primitive::<arrow::datatypes::Int64Type>(),
+        );
+        for (i, g) in groups.iter().enumerate() {
+            if lo.is_null(i) || hi.is_null(i) {
+                return None;
+            }
+            out.push((lo.value(i), hi.value(i), g.num_rows().max(0) as u64));
+        }
+    }
+    Some(out)
+}
+
+/// Rows of the row groups in `ranges` whose key range meets `[lo, hi]`.
+fn rows_meeting(ranges: &[(i64, i64, u64)], lo: i64, hi: i64) -> u64 {
+    ranges
+        .iter()
+        .filter(|(l, h, _)| *l <= hi && *h >= lo)
+        .map(|(_, _, n)| n)
+        .sum()
+}
+
+/// The key values of `scan`'s rows (its filters applied) whose key lies in `[lo, hi]`,
+/// sorted; reads only the key and the filters' columns, of the row groups whose
+/// statistics meet the range.
+fn sample_keys(ctx: &super::ExecContext, scan: &KeyScan, lo: i64, hi: i64) -> Result<Vec<i64>> {
+    use arrow::array::AsArray;
+    let key = &scan.columns[scan.key];
+    let needed: std::collections::HashSet<ColumnId> = scan
+        .filters
+        .iter()
+        .flat_map(|f| f.column_ids())
+        .chain([key.id])
+        .collect();
+    let (columns, projection): (Vec<Column>, Vec<usize>) = scan
+        .columns
+        .iter()
+        .zip(scan.projection)
+        .filter(|(c, _)| needed.contains(&c.id))
+        .map(|(c, p)| (c.clone(), *p))
+        .unzip();
+    let bound = |v: i64| -> Result<Expr> {
+        let a: ArrayRef = Arc::new(arrow::array::Int64Array::from(vec![v]));
+        let a = if key.data_type == DataType::Date32 {
+            cast(&cast(&a, &DataType::Int32)?, &DataType::Date32)?
+        } else {
+            cast(&a, &key.data_type)?
+        };
+        Ok(Expr::Literal(crate::types::ScalarValue(a)))
+    };
+    let mut filters = scan.filters.to_vec();
+    filters.push(Expr::binary(
+        BinOp::GtEq,
+        Expr::Column(key.clone()),
+        bound(lo)?,
+        DataType::Boolean,
+    ));
+    filters.push(Expr::binary(
+        BinOp::LtEq,
+        Expr::Column(key.clone()),
+        bound(hi)?,
+        DataType::Boolean,
+    ));
+    let plan: Arc<dyn super::ExecutionPlan> = Arc::new(super::scan::ScanExec::try_new(
+        scan.source.clone(),
+        &columns,
+        projection,
+        filters,
+        ctx,
+    )?);
+    let at = columns.iter().position(|c| c.id == key.id).unwrap_or(0);
+    let mut keys = vec![];
+    for b in super::collect(&plan, ctx)? {
+        let col = b.column(at);
+        let col = if col.data_type() == &DataType::Date32 {
+            cast(col, &DataType::Int32)?
+        } else {
+            col.clone()
+        };
+        let col = cast(&col, &DataType::Int64)?;
+        keys.extend(col.as_primitive::<arrow::datatypes::Int64Type>().iter().flatten());
+    }
+    keys.sort_unstable();
+    Ok(keys)
+}
+
+/// Rows sharing each value of sorted keys: (value, rows), in key order.
+fn runs(keys: &[i64]) -> Vec<(i64, u64)> {
+    let mut out: Vec<(i64, u64)> = vec![];
+    for k in keys {
+        match out.last_mut() {
+            Some((v, n)) if v == k => *n += 1,
+            _ => out.push((*k, 1)),
+        }
+    }
+    out
+}
+
+/// Whether a data type is a join key [`join_correlation`] samples (integers, dates).
+fn sampled_key_type(t: &DataType) -> bool {
+    integral(t)
+}
+
+/// The measured departure from independence of the inner equi-join of two filtered
+/// parquet scans on one integer or date key (see
+/// [`StatisticsProvider::join_correlation`]), from a correlated sample: the rows of
+/// both scans, filters applied, whose key lies in one key range, so that every pair of
+/// rows that join in the table join in the sample. The range is the key range of the
+/// middle row group of the smaller scan (by its footer statistics); the sample is taken
+/// only where the row groups that meet it hold at most [`JOIN_SAMPLE_ROWS`] rows on
+/// both sides together, which is the case when both tables are stored in key order
+/// (TPC-H's orders and lineitem), and reads only the key and filter columns of those row
+/// groups. The factor is the sample's join rows over what the independence estimate
+/// gives the sample (`|A|·|B| / max(NDV_A, NDV_B)`, NDVs counted exactly); it is not
+/// measured when that estimate is under [`JOIN_SAMPLE_MIN_ESTIMATE`] rows (too few to
+/// tell) or a scan has no filter (a key's joins are then independent of the other
+/// side's filters by containment). Samples are cached for the session (see
+/// [`super::ExecContext::join_samples`]); errors reading one leave the estimate
+/// unmeasured (the scan itself reports them).
+fn join_correlation(
+    ctx: &super::ExecContext,
+    left: &LogicalPlan,
+    right: &LogicalPlan,
+    key: (ColumnId, ColumnId),
+) -> Option<f64> {
+    if !ctx.join_sampling {
+        return None;
+    }
+    let (a, b) = (key_scan(left, key.0)?, key_scan(right, key.1)?);
+    for s in [&a, &b] {
+        let n_data = s.source.data_columns.len();
+        if s.source.format != FileFormat::Parquet
+            || s.filters.is_empty()
+            || s.projection[s.key] >= n_data
+            || !sampled_key_type(&s.columns[s.key].data_type)
+        {
+            return None;
+        }
+    }
+    let fa = plan_files(a.source, a.columns, a.projection, a.filters, ctx).ok()?;
+    let fb = plan_files(b.source, b.columns, b.projection, b.filters, ctx).ok()?;
+    let id = |s: &KeyScan, files: &super::scan::ScanFiles| {
+        format!(
+            "{:x}|{}|{}",
+            files.identity(),
+            s.source.all_columns()[s.projection[s.key]].name,
+            s.filters
+                .iter()
+                .map(|f| table_positions(s, f.clone()).to_string())
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        )
+    };
+    let (ia, ib) = (id(&a, &fa), id(&b, &fb));
+    let cache_key = if ia <= ib {
+        format!("{ia}#{ib}")
+    } else {
+        format!("{ib}#{ia}")
+    };
+    if let Some(v) = ctx.join_samples.lock().ok()?.get(&cache_key) {
+        return *v;
+    }
+    let v = measure_join_correlation(ctx, (&a, &fa), (&b, &fb));
+    if let Ok(mut m) = ctx.join_samples.lock() {
+        if m.len() >= JOIN_SAMPLES_KEPT {
+            m.clear();
+        }
+        m.insert(cache_key, v);
+    }
+    v
+}
+
+/// `e` over `scan`'s columns with each column's id replaced by its position in the
+/// table (ids differ between queries; positions do not), for a cache key.
+fn table_positions(scan: &KeyScan, e: Expr) -> Expr {
+    e.transform(&mut |x| match x {
+        Expr::Column(mut c) => {
+            if let Some(i) = scan.columns.iter().position(|s| s.id == c.id) {
+                c.id = scan.projection[i] as ColumnId;
+            }
+            Expr::Column(c)
+        }
+        other => other,
+    })
+}
+
+/// [`join_correlation`]'s sample, once the scans qualify.
+fn measure_join_correlation(
+    ctx: &super::ExecContext,
+    (a, fa): (&KeyScan, &super::scan::ScanFiles),
+    (b, fb): (&KeyScan, &super::scan::ScanFiles),
+) -> Option<f64> {
+    let (ra, rb) = (key_ranges(a, fa)?, key_ranges(b, fb)?);
+    let rows = |r: &[(i64, i64, u64)]| r.iter().map(|x| x.2).sum::<u64>();
+    // the range: the middle row group (in key order) of the smaller side
+    let small = if rows(&ra) <= rows(&rb) { &ra } else { &rb };
+    let mut sorted = small.clone();
+    sorted.sort();
+    let &(lo, group_hi, group_rows) = sorted.get(sorted.len() / 2)?;
+    // the part of that key range that holds about JOIN_SAMPLE_TARGET of its rows
+    // (keys taken as spread evenly over it)
+    let share = (JOIN_SAMPLE_TARGET as f64 / group_rows.max(1) as f64).min(1.0);
+    let hi = lo + ((group_hi - lo) as f64 * share) as i64;
+    if rows_meeting(&ra, lo, hi) + rows_meeting(&rb, lo, hi) > JOIN_SAMPLE_ROWS {
+        return None;
+    }
+    // the two reads at once (each is one or two row groups: a morsel or two)
+    let (sa, sb) = ctx.pool.install(|| {
+        rayon::join(
+            || sample_keys(ctx, a, lo, hi),
+            || sample_keys(ctx, b, lo, hi),
+        )
+    });
+    let (ka, kb) = (runs(&sa.ok()?), runs(&sb.ok()?));
+    let rows = |r: &[(i64, u64)]| r.iter().map(|x| x.1).sum::<u64>() as f64;
+    let independent = rows(&ka) * rows(&kb) / (ka.len().max(kb.len()).max(1) as f64);
+    if independent < JOIN_SAMPLE_MIN_ESTIMATE {
+        return None;
+    }
+    // a merge of the two sorted runs
+    let (mut i, mut j, mut joined) = (0, 0, 0.0_f64);
+    while i < ka.len() && j < kb.len() {
+        match ka[i].0.cmp(&kb[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                joined += ka[i].1 as f64 * kb[j].1 as f64;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    Some(
+        (joined.max(0.5) / independent)
+            .clamp(1.0 / JOIN_SAMPLE_MAX_FACTOR, JOIN_SAMPLE_MAX_FACTOR),
+    )
 }
