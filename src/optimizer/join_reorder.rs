@@ -236,6 +236,9 @@ struct Entry {
     rows: f64,
     cost: f64,
     tree: JoinTree,
+    /// The tree's canonical text (relation ranks, `(probe,build)`), to break ties
+    /// between equal costs whatever the FROM order.
+    sig: String,
 }
 
 fn bits(s: u64) -> impl Iterator<Item = usize> {
@@ -334,9 +337,17 @@ fn key_classes(
         }
         for (x, (i, a)) in class.members.iter().enumerate() {
             for (j, b) in &class.members[x + 1..] {
-                let f = pair_factor(&leaf_stats[*i], &leaf_stats[*j], &[(a.id, b.id)])
-                    * correlation(*i, *j, (a.id, b.id));
-                class.pairs.push((*i, *j, f.min(1.0)));
+                let mut f = pair_factor(&leaf_stats[*i], &leaf_stats[*j], &[(a.id, b.id)]);
+                // measured for the pairs a written condition joins (the implied ones
+                // are not sampled: a class of n relations would take n² samples)
+                if class
+                    .conds
+                    .iter()
+                    .any(|(_, x, y)| (x, y) == (i, j) || (x, y) == (j, i))
+                {
+                    f = (f * correlation(*i, *j, (a.id, b.id))).min(1.0);
+                }
+                class.pairs.push((*i, *j, f));
             }
         }
         class.pairs.sort_by(|x, y| y.2.total_cmp(&x.2));
@@ -544,40 +555,28 @@ impl JoinGraph {
         bits(s).fold(0u64, |m, i| m | self.adj[i]) & !s
     }
 
-    /// A tree's canonical text (relation ranks), to break ties between equal costs.
-    fn signature(&self, t: &JoinTree) -> String {
-        match t {
-            JoinTree::Leaf(i) => self.rank[*i].to_string(),
-            JoinTree::Join(l, r) => format!("({},{})", self.signature(l), self.signature(r)),
+    /// The (probe, build) sides of joining two entries: the smaller input builds.
+    fn sides<'e>(&self, a: &'e Entry, b: &'e Entry) -> (&'e Entry, &'e Entry) {
+        if b.rows < a.rows || (b.rows == a.rows && b.sig <= a.sig) {
+            (a, b)
+        } else {
+            (b, a)
         }
     }
 
     /// Join two entries: the smaller input is the build (right) side.
     fn join(&self, s: u64, a: &Entry, b: &Entry) -> Entry {
-        let rows = self.rows_of(s);
-        let (probe, build) = if b.rows < a.rows
-            || (b.rows == a.rows && self.signature(&b.tree) <= self.signature(&a.tree))
-        {
-            (a, b)
-        } else {
-            (b, a)
-        };
+        self.join_rows(self.rows_of(s), a, b)
+    }
+
+    /// [`JoinGraph::join`] where the result's rows are known.
+    fn join_rows(&self, rows: f64, a: &Entry, b: &Entry) -> Entry {
+        let (probe, build) = self.sides(a, b);
         Entry {
             rows,
             cost: a.cost + b.cost + rows + build.rows,
             tree: JoinTree::Join(Box::new(probe.tree.clone()), Box::new(build.tree.clone())),
-        }
-    }
-
-    fn better(&self, new: &Entry, old: Option<&Entry>) -> bool {
-        match old {
-            None => true,
-            Some(o) => {
-                let tol = 1e-9 * o.cost.abs().max(1.0);
-                new.cost < o.cost - tol
-                    || (new.cost <= o.cost + tol
-                        && self.signature(&new.tree) < self.signature(&o.tree))
-            }
+            sig: format!("({},{})", probe.sig, build.sig),
         }
     }
 
@@ -596,7 +595,7 @@ impl JoinGraph {
         parts.sort_by(|a, b| {
             a.rows
                 .total_cmp(&b.rows)
-                .then_with(|| self.signature(&a.tree).cmp(&self.signature(&b.tree)))
+                .then_with(|| a.sig.cmp(&b.sig))
         });
         let mut it = parts.into_iter();
         let mut acc = it
@@ -608,6 +607,7 @@ impl JoinGraph {
                 rows: acc.rows * p.rows,
                 cost: acc.cost + p.cost + acc.rows * p.rows,
                 tree: JoinTree::Join(Box::new(p.tree), Box::new(acc.tree)),
+                sig: format!("({},{})", p.sig, acc.sig),
             };
         }
         Ok(acc.tree)
@@ -640,6 +640,7 @@ impl JoinGraph {
             rows: self.rows[i],
             cost: 0.0,
             tree: JoinTree::Leaf(i),
+            sig: self.rank[i].to_string(),
         }
     }
 
@@ -687,9 +688,10 @@ impl JoinGraph {
                 .map(|c| c.relabel(&|i| pos[i]))
                 .collect(),
         };
-        let mut dp: HashMap<u64, Entry> = HashMap::new();
+        // the best entry of each connected subset, indexed by the subset (n <= DP_LIMIT)
+        let mut dp: Vec<Option<Entry>> = vec![None; 1usize << g.n];
         for i in 0..g.n {
-            dp.insert(1u64 << i, g.leaf(i));
+            dp[1usize << i] = Some(g.leaf(i));
         }
         let mut run = Dp { g: &g, dp };
         for i in (0..g.n).rev() {
@@ -708,7 +710,7 @@ impl JoinGraph {
         }
         comps
             .into_iter()
-            .filter_map(|c| run.dp.remove(&c))
+            .filter_map(|c| run.dp.get_mut(c as usize).and_then(Option::take))
             .map(|e| Entry {
                 tree: back(&e.tree, &order),
                 ..e
@@ -745,7 +747,7 @@ impl JoinGraph {
 /// DPccp's enumeration state.
 struct Dp<'a> {
     g: &'a JoinGraph,
-    dp: HashMap<u64, Entry>,
+    dp: Vec<Option<Entry>>,
 }
 
 impl Dp<'_> {
@@ -783,14 +785,37 @@ impl Dp<'_> {
     }
 
     fn emit_pair(&mut self, s1: u64, s2: u64) {
-        let (Some(a), Some(b)) = (self.dp.get(&s1), self.dp.get(&s2)) else {
+        let s = s1 | s2;
+        let (Some(Some(a)), Some(Some(b)), Some(old)) = (
+            self.dp.get(s1 as usize),
+            self.dp.get(s2 as usize),
+            self.dp.get(s as usize),
+        ) else {
             return;
         };
-        let s = s1 | s2;
-        let e = self.g.join(s, a, b);
-        if self.g.better(&e, self.dp.get(&s)) {
-            self.dp.insert(s, e);
+        // a set's rows do not depend on the split: computed once per set. A split is
+        // better when it costs less (beyond rounding) or, at an equal cost, when the
+        // text its tree would have sorts first (so ties do not depend on the FROM
+        // order); one that is not builds no tree.
+        let rows = old.as_ref().map_or_else(|| self.g.rows_of(s), |o| o.rows);
+        if let Some(o) = old {
+            let (probe, build) = self.g.sides(a, b);
+            let cost = a.cost + b.cost + rows + build.rows;
+            let tol = 1e-9 * o.cost.abs().max(1.0);
+            let joined = b"("
+                .iter()
+                .chain(probe.sig.as_bytes())
+                .chain(b",")
+                .chain(build.sig.as_bytes())
+                .chain(b")");
+            let better = cost < o.cost - tol
+                || (cost <= o.cost + tol && joined.cmp(o.sig.as_bytes().iter()).is_lt());
+            if !better {
+                return;
+            }
         }
+        let e = self.g.join_rows(rows, a, b);
+        self.dp[s as usize] = Some(e);
     }
 }
 

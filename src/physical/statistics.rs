@@ -476,6 +476,11 @@ const JOIN_SAMPLE_ROWS: u64 = 1 << 20;
 /// Join samples a session keeps (the cache is emptied when full).
 pub const JOIN_SAMPLES_KEPT: usize = 4096;
 
+/// The largest share of a scan's rows a join sample may read (whole row groups): so
+/// that sampling costs a small part of the scan, and a scan of one or two row groups
+/// (no evidence of key order, and cheap to join anyway) is not sampled.
+const JOIN_SAMPLE_SHARE: f64 = 0.25;
+
 /// Rows of the smaller side a join sample aims at (a part of one of its row groups).
 const JOIN_SAMPLE_TARGET: u64 = 1 << 15;
 
@@ -667,11 +672,12 @@ fn sampled_key_type(t: &DataType) -> bool {
 /// [`StatisticsProvider::join_correlation`]), from a correlated sample: the rows of
 /// both scans, filters applied, whose key lies in one key range, so that every pair of
 /// rows that join in the table join in the sample. The range is the key range of the
-/// middle row group of the smaller scan (by its footer statistics); the sample is taken
-/// only where the row groups that meet it hold at most [`JOIN_SAMPLE_ROWS`] rows on
-/// both sides together, which is the case when both tables are stored in key order
-/// (TPC-H's orders and lineitem), and reads only the key and filter columns of those row
-/// groups. The factor is the sample's join rows over what the independence estimate
+/// middle row group of the smaller scan (by its footer statistics), narrowed to about
+/// [`JOIN_SAMPLE_TARGET`] of its rows; the sample is taken only where the row groups
+/// that meet that range hold at most [`JOIN_SAMPLE_ROWS`] rows on both sides together
+/// and at most [`JOIN_SAMPLE_SHARE`] of each scan's rows, which is the case when both
+/// tables are stored in key order in several row groups (TPC-H's orders and lineitem),
+/// and reads only the key and filter columns of those row groups. The factor is the sample's join rows over what the independence estimate
 /// gives the sample (`|A|·|B| / max(NDV_A, NDV_B)`, NDVs counted exactly); it is not
 /// measured when that estimate is under [`JOIN_SAMPLE_MIN_ESTIMATE`] rows (too few to
 /// tell) or a scan has no filter (a key's joins are then independent of the other
@@ -762,7 +768,11 @@ fn measure_join_correlation(
     // (keys taken as spread evenly over it)
     let share = (JOIN_SAMPLE_TARGET as f64 / group_rows.max(1) as f64).min(1.0);
     let hi = lo + ((group_hi - lo) as f64 * share) as i64;
-    if rows_meeting(&ra, lo, hi) + rows_meeting(&rb, lo, hi) > JOIN_SAMPLE_ROWS {
+    let (ma, mb) = (rows_meeting(&ra, lo, hi), rows_meeting(&rb, lo, hi));
+    if ma + mb > JOIN_SAMPLE_ROWS
+        || ma as f64 > JOIN_SAMPLE_SHARE * rows(&ra) as f64
+        || mb as f64 > JOIN_SAMPLE_SHARE * rows(&rb) as f64
+    {
         return None;
     }
     // the two reads at once (each is one or two row groups: a morsel or two)
