@@ -4,8 +4,8 @@
 1. q-error of every hash join's row estimate: EXPLAIN ANALYZE of each query, the
    `rows=` (actual) against `est=` (estimated) of each HashJoinExec line;
    q-error = max(actual/est, est/actual) with both at least 1.
-2. FROM-order independence: every query with 3+ tables in its outermost FROM is run as
-   written, with that FROM list reversed, and shuffled (fixed seed); the plan shapes
+2. FROM-order independence: every query with 3+ tables in one FROM list (the longest,
+   at any depth) is run as written, with that FROM list reversed, and shuffled (fixed seed); the plan shapes
    (operators and scanned tables, ids and key order ignored) must be equal and the
    median times within 1.2x of each other. Runs are interleaved (A, B, C, A, B, C...).
 
@@ -26,23 +26,37 @@ def register(data):
     )
 
 
-def outer_from(sql):
-    """(start, end) of the outermost FROM list's text (between FROM and WHERE/GROUP/...)."""
-    depth, i, low = 0, 0, sql.lower()
-    start = None
+def from_lists(sql):
+    """(start, end) of every FROM list's text, at any subquery depth (between FROM and
+    the WHERE/GROUP/ORDER/HAVING/LIMIT or closing parenthesis at its depth)."""
+    low = sql.lower()
+    out = []
+    depth = 0
+    i = 0
+
+    def word(i, w):
+        return re.match(r"\b" + w + r"\b", low[i:]) and (i == 0 or not low[i - 1].isalnum())
+
+    open_at = {0: None}
     while i < len(sql):
         c = sql[i]
         if c == "(":
             depth += 1
+            open_at[depth] = None
         elif c == ")":
+            if open_at.get(depth) is not None:
+                out.append((open_at[depth], i))
+            open_at[depth] = None
             depth -= 1
-        elif depth == 0:
-            if start is None and re.match(r"\bfrom\b", low[i:]) and (i == 0 or not low[i - 1].isalnum()):
-                start = i + 4
-            elif start is not None and re.match(r"\b(where|group|order|having|limit)\b", low[i:]) and not low[i - 1].isalnum():
-                return start, i
+        elif open_at.get(depth) is None and word(i, "from"):
+            open_at[depth] = i + 4
+        elif open_at.get(depth) is not None and any(word(i, w) for w in ("where", "group", "order", "having", "limit")):
+            out.append((open_at[depth], i))
+            open_at[depth] = -1  # this SELECT's FROM is done
         i += 1
-    return (start, len(sql)) if start is not None else None
+    if open_at.get(0) not in (None, -1):
+        out.append((open_at[0], len(sql)))
+    return [(a, b) for a, b in out if a is not None and a >= 0]
 
 
 def split_top(s):
@@ -62,12 +76,17 @@ def split_top(s):
 
 
 def variants(sql):
-    span = outer_from(sql)
-    if not span:
+    """The query as written, with its longest FROM list (3+ tables, at any depth: the
+    outer one, or a derived table's as in Q07-Q09) reversed, and shuffled."""
+    best = None
+    for span in from_lists(sql):
+        items = split_top(sql[span[0]:span[1]])
+        if len(items) >= 3 and not any(" join " in i.lower() for i in items):
+            if best is None or len(items) > len(best[1]):
+                best = (span, items)
+    if not best:
         return None
-    items = split_top(sql[span[0]:span[1]])
-    if len(items) < 3 or any(" join " in i.lower() for i in items):
-        return None
+    span, items = best
     rev = list(reversed(items))
     shuf = items[:]
     random.Random(7).shuffle(shuf)
