@@ -232,9 +232,12 @@ impl AggFunc {
                 need(1)?;
                 numeric(&arg_types[0])?;
                 match &arg_types[0] {
+                    // the input as it is: widening it to decimal(38, s) would change no
+                    // value (the scale stays) but cost a cast per row, and hide from the
+                    // accumulator that narrow inputs can be summed in 64 bits
                     DataType::Decimal128(p, s) => (
                         AggFunc::Sum,
-                        Some(DataType::Decimal128(38, *s)),
+                        None,
                         DataType::Decimal128((*p + 10).min(38), *s),
                     ),
                     t if crate::types::is_integer(t) => {
@@ -261,7 +264,7 @@ impl AggFunc {
                 match &arg_types[0] {
                     DataType::Decimal128(p, s) => (
                         AggFunc::Avg,
-                        Some(DataType::Decimal128(38, *s)),
+                        None,
                         DataType::Decimal128((*p + 4).min(38), (*s + 4).min(38)),
                     ),
                     _ => (AggFunc::Avg, Some(DataType::Float64), DataType::Float64),
@@ -1118,6 +1121,18 @@ fn add_by_group<T: Copy + Default>(
 
 /// Whether `rows` values of decimal type `t` (each below `10^p` in magnitude) sum
 /// within an i64.
+/// Whether every value lies within the decimal type's precision (below `10^p` in
+/// magnitude): arrow does not check what a parquet file declares.
+fn within_precision(values: &[i128], t: &DataType) -> bool {
+    let DataType::Decimal128(p, _) = t else {
+        return false;
+    };
+    let Some(bound) = 10i128.checked_pow(*p as u32) else {
+        return true;
+    };
+    values.iter().all(|v| -bound < *v && *v < bound)
+}
+
 fn fits_i64_sum(t: &DataType, rows: usize) -> bool {
     match t {
         DataType::Decimal128(p, _) if *p <= 18 => 10i128
@@ -1221,9 +1236,14 @@ impl Accumulator for SumDecimal {
         if a.null_count() == 0 {
             // no validity checks in the common case
             let values = a.values();
-            if n <= 1024 && groups.len() >= 1024 && fits_i64_sum(a.data_type(), groups.len()) {
+            if n <= 1024
+                && groups.len() >= 1024
+                && fits_i64_sum(a.data_type(), groups.len())
+                && within_precision(values, a.data_type())
+            {
                 // as below, in 64 bits: the type bounds every value below 10^p, and this
-                // many of them cannot overflow (decimal(15, 2) columns, 8,192 rows)
+                // many of them cannot overflow (decimal(15, 2) columns, 8,192 rows); a
+                // file whose values break its declared precision takes the wide path
                 let mut part = vec![(0i64, 0i64); n];
                 add_by_group(
                     &mut part,
