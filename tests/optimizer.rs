@@ -625,7 +625,13 @@ fn join_est_and_rows(plan: &str) -> (f64, f64) {
         .find(|l| l.contains("HashJoinExec Inner"))
         .unwrap_or_else(|| panic!("{plan}"));
     let field = |name: &str| -> f64 {
-        let v = line.split(name).nth(1).unwrap().split_whitespace().next().unwrap();
+        let v = line
+            .split(name)
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
         let (num, scale) = match v.strip_suffix('K') {
             Some(n) => (n, 1e3),
             None => (v, 1.0),

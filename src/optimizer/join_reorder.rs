@@ -592,11 +592,7 @@ impl JoinGraph {
         };
         // disconnected parts: cross products, smallest first
         let mut parts = parts;
-        parts.sort_by(|a, b| {
-            a.rows
-                .total_cmp(&b.rows)
-                .then_with(|| a.sig.cmp(&b.sig))
-        });
+        parts.sort_by(|a, b| a.rows.total_cmp(&b.rows).then_with(|| a.sig.cmp(&b.sig)));
         let mut it = parts.into_iter();
         let mut acc = it
             .next()

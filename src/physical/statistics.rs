@@ -644,7 +644,11 @@ fn sample_keys(ctx: &super::ExecContext, scan: &KeyScan, lo: i64, hi: i64) -> Re
             col.clone()
         };
         let col = cast(&col, &DataType::Int64)?;
-        keys.extend(col.as_primitive::<arrow::datatypes::Int64Type>().iter().flatten());
+        keys.extend(
+            col.as_primitive::<arrow::datatypes::Int64Type>()
+                .iter()
+                .flatten(),
+        );
     }
     keys.sort_unstable();
     Ok(keys)
@@ -802,7 +806,6 @@ fn measure_join_correlation(
         }
     }
     Some(
-        (joined.max(0.5) / independent)
-            .clamp(1.0 / JOIN_SAMPLE_MAX_FACTOR, JOIN_SAMPLE_MAX_FACTOR),
+        (joined.max(0.5) / independent).clamp(1.0 / JOIN_SAMPLE_MAX_FACTOR, JOIN_SAMPLE_MAX_FACTOR),
     )
 }
