@@ -771,7 +771,7 @@ fn measure_join_correlation(
     // the part of that key range that holds about JOIN_SAMPLE_TARGET of its rows
     // (keys taken as spread evenly over it)
     let share = (JOIN_SAMPLE_TARGET as f64 / group_rows.max(1) as f64).min(1.0);
-    let hi = lo + ((group_hi - lo) as f64 * share) as i64;
+    let hi = lo.saturating_add(((group_hi as f64 - lo as f64) * share) as i64);
     let (ma, mb) = (rows_meeting(&ra, lo, hi), rows_meeting(&rb, lo, hi));
     if ma + mb > JOIN_SAMPLE_ROWS
         || ma as f64 > JOIN_SAMPLE_SHARE * rows(&ra) as f64
