@@ -27,7 +27,7 @@ pub struct BenchArgs {
     /// Scale factor (1 = 6 million lineitem rows, about 360 MB of parquet).
     #[arg(long, default_value_t = 1.0)]
     pub sf: f64,
-    /// Data folder: one folder per table (default: <home>/tpch/sf<SF>); generated when
+    /// Data folder: one folder per table (default: `<home>/tpch/sf<SF>`); generated when
     /// it holds no complete data set.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,

@@ -51,12 +51,12 @@ pub enum HigherOrderFunc {
     TransformValues,
     /// `array_sort(array, (l, r) -> cmp)`: the elements in the order the comparator
     /// gives (an integer: negative, 0 or positive as `l` is before, level with or after
-    /// `r`), stable; see [`sort_with_comparator`].
+    /// `r`), stable; see `sort_with_comparator`.
     ArraySort,
     /// `map_zip_with(m1, m2, (k, v1, v2) -> f)`: a map with every key of either map (the
     /// first map's keys in order, then the second's new ones), each key's value the
     /// body's over its values in the two maps (NULL where a map lacks the key); NULL
-    /// when either map is. See [`map_zip_with`].
+    /// when either map is. See `map_zip_with`.
     MapZipWith,
 }
 

@@ -78,7 +78,7 @@ pub enum StringFunc {
     /// argument's hash the seed of the next (NULLs leave it); see [`spark_hash`].
     XxHash64,
     /// `hash(a, ...)`: Spark's Murmur3Hash (x86, 32-bit) over the arguments, seed 42,
-    /// chained as `xxhash64`; see [`Murmur3`].
+    /// chained as `xxhash64`; see `Murmur3`.
     Murmur3,
     Base64,
     Unbase64,

@@ -97,12 +97,10 @@ fn reorder(plan: LogicalPlan, provider: &dyn StatisticsProvider) -> Result<Logic
         .iter()
         .map(|l| stats::estimate(l, provider))
         .collect::<Result<_>>()?;
-    let correlation = |i: usize, j: usize, key: (ColumnId, ColumnId)| {
-        provider
-            .join_correlation(&leaves[i], &leaves[j], key)
-            .unwrap_or(1.0)
+    let sampled = |i: usize, j: usize, key: (ColumnId, ColumnId)| {
+        provider.join_matches(&leaves[i], &leaves[j], key)
     };
-    let graph = JoinGraph::new(&leaves, leaf_stats, &conds, &correlation);
+    let graph = JoinGraph::new(&leaves, leaf_stats, &conds, &sampled);
     let tree = graph.best_tree()?;
     let (implied, needed) = graph.class_conditions(&tree);
     let conds: Vec<Expr> = conds
@@ -273,7 +271,7 @@ fn key_classes(
     owner: &HashMap<ColumnId, usize>,
     leaf_stats: &[Statistics],
     conds: &[Expr],
-    correlation: &Correlation,
+    sampled: &Sampled,
 ) -> Vec<KeyClass> {
     // equi-join conditions between two relations: (index, column, column, relations)
     let equi: Vec<_> = conds
@@ -337,16 +335,17 @@ fn key_classes(
         }
         for (x, (i, a)) in class.members.iter().enumerate() {
             for (j, b) in &class.members[x + 1..] {
-                let mut f = pair_factor(&leaf_stats[*i], &leaf_stats[*j], &[(a.id, b.id)]);
                 // measured for the pairs a written condition joins (the implied ones
                 // are not sampled: a class of n relations would take n² samples)
-                if class
+                let written = class
                     .conds
                     .iter()
-                    .any(|(_, x, y)| (x, y) == (i, j) || (x, y) == (j, i))
-                {
-                    f = (f * correlation(*i, *j, (a.id, b.id))).min(1.0);
-                }
+                    .any(|(_, x, y)| (x, y) == (i, j) || (x, y) == (j, i));
+                let f = if written {
+                    sampled_pair_factor(&leaf_stats, (*i, *j), (a.id, b.id), sampled)
+                } else {
+                    pair_factor(&leaf_stats[*i], &leaf_stats[*j], &[(a.id, b.id)])
+                };
                 class.pairs.push((*i, *j, f));
             }
         }
@@ -383,10 +382,25 @@ fn equi_join_key<'e>(
     (ia != ib).then_some((a, ia, b, ib))
 }
 
-/// A measured departure from independence of joining relations `i` and `j` on one key
-/// pair (`i`'s column, `j`'s column): [`StatisticsProvider::join_correlation`], 1 when
-/// none was measured.
-type Correlation<'a> = dyn Fn(usize, usize, (ColumnId, ColumnId)) -> f64 + 'a;
+/// The sampled partners per row of joining relations `i` and `j` on one key pair (`i`'s
+/// column, `j`'s column): [`StatisticsProvider::join_matches`], `None` when not sampled.
+type Sampled<'a> = dyn Fn(usize, usize, (ColumnId, ColumnId)) -> Option<stats::JoinMatches> + 'a;
+
+/// [`pair_factor`] of relations `i` and `j` on one key pair, from their sampled partners
+/// per row where there is a sample ([`stats::sampled_join_rows`]).
+fn sampled_pair_factor(
+    leaf_stats: &[Statistics],
+    (i, j): (usize, usize),
+    key: (ColumnId, ColumnId),
+    sampled: &Sampled,
+) -> f64 {
+    let (l, r) = (&leaf_stats[i], &leaf_stats[j]);
+    let prod = l.rows.max(0.0) * r.rows.max(0.0);
+    match sampled(i, j, key) {
+        Some(m) if prod > 0.0 => (stats::sampled_join_rows(l.rows, r.rows, m) / prod).min(1.0),
+        _ => pair_factor(l, r, &[key]),
+    }
+}
 
 /// The selectivity of joining two relations on `keys`: their estimated join rows
 /// ([`stats::equi_join_rows`]) over the product of their rows, at most 1.
@@ -401,12 +415,12 @@ fn pair_factor(l: &Statistics, r: &Statistics, keys: &[(ColumnId, ColumnId)]) ->
 
 impl JoinGraph {
     /// Build the graph of `leaves` (with their estimated statistics) and `conds`; a
-    /// single-key join's selectivity is multiplied by its `correlation`.
+    /// single-key join's selectivity comes from its sample where `sampled` has one.
     pub fn new(
         leaves: &[LogicalPlan],
         leaf_stats: Vec<Statistics>,
         conds: &[Expr],
-        correlation: &Correlation,
+        sampled: &Sampled,
     ) -> JoinGraph {
         let n = leaves.len();
         let mut owner: HashMap<ColumnId, usize> = HashMap::new();
@@ -423,7 +437,7 @@ impl JoinGraph {
         for s in &leaf_stats {
             all.columns.extend(s.columns.clone());
         }
-        let classes = key_classes(&owner, &leaf_stats, conds, correlation);
+        let classes = key_classes(&owner, &leaf_stats, conds, sampled);
         let in_class: HashSet<usize> = classes
             .iter()
             .flat_map(|k| k.conds.iter().map(|(i, ..)| *i))
@@ -467,10 +481,10 @@ impl JoinGraph {
         let mut pairs: Vec<_> = keys.into_iter().collect();
         pairs.sort_by_key(|(k, _)| *k);
         for ((i, j), ks) in pairs {
-            let mut f = pair_factor(&leaf_stats[i], &leaf_stats[j], &ks);
-            if let [key] = ks.as_slice() {
-                f = (f * correlation(i, j, *key)).min(1.0);
-            }
+            let f = match ks.as_slice() {
+                [key] => sampled_pair_factor(&leaf_stats, (i, j), *key, sampled),
+                _ => pair_factor(&leaf_stats[i], &leaf_stats[j], &ks),
+            };
             factors.push(((1u64 << i) | (1u64 << j), f));
         }
         let texts: Vec<String> = leaves.iter().map(|l| l.to_string()).collect();

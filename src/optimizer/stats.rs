@@ -122,21 +122,40 @@ pub trait StatisticsProvider {
         filters: &[Expr],
     ) -> Result<Statistics>;
 
-    /// How far the rows of the inner equi-join `left ⋈ right` on the one key pair `key`
-    /// (a column of `left`, a column of `right`) depart from the independence estimate
-    /// ([`equi_join_rows`]): a factor the estimate is multiplied by, measured on a
-    /// sample of both inputs' scans (see `physical::statistics`), or `None` where no
-    /// sample is taken (the default: no data to read). It catches filters on the two
-    /// sides that are correlated through the key (TPC-H Q3: orders before a date whose
-    /// lineitems ship after it are few), which no per-column statistic shows.
-    fn join_correlation(
+    /// The partners each row of the scan behind `left`'s key column, and of the one
+    /// behind `right`'s, finds in the inner equi-join `left ⋈ right` on the one key
+    /// pair `key` (a column of `left`, a column of `right`), filters of both scans
+    /// applied, measured on a sample of the two scans (see `physical::statistics`);
+    /// `None` where no sample is taken (the default: no data to read). It catches filters
+    /// on the two sides that are correlated through the key (TPC-H Q3: orders before a
+    /// date whose lineitems ship after it are few), which no per-column statistic
+    /// shows; [`sampled_join_rows`] turns it into the join's rows.
+    fn join_matches(
         &self,
         _left: &LogicalPlan,
         _right: &LogicalPlan,
         _key: (ColumnId, ColumnId),
-    ) -> Option<f64> {
+    ) -> Option<JoinMatches> {
         None
     }
+}
+
+/// Partners per row on each side of a sampled equi-join (see
+/// [`StatisticsProvider::join_matches`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct JoinMatches {
+    pub per_left_row: f64,
+    pub per_right_row: f64,
+}
+
+/// The rows of a sampled inner equi-join of inputs estimated at `left_rows` and
+/// `right_rows`: each side's rows times its partners per row, the smaller of the two.
+/// An input may hold more than the sampled scan (joins and filters above it); a side's
+/// product misses what the other side's extra operators remove, so each is an upper
+/// bound under their independence, and the smaller is taken (Q3: orders joined with the
+/// 'BUILDING' customers times lines per order, not lines times orders per line).
+pub fn sampled_join_rows(left_rows: f64, right_rows: f64, m: JoinMatches) -> f64 {
+    (left_rows * m.per_left_row).min(right_rows * m.per_right_row)
 }
 
 /// A provider that knows nothing: 1000 rows per scan (tests, planning without files).
@@ -873,15 +892,22 @@ pub fn estimate_node(plan: &LogicalPlan, c: &dyn ChildEstimates) -> Result<Stati
         } => {
             let (l, r) = (c.child(left)?, c.child(right)?);
             let keys = key_ids(on);
-            let correlation = match (join_type, keys.as_slice()) {
+            let matches = match (join_type, keys.as_slice()) {
                 (JoinType::Inner, [key]) if on.len() == 1 => {
-                    c.provider().join_correlation(left, right, *key)
+                    c.provider().join_matches(left, right, *key)
                 }
                 _ => None,
             };
             let mut s = join_statistics(&l, &r, *join_type, on, filter.as_ref());
-            if let Some(f) = correlation {
-                let rows = s.rows * f;
+            if let Some(m) = matches {
+                // the sampled rows, under the join's other condition (if any) as before
+                let unfiltered = equi_join_rows(&l, &r, &keys);
+                let rest = if unfiltered > 0.0 {
+                    s.rows / unfiltered
+                } else {
+                    1.0
+                };
+                let rows = sampled_join_rows(l.rows, r.rows, m) * rest.min(1.0);
                 s = s.scaled(rows);
             }
             s

@@ -1014,16 +1014,16 @@ impl StatisticsProvider for Memo<'_, '_> {
         .scan_statistics(source, columns, projection, filters)
     }
 
-    fn join_correlation(
+    fn join_matches(
         &self,
         left: &LogicalPlan,
         right: &LogicalPlan,
         key: (crate::plan::ColumnId, crate::plan::ColumnId),
-    ) -> Option<f64> {
+    ) -> Option<stats::JoinMatches> {
         ScanStatistics {
             ctx: self.planner.ctx,
         }
-        .join_correlation(left, right, key)
+        .join_matches(left, right, key)
     }
 }
 

@@ -15,7 +15,8 @@ use super::ExecContext;
 use crate::catalog::FileFormat;
 use crate::error::Result;
 use crate::optimizer::stats::{
-    apply_filter, sampled_ndv, to_f64_array, ColumnStatistics, Statistics, StatisticsProvider,
+    apply_filter, sampled_ndv, to_f64_array, ColumnStatistics, JoinMatches, Statistics,
+    StatisticsProvider,
 };
 use crate::plan::{BinOp, Column, ColumnId, Expr, JoinType, LogicalPlan, TableSource};
 
@@ -231,13 +232,13 @@ impl StatisticsProvider for ScanStatistics<'_> {
         Ok(out)
     }
 
-    fn join_correlation(
+    fn join_matches(
         &self,
         left: &LogicalPlan,
         right: &LogicalPlan,
         key: (ColumnId, ColumnId),
-    ) -> Option<f64> {
-        join_correlation(self.ctx, left, right, key)
+    ) -> Option<JoinMatches> {
+        join_matches(self.ctx, left, right, key)
     }
 }
 
@@ -467,7 +468,7 @@ pub fn footer_statistics<'a>(
 }
 
 /// The name that turns join sampling off in `quarry.optimizer.disabled_rules` (an
-/// estimation step, not a rewrite; see [`join_correlation`]).
+/// estimation step, not a rewrite; see `join_matches`).
 pub const JOIN_SAMPLING_RULE: &str = "join_sampling";
 
 /// Rows (both sides together) a join sample may read at most.
@@ -484,11 +485,8 @@ const JOIN_SAMPLE_SHARE: f64 = 0.25;
 /// Rows of the smaller side a join sample aims at (a part of one of its row groups).
 const JOIN_SAMPLE_TARGET: u64 = 1 << 15;
 
-/// Matches the independence estimate must predict in a sample for it to be measured.
-const JOIN_SAMPLE_MIN_ESTIMATE: f64 = 20.0;
-
-/// The largest factor a join sample may move an estimate by, either way.
-const JOIN_SAMPLE_MAX_FACTOR: f64 = 1e4;
+/// Rows each side of a join sample must keep (after its filters) for it to be used.
+const JOIN_SAMPLE_MIN_ROWS: f64 = 20.0;
 
 /// A filtered parquet scan that outputs a join key: the scan's parts and the key's
 /// index in its columns.
@@ -666,34 +664,33 @@ fn runs(keys: &[i64]) -> Vec<(i64, u64)> {
     out
 }
 
-/// Whether a data type is a join key [`join_correlation`] samples (integers, dates).
+/// Whether a data type is a join key [`join_matches`] samples (integers, dates).
 fn sampled_key_type(t: &DataType) -> bool {
     integral(t)
 }
 
-/// The measured departure from independence of the inner equi-join of two filtered
-/// parquet scans on one integer or date key (see
-/// [`StatisticsProvider::join_correlation`]), from a correlated sample: the rows of
-/// both scans, filters applied, whose key lies in one key range, so that every pair of
-/// rows that join in the table join in the sample. The range is the key range of the
-/// middle row group of the smaller scan (by its footer statistics), narrowed to about
-/// [`JOIN_SAMPLE_TARGET`] of its rows; the sample is taken only where the row groups
-/// that meet that range hold at most [`JOIN_SAMPLE_ROWS`] rows on both sides together
-/// and at most [`JOIN_SAMPLE_SHARE`] of each scan's rows, which is the case when both
-/// tables are stored in key order in several row groups (TPC-H's orders and lineitem),
-/// and reads only the key and filter columns of those row groups. The factor is the sample's join rows over what the independence estimate
-/// gives the sample (`|A|·|B| / max(NDV_A, NDV_B)`, NDVs counted exactly); it is not
-/// measured when that estimate is under [`JOIN_SAMPLE_MIN_ESTIMATE`] rows (too few to
-/// tell) or a scan has no filter (a key's joins are then independent of the other
-/// side's filters by containment). Samples are cached for the session (see
-/// [`super::ExecContext::join_samples`]); errors reading one leave the estimate
-/// unmeasured (the scan itself reports them).
-fn join_correlation(
+/// The partners per row on each side of the inner equi-join of two filtered parquet
+/// scans on one integer or date key (see [`StatisticsProvider::join_matches`]), from a
+/// correlated sample: the rows of both scans, filters applied, whose key lies in one key
+/// range, so that every row's partners in the tables are in the sample too, and
+/// partners per row measured there hold for the whole scan (a ratio estimate over the
+/// rows of the range). The range is the key range of the middle row group of the
+/// smaller scan (by its footer statistics), narrowed to about [`JOIN_SAMPLE_TARGET`] of
+/// its rows; the sample is taken only where the row groups that meet that range hold
+/// at most [`JOIN_SAMPLE_ROWS`] rows on both sides together and at most
+/// [`JOIN_SAMPLE_SHARE`] of each scan's rows, which is the case when both tables are
+/// stored in key order in several row groups (TPC-H's orders and lineitem), and reads
+/// only the key and filter columns of those row groups. It is not measured when a side
+/// keeps fewer than [`JOIN_SAMPLE_MIN_ROWS`] rows of the range (too few to tell) or a
+/// scan has no filter (a key's partners are then known by containment). Samples are
+/// cached for the session (see [`super::ExecContext::join_samples`]); errors reading
+/// one leave the estimate unmeasured (the scan itself reports them).
+fn join_matches(
     ctx: &super::ExecContext,
     left: &LogicalPlan,
     right: &LogicalPlan,
     key: (ColumnId, ColumnId),
-) -> Option<f64> {
+) -> Option<JoinMatches> {
     if !ctx.join_sampling {
         return None;
     }
@@ -723,22 +720,37 @@ fn join_correlation(
         )
     };
     let (ia, ib) = (id(&a, &fa), id(&b, &fb));
-    let cache_key = if ia <= ib {
-        format!("{ia}#{ib}")
-    } else {
+    // cached with the scans in the order of their ids (either order samples alike)
+    let swapped = ia > ib;
+    let orient = |m: Option<JoinMatches>| {
+        m.map(|m| match swapped {
+            false => m,
+            true => JoinMatches {
+                per_left_row: m.per_right_row,
+                per_right_row: m.per_left_row,
+            },
+        })
+    };
+    let cache_key = if swapped {
         format!("{ib}#{ia}")
+    } else {
+        format!("{ia}#{ib}")
     };
     if let Some(v) = ctx.join_samples.lock().ok()?.get(&cache_key) {
-        return *v;
+        return orient(*v);
     }
-    let v = measure_join_correlation(ctx, (&a, &fa), (&b, &fb));
+    let v = if swapped {
+        measure_join_matches(ctx, (&b, &fb), (&a, &fa))
+    } else {
+        measure_join_matches(ctx, (&a, &fa), (&b, &fb))
+    };
     if let Ok(mut m) = ctx.join_samples.lock() {
         if m.len() >= JOIN_SAMPLES_KEPT {
             m.clear();
         }
         m.insert(cache_key, v);
     }
-    v
+    orient(v)
 }
 
 /// `e` over `scan`'s columns with each column's id replaced by its position in the
@@ -755,12 +767,12 @@ fn table_positions(scan: &KeyScan, e: Expr) -> Expr {
     })
 }
 
-/// [`join_correlation`]'s sample, once the scans qualify.
-fn measure_join_correlation(
+/// [`join_matches`]'s sample, once the scans qualify.
+fn measure_join_matches(
     ctx: &super::ExecContext,
     (a, fa): (&KeyScan, &super::scan::ScanFiles),
     (b, fb): (&KeyScan, &super::scan::ScanFiles),
-) -> Option<f64> {
+) -> Option<JoinMatches> {
     let (ra, rb) = (key_ranges(a, fa)?, key_ranges(b, fb)?);
     let rows = |r: &[(i64, i64, u64)]| r.iter().map(|x| x.2).sum::<u64>();
     // the range: the middle row group (in key order) of the smaller side
@@ -788,8 +800,8 @@ fn measure_join_correlation(
     });
     let (ka, kb) = (runs(&sa.ok()?), runs(&sb.ok()?));
     let rows = |r: &[(i64, u64)]| r.iter().map(|x| x.1).sum::<u64>() as f64;
-    let independent = rows(&ka) * rows(&kb) / (ka.len().max(kb.len()).max(1) as f64);
-    if independent < JOIN_SAMPLE_MIN_ESTIMATE {
+    let (na, nb) = (rows(&ka), rows(&kb));
+    if na.min(nb) < JOIN_SAMPLE_MIN_ROWS {
         return None;
     }
     // a merge of the two sorted runs
@@ -805,7 +817,10 @@ fn measure_join_correlation(
             }
         }
     }
-    Some(
-        (joined.max(0.5) / independent).clamp(1.0 / JOIN_SAMPLE_MAX_FACTOR, JOIN_SAMPLE_MAX_FACTOR),
-    )
+    // no match in the sample: half of one, rather than none
+    let joined = joined.max(0.5);
+    Some(JoinMatches {
+        per_left_row: joined / na,
+        per_right_row: joined / nb,
+    })
 }
