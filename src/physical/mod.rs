@@ -62,9 +62,8 @@ pub struct ExecContext {
 
 /// The session's cache of join samples (see [`ExecContext::join_samples`]); at most
 /// [`statistics::JOIN_SAMPLES_KEPT`] entries.
-pub type JoinSamples = Arc<
-    Mutex<std::collections::HashMap<String, Option<crate::optimizer::stats::JoinMatches>>>,
->;
+pub type JoinSamples =
+    Arc<Mutex<std::collections::HashMap<String, Option<crate::optimizer::stats::JoinMatches>>>>;
 
 impl ExecContext {
     pub fn check_cancel(&self) -> Result<()> {
