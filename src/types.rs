@@ -195,6 +195,19 @@ fn analysis_type(text: &str) -> QuarryError {
     QuarryError::NotSupported(format!("data type '{text}'"))
 }
 
+/// Whether a type is a map or holds one (in array elements or struct fields): Spark
+/// orders no such value (`INVALID_ORDERING_TYPE`).
+pub fn contains_map(dt: &DataType) -> bool {
+    match dt {
+        DataType::Map(..) => true,
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            contains_map(f.data_type())
+        }
+        DataType::Struct(fields) => fields.iter().any(|f| contains_map(f.data_type())),
+        _ => false,
+    }
+}
+
 /// Spark's name for an arrow type, as `DESCRIBE` and `typeof` print it.
 pub fn type_name(dt: &DataType) -> String {
     match dt {

@@ -402,6 +402,14 @@ impl ScalarFunc {
             Coalesce | Greatest | Least => {
                 arity(1, usize::MAX)?;
                 let t = common(args)?;
+                // Spark orders arrays and structs, never maps (nor anything holding one)
+                if *self != Coalesce && crate::types::contains_map(&t) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.INVALID_ORDERING_TYPE] The `{}` does not support ordering on type \"{}\"",
+                        self.name(),
+                        crate::types::type_name(&t)
+                    )));
+                }
                 (vec![t.clone(); n], t)
             }
             NullIf => {
@@ -995,7 +1003,16 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
             let mut acc = args[0].clone();
             for a in &args[1..] {
                 // Spark skips NULLs: take `a` where acc is null, or where a beats acc
-                let better = if func == Greatest {
+                let op = if func == Greatest {
+                    crate::plan::BinOp::Gt
+                } else {
+                    crate::plan::BinOp::Lt
+                };
+                let better = if a.data_type().is_nested() {
+                    // arrays and structs: Spark's ordering, element by element
+                    let b = crate::physical::eval::nested_compare(op, a, &acc)?;
+                    b.as_boolean().clone()
+                } else if op == crate::plan::BinOp::Gt {
                     arrow::compute::kernels::cmp::gt(a, &acc)?
                 } else {
                     arrow::compute::kernels::cmp::lt(a, &acc)?

@@ -1010,7 +1010,7 @@ fn int64_wrapping(
 /// Compare arrays and structs row by row with arrow's `make_comparator` (Spark's
 /// ordering: element by element, field by field, a NULL inside before any value);
 /// a NULL operand gives NULL except for `<=>`. A literal side (one row) is repeated.
-fn nested_compare(op: BinOp, l: &ArrayRef, r: &ArrayRef) -> Result<ArrayRef> {
+pub(crate) fn nested_compare(op: BinOp, l: &ArrayRef, r: &ArrayRef) -> Result<ArrayRef> {
     use std::cmp::Ordering;
     let n = l.len().max(r.len());
     let cmp = arrow::array::make_comparator(l.as_ref(), r.as_ref(), Default::default())?;
