@@ -83,30 +83,11 @@ fn scans_defining(plan: &LogicalPlan, id: crate::plan::ColumnId) -> usize {
 /// reaches the join through filters, projections and inner joins only (so a scan row
 /// whose key has no partner cannot contribute to the join's output).
 fn join_filter(probe: &LogicalPlan, key: &Expr) -> Option<Arc<RuntimeFilter>> {
-    fn trace(plan: &LogicalPlan, id: crate::plan::ColumnId) -> Option<&Column> {
-        match plan {
-            LogicalPlan::Scan { columns, .. } => columns.iter().find(|c| c.id == id),
-            LogicalPlan::Filter { input, .. } => trace(input, id),
-            LogicalPlan::Project { input, exprs } => match exprs.iter().find(|(_, c)| c.id == id) {
-                Some((Expr::Column(c), _)) => trace(input, c.id),
-                _ => None,
-            },
-            LogicalPlan::Join {
-                left,
-                right,
-                join_type: JoinType::Inner,
-                ..
-            } => trace(left, id).or_else(|| trace(right, id)),
-            LogicalPlan::Join {
-                left,
-                join_type: JoinType::LeftSemi,
-                ..
-            } => trace(left, id),
-            _ => None,
-        }
-    }
     let Expr::Column(k) = key else { return None };
-    let col = trace(probe, k.id)?;
+    let (LogicalPlan::Scan { columns, .. }, i) = probe.scan_of_column(k.id)? else {
+        return None;
+    };
+    let col = columns.get(i)?;
     (scans_defining(probe, col.id) == 1)
         .then(|| Arc::new(RuntimeFilter::new(col.id, col.name.clone())))
 }

@@ -18,7 +18,7 @@ use crate::optimizer::stats::{
     apply_filter, sampled_ndv, to_f64_array, ColumnStatistics, JoinMatches, Statistics,
     StatisticsProvider,
 };
-use crate::plan::{BinOp, Column, ColumnId, Expr, JoinType, LogicalPlan, TableSource};
+use crate::plan::{BinOp, Column, ColumnId, Expr, LogicalPlan, TableSource};
 
 /// Bytes per row assumed for CSV/JSON without `ANALYZE TABLE` statistics.
 const TEXT_BYTES_PER_ROW: f64 = 100.0;
@@ -498,40 +498,25 @@ struct KeyScan<'p> {
     key: usize,
 }
 
-/// The scan under `plan` whose column `id` reaches `plan`'s output unchanged: through
-/// filters, joins and projections that pass the column on (not aggregates or
-/// computed columns).
+/// The scan under `plan` whose column `id` reaches `plan`'s output unchanged (see
+/// [`LogicalPlan::scan_of_column`]).
 fn key_scan(plan: &LogicalPlan, id: ColumnId) -> Option<KeyScan<'_>> {
-    match plan {
-        LogicalPlan::Scan {
+    match plan.scan_of_column(id)? {
+        (
+            LogicalPlan::Scan {
+                source,
+                columns,
+                projection,
+                filters,
+            },
+            key,
+        ) => Some(KeyScan {
             source,
             columns,
             projection,
             filters,
-        } => Some(KeyScan {
-            source,
-            columns,
-            projection,
-            filters,
-            key: columns.iter().position(|c| c.id == id)?,
+            key,
         }),
-        LogicalPlan::Filter { input, .. } => key_scan(input, id),
-        LogicalPlan::Project { input, exprs } => match exprs.iter().find(|(_, c)| c.id == id)? {
-            (Expr::Column(c), _) => key_scan(input, c.id),
-            _ => None,
-        },
-        LogicalPlan::Join {
-            left,
-            right,
-            join_type: JoinType::Inner | JoinType::Cross,
-            ..
-        } => {
-            if left.schema().iter().any(|c| c.id == id) {
-                key_scan(left, id)
-            } else {
-                key_scan(right, id)
-            }
-        }
         _ => None,
     }
 }
@@ -550,15 +535,7 @@ fn key_ranges(scan: &KeyScan, files: &super::scan::ScanFiles) -> Option<Vec<(i64
             .find(|f| f.name().eq_ignore_ascii_case(&def.name))?;
         let conv = StatisticsConverter::try_new(field.name(), schema, md.parquet_schema()).ok()?;
         let groups: Vec<_> = rgs.iter().map(|r| md.metadata().row_group(*r)).collect();
-        let as_i64 = |a: ArrayRef| -> Option<ArrayRef> {
-            let a = cast(&a, &def.data_type).ok()?;
-            let a = if a.data_type() == &DataType::Date32 {
-                cast(&a, &DataType::Int32).ok()?
-            } else {
-                a
-            };
-            cast(&a, &DataType::Int64).ok()
-        };
+        let as_i64 = |a: ArrayRef| key_values(&cast(&a, &def.data_type).ok()?).ok();
         let lo = as_i64(conv.row_group_mins(groups.iter().copied()).ok()?)?;
         let hi = as_i64(conv.row_group_maxes(groups.iter().copied()).ok()?)?;
         let (lo, hi) = (
@@ -635,13 +612,7 @@ fn sample_keys(ctx: &super::ExecContext, scan: &KeyScan, lo: i64, hi: i64) -> Re
     let at = columns.iter().position(|c| c.id == key.id).unwrap_or(0);
     let mut keys = vec![];
     for b in super::collect(&plan, ctx)? {
-        let col = b.column(at);
-        let col = if col.data_type() == &DataType::Date32 {
-            cast(col, &DataType::Int32)?
-        } else {
-            col.clone()
-        };
-        let col = cast(&col, &DataType::Int64)?;
+        let col = key_values(b.column(at))?;
         keys.extend(
             col.as_primitive::<arrow::datatypes::Int64Type>()
                 .iter()
@@ -664,9 +635,14 @@ fn runs(keys: &[i64]) -> Vec<(i64, u64)> {
     out
 }
 
-/// Whether a data type is a join key [`join_matches`] samples (integers, dates).
-fn sampled_key_type(t: &DataType) -> bool {
-    integral(t)
+/// A sampled key column (integers, or dates as days) as `Int64`.
+fn key_values(a: &ArrayRef) -> Result<ArrayRef> {
+    let a = if a.data_type() == &DataType::Date32 {
+        cast(a, &DataType::Int32)?
+    } else {
+        a.clone()
+    };
+    Ok(cast(&a, &DataType::Int64)?)
 }
 
 /// The partners per row on each side of the inner equi-join of two filtered parquet
@@ -700,7 +676,7 @@ fn join_matches(
         if s.source.format != FileFormat::Parquet
             || s.filters.is_empty()
             || s.projection[s.key] >= n_data
-            || !sampled_key_type(&s.columns[s.key].data_type)
+            || !integral(&s.columns[s.key].data_type)
         {
             return None;
         }

@@ -297,6 +297,37 @@ pub enum LogicalPlan {
 }
 
 impl LogicalPlan {
+    /// The scan whose column `id` reaches this plan's output unchanged, and the
+    /// column's index among that scan's columns: through filters, projections that pass
+    /// the column on (not computed columns), inner joins and the left side of semi
+    /// joins, so every output row's value of the column is a value of one scan row.
+    /// `None` through anything else (aggregates, outer joins, unions, ...). Join
+    /// filters hand a hash table to that scan; join sampling reads it.
+    pub fn scan_of_column(&self, id: ColumnId) -> Option<(&LogicalPlan, usize)> {
+        match self {
+            LogicalPlan::Scan { columns, .. } => {
+                columns.iter().position(|c| c.id == id).map(|i| (self, i))
+            }
+            LogicalPlan::Filter { input, .. } => input.scan_of_column(id),
+            LogicalPlan::Project { input, exprs } => match exprs.iter().find(|(_, c)| c.id == id) {
+                Some((Expr::Column(c), _)) => input.scan_of_column(c.id),
+                _ => None,
+            },
+            LogicalPlan::Join {
+                left,
+                right,
+                join_type: JoinType::Inner,
+                ..
+            } => left.scan_of_column(id).or_else(|| right.scan_of_column(id)),
+            LogicalPlan::Join {
+                left,
+                join_type: JoinType::LeftSemi,
+                ..
+            } => left.scan_of_column(id),
+            _ => None,
+        }
+    }
+
     /// Output columns.
     pub fn schema(&self) -> Vec<Column> {
         match self {
