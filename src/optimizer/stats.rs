@@ -898,19 +898,7 @@ pub fn estimate_node(plan: &LogicalPlan, c: &dyn ChildEstimates) -> Result<Stati
                 }
                 _ => None,
             };
-            let mut s = join_statistics(&l, &r, *join_type, on, filter.as_ref());
-            if let Some(m) = matches {
-                // the sampled rows, under the join's other condition (if any) as before
-                let unfiltered = equi_join_rows(&l, &r, &keys);
-                let rest = if unfiltered > 0.0 {
-                    s.rows / unfiltered
-                } else {
-                    1.0
-                };
-                let rows = sampled_join_rows(l.rows, r.rows, m) * rest.min(1.0);
-                s = s.scaled(rows);
-            }
-            s
+            join_statistics(&l, &r, *join_type, on, filter.as_ref(), matches)
         }
         LogicalPlan::Sort { input, fetch, .. } => {
             let s = c.child(input)?;
@@ -968,18 +956,24 @@ pub fn estimate_node(plan: &LogicalPlan, c: &dyn ChildEstimates) -> Result<Stati
     })
 }
 
-/// Statistics of a join's output from its inputs'.
+/// Statistics of a join's output from its inputs'; `sampled`: the equi-join's partners
+/// per row where a sample measured them ([`StatisticsProvider::join_matches`]), which
+/// replace the independence estimate of the equi-join's rows.
 pub fn join_statistics(
     l: &Statistics,
     r: &Statistics,
     join_type: JoinType,
     on: &[(Expr, Expr)],
     filter: Option<&Expr>,
+    sampled: Option<JoinMatches>,
 ) -> Statistics {
     let keys = key_ids(on);
     // keys over computed expressions: a guessed 0.1 each
     let computed = on.len() - keys.len();
-    let mut inner = equi_join_rows(l, r, &keys) * 0.1_f64.powi(computed as i32);
+    let mut inner = match sampled {
+        Some(m) => sampled_join_rows(l.rows, r.rows, m),
+        None => equi_join_rows(l, r, &keys) * 0.1_f64.powi(computed as i32),
+    };
     if keys.is_empty() && computed == 0 {
         inner = l.rows * r.rows;
     }
@@ -1103,11 +1097,11 @@ mod tests {
             },
         );
         let on = [(col(1), col(2))];
-        let semi = join_statistics(&stats(), &r, JoinType::LeftSemi, &on, None);
+        let semi = join_statistics(&stats(), &r, JoinType::LeftSemi, &on, None, None);
         assert_eq!(semi.rows, 20.0);
         assert_eq!(semi.columns[&1].ndv, Some(2.0));
         // joined with the same two keys again: every row still finds its one match
-        let again = join_statistics(&semi, &r, JoinType::Inner, &on, None);
+        let again = join_statistics(&semi, &r, JoinType::Inner, &on, None, None);
         assert_eq!(again.rows, 20.0);
     }
 
