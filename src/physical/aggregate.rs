@@ -944,26 +944,33 @@ impl ExecutionPlan for HashAggregateExec {
                                 sorted.extend(st);
                                 return Ok(sorted);
                             }
-                            let batches = self.input.execute(p, ctx)?;
-                            if per_run && st.as_ref().is_some_and(|s| s.is_sorted()) {
-                                let first = self.first_key(&batches)?;
-                                let last = match st.as_ref().map(|s| &s.groups) {
-                                    Some(Groups::Int(t)) => t.keys.last().copied(),
-                                    _ => None,
-                                };
-                                if let (Some(f), Some(l)) = (first, last) {
-                                    if f < l {
-                                        sorted.extend(st.take());
+                            // each batch folded in as it is made (still in cache)
+                            let mut first = true;
+                            self.input.execute_into(p, ctx, &mut |b| {
+                                if b.num_rows() == 0 {
+                                    return Ok(());
+                                }
+                                if std::mem::take(&mut first)
+                                    && per_run
+                                    && st.as_ref().is_some_and(|s| s.is_sorted())
+                                {
+                                    let first = self.first_key(std::slice::from_ref(&b))?;
+                                    let last = match st.as_ref().map(|s| &s.groups) {
+                                        Some(Groups::Int(t)) => t.keys.last().copied(),
+                                        _ => None,
+                                    };
+                                    if let (Some(f), Some(l)) = (first, last) {
+                                        if f < l {
+                                            sorted.extend(st.take());
+                                        }
                                     }
                                 }
-                            }
-                            let state = match &mut st {
-                                Some(s) => s,
-                                None => st.insert(self.new_state_for(Some(&enc))?),
-                            };
-                            for b in &batches {
-                                self.update(state, &enc, b)?;
-                            }
+                                let state = match &mut st {
+                                    Some(s) => s,
+                                    None => st.insert(self.new_state_for(Some(&enc))?),
+                                };
+                                self.update(state, &enc, &b)
+                            })?;
                         }
                     })
                     .collect::<Result<Vec<Vec<State>>>>()

@@ -129,6 +129,18 @@ impl Metrics {
         );
         Ok(out)
     }
+
+    /// [`Metrics::record`] for one batch: time `f`, which makes it, and count its rows
+    /// (an operator that hands its batches on one at a time,
+    /// [`ExecutionPlan::execute_into`]).
+    pub fn record_batch(&self, f: impl FnOnce() -> Result<RecordBatch>) -> Result<RecordBatch> {
+        let t = Instant::now();
+        let out = f()?;
+        self.nanos
+            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.rows.fetch_add(out.num_rows() as u64, Ordering::Relaxed);
+        Ok(out)
+    }
 }
 
 /// A physical operator. Output columns are in `ids()` order (the logical node's schema).
@@ -142,6 +154,21 @@ pub trait ExecutionPlan: Send + Sync {
     fn partitions(&self) -> usize;
     /// Produce the batches of one partition.
     fn execute(&self, partition: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>>;
+    /// Produce the batches of one partition into `sink`, each as soon as it is made, so
+    /// a consumer that folds its input (an aggregation) reads a batch while it is still
+    /// in the core's cache rather than after the whole partition (a row group: several
+    /// MiB) has been made. The default makes the partition with
+    /// [`ExecutionPlan::execute`] first; row-wise operators (projection, filter) hand on
+    /// each of their input's batches as it comes. An error from `sink` ends the
+    /// partition with that error.
+    fn execute_into(
+        &self,
+        partition: usize,
+        ctx: &ExecContext,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        self.execute(partition, ctx)?.into_iter().try_for_each(sink)
+    }
     fn children(&self) -> Vec<Arc<dyn ExecutionPlan>>;
     fn metrics(&self) -> &Metrics;
     /// The shared subplan this operator reads ([`reuse::ReusedExec`] only).

@@ -36,6 +36,12 @@ impl FilterExec {
             metrics: Metrics::default(),
         }
     }
+
+    /// The rows of `b` the predicate keeps.
+    fn filter(&self, b: &RecordBatch) -> Result<RecordBatch> {
+        let m = evaluate_predicate(&self.predicate, b, &self.layout)?;
+        Ok(filter_record_batch(b, &m)?)
+    }
 }
 
 impl ExecutionPlan for FilterExec {
@@ -56,13 +62,26 @@ impl ExecutionPlan for FilterExec {
         self.metrics.record(|| {
             let mut out = vec![];
             for b in input {
-                let m = evaluate_predicate(&self.predicate, &b, &self.layout)?;
-                let f = filter_record_batch(&b, &m)?;
+                let f = self.filter(&b)?;
                 if f.num_rows() > 0 {
                     out.push(f);
                 }
             }
             Ok(out)
+        })
+    }
+    fn execute_into(
+        &self,
+        p: usize,
+        ctx: &ExecContext,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        self.input.execute_into(p, ctx, &mut |b| {
+            let f = self.metrics.record_batch(|| self.filter(&b))?;
+            if f.num_rows() > 0 {
+                sink(f)?;
+            }
+            Ok(())
         })
     }
     fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
@@ -100,6 +119,16 @@ impl ProjectExec {
             metrics: Metrics::default(),
         }
     }
+
+    /// The expressions over `b`.
+    fn project(&self, b: &RecordBatch) -> Result<RecordBatch> {
+        let cols: Vec<ArrayRef> = self
+            .exprs
+            .iter()
+            .map(|e| evaluate(e, b, &self.layout))
+            .collect::<Result<_>>()?;
+        make_batch_as(self.schema.clone(), cols, b.num_rows())
+    }
 }
 
 impl ExecutionPlan for ProjectExec {
@@ -123,18 +152,17 @@ impl ExecutionPlan for ProjectExec {
     }
     fn execute(&self, p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
         let input = self.input.execute(p, ctx)?;
-        self.metrics.record(|| {
-            input
-                .iter()
-                .map(|b| {
-                    let cols: Vec<ArrayRef> = self
-                        .exprs
-                        .iter()
-                        .map(|e| evaluate(e, b, &self.layout))
-                        .collect::<Result<_>>()?;
-                    make_batch_as(self.schema.clone(), cols, b.num_rows())
-                })
-                .collect()
+        self.metrics
+            .record(|| input.iter().map(|b| self.project(b)).collect())
+    }
+    fn execute_into(
+        &self,
+        p: usize,
+        ctx: &ExecContext,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        self.input.execute_into(p, ctx, &mut |b| {
+            sink(self.metrics.record_batch(|| self.project(&b))?)
         })
     }
     fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
