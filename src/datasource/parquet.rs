@@ -323,9 +323,12 @@ pub fn read_row_groups(
     predicates: Vec<RowPredicate>,
     stats: &IoStats,
     ahead: Option<Prefetch>,
-) -> Result<Vec<RecordBatch>> {
+    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
     if columns.is_empty() && predicates.is_empty() {
-        return row_counts(metadata, &row_groups, batch_size);
+        return row_counts(metadata, &row_groups, batch_size)?
+            .into_iter()
+            .try_for_each(sink);
     }
     match &file.location {
         Location::Local(p) => decode(
@@ -336,6 +339,7 @@ pub fn read_row_groups(
             columns,
             batch_size,
             predicates,
+            sink,
         ),
         Location::S3 { .. } => {
             let remote = RemoteFile::new(storage, file);
@@ -366,6 +370,7 @@ pub fn read_row_groups(
                     columns,
                     batch_size,
                     predicates,
+                    sink,
                 )
             });
             stats.merge(&remote_stats);
@@ -419,8 +424,9 @@ fn decode<R: ChunkReader + 'static>(
     columns: &[String],
     batch_size: usize,
     mut predicates: Vec<RowPredicate>,
-) -> Result<Vec<RecordBatch>> {
-    if let Some(out) = decode_own(
+    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    if decode_own(
         &reader,
         loc,
         metadata,
@@ -428,8 +434,9 @@ fn decode<R: ChunkReader + 'static>(
         columns,
         batch_size,
         &mut predicates,
+        sink,
     )? {
-        return Ok(out);
+        return Ok(());
     }
     let err = read_err(loc);
     let dictionary: Vec<&str> = predicates
@@ -460,7 +467,6 @@ fn decode<R: ChunkReader + 'static>(
         builder = builder.with_row_filter(RowFilter::new(filters));
     }
     let mut decoder = builder.build().map_err(&err)?;
-    let mut out = vec![];
     loop {
         match decoder.try_decode().map_err(&err)? {
             DecodeResult::NeedsData(ranges) => {
@@ -471,8 +477,8 @@ fn decode<R: ChunkReader + 'static>(
                     .map_err(&err)?;
                 decoder.push_ranges(ranges, data).map_err(&err)?;
             }
-            DecodeResult::Data(b) => out.push(b),
-            DecodeResult::Finished => return Ok(out),
+            DecodeResult::Data(b) => sink(b)?,
+            DecodeResult::Finished => return Ok(()),
         }
     }
 }
@@ -498,7 +504,9 @@ pub fn own_decoder_reads(metadata: &ArrowReaderMetadata, rg: usize, columns: &[S
 }
 
 /// Decode with Quarry's own column decoder ([`super::parquet_decode`]) when it reads
-/// every column involved; `None` when it does not (arrow's reader then reads the file).
+/// every column involved, handing the batches to `sink` as they are decoded; `false`
+/// when it does not (nothing went to `sink`: arrow's reader then reads the file).
+#[allow(clippy::too_many_arguments)]
 fn decode_own<R: ChunkReader>(
     reader: &R,
     loc: &Location,
@@ -507,22 +515,28 @@ fn decode_own<R: ChunkReader>(
     columns: &[String],
     batch_size: usize,
     predicates: &mut [RowPredicate],
-) -> Result<Option<Vec<RecordBatch>>> {
-    use super::parquet_decode::{decode_row_group, supported, DecodeError, Scratch};
+    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<bool> {
+    use super::parquet_decode::{decode_row_group_into, supported, DecodeError, Scratch};
     let roots = root_indices(metadata, columns);
     let mut involved = roots.clone();
     for p in predicates.iter() {
         involved.extend(root_indices(metadata, &p.columns));
     }
     if !supported(metadata, row_groups, &involved) {
-        return Ok(None);
+        return Ok(false);
     }
     thread_local! {
         // kept between morsels: a page's scratch is zero-filled only when it grows
         static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
     }
     let mut own = None;
-    let mut out = vec![];
+    // batches handed on: past the first, a fallback would repeat them
+    let sunk = std::cell::Cell::new(false);
+    let mut counted = |b: RecordBatch| {
+        sunk.set(true);
+        sink(b)
+    };
     for rg in row_groups {
         let r = SCRATCH.with(|s| {
             // the thread's scratch; a fresh one if it is in use (a nested read)
@@ -531,13 +545,25 @@ fn decode_own<R: ChunkReader>(
                 Some(scratch) => scratch,
                 None => own.get_or_insert_with(Scratch::default),
             };
-            decode_row_group(
-                reader, metadata, *rg, &roots, batch_size, predicates, scratch,
+            decode_row_group_into(
+                reader,
+                metadata,
+                *rg,
+                &roots,
+                batch_size,
+                predicates,
+                scratch,
+                &mut counted,
             )
         });
         match r {
-            Ok(Some(b)) => out.extend(b),
-            Ok(None) | Err(DecodeError::Unsupported(_)) => return Ok(None),
+            Ok(true) => {}
+            Ok(false) | Err(DecodeError::Unsupported(_)) if !sunk.get() => return Ok(false),
+            Ok(false) | Err(DecodeError::Unsupported(_)) => {
+                return Err(QuarryError::NotSupported(format!(
+                    "a page of parquet file {loc} that the first row groups' encodings did not announce"
+                )))
+            }
             Err(DecodeError::Predicate(e)) => return Err(e),
             Err(DecodeError::Corrupt(m)) => {
                 return Err(QuarryError::Data(format!(
@@ -546,7 +572,7 @@ fn decode_own<R: ChunkReader>(
             }
         }
     }
-    Ok(Some(out))
+    Ok(true)
 }
 
 /// `metadata` with the top-level string columns named in `columns` read as

@@ -130,6 +130,32 @@ impl Metrics {
         Ok(out)
     }
 
+    /// [`Metrics::record`] for an operator that hands its batches to `sink` as it makes
+    /// them ([`ExecutionPlan::execute_into`]): times `f` less the time spent in `sink`
+    /// (the operators above), and counts the rows handed on.
+    pub fn record_into(
+        &self,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+        f: impl FnOnce(&mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<()>,
+    ) -> Result<()> {
+        let t = Instant::now();
+        let mut above = std::time::Duration::ZERO;
+        let mut rows = 0u64;
+        let r = f(&mut |b| {
+            rows += b.num_rows() as u64;
+            let t = Instant::now();
+            let r = sink(b);
+            above += t.elapsed();
+            r
+        });
+        self.nanos.fetch_add(
+            t.elapsed().saturating_sub(above).as_nanos() as u64,
+            Ordering::Relaxed,
+        );
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+        r
+    }
+
     /// [`Metrics::record`] for one batch: time `f`, which makes it, and count its rows
     /// (an operator that hands its batches on one at a time,
     /// [`ExecutionPlan::execute_into`]).
@@ -138,7 +164,8 @@ impl Metrics {
         let out = f()?;
         self.nanos
             .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        self.rows.fetch_add(out.num_rows() as u64, Ordering::Relaxed);
+        self.rows
+            .fetch_add(out.num_rows() as u64, Ordering::Relaxed);
         Ok(out)
     }
 }

@@ -750,6 +750,25 @@ impl ScanExec {
         ctx: &ExecContext,
         ahead: Option<datasource::parquet::Prefetch>,
     ) -> Result<Vec<RecordBatch>> {
+        let mut out = vec![];
+        self.read_task_into(t, ctx, ahead, &mut |b| {
+            out.push(b);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Read one task's rows, handing each batch (columns adapted to the table's schema,
+    /// partition values added, the filters left to the scan applied; empty ones
+    /// dropped) to `sink` as soon as it is read: for parquet with Quarry's own decoder,
+    /// a batch at a time; else after the file's reader made them all.
+    fn read_task_into(
+        &self,
+        t: &ScanTask,
+        ctx: &ExecContext,
+        ahead: Option<datasource::parquet::Prefetch>,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
         ctx.check_cancel()?;
         let all = self.source.all_columns();
         let n_data = self.source.data_columns.len();
@@ -767,46 +786,16 @@ impl ScanExec {
             .filter(|f| f.active())
             .cloned()
             .collect();
-        let raw: Vec<RecordBatch> = match (&self.source.format, &t.row_group) {
+        // the filters the parquet reader applies as it decodes (late materialization)
+        let names = self.data_names();
+        let predicates = match (&self.source.format, &t.row_group) {
             (FileFormat::Parquet, Some((rg, md))) => {
-                let names = self.data_names();
                 let (pred, after) =
                     self.row_predicates(md, *rg, &names, &t.file.location, &mut runtime);
                 post_filters = after;
-                datasource::parquet::read_row_groups(
-                    &ctx.storage,
-                    &t.file,
-                    md,
-                    vec![*rg],
-                    &names,
-                    ctx.batch_size,
-                    pred,
-                    &self.metrics.io,
-                    ahead,
-                )?
+                pred
             }
-            (FileFormat::Csv, _) => datasource::text::read_csv(
-                &ctx.storage,
-                &t.file,
-                &self.source.options,
-                &self.source.data_columns,
-                &data_proj,
-                ctx.batch_size,
-                &self.metrics.io,
-            )?,
-            (FileFormat::Json, _) => datasource::text::read_json(
-                &ctx.storage,
-                &t.file,
-                &self.source.data_columns,
-                &data_proj,
-                ctx.batch_size,
-                &self.metrics.io,
-            )?,
-            _ => {
-                return Err(QuarryError::Internal(
-                    "parquet task without a row group".into(),
-                ))
-            }
+            _ => vec![],
         };
         let file_index = self.source.file_name_index();
         let file_name = if self.projection.contains(&file_index) {
@@ -814,8 +803,7 @@ impl ScanExec {
         } else {
             String::new()
         };
-        let mut out = vec![];
-        for b in raw {
+        let mut finish = |b: RecordBatch| -> Result<()> {
             let adapted = adapt_batch(&b, &data_cols, &t.file.location)?;
             let n = b.num_rows();
             let mut it = adapted.into_iter();
@@ -856,10 +844,48 @@ impl ScanExec {
                 batch = filter_record_batch(&batch, &m)?;
             }
             if batch.num_rows() > 0 {
-                out.push(batch);
+                sink(batch)?;
             }
+            Ok(())
+        };
+        match (&self.source.format, &t.row_group) {
+            (FileFormat::Parquet, Some((rg, md))) => datasource::parquet::read_row_groups(
+                &ctx.storage,
+                &t.file,
+                md,
+                vec![*rg],
+                &names,
+                ctx.batch_size,
+                predicates,
+                &self.metrics.io,
+                ahead,
+                &mut finish,
+            ),
+            (FileFormat::Csv, _) => datasource::text::read_csv(
+                &ctx.storage,
+                &t.file,
+                &self.source.options,
+                &self.source.data_columns,
+                &data_proj,
+                ctx.batch_size,
+                &self.metrics.io,
+            )?
+            .into_iter()
+            .try_for_each(&mut finish),
+            (FileFormat::Json, _) => datasource::text::read_json(
+                &ctx.storage,
+                &t.file,
+                &self.source.data_columns,
+                &data_proj,
+                ctx.batch_size,
+                &self.metrics.io,
+            )?
+            .into_iter()
+            .try_for_each(&mut finish),
+            _ => Err(QuarryError::Internal(
+                "parquet task without a row group".into(),
+            )),
         }
-        Ok(out)
     }
 }
 
@@ -949,6 +975,19 @@ impl ExecutionPlan for ScanExec {
         self.metrics.record(|| match self.tasks.get(partition) {
             Some(t) => self.read_task(t, ctx, self.take_prefetch(partition, ctx)),
             None => Ok(vec![]),
+        })
+    }
+    fn execute_into(
+        &self,
+        partition: usize,
+        ctx: &ExecContext,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        let Some(t) = self.tasks.get(partition) else {
+            return Ok(());
+        };
+        self.metrics.record_into(sink, |sink| {
+            self.read_task_into(t, ctx, self.take_prefetch(partition, ctx), sink)
         })
     }
     fn children(&self) -> Vec<Arc<dyn ExecutionPlan>> {
