@@ -7,10 +7,12 @@
 //! and arrow's reader zero-fills every output buffer before decoding into it, resolves
 //! dictionary indices through a generic run decoder, and, with a row filter, caches
 //! the filter's decoded batches and concatenates them again for the output. Here:
-//! - a row group is decoded whole, column by column; a filter sees its columns for the
-//!   rows still selected, and a later column is decoded only at the selected rows (its
+//! - a filter sees its columns, decoded whole for the row group, at the rows still
+//!   selected; the other columns are then decoded only at the selected rows (their
 //!   values gathered only where kept; with few rows kept in a dictionary page, only
-//!   their indices are read);
+//!   their indices are read), a page at a time and all of them for one batch before
+//!   the next, each batch handed to the caller's sink as it is made (it is still in
+//!   cache when the operators above the scan read it);
 //! - snappy pages are decompressed into one scratch buffer reused across pages (the
 //!   page reader is handed the chunk as uncompressed, and hands back the raw page);
 //! - a string column that a one-column filter reads comes back as a
@@ -21,8 +23,9 @@
 //! follow the format's Encodings.md (PLAIN, the RLE / bit-packed hybrid, dictionary
 //! encoding). Anything else (nested columns, INT96, FIXED_LEN_BYTE_ARRAY, booleans,
 //! DELTA_* or BYTE_STREAM_SPLIT pages) is left to arrow's reader: [`supported`] says
-//! which, before a row group is read, and a page found unsupported while decoding makes
-//! [`decode_row_group`] return `Ok(None)` so the caller can fall back.
+//! which, before a row group is read, and a page found unsupported while decoding, before
+//! any batch was handed on, makes [`decode_row_group_into`] return `Ok(false)` so the
+//! caller can fall back.
 
 use std::sync::Arc;
 
