@@ -985,10 +985,25 @@ impl HashJoinExec {
         ctx: &ExecContext,
         build: &Build,
     ) -> Result<Vec<RecordBatch>> {
-        let input = self.left.execute(p, ctx)?;
-        let m = build.batch.num_rows().max(1);
         let mut out = vec![];
-        for b in input {
+        self.probe_partition_into(p, ctx, build, &mut |b| {
+            out.push(b);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Probe the build side with partition `p` of the probe side, a batch at a time as
+    /// the probe side makes them, handing each output batch to `sink`.
+    fn probe_partition_into(
+        &self,
+        p: usize,
+        ctx: &ExecContext,
+        build: &Build,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        let m = build.batch.num_rows().max(1);
+        self.left.execute_into(p, ctx, &mut |b| {
             ctx.check_cancel()?;
             // bound the pairs of a cross product: slice the probe batch
             let chunk = if self.left_keys.is_empty() {
@@ -1002,12 +1017,12 @@ impl HashJoinExec {
                 ctx.check_cancel()?;
                 let len = chunk.min(b.num_rows() - off);
                 if let Some(r) = self.probe_batch(&b.slice(off, len), build)? {
-                    out.push(r);
+                    sink(r)?;
                 }
                 off += len;
             }
-        }
-        Ok(out)
+            Ok(())
+        })
     }
 }
 
@@ -1172,6 +1187,20 @@ impl ExecutionPlan for HashJoinExec {
             out.extend(self.unmatched_build_rows(&build, &self.left.schema(), false)?);
             Ok(out)
         })
+    }
+    fn execute_into(
+        &self,
+        p: usize,
+        ctx: &ExecContext,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        if self.build_left || self.join_type == JoinType::Full {
+            return self.execute(p, ctx)?.into_iter().try_for_each(sink);
+        }
+        // probe batches joined as the probe side makes them, handed on one by one
+        let build = self.get_build(ctx)?;
+        self.metrics
+            .record_into(sink, |sink| self.probe_partition_into(p, ctx, &build, sink))
     }
     fn prepare(&self, ctx: &ExecContext) -> Result<()> {
         if self.build_left && self.join_type == JoinType::Left {
