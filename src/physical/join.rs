@@ -1016,7 +1016,15 @@ impl HashJoinExec {
             while off < b.num_rows() {
                 ctx.check_cancel()?;
                 let len = chunk.min(b.num_rows() - off);
-                if let Some(r) = self.probe_batch(&b.slice(off, len), build)? {
+                // the probe's own time (the operators above run in `sink`, the probe
+                // side's in `execute_into`)
+                let t = std::time::Instant::now();
+                let r = self.probe_batch(&b.slice(off, len), build)?;
+                self.metrics.nanos.fetch_add(
+                    t.elapsed().as_nanos() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                if let Some(r) = r {
                     sink(r)?;
                 }
                 off += len;
@@ -1199,8 +1207,12 @@ impl ExecutionPlan for HashJoinExec {
         }
         // probe batches joined as the probe side makes them, handed on one by one
         let build = self.get_build(ctx)?;
-        self.metrics
-            .record_into(sink, |sink| self.probe_partition_into(p, ctx, &build, sink))
+        self.probe_partition_into(p, ctx, &build, &mut |b| {
+            self.metrics
+                .rows
+                .fetch_add(b.num_rows() as u64, std::sync::atomic::Ordering::Relaxed);
+            sink(b)
+        })
     }
     fn prepare(&self, ctx: &ExecContext) -> Result<()> {
         if self.build_left && self.join_type == JoinType::Left {
