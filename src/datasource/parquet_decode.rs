@@ -1400,57 +1400,41 @@ fn decoder(
     as_dictionary: bool,
 ) -> DResult<Box<dyn PageDecoder>> {
     use PhysicalType as P;
-    fn plain<A: ArrowPrimitiveType>(a: PrimitiveArray<A>) -> DResult<ArrayRef> {
-        Ok(Arc::new(a))
+    /// A column stored as its arrow type's native values.
+    fn native<A: ArrowPrimitiveType>(nullable: bool, capacity: usize) -> Box<dyn PageDecoder>
+    where
+        A::Native: Plain,
+    {
+        Box::new(FixedDecoder::<A::Native, A, _, _>::new(
+            nullable,
+            capacity,
+            |v| v,
+            |a| Ok(Arc::new(a) as ArrayRef),
+        ))
+    }
+    /// An INT32 or INT64 decimal, widened to i128.
+    fn decimal<P: Plain + Into<i128> + 'static>(
+        nullable: bool,
+        capacity: usize,
+        p: u8,
+        s: i8,
+    ) -> Box<dyn PageDecoder> {
+        Box::new(FixedDecoder::<P, Decimal128Type, _, _>::new(
+            nullable,
+            capacity,
+            |v: P| v.into(),
+            move |a| Ok(Arc::new(a.with_precision_and_scale(p, s)?)),
+        ))
     }
     let (n, cap) = (spec.nullable, capacity);
     Ok(match (spec.physical, spec.field.data_type().clone()) {
-        (P::INT32, DataType::Int32) => Box::new(FixedDecoder::<i32, Int32Type, _, _>::new(
-            n,
-            cap,
-            |v| v,
-            plain,
-        )),
-        (P::INT32, DataType::Date32) => Box::new(FixedDecoder::<i32, Date32Type, _, _>::new(
-            n,
-            cap,
-            |v| v,
-            plain,
-        )),
-        (P::INT32, DataType::Decimal128(p, s)) => {
-            Box::new(FixedDecoder::<i32, Decimal128Type, _, _>::new(
-                n,
-                cap,
-                |v| v as i128,
-                move |a| Ok(Arc::new(a.with_precision_and_scale(p, s)?)),
-            ))
-        }
-        (P::INT64, DataType::Int64) => Box::new(FixedDecoder::<i64, Int64Type, _, _>::new(
-            n,
-            cap,
-            |v| v,
-            plain,
-        )),
-        (P::INT64, DataType::Decimal128(p, s)) => {
-            Box::new(FixedDecoder::<i64, Decimal128Type, _, _>::new(
-                n,
-                cap,
-                |v| v as i128,
-                move |a| Ok(Arc::new(a.with_precision_and_scale(p, s)?)),
-            ))
-        }
-        (P::FLOAT, DataType::Float32) => Box::new(FixedDecoder::<f32, Float32Type, _, _>::new(
-            n,
-            cap,
-            |v| v,
-            plain,
-        )),
-        (P::DOUBLE, DataType::Float64) => Box::new(FixedDecoder::<f64, Float64Type, _, _>::new(
-            n,
-            cap,
-            |v| v,
-            plain,
-        )),
+        (P::INT32, DataType::Int32) => native::<Int32Type>(n, cap),
+        (P::INT32, DataType::Date32) => native::<Date32Type>(n, cap),
+        (P::INT32, DataType::Decimal128(p, s)) => decimal::<i32>(n, cap, p, s),
+        (P::INT64, DataType::Int64) => native::<Int64Type>(n, cap),
+        (P::INT64, DataType::Decimal128(p, s)) => decimal::<i64>(n, cap, p, s),
+        (P::FLOAT, DataType::Float32) => native::<Float32Type>(n, cap),
+        (P::DOUBLE, DataType::Float64) => native::<Float64Type>(n, cap),
         (P::BYTE_ARRAY, t @ (DataType::Utf8 | DataType::Binary)) => Box::new(BytesDecoder::new(
             t == DataType::Utf8,
             n,
