@@ -557,11 +557,11 @@ fn decode_own<R: ChunkReader>(
             )
         });
         match r {
-            Ok(true) => {}
-            Ok(false) | Err(DecodeError::Unsupported(_)) if !sunk.get() => return Ok(false),
-            Ok(false) | Err(DecodeError::Unsupported(_)) => {
+            Ok(()) => {}
+            Err(DecodeError::Unsupported(_)) if !sunk.get() => return Ok(false),
+            Err(DecodeError::Unsupported(m)) => {
                 return Err(QuarryError::NotSupported(format!(
-                    "a page of parquet file {loc} that the first row groups' encodings did not announce"
+                    "{m} in parquet file {loc}, met after its first rows were read (the chunks' encodings did not announce it)"
                 )))
             }
             Err(DecodeError::Predicate(e)) => return Err(e),

@@ -23,9 +23,9 @@
 //! follow the format's Encodings.md (PLAIN, the RLE / bit-packed hybrid, dictionary
 //! encoding). Anything else (nested columns, INT96, FIXED_LEN_BYTE_ARRAY, booleans,
 //! DELTA_* or BYTE_STREAM_SPLIT pages) is left to arrow's reader: [`supported`] says
-//! which, before a row group is read, and a page found unsupported while decoding, before
-//! any batch was handed on, makes [`decode_row_group_into`] return `Ok(false)` so the
-//! caller can fall back.
+//! which, before a row group is read, and a page found unsupported while decoding makes
+//! [`decode_row_group_into`] return [`DecodeError::Unsupported`], so the caller can fall
+//! back while no batch went up yet.
 
 use std::sync::Arc;
 
@@ -1515,44 +1515,18 @@ const MIN_WINDOW: usize = 1024;
 /// Decode row group `rg` of a file (its footer `md`): the top-level fields `roots`
 /// (file order), with `predicates` applied in order, each seeing its columns for the
 /// rows the earlier ones kept; other columns are then decoded only at the rows kept.
-/// Output: batches of at most `batch_size` rows with the fields of `roots` (arrow's
-/// types from the footer). `Ok(None)`: a page this decoder does not read (the caller
-/// falls back to arrow's reader); predicates may then have run on some rows already.
-pub fn decode_row_group(
-    reader: &impl ChunkReader,
-    md: &ArrowReaderMetadata,
-    rg: usize,
-    roots: &[usize],
-    batch_size: usize,
-    predicates: &mut [RowPredicate],
-    scratch: &mut Scratch,
-) -> DResult<Option<Vec<RecordBatch>>> {
-    let mut out = vec![];
-    let read = decode_row_group_into(
-        reader,
-        md,
-        rg,
-        roots,
-        batch_size,
-        predicates,
-        scratch,
-        &mut |b| {
-            out.push(b);
-            Ok(())
-        },
-    )?;
-    Ok(read.then_some(out))
-}
-
-/// [`decode_row_group`] handing each batch to `sink` as soon as it is decoded. The
-/// predicates' columns are decoded whole first; the other columns a page at a time,
-/// all of them for one batch before the next, so a batch is still in the core's cache
-/// when `sink` runs the operators above the scan on it (a whole row group of decoded
-/// columns is several MiB: TPC-H lineitem's 128 Ki rows are 2 MiB per decimal column).
-/// A batch ends where a column's page ends, if that leaves at least [`MIN_WINDOW`] rows.
-/// `Ok(false)`: a page this decoder does not read, found before any batch went to
-/// `sink` (the caller falls back to arrow's reader); found after one did, it is an
-/// error. An error from `sink` ends the decoding as [`DecodeError::Predicate`].
+/// Each batch (at most `batch_size` rows with the fields of `roots`, arrow's types from
+/// the footer) goes to `sink` as soon as it is decoded: the predicates' columns are
+/// decoded whole first, the other columns a page at a time, all of them for one batch
+/// before the next, so a batch is still in the core's cache when `sink` runs the
+/// operators above the scan on it (a whole row group of decoded columns is several
+/// MiB: TPC-H lineitem's 128 Ki rows are 2 MiB per decimal column). A batch ends where
+/// a column's page ends, if that leaves at least [`MIN_WINDOW`] rows.
+///
+/// [`DecodeError::Unsupported`]: a page this decoder does not read; the caller falls
+/// back to arrow's reader if no batch went to `sink` yet (predicates may have run on
+/// some rows already), and must fail otherwise. An error from `sink` ends the decoding
+/// as [`DecodeError::Predicate`].
 #[allow(clippy::too_many_arguments)]
 pub fn decode_row_group_into(
     reader: &impl ChunkReader,
@@ -1563,31 +1537,6 @@ pub fn decode_row_group_into(
     predicates: &mut [RowPredicate],
     scratch: &mut Scratch,
     sink: &mut dyn FnMut(RecordBatch) -> crate::error::Result<()>,
-) -> DResult<bool> {
-    let mut sunk = false;
-    match decode_windows(
-        reader, md, rg, roots, batch_size, predicates, scratch, sink, &mut sunk,
-    ) {
-        Ok(()) => Ok(true),
-        Err(DecodeError::Unsupported(_)) if !sunk => Ok(false),
-        Err(DecodeError::Unsupported(m)) => Err(DecodeError::Corrupt(format!(
-            "not supported: {m} (met after the first rows were read)"
-        ))),
-        Err(e) => Err(e),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn decode_windows(
-    reader: &impl ChunkReader,
-    md: &ArrowReaderMetadata,
-    rg: usize,
-    roots: &[usize],
-    batch_size: usize,
-    predicates: &mut [RowPredicate],
-    scratch: &mut Scratch,
-    sink: &mut dyn FnMut(RecordBatch) -> crate::error::Result<()>,
-    sunk: &mut bool,
 ) -> DResult<()> {
     let Some(group) = md.metadata().row_groups().get(rg) else {
         return corrupt("row group out of range");
@@ -1747,7 +1696,6 @@ fn decode_windows(
             columns,
             &RecordBatchOptions::new().with_row_count(Some(n)),
         )?;
-        *sunk = true;
         sink(batch).map_err(DecodeError::Predicate)?;
         done += n;
     }
@@ -1774,6 +1722,33 @@ mod tests {
     use parquet::file::properties::{WriterProperties, WriterVersion};
 
     const ROWS: usize = 5000;
+
+    /// [`decode_row_group_into`]'s batches, collected.
+    fn decode_all(
+        reader: &impl ChunkReader,
+        md: &ArrowReaderMetadata,
+        rg: usize,
+        roots: &[usize],
+        batch_size: usize,
+        predicates: &mut [RowPredicate],
+        scratch: &mut Scratch,
+    ) -> DResult<Vec<RecordBatch>> {
+        let mut out = vec![];
+        decode_row_group_into(
+            reader,
+            md,
+            rg,
+            roots,
+            batch_size,
+            predicates,
+            scratch,
+            &mut |b| {
+                out.push(b);
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
 
     /// A batch with every supported type, NULLs in the nullable columns, repeated values
     /// (dictionaries) and a long-tailed string column (dictionary fallback to PLAIN).
@@ -1928,9 +1903,8 @@ mod tests {
         batch_size: usize,
     ) -> RecordBatch {
         let mut scratch = Scratch::default();
-        let out = decode_row_group(data, md, rg, roots, batch_size, preds, &mut scratch)
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .expect("decoded here, not by the fallback");
+        let out = decode_all(data, md, rg, roots, batch_size, preds, &mut scratch)
+            .unwrap_or_else(|e| panic!("{e:?}"));
         assert!(out.iter().all(|b| b.num_rows() <= batch_size));
         let schema = Arc::new(Schema::new(
             roots
@@ -2115,7 +2089,7 @@ mod tests {
                 bad[pos] ^= [0xff, 0x01, 0x80, 0x10][k % 4];
                 let bad = Bytes::from(bad);
                 let mut scratch = Scratch::default();
-                let _ = decode_row_group(&bad, &md, 0, &roots, 256, &mut [], &mut scratch);
+                let _ = decode_all(&bad, &md, 0, &roots, 256, &mut [], &mut scratch);
             }
             let _ = (name, len);
         }

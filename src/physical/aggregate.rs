@@ -971,13 +971,7 @@ impl ExecutionPlan for HashAggregateExec {
                                 };
                                 // EXPLAIN ANALYZE: the fold's own time (the input's
                                 // operators run in `execute_into`)
-                                let t = std::time::Instant::now();
-                                let r = self.update(state, &enc, &b);
-                                self.metrics.nanos.fetch_add(
-                                    t.elapsed().as_nanos() as u64,
-                                    std::sync::atomic::Ordering::Relaxed,
-                                );
-                                r
+                                self.metrics.time(|| self.update(state, &enc, &b))
                             })?;
                         }
                     })

@@ -985,12 +985,7 @@ impl HashJoinExec {
         ctx: &ExecContext,
         build: &Build,
     ) -> Result<Vec<RecordBatch>> {
-        let mut out = vec![];
-        self.probe_partition_into(p, ctx, build, &mut |b| {
-            out.push(b);
-            Ok(())
-        })?;
-        Ok(out)
+        super::collect_batches(|sink| self.probe_partition_into(p, ctx, build, sink))
     }
 
     /// Probe the build side with partition `p` of the probe side, a batch at a time as
@@ -1018,12 +1013,9 @@ impl HashJoinExec {
                 let len = chunk.min(b.num_rows() - off);
                 // the probe's own time (the operators above run in `sink`, the probe
                 // side's in `execute_into`)
-                let t = std::time::Instant::now();
-                let r = self.probe_batch(&b.slice(off, len), build)?;
-                self.metrics.nanos.fetch_add(
-                    t.elapsed().as_nanos() as u64,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
+                let r = self
+                    .metrics
+                    .time(|| self.probe_batch(&b.slice(off, len), build))?;
                 if let Some(r) = r {
                     sink(r)?;
                 }

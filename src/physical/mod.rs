@@ -160,14 +160,34 @@ impl Metrics {
     /// (an operator that hands its batches on one at a time,
     /// [`ExecutionPlan::execute_into`]).
     pub fn record_batch(&self, f: impl FnOnce() -> Result<RecordBatch>) -> Result<RecordBatch> {
-        let t = Instant::now();
-        let out = f()?;
-        self.nanos
-            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        let out = self.time(f)?;
         self.rows
             .fetch_add(out.num_rows() as u64, Ordering::Relaxed);
         Ok(out)
     }
+
+    /// Run `f`, adding its time to the operator's (rows not counted): a step of an
+    /// operator's own work between calls into its input and its sink.
+    pub fn time<T>(&self, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.nanos
+            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        out
+    }
+}
+
+/// The batches `f` hands to its sink, collected: a producer written for
+/// [`ExecutionPlan::execute_into`] serving [`ExecutionPlan::execute`].
+pub fn collect_batches(
+    f: impl FnOnce(&mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<()>,
+) -> Result<Vec<RecordBatch>> {
+    let mut out = vec![];
+    f(&mut |b| {
+        out.push(b);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// A physical operator. Output columns are in `ids()` order (the logical node's schema).

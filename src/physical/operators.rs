@@ -13,7 +13,8 @@ use rayon::prelude::*;
 
 use super::eval::{evaluate, evaluate_predicate, layout_of, Layout};
 use super::{
-    execute_all, execute_each, make_batch, make_batch_as, ExecContext, ExecutionPlan, Metrics,
+    collect_batches, execute_all, execute_each, make_batch, make_batch_as, ExecContext,
+    ExecutionPlan, Metrics,
 };
 use crate::error::Result;
 use crate::plan::{ColumnId, Expr};
@@ -58,17 +59,7 @@ impl ExecutionPlan for FilterExec {
         self.input.partitions()
     }
     fn execute(&self, p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
-        let input = self.input.execute(p, ctx)?;
-        self.metrics.record(|| {
-            let mut out = vec![];
-            for b in input {
-                let f = self.filter(&b)?;
-                if f.num_rows() > 0 {
-                    out.push(f);
-                }
-            }
-            Ok(out)
-        })
+        collect_batches(|sink| self.execute_into(p, ctx, sink))
     }
     fn execute_into(
         &self,
@@ -151,9 +142,7 @@ impl ExecutionPlan for ProjectExec {
         self.input.partitions()
     }
     fn execute(&self, p: usize, ctx: &ExecContext) -> Result<Vec<RecordBatch>> {
-        let input = self.input.execute(p, ctx)?;
-        self.metrics
-            .record(|| input.iter().map(|b| self.project(b)).collect())
+        collect_batches(|sink| self.execute_into(p, ctx, sink))
     }
     fn execute_into(
         &self,

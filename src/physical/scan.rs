@@ -750,12 +750,7 @@ impl ScanExec {
         ctx: &ExecContext,
         ahead: Option<datasource::parquet::Prefetch>,
     ) -> Result<Vec<RecordBatch>> {
-        let mut out = vec![];
-        self.read_task_into(t, ctx, ahead, &mut |b| {
-            out.push(b);
-            Ok(())
-        })?;
-        Ok(out)
+        super::collect_batches(|sink| self.read_task_into(t, ctx, ahead, sink))
     }
 
     /// Read one task's rows, handing each batch (columns adapted to the table's schema,
