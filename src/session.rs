@@ -715,6 +715,8 @@ impl Session {
                 by_name,
                 query,
             } => self.insert(&table, overwrite, &columns, by_name, &query),
+            Statement::Delete(d) => self.rewrite_rows("DELETE", *d),
+            Statement::Update(u) => self.rewrite_rows("UPDATE", *u),
             Statement::Set { key, value } => self.set(key, value),
             Statement::Reset { key } => {
                 match key {
@@ -1989,6 +1991,114 @@ impl Session {
             .metastore
             .set_statistics(&db, &name, "", None)?;
         Ok(StatementResult::empty())
+    }
+
+    /// `DELETE` and `UPDATE` of a managed parquet table: the table's rows after the
+    /// statement are computed by a query over the table (DELETE keeps the rows whose
+    /// `WHERE` is not true; UPDATE sets each listed column to its value where `WHERE` is
+    /// true, every value computed from the rows before the update), then written as the
+    /// table's new data, as `INSERT OVERWRITE` writes (the new file first, then the old
+    /// ones are removed). `SET c = DEFAULT` sets NULL (columns have no other default).
+    /// Errors: an unknown or repeated column, a view, an external or partitioned table,
+    /// and anything INSERT OVERWRITE rejects.
+    fn rewrite_rows(&mut self, stmt: &str, dml: crate::parser::Dml) -> Result<StatementResult> {
+        use sqlparser::ast::{visit_expressions_mut, Expr as AstExpr, Value};
+        use std::ops::ControlFlow;
+        let (db, name) = self.qualify(&dml.table)?;
+        let meta = self.catalog.require_table(&db, &name)?;
+        match meta.kind {
+            TableKind::View => {
+                return Err(QuarryError::Analysis(format!(
+                    "[EXPECT_TABLE_NOT_VIEW] `{db}`.`{name}` is a view; {stmt} needs a table"
+                )))
+            }
+            TableKind::External => {
+                return Err(QuarryError::NotSupported(format!(
+                    "{stmt} of the external table `{db}`.`{name}` (only managed tables are rewritten; their files are Quarry's)"
+                )))
+            }
+            TableKind::Managed => {}
+        }
+        if meta.is_partitioned() {
+            return Err(QuarryError::NotSupported(format!(
+                "{stmt} of the partitioned table `{db}`.`{name}`"
+            )));
+        }
+        let quote = |s: &str| format!("`{}`", s.replace('`', "``"));
+        let alias = dml.alias.clone().unwrap_or_else(|| name.clone());
+        let from = format!("{}.{} AS {}", quote(&db), quote(&name), quote(&alias));
+        let mut values = vec![];
+        let text = if stmt == "DELETE" {
+            format!("SELECT * FROM {from} WHERE NOT coalesce(__quarry_where, false)")
+        } else {
+            let mut items = vec![];
+            for (c, _) in &dml.assignments {
+                if !meta.columns.iter().any(|m| m.name.eq_ignore_ascii_case(c)) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[UNRESOLVED_COLUMN] column `{c}` is not a column of `{db}`.`{name}`{}",
+                        crate::catalog::did_you_mean(
+                            c,
+                            meta.columns.iter().map(|m| m.name.as_str())
+                        )
+                    )));
+                }
+                if dml.assignments.iter().filter(|(o, _)| o == c).count() > 1 {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DUPLICATE_ASSIGNMENTS] The column `{c}` is assigned more than once in UPDATE"
+                    )));
+                }
+            }
+            for m in &meta.columns {
+                let old = format!("{}.{}", quote(&alias), quote(&m.name));
+                let item = match dml
+                    .assignments
+                    .iter()
+                    .find(|(c, _)| c.eq_ignore_ascii_case(&m.name))
+                {
+                    None => old,
+                    Some((_, v)) => {
+                        let placeholder = format!("__quarry_set{}", values.len());
+                        let is_default = matches!(v, AstExpr::Identifier(i)
+                            if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"));
+                        values.push(if is_default {
+                            AstExpr::value(Value::Null)
+                        } else {
+                            v.clone()
+                        });
+                        if dml.selection.is_some() {
+                            format!("CASE WHEN coalesce(__quarry_where, false) THEN {placeholder} ELSE {old} END")
+                        } else {
+                            placeholder
+                        }
+                    }
+                };
+                items.push(format!("{item} AS {}", quote(&m.name)));
+            }
+            format!("SELECT {} FROM {from}", items.join(", "))
+        };
+        let Statement::Query(mut query) = crate::parser::parse_statement(&text)? else {
+            return Err(QuarryError::Internal(format!(
+                "{stmt}: not a query: {text}"
+            )));
+        };
+        let selection = dml
+            .selection
+            .clone()
+            .unwrap_or(AstExpr::value(Value::Boolean(true)));
+        let _ = visit_expressions_mut(&mut *query, |e| {
+            if let AstExpr::Identifier(i) = e {
+                if i.value == "__quarry_where" {
+                    *e = selection.clone();
+                } else if let Some(k) = i.value.strip_prefix("__quarry_set") {
+                    if let Some(v) = k.parse::<usize>().ok().and_then(|k| values.get(k)) {
+                        *e = v.clone();
+                    }
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        query.with = dml.with;
+        self.insert(&ObjectName(vec![db, name]), true, &[], false, &query)
     }
 
     /// `ANALYZE TABLE t [PARTITION (...)] COMPUTE STATISTICS [NOSCAN | FOR COLUMNS ... |

@@ -51,7 +51,7 @@ impl sqllogictest::DB for QuarryDb {
                 .map_err(|e| QuarryError::Data(format!("__rm {path}: {e}")))?;
             return Ok(DBOutput::StatementComplete(0));
         }
-        let r = self.session.sql(&sql)?;
+        let r = quarry::cli::slt::run_request(&mut self.session, &sql)?;
         if r.schema.fields().is_empty() {
             return Ok(DBOutput::StatementComplete(0));
         }

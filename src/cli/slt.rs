@@ -58,8 +58,23 @@ pub fn result_rows(r: &StatementResult) -> Vec<Vec<serde_json::Value>> {
     rows
 }
 
+/// Run a request: one statement, or several separated by `;` (as a script: they run in
+/// order, the first error ends the request, and the last statement's result is the
+/// request's). Text with no statement is given to the parser whole, for its error.
+pub fn run_request(session: &mut Session, sql: &str) -> Result<StatementResult> {
+    let statements = crate::parser::split_statements(sql);
+    if statements.len() <= 1 {
+        return session.sql(sql);
+    }
+    let mut last = None;
+    for st in &statements {
+        last = Some(session.sql(st)?);
+    }
+    last.ok_or_else(|| QuarryError::Internal("a request of no statements".into()))
+}
+
 fn answer(session: &mut Session, sql: &str) -> serde_json::Value {
-    match session.sql(sql) {
+    match run_request(session, sql) {
         Ok(r) => serde_json::json!({ "result": result_rows(&r) }),
         Err(e) => serde_json::json!({ "err": e.to_string().replace('\n', " ") }),
     }

@@ -127,6 +127,22 @@ impl AggFunc {
         }
     }
 
+    /// Whether the result depends on the order rows arrive in (the values a list
+    /// collects, which row is first or last, which of tied rows wins): such aggregates
+    /// are folded per input partition and merged in partition order, so a query gives
+    /// the same answer every run.
+    pub fn order_sensitive(&self) -> bool {
+        matches!(
+            self,
+            AggFunc::CollectList
+                | AggFunc::First { .. }
+                | AggFunc::Last { .. }
+                | AggFunc::MaxBy
+                | AggFunc::MinBy
+                | AggFunc::HistogramNumeric(_)
+        )
+    }
+
     /// Whether `name` is an aggregate function name.
     pub fn is_aggregate_name(name: &str) -> bool {
         matches!(

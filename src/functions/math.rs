@@ -186,7 +186,8 @@ impl MathFunc {
             "shiftright" => ShiftRight,
             "shiftrightunsigned" => ShiftRightUnsigned,
             "bin" => Bin,
-            "hex" => Hex,
+            // `to_hex` is DuckDB's name
+            "hex" | "to_hex" => Hex,
             "conv" => Conv,
             "width_bucket" => WidthBucket,
             "rand" | "random" => Rand { gaussian: false },

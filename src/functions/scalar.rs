@@ -610,13 +610,83 @@ pub(super) fn parse_date_str(s: &str, fmt: Option<&str>) -> Option<i32> {
             let cf = spark_pattern_to_chrono(f);
             parse_with_defaults(s, &cf).map(|dt| from_naive_date(dt.date()))
         }
-        None => {
-            let head = s.get(..10).unwrap_or(s);
-            NaiveDate::parse_from_str(head, "%Y-%m-%d")
-                .ok()
-                .map(from_naive_date)
-        }
+        None => spark_string_to_date(s),
     }
+}
+
+/// A string as a date (days since 1970-01-01) by Spark's rules for `CAST(s AS DATE)`
+/// (`SparkDateTimeUtils.stringToDate`): surrounding whitespace is ignored; then an
+/// optional sign and `yyyy` (4 to 7 digits), `yyyy-[m]m` or `yyyy-[m]m-[d]d`, the last
+/// optionally followed by a space or `T` and anything (`2020-01-01 12:34:56`,
+/// `2020-01-01Tjunk`). A missing month or day is 1. Anything else, or a day that the
+/// month does not have, is `None` (NULL in a non-ANSI cast).
+pub fn spark_string_to_date(s: &str) -> Option<i32> {
+    let b = s.trim().as_bytes();
+    let (sign, mut j) = match b.first()? {
+        b'-' => (-1, 1),
+        b'+' => (1, 1),
+        _ => (1, 0),
+    };
+    let valid = |segment: usize, digits: u32| {
+        if segment == 0 {
+            (4..=7).contains(&digits)
+        } else {
+            (1..=2).contains(&digits)
+        }
+    };
+    let mut segments = [1i32, 1, 1];
+    let (mut i, mut value, mut digits) = (0usize, 0i32, 0u32);
+    while j < b.len() && i < 3 && b[j] != b' ' && b[j] != b'T' {
+        if i < 2 && b[j] == b'-' {
+            if !valid(i, digits) {
+                return None;
+            }
+            segments[i] = value;
+            (value, digits) = (0, 0);
+            i += 1;
+        } else if b[j].is_ascii_digit() {
+            value = value * 10 + i32::from(b[j] - b'0');
+            digits += 1;
+            if digits > 7 {
+                return None;
+            }
+        } else {
+            return None;
+        }
+        j += 1;
+    }
+    // `yyyy` and `yyyy-[m]m` must be the whole string
+    if !valid(i, digits) || (i < 2 && j < b.len()) {
+        return None;
+    }
+    segments[i] = value;
+    let days = days_from_civil(sign * segments[0], segments[1], segments[2])?;
+    // only dates chrono holds (years up to ±262,143) are printed and computed with;
+    // Spark's reach further
+    NaiveDate::from_num_days_from_ce_opt(days.checked_add(EPOCH_DAYS_CE)?).map(|_| days)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (any year a date holds, past
+/// chrono's ±262,143; Howard Hinnant's `days_from_civil`); `None` for a month or day
+/// the calendar does not have.
+fn days_from_civil(y: i32, m: i32, d: i32) -> Option<i32> {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=month_days).contains(&d) {
+        return None;
+    }
+    let (y, m, d) = (i64::from(y) - i64::from(m <= 2), i64::from(m), i64::from(d));
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    i32::try_from(era * 146_097 + doe - 719_468).ok()
 }
 
 pub(super) fn parse_timestamp_str(s: &str, fmt: Option<&str>) -> Option<i64> {
@@ -1430,6 +1500,30 @@ fn round(a: &ArrayRef, digits: Option<&Int32Array>) -> Result<ArrayRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn days_from_civil_matches_chrono() {
+        for (y, m, d) in [
+            (1970, 1, 1),
+            (2000, 2, 29),
+            (1900, 3, 1),
+            (-44, 3, 15),
+            (262_000, 12, 31),
+            (1, 1, 1),
+        ] {
+            let chrono = NaiveDate::from_ymd_opt(y, m as u32, d as u32).map(from_naive_date);
+            assert_eq!(days_from_civil(y, m, d), chrono, "{y}-{m}-{d}");
+        }
+        assert_eq!(days_from_civil(1900, 2, 29), None);
+        assert_eq!(days_from_civil(2021, 13, 1), None);
+        assert_eq!(days_from_civil(2021, 4, 31), None);
+        // past chrono's years (i64::MAX microseconds is 294247-01-10, day 106,751,991)
+        assert_eq!(days_from_civil(294_247, 1, 11), Some(106_751_992));
+        assert_eq!(spark_string_to_date("294247-01-11 00:00:00"), None);
+        assert_eq!(spark_string_to_date("2020-01-01 garbage"), Some(18_262));
+        assert_eq!(spark_string_to_date("2020-01-01abc"), None);
+        assert_eq!(spark_string_to_date("12345678-01-01"), None);
+    }
+
     #[test]
     fn substring_rules() {
         assert_eq!(spark_substring("Spark SQL", 5, None), "k SQL");

@@ -202,7 +202,8 @@ impl StringFunc {
             "mask" => Mask,
             "substring_index" => SubstringIndex,
             "parse_url" => ParseUrl,
-            "raise_error" => RaiseError,
+            // `error` is DuckDB's name
+            "raise_error" | "error" => RaiseError,
             "find_in_set" => FindInSet,
             "elt" => Elt,
             "levenshtein" => Levenshtein,
@@ -214,7 +215,8 @@ impl StringFunc {
             "format_string" | "printf" => FormatString,
             "format" => Format,
             "bit_length" => BitLength,
-            "octet_length" => OctetLength,
+            // `strlen` is DuckDB's name (bytes, as octet_length)
+            "octet_length" | "strlen" => OctetLength,
             "luhn_check" => LuhnCheck,
             "btrim" => TrimChars,
             "overlay" => Overlay,
@@ -226,7 +228,8 @@ impl StringFunc {
             "hash" => Murmur3,
             "base64" => Base64,
             "unbase64" => Unbase64,
-            "unhex" => Unhex,
+            // `from_hex` is DuckDB's name
+            "unhex" | "from_hex" => Unhex,
             "encode" => Encode,
             "decode" => Decode,
             "to_binary" => ToBinary,

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Word};
 
-use super::{offset_of, AnalyzeMode, CreateTable, MsckMode, ObjectName, PartitionSpec, Statement};
+use super::{
+    offset_of, AnalyzeMode, CreateTable, Dml, MsckMode, ObjectName, PartitionSpec, Statement,
+};
 use crate::catalog::FileFormat;
 use crate::types::parse_type_name;
 
@@ -133,6 +135,35 @@ fn data_type(p: &mut Parser) -> PResult<arrow::datatypes::DataType> {
             }
         }
     }
+    if text.eq_ignore_ascii_case("row") || text.eq_ignore_ascii_case("struct") {
+        // DuckDB's and Trino's `ROW(a INT, b VARCHAR)` / `STRUCT(a INT, ...)`
+        if p.consume_token(&Token::LParen) {
+            let mut fields = vec![];
+            loop {
+                let name = p.parse_identifier()?.value;
+                let dt = data_type(p)?;
+                fields.push(arrow::datatypes::Field::new(name, dt, true));
+                if !p.consume_token(&Token::Comma) {
+                    break;
+                }
+            }
+            p.expect_token(&Token::RParen)?;
+            return Ok(arrow::datatypes::DataType::Struct(fields.into()));
+        }
+    }
+    if text.eq_ignore_ascii_case("map") && p.consume_token(&Token::LParen) {
+        // DuckDB's `MAP(k, v)`, Spark's `MAP<k, v>`
+        let key = data_type(p)?;
+        p.expect_token(&Token::Comma)?;
+        let value = data_type(p)?;
+        p.expect_token(&Token::RParen)?;
+        let text = format!(
+            "map<{}, {}>",
+            crate::types::type_name(&key),
+            crate::types::type_name(&value)
+        );
+        return parse_type_name(&text).map_err(|e| ParserError::ParserError(e.to_string()));
+    }
     if p.consume_token(&Token::LParen) {
         let mut args = vec![];
         loop {
@@ -254,6 +285,7 @@ fn with_statement(q: sqlparser::ast::Query) -> PResult<Statement> {
     use sqlparser::ast::{Query, SetExpr};
     let Query { with, body, .. } = match *q.body {
         SetExpr::Insert(sqlparser::ast::Statement::Insert(_)) => q,
+        SetExpr::Update(st) | SetExpr::Delete(st) => return dml(st, q.with),
         _ => return Ok(Statement::Query(Box::new(q))),
     };
     let SetExpr::Insert(sqlparser::ast::Statement::Insert(ins)) = *body else {
@@ -300,6 +332,84 @@ fn with_statement(q: sqlparser::ast::Query) -> PResult<Statement> {
         by_name: false,
         query: source,
     })
+}
+
+/// sqlparser's DELETE or UPDATE as Quarry's (one table, an optional alias, `SET`
+/// columns, `WHERE`); `with`: CTEs written before it. Other forms (`UPDATE ... FROM`,
+/// `DELETE ... USING`, several tables, joins, `RETURNING`, `ORDER BY`, `LIMIT`) are
+/// not supported.
+fn dml(st: sqlparser::ast::Statement, with: Option<sqlparser::ast::With>) -> PResult<Statement> {
+    use sqlparser::ast::{AssignmentTarget, FromTable, TableFactor, TableWithJoins};
+    let unsupported = |what: &str| Err(ParserError::ParserError(format!("not supported: {what}")));
+    let target = |t: &TableWithJoins, stmt: &str| -> PResult<(ObjectName, Option<String>)> {
+        match &t.relation {
+            TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } if t.joins.is_empty() => Ok((
+                lowered_name(name),
+                alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()),
+            )),
+            _ => Err(ParserError::ParserError(format!(
+                "not supported: {stmt} of anything but one table"
+            ))),
+        }
+    };
+    match st {
+        sqlparser::ast::Statement::Delete(d) => {
+            let tables = match &d.from {
+                FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
+            };
+            if tables.len() != 1 || !d.tables.is_empty() || d.using.is_some() {
+                return unsupported("DELETE of several tables or with USING");
+            }
+            if d.returning.is_some() || !d.order_by.is_empty() || d.limit.is_some() {
+                return unsupported("DELETE with RETURNING, ORDER BY or LIMIT");
+            }
+            let (table, alias) = target(&tables[0], "DELETE")?;
+            Ok(Statement::Delete(Box::new(Dml {
+                table,
+                alias,
+                assignments: vec![],
+                selection: d.selection,
+                with,
+            })))
+        }
+        sqlparser::ast::Statement::Update(u) => {
+            if u.from.is_some() {
+                return unsupported(
+                    "UPDATE ... FROM (write it as a MERGE-free UPDATE with a subquery)",
+                );
+            }
+            if u.returning.is_some()
+                || !u.order_by.is_empty()
+                || u.limit.is_some()
+                || u.or.is_some()
+            {
+                return unsupported("UPDATE with RETURNING, ORDER BY, LIMIT or OR");
+            }
+            let (table, alias) = target(&u.table, "UPDATE")?;
+            let mut assignments = vec![];
+            for a in u.assignments {
+                let AssignmentTarget::ColumnName(col) = &a.target else {
+                    return unsupported("UPDATE of a tuple of columns");
+                };
+                // `SET t.c = ...` names the column by its last part
+                let col = lowered_name(col).0.last().cloned().unwrap_or_default();
+                assignments.push((col, a.value));
+            }
+            Ok(Statement::Update(Box::new(Dml {
+                table,
+                alias,
+                assignments,
+                selection: u.selection,
+                with,
+            })))
+        }
+        _ => unsupported("this statement after WITH"),
+    }
 }
 
 /// Parse one statement (everything but `SET`/`RESET`). `sql` is the full text, for view bodies.
@@ -539,6 +649,10 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 table: object_name(p)?,
             })
         }
+        "DELETE" | "UPDATE" => {
+            let st = p.parse_statement()?;
+            dml(st, None)
+        }
         "INSERT" => {
             p.next_token();
             let overwrite = if eat(p, "INTO") {
@@ -637,6 +751,62 @@ fn show(p: &mut Parser) -> PResult<Statement> {
         "not supported: SHOW {} (supported: DATABASES, TABLES, COLUMNS, PARTITIONS, CATALOGS)",
         peek_word(p).unwrap_or_default()
     )))
+}
+
+/// A table constraint in CREATE TABLE's column list, consumed when one is next:
+/// `[CONSTRAINT name] PRIMARY KEY (cols)`, `UNIQUE (cols)`, `FOREIGN KEY (cols)
+/// REFERENCES t [(cols)]` are informational, as Databricks' constraints (not enforced:
+/// Quarry keeps no indexes); `CHECK (...)`, which would have to be enforced, is not
+/// supported. Returns whether a constraint was consumed.
+fn table_constraint(p: &mut Parser) -> PResult<bool> {
+    let named = peek_word(p).as_deref() == Some("CONSTRAINT");
+    let at = usize::from(named) * 2;
+    let kind = peek_nth_word(p, at);
+    let is_constraint = match kind.as_deref() {
+        Some("PRIMARY") => peek_nth_word(p, at + 1).as_deref() == Some("KEY"),
+        Some("FOREIGN") => peek_nth_word(p, at + 1).as_deref() == Some("KEY"),
+        Some("UNIQUE") | Some("CHECK") => {
+            matches!(p.peek_nth_token(at + 1).token, Token::LParen)
+        }
+        _ => false,
+    };
+    if !is_constraint {
+        return Ok(false);
+    }
+    if kind.as_deref() == Some("CHECK") {
+        return Err(ParserError::ParserError(
+            "not supported: CHECK constraints".into(),
+        ));
+    }
+    if named {
+        p.next_token();
+        p.next_token();
+    }
+    let _ = eat_seq(p, &["PRIMARY", "KEY"]) || eat_seq(p, &["FOREIGN", "KEY"]) || eat(p, "UNIQUE");
+    skip_parenthesized(p)?;
+    if eat(p, "REFERENCES") {
+        object_name(p)?;
+        if matches!(p.peek_token().token, Token::LParen) {
+            skip_parenthesized(p)?;
+        }
+    }
+    Ok(true)
+}
+
+/// Consume `( ... )` with any nesting.
+fn skip_parenthesized(p: &mut Parser) -> PResult<()> {
+    p.expect_token(&Token::LParen)?;
+    let mut depth = 1;
+    while depth > 0 {
+        let t = p.next_token();
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::EOF => return p.expected(")", t),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
@@ -827,6 +997,12 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         p.next_token();
         let mut cols = vec![];
         loop {
+            if table_constraint(p)? {
+                if !p.consume_token(&Token::Comma) {
+                    break;
+                }
+                continue;
+            }
             let name = identifier(p)?;
             let dt = data_type(p)?;
             loop {
@@ -839,6 +1015,15 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 {
                 } else if eat(p, "COMMENT") {
                     string_lit(p)?;
+                } else if let Some(w) = peek_word(p).filter(|w| {
+                    matches!(
+                        w.as_str(),
+                        "DEFAULT" | "CHECK" | "GENERATED" | "REFERENCES" | "AS"
+                    )
+                }) {
+                    return Err(ParserError::ParserError(format!(
+                        "not supported: {w} in a column definition (column `{name}`)"
+                    )));
                 } else {
                     break;
                 }

@@ -62,6 +62,20 @@ pub struct CreateTable {
     pub query: Option<Box<Query>>,
 }
 
+/// The parts of a DELETE or UPDATE of one table.
+#[derive(Clone, Debug)]
+pub struct Dml {
+    pub table: ObjectName,
+    /// The table's alias, lower-cased.
+    pub alias: Option<String>,
+    /// UPDATE's `SET` list: a column (lower-cased) and its new value; empty for DELETE.
+    pub assignments: Vec<(String, sqlparser::ast::Expr)>,
+    /// `WHERE`: the rows deleted or updated; `None` for all rows.
+    pub selection: Option<sqlparser::ast::Expr>,
+    /// CTEs written before the statement, which its expressions may read.
+    pub with: Option<sqlparser::ast::With>,
+}
+
 /// What `ANALYZE TABLE ... COMPUTE STATISTICS` computes (Spark's semantics).
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnalyzeMode {
@@ -186,6 +200,10 @@ pub enum Statement {
         by_name: bool,
         query: Box<Query>,
     },
+    /// `[WITH ...] DELETE FROM t [[AS] a] [WHERE p]`.
+    Delete(Box<Dml>),
+    /// `[WITH ...] UPDATE t [[AS] a] SET c = e, ... [WHERE p]`.
+    Update(Box<Dml>),
     /// `SET` (list), `SET k` (show), `SET k = v`.
     Set {
         key: Option<String>,

@@ -10,6 +10,8 @@
 //!   `FROM VALUES 1, 2 AS t(a)`, `CREATE VIEW v AS VALUES (1, 'a') tbl(c1, c2)`. Rows
 //!   that are bare expressions are wrapped in parentheses; a `VALUES` query body that
 //!   carries an alias becomes `SELECT * FROM VALUES ... alias`.
+//! - a trailing comma before `)` or the end (DuckDB's `VALUES (1), (2),`) is dropped.
+//! - `1_000_000`, digits grouped by underscores (DuckDB's), is the number 1000000.
 //! - `a // b` (DuckDB's integer division) is Spark's `a div b`.
 //! - a CTE's materialization hint, `WITH t AS [NOT] MATERIALIZED (...)` (PostgreSQL's and
 //!   DuckDB's), is dropped: Quarry decides itself whether a CTE's result is reused.
@@ -29,6 +31,7 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = zoned_timestamp_literals(tokens);
     let tokens = cte_materialized_hints(tokens);
     let tokens = double_slash_div(tokens);
+    let tokens = comma_before_close(tokens);
     let tokens = cross_join_with_criteria(tokens);
     let tokens = not_exists_function(tokens);
     let tokens = named_row_constructor(tokens);
@@ -251,6 +254,26 @@ fn double_slash_div(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     out
 }
 
+/// Drop a `,` whose next token (past whitespace and comments) is `)` or the statement's
+/// end: DuckDB's trailing comma at the end of a list (`VALUES (1), (2),`, `IN (1, 2,)`).
+fn comma_before_close(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut drop = vec![false; tokens.len()];
+    for (i, t) in tokens.iter().enumerate() {
+        if t.token == Token::Comma {
+            let next = tokens[i + 1..].iter().find(|n| !is_trivia(&n.token));
+            drop[i] = next.is_none_or(|n| {
+                matches!(n.token, Token::RParen | Token::SemiColon | Token::EOF)
+            });
+        }
+    }
+    tokens
+        .into_iter()
+        .zip(drop)
+        .filter(|(_, d)| !d)
+        .map(|(t, _)| t)
+        .collect()
+}
+
 /// Drop `MATERIALIZED` / `NOT MATERIALIZED` between a CTE's `AS` and its `(`.
 fn cte_materialized_hints(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let is_word = |t: &TokenWithSpan, w: &str| matches!(&t.token, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(w));
@@ -440,6 +463,18 @@ fn number_suffixes(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
             {
                 if let Some((num, suffix)) = split_suffix(value) {
                     push_typed(&mut out, num, suffix, span);
+                    continue;
+                }
+                // `1_000_000`: digits grouped by single underscores (DuckDB's, Python's)
+                if value.split('_').count() > 1
+                    && value
+                        .split('_')
+                        .all(|g| !g.is_empty() && g.bytes().all(|c| c.is_ascii_digit()))
+                {
+                    out.push(TokenWithSpan {
+                        token: Token::Number(value.replace('_', ""), false),
+                        span,
+                    });
                     continue;
                 }
             }

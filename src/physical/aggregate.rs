@@ -771,6 +771,65 @@ impl HashAggregateExec {
 }
 
 impl HashAggregateExec {
+    /// [`ExecutionPlan::execute`] for order-sensitive aggregates
+    /// ([`AggFunc::order_sensitive`]): one state per input partition (folded in
+    /// parallel), merged in partition order, so lists hold their values in the input's
+    /// order and the first of a group is the first of its first partition, every run.
+    fn execute_in_order(
+        &self,
+        n: usize,
+        ctx: &ExecContext,
+        enc: &KeyEncoder,
+    ) -> Result<Vec<RecordBatch>> {
+        let states: Vec<State> = ctx
+            .pool
+            .install(|| {
+                (0..n)
+                    .into_par_iter()
+                    .map(|p| -> Result<Option<State>> {
+                        let mut st: Option<State> = None;
+                        self.input.execute_into(p, ctx, &mut |b| {
+                            if b.num_rows() == 0 {
+                                return Ok(());
+                            }
+                            let state = match &mut st {
+                                Some(s) => s,
+                                None => st.insert(self.new_state_for(Some(enc))?),
+                            };
+                            self.metrics.time(|| self.update(state, enc, &b))
+                        })?;
+                        Ok(st)
+                    })
+                    .collect::<Result<Vec<Option<State>>>>()
+            })?
+            .into_iter()
+            .flatten()
+            .collect();
+        self.metrics.record(|| {
+            let mut states = states;
+            if let KeyEncoder::Compact(c) = enc {
+                if states.iter().any(|s| matches!(s.groups, Groups::Rows(_))) {
+                    for s in &mut states {
+                        s.groups.unpack(c, &self.hasher)?;
+                    }
+                }
+            }
+            let mut it = states.into_iter();
+            let mut total = match it.next() {
+                Some(s) => s,
+                None => self.new_state()?,
+            };
+            for s in it {
+                let mapping = self.map_groups(&mut total, &s)?;
+                let n = self.ngroups(&total);
+                for (a, b) in total.accs.iter_mut().zip(s.accs) {
+                    a.merge(b, &mapping, n)?;
+                }
+            }
+            Ok(vec![self.finish_state(total, enc)?])
+        })
+    }
+
     /// The first key of a partition's batches (one integer key), when it is not NULL.
     fn first_key(&self, batches: &[RecordBatch]) -> Result<Option<i64>> {
         let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else {
@@ -930,6 +989,9 @@ impl ExecutionPlan for HashAggregateExec {
         // and the first partition whose keys are not sorted in themselves leaves its
         // state hashed, the worker's one state for the rest.
         let per_run = self.int_group();
+        if self.aggs.iter().any(|a| a.func.order_sensitive()) {
+            return self.execute_in_order(n, ctx, &enc);
+        }
         let states: Vec<State> = ctx
             .pool
             .install(|| {

@@ -528,6 +528,15 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
             _ => {}
         }
     }
+    if crate::types::is_string(a.data_type()) && to == &DataType::Date32 {
+        let s = arrow::compute::cast(a, &DataType::Utf8)?;
+        return Ok(Arc::new(
+            s.as_string::<i32>()
+                .iter()
+                .map(|v| v.and_then(crate::functions::scalar::spark_string_to_date))
+                .collect::<arrow::array::Date32Array>(),
+        ));
+    }
     if crate::types::is_string(a.data_type())
         && (is_integer(to)
             || matches!(
