@@ -780,6 +780,18 @@ fn scalar_join_pulled_up(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(Logica
             aggs: vec![(a, v.clone())],
         };
         let (right, conds, aggregated) = pull_up_aggregate(&plan, &wrapped, &outer)?;
+        // a condition on outer columns alone (`WHERE t.x = 5`) decides whether the
+        // subquery has rows for an outer row: pulled up into the join, single_value
+        // would see every inner row (and fail) for outer rows it never matches. Such
+        // subqueries go by the domain of outer values instead.
+        if conds
+            .iter()
+            .any(|c| c.column_ids().iter().all(|i| outer.contains(i)))
+        {
+            return Err(QuarryError::NotSupported(
+                "a correlated condition on outer columns only, above no aggregate".into(),
+            ));
+        }
         if !aggregated {
             return Err(QuarryError::Analysis(
                 "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.CORRELATED_SCALAR_SUBQUERY] Correlated scalar subqueries must be aggregated to return at most one row".into(),

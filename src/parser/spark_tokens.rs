@@ -261,9 +261,8 @@ fn comma_before_close(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     for (i, t) in tokens.iter().enumerate() {
         if t.token == Token::Comma {
             let next = tokens[i + 1..].iter().find(|n| !is_trivia(&n.token));
-            drop[i] = next.is_none_or(|n| {
-                matches!(n.token, Token::RParen | Token::SemiColon | Token::EOF)
-            });
+            drop[i] = next
+                .is_none_or(|n| matches!(n.token, Token::RParen | Token::SemiColon | Token::EOF));
         }
     }
     tokens
