@@ -612,6 +612,7 @@ impl Session {
                         .map(|c| ColumnDef {
                             name: c.name.clone(),
                             data_type: c.data_type.clone(),
+                            default: None,
                         })
                         .collect(),
                     partition_columns: vec![],
@@ -993,6 +994,7 @@ impl Session {
                     .map(|c| ColumnDef {
                         name: c.name,
                         data_type: c.data_type,
+                        default: None,
                     })
                     .collect());
             }
@@ -1373,6 +1375,11 @@ impl Session {
                     .map(|(n, t)| ColumnDef {
                         name: n.clone(),
                         data_type: t.clone(),
+                        default: ct
+                            .defaults
+                            .iter()
+                            .find(|(c, _)| c == n)
+                            .map(|(_, d)| d.clone()),
                     })
                     .collect(),
                 vec![],
@@ -1384,6 +1391,7 @@ impl Session {
                     .map(|f| ColumnDef {
                         name: f.name().to_ascii_lowercase(),
                         data_type: f.data_type().clone(),
+                        default: None,
                     })
                     .collect(),
                 vec![],
@@ -1423,6 +1431,7 @@ impl Session {
                         parts.push(ColumnDef {
                             name: pname.clone(),
                             data_type: t.clone(),
+                            default: None,
                         });
                     }
                     None => {
@@ -1440,6 +1449,11 @@ impl Session {
                 }
             }
             partition_columns = parts;
+        }
+        // a default must evaluate, to a value of its column's type (Spark checks this at
+        // CREATE too)
+        for c in columns.iter().filter(|c| c.default.is_some()) {
+            self.default_value(c)?;
         }
         let meta = TableMeta {
             database: db.clone(),
@@ -1894,6 +1908,7 @@ impl Session {
                 meta.format.name()
             )));
         }
+        let query = &self.values_defaults(query, &meta, columns)?;
         let plan = self.bind(query)?;
         let out = plan.schema();
         let by_name_columns: Vec<String>;
@@ -1938,7 +1953,9 @@ impl Session {
         for (i, c) in meta.columns.iter().enumerate() {
             let e = match targets.iter().position(|t| *t == i) {
                 Some(j) => crate::plan::Expr::Column(out[j].clone()),
-                None => crate::plan::Expr::Literal(crate::types::ScalarValue::null(&c.data_type)),
+                None => {
+                    crate::plan::Expr::Literal(crate::types::ScalarValue(self.default_value(c)?))
+                }
             };
             let dt = e.data_type();
             exprs.push((e, crate::plan::Column::new(c.name.clone(), dt, true)));
@@ -1993,12 +2010,79 @@ impl Session {
         Ok(StatementResult::empty())
     }
 
+    /// The value of column `c`'s default (NULL when it has none), one row: its
+    /// expression evaluated once, cast to the column's type by store assignment.
+    /// Errors: an expression that does not bind as a constant (one naming a column),
+    /// or whose value does not fit the type, as `[INVALID_DEFAULT_VALUE]`.
+    fn default_value(&mut self, c: &ColumnDef) -> Result<ArrayRef> {
+        let Some(text) = &c.default else {
+            return Ok(arrow::array::new_null_array(&c.data_type, 1));
+        };
+        let invalid = |e: QuarryError| {
+            QuarryError::Analysis(format!(
+                "[INVALID_DEFAULT_VALUE] The DEFAULT value `{text}` of column `{}` is invalid: {e}",
+                c.name
+            ))
+        };
+        let value = (|| {
+            // the text is the expression's own source, so it reads back the same
+            let Statement::Query(query) =
+                crate::parser::parse_statement(&format!("SELECT {text}"))?
+            else {
+                return Err(QuarryError::Internal("a default's SELECT".into()));
+            };
+            let plan = self.bind(&query)?;
+            let r = self.run_plan(plan)?;
+            let col = r
+                .batches
+                .iter()
+                .find(|b| b.num_rows() > 0)
+                .map(|b| b.column(0).slice(0, 1))
+                .ok_or_else(|| QuarryError::Internal("a default of no rows".into()))?;
+            crate::physical::eval::store_assign(&col, &c.data_type, &c.name)
+        })();
+        value.map_err(invalid)
+    }
+
+    /// `query` with `DEFAULT` in a `VALUES` body replaced by the default of the column it
+    /// goes to (`columns`, the INSERT's column list, or all the table's columns): its
+    /// expression, or NULL.
+    fn values_defaults(
+        &self,
+        query: &sqlparser::ast::Query,
+        meta: &TableMeta,
+        columns: &[String],
+    ) -> Result<sqlparser::ast::Query> {
+        use sqlparser::ast::{Expr as AstExpr, SetExpr, Value};
+        let mut query = query.clone();
+        let SetExpr::Values(values) = query.body.as_mut() else {
+            return Ok(query);
+        };
+        for row in &mut values.rows {
+            for (j, e) in row.iter_mut().enumerate() {
+                if !is_default_keyword(e) {
+                    continue;
+                }
+                let target = match columns.get(j) {
+                    Some(c) => meta.columns.iter().find(|m| m.name.eq_ignore_ascii_case(c)),
+                    None if columns.is_empty() => meta.columns.get(j),
+                    None => None,
+                };
+                *e = match target.and_then(|t| t.default.as_deref()) {
+                    Some(text) => crate::parser::parse_expression(text)?,
+                    None => AstExpr::value(Value::Null),
+                };
+            }
+        }
+        Ok(query)
+    }
+
     /// `DELETE` and `UPDATE` of a managed parquet table: the table's rows after the
     /// statement are computed by a query over the table (DELETE keeps the rows whose
     /// `WHERE` is not true; UPDATE sets each listed column to its value where `WHERE` is
     /// true, every value computed from the rows before the update), then written as the
     /// table's new data, as `INSERT OVERWRITE` writes (the new file first, then the old
-    /// ones are removed). `SET c = DEFAULT` sets NULL (columns have no other default).
+    /// ones are removed). `SET c = DEFAULT` sets the column's default (NULL without one).
     /// Errors: an unknown or repeated column, a view, an external or partitioned table,
     /// and anything INSERT OVERWRITE rejects.
     fn rewrite_rows(&mut self, stmt: &str, dml: crate::parser::Dml) -> Result<StatementResult> {
@@ -2058,12 +2142,10 @@ impl Session {
                     None => old,
                     Some((_, v)) => {
                         let placeholder = format!("__quarry_set{}", values.len());
-                        let is_default = matches!(v, AstExpr::Identifier(i)
-                            if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"));
-                        values.push(if is_default {
-                            AstExpr::value(Value::Null)
-                        } else {
-                            v.clone()
+                        values.push(match (is_default_keyword(v), &m.default) {
+                            (true, Some(text)) => crate::parser::parse_expression(text)?,
+                            (true, None) => AstExpr::value(Value::Null),
+                            (false, _) => v.clone(),
                         });
                         if dml.selection.is_some() {
                             format!("CASE WHEN coalesce(__quarry_where, false) THEN {placeholder} ELSE {old} END")
@@ -2336,4 +2418,10 @@ fn partitions_not_found(meta: &TableMeta, spec: &PartitionSpec) -> QuarryError {
         meta.database,
         meta.name
     ))
+}
+
+/// Whether `e` is the keyword `DEFAULT` (in INSERT's VALUES or UPDATE's SET).
+fn is_default_keyword(e: &sqlparser::ast::Expr) -> bool {
+    matches!(e, sqlparser::ast::Expr::Identifier(i)
+        if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
 }

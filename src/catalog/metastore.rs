@@ -150,23 +150,32 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Columns as JSON: `[name, type]`, or `[name, type, default]` for a column with a
+/// default (older metastores have only pairs).
 fn cols_to_json(cols: &[ColumnDef]) -> String {
-    let v: Vec<(String, String)> = cols
+    let v: Vec<Vec<String>> = cols
         .iter()
-        .map(|c| (c.name.clone(), type_name(&c.data_type)))
+        .map(|c| {
+            let mut v = vec![c.name.clone(), type_name(&c.data_type)];
+            v.extend(c.default.clone());
+            v
+        })
         .collect();
     serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
 }
 
 fn cols_from_json(s: &str) -> Result<Vec<ColumnDef>> {
-    let v: Vec<(String, String)> = serde_json::from_str(s)
-        .map_err(|e| QuarryError::Catalog(format!("corrupt column list in metastore: {e}")))?;
+    let corrupt =
+        |e: String| QuarryError::Catalog(format!("corrupt column list in metastore: {e}"));
+    let v: Vec<Vec<String>> = serde_json::from_str(s).map_err(|e| corrupt(e.to_string()))?;
     v.into_iter()
-        .map(|(name, t)| {
-            Ok(ColumnDef {
-                name,
-                data_type: parse_type_name(&t)?,
-            })
+        .map(|c| match c.as_slice() {
+            [name, t] | [name, t, _] => Ok(ColumnDef {
+                name: name.clone(),
+                data_type: parse_type_name(t)?,
+                default: c.get(2).cloned(),
+            }),
+            _ => Err(corrupt(format!("a column of {} fields", c.len()))),
         })
         .collect()
 }
@@ -557,5 +566,33 @@ impl Metastore for SqliteMetastore {
             out.push((spec, stats));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_lists_keep_defaults_and_read_old_pairs() {
+        let cols = vec![
+            ColumnDef {
+                name: "a".into(),
+                data_type: arrow::datatypes::DataType::Int32,
+                default: Some("40 + 2".into()),
+            },
+            ColumnDef {
+                name: "b".into(),
+                data_type: arrow::datatypes::DataType::Utf8,
+                default: None,
+            },
+        ];
+        let json = cols_to_json(&cols);
+        assert_eq!(json, r#"[["a","int","40 + 2"],["b","string"]]"#);
+        assert_eq!(cols_from_json(&json).ok(), Some(cols));
+        // a metastore written before defaults: pairs only
+        let old = cols_from_json(r#"[["a","int"]]"#).ok();
+        assert_eq!(old.map(|c| c[0].default.clone()), Some(None));
+        assert!(cols_from_json(r#"[["a"]]"#).is_err());
     }
 }

@@ -59,11 +59,15 @@ pub enum TableKind {
     View,
 }
 
-/// A column: name and type (stored in the metastore by Spark type name).
+/// A column: name, type (stored in the metastore by Spark type name) and default.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ColumnDef {
     pub name: String,
     pub data_type: DataType,
+    /// `DEFAULT expr` (Spark 3.4's column defaults): the expression's SQL text, a
+    /// constant; what INSERT gives a column it leaves out, and `DEFAULT` in INSERT's
+    /// VALUES and UPDATE's SET. `None`: NULL.
+    pub default: Option<String>,
 }
 
 /// Everything the metastore knows about one table or view.

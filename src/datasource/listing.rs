@@ -154,6 +154,7 @@ fn typed_partition_columns(keys: &[String], parts: &[DiscoveredPartition]) -> Ve
         cols.push(ColumnDef {
             name: k.clone(),
             data_type: dt,
+            default: None,
         });
     }
     cols

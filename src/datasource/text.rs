@@ -103,6 +103,7 @@ pub fn infer_csv_schema(
             } else {
                 DataType::Utf8
             },
+            default: None,
         })
         .collect())
 }
@@ -212,6 +213,7 @@ pub fn infer_json_schema(storage: &Storage, file: &FileEntry) -> Result<Vec<Colu
         .map(|f| ColumnDef {
             name: f.name().to_ascii_lowercase(),
             data_type: normalize_type(f.data_type()),
+            default: None,
         })
         .collect())
 }

@@ -982,6 +982,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         if_not_exists: ine,
         or_replace,
         columns: None,
+        defaults: vec![],
         partition_by: vec![],
         format: None,
         options: BTreeMap::new(),
@@ -1015,12 +1016,17 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 {
                 } else if eat(p, "COMMENT") {
                     string_lit(p)?;
-                } else if let Some(w) = peek_word(p).filter(|w| {
-                    matches!(
-                        w.as_str(),
-                        "DEFAULT" | "CHECK" | "GENERATED" | "REFERENCES" | "AS"
-                    )
-                }) {
+                } else if eat(p, "DEFAULT") {
+                    // the expression's text, bound where it is used
+                    let start = p.peek_token().span.start;
+                    p.parse_expr()?;
+                    let end = p.peek_token().span.start;
+                    let text = &sql[offset_of(sql, start.line, start.column)
+                        ..offset_of(sql, end.line, end.column)];
+                    ct.defaults.push((name.clone(), text.trim().to_string()));
+                } else if let Some(w) = peek_word(p)
+                    .filter(|w| matches!(w.as_str(), "CHECK" | "GENERATED" | "REFERENCES" | "AS"))
+                {
                     return Err(ParserError::ParserError(format!(
                         "not supported: {w} in a column definition (column `{name}`)"
                     )));

@@ -53,6 +53,8 @@ pub struct CreateTable {
     pub or_replace: bool,
     /// Declared columns; `None` when omitted (schema inferred from files or the query).
     pub columns: Option<Vec<(String, DataType)>>,
+    /// `DEFAULT expr` of declared columns: column and the expression's SQL text.
+    pub defaults: Vec<(String, String)>,
     /// Partition columns; the type is `None` in Spark's form (a column of the list, or inferred).
     pub partition_by: Vec<(String, Option<DataType>)>,
     pub format: Option<FileFormat>,

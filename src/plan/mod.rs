@@ -83,6 +83,7 @@ impl TableSource {
             .chain(std::iter::once(ColumnDef {
                 name: FILE_NAME_COLUMN.to_string(),
                 data_type: arrow::datatypes::DataType::Utf8,
+                default: None,
             }))
             .collect()
     }
