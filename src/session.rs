@@ -613,6 +613,7 @@ impl Session {
                             name: c.name.clone(),
                             data_type: c.data_type.clone(),
                             default: None,
+                            nullable: true,
                         })
                         .collect(),
                     partition_columns: vec![],
@@ -995,6 +996,7 @@ impl Session {
                         name: c.name,
                         data_type: c.data_type,
                         default: None,
+                        nullable: true,
                     })
                     .collect());
             }
@@ -1380,6 +1382,7 @@ impl Session {
                             .iter()
                             .find(|(c, _)| c == n)
                             .map(|(_, d)| d.clone()),
+                        nullable: !ct.not_null.contains(n),
                     })
                     .collect(),
                 vec![],
@@ -1392,6 +1395,7 @@ impl Session {
                         name: f.name().to_ascii_lowercase(),
                         data_type: f.data_type().clone(),
                         default: None,
+                        nullable: true,
                     })
                     .collect(),
                 vec![],
@@ -1432,6 +1436,7 @@ impl Session {
                             name: pname.clone(),
                             data_type: t.clone(),
                             default: None,
+                            nullable: true,
                         });
                     }
                     None => {
@@ -1976,7 +1981,16 @@ impl Session {
                     .columns()
                     .iter()
                     .zip(&meta.columns)
-                    .map(|(a, c)| crate::physical::eval::store_assign(a, &c.data_type, &c.name))
+                    .map(|(a, c)| {
+                        let a = crate::physical::eval::store_assign(a, &c.data_type, &c.name)?;
+                        if !c.nullable && a.logical_null_count() > 0 {
+                            return Err(QuarryError::Execution(format!(
+                                "[NOT_NULL_CONSTRAINT_VIOLATION] NULL written to the column `{}` of `{db}`.`{name}`, which is NOT NULL",
+                                c.name
+                            )));
+                        }
+                        Ok(a)
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 crate::physical::make_batch(schema.clone(), columns, b.num_rows())
             })

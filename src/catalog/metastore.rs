@@ -151,13 +151,19 @@ fn now() -> i64 {
 }
 
 /// Columns as JSON: `[name, type]`, or `[name, type, default]` for a column with a
-/// default (older metastores have only pairs).
+/// default, or `[name, type, default or null, "not null"]` for a NOT NULL column (older
+/// metastores have only pairs).
 fn cols_to_json(cols: &[ColumnDef]) -> String {
-    let v: Vec<Vec<String>> = cols
+    let v: Vec<Vec<serde_json::Value>> = cols
         .iter()
         .map(|c| {
-            let mut v = vec![c.name.clone(), type_name(&c.data_type)];
-            v.extend(c.default.clone());
+            let mut v = vec![c.name.clone().into(), type_name(&c.data_type).into()];
+            if c.default.is_some() || !c.nullable {
+                v.push(c.default.clone().into());
+            }
+            if !c.nullable {
+                v.push("not null".into());
+            }
             v
         })
         .collect();
@@ -167,15 +173,23 @@ fn cols_to_json(cols: &[ColumnDef]) -> String {
 fn cols_from_json(s: &str) -> Result<Vec<ColumnDef>> {
     let corrupt =
         |e: String| QuarryError::Catalog(format!("corrupt column list in metastore: {e}"));
-    let v: Vec<Vec<String>> = serde_json::from_str(s).map_err(|e| corrupt(e.to_string()))?;
+    let v: Vec<Vec<serde_json::Value>> =
+        serde_json::from_str(s).map_err(|e| corrupt(e.to_string()))?;
     v.into_iter()
-        .map(|c| match c.as_slice() {
-            [name, t] | [name, t, _] => Ok(ColumnDef {
-                name: name.clone(),
-                data_type: parse_type_name(t)?,
-                default: c.get(2).cloned(),
-            }),
-            _ => Err(corrupt(format!("a column of {} fields", c.len()))),
+        .map(|c| {
+            let text = |i: usize| c.get(i).and_then(|v| v.as_str()).map(str::to_string);
+            match (c.len(), text(0), text(1)) {
+                (2..=4, Some(name), Some(t)) => Ok(ColumnDef {
+                    name,
+                    data_type: parse_type_name(&t)?,
+                    default: text(2),
+                    nullable: text(3).as_deref() != Some("not null"),
+                }),
+                _ => Err(corrupt(format!(
+                    "a column as {}",
+                    serde_json::Value::from(c)
+                ))),
+            }
         })
         .collect()
 }
@@ -580,15 +594,27 @@ mod tests {
                 name: "a".into(),
                 data_type: arrow::datatypes::DataType::Int32,
                 default: Some("40 + 2".into()),
+                nullable: true,
             },
             ColumnDef {
                 name: "b".into(),
                 data_type: arrow::datatypes::DataType::Utf8,
                 default: None,
+                nullable: true,
             },
         ];
+        let mut cols = cols;
+        cols.push(ColumnDef {
+            name: "c".into(),
+            data_type: arrow::datatypes::DataType::Int64,
+            default: None,
+            nullable: false,
+        });
         let json = cols_to_json(&cols);
-        assert_eq!(json, r#"[["a","int","40 + 2"],["b","string"]]"#);
+        assert_eq!(
+            json,
+            r#"[["a","int","40 + 2"],["b","string"],["c","bigint",null,"not null"]]"#
+        );
         assert_eq!(cols_from_json(&json).ok(), Some(cols));
         // a metastore written before defaults: pairs only
         let old = cols_from_json(r#"[["a","int"]]"#).ok();

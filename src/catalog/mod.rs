@@ -59,7 +59,8 @@ pub enum TableKind {
     View,
 }
 
-/// A column: name, type (stored in the metastore by Spark type name) and default.
+/// A column: name, type (stored in the metastore by Spark type name), default and
+/// nullability.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ColumnDef {
     pub name: String,
@@ -68,6 +69,9 @@ pub struct ColumnDef {
     /// constant; what INSERT gives a column it leaves out, and `DEFAULT` in INSERT's
     /// VALUES and UPDATE's SET. `None`: NULL.
     pub default: Option<String>,
+    /// False for a column declared `NOT NULL`: writes (INSERT, UPDATE) of a NULL to it
+    /// are errors.
+    pub nullable: bool,
 }
 
 /// Everything the metastore knows about one table or view.

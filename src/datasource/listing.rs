@@ -155,6 +155,7 @@ fn typed_partition_columns(keys: &[String], parts: &[DiscoveredPartition]) -> Ve
             name: k.clone(),
             data_type: dt,
             default: None,
+            nullable: true,
         });
     }
     cols

@@ -241,6 +241,7 @@ pub fn infer_schema(storage: &Arc<Storage>, file: &FileEntry) -> Result<Vec<Colu
             name: f.name().to_ascii_lowercase(),
             data_type: normalize_type(f.data_type()),
             default: None,
+            nullable: true,
         })
         .collect())
 }

@@ -104,6 +104,7 @@ pub fn infer_csv_schema(
                 DataType::Utf8
             },
             default: None,
+            nullable: true,
         })
         .collect())
 }
@@ -214,6 +215,7 @@ pub fn infer_json_schema(storage: &Storage, file: &FileEntry) -> Result<Vec<Colu
             name: f.name().to_ascii_lowercase(),
             data_type: normalize_type(f.data_type()),
             default: None,
+            nullable: true,
         })
         .collect())
 }

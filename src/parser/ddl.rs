@@ -983,6 +983,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         or_replace,
         columns: None,
         defaults: vec![],
+        not_null: vec![],
         partition_by: vec![],
         format: None,
         options: BTreeMap::new(),
@@ -1007,13 +1008,12 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
             let name = identifier(p)?;
             let dt = data_type(p)?;
             loop {
-                // PRIMARY KEY and UNIQUE are informational, not enforced (as Databricks'
-                // informational constraints); Quarry keeps no indexes
-                if eat_seq(p, &["NOT", "NULL"])
-                    || eat(p, "NULL")
-                    || eat_seq(p, &["PRIMARY", "KEY"])
-                    || eat(p, "UNIQUE")
-                {
+                // NOT NULL is enforced on writes; PRIMARY KEY and UNIQUE are
+                // informational, not enforced (as Databricks' informational
+                // constraints): Quarry keeps no indexes
+                if eat_seq(p, &["NOT", "NULL"]) {
+                    ct.not_null.push(name.clone());
+                } else if eat(p, "NULL") || eat_seq(p, &["PRIMARY", "KEY"]) || eat(p, "UNIQUE") {
                 } else if eat(p, "COMMENT") {
                     string_lit(p)?;
                 } else if eat(p, "DEFAULT") {

@@ -55,6 +55,8 @@ pub struct CreateTable {
     pub columns: Option<Vec<(String, DataType)>>,
     /// `DEFAULT expr` of declared columns: column and the expression's SQL text.
     pub defaults: Vec<(String, String)>,
+    /// Declared columns that are `NOT NULL`.
+    pub not_null: Vec<String>,
     /// Partition columns; the type is `None` in Spark's form (a column of the list, or inferred).
     pub partition_by: Vec<(String, Option<DataType>)>,
     pub format: Option<FileFormat>,

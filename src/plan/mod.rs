@@ -84,6 +84,7 @@ impl TableSource {
                 name: FILE_NAME_COLUMN.to_string(),
                 data_type: arrow::datatypes::DataType::Utf8,
                 default: None,
+                nullable: true,
             }))
             .collect()
     }
