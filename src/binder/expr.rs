@@ -1580,7 +1580,16 @@ impl Binder<'_> {
                 "[UNSUPPORTED_GENERATOR.NESTED_IN_EXPRESSIONS] The generator is not supported: nested in expressions \"{f}\"; use it alone in the SELECT list or in LATERAL VIEW"
             )));
         }
-        // aggregates that the binder rewrites into others (below)
+        // aggregates that the binder rewrites into others (below); listagg's rewrite
+        // keeps its OVER on the aggregates it calls
+        if f.over.is_some() && (name == "listagg" || name == "string_agg") {
+            if !f.within_group.is_empty() {
+                return Err(QuarryError::NotSupported(format!(
+                    "{name}(...) WITHIN GROUP (ORDER BY ...) as a window function (order the window instead)"
+                )));
+            }
+            return self.bind_inner(&listagg(f, &name)?, cx);
+        }
         let rewritten = matches!(
             name.as_str(),
             "listagg"
@@ -2483,6 +2492,20 @@ fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
         )));
     }
     let x = args[0].clone();
+    // the delimiter is a constant (Spark's listagg requires it foldable)
+    if let Some(d) = args.get(1) {
+        let names_a_column = ast::visit_expressions(d, |e| match e {
+            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_) => {
+                std::ops::ControlFlow::Break(())
+            }
+            _ => std::ops::ControlFlow::Continue(()),
+        });
+        if names_a_column.is_break() {
+            return Err(QuarryError::Analysis(format!(
+                "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] the delimiter of `{name}` must be a constant, not {d}"
+            )));
+        }
+    }
     let delimiter = args
         .get(1)
         .cloned()
@@ -2498,7 +2521,9 @@ fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
         c.within_group = vec![];
         c.null_treatment = None;
         if !aggregate {
+            // FILTER and OVER stay on the aggregates (`collect_list(x) OVER w`)
             c.filter = None;
+            c.over = None;
         }
         c.args = ast::FunctionArguments::List(ast::FunctionArgumentList {
             duplicate_treatment: None,
