@@ -719,19 +719,25 @@ impl HashAggregateExec {
         }
     }
 
+    /// Packed keys merge with packed keys only: when one state holds rows, all become
+    /// rows.
+    fn unpack_if_mixed(&self, states: &mut [State], enc: &KeyEncoder) -> Result<()> {
+        if let KeyEncoder::Compact(c) = enc {
+            if states.iter().any(|s| matches!(s.groups, Groups::Rows(_))) {
+                for s in states {
+                    s.groups.unpack(c, &self.hasher)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Merge the per-thread states into the largest one. All groups are placed first,
     /// so each accumulator grows once to the final group count (no doubling slack,
     /// which for a million groups is most of the peak memory), then each state's
     /// accumulators merge and the state is freed.
     fn merge_all(&self, mut states: Vec<State>, enc: &KeyEncoder) -> Result<State> {
-        // packed keys merge with packed keys only: with a state of rows, all are rows
-        if let KeyEncoder::Compact(c) = enc {
-            if states.iter().any(|s| matches!(s.groups, Groups::Rows(_))) {
-                for s in &mut states {
-                    s.groups.unpack(c, &self.hasher)?;
-                }
-            }
-        }
+        self.unpack_if_mixed(&mut states, enc)?;
         // the sorted states first, into one (still sorted); two of them (a worker's
         // each, over interleaved row groups) merge below by one walk over both lists
         // into the larger, which needs no third copy of the groups
@@ -807,13 +813,7 @@ impl HashAggregateExec {
             .collect();
         self.metrics.record(|| {
             let mut states = states;
-            if let KeyEncoder::Compact(c) = enc {
-                if states.iter().any(|s| matches!(s.groups, Groups::Rows(_))) {
-                    for s in &mut states {
-                        s.groups.unpack(c, &self.hasher)?;
-                    }
-                }
-            }
+            self.unpack_if_mixed(&mut states, enc)?;
             let mut it = states.into_iter();
             let mut total = match it.next() {
                 Some(s) => s,
@@ -982,6 +982,9 @@ impl ExecutionPlan for HashAggregateExec {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let workers = ctx.pool.current_num_threads().clamp(1, n.max(1));
         self.input.prepare(ctx)?;
+        if self.aggs.iter().any(|a| a.func.order_sensitive()) {
+            return self.execute_in_order(n, ctx, &enc);
+        }
         // One integer key: while the keys come sorted (row groups of data clustered by
         // the key), a worker's state stays sorted; a partition that starts below its last
         // key starts a new sorted state (the sorted states merge later without hashing;
@@ -989,9 +992,6 @@ impl ExecutionPlan for HashAggregateExec {
         // and the first partition whose keys are not sorted in themselves leaves its
         // state hashed, the worker's one state for the rest.
         let per_run = self.int_group();
-        if self.aggs.iter().any(|a| a.func.order_sensitive()) {
-            return self.execute_in_order(n, ctx, &enc);
-        }
         let states: Vec<State> = ctx
             .pool
             .install(|| {
