@@ -609,12 +609,7 @@ impl Session {
                     location: String::new(),
                     columns: cols
                         .iter()
-                        .map(|c| ColumnDef {
-                            name: c.name.clone(),
-                            data_type: c.data_type.clone(),
-                            default: None,
-                            nullable: true,
-                        })
+                        .map(|c| ColumnDef::new(c.name.clone(), c.data_type.clone()))
                         .collect(),
                     partition_columns: vec![],
                     options: BTreeMap::new(),
@@ -992,12 +987,7 @@ impl Session {
                 return Ok(plan
                     .schema()
                     .into_iter()
-                    .map(|c| ColumnDef {
-                        name: c.name,
-                        data_type: c.data_type,
-                        default: None,
-                        nullable: true,
-                    })
+                    .map(|c| ColumnDef::new(c.name, c.data_type))
                     .collect());
             }
         }
@@ -1391,12 +1381,7 @@ impl Session {
                 r.schema
                     .fields()
                     .iter()
-                    .map(|f| ColumnDef {
-                        name: f.name().to_ascii_lowercase(),
-                        data_type: f.data_type().clone(),
-                        default: None,
-                        nullable: true,
-                    })
+                    .map(|f| ColumnDef::new(f.name().to_ascii_lowercase(), f.data_type().clone()))
                     .collect(),
                 vec![],
             ),
@@ -1432,12 +1417,7 @@ impl Session {
                         if columns.iter().any(|c| &c.name == pname) {
                             return Err(QuarryError::Analysis(format!("[COLUMN_ALREADY_EXISTS] partition column `{pname}` is also a data column")));
                         }
-                        parts.push(ColumnDef {
-                            name: pname.clone(),
-                            data_type: t.clone(),
-                            default: None,
-                            nullable: true,
-                        });
+                        parts.push(ColumnDef::new(pname.clone(), t.clone()));
                     }
                     None => {
                         if let Some(i) = columns.iter().position(|c| &c.name == pname) {
@@ -1913,7 +1893,7 @@ impl Session {
                 meta.format.name()
             )));
         }
-        let query = &self.values_defaults(query, &meta, columns)?;
+        let query = &values_defaults(query, &meta, columns)?;
         let plan = self.bind(query)?;
         let out = plan.schema();
         let by_name_columns: Vec<String>;
@@ -1936,14 +1916,7 @@ impl Session {
         } else {
             columns
                 .iter()
-                .map(|c| {
-                    meta.columns.iter().position(|m| m.name.eq_ignore_ascii_case(c)).ok_or_else(|| {
-                        QuarryError::Analysis(format!(
-                            "[UNRESOLVED_COLUMN] column `{c}` is not a column of `{db}`.`{name}`{}",
-                            crate::catalog::did_you_mean(c, meta.columns.iter().map(|m| m.name.as_str()))
-                        ))
-                    })
-                })
+                .map(|c| column_index(&meta, c))
                 .collect::<Result<_>>()?
         };
         if out.len() != targets.len() {
@@ -2058,39 +2031,6 @@ impl Session {
         value.map_err(invalid)
     }
 
-    /// `query` with `DEFAULT` in a `VALUES` body replaced by the default of the column it
-    /// goes to (`columns`, the INSERT's column list, or all the table's columns): its
-    /// expression, or NULL.
-    fn values_defaults(
-        &self,
-        query: &sqlparser::ast::Query,
-        meta: &TableMeta,
-        columns: &[String],
-    ) -> Result<sqlparser::ast::Query> {
-        use sqlparser::ast::{Expr as AstExpr, SetExpr, Value};
-        let mut query = query.clone();
-        let SetExpr::Values(values) = query.body.as_mut() else {
-            return Ok(query);
-        };
-        for row in &mut values.rows {
-            for (j, e) in row.iter_mut().enumerate() {
-                if !is_default_keyword(e) {
-                    continue;
-                }
-                let target = match columns.get(j) {
-                    Some(c) => meta.columns.iter().find(|m| m.name.eq_ignore_ascii_case(c)),
-                    None if columns.is_empty() => meta.columns.get(j),
-                    None => None,
-                };
-                *e = match target.and_then(|t| t.default.as_deref()) {
-                    Some(text) => crate::parser::parse_expression(text)?,
-                    None => AstExpr::value(Value::Null),
-                };
-            }
-        }
-        Ok(query)
-    }
-
     /// `DELETE` and `UPDATE` of a managed parquet table: the table's rows after the
     /// statement are computed by a query over the table (DELETE keeps the rows whose
     /// `WHERE` is not true; UPDATE sets each listed column to its value where `WHERE` is
@@ -2131,15 +2071,7 @@ impl Session {
         } else {
             let mut items = vec![];
             for (c, _) in &dml.assignments {
-                if !meta.columns.iter().any(|m| m.name.eq_ignore_ascii_case(c)) {
-                    return Err(QuarryError::Analysis(format!(
-                        "[UNRESOLVED_COLUMN] column `{c}` is not a column of `{db}`.`{name}`{}",
-                        crate::catalog::did_you_mean(
-                            c,
-                            meta.columns.iter().map(|m| m.name.as_str())
-                        )
-                    )));
-                }
+                column_index(&meta, c)?;
                 if dml.assignments.iter().filter(|(o, _)| o == c).count() > 1 {
                     return Err(QuarryError::Analysis(format!(
                         "[DUPLICATE_ASSIGNMENTS] The column `{c}` is assigned more than once in UPDATE"
@@ -2156,10 +2088,10 @@ impl Session {
                     None => old,
                     Some((_, v)) => {
                         let placeholder = format!("__quarry_set{}", values.len());
-                        values.push(match (is_default_keyword(v), &m.default) {
-                            (true, Some(text)) => crate::parser::parse_expression(text)?,
-                            (true, None) => AstExpr::value(Value::Null),
-                            (false, _) => v.clone(),
+                        values.push(if is_default_keyword(v) {
+                            default_expr(Some(m))?
+                        } else {
+                            v.clone()
                         });
                         if dml.selection.is_some() {
                             format!("CASE WHEN coalesce(__quarry_where, false) THEN {placeholder} ELSE {old} END")
@@ -2432,6 +2364,59 @@ fn partitions_not_found(meta: &TableMeta, spec: &PartitionSpec) -> QuarryError {
         meta.database,
         meta.name
     ))
+}
+
+/// The position of column `c` (case-insensitive) in `meta`'s columns. Errors: a name
+/// that is not one of them, as `[UNRESOLVED_COLUMN]` with the nearest names.
+fn column_index(meta: &TableMeta, c: &str) -> Result<usize> {
+    meta.columns
+        .iter()
+        .position(|m| m.name.eq_ignore_ascii_case(c))
+        .ok_or_else(|| {
+            QuarryError::Analysis(format!(
+                "[UNRESOLVED_COLUMN] column `{c}` is not a column of `{}`.`{}`{}",
+                meta.database,
+                meta.name,
+                crate::catalog::did_you_mean(c, meta.columns.iter().map(|m| m.name.as_str()))
+            ))
+        })
+}
+
+/// What the keyword `DEFAULT` stands for in a write to column `c`: its default's
+/// expression, or NULL (no default, or no such column).
+fn default_expr(c: Option<&ColumnDef>) -> Result<sqlparser::ast::Expr> {
+    match c.and_then(|c| c.default.as_deref()) {
+        Some(text) => crate::parser::parse_expression(text),
+        None => Ok(sqlparser::ast::Expr::value(sqlparser::ast::Value::Null)),
+    }
+}
+
+/// `query` with `DEFAULT` in a `VALUES` body replaced by the default of the column it
+/// goes to (`columns`, the INSERT's column list, or all the table's columns): its
+/// expression, or NULL.
+fn values_defaults(
+    query: &sqlparser::ast::Query,
+    meta: &TableMeta,
+    columns: &[String],
+) -> Result<sqlparser::ast::Query> {
+    let mut query = query.clone();
+    let sqlparser::ast::SetExpr::Values(values) = query.body.as_mut() else {
+        return Ok(query);
+    };
+    for row in &mut values.rows {
+        for (j, e) in row.iter_mut().enumerate() {
+            if !is_default_keyword(e) {
+                continue;
+            }
+            let target = match columns.get(j) {
+                Some(c) => meta.columns.iter().find(|m| m.name.eq_ignore_ascii_case(c)),
+                None if columns.is_empty() => meta.columns.get(j),
+                None => None,
+            };
+            *e = default_expr(target)?;
+        }
+    }
+    Ok(query)
 }
 
 /// Whether `e` is the keyword `DEFAULT` (in INSERT's VALUES or UPDATE's SET).

@@ -74,6 +74,19 @@ pub struct ColumnDef {
     pub nullable: bool,
 }
 
+impl ColumnDef {
+    /// A column without a default that may hold NULL (one read from a file, a query's
+    /// or a partition's).
+    pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
+        ColumnDef {
+            name: name.into(),
+            data_type,
+            default: None,
+            nullable: true,
+        }
+    }
+}
+
 /// Everything the metastore knows about one table or view.
 #[derive(Clone, Debug)]
 pub struct TableMeta {

@@ -151,12 +151,7 @@ fn typed_partition_columns(keys: &[String], parts: &[DiscoveredPartition]) -> Ve
         } else {
             arrow::datatypes::DataType::Utf8
         };
-        cols.push(ColumnDef {
-            name: k.clone(),
-            data_type: dt,
-            default: None,
-            nullable: true,
-        });
+        cols.push(ColumnDef::new(k.clone(), dt));
     }
     cols
 }

@@ -237,12 +237,7 @@ pub fn infer_schema(storage: &Arc<Storage>, file: &FileEntry) -> Result<Vec<Colu
         .schema()
         .fields()
         .iter()
-        .map(|f| ColumnDef {
-            name: f.name().to_ascii_lowercase(),
-            data_type: normalize_type(f.data_type()),
-            default: None,
-            nullable: true,
-        })
+        .map(|f| ColumnDef::new(f.name().to_ascii_lowercase(), normalize_type(f.data_type())))
         .collect())
 }
 

@@ -92,19 +92,18 @@ pub fn infer_csv_schema(
         .fields()
         .iter()
         .enumerate()
-        .map(|(i, fld)| ColumnDef {
-            name: if header {
+        .map(|(i, fld)| {
+            let name = if header {
                 fld.name().to_ascii_lowercase()
             } else {
                 format!("_c{i}")
-            },
-            data_type: if infer {
+            };
+            let data_type = if infer {
                 normalize_type(fld.data_type())
             } else {
                 DataType::Utf8
-            },
-            default: None,
-            nullable: true,
+            };
+            ColumnDef::new(name, data_type)
         })
         .collect())
 }
@@ -211,12 +210,7 @@ pub fn infer_json_schema(storage: &Storage, file: &FileEntry) -> Result<Vec<Colu
     Ok(schema
         .fields()
         .iter()
-        .map(|f| ColumnDef {
-            name: f.name().to_ascii_lowercase(),
-            data_type: normalize_type(f.data_type()),
-            default: None,
-            nullable: true,
-        })
+        .map(|f| ColumnDef::new(f.name().to_ascii_lowercase(), normalize_type(f.data_type())))
         .collect())
 }
 

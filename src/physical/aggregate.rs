@@ -25,6 +25,11 @@ use crate::error::{QuarryError, Result};
 use crate::functions::aggregate::{cast_arg, create_accumulator, Accumulator, AggFunc};
 use crate::plan::{AggregateExpr, ColumnId, Expr};
 
+/// Hash aggregation into one partition (a pipeline breaker). Parallelized as per-thread
+/// states (each worker folds the input partitions it takes, batch by batch), merged at
+/// the end into the largest; order-sensitive aggregates ([`AggFunc::order_sensitive`])
+/// fold one state per input partition instead and merge them in partition order. Memory:
+/// the groups' keys and accumulators of every state until the merge.
 pub struct HashAggregateExec {
     pub input: Arc<dyn ExecutionPlan>,
     group: Vec<Expr>,
@@ -719,6 +724,16 @@ impl HashAggregateExec {
         }
     }
 
+    /// Fold `batch` into the state `st` (made on the first batch). EXPLAIN ANALYZE
+    /// counts the fold's own time (the input's operators run in `execute_into`).
+    fn fold(&self, st: &mut Option<State>, enc: &KeyEncoder, batch: &RecordBatch) -> Result<()> {
+        let state = match st {
+            Some(s) => s,
+            None => st.insert(self.new_state_for(Some(enc))?),
+        };
+        self.metrics.time(|| self.update(state, enc, batch))
+    }
+
     /// Packed keys merge with packed keys only: when one state holds rows, all become
     /// rows.
     fn unpack_if_mixed(&self, states: &mut [State], enc: &KeyEncoder) -> Result<()> {
@@ -798,11 +813,7 @@ impl HashAggregateExec {
                             if b.num_rows() == 0 {
                                 return Ok(());
                             }
-                            let state = match &mut st {
-                                Some(s) => s,
-                                None => st.insert(self.new_state_for(Some(enc))?),
-                            };
-                            self.metrics.time(|| self.update(state, enc, &b))
+                            self.fold(&mut st, enc, &b)
                         })?;
                         Ok(st)
                     })
@@ -1027,13 +1038,7 @@ impl ExecutionPlan for HashAggregateExec {
                                         }
                                     }
                                 }
-                                let state = match &mut st {
-                                    Some(s) => s,
-                                    None => st.insert(self.new_state_for(Some(&enc))?),
-                                };
-                                // EXPLAIN ANALYZE: the fold's own time (the input's
-                                // operators run in `execute_into`)
-                                self.metrics.time(|| self.update(state, &enc, &b))
+                                self.fold(&mut st, &enc, &b)
                             })?;
                         }
                     })

@@ -80,12 +80,10 @@ impl TableSource {
     pub fn all_columns(&self) -> Vec<ColumnDef> {
         self.table_columns()
             .into_iter()
-            .chain(std::iter::once(ColumnDef {
-                name: FILE_NAME_COLUMN.to_string(),
-                data_type: arrow::datatypes::DataType::Utf8,
-                default: None,
-                nullable: true,
-            }))
+            .chain(std::iter::once(ColumnDef::new(
+                FILE_NAME_COLUMN.to_string(),
+                arrow::datatypes::DataType::Utf8,
+            )))
             .collect()
     }
 
