@@ -6,10 +6,20 @@
 //! The correlated conjuncts (those that reference the enclosing query) are pulled up out
 //! of the subquery's plan through Filter, Project, Sort, inner joins and, for scalar
 //! subqueries, an Aggregate (whose grouping then gains the inner correlation columns,
-//! which is only sound for equalities, so other comparisons there are rejected). They
-//! become the join condition. Correlation anywhere else is reported as not supported.
+//! which is only sound for equalities). They become the join condition.
+//!
+//! Any other form (correlation under UNION, in a join condition, on the inner side of an
+//! outer join, in the SELECT list under a FROM, below LIMIT or a window, HAVING over a
+//! global aggregate) is evaluated for every distinct value of the outer columns it uses
+//! at once (the domain: the dependent join of Neumann and Kemper's "Unnesting Arbitrary
+//! Queries", [`push_domain`]) and joined back on null-safe equality with the domain. A
+//! subquery nested in one of those that refers further out is decorrelated once the
+//! domain has replaced its outer references. Subqueries in a join condition over both
+//! sides are decorrelated by [`join_with_condition`]. What remains is refused with a
+//! reason (an aggregate of outer columns only, which belongs to the outer query; a
+//! correlated condition of a FULL JOIN).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::select::split_join_keys;
@@ -18,27 +28,59 @@ use crate::functions::aggregate::AggFunc;
 use crate::plan::{BinOp, Column, ColumnId, Expr, JoinType, LogicalPlan, SubqueryKind};
 use crate::types::ScalarValue;
 
+/// Whether `e` refers to a column of `outer`, directly or from inside one of its
+/// subqueries (a nested subquery's free columns).
 fn refs_outer(e: &Expr, outer: &HashSet<ColumnId>) -> bool {
-    e.column_ids().iter().any(|i| outer.contains(i))
+    let mut found = e.column_ids().iter().any(|i| outer.contains(i));
+    if !found && e.has_subquery() {
+        e.visit(&mut |x| {
+            if let Expr::Subquery { plan, .. } = x {
+                found |= plan.free_columns().iter().any(|c| outer.contains(c));
+            }
+        });
+    }
+    found
 }
 
 fn not_supported(where_: &str) -> QuarryError {
-    QuarryError::NotSupported(format!("a correlated reference {where_} of a subquery (only in its WHERE clause, through joins and one aggregate)"))
+    QuarryError::NotSupported(format!("a correlated reference {where_} of a subquery"))
 }
 
-/// Whether an expression holds a correlated subquery (its free columns all in `outer`).
+/// Whether an expression holds a correlated subquery to decorrelate against `outer` (the
+/// columns of the query it sits in): its free columns are all in `outer`. A subquery
+/// that also refers to a query further out is left where it is (false): the enclosing
+/// query's decorrelation substitutes those references ([`push_domain`]) and
+/// decorrelates it then; one no level decorrelates is reported when planned.
 pub fn is_correlated(plan: &LogicalPlan, outer: &HashSet<ColumnId>) -> Result<bool> {
     let free = plan.free_columns();
-    if free.is_empty() {
-        return Ok(false);
-    }
-    if free.iter().all(|c| outer.contains(c)) {
-        Ok(true)
-    } else {
-        Err(QuarryError::NotSupported(
-            "a subquery that refers to a query two or more levels out".into(),
-        ))
-    }
+    Ok(!free.is_empty() && free.iter().all(|c| outer.contains(c)))
+}
+
+/// `e` with the columns `map` names replaced, inside the plans of its subqueries too.
+fn replace_columns(e: Expr, map: &HashMap<ColumnId, Column>) -> Expr {
+    e.transform(&mut |x| match x {
+        Expr::Column(c) => Expr::Column(map.get(&c.id).cloned().unwrap_or(c)),
+        Expr::Subquery {
+            plan,
+            kind,
+            data_type,
+        } => Expr::Subquery {
+            plan: Arc::new(replace_columns_in_plan((*plan).clone(), map)),
+            kind,
+            data_type,
+        },
+        other => other,
+    })
+}
+
+/// [`replace_columns`] over every expression of `plan` and its inputs.
+fn replace_columns_in_plan(plan: LogicalPlan, map: &HashMap<ColumnId, Column>) -> LogicalPlan {
+    let plan = match plan.map_inputs(&mut |p| Ok(replace_columns_in_plan(p, map))) {
+        Ok(p) => p,
+        // the closure above never fails
+        Err(_) => unreachable!("replace_columns_in_plan"),
+    };
+    plan.map_exprs(&mut |x| replace_columns(x, map))
 }
 
 /// Which aggregates correlated conjuncts may be pulled through (their grouping gains
@@ -445,7 +487,12 @@ pub fn predicate_join(
         SubqueryKind::In { negated: false, .. } => ThroughAggregate::Any,
         _ => ThroughAggregate::GroupedOnly,
     };
-    let (right, mut conds, _) = pull_up((*sub).clone(), outer, mode)?;
+    let (right, mut conds) = match pull_up((*sub).clone(), outer, mode) {
+        Ok((right, conds, _)) => (right, conds),
+        // forms the pull-up does not take: the subquery evaluated per domain row
+        Err(QuarryError::NotSupported(_)) => domain_subquery(&plan, &sub, outer)?,
+        Err(e) => return Err(e),
+    };
     let value = sub.schema().first().cloned();
     let (jt, null_aware) = match &kind {
         SubqueryKind::Exists { negated } => (
@@ -734,12 +781,9 @@ pub fn scalar_joins(
 fn scalar_join(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(LogicalPlan, Expr)> {
     match scalar_join_pulled_up(plan.clone(), sub) {
         // forms the pull-up does not take: decorrelate by the domain of outer values
-        Err(QuarryError::NotSupported(m)) => {
+        Err(QuarryError::NotSupported(_)) => {
             let outer = ids_of(&plan);
-            domain_scalar_join(plan, sub, &outer).map_err(|e| match e {
-                QuarryError::NotSupported(_) => QuarryError::NotSupported(m),
-                other => other,
-            })
+            domain_scalar_join(plan, sub, &outer)
         }
         r => r,
     }
@@ -755,6 +799,13 @@ fn scalar_join_pulled_up(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(Logica
     // a subquery of at most one row whose SELECT list uses outer columns (`SELECT 42 +
     // t.x`, `SELECT count(*) + t.x FROM u WHERE u.k = t.k`), or one row without an
     // aggregate (`SELECT 42 WHERE t.x > 2`): a left lateral join
+    // HAVING over an aggregate without GROUP BY: its empty group's row (COUNT 0) may
+    // pass, which a join with the groups that exist cannot produce
+    if filters_global_aggregate(sub) {
+        return Err(QuarryError::NotSupported(
+            "a correlated scalar subquery with HAVING over an aggregate without GROUP BY".into(),
+        ));
+    }
     let refs_in_select = matches!(sub, LogicalPlan::Project { exprs, .. }
         if exprs.iter().any(|(e, _)| refs_outer(e, &outer)));
     let one_row = at_most_one_row(sub);
@@ -973,6 +1024,45 @@ fn filters_global_aggregate(plan: &LogicalPlan) -> bool {
 /// LATERAL ... ON cond`), `on` the bound ON conjuncts (over `left` and `sub`'s columns).
 /// Returns the join and, for each column of `sub`'s output, the expression of its value.
 pub fn lateral_join(
+    left: LogicalPlan,
+    sub: &LogicalPlan,
+    jt: JoinType,
+    on: Vec<Expr>,
+) -> Result<(LogicalPlan, Vec<Expr>)> {
+    match lateral_join_pulled_up(left.clone(), sub, jt, on.clone()) {
+        // forms the pull-up does not take: the subquery per domain row
+        Err(QuarryError::NotSupported(_)) => {
+            let outer = ids_of(&left);
+            let (right, mut conds) = domain_subquery(&left, sub, &outer)?;
+            conds.extend(on);
+            let (keys, residual) = split_join_keys(conds, &outer, &ids_of(&right))?;
+            let joined = LogicalPlan::Join {
+                left: Box::new(left),
+                right: Box::new(right),
+                join_type: if jt == JoinType::Left {
+                    JoinType::Left
+                } else {
+                    JoinType::Inner
+                },
+                on: keys,
+                filter: Expr::conjunction(residual),
+            };
+            let values = sub
+                .schema()
+                .into_iter()
+                .map(|mut c| {
+                    c.nullable = true;
+                    Expr::Column(c)
+                })
+                .collect();
+            Ok((joined, values))
+        }
+        r => r,
+    }
+}
+
+/// [`lateral_join`] by pulling the correlated conditions up.
+fn lateral_join_pulled_up(
     left: LogicalPlan,
     sub: &LogicalPlan,
     jt: JoinType,
@@ -1311,19 +1401,17 @@ impl Domain {
             .collect()
     }
 
-    /// `e` with the outer columns replaced by `dc` (the domain columns in scope).
+    /// `e` with the outer columns replaced by `dc` (the domain columns in scope), inside
+    /// its subqueries too (which [`push_domain`] then decorrelates against the operator's
+    /// input).
     fn subst(&self, e: Expr, dc: &[Column]) -> Result<Expr> {
-        let outer: HashSet<ColumnId> = self.outer_cols.iter().map(|c| c.id).collect();
-        if e.has_subquery() && refs_outer(&e, &outer) {
-            return Err(not_supported("inside a nested subquery"));
-        }
-        Ok(e.transform(&mut |x| match &x {
-            Expr::Column(c) => match self.outer_cols.iter().position(|o| o.id == c.id) {
-                Some(i) => Expr::Column(dc[i].clone()),
-                None => x,
-            },
-            _ => x,
-        }))
+        let map: HashMap<ColumnId, Column> = self
+            .outer_cols
+            .iter()
+            .zip(dc)
+            .map(|(o, d)| (o.id, d.clone()))
+            .collect();
+        Ok(replace_columns(e, &map))
     }
 }
 
@@ -1354,8 +1442,18 @@ fn aggregate_per_domain_row(
             .zip(&out)
             .map(|(d, o)| (Expr::Column(d.clone()), o.clone())),
     );
+    let outer: HashSet<ColumnId> = dom.outer_cols.iter().map(|c| c.id).collect();
     let mut a2 = vec![];
     for (mut a, c) in aggs {
+        // an aggregate of outer columns only belongs to the outer query (SQL's rule, as
+        // PostgreSQL's and DuckDB's), which this rewrite cannot express
+        let ids: Vec<ColumnId> = a.args.iter().flat_map(|e| e.column_ids()).collect();
+        if !ids.is_empty() && ids.iter().all(|i| outer.contains(i)) {
+            return Err(QuarryError::NotSupported(format!(
+                "the aggregate {}(...) of outer query columns inside a subquery",
+                a.func.name()
+            )));
+        }
         a.args = dom.subst_all(a.args, dc)?;
         a2.push((a, c));
     }
@@ -1395,19 +1493,25 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
         LogicalPlan::Filter { input, predicate } => {
             let (input, dc) = push_domain(*input, dom)?;
             let predicate = dom.subst(predicate, &dc)?;
-            Ok((
-                LogicalPlan::Filter {
-                    input: Box::new(input),
-                    predicate,
-                },
-                dc,
-            ))
+            // a subquery that referred to the outer query now refers to the domain
+            // columns, in the input's scope: decorrelated here
+            let ids = ids_of(&input);
+            Ok((filter(input, predicate, &ids)?, dc))
         }
         LogicalPlan::Project { input, exprs } => {
-            let (input, dc) = push_domain(*input, dom)?;
+            let (mut input, dc) = push_domain(*input, dom)?;
             let mut out = vec![];
             for (e, c) in exprs {
-                out.push((dom.subst(e, &dc)?, c));
+                let e = dom.subst(e, &dc)?;
+                let e = if e.has_subquery() {
+                    let ids = ids_of(&input);
+                    let (p, e) = scalar_joins(input, e, &ids)?;
+                    input = p;
+                    e
+                } else {
+                    e
+                };
+                out.push((e, c));
             }
             out.extend(dc.iter().map(|d| (Expr::Column(d.clone()), d.clone())));
             Ok((
@@ -1421,6 +1525,34 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
         LogicalPlan::Aggregate { input, group, aggs } if !group.is_empty() => {
             let (input, dc) = push_domain(*input, dom)?;
             aggregate_per_domain_row(dom, input, &dc, group, aggs)
+        }
+        // without GROUP BY: one row for every domain row, the aggregates' values over
+        // no rows where the domain row has none (COUNT 0)
+        LogicalPlan::Aggregate { input, aggs, .. } => {
+            let (input, dc) = push_domain(*input, dom)?;
+            let fresh = fresh_copies(&aggs.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>());
+            let renamed: Vec<_> = aggs
+                .iter()
+                .zip(&fresh)
+                .map(|((a, _), f)| (a.clone(), f.clone()))
+                .collect();
+            let (agg, g) = aggregate_per_domain_row(dom, input, &dc, vec![], renamed)?;
+            let (d, dcf) = dom.fresh();
+            let conds = null_safe_keys(&dcf, &g)?;
+            let d_ids: HashSet<ColumnId> = dcf.iter().map(|c| c.id).collect();
+            let (joined, values) = left_join_with_defaults(d, agg, conds, &d_ids, &fresh)?;
+            let mut exprs: Vec<(Expr, Column)> = values
+                .into_iter()
+                .zip(aggs.into_iter().map(|(_, c)| c))
+                .collect();
+            exprs.extend(dcf.iter().map(|d| (Expr::Column(d.clone()), d.clone())));
+            Ok((
+                LogicalPlan::Project {
+                    input: Box::new(joined),
+                    exprs,
+                },
+                dcf,
+            ))
         }
         LogicalPlan::Sort {
             input,
@@ -1524,40 +1656,81 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
             on,
             filter,
         } => {
+            use JoinType::*;
             let refs = |p: &LogicalPlan| p.free_columns().iter().any(|c| outer.contains(c));
             let (l_refs, r_refs) = (refs(&left), refs(&right));
-            let (left, right, dc) = if !r_refs
-                && matches!(
-                    join_type,
-                    JoinType::Inner
-                        | JoinType::Cross
-                        | JoinType::Left
-                        | JoinType::LeftSemi
-                        | JoinType::LeftAnti
-                ) {
-                let (l, dc) = push_domain(*left, dom)?;
-                (l, *right, dc)
-            } else if !l_refs && matches!(join_type, JoinType::Inner | JoinType::Cross) {
-                let (r, dc) = push_domain(*right, dom)?;
-                (*left, r, dc)
+            // the domain crosses into each side that refers to the outer query, and into
+            // each side whose rows are returned per domain row without a partner
+            // (preserved sides; the left of a semi or anti join); both sides then join
+            // on their domain columns too
+            let into_left = l_refs
+                || matches!(join_type, Left | Full | LeftSemi | LeftAnti)
+                || (!r_refs && matches!(join_type, Inner | Cross));
+            let into_right = r_refs || matches!(join_type, Right | Full);
+            let (left, dl) = if into_left {
+                let (p, d) = push_domain(*left, dom)?;
+                (p, Some(d))
             } else {
-                return Err(not_supported("in the inner side of an outer join"));
+                (*left, None)
             };
+            let (right, dr) = if into_right {
+                let (p, d) = push_domain(*right, dom)?;
+                (p, Some(d))
+            } else {
+                (*right, None)
+            };
+            let cond_dc = dl
+                .clone()
+                .or_else(|| dr.clone())
+                .ok_or_else(|| QuarryError::Internal("join without domain".into()))?;
             let mut on2 = vec![];
             for (a, b) in on {
-                on2.push((dom.subst(a, &dc)?, dom.subst(b, &dc)?));
+                on2.push((dom.subst(a, &cond_dc)?, dom.subst(b, &cond_dc)?));
             }
-            let filter = filter.map(|f| dom.subst(f, &dc)).transpose()?;
-            Ok((
-                LogicalPlan::Join {
-                    left: Box::new(left),
-                    right: Box::new(right),
-                    join_type,
-                    on: on2,
-                    filter,
-                },
-                dc,
-            ))
+            let mut residual: Vec<Expr> = match filter {
+                Some(f) => dom.subst(f, &cond_dc)?.split_conjunction(),
+                None => vec![],
+            };
+            let mut join_type = join_type;
+            if let (Some(l), Some(r)) = (&dl, &dr) {
+                let (keys, rest) =
+                    split_join_keys(null_safe_keys(l, r)?, &ids_of(&left), &ids_of(&right))?;
+                on2.extend(keys);
+                residual.extend(rest);
+                if join_type == Cross {
+                    join_type = Inner;
+                }
+            }
+            let plan = join_with_condition(left, right, join_type, on2, residual)?;
+            match (join_type, dl, dr) {
+                // a row of either side without a partner names its domain row
+                (Full, Some(l), Some(r)) => {
+                    let out = fresh_copies(&l);
+                    let mut exprs: Vec<(Expr, Column)> = plan
+                        .schema()
+                        .into_iter()
+                        .map(|c| (Expr::Column(c.clone()), c))
+                        .collect();
+                    for ((a, b), o) in l.iter().zip(&r).zip(&out) {
+                        exprs.push((
+                            super::expr::scalar_call(
+                                crate::functions::scalar::ScalarFunc::Coalesce,
+                                vec![Expr::Column(a.clone()), Expr::Column(b.clone())],
+                            )?,
+                            o.clone(),
+                        ));
+                    }
+                    Ok((
+                        LogicalPlan::Project {
+                            input: Box::new(plan),
+                            exprs,
+                        },
+                        out,
+                    ))
+                }
+                (Right, _, Some(r)) => Ok((plan, r)),
+                _ => Ok((plan, cond_dc)),
+            }
         }
         other => {
             let kind = other.to_string();
@@ -1567,6 +1740,183 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
             )))
         }
     }
+}
+
+/// The columns `e` refers to, inside its subqueries too (their free columns).
+fn deep_column_ids(e: &Expr) -> HashSet<ColumnId> {
+    let mut ids: HashSet<ColumnId> = e.column_ids().into_iter().collect();
+    e.visit(&mut |x| {
+        if let Expr::Subquery { plan, .. } = x {
+            ids.extend(plan.free_columns());
+        }
+    });
+    ids
+}
+
+/// `left JOIN right` on the key pairs `on` and the further conditions `conds` (their
+/// conjunction). A condition holding a subquery that refers to the join's sides
+/// (`ON EXISTS (SELECT 1 FROM s WHERE s.a = l.a AND s.b = r.b)`, as DuckDB and
+/// PostgreSQL take) is decorrelated: for an inner join it filters the joined rows; for a
+/// left, semi or anti join, [`preserved_side_join`]; a right join is the mirror of a
+/// left one. Errors: such a condition on a FULL JOIN is not supported.
+pub fn join_with_condition(
+    left: LogicalPlan,
+    right: LogicalPlan,
+    join_type: JoinType,
+    on: Vec<(Expr, Expr)>,
+    conds: Vec<Expr>,
+) -> Result<LogicalPlan> {
+    use JoinType::*;
+    let (l_ids, r_ids) = (ids_of(&left), ids_of(&right));
+    let both: HashSet<ColumnId> = l_ids.union(&r_ids).copied().collect();
+    let correlated = |e: &Expr| {
+        let mut found = false;
+        e.visit(&mut |x| {
+            if let Expr::Subquery { plan, .. } = x {
+                let free = plan.free_columns();
+                found |= !free.is_empty() && free.iter().all(|c| both.contains(c));
+            }
+        });
+        found
+    };
+    if !conds.iter().any(correlated) {
+        let join_type = match join_type {
+            Cross if !on.is_empty() || !conds.is_empty() => Inner,
+            jt => jt,
+        };
+        return Ok(LogicalPlan::Join {
+            left: Box::new(left),
+            right: Box::new(right),
+            join_type,
+            on,
+            filter: Expr::conjunction(conds),
+        });
+    }
+    let boolean = arrow::datatypes::DataType::Boolean;
+    let mut all: Vec<Expr> = on
+        .into_iter()
+        .map(|(a, b)| Expr::binary(BinOp::Eq, a, b, boolean.clone()))
+        .collect();
+    all.extend(conds);
+    match join_type {
+        Inner | Cross => {
+            let (plain, sub): (Vec<Expr>, Vec<Expr>) =
+                all.into_iter().partition(|c| !c.has_subquery());
+            let joined = keyed_join(left, right, plain)?;
+            let ids = ids_of(&joined);
+            match Expr::conjunction(sub) {
+                Some(p) => filter(joined, p, &ids),
+                None => Ok(joined),
+            }
+        }
+        Left | LeftSemi | LeftAnti => preserved_side_join(left, right, join_type, all),
+        Right => {
+            let order: Vec<Column> = left
+                .schema()
+                .into_iter()
+                .map(|mut c| {
+                    c.nullable = true;
+                    c
+                })
+                .chain(right.schema())
+                .collect();
+            let mirrored = preserved_side_join(right, left, Left, all)?;
+            Ok(LogicalPlan::Project {
+                input: Box::new(mirrored),
+                exprs: order
+                    .into_iter()
+                    .map(|c| (Expr::Column(c.clone()), c))
+                    .collect(),
+            })
+        }
+        Full => Err(QuarryError::NotSupported(
+            "a correlated subquery in the condition of a FULL JOIN".into(),
+        )),
+    }
+}
+
+/// An inner join of `left` and `right` on `conds` (equalities between the sides become
+/// hash keys); a cross join without conditions.
+fn keyed_join(left: LogicalPlan, right: LogicalPlan, conds: Vec<Expr>) -> Result<LogicalPlan> {
+    let (keys, residual) = split_join_keys(conds, &ids_of(&left), &ids_of(&right))?;
+    let join_type = if keys.is_empty() && residual.is_empty() {
+        JoinType::Cross
+    } else {
+        JoinType::Inner
+    };
+    Ok(LogicalPlan::Join {
+        left: Box::new(left),
+        right: Box::new(right),
+        join_type,
+        on: keys,
+        filter: Expr::conjunction(residual),
+    })
+}
+
+/// `keep LEFT [SEMI | ANTI] JOIN other ON conds` where `conds` hold subqueries over both
+/// sides: the distinct values of `keep`'s columns that the conditions use (the domain)
+/// are paired with the `other` rows meeting the conditions (the subqueries decorrelated
+/// over those pairs), and `keep`'s rows join the pairs on null-safe equality with their
+/// domain values. The output is `keep`'s columns, then (LEFT) `other`'s.
+fn preserved_side_join(
+    keep: LogicalPlan,
+    other: LogicalPlan,
+    join_type: JoinType,
+    conds: Vec<Expr>,
+) -> Result<LogicalPlan> {
+    let used: HashSet<ColumnId> = conds.iter().flat_map(deep_column_ids).collect();
+    let keep_cols: Vec<Column> = keep
+        .schema()
+        .into_iter()
+        .filter(|c| used.contains(&c.id))
+        .collect();
+    // the plain join's output: `other`'s columns nullable
+    let out: Vec<Column> = keep
+        .schema()
+        .into_iter()
+        .chain(other.schema().into_iter().map(|mut c| {
+            c.nullable = true;
+            c
+        }))
+        .collect();
+    let keep_ids = ids_of(&keep);
+    let (pairs, keys) = if keep_cols.is_empty() {
+        // conditions on `other` alone: every kept row pairs with the rows meeting them
+        let ids = ids_of(&other);
+        let pred = Expr::conjunction(conds)
+            .ok_or_else(|| QuarryError::Internal("join condition".into()))?;
+        (filter(other, pred, &ids)?, vec![])
+    } else {
+        let dom = Domain::of(&keep, keep_cols.clone());
+        let conds = dom.subst_all(conds, &dom.d_cols)?;
+        let (plain, sub): (Vec<Expr>, Vec<Expr>) =
+            conds.into_iter().partition(|c| !c.has_subquery());
+        let pairs = keyed_join(dom.plan.clone(), other, plain)?;
+        let ids = ids_of(&pairs);
+        let pairs = match Expr::conjunction(sub) {
+            Some(p) => filter(pairs, p, &ids)?,
+            None => pairs,
+        };
+        (pairs, null_safe_keys(&keep_cols, &dom.d_cols)?)
+    };
+    let (on, residual) = split_join_keys(keys, &keep_ids, &ids_of(&pairs))?;
+    let joined = LogicalPlan::Join {
+        left: Box::new(keep),
+        right: Box::new(pairs),
+        join_type,
+        on,
+        filter: Expr::conjunction(residual),
+    };
+    Ok(match join_type {
+        JoinType::Left => LogicalPlan::Project {
+            input: Box::new(joined),
+            exprs: out
+                .into_iter()
+                .map(|c| (Expr::Column(c.clone()), c))
+                .collect(),
+        },
+        _ => joined,
+    })
 }
 
 /// Whether `plan` sorts anywhere.
@@ -1690,6 +2040,25 @@ fn domain_scalar_join(
         .pop()
         .ok_or_else(|| QuarryError::Internal("scalar subquery value".into()))?;
     Ok((joined, v))
+}
+
+/// `sub` (correlated with `plan`'s columns `outer`) evaluated for every distinct value of
+/// the outer columns it uses ([`push_domain`]), and the conditions joining an outer row
+/// to its share of the result (null-safe equality with the domain columns).
+fn domain_subquery(
+    plan: &LogicalPlan,
+    sub: &LogicalPlan,
+    outer: &HashSet<ColumnId>,
+) -> Result<(LogicalPlan, Vec<Expr>)> {
+    let free = sub.free_columns();
+    let outer_cols: Vec<Column> = plan
+        .schema()
+        .into_iter()
+        .filter(|c| outer.contains(&c.id) && free.contains(&c.id))
+        .collect();
+    let dom = Domain::of(plan, outer_cols.clone());
+    let (right, dc) = push_domain(sub.clone(), &dom)?;
+    Ok((right, null_safe_keys(&outer_cols, &dc)?))
 }
 
 /// `single_value(value)`: the aggregate giving a subquery's one row's value (NULL for

@@ -91,6 +91,9 @@ pub struct Binder<'a> {
     ctes: Vec<HashMap<String, (ast::Query, Vec<String>, bool, usize)>>,
     /// The names of each level of `ctes` that the query has referenced.
     ctes_used: Vec<std::collections::HashSet<String>>,
+    /// For each level of `ctes`, the scopes enclosing the query that declared it: a CTE
+    /// body inside a subquery may refer to them (DuckDB's and PostgreSQL's reading).
+    cte_outer: Vec<Vec<Scope>>,
     /// Recursive CTEs whose recursive term is being bound, innermost last: (name, work
     /// table id, the CTE's columns): a reference to the name there reads the work table.
     recursive_frames: Vec<(String, usize, Vec<Column>)>,
@@ -123,6 +126,7 @@ impl<'a> Binder<'a> {
             ctx,
             ctes: vec![],
             ctes_used: vec![],
+            cte_outer: vec![],
             recursive_frames: vec![],
             expanding: vec![],
             expanding_ctes: vec![],
@@ -185,6 +189,7 @@ impl<'a> Binder<'a> {
             }
             self.ctes.push(m);
             self.ctes_used.push(Default::default());
+            self.cte_outer.push(outer.to_vec());
             true
         } else {
             false
@@ -209,6 +214,7 @@ impl<'a> Binder<'a> {
             }
             self.ctes.pop();
             self.ctes_used.pop();
+            self.cte_outer.pop();
         }
         r
     }
@@ -653,6 +659,18 @@ impl<'a> Binder<'a> {
         ))
     }
 
+    /// Bind a view's body: it sees no CTEs of the query that reads the view.
+    fn bind_without_ctes(&mut self, q: &ast::Query) -> Result<(LogicalPlan, Vec<Column>)> {
+        let saved = std::mem::take(&mut self.ctes);
+        let saved_used = std::mem::take(&mut self.ctes_used);
+        let saved_outer = std::mem::take(&mut self.cte_outer);
+        let r = self.bind_query(q);
+        self.ctes = saved;
+        self.ctes_used = saved_used;
+        self.cte_outer = saved_outer;
+        r
+    }
+
     /// Resolve a table name (CTE, temp view, catalog table or view) to a plan and scope.
     pub fn bind_table_name(
         &mut self,
@@ -707,15 +725,20 @@ impl<'a> Binder<'a> {
                                 .collect(),
                         );
                         let mut used = vec![Default::default(); visible.len()];
+                        let outer = self.cte_outer.get(li).cloned().unwrap_or_default();
+                        let mut visible_outer: Vec<Vec<Scope>> =
+                            self.cte_outer.iter().take(li + 1).cloned().collect();
                         std::mem::swap(&mut self.ctes, &mut visible);
                         std::mem::swap(&mut self.ctes_used, &mut used);
+                        std::mem::swap(&mut self.cte_outer, &mut visible_outer);
                         // the definition: its level, position, name and text
                         self.rand_sites
                             .push((format!("{li}/{index}/{name}/{q}"), 0));
-                        let r = self.bind_query(&q);
+                        let r = self.bind_query_with_outer(&q, &outer);
                         self.rand_sites.pop();
                         std::mem::swap(&mut self.ctes, &mut visible);
                         std::mem::swap(&mut self.ctes_used, &mut used);
+                        std::mem::swap(&mut self.cte_outer, &mut visible_outer);
                         r
                     };
                     self.expanding_ctes.pop();
@@ -731,11 +754,7 @@ impl<'a> Binder<'a> {
                         }
                         self.expanding.push(name.clone());
                         // a view body sees no CTEs of the query that uses it
-                        let saved = std::mem::take(&mut self.ctes);
-                        let saved_used = std::mem::take(&mut self.ctes_used);
-                        let r = self.bind_query(&query);
-                        self.ctes = saved;
-                        self.ctes_used = saved_used;
+                        let r = self.bind_without_ctes(&query);
                         self.expanding.pop();
                         let (plan, cols) = r?;
                         select::aliased(plan, cols, &[], &qualifier)
@@ -831,11 +850,7 @@ impl<'a> Binder<'a> {
                 }
             };
             self.expanding.push(key);
-            let saved = std::mem::take(&mut self.ctes);
-            let saved_used = std::mem::take(&mut self.ctes_used);
-            let r = self.bind_query(&q);
-            self.ctes = saved;
-            self.ctes_used = saved_used;
+            let r = self.bind_without_ctes(&q);
             self.expanding.pop();
             let (plan, cols) = r?;
             let (plan, scope) = select::aliased(plan, cols, &[], &qualifier)?;

@@ -1357,14 +1357,8 @@ impl Binder<'_> {
             jt = JoinType::Cross;
         }
         let (on, residual) = split_join_keys(conjuncts, &left_ids, &right_ids)?;
-        let filter = Expr::conjunction(residual);
-        let plan = LogicalPlan::Join {
-            left: Box::new(lp),
-            right: Box::new(rp),
-            join_type: jt,
-            on,
-            filter,
-        };
+        // a condition with subqueries over both sides is decorrelated there
+        let plan = super::decorrelate::join_with_condition(lp, rp, jt, on, residual)?;
         let mut scope = match jt {
             JoinType::LeftSemi | JoinType::LeftAnti => ls.clone(),
             _ => both,

@@ -888,7 +888,7 @@ impl<'a> PhysicalPlanner<'a> {
         };
         if !plan.free_columns().is_empty() {
             return Err(QuarryError::NotSupported(
-                "a correlated subquery here (supported: EXISTS / IN as a WHERE conjunct, and aggregated scalar subqueries in WHERE or in the SELECT list of a query without GROUP BY)".into(),
+                "a correlated subquery here (they are decorrelated in WHERE, HAVING, the SELECT list, join conditions and LATERAL subqueries)".into(),
             ));
         }
         match kind {
