@@ -57,18 +57,15 @@ impl Scope {
         }
     }
 
-    /// Resolve `name` or `qualifier.name` (or `db.table.name`). `Ok(None)` when absent.
+    /// Resolve `name` or `qualifier.name` (or `db.table.name`). `Ok(None)` when absent,
+    /// and for a longer name (a column's struct fields, which the binder resolves by
+    /// the longest prefix that names a column).
     pub fn resolve(&self, parts: &[String]) -> Result<Option<Column>> {
         let (db, qual, name) = match parts {
             [n] => (None, None, n),
             [q, n] => (None, Some(q), n),
             [d, q, n] => (Some(d), Some(q), n),
-            _ => {
-                return Err(QuarryError::NotSupported(format!(
-                    "the name {} (nested field access)",
-                    parts.join(".")
-                )))
-            }
+            _ => return Ok(None),
         };
         let matches: Vec<&ScopeCol> = self
             .cols
