@@ -272,7 +272,7 @@ impl<'a> Binder<'a> {
                 if order_by.is_empty() {
                     (plan, cols)
                 } else {
-                    self.order_by_output(plan, cols, &order_by)?
+                    self.order_by_output(plan, cols, &order_by, other, outer)?
                 }
             }
         };

@@ -1065,6 +1065,8 @@ impl Binder<'_> {
         plan: LogicalPlan,
         cols: Vec<Column>,
         order_by: &[ast::OrderByExpr],
+        body: &ast::SetExpr,
+        outer: &[Scope],
     ) -> Result<(LogicalPlan, Vec<Column>)> {
         let scope = Scope::new(None, &cols);
         let mut keys = vec![];
@@ -1093,7 +1095,17 @@ impl Binder<'_> {
                         clause: "ORDER BY",
                         windows: None,
                     };
-                    self.bind_expr(other, &cx)?
+                    match self.bind_expr(other, &cx) {
+                        Ok(e) => e,
+                        // a name or expression of another operand's SELECT list
+                        Err(QuarryError::Analysis(m)) if m.starts_with("[UNRESOLVED_COLUMN]") => {
+                            match self.set_operand_position(body, other, outer)? {
+                                Some(i) => Expr::Column(cols[i].clone()),
+                                None => return Err(QuarryError::Analysis(m)),
+                            }
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             };
             keys.push(SortKey {
@@ -1110,6 +1122,114 @@ impl Binder<'_> {
             },
             cols,
         ))
+    }
+
+    /// The output position an ORDER BY expression `e` over a set operation names through
+    /// an operand's SELECT list (DuckDB's binding: `SELECT a FROM t UNION SELECT b FROM u
+    /// ORDER BY b`, `ORDER BY u.b`, `ORDER BY b + 1` for an item `b + 1`): an alias, a
+    /// column (qualified by a FROM item of that operand, or not), or the item's
+    /// expression as written. `None` when no operand names it. Errors: operands naming
+    /// different positions (`[AMBIGUOUS_REFERENCE]`).
+    fn set_operand_position(
+        &mut self,
+        body: &ast::SetExpr,
+        e: &ast::Expr,
+        outer: &[Scope],
+    ) -> Result<Option<usize>> {
+        // (None for BY NAME, whose operands' positions are not the output's)
+        fn operands<'s>(s: &'s ast::SetExpr, out: &mut Option<Vec<&'s ast::Select>>) {
+            match s {
+                ast::SetExpr::SetOperation {
+                    set_quantifier:
+                        ast::SetQuantifier::ByName
+                        | ast::SetQuantifier::AllByName
+                        | ast::SetQuantifier::DistinctByName,
+                    ..
+                } => *out = None,
+                ast::SetExpr::SetOperation { left, right, .. } => {
+                    operands(left, out);
+                    operands(right, out);
+                }
+                ast::SetExpr::Select(sel) => {
+                    if let Some(v) = out {
+                        v.push(sel)
+                    }
+                }
+                ast::SetExpr::Query(q) if q.order_by.is_none() && q.limit_clause.is_none() => {
+                    operands(&q.body, out)
+                }
+                _ => {}
+            }
+        }
+        let norm = |x: &ast::Expr| x.to_string().to_ascii_lowercase();
+        let parts: Vec<String> = match e {
+            ast::Expr::Identifier(i) => vec![i.value.to_ascii_lowercase()],
+            ast::Expr::CompoundIdentifier(v) => {
+                v.iter().map(|i| i.value.to_ascii_lowercase()).collect()
+            }
+            _ => vec![],
+        };
+        let mut sels = Some(vec![]);
+        operands(body, &mut sels);
+        let Some(sels) = sels else {
+            return Ok(None);
+        };
+        let mut found: Vec<usize> = vec![];
+        for sel in sels {
+            let relations = from_names(sel);
+            let names_column = |x: &ast::Expr| match (parts.as_slice(), x) {
+                ([n], ast::Expr::Identifier(i)) => i.value.eq_ignore_ascii_case(n),
+                ([n], ast::Expr::CompoundIdentifier(v)) => {
+                    v.last().is_some_and(|i| i.value.eq_ignore_ascii_case(n))
+                }
+                ([q, n], ast::Expr::Identifier(i)) => {
+                    i.value.eq_ignore_ascii_case(n) && relations.contains(q)
+                }
+                _ => false,
+            };
+            let items = &sel.projection;
+            let star = |i: &ast::SelectItem| {
+                matches!(
+                    i,
+                    ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..)
+                )
+            };
+            if items.iter().any(star) {
+                // `SELECT *` alone: the names it expands to
+                if items.len() != 1 {
+                    continue;
+                }
+                let (_, cols) = self.bind_select(sel, &[], outer)?;
+                let hit = match parts.as_slice() {
+                    [n] => cols.iter().position(|c| c.name.eq_ignore_ascii_case(n)),
+                    [q, n] if relations.contains(q) => {
+                        cols.iter().position(|c| c.name.eq_ignore_ascii_case(n))
+                    }
+                    _ => None,
+                };
+                found.extend(hit);
+                continue;
+            }
+            let hit = items.iter().position(|item| match item {
+                ast::SelectItem::UnnamedExpr(x) => norm(x) == norm(e) || names_column(x),
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    matches!(parts.as_slice(), [n] if alias.value.eq_ignore_ascii_case(n))
+                        || norm(expr) == norm(e)
+                }
+                _ => false,
+            });
+            found.extend(hit);
+        }
+        found.sort_unstable();
+        found.dedup();
+        match found.as_slice() {
+            [] => Ok(None),
+            [i] => Ok(Some(*i)),
+            _ => Err(QuarryError::Analysis(format!(
+                "[AMBIGUOUS_REFERENCE] Reference `{e}` is ambiguous: the operands of the set operation name it at positions {}",
+                found.iter().map(|i| (i + 1).to_string()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
     }
 
     /// Bind `twj`; `left` (the FROM items before it, cross-joined first) is given when
@@ -2504,4 +2624,33 @@ fn expose_file_name(plan: &mut LogicalPlan) -> Result<Option<Column>> {
             )))
         }
     }
+}
+
+/// The names of a SELECT's FROM items, lower-cased: each table's alias, else its last
+/// name part; each aliased subquery or function; those of its joins too.
+fn from_names(sel: &ast::Select) -> Vec<String> {
+    let name = |f: &ast::TableFactor| -> Option<String> {
+        match f {
+            ast::TableFactor::Table { name, alias, .. } => {
+                alias.as_ref().map(|a| a.name.value.clone()).or_else(|| {
+                    name.0
+                        .last()
+                        .map(|p| p.to_string().trim_matches('`').to_string())
+                })
+            }
+            ast::TableFactor::Derived { alias, .. }
+            | ast::TableFactor::TableFunction { alias, .. }
+            | ast::TableFactor::Function { alias, .. }
+            | ast::TableFactor::UNNEST { alias, .. } => {
+                alias.as_ref().map(|a| a.name.value.clone())
+            }
+            _ => None,
+        }
+        .map(|n| n.to_ascii_lowercase())
+    };
+    sel.from
+        .iter()
+        .flat_map(|twj| std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)))
+        .filter_map(name)
+        .collect()
 }
