@@ -100,6 +100,9 @@ pub struct Session {
     /// Join samples measured by this session's queries (see
     /// [`crate::physical::ExecContext::join_samples`]).
     join_samples: crate::physical::JoinSamples,
+    /// Prepared statements by lower-cased name: their text, parameters unbound
+    /// (`PREPARE`; see [`parser::bind_parameters`]).
+    prepared: HashMap<String, String>,
 }
 
 /// Session settings under this prefix configure S3 (`quarry.s3.endpoint`, ...; see
@@ -192,6 +195,7 @@ impl Session {
             cancel: Arc::new(AtomicBool::new(false)),
             home: home.to_path_buf(),
             join_samples: Default::default(),
+            prepared: HashMap::new(),
         };
         session.reset_settings();
         Ok(session)
@@ -715,6 +719,41 @@ impl Session {
             Statement::Delete(d) => self.rewrite_rows("DELETE", *d),
             Statement::Update(u) => self.rewrite_rows("UPDATE", *u),
             Statement::Set { key, value } => self.set(key, value),
+            Statement::Prepare { name, sql } => {
+                // the statement must parse now, its parameters in place of values
+                parser::parse_statement(&sql)?;
+                self.prepared.insert(name, sql);
+                Ok(StatementResult::empty())
+            }
+            Statement::Execute { name, args } => {
+                let sql = self.prepared.get(&name).ok_or_else(|| {
+                    QuarryError::Analysis(format!(
+                        "prepared statement `{name}` does not exist (PREPARE {name} AS ...)"
+                    ))
+                })?;
+                let text = parser::bind_parameters(sql, &args, &[])?;
+                self.execute(parser::parse_statement(&text)?)
+            }
+            Statement::ExecuteImmediate { sql, args } => {
+                let (named, positional): (Vec<_>, Vec<_>) =
+                    args.into_iter().partition(|(_, n)| n.is_some());
+                let named: Vec<(String, String)> = named
+                    .into_iter()
+                    .filter_map(|(v, n)| n.map(|n| (n, v)))
+                    .collect();
+                let positional: Vec<String> = positional.into_iter().map(|(v, _)| v).collect();
+                if !named.is_empty() && !positional.is_empty() {
+                    return Err(QuarryError::Analysis(
+                        "[INVALID_QUERY_MIXED_QUERY_PARAMETERS] Parameterized query must either use positional, or named parameters, but not both".into(),
+                    ));
+                }
+                let text = parser::bind_parameters(&sql, &positional, &named)?;
+                self.execute(parser::parse_statement(&text)?)
+            }
+            Statement::Deallocate { name } => {
+                self.prepared.remove(&name);
+                Ok(StatementResult::empty())
+            }
             Statement::Reset { key } => {
                 match key {
                     Some(k) if k == THREADS_SETTING => {

@@ -208,6 +208,11 @@ fn value_literal(v: &ast::Value) -> Result<ScalarValue> {
                 bytes.as_slice()
             ])))
         }
+        ast::Value::Placeholder(p) => {
+            return Err(QuarryError::Analysis(format!(
+                "[UNBOUND_SQL_PARAMETER] Found the unbound parameter: {p}: give its value with PREPARE and EXECUTE, or EXECUTE IMMEDIATE ... USING"
+            )))
+        }
         other => return Err(QuarryError::NotSupported(format!("literal {other}"))),
     })
 }
@@ -1383,10 +1388,18 @@ impl Binder<'_> {
 
     /// `grouping(x)` (1 when x is not grouped in the row's set, a tinyint) and
     /// `grouping_id([x, ...])` (those bits, the first expression the highest; a bigint).
+    /// A plain GROUP BY is one grouping set of all its keys, so every bit is 0 there
+    /// (DuckDB's and PostgreSQL's reading; Spark refuses it). Errors: no GROUP BY
+    /// (`[UNSUPPORTED_GROUPING_EXPRESSION]`), an argument that is not a grouping key
+    /// (`[GROUPING_COLUMN_MISMATCH]`).
     fn bind_grouping(&mut self, name: &str, args: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
-        let (Some(agg), Some(gid)) = (cx.agg, cx.agg.and_then(|a| a.grouping_id.clone())) else {
+        let Some(agg) = cx
+            .agg
+            .filter(|a| a.grouping_id.is_some() || !a.group.is_empty())
+        else {
             return Err(QuarryError::Analysis(format!("[UNSUPPORTED_GROUPING_EXPRESSION] {name}() can only be used with GroupingSets/Cube/Rollup")));
         };
+        let gid = agg.grouping_id.clone();
         let n = agg.group.len();
         let input_cx = ExprCtx {
             scope: &agg.input,
@@ -1400,6 +1413,9 @@ impl Binder<'_> {
             let i = agg.group.iter().position(|(g, _)| *g == e).ok_or_else(|| {
                 QuarryError::Analysis(format!("[GROUPING_COLUMN_MISMATCH] Column of grouping ({e}) can't be found in grouping columns"))
             })?;
+            let Some(gid) = &gid else {
+                return Ok(Expr::Literal(ScalarValue::from_i64(0)));
+            };
             let div = Expr::binary(
                 BinOp::IntDivide,
                 Expr::Column(gid.clone()),
@@ -1428,7 +1444,10 @@ impl Binder<'_> {
             return cast_to(b, &DataType::Int8);
         }
         if args.is_empty() {
-            return Ok(Expr::Column(gid));
+            return Ok(match gid {
+                Some(gid) => Expr::Column(gid),
+                None => Expr::Literal(ScalarValue::from_i64(0)),
+            });
         }
         let m = args.len();
         let mut acc: Option<Expr> = None;

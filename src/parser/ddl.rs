@@ -493,6 +493,73 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             p.next_token();
             show(p)
         }
+        "PREPARE" => {
+            p.next_token();
+            let name = identifier(p)?;
+            // PostgreSQL's parameter types, `PREPARE p (int, text) AS ...`: the
+            // arguments' own types are used
+            if matches!(p.peek_token().token, Token::LParen) {
+                skip_parenthesized(p)?;
+            }
+            expect(p, "AS")?;
+            let start = p.peek_token().span.start;
+            let body = sql[super::offset_of(sql, start.line, start.column)..]
+                .trim()
+                .trim_end_matches(';')
+                .trim()
+                .to_string();
+            while p.next_token().token != Token::EOF {}
+            if body.is_empty() {
+                return p.expected("a statement after PREPARE ... AS", p.peek_token());
+            }
+            Ok(Statement::Prepare { name, sql: body })
+        }
+        "EXECUTE" => {
+            p.next_token();
+            if eat(p, "IMMEDIATE") {
+                let text = string_lit(p)?;
+                if peek_word(p).as_deref() == Some("INTO") {
+                    return Err(ParserError::ParserError(
+                        "not supported: EXECUTE IMMEDIATE ... INTO (session variables)".into(),
+                    ));
+                }
+                let mut args = vec![];
+                if eat(p, "USING") {
+                    loop {
+                        let value = expr_text(p, sql)?;
+                        let name = if eat(p, "AS") {
+                            Some(identifier(p)?)
+                        } else {
+                            None
+                        };
+                        args.push((value, name));
+                        if !p.consume_token(&Token::Comma) {
+                            break;
+                        }
+                    }
+                }
+                return Ok(Statement::ExecuteImmediate { sql: text, args });
+            }
+            let name = identifier(p)?;
+            let mut args = vec![];
+            if p.consume_token(&Token::LParen) && !p.consume_token(&Token::RParen) {
+                loop {
+                    args.push(expr_text(p, sql)?);
+                    if !p.consume_token(&Token::Comma) {
+                        break;
+                    }
+                }
+                p.expect_token(&Token::RParen)?;
+            }
+            Ok(Statement::Execute { name, args })
+        }
+        "DEALLOCATE" => {
+            p.next_token();
+            let _ = eat(p, "PREPARE");
+            Ok(Statement::Deallocate {
+                name: identifier(p)?,
+            })
+        }
         "DESCRIBE" | "DESC" => {
             p.next_token();
             let _ = eat(p, "TABLE");
@@ -714,6 +781,17 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             )))
         }
     }
+}
+
+/// The text of the expression at the parser's position, which it parses past.
+fn expr_text(p: &mut Parser, sql: &str) -> PResult<String> {
+    let start = p.peek_token().span.start;
+    p.parse_expr()?;
+    let end = p.peek_token().span.start;
+    Ok(sql[super::offset_of(sql, start.line, start.column)
+        ..super::offset_of(sql, end.line, end.column)]
+        .trim()
+        .to_string())
 }
 
 fn show(p: &mut Parser) -> PResult<Statement> {

@@ -216,6 +216,27 @@ pub enum Statement {
     Reset {
         key: Option<String>,
     },
+    /// `PREPARE name [(type, ...)] AS statement` (DuckDB's, PostgreSQL's): `sql` is the
+    /// statement's text, its parameters `?`, `?N` or `$N` (see [`bind_parameters`]).
+    Prepare {
+        name: String,
+        sql: String,
+    },
+    /// `EXECUTE name [(arg, ...)]`: each argument's text, in order.
+    Execute {
+        name: String,
+        args: Vec<String>,
+    },
+    /// `EXECUTE IMMEDIATE 'sql' [USING arg [AS name], ...]` (Spark 4's): the statement
+    /// text and each argument's text with its name (for `:name` parameters).
+    ExecuteImmediate {
+        sql: String,
+        args: Vec<(String, Option<String>)>,
+    },
+    /// `DEALLOCATE [PREPARE] name`.
+    Deallocate {
+        name: String,
+    },
 }
 
 /// Parse exactly one statement (a trailing `;` is allowed).
@@ -320,6 +341,120 @@ fn parse_set(text: &str) -> Option<Statement> {
             key: Some(rest.to_ascii_lowercase()),
             value: None,
         }),
+    }
+}
+
+/// `sql` with its parameters replaced by the arguments' texts, each in parentheses:
+/// `?` takes the next of `positional`, `?N` and `$N` the N-th (1-based), `:name` the
+/// one of `named` of that name (case-insensitive; Spark's named parameter markers);
+/// an argument other than one literal or name goes in parentheses.
+/// Parameters are tokens, never text inside a string literal or a comment. Errors: a
+/// parameter with no argument (`[UNBOUND_SQL_PARAMETER]`, Spark's), positional and
+/// named parameters in one statement (`[INVALID_QUERY_MIXED_QUERY_PARAMETERS]`), more
+/// positional arguments than the statement takes, text that does not tokenize.
+pub fn bind_parameters(
+    sql: &str,
+    positional: &[String],
+    named: &[(String, String)],
+) -> Result<String> {
+    let tokens = sqlparser::tokenizer::Tokenizer::new(&SparkDialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| parse_error(sql, e.into()))?;
+    let unbound = |p: &str| {
+        QuarryError::Analysis(format!(
+            "[UNBOUND_SQL_PARAMETER] Found the unbound parameter: {p}. Please, fix `args` and provide a mapping of the parameter to a SQL literal"
+        ))
+    };
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    let (mut next, mut highest, mut named_seen) = (0usize, 0usize, false);
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        let start = offset_of(sql, t.span.start.line, t.span.start.column);
+        let (value, end) = match &t.token {
+            Token::Placeholder(p) => {
+                let n = if p == "?" {
+                    next += 1;
+                    next
+                } else {
+                    match p[1..].parse::<usize>() {
+                        Ok(n) if n >= 1 => n,
+                        _ => return Err(unbound(p)),
+                    }
+                };
+                highest = highest.max(n);
+                let v = positional.get(n - 1).ok_or_else(|| unbound(p))?;
+                (v, offset_of(sql, t.span.end.line, t.span.end.column))
+            }
+            // `:name`, the colon right before the word, where named arguments are given
+            // (else it is a slice's colon, `a[1:n]`)
+            Token::Colon if !named.is_empty() => {
+                let word = tokens.get(i + 1).and_then(|w| match &w.token {
+                    Token::Word(x) if x.quote_style.is_none() && w.span.start == t.span.end => {
+                        Some((x.value.clone(), w.span.end))
+                    }
+                    _ => None,
+                });
+                let Some((word, end)) = word else {
+                    i += 1;
+                    continue;
+                };
+                named_seen = true;
+                let v = named
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&word))
+                    .map(|(_, v)| v)
+                    .ok_or_else(|| unbound(&format!(":{word}")))?;
+                i += 1;
+                (v, offset_of(sql, end.line, end.column))
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&sql[copied..start]);
+        if is_atom(value) {
+            out.push_str(value);
+        } else {
+            out.push('(');
+            out.push_str(value);
+            out.push(')');
+        }
+        copied = end;
+        i += 1;
+    }
+    out.push_str(&sql[copied..]);
+    if named_seen && highest > 0 {
+        return Err(QuarryError::Analysis(
+            "[INVALID_QUERY_MIXED_QUERY_PARAMETERS] Parameterized query must either use positional, or named parameters, but not both".into(),
+        ));
+    }
+    if positional.len() > highest {
+        return Err(QuarryError::Analysis(format!(
+            "wrong number of parameters: the statement takes {highest}, {} given",
+            positional.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// Whether `text` is one literal or name (optionally a signed number), which takes the
+/// place of a parameter without parentheses (so the column is named `(10 - 1)`, as
+/// the literal query's).
+fn is_atom(text: &str) -> bool {
+    let Ok(tokens) = sqlparser::tokenizer::Tokenizer::new(&SparkDialect, text).tokenize() else {
+        return false;
+    };
+    let tokens: Vec<&Token> = tokens
+        .iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    match tokens.as_slice() {
+        [Token::Number(..) | Token::SingleQuotedString(_) | Token::Word(_)] => true,
+        [Token::Minus | Token::Plus, Token::Number(..)] => true,
+        _ => false,
     }
 }
 
