@@ -186,18 +186,23 @@ fn frame_position(b: &FrameBound) -> f64 {
 }
 
 /// Spark's checks of a frame's bounds (`SpecifiedWindowFrame.checkInputDataTypes`): a
-/// ROWS offset is an int (a whole number up to 2,147,483,647), and the lower bound is
-/// not after the upper one (`1 FOLLOWING AND 1 PRECEDING` is an error, not an empty
-/// frame).
+/// ROWS (or GROUPS) offset is an int (a whole number up to 2,147,483,647), and the
+/// lower bound is not after the upper one (`1 FOLLOWING AND 1 PRECEDING` is an error,
+/// not an empty frame).
 fn check_frame_order(units: FrameUnits, start: &FrameBound, end: &FrameBound) -> Result<()> {
-    if units == FrameUnits::Rows {
+    if units != FrameUnits::Range {
+        let units = if units == FrameUnits::Rows {
+            "ROWS"
+        } else {
+            "GROUPS"
+        };
         for (b, which) in [(start, "lower"), (end, "upper")] {
             if let FrameBound::Preceding(v) | FrameBound::Following(v) = b {
                 if v.fract() != 0.0 {
-                    return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_UNACCEPTED_TYPE] The data type of the {which} bound of a ROWS frame must be an int, got {v}")));
+                    return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_UNACCEPTED_TYPE] The data type of the {which} bound of a {units} frame must be an int, got {v}")));
                 }
                 if *v > i32::MAX as f64 {
-                    return Err(QuarryError::Analysis(format!("[INVALID_BOUNDARY.{}] The {which} boundary of a ROWS frame is invalid: {v}. Expected an int offset, at most 2147483647.", if which == "lower" { "START" } else { "END" })));
+                    return Err(QuarryError::Analysis(format!("[INVALID_BOUNDARY.{}] The {which} boundary of a {units} frame is invalid: {v}. Expected an int offset, at most 2147483647.", if which == "lower" { "START" } else { "END" })));
                 }
             }
         }
@@ -416,9 +421,7 @@ impl Binder<'_> {
                 let units = match fr.units {
                     ast::WindowFrameUnits::Rows => FrameUnits::Rows,
                     ast::WindowFrameUnits::Range => FrameUnits::Range,
-                    ast::WindowFrameUnits::Groups => {
-                        return Err(QuarryError::NotSupported("GROUPS window frames".into()))
-                    }
+                    ast::WindowFrameUnits::Groups => FrameUnits::Groups,
                 };
                 let mut intervals = false;
                 let mut start = self.frame_bound(&fr.start_bound, &inner, &mut intervals)?;
@@ -457,6 +460,14 @@ impl Binder<'_> {
                             crate::types::type_name(&key),
                             if intervals { "an interval" } else { "a number" }
                         )));
+                    }
+                }
+                if units == FrameUnits::Groups {
+                    if intervals {
+                        return Err(QuarryError::Analysis("[DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_UNACCEPTED_TYPE] The offset of a GROUPS frame counts peer groups: it must be an int, not an interval".into()));
+                    }
+                    if order_by.is_empty() {
+                        return Err(QuarryError::Analysis("[DATATYPE_MISMATCH] A GROUPS window frame needs an ORDER BY in its window specification (its peer groups are rows equal on it)".into()));
                     }
                 }
                 if start == FrameBound::UnboundedFollowing || end == FrameBound::UnboundedPreceding

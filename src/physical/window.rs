@@ -459,8 +459,29 @@ fn frames(
     } else {
         None
     };
+    // GROUPS: every peer group in order, and each row's
+    let (groups, group_of) = if f.units == FrameUnits::Groups {
+        let mut groups: Vec<std::ops::Range<usize>> = vec![];
+        let mut group_of = vec![0; n];
+        for (r, g) in group_of.iter_mut().enumerate() {
+            if groups.last() != Some(&peers[r]) {
+                groups.push(peers[r].clone());
+            }
+            *g = groups.len() - 1;
+        }
+        (groups, group_of)
+    } else {
+        (vec![], vec![])
+    };
     for p in partitions {
         for r in p.clone() {
+            // the row's peer group `k` groups away (backwards when negative); None past
+            // the partition's first or last group
+            let group_at = |k: i64| -> Option<&std::ops::Range<usize>> {
+                let t = (group_of[r] as i64).saturating_add(k);
+                let (lo, hi) = (group_of[p.start] as i64, group_of[p.end - 1] as i64);
+                (lo..=hi).contains(&t).then(|| &groups[t as usize])
+            };
             let bound = |b: &FrameBound, is_start: bool| -> usize {
                 match (b, f.units) {
                     (FrameBound::UnboundedPreceding, _) => p.start,
@@ -472,7 +493,7 @@ fn frames(
                             r + 1
                         }
                     }
-                    (FrameBound::CurrentRow, FrameUnits::Range) => {
+                    (FrameBound::CurrentRow, FrameUnits::Range | FrameUnits::Groups) => {
                         if is_start {
                             peers[r].start
                         } else {
@@ -490,6 +511,20 @@ fn frames(
                             .saturating_add(*k as i64)
                             .saturating_add(i64::from(!is_start));
                         t.clamp(p.start as i64, p.end as i64) as usize
+                    }
+                    (FrameBound::Preceding(k), FrameUnits::Groups) => {
+                        match group_at(-(k.min(i64::MAX as f64) as i64)) {
+                            Some(g) if is_start => g.start,
+                            Some(g) => g.end,
+                            None => p.start,
+                        }
+                    }
+                    (FrameBound::Following(k), FrameUnits::Groups) => {
+                        match group_at(k.min(i64::MAX as f64) as i64) {
+                            Some(g) if is_start => g.start,
+                            Some(g) => g.end,
+                            None => p.end,
+                        }
                     }
                     (FrameBound::Preceding(k) | FrameBound::Following(k), FrameUnits::Range) => {
                         let Some((vals, key)) = &range_values else {

@@ -866,6 +866,9 @@ pub enum WindowFunc {
 pub enum FrameUnits {
     Rows,
     Range,
+    /// Offsets count peer groups (rows equal on the ORDER BY keys), SQL:2011's GROUPS
+    /// (PostgreSQL's, DuckDB's; Spark has none).
+    Groups,
 }
 
 /// One end of a window frame. Offsets are row counts (ROWS) or values of the single
