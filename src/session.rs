@@ -1363,6 +1363,11 @@ impl Session {
                         "PARTITIONED BY with CREATE TABLE ... AS SELECT".into(),
                     ));
                 }
+                if !ct.generated.is_empty() {
+                    return Err(QuarryError::NotSupported(
+                        "generated columns with CREATE TABLE ... AS SELECT; create the table, then INSERT INTO it".into(),
+                    ));
+                }
                 let mut plan = self.bind(q)?;
                 // declared columns (as DuckDB and DataFusion allow): the query's columns by
                 // position, cast to the declared types
@@ -1412,6 +1417,11 @@ impl Session {
                             .find(|(c, _)| c == n)
                             .map(|(_, d)| d.clone()),
                         nullable: !ct.not_null.contains(n),
+                        generated: ct
+                            .generated
+                            .iter()
+                            .find(|(c, _)| c == n)
+                            .map(|(_, g)| g.clone()),
                     })
                     .collect(),
                 vec![],
@@ -1478,6 +1488,41 @@ impl Session {
         // CREATE too)
         for c in columns.iter().filter(|c| c.default.is_some()) {
             self.default_value(c)?;
+        }
+        // a generated column's expression binds over the other columns now; one declared
+        // without a type takes the expression's
+        if columns.iter().any(|c| c.generated.is_some()) {
+            if kind != TableKind::Managed || !partition_columns.is_empty() {
+                return Err(QuarryError::NotSupported(
+                    "generated columns outside an unpartitioned managed table (Quarry computes them as it writes the table's files)".into(),
+                ));
+            }
+            for c in &columns {
+                if c.generated.is_some() && c.default.is_some() {
+                    return Err(QuarryError::Analysis(format!(
+                        "[GENERATED_COLUMN_WITH_DEFAULT_VALUE] The column `{}` cannot have both a default value and a generation expression",
+                        c.name
+                    )));
+                }
+            }
+            let empty = LogicalPlan::Values {
+                columns: columns
+                    .iter()
+                    .map(|c| crate::plan::Column::new(c.name.clone(), c.data_type.clone(), true))
+                    .collect(),
+                rows: vec![],
+            };
+            let types: Vec<DataType> = self
+                .generation_plan(&columns, empty)?
+                .schema()
+                .iter()
+                .map(|c| c.data_type.clone())
+                .collect();
+            for (c, t) in columns.iter_mut().zip(types) {
+                if c.generated.is_some() && c.data_type == DataType::Null {
+                    c.data_type = t;
+                }
+            }
         }
         let meta = TableMeta {
             database: db.clone(),
@@ -1949,19 +1994,43 @@ impl Session {
                 )));
             }
         }
-        // target columns: all, or the listed ones (the others get NULL)
+        // target columns: all, or the listed ones (the others get NULL); never a
+        // generated one
         let targets: Vec<usize> = if columns.is_empty() {
-            (0..meta.columns.len()).collect()
+            (0..meta.columns.len())
+                .filter(|i| meta.columns[*i].generated.is_none())
+                .collect()
         } else {
             columns
                 .iter()
                 .map(|c| column_index(&meta, c))
                 .collect::<Result<_>>()?
         };
-        if out.len() != targets.len() {
+        if let Some(c) = targets
+            .iter()
+            .map(|i| &meta.columns[*i])
+            .find(|c| c.generated.is_some())
+        {
             return Err(QuarryError::Analysis(format!(
-                "[INSERT_COLUMN_ARITY_MISMATCH] Cannot write to `{db}`.`{name}`: the table has {} columns but the inserted data has {} columns",
+                "[GENERATED_COLUMN_WRITE] The column `{}` of `{db}`.`{name}` is generated: its value is GENERATED ALWAYS AS ({}); leave it out of the write",
+                c.name,
+                c.generated.as_deref().unwrap_or_default()
+            )));
+        }
+        if out.len() != targets.len() {
+            let generated = meta
+                .columns
+                .iter()
+                .filter(|c| c.generated.is_some())
+                .count();
+            return Err(QuarryError::Analysis(format!(
+                "[INSERT_COLUMN_ARITY_MISMATCH] Cannot write to `{db}`.`{name}`: the table has {} columns{} but the inserted data has {} columns",
                 targets.len(),
+                if generated > 0 && columns.is_empty() {
+                    format!(" to write (and {generated} generated)")
+                } else {
+                    String::new()
+                },
                 out.len()
             )));
         }
@@ -1981,6 +2050,7 @@ impl Session {
             input: Box::new(plan),
             exprs,
         };
+        let plan = self.generation_plan(&meta.columns, plan)?;
         let result = self.run_plan(plan)?;
         let schema = meta_schema(&meta.columns);
         // cast to the table's types (Spark's store assignment: a value that does not fit
@@ -2034,6 +2104,151 @@ impl Session {
             .metastore
             .set_statistics(&db, &name, "", None)?;
         Ok(StatementResult::empty())
+    }
+
+    /// `input` (one column per table column of `columns`, in order) with each
+    /// generated column's value computed from the row's other columns, cast to their
+    /// types first (the values they are stored as); the rest pass through. A generated
+    /// column may refer to another (DuckDB's rule; Delta refuses it): they are computed
+    /// in dependency order. Errors: an expression that does not bind over the table's
+    /// columns, that holds a subquery, an aggregate or a window function, or generated
+    /// columns that refer to each other in a cycle.
+    fn generation_plan(&self, columns: &[ColumnDef], input: LogicalPlan) -> Result<LogicalPlan> {
+        use crate::binder::{coerce::cast_to, ExprCtx, Scope};
+        use crate::plan::{Column, Expr};
+        use sqlparser::ast::{visit_expressions, Expr as AstExpr};
+        use std::ops::ControlFlow;
+        if columns.iter().all(|c| c.generated.is_none()) {
+            return Ok(input);
+        }
+        let invalid = |c: &ColumnDef, e: String| {
+            QuarryError::Analysis(format!(
+                "[UNSUPPORTED_EXPRESSION_GENERATED_COLUMN] Cannot create the generated column `{}` with the generation expression `{}`: {e}",
+                c.name,
+                c.generated.as_deref().unwrap_or_default()
+            ))
+        };
+        // each generated column's expression and the generated columns it names
+        let mut pending: Vec<(usize, sqlparser::ast::Expr, Vec<usize>)> = vec![];
+        for (i, c) in columns.iter().enumerate() {
+            let Some(text) = &c.generated else { continue };
+            let ast = crate::parser::parse_expression(text)?;
+            let mut names = vec![];
+            let subquery = visit_expressions(&ast, |e| match e {
+                AstExpr::Subquery(_) | AstExpr::Exists { .. } | AstExpr::InSubquery { .. } => {
+                    ControlFlow::Break(())
+                }
+                AstExpr::Identifier(id) => {
+                    names.push(id.value.clone());
+                    ControlFlow::Continue(())
+                }
+                AstExpr::CompoundIdentifier(ids) => {
+                    names.extend(ids.first().map(|id| id.value.clone()));
+                    ControlFlow::Continue(())
+                }
+                _ => ControlFlow::Continue(()),
+            });
+            if subquery.is_break() {
+                return Err(invalid(c, "it holds a subquery".into()));
+            }
+            let deps = columns
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| {
+                    d.generated.is_some() && names.iter().any(|n| n.eq_ignore_ascii_case(&d.name))
+                })
+                .map(|(j, _)| j)
+                .collect();
+            pending.push((i, ast, deps));
+        }
+        let out = input.schema();
+        // the columns computed so far, as each table column's value for the expressions
+        // (cast to its type) and, for generated ones, as written
+        let mut seen: Vec<Option<Column>> = vec![None; columns.len()];
+        let mut written: Vec<Option<Column>> = vec![None; columns.len()];
+        let mut exprs = vec![];
+        for (i, (c, o)) in columns.iter().zip(&out).enumerate() {
+            if c.generated.is_none() {
+                let col = Column::new(c.name.clone(), c.data_type.clone(), true);
+                exprs.push((cast_to(Expr::Column(o.clone()), &c.data_type)?, col.clone()));
+                seen[i] = Some(col.clone());
+                written[i] = Some(col);
+            }
+        }
+        let mut plan = LogicalPlan::Project {
+            input: Box::new(input),
+            exprs,
+        };
+        let ctx = self.bind_ctx();
+        let mut binder = Binder::new(&ctx);
+        while !pending.is_empty() {
+            let (ready, rest): (Vec<_>, Vec<_>) = pending
+                .into_iter()
+                .partition(|(_, _, deps)| deps.iter().all(|d| seen[*d].is_some()));
+            if ready.is_empty() {
+                let names: Vec<String> = rest
+                    .iter()
+                    .map(|(i, _, _)| format!("`{}`", columns[*i].name))
+                    .collect();
+                return Err(invalid(
+                    &columns[rest[0].0],
+                    format!(
+                        "the generated columns {} refer to each other",
+                        names.join(", ")
+                    ),
+                ));
+            }
+            let visible: Vec<Column> = seen.iter().flatten().cloned().collect();
+            let scope = Scope::new(None, &visible);
+            let cx = ExprCtx {
+                scope: &scope,
+                outer: &[],
+                agg: None,
+                clause: "GENERATED ALWAYS AS",
+                windows: None,
+            };
+            // what the layers above read: every column seen or written so far, once
+            let mut exprs: Vec<(Expr, Column)> = vec![];
+            for c in seen.iter().chain(written.iter()).flatten() {
+                if !exprs.iter().any(|(_, x)| x == c) {
+                    exprs.push((Expr::Column(c.clone()), c.clone()));
+                }
+            }
+            let mut next_seen = seen.clone();
+            for (i, ast, _) in ready {
+                let c = &columns[i];
+                let e = binder
+                    .bind_expr(&ast, &cx)
+                    .map_err(|e| invalid(c, e.to_string()))?;
+                let raw = Column::new(c.name.clone(), e.data_type(), true);
+                exprs.push((e.clone(), raw.clone()));
+                written[i] = Some(raw);
+                if c.data_type != DataType::Null {
+                    let typed = Column::new(c.name.clone(), c.data_type.clone(), true);
+                    exprs.push((cast_to(e, &c.data_type)?, typed.clone()));
+                    next_seen[i] = Some(typed);
+                } else {
+                    next_seen[i] = written[i].clone();
+                }
+            }
+            seen = next_seen;
+            plan = LogicalPlan::Project {
+                input: Box::new(plan),
+                exprs,
+            };
+            pending = rest;
+        }
+        let exprs = written
+            .into_iter()
+            .map(|c| {
+                let c = c.ok_or_else(|| QuarryError::Internal("a generated column".into()))?;
+                Ok((Expr::Column(c.clone()), c))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(LogicalPlan::Project {
+            input: Box::new(plan),
+            exprs,
+        })
     }
 
     /// The value of column `c`'s default (NULL when it has none), one row: its
@@ -2106,7 +2321,17 @@ impl Session {
         let from = format!("{}.{} AS {}", quote(&db), quote(&name), quote(&alias));
         let mut values = vec![];
         let text = if stmt == "DELETE" {
-            format!("SELECT * FROM {from} WHERE NOT coalesce(__quarry_where, false)")
+            // the columns a write gives: all but the generated ones
+            let kept: Vec<String> = meta
+                .columns
+                .iter()
+                .filter(|m| m.generated.is_none())
+                .map(|m| format!("{}.{}", quote(&alias), quote(&m.name)))
+                .collect();
+            format!(
+                "SELECT {} FROM {from} WHERE NOT coalesce(__quarry_where, false)",
+                kept.join(", ")
+            )
         } else {
             let mut items = vec![];
             for (c, _) in &dml.assignments {
@@ -2117,7 +2342,16 @@ impl Session {
                     )));
                 }
             }
-            for m in &meta.columns {
+            if let Some((c, _)) = dml.assignments.iter().find(|(c, _)| {
+                meta.columns
+                    .iter()
+                    .any(|m| m.generated.is_some() && m.name.eq_ignore_ascii_case(c))
+            }) {
+                return Err(QuarryError::Analysis(format!(
+                    "[GENERATED_COLUMN_WRITE] The column `{c}` of `{db}`.`{name}` is generated: UPDATE cannot set it (it is computed from the columns it is generated from)"
+                )));
+            }
+            for m in meta.columns.iter().filter(|m| m.generated.is_none()) {
                 let old = format!("{}.{}", quote(&alias), quote(&m.name));
                 let item = match dml
                     .assignments
@@ -2165,7 +2399,14 @@ impl Session {
             ControlFlow::<()>::Continue(())
         });
         query.with = dml.with;
-        self.insert(&ObjectName(vec![db, name]), true, &[], false, &query)
+        // the table's columns but the generated ones, which the write computes
+        let columns: Vec<String> = meta
+            .columns
+            .iter()
+            .filter(|m| m.generated.is_none())
+            .map(|m| m.name.clone())
+            .collect();
+        self.insert(&ObjectName(vec![db, name]), true, &columns, false, &query)
     }
 
     /// `ANALYZE TABLE t [PARTITION (...)] COMPUTE STATISTICS [NOSCAN | FOR COLUMNS ... |
@@ -2333,7 +2574,14 @@ fn describe_columns(meta: &TableMeta) -> Vec<Vec<String>> {
     let mut rows: Vec<Vec<String>> = meta
         .all_columns()
         .into_iter()
-        .map(|c| vec![c.name, type_name(&c.data_type), "NULL".into()])
+        .map(|c| {
+            // a generated column says what it is generated from
+            let comment = match &c.generated {
+                Some(g) => format!("GENERATED ALWAYS AS ({g})"),
+                None => "NULL".into(),
+            };
+            vec![c.name, type_name(&c.data_type), comment]
+        })
         .collect();
     if meta.is_partitioned() {
         rows.push(vec![
@@ -2449,7 +2697,10 @@ fn values_defaults(
             }
             let target = match columns.get(j) {
                 Some(c) => meta.columns.iter().find(|m| m.name.eq_ignore_ascii_case(c)),
-                None if columns.is_empty() => meta.columns.get(j),
+                // the columns a write gives: all but the generated ones
+                None if columns.is_empty() => {
+                    meta.columns.iter().filter(|m| m.generated.is_none()).nth(j)
+                }
                 None => None,
             };
             *e = default_expr(target)?;

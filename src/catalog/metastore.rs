@@ -151,18 +151,22 @@ fn now() -> i64 {
 }
 
 /// Columns as JSON: `[name, type]`, or `[name, type, default]` for a column with a
-/// default, or `[name, type, default or null, "not null"]` for a NOT NULL column (older
-/// metastores have only pairs).
+/// default, or `[name, type, default or null, "not null"]` for a NOT NULL column, or
+/// `[name, type, default or null, "null" or "not null", generation expression]` for a
+/// generated column (older metastores have only pairs).
 fn cols_to_json(cols: &[ColumnDef]) -> String {
     let v: Vec<Vec<serde_json::Value>> = cols
         .iter()
         .map(|c| {
             let mut v = vec![c.name.clone().into(), type_name(&c.data_type).into()];
-            if c.default.is_some() || !c.nullable {
+            if c.default.is_some() || !c.nullable || c.generated.is_some() {
                 v.push(c.default.clone().into());
             }
-            if !c.nullable {
-                v.push("not null".into());
+            if !c.nullable || c.generated.is_some() {
+                v.push(if c.nullable { "null" } else { "not null" }.into());
+            }
+            if let Some(g) = &c.generated {
+                v.push(g.clone().into());
             }
             v
         })
@@ -179,11 +183,12 @@ fn cols_from_json(s: &str) -> Result<Vec<ColumnDef>> {
         .map(|c| {
             let text = |i: usize| c.get(i).and_then(|v| v.as_str()).map(str::to_string);
             match (c.len(), text(0), text(1)) {
-                (2..=4, Some(name), Some(t)) => Ok(ColumnDef {
+                (2..=5, Some(name), Some(t)) => Ok(ColumnDef {
                     name,
                     data_type: parse_type_name(&t)?,
                     default: text(2),
                     nullable: text(3).as_deref() != Some("not null"),
+                    generated: text(4),
                 }),
                 _ => Err(corrupt(format!(
                     "a column as {}",
@@ -595,12 +600,14 @@ mod tests {
                 data_type: arrow::datatypes::DataType::Int32,
                 default: Some("40 + 2".into()),
                 nullable: true,
+                generated: None,
             },
             ColumnDef {
                 name: "b".into(),
                 data_type: arrow::datatypes::DataType::Utf8,
                 default: None,
                 nullable: true,
+                generated: None,
             },
         ];
         let mut cols = cols;
@@ -609,11 +616,16 @@ mod tests {
             data_type: arrow::datatypes::DataType::Int64,
             default: None,
             nullable: false,
+            generated: None,
+        });
+        cols.push(ColumnDef {
+            generated: Some("a * 2".into()),
+            ..ColumnDef::new("d", arrow::datatypes::DataType::Int32)
         });
         let json = cols_to_json(&cols);
         assert_eq!(
             json,
-            r#"[["a","int","40 + 2"],["b","string"],["c","bigint",null,"not null"]]"#
+            r#"[["a","int","40 + 2"],["b","string"],["c","bigint",null,"not null"],["d","int",null,"null","a * 2"]]"#
         );
         assert_eq!(cols_from_json(&json).ok(), Some(cols));
         // a metastore written before defaults: pairs only

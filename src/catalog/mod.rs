@@ -72,6 +72,10 @@ pub struct ColumnDef {
     /// False for a column declared `NOT NULL`: writes (INSERT, UPDATE) of a NULL to it
     /// are errors.
     pub nullable: bool,
+    /// `GENERATED ALWAYS AS (expr)` (Delta's generated columns; DuckDB's `c AS (expr)`):
+    /// the expression's SQL text over the table's other columns. Every
+    /// write (INSERT, UPDATE) computes and stores it; no write may give it a value.
+    pub generated: Option<String>,
 }
 
 impl ColumnDef {
@@ -83,6 +87,7 @@ impl ColumnDef {
             data_type,
             default: None,
             nullable: true,
+            generated: None,
         }
     }
 }

@@ -55,6 +55,10 @@ pub struct CreateTable {
     pub columns: Option<Vec<(String, DataType)>>,
     /// `DEFAULT expr` of declared columns: column and the expression's SQL text.
     pub defaults: Vec<(String, String)>,
+    /// `GENERATED ALWAYS AS (expr)` / `AS (expr)` of declared columns: column and the
+    /// expression's SQL text. A generated column declared without a type has
+    /// `DataType::Null` in `columns`: its type is the expression's.
+    pub generated: Vec<(String, String)>,
     /// Declared columns that are `NOT NULL`.
     pub not_null: Vec<String>,
     /// Partition columns; the type is `None` in Spark's form (a column of the list, or inferred).
