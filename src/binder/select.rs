@@ -398,7 +398,19 @@ impl Binder<'_> {
                 clause: "WHERE",
                 windows: None,
             };
-            let pred = cast_bool(self.bind_expr(w, &cx)?)?;
+            let pred = match self.bind_expr(w, &cx) {
+                Ok(p) => p,
+                // a SELECT-list alias where no column has its name (DuckDB's `SELECT a % 2
+                // AS k FROM t WHERE k <> 0`): the aliased expression
+                Err(QuarryError::Analysis(m)) if m.starts_with("[UNRESOLVED_COLUMN]") => {
+                    match where_aliases(w, &s.projection, &scope) {
+                        Some(w) => self.bind_expr(&w, &cx)?,
+                        None => return Err(QuarryError::Analysis(m)),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            let pred = cast_bool(pred)?;
             // correlated EXISTS / IN conjuncts become semi/anti joins, correlated scalar
             // subqueries left joins
             let scope_ids: std::collections::HashSet<usize> =
@@ -2624,6 +2636,49 @@ fn expose_file_name(plan: &mut LogicalPlan) -> Result<Option<Column>> {
             )))
         }
     }
+}
+
+/// `w` with each name that is no column of `scope` but a SELECT-list alias of
+/// `projection` replaced by the aliased expression (in parentheses); `None` when none
+/// is, or when `w` holds a subquery (whose names belong to its own FROM).
+fn where_aliases(
+    w: &ast::Expr,
+    projection: &[ast::SelectItem],
+    scope: &Scope,
+) -> Option<ast::Expr> {
+    use std::ops::ControlFlow;
+    let subquery = ast::visit_expressions(w, |e| match e {
+        ast::Expr::Subquery(_) | ast::Expr::Exists { .. } | ast::Expr::InSubquery { .. } => {
+            ControlFlow::Break(())
+        }
+        _ => ControlFlow::Continue(()),
+    });
+    if subquery.is_break() {
+        return None;
+    }
+    let mut w = w.clone();
+    let mut replaced = false;
+    let _ = ast::visit_expressions_mut(&mut w, |e| {
+        if let ast::Expr::Identifier(i) = e {
+            let name = i.value.to_ascii_lowercase();
+            if !matches!(scope.resolve(std::slice::from_ref(&name)), Ok(Some(_))) {
+                let aliased = projection.iter().find_map(|item| match item {
+                    ast::SelectItem::ExprWithAlias { expr, alias }
+                        if alias.value.eq_ignore_ascii_case(&name) =>
+                    {
+                        Some(expr.clone())
+                    }
+                    _ => None,
+                });
+                if let Some(x) = aliased {
+                    *e = ast::Expr::Nested(Box::new(x));
+                    replaced = true;
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    replaced.then_some(w)
 }
 
 /// The names of a SELECT's FROM items, lower-cased: each table's alias, else its last
