@@ -455,11 +455,11 @@ fn is_atom(text: &str) -> bool {
         .iter()
         .filter(|t| !matches!(t, Token::Whitespace(_)))
         .collect();
-    match tokens.as_slice() {
-        [Token::Number(..) | Token::SingleQuotedString(_) | Token::Word(_)] => true,
-        [Token::Minus | Token::Plus, Token::Number(..)] => true,
-        _ => false,
-    }
+    matches!(
+        tokens.as_slice(),
+        [Token::Number(..) | Token::SingleQuotedString(_) | Token::Word(_)]
+            | [Token::Minus | Token::Plus, Token::Number(..)]
+    )
 }
 
 /// Turn a sqlparser error (`... at Line: L, Column: C`) into [`QuarryError::Parse`]
