@@ -57,30 +57,50 @@ pub fn is_correlated(plan: &LogicalPlan, outer: &HashSet<ColumnId>) -> Result<bo
 }
 
 /// `e` with the columns `map` names replaced, inside the plans of its subqueries too.
-fn replace_columns(e: Expr, map: &HashMap<ColumnId, Column>) -> Expr {
-    e.transform(&mut |x| match x {
+/// Errors: the first a subquery's plan gave (see [`replace_columns_in_plan`]).
+fn replace_columns(e: Expr, map: &HashMap<ColumnId, Column>) -> Result<Expr> {
+    let mut failed = None;
+    let out = e.transform(&mut |x| match x {
         Expr::Column(c) => Expr::Column(map.get(&c.id).cloned().unwrap_or(c)),
         Expr::Subquery {
             plan,
             kind,
             data_type,
-        } => Expr::Subquery {
-            plan: Arc::new(replace_columns_in_plan((*plan).clone(), map)),
-            kind,
-            data_type,
+        } => match replace_columns_in_plan((*plan).clone(), map) {
+            Ok(p) => Expr::Subquery {
+                plan: Arc::new(p),
+                kind,
+                data_type,
+            },
+            Err(err) => {
+                failed.get_or_insert(err);
+                Expr::Subquery {
+                    plan,
+                    kind,
+                    data_type,
+                }
+            }
         },
         other => other,
-    })
+    });
+    failed.map_or(Ok(out), Err)
 }
 
 /// [`replace_columns`] over every expression of `plan` and its inputs.
-fn replace_columns_in_plan(plan: LogicalPlan, map: &HashMap<ColumnId, Column>) -> LogicalPlan {
-    let plan = match plan.map_inputs(&mut |p| Ok(replace_columns_in_plan(p, map))) {
-        Ok(p) => p,
-        // the closure above never fails
-        Err(_) => unreachable!("replace_columns_in_plan"),
-    };
-    plan.map_exprs(&mut |x| replace_columns(x, map))
+fn replace_columns_in_plan(
+    plan: LogicalPlan,
+    map: &HashMap<ColumnId, Column>,
+) -> Result<LogicalPlan> {
+    let plan = plan.map_inputs(&mut |p| replace_columns_in_plan(p, map))?;
+    let mut failed = None;
+    let plan = plan.map_exprs(&mut |x| match replace_columns(x.clone(), map) {
+        Ok(y) => y,
+        Err(err) => {
+            failed.get_or_insert(err);
+            x
+        }
+    });
+    failed.map_or(Ok(plan), Err)
 }
 
 /// Which aggregates correlated conjuncts may be pulled through (their grouping gains
@@ -1411,7 +1431,7 @@ impl Domain {
             .zip(dc)
             .map(|(o, d)| (o.id, d.clone()))
             .collect();
-        Ok(replace_columns(e, &map))
+        replace_columns(e, &map)
     }
 }
 
