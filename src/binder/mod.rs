@@ -118,6 +118,10 @@ pub struct Binder<'a> {
     /// For each SELECT being bound that calls `window()` with a slide, innermost last:
     /// (the call's SQL, the column of the windows generated for it).
     window_columns: Vec<Vec<(String, Column)>>,
+    /// The query being bound (or one it reads through a view) names `rowid`: the scans
+    /// of unpartitioned parquet tables then offer their row ids under that name (see
+    /// [`crate::plan::ROW_ID_COLUMN`]; projection pruning drops them where unused).
+    row_ids: bool,
 }
 
 impl<'a> Binder<'a> {
@@ -135,6 +139,7 @@ impl<'a> Binder<'a> {
             rand_site_streams: HashMap::new(),
             file_names: vec![],
             window_columns: vec![],
+            row_ids: false,
         }
     }
 
@@ -160,7 +165,11 @@ impl<'a> Binder<'a> {
         if self.ctes.is_empty() && self.expanding.is_empty() && self.expanding_ctes.is_empty() {
             check_nested_cte_names(q, &[], true)?;
         }
-        self.bind_query_with_outer(q, &[])
+        let saved = self.row_ids;
+        self.row_ids |= names_row_id(q);
+        let r = self.bind_query_with_outer(q, &[]);
+        self.row_ids = saved;
+        r
     }
 
     /// Bind a query that may sit inside another (`outer` are the enclosing scopes).
@@ -890,9 +899,54 @@ impl<'a> Binder<'a> {
             source.partition_statistics =
                 Some(crate::plan::PartitionStatisticsStore { load, save });
         }
-        let (plan, scope) = scan_of(Arc::new(source), &qualifier);
+        let offers_row_id = self.row_ids
+            && source.format == FileFormat::Parquet
+            && matches!(source.files, SourceFiles::Folder(_))
+            && !source
+                .table_columns()
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(crate::plan::ROW_ID_COLUMN));
+        let (mut plan, mut scope) = scan_of(Arc::new(source), &qualifier);
+        if offers_row_id {
+            if let LogicalPlan::Scan {
+                source,
+                columns,
+                projection,
+                ..
+            } = &mut plan
+            {
+                let c = Column::new(
+                    crate::plan::ROW_ID_COLUMN,
+                    arrow::datatypes::DataType::Int64,
+                    false,
+                );
+                columns.push(c.clone());
+                projection.push(source.row_id_index());
+                scope.cols.push(scope::ScopeCol {
+                    qualifier: Some(qualifier.to_ascii_lowercase()),
+                    database: None,
+                    col: c,
+                    hidden: false,
+                    name_only: true,
+                });
+            }
+        }
         Ok((plan, unaliased(scope)))
     }
+}
+
+/// Whether `q` names `rowid` anywhere (as a column, `t.rowid`, or in a subquery).
+fn names_row_id(q: &ast::Query) -> bool {
+    use std::ops::ControlFlow;
+    let is = |i: &ast::Ident| i.value.eq_ignore_ascii_case(crate::plan::ROW_ID_COLUMN);
+    ast::visit_expressions(q, |e| match e {
+        ast::Expr::Identifier(i) if is(i) => ControlFlow::Break(()),
+        ast::Expr::CompoundIdentifier(parts) if parts.last().is_some_and(is) => {
+            ControlFlow::Break(())
+        }
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 /// The source of a catalog table reading `files`.

@@ -30,6 +30,10 @@ struct ScanTask {
     file: FileEntry,
     partition_values: Arc<Vec<ScalarValue>>,
     row_group: Option<(usize, Metadata)>,
+    /// Parquet: the row id ([`crate::plan::ROW_ID_COLUMN`]) of the row group's first
+    /// row: the rows of the files before this one (all their row groups, pruned or not)
+    /// and of the row groups before it in this file. 0 for CSV/JSON.
+    first_row: u64,
 }
 
 pub struct ScanExec {
@@ -455,6 +459,7 @@ fn plan_files_uncached(
                 });
             }
             let (mut total_rg, mut kept_rg) = (0, 0);
+            let mut first_row = 0u64;
             for (file, vals, md, keep) in footers {
                 for (rg, k) in keep.iter().enumerate() {
                     total_rg += 1;
@@ -464,8 +469,14 @@ fn plan_files_uncached(
                             file: file.clone(),
                             partition_values: vals.clone(),
                             row_group: Some((rg, md.clone())),
+                            first_row,
                         });
                     }
+                    first_row += md
+                        .metadata()
+                        .row_groups()
+                        .get(rg)
+                        .map_or(0, |g| g.num_rows().max(0) as u64);
                 }
             }
             extra.push(format!(
@@ -489,6 +500,7 @@ fn plan_files_uncached(
                     file,
                     partition_values: vals,
                     row_group: None,
+                    first_row: 0,
                 });
             }
             extra.push(format!(
@@ -781,10 +793,13 @@ impl ScanExec {
             .filter(|f| f.active())
             .cloned()
             .collect();
-        // the filters the parquet reader applies as it decodes (late materialization)
+        // the filters the parquet reader applies as it decodes (late materialization);
+        // none where the row ids are read, which count every row of the row group
         let names = self.data_names();
+        let row_id_index = self.source.row_id_index();
+        let row_ids = self.projection.contains(&row_id_index);
         let predicates = match (&self.source.format, &t.row_group) {
-            (FileFormat::Parquet, Some((rg, md))) => {
+            (FileFormat::Parquet, Some((rg, md))) if !row_ids => {
                 let (pred, after) =
                     self.row_predicates(md, *rg, &names, &t.file.location, &mut runtime);
                 post_filters = after;
@@ -798,9 +813,19 @@ impl ScanExec {
         } else {
             String::new()
         };
+        if row_ids && t.row_group.is_none() {
+            return Err(QuarryError::NotSupported(format!(
+                "rowid of the {} table {}",
+                self.source.format.name(),
+                self.source.name
+            )));
+        }
+        let mut next_row_id = t.first_row as i64;
         let mut finish = |b: RecordBatch| -> Result<()> {
             let adapted = adapt_batch(&b, &data_cols, &t.file.location)?;
             let n = b.num_rows();
+            let first_id = next_row_id;
+            next_row_id += n as i64;
             let mut it = adapted.into_iter();
             let cols: Vec<ArrayRef> = self
                 .projection
@@ -812,6 +837,10 @@ impl ScanExec {
                     } else if *p == file_index {
                         Ok(Arc::new(arrow::array::StringArray::from_iter_values(
                             std::iter::repeat_n(file_name.as_str(), n),
+                        )) as ArrayRef)
+                    } else if *p == row_id_index {
+                        Ok(Arc::new(arrow::array::Int64Array::from_iter_values(
+                            first_id..first_id + n as i64,
                         )) as ArrayRef)
                     } else {
                         let v = t

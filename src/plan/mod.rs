@@ -73,17 +73,28 @@ impl std::fmt::Debug for PartitionStatisticsStore {
 /// gives it (a string: `file:///...` for local files, `s3://bucket/key` on S3).
 pub const FILE_NAME_COLUMN: &str = "input_file_name()";
 
+/// Name of a scan's hidden row-id column (DuckDB's `rowid` pseudo-column): a BIGINT,
+/// each row's 0-based position in the table, its files read in name order (a managed
+/// table's files are named in write order), row groups in file order. Offered only for
+/// unpartitioned parquet tables (see `Binder::bind_table_name`); a DELETE or UPDATE
+/// rewrites the files, so row ids are not stable across writes.
+pub const ROW_ID_COLUMN: &str = "rowid";
+
 impl TableSource {
     /// The positions a [`LogicalPlan::Scan`]'s projection refers to: the data columns,
     /// the partition columns, then the hidden file-name column ([`FILE_NAME_COLUMN`], at
-    /// [`TableSource::file_name_index`]), which `SELECT *` does not show.
+    /// [`TableSource::file_name_index`]) and the hidden row-id column ([`ROW_ID_COLUMN`],
+    /// at [`TableSource::row_id_index`]), which `SELECT *` does not show.
     pub fn all_columns(&self) -> Vec<ColumnDef> {
         self.table_columns()
             .into_iter()
-            .chain(std::iter::once(ColumnDef::new(
-                FILE_NAME_COLUMN.to_string(),
-                arrow::datatypes::DataType::Utf8,
-            )))
+            .chain([
+                ColumnDef::new(
+                    FILE_NAME_COLUMN.to_string(),
+                    arrow::datatypes::DataType::Utf8,
+                ),
+                ColumnDef::new(ROW_ID_COLUMN.to_string(), arrow::datatypes::DataType::Int64),
+            ])
             .collect()
     }
 
@@ -99,6 +110,11 @@ impl TableSource {
     /// Position of the hidden file-name column in [`TableSource::all_columns`].
     pub fn file_name_index(&self) -> usize {
         self.data_columns.len() + self.partition_columns.len()
+    }
+
+    /// Position of the hidden row-id column in [`TableSource::all_columns`].
+    pub fn row_id_index(&self) -> usize {
+        self.file_name_index() + 1
     }
 }
 
