@@ -20,6 +20,9 @@
 //!   criteria after `CROSS JOIN`, so that `CROSS` becomes `INNER`.
 //! - Spark's named row constructor `(a2 AS a, b2 AS b)`: a parenthesized list in
 //!   expression position with an `AS` at its top level becomes `struct(a2 AS a, ...)`.
+//! - DuckDB's FROM-first query without a SELECT but with later clauses
+//!   (`FROM t WHERE a > 1 LIMIT 5`) gets `SELECT *` before its FROM (sqlparser takes a
+//!   FROM-first query with nothing after its FROM items, or with a SELECT).
 
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
@@ -35,7 +38,83 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = cross_join_with_criteria(tokens);
     let tokens = not_exists_function(tokens);
     let tokens = named_row_constructor(tokens);
+    let tokens = from_first_select_star(tokens);
     inline_tables(tokens)
+}
+
+/// `FROM t WHERE ...` becomes `SELECT * FROM t WHERE ...` (see the module doc): a FROM
+/// that starts the statement or follows `(`, EXPLAIN's words or `AS` (a view's body), where the query it starts (up to its
+/// closing `)`, a `;`, the end or a set operator) has no SELECT of its own but a WHERE,
+/// GROUP, HAVING, ORDER, LIMIT, OFFSET, QUALIFY or WINDOW clause.
+fn from_first_select_star(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&j| !is_trivia(&tokens[j].token))
+        .collect();
+    let mut starts = vec![];
+    for (si, &i) in sig.iter().enumerate() {
+        if kw(&tokens[i].token) != Some(Keyword::FROM) {
+            continue;
+        }
+        let opens = si == 0
+            || tokens[sig[si - 1]].token == Token::LParen
+            || matches!(
+                kw(&tokens[sig[si - 1]].token),
+                Some(
+                    Keyword::EXPLAIN
+                        | Keyword::ANALYZE
+                        | Keyword::EXTENDED
+                        | Keyword::FORMATTED
+                        | Keyword::COST
+                        | Keyword::VERBOSE
+                        | Keyword::AS
+                )
+            );
+        if !opens {
+            continue;
+        }
+        let (mut depth, mut select, mut clause) = (0i32, false, false);
+        for &j in &sig[si + 1..] {
+            match &tokens[j].token {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                Token::SemiColon if depth == 0 => break,
+                t if depth == 0 => match kw(t) {
+                    Some(Keyword::SELECT) => select = true,
+                    Some(
+                        Keyword::UNION | Keyword::EXCEPT | Keyword::INTERSECT | Keyword::MINUS,
+                    ) => break,
+                    Some(
+                        Keyword::WHERE
+                        | Keyword::GROUP
+                        | Keyword::HAVING
+                        | Keyword::ORDER
+                        | Keyword::LIMIT
+                        | Keyword::OFFSET
+                        | Keyword::QUALIFY
+                        | Keyword::WINDOW,
+                    ) => clause = true,
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+        if clause && !select {
+            starts.push(i);
+        }
+    }
+    if starts.is_empty() {
+        return tokens;
+    }
+    let mut out = Vec::with_capacity(tokens.len() + 4 * starts.len());
+    for (i, t) in tokens.into_iter().enumerate() {
+        if starts.contains(&i) {
+            out.push(word("SELECT", t.span));
+            out.push(tok(Token::Mul, t.span));
+        }
+        out.push(t);
+    }
+    out
 }
 
 /// `(e1 AS a, e2 AS b)` in expression position becomes `struct(e1 AS a, e2 AS b)` (see
