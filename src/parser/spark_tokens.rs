@@ -20,6 +20,9 @@
 //!   criteria after `CROSS JOIN`, so that `CROSS` becomes `INNER`.
 //! - Spark's named row constructor `(a2 AS a, b2 AS b)`: a parenthesized list in
 //!   expression position with an `AS` at its top level becomes `struct(a2 AS a, ...)`.
+//! - `* EXCEPT (t.c, ...)` / `* EXCEPT t.c` with a qualified name (DuckDB's; sqlparser
+//!   takes only plain names after EXCEPT) becomes `* EXCLUDE (...)`, which takes them:
+//!   the two mean the same.
 //! - DuckDB's FROM-first query without a SELECT but with later clauses
 //!   (`FROM t WHERE a > 1 LIMIT 5`) gets `SELECT *` before its FROM (sqlparser takes a
 //!   FROM-first query with nothing after its FROM items, or with a SELECT).
@@ -39,7 +42,41 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = not_exists_function(tokens);
     let tokens = named_row_constructor(tokens);
     let tokens = from_first_select_star(tokens);
+    let tokens = qualified_star_except(tokens);
     inline_tables(tokens)
+}
+
+/// `* EXCEPT` followed by a qualified name (`t.c`, or a list holding one) becomes
+/// `* EXCLUDE` (see the module doc).
+fn qualified_star_except(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&j| !is_trivia(&tokens[j].token))
+        .collect();
+    let at = |k: usize| sig.get(k).map(|&j| &tokens[j].token);
+    let mut rewrite = vec![];
+    for si in 1..sig.len() {
+        if kw(&tokens[sig[si]].token) != Some(Keyword::EXCEPT) || at(si - 1) != Some(&Token::Mul) {
+            continue;
+        }
+        let qualified = match at(si + 1) {
+            // a list: a `.` before its closing parenthesis
+            Some(Token::LParen) => sig[si + 2..]
+                .iter()
+                .map(|&j| &tokens[j].token)
+                .take_while(|t| **t != Token::RParen)
+                .any(|t| *t == Token::Period),
+            Some(Token::Word(_)) => at(si + 2) == Some(&Token::Period),
+            _ => false,
+        };
+        if qualified {
+            rewrite.push(sig[si]);
+        }
+    }
+    for i in rewrite {
+        let span = tokens[i].span;
+        tokens[i] = word("EXCLUDE", span);
+    }
+    tokens
 }
 
 /// `FROM t WHERE ...` becomes `SELECT * FROM t WHERE ...` (see the module doc): a FROM
