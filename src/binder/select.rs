@@ -1274,6 +1274,19 @@ impl Binder<'_> {
         };
         for j in &twj.joins {
             use ast::JoinOperator as J;
+            if let J::FullOuter(ast::JoinConstraint::On(ast::Expr::Identifier(i))) =
+                &j.join_operator
+            {
+                if i.value == crate::parser::spark_tokens::POSITIONAL_JOIN_MARKER {
+                    if is_lateral(&j.relation) {
+                        return Err(QuarryError::NotSupported("POSITIONAL JOIN LATERAL".into()));
+                    }
+                    let (rp, rs) = self.bind_table_factor(&j.relation, outer)?;
+                    plan = positional_join(plan, rp);
+                    scope = scope.join(&rs);
+                    continue;
+                }
+            }
             // RIGHT SEMI / RIGHT ANTI (DataFusion's): the left semi/anti join with the sides swapped
             let swap = matches!(&j.join_operator, J::RightSemi(_) | J::RightAnti(_));
             let (jt, constraint) = match &j.join_operator {
@@ -1976,6 +1989,22 @@ impl Binder<'_> {
 /// Whether `tf` is a `LATERAL (subquery)`.
 fn is_lateral(tf: &ast::TableFactor) -> bool {
     matches!(tf, ast::TableFactor::Derived { lateral: true, .. })
+}
+
+/// DuckDB's `left POSITIONAL JOIN right`: the n-th row of each side side by side, in
+/// the order the sides produce their rows, the shorter side's missing rows NULL. Each
+/// side numbers its rows (`row_number()` with no ORDER BY keeps the input's order) and a
+/// FULL JOIN on the numbers pairs them; the numbers stay out of the query's scope.
+fn positional_join(left: LogicalPlan, right: LogicalPlan) -> LogicalPlan {
+    let (left, lpos) = super::window::with_row_number(left, vec![], vec![], "__left_position");
+    let (right, rpos) = super::window::with_row_number(right, vec![], vec![], "__right_position");
+    LogicalPlan::Join {
+        left: Box::new(left),
+        right: Box::new(right),
+        join_type: JoinType::Full,
+        on: vec![(Expr::Column(lpos), Expr::Column(rpos))],
+        filter: None,
+    }
 }
 
 /// Whether `twj` holds a LATERAL subquery (first or in a join).

@@ -23,6 +23,10 @@
 //! - `* EXCEPT (t.c, ...)` / `* EXCEPT t.c` with a qualified name (DuckDB's; sqlparser
 //!   takes only plain names after EXCEPT) becomes `* EXCLUDE (...)`, which takes them:
 //!   the two mean the same.
+//! - DuckDB's `a POSITIONAL JOIN b` becomes `a FULL JOIN b ON __quarry_positional_join`
+//!   (the marker [`POSITIONAL_JOIN_MARKER`], which the binder reads as the positional
+//!   join): the ON goes after `b`'s table factor (a name, a function call or a
+//!   parenthesized subquery, with its alias and column aliases).
 //! - DuckDB's FROM-first query without a SELECT but with later clauses
 //!   (`FROM t WHERE a > 1 LIMIT 5`) gets `SELECT *` before its FROM (sqlparser takes a
 //!   FROM-first query with nothing after its FROM items, or with a SELECT).
@@ -43,7 +47,103 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = named_row_constructor(tokens);
     let tokens = from_first_select_star(tokens);
     let tokens = qualified_star_except(tokens);
+    let tokens = positional_joins(tokens);
     inline_tables(tokens)
+}
+
+/// The ON condition a POSITIONAL JOIN is rewritten with (see the module doc): a name no
+/// query uses.
+pub const POSITIONAL_JOIN_MARKER: &str = "__quarry_positional_join";
+
+/// `a POSITIONAL JOIN b` becomes `a FULL JOIN b ON __quarry_positional_join` (see the
+/// module doc).
+fn positional_joins(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&j| !is_trivia(&tokens[j].token))
+        .collect();
+    let at = |tokens: &[TokenWithSpan], k: usize| sig.get(k).map(|&j| tokens[j].token.clone());
+    // the position in `sig` past the parenthesis opened at sig[k]
+    let past_parens = |tokens: &[TokenWithSpan], k: usize| {
+        let mut depth = 0;
+        for (n, &j) in sig.iter().enumerate().skip(k) {
+            match tokens[j].token {
+                Token::LParen => depth += 1,
+                Token::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return n + 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        sig.len()
+    };
+    let is_positional = |t: &Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("positional"));
+    // (index of POSITIONAL in tokens, index in tokens to insert the ON before)
+    let mut joins = vec![];
+    for si in 0..sig.len() {
+        if !is_positional(&tokens[sig[si]].token)
+            || kw(&tokens[sig.get(si + 1).map_or(0, |&j| j)].token) != Some(Keyword::JOIN)
+        {
+            continue;
+        }
+        let mut k = si + 2;
+        match at(&tokens, k) {
+            Some(Token::LParen) => k = past_parens(&tokens, k),
+            Some(Token::Word(_)) => {
+                k += 1;
+                while at(&tokens, k) == Some(Token::Period)
+                    && matches!(at(&tokens, k + 1), Some(Token::Word(_)))
+                {
+                    k += 2;
+                }
+                if at(&tokens, k) == Some(Token::LParen) {
+                    k = past_parens(&tokens, k);
+                }
+            }
+            _ => continue,
+        }
+        if kw(&at(&tokens, k).unwrap_or(Token::EOF)) == Some(Keyword::AS) {
+            k += 1;
+        }
+        if let Some(Token::Word(w)) = at(&tokens, k) {
+            let alias = w.quote_style.is_some()
+                || w.keyword == Keyword::NoKeyword
+                || !sqlparser::keywords::RESERVED_FOR_TABLE_ALIAS.contains(&w.keyword);
+            if alias && !is_positional(&Token::Word(w)) {
+                k += 1;
+                if at(&tokens, k) == Some(Token::LParen) {
+                    k = past_parens(&tokens, k);
+                }
+            }
+        }
+        joins.push((sig[si], sig.get(k).copied().unwrap_or(tokens.len())));
+    }
+    for (p, end) in joins.into_iter().rev() {
+        let span = tokens[p].span;
+        tokens.splice(
+            end..end,
+            [
+                tok(
+                    Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+                    span,
+                ),
+                word("ON", span),
+                tok(
+                    Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+                    span,
+                ),
+                tok(Token::make_word(POSITIONAL_JOIN_MARKER, None), span),
+                tok(
+                    Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+                    span,
+                ),
+            ],
+        );
+        tokens[p] = word("FULL", span);
+    }
+    tokens
 }
 
 /// `* EXCEPT` followed by a qualified name (`t.c`, or a list holding one) becomes
