@@ -2184,6 +2184,17 @@ impl Binder<'_> {
                     Expr::IsNotNull(x)
                 });
             }
+            // DuckDB's constant_or_null(x, a, ...): x, or NULL where any of a, ... is NULL
+            "constant_or_null" if bound.len() >= 2 => {
+                let mut it = bound.into_iter();
+                let Some(x) = it.next() else {
+                    return Err(QuarryError::Internal("constant_or_null".into()));
+                };
+                let null = Expr::Literal(ScalarValue::null(&x.data_type()));
+                let any_null = Expr::disjunction(it.map(|a| Expr::IsNull(Box::new(a))).collect())
+                    .ok_or_else(|| QuarryError::Internal("constant_or_null".into()))?;
+                return make_case(vec![(any_null, null)], Some(x));
+            }
             "nvl2" if bound.len() == 3 => {
                 let mut it = bound.into_iter();
                 let (Some(x), Some(a), Some(b)) = (it.next(), it.next(), it.next()) else {
@@ -2414,6 +2425,21 @@ impl Binder<'_> {
             }
             Some(func) => scalar_call(func, bound),
             None => {
+                // functions composed of others above, whose guards took no other count
+                let arity = [
+                    ("nvl2", "3"),
+                    ("constant_or_null", "at least 2"),
+                    ("isnull", "1"),
+                    ("isnotnull", "1"),
+                    ("left", "2"),
+                    ("right", "2"),
+                ];
+                if let Some((_, n)) = arity.iter().find(|(f, _)| *f == name) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[WRONG_NUM_ARGS] The `{name}` requires {n} parameters but the actual number is {}",
+                        bound.len()
+                    )));
+                }
                 let known = [
                     "lower",
                     "upper",

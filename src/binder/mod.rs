@@ -122,6 +122,8 @@ pub struct Binder<'a> {
     /// of unpartitioned parquet tables then offer their row ids under that name (see
     /// [`crate::plan::ROW_ID_COLUMN`]; projection pruning drops them where unused).
     row_ids: bool,
+    /// Unaliased subqueries met so far in the FROM being bound (their names).
+    unnamed_subqueries: usize,
 }
 
 impl<'a> Binder<'a> {
@@ -140,6 +142,7 @@ impl<'a> Binder<'a> {
             file_names: vec![],
             window_columns: vec![],
             row_ids: false,
+            unnamed_subqueries: 0,
         }
     }
 

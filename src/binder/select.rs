@@ -252,7 +252,8 @@ impl Binder<'_> {
         {
             return Err(QuarryError::NotSupported(format!("this SELECT form: {s}")));
         }
-        // FROM
+        // FROM (its unaliased subqueries are named unnamed_subquery, unnamed_subquery2, ...)
+        let saved_unnamed = std::mem::take(&mut self.unnamed_subqueries);
         let (mut plan, mut scope) = if s.from.is_empty() {
             let one_row = LogicalPlan::Values {
                 columns: vec![],
@@ -287,6 +288,7 @@ impl Binder<'_> {
             }
             acc.ok_or_else(|| QuarryError::Internal("empty FROM".into()))?
         };
+        self.unnamed_subqueries = saved_unnamed;
         // input_file_name(): the scan under FROM shows each row's file in a hidden column
         if !calls_named(s, order_by, "input_file_name").is_empty() {
             let c = expose_file_name(&mut plan)?;
@@ -1905,10 +1907,18 @@ impl Binder<'_> {
                 // (a LATERAL subquery first in FROM has nothing to refer to)
                 let _ = lateral;
                 let (plan, cols) = self.bind_query_with_outer(subquery, outer)?;
-                let q = alias
-                    .as_ref()
-                    .map(|a| a.name.value.to_ascii_lowercase())
-                    .unwrap_or_default();
+                // DuckDB names an unaliased subquery unnamed_subquery, then
+                // unnamed_subquery2, ... within one FROM
+                let q = match alias {
+                    Some(a) => a.name.value.to_ascii_lowercase(),
+                    None => {
+                        self.unnamed_subqueries += 1;
+                        match self.unnamed_subqueries {
+                            1 => "unnamed_subquery".to_string(),
+                            n => format!("unnamed_subquery{n}"),
+                        }
+                    }
+                };
                 let col_aliases = alias_columns(alias);
                 let (plan, mut scope) = aliased(plan, cols, &col_aliases, &q)?;
                 if col_aliases.is_empty() && matches!(*subquery.body, ast::SetExpr::Values(_)) {
