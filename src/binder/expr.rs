@@ -2334,10 +2334,15 @@ impl Binder<'_> {
                     DataType::Time32(_) | DataType::Time64(_) | DataType::Duration(_)
                 ) && arrow_type != to
                 {
-                    // a number counts the given unit: cast to that type first
+                    // a number counts the given unit: cast to that type first, from the
+                    // integer width arrow casts it from (Int32 for Time32, else Int64)
                     let x = if crate::types::is_integer(&x.data_type()) {
+                        let width = match arrow_type {
+                            DataType::Time32(_) => DataType::Int32,
+                            _ => DataType::Int64,
+                        };
                         Expr::Cast {
-                            expr: Box::new(x),
+                            expr: Box::new(cast_to(x, &width)?),
                             to: arrow_type.clone(),
                             try_cast: false,
                         }

@@ -1816,6 +1816,24 @@ impl Binder<'_> {
                             let q = alias_name.clone().unwrap_or_default();
                             return aliased(plan, cols, &col_aliases, &q);
                         }
+                        // DuckDB's repeat(value, count): count rows holding value, in a
+                        // column named repeat
+                        "repeat" if args.args.len() == 2 => {
+                            let sql = format!(
+                                "SELECT {} AS repeat FROM range({})",
+                                args.args[0], args.args[1]
+                            );
+                            let crate::parser::Statement::Query(query) =
+                                crate::parser::parse_statement(&sql)?
+                            else {
+                                return Err(QuarryError::Internal(format!(
+                                    "{sql} did not parse as a query"
+                                )));
+                            };
+                            let (plan, cols) = self.bind_query_with_outer(&query, outer)?;
+                            let q = alias_name.clone().unwrap_or_else(|| "repeat".into());
+                            return aliased(plan, cols, &col_aliases, &q);
+                        }
                         other => {
                             return Err(QuarryError::NotSupported(format!(
                                 "table function {other}()"

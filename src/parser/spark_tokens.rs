@@ -27,6 +27,7 @@
 //!   (the marker [`POSITIONAL_JOIN_MARKER`], which the binder reads as the positional
 //!   join): the ON goes after `b`'s table factor (a name, a function call or a
 //!   parenthesized subquery, with its alias and column aliases).
+//! - DuckDB's `ORDER BY *` is `ORDER BY ALL`.
 //! - DuckDB's FROM-first query without a SELECT but with later clauses
 //!   (`FROM t WHERE a > 1 LIMIT 5`) gets `SELECT *` before its FROM (sqlparser takes a
 //!   FROM-first query with nothing after its FROM items, or with a SELECT).
@@ -48,7 +49,25 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = from_first_select_star(tokens);
     let tokens = qualified_star_except(tokens);
     let tokens = positional_joins(tokens);
+    let tokens = order_by_star(tokens);
     inline_tables(tokens)
+}
+
+/// `ORDER BY *` becomes `ORDER BY ALL` (see the module doc).
+fn order_by_star(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&j| !is_trivia(&tokens[j].token))
+        .collect();
+    for si in 2..sig.len() {
+        if tokens[sig[si]].token == Token::Mul
+            && kw(&tokens[sig[si - 1]].token) == Some(Keyword::BY)
+            && kw(&tokens[sig[si - 2]].token) == Some(Keyword::ORDER)
+        {
+            let span = tokens[sig[si]].span;
+            tokens[sig[si]] = word("ALL", span);
+        }
+    }
+    tokens
 }
 
 /// The ON condition a POSITIONAL JOIN is rewritten with (see the module doc): a name no
