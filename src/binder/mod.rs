@@ -288,13 +288,18 @@ impl<'a> Binder<'a> {
                 }
             }
         };
-        let fetch = match &limit {
-            Some(e) => Some(self.const_usize(e, "LIMIT")?),
-            None => None,
-        };
         let skip = match &offset {
             Some(e) => self.const_usize(e, "OFFSET")?,
             None => 0,
+        };
+        if let Some(e) = &limit {
+            if let Some(rows) = self.rows_limit(e)? {
+                return Ok((limit_rows(plan, &cols, rows, skip)?, cols));
+            }
+        }
+        let fetch = match &limit {
+            Some(e) => Some(self.const_usize(e, "LIMIT")?),
+            None => None,
         };
         if fetch.is_some() || skip > 0 {
             plan = LogicalPlan::Limit {
@@ -304,6 +309,69 @@ impl<'a> Binder<'a> {
             };
         }
         Ok((plan, cols))
+    }
+
+    /// A LIMIT that is no constant count: DuckDB's `LIMIT p %` (a share of the rows,
+    /// `p` a constant from 0 to 100) or a scalar subquery (`LIMIT (SELECT n FROM t)`).
+    /// `None` for anything else (a constant count, checked by the caller).
+    fn rows_limit(&mut self, e: &ast::Expr) -> Result<Option<RowsLimit>> {
+        let empty = Scope::default();
+        let cx = ExprCtx {
+            scope: &empty,
+            outer: &[],
+            agg: None,
+            clause: "LIMIT",
+            windows: None,
+        };
+        if let ast::Expr::Function(f) = e {
+            if f.name.to_string() == crate::parser::spark_tokens::LIMIT_PERCENT_MARKER {
+                let ast::FunctionArguments::List(list) = &f.args else {
+                    return Err(QuarryError::Internal("LIMIT %".into()));
+                };
+                let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(p))) =
+                    list.args.first()
+                else {
+                    return Err(QuarryError::Internal("LIMIT %".into()));
+                };
+                let v = crate::optimizer::constant_folding::fold(self.bind_expr(p, &cx)?);
+                let pct = match &v {
+                    crate::plan::Expr::Literal(s) => s
+                        .cast_to(&arrow::datatypes::DataType::Float64)
+                        .ok()
+                        .and_then(|c| {
+                            c.0.as_any()
+                                .downcast_ref::<arrow::array::Float64Array>()
+                                .filter(|a| a.len() == 1 && arrow::array::Array::is_valid(*a, 0))
+                                .map(|a| a.value(0))
+                        }),
+                    _ => None,
+                };
+                return match pct {
+                    Some(p) if (0.0..=100.0).contains(&p) => Ok(Some(RowsLimit::Percent(p))),
+                    _ => Err(QuarryError::Analysis(format!(
+                        "[INVALID_LIMIT_LIKE_EXPRESSION] The LIMIT percentage must be between 0 and 100, got {p}"
+                    ))),
+                };
+            }
+        }
+        let mut subquery = false;
+        let _ = ast::visit_expressions(e, |x| {
+            if matches!(x, ast::Expr::Subquery(_)) {
+                subquery = true;
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        if !subquery {
+            return Ok(None);
+        }
+        let bound = self.bind_expr(e, &cx)?;
+        if !crate::types::is_integer(&bound.data_type()) {
+            return Err(QuarryError::Analysis(format!(
+                "[INVALID_LIMIT_LIKE_EXPRESSION] The LIMIT expression must be an integer, got {}",
+                crate::types::type_name(&bound.data_type())
+            )));
+        }
+        Ok(Some(RowsLimit::Count(bound)))
     }
 
     fn const_usize(&mut self, e: &ast::Expr, what: &'static str) -> Result<usize> {
@@ -935,6 +1003,95 @@ impl<'a> Binder<'a> {
             }
         }
         Ok((plan, unaliased(scope)))
+    }
+}
+
+/// A LIMIT computed from the rows (see `Binder::rows_limit`).
+enum RowsLimit {
+    /// A share of the input's rows, in percent (0 to 100): `floor(rows * p / 100)` rows.
+    Percent(f64),
+    /// A count given by an expression of no column (a scalar subquery); NULL or
+    /// negative keeps no row.
+    Count(crate::plan::Expr),
+}
+
+/// `plan`'s rows after the first `skip`, as many as `limit` says, in the input's order:
+/// each row numbered (`row_number()` with no ORDER BY keeps the order), the input's rows
+/// counted for a percentage, the numbers compared, then only `cols` kept.
+fn limit_rows(
+    plan: LogicalPlan,
+    cols: &[Column],
+    limit: RowsLimit,
+    skip: usize,
+) -> Result<LogicalPlan> {
+    use crate::binder::coerce::binary;
+    use crate::plan::{BinOp, Expr};
+    use arrow::datatypes::DataType;
+    let (plan, rn) = window::with_row_number(plan, vec![], vec![], "__limit_row");
+    let rn = cast_expr(Expr::Column(rn), &DataType::Int64);
+    let skip_lit = Expr::Literal(crate::types::ScalarValue::from_i64(skip as i64));
+    let after_skip = binary(BinOp::Gt, rn.clone(), skip_lit.clone(), false)?;
+    let kept = binary(BinOp::Minus, rn, skip_lit, false)?;
+    let (plan, within) = match limit {
+        RowsLimit::Count(n) => {
+            let within = binary(BinOp::LtEq, kept, n, false)?;
+            (plan, within)
+        }
+        RowsLimit::Percent(p) => {
+            let count = Column::new("__limit_rows", DataType::Int64, false);
+            let w = crate::plan::WindowExpr {
+                func: crate::plan::WindowFunc::Aggregate {
+                    func: crate::functions::aggregate::AggFunc::Count,
+                    distinct: false,
+                },
+                args: vec![],
+                partition_by: vec![],
+                order_by: vec![],
+                frame: crate::plan::WindowFrame {
+                    units: crate::plan::FrameUnits::Rows,
+                    start: crate::plan::FrameBound::UnboundedPreceding,
+                    end: crate::plan::FrameBound::UnboundedFollowing,
+                },
+                data_type: DataType::Int64,
+            };
+            let plan = LogicalPlan::Window {
+                input: Box::new(plan),
+                windows: vec![(w, count.clone())],
+            };
+            // (rn - skip) * 100 <= rows * p, in doubles
+            let lhs = binary(
+                BinOp::Multiply,
+                cast_expr(kept, &DataType::Float64),
+                Expr::Literal(crate::types::ScalarValue::from_f64(100.0)),
+                false,
+            )?;
+            let rhs = binary(
+                BinOp::Multiply,
+                cast_expr(Expr::Column(count), &DataType::Float64),
+                Expr::Literal(crate::types::ScalarValue::from_f64(p)),
+                false,
+            )?;
+            (plan, binary(BinOp::LtEq, lhs, rhs, false)?)
+        }
+    };
+    let predicate = binary(BinOp::And, after_skip, within, false)?;
+    Ok(LogicalPlan::Project {
+        input: Box::new(LogicalPlan::Filter {
+            input: Box::new(plan),
+            predicate,
+        }),
+        exprs: cols
+            .iter()
+            .map(|c| (Expr::Column(c.clone()), c.clone()))
+            .collect(),
+    })
+}
+
+fn cast_expr(e: crate::plan::Expr, to: &arrow::datatypes::DataType) -> crate::plan::Expr {
+    crate::plan::Expr::Cast {
+        expr: Box::new(e),
+        to: to.clone(),
+        try_cast: false,
     }
 }
 

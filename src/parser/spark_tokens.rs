@@ -28,6 +28,8 @@
 //!   join): the ON goes after `b`'s table factor (a name, a function call or a
 //!   parenthesized subquery, with its alias and column aliases).
 //! - DuckDB's `ORDER BY *` is `ORDER BY ALL`.
+//! - DuckDB's `LIMIT 20 %` becomes `LIMIT __quarry_limit_percent(20)` (the marker
+//!   [`LIMIT_PERCENT_MARKER`], which the binder reads as a share of the rows).
 //! - DuckDB's FROM-first query without a SELECT but with later clauses
 //!   (`FROM t WHERE a > 1 LIMIT 5`) gets `SELECT *` before its FROM (sqlparser takes a
 //!   FROM-first query with nothing after its FROM items, or with a SELECT).
@@ -50,7 +52,51 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = qualified_star_except(tokens);
     let tokens = positional_joins(tokens);
     let tokens = order_by_star(tokens);
+    let tokens = limit_percent(tokens);
     inline_tables(tokens)
+}
+
+/// The function a `LIMIT n %` is rewritten to (see the module doc).
+pub const LIMIT_PERCENT_MARKER: &str = "__quarry_limit_percent";
+
+/// `LIMIT n %` becomes `LIMIT __quarry_limit_percent(n)` (see the module doc): a number
+/// after LIMIT followed by `%` and then OFFSET, `)`, `;` or the end.
+fn limit_percent(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&j| !is_trivia(&tokens[j].token))
+        .collect();
+    // (index of the number, index of the %)
+    let mut found = vec![];
+    for si in 1..sig.len().saturating_sub(1) {
+        let (n, m) = (sig[si], sig[si + 1]);
+        let ends = match sig.get(si + 2).map(|&j| &tokens[j].token) {
+            None | Some(Token::RParen | Token::SemiColon) => true,
+            Some(t) => kw(t) == Some(Keyword::OFFSET),
+        };
+        if kw(&tokens[sig[si - 1]].token) == Some(Keyword::LIMIT)
+            && matches!(tokens[n].token, Token::Number(..))
+            && tokens[m].token == Token::Mod
+            && ends
+        {
+            found.push((n, m));
+        }
+    }
+    if found.is_empty() {
+        return tokens;
+    }
+    let mut out = Vec::with_capacity(tokens.len() + 3 * found.len());
+    for (i, t) in tokens.into_iter().enumerate() {
+        if let Some((_, _)) = found.iter().find(|(n, _)| *n == i) {
+            let span = t.span;
+            out.push(tok(Token::make_word(LIMIT_PERCENT_MARKER, None), span));
+            out.push(tok(Token::LParen, span));
+            out.push(t);
+            out.push(tok(Token::RParen, span));
+        } else if !found.iter().any(|(_, m)| *m == i) {
+            out.push(t);
+        }
+    }
+    out
 }
 
 /// `ORDER BY *` becomes `ORDER BY ALL` (see the module doc).
