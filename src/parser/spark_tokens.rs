@@ -149,7 +149,7 @@ fn positional_joins(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let mut joins = vec![];
     for si in 0..sig.len() {
         if !is_positional(&tokens[sig[si]].token)
-            || kw(&tokens[sig.get(si + 1).map_or(0, |&j| j)].token) != Some(Keyword::JOIN)
+            || sig.get(si + 1).and_then(|&j| kw(&tokens[j].token)) != Some(Keyword::JOIN)
         {
             continue;
         }
