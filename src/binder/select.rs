@@ -1331,6 +1331,17 @@ impl Binder<'_> {
         Ok((plan, scope))
     }
 
+    /// Parse and bind `sql`, a query this binder wrote (a table function rewritten as
+    /// a SELECT), seeing the `outer` scopes. Errors: those of parsing and binding it.
+    fn bind_sql_query(&mut self, sql: &str, outer: &[Scope]) -> Result<(LogicalPlan, Vec<Column>)> {
+        let crate::parser::Statement::Query(query) = crate::parser::parse_statement(sql)? else {
+            return Err(QuarryError::Internal(format!(
+                "{sql} did not parse as a query"
+            )));
+        };
+        self.bind_query_with_outer(&query, outer)
+    }
+
     /// `left JOIN LATERAL (subquery) alias [ON cond]` (also `left, LATERAL (...)`): the
     /// subquery may refer to `left`'s columns; a correlated one is decorrelated into a
     /// join ([`super::decorrelate::lateral_join`]).
@@ -1805,14 +1816,7 @@ impl Binder<'_> {
                                 .collect::<Vec<_>>()
                                 .join(", ");
                             let sql = format!("SELECT {other}({list})");
-                            let crate::parser::Statement::Query(query) =
-                                crate::parser::parse_statement(&sql)?
-                            else {
-                                return Err(QuarryError::Internal(format!(
-                                    "{sql} did not parse as a query"
-                                )));
-                            };
-                            let (plan, cols) = self.bind_query_with_outer(&query, outer)?;
+                            let (plan, cols) = self.bind_sql_query(&sql, outer)?;
                             let q = alias_name.clone().unwrap_or_default();
                             return aliased(plan, cols, &col_aliases, &q);
                         }
@@ -1823,14 +1827,7 @@ impl Binder<'_> {
                                 "SELECT {} AS repeat FROM range({})",
                                 args.args[0], args.args[1]
                             );
-                            let crate::parser::Statement::Query(query) =
-                                crate::parser::parse_statement(&sql)?
-                            else {
-                                return Err(QuarryError::Internal(format!(
-                                    "{sql} did not parse as a query"
-                                )));
-                            };
-                            let (plan, cols) = self.bind_query_with_outer(&query, outer)?;
+                            let (plan, cols) = self.bind_sql_query(&sql, outer)?;
                             let q = alias_name.clone().unwrap_or_else(|| "repeat".into());
                             return aliased(plan, cols, &col_aliases, &q);
                         }

@@ -62,9 +62,7 @@ pub const LIMIT_PERCENT_MARKER: &str = "__quarry_limit_percent";
 /// `LIMIT n %` becomes `LIMIT __quarry_limit_percent(n)` (see the module doc): a number
 /// after LIMIT followed by `%` and then OFFSET, `)`, `;` or the end.
 fn limit_percent(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    let sig: Vec<usize> = (0..tokens.len())
-        .filter(|&j| !is_trivia(&tokens[j].token))
-        .collect();
+    let sig = significant(&tokens);
     // (index of the number, index of the %)
     let mut found = vec![];
     for si in 1..sig.len().saturating_sub(1) {
@@ -101,9 +99,7 @@ fn limit_percent(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
 
 /// `ORDER BY *` becomes `ORDER BY ALL` (see the module doc).
 fn order_by_star(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    let sig: Vec<usize> = (0..tokens.len())
-        .filter(|&j| !is_trivia(&tokens[j].token))
-        .collect();
+    let sig = significant(&tokens);
     for si in 2..sig.len() {
         if tokens[sig[si]].token == Token::Mul
             && kw(&tokens[sig[si - 1]].token) == Some(Keyword::BY)
@@ -123,9 +119,7 @@ pub const POSITIONAL_JOIN_MARKER: &str = "__quarry_positional_join";
 /// `a POSITIONAL JOIN b` becomes `a FULL JOIN b ON __quarry_positional_join` (see the
 /// module doc).
 fn positional_joins(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    let sig: Vec<usize> = (0..tokens.len())
-        .filter(|&j| !is_trivia(&tokens[j].token))
-        .collect();
+    let sig = significant(&tokens);
     let at = |tokens: &[TokenWithSpan], k: usize| sig.get(k).map(|&j| tokens[j].token.clone());
     // the position in `sig` past the parenthesis opened at sig[k]
     let past_parens = |tokens: &[TokenWithSpan], k: usize| {
@@ -214,9 +208,7 @@ fn positional_joins(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
 /// `* EXCEPT` followed by a qualified name (`t.c`, or a list holding one) becomes
 /// `* EXCLUDE` (see the module doc).
 fn qualified_star_except(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    let sig: Vec<usize> = (0..tokens.len())
-        .filter(|&j| !is_trivia(&tokens[j].token))
-        .collect();
+    let sig = significant(&tokens);
     let at = |k: usize| sig.get(k).map(|&j| &tokens[j].token);
     let mut rewrite = vec![];
     for si in 1..sig.len() {
@@ -245,13 +237,12 @@ fn qualified_star_except(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
 }
 
 /// `FROM t WHERE ...` becomes `SELECT * FROM t WHERE ...` (see the module doc): a FROM
-/// that starts the statement or follows `(`, EXPLAIN's words or `AS` (a view's body), where the query it starts (up to its
-/// closing `)`, a `;`, the end or a set operator) has no SELECT of its own but a WHERE,
-/// GROUP, HAVING, ORDER, LIMIT, OFFSET, QUALIFY or WINDOW clause.
+/// that starts the statement or follows `(`, EXPLAIN's words or `AS` (a view's body),
+/// where the query it starts (up to its closing `)`, a `;`, the end or a set operator)
+/// has no SELECT of its own but a WHERE, GROUP, HAVING, ORDER, LIMIT, OFFSET, QUALIFY or
+/// WINDOW clause.
 fn from_first_select_star(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    let sig: Vec<usize> = (0..tokens.len())
-        .filter(|&j| !is_trivia(&tokens[j].token))
-        .collect();
+    let sig = significant(&tokens);
     let mut starts = vec![];
     for (si, &i) in sig.iter().enumerate() {
         if kw(&tokens[i].token) != Some(Keyword::FROM) {
@@ -325,9 +316,7 @@ fn from_first_select_star(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
 /// `f(x AS t)`, `CAST(x AS INT)` and `AS t(a, b)` are left alone, nor after IN: PIVOT's
 /// `FOR y IN (2012 AS y1, ...)` names its values), and not opening a query. The list needs `AS` directly inside it, followed by a name and `,` or `)`.
 fn named_row_constructor(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
-    let sig: Vec<usize> = (0..tokens.len())
-        .filter(|&j| !is_trivia(&tokens[j].token))
-        .collect();
+    let sig = significant(&tokens);
     let mut opens = vec![];
     for (si, &o) in sig.iter().enumerate() {
         if tokens[o].token != Token::LParen || si == 0 {
@@ -809,6 +798,13 @@ fn push_typed(
         ));
         out.push(tok(Token::SingleQuotedString(num.to_string()), span));
     }
+}
+
+/// The positions of `tokens` that are not whitespace.
+fn significant(tokens: &[TokenWithSpan]) -> Vec<usize> {
+    (0..tokens.len())
+        .filter(|&j| !is_trivia(&tokens[j].token))
+        .collect()
 }
 
 fn is_trivia(t: &Token) -> bool {
