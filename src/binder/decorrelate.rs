@@ -93,11 +93,14 @@ fn replace_columns_in_plan(
 ) -> Result<LogicalPlan> {
     let plan = plan.map_inputs(&mut |p| replace_columns_in_plan(p, map))?;
     let mut failed = None;
-    let plan = plan.map_exprs(&mut |x| match replace_columns(x.clone(), map) {
+    let plan = plan.map_exprs(&mut |x| match replace_columns(x, map) {
         Ok(y) => y,
         Err(err) => {
+            // the plan is dropped with the error: a stand-in is enough
             failed.get_or_insert(err);
-            x
+            Expr::Literal(crate::types::ScalarValue::null(
+                &arrow::datatypes::DataType::Null,
+            ))
         }
     });
     failed.map_or(Ok(plan), Err)

@@ -315,14 +315,6 @@ impl<'a> Binder<'a> {
     /// `p` a constant from 0 to 100) or a scalar subquery (`LIMIT (SELECT n FROM t)`).
     /// `None` for anything else (a constant count, checked by the caller).
     fn rows_limit(&mut self, e: &ast::Expr) -> Result<Option<RowsLimit>> {
-        let empty = Scope::default();
-        let cx = ExprCtx {
-            scope: &empty,
-            outer: &[],
-            agg: None,
-            clause: "LIMIT",
-            windows: None,
-        };
         if let ast::Expr::Function(f) = e {
             if f.name.to_string() == crate::parser::spark_tokens::LIMIT_PERCENT_MARKER {
                 let ast::FunctionArguments::List(list) = &f.args else {
@@ -333,38 +325,19 @@ impl<'a> Binder<'a> {
                 else {
                     return Err(QuarryError::Internal("LIMIT %".into()));
                 };
-                let v = crate::optimizer::constant_folding::fold(self.bind_expr(p, &cx)?);
-                let pct = match &v {
-                    crate::plan::Expr::Literal(s) => s
-                        .cast_to(&arrow::datatypes::DataType::Float64)
-                        .ok()
-                        .and_then(|c| {
-                            c.0.as_any()
-                                .downcast_ref::<arrow::array::Float64Array>()
-                                .filter(|a| a.len() == 1 && arrow::array::Array::is_valid(*a, 0))
-                                .map(|a| a.value(0))
-                        }),
-                    _ => None,
-                };
-                return match pct {
-                    Some(p) if (0.0..=100.0).contains(&p) => Ok(Some(RowsLimit::Percent(p))),
+                let v = crate::optimizer::constant_folding::fold(self.bind_columnless(p, "LIMIT")?);
+                return match window::const_f64(&v, "LIMIT %") {
+                    Ok(p) if (0.0..=100.0).contains(&p) => Ok(Some(RowsLimit::Percent(p))),
                     _ => Err(QuarryError::Analysis(format!(
                         "[INVALID_LIMIT_LIKE_EXPRESSION] The LIMIT percentage must be between 0 and 100, got {p}"
                     ))),
                 };
             }
         }
-        let mut subquery = false;
-        let _ = ast::visit_expressions(e, |x| {
-            if matches!(x, ast::Expr::Subquery(_)) {
-                subquery = true;
-            }
-            std::ops::ControlFlow::<()>::Continue(())
-        });
-        if !subquery {
+        if !select::has_subquery(e) {
             return Ok(None);
         }
-        let bound = self.bind_expr(e, &cx)?;
+        let bound = self.bind_columnless(e, "LIMIT")?;
         if !crate::types::is_integer(&bound.data_type()) {
             return Err(QuarryError::Analysis(format!(
                 "[INVALID_LIMIT_LIKE_EXPRESSION] The LIMIT expression must be an integer, got {}",
@@ -374,16 +347,26 @@ impl<'a> Binder<'a> {
         Ok(Some(RowsLimit::Count(bound)))
     }
 
-    fn const_usize(&mut self, e: &ast::Expr, what: &'static str) -> Result<usize> {
+    /// Bind `e` where no column is in scope (LIMIT, OFFSET, VALUES rows, `range()`'s
+    /// arguments); `clause` names the place in error messages.
+    pub(super) fn bind_columnless(
+        &mut self,
+        e: &ast::Expr,
+        clause: &'static str,
+    ) -> Result<crate::plan::Expr> {
         let empty = Scope::default();
         let cx = ExprCtx {
             scope: &empty,
             outer: &[],
             agg: None,
-            clause: what,
+            clause,
             windows: None,
         };
-        let v = crate::optimizer::constant_folding::fold(self.bind_expr(e, &cx)?);
+        self.bind_expr(e, &cx)
+    }
+
+    fn const_usize(&mut self, e: &ast::Expr, what: &'static str) -> Result<usize> {
+        let v = crate::optimizer::constant_folding::fold(self.bind_columnless(e, what)?);
         match v {
             crate::plan::Expr::Literal(s) => match s.as_i64() {
                 Some(n) if n >= 0 => Ok(n as usize),
@@ -603,20 +586,12 @@ impl<'a> Binder<'a> {
         v: &ast::Values,
         names: Option<&[String]>,
     ) -> Result<(LogicalPlan, Vec<Column>)> {
-        let empty = Scope::default();
-        let cx = ExprCtx {
-            scope: &empty,
-            outer: &[],
-            agg: None,
-            clause: "VALUES",
-            windows: None,
-        };
         let mut rows: Vec<Vec<crate::plan::Expr>> = vec![];
         for r in &v.rows {
             let row = r
                 .content
                 .iter()
-                .map(|e| self.bind_expr(e, &cx))
+                .map(|e| self.bind_columnless(e, "VALUES"))
                 .collect::<Result<Vec<_>>>()?;
             // Spark evaluates an inline table once, at analysis: no rand() or uuid()
             if let Some(e) = row.iter().find(|e| !e.is_deterministic()) {
@@ -1024,11 +999,11 @@ fn limit_rows(
     limit: RowsLimit,
     skip: usize,
 ) -> Result<LogicalPlan> {
-    use crate::binder::coerce::binary;
     use crate::plan::{BinOp, Expr};
     use arrow::datatypes::DataType;
+    use coerce::binary;
     let (plan, rn) = window::with_row_number(plan, vec![], vec![], "__limit_row");
-    let rn = cast_expr(Expr::Column(rn), &DataType::Int64);
+    let rn = coerce::cast_to(Expr::Column(rn), &DataType::Int64)?;
     let skip_lit = Expr::Literal(crate::types::ScalarValue::from_i64(skip as i64));
     let after_skip = binary(BinOp::Gt, rn.clone(), skip_lit.clone(), false)?;
     let kept = binary(BinOp::Minus, rn, skip_lit, false)?;
@@ -1061,13 +1036,13 @@ fn limit_rows(
             // (rn - skip) * 100 <= rows * p, in doubles
             let lhs = binary(
                 BinOp::Multiply,
-                cast_expr(kept, &DataType::Float64),
+                coerce::cast_to(kept, &DataType::Float64)?,
                 Expr::Literal(crate::types::ScalarValue::from_f64(100.0)),
                 false,
             )?;
             let rhs = binary(
                 BinOp::Multiply,
-                cast_expr(Expr::Column(count), &DataType::Float64),
+                coerce::cast_to(Expr::Column(count), &DataType::Float64)?,
                 Expr::Literal(crate::types::ScalarValue::from_f64(p)),
                 false,
             )?;
@@ -1085,14 +1060,6 @@ fn limit_rows(
             .map(|c| (Expr::Column(c.clone()), c.clone()))
             .collect(),
     })
-}
-
-fn cast_expr(e: crate::plan::Expr, to: &arrow::datatypes::DataType) -> crate::plan::Expr {
-    crate::plan::Expr::Cast {
-        expr: Box::new(e),
-        to: to.clone(),
-        try_cast: false,
-    }
 }
 
 /// Whether `q` names `rowid` anywhere (as a column, `t.rowid`, or in a subquery).

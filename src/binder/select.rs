@@ -1762,20 +1762,12 @@ impl Binder<'_> {
                         "read_json" | "read_json_auto" | "read_ndjson" => FileFormat::Json,
                         "range" | "generate_series" => {
                             let bound: Vec<Expr> = {
-                                let empty = Scope::default();
-                                let cx = ExprCtx {
-                                    scope: &empty,
-                                    outer: &[],
-                                    agg: None,
-                                    clause: "range()",
-                                    windows: None,
-                                };
                                 let mut v = vec![];
                                 for a in &args.args {
                                     match a {
                                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
                                             e,
-                                        )) => v.push(self.bind_expr(e, &cx)?),
+                                        )) => v.push(self.bind_columnless(e, "range()")?),
                                         _ => {
                                             return Err(QuarryError::Analysis(format!(
                                                 "{fname}() takes 1 to 4 numbers"
@@ -2692,6 +2684,17 @@ fn expose_file_name(plan: &mut LogicalPlan) -> Result<Option<Column>> {
     }
 }
 
+/// Whether `e` holds a subquery (scalar, EXISTS or IN).
+pub(super) fn has_subquery(e: &ast::Expr) -> bool {
+    ast::visit_expressions(e, |x| match x {
+        ast::Expr::Subquery(_) | ast::Expr::Exists { .. } | ast::Expr::InSubquery { .. } => {
+            std::ops::ControlFlow::Break(())
+        }
+        _ => std::ops::ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
 /// `w` with each name that is no column of `scope` but a SELECT-list alias of
 /// `projection` replaced by the aliased expression (in parentheses); `None` when none
 /// is, or when `w` holds a subquery (whose names belong to its own FROM).
@@ -2701,13 +2704,7 @@ fn where_aliases(
     scope: &Scope,
 ) -> Option<ast::Expr> {
     use std::ops::ControlFlow;
-    let subquery = ast::visit_expressions(w, |e| match e {
-        ast::Expr::Subquery(_) | ast::Expr::Exists { .. } | ast::Expr::InSubquery { .. } => {
-            ControlFlow::Break(())
-        }
-        _ => ControlFlow::Continue(()),
-    });
-    if subquery.is_break() {
+    if has_subquery(w) {
         return None;
     }
     let mut w = w.clone();

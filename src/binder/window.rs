@@ -158,7 +158,9 @@ pub(super) fn with_row_number(
     (plan, rn)
 }
 
-fn const_f64(e: &Expr, what: &str) -> Result<f64> {
+/// The number a bound constant `e` holds, as a double. Errors: `e` is no number
+/// literal (`what` names it).
+pub(super) fn const_f64(e: &Expr, what: &str) -> Result<f64> {
     if let Expr::Literal(v) = e {
         if let Ok(c) = v.cast_to(&DataType::Float64) {
             if let Some(a) = c.0.as_any().downcast_ref::<arrow::array::Float64Array>() {

@@ -122,21 +122,9 @@ fn positional_joins(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let sig = significant(&tokens);
     let at = |tokens: &[TokenWithSpan], k: usize| sig.get(k).map(|&j| tokens[j].token.clone());
     // the position in `sig` past the parenthesis opened at sig[k]
-    let past_parens = |tokens: &[TokenWithSpan], k: usize| {
-        let mut depth = 0;
-        for (n, &j) in sig.iter().enumerate().skip(k) {
-            match tokens[j].token {
-                Token::LParen => depth += 1,
-                Token::RParen => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return n + 1;
-                    }
-                }
-                _ => {}
-            }
-        }
-        sig.len()
+    let past_parens = |tokens: &[TokenWithSpan], k: usize| match closing_paren(tokens, sig[k]) {
+        Some(close) => sig.partition_point(|&j| j <= close),
+        None => sig.len(),
     };
     let is_positional = |t: &Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("positional"));
     // (index of POSITIONAL in tokens, index in tokens to insert the ON before)
@@ -419,22 +407,7 @@ fn not_exists_function(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         }
         let (exists, open) = (sig[1], sig[2]);
         // the call's closing parenthesis
-        let mut depth = 0usize;
-        let mut close = None;
-        for (j, t) in tokens.iter().enumerate().skip(open) {
-            match t.token {
-                Token::LParen => depth += 1,
-                Token::RParen => {
-                    depth -= 1;
-                    if depth == 0 {
-                        close = Some(j);
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        let Some(close) = close else {
+        let Some(close) = closing_paren(&tokens, open) else {
             return tokens;
         };
         let span = tokens[exists].span;
@@ -798,6 +771,24 @@ fn push_typed(
         ));
         out.push(tok(Token::SingleQuotedString(num.to_string()), span));
     }
+}
+
+/// The position of the `)` that closes the `(` at `open`; None when none does.
+fn closing_paren(tokens: &[TokenWithSpan], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (j, t) in tokens.iter().enumerate().skip(open) {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The positions of `tokens` that are not whitespace.
