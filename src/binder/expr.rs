@@ -56,7 +56,7 @@ pub fn function_name(f: &ast::Function) -> String {
 /// The last part of a (possibly qualified) name, unquoted and lower-case: `t` of `db.t`.
 pub fn last_name_part(n: &ast::ObjectName) -> String {
     n.0.last()
-        .map(|p| p.to_string().trim_matches('`').to_ascii_lowercase())
+        .map(|p| crate::parser::name_part_text(p).to_ascii_lowercase())
         .unwrap_or_default()
 }
 
@@ -466,22 +466,21 @@ impl Binder<'_> {
                 let x = cast_to(self.bind_inner(expr, cx)?, &DataType::Utf8)?;
                 let mut p = cast_to(self.bind_inner(pattern, cx)?, &DataType::Utf8)?;
                 if let Some(esc) = escape_char {
-                    // Spark: one constant character; the pattern is rewritten to `\` escapes
-                    let c = match self.bind_inner(esc, cx)? {
-                        Expr::Literal(v) => v.as_str().and_then(|s| {
-                            let mut chars = s.chars();
-                            chars.next().filter(|_| chars.next().is_none())
-                        }),
-                        _ => None,
+                    // Spark: one character; DuckDB also takes '' (no escape), NULL (a NULL
+                    // result) and a per-row escape. The pattern is rewritten to `\` escapes.
+                    let esc = crate::optimizer::constant_folding::fold(cast_to(
+                        self.bind_inner(esc, cx)?,
+                        &DataType::Utf8,
+                    )?);
+                    if let Expr::Literal(v) = &esc {
+                        // a constant's length is checked now, before any row is read
+                        if let Some(s) = v.as_str() {
+                            crate::functions::strings::escape_char(s)?;
+                        }
                     }
-                    .ok_or_else(|| {
-                        QuarryError::Analysis(format!(
-                            "[INVALID_ESCAPE_CHAR] the escape character of LIKE must be a string literal of length one, got {esc}"
-                        ))
-                    })?;
                     p = scalar_call(
-                        ScalarFunc::Str(crate::functions::strings::StringFunc::LikeEscape(c)),
-                        vec![p],
+                        ScalarFunc::Str(crate::functions::strings::StringFunc::LikeEscape),
+                        vec![p, esc],
                     )?;
                     if let Expr::Function { .. } = &p {
                         p = crate::optimizer::constant_folding::fold(p);

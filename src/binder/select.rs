@@ -1477,7 +1477,7 @@ impl Binder<'_> {
                 let names: Vec<String> = match c {
                     ast::JoinConstraint::Using(names) => names
                         .iter()
-                        .map(|n| n.to_string().trim_matches('`').to_ascii_lowercase())
+                        .map(crate::binder::expr::last_name_part)
                         .collect(),
                     // NATURAL: the visible column names both sides have, in the left's order
                     _ => {
@@ -2737,13 +2737,10 @@ fn where_aliases(
 fn from_names(sel: &ast::Select) -> Vec<String> {
     let name = |f: &ast::TableFactor| -> Option<String> {
         match f {
-            ast::TableFactor::Table { name, alias, .. } => {
-                alias.as_ref().map(|a| a.name.value.clone()).or_else(|| {
-                    name.0
-                        .last()
-                        .map(|p| p.to_string().trim_matches('`').to_string())
-                })
-            }
+            ast::TableFactor::Table { name, alias, .. } => alias
+                .as_ref()
+                .map(|a| a.name.value.clone())
+                .or_else(|| name.0.last().map(crate::parser::name_part_text)),
             ast::TableFactor::Derived { alias, .. }
             | ast::TableFactor::TableFunction { alias, .. }
             | ast::TableFactor::Function { alias, .. }

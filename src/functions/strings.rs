@@ -59,9 +59,11 @@ pub enum StringFunc {
     BitLength,
     OctetLength,
     LuhnCheck,
-    /// A LIKE pattern written with `ESCAPE c`, rewritten to the pattern with `\`
-    /// escapes that the LIKE kernels read (see [`like_escape`]).
-    LikeEscape(char),
+    /// `like_escape(pattern, escape)`: a LIKE pattern written with `ESCAPE e`, rewritten
+    /// to the pattern with `\` escapes that the LIKE kernels read (see [`like_escape`]).
+    /// Per row: a NULL escape gives NULL; `''` means no escape character (DuckDB's); an
+    /// escape of more than one character is an `INVALID_ESCAPE_CHAR` error.
+    LikeEscape,
     /// `btrim(str, chars)` and `TRIM(BOTH chars FROM str)`.
     TrimChars,
     /// `TRIM(LEADING chars FROM str)`.
@@ -151,7 +153,7 @@ impl StringFunc {
             BitLength => "bit_length",
             OctetLength => "octet_length",
             LuhnCheck => "luhn_check",
-            LikeEscape(_) => "like_escape",
+            LikeEscape => "like_escape",
             TrimChars => "btrim",
             LTrimChars => "ltrim",
             RTrimChars => "rtrim",
@@ -397,9 +399,9 @@ impl StringFunc {
                 want(1, 1)?;
                 (vec![s], DataType::Boolean)
             }
-            LikeEscape(_) => {
-                want(1, 1)?;
-                (vec![s.clone()], s)
+            LikeEscape => {
+                want(2, 2)?;
+                (vec![s.clone(), s.clone()], s)
             }
             TrimChars | LTrimChars | RTrimChars => {
                 want(1, 2)?;
@@ -1808,12 +1810,18 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 .map(|v| v.map(luhn))
                 .collect::<BooleanArray>(),
         ),
-        LikeEscape(esc) => Arc::new(
-            strings(&args[0])?
-                .iter()
-                .map(|v| v.map(|p| like_escape(p, esc)).transpose())
-                .collect::<Result<StringArray>>()?,
-        ),
+        LikeEscape => {
+            let (pat, esc) = (strings(&args[0])?, strings(&args[1])?);
+            Arc::new(
+                pat.iter()
+                    .zip(esc.iter())
+                    .map(|(p, e)| match (p, e) {
+                        (Some(p), Some(e)) => like_escape(p, escape_char(e)?).map(Some),
+                        _ => Ok(None),
+                    })
+                    .collect::<Result<StringArray>>()?,
+            )
+        }
         TrimChars | LTrimChars | RTrimChars => {
             let st = strings(&args[0])?;
             let chars = args.get(1).map(strings).transpose()?;
@@ -2413,14 +2421,31 @@ pub fn spark_hash<H: SparkHasher>(a: &dyn Array, i: usize, seed: H) -> Result<H>
     })
 }
 
-/// A LIKE pattern with escape character `esc` (`LIKE 'a!%' ESCAPE '!'`) as the same
-/// pattern escaped with `\` (Spark's default escape, which arrow's LIKE reads). As
-/// Spark's `StringUtils.escapeLikeRegex`, the escape may only precede `_`, `%` or
-/// itself, and may not end the pattern.
-pub fn like_escape(pattern: &str, esc: char) -> Result<String> {
-    if esc == '\\' {
-        return Ok(pattern.to_string());
+/// The escape character of `LIKE ... ESCAPE e`: `Some(c)` for one character, `None`
+/// for `''` (no escape character, as DuckDB's). Errors: `INVALID_ESCAPE_CHAR` for a
+/// longer string (Spark's and DuckDB's rule).
+pub fn escape_char(e: &str) -> Result<Option<char>> {
+    let mut chars = e.chars();
+    match (chars.next(), chars.next()) {
+        (None, _) => Ok(None),
+        (Some(c), None) => Ok(Some(c)),
+        _ => Err(QuarryError::Analysis(format!(
+            "[INVALID_ESCAPE_CHAR] the escape character of LIKE must be one character, got '{e}'"
+        ))),
     }
+}
+
+/// A LIKE pattern with escape character `esc` (`LIKE 'a!%' ESCAPE '!'`) as the same
+/// pattern escaped with `\` (Spark's default escape, which arrow's LIKE reads); `None`:
+/// no escape character, so every `\` is literal. As Spark's
+/// `StringUtils.escapeLikeRegex`, the escape may only precede `_`, `%` or itself, and
+/// may not end the pattern.
+pub fn like_escape(pattern: &str, esc: Option<char>) -> Result<String> {
+    let esc = match esc {
+        Some('\\') => return Ok(pattern.to_string()),
+        Some(c) => c,
+        None => return Ok(pattern.replace('\\', "\\\\")),
+    };
     let mut out = String::with_capacity(pattern.len() + 4);
     let mut it = pattern.chars();
     while let Some(c) = it.next() {

@@ -74,7 +74,7 @@ fn object_name(p: &mut Parser) -> PResult<ObjectName> {
 fn lowered_name(n: &sqlparser::ast::ObjectName) -> ObjectName {
     ObjectName(
         n.0.iter()
-            .map(|part| part.to_string().trim_matches('`').to_ascii_lowercase())
+            .map(|part| super::name_part_text(part).to_ascii_lowercase())
             .collect(),
     )
 }

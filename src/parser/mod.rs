@@ -33,6 +33,16 @@ impl std::fmt::Display for ObjectName {
     }
 }
 
+/// One part of a sqlparser name as Quarry keys it: its identifier's text without the
+/// quotes it was written in (`` `My T` ``, `"My T"`, `My T` all give `My T`), case kept.
+/// A part that is not an identifier (a function-call part) gives its SQL text.
+pub fn name_part_text(part: &sqlparser::ast::ObjectNamePart) -> String {
+    match part.as_ident() {
+        Some(ident) => ident.value.clone(),
+        None => part.to_string(),
+    }
+}
+
 /// `MSCK REPAIR TABLE t [ADD|DROP|SYNC PARTITIONS]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MsckMode {
