@@ -1635,6 +1635,7 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
                 w.partition_by
                     .extend(dc.iter().map(|d| Expr::Column(d.clone())));
                 w.order_by = dom.subst_keys(w.order_by, &dc)?;
+                w.arg_order = dom.subst_keys(w.arg_order, &dc)?;
                 w2.push((w, c));
             }
             Ok((

@@ -542,6 +542,7 @@ impl<'a> Binder<'a> {
                                 start: FrameBound::UnboundedPreceding,
                                 end: FrameBound::CurrentRow,
                             },
+                            arg_order: vec![],
                             data_type: arrow::datatypes::DataType::Int32,
                         };
                         LogicalPlan::Window {
@@ -1027,6 +1028,7 @@ fn limit_rows(
                     start: crate::plan::FrameBound::UnboundedPreceding,
                     end: crate::plan::FrameBound::UnboundedFollowing,
                 },
+                arg_order: vec![],
                 data_type: DataType::Int64,
             };
             let plan = LogicalPlan::Window {

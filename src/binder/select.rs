@@ -236,7 +236,6 @@ impl Binder<'_> {
                 return self.bind_select(&w, order_by, outer);
             }
         }
-        let window_state = super::window::WindowState::new(&s.named_window)?;
         if !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() {
             return self.bind_distribute_sort(s, order_by, outer);
         }
@@ -420,12 +419,6 @@ impl Binder<'_> {
             plan = super::decorrelate::filter(plan, pred, &scope_ids)?;
         }
         // select items (wildcards expanded; AST kept for naming and aggregate detection)
-        enum Item {
-            Ast(ast::Expr, String),
-            Col(Column),
-            /// A generator (explode, ...) with its column aliases.
-            Gen(ast::Expr, Vec<String>),
-        }
         let mut items: Vec<Item> = vec![];
         // a `*` in the select list (GROUP BY positions are then refused, as Spark does)
         let has_star = s.projection.iter().any(|i| {
@@ -488,6 +481,25 @@ impl Binder<'_> {
                 }
             }
         }
+        let aliases = lateral_column_aliases(&mut items, &s.projection, &scope);
+        // a WINDOW clause may use select-list aliases too (DuckDB's)
+        let named_windows: Vec<ast::NamedWindowDefinition> = s
+            .named_window
+            .iter()
+            .map(|d| {
+                let mut d = d.clone();
+                if let ast::NamedWindowExpr::WindowSpec(spec) = &mut d.1 {
+                    for e in spec.partition_by.iter_mut() {
+                        *e = substitute_aliases(e, &aliases, &scope);
+                    }
+                    for o in spec.order_by.iter_mut() {
+                        o.expr = substitute_aliases(&o.expr, &aliases, &scope);
+                    }
+                }
+                d
+            })
+            .collect();
+        let window_state = super::window::WindowState::new(&named_windows)?;
         if items.is_empty() && !s.projection.is_empty() {
             // every * emptied by its EXCEPT/EXCLUDE list
             return Err(QuarryError::Analysis(
@@ -2297,8 +2309,9 @@ fn range_plan(args: &[Expr], fname: &str) -> Result<LogicalPlan> {
 
 /// Replace identifiers that name a select-list alias (and no input column) by the
 /// aliased expression: HAVING may use aliases (Spark resolves it over the aggregate's
-/// output), and QUALIFY (as in DuckDB and Databricks). Names inside a subquery are the
-/// subquery's own and stay.
+/// output), QUALIFY (as in DuckDB and Databricks), and a later select item an earlier
+/// one's (Spark 3.4's lateral column alias). Names inside a subquery are the
+/// subquery's own and stay, as do a lambda's parameters.
 fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scope) -> ast::Expr {
     use sqlparser::ast::{VisitMut, VisitorMut};
     struct Sub<'a> {
@@ -2306,8 +2319,17 @@ fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scop
         scope: &'a Scope,
         /// Subqueries entered.
         depth: usize,
+        /// Parameters of the lambdas entered.
+        lambda_params: Vec<String>,
     }
     impl VisitorMut for Sub<'_> {
+        fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            if let ast::Expr::Lambda(l) = e {
+                self.lambda_params
+                    .extend(l.params.iter().map(|p| p.name.value.to_ascii_lowercase()));
+            }
+            std::ops::ControlFlow::Continue(())
+        }
         type Break = ();
         fn pre_visit_query(&mut self, _q: &mut ast::Query) -> std::ops::ControlFlow<()> {
             self.depth += 1;
@@ -2318,12 +2340,18 @@ fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scop
             std::ops::ControlFlow::Continue(())
         }
         fn post_visit_expr(&mut self, e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            if let ast::Expr::Lambda(l) = e {
+                let n = self.lambda_params.len().saturating_sub(l.params.len());
+                self.lambda_params.truncate(n);
+            }
             if self.depth > 0 {
                 return std::ops::ControlFlow::Continue(());
             }
             if let ast::Expr::Identifier(id) = e {
                 let lower = id.value.to_ascii_lowercase();
-                if matches!(self.scope.resolve(std::slice::from_ref(&lower)), Ok(None)) {
+                if !self.lambda_params.contains(&lower)
+                    && matches!(self.scope.resolve(std::slice::from_ref(&lower)), Ok(None))
+                {
                     if let Some((_, x)) = self
                         .items
                         .iter()
@@ -2343,12 +2371,15 @@ fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scop
             items,
             scope,
             depth: 0,
+            lambda_params: vec![],
         },
     );
     out
 }
 
-fn sort_options(ob: &ast::OrderByExpr) -> (bool, bool) {
+/// `(ascending, nulls first)` of an ORDER BY item: ASC by default, NULLs first when
+/// ascending (Spark's default null ordering).
+pub(super) fn sort_options(ob: &ast::OrderByExpr) -> (bool, bool) {
     let asc = !matches!(ob.options.sort, Some(ast::OrderBySort::Desc));
     let nulls_first = ob.options.nulls_first.unwrap_or(asc);
     (asc, nulls_first)
@@ -2756,4 +2787,53 @@ fn from_names(sel: &ast::Select) -> Vec<String> {
         .flat_map(|twj| std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)))
         .filter_map(name)
         .collect()
+}
+
+/// A select item, wildcards expanded; the AST is kept for naming and aggregate detection.
+enum Item {
+    /// An expression and its output name.
+    Ast(ast::Expr, String),
+    /// A column a `*` expanded to.
+    Col(Column),
+    /// A generator (explode, ...) with its column aliases.
+    Gen(ast::Expr, Vec<String>),
+}
+
+/// Spark 3.4's lateral column alias (also DuckDB's): a select item may use the alias of
+/// an item before it, where no input column has that name (`SELECT a + 1 AS b, b * 2`);
+/// the name is replaced by the aliased expression. Only explicit aliases count. Returns
+/// every explicit alias with its (substituted) expression.
+fn lateral_column_aliases(
+    items: &mut [Item],
+    projection: &[ast::SelectItem],
+    scope: &Scope,
+) -> Vec<(String, ast::Expr)> {
+    let aliased: Vec<&str> = projection
+        .iter()
+        .filter_map(|p| match p {
+            ast::SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.as_str()),
+            _ => None,
+        })
+        .collect();
+    if aliased.is_empty() {
+        return vec![];
+    }
+    let mut earlier: Vec<(String, ast::Expr)> = vec![];
+    for item in items.iter_mut() {
+        match item {
+            Item::Ast(e, name) => {
+                if !earlier.is_empty() {
+                    *e = substitute_aliases(e, &earlier, scope);
+                }
+                if aliased.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+                    earlier.push((name.clone(), e.clone()));
+                }
+            }
+            Item::Gen(e, _) if !earlier.is_empty() => {
+                *e = substitute_aliases(e, &earlier, scope);
+            }
+            Item::Gen(..) | Item::Col(_) => {}
+        }
+    }
+    earlier
 }

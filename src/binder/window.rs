@@ -149,6 +149,7 @@ pub(super) fn with_row_number(
             start: FrameBound::UnboundedPreceding,
             end: FrameBound::CurrentRow,
         },
+        arg_order: vec![],
         data_type: DataType::Int32,
     };
     let plan = LogicalPlan::Window {
@@ -286,7 +287,19 @@ impl Binder<'_> {
             clause: "a window function",
             windows: None,
         };
+        // DuckDB's ORDER BY inside the parentheses: taken off before the arguments bind
+        let (f, arg_order_ast) = split_arg_order(f);
+        let f = &f;
         let (name, args, distinct, star) = self.call_args(f, name)?;
+        let mut arg_order = vec![];
+        for ob in &arg_order_ast {
+            let (asc, nulls_first) = super::select::sort_options(ob);
+            arg_order.push(SortKey {
+                expr: self.bind_expr(&ob.expr, &inner)?,
+                asc,
+                nulls_first,
+            });
+        }
         let mut bound: Vec<Expr> = args
             .iter()
             .map(|a| self.bind_expr(a, &inner))
@@ -298,8 +311,7 @@ impl Binder<'_> {
             .collect::<Result<_>>()?;
         let mut order_by = vec![];
         for ob in &spec.order_by {
-            let asc = !matches!(ob.options.sort, Some(ast::OrderBySort::Desc));
-            let nulls_first = ob.options.nulls_first.unwrap_or(asc);
+            let (asc, nulls_first) = super::select::sort_options(ob);
             order_by.push(SortKey {
                 expr: self.bind_expr(&ob.expr, &inner)?,
                 asc,
@@ -308,7 +320,7 @@ impl Binder<'_> {
         }
         let ignore_nulls = matches!(f.null_treatment, Some(ast::NullTreatment::IgnoreNulls));
         let needs_order = |what: &str| -> Result<()> {
-            if order_by.is_empty() {
+            if order_by.is_empty() && arg_order.is_empty() {
                 Err(QuarryError::Analysis(format!("Window function {what} requires window to be ordered, please add ORDER BY clause. For example SELECT {what}(value_expr) OVER (PARTITION BY window_partition ORDER BY window_ordering) from table")))
             } else {
                 Ok(())
@@ -344,6 +356,11 @@ impl Binder<'_> {
             }
             "lead" | "lag" => {
                 arity(1..=3, bound.len())?;
+                if ignore_nulls && !arg_order.is_empty() {
+                    return Err(QuarryError::NotSupported(format!(
+                        "{name}(... ORDER BY ...) with IGNORE NULLS"
+                    )));
+                }
                 needs_order(&name)?;
                 let off = match bound.get(1) {
                     Some(e) => const_f64(e, "the offset of lead/lag")? as i64,
@@ -413,6 +430,20 @@ impl Binder<'_> {
                 )))
             }
         };
+        if !arg_order.is_empty()
+            && !matches!(
+                func,
+                WindowFunc::Lead { .. }
+                    | WindowFunc::Lag { .. }
+                    | WindowFunc::FirstValue { .. }
+                    | WindowFunc::LastValue { .. }
+                    | WindowFunc::NthValue { .. }
+            )
+        {
+            return Err(QuarryError::NotSupported(format!(
+                "ORDER BY inside {name}(...) as a window function (only lead, lag, first_value, last_value and nth_value take one)"
+            )));
+        }
         if distinct && !matches!(func, WindowFunc::Aggregate { .. }) {
             return Err(QuarryError::Analysis(format!(
                 "DISTINCT is not allowed in {name}()"
@@ -516,6 +547,7 @@ impl Binder<'_> {
             partition_by,
             order_by,
             frame,
+            arg_order,
             data_type: data_type.clone(),
         };
         let mut calls = ws.calls.borrow_mut();
@@ -526,4 +558,22 @@ impl Binder<'_> {
         calls.push((we, col.clone()));
         Ok(Expr::Column(col))
     }
+}
+
+/// `f` without the ORDER BY inside its parentheses, and that ORDER BY (empty when none):
+/// DuckDB's `first_value(x ORDER BY y)`. Other clauses stay for the argument binding to
+/// reject.
+fn split_arg_order(f: &ast::Function) -> (ast::Function, Vec<ast::OrderByExpr>) {
+    let mut f = f.clone();
+    let mut order = vec![];
+    if let ast::FunctionArguments::List(l) = &mut f.args {
+        l.clauses.retain(|c| match c {
+            ast::FunctionArgumentClause::OrderBy(o) => {
+                order.extend(o.iter().cloned());
+                false
+            }
+            _ => true,
+        });
+    }
+    (f, order)
 }

@@ -396,6 +396,7 @@ fn as_window(
                     partition_by: partition_by.clone(),
                     order_by: vec![],
                     frame: frame.clone(),
+                    arg_order: vec![],
                     data_type: a.data_type.clone(),
                 },
                 c.clone(),

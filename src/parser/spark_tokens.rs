@@ -31,8 +31,12 @@
 //! - DuckDB's `LIMIT 20 %` becomes `LIMIT __quarry_limit_percent(20)` (the marker
 //!   [`LIMIT_PERCENT_MARKER`], which the binder reads as a share of the rows).
 //! - DuckDB's FROM-first query without a SELECT but with later clauses
-//!   (`FROM t WHERE a > 1 LIMIT 5`) gets `SELECT *` before its FROM (sqlparser takes a
+//!   (`FROM t WHERE a > 1 LIMIT 5`, also after a WITH list) gets `SELECT *` before its
+//!   FROM (sqlparser takes a
 //!   FROM-first query with nothing after its FROM items, or with a SELECT).
+//! - `IGNORE NULLS` / `RESPECT NULLS` last inside a call's parentheses (DuckDB's
+//!   `first_value(x ORDER BY y IGNORE NULLS)`) moves after the `)`, where sqlparser
+//!   reads a window function's null treatment.
 
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
@@ -53,6 +57,7 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = positional_joins(tokens);
     let tokens = order_by_star(tokens);
     let tokens = limit_percent(tokens);
+    let tokens = null_treatment_inside_call(tokens);
     inline_tables(tokens)
 }
 
@@ -249,7 +254,8 @@ fn from_first_select_star(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
                         | Keyword::VERBOSE
                         | Keyword::AS
                 )
-            );
+            )
+            || closes_cte(&tokens, &sig, si - 1);
         if !opens {
             continue;
         }
@@ -472,6 +478,45 @@ fn cross_join_with_criteria(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan
                 _ => {}
             }
         }
+    }
+    tokens
+}
+
+/// `f(... IGNORE NULLS)` becomes `f(...) IGNORE NULLS` (see the module doc); also
+/// RESPECT NULLS.
+fn null_treatment_inside_call(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig = significant(&tokens);
+    let mut moves = vec![];
+    for w in sig.windows(3) {
+        let treatment = matches!(
+            kw(&tokens[w[0]].token),
+            Some(Keyword::IGNORE | Keyword::RESPECT)
+        ) && kw(&tokens[w[1]].token) == Some(Keyword::NULLS)
+            && tokens[w[2]].token == Token::RParen;
+        if treatment {
+            moves.push((w[0], w[1], w[2]));
+        }
+    }
+    // from the last, so earlier positions stay valid
+    for (treat, nulls, close) in moves.into_iter().rev() {
+        let words: Vec<TokenWithSpan> = tokens.drain(treat..=nulls).collect();
+        let close = close - words.len();
+        let space = tok(
+            Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+            tokens[close].span,
+        );
+        let mut tail = vec![space.clone()];
+        for (k, t) in words
+            .into_iter()
+            .filter(|t| !is_trivia(&t.token))
+            .enumerate()
+        {
+            if k > 0 {
+                tail.push(space.clone());
+            }
+            tail.push(t);
+        }
+        tokens.splice(close + 1..close + 1, tail);
     }
     tokens
 }
@@ -771,6 +816,30 @@ fn push_typed(
         ));
         out.push(tok(Token::SingleQuotedString(num.to_string()), span));
     }
+}
+
+/// Whether `sig[si]` is the `)` that ends a CTE's body (`name AS (...)`): its `(` follows
+/// AS, and the statement starts with WITH. A query after it starts the main query.
+fn closes_cte(tokens: &[TokenWithSpan], sig: &[usize], si: usize) -> bool {
+    if tokens[sig[si]].token != Token::RParen
+        || sig.first().map(|&i| kw(&tokens[i].token)) != Some(Some(Keyword::WITH))
+    {
+        return false;
+    }
+    let mut depth = 0usize;
+    for k in (0..=si).rev() {
+        match tokens[sig[k]].token {
+            Token::RParen => depth += 1,
+            Token::LParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return k > 0 && kw(&tokens[sig[k - 1]].token) == Some(Keyword::AS);
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The position of the `)` that closes the `(` at `open`; None when none does.

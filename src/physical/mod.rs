@@ -19,6 +19,7 @@ pub mod recursive;
 pub mod reuse;
 pub mod scan;
 pub mod statistics;
+pub mod wavelet;
 pub mod window;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

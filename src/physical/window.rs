@@ -19,6 +19,7 @@ use arrow::datatypes::{DataType, Float64Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use super::eval::{cast_array, evaluate, layout_of};
+use super::wavelet::WaveletMatrix;
 use super::{execute_all, make_batch, ExecContext, ExecutionPlan, Metrics};
 use crate::error::{QuarryError, Result};
 use crate::functions::aggregate::{create_accumulator, Accumulator};
@@ -156,7 +157,12 @@ impl ExecutionPlan for WindowExec {
                         .iter()
                         .map(|e| evaluate(e, &batch, &layout))
                         .collect::<Result<_>>()?;
-                    let out = compute(w, &args, &order_keys, &partitions, n)?;
+                    let arg_keys: Vec<ArrayRef> = w
+                        .arg_order
+                        .iter()
+                        .map(|k| evaluate(&k.expr, &batch, &layout))
+                        .collect::<Result<_>>()?;
+                    let out = compute(w, &args, &arg_keys, &order_keys, &partitions, n)?;
                     columns.push(cast_array(&out, &w.data_type)?);
                     ids.push(out_ids[j]);
                     done[j] = true;
@@ -195,10 +201,12 @@ fn batch_of(columns: &[ArrayRef], n: usize) -> Result<RecordBatch> {
     )
 }
 
-/// Evaluate one call over rows already sorted by its partition and order keys.
+/// Evaluate one call over rows already sorted by its partition and order keys;
+/// `arg_keys`: its [`WindowExpr::arg_order`] keys, evaluated.
 fn compute(
     w: &WindowExpr,
     args: &[ArrayRef],
+    arg_keys: &[ArrayRef],
     order_keys: &[ArrayRef],
     partitions: &[std::ops::Range<usize>],
     n: usize,
@@ -217,6 +225,10 @@ fn compute(
                 peers.push(g.clone());
             }
         }
+    }
+    if !w.arg_order.is_empty() {
+        let frames = frames(w, order_keys, partitions, &peers, n)?;
+        return compute_arg_ordered(w, args, arg_keys, partitions, &frames);
     }
     match &w.func {
         WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank | WindowFunc::Ntile(_) => {
@@ -387,6 +399,129 @@ fn compute(
             acc.update(&taken, &groups, n)?;
             acc.finish(n)
         }
+    }
+}
+
+/// A value function or lead/lag with an ORDER BY inside its parentheses (DuckDB's
+/// `first_value(x ORDER BY y) OVER w`, `lead(x, 1 ORDER BY y) OVER w`): each row's frame
+/// (placed by the window's ORDER BY) is read in the order of `arg_keys`, ties in row
+/// order. first/last/nth_value take the first, last or n-th row of the frame in that
+/// order (with IGNORE NULLS, of its rows where `x` is not NULL); lead/lag take the row
+/// `offset` places after/before the current row in it (or the default when there is
+/// none). Every row gets its rank in its partition under that order, then a
+/// [`WaveletMatrix`] over the ranks answers each frame in O(log rows).
+fn compute_arg_ordered(
+    w: &WindowExpr,
+    args: &[ArrayRef],
+    arg_keys: &[ArrayRef],
+    partitions: &[std::ops::Range<usize>],
+    frames: &[std::ops::Range<usize>],
+) -> Result<ArrayRef> {
+    let n = frames.len();
+    let x = args
+        .first()
+        .ok_or_else(|| QuarryError::Internal("value function without argument".into()))?;
+    let ignore_nulls = matches!(
+        w.func,
+        WindowFunc::FirstValue { ignore_nulls: true }
+            | WindowFunc::LastValue { ignore_nulls: true }
+            | WindowFunc::NthValue {
+                ignore_nulls: true,
+                ..
+            }
+    );
+    // rank of every row: sorted by partition, then (with IGNORE NULLS) x's NULLs last,
+    // then the argument's keys, then position; partitions are already contiguous, so
+    // ranks [p.start, p.end) belong to partition p
+    let mut part_id = Vec::with_capacity(n);
+    for (i, p) in partitions.iter().enumerate() {
+        part_id.extend(std::iter::repeat_n(i as u32, p.len()));
+    }
+    let mut sort_cols = vec![SortColumn {
+        values: Arc::new(UInt32Array::from(part_id)),
+        options: None,
+    }];
+    if ignore_nulls {
+        sort_cols.push(SortColumn {
+            values: Arc::new(arrow::compute::is_null(x)?),
+            options: None,
+        });
+    }
+    sort_cols.extend(arg_keys.iter().zip(&w.arg_order).map(|(a, k)| SortColumn {
+        values: a.clone(),
+        options: Some(SortOptions {
+            descending: !k.asc,
+            nulls_first: k.nulls_first,
+        }),
+    }));
+    sort_cols.push(SortColumn {
+        values: Arc::new(UInt32Array::from_iter_values(0..n as u32)),
+        options: None,
+    });
+    let by_rank = lexsort_to_indices(&sort_cols, None)?; // rank -> row
+    let mut rank = vec![0u32; n]; // row -> rank
+    for (r, &row) in by_rank.values().iter().enumerate() {
+        rank[row as usize] = r as u32;
+    }
+    let wm = WaveletMatrix::new(&rank);
+    // valid rows before each position, for the IGNORE NULLS counts
+    let mut valid_before = Vec::with_capacity(n + 1);
+    valid_before.push(0usize);
+    for i in 0..n {
+        valid_before.push(valid_before[i] + usize::from(x.is_valid(i)));
+    }
+    let row_at = |f: &std::ops::Range<usize>, k: usize| -> Option<u32> {
+        wm.kth_smallest(f.start, f.end, k)
+            .map(|r| by_rank.value(r as usize))
+    };
+    let mut idx: Vec<Option<u32>> = Vec::with_capacity(n);
+    let mut outside = Vec::with_capacity(n);
+    for (r, f) in frames.iter().enumerate() {
+        let members = if ignore_nulls {
+            valid_before[f.end] - valid_before[f.start]
+        } else {
+            f.len()
+        };
+        let pick = match &w.func {
+            WindowFunc::FirstValue { .. } => (members > 0).then_some(0),
+            WindowFunc::LastValue { .. } => members.checked_sub(1),
+            WindowFunc::NthValue { n: k, .. } => {
+                usize::try_from(*k - 1).ok().filter(|&k| k < members)
+            }
+            WindowFunc::Lead { offset, .. } | WindowFunc::Lag { offset, .. } => {
+                let off = if matches!(w.func, WindowFunc::Lag { .. }) {
+                    offset.saturating_neg()
+                } else {
+                    *offset
+                };
+                // the current row's place among the frame's rows in the argument order;
+                // a row outside its frame sits between the smaller and the larger ones
+                let before = wm.count_less(f.start, f.end, rank[r]) as i64;
+                let in_frame = f.contains(&r);
+                let target = if off > 0 && !in_frame {
+                    before + off - 1
+                } else {
+                    before + off
+                };
+                let t = usize::try_from(target).ok().filter(|&t| t < f.len());
+                outside.push(t.is_none());
+                t
+            }
+            other => {
+                return Err(QuarryError::Internal(format!(
+                    "ORDER BY inside the arguments of {other:?}"
+                )))
+            }
+        };
+        idx.push(pick.and_then(|k| row_at(f, k)));
+    }
+    let taken = take(x, &UInt32Array::from(idx), None)?;
+    match (args.get(1), &w.func) {
+        (Some(d), WindowFunc::Lead { .. } | WindowFunc::Lag { .. }) => {
+            let d = cast_array(d, x.data_type())?;
+            Ok(zip(&BooleanArray::from(outside), &d, &taken)?)
+        }
+        _ => Ok(taken),
     }
 }
 

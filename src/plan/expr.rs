@@ -898,6 +898,11 @@ pub struct WindowExpr {
     pub partition_by: Vec<Expr>,
     pub order_by: Vec<SortKey>,
     pub frame: WindowFrame,
+    /// DuckDB's ORDER BY inside the call's parentheses (`first_value(x ORDER BY y) OVER
+    /// w`, `lead(x, 1 ORDER BY y) OVER w`): the order of the frame's rows that the value
+    /// functions and lead/lag read, in place of the window's ORDER BY (which still
+    /// places the frame). Empty for most calls.
+    pub arg_order: Vec<SortKey>,
     /// Result type.
     pub data_type: DataType,
 }
@@ -911,6 +916,7 @@ impl WindowExpr {
             .iter()
             .chain(self.partition_by.iter())
             .chain(self.order_by.iter().map(|k| &k.expr))
+            .chain(self.arg_order.iter().map(|k| &k.expr))
         {
             v.extend(e.column_ids());
         }
@@ -941,7 +947,21 @@ impl fmt::Display for WindowExpr {
             ),
             other => format!("{other:?}").to_ascii_lowercase(),
         };
-        write!(f, "{name}({}) OVER (", a.join(", "))?;
+        let arg_order: Vec<String> = self
+            .arg_order
+            .iter()
+            .map(|k| format!("{} {}", k.expr, if k.asc { "ASC" } else { "DESC" }))
+            .collect();
+        if arg_order.is_empty() {
+            write!(f, "{name}({}) OVER (", a.join(", "))?;
+        } else {
+            write!(
+                f,
+                "{name}({} ORDER BY {}) OVER (",
+                a.join(", "),
+                arg_order.join(", ")
+            )?;
+        }
         if !self.partition_by.is_empty() {
             let p: Vec<String> = self.partition_by.iter().map(|e| e.to_string()).collect();
             write!(f, "PARTITION BY {} ", p.join(", "))?;

@@ -624,6 +624,14 @@ impl LogicalPlan {
                                 k
                             })
                             .collect();
+                        w.arg_order = w
+                            .arg_order
+                            .into_iter()
+                            .map(|mut k| {
+                                k.expr = f(k.expr);
+                                k
+                            })
+                            .collect();
                         (w, c)
                     })
                     .collect(),
@@ -787,6 +795,7 @@ impl LogicalPlan {
                         .iter()
                         .chain(w.partition_by.iter())
                         .chain(w.order_by.iter().map(|k| &k.expr))
+                        .chain(w.arg_order.iter().map(|k| &k.expr))
                 })
                 .collect(),
             LogicalPlan::Expand { projections, .. } => projections.iter().flatten().collect(),
