@@ -755,6 +755,7 @@ pub fn scalar_joins(
                             func: AggFunc::Count,
                             args: vec![],
                             distinct: false,
+                            order: vec![],
                             data_type: arrow::datatypes::DataType::Int64,
                         },
                         cnt.clone(),
@@ -2093,6 +2094,7 @@ fn single_value(value: &Column) -> (crate::plan::AggregateExpr, Column) {
         func: AggFunc::SingleValue,
         args: vec![Expr::Column(value.clone())],
         distinct: false,
+        order: vec![],
         data_type: value.data_type.clone(),
     };
     (a, v)

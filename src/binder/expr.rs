@@ -1639,6 +1639,16 @@ impl Binder<'_> {
         if !f.within_group.is_empty() {
             return self.bind_inner(&within_group(f, &name)?, cx);
         }
+        // an ORDER BY inside an aggregate call (`array_agg(x ORDER BY y)`): taken off
+        // before the arguments bind, bound after them
+        let stripped;
+        let (f, agg_order) = if AggFunc::is_aggregate_name(&name) {
+            let (g, order) = split_arg_order(f);
+            stripped = g;
+            (&stripped, order)
+        } else {
+            (f, vec![])
+        };
         let (name, args, distinct, star) = self.call_args(f, name)?;
         if f.filter.is_some() && !AggFunc::is_aggregate_name(&name) {
             return Err(QuarryError::Analysis(format!(
@@ -1815,11 +1825,31 @@ impl Binder<'_> {
                 }
                 None => Expr::Column(c),
             };
-            let (func, args_b, result) = resolve_aggregate(&name, bound)?;
+            let (func, mut args_b, result) = resolve_aggregate(&name, bound)?;
+            // the ORDER BY keys follow the arguments; dropped where order cannot matter
+            let mut order = vec![];
+            if !agg_order.is_empty() && func.order_sensitive() {
+                if distinct {
+                    return Err(QuarryError::NotSupported(format!(
+                        "DISTINCT with an ORDER BY inside {name}(...)"
+                    )));
+                }
+                for ob in &agg_order {
+                    if contains_aggregate(&ob.expr) {
+                        return Err(QuarryError::Analysis(
+                            "[NESTED_AGGREGATE_FUNCTION] It is not allowed to use an aggregate function in the argument of another aggregate function".into(),
+                        ));
+                    }
+                    let (asc, nulls_first) = super::select::sort_options(ob);
+                    args_b.push(self.bind_expr(&ob.expr, &input_cx)?);
+                    order.push(crate::plan::AggOrder { asc, nulls_first });
+                }
+            }
             let ae = AggregateExpr {
                 func,
                 args: args_b,
                 distinct,
+                order,
                 data_type: result.clone(),
             };
             let mut aggs = agg.aggs.borrow_mut();
@@ -2519,6 +2549,18 @@ fn with_null_treatment(
 /// (`collect_set` for DISTINCT; sorted for an ORDER BY on `x` itself). Errors: more
 /// than two arguments, and not supported for an ORDER BY on another expression.
 fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
+    // DuckDB's and PostgreSQL's `string_agg(x, ',' ORDER BY y)`: as WITHIN GROUP
+    let (f, inner_order) = split_arg_order(f);
+    let order: &[ast::OrderByExpr] = match (inner_order.is_empty(), f.within_group.is_empty()) {
+        (true, _) => &f.within_group,
+        (false, true) => &inner_order,
+        (false, false) => {
+            return Err(QuarryError::Analysis(format!(
+                "{name} takes an ORDER BY inside its parentheses or WITHIN GROUP, not both"
+            )))
+        }
+    };
+    let f = &f;
     let ast::FunctionArguments::List(list) = &f.args else {
         return Err(QuarryError::Analysis(format!(
             "[WRONG_NUM_ARGS] `{name}` requires 1 or 2 parameters but the actual number is 0"
@@ -2593,17 +2635,25 @@ fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
         vec![x.clone()],
         true,
     );
-    match f.within_group.as_slice() {
+    match order {
         [] => {}
         [key] if key.expr == x => {
             let descending = matches!(key.options.sort, Some(ast::OrderBySort::Desc));
             let order = ast::Expr::Value(ast::Value::Boolean(!descending).into());
             values = call("sort_array", vec![values, order], false);
         }
-        _ => {
+        _ if distinct => {
             return Err(QuarryError::NotSupported(format!(
-                "{name}(...) WITHIN GROUP (ORDER BY ...) on other than the aggregated expression"
+                "{name}(DISTINCT ...) ordered by other than the aggregated expression"
             )))
+        }
+        keys => {
+            // collect_list(x ORDER BY keys): an ordered aggregate
+            if let ast::Expr::Function(c) = &mut values {
+                if let ast::FunctionArguments::List(l) = &mut c.args {
+                    l.clauses = vec![ast::FunctionArgumentClause::OrderBy(keys.to_vec())];
+                }
+            }
         }
     }
     let count = call("count", vec![x], true);
@@ -3080,6 +3130,10 @@ fn desugared(name: &str, nargs: usize) -> Option<(usize, &'static str)> {
         "dayname" => (1, "date_format($1, 'EEE')"),
         "monthname" => (1, "date_format($1, 'MMM')"),
         "nullifzero" => (1, "nullif($1, 0)"),
+        // DuckDB's epoch(ts): seconds since 1970-01-01 00:00:00 as a double
+        "epoch" => (1, "unix_micros(CAST($1 AS TIMESTAMP)) / 1000000D"),
+        // DuckDB's regexp_full_match(s, pattern): the whole string matches
+        "regexp_full_match" => (2, "$1 RLIKE concat('^(?:', $2, ')$')"),
         _ => return None,
     })
 }
@@ -3327,4 +3381,22 @@ fn quantified_comparison(
         .try_with_sql(&text)
         .and_then(|mut p| p.parse_expr())
         .map_err(|e| QuarryError::Internal(format!("quantified comparison: {e}")))
+}
+
+/// `f` without the ORDER BY inside its parentheses, and that ORDER BY (empty when none):
+/// DuckDB's `first_value(x ORDER BY y)`. Other clauses stay for the argument binding to
+/// reject.
+pub(super) fn split_arg_order(f: &ast::Function) -> (ast::Function, Vec<ast::OrderByExpr>) {
+    let mut f = f.clone();
+    let mut order = vec![];
+    if let ast::FunctionArguments::List(l) = &mut f.args {
+        l.clauses.retain(|c| match c {
+            ast::FunctionArgumentClause::OrderBy(o) => {
+                order.extend(o.iter().cloned());
+                false
+            }
+            _ => true,
+        });
+    }
+    (f, order)
 }

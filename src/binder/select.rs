@@ -612,6 +612,25 @@ impl Binder<'_> {
                             _ => g.clone(),
                         }
                     }
+                    // DuckDB's `GROUP BY alias.x`: the select item aliased x, where no
+                    // FROM item is named `alias`
+                    ast::Expr::CompoundIdentifier(parts)
+                        if parts.len() == 2
+                            && parts[0].value.eq_ignore_ascii_case("alias")
+                            && scope
+                                .resolve(&[
+                                    parts[0].value.to_ascii_lowercase(),
+                                    parts[1].value.to_ascii_lowercase(),
+                                ])?
+                                .is_none() =>
+                    {
+                        match items.iter().find(|i| {
+                            matches!(i, Item::Ast(_, n) if n.eq_ignore_ascii_case(&parts[1].value))
+                        }) {
+                            Some(Item::Ast(e, _)) => e.clone(),
+                            _ => g.clone(),
+                        }
+                    }
                     _ => g.clone(),
                 };
                 let e = self.bind_expr(&resolved, &in_cx)?;

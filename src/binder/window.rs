@@ -288,7 +288,7 @@ impl Binder<'_> {
             windows: None,
         };
         // DuckDB's ORDER BY inside the parentheses: taken off before the arguments bind
-        let (f, arg_order_ast) = split_arg_order(f);
+        let (f, arg_order_ast) = super::expr::split_arg_order(f);
         let f = &f;
         let (name, args, distinct, star) = self.call_args(f, name)?;
         let mut arg_order = vec![];
@@ -430,6 +430,10 @@ impl Binder<'_> {
                 )))
             }
         };
+        if matches!(&func, WindowFunc::Aggregate { func, .. } if !func.order_sensitive()) {
+            // the order rows reach sum, count, min, ... does not change their result
+            arg_order.clear();
+        }
         if !arg_order.is_empty()
             && !matches!(
                 func,
@@ -558,22 +562,4 @@ impl Binder<'_> {
         calls.push((we, col.clone()));
         Ok(Expr::Column(col))
     }
-}
-
-/// `f` without the ORDER BY inside its parentheses, and that ORDER BY (empty when none):
-/// DuckDB's `first_value(x ORDER BY y)`. Other clauses stay for the argument binding to
-/// reject.
-fn split_arg_order(f: &ast::Function) -> (ast::Function, Vec<ast::OrderByExpr>) {
-    let mut f = f.clone();
-    let mut order = vec![];
-    if let ast::FunctionArguments::List(l) = &mut f.args {
-        l.clauses.retain(|c| match c {
-            ast::FunctionArgumentClause::OrderBy(o) => {
-                order.extend(o.iter().cloned());
-                false
-            }
-            _ => true,
-        });
-    }
-    (f, order)
 }

@@ -184,6 +184,7 @@ impl AggFunc {
                 | "any_value"
                 | "collect_list"
                 | "array_agg"
+                | "list"
                 | "collect_set"
                 | "histogram_numeric"
                 | "approx_count_distinct"
@@ -380,7 +381,8 @@ impl AggFunc {
                     f.result_type(),
                 )
             }
-            "collect_list" | "array_agg" | "collect_set" => {
+            // `list` is DuckDB's name
+            "collect_list" | "array_agg" | "list" | "collect_set" => {
                 need(1)?;
                 let f = if name == "collect_set" {
                     AggFunc::CollectSet
@@ -550,6 +552,132 @@ pub(super) fn downcast<T: 'static>(b: Box<dyn Accumulator>) -> Result<Box<T>> {
     b.into_any()
         .downcast::<T>()
         .map_err(|_| QuarryError::Internal("accumulator kind mismatch in merge".into()))
+}
+
+/// The accumulator for an Aggregate node's call: [`create_accumulator`]'s, or an
+/// [`OrderedAcc`] around it when the call has an ORDER BY inside.
+pub fn accumulator_for(a: &crate::plan::AggregateExpr) -> Result<Box<dyn Accumulator>> {
+    let types: Vec<DataType> = a.value_args().iter().map(|e| e.data_type()).collect();
+    if a.order.is_empty() {
+        return create_accumulator(&a.func, a.distinct, &types, &a.data_type);
+    }
+    // built now so that a bad call fails before any row is read
+    create_accumulator(&a.func, a.distinct, &types, &a.data_type)?;
+    Ok(Box::new(OrderedAcc {
+        func: a.func.clone(),
+        distinct: a.distinct,
+        arg_types: types,
+        result_type: a.data_type.clone(),
+        order: a.order.clone(),
+        batches: vec![],
+    }))
+}
+
+/// An aggregate with an ORDER BY inside its call (`array_agg(x ORDER BY y DESC)`):
+/// keeps every row's arguments, sort keys and group, then at `finish` sorts them by
+/// (group, keys, arrival) with arrow's `lexsort_to_indices` and feeds them, in that
+/// order, to the plain accumulator, which sees each group's rows in key order. Memory:
+/// all the input rows of the call (as DuckDB's ordered aggregates).
+pub struct OrderedAcc {
+    func: AggFunc,
+    distinct: bool,
+    /// Types of the value arguments (the keys follow them in each batch).
+    arg_types: Vec<DataType>,
+    result_type: DataType,
+    order: Vec<crate::plan::AggOrder>,
+    /// Argument and key arrays of each batch, with each row's group.
+    batches: Vec<(Vec<ArrayRef>, Vec<usize>)>,
+}
+
+impl Accumulator for OrderedAcc {
+    fn update(&mut self, args: &[ArrayRef], groups: &[usize], _num_groups: usize) -> Result<()> {
+        self.batches.push((args.to_vec(), groups.to_vec()));
+        Ok(())
+    }
+    fn merge(
+        &mut self,
+        other: Box<dyn Accumulator>,
+        mapping: &[usize],
+        _num_groups: usize,
+    ) -> Result<()> {
+        let other = downcast::<OrderedAcc>(other)?;
+        for (args, groups) in other.batches {
+            let groups = groups
+                .iter()
+                .map(|&g| {
+                    mapping.get(g).copied().ok_or_else(|| {
+                        QuarryError::Internal("ordered aggregate: group outside the mapping".into())
+                    })
+                })
+                .collect::<Result<Vec<usize>>>()?;
+            self.batches.push((args, groups));
+        }
+        Ok(())
+    }
+    fn finish(&mut self, num_groups: usize) -> Result<ArrayRef> {
+        let mut inner = create_accumulator(
+            &self.func,
+            self.distinct,
+            &self.arg_types,
+            &self.result_type,
+        )?;
+        let batches = std::mem::take(&mut self.batches);
+        let ncols = self.arg_types.len() + self.order.len();
+        if batches.iter().any(|(a, _)| a.len() != ncols) {
+            return Err(QuarryError::Internal(
+                "ordered aggregate: argument count".into(),
+            ));
+        }
+        let mut groups: Vec<usize> = vec![];
+        let mut columns: Vec<ArrayRef> = vec![];
+        for c in 0..ncols {
+            let parts: Vec<&dyn Array> = batches.iter().map(|(a, _)| a[c].as_ref()).collect();
+            columns.push(if parts.is_empty() {
+                new_empty_array(&DataType::Null)
+            } else {
+                arrow::compute::concat(&parts)?
+            });
+        }
+        for (_, g) in &batches {
+            groups.extend_from_slice(g);
+        }
+        if !groups.is_empty() {
+            let n = groups.len();
+            let mut sort = vec![arrow::compute::SortColumn {
+                values: Arc::new(UInt64Array::from_iter_values(
+                    groups.iter().map(|&g| g as u64),
+                )),
+                options: None,
+            }];
+            let nargs = self.arg_types.len();
+            for (k, d) in columns[nargs..].iter().zip(&self.order) {
+                sort.push(arrow::compute::SortColumn {
+                    values: k.clone(),
+                    options: Some(arrow::compute::SortOptions {
+                        descending: !d.asc,
+                        nulls_first: d.nulls_first,
+                    }),
+                });
+            }
+            // arrival order breaks ties, so equal keys keep the input's order
+            sort.push(arrow::compute::SortColumn {
+                values: Arc::new(UInt64Array::from_iter_values(0..n as u64)),
+                options: None,
+            });
+            let idx = arrow::compute::lexsort_to_indices(&sort, None)?;
+            let args: Vec<ArrayRef> = columns[..nargs]
+                .iter()
+                .map(|c| arrow::compute::take(c, &idx, None).map_err(QuarryError::from))
+                .collect::<Result<_>>()?;
+            let sorted_groups: Vec<usize> =
+                idx.values().iter().map(|&i| groups[i as usize]).collect();
+            inner.update(&args, &sorted_groups, num_groups)?;
+        }
+        inner.finish(num_groups)
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
 }
 
 /// Build the accumulator for a call. `input_type` is the value argument's type after casting.

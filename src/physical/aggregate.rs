@@ -22,7 +22,7 @@ use super::group_keys::{eq_short, CompactKeys};
 use super::operators::{describe_sort_keys, PhysicalSortKey};
 use super::{hash_i64, int_like, make_batch_as, ExecContext, ExecutionPlan, Metrics};
 use crate::error::{QuarryError, Result};
-use crate::functions::aggregate::{cast_arg, create_accumulator, Accumulator, AggFunc};
+use crate::functions::aggregate::{cast_arg, Accumulator, AggFunc};
 use crate::plan::{AggregateExpr, ColumnId, Expr};
 
 /// Hash aggregation into one partition (a pipeline breaker). Parallelized as per-thread
@@ -581,10 +581,7 @@ impl HashAggregateExec {
         let accs = self
             .aggs
             .iter()
-            .map(|a| {
-                let types: Vec<DataType> = a.args.iter().map(|e| e.data_type()).collect();
-                create_accumulator(&a.func, a.distinct, &types, &a.data_type)
-            })
+            .map(crate::functions::aggregate::accumulator_for)
             .collect::<Result<_>>()?;
         let groups = if self.int_group() {
             Groups::Int(IntGroups::new())

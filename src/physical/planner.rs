@@ -863,6 +863,7 @@ impl<'a> PhysicalPlanner<'a> {
                     func: total.func.clone(),
                     args: vec![Expr::Column(sum_col)],
                     distinct: false,
+                    order: vec![],
                     data_type: total.data_type.clone(),
                 },
                 total_col.clone(),

@@ -776,26 +776,55 @@ impl fmt::Display for Expr {
     }
 }
 
+/// The direction of one ORDER BY key inside an aggregate call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AggOrder {
+    pub asc: bool,
+    pub nulls_first: bool,
+}
+
 /// An aggregate call in an Aggregate node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AggregateExpr {
     pub func: AggFunc,
+    /// The call's arguments, then its ORDER BY keys (the last `order.len()`).
     pub args: Vec<Expr>,
     pub distinct: bool,
+    /// `array_agg(x ORDER BY k DESC)` (PostgreSQL's, DuckDB's, Trino's): the directions
+    /// of the ORDER BY keys at the end of `args`; the aggregate reads each group's rows
+    /// in that order. Empty for an unordered call.
+    pub order: Vec<AggOrder>,
     /// Result type.
     pub data_type: DataType,
 }
 
+impl AggregateExpr {
+    /// The arguments without the ORDER BY keys.
+    pub fn value_args(&self) -> &[Expr] {
+        &self.args[..self.args.len() - self.order.len()]
+    }
+}
+
 impl fmt::Display for AggregateExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let a: Vec<String> = self.args.iter().map(|e| e.to_string()).collect();
+        let a: Vec<String> = self.value_args().iter().map(|e| e.to_string()).collect();
         write!(
             f,
-            "{}({}{})",
+            "{}({}{}",
             self.func.name(),
             if self.distinct { "DISTINCT " } else { "" },
             a.join(", ")
-        )
+        )?;
+        if !self.order.is_empty() {
+            let keys = &self.args[self.args.len() - self.order.len()..];
+            let o: Vec<String> = keys
+                .iter()
+                .zip(&self.order)
+                .map(|(k, d)| format!("{k} {}", if d.asc { "ASC" } else { "DESC" }))
+                .collect();
+            write!(f, " ORDER BY {}", o.join(", "))?;
+        }
+        write!(f, ")")
     }
 }
 

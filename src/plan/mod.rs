@@ -10,8 +10,8 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use expr::{
-    AggregateExpr, BinOp, Column, ColumnId, Expr, FrameBound, FrameUnits, SortKey, SubqueryKind,
-    WindowExpr, WindowFrame, WindowFunc,
+    AggOrder, AggregateExpr, BinOp, Column, ColumnId, Expr, FrameBound, FrameUnits, SortKey,
+    SubqueryKind, WindowExpr, WindowFrame, WindowFunc,
 };
 
 use crate::catalog::{ColumnDef, FileFormat, PartitionMeta};
