@@ -22,10 +22,11 @@
 use sqlparser::ast;
 use sqlparser::ast::Visit;
 
-use super::expr::contains_aggregate;
+use super::expr::{contains_aggregate, function_name};
 use super::scope::Scope;
 use super::Binder;
 use crate::error::{QuarryError, Result};
+use crate::functions::aggregate::AggFunc;
 use crate::plan::LogicalPlan;
 
 fn quote(name: &str) -> String {
@@ -65,6 +66,30 @@ fn is_constant(e: &ast::Expr) -> bool {
         ast::Expr::UnaryOp { expr, .. }
         | ast::Expr::Nested(expr)
         | ast::Expr::Cast { expr, .. } => is_constant(expr),
+        ast::Expr::Tuple(items) => items.iter().all(is_constant),
+        // a foldable complex value (Spark folds `array(1, 1)`, `named_struct(...)`;
+        // DuckDB's `[1]`): no column, subquery or aggregate, nothing random
+        ast::Expr::Function(_) | ast::Expr::Array(_) | ast::Expr::Struct { .. } => {
+            let names_something = ast::visit_expressions(e, |x| match x {
+                ast::Expr::Identifier(_)
+                | ast::Expr::CompoundIdentifier(_)
+                | ast::Expr::Subquery(_)
+                | ast::Expr::Exists { .. }
+                | ast::Expr::InSubquery { .. } => std::ops::ControlFlow::Break(()),
+                ast::Expr::Function(f)
+                    if AggFunc::is_aggregate_name(&function_name(f))
+                        || f.over.is_some()
+                        || matches!(
+                            function_name(f).as_str(),
+                            "rand" | "random" | "randn" | "uuid" | "shuffle"
+                        ) =>
+                {
+                    std::ops::ControlFlow::Break(())
+                }
+                _ => std::ops::ControlFlow::Continue(()),
+            });
+            names_something.is_continue()
+        }
         _ => false,
     }
 }
@@ -154,6 +179,8 @@ impl Binder<'_> {
         let mut tuples: Vec<(Vec<&ast::Expr>, String)> = vec![];
         for v in values {
             let parts: Vec<&ast::Expr> = match &v.expr {
+                // one pivot column and a tuple: a struct value (Spark's `FOR s IN ((1, 'a'))`)
+                e @ ast::Expr::Tuple(items) if pivots.len() == 1 && items.len() > 1 => vec![e],
                 ast::Expr::Tuple(items) => items.iter().collect(),
                 ast::Expr::Nested(x) if pivots.len() == 1 => vec![x.as_ref()],
                 e => vec![e],
@@ -191,7 +218,19 @@ impl Binder<'_> {
             let cond: Vec<String> = pivots
                 .iter()
                 .zip(parts)
-                .map(|(p, v)| format!("{} <=> {v}", quote(p)))
+                .map(|(p, v)| match v {
+                    // a tuple value is a struct
+                    ast::Expr::Tuple(items) => format!(
+                        "{} <=> struct({})",
+                        quote(p),
+                        items
+                            .iter()
+                            .map(|i| i.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    v => format!("{} <=> {v}", quote(p)),
+                })
                 .collect();
             for (j, a) in aggregate_functions.iter().enumerate() {
                 let name = if single {
