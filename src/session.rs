@@ -234,7 +234,7 @@ impl Session {
 
     /// Whether an unqualified `name` names a temporary view.
     fn is_temp_view(&self, name: &ObjectName) -> bool {
-        name.0.len() == 1 && self.temp_views.contains_key(&name.0[0])
+        crate::binder::temp_view_key(&name.0).is_some_and(|k| self.temp_views.contains_key(&k))
     }
 
     /// The Quarry home folder.
@@ -581,7 +581,8 @@ impl Session {
                     }
                 }
                 if temporary {
-                    let key = name.0.last().cloned().unwrap_or_default();
+                    let key = crate::binder::temp_view_key(&name.0)
+                        .unwrap_or_else(|| name.0.last().cloned().unwrap_or_default());
                     if self.temp_views.contains_key(&key) && !or_replace {
                         if if_not_exists {
                             return Ok(StatementResult::empty());
@@ -682,13 +683,15 @@ impl Session {
                     lake.table_location(&self.catalog.storage, d, t)?;
                     return Ok(StatementResult::empty());
                 }
-                let (db, name) = self.qualify(&table)?;
-                if table.0.len() == 1 && self.temp_views.contains_key(&name) {
-                    if let Some(TempView::Files { path, .. }) = self.temp_views.get(&name) {
+                if let Some(key) = crate::binder::temp_view_key(&table.0)
+                    .filter(|k| self.temp_views.contains_key(k))
+                {
+                    if let Some(TempView::Files { path, .. }) = self.temp_views.get(&key) {
                         self.catalog.storage.invalidate(&Location::parse(path)?);
                     }
                     return Ok(StatementResult::empty());
                 }
+                let (db, name) = self.qualify(&table)?;
                 let meta = self.catalog.require_table(&db, &name)?;
                 self.catalog
                     .storage
@@ -975,6 +978,27 @@ impl Session {
                     )))
                 }
             };
+            let global = format!("{}.", crate::binder::GLOBAL_TEMP_DATABASE);
+            let mut temps: Vec<&String> = self.temp_views.keys().collect();
+            temps.sort();
+            if db.eq_ignore_ascii_case(crate::binder::GLOBAL_TEMP_DATABASE) {
+                // Spark: the global temporary views, then the session's local ones
+                rows = temps
+                    .iter()
+                    .filter_map(|t| t.strip_prefix(&global))
+                    .map(|t| {
+                        vec![
+                            crate::binder::GLOBAL_TEMP_DATABASE.to_string(),
+                            t.to_string(),
+                            "true".into(),
+                        ]
+                    })
+                    .collect();
+                for t in temps.iter().filter(|t| !t.starts_with(&global)) {
+                    rows.push(vec![String::new(), t.to_string(), "true".into()]);
+                }
+                return self.show_tables_result(rows);
+            }
             if !self.catalog.metastore.database_exists(&db)? {
                 return Err(QuarryError::Analysis(format!(
                     "[SCHEMA_NOT_FOUND] The schema `{db}` cannot be found"
@@ -987,12 +1011,15 @@ impl Session {
                 .into_iter()
                 .map(|t| vec![db.clone(), t, "false".into()])
                 .collect();
-            let mut temps: Vec<&String> = self.temp_views.keys().collect();
-            temps.sort();
-            for t in temps {
-                rows.push(vec![String::new(), t.clone(), "true".into()]);
+            for t in temps.iter().filter(|t| !t.starts_with(&global)) {
+                rows.push(vec![String::new(), t.to_string(), "true".into()]);
             }
         }
+        self.show_tables_result(rows)
+    }
+
+    /// SHOW TABLES' answer: (namespace, tableName, isTemporary) rows.
+    fn show_tables_result(&self, rows: Vec<Vec<String>>) -> Result<StatementResult> {
         let schema = Arc::new(Schema::new(vec![
             Field::new("namespace", DataType::Utf8, true),
             Field::new("tableName", DataType::Utf8, true),
@@ -1017,9 +1044,8 @@ impl Session {
 
     /// Columns of a table or view (temp views first).
     fn table_columns(&self, table: &ObjectName) -> Result<Vec<ColumnDef>> {
-        if table.0.len() == 1 {
-            if let Some(v) = self.temp_views.get(&table.0[0]) {
-                let _ = v;
+        {
+            if self.is_temp_view(table) {
                 let ctx = self.bind_ctx();
                 let mut b = Binder::new(&ctx);
                 let (plan, _) = b.bind_table_name(&table.0, None)?;
@@ -1569,13 +1595,11 @@ impl Session {
         if_exists: bool,
         view: bool,
     ) -> Result<StatementResult> {
-        if view && name.0.len() == 1 && self.temp_views.remove(&name.0[0]).is_some() {
-            return Ok(StatementResult::empty());
-        }
-        if !view && self.is_temp_view(name) {
+        if let Some(key) = crate::binder::temp_view_key(&name.0) {
             // Spark's DROP TABLE drops a temp view of that name too
-            self.temp_views.remove(&name.0[0]);
-            return Ok(StatementResult::empty());
+            if self.temp_views.remove(&key).is_some() {
+                return Ok(StatementResult::empty());
+            }
         }
         let (db, t) = self.qualify(name)?;
         let Some(meta) = self.catalog.metastore.get_table(&db, &t)? else {

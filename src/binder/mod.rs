@@ -728,6 +728,37 @@ impl<'a> Binder<'a> {
     }
 
     /// Resolve a table name (CTE, temp view, catalog table or view) to a plan and scope.
+    /// A temporary view's plan, its columns qualified by `qualifier`; `key` as
+    /// [`temp_view_key`] gives it.
+    fn bind_temp_view(
+        &mut self,
+        key: &String,
+        v: TempView,
+        qualifier: &str,
+    ) -> Result<(LogicalPlan, Scope)> {
+        match v {
+            TempView::Query { query, .. } => {
+                if self.expanding.contains(key) {
+                    return Err(QuarryError::Analysis(format!("recursive view `{key}`")));
+                }
+                self.expanding.push(key.clone());
+                // a view body sees no CTEs of the query that uses it
+                let r = self.bind_without_ctes(&query);
+                self.expanding.pop();
+                let (plan, cols) = r?;
+                select::aliased(plan, cols, &[], qualifier)
+            }
+            TempView::Files {
+                format,
+                options,
+                path,
+            } => {
+                let source = files_source(&self.ctx.catalog.storage, &path, format, options, key)?;
+                Ok(scan_of(source, qualifier))
+            }
+        }
+    }
+
     pub fn bind_table_name(
         &mut self,
         parts: &[String],
@@ -802,29 +833,17 @@ impl<'a> Binder<'a> {
                     return select::aliased(plan, cols, &aliases, &qualifier);
                 }
             }
-            if let Some(v) = self.ctx.temp_views.get(name).cloned() {
-                return match v {
-                    TempView::Query { query, .. } => {
-                        if self.expanding.contains(name) {
-                            return Err(QuarryError::Analysis(format!("recursive view `{name}`")));
-                        }
-                        self.expanding.push(name.clone());
-                        // a view body sees no CTEs of the query that uses it
-                        let r = self.bind_without_ctes(&query);
-                        self.expanding.pop();
-                        let (plan, cols) = r?;
-                        select::aliased(plan, cols, &[], &qualifier)
-                    }
-                    TempView::Files {
-                        format,
-                        options,
-                        path,
-                    } => {
-                        let source =
-                            files_source(&self.ctx.catalog.storage, &path, format, options, name)?;
-                        Ok(scan_of(source, &qualifier))
-                    }
-                };
+        }
+        // a temporary view: `v`, or a global one `global_temp.v`
+        if let Some(key) = temp_view_key(parts) {
+            if let Some(v) = self.ctx.temp_views.get(&key).cloned() {
+                return self.bind_temp_view(&key, v, &qualifier);
+            }
+            if parts.len() == 2 {
+                return Err(QuarryError::Analysis(format!(
+                    "[TABLE_OR_VIEW_NOT_FOUND] The table or view `{GLOBAL_TEMP_DATABASE}`.`{}` cannot be found",
+                    parts[1]
+                )));
             }
         }
         let (db, table) = match parts {
@@ -1295,4 +1314,20 @@ fn by_name(
     let (lp, lc) = align(lp, &lc);
     let (rp, rc) = align(rp, &rc);
     Ok((lp, lc, rp, rc))
+}
+
+/// The database that holds global temporary views (Spark's `global_temp`, as
+/// `spark.sql.globalTempDatabase`): they are named `global_temp.v` and no other way.
+pub const GLOBAL_TEMP_DATABASE: &str = "global_temp";
+
+/// The key of a temporary view in the session's map: `v` for `[v]`, `global_temp.v`
+/// for `[global_temp, v]` (a global temporary view); `None` for other names.
+pub fn temp_view_key(parts: &[String]) -> Option<String> {
+    match parts {
+        [v] => Some(v.clone()),
+        [d, v] if d.eq_ignore_ascii_case(GLOBAL_TEMP_DATABASE) => {
+            Some(format!("{GLOBAL_TEMP_DATABASE}.{v}"))
+        }
+        _ => None,
+    }
 }

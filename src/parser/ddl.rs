@@ -887,10 +887,25 @@ fn skip_parenthesized(p: &mut Parser) -> PResult<()> {
     Ok(())
 }
 
+/// A view name as its temporary view is keyed: `global_temp.v` for a GLOBAL TEMPORARY
+/// view (Spark's `global_temp` database holds them), the name as written otherwise.
+fn global_temp_name(name: ObjectName, global: bool) -> ObjectName {
+    match name.0.last() {
+        Some(v) if global => ObjectName(vec![
+            crate::binder::GLOBAL_TEMP_DATABASE.to_string(),
+            v.clone(),
+        ]),
+        _ => name,
+    }
+}
+
 fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
     let or_replace = eat_seq(p, &["OR", "REPLACE"]);
-    let _global = eat(p, "GLOBAL");
+    let global = eat(p, "GLOBAL");
     let temporary = eat(p, "TEMPORARY") || eat(p, "TEMP");
+    if global && !temporary {
+        return p.expected("TEMPORARY after GLOBAL", p.peek_token());
+    }
     let external = eat(p, "EXTERNAL");
     if eat(p, "DATABASE") || eat(p, "SCHEMA") || eat(p, "NAMESPACE") {
         let ine = if_not_exists(p);
@@ -998,7 +1013,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     .with_tokens_with_locations(super::spark_tokens::rewrite(tokens))
                     .parse_query()?;
                 return Ok(Statement::CreateView {
-                    name,
+                    name: global_temp_name(name, global),
                     temporary: true,
                     or_replace,
                     if_not_exists: ine,
@@ -1007,7 +1022,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 });
             }
             return Ok(Statement::CreateTempViewUsing {
-                name: name.0.last().cloned().unwrap_or_default(),
+                name: global_temp_name(name, global).0.join("."),
                 or_replace,
                 format,
                 options,
@@ -1038,7 +1053,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 .parse_query()?;
         }
         return Ok(Statement::CreateView {
-            name,
+            name: global_temp_name(name, global),
             temporary,
             or_replace,
             if_not_exists: ine,

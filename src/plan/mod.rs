@@ -550,6 +550,14 @@ impl LogicalPlan {
         fn m(v: Vec<Expr>, f: &mut dyn FnMut(Expr) -> Expr) -> Vec<Expr> {
             v.into_iter().map(f).collect()
         }
+        fn keys(v: Vec<SortKey>, f: &mut dyn FnMut(Expr) -> Expr) -> Vec<SortKey> {
+            v.into_iter()
+                .map(|mut k| {
+                    k.expr = f(k.expr);
+                    k
+                })
+                .collect()
+        }
         match self {
             LogicalPlan::Scan {
                 source,
@@ -598,15 +606,13 @@ impl LogicalPlan {
                 on: on.into_iter().map(|(l, r)| (f(l), f(r))).collect(),
                 filter: filter.map(&mut *f),
             },
-            LogicalPlan::Sort { input, keys, fetch } => LogicalPlan::Sort {
+            LogicalPlan::Sort {
                 input,
-                keys: keys
-                    .into_iter()
-                    .map(|mut k| {
-                        k.expr = f(k.expr);
-                        k
-                    })
-                    .collect(),
+                keys: k,
+                fetch,
+            } => LogicalPlan::Sort {
+                input,
+                keys: keys(k, f),
                 fetch,
             },
             LogicalPlan::Window { input, windows } => LogicalPlan::Window {
@@ -616,22 +622,8 @@ impl LogicalPlan {
                     .map(|(mut w, c)| {
                         w.args = m(w.args, f);
                         w.partition_by = m(w.partition_by, f);
-                        w.order_by = w
-                            .order_by
-                            .into_iter()
-                            .map(|mut k| {
-                                k.expr = f(k.expr);
-                                k
-                            })
-                            .collect();
-                        w.arg_order = w
-                            .arg_order
-                            .into_iter()
-                            .map(|mut k| {
-                                k.expr = f(k.expr);
-                                k
-                            })
-                            .collect();
+                        w.order_by = keys(w.order_by, f);
+                        w.arg_order = keys(w.arg_order, f);
                         (w, c)
                     })
                     .collect(),
