@@ -3130,6 +3130,19 @@ fn desugared(name: &str, nargs: usize) -> Option<(usize, &'static str)> {
         "dayname" => (1, "date_format($1, 'EEE')"),
         "monthname" => (1, "date_format($1, 'MMM')"),
         "nullifzero" => (1, "nullif($1, 0)"),
+        // DuckDB's and DataFusion's range(start, stop[, step]) in an expression: the list
+        // from start up to stop, stop excluded (an empty list where step never reaches it)
+        "range" if nargs == 1 => (1, "range(0, $1)"),
+        "range" if nargs == 2 => (
+            2,
+            "CASE WHEN $2 > $1 THEN sequence($1, $2 - 1) ELSE slice(sequence($1, $1), 1, 0) END",
+        ),
+        "range" => (
+            3,
+            "CASE WHEN ($3 > 0 AND $2 > $1) OR ($3 < 0 AND $2 < $1) THEN sequence($1, CASE WHEN $3 > 0 THEN $2 - 1 ELSE $2 + 1 END, $3) \
+             WHEN $3 = 0 THEN raise_error('range: the step must not be 0') \
+             ELSE slice(sequence($1, $1), 1, 0) END",
+        ),
         // DuckDB's epoch(ts): seconds since 1970-01-01 00:00:00 as a double
         "epoch" => (1, "unix_micros(CAST($1 AS TIMESTAMP)) / 1000000D"),
         // DuckDB's regexp_full_match(s, pattern): the whole string matches

@@ -154,6 +154,8 @@ impl GeneratorKind {
         Some(match name {
             "explode" => (GeneratorKind::Explode, false),
             "explode_outer" => (GeneratorKind::Explode, true),
+            // DuckDB's, PostgreSQL's and DataFusion's name for explode
+            "unnest" => (GeneratorKind::Explode, false),
             "posexplode" => (GeneratorKind::PosExplode, false),
             "posexplode_outer" => (GeneratorKind::PosExplode, true),
             "inline" => (GeneratorKind::Inline, false),
