@@ -916,10 +916,26 @@ fn with_marker(plan: LogicalPlan) -> (LogicalPlan, Column) {
     )
 }
 
+/// An aggregate's value over no rows, as Spark's `evalAggregateOnZeroTups`: what its
+/// accumulator finishes with for one group that saw no row (COUNT 0, collect_list an
+/// empty array, SUM NULL); NULL of `t` where the accumulator cannot be built.
+fn value_over_no_rows(
+    a: &crate::plan::AggregateExpr,
+    t: &arrow::datatypes::DataType,
+) -> ScalarValue {
+    crate::functions::aggregate::accumulator_for(a)
+        .and_then(|mut acc| acc.finish(1))
+        .ok()
+        .filter(|v| v.len() == 1 && v.data_type() == t)
+        .map(ScalarValue)
+        .unwrap_or_else(|| ScalarValue::null(t))
+}
+
 /// Left-join `plan` with the decorrelated global aggregate `right` on `conds`; returns
 /// the join and, for each of `cols` (columns of `right`), the expression of its value:
 /// on an outer row no inner row matched, the aggregate's value over no rows (COUNT
-/// gives 0, not NULL: Spark's "count bug" handling, through a `__matched` marker).
+/// gives 0, collect_list `[]`, not NULL: Spark's "count bug" handling, through a
+/// `__matched` marker).
 fn left_join_with_defaults(
     plan: LogicalPlan,
     right: LogicalPlan,
@@ -929,23 +945,16 @@ fn left_join_with_defaults(
 ) -> Result<(LogicalPlan, Vec<Expr>)> {
     // the value on an empty group: Project over Aggregate only
     let empty_value = |value: &Column| match &right {
-        LogicalPlan::Aggregate { aggs, .. } => {
-            aggs.iter()
-                .find(|(_, ac)| ac.id == value.id)
-                .map(|(a, c)| match a.func {
-                    AggFunc::Count => Expr::Literal(ScalarValue::from_i64(0)),
-                    _ => Expr::Literal(ScalarValue::null(&c.data_type)),
-                })
-        }
+        LogicalPlan::Aggregate { aggs, .. } => aggs
+            .iter()
+            .find(|(_, ac)| ac.id == value.id)
+            .map(|(a, c)| Expr::Literal(value_over_no_rows(a, &c.data_type))),
         LogicalPlan::Project { input, exprs } => match input.as_ref() {
             LogicalPlan::Aggregate { aggs, .. } => {
                 exprs.iter().find(|(_, c)| c.id == value.id).map(|(e, _)| {
                     e.clone().transform(&mut |x| match &x {
                         Expr::Column(c) => match aggs.iter().find(|(_, ac)| ac.id == c.id) {
-                            Some((a, _)) if a.func == AggFunc::Count => {
-                                Expr::Literal(ScalarValue::from_i64(0))
-                            }
-                            Some(_) => Expr::Literal(ScalarValue::null(&c.data_type)),
+                            Some((a, _)) => Expr::Literal(value_over_no_rows(a, &c.data_type)),
                             None => x,
                         },
                         _ => x,
