@@ -232,7 +232,7 @@ impl Session {
         self.settings.get(key).map(|s| s.as_str())
     }
 
-    /// Whether an unqualified `name` names a temporary view.
+    /// Whether `name` names a temporary view: `v`, or a global one `global_temp.v`.
     fn is_temp_view(&self, name: &ObjectName) -> bool {
         crate::binder::temp_view_key(&name.0).is_some_and(|k| self.temp_views.contains_key(&k))
     }
@@ -981,6 +981,14 @@ impl Session {
             let global = format!("{}.", crate::binder::GLOBAL_TEMP_DATABASE);
             let mut temps: Vec<&String> = self.temp_views.keys().collect();
             temps.sort();
+            // the session's local temporary views, listed in every database
+            let local_rows = || {
+                temps
+                    .iter()
+                    .filter(|t| !t.starts_with(&global))
+                    .map(|t| vec![String::new(), t.to_string(), "true".into()])
+                    .collect::<Vec<Vec<String>>>()
+            };
             if db.eq_ignore_ascii_case(crate::binder::GLOBAL_TEMP_DATABASE) {
                 // Spark: the global temporary views, then the session's local ones
                 rows = temps
@@ -994,9 +1002,7 @@ impl Session {
                         ]
                     })
                     .collect();
-                for t in temps.iter().filter(|t| !t.starts_with(&global)) {
-                    rows.push(vec![String::new(), t.to_string(), "true".into()]);
-                }
+                rows.extend(local_rows());
                 return self.show_tables_result(rows);
             }
             if !self.catalog.metastore.database_exists(&db)? {
@@ -1011,9 +1017,7 @@ impl Session {
                 .into_iter()
                 .map(|t| vec![db.clone(), t, "false".into()])
                 .collect();
-            for t in temps.iter().filter(|t| !t.starts_with(&global)) {
-                rows.push(vec![String::new(), t.to_string(), "true".into()]);
-            }
+            rows.extend(local_rows());
         }
         self.show_tables_result(rows)
     }
@@ -1044,17 +1048,15 @@ impl Session {
 
     /// Columns of a table or view (temp views first).
     fn table_columns(&self, table: &ObjectName) -> Result<Vec<ColumnDef>> {
-        {
-            if self.is_temp_view(table) {
-                let ctx = self.bind_ctx();
-                let mut b = Binder::new(&ctx);
-                let (plan, _) = b.bind_table_name(&table.0, None)?;
-                return Ok(plan
-                    .schema()
-                    .into_iter()
-                    .map(|c| ColumnDef::new(c.name, c.data_type))
-                    .collect());
-            }
+        if self.is_temp_view(table) {
+            let ctx = self.bind_ctx();
+            let mut b = Binder::new(&ctx);
+            let (plan, _) = b.bind_table_name(&table.0, None)?;
+            return Ok(plan
+                .schema()
+                .into_iter()
+                .map(|c| ColumnDef::new(c.name, c.data_type))
+                .collect());
         }
         if let Some(meta) = self.lake_meta(table)? {
             return Ok(meta.all_columns());

@@ -727,21 +727,20 @@ impl<'a> Binder<'a> {
         r
     }
 
-    /// Resolve a table name (CTE, temp view, catalog table or view) to a plan and scope.
     /// A temporary view's plan, its columns qualified by `qualifier`; `key` as
     /// [`temp_view_key`] gives it.
     fn bind_temp_view(
         &mut self,
-        key: &String,
+        key: &str,
         v: TempView,
         qualifier: &str,
     ) -> Result<(LogicalPlan, Scope)> {
         match v {
             TempView::Query { query, .. } => {
-                if self.expanding.contains(key) {
+                if self.expanding.iter().any(|v| v == key) {
                     return Err(QuarryError::Analysis(format!("recursive view `{key}`")));
                 }
-                self.expanding.push(key.clone());
+                self.expanding.push(key.to_string());
                 // a view body sees no CTEs of the query that uses it
                 let r = self.bind_without_ctes(&query);
                 self.expanding.pop();
@@ -759,6 +758,7 @@ impl<'a> Binder<'a> {
         }
     }
 
+    /// Resolve a table name (CTE, temp view, catalog table or view) to a plan and scope.
     pub fn bind_table_name(
         &mut self,
         parts: &[String],

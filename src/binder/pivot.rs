@@ -27,6 +27,7 @@ use super::scope::Scope;
 use super::Binder;
 use crate::error::{QuarryError, Result};
 use crate::functions::aggregate::AggFunc;
+use crate::functions::scalar::ScalarFunc;
 use crate::plan::LogicalPlan;
 
 fn quote(name: &str) -> String {
@@ -76,15 +77,17 @@ fn is_constant(e: &ast::Expr) -> bool {
                 | ast::Expr::Subquery(_)
                 | ast::Expr::Exists { .. }
                 | ast::Expr::InSubquery { .. } => std::ops::ControlFlow::Break(()),
-                ast::Expr::Function(f)
-                    if AggFunc::is_aggregate_name(&function_name(f))
-                        || f.over.is_some()
-                        || matches!(
-                            function_name(f).as_str(),
-                            "rand" | "random" | "randn" | "uuid" | "shuffle"
-                        ) =>
-                {
-                    std::ops::ControlFlow::Break(())
+                ast::Expr::Function(f) => {
+                    let name = function_name(f);
+                    // nondeterministic as the function registry says; shuffle is
+                    // rewritten over rand() before binding, so it has no entry there
+                    let random = name == "shuffle"
+                        || ScalarFunc::lookup(&name).is_some_and(|s| !s.is_deterministic());
+                    if AggFunc::is_aggregate_name(&name) || f.over.is_some() || random {
+                        std::ops::ControlFlow::Break(())
+                    } else {
+                        std::ops::ControlFlow::Continue(())
+                    }
                 }
                 _ => std::ops::ControlFlow::Continue(()),
             });

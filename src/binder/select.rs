@@ -605,12 +605,7 @@ impl Binder<'_> {
                         if self.ctx.grouping.aliases
                             && scope.resolve(&[id.value.to_ascii_lowercase()])?.is_none() =>
                     {
-                        match items.iter().find(
-                            |i| matches!(i, Item::Ast(_, n) if n.eq_ignore_ascii_case(&id.value)),
-                        ) {
-                            Some(Item::Ast(e, _)) => e.clone(),
-                            _ => g.clone(),
-                        }
+                        item_named(&items, &id.value).unwrap_or_else(|| g.clone())
                     }
                     // DuckDB's `GROUP BY alias.x`: the select item aliased x, where no
                     // FROM item is named `alias`
@@ -624,12 +619,7 @@ impl Binder<'_> {
                                 ])?
                                 .is_none() =>
                     {
-                        match items.iter().find(|i| {
-                            matches!(i, Item::Ast(_, n) if n.eq_ignore_ascii_case(&parts[1].value))
-                        }) {
-                            Some(Item::Ast(e, _)) => e.clone(),
-                            _ => g.clone(),
-                        }
+                        item_named(&items, &parts[1].value).unwrap_or_else(|| g.clone())
                     }
                     _ => g.clone(),
                 };
@@ -2816,6 +2806,15 @@ enum Item {
     Col(Column),
     /// A generator (explode, ...) with its column aliases.
     Gen(ast::Expr, Vec<String>),
+}
+
+/// The expression of the select item named `name` (case-insensitive), for a GROUP BY
+/// that names a select alias.
+fn item_named(items: &[Item], name: &str) -> Option<ast::Expr> {
+    items.iter().find_map(|i| match i {
+        Item::Ast(e, n) if n.eq_ignore_ascii_case(name) => Some(e.clone()),
+        _ => None,
+    })
 }
 
 /// Spark 3.4's lateral column alias (also DuckDB's): a select item may use the alias of

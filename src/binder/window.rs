@@ -261,6 +261,21 @@ impl Binder<'_> {
         })
     }
 
+    /// ORDER BY items bound in `cx` as sort keys (Spark's default null ordering).
+    fn sort_keys(&mut self, items: &[ast::OrderByExpr], cx: &ExprCtx) -> Result<Vec<SortKey>> {
+        items
+            .iter()
+            .map(|ob| {
+                let (asc, nulls_first) = super::select::sort_options(ob);
+                Ok(SortKey {
+                    expr: self.bind_expr(&ob.expr, cx)?,
+                    asc,
+                    nulls_first,
+                })
+            })
+            .collect()
+    }
+
     /// Bind a call with OVER; returns a reference to its Window column.
     pub(super) fn bind_window(&mut self, f: &ast::Function, cx: &ExprCtx) -> Result<Expr> {
         let name = function_name(f);
@@ -291,15 +306,7 @@ impl Binder<'_> {
         let (f, arg_order_ast) = super::expr::split_arg_order(f);
         let f = &f;
         let (name, args, distinct, star) = self.call_args(f, name)?;
-        let mut arg_order = vec![];
-        for ob in &arg_order_ast {
-            let (asc, nulls_first) = super::select::sort_options(ob);
-            arg_order.push(SortKey {
-                expr: self.bind_expr(&ob.expr, &inner)?,
-                asc,
-                nulls_first,
-            });
-        }
+        let mut arg_order = self.sort_keys(&arg_order_ast, &inner)?;
         let mut bound: Vec<Expr> = args
             .iter()
             .map(|a| self.bind_expr(a, &inner))
@@ -309,15 +316,7 @@ impl Binder<'_> {
             .iter()
             .map(|e| self.bind_expr(e, &inner))
             .collect::<Result<_>>()?;
-        let mut order_by = vec![];
-        for ob in &spec.order_by {
-            let (asc, nulls_first) = super::select::sort_options(ob);
-            order_by.push(SortKey {
-                expr: self.bind_expr(&ob.expr, &inner)?,
-                asc,
-                nulls_first,
-            });
-        }
+        let order_by = self.sort_keys(&spec.order_by, &inner)?;
         let ignore_nulls = matches!(f.null_treatment, Some(ast::NullTreatment::IgnoreNulls));
         let needs_order = |what: &str| -> Result<()> {
             if order_by.is_empty() && arg_order.is_empty() {

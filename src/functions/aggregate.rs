@@ -622,25 +622,24 @@ impl Accumulator for OrderedAcc {
             &self.result_type,
         )?;
         let batches = std::mem::take(&mut self.batches);
+        if batches.is_empty() {
+            return inner.finish(num_groups);
+        }
         let ncols = self.arg_types.len() + self.order.len();
         if batches.iter().any(|(a, _)| a.len() != ncols) {
             return Err(QuarryError::Internal(
                 "ordered aggregate: argument count".into(),
             ));
         }
-        let mut groups: Vec<usize> = vec![];
         let mut columns: Vec<ArrayRef> = vec![];
         for c in 0..ncols {
             let parts: Vec<&dyn Array> = batches.iter().map(|(a, _)| a[c].as_ref()).collect();
-            columns.push(if parts.is_empty() {
-                new_empty_array(&DataType::Null)
-            } else {
-                arrow::compute::concat(&parts)?
-            });
+            columns.push(arrow::compute::concat(&parts)?);
         }
-        for (_, g) in &batches {
-            groups.extend_from_slice(g);
-        }
+        let groups: Vec<usize> = batches
+            .iter()
+            .flat_map(|(_, g)| g.iter().copied())
+            .collect();
         if !groups.is_empty() {
             let n = groups.len();
             let mut sort = vec![arrow::compute::SortColumn {

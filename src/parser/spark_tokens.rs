@@ -32,8 +32,8 @@
 //!   [`LIMIT_PERCENT_MARKER`], which the binder reads as a share of the rows).
 //! - DuckDB's FROM-first query without a SELECT but with later clauses
 //!   (`FROM t WHERE a > 1 LIMIT 5`, also after a WITH list) gets `SELECT *` before its
-//!   FROM (sqlparser takes a
-//!   FROM-first query with nothing after its FROM items, or with a SELECT).
+//!   FROM (sqlparser takes a FROM-first query with nothing after its FROM items, or with
+//!   a SELECT).
 //! - `IGNORE NULLS` / `RESPECT NULLS` last inside a call's parentheses (DuckDB's
 //!   `first_value(x ORDER BY y IGNORE NULLS)`) moves after the `)`, where sqlparser
 //!   reads a window function's null treatment.
@@ -89,7 +89,7 @@ fn limit_percent(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     }
     let mut out = Vec::with_capacity(tokens.len() + 3 * found.len());
     for (i, t) in tokens.into_iter().enumerate() {
-        if let Some((_, _)) = found.iter().find(|(n, _)| *n == i) {
+        if found.iter().any(|(n, _)| *n == i) {
             let span = t.span;
             out.push(tok(Token::make_word(LIMIT_PERCENT_MARKER, None), span));
             out.push(tok(Token::LParen, span));
@@ -505,18 +505,8 @@ fn null_treatment_inside_call(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSp
             Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
             tokens[close].span,
         );
-        let mut tail = vec![space.clone()];
-        for (k, t) in words
-            .into_iter()
-            .filter(|t| !is_trivia(&t.token))
-            .enumerate()
-        {
-            if k > 0 {
-                tail.push(space.clone());
-            }
-            tail.push(t);
-        }
-        tokens.splice(close + 1..close + 1, tail);
+        // the two words (and the space between them) after the `)`, a space first
+        tokens.splice(close + 1..close + 1, std::iter::once(space).chain(words));
     }
     tokens
 }

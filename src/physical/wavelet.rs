@@ -6,7 +6,8 @@
 //! matrix" (SPIRE 2012): one bit vector per bit of the values, top bit first, each level
 //! a stable partition of the one above by that bit (zeros first).
 
-/// One level's bits with rank support: 64-bit words and the count of ones before each.
+/// One level's bits with rank support: 64-bit words and the count of ones before each
+/// (one more entry at the end: all the ones).
 struct RankBits {
     words: Vec<u64>,
     ones_before: Vec<u32>,
@@ -20,26 +21,22 @@ impl RankBits {
                 words[i / 64] |= 1 << (i % 64);
             }
         }
-        let mut ones_before = Vec::with_capacity(words.len());
+        let mut ones_before = Vec::with_capacity(words.len() + 1);
         let mut acc = 0u32;
         for w in &words {
             ones_before.push(acc);
             acc += w.count_ones();
         }
+        ones_before.push(acc);
         RankBits { words, ones_before }
     }
 
     /// Ones among positions `[0, i)`.
     fn rank1(&self, i: usize) -> usize {
         let (w, b) = (i / 64, i % 64);
-        if w >= self.words.len() {
-            return self.ones_before.last().map_or(0, |&c| c as usize)
-                + self.words.last().map_or(0, |x| x.count_ones() as usize);
-        }
-        let below = if b == 0 {
-            0
-        } else {
-            (self.words[w] & ((1u64 << b) - 1)).count_ones()
+        let below = match self.words.get(w) {
+            Some(word) if b > 0 => (word & ((1u64 << b) - 1)).count_ones(),
+            _ => 0,
         };
         (self.ones_before[w] + below) as usize
     }

@@ -281,11 +281,7 @@ fn compute(
             offset,
             ignore_nulls,
         } => {
-            let off = if matches!(w.func, WindowFunc::Lag { .. }) {
-                offset.saturating_neg()
-            } else {
-                *offset
-            };
+            let off = signed_offset(&w.func, *offset);
             let x = args
                 .first()
                 .ok_or_else(|| QuarryError::Internal("lead/lag without argument".into()))?;
@@ -330,13 +326,7 @@ fn compute(
                 }
             }
             let taken = take(x, &UInt32Array::from(idx), None)?;
-            match args.get(1) {
-                Some(d) => {
-                    let d = cast_array(d, x.data_type())?;
-                    Ok(zip(&BooleanArray::from(outside), &d, &taken)?)
-                }
-                None => Ok(taken),
-            }
+            with_default(taken, args.get(1), outside)
         }
         WindowFunc::FirstValue { ignore_nulls }
         | WindowFunc::LastValue { ignore_nulls }
@@ -489,11 +479,7 @@ fn compute_arg_ordered(
                 usize::try_from(*k - 1).ok().filter(|&k| k < members)
             }
             WindowFunc::Lead { offset, .. } | WindowFunc::Lag { offset, .. } => {
-                let off = if matches!(w.func, WindowFunc::Lag { .. }) {
-                    offset.saturating_neg()
-                } else {
-                    *offset
-                };
+                let off = signed_offset(&w.func, *offset);
                 // the current row's place among the frame's rows in the argument order;
                 // a row outside its frame sits between the smaller and the larger ones
                 let before = wm.count_less(f.start, f.end, rank[r]) as i64;
@@ -516,12 +502,36 @@ fn compute_arg_ordered(
         idx.push(pick.and_then(|k| row_at(f, k)));
     }
     let taken = take(x, &UInt32Array::from(idx), None)?;
-    match (args.get(1), &w.func) {
-        (Some(d), WindowFunc::Lead { .. } | WindowFunc::Lag { .. }) => {
-            let d = cast_array(d, x.data_type())?;
-            Ok(zip(&BooleanArray::from(outside), &d, &taken)?)
+    match &w.func {
+        WindowFunc::Lead { .. } | WindowFunc::Lag { .. } => {
+            with_default(taken, args.get(1), outside)
         }
         _ => Ok(taken),
+    }
+}
+
+/// lead/lag's offset as a step through the rows: forward for lead, backward for lag.
+fn signed_offset(func: &WindowFunc, offset: i64) -> i64 {
+    if matches!(func, WindowFunc::Lag { .. }) {
+        offset.saturating_neg()
+    } else {
+        offset
+    }
+}
+
+/// lead/lag's values `taken`, with `default` (cast to their type) where `outside` says
+/// the offset left the partition or frame; `taken` as it is without a default.
+fn with_default(
+    taken: ArrayRef,
+    default: Option<&ArrayRef>,
+    outside: Vec<bool>,
+) -> Result<ArrayRef> {
+    match default {
+        Some(d) => {
+            let d = cast_array(d, taken.data_type())?;
+            Ok(zip(&BooleanArray::from(outside), &d, &taken)?)
+        }
+        None => Ok(taken),
     }
 }
 

@@ -976,19 +976,21 @@ impl fmt::Display for WindowExpr {
             ),
             other => format!("{other:?}").to_ascii_lowercase(),
         };
-        let arg_order: Vec<String> = self
-            .arg_order
-            .iter()
-            .map(|k| format!("{} {}", k.expr, if k.asc { "ASC" } else { "DESC" }))
-            .collect();
-        if arg_order.is_empty() {
+        // `k1 ASC, k2 DESC`
+        let keys = |ks: &[SortKey]| {
+            ks.iter()
+                .map(|k| format!("{} {}", k.expr, if k.asc { "ASC" } else { "DESC" }))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if self.arg_order.is_empty() {
             write!(f, "{name}({}) OVER (", a.join(", "))?;
         } else {
             write!(
                 f,
                 "{name}({} ORDER BY {}) OVER (",
                 a.join(", "),
-                arg_order.join(", ")
+                keys(&self.arg_order)
             )?;
         }
         if !self.partition_by.is_empty() {
@@ -996,12 +998,7 @@ impl fmt::Display for WindowExpr {
             write!(f, "PARTITION BY {} ", p.join(", "))?;
         }
         if !self.order_by.is_empty() {
-            let o: Vec<String> = self
-                .order_by
-                .iter()
-                .map(|k| format!("{} {}", k.expr, if k.asc { "ASC" } else { "DESC" }))
-                .collect();
-            write!(f, "ORDER BY {} ", o.join(", "))?;
+            write!(f, "ORDER BY {} ", keys(&self.order_by))?;
         }
         write!(
             f,
