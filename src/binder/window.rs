@@ -148,6 +148,7 @@ pub(super) fn with_row_number(
             units: FrameUnits::Rows,
             start: FrameBound::UnboundedPreceding,
             end: FrameBound::CurrentRow,
+            months: false,
         },
         arg_order: vec![],
         data_type: DataType::Int32,
@@ -174,6 +175,15 @@ pub(super) fn const_f64(e: &Expr, what: &str) -> Result<f64> {
     Err(QuarryError::Analysis(format!(
         "[DATATYPE_MISMATCH] {what} must be a constant number, got {e}"
     )))
+}
+
+/// Which kinds of interval a frame's offsets were written in.
+#[derive(Default)]
+struct OffsetKinds {
+    /// A day-time interval (the offset is in microseconds).
+    day_time: bool,
+    /// A year-month interval (the offset is in months).
+    months: bool,
 }
 
 /// A bound's signed position, relative to the current row (preceding offsets negative,
@@ -218,29 +228,44 @@ fn check_frame_order(units: FrameUnits, start: &FrameBound, end: &FrameBound) ->
 
 impl Binder<'_> {
     /// A frame bound; an offset that is a day-time interval (`INTERVAL 1 DAY
-    /// PRECEDING`, for a RANGE frame over a date or timestamp) is in microseconds, and
-    /// `intervals` is set.
+    /// PRECEDING`, for a RANGE frame over a date or timestamp) is in microseconds, one
+    /// that is a year-month interval (`INTERVAL '1-1' YEAR TO MONTH`) in months; `kinds`
+    /// records which were seen.
     fn frame_bound(
         &mut self,
         b: &ast::WindowFrameBound,
         cx: &ExprCtx,
-        intervals: &mut bool,
+        kinds: &mut OffsetKinds,
     ) -> Result<FrameBound> {
         let mut offset = |this: &mut Self, e: &ast::Expr| -> Result<f64> {
             let bound = this.bind_expr(e, cx)?;
             let bound = match super::interval::fields_of(&bound) {
-                Some(q) if q.is_year_month() => {
-                    return Err(QuarryError::NotSupported(
-                        "RANGE frames with year-month interval offsets (use a day-time interval such as INTERVAL 30 DAYS)".into(),
-                    ))
-                }
-                Some(_) => {
-                    *intervals = true;
+                Some(q) => {
+                    let seen = if q.is_year_month() {
+                        &mut kinds.months
+                    } else {
+                        &mut kinds.day_time
+                    };
+                    *seen = true;
                     let folded = crate::optimizer::constant_folding::fold(bound);
                     match folded {
-                        Expr::Literal(v) if !v.is_null() => Expr::Literal(v.cast_to(&DataType::Int64).map_err(|_| {
-                            QuarryError::Internal("a day-time interval as microseconds".into())
-                        })?),
+                        Expr::Literal(v) if !v.is_null() => {
+                            use arrow::array::AsArray;
+                            let n = match v.0.data_type() {
+                                DataType::Interval(arrow::datatypes::IntervalUnit::YearMonth) => {
+                                    i64::from(v.0.as_primitive::<arrow::datatypes::IntervalYearMonthType>().value(0))
+                                }
+                                DataType::Duration(arrow::datatypes::TimeUnit::Microsecond) => {
+                                    v.0.as_primitive::<arrow::datatypes::DurationMicrosecondType>().value(0)
+                                }
+                                t => {
+                                    return Err(QuarryError::Internal(format!(
+                                        "a window frame interval of type {t}"
+                                    )))
+                                }
+                            };
+                            Expr::Literal(crate::types::ScalarValue::from_i64(n))
+                        }
                         other => other,
                     }
                 }
@@ -459,12 +484,19 @@ impl Binder<'_> {
                     ast::WindowFrameUnits::Range => FrameUnits::Range,
                     ast::WindowFrameUnits::Groups => FrameUnits::Groups,
                 };
-                let mut intervals = false;
-                let mut start = self.frame_bound(&fr.start_bound, &inner, &mut intervals)?;
+                let mut kinds = OffsetKinds::default();
+                let mut start = self.frame_bound(&fr.start_bound, &inner, &mut kinds)?;
                 let mut end = match &fr.end_bound {
-                    Some(b) => self.frame_bound(b, &inner, &mut intervals)?,
+                    Some(b) => self.frame_bound(b, &inner, &mut kinds)?,
                     None => FrameBound::CurrentRow,
                 };
+                if kinds.months && kinds.day_time {
+                    return Err(QuarryError::NotSupported(
+                        "a RANGE frame with a year-month interval at one end and a day-time interval at the other".into(),
+                    ));
+                }
+                let months = kinds.months;
+                let mut intervals = kinds.months || kinds.day_time;
                 // offsets over a date or timestamp key are intervals, over numbers numbers
                 let offsets = [&start, &end]
                     .iter()
@@ -474,7 +506,7 @@ impl Binder<'_> {
                     // over a date, offsets are whole days: a number is that many days
                     // (Spark's date + int), an interval may not have a time part
                     const DAY_MICROS: f64 = 86_400_000_000.0;
-                    if key == DataType::Date32 {
+                    if key == DataType::Date32 && !months {
                         for b in [&mut start, &mut end] {
                             if let FrameBound::Preceding(v) | FrameBound::Following(v) = b {
                                 if !intervals {
@@ -498,10 +530,10 @@ impl Binder<'_> {
                         )));
                     }
                 }
+                if units != FrameUnits::Range && intervals {
+                    return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_UNACCEPTED_TYPE] The offset of a {} frame counts {}: it must be an int, not an interval", if units == FrameUnits::Rows { "ROWS" } else { "GROUPS" }, if units == FrameUnits::Rows { "rows" } else { "peer groups" })));
+                }
                 if units == FrameUnits::Groups {
-                    if intervals {
-                        return Err(QuarryError::Analysis("[DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_UNACCEPTED_TYPE] The offset of a GROUPS frame counts peer groups: it must be an int, not an interval".into()));
-                    }
                     if order_by.is_empty() {
                         return Err(QuarryError::Analysis("[DATATYPE_MISMATCH] A GROUPS window frame needs an ORDER BY in its window specification (its peer groups are rows equal on it)".into()));
                     }
@@ -518,17 +550,24 @@ impl Binder<'_> {
                 {
                     return Err(QuarryError::Analysis("[DATATYPE_MISMATCH.RANGE_FRAME_WITHOUT_ORDER] A range window frame cannot be used in an unordered window specification.".into()));
                 }
-                WindowFrame { units, start, end }
+                WindowFrame {
+                    units,
+                    start,
+                    end,
+                    months,
+                }
             }
             None if order_by.is_empty() => WindowFrame {
                 units: FrameUnits::Rows,
                 start: FrameBound::UnboundedPreceding,
                 end: FrameBound::UnboundedFollowing,
+                months: false,
             },
             None => WindowFrame {
                 units: FrameUnits::Range,
                 start: FrameBound::UnboundedPreceding,
                 end: FrameBound::CurrentRow,
+                months: false,
             },
         };
         // a frame over the whole partition, however it was written
@@ -540,6 +579,7 @@ impl Binder<'_> {
                 units: FrameUnits::Rows,
                 start: FrameBound::UnboundedPreceding,
                 end: FrameBound::UnboundedFollowing,
+                months: false,
             }
         } else {
             frame

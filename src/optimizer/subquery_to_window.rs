@@ -382,6 +382,7 @@ fn as_window(
         units: FrameUnits::Rows,
         start: FrameBound::UnboundedPreceding,
         end: FrameBound::UnboundedFollowing,
+        months: false,
     };
     let windows: Vec<(WindowExpr, Column)> = aggs
         .iter()

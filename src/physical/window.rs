@@ -555,6 +555,20 @@ fn whole_partition(w: &WindowExpr) -> bool {
     f.start == FrameBound::UnboundedPreceding && f.end == FrameBound::UnboundedFollowing
 }
 
+/// `micros` (microseconds since the epoch, a date's or a timestamp's) plus `months`
+/// months, as Spark's `add_months`: a day past the end of the new month is its last day
+/// (Jan 31 + 1 month is Feb 28 or 29). None past the dates chrono represents.
+fn add_months_to_micros(micros: f64, months: f64) -> Option<f64> {
+    let t = chrono::DateTime::from_timestamp_micros(micros as i64)?.naive_utc();
+    let m = chrono::Months::new(u32::try_from(months.abs() as i64).ok()?);
+    let shifted = if months >= 0.0 {
+        t.checked_add_months(m)
+    } else {
+        t.checked_sub_months(m)
+    }?;
+    Some(shifted.and_utc().timestamp_micros() as f64)
+}
+
 /// The frame of every row, as row ranges in the sorted batch.
 fn frames(
     w: &WindowExpr,
@@ -689,10 +703,16 @@ fn frames(
                             *k
                         };
                         // in sort order, "preceding" means smaller values when ascending
-                        let target = if key.asc {
-                            vals.value(r) + delta
+                        let delta = if key.asc { delta } else { -delta };
+                        let target = if f.months {
+                            match add_months_to_micros(vals.value(r), delta) {
+                                Some(t) => t,
+                                // past the last representable date: every row before it
+                                None if delta > 0.0 => f64::INFINITY,
+                                None => f64::NEG_INFINITY,
+                            }
                         } else {
-                            vals.value(r) - delta
+                            vals.value(r) + delta
                         };
                         // first row (is_start) / one past the last row (end) whose value is within the target
                         let mut lo = p.start;

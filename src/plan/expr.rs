@@ -917,6 +917,11 @@ pub struct WindowFrame {
     pub units: FrameUnits,
     pub start: FrameBound,
     pub end: FrameBound,
+    /// A RANGE frame's offsets are months, not values: a year-month interval over a
+    /// date or timestamp key (Spark's `RANGE BETWEEN CURRENT ROW AND INTERVAL '1-1'
+    /// YEAR TO MONTH FOLLOWING`). The bound of a row is its key plus that many months,
+    /// clamped to the month's last day as Spark's `add_months`.
+    pub months: bool,
 }
 
 /// A window function call in a Window node.
@@ -1002,8 +1007,11 @@ impl fmt::Display for WindowExpr {
         }
         write!(
             f,
-            "{:?} BETWEEN {} AND {})",
-            self.frame.units, self.frame.start, self.frame.end
+            "{:?} BETWEEN {} AND {}{})",
+            self.frame.units,
+            self.frame.start,
+            self.frame.end,
+            if self.frame.months { " (MONTHS)" } else { "" }
         )
     }
 }
