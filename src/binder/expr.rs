@@ -218,7 +218,14 @@ fn value_literal(v: &ast::Value) -> Result<ScalarValue> {
 }
 
 /// Cast a constant string to `to` for typed literals (`DATE '2021-01-01'`); invalid text is an error.
+/// A date or timestamp literal may also be one of Spark's special values (its
+/// `convertSpecialDate`/`convertSpecialTimestamp`, any case): `epoch` (1970-01-01),
+/// `now`, `today`, `yesterday`, `tomorrow`, read from the clock when the statement is
+/// bound (a timestamp's `today` is that day's midnight, UTC).
 fn typed_literal(text: &str, to: &DataType) -> Result<ScalarValue> {
+    if let Some(v) = special_datetime(text, to) {
+        return Ok(v);
+    }
     let v = ScalarValue::from_str(text.trim()).cast_to(to)?;
     if v.is_null() {
         return Err(QuarryError::Analysis(format!(
@@ -227,6 +234,41 @@ fn typed_literal(text: &str, to: &DataType) -> Result<ScalarValue> {
         )));
     }
     Ok(v)
+}
+
+/// The value of a special date or timestamp literal (see [`typed_literal`]), or None.
+fn special_datetime(text: &str, to: &DataType) -> Option<ScalarValue> {
+    let now = chrono::Utc::now();
+    let day = |offset: i64| -> Option<chrono::NaiveDate> {
+        now.date_naive()
+            .checked_add_signed(chrono::Duration::days(offset))
+    };
+    let word = text.trim().to_ascii_lowercase();
+    let date = match word.as_str() {
+        "epoch" => chrono::NaiveDate::from_ymd_opt(1970, 1, 1),
+        "today" | "now" => day(0),
+        "yesterday" => day(-1),
+        "tomorrow" => day(1),
+        _ => return None,
+    }?;
+    match to {
+        DataType::Date32 => Some(ScalarValue(Arc::new(arrow::array::Date32Array::from(
+            vec![crate::functions::scalar::from_naive_date(date)],
+        )))),
+        DataType::Timestamp(..) => {
+            let micros = if word == "now" {
+                now.timestamp_micros()
+            } else {
+                date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros()
+            };
+            ScalarValue(Arc::new(arrow::array::TimestampMicrosecondArray::from(
+                vec![micros],
+            )))
+            .cast_to(to)
+            .ok()
+        }
+        _ => None,
+    }
 }
 
 impl Binder<'_> {

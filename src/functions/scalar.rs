@@ -531,7 +531,7 @@ pub(super) fn map_str(a: &ArrayRef, f: impl Fn(&str) -> String) -> Result<ArrayR
 
 pub(super) const EPOCH_DAYS_CE: i32 = 719_163;
 
-pub(super) fn from_naive_date(d: NaiveDate) -> i32 {
+pub(crate) fn from_naive_date(d: NaiveDate) -> i32 {
     d.num_days_from_ce() - EPOCH_DAYS_CE
 }
 
