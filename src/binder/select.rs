@@ -2215,6 +2215,21 @@ fn expand_grouping_sets(
         }
         any_sets = true;
     }
+    // Hive's `GROUP BY a, b GROUPING SETS ((a), (b))`: the sets as written, over the
+    // listed expressions (an expression, an ordinal or an alias may name one)
+    let hive_sets: Option<Vec<Vec<usize>>> = match mods.first() {
+        Some(ast::GroupByWithModifier::GroupingSets(ast::Expr::GroupingSets(lists)))
+            if items.iter().all(|i| i.len() == 1 && i[0].len() == 1) =>
+        {
+            Some(
+                lists
+                    .iter()
+                    .map(|t| t.iter().map(&mut idx).collect())
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
     if !any_sets {
         return Ok((flat, None));
     }
@@ -2230,6 +2245,11 @@ fn expand_grouping_sets(
         let sets = match m {
             ast::GroupByWithModifier::Rollup => rollup_sets(&singles),
             ast::GroupByWithModifier::Cube => cube_sets(&singles)?,
+            // Hive's `GROUP BY a, b GROUPING SETS ((a), (b))`: the sets as written,
+            // over the listed expressions (an expression, ordinal or alias may name one)
+            ast::GroupByWithModifier::GroupingSets(_) if hive_sets.is_some() => {
+                hive_sets.unwrap_or_default()
+            }
             other => return Err(QuarryError::NotSupported(format!("GROUP BY ... {other}"))),
         };
         return Ok((flat, Some(sets)));
