@@ -9,7 +9,9 @@
 //! - inline tables without parentheses per row and with an alias without `AS`:
 //!   `FROM VALUES 1, 2 AS t(a)`, `CREATE VIEW v AS VALUES (1, 'a') tbl(c1, c2)`. Rows
 //!   that are bare expressions are wrapped in parentheses; a `VALUES` query body that
-//!   carries an alias becomes `SELECT * FROM VALUES ... alias`.
+//!   carries an alias becomes `SELECT * FROM VALUES ... alias`. A value's own alias in
+//!   a parenthesized row (`VALUES ("one", 1 AS one)`) is dropped, as Spark ignores it:
+//!   the columns are named by the table alias or `col1`, `col2`, ...
 //! - a trailing comma before `)` or the end (DuckDB's `VALUES (1), (2),`) is dropped.
 //! - `1_000_000`, digits grouped by underscores (DuckDB's), is the number 1000000.
 //! - `a // b` (DuckDB's integer division) is Spark's `a div b`.
@@ -965,13 +967,15 @@ fn is_alias_word(t: &Token) -> bool {
     }
 }
 
+/// Inline tables' rows and aliases in the forms sqlparser takes (see the module doc).
 fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     // indices of significant tokens
     let sig: Vec<usize> = (0..tokens.len())
         .filter(|&i| !is_trivia(&tokens[i].token))
         .collect();
-    // edits: insert tokens before index i
+    // edits: insert tokens before index i; drop the tokens at these indexes
     let mut inserts: Vec<(usize, Vec<Token>)> = vec![];
+    let mut drops: Vec<usize> = vec![];
     for (si, &i) in sig.iter().enumerate() {
         if kw(&tokens[i].token) != Some(Keyword::VALUES) {
             continue;
@@ -1001,13 +1005,22 @@ fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         let mut k = si + 1;
         while let Some(&start) = sig.get(k) {
             if tokens[start].token == Token::LParen {
-                // a parenthesised row: skip to its close
+                // a parenthesised row: skip to its close, dropping its values' aliases
                 let mut depth = 0i32;
                 while let Some(&j) = sig.get(k) {
                     match tokens[j].token {
                         Token::LParen => depth += 1,
                         Token::RParen => depth -= 1,
                         _ => {}
+                    }
+                    if depth == 1 && kw(&tokens[j].token) == Some(Keyword::AS) {
+                        if let (Some(&name), Some(&after)) = (sig.get(k + 1), sig.get(k + 2)) {
+                            if matches!(tokens[name].token, Token::Word(_))
+                                && matches!(tokens[after].token, Token::Comma | Token::RParen)
+                            {
+                                drops.extend([j, name]);
+                            }
+                        }
                     }
                     k += 1;
                     if depth == 0 {
@@ -1080,7 +1093,7 @@ fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
             }
         }
     }
-    if inserts.is_empty() {
+    if inserts.is_empty() && drops.is_empty() {
         return tokens;
     }
     inserts.sort_by_key(|(i, _)| *i);
@@ -1100,7 +1113,9 @@ fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
                 ));
             }
         }
-        out.push(t);
+        if !drops.contains(&i) {
+            out.push(t);
+        }
     }
     out
 }
