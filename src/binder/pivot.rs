@@ -119,6 +119,23 @@ fn value_name(e: &ast::Expr) -> String {
     }
 }
 
+/// `e` for the parser's `__quarry_pivot_expr(e)` (an aggregate expression in PIVOT that
+/// is not one call); any other expression as it is.
+fn unwrap_pivot_marker(e: &ast::Expr) -> ast::Expr {
+    if let ast::Expr::Function(f) = e {
+        if f.name.to_string() == crate::parser::spark_tokens::PIVOT_EXPR_MARKER {
+            if let ast::FunctionArguments::List(l) = &f.args {
+                if let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(inner))] =
+                    l.args.as_slice()
+                {
+                    return inner.clone();
+                }
+            }
+        }
+    }
+    e.clone()
+}
+
 impl Binder<'_> {
     /// Bind `table PIVOT (aggs FOR cols IN (values)) [alias]` (see the module docs).
     /// Errors: an unknown pivot column, a non-aggregate expression, a non-constant
@@ -143,6 +160,15 @@ impl Binder<'_> {
                 "PIVOT over ANY or a subquery (list the values)".into(),
             ));
         };
+        // an expression over aggregates came wrapped in the parser's marker call
+        let aggregate_functions: Vec<ast::ExprWithAlias> = aggregate_functions
+            .iter()
+            .map(|a| ast::ExprWithAlias {
+                expr: unwrap_pivot_marker(&a.expr),
+                alias: a.alias.clone(),
+            })
+            .collect();
+        let aggregate_functions = aggregate_functions.as_slice();
         let (scope, input) = self.input_columns(table, outer)?;
         let has = |n: &str| input.iter().any(|c| c.eq_ignore_ascii_case(n));
         // FOR p or FOR (p1, p2)

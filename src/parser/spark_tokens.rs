@@ -39,6 +39,10 @@
 //! - `IGNORE NULLS` / `RESPECT NULLS` last inside a call's parentheses (DuckDB's
 //!   `first_value(x ORDER BY y IGNORE NULLS)`) moves after the `)`, where sqlparser
 //!   reads a window function's null treatment.
+//! - A PIVOT aggregate that is an expression over calls, not one call (Spark's
+//!   `PIVOT (avg(x) + 1 AS a FOR ...)`), becomes `__quarry_pivot_expr(avg(x) + 1) AS a`
+//!   (the marker [`PIVOT_EXPR_MARKER`], which the binder unwraps): sqlparser takes only
+//!   a function call there.
 
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
@@ -60,6 +64,7 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = order_by_star(tokens);
     let tokens = limit_percent(tokens);
     let tokens = null_treatment_inside_call(tokens);
+    let tokens = pivot_aggregate_expressions(tokens);
     inline_tables(tokens)
 }
 
@@ -100,6 +105,101 @@ fn limit_percent(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         } else if !found.iter().any(|(_, m)| *m == i) {
             out.push(t);
         }
+    }
+    out
+}
+
+/// The function a PIVOT aggregate expression that is not a single call is wrapped in
+/// (see the module doc); the binder unwraps it.
+pub const PIVOT_EXPR_MARKER: &str = "__quarry_pivot_expr";
+
+/// In `PIVOT (e1 [AS a1], ... FOR ...)`, an `e` that is not one function call
+/// (`avg(x) + 1 AS a1`, Spark's) becomes `__quarry_pivot_expr(e)` (see the module doc):
+/// sqlparser takes only a call there.
+fn pivot_aggregate_expressions(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig = significant(&tokens);
+    // (first token, one past the last token) of each expression to wrap
+    let mut wraps: Vec<(usize, usize)> = vec![];
+    for si in 0..sig.len().saturating_sub(1) {
+        if kw(&tokens[sig[si]].token) != Some(Keyword::PIVOT)
+            || tokens[sig[si + 1]].token != Token::LParen
+        {
+            continue;
+        }
+        // the items between the `(` and the FOR, split at depth-1 commas
+        let mut items: Vec<Vec<usize>> = vec![vec![]];
+        let mut depth = 0usize;
+        let mut k = si + 2;
+        let mut found_for = false;
+        while let Some(&j) = sig.get(k) {
+            let t = &tokens[j].token;
+            match t {
+                Token::LParen | Token::LBracket => depth += 1,
+                Token::RParen | Token::RBracket if depth == 0 => break,
+                Token::RParen | Token::RBracket => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 && kw(t) == Some(Keyword::FOR) {
+                found_for = true;
+                break;
+            }
+            if depth == 0 && *t == Token::Comma {
+                items.push(vec![]);
+            } else if let Some(last) = items.last_mut() {
+                last.push(k);
+            }
+            k += 1;
+        }
+        if !found_for {
+            continue;
+        }
+        for item in items {
+            // the expression: the item less a trailing `AS name` or `name`
+            let n = item.len();
+            let at = |k: usize| &tokens[sig[item[k]]].token;
+            let expr_len = if n >= 2 && matches!(at(n - 1), Token::Word(_)) {
+                if kw(at(n - 2)) == Some(Keyword::AS) {
+                    n - 2
+                } else if matches!(
+                    at(n - 2),
+                    Token::RParen | Token::RBracket | Token::Number(..) | Token::Word(_)
+                ) {
+                    n - 1
+                } else {
+                    n
+                }
+            } else {
+                n
+            };
+            if expr_len == 0 {
+                continue;
+            }
+            let first = item[0];
+            let last = item[expr_len - 1];
+            // one call: a name, `(`, and that parenthesis closing at the end
+            let one_call = expr_len >= 3
+                && matches!(tokens[sig[first]].token, Token::Word(_))
+                && tokens[sig[first + 1]].token == Token::LParen
+                && closing_paren(&tokens, sig[first + 1]) == Some(sig[last]);
+            if !one_call {
+                wraps.push((sig[first], sig[last] + 1));
+            }
+        }
+    }
+    if wraps.is_empty() {
+        return tokens;
+    }
+    let mut out = Vec::with_capacity(tokens.len() + 3 * wraps.len());
+    for (i, t) in tokens.into_iter().enumerate() {
+        let span = t.span;
+        for _ in wraps.iter().filter(|(_, end)| *end == i) {
+            out.push(tok(Token::RParen, span));
+        }
+        if wraps.iter().any(|(start, _)| *start == i) {
+            out.push(tok(Token::make_word(PIVOT_EXPR_MARKER, None), span));
+            out.push(tok(Token::LParen, span));
+        }
+        out.push(t);
     }
     out
 }
