@@ -512,7 +512,17 @@ impl Session {
                 let rows = self.catalogs.iter().map(|c| vec![c.name.clone()]).collect();
                 StatementResult::strings(&["catalog"], rows)
             }
-            Statement::ShowTables { database } => self.show_tables(database),
+            Statement::ShowTables {
+                database,
+                views,
+                pattern,
+            } => {
+                let mut rows = self.show_tables(database, views)?;
+                if let Some(p) = &pattern {
+                    rows.retain(|r| crate::catalog::matches_show_pattern(&r[1], p));
+                }
+                self.show_tables_result(rows, views)
+            }
             Statement::ShowColumns { table } => {
                 let cols = self.table_columns(&table)?;
                 StatementResult::strings(
@@ -941,7 +951,9 @@ impl Session {
 
     /// `SHOW TABLES [IN db | IN catalog.db | IN lake]`: a metastore database's tables
     /// and the session's temp views, or a lake catalog's folders.
-    fn show_tables(&self, database: Option<ObjectName>) -> Result<StatementResult> {
+    /// SHOW TABLES' rows (namespace, tableName, isTemporary) for `database` (the current
+    /// one when None); with `views`, SHOW VIEWS': views only.
+    fn show_tables(&self, database: Option<ObjectName>, views: bool) -> Result<Vec<Vec<String>>> {
         let parts = database.map(|d| d.0).unwrap_or_default();
         let lake = parts
             .first()
@@ -956,8 +968,11 @@ impl Session {
                     )));
                 }
             }
-            for t in lake.list_tables(&self.catalog.storage)? {
-                rows.push(vec!["default".into(), t, "false".into()]);
+            // a lake catalog's tables are folders; it has no views
+            if !views {
+                for t in lake.list_tables(&self.catalog.storage)? {
+                    rows.push(vec!["default".into(), t, "false".into()]);
+                }
             }
         } else {
             let db = match parts.as_slice() {
@@ -1003,30 +1018,37 @@ impl Session {
                     })
                     .collect();
                 rows.extend(local_rows());
-                return self.show_tables_result(rows);
+                return Ok(rows);
             }
             if !self.catalog.metastore.database_exists(&db)? {
                 return Err(QuarryError::Analysis(format!(
                     "[SCHEMA_NOT_FOUND] The schema `{db}` cannot be found"
                 )));
             }
-            rows = self
-                .catalog
-                .metastore
-                .list_tables(&db)?
-                .into_iter()
-                .map(|t| vec![db.clone(), t, "false".into()])
-                .collect();
+            for t in self.catalog.metastore.list_tables(&db)? {
+                if views {
+                    let meta = self.catalog.metastore.get_table(&db, &t)?;
+                    if !meta.is_some_and(|m| m.kind == crate::catalog::TableKind::View) {
+                        continue;
+                    }
+                }
+                rows.push(vec![db.clone(), t, "false".into()]);
+            }
             rows.extend(local_rows());
         }
-        self.show_tables_result(rows)
+        Ok(rows)
     }
 
-    /// SHOW TABLES' answer: (namespace, tableName, isTemporary) rows.
-    fn show_tables_result(&self, rows: Vec<Vec<String>>) -> Result<StatementResult> {
+    /// SHOW TABLES' answer: (namespace, tableName, isTemporary) rows; SHOW VIEWS' names
+    /// its second column viewName, as Spark.
+    fn show_tables_result(&self, rows: Vec<Vec<String>>, views: bool) -> Result<StatementResult> {
         let schema = Arc::new(Schema::new(vec![
             Field::new("namespace", DataType::Utf8, true),
-            Field::new("tableName", DataType::Utf8, true),
+            Field::new(
+                if views { "viewName" } else { "tableName" },
+                DataType::Utf8,
+                true,
+            ),
             Field::new("isTemporary", DataType::Boolean, true),
         ]));
         let cols: Vec<ArrayRef> = vec![

@@ -265,3 +265,14 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -
         None => String::new(),
     }
 }
+
+/// Whether `name` matches a SHOW TABLES / SHOW VIEWS pattern, as Spark's
+/// `StringUtils.filterPattern`: alternatives split at `|` (the whole pattern trimmed), `*` matching
+/// any characters and the rest read as a regular expression, the whole name matched,
+/// case ignored. An alternative that is not a valid expression matches nothing.
+pub fn matches_show_pattern(name: &str, pattern: &str) -> bool {
+    pattern.trim().split('|').any(|alt| {
+        regex::Regex::new(&format!("(?i)^(?:{})$", alt.replace('*', ".*")))
+            .is_ok_and(|re| re.is_match(name))
+    })
+}

@@ -801,13 +801,24 @@ fn show(p: &mut Parser) -> PResult<Statement> {
     if eat(p, "CATALOGS") {
         return Ok(Statement::ShowCatalogs);
     }
-    if eat(p, "TABLES") || eat(p, "VIEWS") {
+    let views = eat(p, "VIEWS");
+    if views || eat(p, "TABLES") {
         let database = if eat(p, "IN") || eat(p, "FROM") {
             Some(object_name(p)?)
         } else {
             None
         };
-        return Ok(Statement::ShowTables { database });
+        let like = eat(p, "LIKE");
+        let pattern = match p.peek_token().token {
+            Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) => Some(string_lit(p)?),
+            _ if like => return p.expected("a pattern string", p.peek_token()),
+            _ => None,
+        };
+        return Ok(Statement::ShowTables {
+            database,
+            views,
+            pattern,
+        });
     }
     if eat(p, "COLUMNS") {
         if !(eat(p, "FROM") || eat(p, "IN")) {
@@ -826,7 +837,7 @@ fn show(p: &mut Parser) -> PResult<Statement> {
         });
     }
     Err(ParserError::ParserError(format!(
-        "not supported: SHOW {} (supported: DATABASES, TABLES, COLUMNS, PARTITIONS, CATALOGS)",
+        "not supported: SHOW {} (supported: DATABASES, TABLES, VIEWS, COLUMNS, PARTITIONS, CATALOGS)",
         peek_word(p).unwrap_or_default()
     )))
 }

@@ -131,9 +131,14 @@ pub enum Statement {
     },
     ShowDatabases,
     ShowCatalogs,
-    /// `SHOW TABLES [IN [catalog.]db | IN lake_catalog]`: the name as written.
+    /// `SHOW TABLES|VIEWS [IN [catalog.]db | IN lake_catalog] [[LIKE] 'pattern']`: the
+    /// name as written; `views` lists views only (persisted and temporary), as Spark's
+    /// SHOW VIEWS; the pattern is Spark's (`*` any characters, `|` alternatives, case
+    /// ignored).
     ShowTables {
         database: Option<ObjectName>,
+        views: bool,
+        pattern: Option<String>,
     },
     ShowColumns {
         table: ObjectName,
