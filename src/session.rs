@@ -69,6 +69,7 @@ impl StatementResult {
 /// Settings with their defaults (`SET` lists them).
 const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("quarry.sql.integer_division", "false"),
+    (parser::SESSION_TIME_ZONE, "UTC"),
     (DECIMAL_PRECISION_LOSS, "true"),
     ("quarry.optimizer.disabled_rules", ""),
     ("quarry.cli.max_rows", "1000"),
@@ -853,6 +854,27 @@ impl Session {
                         return Err(QuarryError::Analysis(format!(
                             "{k} must be a non-negative integer, got '{v}'"
                         )));
+                    }
+                    // Quarry reads and shows timestamps in UTC: another zone would be
+                    // a setting that changes nothing, so it is refused
+                    parser::SESSION_TIME_ZONE => {
+                        let local = v.trim().eq_ignore_ascii_case("LOCAL");
+                        if v.trim().to_ascii_uppercase().starts_with("INTERVAL") {
+                            return Err(QuarryError::NotSupported(format!(
+                                "SET TIME ZONE {v} (name a zone: Quarry's session time zone is UTC)"
+                            )));
+                        }
+                        if !local
+                            && !crate::functions::datetime::is_utc_zone(&v).map_err(|e| {
+                                QuarryError::Analysis(format!(
+                                    "[INVALID_CONF_VALUE.TIME_ZONE] The value '{v}' in the config \"{k}\" is invalid: {e}"
+                                ))
+                            })?
+                        {
+                            return Err(QuarryError::NotSupported(format!(
+                                "session time zone '{v}': Quarry's session time zone is UTC (timestamps are read and shown in UTC); convert values with from_utc_timestamp(ts, '{v}')"
+                            )));
+                        }
                     }
                     THREADS_SETTING => match v.trim().parse::<usize>() {
                         Ok(n) if (1..=1024).contains(&n) => self.pool = build_pool(n)?,

@@ -830,6 +830,38 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
     })
 }
 
+/// Whether the zone id `name` (Spark's forms, as [`Zone::parse`] reads them) is UTC at
+/// every instant: a zero offset (`+00:00`, `Z`, `GMT+0`) or one of the IANA database's
+/// names for UTC (`UTC`, `Etc/UTC`, `GMT`, `Zulu`, ...). A region whose offset is zero
+/// only part of the year (`Europe/London`) is not. Errors: an invalid zone id,
+/// `[INVALID_TIMEZONE]`.
+pub(crate) fn is_utc_zone(name: &str) -> Result<bool> {
+    Ok(match Zone::parse(name)? {
+        Zone::Fixed(off) => off.local_minus_utc() == 0,
+        Zone::Region(tz) => matches!(
+            tz.name(),
+            "UTC"
+                | "UCT"
+                | "Universal"
+                | "Zulu"
+                | "GMT"
+                | "GMT0"
+                | "GMT+0"
+                | "GMT-0"
+                | "Greenwich"
+                | "Etc/UTC"
+                | "Etc/UCT"
+                | "Etc/Universal"
+                | "Etc/Zulu"
+                | "Etc/GMT"
+                | "Etc/GMT0"
+                | "Etc/GMT+0"
+                | "Etc/GMT-0"
+                | "Etc/Greenwich"
+        ),
+    })
+}
+
 /// A time zone as Spark's zone ids name them: a region (`Asia/Seoul`, `UTC`, through
 /// chrono-tz's IANA database) or a fixed offset (`+09:00`, `-08`, `GMT+8`, `UTC-05:30`).
 enum Zone {

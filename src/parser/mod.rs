@@ -312,7 +312,11 @@ pub fn parse_expression(sql: &str) -> Result<sqlparser::ast::Expr> {
     }
 }
 
-/// `SET`, `SET -v`, `SET key`, `SET key = value`, `RESET [key]`: parsed from the raw text,
+/// The session time zone's setting key (Spark's `spark.sql.session.timeZone`, lower-case
+/// as setting keys are kept); `SET TIME ZONE ...` sets it too.
+pub const SESSION_TIME_ZONE: &str = "spark.sql.session.timezone";
+
+/// `SET`, `SET -v`, `SET key`, `SET key = value`, `SET TIME ZONE ...`, `RESET [key]`: parsed from the raw text,
 /// because keys contain dots and values may be unquoted lists.
 fn parse_set(text: &str) -> Option<Statement> {
     let upper = text.to_ascii_uppercase();
@@ -342,7 +346,22 @@ fn parse_set(text: &str) -> Option<Statement> {
             value: None,
         });
     }
-    // `SET TIME ZONE ...` and `SET CATALOG` are statements of their own in Spark; treat as key/value
+    // `SET TIME ZONE LOCAL | 'zone' | INTERVAL ...` (Spark's) sets the session time zone
+    let words: Vec<&str> = rest.splitn(3, char::is_whitespace).collect();
+    if let [time, zone, value] = words.as_slice() {
+        if time.eq_ignore_ascii_case("TIME") && zone.eq_ignore_ascii_case("ZONE") {
+            let v = value.trim();
+            let v = v
+                .strip_prefix('\'')
+                .and_then(|x| x.strip_suffix('\''))
+                .or_else(|| v.strip_prefix('"').and_then(|x| x.strip_suffix('"')))
+                .unwrap_or(v);
+            return Some(Statement::Set {
+                key: Some(SESSION_TIME_ZONE.into()),
+                value: Some(v.to_string()),
+            });
+        }
+    }
     match rest.split_once('=') {
         Some((k, v)) => {
             let v = v.trim();
