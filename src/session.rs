@@ -531,6 +531,22 @@ impl Session {
                     cols.into_iter().map(|c| vec![c.name]).collect(),
                 )
             }
+            Statement::ShowCreateTable { table } => {
+                if self.is_temp_view(&table) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[UNSUPPORTED_FEATURE.SHOW_CREATE_TABLE] SHOW CREATE TABLE is not supported on the temporary view {}",
+                        table.0.join(".")
+                    )));
+                }
+                let meta = match self.lake_meta(&table)? {
+                    Some(m) => m,
+                    None => {
+                        let (db, name) = self.qualify(&table)?;
+                        self.catalog.require_table(&db, &name)?
+                    }
+                };
+                StatementResult::strings(&["createtab_stmt"], vec![vec![create_statement(&meta)]])
+            }
             Statement::ShowPartitions { table } => {
                 let (db, name) = self.qualify(&table)?;
                 let meta = self.catalog.require_table(&db, &name)?;
@@ -2672,6 +2688,95 @@ fn describe_columns(meta: &TableMeta) -> Vec<Vec<String>> {
 }
 
 /// A location as DESCRIBE shows it: S3 as is, a local path as `file:/path` (Spark's URI).
+/// SHOW CREATE TABLE's text, in Spark's layout (`CREATE TABLE db.t (\n  a INT,\n  b
+/// STRING)\nUSING parquet\n...`): columns with their NOT NULL, DEFAULT and GENERATED
+/// ALWAYS AS clauses (partition columns last), then OPTIONS, PARTITIONED BY and, for an
+/// external table, LOCATION; a view's query text. Running it makes
+/// the table or view again over the same data (a secret option is shown redacted, as
+/// in SET).
+fn create_statement(meta: &TableMeta) -> String {
+    let quoted = |n: &str| {
+        let plain = n
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if plain {
+            n.to_string()
+        } else {
+            format!("`{}`", n.replace('`', "``"))
+        }
+    };
+    let string = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+    let name = format!("{}.{}", quoted(&meta.database), quoted(&meta.name));
+    if meta.kind == TableKind::View {
+        // the stored text names the columns itself (a column list given at creation is
+        // kept in it), so the statement stays the same through a round trip
+        return format!(
+            "CREATE VIEW {name}\nAS {}\n",
+            meta.view_sql.as_deref().unwrap_or_default()
+        );
+    }
+    let cols: Vec<String> = meta
+        .all_columns()
+        .iter()
+        .map(|c| {
+            let t = type_name(&c.data_type);
+            let mut line = format!(
+                "  {} {}",
+                quoted(&c.name),
+                if t.contains('<') { t } else { t.to_uppercase() }
+            );
+            if !c.nullable {
+                line.push_str(" NOT NULL");
+            }
+            if let Some(d) = &c.default {
+                line.push_str(&format!(" DEFAULT {d}"));
+            }
+            if let Some(g) = &c.generated {
+                line.push_str(&format!(" GENERATED ALWAYS AS ({g})"));
+            }
+            line
+        })
+        .collect();
+    let mut out = format!(
+        "CREATE TABLE {name} (\n{})\nUSING {}\n",
+        cols.join(",\n"),
+        meta.format.name()
+    );
+    if !meta.options.is_empty() {
+        let o: Vec<String> = meta
+            .options
+            .iter()
+            .map(|(k, v)| {
+                let v = if datasource::s3::is_secret(k) {
+                    "*********(redacted)"
+                } else {
+                    v
+                };
+                format!("  {} = {}", string(k), string(v))
+            })
+            .collect();
+        out.push_str(&format!("OPTIONS (\n{})\n", o.join(",\n")));
+    }
+    if meta.is_partitioned() {
+        let p: Vec<String> = meta
+            .partition_columns
+            .iter()
+            .map(|c| quoted(&c.name))
+            .collect();
+        out.push_str(&format!("PARTITIONED BY ({})\n", p.join(", ")));
+    }
+    if meta.kind == TableKind::External {
+        out.push_str(&format!(
+            "LOCATION {}\n",
+            string(&shown_location(&meta.location))
+        ));
+    }
+    out
+}
+
 fn shown_location(loc: &str) -> String {
     if loc.starts_with("s3") {
         loc.to_string()

@@ -377,3 +377,77 @@ fn repl_ctrl_c_cancels_a_running_query() {
     p.send_line("\\q").unwrap();
     p.exp_eof().unwrap();
 }
+
+/// SHOW CREATE TABLE gives Spark's USING DDL (columns with their clauses, OPTIONS,
+/// PARTITIONED BY, LOCATION of an external table; a view's text), and
+/// running that text in another home makes the same table, whose DDL is the same.
+#[test]
+fn show_create_table_round_trips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let home1 = tmp.path().join("h1");
+    let home2 = tmp.path().join("h2");
+    let ddl_of = |home: &std::path::Path, t: &str| -> String {
+        let out = quarry(home)
+            .args(["--format", "json", "-e", &format!("SHOW CREATE TABLE {t}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0]["createtab_stmt"].as_str().unwrap().to_string()
+    };
+    let setup = format!(
+        "CREATE TABLE x (a INT NOT NULL, dt STRING) USING parquet PARTITIONED BY (dt) LOCATION '{}' OPTIONS ('compression' = 'snappy'); \
+         CREATE TABLE m (a INT DEFAULT 3, b DOUBLE GENERATED ALWAYS AS (a * 2), `Odd name` ARRAY<STRUCT<f: INT>>); \
+         CREATE VIEW v AS SELECT a, a + 1 AS b FROM m",
+        data.display()
+    );
+    let out = quarry(&home1).args(["-e", &setup]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let x = ddl_of(&home1, "x");
+    assert_eq!(
+        x,
+        format!(
+            "CREATE TABLE default.x (\n  a INT NOT NULL,\n  dt STRING)\nUSING parquet\nOPTIONS (\n  'compression' = 'snappy')\nPARTITIONED BY (dt)\nLOCATION 'file:{}'\n",
+            data.display()
+        )
+    );
+    let m = ddl_of(&home1, "m");
+    assert_eq!(
+        m,
+        "CREATE TABLE default.m (\n  a INT DEFAULT 3,\n  b DOUBLE GENERATED ALWAYS AS (a * 2),\n  `odd name` array<struct<f:int>>)\nUSING parquet\n"
+    );
+    let v = ddl_of(&home1, "v");
+    assert_eq!(v, "CREATE VIEW default.v\nAS SELECT a, a + 1 AS b FROM m\n");
+    for ddl in [&x, &m, &v] {
+        let out = quarry(&home2).args(["-e", ddl]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{ddl}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(ddl_of(&home2, "x"), x);
+    assert_eq!(ddl_of(&home2, "m"), m);
+    assert_eq!(ddl_of(&home2, "v"), v);
+    // a temporary view has no DDL to show
+    let out = quarry(&home1)
+        .args([
+            "-e",
+            "CREATE TEMPORARY VIEW t AS SELECT 1; SHOW CREATE TABLE t",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("SHOW CREATE TABLE is not supported on the temporary view"));
+}

@@ -831,13 +831,23 @@ fn show(p: &mut Parser) -> PResult<Statement> {
         }
         return Ok(Statement::ShowColumns { table });
     }
+    if eat(p, "CREATE") {
+        expect(p, "TABLE")?;
+        let table = object_name(p)?;
+        if eat_seq(p, &["AS", "SERDE"]) {
+            return Err(ParserError::ParserError(
+                "not supported: SHOW CREATE TABLE ... AS SERDE (Hive DDL); SHOW CREATE TABLE gives Spark's USING form".into(),
+            ));
+        }
+        return Ok(Statement::ShowCreateTable { table });
+    }
     if eat(p, "PARTITIONS") {
         return Ok(Statement::ShowPartitions {
             table: object_name(p)?,
         });
     }
     Err(ParserError::ParserError(format!(
-        "not supported: SHOW {} (supported: DATABASES, TABLES, VIEWS, COLUMNS, PARTITIONS, CATALOGS)",
+        "not supported: SHOW {} (supported: DATABASES, TABLES, VIEWS, COLUMNS, PARTITIONS, CATALOGS, CREATE TABLE)",
         peek_word(p).unwrap_or_default()
     )))
 }

@@ -146,6 +146,10 @@ pub enum Statement {
     ShowPartitions {
         table: ObjectName,
     },
+    /// `SHOW CREATE TABLE t`: the DDL that makes the table or persisted view again.
+    ShowCreateTable {
+        table: ObjectName,
+    },
     /// `DESCRIBE [EXTENDED] t [col]`.
     Describe {
         table: ObjectName,
