@@ -1871,11 +1871,7 @@ impl Binder<'_> {
             // the ORDER BY keys follow the arguments; dropped where order cannot matter
             let mut order = vec![];
             if !agg_order.is_empty() && func.order_sensitive() {
-                if distinct {
-                    return Err(QuarryError::NotSupported(format!(
-                        "DISTINCT with an ORDER BY inside {name}(...)"
-                    )));
-                }
+                let nargs = args_b.len();
                 for ob in &agg_order {
                     if contains_aggregate(&ob.expr) {
                         return Err(QuarryError::Analysis(
@@ -1883,7 +1879,16 @@ impl Binder<'_> {
                         ));
                     }
                     let (asc, nulls_first) = super::select::sort_options(ob);
-                    args_b.push(self.bind_expr(&ob.expr, &input_cx)?);
+                    let key = self.bind_expr(&ob.expr, &input_cx)?;
+                    // with DISTINCT, a key must be an argument, so that the rows of one
+                    // distinct value sort alike (PostgreSQL's and DuckDB's rule)
+                    if distinct && !args_b[..nargs].contains(&key) {
+                        return Err(QuarryError::Analysis(format!(
+                            "in {name}(DISTINCT ... ORDER BY ...), the ORDER BY expressions must appear in the argument list: {}",
+                            ob.expr
+                        )));
+                    }
+                    args_b.push(key);
                     order.push(crate::plan::AggOrder { asc, nulls_first });
                 }
             }

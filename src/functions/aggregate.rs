@@ -554,6 +554,30 @@ pub(super) fn downcast<T: 'static>(b: Box<dyn Accumulator>) -> Result<Box<T>> {
         .map_err(|_| QuarryError::Internal("accumulator kind mismatch in merge".into()))
 }
 
+/// Of the rows `idx` (in that order), those whose arguments are all non-NULL and whose
+/// (group, arguments) pair no earlier row of `idx` had: `agg(DISTINCT ...)`'s rows, in
+/// the order of their first occurrence.
+fn first_distinct_rows(
+    args: &[ArrayRef],
+    groups: &[usize],
+    idx: &UInt32Array,
+) -> Result<UInt32Array> {
+    let fields = args
+        .iter()
+        .map(|a| SortField::new(a.data_type().clone()))
+        .collect();
+    let rows = RowConverter::new(fields)?.convert_columns(args)?;
+    let mut seen: HashSet<(usize, &[u8])> = HashSet::new();
+    let mut keep = vec![];
+    for &i in idx.values() {
+        let r = i as usize;
+        if all_valid(args, r) && seen.insert((groups[r], rows.row(r).data())) {
+            keep.push(i);
+        }
+    }
+    Ok(UInt32Array::from(keep))
+}
+
 /// The accumulator for an Aggregate node's call: [`create_accumulator`]'s, or an
 /// [`OrderedAcc`] around it when the call has an ORDER BY inside.
 pub fn accumulator_for(a: &crate::plan::AggregateExpr) -> Result<Box<dyn Accumulator>> {
@@ -576,8 +600,9 @@ pub fn accumulator_for(a: &crate::plan::AggregateExpr) -> Result<Box<dyn Accumul
 /// An aggregate with an ORDER BY inside its call (`array_agg(x ORDER BY y DESC)`):
 /// keeps every row's arguments, sort keys and group, then at `finish` sorts them by
 /// (group, keys, arrival) with arrow's `lexsort_to_indices` and feeds them, in that
-/// order, to the plain accumulator, which sees each group's rows in key order. Memory:
-/// all the input rows of the call (as DuckDB's ordered aggregates).
+/// order, to the plain accumulator, which sees each group's rows in key order (with
+/// DISTINCT, each value's first row only). Memory: all the input rows of the call (as
+/// DuckDB's ordered aggregates).
 pub struct OrderedAcc {
     func: AggFunc,
     distinct: bool,
@@ -615,12 +640,9 @@ impl Accumulator for OrderedAcc {
         Ok(())
     }
     fn finish(&mut self, num_groups: usize) -> Result<ArrayRef> {
-        let mut inner = create_accumulator(
-            &self.func,
-            self.distinct,
-            &self.arg_types,
-            &self.result_type,
-        )?;
+        // DISTINCT is applied here, after the sort, keeping each value's first row: the
+        // binder made every key one of the arguments, so duplicates sort alike
+        let mut inner = create_accumulator(&self.func, false, &self.arg_types, &self.result_type)?;
         let batches = std::mem::take(&mut self.batches);
         if batches.is_empty() {
             return inner.finish(num_groups);
@@ -663,7 +685,10 @@ impl Accumulator for OrderedAcc {
                 values: Arc::new(UInt64Array::from_iter_values(0..n as u64)),
                 options: None,
             });
-            let idx = arrow::compute::lexsort_to_indices(&sort, None)?;
+            let mut idx = arrow::compute::lexsort_to_indices(&sort, None)?;
+            if self.distinct {
+                idx = first_distinct_rows(&columns[..nargs], &groups, &idx)?;
+            }
             let args: Vec<ArrayRef> = columns[..nargs]
                 .iter()
                 .map(|c| arrow::compute::take(c, &idx, None).map_err(QuarryError::from))
