@@ -13,6 +13,17 @@ fn quarry(home: &std::path::Path) -> Command {
     c
 }
 
+/// The output of `cmd`, which must exit 0 (else the test fails with its stderr).
+fn succeeded(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The REPL (`--format csv`) on a pseudo-terminal, with `home` as both Quarry home and HOME.
 fn spawn_repl(home: &std::path::Path, timeout_ms: u64) -> rexpect::session::PtySession {
     let bin = env!("CARGO_BIN_EXE_quarry");
@@ -389,15 +400,12 @@ fn show_create_table_round_trips() {
     let home1 = tmp.path().join("h1");
     let home2 = tmp.path().join("h2");
     let ddl_of = |home: &std::path::Path, t: &str| -> String {
-        let out = quarry(home)
-            .args(["--format", "json", "-e", &format!("SHOW CREATE TABLE {t}")])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = succeeded(quarry(home).args([
+            "--format",
+            "json",
+            "-e",
+            &format!("SHOW CREATE TABLE {t}"),
+        ]));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         v[0]["createtab_stmt"].as_str().unwrap().to_string()
     };
@@ -407,12 +415,7 @@ fn show_create_table_round_trips() {
          CREATE VIEW v AS SELECT a, a + 1 AS b FROM m",
         data.display()
     );
-    let out = quarry(&home1).args(["-e", &setup]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(quarry(&home1).args(["-e", &setup]));
     let x = ddl_of(&home1, "x");
     assert_eq!(
         x,
@@ -429,12 +432,7 @@ fn show_create_table_round_trips() {
     let v = ddl_of(&home1, "v");
     assert_eq!(v, "CREATE VIEW default.v\nAS SELECT a, a + 1 AS b FROM m\n");
     for ddl in [&x, &m, &v] {
-        let out = quarry(&home2).args(["-e", ddl]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{ddl}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(quarry(&home2).args(["-e", ddl]));
     }
     assert_eq!(ddl_of(&home2, "x"), x);
     assert_eq!(ddl_of(&home2, "m"), m);

@@ -531,12 +531,15 @@ impl Binder<'_> {
                     }
                 }
                 if units != FrameUnits::Range && intervals {
-                    return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_UNACCEPTED_TYPE] The offset of a {} frame counts {}: it must be an int, not an interval", if units == FrameUnits::Rows { "ROWS" } else { "GROUPS" }, if units == FrameUnits::Rows { "rows" } else { "peer groups" })));
+                    let (kind, counts) = if units == FrameUnits::Rows {
+                        ("ROWS", "rows")
+                    } else {
+                        ("GROUPS", "peer groups")
+                    };
+                    return Err(QuarryError::Analysis(format!("[DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_UNACCEPTED_TYPE] The offset of a {kind} frame counts {counts}: it must be an int, not an interval")));
                 }
-                if units == FrameUnits::Groups {
-                    if order_by.is_empty() {
-                        return Err(QuarryError::Analysis("[DATATYPE_MISMATCH] A GROUPS window frame needs an ORDER BY in its window specification (its peer groups are rows equal on it)".into()));
-                    }
+                if units == FrameUnits::Groups && order_by.is_empty() {
+                    return Err(QuarryError::Analysis("[DATATYPE_MISMATCH] A GROUPS window frame needs an ORDER BY in its window specification (its peer groups are rows equal on it)".into()));
                 }
                 if start == FrameBound::UnboundedFollowing || end == FrameBound::UnboundedPreceding
                 {

@@ -320,6 +320,15 @@ pub fn parse_expression(sql: &str) -> Result<sqlparser::ast::Expr> {
 /// as setting keys are kept); `SET TIME ZONE ...` sets it too.
 pub const SESSION_TIME_ZONE: &str = "spark.sql.session.timezone";
 
+/// A SET value trimmed and without one pair of enclosing single or double quotes.
+fn unquoted(v: &str) -> &str {
+    let v = v.trim();
+    v.strip_prefix('\'')
+        .and_then(|x| x.strip_suffix('\''))
+        .or_else(|| v.strip_prefix('"').and_then(|x| x.strip_suffix('"')))
+        .unwrap_or(v)
+}
+
 /// `SET`, `SET -v`, `SET key`, `SET key = value`, `SET TIME ZONE ...`, `RESET [key]`: parsed from the raw text,
 /// because keys contain dots and values may be unquoted lists.
 fn parse_set(text: &str) -> Option<Statement> {
@@ -354,31 +363,17 @@ fn parse_set(text: &str) -> Option<Statement> {
     let words: Vec<&str> = rest.splitn(3, char::is_whitespace).collect();
     if let [time, zone, value] = words.as_slice() {
         if time.eq_ignore_ascii_case("TIME") && zone.eq_ignore_ascii_case("ZONE") {
-            let v = value.trim();
-            let v = v
-                .strip_prefix('\'')
-                .and_then(|x| x.strip_suffix('\''))
-                .or_else(|| v.strip_prefix('"').and_then(|x| x.strip_suffix('"')))
-                .unwrap_or(v);
             return Some(Statement::Set {
                 key: Some(SESSION_TIME_ZONE.into()),
-                value: Some(v.to_string()),
+                value: Some(unquoted(value).to_string()),
             });
         }
     }
     match rest.split_once('=') {
-        Some((k, v)) => {
-            let v = v.trim();
-            let v = v
-                .strip_prefix('\'')
-                .and_then(|x| x.strip_suffix('\''))
-                .or_else(|| v.strip_prefix('"').and_then(|x| x.strip_suffix('"')))
-                .unwrap_or(v);
-            Some(Statement::Set {
-                key: Some(k.trim().to_ascii_lowercase()),
-                value: Some(v.to_string()),
-            })
-        }
+        Some((k, v)) => Some(Statement::Set {
+            key: Some(k.trim().to_ascii_lowercase()),
+            value: Some(unquoted(v).to_string()),
+        }),
         None => Some(Statement::Set {
             key: Some(rest.to_ascii_lowercase()),
             value: None,
