@@ -826,13 +826,7 @@ impl Session {
     }
 
     fn set(&mut self, key: Option<String>, value: Option<String>) -> Result<StatementResult> {
-        let shown = |k: &str, v: &str| {
-            if datasource::s3::is_secret(k) {
-                "*********(redacted)".to_string()
-            } else {
-                v.to_string()
-            }
-        };
+        let shown = |k: &str, v: &str| datasource::s3::shown_value(k, v).to_string();
         match (key, value) {
             (None, _) => {
                 let rows = self
@@ -874,8 +868,9 @@ impl Session {
                     // Quarry reads and shows timestamps in UTC: another zone would be
                     // a setting that changes nothing, so it is refused
                     parser::SESSION_TIME_ZONE => {
-                        let local = v.trim().eq_ignore_ascii_case("LOCAL");
-                        if v.trim().to_ascii_uppercase().starts_with("INTERVAL") {
+                        let zone = v.trim();
+                        let local = zone.eq_ignore_ascii_case("LOCAL");
+                        if zone.to_ascii_uppercase().starts_with("INTERVAL") {
                             return Err(QuarryError::NotSupported(format!(
                                 "SET TIME ZONE {v} (name a zone: Quarry's session time zone is UTC)"
                             )));
@@ -987,10 +982,10 @@ impl Session {
         StatementResult::strings(&["plan"], vec![vec![text]])
     }
 
-    /// `SHOW TABLES [IN db | IN catalog.db | IN lake]`: a metastore database's tables
-    /// and the session's temp views, or a lake catalog's folders.
-    /// SHOW TABLES' rows (namespace, tableName, isTemporary) for `database` (the current
-    /// one when None); with `views`, SHOW VIEWS': views only.
+    /// `SHOW TABLES [IN db | IN catalog.db | IN lake]`'s rows (namespace, tableName,
+    /// isTemporary): a metastore database's tables (the current one's when `database` is
+    /// None) and the session's temp views, or a lake catalog's folders; with `views`, SHOW
+    /// VIEWS' rows: views only.
     fn show_tables(&self, database: Option<ObjectName>, views: bool) -> Result<Vec<Vec<String>>> {
         let parts = database.map(|d| d.0).unwrap_or_default();
         let lake = parts
@@ -2402,7 +2397,7 @@ impl Session {
                 "{stmt} of the partitioned table `{db}`.`{name}`"
             )));
         }
-        let quote = |s: &str| format!("`{}`", s.replace('`', "``"));
+        let quote = parser::quote_identifier;
         let alias = dml.alias.clone().unwrap_or_else(|| name.clone());
         let from = format!("{}.{} AS {}", quote(&db), quote(&name), quote(&alias));
         let mut values = vec![];
@@ -2687,7 +2682,6 @@ fn describe_columns(meta: &TableMeta) -> Vec<Vec<String>> {
     rows
 }
 
-/// A location as DESCRIBE shows it: S3 as is, a local path as `file:/path` (Spark's URI).
 /// SHOW CREATE TABLE's text, in Spark's layout (`CREATE TABLE db.t (\n  a INT,\n  b
 /// STRING)\nUSING parquet\n...`): columns with their NOT NULL, DEFAULT and GENERATED
 /// ALWAYS AS clauses (partition columns last), then OPTIONS, PARTITIONED BY and, for an
@@ -2705,7 +2699,7 @@ fn create_statement(meta: &TableMeta) -> String {
         if plain {
             n.to_string()
         } else {
-            format!("`{}`", n.replace('`', "``"))
+            parser::quote_identifier(n)
         }
     };
     let string = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
@@ -2750,11 +2744,7 @@ fn create_statement(meta: &TableMeta) -> String {
             .options
             .iter()
             .map(|(k, v)| {
-                let v = if datasource::s3::is_secret(k) {
-                    "*********(redacted)"
-                } else {
-                    v
-                };
+                let v = datasource::s3::shown_value(k, v);
                 format!("  {} = {}", string(k), string(v))
             })
             .collect();
@@ -2777,6 +2767,7 @@ fn create_statement(meta: &TableMeta) -> String {
     out
 }
 
+/// A location as DESCRIBE shows it: S3 as is, a local path as `file:/path` (Spark's URI).
 fn shown_location(loc: &str) -> String {
     if loc.starts_with("s3") {
         loc.to_string()

@@ -28,11 +28,8 @@ use super::Binder;
 use crate::error::{QuarryError, Result};
 use crate::functions::aggregate::AggFunc;
 use crate::functions::scalar::ScalarFunc;
+use crate::parser::quote_identifier;
 use crate::plan::LogicalPlan;
-
-fn quote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
 
 /// The identifier a pivot column or aggregate argument names (last part).
 fn ident_name(e: &ast::Expr) -> Option<String> {
@@ -233,14 +230,14 @@ impl Binder<'_> {
             };
             tuples.push((parts, name));
         }
-        let group_list: Vec<String> = groups.iter().map(|g| quote(g)).collect();
+        let group_list: Vec<String> = groups.iter().map(|g| quote_identifier(g)).collect();
         let mut inner_cols = group_list.clone();
-        inner_cols.extend(pivots.iter().map(|p| quote(p)));
+        inner_cols.extend(pivots.iter().map(|p| quote_identifier(p)));
         for (j, a) in aggregate_functions.iter().enumerate() {
             inner_cols.push(format!("{} AS `__pivot_agg{j}`", a.expr));
         }
         let mut inner_groups = group_list.clone();
-        inner_groups.extend(pivots.iter().map(|p| quote(p)));
+        inner_groups.extend(pivots.iter().map(|p| quote_identifier(p)));
         let single = aggregate_functions.len() == 1;
         let mut outer_cols = group_list.clone();
         for (parts, vname) in &tuples {
@@ -251,14 +248,14 @@ impl Binder<'_> {
                     // a tuple value is a struct
                     ast::Expr::Tuple(items) => format!(
                         "{} <=> struct({})",
-                        quote(p),
+                        quote_identifier(p),
                         items
                             .iter()
                             .map(|i| i.to_string())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
-                    v => format!("{} <=> {v}", quote(p)),
+                    v => format!("{} <=> {v}", quote_identifier(p)),
                 })
                 .collect();
             for (j, a) in aggregate_functions.iter().enumerate() {
@@ -274,7 +271,7 @@ impl Binder<'_> {
                 outer_cols.push(format!(
                     "max(CASE WHEN {} THEN `__pivot_agg{j}` END) AS {}",
                     cond.join(" AND "),
-                    quote(&name)
+                    quote_identifier(&name)
                 ));
             }
         }
@@ -358,7 +355,7 @@ impl Binder<'_> {
         let others: Vec<String> = input
             .iter()
             .filter(|c| !unpivoted.contains(&c.to_ascii_lowercase()))
-            .map(|c| quote(c))
+            .map(|c| quote_identifier(c))
             .collect();
         let include_nulls = matches!(null_inclusion, Some(ast::NullInclusion::IncludeNulls));
         let mut selects = vec![];
@@ -367,17 +364,21 @@ impl Binder<'_> {
             items.push(format!(
                 "'{}' AS {}",
                 label.replace('\'', "''"),
-                quote(&name.value)
+                quote_identifier(&name.value)
             ));
             for (c, v) in cols.iter().zip(&value_names) {
-                items.push(format!("{} AS {}", quote(c), quote(v)));
+                items.push(format!(
+                    "{} AS {}",
+                    quote_identifier(c),
+                    quote_identifier(v)
+                ));
             }
             let filter = if include_nulls {
                 String::new()
             } else {
                 let all_null: Vec<String> = cols
                     .iter()
-                    .map(|c| format!("{} IS NULL", quote(c)))
+                    .map(|c| format!("{} IS NULL", quote_identifier(c)))
                     .collect();
                 format!(" WHERE NOT ({})", all_null.join(" AND "))
             };

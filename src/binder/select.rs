@@ -2197,19 +2197,20 @@ fn expand_grouping_sets(
     let mut any_sets = !mods.is_empty();
     // each item: its list of sets
     let mut items: Vec<Vec<Vec<usize>>> = vec![];
+    // lists of expressions as lists of indexes into `flat`
+    let mut parts = |lists: &[Vec<ast::Expr>]| -> Vec<Vec<usize>> {
+        lists
+            .iter()
+            .map(|t| t.iter().map(&mut idx).collect())
+            .collect()
+    };
     for e in v {
-        let mut parts = |lists: &[Vec<ast::Expr>]| -> Vec<Vec<usize>> {
-            lists
-                .iter()
-                .map(|t| t.iter().map(&mut idx).collect())
-                .collect()
-        };
         match e {
             ast::Expr::GroupingSets(sets) => items.push(parts(sets)),
             ast::Expr::Rollup(lists) => items.push(rollup_sets(&parts(lists))),
             ast::Expr::Cube(lists) => items.push(cube_sets(&parts(lists))?),
             other => {
-                items.push(vec![vec![idx(other)]]);
+                items.push(parts(&[vec![other.clone()]]));
                 continue;
             }
         }
@@ -2221,12 +2222,7 @@ fn expand_grouping_sets(
         Some(ast::GroupByWithModifier::GroupingSets(ast::Expr::GroupingSets(lists)))
             if items.iter().all(|i| i.len() == 1 && i[0].len() == 1) =>
         {
-            Some(
-                lists
-                    .iter()
-                    .map(|t| t.iter().map(&mut idx).collect())
-                    .collect(),
-            )
+            Some(parts(lists))
         }
         _ => None,
     };
@@ -2245,11 +2241,11 @@ fn expand_grouping_sets(
         let sets = match m {
             ast::GroupByWithModifier::Rollup => rollup_sets(&singles),
             ast::GroupByWithModifier::Cube => cube_sets(&singles)?,
-            // Hive's `GROUP BY a, b GROUPING SETS ((a), (b))`: the sets as written,
-            // over the listed expressions (an expression, ordinal or alias may name one)
-            ast::GroupByWithModifier::GroupingSets(_) if hive_sets.is_some() => {
-                hive_sets.unwrap_or_default()
-            }
+            // Hive's form, taken above
+            ast::GroupByWithModifier::GroupingSets(_) => match hive_sets {
+                Some(sets) => sets,
+                None => return Err(QuarryError::NotSupported(format!("GROUP BY ... {m}"))),
+            },
             other => return Err(QuarryError::NotSupported(format!("GROUP BY ... {other}"))),
         };
         return Ok((flat, Some(sets)));

@@ -249,22 +249,10 @@ impl Binder<'_> {
                     *seen = true;
                     let folded = crate::optimizer::constant_folding::fold(bound);
                     match folded {
+                        // its months or microseconds
                         Expr::Literal(v) if !v.is_null() => {
-                            use arrow::array::AsArray;
-                            let n = match v.0.data_type() {
-                                DataType::Interval(arrow::datatypes::IntervalUnit::YearMonth) => {
-                                    i64::from(v.0.as_primitive::<arrow::datatypes::IntervalYearMonthType>().value(0))
-                                }
-                                DataType::Duration(arrow::datatypes::TimeUnit::Microsecond) => {
-                                    v.0.as_primitive::<arrow::datatypes::DurationMicrosecondType>().value(0)
-                                }
-                                t => {
-                                    return Err(QuarryError::Internal(format!(
-                                        "a window frame interval of type {t}"
-                                    )))
-                                }
-                            };
-                            Expr::Literal(crate::types::ScalarValue::from_i64(n))
+                            let raw = crate::functions::interval::to_raw(&v.0)?;
+                            Expr::Literal(crate::types::ScalarValue::from_i64(raw.value(0)))
                         }
                         other => other,
                     }

@@ -38,6 +38,16 @@ pub fn is_secret(key: &str) -> bool {
     key.ends_with("secret_access_key") || key.ends_with("session_token")
 }
 
+/// A setting's or option's value as Quarry shows it (SET, SHOW CREATE TABLE): redacted
+/// where the key [`is_secret`], as Spark's `*********(redacted)`.
+pub fn shown_value<'a>(key: &str, value: &'a str) -> &'a str {
+    if is_secret(key) {
+        "*********(redacted)"
+    } else {
+        value
+    }
+}
+
 /// One layer of S3 settings (`key -> value`) and where it came from ("environment",
 /// "catalog file spark_catalog.toml", "session settings").
 #[derive(Clone, Debug, Default)]

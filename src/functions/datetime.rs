@@ -445,7 +445,9 @@ fn last_day_of_month(d: NaiveDate) -> Option<NaiveDate> {
     first_next.pred_opt()
 }
 
-fn add_months(d: NaiveDateTime, k: i64) -> Option<NaiveDateTime> {
+/// `d` plus `k` months (minus, for a negative `k`), as Spark's `add_months`: a day past
+/// the end of the new month is its last day. None past the dates chrono represents.
+pub(crate) fn add_months(d: NaiveDateTime, k: i64) -> Option<NaiveDateTime> {
     let m = Months::new(u32::try_from(k.unsigned_abs()).ok()?);
     if k >= 0 {
         d.checked_add_months(m)

@@ -1019,9 +1019,9 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     .zip(&column_types)
                     .map(|(n, t)| {
                         format!(
-                            "CAST(NULL AS {}) AS `{}`",
+                            "CAST(NULL AS {}) AS {}",
                             crate::types::type_name(t),
-                            n.replace('`', "``")
+                            super::quote_identifier(n)
                         )
                     })
                     .collect::<Vec<_>>()
@@ -1062,7 +1062,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         if let Some(names) = column_names {
             let cols = names
                 .iter()
-                .map(|n| format!("`{}`", n.replace('`', "``")))
+                .map(|n| super::quote_identifier(n))
                 .collect::<Vec<_>>()
                 .join(", ");
             body = format!("SELECT * FROM (\n{body}\n) AS __view_columns({cols})");

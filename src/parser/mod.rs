@@ -316,6 +316,12 @@ pub fn parse_expression(sql: &str) -> Result<sqlparser::ast::Expr> {
     }
 }
 
+/// `name` as a backquoted Spark identifier (`` `a b` ``, a backquote doubled), for SQL
+/// text Quarry writes itself.
+pub fn quote_identifier(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
 /// The session time zone's setting key (Spark's `spark.sql.session.timeZone`, lower-case
 /// as setting keys are kept); `SET TIME ZONE ...` sets it too.
 pub const SESSION_TIME_ZONE: &str = "spark.sql.session.timezone";

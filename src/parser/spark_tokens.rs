@@ -160,10 +160,7 @@ fn pivot_aggregate_expressions(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan>
             let expr_len = if n >= 2 && matches!(at(n - 1), Token::Word(_)) {
                 if kw(at(n - 2)) == Some(Keyword::AS) {
                     n - 2
-                } else if matches!(
-                    at(n - 2),
-                    Token::RParen | Token::RBracket | Token::Number(..) | Token::Word(_)
-                ) {
+                } else if is_alias_word(at(n - 1)) && ends_operand(at(n - 2)) {
                     n - 1
                 } else {
                     n

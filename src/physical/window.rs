@@ -556,16 +556,11 @@ fn whole_partition(w: &WindowExpr) -> bool {
 }
 
 /// `micros` (microseconds since the epoch, a date's or a timestamp's) plus `months`
-/// months, as Spark's `add_months`: a day past the end of the new month is its last day
-/// (Jan 31 + 1 month is Feb 28 or 29). None past the dates chrono represents.
+/// months, through [`add_months`](crate::functions::datetime::add_months) (Jan 31 + 1
+/// month is Feb 28 or 29). None past the dates chrono represents.
 fn add_months_to_micros(micros: f64, months: f64) -> Option<f64> {
     let t = chrono::DateTime::from_timestamp_micros(micros as i64)?.naive_utc();
-    let m = chrono::Months::new(u32::try_from(months.abs() as i64).ok()?);
-    let shifted = if months >= 0.0 {
-        t.checked_add_months(m)
-    } else {
-        t.checked_sub_months(m)
-    }?;
+    let shifted = crate::functions::datetime::add_months(t, months as i64)?;
     Some(shifted.and_utc().timestamp_micros() as f64)
 }
 
