@@ -1513,7 +1513,7 @@ impl Session {
                 r.schema
                     .fields()
                     .iter()
-                    .map(|f| ColumnDef::new(f.name().to_ascii_lowercase(), f.data_type().clone()))
+                    .map(|f| ColumnDef::new(f.name().clone(), f.data_type().clone()))
                     .collect(),
                 vec![],
             ),
@@ -1527,34 +1527,54 @@ impl Session {
                 let (parts, _) = datasource::listing::partitions_of_files(&location, &listed);
                 let data = data
                     .into_iter()
-                    .filter(|c| !parts.iter().any(|p| p.name == c.name))
+                    .filter(|c| !parts.iter().any(|p| p.name.eq_ignore_ascii_case(&c.name)))
                     .collect();
                 (data, parts)
             }
         };
-        if ctas.is_some() {
-            let mut seen = std::collections::HashSet::new();
-            for c in &columns {
-                if !seen.insert(c.name.clone()) {
-                    return Err(QuarryError::Analysis(format!("[COLUMN_ALREADY_EXISTS] The column `{}` already exists; alias it in the query", c.name)));
-                }
+        // names are case-insensitive: `a` and `A` are one column (Spark's check)
+        let mut seen = std::collections::HashSet::new();
+        for c in &columns {
+            if !seen.insert(c.name.to_ascii_lowercase()) {
+                let fix = if ctas.is_some() {
+                    "alias it in the query"
+                } else {
+                    "choose another name"
+                };
+                return Err(QuarryError::Analysis(format!(
+                    "[COLUMN_ALREADY_EXISTS] The column `{}` already exists; {fix}",
+                    c.name
+                )));
             }
         }
         // PARTITIONED BY: Hive form declares the type; Spark form names a declared or inferred column
         if !ct.partition_by.is_empty() {
             let mut parts = vec![];
             for (pname, ptype) in &ct.partition_by {
+                if parts
+                    .iter()
+                    .any(|c: &ColumnDef| c.name.eq_ignore_ascii_case(pname))
+                {
+                    return Err(QuarryError::Analysis(format!(
+                        "[COLUMN_ALREADY_EXISTS] partition column `{pname}` is listed twice"
+                    )));
+                }
                 match ptype {
                     Some(t) => {
-                        if columns.iter().any(|c| &c.name == pname) {
+                        if columns.iter().any(|c| c.name.eq_ignore_ascii_case(pname)) {
                             return Err(QuarryError::Analysis(format!("[COLUMN_ALREADY_EXISTS] partition column `{pname}` is also a data column")));
                         }
                         parts.push(ColumnDef::new(pname.clone(), t.clone()));
                     }
                     None => {
-                        if let Some(i) = columns.iter().position(|c| &c.name == pname) {
+                        if let Some(i) = columns
+                            .iter()
+                            .position(|c| c.name.eq_ignore_ascii_case(pname))
+                        {
                             parts.push(columns.remove(i));
-                        } else if let Some(p) = partition_columns.iter().find(|c| &c.name == pname)
+                        } else if let Some(p) = partition_columns
+                            .iter()
+                            .find(|c| c.name.eq_ignore_ascii_case(pname))
                         {
                             parts.push(p.clone());
                         } else {
@@ -1832,7 +1852,7 @@ impl Session {
     fn full_spec(meta: &TableMeta, spec: &PartitionSpec) -> Result<Vec<Option<String>>> {
         let mut vals = vec![];
         for c in &meta.partition_columns {
-            match spec.iter().find(|(k, _)| k == &c.name) {
+            match spec.iter().find(|(k, _)| k.eq_ignore_ascii_case(&c.name)) {
                 Some((_, v)) => vals.push(v.clone()),
                 None => {
                     return Err(QuarryError::Analysis(format!(
@@ -1846,7 +1866,11 @@ impl Session {
             }
         }
         for (k, _) in spec {
-            if !meta.partition_columns.iter().any(|c| &c.name == k) {
+            if !meta
+                .partition_columns
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(k))
+            {
                 return Err(QuarryError::Analysis(format!(
                     "`{k}` is not a partition column of `{}`.`{}`",
                     meta.database, meta.name

@@ -427,7 +427,7 @@ fn show_create_table_round_trips() {
     let m = ddl_of(&home1, "m");
     assert_eq!(
         m,
-        "CREATE TABLE default.m (\n  a INT DEFAULT 3,\n  b DOUBLE GENERATED ALWAYS AS (a * 2),\n  `odd name` array<struct<f:int>>)\nUSING parquet\n"
+        "CREATE TABLE default.m (\n  a INT DEFAULT 3,\n  b DOUBLE GENERATED ALWAYS AS (a * 2),\n  `Odd name` array<struct<f:int>>)\nUSING parquet\n"
     );
     let v = ddl_of(&home1, "v");
     assert_eq!(v, "CREATE VIEW default.v\nAS SELECT a, a + 1 AS b FROM m\n");

@@ -188,7 +188,7 @@ impl<'a> Binder<'a> {
                     .alias
                     .columns
                     .iter()
-                    .map(|c| c.name.value.to_ascii_lowercase())
+                    .map(|c| c.name.value.clone())
                     .collect();
                 // bodies bind lazily at each reference (fresh column ids per use)
                 let name = cte.alias.name.value.to_ascii_lowercase();
@@ -1155,7 +1155,11 @@ pub fn files_source(
         crate::datasource::listing::partitions_of_files(&root, &listed);
     let data_columns: Vec<_> = data_columns
         .into_iter()
-        .filter(|c| !partition_columns.iter().any(|p| p.name == c.name))
+        .filter(|c| {
+            !partition_columns
+                .iter()
+                .any(|p| p.name.eq_ignore_ascii_case(&c.name))
+        })
         .collect();
     let files = if partition_columns.is_empty() {
         SourceFiles::Folder(root.to_string())

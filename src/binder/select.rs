@@ -103,6 +103,22 @@ pub fn check_alias_count(qualifier: &str, columns: usize, aliases: &[String]) ->
     Ok(())
 }
 
+/// The output name of an unaliased select item: a column reference shows the column's
+/// own name, in the case it was declared with (`SELECT USERID` over a column `userId`
+/// is `userId`, as Spark and DuckDB name it); any other expression its text
+/// ([`expr_name`]).
+fn item_name(e: &ast::Expr, scope: &Scope) -> String {
+    let parts: Vec<String> = match e {
+        ast::Expr::Identifier(i) => vec![i.value.clone()],
+        ast::Expr::CompoundIdentifier(ids) => ids.iter().map(|i| i.value.clone()).collect(),
+        _ => return expr_name(e),
+    };
+    match scope.resolve(&parts) {
+        Ok(Some(c)) => c.name,
+        _ => expr_name(e),
+    }
+}
+
 /// The column name Spark shows for an unaliased select expression.
 pub fn expr_name(e: &ast::Expr) -> String {
     match e {
@@ -447,7 +463,7 @@ impl Binder<'_> {
                             items.push(Item::Ast(x, name));
                         }
                     }
-                    None => items.push(Item::Ast(e.clone(), expr_name(e))),
+                    None => items.push(Item::Ast(e.clone(), item_name(e, &scope))),
                 },
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     items.push(Item::Ast(expr.clone(), alias.value.clone()))
@@ -1980,11 +1996,7 @@ impl Binder<'_> {
                     None => Ok((plan, scope)),
                     Some(a) => {
                         let cols = scope.cols.iter().map(|c| c.col.clone()).collect();
-                        let col_aliases: Vec<String> = a
-                            .columns
-                            .iter()
-                            .map(|c| c.name.value.to_ascii_lowercase())
-                            .collect();
+                        let col_aliases = alias_columns(alias);
                         aliased(plan, cols, &col_aliases, &a.name.value.to_ascii_lowercase())
                     }
                 }
@@ -2448,12 +2460,7 @@ pub(super) fn split_join_keys(
 pub(super) fn alias_columns(alias: &Option<ast::TableAlias>) -> Vec<String> {
     alias
         .as_ref()
-        .map(|a| {
-            a.columns
-                .iter()
-                .map(|c| c.name.value.to_ascii_lowercase())
-                .collect()
-        })
+        .map(|a| a.columns.iter().map(|c| c.name.value.clone()).collect())
         .unwrap_or_default()
 }
 

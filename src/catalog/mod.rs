@@ -1,6 +1,8 @@
 //! The catalog: databases, tables, views and partitions, persisted in a metastore.
 //!
-//! Names are case-insensitive (stored lower-case), as in Spark and Hive. The default
+//! Names are case-insensitive, as in Spark and Hive: database and table names are
+//! stored lower-case, column names in the case they were declared or inferred with
+//! (Spark keeps it; Hive lower-cases them), and matched ignoring case. The default
 //! database is `default`. Managed tables live under the warehouse folder
 //! (`<home>/warehouse/<db>.db/<table>`; the `default` database directly under the warehouse).
 
@@ -59,8 +61,8 @@ pub enum TableKind {
     View,
 }
 
-/// A column: name, type (stored in the metastore by Spark type name), default and
-/// nullability.
+/// A column: name (in its declared case; compare with `eq_ignore_ascii_case`), type
+/// (stored in the metastore by Spark type name), default and nullability.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ColumnDef {
     pub name: String,

@@ -192,7 +192,7 @@ pub fn partitions_of_files(
         });
         match next {
             Some((k, name)) => {
-                keys.push(k.to_ascii_lowercase());
+                keys.push(k);
                 chain.push(name);
             }
             None => break,

@@ -237,7 +237,7 @@ pub fn infer_schema(storage: &Arc<Storage>, file: &FileEntry) -> Result<Vec<Colu
         .schema()
         .fields()
         .iter()
-        .map(|f| ColumnDef::new(f.name().to_ascii_lowercase(), normalize_type(f.data_type())))
+        .map(|f| ColumnDef::new(f.name().clone(), normalize_type(f.data_type())))
         .collect())
 }
 

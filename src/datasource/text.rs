@@ -94,7 +94,7 @@ pub fn infer_csv_schema(
         .enumerate()
         .map(|(i, fld)| {
             let name = if header {
-                fld.name().to_ascii_lowercase()
+                fld.name().clone()
             } else {
                 format!("_c{i}")
             };
@@ -210,7 +210,7 @@ pub fn infer_json_schema(storage: &Storage, file: &FileEntry) -> Result<Vec<Colu
     Ok(schema
         .fields()
         .iter()
-        .map(|f| ColumnDef::new(f.name().to_ascii_lowercase(), normalize_type(f.data_type())))
+        .map(|f| ColumnDef::new(f.name().clone(), normalize_type(f.data_type())))
         .collect())
 }
 

@@ -92,6 +92,12 @@ fn identifier(p: &mut Parser) -> PResult<String> {
     Ok(p.parse_identifier()?.value.to_ascii_lowercase())
 }
 
+/// A column name as declared: unquoted, its case kept (Spark keeps the case of the
+/// columns it stores; names still match case-insensitively everywhere).
+fn column_name(p: &mut Parser) -> PResult<String> {
+    Ok(p.parse_identifier()?.value)
+}
+
 fn string_lit(p: &mut Parser) -> PResult<String> {
     let t = p.next_token();
     match t.token {
@@ -960,7 +966,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
             p.next_token();
             let mut names = vec![];
             loop {
-                names.push(identifier(p)?);
+                names.push(column_name(p)?);
                 if !matches!(p.peek_token().token, Token::Comma | Token::RParen)
                     && peek_word(p).as_deref() != Some("COMMENT")
                 {
@@ -1120,7 +1126,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 }
                 continue;
             }
-            let name = identifier(p)?;
+            let name = column_name(p)?;
             // a generated column may leave its type to its expression (DuckDB's `c AS (e)`)
             let dt = if matches!(peek_word(p).as_deref(), Some("AS") | Some("GENERATED")) {
                 arrow::datatypes::DataType::Null
@@ -1214,7 +1220,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         } else if eat_seq(p, &["PARTITIONED", "BY"]) {
             p.expect_token(&Token::LParen)?;
             loop {
-                let name = identifier(p)?;
+                let name = column_name(p)?;
                 let dt = if matches!(p.peek_token().token, Token::Comma | Token::RParen) {
                     None
                 } else {
