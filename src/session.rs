@@ -15,15 +15,15 @@ use crate::binder::{BindContext, Binder, TempView};
 use crate::catalog::definitions::{self, CatalogDefinition};
 use crate::catalog::hive::escape_path_name;
 use crate::catalog::{Catalog, ColumnDef, FileFormat, PartitionMeta, TableKind, TableMeta};
-use crate::datasource::{self, Location};
+use crate::datasource::{self, Location, Storage};
 use crate::error::{QuarryError, Result};
 use crate::parser::{
-    self, AnalyzeMode, CreateTable, MsckMode, ObjectName, PartitionSpec, Statement,
+    self, AnalyzeMode, CreateTable, InsertPartition, MsckMode, ObjectName, PartitionSpec, Statement,
 };
 use crate::physical::planner::PhysicalPlanner;
 use crate::physical::{collect, display_plan, ExecContext};
 use crate::plan::LogicalPlan;
-use crate::types::type_name;
+use crate::types::{type_name, ScalarValue};
 
 /// The result of one statement: a schema and rows (empty for most DDL).
 #[derive(Debug, Clone)]
@@ -127,6 +127,12 @@ pub const STATS_AUTOGATHER: &str = "quarry.stats.autogather";
 /// first scan that reads a partition keeps its statistics, so discovering 10,000
 /// partitions on S3 stays a matter of listing their folders.
 pub const STATS_AUTOGATHER_MAX_PARTITIONS: &str = "quarry.stats.autogather.maxpartitions";
+
+/// Spark's `spark.sql.sources.partitionOverwriteMode`: `static` (the default; INSERT
+/// OVERWRITE replaces every partition its PARTITION clause's static values match) or
+/// `dynamic` (only the partitions it writes rows to).
+/// (Setting keys are stored lower-case.)
+pub const PARTITION_OVERWRITE_MODE: &str = "spark.sql.sources.partitionoverwritemode";
 
 /// The setting that holds the number of worker threads (`--threads` sets it at start).
 pub const THREADS_SETTING: &str = "quarry.execution.threads";
@@ -286,6 +292,15 @@ impl Session {
     }
 
     /// `quarry.stats.autogather` (default true).
+    /// `quarry.stats.autogather.maxpartitions`: up to how many new partitions a statement
+    /// gathers statistics for (0 when the setting is not a number).
+    fn autogather_max_partitions(&self) -> usize {
+        self.setting(STATS_AUTOGATHER_MAX_PARTITIONS)
+            .unwrap_or(DEFAULT_AUTOGATHER_MAX_PARTITIONS)
+            .parse::<usize>()
+            .unwrap_or(0)
+    }
+
     fn stats_autogather(&self) -> bool {
         !self
             .setting(STATS_AUTOGATHER)
@@ -555,11 +570,7 @@ impl Session {
                         "[INVALID_PARTITION_OPERATION.PARTITION_SCHEMA_IS_EMPTY] SHOW PARTITIONS is not allowed on `{db}`.`{name}`, a table that is not partitioned"
                     )));
                 }
-                let keys: Vec<String> = meta
-                    .partition_columns
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .collect();
+                let keys = meta.partition_keys();
                 let rows = self
                     .catalog
                     .metastore
@@ -742,10 +753,11 @@ impl Session {
             Statement::Insert {
                 table,
                 overwrite,
+                partition,
                 columns,
                 by_name,
                 query,
-            } => self.insert(&table, overwrite, &columns, by_name, &query),
+            } => self.insert(&table, overwrite, &partition, &columns, by_name, &query),
             Statement::Delete(d) => self.rewrite_rows("DELETE", *d),
             Statement::Update(u) => self.rewrite_rows("UPDATE", *u),
             Statement::Set { key, value } => self.set(key, value),
@@ -854,6 +866,13 @@ impl Session {
                     {
                         return Err(QuarryError::Analysis(format!(
                             "{k} must be true or false, got '{v}'"
+                        )));
+                    }
+                    PARTITION_OVERWRITE_MODE
+                        if !matches!(v.to_ascii_lowercase().as_str(), "static" | "dynamic") =>
+                    {
+                        return Err(QuarryError::Analysis(format!(
+                            "[INVALID_CONF_VALUE] The value '{v}' in the config \"{k}\" is invalid: it must be STATIC or DYNAMIC"
                         )));
                     }
                     "quarry.cli.max_rows"
@@ -1203,11 +1222,7 @@ impl Session {
     ) -> Result<StatementResult> {
         let meta = self.partitioned_table(table, "DESCRIBE ... PARTITION")?;
         let vals = Self::full_spec(&meta, spec)?;
-        let keys: Vec<String> = meta
-            .partition_columns
-            .iter()
-            .map(|c| c.name.clone())
-            .collect();
+        let keys = meta.partition_keys();
         let path = crate::catalog::hive::partition_path(&keys, &vals);
         let part = self
             .catalog
@@ -1441,9 +1456,9 @@ impl Session {
         // the query of CTAS runs before anything is registered
         let ctas = match &ct.query {
             Some(q) => {
-                if !ct.partition_by.is_empty() {
-                    return Err(QuarryError::NotSupported(
-                        "PARTITIONED BY with CREATE TABLE ... AS SELECT".into(),
+                if ct.partition_by.iter().any(|(_, t)| t.is_some()) {
+                    return Err(QuarryError::Analysis(
+                        "[INVALID_SQL] Partition column types may not be specified in CREATE TABLE ... AS SELECT; name the query's columns: PARTITIONED BY (p, ...)".into(),
                     ));
                 }
                 if !ct.generated.is_empty() {
@@ -1651,18 +1666,49 @@ impl Session {
             std::fs::create_dir_all(dir)
                 .map_err(|e| QuarryError::Data(format!("cannot create {}: {e}", dir.display())))?;
         }
-        if let Some(r) = ctas {
-            let schema = meta_schema(&meta.columns);
-            let batches = r
-                .batches
-                .into_iter()
-                .map(|b| {
-                    crate::physical::make_batch(schema.clone(), b.columns().to_vec(), b.num_rows())
-                })
-                .collect::<Result<Vec<_>>>()?;
+        let Some(r) = ctas else {
+            self.catalog.metastore.create_table(&meta, ct.or_replace)?;
+            return Ok(StatementResult::empty());
+        };
+        // the query's columns in the table's order: data columns, then partition columns
+        let all = meta.all_columns();
+        let order = all
+            .iter()
+            .map(|c| {
+                r.schema
+                    .fields()
+                    .iter()
+                    .position(|f| f.name().eq_ignore_ascii_case(&c.name))
+                    .ok_or_else(|| {
+                        QuarryError::Internal(format!("CTAS lost the column `{}`", c.name))
+                    })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        let schema = meta_schema(&all);
+        let batches = r
+            .batches
+            .iter()
+            .map(|b| {
+                let columns = order.iter().map(|i| b.column(*i).clone()).collect();
+                crate::physical::make_batch(schema.clone(), columns, b.num_rows())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if !meta.is_partitioned() {
             datasource::writer::write_parquet_file(&storage, &location, schema, &batches, true)?;
+            self.catalog.metastore.create_table(&meta, ct.or_replace)?;
+            return Ok(StatementResult::empty());
         }
+        // a partitioned table's files are written, and partitions registered, once it
+        // exists; a write that fails leaves no table behind
         self.catalog.metastore.create_table(&meta, ct.or_replace)?;
+        let statics = vec![None; meta.partition_columns.len()];
+        if let Err(e) = self.write_partitions(&meta, schema, &batches, &statics, false) {
+            self.catalog.metastore.drop_table(&db, &name)?;
+            if let (TableKind::Managed, Location::Local(dir)) = (kind, &location) {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            return Err(e);
+        }
         Ok(StatementResult::empty())
     }
 
@@ -1731,11 +1777,7 @@ impl Session {
 
     fn msck(&mut self, table: &ObjectName, mode: MsckMode) -> Result<StatementResult> {
         let meta = self.partitioned_table(table, "MSCK REPAIR TABLE")?;
-        let keys: Vec<String> = meta
-            .partition_columns
-            .iter()
-            .map(|c| c.name.clone())
-            .collect();
+        let keys = meta.partition_keys();
         let root = Location::parse(&meta.location)?;
         let storage = self.catalog.storage.clone();
         storage.invalidate(&root);
@@ -1779,12 +1821,7 @@ impl Session {
                 &new_parts,
                 true,
             )?;
-            let limit = self
-                .setting(STATS_AUTOGATHER_MAX_PARTITIONS)
-                .unwrap_or(DEFAULT_AUTOGATHER_MAX_PARTITIONS)
-                .parse::<usize>()
-                .unwrap_or(0);
-            if new_parts.len() <= limit {
+            if new_parts.len() <= self.autogather_max_partitions() {
                 self.gather_partition_statistics(&meta, &new_parts)?;
             }
         }
@@ -1833,11 +1870,7 @@ impl Session {
             &meta.columns,
             parts,
         )?;
-        let keys: Vec<String> = meta
-            .partition_columns
-            .iter()
-            .map(|c| c.name.clone())
-            .collect();
+        let keys = meta.partition_keys();
         let entries = parts
             .iter()
             .map(|p| crate::catalog::hive::partition_path(&keys, &p.values))
@@ -1887,11 +1920,7 @@ impl Session {
         parts: Vec<(PartitionSpec, Option<String>)>,
     ) -> Result<StatementResult> {
         let meta = self.partitioned_table(table, "ALTER TABLE ADD PARTITION")?;
-        let keys: Vec<String> = meta
-            .partition_columns
-            .iter()
-            .map(|c| c.name.clone())
-            .collect();
+        let keys = meta.partition_keys();
         let mut metas = vec![];
         for (spec, loc) in parts {
             let vals = Self::full_spec(&meta, &spec)?;
@@ -1928,11 +1957,7 @@ impl Session {
         specs: Vec<PartitionSpec>,
     ) -> Result<StatementResult> {
         let meta = self.partitioned_table(table, "ALTER TABLE DROP PARTITION")?;
-        let keys: Vec<String> = meta
-            .partition_columns
-            .iter()
-            .map(|c| c.name.clone())
-            .collect();
+        let keys = meta.partition_keys();
         let existing = self
             .catalog
             .metastore
@@ -1983,11 +2008,7 @@ impl Session {
             }
             TableKind::Managed => {}
         }
-        let keys: Vec<String> = meta
-            .partition_columns
-            .iter()
-            .map(|c| c.name.clone())
-            .collect();
+        let keys = meta.partition_keys();
         // (metastore statistics key, folder) of each part to empty
         let mut targets: Vec<(String, String)> = vec![];
         match (&partition, meta.is_partitioned()) {
@@ -2000,7 +2021,7 @@ impl Session {
             (spec, true) => {
                 let spec = spec.clone().unwrap_or_default();
                 for (k, _) in &spec {
-                    if !keys.contains(k) {
+                    if !keys.iter().any(|x| x.eq_ignore_ascii_case(k)) {
                         return Err(QuarryError::Analysis(format!(
                             "`{k}` is not a partition column of `{db}`.`{name}`"
                         )));
@@ -2056,10 +2077,21 @@ impl Session {
         Ok(StatementResult::empty())
     }
 
+    /// `INSERT INTO|OVERWRITE [TABLE] t [PARTITION (p = v, q)] [(cols) | BY NAME] query`.
+    /// The query gives the table's columns (all but generated ones, or those listed; the
+    /// others get their defaults), then the partition columns without a static value, in
+    /// the table's order; values are cast as Spark's store assignment. A partitioned
+    /// table's rows are written one file per partition folder (`p=v/q=w`, Hive's
+    /// escaping) and new partitions registered. OVERWRITE replaces the partitions the
+    /// PARTITION clause's static values match (all of them without one), or with
+    /// `spark.sql.sources.partitionOverwriteMode=dynamic` only those written to, as
+    /// Spark's InsertIntoHadoopFsRelationCommand; a replaced partition left without rows
+    /// is dropped. Only parquet tables are written.
     fn insert(
         &mut self,
         table: &ObjectName,
         overwrite: bool,
+        partition: &[(String, InsertPartition)],
         columns: &[String],
         by_name: bool,
         query: &sqlparser::ast::Query,
@@ -2071,17 +2103,63 @@ impl Session {
                 "[EXPECT_TABLE_NOT_VIEW] `{db}`.`{name}` is a view; INSERT needs a table"
             )));
         }
-        if meta.is_partitioned() {
-            return Err(QuarryError::NotSupported(
-                "INSERT into a partitioned table; write the files and ADD PARTITION".into(),
-            ));
-        }
         if meta.format != FileFormat::Parquet {
             return Err(QuarryError::NotSupported(format!(
                 "INSERT into a {} table (only parquet tables are written)",
                 meta.format.name()
             )));
         }
+        // the table's columns as a write sees them: data columns, then partition columns
+        let all = meta.all_columns();
+        let n_data = meta.columns.len();
+        // a static partition value, typed, for each partition column the clause gives one
+        let mut statics: Vec<Option<ScalarValue>> = vec![None; meta.partition_columns.len()];
+        for (i, (k, v)) in partition.iter().enumerate() {
+            let Some(j) = meta
+                .partition_columns
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(k))
+            else {
+                let keys = if meta.is_partitioned() {
+                    format!("is partitioned by ({})", meta.partition_keys().join(", "))
+                } else {
+                    "is not partitioned".into()
+                };
+                return Err(QuarryError::Analysis(format!(
+                    "[NON_PARTITION_COLUMN] PARTITION clause cannot contain the non-partition column name `{k}`: `{db}`.`{name}` {keys}"
+                )));
+            };
+            if partition[..i]
+                .iter()
+                .any(|(x, _)| x.eq_ignore_ascii_case(k))
+            {
+                return Err(QuarryError::Analysis(format!(
+                    "[DUPLICATE_KEY] Found duplicate keys `{k}` in the PARTITION clause"
+                )));
+            }
+            if let InsertPartition::Static(v) = v {
+                let c = &meta.partition_columns[j];
+                let value = match v {
+                    None => ScalarValue::null(&c.data_type),
+                    Some(text) => {
+                        let cast = crate::physical::eval::cast_array(
+                            &ScalarValue::from_str(text).0,
+                            &c.data_type,
+                        )?;
+                        if cast.is_null(0) {
+                            return Err(QuarryError::Analysis(format!(
+                                "[CAST_INVALID_INPUT] The value '{text}' of the partition column `{}` in the PARTITION clause cannot be cast to {}",
+                                c.name,
+                                type_name(&c.data_type)
+                            )));
+                        }
+                        ScalarValue(cast)
+                    }
+                };
+                statics[j] = Some(value);
+            }
+        }
+        let is_static = |i: usize| i >= n_data && statics[i - n_data].is_some();
         let query = &values_defaults(query, &meta, columns)?;
         let plan = self.bind(query)?;
         let out = plan.schema();
@@ -2093,27 +2171,33 @@ impl Session {
             columns
         };
         for (i, c) in columns.iter().enumerate() {
-            if columns[..i].contains(c) {
+            if columns[..i].iter().any(|x| x.eq_ignore_ascii_case(c)) {
                 return Err(QuarryError::Analysis(format!(
                     "[COLUMN_ALREADY_EXISTS] The column `{c}` already exists in the column list of INSERT INTO `{db}`.`{name}`"
                 )));
             }
         }
-        // target columns: all, or the listed ones (the others get NULL); never a
-        // generated one
+        // target columns: all, or the listed ones (the others get their defaults); never
+        // a generated one or one with a static partition value
         let targets: Vec<usize> = if columns.is_empty() {
-            (0..meta.columns.len())
-                .filter(|i| meta.columns[*i].generated.is_none())
+            (0..all.len())
+                .filter(|i| all[*i].generated.is_none() && !is_static(*i))
                 .collect()
         } else {
             columns
                 .iter()
-                .map(|c| column_index(&meta, c))
+                .map(|c| column_index(&meta, &all, c))
                 .collect::<Result<_>>()?
         };
+        if let Some(i) = targets.iter().find(|i| is_static(**i)) {
+            return Err(QuarryError::Analysis(format!(
+                "[STATIC_PARTITION_COLUMN_IN_INSERT_COLUMN_LIST] Static partition column `{}` is also specified in the column list",
+                all[*i].name
+            )));
+        }
         if let Some(c) = targets
             .iter()
-            .map(|i| &meta.columns[*i])
+            .map(|i| &all[*i])
             .find(|c| c.generated.is_some())
         {
             return Err(QuarryError::Analysis(format!(
@@ -2123,30 +2207,36 @@ impl Session {
             )));
         }
         if out.len() != targets.len() {
-            let generated = meta
-                .columns
-                .iter()
-                .filter(|c| c.generated.is_some())
-                .count();
+            let generated = all.iter().filter(|c| c.generated.is_some()).count();
+            let static_count = statics.iter().flatten().count();
             return Err(QuarryError::Analysis(format!(
-                "[INSERT_COLUMN_ARITY_MISMATCH] Cannot write to `{db}`.`{name}`: the table has {} columns{} but the inserted data has {} columns",
+                "[INSERT_COLUMN_ARITY_MISMATCH] Cannot write to `{db}`.`{name}`: the table has {} columns{}{} but the inserted data has {} columns",
                 targets.len(),
                 if generated > 0 && columns.is_empty() {
                     format!(" to write (and {generated} generated)")
                 } else {
                     String::new()
                 },
+                if static_count > 0 {
+                    format!(" besides the {static_count} partition columns with static values")
+                } else {
+                    String::new()
+                },
                 out.len()
             )));
         }
-        // each table column: the inserted one (cast below) or NULL
+        // each table column: the inserted one (cast below), its static partition value,
+        // or its default
         let mut exprs = vec![];
-        for (i, c) in meta.columns.iter().enumerate() {
+        for (i, c) in all.iter().enumerate() {
             let e = match targets.iter().position(|t| *t == i) {
                 Some(j) => crate::plan::Expr::Column(out[j].clone()),
-                None => {
-                    crate::plan::Expr::Literal(crate::types::ScalarValue(self.default_value(c)?))
-                }
+                None if is_static(i) => crate::plan::Expr::Literal(
+                    statics[i - n_data]
+                        .clone()
+                        .unwrap_or_else(|| ScalarValue::null(&c.data_type)),
+                ),
+                None => crate::plan::Expr::Literal(ScalarValue(self.default_value(c)?)),
             };
             let dt = e.data_type();
             exprs.push((e, crate::plan::Column::new(c.name.clone(), dt, true)));
@@ -2155,9 +2245,9 @@ impl Session {
             input: Box::new(plan),
             exprs,
         };
-        let plan = self.generation_plan(&meta.columns, plan)?;
+        let plan = self.generation_plan(&all, plan)?;
         let result = self.run_plan(plan)?;
-        let schema = meta_schema(&meta.columns);
+        let schema = meta_schema(&all);
         // cast to the table's types (Spark's store assignment: a value that does not fit
         // is an error, not a NULL)
         let batches = result
@@ -2167,7 +2257,7 @@ impl Session {
                 let columns = b
                     .columns()
                     .iter()
-                    .zip(&meta.columns)
+                    .zip(&all)
                     .map(|(a, c)| {
                         let a = crate::physical::eval::store_assign(a, &c.data_type, &c.name)?;
                         if !c.nullable && a.logical_null_count() > 0 {
@@ -2182,6 +2272,13 @@ impl Session {
                 crate::physical::make_batch(schema.clone(), columns, b.num_rows())
             })
             .collect::<Result<Vec<_>>>()?;
+        if meta.is_partitioned() {
+            let statics = statics
+                .iter()
+                .map(|s| s.as_ref().map(|v| partition_text(&v.0, 0)).transpose())
+                .collect::<Result<Vec<_>>>()?;
+            return self.write_partitions(&meta, schema, &batches, &statics, overwrite);
+        }
         let dir = Location::parse(&meta.location)?;
         let storage = self.catalog.storage.clone();
         storage.invalidate(&dir);
@@ -2194,20 +2291,163 @@ impl Session {
             vec![]
         };
         datasource::writer::write_parquet_file(&storage, &dir, schema, &batches, false)?;
-        for f in old {
-            storage.delete(&f.location).map_err(|e| {
-                QuarryError::Data(format!(
-                    "INSERT OVERWRITE could not remove {}: {e}",
-                    f.location
-                ))
-            })?;
-        }
+        delete_files(&storage, &old, "INSERT OVERWRITE")?;
         storage.invalidate(&dir);
         // the data changed: the statistics are stale (Spark drops them too, without
         // spark.sql.statistics.size.autoUpdate)
         self.catalog
             .metastore
             .set_statistics(&db, &name, "", None)?;
+        Ok(StatementResult::empty())
+    }
+
+    /// Write the rows of `batches` (data columns, then partition columns; typed) of the
+    /// partitioned table `meta`: each partition's rows as one parquet file (data columns
+    /// only) in its folder, a registered partition's own or `p=v/...` under the table's
+    /// location (an empty string value is NULL, `__HIVE_DEFAULT_PARTITION__`, as Spark
+    /// writes it). `statics`: the PARTITION clause's value of each partition column, as
+    /// text (`None` where it gives none).
+    /// With `overwrite`, the partitions replaced (see [`Session::insert`]) lose their old
+    /// files after the new ones are written, and those left without rows are dropped.
+    /// New partitions are registered; the statistics of the table and of the partitions
+    /// written are renewed (gathered for up to `quarry.stats.autogather.maxpartitions`).
+    fn write_partitions(
+        &mut self,
+        meta: &TableMeta,
+        schema: SchemaRef,
+        batches: &[RecordBatch],
+        statics: &[Option<Option<String>>],
+        overwrite: bool,
+    ) -> Result<StatementResult> {
+        let n_data = meta.columns.len();
+        let keys = meta.partition_keys();
+        let all = arrow::compute::concat_batches(&schema, batches)?;
+        // the rows of each partition: grouped by their typed values (arrow's row format),
+        // then by those values' folder text (NULL and '' share one folder)
+        let parts = &all.columns()[n_data..];
+        let converter = arrow::row::RowConverter::new(
+            parts
+                .iter()
+                .map(|a| arrow::row::SortField::new(a.data_type().clone()))
+                .collect(),
+        )?;
+        let rows = converter.convert_columns(parts)?;
+        let mut by_value: HashMap<arrow::row::Row<'_>, usize> = HashMap::new();
+        let mut value_rows: Vec<Vec<u32>> = vec![];
+        for (i, r) in rows.iter().enumerate() {
+            let g = *by_value.entry(r).or_insert_with(|| {
+                value_rows.push(vec![]);
+                value_rows.len() - 1
+            });
+            value_rows[g].push(i as u32);
+        }
+        let mut groups: Vec<(Vec<Option<String>>, Vec<u32>)> = vec![];
+        let mut index: HashMap<Vec<Option<String>>, usize> = HashMap::new();
+        for rows in value_rows {
+            let values = parts
+                .iter()
+                .map(|a| partition_text(a, rows[0] as usize))
+                .collect::<Result<Vec<_>>>()?;
+            match index.get(&values) {
+                Some(&g) => groups[g].1.extend(rows),
+                None => {
+                    index.insert(values.clone(), groups.len());
+                    groups.push((values, rows));
+                }
+            }
+        }
+        let existing = self
+            .catalog
+            .metastore
+            .list_partitions(&meta.database, &meta.name)?;
+        // the partitions an OVERWRITE replaces
+        let dynamic_mode = self
+            .setting(PARTITION_OVERWRITE_MODE)
+            .is_some_and(|v| v.eq_ignore_ascii_case("dynamic"));
+        let replaced: Vec<&PartitionMeta> = if !overwrite {
+            vec![]
+        } else if dynamic_mode {
+            existing
+                .iter()
+                .filter(|p| index.contains_key(&p.values))
+                .collect()
+        } else {
+            existing
+                .iter()
+                .filter(|p| {
+                    statics
+                        .iter()
+                        .zip(&p.values)
+                        .all(|(s, v)| s.as_ref().is_none_or(|s| s == v))
+                })
+                .collect()
+        };
+        let storage = self.catalog.storage.clone();
+        let mut old_files = vec![];
+        for p in &replaced {
+            let dir = Location::parse(&p.location)?;
+            storage.invalidate(&dir);
+            match storage.list_files(&dir, &datasource::IoStats::default()) {
+                Ok(f) => old_files.extend(f.iter().cloned()),
+                Err(e) if e.is_path_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let root = Location::parse(&meta.location)?;
+        let data_schema = meta_schema(&meta.columns);
+        let mut written = vec![];
+        for (values, rows) in &groups {
+            let location = match existing.iter().find(|p| &p.values == values) {
+                Some(p) => p.location.clone(),
+                None => root
+                    .join(&crate::catalog::hive::partition_path(&keys, values))
+                    .to_string(),
+            };
+            let rows = arrow::array::UInt32Array::from(rows.clone());
+            let columns = all.columns()[..n_data]
+                .iter()
+                .map(|c| arrow::compute::take(c, &rows, None))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let batch = crate::physical::make_batch(data_schema.clone(), columns, rows.len())?;
+            let dir = Location::parse(&location)?;
+            datasource::writer::write_parquet_file(
+                &storage,
+                &dir,
+                data_schema.clone(),
+                &[batch],
+                false,
+            )?;
+            storage.invalidate(&dir);
+            written.push(PartitionMeta {
+                values: values.clone(),
+                location,
+            });
+        }
+        delete_files(&storage, &old_files, "INSERT OVERWRITE")?;
+        let emptied: Vec<Vec<Option<String>>> = replaced
+            .iter()
+            .filter(|p| !index.contains_key(&p.values))
+            .map(|p| p.values.clone())
+            .collect();
+        let db = &meta.database;
+        let name = &meta.name;
+        self.catalog
+            .metastore
+            .drop_partitions(db, name, &keys, &emptied)?;
+        self.catalog
+            .metastore
+            .add_partitions(db, name, &keys, &written, true)?;
+        storage.invalidate(&root);
+        self.catalog.metastore.set_statistics(db, name, "", None)?;
+        for p in &written {
+            let spec = crate::catalog::hive::partition_path(&keys, &p.values);
+            self.catalog
+                .metastore
+                .set_statistics(db, name, &spec, None)?;
+        }
+        if written.len() <= self.autogather_max_partitions() {
+            self.gather_partition_statistics(meta, &written)?;
+        }
         Ok(StatementResult::empty())
     }
 
@@ -2440,7 +2680,7 @@ impl Session {
         } else {
             let mut items = vec![];
             for (c, _) in &dml.assignments {
-                column_index(&meta, c)?;
+                column_index(&meta, &meta.columns, c)?;
                 if dml.assignments.iter().filter(|(o, _)| o == c).count() > 1 {
                     return Err(QuarryError::Analysis(format!(
                         "[DUPLICATE_ASSIGNMENTS] The column `{c}` is assigned more than once in UPDATE"
@@ -2511,7 +2751,14 @@ impl Session {
             .filter(|m| m.generated.is_none())
             .map(|m| m.name.clone())
             .collect();
-        self.insert(&ObjectName(vec![db, name]), true, &columns, false, &query)
+        self.insert(
+            &ObjectName(vec![db, name]),
+            true,
+            &[],
+            &columns,
+            false,
+            &query,
+        )
     }
 
     /// `ANALYZE TABLE t [PARTITION (...)] COMPUTE STATISTICS [NOSCAN | FOR COLUMNS ... |
@@ -2583,18 +2830,17 @@ impl Session {
                     "ANALYZE TABLE ... PARTITION ... FOR COLUMNS: column statistics are computed for the whole table (drop the PARTITION clause)".into(),
                 ));
             }
-            let keys: Vec<String> = meta
-                .partition_columns
-                .iter()
-                .map(|c| c.name.clone())
-                .collect();
+            let keys = meta.partition_keys();
             let mut idx = vec![];
             for (k, v) in &spec {
-                let i = keys.iter().position(|x| x == k).ok_or_else(|| {
-                    QuarryError::Analysis(format!(
-                        "`{k}` is not a partition column of `{db}`.`{name}`"
-                    ))
-                })?;
+                let i = keys
+                    .iter()
+                    .position(|x| x.eq_ignore_ascii_case(k))
+                    .ok_or_else(|| {
+                        QuarryError::Analysis(format!(
+                            "`{k}` is not a partition column of `{db}`.`{name}`"
+                        ))
+                    })?;
                 idx.push((i, v.clone()));
             }
             let parts: Vec<PartitionMeta> = ms
@@ -2822,7 +3068,7 @@ fn partitions_matching<'a>(
         .filter(|p| {
             spec.iter().all(|(k, v)| {
                 keys.iter()
-                    .position(|x| x == k)
+                    .position(|x| x.eq_ignore_ascii_case(k))
                     .is_some_and(|i| &p.values[i] == v)
             })
         })
@@ -2845,8 +3091,10 @@ fn partitions_not_found(meta: &TableMeta, spec: &PartitionSpec) -> QuarryError {
 
 /// The position of column `c` (case-insensitive) in `meta`'s columns. Errors: a name
 /// that is not one of them, as `[UNRESOLVED_COLUMN]` with the nearest names.
-fn column_index(meta: &TableMeta, c: &str) -> Result<usize> {
-    meta.columns
+/// The position of the column named `c` (case-insensitive) in `columns`, some columns
+/// of `meta`. Error: `[UNRESOLVED_COLUMN]` with the nearest name.
+fn column_index(meta: &TableMeta, columns: &[ColumnDef], c: &str) -> Result<usize> {
+    columns
         .iter()
         .position(|m| m.name.eq_ignore_ascii_case(c))
         .ok_or_else(|| {
@@ -2854,9 +3102,30 @@ fn column_index(meta: &TableMeta, c: &str) -> Result<usize> {
                 "[UNRESOLVED_COLUMN] column `{c}` is not a column of `{}`.`{}`{}",
                 meta.database,
                 meta.name,
-                crate::catalog::did_you_mean(c, meta.columns.iter().map(|m| m.name.as_str()))
+                crate::catalog::did_you_mean(c, columns.iter().map(|m| m.name.as_str()))
             ))
         })
+}
+
+/// The partition folder value of row `row` of `a`: its text (Spark's cast to string);
+/// NULL and the empty string are `None` (`__HIVE_DEFAULT_PARTITION__`, as Spark writes
+/// both).
+fn partition_text(a: &ArrayRef, row: usize) -> Result<Option<String>> {
+    use arrow::array::{Array, AsArray};
+    let text = crate::physical::eval::cast_array(&a.slice(row, 1), &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    Ok((text.is_valid(0) && !text.value(0).is_empty()).then(|| text.value(0).to_string()))
+}
+
+/// Delete `files` (a write's replaced data); an error names the file and `what` (the
+/// statement). Files deleted before it stay deleted.
+fn delete_files(storage: &Storage, files: &[datasource::FileEntry], what: &str) -> Result<()> {
+    for f in files {
+        storage.delete(&f.location).map_err(|e| {
+            QuarryError::Data(format!("{what} could not remove {}: {e}", f.location))
+        })?;
+    }
+    Ok(())
 }
 
 /// What the keyword `DEFAULT` stands for in a write to column `c`: its default's

@@ -127,6 +127,13 @@ impl TableMeta {
     pub fn is_partitioned(&self) -> bool {
         !self.partition_columns.is_empty()
     }
+    /// The partition columns' names, in order (the keys of its partition folders).
+    pub fn partition_keys(&self) -> Vec<String> {
+        self.partition_columns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    }
 }
 
 /// Statistics computed by `ANALYZE TABLE` (Spark's `CatalogStatistics`), kept in the

@@ -6,7 +6,8 @@ use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Word};
 
 use super::{
-    offset_of, AnalyzeMode, CreateTable, Dml, MsckMode, ObjectName, PartitionSpec, Statement,
+    offset_of, AnalyzeMode, CreateTable, Dml, InsertPartition, MsckMode, ObjectName, PartitionSpec,
+    Statement,
 };
 use crate::catalog::FileFormat;
 use crate::types::parse_type_name;
@@ -241,23 +242,25 @@ fn partition_spec(p: &mut Parser) -> PResult<PartitionSpec> {
     loop {
         let key = identifier(p)?;
         p.expect_token(&Token::Eq)?;
-        let t = p.next_token();
-        let value = match t.token {
-            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Some(s),
-            Token::Number(n, _) => Some(n),
-            Token::Minus => match p.next_token().token {
-                Token::Number(n, _) => Some(format!("-{n}")),
-                _ => return p.expected("a number", t),
-            },
-            Token::Word(w) if w.value.eq_ignore_ascii_case("null") => None,
-            Token::Word(w)
-                if w.quote_style.is_none()
-                    && (w.value.eq_ignore_ascii_case("true")
-                        || w.value.eq_ignore_ascii_case("false")) =>
-            {
-                Some(w.value.to_ascii_lowercase())
-            }
-            _ => return p.expected("a partition value", t),
+        out.push((key, partition_value(p)?));
+        if p.consume_token(&Token::Comma) {
+            continue;
+        }
+        p.expect_token(&Token::RParen)?;
+        return Ok(out);
+    }
+}
+
+/// INSERT's `PARTITION (p1 = value, p2)`: static values and dynamic columns.
+fn insert_partition(p: &mut Parser) -> PResult<Vec<(String, InsertPartition)>> {
+    p.expect_token(&Token::LParen)?;
+    let mut out = vec![];
+    loop {
+        let key = identifier(p)?;
+        let value = if p.consume_token(&Token::Eq) {
+            InsertPartition::Static(partition_value(p)?)
+        } else {
+            InsertPartition::Dynamic
         };
         out.push((key, value));
         if p.consume_token(&Token::Comma) {
@@ -266,6 +269,29 @@ fn partition_spec(p: &mut Parser) -> PResult<PartitionSpec> {
         p.expect_token(&Token::RParen)?;
         return Ok(out);
     }
+}
+
+/// A partition value literal: a string, a (signed) number, `true`/`false` as text;
+/// `NULL` is `None`.
+fn partition_value(p: &mut Parser) -> PResult<Option<String>> {
+    let t = p.next_token();
+    Ok(match t.token {
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Some(s),
+        Token::Number(n, _) => Some(n),
+        Token::Minus => match p.next_token().token {
+            Token::Number(n, _) => Some(format!("-{n}")),
+            _ => return p.expected("a number", t),
+        },
+        Token::Word(w) if w.value.eq_ignore_ascii_case("null") => None,
+        Token::Word(w)
+            if w.quote_style.is_none()
+                && (w.value.eq_ignore_ascii_case("true")
+                    || w.value.eq_ignore_ascii_case("false")) =>
+        {
+            Some(w.value.to_ascii_lowercase())
+        }
+        _ => return p.expected("a partition value", t),
+    })
 }
 
 fn if_not_exists(p: &mut Parser) -> bool {
@@ -307,10 +333,47 @@ fn with_statement(q: sqlparser::ast::Query) -> PResult<Statement> {
     let sqlparser::ast::TableObject::TableName(table) = ins.table else {
         return unsupported("a table function");
     };
-    if ins.partitioned.is_some() {
-        return Err(ParserError::ParserError(
-            "not supported: INSERT ... PARTITION (...); insert into an unpartitioned table".into(),
-        ));
+    let mut partition = vec![];
+    for e in ins.partitioned.iter().flatten() {
+        use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value};
+        let value = |v: &Expr| match v {
+            Expr::Value(v) => match &v.value {
+                Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
+                    Some(Some(s.clone()))
+                }
+                Value::Number(n, _) => Some(Some(n.clone())),
+                Value::Boolean(b) => Some(Some(b.to_string())),
+                Value::Null => Some(None),
+                _ => None,
+            },
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => match expr.as_ref() {
+                Expr::Value(v) => match &v.value {
+                    Value::Number(n, _) => Some(Some(format!("-{n}"))),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        match e {
+            Expr::Identifier(k) => {
+                partition.push((k.value.to_ascii_lowercase(), InsertPartition::Dynamic))
+            }
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } => match (left.as_ref(), value(right)) {
+                (Expr::Identifier(k), Some(v)) => {
+                    partition.push((k.value.to_ascii_lowercase(), InsertPartition::Static(v)))
+                }
+                _ => return unsupported(&format!("the partition value {e}")),
+            },
+            _ => return unsupported(&format!("the partition value {e}")),
+        }
     }
     let Some(mut source) = ins.source else {
         return unsupported("no query");
@@ -330,6 +393,7 @@ fn with_statement(q: sqlparser::ast::Query) -> PResult<Statement> {
     Ok(Statement::Insert {
         table: lowered_name(&table),
         overwrite: ins.overwrite,
+        partition,
         columns: ins
             .columns
             .iter()
@@ -737,10 +801,14 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             };
             let _ = eat(p, "TABLE");
             let table = object_name(p)?;
-            if peek_word(p).as_deref() == Some("PARTITION") {
+            let partition = if eat(p, "PARTITION") {
+                insert_partition(p)?
+            } else {
+                vec![]
+            };
+            if eat_seq(p, &["IF", "NOT", "EXISTS"]) {
                 return Err(ParserError::ParserError(
-                    "not supported: INSERT ... PARTITION (...); insert into an unpartitioned table"
-                        .into(),
+                    "not supported: INSERT ... IF NOT EXISTS".into(),
                 ));
             }
             let mut columns = vec![];
@@ -768,6 +836,7 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             Ok(Statement::Insert {
                 table,
                 overwrite,
+                partition,
                 columns,
                 by_name,
                 query,

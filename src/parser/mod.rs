@@ -54,6 +54,15 @@ pub enum MsckMode {
 /// A partition spec as written: `(p1='v', p2=3)`; values as text, `None` for NULL.
 pub type PartitionSpec = Vec<(String, Option<String>)>;
 
+/// One column of INSERT's `PARTITION (p1 = 'v', p2)` clause (Spark's and Hive's).
+#[derive(Clone, Debug, PartialEq)]
+pub enum InsertPartition {
+    /// `p = value`: every row goes to that partition; the value as text, `None` for NULL.
+    Static(Option<String>),
+    /// `p` alone: each row's value comes from the query, after the data columns.
+    Dynamic,
+}
+
 /// `CREATE [EXTERNAL] TABLE` in the Hive or Spark form, or CTAS.
 #[derive(Clone, Debug)]
 pub struct CreateTable {
@@ -221,6 +230,8 @@ pub enum Statement {
     Insert {
         table: ObjectName,
         overwrite: bool,
+        /// `PARTITION (p1 = 'v', p2)`: the partition columns named, in the order written.
+        partition: Vec<(String, InsertPartition)>,
         columns: Vec<String>,
         /// `BY NAME`: the query's columns go to the table's columns of the same name
         /// (case-insensitive), the others get NULL.
