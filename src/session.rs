@@ -18,7 +18,8 @@ use crate::catalog::{Catalog, ColumnDef, FileFormat, PartitionMeta, TableKind, T
 use crate::datasource::{self, Location, Storage};
 use crate::error::{QuarryError, Result};
 use crate::parser::{
-    self, AnalyzeMode, CreateTable, InsertPartition, MsckMode, ObjectName, PartitionSpec, Statement,
+    self, AlterTable, AnalyzeMode, CreateTable, InsertPartition, MsckMode, ObjectName,
+    PartitionSpec, Statement,
 };
 use crate::physical::planner::PhysicalPlanner;
 use crate::physical::{collect, display_plan, ExecContext};
@@ -758,6 +759,28 @@ impl Session {
                 by_name,
                 query,
             } => self.insert(&table, overwrite, &partition, &columns, by_name, &query),
+            Statement::AlterTable { table, action } => self.alter_table(&table, action),
+            Statement::AlterView { name, sql, query } => {
+                // a temporary view of that name first (as name resolution), then a
+                // persisted view; the new query must bind, as at CREATE
+                let temporary = self.is_temp_view(&name);
+                if !temporary {
+                    let (db, v) = self.qualify(&name)?;
+                    if self.catalog.require_table(&db, &v)?.kind != TableKind::View {
+                        return Err(QuarryError::Analysis(format!(
+                            "[EXPECT_VIEW_NOT_TABLE.NO_ALTERNATIVE] 'ALTER VIEW ... AS' expects a view but `{db}`.`{v}` is a table."
+                        )));
+                    }
+                }
+                self.execute(Statement::CreateView {
+                    name,
+                    temporary,
+                    or_replace: true,
+                    if_not_exists: false,
+                    sql,
+                    query,
+                })
+            }
             Statement::Delete(d) => self.rewrite_rows("DELETE", *d),
             Statement::Update(u) => self.rewrite_rows("UPDATE", *u),
             Statement::Set { key, value } => self.set(key, value),
@@ -1974,6 +1997,137 @@ impl Session {
         self.catalog
             .metastore
             .drop_partitions(&meta.database, &meta.name, &keys, &to_drop)?;
+        Ok(StatementResult::empty())
+    }
+
+    /// `ALTER TABLE t ADD COLUMNS | RENAME TO | SET LOCATION` (and `ALTER VIEW v RENAME TO`),
+    /// as Spark's v1 commands. ADD COLUMNS appends data columns (files written before read
+    /// NULL for them; `[FIELDS_ALREADY_EXISTS]` for a name the table has, case ignored).
+    /// RENAME TO stays in the table's database (Spark's rule); a managed table's folder
+    /// moves to the new name's, with the partitions in it. SET LOCATION points an
+    /// external table elsewhere (its partitions keep theirs) and drops its statistics; a
+    /// managed table's is refused, as its folder is deleted with it. A temporary view
+    /// can only be renamed.
+    fn alter_table(&mut self, table: &ObjectName, action: AlterTable) -> Result<StatementResult> {
+        if let Some(key) =
+            crate::binder::temp_view_key(&table.0).filter(|k| self.temp_views.contains_key(k))
+        {
+            let AlterTable::RenameTo(to) = action else {
+                return Err(QuarryError::Analysis(format!(
+                    "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] ALTER TABLE expects a table but `{key}` is a temporary view."
+                )));
+            };
+            let new_key = crate::binder::temp_view_key(&to.0)
+                .filter(|k| k.contains('.') == key.contains('.'))
+                .ok_or_else(|| {
+                    QuarryError::Analysis(format!(
+                        "a temporary view is renamed to a name of the same kind: `{key}` to `{to}`"
+                    ))
+                })?;
+            if self.temp_views.contains_key(&new_key) {
+                return Err(QuarryError::Analysis(format!(
+                    "[TEMP_TABLE_OR_VIEW_ALREADY_EXISTS] Cannot rename the temporary view `{key}` to `{new_key}` because it already exists"
+                )));
+            }
+            if let Some(v) = self.temp_views.remove(&key) {
+                self.temp_views.insert(new_key, v);
+            }
+            return Ok(StatementResult::empty());
+        }
+        let (db, name) = self.qualify(table)?;
+        let mut meta = self.catalog.require_table(&db, &name)?;
+        let not_view = |what: &str| {
+            QuarryError::Analysis(format!(
+                "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] '{what}' expects a table but `{db}`.`{name}` is a view."
+            ))
+        };
+        match action {
+            AlterTable::AddColumns(cols) => {
+                if meta.kind == TableKind::View {
+                    return Err(not_view("ALTER TABLE ... ADD COLUMNS"));
+                }
+                for (c, dt) in cols {
+                    if meta
+                        .all_columns()
+                        .iter()
+                        .any(|x| x.name.eq_ignore_ascii_case(&c))
+                    {
+                        return Err(QuarryError::Analysis(format!(
+                            "[FIELDS_ALREADY_EXISTS] Cannot add column, because `{c}` already exists in `{db}`.`{name}`"
+                        )));
+                    }
+                    meta.columns.push(ColumnDef::new(c, dt));
+                }
+                self.catalog.metastore.alter_table(&meta)?;
+            }
+            AlterTable::RenameTo(to) => {
+                let (to_db, to_name) = match to.0.as_slice() {
+                    [t] => (db.clone(), t.clone()),
+                    _ => self.qualify(&to)?,
+                };
+                if to_db != db {
+                    return Err(QuarryError::Analysis(format!(
+                        "RENAME TO `{to_db}`.`{to_name}`: a table or view is renamed within its database `{db}`"
+                    )));
+                }
+                let old = meta.location.clone();
+                let new = match (meta.kind, Location::parse(&old)?) {
+                    (TableKind::Managed, Location::Local(dir)) => {
+                        let to_dir = self.catalog.managed_location(&db, &to_name);
+                        if self.catalog.metastore.get_table(&db, &to_name)?.is_none() {
+                            if to_dir.exists() {
+                                return Err(QuarryError::Data(format!(
+                                    "cannot rename `{db}`.`{name}`: the folder {} exists",
+                                    to_dir.display()
+                                )));
+                            }
+                            if dir.exists() {
+                                std::fs::rename(&dir, &to_dir).map_err(|e| {
+                                    QuarryError::Data(format!(
+                                        "cannot move {} to {}: {e}",
+                                        dir.display(),
+                                        to_dir.display()
+                                    ))
+                                })?;
+                            }
+                        }
+                        Location::Local(to_dir).to_string()
+                    }
+                    _ => old.clone(),
+                };
+                let renamed =
+                    self.catalog
+                        .metastore
+                        .rename_table(&db, &name, &to_name, &old, &new);
+                if let Err(e) = renamed {
+                    // the folder goes back where the table still says it is
+                    if let (Location::Local(from), Location::Local(to)) =
+                        (Location::parse(&old)?, Location::parse(&new)?)
+                    {
+                        if from != to && to.exists() {
+                            let _ = std::fs::rename(&to, &from);
+                        }
+                    }
+                    return Err(e);
+                }
+                self.catalog.storage.invalidate(&Location::parse(&old)?);
+            }
+            AlterTable::SetLocation(loc) => match meta.kind {
+                TableKind::View => return Err(not_view("ALTER TABLE ... SET LOCATION")),
+                TableKind::Managed => {
+                    return Err(QuarryError::NotSupported(format!(
+                        "SET LOCATION of the managed table `{db}`.`{name}` (its folder is the warehouse's, deleted with the table); create an external table over the new location"
+                    )))
+                }
+                TableKind::External => {
+                    let old = Location::parse(&meta.location)?;
+                    meta.location = Location::parse(&loc)?.to_string();
+                    self.catalog.metastore.alter_table(&meta)?;
+                    self.catalog.storage.invalidate(&old);
+                    self.catalog.metastore.set_statistics(&db, &name, "", None)?;
+                }
+            },
+        }
         Ok(StatementResult::empty())
     }
 

@@ -29,6 +29,21 @@ pub trait Metastore: Send + Sync {
     fn create_table(&self, meta: &TableMeta, replace: bool) -> Result<()>;
     /// Returns whether the table existed. Partitions go with it.
     fn drop_table(&self, db: &str, name: &str) -> Result<bool>;
+    /// Store a table's changed definition (columns, location, options, view text); its
+    /// partitions and statistics stay. Error: no such table.
+    fn alter_table(&self, meta: &TableMeta) -> Result<()>;
+    /// Rename `db.from` to `db.to` with its partitions and statistics, in one
+    /// transaction; the table and the partitions under its folder move from
+    /// `old_location` to `new_location` (the same for an external table). Errors: no
+    /// such table, or `db.to` exists.
+    fn rename_table(
+        &self,
+        db: &str,
+        from: &str,
+        to: &str,
+        old_location: &str,
+        new_location: &str,
+    ) -> Result<()>;
     fn list_partitions(&self, db: &str, table: &str) -> Result<Vec<PartitionMeta>>;
     /// Adds partitions in one transaction; existing ones are skipped when `if_not_exists`,
     /// else an error. Returns how many were added.
@@ -419,6 +434,78 @@ impl Metastore for SqliteMetastore {
         )?;
         tx.commit()?;
         Ok(n > 0)
+    }
+
+    fn alter_table(&self, m: &TableMeta) -> Result<()> {
+        let conn = self.conn()?;
+        let n = conn.execute(
+            "UPDATE tables SET format = ?3, location = ?4, columns = ?5, partition_columns = ?6,
+             options = ?7, view_sql = ?8 WHERE db = ?1 AND name = ?2",
+            params![
+                m.database,
+                m.name,
+                m.format.name(),
+                m.location,
+                cols_to_json(&m.columns),
+                cols_to_json(&m.partition_columns),
+                serde_json::to_string(&m.options).unwrap_or_else(|_| "{}".into()),
+                m.view_sql,
+            ],
+        )?;
+        if n == 0 {
+            return Err(QuarryError::Catalog(format!(
+                "[TABLE_OR_VIEW_NOT_FOUND] The table or view `{}`.`{}` cannot be found",
+                m.database, m.name
+            )));
+        }
+        Ok(())
+    }
+
+    fn rename_table(
+        &self,
+        db: &str,
+        from: &str,
+        to: &str,
+        old_location: &str,
+        new_location: &str,
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: i64 = tx.query_row(
+            "SELECT count(*) FROM tables WHERE db = ?1 AND name = ?2",
+            params![db, to],
+            |r| r.get(0),
+        )?;
+        if exists > 0 {
+            return Err(QuarryError::Catalog(format!(
+                "[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot rename `{db}`.`{from}` to `{db}`.`{to}` because the destination already exists"
+            )));
+        }
+        let n = tx.execute(
+            "UPDATE tables SET name = ?3, location = ?4 WHERE db = ?1 AND name = ?2",
+            params![db, from, to, new_location],
+        )?;
+        if n == 0 {
+            return Err(QuarryError::Catalog(format!(
+                "[TABLE_OR_VIEW_NOT_FOUND] The table or view `{db}`.`{from}` cannot be found"
+            )));
+        }
+        // partition folders under the table's folder move with it
+        tx.execute(
+            "UPDATE partitions SET location = ?3 || substr(location, length(?4) + 1)
+             WHERE db = ?1 AND tbl = ?2 AND substr(location, 1, length(?4) + 1) = ?4 || '/'",
+            params![db, from, new_location, old_location],
+        )?;
+        tx.execute(
+            "UPDATE partitions SET tbl = ?3 WHERE db = ?1 AND tbl = ?2",
+            params![db, from, to],
+        )?;
+        tx.execute(
+            "UPDATE statistics SET tbl = ?3 WHERE db = ?1 AND tbl = ?2",
+            params![db, from, to],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn list_partitions(&self, db: &str, table: &str) -> Result<Vec<PartitionMeta>> {

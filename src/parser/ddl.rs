@@ -6,8 +6,8 @@ use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Word};
 
 use super::{
-    offset_of, AnalyzeMode, CreateTable, Dml, InsertPartition, MsckMode, ObjectName, PartitionSpec,
-    Statement,
+    offset_of, AlterTable, AnalyzeMode, CreateTable, Dml, InsertPartition, MsckMode, ObjectName,
+    PartitionSpec, Statement,
 };
 use crate::catalog::FileFormat;
 use crate::types::parse_type_name;
@@ -720,8 +720,81 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
         }
         "ALTER" => {
             p.next_token();
+            if eat(p, "VIEW") {
+                let name = object_name(p)?;
+                if eat_seq(p, &["RENAME", "TO"]) {
+                    return Ok(Statement::AlterTable {
+                        table: name,
+                        action: AlterTable::RenameTo(object_name(p)?),
+                    });
+                }
+                expect(p, "AS")?;
+                let start = p.peek_token().span.start;
+                let query = p.parse_query()?;
+                let body = &sql[offset_of(sql, start.line, start.column)..];
+                return Ok(Statement::AlterView {
+                    name,
+                    sql: body.trim().trim_end_matches(';').trim().to_string(),
+                    query,
+                });
+            }
             expect(p, "TABLE")?;
             let table = object_name(p)?;
+            if eat_seq(p, &["ADD", "COLUMNS"]) || eat_seq(p, &["ADD", "COLUMN"]) {
+                // `ADD COLUMNS (c type, ...)`, or one column without parentheses
+                let parenthesized = p.consume_token(&Token::LParen);
+                let mut cols = vec![];
+                loop {
+                    let name = column_name(p)?;
+                    let dt = data_type(p)?;
+                    if eat(p, "COMMENT") {
+                        string_lit(p)?;
+                    }
+                    if let Some(w) = peek_word(p).filter(|w| {
+                        matches!(
+                            w.as_str(),
+                            "NOT" | "DEFAULT" | "FIRST" | "AFTER" | "GENERATED"
+                        )
+                    }) {
+                        return Err(ParserError::ParserError(format!(
+                            "not supported: {w} in ALTER TABLE ... ADD COLUMNS (column `{name}`)"
+                        )));
+                    }
+                    cols.push((name, dt));
+                    if !p.consume_token(&Token::Comma) {
+                        break;
+                    }
+                }
+                if parenthesized {
+                    p.expect_token(&Token::RParen)?;
+                }
+                return Ok(Statement::AlterTable {
+                    table,
+                    action: AlterTable::AddColumns(cols),
+                });
+            }
+            if eat_seq(p, &["RENAME", "TO"]) {
+                return Ok(Statement::AlterTable {
+                    table,
+                    action: AlterTable::RenameTo(object_name(p)?),
+                });
+            }
+            if matches!(peek_word(p).as_deref(), Some("DROP"))
+                && matches!(
+                    peek_nth_word(p, 1).as_deref(),
+                    Some("COLUMN") | Some("COLUMNS")
+                )
+            {
+                return Err(ParserError::ParserError(
+                    "not supported: ALTER TABLE ... DROP COLUMNS (Spark allows it on v2 tables only)".into(),
+                ));
+            }
+            if eat_seq(p, &["SET", "LOCATION"]) {
+                return Ok(Statement::AlterTable {
+                    table,
+                    action: AlterTable::SetLocation(string_lit(p)?),
+                });
+            }
             if eat(p, "ADD") {
                 let ine = if_not_exists(p);
                 let mut parts = vec![];
@@ -764,7 +837,7 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     mode: MsckMode::Add,
                 })
             } else {
-                Err(ParserError::ParserError("not supported: this ALTER TABLE form (supported: ADD PARTITION, DROP PARTITION, RECOVER PARTITIONS)".into()))
+                Err(ParserError::ParserError("not supported: this ALTER TABLE form (supported: ADD COLUMNS, RENAME TO, SET LOCATION, ADD PARTITION, DROP PARTITION, RECOVER PARTITIONS)".into()))
             }
         }
         "TRUNCATE" => {

@@ -54,6 +54,18 @@ pub enum MsckMode {
 /// A partition spec as written: `(p1='v', p2=3)`; values as text, `None` for NULL.
 pub type PartitionSpec = Vec<(String, Option<String>)>;
 
+/// What an `ALTER TABLE` (or `ALTER VIEW ... RENAME TO`) changes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlterTable {
+    /// `ADD COLUMN[S] (c type [COMMENT '...'], ...)`: new data columns, last; the
+    /// table's existing files read NULL for them.
+    AddColumns(Vec<(String, arrow::datatypes::DataType)>),
+    /// `RENAME TO [db.]t2`.
+    RenameTo(ObjectName),
+    /// `SET LOCATION 'path'`.
+    SetLocation(String),
+}
+
 /// One column of INSERT's `PARTITION (p1 = 'v', p2)` clause (Spark's and Hive's).
 #[derive(Clone, Debug, PartialEq)]
 pub enum InsertPartition {
@@ -236,6 +248,17 @@ pub enum Statement {
         /// `BY NAME`: the query's columns go to the table's columns of the same name
         /// (case-insensitive), the others get NULL.
         by_name: bool,
+        query: Box<Query>,
+    },
+    /// `ALTER TABLE t ADD COLUMNS (...) | RENAME TO t2 | SET LOCATION '...'`.
+    AlterTable {
+        table: ObjectName,
+        action: AlterTable,
+    },
+    /// `ALTER VIEW v AS query`: a new query for an existing view (temporary or not).
+    AlterView {
+        name: ObjectName,
+        sql: String,
         query: Box<Query>,
     },
     /// `[WITH ...] DELETE FROM t [[AS] a] [WHERE p]`.
