@@ -85,6 +85,19 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
 /// `quarry.stats.autogather.maxpartitions`' default (partitions).
 const DEFAULT_AUTOGATHER_MAX_PARTITIONS: &str = "100";
 
+/// How a write treats a table's rows already there.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum WriteMode {
+    /// INSERT INTO: they stay.
+    Append,
+    /// INSERT OVERWRITE: replaced; in a partitioned table, the partitions
+    /// `spark.sql.sources.partitionOverwriteMode` says.
+    Overwrite,
+    /// UPDATE and DELETE (which write the table's rows after the statement): all replaced,
+    /// every partition.
+    ReplaceAll,
+}
+
 /// One user's session over a Quarry home (metastore + warehouse).
 pub struct Session {
     catalog: Catalog,
@@ -758,7 +771,14 @@ impl Session {
                 columns,
                 by_name,
                 query,
-            } => self.insert(&table, overwrite, &partition, &columns, by_name, &query),
+            } => {
+                let mode = if overwrite {
+                    WriteMode::Overwrite
+                } else {
+                    WriteMode::Append
+                };
+                self.insert(&table, mode, &partition, &columns, by_name, &query)
+            }
             Statement::AlterTable { table, action } => self.alter_table(&table, action),
             Statement::AlterView { name, sql, query } => {
                 // a temporary view of that name first (as name resolution), then a
@@ -1725,7 +1745,8 @@ impl Session {
         // exists; a write that fails leaves no table behind
         self.catalog.metastore.create_table(&meta, ct.or_replace)?;
         let statics = vec![None; meta.partition_columns.len()];
-        if let Err(e) = self.write_partitions(&meta, schema, &batches, &statics, false) {
+        if let Err(e) = self.write_partitions(&meta, schema, &batches, &statics, WriteMode::Append)
+        {
             self.catalog.metastore.drop_table(&db, &name)?;
             if let (TableKind::Managed, Location::Local(dir)) = (kind, &location) {
                 let _ = std::fs::remove_dir_all(dir);
@@ -2244,7 +2265,7 @@ impl Session {
     fn insert(
         &mut self,
         table: &ObjectName,
-        overwrite: bool,
+        mode: WriteMode,
         partition: &[(String, InsertPartition)],
         columns: &[String],
         by_name: bool,
@@ -2431,8 +2452,9 @@ impl Session {
                 .iter()
                 .map(|s| s.as_ref().map(|v| partition_text(&v.0, 0)).transpose())
                 .collect::<Result<Vec<_>>>()?;
-            return self.write_partitions(&meta, schema, &batches, &statics, overwrite);
+            return self.write_partitions(&meta, schema, &batches, &statics, mode);
         }
+        let overwrite = mode != WriteMode::Append;
         let dir = Location::parse(&meta.location)?;
         let storage = self.catalog.storage.clone();
         storage.invalidate(&dir);
@@ -2461,7 +2483,7 @@ impl Session {
     /// location (an empty string value is NULL, `__HIVE_DEFAULT_PARTITION__`, as Spark
     /// writes it). `statics`: the PARTITION clause's value of each partition column, as
     /// text (`None` where it gives none).
-    /// With `overwrite`, the partitions replaced (see [`Session::insert`]) lose their old
+    /// Unless `mode` is Append, the partitions replaced (see [`Session::insert`]) lose their old
     /// files after the new ones are written, and those left without rows are dropped.
     /// New partitions are registered; the statistics of the table and of the partitions
     /// written are renewed (gathered for up to `quarry.stats.autogather.maxpartitions`).
@@ -2471,7 +2493,7 @@ impl Session {
         schema: SchemaRef,
         batches: &[RecordBatch],
         statics: &[Option<Option<String>>],
-        overwrite: bool,
+        mode: WriteMode,
     ) -> Result<StatementResult> {
         let n_data = meta.columns.len();
         let keys = meta.partition_keys();
@@ -2515,10 +2537,11 @@ impl Session {
             .metastore
             .list_partitions(&meta.database, &meta.name)?;
         // the partitions an OVERWRITE replaces
-        let dynamic_mode = self
-            .setting(PARTITION_OVERWRITE_MODE)
-            .is_some_and(|v| v.eq_ignore_ascii_case("dynamic"));
-        let replaced: Vec<&PartitionMeta> = if !overwrite {
+        let dynamic_mode = mode == WriteMode::Overwrite
+            && self
+                .setting(PARTITION_OVERWRITE_MODE)
+                .is_some_and(|v| v.eq_ignore_ascii_case("dynamic"));
+        let replaced: Vec<&PartitionMeta> = if mode == WriteMode::Append {
             vec![]
         } else if dynamic_mode {
             existing
@@ -2810,19 +2833,16 @@ impl Session {
             }
             TableKind::Managed => {}
         }
-        if meta.is_partitioned() {
-            return Err(QuarryError::NotSupported(format!(
-                "{stmt} of the partitioned table `{db}`.`{name}`"
-            )));
-        }
+        // a partitioned table's partition columns are rewritten too (an UPDATE of one
+        // moves the row); every partition is replaced, whatever the overwrite mode
+        let all = meta.all_columns();
         let quote = parser::quote_identifier;
         let alias = dml.alias.clone().unwrap_or_else(|| name.clone());
         let from = format!("{}.{} AS {}", quote(&db), quote(&name), quote(&alias));
         let mut values = vec![];
         let text = if stmt == "DELETE" {
             // the columns a write gives: all but the generated ones
-            let kept: Vec<String> = meta
-                .columns
+            let kept: Vec<String> = all
                 .iter()
                 .filter(|m| m.generated.is_none())
                 .map(|m| format!("{}.{}", quote(&alias), quote(&m.name)))
@@ -2834,7 +2854,7 @@ impl Session {
         } else {
             let mut items = vec![];
             for (c, _) in &dml.assignments {
-                column_index(&meta, &meta.columns, c)?;
+                column_index(&meta, &all, c)?;
                 if dml.assignments.iter().filter(|(o, _)| o == c).count() > 1 {
                     return Err(QuarryError::Analysis(format!(
                         "[DUPLICATE_ASSIGNMENTS] The column `{c}` is assigned more than once in UPDATE"
@@ -2842,15 +2862,14 @@ impl Session {
                 }
             }
             if let Some((c, _)) = dml.assignments.iter().find(|(c, _)| {
-                meta.columns
-                    .iter()
+                all.iter()
                     .any(|m| m.generated.is_some() && m.name.eq_ignore_ascii_case(c))
             }) {
                 return Err(QuarryError::Analysis(format!(
                     "[GENERATED_COLUMN_WRITE] The column `{c}` of `{db}`.`{name}` is generated: UPDATE cannot set it (it is computed from the columns it is generated from)"
                 )));
             }
-            for m in meta.columns.iter().filter(|m| m.generated.is_none()) {
+            for m in all.iter().filter(|m| m.generated.is_none()) {
                 let old = format!("{}.{}", quote(&alias), quote(&m.name));
                 let item = match dml
                     .assignments
@@ -2899,15 +2918,14 @@ impl Session {
         });
         query.with = dml.with;
         // the table's columns but the generated ones, which the write computes
-        let columns: Vec<String> = meta
-            .columns
+        let columns: Vec<String> = all
             .iter()
             .filter(|m| m.generated.is_none())
             .map(|m| m.name.clone())
             .collect();
         self.insert(
             &ObjectName(vec![db, name]),
-            true,
+            WriteMode::ReplaceAll,
             &[],
             &columns,
             false,
