@@ -305,7 +305,6 @@ impl Session {
             .unwrap_or_else(|p| Err(QuarryError::from_panic(p)))
     }
 
-    /// `quarry.stats.autogather` (default true).
     /// `quarry.stats.autogather.maxpartitions`: up to how many new partitions a statement
     /// gathers statistics for (0 when the setting is not a number).
     fn autogather_max_partitions(&self) -> usize {
@@ -315,6 +314,7 @@ impl Session {
             .unwrap_or(0)
     }
 
+    /// `quarry.stats.autogather` (default true).
     fn stats_autogather(&self) -> bool {
         !self
             .setting(STATS_AUTOGATHER)
@@ -2314,23 +2314,15 @@ impl Session {
             }
             if let InsertPartition::Static(v) = v {
                 let c = &meta.partition_columns[j];
-                let value = match v {
-                    None => ScalarValue::null(&c.data_type),
-                    Some(text) => {
-                        let cast = crate::physical::eval::cast_array(
-                            &ScalarValue::from_str(text).0,
-                            &c.data_type,
-                        )?;
-                        if cast.is_null(0) {
-                            return Err(QuarryError::Analysis(format!(
-                                "[CAST_INVALID_INPUT] The value '{text}' of the partition column `{}` in the PARTITION clause cannot be cast to {}",
-                                c.name,
-                                type_name(&c.data_type)
-                            )));
-                        }
-                        ScalarValue(cast)
-                    }
-                };
+                let value = crate::physical::scan::cast_partition_value(v.as_deref(), c)?
+                    .ok_or_else(|| {
+                        QuarryError::Analysis(format!(
+                            "[CAST_INVALID_INPUT] The value '{}' of the partition column `{}` in the PARTITION clause cannot be cast to {}",
+                            v.as_deref().unwrap_or_default(),
+                            c.name,
+                            type_name(&c.data_type)
+                        ))
+                    })?;
                 statics[j] = Some(value);
             }
         }
@@ -2572,10 +2564,13 @@ impl Session {
         }
         let root = Location::parse(&meta.location)?;
         let data_schema = meta_schema(&meta.columns);
+        // registered partitions' folders, by values
+        let registered: HashMap<&Vec<Option<String>>, &String> =
+            existing.iter().map(|p| (&p.values, &p.location)).collect();
         let mut written = vec![];
         for (values, rows) in &groups {
-            let location = match existing.iter().find(|p| &p.values == values) {
-                Some(p) => p.location.clone(),
+            let location = match registered.get(values) {
+                Some(l) => l.to_string(),
                 None => root
                     .join(&crate::catalog::hive::partition_path(&keys, values))
                     .to_string(),
@@ -2616,7 +2611,11 @@ impl Session {
             .add_partitions(db, name, &keys, &written, true)?;
         storage.invalidate(&root);
         self.catalog.metastore.set_statistics(db, name, "", None)?;
-        for p in &written {
+        // (a new partition has none: dropping a partition drops its statistics)
+        for p in written
+            .iter()
+            .filter(|p| registered.contains_key(&p.values))
+        {
             let spec = crate::catalog::hive::partition_path(&keys, &p.values);
             self.catalog
                 .metastore

@@ -729,14 +729,8 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     });
                 }
                 expect(p, "AS")?;
-                let start = p.peek_token().span.start;
-                let query = p.parse_query()?;
-                let body = &sql[offset_of(sql, start.line, start.column)..];
-                return Ok(Statement::AlterView {
-                    name,
-                    sql: body.trim().trim_end_matches(';').trim().to_string(),
-                    query,
-                });
+                let (sql, query) = query_text(p, sql)?;
+                return Ok(Statement::AlterView { name, sql, query });
             }
             expect(p, "TABLE")?;
             let table = object_name(p)?;
@@ -940,6 +934,15 @@ fn expr_text(p: &mut Parser, sql: &str) -> PResult<String> {
         ..super::offset_of(sql, end.line, end.column)]
         .trim()
         .to_string())
+}
+
+/// The query at the parser's position, parsed, and its text: to the statement's end,
+/// without a trailing `;` (a view's stored text).
+fn query_text(p: &mut Parser, sql: &str) -> PResult<(String, Box<sqlparser::ast::Query>)> {
+    let start = p.peek_token().span.start;
+    let query = p.parse_query()?;
+    let body = &sql[offset_of(sql, start.line, start.column)..];
+    Ok((body.trim().trim_end_matches(';').trim().to_string(), query))
 }
 
 fn show(p: &mut Parser) -> PResult<Statement> {
@@ -1202,11 +1205,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
             option_list(p)?;
         }
         expect(p, "AS")?;
-        let start = p.peek_token().span.start;
-        let query = p.parse_query()?;
-        let body = &sql[offset_of(sql, start.line, start.column)..];
-        let mut body = body.trim().trim_end_matches(';').trim().to_string();
-        let mut query = query;
+        let (mut body, mut query) = query_text(p, sql)?;
         if let Some(names) = column_names {
             let cols = names
                 .iter()

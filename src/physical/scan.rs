@@ -81,24 +81,27 @@ pub fn input_file_name(location: &Location) -> String {
     uri.map_or_else(|| location.to_string(), |u| u.to_string())
 }
 
+/// Cast a partition value (a folder's, or a PARTITION clause's) to its column's type;
+/// NULL for `None` (the default partition). `Ok(None)` when the text does not cast.
+pub fn cast_partition_value(raw: Option<&str>, col: &ColumnDef) -> Result<Option<ScalarValue>> {
+    let Some(v) = raw else {
+        return Ok(Some(ScalarValue::null(&col.data_type)));
+    };
+    let c = super::eval::cast_array(&ScalarValue::from_str(v).0, &col.data_type)?;
+    Ok((!c.is_null(0)).then_some(ScalarValue(c)))
+}
+
 /// Cast a partition folder value to the declared type; NULL for the default partition.
 /// A value that does not cast is an error naming the folder.
 pub fn partition_value(raw: Option<&str>, col: &ColumnDef, folder: &str) -> Result<ScalarValue> {
-    match raw {
-        None => Ok(ScalarValue::null(&col.data_type)),
-        Some(v) => {
-            let s = ScalarValue::from_str(v);
-            let c = super::eval::cast_array(&s.0, &col.data_type)?;
-            if c.is_null(0) {
-                return Err(QuarryError::Data(format!(
-                    "partition folder {folder}: value '{v}' of partition column `{}` is not a valid {}",
-                    col.name,
-                    crate::types::type_name(&col.data_type)
-                )));
-            }
-            Ok(ScalarValue(c))
-        }
-    }
+    cast_partition_value(raw, col)?.ok_or_else(|| {
+        QuarryError::Data(format!(
+            "partition folder {folder}: value '{}' of partition column `{}` is not a valid {}",
+            raw.unwrap_or_default(),
+            col.name,
+            crate::types::type_name(&col.data_type)
+        ))
+    })
 }
 
 /// A scan's files after partition and row-group pruning: planned once per query (the
