@@ -8,6 +8,7 @@ use std::sync::Arc;
 use arrow::array::*;
 use arrow::datatypes::*;
 
+use super::random::XorShiftRandom;
 use super::scalar::{ints, strings};
 use crate::error::{QuarryError, Result};
 use crate::types::{is_integer, is_numeric, is_string};
@@ -66,8 +67,9 @@ pub enum MathFunc {
     WidthBucket,
     /// `rand([seed])`/`random`: uniform in [0, 1); `randn([seed])` (`gaussian`): the
     /// standard normal distribution (mean 0, standard deviation 1). Not deterministic
-    /// without a seed; a seed gives one sequence per call site and statement, not
-    /// Spark's (Spark draws from its XORShiftRandom seeded per partition).
+    /// without a seed; a seed gives one sequence per call site and statement, drawn
+    /// from Spark's XORShiftRandom (see [`XorShiftRandom`]), so rows read by one thread
+    /// get the values Spark gives one partition.
     Rand {
         gaussian: bool,
     },
@@ -510,9 +512,9 @@ fn conv(s: &str, from: i32, to: i32) -> Option<String> {
 }
 
 /// Evaluate over arguments cast to the signature's types; `n` rows.
-/// Per `rand(seed)` call (its stream id): the batches it has filled since the statement
-/// began (see [`reset_random_streams`]).
-static RAND_BATCHES: std::sync::Mutex<std::collections::BTreeMap<u64, u64>> =
+/// Per `rand(seed)` call (its stream id): its generator, as the batches it has filled
+/// since the statement began left it (see [`reset_random_streams`]).
+static RAND_STATES: std::sync::Mutex<std::collections::BTreeMap<u64, XorShiftRandom>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
 
 /// Stream ids of `rand(seed)` calls (one per call the binder sees).
@@ -528,7 +530,7 @@ pub fn new_random_stream() -> u64 {
 /// in another order, so which row gets which value can differ between runs (as Spark's
 /// rand(seed) depends on the partitioning).
 pub fn reset_random_streams() {
-    if let Ok(mut m) = RAND_BATCHES.lock() {
+    if let Ok(mut m) = RAND_STATES.lock() {
         m.clear();
     }
 }
@@ -860,47 +862,42 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
             )
         }
         Rand { gaussian } => {
-            use rand::{Rng, SeedableRng};
-            let mut rng = match args.first() {
+            let draw = |rng: &mut XorShiftRandom| -> ArrayRef {
+                if gaussian {
+                    Arc::new(Float64Array::from_iter_values(
+                        (0..n).map(|_| rng.next_gaussian()),
+                    ))
+                } else {
+                    Arc::new(Float64Array::from_iter_values(
+                        (0..n).map(|_| rng.next_double()),
+                    ))
+                }
+            };
+            match args.first() {
                 Some(a) => {
                     let a = a.as_primitive::<Int64Type>();
+                    // rand(NULL) is seeded with 0, as Spark
                     let seed = if a.is_empty() || a.is_null(0) {
                         0
                     } else {
                         a.value(0)
                     };
-                    // the k-th batch this call fills draws from the seed's k-th
-                    // sub-stream (reseeding every batch with the seed alone repeated
-                    // the same values in every batch)
+                    // the call's generator goes on from batch to batch: with one thread
+                    // the rows get Spark's sequence for one partition
                     let stream = args
                         .get(1)
                         .map(|s| s.as_primitive::<Int64Type>())
                         .filter(|s| !s.is_empty() && !s.is_null(0))
                         .map(|s| s.value(0) as u64)
                         .unwrap_or(0);
-                    let k = RAND_BATCHES
-                        .lock()
-                        .map(|mut m| {
-                            let c = m.entry(stream).or_insert(0);
-                            *c += 1;
-                            *c - 1
-                        })
-                        .unwrap_or(0);
-                    rand::rngs::StdRng::seed_from_u64(
-                        (seed as u64) ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    let mut states = RAND_STATES.lock().unwrap_or_else(|e| e.into_inner());
+                    draw(
+                        states
+                            .entry(stream)
+                            .or_insert_with(|| XorShiftRandom::new(seed)),
                     )
                 }
-                None => rand::rngs::StdRng::from_entropy(),
-            };
-            if gaussian {
-                // randn: standard normal values (mean 0, standard deviation 1)
-                Arc::new(Float64Array::from_iter_values(
-                    (0..n).map(|_| rng.sample::<f64, _>(rand_distr::StandardNormal)),
-                ))
-            } else {
-                Arc::new(Float64Array::from_iter_values(
-                    (0..n).map(|_| rng.gen::<f64>()),
-                ))
+                None => draw(&mut XorShiftRandom::new(rand::random::<i64>())),
             }
         }
     })

@@ -12,6 +12,7 @@ pub mod json;
 pub mod lambda;
 pub mod math;
 pub mod number_format;
+pub mod random;
 pub mod scalar;
 pub mod strings;
 
