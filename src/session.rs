@@ -422,6 +422,7 @@ impl Session {
             columns: source.data_columns.clone(),
             partition_columns: source.partition_columns.clone(),
             options: source.options.clone(),
+            properties: BTreeMap::new(),
             view_sql: None,
             created: 0,
         }))
@@ -576,6 +577,35 @@ impl Session {
                 };
                 StatementResult::strings(&["createtab_stmt"], vec![vec![create_statement(&meta)]])
             }
+            Statement::ShowTblProperties { table, key } => {
+                // a temporary view has no properties (Spark's ShowTablePropertiesCommand)
+                let (what, properties) = if self.is_temp_view(&table) {
+                    (table.0.join("."), BTreeMap::new())
+                } else {
+                    let meta = match self.lake_meta(&table)? {
+                        Some(m) => m,
+                        None => {
+                            let (db, name) = self.qualify(&table)?;
+                            self.catalog.require_table(&db, &name)?
+                        }
+                    };
+                    (
+                        format!("spark_catalog.{}.{}", meta.database, meta.name),
+                        meta.properties,
+                    )
+                };
+                let rows = match key {
+                    Some(k) => {
+                        let v = properties
+                            .get(&k)
+                            .cloned()
+                            .unwrap_or_else(|| format!("Table {what} does not have property: {k}"));
+                        vec![vec![k, v]]
+                    }
+                    None => properties.into_iter().map(|(k, v)| vec![k, v]).collect(),
+                };
+                StatementResult::strings(&["key", "value"], rows)
+            }
             Statement::ShowPartitions { table } => {
                 let (db, name) = self.qualify(&table)?;
                 let meta = self.catalog.require_table(&db, &name)?;
@@ -622,6 +652,7 @@ impl Session {
                 if_not_exists,
                 sql,
                 query,
+                properties,
             } => {
                 // validate now: a view that does not bind is an error at creation
                 let plan = self.bind(&query)?;
@@ -670,6 +701,7 @@ impl Session {
                         .collect(),
                     partition_columns: vec![],
                     options: BTreeMap::new(),
+                    properties,
                     view_sql: Some(sql),
                     created: 0,
                 };
@@ -784,13 +816,17 @@ impl Session {
                 // a temporary view of that name first (as name resolution), then a
                 // persisted view; the new query must bind, as at CREATE
                 let temporary = self.is_temp_view(&name);
+                let mut properties = BTreeMap::new();
                 if !temporary {
                     let (db, v) = self.qualify(&name)?;
-                    if self.catalog.require_table(&db, &v)?.kind != TableKind::View {
+                    let meta = self.catalog.require_table(&db, &v)?;
+                    if meta.kind != TableKind::View {
                         return Err(QuarryError::Analysis(format!(
                             "[EXPECT_VIEW_NOT_TABLE.NO_ALTERNATIVE] 'ALTER VIEW ... AS' expects a view but `{db}`.`{v}` is a table."
                         )));
                     }
+                    // the view keeps its properties (Spark's AlterViewAsCommand)
+                    properties = meta.properties;
                 }
                 self.execute(Statement::CreateView {
                     name,
@@ -799,6 +835,7 @@ impl Session {
                     if_not_exists: false,
                     sql,
                     query,
+                    properties,
                 })
             }
             Statement::Delete(d) => self.rewrite_rows("DELETE", *d),
@@ -1409,6 +1446,18 @@ impl Session {
                     }
                     rows.push(vec!["Statistics".into(), text, String::new()]);
                 }
+                if !meta.properties.is_empty() {
+                    let o: Vec<String> = meta
+                        .properties
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", v.escape_default()))
+                        .collect();
+                    rows.push(vec![
+                        "Table Properties".into(),
+                        format!("[{}]", o.join(", ")),
+                        String::new(),
+                    ]);
+                }
                 if !meta.options.is_empty() {
                     let o: Vec<String> = meta
                         .options
@@ -1580,8 +1629,9 @@ impl Session {
                     return Err(QuarryError::Analysis("[INVALID_SQL] CREATE TABLE needs a column list, a LOCATION to infer it from, or AS SELECT".into()));
                 }
                 let listed = storage.list_files(&location, &datasource::IoStats::default())?;
+                let options = crate::catalog::reader_options(&ct.options, &ct.properties);
                 let data =
-                    datasource::infer_schema(&storage, format, &ct.options, &location, &listed)?;
+                    datasource::infer_schema(&storage, format, &options, &location, &listed)?;
                 let (parts, _) = datasource::listing::partitions_of_files(&location, &listed);
                 let data = data
                     .into_iter()
@@ -1694,6 +1744,7 @@ impl Session {
             columns,
             partition_columns,
             options: ct.options.clone(),
+            properties: ct.properties.clone(),
             view_sql: None,
             created: 0,
         };
@@ -2148,6 +2199,27 @@ impl Session {
                     self.catalog.metastore.set_statistics(&db, &name, "", None)?;
                 }
             },
+            AlterTable::SetProperties(props) => {
+                meta.properties.extend(props);
+                self.catalog.metastore.alter_table(&meta)?;
+            }
+            AlterTable::UnsetProperties { keys, if_exists } => {
+                let missing: Vec<String> = keys
+                    .iter()
+                    .filter(|k| !meta.properties.contains_key(*k))
+                    .map(|k| format!("`{k}`"))
+                    .collect();
+                if !missing.is_empty() && !if_exists {
+                    return Err(QuarryError::Analysis(format!(
+                        "[UNSET_NONEXISTENT_PROPERTIES] Attempted to unset non-existent properties [{}] in table `{db}`.`{name}`.",
+                        missing.join(", ")
+                    )));
+                }
+                for k in &keys {
+                    meta.properties.remove(k);
+                }
+                self.catalog.metastore.alter_table(&meta)?;
+            }
         }
         Ok(StatementResult::empty())
     }
@@ -3145,11 +3217,21 @@ fn create_statement(meta: &TableMeta) -> String {
     };
     let string = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
     let name = format!("{}.{}", quoted(&meta.database), quoted(&meta.name));
+    let properties = if meta.properties.is_empty() {
+        String::new()
+    } else {
+        let p: Vec<String> = meta
+            .properties
+            .iter()
+            .map(|(k, v)| format!("  {} = {}", string(k), string(v)))
+            .collect();
+        format!("TBLPROPERTIES (\n{})\n", p.join(",\n"))
+    };
     if meta.kind == TableKind::View {
         // the stored text names the columns itself (a column list given at creation is
         // kept in it), so the statement stays the same through a round trip
         return format!(
-            "CREATE VIEW {name}\nAS {}\n",
+            "CREATE VIEW {name}\n{properties}AS {}\n",
             meta.view_sql.as_deref().unwrap_or_default()
         );
     }
@@ -3205,6 +3287,7 @@ fn create_statement(meta: &TableMeta) -> String {
             string(&shown_location(&meta.location))
         ));
     }
+    out.push_str(&properties);
     out
 }
 

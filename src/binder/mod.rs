@@ -1108,7 +1108,7 @@ pub fn catalog_source(
     TableSource {
         name: format!("{}.{}", meta.database, meta.name),
         format: meta.format,
-        options: meta.options.clone(),
+        options: meta.reader_options(),
         data_columns: meta.columns.clone(),
         partition_columns: meta.partition_columns.clone(),
         files,

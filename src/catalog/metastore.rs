@@ -149,6 +149,7 @@ CREATE TABLE IF NOT EXISTS tables (
     db TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, format TEXT NOT NULL,
     location TEXT NOT NULL, columns TEXT NOT NULL, partition_columns TEXT NOT NULL,
     options TEXT NOT NULL, view_sql TEXT, created INTEGER NOT NULL,
+    properties TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (db, name));
 CREATE TABLE IF NOT EXISTS partitions (
     db TEXT NOT NULL, tbl TEXT NOT NULL, spec TEXT NOT NULL, vals TEXT NOT NULL, location TEXT NOT NULL,
@@ -233,7 +234,18 @@ impl SqliteMetastore {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // write transactions start IMMEDIATE: a deferred one that upgrades to a write
         // gets SQLITE_BUSY at once when another process writes, without the busy timeout
-        conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))?;
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA}"))?;
+        // a metastore written before table properties were kept gets their column
+        let has_properties = conn
+            .prepare("SELECT 1 FROM pragma_table_info('tables') WHERE name = 'properties'")?
+            .exists([])?;
+        if !has_properties {
+            conn.execute(
+                "ALTER TABLE tables ADD COLUMN properties TEXT NOT NULL DEFAULT '{}'",
+                [],
+            )?;
+        }
+        conn.execute_batch("COMMIT;")?;
         conn.execute(
             "INSERT OR IGNORE INTO databases(name, location, created) VALUES ('default', ?1, ?2)",
             params![warehouse.to_string_lossy(), now()],
@@ -262,6 +274,7 @@ impl SqliteMetastore {
         String,
         Option<String>,
         i64,
+        String,
     )> {
         Ok((
             row.get(0)?,
@@ -274,6 +287,7 @@ impl SqliteMetastore {
             row.get(7)?,
             row.get(8)?,
             row.get(9)?,
+            row.get(10)?,
         ))
     }
 }
@@ -334,14 +348,25 @@ impl Metastore for SqliteMetastore {
         let conn = self.conn()?;
         let row = conn
             .query_row(
-                "SELECT db, name, kind, format, location, columns, partition_columns, options, view_sql, created
-                 FROM tables WHERE db = ?1 AND name = ?2",
+                "SELECT db, name, kind, format, location, columns, partition_columns, options, view_sql, created,
+                 properties FROM tables WHERE db = ?1 AND name = ?2",
                 params![db, name],
                 Self::row_to_table,
             )
             .optional()?;
-        let Some((db, name, kind, format, location, columns, pcols, options, view_sql, created)) =
-            row
+        let Some((
+            db,
+            name,
+            kind,
+            format,
+            location,
+            columns,
+            pcols,
+            options,
+            view_sql,
+            created,
+            properties,
+        )) = row
         else {
             return Ok(None);
         };
@@ -352,6 +377,10 @@ impl Metastore for SqliteMetastore {
         };
         let options: BTreeMap<String, String> = serde_json::from_str(&options)
             .map_err(|e| QuarryError::Catalog(format!("corrupt options in metastore: {e}")))?;
+        let properties: BTreeMap<String, String> =
+            serde_json::from_str(&properties).map_err(|e| {
+                QuarryError::Catalog(format!("corrupt table properties in metastore: {e}"))
+            })?;
         Ok(Some(TableMeta {
             database: db,
             name,
@@ -361,6 +390,7 @@ impl Metastore for SqliteMetastore {
             columns: cols_from_json(&columns)?,
             partition_columns: cols_from_json(&pcols)?,
             options,
+            properties,
             view_sql,
             created,
         }))
@@ -398,8 +428,8 @@ impl Metastore for SqliteMetastore {
             )?;
         }
         tx.execute(
-            "INSERT INTO tables(db, name, kind, format, location, columns, partition_columns, options, view_sql, created)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO tables(db, name, kind, format, location, columns, partition_columns, options, view_sql, created, properties)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 m.database,
                 m.name,
@@ -411,6 +441,7 @@ impl Metastore for SqliteMetastore {
                 serde_json::to_string(&m.options).unwrap_or_else(|_| "{}".into()),
                 m.view_sql,
                 if m.created == 0 { now() } else { m.created },
+                serde_json::to_string(&m.properties).unwrap_or_else(|_| "{}".into()),
             ],
         )?;
         tx.commit()?;
@@ -440,7 +471,7 @@ impl Metastore for SqliteMetastore {
         let conn = self.conn()?;
         let n = conn.execute(
             "UPDATE tables SET format = ?3, location = ?4, columns = ?5, partition_columns = ?6,
-             options = ?7, view_sql = ?8 WHERE db = ?1 AND name = ?2",
+             options = ?7, view_sql = ?8, properties = ?9 WHERE db = ?1 AND name = ?2",
             params![
                 m.database,
                 m.name,
@@ -450,6 +481,7 @@ impl Metastore for SqliteMetastore {
                 cols_to_json(&m.partition_columns),
                 serde_json::to_string(&m.options).unwrap_or_else(|_| "{}".into()),
                 m.view_sql,
+                serde_json::to_string(&m.properties).unwrap_or_else(|_| "{}".into()),
             ],
         )?;
         if n == 0 {
@@ -719,5 +751,41 @@ mod tests {
         let old = cols_from_json(r#"[["a","int"]]"#).ok();
         assert_eq!(old.map(|c| c[0].default.clone()), Some(None));
         assert!(cols_from_json(r#"[["a"]]"#).is_err());
+    }
+
+    #[test]
+    fn metastore_without_properties_column_is_upgraded() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| QuarryError::Internal(e.to_string()))?;
+        let path = dir.path().join("metastore.db");
+        {
+            // the tables table as metastores before table properties wrote it
+            let conn = Connection::open(&path)?;
+            conn.execute_batch(
+                "CREATE TABLE tables (
+                    db TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, format TEXT NOT NULL,
+                    location TEXT NOT NULL, columns TEXT NOT NULL, partition_columns TEXT NOT NULL,
+                    options TEXT NOT NULL, view_sql TEXT, created INTEGER NOT NULL,
+                    PRIMARY KEY (db, name));
+                 INSERT INTO tables VALUES ('default', 't', 'MANAGED', 'parquet', '/w/t',
+                    '[[\"a\",\"int\"]]', '[]', '{\"header\":\"true\"}', NULL, 1);",
+            )?;
+        }
+        let m = SqliteMetastore::open(&path, dir.path())?;
+        let t = m
+            .get_table("default", "t")?
+            .ok_or_else(|| QuarryError::Internal("no t".into()))?;
+        assert!(t.properties.is_empty());
+        assert_eq!(t.options.get("header").map(String::as_str), Some("true"));
+        let mut t2 = t.clone();
+        t2.properties.insert("Owner".into(), "data".into());
+        m.alter_table(&t2)?;
+        drop(m);
+        // opened again: the column is there once, the property kept
+        let m = SqliteMetastore::open(&path, dir.path())?;
+        let t = m
+            .get_table("default", "t")?
+            .ok_or_else(|| QuarryError::Internal("no t".into()))?;
+        assert_eq!(t.properties.get("Owner").map(String::as_str), Some("data"));
+        Ok(())
     }
 }

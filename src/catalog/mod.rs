@@ -107,8 +107,14 @@ pub struct TableMeta {
     pub columns: Vec<ColumnDef>,
     /// Partition columns, in order; they follow the data columns in the table schema.
     pub partition_columns: Vec<ColumnDef>,
-    /// Reader options (`header`, `delimiter`, ...), keys lower-case.
+    /// Reader options (`header`, `delimiter`, ...), keys lower-case: OPTIONS, ROW FORMAT
+    /// and SERDEPROPERTIES (for tables created before [`TableMeta::properties`] was
+    /// kept, TBLPROPERTIES too).
     pub options: BTreeMap<String, String>,
+    /// Table properties (`TBLPROPERTIES`, `ALTER TABLE ... SET TBLPROPERTIES`), keys as
+    /// written: what `SHOW TBLPROPERTIES` lists. Readers see them through
+    /// [`TableMeta::reader_options`].
+    pub properties: BTreeMap<String, String>,
     /// For views: the SQL text of the query.
     pub view_sql: Option<String>,
     /// Creation time, seconds since the epoch.
@@ -124,6 +130,12 @@ impl TableMeta {
             .cloned()
             .collect()
     }
+    /// The options a reader of the table's files gets: [`TableMeta::options`], then
+    /// table properties under lower-case keys that the options do not give, with Hive's
+    /// `skip.header.line.count` (> 0) read as `header = true`.
+    pub fn reader_options(&self) -> BTreeMap<String, String> {
+        reader_options(&self.options, &self.properties)
+    }
     pub fn is_partitioned(&self) -> bool {
         !self.partition_columns.is_empty()
     }
@@ -134,6 +146,25 @@ impl TableMeta {
             .map(|c| c.name.clone())
             .collect()
     }
+}
+
+/// The options a reader of a table's files gets (see [`TableMeta::reader_options`]).
+pub fn reader_options(
+    options: &BTreeMap<String, String>,
+    properties: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut out = options.clone();
+    for (k, v) in properties {
+        let k = k.to_ascii_lowercase();
+        if k == "skip.header.line.count" {
+            if v.trim() != "0" {
+                out.entry("header".into()).or_insert_with(|| "true".into());
+            }
+        } else {
+            out.entry(k).or_insert_with(|| v.clone());
+        }
+    }
+    out
 }
 
 /// Statistics computed by `ANALYZE TABLE` (Spark's `CatalogStatistics`), kept in the

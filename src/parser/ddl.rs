@@ -201,23 +201,22 @@ fn data_type(p: &mut Parser) -> PResult<arrow::datatypes::DataType> {
 
 /// `(k 'v', k2 = 'v2', 'a.b' = 1)` -> lower-case keys.
 fn option_list(p: &mut Parser) -> PResult<BTreeMap<String, String>> {
+    Ok(property_list(p)?
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect())
+}
+
+/// A parenthesized list of `key [=] value` pairs, keys as written (table properties
+/// keep their case, as Spark's).
+fn property_list(p: &mut Parser) -> PResult<BTreeMap<String, String>> {
     p.expect_token(&Token::LParen)?;
     let mut out = BTreeMap::new();
     if p.consume_token(&Token::RParen) {
         return Ok(out);
     }
     loop {
-        let key = match p.peek_token().token {
-            Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) => string_lit(p)?,
-            _ => {
-                let mut k = p.parse_identifier()?.value;
-                while p.consume_token(&Token::Period) {
-                    k.push('.');
-                    k.push_str(&p.parse_identifier()?.value);
-                }
-                k
-            }
-        };
+        let key = property_key(p)?;
         let _ = p.consume_token(&Token::Eq);
         let t = p.next_token();
         let value = match t.token {
@@ -226,13 +225,39 @@ fn option_list(p: &mut Parser) -> PResult<BTreeMap<String, String>> {
             Token::Word(w) => w.value,
             _ => return p.expected("an option value", t),
         };
-        out.insert(key.to_ascii_lowercase(), value);
+        out.insert(key, value);
         if p.consume_token(&Token::Comma) {
             continue;
         }
         p.expect_token(&Token::RParen)?;
         return Ok(out);
     }
+}
+
+/// A property or option key: a string, or dotted identifiers (`a.b.c`).
+fn property_key(p: &mut Parser) -> PResult<String> {
+    Ok(match p.peek_token().token {
+        Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) => string_lit(p)?,
+        _ => {
+            let mut k = p.parse_identifier()?.value;
+            while p.consume_token(&Token::Period) {
+                k.push('.');
+                k.push_str(&p.parse_identifier()?.value);
+            }
+            k
+        }
+    })
+}
+
+/// A parenthesized list of property keys (`UNSET TBLPROPERTIES ('a', b.c)`).
+fn property_keys(p: &mut Parser) -> PResult<Vec<String>> {
+    p.expect_token(&Token::LParen)?;
+    let mut out = vec![property_key(p)?];
+    while p.consume_token(&Token::Comma) {
+        out.push(property_key(p)?);
+    }
+    p.expect_token(&Token::RParen)?;
+    Ok(out)
 }
 
 /// `(p1 = 'v', p2 = 3)`.
@@ -728,6 +753,22 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                         action: AlterTable::RenameTo(object_name(p)?),
                     });
                 }
+                if eat_seq(p, &["SET", "TBLPROPERTIES"]) {
+                    return Ok(Statement::AlterTable {
+                        table: name,
+                        action: AlterTable::SetProperties(property_list(p)?),
+                    });
+                }
+                if eat_seq(p, &["UNSET", "TBLPROPERTIES"]) {
+                    let if_exists = if_exists(p);
+                    return Ok(Statement::AlterTable {
+                        table: name,
+                        action: AlterTable::UnsetProperties {
+                            keys: property_keys(p)?,
+                            if_exists,
+                        },
+                    });
+                }
                 expect(p, "AS")?;
                 let (sql, query) = query_text(p, sql)?;
                 return Ok(Statement::AlterView { name, sql, query });
@@ -782,6 +823,22 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 return Err(ParserError::ParserError(
                     "not supported: ALTER TABLE ... DROP COLUMNS (Spark allows it on v2 tables only)".into(),
                 ));
+            }
+            if eat_seq(p, &["SET", "TBLPROPERTIES"]) {
+                return Ok(Statement::AlterTable {
+                    table,
+                    action: AlterTable::SetProperties(property_list(p)?),
+                });
+            }
+            if eat_seq(p, &["UNSET", "TBLPROPERTIES"]) {
+                let if_exists = if_exists(p);
+                return Ok(Statement::AlterTable {
+                    table,
+                    action: AlterTable::UnsetProperties {
+                        keys: property_keys(p)?,
+                        if_exists,
+                    },
+                });
             }
             if eat_seq(p, &["SET", "LOCATION"]) {
                 return Ok(Statement::AlterTable {
@@ -981,6 +1038,17 @@ fn show(p: &mut Parser) -> PResult<Statement> {
             table = ObjectName(vec![db, table.0.last().cloned().unwrap_or_default()]);
         }
         return Ok(Statement::ShowColumns { table });
+    }
+    if eat(p, "TBLPROPERTIES") {
+        let table = object_name(p)?;
+        let key = if p.consume_token(&Token::LParen) {
+            let k = property_key(p)?;
+            p.expect_token(&Token::RParen)?;
+            Some(k)
+        } else {
+            None
+        };
+        return Ok(Statement::ShowTblProperties { table, key });
     }
     if eat(p, "CREATE") {
         expect(p, "TABLE")?;
@@ -1191,6 +1259,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     if_not_exists: ine,
                     sql: body,
                     query,
+                    properties: BTreeMap::new(),
                 });
             }
             return Ok(Statement::CreateTempViewUsing {
@@ -1200,9 +1269,15 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 options,
             });
         }
-        let _ = eat(p, "COMMENT").then(|| string_lit(p));
-        if eat(p, "TBLPROPERTIES") {
-            option_list(p)?;
+        let mut properties = BTreeMap::new();
+        loop {
+            if eat(p, "COMMENT") {
+                string_lit(p)?;
+            } else if eat(p, "TBLPROPERTIES") {
+                properties.extend(property_list(p)?);
+            } else {
+                break;
+            }
         }
         expect(p, "AS")?;
         let (mut body, mut query) = query_text(p, sql)?;
@@ -1227,6 +1302,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
             if_not_exists: ine,
             sql: body,
             query,
+            properties,
         });
     }
     expect(p, "TABLE")?;
@@ -1249,6 +1325,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         partition_by: vec![],
         format: None,
         options: BTreeMap::new(),
+        properties: BTreeMap::new(),
         location: None,
         query: None,
     };
@@ -1437,15 +1514,8 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
             ct.options
                 .extend(opts.into_iter().filter(|(k, _)| k != "path"));
         } else if eat(p, "TBLPROPERTIES") {
-            for (k, v) in option_list(p)? {
-                if k == "skip.header.line.count" {
-                    if v.trim() != "0" {
-                        ct.options.insert("header".into(), "true".into());
-                    }
-                } else {
-                    ct.options.insert(k, v);
-                }
-            }
+            // readers see them through catalog::reader_options
+            ct.properties.extend(property_list(p)?);
         } else if eat(p, "COMMENT") {
             string_lit(p)?;
         } else if eat_seq(p, &["CLUSTERED", "BY"]) {

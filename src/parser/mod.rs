@@ -64,6 +64,10 @@ pub enum AlterTable {
     RenameTo(ObjectName),
     /// `SET LOCATION 'path'`.
     SetLocation(String),
+    /// `SET TBLPROPERTIES (k = v, ...)` (tables and views): added or replaced.
+    SetProperties(BTreeMap<String, String>),
+    /// `UNSET TBLPROPERTIES [IF EXISTS] (k, ...)`.
+    UnsetProperties { keys: Vec<String>, if_exists: bool },
 }
 
 /// One column of INSERT's `PARTITION (p1 = 'v', p2)` clause (Spark's and Hive's).
@@ -95,8 +99,10 @@ pub struct CreateTable {
     /// Partition columns; the type is `None` in Spark's form (a column of the list, or inferred).
     pub partition_by: Vec<(String, Option<DataType>)>,
     pub format: Option<FileFormat>,
-    /// Reader options from OPTIONS, TBLPROPERTIES and ROW FORMAT, keys lower-case.
+    /// Reader options from OPTIONS and ROW FORMAT, keys lower-case.
     pub options: BTreeMap<String, String>,
+    /// `TBLPROPERTIES`, keys as written.
+    pub properties: BTreeMap<String, String>,
     pub location: Option<String>,
     pub query: Option<Box<Query>>,
 }
@@ -164,6 +170,11 @@ pub enum Statement {
     ShowColumns {
         table: ObjectName,
     },
+    /// `SHOW TBLPROPERTIES t [(key)]`: the table's or view's properties (one of them).
+    ShowTblProperties {
+        table: ObjectName,
+        key: Option<String>,
+    },
     ShowPartitions {
         table: ObjectName,
     },
@@ -199,6 +210,8 @@ pub enum Statement {
         if_not_exists: bool,
         sql: String,
         query: Box<Query>,
+        /// `TBLPROPERTIES` (a persisted view keeps them; a temporary one has none).
+        properties: BTreeMap<String, String>,
     },
     /// `CREATE [OR REPLACE] TEMPORARY VIEW v USING fmt OPTIONS (path '...')`.
     CreateTempViewUsing {
