@@ -1483,7 +1483,66 @@ impl Session {
         StatementResult::strings(&["col_name", "data_type", "comment"], rows)
     }
 
+    /// `CREATE TABLE t LIKE source [USING fmt | STORED AS fmt] [LOCATION '...']
+    /// [TBLPROPERTIES (...)]`, as Spark's CreateTableLikeCommand: `ct` with the source's
+    /// columns (their NOT NULL, DEFAULT and GENERATED clauses too), its partition columns
+    /// and, unless another format is named, its format and reader options; no rows, no
+    /// properties but the statement's. A view or temporary view gives its output columns
+    /// (and the default format). Errors: a column list, PARTITIONED BY or AS query beside
+    /// LIKE; an unknown source.
+    fn resolve_like(&self, mut ct: CreateTable) -> Result<CreateTable> {
+        let Some(source) = ct.like.take() else {
+            return Ok(ct);
+        };
+        if ct.columns.is_some() || ct.query.is_some() || !ct.partition_by.is_empty() {
+            return Err(QuarryError::Analysis(
+                "[INVALID_SQL] CREATE TABLE ... LIKE takes its columns and partitioning from the source table; no column list, PARTITIONED BY or AS query".into(),
+            ));
+        }
+        let meta = if self.is_temp_view(&source) {
+            None
+        } else {
+            match self.lake_meta(&source)? {
+                Some(m) => Some(m),
+                None => {
+                    let (db, name) = self.qualify(&source)?;
+                    Some(self.catalog.require_table(&db, &name)?)
+                }
+            }
+        }
+        .filter(|m| m.kind != TableKind::View);
+        let (columns, partitions) = match &meta {
+            Some(m) => (m.columns.clone(), m.partition_columns.clone()),
+            None => (self.table_columns(&source)?, vec![]),
+        };
+        if let Some(m) = &meta {
+            if ct.format.is_none_or(|f| f == m.format) {
+                ct.format = Some(m.format);
+                for (k, v) in &m.options {
+                    ct.options.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        let mut declared = vec![];
+        for c in columns.iter().chain(&partitions) {
+            declared.push((c.name.clone(), c.data_type.clone()));
+            if let Some(d) = &c.default {
+                ct.defaults.push((c.name.clone(), d.clone()));
+            }
+            if let Some(g) = &c.generated {
+                ct.generated.push((c.name.clone(), g.clone()));
+            }
+            if !c.nullable {
+                ct.not_null.push(c.name.clone());
+            }
+        }
+        ct.columns = Some(declared);
+        ct.partition_by = partitions.iter().map(|c| (c.name.clone(), None)).collect();
+        Ok(ct)
+    }
+
     fn create_table(&mut self, ct: CreateTable) -> Result<StatementResult> {
+        let ct = self.resolve_like(ct)?;
         let (db, name) = self.qualify(&ct.name)?;
         if !self.catalog.metastore.database_exists(&db)? {
             return Err(QuarryError::Analysis(format!(

@@ -1326,10 +1326,13 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         format: None,
         options: BTreeMap::new(),
         properties: BTreeMap::new(),
+        like: None,
         location: None,
         query: None,
     };
-    if matches!(p.peek_token().token, Token::LParen)
+    if eat(p, "LIKE") {
+        ct.like = Some(object_name(p)?);
+    } else if matches!(p.peek_token().token, Token::LParen)
         && !matches!(
             peek_nth_word(p, 1).as_deref(),
             Some("SELECT") | Some("WITH")

@@ -103,6 +103,8 @@ pub struct CreateTable {
     pub options: BTreeMap<String, String>,
     /// `TBLPROPERTIES`, keys as written.
     pub properties: BTreeMap<String, String>,
+    /// `LIKE source`: the columns, partitioning and format come from this table or view.
+    pub like: Option<ObjectName>,
     pub location: Option<String>,
     pub query: Option<Box<Query>>,
 }
