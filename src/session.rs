@@ -118,6 +118,10 @@ pub struct Session {
     /// Prepared statements by lower-cased name: their text, parameters unbound
     /// (`PREPARE`; see [`parser::bind_parameters`]).
     prepared: HashMap<String, String>,
+    /// The folder of `CACHE TABLE`'s parquet files (one subfolder per cached view),
+    /// created at the first CACHE TABLE under the system's temporary folder and deleted
+    /// with the session.
+    cache_dir: Option<tempfile::TempDir>,
 }
 
 /// Session settings under this prefix configure S3 (`quarry.s3.endpoint`, ...; see
@@ -210,6 +214,7 @@ impl Session {
             lakes,
             current_db: "default".into(),
             temp_views: HashMap::new(),
+            cache_dir: None,
             settings: BTreeMap::new(),
             pool: build_pool(n)?,
             initial_threads: n,
@@ -451,7 +456,33 @@ impl Session {
     }
 
     fn execute(&mut self, st: Statement) -> Result<StatementResult> {
+        if self.may_change_data(&st) {
+            // a cached view's rows are computed again at each use from here on, so a
+            // write never leaves it reading rows that are no longer there (Spark
+            // invalidates the caches over a table it writes)
+            self.uncache_all();
+        }
         match st {
+            Statement::CacheTable {
+                name,
+                lazy: _,
+                query,
+            } => self.cache_table(&name, query),
+            Statement::UncacheTable { name, if_exists } => {
+                match crate::binder::temp_view_key(&name.0) {
+                    Some(key) if self.temp_views.contains_key(&key) => self.uncache(&key),
+                    _ if if_exists => {}
+                    // a table or persisted view: it must exist, as in Spark
+                    _ => {
+                        self.table_columns(&name)?;
+                    }
+                }
+                Ok(StatementResult::empty())
+            }
+            Statement::ClearCache => {
+                self.uncache_all();
+                Ok(StatementResult::empty())
+            }
             Statement::Query(q) => {
                 let plan = self.bind(&q)?;
                 self.run_plan(plan)
@@ -1481,6 +1512,163 @@ impl Session {
             }
         }
         StatementResult::strings(&["col_name", "data_type", "comment"], rows)
+    }
+
+    /// Whether `st` may change rows that a cached view was computed from: anything but
+    /// queries, SHOW/DESCRIBE, settings, the cache statements, and CREATE of a new name.
+    fn may_change_data(&self, st: &Statement) -> bool {
+        match st {
+            Statement::Query(_)
+            | Statement::Explain { .. }
+            | Statement::Use { .. }
+            | Statement::ShowDatabases
+            | Statement::ShowCatalogs
+            | Statement::ShowTables { .. }
+            | Statement::ShowColumns { .. }
+            | Statement::ShowTblProperties { .. }
+            | Statement::ShowPartitions { .. }
+            | Statement::ShowCreateTable { .. }
+            | Statement::Describe { .. }
+            | Statement::DescribePartition { .. }
+            | Statement::CreateDatabase { .. }
+            | Statement::Set { .. }
+            | Statement::Reset { .. }
+            | Statement::Prepare { .. }
+            | Statement::Deallocate { .. }
+            // a prepared statement's own execute decides
+            | Statement::Execute { .. }
+            | Statement::ExecuteImmediate { .. }
+            | Statement::CacheTable { .. }
+            | Statement::UncacheTable { .. }
+            | Statement::ClearCache => false,
+            Statement::CreateView { name, .. } => {
+                self.is_temp_view(name) || self.qualify(name).is_ok_and(|(db, v)| {
+                    !matches!(self.catalog.metastore.get_table(&db, &v), Ok(None))
+                })
+            }
+            Statement::CreateTempViewUsing { name, .. } => self.temp_views.contains_key(name),
+            Statement::CreateTable(ct) => {
+                ct.or_replace
+                    || self.qualify(&ct.name).is_ok_and(|(db, t)| {
+                        !matches!(self.catalog.metastore.get_table(&db, &t), Ok(None))
+                    })
+            }
+            _ => true,
+        }
+    }
+
+    /// `CACHE TABLE name AS query` (a new temporary view, as Spark's CacheTableAsSelect)
+    /// or `CACHE TABLE v` (an existing temporary view): the view's rows are computed now
+    /// and written as parquet files in the session's cache folder, which later reads of
+    /// the view scan, until UNCACHE TABLE, CLEAR CACHE or a statement that may change
+    /// data (see [`Session::may_change_data`]). LAZY computes them now too. A table or
+    /// persisted view is only checked: its reads go to its files (no copy is kept).
+    fn cache_table(
+        &mut self,
+        name: &ObjectName,
+        query: Option<(String, Box<sqlparser::ast::Query>)>,
+    ) -> Result<StatementResult> {
+        let key = crate::binder::temp_view_key(&name.0);
+        let (key, sql, query) = match (key, query) {
+            (Some(key), Some((sql, query))) if name.0.len() == 1 => {
+                if self.temp_views.contains_key(&key) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[TEMP_TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create the temporary view `{key}` because it already exists"
+                    )));
+                }
+                (key, sql, query)
+            }
+            (_, Some(_)) => {
+                return Err(QuarryError::Analysis(format!(
+                    "CACHE TABLE ... AS query makes a temporary view: its name has one part, not `{name}`"
+                )))
+            }
+            (Some(key), None) if self.temp_views.contains_key(&key) => {
+                match self.temp_views.get(&key) {
+                    Some(TempView::Query { sql, query }) => (key, sql.clone(), query.clone()),
+                    // files, or rows already cached: nothing to compute
+                    _ => return Ok(StatementResult::empty()),
+                }
+            }
+            (_, None) => {
+                self.table_columns(name)?;
+                return Ok(StatementResult::empty());
+            }
+        };
+        let plan = self.bind(&query)?;
+        let mut seen = std::collections::HashSet::new();
+        for c in plan.schema() {
+            if !seen.insert(c.name.to_ascii_lowercase()) {
+                return Err(QuarryError::Analysis(format!(
+                    "[COLUMN_ALREADY_EXISTS] The column `{}` already exists in the view; alias it",
+                    c.name
+                )));
+            }
+        }
+        let result = self.run_plan(plan)?;
+        if self.cache_dir.is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix("quarry-cache-")
+                .tempdir()
+                .map_err(|e| QuarryError::Data(format!("cannot create a cache folder: {e}")))?;
+            self.cache_dir = Some(dir);
+        }
+        let Some(root) = self.cache_dir.as_ref().map(|d| d.path().to_path_buf()) else {
+            return Err(QuarryError::Internal("no cache folder".into()));
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("view-")
+            .tempdir_in(&root)
+            .map_err(|e| QuarryError::Data(format!("cannot create a cache folder: {e}")))?
+            .keep();
+        let location = Location::Local(dir.clone());
+        let written = datasource::writer::write_parquet_file(
+            &self.catalog.storage,
+            &location,
+            result.schema.clone(),
+            &result.batches,
+            true,
+        );
+        if let Err(e) = written {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        self.temp_views.insert(
+            key,
+            TempView::Cached {
+                sql,
+                query,
+                path: location.to_string(),
+            },
+        );
+        Ok(StatementResult::empty())
+    }
+
+    /// The cached temporary view `key` is computed at each use again; its files go.
+    fn uncache(&mut self, key: &str) {
+        if let Some(TempView::Cached { sql, query, path }) = self.temp_views.remove(key) {
+            if let Ok(loc) = Location::parse(&path) {
+                self.catalog.storage.invalidate(&loc);
+                if let Location::Local(dir) = loc {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+            }
+            self.temp_views
+                .insert(key.to_string(), TempView::Query { sql, query });
+        }
+    }
+
+    /// [`Session::uncache`] of every cached view.
+    fn uncache_all(&mut self) {
+        let keys: Vec<String> = self
+            .temp_views
+            .iter()
+            .filter(|(_, v)| matches!(v, TempView::Cached { .. }))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in keys {
+            self.uncache(&k);
+        }
     }
 
     /// `CREATE TABLE t LIKE source [USING fmt | STORED AS fmt] [LOCATION '...']

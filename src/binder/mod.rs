@@ -28,6 +28,14 @@ pub use scope::{Scope, ScopeCol};
 pub enum TempView {
     /// `CREATE TEMPORARY VIEW v AS query`.
     Query { sql: String, query: Box<ast::Query> },
+    /// A view whose rows `CACHE TABLE` computed and wrote as parquet files in the folder
+    /// `path` (in the session's cache folder); `sql` and `query` define it again once it
+    /// is uncached.
+    Cached {
+        sql: String,
+        query: Box<ast::Query>,
+        path: String,
+    },
     /// `CREATE TEMPORARY VIEW v USING fmt OPTIONS (path '...')`: files listed at query time.
     Files {
         format: FileFormat,
@@ -754,6 +762,16 @@ impl<'a> Binder<'a> {
                 path,
             } => {
                 let source = files_source(&self.ctx.catalog.storage, &path, format, options, key)?;
+                Ok(scan_of(source, qualifier))
+            }
+            TempView::Cached { path, .. } => {
+                let source = files_source(
+                    &self.ctx.catalog.storage,
+                    &path,
+                    FileFormat::Parquet,
+                    BTreeMap::new(),
+                    key,
+                )?;
                 Ok(scan_of(source, qualifier))
             }
         }

@@ -898,6 +898,42 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             let partition = optional_partition_spec(p)?;
             Ok(Statement::Truncate { table, partition })
         }
+        "CACHE" => {
+            p.next_token();
+            let lazy = eat(p, "LAZY");
+            expect(p, "TABLE")?;
+            let name = object_name(p)?;
+            if eat(p, "OPTIONS") {
+                // Spark's storageLevel: where its cache lives; Quarry's is parquet files
+                option_list(p)?;
+            }
+            let query = if eat(p, "AS")
+                || matches!(
+                    peek_word(p).as_deref(),
+                    Some("SELECT") | Some("WITH") | Some("VALUES") | Some("FROM")
+                )
+                || matches!(p.peek_token().token, Token::LParen)
+            {
+                Some(query_text(p, sql)?)
+            } else {
+                None
+            };
+            Ok(Statement::CacheTable { name, lazy, query })
+        }
+        "UNCACHE" => {
+            p.next_token();
+            expect(p, "TABLE")?;
+            let if_exists = if_exists(p);
+            Ok(Statement::UncacheTable {
+                name: object_name(p)?,
+                if_exists,
+            })
+        }
+        "CLEAR" => {
+            p.next_token();
+            expect(p, "CACHE")?;
+            Ok(Statement::ClearCache)
+        }
         "REFRESH" => {
             p.next_token();
             if let Token::SingleQuotedString(path) = &p.peek_token().token {

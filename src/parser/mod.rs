@@ -173,6 +173,22 @@ pub enum Statement {
         table: ObjectName,
     },
     /// `SHOW TBLPROPERTIES t [(key)]`: the table's or view's properties (one of them).
+    /// `CACHE [LAZY] TABLE name [OPTIONS (...)] [[AS] query]`: with a query, a temporary
+    /// view of its rows, computed now; without, the temporary view `name` is computed
+    /// now (a table or persisted view: checked only).
+    CacheTable {
+        name: ObjectName,
+        lazy: bool,
+        /// The query's text and AST.
+        query: Option<(String, Box<Query>)>,
+    },
+    /// `UNCACHE TABLE [IF EXISTS] name`.
+    UncacheTable {
+        name: ObjectName,
+        if_exists: bool,
+    },
+    /// `CLEAR CACHE`: every cached temporary view is computed at each use again.
+    ClearCache,
     ShowTblProperties {
         table: ObjectName,
         key: Option<String>,
