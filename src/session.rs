@@ -1270,7 +1270,10 @@ impl Session {
         let mut rows = vec![
             vec!["col_name".to_string(), c.name.clone()],
             vec!["data_type".into(), type_name(&c.data_type)],
-            vec!["comment".into(), "NULL".into()],
+            vec![
+                "comment".into(),
+                c.comment.clone().unwrap_or_else(|| "NULL".into()),
+            ],
         ];
         let is_temp = self.is_temp_view(table);
         if extended {
@@ -1723,6 +1726,9 @@ impl Session {
             if !c.nullable {
                 ct.not_null.push(c.name.clone());
             }
+            if let Some(cm) = &c.comment {
+                ct.comments.push((c.name.clone(), cm.clone()));
+            }
         }
         ct.columns = Some(declared);
         ct.partition_by = partitions.iter().map(|c| (c.name.clone(), None)).collect();
@@ -1859,6 +1865,7 @@ impl Session {
                             .iter()
                             .find(|(c, _)| c == n)
                             .map(|(_, g)| g.clone()),
+                        comment: None,
                     })
                     .collect(),
                 vec![],
@@ -1980,6 +1987,15 @@ impl Session {
                 if c.generated.is_some() && c.data_type == DataType::Null {
                     c.data_type = t;
                 }
+            }
+        }
+        for c in columns.iter_mut().chain(partition_columns.iter_mut()) {
+            if let Some((_, cm)) = ct
+                .comments
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&c.name))
+            {
+                c.comment = Some(cm.clone());
             }
         }
         let meta = TableMeta {
@@ -2365,7 +2381,7 @@ impl Session {
                 if meta.kind == TableKind::View {
                     return Err(not_view("ALTER TABLE ... ADD COLUMNS"));
                 }
-                for (c, dt) in cols {
+                for (c, dt, comment) in cols {
                     if meta
                         .all_columns()
                         .iter()
@@ -2375,7 +2391,10 @@ impl Session {
                             "[FIELDS_ALREADY_EXISTS] Cannot add column, because `{c}` already exists in `{db}`.`{name}`"
                         )));
                     }
-                    meta.columns.push(ColumnDef::new(c, dt));
+                    meta.columns.push(ColumnDef {
+                        comment,
+                        ..ColumnDef::new(c, dt)
+                    });
                 }
                 self.catalog.metastore.alter_table(&meta)?;
             }
@@ -2446,6 +2465,49 @@ impl Session {
                     self.catalog.metastore.set_statistics(&db, &name, "", None)?;
                 }
             },
+            AlterTable::ChangeColumn {
+                column,
+                new_name,
+                data_type,
+                comment,
+            } => {
+                if meta.kind == TableKind::View {
+                    return Err(not_view("ALTER TABLE ... CHANGE COLUMN"));
+                }
+                let Some(c) = meta
+                    .columns
+                    .iter_mut()
+                    .chain(meta.partition_columns.iter_mut())
+                    .find(|c| c.name.eq_ignore_ascii_case(&column))
+                else {
+                    let all = meta.all_columns();
+                    return Err(QuarryError::Analysis(format!(
+                        "[UNRESOLVED_COLUMN] A column or function parameter with name `{column}` cannot be resolved in `{db}`.`{name}`{}",
+                        crate::catalog::did_you_mean(&column, all.iter().map(|c| c.name.as_str()))
+                    )));
+                };
+                // Spark's v1 tables (AlterTableChangeColumnCommand): the name and type
+                // stay; only the comment changes
+                if let Some(n) = new_name.filter(|n| !n.eq_ignore_ascii_case(&c.name)) {
+                    return Err(QuarryError::NotSupported(format!(
+                        "renaming the column `{}` of `{db}`.`{name}` to `{n}` (its files name it; Spark changes only a column's comment here)",
+                        c.name
+                    )));
+                }
+                if let Some(t) = data_type.filter(|t| *t != c.data_type) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[NOT_SUPPORTED_CHANGE_COLUMN] ALTER TABLE ALTER/CHANGE COLUMN is not supported for changing `spark_catalog`.`{db}`.`{name}`'s column `{}` with type \"{}\" to `{}` with type \"{}\".",
+                        c.name,
+                        type_name(&c.data_type).to_uppercase(),
+                        c.name,
+                        type_name(&t).to_uppercase()
+                    )));
+                }
+                if comment.is_some() {
+                    c.comment = comment;
+                }
+                self.catalog.metastore.alter_table(&meta)?;
+            }
             AlterTable::SetProperties(props) => {
                 meta.properties.extend(props);
                 self.catalog.metastore.alter_table(&meta)?;
@@ -3416,10 +3478,11 @@ fn describe_columns(meta: &TableMeta) -> Vec<Vec<String>> {
         .all_columns()
         .into_iter()
         .map(|c| {
-            // a generated column says what it is generated from
-            let comment = match &c.generated {
-                Some(g) => format!("GENERATED ALWAYS AS ({g})"),
-                None => "NULL".into(),
+            // a generated column without a comment says what it is generated from
+            let comment = match (&c.comment, &c.generated) {
+                (Some(cm), _) => cm.clone(),
+                (None, Some(g)) => format!("GENERATED ALWAYS AS ({g})"),
+                (None, None) => "NULL".into(),
             };
             vec![c.name, type_name(&c.data_type), comment]
         })
@@ -3436,7 +3499,11 @@ fn describe_columns(meta: &TableMeta) -> Vec<Vec<String>> {
             "comment".into(),
         ]);
         for c in &meta.partition_columns {
-            rows.push(vec![c.name.clone(), type_name(&c.data_type), "NULL".into()]);
+            rows.push(vec![
+                c.name.clone(),
+                type_name(&c.data_type),
+                c.comment.clone().unwrap_or_else(|| "NULL".into()),
+            ]);
         }
     }
     rows
@@ -3500,6 +3567,9 @@ fn create_statement(meta: &TableMeta) -> String {
             }
             if let Some(g) = &c.generated {
                 line.push_str(&format!(" GENERATED ALWAYS AS ({g})"));
+            }
+            if let Some(cm) = &c.comment {
+                line.push_str(&format!(" COMMENT {}", string(cm)));
             }
             line
         })

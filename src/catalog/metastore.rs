@@ -174,15 +174,21 @@ fn cols_to_json(cols: &[ColumnDef]) -> String {
     let v: Vec<Vec<serde_json::Value>> = cols
         .iter()
         .map(|c| {
+            // [name, type, default, nullability, generated, comment]: trailing
+            // elements left out while they and those after them are unset
             let mut v = vec![c.name.clone().into(), type_name(&c.data_type).into()];
-            if c.default.is_some() || !c.nullable || c.generated.is_some() {
+            let commented = c.comment.is_some();
+            if c.default.is_some() || !c.nullable || c.generated.is_some() || commented {
                 v.push(c.default.clone().into());
             }
-            if !c.nullable || c.generated.is_some() {
+            if !c.nullable || c.generated.is_some() || commented {
                 v.push(if c.nullable { "null" } else { "not null" }.into());
             }
-            if let Some(g) = &c.generated {
-                v.push(g.clone().into());
+            if c.generated.is_some() || commented {
+                v.push(c.generated.clone().into());
+            }
+            if let Some(cm) = &c.comment {
+                v.push(cm.clone().into());
             }
             v
         })
@@ -199,12 +205,13 @@ fn cols_from_json(s: &str) -> Result<Vec<ColumnDef>> {
         .map(|c| {
             let text = |i: usize| c.get(i).and_then(|v| v.as_str()).map(str::to_string);
             match (c.len(), text(0), text(1)) {
-                (2..=5, Some(name), Some(t)) => Ok(ColumnDef {
+                (2..=6, Some(name), Some(t)) => Ok(ColumnDef {
                     name,
                     data_type: parse_type_name(&t)?,
                     default: text(2),
                     nullable: text(3).as_deref() != Some("not null"),
                     generated: text(4),
+                    comment: text(5),
                 }),
                 _ => Err(corrupt(format!(
                     "a column as {}",
@@ -720,6 +727,7 @@ mod tests {
                 default: Some("40 + 2".into()),
                 nullable: true,
                 generated: None,
+                comment: None,
             },
             ColumnDef {
                 name: "b".into(),
@@ -727,6 +735,7 @@ mod tests {
                 default: None,
                 nullable: true,
                 generated: None,
+                comment: None,
             },
         ];
         let mut cols = cols;
@@ -736,6 +745,11 @@ mod tests {
             default: None,
             nullable: false,
             generated: None,
+            comment: None,
+        });
+        cols.push(ColumnDef {
+            comment: Some("it's e".into()),
+            ..ColumnDef::new("e", arrow::datatypes::DataType::Utf8)
         });
         cols.push(ColumnDef {
             generated: Some("a * 2".into()),
@@ -744,7 +758,7 @@ mod tests {
         let json = cols_to_json(&cols);
         assert_eq!(
             json,
-            r#"[["a","int","40 + 2"],["b","string"],["c","bigint",null,"not null"],["d","int",null,"null","a * 2"]]"#
+            r#"[["a","int","40 + 2"],["b","string"],["c","bigint",null,"not null"],["e","string",null,"null",null,"it's e"],["d","int",null,"null","a * 2"]]"#
         );
         assert_eq!(cols_from_json(&json).ok(), Some(cols));
         // a metastore written before defaults: pairs only

@@ -78,6 +78,8 @@ pub struct ColumnDef {
     /// the expression's SQL text over the table's other columns. Every
     /// write (INSERT, UPDATE) computes and stores it; no write may give it a value.
     pub generated: Option<String>,
+    /// `COMMENT '...'`: what DESCRIBE shows in its comment column.
+    pub comment: Option<String>,
 }
 
 impl ColumnDef {
@@ -90,6 +92,7 @@ impl ColumnDef {
             default: None,
             nullable: true,
             generated: None,
+            comment: None,
         }
     }
 }

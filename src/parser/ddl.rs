@@ -234,6 +234,51 @@ fn property_list(p: &mut Parser) -> PResult<BTreeMap<String, String>> {
     }
 }
 
+/// After `ALTER TABLE t CHANGE` or `ALTER TABLE t ALTER`: `[COLUMN] c` and Spark's one
+/// action (`TYPE type`, `COMMENT '...'`; `TYPE type COMMENT '...'` is taken too) or
+/// Hive's `c2 type [COMMENT '...']`. Positions (FIRST, AFTER) and NOT NULL or DEFAULT
+/// changes are not supported.
+fn change_column(p: &mut Parser) -> PResult<AlterTable> {
+    let _ = eat(p, "COLUMN");
+    let column = column_name(p)?;
+    let mut new_name = None;
+    let mut data_type_ = None;
+    let mut comment = None;
+    match peek_word(p).as_deref() {
+        Some("TYPE") => {
+            p.next_token();
+            data_type_ = Some(data_type(p)?);
+        }
+        Some("COMMENT") => {}
+        Some(w @ ("FIRST" | "AFTER" | "SET" | "DROP")) => {
+            return Err(ParserError::ParserError(format!(
+                "not supported: ALTER TABLE ... CHANGE COLUMN `{column}` {w} (only a column's comment changes)"
+            )))
+        }
+        _ if matches!(p.peek_token().token, Token::EOF | Token::SemiColon) => {
+            return p.expected("TYPE, COMMENT or a column definition", p.peek_token());
+        }
+        _ => {
+            new_name = Some(column_name(p)?);
+            data_type_ = Some(data_type(p)?);
+        }
+    }
+    if eat(p, "COMMENT") {
+        comment = Some(string_lit(p)?);
+    }
+    if let Some(w) = peek_word(p).filter(|w| matches!(w.as_str(), "FIRST" | "AFTER")) {
+        return Err(ParserError::ParserError(format!(
+            "not supported: ALTER TABLE ... CHANGE COLUMN `{column}` {w} (only a column's comment changes)"
+        )));
+    }
+    Ok(AlterTable::ChangeColumn {
+        column,
+        new_name,
+        data_type: data_type_,
+        comment,
+    })
+}
+
 /// A property or option key: a string, or dotted identifiers (`a.b.c`).
 fn property_key(p: &mut Parser) -> PResult<String> {
     Ok(match p.peek_token().token {
@@ -782,9 +827,11 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 loop {
                     let name = column_name(p)?;
                     let dt = data_type(p)?;
-                    if eat(p, "COMMENT") {
-                        string_lit(p)?;
-                    }
+                    let comment = if eat(p, "COMMENT") {
+                        Some(string_lit(p)?)
+                    } else {
+                        None
+                    };
                     if let Some(w) = peek_word(p).filter(|w| {
                         matches!(
                             w.as_str(),
@@ -795,7 +842,7 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                             "not supported: {w} in ALTER TABLE ... ADD COLUMNS (column `{name}`)"
                         )));
                     }
-                    cols.push((name, dt));
+                    cols.push((name, dt, comment));
                     if !p.consume_token(&Token::Comma) {
                         break;
                     }
@@ -823,6 +870,17 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 return Err(ParserError::ParserError(
                     "not supported: ALTER TABLE ... DROP COLUMNS (Spark allows it on v2 tables only)".into(),
                 ));
+            }
+            if eat(p, "CHANGE")
+                || (matches!(peek_word(p).as_deref(), Some("ALTER")) && {
+                    p.next_token();
+                    true
+                })
+            {
+                return Ok(Statement::AlterTable {
+                    table,
+                    action: change_column(p)?,
+                });
             }
             if eat_seq(p, &["SET", "TBLPROPERTIES"]) {
                 return Ok(Statement::AlterTable {
@@ -1362,6 +1420,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         format: None,
         options: BTreeMap::new(),
         properties: BTreeMap::new(),
+        comments: vec![],
         like: None,
         location: None,
         query: None,
@@ -1398,7 +1457,7 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     ct.not_null.push(name.clone());
                 } else if eat(p, "NULL") || eat_seq(p, &["PRIMARY", "KEY"]) || eat(p, "UNIQUE") {
                 } else if eat(p, "COMMENT") {
-                    string_lit(p)?;
+                    ct.comments.push((name.clone(), string_lit(p)?));
                 } else if eat(p, "DEFAULT") {
                     // the expression's text, bound where it is used
                     let start = p.peek_token().span.start;
@@ -1483,6 +1542,9 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 } else {
                     Some(data_type(p)?)
                 };
+                if eat(p, "COMMENT") {
+                    ct.comments.push((name.clone(), string_lit(p)?));
+                }
                 ct.partition_by.push((name, dt));
                 if !p.consume_token(&Token::Comma) {
                     break;

@@ -59,7 +59,16 @@ pub type PartitionSpec = Vec<(String, Option<String>)>;
 pub enum AlterTable {
     /// `ADD COLUMN[S] (c type [COMMENT '...'], ...)`: new data columns, last; the
     /// table's existing files read NULL for them.
-    AddColumns(Vec<(String, arrow::datatypes::DataType)>),
+    AddColumns(Vec<(String, arrow::datatypes::DataType, Option<String>)>),
+    /// `CHANGE [COLUMN] c [c] [TYPE] type [COMMENT '...']` (Hive's and Spark's) or
+    /// `ALTER [COLUMN] c TYPE type | COMMENT '...'`: Spark's v1 tables change only a
+    /// column's comment; the same name and type may be restated.
+    ChangeColumn {
+        column: String,
+        new_name: Option<String>,
+        data_type: Option<arrow::datatypes::DataType>,
+        comment: Option<String>,
+    },
     /// `RENAME TO [db.]t2`.
     RenameTo(ObjectName),
     /// `SET LOCATION 'path'`.
@@ -103,6 +112,8 @@ pub struct CreateTable {
     pub options: BTreeMap<String, String>,
     /// `TBLPROPERTIES`, keys as written.
     pub properties: BTreeMap<String, String>,
+    /// `COMMENT '...'` of declared columns (partition columns too): column and text.
+    pub comments: Vec<(String, String)>,
     /// `LIKE source`: the columns, partitioning and format come from this table or view.
     pub like: Option<ObjectName>,
     pub location: Option<String>,
