@@ -1480,29 +1480,22 @@ impl Session {
                     }
                     rows.push(vec!["Statistics".into(), text, String::new()]);
                 }
-                if !meta.properties.is_empty() {
-                    let o: Vec<String> = meta
-                        .properties
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", v.escape_default()))
-                        .collect();
-                    rows.push(vec![
-                        "Table Properties".into(),
-                        format!("[{}]", o.join(", ")),
-                        String::new(),
-                    ]);
-                }
-                if !meta.options.is_empty() {
-                    let o: Vec<String> = meta
-                        .options
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", v.escape_default()))
-                        .collect();
-                    rows.push(vec![
-                        "Storage Properties".into(),
-                        format!("[{}]", o.join(", ")),
-                        String::new(),
-                    ]);
+                // Spark's `[k=v, ...]` rows
+                for (label, map) in [
+                    ("Table Properties", &meta.properties),
+                    ("Storage Properties", &meta.options),
+                ] {
+                    if !map.is_empty() {
+                        let o: Vec<String> = map
+                            .iter()
+                            .map(|(k, v)| format!("{k}={}", v.escape_default()))
+                            .collect();
+                        rows.push(vec![
+                            label.into(),
+                            format!("[{}]", o.join(", ")),
+                            String::new(),
+                        ]);
+                    }
                 }
                 // a lake table's partitions are its folders, not registered ones
                 if meta.is_partitioned() && lake.is_none() {
