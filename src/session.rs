@@ -622,7 +622,7 @@ impl Session {
                     };
                     (
                         format!("spark_catalog.{}.{}", meta.database, meta.name),
-                        meta.properties,
+                        meta.shown_properties(),
                     )
                 };
                 let rows = match key {
@@ -1452,6 +1452,9 @@ impl Session {
                 TableKind::View => "VIEW",
             };
             rows.push(vec!["Type".into(), kind.into(), String::new()]);
+            if let Some(c) = meta.comment() {
+                rows.push(vec!["Comment".into(), c.clone(), String::new()]);
+            }
             if meta.kind == TableKind::View {
                 rows.push(vec![
                     "View Text".into(),
@@ -1482,7 +1485,7 @@ impl Session {
                 }
                 // Spark's `[k=v, ...]` rows
                 for (label, map) in [
-                    ("Table Properties", &meta.properties),
+                    ("Table Properties", &meta.shown_properties()),
                     ("Storage Properties", &meta.options),
                 ] {
                     if !map.is_empty() {
@@ -3524,16 +3527,19 @@ fn create_statement(meta: &TableMeta) -> String {
     };
     let string = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
     let name = format!("{}.{}", quoted(&meta.database), quoted(&meta.name));
-    let properties = if meta.properties.is_empty() {
-        String::new()
-    } else {
-        let p: Vec<String> = meta
-            .properties
-            .iter()
-            .map(|(k, v)| format!("  {} = {}", string(k), string(v)))
-            .collect();
-        format!("TBLPROPERTIES (\n{})\n", p.join(",\n"))
-    };
+    // Spark's order: COMMENT, then TBLPROPERTIES (without the comment)
+    let mut properties = meta
+        .comment()
+        .map(|c| format!("COMMENT {}\n", string(c)))
+        .unwrap_or_default();
+    let p: Vec<String> = meta
+        .shown_properties()
+        .iter()
+        .map(|(k, v)| format!("  {} = {}", string(k), string(v)))
+        .collect();
+    if !p.is_empty() {
+        properties.push_str(&format!("TBLPROPERTIES (\n{})\n", p.join(",\n")));
+    }
     if meta.kind == TableKind::View {
         // the stored text names the columns itself (a column list given at creation is
         // kept in it), so the statement stays the same through a round trip

@@ -390,7 +390,8 @@ fn repl_ctrl_c_cancels_a_running_query() {
 }
 
 /// SHOW CREATE TABLE gives Spark's USING DDL (columns with their clauses, OPTIONS,
-/// PARTITIONED BY, LOCATION of an external table, TBLPROPERTIES; a view's text), and
+/// PARTITIONED BY, LOCATION of an external table, COMMENT, TBLPROPERTIES; a view's
+/// text), and
 /// running that text in another home makes the same table, whose DDL is the same.
 #[test]
 fn show_create_table_round_trips() {
@@ -411,8 +412,8 @@ fn show_create_table_round_trips() {
     };
     let setup = format!(
         "CREATE TABLE x (a INT NOT NULL, dt STRING) USING parquet PARTITIONED BY (dt) LOCATION '{}' OPTIONS ('compression' = 'snappy'); \
-         CREATE TABLE m (a INT DEFAULT 3 COMMENT 'the a', b DOUBLE GENERATED ALWAYS AS (a * 2), `Odd name` ARRAY<STRUCT<f: INT>>) TBLPROPERTIES ('Owner' = 'it\\'s me'); \
-         CREATE VIEW v TBLPROPERTIES ('stage' = '1') AS SELECT a, a + 1 AS b FROM m",
+         CREATE TABLE m (a INT DEFAULT 3 COMMENT 'the a', b DOUBLE GENERATED ALWAYS AS (a * 2), `Odd name` ARRAY<STRUCT<f: INT>>) COMMENT 'table m' TBLPROPERTIES ('Owner' = 'it\\'s me'); \
+         CREATE VIEW v COMMENT 'view v' TBLPROPERTIES ('stage' = '1') AS SELECT a, a + 1 AS b FROM m",
         data.display()
     );
     succeeded(quarry(&home1).args(["-e", &setup]));
@@ -427,12 +428,12 @@ fn show_create_table_round_trips() {
     let m = ddl_of(&home1, "m");
     assert_eq!(
         m,
-        "CREATE TABLE default.m (\n  a INT DEFAULT 3 COMMENT 'the a',\n  b DOUBLE GENERATED ALWAYS AS (a * 2),\n  `Odd name` array<struct<f:int>>)\nUSING parquet\nTBLPROPERTIES (\n  'Owner' = 'it\\'s me')\n"
+        "CREATE TABLE default.m (\n  a INT DEFAULT 3 COMMENT 'the a',\n  b DOUBLE GENERATED ALWAYS AS (a * 2),\n  `Odd name` array<struct<f:int>>)\nUSING parquet\nCOMMENT 'table m'\nTBLPROPERTIES (\n  'Owner' = 'it\\'s me')\n"
     );
     let v = ddl_of(&home1, "v");
     assert_eq!(
         v,
-        "CREATE VIEW default.v\nTBLPROPERTIES (\n  'stage' = '1')\nAS SELECT a, a + 1 AS b FROM m\n"
+        "CREATE VIEW default.v\nCOMMENT 'view v'\nTBLPROPERTIES (\n  'stage' = '1')\nAS SELECT a, a + 1 AS b FROM m\n"
     );
     for ddl in [&x, &m, &v] {
         succeeded(quarry(&home2).args(["-e", ddl]));

@@ -135,9 +135,22 @@ impl TableMeta {
     }
     /// The options a reader of the table's files gets: [`TableMeta::options`], then
     /// table properties under lower-case keys that the options do not give, with Hive's
-    /// `skip.header.line.count` (> 0) read as `header = true`.
+    /// `skip.header.line.count` (> 0) read as `header = true` and the table's comment
+    /// left out.
     pub fn reader_options(&self) -> BTreeMap<String, String> {
         reader_options(&self.options, &self.properties)
+    }
+    /// The table's `COMMENT '...'` (kept as a property, see
+    /// [`crate::parser::TABLE_COMMENT`]).
+    pub fn comment(&self) -> Option<&String> {
+        self.properties.get(crate::parser::TABLE_COMMENT)
+    }
+    /// The properties SHOW TBLPROPERTIES and DESCRIBE list: all but the comment, which
+    /// Spark keeps apart.
+    pub fn shown_properties(&self) -> BTreeMap<String, String> {
+        let mut p = self.properties.clone();
+        p.remove(crate::parser::TABLE_COMMENT);
+        p
     }
     pub fn is_partitioned(&self) -> bool {
         !self.partition_columns.is_empty()
@@ -159,6 +172,10 @@ pub fn reader_options(
     let mut out = options.clone();
     for (k, v) in properties {
         let k = k.to_ascii_lowercase();
+        if k == crate::parser::TABLE_COMMENT {
+            // the table's comment, not a reader's option (CSV's `comment` is one)
+            continue;
+        }
         if k == "skip.header.line.count" {
             if v.trim() != "0" {
                 out.entry("header".into()).or_insert_with(|| "true".into());

@@ -1366,7 +1366,8 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         let mut properties = BTreeMap::new();
         loop {
             if eat(p, "COMMENT") {
-                string_lit(p)?;
+                // the view's comment: Hive's `comment` table parameter
+                properties.insert(super::TABLE_COMMENT.into(), string_lit(p)?);
             } else if eat(p, "TBLPROPERTIES") {
                 properties.extend(property_list(p)?);
             } else {
@@ -1618,7 +1619,9 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
             // readers see them through catalog::reader_options
             ct.properties.extend(property_list(p)?);
         } else if eat(p, "COMMENT") {
-            string_lit(p)?;
+            // the table's comment: Hive's `comment` table parameter
+            ct.properties
+                .insert(super::TABLE_COMMENT.into(), string_lit(p)?);
         } else if eat_seq(p, &["CLUSTERED", "BY"]) {
             return Err(ParserError::ParserError(
                 "not supported: CLUSTERED BY (bucketed tables)".into(),

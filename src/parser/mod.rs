@@ -79,6 +79,10 @@ pub enum AlterTable {
     UnsetProperties { keys: Vec<String>, if_exists: bool },
 }
 
+/// The table property that holds a table's or view's `COMMENT '...'` (Hive keeps it as the
+/// `comment` table parameter; `TBLPROPERTIES ('comment' = ...)` sets it too, as in Spark).
+pub const TABLE_COMMENT: &str = "comment";
+
 /// One column of INSERT's `PARTITION (p1 = 'v', p2)` clause (Spark's and Hive's).
 #[derive(Clone, Debug, PartialEq)]
 pub enum InsertPartition {
