@@ -463,11 +463,7 @@ impl Session {
             self.uncache_all();
         }
         match st {
-            Statement::CacheTable {
-                name,
-                lazy: _,
-                query,
-            } => self.cache_table(&name, query),
+            Statement::CacheTable { name, query } => self.cache_table(&name, query),
             Statement::UncacheTable { name, if_exists } => {
                 match crate::binder::temp_view_key(&name.0) {
                     Some(key) if self.temp_views.contains_key(&key) => self.uncache(&key),
@@ -599,13 +595,7 @@ impl Session {
                         table.0.join(".")
                     )));
                 }
-                let meta = match self.lake_meta(&table)? {
-                    Some(m) => m,
-                    None => {
-                        let (db, name) = self.qualify(&table)?;
-                        self.catalog.require_table(&db, &name)?
-                    }
-                };
+                let meta = self.table_meta(&table)?;
                 StatementResult::strings(&["createtab_stmt"], vec![vec![create_statement(&meta)]])
             }
             Statement::ShowTblProperties { table, key } => {
@@ -613,13 +603,7 @@ impl Session {
                 let (what, properties) = if self.is_temp_view(&table) {
                     (table.0.join("."), BTreeMap::new())
                 } else {
-                    let meta = match self.lake_meta(&table)? {
-                        Some(m) => m,
-                        None => {
-                            let (db, name) = self.qualify(&table)?;
-                            self.catalog.require_table(&db, &name)?
-                        }
-                    };
+                    let meta = self.table_meta(&table)?;
                     (
                         format!("spark_catalog.{}.{}", meta.database, meta.name),
                         meta.shown_properties(),
@@ -688,12 +672,7 @@ impl Session {
                 // validate now: a view that does not bind is an error at creation
                 let plan = self.bind(&query)?;
                 let cols = plan.schema();
-                let mut seen = std::collections::HashSet::new();
-                for c in &cols {
-                    if !seen.insert(c.name.to_ascii_lowercase()) {
-                        return Err(QuarryError::Analysis(format!("[COLUMN_ALREADY_EXISTS] The column `{}` already exists in the view; alias it", c.name)));
-                    }
-                }
+                Self::check_view_columns(&cols)?;
                 if temporary {
                     let key = crate::binder::temp_view_key(&name.0)
                         .unwrap_or_else(|| name.0.last().cloned().unwrap_or_default());
@@ -1243,12 +1222,31 @@ impl Session {
                 .map(|c| ColumnDef::new(c.name, c.data_type))
                 .collect());
         }
-        if let Some(meta) = self.lake_meta(table)? {
-            return Ok(meta.all_columns());
+        Ok(self.table_meta(table)?.all_columns())
+    }
+
+    /// The definition of the table or persisted view `name`: a lake catalog's, or the
+    /// metastore's. Errors: an unknown catalog or database, `[TABLE_OR_VIEW_NOT_FOUND]`.
+    fn table_meta(&self, name: &ObjectName) -> Result<TableMeta> {
+        if let Some(meta) = self.lake_meta(name)? {
+            return Ok(meta);
         }
-        let (db, name) = self.qualify(table)?;
-        let meta = self.catalog.require_table(&db, &name)?;
-        Ok(meta.all_columns())
+        let (db, t) = self.qualify(name)?;
+        self.catalog.require_table(&db, &t)
+    }
+
+    /// Spark's check of a view's columns: no two names equal, case ignored.
+    fn check_view_columns(columns: &[crate::plan::Column]) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for c in columns {
+            if !seen.insert(c.name.to_ascii_lowercase()) {
+                return Err(QuarryError::Analysis(format!(
+                    "[COLUMN_ALREADY_EXISTS] The column `{}` already exists in the view; alias it",
+                    c.name
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// `DESCRIBE [EXTENDED] t col`, as Spark: name, type, comment, and with EXTENDED the
@@ -1540,20 +1538,19 @@ impl Session {
             | Statement::CacheTable { .. }
             | Statement::UncacheTable { .. }
             | Statement::ClearCache => false,
-            Statement::CreateView { name, .. } => {
-                self.is_temp_view(name) || self.qualify(name).is_ok_and(|(db, v)| {
-                    !matches!(self.catalog.metastore.get_table(&db, &v), Ok(None))
-                })
-            }
+            // a CREATE replaces something unless its name is new (an error reading the
+            // metastore counts as not new)
+            Statement::CreateView { name, .. } => self.is_temp_view(name) || self.in_metastore(name),
             Statement::CreateTempViewUsing { name, .. } => self.temp_views.contains_key(name),
-            Statement::CreateTable(ct) => {
-                ct.or_replace
-                    || self.qualify(&ct.name).is_ok_and(|(db, t)| {
-                        !matches!(self.catalog.metastore.get_table(&db, &t), Ok(None))
-                    })
-            }
+            Statement::CreateTable(ct) => ct.or_replace || self.in_metastore(&ct.name),
             _ => true,
         }
+    }
+
+    /// Whether the metastore may hold `name` (true unless it surely does not).
+    fn in_metastore(&self, name: &ObjectName) -> bool {
+        self.qualify(name)
+            .is_ok_and(|(db, t)| !matches!(self.catalog.metastore.get_table(&db, &t), Ok(None)))
     }
 
     /// `CACHE TABLE name AS query` (a new temporary view, as Spark's CacheTableAsSelect)
@@ -1595,30 +1592,25 @@ impl Session {
             }
         };
         let plan = self.bind(&query)?;
-        let mut seen = std::collections::HashSet::new();
-        for c in plan.schema() {
-            if !seen.insert(c.name.to_ascii_lowercase()) {
-                return Err(QuarryError::Analysis(format!(
-                    "[COLUMN_ALREADY_EXISTS] The column `{}` already exists in the view; alias it",
-                    c.name
-                )));
-            }
-        }
+        Self::check_view_columns(&plan.schema())?;
         let result = self.run_plan(plan)?;
-        if self.cache_dir.is_none() {
-            let dir = tempfile::Builder::new()
-                .prefix("quarry-cache-")
-                .tempdir()
-                .map_err(|e| QuarryError::Data(format!("cannot create a cache folder: {e}")))?;
-            self.cache_dir = Some(dir);
-        }
-        let Some(root) = self.cache_dir.as_ref().map(|d| d.path().to_path_buf()) else {
-            return Err(QuarryError::Internal("no cache folder".into()));
+        let cache_error = |e| QuarryError::Data(format!("cannot create a cache folder: {e}"));
+        let root = match &self.cache_dir {
+            Some(d) => d.path().to_path_buf(),
+            None => {
+                let d = tempfile::Builder::new()
+                    .prefix("quarry-cache-")
+                    .tempdir()
+                    .map_err(cache_error)?;
+                let root = d.path().to_path_buf();
+                self.cache_dir = Some(d);
+                root
+            }
         };
         let dir = tempfile::Builder::new()
             .prefix("view-")
             .tempdir_in(&root)
-            .map_err(|e| QuarryError::Data(format!("cannot create a cache folder: {e}")))?
+            .map_err(cache_error)?
             .keep();
         let location = Location::Local(dir.clone());
         let written = datasource::writer::write_parquet_file(
@@ -1689,13 +1681,7 @@ impl Session {
         let meta = if self.is_temp_view(&source) {
             None
         } else {
-            match self.lake_meta(&source)? {
-                Some(m) => Some(m),
-                None => {
-                    let (db, name) = self.qualify(&source)?;
-                    Some(self.catalog.require_table(&db, &name)?)
-                }
-            }
+            Some(self.table_meta(&source)?)
         }
         .filter(|m| m.kind != TableKind::View);
         let (columns, partitions) = match &meta {
@@ -2331,14 +2317,17 @@ impl Session {
         Ok(StatementResult::empty())
     }
 
-    /// `ALTER TABLE t ADD COLUMNS | RENAME TO | SET LOCATION` (and `ALTER VIEW v RENAME TO`),
-    /// as Spark's v1 commands. ADD COLUMNS appends data columns (files written before read
-    /// NULL for them; `[FIELDS_ALREADY_EXISTS]` for a name the table has, case ignored).
-    /// RENAME TO stays in the table's database (Spark's rule); a managed table's folder
-    /// moves to the new name's, with the partitions in it. SET LOCATION points an
-    /// external table elsewhere (its partitions keep theirs) and drops its statistics; a
-    /// managed table's is refused, as its folder is deleted with it. A temporary view
-    /// can only be renamed.
+    /// `ALTER TABLE t ADD COLUMNS | CHANGE COLUMN | RENAME TO | SET LOCATION | SET|UNSET
+    /// TBLPROPERTIES` (and `ALTER VIEW v RENAME TO | SET|UNSET TBLPROPERTIES`), as Spark's
+    /// v1 commands. ADD COLUMNS appends data columns (files written before read NULL for
+    /// them; `[FIELDS_ALREADY_EXISTS]` for a name the table has, case ignored). CHANGE
+    /// COLUMN changes only a column's comment. RENAME TO stays in the table's database
+    /// (Spark's rule); a managed table's folder moves to the new name's, with the
+    /// partitions in it. SET LOCATION points an external table elsewhere (its partitions
+    /// keep theirs) and drops its statistics; a managed table's is refused, as its folder
+    /// is deleted with it. UNSET of a property the table lacks is
+    /// `[UNSET_NONEXISTENT_PROPERTIES]` unless IF EXISTS. A temporary view can only be
+    /// renamed.
     fn alter_table(&mut self, table: &ObjectName, action: AlterTable) -> Result<StatementResult> {
         if let Some(key) =
             crate::binder::temp_view_key(&table.0).filter(|k| self.temp_views.contains_key(k))

@@ -234,6 +234,24 @@ fn property_list(p: &mut Parser) -> PResult<BTreeMap<String, String>> {
     }
 }
 
+/// The actions ALTER TABLE and ALTER VIEW share: `RENAME TO [db.]t2`, `SET TBLPROPERTIES
+/// (...)`, `UNSET TBLPROPERTIES [IF EXISTS] (...)`; `None` (nothing read) for another.
+fn rename_or_properties(p: &mut Parser) -> PResult<Option<AlterTable>> {
+    Ok(Some(if eat_seq(p, &["RENAME", "TO"]) {
+        AlterTable::RenameTo(object_name(p)?)
+    } else if eat_seq(p, &["SET", "TBLPROPERTIES"]) {
+        AlterTable::SetProperties(property_list(p)?)
+    } else if eat_seq(p, &["UNSET", "TBLPROPERTIES"]) {
+        let if_exists = if_exists(p);
+        AlterTable::UnsetProperties {
+            keys: property_keys(p)?,
+            if_exists,
+        }
+    } else {
+        return Ok(None);
+    }))
+}
+
 /// After `ALTER TABLE t CHANGE` or `ALTER TABLE t ALTER`: `[COLUMN] c` and Spark's one
 /// action (`TYPE type`, `COMMENT '...'`; `TYPE type COMMENT '...'` is taken too) or
 /// Hive's `c2 type [COMMENT '...']`. Positions (FIRST, AFTER) and NOT NULL or DEFAULT
@@ -792,26 +810,10 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             p.next_token();
             if eat(p, "VIEW") {
                 let name = object_name(p)?;
-                if eat_seq(p, &["RENAME", "TO"]) {
+                if let Some(action) = rename_or_properties(p)? {
                     return Ok(Statement::AlterTable {
                         table: name,
-                        action: AlterTable::RenameTo(object_name(p)?),
-                    });
-                }
-                if eat_seq(p, &["SET", "TBLPROPERTIES"]) {
-                    return Ok(Statement::AlterTable {
-                        table: name,
-                        action: AlterTable::SetProperties(property_list(p)?),
-                    });
-                }
-                if eat_seq(p, &["UNSET", "TBLPROPERTIES"]) {
-                    let if_exists = if_exists(p);
-                    return Ok(Statement::AlterTable {
-                        table: name,
-                        action: AlterTable::UnsetProperties {
-                            keys: property_keys(p)?,
-                            if_exists,
-                        },
+                        action,
                     });
                 }
                 expect(p, "AS")?;
@@ -855,11 +857,8 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     action: AlterTable::AddColumns(cols),
                 });
             }
-            if eat_seq(p, &["RENAME", "TO"]) {
-                return Ok(Statement::AlterTable {
-                    table,
-                    action: AlterTable::RenameTo(object_name(p)?),
-                });
+            if let Some(action) = rename_or_properties(p)? {
+                return Ok(Statement::AlterTable { table, action });
             }
             if matches!(peek_word(p).as_deref(), Some("DROP"))
                 && matches!(
@@ -871,31 +870,10 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     "not supported: ALTER TABLE ... DROP COLUMNS (Spark allows it on v2 tables only)".into(),
                 ));
             }
-            if eat(p, "CHANGE")
-                || (matches!(peek_word(p).as_deref(), Some("ALTER")) && {
-                    p.next_token();
-                    true
-                })
-            {
+            if eat(p, "CHANGE") || eat(p, "ALTER") {
                 return Ok(Statement::AlterTable {
                     table,
                     action: change_column(p)?,
-                });
-            }
-            if eat_seq(p, &["SET", "TBLPROPERTIES"]) {
-                return Ok(Statement::AlterTable {
-                    table,
-                    action: AlterTable::SetProperties(property_list(p)?),
-                });
-            }
-            if eat_seq(p, &["UNSET", "TBLPROPERTIES"]) {
-                let if_exists = if_exists(p);
-                return Ok(Statement::AlterTable {
-                    table,
-                    action: AlterTable::UnsetProperties {
-                        keys: property_keys(p)?,
-                        if_exists,
-                    },
                 });
             }
             if eat_seq(p, &["SET", "LOCATION"]) {
@@ -946,7 +924,7 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                     mode: MsckMode::Add,
                 })
             } else {
-                Err(ParserError::ParserError("not supported: this ALTER TABLE form (supported: ADD COLUMNS, RENAME TO, SET LOCATION, ADD PARTITION, DROP PARTITION, RECOVER PARTITIONS)".into()))
+                Err(ParserError::ParserError("not supported: this ALTER TABLE form (supported: ADD COLUMNS, CHANGE COLUMN, RENAME TO, SET|UNSET TBLPROPERTIES, SET LOCATION, ADD PARTITION, DROP PARTITION, RECOVER PARTITIONS)".into()))
             }
         }
         "TRUNCATE" => {
@@ -958,7 +936,8 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
         }
         "CACHE" => {
             p.next_token();
-            let lazy = eat(p, "LAZY");
+            // LAZY: Quarry computes the rows at once either way
+            let _ = eat(p, "LAZY");
             expect(p, "TABLE")?;
             let name = object_name(p)?;
             if eat(p, "OPTIONS") {
@@ -976,7 +955,7 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             } else {
                 None
             };
-            Ok(Statement::CacheTable { name, lazy, query })
+            Ok(Statement::CacheTable { name, query })
         }
         "UNCACHE" => {
             p.next_token();
@@ -1024,7 +1003,7 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             } else {
                 vec![]
             };
-            if eat_seq(p, &["IF", "NOT", "EXISTS"]) {
+            if if_not_exists(p) {
                 return Err(ParserError::ParserError(
                     "not supported: INSERT ... IF NOT EXISTS".into(),
                 ));

@@ -189,11 +189,10 @@ pub enum Statement {
     },
     /// `SHOW TBLPROPERTIES t [(key)]`: the table's or view's properties (one of them).
     /// `CACHE [LAZY] TABLE name [OPTIONS (...)] [[AS] query]`: with a query, a temporary
-    /// view of its rows, computed now; without, the temporary view `name` is computed
-    /// now (a table or persisted view: checked only).
+    /// view of its rows, computed now (LAZY too); without, the temporary view `name` is
+    /// computed now (a table or persisted view: checked only).
     CacheTable {
         name: ObjectName,
-        lazy: bool,
         /// The query's text and AST.
         query: Option<(String, Box<Query>)>,
     },
