@@ -381,6 +381,16 @@ impl ScalarValue {
             .downcast_ref::<arrow::array::Int64Array>()
             .map(|a| a.value(0))
     }
+    /// The value as an f64 when it is a non-null number.
+    pub fn as_f64(&self) -> Option<f64> {
+        if self.is_null() || !is_numeric(self.data_type()) {
+            return None;
+        }
+        let c = arrow::compute::cast(&self.0, &DataType::Float64).ok()?;
+        c.as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .map(|a| a.value(0))
+    }
     /// The value when it is a non-null boolean.
     pub fn as_bool(&self) -> Option<bool> {
         if self.is_null() {

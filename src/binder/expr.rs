@@ -14,9 +14,10 @@ use crate::error::{QuarryError, Result};
 use crate::functions::aggregate::AggFunc;
 use crate::functions::check_arity;
 use crate::functions::collections::CollectionFunc;
+use crate::functions::math::MathFunc;
 use crate::functions::scalar::ScalarFunc;
 use crate::plan::{AggregateExpr, BinOp, Column, Expr, SubqueryKind};
-use crate::types::{parse_type_name, ScalarValue};
+use crate::types::{is_integer, parse_type_name, ScalarValue};
 
 /// Aggregation state while binding the SELECT list, HAVING and ORDER BY of a grouped query.
 pub struct AggState {
@@ -89,6 +90,8 @@ pub fn contains_aggregate(e: &ast::Expr) -> bool {
         | A::Nested(expr)
         | A::Cast { expr, .. }
         | A::IsNull(expr)
+        | A::IsUnknown(expr)
+        | A::IsNotUnknown(expr)
         | A::IsNotNull(expr) => contains_aggregate(expr),
         A::IsTrue(x) | A::IsFalse(x) | A::IsNotTrue(x) | A::IsNotFalse(x) => contains_aggregate(x),
         A::IsDistinctFrom(a, b) | A::IsNotDistinctFrom(a, b) => any(&[a, b]),
@@ -132,13 +135,19 @@ pub fn contains_aggregate(e: &ast::Expr) -> bool {
 }
 
 /// The literal for a SQL number: int, bigint, decimal(p,s) for `1.5`, double for `1e3`.
+/// Errors: more than 38 digits without an exponent, or a double out of range (Spark's).
 pub fn number_literal(s: &str) -> Result<ScalarValue> {
     let lower = s.to_ascii_lowercase();
     if lower.contains('e') {
-        return lower
+        let v = lower
             .parse::<f64>()
-            .map(ScalarValue::from_f64)
-            .map_err(|_| QuarryError::Analysis(format!("invalid number {s}")));
+            .map_err(|_| QuarryError::Analysis(format!("invalid number {s}")))?;
+        if v.is_infinite() {
+            return Err(QuarryError::Analysis(format!(
+                "[INVALID_NUMERIC_LITERAL_RANGE] Numeric literal {s} is outside the valid range for double with minimum value of -1.7976931348623157E+308 and maximum value of 1.7976931348623157E+308"
+            )));
+        }
+        return Ok(ScalarValue::from_f64(v));
     }
     if let Some((int, frac)) = lower.split_once('.') {
         let digits = format!("{int}{frac}");
@@ -157,10 +166,7 @@ pub fn number_literal(s: &str) -> Result<ScalarValue> {
                 .with_precision_and_scale(precision as u8, scale as i8)?;
             return Ok(ScalarValue(Arc::new(arr)));
         }
-        return lower
-            .parse::<f64>()
-            .map(ScalarValue::from_f64)
-            .map_err(|_| QuarryError::Analysis(format!("invalid number {s}")));
+        return Err(precision_exceeded(precision));
     }
     if let Ok(v) = lower.parse::<i32>() {
         return Ok(ScalarValue::from_i32(v));
@@ -169,17 +175,23 @@ pub fn number_literal(s: &str) -> Result<ScalarValue> {
         return Ok(ScalarValue::from_i64(v));
     }
     let digits = lower.trim_start_matches('0');
-    if digits.len() <= 38 {
-        if let Ok(v) = digits.parse::<i128>() {
-            let arr = Decimal128Array::from(vec![v])
-                .with_precision_and_scale(digits.len().max(1) as u8, 0)?;
-            return Ok(ScalarValue(Arc::new(arr)));
-        }
+    if digits.len() > 38 {
+        return Err(precision_exceeded(digits.len()));
     }
-    lower
-        .parse::<f64>()
-        .map(ScalarValue::from_f64)
-        .map_err(|_| QuarryError::Analysis(format!("invalid number {s}")))
+    let v = digits
+        .parse::<i128>()
+        .map_err(|_| QuarryError::Analysis(format!("invalid number {s}")))?;
+    let arr =
+        Decimal128Array::from(vec![v]).with_precision_and_scale(digits.len().max(1) as u8, 0)?;
+    Ok(ScalarValue(Arc::new(arr)))
+}
+
+/// A number literal with more than 38 digits (and no exponent) is an error, as Spark's
+/// decimal literals.
+fn precision_exceeded(precision: usize) -> QuarryError {
+    QuarryError::Analysis(format!(
+        "[DECIMAL_PRECISION_EXCEEDS_MAX_PRECISION] Decimal precision {precision} exceeds max precision 38"
+    ))
 }
 
 fn value_literal(v: &ast::Value) -> Result<ScalarValue> {
@@ -217,6 +229,38 @@ fn value_literal(v: &ast::Value) -> Result<ScalarValue> {
     })
 }
 
+/// The literal `-n` for a unary minus over an integer literal `n` (plain digits, or
+/// a typed one such as `9223372036854775808L`), so that each integer type's least
+/// value can be written; None for anything else.
+fn negative_literal(e: &ast::Expr) -> Result<Option<ScalarValue>> {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) if digits(n) => {
+                let negative = format!("-{n}");
+                if let Ok(v) = negative.parse::<i32>() {
+                    return Ok(Some(ScalarValue::from_i32(v)));
+                }
+                if let Ok(v) = negative.parse::<i64>() {
+                    return Ok(Some(ScalarValue::from_i64(v)));
+                }
+                Ok(None)
+            }
+            _ => Ok(None),
+        },
+        ast::Expr::TypedString(ts) => {
+            let to = parse_type_name(&ts.data_type.to_string())?;
+            match &ts.value.value {
+                ast::Value::SingleQuotedString(t) if digits(t) && is_integer(&to) => {
+                    Ok(Some(typed_literal(&format!("-{t}"), &to)?))
+                }
+                _ => Ok(None),
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Cast a constant string to `to` for typed literals (`DATE '2021-01-01'`); invalid text is an error.
 /// A date or timestamp literal may also be one of Spark's special values (its
 /// `convertSpecialDate`/`convertSpecialTimestamp`, any case): `epoch` (1970-01-01),
@@ -227,6 +271,17 @@ fn typed_literal(text: &str, to: &DataType) -> Result<ScalarValue> {
         return Ok(v);
     }
     let v = ScalarValue::from_str(text.trim()).cast_to(to)?;
+    // `1E39F`: a number out of the float's (double's) range is an error, as Spark's
+    // literals
+    if matches!(to, DataType::Float32 | DataType::Float64)
+        && text.bytes().any(|b| b.is_ascii_digit())
+        && v.as_f64().is_some_and(f64::is_infinite)
+    {
+        return Err(QuarryError::Analysis(format!(
+            "[INVALID_NUMERIC_LITERAL_RANGE] Numeric literal {text} is outside the valid range for {}",
+            crate::types::type_name(to)
+        )));
+    }
     if v.is_null() {
         return Err(QuarryError::Analysis(format!(
             "[INVALID_TYPED_LITERAL] The value of the typed literal {} is invalid: '{text}'",
@@ -285,6 +340,13 @@ impl Binder<'_> {
     fn bind_inner(&mut self, e: &ast::Expr, cx: &ExprCtx) -> Result<Expr> {
         use ast::Expr as A;
         match e {
+            // Hive's `grouping__id`: grouping_id() of a CUBE, ROLLUP or GROUPING SETS
+            A::Identifier(id)
+                if id.value.eq_ignore_ascii_case("grouping__id")
+                    && cx.agg.is_some_and(|a| a.grouping_id.is_some()) =>
+            {
+                self.bind_grouping("grouping_id", &[], cx)
+            }
             A::Identifier(id) => self.column(&[id.value.to_ascii_lowercase()], cx),
             A::CompoundIdentifier(ids) => self.column(&ident_parts(ids), cx),
             A::Value(v) => Ok(Expr::Literal(value_literal(&v.value)?)),
@@ -310,10 +372,38 @@ impl Binder<'_> {
                 self.binary_op(op, l, r)
             }
             A::UnaryOp { op, expr } => {
+                if *op == ast::UnaryOperator::Minus {
+                    // `-2147483648`, `-9223372036854775808L`: Spark's grammar takes the
+                    // minus into the literal (its `number` rule), so the least value
+                    // of each integer type is a literal of that type
+                    if let Some(v) = negative_literal(expr)? {
+                        return Ok(Expr::Literal(v));
+                    }
+                }
                 let x = self.bind_inner(expr, cx)?;
                 match op {
+                    ast::UnaryOperator::BitwiseNot => {
+                        scalar_call(ScalarFunc::Math(MathFunc::BitwiseNot), vec![x])
+                    }
                     ast::UnaryOperator::Not => Ok(Expr::Not(Box::new(cast_bool(x)?))),
-                    ast::UnaryOperator::Plus => Ok(x),
+                    // Spark's UnaryPositive: a number or an interval; a string stays
+                    // itself (SQLite's `+ col` over text, where Spark would read a
+                    // double)
+                    ast::UnaryOperator::Plus => {
+                        let t = x.data_type();
+                        if crate::types::is_numeric(&t)
+                            || crate::types::is_string(&t)
+                            || t == DataType::Null
+                            || matches!(t, DataType::Interval(_) | DataType::Duration(_))
+                        {
+                            Ok(x)
+                        } else {
+                            Err(QuarryError::Analysis(format!(
+                                "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"(+ {expr})\": the argument requires a numeric or interval type, not \"{}\"",
+                                crate::types::type_name(&t)
+                            )))
+                        }
+                    }
                     ast::UnaryOperator::Minus => {
                         let x = match super::interval::negate(x) {
                             Ok(negated) => return Ok(negated),
@@ -341,6 +431,11 @@ impl Binder<'_> {
                 }
             }
             A::IsNull(x) => Ok(Expr::IsNull(Box::new(self.bind_inner(x, cx)?))),
+            // `b IS [NOT] UNKNOWN`: IS [NOT] NULL of a boolean (Spark's grammar)
+            A::IsUnknown(x) => Ok(Expr::IsNull(Box::new(cast_bool(self.bind_inner(x, cx)?)?))),
+            A::IsNotUnknown(x) => Ok(Expr::IsNotNull(Box::new(cast_bool(
+                self.bind_inner(x, cx)?,
+            )?))),
             A::IsNotNull(x) => Ok(Expr::IsNotNull(Box::new(self.bind_inner(x, cx)?))),
             A::IsTrue(x) | A::IsNotTrue(x) | A::IsFalse(x) | A::IsNotFalse(x) => {
                 let v = cast_bool(self.bind_inner(x, cx)?)?;
@@ -879,6 +974,24 @@ impl Binder<'_> {
             B::And => BinOp::And,
             B::Or => BinOp::Or,
             B::StringConcat => return scalar_call(ScalarFunc::Concat, vec![l, r]),
+            B::BitwiseAnd | B::BitwiseOr | B::BitwiseXor => {
+                let f = match op {
+                    B::BitwiseAnd => MathFunc::BitwiseAnd,
+                    B::BitwiseOr => MathFunc::BitwiseOr,
+                    _ => MathFunc::BitwiseXor,
+                };
+                return scalar_call(ScalarFunc::Math(f), vec![l, r]);
+            }
+            // `<<`, `>>`, `>>>` (Spark 4's shift operators; see the dialect's parse_infix)
+            B::PGBitwiseShiftLeft => {
+                return scalar_call(ScalarFunc::Math(MathFunc::ShiftLeft), vec![l, r])
+            }
+            B::PGBitwiseShiftRight => {
+                return scalar_call(ScalarFunc::Math(MathFunc::ShiftRight), vec![l, r])
+            }
+            B::Custom(c) if c == ">>>" => {
+                return scalar_call(ScalarFunc::Math(MathFunc::ShiftRightUnsigned), vec![l, r])
+            }
             // PostgreSQL's regular-expression match operators (a match anywhere, as rlike)
             B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
                 let insensitive = matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch);
@@ -1554,6 +1667,14 @@ impl Binder<'_> {
                             out.push(e.clone())
                         }
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        // `q.*`: expanded where the arguments are bound (only count's, as
+                        // Spark's count(t.*) = count(t.a, t.b, ...))
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::QualifiedWildcard(q)) => {
+                            out.push(ast::Expr::QualifiedWildcard(
+                                q.clone(),
+                                ast::helpers::attached_token::AttachedToken::empty(),
+                            ))
+                        }
                         _ => {
                             return Err(QuarryError::NotSupported(format!(
                                 "this argument form in {}(...)",
@@ -1802,7 +1923,15 @@ impl Binder<'_> {
                         "[NESTED_AGGREGATE_FUNCTION] It is not allowed to use an aggregate function in the argument of another aggregate function".into(),
                     ));
                 }
-                bound.push(self.bind_expr(a, &input_cx)?);
+                match a {
+                    ast::Expr::QualifiedWildcard(q, _) if name == "count" => bound.extend(
+                        agg.input
+                            .expand_star(Some(&last_name_part(q)))?
+                            .into_iter()
+                            .map(Expr::Column),
+                    ),
+                    _ => bound.push(self.bind_expr(a, &input_cx)?),
+                }
             }
             if name == "count" && star && distinct {
                 // count(DISTINCT *): distinct rows of the input with no NULL column
@@ -2438,7 +2567,7 @@ impl Binder<'_> {
                 return cast_to(x, &DataType::Decimal128(10, 0));
             }
             "date" | "int" | "bigint" | "string" | "double" | "boolean" | "timestamp" | "float"
-            | "smallint" | "tinyint"
+            | "binary" | "smallint" | "tinyint"
                 if bound.len() == 1 =>
             {
                 let to = parse_type_name(&name)?;

@@ -82,6 +82,11 @@ pub enum MathFunc {
     /// `bit_get(x, pos)`/`getbit`: bit `pos` (0 = least significant) as a tinyint; a
     /// position outside the type's width is an error, as in Spark.
     BitGet,
+    /// `a & b`, `a | b`, `a ^ b` (Spark's BitwiseAnd/Or/Xor operators; no function
+    /// names): both sides widened to their common integral type, which is the result's.
+    BitwiseAnd,
+    BitwiseOr,
+    BitwiseXor,
     /// Integer `+`, `-` and `*` that fail on overflow (where the operators wrap, as
     /// Spark's non-ANSI mode): `try_add`, `try_subtract` and `try_multiply` run them
     /// under `try()`, so an overflow is NULL. Both arguments and the result of one
@@ -141,6 +146,9 @@ impl MathFunc {
             BitCount => "bit_count",
             BitwiseNot => "bitwise_not",
             BitGet => "bit_get",
+            BitwiseAnd => "&",
+            BitwiseOr => "|",
+            BitwiseXor => "^",
             CheckedAdd => "try_add",
             CheckedSubtract => "try_subtract",
             CheckedMultiply => "try_multiply",
@@ -312,6 +320,24 @@ impl MathFunc {
                     return Err(integral_error(self, t));
                 }
                 (vec![t.clone()], DataType::Int32)
+            }
+            BitwiseAnd | BitwiseOr | BitwiseXor => {
+                want(2, 2)?;
+                // an untyped NULL is an int, as in Spark
+                let integral = |t: &DataType| {
+                    match t {
+                    DataType::Null => Ok(DataType::Int32),
+                    t if is_integer(t) => Ok(t.clone()),
+                    t => Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.BINARY_OP_WRONG_TYPE] the binary operator `{}` requires integral operands, not \"{}\"",
+                        self.name(),
+                        crate::types::type_name(t)
+                    ))),
+                }
+                };
+                let (a, b) = (integral(&args[0])?, integral(&args[1])?);
+                let t = crate::binder::coerce::wider_type(&a, &b)?;
+                (vec![t.clone(), t.clone()], t)
             }
             BitwiseNot | BitGet => {
                 let arity = if *self == BitGet { 2 } else { 1 };
@@ -765,6 +791,30 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                 )
             };
             arrow::compute::cast(&out, &t)?
+        }
+        BitwiseAnd | BitwiseOr | BitwiseXor => {
+            use arrow::compute::kernels::bitwise;
+            macro_rules! bitwise_op {
+                ($t:ty) => {{
+                    let (a, b) = (args[0].as_primitive::<$t>(), args[1].as_primitive::<$t>());
+                    Arc::new(match func {
+                        BitwiseAnd => bitwise::bitwise_and(a, b)?,
+                        BitwiseOr => bitwise::bitwise_or(a, b)?,
+                        _ => bitwise::bitwise_xor(a, b)?,
+                    }) as ArrayRef
+                }};
+            }
+            match args[0].data_type() {
+                DataType::Int8 => bitwise_op!(Int8Type),
+                DataType::Int16 => bitwise_op!(Int16Type),
+                DataType::Int32 => bitwise_op!(Int32Type),
+                DataType::Int64 => bitwise_op!(Int64Type),
+                DataType::UInt8 => bitwise_op!(UInt8Type),
+                DataType::UInt16 => bitwise_op!(UInt16Type),
+                DataType::UInt32 => bitwise_op!(UInt32Type),
+                DataType::UInt64 => bitwise_op!(UInt64Type),
+                t => return Err(QuarryError::Internal(format!("{} over {t}", func.name()))),
+            }
         }
         BitGet => {
             let width = bit_width(args[0].data_type());

@@ -130,6 +130,10 @@ impl Dialect for SparkDialect {
     fn supports_interval_options(&self) -> bool {
         true
     }
+    /// `'first' ' second'`: adjacent string literals are one (Spark's `stringLit+`).
+    fn supports_string_literal_concatenation(&self) -> bool {
+        true
+    }
     fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
         let is_interval = matches!(&parser.peek_token_ref().token,
             Token::Word(w) if w.keyword == Keyword::INTERVAL && w.quote_style.is_none());
@@ -141,6 +145,12 @@ impl Dialect for SparkDialect {
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
         if next_is_div(parser) {
             return Some(Ok(self.prec_value(Precedence::MulDivModOp)));
+        }
+        if matches!(
+            parser.peek_token_ref().token,
+            Token::ShiftLeft | Token::ShiftRight
+        ) {
+            return Some(Ok(SHIFT_PRECEDENCE));
         }
         D.get_next_precedence(parser)
     }
@@ -162,9 +172,43 @@ impl Dialect for SparkDialect {
                     }),
             );
         }
+        let shift = match parser.peek_token_ref().token {
+            Token::ShiftLeft => Some(BinaryOperator::PGBitwiseShiftLeft),
+            Token::ShiftRight => {
+                // `>>>` comes as `>>` then `>`
+                let (first, second) = (parser.peek_nth_token_ref(0), parser.peek_nth_token_ref(1));
+                Some(
+                    if second.token == Token::Gt && second.span.start == first.span.end {
+                        BinaryOperator::Custom(">>>".into())
+                    } else {
+                        BinaryOperator::PGBitwiseShiftRight
+                    },
+                )
+            }
+            _ => None,
+        };
+        if let Some(op) = shift {
+            parser.next_token();
+            if op == BinaryOperator::Custom(">>>".into()) {
+                parser.next_token();
+            }
+            return Some(
+                parser
+                    .parse_subexpr(precedence)
+                    .map(|right| Expr::BinaryOp {
+                        left: Box::new(expr.clone()),
+                        op,
+                        right: Box::new(right),
+                    }),
+            );
+        }
         D.parse_infix(parser, expr, precedence)
     }
 }
+
+/// Spark's shift operators `<<`, `>>`, `>>>` bind tighter than `&` and looser than
+/// `+`/`-` (SqlBaseParser's `valueExpression`), between sqlparser's precedences for them.
+const SHIFT_PRECEDENCE: u8 = 25;
 
 /// When an interval value (`[+|-]` then a number or a string) starts `n` tokens ahead:
 /// the offset just past it.

@@ -17,7 +17,7 @@ use arrow::datatypes::DataType;
 pub use dialect::SparkDialect;
 use sqlparser::ast::Query;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::Token;
+use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use crate::catalog::FileFormat;
 use crate::error::{QuarryError, Result};
@@ -376,9 +376,132 @@ fn parser_for(sql: &str) -> Result<Parser<'static>> {
         .with_unescape(true)
         .tokenize_with_location()
         .map_err(|e| parse_error(sql, e.into()))?;
+    let tokens = spark_string_literals(sql, tokens);
     Ok(Parser::new(&SparkDialect)
         .with_recursion_limit(200)
         .with_tokens_with_locations(spark_tokens::rewrite(tokens)))
+}
+
+/// String literals read as Spark's lexer and `unescapeSQLString` read them, where
+/// sqlparser's escapes differ: `\ddd` (three octal digits, the first 0-3) and `\uXXXX`
+/// are one character, `\%` and `\_` keep their backslash (they are LIKE escapes), and
+/// `r'...'` / `R"..."` is a raw string whose backslashes are its own. Only a statement
+/// with a backslash or a raw string is tokenized a second time, unescaped, to read the
+/// literals' source text; the tokens keep their spans.
+fn spark_string_literals(sql: &str, mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let raw_prefix = |t: &Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("r"));
+    let has_raw = tokens.windows(2).any(|w| {
+        raw_prefix(&w[0].token)
+            && matches!(
+                w[1].token,
+                Token::SingleQuotedString(_) | Token::DoubleQuotedString(_)
+            )
+            && w[0].span.end == w[1].span.start
+    });
+    if !sql.contains('\\') && !has_raw {
+        return tokens;
+    }
+    let Ok(raw) = sqlparser::tokenizer::Tokenizer::new(&SparkDialect, sql)
+        .with_unescape(false)
+        .tokenize_with_location()
+    else {
+        return tokens;
+    };
+    if raw.len() != tokens.len() {
+        return tokens;
+    }
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    for (t, r) in tokens.drain(..).zip(raw) {
+        let source = match &r.token {
+            Token::SingleQuotedString(s) => Some((s.clone(), '\'')),
+            Token::DoubleQuotedString(s) => Some((s.clone(), '"')),
+            _ => None,
+        };
+        let Some((text, quote)) = source else {
+            out.push(t);
+            continue;
+        };
+        let is_raw = out
+            .last()
+            .is_some_and(|p| raw_prefix(&p.token) && p.span.end == t.span.start);
+        let value = if is_raw {
+            out.pop();
+            text
+        } else if text.contains('\\') {
+            unescape_spark(&text, quote)
+        } else {
+            out.push(t);
+            continue;
+        };
+        let token = if quote == '"' {
+            Token::DoubleQuotedString(value)
+        } else {
+            Token::SingleQuotedString(value)
+        };
+        out.push(TokenWithSpan {
+            token,
+            span: t.span,
+        });
+    }
+    out
+}
+
+/// A string literal's source text (between its quotes) unescaped as Spark's
+/// `unescapeSQLString`, with a doubled `quote` read as one (the SQL standard's escape,
+/// which Quarry keeps for other engines' scripts).
+fn unescape_spark(text: &str, quote: char) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == quote && chars.get(i + 1) == Some(&quote) {
+            out.push(quote);
+            i += 2;
+            continue;
+        }
+        if c != '\\' || i + 1 >= chars.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let rest = &chars[i + 1..];
+        if rest[0] == 'u' && rest.len() >= 5 && rest[1..5].iter().all(|d| d.is_ascii_hexdigit()) {
+            let hex: String = rest[1..5].iter().collect();
+            if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                out.push(ch);
+                i += 6;
+                continue;
+            }
+        }
+        if rest.len() >= 3
+            && ('0'..='3').contains(&rest[0])
+            && ('0'..='7').contains(&rest[1])
+            && ('0'..='7').contains(&rest[2])
+        {
+            let code = rest[..3]
+                .iter()
+                .fold(0u32, |acc, d| acc * 8 + d.to_digit(8).unwrap_or(0));
+            if let Some(ch) = char::from_u32(code) {
+                out.push(ch);
+            }
+            i += 4;
+            continue;
+        }
+        match rest[0] {
+            '0' => out.push('\0'),
+            'b' => out.push('\u{8}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'Z' => out.push('\u{1a}'),
+            '%' => out.push_str("\\%"),
+            '_' => out.push_str("\\_"),
+            other => out.push(other),
+        }
+        i += 2;
+    }
+    out
 }
 
 /// Parse one expression in Spark's dialect (the binder's rewrites of functions into
