@@ -2305,11 +2305,44 @@ impl Binder<'_> {
                 return make_case(vec![(cast_bool(c)?, a)], Some(b));
             }
             // to_char / to_varchar (Spark 3.5 / 4): of a date or timestamp, date_format;
-            // of a binary, 'hex', 'base64' or 'utf-8' text; of a number (Spark's number
-            // format patterns), not supported
+            // of a binary, 'hex', 'base64' or 'utf-8' text; of a number, the number in
+            // Spark's number format (the number cast to a decimal as Spark's implicit
+            // cast: integers to decimal(3|5|10|20, 0), float (14,7), double (30,15))
             "to_char" | "to_varchar" => {
                 crate::functions::check_arity(&name, bound.len(), 2, 2)?;
                 let t = bound[0].data_type();
+                let as_decimal = match &t {
+                    DataType::Int8 => Some(DataType::Decimal128(3, 0)),
+                    DataType::Int16 => Some(DataType::Decimal128(5, 0)),
+                    DataType::Int32 => Some(DataType::Decimal128(10, 0)),
+                    DataType::Int64 => Some(DataType::Decimal128(20, 0)),
+                    DataType::Float32 => Some(DataType::Decimal128(14, 7)),
+                    DataType::Float64 => Some(DataType::Decimal128(30, 15)),
+                    DataType::Decimal128(..) => Some(t.clone()),
+                    DataType::Null => Some(DataType::Decimal128(38, 18)),
+                    _ => None,
+                };
+                if let Some(dt) = as_decimal {
+                    let fmt = match &bound[1] {
+                        Expr::Literal(v) => v.as_str().map(str::to_string),
+                        _ => None,
+                    }
+                    .ok_or_else(|| {
+                        QuarryError::Analysis(format!(
+                            "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] the format of {name} must be a constant string, got {}",
+                            bound[1]
+                        ))
+                    })?;
+                    crate::functions::number_format::NumberFormat::parse(&fmt)?;
+                    let mut args = bound.into_iter();
+                    let (Some(x), Some(f)) = (args.next(), args.next()) else {
+                        return Err(QuarryError::Internal("to_char arity".into()));
+                    };
+                    return scalar_call(
+                        ScalarFunc::Str(crate::functions::strings::StringFunc::ToCharNumber),
+                        vec![cast_to(x, &dt)?, f],
+                    );
+                }
                 let text = match &t {
                     DataType::Date32 | DataType::Timestamp(..) => Some("date_format($1, $2)"),
                     DataType::Binary | DataType::LargeBinary => {
@@ -2332,8 +2365,8 @@ impl Binder<'_> {
                     _ => None,
                 };
                 let Some(template) = text else {
-                    return Err(QuarryError::NotSupported(format!(
-                        "{name} of {} (Spark's number format patterns); use format_number or format_string",
+                    return Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{name}\": the first argument requires a number, date, timestamp or binary, not \"{}\"",
                         crate::types::type_name(&t)
                     )));
                 };

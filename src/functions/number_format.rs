@@ -1,7 +1,8 @@
 //! Spark's number format strings, as `to_number(str, fmt)` and `try_to_number` read
-//! them (Spark's `ToNumberParser`): `0`/`9` digits, `.`/`D` the decimal point, `,`/`G`
-//! a grouping separator, `$` a dollar sign, `S` a sign at the start or end, `MI` a
-//! trailing minus, `PR` angle brackets around a negative number.
+//! them and `to_char(number, fmt)` writes them (Spark's `ToNumberParser`): `0`/`9`
+//! digits, `.`/`D` the decimal point, `,`/`G` a grouping separator, `$` a dollar sign,
+//! `S` a sign and `MI` a minus at the start or end, `PR` angle brackets around a
+//! negative number.
 //!
 //! The binder parses the (constant) format once to get the result type,
 //! `DECIMAL(digits, digits after the point)`; evaluation turns each input into a plain
@@ -156,10 +157,10 @@ impl NumberFormat {
                 "At most one sign (S, MI or PR) is allowed.",
             ));
         }
-        if prefix.contains(&Token::Minus) || prefix.contains(&Token::Brackets) {
+        if prefix.contains(&Token::Brackets) {
             return Err(invalid(
                 format,
-                "MI and PR may only be at the end of the format string.",
+                "PR may only be at the end of the format string.",
             ));
         }
         if int_groups.iter().map(|g| g.0).sum::<usize>() + frac.unwrap_or(0) > 38 {
@@ -211,11 +212,11 @@ impl NumberFormat {
         for t in &self.prefix {
             match t {
                 Token::Dollar => s = s.strip_prefix('$')?,
-                Token::Sign => {
+                Token::Sign | Token::Minus => {
                     if let Some(r) = s.strip_prefix('-') {
                         negative = true;
                         s = r;
-                    } else if let Some(r) = s.strip_prefix('+') {
+                    } else if let Some(r) = s.strip_prefix('+').filter(|_| *t == Token::Sign) {
                         s = r;
                     }
                 }
@@ -292,6 +293,122 @@ impl NumberFormat {
         }
         Some(out)
     }
+
+    /// `plain` (a decimal number as `-123.450`, no exponent) written in this format, as
+    /// Spark's `to_char` (ToNumberParser.format): the integer digits right-aligned in
+    /// the format's, with spaces where a `9` has no digit (zeros where the run starts
+    /// with `0`) and `#` everywhere when the number has more digits than the format;
+    /// the fraction padded with zeros; signs, `$` and `<` placed just before the first
+    /// digit.
+    pub fn format_plain(&self, plain: &str) -> String {
+        let negative = plain.starts_with('-');
+        let unsigned = plain.trim_start_matches(['-', '+']);
+        let (int_part, frac_part) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let int_part = int_part.trim_start_matches('0');
+        let frac_part = frac_part.trim_end_matches('0');
+        let int_width: usize = self.int_groups.iter().map(|g| g.0).sum();
+        let frac_width = self.frac.unwrap_or(0);
+        let (int_digits, frac_digits): (Vec<char>, Vec<char>) =
+            if int_part.len() > int_width || frac_part.len() > frac_width {
+                (vec!['#'; int_width], vec!['#'; frac_width])
+            } else {
+                let mut i = vec![' '; int_width - int_part.len()];
+                i.extend(int_part.chars());
+                let mut f: Vec<char> = frac_part.chars().collect();
+                f.resize(frac_width, '0');
+                (i, f)
+            };
+        let mut out: Vec<char> = Vec::with_capacity(self.format.len() + 2);
+        let sign_token = |out: &mut Vec<char>, t: Token| match t {
+            Token::Dollar => out.push('$'),
+            Token::Sign => {
+                strip_lone_point(out);
+                push_before_spaces(out, if negative { '-' } else { '+' });
+            }
+            Token::Minus if negative => {
+                strip_lone_point(out);
+                push_before_spaces(out, '-');
+            }
+            Token::Minus => out.push(' '),
+            Token::Brackets if negative => {
+                strip_lone_point(out);
+                push_before_spaces(out, '>');
+            }
+            Token::Brackets => out.extend([' ', ' ']),
+            _ => {}
+        };
+        if negative && self.suffix.contains(&Token::Brackets) {
+            out.push('<');
+        }
+        for t in &self.prefix {
+            sign_token(&mut out, *t);
+        }
+        let mut next = int_digits.iter();
+        for (k, &(len, zero)) in self.int_groups.iter().enumerate() {
+            if k > 0 {
+                if out.last().is_some_and(|c| c.is_ascii_digit()) {
+                    out.push(',');
+                } else {
+                    push_space_after_signs(&mut out);
+                }
+            }
+            for _ in 0..len {
+                match next.next() {
+                    Some(' ') if zero => out.push('0'),
+                    Some(' ') | None => push_space_after_signs(&mut out),
+                    Some(c) => out.push(*c),
+                }
+            }
+        }
+        if self.frac.is_some() {
+            if let Some(last) = out.last_mut().filter(|c| **c == ' ') {
+                *last = '0';
+            }
+            out.push('.');
+            out.extend(frac_digits);
+        }
+        for t in &self.suffix {
+            sign_token(&mut out, *t);
+        }
+        strip_lone_point(&mut out);
+        let text: String = out.into_iter().collect();
+        if text.is_empty() || text == "+" || text == "-" {
+            "0".to_string()
+        } else {
+            text
+        }
+    }
+}
+
+/// A decimal point that ends the text or is followed by a space becomes a space.
+fn strip_lone_point(out: &mut [char]) {
+    if let Some(i) = out.iter().position(|c| *c == '.') {
+        if out.get(i + 1).is_none_or(|c| *c == ' ') {
+            out[i] = ' ';
+        }
+    }
+}
+
+/// Append `c`, moved left past the spaces before it (a sign or `>` after digits
+/// right-aligned with spaces stays next to them).
+fn push_before_spaces(out: &mut Vec<char>, c: char) {
+    out.push(c);
+    let mut i = out.len() - 1;
+    while i >= 1 && out[i - 1] == ' ' && out[i] == c {
+        out.swap(i - 1, i);
+        i -= 1;
+    }
+}
+
+/// Append a space, moved left past the signs and `<` before it (so they end up just
+/// before the first digit).
+fn push_space_after_signs(out: &mut Vec<char>) {
+    out.push(' ');
+    let mut i = out.len() - 1;
+    while i >= 1 && matches!(out[i - 1], '+' | '-' | '<') && out[i] == ' ' {
+        out.swap(i - 1, i);
+        i -= 1;
+    }
 }
 
 #[cfg(test)]
@@ -321,6 +438,39 @@ mod tests {
         );
     }
 
+    fn fmt(v: &str, format: &str) -> String {
+        NumberFormat::parse(format).unwrap().format_plain(v)
+    }
+
+    #[test]
+    fn to_char_as_spark() {
+        // Spark's postgreSQL/int8.sql golden results
+        assert_eq!(fmt("123", "9G999G999G999G999G999"), "                  123");
+        assert_eq!(
+            fmt("4567890123456789", "9,999,999,999,999,999"),
+            "4,567,890,123,456,789"
+        );
+        assert_eq!(fmt("-123", "9999999999999999PR"), "             <123>");
+        assert_eq!(
+            fmt("4567890123456789", "9999999999999999.999PR"),
+            "4567890123456789.000  "
+        );
+        assert_eq!(fmt("-123", "9999999999999999S"), "             123-");
+        assert_eq!(fmt("-456", "S9999999999999999"), "             -456");
+        assert_eq!(fmt("123", "MI9999999999999999"), "              123");
+        assert_eq!(
+            fmt("-4567890123456789", "MI9999999999999999"),
+            "-4567890123456789"
+        );
+        assert_eq!(fmt("123", "0999999999999999"), "0000000000000123");
+        assert_eq!(fmt("123", "S0999999999999999"), "+0000000000000123");
+        // too many digits: #s; a number without integer digits gets a 0
+        assert_eq!(fmt("12345", "999.9"), "###.#");
+        assert_eq!(fmt("0.5", "9.99"), "0.50");
+        assert_eq!(fmt("454", "$999"), "$454");
+        assert_eq!(fmt("-12454.8", "99,999.9S"), "12,454.8-");
+    }
+
     #[test]
     fn mismatches() {
         assert_eq!(num("4540", "000"), None); // too many digits
@@ -330,7 +480,7 @@ mod tests {
         assert_eq!(num("78.12", "$00.00"), None); // the dollar sign is required
         assert_eq!(num("abc", "999"), None);
         assert_eq!(num("", "999"), None);
-        for bad in ["", "abc", "9..9", ",99", "99,", "S9S", "MI99", "99,.9"] {
+        for bad in ["", "abc", "9..9", ",99", "99,", "S9S", "PR99", "99,.9"] {
             assert!(NumberFormat::parse(bad).is_err(), "{bad}");
         }
     }

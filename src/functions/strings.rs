@@ -102,6 +102,10 @@ pub enum StringFunc {
     ToNumber {
         r#try: bool,
     },
+    /// `to_char(number, fmt)`/`to_varchar` of a number (the binder casts it to a decimal,
+    /// as Spark's ToCharacter): the number written in the format (see
+    /// [`super::number_format::NumberFormat::format_plain`]).
+    ToCharNumber,
     /// `get_json_object(json, path)` (see [`super::json`]).
     GetJsonObject,
     /// `json_tuple(json, k1, ..., kn)`'s row: a struct of the top-level fields `c0` ..
@@ -176,6 +180,7 @@ impl StringFunc {
             Uuid => "uuid",
             ToNumber { r#try: false } => "to_number",
             ToNumber { r#try: true } => "try_to_number",
+            ToCharNumber => "to_char",
             GetJsonObject => "get_json_object",
             JsonTuple => "json_tuple",
             JsonArrayLength => "json_array_length",
@@ -369,6 +374,10 @@ impl StringFunc {
             ToNumber { .. } | GetJsonObject => {
                 want(2, 2)?;
                 (vec![s.clone(), s.clone()], s)
+            }
+            ToCharNumber => {
+                want(2, 2)?;
+                (vec![args[0].clone(), s.clone()], s)
             }
             JsonTuple => {
                 want(2, usize::MAX)?;
@@ -1748,6 +1757,30 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     None if r#try => b.append_null(),
                     None => return Err(fmt.mismatch(x.value(r))),
                 }
+            }
+            Arc::new(b.finish())
+        }
+        ToCharNumber => {
+            let DataType::Decimal128(p, scale) = *args[0].data_type() else {
+                return Err(QuarryError::Internal(format!(
+                    "to_char of {}",
+                    args[0].data_type()
+                )));
+            };
+            let (x, f) = (args[0].as_primitive::<Decimal128Type>(), strings(&args[1])?);
+            let mut format: Option<super::number_format::NumberFormat> = None;
+            let mut b = StringBuilder::new();
+            for r in 0..n {
+                if !valid(r) {
+                    b.append_null();
+                    continue;
+                }
+                let fmt = match &format {
+                    Some(p) if p.format() == f.value(r) => p,
+                    _ => format.insert(super::number_format::NumberFormat::parse(f.value(r))?),
+                };
+                let plain = Decimal128Type::format_decimal(x.value(r), p, scale);
+                b.append_value(fmt.format_plain(&plain));
             }
             Arc::new(b.finish())
         }
