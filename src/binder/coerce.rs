@@ -268,7 +268,17 @@ pub fn binary_in(op: BinOp, l: Expr, r: Expr, mode: ArithMode) -> Result<Expr> {
             Ok(Expr::binary(op, l, r, DataType::Boolean))
         }
         _ if op.is_comparison() => {
-            let t = comparison_type(&lt, &rt)?;
+            // a boolean equals a number as that number's type (Spark's BooleanEquality:
+            // true is 1, false 0); ordering them stays an error
+            let t = match (&lt, &rt) {
+                (DataType::Boolean, n) | (n, DataType::Boolean)
+                    if is_numeric(n)
+                        && matches!(op, BinOp::Eq | BinOp::NotEq | BinOp::NullSafeEq) =>
+                {
+                    n.clone()
+                }
+                _ => comparison_type(&lt, &rt)?,
+            };
             Ok(Expr::binary(
                 op,
                 cast_to(l, &t)?,

@@ -3387,7 +3387,12 @@ pub fn make_case(whens: Vec<(Expr, Expr)>, els: Option<Expr>) -> Result<Expr> {
 /// Reject casts arrow cannot do (complex types); everything else follows arrow-cast.
 fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
     let complex_to_string = from.is_nested() && to == &DataType::Utf8;
-    if from == &DataType::Null || complex_to_string || arrow::compute::can_cast_types(from, to) {
+    let bool_to_decimal = from == &DataType::Boolean && matches!(to, DataType::Decimal128(..));
+    if from == &DataType::Null
+        || complex_to_string
+        || bool_to_decimal
+        || arrow::compute::can_cast_types(from, to)
+    {
         Ok(())
     } else {
         Err(QuarryError::Analysis(format!(

@@ -449,6 +449,13 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     if let Some(r) = cast_timestamp_numeric(a, to) {
         return r;
     }
+    // a boolean as a decimal: 1 or 0 (Spark's; arrow-cast has no such cast)
+    if let (DataType::Boolean, DataType::Decimal128(..)) = (a.data_type(), to) {
+        return Ok(arrow::compute::cast(
+            &arrow::compute::cast(a, &DataType::Int8)?,
+            to,
+        )?);
+    }
     // Spark: an integer as binary is its big-endian two's-complement bytes
     if to == &DataType::Binary && is_integer(a.data_type()) {
         let width = match a.data_type() {
