@@ -186,6 +186,20 @@ pub fn number_literal(s: &str) -> Result<ScalarValue> {
     Ok(ScalarValue(Arc::new(arr)))
 }
 
+/// The constant string format of `name` (to_number, to_char), or Spark's
+/// NON_FOLDABLE_INPUT error.
+fn constant_format(name: &str, format: &Expr) -> Result<String> {
+    match format {
+        Expr::Literal(v) => v.as_str().map(str::to_string),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        QuarryError::Analysis(format!(
+            "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] the format of {name} must be a constant string, got {format}"
+        ))
+    })
+}
+
 /// A number literal with more than 38 digits (and no exponent) is an error, as Spark's
 /// decimal literals.
 fn precision_exceeded(precision: usize) -> QuarryError {
@@ -1630,13 +1644,99 @@ impl Binder<'_> {
         f: &ast::Function,
         name: String,
     ) -> Result<(String, Vec<ast::Expr>, bool, bool)> {
-        let (mut args, mut distinct, star) = self.function_args(f)?;
+        let (mut args, mut distinct, mut star) = self.function_args(f)?;
         let name = crate::functions::aggregate::approx_count_distinct_as_count(
             name,
             &mut args,
             &mut distinct,
         )?;
+        if AggFunc::is_aggregate_name(&name) {
+            // an aggregate's `*` is its flag (count(*), count(DISTINCT *))
+            args.retain(|a| !matches!(a, ast::Expr::Wildcard(_)));
+        } else {
+            // a scalar function's `*` and `q.*` are expanded where its arguments bind
+            // (see [`Binder::expand_star_args`])
+            star = false;
+        }
         Ok((name, args, distinct, star))
+    }
+
+    /// A scalar function's arguments with each `*` replaced by the input's columns and
+    /// each `q.*` by `q`'s columns (or, when `q` is a struct column, its fields), as
+    /// Spark's star expansion in function arguments (`hash(*)`, `concat_ws(',', t.*)`,
+    /// `struct(*)`). Columns become qualified, quoted names.
+    pub(super) fn expand_star_args(
+        &mut self,
+        args: Vec<ast::Expr>,
+        cx: &ExprCtx,
+    ) -> Result<Vec<ast::Expr>> {
+        if !args
+            .iter()
+            .any(|a| matches!(a, ast::Expr::Wildcard(_) | ast::Expr::QualifiedWildcard(..)))
+        {
+            return Ok(args);
+        }
+        let quoted = |s: &str| ast::Ident::with_quote('`', s);
+        let mut out = Vec::with_capacity(args.len());
+        for a in args {
+            let (qualifier, star_of) = match &a {
+                ast::Expr::Wildcard(_) => (None, None),
+                ast::Expr::QualifiedWildcard(q, _) => (Some(last_name_part(q)), Some(q.clone())),
+                _ => {
+                    out.push(a);
+                    continue;
+                }
+            };
+            let qualified = qualifier.as_deref().map(|q| {
+                cx.scope.cols.iter().any(|c| {
+                    c.qualifier
+                        .as_deref()
+                        .is_some_and(|cq| cq.eq_ignore_ascii_case(q))
+                })
+            });
+            if qualified == Some(false) {
+                // `s.*` of a struct column s: its fields
+                let Some(q) = star_of else { continue };
+                let parts: Vec<ast::Ident> =
+                    q.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
+                let base = if parts.len() == 1 {
+                    ast::Expr::Identifier(parts[0].clone())
+                } else {
+                    ast::Expr::CompoundIdentifier(parts.clone())
+                };
+                let cannot = || {
+                    QuarryError::Analysis(format!(
+                        "[CANNOT_RESOLVE_STAR_EXPAND] Cannot resolve `{q}`.* given input columns"
+                    ))
+                };
+                let t = self
+                    .bind_inner(&base, cx)
+                    .map_err(|_| cannot())?
+                    .data_type();
+                let DataType::Struct(fields) = t else {
+                    return Err(cannot());
+                };
+                for f in fields.iter() {
+                    let mut p = parts.clone();
+                    p.push(quoted(f.name()));
+                    out.push(ast::Expr::CompoundIdentifier(p));
+                }
+                continue;
+            }
+            for c in cx.scope.expand_star(qualifier.as_deref())? {
+                let q = cx
+                    .scope
+                    .cols
+                    .iter()
+                    .find(|sc| sc.col.id == c.id && !sc.hidden)
+                    .and_then(|sc| sc.qualifier.clone());
+                out.push(match q {
+                    Some(q) => ast::Expr::CompoundIdentifier(vec![quoted(&q), quoted(&c.name)]),
+                    None => ast::Expr::Identifier(quoted(&c.name)),
+                });
+            }
+        }
+        Ok(out)
     }
 
     pub(super) fn function_args(
@@ -1666,7 +1766,12 @@ impl Binder<'_> {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
                             out.push(e.clone())
                         }
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => {
+                            star = true;
+                            out.push(ast::Expr::Wildcard(
+                                ast::helpers::attached_token::AttachedToken::empty(),
+                            ))
+                        }
                         // `q.*`: expanded where the arguments are bound (only count's, as
                         // Spark's count(t.*) = count(t.a, t.b, ...))
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::QualifiedWildcard(q)) => {
@@ -1813,6 +1918,11 @@ impl Binder<'_> {
             (f, vec![])
         };
         let (name, args, distinct, star) = self.call_args(f, name)?;
+        let args = if AggFunc::is_aggregate_name(&name) {
+            args
+        } else {
+            self.expand_star_args(args, cx)?
+        };
         if f.filter.is_some() && !AggFunc::is_aggregate_name(&name) {
             return Err(QuarryError::Analysis(format!(
                 "FILTER (WHERE ...) is only allowed on aggregate functions, not {name}()"
@@ -2156,16 +2266,7 @@ impl Binder<'_> {
             // decimal type the constant format gives
             "to_number" | "try_to_number" => {
                 crate::functions::check_arity(&name, bound.len(), 2, 2)?;
-                let fmt = match &bound[1] {
-                    Expr::Literal(v) => v.as_str().map(str::to_string),
-                    _ => None,
-                }
-                .ok_or_else(|| {
-                    QuarryError::Analysis(format!(
-                        "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] the format of {name} must be a constant string, got {}",
-                        bound[1]
-                    ))
-                })?;
+                let fmt = constant_format(&name, &bound[1])?;
                 let (p, s) =
                     crate::functions::number_format::NumberFormat::parse(&fmt)?.precision_scale();
                 let f = crate::functions::strings::StringFunc::ToNumber {
@@ -2323,17 +2424,9 @@ impl Binder<'_> {
                     _ => None,
                 };
                 if let Some(dt) = as_decimal {
-                    let fmt = match &bound[1] {
-                        Expr::Literal(v) => v.as_str().map(str::to_string),
-                        _ => None,
-                    }
-                    .ok_or_else(|| {
-                        QuarryError::Analysis(format!(
-                            "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] the format of {name} must be a constant string, got {}",
-                            bound[1]
-                        ))
-                    })?;
-                    crate::functions::number_format::NumberFormat::parse(&fmt)?;
+                    crate::functions::number_format::NumberFormat::parse(&constant_format(
+                        &name, &bound[1],
+                    )?)?;
                     let mut args = bound.into_iter();
                     let (Some(x), Some(f)) = (args.next(), args.next()) else {
                         return Err(QuarryError::Internal("to_char arity".into()));

@@ -180,6 +180,20 @@ impl NumberFormat {
         &self.format
     }
 
+    /// `format` parsed, from `cache` when it holds that format (a column's rows mostly
+    /// share one), else parsed into it. Errors: as [`NumberFormat::parse`].
+    pub fn cached<'a>(
+        cache: &'a mut Option<NumberFormat>,
+        format: &str,
+    ) -> Result<&'a NumberFormat> {
+        if cache.as_ref().is_some_and(|p| p.format == format) {
+            if let Some(p) = cache {
+                return Ok(p);
+            }
+        }
+        Ok(cache.insert(NumberFormat::parse(format)?))
+    }
+
     /// The result type's precision and scale: the format's digits, and those after the
     /// decimal point.
     pub fn precision_scale(&self) -> (u8, i8) {

@@ -1748,10 +1748,7 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     b.append_null();
                     continue;
                 }
-                let fmt = match &format {
-                    Some(p) if p.format() == f.value(r) => p,
-                    _ => format.insert(super::number_format::NumberFormat::parse(f.value(r))?),
-                };
+                let fmt = super::number_format::NumberFormat::cached(&mut format, f.value(r))?;
                 match fmt.normalize(x.value(r)) {
                     Some(v) => b.append_value(v),
                     None if r#try => b.append_null(),
@@ -1775,10 +1772,7 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     b.append_null();
                     continue;
                 }
-                let fmt = match &format {
-                    Some(p) if p.format() == f.value(r) => p,
-                    _ => format.insert(super::number_format::NumberFormat::parse(f.value(r))?),
-                };
+                let fmt = super::number_format::NumberFormat::cached(&mut format, f.value(r))?;
                 let plain = Decimal128Type::format_decimal(x.value(r), p, scale);
                 b.append_value(fmt.format_plain(&plain));
             }

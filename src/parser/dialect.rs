@@ -160,17 +160,19 @@ impl Dialect for SparkDialect {
         expr: &Expr,
         precedence: u8,
     ) -> Option<Result<Expr, ParserError>> {
+        // `left op right` once the operator's tokens are consumed
+        let rhs = |parser: &mut Parser, op: BinaryOperator| {
+            parser
+                .parse_subexpr(precedence)
+                .map(|right| Expr::BinaryOp {
+                    left: Box::new(expr.clone()),
+                    op,
+                    right: Box::new(right),
+                })
+        };
         if next_is_div(parser) {
             parser.next_token();
-            return Some(
-                parser
-                    .parse_subexpr(precedence)
-                    .map(|right| Expr::BinaryOp {
-                        left: Box::new(expr.clone()),
-                        op: BinaryOperator::MyIntegerDivide,
-                        right: Box::new(right),
-                    }),
-            );
+            return Some(rhs(parser, BinaryOperator::MyIntegerDivide));
         }
         let shift = match parser.peek_token_ref().token {
             Token::ShiftLeft => Some(BinaryOperator::PGBitwiseShiftLeft),
@@ -192,15 +194,7 @@ impl Dialect for SparkDialect {
             if op == BinaryOperator::Custom(">>>".into()) {
                 parser.next_token();
             }
-            return Some(
-                parser
-                    .parse_subexpr(precedence)
-                    .map(|right| Expr::BinaryOp {
-                        left: Box::new(expr.clone()),
-                        op,
-                        right: Box::new(right),
-                    }),
-            );
+            return Some(rhs(parser, op));
         }
         D.parse_infix(parser, expr, precedence)
     }

@@ -65,7 +65,55 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = limit_percent(tokens);
     let tokens = null_treatment_inside_call(tokens);
     let tokens = pivot_aggregate_expressions(tokens);
+    let tokens = struct_star_call(tokens);
     inline_tables(tokens)
+}
+
+/// `STRUCT(*)`, `STRUCT(t.*, ...)`: sqlparser's struct literal takes no star, so a
+/// STRUCT whose parentheses hold a `*` argument (after `(`, `,` or `.`) at their top
+/// level becomes a call of the function `struct`, whose stars the binder expands.
+fn struct_star_call(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig = significant(&tokens);
+    for si in 0..sig.len().saturating_sub(1) {
+        let (name, open) = (sig[si], sig[si + 1]);
+        if kw(&tokens[name].token) != Some(Keyword::STRUCT) || tokens[open].token != Token::LParen {
+            continue;
+        }
+        let Some(close) = closing_paren(&tokens, open) else {
+            continue;
+        };
+        let mut depth = 0usize;
+        let mut prev = Token::LParen;
+        let mut has_star = false;
+        for t in &tokens[open + 1..close] {
+            match t.token {
+                Token::LParen => depth += 1,
+                Token::RParen => depth = depth.saturating_sub(1),
+                Token::Mul
+                    if depth == 0
+                        && matches!(prev, Token::LParen | Token::Comma | Token::Period) =>
+                {
+                    has_star = true
+                }
+                _ => {}
+            }
+            if !is_trivia(&t.token) {
+                prev = t.token.clone();
+            }
+        }
+        if has_star {
+            let span = tokens[name].span;
+            tokens[name] = TokenWithSpan {
+                token: Token::Word(Word {
+                    value: "struct".into(),
+                    quote_style: Some('`'),
+                    keyword: Keyword::NoKeyword,
+                }),
+                span,
+            };
+        }
+    }
+    tokens
 }
 
 /// The function a `LIMIT n %` is rewritten to (see the module doc).
