@@ -143,9 +143,7 @@ pub fn number_literal(s: &str) -> Result<ScalarValue> {
             .parse::<f64>()
             .map_err(|_| QuarryError::Analysis(format!("invalid number {s}")))?;
         if v.is_infinite() {
-            return Err(QuarryError::Analysis(format!(
-                "[INVALID_NUMERIC_LITERAL_RANGE] Numeric literal {s} is outside the valid range for double with minimum value of -1.7976931348623157E+308 and maximum value of 1.7976931348623157E+308"
-            )));
+            return Err(out_of_range(s, &DataType::Float64));
         }
         return Ok(ScalarValue::from_f64(v));
     }
@@ -198,6 +196,20 @@ fn constant_format(name: &str, format: &Expr) -> Result<String> {
             "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] the format of {name} must be a constant string, got {format}"
         ))
     })
+}
+
+/// A float or double literal beyond its type's range (Spark's
+/// INVALID_NUMERIC_LITERAL_RANGE, with the type's bounds).
+fn out_of_range(text: &str, to: &DataType) -> QuarryError {
+    let bound = if to == &DataType::Float32 {
+        "3.4028234663852886E+38"
+    } else {
+        "1.7976931348623157E+308"
+    };
+    QuarryError::Analysis(format!(
+        "[INVALID_NUMERIC_LITERAL_RANGE] Numeric literal {text} is outside the valid range for {} with minimum value of -{bound} and maximum value of {bound}",
+        crate::types::type_name(to)
+    ))
 }
 
 /// A number literal with more than 38 digits (and no exponent) is an error, as Spark's
@@ -291,10 +303,7 @@ fn typed_literal(text: &str, to: &DataType) -> Result<ScalarValue> {
         && text.bytes().any(|b| b.is_ascii_digit())
         && v.as_f64().is_some_and(f64::is_infinite)
     {
-        return Err(QuarryError::Analysis(format!(
-            "[INVALID_NUMERIC_LITERAL_RANGE] Numeric literal {text} is outside the valid range for {}",
-            crate::types::type_name(to)
-        )));
+        return Err(out_of_range(text, to));
     }
     if v.is_null() {
         return Err(QuarryError::Analysis(format!(
@@ -2026,6 +2035,12 @@ impl Binder<'_> {
                 clause: "an aggregate function argument",
                 windows: None,
             };
+            // count(t.*) = count(t.a, t.b, ...), as Spark expands the star
+            let args = if name == "count" {
+                self.expand_star_args(args, &input_cx)?
+            } else {
+                args
+            };
             let mut bound = vec![];
             for a in &args {
                 if contains_aggregate(a) {
@@ -2033,15 +2048,7 @@ impl Binder<'_> {
                         "[NESTED_AGGREGATE_FUNCTION] It is not allowed to use an aggregate function in the argument of another aggregate function".into(),
                     ));
                 }
-                match a {
-                    ast::Expr::QualifiedWildcard(q, _) if name == "count" => bound.extend(
-                        agg.input
-                            .expand_star(Some(&last_name_part(q)))?
-                            .into_iter()
-                            .map(Expr::Column),
-                    ),
-                    _ => bound.push(self.bind_expr(a, &input_cx)?),
-                }
+                bound.push(self.bind_expr(a, &input_cx)?);
             }
             if name == "count" && star && distinct {
                 // count(DISTINCT *): distinct rows of the input with no NULL column
@@ -2413,15 +2420,10 @@ impl Binder<'_> {
                 crate::functions::check_arity(&name, bound.len(), 2, 2)?;
                 let t = bound[0].data_type();
                 let as_decimal = match &t {
-                    DataType::Int8 => Some(DataType::Decimal128(3, 0)),
-                    DataType::Int16 => Some(DataType::Decimal128(5, 0)),
-                    DataType::Int32 => Some(DataType::Decimal128(10, 0)),
-                    DataType::Int64 => Some(DataType::Decimal128(20, 0)),
                     DataType::Float32 => Some(DataType::Decimal128(14, 7)),
                     DataType::Float64 => Some(DataType::Decimal128(30, 15)),
-                    DataType::Decimal128(..) => Some(t.clone()),
                     DataType::Null => Some(DataType::Decimal128(38, 18)),
-                    _ => None,
+                    _ => crate::types::decimal_of(&t).map(|(p, s)| DataType::Decimal128(p, s)),
                 };
                 if let Some(dt) = as_decimal {
                     crate::functions::number_format::NumberFormat::parse(&constant_format(
