@@ -353,6 +353,7 @@ impl Session {
                 };
                 crate::binder::GroupingMode {
                     ordinals: flag("spark.sql.groupbyordinal", true),
+                    order_ordinals: flag("spark.sql.orderbyordinal", true),
                     aliases: flag("spark.sql.groupbyaliases", true),
                     having_without_group_by_as_where: flag(
                         "spark.sql.legacy.parser.havingwithoutgroupbyaswhere",

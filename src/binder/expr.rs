@@ -61,6 +61,24 @@ pub fn last_name_part(n: &ast::ObjectName) -> String {
         .unwrap_or_default()
 }
 
+/// The call a function argument `* EXCEPT (a, b)` becomes until
+/// [`Binder::expand_star_args`] expands it (its arguments name the columns left out).
+const STAR_EXCEPT_MARKER: &str = "__quarry_star_except";
+
+/// A column a star expands to, as a quoted name (qualified when its relation has one).
+fn star_column_reference(scope: &super::scope::Scope, c: &Column) -> ast::Expr {
+    let quoted = |s: &str| ast::Ident::with_quote('`', s);
+    let q = scope
+        .cols
+        .iter()
+        .find(|sc| sc.col.id == c.id && !sc.hidden)
+        .and_then(|sc| sc.qualifier.clone());
+    match q {
+        Some(q) => ast::Expr::CompoundIdentifier(vec![quoted(&q), quoted(&c.name)]),
+        None => ast::Expr::Identifier(quoted(&c.name)),
+    }
+}
+
 /// Whether an AST expression is an aggregate call (not a window function).
 pub fn is_aggregate_call(e: &ast::Expr) -> bool {
     matches!(e, ast::Expr::Function(f) if f.over.is_none() && AggFunc::is_aggregate_name(&function_name(f)))
@@ -102,7 +120,24 @@ pub fn contains_aggregate(e: &ast::Expr) -> bool {
             contains_aggregate(expr) || list.iter().any(contains_aggregate)
         }
         A::InSubquery { expr, .. } => contains_aggregate(expr),
-        A::Like { expr, pattern, .. } | A::ILike { expr, pattern, .. } => any(&[expr, pattern]),
+        A::Like {
+            expr,
+            pattern,
+            any: quantified,
+            ..
+        }
+        | A::ILike {
+            expr,
+            pattern,
+            any: quantified,
+            ..
+        } => match like_quantified(pattern, *quantified) {
+            // LIKE ALL (...) / LIKE SOME (...): its patterns, not a call of `some`
+            Some((_, patterns)) => {
+                contains_aggregate(expr) || patterns.iter().any(contains_aggregate)
+            }
+            None => any(&[expr, pattern]),
+        },
         A::Case {
             operand,
             conditions,
@@ -620,8 +655,56 @@ impl Binder<'_> {
                 escape_char,
                 any,
             } => {
+                if let Some((all, patterns)) = like_quantified(pattern, *any) {
+                    // Spark's LIKE ALL / LIKE ANY (SOME) and their NOT forms: one LIKE per
+                    // pattern, joined by AND (ALL) or OR (ANY); three-valued logic gives
+                    // Spark's MultiLikeBase result (a NULL pattern makes an otherwise
+                    // undecided result NULL)
+                    if escape_char.is_some() {
+                        return Err(QuarryError::NotSupported(
+                            "ESCAPE with LIKE ALL / LIKE ANY".into(),
+                        ));
+                    }
+                    let quantifier = if all { "ALL" } else { "ANY" };
+                    let Some((first, rest)) = patterns.split_first() else {
+                        return Err(QuarryError::Analysis(format!(
+                            "[PARSE_SYNTAX_ERROR] LIKE {quantifier} needs at least one pattern"
+                        )));
+                    };
+                    let one = |p: &ast::Expr| {
+                        let (expr, pattern) = (expr.clone(), Box::new(p.clone()));
+                        let (negated, any, escape_char) = (*negated, false, None);
+                        match e {
+                            A::ILike { .. } => A::ILike {
+                                negated,
+                                expr,
+                                pattern,
+                                escape_char,
+                                any,
+                            },
+                            _ => A::Like {
+                                negated,
+                                expr,
+                                pattern,
+                                escape_char,
+                                any,
+                            },
+                        }
+                    };
+                    let op = if all {
+                        ast::BinaryOperator::And
+                    } else {
+                        ast::BinaryOperator::Or
+                    };
+                    let joined = rest.iter().fold(one(first), |acc, p| A::BinaryOp {
+                        left: Box::new(acc),
+                        op: op.clone(),
+                        right: Box::new(one(p)),
+                    });
+                    return self.bind_inner(&joined, cx);
+                }
                 if *any {
-                    return Err(QuarryError::NotSupported("LIKE ANY".into()));
+                    return Err(QuarryError::NotSupported("LIKE ANY of a subquery".into()));
                 }
                 let x = cast_to(self.bind_inner(expr, cx)?, &DataType::Utf8)?;
                 let mut p = cast_to(self.bind_inner(pattern, cx)?, &DataType::Utf8)?;
@@ -1679,15 +1762,53 @@ impl Binder<'_> {
         args: Vec<ast::Expr>,
         cx: &ExprCtx,
     ) -> Result<Vec<ast::Expr>> {
-        if !args
-            .iter()
-            .any(|a| matches!(a, ast::Expr::Wildcard(_) | ast::Expr::QualifiedWildcard(..)))
-        {
+        let star_except = |a: &ast::Expr| -> Option<Vec<String>> {
+            let ast::Expr::Function(f) = a else {
+                return None;
+            };
+            if function_name(f) != STAR_EXCEPT_MARKER {
+                return None;
+            }
+            let ast::FunctionArguments::List(l) = &f.args else {
+                return Some(vec![]);
+            };
+            Some(
+                l.args
+                    .iter()
+                    .filter_map(|x| match x {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+                            ast::Expr::Identifier(i),
+                        )) => Some(i.value.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        };
+        if !args.iter().any(|a| {
+            matches!(a, ast::Expr::Wildcard(_) | ast::Expr::QualifiedWildcard(..))
+                || star_except(a).is_some()
+        }) {
             return Ok(args);
         }
         let quoted = |s: &str| ast::Ident::with_quote('`', s);
         let mut out = Vec::with_capacity(args.len());
         for a in args {
+            if let Some(except) = star_except(&a) {
+                let cols = cx.scope.expand_star(None)?;
+                for n in &except {
+                    if !cols.iter().any(|c| c.name.eq_ignore_ascii_case(n)) {
+                        return Err(QuarryError::Analysis(format!(
+                            "[UNRESOLVED_COLUMN] A column `{n}` in the EXCEPT list of * cannot be resolved"
+                        )));
+                    }
+                }
+                for c in cols {
+                    if !except.iter().any(|n| c.name.eq_ignore_ascii_case(n)) {
+                        out.push(star_column_reference(cx.scope, &c));
+                    }
+                }
+                continue;
+            }
             let (qualifier, star_of) = match &a {
                 ast::Expr::Wildcard(_) => (None, None),
                 ast::Expr::QualifiedWildcard(q, _) => (Some(last_name_part(q)), Some(q.clone())),
@@ -1733,16 +1854,7 @@ impl Binder<'_> {
                 continue;
             }
             for c in cx.scope.expand_star(qualifier.as_deref())? {
-                let q = cx
-                    .scope
-                    .cols
-                    .iter()
-                    .find(|sc| sc.col.id == c.id && !sc.hidden)
-                    .and_then(|sc| sc.qualifier.clone());
-                out.push(match q {
-                    Some(q) => ast::Expr::CompoundIdentifier(vec![quoted(&q), quoted(&c.name)]),
-                    None => ast::Expr::Identifier(quoted(&c.name)),
-                });
+                out.push(star_column_reference(cx.scope, &c));
             }
         }
         Ok(out)
@@ -1788,6 +1900,39 @@ impl Binder<'_> {
                                 q.clone(),
                                 ast::helpers::attached_token::AttachedToken::empty(),
                             ))
+                        }
+                        // `* EXCEPT (a, b)`: a marker call naming the columns to leave out,
+                        // expanded with the other stars
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::WildcardWithOptions(o))
+                            if o.opt_rename.is_none()
+                                && o.opt_replace.is_none()
+                                && o.opt_ilike.is_none() =>
+                        {
+                            let mut names: Vec<ast::Ident> = vec![];
+                            if let Some(e) = &o.opt_except {
+                                names.push(e.first_element.clone());
+                                names.extend(e.additional_elements.iter().cloned());
+                            }
+                            match &o.opt_exclude {
+                                Some(ast::ExcludeSelectItem::Single(n)) => {
+                                    names.push(ast::Ident::new(last_name_part(n)))
+                                }
+                                Some(ast::ExcludeSelectItem::Multiple(v)) => names
+                                    .extend(v.iter().map(|n| ast::Ident::new(last_name_part(n)))),
+                                None => {}
+                            }
+                            let args = names
+                                .into_iter()
+                                .map(|n| ast::Expr::Identifier(n))
+                                .collect::<Vec<_>>();
+                            let text = format!(
+                                "{STAR_EXCEPT_MARKER}({})",
+                                args.iter()
+                                    .map(|a| a.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            );
+                            out.push(crate::parser::parse_expression(&text)?);
                         }
                         _ => {
                             return Err(QuarryError::NotSupported(format!(
@@ -2109,7 +2254,8 @@ impl Binder<'_> {
             }
             let finish = |c: Column| match &interval {
                 Some((_, t, q)) => {
-                    super::interval::aggregate_finish(Expr::Column(c), t.clone(), *q)
+                    let try_ = name.starts_with("try_");
+                    super::interval::aggregate_finish(Expr::Column(c), t.clone(), *q, try_)
                 }
                 None => Expr::Column(c),
             };
@@ -2348,11 +2494,27 @@ impl Binder<'_> {
                 };
                 return binary(BinOp::NullSafeEq, a, b, false);
             }
+            // Spark's UnaryPositive as a function: a string argument is implicitly a double
+            // (the `+` operator keeps a string, for SQLite's `+ col`)
             "positive" if bound.len() == 1 => {
-                return bound
+                let x = bound
                     .into_iter()
                     .next()
-                    .ok_or_else(|| QuarryError::Internal("positive".into()));
+                    .ok_or_else(|| QuarryError::Internal("positive".into()))?;
+                let t = x.data_type();
+                if crate::types::is_string(&t) {
+                    return cast_to(x, &DataType::Float64);
+                }
+                if crate::types::is_numeric(&t)
+                    || t == DataType::Null
+                    || matches!(t, DataType::Interval(_) | DataType::Duration(_))
+                {
+                    return Ok(x);
+                }
+                return Err(QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"positive\": the argument requires a numeric or interval type, not \"{}\"",
+                    crate::types::type_name(&t)
+                )));
             }
             "negative" if bound.len() == 1 => {
                 let x = bound
@@ -3721,4 +3883,45 @@ pub(super) fn split_arg_order(f: &ast::Function) -> (ast::Function, Vec<ast::Ord
         });
     }
     (f, order)
+}
+
+/// The patterns of a quantified LIKE: `x LIKE ANY ('a%', 'b%')` (sqlparser's `any` flag over
+/// a tuple), `x LIKE ALL (...)` and `x LIKE SOME (...)` (read as calls of `all` / `some`).
+/// Some((true for ALL, patterns)), or None for a plain LIKE.
+fn like_quantified(pattern: &ast::Expr, any: bool) -> Option<(bool, Vec<ast::Expr>)> {
+    if any {
+        return match pattern {
+            ast::Expr::Tuple(ps) => Some((false, ps.clone())),
+            ast::Expr::Nested(p) => Some((false, vec![(**p).clone()])),
+            _ => None,
+        };
+    }
+    let ast::Expr::Function(f) = pattern else {
+        return None;
+    };
+    let [ident] = f.name.0.as_slice() else {
+        return None;
+    };
+    let name = ident.as_ident()?;
+    if name.quote_style.is_some() || f.over.is_some() || f.filter.is_some() {
+        return None;
+    }
+    let all = match name.value.to_ascii_uppercase().as_str() {
+        "ALL" => true,
+        "SOME" | "ANY" => false,
+        _ => return None,
+    };
+    let args = match &f.args {
+        ast::FunctionArguments::List(l) if l.duplicate_treatment.is_none() => l
+            .args
+            .iter()
+            .map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?,
+        ast::FunctionArguments::None => return None,
+        _ => return None,
+    };
+    Some((all, args))
 }

@@ -357,11 +357,11 @@ pub fn arithmetic(op: BinOp, l: Expr, r: Expr) -> Result<std::result::Result<Exp
 
 /// `sum(x)` / `avg(x)` over an ANSI interval `x`: the aggregate runs over the raw
 /// months or microseconds (bigint for sum, decimal for avg) and `finish` turns its
-/// result back into the interval (avg rounds HALF_UP, as Spark's). None for other
-/// types or functions.
+/// result back into the interval (avg rounds HALF_UP, as Spark's). `try_sum`/`try_avg`
+/// likewise, their overflow being NULL. None for other types or functions.
 pub fn aggregate_input(name: &str, x: &Expr) -> Option<(Expr, DataType)> {
     let t = x.data_type();
-    if !is_ansi_interval(&t) || !matches!(name, "sum" | "avg" | "mean") {
+    if !is_ansi_interval(&t) || !matches!(name, "sum" | "avg" | "mean" | "try_sum" | "try_avg") {
         return None;
     }
     let raw = Expr::Function {
@@ -369,7 +369,7 @@ pub fn aggregate_input(name: &str, x: &Expr) -> Option<(Expr, DataType)> {
         args: vec![x.clone()],
         data_type: DataType::Int64,
     };
-    let raw = if name == "sum" {
+    let raw = if name.ends_with("sum") {
         raw
     } else {
         Expr::Cast {
@@ -381,13 +381,21 @@ pub fn aggregate_input(name: &str, x: &Expr) -> Option<(Expr, DataType)> {
     Some((raw, t))
 }
 
-/// The interval an aggregate over [`aggregate_input`]'s raw values stands for.
-pub fn aggregate_finish(result: Expr, t: DataType, q: Option<Qualifier>) -> Expr {
-    let e = Expr::Function {
+/// The interval an aggregate over [`aggregate_input`]'s raw values stands for; with
+/// `try_` (try_sum, try_avg) a result out of the interval's range is NULL, not an error.
+pub fn aggregate_finish(result: Expr, t: DataType, q: Option<Qualifier>, try_: bool) -> Expr {
+    let mut e = Expr::Function {
         func: ScalarFunc::Interval(IntervalFunc::FromRaw),
         args: vec![result],
         data_type: t.clone(),
     };
+    if try_ {
+        e = Expr::Function {
+            func: ScalarFunc::Try,
+            args: vec![e],
+            data_type: t.clone(),
+        };
+    }
     match q.or_else(|| Qualifier::of_type(&t)) {
         Some(q) => qualify(e, q),
         None => e,

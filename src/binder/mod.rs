@@ -73,6 +73,9 @@ pub struct GroupingMode {
     /// `spark.sql.groupByOrdinal` (true): `GROUP BY 2` names the second select item;
     /// when false it groups by the literal.
     pub ordinals: bool,
+    /// `spark.sql.orderByOrdinal` (true): `ORDER BY 2` names the second select item; when
+    /// false the literal is a constant sort key (no order).
+    pub order_ordinals: bool,
     /// `spark.sql.groupByAliases` (true): GROUP BY may name a select-list alias.
     pub aliases: bool,
     /// `spark.sql.legacy.parser.havingWithoutGroupByAsWhere` (false): HAVING without
@@ -85,6 +88,7 @@ impl Default for GroupingMode {
     fn default() -> Self {
         GroupingMode {
             ordinals: true,
+            order_ordinals: true,
             aliases: true,
             having_without_group_by_as_where: false,
         }

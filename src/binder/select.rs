@@ -477,12 +477,38 @@ impl Binder<'_> {
                     }
                 }
                 ast::SelectItem::QualifiedWildcard(kind, opts) => {
-                    let q = match kind {
-                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => last_name_part(n),
+                    let (q, name) = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => {
+                            (last_name_part(n), n)
+                        }
                         ast::SelectItemQualifiedWildcardKind::Expr(_) => {
                             return Err(QuarryError::NotSupported("expr.* in SELECT".into()))
                         }
                     };
+                    let names_relation = scope.cols.iter().any(|c| {
+                        c.qualifier
+                            .as_deref()
+                            .is_some_and(|cq| cq.eq_ignore_ascii_case(&q))
+                    });
+                    if !names_relation {
+                        // `s.*` of a struct column (or field) s: one item per field
+                        let cx = ExprCtx {
+                            scope: &scope,
+                            outer,
+                            agg: None,
+                            clause: "SELECT",
+                            windows: None,
+                        };
+                        let star = ast::Expr::QualifiedWildcard(
+                            name.clone(),
+                            sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                        );
+                        let fields = self.expand_star_args(vec![star], &cx)?;
+                        for (e, f) in struct_star_except(fields, opts)? {
+                            items.push(Item::Ast(e, f));
+                        }
+                        continue;
+                    }
                     for (c, r) in wildcard_items(opts, scope.expand_star(Some(&q))?, &scope)? {
                         items.push(match r {
                             Some(e) => Item::Ast(e, c.name),
@@ -772,7 +798,9 @@ impl Binder<'_> {
             }
             // ordinal, or a select-list alias
             if let ast::Expr::Value(v) = &ob.expr {
-                if let ast::Value::Number(n, _) = &v.value {
+                if let (ast::Value::Number(n, _), true) =
+                    (&v.value, self.ctx.grouping.order_ordinals)
+                {
                     let n: usize = n.parse().map_err(|_| {
                         QuarryError::Analysis(format!("ORDER BY position {n} is not an integer"))
                     })?;
@@ -1133,7 +1161,10 @@ impl Binder<'_> {
                 continue;
             }
             let e = match &ob.expr {
-                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                ast::Expr::Value(v)
+                    if matches!(v.value, ast::Value::Number(..))
+                        && self.ctx.grouping.order_ordinals =>
+                {
                     let n: usize = v.value.to_string().parse().unwrap_or(0);
                     let c = cols.get(n.wrapping_sub(1)).ok_or_else(|| QuarryError::Analysis(format!("[ORDER_BY_POS_OUT_OF_RANGE] ORDER BY position {n} is not in select list")))?;
                     Expr::Column(c.clone())
@@ -2069,6 +2100,56 @@ fn has_lateral(twj: &ast::TableWithJoins) -> bool {
 ///
 /// Errors: a name in the list that the star does not expand to; RENAME and ILIKE are
 /// not supported.
+/// The fields a struct star (`s.*`) expands to, each a `s.field` expression with the
+/// field's name, less those its EXCEPT list names (Spark's `s.* EXCEPT (f)`). Errors: a
+/// name that is no field, a field named twice, REPLACE / RENAME / ILIKE options.
+fn struct_star_except(
+    fields: Vec<ast::Expr>,
+    o: &ast::WildcardAdditionalOptions,
+) -> Result<Vec<(ast::Expr, String)>> {
+    if o.opt_rename.is_some() || o.opt_ilike.is_some() || o.opt_replace.is_some() {
+        return Err(QuarryError::NotSupported(
+            "s.* of a struct with REPLACE / RENAME / ILIKE".into(),
+        ));
+    }
+    let named: Vec<(ast::Expr, String)> = fields
+        .into_iter()
+        .map(|e| {
+            let n = match &e {
+                ast::Expr::CompoundIdentifier(p) => p.last().map(|i| i.value.clone()),
+                _ => None,
+            };
+            (e, n.unwrap_or_default())
+        })
+        .collect();
+    let mut drop: Vec<String> = vec![];
+    if let Some(e) = &o.opt_except {
+        drop.push(e.first_element.value.clone());
+        drop.extend(e.additional_elements.iter().map(|i| i.value.clone()));
+    }
+    match &o.opt_exclude {
+        Some(ast::ExcludeSelectItem::Single(n)) => drop.push(n.to_string()),
+        Some(ast::ExcludeSelectItem::Multiple(v)) => drop.extend(v.iter().map(|n| n.to_string())),
+        None => {}
+    }
+    for (i, d) in drop.iter().enumerate() {
+        if drop[..i].iter().any(|x| x.eq_ignore_ascii_case(d)) {
+            return Err(QuarryError::Analysis(format!(
+                "[EXCEPT_OVERLAPPING_COLUMNS] Columns in an EXCEPT/EXCLUDE list must be distinct and non-overlapping: `{d}` is a duplicate entry"
+            )));
+        }
+        if !named.iter().any(|(_, n)| n.eq_ignore_ascii_case(d)) {
+            return Err(QuarryError::Analysis(format!(
+                "[UNRESOLVED_COLUMN] A field `{d}` in the EXCEPT/EXCLUDE list of the struct's * cannot be resolved"
+            )));
+        }
+    }
+    Ok(named
+        .into_iter()
+        .filter(|(_, n)| !drop.iter().any(|d| d.eq_ignore_ascii_case(n)))
+        .collect())
+}
+
 fn wildcard_items(
     o: &ast::WildcardAdditionalOptions,
     cols: Vec<Column>,
@@ -2101,6 +2182,8 @@ fn wildcard_items(
     // column it resolves to (which must be one the * expands to). A column named twice
     // is an error (Spark's EXCEPT_OVERLAPPING_COLUMNS, DuckDB's "Duplicate entry").
     let mut drop: Vec<ColumnId> = vec![];
+    // fields to drop from struct columns: (column, field path)
+    let mut field_drops: Vec<(ColumnId, Vec<String>)> = vec![];
     for parts in &names {
         let listed = parts.join(".");
         let ids: Vec<ColumnId> = match parts.as_slice() {
@@ -2111,10 +2194,35 @@ fn wildcard_items(
                 .collect(),
             // a qualified name the * does not list (the hidden side of a USING key)
             // drops nothing
-            _ => match scope.resolve(parts)? {
-                Some(r) if cols.iter().any(|c| c.id == r.id) => vec![r.id],
-                Some(_) => continue,
-                None => vec![],
+            _ => match scope.resolve(parts) {
+                Ok(Some(r)) if cols.iter().any(|c| c.id == r.id) => vec![r.id],
+                Ok(Some(_)) => continue,
+                resolved => match struct_field_path(&cols, scope, parts) {
+                    // `s.f` (or `t.s.f`): drop the field f from the struct column s
+                    Some((id, path)) => {
+                        let overlaps =
+                            field_drops.iter().any(|(i, p): &(ColumnId, Vec<String>)| {
+                                *i == id && {
+                                    let n = p.len().min(path.len());
+                                    p[..n]
+                                        .iter()
+                                        .zip(&path[..n])
+                                        .all(|(a, b)| a.eq_ignore_ascii_case(b))
+                                }
+                            });
+                        if overlaps || drop.contains(&id) {
+                            return Err(QuarryError::Analysis(format!(
+                                "[EXCEPT_OVERLAPPING_COLUMNS] Columns in an EXCEPT/EXCLUDE list must be distinct and non-overlapping: `{listed}` overlaps another entry"
+                            )));
+                        }
+                        field_drops.push((id, path));
+                        continue;
+                    }
+                    None => {
+                        resolved?;
+                        vec![]
+                    }
+                },
             },
         };
         if ids.is_empty() {
@@ -2122,7 +2230,10 @@ fn wildcard_items(
                 "[UNRESOLVED_COLUMN] A column `{listed}` in the EXCEPT/EXCLUDE list of * cannot be resolved (not found in FROM clause)"
             )));
         }
-        if ids.iter().any(|id| drop.contains(id)) {
+        if ids
+            .iter()
+            .any(|id| drop.contains(id) || field_drops.iter().any(|(f, _)| f == id))
+        {
             return Err(QuarryError::Analysis(format!(
                 "[EXCEPT_OVERLAPPING_COLUMNS] Columns in an EXCEPT/EXCLUDE list must be distinct and non-overlapping: `{listed}` is a duplicate entry"
             )));
@@ -2150,9 +2261,100 @@ fn wildcard_items(
                 .iter()
                 .find(|(n, _)| c.name.eq_ignore_ascii_case(n))
                 .map(|(_, e)| e.clone());
+            let paths: Vec<&[String]> = field_drops
+                .iter()
+                .filter(|(id, _)| *id == c.id)
+                .map(|(_, p)| p.as_slice())
+                .collect();
+            if r.is_none() && !paths.is_empty() {
+                let text =
+                    struct_without_fields(&column_reference(&c, scope), &c.data_type, &paths);
+                return match crate::parser::parse_expression(&text) {
+                    Ok(pruned) => (c, Some(pruned)),
+                    Err(_) => (c, None),
+                };
+            }
             (c, r)
         })
         .collect())
+}
+
+/// For an EXCEPT entry `s.f.g` (or `t.s.f`): the struct column of `cols` it starts with
+/// and the field path after it, when that path names a field of the column's type.
+fn struct_field_path(
+    cols: &[Column],
+    scope: &Scope,
+    parts: &[String],
+) -> Option<(ColumnId, Vec<String>)> {
+    let field_path_ok = |t: &DataType, path: &[String]| {
+        let mut t = t.clone();
+        for f in path {
+            let DataType::Struct(fields) = &t else {
+                return false;
+            };
+            match fields.iter().find(|x| x.name().eq_ignore_ascii_case(f)) {
+                Some(x) => t = x.data_type().clone(),
+                None => return false,
+            }
+        }
+        !path.is_empty()
+    };
+    // the column named by the first part, or by a qualifier and the second
+    for skip in [1usize, 2] {
+        if parts.len() <= skip {
+            continue;
+        }
+        let Some(c) = scope.resolve(&parts[..skip]).ok().flatten() else {
+            continue;
+        };
+        if let Some(c) = cols.iter().find(|x| x.id == c.id) {
+            if field_path_ok(&c.data_type, &parts[skip..]) {
+                return Some((c.id, parts[skip..].to_vec()));
+            }
+        }
+    }
+    None
+}
+
+/// SQL text naming column `c` of `scope`, qualified when its relation has a name.
+fn column_reference(c: &Column, scope: &Scope) -> String {
+    let q = crate::parser::quote_identifier;
+    match scope
+        .cols
+        .iter()
+        .find(|sc| sc.col.id == c.id)
+        .and_then(|sc| sc.qualifier.clone())
+    {
+        Some(r) => format!("{}.{}", q(&r), q(&c.name)),
+        None => q(&c.name),
+    }
+}
+
+/// SQL text for `base` (of struct type `t`) rebuilt by `named_struct` without the fields
+/// at `paths` (Spark's `* EXCEPT (s.f)`), nested structs pruned the same way.
+fn struct_without_fields(base: &str, t: &DataType, paths: &[&[String]]) -> String {
+    let DataType::Struct(fields) = t else {
+        return base.to_string();
+    };
+    let mut args = vec![];
+    for f in fields.iter() {
+        let here = |p: &[String]| p.first().is_some_and(|x| x.eq_ignore_ascii_case(f.name()));
+        if paths.iter().any(|p| here(p) && p.len() == 1) {
+            continue;
+        }
+        let deeper: Vec<&[String]> = paths.iter().filter(|p| here(p)).map(|p| &p[1..]).collect();
+        let access = format!("{base}.{}", crate::parser::quote_identifier(f.name()));
+        let value = if deeper.is_empty() {
+            access
+        } else {
+            struct_without_fields(&access, f.data_type(), &deeper)
+        };
+        args.push(format!(
+            "'{}', {value}",
+            f.name().replace('\\', "\\\\").replace('\'', "\\'")
+        ));
+    }
+    format!("named_struct({})", args.join(", "))
 }
 
 /// ASC/DESC and NULLS FIRST/LAST, with Spark's defaults (NULLS FIRST for ASC, LAST for DESC).

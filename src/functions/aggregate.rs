@@ -1961,7 +1961,8 @@ impl Accumulator for HistogramAcc {
     }
 }
 
-/// Welford's online variance: (count, mean, m2) per group; merged with Chan et al.'s formula.
+/// Welford's online variance: (count, mean, m2) per group; merged with Chan et al.'s formula,
+/// both written as Spark's CentralMomentAgg writes them.
 struct VarianceAcc {
     state: Vec<(f64, f64, f64)>,
     func: AggFunc,
@@ -1973,11 +1974,14 @@ impl Accumulator for VarianceAcc {
         for (i, &g) in groups.iter().enumerate() {
             if a.is_valid(i) {
                 let x = a.value(i);
+                // Spark's CentralMomentAgg update, operation for operation (the last digit
+                // of a variance depends on it)
                 let (c, m, m2) = &mut self.state[g];
                 *c += 1.0;
                 let d = x - *m;
-                *m += d / *c;
-                *m2 += d * (x - *m);
+                let dn = d / *c;
+                *m += dn;
+                *m2 += d * (d - dn);
             }
         }
         Ok(())
@@ -1992,7 +1996,8 @@ impl Accumulator for VarianceAcc {
             let (ca, ma, m2a) = self.state[mapping[g]];
             let c = ca + cb;
             let d = mb - ma;
-            self.state[mapping[g]] = (c, ma + d * cb / c, m2a + m2b + d * d * ca * cb / c);
+            let dn = d / c;
+            self.state[mapping[g]] = (c, ma + dn * cb, m2a + m2b + d * dn * ca * cb);
         }
         Ok(())
     }

@@ -472,6 +472,53 @@ fn half_even_quotient(v: i128, m: i128) -> i128 {
     }
 }
 
+/// Rounds an integer column (tinyint .. bigint) to `digits(i)` decimal places, HALF_EVEN when
+/// `half_even` (bround) else HALF_UP (round); places >= 0 keep the value. The result has the input's
+/// type and wraps as Spark's non-ANSI `RoundBase` does (`BigDecimal.setScale(d).byteValue` keeps the
+/// low-order bits: `round(127y, -1)` is -126, `round(9223372036854775807L, -1)` is
+/// -9223372036854775806). A NULL value or NULL places gives NULL.
+pub(crate) fn round_integers(
+    a: &ArrayRef,
+    digits: impl Fn(usize) -> Option<i32>,
+    half_even: bool,
+) -> Result<ArrayRef> {
+    let x = arrow::compute::cast(a, &DataType::Int64)?;
+    let x = x.as_primitive::<Int64Type>();
+    let rounded = (0..x.len()).map(|i| {
+        let k = digits(i)?;
+        if !x.is_valid(i) {
+            return None;
+        }
+        let v = i128::from(x.value(i));
+        if k >= 0 {
+            return Some(v);
+        }
+        // past 10^38 every bigint rounds to 0
+        let Some(m) = 10i128.checked_pow(k.unsigned_abs()) else {
+            return Some(0);
+        };
+        let q = if half_even {
+            half_even_quotient(v, m)
+        } else {
+            let (q, r) = (v / m, (v % m).abs());
+            if r >= m - r {
+                q + v.signum()
+            } else {
+                q
+            }
+        };
+        q.checked_mul(m)
+    });
+    // `as` keeps the low-order bits, Java's narrowing conversion
+    Ok(match a.data_type() {
+        DataType::Int8 => Arc::new(rounded.map(|r| r.map(|r| r as i8)).collect::<Int8Array>()),
+        DataType::Int16 => Arc::new(rounded.map(|r| r.map(|r| r as i16)).collect::<Int16Array>()),
+        DataType::Int32 => Arc::new(rounded.map(|r| r.map(|r| r as i32)).collect::<Int32Array>()),
+        DataType::Int64 => Arc::new(rounded.map(|r| r.map(|r| r as i64)).collect::<Int64Array>()),
+        t => return Err(QuarryError::Internal(format!("integer rounding of {t}"))),
+    })
+}
+
 /// Java's `Long.toHexString`/`toBinaryString`: two's complement for negatives.
 fn unsigned_radix(v: i64, radix: u32) -> String {
     let mut u = v as u64;
@@ -491,11 +538,11 @@ fn unsigned_radix(v: i64, radix: u32) -> String {
 /// negates), as unsigned 64 bits; printed in `to` base, signed when `to` is negative.
 /// NULL for a base outside 2..=36 or no digits.
 fn conv(s: &str, from: i32, to: i32) -> Option<String> {
-    let fb = from.unsigned_abs();
     let tb = to.unsigned_abs();
-    if !(2..=36).contains(&fb) || !(2..=36).contains(&tb) {
+    if !(2..=36).contains(&from) || !(2..=36).contains(&tb) {
         return None;
     }
+    let fb = from as u32;
     let s = s.trim();
     let (neg, digits) = match s.strip_prefix('-') {
         Some(r) => (true, r),
@@ -506,7 +553,7 @@ fn conv(s: &str, from: i32, to: i32) -> Option<String> {
     for c in digits.chars() {
         let Some(d) = c.to_digit(fb) else { break };
         any = true;
-        // overflow saturates at all ones, as Spark's NumberConverter
+        // overflow gives all ones (-1), as Spark's NumberConverter.encode
         v = v
             .checked_mul(fb as u64)
             .and_then(|x| x.checked_add(d as u64))
@@ -515,14 +562,18 @@ fn conv(s: &str, from: i32, to: i32) -> Option<String> {
     if !any {
         return None;
     }
-    if neg {
-        v = (v as i64).wrapping_neg() as u64;
+    // NumberConverter.convert: a negative input negates before an unsigned target base (a value
+    // past i64::MAX becomes -1); a signed target base prints the sign instead
+    let mut v = v as i64;
+    if neg && to > 0 {
+        v = if v < 0 { -1 } else { -v };
     }
-    let (neg_out, mut u) = if to < 0 && (v as i64) < 0 {
-        (true, (v as i64).unsigned_abs())
-    } else {
-        (false, v)
-    };
+    let mut neg_out = neg && to < 0;
+    if to < 0 && v < 0 {
+        v = v.wrapping_neg();
+        neg_out = true;
+    }
+    let mut u = v as u64;
     let mut out = vec![];
     if u == 0 {
         out.push('0');
@@ -587,9 +638,17 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
         Sinh => unary(&args[0], |x| Some(x.sinh())),
         Cosh => unary(&args[0], |x| Some(x.cosh())),
         Tanh => unary(&args[0], |x| Some(x.tanh())),
-        Asinh => unary(&args[0], |x| Some(x.asinh())),
-        Acosh => unary(&args[0], |x| Some(x.acosh())),
-        Atanh => unary(&args[0], |x| Some(x.atanh())),
+        // Spark's Asinh, Acosh and Atanh formulas (not the C library's), for the same
+        // last digit: asinh(1) = 0.8813735870195429
+        Asinh => unary(&args[0], |x| {
+            Some(if x == f64::NEG_INFINITY {
+                x
+            } else {
+                (x + (x * x + 1.0).sqrt()).ln()
+            })
+        }),
+        Acosh => unary(&args[0], |x| Some((x + (x * x - 1.0).sqrt()).ln())),
+        Atanh => unary(&args[0], |x| Some(0.5 * (x.ln_1p() - (-x).ln_1p()))),
         Degrees => unary(&args[0], |x| Some(x.to_degrees())),
         Radians => unary(&args[0], |x| Some(x.to_radians())),
         Rint => unary(&args[0], |x| Some(round_half_even(x, 0))),
@@ -650,29 +709,7 @@ pub fn evaluate(func: MathFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                     Arc::new(out.with_precision_and_scale(p, s)?)
                 }
                 // integers: rounding to a negative number of places
-                _ => {
-                    let x = arrow::compute::cast(&args[0], &DataType::Int64)?;
-                    let x = x.as_primitive::<Int64Type>();
-                    let out: Int64Array = (0..x.len())
-                        .map(|i| {
-                            let k = digits(i)?;
-                            if !x.is_valid(i) {
-                                return None;
-                            }
-                            let v = x.value(i);
-                            if k >= 0 {
-                                return Some(v);
-                            }
-                            // past 10^38 every bigint rounds to 0
-                            let Some(m) = 10i128.checked_pow(k.unsigned_abs()) else {
-                                return Some(0);
-                            };
-                            let r = half_even_quotient(i128::from(v), m).checked_mul(m)?;
-                            i64::try_from(r).ok()
-                        })
-                        .collect();
-                    arrow::compute::cast(&(Arc::new(out) as ArrayRef), args[0].data_type())?
-                }
+                _ => round_integers(&args[0], digits, true)?,
             }
         }
         IsNan => Arc::new(
@@ -973,6 +1010,17 @@ mod tests {
         assert_eq!(conv("12x", 10, 16).as_deref(), Some("C"));
         assert_eq!(conv("x", 10, 16), None);
         assert_eq!(conv("1", 1, 10), None);
+        assert_eq!(conv("10", -16, 10), None);
+        // overflow is all ones; a negative overflow before a signed base prints -1
+        assert_eq!(
+            conv("92233720368547758070", 10, 16).as_deref(),
+            Some("FFFFFFFFFFFFFFFF")
+        );
+        assert_eq!(
+            conv("-9223372036854775807", 36, 10).as_deref(),
+            Some("18446744073709551615")
+        );
+        assert_eq!(conv("-9223372036854775807", 36, -10).as_deref(), Some("-1"));
     }
 
     #[test]

@@ -1470,29 +1470,7 @@ fn round(a: &ArrayRef, digits: Option<&Int32Array>) -> Result<ArrayRef> {
                 .collect();
             Arc::new(out.with_precision_and_scale(p, s)?)
         }
-        t if is_integer(t) => {
-            let x = cast(a, &DataType::Int64)?;
-            let x = x.as_primitive::<Int64Type>();
-            let out: Int64Array = (0..x.len())
-                .map(|i| {
-                    if x.is_null(i) {
-                        return None;
-                    }
-                    let d = d_at(i);
-                    if d >= 0 {
-                        return Some(x.value(i));
-                    }
-                    let f = 10i64.checked_pow((-d) as u32)?;
-                    let v = x.value(i);
-                    let q = v / f;
-                    let r = v % f;
-                    let r = r.abs();
-                    let q = if r >= f - r { q + v.signum() } else { q };
-                    q.checked_mul(f)
-                })
-                .collect();
-            cast(&(Arc::new(out) as ArrayRef), t)?
-        }
+        t if is_integer(t) => super::math::round_integers(a, |i| Some(d_at(i)), false)?,
         t => return Err(QuarryError::Internal(format!("round of {t}"))),
     })
 }

@@ -282,9 +282,18 @@ impl StringFunc {
                 want(2, 2)?;
                 (vec![s.clone(), s], DataType::Boolean)
             }
-            RegexpCount | RegexpInstr => {
+            RegexpCount => {
                 want(2, 2)?;
                 (vec![s.clone(), s], i)
+            }
+            // regexp_instr(str, regexp[, idx]): idx is the group whose start is returned
+            RegexpInstr => {
+                want(2, 3)?;
+                let mut v = vec![s.clone(), s];
+                if n == 3 {
+                    v.push(i.clone());
+                }
+                (v, i)
             }
             RegexpSubstr => {
                 want(2, 2)?;
@@ -1405,10 +1414,25 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                         if func == RegexpCount {
                             out.append_value(re.find_iter(s).count() as i32);
                         } else {
-                            // 1-based character position of the first match, 0 for none
+                            // 1-based character position of the first match (of its group
+                            // `idx`, 0 by default), 0 for none or a group that took no part
+                            let g = match args.get(2) {
+                                Some(a) => a.as_primitive::<Int32Type>().value(r),
+                                None => 0,
+                            };
+                            if g < 0 || g as usize >= re.captures_len() {
+                                return Err(QuarryError::Execution(format!(
+                                    "[INVALID_PARAMETER_VALUE.REGEX_GROUP_INDEX] regexp_instr: the group index {g} is out of range: the pattern '{}' has {} group(s)",
+                                    pat.value(r),
+                                    re.captures_len() - 1
+                                )));
+                            }
+                            let start = re
+                                .captures(s)
+                                .and_then(|c| c.get(g as usize))
+                                .map(|m| m.start());
                             out.append_value(
-                                re.find(s)
-                                    .map_or(0, |m| s[..m.start()].chars().count() as i32 + 1),
+                                start.map_or(0, |at| s[..at].chars().count() as i32 + 1),
                             );
                         }
                     }

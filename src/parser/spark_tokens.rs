@@ -43,6 +43,7 @@
 //!   `PIVOT (avg(x) + 1 AS a FOR ...)`), becomes `__quarry_pivot_expr(avg(x) + 1) AS a`
 //!   (the marker [`PIVOT_EXPR_MARKER`], which the binder unwraps): sqlparser takes only
 //!   a function call there.
+//! - A lone `!` is NOT, as in Spark 3's lexer.
 
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
@@ -54,6 +55,7 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = zoned_timestamp_literals(tokens);
     let tokens = cte_materialized_hints(tokens);
     let tokens = double_slash_div(tokens);
+    let tokens = bang_as_not(tokens);
     let tokens = comma_before_close(tokens);
     let tokens = cross_join_with_criteria(tokens);
     let tokens = not_exists_function(tokens);
@@ -679,6 +681,19 @@ fn double_slash_div(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     out
 }
 
+/// A lone `!` is the keyword NOT, as Spark 3's lexer reads it (`NOT: 'NOT' | '!'`): `! true`,
+/// `1 ! BETWEEN 0 AND 2`, `x ! IN (3, 4)`, `s ! LIKE 'w'`, `x IS ! NULL`. (`!=` is its own
+/// token.)
+fn bang_as_not(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    tokens
+        .into_iter()
+        .map(|t| match t.token {
+            Token::ExclamationMark => word("NOT", t.span),
+            _ => t,
+        })
+        .collect()
+}
+
 /// Drop a `,` whose next token (past whitespace and comments) is `)` or the statement's
 /// end: DuckDB's trailing comma at the end of a list (`VALUES (1), (2),`, `IN (1, 2,)`).
 fn comma_before_close(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
@@ -1261,6 +1276,14 @@ fn inline_tables(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         if !drops.contains(&i) {
             out.push(t);
         }
+    }
+    // a row that runs to the statement's end closes after the last token
+    let span = out
+        .last()
+        .map(|t| t.span)
+        .unwrap_or(sqlparser::tokenizer::Span::empty());
+    for (_, add) in ins {
+        out.extend(add.into_iter().map(|a| TokenWithSpan::new(a, span)));
     }
     out
 }
