@@ -1248,12 +1248,100 @@ impl Binder<'_> {
     /// STRING'`, `'STRUCT<...>'`, `'ARRAY<...>'`, `'MAP<STRING, ...>'`), which gives the
     /// result type. Errors: a schema that is not a constant string or does not parse,
     /// and options (a third argument), which are not supported.
+    /// Spark's `schema_of_json(json[, options])`, worked out while binding: the JSON must be
+    /// a constant string (Spark's foldable input); options are a `map(...)` of strings.
+    fn bind_schema_of_json(&mut self, args: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
+        check_arity("schema_of_json", args.len(), 1, 2)?;
+        let json = match crate::optimizer::constant_folding::fold(self.bind_inner(&args[0], cx)?) {
+            Expr::Literal(v) => v.as_str().map(str::to_string),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            QuarryError::Analysis(format!(
+                "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] schema_of_json needs a constant, non-NULL JSON string, not {}",
+                args[0]
+            ))
+        })?;
+        let mut o = crate::functions::json::InferOptions::default();
+        if let Some(opts) = args.get(1) {
+            for (k, v) in self.constant_options("schema_of_json", opts, cx)? {
+                let on = v.eq_ignore_ascii_case("true");
+                match k.to_ascii_lowercase().as_str() {
+                    "primitivesasstring" => o.primitives_as_string = on,
+                    "prefersdecimal" => o.prefers_decimal = on,
+                    "allownumericleadingzeros" => o.allow_numeric_leading_zeros = on,
+                    _ => {}
+                }
+            }
+        }
+        let ddl = crate::functions::json::schema_of_json(&json, o)?;
+        Ok(Expr::Literal(ScalarValue::from_str(&ddl)))
+    }
+
+    /// A JSON/CSV function's options argument: a constant `map(...)` of string keys and
+    /// values (Spark's "Must use a map() function for options" otherwise), as pairs.
+    fn constant_options(
+        &mut self,
+        func: &str,
+        e: &ast::Expr,
+        cx: &ExprCtx,
+    ) -> Result<Vec<(String, String)>> {
+        use arrow::array::Array;
+        let bad = || {
+            QuarryError::Analysis(format!(
+                "[INVALID_OPTIONS.NON_MAP_FUNCTION] {func}: must use a map() function for options, with string keys and values"
+            ))
+        };
+        let Expr::Literal(v) = crate::optimizer::constant_folding::fold(self.bind_inner(e, cx)?)
+        else {
+            return Err(bad());
+        };
+        let Some(m) = v.0.as_any().downcast_ref::<arrow::array::MapArray>() else {
+            return Err(bad());
+        };
+        if m.len() != 1 || m.is_null(0) {
+            return Err(bad());
+        }
+        let entries = m.value(0);
+        let (Some(keys), Some(values)) = (
+            entries
+                .column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>(),
+            entries
+                .column(1)
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>(),
+        ) else {
+            return Err(QuarryError::Analysis(format!(
+                "[INVALID_OPTIONS.NON_STRING_TYPE] {func}: options must be a map of strings to strings"
+            )));
+        };
+        Ok((0..keys.len())
+            .filter(|&i| keys.is_valid(i) && values.is_valid(i))
+            .map(|i| (keys.value(i).to_string(), values.value(i).to_string()))
+            .collect())
+    }
+
     fn bind_from_json(&mut self, args: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
         check_arity("from_json", args.len(), 2, 3)?;
-        if args.len() == 3 {
-            return Err(QuarryError::NotSupported(
-                "from_json options (a third argument)".into(),
-            ));
+        // options: dateFormat and timestampFormat change how fields are read; mode is
+        // PERMISSIVE (Spark's default, and what from_json does); others are ignored
+        let (mut date_format, mut timestamp_format) = (None, None);
+        if let Some(o) = args.get(2) {
+            for (k, v) in self.constant_options("from_json", o, cx)? {
+                match k.to_ascii_lowercase().as_str() {
+                    "dateformat" => date_format = Some(v),
+                    "timestampformat" => timestamp_format = Some(v),
+                    "mode" if v.eq_ignore_ascii_case("PERMISSIVE") => {}
+                    "mode" => {
+                        return Err(QuarryError::NotSupported(format!(
+                            "from_json with mode {v} (only PERMISSIVE)"
+                        )))
+                    }
+                    _ => {}
+                }
+            }
         }
         let text = cast_to(self.bind_inner(&args[0], cx)?, &DataType::Utf8)?;
         let schema = match crate::optimizer::constant_folding::fold(self.bind_inner(&args[1], cx)?)
@@ -1291,9 +1379,18 @@ impl Binder<'_> {
                 crate::types::type_name(&t)
             )));
         }
+        let format_literal = |f: Option<String>| match f {
+            Some(f) => Expr::Literal(ScalarValue::from_str(&f)),
+            None => Expr::Literal(ScalarValue::null(&DataType::Utf8)),
+        };
+        let mut call_args = vec![text];
+        if date_format.is_some() || timestamp_format.is_some() {
+            call_args.push(format_literal(date_format));
+            call_args.push(format_literal(timestamp_format));
+        }
         Ok(Expr::Function {
             func: ScalarFunc::Coll(CollectionFunc::FromJson),
-            args: vec![text],
+            args: call_args,
             data_type: t,
         })
     }
@@ -2103,6 +2200,9 @@ impl Binder<'_> {
         }
         if name == "from_json" {
             return self.bind_from_json(&args, cx);
+        }
+        if name == "schema_of_json" {
+            return self.bind_schema_of_json(&args, cx);
         }
         if name == "window" {
             // a sliding window is the column bind_select generated for this call

@@ -363,13 +363,25 @@ impl CollectionFunc {
                 (vec![args[0].clone()], list_type(entry))
             }
             ToJson => {
-                arity(1, 1)?;
+                arity(1, 2)?;
                 match &args[0] {
                     DataType::Struct(_)
                     | DataType::List(_)
                     | DataType::Map(..)
                     | DataType::Null => {}
                     t => return Err(self.mismatch("STRUCT, ARRAY or MAP", t)),
+                }
+                // options: a map of strings (Spark's "Must use a map() function for options")
+                if let Some(o) = args.get(1) {
+                    let strings = matches!(o, DataType::Map(f, _)
+                        if matches!(f.data_type(), DataType::Struct(kv)
+                            if kv.iter().all(|x| crate::types::is_string(x.data_type()))));
+                    if !strings {
+                        return Err(QuarryError::Analysis(format!(
+                            "[INVALID_OPTIONS.NON_MAP_FUNCTION] to_json: must use a map() function of strings for options, not {}",
+                            crate::types::type_name(o)
+                        )));
+                    }
                 }
                 (args.to_vec(), s)
             }
@@ -1051,8 +1063,29 @@ pub fn evaluate(
             let vals = take(vals.as_ref(), &idx, None)?;
             map_from_parts(result, keys, vals, lengths, NullBuffer::from(valid))?
         }
-        ToJson => super::json::to_json(&args[0])?,
-        FromJson => super::json::from_json(super::scalar::strings(&args[0])?, result)?,
+        ToJson => {
+            let opts = match args.get(1) {
+                Some(o) => super::json::JsonFormats::from_options(o)?,
+                None => super::json::JsonFormats::default(),
+            };
+            super::json::to_json(&args[0], &opts)?
+        }
+        FromJson => {
+            // the binder appends the dateFormat / timestampFormat options (NULL: none)
+            let fmt = |i: usize| -> Result<Option<String>> {
+                Ok(match args.get(i) {
+                    Some(a) if a.is_valid(0) => {
+                        Some(super::scalar::strings(a)?.value(0).to_string())
+                    }
+                    _ => None,
+                })
+            };
+            let opts = super::json::JsonFormats {
+                date_format: fmt(1)?,
+                timestamp_format: fmt(2)?,
+            };
+            super::json::from_json(super::scalar::strings(&args[0])?, result, &opts)?
+        }
         StrToMap => {
             let text = super::scalar::strings(&args[0])?;
             let pair = args.get(1).map(super::scalar::strings).transpose()?;

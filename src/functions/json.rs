@@ -252,17 +252,56 @@ mod tests {
     }
 }
 
+/// The JSON options (JSONOptions) that change how dates and timestamps are written and
+/// read: `dateFormat` and `timestampFormat`, Java DateTimeFormatter patterns.
+#[derive(Clone, Debug, Default)]
+pub struct JsonFormats {
+    pub date_format: Option<String>,
+    pub timestamp_format: Option<String>,
+}
+
+impl JsonFormats {
+    /// The formats among an options map (one row of a `map<string,string>` array; the
+    /// keys case-insensitive, as Spark's CaseInsensitiveMap); other options are ignored.
+    pub fn from_options(options: &ArrayRef) -> Result<JsonFormats> {
+        use arrow::array::AsArray;
+        let mut out = JsonFormats::default();
+        let Some(m) = options.as_map_opt() else {
+            return Ok(out);
+        };
+        if m.is_empty() || m.is_null(0) {
+            return Ok(out);
+        }
+        let entries = m.value(0);
+        let keys = arrow::compute::cast(entries.column(0), &DataType::Utf8)?;
+        let values = arrow::compute::cast(entries.column(1), &DataType::Utf8)?;
+        let (keys, values) = (keys.as_string::<i32>(), values.as_string::<i32>());
+        for i in 0..keys.len() {
+            if keys.is_null(i) || values.is_null(i) {
+                continue;
+            }
+            let v = Some(values.value(i).to_string());
+            match keys.value(i).to_ascii_lowercase().as_str() {
+                "dateformat" => out.date_format = v,
+                "timestampformat" => out.timestamp_format = v,
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// `to_json(v)`: each value as JSON text, NULL for NULL (Spark's `StructsToJson`): a
 /// struct as an object whose NULL fields are left out (Spark's `ignoreNullFields`), an
 /// array as an array, a map as an object keyed by the keys' text. Dates are
 /// `yyyy-MM-dd`; timestamps are written ISO 8601 without a zone (Spark adds the
 /// session's offset and milliseconds).
-pub fn to_json(values: &ArrayRef) -> Result<ArrayRef> {
+pub fn to_json(values: &ArrayRef, opts: &JsonFormats) -> Result<ArrayRef> {
     let n = values.len();
     if values.data_type() == &DataType::Null {
         return Ok(Arc::new(StringArray::new_null(n)));
     }
-    let values = &as_spark_json_values(values)?;
+    let values = &as_spark_json_values(values, opts)?;
     // one record per row, `{"v":<json>}` (`{}` for NULL), written by arrow's encoder
     let schema = Arc::new(Schema::new(vec![Field::new(
         "v",
@@ -295,27 +334,56 @@ pub fn to_json(values: &ArrayRef) -> Result<ArrayRef> {
     Ok(Arc::new(out.finish()))
 }
 
+/// `a`'s dates and timestamps as the text Spark's JSON and CSV writers give them (the
+/// options' patterns, else `yyyy-MM-dd` and `yyyy-MM-dd'T'HH:mm:ss.SSSXXX`), as strings.
+pub(super) fn datetime_texts(a: &ArrayRef, opts: &JsonFormats) -> Result<ArrayRef> {
+    let texts = as_spark_json_values(a, opts)?;
+    Ok(arrow::compute::cast(&texts, &DataType::Utf8)?)
+}
+
 /// `a` with the values that Spark's JSON writer (JacksonGenerator) writes as strings
 /// of its own form turned into those strings, inside structs, arrays and maps too:
 /// timestamps as `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` (milliseconds, the session time zone,
 /// UTC: `Z`; JSONOptions' default timestampFormat), binaries in base64 (Jackson's
 /// writeBinary). Other types pass unchanged (arrow's writer already writes dates as
 /// `yyyy-MM-dd` and decimals as written).
-fn as_spark_json_values(a: &ArrayRef) -> Result<ArrayRef> {
+fn as_spark_json_values(a: &ArrayRef, opts: &JsonFormats) -> Result<ArrayRef> {
     use arrow::array::AsArray;
     use base64::Engine;
     Ok(match a.data_type() {
         DataType::Timestamp(..) => {
             let t = arrow::compute::cast(a, &crate::types::TIMESTAMP)?;
             let t = t.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
-            Arc::new(
-                t.iter()
-                    .map(|v| {
-                        v.and_then(chrono::DateTime::from_timestamp_micros)
-                            .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-                    })
-                    .collect::<StringArray>(),
-            )
+            let mut out = StringBuilder::with_capacity(t.len(), t.len() * 24);
+            for v in t.iter() {
+                match v.and_then(chrono::DateTime::from_timestamp_micros) {
+                    None => out.append_null(),
+                    Some(d) => match &opts.timestamp_format {
+                        Some(f) => {
+                            out.append_value(super::datetime::format_java(d.naive_utc(), f)?)
+                        }
+                        None => out.append_value(d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
+                    },
+                }
+            }
+            Arc::new(out.finish())
+        }
+        DataType::Date32 if opts.date_format.is_some() => {
+            let f = opts.date_format.as_deref().unwrap_or_default();
+            let d = a.as_primitive::<arrow::datatypes::Date32Type>();
+            let mut out = StringBuilder::with_capacity(d.len(), d.len() * 10);
+            for v in d.iter() {
+                match v.and_then(|v| {
+                    chrono::NaiveDate::from_num_days_from_ce_opt(v + super::scalar::EPOCH_DAYS_CE)
+                }) {
+                    None => out.append_null(),
+                    Some(day) => out.append_value(super::datetime::format_java(
+                        day.and_time(chrono::NaiveTime::MIN),
+                        f,
+                    )?),
+                }
+            }
+            Arc::new(out.finish())
         }
         DataType::Binary | DataType::LargeBinary => {
             let b = arrow::compute::cast(a, &DataType::Binary)?;
@@ -331,7 +399,7 @@ fn as_spark_json_values(a: &ArrayRef) -> Result<ArrayRef> {
             let cols = st
                 .columns()
                 .iter()
-                .map(as_spark_json_values)
+                .map(|c| as_spark_json_values(c, opts))
                 .collect::<Result<Vec<_>>>()?;
             let fields: Vec<Field> = fields
                 .iter()
@@ -346,7 +414,7 @@ fn as_spark_json_values(a: &ArrayRef) -> Result<ArrayRef> {
         }
         DataType::List(f) => {
             let l = a.as_list::<i32>();
-            let values = as_spark_json_values(l.values())?;
+            let values = as_spark_json_values(l.values(), opts)?;
             Arc::new(arrow::array::ListArray::try_new(
                 Arc::new(Field::new(f.name(), values.data_type().clone(), true)),
                 l.offsets().clone(),
@@ -356,8 +424,8 @@ fn as_spark_json_values(a: &ArrayRef) -> Result<ArrayRef> {
         }
         DataType::Map(f, sorted) => {
             let m = a.as_map();
-            let keys = as_spark_json_values(m.keys())?;
-            let vals = as_spark_json_values(m.values())?;
+            let keys = as_spark_json_values(m.keys(), opts)?;
+            let vals = as_spark_json_values(m.values(), opts)?;
             let DataType::Struct(kv) = f.data_type() else {
                 return Err(QuarryError::Internal("map entries type".into()));
             };
@@ -384,7 +452,19 @@ fn as_spark_json_values(a: &ArrayRef) -> Result<ArrayRef> {
 /// types. NULL text, text that is not JSON, and text whose values do not fit the
 /// schema give NULL (Spark's PERMISSIVE mode, which also keeps the fields that did
 /// parse: here the whole row is NULL).
-pub fn from_json(text: &StringArray, t: &DataType) -> Result<ArrayRef> {
+pub fn from_json(text: &StringArray, t: &DataType, opts: &JsonFormats) -> Result<ArrayRef> {
+    if opts.date_format.is_some() || opts.timestamp_format.is_some() {
+        for p in [&opts.date_format, &opts.timestamp_format]
+            .into_iter()
+            .flatten()
+        {
+            super::scalar::check_datetime_pattern(p)?;
+        }
+        // dates and timestamps read as text, then parsed with the given patterns
+        let as_text = with_datetimes_as_text(t);
+        let read = from_json(text, &as_text, &JsonFormats::default())?;
+        return parse_datetimes(&read, t, opts);
+    }
     let n = text.len();
     let schema = Arc::new(Schema::new(vec![Field::new("v", t.clone(), true)]));
     // `{"v":<text>}` per row; text that is not one JSON value becomes null, so no row
@@ -423,4 +503,374 @@ pub fn from_json(text: &StringArray, t: &DataType) -> Result<ArrayRef> {
     }
     let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
     Ok(arrow::compute::concat(&refs)?)
+}
+
+/// `t` with every date and timestamp (at any depth) replaced by a string.
+fn with_datetimes_as_text(t: &DataType) -> DataType {
+    match t {
+        DataType::Date32 | DataType::Timestamp(..) => DataType::Utf8,
+        DataType::Struct(fs) => DataType::Struct(
+            fs.iter()
+                .map(|f| {
+                    f.as_ref()
+                        .clone()
+                        .with_data_type(with_datetimes_as_text(f.data_type()))
+                })
+                .collect(),
+        ),
+        DataType::List(f) => DataType::List(Arc::new(
+            f.as_ref()
+                .clone()
+                .with_data_type(with_datetimes_as_text(f.data_type())),
+        )),
+        DataType::Map(f, sorted) => DataType::Map(
+            Arc::new(
+                f.as_ref()
+                    .clone()
+                    .with_data_type(with_datetimes_as_text(f.data_type())),
+            ),
+            *sorted,
+        ),
+        t => t.clone(),
+    }
+}
+
+/// `a` (read with [`with_datetimes_as_text`]'s type) as `t`: its texts at date and
+/// timestamp positions parsed with `opts`' patterns (a text that does not match is NULL,
+/// Spark's PERMISSIVE reading of the field).
+fn parse_datetimes(a: &ArrayRef, t: &DataType, opts: &JsonFormats) -> Result<ArrayRef> {
+    use arrow::array::AsArray;
+    Ok(match t {
+        DataType::Date32 => {
+            let s = a.as_string::<i32>();
+            Arc::new(
+                s.iter()
+                    .map(|v| {
+                        v.and_then(|v| {
+                            super::scalar::parse_date_str(v, opts.date_format.as_deref())
+                        })
+                    })
+                    .collect::<arrow::array::Date32Array>(),
+            )
+        }
+        DataType::Timestamp(..) => {
+            let s = a.as_string::<i32>();
+            let micros: arrow::array::TimestampMicrosecondArray = s
+                .iter()
+                .map(|v| {
+                    v.and_then(|v| {
+                        super::scalar::parse_timestamp_str(v, opts.timestamp_format.as_deref())
+                    })
+                })
+                .collect();
+            arrow::compute::cast(&(Arc::new(micros) as ArrayRef), t)?
+        }
+        DataType::Struct(fs) => {
+            let st = a.as_struct();
+            let cols = fs
+                .iter()
+                .zip(st.columns())
+                .map(|(f, c)| parse_datetimes(c, f.data_type(), opts))
+                .collect::<Result<Vec<_>>>()?;
+            Arc::new(arrow::array::StructArray::try_new(
+                fs.clone(),
+                cols,
+                st.nulls().cloned(),
+            )?)
+        }
+        DataType::List(f) => {
+            let l = a.as_list::<i32>();
+            let values = parse_datetimes(l.values(), f.data_type(), opts)?;
+            Arc::new(arrow::array::ListArray::try_new(
+                f.clone(),
+                l.offsets().clone(),
+                values,
+                l.nulls().cloned(),
+            )?)
+        }
+        DataType::Map(f, sorted) => {
+            let m = a.as_map();
+            let DataType::Struct(kv) = f.data_type() else {
+                return Err(QuarryError::Internal("map entries type".into()));
+            };
+            let keys = parse_datetimes(m.keys(), kv[0].data_type(), opts)?;
+            let vals = parse_datetimes(m.values(), kv[1].data_type(), opts)?;
+            let entries = arrow::array::StructArray::try_new(kv.clone(), vec![keys, vals], None)?;
+            Arc::new(arrow::array::MapArray::try_new(
+                f.clone(),
+                m.offsets().clone(),
+                entries,
+                m.nulls().cloned(),
+                *sorted,
+            )?)
+        }
+        _ => a.clone(),
+    })
+}
+
+/// Options of Spark's JSON schema inference that `schema_of_json` takes (JSONOptions'
+/// names): `primitivesAsString` reads every number and boolean as a string,
+/// `prefersDecimal` a fractional number as a decimal (when one fits), and
+/// `allowNumericLeadingZeros` accepts `01`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InferOptions {
+    pub primitives_as_string: bool,
+    pub prefers_decimal: bool,
+    pub allow_numeric_leading_zeros: bool,
+}
+
+/// A type JsonInferSchema infers, before NULL types are canonicalized to strings.
+#[derive(Clone, Debug, PartialEq)]
+enum Inferred {
+    Null,
+    Boolean,
+    Long,
+    Double,
+    Decimal(u8, i8),
+    String,
+    Array(Box<Inferred>),
+    /// fields sorted by name, as Spark's inference sorts them
+    Struct(Vec<(String, Inferred)>),
+}
+
+/// Spark's `schema_of_json(json[, options])`: the schema Spark's JSON inference gives the
+/// document, as DDL text (`STRUCT<a: BIGINT, b: ARRAY<STRING>>`): integers are BIGINT
+/// (DECIMAL(p,0) past a bigint), fractions DOUBLE (or DECIMAL with `prefersDecimal`),
+/// objects STRUCT with their fields sorted by name, arrays ARRAY of the merged element
+/// type (JsonInferSchema.compatibleType: numbers widen, anything else mixed is STRING),
+/// and a NULL-only value STRING. Errors: text that is not JSON.
+pub fn schema_of_json(json: &str, o: InferOptions) -> Result<String> {
+    let text = if o.allow_numeric_leading_zeros {
+        strip_leading_zeros(json)
+    } else {
+        json.to_string()
+    };
+    let raw: &RawValue = serde_json::from_str(text.trim()).map_err(|e| {
+        QuarryError::Execution(format!(
+            "[MALFORMED_RECORD_IN_PARSING] schema_of_json cannot read the JSON text {json:?}: {e}"
+        ))
+    })?;
+    let t = infer(raw, o)?;
+    Ok(match canonical(t) {
+        Some(t) => sql_of(&t),
+        None => "STRUCT<>".to_string(),
+    })
+}
+
+fn infer(v: &RawValue, o: InferOptions) -> Result<Inferred> {
+    let t = v.get().trim();
+    let bad = || QuarryError::Execution(format!("schema_of_json: malformed JSON {t}"));
+    Ok(match t.as_bytes().first() {
+        None => Inferred::Null,
+        Some(b'{') => {
+            let mut out: Vec<(String, Inferred)> = vec![];
+            for (k, x) in fields(t).ok_or_else(bad)? {
+                let x = infer(x, o)?;
+                match out.iter_mut().find(|(n, _)| *n == k) {
+                    Some((_, prev)) => *prev = merge(prev.clone(), x),
+                    None => out.push((k, x)),
+                }
+            }
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            Inferred::Struct(out)
+        }
+        Some(b'[') => {
+            let mut e = Inferred::Null;
+            for x in elements(t).ok_or_else(bad)? {
+                e = merge(e, infer(x, o)?);
+            }
+            Inferred::Array(Box::new(e))
+        }
+        Some(b'"') => Inferred::String,
+        Some(b'n') => Inferred::Null,
+        Some(_) if o.primitives_as_string => Inferred::String,
+        Some(b't' | b'f') => Inferred::Boolean,
+        Some(_) => {
+            let fractional = t.contains(['.', 'e', 'E']);
+            let digits = t.trim_start_matches('-');
+            if !fractional {
+                if t.parse::<i64>().is_ok() {
+                    Inferred::Long
+                } else if digits.len() <= 38 {
+                    Inferred::Decimal(digits.len() as u8, 0)
+                } else {
+                    Inferred::Double
+                }
+            } else if o.prefers_decimal && !t.contains(['e', 'E']) {
+                // BigDecimal's precision and scale of the text as written
+                let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+                let int = int.trim_start_matches('0');
+                let scale = frac.len();
+                let precision = if int.is_empty() {
+                    frac.trim_start_matches('0').len().max(1)
+                } else {
+                    int.len() + scale
+                };
+                let p = precision.max(scale);
+                if p <= 38 {
+                    Inferred::Decimal(p as u8, scale as i8)
+                } else {
+                    Inferred::Double
+                }
+            } else {
+                Inferred::Double
+            }
+        }
+    })
+}
+
+/// JsonInferSchema.compatibleType.
+fn merge(a: Inferred, b: Inferred) -> Inferred {
+    use Inferred::*;
+    let widen = |(p1, s1): (u8, i8), (p2, s2): (u8, i8)| {
+        let s = s1.max(s2);
+        let int = (p1 as i32 - s1 as i32).max(p2 as i32 - s2 as i32);
+        let p = int + s as i32;
+        if p > 38 {
+            Double
+        } else {
+            Decimal(p as u8, s)
+        }
+    };
+    match (a, b) {
+        (a, b) if a == b => a,
+        (Null, t) | (t, Null) => t,
+        (Long, Double) | (Double, Long) => Double,
+        (Decimal(p1, s1), Decimal(p2, s2)) => widen((p1, s1), (p2, s2)),
+        (Decimal(p, s), Long) | (Long, Decimal(p, s)) => widen((p, s), (20, 0)),
+        (Decimal(..), Double) | (Double, Decimal(..)) => Double,
+        (Array(x), Array(y)) => Array(Box::new(merge(*x, *y))),
+        (Struct(x), Struct(y)) => {
+            let mut out = x;
+            for (k, t) in y {
+                match out.iter_mut().find(|(n, _)| *n == k) {
+                    Some((_, prev)) => *prev = merge(prev.clone(), t),
+                    None => out.push((k, t)),
+                }
+            }
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            Struct(out)
+        }
+        _ => String,
+    }
+}
+
+/// JsonInferSchema.canonicalizeType: NULL becomes STRING, a struct without fields is
+/// dropped (None) with the field that holds it.
+fn canonical(t: Inferred) -> Option<Inferred> {
+    match t {
+        Inferred::Null => Some(Inferred::String),
+        Inferred::Array(e) => canonical(*e).map(|e| Inferred::Array(Box::new(e))),
+        Inferred::Struct(fs) => {
+            let fs: Vec<(String, Inferred)> = fs
+                .into_iter()
+                .filter(|(n, _)| !n.is_empty())
+                .filter_map(|(n, t)| canonical(t).map(|t| (n, t)))
+                .collect();
+            (!fs.is_empty()).then_some(Inferred::Struct(fs))
+        }
+        t => Some(t),
+    }
+}
+
+/// A type's DDL text as Spark's `DataType.sql` writes it (field names quoted when not
+/// plain words, as QuotingUtils.quoteIfNeeded).
+fn sql_of(t: &Inferred) -> String {
+    match t {
+        Inferred::Null | Inferred::String => "STRING".into(),
+        Inferred::Boolean => "BOOLEAN".into(),
+        Inferred::Long => "BIGINT".into(),
+        Inferred::Double => "DOUBLE".into(),
+        Inferred::Decimal(p, s) => format!("DECIMAL({p},{s})"),
+        Inferred::Array(e) => format!("ARRAY<{}>", sql_of(e)),
+        Inferred::Struct(fs) => {
+            let fields: Vec<String> = fs
+                .iter()
+                .map(|(n, t)| {
+                    let plain = !n.is_empty()
+                        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        && !n.chars().all(|c| c.is_ascii_digit());
+                    let name = if plain {
+                        n.clone()
+                    } else {
+                        format!("`{}`", n.replace('`', "``"))
+                    };
+                    format!("{name}: {}", sql_of(t))
+                })
+                .collect();
+            format!("STRUCT<{}>", fields.join(", "))
+        }
+    }
+}
+
+/// JSON text with the leading zeros of its numbers dropped (`01` is `1`), outside strings.
+fn strip_leading_zeros(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let (mut in_str, mut escaped) = (false, false);
+    let mut prev_is_num_start = true;
+    let chars: Vec<char> = json.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        if c == '"' {
+            in_str = true;
+        }
+        let next_digit = chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+        if c == '0' && prev_is_num_start && next_digit {
+            continue; // a leading zero before another digit
+        }
+        prev_is_num_start = matches!(c, ':' | ',' | '[' | '-' | ' ' | '\t' | '\n' | '\r');
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    #[test]
+    fn infers_as_spark() {
+        let d = InferOptions::default();
+        assert_eq!(
+            schema_of_json(r#"{"c2":[1], "c1":0}"#, d).unwrap(),
+            "STRUCT<c1: BIGINT, c2: ARRAY<BIGINT>>"
+        );
+        assert_eq!(
+            schema_of_json(r#"[{"a":1},{"a":1.5,"b":null},{"c d":[]}]"#, d).unwrap(),
+            "ARRAY<STRUCT<a: DOUBLE, b: STRING, `c d`: ARRAY<STRING>>>"
+        );
+        assert_eq!(
+            schema_of_json(r#"[1, "x", true]"#, d).unwrap(),
+            "ARRAY<STRING>"
+        );
+        assert_eq!(schema_of_json("{}", d).unwrap(), "STRUCT<>");
+        let o = InferOptions {
+            prefers_decimal: true,
+            allow_numeric_leading_zeros: true,
+            ..d
+        };
+        assert_eq!(
+            schema_of_json(r#"{"c1":01, "c2":0.1}"#, o).unwrap(),
+            "STRUCT<c1: BIGINT, c2: DECIMAL(1,1)>"
+        );
+        let s = InferOptions {
+            primitives_as_string: true,
+            ..d
+        };
+        assert_eq!(
+            schema_of_json(r#"{"c1":1}"#, s).unwrap(),
+            "STRUCT<c1: STRING>"
+        );
+        assert!(schema_of_json("{", d).is_err());
+    }
 }

@@ -603,6 +603,51 @@ fn parse_with_defaults(s: &str, cf: &str) -> Option<chrono::NaiveDateTime> {
     Some(date.and_time(time))
 }
 
+/// Rejects a datetime pattern Spark's DateTimeFormatterHelper refuses: more letters of a
+/// field than its widest form (`MMMMM`, the narrow month form, which Spark cannot parse;
+/// `ddd`, `HHH`, `mmm`, `sss`). Errors: Spark's INCONSISTENT_BEHAVIOR_CROSS_VERSION
+/// reading of the pattern.
+pub(super) fn check_datetime_pattern(p: &str) -> Result<()> {
+    let chars: Vec<char> = p.chars().collect();
+    let (mut i, mut quoted) = (0, false);
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            quoted = !quoted;
+            i += 1;
+            continue;
+        }
+        let mut n = 1;
+        while i + n < chars.len() && chars[i + n] == c {
+            n += 1;
+        }
+        let widest = match c {
+            'M' | 'L' => 4,
+            'd' | 'H' | 'h' | 'm' | 's' | 'k' | 'K' => 2,
+            _ => usize::MAX,
+        };
+        if !quoted && n > widest {
+            return Err(QuarryError::Execution(format!(
+                "[INCONSISTENT_BEHAVIOR_CROSS_VERSION.DATETIME_PATTERN_RECOGNITION] Fail to recognize '{p}' pattern in the DateTimeFormatter: too many pattern letters '{c}'"
+            )));
+        }
+        i += n;
+    }
+    Ok(())
+}
+
+/// [`check_datetime_pattern`] over a column of patterns (each distinct run once).
+fn check_datetime_patterns(f: Option<&StringArray>) -> Result<()> {
+    let mut last: Option<&str> = None;
+    for p in f.into_iter().flat_map(|f| f.iter()).flatten() {
+        if last != Some(p) {
+            check_datetime_pattern(p)?;
+            last = Some(p);
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn parse_date_str(s: &str, fmt: Option<&str>) -> Option<i32> {
     let s = s.trim();
     match fmt {
@@ -1011,6 +1056,7 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 } else {
                     None
                 };
+                check_datetime_patterns(fmt)?;
                 Arc::new(
                     (0..s.len())
                         .map(|i| {
@@ -1033,6 +1079,7 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 } else {
                     None
                 };
+                check_datetime_patterns(fmt)?;
                 Arc::new(
                     (0..s.len())
                         .map(|i| {
