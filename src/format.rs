@@ -15,7 +15,7 @@ pub fn format_value(arr: &dyn Array, i: usize) -> String {
     }
     match arr.data_type() {
         DataType::Float64 => java_double(arr.as_primitive::<Float64Type>().value(i)),
-        DataType::Float32 => java_double(arr.as_primitive::<Float32Type>().value(i) as f64),
+        DataType::Float32 => java_float(arr.as_primitive::<Float32Type>().value(i)),
         DataType::Timestamp(TimeUnit::Microsecond, _) => {
             let v = arr
                 .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
@@ -164,6 +164,18 @@ pub fn format_time_micros(v: i64) -> String {
 /// Java's `Double.toString`: plain notation with at least one fraction digit for
 /// 1e-3 <= |x| < 1e7, otherwise `d.dddE[-]n`; `NaN`, `Infinity`, `-Infinity`.
 pub fn java_double(x: f64) -> String {
+    java_layout(x, || format!("{x}"), || format!("{x:e}"))
+}
+
+/// Java's `Float.toString`: [`java_double`]'s layout over a float's own shortest digits
+/// (`3.14`, where the value widened to a double prints `3.140000104904175`).
+pub fn java_float(x: f32) -> String {
+    java_layout(f64::from(x), || format!("{x}"), || format!("{x:e}"))
+}
+
+/// The Java layout of a value whose shortest round-trip digits `plain` / `sci` (Rust's
+/// `{}` and `{:e}`) give.
+fn java_layout(x: f64, plain: impl Fn() -> String, sci: impl Fn() -> String) -> String {
     if x.is_nan() {
         return "NaN".into();
     }
@@ -183,7 +195,7 @@ pub fn java_double(x: f64) -> String {
     }
     let a = x.abs();
     if (1e-3..1e7).contains(&a) {
-        let s = format!("{x}");
+        let s = plain();
         if s.contains('.') {
             s
         } else {
@@ -191,7 +203,7 @@ pub fn java_double(x: f64) -> String {
         }
     } else {
         // shortest round-trip digits, then Java's scientific layout
-        let s = format!("{:e}", x); // e.g. "1.2345e10" or "1e-5"
+        let s = sci(); // e.g. "1.2345e10" or "1e-5"
         let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
         let mant = if mant.contains('.') {
             mant.to_string()
@@ -208,6 +220,9 @@ mod tests {
     #[test]
     fn java_doubles() {
         assert_eq!(java_double(1.0), "1.0");
+        assert_eq!(java_float(3.14), "3.14");
+        assert_eq!(java_float(1.1 + 2.2), "3.3000002");
+        assert_eq!(java_float(1e10), "1.0E10");
         assert_eq!(java_double(1e10), "1.0E10");
         assert_eq!(java_double(-2.5e-5), "-2.5E-5");
         assert_eq!(java_double(123.456), "123.456");

@@ -1244,24 +1244,11 @@ impl Binder<'_> {
         Ok(make_struct(named))
     }
 
-    /// `from_json(text, schema)`: the schema a constant string, Spark's DDL (`'a INT, b
-    /// STRING'`, `'STRUCT<...>'`, `'ARRAY<...>'`, `'MAP<STRING, ...>'`), which gives the
-    /// result type. Errors: a schema that is not a constant string or does not parse,
-    /// and options (a third argument), which are not supported.
     /// Spark's `schema_of_json(json[, options])`, worked out while binding: the JSON must be
     /// a constant string (Spark's foldable input); options are a `map(...)` of strings.
     fn bind_schema_of_json(&mut self, args: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
         check_arity("schema_of_json", args.len(), 1, 2)?;
-        let json = match crate::optimizer::constant_folding::fold(self.bind_inner(&args[0], cx)?) {
-            Expr::Literal(v) => v.as_str().map(str::to_string),
-            _ => None,
-        }
-        .ok_or_else(|| {
-            QuarryError::Analysis(format!(
-                "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] schema_of_json needs a constant, non-NULL JSON string, not {}",
-                args[0]
-            ))
-        })?;
+        let json = self.foldable_text("schema_of_json", &args[0], cx)?;
         let mut o = crate::functions::json::InferOptions::default();
         if let Some(opts) = args.get(1) {
             for (k, v) in self.constant_options("schema_of_json", opts, cx)? {
@@ -1275,6 +1262,107 @@ impl Binder<'_> {
             }
         }
         let ddl = crate::functions::json::schema_of_json(&json, o)?;
+        Ok(Expr::Literal(ScalarValue::from_str(&ddl)))
+    }
+
+    /// The constant, non-NULL string `e` folds to (schema_of_json's and schema_of_csv's
+    /// input, which Spark needs foldable). Errors: NON_FOLDABLE_INPUT naming `func`.
+    fn foldable_text(&mut self, func: &str, e: &ast::Expr, cx: &ExprCtx) -> Result<String> {
+        match crate::optimizer::constant_folding::fold(self.bind_inner(e, cx)?) {
+            Expr::Literal(v) => v.as_str().map(str::to_string),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            QuarryError::Analysis(format!(
+                "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] {func} needs a constant, non-NULL string, not {e}"
+            ))
+        })
+    }
+
+    /// A from_json / from_csv schema: a constant string, DDL of a type (`array<int>`) or
+    /// of a struct's fields (`a INT, b STRING`). Errors: Spark's INVALID_SCHEMA.
+    fn constant_schema(&mut self, e: &ast::Expr, cx: &ExprCtx) -> Result<DataType> {
+        let schema = match crate::optimizer::constant_folding::fold(self.bind_inner(e, cx)?) {
+            Expr::Literal(v) => v.as_str().map(str::to_string),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            QuarryError::Analysis(format!(
+                "[INVALID_SCHEMA.NON_STRING_LITERAL] The input schema {e} must be a string literal"
+            ))
+        })?;
+        let trimmed = schema.trim();
+        let compact = trimmed.to_ascii_lowercase().replace(' ', "");
+        let ddl = if ["struct<", "array<", "map<"]
+            .iter()
+            .any(|p| compact.starts_with(p))
+        {
+            trimmed.to_string()
+        } else {
+            format!("struct<{trimmed}>")
+        };
+        parse_type_name(&ddl).map_err(|e| {
+            QuarryError::Analysis(format!(
+                "[INVALID_SCHEMA.PARSE_ERROR] The input schema '{schema}' is not a valid schema string: {e}"
+            ))
+        })
+    }
+
+    /// Spark's `from_csv(text, schema[, options])`: the schema a struct; options the
+    /// delimiter and the date/timestamp patterns (passed on as the call's constant
+    /// arguments).
+    fn bind_from_csv(&mut self, args: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
+        check_arity("from_csv", args.len(), 2, 3)?;
+        let o = match args.get(2) {
+            Some(o) => {
+                let pairs = self.constant_options("from_csv", o, cx)?;
+                if let Some((_, m)) = pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("mode")) {
+                    if !m.eq_ignore_ascii_case("PERMISSIVE") {
+                        return Err(QuarryError::NotSupported(format!(
+                            "from_csv with mode {m} (only PERMISSIVE)"
+                        )));
+                    }
+                }
+                crate::functions::csv_text::CsvOptions::from_pairs(&pairs)?
+            }
+            None => crate::functions::csv_text::CsvOptions::default(),
+        };
+        let text = cast_to(self.bind_inner(&args[0], cx)?, &DataType::Utf8)?;
+        let t = self.constant_schema(&args[1], cx)?;
+        if !matches!(t, DataType::Struct(_)) {
+            return Err(QuarryError::Analysis(format!(
+                "[INVALID_SCHEMA.NON_STRUCT_TYPE] from_csv needs a STRUCT schema, not {}",
+                crate::types::type_name(&t)
+            )));
+        }
+        let literal = |f: Option<String>| match f {
+            Some(f) => Expr::Literal(ScalarValue::from_str(&f)),
+            None => Expr::Literal(ScalarValue::null(&DataType::Utf8)),
+        };
+        Ok(Expr::Function {
+            func: ScalarFunc::Coll(CollectionFunc::FromCsv),
+            args: vec![
+                text,
+                literal(Some((o.delimiter as char).to_string())),
+                literal(o.formats.date_format),
+                literal(o.formats.timestamp_format),
+            ],
+            data_type: t,
+        })
+    }
+
+    /// Spark's `schema_of_csv(text[, options])`, worked out while binding (a constant
+    /// line, as Spark's foldable input).
+    fn bind_schema_of_csv(&mut self, args: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
+        check_arity("schema_of_csv", args.len(), 1, 2)?;
+        let line = self.foldable_text("schema_of_csv", &args[0], cx)?;
+        let o = match args.get(1) {
+            Some(o) => crate::functions::csv_text::CsvOptions::from_pairs(
+                &self.constant_options("schema_of_csv", o, cx)?,
+            )?,
+            None => crate::functions::csv_text::CsvOptions::default(),
+        };
+        let ddl = crate::functions::csv_text::schema_of_csv(&line, &o)?;
         Ok(Expr::Literal(ScalarValue::from_str(&ddl)))
     }
 
@@ -1323,6 +1411,10 @@ impl Binder<'_> {
             .collect())
     }
 
+    /// `from_json(text, schema[, options])`: the schema a constant string, Spark's DDL (`'a
+    /// INT, b STRING'`, `'STRUCT<...>'`, `'ARRAY<...>'`, `'MAP<STRING, ...>'`), which gives
+    /// the result type; options a `map(...)` (dateFormat, timestampFormat, mode). Errors:
+    /// a schema that is not a constant string or does not parse; a mode but PERMISSIVE.
     fn bind_from_json(&mut self, args: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
         check_arity("from_json", args.len(), 2, 3)?;
         // options: dateFormat and timestampFormat change how fields are read; mode is
@@ -1344,32 +1436,7 @@ impl Binder<'_> {
             }
         }
         let text = cast_to(self.bind_inner(&args[0], cx)?, &DataType::Utf8)?;
-        let schema = match crate::optimizer::constant_folding::fold(self.bind_inner(&args[1], cx)?)
-        {
-            Expr::Literal(v) => v.as_str().map(str::to_string),
-            _ => None,
-        }
-        .ok_or_else(|| {
-            QuarryError::Analysis(format!(
-                "[INVALID_SCHEMA.NON_STRING_LITERAL] The input schema {} must be a string literal",
-                args[1]
-            ))
-        })?;
-        let trimmed = schema.trim();
-        let compact = trimmed.to_ascii_lowercase().replace(' ', "");
-        let ddl = if ["struct<", "array<", "map<"]
-            .iter()
-            .any(|p| compact.starts_with(p))
-        {
-            trimmed.to_string()
-        } else {
-            format!("struct<{trimmed}>")
-        };
-        let t = parse_type_name(&ddl).map_err(|e| {
-            QuarryError::Analysis(format!(
-                "[INVALID_SCHEMA.PARSE_ERROR] The input schema '{schema}' is not a valid schema string: {e}"
-            ))
-        })?;
+        let t = self.constant_schema(&args[1], cx)?;
         if !matches!(
             t,
             DataType::Struct(_) | DataType::List(_) | DataType::Map(..)
@@ -2203,6 +2270,12 @@ impl Binder<'_> {
         }
         if name == "schema_of_json" {
             return self.bind_schema_of_json(&args, cx);
+        }
+        if name == "from_csv" {
+            return self.bind_from_csv(&args, cx);
+        }
+        if name == "schema_of_csv" {
+            return self.bind_schema_of_csv(&args, cx);
         }
         if name == "window" {
             // a sliding window is the column bind_select generated for this call

@@ -61,7 +61,14 @@ fn json_value(a: &dyn Array, i: usize) -> serde_json::Value {
             .parse::<i64>()
             .map(Into::into)
             .unwrap_or(serde_json::Value::String(s)),
-        Float32 | Float64 => {
+        // a float as the double its printed digits stand for (3.14, not 3.140000104904175)
+        Float32 => s
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::String(s)),
+        Float64 => {
             let v = arrow::compute::cast(&a.slice(i, 1), &Float64)
                 .ok()
                 .and_then(|c| {

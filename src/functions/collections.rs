@@ -85,6 +85,11 @@ pub enum CollectionFunc {
     /// `from_json(text, schema)`: the value of the schema's type, bound by the binder
     /// (the type comes from the schema string; [`super::json::from_json`]).
     FromJson,
+    /// `to_csv(struct[, options])`.
+    ToCsv,
+    /// `from_csv(text, schema[, options])` (typed by the binder, which passes the options
+    /// on as constant arguments: delimiter, dateFormat, timestampFormat).
+    FromCsv,
 }
 
 impl CollectionFunc {
@@ -122,6 +127,8 @@ impl CollectionFunc {
             MapEntries => "map_entries",
             ArraysZip => "arrays_zip",
             FromJson => "from_json",
+            ToCsv => "to_csv",
+            FromCsv => "from_csv",
         }
     }
 
@@ -153,6 +160,7 @@ impl CollectionFunc {
             "map_from_entries" => MapFromEntries,
             "str_to_map" => StrToMap,
             "to_json" => ToJson,
+            "to_csv" => ToCsv,
             "map_entries" => MapEntries,
             "arrays_zip" => ArraysZip,
             _ => return None,
@@ -371,24 +379,26 @@ impl CollectionFunc {
                     | DataType::Null => {}
                     t => return Err(self.mismatch("STRUCT, ARRAY or MAP", t)),
                 }
-                // options: a map of strings (Spark's "Must use a map() function for options")
                 if let Some(o) = args.get(1) {
-                    let strings = matches!(o, DataType::Map(f, _)
-                        if matches!(f.data_type(), DataType::Struct(kv)
-                            if kv.iter().all(|x| crate::types::is_string(x.data_type()))));
-                    if !strings {
-                        return Err(QuarryError::Analysis(format!(
-                            "[INVALID_OPTIONS.NON_MAP_FUNCTION] to_json: must use a map() function of strings for options, not {}",
-                            crate::types::type_name(o)
-                        )));
-                    }
+                    super::json::check_options_type("to_json", o)?;
                 }
                 (args.to_vec(), s)
             }
-            FromJson => {
-                return Err(QuarryError::Internal(
-                    "from_json is typed by the binder".into(),
-                ))
+            FromJson | FromCsv => {
+                return Err(QuarryError::Internal(format!(
+                    "{} is typed by the binder",
+                    self.name()
+                )))
+            }
+            ToCsv => {
+                arity(1, 2)?;
+                if !matches!(&args[0], DataType::Struct(_) | DataType::Null) {
+                    return Err(self.mismatch("STRUCT", &args[0]));
+                }
+                if let Some(o) = args.get(1) {
+                    super::json::check_options_type("to_csv", o)?;
+                }
+                (args.to_vec(), s)
             }
             StrToMap => {
                 arity(1, 3)?;
@@ -1069,6 +1079,35 @@ pub fn evaluate(
                 None => super::json::JsonFormats::default(),
             };
             super::json::to_json(&args[0], &opts)?
+        }
+        ToCsv => {
+            let o = match args.get(1) {
+                Some(o) => super::csv_text::CsvOptions::from_pairs(&super::json::option_pairs(o)?)?,
+                None => super::csv_text::CsvOptions::default(),
+            };
+            if args[0].data_type() == &DataType::Null {
+                Arc::new(StringArray::new_null(args[0].len()))
+            } else {
+                super::csv_text::to_csv(&args[0], &o)?
+            }
+        }
+        FromCsv => {
+            let constant = |i: usize| -> Result<Option<String>> {
+                Ok(match args.get(i) {
+                    Some(a) if a.is_valid(0) => {
+                        Some(super::scalar::strings(a)?.value(0).to_string())
+                    }
+                    _ => None,
+                })
+            };
+            let o = super::csv_text::CsvOptions {
+                delimiter: constant(1)?.and_then(|d| d.bytes().next()).unwrap_or(b','),
+                formats: super::json::JsonFormats {
+                    date_format: constant(2)?,
+                    timestamp_format: constant(3)?,
+                },
+            };
+            super::csv_text::from_csv(super::scalar::strings(&args[0])?, result, &o)?
         }
         FromJson => {
             // the binder appends the dateFormat / timestampFormat options (NULL: none)

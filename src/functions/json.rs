@@ -264,31 +264,51 @@ impl JsonFormats {
     /// The formats among an options map (one row of a `map<string,string>` array; the
     /// keys case-insensitive, as Spark's CaseInsensitiveMap); other options are ignored.
     pub fn from_options(options: &ArrayRef) -> Result<JsonFormats> {
-        use arrow::array::AsArray;
         let mut out = JsonFormats::default();
-        let Some(m) = options.as_map_opt() else {
-            return Ok(out);
-        };
-        if m.is_empty() || m.is_null(0) {
-            return Ok(out);
-        }
-        let entries = m.value(0);
-        let keys = arrow::compute::cast(entries.column(0), &DataType::Utf8)?;
-        let values = arrow::compute::cast(entries.column(1), &DataType::Utf8)?;
-        let (keys, values) = (keys.as_string::<i32>(), values.as_string::<i32>());
-        for i in 0..keys.len() {
-            if keys.is_null(i) || values.is_null(i) {
-                continue;
-            }
-            let v = Some(values.value(i).to_string());
-            match keys.value(i).to_ascii_lowercase().as_str() {
-                "dateformat" => out.date_format = v,
-                "timestampformat" => out.timestamp_format = v,
+        for (k, v) in option_pairs(options)? {
+            match k.to_ascii_lowercase().as_str() {
+                "dateformat" => out.date_format = Some(v),
+                "timestampformat" => out.timestamp_format = Some(v),
                 _ => {}
             }
         }
         Ok(out)
     }
+}
+
+/// Checks a JSON/CSV function's options argument type: a map of strings (Spark's "Must
+/// use a map() function for options"). Errors: INVALID_OPTIONS naming `func`.
+pub(super) fn check_options_type(func: &str, t: &DataType) -> Result<()> {
+    let strings = matches!(t, DataType::Map(f, _)
+        if matches!(f.data_type(), DataType::Struct(kv)
+            if kv.iter().all(|x| crate::types::is_string(x.data_type()))));
+    if strings {
+        return Ok(());
+    }
+    Err(QuarryError::Analysis(format!(
+        "[INVALID_OPTIONS.NON_MAP_FUNCTION] {func}: must use a map() function of strings for options, not {}",
+        crate::types::type_name(t)
+    )))
+}
+
+/// The (key, value) pairs of an options map (the first row of a `map<string,string>`
+/// array; NULL keys or values are skipped).
+pub(super) fn option_pairs(options: &ArrayRef) -> Result<Vec<(String, String)>> {
+    use arrow::array::AsArray;
+    let Some(m) = options.as_map_opt() else {
+        return Ok(vec![]);
+    };
+    if m.is_empty() || m.is_null(0) {
+        return Ok(vec![]);
+    }
+    let entries = m.value(0);
+    let keys = arrow::compute::cast(entries.column(0), &DataType::Utf8)?;
+    let values = arrow::compute::cast(entries.column(1), &DataType::Utf8)?;
+    let (keys, values) = (keys.as_string::<i32>(), values.as_string::<i32>());
+    Ok((0..keys.len())
+        .filter(|&i| keys.is_valid(i) && values.is_valid(i))
+        .map(|i| (keys.value(i).to_string(), values.value(i).to_string()))
+        .collect())
 }
 
 /// `to_json(v)`: each value as JSON text, NULL for NULL (Spark's `StructsToJson`): a
@@ -394,53 +414,8 @@ fn as_spark_json_values(a: &ArrayRef, opts: &JsonFormats) -> Result<ArrayRef> {
                     .collect::<StringArray>(),
             )
         }
-        DataType::Struct(fields) => {
-            let st = a.as_struct();
-            let cols = st
-                .columns()
-                .iter()
-                .map(|c| as_spark_json_values(c, opts))
-                .collect::<Result<Vec<_>>>()?;
-            let fields: Vec<Field> = fields
-                .iter()
-                .zip(&cols)
-                .map(|(f, c)| Field::new(f.name(), c.data_type().clone(), true))
-                .collect();
-            Arc::new(arrow::array::StructArray::try_new(
-                fields.into(),
-                cols,
-                st.nulls().cloned(),
-            )?)
-        }
-        DataType::List(f) => {
-            let l = a.as_list::<i32>();
-            let values = as_spark_json_values(l.values(), opts)?;
-            Arc::new(arrow::array::ListArray::try_new(
-                Arc::new(Field::new(f.name(), values.data_type().clone(), true)),
-                l.offsets().clone(),
-                values,
-                l.nulls().cloned(),
-            )?)
-        }
-        DataType::Map(f, sorted) => {
-            let m = a.as_map();
-            let keys = as_spark_json_values(m.keys(), opts)?;
-            let vals = as_spark_json_values(m.values(), opts)?;
-            let DataType::Struct(kv) = f.data_type() else {
-                return Err(QuarryError::Internal("map entries type".into()));
-            };
-            let kv: Vec<Field> = vec![
-                Field::new(kv[0].name(), keys.data_type().clone(), false),
-                Field::new(kv[1].name(), vals.data_type().clone(), true),
-            ];
-            let entries = arrow::array::StructArray::try_new(kv.into(), vec![keys, vals], None)?;
-            Arc::new(arrow::array::MapArray::try_new(
-                Arc::new(Field::new(f.name(), entries.data_type().clone(), false)),
-                m.offsets().clone(),
-                entries,
-                m.nulls().cloned(),
-                *sorted,
-            )?)
+        DataType::Struct(_) | DataType::List(_) | DataType::Map(..) => {
+            rebuild_nested(a, None, &mut |c, _| as_spark_json_values(c, opts))?
         }
         _ => a.clone(),
     })
@@ -565,46 +540,96 @@ fn parse_datetimes(a: &ArrayRef, t: &DataType, opts: &JsonFormats) -> Result<Arr
                 .collect();
             arrow::compute::cast(&(Arc::new(micros) as ArrayRef), t)?
         }
-        DataType::Struct(fs) => {
+        DataType::Struct(_) | DataType::List(_) | DataType::Map(..) => {
+            rebuild_nested(a, Some(t), &mut |c, ct| match ct {
+                Some(ct) => parse_datetimes(c, ct, opts),
+                None => Ok(c.clone()),
+            })?
+        }
+        _ => a.clone(),
+    })
+}
+
+/// A struct, list or map array rebuilt from its children (struct fields, list values,
+/// map keys and values) after `f`, which gets each child with its type in `target` (the
+/// same shape as `a`'s type, when given); the children's new types make the new type.
+/// Errors: `a` not nested, or `f`'s.
+fn rebuild_nested(
+    a: &ArrayRef,
+    target: Option<&DataType>,
+    f: &mut dyn FnMut(&ArrayRef, Option<&DataType>) -> Result<ArrayRef>,
+) -> Result<ArrayRef> {
+    use arrow::array::AsArray;
+    Ok(match a.data_type() {
+        DataType::Struct(fields) => {
             let st = a.as_struct();
-            let cols = fs
+            let targets: Vec<Option<DataType>> = match target {
+                Some(DataType::Struct(tf)) => {
+                    tf.iter().map(|x| Some(x.data_type().clone())).collect()
+                }
+                _ => vec![None; fields.len()],
+            };
+            let cols = st
+                .columns()
                 .iter()
-                .zip(st.columns())
-                .map(|(f, c)| parse_datetimes(c, f.data_type(), opts))
+                .zip(&targets)
+                .map(|(c, t)| f(c, t.as_ref()))
                 .collect::<Result<Vec<_>>>()?;
+            let fields: Vec<Field> = fields
+                .iter()
+                .zip(&cols)
+                .map(|(x, c)| Field::new(x.name(), c.data_type().clone(), true))
+                .collect();
             Arc::new(arrow::array::StructArray::try_new(
-                fs.clone(),
+                fields.into(),
                 cols,
                 st.nulls().cloned(),
             )?)
         }
-        DataType::List(f) => {
+        DataType::List(field) => {
             let l = a.as_list::<i32>();
-            let values = parse_datetimes(l.values(), f.data_type(), opts)?;
+            let t = match target {
+                Some(DataType::List(tf)) => Some(tf.data_type()),
+                _ => None,
+            };
+            let values = f(l.values(), t)?;
             Arc::new(arrow::array::ListArray::try_new(
-                f.clone(),
+                Arc::new(Field::new(field.name(), values.data_type().clone(), true)),
                 l.offsets().clone(),
                 values,
                 l.nulls().cloned(),
             )?)
         }
-        DataType::Map(f, sorted) => {
+        DataType::Map(field, sorted) => {
             let m = a.as_map();
-            let DataType::Struct(kv) = f.data_type() else {
+            let DataType::Struct(kv) = field.data_type() else {
                 return Err(QuarryError::Internal("map entries type".into()));
             };
-            let keys = parse_datetimes(m.keys(), kv[0].data_type(), opts)?;
-            let vals = parse_datetimes(m.values(), kv[1].data_type(), opts)?;
-            let entries = arrow::array::StructArray::try_new(kv.clone(), vec![keys, vals], None)?;
+            let (tk, tv) = match target {
+                Some(DataType::Map(tf, _)) => match tf.data_type() {
+                    DataType::Struct(tkv) if tkv.len() == 2 => {
+                        (Some(tkv[0].data_type()), Some(tkv[1].data_type()))
+                    }
+                    _ => (None, None),
+                },
+                _ => (None, None),
+            };
+            let keys = f(m.keys(), tk)?;
+            let vals = f(m.values(), tv)?;
+            let kv: Vec<Field> = vec![
+                Field::new(kv[0].name(), keys.data_type().clone(), false),
+                Field::new(kv[1].name(), vals.data_type().clone(), true),
+            ];
+            let entries = arrow::array::StructArray::try_new(kv.into(), vec![keys, vals], None)?;
             Arc::new(arrow::array::MapArray::try_new(
-                f.clone(),
+                Arc::new(Field::new(field.name(), entries.data_type().clone(), false)),
                 m.offsets().clone(),
                 entries,
                 m.nulls().cloned(),
                 *sorted,
             )?)
         }
-        _ => a.clone(),
+        t => return Err(QuarryError::Internal(format!("rebuild_nested of {t}"))),
     })
 }
 

@@ -6,6 +6,7 @@
 pub mod aggregate;
 pub mod aggregate_stats;
 pub mod collections;
+pub mod csv_text;
 pub mod datetime;
 pub mod interval;
 pub mod json;

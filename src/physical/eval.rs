@@ -502,7 +502,15 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
                         .collect::<StringArray>(),
                 ));
             }
-            DataType::Float64 | DataType::Float32 => {
+            DataType::Float32 => {
+                let f = a.as_primitive::<arrow::datatypes::Float32Type>();
+                return Ok(Arc::new(
+                    f.iter()
+                        .map(|v| v.map(crate::format::java_float))
+                        .collect::<StringArray>(),
+                ));
+            }
+            DataType::Float64 => {
                 let f = arrow::compute::cast(a, &DataType::Float64)?;
                 let f = f.as_primitive::<Float64Type>();
                 return Ok(Arc::new(
