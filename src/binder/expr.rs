@@ -2087,7 +2087,7 @@ impl Binder<'_> {
                             }
                             let args = names
                                 .into_iter()
-                                .map(|n| ast::Expr::Identifier(n))
+                                .map(ast::Expr::Identifier)
                                 .collect::<Vec<_>>();
                             let text = format!(
                                 "{STAR_EXCEPT_MARKER}({})",
