@@ -65,6 +65,15 @@ pub fn last_name_part(n: &ast::ObjectName) -> String {
 /// [`Binder::expand_star_args`] expands it (its arguments name the columns left out).
 const STAR_EXCEPT_MARKER: &str = "__quarry_star_except";
 
+/// A string literal, or a string NULL for None (an option passed to a kernel as a
+/// constant argument).
+fn optional_text_literal(v: Option<String>) -> Expr {
+    match v {
+        Some(v) => Expr::Literal(ScalarValue::from_str(&v)),
+        None => Expr::Literal(ScalarValue::null(&DataType::Utf8)),
+    }
+}
+
 /// A column a star expands to, as a quoted name (qualified when its relation has one).
 fn star_column_reference(scope: &super::scope::Scope, c: &Column) -> ast::Expr {
     let quoted = |s: &str| ast::Ident::with_quote('`', s);
@@ -1335,10 +1344,7 @@ impl Binder<'_> {
                 crate::types::type_name(&t)
             )));
         }
-        let literal = |f: Option<String>| match f {
-            Some(f) => Expr::Literal(ScalarValue::from_str(&f)),
-            None => Expr::Literal(ScalarValue::null(&DataType::Utf8)),
-        };
+        let literal = optional_text_literal;
         Ok(Expr::Function {
             func: ScalarFunc::Coll(CollectionFunc::FromCsv),
             args: vec![
@@ -1446,10 +1452,7 @@ impl Binder<'_> {
                 crate::types::type_name(&t)
             )));
         }
-        let format_literal = |f: Option<String>| match f {
-            Some(f) => Expr::Literal(ScalarValue::from_str(&f)),
-            None => Expr::Literal(ScalarValue::null(&DataType::Utf8)),
-        };
+        let format_literal = optional_text_literal;
         let mut call_args = vec![text];
         if date_format.is_some() || timestamp_format.is_some() {
             call_args.push(format_literal(date_format));

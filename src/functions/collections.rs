@@ -1092,14 +1092,7 @@ pub fn evaluate(
             }
         }
         FromCsv => {
-            let constant = |i: usize| -> Result<Option<String>> {
-                Ok(match args.get(i) {
-                    Some(a) if a.is_valid(0) => {
-                        Some(super::scalar::strings(a)?.value(0).to_string())
-                    }
-                    _ => None,
-                })
-            };
+            let constant = |i: usize| constant_text_arg(args, i);
             let o = super::csv_text::CsvOptions {
                 delimiter: constant(1)?.and_then(|d| d.bytes().next()).unwrap_or(b','),
                 formats: super::json::JsonFormats {
@@ -1111,14 +1104,7 @@ pub fn evaluate(
         }
         FromJson => {
             // the binder appends the dateFormat / timestampFormat options (NULL: none)
-            let fmt = |i: usize| -> Result<Option<String>> {
-                Ok(match args.get(i) {
-                    Some(a) if a.is_valid(0) => {
-                        Some(super::scalar::strings(a)?.value(0).to_string())
-                    }
-                    _ => None,
-                })
-            };
+            let fmt = |i: usize| constant_text_arg(args, i);
             let opts = super::json::JsonFormats {
                 date_format: fmt(1)?,
                 timestamp_format: fmt(2)?,
@@ -1391,6 +1377,15 @@ fn split(args: &[ArrayRef], n: usize, result: &DataType) -> Result<ArrayRef> {
         valid.push(true);
     }
     list_from_parts(result, lengths, Arc::new(values.finish()), valid)
+}
+
+/// The constant string the binder passed as argument `i` (an option of from_json /
+/// from_csv; its first row), None when absent or NULL.
+fn constant_text_arg(args: &[ArrayRef], i: usize) -> Result<Option<String>> {
+    Ok(match args.get(i) {
+        Some(a) if a.is_valid(0) => Some(super::scalar::strings(a)?.value(0).to_string()),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
