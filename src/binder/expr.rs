@@ -912,26 +912,33 @@ impl Binder<'_> {
                 scalar_call(f, vec![self.bind_inner(expr, cx)?])
             }
             A::Extract { field, expr, .. } => {
-                let f = date_field_func(&field.to_string()).ok_or_else(|| {
-                    QuarryError::NotSupported(format!("EXTRACT({field} FROM ...)"))
-                })?;
-                scalar_call(f, vec![self.bind_inner(expr, cx)?])
+                let name = match field {
+                    ast::DateTimeField::Custom(id) => id.value.clone(),
+                    ast::DateTimeField::Week(_) => "week".into(),
+                    other => other.to_string(),
+                };
+                extract_field(&name, self.bind_inner(expr, cx)?)
             }
             A::Ceil { expr, field } | A::Floor { expr, field } => {
-                if !matches!(
-                    field,
-                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
-                ) {
-                    return Err(QuarryError::NotSupported(
-                        "CEIL/FLOOR with a scale or unit".into(),
-                    ));
-                }
                 let f = if matches!(e, A::Ceil { .. }) {
                     ScalarFunc::Ceil
                 } else {
                     ScalarFunc::Floor
                 };
-                scalar_call(f, vec![self.bind_inner(expr, cx)?])
+                let mut args = vec![self.bind_inner(expr, cx)?];
+                match field {
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) => {}
+                    ast::CeilFloorKind::Scale(v) => {
+                        let scale = ast::Expr::Value(v.clone());
+                        args.push(self.bind_inner(&scale, cx)?);
+                    }
+                    ast::CeilFloorKind::DateTimeField(_) => {
+                        return Err(QuarryError::NotSupported(
+                            "CEIL/FLOOR(x TO unit)".into(),
+                        ))
+                    }
+                }
+                ceil_floor_call(f, args)
             }
             A::Position { expr, r#in } => {
                 let args = vec![self.bind_inner(r#in, cx)?, self.bind_inner(expr, cx)?];
@@ -2640,6 +2647,14 @@ impl Binder<'_> {
                 args.push(Expr::Literal(ScalarValue::from_i32(1)));
                 return scalar_call(ScalarFunc::Substring, args);
             }
+            "ceil" | "ceiling" | "floor" if bound.len() == 2 => {
+                let f = if name == "floor" {
+                    ScalarFunc::Floor
+                } else {
+                    ScalarFunc::Ceil
+                };
+                return ceil_floor_call(f, bound);
+            }
             // round(x, NULL): NULL (of the type round(x, 0) has)
             "round" | "bround"
                 if bound.len() == 2 && matches!(&bound[1], Expr::Literal(v) if v.is_null()) =>
@@ -2702,20 +2717,24 @@ impl Binder<'_> {
             // date_part('field', source): EXTRACT by a field name
             "date_part" | "datepart" if bound.len() == 2 => {
                 let field = match &bound[0] {
-                    Expr::Literal(v) => v.as_str(),
+                    Expr::Literal(v) if v.is_null() => {
+                        // date_part(NULL, x): NULL, of the type the field would give
+                        return Ok(Expr::Literal(ScalarValue::null(&DataType::Float64)));
+                    }
+                    Expr::Literal(v) => v.as_str().map(str::to_string),
                     _ => None,
                 };
-                let Some(f) = field.and_then(date_field_func) else {
+                let Some(field) = field else {
                     return Err(QuarryError::Analysis(format!(
-                        "[INVALID_EXTRACT_FIELD] Cannot extract {} from {}",
-                        bound[0], bound[1]
+                        "[NON_FOLDABLE_ARGUMENT] The function `date_part` requires the parameter `field` to be a foldable expression of the type \"STRING\", but the actual argument is {}",
+                        bound[0]
                     )));
                 };
                 let src = bound
                     .into_iter()
                     .nth(1)
                     .ok_or_else(|| QuarryError::Internal("date_part".into()))?;
-                return scalar_call(f, vec![src]);
+                return extract_field(&field, src);
             }
             // decode(expr, search1, result1, ..., [default]): Oracle's CASE shorthand;
             // NULL matches NULL
@@ -3458,6 +3477,149 @@ fn agg_name(f: &ast::Function) -> String {
 
 /// The function `EXTRACT(field FROM x)` and `date_part('field', x)` call for a field
 /// name (any case), with Spark's abbreviations; `None` for an unknown field.
+/// `ceil(x[, scale])` / `floor(x[, scale])`: with a scale, Spark's RoundCeil/RoundFloor
+/// (a decimal, rounded toward +/- infinity at `scale` digits). Errors: a scale that is
+/// not an integer constant (Spark's `_LEGACY_ERROR_TEMP_1100`).
+fn ceil_floor_call(f: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
+    if let [_, scale] = args.as_slice() {
+        let ok = matches!(scale, Expr::Literal(v) if !v.is_null() && is_integer(v.data_type()));
+        if !ok {
+            return Err(QuarryError::Analysis(format!(
+                "[_LEGACY_ERROR_TEMP_1100] The 'scale' parameter of function '{}' needs to be a int literal.",
+                f.name()
+            )));
+        }
+    }
+    scalar_call(f, args)
+}
+
+/// `EXTRACT(field FROM source)` / `date_part('field', source)`, as Spark's
+/// `Extract`/`DatePart`: `field` is one of Spark's names or abbreviations (`year`, `y`,
+/// `yrs`, `dow_iso`, `secs`, ...). From a date, timestamp or string: the calendar field
+/// (int), `second` with its fraction as `decimal(8,6)`. From a year-month interval:
+/// `year` (int) and `month` (tinyint); from a day-time interval: `day` (int), `hour`,
+/// `minute` (tinyint) and `second` (`decimal(8,6)`), each with the interval's sign.
+/// Errors: another field, `[INVALID_EXTRACT_FIELD]`.
+fn extract_field(field: &str, src: Expr) -> Result<Expr> {
+    use crate::functions::interval::{DAY_TIME, YEAR_MONTH};
+    let lower = field.to_ascii_lowercase();
+    let t = src.data_type();
+    let invalid = |src: &Expr| {
+        QuarryError::Analysis(format!(
+            "[INVALID_EXTRACT_FIELD] Cannot extract {field} from {src}"
+        ))
+    };
+    let lit = |v: i64| Expr::Literal(ScalarValue::from_i64(v));
+    // seconds with microseconds, from microseconds within the minute
+    let seconds = |micros: Expr| -> Result<Expr> {
+        let d = cast_to(micros, &DataType::Decimal128(20, 0))?;
+        let q = binary(BinOp::Divide, d, lit(1_000_000), false)?;
+        cast_to(q, &DataType::Decimal128(8, 6))
+    };
+    if t == YEAR_MONTH || t == DAY_TIME {
+        let raw = Expr::Function {
+            func: ScalarFunc::Interval(crate::functions::interval::IntervalFunc::ToRaw),
+            args: vec![src.clone()],
+            data_type: DataType::Int64,
+        };
+        let div = |e: Expr, d: i64| binary(BinOp::IntDivide, e, lit(d), false);
+        let rem = |e: Expr, d: i64| binary(BinOp::Modulo, e, lit(d), false);
+        let part = match (t == YEAR_MONTH, lower.as_str()) {
+            (true, "year" | "y" | "years" | "yr" | "yrs") => {
+                cast_to(div(raw, 12)?, &DataType::Int32)?
+            }
+            (true, "month" | "mon" | "mons" | "months") => cast_to(rem(raw, 12)?, &DataType::Int8)?,
+            (false, "day" | "d" | "days") => cast_to(div(raw, 86_400_000_000)?, &DataType::Int32)?,
+            (false, "hour" | "h" | "hours" | "hr" | "hrs") => {
+                cast_to(rem(div(raw, 3_600_000_000)?, 24)?, &DataType::Int8)?
+            }
+            (false, "minute" | "m" | "min" | "mins" | "minutes") => {
+                cast_to(rem(div(raw, 60_000_000)?, 60)?, &DataType::Int8)?
+            }
+            (false, "second" | "s" | "sec" | "seconds" | "secs") => seconds(rem(raw, 60_000_000)?)?,
+            _ => return Err(invalid(&src)),
+        };
+        return Ok(part);
+    }
+    if crate::functions::interval::is_interval(&t) {
+        return Err(QuarryError::NotSupported(format!(
+            "EXTRACT({field} FROM a calendar interval)"
+        )));
+    }
+    match lower.as_str() {
+        "second" | "s" | "sec" | "seconds" | "secs" => {
+            let micros = scalar_call(
+                ScalarFunc::Date(crate::functions::datetime::DateFunc::Microsecond),
+                vec![src],
+            )?;
+            seconds(micros)
+        }
+        "dayofweek_iso" | "dow_iso" | "isodow" => {
+            // 1 = Monday ... 7 = Sunday
+            let dow = scalar_call(ScalarFunc::DayOfWeek, vec![src])?;
+            let shifted = binary(
+                BinOp::Plus,
+                dow,
+                Expr::Literal(ScalarValue::from_i32(5)),
+                false,
+            )?;
+            let wd = binary(
+                BinOp::Modulo,
+                shifted,
+                Expr::Literal(ScalarValue::from_i32(7)),
+                false,
+            )?;
+            binary(
+                BinOp::Plus,
+                wd,
+                Expr::Literal(ScalarValue::from_i32(1)),
+                false,
+            )
+        }
+        "yearofweek" => {
+            // the ISO week-numbering year: the year of the week's Thursday
+            let date = cast_to(src, &DataType::Date32)?;
+            let dow = scalar_call(ScalarFunc::DayOfWeek, vec![date.clone()])?;
+            let shifted = binary(
+                BinOp::Plus,
+                dow,
+                Expr::Literal(ScalarValue::from_i32(5)),
+                false,
+            )?;
+            let wd = binary(
+                BinOp::Modulo,
+                shifted,
+                Expr::Literal(ScalarValue::from_i32(7)),
+                false,
+            )?;
+            let back = binary(
+                BinOp::Minus,
+                Expr::Literal(ScalarValue::from_i32(3)),
+                wd,
+                false,
+            )?;
+            let thursday = scalar_call(ScalarFunc::DateAdd, vec![date, back])?;
+            scalar_call(ScalarFunc::Year, vec![thursday])
+        }
+        _ => match date_field_func(&lower) {
+            Some(f) if !is_interval_or_unsupported(&t) => scalar_call(f, vec![src]),
+            _ => Err(invalid(&src)),
+        },
+    }
+}
+
+/// A source type EXTRACT does not read as a date or timestamp.
+fn is_interval_or_unsupported(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Boolean
+            | DataType::Binary
+            | DataType::List(_)
+            | DataType::Struct(_)
+            | DataType::Map(..)
+    ) || crate::types::is_numeric(t)
+}
+
 fn date_field_func(field: &str) -> Option<ScalarFunc> {
     Some(match field.to_ascii_lowercase().as_str() {
         "year" | "y" | "years" | "yr" | "yrs" => ScalarFunc::Year,
@@ -3536,9 +3698,12 @@ pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
     // Spark's result type of rounding a decimal depends on the constant scale argument
     let ret = match (func, &ret) {
         (
-            ScalarFunc::Round | ScalarFunc::Math(crate::functions::math::MathFunc::Bround),
+            ScalarFunc::Round
+            | ScalarFunc::Math(crate::functions::math::MathFunc::Bround)
+            | ScalarFunc::Ceil
+            | ScalarFunc::Floor,
             DataType::Decimal128(p, s),
-        ) => {
+        ) if args.len() == 2 || matches!(func, ScalarFunc::Round | ScalarFunc::Math(_)) => {
             let scale = match args.get(1) {
                 None => Some(0),
                 Some(Expr::Literal(v)) => v.as_i64(),
@@ -3858,15 +4023,14 @@ fn finish_grouped(e: Expr, agg: &AggState, clause: &str) -> Result<Expr> {
     Ok(replaced)
 }
 
+/// Top-down, as Spark's ResolveAggregateFunctions: the largest subtree equal to a
+/// grouping expression becomes its column, so `(x + y) * 1` under
+/// `GROUPING SETS (x + y, x)` uses the `x + y` key, not `x` inside it.
 fn replace_groups(e: Expr, group: &[(Expr, Column)]) -> Expr {
     if let Some((_, c)) = group.iter().find(|(g, _)| *g == e) {
         return Expr::Column(c.clone());
     }
-    // then bottom-up: any subtree equal to a grouping expression becomes its column
-    e.transform(&mut |x| match group.iter().find(|(g, _)| *g == x) {
-        Some((_, c)) => Expr::Column(c.clone()),
-        None => x,
-    })
+    e.map_children(&mut |x| replace_groups(x, group))
 }
 
 fn cast_single_column(

@@ -436,8 +436,22 @@ impl ScalarFunc {
                 (v, t)
             }
             Floor | Ceil => {
-                arity(1, 1)?;
+                arity(1, 2)?;
                 let t = numeric_arg(self, &args[0])?;
+                if n == 2 {
+                    // Spark's RoundCeil/RoundFloor: the value as a decimal, the scale an int
+                    // (the binder sets the result type from the constant scale)
+                    let dt = match t {
+                        DataType::Decimal128(..) => t,
+                        DataType::Int8 => DataType::Decimal128(3, 0),
+                        DataType::Int16 => DataType::Decimal128(5, 0),
+                        DataType::Int32 => DataType::Decimal128(10, 0),
+                        DataType::Int64 => DataType::Decimal128(20, 0),
+                        DataType::Float32 => DataType::Decimal128(14, 7),
+                        _ => DataType::Decimal128(30, 15),
+                    };
+                    return Ok((vec![dt.clone(), i], dt));
+                }
                 match t {
                     DataType::Decimal128(p, s) => (vec![t.clone()], rounded_decimal_type(p, s, 0)),
                     _ => (vec![t], DataType::Int64),
@@ -1170,6 +1184,45 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 None
             },
         )?,
+        Floor | Ceil if args.len() == 2 => {
+            let digits = ints(&args[1])?;
+            let x = args[0]
+                .as_any()
+                .downcast_ref::<Decimal128Array>()
+                .ok_or_else(|| QuarryError::Internal("ceil/floor with a scale".into()))?;
+            let (p, s) = (x.precision(), x.scale());
+            let out: Decimal128Array = (0..x.len())
+                .map(|i| {
+                    if x.is_null(i) || digits.is_null(i) {
+                        return None;
+                    }
+                    let d = digits.value(i);
+                    if d >= s as i32 {
+                        return Some(x.value(i));
+                    }
+                    let v = x.value(i);
+                    if s as i32 - d > 38 {
+                        // every decimal(38) value is below 10^38: its ceiling is 10^(s-d)
+                        // (too wide, NULL) unless it is not positive
+                        return match (func == Ceil, v.signum()) {
+                            (_, 0) => Some(0),
+                            (true, 1) | (false, -1) => None,
+                            _ => Some(0),
+                        };
+                    }
+                    let f = 10i128.pow((s as i32 - d) as u32);
+                    let q = v.div_euclid(f);
+                    let q = if func == Ceil && v.rem_euclid(f) != 0 {
+                        q + 1
+                    } else {
+                        q
+                    };
+                    // a carry past the precision is NULL, as Spark's non-ANSI mode
+                    q.checked_mul(f)
+                })
+                .collect();
+            Arc::new(out.with_precision_and_scale(p, s)?)
+        }
         Floor | Ceil => match args[0].data_type() {
             DataType::Decimal128(_, s) => {
                 let s = *s;

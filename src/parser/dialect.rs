@@ -130,6 +130,17 @@ impl Dialect for SparkDialect {
     fn supports_interval_options(&self) -> bool {
         true
     }
+    /// `EXTRACT(yrs FROM ts)`: Spark's field names and abbreviations are identifiers.
+    fn allow_extract_custom(&self) -> bool {
+        true
+    }
+    /// `extract('year', ts)` (SPARK-31476): a quoted field, with a comma.
+    fn allow_extract_single_quotes(&self) -> bool {
+        true
+    }
+    fn supports_extract_comma_syntax(&self) -> bool {
+        true
+    }
     /// `'first' ' second'`: adjacent string literals are one (Spark's `stringLit+`).
     fn supports_string_literal_concatenation(&self) -> bool {
         true
