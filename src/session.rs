@@ -327,6 +327,7 @@ impl Session {
     }
 
     fn bind_ctx(&self) -> BindContext<'_> {
+        crate::binder::start_statement_clock();
         BindContext {
             catalog: &self.catalog,
             catalogs: &self.catalogs,

@@ -2189,6 +2189,20 @@ impl Binder<'_> {
 
     fn bind_function(&mut self, f: &ast::Function, cx: &ExprCtx) -> Result<Expr> {
         let name = function_name(f);
+        // `current_date` without parentheses is a column of that name where one is in
+        // scope (Spark resolves columns before these functions, SPARK-22333)
+        if matches!(f.args, ast::FunctionArguments::None)
+            && matches!(
+                name.as_str(),
+                "current_date" | "current_timestamp" | "localtimestamp" | "current_user" | "user"
+            )
+        {
+            for sc in std::iter::once(cx.scope).chain(cx.outer.iter().rev()) {
+                if let Ok(Some(c)) = sc.resolve(std::slice::from_ref(&name)) {
+                    return Ok(Expr::Column(c));
+                }
+            }
+        }
         if crate::plan::GeneratorKind::lookup(&name).is_some() {
             return Err(QuarryError::Analysis(format!(
                 "[UNSUPPORTED_GENERATOR.NESTED_IN_EXPRESSIONS] The generator is not supported: nested in expressions \"{f}\"; use it alone in the SELECT list or in LATERAL VIEW"
@@ -3640,6 +3654,18 @@ fn date_field_func(field: &str) -> Option<ScalarFunc> {
 
 /// Build a scalar function call, casting arguments to its signature.
 pub fn scalar_call(func: ScalarFunc, args: Vec<Expr>) -> Result<Expr> {
+    // the statement's one instant (Spark's ComputeCurrentTime)
+    if args.is_empty() && matches!(func, ScalarFunc::CurrentTimestamp | ScalarFunc::CurrentDate) {
+        let now = super::statement_now();
+        let value: arrow::array::ArrayRef = if func == ScalarFunc::CurrentDate {
+            Arc::new(arrow::array::Date32Array::from(vec![
+                now.div_euclid(86_400_000_000) as i32,
+            ]))
+        } else {
+            Arc::new(arrow::array::TimestampMicrosecondArray::from(vec![now]))
+        };
+        return Ok(Expr::Literal(ScalarValue(value)));
+    }
     // an interval's type name has its fields (`interval day`), which only the binder knows
     if let (ScalarFunc::TypeOf, [x]) = (func, args.as_slice()) {
         if let Some(q) = super::interval::fields_of(x) {

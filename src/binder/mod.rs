@@ -44,6 +44,26 @@ pub enum TempView {
     },
 }
 
+thread_local! {
+    /// The instant (microseconds since the epoch) of the statement being bound on this
+    /// thread: Spark evaluates `current_timestamp()` and `current_date()` once per query,
+    /// so every call in a statement gives the same value.
+    static STATEMENT_NOW: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Start a statement's clock on this thread (the session does, per statement it binds).
+pub fn start_statement_clock() {
+    let now = chrono::Utc::now().timestamp_micros();
+    STATEMENT_NOW.with(|c| c.set(Some(now)));
+}
+
+/// The statement's instant, see [`start_statement_clock`] (now, when none was started).
+pub(crate) fn statement_now() -> i64 {
+    STATEMENT_NOW
+        .with(|c| c.get())
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_micros())
+}
+
 /// What the binder reads from the session.
 pub struct BindContext<'a> {
     pub catalog: &'a Catalog,

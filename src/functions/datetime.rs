@@ -580,7 +580,8 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                 DataType::Utf8 => {
                     let s = strings(&args[0])?;
                     let fmt = args.get(1).map(strings).transpose()?;
-                    (0..n)
+                    super::scalar::check_datetime_patterns(fmt)?;
+                    let out: Int64Array = (0..n)
                         .map(|r| {
                             if !valid(r) {
                                 return None;
@@ -588,7 +589,9 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                             let f = fmt.map_or("yyyy-MM-dd HH:mm:ss", |f| f.value(r));
                             parse_timestamp_str(s.value(r), Some(f)).map(|m| m.div_euclid(MICROS))
                         })
-                        .collect()
+                        .collect();
+                    super::scalar::check_new_parser(s, fmt, &out)?;
+                    out
                 }
                 _ => timestamps(&args[0])
                     .iter()

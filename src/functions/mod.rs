@@ -8,6 +8,7 @@ pub mod aggregate_stats;
 pub mod collections;
 pub mod csv_text;
 pub mod datetime;
+pub mod datetime_parse;
 pub mod interval;
 pub mod json;
 pub mod lambda;

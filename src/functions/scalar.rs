@@ -636,7 +636,8 @@ pub(super) fn check_datetime_pattern(p: &str) -> Result<()> {
             n += 1;
         }
         let widest = match c {
-            'M' | 'L' => 4,
+            'M' | 'L' | 'E' | 'G' => 4,
+            'y' | 'u' => 6,
             'd' | 'H' | 'h' | 'm' | 's' | 'k' | 'K' => 2,
             _ => usize::MAX,
         };
@@ -650,8 +651,29 @@ pub(super) fn check_datetime_pattern(p: &str) -> Result<()> {
     Ok(())
 }
 
+/// Spark 3's PARSE_DATETIME_BY_NEW_PARSER error for the first value of `s` that parsed
+/// to NULL (`out`) with a pattern of `fmt` that Spark 2's parser would have read (see
+/// [`super::datetime_parse::new_parser_failure`]).
+pub(super) fn check_new_parser(
+    s: &StringArray,
+    fmt: Option<&StringArray>,
+    out: &dyn Array,
+) -> Result<()> {
+    let Some(fmt) = fmt else { return Ok(()) };
+    for i in 0..s.len() {
+        if out.is_null(i) && !s.is_null(i) && !fmt.is_null(i) {
+            if let Some(e) =
+                super::datetime_parse::new_parser_failure(s.value(i).trim(), fmt.value(i))
+            {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// [`check_datetime_pattern`] over a column of patterns (each distinct run once).
-fn check_datetime_patterns(f: Option<&StringArray>) -> Result<()> {
+pub(super) fn check_datetime_patterns(f: Option<&StringArray>) -> Result<()> {
     let mut last: Option<&str> = None;
     for p in f.into_iter().flat_map(|f| f.iter()).flatten() {
         if last != Some(p) {
@@ -665,10 +687,13 @@ fn check_datetime_patterns(f: Option<&StringArray>) -> Result<()> {
 pub(super) fn parse_date_str(s: &str, fmt: Option<&str>) -> Option<i32> {
     let s = s.trim();
     match fmt {
-        Some(f) => {
-            let cf = spark_pattern_to_chrono(f);
-            parse_with_defaults(s, &cf).map(|dt| from_naive_date(dt.date()))
-        }
+        Some(f) => match super::datetime_parse::parse(s, f) {
+            Some(dt) => dt.map(|dt| from_naive_date(dt.date())),
+            None => {
+                let cf = spark_pattern_to_chrono(f);
+                parse_with_defaults(s, &cf).map(|dt| from_naive_date(dt.date()))
+            }
+        },
         None => spark_string_to_date(s),
     }
 }
@@ -751,10 +776,13 @@ fn days_from_civil(y: i32, m: i32, d: i32) -> Option<i32> {
 pub(super) fn parse_timestamp_str(s: &str, fmt: Option<&str>) -> Option<i64> {
     let s = s.trim();
     match fmt {
-        Some(f) => {
-            let cf = spark_pattern_to_chrono(f);
-            parse_with_defaults(s, &cf).map(|dt| dt.and_utc().timestamp_micros())
-        }
+        Some(f) => match super::datetime_parse::parse(s, f) {
+            Some(dt) => dt.map(|dt| dt.and_utc().timestamp_micros()),
+            None => {
+                let cf = spark_pattern_to_chrono(f);
+                parse_with_defaults(s, &cf).map(|dt| dt.and_utc().timestamp_micros())
+            }
+        },
         None => arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s)
             .ok()
             .map(|n| n / 1000),
@@ -1071,7 +1099,7 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     None
                 };
                 check_datetime_patterns(fmt)?;
-                Arc::new(
+                let out: ArrayRef = Arc::new(
                     (0..s.len())
                         .map(|i| {
                             if s.is_null(i) || fmt.is_some_and(|f| f.is_null(i)) {
@@ -1081,7 +1109,9 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                             }
                         })
                         .collect::<Date32Array>(),
-                )
+                );
+                check_new_parser(s, fmt, out.as_ref())?;
+                out
             }
             _ => cast(&args[0], &DataType::Date32)?,
         },
@@ -1094,7 +1124,7 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     None
                 };
                 check_datetime_patterns(fmt)?;
-                Arc::new(
+                let out: ArrayRef = Arc::new(
                     (0..s.len())
                         .map(|i| {
                             if s.is_null(i) || fmt.is_some_and(|f| f.is_null(i)) {
@@ -1104,7 +1134,9 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                             }
                         })
                         .collect::<TimestampMicrosecondArray>(),
-                )
+                );
+                check_new_parser(s, fmt, out.as_ref())?;
+                out
             }
             _ => cast(&args[0], &TIMESTAMP)?,
         },
