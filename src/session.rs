@@ -346,6 +346,9 @@ impl Session {
             legacy_setops_precedence: self
                 .setting("spark.sql.legacy.setopsprecedence.enabled")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            legacy_percentile_disc: self
+                .setting("spark.sql.legacy.percentiledisccalculation")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
             grouping: {
                 let flag = |key: &str, default: bool| match self.setting(key) {
                     Some(v) if v.eq_ignore_ascii_case("true") => true,

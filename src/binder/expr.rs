@@ -2227,6 +2227,45 @@ impl Binder<'_> {
                 | "decimal_average"
                 | "product"
         );
+        if !f.within_group.is_empty()
+            && !matches!(
+                name.as_str(),
+                "percentile_cont" | "percentile_disc" | "mode" | "listagg" | "string_agg"
+            )
+        {
+            return Err(QuarryError::Analysis(format!(
+                "[INVALID_SQL_SYNTAX.FUNCTION_WITH_UNSUPPORTED_SYNTAX] Invalid SQL syntax: The function `{name}` does not support WITHIN GROUP (ORDER BY ...)"
+            )));
+        }
+        // the percentiles over a window: the whole partition (Spark 3.5 refuses an ORDER
+        // BY or a frame in their window)
+        if let Some(over) = &f.over {
+            if matches!(
+                name.as_str(),
+                "percentile_cont" | "percentile_disc" | "median"
+            ) {
+                if let ast::WindowType::WindowSpec(spec) = over {
+                    if !spec.order_by.is_empty() || spec.window_frame.is_some() {
+                        return Err(QuarryError::Analysis(format!(
+                            "[INVALID_WINDOW_SPEC_FOR_AGGREGATION_FUNC] Cannot specify ORDER BY or a window frame for \"{name}\""
+                        )));
+                    }
+                }
+                if name != "median" {
+                    if f.within_group.is_empty() {
+                        return Err(QuarryError::Analysis(format!(
+                            "[INVALID_WITHIN_GROUP_EXPRESSION.WITHIN_GROUP_MISSING] The function `{name}` requires WITHIN GROUP (ORDER BY ...)"
+                        )));
+                    }
+                    let mut plain = f.clone();
+                    plain.over = None;
+                    let mut e = within_group(&plain, &name, self.ctx.legacy_percentile_disc)?;
+                    set_over(&mut e, over);
+                    let bound = self.bind_inner(&e, cx)?;
+                    return percentile_disc_type(&name, bound);
+                }
+            }
+        }
         if f.over.is_some() {
             if rewritten {
                 return Err(QuarryError::NotSupported(format!(
@@ -2247,7 +2286,11 @@ impl Binder<'_> {
             return self.bind_inner(&listagg(f, &name)?, cx);
         }
         if !f.within_group.is_empty() {
-            return self.bind_inner(&within_group(f, &name)?, cx);
+            let bound = self.bind_inner(
+                &within_group(f, &name, self.ctx.legacy_percentile_disc)?,
+                cx,
+            )?;
+            return percentile_disc_type(&name, bound);
         }
         // an ORDER BY inside an aggregate call (`array_agg(x ORDER BY y)`): taken off
         // before the arguments bind, bound after them
@@ -3350,6 +3393,34 @@ fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
     })
 }
 
+/// Spark 3.5's type of `percentile_disc`: a double for numbers (the interval types stay).
+fn percentile_disc_type(name: &str, e: Expr) -> Result<Expr> {
+    let t = e.data_type();
+    if name == "percentile_disc" && crate::types::is_numeric(&t) && t != DataType::Float64 {
+        return cast_to(e, &DataType::Float64);
+    }
+    Ok(e)
+}
+
+/// Put `over` on every aggregate call in `e` (the percentiles' rewrites, as window
+/// functions).
+fn set_over(e: &mut ast::Expr, over: &ast::WindowType) {
+    use sqlparser::ast::{VisitMut, VisitorMut};
+    struct V<'a>(&'a ast::WindowType);
+    impl VisitorMut for V<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            if let ast::Expr::Function(f) = e {
+                if AggFunc::is_aggregate_name(&function_name(f)) && f.over.is_none() {
+                    f.over = Some(self.0.clone());
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = e.visit(&mut V(over));
+}
+
 /// `percentile_cont(p) WITHIN GROUP (ORDER BY x [ASC|DESC])` (Spark 4's ordered-set
 /// aggregate): `percentile(x, p)`, which interpolates the same way; descending order is
 /// `percentile(x, 1 - p)`. `percentile_disc(p) WITHIN GROUP (ORDER BY x [DESC])`: the
@@ -3359,7 +3430,7 @@ fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
 /// GROUP on another function (not supported for mode and listagg; an error for the
 /// rest), more than one ORDER BY key, or a percentage that is not a number literal in
 /// [0, 1].
-fn within_group(f: &ast::Function, name: &str) -> Result<ast::Expr> {
+fn within_group(f: &ast::Function, name: &str, legacy_disc: bool) -> Result<ast::Expr> {
     match name {
         "percentile_cont" | "percentile_disc" => {}
         "mode" => {
@@ -3381,6 +3452,20 @@ fn within_group(f: &ast::Function, name: &str) -> Result<ast::Expr> {
     let ast::FunctionArguments::List(list) = &f.args else {
         return Err(QuarryError::Analysis(format!("{name} needs a percentage")));
     };
+    if matches!(
+        list.duplicate_treatment,
+        Some(ast::DuplicateTreatment::Distinct)
+    ) {
+        return Err(QuarryError::Analysis(format!(
+            "[INVALID_WITHIN_GROUP_EXPRESSION.DISTINCT_UNSUPPORTED] The function `{name}` does not support DISTINCT with WITHIN GROUP"
+        )));
+    }
+    if list.args.len() != 1 {
+        return Err(QuarryError::Analysis(format!(
+            "[WRONG_NUM_ARGS.WITHOUT_SUGGESTION] The `{name}` requires 1 parameters but the actual number is {}",
+            list.args.len()
+        )));
+    }
     let p = match list.args.as_slice() {
         [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))] => {
             match &v.value {
@@ -3414,8 +3499,13 @@ fn within_group(f: &ast::Function, name: &str) -> Result<ast::Expr> {
         } else {
             format!("array_sort(collect_list({k}){filter})")
         };
+        let position = if legacy_disc {
+            format!("floor({p} * (count({k}){filter} - 1)) + 1")
+        } else {
+            format!("greatest(1, ceil({p} * count({k}){filter}))")
+        };
         let text = format!(
-            "CASE WHEN count({k}){filter} = 0 THEN NULL ELSE element_at({sorted}, CAST(greatest(1, ceil({p} * count({k}){filter})) AS INT)) END"
+            "CASE WHEN count({k}){filter} = 0 THEN NULL ELSE element_at({sorted}, CAST({position} AS INT)) END"
         );
         return crate::parser::parse_expression(&text);
     }

@@ -361,7 +361,20 @@ pub fn arithmetic(op: BinOp, l: Expr, r: Expr) -> Result<std::result::Result<Exp
 /// likewise, their overflow being NULL. None for other types or functions.
 pub fn aggregate_input(name: &str, x: &Expr) -> Option<(Expr, DataType)> {
     let t = x.data_type();
-    if !is_ansi_interval(&t) || !matches!(name, "sum" | "avg" | "mean" | "try_sum" | "try_avg") {
+    if !is_ansi_interval(&t)
+        || !matches!(
+            name,
+            "sum"
+                | "avg"
+                | "mean"
+                | "try_sum"
+                | "try_avg"
+                | "percentile"
+                | "median"
+                | "percentile_approx"
+                | "approx_percentile"
+        )
+    {
         return None;
     }
     let raw = Expr::Function {
@@ -369,7 +382,7 @@ pub fn aggregate_input(name: &str, x: &Expr) -> Option<(Expr, DataType)> {
         args: vec![x.clone()],
         data_type: DataType::Int64,
     };
-    let raw = if name.ends_with("sum") {
+    let raw = if !matches!(name, "avg" | "mean" | "try_avg") {
         raw
     } else {
         Expr::Cast {

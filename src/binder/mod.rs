@@ -85,6 +85,9 @@ pub struct BindContext<'a> {
     /// after another apply left to right, INTERSECT binding no tighter than UNION and
     /// EXCEPT (Spark 2.3's reading).
     pub legacy_setops_precedence: bool,
+    /// `spark.sql.legacy.percentileDiscCalculation` (false): percentile_disc takes the
+    /// `floor(p * (n - 1))`-th value (0-based), as Spark before SPARK-44871.
+    pub legacy_percentile_disc: bool,
 }
 
 /// Spark's settings for GROUP BY and HAVING (defaults as Spark's).
