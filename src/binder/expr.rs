@@ -2704,6 +2704,32 @@ impl Binder<'_> {
                 args.push(Expr::Literal(ScalarValue::from_i32(1)));
                 return scalar_call(ScalarFunc::Substring, args);
             }
+            // mask's replacement characters: constants, one character or -1 (keep the
+            // original), as Spark's Mask.checkInputDataTypes
+            "mask" if bound.len() >= 2 => {
+                const NAMES: [&str; 4] = ["upperChar", "lowerChar", "digitChar", "otherChar"];
+                for (k, a) in bound.iter().enumerate().skip(1) {
+                    let name = NAMES.get(k - 1).copied().unwrap_or("otherChar");
+                    let folded = crate::optimizer::constant_folding::fold(a.clone());
+                    let Expr::Literal(v) = folded else {
+                        return Err(QuarryError::Analysis(format!(
+                            "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] Cannot resolve \"mask\": the input {name} should be a foldable \"STRING\" expression; however, got {a}"
+                        )));
+                    };
+                    if v.is_null() {
+                        return Err(QuarryError::Analysis(format!(
+                            "[DATATYPE_MISMATCH.UNEXPECTED_NULL] Cannot resolve \"mask\": the {name} must not be null"
+                        )));
+                    }
+                }
+                let args = bound
+                    .into_iter()
+                    .map(crate::optimizer::constant_folding::fold)
+                    .collect();
+                let f = ScalarFunc::lookup("mask")
+                    .ok_or_else(|| QuarryError::Internal("mask".into()))?;
+                return scalar_call(f, args);
+            }
             "ceil" | "ceiling" | "floor" if bound.len() == 2 => {
                 let f = if name == "floor" {
                     ScalarFunc::Floor

@@ -1509,6 +1509,11 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                         None
                     } else {
                         let v = c.value(r);
+                        if v == "-1" {
+                            // Spark's "do not mask this class"
+                            *w = None;
+                            continue;
+                        }
                         let mut it = v.chars();
                         match (it.next(), it.next()) {
                             (Some(ch), None) => Some(ch),
