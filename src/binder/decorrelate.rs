@@ -1766,6 +1766,28 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
                 _ => Ok((plan, cond_dc)),
             }
         }
+        // a generator over outer columns (`LATERAL (SELECT explode(t.arr))`): its
+        // argument reads the domain columns, which its output carries on
+        LogicalPlan::Generate {
+            input,
+            kind,
+            outer,
+            arg,
+            columns,
+        } => {
+            let (input, dc) = push_domain(*input, dom)?;
+            let arg = dom.subst(arg, &dc)?;
+            Ok((
+                LogicalPlan::Generate {
+                    input: Box::new(input),
+                    kind,
+                    outer,
+                    arg,
+                    columns,
+                },
+                dc,
+            ))
+        }
         other => {
             let kind = other.to_string();
             Err(not_supported(&format!(

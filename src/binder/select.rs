@@ -490,6 +490,27 @@ impl Binder<'_> {
                             .as_deref()
                             .is_some_and(|cq| cq.eq_ignore_ascii_case(&q))
                     });
+                    // `t.*` naming a FROM item of the query just outside (a LATERAL
+                    // subquery's left side): its columns, as correlated references
+                    // (Spark's SPARK-35618; only one level out)
+                    let outer_cols = if names_relation {
+                        vec![]
+                    } else {
+                        match outer.last() {
+                            Some(o) => o.expand_star(Some(&q)).unwrap_or_default(),
+                            None => vec![],
+                        }
+                    };
+                    if !outer_cols.is_empty() {
+                        for c in outer_cols {
+                            let e = ast::Expr::CompoundIdentifier(vec![
+                                ast::Ident::with_quote('`', q.clone()),
+                                ast::Ident::with_quote('`', c.name.clone()),
+                            ]);
+                            items.push(Item::Ast(e, c.name));
+                        }
+                        continue;
+                    }
                     if !names_relation {
                         // `s.*` of a struct column (or field) s: one item per field
                         let cx = ExprCtx {
@@ -542,7 +563,8 @@ impl Binder<'_> {
             })
             .collect();
         let window_state = super::window::WindowState::new(&named_windows)?;
-        if items.is_empty() && !s.projection.is_empty() {
+        // (`SELECT *` without FROM selects no columns, as Spark's)
+        if items.is_empty() && !s.projection.is_empty() && !s.from.is_empty() {
             // every * emptied by its EXCEPT/EXCLUDE list
             return Err(QuarryError::Analysis(
                 "EXCEPT/EXCLUDE removes every column of the * expansion".into(),
@@ -1423,6 +1445,8 @@ impl Binder<'_> {
         constraint: Option<&ast::JoinConstraint>,
         outer: &[Scope],
     ) -> Result<(LogicalPlan, Scope)> {
+        let converted = lateral_function_as_subquery(tf)?;
+        let tf = converted.as_ref().unwrap_or(tf);
         let ast::TableFactor::Derived {
             subquery, alias, ..
         } = tf
@@ -2056,6 +2080,13 @@ impl Binder<'_> {
                 null_inclusion,
                 alias,
             } => self.bind_unpivot(table, value, name, columns, null_inclusion, alias, outer),
+            f @ ast::TableFactor::Function { lateral: true, .. } => {
+                // a first FROM item: nothing to its left to refer to
+                match lateral_function_as_subquery(f)? {
+                    Some(d) => self.bind_table_factor(&d, outer),
+                    None => Err(QuarryError::Internal("LATERAL function".into())),
+                }
+            }
             other => {
                 let text = other.to_string();
                 Err(QuarryError::NotSupported(format!(
@@ -2067,9 +2098,52 @@ impl Binder<'_> {
     }
 }
 
-/// Whether `tf` is a `LATERAL (subquery)`.
+/// Whether `tf` is a `LATERAL (subquery)` or `LATERAL table_function(...)`.
 fn is_lateral(tf: &ast::TableFactor) -> bool {
-    matches!(tf, ast::TableFactor::Derived { lateral: true, .. })
+    matches!(
+        tf,
+        ast::TableFactor::Derived { lateral: true, .. }
+            | ast::TableFactor::Function { lateral: true, .. }
+    )
+}
+
+/// `LATERAL f(args) [alias]` (Spark's lateral table-valued functions: `explode`,
+/// `inline`, `posexplode`, `range`, ...) as the subquery `LATERAL (SELECT * FROM
+/// f(args)) [alias]`, which binds and decorrelates as any lateral subquery. None for
+/// other FROM items. Errors: WITH ORDINALITY (not supported).
+fn lateral_function_as_subquery(tf: &ast::TableFactor) -> Result<Option<ast::TableFactor>> {
+    let ast::TableFactor::Function {
+        lateral: true,
+        name,
+        args,
+        with_ordinality,
+        alias,
+    } = tf
+    else {
+        return Ok(None);
+    };
+    if *with_ordinality {
+        return Err(QuarryError::NotSupported(
+            "LATERAL ... WITH ORDINALITY".into(),
+        ));
+    }
+    let args = args
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("SELECT * FROM {name}({args})");
+    let crate::parser::Statement::Query(subquery) = crate::parser::parse_statement(&sql)? else {
+        return Err(QuarryError::Internal(format!(
+            "{sql} did not parse as a query"
+        )));
+    };
+    Ok(Some(ast::TableFactor::Derived {
+        lateral: true,
+        subquery,
+        alias: alias.clone(),
+        sample: None,
+    }))
 }
 
 /// DuckDB's `left POSITIONAL JOIN right`: the n-th row of each side side by side, in
