@@ -644,6 +644,20 @@ impl Session {
                     .collect();
                 StatementResult::strings(&["partition"], rows)
             }
+            Statement::DescribeQuery { query } => {
+                let Statement::Query(q) = *query else {
+                    return Err(QuarryError::Internal(
+                        "DESCRIBE QUERY of a non-query".into(),
+                    ));
+                };
+                let plan = self.bind(&q)?;
+                let rows = plan
+                    .schema()
+                    .into_iter()
+                    .map(|c| vec![c.name, type_name(&c.data_type), "NULL".into()])
+                    .collect();
+                StatementResult::strings(&["col_name", "data_type", "comment"], rows)
+            }
             Statement::Describe {
                 table,
                 extended,
@@ -1531,6 +1545,7 @@ impl Session {
             | Statement::ShowPartitions { .. }
             | Statement::ShowCreateTable { .. }
             | Statement::Describe { .. }
+            | Statement::DescribeQuery { .. }
             | Statement::DescribePartition { .. }
             | Statement::CreateDatabase { .. }
             | Statement::Set { .. }

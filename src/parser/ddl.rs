@@ -722,13 +722,32 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             p.next_token();
             let _ = eat(p, "TABLE");
             let extended = eat(p, "EXTENDED") || eat(p, "FORMATTED");
-            if matches!(
-                peek_word(p).as_deref(),
-                Some("SELECT") | Some("WITH") | Some("QUERY")
-            ) {
-                return Err(ParserError::ParserError(
-                    "not supported: DESCRIBE QUERY".into(),
-                ));
+            // `DESC [QUERY] query`: the query's output columns
+            let query_word = eat(p, "QUERY");
+            if query_word
+                || matches!(
+                    peek_word(p).as_deref(),
+                    Some("SELECT") | Some("WITH") | Some("VALUES")
+                )
+            {
+                // (the rest of the text, as a statement of its own: VALUES ... AS t(a))
+                let start = p.peek_token().span.start;
+                let rest = sql[offset_of(sql, start.line, start.column)..]
+                    .trim()
+                    .trim_end_matches(';');
+                let inner = super::parse_statement(rest)
+                    .map_err(|e| ParserError::ParserError(e.to_string()))?;
+                while !matches!(p.peek_token().token, Token::EOF) {
+                    p.next_token();
+                }
+                if !matches!(inner, Statement::Query(_)) {
+                    return Err(ParserError::ParserError(
+                        "DESCRIBE QUERY describes a query (SELECT, WITH, VALUES, FROM ...)".into(),
+                    ));
+                }
+                return Ok(Statement::DescribeQuery {
+                    query: Box::new(inner),
+                });
             }
             let table = object_name(p)?;
             if eat(p, "PARTITION") {

@@ -214,6 +214,10 @@ pub enum Statement {
     ShowCreateTable {
         table: ObjectName,
     },
+    /// `DESCRIBE [QUERY] query`: the query's columns (name, type, comment).
+    DescribeQuery {
+        query: Box<Statement>,
+    },
     /// `DESCRIBE [EXTENDED] t [col]`.
     Describe {
         table: ObjectName,
