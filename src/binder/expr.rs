@@ -2641,19 +2641,7 @@ impl Binder<'_> {
                     .into_iter()
                     .next()
                     .ok_or_else(|| QuarryError::Internal("weekday".into()))?;
-                let dow = scalar_call(ScalarFunc::DayOfWeek, vec![x])?;
-                let shifted = binary(
-                    BinOp::Plus,
-                    dow,
-                    Expr::Literal(ScalarValue::from_i32(5)),
-                    false,
-                )?;
-                return binary(
-                    BinOp::Modulo,
-                    shifted,
-                    Expr::Literal(ScalarValue::from_i32(7)),
-                    false,
-                );
+                return weekday_of(x);
             }
             // to_number(str, fmt): the input as a plain decimal string, cast to the
             // decimal type the constant format gives
@@ -3607,6 +3595,24 @@ fn agg_name(f: &ast::Function) -> String {
 
 /// The function `EXTRACT(field FROM x)` and `date_part('field', x)` call for a field
 /// name (any case), with Spark's abbreviations; `None` for an unknown field.
+/// Spark's `weekday(x)`: the day of the week of a date or timestamp, 0 = Monday ... 6 =
+/// Sunday (`dayofweek` counts 1 = Sunday).
+fn weekday_of(x: Expr) -> Result<Expr> {
+    let dow = scalar_call(ScalarFunc::DayOfWeek, vec![x])?;
+    let shifted = binary(
+        BinOp::Plus,
+        dow,
+        Expr::Literal(ScalarValue::from_i32(5)),
+        false,
+    )?;
+    binary(
+        BinOp::Modulo,
+        shifted,
+        Expr::Literal(ScalarValue::from_i32(7)),
+        false,
+    )
+}
+
 /// `ceil(x[, scale])` / `floor(x[, scale])`: with a scale, Spark's RoundCeil/RoundFloor
 /// (a decimal, rounded toward +/- infinity at `scale` digits). Errors: a scale that is
 /// not an integer constant (Spark's `_LEGACY_ERROR_TEMP_1100`).
@@ -3686,22 +3692,9 @@ fn extract_field(field: &str, src: Expr) -> Result<Expr> {
         }
         "dayofweek_iso" | "dow_iso" | "isodow" => {
             // 1 = Monday ... 7 = Sunday
-            let dow = scalar_call(ScalarFunc::DayOfWeek, vec![src])?;
-            let shifted = binary(
-                BinOp::Plus,
-                dow,
-                Expr::Literal(ScalarValue::from_i32(5)),
-                false,
-            )?;
-            let wd = binary(
-                BinOp::Modulo,
-                shifted,
-                Expr::Literal(ScalarValue::from_i32(7)),
-                false,
-            )?;
             binary(
                 BinOp::Plus,
-                wd,
+                weekday_of(src)?,
                 Expr::Literal(ScalarValue::from_i32(1)),
                 false,
             )
@@ -3709,23 +3702,10 @@ fn extract_field(field: &str, src: Expr) -> Result<Expr> {
         "yearofweek" => {
             // the ISO week-numbering year: the year of the week's Thursday
             let date = cast_to(src, &DataType::Date32)?;
-            let dow = scalar_call(ScalarFunc::DayOfWeek, vec![date.clone()])?;
-            let shifted = binary(
-                BinOp::Plus,
-                dow,
-                Expr::Literal(ScalarValue::from_i32(5)),
-                false,
-            )?;
-            let wd = binary(
-                BinOp::Modulo,
-                shifted,
-                Expr::Literal(ScalarValue::from_i32(7)),
-                false,
-            )?;
             let back = binary(
                 BinOp::Minus,
                 Expr::Literal(ScalarValue::from_i32(3)),
-                wd,
+                weekday_of(date.clone())?,
                 false,
             )?;
             let thursday = scalar_call(ScalarFunc::DateAdd, vec![date, back])?;
