@@ -1022,7 +1022,7 @@ fn is_global_aggregate(plan: &LogicalPlan) -> bool {
 /// Whether `plan` gives at most one row whatever its correlated conditions: an
 /// aggregate without GROUP BY, or one constant row (no FROM), under projections, sorts
 /// and (for the constant row) filters.
-fn at_most_one_row(plan: &LogicalPlan) -> bool {
+pub(super) fn at_most_one_row(plan: &LogicalPlan) -> bool {
     match plan {
         LogicalPlan::Values { rows, .. } => rows.len() <= 1,
         LogicalPlan::Filter { input, .. } => {

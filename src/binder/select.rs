@@ -1456,6 +1456,20 @@ impl Binder<'_> {
         let mut sub_outer = outer.to_vec();
         sub_outer.push(ls.clone());
         let (sub, cols) = self.bind_query_with_outer(subquery, &sub_outer)?;
+        // Spark's CheckAnalysis: a nondeterministic lateral subquery is refused beside a
+        // left side of more than one row, and a nondeterministic condition always
+        if !plan_is_deterministic(&sub) && !super::decorrelate::at_most_one_row(&lp) {
+            return Err(QuarryError::Analysis(
+                "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.NON_DETERMINISTIC_LATERAL_SUBQUERIES] Non-deterministic lateral subqueries are not supported when joining with outer relations that produce more than one row".into(),
+            ));
+        }
+        if let Some(ast::JoinConstraint::On(e)) = constraint {
+            if calls_nondeterministic(e) {
+                return Err(QuarryError::Analysis(
+                    "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.LATERAL_JOIN_CONDITION_NON_DETERMINISTIC] Lateral join condition cannot be non-deterministic".into(),
+                ));
+            }
+        }
         let q = alias
             .as_ref()
             .map(|a| a.name.value.to_ascii_lowercase())
@@ -2096,6 +2110,41 @@ impl Binder<'_> {
             }
         }
     }
+}
+
+/// Whether every expression of `plan` and its inputs is deterministic (no `rand()`).
+fn plan_is_deterministic(plan: &LogicalPlan) -> bool {
+    plan.exprs().iter().all(|e| e.is_deterministic())
+        && plan.inputs().into_iter().all(plan_is_deterministic)
+}
+
+/// Whether `e` calls one of Spark's nondeterministic functions (as written).
+fn calls_nondeterministic(e: &ast::Expr) -> bool {
+    use sqlparser::ast::{Visit, Visitor};
+    struct V(bool);
+    impl Visitor for V {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &ast::Expr) -> std::ops::ControlFlow<()> {
+            if let ast::Expr::Function(f) = e {
+                let name = f.name.to_string().to_ascii_lowercase();
+                if matches!(
+                    name.as_str(),
+                    "rand"
+                        | "random"
+                        | "randn"
+                        | "uuid"
+                        | "shuffle"
+                        | "monotonically_increasing_id"
+                ) {
+                    self.0 = true;
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut v = V(false);
+    let _ = e.visit(&mut v);
+    v.0
 }
 
 /// Whether `tf` is a `LATERAL (subquery)` or `LATERAL table_function(...)`.
