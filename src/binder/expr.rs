@@ -1281,14 +1281,43 @@ impl Binder<'_> {
         Ok(Expr::Literal(ScalarValue::from_str(&ddl)))
     }
 
+    /// The string `e` binds and folds to; None when that is not a non-NULL string
+    /// constant.
+    fn folded_text(&mut self, e: &ast::Expr, cx: &ExprCtx) -> Result<Option<String>> {
+        Ok(
+            match crate::optimizer::constant_folding::fold(self.bind_inner(e, cx)?) {
+                Expr::Literal(v) => v.as_str().map(str::to_string),
+                _ => None,
+            },
+        )
+    }
+
+    /// An ordered-set aggregate `f` (`percentile_cont`/`percentile_disc(p) WITHIN GROUP
+    /// (ORDER BY x)`), rewritten by [`within_group`], over the window `over` when given;
+    /// percentile_disc a double for numbers, as Spark 3.5.
+    fn bind_within_group(
+        &mut self,
+        f: &ast::Function,
+        name: &str,
+        over: Option<&ast::WindowType>,
+        cx: &ExprCtx,
+    ) -> Result<Expr> {
+        let mut e = within_group(f, name, self.ctx.legacy_percentile_disc)?;
+        if let Some(w) = over {
+            set_over(&mut e, w);
+        }
+        let bound = self.bind_inner(&e, cx)?;
+        let t = bound.data_type();
+        if name == "percentile_disc" && crate::types::is_numeric(&t) && t != DataType::Float64 {
+            return cast_to(bound, &DataType::Float64);
+        }
+        Ok(bound)
+    }
+
     /// The constant, non-NULL string `e` folds to (schema_of_json's and schema_of_csv's
     /// input, which Spark needs foldable). Errors: NON_FOLDABLE_INPUT naming `func`.
     fn foldable_text(&mut self, func: &str, e: &ast::Expr, cx: &ExprCtx) -> Result<String> {
-        match crate::optimizer::constant_folding::fold(self.bind_inner(e, cx)?) {
-            Expr::Literal(v) => v.as_str().map(str::to_string),
-            _ => None,
-        }
-        .ok_or_else(|| {
+        self.folded_text(e, cx)?.ok_or_else(|| {
             QuarryError::Analysis(format!(
                 "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] {func} needs a constant, non-NULL string, not {e}"
             ))
@@ -1298,11 +1327,7 @@ impl Binder<'_> {
     /// A from_json / from_csv schema: a constant string, DDL of a type (`array<int>`) or
     /// of a struct's fields (`a INT, b STRING`). Errors: Spark's INVALID_SCHEMA.
     fn constant_schema(&mut self, e: &ast::Expr, cx: &ExprCtx) -> Result<DataType> {
-        let schema = match crate::optimizer::constant_folding::fold(self.bind_inner(e, cx)?) {
-            Expr::Literal(v) => v.as_str().map(str::to_string),
-            _ => None,
-        }
-        .ok_or_else(|| {
+        let schema = self.folded_text(e, cx)?.ok_or_else(|| {
             QuarryError::Analysis(format!(
                 "[INVALID_SCHEMA.NON_STRING_LITERAL] The input schema {e} must be a string literal"
             ))
@@ -2259,10 +2284,7 @@ impl Binder<'_> {
                     }
                     let mut plain = f.clone();
                     plain.over = None;
-                    let mut e = within_group(&plain, &name, self.ctx.legacy_percentile_disc)?;
-                    set_over(&mut e, over);
-                    let bound = self.bind_inner(&e, cx)?;
-                    return percentile_disc_type(&name, bound);
+                    return self.bind_within_group(&plain, &name, Some(over), cx);
                 }
             }
         }
@@ -2286,11 +2308,7 @@ impl Binder<'_> {
             return self.bind_inner(&listagg(f, &name)?, cx);
         }
         if !f.within_group.is_empty() {
-            let bound = self.bind_inner(
-                &within_group(f, &name, self.ctx.legacy_percentile_disc)?,
-                cx,
-            )?;
-            return percentile_disc_type(&name, bound);
+            return self.bind_within_group(f, &name, None, cx);
         }
         // an ORDER BY inside an aggregate call (`array_agg(x ORDER BY y)`): taken off
         // before the arguments bind, bound after them
@@ -2695,11 +2713,13 @@ impl Binder<'_> {
             // mask's replacement characters: constants, one character or -1 (keep the
             // original), as Spark's Mask.checkInputDataTypes
             "mask" if bound.len() >= 2 => {
-                const NAMES: [&str; 4] = ["upperChar", "lowerChar", "digitChar", "otherChar"];
-                for (k, a) in bound.iter().enumerate().skip(1) {
-                    let name = NAMES.get(k - 1).copied().unwrap_or("otherChar");
-                    let folded = crate::optimizer::constant_folding::fold(a.clone());
-                    let Expr::Literal(v) = folded else {
+                let args: Vec<Expr> = bound
+                    .into_iter()
+                    .map(crate::optimizer::constant_folding::fold)
+                    .collect();
+                let names = crate::functions::strings::MASK_ARGUMENTS;
+                for (a, name) in args.iter().skip(1).zip(names) {
+                    let Expr::Literal(v) = a else {
                         return Err(QuarryError::Analysis(format!(
                             "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] Cannot resolve \"mask\": the input {name} should be a foldable \"STRING\" expression; however, got {a}"
                         )));
@@ -2710,10 +2730,6 @@ impl Binder<'_> {
                         )));
                     }
                 }
-                let args = bound
-                    .into_iter()
-                    .map(crate::optimizer::constant_folding::fold)
-                    .collect();
                 let f = ScalarFunc::lookup("mask")
                     .ok_or_else(|| QuarryError::Internal("mask".into()))?;
                 return scalar_call(f, args);
@@ -3407,15 +3423,6 @@ fn listagg(f: &ast::Function, name: &str) -> Result<ast::Expr> {
     })
 }
 
-/// Spark 3.5's type of `percentile_disc`: a double for numbers (the interval types stay).
-fn percentile_disc_type(name: &str, e: Expr) -> Result<Expr> {
-    let t = e.data_type();
-    if name == "percentile_disc" && crate::types::is_numeric(&t) && t != DataType::Float64 {
-        return cast_to(e, &DataType::Float64);
-    }
-    Ok(e)
-}
-
 /// Put `over` on every aggregate call in `e` (the percentiles' rewrites, as window
 /// functions).
 fn set_over(e: &mut ast::Expr, over: &ast::WindowType) {
@@ -3593,8 +3600,6 @@ fn agg_name(f: &ast::Function) -> String {
     format!("{name}({}{args})", if distinct { "DISTINCT " } else { "" })
 }
 
-/// The function `EXTRACT(field FROM x)` and `date_part('field', x)` call for a field
-/// name (any case), with Spark's abbreviations; `None` for an unknown field.
 /// Spark's `weekday(x)`: the day of the week of a date or timestamp, 0 = Monday ... 6 =
 /// Sunday (`dayofweek` counts 1 = Sunday).
 fn weekday_of(x: Expr) -> Result<Expr> {
@@ -3712,14 +3717,15 @@ fn extract_field(field: &str, src: Expr) -> Result<Expr> {
             scalar_call(ScalarFunc::Year, vec![thursday])
         }
         _ => match date_field_func(&lower) {
-            Some(f) if !is_interval_or_unsupported(&t) => scalar_call(f, vec![src]),
+            Some(f) if !not_a_datetime_source(&t) => scalar_call(f, vec![src]),
             _ => Err(invalid(&src)),
         },
     }
 }
 
-/// A source type EXTRACT does not read as a date or timestamp.
-fn is_interval_or_unsupported(t: &DataType) -> bool {
+/// A source type EXTRACT does not read as a date or timestamp (numbers, booleans,
+/// binaries, nested values).
+fn not_a_datetime_source(t: &DataType) -> bool {
     matches!(
         t,
         DataType::Boolean
@@ -3730,6 +3736,8 @@ fn is_interval_or_unsupported(t: &DataType) -> bool {
     ) || crate::types::is_numeric(t)
 }
 
+/// The function `EXTRACT(field FROM x)` and `date_part('field', x)` call for a field
+/// name (any case), with Spark's abbreviations; `None` for an unknown field.
 fn date_field_func(field: &str) -> Option<ScalarFunc> {
     Some(match field.to_ascii_lowercase().as_str() {
         "year" | "y" | "years" | "yr" | "yrs" => ScalarFunc::Year,

@@ -684,16 +684,20 @@ pub(super) fn check_datetime_patterns(f: Option<&StringArray>) -> Result<()> {
     Ok(())
 }
 
+/// `s` read with the Spark datetime pattern `f` ([`super::datetime_parse::parse`]); a
+/// pattern that parser does not compile (letters such as `G`, `Q`, `w`) goes through the
+/// chrono translation instead.
+fn parse_with_pattern(s: &str, f: &str) -> Option<chrono::NaiveDateTime> {
+    match super::datetime_parse::parse(s, f) {
+        Some(dt) => dt,
+        None => parse_with_defaults(s, &spark_pattern_to_chrono(f)),
+    }
+}
+
 pub(super) fn parse_date_str(s: &str, fmt: Option<&str>) -> Option<i32> {
     let s = s.trim();
     match fmt {
-        Some(f) => match super::datetime_parse::parse(s, f) {
-            Some(dt) => dt.map(|dt| from_naive_date(dt.date())),
-            None => {
-                let cf = spark_pattern_to_chrono(f);
-                parse_with_defaults(s, &cf).map(|dt| from_naive_date(dt.date()))
-            }
-        },
+        Some(f) => parse_with_pattern(s, f).map(|dt| from_naive_date(dt.date())),
         None => spark_string_to_date(s),
     }
 }
@@ -776,13 +780,7 @@ fn days_from_civil(y: i32, m: i32, d: i32) -> Option<i32> {
 pub(super) fn parse_timestamp_str(s: &str, fmt: Option<&str>) -> Option<i64> {
     let s = s.trim();
     match fmt {
-        Some(f) => match super::datetime_parse::parse(s, f) {
-            Some(dt) => dt.map(|dt| dt.and_utc().timestamp_micros()),
-            None => {
-                let cf = spark_pattern_to_chrono(f);
-                parse_with_defaults(s, &cf).map(|dt| dt.and_utc().timestamp_micros())
-            }
-        },
+        Some(f) => parse_with_pattern(s, f).map(|dt| dt.and_utc().timestamp_micros()),
         None => arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s)
             .ok()
             .map(|n| n / 1000),
@@ -1222,38 +1220,12 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 .as_any()
                 .downcast_ref::<Decimal128Array>()
                 .ok_or_else(|| QuarryError::Internal("ceil/floor with a scale".into()))?;
-            let (p, s) = (x.precision(), x.scale());
-            let out: Decimal128Array = (0..x.len())
-                .map(|i| {
-                    if x.is_null(i) || digits.is_null(i) {
-                        return None;
-                    }
-                    let d = digits.value(i);
-                    if d >= s as i32 {
-                        return Some(x.value(i));
-                    }
-                    let v = x.value(i);
-                    if s as i32 - d > 38 {
-                        // every decimal(38) value is below 10^38: its ceiling is 10^(s-d)
-                        // (too wide, NULL) unless it is not positive
-                        return match (func == Ceil, v.signum()) {
-                            (_, 0) => Some(0),
-                            (true, 1) | (false, -1) => None,
-                            _ => Some(0),
-                        };
-                    }
-                    let f = 10i128.pow((s as i32 - d) as u32);
-                    let q = v.div_euclid(f);
-                    let q = if func == Ceil && v.rem_euclid(f) != 0 {
-                        q + 1
-                    } else {
-                        q
-                    };
-                    // a carry past the precision is NULL, as Spark's non-ANSI mode
-                    q.checked_mul(f)
-                })
-                .collect();
-            Arc::new(out.with_precision_and_scale(p, s)?)
+            let mode = if func == Ceil {
+                DecimalRounding::Ceiling
+            } else {
+                DecimalRounding::Floor
+            };
+            round_decimals(x, |i| digits.is_valid(i).then(|| digits.value(i)), mode)?
         }
         Floor | Ceil => match args[0].data_type() {
             DataType::Decimal128(_, s) => {
@@ -1543,6 +1515,60 @@ fn trunc_timestamp(micros: i64, unit: &str) -> Result<Option<i64>> {
     })
 }
 
+/// How [`round_decimals`] rounds: Spark's `round` (HALF_UP), `ceil(x, d)`, `floor(x, d)`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DecimalRounding {
+    HalfUp,
+    Ceiling,
+    Floor,
+}
+
+/// `x` rounded to `digits(i)` decimal places (NULL where that is None) as Spark's
+/// RoundBase over decimals: the array keeps `x`'s precision and scale (the call's result
+/// type, one integral digit wider, is a cast after it); a carry past the precision is
+/// NULL, as Spark's non-ANSI mode.
+fn round_decimals(
+    x: &Decimal128Array,
+    digits: impl Fn(usize) -> Option<i32>,
+    mode: DecimalRounding,
+) -> Result<ArrayRef> {
+    let s = x.scale() as i32;
+    let out: Decimal128Array = (0..x.len())
+        .map(|i| {
+            if x.is_null(i) {
+                return None;
+            }
+            let d = digits(i)?;
+            let v = x.value(i);
+            if d >= s {
+                return Some(v);
+            }
+            if s - d > 38 {
+                // every decimal(38) value is below 10^38, so below half of 10^(s-d): the
+                // quotient is 0, or one step toward the rounding's side, which is too wide
+                return match mode {
+                    DecimalRounding::Ceiling if v > 0 => None,
+                    DecimalRounding::Floor if v < 0 => None,
+                    _ => Some(0),
+                };
+            }
+            let f = 10i128.pow((s - d) as u32);
+            let q = match mode {
+                DecimalRounding::HalfUp => {
+                    let r = (v % f).abs();
+                    v / f + if r >= f - r { v.signum() } else { 0 }
+                }
+                DecimalRounding::Ceiling => v.div_euclid(f) + i128::from(v.rem_euclid(f) != 0),
+                DecimalRounding::Floor => v.div_euclid(f),
+            };
+            q.checked_mul(f)
+        })
+        .collect();
+    Ok(Arc::new(
+        out.with_precision_and_scale(x.precision(), x.scale())?,
+    ))
+}
+
 /// Spark's `round`: HALF_UP, for doubles, integers and decimals (result keeps the input type).
 fn round(a: &ArrayRef, digits: Option<&Int32Array>) -> Result<ArrayRef> {
     let d_at = |i: usize| {
@@ -1573,34 +1599,12 @@ fn round(a: &ArrayRef, digits: Option<&Int32Array>) -> Result<ArrayRef> {
                 .collect();
             cast(&(Arc::new(out) as ArrayRef), t)?
         }
-        DataType::Decimal128(p, s) => {
-            let (p, s) = (*p, *s);
+        DataType::Decimal128(..) => {
             let x = a
                 .as_any()
                 .downcast_ref::<Decimal128Array>()
                 .ok_or_else(|| QuarryError::Internal("round".into()))?;
-            let out: Decimal128Array = (0..x.len())
-                .map(|i| {
-                    if x.is_null(i) {
-                        return None;
-                    }
-                    let d = d_at(i);
-                    if d >= s as i32 {
-                        return Some(x.value(i));
-                    }
-                    if s as i32 - d > 38 {
-                        return Some(0); // every decimal(38) value is below half of 10^39
-                    }
-                    let f = 10i128.pow((s as i32 - d) as u32);
-                    let v = x.value(i);
-                    let q = v / f;
-                    let r = (v % f).abs();
-                    let q = if r >= f - r { q + v.signum() } else { q };
-                    // overflow (a carry past the precision) is NULL, as Spark's non-ANSI mode
-                    q.checked_mul(f)
-                })
-                .collect();
-            Arc::new(out.with_precision_and_scale(p, s)?)
+            round_decimals(x, |i| Some(d_at(i)), DecimalRounding::HalfUp)?
         }
         t if is_integer(t) => super::math::round_integers(a, |i| Some(d_at(i)), false)?,
         t => return Err(QuarryError::Internal(format!("round of {t}"))),

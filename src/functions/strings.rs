@@ -1352,6 +1352,9 @@ fn trim_set(s: &str, chars: &str, leading: bool, trailing: bool) -> String {
     t.to_string()
 }
 
+/// Spark's names of `mask`'s replacement arguments, in order (for its errors).
+pub const MASK_ARGUMENTS: [&str; 4] = ["upperChar", "lowerChar", "digitChar", "otherChar"];
+
 /// Evaluate over arguments cast to the signature's types; `n` rows.
 pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef> {
     use StringFunc::*;
@@ -1494,7 +1497,7 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
         }
         Mask => {
             let cols = args.iter().map(strings).collect::<Result<Vec<_>>>()?;
-            const NAMES: [&str; 4] = ["upperChar", "lowerChar", "digitChar", "otherChar"];
+            const NAMES: [&str; 4] = MASK_ARGUMENTS;
             const DEFAULTS: [Option<char>; 4] = [Some('X'), Some('x'), Some('n'), None];
             let mut out = StringBuilder::new();
             for r in 0..n {
