@@ -340,7 +340,17 @@ fn typed_literal(text: &str, to: &DataType) -> Result<ScalarValue> {
     if let Some(v) = special_datetime(text, to) {
         return Ok(v);
     }
-    let v = ScalarValue::from_str(text.trim()).cast_to(to)?;
+    let v = if matches!(to, DataType::Timestamp(..)) {
+        // Spark's stringToTimestamp, as CAST(text AS TIMESTAMP)
+        let micros = crate::functions::datetime::spark_string_to_timestamp(text);
+        ScalarValue(arrow::compute::cast(
+            &(Arc::new(arrow::array::TimestampMicrosecondArray::from(vec![micros]))
+                as arrow::array::ArrayRef),
+            to,
+        )?)
+    } else {
+        ScalarValue::from_str(text.trim()).cast_to(to)?
+    };
     // `1E39F`: a number out of the float's (double's) range is an error, as Spark's
     // literals
     if matches!(to, DataType::Float32 | DataType::Float64)
@@ -583,8 +593,20 @@ impl Binder<'_> {
                     .collect::<Result<_>>()?;
                 let mut t = x.data_type();
                 for i in &items {
-                    t = comparison_type(&t, &i.data_type())
-                        .or_else(|_| wider_type(&t, &i.data_type()))?;
+                    let it = i.data_type();
+                    // Spark's InConversion widens with string promotion, which never
+                    // takes a boolean or binary to a string: `'1' IN (true)` is an
+                    // error, where `'1' = true` compares booleans
+                    let (s, other) = if crate::types::is_string(&t) { (&t, &it) } else { (&it, &t) };
+                    if crate::types::is_string(s) && matches!(other, DataType::Boolean | DataType::Binary) {
+                        return Err(QuarryError::Analysis(format!(
+                            "[DATATYPE_MISMATCH.DATA_DIFF_TYPES] Cannot resolve \"{}\" due to data type mismatch: Input to `in` should all be the same type, but it's [{}, {}].",
+                            A::InList { expr: expr.clone(), list: list.clone(), negated: *negated },
+                            crate::types::type_name(&t),
+                            crate::types::type_name(&it)
+                        )));
+                    }
+                    t = comparison_type(&t, &it).or_else(|_| wider_type(&t, &it))?;
                 }
                 let x = cast_to(x, &t)?;
                 let items = items
@@ -1222,16 +1244,35 @@ impl Binder<'_> {
             .map(|a| self.bind_inner(a, cx))
             .collect::<Result<Vec<_>>>()?;
         let width = values.len().div_ceil(n);
+        // a column's values widen to one type (Spark 4's StackCoercion; 3.5 took only
+        // NULLs), but not a string with a non-string (no string promotion, as both
+        // Sparks); a column of NULLs only is a string
         let mut types = vec![DataType::Null; width];
         for (i, v) in values.iter().enumerate() {
             let j = i % width;
-            types[j] = crate::binder::coerce::wider_type(&types[j], &v.data_type()).map_err(|_| {
-                QuarryError::Analysis(format!(
+            let t = v.data_type();
+            if t == DataType::Null {
+                continue;
+            }
+            let wider = if types[j] == DataType::Null {
+                Some(t.clone())
+            } else if crate::types::is_string(&types[j]) != crate::types::is_string(&t) {
+                None
+            } else {
+                crate::binder::coerce::wider_type(&types[j], &t).ok()
+            };
+            if let Some(w) = wider {
+                types[j] = w;
+            } else {
+                return Err(QuarryError::Analysis(format!(
                     "[DATATYPE_MISMATCH.STACK_COLUMN_DIFF_TYPES] Cannot resolve \"stack\": the values of column {j} have different types ({} and {})",
                     crate::types::type_name(&types[j]),
-                    crate::types::type_name(&v.data_type())
-                ))
-            })?;
+                    crate::types::type_name(&t)
+                )));
+            }
+        }
+        for t in types.iter_mut().filter(|t| **t == DataType::Null) {
+            *t = DataType::Utf8;
         }
         let mut values = values.into_iter();
         let rows = (0..n)
@@ -2184,6 +2225,19 @@ impl Binder<'_> {
                 .iter()
                 .map(|a| self.bind_expr(a, cx))
                 .collect::<Result<Vec<_>>>()?;
+            // Spark's JsonTuple: every argument a string (no implicit cast, a NULL
+            // literal included)
+            if let Some((i, b)) = bound
+                .iter()
+                .enumerate()
+                .find(|(_, b)| !crate::types::is_string(&b.data_type()))
+            {
+                return Err(QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH.NON_STRING_TYPE] Cannot resolve \"json_tuple\": all arguments of the function json_tuple must be strings, argument {} is {}",
+                    i + 1,
+                    crate::types::type_name(&b.data_type())
+                )));
+            }
             let row = scalar_call(
                 ScalarFunc::Str(crate::functions::strings::StringFunc::JsonTuple),
                 bound,
@@ -2194,7 +2248,16 @@ impl Binder<'_> {
             )?
         } else {
             crate::functions::check_arity(&name, args.len(), 1, 1)?;
-            self.bind_expr(&args[0], cx)?
+            let arg = self.bind_expr(&args[0], cx)?;
+            // Spark's generators take no NULL literal (its type is void); DuckDB's and
+            // DataFusion's unnest(NULL) is no rows
+            if arg.data_type() == DataType::Null && name != "unnest" {
+                return Err(QuarryError::Analysis(format!(
+                    "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{name}(NULL)\": the input should be {}, not void",
+                    if kind == crate::plan::GeneratorKind::Inline { "an array of structs" } else { "an array or a map" }
+                )));
+            }
+            arg
         };
         let fields = kind.output_fields(&arg.data_type())?;
         if !aliases.is_empty() && aliases.len() != fields.len() {
@@ -3179,6 +3242,17 @@ impl Binder<'_> {
                         "[WRONG_NUM_ARGS.WITHOUT_SUGGESTION] The `{name}` requires [0, 1] parameters but the actual number is {}.",
                         bound.len()
                     )));
+                }
+                // Spark's Rand/Randn: the seed is an int or a bigint (a smaller integer
+                // widens to int) or NULL, never a decimal, float or string
+                if let Some(seed) = bound.first() {
+                    let t = seed.data_type();
+                    if !(crate::types::is_integer(&t) || t == DataType::Null) {
+                        return Err(QuarryError::Analysis(format!(
+                            "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{name}({seed})\" due to data type mismatch: Parameter 1 requires the (\"INT\" or \"BIGINT\") type, however \"{seed}\" has the type \"{}\".",
+                            crate::types::type_name(&t).to_ascii_uppercase()
+                        )));
+                    }
                 }
                 // a seeded call gets its own stream id: each call's values continue
                 // from batch to batch, and two calls with one seed agree row by row

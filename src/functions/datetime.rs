@@ -867,6 +867,139 @@ pub(crate) fn is_utc_zone(name: &str) -> Result<bool> {
     })
 }
 
+/// A string as a timestamp (UTC microseconds) by Spark's rules for `CAST(s AS TIMESTAMP)`
+/// (`DateTimeUtils.stringToTimestamp`). Surrounding whitespace is ignored; then either
+/// - a date: an optional sign and a year of 4 to 6 digits, `-[m]m`, `-[d]d`, the last
+///   optionally followed by a space or `T` and a time (`2015`, `2015-03`,
+///   `2015-03-18T`, `2015-3-8 1:2:3`), or
+/// - a time alone, `[T][h]h:[m]m...`, on today's date;
+///
+/// a time is `[h]h[:[m]m[:[s]s[.fraction]]]` (a fraction past microseconds is
+/// truncated), and after the seconds may come a zone (`Z`, `UTC`, `+07:30`, `-1:0`,
+/// ` GMT+0730`, ` Europe/Moscow`), in which the text's wall-clock time is read; without
+/// one it is read in the session time zone (UTC). `None` (NULL in a non-ANSI cast) for
+/// anything else, a day the month does not have, or a value past the microsecond range.
+pub fn spark_string_to_timestamp(s: &str) -> Option<i64> {
+    let b = s
+        .trim_matches(|c: char| c <= ' ' || c.is_whitespace())
+        .as_bytes();
+    let (sign, start) = match b.first()? {
+        b'-' => (Some(-1), 1),
+        b'+' => (Some(1), 1),
+        _ => (None, 0),
+    };
+    // segments: year, month, day, hour, minute, second, microseconds
+    let mut seg = [1i64, 1, 1, 0, 0, 0, 0];
+    let (mut i, mut j) = (0usize, start);
+    let mut just_time = false;
+    if b.get(j) == Some(&b'T') && sign.is_none() {
+        just_time = true;
+        i = 3;
+        j += 1;
+    }
+    let (mut value, mut digits, mut frac_digits) = (0i64, 0u32, 0u32);
+    let mut zone: Option<&str> = None;
+    let valid = |segment: usize, digits: u32| match segment {
+        0 => (4..=6).contains(&digits),
+        6 => true,
+        _ => (1..=2).contains(&digits),
+    };
+    while j < b.len() {
+        let c = b[j];
+        if c.is_ascii_digit() {
+            let d = i64::from(c - b'0');
+            if i == 6 {
+                frac_digits += 1;
+                if frac_digits <= 6 {
+                    value = value * 10 + d;
+                }
+            } else {
+                value = value * 10 + d;
+                digits += 1;
+                if digits > 6 {
+                    return None;
+                }
+            }
+            j += 1;
+            continue;
+        }
+        match (i, c) {
+            (0 | 1, b'-') => {}
+            // `hh:` first: a time alone
+            (0, b':') if sign.is_none() => {
+                if !valid(3, digits) {
+                    return None;
+                }
+                just_time = true;
+                seg[3] = value;
+                (value, digits, i) = (0, 0, 4);
+                j += 1;
+                continue;
+            }
+            (2, b' ' | b'T') => {}
+            (3 | 4, b':') => {}
+            (5, b'.') => {}
+            // the zone follows the seconds or their fraction
+            (5 | 6, _) => {
+                if !valid(i, digits) {
+                    return None;
+                }
+                seg[i] = value;
+                zone = Some(std::str::from_utf8(&b[j..]).ok()?.trim());
+                (value, digits) = (0, u32::MAX);
+                break;
+            }
+            _ => return None,
+        }
+        if !valid(i, digits) {
+            return None;
+        }
+        seg[i] = value;
+        (value, digits) = (0, 0);
+        i += 1;
+        j += 1;
+    }
+    if digits != u32::MAX {
+        // `2015-03-18T` and `2015-03-18 ` end with an empty time
+        if !(i == 3 && digits == 0 && !just_time) {
+            if !valid(i, digits) {
+                return None;
+            }
+            seg[i] = value;
+        }
+    }
+    if i == 6 || frac_digits > 0 {
+        let mut f = seg[6];
+        for _ in frac_digits.min(6)..6 {
+            f *= 10;
+        }
+        seg[6] = f;
+    }
+    if just_time && sign.is_some() {
+        return None;
+    }
+    let days = if just_time {
+        i64::from(from_naive_date(chrono::Utc::now().date_naive()))
+    } else {
+        let year = i32::try_from(seg[0]).ok()? * sign.unwrap_or(1) as i32;
+        i64::from(super::scalar::days_from_civil(
+            year,
+            i32::try_from(seg[1]).ok()?,
+            i32::try_from(seg[2]).ok()?,
+        )?)
+    };
+    if seg[3] > 23 || seg[4] > 59 || seg[5] > 59 {
+        return None;
+    }
+    let local = days
+        .checked_mul(86_400_000_000)?
+        .checked_add((seg[3] * 3600 + seg[4] * 60 + seg[5]) * 1_000_000 + seg[6])?;
+    match zone {
+        None | Some("") => Some(local),
+        Some(z) => Zone::parse(z).ok()?.local_to_utc(local),
+    }
+}
+
 /// A time zone as Spark's zone ids name them: a region (`Asia/Seoul`, `UTC`, through
 /// chrono-tz's IANA database) or a fixed offset (`+09:00`, `-08`, `GMT+8`, `UTC-05:30`).
 enum Zone {
@@ -900,7 +1033,16 @@ impl Zone {
             Some(b'-') => (-1, &rest[1..]),
             _ => return Err(bad()),
         };
-        let parts: Vec<&str> = body.split(':').collect();
+        // `+hhmm` and `+hhmmss` as `+hh:mm` and `+hh:mm:ss` (Java's ZoneOffset.of)
+        let parts: Vec<&str> =
+            if body.is_ascii() && !body.contains(':') && matches!(body.len(), 4 | 6) {
+                (0..body.len())
+                    .step_by(2)
+                    .map(|k| &body[k..k + 2])
+                    .collect()
+            } else {
+                body.split(':').collect()
+            };
         let num = |s: Option<&&str>| -> Result<i32> {
             match s {
                 None => Ok(0),
@@ -980,6 +1122,68 @@ mod tests {
 
     fn dt(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap_or_default()
+    }
+
+    #[test]
+    fn string_to_timestamp_as_spark_casts() {
+        let micros = |s: &str| dt(s).and_utc().timestamp_micros();
+        let cases = [
+            ("2015", Some("2015-01-01 00:00:00")),
+            ("2015-3", Some("2015-03-01 00:00:00")),
+            (" 2015-03-18 ", Some("2015-03-18 00:00:00")),
+            ("2015-03-18T", Some("2015-03-18 00:00:00")),
+            ("2015-3-8 1:2:3", Some("2015-03-08 01:02:03")),
+            ("2015-03-18 12", Some("2015-03-18 12:00:00")),
+            ("2015-03-18T12:03", Some("2015-03-18 12:03:00")),
+            ("2015-03-18 12:03:17.", Some("2015-03-18 12:03:17")),
+            ("2015-03-18 12:03:17.12", Some("2015-03-18 12:03:17.12")),
+            (
+                "2015-03-18 12:03:17.123456789",
+                Some("2015-03-18 12:03:17.123456"),
+            ),
+            ("2015-03-18 12:03:17Z", Some("2015-03-18 12:03:17")),
+            ("2015-03-18 12:03:17 UTC", Some("2015-03-18 12:03:17")),
+            ("2015-03-18T12:03:17-1:0", Some("2015-03-18 13:03:17")),
+            ("2015-03-18T12:03:17.5+0730", Some("2015-03-18 04:33:17.5")),
+            ("2015-03-18T12:03:17 GMT+07:30", Some("2015-03-18 04:33:17")),
+            (
+                "2015-01-18 12:03:17 Europe/Paris",
+                Some("2015-01-18 11:03:17"),
+            ),
+            ("02015-03-18", Some("2015-03-18 00:00:00")),
+            ("238", None),
+            ("2015-03-18X", None),
+            ("2015/03/18", None),
+            ("20150318", None),
+            ("1999 08", None),
+            ("2015-02-29", None),
+            ("2015-03-18 24:00:00", None),
+            ("2015-03-18T12:03.17", None),
+            ("2015-03-18 12:03Z", None),
+            ("2015-03-18 12:03:17 Mars/Olympus", None),
+            ("+12:12:12", None),
+            ("", None),
+            ("+", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                spark_string_to_timestamp(text),
+                want.map(micros),
+                "{text:?}"
+            );
+        }
+        // a time alone is today's
+        let today = i64::from(from_naive_date(chrono::Utc::now().date_naive()));
+        let t = spark_string_to_timestamp("18:12:15");
+        assert!(t.is_some_and(|t| t.div_euclid(86_400_000_000) - today <= 1));
+        assert_eq!(
+            t.map(|t| t.rem_euclid(86_400_000_000)),
+            Some((18 * 3600 + 12 * 60 + 15) * 1_000_000)
+        );
+        assert_eq!(
+            spark_string_to_timestamp("T18:12:15.5+01:00").map(|t| t.rem_euclid(86_400_000_000)),
+            Some((17 * 3600 + 12 * 60 + 15) * 1_000_000 + 500_000)
+        );
     }
 
     #[test]

@@ -757,7 +757,7 @@ pub fn spark_string_to_date(s: &str) -> Option<i32> {
 /// Days since 1970-01-01 of a proleptic Gregorian date (any year a date holds, past
 /// chrono's ±262,143; Howard Hinnant's `days_from_civil`); `None` for a month or day
 /// the calendar does not have.
-fn days_from_civil(y: i32, m: i32, d: i32) -> Option<i32> {
+pub(super) fn days_from_civil(y: i32, m: i32, d: i32) -> Option<i32> {
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let month_days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -781,9 +781,7 @@ pub(super) fn parse_timestamp_str(s: &str, fmt: Option<&str>) -> Option<i64> {
     let s = s.trim();
     match fmt {
         Some(f) => parse_with_pattern(s, f).map(|dt| dt.and_utc().timestamp_micros()),
-        None => arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s)
-            .ok()
-            .map(|n| n / 1000),
+        None => super::datetime::spark_string_to_timestamp(s),
     }
 }
 

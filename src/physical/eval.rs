@@ -543,6 +543,15 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
             _ => {}
         }
     }
+    if crate::types::is_string(a.data_type()) && matches!(to, DataType::Timestamp(..)) {
+        let s = arrow::compute::cast(a, &DataType::Utf8)?;
+        let micros = s
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.and_then(crate::functions::datetime::spark_string_to_timestamp))
+            .collect::<TimestampMicrosecondArray>();
+        return Ok(arrow::compute::cast(&(Arc::new(micros) as ArrayRef), to)?);
+    }
     if crate::types::is_string(a.data_type()) && to == &DataType::Date32 {
         let s = arrow::compute::cast(a, &DataType::Utf8)?;
         return Ok(Arc::new(
