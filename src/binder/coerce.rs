@@ -28,7 +28,11 @@ fn wider_decimal(a: (u8, i8), b: (u8, i8)) -> DataType {
 /// The common numeric type of two numeric types.
 fn numeric_common(a: &DataType, b: &DataType) -> DataType {
     if is_floating(a) || is_floating(b) {
-        if a == &DataType::Float32 && b == &DataType::Float32 {
+        // Spark's numericPrecedence (findTightestCommonType): a float with a float or
+        // an integer is a float; with a double or a decimal, a double
+        let float_or_integer =
+            |t: &DataType| t == &DataType::Float32 || crate::types::is_integer(t);
+        if float_or_integer(a) && float_or_integer(b) {
             return DataType::Float32;
         }
         return DataType::Float64;
@@ -81,7 +85,8 @@ pub fn comparison_type(a: &DataType, b: &DataType) -> Result<DataType> {
 }
 
 /// The common type of values that meet in one column (UNION, CASE branches, COALESCE,
-/// IN lists): numeric widening; a string with anything atomic is a string.
+/// IN lists): numeric widening; a string with anything atomic but a boolean or a binary
+/// is a string (Spark's `findWiderTypeForTwo` with its `stringPromotion`).
 pub fn wider_type(a: &DataType, b: &DataType) -> Result<DataType> {
     if a == b {
         return Ok(a.clone());
@@ -117,7 +122,14 @@ pub fn wider_type(a: &DataType, b: &DataType) -> Result<DataType> {
                 .collect::<Result<Vec<_>>>()?
                 .into(),
         ),
-        (s, t) | (t, s) if is_string(s) && !t.is_nested() => DataType::Utf8,
+        // Spark's stringPromotion: never a boolean or a binary to a string
+        (s, t) | (t, s)
+            if is_string(s)
+                && !t.is_nested()
+                && !matches!(t, DataType::Boolean | DataType::Binary) =>
+        {
+            DataType::Utf8
+        }
         (DataType::Date32, DataType::Timestamp(..))
         | (DataType::Timestamp(..), DataType::Date32) => TIMESTAMP,
         _ => return Err(incompatible(a, b)),
