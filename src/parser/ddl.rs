@@ -359,8 +359,8 @@ fn insert_partition(p: &mut Parser) -> PResult<Vec<(String, InsertPartition)>> {
     }
 }
 
-/// A partition value literal: a string, a (signed) number, `true`/`false` as text;
-/// `NULL` is `None`.
+/// A partition value literal: a string, a (signed) number, `true`/`false`, or a date or
+/// timestamp typed literal, as text; `NULL` is `None`.
 fn partition_value(p: &mut Parser) -> PResult<Option<String>> {
     let t = p.next_token();
     Ok(match t.token {
@@ -371,6 +371,21 @@ fn partition_value(p: &mut Parser) -> PResult<Option<String>> {
             _ => return p.expected("a number", t),
         },
         Token::Word(w) if w.value.eq_ignore_ascii_case("null") => None,
+        // a typed literal (`DATE '2021-01-01'`, `TIMESTAMP_NTZ '...'`): its text, cast to
+        // the column's type as any partition value is
+        Token::Word(w)
+            if w.quote_style.is_none()
+                && ["DATE", "TIMESTAMP", "TIMESTAMP_NTZ", "TIMESTAMP_LTZ"]
+                    .iter()
+                    .any(|k| w.value.eq_ignore_ascii_case(k))
+                && matches!(p.peek_token().token, Token::SingleQuotedString(_)) =>
+        {
+            let v = p.next_token();
+            match v.token {
+                Token::SingleQuotedString(s) => Some(s),
+                _ => return p.expected("a partition value", v),
+            }
+        }
         Token::Word(w)
             if w.quote_style.is_none()
                 && (w.value.eq_ignore_ascii_case("true")
