@@ -2862,6 +2862,12 @@ impl Binder<'_> {
                     .into_iter()
                     .next()
                     .ok_or_else(|| QuarryError::Internal("negative".into()))?;
+                // a string is implicitly a double, as for `-'1.5'`
+                let x = if crate::types::is_string(&x.data_type()) {
+                    cast_to(x, &DataType::Float64)?
+                } else {
+                    x
+                };
                 return Ok(Expr::Negate(Box::new(x)));
             }
             // date_part('field', source): EXTRACT by a field name

@@ -163,6 +163,11 @@ impl Dialect for SparkDialect {
         ) {
             return Some(Ok(SHIFT_PRECEDENCE));
         }
+        // `||` binds as `+` and `-` do, left to right (SqlBaseParser's
+        // `valueExpression`: `1 - 2 || 'b'` is `(1 - 2) || 'b'`)
+        if parser.peek_token_ref().token == Token::StringConcat {
+            return Some(Ok(self.prec_value(Precedence::PlusMinus)));
+        }
         D.get_next_precedence(parser)
     }
     fn parse_infix(
