@@ -3130,16 +3130,36 @@ impl Binder<'_> {
                     ],
                 );
             }
-            // Spark's function forms of the operators: like(s, p), ilike(s, p)
+            // Spark's function forms of the operators: like(s, p[, escape]),
+            // ilike(s, p[, escape]); the escape is one constant character
             "like" | "ilike" => {
-                check_arity(&name, bound.len(), 2, 2)?;
+                check_arity(&name, bound.len(), 2, 3)?;
                 let mut it = bound.into_iter();
                 let (Some(x), Some(p)) = (it.next(), it.next()) else {
                     return Err(QuarryError::Internal("like arguments".into()));
                 };
+                let mut p = cast_to(p, &DataType::Utf8)?;
+                if let Some(esc) = it.next() {
+                    let esc =
+                        crate::optimizer::constant_folding::fold(cast_to(esc, &DataType::Utf8)?);
+                    match &esc {
+                        Expr::Literal(v) if v.as_str().is_some() => {
+                            crate::functions::strings::escape_char(v.as_str().unwrap_or_default())?;
+                        }
+                        _ => {
+                            return Err(QuarryError::Analysis(format!(
+                                "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] Cannot resolve \"{name}\": the escape character (argument 3) must be a constant string"
+                            )))
+                        }
+                    }
+                    p = crate::optimizer::constant_folding::fold(scalar_call(
+                        ScalarFunc::Str(crate::functions::strings::StringFunc::LikeEscape),
+                        vec![p, esc],
+                    )?);
+                }
                 return Ok(Expr::Like {
                     expr: Box::new(cast_to(x, &DataType::Utf8)?),
-                    pattern: Box::new(cast_to(p, &DataType::Utf8)?),
+                    pattern: Box::new(p),
                     negated: false,
                     case_insensitive: name == "ilike",
                 });
