@@ -850,7 +850,10 @@ impl Binder<'_> {
                 clause: "ORDER BY",
                 windows: Some(&window_state),
             };
-            let e = self.bind_expr(&ob.expr, &cx)?;
+            // a select-list alias inside an expression (`ORDER BY -total`), where no input
+            // column has that name: Spark resolves ORDER BY over the projection's output
+            let key = substitute_aliases(&ob.expr, &items_ast, &scope);
+            let e = self.bind_expr(&key, &cx)?;
             match exprs.iter().find(|(x, _)| *x == e) {
                 Some((_, c)) => sort_keys.push(on_col(c)),
                 None => {
