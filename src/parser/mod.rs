@@ -347,6 +347,8 @@ pub enum Statement {
 
 /// Parse exactly one statement (a trailing `;` is allowed).
 pub fn parse_statement(sql: &str) -> Result<Statement> {
+    let rewritten = identifier_clauses(sql)?;
+    let sql = rewritten.as_ref();
     let trimmed = sql.trim().trim_end_matches(';').trim();
     if let Some(st) = parse_set(trimmed) {
         return Ok(st);
@@ -777,4 +779,122 @@ pub(crate) fn offset_of(sql: &str, line: u64, column: u64) -> usize {
         off += l.len();
     }
     sql.len()
+}
+
+/// `sql` with each of Spark 3.5's `IDENTIFIER(<constant string>)` clauses replaced by
+/// the name its string spells (`IDENTIFIER('s.' || 'tab')` -> `s.tab`,
+/// `IDENTIFIER('`c 1`')` -> `` `c 1` ``), wherever a name may stand: a table, a column,
+/// a function. The string is string literals joined by `||`. A call of another shape
+/// (a column argument) is left as it is; a string that is not a name, qualified or not,
+/// is an error naming it.
+fn identifier_clauses(sql: &str) -> Result<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
+    if !sql.to_ascii_lowercase().contains("identifier") {
+        return Ok(Cow::Borrowed(sql));
+    }
+    let Ok(tokens) = sqlparser::tokenizer::Tokenizer::new(&SparkDialect, sql)
+        .with_unescape(true)
+        .tokenize_with_location()
+    else {
+        return Ok(Cow::Borrowed(sql));
+    };
+    // byte offset of each line's start, to turn (line, column) spans into offsets
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let offset = |loc: sqlparser::tokenizer::Location| -> Option<usize> {
+        let start = *line_starts.get((loc.line as usize).checked_sub(1)?)?;
+        let col = (loc.column as usize).checked_sub(1)?;
+        Some(
+            sql[start..]
+                .char_indices()
+                .nth(col)
+                .map_or(sql.len(), |(i, _)| start + i),
+        )
+    };
+    let significant: Vec<&TokenWithSpan> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    let mut edits: Vec<(usize, usize, String)> = vec![];
+    let mut i = 0;
+    while i + 3 < significant.len() {
+        let is_clause = matches!(&significant[i].token, Token::Word(w)
+            if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("identifier"))
+            && significant[i + 1].token == Token::LParen;
+        if !is_clause {
+            i += 1;
+            continue;
+        }
+        // string ( '||' string )* ')'
+        let mut text = String::new();
+        let mut j = i + 2;
+        let mut ok = false;
+        while let Some(t) = significant.get(j) {
+            match &t.token {
+                Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => text.push_str(s),
+                _ => break,
+            }
+            match significant.get(j + 1).map(|t| &t.token) {
+                Some(Token::StringConcat) => j += 2,
+                Some(Token::RParen) => {
+                    ok = true;
+                    j += 1;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        if !ok {
+            i += 1;
+            continue;
+        }
+        // the text must be a (qualified) name: names joined by '.'
+        let name_tokens = sqlparser::tokenizer::Tokenizer::new(&SparkDialect, &text)
+            .tokenize()
+            .unwrap_or_default();
+        let mut expect_name = true;
+        let mut valid = !name_tokens.is_empty();
+        for t in &name_tokens {
+            match (&t, expect_name) {
+                (Token::Word(_), true) => expect_name = false,
+                (Token::Period, false) => expect_name = true,
+                _ => {
+                    valid = false;
+                    break;
+                }
+            }
+        }
+        if !valid || expect_name {
+            let at = significant[i].span.start;
+            return Err(parse_error(
+                sql,
+                ParserError::ParserError(format!(
+                    "[INVALID_SQL_SYNTAX] IDENTIFIER('{text}'): '{text}' is not a name, qualified or not at Line: {}, Column: {}",
+                    at.line, at.column
+                )),
+            ));
+        }
+        let (Some(start), Some(end)) = (
+            offset(significant[i].span.start),
+            // just past the closing ')' (one byte)
+            offset(significant[j].span.start).map(|o| o + 1),
+        ) else {
+            return Ok(Cow::Borrowed(sql));
+        };
+        edits.push((start, end, text));
+        i = j + 1;
+    }
+    if edits.is_empty() {
+        return Ok(Cow::Borrowed(sql));
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut at = 0;
+    for (start, end, text) in edits {
+        out.push_str(&sql[at..start]);
+        out.push_str(&text);
+        at = end;
+    }
+    out.push_str(&sql[at..]);
+    Ok(Cow::Owned(out))
 }
