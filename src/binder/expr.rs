@@ -4143,7 +4143,9 @@ fn desugared(name: &str, nargs: usize) -> Option<(usize, &'static str)> {
             2,
             "map_from_arrays(zip_with(map_keys($1), map_values($1), $2), map_values($1))",
         ),
-        "try_element_at" => (2, "try(element_at($1, $2))"),
+        // Spark's TryElementAt is element_at without ANSI errors, which is Quarry's
+        // element_at (NULL past either end); index 0 is still INVALID_INDEX_OF_ZERO
+        "try_element_at" => (2, "element_at($1, $2)"),
         "try_to_binary" if nargs == 1 => (1, "try(to_binary($1))"),
         "try_to_binary" => (2, "try(to_binary($1, $2))"),
         // Spark's Shuffle: a random permutation (rand() per element, sorted by it)
