@@ -883,7 +883,14 @@ impl<'a> Binder<'a> {
         // a temporary view: `v`, or a global one `global_temp.v`
         if let Some(key) = temp_view_key(parts) {
             if let Some(v) = self.ctx.temp_views.get(&key).cloned() {
-                return self.bind_temp_view(&key, v, &qualifier);
+                let (plan, scope) = self.bind_temp_view(&key, v, &qualifier)?;
+                // a global one's columns are also `global_temp.v.c`
+                let scope = if parts.len() == 2 && alias.is_none() {
+                    scope.in_database(GLOBAL_TEMP_DATABASE)
+                } else {
+                    scope
+                };
+                return Ok((plan, scope));
             }
             if parts.len() == 2 {
                 return Err(QuarryError::Analysis(format!(

@@ -57,7 +57,7 @@ impl Scope {
         }
     }
 
-    /// Resolve `name` or `qualifier.name` (or `db.table.name`). `Ok(None)` when absent,
+    /// Resolve `name` or `qualifier.name` (or `db.table.name`, `spark_catalog.db.table.name`). `Ok(None)` when absent,
     /// and for a longer name (a column's struct fields, which the binder resolves by
     /// the longest prefix that names a column).
     pub fn resolve(&self, parts: &[String]) -> Result<Option<Column>> {
@@ -65,6 +65,9 @@ impl Scope {
             [n] => (None, None, n),
             [q, n] => (None, Some(q), n),
             [d, q, n] => (Some(d), Some(q), n),
+            // `spark_catalog.db.table.c`: the session catalog is the only one whose
+            // tables have columns in scope
+            [c, d, q, n] if c.eq_ignore_ascii_case("spark_catalog") => (Some(d), Some(q), n),
             _ => return Ok(None),
         };
         let matches: Vec<&ScopeCol> = self
