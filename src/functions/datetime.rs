@@ -981,7 +981,7 @@ pub fn spark_string_to_timestamp(s: &str) -> Option<i64> {
     let days = if just_time {
         i64::from(from_naive_date(chrono::Utc::now().date_naive()))
     } else {
-        let year = i32::try_from(seg[0]).ok()? * sign.unwrap_or(1) as i32;
+        let year = i32::try_from(seg[0]).ok()? * sign.unwrap_or(1);
         i64::from(super::scalar::days_from_civil(
             year,
             i32::try_from(seg[1]).ok()?,
