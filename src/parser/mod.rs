@@ -350,6 +350,22 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
     let rewritten = identifier_clauses(sql)?;
     let sql = rewritten.as_ref();
     let trimmed = sql.trim().trim_end_matches(';').trim();
+    // `SET TIME ZONE` needs a zone (Spark's grammar: LOCAL, a string or an interval)
+    let words: Vec<&str> = trimmed.split_whitespace().collect();
+    if words.len() == 3
+        && ["SET", "TIME", "ZONE"]
+            .iter()
+            .zip(&words)
+            .all(|(k, w)| w.eq_ignore_ascii_case(k))
+    {
+        return Err(parse_error(
+            sql,
+            ParserError::ParserError(
+                "[PARSE_SYNTAX_ERROR] SET TIME ZONE needs LOCAL, a zone name or an interval at Line: 1, Column: 1"
+                    .into(),
+            ),
+        ));
+    }
     if let Some(st) = parse_set(trimmed) {
         return Ok(st);
     }
