@@ -4258,7 +4258,7 @@ fn finish_grouped(e: Expr, agg: &AggState, clause: &str) -> Result<Expr> {
 /// Top-down, as Spark's ResolveAggregateFunctions: the largest subtree equal to a
 /// grouping expression becomes its column, so `(x + y) * 1` under
 /// `GROUPING SETS (x + y, x)` uses the `x + y` key, not `x` inside it.
-fn replace_groups(e: Expr, group: &[(Expr, Column)]) -> Expr {
+pub(super) fn replace_groups(e: Expr, group: &[(Expr, Column)]) -> Expr {
     if let Some((_, c)) = group.iter().find(|(g, _)| *g == e) {
         return Expr::Column(c.clone());
     }

@@ -1058,6 +1058,24 @@ impl Binder<'_> {
             Some(ast::Distinct::Distinct) => true,
             Some(ast::Distinct::On(_)) => false,
         };
+        if is_distinct {
+            // under DISTINCT a key must be computed from the output columns: its
+            // select-list subexpressions become their columns (`SELECT DISTINCT k AS x
+            // ... ORDER BY -x`), as Spark sorts above the Distinct
+            let out_ids: std::collections::HashSet<usize> = out_cols.iter().map(|c| c.id).collect();
+            for (k, h) in sort_keys.iter_mut().filter(|(_, h)| h.is_some()) {
+                let over_output = super::expr::replace_groups(k.expr.clone(), &exprs);
+                if !over_output.has_subquery()
+                    && over_output
+                        .column_ids()
+                        .iter()
+                        .all(|id| out_ids.contains(id))
+                {
+                    k.expr = over_output;
+                    *h = None;
+                }
+            }
+        }
         let hidden: Vec<(Expr, Column)> = sort_keys
             .iter()
             .filter_map(|(k, h)| h.clone().map(|c| (k.expr.clone(), c)))
@@ -1132,12 +1150,16 @@ impl Binder<'_> {
             let (p, cols) = distinct(plan);
             // sort keys refer to the projected columns; remap them onto the distinct output
             plan = p;
-            for (k, _) in sort_keys.iter_mut() {
-                if let Expr::Column(c) = &k.expr {
-                    if let Some(i) = out_cols.iter().position(|o| o.id == c.id) {
-                        k.expr = Expr::Column(cols[i].clone());
+            fn remap(e: Expr, from: &[Column], to: &[Column]) -> Expr {
+                if let Expr::Column(c) = &e {
+                    if let Some(i) = from.iter().position(|o| o.id == c.id) {
+                        return Expr::Column(to[i].clone());
                     }
                 }
+                e.map_children(&mut |x| remap(x, from, to))
+            }
+            for (k, _) in sort_keys.iter_mut() {
+                k.expr = remap(k.expr.clone(), &out_cols, &cols);
             }
             final_cols = cols;
         }
