@@ -122,18 +122,23 @@ pub fn wider_type(a: &DataType, b: &DataType) -> Result<DataType> {
                 .collect::<Result<Vec<_>>>()?
                 .into(),
         ),
-        // Spark's stringPromotion: never a boolean or a binary to a string
-        (s, t) | (t, s)
-            if is_string(s)
-                && !t.is_nested()
-                && !matches!(t, DataType::Boolean | DataType::Binary) =>
-        {
+        (s, t) | (t, s) if is_string(s) && !t.is_nested() && !string_promotion_refuses(s, t) => {
             DataType::Utf8
         }
         (DataType::Date32, DataType::Timestamp(..))
         | (DataType::Timestamp(..), DataType::Date32) => TIMESTAMP,
         _ => return Err(incompatible(a, b)),
     })
+}
+
+/// Whether `a` and `b` are a string and a boolean or a binary, which Spark's
+/// `stringPromotion` never widens to one type (UNION, CASE, COALESCE, IN lists), though a
+/// comparison (`'1' = true`) still casts the string.
+pub fn string_promotion_refuses(a: &DataType, b: &DataType) -> bool {
+    let other = |s: &DataType, t: &DataType| {
+        is_string(s) && matches!(t, DataType::Boolean | DataType::Binary)
+    };
+    other(a, b) || other(b, a)
 }
 
 fn incompatible(a: &DataType, b: &DataType) -> QuarryError {

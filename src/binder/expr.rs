@@ -341,11 +341,9 @@ fn typed_literal(text: &str, to: &DataType) -> Result<ScalarValue> {
         return Ok(v);
     }
     let v = if matches!(to, DataType::Timestamp(..)) {
-        // Spark's stringToTimestamp, as CAST(text AS TIMESTAMP)
-        let micros = crate::functions::datetime::spark_string_to_timestamp(text);
-        ScalarValue(arrow::compute::cast(
-            &(Arc::new(arrow::array::TimestampMicrosecondArray::from(vec![micros]))
-                as arrow::array::ArrayRef),
+        // the text as CAST(text AS TIMESTAMP) reads it (Spark's stringToTimestamp)
+        ScalarValue(crate::physical::eval::cast_array(
+            &ScalarValue::from_str(text).0,
             to,
         )?)
     } else {
@@ -597,8 +595,7 @@ impl Binder<'_> {
                     // Spark's InConversion widens with string promotion, which never
                     // takes a boolean or binary to a string: `'1' IN (true)` is an
                     // error, where `'1' = true` compares booleans
-                    let (s, other) = if crate::types::is_string(&t) { (&t, &it) } else { (&it, &t) };
-                    if crate::types::is_string(s) && matches!(other, DataType::Boolean | DataType::Binary) {
+                    if super::coerce::string_promotion_refuses(&t, &it) {
                         return Err(QuarryError::Analysis(format!(
                             "[DATATYPE_MISMATCH.DATA_DIFF_TYPES] Cannot resolve \"{}\" due to data type mismatch: Input to `in` should all be the same type, but it's [{}, {}].",
                             A::InList { expr: expr.clone(), list: list.clone(), negated: *negated },
@@ -742,23 +739,7 @@ impl Binder<'_> {
                 if let Some(esc) = escape_char {
                     // Spark: one character; DuckDB also takes '' (no escape), NULL (a NULL
                     // result) and a per-row escape. The pattern is rewritten to `\` escapes.
-                    let esc = crate::optimizer::constant_folding::fold(cast_to(
-                        self.bind_inner(esc, cx)?,
-                        &DataType::Utf8,
-                    )?);
-                    if let Expr::Literal(v) = &esc {
-                        // a constant's length is checked now, before any row is read
-                        if let Some(s) = v.as_str() {
-                            crate::functions::strings::escape_char(s)?;
-                        }
-                    }
-                    p = scalar_call(
-                        ScalarFunc::Str(crate::functions::strings::StringFunc::LikeEscape),
-                        vec![p, esc],
-                    )?;
-                    if let Expr::Function { .. } = &p {
-                        p = crate::optimizer::constant_folding::fold(p);
-                    }
+                    p = escaped_like_pattern(p, self.bind_inner(esc, cx)?)?;
                 }
                 Ok(Expr::Like {
                     expr: Box::new(x),
@@ -3142,20 +3123,12 @@ impl Binder<'_> {
                 if let Some(esc) = it.next() {
                     let esc =
                         crate::optimizer::constant_folding::fold(cast_to(esc, &DataType::Utf8)?);
-                    match &esc {
-                        Expr::Literal(v) if v.as_str().is_some() => {
-                            crate::functions::strings::escape_char(v.as_str().unwrap_or_default())?;
-                        }
-                        _ => {
-                            return Err(QuarryError::Analysis(format!(
-                                "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] Cannot resolve \"{name}\": the escape character (argument 3) must be a constant string"
-                            )))
-                        }
+                    if !matches!(&esc, Expr::Literal(v) if v.as_str().is_some()) {
+                        return Err(QuarryError::Analysis(format!(
+                            "[DATATYPE_MISMATCH.NON_FOLDABLE_INPUT] Cannot resolve \"{name}\": the escape character (argument 3) must be a constant string"
+                        )));
                     }
-                    p = crate::optimizer::constant_folding::fold(scalar_call(
-                        ScalarFunc::Str(crate::functions::strings::StringFunc::LikeEscape),
-                        vec![p, esc],
-                    )?);
+                    p = escaped_like_pattern(p, esc)?;
                 }
                 return Ok(Expr::Like {
                     expr: Box::new(cast_to(x, &DataType::Utf8)?),
@@ -4253,6 +4226,27 @@ fn finish_grouped(e: Expr, agg: &AggState, clause: &str) -> Result<Expr> {
         )));
     }
     Ok(replaced)
+}
+
+/// `pattern` (a string) with LIKE's escape character `esc` rewritten to `\` escapes, the
+/// form Expr::Like reads. Spark takes one character; DuckDB also '' (no escape), NULL (a
+/// NULL result) and a per-row escape. A constant escape's length is checked now, before
+/// any row is read (INVALID_ESCAPE_CHAR).
+fn escaped_like_pattern(pattern: Expr, esc: Expr) -> Result<Expr> {
+    let esc = crate::optimizer::constant_folding::fold(cast_to(esc, &DataType::Utf8)?);
+    if let Expr::Literal(v) = &esc {
+        if let Some(s) = v.as_str() {
+            crate::functions::strings::escape_char(s)?;
+        }
+    }
+    let p = scalar_call(
+        ScalarFunc::Str(crate::functions::strings::StringFunc::LikeEscape),
+        vec![pattern, esc],
+    )?;
+    Ok(match p {
+        Expr::Function { .. } => crate::optimizer::constant_folding::fold(p),
+        p => p,
+    })
 }
 
 /// Top-down, as Spark's ResolveAggregateFunctions: the largest subtree equal to a

@@ -1150,16 +1150,13 @@ impl Binder<'_> {
             let (p, cols) = distinct(plan);
             // sort keys refer to the projected columns; remap them onto the distinct output
             plan = p;
-            fn remap(e: Expr, from: &[Column], to: &[Column]) -> Expr {
-                if let Expr::Column(c) = &e {
-                    if let Some(i) = from.iter().position(|o| o.id == c.id) {
-                        return Expr::Column(to[i].clone());
-                    }
-                }
-                e.map_children(&mut |x| remap(x, from, to))
-            }
+            let onto_distinct: std::collections::HashMap<_, _> = out_cols
+                .iter()
+                .zip(&cols)
+                .map(|(o, c)| (o.id, Expr::Column(c.clone())))
+                .collect();
             for (k, _) in sort_keys.iter_mut() {
-                k.expr = remap(k.expr.clone(), &out_cols, &cols);
+                k.expr = k.expr.clone().substitute(&onto_distinct);
             }
             final_cols = cols;
         }
