@@ -83,7 +83,7 @@ pub enum CollectionFunc {
     /// `to_json(struct | array | map)`: JSON text ([`super::json::to_json`]).
     ToJson,
     /// `from_json(text, schema)`: the value of the schema's type, bound by the binder
-    /// (the type comes from the schema string; [`super::json::from_json`]).
+    /// (the type comes from the schema string; [`super::json_read::from_json`]).
     FromJson,
     /// `to_csv(struct[, options])`.
     ToCsv,
@@ -1109,7 +1109,7 @@ pub fn evaluate(
                 date_format: fmt(1)?,
                 timestamp_format: fmt(2)?,
             };
-            super::json::from_json(super::scalar::strings(&args[0])?, result, &opts)?
+            super::json_read::from_json(super::scalar::strings(&args[0])?, result, &opts)?
         }
         StrToMap => {
             let text = super::scalar::strings(&args[0])?;

@@ -1,6 +1,6 @@
 //! Spark's functions over JSON text: `get_json_object(json, path)`, the `json_tuple`
 //! generator's field lookup, `json_array_length`, `json_object_keys`, and the
-//! conversions `to_json` and `from_json` (through arrow's JSON writer and reader).
+//! conversion `to_json` (through arrow's JSON writer); `from_json` is in `json_read`.
 //!
 //! Values are read with serde_json as raw text (`RawValue`), so a number comes back as
 //! written (`5.23`, `1e2`), as Spark's Jackson-based functions copy it; a string comes
@@ -71,17 +71,17 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Elements<'a> {
     }
 }
 
-fn fields(raw: &str) -> Option<Vec<(String, &RawValue)>> {
+pub(super) fn fields(raw: &str) -> Option<Vec<(String, &RawValue)>> {
     serde_json::from_str::<Fields>(raw).ok().map(|f| f.0)
 }
 
-fn elements(raw: &str) -> Option<Vec<&RawValue>> {
+pub(super) fn elements(raw: &str) -> Option<Vec<&RawValue>> {
     serde_json::from_str::<Elements>(raw).ok().map(|e| e.0)
 }
 
 /// A JSON value as Spark's JSON functions return it: a string unquoted, `null` as
 /// NULL, an object or array compacted, anything else (numbers, booleans) as written.
-fn render(v: &RawValue) -> Option<String> {
+pub(super) fn render(v: &RawValue) -> Option<String> {
     let t = v.get().trim();
     match t.as_bytes().first()? {
         b'"' => serde_json::from_str::<String>(t).ok(),
@@ -414,137 +414,20 @@ fn as_spark_json_values(a: &ArrayRef, opts: &JsonFormats) -> Result<ArrayRef> {
                     .collect::<StringArray>(),
             )
         }
-        DataType::Struct(_) | DataType::List(_) | DataType::Map(..) => {
-            rebuild_nested(a, None, &mut |c, _| as_spark_json_values(c, opts))?
-        }
-        _ => a.clone(),
-    })
-}
-
-/// `from_json(text, schema)`: the JSON text of each row read as `t` (a struct, array or
-/// map type) by arrow's JSON reader: object fields by name (case-sensitive, extra
-/// fields ignored, missing ones NULL), numbers and strings converted to the fields'
-/// types. NULL text, text that is not JSON, and text whose values do not fit the
-/// schema give NULL (Spark's PERMISSIVE mode, which also keeps the fields that did
-/// parse: here the whole row is NULL).
-pub fn from_json(text: &StringArray, t: &DataType, opts: &JsonFormats) -> Result<ArrayRef> {
-    if opts.date_format.is_some() || opts.timestamp_format.is_some() {
-        for p in [&opts.date_format, &opts.timestamp_format]
-            .into_iter()
-            .flatten()
-        {
-            super::scalar::check_datetime_pattern(p)?;
-        }
-        // dates and timestamps read as text, then parsed with the given patterns
-        let as_text = with_datetimes_as_text(t);
-        let read = from_json(text, &as_text, &JsonFormats::default())?;
-        return parse_datetimes(&read, t, opts);
-    }
-    let n = text.len();
-    let schema = Arc::new(Schema::new(vec![Field::new("v", t.clone(), true)]));
-    // `{"v":<text>}` per row; text that is not one JSON value becomes null, so no row
-    // can run into the next
-    let line = |i: usize| -> String {
-        if text.is_valid(i) {
-            let v = text.value(i).trim();
-            if serde_json::from_str::<&RawValue>(v).is_ok() {
-                return format!("{{\"v\":{v}}}\n");
-            }
-        }
-        "{\"v\":null}\n".to_string()
-    };
-    let decode = |lines: &str, rows: usize| -> Option<ArrayRef> {
-        let mut d = arrow::json::ReaderBuilder::new(schema.clone())
-            .with_batch_size(rows.max(1))
-            .build_decoder()
-            .ok()?;
-        let used = d.decode(lines.as_bytes()).ok()?;
-        if used != lines.len() {
-            return None;
-        }
-        let b = d.flush().ok()??;
-        (b.num_rows() == rows).then(|| b.column(0).clone())
-    };
-    let all: String = (0..n).map(line).collect();
-    if let Some(a) = decode(&all, n) {
-        return Ok(a);
-    }
-    // some row does not fit the schema: row by row, those rows NULL
-    let parts: Vec<ArrayRef> = (0..n)
-        .map(|i| decode(&line(i), 1).unwrap_or_else(|| arrow::array::new_null_array(t, 1)))
-        .collect();
-    if parts.is_empty() {
-        return Ok(arrow::array::new_empty_array(t));
-    }
-    let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
-    Ok(arrow::compute::concat(&refs)?)
-}
-
-/// `t` with every date and timestamp (at any depth) replaced by a string.
-fn with_datetimes_as_text(t: &DataType) -> DataType {
-    match t {
-        DataType::Date32 | DataType::Timestamp(..) => DataType::Utf8,
-        DataType::Struct(fs) => DataType::Struct(
-            fs.iter()
-                .map(|f| {
-                    f.as_ref()
-                        .clone()
-                        .with_data_type(with_datetimes_as_text(f.data_type()))
-                })
-                .collect(),
-        ),
-        DataType::List(f) => DataType::List(Arc::new(
-            f.as_ref()
-                .clone()
-                .with_data_type(with_datetimes_as_text(f.data_type())),
-        )),
-        DataType::Map(f, sorted) => DataType::Map(
-            Arc::new(
-                f.as_ref()
-                    .clone()
-                    .with_data_type(with_datetimes_as_text(f.data_type())),
-            ),
-            *sorted,
-        ),
-        t => t.clone(),
-    }
-}
-
-/// `a` (read with [`with_datetimes_as_text`]'s type) as `t`: its texts at date and
-/// timestamp positions parsed with `opts`' patterns (a text that does not match is NULL,
-/// Spark's PERMISSIVE reading of the field).
-fn parse_datetimes(a: &ArrayRef, t: &DataType, opts: &JsonFormats) -> Result<ArrayRef> {
-    use arrow::array::AsArray;
-    Ok(match t {
-        DataType::Date32 => {
-            let s = a.as_string::<i32>();
-            Arc::new(
-                s.iter()
-                    .map(|v| {
-                        v.and_then(|v| {
-                            super::scalar::parse_date_str(v, opts.date_format.as_deref())
-                        })
-                    })
-                    .collect::<arrow::array::Date32Array>(),
-            )
-        }
-        DataType::Timestamp(..) => {
-            let s = a.as_string::<i32>();
-            let micros: arrow::array::TimestampMicrosecondArray = s
-                .iter()
-                .map(|v| {
-                    v.and_then(|v| {
-                        super::scalar::parse_timestamp_str(v, opts.timestamp_format.as_deref())
-                    })
-                })
-                .collect();
-            arrow::compute::cast(&(Arc::new(micros) as ArrayRef), t)?
-        }
-        DataType::Struct(_) | DataType::List(_) | DataType::Map(..) => {
-            rebuild_nested(a, Some(t), &mut |c, ct| match ct {
-                Some(ct) => parse_datetimes(c, ct, opts),
-                None => Ok(c.clone()),
+        DataType::Map(..) => {
+            // a JSON object's keys are text: Spark writes each key's string form
+            let mut first = true;
+            rebuild_nested(a, None, &mut |c, _| {
+                let keys = std::mem::take(&mut first);
+                if keys && !crate::types::is_string(c.data_type()) {
+                    crate::physical::eval::cast_array(c, &DataType::Utf8)
+                } else {
+                    as_spark_json_values(c, opts)
+                }
             })?
+        }
+        DataType::Struct(_) | DataType::List(_) => {
+            rebuild_nested(a, None, &mut |c, _| as_spark_json_values(c, opts))?
         }
         _ => a.clone(),
     })

@@ -11,6 +11,7 @@ pub mod datetime;
 pub mod datetime_parse;
 pub mod interval;
 pub mod json;
+pub mod json_read;
 pub mod lambda;
 pub mod math;
 pub mod number_format;

@@ -380,7 +380,17 @@ impl StringFunc {
                 }
                 (vec![DataType::Float64, i], s)
             }
-            ToNumber { .. } | GetJsonObject => {
+            GetJsonObject => {
+                want(2, 2)?;
+                // Spark's GetJsonObject expects strings: no implicit cast
+                for (k, t) in args.iter().enumerate() {
+                    if !crate::types::is_string(t) && t != &DataType::Null {
+                        return Err(wrong_type(self, k + 1, "STRING", t));
+                    }
+                }
+                (vec![s.clone(), s.clone()], s)
+            }
+            ToNumber { .. } => {
                 want(2, 2)?;
                 (vec![s.clone(), s.clone()], s)
             }
@@ -395,13 +405,17 @@ impl StringFunc {
                     .collect();
                 (vec![s; n], DataType::Struct(fields.into()))
             }
-            JsonArrayLength => {
+            JsonArrayLength | JsonObjectKeys => {
                 want(1, 1)?;
-                (vec![s], i)
-            }
-            JsonObjectKeys => {
-                want(1, 1)?;
-                (vec![s], crate::types::list_type(DataType::Utf8))
+                // Spark's JsonArrayLength and JsonObjectKeys expect a string: no implicit cast
+                if !crate::types::is_string(&args[0]) && args[0] != DataType::Null {
+                    return Err(wrong_type(self, 1, "STRING", &args[0]));
+                }
+                let out = match self {
+                    JsonArrayLength => i,
+                    _ => crate::types::list_type(DataType::Utf8),
+                };
+                (vec![s], out)
             }
             FormatString | Format => {
                 want(1, usize::MAX)?;
