@@ -1678,13 +1678,19 @@ impl Binder<'_> {
                     crate::types::type_name(&t2)
                 )));
             };
-            let k = wider_type(k1, k2).map_err(|_| {
+            let diff = || {
                 QuarryError::Analysis(format!(
                     "[DATATYPE_MISMATCH.MAP_ZIP_WITH_DIFF_TYPES] Input to map_zip_with should have been two maps with compatible key types, but the key types are {} and {}",
                     crate::types::type_name(k1),
                     crate::types::type_name(k2)
                 ))
-            })?;
+            };
+            let k = wider_type(k1, k2).map_err(|_| diff())?;
+            // Spark casts the keys only where no key can become NULL (Cast.forceNullable):
+            // decimal(36,0) and decimal(36,35) have no such common type
+            if !decimal_holds(k1, &k) || !decimal_holds(k2, &k) {
+                return Err(diff());
+            }
             let (v1, v2) = (v1.clone(), v2.clone());
             let arr = cast_to(arr, &crate::types::map_type(k.clone(), v1.clone()))?;
             let other = cast_to(other, &crate::types::map_type(k.clone(), v2.clone()))?;
@@ -4163,6 +4169,24 @@ fn desugared(name: &str, nargs: usize) -> Option<(usize, &'static str)> {
     })
 }
 
+/// Whether every value of `from` fits `to` when `to` is a decimal (its integer digits
+/// and its scale both large enough); true for any other `to`.
+fn decimal_holds(from: &DataType, to: &DataType) -> bool {
+    let DataType::Decimal128(p, s) = to else {
+        return true;
+    };
+    let int_digits = i16::from(*p) - i16::from(*s);
+    match from {
+        DataType::Decimal128(p1, s1) => *s1 <= *s && i16::from(*p1) - i16::from(*s1) <= int_digits,
+        DataType::Int8 => int_digits >= 3,
+        DataType::Int16 => int_digits >= 5,
+        DataType::Int32 => int_digits >= 10,
+        DataType::Int64 => int_digits >= 20,
+        DataType::Null => true,
+        _ => false,
+    }
+}
+
 /// A searched CASE with branches coerced to their common type.
 pub fn make_case(whens: Vec<(Expr, Expr)>, els: Option<Expr>) -> Result<Expr> {
     let mut t = DataType::Null;
@@ -4187,14 +4211,17 @@ pub fn make_case(whens: Vec<(Expr, Expr)>, els: Option<Expr>) -> Result<Expr> {
     })
 }
 
-/// Reject casts arrow cannot do (complex types); everything else follows arrow-cast.
+/// Reject casts arrow cannot do (complex types), and a scalar to an array, struct or map
+/// (Spark's Cast.canCast has no such cast; arrow's would wrap the value in a one-element
+/// list); everything else follows arrow-cast.
 fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
     let complex_to_string = from.is_nested() && to == &DataType::Utf8;
     let bool_to_decimal = from == &DataType::Boolean && matches!(to, DataType::Decimal128(..));
+    let scalar_to_nested = !from.is_nested() && to.is_nested();
     if from == &DataType::Null
         || complex_to_string
         || bool_to_decimal
-        || arrow::compute::can_cast_types(from, to)
+        || (!scalar_to_nested && arrow::compute::can_cast_types(from, to))
     {
         Ok(())
     } else {

@@ -289,7 +289,13 @@ impl ScalarFunc {
             }
             Concat => {
                 arity(0, usize::MAX)?;
-                (vec![s.clone(); n], s)
+                // Spark's Concat of binaries only is a binary
+                // (spark.sql.function.concatBinaryAsString off, its default)
+                if n > 0 && args.iter().all(|t| t == &DataType::Binary) {
+                    (vec![DataType::Binary; n], DataType::Binary)
+                } else {
+                    (vec![s.clone(); n], s)
+                }
             }
             ConcatWs => {
                 arity(1, usize::MAX)?;
@@ -857,6 +863,27 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                     pos.value(i),
                     len.map(|l| l.value(i)),
                 ));
+            }
+            Arc::new(b.finish())
+        }
+        Concat
+            if args
+                .first()
+                .is_some_and(|a| a.data_type() == &DataType::Binary) =>
+        {
+            let cols: Vec<&arrow::array::BinaryArray> =
+                args.iter().map(|a| a.as_binary::<i32>()).collect();
+            let mut b = arrow::array::BinaryBuilder::new();
+            for i in 0..n {
+                if cols.iter().any(|c| c.is_null(i)) {
+                    b.append_null();
+                } else {
+                    let v: Vec<u8> = cols
+                        .iter()
+                        .flat_map(|c| c.value(i).iter().copied())
+                        .collect();
+                    b.append_value(v);
+                }
             }
             Arc::new(b.finish())
         }

@@ -329,9 +329,16 @@ impl StringFunc {
             }
             Elt => {
                 want(2, usize::MAX)?;
+                // Spark's Elt of binaries only is a binary
+                // (spark.sql.function.eltOutputAsString off, its default)
+                let t = if args[1..].iter().all(|t| t == &DataType::Binary) {
+                    DataType::Binary
+                } else {
+                    s
+                };
                 let mut v = vec![i];
-                v.extend(std::iter::repeat_n(s.clone(), n - 1));
-                (v, s)
+                v.extend(std::iter::repeat_n(t.clone(), n - 1));
+                (v, t)
             }
             Levenshtein => {
                 want(2, 3)?;
@@ -1614,6 +1621,22 @@ pub fn evaluate(func: StringFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                         )
                     })
                     .collect::<Int32Array>(),
+            )
+        }
+        Elt if args[1].data_type() == &DataType::Binary => {
+            let k = ints(&args[0])?;
+            let rest: Vec<&arrow::array::BinaryArray> =
+                args[1..].iter().map(|a| a.as_binary::<i32>()).collect();
+            Arc::new(
+                (0..n)
+                    .map(|r| {
+                        let i = usize::try_from(k.is_valid(r).then(|| k.value(r))?)
+                            .ok()?
+                            .checked_sub(1)?;
+                        let a = rest.get(i)?;
+                        a.is_valid(r).then(|| a.value(r))
+                    })
+                    .collect::<arrow::array::BinaryArray>(),
             )
         }
         Elt => {
