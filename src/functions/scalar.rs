@@ -625,7 +625,7 @@ fn parse_with_defaults(s: &str, cf: &str) -> Option<chrono::NaiveDateTime> {
 
 /// Rejects a datetime pattern Spark's DateTimeFormatterHelper refuses: more letters of a
 /// field than its widest form (`MMMMM`, the narrow month form, which Spark cannot parse;
-/// `ddd`, `HHH`, `mmm`, `sss`). Errors: Spark's INCONSISTENT_BEHAVIOR_CROSS_VERSION
+/// `ddd`, `HHH`, `mmm`, `sss`, `aa`, `DDDD`; Java's DateTimeFormatterBuilder limits). Errors: Spark's INCONSISTENT_BEHAVIOR_CROSS_VERSION
 /// reading of the pattern.
 pub(super) fn check_datetime_pattern(p: &str) -> Result<()> {
     let chars: Vec<char> = p.chars().collect();
@@ -645,6 +645,9 @@ pub(super) fn check_datetime_pattern(p: &str) -> Result<()> {
             'M' | 'L' | 'E' | 'G' => 4,
             'y' | 'u' => 6,
             'd' | 'H' | 'h' | 'm' | 's' | 'k' | 'K' => 2,
+            'a' => 1,
+            'D' => 3,
+            'S' => 9,
             _ => usize::MAX,
         };
         if !quoted && n > widest {
