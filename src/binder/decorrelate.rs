@@ -126,6 +126,7 @@ pub fn pull_up(
 ) -> Result<(LogicalPlan, Vec<Expr>, bool)> {
     match plan {
         LogicalPlan::Filter { input, predicate } => {
+            refuse_nested_global_aggregate(&input, outer)?;
             let (input, mut pulled, agg) = pull_up(*input, outer, through_aggregate)?;
             let mut keep = vec![];
             for c in predicate.split_conjunction() {
@@ -186,6 +187,7 @@ pub fn pull_up(
             {
                 return Err(not_supported("in GROUP BY or an aggregate"));
             }
+            refuse_nested_global_aggregate(&input, outer)?;
             let (input, pulled, _) = pull_up(*input, outer, through_aggregate)?;
             if pulled.is_empty() {
                 return Ok((
@@ -264,6 +266,8 @@ pub fn pull_up(
             on,
             filter,
         } => {
+            refuse_nested_global_aggregate(&left, outer)?;
+            refuse_nested_global_aggregate(&right, outer)?;
             let (left, mut pulled, a1) = pull_up(*left, outer, through_aggregate)?;
             let (right, p2, a2) = pull_up(*right, outer, through_aggregate)?;
             if !p2.is_empty() && !matches!(join_type, JoinType::Inner | JoinType::Cross) {
@@ -315,6 +319,31 @@ pub fn pull_up(
                 )));
             }
             Ok((other, vec![], false))
+        }
+    }
+}
+
+/// Refuses (NotSupported, so the caller decorrelates by the domain of outer values) a
+/// correlated aggregate without GROUP BY under a filter, an aggregate or a join: pulled
+/// up, it would lose the one row it gives an outer value that matches nothing (COUNT 0),
+/// which only the top of the subquery can put back. Spark's count-bug handling for
+/// nested aggregates (`SELECT sum(cnt) FROM (SELECT count(*) cnt ... WHERE t.a = u.b)`).
+fn refuse_nested_global_aggregate(plan: &LogicalPlan, outer: &HashSet<ColumnId>) -> Result<()> {
+    let mut p = plan;
+    loop {
+        match p {
+            LogicalPlan::Project { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Filter { input, .. } => p = input,
+            LogicalPlan::Aggregate { input, group, .. } => {
+                if group.is_empty() && input.free_columns().iter().any(|c| outer.contains(c)) {
+                    return Err(not_supported(
+                        "below an aggregate without GROUP BY that another operator uses",
+                    ));
+                }
+                return Ok(());
+            }
+            _ => return Ok(()),
         }
     }
 }
@@ -874,7 +903,23 @@ fn scalar_join_pulled_up(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(Logica
         }
         (right, conds, v)
     };
-    let (joined, mut values) = left_join_with_defaults(plan, right, conds, &outer, &[value])?;
+    // an empty group gives COUNT 0 only without GROUP BY: a grouped subquery with no
+    // group for the outer row is NULL (`SELECT count(*) ... GROUP BY c`)
+    let (joined, mut values) = if is_global_aggregate(sub) {
+        left_join_with_defaults(plan, right, conds, &outer, &[value])?
+    } else {
+        let (on, residual) = split_join_keys(conds, &outer, &ids_of(&right))?;
+        let joined = LogicalPlan::Join {
+            left: Box::new(plan),
+            right: Box::new(right),
+            join_type: JoinType::Left,
+            on,
+            filter: Expr::conjunction(residual),
+        };
+        let mut v = value;
+        v.nullable = true;
+        (joined, vec![Expr::Column(v)])
+    };
     let v = values
         .pop()
         .ok_or_else(|| QuarryError::Internal("scalar subquery value".into()))?;
