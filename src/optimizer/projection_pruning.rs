@@ -73,7 +73,12 @@ fn prune(plan: LogicalPlan, required: &HashSet<ColumnId>, top: bool) -> LogicalP
             }
         }
         LogicalPlan::Project { input, exprs } => {
-            let exprs: Vec<_> = if top {
+            // a projection that draws a CTE's random values keeps all its columns, so
+            // every reference to the CTE stays one plan and reads one result of it
+            // (`reuse`); pruned apart, a copy run by a subquery would draw the stream first
+            let keep_all =
+                crate::physical::reuse::exprs_draw_cte_random(exprs.iter().map(|(e, _)| e));
+            let exprs: Vec<_> = if top || keep_all {
                 exprs
             } else {
                 exprs

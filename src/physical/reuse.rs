@@ -58,8 +58,13 @@ pub fn canonical_key(plan: &LogicalPlan) -> Option<String> {
 /// references to one CTE, which must read one result of it (a seeded call's copies
 /// would otherwise draw from one stream in turn and disagree).
 pub fn draws_cte_random(plan: &LogicalPlan) -> bool {
+    exprs_draw_cte_random(plan.exprs())
+}
+
+/// [`draws_cte_random`] of a node's expressions.
+pub fn exprs_draw_cte_random<'a>(exprs: impl IntoIterator<Item = &'a Expr>) -> bool {
     let mut found = false;
-    for e in plan.exprs() {
+    for e in exprs {
         e.visit(&mut |x| {
             if let Expr::Function {
                 func: ScalarFunc::Math(MathFunc::Rand { .. }),
