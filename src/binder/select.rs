@@ -1022,8 +1022,33 @@ impl Binder<'_> {
             }
         }
         // Window node (after grouping, before the projection)
-        let windows = window_state.calls.into_inner();
+        let mut windows = window_state.calls.into_inner();
         let windows_empty = windows.is_empty();
+        // correlated subqueries in window arguments and keys (`PARTITION BY EXISTS (...
+        // t.k ...)`): joins added to the window's input, as in the SELECT list (over the
+        // groups when the query aggregates)
+        if windows
+            .iter()
+            .any(|(w, _)| w.exprs().any(|e| e.has_subquery()))
+        {
+            let out_ids: std::collections::HashSet<usize> =
+                plan.schema().iter().map(|c| c.id).collect();
+            for (w, _) in windows.iter_mut() {
+                for e in w.exprs_mut() {
+                    if !e.has_subquery() {
+                        continue;
+                    }
+                    let x = if has_agg {
+                        super::decorrelate::over_groups(e.clone(), &group_outputs, &input_ids)?
+                    } else {
+                        e.clone()
+                    };
+                    let (p, ne) = super::decorrelate::scalar_joins(plan, x, &out_ids)?;
+                    plan = p;
+                    *e = ne;
+                }
+            }
+        }
         if !windows.is_empty() {
             plan = LogicalPlan::Window {
                 input: Box::new(plan),

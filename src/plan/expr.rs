@@ -942,19 +942,27 @@ pub struct WindowExpr {
 }
 
 impl WindowExpr {
-    /// Columns the call reads (arguments, partition and order keys).
-    pub fn column_ids(&self) -> Vec<ColumnId> {
-        let mut v = vec![];
-        for e in self
-            .args
+    /// The call's expressions: arguments, partition keys, order keys, argument order keys.
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.args
             .iter()
             .chain(self.partition_by.iter())
             .chain(self.order_by.iter().map(|k| &k.expr))
             .chain(self.arg_order.iter().map(|k| &k.expr))
-        {
-            v.extend(e.column_ids());
-        }
-        v
+    }
+
+    /// [`WindowExpr::exprs`], to rewrite in place.
+    pub fn exprs_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
+        self.args
+            .iter_mut()
+            .chain(self.partition_by.iter_mut())
+            .chain(self.order_by.iter_mut().map(|k| &mut k.expr))
+            .chain(self.arg_order.iter_mut().map(|k| &mut k.expr))
+    }
+
+    /// Columns the call reads (arguments, partition and order keys).
+    pub fn column_ids(&self) -> Vec<ColumnId> {
+        self.exprs().flat_map(|e| e.column_ids()).collect()
     }
 }
 
