@@ -36,6 +36,9 @@
 //!   (`FROM t WHERE a > 1 LIMIT 5`, also after a WITH list) gets `SELECT *` before its
 //!   FROM (sqlparser takes a FROM-first query with nothing after its FROM items, or with
 //!   a SELECT).
+//! - Spark's FROM-first statement with several SELECT bodies (`FROM t SELECT a WHERE
+//!   ... SELECT b`) is the UNION ALL of the bodies, each over the FROM (Spark's
+//!   visitFromStatement): `UNION ALL FROM t` goes before each body after the first.
 //! - `IGNORE NULLS` / `RESPECT NULLS` last inside a call's parentheses (DuckDB's
 //!   `first_value(x ORDER BY y IGNORE NULLS)`) moves after the `)`, where sqlparser
 //!   reads a window function's null treatment.
@@ -61,6 +64,7 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = not_exists_function(tokens);
     let tokens = named_row_constructor(tokens);
     let tokens = from_first_select_star(tokens);
+    let tokens = from_first_selects(tokens);
     let tokens = qualified_star_except(tokens);
     let tokens = positional_joins(tokens);
     let tokens = order_by_star(tokens);
@@ -449,6 +453,78 @@ fn from_first_select_star(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
             out.push(tok(Token::Mul, t.span));
         }
         out.push(t);
+    }
+    out
+}
+
+/// `FROM t SELECT a ... SELECT b ...` becomes `FROM t SELECT a ... UNION ALL FROM t
+/// SELECT b ...` (see the module doc): a FROM that opens a query (as in
+/// [`from_first_select_star`]) followed, at its depth, by SELECT bodies and no set
+/// operator.
+fn from_first_selects(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig = significant(&tokens);
+    // (index of the token before which to insert, the FROM's tokens)
+    let mut inserts: Vec<(usize, std::ops::Range<usize>)> = vec![];
+    for (si, &i) in sig.iter().enumerate() {
+        if kw(&tokens[i].token) != Some(Keyword::FROM) {
+            continue;
+        }
+        let opens = si == 0
+            || tokens[sig[si - 1]].token == Token::LParen
+            || matches!(
+                kw(&tokens[sig[si - 1]].token),
+                Some(Keyword::EXPLAIN | Keyword::EXTENDED | Keyword::AS | Keyword::QUERY)
+                    | Some(Keyword::DESC | Keyword::DESCRIBE)
+            )
+            || closes_cte(&tokens, &sig, si - 1);
+        if !opens {
+            continue;
+        }
+        let (mut depth, mut selects) = (0i32, vec![]);
+        for &j in &sig[si + 1..] {
+            match &tokens[j].token {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                Token::SemiColon if depth == 0 => break,
+                t if depth == 0 => match kw(t) {
+                    Some(Keyword::SELECT) => selects.push(j),
+                    Some(
+                        Keyword::UNION
+                        | Keyword::EXCEPT
+                        | Keyword::INTERSECT
+                        | Keyword::MINUS
+                        | Keyword::INSERT,
+                    ) => {
+                        selects.clear();
+                        break;
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+        if selects.len() > 1 {
+            for &j in &selects[1..] {
+                inserts.push((j, i..selects[0]));
+            }
+        }
+    }
+    if inserts.is_empty() {
+        return tokens;
+    }
+    let mut out = Vec::with_capacity(tokens.len() * 2);
+    for (i, t) in tokens.iter().enumerate() {
+        for (_, from) in inserts.iter().filter(|(at, _)| *at == i) {
+            out.push(word("UNION", t.span));
+            out.push(word("ALL", t.span));
+            out.extend(tokens[from.clone()].iter().cloned());
+            out.push(tok(
+                Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+                t.span,
+            ));
+        }
+        out.push(t.clone());
     }
     out
 }
