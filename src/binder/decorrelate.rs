@@ -1701,36 +1701,6 @@ fn push_domain(plan: LogicalPlan, dom: &Domain) -> Result<(LogicalPlan, Vec<Colu
                 dc,
             ))
         }
-        // INTERSECT / EXCEPT: both sides per domain row, the domain columns compared
-        // with the others (the ALL forms' copy numbers are windows partitioned by them)
-        LogicalPlan::SetOp { left, right, kind } => {
-            let side = |p: LogicalPlan| -> Result<(LogicalPlan, Vec<Column>)> {
-                let cols = p.schema();
-                let (p, dc) = push_domain(p, dom)?;
-                let exprs = cols
-                    .iter()
-                    .chain(&dc)
-                    .map(|c| (Expr::Column(c.clone()), c.clone()))
-                    .collect();
-                Ok((
-                    LogicalPlan::Project {
-                        input: Box::new(p),
-                        exprs,
-                    },
-                    dc,
-                ))
-            };
-            let (l, dc) = side(*left)?;
-            let (r, _) = side(*right)?;
-            Ok((
-                LogicalPlan::SetOp {
-                    left: Box::new(l),
-                    right: Box::new(r),
-                    kind,
-                },
-                dc,
-            ))
-        }
         LogicalPlan::Union { inputs, columns } => {
             let mut branches = vec![];
             for p in inputs {
