@@ -977,6 +977,10 @@ impl Binder<'_> {
                     .collect();
                 let gid_in = Column::new("spark_grouping_id", DataType::Int64, false);
                 let mut projections = vec![];
+                // a grouping set listed again (`ROLLUP(a, b, (a, b))`) gives its groups
+                // again, as Spark and DuckDB: the copies differ by a position column
+                let mut seen: Vec<i64> = vec![];
+                let mut positions: Vec<i32> = vec![];
                 for set in sets {
                     let members: Vec<usize> = set.iter().map(|&f| flat_index[f]).collect();
                     let mut row: Vec<Expr> = vec![];
@@ -992,10 +996,20 @@ impl Binder<'_> {
                         }
                     }
                     row.push(Expr::Literal(crate::types::ScalarValue::from_i64(id)));
+                    positions.push(seen.iter().filter(|&&x| x == id).count() as i32);
+                    seen.push(id);
                     projections.push(row);
                 }
                 let mut columns = keys.clone();
                 columns.push(gid_in.clone());
+                let repeated = positions.iter().any(|&p| p > 0);
+                let pos_in = Column::new("__grouping_pos", DataType::Int32, false);
+                if repeated {
+                    for (row, p) in projections.iter_mut().zip(&positions) {
+                        row.push(Expr::Literal(crate::types::ScalarValue::from_i32(*p)));
+                    }
+                    columns.push(pos_in.clone());
+                }
                 plan = LogicalPlan::Expand {
                     input: Box::new(plan),
                     projections,
@@ -1007,6 +1021,10 @@ impl Binder<'_> {
                     .map(|(k, (_, out))| (Expr::Column(k.clone()), out))
                     .collect();
                 group.push((Expr::Column(gid_in), gid.clone()));
+                if repeated {
+                    let pos_out = Column::new("__grouping_pos", DataType::Int32, false);
+                    group.push((Expr::Column(pos_in), pos_out));
+                }
             }
             plan = LogicalPlan::Aggregate {
                 input: Box::new(plan),
@@ -2548,7 +2566,9 @@ fn cube_sets(parts: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
             "[GROUPING_SIZE_LIMIT_EXCEEDED] CUBE of {n} expressions is too large"
         )));
     }
-    let mut sets: Vec<Vec<usize>> = (0..(1u32 << n))
+    // every subset, repeated ones too (`CUBE(a, ())` lists each set twice), as Spark's
+    // cubeExprs
+    let sets: Vec<Vec<usize>> = (0..(1u32 << n))
         .rev()
         .map(|mask| {
             (0..n)
@@ -2557,7 +2577,6 @@ fn cube_sets(parts: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
                 .collect()
         })
         .collect();
-    sets.dedup();
     Ok(sets)
 }
 
