@@ -908,17 +908,12 @@ fn scalar_join_pulled_up(plan: LogicalPlan, sub: &LogicalPlan) -> Result<(Logica
     let (joined, mut values) = if is_global_aggregate(sub) {
         left_join_with_defaults(plan, right, conds, &outer, &[value])?
     } else {
-        let (on, residual) = split_join_keys(conds, &outer, &ids_of(&right))?;
-        let joined = LogicalPlan::Join {
-            left: Box::new(plan),
-            right: Box::new(right),
-            join_type: JoinType::Left,
-            on,
-            filter: Expr::conjunction(residual),
-        };
         let mut v = value;
         v.nullable = true;
-        (joined, vec![Expr::Column(v)])
+        (
+            left_join(plan, right, conds, &outer)?,
+            vec![Expr::Column(v)],
+        )
     };
     let v = values
         .pop()
@@ -1024,14 +1019,7 @@ fn left_join_with_defaults(
     } else {
         (right, None)
     };
-    let (on, residual) = split_join_keys(conds, outer, &ids_of(&right))?;
-    let joined = LogicalPlan::Join {
-        left: Box::new(plan),
-        right: Box::new(right),
-        join_type: JoinType::Left,
-        on,
-        filter: Expr::conjunction(residual),
-    };
+    let joined = left_join(plan, right, conds, outer)?;
     let mut values = vec![];
     for (c, d) in cols.iter().zip(defaults) {
         let mut v = c.clone();
@@ -1049,6 +1037,24 @@ fn left_join_with_defaults(
         });
     }
     Ok((joined, values))
+}
+
+/// `plan` LEFT JOIN `right` on the correlated conditions `conds` (equalities between
+/// `outer` and `right` columns become join keys, the rest the join's filter).
+fn left_join(
+    plan: LogicalPlan,
+    right: LogicalPlan,
+    conds: Vec<Expr>,
+    outer: &HashSet<ColumnId>,
+) -> Result<LogicalPlan> {
+    let (on, residual) = split_join_keys(conds, outer, &ids_of(&right))?;
+    Ok(LogicalPlan::Join {
+        left: Box::new(plan),
+        right: Box::new(right),
+        join_type: JoinType::Left,
+        on,
+        filter: Expr::conjunction(residual),
+    })
 }
 
 /// Whether `plan` computes one row whatever its input: an aggregate without GROUP BY

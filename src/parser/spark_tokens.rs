@@ -383,8 +383,7 @@ fn qualified_star_except(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
 }
 
 /// `FROM t WHERE ...` becomes `SELECT * FROM t WHERE ...` (see the module doc): a FROM
-/// that starts the statement or follows `(`, EXPLAIN's words or `AS` (a view's body),
-/// where the query it starts (up to its closing `)`, a `;`, the end or a set operator)
+/// that opens a query ([`opens_query`]), where the query it starts (up to its closing `)`, a `;`, the end or a set operator)
 /// has no SELECT of its own but a WHERE, GROUP, HAVING, ORDER, LIMIT, OFFSET, QUALIFY or
 /// WINDOW clause.
 fn from_first_select_star(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
@@ -394,22 +393,7 @@ fn from_first_select_star(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         if kw(&tokens[i].token) != Some(Keyword::FROM) {
             continue;
         }
-        let opens = si == 0
-            || tokens[sig[si - 1]].token == Token::LParen
-            || matches!(
-                kw(&tokens[sig[si - 1]].token),
-                Some(
-                    Keyword::EXPLAIN
-                        | Keyword::ANALYZE
-                        | Keyword::EXTENDED
-                        | Keyword::FORMATTED
-                        | Keyword::COST
-                        | Keyword::VERBOSE
-                        | Keyword::AS
-                )
-            )
-            || closes_cte(&tokens, &sig, si - 1);
-        if !opens {
+        if !opens_query(&tokens, &sig, si) {
             continue;
         }
         let (mut depth, mut select, mut clause) = (0i32, false, false);
@@ -457,9 +441,33 @@ fn from_first_select_star(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     out
 }
 
+/// Whether the significant token `sig[si]` (a FROM) opens a query: it starts the
+/// statement, or follows `(`, EXPLAIN's or DESCRIBE's words, `AS` (a view's body) or the
+/// `)` that closes a CTE.
+fn opens_query(tokens: &[TokenWithSpan], sig: &[usize], si: usize) -> bool {
+    si == 0
+        || tokens[sig[si - 1]].token == Token::LParen
+        || matches!(
+            kw(&tokens[sig[si - 1]].token),
+            Some(
+                Keyword::EXPLAIN
+                    | Keyword::ANALYZE
+                    | Keyword::EXTENDED
+                    | Keyword::FORMATTED
+                    | Keyword::COST
+                    | Keyword::VERBOSE
+                    | Keyword::AS
+                    | Keyword::QUERY
+                    | Keyword::DESC
+                    | Keyword::DESCRIBE
+            )
+        )
+        || closes_cte(tokens, sig, si - 1)
+}
+
 /// `FROM t SELECT a ... SELECT b ...` becomes `FROM t SELECT a ... UNION ALL FROM t
-/// SELECT b ...` (see the module doc): a FROM that opens a query (as in
-/// [`from_first_select_star`]) followed, at its depth, by SELECT bodies and no set
+/// SELECT b ...` (see the module doc): a FROM that opens a query
+/// ([`opens_query`]) followed, at its depth, by SELECT bodies and no set
 /// operator.
 fn from_first_selects(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let sig = significant(&tokens);
@@ -469,15 +477,7 @@ fn from_first_selects(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         if kw(&tokens[i].token) != Some(Keyword::FROM) {
             continue;
         }
-        let opens = si == 0
-            || tokens[sig[si - 1]].token == Token::LParen
-            || matches!(
-                kw(&tokens[sig[si - 1]].token),
-                Some(Keyword::EXPLAIN | Keyword::EXTENDED | Keyword::AS | Keyword::QUERY)
-                    | Some(Keyword::DESC | Keyword::DESCRIBE)
-            )
-            || closes_cte(&tokens, &sig, si - 1);
-        if !opens {
+        if !opens_query(&tokens, &sig, si) {
             continue;
         }
         let (mut depth, mut selects) = (0i32, vec![]);
