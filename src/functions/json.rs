@@ -415,104 +415,21 @@ fn as_spark_json_values(a: &ArrayRef, opts: &JsonFormats) -> Result<ArrayRef> {
             )
         }
         DataType::Map(..) => {
-            // a JSON object's keys are text: Spark writes each key's string form
-            let mut first = true;
-            rebuild_nested(a, None, &mut |c, _| {
-                let keys = std::mem::take(&mut first);
-                if keys && !crate::types::is_string(c.data_type()) {
-                    crate::physical::eval::cast_array(c, &DataType::Utf8)
-                } else {
-                    as_spark_json_values(c, opts)
-                }
+            // a JSON object's keys are text: Spark writes each key's string form (the
+            // keys' target is a string, the values' their own type)
+            let Some((_, v)) = crate::types::map_key_value(a.data_type()) else {
+                return Err(QuarryError::Internal("to_json: map type".into()));
+            };
+            let target = crate::types::map_type(DataType::Utf8, v.clone());
+            super::rebuild_nested(a, Some(&target), &mut |c, t| match t {
+                Some(t) if t != c.data_type() => crate::physical::eval::cast_array(c, t),
+                _ => as_spark_json_values(c, opts),
             })?
         }
         DataType::Struct(_) | DataType::List(_) => {
-            rebuild_nested(a, None, &mut |c, _| as_spark_json_values(c, opts))?
+            super::rebuild_nested(a, None, &mut |c, _| as_spark_json_values(c, opts))?
         }
         _ => a.clone(),
-    })
-}
-
-/// A struct, list or map array rebuilt from its children (struct fields, list values,
-/// map keys and values) after `f`, which gets each child with its type in `target` (the
-/// same shape as `a`'s type, when given); the children's new types make the new type.
-/// Errors: `a` not nested, or `f`'s.
-fn rebuild_nested(
-    a: &ArrayRef,
-    target: Option<&DataType>,
-    f: &mut dyn FnMut(&ArrayRef, Option<&DataType>) -> Result<ArrayRef>,
-) -> Result<ArrayRef> {
-    use arrow::array::AsArray;
-    Ok(match a.data_type() {
-        DataType::Struct(fields) => {
-            let st = a.as_struct();
-            let targets: Vec<Option<DataType>> = match target {
-                Some(DataType::Struct(tf)) => {
-                    tf.iter().map(|x| Some(x.data_type().clone())).collect()
-                }
-                _ => vec![None; fields.len()],
-            };
-            let cols = st
-                .columns()
-                .iter()
-                .zip(&targets)
-                .map(|(c, t)| f(c, t.as_ref()))
-                .collect::<Result<Vec<_>>>()?;
-            let fields: Vec<Field> = fields
-                .iter()
-                .zip(&cols)
-                .map(|(x, c)| Field::new(x.name(), c.data_type().clone(), true))
-                .collect();
-            Arc::new(arrow::array::StructArray::try_new(
-                fields.into(),
-                cols,
-                st.nulls().cloned(),
-            )?)
-        }
-        DataType::List(field) => {
-            let l = a.as_list::<i32>();
-            let t = match target {
-                Some(DataType::List(tf)) => Some(tf.data_type()),
-                _ => None,
-            };
-            let values = f(l.values(), t)?;
-            Arc::new(arrow::array::ListArray::try_new(
-                Arc::new(Field::new(field.name(), values.data_type().clone(), true)),
-                l.offsets().clone(),
-                values,
-                l.nulls().cloned(),
-            )?)
-        }
-        DataType::Map(field, sorted) => {
-            let m = a.as_map();
-            let DataType::Struct(kv) = field.data_type() else {
-                return Err(QuarryError::Internal("map entries type".into()));
-            };
-            let (tk, tv) = match target {
-                Some(DataType::Map(tf, _)) => match tf.data_type() {
-                    DataType::Struct(tkv) if tkv.len() == 2 => {
-                        (Some(tkv[0].data_type()), Some(tkv[1].data_type()))
-                    }
-                    _ => (None, None),
-                },
-                _ => (None, None),
-            };
-            let keys = f(m.keys(), tk)?;
-            let vals = f(m.values(), tv)?;
-            let kv: Vec<Field> = vec![
-                Field::new(kv[0].name(), keys.data_type().clone(), false),
-                Field::new(kv[1].name(), vals.data_type().clone(), true),
-            ];
-            let entries = arrow::array::StructArray::try_new(kv.into(), vec![keys, vals], None)?;
-            Arc::new(arrow::array::MapArray::try_new(
-                Arc::new(Field::new(field.name(), entries.data_type().clone(), false)),
-                m.offsets().clone(),
-                entries,
-                m.nulls().cloned(),
-                *sorted,
-            )?)
-        }
-        t => return Err(QuarryError::Internal(format!("rebuild_nested of {t}"))),
     })
 }
 

@@ -312,9 +312,7 @@ fn convert(
                     if let (Some(Tok::Arr(es)), Status::Ok) = (tk, status[i]) {
                         flat.extend(es.iter().map(|e| Some(*e)));
                     }
-                    offsets.push(i32::try_from(flat.len()).map_err(|_| {
-                        QuarryError::Execution("from_json: an array too large".into())
-                    })?);
+                    offsets.push(offset(flat.len(), "an array")?);
                 }
                 let (values, st) = convert(&flat, f.data_type(), opts)?;
                 Ok((values, st, offsets))
@@ -373,9 +371,7 @@ fn convert(
                     None if !malformed(i) => {}
                     _ => status[i] = Status::Failed,
                 }
-                offsets.push(i32::try_from(flat.len()).map_err(|_| {
-                    QuarryError::Execution("from_json: an object too large".into())
-                })?);
+                offsets.push(offset(flat.len(), "an object")?);
             }
             let (values, st) = convert(&flat, kv[1].data_type(), opts)?;
             for i in 0..toks.len() {
@@ -406,6 +402,12 @@ fn convert(
         }
     };
     Ok((array, status))
+}
+
+/// `n` values as an arrow offset; `what` (`an array`, `an object`) names the value that
+/// would outgrow arrow's 32-bit offsets in the error.
+fn offset(n: usize, what: &str) -> Result<i32> {
+    i32::try_from(n).map_err(|_| QuarryError::Execution(format!("from_json: {what} too large")))
 }
 
 /// An integral JSON number (Jackson's VALUE_NUMBER_INT) as an i64; `None` for a

@@ -19,7 +19,100 @@ pub mod random;
 pub mod scalar;
 pub mod strings;
 
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Field};
+
 use crate::error::{QuarryError, Result};
+
+/// A struct, list or map array rebuilt from its children (struct fields, list values,
+/// map keys and values) after `f`, which gets each child with its type in `target` (the
+/// same shape as `a`'s type, when given); the children's new types make the new type,
+/// named as in `target` when given (struct fields, list items, map entries), else as in
+/// `a`. Used by Spark's casts of nested values and by `to_json`. Errors: `a` not nested,
+/// or `f`'s.
+pub(crate) fn rebuild_nested(
+    a: &ArrayRef,
+    target: Option<&DataType>,
+    f: &mut dyn FnMut(&ArrayRef, Option<&DataType>) -> Result<ArrayRef>,
+) -> Result<ArrayRef> {
+    Ok(match a.data_type() {
+        DataType::Struct(fields) => {
+            let st = a.as_struct();
+            let names = match target {
+                Some(DataType::Struct(tf)) if tf.len() == fields.len() => tf,
+                _ => fields,
+            };
+            let targets: Vec<Option<&DataType>> = match target {
+                Some(DataType::Struct(tf)) => tf.iter().map(|x| Some(x.data_type())).collect(),
+                _ => vec![None; fields.len()],
+            };
+            let cols = st
+                .columns()
+                .iter()
+                .zip(&targets)
+                .map(|(c, t)| f(c, *t))
+                .collect::<Result<Vec<_>>>()?;
+            let fields: Vec<Field> = names
+                .iter()
+                .zip(&cols)
+                .map(|(x, c)| Field::new(x.name(), c.data_type().clone(), true))
+                .collect();
+            Arc::new(arrow::array::StructArray::try_new(
+                fields.into(),
+                cols,
+                st.nulls().cloned(),
+            )?)
+        }
+        DataType::List(field) => {
+            let l = a.as_list::<i32>();
+            let item = match target {
+                Some(DataType::List(tf)) => tf,
+                _ => field,
+            };
+            let values = f(l.values(), target.map(|_| item.data_type()))?;
+            Arc::new(arrow::array::ListArray::try_new(
+                Arc::new(Field::new(item.name(), values.data_type().clone(), true)),
+                l.offsets().clone(),
+                values,
+                l.nulls().cloned(),
+            )?)
+        }
+        DataType::Map(field, sorted) => {
+            let m = a.as_map();
+            let (entry, sorted) = match target {
+                Some(DataType::Map(tf, ts)) => (tf, ts),
+                _ => (field, sorted),
+            };
+            let DataType::Struct(kv) = entry.data_type() else {
+                return Err(QuarryError::Internal("map entries type".into()));
+            };
+            if kv.len() != 2 {
+                return Err(QuarryError::Internal("map entries of two fields".into()));
+            }
+            let (tk, tv) = match target {
+                Some(_) => (Some(kv[0].data_type()), Some(kv[1].data_type())),
+                None => (None, None),
+            };
+            let keys = f(m.keys(), tk)?;
+            let vals = f(m.values(), tv)?;
+            let kv: Vec<Field> = vec![
+                Field::new(kv[0].name(), keys.data_type().clone(), false),
+                Field::new(kv[1].name(), vals.data_type().clone(), true),
+            ];
+            let entries = arrow::array::StructArray::try_new(kv.into(), vec![keys, vals], None)?;
+            Arc::new(arrow::array::MapArray::try_new(
+                Arc::new(Field::new(entry.name(), entries.data_type().clone(), false)),
+                m.offsets().clone(),
+                entries,
+                m.nulls().cloned(),
+                *sorted,
+            )?)
+        }
+        t => return Err(QuarryError::Internal(format!("rebuild_nested of {t}"))),
+    })
+}
 
 /// Check that `name` got between `lo` and `hi` arguments (`usize::MAX`: no upper
 /// bound); the error is Spark's `[WRONG_NUM_ARGS]`.

@@ -389,12 +389,7 @@ impl StringFunc {
             }
             GetJsonObject => {
                 want(2, 2)?;
-                // Spark's GetJsonObject expects strings: no implicit cast
-                for (k, t) in args.iter().enumerate() {
-                    if !crate::types::is_string(t) && t != &DataType::Null {
-                        return Err(wrong_type(self, k + 1, "STRING", t));
-                    }
-                }
+                strings_only(self, args)?;
                 (vec![s.clone(), s.clone()], s)
             }
             ToNumber { .. } => {
@@ -414,10 +409,7 @@ impl StringFunc {
             }
             JsonArrayLength | JsonObjectKeys => {
                 want(1, 1)?;
-                // Spark's JsonArrayLength and JsonObjectKeys expect a string: no implicit cast
-                if !crate::types::is_string(&args[0]) && args[0] != DataType::Null {
-                    return Err(wrong_type(self, 1, "STRING", &args[0]));
-                }
+                strings_only(self, args)?;
                 let out = match self {
                     JsonArrayLength => i,
                     _ => crate::types::list_type(DataType::Utf8),
@@ -519,6 +511,20 @@ impl StringFunc {
                 (vec![s], DataType::Null)
             }
         })
+    }
+}
+
+/// Refuses any argument that is not a string or NULL: the functions Spark declares with
+/// ExpectsInputTypes and no implicit cast (get_json_object, json_array_length,
+/// json_object_keys).
+fn strings_only(f: &StringFunc, args: &[DataType]) -> Result<()> {
+    match args
+        .iter()
+        .enumerate()
+        .find(|(_, t)| !crate::types::is_string(t) && **t != DataType::Null)
+    {
+        Some((k, t)) => Err(wrong_type(f, k + 1, "STRING", t)),
+        None => Ok(()),
     }
 }
 

@@ -383,9 +383,9 @@ fn qualified_star_except(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
 }
 
 /// `FROM t WHERE ...` becomes `SELECT * FROM t WHERE ...` (see the module doc): a FROM
-/// that opens a query ([`opens_query`]), where the query it starts (up to its closing `)`, a `;`, the end or a set operator)
-/// has no SELECT of its own but a WHERE, GROUP, HAVING, ORDER, LIMIT, OFFSET, QUALIFY or
-/// WINDOW clause.
+/// that opens a query ([`opens_query`]), where the query it starts (its
+/// [`query_keywords`] up to a set operator) has no SELECT of its own but a WHERE, GROUP,
+/// HAVING, ORDER, LIMIT, OFFSET, QUALIFY or WINDOW clause.
 fn from_first_select_star(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let sig = significant(&tokens);
     let mut starts = vec![];
@@ -396,30 +396,19 @@ fn from_first_select_star(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         if !opens_query(&tokens, &sig, si) {
             continue;
         }
-        let (mut depth, mut select, mut clause) = (0i32, false, false);
-        for &j in &sig[si + 1..] {
-            match &tokens[j].token {
-                Token::LParen => depth += 1,
-                Token::RParen if depth == 0 => break,
-                Token::RParen => depth -= 1,
-                Token::SemiColon if depth == 0 => break,
-                t if depth == 0 => match kw(t) {
-                    Some(Keyword::SELECT) => select = true,
-                    Some(
-                        Keyword::UNION | Keyword::EXCEPT | Keyword::INTERSECT | Keyword::MINUS,
-                    ) => break,
-                    Some(
-                        Keyword::WHERE
-                        | Keyword::GROUP
-                        | Keyword::HAVING
-                        | Keyword::ORDER
-                        | Keyword::LIMIT
-                        | Keyword::OFFSET
-                        | Keyword::QUALIFY
-                        | Keyword::WINDOW,
-                    ) => clause = true,
-                    _ => {}
-                },
+        let (mut select, mut clause) = (false, false);
+        for (_, k) in query_keywords(&tokens, &sig, si) {
+            match k {
+                Keyword::SELECT => select = true,
+                Keyword::UNION | Keyword::EXCEPT | Keyword::INTERSECT | Keyword::MINUS => break,
+                Keyword::WHERE
+                | Keyword::GROUP
+                | Keyword::HAVING
+                | Keyword::ORDER
+                | Keyword::LIMIT
+                | Keyword::OFFSET
+                | Keyword::QUALIFY
+                | Keyword::WINDOW => clause = true,
                 _ => {}
             }
         }
@@ -465,10 +454,28 @@ fn opens_query(tokens: &[TokenWithSpan], sig: &[usize], si: usize) -> bool {
         || closes_cte(tokens, sig, si - 1)
 }
 
+/// The keywords (with their token indexes) of the query that the significant token
+/// `sig[si]` starts, at that query's own depth (not inside parentheses), up to the `)`
+/// that closes it, a `;` or the end.
+fn query_keywords(tokens: &[TokenWithSpan], sig: &[usize], si: usize) -> Vec<(usize, Keyword)> {
+    let mut depth = 0i32;
+    let mut out = vec![];
+    for &j in &sig[si + 1..] {
+        match &tokens[j].token {
+            Token::LParen => depth += 1,
+            Token::RParen if depth == 0 => break,
+            Token::RParen => depth -= 1,
+            Token::SemiColon if depth == 0 => break,
+            t if depth == 0 => out.extend(kw(t).map(|k| (j, k))),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// `FROM t SELECT a ... SELECT b ...` becomes `FROM t SELECT a ... UNION ALL FROM t
-/// SELECT b ...` (see the module doc): a FROM that opens a query
-/// ([`opens_query`]) followed, at its depth, by SELECT bodies and no set
-/// operator.
+/// SELECT b ...` (see the module doc): a FROM that opens a query ([`opens_query`])
+/// followed, at its depth, by SELECT bodies and no set operator or INSERT.
 fn from_first_selects(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let sig = significant(&tokens);
     // (index of the token before which to insert, the FROM's tokens)
@@ -480,30 +487,24 @@ fn from_first_selects(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         if !opens_query(&tokens, &sig, si) {
             continue;
         }
-        let (mut depth, mut selects) = (0i32, vec![]);
-        for &j in &sig[si + 1..] {
-            match &tokens[j].token {
-                Token::LParen => depth += 1,
-                Token::RParen if depth == 0 => break,
-                Token::RParen => depth -= 1,
-                Token::SemiColon if depth == 0 => break,
-                t if depth == 0 => match kw(t) {
-                    Some(Keyword::SELECT) => selects.push(j),
-                    Some(
-                        Keyword::UNION
-                        | Keyword::EXCEPT
-                        | Keyword::INTERSECT
-                        | Keyword::MINUS
-                        | Keyword::INSERT,
-                    ) => {
-                        selects.clear();
-                        break;
-                    }
-                    _ => {}
-                },
-                _ => {}
-            }
+        let kws = query_keywords(&tokens, &sig, si);
+        if kws.iter().any(|(_, k)| {
+            matches!(
+                k,
+                Keyword::UNION
+                    | Keyword::EXCEPT
+                    | Keyword::INTERSECT
+                    | Keyword::MINUS
+                    | Keyword::INSERT
+            )
+        }) {
+            continue;
         }
+        let selects: Vec<usize> = kws
+            .iter()
+            .filter(|(_, k)| *k == Keyword::SELECT)
+            .map(|(j, _)| *j)
+            .collect();
         if selects.len() > 1 {
             for &j in &selects[1..] {
                 inserts.push((j, i..selects[0]));

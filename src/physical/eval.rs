@@ -441,59 +441,18 @@ pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     }
     // arrays, structs and maps cast element by element by these same rules (arrow's own
     // nested cast would print a timestamp element as `2016-11-15T20:54:00`)
-    match (a.data_type(), to) {
-        (DataType::List(_), DataType::List(tf)) => {
-            let l = a.as_list::<i32>();
-            let values = cast_array(l.values(), tf.data_type())?;
-            return Ok(Arc::new(arrow::array::ListArray::try_new(
-                Arc::new(Field::new(tf.name(), values.data_type().clone(), true)),
-                l.offsets().clone(),
-                values,
-                l.nulls().cloned(),
-            )?));
-        }
-        (DataType::Struct(from), DataType::Struct(tf)) if from.len() == tf.len() => {
-            let st = a.as_struct();
-            let cols = st
-                .columns()
-                .iter()
-                .zip(tf.iter())
-                .map(|(c, f)| cast_array(c, f.data_type()))
-                .collect::<Result<Vec<_>>>()?;
-            let fields: Vec<Field> = tf
-                .iter()
-                .zip(&cols)
-                .map(|(f, c)| Field::new(f.name(), c.data_type().clone(), true))
-                .collect();
-            return Ok(Arc::new(arrow::array::StructArray::try_new(
-                fields.into(),
-                cols,
-                st.nulls().cloned(),
-            )?));
-        }
-        (DataType::Map(_, _), DataType::Map(tf, sorted)) => {
-            if let DataType::Struct(tkv) = tf.data_type() {
-                if tkv.len() == 2 {
-                    let m = a.as_map();
-                    let keys = cast_array(m.keys(), tkv[0].data_type())?;
-                    let vals = cast_array(m.values(), tkv[1].data_type())?;
-                    let kv: Vec<Field> = vec![
-                        Field::new(tkv[0].name(), keys.data_type().clone(), false),
-                        Field::new(tkv[1].name(), vals.data_type().clone(), true),
-                    ];
-                    let entries =
-                        arrow::array::StructArray::try_new(kv.into(), vec![keys, vals], None)?;
-                    return Ok(Arc::new(arrow::array::MapArray::try_new(
-                        Arc::new(Field::new(tf.name(), entries.data_type().clone(), false)),
-                        m.offsets().clone(),
-                        entries,
-                        m.nulls().cloned(),
-                        *sorted,
-                    )?));
-                }
-            }
-        }
-        _ => {}
+    let nested = match (a.data_type(), to) {
+        (DataType::List(_), DataType::List(_)) | (DataType::Map(..), DataType::Map(..)) => true,
+        (DataType::Struct(from), DataType::Struct(tf)) => from.len() == tf.len(),
+        _ => false,
+    };
+    if nested {
+        return crate::functions::rebuild_nested(a, Some(to), &mut |c, t| match t {
+            Some(t) => cast_array(c, t),
+            None => Err(QuarryError::Internal(
+                "a nested cast without its target".into(),
+            )),
+        });
     }
     // a wider decimal of the same scale holds the same values: only the type changes
     if let (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) = (a.data_type(), to) {
