@@ -16,8 +16,7 @@
 //! subquery nested in one of those that refers further out is decorrelated once the
 //! domain has replaced its outer references. Subqueries in a join condition over both
 //! sides are decorrelated by [`join_with_condition`]. What remains is refused with a
-//! reason (an aggregate of outer columns only, which belongs to the outer query; a
-//! correlated condition of a FULL JOIN).
+//! reason (an aggregate of outer columns only, which belongs to the outer query).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -1865,7 +1864,7 @@ fn deep_column_ids(e: &Expr) -> HashSet<ColumnId> {
 /// (`ON EXISTS (SELECT 1 FROM s WHERE s.a = l.a AND s.b = r.b)`, as DuckDB and
 /// PostgreSQL take) is decorrelated: for an inner join it filters the joined rows; for a
 /// left, semi or anti join, [`preserved_side_join`]; a right join is the mirror of a
-/// left one. Errors: such a condition on a FULL JOIN is not supported.
+/// left one; a full join is [`full_join`].
 pub fn join_with_condition(
     left: LogicalPlan,
     right: LogicalPlan,
@@ -1936,10 +1935,48 @@ pub fn join_with_condition(
                     .collect(),
             })
         }
-        Full => Err(QuarryError::NotSupported(
-            "a correlated subquery in the condition of a FULL JOIN".into(),
-        )),
+        Full => full_join(left, right, all),
     }
+}
+
+/// `left FULL JOIN right ON conds` where `conds` hold subqueries over the sides: the
+/// rows of `left LEFT JOIN right` (every match, and `left`'s rows without one), then
+/// `right`'s rows that match no `left` row (`right LEFT ANTI JOIN left`) padded with
+/// NULLs. Both halves decorrelate the conditions by [`preserved_side_join`]. The output
+/// is `left`'s columns, then `right`'s, all nullable.
+fn full_join(left: LogicalPlan, right: LogicalPlan, conds: Vec<Expr>) -> Result<LogicalPlan> {
+    let (l_cols, r_cols) = (left.schema(), right.schema());
+    let matched = preserved_side_join(left.clone(), right.clone(), JoinType::Left, conds.clone())?;
+    let unmatched = preserved_side_join(right, left, JoinType::LeftAnti, conds)?;
+    let padded = LogicalPlan::Project {
+        input: Box::new(unmatched),
+        exprs: l_cols
+            .iter()
+            .map(|c| Expr::Literal(ScalarValue::null(&c.data_type)))
+            .chain(r_cols.iter().map(|c| Expr::Column(c.clone())))
+            .zip(
+                fresh_copies(&l_cols)
+                    .into_iter()
+                    .chain(fresh_copies(&r_cols)),
+            )
+            .collect(),
+    };
+    let out: Vec<Column> = l_cols
+        .into_iter()
+        .chain(r_cols)
+        .map(|mut c| {
+            c.nullable = true;
+            c
+        })
+        .collect();
+    let columns = fresh_copies(&out);
+    Ok(LogicalPlan::Project {
+        input: Box::new(LogicalPlan::Union {
+            inputs: vec![matched, padded],
+            columns: columns.clone(),
+        }),
+        exprs: columns.into_iter().map(Expr::Column).zip(out).collect(),
+    })
 }
 
 /// An inner join of `left` and `right` on `conds` (equalities between the sides become
