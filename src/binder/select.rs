@@ -585,6 +585,16 @@ impl Binder<'_> {
                 grouping_sets = sets;
                 flat
             }
+            ast::GroupByExpr::All(_)
+                if items
+                    .iter()
+                    .any(|i| matches!(i, Item::Ast(_, n) if n.eq_ignore_ascii_case("all")))
+                    || scope.resolve(&["all".to_string()]).ok().flatten().is_some() =>
+            {
+                // a select alias or a column named `all` wins over GROUP BY ALL (Spark's
+                // resolution order, column-resolution-aggregate.sql)
+                vec![ast::Expr::Identifier(ast::Ident::new("all"))]
+            }
             ast::GroupByExpr::All(_) => {
                 // GROUP BY ALL: every select item without an aggregate
                 items
@@ -2786,6 +2796,31 @@ fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scop
                         .find(|(n, _)| n.eq_ignore_ascii_case(&id.value))
                     {
                         *e = ast::Expr::Nested(Box::new(x.clone()));
+                    }
+                }
+            }
+            // `alias.f.g`: a field of an aliased struct, where `alias` is no column and no
+            // table of the input
+            if let ast::Expr::CompoundIdentifier(ids) = e {
+                let lower: Vec<String> = ids.iter().map(|i| i.value.to_ascii_lowercase()).collect();
+                let unresolved = |n: usize| matches!(self.scope.resolve(&lower[..n]), Ok(None));
+                if lower.len() >= 2
+                    && !self.lambda_params.contains(&lower[0])
+                    && unresolved(1)
+                    && unresolved(2)
+                {
+                    if let Some((_, x)) = self
+                        .items
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(&ids[0].value))
+                    {
+                        *e = ast::Expr::CompoundFieldAccess {
+                            root: Box::new(ast::Expr::Nested(Box::new(x.clone()))),
+                            access_chain: ids[1..]
+                                .iter()
+                                .map(|i| ast::AccessExpr::Dot(ast::Expr::Identifier(i.clone())))
+                                .collect(),
+                        };
                     }
                 }
             }
