@@ -1777,20 +1777,6 @@ impl Session {
             }
         };
         let storage = self.catalog.storage.clone();
-        // only parquet is written: a CREATE TABLE ... AS SELECT into a csv or json
-        // location wrote parquet files there, which the table then failed to read
-        if ct.query.is_some() && format != FileFormat::Parquet {
-            return Err(QuarryError::NotSupported(format!(
-                "CREATE TABLE ... AS SELECT into a {} table (only parquet tables are written)",
-                format.name()
-            )));
-        }
-        if kind == TableKind::Managed && format != FileFormat::Parquet {
-            return Err(QuarryError::NotSupported(format!(
-                "managed {} tables; managed tables are stored as parquet",
-                format.name()
-            )));
-        }
         if kind == TableKind::External
             && ct.query.is_none()
             && ct.columns.is_none()
@@ -2013,6 +1999,12 @@ impl Session {
             view_sql: None,
             created: 0,
         };
+        if kind == TableKind::Managed || ctas.is_some() {
+            datasource::writer::check_writable(
+                meta.format,
+                meta.columns.iter().map(|c| (c.name.as_str(), &c.data_type)),
+            )?;
+        }
         if let (TableKind::Managed, Location::Local(dir)) = (kind, &location) {
             if ct.or_replace {
                 let _ = std::fs::remove_dir_all(dir);
@@ -2053,7 +2045,15 @@ impl Session {
             })
             .collect::<Result<Vec<_>>>()?;
         if !meta.is_partitioned() {
-            datasource::writer::write_parquet_file(&storage, &location, schema, &batches, true)?;
+            datasource::writer::write_table_file(
+                &storage,
+                &location,
+                meta.format,
+                &meta.reader_options(),
+                schema,
+                &batches,
+                true,
+            )?;
             self.catalog.metastore.create_table(&meta, ct.or_replace)?;
             return Ok(StatementResult::empty());
         }
@@ -2664,12 +2664,10 @@ impl Session {
                 "[EXPECT_TABLE_NOT_VIEW] `{db}`.`{name}` is a view; INSERT needs a table"
             )));
         }
-        if meta.format != FileFormat::Parquet {
-            return Err(QuarryError::NotSupported(format!(
-                "INSERT into a {} table (only parquet tables are written)",
-                meta.format.name()
-            )));
-        }
+        datasource::writer::check_writable(
+            meta.format,
+            meta.columns.iter().map(|c| (c.name.as_str(), &c.data_type)),
+        )?;
         // the table's columns as a write sees them: data columns, then partition columns
         let all = meta.all_columns();
         let n_data = meta.columns.len();
@@ -2844,7 +2842,15 @@ impl Session {
         } else {
             vec![]
         };
-        datasource::writer::write_parquet_file(&storage, &dir, schema, &batches, false)?;
+        datasource::writer::write_table_file(
+            &storage,
+            &dir,
+            meta.format,
+            &meta.reader_options(),
+            schema,
+            &batches,
+            false,
+        )?;
         delete_files(&storage, &old, "INSERT OVERWRITE")?;
         storage.invalidate(&dir);
         // the data changed: the statistics are stale (Spark drops them too, without
@@ -2875,6 +2881,7 @@ impl Session {
     ) -> Result<StatementResult> {
         let n_data = meta.columns.len();
         let keys = meta.partition_keys();
+        let options = meta.reader_options();
         let all = arrow::compute::concat_batches(&schema, batches)?;
         // the rows of each partition: grouped by their typed values (arrow's row format),
         // then by those values' folder text (NULL and '' share one folder)
@@ -2968,9 +2975,11 @@ impl Session {
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             let batch = crate::physical::make_batch(data_schema.clone(), columns, rows.len())?;
             let dir = Location::parse(&location)?;
-            datasource::writer::write_parquet_file(
+            datasource::writer::write_table_file(
                 &storage,
                 &dir,
+                meta.format,
+                &options,
                 data_schema.clone(),
                 &[batch],
                 false,

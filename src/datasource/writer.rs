@@ -1,13 +1,16 @@
-//! Writing managed-table data as parquet files (snappy, as Spark writes them).
+//! Writing table data files: parquet (snappy, as Spark writes them), CSV and JSON lines.
 //!
 //! A local file is written under a hidden name (`.part-....inprogress`, ignored by
 //! readers) and renamed into place when complete, so a killed process never leaves a
 //! partial file visible to queries. An S3 file is encoded in memory and written with one
 //! PUT (S3 makes an object visible only when the PUT completes).
 
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -15,6 +18,7 @@ use parquet::file::properties::WriterProperties;
 
 use super::location::Location;
 use super::store::Storage;
+use crate::catalog::FileFormat;
 use crate::error::{QuarryError, Result};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -30,6 +34,33 @@ pub fn write_parquet_file(
     batches: &[RecordBatch],
     keep_empty: bool,
 ) -> Result<Option<Location>> {
+    write_table_file(
+        storage,
+        dir,
+        FileFormat::Parquet,
+        &BTreeMap::new(),
+        schema,
+        batches,
+        keep_empty,
+    )
+}
+
+/// Write `batches` (all of `schema`) as one new file of `format` in the folder `dir`,
+/// as [`write_parquet_file`] does. CSV honours the table's reader options (`header`,
+/// `delimiter`/`sep`/`field.delim`, `quote`, `escape`, `nullValue`), so the table reads
+/// its own files back: dates as `yyyy-MM-dd`, timestamps as `yyyy-MM-dd'T'HH:mm:ss.SSSSSS`
+/// (microseconds kept), NULL as the null value (empty by default). JSON lines leave
+/// NULL fields out, as Spark's `ignoreNullFields`. Errors: a column type the format
+/// cannot hold ([`check_writable`]), an IO or S3 failure naming the file.
+pub fn write_table_file(
+    storage: &Storage,
+    dir: &Location,
+    format: FileFormat,
+    options: &BTreeMap<String, String>,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    keep_empty: bool,
+) -> Result<Option<Location>> {
     if !keep_empty && batches.iter().all(|b| b.num_rows() == 0) {
         return Ok(None);
     }
@@ -38,39 +69,222 @@ pub fn write_parquet_file(
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!(
-        "part-{nanos:x}-{:x}-{n:05}.snappy.parquet",
-        std::process::id()
-    );
+    let ext = match format {
+        FileFormat::Parquet => "snappy.parquet",
+        FileFormat::Csv => "csv",
+        FileFormat::Json => "json",
+    };
+    let name = format!("part-{nanos:x}-{:x}-{n:05}.{ext}", std::process::id());
     let final_loc = dir.join(&name);
     let err =
         |e: &dyn std::fmt::Display| QuarryError::Data(format!("cannot write {final_loc}: {e}"));
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
     match dir {
         Location::Local(d) => {
             std::fs::create_dir_all(d)
                 .map_err(|e| QuarryError::Data(format!("cannot create {}: {e}", d.display())))?;
             let tmp_path = d.join(format!(".{name}.inprogress"));
             let file = std::fs::File::create(&tmp_path).map_err(|e| err(&e))?;
-            let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| err(&e))?;
-            for b in batches {
-                w.write(b).map_err(|e| err(&e))?;
+            let written = encode(
+                std::io::BufWriter::new(file),
+                format,
+                options,
+                schema,
+                batches,
+            )
+            .and_then(|mut w| w.flush().map_err(ArrowError::from));
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&tmp_path);
+                return Err(err(&e));
             }
-            w.close().map_err(|e| err(&e))?;
             std::fs::rename(&tmp_path, d.join(&name)).map_err(|e| err(&e))?;
         }
         Location::S3 { .. } => {
-            let mut buf = vec![];
-            let mut w = ArrowWriter::try_new(&mut buf, schema, Some(props)).map_err(|e| err(&e))?;
-            for b in batches {
-                w.write(b).map_err(|e| err(&e))?;
-            }
-            w.close().map_err(|e| err(&e))?;
+            let buf = encode(vec![], format, options, schema, batches).map_err(|e| err(&e))?;
             storage.put_new(&final_loc, bytes::Bytes::from(buf))?;
             storage.invalidate(dir);
         }
     }
     Ok(Some(final_loc))
+}
+
+/// Refuse column types that `format` cannot hold and read back: CSV holds atomic types
+/// only (no arrays, structs, maps, binaries or intervals, as Spark's CSV source), JSON no
+/// binaries or intervals. `columns` are `(name, type)`. Errors name the first such
+/// column, as Spark's UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE.
+pub fn check_writable<'a>(
+    format: FileFormat,
+    columns: impl IntoIterator<Item = (&'a str, &'a DataType)>,
+) -> Result<()> {
+    fn json_ok(t: &DataType) -> bool {
+        match t {
+            DataType::List(f) | DataType::LargeList(f) => json_ok(f.data_type()),
+            DataType::Struct(fs) => fs.iter().all(|f| json_ok(f.data_type())),
+            DataType::Map(f, _) => json_ok(f.data_type()),
+            other => !matches!(
+                other,
+                DataType::Binary
+                    | DataType::LargeBinary
+                    | DataType::Interval(_)
+                    | DataType::Duration(_)
+            ),
+        }
+    }
+    let ok = |t: &DataType| match format {
+        FileFormat::Parquet => true,
+        FileFormat::Json => json_ok(t),
+        FileFormat::Csv => {
+            !matches!(
+                t,
+                DataType::List(_)
+                    | DataType::LargeList(_)
+                    | DataType::Struct(_)
+                    | DataType::Map(..)
+            ) && json_ok(t)
+        }
+    };
+    for (name, t) in columns {
+        if !ok(t) {
+            return Err(QuarryError::NotSupported(format!(
+                "[UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE] The {} datasource doesn't support the column `{name}` of the type \"{}\"",
+                format.name().to_ascii_uppercase(),
+                crate::types::type_name(t).to_ascii_uppercase()
+            )));
+        }
+    }
+    Ok(())
+}
+
+const TIMESTAMP_TEXT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
+
+/// Encode `batches` into `w` as one file of `format`; returns the writer.
+fn encode<W: Write + Send>(
+    w: W,
+    format: FileFormat,
+    options: &BTreeMap<String, String>,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+) -> std::result::Result<W, ArrowError> {
+    let opt = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| options.get(*k).map(|s| s.as_str()))
+    };
+    let byte = |keys: &[&str], what: &str| -> std::result::Result<Option<u8>, ArrowError> {
+        match opt(keys) {
+            None => Ok(None),
+            Some(v) if v.len() == 1 => Ok(Some(v.as_bytes()[0])),
+            Some("\\t") => Ok(Some(b'\t')),
+            Some(v) => Err(ArrowError::InvalidArgumentError(format!(
+                "the CSV {what} must be a single character, got '{v}'"
+            ))),
+        }
+    };
+    match format {
+        FileFormat::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .build();
+            let mut pw = ArrowWriter::try_new(w, schema, Some(props))
+                .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+            for b in batches {
+                pw.write(b)
+                    .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+            }
+            pw.into_inner()
+                .map_err(|e| ArrowError::ExternalError(Box::new(e)))
+        }
+        FileFormat::Csv => {
+            let header = opt(&["header"]).is_some_and(|h| h.eq_ignore_ascii_case("true"));
+            let mut b = arrow::csv::WriterBuilder::new()
+                .with_header(header)
+                .with_date_format("%Y-%m-%d".into())
+                .with_datetime_format(TIMESTAMP_TEXT.into())
+                .with_timestamp_format(TIMESTAMP_TEXT.into())
+                .with_null(opt(&["nullvalue"]).unwrap_or("").to_string());
+            if let Some(d) = byte(&["delimiter", "sep", "field.delim"], "delimiter")? {
+                b = b.with_delimiter(d);
+            }
+            if let Some(q) = byte(&["quote"], "quote")? {
+                b = b.with_quote(q);
+            }
+            if let Some(e) = byte(&["escape"], "escape")? {
+                b = b.with_escape(e).with_double_quote(false);
+            }
+            let mut cw = b.build(w);
+            if batches.is_empty() {
+                cw.write(&RecordBatch::new_empty(schema))?;
+            }
+            for batch in batches {
+                cw.write(batch)?;
+            }
+            Ok(cw.into_inner())
+        }
+        FileFormat::Json => {
+            let mut jw = arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(false)
+                .with_date_format("%Y-%m-%d".into())
+                .with_datetime_format(TIMESTAMP_TEXT.into())
+                .with_timestamp_format(TIMESTAMP_TEXT.into())
+                .with_encoder_factory(std::sync::Arc::new(NonFiniteAsText))
+                .build::<_, arrow::json::writer::LineDelimited>(w);
+            for batch in batches {
+                jw.write(batch)?;
+            }
+            jw.finish()?;
+            Ok(jw.into_inner())
+        }
+    }
+}
+
+/// JSON encoding of float and double values as Spark's JSON writer (Jackson's
+/// QUOTE_NON_NUMERIC_NUMBERS): NaN and the infinities as the strings `"NaN"`,
+/// `"Infinity"`, `"-Infinity"` (arrow writes them as null), which the JSON reader
+/// takes back; finite values in their shortest round-trip form.
+#[derive(Debug)]
+struct NonFiniteAsText;
+
+struct FloatText<'a>(&'a dyn arrow::array::Array);
+
+impl arrow::json::writer::Encoder for FloatText<'_> {
+    fn encode(&mut self, idx: usize, out: &mut Vec<u8>) {
+        use arrow::array::AsArray;
+        use arrow::datatypes::{Float32Type, Float64Type};
+        let v = match self.0.data_type() {
+            DataType::Float32 => f64::from(self.0.as_primitive::<Float32Type>().value(idx)),
+            _ => self.0.as_primitive::<Float64Type>().value(idx),
+        };
+        let text = if v.is_nan() {
+            "\"NaN\"".to_string()
+        } else if v.is_infinite() {
+            if v > 0.0 {
+                "\"Infinity\""
+            } else {
+                "\"-Infinity\""
+            }
+            .to_string()
+        } else if self.0.data_type() == &DataType::Float32 {
+            format!("{:?}", self.0.as_primitive::<Float32Type>().value(idx))
+        } else {
+            format!("{v:?}")
+        };
+        out.extend_from_slice(text.as_bytes());
+    }
+}
+
+impl arrow::json::writer::EncoderFactory for NonFiniteAsText {
+    fn make_default_encoder<'a>(
+        &self,
+        _field: &'a arrow::datatypes::FieldRef,
+        array: &'a dyn arrow::array::Array,
+        _options: &'a arrow::json::writer::EncoderOptions,
+    ) -> std::result::Result<Option<arrow::json::writer::NullableEncoder<'a>>, ArrowError> {
+        Ok(match array.data_type() {
+            DataType::Float32 | DataType::Float64 => {
+                Some(arrow::json::writer::NullableEncoder::new(
+                    Box::new(FloatText(array)),
+                    array.logical_nulls(),
+                ))
+            }
+            _ => None,
+        })
+    }
 }
