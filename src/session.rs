@@ -840,6 +840,12 @@ impl Session {
                 };
                 self.insert(&table, mode, &partition, &columns, by_name, &query)
             }
+            Statement::MultiInsert(inserts) => {
+                for st in inserts {
+                    self.execute(st)?;
+                }
+                Ok(StatementResult::empty())
+            }
             Statement::AlterTable { table, action } => self.alter_table(&table, action),
             Statement::AlterView { name, sql, query } => {
                 // a temporary view of that name first (as name resolution), then a

@@ -343,6 +343,10 @@ pub enum Statement {
     Deallocate {
         name: String,
     },
+    /// Hive's multi-insert, `[WITH ...] FROM src INSERT INTO|OVERWRITE t1 SELECT ...
+    /// INSERT ... t2 SELECT ...`: one [`Statement::Insert`] per INSERT, each reading the
+    /// FROM (see [`multi_insert`]), run in order.
+    MultiInsert(Vec<Statement>),
 }
 
 /// Parse exactly one statement (a trailing `;` is allowed).
@@ -369,6 +373,14 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
     if let Some(st) = parse_set(trimmed) {
         return Ok(st);
     }
+    if let Some(parts) = multi_insert(sql)? {
+        return Ok(Statement::MultiInsert(
+            parts
+                .iter()
+                .map(|p| parse_statement(p))
+                .collect::<Result<Vec<_>>>()?,
+        ));
+    }
     let mut parser = parser_for(sql)?;
     let st = ddl::parse(&mut parser, sql).map_err(|e| parse_error(sql, e))?;
     // only `;` and end of input may follow
@@ -389,6 +401,113 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
         }
     }
     Ok(st)
+}
+
+/// Hive's multi-insert (Spark's `FROM src insertInto fromStatementBody+`): a statement
+/// that, after an optional WITH list, opens with `FROM` and has `INSERT` at its top
+/// level, one INSERT per body. Returns each INSERT's own statement text, `[WITH ...]
+/// INSERT INTO t [PARTITION ...] [(cols)] FROM src SELECT ...` (the FROM goes before the
+/// body's SELECT), or `None` for any other statement. Errors: a body without SELECT, and
+/// two or more INSERTs where one writes a table the statement reads (they run one after
+/// another, so a later one would read an earlier one's rows; Spark reads the source
+/// once).
+fn multi_insert(sql: &str) -> Result<Option<Vec<String>>> {
+    use sqlparser::keywords::Keyword;
+    let Ok(tokens) = sqlparser::tokenizer::Tokenizer::new(&SparkDialect, sql)
+        .with_unescape(false)
+        .tokenize()
+    else {
+        return Ok(None);
+    };
+    let kw = |t: &Token| match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.keyword),
+        _ => None,
+    };
+    // top-level significant tokens: (index, keyword)
+    let mut depth = 0i32;
+    let mut top: Vec<(usize, Option<Keyword>)> = vec![];
+    for (i, t) in tokens.iter().enumerate() {
+        match t {
+            Token::Whitespace(_) => {}
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ if depth == 0 => top.push((i, kw(t))),
+            _ => {}
+        }
+    }
+    let start = match top.first() {
+        Some((_, Some(Keyword::WITH))) => top
+            .iter()
+            .find(|(_, k)| matches!(k, Some(Keyword::FROM | Keyword::SELECT | Keyword::INSERT)))
+            .filter(|(_, k)| *k == Some(Keyword::FROM)),
+        Some((_, Some(Keyword::FROM))) => top.first(),
+        _ => None,
+    };
+    let Some(&(from_at, _)) = start else {
+        return Ok(None);
+    };
+    let inserts: Vec<usize> = top
+        .iter()
+        .filter(|(i, k)| *i > from_at && *k == Some(Keyword::INSERT))
+        .map(|(i, _)| *i)
+        .collect();
+    let Some(&first) = inserts.first() else {
+        return Ok(None);
+    };
+    let text =
+        |r: std::ops::Range<usize>| tokens[r].iter().map(|t| t.to_string()).collect::<String>();
+    let with = text(0..from_at);
+    let from = text(from_at..first);
+    let end = tokens
+        .iter()
+        .rposition(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon | Token::EOF))
+        .map_or(tokens.len(), |i| i + 1);
+    let read: std::collections::HashSet<String> = tokens[..first]
+        .iter()
+        .filter_map(|t| match t {
+            Token::Word(w) => Some(w.value.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect();
+    let mut out = vec![];
+    for (n, &at) in inserts.iter().enumerate() {
+        let stop = inserts.get(n + 1).copied().unwrap_or(end);
+        let Some(&(select_at, _)) = top
+            .iter()
+            .find(|(i, k)| *i > at && *i < stop && *k == Some(Keyword::SELECT))
+        else {
+            return Err(parse_error(
+                sql,
+                ParserError::ParserError(
+                    "[PARSE_SYNTAX_ERROR] each INSERT of a multi-insert (FROM src INSERT ... SELECT ...) needs a SELECT".into(),
+                ),
+            ));
+        };
+        // the target: the first name after INSERT INTO|OVERWRITE [TABLE]
+        let target = tokens[at..select_at].iter().find_map(|t| match t {
+            Token::Word(w)
+                if w.quote_style.is_some()
+                    || !matches!(
+                        w.keyword,
+                        Keyword::INSERT | Keyword::INTO | Keyword::OVERWRITE | Keyword::TABLE
+                    ) =>
+            {
+                Some(w.value.to_ascii_lowercase())
+            }
+            _ => None,
+        });
+        if inserts.len() > 1 && target.is_some_and(|t| read.contains(&t)) {
+            return Err(QuarryError::NotSupported(
+                "a multi-insert (FROM src INSERT ... INSERT ...) that reads a table it writes; write each INSERT as its own statement".into(),
+            ));
+        }
+        out.push(format!(
+            "{with}{} {from} {}",
+            text(at..select_at),
+            text(select_at..stop)
+        ));
+    }
+    Ok(Some(out))
 }
 
 /// A parser over `sql`'s tokens in Spark's dialect, Spark-only lexical forms rewritten
