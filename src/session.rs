@@ -304,10 +304,83 @@ impl Session {
         self.cancel
             .store(false, std::sync::atomic::Ordering::Relaxed);
         crate::functions::math::reset_random_streams();
-        let st = parser::parse_statement(text)?;
+        let text = self.substitute_variables(text)?;
+        let st = parser::parse_statement(&text)?;
         // a panic is a bug; it must not end the session (the REPL goes on)
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(st)))
             .unwrap_or_else(|p| Err(QuarryError::from_panic(p)))
+    }
+
+    /// `SET key = value` from outside SQL (the CLI's `--hivevar key=value`): the same
+    /// checks as the statement. Errors: a value the setting does not take.
+    pub fn set_variable(&mut self, key: &str, value: &str) -> Result<()> {
+        self.set(Some(key.to_string()), Some(value.to_string()))
+            .map(|_| ())
+    }
+
+    /// Spark's variable substitution (`spark.sql.variable.substitute`, on unless set to
+    /// `false`; Spark's VariableSubstitution and ConfigReader): `${name}`,
+    /// `${hiveconf:name}`, `${hivevar:name}`, `${spark:name}` and `${sparkconf:name}`
+    /// are the session setting `name` (`SET name = value`), the empty string where it is
+    /// not set, with references inside the value substituted too; `${env:NAME}` is the
+    /// environment variable; other forms (`${system:...}`, an unset `env:` variable, an
+    /// unknown prefix) stay as written. The whole text is substituted, string literals
+    /// included, as in Spark. Errors: a reference that leads back to itself.
+    fn substitute_variables<'a>(&self, text: &'a str) -> Result<std::borrow::Cow<'a, str>> {
+        if !text.contains("${")
+            || self
+                .setting("spark.sql.variable.substitute")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+        {
+            return Ok(std::borrow::Cow::Borrowed(text));
+        }
+        static REF: std::sync::LazyLock<Option<regex::Regex>> =
+            std::sync::LazyLock::new(|| regex::Regex::new(r"\$\{(?:(\w+?):)?(\S+?)\}").ok());
+        let Some(re) = REF.as_ref() else {
+            return Ok(std::borrow::Cow::Borrowed(text));
+        };
+        fn subst(
+            s: &Session,
+            re: &regex::Regex,
+            input: &str,
+            used: &mut Vec<String>,
+        ) -> Result<String> {
+            let mut out = String::with_capacity(input.len());
+            let mut last = 0;
+            for c in re.captures_iter(input) {
+                let Some(m) = c.get(0) else { continue };
+                out.push_str(&input[last..m.start()]);
+                last = m.end();
+                let prefix = c.get(1).map(|p| p.as_str().to_ascii_lowercase());
+                let name = c.get(2).map_or("", |n| n.as_str());
+                let value = match prefix.as_deref() {
+                    None | Some("hiveconf" | "hivevar" | "spark" | "sparkconf") => Some(
+                        s.setting(name)
+                            .or_else(|| s.setting(&name.to_ascii_lowercase()))
+                            .unwrap_or("")
+                            .to_string(),
+                    ),
+                    Some("env") => std::env::var(name).ok(),
+                    _ => None,
+                };
+                let Some(value) = value else {
+                    out.push_str(m.as_str());
+                    continue;
+                };
+                let reference = m.as_str().to_string();
+                if used.contains(&reference) {
+                    return Err(QuarryError::Analysis(format!(
+                        "Circular reference in {input}: {reference}"
+                    )));
+                }
+                used.push(reference);
+                out.push_str(&subst(s, re, &value, used)?);
+                used.pop();
+            }
+            out.push_str(&input[last..]);
+            Ok(out)
+        }
+        Ok(std::borrow::Cow::Owned(subst(self, re, text, &mut vec![])?))
     }
 
     /// `quarry.stats.autogather.maxpartitions`: up to how many new partitions a statement

@@ -45,6 +45,16 @@ pub struct Args {
     /// in a session.
     #[arg(long, value_name = "N", global = true)]
     pub threads: Option<usize>,
+    /// Set a session variable before running, `KEY=VALUE`, as `SET KEY = VALUE`
+    /// (repeatable; `${KEY}` in the SQL reads it): the spark-sql CLI's `--hivevar`,
+    /// also spelled `--define`, `-d` and `--hiveconf`.
+    #[arg(
+        long = "hivevar",
+        short = 'd',
+        visible_aliases = ["define", "hiveconf"],
+        value_name = "KEY=VALUE"
+    )]
+    pub vars: Vec<String>,
     /// Keep going after a failing statement (exit status is still 1).
     #[arg(long)]
     pub continue_on_error: bool,
@@ -90,6 +100,16 @@ pub fn main_with_args(args: Args) -> i32 {
             return 1;
         }
     };
+    for var in &args.vars {
+        let Some((k, v)) = var.split_once('=') else {
+            eprintln!("Error: --hivevar takes KEY=VALUE, got '{var}'");
+            return 1;
+        };
+        if let Err(e) = session.set_variable(k.trim(), v) {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    }
     if let Some(Command::Bench(b)) = &args.command {
         let stdout = std::io::stdout();
         return match bench::run(&mut session, b, &mut stdout.lock()) {
