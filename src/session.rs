@@ -913,6 +913,12 @@ impl Session {
                 };
                 self.insert(&table, mode, &partition, &columns, by_name, &query)
             }
+            Statement::InsertDirectory {
+                path,
+                format,
+                options,
+                query,
+            } => self.insert_directory(&path, format, &options, &query),
             Statement::MultiInsert(inserts) => {
                 for st in inserts {
                     self.execute(st)?;
@@ -2937,6 +2943,49 @@ impl Session {
         self.catalog
             .metastore
             .set_statistics(&db, &name, "", None)?;
+        Ok(StatementResult::empty())
+    }
+
+    /// `INSERT OVERWRITE [LOCAL] DIRECTORY 'path' USING fmt query`: the query's rows as
+    /// one new file of `format` in the folder (created if missing; written with
+    /// `options` as a table of that format would be), then the files that were there
+    /// before are deleted (Spark replaces the folder). Errors: a column type the format
+    /// cannot hold, before anything is written; IO and S3 errors naming the file.
+    fn insert_directory(
+        &mut self,
+        path: &str,
+        format: FileFormat,
+        options: &BTreeMap<String, String>,
+        query: &sqlparser::ast::Query,
+    ) -> Result<StatementResult> {
+        let location = Location::parse(path)?;
+        let plan = self.bind(query)?;
+        let r = self.run_plan(plan)?;
+        datasource::writer::check_writable(
+            format,
+            r.schema
+                .fields()
+                .iter()
+                .map(|f| (f.name().as_str(), f.data_type())),
+        )?;
+        let storage = self.catalog.storage.clone();
+        storage.invalidate(&location);
+        let old = match storage.list_files(&location, &datasource::IoStats::default()) {
+            Ok(f) => f.as_ref().clone(),
+            Err(e) if e.is_path_not_found() => vec![],
+            Err(e) => return Err(e),
+        };
+        datasource::writer::write_table_file(
+            &storage,
+            &location,
+            format,
+            options,
+            r.schema.clone(),
+            &r.batches,
+            true,
+        )?;
+        delete_files(&storage, &old, "INSERT OVERWRITE DIRECTORY")?;
+        storage.invalidate(&location);
         Ok(StatementResult::empty())
     }
 

@@ -1030,6 +1030,9 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
             } else {
                 return p.expected("INTO or OVERWRITE", p.peek_token());
             };
+            if overwrite && matches!(peek_word(p).as_deref(), Some("LOCAL" | "DIRECTORY")) {
+                return insert_directory(p);
+            }
             let _ = eat(p, "TABLE");
             let table = object_name(p)?;
             let partition = if eat(p, "PARTITION") {
@@ -1422,22 +1425,10 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
     let ine = if_not_exists(p);
     let name = object_name(p)?;
     let mut ct = CreateTable {
-        name,
         external,
         if_not_exists: ine,
         or_replace,
-        columns: None,
-        defaults: vec![],
-        generated: vec![],
-        not_null: vec![],
-        partition_by: vec![],
-        format: None,
-        options: BTreeMap::new(),
-        properties: BTreeMap::new(),
-        comments: vec![],
-        like: None,
-        location: None,
-        query: None,
+        ..CreateTable::named(name)
     };
     if eat(p, "LIKE") {
         ct.like = Some(object_name(p)?);
@@ -1520,33 +1511,8 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         ct.columns = Some(cols);
     }
     loop {
-        if eat(p, "USING") {
-            let t = p.peek_token();
-            let f = identifier(p)?;
-            ct.format = Some(FileFormat::parse(&f).map_err(|e| {
-                ParserError::ParserError(format!(
-                    "{e} at Line: {}, Column: {}",
-                    t.span.start.line, t.span.start.column
-                ))
-            })?);
-        } else if eat_seq(p, &["STORED", "AS"]) {
-            let t = p.peek_token();
-            let f = identifier(p)?;
-            if f == "inputformat" {
-                return Err(ParserError::ParserError(
-                    "not supported: STORED AS INPUTFORMAT; use STORED AS PARQUET|TEXTFILE|JSON"
-                        .into(),
-                ));
-            }
-            ct.format = Some(FileFormat::parse(&f).map_err(|e| {
-                ParserError::ParserError(format!(
-                    "{e} at Line: {}, Column: {}",
-                    t.span.start.line, t.span.start.column
-                ))
-            })?);
-            if f == "textfile" && !ct.options.contains_key("delimiter") {
-                ct.options.insert("delimiter".into(), "\x01".into());
-            }
+        if storage_clause(p, &mut ct)? {
+            continue;
         } else if eat_seq(p, &["PARTITIONED", "BY"]) {
             p.expect_token(&Token::LParen)?;
             loop {
@@ -1565,69 +1531,6 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 }
             }
             p.expect_token(&Token::RParen)?;
-        } else if eat_seq(p, &["ROW", "FORMAT"]) {
-            if eat(p, "SERDE") {
-                let serde = string_lit(p)?;
-                let lower = serde.to_ascii_lowercase();
-                if lower.contains("json") {
-                    ct.format = Some(FileFormat::Json);
-                } else if lower.contains("csv") || lower.contains("lazysimple") {
-                    ct.format = Some(FileFormat::Csv);
-                    ct.options
-                        .entry("delimiter".into())
-                        .or_insert_with(|| ",".into());
-                } else if lower.contains("parquet") {
-                    ct.format = Some(FileFormat::Parquet);
-                } else {
-                    return Err(ParserError::ParserError(format!(
-                        "not supported: ROW FORMAT SERDE '{serde}'"
-                    )));
-                }
-                if eat_seq(p, &["WITH", "SERDEPROPERTIES"]) {
-                    for (k, v) in option_list(p)? {
-                        match k.as_str() {
-                            "separatorchar" | "field.delim" => {
-                                ct.options
-                                    .insert("delimiter".into(), unescape_delimiter(&v));
-                            }
-                            "quotechar" => {
-                                ct.options.insert("quote".into(), v);
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                continue;
-            }
-            expect(p, "DELIMITED")?;
-            loop {
-                if eat_seq(p, &["FIELDS", "TERMINATED", "BY"]) {
-                    let d = unescape_delimiter(&string_lit(p)?);
-                    ct.options.insert("delimiter".into(), d);
-                    if eat_seq(p, &["ESCAPED", "BY"]) {
-                        ct.options.insert("escape".into(), string_lit(p)?);
-                    }
-                } else if eat_seq(p, &["LINES", "TERMINATED", "BY"]) {
-                    string_lit(p)?;
-                } else if eat_seq(p, &["COLLECTION", "ITEMS", "TERMINATED", "BY"])
-                    || eat_seq(p, &["MAP", "KEYS", "TERMINATED", "BY"])
-                {
-                    string_lit(p)?;
-                } else if eat_seq(p, &["NULL", "DEFINED", "AS"]) {
-                    ct.options.insert("nullvalue".into(), string_lit(p)?);
-                } else {
-                    break;
-                }
-            }
-        } else if eat(p, "LOCATION") {
-            ct.location = Some(string_lit(p)?);
-        } else if eat(p, "OPTIONS") {
-            let opts = option_list(p)?;
-            if let Some(path) = opts.get("path") {
-                ct.location = Some(path.clone());
-            }
-            ct.options
-                .extend(opts.into_iter().filter(|(k, _)| k != "path"));
         } else if eat(p, "TBLPROPERTIES") {
             // readers see them through catalog::reader_options
             ct.properties.extend(property_list(p)?);
@@ -1647,4 +1550,141 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
         }
     }
     Ok(Statement::CreateTable(Box::new(ct)))
+}
+
+/// `INSERT OVERWRITE [LOCAL] DIRECTORY ['path'] {USING fmt [OPTIONS (...)] | [ROW FORMAT
+/// ...] [STORED AS fmt]} query`, after `INSERT OVERWRITE` (Spark's
+/// InsertOverwriteDirectory, Hive's form too): the path is the literal or the `path`
+/// option; Hive's form without STORED AS writes text files delimited by `\x01`.
+fn insert_directory(p: &mut Parser) -> PResult<Statement> {
+    let _ = eat(p, "LOCAL");
+    expect(p, "DIRECTORY")?;
+    let mut ct = CreateTable::named(super::ObjectName(vec![]));
+    if matches!(
+        p.peek_token().token,
+        Token::SingleQuotedString(_) | Token::DoubleQuotedString(_)
+    ) {
+        ct.location = Some(string_lit(p)?);
+    }
+    while storage_clause(p, &mut ct)? {}
+    let Some(path) = ct.location else {
+        return Err(ParserError::ParserError(
+            "INSERT OVERWRITE DIRECTORY needs a path: DIRECTORY '...' or OPTIONS (path '...')"
+                .into(),
+        ));
+    };
+    let format = match ct.format {
+        Some(f) => f,
+        None => {
+            ct.options
+                .entry("delimiter".into())
+                .or_insert_with(|| "\x01".into());
+            FileFormat::Csv
+        }
+    };
+    Ok(Statement::InsertDirectory {
+        path,
+        format,
+        options: ct.options,
+        query: p.parse_query()?,
+    })
+}
+
+/// One storage clause of CREATE TABLE or INSERT OVERWRITE DIRECTORY into `ct`: `USING
+/// fmt`, `STORED AS fmt`, `ROW FORMAT SERDE '...' | DELIMITED ...`, `LOCATION '...'`,
+/// `OPTIONS (...)` (a `path` option is the location). Returns whether one was read.
+fn storage_clause(p: &mut Parser, ct: &mut CreateTable) -> PResult<bool> {
+    if eat(p, "USING") {
+        let t = p.peek_token();
+        let f = identifier(p)?;
+        ct.format = Some(FileFormat::parse(&f).map_err(|e| {
+            ParserError::ParserError(format!(
+                "{e} at Line: {}, Column: {}",
+                t.span.start.line, t.span.start.column
+            ))
+        })?);
+    } else if eat_seq(p, &["STORED", "AS"]) {
+        let t = p.peek_token();
+        let f = identifier(p)?;
+        if f == "inputformat" {
+            return Err(ParserError::ParserError(
+                "not supported: STORED AS INPUTFORMAT; use STORED AS PARQUET|TEXTFILE|JSON".into(),
+            ));
+        }
+        ct.format = Some(FileFormat::parse(&f).map_err(|e| {
+            ParserError::ParserError(format!(
+                "{e} at Line: {}, Column: {}",
+                t.span.start.line, t.span.start.column
+            ))
+        })?);
+        if f == "textfile" && !ct.options.contains_key("delimiter") {
+            ct.options.insert("delimiter".into(), "\x01".into());
+        }
+    } else if eat_seq(p, &["ROW", "FORMAT"]) {
+        if eat(p, "SERDE") {
+            let serde = string_lit(p)?;
+            let lower = serde.to_ascii_lowercase();
+            if lower.contains("json") {
+                ct.format = Some(FileFormat::Json);
+            } else if lower.contains("csv") || lower.contains("lazysimple") {
+                ct.format = Some(FileFormat::Csv);
+                ct.options
+                    .entry("delimiter".into())
+                    .or_insert_with(|| ",".into());
+            } else if lower.contains("parquet") {
+                ct.format = Some(FileFormat::Parquet);
+            } else {
+                return Err(ParserError::ParserError(format!(
+                    "not supported: ROW FORMAT SERDE '{serde}'"
+                )));
+            }
+            if eat_seq(p, &["WITH", "SERDEPROPERTIES"]) {
+                for (k, v) in option_list(p)? {
+                    match k.as_str() {
+                        "separatorchar" | "field.delim" => {
+                            ct.options
+                                .insert("delimiter".into(), unescape_delimiter(&v));
+                        }
+                        "quotechar" => {
+                            ct.options.insert("quote".into(), v);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            return Ok(true);
+        }
+        expect(p, "DELIMITED")?;
+        loop {
+            if eat_seq(p, &["FIELDS", "TERMINATED", "BY"]) {
+                let d = unescape_delimiter(&string_lit(p)?);
+                ct.options.insert("delimiter".into(), d);
+                if eat_seq(p, &["ESCAPED", "BY"]) {
+                    ct.options.insert("escape".into(), string_lit(p)?);
+                }
+            } else if eat_seq(p, &["LINES", "TERMINATED", "BY"]) {
+                string_lit(p)?;
+            } else if eat_seq(p, &["COLLECTION", "ITEMS", "TERMINATED", "BY"])
+                || eat_seq(p, &["MAP", "KEYS", "TERMINATED", "BY"])
+            {
+                string_lit(p)?;
+            } else if eat_seq(p, &["NULL", "DEFINED", "AS"]) {
+                ct.options.insert("nullvalue".into(), string_lit(p)?);
+            } else {
+                break;
+            }
+        }
+    } else if eat(p, "LOCATION") {
+        ct.location = Some(string_lit(p)?);
+    } else if eat(p, "OPTIONS") {
+        let opts = option_list(p)?;
+        if let Some(path) = opts.get("path") {
+            ct.location = Some(path.clone());
+        }
+        ct.options
+            .extend(opts.into_iter().filter(|(k, _)| k != "path"));
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
 }

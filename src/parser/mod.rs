@@ -124,6 +124,30 @@ pub struct CreateTable {
     pub query: Option<Box<Query>>,
 }
 
+impl CreateTable {
+    /// A plain `CREATE TABLE name` with no columns, clauses or query.
+    pub fn named(name: ObjectName) -> CreateTable {
+        CreateTable {
+            name,
+            external: false,
+            if_not_exists: false,
+            or_replace: false,
+            columns: None,
+            defaults: vec![],
+            generated: vec![],
+            not_null: vec![],
+            partition_by: vec![],
+            format: None,
+            options: BTreeMap::new(),
+            properties: BTreeMap::new(),
+            comments: vec![],
+            like: None,
+            location: None,
+            query: None,
+        }
+    }
+}
+
 /// The parts of a DELETE or UPDATE of one table.
 #[derive(Clone, Debug)]
 pub struct Dml {
@@ -342,6 +366,15 @@ pub enum Statement {
     /// `DEALLOCATE [PREPARE] name`.
     Deallocate {
         name: String,
+    },
+    /// `INSERT OVERWRITE [LOCAL] DIRECTORY 'path' USING fmt [OPTIONS (...)] query` (or
+    /// Hive's `ROW FORMAT ... STORED AS fmt`): the folder's files replaced by the query's
+    /// rows in `format`, written with `options` as a table of that format.
+    InsertDirectory {
+        path: String,
+        format: FileFormat,
+        options: BTreeMap<String, String>,
+        query: Box<Query>,
     },
     /// Hive's multi-insert, `[WITH ...] FROM src INSERT INTO|OVERWRITE t1 SELECT ...
     /// INSERT ... t2 SELECT ...`: one [`Statement::Insert`] per INSERT, each reading the
