@@ -2696,12 +2696,15 @@ impl Session {
                 Err(e) if e.is_path_not_found() => Default::default(),
                 Err(e) => return Err(e),
             };
-            if !meta.is_partitioned() && meta.format == FileFormat::Parquet {
-                // the folder keeps a file holding the schema (as an empty CREATE TABLE
-                // AS SELECT writes one): on S3 a prefix with no object does not exist
-                datasource::writer::write_parquet_file(
+            if !meta.is_partitioned() {
+                // the folder keeps an empty file (holding the schema, for parquet), as an
+                // empty CREATE TABLE AS SELECT writes one: on S3 a prefix with no object
+                // does not exist
+                datasource::writer::write_table_file(
                     &storage,
                     &dir,
+                    meta.format,
+                    &meta.reader_options(),
                     meta_schema(&meta.columns),
                     &[],
                     true,
