@@ -241,7 +241,22 @@ impl CollectionFunc {
             ArrayContains | ArrayPosition => {
                 arity(2, 2)?;
                 let t = array_arg(&args[0])?;
-                let e = common(&[elem(&t), args[1].clone()])?;
+                // Spark's findWiderTypeWithoutStringPromotion: a string and a value of
+                // another type have no common type here (array_contains(array(1), '1')
+                // is an error, not a string comparison)
+                let text = crate::types::is_string;
+                let el = elem(&t);
+                if el != DataType::Null && args[1] != DataType::Null && text(&el) != text(&args[1])
+                {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.ARRAY_FUNCTION_DIFF_TYPES] Cannot resolve \"{}\": Input to `{}` should have been \"ARRAY\" followed by a value with same element type, but it's [\"{}\", \"{}\"]",
+                        self.name(),
+                        self.name(),
+                        type_name(&t).to_uppercase(),
+                        type_name(&args[1]).to_uppercase()
+                    )));
+                }
+                let e = common(&[el, args[1].clone()])?;
                 let ret = if *self == ArrayContains {
                     DataType::Boolean
                 } else {
