@@ -267,6 +267,13 @@ impl CollectionFunc {
             SortArray => {
                 arity(1, 2)?;
                 let t = array_arg(&args[0])?;
+                // the order is a boolean, never a string cast to one (Spark's
+                // SortArray.checkInputDataTypes)
+                if let Some(o) = args.get(1) {
+                    if !matches!(o, DataType::Boolean | DataType::Null) {
+                        return Err(self.mismatch("BOOLEAN", o));
+                    }
+                }
                 (vec![t.clone(), DataType::Boolean][..n].to_vec(), t)
             }
             ArraySort | ArrayDistinct | ArrayReverse => {
