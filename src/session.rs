@@ -2085,10 +2085,7 @@ impl Session {
             created: 0,
         };
         if kind == TableKind::Managed || ctas.is_some() {
-            datasource::writer::check_writable(
-                meta.format,
-                meta.columns.iter().map(|c| (c.name.as_str(), &c.data_type)),
-            )?;
+            datasource::writer::check_writable(meta.format, &meta_schema(&meta.columns))?;
         }
         if let (TableKind::Managed, Location::Local(dir)) = (kind, &location) {
             if ct.or_replace {
@@ -2752,10 +2749,7 @@ impl Session {
                 "[EXPECT_TABLE_NOT_VIEW] `{db}`.`{name}` is a view; INSERT needs a table"
             )));
         }
-        datasource::writer::check_writable(
-            meta.format,
-            meta.columns.iter().map(|c| (c.name.as_str(), &c.data_type)),
-        )?;
+        datasource::writer::check_writable(meta.format, &meta_schema(&meta.columns))?;
         // the table's columns as a write sees them: data columns, then partition columns
         let all = meta.all_columns();
         let n_data = meta.columns.len();
@@ -2964,13 +2958,7 @@ impl Session {
         let location = Location::parse(path)?;
         let plan = self.bind(query)?;
         let r = self.run_plan(plan)?;
-        datasource::writer::check_writable(
-            format,
-            r.schema
-                .fields()
-                .iter()
-                .map(|f| (f.name().as_str(), f.data_type())),
-        )?;
+        datasource::writer::check_writable(format, &r.schema)?;
         let storage = self.catalog.storage.clone();
         storage.invalidate(&location);
         let old = match storage.list_files(&location, &datasource::IoStats::default()) {

@@ -43,21 +43,46 @@ fn opt<'a>(o: &'a BTreeMap<String, String>, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| o.get(*k).map(|s| s.as_str()))
 }
 
+/// A CSV table's dialect, read from its options the same way for reading and for
+/// writing its files: `header` (`true`/`false`, default false), `delimiter`/`sep`/
+/// `field.delim` (default `,`), `quote`, `escape`, `nullValue` (default empty).
+pub struct CsvDialect {
+    pub header: bool,
+    pub delimiter: u8,
+    pub quote: Option<u8>,
+    pub escape: Option<u8>,
+    pub null: String,
+}
+
+impl CsvDialect {
+    /// The dialect of `options` (keys lower-case). Errors: a delimiter, quote or escape
+    /// that is not one single-byte character.
+    pub fn from_options(options: &BTreeMap<String, String>) -> Result<CsvDialect> {
+        let byte = |keys: &[&str], what: &str| {
+            opt(options, keys).map(|v| single_byte(v, what)).transpose()
+        };
+        Ok(CsvDialect {
+            header: opt(options, &["header"]).is_some_and(|h| h.eq_ignore_ascii_case("true")),
+            delimiter: byte(&["delimiter", "sep", "field.delim"], "delimiter")?.unwrap_or(b','),
+            quote: byte(&["quote"], "quote")?,
+            escape: byte(&["escape"], "escape")?,
+            null: opt(options, &["nullvalue"]).unwrap_or("").to_string(),
+        })
+    }
+}
+
 fn csv_format(options: &BTreeMap<String, String>) -> Result<arrow::csv::reader::Format> {
-    let header = opt(options, &["header"]).is_some_and(|h| h.eq_ignore_ascii_case("true"));
-    let delim = opt(options, &["delimiter", "sep", "field.delim"]).unwrap_or(",");
-    let delim = single_byte(delim, "delimiter")?;
+    let d = CsvDialect::from_options(options)?;
     let mut f = arrow::csv::reader::Format::default()
-        .with_header(header)
-        .with_delimiter(delim);
-    if let Some(q) = opt(options, &["quote"]) {
-        f = f.with_quote(single_byte(q, "quote")?);
+        .with_header(d.header)
+        .with_delimiter(d.delimiter);
+    if let Some(q) = d.quote {
+        f = f.with_quote(q);
     }
-    if let Some(e) = opt(options, &["escape"]) {
-        f = f.with_escape(single_byte(e, "escape")?);
+    if let Some(e) = d.escape {
+        f = f.with_escape(e);
     }
-    let null = opt(options, &["nullvalue"]).unwrap_or("");
-    let re = regex::Regex::new(&format!("^{}$", regex::escape(null)))
+    let re = regex::Regex::new(&format!("^{}$", regex::escape(&d.null)))
         .map_err(|e| QuarryError::Analysis(format!("bad nullValue: {e}")))?;
     Ok(f.with_null_regex(re))
 }

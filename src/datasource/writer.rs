@@ -18,6 +18,7 @@ use parquet::file::properties::WriterProperties;
 
 use super::location::Location;
 use super::store::Storage;
+use super::text::CsvDialect;
 use crate::catalog::FileFormat;
 use crate::error::{QuarryError, Result};
 
@@ -78,20 +79,19 @@ pub fn write_table_file(
     let final_loc = dir.join(&name);
     let err =
         |e: &dyn std::fmt::Display| QuarryError::Data(format!("cannot write {final_loc}: {e}"));
+    let encoding = match format {
+        FileFormat::Parquet => Encoding::Parquet,
+        FileFormat::Csv => Encoding::Csv(CsvDialect::from_options(options)?),
+        FileFormat::Json => Encoding::Json,
+    };
     match dir {
         Location::Local(d) => {
             std::fs::create_dir_all(d)
                 .map_err(|e| QuarryError::Data(format!("cannot create {}: {e}", d.display())))?;
             let tmp_path = d.join(format!(".{name}.inprogress"));
             let file = std::fs::File::create(&tmp_path).map_err(|e| err(&e))?;
-            let written = encode(
-                std::io::BufWriter::new(file),
-                format,
-                options,
-                schema,
-                batches,
-            )
-            .and_then(|mut w| w.flush().map_err(ArrowError::from));
+            let written = encode(std::io::BufWriter::new(file), &encoding, schema, batches)
+                .and_then(|mut w| w.flush().map_err(ArrowError::from));
             if let Err(e) = written {
                 let _ = std::fs::remove_file(&tmp_path);
                 return Err(err(&e));
@@ -99,7 +99,7 @@ pub fn write_table_file(
             std::fs::rename(&tmp_path, d.join(&name)).map_err(|e| err(&e))?;
         }
         Location::S3 { .. } => {
-            let buf = encode(vec![], format, options, schema, batches).map_err(|e| err(&e))?;
+            let buf = encode(vec![], &encoding, schema, batches).map_err(|e| err(&e))?;
             storage.put_new(&final_loc, bytes::Bytes::from(buf))?;
             storage.invalidate(dir);
         }
@@ -109,12 +109,9 @@ pub fn write_table_file(
 
 /// Refuse column types that `format` cannot hold and read back: CSV holds atomic types
 /// only (no arrays, structs, maps, binaries or intervals, as Spark's CSV source), JSON no
-/// binaries or intervals. `columns` are `(name, type)`. Errors name the first such
-/// column, as Spark's UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE.
-pub fn check_writable<'a>(
-    format: FileFormat,
-    columns: impl IntoIterator<Item = (&'a str, &'a DataType)>,
-) -> Result<()> {
+/// binaries or intervals. Errors name the first such column of `schema`, as Spark's
+/// UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE.
+pub fn check_writable(format: FileFormat, schema: &arrow::datatypes::Schema) -> Result<()> {
     fn json_ok(t: &DataType) -> bool {
         match t {
             DataType::List(f) | DataType::LargeList(f) => json_ok(f.data_type()),
@@ -142,7 +139,8 @@ pub fn check_writable<'a>(
             ) && json_ok(t)
         }
     };
-    for (name, t) in columns {
+    for f in schema.fields() {
+        let (name, t) = (f.name(), f.data_type());
         if !ok(t) {
             return Err(QuarryError::NotSupported(format!(
                 "[UNSUPPORTED_DATA_TYPE_FOR_DATASOURCE] The {} datasource doesn't support the column `{name}` of the type \"{}\"",
@@ -156,30 +154,22 @@ pub fn check_writable<'a>(
 
 const TIMESTAMP_TEXT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
 
-/// Encode `batches` into `w` as one file of `format`; returns the writer.
+/// How a file is encoded: parquet, CSV in a table's dialect, or JSON lines.
+enum Encoding {
+    Parquet,
+    Csv(CsvDialect),
+    Json,
+}
+
+/// Encode `batches` into `w` as one file; returns the writer.
 fn encode<W: Write + Send>(
     w: W,
-    format: FileFormat,
-    options: &BTreeMap<String, String>,
+    encoding: &Encoding,
     schema: SchemaRef,
     batches: &[RecordBatch],
 ) -> std::result::Result<W, ArrowError> {
-    let opt = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| options.get(*k).map(|s| s.as_str()))
-    };
-    let byte = |keys: &[&str], what: &str| -> std::result::Result<Option<u8>, ArrowError> {
-        match opt(keys) {
-            None => Ok(None),
-            Some(v) if v.len() == 1 => Ok(Some(v.as_bytes()[0])),
-            Some("\\t") => Ok(Some(b'\t')),
-            Some(v) => Err(ArrowError::InvalidArgumentError(format!(
-                "the CSV {what} must be a single character, got '{v}'"
-            ))),
-        }
-    };
-    match format {
-        FileFormat::Parquet => {
+    match encoding {
+        Encoding::Parquet => {
             let props = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
                 .build();
@@ -192,21 +182,18 @@ fn encode<W: Write + Send>(
             pw.into_inner()
                 .map_err(|e| ArrowError::ExternalError(Box::new(e)))
         }
-        FileFormat::Csv => {
-            let header = opt(&["header"]).is_some_and(|h| h.eq_ignore_ascii_case("true"));
+        Encoding::Csv(d) => {
             let mut b = arrow::csv::WriterBuilder::new()
-                .with_header(header)
+                .with_header(d.header)
+                .with_delimiter(d.delimiter)
                 .with_date_format("%Y-%m-%d".into())
                 .with_datetime_format(TIMESTAMP_TEXT.into())
                 .with_timestamp_format(TIMESTAMP_TEXT.into())
-                .with_null(opt(&["nullvalue"]).unwrap_or("").to_string());
-            if let Some(d) = byte(&["delimiter", "sep", "field.delim"], "delimiter")? {
-                b = b.with_delimiter(d);
-            }
-            if let Some(q) = byte(&["quote"], "quote")? {
+                .with_null(d.null.clone());
+            if let Some(q) = d.quote {
                 b = b.with_quote(q);
             }
-            if let Some(e) = byte(&["escape"], "escape")? {
+            if let Some(e) = d.escape {
                 b = b.with_escape(e).with_double_quote(false);
             }
             let mut cw = b.build(w);
@@ -218,7 +205,7 @@ fn encode<W: Write + Send>(
             }
             Ok(cw.into_inner())
         }
-        FileFormat::Json => {
+        Encoding::Json => {
             let mut jw = arrow::json::WriterBuilder::new()
                 .with_explicit_nulls(false)
                 .with_date_format("%Y-%m-%d".into())
@@ -262,7 +249,8 @@ impl arrow::json::writer::Encoder for FloatText<'_> {
             }
             .to_string()
         } else if self.0.data_type() == &DataType::Float32 {
-            format!("{:?}", self.0.as_primitive::<Float32Type>().value(idx))
+            // a float's own shortest form (exact: it was widened from f32)
+            format!("{:?}", v as f32)
         } else {
             format!("{v:?}")
         };
