@@ -2687,12 +2687,7 @@ impl Session {
         let storage = self.catalog.storage.clone();
         for (stats_key, folder) in &targets {
             let dir = Location::parse(folder)?;
-            storage.invalidate(&dir);
-            let files = match storage.list_files(&dir, &datasource::IoStats::default()) {
-                Ok(f) => f,
-                Err(e) if e.is_path_not_found() => Default::default(),
-                Err(e) => return Err(e),
-            };
+            let files = current_files(&storage, &dir)?;
             if !meta.is_partitioned() {
                 // the folder keeps an empty file (holding the schema, for parquet), as an
                 // empty CREATE TABLE AS SELECT writes one: on S3 a prefix with no object
@@ -2707,14 +2702,7 @@ impl Session {
                     true,
                 )?;
             }
-            for f in files.iter() {
-                storage.delete(&f.location).map_err(|e| {
-                    QuarryError::Data(format!(
-                        "TRUNCATE TABLE could not remove {}: {e}",
-                        f.location
-                    ))
-                })?;
-            }
+            delete_files(&storage, &files, "TRUNCATE TABLE")?;
             storage.invalidate(&dir);
             self.catalog
                 .metastore
@@ -2915,13 +2903,10 @@ impl Session {
         let overwrite = mode != WriteMode::Append;
         let dir = Location::parse(&meta.location)?;
         let storage = self.catalog.storage.clone();
-        storage.invalidate(&dir);
         let old = if overwrite {
-            storage
-                .list_files(&dir, &datasource::IoStats::default())
-                .map(|f| f.as_ref().clone())
-                .unwrap_or_default()
+            current_files(&storage, &dir)?
         } else {
+            storage.invalidate(&dir);
             vec![]
         };
         datasource::writer::write_table_file(
@@ -2960,12 +2945,7 @@ impl Session {
         let r = self.run_plan(plan)?;
         datasource::writer::check_writable(format, &r.schema)?;
         let storage = self.catalog.storage.clone();
-        storage.invalidate(&location);
-        let old = match storage.list_files(&location, &datasource::IoStats::default()) {
-            Ok(f) => f.as_ref().clone(),
-            Err(e) if e.is_path_not_found() => vec![],
-            Err(e) => return Err(e),
-        };
+        let old = current_files(&storage, &location)?;
         datasource::writer::write_table_file(
             &storage,
             &location,
@@ -3066,13 +3046,7 @@ impl Session {
         let storage = self.catalog.storage.clone();
         let mut old_files = vec![];
         for p in &replaced {
-            let dir = Location::parse(&p.location)?;
-            storage.invalidate(&dir);
-            match storage.list_files(&dir, &datasource::IoStats::default()) {
-                Ok(f) => old_files.extend(f.iter().cloned()),
-                Err(e) if e.is_path_not_found() => {}
-                Err(e) => return Err(e),
-            }
+            old_files.extend(current_files(&storage, &Location::parse(&p.location)?)?);
         }
         let root = Location::parse(&meta.location)?;
         let data_schema = meta_schema(&meta.columns);
@@ -3826,6 +3800,19 @@ fn partition_text(a: &ArrayRef, row: usize) -> Result<Option<String>> {
 
 /// Delete `files` (a write's replaced data); an error names the file and `what` (the
 /// statement). Files deleted before it stay deleted.
+/// The files in the folder `dir` now (its cached listing dropped first), none where the
+/// folder does not exist: what a write that replaces the folder's contents deletes.
+/// Errors: a listing that fails otherwise (an S3 error), so old files are never kept
+/// by mistake.
+fn current_files(storage: &Storage, dir: &Location) -> Result<Vec<datasource::FileEntry>> {
+    storage.invalidate(dir);
+    match storage.list_files(dir, &datasource::IoStats::default()) {
+        Ok(f) => Ok(f.as_ref().clone()),
+        Err(e) if e.is_path_not_found() => Ok(vec![]),
+        Err(e) => Err(e),
+    }
+}
+
 fn delete_files(storage: &Storage, files: &[datasource::FileEntry], what: &str) -> Result<()> {
     for f in files {
         storage.delete(&f.location).map_err(|e| {
