@@ -1576,9 +1576,7 @@ fn insert_directory(p: &mut Parser) -> PResult<Statement> {
     let format = match ct.format {
         Some(f) => f,
         None => {
-            ct.options
-                .entry("delimiter".into())
-                .or_insert_with(|| "\x01".into());
+            hive_text_delimiter(&mut ct.options);
             FileFormat::Csv
         }
     };
@@ -1590,35 +1588,41 @@ fn insert_directory(p: &mut Parser) -> PResult<Statement> {
     })
 }
 
+/// Hive's text files separate fields by `\x01` unless a delimiter is given.
+fn hive_text_delimiter(options: &mut BTreeMap<String, String>) {
+    options
+        .entry("delimiter".into())
+        .or_insert_with(|| "\x01".into());
+}
+
 /// One storage clause of CREATE TABLE or INSERT OVERWRITE DIRECTORY into `ct`: `USING
 /// fmt`, `STORED AS fmt`, `ROW FORMAT SERDE '...' | DELIMITED ...`, `LOCATION '...'`,
 /// `OPTIONS (...)` (a `path` option is the location). Returns whether one was read.
 fn storage_clause(p: &mut Parser, ct: &mut CreateTable) -> PResult<bool> {
-    if eat(p, "USING") {
+    // a format name (lower-case) and the format, an unknown one an error pointing at it
+    let format = |p: &mut Parser| -> PResult<(String, PResult<FileFormat>)> {
         let t = p.peek_token();
         let f = identifier(p)?;
-        ct.format = Some(FileFormat::parse(&f).map_err(|e| {
+        let parsed = FileFormat::parse(&f).map_err(|e| {
             ParserError::ParserError(format!(
                 "{e} at Line: {}, Column: {}",
                 t.span.start.line, t.span.start.column
             ))
-        })?);
+        });
+        Ok((f, parsed))
+    };
+    if eat(p, "USING") {
+        ct.format = Some(format(p)?.1?);
     } else if eat_seq(p, &["STORED", "AS"]) {
-        let t = p.peek_token();
-        let f = identifier(p)?;
+        let (f, parsed) = format(p)?;
         if f == "inputformat" {
             return Err(ParserError::ParserError(
                 "not supported: STORED AS INPUTFORMAT; use STORED AS PARQUET|TEXTFILE|JSON".into(),
             ));
         }
-        ct.format = Some(FileFormat::parse(&f).map_err(|e| {
-            ParserError::ParserError(format!(
-                "{e} at Line: {}, Column: {}",
-                t.span.start.line, t.span.start.column
-            ))
-        })?);
-        if f == "textfile" && !ct.options.contains_key("delimiter") {
-            ct.options.insert("delimiter".into(), "\x01".into());
+        ct.format = Some(parsed?);
+        if f == "textfile" {
+            hive_text_delimiter(&mut ct.options);
         }
     } else if eat_seq(p, &["ROW", "FORMAT"]) {
         if eat(p, "SERDE") {

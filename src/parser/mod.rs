@@ -445,59 +445,65 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
 /// another, so a later one would read an earlier one's rows; Spark reads the source
 /// once).
 fn multi_insert(sql: &str) -> Result<Option<Vec<String>>> {
+    use spark_tokens::{kw, query_keywords, significant};
     use sqlparser::keywords::Keyword;
+    // a multi-insert has both words: other statements skip the second tokenizing
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains("insert") || !lower.contains("from") {
+        return Ok(None);
+    }
     let Ok(tokens) = sqlparser::tokenizer::Tokenizer::new(&SparkDialect, sql)
         .with_unescape(false)
-        .tokenize()
+        .tokenize_with_location()
     else {
         return Ok(None);
     };
-    let kw = |t: &Token| match t {
-        Token::Word(w) if w.quote_style.is_none() => Some(w.keyword),
-        _ => None,
+    let sig = significant(&tokens);
+    let Some(&head) = sig.first() else {
+        return Ok(None);
     };
-    // top-level significant tokens: (index, keyword)
-    let mut depth = 0i32;
-    let mut top: Vec<(usize, Option<Keyword>)> = vec![];
-    for (i, t) in tokens.iter().enumerate() {
-        match t {
-            Token::Whitespace(_) => {}
-            Token::LParen => depth += 1,
-            Token::RParen => depth -= 1,
-            _ if depth == 0 => top.push((i, kw(t))),
-            _ => {}
-        }
-    }
-    let start = match top.first() {
-        Some((_, Some(Keyword::WITH))) => top
+    // the statement's keywords at its top level, after the first
+    let top = query_keywords(&tokens, &sig, 0);
+    let from_at = match kw(&tokens[head].token) {
+        Some(Keyword::WITH) => top
             .iter()
-            .find(|(_, k)| matches!(k, Some(Keyword::FROM | Keyword::SELECT | Keyword::INSERT)))
-            .filter(|(_, k)| *k == Some(Keyword::FROM)),
-        Some((_, Some(Keyword::FROM))) => top.first(),
+            .find(|(_, k)| matches!(k, Keyword::FROM | Keyword::SELECT | Keyword::INSERT))
+            .filter(|(_, k)| *k == Keyword::FROM)
+            .map(|(i, _)| *i),
+        Some(Keyword::FROM) => Some(head),
         _ => None,
     };
-    let Some(&(from_at, _)) = start else {
+    let Some(from_at) = from_at else {
         return Ok(None);
     };
     let inserts: Vec<usize> = top
         .iter()
-        .filter(|(i, k)| *i > from_at && *k == Some(Keyword::INSERT))
+        .filter(|(i, k)| *i > from_at && *k == Keyword::INSERT)
         .map(|(i, _)| *i)
         .collect();
     let Some(&first) = inserts.first() else {
         return Ok(None);
     };
-    let text =
-        |r: std::ops::Range<usize>| tokens[r].iter().map(|t| t.to_string()).collect::<String>();
+    let text = |r: std::ops::Range<usize>| {
+        tokens[r]
+            .iter()
+            .map(|t| t.token.to_string())
+            .collect::<String>()
+    };
     let with = text(0..from_at);
     let from = text(from_at..first);
     let end = tokens
         .iter()
-        .rposition(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon | Token::EOF))
+        .rposition(|t| {
+            !matches!(
+                t.token,
+                Token::Whitespace(_) | Token::SemiColon | Token::EOF
+            )
+        })
         .map_or(tokens.len(), |i| i + 1);
     let read: std::collections::HashSet<String> = tokens[..first]
         .iter()
-        .filter_map(|t| match t {
+        .filter_map(|t| match &t.token {
             Token::Word(w) => Some(w.value.to_ascii_lowercase()),
             _ => None,
         })
@@ -507,7 +513,7 @@ fn multi_insert(sql: &str) -> Result<Option<Vec<String>>> {
         let stop = inserts.get(n + 1).copied().unwrap_or(end);
         let Some(&(select_at, _)) = top
             .iter()
-            .find(|(i, k)| *i > at && *i < stop && *k == Some(Keyword::SELECT))
+            .find(|(i, k)| *i > at && *i < stop && *k == Keyword::SELECT)
         else {
             return Err(parse_error(
                 sql,
@@ -517,7 +523,7 @@ fn multi_insert(sql: &str) -> Result<Option<Vec<String>>> {
             ));
         };
         // the target: the first name after INSERT INTO|OVERWRITE [TABLE]
-        let target = tokens[at..select_at].iter().find_map(|t| match t {
+        let target = tokens[at..select_at].iter().find_map(|t| match &t.token {
             Token::Word(w)
                 if w.quote_style.is_some()
                     || !matches!(

@@ -457,7 +457,11 @@ fn opens_query(tokens: &[TokenWithSpan], sig: &[usize], si: usize) -> bool {
 /// The keywords (with their token indexes) of the query that the significant token
 /// `sig[si]` starts, at that query's own depth (not inside parentheses), up to the `)`
 /// that closes it, a `;` or the end.
-fn query_keywords(tokens: &[TokenWithSpan], sig: &[usize], si: usize) -> Vec<(usize, Keyword)> {
+pub(super) fn query_keywords(
+    tokens: &[TokenWithSpan],
+    sig: &[usize],
+    si: usize,
+) -> Vec<(usize, Keyword)> {
     let mut depth = 0i32;
     let mut out = vec![];
     for &j in &sig[si + 1..] {
@@ -1090,7 +1094,7 @@ fn closing_paren(tokens: &[TokenWithSpan], open: usize) -> Option<usize> {
 }
 
 /// The positions of `tokens` that are not whitespace.
-fn significant(tokens: &[TokenWithSpan]) -> Vec<usize> {
+pub(super) fn significant(tokens: &[TokenWithSpan]) -> Vec<usize> {
     (0..tokens.len())
         .filter(|&j| !is_trivia(&tokens[j].token))
         .collect()
@@ -1109,7 +1113,7 @@ fn starts_query(t: &Token) -> bool {
     )
 }
 
-fn kw(t: &Token) -> Option<Keyword> {
+pub(super) fn kw(t: &Token) -> Option<Keyword> {
     match t {
         Token::Word(w) if w.quote_style.is_none() => Some(w.keyword),
         _ => None,
