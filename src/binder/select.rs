@@ -586,10 +586,13 @@ impl Binder<'_> {
                 flat
             }
             ast::GroupByExpr::All(_)
-                if items
-                    .iter()
-                    .any(|i| matches!(i, Item::Ast(_, n) if n.eq_ignore_ascii_case("all")))
-                    || scope.resolve(&["all".to_string()]).ok().flatten().is_some() =>
+                if all_is_a_name(
+                    &scope,
+                    items.iter().filter_map(|i| match i {
+                        Item::Ast(_, n) => Some(n.as_str()),
+                        _ => None,
+                    }),
+                ) =>
             {
                 // a select alias or a column named `all` wins over GROUP BY ALL (Spark's
                 // resolution order, column-resolution-aggregate.sql)
@@ -822,8 +825,7 @@ impl Binder<'_> {
             };
             // ORDER BY ALL (DuckDB's, Databricks'): every select-list column, left to right
             if is_order_by_all(order_by)
-                && !out_cols.iter().any(|c| c.name.eq_ignore_ascii_case("all"))
-                && scope.resolve(&["all".to_string()]).ok().flatten().is_none()
+                && !all_is_a_name(&scope, out_cols.iter().map(|c| c.name.as_str()))
             {
                 sort_keys.extend(out_cols.iter().map(on_col));
                 continue;
@@ -2760,6 +2762,15 @@ fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scop
         /// Parameters of the lambdas entered.
         lambda_params: Vec<String>,
     }
+    impl Sub<'_> {
+        /// The expression of the select item aliased `name`.
+        fn alias(&self, name: &str) -> Option<&ast::Expr> {
+            self.items
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, x)| x)
+        }
+    }
     impl VisitorMut for Sub<'_> {
         fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
             if let ast::Expr::Lambda(l) = e {
@@ -2790,11 +2801,7 @@ fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scop
                 if !self.lambda_params.contains(&lower)
                     && matches!(self.scope.resolve(std::slice::from_ref(&lower)), Ok(None))
                 {
-                    if let Some((_, x)) = self
-                        .items
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case(&id.value))
-                    {
+                    if let Some(x) = self.alias(&id.value) {
                         *e = ast::Expr::Nested(Box::new(x.clone()));
                     }
                 }
@@ -2809,11 +2816,7 @@ fn substitute_aliases(e: &ast::Expr, items: &[(String, ast::Expr)], scope: &Scop
                     && unresolved(1)
                     && unresolved(2)
                 {
-                    if let Some((_, x)) = self
-                        .items
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case(&ids[0].value))
-                    {
+                    if let Some(x) = self.alias(&ids[0].value) {
                         *e = ast::Expr::CompoundFieldAccess {
                             root: Box::new(ast::Expr::Nested(Box::new(x.clone()))),
                             access_chain: ids[1..]
@@ -2893,6 +2896,14 @@ pub(super) fn alias_columns(alias: &Option<ast::TableAlias>) -> Vec<String> {
 /// Whether `e` is a call of a generator function (explode, posexplode, inline, ...).
 fn is_generator(e: &ast::Expr) -> bool {
     matches!(e, ast::Expr::Function(f) if GeneratorKind::lookup(&function_name(f)).is_some() || matches!(function_name(f).as_str(), "json_tuple" | "stack"))
+}
+
+/// Whether `all` names a column of the input (`scope`) or one of `names` (select
+/// aliases, output columns): then GROUP BY all / ORDER BY all mean that column, not
+/// GROUP BY ALL / ORDER BY ALL (Spark's resolution order).
+fn all_is_a_name<'a>(scope: &Scope, mut names: impl Iterator<Item = &'a str>) -> bool {
+    names.any(|n| n.eq_ignore_ascii_case("all"))
+        || matches!(scope.resolve(&["all".to_string()]), Ok(Some(_)))
 }
 
 /// Whether an ORDER BY list is `ORDER BY ALL [ASC|DESC] [NULLS ...]`: one unquoted `all`
