@@ -2396,6 +2396,16 @@ impl Binder<'_> {
         }
         if let Some((arity, template)) = desugared(&name, args.len()) {
             check_arity(&name, args.len(), arity, arity)?;
+            if matches!(
+                name.as_str(),
+                "array_union"
+                    | "array_intersect"
+                    | "array_except"
+                    | "array_remove"
+                    | "arrays_overlap"
+            ) {
+                self.check_array_operands(&name, &args, cx)?;
+            }
             let text = expand_template(template, &args);
             let e = crate::parser::parse_expression(&text)?;
             return self.bind_inner(&e, cx);
@@ -4050,6 +4060,62 @@ pub(super) fn sliding_windows_sql(args: &[ast::Expr]) -> Result<Option<String>> 
         "filter(transform(sequence(0, {last}), __qi -> named_struct('start', timestamp_micros({lo} - __qi * {slide}), 'end', timestamp_micros({lo} - __qi * {slide} + {d}))), __qw -> __qw.end > {t})",
         last = k - 1
     )))
+}
+
+impl Binder<'_> {
+    /// Spark's element type check of `array_union`/`array_intersect`/`array_except`/
+    /// `arrays_overlap` (two arrays, `BINARY_ARRAY_DIFF_TYPES`) and `array_remove` (an array and a value,
+    /// `ARRAY_FUNCTION_DIFF_TYPES`), made before they are rewritten to other functions:
+    /// a string and a value of another type have no common type there
+    /// (findWiderTypeWithoutStringPromotion), so `array_union(array(1), array('a'))` is
+    /// an error, never an array of strings; nor have a number and a boolean. NULL types
+    /// and non-arrays pass (the rewritten
+    /// call reports those).
+    fn check_array_operands(&mut self, name: &str, args: &[ast::Expr], cx: &ExprCtx) -> Result<()> {
+        let a = self.bind_inner(&args[0], cx)?.data_type();
+        let b = self.bind_inner(&args[1], cx)?.data_type();
+        let element = |t: &DataType| match t {
+            DataType::List(f) | DataType::LargeList(f) => Some(f.data_type().clone()),
+            _ => None,
+        };
+        let Some(ea) = element(&a) else {
+            return Ok(());
+        };
+        let (eb, kind, wanted) = if name == "array_remove" {
+            (
+                b.clone(),
+                "ARRAY_FUNCTION_DIFF_TYPES",
+                "\"ARRAY\" followed by a value with same element type",
+            )
+        } else {
+            match element(&b) {
+                Some(e) => (
+                    e,
+                    "BINARY_ARRAY_DIFF_TYPES",
+                    "two \"ARRAY\" with same element type",
+                ),
+                None => return Ok(()),
+            }
+        };
+        let text = crate::types::is_string;
+        if ea == DataType::Null
+            || eb == DataType::Null
+            || (text(&ea) == text(&eb) && wider_type(&ea, &eb).is_ok())
+        {
+            return Ok(());
+        }
+        let upper = |t: &DataType| crate::types::type_name(t).to_uppercase();
+        let call = args
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(QuarryError::Analysis(format!(
+            "[DATATYPE_MISMATCH.{kind}] Cannot resolve \"{name}({call})\" due to data type mismatch: Input to function `{name}` should have been {wanted}, but it's [\"{}\", \"{}\"]",
+            upper(&a),
+            upper(&b)
+        )))
+    }
 }
 
 /// `template` with `$1`, `$2`, ... replaced by the arguments' SQL (parenthesized; a

@@ -249,7 +249,7 @@ impl CollectionFunc {
                 if el != DataType::Null && args[1] != DataType::Null && text(&el) != text(&args[1])
                 {
                     return Err(QuarryError::Analysis(format!(
-                        "[DATATYPE_MISMATCH.ARRAY_FUNCTION_DIFF_TYPES] Cannot resolve \"{}\": Input to `{}` should have been \"ARRAY\" followed by a value with same element type, but it's [\"{}\", \"{}\"]",
+                        "[DATATYPE_MISMATCH.ARRAY_FUNCTION_DIFF_TYPES] Cannot resolve \"{}\" due to data type mismatch: Input to `{}` should have been \"ARRAY\" followed by a value with same element type, but it's [\"{}\", \"{}\"]",
                         self.name(),
                         self.name(),
                         type_name(&t).to_uppercase(),
