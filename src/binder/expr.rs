@@ -2396,6 +2396,9 @@ impl Binder<'_> {
         }
         if let Some((arity, template)) = desugared(&name, args.len()) {
             check_arity(&name, args.len(), arity, arity)?;
+            if name == "transform_keys" && !matches!(args[1], ast::Expr::Lambda(_)) {
+                return Err(lambda_required(&name, &args));
+            }
             if matches!(
                 name.as_str(),
                 "array_union"
@@ -2439,6 +2442,10 @@ impl Binder<'_> {
         if let Some(h) = crate::functions::lambda::HigherOrderFunc::lookup(&name) {
             if args.iter().any(|a| matches!(a, ast::Expr::Lambda(_))) {
                 return self.bind_higher_order(h, &args, cx);
+            }
+            // array_sort(arr) is the one form without a function
+            if !(name == "array_sort" && args.len() == 1) {
+                return Err(lambda_required(&name, &args));
             }
         }
         if name == "product" {
@@ -4115,6 +4122,32 @@ impl Binder<'_> {
             upper(&a),
             upper(&b)
         )))
+    }
+}
+
+/// The error for a higher-order function called without a lambda function where its
+/// function argument goes (`transform(arr, 42)`), as Spark's analysis refuses it: the
+/// last argument of these functions (the second and third of `aggregate`) must be a
+/// lambda.
+fn lambda_required(name: &str, args: &[ast::Expr]) -> QuarryError {
+    let call = args
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let position = if name == "aggregate" || name == "reduce" {
+        3
+    } else {
+        args.len().max(2)
+    };
+    match args.get(position - 1) {
+        Some(a) => QuarryError::Analysis(format!(
+            "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{name}({call})\" due to data type mismatch: Parameter {position} of `{name}` requires a lambda function (x -> ...), however it is \"{a}\""
+        )),
+        None => QuarryError::Analysis(format!(
+            "[WRONG_NUM_ARGS] `{name}` requires at least {position} parameters, its last a lambda function (x -> ...), but the actual number is {}",
+            args.len()
+        )),
     }
 }
 
