@@ -7,7 +7,9 @@ Usage: python3 tools/differential_fuzz.py [--seed N] [--queries N] [--quarry PAT
 Two small random integer tables (values 0-4 and NULL, new ones every 20 queries) and
 random queries over them: inner/outer/semi/anti joins on equi and non-equi conditions,
 grouped joins, correlated scalar/EXISTS/IN/ANY/ALL subqueries (nested too), window
-functions with ROWS and RANGE frames, set operations, FILTER, CTEs, LATERAL. Only
+functions with ROWS and RANGE frames, set operations, FILTER, CTEs, LATERAL, and the
+shapes of Spark's generated correlated subquery suites (aggregates, top-1 and DISTINCT
+over set operations and joins). Only
 forms where Spark and DuckDB agree are generated: every ORDER BY names its NULL order,
 LIMIT comes after a total order. Each result is compared as a sorted multiset with
 DuckDB's; a difference prints the query and both tables. Exit status 1 on any
@@ -157,8 +159,47 @@ class Gen:
         return (f"SELECT x.a, x.b, y.s FROM t1 x LEFT JOIN LATERAL (SELECT sum(z.c) AS s FROM t2 z "
                 f"WHERE z.a {self.cmp()} x.a) y ON true")
 
+    def inner_source(self):
+        """A subquery's FROM, as Spark's generated subquery suites vary it: a table, a
+        set operation of two tables, or a join of two tables; its columns read `i.`."""
+        k = self.r.random()
+        if k < 0.35:
+            return "t2 i"
+        if k < 0.7:
+            op = self.r.choice(["UNION", "INTERSECT", "EXCEPT", "UNION ALL"])
+            return f"(SELECT * FROM t2 {op} SELECT * FROM t1) AS i"
+        jt = self.r.choice(["INNER JOIN", "LEFT OUTER JOIN", "RIGHT OUTER JOIN"])
+        return f"(SELECT t2.a, t2.b, t2.c, t1.a AS d FROM t2 {jt} t1 ON t2.a = t1.a) AS i"
+
+    def spark_subquery(self):
+        """Spark's generated correlated subquery shapes (subquery/generated/): an
+        aggregate, grouped or not (the largest group's value), a top-1 row, or DISTINCT,
+        over an inner source, in WHERE (=, <, IN, NOT IN, EXISTS, NOT EXISTS) or in the
+        select list."""
+        src = self.inner_source()
+        dist = "DISTINCT " if self.r.random() < 0.4 else ""
+        corr = f"i.a = x.a" if self.r.random() < 0.8 else f"i.b {self.cmp()} x.b"
+        k = self.r.random()
+        if k < 0.5:
+            f = self.r.choice(["count(i.a)", "sum(i.a)", "count(*)", "max(i.b)"])
+            tail = (f" GROUP BY i.b ORDER BY v DESC NULLS FIRST LIMIT 1"
+                    if self.r.random() < 0.5 else "")
+            body = f"SELECT {dist}{f} AS v FROM {src} WHERE {corr}{tail}"
+        elif k < 0.8:
+            body = f"SELECT {dist}i.a FROM {src} WHERE {corr} ORDER BY a DESC NULLS FIRST LIMIT 1"
+        else:
+            body = f"SELECT {dist}i.a FROM {src} WHERE {corr}"
+            where = self.r.choice(["IN", "NOT IN", "EXISTS", "NOT EXISTS"])
+            if "EXISTS" in where:
+                return f"SELECT x.a, x.b FROM t1 x WHERE {where} ({body})"
+            return f"SELECT x.a, x.b FROM t1 x WHERE x.b {where} ({body})"
+        if self.r.random() < 0.3:
+            return f"SELECT x.a, x.b, ({body}) FROM t1 x"
+        return f"SELECT x.a, x.b FROM t1 x WHERE x.b {self.r.choice(['=', '<'])} ({body})"
+
     def query(self):
-        return self.r.choice([self.join, self.subquery, self.window, self.set_op, self.more, self.more])()
+        return self.r.choice([self.join, self.subquery, self.window, self.set_op, self.more,
+                              self.more, self.spark_subquery, self.spark_subquery])()
 
 
 def norm(v):
