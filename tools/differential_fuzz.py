@@ -197,9 +197,44 @@ class Gen:
             return f"SELECT x.a, x.b, ({body}) FROM t1 x"
         return f"SELECT x.a, x.b FROM t1 x WHERE x.b {self.r.choice(['=', '<'])} ({body})"
 
+    def scalar(self, depth=0):
+        """A random integer expression over x's columns: arithmetic (no division),
+        CASE, COALESCE, NULLIF, GREATEST/LEAST, abs, pmod-free modulo."""
+        if depth > 2 or self.r.random() < 0.3:
+            return self.col("x") if self.r.random() < 0.7 else str(self.r.randint(-2, 4))
+        e = lambda: self.scalar(depth + 1)
+        k = self.r.randint(0, 7)
+        if k == 0:
+            return f"({e()} {self.r.choice(['+', '-', '*'])} {e()})"
+        if k == 1:
+            return f"CASE WHEN {self.pred(['x'])} THEN {e()} ELSE {e()} END"
+        if k == 2:
+            return f"coalesce({e()}, {e()})"
+        if k == 3:
+            return f"nullif({e()}, {e()})"
+        if k == 4:
+            return f"{self.r.choice(['greatest', 'least'])}({e()}, {e()})"
+        if k == 5:
+            return f"abs({e()})"
+        if k == 6:
+            return f"CASE {e()} WHEN 1 THEN {e()} WHEN 2 THEN {e()} END"
+        return f"({e()} % {self.r.randint(1, 3)})"
+
+    def expressions(self):
+        """Expressions, and grouping sets over them. Over an empty table Spark's grouping
+        sets give no rows and DuckDB's give the grand total, so HAVING drops empty groups."""
+        if self.r.random() < 0.5:
+            return (f"SELECT {self.scalar()}, {self.scalar()}, {self.scalar()} FROM t1 x "
+                    f"WHERE {self.pred(['x'])} OR {self.scalar()} > 1")
+        g = self.r.choice(["ROLLUP (x.a, x.b)", "CUBE (x.a, x.b)",
+                           "GROUPING SETS ((x.a), (x.b), ())", "GROUPING SETS ((x.a, x.b), (x.c))"])
+        return (f"SELECT x.a, x.b, grouping(x.a), {self.agg('x')}, sum({self.scalar()}) FROM t1 x "
+                f"GROUP BY {g} HAVING count(*) > 0")
+
     def query(self):
         return self.r.choice([self.join, self.subquery, self.window, self.set_op, self.more,
-                              self.more, self.spark_subquery, self.spark_subquery])()
+                              self.more, self.spark_subquery, self.spark_subquery,
+                              self.expressions])()
 
 
 def norm(v):
