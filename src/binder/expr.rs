@@ -4522,6 +4522,16 @@ fn quantified_comparison(
                 negated: !any,
             })
         }
+        // null-safe: never NULL, so the answer is whether some (ANY) or no (ALL) value
+        // decides it
+        (B::Spaceship, _) => {
+            let text = if any {
+                format!("EXISTS (SELECT 1 FROM ({q}) AS __quantified(__v) WHERE ({left}) <=> __v)")
+            } else {
+                format!("NOT EXISTS (SELECT 1 FROM ({q}) AS __quantified(__v) WHERE NOT (({left}) <=> __v))")
+            };
+            return crate::parser::parse_expression(&text);
+        }
         (B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq, _) => {}
         _ => {
             return Err(QuarryError::NotSupported(format!(

@@ -205,6 +205,41 @@ impl Dialect for SparkDialect {
             }
             _ => None,
         };
+        // `x <=> ANY|SOME|ALL (subquery)`: Spark's comparisonOperator takes `<=>` before
+        // a quantifier; sqlparser's quantified comparison does not
+        if parser.peek_token_ref().token == Token::Spaceship {
+            let quantifier = match &parser.peek_nth_token_ref(1).token {
+                Token::Word(w) if w.quote_style.is_none() => match w.keyword {
+                    Keyword::ANY | Keyword::SOME => Some(true),
+                    Keyword::ALL => Some(false),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let (Some(any), Token::LParen) = (quantifier, &parser.peek_nth_token_ref(2).token) {
+                parser.next_token();
+                let is_some = matches!(&parser.next_token().token,
+                    Token::Word(w) if w.keyword == Keyword::SOME);
+                return Some(parser.parse_subexpr(precedence).map(|right| {
+                    let (left, right) = (Box::new(expr.clone()), Box::new(right));
+                    let compare_op = BinaryOperator::Spaceship;
+                    if any {
+                        Expr::AnyOp {
+                            left,
+                            compare_op,
+                            right,
+                            is_some,
+                        }
+                    } else {
+                        Expr::AllOp {
+                            left,
+                            compare_op,
+                            right,
+                        }
+                    }
+                }));
+            }
+        }
         if let Some(op) = shift {
             parser.next_token();
             if op == BinaryOperator::Custom(">>>".into()) {
