@@ -4522,6 +4522,12 @@ fn quantified_comparison(
                 negated: !any,
             })
         }
+        _ if matches!(left, ast::Expr::Tuple(_)) => {
+            return Err(QuarryError::Analysis(format!(
+                "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY] several columns are compared with a subquery by = ANY (IN) and <> ALL (NOT IN) only, not by {op} {}: {left}",
+                if any { "ANY" } else { "ALL" }
+            )))
+        }
         // null-safe: never NULL, so the answer is whether some (ANY) or no (ALL) value
         // decides it
         (B::Spaceship, _) => {
