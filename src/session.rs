@@ -1371,7 +1371,7 @@ impl Session {
         };
         let mut rows = vec![
             vec!["col_name".to_string(), c.name.clone()],
-            vec!["data_type".into(), type_name(&c.data_type)],
+            vec!["data_type".into(), c.type_text()],
             vec![
                 "comment".into(),
                 c.comment.clone().unwrap_or_else(|| "NULL".into()),
@@ -1816,6 +1816,9 @@ impl Session {
             if let Some(cm) = &c.comment {
                 ct.comments.push((c.name.clone(), cm.clone()));
             }
+            if let Some(cv) = c.char_varchar {
+                ct.char_types.push((c.name.clone(), cv));
+            }
         }
         ct.columns = Some(declared);
         ct.partition_by = partitions.iter().map(|c| (c.name.clone(), None)).collect();
@@ -1939,6 +1942,7 @@ impl Session {
                             .find(|(c, _)| c == n)
                             .map(|(_, g)| g.clone()),
                         comment: None,
+                        char_varchar: None,
                     })
                     .collect(),
                 vec![],
@@ -2069,6 +2073,15 @@ impl Session {
                 .find(|(n, _)| n.eq_ignore_ascii_case(&c.name))
             {
                 c.comment = Some(cm.clone());
+            }
+            if let Some((_, cv)) = ct
+                .char_types
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&c.name))
+            {
+                if c.data_type == DataType::Utf8 {
+                    c.char_varchar = Some(*cv);
+                }
             }
         }
         let meta = TableMeta {
@@ -2468,7 +2481,7 @@ impl Session {
                 if meta.kind == TableKind::View {
                     return Err(not_view("ALTER TABLE ... ADD COLUMNS"));
                 }
-                for (c, dt, comment) in cols {
+                for (c, dt, comment, char_varchar) in cols {
                     if meta
                         .all_columns()
                         .iter()
@@ -2480,6 +2493,7 @@ impl Session {
                     }
                     meta.columns.push(ColumnDef {
                         comment,
+                        char_varchar,
                         ..ColumnDef::new(c, dt)
                     });
                 }
@@ -2556,6 +2570,7 @@ impl Session {
                 column,
                 new_name,
                 data_type,
+                char_varchar,
                 comment,
             } => {
                 if meta.kind == TableKind::View {
@@ -2581,13 +2596,19 @@ impl Session {
                         c.name
                     )));
                 }
-                if let Some(t) = data_type.filter(|t| *t != c.data_type) {
+                if let Some(t) =
+                    data_type.filter(|t| *t != c.data_type || char_varchar != c.char_varchar)
+                {
+                    let new = ColumnDef {
+                        char_varchar,
+                        ..ColumnDef::new(c.name.clone(), t)
+                    };
                     return Err(QuarryError::Analysis(format!(
                         "[NOT_SUPPORTED_CHANGE_COLUMN] ALTER TABLE ALTER/CHANGE COLUMN is not supported for changing `spark_catalog`.`{db}`.`{name}`'s column `{}` with type \"{}\" to `{}` with type \"{}\".",
                         c.name,
-                        type_name(&c.data_type).to_uppercase(),
+                        c.type_text().to_uppercase(),
                         c.name,
-                        type_name(&t).to_uppercase()
+                        new.type_text().to_uppercase()
                     )));
                 }
                 if comment.is_some() {
@@ -2880,7 +2901,10 @@ impl Session {
                     .iter()
                     .zip(&all)
                     .map(|(a, c)| {
-                        let a = crate::physical::eval::store_assign(a, &c.data_type, &c.name)?;
+                        let mut a = crate::physical::eval::store_assign(a, &c.data_type, &c.name)?;
+                        if let Some(cv) = c.char_varchar {
+                            a = crate::physical::eval::char_varchar_write(&a, cv, &c.name)?;
+                        }
                         if !c.nullable && a.logical_null_count() > 0 {
                             return Err(QuarryError::Execution(format!(
                                 "[NOT_NULL_CONSTRAINT_VIOLATION] NULL written to the column `{}` of `{db}`.`{name}`, which is NOT NULL",
@@ -3289,7 +3313,11 @@ impl Session {
                 .find(|b| b.num_rows() > 0)
                 .map(|b| b.column(0).slice(0, 1))
                 .ok_or_else(|| QuarryError::Internal("a default of no rows".into()))?;
-            crate::physical::eval::store_assign(&col, &c.data_type, &c.name)
+            let v = crate::physical::eval::store_assign(&col, &c.data_type, &c.name)?;
+            match c.char_varchar {
+                Some(cv) => crate::physical::eval::char_varchar_write(&v, cv, &c.name),
+                None => Ok(v),
+            }
         })();
         value.map_err(invalid)
     }
@@ -3591,7 +3619,7 @@ fn describe_columns(meta: &TableMeta) -> Vec<Vec<String>> {
                 (None, Some(g)) => format!("GENERATED ALWAYS AS ({g})"),
                 (None, None) => "NULL".into(),
             };
-            vec![c.name, type_name(&c.data_type), comment]
+            vec![c.name.clone(), c.type_text(), comment]
         })
         .collect();
     if meta.is_partitioned() {
@@ -3608,7 +3636,7 @@ fn describe_columns(meta: &TableMeta) -> Vec<Vec<String>> {
         for c in &meta.partition_columns {
             rows.push(vec![
                 c.name.clone(),
-                type_name(&c.data_type),
+                c.type_text(),
                 c.comment.clone().unwrap_or_else(|| "NULL".into()),
             ]);
         }
@@ -3663,7 +3691,7 @@ fn create_statement(meta: &TableMeta) -> String {
         .all_columns()
         .iter()
         .map(|c| {
-            let t = type_name(&c.data_type);
+            let t = c.type_text();
             let mut line = format!(
                 "  {} {}",
                 quoted(&c.name),

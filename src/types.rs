@@ -15,6 +15,49 @@ use crate::error::{QuarryError, Result};
 /// The arrow type Quarry uses for Spark's `timestamp` (microseconds, UTC-normalized, no zone).
 pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
 
+/// A table column's `CHAR(n)` or `VARCHAR(n)` (Spark 3.1+'s char/varchar semantics,
+/// `spark.sql.legacy.charVarcharAsString = false`): the column holds strings (Utf8) and
+/// the length, in characters, is checked on write; a CHAR value is also padded with
+/// spaces to `n` when written and when read, and compared with a shorter string literal
+/// as if the literal were padded (Spark's CharVarcharUtils and ApplyCharTypePadding).
+/// Elsewhere (a cast, a query's column) Spark treats both as STRING, and so does Quarry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CharVarchar {
+    Char(usize),
+    Varchar(usize),
+}
+
+impl CharVarchar {
+    /// The length type of a type name (`char(5)`, `CHARACTER(5)`, `varchar(10)`,
+    /// `character varying(10)`); `None` for any other type, a bare `char`/`varchar`
+    /// included (those are STRING).
+    pub fn parse(text: &str) -> Option<CharVarchar> {
+        let t = text.trim().to_ascii_lowercase();
+        let (base, rest) = t.split_once('(')?;
+        let n: usize = rest.strip_suffix(')')?.trim().parse().ok()?;
+        match base.trim() {
+            "char" | "character" => Some(CharVarchar::Char(n)),
+            "varchar" | "character varying" => Some(CharVarchar::Varchar(n)),
+            _ => None,
+        }
+    }
+
+    /// The length limit, in characters.
+    pub fn length(self) -> usize {
+        match self {
+            CharVarchar::Char(n) | CharVarchar::Varchar(n) => n,
+        }
+    }
+
+    /// Spark's type name: `char(5)`, `varchar(10)`.
+    pub fn name(self) -> String {
+        match self {
+            CharVarchar::Char(n) => format!("char({n})"),
+            CharVarchar::Varchar(n) => format!("varchar({n})"),
+        }
+    }
+}
+
 /// Parse a Spark/Hive type name (`int`, `varchar(10)`, `decimal(10,2)`, ...).
 /// Errors name the unknown type.
 ///

@@ -412,7 +412,7 @@ fn show_create_table_round_trips() {
     };
     let setup = format!(
         "CREATE TABLE x (a INT NOT NULL, dt STRING) USING parquet PARTITIONED BY (dt) LOCATION '{}' OPTIONS ('compression' = 'snappy'); \
-         CREATE TABLE m (a INT DEFAULT 3 COMMENT 'the a', b DOUBLE GENERATED ALWAYS AS (a * 2), `Odd name` ARRAY<STRUCT<f: INT>>) COMMENT 'table m' TBLPROPERTIES ('Owner' = 'it\\'s me'); \
+         CREATE TABLE m (a INT DEFAULT 3 COMMENT 'the a', b DOUBLE GENERATED ALWAYS AS (a * 2), `Odd name` ARRAY<STRUCT<f: INT>>, c CHAR(2), d VARCHAR(4)) COMMENT 'table m' TBLPROPERTIES ('Owner' = 'it\\'s me'); \
          CREATE VIEW v COMMENT 'view v' TBLPROPERTIES ('stage' = '1') AS SELECT a, a + 1 AS b FROM m",
         data.display()
     );
@@ -428,7 +428,7 @@ fn show_create_table_round_trips() {
     let m = ddl_of(&home1, "m");
     assert_eq!(
         m,
-        "CREATE TABLE default.m (\n  a INT DEFAULT 3 COMMENT 'the a',\n  b DOUBLE GENERATED ALWAYS AS (a * 2),\n  `Odd name` array<struct<f:int>>)\nUSING parquet\nCOMMENT 'table m'\nTBLPROPERTIES (\n  'Owner' = 'it\\'s me')\n"
+        "CREATE TABLE default.m (\n  a INT DEFAULT 3 COMMENT 'the a',\n  b DOUBLE GENERATED ALWAYS AS (a * 2),\n  `Odd name` array<struct<f:int>>,\n  c CHAR(2),\n  d VARCHAR(4))\nUSING parquet\nCOMMENT 'table m'\nTBLPROPERTIES (\n  'Owner' = 'it\\'s me')\n"
     );
     let v = ddl_of(&home1, "v");
     assert_eq!(

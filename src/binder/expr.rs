@@ -444,6 +444,15 @@ impl Binder<'_> {
             A::BinaryOp { left, op, right } => {
                 let l = self.bind_inner(left, cx)?;
                 let r = self.bind_inner(right, cx)?;
+                use ast::BinaryOperator as B;
+                let (l, r) = if matches!(
+                    op,
+                    B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq | B::Spaceship
+                ) {
+                    self.char_padding(l, r)?
+                } else {
+                    (l, r)
+                };
                 self.binary_op(op, l, r)
             }
             A::UnaryOp { op, expr } => {
@@ -589,6 +598,27 @@ impl Binder<'_> {
                     .iter()
                     .map(|i| self.bind_inner(i, cx))
                     .collect::<Result<_>>()?;
+                // a CHAR column and string literals: all padded to the longest
+                let (x, items) = match self.char_length_of(&x) {
+                    Some(n) if items.iter().all(|i| matches!(i, Expr::Literal(_))) => {
+                        let longest = items
+                            .iter()
+                            .filter_map(|i| match i {
+                                Expr::Literal(v) => v.as_str().map(|s| s.chars().count()),
+                                _ => None,
+                            })
+                            .max()
+                            .unwrap_or(0)
+                            .max(n);
+                        let x = if longest > n { pad_to(x, longest)? } else { x };
+                        let items = items
+                            .into_iter()
+                            .map(|i| pad_to(i, longest))
+                            .collect::<Result<Vec<_>>>()?;
+                        (x, items)
+                    }
+                    _ => (x, items),
+                };
                 let mut t = x.data_type();
                 for i in &items {
                     let it = i.data_type();
@@ -4070,6 +4100,37 @@ pub(super) fn sliding_windows_sql(args: &[ast::Expr]) -> Result<Option<String>> 
 }
 
 impl Binder<'_> {
+    /// The two sides of a comparison, as Spark's ApplyCharTypePadding makes them when
+    /// one is a `CHAR(n)` column (padded to `n` as read): a string literal shorter than
+    /// `n` is padded with spaces to `n`, and for a longer one the column is padded to the
+    /// literal's length; of two CHAR columns of different lengths, the shorter is padded
+    /// to the longer. So `c = 'a'` holds for a CHAR(5) value `'a    '`. Anything else is
+    /// returned as it is.
+    pub(super) fn char_padding(&self, l: Expr, r: Expr) -> Result<(Expr, Expr)> {
+        let literal_len = |e: &Expr| match e {
+            Expr::Literal(v) => v.as_str().map(|s| s.chars().count()),
+            _ => None,
+        };
+        let (lc, rc) = (self.char_length_of(&l), self.char_length_of(&r));
+        Ok(match (lc, rc, literal_len(&l), literal_len(&r)) {
+            (Some(a), Some(b), ..) if a < b => (pad_to(l, b)?, r),
+            (Some(a), Some(b), ..) if a > b => (l, pad_to(r, a)?),
+            (Some(n), None, _, Some(k)) if k < n => (l, pad_to(r, n)?),
+            (Some(n), None, _, Some(k)) if k > n => (pad_to(l, k)?, r),
+            (None, Some(n), Some(k), _) if k < n => (pad_to(l, n)?, r),
+            (None, Some(n), Some(k), _) if k > n => (l, pad_to(r, k)?),
+            _ => (l, r),
+        })
+    }
+
+    /// The length `n` of a column read from a `CHAR(n)` table column.
+    fn char_length_of(&self, e: &Expr) -> Option<usize> {
+        match e {
+            Expr::Column(c) => self.char_columns.get(&c.id).copied(),
+            _ => None,
+        }
+    }
+
     /// Spark's element type check of `array_union`/`array_intersect`/`array_except`/
     /// `arrays_overlap` (two arrays, `BINARY_ARRAY_DIFF_TYPES`) and `array_remove` (an array and a value,
     /// `ARRAY_FUNCTION_DIFF_TYPES`), made before they are rewritten to other functions:
@@ -4123,6 +4184,33 @@ impl Binder<'_> {
             upper(&b)
         )))
     }
+}
+
+/// `e` padded with spaces to `n` characters (a string literal at once, else
+/// `CASE WHEN length(e) < n THEN rpad(e, n, ' ') ELSE e END`: a longer value is kept
+/// whole, as Spark's StringRPad-based padding of a read value); a NULL or non-string
+/// literal, or a literal already that long, is kept.
+fn pad_to(e: Expr, n: usize) -> Result<Expr> {
+    if let Expr::Literal(v) = &e {
+        return Ok(match v.as_str() {
+            Some(s) if s.chars().count() < n => {
+                Expr::Literal(ScalarValue::from_str(&format!("{s:<n$}")))
+            }
+            _ => e,
+        });
+    }
+    let n_lit = Expr::Literal(ScalarValue::from_i32(i32::try_from(n).unwrap_or(i32::MAX)));
+    let shorter = binary(
+        BinOp::Lt,
+        scalar_call(ScalarFunc::Length, vec![e.clone()])?,
+        n_lit.clone(),
+        false,
+    )?;
+    let padded = scalar_call(
+        ScalarFunc::Rpad,
+        vec![e.clone(), n_lit, Expr::Literal(ScalarValue::from_str(" "))],
+    )?;
+    make_case(vec![(shorter, padded)], Some(e))
 }
 
 /// The error for a higher-order function called without a lambda function where its

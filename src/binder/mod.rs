@@ -19,7 +19,7 @@ use sqlparser::ast;
 use crate::catalog::{Catalog, FileFormat, PartitionMeta, TableKind, TableMeta};
 use crate::datasource::{IoStats, Location, Storage};
 use crate::error::{QuarryError, Result};
-use crate::plan::{Column, LogicalPlan, SourceFiles, TableSource};
+use crate::plan::{Column, Expr, LogicalPlan, SourceFiles, TableSource};
 pub use expr::ExprCtx;
 pub use scope::{Scope, ScopeCol};
 
@@ -159,6 +159,10 @@ pub struct Binder<'a> {
     row_ids: bool,
     /// Unaliased subqueries met so far in the FROM being bound (their names).
     unnamed_subqueries: usize,
+    /// The columns read from a table's `CHAR(n)` columns (already padded): comparisons
+    /// of one with a string literal, or with another of a different length, pad the
+    /// shorter side (Spark's ApplyCharTypePadding).
+    char_columns: HashMap<crate::plan::ColumnId, usize>,
 }
 
 impl<'a> Binder<'a> {
@@ -178,6 +182,7 @@ impl<'a> Binder<'a> {
             window_columns: vec![],
             row_ids: false,
             unnamed_subqueries: 0,
+            char_columns: HashMap::new(),
         }
     }
 
@@ -1050,7 +1055,78 @@ impl<'a> Binder<'a> {
                 });
             }
         }
+        let (plan, scope) = self.pad_char_columns(plan, scope)?;
         Ok((plan, unaliased(scope)))
+    }
+
+    /// A table scan with its `CHAR(n)` columns padded with spaces to `n` characters
+    /// (Spark's read-side padding, `spark.sql.readSideCharPadding`, for files written
+    /// by others; a value already `n` long or longer is kept): a projection over the
+    /// scan, whose padded columns are new columns recorded in `char_columns`. A table
+    /// without CHAR columns keeps its plain scan.
+    fn pad_char_columns(
+        &mut self,
+        plan: LogicalPlan,
+        scope: Scope,
+    ) -> Result<(LogicalPlan, Scope)> {
+        let LogicalPlan::Scan {
+            source, columns, ..
+        } = &plan
+        else {
+            return Ok((plan, scope));
+        };
+        let table = source.table_columns();
+        let char_length = |c: &Column| {
+            table
+                .iter()
+                .find(|t| t.name == c.name)
+                .and_then(|t| match t.char_varchar {
+                    Some(crate::types::CharVarchar::Char(n)) => Some(n),
+                    _ => None,
+                })
+        };
+        if !columns.iter().any(|c| char_length(c).is_some()) {
+            return Ok((plan, scope));
+        }
+        let columns = columns.clone();
+        let scan_cx = ExprCtx {
+            scope: &Scope::new(None, &columns),
+            outer: &[],
+            agg: None,
+            clause: "a CHAR column's padding",
+            windows: None,
+        };
+        let mut exprs = vec![];
+        let mut renamed = HashMap::new();
+        for c in &columns {
+            match char_length(c) {
+                Some(n) => {
+                    let name = format!("`{}`", c.name.replace('`', "``"));
+                    let text = format!(
+                        "CASE WHEN char_length({name}) < {n} THEN rpad({name}, {n}, ' ') ELSE {name} END"
+                    );
+                    let e = self.bind_expr(&crate::parser::parse_expression(&text)?, &scan_cx)?;
+                    let out = Column::new(c.name.clone(), c.data_type.clone(), true);
+                    self.char_columns.insert(out.id, n);
+                    renamed.insert(c.id, out.clone());
+                    exprs.push((e, out));
+                }
+                None => exprs.push((Expr::Column(c.clone()), c.clone())),
+            }
+        }
+        let mut scope = scope;
+        for sc in &mut scope.cols {
+            if let Some(c) = renamed.get(&sc.col.id) {
+                sc.col = c.clone();
+            }
+        }
+        Ok((
+            LogicalPlan::Project {
+                input: Box::new(plan),
+                exprs,
+            },
+            scope,
+        ))
     }
 }
 

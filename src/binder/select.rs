@@ -1890,7 +1890,39 @@ impl Binder<'_> {
         })
     }
 
+    /// A FROM item's plan and scope. The columns it passes up unchanged from a table's
+    /// CHAR columns (through a view, CTE or subquery) are CHAR columns too, as Spark's
+    /// attributes keep their char metadata.
     pub(super) fn bind_table_factor(
+        &mut self,
+        tf: &ast::TableFactor,
+        outer: &[Scope],
+    ) -> Result<(LogicalPlan, Scope)> {
+        let (plan, scope) = self.bind_table_factor_inner(tf, outer)?;
+        if !self.char_columns.is_empty() {
+            self.propagate_char_columns(&plan);
+        }
+        Ok((plan, scope))
+    }
+
+    /// Records the output columns of `plan`'s projections that are CHAR columns
+    /// renamed (inner projections first).
+    fn propagate_char_columns(&mut self, plan: &LogicalPlan) {
+        for input in plan.inputs() {
+            self.propagate_char_columns(input);
+        }
+        if let LogicalPlan::Project { exprs, .. } = plan {
+            for (e, out) in exprs {
+                if let Expr::Column(c) = e {
+                    if let Some(n) = self.char_columns.get(&c.id).copied() {
+                        self.char_columns.insert(out.id, n);
+                    }
+                }
+            }
+        }
+    }
+
+    fn bind_table_factor_inner(
         &mut self,
         tf: &ast::TableFactor,
         outer: &[Scope],

@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{hive, ColumnDef, FileFormat, PartitionMeta, TableKind, TableMeta, TableStatistics};
 use crate::error::{QuarryError, Result};
-use crate::types::{parse_type_name, type_name};
+use crate::types::parse_type_name;
 
 /// Storage of catalog objects. The trait leaves room for external metastores
 /// (AWS Glue, Hive Metastore). Names passed in are already lower-case.
@@ -176,7 +176,7 @@ fn cols_to_json(cols: &[ColumnDef]) -> String {
         .map(|c| {
             // [name, type, default, nullability, generated, comment]: trailing
             // elements left out while they and those after them are unset
-            let mut v = vec![c.name.clone().into(), type_name(&c.data_type).into()];
+            let mut v = vec![c.name.clone().into(), c.type_text().into()];
             let commented = c.comment.is_some();
             if c.default.is_some() || !c.nullable || c.generated.is_some() || commented {
                 v.push(c.default.clone().into());
@@ -212,6 +212,7 @@ fn cols_from_json(s: &str) -> Result<Vec<ColumnDef>> {
                     nullable: text(3).as_deref() != Some("not null"),
                     generated: text(4),
                     comment: text(5),
+                    char_varchar: crate::types::CharVarchar::parse(&t),
                 }),
                 _ => Err(corrupt(format!(
                     "a column as {}",
@@ -728,6 +729,7 @@ mod tests {
                 nullable: true,
                 generated: None,
                 comment: None,
+                char_varchar: None,
             },
             ColumnDef {
                 name: "b".into(),
@@ -736,6 +738,7 @@ mod tests {
                 nullable: true,
                 generated: None,
                 comment: None,
+                char_varchar: None,
             },
         ];
         let mut cols = cols;
@@ -746,6 +749,7 @@ mod tests {
             nullable: false,
             generated: None,
             comment: None,
+            char_varchar: None,
         });
         cols.push(ColumnDef {
             comment: Some("it's e".into()),
@@ -755,10 +759,14 @@ mod tests {
             generated: Some("a * 2".into()),
             ..ColumnDef::new("d", arrow::datatypes::DataType::Int32)
         });
+        cols.push(ColumnDef {
+            char_varchar: Some(crate::types::CharVarchar::Char(5)),
+            ..ColumnDef::new("f", arrow::datatypes::DataType::Utf8)
+        });
         let json = cols_to_json(&cols);
         assert_eq!(
             json,
-            r#"[["a","int","40 + 2"],["b","string"],["c","bigint",null,"not null"],["e","string",null,"null",null,"it's e"],["d","int",null,"null","a * 2"]]"#
+            r#"[["a","int","40 + 2"],["b","string"],["c","bigint",null,"not null"],["e","string",null,"null",null,"it's e"],["d","int",null,"null","a * 2"],["f","char(5)"]]"#
         );
         assert_eq!(cols_from_json(&json).ok(), Some(cols));
         // a metastore written before defaults: pairs only

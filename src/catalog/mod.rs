@@ -80,6 +80,9 @@ pub struct ColumnDef {
     pub generated: Option<String>,
     /// `COMMENT '...'`: what DESCRIBE shows in its comment column.
     pub comment: Option<String>,
+    /// A string column declared `CHAR(n)` or `VARCHAR(n)`: writes check (and pad) its
+    /// values, reads pad CHAR values (see [`crate::types::CharVarchar`]).
+    pub char_varchar: Option<crate::types::CharVarchar>,
 }
 
 impl ColumnDef {
@@ -93,6 +96,16 @@ impl ColumnDef {
             nullable: true,
             generated: None,
             comment: None,
+            char_varchar: None,
+        }
+    }
+
+    /// The column's type as Spark names it: `char(5)`/`varchar(10)` for a column
+    /// declared so, else the type's name.
+    pub fn type_text(&self) -> String {
+        match self.char_varchar {
+            Some(cv) => cv.name(),
+            None => crate::types::type_name(&self.data_type),
         }
     }
 }

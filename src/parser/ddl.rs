@@ -107,6 +107,25 @@ fn string_lit(p: &mut Parser) -> PResult<String> {
     }
 }
 
+/// The `CHAR(n)` / `VARCHAR(n)` (also `CHARACTER(n)`) a column type ahead is, without
+/// consuming it; `None` for any other type.
+fn char_varchar_ahead(p: &Parser) -> Option<crate::types::CharVarchar> {
+    let word = match &p.peek_nth_token_ref(0).token {
+        Token::Word(w) => w.value.to_ascii_lowercase(),
+        _ => return None,
+    };
+    match (
+        &p.peek_nth_token_ref(1).token,
+        &p.peek_nth_token_ref(2).token,
+        &p.peek_nth_token_ref(3).token,
+    ) {
+        (Token::LParen, Token::Number(n, _), Token::RParen) => {
+            crate::types::CharVarchar::parse(&format!("{word}({n})"))
+        }
+        _ => None,
+    }
+}
+
 /// Parse a column type: a word (two for `double precision`), optional `(args)`.
 fn data_type(p: &mut Parser) -> PResult<arrow::datatypes::DataType> {
     let start = p.peek_token();
@@ -261,10 +280,12 @@ fn change_column(p: &mut Parser) -> PResult<AlterTable> {
     let column = column_name(p)?;
     let mut new_name = None;
     let mut data_type_ = None;
+    let mut char_varchar = None;
     let mut comment = None;
     match peek_word(p).as_deref() {
         Some("TYPE") => {
             p.next_token();
+            char_varchar = char_varchar_ahead(p);
             data_type_ = Some(data_type(p)?);
         }
         Some("COMMENT") => {}
@@ -278,6 +299,7 @@ fn change_column(p: &mut Parser) -> PResult<AlterTable> {
         }
         _ => {
             new_name = Some(column_name(p)?);
+            char_varchar = char_varchar_ahead(p);
             data_type_ = Some(data_type(p)?);
         }
     }
@@ -293,6 +315,7 @@ fn change_column(p: &mut Parser) -> PResult<AlterTable> {
         column,
         new_name,
         data_type: data_type_,
+        char_varchar,
         comment,
     })
 }
@@ -862,6 +885,7 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 let mut cols = vec![];
                 loop {
                     let name = column_name(p)?;
+                    let cv = char_varchar_ahead(p);
                     let dt = data_type(p)?;
                     let comment = if eat(p, "COMMENT") {
                         Some(string_lit(p)?)
@@ -878,7 +902,7 @@ pub(super) fn parse(p: &mut Parser, sql: &str) -> PResult<Statement> {
                             "not supported: {w} in ALTER TABLE ... ADD COLUMNS (column `{name}`)"
                         )));
                     }
-                    cols.push((name, dt, comment));
+                    cols.push((name, dt, comment, cv));
                     if !p.consume_token(&Token::Comma) {
                         break;
                     }
@@ -1448,6 +1472,9 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 continue;
             }
             let name = column_name(p)?;
+            if let Some(cv) = char_varchar_ahead(p) {
+                ct.char_types.push((name.clone(), cv));
+            }
             // a generated column may leave its type to its expression (DuckDB's `c AS (e)`)
             let dt = if matches!(peek_word(p).as_deref(), Some("AS") | Some("GENERATED")) {
                 arrow::datatypes::DataType::Null
@@ -1520,6 +1547,9 @@ fn create(p: &mut Parser, sql: &str) -> PResult<Statement> {
                 let dt = if matches!(p.peek_token().token, Token::Comma | Token::RParen) {
                     None
                 } else {
+                    if let Some(cv) = char_varchar_ahead(p) {
+                        ct.char_types.push((name.clone(), cv));
+                    }
                     Some(data_type(p)?)
                 };
                 if eat(p, "COMMENT") {

@@ -59,7 +59,14 @@ pub type PartitionSpec = Vec<(String, Option<String>)>;
 pub enum AlterTable {
     /// `ADD COLUMN[S] (c type [COMMENT '...'], ...)`: new data columns, last; the
     /// table's existing files read NULL for them.
-    AddColumns(Vec<(String, arrow::datatypes::DataType, Option<String>)>),
+    AddColumns(
+        Vec<(
+            String,
+            arrow::datatypes::DataType,
+            Option<String>,
+            Option<crate::types::CharVarchar>,
+        )>,
+    ),
     /// `CHANGE [COLUMN] c [c] [TYPE] type [COMMENT '...']` (Hive's and Spark's) or
     /// `ALTER [COLUMN] c TYPE type | COMMENT '...'`: Spark's v1 tables change only a
     /// column's comment; the same name and type may be restated.
@@ -67,6 +74,8 @@ pub enum AlterTable {
         column: String,
         new_name: Option<String>,
         data_type: Option<arrow::datatypes::DataType>,
+        /// The new type's `CHAR(n)`/`VARCHAR(n)`, when it is one.
+        char_varchar: Option<crate::types::CharVarchar>,
         comment: Option<String>,
     },
     /// `RENAME TO [db.]t2`.
@@ -118,6 +127,8 @@ pub struct CreateTable {
     pub properties: BTreeMap<String, String>,
     /// `COMMENT '...'` of declared columns (partition columns too): column and text.
     pub comments: Vec<(String, String)>,
+    /// Declared columns (partition columns too) of type `CHAR(n)` or `VARCHAR(n)`.
+    pub char_types: Vec<(String, crate::types::CharVarchar)>,
     /// `LIKE source`: the columns, partitioning and format come from this table or view.
     pub like: Option<ObjectName>,
     pub location: Option<String>,
@@ -141,6 +152,7 @@ impl CreateTable {
             options: BTreeMap::new(),
             properties: BTreeMap::new(),
             comments: vec![],
+            char_types: vec![],
             like: None,
             location: None,
             query: None,

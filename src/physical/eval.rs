@@ -411,6 +411,54 @@ pub fn store_assign(a: &ArrayRef, to: &DataType, column: &str) -> Result<ArrayRe
     Ok(cast)
 }
 
+/// Strings (already cast to Utf8) written to a `CHAR(n)`/`VARCHAR(n)` column, as Spark's
+/// CharVarcharCodegenUtils.charTypeWriteSideCheck / varcharTypeWriteSideCheck: a value
+/// longer than `n` characters loses trailing spaces down to `n`, and is an error when
+/// that is not enough; a CHAR value is then padded with spaces to `n`. NULL stays NULL.
+/// Errors: `[EXCEED_LIMIT_LENGTH]` naming the column.
+pub fn char_varchar_write(
+    a: &ArrayRef,
+    cv: crate::types::CharVarchar,
+    column: &str,
+) -> Result<ArrayRef> {
+    use arrow::array::{Array, StringArray, StringBuilder};
+    let Some(s) = a.as_any().downcast_ref::<StringArray>() else {
+        return Ok(a.clone());
+    };
+    let n = cv.length();
+    let mut out = StringBuilder::with_capacity(s.len(), s.value_data().len());
+    let mut padded = String::new();
+    for v in s.iter() {
+        let Some(v) = v else {
+            out.append_null();
+            continue;
+        };
+        let fitted = match v.char_indices().nth(n) {
+            None => v,
+            Some((cut, _)) => {
+                if !v[cut..].bytes().all(|b| b == b' ') {
+                    return Err(QuarryError::Execution(format!(
+                        "[EXCEED_LIMIT_LENGTH] Exceeds char/varchar type length limitation: {n}. The value of column `{column}` is {} characters long.",
+                        v.trim_end_matches(' ').chars().count()
+                    )));
+                }
+                &v[..cut]
+            }
+        };
+        match cv {
+            crate::types::CharVarchar::Char(_) => {
+                padded.clear();
+                padded.push_str(fitted);
+                let missing = n - fitted.chars().count();
+                padded.extend(std::iter::repeat_n(' ', missing));
+                out.append_value(&padded);
+            }
+            crate::types::CharVarchar::Varchar(_) => out.append_value(fitted),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
 /// Spark's cast (non-ANSI): failures become NULL; doubles and timestamps print as Spark prints them.
 pub fn cast_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     if a.data_type() == to {
