@@ -1436,6 +1436,12 @@ impl Session {
         extended: bool,
         spec: &PartitionSpec,
     ) -> Result<StatementResult> {
+        if self.is_temp_view(table) {
+            return Err(QuarryError::Analysis(format!(
+                "[FORBIDDEN_OPERATION] The operation DESC PARTITION is not allowed on the TEMPORARY VIEW: `{}`.",
+                table.0.join(".")
+            )));
+        }
         let meta = self.partitioned_table(table, "DESCRIBE ... PARTITION")?;
         let vals = Self::full_spec(&meta, spec)?;
         let keys = meta.partition_keys();
@@ -1593,7 +1599,12 @@ impl Session {
                     if !map.is_empty() {
                         let o: Vec<String> = map
                             .iter()
-                            .map(|(k, v)| format!("{k}={}", v.escape_default()))
+                            .map(|(k, v)| {
+                                format!(
+                                    "{k}={}",
+                                    datasource::s3::shown_value(k, v).escape_default()
+                                )
+                            })
                             .collect();
                         rows.push(vec![
                             label.into(),

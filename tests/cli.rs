@@ -486,3 +486,42 @@ fn variables_substitute_into_scripts() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("KEY=VALUE"));
 }
+
+/// DESCRIBE EXTENDED shows a table's options and properties with secret values redacted
+/// (Spark's `spark.redaction.regex` keys: secret, password, token, access key), and DESC
+/// PARTITION of a temporary view is Spark's FORBIDDEN_OPERATION.
+#[test]
+fn describe_redacts_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = succeeded(quarry(tmp.path()).args([
+        "--format",
+        "csv",
+        "-e",
+        "CREATE TABLE red (a INT) USING csv OPTIONS (header 'true', 'fs.s3a.secret.key' 'abc', password 'pw') TBLPROPERTIES ('api_token' = 'tk', 'owner' = 'me'); DESCRIBE EXTENDED red",
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "[fs.s3a.secret.key=*********(redacted), header=true, password=*********(redacted)]"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("[api_token=*********(redacted), owner=me]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("abc") && !text.contains("pw]") && !text.contains("=tk"),
+        "{text}"
+    );
+    let out = quarry(tmp.path())
+        .args([
+            "-e",
+            "CREATE TEMPORARY VIEW tv AS SELECT 1 AS a; DESC tv PARTITION (a = 1)",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("[FORBIDDEN_OPERATION] The operation DESC PARTITION is not allowed on the TEMPORARY VIEW: `tv`."));
+}

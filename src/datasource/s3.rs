@@ -33,12 +33,18 @@ pub const S3_KEYS: &[(&str, &str)] = &[
     ("allow_http", "true to allow a plain-HTTP endpoint (AWS_ALLOW_HTTP); default true for 127.0.0.1 and localhost"),
 ];
 
-/// Keys whose values are secrets.
+/// Keys whose values are secrets: Spark's default `spark.redaction.regex`,
+/// `(?i)secret|password|token|access[.]?key` (so `secret_access_key`, `session_token`,
+/// a JDBC-style `password`, `fs.s3a.access.key`).
 pub fn is_secret(key: &str) -> bool {
-    key.ends_with("secret_access_key") || key.ends_with("session_token")
+    let k = key.to_ascii_lowercase();
+    ["secret", "password", "token", "access.key", "accesskey"]
+        .iter()
+        .any(|w| k.contains(w))
 }
 
-/// A setting's or option's value as Quarry shows it (SET, SHOW CREATE TABLE): redacted
+/// A setting's or option's value as Quarry shows it (SET, SHOW CREATE TABLE, DESCRIBE
+/// EXTENDED's properties): redacted
 /// where the key [`is_secret`], as Spark's `*********(redacted)`.
 pub fn shown_value<'a>(key: &str, value: &'a str) -> &'a str {
     if is_secret(key) {
