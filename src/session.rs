@@ -447,6 +447,19 @@ impl Session {
         Ok(b.bind_query(q)?.0)
     }
 
+    /// [`Session::bind`], with the `CHAR(n)`/`VARCHAR(n)` each output column passes on
+    /// from a table column (see `Binder::output_char_types`).
+    fn bind_with_char_types(
+        &self,
+        q: &sqlparser::ast::Query,
+    ) -> Result<(LogicalPlan, Vec<Option<crate::types::CharVarchar>>)> {
+        let ctx = self.bind_ctx();
+        let mut b = Binder::new(&ctx);
+        let plan = b.bind_query(q)?.0;
+        let types = b.output_char_types(&plan);
+        Ok((plan, types))
+    }
+
     fn run_plan(&self, plan: LogicalPlan) -> Result<StatementResult> {
         let schema = crate::physical::schema_of(&plan.schema());
         let disabled = self.disabled_rules();
@@ -1886,6 +1899,7 @@ impl Session {
             return Err(QuarryError::path_not_found(&location));
         }
         // the query of CTAS runs before anything is registered
+        let mut ctas_char_types = vec![];
         let ctas = match &ct.query {
             Some(q) => {
                 if ct.partition_by.iter().any(|(_, t)| t.is_some()) {
@@ -1898,7 +1912,8 @@ impl Session {
                         "generated columns with CREATE TABLE ... AS SELECT; create the table, then INSERT INTO it".into(),
                     ));
                 }
-                let mut plan = self.bind(q)?;
+                let (mut plan, char_types) = self.bind_with_char_types(q)?;
+                ctas_char_types = char_types;
                 // declared columns (as DuckDB and DataFusion allow): the query's columns by
                 // position, cast to the declared types
                 if let Some(cols) = &ct.columns {
@@ -1962,7 +1977,11 @@ impl Session {
                 r.schema
                     .fields()
                     .iter()
-                    .map(|f| ColumnDef::new(f.name().clone(), f.data_type().clone()))
+                    .enumerate()
+                    .map(|(i, f)| ColumnDef {
+                        char_varchar: ctas_char_types.get(i).copied().flatten(),
+                        ..ColumnDef::new(f.name().clone(), f.data_type().clone())
+                    })
                     .collect(),
                 vec![],
             ),

@@ -4126,7 +4126,10 @@ impl Binder<'_> {
     /// The length `n` of a column read from a `CHAR(n)` table column.
     fn char_length_of(&self, e: &Expr) -> Option<usize> {
         match e {
-            Expr::Column(c) => self.char_columns.get(&c.id).copied(),
+            Expr::Column(c) => match self.char_columns.get(&c.id) {
+                Some(crate::types::CharVarchar::Char(n)) => Some(*n),
+                _ => None,
+            },
             _ => None,
         }
     }

@@ -159,10 +159,11 @@ pub struct Binder<'a> {
     row_ids: bool,
     /// Unaliased subqueries met so far in the FROM being bound (their names).
     unnamed_subqueries: usize,
-    /// The columns read from a table's `CHAR(n)` columns (already padded): comparisons
-    /// of one with a string literal, or with another of a different length, pad the
-    /// shorter side (Spark's ApplyCharTypePadding).
-    char_columns: HashMap<crate::plan::ColumnId, usize>,
+    /// The columns read from a table's `CHAR(n)` (already padded) and `VARCHAR(n)`
+    /// columns, and those passing them on unchanged: comparisons of a CHAR one with a
+    /// string literal, or with another of a different length, pad the shorter side
+    /// (Spark's ApplyCharTypePadding); a CTAS keeps their types.
+    char_columns: HashMap<crate::plan::ColumnId, crate::types::CharVarchar>,
 }
 
 impl<'a> Binder<'a> {
@@ -1076,15 +1077,21 @@ impl<'a> Binder<'a> {
             return Ok((plan, scope));
         };
         let table = source.table_columns();
-        let char_length = |c: &Column| {
+        let declared = |c: &Column| {
             table
                 .iter()
                 .find(|t| t.name == c.name)
-                .and_then(|t| match t.char_varchar {
-                    Some(crate::types::CharVarchar::Char(n)) => Some(n),
-                    _ => None,
-                })
+                .and_then(|t| t.char_varchar)
         };
+        let char_length = |c: &Column| match declared(c) {
+            Some(crate::types::CharVarchar::Char(n)) => Some(n),
+            _ => None,
+        };
+        for c in columns {
+            if let Some(v @ crate::types::CharVarchar::Varchar(_)) = declared(c) {
+                self.char_columns.insert(c.id, v);
+            }
+        }
         if !columns.iter().any(|c| char_length(c).is_some()) {
             return Ok((plan, scope));
         }
@@ -1107,7 +1114,8 @@ impl<'a> Binder<'a> {
                     );
                     let e = self.bind_expr(&crate::parser::parse_expression(&text)?, &scan_cx)?;
                     let out = Column::new(c.name.clone(), c.data_type.clone(), true);
-                    self.char_columns.insert(out.id, n);
+                    self.char_columns
+                        .insert(out.id, crate::types::CharVarchar::Char(n));
                     renamed.insert(c.id, out.clone());
                     exprs.push((e, out));
                 }

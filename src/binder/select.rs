@@ -1905,7 +1905,23 @@ impl Binder<'_> {
         Ok((plan, scope))
     }
 
-    /// Records the output columns of `plan`'s projections that are CHAR columns
+    /// For each output column of a query's plan, the `CHAR(n)`/`VARCHAR(n)` of the
+    /// table column it passes on unchanged (a CTAS gives its column that type, as
+    /// Spark's attributes carry their char/varchar metadata).
+    pub fn output_char_types(
+        &mut self,
+        plan: &LogicalPlan,
+    ) -> Vec<Option<crate::types::CharVarchar>> {
+        if !self.char_columns.is_empty() {
+            self.propagate_char_columns(plan);
+        }
+        plan.schema()
+            .iter()
+            .map(|c| self.char_columns.get(&c.id).copied())
+            .collect()
+    }
+
+    /// Records the output columns of `plan`'s projections that are CHAR/VARCHAR columns
     /// renamed (inner projections first).
     fn propagate_char_columns(&mut self, plan: &LogicalPlan) {
         for input in plan.inputs() {
