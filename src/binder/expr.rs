@@ -4315,6 +4315,10 @@ fn desugared(name: &str, nargs: usize) -> Option<(usize, &'static str)> {
         // Spark's TryElementAt is element_at without ANSI errors, which is Quarry's
         // element_at (NULL past either end); index 0 is still INVALID_INDEX_OF_ZERO
         "try_element_at" => (2, "element_at($1, $2)"),
+        // Spark 4's try_ forms: NULL where the function would fail
+        "try_to_date" if nargs == 1 => (1, "try(to_date($1))"),
+        "try_to_date" => (2, "try(to_date($1, $2))"),
+        "try_make_timestamp" => (6, "try(make_timestamp($1, $2, $3, $4, $5, $6))"),
         "try_to_binary" if nargs == 1 => (1, "try(to_binary($1))"),
         "try_to_binary" => (2, "try(to_binary($1, $2))"),
         // Spark's Shuffle: a random permutation (rand() per element, sorted by it)

@@ -369,6 +369,14 @@ impl ScalarFunc {
             }
             ToDate => {
                 arity(1, 2)?;
+                // Spark's ParseToDate: a string, date or timestamp; a number is no day
+                // count (date_from_unix_date is)
+                if crate::types::is_numeric(&args[0]) {
+                    return Err(QuarryError::Analysis(format!(
+                        "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Parameter 1 of to_date requires the (\"STRING\" or \"DATE\" or \"TIMESTAMP\" or \"TIMESTAMP_NTZ\") type, however it has the type \"{}\"; date_from_unix_date(days) makes a date of a day count",
+                        crate::types::type_name(&args[0]).to_uppercase()
+                    )));
+                }
                 let first = if is_string(&args[0]) || args[0] == DataType::Null {
                     s.clone()
                 } else {
@@ -1164,7 +1172,8 @@ pub fn evaluate(func: ScalarFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRe
                 check_new_parser(s, fmt, out.as_ref())?;
                 out
             }
-            _ => cast(&args[0], &TIMESTAMP)?,
+            // a number is seconds since the epoch, as Spark's cast to timestamp
+            _ => crate::physical::eval::cast_array(&args[0], &TIMESTAMP)?,
         },
         CurrentDate => {
             let today = from_naive_date(chrono::Utc::now().date_naive());
