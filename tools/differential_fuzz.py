@@ -199,26 +199,23 @@ class Gen:
 
     def scalar(self, depth=0):
         """A random integer expression over x's columns: arithmetic (no division),
-        CASE, COALESCE, NULLIF, GREATEST/LEAST, abs, pmod-free modulo."""
+        CASE, COALESCE, NULLIF, GREATEST/LEAST, abs, modulo by a positive constant."""
         if depth > 2 or self.r.random() < 0.3:
             return self.col("x") if self.r.random() < 0.7 else str(self.r.randint(-2, 4))
-        e = lambda: self.scalar(depth + 1)
-        k = self.r.randint(0, 7)
-        if k == 0:
-            return f"({e()} {self.r.choice(['+', '-', '*'])} {e()})"
-        if k == 1:
-            return f"CASE WHEN {self.pred(['x'])} THEN {e()} ELSE {e()} END"
-        if k == 2:
-            return f"coalesce({e()}, {e()})"
-        if k == 3:
-            return f"nullif({e()}, {e()})"
-        if k == 4:
-            return f"{self.r.choice(['greatest', 'least'])}({e()}, {e()})"
-        if k == 5:
-            return f"abs({e()})"
-        if k == 6:
-            return f"CASE {e()} WHEN 1 THEN {e()} WHEN 2 THEN {e()} END"
-        return f"({e()} % {self.r.randint(1, 3)})"
+        def e():
+            return self.scalar(depth + 1)
+
+        forms = [
+            lambda: f"({e()} {self.r.choice(['+', '-', '*'])} {e()})",
+            lambda: f"CASE WHEN {self.pred(['x'])} THEN {e()} ELSE {e()} END",
+            lambda: f"coalesce({e()}, {e()})",
+            lambda: f"nullif({e()}, {e()})",
+            lambda: f"{self.r.choice(['greatest', 'least'])}({e()}, {e()})",
+            lambda: f"abs({e()})",
+            lambda: f"CASE {e()} WHEN 1 THEN {e()} WHEN 2 THEN {e()} END",
+            lambda: f"({e()} % {self.r.randint(1, 3)})",
+        ]
+        return self.r.choice(forms)()
 
     def expressions(self):
         """Expressions, and grouping sets over them. Over an empty table Spark's grouping
