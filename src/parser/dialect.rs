@@ -205,6 +205,27 @@ impl Dialect for SparkDialect {
             }
             _ => None,
         };
+        // `x + all` (a column or lambda parameter named all/any/some): sqlparser reads
+        // ANY/ALL/SOME after any binary operator as a quantifier wanting `(`; Spark's
+        // arithmetic takes no quantifier, and the words are not reserved there
+        let arithmetic = match parser.peek_token_ref().token {
+            Token::Plus => Some(BinaryOperator::Plus),
+            Token::Minus => Some(BinaryOperator::Minus),
+            Token::Mul => Some(BinaryOperator::Multiply),
+            Token::Div => Some(BinaryOperator::Divide),
+            Token::Mod => Some(BinaryOperator::Modulo),
+            Token::StringConcat => Some(BinaryOperator::StringConcat),
+            _ => None,
+        };
+        let quantifier_word = matches!(&parser.peek_nth_token_ref(1).token,
+            Token::Word(w) if w.quote_style.is_none()
+                && matches!(w.keyword, Keyword::ANY | Keyword::ALL | Keyword::SOME));
+        if let Some(op) = arithmetic
+            .filter(|_| quantifier_word && parser.peek_nth_token_ref(2).token != Token::LParen)
+        {
+            parser.next_token();
+            return Some(rhs(parser, op));
+        }
         // `x <=> ANY|SOME|ALL (subquery)`: Spark's comparisonOperator takes `<=>` before
         // a quantifier; sqlparser's quantified comparison does not
         if parser.peek_token_ref().token == Token::Spaceship {
