@@ -603,10 +603,7 @@ impl Binder<'_> {
                     Some(n) if items.iter().all(|i| matches!(i, Expr::Literal(_))) => {
                         let longest = items
                             .iter()
-                            .filter_map(|i| match i {
-                                Expr::Literal(v) => v.as_str().map(|s| s.chars().count()),
-                                _ => None,
-                            })
+                            .filter_map(literal_chars)
                             .max()
                             .unwrap_or(0)
                             .max(n);
@@ -3626,7 +3623,7 @@ fn within_group(f: &ast::Function, name: &str, legacy_disc: bool) -> Result<ast:
     .ok_or_else(|| {
         QuarryError::Analysis(format!(
             "[INVALID_PARAMETER_VALUE] {name} takes one percentage, a number between 0 and 1, not ({})",
-            list.args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+            sql_list(&list.args)
         ))
     })?;
     if name == "percentile_disc" {
@@ -3711,12 +3708,7 @@ pub fn resolve_aggregate(name: &str, bound: Vec<Expr>) -> Result<(AggFunc, Vec<E
 fn agg_name(f: &ast::Function) -> String {
     let name = function_name(f);
     let args = match &f.args {
-        ast::FunctionArguments::List(l) => l
-            .args
-            .iter()
-            .map(|a| a.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
+        ast::FunctionArguments::List(l) => sql_list(&l.args),
         _ => String::new(),
     };
     if name == "count" && (args == "*" || args.is_empty()) {
@@ -4107,12 +4099,8 @@ impl Binder<'_> {
     /// to the longer. So `c = 'a'` holds for a CHAR(5) value `'a    '`. Anything else is
     /// returned as it is.
     pub(super) fn char_padding(&self, l: Expr, r: Expr) -> Result<(Expr, Expr)> {
-        let literal_len = |e: &Expr| match e {
-            Expr::Literal(v) => v.as_str().map(|s| s.chars().count()),
-            _ => None,
-        };
         let (lc, rc) = (self.char_length_of(&l), self.char_length_of(&r));
-        Ok(match (lc, rc, literal_len(&l), literal_len(&r)) {
+        Ok(match (lc, rc, literal_chars(&l), literal_chars(&r)) {
             (Some(a), Some(b), ..) if a < b => (pad_to(l, b)?, r),
             (Some(a), Some(b), ..) if a > b => (l, pad_to(r, a)?),
             (Some(n), None, _, Some(k)) if k < n => (l, pad_to(r, n)?),
@@ -4140,52 +4128,57 @@ impl Binder<'_> {
     /// a string and a value of another type have no common type there
     /// (findWiderTypeWithoutStringPromotion), so `array_union(array(1), array('a'))` is
     /// an error, never an array of strings; nor have a number and a boolean. NULL types
-    /// and non-arrays pass (the rewritten
-    /// call reports those).
+    /// and non-arrays pass (the rewritten call reports those).
     fn check_array_operands(&mut self, name: &str, args: &[ast::Expr], cx: &ExprCtx) -> Result<()> {
+        use crate::functions::collections::{array_function_diff_types, string_against_other};
+        use crate::types::element_type;
         let a = self.bind_inner(&args[0], cx)?.data_type();
         let b = self.bind_inner(&args[1], cx)?.data_type();
-        let element = |t: &DataType| match t {
-            DataType::List(f) | DataType::LargeList(f) => Some(f.data_type().clone()),
-            _ => None,
-        };
-        let Some(ea) = element(&a) else {
+        let Some(ea) = element_type(&a) else {
             return Ok(());
         };
-        let (eb, kind, wanted) = if name == "array_remove" {
-            (
-                b.clone(),
-                "ARRAY_FUNCTION_DIFF_TYPES",
-                "\"ARRAY\" followed by a value with same element type",
-            )
+        // array_remove's second argument is a value; the others' are arrays
+        let eb = if name == "array_remove" {
+            &b
         } else {
-            match element(&b) {
-                Some(e) => (
-                    e,
-                    "BINARY_ARRAY_DIFF_TYPES",
-                    "two \"ARRAY\" with same element type",
-                ),
+            match element_type(&b) {
+                Some(e) => e,
                 None => return Ok(()),
             }
         };
-        let text = crate::types::is_string;
-        if ea == DataType::Null
-            || eb == DataType::Null
-            || (text(&ea) == text(&eb) && wider_type(&ea, &eb).is_ok())
+        if *ea == DataType::Null
+            || *eb == DataType::Null
+            || (!string_against_other(ea, eb) && wider_type(ea, eb).is_ok())
         {
             return Ok(());
         }
+        let call = format!("{name}({})", sql_list(args));
+        if name == "array_remove" {
+            return Err(array_function_diff_types(&call, name, &a, &b));
+        }
         let upper = |t: &DataType| crate::types::type_name(t).to_uppercase();
-        let call = args
-            .iter()
-            .map(|a| a.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
         Err(QuarryError::Analysis(format!(
-            "[DATATYPE_MISMATCH.{kind}] Cannot resolve \"{name}({call})\" due to data type mismatch: Input to function `{name}` should have been {wanted}, but it's [\"{}\", \"{}\"]",
+            "[DATATYPE_MISMATCH.BINARY_ARRAY_DIFF_TYPES] Cannot resolve \"{call}\" due to data type mismatch: Input to function `{name}` should have been two \"ARRAY\" with same element type, but it's [\"{}\", \"{}\"]",
             upper(&a),
             upper(&b)
         )))
+    }
+}
+
+/// Items as SQL, comma-separated (a call's arguments in a message: `f(a, 'b')`).
+fn sql_list<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The length in characters of a string literal; `None` for anything else (NULL too).
+fn literal_chars(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Literal(v) => v.as_str().map(|s| s.chars().count()),
+        _ => None,
     }
 }
 
@@ -4193,7 +4186,7 @@ impl Binder<'_> {
 /// `CASE WHEN length(e) < n THEN rpad(e, n, ' ') ELSE e END`: a longer value is kept
 /// whole, as Spark's StringRPad-based padding of a read value); a NULL or non-string
 /// literal, or a literal already that long, is kept.
-fn pad_to(e: Expr, n: usize) -> Result<Expr> {
+pub(super) fn pad_to(e: Expr, n: usize) -> Result<Expr> {
     if let Expr::Literal(v) = &e {
         return Ok(match v.as_str() {
             Some(s) if s.chars().count() < n => {
@@ -4221,11 +4214,7 @@ fn pad_to(e: Expr, n: usize) -> Result<Expr> {
 /// last argument of these functions (the second and third of `aggregate`) must be a
 /// lambda.
 fn lambda_required(name: &str, args: &[ast::Expr]) -> QuarryError {
-    let call = args
-        .iter()
-        .map(|a| a.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let call = sql_list(args);
     let position = if name == "aggregate" || name == "reduce" {
         3
     } else {

@@ -1096,23 +1096,12 @@ impl<'a> Binder<'a> {
             return Ok((plan, scope));
         }
         let columns = columns.clone();
-        let scan_cx = ExprCtx {
-            scope: &Scope::new(None, &columns),
-            outer: &[],
-            agg: None,
-            clause: "a CHAR column's padding",
-            windows: None,
-        };
         let mut exprs = vec![];
         let mut renamed = HashMap::new();
         for c in &columns {
             match char_length(c) {
                 Some(n) => {
-                    let name = format!("`{}`", c.name.replace('`', "``"));
-                    let text = format!(
-                        "CASE WHEN char_length({name}) < {n} THEN rpad({name}, {n}, ' ') ELSE {name} END"
-                    );
-                    let e = self.bind_expr(&crate::parser::parse_expression(&text)?, &scan_cx)?;
+                    let e = expr::pad_to(Expr::Column(c.clone()), n)?;
                     let out = Column::new(c.name.clone(), c.data_type.clone(), true);
                     self.char_columns
                         .insert(out.id, crate::types::CharVarchar::Char(n));

@@ -241,20 +241,15 @@ impl CollectionFunc {
             ArrayContains | ArrayPosition => {
                 arity(2, 2)?;
                 let t = array_arg(&args[0])?;
-                // Spark's findWiderTypeWithoutStringPromotion: a string and a value of
-                // another type have no common type here (array_contains(array(1), '1')
-                // is an error, not a string comparison)
-                let text = crate::types::is_string;
+                // array_contains(array(1), '1') is an error, not a string comparison
                 let el = elem(&t);
-                if el != DataType::Null && args[1] != DataType::Null && text(&el) != text(&args[1])
-                {
-                    return Err(QuarryError::Analysis(format!(
-                        "[DATATYPE_MISMATCH.ARRAY_FUNCTION_DIFF_TYPES] Cannot resolve \"{}\" due to data type mismatch: Input to `{}` should have been \"ARRAY\" followed by a value with same element type, but it's [\"{}\", \"{}\"]",
+                if string_against_other(&el, &args[1]) {
+                    return Err(array_function_diff_types(
                         self.name(),
                         self.name(),
-                        type_name(&t).to_uppercase(),
-                        type_name(&args[1]).to_uppercase()
-                    )));
+                        &t,
+                        &args[1],
+                    ));
                 }
                 let e = common(&[el, args[1].clone()])?;
                 let ret = if *self == ArrayContains {
@@ -446,6 +441,30 @@ impl CollectionFunc {
 /// about 1 GiB of 8-byte values), so a huge count is an error, not an allocation that
 /// takes the machine's memory.
 pub const MAX_GENERATED_ELEMENTS: usize = 1 << 27;
+
+/// Whether `a` and `b` are a string and a value of another type (neither NULL): Spark's
+/// findWiderTypeWithoutStringPromotion finds no common type for them, so the array
+/// functions that compare elements refuse them.
+pub fn string_against_other(a: &DataType, b: &DataType) -> bool {
+    *a != DataType::Null
+        && *b != DataType::Null
+        && crate::types::is_string(a) != crate::types::is_string(b)
+}
+
+/// Spark's `DATATYPE_MISMATCH.ARRAY_FUNCTION_DIFF_TYPES` for `name` (shown as `call`)
+/// given an array of type `array` and a value of type `value`.
+pub fn array_function_diff_types(
+    call: &str,
+    name: &str,
+    array: &DataType,
+    value: &DataType,
+) -> QuarryError {
+    QuarryError::Analysis(format!(
+        "[DATATYPE_MISMATCH.ARRAY_FUNCTION_DIFF_TYPES] Cannot resolve \"{call}\" due to data type mismatch: Input to `{name}` should have been \"ARRAY\" followed by a value with same element type, but it's [\"{}\", \"{}\"]",
+        type_name(array).to_uppercase(),
+        type_name(value).to_uppercase()
+    ))
+}
 
 fn too_many(f: &str, n: usize) -> QuarryError {
     exec(

@@ -217,34 +217,25 @@ impl Dialect for SparkDialect {
             Token::StringConcat => Some(BinaryOperator::StringConcat),
             _ => None,
         };
-        let quantifier_word = matches!(&parser.peek_nth_token_ref(1).token,
-            Token::Word(w) if w.quote_style.is_none()
-                && matches!(w.keyword, Keyword::ANY | Keyword::ALL | Keyword::SOME));
-        if let Some(op) = arithmetic
-            .filter(|_| quantifier_word && parser.peek_nth_token_ref(2).token != Token::LParen)
-        {
+        if let Some(op) = arithmetic.filter(|_| {
+            quantifier_at(parser, 1).is_some()
+                && parser.peek_nth_token_ref(2).token != Token::LParen
+        }) {
             parser.next_token();
             return Some(rhs(parser, op));
         }
         // `x <=> ANY|SOME|ALL (subquery)`: Spark's comparisonOperator takes `<=>` before
         // a quantifier; sqlparser's quantified comparison does not
         if parser.peek_token_ref().token == Token::Spaceship {
-            let quantifier = match &parser.peek_nth_token_ref(1).token {
-                Token::Word(w) if w.quote_style.is_none() => match w.keyword {
-                    Keyword::ANY | Keyword::SOME => Some(true),
-                    Keyword::ALL => Some(false),
-                    _ => None,
-                },
-                _ => None,
-            };
-            if let (Some(any), Token::LParen) = (quantifier, &parser.peek_nth_token_ref(2).token) {
+            let quantifier = quantifier_at(parser, 1);
+            if let (Some(q), Token::LParen) = (quantifier, &parser.peek_nth_token_ref(2).token) {
                 parser.next_token();
-                let is_some = matches!(&parser.next_token().token,
-                    Token::Word(w) if w.keyword == Keyword::SOME);
+                parser.next_token();
+                let is_some = q == Keyword::SOME;
                 return Some(parser.parse_subexpr(precedence).map(|right| {
                     let (left, right) = (Box::new(expr.clone()), Box::new(right));
                     let compare_op = BinaryOperator::Spaceship;
-                    if any {
+                    if q != Keyword::ALL {
                         Expr::AnyOp {
                             left,
                             compare_op,
@@ -269,6 +260,19 @@ impl Dialect for SparkDialect {
             return Some(rhs(parser, op));
         }
         D.parse_infix(parser, expr, precedence)
+    }
+}
+
+/// The quantifier keyword (ANY, ALL or SOME, unquoted) `n` tokens ahead, if there is one.
+fn quantifier_at(parser: &Parser, n: usize) -> Option<Keyword> {
+    match &parser.peek_nth_token_ref(n).token {
+        Token::Word(w)
+            if w.quote_style.is_none()
+                && matches!(w.keyword, Keyword::ANY | Keyword::ALL | Keyword::SOME) =>
+        {
+            Some(w.keyword)
+        }
+        _ => None,
     }
 }
 
