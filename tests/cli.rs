@@ -24,6 +24,17 @@ fn succeeded(cmd: &mut Command) -> std::process::Output {
     out
 }
 
+/// The stderr of `cmd`, which must fail (else the test fails).
+fn failed(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// The REPL (`--format csv`) on a pseudo-terminal, with `home` as both Quarry home and HOME.
 fn spawn_repl(home: &std::path::Path, timeout_ms: u64) -> rexpect::session::PtySession {
     let bin = env!("CARGO_BIN_EXE_quarry");
@@ -442,16 +453,11 @@ fn show_create_table_round_trips() {
     assert_eq!(ddl_of(&home2, "m"), m);
     assert_eq!(ddl_of(&home2, "v"), v);
     // a temporary view has no DDL to show
-    let out = quarry(&home1)
-        .args([
-            "-e",
-            "CREATE TEMPORARY VIEW t AS SELECT 1; SHOW CREATE TABLE t",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("SHOW CREATE TABLE is not supported on the temporary view"));
+    let err = failed(quarry(&home1).args([
+        "-e",
+        "CREATE TEMPORARY VIEW t AS SELECT 1; SHOW CREATE TABLE t",
+    ]));
+    assert!(err.contains("SHOW CREATE TABLE is not supported on the temporary view"));
 }
 
 /// `--hivevar k=v` (`-d`, `--define`, `--hiveconf`) sets a variable that `${k}` reads in
@@ -514,14 +520,11 @@ fn describe_redacts_secrets() {
         !text.contains("abc") && !text.contains("pw]") && !text.contains("=tk"),
         "{text}"
     );
-    let out = quarry(tmp.path())
-        .args([
-            "-e",
-            "CREATE TEMPORARY VIEW tv AS SELECT 1 AS a; DESC tv PARTITION (a = 1)",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("[FORBIDDEN_OPERATION] The operation DESC PARTITION is not allowed on the TEMPORARY VIEW: `tv`."));
+    let err = failed(quarry(tmp.path()).args([
+        "-e",
+        "CREATE TEMPORARY VIEW tv AS SELECT 1 AS a; DESC tv PARTITION (a = 1)",
+    ]));
+    assert!(err.contains(
+        "[FORBIDDEN_OPERATION] The operation DESC PARTITION is not allowed on the TEMPORARY VIEW: `tv`."
+    ));
 }
