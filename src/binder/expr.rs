@@ -412,7 +412,7 @@ impl Binder<'_> {
         }
     }
 
-    fn bind_inner(&mut self, e: &ast::Expr, cx: &ExprCtx) -> Result<Expr> {
+    pub(super) fn bind_inner(&mut self, e: &ast::Expr, cx: &ExprCtx) -> Result<Expr> {
         use ast::Expr as A;
         match e {
             // Hive's `grouping__id`: grouping_id() of a CUBE, ROLLUP or GROUPING SETS
@@ -594,6 +594,8 @@ impl Binder<'_> {
                 negated,
             } => {
                 let x = self.bind_inner(expr, cx)?;
+                // `x IN (*)`: the columns a star in the list expands to (Spark's)
+                let list = &self.expand_star_args(list.clone(), cx)?;
                 let items: Vec<Expr> = list
                     .iter()
                     .map(|i| self.bind_inner(i, cx))
@@ -2079,6 +2081,21 @@ impl Binder<'_> {
                 })
             });
             if qualified == Some(false) {
+                // `t.*` naming a FROM item of the query just outside (in a LATERAL
+                // subquery): its columns, as correlated references, as in a select list
+                let outer_cols = match (cx.outer.last(), qualifier.as_deref()) {
+                    (Some(o), Some(q)) => o.expand_star(Some(q)).unwrap_or_default(),
+                    _ => vec![],
+                };
+                if let (false, Some(q)) = (outer_cols.is_empty(), qualifier.as_deref()) {
+                    for c in outer_cols {
+                        out.push(ast::Expr::CompoundIdentifier(vec![
+                            quoted(q),
+                            quoted(&c.name),
+                        ]));
+                    }
+                    continue;
+                }
                 // `s.*` of a struct column s: its fields
                 let Some(q) = star_of else { continue };
                 let parts: Vec<ast::Ident> =
@@ -2167,14 +2184,12 @@ impl Binder<'_> {
                                 names.push(e.first_element.clone());
                                 names.extend(e.additional_elements.iter().cloned());
                             }
-                            match &o.opt_exclude {
-                                Some(ast::ExcludeSelectItem::Single(n)) => {
-                                    names.push(ast::Ident::new(last_name_part(n)))
-                                }
-                                Some(ast::ExcludeSelectItem::Multiple(v)) => names
-                                    .extend(v.iter().map(|n| ast::Ident::new(last_name_part(n)))),
-                                None => {}
-                            }
+                            let excluded = super::select::exclude_list(o);
+                            names.extend(
+                                excluded
+                                    .into_iter()
+                                    .map(|n| ast::Ident::new(last_name_part(n))),
+                            );
                             let args = names
                                 .into_iter()
                                 .map(ast::Expr::Identifier)

@@ -525,7 +525,14 @@ impl Binder<'_> {
                             sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
                         );
                         let fields = self.expand_star_args(vec![star], &cx)?;
-                        for (e, f) in struct_star_except(fields, opts)? {
+                        let parts: Vec<ast::Ident> = name
+                            .0
+                            .iter()
+                            .filter_map(|p| p.as_ident().cloned())
+                            .collect();
+                        let base = ast::Expr::CompoundIdentifier(parts);
+                        let t = self.bind_inner(&base, &cx)?.data_type();
+                        for (e, f) in struct_star_except(fields, &t, opts)? {
                             items.push(Item::Ast(e, f));
                         }
                         continue;
@@ -565,11 +572,14 @@ impl Binder<'_> {
         let window_state = super::window::WindowState::new(&named_windows)?;
         // (`SELECT *` without FROM selects no columns, as Spark's)
         if items.is_empty() && !s.projection.is_empty() && !s.from.is_empty() {
-            // every * emptied by its EXCEPT/EXCLUDE list
+            // every * emptied by its EXCEPT/EXCLUDE list: DuckDB's error (Spark would
+            // give rows of no columns; the two engines' tests disagree, and an error
+            // tells a user more)
             return Err(QuarryError::Analysis(
                 "EXCEPT/EXCLUDE removes every column of the * expansion".into(),
             ));
         }
+
         let items_ast: Vec<(String, ast::Expr)> = items
             .iter()
             .filter_map(|i| match i {
@@ -2341,18 +2351,14 @@ fn has_lateral(twj: &ast::TableWithJoins) -> bool {
     is_lateral(&twj.relation) || twj.joins.iter().any(|j| is_lateral(&j.relation))
 }
 
-/// A star's columns after its options: `* EXCEPT (a, b)` (Databricks') and
-/// `* EXCLUDE (a, b)` (DuckDB's) drop columns, `* REPLACE (expr AS a)` puts an expression
-/// in a column's place (keeping its name and position). Each column comes with its
-/// replacement, if any.
-///
-/// Errors: a name in the list that the star does not expand to; RENAME and ILIKE are
-/// not supported.
 /// The fields a struct star (`s.*`) expands to, each a `s.field` expression with the
-/// field's name, less those its EXCEPT list names (Spark's `s.* EXCEPT (f)`). Errors: a
-/// name that is no field, a field named twice, REPLACE / RENAME / ILIKE options.
+/// field's name, less those its EXCEPT list names (Spark's `s.* EXCEPT (f)`). An entry
+/// `f.g` keeps the struct field f without its own field g (`t` is the struct's type).
+/// Errors: a name that is no field, a field named twice or inside another entry,
+/// REPLACE / RENAME / ILIKE options.
 fn struct_star_except(
     fields: Vec<ast::Expr>,
+    t: &DataType,
     o: &ast::WildcardAdditionalOptions,
 ) -> Result<Vec<(ast::Expr, String)>> {
     if o.opt_rename.is_some() || o.opt_ilike.is_some() || o.opt_replace.is_some() {
@@ -2370,34 +2376,97 @@ fn struct_star_except(
             (e, n.unwrap_or_default())
         })
         .collect();
-    let mut drop: Vec<String> = vec![];
+    // each entry as its field path
+    let mut drop: Vec<Vec<String>> = vec![];
     if let Some(e) = &o.opt_except {
-        drop.push(e.first_element.value.clone());
-        drop.extend(e.additional_elements.iter().map(|i| i.value.clone()));
+        drop.push(vec![e.first_element.value.clone()]);
+        drop.extend(e.additional_elements.iter().map(|i| vec![i.value.clone()]));
     }
-    match &o.opt_exclude {
-        Some(ast::ExcludeSelectItem::Single(n)) => drop.push(n.to_string()),
-        Some(ast::ExcludeSelectItem::Multiple(v)) => drop.extend(v.iter().map(|n| n.to_string())),
-        None => {}
-    }
+    let path_of = |n: &ast::ObjectName| -> Vec<String> {
+        n.0.iter()
+            .map(|p| {
+                p.as_ident()
+                    .map(|i| i.value.clone())
+                    .unwrap_or_else(|| p.to_string())
+            })
+            .collect()
+    };
+    drop.extend(exclude_list(o).into_iter().map(path_of));
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
     for (i, d) in drop.iter().enumerate() {
-        if drop[..i].iter().any(|x| x.eq_ignore_ascii_case(d)) {
+        let listed = d.join(".");
+        let overlaps = drop[..i].iter().any(|x| {
+            let n = x.len().min(d.len());
+            x[..n].iter().zip(&d[..n]).all(|(a, b)| same(a, b))
+        });
+        if overlaps {
             return Err(QuarryError::Analysis(format!(
-                "[EXCEPT_OVERLAPPING_COLUMNS] Columns in an EXCEPT/EXCLUDE list must be distinct and non-overlapping: `{d}` is a duplicate entry"
+                "[EXCEPT_OVERLAPPING_COLUMNS] Columns in an EXCEPT/EXCLUDE list must be distinct and non-overlapping: `{listed}` overlaps another entry"
             )));
         }
-        if !named.iter().any(|(_, n)| n.eq_ignore_ascii_case(d)) {
+        let resolves = {
+            let mut at = Some(t.clone());
+            for f in d {
+                at = match at {
+                    Some(DataType::Struct(fs)) => fs
+                        .iter()
+                        .find(|x| same(x.name(), f))
+                        .map(|x| x.data_type().clone()),
+                    _ => None,
+                };
+            }
+            at.is_some()
+        };
+        if !resolves {
             return Err(QuarryError::Analysis(format!(
-                "[UNRESOLVED_COLUMN] A field `{d}` in the EXCEPT/EXCLUDE list of the struct's * cannot be resolved"
+                "[UNRESOLVED_COLUMN] A field `{listed}` in the EXCEPT/EXCLUDE list of the struct's * cannot be resolved"
             )));
         }
     }
-    Ok(named
-        .into_iter()
-        .filter(|(_, n)| !drop.iter().any(|d| d.eq_ignore_ascii_case(n)))
-        .collect())
+    let DataType::Struct(types) = t else {
+        return Ok(named);
+    };
+    let mut out = vec![];
+    for (e, n) in named {
+        let here: Vec<&[String]> = drop
+            .iter()
+            .filter(|d| d.first().is_some_and(|f| same(f, &n)))
+            .map(|d| &d[1..])
+            .collect();
+        if here.iter().any(|rest| rest.is_empty()) {
+            continue;
+        }
+        let field_type = types
+            .iter()
+            .find(|f| same(f.name(), &n))
+            .map(|f| f.data_type());
+        match field_type {
+            Some(ft) if !here.is_empty() => {
+                let text = struct_without_fields(&e.to_string(), ft, &here);
+                out.push((crate::parser::parse_expression(&text)?, n));
+            }
+            _ => out.push((e, n)),
+        }
+    }
+    Ok(out)
 }
 
+/// The names of a star's EXCLUDE list (`* EXCLUDE (a, t.b)`), as written.
+pub(super) fn exclude_list(o: &ast::WildcardAdditionalOptions) -> Vec<&ast::ObjectName> {
+    match &o.opt_exclude {
+        Some(ast::ExcludeSelectItem::Single(n)) => vec![n],
+        Some(ast::ExcludeSelectItem::Multiple(v)) => v.iter().collect(),
+        None => vec![],
+    }
+}
+
+/// A star's columns after its options: `* EXCEPT (a, b)` (Databricks') and
+/// `* EXCLUDE (a, b)` (DuckDB's) drop columns, `* REPLACE (expr AS a)` puts an expression
+/// in a column's place (keeping its name and position). Each column comes with its
+/// replacement, if any.
+///
+/// Errors: a name in the list that the star does not expand to; RENAME and ILIKE are
+/// not supported.
 fn wildcard_items(
     o: &ast::WildcardAdditionalOptions,
     cols: Vec<Column>,
@@ -2421,11 +2490,7 @@ fn wildcard_items(
             })
             .collect()
     };
-    match &o.opt_exclude {
-        Some(ast::ExcludeSelectItem::Single(n)) => names.push(parts_of(n)),
-        Some(ast::ExcludeSelectItem::Multiple(v)) => names.extend(v.iter().map(parts_of)),
-        None => {}
-    }
+    names.extend(exclude_list(o).into_iter().map(parts_of));
     // a plain name drops every expanded column of that name; a qualified one, the
     // column it resolves to (which must be one the * expands to). A column named twice
     // is an error (Spark's EXCEPT_OVERLAPPING_COLUMNS, DuckDB's "Duplicate entry").
@@ -2501,8 +2566,7 @@ fn wildcard_items(
             )));
         }
     }
-    Ok(cols
-        .into_iter()
+    cols.into_iter()
         .filter(|c| !drop.contains(&c.id))
         .map(|c| {
             let r = replace
@@ -2517,14 +2581,11 @@ fn wildcard_items(
             if r.is_none() && !paths.is_empty() {
                 let text =
                     struct_without_fields(&column_reference(&c, scope), &c.data_type, &paths);
-                return match crate::parser::parse_expression(&text) {
-                    Ok(pruned) => (c, Some(pruned)),
-                    Err(_) => (c, None),
-                };
+                return crate::parser::parse_expression(&text).map(|pruned| (c, Some(pruned)));
             }
-            (c, r)
+            Ok((c, r))
         })
-        .collect())
+        .collect()
 }
 
 /// For an EXCEPT entry `s.f.g` (or `t.s.f`): the struct column of `cols` it starts with

@@ -252,6 +252,34 @@ impl Dialect for SparkDialect {
                 }));
             }
         }
+        // `x [NOT] IN (*)` or `x IN (t.*)`: Spark expands a star in an IN list to the
+        // columns; sqlparser's IN list takes no star
+        let not = usize::from(
+            matches!(&parser.peek_token_ref().token, Token::Word(w) if w.keyword == Keyword::NOT),
+        );
+        let star_list = matches!(&parser.peek_nth_token_ref(not).token, Token::Word(w) if w.keyword == Keyword::IN)
+            && parser.peek_nth_token_ref(not + 1).token == Token::LParen
+            && match &parser.peek_nth_token_ref(not + 2).token {
+                Token::Mul => true,
+                Token::Word(_) => {
+                    parser.peek_nth_token_ref(not + 3).token == Token::Period
+                        && parser.peek_nth_token_ref(not + 4).token == Token::Mul
+                }
+                _ => false,
+            };
+        if star_list {
+            for _ in 0..not + 2 {
+                parser.next_token();
+            }
+            let list = parser
+                .parse_comma_separated(Parser::parse_wildcard_expr)
+                .and_then(|list| parser.expect_token(&Token::RParen).map(|_| list));
+            return Some(list.map(|list| Expr::InList {
+                expr: Box::new(expr.clone()),
+                list,
+                negated: not == 1,
+            }));
+        }
         if let Some(op) = shift {
             parser.next_token();
             if op == BinaryOperator::Custom(">>>".into()) {
