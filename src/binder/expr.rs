@@ -3266,6 +3266,15 @@ impl Binder<'_> {
                 return cast_to(x, &DataType::Decimal128(10, 0));
             }
             "date" | "int" | "bigint" | "string" | "double" | "boolean" | "timestamp" | "float"
+            | "binary" | "smallint" | "tinyint" | "decimal"
+                if bound.len() != 1 =>
+            {
+                // Hive's cast functions (Spark's SPARK-16730 aliases)
+                return Err(QuarryError::Analysis(format!(
+                    "Function {name} accepts only one argument"
+                )));
+            }
+            "date" | "int" | "bigint" | "string" | "double" | "boolean" | "timestamp" | "float"
             | "binary" | "smallint" | "tinyint"
                 if bound.len() == 1 =>
             {
@@ -3342,6 +3351,17 @@ impl Binder<'_> {
                     }
                 }
                 Ok(e)
+            }
+            // Spark's NullIf is `IF(a = b, NULL, a)`: the comparison in the two
+            // arguments' common type, the value of `a`'s own type
+            Some(func @ ScalarFunc::NullIf) if bound.len() == 2 => {
+                let t = bound[0].data_type();
+                let e = scalar_call(func, bound)?;
+                if e.data_type() == t || t == DataType::Null {
+                    Ok(e)
+                } else {
+                    cast_to(e, &t)
+                }
             }
             Some(func) => scalar_call(func, bound),
             None => {
