@@ -1306,7 +1306,19 @@ impl Binder<'_> {
     fn bind_struct(&mut self, items: &[ast::Expr], cx: &ExprCtx) -> Result<Expr> {
         let named = items
             .iter()
-            .map(|i| Ok((self.bind_inner(i, cx)?, None)))
+            .map(|i| {
+                // `x AS name` beside a star (the parser's struct field marker)
+                if let ast::Expr::Function(f) = i {
+                    if f.name.to_string() == crate::parser::spark_tokens::STRUCT_FIELD_MARKER {
+                        if let [x, ast::Expr::Value(v)] = self.function_args(f)?.0.as_slice() {
+                            if let ast::Value::SingleQuotedString(n) = &v.value {
+                                return Ok((self.bind_inner(x, cx)?, Some(n.clone())));
+                            }
+                        }
+                    }
+                }
+                Ok((self.bind_inner(i, cx)?, None))
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(make_struct(named))
     }

@@ -138,7 +138,7 @@ pub fn expr_name(e: &ast::Expr) -> String {
                 ast::FunctionArguments::List(l) => l
                     .args
                     .iter()
-                    .map(|a| a.to_string())
+                    .map(|a| struct_field_text(a).unwrap_or_else(|| a.to_string()))
                     .collect::<Vec<_>>()
                     .join(", "),
                 _ => String::new(),
@@ -155,6 +155,29 @@ pub fn expr_name(e: &ast::Expr) -> String {
         }
         ast::Expr::BinaryOp { .. } => format!("({e})"),
         other => other.to_string(),
+    }
+}
+
+/// `x AS name` for a struct call's aliased argument, which the parser wrote as
+/// `__quarry_struct_field(x, 'name')` (its struct field marker).
+fn struct_field_text(a: &ast::FunctionArg) -> Option<String> {
+    let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Function(f))) = a else {
+        return None;
+    };
+    if f.name.to_string() != crate::parser::spark_tokens::STRUCT_FIELD_MARKER {
+        return None;
+    }
+    let ast::FunctionArguments::List(l) = &f.args else {
+        return None;
+    };
+    match l.args.as_slice() {
+        [x, ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))] => {
+            match &v.value {
+                ast::Value::SingleQuotedString(n) => Some(format!("{x} AS {n}")),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

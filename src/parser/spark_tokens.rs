@@ -75,10 +75,18 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     inline_tables(tokens)
 }
 
+/// The function an aliased argument of a `struct` call is rewritten to (see
+/// [`struct_star_call`]): `__quarry_struct_field(expr, 'name')`.
+pub const STRUCT_FIELD_MARKER: &str = "__quarry_struct_field";
+
 /// `STRUCT(*)`, `STRUCT(t.*, ...)`: sqlparser's struct literal takes no star, so a
 /// STRUCT whose parentheses hold a `*` argument (after `(`, `,` or `.`) at their top
-/// level becomes a call of the function `struct`, whose stars the binder expands.
+/// level becomes a call of the function `struct`, whose stars the binder expands. An
+/// argument with an alias (`STRUCT(t.*, x AS e)`), which a call takes not, becomes
+/// `__quarry_struct_field(x, 'e')` (the marker [`STRUCT_FIELD_MARKER`], which the
+/// binder reads as the field's name).
 fn struct_star_call(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut calls = vec![];
     let sig = significant(&tokens);
     for si in 0..sig.len().saturating_sub(1) {
         let (name, open) = (sig[si], sig[si + 1]);
@@ -91,15 +99,38 @@ fn struct_star_call(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         let mut depth = 0usize;
         let mut prev = Token::LParen;
         let mut has_star = false;
-        for t in &tokens[open + 1..close] {
+        // top-level arguments: (index of their first significant token, index of a
+        // top-level AS followed by a name and the argument's end)
+        let mut aliased: Vec<(usize, usize)> = vec![];
+        let mut arg_start = None;
+        for (j, t) in tokens.iter().enumerate().take(close).skip(open + 1) {
+            if depth == 0 && arg_start.is_none() && !is_trivia(&t.token) {
+                arg_start = Some(j);
+            }
             match t.token {
                 Token::LParen => depth += 1,
                 Token::RParen => depth = depth.saturating_sub(1),
+                Token::Comma if depth == 0 => arg_start = None,
                 Token::Mul
                     if depth == 0
                         && matches!(prev, Token::LParen | Token::Comma | Token::Period) =>
                 {
                     has_star = true
+                }
+                _ if depth == 0 && kw(&t.token) == Some(Keyword::AS) => {
+                    let after: Vec<usize> = (j + 1..close)
+                        .filter(|&k| !is_trivia(&tokens[k].token))
+                        .take(2)
+                        .collect();
+                    let named = after
+                        .first()
+                        .is_some_and(|&k| matches!(tokens[k].token, Token::Word(_)));
+                    let ends = after
+                        .get(1)
+                        .is_none_or(|&k| tokens[k].token == Token::Comma);
+                    if let (Some(start), true, true) = (arg_start, named, ends) {
+                        aliased.push((start, j));
+                    }
                 }
                 _ => {}
             }
@@ -108,16 +139,44 @@ fn struct_star_call(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
             }
         }
         if has_star {
-            let span = tokens[name].span;
-            tokens[name] = TokenWithSpan {
-                token: Token::Word(Word {
-                    value: "struct".into(),
-                    quote_style: Some('`'),
-                    keyword: Keyword::NoKeyword,
-                }),
-                span,
-            };
+            calls.push((name, aliased));
         }
+    }
+    for (name, aliased) in calls.into_iter().rev() {
+        for (start, at) in aliased.into_iter().rev() {
+            let span = tokens[at].span;
+            let Some(n) = (at + 1..tokens.len()).find(|&k| !is_trivia(&tokens[k].token)) else {
+                continue;
+            };
+            let field = match &tokens[n].token {
+                Token::Word(w) => w.value.clone(),
+                _ => continue,
+            };
+            tokens.splice(
+                at..=n,
+                [
+                    tok(Token::Comma, span),
+                    tok(Token::SingleQuotedString(field), span),
+                    tok(Token::RParen, span),
+                ],
+            );
+            tokens.splice(
+                start..start,
+                [
+                    tok(Token::make_word(STRUCT_FIELD_MARKER, None), span),
+                    tok(Token::LParen, span),
+                ],
+            );
+        }
+        let span = tokens[name].span;
+        tokens[name] = TokenWithSpan {
+            token: Token::Word(Word {
+                value: "struct".into(),
+                quote_style: Some('`'),
+                keyword: Keyword::NoKeyword,
+            }),
+            span,
+        };
     }
     tokens
 }
