@@ -509,6 +509,37 @@ impl Binder<'_> {
                         }
                         intervals = true;
                     }
+                    // over a float key the offset is a float too (Spark casts the
+                    // boundary to the key's type): `x + 1.1` is `x + 1.1f`
+                    if key == DataType::Float32 {
+                        for b in [&mut start, &mut end] {
+                            if let FrameBound::Preceding(v) | FrameBound::Following(v) = b {
+                                *v = *v as f32 as f64;
+                            }
+                        }
+                    }
+                    // a NaN offset ('NaN' FOLLOWING) over a float key: x + NaN is NaN,
+                    // which Spark orders above every number, so the frame runs to the
+                    // partition's end
+                    let float = matches!(key, DataType::Float32 | DataType::Float64);
+                    if let FrameBound::Following(v) = &mut end {
+                        if v.is_nan() && float {
+                            *v = f64::INFINITY;
+                        }
+                    }
+                }
+                for b in [&start, &end] {
+                    if let FrameBound::Preceding(v) | FrameBound::Following(v) = b {
+                        if v.is_nan() {
+                            return Err(QuarryError::NotSupported(
+                                "a NaN window frame offset, other than a float key's upper bound"
+                                    .into(),
+                            ));
+                        }
+                    }
+                }
+                if units == FrameUnits::Range && offsets && order_by.len() == 1 {
+                    let key = order_by[0].expr.data_type();
                     let datetime = matches!(key, DataType::Date32 | DataType::Timestamp(..));
                     if datetime != intervals {
                         return Err(QuarryError::Analysis(format!(

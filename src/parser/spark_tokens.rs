@@ -47,6 +47,8 @@
 //!   (the marker [`PIVOT_EXPR_MARKER`], which the binder unwraps): sqlparser takes only
 //!   a function call there.
 //! - A lone `!` is NOT, as in Spark 3's lexer.
+//! - A string frame offset (`'inf' PRECEDING`) goes in parentheses, an expression
+//!   rather than sqlparser's unit-less interval.
 
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
@@ -59,6 +61,7 @@ pub fn rewrite(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let tokens = cte_materialized_hints(tokens);
     let tokens = double_slash_div(tokens);
     let tokens = bang_as_not(tokens);
+    let tokens = string_frame_offsets(tokens);
     let tokens = comma_before_close(tokens);
     let tokens = cross_join_with_criteria(tokens);
     let tokens = not_exists_function(tokens);
@@ -819,6 +822,30 @@ fn double_slash_div(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         out.push(t);
     }
     out
+}
+
+/// A string literal right before PRECEDING or FOLLOWING (`RANGE BETWEEN 'inf' PRECEDING
+/// AND ...`) goes in parentheses: sqlparser reads a bare string there as an interval
+/// that needs a unit, where Spark casts the string to the ORDER BY key's type.
+fn string_frame_offsets(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let sig = significant(&tokens);
+    let mut wrap = vec![];
+    for w in sig.windows(2) {
+        let bound = matches!(
+            kw(&tokens[w[1]].token),
+            Some(Keyword::PRECEDING | Keyword::FOLLOWING)
+        );
+        if bound && matches!(tokens[w[0]].token, Token::SingleQuotedString(_)) {
+            wrap.push(w[0]);
+        }
+    }
+    let mut tokens = tokens;
+    for i in wrap.into_iter().rev() {
+        let span = tokens[i].span;
+        tokens.insert(i + 1, tok(Token::RParen, span));
+        tokens.insert(i, tok(Token::LParen, span));
+    }
+    tokens
 }
 
 /// A lone `!` is the keyword NOT, as Spark 3's lexer reads it (`NOT: 'NOT' | '!'`): `! true`,
