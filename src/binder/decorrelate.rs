@@ -16,7 +16,8 @@
 //! subquery nested in one of those that refers further out is decorrelated once the
 //! domain has replaced its outer references. Subqueries in a join condition over both
 //! sides are decorrelated by [`join_with_condition`]. What remains is refused with a
-//! reason (an aggregate of outer columns only, which belongs to the outer query).
+//! reason (an aggregate of outer columns only where the outer query does not aggregate;
+//! where it does, the binder makes it that query's aggregate, see `Binder::outer_aggs`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -1907,11 +1907,52 @@ impl Binder<'_> {
     fn bind_subquery(&mut self, q: &ast::Query, cx: &ExprCtx) -> Result<crate::plan::LogicalPlan> {
         let mut outer: Vec<Scope> = cx.outer.to_vec();
         outer.push(cx.scope.clone());
-        if let Some(a) = cx.agg {
-            outer.push(a.input.clone());
+        let Some(a) = cx.agg else {
+            return Ok(self.bind_query_with_outer(q, &outer)?.0);
+        };
+        outer.push(a.input.clone());
+        // the subquery may hold outer aggregates of this query (see `outer_aggs`)
+        self.outer_aggs.push(AggState {
+            group: vec![],
+            aggs: RefCell::new(a.aggs.borrow().clone()),
+            input: a.input.clone(),
+            grouping_id: None,
+        });
+        let bound = self.bind_query_with_outer(q, &outer);
+        let frame = self.outer_aggs.pop();
+        let plan = bound?.0;
+        if let Some(frame) = frame {
+            let mut aggs = a.aggs.borrow_mut();
+            for (ae, c) in frame.aggs.into_inner() {
+                if !aggs.iter().any(|(_, x)| x.id == c.id) {
+                    aggs.push((ae, c));
+                }
+            }
         }
-        let (plan, _) = self.bind_query_with_outer(q, &outer)?;
         Ok(plan)
+    }
+
+    /// Whether the aggregate call `f` is an outer aggregate of the innermost query in
+    /// [`Binder::outer_aggs`]: it names columns, and each resolves in that query's input
+    /// and not in `cx`'s own scope.
+    fn is_outer_aggregate(&self, f: &ast::Function, cx: &ExprCtx) -> bool {
+        let Some(frame) = self.outer_aggs.last() else {
+            return false;
+        };
+        let mut names: Vec<Vec<String>> = vec![];
+        let _ = ast::visit_expressions(&f.args, |e| {
+            match e {
+                ast::Expr::Identifier(i) => names.push(vec![i.value.clone()]),
+                ast::Expr::CompoundIdentifier(p) => names.push(ident_parts(p)),
+                _ => {}
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        !names.is_empty()
+            && names.iter().all(|n| {
+                matches!(cx.scope.resolve(n), Ok(None))
+                    && matches!(frame.input.resolve(n), Ok(Some(_)))
+            })
     }
 
     /// `grouping(x)` (1 when x is not grouped in the row's set, a tinyint) and
@@ -2544,6 +2585,21 @@ impl Binder<'_> {
                 format: None,
             };
             return self.bind_inner(&cast, cx);
+        }
+        if AggFunc::is_aggregate_name(&name) && self.is_outer_aggregate(f, cx) {
+            // computed by the enclosing query; here a correlated reference to its result
+            if let Some(frame) = self.outer_aggs.pop() {
+                let outer_cx = ExprCtx {
+                    scope: &frame.input,
+                    outer: cx.outer,
+                    agg: Some(&frame),
+                    clause: cx.clause,
+                    windows: None,
+                };
+                let bound = self.bind_inner(&ast::Expr::Function(f.clone()), &outer_cx);
+                self.outer_aggs.push(frame);
+                return bound;
+            }
         }
         if AggFunc::is_aggregate_name(&name) {
             let Some(agg) = cx.agg else {

@@ -164,6 +164,13 @@ pub struct Binder<'a> {
     /// string literal, or with another of a different length, pad the shorter side
     /// (Spark's ApplyCharTypePadding); a CTAS keeps their types.
     char_columns: HashMap<crate::plan::ColumnId, crate::types::CharVarchar>,
+    /// For each subquery being bound inside an aggregating query's HAVING, SELECT list
+    /// or ORDER BY, innermost last: that query's aggregation (its input scope and the
+    /// aggregates it computes so far). An aggregate call in the subquery whose columns
+    /// all come from that input is an outer aggregate: computed by the enclosing query,
+    /// and a correlated reference to its result inside the subquery (Spark's and the
+    /// SQL standard's reading of `HAVING EXISTS (... WHERE b < min(outer.x))`).
+    outer_aggs: Vec<expr::AggState>,
 }
 
 impl<'a> Binder<'a> {
@@ -184,6 +191,7 @@ impl<'a> Binder<'a> {
             row_ids: false,
             unnamed_subqueries: 0,
             char_columns: HashMap::new(),
+            outer_aggs: vec![],
         }
     }
 

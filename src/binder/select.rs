@@ -428,7 +428,9 @@ impl Binder<'_> {
         }
         // WHERE
         if let Some(w) = &s.selection {
-            if contains_aggregate(w) {
+            // (inside an aggregating query's subquery, an aggregate of that query's
+            // columns is its outer aggregate; any other is refused where bound)
+            if contains_aggregate(w) && self.outer_aggs.is_empty() {
                 return Err(QuarryError::Analysis("[INVALID_WHERE_CONDITION] aggregate functions are not allowed in WHERE; use HAVING".into()));
             }
             let cx = ExprCtx {
