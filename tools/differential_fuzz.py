@@ -9,7 +9,8 @@ random queries over them: inner/outer/semi/anti joins on equi and non-equi condi
 grouped joins, correlated scalar/EXISTS/IN/ANY/ALL subqueries (nested too), window
 functions with ROWS and RANGE frames, set operations, FILTER, CTEs, LATERAL, and the
 shapes of Spark's generated correlated subquery suites (aggregates, top-1 and DISTINCT
-over set operations and joins). Only
+over set operations and joins), and outer aggregates (an aggregate of the
+outer query's columns in a subquery of its HAVING or SELECT list). Only
 forms where Spark and DuckDB agree are generated: every ORDER BY names its NULL order,
 LIMIT comes after a total order. Each result is compared as a sorted multiset with
 DuckDB's; a difference prints the query and both tables. Exit status 1 on any
@@ -228,10 +229,30 @@ class Gen:
         return (f"SELECT x.a, x.b, grouping(x.a), {self.agg('x')}, sum({self.scalar()}) FROM t1 x "
                 f"GROUP BY {g} HAVING count(*) > 0")
 
+    def outer_aggregate(self):
+        """An aggregate of the outer query's columns inside a subquery of its HAVING,
+        SELECT list or ORDER BY: computed per outer group (SQL's outer aggregate)."""
+        g = self.col("x")
+        oa = self.r.choice(["max", "min", "sum", "count"]) + f"({self.col('x')})"
+        inner = f"y.{self.r.choice(COLS)} {self.cmp()} {oa}"
+        if self.r.random() < 0.4:
+            inner += f" AND y.{self.r.choice(COLS)} {self.cmp()} {g}"
+        k = self.r.random()
+        if k < 0.4:
+            neg = self.r.choice(["", "NOT "])
+            return (f"SELECT {g}, {self.agg('x')} FROM t1 x GROUP BY {g} "
+                    f"HAVING {neg}EXISTS (SELECT 1 FROM t2 y WHERE {inner})")
+        if k < 0.7:
+            return (f"SELECT {g}, (SELECT {self.agg('y')} FROM t2 y WHERE {inner}) "
+                    f"FROM t1 x GROUP BY {g}")
+        return (f"SELECT {g} FROM t1 x GROUP BY {g} HAVING {self.agg('x')} "
+                f"{self.r.choice(['IN', 'NOT IN'])} (SELECT y.{self.r.choice(COLS)} FROM t2 y "
+                f"WHERE {inner})")
+
     def query(self):
         return self.r.choice([self.join, self.subquery, self.window, self.set_op, self.more,
                               self.more, self.spark_subquery, self.spark_subquery,
-                              self.expressions])()
+                              self.expressions, self.outer_aggregate])()
 
 
 def norm(v):
