@@ -422,6 +422,9 @@ impl Session {
             legacy_percentile_disc: self
                 .setting("spark.sql.legacy.percentiledisccalculation")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            quoted_regex_column_names: self
+                .setting("spark.sql.parser.quotedregexcolumnnames")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
             grouping: {
                 let flag = |key: &str, default: bool| match self.setting(key) {
                     Some(v) if v.eq_ignore_ascii_case("true") => true,

@@ -2093,15 +2093,29 @@ impl Binder<'_> {
                     .collect(),
             )
         };
+        let regex = |a: &ast::Expr| {
+            if !self.ctx.quoted_regex_column_names {
+                return None;
+            }
+            super::select::regex_column(a, cx.scope, cx.outer)
+        };
         if !args.iter().any(|a| {
             matches!(a, ast::Expr::Wildcard(_) | ast::Expr::QualifiedWildcard(..))
                 || star_except(a).is_some()
+                || regex(a).is_some()
         }) {
             return Ok(args);
         }
         let quoted = |s: &str| ast::Ident::with_quote('`', s);
         let mut out = Vec::with_capacity(args.len());
         for a in args {
+            // a regex column (`spark.sql.parser.quotedRegexColumnNames`): its columns
+            if let Some((q, pattern)) = regex(&a) {
+                for c in super::select::regex_columns(cx.scope, q.as_deref(), &pattern)? {
+                    out.push(star_column_reference(cx.scope, &c));
+                }
+                continue;
+            }
             if let Some(except) = star_except(&a) {
                 let cols = cx.scope.expand_star(None)?;
                 for n in &except {
@@ -2615,8 +2629,13 @@ impl Binder<'_> {
                 clause: "an aggregate function argument",
                 windows: None,
             };
-            // count(t.*) = count(t.a, t.b, ...), as Spark expands the star
-            let args = if name == "count" {
+            // count(t.*) = count(t.a, t.b, ...), as Spark expands the star; a regex
+            // column (`spark.sql.parser.quotedRegexColumnNames`) is its columns
+            let regex_arg = self.ctx.quoted_regex_column_names
+                && args
+                    .iter()
+                    .any(|a| super::select::regex_column(a, &agg.input, cx.outer).is_some());
+            let args = if name == "count" || regex_arg {
                 self.expand_star_args(args, &input_cx)?
             } else {
                 args

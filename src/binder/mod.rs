@@ -88,6 +88,11 @@ pub struct BindContext<'a> {
     /// `spark.sql.legacy.percentileDiscCalculation` (false): percentile_disc takes the
     /// `floor(p * (n - 1))`-th value (0-based), as Spark before SPARK-44871.
     pub legacy_percentile_disc: bool,
+    /// `spark.sql.parser.quotedRegexColumnNames` (false): a backquoted name in the select
+    /// list that is no column is a regular expression (Java's syntax) selecting every
+    /// column whose whole name it matches, case-insensitively (Hive's regex columns,
+    /// `` SELECT `(ds|hr)?+.+` FROM t ``).
+    pub quoted_regex_column_names: bool,
 }
 
 /// Spark's settings for GROUP BY and HAVING (defaults as Spark's).

@@ -158,6 +158,50 @@ pub fn expr_name(e: &ast::Expr) -> String {
     }
 }
 
+/// A backquoted name (`` `re` `` or `` t.`re` ``) that resolves to no column here or
+/// in an enclosing query: (its qualifier, the pattern), read as a regex column when
+/// `spark.sql.parser.quotedRegexColumnNames` is on.
+pub(super) fn regex_column(
+    e: &ast::Expr,
+    scope: &Scope,
+    outer: &[Scope],
+) -> Option<(Option<String>, String)> {
+    let (q, last) = match e {
+        ast::Expr::Identifier(i) => (None, i),
+        ast::Expr::CompoundIdentifier(p) if p.len() == 2 => (Some(p[0].value.clone()), &p[1]),
+        _ => return None,
+    };
+    if last.quote_style != Some('`') {
+        return None;
+    }
+    let parts: Vec<String> = q.iter().cloned().chain([last.value.clone()]).collect();
+    let resolves = std::iter::once(scope)
+        .chain(outer.iter())
+        .any(|s| matches!(s.resolve(&parts), Ok(Some(_))));
+    (!resolves).then(|| (q, last.value.clone()))
+}
+
+/// The columns of `scope` (of the relation `q`, if given) whose whole name the Java
+/// regular expression `pattern` matches, case-insensitively (Spark's UnresolvedRegex).
+/// Errors: a pattern that does not compile; a qualifier that names no relation.
+pub(super) fn regex_columns(scope: &Scope, q: Option<&str>, pattern: &str) -> Result<Vec<Column>> {
+    // fancy-regex, for Java's possessive quantifiers (`(a)?+.+`, the Hive idiom)
+    let re = fancy_regex::Regex::new(&format!("(?i)^(?:{pattern})$")).map_err(|e| {
+        QuarryError::Analysis(format!(
+            "[INVALID_PARAMETER_VALUE.PATTERN] invalid regular expression column `{pattern}`: {e}"
+        ))
+    })?;
+    let mut out = vec![];
+    for c in scope.expand_star(q)? {
+        if re.is_match(&c.name).map_err(|e| {
+            QuarryError::Execution(format!("regular expression column `{pattern}`: {e}"))
+        })? {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
 /// `x AS name` for a struct call's aliased argument, which the parser wrote as
 /// `__quarry_struct_field(x, 'name')` (its struct field marker).
 fn struct_field_text(a: &ast::FunctionArg) -> Option<String> {
@@ -481,6 +525,16 @@ impl Binder<'_> {
                         expr.clone(),
                         aliases.iter().map(|a| a.value.clone()).collect(),
                     )),
+                ast::SelectItem::UnnamedExpr(e)
+                    if self.ctx.quoted_regex_column_names
+                        && regex_column(e, &scope, outer).is_some() =>
+                {
+                    if let Some((q, pattern)) = regex_column(e, &scope, outer) {
+                        for c in regex_columns(&scope, q.as_deref(), &pattern)? {
+                            items.push(Item::Col(c));
+                        }
+                    }
+                }
                 ast::SelectItem::UnnamedExpr(e) => match expand_columns(e, &scope)? {
                     // DuckDB's COLUMNS(...): one item per column it selects
                     Some(xs) => {
@@ -595,8 +649,15 @@ impl Binder<'_> {
             })
             .collect();
         let window_state = super::window::WindowState::new(&named_windows)?;
-        // (`SELECT *` without FROM selects no columns, as Spark's)
-        if items.is_empty() && !s.projection.is_empty() && !s.from.is_empty() {
+        // (`SELECT *` without FROM selects no columns, as Spark's; so does a regex
+        // column that matches none)
+        let has_except = s.projection.iter().any(|i| match i {
+            ast::SelectItem::Wildcard(o) | ast::SelectItem::QualifiedWildcard(_, o) => {
+                o.opt_except.is_some() || o.opt_exclude.is_some()
+            }
+            _ => false,
+        });
+        if items.is_empty() && has_except && !s.from.is_empty() {
             // every * emptied by its EXCEPT/EXCLUDE list: DuckDB's error (Spark would
             // give rows of no columns; the two engines' tests disagree, and an error
             // tells a user more)

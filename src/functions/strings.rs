@@ -552,6 +552,14 @@ impl RegexCache {
     }
     pub(super) fn get(&mut self, p: &str) -> Result<&regex::Regex> {
         if self.last.as_ref().is_none_or(|(c, _)| c != p) {
+            if has_possessive_quantifier(p) {
+                // the regex crate reads `a*+` as `(a*)+`, which matches where Java's
+                // possessive `a*+` does not: refused rather than a different answer
+                return Err(QuarryError::NotSupported(format!(
+                    "{}: the possessive quantifier in the regular expression '{p}'",
+                    self.func
+                )));
+            }
             let re = regex::Regex::new(p).map_err(|e| {
                 // the regex crate's message draws the pattern over several lines;
                 // its last line says what is wrong
@@ -573,6 +581,30 @@ impl RegexCache {
             None => Err(QuarryError::Internal("regex cache".into())),
         }
     }
+}
+
+/// Whether a Java regular expression has a possessive quantifier (`x*+`, `x++`, `x?+`,
+/// `x{n,m}+`) outside escapes and character classes.
+fn has_possessive_quantifier(p: &str) -> bool {
+    let b = p.as_bytes();
+    let (mut i, mut class) = (0, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'[' => class += 1,
+            b']' if class > 0 => class -= 1,
+            b'*' | b'+' | b'?' | b'}' if class == 0 => {
+                // `(?` opens a group, not a quantifier
+                let quantifier = !(b[i] == b'?' && i > 0 && b[i - 1] == b'(');
+                if quantifier && b.get(i + 1) == Some(&b'+') {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Java's replacement syntax (`$1`, `${name}`, `\$`) in the `regex` crate's (`${1}`, `$$`).
