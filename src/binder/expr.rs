@@ -2246,17 +2246,11 @@ impl Binder<'_> {
                                 && o.opt_replace.is_none()
                                 && o.opt_ilike.is_none() =>
                         {
-                            let mut names: Vec<ast::Ident> = vec![];
-                            if let Some(e) = &o.opt_except {
-                                names.push(e.first_element.clone());
-                                names.extend(e.additional_elements.iter().cloned());
-                            }
-                            let excluded = super::select::exclude_list(o);
-                            names.extend(
-                                excluded
-                                    .into_iter()
-                                    .map(|n| ast::Ident::new(last_name_part(n))),
-                            );
+                            // (a qualified name's last part: the marker lists plain names)
+                            let names: Vec<ast::Ident> = super::select::dropped_names(o)
+                                .into_iter()
+                                .filter_map(|p| p.last().map(|n| ast::Ident::with_quote('`', n)))
+                                .collect();
                             let args = names
                                 .into_iter()
                                 .map(ast::Expr::Identifier)

@@ -2463,21 +2463,7 @@ fn struct_star_except(
         })
         .collect();
     // each entry as its field path
-    let mut drop: Vec<Vec<String>> = vec![];
-    if let Some(e) = &o.opt_except {
-        drop.push(vec![e.first_element.value.clone()]);
-        drop.extend(e.additional_elements.iter().map(|i| vec![i.value.clone()]));
-    }
-    let path_of = |n: &ast::ObjectName| -> Vec<String> {
-        n.0.iter()
-            .map(|p| {
-                p.as_ident()
-                    .map(|i| i.value.clone())
-                    .unwrap_or_else(|| p.to_string())
-            })
-            .collect()
-    };
-    drop.extend(exclude_list(o).into_iter().map(path_of));
+    let drop = dropped_names(o);
     let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
     for (i, d) in drop.iter().enumerate() {
         let listed = d.join(".");
@@ -2537,13 +2523,29 @@ fn struct_star_except(
     Ok(out)
 }
 
-/// The names of a star's EXCLUDE list (`* EXCLUDE (a, t.b)`), as written.
-pub(super) fn exclude_list(o: &ast::WildcardAdditionalOptions) -> Vec<&ast::ObjectName> {
-    match &o.opt_exclude {
-        Some(ast::ExcludeSelectItem::Single(n)) => vec![n],
-        Some(ast::ExcludeSelectItem::Multiple(v)) => v.iter().collect(),
-        None => vec![],
+/// The names a star's EXCEPT list (`* EXCEPT (a, b)`) and EXCLUDE list (`* EXCLUDE (a,
+/// t.b)`) drop, each as its parts as written.
+pub(super) fn dropped_names(o: &ast::WildcardAdditionalOptions) -> Vec<Vec<String>> {
+    let mut names: Vec<Vec<String>> = vec![];
+    if let Some(e) = &o.opt_except {
+        names.push(vec![e.first_element.value.clone()]);
+        names.extend(e.additional_elements.iter().map(|i| vec![i.value.clone()]));
     }
+    let parts_of = |n: &ast::ObjectName| -> Vec<String> {
+        n.0.iter()
+            .map(|p| {
+                p.as_ident()
+                    .map(|i| i.value.clone())
+                    .unwrap_or_else(|| p.to_string())
+            })
+            .collect()
+    };
+    match &o.opt_exclude {
+        Some(ast::ExcludeSelectItem::Single(n)) => names.push(parts_of(n)),
+        Some(ast::ExcludeSelectItem::Multiple(v)) => names.extend(v.iter().map(parts_of)),
+        None => {}
+    }
+    names
 }
 
 /// A star's columns after its options: `* EXCEPT (a, b)` (Databricks') and
@@ -2562,21 +2564,7 @@ fn wildcard_items(
         return Err(QuarryError::NotSupported("* RENAME / * ILIKE".into()));
     }
     // the names to drop, as written: a plain name, or a qualified one (`t.c`)
-    let mut names: Vec<Vec<String>> = vec![];
-    if let Some(e) = &o.opt_except {
-        names.push(vec![e.first_element.value.clone()]);
-        names.extend(e.additional_elements.iter().map(|i| vec![i.value.clone()]));
-    }
-    let parts_of = |n: &ast::ObjectName| -> Vec<String> {
-        n.0.iter()
-            .map(|p| {
-                p.as_ident()
-                    .map(|i| i.value.clone())
-                    .unwrap_or_else(|| p.to_string())
-            })
-            .collect()
-    };
-    names.extend(exclude_list(o).into_iter().map(parts_of));
+    let names = dropped_names(o);
     // a plain name drops every expanded column of that name; a qualified one, the
     // column it resolves to (which must be one the * expands to). A column named twice
     // is an error (Spark's EXCEPT_OVERLAPPING_COLUMNS, DuckDB's "Duplicate entry").
