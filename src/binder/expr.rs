@@ -3454,6 +3454,7 @@ impl Binder<'_> {
                     ("isnotnull", "1"),
                     ("left", "2"),
                     ("right", "2"),
+                    ("try_make_interval", "[0, 7]"),
                 ];
                 if let Some((_, n)) = arity.iter().find(|(f, _)| *f == name) {
                     return Err(QuarryError::Analysis(format!(
@@ -4367,6 +4368,19 @@ fn expand_template(template: &str, args: &[ast::Expr]) -> String {
     text
 }
 
+/// Spark 4's `try_make_interval` with 0 to 7 arguments: `make_interval`, NULL where it
+/// would fail.
+const TRY_MAKE_INTERVAL: [&str; 8] = [
+    "try(make_interval())",
+    "try(make_interval($1))",
+    "try(make_interval($1, $2))",
+    "try(make_interval($1, $2, $3))",
+    "try(make_interval($1, $2, $3, $4))",
+    "try(make_interval($1, $2, $3, $4, $5))",
+    "try(make_interval($1, $2, $3, $4, $5, $6))",
+    "try(make_interval($1, $2, $3, $4, $5, $6, $7))",
+];
+
 /// Spark functions that are other SQL: (arity, the SQL with `$1`, `$2`, ... for the
 /// arguments). Lambda parameters are named `__q...` so that no column an argument names
 /// is shadowed. Semantics as Spark's (`ArraySize`, `ArrayCompact`, `ArrayRemove`,
@@ -4424,6 +4438,7 @@ fn desugared(name: &str, nargs: usize) -> Option<(usize, &'static str)> {
         "try_to_date" if nargs == 1 => (1, "try(to_date($1))"),
         "try_to_date" => (2, "try(to_date($1, $2))"),
         "try_make_timestamp" => (6, "try(make_timestamp($1, $2, $3, $4, $5, $6))"),
+        "try_make_interval" if nargs <= 7 => (nargs, TRY_MAKE_INTERVAL[nargs]),
         "try_to_binary" if nargs == 1 => (1, "try(to_binary($1))"),
         "try_to_binary" => (2, "try(to_binary($1, $2))"),
         // Spark's Shuffle: a random permutation (rand() per element, sorted by it)
