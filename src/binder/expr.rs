@@ -3111,6 +3111,13 @@ impl Binder<'_> {
             // try_to_timestamp(s[, fmt]): to_timestamp with NULL where it would fail
             "try_to_timestamp" => {
                 crate::functions::check_arity(&name, bound.len(), 1, 2)?;
+                // a constant pattern Spark cannot read is still an error (Spark checks
+                // it when analysing, before any row)
+                if let Some(Expr::Literal(v)) = bound.get(1) {
+                    if let Some(p) = v.as_str() {
+                        crate::functions::scalar::check_datetime_pattern(p)?;
+                    }
+                }
                 let e = scalar_call(ScalarFunc::ToTimestamp, bound)?;
                 let t = e.data_type();
                 return Ok(Expr::Function {

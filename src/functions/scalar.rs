@@ -635,7 +635,7 @@ fn parse_with_defaults(s: &str, cf: &str) -> Option<chrono::NaiveDateTime> {
 /// field than its widest form (`MMMMM`, the narrow month form, which Spark cannot parse;
 /// `ddd`, `HHH`, `mmm`, `sss`, `aa`, `DDDD`; Java's DateTimeFormatterBuilder limits). Errors: Spark's INCONSISTENT_BEHAVIOR_CROSS_VERSION
 /// reading of the pattern.
-pub(super) fn check_datetime_pattern(p: &str) -> Result<()> {
+pub(crate) fn check_datetime_pattern(p: &str) -> Result<()> {
     let chars: Vec<char> = p.chars().collect();
     let (mut i, mut quoted) = (0, false);
     while i < chars.len() {
