@@ -2150,17 +2150,12 @@ impl Binder<'_> {
             if qualified == Some(false) {
                 // `t.*` naming a FROM item of the query just outside (in a LATERAL
                 // subquery): its columns, as correlated references, as in a select list
-                let outer_cols = match (cx.outer.last(), qualifier.as_deref()) {
-                    (Some(o), Some(q)) => o.expand_star(Some(q)).unwrap_or_default(),
-                    _ => vec![],
+                let outer_refs = match qualifier.as_deref() {
+                    Some(q) => super::select::outer_star_references(cx.outer, q),
+                    None => vec![],
                 };
-                if let (false, Some(q)) = (outer_cols.is_empty(), qualifier.as_deref()) {
-                    for c in outer_cols {
-                        out.push(ast::Expr::CompoundIdentifier(vec![
-                            quoted(q),
-                            quoted(&c.name),
-                        ]));
-                    }
+                if !outer_refs.is_empty() {
+                    out.extend(outer_refs.into_iter().map(|(e, _)| e));
                     continue;
                 }
                 // `s.*` of a struct column s: its fields

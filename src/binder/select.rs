@@ -158,6 +158,25 @@ pub fn expr_name(e: &ast::Expr) -> String {
     }
 }
 
+/// `t.*` naming a FROM item of the query just outside (a LATERAL subquery's left side):
+/// a correlated reference `` `t`.`c` `` per column, with its name (Spark's SPARK-35618;
+/// only one level out). Empty when no enclosing query has a relation `q`.
+pub(super) fn outer_star_references(outer: &[Scope], q: &str) -> Vec<(ast::Expr, String)> {
+    let cols = match outer.last() {
+        Some(o) => o.expand_star(Some(q)).unwrap_or_default(),
+        None => vec![],
+    };
+    cols.into_iter()
+        .map(|c| {
+            let e = ast::Expr::CompoundIdentifier(vec![
+                ast::Ident::with_quote('`', q),
+                ast::Ident::with_quote('`', c.name.clone()),
+            ]);
+            (e, c.name)
+        })
+        .collect()
+}
+
 /// A backquoted name (`` `re` `` or `` t.`re` ``) that resolves to no column here or
 /// in an enclosing query: (its qualifier, the pattern), read as a regex column when
 /// `spark.sql.parser.quotedRegexColumnNames` is on.
@@ -525,25 +544,28 @@ impl Binder<'_> {
                         expr.clone(),
                         aliases.iter().map(|a| a.value.clone()).collect(),
                     )),
-                ast::SelectItem::UnnamedExpr(e)
-                    if self.ctx.quoted_regex_column_names
-                        && regex_column(e, &scope, outer).is_some() =>
-                {
-                    if let Some((q, pattern)) = regex_column(e, &scope, outer) {
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let regex = self
+                        .ctx
+                        .quoted_regex_column_names
+                        .then(|| regex_column(e, &scope, outer))
+                        .flatten();
+                    if let Some((q, pattern)) = regex {
                         for c in regex_columns(&scope, q.as_deref(), &pattern)? {
                             items.push(Item::Col(c));
                         }
+                        continue;
+                    }
+                    match expand_columns(e, &scope)? {
+                        // DuckDB's COLUMNS(...): one item per column it selects
+                        Some(xs) => {
+                            for (x, name) in xs {
+                                items.push(Item::Ast(x, name));
+                            }
+                        }
+                        None => items.push(Item::Ast(e.clone(), item_name(e, &scope))),
                     }
                 }
-                ast::SelectItem::UnnamedExpr(e) => match expand_columns(e, &scope)? {
-                    // DuckDB's COLUMNS(...): one item per column it selects
-                    Some(xs) => {
-                        for (x, name) in xs {
-                            items.push(Item::Ast(x, name));
-                        }
-                    }
-                    None => items.push(Item::Ast(e.clone(), item_name(e, &scope))),
-                },
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     items.push(Item::Ast(expr.clone(), alias.value.clone()))
                 }
@@ -569,24 +591,14 @@ impl Binder<'_> {
                             .as_deref()
                             .is_some_and(|cq| cq.eq_ignore_ascii_case(&q))
                     });
-                    // `t.*` naming a FROM item of the query just outside (a LATERAL
-                    // subquery's left side): its columns, as correlated references
-                    // (Spark's SPARK-35618; only one level out)
-                    let outer_cols = if names_relation {
+                    let outer_refs = if names_relation {
                         vec![]
                     } else {
-                        match outer.last() {
-                            Some(o) => o.expand_star(Some(&q)).unwrap_or_default(),
-                            None => vec![],
-                        }
+                        outer_star_references(outer, &q)
                     };
-                    if !outer_cols.is_empty() {
-                        for c in outer_cols {
-                            let e = ast::Expr::CompoundIdentifier(vec![
-                                ast::Ident::with_quote('`', q.clone()),
-                                ast::Ident::with_quote('`', c.name.clone()),
-                            ]);
-                            items.push(Item::Ast(e, c.name));
+                    if !outer_refs.is_empty() {
+                        for (e, name) in outer_refs {
+                            items.push(Item::Ast(e, name));
                         }
                         continue;
                     }

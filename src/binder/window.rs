@@ -489,12 +489,14 @@ impl Binder<'_> {
                 let offsets = [&start, &end]
                     .iter()
                     .any(|b| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_)));
-                if units == FrameUnits::Range && offsets && order_by.len() == 1 {
-                    let key = order_by[0].expr.data_type();
+                // the ORDER BY key's type, where a RANGE frame's offsets are measured on it
+                let range_key = (units == FrameUnits::Range && offsets && order_by.len() == 1)
+                    .then(|| order_by[0].expr.data_type());
+                if let Some(key) = &range_key {
                     // over a date, offsets are whole days: a number is that many days
                     // (Spark's date + int), an interval may not have a time part
                     const DAY_MICROS: f64 = 86_400_000_000.0;
-                    if key == DataType::Date32 && !months {
+                    if *key == DataType::Date32 && !months {
                         for b in [&mut start, &mut end] {
                             if let FrameBound::Preceding(v) | FrameBound::Following(v) = b {
                                 if !intervals {
@@ -511,7 +513,7 @@ impl Binder<'_> {
                     }
                     // over a float key the offset is a float too (Spark casts the
                     // boundary to the key's type): `x + 1.1` is `x + 1.1f`
-                    if key == DataType::Float32 {
+                    if *key == DataType::Float32 {
                         for b in [&mut start, &mut end] {
                             if let FrameBound::Preceding(v) | FrameBound::Following(v) = b {
                                 *v = *v as f32 as f64;
@@ -538,8 +540,7 @@ impl Binder<'_> {
                         }
                     }
                 }
-                if units == FrameUnits::Range && offsets && order_by.len() == 1 {
-                    let key = order_by[0].expr.data_type();
+                if let Some(key) = &range_key {
                     let datetime = matches!(key, DataType::Date32 | DataType::Timestamp(..));
                     if datetime != intervals {
                         return Err(QuarryError::Analysis(format!(
